@@ -1,0 +1,262 @@
+/*
+ * minisoc-agent – follows log files and ships every line to the collector
+ * over mutual TLS, keeping each line until the collector acknowledged it.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "agent.h"
+#include "ms_log.h"
+#include "ms_proto.h"
+#include "ms_tls.h"
+#include "ms_util.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: minisoc-agent -c FILE [-t] [-l LEVEL]\n"
+	    "\n"
+	    "Follows log files and sends every line to a minisoc collector over\n"
+	    "mutual TLS. A line is kept until the collector acknowledged it.\n"
+	    "\n"
+	    "  -c, --config FILE     configuration (YAML), required\n"
+	    "  -t, --check           check the configuration and certificates, then exit\n"
+	    "  -l, --log-level LVL   debug, info, warn or error (overrides the file)\n"
+	    "  -V, --version         print the version\n"
+	    "  -h, --help            this help\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT send what is queued, wait for acknowledgements\n"
+	    "(uplink.shutdown_timeout_ms), save positions and exit; SIGUSR1 logs counters.\n"
+	    "\n"
+	    "Configuration keys:\n");
+	agent_conf_usage(out);
+	fprintf(out, "\nExit status: 0 on a clean stop, 1 on a configuration or start-up error.\n");
+}
+
+void
+agent_host_facts(struct ms_hello *h)
+{
+	struct utsname un;
+	struct tm tm;
+	time_t now = time(NULL);
+	FILE *f;
+
+	if (uname(&un) == 0)
+		snprintf(h->os, sizeof(h->os), "%.40s %.60s %.20s", un.sysname, un.release, un.machine);
+	if (localtime_r(&now, &tm) != NULL)
+		h->tz_offset_s = (int32_t)tm.tm_gmtoff;
+	if ((f = fopen("/proc/sys/kernel/random/boot_id", "r")) != NULL) {
+		if (fgets(h->boot_id, sizeof(h->boot_id), f) != NULL)
+			h->boot_id[strcspn(h->boot_id, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+void
+agent_events_queued(struct agent *a)
+{
+	if (a->q.next_seq > 0)
+		state_reserve(a->state, a->q.next_seq);
+	if (a->uplink)
+		uplink_kick(a->uplink);
+}
+
+void
+agent_room_freed(struct agent *a)
+{
+	if (a->tail && !a->stopping)
+		tail_read_all(a->tail);
+}
+
+void
+agent_log_stats(const struct agent *a, const char *why)
+{
+	const struct agent_stats *s = &a->stats;
+
+	ms_info("event=stats why=%s queued=%zu queued_bytes=%zu lines_read=%" PRIu64
+	    " lines_truncated=%" PRIu64 " events_sent=%" PRIu64 " events_acked=%" PRIu64
+	    " batches_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
+	    " queue_full=%" PRIu64 " rotations=%" PRIu64 " truncations=%" PRIu64,
+	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->events_sent,
+	    s->events_acked, s->batches_sent, s->connects, s->connect_failures, s->queue_full,
+	    s->rotations, s->truncations);
+}
+
+void
+agent_maybe_exit(struct agent *a)
+{
+	if (!a->stopping)
+		return;
+	if (a->q.count > 0 && a->uplink && uplink_ready(a->uplink))
+		return;	/* still waiting for acknowledgements */
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	ms_warn("event=shutdown_timeout unacked=%zu note=\"resent from the saved positions at next start\"",
+	    a->q.count);
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct timeval tv;
+
+	if (sig == SIGUSR1 || sig == SIGHUP) {
+		agent_log_stats(a, sig == SIGHUP ? "sighup" : "sigusr1");
+		return;
+	}
+	if (a->stopping)
+		return;
+	ms_info("event=shutdown signal=%d unacked=%zu", (int)sig, a->q.count);
+	a->stopping = true;
+	tail_stop(a->tail);
+	tv.tv_sec = a->conf.shutdown_timeout_ms / 1000;
+	tv.tv_usec = (a->conf.shutdown_timeout_ms % 1000) * 1000;
+	if ((a->stop_timer = evtimer_new(a->base, stop_timeout_cb, a)) != NULL)
+		evtimer_add(a->stop_timer, &tv);
+	uplink_kick(a->uplink);
+	agent_maybe_exit(a);
+}
+
+static void
+stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+	agent_log_stats(arg, "periodic");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct agent a;	/* large (file table): keep it off the stack */
+	struct ms_yaml_node *root = NULL;
+	const char *config = NULL, *level = NULL;
+	bool check = false;
+	char err[1024], cn[128];
+	enum ms_log_level lvl;
+	const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	struct event *sigs[4] = { NULL }, *stats = NULL;
+	struct timeval stats_tv = { 300, 0 };
+	int ch, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 't': check = true; break;
+		case 'l': level = optarg; break;
+		case 'V': printf("minisoc-agent %s\n", MINISOC_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	ms_log_init("agent", MS_LOG_INFO);
+	if (config == NULL || optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	if (agent_conf_load(config, &a.conf, a.files, &a.nfiles, &root, err, sizeof(err)) < 0) {
+		ms_err("event=config_error reason=\"%s\"", err);
+		goto out;
+	}
+	if (level == NULL)
+		level = a.conf.log_level;
+	if (ms_log_level_parse(level, &lvl) < 0) {
+		ms_err("event=config_error reason=\"unknown log level %s\"", level);
+		goto out;
+	}
+	ms_log_init("agent", lvl);
+	if (ms_tls_cert_file_cn(a.conf.tls_cert, cn, sizeof(cn)) < 0) {
+		ms_err("event=config_error reason=\"%s: no usable subject CN (the agent's identity)\"",
+		    a.conf.tls_cert);
+		goto out;
+	}
+	if (check) {
+		SSL_CTX *ctx = ms_tls_client_ctx_new(a.conf.tls_ca, a.conf.tls_cert, a.conf.tls_key,
+		    err, sizeof(err));
+		if (ctx == NULL) {
+			ms_err("event=config_error reason=\"%s\"", err);
+			goto out;
+		}
+		SSL_CTX_free(ctx);
+		printf("%s: configuration and certificates OK (agent id %s, %zu files)\n", config, cn,
+		    a.nfiles);
+		rc = 0;
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (gethostname(a.hostname, sizeof(a.hostname) - 1) != 0)
+		ms_copy(a.hostname, sizeof(a.hostname), cn, strlen(cn));
+	if ((a.base = event_base_new()) == NULL) {
+		ms_err("event=start_error reason=out_of_memory");
+		goto out;
+	}
+	if ((a.state = state_open(a.conf.state_dir, err, sizeof(err))) == NULL) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
+	queue_init(&a.q, (size_t)a.conf.queue_max_events, (size_t)a.conf.queue_max_bytes,
+	    state_first_seq(a.state));
+	/* The uplink first: the tail's first read already wants to send. */
+	if ((a.uplink = uplink_new(&a, err, sizeof(err))) == NULL ||
+	    (a.tail = tail_new(&a, err, sizeof(err))) == NULL) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
+	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
+		sigs[i] = evsignal_new(a.base, signums[i], signal_cb, &a);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
+			ms_err("event=start_error reason=\"cannot install signal handlers\"");
+			goto out;
+		}
+	}
+	if ((stats = event_new(a.base, -1, EV_PERSIST, stats_cb, &a)) != NULL)
+		evtimer_add(stats, &stats_tv);
+	ms_info("event=start version=%s agent=%s host=%s files=%zu first_seq=%" PRIu64,
+	    MINISOC_VERSION, cn, a.hostname, a.nfiles, state_first_seq(a.state));
+	tail_read_all(a.tail);
+	event_base_dispatch(a.base);
+	tail_save(a.tail);
+	agent_log_stats(&a, "exit");
+	ms_info("event=stop unacked=%zu", a.q.count);
+	rc = 0;
+out:
+	tail_free(a.tail);
+	uplink_free(a.uplink);
+	queue_fini(&a.q);
+	state_close(a.state);
+	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	if (stats)
+		event_free(stats);
+	if (a.stop_timer)
+		event_free(a.stop_timer);
+	if (a.base)
+		event_base_free(a.base);
+	ms_yaml_node_free(root);
+	return rc;
+}

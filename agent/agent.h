@@ -1,0 +1,184 @@
+/*
+ * agent – the shared state of minisoc-agent.
+ *
+ * One libevent loop: tail reads followed files into the queue, uplink ships
+ * the queue to the collector over mutual TLS and drops what is
+ * acknowledged, state keeps sequence numbers and acknowledged file offsets
+ * on disk so a restart resends instead of losing.
+ */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "ms_yaml.h"
+
+#define AGENT_MAX_FILES 256
+
+struct agent_conf {
+	char state_dir[4096];
+	char log_level[16];
+	char collector_host[256];
+	int64_t collector_port;
+	char server_name[256];
+	char tls_ca[4096];
+	char tls_cert[4096];
+	char tls_key[4096];
+	const struct ms_yaml_node *files;	/* borrowed from the parsed tree */
+	int64_t batch_max_events;
+	uint64_t batch_max_bytes;
+	int64_t queue_max_events;
+	uint64_t queue_max_bytes;
+	int64_t poll_ms;
+	int64_t heartbeat_ms;
+	int64_t dead_after_ms;
+	int64_t backoff_min_ms;
+	int64_t backoff_max_ms;
+	int64_t shutdown_timeout_ms;
+};
+
+struct agent_file_conf {
+	char path[4096];
+	bool from_beginning;
+};
+
+/*
+ * Loads file into c and the list of files to follow into files/nfiles.
+ * *root receives the parsed tree (caller frees with ms_yaml_node_free).
+ */
+int agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *files,
+    size_t *nfiles, struct ms_yaml_node **root, char *err, size_t errsz);
+void agent_conf_usage(FILE *out);
+
+/* --- queue.c: events read but not yet acknowledged ------------------- */
+
+struct qevent {
+	struct qevent *next;
+	uint64_t seq;
+	int64_t time_ms;	/* when it was read */
+	uint32_t file;		/* index in the tail's files */
+	uint32_t gen;		/* the file's generation (bumped on rotation) */
+	uint64_t end_off;	/* file offset just past this line */
+	uint32_t len;
+	char line[];		/* not NUL-terminated */
+};
+
+struct queue {
+	struct qevent *head;	/* oldest unacknowledged */
+	struct qevent *tail;
+	struct qevent *unsent;	/* first not yet sent on this connection */
+	size_t count;
+	size_t bytes;
+	size_t max_count;
+	size_t max_bytes;
+	uint64_t next_seq;
+};
+
+void queue_init(struct queue *q, size_t max_count, size_t max_bytes, uint64_t first_seq);
+void queue_fini(struct queue *q);
+bool queue_full(const struct queue *q);
+/* Appends a copy of line; returns the new event or NULL (full / no memory). */
+struct qevent *queue_push(struct queue *q, uint32_t file, uint32_t gen, uint64_t end_off,
+    int64_t time_ms, const char *line, size_t len);
+/* Drops events with seq <= seq, calling done(ev, arg) on each first. Returns how many. */
+size_t queue_ack(struct queue *q, uint64_t seq, void (*done)(const struct qevent *, void *),
+    void *arg);
+/* After a reconnect: everything unacknowledged is unsent again. */
+void queue_rewind(struct queue *q);
+
+/* --- the agent ------------------------------------------------------- */
+
+struct tail;
+struct uplink;
+struct agent_state_file;
+
+struct agent_stats {
+	uint64_t lines_read;
+	uint64_t lines_truncated;
+	uint64_t events_sent;
+	uint64_t events_acked;
+	uint64_t batches_sent;
+	uint64_t connects;
+	uint64_t connect_failures;
+	uint64_t queue_full;		/* times reading paused on a full queue */
+	uint64_t rotations;
+	uint64_t truncations;
+};
+
+struct agent {
+	struct event_base *base;
+	struct agent_conf conf;
+	struct agent_file_conf files[AGENT_MAX_FILES];
+	size_t nfiles;
+	char hostname[256];
+	struct queue q;
+	struct tail *tail;
+	struct uplink *uplink;
+	struct agent_state_file *state;
+	struct agent_stats stats;
+	bool stopping;
+	struct event *stop_timer;
+};
+
+/* Called when events were queued: lets the uplink send them. */
+void agent_events_queued(struct agent *a);
+/* Called when acknowledgements freed room: lets the tail read again. */
+void agent_room_freed(struct agent *a);
+/* Called when the queue is empty during shutdown. */
+void agent_maybe_exit(struct agent *a);
+void agent_log_stats(const struct agent *a, const char *why);
+struct ms_hello;
+/* Fills the OS, boot id and UTC offset of this host into h. */
+void agent_host_facts(struct ms_hello *h);
+
+/* --- tail.c ---------------------------------------------------------- */
+struct tail *tail_new(struct agent *a, char *err, size_t errsz);
+void tail_free(struct tail *t);
+/* Reads every file as far as the queue allows. */
+void tail_read_all(struct tail *t);
+/* An acknowledged event: remembers its file offset as safe. */
+void tail_acked(struct tail *t, uint32_t file, uint32_t gen, uint64_t end_off);
+/* Stops watching (shutdown). */
+void tail_stop(struct tail *t);
+/* Writes the acknowledged positions through the state file. */
+int tail_save(struct tail *t);
+
+/* --- uplink.c -------------------------------------------------------- */
+struct uplink *uplink_new(struct agent *a, char *err, size_t errsz);
+void uplink_free(struct uplink *u);
+/* Sends queued events if the connection is ready and idle. */
+void uplink_kick(struct uplink *u);
+bool uplink_ready(const struct uplink *u);
+
+/* --- state.c: sequence numbers and positions on disk ----------------- */
+
+struct state_pos {
+	char path[4096];
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t offset;
+};
+
+/*
+ * Opens (creating) dir/state. The next sequence number handed out is above
+ * anything used before, even after a crash: numbers are reserved in blocks
+ * written to disk before use.
+ */
+struct agent_state_file *state_open(const char *dir, char *err, size_t errsz);
+void state_close(struct agent_state_file *s);
+/* The first sequence number this run may use. */
+uint64_t state_first_seq(const struct agent_state_file *s);
+/* Makes sure seq is covered by an on-disk reservation; 0 or -1. */
+int state_reserve(struct agent_state_file *s, uint64_t seq);
+/* The saved position of path, or NULL. */
+const struct state_pos *state_find(const struct agent_state_file *s, const char *path);
+/* Replaces the saved positions with pos[0..n) and writes the file atomically. */
+int state_save(struct agent_state_file *s, const struct state_pos *pos, size_t n);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * tail – follows files line by line.
+ *
+ * Reading uses pread at the offset of the first byte not yet queued, so a
+ * line is taken only when it is complete and fits in the queue; nothing is
+ * consumed that was not queued. inotify wakes us on writes; a poll timer
+ * checks for rotation (a new inode at the path: the old file is read to
+ * its end first), truncation (copytruncate) and files that appear later.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "ms_log.h"
+#include "ms_proto.h"
+#include "ms_util.h"
+
+#define TAIL_BUF (256 * 1024)
+#define TAIL_SAVE_MS 1000
+
+struct tail_file {
+	const char *path;	/* borrowed from the agent's file list */
+	int fd;
+	int wd;			/* inotify watch, -1 when none */
+	uint64_t dev, ino;
+	uint32_t gen;		/* bumped each time a new file is opened at path */
+	uint64_t offset;	/* next byte to read */
+	uint64_t acked;		/* every line before this is acknowledged */
+	bool skipping;		/* inside an over-long line: drop to the next newline */
+	bool from_beginning;
+};
+
+struct tail {
+	struct agent *a;
+	struct tail_file *files;
+	size_t n;
+	int ifd;
+	struct event *inotify_ev;
+	struct event *poll_ev;
+	char *buf;
+	bool stopped;
+	bool dirty;		/* acknowledged positions changed since the last save */
+	int64_t last_save_ms;
+};
+
+static void
+tail_watch(struct tail *t, struct tail_file *f)
+{
+	if (t->ifd < 0)
+		return;
+	if (f->wd >= 0)
+		inotify_rm_watch(t->ifd, f->wd);
+	f->wd = inotify_add_watch(t->ifd, f->path, IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF |
+	    IN_ATTRIB);
+}
+
+/* Opens f->path; start says where a file we know nothing of is read from. */
+static int
+tail_open(struct tail *t, struct tail_file *f, bool first_time)
+{
+	struct stat st;
+	const struct state_pos *pos;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		if (first_time)
+			ms_warn("event=file_missing path=%s reason=\"%s\" note=\"followed when it appears\"",
+			    f->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		ms_warn("event=file_error path=%s reason=\"not a regular file\"", f->path);
+		close(fd);
+		return -1;
+	}
+	f->fd = fd;
+	f->dev = (uint64_t)st.st_dev;
+	f->ino = (uint64_t)st.st_ino;
+	f->gen++;
+	f->skipping = false;
+	pos = first_time ? state_find(t->a->state, f->path) : NULL;
+	if (pos && pos->dev == f->dev && pos->ino == f->ino && pos->offset <= (uint64_t)st.st_size) {
+		/* Resume after the last acknowledged line: unacked lines are sent again. */
+		f->offset = pos->offset;
+	} else if (first_time && !f->from_beginning) {
+		f->offset = (uint64_t)st.st_size;
+	} else {
+		f->offset = 0;	/* a new file after rotation is read whole */
+	}
+	f->acked = f->offset;
+	tail_watch(t, f);
+	ms_info("event=file_open path=%s inode=%llu offset=%llu", f->path,
+	    (unsigned long long)f->ino, (unsigned long long)f->offset);
+	t->dirty = true;
+	return 0;
+}
+
+static void
+tail_close_file(struct tail *t, struct tail_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->wd >= 0 && t->ifd >= 0)
+		inotify_rm_watch(t->ifd, f->wd);
+	f->wd = -1;
+}
+
+/* Queues one line; false when the queue is full. */
+static bool
+tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size_t len,
+    uint64_t end_off, int64_t now)
+{
+	struct agent *a = t->a;
+
+	if (len && p[len - 1] == '\r')
+		len--;
+	if (queue_push(&a->q, idx, f->gen, end_off, now, p, len) == NULL) {
+		a->stats.queue_full++;
+		return false;
+	}
+	a->stats.lines_read++;
+	return true;
+}
+
+/*
+ * Reads f from its offset while complete lines fit in the queue.
+ * Returns 1 when it stopped because the queue is full, else 0.
+ */
+static int
+tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
+{
+	int64_t now = ms_now_ms();
+	bool queued = false;
+	int rc = 0;
+
+	while (f->fd >= 0) {
+		ssize_t n = pread(f->fd, t->buf, TAIL_BUF, (off_t)f->offset);
+		size_t start = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		while (start < (size_t)n) {
+			char *nl = memchr(t->buf + start, '\n', (size_t)n - start);
+			size_t len;
+
+			if (nl == NULL) {
+				len = (size_t)n - start;
+				if (len < MS_PROTO_MAX_LINE || f->skipping) {
+					if (f->skipping) {
+						/* Still inside the over-long line: drop what we saw. */
+						f->offset += len;
+						start = (size_t)n;
+					}
+					break;
+				}
+				/* A line longer than the protocol allows: ship its head, drop the rest. */
+				if (!tail_line(t, idx, f, t->buf + start, MS_PROTO_MAX_LINE,
+				    f->offset + MS_PROTO_MAX_LINE, now)) {
+					rc = 1;
+					goto out;
+				}
+				t->a->stats.lines_truncated++;
+				ms_warn("event=line_truncated path=%s offset=%llu limit=%u", f->path,
+				    (unsigned long long)f->offset, MS_PROTO_MAX_LINE);
+				queued = true;
+				f->offset += MS_PROTO_MAX_LINE;
+				start += MS_PROTO_MAX_LINE;
+				f->skipping = true;
+				continue;
+			}
+			len = (size_t)(nl - (t->buf + start));
+			if (f->skipping) {
+				f->skipping = false;
+			} else if (len > MS_PROTO_MAX_LINE) {
+				if (!tail_line(t, idx, f, t->buf + start, MS_PROTO_MAX_LINE,
+				    f->offset + len + 1, now)) {
+					rc = 1;
+					goto out;
+				}
+				t->a->stats.lines_truncated++;
+				queued = true;
+			} else {
+				if (!tail_line(t, idx, f, t->buf + start, len, f->offset + len + 1, now)) {
+					rc = 1;
+					goto out;
+				}
+				queued = true;
+			}
+			f->offset += len + 1;
+			start += len + 1;
+		}
+		/* No newline in the rest of the buffer: wait for more data. */
+		if (start < (size_t)n && (size_t)n < TAIL_BUF)
+			break;
+		if (start == 0)
+			break;
+	}
+out:
+	if (queued)
+		agent_events_queued(t->a);
+	return rc;
+}
+
+void
+tail_read_all(struct tail *t)
+{
+	if (t->stopped)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		if (tail_read_file(t, (uint32_t)i, &t->files[i]) == 1)
+			return;	/* queue full: acknowledgements call us again */
+}
+
+/* Rotation, truncation and late files. */
+static void
+tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
+{
+	struct stat st, fst;
+
+	if (f->fd < 0) {
+		if (tail_open(t, f, false) == 0)
+			ms_info("event=file_appeared path=%s", f->path);
+		return;
+	}
+	if (fstat(f->fd, &fst) == 0 && (uint64_t)fst.st_size < f->offset) {
+		ms_warn("event=file_truncated path=%s old_offset=%llu size=%lld", f->path,
+		    (unsigned long long)f->offset, (long long)fst.st_size);
+		t->a->stats.truncations++;
+		f->offset = 0;
+		f->acked = 0;
+		f->gen++;
+		t->dirty = true;
+	}
+	if (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != f->ino ||
+	    (uint64_t)st.st_dev != f->dev) {
+		/* Rotated or removed: finish the old file first. */
+		if (tail_read_file(t, idx, f) == 1)
+			return;
+		if (fstat(f->fd, &fst) == 0 && (uint64_t)fst.st_size > f->offset)
+			return;	/* a partial last line may still be completed */
+		ms_info("event=file_rotated path=%s old_inode=%llu", f->path,
+		    (unsigned long long)f->ino);
+		t->a->stats.rotations++;
+		tail_close_file(t, f);
+		tail_open(t, f, false);
+	}
+}
+
+static void
+tail_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tail *t = arg;
+
+	if (t->stopped)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		tail_check(t, (uint32_t)i, &t->files[i]);
+	tail_read_all(t);
+	if (t->dirty && ms_mono_ms() - t->last_save_ms >= TAIL_SAVE_MS)
+		tail_save(t);
+}
+
+static void
+tail_inotify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tail *t = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool moved = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED))
+				moved = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (moved) {
+		for (size_t i = 0; i < t->n; i++)
+			tail_check(t, (uint32_t)i, &t->files[i]);
+	}
+	tail_read_all(t);
+}
+
+struct tail *
+tail_new(struct agent *a, char *err, size_t errsz)
+{
+	struct tail *t = calloc(1, sizeof(*t));
+	struct timeval tv;
+
+	if (t == NULL)
+		goto nomem;
+	t->a = a;
+	t->ifd = -1;
+	if ((t->buf = malloc(TAIL_BUF)) == NULL ||
+	    (t->files = calloc(a->nfiles ? a->nfiles : 1, sizeof(*t->files))) == NULL)
+		goto nomem;
+	t->n = a->nfiles;
+	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (t->ifd < 0)
+		ms_warn("event=inotify_unavailable reason=\"%s\" note=\"polling only\"", strerror(errno));
+	for (size_t i = 0; i < t->n; i++) {
+		struct tail_file *f = &t->files[i];
+		f->path = a->files[i].path;
+		f->from_beginning = a->files[i].from_beginning;
+		f->fd = -1;
+		f->wd = -1;
+		tail_open(t, f, true);
+	}
+	if (t->ifd >= 0) {
+		t->inotify_ev = event_new(a->base, t->ifd, EV_READ | EV_PERSIST, tail_inotify_cb, t);
+		if (t->inotify_ev == NULL || event_add(t->inotify_ev, NULL) < 0)
+			goto nomem;
+	}
+	t->poll_ev = event_new(a->base, -1, EV_PERSIST, tail_poll_cb, t);
+	if (t->poll_ev == NULL)
+		goto nomem;
+	tv.tv_sec = a->conf.poll_ms / 1000;
+	tv.tv_usec = (a->conf.poll_ms % 1000) * 1000;
+	evtimer_add(t->poll_ev, &tv);
+	tail_save(t);
+	return t;
+nomem:
+	snprintf(err, errsz, "out of memory");
+	tail_free(t);
+	return NULL;
+}
+
+void
+tail_stop(struct tail *t)
+{
+	t->stopped = true;
+	if (t->inotify_ev)
+		event_del(t->inotify_ev);
+	if (t->poll_ev)
+		event_del(t->poll_ev);
+}
+
+void
+tail_free(struct tail *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; t->files && i < t->n; i++)
+		tail_close_file(t, &t->files[i]);
+	if (t->inotify_ev)
+		event_free(t->inotify_ev);
+	if (t->poll_ev)
+		event_free(t->poll_ev);
+	if (t->ifd >= 0)
+		close(t->ifd);
+	free(t->files);
+	free(t->buf);
+	free(t);
+}
+
+void
+tail_acked(struct tail *t, uint32_t idx, uint32_t gen, uint64_t end_off)
+{
+	struct tail_file *f;
+
+	if (idx >= t->n)
+		return;
+	f = &t->files[idx];
+	/* Lines of a rotated-away file say nothing about the file now at path. */
+	if (f->gen != gen || end_off <= f->acked)
+		return;
+	f->acked = end_off;
+	t->dirty = true;
+}
+
+int
+tail_save(struct tail *t)
+{
+	struct state_pos *pos = calloc(t->n ? t->n : 1, sizeof(*pos));
+	size_t n = 0;
+	int rc;
+
+	if (pos == NULL)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		struct tail_file *f = &t->files[i];
+		if (f->fd < 0)
+			continue;
+		ms_copy(pos[n].path, sizeof(pos[n].path), f->path, strlen(f->path));
+		pos[n].dev = f->dev;
+		pos[n].ino = f->ino;
+		pos[n].offset = f->acked;
+		n++;
+	}
+	rc = state_save(t->a->state, pos, n);
+	free(pos);
+	t->dirty = false;
+	t->last_save_ms = ms_mono_ms();
+	return rc;
+}

@@ -1,0 +1,428 @@
+/*
+ * uplink – the agent's connection to the collector.
+ *
+ * DOWN -> CONNECTING (TCP + TLS, collector certificate and name verified)
+ * -> HELLO (hello sent, waiting for the first ACK, which says what the
+ * collector already handled) -> READY (batches flow, ACKs free the queue).
+ * Any error goes back to DOWN and retries with exponential backoff and
+ * jitter; every unacknowledged event is sent again on the next connection.
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "agent.h"
+#include "ms_log.h"
+#include "ms_proto.h"
+#include "ms_tls.h"
+#include "ms_util.h"
+
+enum uplink_state { UL_DOWN, UL_CONNECTING, UL_HELLO, UL_READY };
+
+struct uplink {
+	struct agent *a;
+	SSL_CTX *ctx;
+	struct evdns_base *dns;
+	struct bufferevent *bev;
+	SSL *ssl;
+	enum uplink_state state;
+	struct event *retry_ev;
+	struct event *hb_ev;
+	int64_t backoff_ms;
+	int64_t last_rx_ms;	/* monotonic */
+	int64_t last_tx_ms;
+	struct ms_buf out;	/* the frame being built */
+	char peer[300];
+};
+
+static void uplink_connect(struct uplink *u);
+
+bool
+uplink_ready(const struct uplink *u)
+{
+	return u->state == UL_READY;
+}
+
+static void
+uplink_drop(struct uplink *u, const char *reason)
+{
+	int64_t delay, jitter;
+	uint32_t r = 0;
+	struct timeval tv;
+
+	if (u->bev) {
+		bufferevent_free(u->bev);
+		u->bev = NULL;
+		u->ssl = NULL;
+	}
+	if (u->state == UL_READY || u->state == UL_HELLO)
+		ms_warn("event=disconnected collector=%s reason=\"%s\" unacked=%zu", u->peer, reason,
+		    u->a->q.count);
+	else
+		ms_warn("event=connect_failed collector=%s reason=\"%s\"", u->peer, reason);
+	if (u->state != UL_READY)
+		u->a->stats.connect_failures++;
+	u->state = UL_DOWN;
+	queue_rewind(&u->a->q);
+	if (u->a->stopping) {
+		/* Nothing more will be acknowledged: stop now, state keeps the rest. */
+		agent_maybe_exit(u->a);
+		return;
+	}
+	/* Exponential backoff with "equal jitter": half fixed, half random. */
+	u->backoff_ms = u->backoff_ms ? u->backoff_ms * 2 : u->a->conf.backoff_min_ms;
+	if (u->backoff_ms > u->a->conf.backoff_max_ms)
+		u->backoff_ms = u->a->conf.backoff_max_ms;
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	jitter = (int64_t)(r % (uint32_t)(u->backoff_ms / 2 + 1));
+	delay = u->backoff_ms / 2 + jitter;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	evtimer_add(u->retry_ev, &tv);
+}
+
+static void
+uplink_write(struct uplink *u)
+{
+	if (u->out.len && u->bev) {
+		bufferevent_write(u->bev, u->out.data, u->out.len);
+		u->last_tx_ms = ms_mono_ms();
+	}
+	ms_buf_reset(&u->out);
+}
+
+/* Builds one batch from the unsent events and writes it. */
+static void
+uplink_send_batch(struct uplink *u)
+{
+	struct queue *q = &u->a->q;
+	size_t start;
+	uint32_t count = 0;
+	size_t limit = u->a->conf.batch_max_bytes;
+
+	if (q->unsent == NULL)
+		return;
+	ms_buf_reset(&u->out);
+	if (ms_batch_begin(&u->out, &start) < 0)
+		return;
+	while (q->unsent && count < (uint32_t)u->a->conf.batch_max_events) {
+		struct qevent *e = q->unsent;
+		const char *src = u->a->files[e->file].path;
+		struct ms_wire_event we = {
+			.seq = e->seq, .time_ms = e->time_ms,
+			.source = src, .source_len = strlen(src),
+			.line = e->line, .line_len = e->len,
+		};
+		/* Always take one event, then stop at the byte budget. */
+		if (count > 0 && u->out.len + ms_batch_event_size(we.source_len, we.line_len) > limit)
+			break;
+		if (ms_batch_add(&u->out, &we) < 0)
+			break;
+		q->unsent = e->next;
+		count++;
+	}
+	if (count == 0) {
+		ms_buf_reset(&u->out);
+		return;
+	}
+	ms_batch_finish(&u->out, start, count);
+	u->a->stats.events_sent += count;
+	u->a->stats.batches_sent++;
+	uplink_write(u);
+}
+
+void
+uplink_kick(struct uplink *u)
+{
+	/*
+	 * Send at once when the socket is idle; while a batch is still being
+	 * written, lines pile up and go in the next, larger batch.
+	 */
+	if (u->state != UL_READY || u->bev == NULL)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(u->bev)) == 0)
+		uplink_send_batch(u);
+}
+
+static void
+ack_done(const struct qevent *e, void *arg)
+{
+	struct agent *a = arg;
+	tail_acked(a->tail, e->file, e->gen, e->end_off);
+}
+
+static void
+uplink_on_ack(struct uplink *u, uint64_t seq)
+{
+	struct agent *a = u->a;
+	size_t n = queue_ack(&a->q, seq, ack_done, a);
+
+	a->stats.events_acked += n;
+	if (u->state == UL_HELLO) {
+		u->state = UL_READY;
+		/* The connect timeout is done; a collector slowing us down is no error. */
+		bufferevent_set_timeouts(u->bev, NULL, NULL);
+		u->backoff_ms = 0;
+		a->stats.connects++;
+		ms_info("event=connected collector=%s collector_handled=%llu resending=%zu",
+		    u->peer, (unsigned long long)seq, a->q.count);
+		queue_rewind(&a->q);
+	}
+	if (n)
+		agent_room_freed(a);
+	uplink_kick(u);
+	if (a->stopping && a->q.count == 0)
+		agent_maybe_exit(a);
+}
+
+static void
+uplink_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct uplink *u = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (u->bev) {
+		struct ms_frame_hdr h;
+		size_t avail = evbuffer_get_length(in);
+		unsigned char *p;
+		uint64_t seq;
+		int64_t t;
+		uint16_t code;
+		char reason[300];
+		int rc;
+
+		if (avail == 0)
+			return;
+		p = evbuffer_pullup(in, avail < MS_PROTO_HDR_LEN ? (ssize_t)avail : MS_PROTO_HDR_LEN);
+		rc = ms_proto_hdr_parse(p, avail, 65536, &h);
+		if (rc == MS_PROTO_NEED_MORE)
+			return;
+		if (rc != MS_PROTO_OK) {
+			uplink_drop(u, ms_proto_strerror(rc));
+			return;
+		}
+		if (avail < MS_PROTO_HDR_LEN + (size_t)h.len)
+			return;
+		p = evbuffer_pullup(in, (ssize_t)(MS_PROTO_HDR_LEN + h.len));
+		u->last_rx_ms = ms_mono_ms();
+		switch (h.type) {
+		case MS_MSG_ACK:
+			if (ms_ack_decode(p + MS_PROTO_HDR_LEN, h.len, &seq) != 0) {
+				uplink_drop(u, "malformed ack");
+				return;
+			}
+			evbuffer_drain(in, MS_PROTO_HDR_LEN + h.len);
+			uplink_on_ack(u, seq);
+			break;
+		case MS_MSG_HEARTBEAT:
+			if (ms_heartbeat_decode(p + MS_PROTO_HDR_LEN, h.len, &t) != 0) {
+				uplink_drop(u, "malformed heartbeat");
+				return;
+			}
+			evbuffer_drain(in, MS_PROTO_HDR_LEN + h.len);
+			break;
+		case MS_MSG_ERROR:
+			if (ms_error_decode(p + MS_PROTO_HDR_LEN, h.len, &code, reason,
+			    sizeof(reason)) != 0)
+				snprintf(reason, sizeof(reason), "malformed error frame");
+			ms_warn("event=collector_error code=%u reason=\"%s\"", code, reason);
+			uplink_drop(u, reason);
+			return;
+		default:
+			uplink_drop(u, "unexpected message type");
+			return;
+		}
+	}
+}
+
+static void
+uplink_write_cb(struct bufferevent *bev, void *arg)
+{
+	/* The output drained: send what piled up meanwhile. */
+	uplink_kick(arg);
+}
+
+static void
+uplink_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct uplink *u = arg;
+	struct ms_hello h;
+	char why[512];
+	int one = 1;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		memset(&h, 0, sizeof(h));
+		ms_copy(h.agent_version, sizeof(h.agent_version), MINISOC_VERSION,
+		    strlen(MINISOC_VERSION));
+		ms_copy(h.hostname, sizeof(h.hostname), u->a->hostname, strlen(u->a->hostname));
+		agent_host_facts(&h);
+		if (ms_hello_encode(&u->out, &h) < 0) {
+			uplink_drop(u, "cannot encode hello");
+			return;
+		}
+		uplink_write(u);
+		u->state = UL_HELLO;
+		u->last_rx_ms = ms_mono_ms();
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		long vr = u->ssl ? SSL_get_verify_result(u->ssl) : X509_V_OK;
+		int dnserr = bufferevent_socket_get_dns_error(bev);
+
+		unsigned long more;
+
+		/* The last error is the most specific one. */
+		while ((more = bufferevent_get_openssl_error(bev)) != 0)
+			e = more;
+		if (dnserr)
+			snprintf(why, sizeof(why), "cannot resolve: %s", evutil_gai_strerror(dnserr));
+		else if (u->state == UL_HELLO && (e == 0 || ERR_GET_LIB(e) == 0))
+			snprintf(why, sizeof(why), "collector closed the connection before accepting "
+			    "this agent (is its certificate signed by the collector's CA?)");
+		else if (vr != X509_V_OK)
+			snprintf(why, sizeof(why), "collector certificate: %s",
+			    X509_verify_cert_error_string(vr));
+		else if (e)
+			ERR_error_string_n(e, why, sizeof(why));
+		else if (what & BEV_EVENT_EOF)
+			snprintf(why, sizeof(why), "collector closed the connection");
+		else
+			snprintf(why, sizeof(why), "%s",
+			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		uplink_drop(u, why);
+	}
+}
+
+static void
+uplink_connect(struct uplink *u)
+{
+	struct agent *a = u->a;
+	SSL *ssl = NULL;
+
+	if (u->state != UL_DOWN || a->stopping)
+		return;
+	if ((ssl = SSL_new(u->ctx)) == NULL ||
+	    ms_tls_client_set_peer_name(ssl, a->conf.server_name) < 0) {
+		SSL_free(ssl);
+		u->state = UL_CONNECTING;
+		uplink_drop(u, "TLS setup failed");
+		return;
+	}
+	u->bev = bufferevent_openssl_socket_new(a->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (u->bev == NULL) {
+		SSL_free(ssl);
+		u->state = UL_CONNECTING;
+		uplink_drop(u, "out of memory");
+		return;
+	}
+	u->ssl = ssl;
+	u->state = UL_CONNECTING;
+	bufferevent_openssl_set_allow_dirty_shutdown(u->bev, 1);
+	bufferevent_setcb(u->bev, uplink_read_cb, uplink_write_cb, uplink_event_cb, u);
+	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	{
+		/* Connect and handshake must finish in time; READY clears this. */
+		struct timeval tv = { 10, 0 };
+		bufferevent_set_timeouts(u->bev, NULL, &tv);
+	}
+	if (bufferevent_socket_connect_hostname(u->bev, u->dns, AF_UNSPEC, a->conf.collector_host,
+	    (int)a->conf.collector_port) < 0) {
+		uplink_drop(u, "connect failed");
+		return;
+	}
+	ms_debug("event=connecting collector=%s", u->peer);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uplink_connect(arg);
+}
+
+static void
+hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *u = arg;
+	int64_t now = ms_mono_ms();
+
+	if (u->state == UL_DOWN || u->state == UL_CONNECTING)
+		return;
+	if (now - u->last_rx_ms > u->a->conf.dead_after_ms) {
+		uplink_drop(u, "no answer from the collector");
+		return;
+	}
+	if (u->state == UL_READY && now - u->last_tx_ms >= u->a->conf.heartbeat_ms &&
+	    ms_heartbeat_encode(&u->out, ms_now_ms()) == 0)
+		uplink_write(u);
+}
+
+struct uplink *
+uplink_new(struct agent *a, char *err, size_t errsz)
+{
+	struct uplink *u = calloc(1, sizeof(*u));
+	struct timeval tv;
+
+	if (u == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	u->a = a;
+	ms_buf_init(&u->out, MS_PROTO_MAX_FRAME);
+	snprintf(u->peer, sizeof(u->peer), "%s:%lld", a->conf.collector_host,
+	    (long long)a->conf.collector_port);
+	if ((u->ctx = ms_tls_client_ctx_new(a->conf.tls_ca, a->conf.tls_cert, a->conf.tls_key,
+	    err, errsz)) == NULL)
+		goto fail;
+	u->dns = evdns_base_new(a->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (u->dns == NULL)
+		u->dns = evdns_base_new(a->base, 0);	/* no resolv.conf: /etc/hosts and literals */
+	if ((u->retry_ev = evtimer_new(a->base, retry_cb, u)) == NULL ||
+	    (u->hb_ev = event_new(a->base, -1, EV_PERSIST, hb_cb, u)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	tv.tv_sec = 1;
+	tv.tv_usec = 0;
+	evtimer_add(u->hb_ev, &tv);
+	uplink_connect(u);
+	return u;
+fail:
+	uplink_free(u);
+	return NULL;
+}
+
+void
+uplink_free(struct uplink *u)
+{
+	if (u == NULL)
+		return;
+	if (u->bev) {
+		/* A close_notify tells the collector this end was on purpose. */
+		if (u->ssl && u->state != UL_CONNECTING)
+			SSL_shutdown(u->ssl);
+		bufferevent_free(u->bev);
+	}
+	if (u->retry_ev)
+		event_free(u->retry_ev);
+	if (u->hb_ev)
+		event_free(u->hb_ev);
+	if (u->dns)
+		evdns_base_free(u->dns, 0);
+	SSL_CTX_free(u->ctx);
+	ms_buf_fini(&u->out);
+	free(u);
+}

@@ -1,0 +1,329 @@
+/*
+ * minisoc-collector – accepts agents over mutual TLS, decodes their events,
+ * runs detection and writes alerts to Redis. See docs/architecture.md.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "collector.h"
+#include "ms_log.h"
+#include "ms_proto.h"
+#include "ms_tls.h"
+#include "sink.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: minisoc-collector -c FILE [-t] [-l LEVEL]\n"
+	    "\n"
+	    "Accepts minisoc agents over mutual TLS, decodes their log lines, runs\n"
+	    "detection and adds alerts to a Redis stream.\n"
+	    "\n"
+	    "  -c, --config FILE     configuration (YAML), required\n"
+	    "  -t, --check           check the configuration and certificates, then exit\n"
+	    "  -l, --log-level LVL   debug, info, warn or error (overrides the file)\n"
+	    "  -V, --version         print the version\n"
+	    "  -h, --help            this help\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT stop after Redis confirmed pending work;\n"
+	    "SIGUSR1 logs the counters.\n"
+	    "\n"
+	    "Configuration keys:\n");
+	collector_conf_usage(out);
+	fprintf(out, "\nExit status: 0 on a clean stop, 1 on a configuration or start-up error.\n");
+}
+
+static void
+agent_state_free(void *p)
+{
+	free(p);
+}
+
+struct agent_state *
+collector_agent(struct collector *c, const char *id)
+{
+	struct agent_state *st = ms_map_get(c->agents, id, strlen(id));
+
+	if (st)
+		return st;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	ms_copy(st->id, sizeof(st->id), id, strlen(id));
+	if (ms_map_put(c->agents, id, strlen(id), st) < 0) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* A UUID version 7: 48 bits of ms time, then random bits. */
+static void
+alert_make_id(char *out, size_t outsz, int64_t ms)
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b + 6, 10) != 1)
+		memset(b + 6, 0, 10);
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)((uint64_t)ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+	snprintf(out, outsz,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+	    b[12], b[13], b[14], b[15]);
+}
+
+static void
+emit_cb(const struct alert *a0, void *arg)
+{
+	struct collector *c = arg;
+	struct alert a = *a0;
+
+	a.time_ms = ms_now_ms();
+	alert_make_id(a.id, sizeof(a.id), a.time_ms);
+	c->stats.alerts++;
+	ms_buf_reset(&c->alert_buf);
+	if (alert_to_json(&a, &c->alert_buf) < 0) {
+		c->stats.alerts_failed++;
+		ms_err("event=alert_dropped rule=%s reason=too_big", a.rule_id);
+		return;
+	}
+	ms_info("event=alert id=%s rule=%s agent=%s src_ip=%s count=%u", a.id, a.rule_id,
+	    a.agent_id, a.src_ip, a.count);
+	if (sink_alert(c->sink, &a, c->alert_buf.data, c->alert_buf.len) < 0) {
+		c->stats.alerts_failed++;
+		ms_err("event=alert_dropped rule=%s reason=out_of_memory", a.rule_id);
+	}
+}
+
+void
+collector_detect(struct collector *c, const struct detect_event *ev)
+{
+	for (size_t i = 0; i < c->ndetectors; i++)
+		c->detectors[i]->on_event(c->detectors[i]->state, ev, emit_cb, c);
+}
+
+void
+collector_sink_drained(struct collector *c)
+{
+	struct session *s, *next;
+
+	/* session_resume may close (and free) a session: take next first. */
+	for (s = TAILQ_FIRST(&c->sessions); s; s = next) {
+		next = session_next(s);
+		if (session_is_paused(s))
+			session_resume(s);
+	}
+}
+
+void
+collector_log_stats(const struct collector *c, const char *why)
+{
+	const struct collector_stats *s = &c->stats;
+	size_t tracked = 0;
+
+	for (size_t i = 0; i < c->ndetectors; i++)
+		if (c->detectors[i]->tracked)
+			tracked += c->detectors[i]->tracked(c->detectors[i]->state);
+	ms_info("event=stats why=%s sessions=%zu sessions_accepted=%" PRIu64
+	    " sessions_refused=%" PRIu64 " tls_failures=%" PRIu64 " frames_in=%" PRIu64
+	    " frames_bad=%" PRIu64 " batches_in=%" PRIu64 " events_in=%" PRIu64
+	    " events_dup=%" PRIu64 " alerts=%" PRIu64 " alerts_written=%" PRIu64
+	    " alerts_failed=%" PRIu64 " redis_errors=%" PRIu64 " redis_pending=%zu"
+	    " detect_tracked=%zu",
+	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
+	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
+	    s->alerts, s->alerts_written, s->alerts_failed, s->redis_errors,
+	    c->sink ? sink_pending(c->sink) : 0, tracked);
+}
+
+void
+collector_maybe_exit(struct collector *c)
+{
+	struct session *s, *next;
+
+	if (!c->stopping || (c->sink && sink_pending(c->sink) > 0))
+		return;
+	/* Everything handled is acknowledged: close each session cleanly. */
+	for (s = TAILQ_FIRST(&c->sessions); s; s = next) {
+		next = session_next(s);
+		session_close(s, MS_ERR_SHUTDOWN, "collector_stopping");
+	}
+	if (c->nsessions == 0)
+		event_base_loopexit(c->base, NULL);
+	/* else session_free ends the loop when the last one is gone */
+}
+
+static void
+stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+
+	ms_warn("event=shutdown_timeout redis_pending=%zu reason=\"Redis did not confirm in time; "
+	    "agents will resend what was not acknowledged\"", sink_pending(c->sink));
+	event_base_loopexit(c->base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct collector *c = arg;
+	struct session *s, *next;
+	struct timeval tv;
+
+	if (sig == SIGUSR1 || sig == SIGHUP) {
+		/* Reload comes with the rule engine; until then SIGHUP logs the counters. */
+		collector_log_stats(c, sig == SIGHUP ? "sighup" : "sigusr1");
+		return;
+	}
+	if (c->stopping)
+		return;
+	ms_info("event=shutdown signal=%d redis_pending=%zu", (int)sig, sink_pending(c->sink));
+	c->stopping = true;
+	listener_free(c->listener);
+	c->listener = NULL;
+	/* Stop taking events; acks for what was handled still go out. */
+	for (s = TAILQ_FIRST(&c->sessions); s; s = next) {
+		next = session_next(s);
+		session_pause_for_shutdown(s);
+	}
+	tv.tv_sec = c->conf.shutdown_timeout_ms / 1000;
+	tv.tv_usec = (c->conf.shutdown_timeout_ms % 1000) * 1000;
+	c->stop_timer = evtimer_new(c->base, stop_timeout_cb, c);
+	if (c->stop_timer)
+		evtimer_add(c->stop_timer, &tv);
+	collector_maybe_exit(c);
+}
+
+static void
+stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+	collector_log_stats(arg, "periodic");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct collector c;
+	const char *config = NULL, *level = NULL;
+	bool check = false;
+	char err[1024];
+	enum ms_log_level lvl;
+	struct event *sigs[4] = { NULL }, *stats = NULL;
+	const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	struct bruteforce_conf bfc;
+	struct timeval stats_tv = { 300, 0 };
+	int ch, rc = 1;
+
+	memset(&c, 0, sizeof(c));
+	TAILQ_INIT(&c.sessions);
+	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 't': check = true; break;
+		case 'l': level = optarg; break;
+		case 'V': printf("minisoc-collector %s\n", MINISOC_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	ms_log_init("collector", MS_LOG_INFO);
+	if (config == NULL || optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	if (collector_conf_load(config, &c.conf, err, sizeof(err)) < 0) {
+		ms_err("event=config_error reason=\"%s\"", err);
+		return 1;
+	}
+	if (level == NULL)
+		level = c.conf.log_level;
+	if (ms_log_level_parse(level, &lvl) < 0) {
+		ms_err("event=config_error reason=\"unknown log level %s\"", level);
+		return 1;
+	}
+	ms_log_init("collector", lvl);
+	if ((c.ssl_ctx = ms_tls_server_ctx_new(c.conf.tls_ca, c.conf.tls_cert, c.conf.tls_key,
+	    err, sizeof(err))) == NULL) {
+		ms_err("event=config_error reason=\"%s\"", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration and certificates OK\n", config);
+		SSL_CTX_free(c.ssl_ctx);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ms_buf_init(&c.alert_buf, 256 * 1024);
+	if ((c.base = event_base_new()) == NULL ||
+	    (c.agents = ms_map_new(agent_state_free)) == NULL) {
+		ms_err("event=start_error reason=out_of_memory");
+		goto out;
+	}
+	bruteforce_conf_defaults(&bfc);
+	bfc.threshold = (unsigned)c.conf.bf_threshold;
+	bfc.window_ms = c.conf.bf_window_s * 1000;
+	bfc.quiet_ms = c.conf.bf_quiet_s * 1000;
+	bfc.max_sources = (size_t)c.conf.bf_max_sources;
+	if ((c.detectors[c.ndetectors] = detect_bruteforce_new(&bfc)) == NULL) {
+		ms_err("event=start_error reason=\"cannot create the brute-force detector\"");
+		goto out;
+	}
+	c.ndetectors++;
+	if ((c.sink = sink_redis_new(&c, err, sizeof(err))) == NULL ||
+	    (c.listener = listener_new(&c, err, sizeof(err))) == NULL) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
+	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
+		sigs[i] = evsignal_new(c.base, signums[i], signal_cb, &c);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
+			ms_err("event=start_error reason=\"cannot install signal handlers\"");
+			goto out;
+		}
+	}
+	if ((stats = event_new(c.base, -1, EV_PERSIST, stats_cb, &c)) != NULL)
+		evtimer_add(stats, &stats_tv);
+	ms_info("event=start version=%s config=%s", MINISOC_VERSION, config);
+	event_base_dispatch(c.base);
+	collector_log_stats(&c, "exit");
+	rc = 0;
+	ms_info("event=stop");
+out:
+	while (!TAILQ_EMPTY(&c.sessions))
+		session_free(TAILQ_FIRST(&c.sessions));
+	listener_free(c.listener);
+	sink_free(c.sink);
+	for (size_t i = 0; i < c.ndetectors; i++)
+		detector_free(c.detectors[i]);
+	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	if (stats)
+		event_free(stats);
+	if (c.stop_timer)
+		event_free(c.stop_timer);
+	ms_map_free(c.agents);
+	ms_buf_fini(&c.alert_buf);
+	SSL_CTX_free(c.ssl_ctx);
+	if (c.base)
+		event_base_free(c.base);
+	return rc;
+}

@@ -1,0 +1,76 @@
+/* collector_conf – the collector's configuration keys, declared once. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "collector.h"
+#include "ms_config.h"
+
+#define OFF(f) offsetof(struct collector_conf, f)
+#define SZ(f) sizeof(((struct collector_conf *)0)->f)
+
+static const struct ms_conf_key collector_keys[] = {
+	{ "collector.log_level", MS_CONF_STR, OFF(log_level), SZ(log_level), "info", 0, 0,
+	  "debug, info, warn or error" },
+	{ "listen.address", MS_CONF_STR, OFF(listen_address), SZ(listen_address), "127.0.0.1", 0, 0,
+	  "address to listen on for agents (0.0.0.0 or :: for all)" },
+	{ "listen.port", MS_CONF_INT, OFF(listen_port), 0, "6514", 1, 65535,
+	  "TCP port for agents (TLS)" },
+	{ "tls.ca", MS_CONF_PATH, OFF(tls_ca), SZ(tls_ca), NULL, 0, 0,
+	  "deployment CA certificate: only agents it signed are accepted" },
+	{ "tls.cert", MS_CONF_PATH, OFF(tls_cert), SZ(tls_cert), NULL, 0, 0,
+	  "collector certificate (chain) in PEM" },
+	{ "tls.key", MS_CONF_PATH, OFF(tls_key), SZ(tls_key), NULL, 0, 0,
+	  "collector private key in PEM" },
+	{ "redis.host", MS_CONF_STR, OFF(redis_host), SZ(redis_host), "127.0.0.1", 0, 0,
+	  "Redis host (loopback: hiredis here has no TLS)" },
+	{ "redis.port", MS_CONF_INT, OFF(redis_port), 0, "6379", 1, 65535, "Redis port" },
+	{ "redis.unix", MS_CONF_PATH, OFF(redis_unix), SZ(redis_unix), "", 0, 0,
+	  "Redis unix socket; used instead of host/port when set" },
+	{ "redis.stream", MS_CONF_STR, OFF(redis_stream), SZ(redis_stream), "minisoc:alerts", 0, 0,
+	  "stream the alerts are added to (XADD)" },
+	{ "redis.channel", MS_CONF_STR, OFF(redis_channel), SZ(redis_channel), "minisoc:alerts:live", 0, 0,
+	  "channel every alert is published on" },
+	{ "redis.stream_maxlen", MS_CONF_INT, OFF(redis_stream_maxlen), 0, "1000000", 1000, INT64_MAX,
+	  "approximate cap on the stream's length (MAXLEN ~)" },
+	{ "redis.max_pending", MS_CONF_SIZE, OFF(redis_max_pending), 0, "10000", 16, 10000000,
+	  "operations waiting for Redis before agents are slowed down" },
+	{ "limits.max_frame", MS_CONF_SIZE, OFF(max_frame), 0, "1MiB", 1024, 16777216,
+	  "largest frame accepted from an agent" },
+	{ "limits.max_sessions", MS_CONF_INT, OFF(max_sessions), 0, "4096", 1, 1000000,
+	  "agent connections at once" },
+	{ "limits.handshake_timeout_ms", MS_CONF_INT, OFF(handshake_timeout_ms), 0, "10000", 100, 600000,
+	  "time for TLS handshake and hello" },
+	{ "limits.idle_timeout_ms", MS_CONF_INT, OFF(idle_timeout_ms), 0, "90000", 1000, 86400000,
+	  "a session with no frame for this long is closed" },
+	{ "limits.shutdown_timeout_ms", MS_CONF_INT, OFF(shutdown_timeout_ms), 0, "10000", 0, 600000,
+	  "on SIGTERM, how long to wait for Redis to confirm pending work" },
+	{ "detect.ssh_bruteforce.threshold", MS_CONF_INT, OFF(bf_threshold), 0, "8", 2, 1000,
+	  "failed SSH authentications from one source that raise an alert" },
+	{ "detect.ssh_bruteforce.window_s", MS_CONF_INT, OFF(bf_window_s), 0, "120", 1, 86400,
+	  "within this many seconds of event time" },
+	{ "detect.ssh_bruteforce.quiet_s", MS_CONF_INT, OFF(bf_quiet_s), 0, "120", 0, 86400,
+	  "after an alert, the source is quiet this long" },
+	{ "detect.ssh_bruteforce.max_sources", MS_CONF_INT, OFF(bf_max_sources), 0, "65536", 16, 10000000,
+	  "cap on tracked (agent, source IP) pairs" },
+	MS_CONF_END
+};
+
+int
+collector_conf_load(const char *file, struct collector_conf *c, char *err, size_t errsz)
+{
+	memset(c, 0, sizeof(*c));
+	if (ms_config_load(file, collector_keys, c, NULL, err, errsz) < 0)
+		return -1;
+	if (c->tls_ca[0] == '\0' || c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
+		snprintf(err, errsz, "%s: tls.ca, tls.cert and tls.key are required", file);
+		return -1;
+	}
+	return 0;
+}
+
+void
+collector_conf_usage(FILE *out)
+{
+	ms_config_print_keys(out, collector_keys);
+}

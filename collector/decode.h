@@ -1,0 +1,85 @@
+/*
+ * decode – turns one raw log line into named fields.
+ *
+ * Decoders never allocate and never copy: every field is a slice borrowed
+ * from the line passed in, valid as long as that line is. Every decoder
+ * accepts any bytes (untrusted input) and either fills fields or reports
+ * that the line is not its format.
+ */
+#ifndef DECODE_H
+#define DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ms_util.h"
+
+/* Longest line a decoder looks at; longer lines are decoded on a prefix. */
+#define DECODE_MAX_LINE 65536
+
+enum decode_syslog_fmt {
+	DECODE_SYSLOG_NONE = 0,	/* not a syslog line: msg is the whole line */
+	DECODE_SYSLOG_3164,	/* "Mmm dd [yyyy ]hh:mm:ss host tag[pid]: msg" */
+	DECODE_SYSLOG_5424,	/* "<pri>1 ts host app procid msgid sd msg" */
+	DECODE_SYSLOG_RFC3339,	/* rsyslog's default on Debian 12: "ts host tag: msg" */
+};
+
+enum decode_sshd_action {
+	DECODE_SSHD_NONE = 0,
+	DECODE_SSHD_AUTH_FAILURE,	/* "Failed <method> for [invalid user ]U from IP port P" */
+	DECODE_SSHD_AUTH_SUCCESS,	/* "Accepted <method> for U from IP port P" */
+	DECODE_SSHD_INVALID_USER,	/* "Invalid user U from IP port P" */
+};
+
+struct decode_ctx {
+	int64_t recv_ms;	/* when the agent read the line (ms since epoch) */
+	int32_t tz_offset_s;	/* agent's UTC offset, for timestamps without a zone */
+};
+
+struct decoded {
+	/* syslog header */
+	enum decode_syslog_fmt fmt;
+	int64_t time_ms;	/* event time from the line, else ctx->recv_ms */
+	bool time_from_line;
+	int facility;		/* -1 when the line has no <PRI> */
+	int severity;		/* -1 when the line has no <PRI> */
+	struct ms_str host;
+	struct ms_str app;	/* tag / APP-NAME, e.g. "sshd" */
+	struct ms_str pid;	/* procid, may be empty */
+	struct ms_str msgid;	/* RFC 5424 only */
+	struct ms_str msg;	/* the message after the header (CR/LF stripped) */
+
+	/* sshd authentication fields, when app is sshd */
+	enum decode_sshd_action sshd_action;
+	struct ms_str user;
+	struct ms_str method;	/* "password", "publickey", "none", ... */
+	struct ms_str src_ip;	/* IPv4 or IPv6 text, as in the line */
+	int src_port;		/* 0 when absent */
+	bool invalid_user;
+	unsigned repeat;	/* rsyslog "message repeated N times": N, else 1 */
+};
+
+/*
+ * Decodes the syslog header of line (len bytes, any content) into out.
+ * Always succeeds: a line that is no known syslog format is returned with
+ * fmt DECODE_SYSLOG_NONE, msg = the whole line, time_ms = ctx->recv_ms.
+ * Trailing CR and LF are stripped. Lines longer than DECODE_MAX_LINE are
+ * decoded on their first DECODE_MAX_LINE bytes.
+ */
+void decode_syslog(const char *line, size_t len, const struct decode_ctx *ctx,
+    struct decoded *out);
+
+/*
+ * When d->app is an sshd program ("sshd", "sshd-session", ...), decodes
+ * d->msg into the sshd fields. Returns 1 when an authentication message was
+ * recognised, 0 otherwise (fields left as NONE/empty).
+ */
+int decode_sshd(struct decoded *d);
+
+/* Convenience: decode_syslog then decode_sshd. */
+void decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
+    struct decoded *out);
+
+const char *decode_sshd_action_name(enum decode_sshd_action a);
+
+#endif

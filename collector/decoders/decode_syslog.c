@@ -1,0 +1,608 @@
+/*
+ * decode_syslog – syslog header decoder (RFC 3164, RFC 5424, rsyslog's
+ * RFC 3339 file format) and decode_line().
+ *
+ * A hand-written scanner over (s, n): every read is checked against n, the
+ * line is never assumed to be NUL-terminated and nothing is allocated.
+ * A header is all-or-nothing: when any part of it does not match (bad PRI,
+ * impossible date, unterminated structured data, ...) the line is returned
+ * as DECODE_SYSLOG_NONE with the whole line as msg, so a half-parsed header
+ * never leaks wrong fields to the detectors.
+ */
+#include "decode.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MS_PER_DAY INT64_C(86400000)
+/* A year-less RFC 3164 date further than this in the future is last year's. */
+#define SYSLOG_FUTURE_SLACK_MS (31 * MS_PER_DAY)
+/* More fraction digits than nanoseconds is not a timestamp anyone writes. */
+#define SYSLOG_MAX_FRAC_DIGITS 9
+#define SYSLOG_MAX_PRI 191
+
+/* A broken-down time as written in the line, before any zone is applied. */
+struct syslog_tm {
+	int64_t year;
+	int mon, day, hour, min, sec, msec;
+};
+
+/* ---- calendar ------------------------------------------------------ */
+
+/*
+ * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil); our own so nothing depends on TZ or the C library.
+ */
+static int64_t
+syslog_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* Year of the day number z (days since 1970-01-01); civil_from_days. */
+static int64_t
+syslog_year_from_days(int64_t z)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	return yoe + era * 400 + (mp >= 10);	/* Jan, Feb belong to the next year */
+}
+
+static bool
+syslog_is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+syslog_days_in_month(int64_t y, int m)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && syslog_is_leap(y))
+		return 29;
+	return mdays[m - 1];
+}
+
+/* Fields in range, day valid for its month and year. */
+static bool
+syslog_tm_valid(const struct syslog_tm *t)
+{
+	if (t->year < 0 || t->year > 9999 || t->mon < 1 || t->mon > 12)
+		return false;
+	if (t->day < 1 || t->day > syslog_days_in_month(t->year, t->mon))
+		return false;
+	/* sec 60 is a leap second; it simply rolls into the next minute */
+	return t->hour <= 23 && t->min <= 59 && t->sec <= 60;
+}
+
+/* Milliseconds since the epoch of t read as UTC, minus offset_s. */
+static int64_t
+syslog_tm_to_ms(const struct syslog_tm *t, int64_t offset_s)
+{
+	int64_t days = syslog_days_from_civil(t->year, t->mon, t->day);
+	int64_t secs = days * 86400 + t->hour * 3600 + t->min * 60 + t->sec - offset_s;
+
+	return secs * 1000 + t->msec;
+}
+
+static int64_t
+syslog_floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* ---- scanner primitives -------------------------------------------- */
+
+static bool
+syslog_isdigit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Exactly cnt digits at s[*i]; advances *i. */
+static bool
+syslog_digits(const char *s, size_t n, size_t *i, size_t cnt, int *out)
+{
+	int v = 0;
+
+	if (n - *i < cnt)
+		return false;
+	for (size_t k = 0; k < cnt; k++) {
+		char c = s[*i + k];
+		if (!syslog_isdigit(c))
+			return false;
+		v = v * 10 + (c - '0');
+	}
+	*i += cnt;
+	*out = v;
+	return true;
+}
+
+static bool
+syslog_char(const char *s, size_t n, size_t *i, char c)
+{
+	if (*i >= n || s[*i] != c)
+		return false;
+	(*i)++;
+	return true;
+}
+
+/* After a field: either the line ends or a space follows (not consumed). */
+static bool
+syslog_at_sep(const char *s, size_t n, size_t i)
+{
+	return i == n || s[i] == ' ';
+}
+
+static void
+syslog_skip_spaces(const char *s, size_t n, size_t *i)
+{
+	while (*i < n && s[*i] == ' ')
+		(*i)++;
+}
+
+/* Optional ".ddd": milliseconds from the first 3 digits, truncated. */
+static bool
+syslog_fraction(const char *s, size_t n, size_t *i, int *msec)
+{
+	size_t cnt = 0;
+	int v = 0;
+
+	*msec = 0;
+	if (*i >= n || s[*i] != '.')
+		return true;
+	(*i)++;
+	while (*i < n && syslog_isdigit(s[*i])) {
+		if (++cnt > SYSLOG_MAX_FRAC_DIGITS)
+			return false;
+		if (cnt <= 3)
+			v = v * 10 + (s[*i] - '0');
+		(*i)++;
+	}
+	if (cnt == 0)
+		return false;
+	for (size_t k = cnt; k < 3; k++)
+		v *= 10;
+	*msec = v;
+	return true;
+}
+
+/* "hh:mm:ss[.frac]" */
+static bool
+syslog_clock(const char *s, size_t n, size_t *i, struct syslog_tm *t)
+{
+	return syslog_digits(s, n, i, 2, &t->hour) && syslog_char(s, n, i, ':') &&
+	    syslog_digits(s, n, i, 2, &t->min) && syslog_char(s, n, i, ':') &&
+	    syslog_digits(s, n, i, 2, &t->sec) && syslog_fraction(s, n, i, &t->msec);
+}
+
+/* "<PRI>" with PRI 0..191, 1 to 3 digits. */
+static bool
+syslog_pri(const char *s, size_t n, size_t *i, int *pri)
+{
+	size_t j = *i, cnt = 0;
+	int v = 0;
+
+	if (!syslog_char(s, n, &j, '<'))
+		return false;
+	while (j < n && syslog_isdigit(s[j]) && cnt < 3) {
+		v = v * 10 + (s[j] - '0');
+		j++;
+		cnt++;
+	}
+	if (cnt == 0 || v > SYSLOG_MAX_PRI || !syslog_char(s, n, &j, '>'))
+		return false;
+	*pri = v;
+	*i = j;
+	return true;
+}
+
+/* ---- timestamps ---------------------------------------------------- */
+
+/*
+ * RFC 3339 "YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm|-hh:mm)", case-insensitive
+ * T and Z, "+hhmm" tolerated. Without a zone (only when !need_zone) the
+ * time is the agent's local time. Must be followed by a space or the end.
+ */
+static bool
+syslog_ts_rfc3339(const char *s, size_t n, size_t *i, bool need_zone,
+    const struct decode_ctx *ctx, int64_t *ms)
+{
+	struct syslog_tm t = { 0 };
+	size_t j = *i;
+	int year = 0, oh = 0, om = 0;
+	int64_t offset_s = ctx->tz_offset_s;
+
+	if (!syslog_digits(s, n, &j, 4, &year) || !syslog_char(s, n, &j, '-') ||
+	    !syslog_digits(s, n, &j, 2, &t.mon) || !syslog_char(s, n, &j, '-') ||
+	    !syslog_digits(s, n, &j, 2, &t.day))
+		return false;
+	if (j >= n || (s[j] != 'T' && s[j] != 't'))
+		return false;
+	j++;
+	if (!syslog_clock(s, n, &j, &t))
+		return false;
+	t.year = year;
+	if (j < n && (s[j] == 'Z' || s[j] == 'z')) {
+		offset_s = 0;
+		j++;
+	} else if (j < n && (s[j] == '+' || s[j] == '-')) {
+		int sign = s[j] == '-' ? -1 : 1;
+		j++;
+		if (!syslog_digits(s, n, &j, 2, &oh))
+			return false;
+		(void)syslog_char(s, n, &j, ':');
+		if (!syslog_digits(s, n, &j, 2, &om) || oh > 23 || om > 59)
+			return false;
+		offset_s = sign * (oh * 3600 + om * 60);
+	} else if (need_zone) {
+		return false;
+	}
+	if (!syslog_at_sep(s, n, j) || !syslog_tm_valid(&t))
+		return false;
+	*ms = syslog_tm_to_ms(&t, offset_s);
+	*i = j;
+	return true;
+}
+
+/* Month from a case-insensitive 3-letter English abbreviation, 1..12. */
+static int
+syslog_month(const char *s, size_t n, size_t i)
+{
+	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	char m[3];
+
+	if (n - i < 3)
+		return 0;
+	for (int k = 0; k < 3; k++) {
+		char c = s[i + k];
+		m[k] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	for (int k = 0; k < 12; k++)
+		if (memcmp(names + 3 * k, m, 3) == 0)
+			return k + 1;
+	return 0;
+}
+
+/*
+ * Local-time year the agent was in when it read the line, clamped to
+ * 0..9999 so a nonsense recv_ms cannot overflow anything below.
+ */
+static int64_t
+syslog_recv_year(const struct decode_ctx *ctx)
+{
+	const int64_t max_ms = INT64_C(253402300799999);	/* 9999-12-31 */
+	int64_t local = ctx->recv_ms;
+	int64_t y;
+
+	if (local < -max_ms)
+		local = -max_ms;
+	if (local > max_ms)
+		local = max_ms;
+	local += (int64_t)ctx->tz_offset_s * 1000;
+	y = syslog_year_from_days(syslog_floor_div(local, MS_PER_DAY));
+	return y < 0 ? 0 : (y > 9999 ? 9999 : y);
+}
+
+/*
+ * RFC 3164 "Mmm dd [yyyy ]hh:mm:ss[.frac]" in the agent's local time; day
+ * may be space-padded ("Nov  5") or a single digit. Without a year the
+ * year is the agent's current one, or the previous one when that would put
+ * the event more than SYSLOG_FUTURE_SLACK_MS ahead of recv_ms (December
+ * lines read in January) or the date does not exist that year (Feb 29).
+ */
+static bool
+syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
+    int64_t *ms)
+{
+	struct syslog_tm t = { 0 };
+	size_t j = *i;
+	int year = -1;
+	int64_t offset_s = ctx->tz_offset_s;
+
+	if ((t.mon = syslog_month(s, n, j)) == 0)
+		return false;
+	j += 3;
+	if (!syslog_char(s, n, &j, ' '))
+		return false;
+	(void)syslog_char(s, n, &j, ' ');
+	if (!syslog_digits(s, n, &j, 1, &t.day))
+		return false;
+	if (j < n && syslog_isdigit(s[j]))
+		t.day = t.day * 10 + (s[j++] - '0');
+	if (!syslog_char(s, n, &j, ' '))
+		return false;
+	if (n - j >= 5 && s[j + 4] == ' ') {
+		if (!syslog_digits(s, n, &j, 4, &year))
+			return false;
+		j++;
+	}
+	if (!syslog_clock(s, n, &j, &t) || !syslog_at_sep(s, n, j))
+		return false;
+
+	if (year >= 0) {
+		t.year = year;
+		if (!syslog_tm_valid(&t))
+			return false;
+		*ms = syslog_tm_to_ms(&t, offset_s);
+	} else {
+		t.year = syslog_recv_year(ctx);
+		/* event time is bounded (year 0..9999), recv_ms is not: no overflow this way */
+		if (!syslog_tm_valid(&t) ||
+		    syslog_tm_to_ms(&t, offset_s) - SYSLOG_FUTURE_SLACK_MS > ctx->recv_ms)
+			t.year--;
+		if (!syslog_tm_valid(&t))
+			return false;
+		*ms = syslog_tm_to_ms(&t, offset_s);
+	}
+	*i = j;
+	return true;
+}
+
+/* ---- header parts -------------------------------------------------- */
+
+/* A run of non-space bytes; false when empty. */
+static bool
+syslog_token(const char *s, size_t n, size_t *i, struct ms_str *out)
+{
+	size_t j = *i;
+
+	while (j < n && s[j] != ' ')
+		j++;
+	if (j == *i)
+		return false;
+	*out = ms_str_make(s + *i, j - *i);
+	*i = j;
+	return true;
+}
+
+/*
+ * "host tag[pid]: msg" after an RFC 3164 or RFC 3339 timestamp (*i is just
+ * past it). Tolerant: a local /dev/log line has no host ("su[123]: msg"),
+ * a message may have no tag (then app is empty and msg starts right after
+ * the host), the tag may hold '-', '.', '/', '_' and so on.
+ */
+static void
+syslog_host_tag(const char *s, size_t n, size_t i, struct decoded *out)
+{
+	size_t tok, end, j, colon = n;
+
+	syslog_skip_spaces(s, n, &i);
+	tok = i;
+	end = i;
+	while (end < n && s[end] != ' ')
+		end++;
+	/*
+	 * A first token holding '[' or ending in its only ':' is a tag, not a
+	 * host: host names have neither (IPv6 literals have several ':').
+	 */
+	if (end > tok) {
+		bool bracket = memchr(s + tok, '[', end - tok) != NULL;
+		const char *c = memchr(s + tok, ':', end - tok);
+		if (c != NULL)
+			colon = (size_t)(c - s);
+		if (!bracket && !(colon == end - 1)) {
+			out->host = ms_str_make(s + tok, end - tok);
+			i = end;
+			syslog_skip_spaces(s, n, &i);
+		}
+	}
+	out->app = ms_str_make(s + i, 0);
+	out->pid = ms_str_make(s + i, 0);
+	out->msg = ms_str_make(s + i, n - i);
+
+	/* tag: bytes up to '[', ':' or a space */
+	j = i;
+	while (j < n && s[j] != ' ' && s[j] != '[' && s[j] != ':')
+		j++;
+	if (j == i || j == n || s[j] == ' ')
+		return;		/* no tag: msg is all of it */
+	if (s[j] == '[') {
+		size_t p = j + 1, rb = p, q;
+		while (rb < n && s[rb] != ']' && s[rb] != ' ')
+			rb++;
+		if (rb == n || s[rb] != ']')
+			return;
+		q = rb + 1;
+		if (q < n && s[q] == ':')
+			q++;
+		if (!syslog_at_sep(s, n, q))
+			return;
+		out->app = ms_str_make(s + i, j - i);
+		out->pid = ms_str_make(s + p, rb - p);
+		j = q;
+	} else {
+		/* s[j] == ':'; "http://x" at the start of a message is no tag */
+		if (!syslog_at_sep(s, n, j + 1))
+			return;
+		out->app = ms_str_make(s + i, j - i);
+		j++;
+	}
+	if (j < n)
+		j++;		/* the one space between tag and message */
+	out->msg = ms_str_make(s + j, n - j);
+}
+
+/* "[id k=\"v\" ...]..." structured data; quoted values may escape '"', '\', ']'. */
+static bool
+syslog_skip_sd(const char *s, size_t n, size_t *i)
+{
+	size_t j = *i;
+
+	if (j < n && s[j] == '-') {
+		*i = j + 1;
+		return true;
+	}
+	if (j >= n || s[j] != '[')
+		return false;
+	while (j < n && s[j] == '[') {
+		bool quoted = false;
+		j++;
+		for (;;) {
+			if (j >= n)
+				return false;
+			if (quoted) {
+				if (s[j] == '\\')
+					j++;	/* escaped char; bounds checked above */
+				else if (s[j] == '"')
+					quoted = false;
+			} else if (s[j] == '"') {
+				quoted = true;
+			} else if (s[j] == ']') {
+				break;
+			}
+			j++;
+		}
+		j++;
+	}
+	*i = j;
+	return true;
+}
+
+/* A 5424 header field: NILVALUE "-" becomes an empty slice. */
+static bool
+syslog_field_5424(const char *s, size_t n, size_t *i, struct ms_str *out)
+{
+	if (!syslog_token(s, n, i, out) || !syslog_char(s, n, i, ' '))
+		return false;
+	if (out->len == 1 && out->p[0] == '-')
+		out->len = 0;
+	return true;
+}
+
+/* "1 TIMESTAMP HOST APP PROCID MSGID SD[ MSG]" after the PRI. */
+static bool
+syslog_5424(const char *s, size_t n, size_t i, const struct decode_ctx *ctx,
+    struct decoded *out)
+{
+	static const char bom[3] = { '\xEF', '\xBB', '\xBF' };
+
+	if (!syslog_char(s, n, &i, '1') || !syslog_char(s, n, &i, ' '))
+		return false;
+	if (i < n && s[i] == '-') {
+		i++;
+	} else {
+		if (!syslog_ts_rfc3339(s, n, &i, true, ctx, &out->time_ms))
+			return false;
+		out->time_from_line = true;
+	}
+	if (!syslog_char(s, n, &i, ' ') ||
+	    !syslog_field_5424(s, n, &i, &out->host) ||
+	    !syslog_field_5424(s, n, &i, &out->app) ||
+	    !syslog_field_5424(s, n, &i, &out->pid) ||
+	    !syslog_field_5424(s, n, &i, &out->msgid) ||
+	    !syslog_skip_sd(s, n, &i) || !syslog_at_sep(s, n, i))
+		return false;
+	if (i < n)
+		i++;
+	if (n - i >= 3 && memcmp(s + i, bom, 3) == 0)
+		i += 3;
+	out->msg = ms_str_make(s + i, n - i);
+	out->fmt = DECODE_SYSLOG_5424;
+	return true;
+}
+
+/* NONE: every field empty, msg the whole line, time the receive time. */
+static void
+syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
+    struct decoded *out)
+{
+	struct ms_str empty = ms_str_make(s, 0);
+
+	memset(out, 0, sizeof(*out));
+	out->fmt = DECODE_SYSLOG_NONE;
+	out->time_ms = ctx->recv_ms;
+	out->time_from_line = false;
+	out->facility = -1;
+	out->severity = -1;
+	out->host = empty;
+	out->app = empty;
+	out->pid = empty;
+	out->msgid = empty;
+	out->msg = ms_str_make(s, n);
+	out->sshd_action = DECODE_SSHD_NONE;
+	out->user = empty;
+	out->method = empty;
+	out->src_ip = empty;
+	out->src_port = 0;
+	out->invalid_user = false;
+	out->repeat = 1;
+}
+
+/*
+ * Decodes the syslog header of line into out; see decode.h. Every slice in
+ * out is borrowed from line. Empty fields point into line with length 0
+ * (never NULL) so they can be printed or compared without a check.
+ */
+void
+decode_syslog(const char *line, size_t len, const struct decode_ctx *ctx,
+    struct decoded *out)
+{
+	const char *s = line;
+	size_t n = len, i = 0;
+	int pri = -1;
+	bool ok = false;
+
+	if (s == NULL) {
+		s = "";
+		n = 0;
+	}
+	if (n > DECODE_MAX_LINE)
+		n = DECODE_MAX_LINE;
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	syslog_reset(s, n, ctx, out);
+
+	if (i < n && s[i] == '<') {
+		if (!syslog_pri(s, n, &i, &pri))
+			return;
+		out->facility = pri / 8;
+		out->severity = pri % 8;
+	}
+	/* "<pri>1 " is RFC 5424; "<pri>1999-..." is an RFC 3339 timestamp */
+	if (pri >= 0 && n - i >= 2 && s[i] == '1' && s[i + 1] == ' ') {
+		ok = syslog_5424(s, n, i, ctx, out);
+	} else if (i < n && syslog_isdigit(s[i])) {
+		ok = syslog_ts_rfc3339(s, n, &i, false, ctx, &out->time_ms);
+		if (ok) {
+			out->fmt = DECODE_SYSLOG_RFC3339;
+			out->time_from_line = true;
+			syslog_host_tag(s, n, i, out);
+		}
+	} else {
+		ok = syslog_ts_3164(s, n, &i, ctx, &out->time_ms);
+		if (ok) {
+			out->fmt = DECODE_SYSLOG_3164;
+			out->time_from_line = true;
+			syslog_host_tag(s, n, i, out);
+		}
+	}
+	if (!ok)
+		syslog_reset(s, n, ctx, out);
+}
+
+/* decode_syslog, then decode_sshd when the program is sshd. */
+void
+decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
+    struct decoded *out)
+{
+	decode_syslog(line, len, ctx, out);
+	(void)decode_sshd(out);
+}

@@ -1,0 +1,118 @@
+/* listener – accepts agent connections and hands them to sessions. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/listener.h>
+
+#include "collector.h"
+#include "ms_log.h"
+
+struct listener {
+	struct collector *c;
+	struct evconnlistener *el;
+};
+
+static void
+peer_name(const struct sockaddr *sa, char *out, size_t outsz)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+		snprintf(out, outsz, "%s:%d", ip, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, outsz, "[%s]:%d", ip, port);
+	} else {
+		snprintf(out, outsz, "unknown");
+	}
+}
+
+static void
+accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct listener *l = arg;
+	struct collector *c = l->c;
+	char peer[64];
+	int one = 1;
+
+	peer_name(sa, peer, sizeof(peer));
+	if (c->stopping || c->nsessions >= (size_t)c->conf.max_sessions) {
+		c->stats.sessions_refused++;
+		ms_warn("event=session_refused peer=%s reason=%s", peer,
+		    c->stopping ? "shutting_down" : "max_sessions");
+		evutil_closesocket(fd);
+		return;
+	}
+	/* Acks and small batches must not wait for Nagle. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (session_new(c, fd, peer) == NULL)
+		ms_err("event=session_failed peer=%s reason=out_of_memory", peer);
+}
+
+static void
+accept_error_cb(struct evconnlistener *el, void *arg)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+
+	/* EMFILE and friends: keep listening, the next accept may work. */
+	ms_err("event=accept_error reason=\"%s\"", evutil_socket_error_to_string(e));
+}
+
+struct listener *
+listener_new(struct collector *c, char *err, size_t errsz)
+{
+	struct listener *l = NULL;
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	char addr[300];
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(c->conf.listen_address, ':'))
+		snprintf(addr, sizeof(addr), "[%s]:%lld", c->conf.listen_address,
+		    (long long)c->conf.listen_port);
+	else
+		snprintf(addr, sizeof(addr), "%s:%lld", c->conf.listen_address,
+		    (long long)c->conf.listen_port);
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
+		snprintf(err, errsz, "listen.address: cannot parse \"%s\" (a numeric address)", addr);
+		return NULL;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	l->c = c;
+	l->el = evconnlistener_new_bind(c->base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 512,
+	    (struct sockaddr *)&ss, sslen);
+	if (l->el == NULL) {
+		snprintf(err, errsz, "cannot listen on %s: %s", addr,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		free(l);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(l->el, accept_error_cb);
+	ms_info("event=listening address=%s", addr);
+	return l;
+}
+
+void
+listener_free(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	evconnlistener_free(l->el);
+	free(l);
+}

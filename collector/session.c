@@ -1,0 +1,536 @@
+/*
+ * session – one agent connection on the collector.
+ *
+ * States: HANDSHAKE (TLS in progress) -> HELLO (waiting for the agent's
+ * hello) -> LOADING (reading the agent's last handled seq from Redis,
+ * input paused) -> READY (batches flow) -> CLOSING (flushing, then freed).
+ *
+ * Every frame header is checked before its payload is read: a frame whose
+ * length passes the cap closes the session before any of it is buffered.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "collector.h"
+#include "decode.h"
+#include "ms_log.h"
+#include "ms_proto.h"
+#include "ms_tls.h"
+#include "sink.h"
+
+enum session_state { SS_HANDSHAKE, SS_HELLO, SS_LOADING, SS_READY, SS_CLOSING };
+
+struct session {
+	struct collector *c;
+	struct bufferevent *bev;
+	SSL *ssl;			/* owned by bev */
+	char peer[64];			/* "ip:port" */
+	char agent_id[128];
+	struct agent_state *st;
+	enum session_state state;
+	struct ms_hello hello;
+	struct event *timer;
+	int64_t last_rx_ms;		/* monotonic */
+	int64_t started_ms;
+	bool paused;			/* reading stopped: sink congested or loading */
+	bool in_read;			/* re-entrancy guard for the frame loop */
+	bool dead;			/* free once the frame loop unwinds */
+	uint64_t events;
+	uint64_t acked_sent;
+	struct ms_buf out;		/* scratch for outgoing frames */
+	TAILQ_ENTRY(session) link;
+};
+
+static void session_process(struct session *s);
+static int session_tls_ready(struct session *s);
+
+struct session *
+session_next(struct session *s)
+{
+	return TAILQ_NEXT(s, link);
+}
+
+bool
+session_is_paused(const struct session *s)
+{
+	return s->paused;
+}
+
+static void
+session_send(struct session *s)
+{
+	if (s->out.len && s->bev)
+		bufferevent_write(s->bev, s->out.data, s->out.len);
+	ms_buf_reset(&s->out);
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->st && s->st->session == s)
+		s->st->session = NULL;
+	if (s->timer)
+		event_free(s->timer);
+	if (s->bev)
+		bufferevent_free(s->bev);	/* frees the SSL and closes the socket */
+	TAILQ_REMOVE(&s->c->sessions, s, link);
+	s->c->nsessions--;
+	if (s->c->stopping && s->c->nsessions == 0 && sink_pending(s->c->sink) == 0)
+		event_base_loopexit(s->c->base, NULL);
+	ms_buf_fini(&s->out);
+	free(s);
+}
+
+/* Frees s now, or when the frame loop that is running on it unwinds. */
+static void
+session_drop(struct session *s)
+{
+	s->state = SS_CLOSING;
+	if (s->st && s->st->session == s)
+		s->st->session = NULL;
+	if (s->in_read) {
+		s->dead = true;
+		return;
+	}
+	session_free(s);
+}
+
+static void
+close_done_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		SSL_shutdown(s->ssl);
+		session_drop(s);
+	}
+}
+
+static void
+close_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	session_drop(arg);
+}
+
+static void
+session_log_close(const struct session *s, const char *reason)
+{
+	ms_info("event=session_close peer=%s agent=%s reason=%s events=%llu acked=%llu",
+	    s->peer, s->agent_id[0] ? s->agent_id : "-", reason,
+	    (unsigned long long)s->events, (unsigned long long)s->acked_sent);
+}
+
+void
+session_close(struct session *s, int errcode, const char *reason)
+{
+	if (s->state == SS_CLOSING)
+		return;
+	session_log_close(s, reason);
+	s->state = SS_CLOSING;
+	if (s->st && s->st->session == s)
+		s->st->session = NULL;
+	bufferevent_disable(s->bev, EV_READ);
+	if (errcode && ms_error_encode(&s->out, (uint16_t)errcode, reason) == 0)
+		session_send(s);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		SSL_shutdown(s->ssl);
+		session_drop(s);
+		return;
+	}
+	/* Let the output (error frame, last acks) drain, then close. */
+	bufferevent_setcb(s->bev, NULL, close_done_cb, close_event_cb, s);
+}
+
+/* Closes the session because of bad input from the peer; counted. */
+static void
+session_reject_or_close(struct session *s, int errcode, const char *reason)
+{
+	s->c->stats.frames_bad++;
+	ms_warn("event=protocol_error peer=%s agent=%s reason=%s", s->peer,
+	    s->agent_id[0] ? s->agent_id : "-", reason);
+	session_close(s, errcode, reason);
+}
+
+void
+session_ack(struct session *s, uint64_t seq)
+{
+	if (s->state != SS_READY && s->state != SS_LOADING)
+		return;
+	if (seq <= s->acked_sent && s->acked_sent != 0)
+		return;
+	if (ms_ack_encode(&s->out, seq) == 0)
+		session_send(s);
+	s->acked_sent = seq;
+}
+
+static void
+session_pause(struct session *s)
+{
+	if (!s->paused) {
+		s->paused = true;
+		bufferevent_disable(s->bev, EV_READ);
+	}
+}
+
+void
+session_pause_for_shutdown(struct session *s)
+{
+	if (s->state == SS_CLOSING)
+		return;
+	session_pause(s);
+}
+
+void
+session_resume(struct session *s)
+{
+	if (s->state == SS_CLOSING || s->state == SS_LOADING || !s->paused || s->c->stopping)
+		return;
+	s->paused = false;
+	bufferevent_enable(s->bev, EV_READ);
+	/* Frames already buffered will not raise another read event. */
+	session_process(s);
+}
+
+void
+session_loaded(struct session *s)
+{
+	if (s->state != SS_LOADING)
+		return;
+	s->state = SS_READY;
+	ms_info("event=hello peer=%s agent=%s host=%s version=%s handled_seq=%llu",
+	    s->peer, s->agent_id, s->hello.hostname, s->hello.agent_version,
+	    (unsigned long long)s->st->durable_seq);
+	/* Tells the agent where it stands: it drops what is already handled. */
+	if (ms_ack_encode(&s->out, s->st->durable_seq) == 0)
+		session_send(s);
+	s->acked_sent = s->st->durable_seq;
+	session_resume(s);
+}
+
+static void
+handle_hello(struct session *s, const uint8_t *p, size_t len)
+{
+	struct collector *c = s->c;
+	struct agent_state *st;
+	char tz[16];
+
+	if (ms_hello_decode(p, len, &s->hello) != 0) {
+		session_reject_or_close(s, MS_ERR_PROTOCOL, "malformed_hello");
+		return;
+	}
+	if ((st = collector_agent(c, s->agent_id)) == NULL) {
+		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
+		return;
+	}
+	if (st->session && st->session != s) {
+		ms_warn("event=session_replaced agent=%s old_peer=%s new_peer=%s",
+		    s->agent_id, st->session->peer, s->peer);
+		session_close(st->session, MS_ERR_REPLACED, "replaced_by_new_session");
+	}
+	st->session = s;
+	s->st = st;
+	snprintf(tz, sizeof(tz), "%d", (int)s->hello.tz_offset_s);
+	{
+		const char *kv[] = { "hostname", s->hello.hostname, "version",
+			s->hello.agent_version, "os", s->hello.os, "tz_offset", tz,
+			"peer", s->peer };
+		sink_agent_info(c->sink, s->agent_id, kv, MS_ARRAY_LEN(kv));
+	}
+	s->state = SS_LOADING;
+	session_pause(s);
+	if (st->loaded) {
+		session_loaded(s);
+		return;
+	}
+	if (sink_load(c->sink, st) < 0)
+		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
+}
+
+static void
+handle_batch(struct session *s, const uint8_t *p, size_t len)
+{
+	struct collector *c = s->c;
+	struct agent_state *st = s->st;
+	struct ms_batch_iter it;
+	struct ms_wire_event we;
+	struct decode_ctx dctx;
+	uint32_t count;
+	uint64_t before = st->handled_seq;
+
+	if (ms_batch_open(&it, p, len, &count) != 0) {
+		session_reject_or_close(s, MS_ERR_PROTOCOL, "malformed_batch");
+		return;
+	}
+	c->stats.batches_in++;
+	dctx.tz_offset_s = s->hello.tz_offset_s;
+	while (ms_batch_next(&it, &we) == 1) {
+		struct decoded d;
+		struct detect_event ev;
+
+		c->stats.events_in++;
+		s->events++;
+		if (we.seq <= st->handled_seq) {
+			c->stats.events_dup++;
+			continue;
+		}
+		dctx.recv_ms = we.time_ms;
+		decode_line(we.line, we.line_len, &dctx, &d);
+		ev.agent_id = s->agent_id;
+		ev.host = s->hello.hostname[0] ? s->hello.hostname : s->agent_id;
+		ev.source = ms_str_make(we.source, we.source_len);
+		ev.line = ms_str_make(we.line, we.line_len);
+		ev.seq = we.seq;
+		ev.d = &d;
+		collector_detect(c, &ev);
+		st->handled_seq = we.seq;
+	}
+	if (st->handled_seq > before) {
+		if (sink_checkpoint(c->sink, st, st->handled_seq) < 0)
+			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
+	} else if (st->handled_seq == st->durable_seq) {
+		/* Only duplicates: they are handled already, say so at once. */
+		session_ack(s, st->durable_seq);
+	}
+}
+
+static void
+handle_frame(struct session *s, const struct ms_frame_hdr *h, const uint8_t *p)
+{
+	int64_t t;
+
+	s->c->stats.frames_in++;
+	switch (h->type) {
+	case MS_MSG_HELLO:
+		if (s->state != SS_HELLO) {
+			session_reject_or_close(s, MS_ERR_TYPE, "unexpected_hello");
+			return;
+		}
+		handle_hello(s, p, h->len);
+		return;
+	case MS_MSG_BATCH:
+		if (s->state != SS_READY) {
+			session_reject_or_close(s, MS_ERR_TYPE, "batch_before_hello");
+			return;
+		}
+		handle_batch(s, p, h->len);
+		return;
+	case MS_MSG_HEARTBEAT:
+		if (ms_heartbeat_decode(p, h->len, &t) != 0) {
+			session_reject_or_close(s, MS_ERR_PROTOCOL, "malformed_heartbeat");
+			return;
+		}
+		if (ms_heartbeat_encode(&s->out, ms_now_ms()) == 0)
+			session_send(s);
+		return;
+	default:
+		/* ACK and ERROR only flow from collector to agent. */
+		session_reject_or_close(s, MS_ERR_TYPE, "unexpected_message_type");
+		return;
+	}
+}
+
+static int
+proto_errcode(int rc)
+{
+	switch (rc) {
+	case MS_PROTO_BAD_VERSION: return MS_ERR_VERSION;
+	case MS_PROTO_BAD_TYPE: return MS_ERR_TYPE;
+	case MS_PROTO_TOO_BIG: return MS_ERR_TOO_BIG;
+	default: return MS_ERR_PROTOCOL;
+	}
+}
+
+/* Handles every complete frame in the input buffer, unless paused. */
+static void
+session_process(struct session *s)
+{
+	struct evbuffer *in;
+
+	if (s->in_read || s->bev == NULL)
+		return;
+	/* Deferred callbacks may deliver data before the "connected" event. */
+	if (s->state == SS_HANDSHAKE && session_tls_ready(s) < 0)
+		return;
+	in = bufferevent_get_input(s->bev);
+	s->in_read = true;
+	while (s->state != SS_CLOSING && !s->paused) {
+		struct ms_frame_hdr h;
+		size_t avail = evbuffer_get_length(in);
+		unsigned char *hp;
+		int rc;
+
+		if (avail == 0)
+			break;
+		hp = evbuffer_pullup(in, avail < MS_PROTO_HDR_LEN ? (ssize_t)avail : MS_PROTO_HDR_LEN);
+		rc = ms_proto_hdr_parse(hp, avail, (uint32_t)s->c->conf.max_frame, &h);
+		if (rc == MS_PROTO_NEED_MORE)
+			break;
+		if (rc != MS_PROTO_OK) {
+			session_reject_or_close(s, proto_errcode(rc), ms_proto_strerror(rc));
+			break;
+		}
+		if (avail < MS_PROTO_HDR_LEN + (size_t)h.len)
+			break;	/* the read watermark bounds what we buffer */
+		hp = evbuffer_pullup(in, (ssize_t)(MS_PROTO_HDR_LEN + h.len));
+		if (hp == NULL) {
+			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
+			break;
+		}
+		s->last_rx_ms = ms_mono_ms();
+		handle_frame(s, &h, hp + MS_PROTO_HDR_LEN);
+		if (s->state == SS_CLOSING)
+			break;
+		evbuffer_drain(in, MS_PROTO_HDR_LEN + h.len);
+		if (sink_congested(s->c->sink))
+			session_pause(s);
+	}
+	s->in_read = false;
+	if (s->dead)
+		session_free(s);
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	session_process(arg);
+}
+
+static void
+log_tls_failure(struct session *s, short what)
+{
+	char why[512];
+	unsigned long e = bufferevent_get_openssl_error(s->bev);
+	long vr = SSL_get_verify_result(s->ssl);
+
+	if (vr != X509_V_OK)
+		snprintf(why, sizeof(why), "certificate: %s", X509_verify_cert_error_string(vr));
+	else if (e)
+		ERR_error_string_n(e, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s", (what & BEV_EVENT_EOF) ? "peer closed during handshake"
+		    : "socket error during handshake");
+	s->c->stats.tls_failures++;
+	ms_warn("event=tls_refused peer=%s reason=\"%s\"", s->peer, why);
+}
+
+/* The handshake is done: take the identity from the verified certificate. */
+static int
+session_tls_ready(struct session *s)
+{
+	if (s->state != SS_HANDSHAKE)
+		return 0;
+	if (ms_tls_peer_id(s->ssl, s->agent_id, sizeof(s->agent_id)) < 0) {
+		s->c->stats.tls_failures++;
+		ms_warn("event=tls_refused peer=%s reason=\"certificate has no usable CN\"",
+		    s->peer);
+		s->agent_id[0] = '\0';
+		session_close(s, 0, "bad_identity");
+		return -1;
+	}
+	s->state = SS_HELLO;
+	s->c->stats.sessions_accepted++;
+	ms_debug("event=tls_ok peer=%s agent=%s", s->peer, s->agent_id);
+	return 0;
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		session_tls_ready(s);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		if (s->state == SS_HANDSHAKE) {
+			log_tls_failure(s, what);
+			session_drop(s);
+			return;
+		}
+		/* The connection is gone: nothing left to flush. */
+		if (s->state != SS_CLOSING)
+			session_log_close(s, (what & BEV_EVENT_EOF) ? "peer_closed" : "connection_error");
+		session_drop(s);
+	}
+}
+
+static void
+session_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	int64_t now = ms_mono_ms();
+	const struct collector_conf *cf = &s->c->conf;
+	struct timeval tv = { 1, 0 };
+
+	if (s->state == SS_CLOSING)
+		return;
+	if ((s->state == SS_HANDSHAKE || s->state == SS_HELLO) &&
+	    now - s->started_ms > cf->handshake_timeout_ms) {
+		if (s->state == SS_HANDSHAKE) {
+			s->c->stats.tls_failures++;
+			ms_warn("event=tls_refused peer=%s reason=\"handshake timeout\"", s->peer);
+			session_drop(s);
+		} else {
+			session_reject_or_close(s, MS_ERR_TIMEOUT, "hello_timeout");
+		}
+		return;
+	}
+	if (s->state == SS_READY && !s->paused && now - s->last_rx_ms > cf->idle_timeout_ms) {
+		session_close(s, MS_ERR_TIMEOUT, "idle_timeout");
+		return;
+	}
+	evtimer_add(s->timer, &tv);
+}
+
+struct session *
+session_new(struct collector *c, int fd, const char *peer)
+{
+	struct session *s = NULL;
+	SSL *ssl = NULL;
+	struct timeval tv = { 1, 0 };
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto fail;
+	s->c = c;
+	TAILQ_INSERT_TAIL(&c->sessions, s, link);
+	c->nsessions++;
+	ms_copy(s->peer, sizeof(s->peer), peer, strlen(peer));
+	ms_buf_init(&s->out, MS_PROTO_MAX_FRAME);
+	s->started_ms = s->last_rx_ms = ms_mono_ms();
+	if ((ssl = SSL_new(c->ssl_ctx)) == NULL)
+		goto fail;
+	s->bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (s->bev == NULL)
+		goto fail;
+	fd = -1;
+	s->ssl = ssl;
+	ssl = NULL;
+	/* Close without a close_notify from the peer is still an end of stream. */
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, (size_t)c->conf.max_frame + 65536);
+	if ((s->timer = evtimer_new(c->base, session_timer_cb, s)) == NULL)
+		goto fail;
+	evtimer_add(s->timer, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	return s;
+
+fail:
+	SSL_free(ssl);
+	if (fd >= 0)
+		evutil_closesocket(fd);
+	if (s)
+		session_free(s);
+	return NULL;
+}

@@ -1,0 +1,44 @@
+/*
+ * sink – where alerts go, and where the collector's progress is made
+ * durable. The Redis implementation (sink_redis.c) talks to redis-server
+ * through hiredis' async API on the collector's event loop.
+ *
+ * Every operation is queued in order. Alerts are written with XADD to the
+ * stream and PUBLISHed on the live channel; a checkpoint records an
+ * agent's handled sequence number (HSET) and, because Redis answers in
+ * order, its reply proves every alert queued before it is stored – only
+ * then is the agent acknowledged. While Redis is away, operations wait
+ * (bounded) and are sent again on reconnect: at-least-once.
+ */
+#ifndef SINK_H
+#define SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct collector;
+struct agent_state;
+struct alert;
+
+struct sink *sink_redis_new(struct collector *c, char *err, size_t errsz);
+void sink_free(struct sink *s);
+
+/* Queues one alert (json is copied). 0, or -1 when out of memory. */
+int sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len);
+/*
+ * Queues a checkpoint of st at seq. When Redis confirms it, st->durable_seq
+ * is raised and st's live session (if any) is acknowledged.
+ */
+int sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq);
+/* Reads st's handled seq back from Redis; then session_loaded(st->session). */
+int sink_load(struct sink *s, struct agent_state *st);
+/* Records the agent's facts (hello) for operators: HSET minisoc:agent:<id>. */
+int sink_agent_info(struct sink *s, const char *id, const char *const *kv, size_t nkv);
+/* True while too many operations wait: sessions must stop reading. */
+bool sink_congested(const struct sink *s);
+/* Operations not yet confirmed by Redis. */
+size_t sink_pending(const struct sink *s);
+bool sink_connected(const struct sink *s);
+
+#endif

@@ -1,0 +1,439 @@
+/*
+ * sink_redis – the Redis implementation of the sink (see sink.h).
+ *
+ * Operations are RESP commands formatted once (redisFormatCommand) and kept
+ * until Redis answers, so a reconnect simply sends the unanswered ones
+ * again, in order. hiredis answers callbacks in command order; our own
+ * in-flight list mirrors that order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "collector.h"
+#include "ms_log.h"
+#include "ms_util.h"
+#include "sink.h"
+
+enum sink_op_kind { OP_ALERT, OP_CHECKPOINT, OP_LOAD, OP_INFO };
+
+struct sink_op {
+	enum sink_op_kind kind;
+	char *cmd[2];			/* owned RESP commands, sent in order */
+	size_t len[2];
+	unsigned ncmds;			/* replies to expect */
+	unsigned replies;
+	struct agent_state *st;		/* CHECKPOINT / LOAD; lives as long as the collector */
+	uint64_t seq;
+	TAILQ_ENTRY(sink_op) link;
+};
+
+TAILQ_HEAD(sink_opq, sink_op);
+
+struct sink {
+	struct collector *c;
+	redisAsyncContext *ac;
+	bool connected;
+	bool connecting;
+	struct sink_opq pending;	/* not sent yet */
+	struct sink_opq inflight;	/* sent, waiting for replies */
+	size_t npending;		/* pending + inflight */
+	struct event *retry;
+	int64_t backoff_ms;
+	bool was_congested;
+};
+
+static void sink_connect(struct sink *s);
+static void sink_flush(struct sink *s);
+
+static void
+op_free(struct sink_op *op)
+{
+	if (op == NULL)
+		return;
+	for (unsigned i = 0; i < op->ncmds; i++)
+		redisFreeCommand(op->cmd[i]);
+	free(op);
+}
+
+static struct sink_op *
+op_new(enum sink_op_kind kind)
+{
+	struct sink_op *op = calloc(1, sizeof(*op));
+	if (op)
+		op->kind = kind;
+	return op;
+}
+
+/* Appends one formatted command to op (op owns the bytes). */
+static int
+op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
+{
+	char *cmd = NULL;
+	int len;
+
+	if (op->ncmds >= MS_ARRAY_LEN(op->cmd))
+		return -1;
+	len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+	if (len < 0 || cmd == NULL)
+		return -1;
+	op->cmd[op->ncmds] = cmd;
+	op->len[op->ncmds] = (size_t)len;
+	op->ncmds++;
+	return 0;
+}
+
+static void
+sink_enqueue(struct sink *s, struct sink_op *op)
+{
+	TAILQ_INSERT_TAIL(&s->pending, op, link);
+	s->npending++;
+	if (sink_congested(s))
+		s->was_congested = true;
+	if (s->connected)
+		sink_flush(s);
+}
+
+static void
+op_done(struct sink *s, struct sink_op *op, redisReply *r)
+{
+	switch (op->kind) {
+	case OP_ALERT:
+		s->c->stats.alerts_written++;
+		break;
+	case OP_CHECKPOINT:
+		if (op->seq > op->st->durable_seq)
+			op->st->durable_seq = op->seq;
+		if (op->st->session)
+			session_ack(op->st->session, op->st->durable_seq);
+		break;
+	case OP_LOAD:
+		if (!op->st->loaded) {
+			uint64_t v = 0;
+			if (r && r->type == REDIS_REPLY_STRING) {
+				char *end = NULL;
+				unsigned long long x = strtoull(r->str, &end, 10);
+				if (end && *end == '\0')
+					v = x;
+			}
+			op->st->handled_seq = op->st->durable_seq = v;
+			op->st->loaded = true;
+		}
+		if (op->st->session)
+			session_loaded(op->st->session);
+		break;
+	case OP_INFO:
+		break;
+	}
+}
+
+static void
+sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct sink *s = ac->data;
+	redisReply *r = reply;
+	struct sink_op *op = privdata;
+
+	/* NULL reply: the connection is going away; the disconnect callback requeues. */
+	if (r == NULL || s == NULL)
+		return;
+	if (op != TAILQ_FIRST(&s->inflight)) {
+		ms_err("event=redis_reply_mismatch reason=\"reply for an unexpected operation\"");
+		return;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		s->c->stats.redis_errors++;
+		ms_warn("event=redis_error kind=%d reason=\"%.200s\"", op->kind, r->str);
+	}
+	if (++op->replies < op->ncmds)
+		return;
+	TAILQ_REMOVE(&s->inflight, op, link);
+	s->npending--;
+	op_done(s, op, r);
+	op_free(op);
+	if (s->was_congested && s->npending <= s->c->conf.redis_max_pending / 2) {
+		s->was_congested = false;
+		collector_sink_drained(s->c);
+	}
+	if (s->npending == 0 && s->c->stopping)
+		collector_maybe_exit(s->c);
+}
+
+static void
+sink_flush(struct sink *s)
+{
+	struct sink_op *op;
+
+	while (s->connected && (op = TAILQ_FIRST(&s->pending)) != NULL) {
+		TAILQ_REMOVE(&s->pending, op, link);
+		TAILQ_INSERT_TAIL(&s->inflight, op, link);
+		op->replies = 0;
+		/* One callback per command; all carry op, the last one completes it. */
+		for (unsigned i = 0; i < op->ncmds; i++)
+			redisAsyncFormattedCommand(s->ac, sink_reply_cb, op, op->cmd[i], op->len[i]);
+	}
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sink_connect(arg);
+}
+
+static void
+sink_schedule_retry(struct sink *s)
+{
+	struct timeval tv;
+
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 100;
+	if (s->backoff_ms > 5000)
+		s->backoff_ms = 5000;
+	tv.tv_sec = s->backoff_ms / 1000;
+	tv.tv_usec = (s->backoff_ms % 1000) * 1000;
+	evtimer_add(s->retry, &tv);
+}
+
+/* Moves in-flight operations back to the front of pending, keeping order. */
+static void
+sink_requeue(struct sink *s)
+{
+	struct sink_op *op;
+
+	while ((op = TAILQ_LAST(&s->inflight, sink_opq)) != NULL) {
+		TAILQ_REMOVE(&s->inflight, op, link);
+		TAILQ_INSERT_HEAD(&s->pending, op, link);
+	}
+}
+
+static void
+connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct sink *s = ac->data;
+
+	if (s == NULL)
+		return;
+	s->connecting = false;
+	if (status != REDIS_OK) {
+		ms_warn("event=redis_connect_failed reason=\"%.200s\" retry_ms=%lld",
+		    ac->errstr, (long long)(s->backoff_ms ? s->backoff_ms * 2 : 100));
+		s->ac = NULL;	/* hiredis frees the context after this callback */
+		sink_schedule_retry(s);
+		return;
+	}
+	s->connected = true;
+	s->backoff_ms = 0;
+	s->c->stats.redis_reconnects++;
+	ms_info("event=redis_connected pending=%zu", s->npending);
+	sink_flush(s);
+}
+
+static void
+disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct sink *s = ac->data;
+
+	if (s == NULL)
+		return;
+	s->connected = false;
+	s->connecting = false;
+	s->ac = NULL;
+	sink_requeue(s);
+	if (status != REDIS_OK)
+		ms_warn("event=redis_disconnected reason=\"%.200s\" pending=%zu", ac->errstr,
+		    s->npending);
+	sink_schedule_retry(s);
+}
+
+static void
+sink_connect(struct sink *s)
+{
+	const struct collector_conf *cf = &s->c->conf;
+	redisAsyncContext *ac;
+
+	if (s->connected || s->connecting)
+		return;
+	if (cf->redis_unix[0])
+		ac = redisAsyncConnectUnix(cf->redis_unix);
+	else
+		ac = redisAsyncConnect(cf->redis_host, (int)cf->redis_port);
+	if (ac == NULL || ac->err) {
+		ms_warn("event=redis_connect_failed reason=\"%.200s\"", ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		sink_schedule_retry(s);
+		return;
+	}
+	ac->data = s;
+	if (redisLibeventAttach(ac, s->c->base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		sink_schedule_retry(s);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	s->ac = ac;
+	s->connecting = true;
+}
+
+struct sink *
+sink_redis_new(struct collector *c, char *err, size_t errsz)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	s->c = c;
+	TAILQ_INIT(&s->pending);
+	TAILQ_INIT(&s->inflight);
+	if ((s->retry = evtimer_new(c->base, retry_cb, s)) == NULL) {
+		snprintf(err, errsz, "cannot create timer");
+		free(s);
+		return NULL;
+	}
+	sink_connect(s);
+	return s;
+}
+
+void
+sink_free(struct sink *s)
+{
+	struct sink_op *op;
+
+	if (s == NULL)
+		return;
+	if (s->ac) {
+		/* Detach first: the callbacks must not touch a freed sink. */
+		s->ac->data = NULL;
+		redisAsyncFree(s->ac);
+	}
+	sink_requeue(s);
+	while ((op = TAILQ_FIRST(&s->pending)) != NULL) {
+		TAILQ_REMOVE(&s->pending, op, link);
+		op_free(op);
+	}
+	if (s->retry)
+		event_free(s->retry);
+	free(s);
+}
+
+int
+sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
+{
+	const struct collector_conf *cf = &s->c->conf;
+	char maxlen[24];
+	struct sink_op *op = op_new(OP_ALERT);
+	const char *xadd[] = { "XADD", cf->redis_stream, "MAXLEN", "~", maxlen, "*",
+		"alert", json, "rule", a->rule_id, "severity", a->severity,
+		"agent", a->agent_id, "src_ip", a->src_ip };
+	size_t xlen[MS_ARRAY_LEN(xadd)];
+	const char *pub[] = { "PUBLISH", cf->redis_channel, json };
+	size_t plen[] = { 7, strlen(cf->redis_channel), len };
+
+	if (op == NULL)
+		return -1;
+	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)cf->redis_stream_maxlen);
+	for (size_t i = 0; i < MS_ARRAY_LEN(xadd); i++)
+		xlen[i] = xadd[i] == json ? len : strlen(xadd[i]);
+	if (op_addv(op, (int)MS_ARRAY_LEN(xadd), xadd, xlen) < 0 ||
+	    op_addv(op, 3, pub, plen) < 0) {
+		op_free(op);
+		return -1;
+	}
+	sink_enqueue(s, op);
+	return 0;
+}
+
+int
+sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
+{
+	char v[24];
+	struct sink_op *op = op_new(OP_CHECKPOINT);
+	const char *argv[] = { "HSET", "minisoc:agents:seq", st->id, v };
+	size_t argl[4];
+
+	if (op == NULL)
+		return -1;
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)seq);
+	for (int i = 0; i < 4; i++)
+		argl[i] = strlen(argv[i]);
+	if (op_addv(op, 4, argv, argl) < 0) {
+		op_free(op);
+		return -1;
+	}
+	op->st = st;
+	op->seq = seq;
+	sink_enqueue(s, op);
+	return 0;
+}
+
+int
+sink_load(struct sink *s, struct agent_state *st)
+{
+	struct sink_op *op = op_new(OP_LOAD);
+	const char *argv[] = { "HGET", "minisoc:agents:seq", st->id };
+	size_t argl[3];
+
+	if (op == NULL)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		argl[i] = strlen(argv[i]);
+	if (op_addv(op, 3, argv, argl) < 0) {
+		op_free(op);
+		return -1;
+	}
+	op->st = st;
+	sink_enqueue(s, op);
+	return 0;
+}
+
+int
+sink_agent_info(struct sink *s, const char *id, const char *const *kv, size_t nkv)
+{
+	char key[192];
+	const char *argv[2 + 16];
+	size_t argl[2 + 16];
+	struct sink_op *op;
+
+	if (nkv > 16 || nkv % 2)
+		return -1;
+	if ((op = op_new(OP_INFO)) == NULL)
+		return -1;
+	snprintf(key, sizeof(key), "minisoc:agent:%s", id);
+	argv[0] = "HSET";
+	argv[1] = key;
+	for (size_t i = 0; i < nkv; i++)
+		argv[2 + i] = kv[i];
+	for (size_t i = 0; i < 2 + nkv; i++)
+		argl[i] = strlen(argv[i]);
+	if (op_addv(op, (int)(2 + nkv), argv, argl) < 0) {
+		op_free(op);
+		return -1;
+	}
+	sink_enqueue(s, op);
+	return 0;
+}
+
+bool
+sink_congested(const struct sink *s)
+{
+	return s->npending >= s->c->conf.redis_max_pending;
+}
+
+size_t
+sink_pending(const struct sink *s)
+{
+	return s->npending;
+}
+
+bool
+sink_connected(const struct sink *s)
+{
+	return s->connected;
+}

@@ -1,0 +1,195 @@
+#include "ms_json.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+void
+ms_json_init(struct ms_json *j, struct ms_buf *out)
+{
+	memset(j, 0, sizeof(*j));
+	j->out = out;
+}
+
+static void
+json_sep(struct ms_json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth > 0) {
+		if (!j->first[j->depth - 1] && ms_buf_addc(j->out, ',') < 0)
+			j->err = true;
+		j->first[j->depth - 1] = false;
+	}
+}
+
+static void
+json_open(struct ms_json *j, char c)
+{
+	json_sep(j);
+	if (j->depth >= MS_JSON_MAX_DEPTH) {
+		j->err = true;
+		return;
+	}
+	if (ms_buf_addc(j->out, c) < 0)
+		j->err = true;
+	j->first[j->depth++] = true;
+}
+
+static void
+json_close(struct ms_json *j, char c)
+{
+	if (j->depth == 0) {
+		j->err = true;
+		return;
+	}
+	j->depth--;
+	if (ms_buf_addc(j->out, c) < 0)
+		j->err = true;
+}
+
+void ms_json_obj_open(struct ms_json *j) { json_open(j, '{'); }
+void ms_json_obj_close(struct ms_json *j) { json_close(j, '}'); }
+void ms_json_arr_open(struct ms_json *j) { json_open(j, '['); }
+void ms_json_arr_close(struct ms_json *j) { json_close(j, ']'); }
+
+/* Length of the valid UTF-8 sequence at s, or 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; }
+	else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; }
+	else return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+int
+ms_json_escape(struct ms_buf *out, const char *str, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+	int rc = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		char esc[7];
+		size_t el = 0, n;
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			run++;
+			i++;
+			continue;
+		}
+		/* Flush the run of plain bytes before this one. */
+		if (run && ms_buf_add(out, s + i - run, run) < 0)
+			rc = -1;
+		run = 0;
+		if (c >= 0x80) {
+			n = utf8_seq(s + i, len - i);
+			if (n) {
+				if (ms_buf_add(out, s + i, n) < 0)
+					rc = -1;
+				i += n;
+			} else {
+				if (ms_buf_add(out, "\xef\xbf\xbd", 3) < 0)
+					rc = -1;
+				i++;
+			}
+			continue;
+		}
+		esc[el++] = '\\';
+		switch (c) {
+		case '"': esc[el++] = '"'; break;
+		case '\\': esc[el++] = '\\'; break;
+		case '\n': esc[el++] = 'n'; break;
+		case '\r': esc[el++] = 'r'; break;
+		case '\t': esc[el++] = 't'; break;
+		default:
+			esc[el++] = 'u'; esc[el++] = '0'; esc[el++] = '0';
+			esc[el++] = hex[c >> 4]; esc[el++] = hex[c & 15];
+		}
+		if (ms_buf_add(out, esc, el) < 0)
+			rc = -1;
+		i++;
+	}
+	if (run && ms_buf_add(out, s + len - run, run) < 0)
+		rc = -1;
+	return rc;
+}
+
+void
+ms_json_key(struct ms_json *j, const char *key)
+{
+	json_sep(j);
+	if (ms_buf_addc(j->out, '"') < 0 || ms_json_escape(j->out, key, strlen(key)) < 0 ||
+	    ms_buf_add(j->out, "\":", 2) < 0)
+		j->err = true;
+	j->after_key = true;
+}
+
+void
+ms_json_strn(struct ms_json *j, const char *s, size_t len)
+{
+	json_sep(j);
+	if (ms_buf_addc(j->out, '"') < 0 || ms_json_escape(j->out, s, len) < 0 ||
+	    ms_buf_addc(j->out, '"') < 0)
+		j->err = true;
+}
+
+void
+ms_json_str(struct ms_json *j, const char *s)
+{
+	if (s == NULL)
+		ms_json_null(j);
+	else
+		ms_json_strn(j, s, strlen(s));
+}
+
+void
+ms_json_int(struct ms_json *j, int64_t v)
+{
+	json_sep(j);
+	if (ms_buf_printf(j->out, "%" PRId64, v) < 0)
+		j->err = true;
+}
+
+void
+ms_json_bool(struct ms_json *j, bool v)
+{
+	json_sep(j);
+	if (ms_buf_adds(j->out, v ? "true" : "false") < 0)
+		j->err = true;
+}
+
+void
+ms_json_null(struct ms_json *j)
+{
+	json_sep(j);
+	if (ms_buf_adds(j->out, "null") < 0)
+		j->err = true;
+}
+
+int
+ms_json_finish(struct ms_json *j)
+{
+	return (j->err || j->depth != 0 || j->out->toobig) ? -1 : 0;
+}

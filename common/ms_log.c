@@ -1,0 +1,100 @@
+#include "ms_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+static const char *log_prog = "minisoc";
+static enum ms_log_level log_min = MS_LOG_INFO;
+
+void
+ms_log_init(const char *prog, enum ms_log_level min)
+{
+	log_prog = prog;
+	log_min = min;
+}
+
+int
+ms_log_level_parse(const char *s, enum ms_log_level *out)
+{
+	static const char *names[] = { "debug", "info", "warn", "error" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(s, names[i]) == 0) {
+			*out = (enum ms_log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+ms_log(enum ms_log_level lvl, const char *fmt, ...)
+{
+	static const char *lvlname[] = { "debug", "info", "warn", "error" };
+	char line[2048];
+	struct timeval tv;
+	struct tm tm;
+	size_t n;
+	int r;
+	va_list ap;
+
+	if (lvl < log_min)
+		return;
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s prog=%s ",
+	    (long)(tv.tv_usec / 1000), lvlname[lvl], log_prog);
+	if (r > 0)
+		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
+	va_start(ap, fmt);
+	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line so lines from several processes never interleave. */
+	fwrite(line, 1, n, stderr);
+	fflush(stderr);
+}
+
+char *
+ms_log_quote(char *dst, size_t dstsz, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (dstsz == 0)
+		return dst;
+	if (dstsz < 3) {
+		dst[0] = '\0';
+		return dst;
+	}
+	dst[o++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		char esc[5];
+		size_t el;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\'; esc[1] = (char)c; el = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			esc[0] = '\\'; esc[1] = 'x'; esc[2] = hex[c >> 4];
+			esc[3] = hex[c & 15]; el = 4;
+		} else {
+			esc[0] = (char)c; el = 1;
+		}
+		if (o + el + 2 > dstsz)
+			break;
+		memcpy(dst + o, esc, el);
+		o += el;
+	}
+	dst[o++] = '"';
+	dst[o] = '\0';
+	return dst;
+}

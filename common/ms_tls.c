@@ -1,0 +1,201 @@
+#include "ms_tls.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ms_util.h"
+
+char *
+ms_tls_errstr(char *buf, size_t bufsz)
+{
+	unsigned long e, first = 0, last = 0;
+	char a[256], b[256];
+
+	while ((e = ERR_get_error()) != 0) {
+		if (first == 0)
+			first = e;
+		last = e;
+	}
+	if (first == 0) {
+		ms_copy(buf, bufsz, "unknown", 7);
+		return buf;
+	}
+	ERR_error_string_n(first, a, sizeof(a));
+	if (last != first) {
+		ERR_error_string_n(last, b, sizeof(b));
+		snprintf(buf, bufsz, "%s / %s", a, b);
+	} else {
+		snprintf(buf, bufsz, "%s", a);
+	}
+	return buf;
+}
+
+static SSL_CTX *
+tls_ctx_common(const SSL_METHOD *method, const char *ca_file, const char *cert_file,
+    const char *key_file, char *err, size_t errsz)
+{
+	SSL_CTX *ctx = NULL;
+	char why[512];
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(method)) == NULL) {
+		snprintf(err, errsz, "SSL_CTX_new: %s", ms_tls_errstr(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1)
+		goto fail_ssl;
+	/* Renegotiation and compression are TLS 1.2 only; nothing else to switch off. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		snprintf(err, errsz, "cannot load CA file %s: %s", ca_file,
+		    ms_tls_errstr(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		snprintf(err, errsz, "cannot load certificate %s: %s", cert_file,
+		    ms_tls_errstr(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errsz, "cannot load key %s: %s", key_file,
+		    ms_tls_errstr(why, sizeof(why)));
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errsz, "key %s does not match certificate %s", key_file, cert_file);
+		goto fail;
+	}
+	SSL_CTX_set_verify_depth(ctx, 4);
+	return ctx;
+
+fail_ssl:
+	snprintf(err, errsz, "TLS setup: %s", ms_tls_errstr(why, sizeof(why)));
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+ms_tls_server_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
+    char *err, size_t errsz)
+{
+	static const unsigned char sid_ctx[] = "minisoc-collector";
+	SSL_CTX *ctx = tls_ctx_common(TLS_server_method(), ca_file, cert_file, key_file,
+	    err, errsz);
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	/* A client certificate must be fit for client authentication. */
+	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	/* The CA is the only one whose names we ask for. */
+	SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(ca_file));
+	return ctx;
+}
+
+SSL_CTX *
+ms_tls_client_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
+    char *err, size_t errsz)
+{
+	SSL_CTX *ctx = tls_ctx_common(TLS_client_method(), ca_file, cert_file, key_file,
+	    err, errsz);
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+	return ctx;
+}
+
+int
+ms_tls_client_set_peer_name(SSL *ssl, const char *server_name)
+{
+	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+	unsigned char ip[16];
+
+	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (inet_pton(AF_INET, server_name, ip) == 1 || inet_pton(AF_INET6, server_name, ip) == 1) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(param, server_name) != 1)
+			return -1;
+		return 0;
+	}
+	if (SSL_set_tlsext_host_name(ssl, server_name) != 1)
+		return -1;
+	if (SSL_set1_host(ssl, server_name) != 1)
+		return -1;
+	return 0;
+}
+
+static int
+cn_of(X509 *cert, char *out, size_t outsz)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	int idx;
+	X509_NAME_ENTRY *e;
+	ASN1_STRING *s;
+	const unsigned char *d;
+	int len;
+
+	if (name == NULL)
+		return -1;
+	idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	if (idx < 0)
+		return -1;
+	/* Two CNs would make the identity ambiguous. */
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, idx) >= 0)
+		return -1;
+	if ((e = X509_NAME_get_entry(name, idx)) == NULL || (s = X509_NAME_ENTRY_get_data(e)) == NULL)
+		return -1;
+	d = ASN1_STRING_get0_data(s);
+	len = ASN1_STRING_length(s);
+	if (len <= 0 || (size_t)len >= outsz)
+		return -1;
+	for (int i = 0; i < len; i++) {
+		unsigned char c = d[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' || c == '@'))
+			return -1;
+	}
+	memcpy(out, d, (size_t)len);
+	out[len] = '\0';
+	return 0;
+}
+
+int
+ms_tls_peer_id(SSL *ssl, char *out, size_t outsz)
+{
+	X509 *peer;
+	int rc;
+
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		return -1;
+	if ((peer = SSL_get1_peer_certificate(ssl)) == NULL)
+		return -1;
+	rc = cn_of(peer, out, outsz);
+	X509_free(peer);
+	return rc;
+}
+
+int
+ms_tls_cert_file_cn(const char *cert_file, char *out, size_t outsz)
+{
+	FILE *f = fopen(cert_file, "r");
+	X509 *cert;
+	int rc;
+
+	if (f == NULL)
+		return -1;
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (cert == NULL)
+		return -1;
+	rc = cn_of(cert, out, outsz);
+	X509_free(cert);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * ms_tls – OpenSSL contexts for the agent <-> collector channel.
+ *
+ * Both sides speak TLS 1.3 only and authenticate each other: the collector
+ * accepts only client certificates that chain to the deployment CA, the
+ * agent accepts only a collector certificate that chains to the same CA
+ * and carries the expected name. The agent's identity is its certificate's
+ * subject CN (ms_tls_peer_id), never anything it says in a frame.
+ */
+#ifndef MS_TLS_H
+#define MS_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+/*
+ * Returns a new server context (caller owns; SSL_CTX_free) that requires a
+ * client certificate signed by ca_file, or NULL with a reason in err.
+ */
+SSL_CTX *ms_tls_server_ctx_new(const char *ca_file, const char *cert_file,
+    const char *key_file, char *err, size_t errsz);
+
+/* Returns a new client context (caller owns) presenting cert/key, or NULL. */
+SSL_CTX *ms_tls_client_ctx_new(const char *ca_file, const char *cert_file,
+    const char *key_file, char *err, size_t errsz);
+
+/*
+ * Prepares a client SSL for a connection to server_name: SNI plus
+ * certificate name verification (DNS name or IP address). 0 or -1.
+ */
+int ms_tls_client_set_peer_name(SSL *ssl, const char *server_name);
+
+/*
+ * Copies the verified peer certificate's subject CN into out (printable
+ * ASCII letters, digits and ".-_@" only; anything else is refused).
+ * Returns 0, or -1 when there is no verified peer or the CN is unusable.
+ */
+int ms_tls_peer_id(SSL *ssl, char *out, size_t outsz);
+
+/* Reads the subject CN of the certificate in cert_file into out; 0 or -1. */
+int ms_tls_cert_file_cn(const char *cert_file, char *out, size_t outsz);
+
+/*
+ * Drains OpenSSL's error queue into buf as one short line (the first and
+ * the last error), for key=value logs. Returns buf.
+ */
+char *ms_tls_errstr(char *buf, size_t bufsz);
+
+#endif

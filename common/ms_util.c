@@ -1,0 +1,114 @@
+#include "ms_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+bool
+ms_str_eq(struct ms_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.len == n && (n == 0 || memcmp(s.p, lit, n) == 0);
+}
+
+bool
+ms_str_startswith(struct ms_str s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return s.len >= n && (n == 0 || memcmp(s.p, prefix, n) == 0);
+}
+
+int64_t
+ms_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+ms_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t
+ms_copy(char *dst, size_t dstsz, const char *src, size_t len)
+{
+	if (dstsz == 0)
+		return 0;
+	if (len > dstsz - 1)
+		len = dstsz - 1;
+	if (len)
+		memcpy(dst, src, len);
+	dst[len] = '\0';
+	return len;
+}
+
+int
+ms_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+ms_parse_size(const char *s, uint64_t *out)
+{
+	static const struct { const char *suf; uint64_t mul; } units[] = {
+		{ "", 1 }, { "b", 1 }, { "k", 1024 }, { "kb", 1024 }, { "kib", 1024 },
+		{ "m", 1 << 20 }, { "mb", 1 << 20 }, { "mib", 1 << 20 },
+		{ "g", 1ull << 30 }, { "gb", 1ull << 30 }, { "gib", 1ull << 30 },
+	};
+	char *end = NULL;
+	unsigned long long v;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	for (size_t i = 0; i < MS_ARRAY_LEN(units); i++) {
+		if (strcasecmp(end, units[i].suf) == 0) {
+			if (v > UINT64_MAX / units[i].mul)
+				return -1;
+			*out = v * units[i].mul;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+ms_fmt_time(char *dst, size_t dstsz, int64_t ms)
+{
+	struct tm tm;
+	time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	int milli = (int)(ms - (int64_t)sec * 1000);
+
+	if (gmtime_r(&sec, &tm) == NULL) {
+		ms_copy(dst, dstsz, "1970-01-01T00:00:00.000Z", 24);
+		return;
+	}
+	snprintf(dst, dstsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, milli);
+}

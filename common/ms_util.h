@@ -1,0 +1,53 @@
+/*
+ * ms_util – small helpers shared by every component: borrowed string
+ * slices, clocks, bounded copies and strict number parsing.
+ */
+#ifndef MS_UTIL_H
+#define MS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A slice of bytes borrowed from somewhere else; not NUL-terminated. */
+struct ms_str {
+	const char *p;
+	size_t len;
+};
+
+#define MS_STR_NULL ((struct ms_str){ NULL, 0 })
+
+static inline struct ms_str
+ms_str_make(const char *p, size_t len)
+{
+	struct ms_str s = { p, len };
+	return s;
+}
+
+/* True when s equals the NUL-terminated lit (case-sensitive). */
+bool ms_str_eq(struct ms_str s, const char *lit);
+/* True when s starts with the NUL-terminated prefix. */
+bool ms_str_startswith(struct ms_str s, const char *prefix);
+
+/* Wall clock in milliseconds since the epoch. */
+int64_t ms_now_ms(void);
+/* Monotonic clock in milliseconds. */
+int64_t ms_mono_ms(void);
+
+/*
+ * Copies at most dstsz-1 bytes of src (len bytes) and NUL-terminates.
+ * Returns the number of bytes copied.
+ */
+size_t ms_copy(char *dst, size_t dstsz, const char *src, size_t len);
+
+/* Strict decimal parse of the whole string into [min,max]; 0 or -1. */
+int ms_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Parses sizes like "64MiB", "512k", "1048576"; 0 or -1. */
+int ms_parse_size(const char *s, uint64_t *out);
+
+/* Formats ms since the epoch as RFC 3339 UTC with milliseconds (25 bytes). */
+void ms_fmt_time(char *dst, size_t dstsz, int64_t ms);
+
+#endif

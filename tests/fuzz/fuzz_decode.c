@@ -1,0 +1,71 @@
+/*
+ * Fuzz target for collector/decoders: decode_line() on any bytes.
+ *
+ * The input is copied to a heap buffer of exactly size bytes so ASan
+ * reports any read past the line, and every returned slice is checked to
+ * lie inside that buffer and then read byte by byte, so a slice with a
+ * wrong length is caught even when the decoder itself never touched it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Keeps the byte sums alive so the reads are not optimised away. */
+static volatile unsigned fuzz_decode_sink;
+
+static unsigned
+fuzz_decode_touch(struct ms_str s, const char *buf, size_t len)
+{
+	uintptr_t b = (uintptr_t)buf, p = (uintptr_t)s.p;
+	unsigned sum = 0;
+
+	if (s.p == NULL || p < b || s.len > len || p - b > len - s.len)
+		abort();
+	for (size_t i = 0; i < s.len; i++)
+		sum += (unsigned char)s.p[i];
+	return sum;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* 2025-11-25T16:34:50Z read by an agent at UTC+7 */
+	static const struct decode_ctx ctx = { INT64_C(1764088490000), 25200 };
+	struct decoded d;
+	char *buf = malloc(size > 0 ? size : 1);
+	unsigned sum = 0;
+
+	if (buf == NULL)
+		return 0;
+	if (size > 0)
+		memcpy(buf, data, size);
+	decode_line(buf, size, &ctx, &d);
+
+	sum += fuzz_decode_touch(d.host, buf, size);
+	sum += fuzz_decode_touch(d.app, buf, size);
+	sum += fuzz_decode_touch(d.pid, buf, size);
+	sum += fuzz_decode_touch(d.msgid, buf, size);
+	sum += fuzz_decode_touch(d.msg, buf, size);
+	sum += fuzz_decode_touch(d.user, buf, size);
+	sum += fuzz_decode_touch(d.method, buf, size);
+	sum += fuzz_decode_touch(d.src_ip, buf, size);
+	sum += (unsigned)strlen(decode_sshd_action_name(d.sshd_action));
+
+	/* The contract for lines that are no syslog format. */
+	if (d.fmt == DECODE_SYSLOG_NONE &&
+	    (d.msg.p != buf || d.time_ms != ctx.recv_ms || d.facility != -1))
+		abort();
+	if (d.msg.len > DECODE_MAX_LINE || d.repeat < 1 || d.src_port < 0 ||
+	    d.src_port > 65535)
+		abort();
+	if (d.sshd_action != DECODE_SSHD_NONE && d.src_ip.len == 0)
+		abort();
+
+	fuzz_decode_sink += sum;
+	free(buf);
+	return 0;
+}
