@@ -9,7 +9,8 @@ void
 ms_buf_init(struct ms_buf *b, size_t cap)
 {
 	memset(b, 0, sizeof(*b));
-	b->cap = cap;
+	/* Keeps cap + 1 and the doubling in buf_reserve from wrapping around. */
+	b->cap = cap > SIZE_MAX / 2 ? SIZE_MAX / 2 : cap;
 }
 
 void

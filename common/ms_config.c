@@ -166,6 +166,8 @@ ms_config_load(const char *file, const struct ms_conf_key *keys, void *dst,
 		return -1;
 	if (ms_yaml_parse_file(file, CONF_MAX_FILE, &docs, &ndocs, err, errsz) < 0)
 		return -1;
+	if (ndocs == 0)
+		return 0;	/* an empty file means all defaults */
 	if (ndocs != 1) {
 		snprintf(err, errsz, "%s: expected exactly one YAML document, found %zu", file, ndocs);
 		goto fail;

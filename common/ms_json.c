@@ -40,7 +40,8 @@ json_open(struct ms_json *j, char c)
 static void
 json_close(struct ms_json *j, char c)
 {
-	if (j->depth == 0) {
+	/* A key without its value ("{\"k\":}") would be invalid JSON. */
+	if (j->depth == 0 || j->after_key) {
 		j->err = true;
 		return;
 	}
@@ -191,5 +192,5 @@ ms_json_null(struct ms_json *j)
 int
 ms_json_finish(struct ms_json *j)
 {
-	return (j->err || j->depth != 0 || j->out->toobig) ? -1 : 0;
+	return (j->err || j->depth != 0 || j->after_key || j->out->toobig) ? -1 : 0;
 }

@@ -1,0 +1,399 @@
+/*
+ * Unit tests of ms_buf (capped growable buffer) and ms_json (streaming
+ * JSON writer).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ms_buf.h"
+#include "ms_json.h"
+
+/* --- ms_buf --------------------------------------------------------- */
+
+static void
+test_buf_basics(void **state)
+{
+	struct ms_buf b;
+	size_t alloc;
+
+	(void)state;
+	ms_buf_init(&b, 1024);
+	assert_int_equal(b.len, 0);
+	assert_false(b.toobig);
+	assert_int_equal(ms_buf_add(&b, "", 0), 0);
+	assert_non_null(b.data);
+	assert_string_equal(b.data, "");
+	assert_int_equal(ms_buf_adds(&b, "abc"), 0);
+	assert_int_equal(ms_buf_addc(&b, '-'), 0);
+	assert_int_equal(ms_buf_add(&b, "x\0y", 3), 0);
+	assert_int_equal(b.len, 7);
+	assert_memory_equal(b.data, "abc-x\0y", 8);	/* NUL-terminated past len */
+	alloc = b.alloc;
+	ms_buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.alloc, alloc);
+	assert_string_equal(b.data, "");
+	ms_buf_fini(&b);
+	assert_null(b.data);
+	ms_buf_fini(&b);	/* twice is harmless */
+}
+
+static void
+test_buf_cap(void **state)
+{
+	struct ms_buf b;
+
+	(void)state;
+	ms_buf_init(&b, 10);
+	assert_int_equal(ms_buf_adds(&b, "0123456789"), 0);	/* exactly the cap */
+	assert_false(b.toobig);
+	assert_int_equal(ms_buf_addc(&b, 'x'), -1);
+	assert_true(b.toobig);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.data, "0123456789");
+	assert_true(b.alloc <= 11);
+	/* Sticky until reset, even for an empty append. */
+	assert_int_equal(ms_buf_add(&b, "", 0), -1);
+	assert_int_equal(ms_buf_printf(&b, "%d", 1), -1);
+	ms_buf_reset(&b);
+	assert_false(b.toobig);
+	assert_int_equal(ms_buf_adds(&b, "abcdefghijk"), -1);	/* 11 > 10: nothing added */
+	assert_int_equal(b.len, 0);
+	ms_buf_fini(&b);
+
+	/* Cap 0: only empty content fits. */
+	ms_buf_init(&b, 0);
+	assert_int_equal(ms_buf_add(&b, "", 0), 0);
+	assert_int_equal(ms_buf_addc(&b, 'a'), -1);
+	assert_true(b.toobig);
+	ms_buf_fini(&b);
+
+	/* A huge append must not wrap around. */
+	ms_buf_init(&b, 64);
+	assert_int_equal(ms_buf_adds(&b, "a"), 0);
+	assert_int_equal(ms_buf_add(&b, "x", SIZE_MAX), -1);
+	assert_true(b.toobig);
+	ms_buf_fini(&b);
+}
+
+static void
+test_buf_cap_unbounded(void **state)
+{
+	struct ms_buf b;
+	char big[5000];
+
+	(void)state;
+	/* "No cap" spelled SIZE_MAX must still work (cap + 1 must not wrap). */
+	ms_buf_init(&b, SIZE_MAX);
+	memset(big, 'z', sizeof(big));
+	assert_int_equal(ms_buf_adds(&b, "abc"), 0);
+	assert_int_equal(ms_buf_add(&b, big, sizeof(big)), 0);
+	assert_int_equal(b.len, 3 + sizeof(big));
+	assert_memory_equal(b.data, "abczz", 5);
+	assert_int_equal(b.data[b.len], '\0');
+	assert_int_equal(ms_buf_add(&b, "x", SIZE_MAX), -1);
+	ms_buf_fini(&b);
+}
+
+static void
+test_buf_printf(void **state)
+{
+	struct ms_buf b;
+	char s[1001], expect[1100];
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+	assert_int_equal(ms_buf_printf(&b, "%s=%d;", "n", 42), 0);
+	assert_string_equal(b.data, "n=42;");
+
+	/* Past the 256-byte stack buffer: formatted straight into the buffer. */
+	memset(s, 'x', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	assert_int_equal(ms_buf_printf(&b, "[%s]%05d", s, 7), 0);
+	snprintf(expect, sizeof(expect), "n=42;[%s]00007", s);
+	assert_string_equal(b.data, expect);
+	assert_int_equal(b.len, strlen(expect));
+	ms_buf_fini(&b);
+
+	/* 255 and 256 characters: both sides of the stack buffer's edge. */
+	for (int n = 254; n <= 258; n++) {
+		ms_buf_init(&b, 4096);
+		assert_int_equal(ms_buf_printf(&b, "%.*s", n, s), 0);
+		assert_int_equal(b.len, (size_t)n);
+		assert_int_equal(strspn(b.data, "x"), (size_t)n);
+		assert_int_equal(b.data[n], '\0');
+		ms_buf_fini(&b);
+	}
+
+	/* Past the cap, small and large: -1 and toobig, content unchanged. */
+	ms_buf_init(&b, 300);
+	assert_int_equal(ms_buf_adds(&b, "head"), 0);
+	assert_int_equal(ms_buf_printf(&b, "%s", s), -1);
+	assert_true(b.toobig);
+	assert_string_equal(b.data, "head");
+	ms_buf_reset(&b);
+	assert_int_equal(ms_buf_printf(&b, "%.*s", 300, s), 0);
+	assert_int_equal(b.len, 300);
+	assert_int_equal(ms_buf_printf(&b, "%c", 'y'), -1);
+	ms_buf_fini(&b);
+}
+
+/* --- ms_json -------------------------------------------------------- */
+
+static void
+test_json_nesting(void **state)
+{
+	struct ms_buf b;
+	struct ms_json j;
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "a");
+	ms_json_arr_open(&j);
+	ms_json_int(&j, 1);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "b");
+	ms_json_arr_open(&j);
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	ms_json_arr_open(&j);
+	ms_json_bool(&j, true);
+	ms_json_bool(&j, false);
+	ms_json_null(&j);
+	ms_json_str(&j, NULL);
+	ms_json_arr_close(&j);
+	ms_json_arr_close(&j);
+	ms_json_key(&j, "c");
+	ms_json_obj_open(&j);
+	ms_json_obj_close(&j);
+	ms_json_key(&j, "d");
+	ms_json_str(&j, "e");
+	ms_json_key(&j, "n");
+	ms_json_arr_open(&j);
+	ms_json_int(&j, INT64_MIN);
+	ms_json_int(&j, INT64_MAX);
+	ms_json_int(&j, 0);
+	ms_json_int(&j, -1);
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), 0);
+	assert_string_equal(b.data,
+	    "{\"a\":[1,{\"b\":[]},[true,false,null,null]],\"c\":{},\"d\":\"e\","
+	    "\"n\":[-9223372036854775808,9223372036854775807,0,-1]}");
+	ms_buf_fini(&b);
+}
+
+static void
+test_json_depth(void **state)
+{
+	struct ms_buf b;
+	struct ms_json j;
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+	ms_json_init(&j, &b);
+	for (int i = 0; i < MS_JSON_MAX_DEPTH; i++)
+		ms_json_arr_open(&j);
+	for (int i = 0; i < MS_JSON_MAX_DEPTH; i++)
+		ms_json_arr_close(&j);
+	assert_int_equal(ms_json_finish(&j), 0);
+	assert_int_equal(b.len, 2 * MS_JSON_MAX_DEPTH);
+
+	ms_buf_reset(&b);
+	ms_json_init(&j, &b);
+	for (int i = 0; i <= MS_JSON_MAX_DEPTH; i++)
+		ms_json_arr_open(&j);
+	for (int i = 0; i <= MS_JSON_MAX_DEPTH; i++)
+		ms_json_arr_close(&j);
+	assert_int_equal(ms_json_finish(&j), -1);
+	ms_buf_fini(&b);
+}
+
+static void
+test_json_misuse(void **state)
+{
+	struct ms_buf b;
+	struct ms_json j;
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	assert_int_equal(ms_json_finish(&j), -1);	/* unclosed */
+
+	ms_buf_reset(&b);
+	ms_json_init(&j, &b);
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), -1);	/* close without open */
+
+	ms_buf_reset(&b);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "k");
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), -1);	/* key without a value */
+
+	ms_buf_reset(&b);
+	ms_json_init(&j, &b);
+	ms_json_key(&j, "k");
+	assert_int_equal(ms_json_finish(&j), -1);	/* dangling top-level key */
+	ms_buf_fini(&b);
+}
+
+static void
+test_json_escaping(void **state)
+{
+	char all[32];
+	struct ms_buf b;
+	struct ms_json j;
+
+	(void)state;
+	for (int i = 0; i < 31; i++)
+		all[i] = (char)(i + 1);
+	all[31] = '\0';
+	ms_buf_init(&b, 4096);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "k\"\\\n");
+	ms_json_str(&j, "q\" b\\ s/ del\x7f end");
+	ms_json_key(&j, "ctl");
+	ms_json_str(&j, all);
+	ms_json_key(&j, "nul");
+	ms_json_strn(&j, "a\0b", 3);
+	ms_json_key(&j, "empty");
+	ms_json_strn(&j, NULL, 0);
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), 0);
+	assert_string_equal(b.data,
+	    "{\"k\\\"\\\\\\n\":\"q\\\" b\\\\ s/ del\x7f end\","
+	    "\"ctl\":\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\u0008\\t\\n"
+	    "\\u000b\\u000c\\r\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015"
+	    "\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f\","
+	    "\"nul\":\"a\\u0000b\",\"empty\":\"\"}");
+	ms_buf_fini(&b);
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+static void
+test_json_utf8(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+	} cases[] = {
+		{ "plain ascii", "plain ascii" },
+		{ "\xc3\xa9", "\xc3\xa9" },			/* U+00E9 */
+		{ "\xe2\x82\xac", "\xe2\x82\xac" },		/* U+20AC */
+		{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },	/* U+1F600 */
+		{ "\xed\x9f\xbf", "\xed\x9f\xbf" },		/* U+D7FF, below surrogates */
+		{ "\xee\x80\x80", "\xee\x80\x80" },		/* U+E000, above them */
+		{ "\xef\xbf\xbf", "\xef\xbf\xbf" },		/* U+FFFF */
+		{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" },	/* U+10FFFF */
+		{ "\x80", FFFD },				/* lone continuation */
+		{ "a\xbf" "b", "a" FFFD "b" },
+		{ "\xff", FFFD },
+		{ "\xfe\xff", FFFD FFFD },
+		{ "\xc0\x80", FFFD FFFD },			/* overlong NUL */
+		{ "\xc1\xbf", FFFD FFFD },			/* overlong */
+		{ "\xe0\x80\x80", FFFD FFFD FFFD },		/* overlong */
+		{ "\xe0\x9f\xbf", FFFD FFFD FFFD },		/* overlong U+07FF */
+		{ "\xf0\x8f\xbf\xbf", FFFD FFFD FFFD FFFD },	/* overlong U+FFFF */
+		{ "\xed\xa0\x80", FFFD FFFD FFFD },		/* surrogate U+D800 */
+		{ "\xed\xbf\xbf", FFFD FFFD FFFD },		/* surrogate U+DFFF */
+		{ "\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD },	/* U+110000 */
+		{ "\xf5\x80\x80\x80", FFFD FFFD FFFD FFFD },
+		{ "a\xe2\x82", "a" FFFD FFFD },			/* truncated at the end */
+		{ "\xe2\x28\xa1", FFFD "(" FFFD },		/* bad continuation */
+		{ "\xc3\"", FFFD "\\\"" },			/* lead byte before a quote */
+		{ "\xf0\x9f\x98", FFFD FFFD FFFD },
+	};
+	struct ms_buf b;
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ms_buf_reset(&b);
+		assert_int_equal(ms_json_escape(&b, cases[i].in, strlen(cases[i].in)), 0);
+		if (strcmp(b.data, cases[i].out) != 0)
+			fail_msg("case %zu: got \"%s\"", i, b.data);
+	}
+	ms_buf_fini(&b);
+}
+
+/* Writes a fixed document; returns ms_json_finish. */
+static int
+write_doc(struct ms_buf *b)
+{
+	struct ms_json j;
+
+	ms_json_init(&j, b);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "name");
+	ms_json_str(&j, "caf\xc3\xa9 \"x\" \xff");
+	ms_json_key(&j, "list");
+	ms_json_arr_open(&j);
+	ms_json_int(&j, 123456789);
+	ms_json_bool(&j, true);
+	ms_json_null(&j);
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	return ms_json_finish(&j);
+}
+
+static void
+test_json_cap(void **state)
+{
+	static const char doc[] =
+	    "{\"name\":\"caf\xc3\xa9 \\\"x\\\" " FFFD "\",\"list\":[123456789,true,null]}";
+	size_t len = strlen(doc);
+	struct ms_buf b;
+
+	(void)state;
+	ms_buf_init(&b, len);
+	assert_int_equal(write_doc(&b), 0);
+	assert_string_equal(b.data, doc);
+	ms_buf_fini(&b);
+	/* Every smaller cap: -1, toobig, and never more than cap bytes. */
+	for (size_t cap = 0; cap < len; cap++) {
+		ms_buf_init(&b, cap);
+		assert_int_equal(write_doc(&b), -1);
+		assert_true(b.toobig);
+		assert_true(b.len <= cap);
+		ms_buf_fini(&b);
+	}
+	/* The escaper alone reports the cap too. */
+	ms_buf_init(&b, 4);
+	assert_int_equal(ms_json_escape(&b, "\"\"\"", 3), -1);
+	assert_true(b.toobig);
+	ms_buf_fini(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_basics),
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_buf_cap_unbounded),
+		cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_json_nesting),
+		cmocka_unit_test(test_json_depth),
+		cmocka_unit_test(test_json_misuse),
+		cmocka_unit_test(test_json_escaping),
+		cmocka_unit_test(test_json_utf8),
+		cmocka_unit_test(test_json_cap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,300 @@
+/*
+ * Unit tests of ms_map: SipHash-2-4 vectors, map operations, LRU order,
+ * iteration, growth and value ownership.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ms_map.h"
+
+static int freed;
+
+static void
+count_free(void *v)
+{
+	freed++;
+	free(v);
+}
+
+static int *
+ival(int v)
+{
+	int *p = malloc(sizeof(*p));
+
+	assert_non_null(p);
+	*p = v;
+	return p;
+}
+
+static int
+get_int(const struct ms_map *m, const char *key)
+{
+	int *p = ms_map_get(m, key, strlen(key));
+
+	return p ? *p : -1;
+}
+
+static void
+test_siphash_vectors(void **state)
+{
+	/* Reference vectors (key 00..0f, message 00..n-1) from the SipHash paper's test.c. */
+	static const uint64_t expect[17] = {
+		UINT64_C(0x726fdb47dd0e0e31), UINT64_C(0x74f839c593dc67fd),
+		UINT64_C(0x0d6c8009d9a94f5a), UINT64_C(0x85676696d7fb7e2d),
+		UINT64_C(0xcf2794e0277187b7), UINT64_C(0x18765564cd99a68d),
+		UINT64_C(0xcbc9466e58fee3ce), UINT64_C(0xab0200f58b01d137),
+		UINT64_C(0x93f5f5799a932462), UINT64_C(0x9e0082df0ba9e4b0),
+		UINT64_C(0x7a5dbbc594ddb9f3), UINT64_C(0xf4b32f46226bada7),
+		UINT64_C(0x751e8fbc860ee5fb), UINT64_C(0x14ea5627c0843d90),
+		UINT64_C(0xf723ca908e7af2ee), UINT64_C(0xa129ca6149be45e5),
+		UINT64_C(0x3f2acc7f57c29bdb),
+	};
+	uint8_t k[16], msg[17];
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		k[i] = (uint8_t)i;
+	for (int i = 0; i < 17; i++)
+		msg[i] = (uint8_t)i;
+	for (size_t n = 0; n < 17; n++)
+		if (ms_siphash24(k, msg, n) != expect[n])
+			fail_msg("length %zu: got %016llx", n,
+			    (unsigned long long)ms_siphash24(k, msg, n));
+}
+
+static void
+test_basic(void **state)
+{
+	struct ms_map *m;
+
+	(void)state;
+	freed = 0;
+	m = ms_map_new(count_free);
+	assert_non_null(m);
+	assert_int_equal(ms_map_count(m), 0);
+	assert_null(ms_map_get(m, "a", 1));
+	assert_int_equal(ms_map_del(m, "a", 1), -1);
+
+	assert_int_equal(ms_map_put(m, "a", 1, ival(1)), 0);
+	assert_int_equal(ms_map_put(m, "b", 1, ival(2)), 0);
+	assert_int_equal(ms_map_count(m), 2);
+	assert_int_equal(get_int(m, "a"), 1);
+	assert_int_equal(get_int(m, "b"), 2);
+	assert_int_equal(get_int(m, "c"), -1);
+
+	/* Replacing frees the old value. */
+	assert_int_equal(ms_map_put(m, "a", 1, ival(10)), 0);
+	assert_int_equal(freed, 1);
+	assert_int_equal(ms_map_count(m), 2);
+	assert_int_equal(get_int(m, "a"), 10);
+
+	assert_int_equal(ms_map_del(m, "a", 1), 0);
+	assert_int_equal(freed, 2);
+	assert_int_equal(ms_map_count(m), 1);
+	assert_int_equal(get_int(m, "a"), -1);
+	assert_int_equal(ms_map_del(m, "a", 1), -1);
+
+	ms_map_free(m);
+	assert_int_equal(freed, 3);
+	ms_map_free(NULL);
+}
+
+static void
+test_binary_keys(void **state)
+{
+	struct ms_map *m;
+	const void *k;
+	size_t kl;
+
+	(void)state;
+	m = ms_map_new(free);
+	assert_non_null(m);
+	assert_int_equal(ms_map_put(m, "", 0, ival(0)), 0);
+	assert_int_equal(ms_map_put(m, "ab", 2, ival(1)), 0);
+	assert_int_equal(ms_map_put(m, "ab\0", 3, ival(2)), 0);
+	assert_int_equal(ms_map_put(m, "ab\0c", 4, ival(3)), 0);
+	assert_int_equal(ms_map_count(m), 4);
+	assert_int_equal(*(int *)ms_map_get(m, "", 0), 0);
+	assert_int_equal(*(int *)ms_map_get(m, "ab", 2), 1);
+	assert_int_equal(*(int *)ms_map_get(m, "ab\0", 3), 2);
+	assert_int_equal(*(int *)ms_map_get(m, "ab\0c", 4), 3);
+	assert_null(ms_map_get(m, "ab\0d", 4));
+	assert_null(ms_map_get(m, "a", 1));
+	/* Keys handed back are copies, NUL-terminated after klen. */
+	assert_non_null(ms_map_lru(m, &k, &kl));
+	assert_int_equal(kl, 0);
+	assert_int_equal(((const char *)k)[0], '\0');
+	ms_map_free(m);
+}
+
+static void
+test_lru(void **state)
+{
+	struct ms_map *m;
+	const void *k = NULL;
+	size_t kl = 0;
+
+	(void)state;
+	freed = 0;
+	m = ms_map_new(count_free);
+	assert_non_null(m);
+	assert_null(ms_map_lru(m, &k, &kl));
+	assert_int_equal(ms_map_del_lru(m), -1);
+	assert_int_equal(ms_map_put(m, "a", 1, ival(1)), 0);
+	assert_int_equal(ms_map_put(m, "b", 1, ival(2)), 0);
+	assert_int_equal(ms_map_put(m, "c", 1, ival(3)), 0);
+	assert_int_equal(*(int *)ms_map_lru(m, &k, &kl), 1);
+	assert_int_equal(kl, 1);
+	assert_memory_equal(k, "a", 1);
+
+	/* get leaves the order alone; touch makes the entry the newest. */
+	assert_non_null(ms_map_get(m, "a", 1));
+	assert_int_equal(*(int *)ms_map_lru(m, NULL, NULL), 1);
+	assert_int_equal(*(int *)ms_map_touch(m, "a", 1), 1);
+	assert_null(ms_map_touch(m, "zz", 2));
+	assert_int_equal(*(int *)ms_map_lru(m, NULL, NULL), 2);	/* b, c, a */
+	/* put of an existing key also makes it the newest. */
+	assert_int_equal(ms_map_put(m, "b", 1, ival(20)), 0);	/* c, a, b */
+	assert_int_equal(*(int *)ms_map_lru(m, NULL, NULL), 3);
+	/* Touching the newest changes nothing. */
+	assert_non_null(ms_map_touch(m, "b", 1));
+
+	assert_int_equal(ms_map_del_lru(m), 0);
+	assert_int_equal(get_int(m, "c"), -1);
+	assert_int_equal(ms_map_del_lru(m), 0);
+	assert_int_equal(get_int(m, "a"), -1);
+	assert_int_equal(*(int *)ms_map_lru(m, NULL, NULL), 20);
+	assert_int_equal(ms_map_del_lru(m), 0);
+	assert_int_equal(ms_map_count(m), 0);
+	assert_int_equal(ms_map_del_lru(m), -1);
+	assert_int_equal(freed, 4);
+	/* Usable again once empty. */
+	assert_int_equal(ms_map_put(m, "d", 1, ival(4)), 0);
+	assert_int_equal(*(int *)ms_map_lru(m, NULL, NULL), 4);
+	ms_map_free(m);
+	assert_int_equal(freed, 5);
+}
+
+static void
+test_iterate(void **state)
+{
+	struct ms_map *m;
+	struct ms_map_iter it;
+	const void *k;
+	size_t kl, n = 0;
+	int *v;
+	char key[16];
+
+	(void)state;
+	m = ms_map_new(free);
+	assert_non_null(m);
+	ms_map_iter_init(&it);
+	assert_null(ms_map_next(m, &it, NULL, NULL));
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(ms_map_put(m, key, strlen(key), ival(i)), 0);
+	}
+	/* From least to most recently used, i.e. insertion order here. */
+	ms_map_iter_init(&it);
+	while ((v = ms_map_next(m, &it, &k, &kl)) != NULL) {
+		snprintf(key, sizeof(key), "k%zu", n);
+		assert_int_equal(*v, (int)n);
+		assert_int_equal(kl, strlen(key));
+		assert_memory_equal(k, key, kl);
+		n++;
+	}
+	assert_int_equal(n, 100);
+	assert_null(ms_map_next(m, &it, NULL, NULL));
+
+	/* Deleting the entry just returned is allowed: drop the odd ones. */
+	ms_map_iter_init(&it);
+	while ((v = ms_map_next(m, &it, &k, &kl)) != NULL)
+		if (*v % 2)
+			assert_int_equal(ms_map_del(m, k, kl), 0);
+	assert_int_equal(ms_map_count(m), 50);
+	n = 0;
+	ms_map_iter_init(&it);
+	while ((v = ms_map_next(m, &it, NULL, NULL)) != NULL) {
+		assert_int_equal(*v, (int)(2 * n));
+		n++;
+	}
+	assert_int_equal(n, 50);
+	ms_map_free(m);
+}
+
+static void
+test_growth(void **state)
+{
+	enum { N = 50000 };
+	struct ms_map *m;
+	char key[32];
+
+	(void)state;
+	freed = 0;
+	m = ms_map_new(count_free);
+	assert_non_null(m);
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "agent\x01" "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		assert_int_equal(ms_map_put(m, key, strlen(key), ival(i)), 0);
+	}
+	assert_int_equal(ms_map_count(m), N);
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "agent\x01" "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		assert_int_equal(get_int(m, key), i);
+	}
+	for (int i = 0; i < N; i += 2) {
+		snprintf(key, sizeof(key), "agent\x01" "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		assert_int_equal(ms_map_del(m, key, strlen(key)), 0);
+	}
+	assert_int_equal(ms_map_count(m), N / 2);
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "agent\x01" "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		assert_int_equal(get_int(m, key), i % 2 ? i : -1);
+	}
+	/* The LRU survives growth: the oldest left is the first odd one. */
+	assert_int_equal(*(int *)ms_map_lru(m, NULL, NULL), 1);
+	ms_map_free(m);
+	assert_int_equal(freed, N);
+}
+
+static void
+test_null_values(void **state)
+{
+	struct ms_map *m;
+
+	(void)state;
+	/* Without vfree the map never frees values; NULL values are stored. */
+	m = ms_map_new(NULL);
+	assert_non_null(m);
+	assert_int_equal(ms_map_put(m, "x", 1, NULL), 0);
+	assert_int_equal(ms_map_count(m), 1);
+	assert_int_equal(ms_map_put(m, "x", 1, (void *)&freed), 0);
+	assert_ptr_equal(ms_map_get(m, "x", 1), &freed);
+	assert_int_equal(ms_map_del(m, "x", 1), 0);
+	assert_int_equal(ms_map_count(m), 0);
+	ms_map_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_binary_keys),
+		cmocka_unit_test(test_lru),
+		cmocka_unit_test(test_iterate),
+		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_null_values),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
