@@ -292,6 +292,11 @@ bf_lookup(struct bf_state *st, const char *key, size_t klen, size_t alen, int64_
 	bf_expire(st, key, alen, t);
 	s = ms_map_touch(st->srcs, key, klen);
 	if (s != NULL) {
+		/*
+		 * "Drop and recreate" without the free/malloc. Pruning alone would
+		 * already empty the ring and the quiet period is over; this also
+		 * forgets the stale user names and samples.
+		 */
 		if (is_idle(s->newest, t, st->idle_ms))
 			src_reset(s);
 		return s;

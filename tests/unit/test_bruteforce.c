@@ -460,6 +460,17 @@ test_idle_expiry(void **state)
 	/* On the way agent-1's idle .41, .42, .43 were dropped; agent-2's .44 stays. */
 	assert_int_equal(tracked(&c), 2);
 	ctx_close(&c);
+
+	/* "agent-1" is a prefix of "agent-10": still another agent's clock. */
+	ctx_open(&c, NULL);
+	feed_full(&c, "agent-10", "ten", "192.0.2.46", "root", DECODE_SSHD_AUTH_FAILURE,
+	    T0, 1, NULL);
+	fail_at(&c, "192.0.2.47", "root", T0 + 300 * SEC);
+	assert_int_equal(tracked(&c), 2);
+	feed_full(&c, "agent-10", "ten", "192.0.2.48", "root", DECODE_SSHD_AUTH_FAILURE,
+	    T0 + 300 * SEC, 1, NULL);
+	assert_int_equal(tracked(&c), 2);
+	ctx_close(&c);
 }
 
 static void
@@ -501,6 +512,62 @@ test_out_of_order(void **state)
 	assert_int_equal(c.sk->n, 2);
 	assert_int_equal(c.sk->a[1].first_ms, T0 + 150 * SEC);
 	assert_int_equal(c.sk->a[1].last_ms, T0 + 260 * SEC);
+	ctx_close(&c);
+}
+
+static void
+test_sample_slots(void **state)
+{
+	/*
+	 * A late failure (50) takes the sample slot of the newest holder
+	 * (120); once 50 is pruned its slot is reused by 171. 120 must not
+	 * still show that slot, nor must a pruned entry's slot leak.
+	 */
+	static const int times[] = { 100, 110, 120, 50, 171, 172, 221, 222, 223, 224 };
+	struct ctx c;
+	char line[64];
+
+	(void)state;
+	ctx_open(&c, NULL);
+	for (size_t i = 0; i < MS_ARRAY_LEN(times); i++) {
+		snprintf(line, sizeof(line), "line %d", times[i]);
+		feed_full(&c, "agent-1", "web1", "192.0.2.55", "root", DECODE_SSHD_AUTH_FAILURE,
+		    T0 + times[i] * SEC, 1, line);
+		assert_int_equal(c.sk->n, i + 1 == MS_ARRAY_LEN(times) ? 1 : 0);
+	}
+	assert_int_equal(c.sk->a[0].count, 8);
+	assert_int_equal(c.sk->a[0].first_ms, T0 + 110 * SEC);
+	assert_int_equal(c.sk->a[0].n_samples, 3);
+	assert_string_equal(c.sk->a[0].samples[0], "line 110");
+	assert_string_equal(c.sk->a[0].samples[1], "line 171");
+	assert_string_equal(c.sk->a[0].samples[2], "line 221");
+	ctx_close(&c);
+}
+
+static void
+test_user_slots_reused(void **state)
+{
+	struct bruteforce_conf conf;
+	struct ctx c;
+	char u[16];
+
+	(void)state;
+	bruteforce_conf_defaults(&conf);
+	conf.threshold = 9;
+	ctx_open(&c, &conf);
+	/* Eight users fill the name slots, then age out of the window... */
+	for (int i = 0; i < 8; i++) {
+		snprintf(u, sizeof(u), "old%d", i);
+		fail_at(&c, "192.0.2.56", u, T0 + i * SEC);
+	}
+	/* ...so the new users of the next burst get their slots. */
+	for (int i = 0; i < 9; i++)
+		fail_at(&c, "192.0.2.56", i % 2 ? "new1" : "new0", T0 + (200 + i) * SEC);
+	assert_int_equal(c.sk->n, 1);
+	assert_int_equal(c.sk->a[0].count, 9);
+	assert_int_equal(c.sk->a[0].n_users, 2);
+	assert_string_equal(c.sk->a[0].users[0], "new0");
+	assert_string_equal(c.sk->a[0].users[1], "new1");
 	ctx_close(&c);
 }
 
@@ -673,6 +740,8 @@ main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_sample_slots),
+		cmocka_unit_test(test_user_slots_reused),
 		cmocka_unit_test(test_alert_content),
 		cmocka_unit_test(test_alert_json_exact),
 		cmocka_unit_test(test_alert_json_unterminated),

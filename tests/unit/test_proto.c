@@ -73,10 +73,10 @@ test_hello_roundtrip(void **state)
 	const uint8_t *p;
 
 	memset(&in, 0, sizeof(in));
-	strcpy(in.agent_version, "0.1.0");
-	strcpy(in.hostname, "web1.example");
-	strcpy(in.os, "Linux 6.1 x86_64");
-	strcpy(in.boot_id, "abc");
+	snprintf(in.agent_version, sizeof(in.agent_version), "0.1.0");
+	snprintf(in.hostname, sizeof(in.hostname), "web1.example");
+	snprintf(in.os, sizeof(in.os), "Linux 6.1 x86_64");
+	snprintf(in.boot_id, sizeof(in.boot_id), "abc");
 	in.tz_offset_s = 7 * 3600;
 	ms_buf_init(&b, 4096);
 	assert_int_equal(ms_hello_encode(&b, &in), 0);
