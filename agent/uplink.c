@@ -288,15 +288,15 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 			e = more;
 		if (dnserr)
 			snprintf(why, sizeof(why), "cannot resolve: %s", evutil_gai_strerror(dnserr));
-		else if (u->state == UL_HELLO && (e == 0 || ERR_GET_LIB(e) == 0))
-			snprintf(why, sizeof(why), "collector closed the connection before accepting "
-			    "this agent (is its certificate signed by the collector's CA?)");
 		else if (vr != X509_V_OK)
 			snprintf(why, sizeof(why), "collector certificate: %s",
 			    X509_verify_cert_error_string(vr));
-		else if (e)
+		else if (e && ERR_GET_LIB(e) != 0)
 			ERR_error_string_n(e, why, sizeof(why));
-		else if (what & BEV_EVENT_EOF)
+		else if (u->state == UL_HELLO)
+			snprintf(why, sizeof(why), "collector closed the connection before accepting "
+			    "this agent (is its certificate signed by the collector's CA?)");
+		else if ((what & BEV_EVENT_EOF) || EVUTIL_SOCKET_ERROR() == 0)
 			snprintf(why, sizeof(why), "collector closed the connection");
 		else
 			snprintf(why, sizeof(why), "%s",

@@ -67,10 +67,10 @@ it_wait_for() {
 }
 
 it_start_redis() {
-	IT_REDIS_PORT=$(it_free_port)
+	IT_REDIS_PORT=${IT_REDIS_PORT:-$(it_free_port)}
 	mkdir -p "$IT_WORK/redis"
 	redis-server --port "$IT_REDIS_PORT" --bind 127.0.0.1 --dir "$IT_WORK/redis" \
-		--save '' --appendonly no --daemonize no \
+		--save '' --appendonly "${IT_REDIS_AOF:-no}" --appendfsync always --daemonize no \
 		>"$IT_WORK/logs/redis.log" 2>&1 &
 	IT_PIDS+=($!)
 	it_wait_for 10 "redis-server to answer" it_redis_ping

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Bad input from an authenticated client never hurts the collector: every
+# malformed, oversize, out-of-order or silent session gets a clear ERROR,
+# is closed and counted, hostile log lines are decoded without harm, and a
+# real agent keeps delivering alerts throughout. Runs under ASan+UBSan in
+# the test build; the collector must exit cleanly at the end.
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+it_init "${1:?usage: e2e_hostile.sh BUILD_DIR}"
+PROBE=(python3 "$IT_ROOT/tests/integration/probe.py")
+
+it_pki "$IT_WORK/pki" web1 probe
+it_start_redis
+CPORT=$(it_free_port)
+it_collector_conf "$IT_WORK/collector.yml" "$IT_WORK/pki" "$CPORT"
+cat >>"$IT_WORK/collector.yml" <<YML
+limits:
+  max_frame: 64KiB
+  handshake_timeout_ms: 1000
+YML
+it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
+it_wait_for 10 "collector listening" it_log_has collector "event=listening"
+AUTH=$IT_WORK/auth.log
+: >"$AUTH"
+it_agent_conf "$IT_WORK/agent.yml" "$IT_WORK/pki" web1 "$CPORT" "$IT_WORK/state" end "$AUTH"
+it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
+it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
+
+probe() { "${PROBE[@]}" "$CPORT" "$IT_WORK/pki/ca.crt" "$IT_WORK/pki/agent-probe.crt" \
+	"$IT_WORK/pki/agent-probe.key" "$1"; }
+expect() { # expect CASE PATTERN
+	local out
+	out=$(probe "$1") || it_fail "probe $1 crashed"
+	it_log "$1 -> $out"
+	grep -q -E -- "$2" <<<"$out" || it_fail "$1: expected /$2/, got: $out"
+}
+expect oversize '^error 4 frame_too_big'
+expect garbage '^error 1 bad_magic'
+expect batch_before_hello '^error 3 batch_before_hello'
+expect unknown_type '^error 3 unknown_type'
+expect bad_version '^error 2 unsupported_version'
+expect bad_flags '^error 1 bad_flags'
+expect count_lie '^error 1 malformed_batch'
+expect seq_backwards '^error 1 malformed_batch'
+expect ack_from_agent '^error 3 unexpected_message_type'
+expect second_hello '^error 3 unexpected_hello'
+expect silent '^error 6 hello_timeout'
+expect half_frame '^closed'
+expect hostile_lines '^ack [0-9]+'
+
+# The real agent is unaffected: a brute force still becomes an alert.
+for i in $(seq 1 8); do
+	echo "$(it_syslog_now) web1 sshd[7$i]: Failed password for root from 198.51.100.77 port 2$i ssh2"
+done >>"$AUTH"
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"src_ip":"198.51.100.77"'; }
+it_wait_for 5 "alert from the real agent" has_alert
+[[ $(it_redis_raw XLEN minisoc:alerts) == 1 ]] || it_fail "hostile lines raised alerts"
+grep -q 'event=hello .*agent=web1' "$IT_WORK/logs/collector.log"
+grep -q 'session_replaced' "$IT_WORK/logs/collector.log" && it_fail "a probe replaced the agent"
+
+# Every rejected session was counted.
+kill -USR1 "$IT_PID_collector"
+it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
+bad=$(grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | grep -o 'frames_bad=[0-9]*' | cut -d= -f2)
+((bad == 11)) || it_fail "frames_bad=$bad, expected 11"
+it_stop agent
+it_stop collector
+it_log "PASS"

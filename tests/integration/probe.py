@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""probe.py – a hostile but authenticated client for the collector.
+
+Connects with a valid agent certificate, sends one crafted byte sequence
+and prints what came back: "error CODE REASON", "ack SEQ", "closed" or
+"timeout". Used by e2e_hostile.sh; it is test input, not a second agent.
+
+usage: probe.py PORT CA CERT KEY CASE
+"""
+import socket
+import ssl
+import struct
+import sys
+import time
+
+
+def frame(ftype, payload, version=1, flags=0):
+    return b"MSOC" + bytes([version, ftype]) + struct.pack(">HI", flags, len(payload)) + payload
+
+
+def tlv(tag, value):
+    return bytes([tag]) + struct.pack(">H", len(value)) + value
+
+
+HELLO = frame(1, tlv(1, b"probe") + tlv(2, b"probe-host") + tlv(4, struct.pack(">i", 0)))
+
+
+def event(seq, line, source=b"/var/log/auth.log"):
+    return struct.pack(">QqH", seq, int(time.time() * 1000), len(source)) + source + \
+        struct.pack(">I", len(line)) + line
+
+
+def batch(events):
+    return frame(2, struct.pack(">I", len(events)) + b"".join(events))
+
+
+HOSTILE_LINES = [
+    b"\x00\x01\x02\xff\xfe garbage %s%s%n%n",
+    b"Nov 25 16:34:47 h sshd[1]: Failed password for x from 1.1.1.1 port 2 from 9.9.9.9 port 22 ssh2",
+    b"<999999999999>1 9999-99-99T99:99:99Z - - - - [unterminated",
+    b"Nov 31 99:99:99 h sshd[1]: Failed password for invalid user " + b"A" * 60000 + b" from ::1 port 1 ssh2",
+    b"message repeated 4294967296 times: [ Failed password for root from 1.2.3.4 port 1 ssh2]",
+    b"\xef\xbb\xbf<13>1 - - - - - - \xc3\x28 invalid utf8",
+]
+
+CASES = {
+    "oversize": frame(2, b"")[:8] + struct.pack(">I", 0xFFFFFFF0),  # header only, no payload
+    "garbage": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "batch_before_hello": batch([event(1, b"x")]),
+    "unknown_type": frame(9, b""),
+    "bad_version": frame(2, b"", version=2),
+    "bad_flags": frame(4, struct.pack(">q", 0), flags=1),
+    "count_lie": HELLO + frame(2, struct.pack(">I", 1000) + event(1, b"x")),
+    "seq_backwards": HELLO + batch([event(5, b"a"), event(4, b"b")]),
+    "ack_from_agent": HELLO + frame(3, struct.pack(">Q", 1)),
+    "second_hello": HELLO + HELLO,
+    "hostile_lines": HELLO + batch([event(i + 1, l) for i, l in enumerate(HOSTILE_LINES)]),
+    "silent": b"",
+    "half_frame": HELLO + batch([event(1, b"x" * 100)])[:50],
+}
+
+
+def main():
+    port, ca, cert, key, case = sys.argv[1:6]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(ca)
+    ctx.load_cert_chain(cert, key)
+    raw = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    s = ctx.wrap_socket(raw, server_hostname="collector.minisoc.local")
+    s.sendall(CASES[case])
+    got = b""
+    acks = []
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+            while len(got) >= 12:
+                ftype = got[5]
+                length = struct.unpack(">I", got[8:12])[0]
+                if len(got) < 12 + length:
+                    break
+                body, got = got[12:12 + length], got[12 + length:]
+                if ftype == 5:
+                    code = struct.unpack(">H", body[:2])[0]
+                    print("error", code, body[2:].decode(errors="replace"))
+                    return
+                if ftype == 3:
+                    acks.append(struct.unpack(">Q", body)[0])
+                    # The hello's ack is 0; a later one acknowledges the batch.
+                    if case == "hostile_lines" and acks[-1] >= len(HOSTILE_LINES):
+                        print("ack", acks[-1])
+                        return
+            if case == "half_frame":
+                break
+    except socket.timeout:
+        print("timeout")
+        return
+    except (ConnectionResetError, ssl.SSLError) as e:
+        print("closed", type(e).__name__)
+        return
+    print("closed", "acks=" + ",".join(map(str, acks)))
+
+
+if __name__ == "__main__":
+    main()
