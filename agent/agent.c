@@ -189,12 +189,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ms_log_init("agent", lvl);
-	if (ms_tls_cert_file_cn(a.conf.tls_cert, cn, sizeof(cn)) < 0) {
-		ms_err("event=config_error reason=\"%s: no usable subject CN (the agent's identity)\"",
-		    a.conf.tls_cert);
-		goto out;
-	}
-	if (check) {
+	{
+		/* Certificates first: a missing file is a clearer error than a missing CN. */
 		SSL_CTX *ctx = ms_tls_client_ctx_new(a.conf.tls_ca, a.conf.tls_cert, a.conf.tls_key,
 		    err, sizeof(err));
 		if (ctx == NULL) {
@@ -202,6 +198,13 @@ main(int argc, char **argv)
 			goto out;
 		}
 		SSL_CTX_free(ctx);
+	}
+	if (ms_tls_cert_file_cn(a.conf.tls_cert, cn, sizeof(cn)) < 0) {
+		ms_err("event=config_error reason=\"%s: no usable subject CN (the agent's identity)\"",
+		    a.conf.tls_cert);
+		goto out;
+	}
+	if (check) {
 		printf("%s: configuration and certificates OK (agent id %s, %zu files)\n", config, cn,
 		    a.nfiles);
 		rc = 0;
