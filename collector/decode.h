@@ -31,6 +31,16 @@ enum decode_sshd_action {
 	DECODE_SSHD_INVALID_USER,	/* "Invalid user U from IP port P" */
 };
 
+/* Named fields for rules (Sigma field names: "c-ip", "User", "CommandLine" ...). */
+#define DECODE_MAX_FIELDS 64
+/* Room for values that are not slices of the line (URL- or hex-decoded). */
+#define DECODE_SCRATCH 16384
+
+struct decode_field {
+	const char *name;	/* static string owned by the decoder */
+	struct ms_str value;	/* slice of the line or of the scratch area */
+};
+
 struct decode_ctx {
 	int64_t recv_ms;	/* when the agent read the line (ms since epoch) */
 	int32_t tz_offset_s;	/* agent's UTC offset, for timestamps without a zone */
@@ -57,7 +67,42 @@ struct decoded {
 	int src_port;		/* 0 when absent */
 	bool invalid_user;
 	unsigned repeat;	/* rsyslog "message repeated N times": N, else 1 */
+
+	/*
+	 * The Sigma logsource this event satisfies (static strings, NULL when
+	 * unknown): product "linux", service "sshd"/"sudo"/"auditd"/..., category
+	 * "webserver"/"firewall"/"process_creation"/... Set by the decoders.
+	 */
+	const char *product;
+	const char *service;
+	const char *category;
+
+	/*
+	 * Named fields for rule matching. Everything above is reset for every
+	 * line; only the counters below are, not the arrays (kept last so a
+	 * reset stays cheap).
+	 */
+	unsigned nfields;
+	size_t scratch_used;
+	struct decode_field fields[DECODE_MAX_FIELDS];
+	char scratch[DECODE_SCRATCH];
 };
+
+/* Clears every field of d before a line is decoded (cheap: no big memset). */
+void decode_reset(struct decoded *d);
+
+/*
+ * Adds field name (a static string) with value p/len (a slice that lives as
+ * long as the line, or memory from decode_scratch). Returns 0, or -1 when
+ * the field table is full (the field is dropped, counted by the caller).
+ */
+int decode_field_add(struct decoded *d, const char *name, const char *p, size_t len);
+
+/* The value of field name (exact match first, then ASCII case-insensitive), or NULL. */
+const struct ms_str *decode_field_get(const struct decoded *d, const char *name);
+
+/* Reserves len bytes of d's scratch area; NULL when it is exhausted. */
+char *decode_scratch(struct decoded *d, size_t len);
 
 /*
  * Decodes the syslog header of line (len bytes, any content) into out.

@@ -526,7 +526,7 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 {
 	struct ms_str empty = ms_str_make(s, 0);
 
-	memset(out, 0, sizeof(*out));
+	decode_reset(out);
 	out->fmt = DECODE_SYSLOG_NONE;
 	out->time_ms = ctx->recv_ms;
 	out->time_from_line = false;

@@ -1,0 +1,125 @@
+/*
+ * sigma – Sigma rules on the live stream (see ../shared/brief/sigma.md and
+ * docs/rules.md).
+ *
+ * Three parts, one prefix each:
+ *   sigma_rule_*  (sigma_rule.c, sigma_cond.c, sigma_match.c): detection
+ *                 rules – parsing, the condition grammar, value modifiers,
+ *                 and matching one decoded event;
+ *   sigma_corr_*  (sigma_corr.c): correlation rules – event_count,
+ *                 value_count, temporal, temporal_ordered – fed with the
+ *                 matches of the rules they reference, windows on event time;
+ *   sigma_set_*   (sigma_set.c): a loaded rule folder – files, logsource
+ *                 routing, chains, the load report – wrapped as a detector.
+ *
+ * Everything parsed here comes from files an operator (or an attacker who
+ * got a rule into a shared folder) wrote: every error is a message with
+ * file:line, never a crash, and every structure is bounded.
+ */
+#ifndef SIGMA_H
+#define SIGMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "ms_util.h"
+#include "ms_yaml.h"
+
+/* --- what a rule is matched against --------------------------------- */
+
+struct sigma_event {
+	const struct decoded *d;	/* named fields and logsource */
+	struct ms_str message;		/* what keyword searches match: the message */
+	int64_t time_ms;		/* event time */
+	const char *agent_id;		/* from the agent's certificate */
+	const char *host;
+	struct ms_str line;		/* the raw line, for alert samples */
+};
+
+/* --- detection rules (sigma_rule.c, sigma_cond.c, sigma_match.c) ----- */
+
+struct sigma_rule;
+
+/*
+ * Parses one YAML document holding a detection rule. file is used in error
+ * messages ("file:line: reason"). Returns an owned rule, or NULL with the
+ * reason in err. placeholders (may be NULL) resolves %name% for |expand:
+ * it returns the list of values of a placeholder, or NULL when unknown.
+ */
+typedef const struct ms_yaml_node *(*sigma_placeholder_fn)(const char *name, void *arg);
+struct sigma_rule *sigma_rule_parse(const struct ms_yaml_node *doc, const char *file,
+    sigma_placeholder_fn placeholders, void *parg, char *err, size_t errsz);
+void sigma_rule_free(struct sigma_rule *r);
+
+/* True when the event matches the rule's detection (logsource not checked). */
+bool sigma_rule_match(const struct sigma_rule *r, const struct sigma_event *ev);
+
+/* Accessors; strings are owned by the rule, "" when absent. */
+const char *sigma_rule_id(const struct sigma_rule *r);
+const char *sigma_rule_name(const struct sigma_rule *r);	/* "name:", for correlations */
+const char *sigma_rule_title(const struct sigma_rule *r);
+const char *sigma_rule_level(const struct sigma_rule *r);	/* informational..critical */
+const char *sigma_rule_status(const struct sigma_rule *r);
+size_t sigma_rule_ntags(const struct sigma_rule *r);
+const char *sigma_rule_tag(const struct sigma_rule *r, size_t i);
+/* logsource keys, "" when absent */
+const char *sigma_rule_product(const struct sigma_rule *r);
+const char *sigma_rule_service(const struct sigma_rule *r);
+const char *sigma_rule_category(const struct sigma_rule *r);
+/* Fields the rule lists under "fields:" (for the alert), may be 0. */
+size_t sigma_rule_nfields(const struct sigma_rule *r);
+const char *sigma_rule_field(const struct sigma_rule *r, size_t i);
+
+/* --- correlation rules (sigma_corr.c) --------------------------------- */
+
+struct sigma_corr;
+
+/* A correlation fired: everything borrowed for the duration of the call. */
+struct sigma_corr_alert {
+	const struct sigma_corr *corr;
+	const char *const *group_names;		/* group-by field names */
+	const struct ms_str *group_values;	/* their values for this group */
+	size_t ngroup;
+	uint64_t count;		/* events (event_count), distinct values (value_count) */
+	int64_t first_ms;	/* event time span of what fired */
+	int64_t last_ms;
+	const struct sigma_event *last;		/* the event that completed it */
+	const char *const *samples;		/* a few raw lines of the window */
+	size_t nsamples;
+	const char *const *values;		/* value_count: distinct values seen (some) */
+	size_t nvalues;
+};
+typedef void (*sigma_corr_emit_fn)(const struct sigma_corr_alert *a, void *arg);
+
+/*
+ * Parses a correlation rule document (one with a "correlation:" key).
+ * References to other rules are kept as names/ids to be resolved by the set.
+ */
+struct sigma_corr *sigma_corr_parse(const struct ms_yaml_node *doc, const char *file,
+    char *err, size_t errsz);
+void sigma_corr_free(struct sigma_corr *c);
+size_t sigma_corr_nrefs(const struct sigma_corr *c);
+const char *sigma_corr_ref(const struct sigma_corr *c, size_t i);	/* name or id */
+/* Is the referenced rule i to generate its own alerts too ("generate: true")? */
+bool sigma_corr_generate(const struct sigma_corr *c);
+const char *sigma_corr_id(const struct sigma_corr *c);
+const char *sigma_corr_name(const struct sigma_corr *c);
+const char *sigma_corr_title(const struct sigma_corr *c);
+const char *sigma_corr_level(const struct sigma_corr *c);
+size_t sigma_corr_ntags(const struct sigma_corr *c);
+const char *sigma_corr_tag(const struct sigma_corr *c, size_t i);
+/*
+ * Feeds one match of referenced rule ref (index into the refs) on ev; may
+ * fire (emit called synchronously). Windows use ev->time_ms only.
+ */
+void sigma_corr_feed(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
+    sigma_corr_emit_fn emit, void *arg);
+/* Groups held now, and groups evicted because of the cap (metrics). */
+size_t sigma_corr_groups(const struct sigma_corr *c);
+uint64_t sigma_corr_evicted(const struct sigma_corr *c);
+/* Cap on groups per correlation (default 65536), set before the first feed. */
+void sigma_corr_set_max_groups(struct sigma_corr *c, size_t max);
+
+#endif
