@@ -65,8 +65,6 @@ agent_host_facts(struct ms_hello *h)
 void
 agent_events_queued(struct agent *a)
 {
-	if (a->q.next_seq > 0)
-		state_reserve(a->state, a->q.next_seq);
 	if (a->uplink)
 		uplink_kick(a->uplink);
 }
@@ -86,10 +84,11 @@ agent_log_stats(const struct agent *a, const char *why)
 	ms_info("event=stats why=%s queued=%zu queued_bytes=%zu lines_read=%" PRIu64
 	    " lines_truncated=%" PRIu64 " events_sent=%" PRIu64 " events_acked=%" PRIu64
 	    " batches_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
-	    " queue_full=%" PRIu64 " rotations=%" PRIu64 " truncations=%" PRIu64,
+	    " queue_full=%" PRIu64 " rotations=%" PRIu64 " truncations=%" PRIu64
+	    " reserve_failures=%" PRIu64,
 	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures, s->queue_full,
-	    s->rotations, s->truncations);
+	    s->rotations, s->truncations, s->reserve_failures);
 }
 
 void

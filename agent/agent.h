@@ -91,6 +91,8 @@ size_t queue_ack(struct queue *q, uint64_t seq, void (*done)(const struct qevent
     void *arg);
 /* After a reconnect: everything unacknowledged is unsent again. */
 void queue_rewind(struct queue *q);
+/* Numbers every queued event again from first on (sequence lost); next_seq follows. */
+void queue_renumber(struct queue *q, uint64_t first);
 
 /* --- the agent ------------------------------------------------------- */
 
@@ -109,6 +111,7 @@ struct agent_stats {
 	uint64_t queue_full;		/* times reading paused on a full queue */
 	uint64_t rotations;
 	uint64_t truncations;
+	uint64_t reserve_failures;	/* sequence reservation not written: reading paused */
 };
 
 struct agent {

@@ -91,3 +91,11 @@ queue_rewind(struct queue *q)
 {
 	q->unsent = q->head;
 }
+
+void
+queue_renumber(struct queue *q, uint64_t first)
+{
+	q->next_seq = first;
+	for (struct qevent *e = q->head; e; e = e->next)
+		e->seq = q->next_seq++;
+}

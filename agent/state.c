@@ -94,7 +94,7 @@ state_parse(struct agent_state_file *s, FILE *f, char *err, size_t errsz)
 			continue;
 		}
 		if (sscanf(line, "pos %llu %llu %llu %n", &a, &b, &c, &n) == 3 && n > 0 &&
-		    line[n] == '/' && s->npos < STATE_MAX_POS) {
+		    line[n] != '\0' && s->npos < STATE_MAX_POS) {
 			struct state_pos *p = &s->pos[s->npos++];
 			p->dev = a;
 			p->ino = b;

@@ -7,6 +7,7 @@
  * checks for rotation (a new inode at the path: the old file is read to
  * its end first), truncation (copytruncate) and files that appear later.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,10 @@
 
 #define TAIL_BUF (256 * 1024)
 #define TAIL_SAVE_MS 1000
+/* A rotated file's unfinished last line is shipped after this long. */
+#define TAIL_PARTIAL_GRACE_MS 2000
+/* Entries scanned when looking for a rotated file by inode. */
+#define TAIL_DIR_SCAN_MAX 10000
 
 struct tail_file {
 	const char *path;	/* borrowed from the agent's file list */
@@ -32,8 +37,18 @@ struct tail_file {
 	uint32_t gen;		/* bumped each time a new file is opened at path */
 	uint64_t offset;	/* next byte to read */
 	uint64_t acked;		/* every line before this is acknowledged */
+	size_t pending;		/* queued lines of this generation not yet acknowledged */
 	bool skipping;		/* inside an over-long line: drop to the next newline */
 	bool from_beginning;
+	int64_t rotated_ms;	/* when the path was seen pointing elsewhere, 0 if not */
+	/*
+	 * The previous generation (before a rotation or truncation) while some
+	 * of its lines are unacknowledged: its position is what must be saved,
+	 * so that a crash now resends them.
+	 */
+	uint64_t prev_dev, prev_ino, prev_acked;
+	uint32_t prev_gen;
+	size_t prev_pending;
 };
 
 struct tail {
@@ -60,14 +75,68 @@ tail_watch(struct tail *t, struct tail_file *f)
 	    IN_ATTRIB);
 }
 
-/* Opens f->path; start says where a file we know nothing of is read from. */
+/*
+ * Looks in path's folder for the file with inode (dev, ino) – where a file
+ * we were reading went when it was rotated while the agent was stopped.
+ * Copies its path into out; 0, or -1 when it is not there.
+ */
+static int
+tail_find_inode(const char *path, uint64_t dev, uint64_t ino, char *out, size_t outsz)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	DIR *d;
+	struct dirent *de;
+	int n = 0, rc = -1;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+		return -1;
+	ms_copy(dir, sizeof(dir), path, slash == path ? 1 : (size_t)(slash - path));
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while (rc < 0 && n++ < TAIL_DIR_SCAN_MAX && (de = readdir(d)) != NULL) {
+		struct stat st;
+		if ((uint64_t)de->d_ino != ino || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(out, outsz, "%s/%s", slash == path ? "" : dir, de->d_name) >= outsz)
+			continue;
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_dev == dev &&
+		    (uint64_t)st.st_ino == ino)
+			rc = 0;
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * Opens f->path (or, at start, the rotated copy of the file we were reading
+ * when we stopped). Where reading starts:
+ *  - the saved position, when the saved file is found (at path or rotated);
+ *  - 0 when the file at path is new to us (rotated, recreated, truncated
+ *    while we were away, or appeared later);
+ *  - the end, or 0 with start: beginning, for a file never seen before.
+ */
 static int
 tail_open(struct tail *t, struct tail_file *f, bool first_time)
 {
 	struct stat st;
-	const struct state_pos *pos;
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	const struct state_pos *pos = first_time ? state_find(t->a->state, f->path) : NULL;
+	char rotated[4096];
+	const char *open_path = f->path;
+	int fd;
 
+	if (pos) {
+		/* Did the file we were reading move away while we were stopped? */
+		if (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != pos->ino ||
+		    (uint64_t)st.st_dev != pos->dev) {
+			if (tail_find_inode(f->path, pos->dev, pos->ino, rotated, sizeof(rotated)) == 0) {
+				ms_info("event=file_resume_rotated path=%s rotated_to=%s offset=%llu",
+				    f->path, rotated, (unsigned long long)pos->offset);
+				open_path = rotated;
+			}
+		}
+	}
+	fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (first_time)
 			ms_warn("event=file_missing path=%s reason=\"%s\" note=\"followed when it appears\"",
@@ -75,7 +144,7 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		ms_warn("event=file_error path=%s reason=\"not a regular file\"", f->path);
+		ms_warn("event=file_error path=%s reason=\"not a regular file\"", open_path);
 		close(fd);
 		return -1;
 	}
@@ -83,22 +152,39 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 	f->dev = (uint64_t)st.st_dev;
 	f->ino = (uint64_t)st.st_ino;
 	f->gen++;
+	f->pending = 0;
 	f->skipping = false;
-	pos = first_time ? state_find(t->a->state, f->path) : NULL;
+	f->rotated_ms = 0;
 	if (pos && pos->dev == f->dev && pos->ino == f->ino && pos->offset <= (uint64_t)st.st_size) {
 		/* Resume after the last acknowledged line: unacked lines are sent again. */
 		f->offset = pos->offset;
-	} else if (first_time && !f->from_beginning) {
+	} else if (first_time && pos == NULL && !f->from_beginning) {
 		f->offset = (uint64_t)st.st_size;
 	} else {
-		f->offset = 0;	/* a new file after rotation is read whole */
+		f->offset = 0;	/* new to us: read whole */
 	}
 	f->acked = f->offset;
-	tail_watch(t, f);
-	ms_info("event=file_open path=%s inode=%llu offset=%llu", f->path,
+	/* Watch the path; a rotated copy is read to its end by the poll. */
+	if (open_path == f->path)
+		tail_watch(t, f);
+	ms_info("event=file_open path=%s inode=%llu offset=%llu", open_path,
 	    (unsigned long long)f->ino, (unsigned long long)f->offset);
 	t->dirty = true;
 	return 0;
+}
+
+/* Starts a new generation of f; the old one's position is kept while needed. */
+static void
+tail_new_generation(struct tail_file *f)
+{
+	if (f->pending > 0) {
+		f->prev_dev = f->dev;
+		f->prev_ino = f->ino;
+		f->prev_acked = f->acked;
+		f->prev_gen = f->gen;
+		f->prev_pending = f->pending;
+	}
+	f->pending = 0;
 }
 
 static void
@@ -121,10 +207,16 @@ tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size
 
 	if (len && p[len - 1] == '\r')
 		len--;
+	/* A number is used only once it is reserved on disk (cheap: in blocks). */
+	if (state_reserve(a->state, a->q.next_seq) < 0) {
+		a->stats.reserve_failures++;
+		return false;
+	}
 	if (queue_push(&a->q, idx, f->gen, end_off, now, p, len) == NULL) {
 		a->stats.queue_full++;
 		return false;
 	}
+	f->pending++;
 	a->stats.lines_read++;
 	return true;
 }
@@ -162,9 +254,14 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 					}
 					break;
 				}
-				/* A line longer than the protocol allows: ship its head, drop the rest. */
+				/*
+				 * A line longer than the protocol allows: ship its head, drop
+				 * the rest. Its acknowledgement must not move the saved
+				 * position into the middle of the line: it counts as the
+				 * line's start (a restart ships the head again).
+				 */
 				if (!tail_line(t, idx, f, t->buf + start, MS_PROTO_MAX_LINE,
-				    f->offset + MS_PROTO_MAX_LINE, now)) {
+				    f->offset, now)) {
 					rc = 1;
 					goto out;
 				}
@@ -220,6 +317,30 @@ tail_read_all(struct tail *t)
 			return;	/* queue full: acknowledgements call us again */
 }
 
+/*
+ * Queues the unterminated rest of a rotated file (up to size) as one line.
+ * 0, or -1 when the queue is full (try again later).
+ */
+static int
+tail_partial(struct tail *t, uint32_t idx, struct tail_file *f, uint64_t size)
+{
+	uint64_t len = size - f->offset;
+	ssize_t n;
+
+	if (len > MS_PROTO_MAX_LINE)
+		len = MS_PROTO_MAX_LINE;
+	n = pread(f->fd, t->buf, (size_t)len, (off_t)f->offset);
+	if (n <= 0)
+		return 0;
+	if (!f->skipping && !tail_line(t, idx, f, t->buf, (size_t)n, size, ms_now_ms()))
+		return -1;
+	ms_warn("event=line_unterminated path=%s offset=%llu bytes=%lld note=\"shipped without newline\"",
+	    f->path, (unsigned long long)f->offset, (long long)n);
+	f->offset = size;
+	agent_events_queued(t->a);
+	return 0;
+}
+
 /* Rotation, truncation and late files. */
 static void
 tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
@@ -235,6 +356,7 @@ tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 		ms_warn("event=file_truncated path=%s old_offset=%llu size=%lld", f->path,
 		    (unsigned long long)f->offset, (long long)fst.st_size);
 		t->a->stats.truncations++;
+		tail_new_generation(f);
 		f->offset = 0;
 		f->acked = 0;
 		f->gen++;
@@ -243,13 +365,24 @@ tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 	if (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != f->ino ||
 	    (uint64_t)st.st_dev != f->dev) {
 		/* Rotated or removed: finish the old file first. */
+		int64_t now = ms_mono_ms();
+
+		if (f->rotated_ms == 0)
+			f->rotated_ms = now;
 		if (tail_read_file(t, idx, f) == 1)
 			return;
-		if (fstat(f->fd, &fst) == 0 && (uint64_t)fst.st_size > f->offset)
-			return;	/* a partial last line may still be completed */
+		if (fstat(f->fd, &fst) == 0 && (uint64_t)fst.st_size > f->offset) {
+			/* An unfinished last line: its writer may still complete it ... */
+			if (now - f->rotated_ms < TAIL_PARTIAL_GRACE_MS)
+				return;
+			/* ... but not forever: ship what is there as the last line. */
+			if (tail_partial(t, idx, f, (uint64_t)fst.st_size) < 0)
+				return;
+		}
 		ms_info("event=file_rotated path=%s old_inode=%llu", f->path,
 		    (unsigned long long)f->ino);
 		t->a->stats.rotations++;
+		tail_new_generation(f);
 		tail_close_file(t, f);
 		tail_open(t, f, false);
 	}
@@ -372,11 +505,19 @@ tail_acked(struct tail *t, uint32_t idx, uint32_t gen, uint64_t end_off)
 	if (idx >= t->n)
 		return;
 	f = &t->files[idx];
-	/* Lines of a rotated-away file say nothing about the file now at path. */
-	if (f->gen != gen || end_off <= f->acked)
-		return;
-	f->acked = end_off;
-	t->dirty = true;
+	if (gen == f->gen) {
+		if (f->pending)
+			f->pending--;
+		if (end_off > f->acked)
+			f->acked = end_off;
+		t->dirty = true;
+	} else if (gen == f->prev_gen && f->prev_pending) {
+		/* A line of the rotated-away file: its position matters until the last one. */
+		f->prev_pending--;
+		if (end_off > f->prev_acked)
+			f->prev_acked = end_off;
+		t->dirty = true;
+	}
 }
 
 int
@@ -390,12 +531,19 @@ tail_save(struct tail *t)
 		return -1;
 	for (size_t i = 0; i < t->n; i++) {
 		struct tail_file *f = &t->files[i];
-		if (f->fd < 0)
+		if (f->fd < 0 && f->prev_pending == 0)
 			continue;
 		ms_copy(pos[n].path, sizeof(pos[n].path), f->path, strlen(f->path));
-		pos[n].dev = f->dev;
-		pos[n].ino = f->ino;
-		pos[n].offset = f->acked;
+		if (f->prev_pending) {
+			/* Unacknowledged lines of the old file: a restart finds it by inode. */
+			pos[n].dev = f->prev_dev;
+			pos[n].ino = f->prev_ino;
+			pos[n].offset = f->prev_acked;
+		} else {
+			pos[n].dev = f->dev;
+			pos[n].ino = f->ino;
+			pos[n].offset = f->acked;
+		}
 		n++;
 	}
 	rc = state_save(t->a->state, pos, n);

@@ -40,6 +40,7 @@ struct uplink {
 	struct event *hb_ev;
 	int64_t backoff_ms;
 	int64_t last_rx_ms;	/* monotonic */
+	int64_t connect_started_ms;
 	int64_t last_tx_ms;
 	struct ms_buf out;	/* the frame being built */
 	char peer[300];
@@ -165,8 +166,25 @@ static void
 uplink_on_ack(struct uplink *u, uint64_t seq)
 {
 	struct agent *a = u->a;
-	size_t n = queue_ack(&a->q, seq, ack_done, a);
+	size_t n;
 
+	if (seq >= a->q.next_seq) {
+		/*
+		 * The collector has handled numbers this agent never gave out: its
+		 * state was lost (reinstall, wiped state_dir) and numbering started
+		 * over. Continue above the collector's, or every new line would be
+		 * taken for a duplicate.
+		 */
+		ms_warn("event=seq_behind_collector collector_handled=%llu next_seq=%llu "
+		    "note=\"state lost? renumbering the queue\"", (unsigned long long)seq,
+		    (unsigned long long)a->q.next_seq);
+		queue_renumber(&a->q, seq + 1);
+		if (state_reserve(a->state, a->q.next_seq) < 0)
+			uplink_drop(u, "cannot reserve sequence numbers on disk");
+		n = 0;
+	} else {
+		n = queue_ack(&a->q, seq, ack_done, a);
+	}
 	a->stats.events_acked += n;
 	if (u->state == UL_HELLO) {
 		u->state = UL_READY;
@@ -197,7 +215,7 @@ uplink_read_cb(struct bufferevent *bev, void *arg)
 		unsigned char *p;
 		uint64_t seq;
 		int64_t t;
-		uint16_t code;
+		uint16_t code = 0;
 		char reason[300];
 		int rc;
 
@@ -334,10 +352,15 @@ uplink_connect(struct uplink *u)
 	bufferevent_setcb(u->bev, uplink_read_cb, uplink_write_cb, uplink_event_cb, u);
 	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
 	{
-		/* Connect and handshake must finish in time; READY clears this. */
+		/*
+		 * Connect, handshake and hello must make progress: a collector that
+		 * accepts and then says nothing must not hold us. While it loads our
+		 * state it sends heartbeats, which count as progress. READY clears it.
+		 */
 		struct timeval tv = { 10, 0 };
-		bufferevent_set_timeouts(u->bev, NULL, &tv);
+		bufferevent_set_timeouts(u->bev, &tv, &tv);
 	}
+	u->connect_started_ms = ms_mono_ms();
 	if (bufferevent_socket_connect_hostname(u->bev, u->dns, AF_UNSPEC, a->conf.collector_host,
 	    (int)a->conf.collector_port) < 0) {
 		uplink_drop(u, "connect failed");
@@ -358,8 +381,13 @@ hb_cb(evutil_socket_t fd, short what, void *arg)
 	struct uplink *u = arg;
 	int64_t now = ms_mono_ms();
 
-	if (u->state == UL_DOWN || u->state == UL_CONNECTING)
+	if (u->state == UL_DOWN)
 		return;
+	if (u->state == UL_CONNECTING) {
+		if (now - u->connect_started_ms > u->a->conf.dead_after_ms)
+			uplink_drop(u, "connect or TLS handshake did not finish");
+		return;
+	}
 	if (now - u->last_rx_ms > u->a->conf.dead_after_ms) {
 		uplink_drop(u, "no answer from the collector");
 		return;

@@ -48,10 +48,13 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	int one = 1;
 
 	peer_name(sa, peer, sizeof(peer));
-	if (c->stopping || c->nsessions >= (size_t)c->conf.max_sessions) {
+	if (c->stopping || c->nsessions >= (size_t)c->conf.max_sessions ||
+	    c->nhandshakes >= (size_t)c->conf.max_handshakes) {
+		/* Unauthenticated connections have their own, smaller budget. */
 		c->stats.sessions_refused++;
 		ms_warn("event=session_refused peer=%s reason=%s", peer,
-		    c->stopping ? "shutting_down" : "max_sessions");
+		    c->stopping ? "shutting_down" :
+		    c->nhandshakes >= (size_t)c->conf.max_handshakes ? "max_handshakes" : "max_sessions");
 		evutil_closesocket(fd);
 		return;
 	}

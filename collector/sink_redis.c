@@ -51,6 +51,18 @@ struct sink {
 static void sink_connect(struct sink *s);
 static void sink_flush(struct sink *s);
 
+static const char *
+op_kind_name(enum sink_op_kind k)
+{
+	switch (k) {
+	case OP_ALERT: return "alert";
+	case OP_CHECKPOINT: return "checkpoint";
+	case OP_LOAD: return "load";
+	case OP_INFO: return "info";
+	}
+	return "?";
+}
+
 static void
 op_free(struct sink_op *op)
 {
@@ -148,12 +160,24 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		s->c->stats.redis_errors++;
-		ms_warn("event=redis_error kind=%d reason=\"%.200s\"", op->kind, r->str);
+		ms_warn("event=redis_error kind=%s reason=\"%.200s\"", op_kind_name(op->kind), r->str);
+		if (op->kind != OP_INFO) {
+			/*
+			 * Not stored (OOM, LOADING, MISCONF, READONLY ...): nothing after
+			 * it may be confirmed either, or an ACK would cover a lost alert.
+			 * Dropping the connection here discards the replies already read
+			 * and requeues every operation in flight, this one first; the
+			 * retry comes after the usual backoff.
+			 */
+			redisAsyncFree(ac);
+			return;
+		}
 	}
 	if (++op->replies < op->ncmds)
 		return;
 	TAILQ_REMOVE(&s->inflight, op, link);
 	s->npending--;
+	s->backoff_ms = 0;
 	op_done(s, op, r);
 	op_free(op);
 	if (s->was_congested && s->npending <= s->c->conf.redis_max_pending / 2) {
@@ -226,7 +250,8 @@ connect_cb(const redisAsyncContext *ac, int status)
 		return;
 	}
 	s->connected = true;
-	s->backoff_ms = 0;
+	/* The backoff is reset by the first confirmed operation, not by connecting:
+	 * a Redis that accepts connections but refuses writes is retried slowly. */
 	s->c->stats.redis_reconnects++;
 	ms_info("event=redis_connected pending=%zu", s->npending);
 	sink_flush(s);
@@ -403,6 +428,9 @@ sink_agent_info(struct sink *s, const char *id, const char *const *kv, size_t nk
 
 	if (nkv > 16 || nkv % 2)
 		return -1;
+	/* Informational only: never let it add to a backlog. */
+	if (sink_congested(s))
+		return 0;
 	if ((op = op_new(OP_INFO)) == NULL)
 		return -1;
 	snprintf(key, sizeof(key), "minisoc:agent:%s", id);

@@ -1,6 +1,8 @@
 #include "ms_config.h"
 
+#include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -114,7 +116,7 @@ conf_walk(const struct ms_yaml_node *n, const char *prefix, const struct ms_conf
 		const struct ms_yaml_pair *p = &n->pairs[i];
 		const struct ms_conf_key *k;
 		char path[256];
-		char why[512];
+		char why[400];
 
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
 		    p->key) >= sizeof(path)) {
@@ -206,20 +208,32 @@ ms_config_print_keys(FILE *out, const struct ms_conf_key *keys)
 int
 ms_config_resolve_path(const char *file, const char *rel, char *out, size_t outsz)
 {
+	char dir[PATH_MAX], real[PATH_MAX];
 	const char *slash;
 	size_t dl;
 
-	if (rel[0] == '/' || (slash = strrchr(file, '/')) == NULL) {
+	if (rel[0] == '/') {
 		if (strlen(rel) >= outsz)
 			return -1;
 		ms_copy(out, outsz, rel, strlen(rel));
 		return 0;
 	}
-	dl = (size_t)(slash - file);
-	if (dl + 1 + strlen(rel) >= outsz)
+	/*
+	 * Relative to the config file's folder, made absolute: daemons change
+	 * directory, and saved state must name a file the same way every run.
+	 */
+	slash = strrchr(file, '/');
+	if (slash == NULL) {
+		ms_copy(dir, sizeof(dir), ".", 1);
+	} else {
+		dl = (size_t)(slash - file);
+		if (dl >= sizeof(dir))
+			return -1;
+		ms_copy(dir, sizeof(dir), file, dl ? dl : 1);
+	}
+	if (realpath(dir, real) == NULL)
 		return -1;
-	memcpy(out, file, dl);
-	out[dl] = '/';
-	memcpy(out + dl + 1, rel, strlen(rel) + 1);
+	if ((size_t)snprintf(out, outsz, "%s/%s", strcmp(real, "/") == 0 ? "" : real, rel) >= outsz)
+		return -1;
 	return 0;
 }

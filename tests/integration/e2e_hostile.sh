@@ -64,4 +64,23 @@ bad=$(grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | grep -o 'frames_bad=[0-
 ((bad == 11)) || it_fail "frames_bad=$bad, expected 11"
 it_stop agent
 it_stop collector
+
+# The other way round: a "collector" that accepts TCP and never answers
+# must not hold the agent in its handshake; it gives up and retries.
+SPORT=$(it_free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' "$SPORT" &
+IT_PIDS+=($!)
+it_agent_conf "$IT_WORK/silent.yml" "$IT_WORK/pki" web1 "$SPORT" "$IT_WORK/state2" end "$AUTH"
+sed -i 's/^uplink:$/uplink:\n  dead_after_ms: 1000/' "$IT_WORK/silent.yml"
+it_start silent "$IT_AGENT" -c "$IT_WORK/silent.yml"
+gave_up_twice() { (($(grep -c 'event=connect_failed' "$IT_WORK/logs/silent.log") >= 2)); }
+it_wait_for 20 "agent to give up on a silent collector and retry" gave_up_twice
+it_stop silent
 it_log "PASS"

@@ -60,6 +60,21 @@ it_start_redis
 it_wait_for 15 "alert B after Redis came back" has_alert 203.0.113.20
 it_log "B: alert arrived after Redis came back"
 
+# D) Redis up but refusing writes (out of memory): nothing may be acked.
+it_redis CONFIG SET maxmemory-policy noeviction >/dev/null
+it_redis CONFIG SET maxmemory 1 >/dev/null
+burst 203.0.113.40
+it_wait_for 10 "Redis to refuse the alert" it_log_has collector "event=redis_error .*OOM"
+before=$(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log" || true)
+kill -USR1 "$IT_PID_agent"
+more_counters() { (($(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log") > before)); }
+it_wait_for 10 "agent counters" more_counters
+grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1 | grep -q ' queued=8 ' ||
+	it_fail "agent lost its unacknowledged lines while Redis refused writes"
+it_redis CONFIG SET maxmemory 0 >/dev/null
+it_wait_for 15 "alert D once Redis accepts writes again" has_alert 203.0.113.40
+it_log "D: alert arrived once Redis accepted writes again"
+
 # C) agent stopped while lines are written.
 it_stop agent
 mv "$IT_WORK/logs/agent.log" "$IT_WORK/logs/agent-1.log"
@@ -69,7 +84,7 @@ it_wait_for 10 "alert C after the agent restart" has_alert 203.0.113.30
 it_log "C: alert arrived after the agent restart"
 
 # Every line handled exactly once by detection: one alert per burst.
-for ip in 203.0.113.10 203.0.113.20 203.0.113.30; do
+for ip in 203.0.113.10 203.0.113.20 203.0.113.30 203.0.113.40; do
 	n=$(alerts_for $ip)
 	[[ $n == 1 ]] || it_fail "expected 1 alert for $ip, found $n"
 done

@@ -42,7 +42,7 @@ it_init() {
 	trap it_cleanup EXIT
 	IT_COLLECTOR=$IT_BUILD/collector/minisoc-collector
 	IT_AGENT=$IT_BUILD/agent/minisoc-agent
-	IT_CLI=$IT_BUILD/cli/minisoc
+	IT_CLI=$IT_BUILD/cli/minisocctl
 	[[ -x $IT_COLLECTOR && -x $IT_AGENT ]] || it_fail "binaries not built in $IT_BUILD"
 	# Leaks are reported by LeakSanitizer at exit and make the daemon fail.
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
