@@ -1,7 +1,10 @@
 /*
- * minisoc – the control tool. Subcommands:
- *   alerts   print recent alerts from the Redis stream, optionally follow
- * (rules, reports, pki and status arrive with their issues)
+ * minisocctl – the control tool. Subcommands:
+ *   alerts        print recent alerts from the Redis stream, optionally follow
+ *   rules check   load a rule folder and report loaded / inert / rejected
+ *   rules test    run the rule test cases (rules/tests)
+ *   replay        run the collector's detection over log files offline
+ * (reports, pki and status arrive with their issues)
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -11,19 +14,23 @@
 
 #include <hiredis/hiredis.h>
 
+#include "ctl.h"
 #include "ms_util.h"
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: minisoc COMMAND [options]\n"
+	    "usage: minisocctl COMMAND [options]\n"
 	    "\n"
 	    "Commands:\n"
-	    "  alerts    print recent alerts from Redis (and follow new ones)\n"
-	    "  version   print the version\n"
+	    "  alerts        print recent alerts from Redis (and follow new ones)\n"
+	    "  rules check   load rules, list what is inert or rejected\n"
+	    "  rules test    run the rules' test cases\n"
+	    "  replay        run detection over log files offline, alerts as JSON lines\n"
+	    "  version       print the version\n"
 	    "\n"
-	    "minisoc alerts [-r HOST:PORT | -s SOCKET] [-k STREAM] [-n N] [-f] [--json]\n"
+	    "minisocctl alerts [-r HOST:PORT | -s SOCKET] [-k STREAM] [-n N] [-f] [--json]\n"
 	    "  -r, --redis HOST:PORT   Redis to read from (default 127.0.0.1:6379)\n"
 	    "  -s, --socket PATH       Redis unix socket instead\n"
 	    "  -k, --stream NAME       stream (default minisoc:alerts)\n"
@@ -146,7 +153,7 @@ cmd_alerts(int argc, char **argv)
 			const char *colon = strrchr(optarg, ':');
 			if (colon == NULL || ms_parse_i64(colon + 1, 1, 65535, &port) < 0 ||
 			    (size_t)(colon - optarg) >= sizeof(host)) {
-				fprintf(stderr, "minisoc alerts: --redis wants HOST:PORT\n");
+				fprintf(stderr, "minisocctl alerts: --redis wants HOST:PORT\n");
 				return 1;
 			}
 			ms_copy(host, sizeof(host), optarg, (size_t)(colon - optarg));
@@ -156,7 +163,7 @@ cmd_alerts(int argc, char **argv)
 		case 'k': stream = optarg; break;
 		case 'n':
 			if (ms_parse_i64(optarg, 0, 100000, &count) < 0) {
-				fprintf(stderr, "minisoc alerts: --count wants 0..100000\n");
+				fprintf(stderr, "minisocctl alerts: --count wants 0..100000\n");
 				return 1;
 			}
 			break;
@@ -168,14 +175,14 @@ cmd_alerts(int argc, char **argv)
 	}
 	rc = sock ? redisConnectUnix(sock) : redisConnect(host, (int)port);
 	if (rc == NULL || rc->err) {
-		fprintf(stderr, "minisoc alerts: cannot connect to Redis: %s\n",
+		fprintf(stderr, "minisocctl alerts: cannot connect to Redis: %s\n",
 		    rc ? rc->errstr : "out of memory");
 		goto out;
 	}
 	if (count > 0) {
 		r = redisCommand(rc, "XREVRANGE %s + - COUNT %lld", stream, (long long)count);
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-			fprintf(stderr, "minisoc alerts: XREVRANGE failed: %s\n",
+			fprintf(stderr, "minisocctl alerts: XREVRANGE failed: %s\n",
 			    r && r->type == REDIS_REPLY_ERROR ? r->str : rc->errstr);
 			goto out;
 		}
@@ -195,7 +202,7 @@ cmd_alerts(int argc, char **argv)
 
 		r = redisCommand(rc, "XREAD BLOCK 0 STREAMS %s %s", stream, last);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			fprintf(stderr, "minisoc alerts: XREAD failed: %s\n", r ? r->str : rc->errstr);
+			fprintf(stderr, "minisocctl alerts: XREAD failed: %s\n", r ? r->str : rc->errstr);
 			goto out;
 		}
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
@@ -231,8 +238,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "alerts") == 0)
 		return cmd_alerts(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rules") == 0)
+		return ctl_rules(argc - 1, argv + 1);
+	if (strcmp(argv[1], "replay") == 0)
+		return ctl_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("minisoc %s\n", MINISOC_VERSION);
+		printf("minisocctl %s\n", MINISOC_VERSION);
 		return 0;
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -240,7 +251,7 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "minisoc: unknown command \"%s\"\n", argv[1]);
+	fprintf(stderr, "minisocctl: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 1;
 }

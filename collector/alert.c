@@ -1,9 +1,10 @@
 /*
- * alert – what every detector shares: freeing a detector and the JSON form
- * of an alert.
+ * alert – what every detector shares: freeing a detector, running the
+ * detectors on a line, and the JSON form of an alert.
  */
 #include "detect.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,24 @@ detector_free(struct detector *d)
 	if (d->free)
 		d->free(d->state);
 	free(d);
+}
+
+void
+detect_line(struct detector *const *dets, size_t ndets, struct decoded *d,
+    const struct decode_ctx *ctx, const char *agent_id, const char *host,
+    struct ms_str source, struct ms_str line, uint64_t seq, detect_emit_fn emit, void *arg)
+{
+	struct detect_event ev;
+
+	decode_line(line.p, line.len, ctx, d);
+	ev.agent_id = agent_id;
+	ev.host = host;
+	ev.source = source;
+	ev.line = line;
+	ev.seq = seq;
+	ev.d = d;
+	for (size_t i = 0; i < ndets; i++)
+		dets[i]->on_event(dets[i]->state, &ev, emit, arg);
 }
 
 /* The fixed-size fields may lack a NUL if a caller filled them carelessly. */
@@ -85,6 +104,38 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 	for (unsigned i = 0; i < n; i++)
 		ms_json_strn(&j, a->samples[i], strnlen(a->samples[i], ALERT_SAMPLE_MAX));
 	ms_json_arr_close(&j);
+
+	if (a->ntags) {
+		ms_json_key(&j, "tags");
+		ms_json_arr_open(&j);
+		for (size_t i = 0; i < a->ntags; i++)
+			ms_json_str(&j, a->tags[i]);
+		ms_json_arr_close(&j);
+	}
+	if (a->ngroup) {
+		ms_json_key(&j, "group");
+		ms_json_obj_open(&j);
+		for (size_t i = 0; i < a->ngroup; i++) {
+			ms_json_key(&j, a->group_names[i]);
+			ms_json_strn(&j, a->group_values[i].p, a->group_values[i].len);
+		}
+		ms_json_obj_close(&j);
+	}
+	if (a->event && a->event->nfields) {
+		/* The same name twice (a decoder quirk) must not make invalid JSON twice-keyed. */
+		ms_json_key(&j, "fields");
+		ms_json_obj_open(&j);
+		for (unsigned i = 0; i < a->event->nfields && i < DECODE_MAX_FIELDS; i++) {
+			bool dup = false;
+			for (unsigned k = 0; k < i && !dup; k++)
+				dup = strcmp(a->event->fields[k].name, a->event->fields[i].name) == 0;
+			if (dup)
+				continue;
+			ms_json_key(&j, a->event->fields[i].name);
+			ms_json_strn(&j, a->event->fields[i].value.p, a->event->fields[i].value.len);
+		}
+		ms_json_obj_close(&j);
+	}
 
 	ms_json_obj_close(&j);
 	return ms_json_finish(&j);

@@ -16,7 +16,10 @@
 #include "ms_log.h"
 #include "ms_proto.h"
 #include "ms_tls.h"
+#include "sigma_set.h"
 #include "sink.h"
+
+static void rules_reload(struct collector *c);
 
 static void
 usage(FILE *out)
@@ -34,7 +37,8 @@ usage(FILE *out)
 	    "  -h, --help            this help\n"
 	    "\n"
 	    "Signals: SIGTERM/SIGINT stop after Redis confirmed pending work;\n"
-	    "SIGUSR1 logs the counters.\n"
+	    "SIGHUP reloads the rules (a folder with any rejected rule keeps the old\n"
+	    "ones running); SIGUSR1 logs the counters.\n"
 	    "\n"
 	    "Configuration keys:\n");
 	collector_conf_usage(out);
@@ -106,10 +110,11 @@ emit_cb(const struct alert *a0, void *arg)
 }
 
 void
-collector_detect(struct collector *c, const struct detect_event *ev)
+collector_detect_line(struct collector *c, const struct decode_ctx *ctx, const char *agent_id,
+    const char *host, struct ms_str source, struct ms_str line, uint64_t seq)
 {
-	for (size_t i = 0; i < c->ndetectors; i++)
-		c->detectors[i]->on_event(c->detectors[i]->state, ev, emit_cb, c);
+	detect_line(c->detectors, c->ndetectors, c->decoded, ctx, agent_id, host, source, line,
+	    seq, emit_cb, c);
 }
 
 void
@@ -180,9 +185,12 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct session *s, *next;
 	struct timeval tv;
 
-	if (sig == SIGUSR1 || sig == SIGHUP) {
-		/* Reload comes with the rule engine; until then SIGHUP logs the counters. */
-		collector_log_stats(c, sig == SIGHUP ? "sighup" : "sigusr1");
+	if (sig == SIGHUP) {
+		rules_reload(c);
+		return;
+	}
+	if (sig == SIGUSR1) {
+		collector_log_stats(c, "sigusr1");
 		return;
 	}
 	if (c->stopping)
@@ -202,6 +210,87 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (c->stop_timer)
 		evtimer_add(c->stop_timer, &tv);
 	collector_maybe_exit(c);
+}
+
+/*
+ * Loads the configured rules. Returns the set (or NULL when nothing is
+ * configured or path is unreadable; *failed tells). With strict, any
+ * rejected document fails the load (reload keeps the old rules then).
+ */
+static struct sigma_set *
+rules_load(const struct collector_conf *cf, bool strict, bool *failed)
+{
+	struct sigma_set_opts opts = { (size_t)cf->rules_max_groups, cf->rules_placeholders };
+	struct sigma_report rep;
+	struct sigma_set *set;
+	char err[1024];
+
+	*failed = false;
+	if (cf->rules_path[0] == '\0')
+		return NULL;
+	sigma_report_init(&rep);
+	set = sigma_set_load(cf->rules_path, &opts, &rep, err, sizeof(err));
+	if (set == NULL) {
+		ms_err("event=rules_error path=%s reason=\"%s\"", cf->rules_path, err);
+		*failed = true;
+		goto out;
+	}
+	if (rep.text.data) {
+		char *line = rep.text.data, *nl;
+		while ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			if (strncmp(line, "rejected: ", 10) == 0)
+				ms_err("event=rule_rejected reason=\"%.900s\"", line + 10);
+			else if (strncmp(line, "inert: ", 7) == 0)
+				ms_debug("event=rule_inert reason=\"%.900s\"", line + 7);
+			line = nl + 1;
+		}
+	}
+	ms_info("event=rules_loaded path=%s files=%zu rules=%zu correlations=%zu inert=%zu rejected=%zu",
+	    cf->rules_path, rep.files, rep.rules, rep.correlations, rep.inert, rep.rejected);
+	if (strict && rep.rejected) {
+		*failed = true;
+		sigma_set_free(set);
+		set = NULL;
+	}
+out:
+	sigma_report_fini(&rep);
+	return set;
+}
+
+static void
+rules_reload(struct collector *c)
+{
+	struct collector_conf cf;
+	char err[1024];
+	bool failed;
+	struct sigma_set *set;
+
+	/* Re-read the config file for the rules path; nothing else changes live. */
+	if (collector_conf_load(c->config_file, &cf, err, sizeof(err)) < 0) {
+		ms_err("event=reload_failed reason=\"%s\" note=\"old rules kept\"", err);
+		return;
+	}
+	set = rules_load(&cf, true, &failed);
+	if (failed) {
+		ms_err("event=reload_failed reason=\"rules did not load cleanly\" note=\"old rules kept\"");
+		return;
+	}
+	if (set == NULL) {
+		ms_warn("event=reload note=\"no rules.path configured; old rules kept\"");
+		return;
+	}
+	if (c->sigma == NULL) {
+		if (c->ndetectors >= MS_ARRAY_LEN(c->detectors) ||
+		    (c->sigma = sigma_detector_new(set)) == NULL) {
+			ms_err("event=reload_failed reason=\"cannot add the rule detector\"");
+			return;
+		}
+		c->detectors[c->ndetectors++] = c->sigma;
+	} else {
+		sigma_detector_swap(c->sigma, set);
+	}
+	ms_info("event=reload result=ok");
 }
 
 static void
@@ -266,13 +355,22 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("%s: configuration and certificates OK\n", config);
+		bool failed;
+		struct sigma_set *set = rules_load(&c.conf, true, &failed);
+		sigma_set_free(set);
 		SSL_CTX_free(c.ssl_ctx);
+		if (failed) {
+			fprintf(stderr, "%s: rules did not load cleanly (see above)\n", config);
+			return 1;
+		}
+		printf("%s: configuration, certificates and rules OK\n", config);
 		return 0;
 	}
+	c.config_file = config;
 	signal(SIGPIPE, SIG_IGN);
 	ms_buf_init(&c.alert_buf, 256 * 1024);
-	if ((c.base = event_base_new()) == NULL ||
+	if ((c.decoded = malloc(sizeof(*c.decoded))) == NULL ||
+	    (c.base = event_base_new()) == NULL ||
 	    (c.agents = ms_map_new(agent_state_free)) == NULL) {
 		ms_err("event=start_error reason=out_of_memory");
 		goto out;
@@ -282,11 +380,25 @@ main(int argc, char **argv)
 	bfc.window_ms = c.conf.bf_window_s * 1000;
 	bfc.quiet_ms = c.conf.bf_quiet_s * 1000;
 	bfc.max_sources = (size_t)c.conf.bf_max_sources;
-	if ((c.detectors[c.ndetectors] = detect_bruteforce_new(&bfc)) == NULL) {
-		ms_err("event=start_error reason=\"cannot create the brute-force detector\"");
-		goto out;
+	if (c.conf.bf_enabled) {
+		if ((c.detectors[c.ndetectors] = detect_bruteforce_new(&bfc)) == NULL) {
+			ms_err("event=start_error reason=\"cannot create the brute-force detector\"");
+			goto out;
+		}
+		c.ndetectors++;
 	}
-	c.ndetectors++;
+	if (c.conf.rules_path[0]) {
+		bool failed;
+		/* At start, run what loaded; every reject was logged. */
+		struct sigma_set *set = rules_load(&c.conf, false, &failed);
+		if (set == NULL) {
+			ms_err("event=start_error reason=\"cannot load rules.path\"");
+			goto out;
+		}
+		if ((c.sigma = sigma_detector_new(set)) == NULL)
+			goto out;
+		c.detectors[c.ndetectors++] = c.sigma;
+	}
 	if ((c.sink = sink_redis_new(&c, err, sizeof(err))) == NULL ||
 	    (c.listener = listener_new(&c, err, sizeof(err))) == NULL) {
 		ms_err("event=start_error reason=\"%s\"", err);
@@ -321,6 +433,7 @@ out:
 	if (c.stop_timer)
 		event_free(c.stop_timer);
 	ms_map_free(c.agents);
+	free(c.decoded);
 	ms_buf_fini(&c.alert_buf);
 	SSL_CTX_free(c.ssl_ctx);
 	if (c.base)

@@ -40,6 +40,7 @@ struct collector_conf {
 	uint64_t redis_max_pending;
 	uint64_t max_frame;
 	int64_t max_sessions;
+	int64_t max_handshakes;
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
 	int64_t shutdown_timeout_ms;
@@ -47,6 +48,10 @@ struct collector_conf {
 	int64_t bf_window_s;
 	int64_t bf_quiet_s;
 	int64_t bf_max_sources;
+	bool bf_enabled;
+	char rules_path[4096];
+	char rules_placeholders[4096];
+	int64_t rules_max_groups;
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */
@@ -83,6 +88,7 @@ struct collector_stats {
 };
 
 struct collector {
+	const char *config_file;	/* borrowed from argv, re-read on SIGHUP */
 	struct event_base *base;
 	struct collector_conf conf;
 	SSL_CTX *ssl_ctx;
@@ -90,19 +96,24 @@ struct collector {
 	struct sink *sink;
 	struct detector *detectors[8];
 	size_t ndetectors;
+	struct detector *sigma;		/* also in detectors[]; NULL without rules.path */
 	struct ms_map *agents;		/* id -> struct agent_state* (owned) */
 	TAILQ_HEAD(, session) sessions;
 	size_t nsessions;
+	size_t nhandshakes;		/* of which not yet authenticated */
 	struct collector_stats stats;
 	bool stopping;
 	struct event *stop_timer;
 	struct ms_buf alert_buf;	/* scratch for alert JSON */
+	struct decoded *decoded;	/* scratch for the line being decoded (large) */
 };
 
 /* Finds or creates the state of agent id; NULL when out of memory. */
 struct agent_state *collector_agent(struct collector *c, const char *id);
-/* Runs every detector on one event; alerts go to the sink. */
-void collector_detect(struct collector *c, const struct detect_event *ev);
+/* Decodes one line and runs every detector on it; alerts go to the sink. */
+void collector_detect_line(struct collector *c, const struct decode_ctx *ctx,
+    const char *agent_id, const char *host, struct ms_str source, struct ms_str line,
+    uint64_t seq);
 /* Called by the sink when it has room again: resumes paused sessions. */
 void collector_sink_drained(struct collector *c);
 /* Called when the collector may finish stopping (sink empty or timeout). */

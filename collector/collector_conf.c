@@ -39,6 +39,8 @@ static const struct ms_conf_key collector_keys[] = {
 	  "largest frame accepted from an agent" },
 	{ "limits.max_sessions", MS_CONF_INT, OFF(max_sessions), 0, "4096", 1, 1000000,
 	  "agent connections at once" },
+	{ "limits.max_handshakes", MS_CONF_INT, OFF(max_handshakes), 0, "256", 1, 100000,
+	  "connections still in the TLS handshake (unauthenticated) at once" },
 	{ "limits.handshake_timeout_ms", MS_CONF_INT, OFF(handshake_timeout_ms), 0, "10000", 100, 600000,
 	  "time for TLS handshake and hello" },
 	{ "limits.idle_timeout_ms", MS_CONF_INT, OFF(idle_timeout_ms), 0, "90000", 1000, 86400000,
@@ -53,6 +55,14 @@ static const struct ms_conf_key collector_keys[] = {
 	  "after an alert, the source is quiet this long" },
 	{ "detect.ssh_bruteforce.max_sources", MS_CONF_INT, OFF(bf_max_sources), 0, "65536", 16, 10000000,
 	  "cap on tracked (agent, source IP) pairs" },
+	{ "detect.ssh_bruteforce.enabled", MS_CONF_BOOL, OFF(bf_enabled), 0, "true", 0, 0,
+	  "the built-in SSH brute-force detector (the rules can do the same)" },
+	{ "rules.path", MS_CONF_PATH, OFF(rules_path), SZ(rules_path), "", 0, 0,
+	  "Sigma rules: a file or a folder (walked for *.yml); reloaded on SIGHUP" },
+	{ "rules.placeholders", MS_CONF_PATH, OFF(rules_placeholders), SZ(rules_placeholders), "", 0, 0,
+	  "YAML map of placeholder name -> list of values, for |expand" },
+	{ "rules.max_groups", MS_CONF_INT, OFF(rules_max_groups), 0, "65536", 16, 10000000,
+	  "per correlation rule: groups held at most (least recently seen evicted)" },
 	MS_CONF_END
 };
 

@@ -1,10 +1,12 @@
 /*
  * decode – turns one raw log line into named fields.
  *
- * Decoders never allocate and never copy: every field is a slice borrowed
- * from the line passed in, valid as long as that line is. Every decoder
- * accepts any bytes (untrusted input) and either fills fields or reports
- * that the line is not its format.
+ * Decoders never allocate: every field is a slice borrowed from the line
+ * passed in, or – for values that had to be unescaped or decoded (URLs,
+ * JSON strings) – from the scratch area inside struct decoded; both are
+ * valid as long as the line and the struct are. Every decoder accepts any
+ * bytes (untrusted input) and either fills fields or reports that the line
+ * is not its format.
  */
 #ifndef DECODE_H
 #define DECODE_H

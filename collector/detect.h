@@ -51,6 +51,14 @@ struct alert {
 	int64_t last_ms;
 	char samples[ALERT_MAX_SAMPLES][ALERT_SAMPLE_MAX];
 	unsigned n_samples;
+
+	/* Optional, borrowed for the emit call only; NULL / 0 when unused. */
+	const char *const *tags;	/* rule tags: attack.t1110, compliance ids ... */
+	size_t ntags;
+	const struct decoded *event;	/* its named fields go in "fields" */
+	const char *const *group_names;	/* correlation group-by fields ... */
+	const struct ms_str *group_values;	/* ... and their values: "group" */
+	size_t ngroup;
 };
 
 /* Called by a detector for each alert; a is borrowed for the call only. */
@@ -68,6 +76,15 @@ struct detector {
 
 /* Frees the detector and its state; NULL is a no-op. */
 void detector_free(struct detector *d);
+
+/*
+ * The pipeline for one raw line, shared by the collector and offline
+ * replay: decodes line into d (caller's scratch, reused between lines) and
+ * runs every detector of dets on it. Everything is borrowed for the call.
+ */
+void detect_line(struct detector *const *dets, size_t ndets, struct decoded *d,
+    const struct decode_ctx *ctx, const char *agent_id, const char *host,
+    struct ms_str source, struct ms_str line, uint64_t seq, detect_emit_fn emit, void *arg);
 
 /*
  * Serialises a into out as one JSON object (the alert format documented in

@@ -38,10 +38,13 @@ struct session {
 	struct ms_hello hello;
 	struct event *timer;
 	int64_t last_rx_ms;		/* monotonic */
+	int64_t last_tx_ms;
+	int64_t closing_ms;		/* when CLOSING began */
 	int64_t started_ms;
 	bool paused;			/* reading stopped: sink congested or loading */
 	bool in_read;			/* re-entrancy guard for the frame loop */
 	bool dead;			/* free once the frame loop unwinds */
+	bool in_handshake;		/* counted in c->nhandshakes */
 	uint64_t events;
 	uint64_t acked_sent;
 	struct ms_buf out;		/* scratch for outgoing frames */
@@ -63,12 +66,38 @@ session_is_paused(const struct session *s)
 	return s->paused;
 }
 
+/* What a peer may leave unread before it is taken for dead or hostile. */
+#define SESSION_MAX_OUTPUT (4u << 20)
+/* While we are not reading (Redis slow, state loading), the agent hears from us this often. */
+#define SESSION_PAUSED_HEARTBEAT_MS 5000
+/* A closing session that cannot flush is freed after this long. */
+#define SESSION_CLOSE_GRACE_MS 5000
+
 static void
 session_send(struct session *s)
 {
-	if (s->out.len && s->bev)
+	if (s->out.len && s->bev && s->state != SS_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) > SESSION_MAX_OUTPUT) {
+		/* The peer stopped reading; no point queueing more for it. */
+		ms_buf_reset(&s->out);
+		session_close(s, 0, "peer_not_reading");
+		return;
+	}
+	if (s->out.len && s->bev) {
 		bufferevent_write(s->bev, s->out.data, s->out.len);
+		s->last_tx_ms = ms_mono_ms();
+	}
 	ms_buf_reset(&s->out);
+}
+
+/* The session no longer counts as an unauthenticated connection. */
+static void
+session_handshake_done(struct session *s)
+{
+	if (s->in_handshake) {
+		s->in_handshake = false;
+		s->c->nhandshakes--;
+	}
 }
 
 void
@@ -78,6 +107,7 @@ session_free(struct session *s)
 		return;
 	if (s->st && s->st->session == s)
 		s->st->session = NULL;
+	session_handshake_done(s);
 	if (s->timer)
 		event_free(s->timer);
 	if (s->bev)
@@ -136,6 +166,7 @@ session_close(struct session *s, int errcode, const char *reason)
 		return;
 	session_log_close(s, reason);
 	s->state = SS_CLOSING;
+	s->closing_ms = ms_mono_ms();
 	if (s->st && s->st->session == s)
 		s->st->session = NULL;
 	bufferevent_disable(s->bev, EV_READ);
@@ -273,9 +304,6 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 	c->stats.batches_in++;
 	dctx.tz_offset_s = s->hello.tz_offset_s;
 	while (ms_batch_next(&it, &we) == 1) {
-		struct decoded d;
-		struct detect_event ev;
-
 		c->stats.events_in++;
 		s->events++;
 		if (we.seq <= st->handled_seq) {
@@ -283,22 +311,19 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 			continue;
 		}
 		dctx.recv_ms = we.time_ms;
-		decode_line(we.line, we.line_len, &dctx, &d);
-		ev.agent_id = s->agent_id;
-		ev.host = s->hello.hostname[0] ? s->hello.hostname : s->agent_id;
-		ev.source = ms_str_make(we.source, we.source_len);
-		ev.line = ms_str_make(we.line, we.line_len);
-		ev.seq = we.seq;
-		ev.d = &d;
-		collector_detect(c, &ev);
+		collector_detect_line(c, &dctx, s->agent_id,
+		    s->hello.hostname[0] ? s->hello.hostname : s->agent_id,
+		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len), we.seq);
 		st->handled_seq = we.seq;
 	}
 	if (st->handled_seq > before) {
 		if (sink_checkpoint(c->sink, st, st->handled_seq) < 0)
 			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 	} else if (st->handled_seq == st->durable_seq) {
-		/* Only duplicates: they are handled already, say so at once. */
-		session_ack(s, st->durable_seq);
+		/* Only duplicates: they are handled already, say so at once, even if
+		 * this number was acknowledged before (the agent may have missed it). */
+		if (ms_ack_encode(&s->out, st->durable_seq) == 0)
+			session_send(s);
 	}
 }
 
@@ -428,6 +453,7 @@ session_tls_ready(struct session *s)
 {
 	if (s->state != SS_HANDSHAKE)
 		return 0;
+	session_handshake_done(s);
 	if (ms_tls_peer_id(s->ssl, s->agent_id, sizeof(s->agent_id)) < 0) {
 		s->c->stats.tls_failures++;
 		ms_warn("event=tls_refused peer=%s reason=\"certificate has no usable CN\"",
@@ -472,8 +498,19 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	const struct collector_conf *cf = &s->c->conf;
 	struct timeval tv = { 1, 0 };
 
-	if (s->state == SS_CLOSING)
+	if (s->state == SS_CLOSING) {
+		if (now - s->closing_ms > SESSION_CLOSE_GRACE_MS) {
+			ms_info("event=session_freed peer=%s reason=close_timeout", s->peer);
+			session_drop(s);
+			return;
+		}
+		evtimer_add(s->timer, &tv);
 		return;
+	}
+	if ((s->paused || s->state == SS_LOADING) &&
+	    now - s->last_tx_ms > SESSION_PAUSED_HEARTBEAT_MS &&
+	    ms_heartbeat_encode(&s->out, ms_now_ms()) == 0)
+		session_send(s);
 	if ((s->state == SS_HANDSHAKE || s->state == SS_HELLO) &&
 	    now - s->started_ms > cf->handshake_timeout_ms) {
 		if (s->state == SS_HANDSHAKE) {
@@ -504,6 +541,8 @@ session_new(struct collector *c, int fd, const char *peer)
 	s->c = c;
 	TAILQ_INSERT_TAIL(&c->sessions, s, link);
 	c->nsessions++;
+	c->nhandshakes++;
+	s->in_handshake = true;
 	ms_copy(s->peer, sizeof(s->peer), peer, strlen(peer));
 	ms_buf_init(&s->out, MS_PROTO_MAX_FRAME);
 	s->started_ms = s->last_rx_ms = ms_mono_ms();

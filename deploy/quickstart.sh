@@ -54,7 +54,7 @@ set_build() {
   BUILD=$1
   COLLECTOR_BIN=$BUILD/collector/minisoc-collector
   AGENT_BIN=$BUILD/agent/minisoc-agent
-  CLI_BIN=$BUILD/cli/minisoc
+  CLI_BIN=$BUILD/cli/minisocctl
 }
 set_build "$(abspath "${MINISOC_BUILD_DIR:-$ROOT/build}")"
 
@@ -388,7 +388,7 @@ wait_agent_hello() {
 
 print_alerts() {
   if ! "$CLI_BIN" alerts -r "127.0.0.1:$REDIS_PORT" -n 10; then
-    warn "minisoc alerts failed; raw stream entries follow"
+    warn "minisocctl alerts failed; raw stream entries follow"
     redis XREVRANGE "$STREAM" + - COUNT 10 || true
   fi
 }

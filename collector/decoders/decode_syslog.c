@@ -1,6 +1,6 @@
 /*
  * decode_syslog – syslog header decoder (RFC 3164, RFC 5424, rsyslog's
- * RFC 3339 file format) and decode_line().
+ * RFC 3339 file format); decode_line() is in decode_line.c.
  *
  * A hand-written scanner over (s, n): every read is checked against n, the
  * line is never assumed to be NUL-terminated and nothing is allocated.
@@ -596,13 +596,4 @@ decode_syslog(const char *line, size_t len, const struct decode_ctx *ctx,
 	}
 	if (!ok)
 		syslog_reset(s, n, ctx, out);
-}
-
-/* decode_syslog, then decode_sshd when the program is sshd. */
-void
-decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
-    struct decoded *out)
-{
-	decode_syslog(line, len, ctx, out);
-	(void)decode_sshd(out);
 }

@@ -53,7 +53,11 @@ struct sigma_rule *sigma_rule_parse(const struct ms_yaml_node *doc, const char *
     sigma_placeholder_fn placeholders, void *parg, char *err, size_t errsz);
 void sigma_rule_free(struct sigma_rule *r);
 
-/* True when the event matches the rule's detection (logsource not checked). */
+/*
+ * True when the event matches the rule's detection (logsource not checked).
+ * Never allocates. A rule holds per-regex match scratch, so one rule is
+ * matched by one thread at a time (rules may be spread over threads).
+ */
 bool sigma_rule_match(const struct sigma_rule *r, const struct sigma_event *ev);
 
 /* Accessors; strings are owned by the rule, "" when absent. */
@@ -71,10 +75,23 @@ const char *sigma_rule_category(const struct sigma_rule *r);
 /* Fields the rule lists under "fields:" (for the alert), may be 0. */
 size_t sigma_rule_nfields(const struct sigma_rule *r);
 const char *sigma_rule_field(const struct sigma_rule *r, size_t i);
+/*
+ * Distinct event fields the detection reads (including |fieldref targets),
+ * so a rule set can report fields no decoder emits. Keyword searches read
+ * the message and add nothing here.
+ */
+size_t sigma_rule_ndetection_fields(const struct sigma_rule *r);
+const char *sigma_rule_detection_field(const struct sigma_rule *r, size_t i);
 
 /* --- correlation rules (sigma_corr.c) --------------------------------- */
 
 struct sigma_corr;
+
+/* Bounds of what an alert carries (see sigma_corr.c for the semantics). */
+#define SIGMA_CORR_MAX_SAMPLES	3	/* raw lines per alert */
+#define SIGMA_CORR_SAMPLE_MAX	512	/* bytes kept of each sample line */
+#define SIGMA_CORR_VALUE_MAX	256	/* bytes kept of group and counted values */
+#define SIGMA_CORR_DEFAULT_MAX_GROUPS	65536
 
 /* A correlation fired: everything borrowed for the duration of the call. */
 struct sigma_corr_alert {
@@ -112,7 +129,10 @@ size_t sigma_corr_ntags(const struct sigma_corr *c);
 const char *sigma_corr_tag(const struct sigma_corr *c, size_t i);
 /*
  * Feeds one match of referenced rule ref (index into the refs) on ev; may
- * fire (emit called synchronously). Windows use ev->time_ms only.
+ * fire (emit called synchronously). Windows use ev->time_ms only. The
+ * semantics (inclusive sliding windows, reset after firing, lt/lte/neq
+ * evaluated when a window closes, out-of-order events) are described at
+ * the top of sigma_corr.c.
  */
 void sigma_corr_feed(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
     sigma_corr_emit_fn emit, void *arg);
@@ -121,5 +141,11 @@ size_t sigma_corr_groups(const struct sigma_corr *c);
 uint64_t sigma_corr_evicted(const struct sigma_corr *c);
 /* Cap on groups per correlation (default 65536), set before the first feed. */
 void sigma_corr_set_max_groups(struct sigma_corr *c, size_t max);
+/* "event_count", "value_count", "temporal" or "temporal_ordered". */
+const char *sigma_corr_type(const struct sigma_corr *c);
+/* status: of the rule, "" when absent. */
+const char *sigma_corr_status(const struct sigma_corr *c);
+/* The window length in milliseconds (timespan:). */
+int64_t sigma_corr_timespan_ms(const struct sigma_corr *c);
 
 #endif

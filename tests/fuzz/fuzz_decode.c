@@ -6,6 +6,7 @@
  * lie inside that buffer and then read byte by byte, so a slice with a
  * wrong length is caught even when the decoder itself never touched it.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Keeps the byte sums alive so the reads are not optimised away. */
 static volatile unsigned fuzz_decode_sink;
 
-static unsigned
-fuzz_decode_touch(struct ms_str s, const char *buf, size_t len)
+static bool
+fuzz_decode_inside(struct ms_str s, const char *lo, size_t len)
 {
-	uintptr_t b = (uintptr_t)buf, p = (uintptr_t)s.p;
+	uintptr_t b = (uintptr_t)lo, p = (uintptr_t)s.p;
+
+	return s.p != NULL && p >= b && s.len <= len && p - b <= len - s.len;
+}
+
+/* s must lie in the line or in the used part of d's scratch area. */
+static unsigned
+fuzz_decode_touch(struct ms_str s, const char *buf, size_t len, const struct decoded *d)
+{
 	unsigned sum = 0;
 
-	if (s.p == NULL || p < b || s.len > len || p - b > len - s.len)
+	if (!fuzz_decode_inside(s, buf, len) &&
+	    !fuzz_decode_inside(s, d->scratch, d->scratch_used))
 		abort();
 	for (size_t i = 0; i < s.len; i++)
 		sum += (unsigned char)s.p[i];
@@ -45,20 +55,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(buf, data, size);
 	decode_line(buf, size, &ctx, &d);
 
-	sum += fuzz_decode_touch(d.host, buf, size);
-	sum += fuzz_decode_touch(d.app, buf, size);
-	sum += fuzz_decode_touch(d.pid, buf, size);
-	sum += fuzz_decode_touch(d.msgid, buf, size);
-	sum += fuzz_decode_touch(d.msg, buf, size);
-	sum += fuzz_decode_touch(d.user, buf, size);
-	sum += fuzz_decode_touch(d.method, buf, size);
-	sum += fuzz_decode_touch(d.src_ip, buf, size);
+	sum += fuzz_decode_touch(d.host, buf, size, &d);
+	sum += fuzz_decode_touch(d.app, buf, size, &d);
+	sum += fuzz_decode_touch(d.pid, buf, size, &d);
+	sum += fuzz_decode_touch(d.msgid, buf, size, &d);
+	sum += fuzz_decode_touch(d.msg, buf, size, &d);
+	sum += fuzz_decode_touch(d.user, buf, size, &d);
+	sum += fuzz_decode_touch(d.method, buf, size, &d);
+	sum += fuzz_decode_touch(d.src_ip, buf, size, &d);
 	sum += (unsigned)strlen(decode_sshd_action_name(d.sshd_action));
 
-	/* The contract for lines that are no syslog format. */
-	if (d.fmt == DECODE_SYSLOG_NONE &&
+	/* Lines nothing decoded: the whole line, receive time, no PRI. */
+	if (d.fmt == DECODE_SYSLOG_NONE && d.product == NULL && d.category == NULL &&
 	    (d.msg.p != buf || d.time_ms != ctx.recv_ms || d.facility != -1))
 		abort();
+	if (!d.time_from_line && d.time_ms != ctx.recv_ms)
+		abort();
+	if (d.nfields > DECODE_MAX_FIELDS || d.scratch_used > DECODE_SCRATCH)
+		abort();
+	for (unsigned i = 0; i < d.nfields; i++) {
+		if (d.fields[i].name == NULL)
+			abort();
+		sum += (unsigned)strlen(d.fields[i].name);
+		/* values are slices of the line, of scratch, or static strings */
+		for (size_t k = 0; k < d.fields[i].value.len; k++)
+			sum += (unsigned char)d.fields[i].value.p[k];
+	}
 	if (d.msg.len > DECODE_MAX_LINE || d.repeat < 1 || d.src_port < 0 ||
 	    d.src_port > 65535)
 		abort();

@@ -709,6 +709,12 @@ test_alert_json_unterminated(void **state)
 	(void)state;
 	/* Garbage in every fixed field, no NULs: bounded, valid JSON. */
 	memset(&a, 'A', sizeof(a));
+	a.tags = NULL;
+	a.ntags = 0;
+	a.event = NULL;
+	a.group_names = NULL;
+	a.group_values = NULL;
+	a.ngroup = 0;
 	a.rule_id = NULL;
 	a.rule_title = "t";
 	a.severity = "low";

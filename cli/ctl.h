@@ -1,0 +1,10 @@
+/* ctl – minisocctl subcommands that run the collector's engine offline. */
+#ifndef CTL_H
+#define CTL_H
+
+/* minisocctl rules check|test ...; returns the exit status. */
+int ctl_rules(int argc, char **argv);
+/* minisocctl replay ...; returns the exit status. */
+int ctl_replay(int argc, char **argv);
+
+#endif

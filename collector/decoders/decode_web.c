@@ -1,0 +1,417 @@
+/*
+ * decode_web – web server access logs (nginx "combined", Apache
+ * common/combined/vhost_combined):
+ *
+ *   [vhost[:port] ]client ident user [25/Nov/2026:16:34:47 +0700] "request"
+ *   status bytes[ "referer" "user-agent"[ anything]]
+ *
+ * into W3C field names (Sigma category webserver). What makes a line an
+ * access line is the bracketed date: it must be a real date and zone.
+ *
+ * Values as logged are log-escaped (nginx writes \xHH for '"', '\' and
+ * non-printable bytes; Apache \" \\ \xhh \n \t): they are unescaped, so
+ * every W3C field holds what the client sent on the wire. URL-decoding is
+ * a separate, additional view:
+ *   cs-uri, cs-uri-stem, cs-uri-query   as sent (percent-encoded), which is
+ *       what public rules are written against (they spell out "%2e%2e",
+ *       "/.%2e/", "union+select" themselves);
+ *   cs-uri-stem-decoded, cs-uri-query-decoded   percent-decoded again
+ *       and again until stable (double encoding, at most 3 rounds, mixed
+ *       case hex), '+' as a space in the query: for our own rules, so an
+ *       encoding nobody listed still matches.
+ * A "-" value is the log's way of saying "none" and is not emitted. The
+ * query is emitted when the URI has a '?', without the '?'.
+ */
+#include "decode.h"
+#include "decoders.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <string.h>
+
+#define WEB_MAX_HOST 255
+#define WEB_IP_MAX 64
+#define WEB_MAX_METHOD 32
+#define WEB_DECODE_ROUNDS 3
+
+
+/* ---- calendar -------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (civil calendar). */
+static int64_t
+web_days(int64_t y, int m, int dd)
+{
+	int64_t era, yoe, doy, doe;
+
+	if (m <= 2)
+		y--;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+web_mdays(int64_t y, int m)
+{
+	static const int md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return (m == 2 && leap) ? 29 : md[m - 1];
+}
+
+static bool
+web_num(const char *s, size_t n, size_t i, size_t cnt, int *out)
+{
+	int v = 0;
+
+	if (i > n || n - i < cnt)
+		return false;
+	for (size_t k = 0; k < cnt; k++) {
+		if (s[i + k] < '0' || s[i + k] > '9')
+			return false;
+		v = v * 10 + (s[i + k] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * "25/Nov/2026:16:34:47 +0700]" at s[i]: milliseconds since the epoch in
+ * *ms; returns the offset just past ']', or 0 when it is no such date.
+ */
+static size_t
+web_date(const char *s, size_t n, size_t i, int64_t *ms)
+{
+	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int day, mon = 0, year, hh, mm, ss, zh, zm;
+	int64_t secs;
+
+	if (n - i < 27 || s[i + 2] != '/' || s[i + 6] != '/' || s[i + 11] != ':' ||
+	    s[i + 14] != ':' || s[i + 17] != ':' || s[i + 20] != ' ' ||
+	    (s[i + 21] != '+' && s[i + 21] != '-') || s[i + 26] != ']')
+		return 0;
+	for (int k = 0; k < 12; k++)
+		if (memcmp(mons + 3 * k, s + i + 3, 3) == 0)
+			mon = k + 1;
+	if (mon == 0 || !web_num(s, n, i, 2, &day) || !web_num(s, n, i + 7, 4, &year) ||
+	    !web_num(s, n, i + 12, 2, &hh) || !web_num(s, n, i + 15, 2, &mm) ||
+	    !web_num(s, n, i + 18, 2, &ss) || !web_num(s, n, i + 22, 2, &zh) ||
+	    !web_num(s, n, i + 24, 2, &zm))
+		return 0;
+	if (day < 1 || day > web_mdays(year, mon) || hh > 23 || mm > 59 || ss > 60 ||
+	    zh > 23 || zm > 59)
+		return 0;
+	secs = web_days(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
+	secs -= (s[i + 21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
+	*ms = secs * 1000;
+	return i + 27;
+}
+
+/* ---- small scanners -------------------------------------------------- */
+
+static bool
+web_is_ip(const char *p, size_t len)
+{
+	char buf[WEB_IP_MAX];
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	ms_copy(buf, sizeof(buf), p, len);
+	return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+/* A host name or address as a server may log it instead of an IP. */
+static bool
+web_is_hostish(const char *p, size_t len)
+{
+	if (len == 0 || len > WEB_MAX_HOST)
+		return false;
+	for (size_t k = 0; k < len; k++) {
+		char c = p[k];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+		    c == ':' || c == '%' || c == '[' || c == ']'))
+			return false;
+	}
+	return true;
+}
+
+static int
+web_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * A quoted value starting at s[i] == '"': returns the offset of its closing
+ * quote (a '"' not escaped by '\'), or n when there is none.
+ */
+static size_t
+web_quoted_end(const char *s, size_t n, size_t i)
+{
+	for (size_t j = i + 1; j < n; j++) {
+		if (s[j] == '\\')
+			j++;
+		else if (s[j] == '"')
+			return j;
+	}
+	return n;
+}
+
+/* ---- value decoders ------------------------------------------------- */
+
+/*
+ * p/len without the log's escaping (\xHH, \", \\, \n, \r, \t; any other
+ * backslash is kept). A slice of the line when there is nothing to undo,
+ * else scratch; MS_STR_NULL when the scratch area is full.
+ */
+static struct ms_str
+web_unescape_log(struct decoded *d, const char *p, size_t len)
+{
+	char *o;
+	size_t w = 0;
+
+	if (memchr(p, '\\', len) == NULL)
+		return ms_str_make(p, len);
+	if ((o = decode_scratch(d, len)) == NULL)
+		return MS_STR_NULL;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (c == '\\' && i + 1 < len) {
+			char e = p[i + 1];
+			int h1, h2;
+			if (e == 'x' && i + 3 < len && (h1 = web_hex(p[i + 2])) >= 0 &&
+			    (h2 = web_hex(p[i + 3])) >= 0) {
+				o[w++] = (char)(h1 * 16 + h2);
+				i += 3;
+				continue;
+			}
+			if (e == '"' || e == '\\' || e == 'n' || e == 'r' || e == 't') {
+				o[w++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+				i++;
+				continue;
+			}
+		}
+		o[w++] = c;
+	}
+	/* w <= len: give back what was not used */
+	d->scratch_used -= len - w;
+	return ms_str_make(o, w);
+}
+
+/* One round of percent-decoding of buf[0..*len) in place; true when it changed. */
+static bool
+web_pct_round(char *buf, size_t *len, bool plus_space)
+{
+	size_t w = 0, n = *len;
+	bool changed = false;
+
+	for (size_t i = 0; i < n; i++) {
+		int h1, h2;
+		if (buf[i] == '%' && i + 2 < n && (h1 = web_hex(buf[i + 1])) >= 0 &&
+		    (h2 = web_hex(buf[i + 2])) >= 0) {
+			buf[w++] = (char)(h1 * 16 + h2);
+			i += 2;
+			changed = true;
+		} else if (plus_space && buf[i] == '+') {
+			buf[w++] = ' ';
+			changed = true;
+		} else {
+			buf[w++] = buf[i];
+		}
+	}
+	*len = w;
+	return changed;
+}
+
+/*
+ * Adds name = v percent-decoded until stable (at most WEB_DECODE_ROUNDS);
+ * '+' is a space in the first round when plus_space (a query: "%2B" stays
+ * a '+'). v itself when nothing is encoded; nothing when scratch is full.
+ */
+static void
+web_add_decoded(struct decoded *d, const char *name, struct ms_str v, bool plus_space)
+{
+	char *o;
+	size_t len = v.len;
+
+	if (memchr(v.p, '%', v.len) == NULL && (!plus_space || memchr(v.p, '+', v.len) == NULL)) {
+		(void)decode_field_add(d, name, v.p, v.len);
+		return;
+	}
+	if ((o = decode_scratch(d, v.len)) == NULL)
+		return;
+	memcpy(o, v.p, v.len);
+	for (int r = 0; r < WEB_DECODE_ROUNDS; r++)
+		if (!web_pct_round(o, &len, plus_space && r == 0))
+			break;
+	d->scratch_used -= v.len - len;
+	(void)decode_field_add(d, name, o, len);
+}
+
+/* Adds v unless it is empty or the log's "-". */
+static void
+web_add(struct decoded *d, const char *name, struct ms_str v)
+{
+	if (v.p == NULL || v.len == 0 || (v.len == 1 && v.p[0] == '-'))
+		return;
+	(void)decode_field_add(d, name, v.p, v.len);
+}
+
+/* "METHOD URI[ HTTP/x.y]" (already log-unescaped) into its fields. */
+static void
+web_request(struct decoded *d, struct ms_str req)
+{
+	size_t sp = 0, last, q;
+	struct ms_str uri;
+
+	while (sp < req.len && req.p[sp] != ' ')
+		sp++;
+	if (sp == 0 || sp == req.len || sp > WEB_MAX_METHOD)
+		return;		/* "-", empty, a bare word, a TLS hello: no request */
+	for (size_t k = 0; k < sp; k++) {
+		char c = req.p[k];
+		if (!((c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+			return;
+	}
+	(void)decode_field_add(d, "cs-method", req.p, sp);
+	uri = ms_str_make(req.p + sp + 1, req.len - sp - 1);
+	for (last = uri.len; last > 0 && uri.p[last - 1] != ' '; last--)
+		;
+	if (last > 0 && ms_str_startswith(ms_str_make(uri.p + last, uri.len - last), "HTTP/")) {
+		(void)decode_field_add(d, "cs-version", uri.p + last, uri.len - last);
+		uri.len = last - 1;
+	}
+	if (uri.len == 0)
+		return;
+	(void)decode_field_add(d, "cs-uri", uri.p, uri.len);
+	for (q = 0; q < uri.len && uri.p[q] != '?'; q++)
+		;
+	(void)decode_field_add(d, "cs-uri-stem", uri.p, q);
+	web_add_decoded(d, "cs-uri-stem-decoded", ms_str_make(uri.p, q), false);
+	if (q < uri.len) {
+		struct ms_str query = ms_str_make(uri.p + q + 1, uri.len - q - 1);
+		(void)decode_field_add(d, "cs-uri-query", query.p, query.len);
+		web_add_decoded(d, "cs-uri-query-decoded", query, true);
+	}
+}
+
+/* "vhost[:port]" → cs-host and s-port. */
+static void
+web_vhost(struct decoded *d, const char *p, size_t len)
+{
+	const char *c = memchr(p, ':', len);
+	size_t h = c != NULL ? (size_t)(c - p) : len;
+	bool port = c != NULL && h + 1 < len && memchr(c + 1, ':', len - h - 1) == NULL;
+
+	for (size_t k = h + 1; port && k < len; k++)
+		port = p[k] >= '0' && p[k] <= '9';
+	if (!port)
+		h = len;
+	(void)decode_field_add(d, "cs-host", p, h);
+	if (h < len)
+		(void)decode_field_add(d, "s-port", p + h + 1, len - h - 1);
+}
+
+/*
+ * Decodes s/n (the whole line, or the message of a syslog line) as an
+ * access log line. Returns 1 and sets category "webserver", the event time
+ * and the fields (slices of s or scratch); 0 with d untouched otherwise.
+ */
+int
+decode_web(struct decoded *d, const char *s, size_t n)
+{
+	size_t b, i, ts_end, rq_end, st, tok[4], tokend[4], k = 0;
+	int64_t ms;
+	const char *c;
+
+	if (s == NULL || n < 30 || s[0] == ' ')
+		return 0;
+	/* the first " [" must open the date */
+	if ((c = memchr(s, '[', n)) == NULL || c == s || c[-1] != ' ')
+		return 0;
+	b = (size_t)(c - s);
+	if ((ts_end = web_date(s, n, b + 1, &ms)) == 0)
+		return 0;
+	/* after the date: "request" 123 */
+	if (ts_end + 2 > n || s[ts_end] != ' ' || s[ts_end + 1] != '"')
+		return 0;
+	i = ts_end + 1;
+	rq_end = i;
+	for (;;) {
+		int code;
+		rq_end = web_quoted_end(s, n, rq_end);
+		if (rq_end == n)
+			return 0;
+		st = rq_end + 2;
+		/* a raw '"' inside an unescaped request: the real end has a status after it */
+		if (rq_end + 1 < n && s[rq_end + 1] == ' ' && web_num(s, n, st, 3, &code) &&
+		    (st + 3 == n || s[st + 3] == ' '))
+			break;
+	}
+
+	/* up to 4 tokens before the date */
+	for (size_t j = 0; j < b && k < 4;) {
+		tok[k] = j;
+		while (j < b && s[j] != ' ')
+			j++;
+		tokend[k++] = j;
+		while (j < b && s[j] == ' ')
+			j++;
+	}
+	if (k < 3)
+		return 0;
+	{
+		size_t ci = 0, ui;
+		if (k == 4 && web_is_ip(s + tok[1], tokend[1] - tok[1]) &&
+		    !web_is_ip(s + tok[0], tokend[0] - tok[0]))
+			ci = 1;
+		if (!web_is_ip(s + tok[ci], tokend[ci] - tok[ci]) &&
+		    !web_is_hostish(s + tok[ci], tokend[ci] - tok[ci]))
+			return 0;
+		if (ci == 1 && !web_is_hostish(s + tok[0], tokend[0] - tok[0]))
+			return 0;
+
+		d->category = "webserver";
+		d->time_ms = ms;
+		d->time_from_line = true;
+		if (ci == 1)
+			web_vhost(d, s + tok[0], tokend[0] - tok[0]);
+		(void)decode_field_add(d, "c-ip", s + tok[ci], tokend[ci] - tok[ci]);
+		/* the user runs to the date: a name with spaces stays whole */
+		ui = ci + 2;
+		web_add(d, "cs-username", web_unescape_log(d, s + tok[ui], b - 1 - tok[ui]));
+	}
+	web_request(d, web_unescape_log(d, s + i + 1, rq_end - i - 1));
+	(void)decode_field_add(d, "sc-status", s + st, 3);
+	i = st + 3;
+	if (i < n && s[i] == ' ') {
+		size_t b0 = ++i;
+		while (i < n && s[i] != ' ')
+			i++;
+		web_add(d, "sc-bytes", ms_str_make(s + b0, i - b0));
+	}
+	/* optional "referer" "user-agent" */
+	for (int q = 0; q < 2; q++) {
+		size_t e;
+		if (i + 1 >= n || s[i] != ' ' || s[i + 1] != '"')
+			break;
+		e = web_quoted_end(s, n, i + 1);
+		if (e == n)
+			break;
+		web_add(d, q == 0 ? "cs-referer" : "cs-user-agent",
+		    web_unescape_log(d, s + i + 2, e - i - 2));
+		i = e + 1;
+	}
+	return 1;
+}

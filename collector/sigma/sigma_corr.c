@@ -1,0 +1,1393 @@
+/*
+ * sigma_corr – Sigma correlation rules on the live stream.
+ *
+ * A correlation is fed the matches of the rules it references (by the set,
+ * which resolves names and ids) and keeps per-group state on EVENT time
+ * (ev->time_ms); the wall clock is never read. A group is the tuple of the
+ * group-by values of the event (taken from the aliased field when the
+ * correlation defines an alias for the matching rule). An event that lacks
+ * one of the group-by fields is not counted – a SIEM's "stats ... by f"
+ * drops such events too. Without group-by every match is in one group.
+ *
+ * Windows (span = timespan):
+ *  - Sliding and inclusive: an event at time t shares a window with events
+ *    in [t - span, t]; with timespan 2m, events exactly 120 000 ms apart are
+ *    in one window, 120 001 ms apart are not.
+ *  - The reference point is the newest event time seen for the group, so a
+ *    late event never re-opens what was already pruned: entries older than
+ *    newest - span are dropped, and a late event older than that is ignored.
+ *    A late event inside the window is counted like any other.
+ *
+ * Conditions are a map of one or more of gt/gte/lt/lte/eq/neq, ANDed (the
+ * spec allows a range "gt: 100, lte: 200"). Two evaluation modes:
+ *  - live (only gt, gte, eq): evaluated on every counted event. In a sliding
+ *    window the count moves by one at a time, so "some window holds >= N" is
+ *    the same as "some window holds exactly N": eq N fires exactly when
+ *    gte N would (a threshold crossing). After firing the group is reset and
+ *    events older than the last event time of the fired window are ignored,
+ *    so a continuing flood fires again only after another full count, and
+ *    late stragglers of a fired window cannot fire it a second time.
+ *  - at close (any of lt, lte, neq): such conditions are only meaningful for
+ *    a finished window (an open window always holds "fewer than N" so far).
+ *    The group's window is tumbling: it opens at the group's first event and
+ *    covers [start, start + span]; it is evaluated when the next event of
+ *    the same group arrives after start + span, and that event opens the
+ *    next window. The alert's last event is that closing event; count,
+ *    first/last time, samples and values are those of the closed window.
+ *    There is no timer: a window whose group never sees another event is
+ *    never evaluated, and events older than the open window are ignored.
+ *    A closed window holds at least one event, so a condition that can only
+ *    hold for 0 (lt: 1, lte: 0) is rejected at parse time.
+ *
+ * Per type (count = what the condition is compared with):
+ *  - event_count: count = matching events. Live: a ring of event times
+ *    sorted oldest first, growing on demand up to the threshold (rules with
+ *    a threshold above 100 000 are rejected). At close: a counter.
+ *  - value_count: count = distinct values of condition.field (exact bytes,
+ *    cut to SIGMA_CORR_VALUE_MAX; events without the field are not counted).
+ *    A set of values with their last-seen time, capped at what the condition
+ *    needs (threshold, or threshold + 1 at close); rules needing more than
+ *    1024 are rejected.
+ *  - temporal: count = distinct referenced rules matched in the window; the
+ *    default condition (none given) is "all of them". Only live conditions.
+ *    Kept: the latest time of each rule. With events out of order only the
+ *    latest occurrence of each rule is considered.
+ *  - temporal_ordered: the rules matched in the listed order (by event time,
+ *    equal times allowed) within the window; the condition, if given, must
+ *    ask for all rules. Kept per prefix of the list the partial sequence
+ *    with the latest start; a later match of rule k extends the prefix
+ *    k-1 only when it is not older than that prefix's last event. Exact for
+ *    events in time order; with events out of order a sequence may be missed
+ *    but one in the wrong order never fires. The alert's count is the
+ *    number of rules.
+ *
+ * Bounds: at most max_groups groups (default 65536), least recently used
+ * evicted first and counted (an evicted group's state is lost: a window
+ * waiting to close is never evaluated); samples: the first SIGMA_CORR_MAX_SAMPLES raw
+ * lines still in the window, cut to SIGMA_CORR_SAMPLE_MAX bytes (and at an
+ * embedded NUL); values cut to SIGMA_CORR_VALUE_MAX bytes.
+ *
+ * Emit is called synchronously with borrowed data; a feed of the same
+ * correlation from inside emit is ignored (the state is being reported).
+ */
+#include "sigma.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_map.h"
+
+#define CORR_MAX_REFS		64
+#define CORR_MAX_GROUP_BY	16
+#define CORR_MAX_TAGS		64
+#define CORR_NAME_MAX		256	/* ids, names, fields, tags */
+#define CORR_TITLE_MAX		1024
+#define CORR_EVENT_MAX		100000	/* event_count threshold cap */
+#define CORR_VALUES_MAX		1024	/* value_count set cap */
+#define CORR_SPAN_MAX_MS	(INT64_C(366) * 86400000)
+#define CORR_RING_MIN		8
+
+#define T_NONE INT64_MIN
+
+enum corr_type { CORR_EVENT_COUNT, CORR_VALUE_COUNT, CORR_TEMPORAL, CORR_TEMPORAL_ORDERED };
+enum corr_op { OP_GT, OP_GTE, OP_LT, OP_LTE, OP_EQ, OP_NEQ, OP_NUM };
+
+static const char *const type_names[] = {
+	"event_count", "value_count", "temporal", "temporal_ordered",
+};
+static const char *const op_names[OP_NUM] = { "gt", "gte", "lt", "lte", "eq", "neq" };
+
+struct corr_cond {
+	enum corr_op op;
+	uint64_t n;
+};
+
+struct corr_sample {
+	int64_t t;
+	char *line;		/* owned, NUL-terminated */
+};
+
+struct corr_value {
+	int64_t t;		/* last seen */
+	size_t len;
+	char *v;		/* owned, len bytes + NUL */
+};
+
+struct corr_group {
+	int64_t newest;		/* live: newest counted event time, T_NONE */
+	int64_t floor;		/* live: older events are ignored (a window fired) */
+	int64_t start;		/* at close: window start, T_NONE when none open */
+	int64_t wfirst, wlast;	/* at close: event times in the open window */
+	uint64_t count;		/* at close, event_count: events in the window */
+	size_t nsamples;
+	struct corr_sample samples[SIGMA_CORR_MAX_SAMPLES];
+	int64_t *ring;		/* event_count live: ring[(rhead + i) % rcap] */
+	size_t rcap, rhead, rn;
+	struct corr_value *vals;	/* value_count */
+	size_t nvals, valloc;
+	/* temporal: latest time per rule; ordered: (start, end) per prefix */
+	int64_t tv[];
+};
+
+struct sigma_corr {
+	char *title, *id, *name, *level, *status;	/* owned, NULL = "" */
+	char **tags;
+	size_t ntags;
+	enum corr_type type;
+	char **refs;
+	size_t nrefs;
+	char **group;		/* group-by names */
+	size_t ngroup;
+	char **alias;		/* [gi * nrefs + ri]: field for rule ri, NULL = group name */
+	char *field;		/* value_count */
+	int64_t span_ms;
+	struct corr_cond conds[OP_NUM];
+	size_t nconds;
+	bool at_close;		/* some lt/lte/neq: evaluated when a window closes */
+	uint64_t need;		/* live: the count at which the conditions hold */
+	size_t cap;		/* live ring / value set capacity */
+	size_t ntv;		/* int64_t per group in tv[] */
+	bool generate;
+
+	size_t max_groups;
+	struct ms_map *groups;	/* key -> struct corr_group (owned) */
+	uint64_t evicted;
+	bool busy;		/* inside emit */
+
+	/* scratch for keys and alerts, sized at parse time */
+	char *key;
+	struct ms_str *gvals;
+	const char **vptrs;
+	const char *sptrs[SIGMA_CORR_MAX_SAMPLES];
+};
+
+/* --- small helpers --------------------------------------------------- */
+
+/* Event times come from untrusted lines: saturate instead of overflowing. */
+static int64_t
+sub_sat(int64_t a, int64_t b)
+{
+	return a < INT64_MIN + b ? INT64_MIN : a - b;
+}
+
+static const char *
+or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+static char *
+mem_dup(const char *p, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (s == NULL)
+		return NULL;
+	if (len)
+		memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* --- parsing --------------------------------------------------------- */
+
+struct pctx {
+	const char *file;
+	char *err;
+	size_t errsz;
+};
+
+/* Writes "file:line: reason" into the error buffer; returns -1. */
+static int
+perr(struct pctx *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+perr(struct pctx *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->err == NULL || p->errsz == 0)
+		return -1;
+	n = snprintf(p->err, p->errsz, "%s:%d: ", p->file ? p->file : "<rule>", line);
+	if (n < 0 || (size_t)n >= p->errsz)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errsz - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * A printable excerpt of a scalar for error messages: rule files are
+ * untrusted and the message ends up in logs, so control bytes are masked
+ * and the length is capped.
+ */
+static const char *
+show(const struct ms_yaml_node *n, char *buf, size_t sz)
+{
+	size_t i, len;
+
+	if (n == NULL || n->type != MS_YAML_SCALAR || n->str == NULL)
+		return n ? ms_yaml_type_name(n->type) : "?";
+	len = n->len < sz - 4 ? n->len : sz - 4;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)n->str[i];
+		buf[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	if (len < n->len)
+		buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Copies a non-empty scalar of at most max bytes without NULs into *out. */
+static int
+scalar_dup(struct pctx *p, const struct ms_yaml_node *n, const char *what, size_t max,
+    char **out)
+{
+	if (n->type != MS_YAML_SCALAR)
+		return perr(p, n->line, "%s must be a string, not a %s", what,
+		    ms_yaml_type_name(n->type));
+	if (n->str == NULL || n->len == 0 || ms_yaml_is_null(n))
+		return perr(p, n->line, "%s is empty", what);
+	if (n->len > max)
+		return perr(p, n->line, "%s is longer than %zu bytes", what, max);
+	if (memchr(n->str, '\0', n->len) != NULL)
+		return perr(p, n->line, "%s contains a NUL byte", what);
+	if ((*out = mem_dup(n->str, n->len)) == NULL)
+		return perr(p, n->line, "out of memory");
+	return 0;
+}
+
+/* An optional scalar: absent or null leaves *out NULL. */
+static int
+opt_scalar(struct pctx *p, const struct ms_yaml_node *doc, const char *key, size_t max,
+    char **out)
+{
+	const struct ms_yaml_node *n = ms_yaml_get(doc, key);
+
+	if (n == NULL || ms_yaml_is_null(n))
+		return 0;
+	return scalar_dup(p, n, key, max, out);
+}
+
+static bool
+in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+parse_bool(struct pctx *p, const struct ms_yaml_node *n, const char *what, bool *out)
+{
+	static const char *const yes[] = { "true", "True", "TRUE" };
+	static const char *const no[] = { "false", "False", "FALSE" };
+
+	if (n->type == MS_YAML_SCALAR && n->plain && n->str != NULL &&
+	    strlen(n->str) == n->len) {
+		if (in_list(n->str, yes, MS_ARRAY_LEN(yes))) {
+			*out = true;
+			return 0;
+		}
+		if (in_list(n->str, no, MS_ARRAY_LEN(no))) {
+			*out = false;
+			return 0;
+		}
+	}
+	return perr(p, n->line, "%s must be true or false", what);
+}
+
+/*
+ * Parses a list of strings (or, when single_ok, one string) into an owned
+ * vector. With unique, duplicates are rejected: a rule listed twice would
+ * count its matches twice, a group-by field twice is a typo.
+ */
+static int
+parse_strv(struct pctx *p, const struct ms_yaml_node *n, const char *what, size_t maxn,
+    bool single_ok, bool unique, char ***out, size_t *nout)
+{
+	char **v = NULL;
+	size_t alloc = 0, i, j;
+	char sb[64];
+
+	if (n->type == MS_YAML_SCALAR && single_ok) {
+		alloc = 1;
+		if ((v = calloc(1, sizeof(*v))) == NULL)
+			return perr(p, n->line, "out of memory");
+		if (scalar_dup(p, n, what, CORR_NAME_MAX, &v[0]) < 0)
+			goto fail;
+		*out = v;
+		*nout = 1;
+		return 0;
+	}
+	if (n->type != MS_YAML_SEQ)
+		return perr(p, n->line, "%s must be a list of strings%s, not a %s", what,
+		    single_ok ? " or a string" : "", ms_yaml_type_name(n->type));
+	if (n->n > maxn)
+		return perr(p, n->line, "%s has more than %zu entries", what, maxn);
+	alloc = n->n;
+	if (alloc && (v = calloc(alloc, sizeof(*v))) == NULL)
+		return perr(p, n->line, "out of memory");
+	for (i = 0; i < alloc; i++) {
+		const struct ms_yaml_node *it = n->items[i];
+
+		if (it->type != MS_YAML_SCALAR) {
+			perr(p, it->line, "%s must be a list of strings, found a %s", what,
+			    ms_yaml_type_name(it->type));
+			goto fail;
+		}
+		if (scalar_dup(p, it, what, CORR_NAME_MAX, &v[i]) < 0)
+			goto fail;
+		for (j = 0; unique && j < i; j++)
+			if (strcmp(v[j], v[i]) == 0) {
+				perr(p, it->line, "%s lists '%s' twice", what, show(it, sb, sizeof(sb)));
+				goto fail;
+			}
+	}
+	*out = v;
+	*nout = alloc;
+	return 0;
+fail:
+	strv_free(v, alloc);
+	return -1;
+}
+
+/* "<digits><s|m|h|d>" into milliseconds, 1 ms .. CORR_SPAN_MAX_MS. */
+static int
+parse_timespan(struct pctx *p, const struct ms_yaml_node *n, int64_t *out)
+{
+	static const struct { char unit; int64_t ms; } units[] = {
+		{ 's', 1000 }, { 'm', 60000 }, { 'h', 3600000 }, { 'd', 86400000 },
+	};
+	char num[24], sb[64];
+	int64_t v;
+	size_t len;
+
+	if (n->type != MS_YAML_SCALAR || n->str == NULL || n->len < 2 ||
+	    n->len > sizeof(num) || strlen(n->str) != n->len)
+		goto bad;
+	len = n->len - 1;
+	for (size_t i = 0; i < len; i++)
+		if (n->str[i] < '0' || n->str[i] > '9')
+			goto bad;
+	memcpy(num, n->str, len);
+	num[len] = '\0';
+	for (size_t u = 0; u < MS_ARRAY_LEN(units); u++) {
+		if (n->str[len] != units[u].unit)
+			continue;
+		if (ms_parse_i64(num, 1, CORR_SPAN_MAX_MS / units[u].ms, &v) < 0)
+			return perr(p, n->line, "timespan '%s' out of range (1s .. 366d)",
+			    show(n, sb, sizeof(sb)));
+		*out = v * units[u].ms;
+		return 0;
+	}
+bad:
+	return perr(p, n->line, "bad timespan '%s' (expected a number and s, m, h or d: 2m)",
+	    show(n, sb, sizeof(sb)));
+}
+
+static bool
+cond_holds(const struct sigma_corr *c, uint64_t count)
+{
+	for (size_t i = 0; i < c->nconds; i++) {
+		uint64_t n = c->conds[i].n;
+		bool ok = false;
+
+		switch (c->conds[i].op) {
+		case OP_GT: ok = count > n; break;
+		case OP_GTE: ok = count >= n; break;
+		case OP_LT: ok = count < n; break;
+		case OP_LTE: ok = count <= n; break;
+		case OP_EQ: ok = count == n; break;
+		case OP_NEQ: ok = count != n; break;
+		case OP_NUM: break;
+		}
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Reads condition: into c->conds and c->field; type checks come later. */
+static int
+parse_condition(struct pctx *p, struct sigma_corr *c, const struct ms_yaml_node *n)
+{
+	char sb[64];
+
+	if (n->type != MS_YAML_MAP)
+		return perr(p, n->line, "condition must be a map such as {gte: 8}, not a %s",
+		    ms_yaml_type_name(n->type));
+	for (size_t i = 0; i < n->n; i++) {
+		const char *k = n->pairs[i].key;
+		const struct ms_yaml_node *v = n->pairs[i].value;
+		int64_t num;
+		size_t op;
+
+		if (strcmp(k, "field") == 0) {
+			if (scalar_dup(p, v, "condition field", CORR_NAME_MAX, &c->field) < 0)
+				return -1;
+			continue;
+		}
+		for (op = 0; op < OP_NUM; op++)
+			if (strcmp(k, op_names[op]) == 0)
+				break;
+		if (op == OP_NUM)
+			return perr(p, v->line, "condition not understood: '%.32s' is not one of "
+			    "gt, gte, lt, lte, eq, neq, field", k);
+		if (v->type != MS_YAML_SCALAR || v->str == NULL || strlen(v->str) != v->len ||
+		    ms_parse_i64(v->str, 0, INT64_MAX, &num) < 0)
+			return perr(p, v->line, "condition not understood: %s needs a "
+			    "non-negative integer, not '%s'", k, show(v, sb, sizeof(sb)));
+		if (c->nconds >= OP_NUM)	/* cannot happen: map keys are unique */
+			return perr(p, v->line, "condition not understood: too many bounds");
+		c->conds[c->nconds].op = (enum corr_op)op;
+		c->conds[c->nconds].n = (uint64_t)num;
+		c->nconds++;
+	}
+	if (c->nconds == 0)
+		return perr(p, n->line, "condition not understood: no gt, gte, lt, lte, eq or neq");
+	return 0;
+}
+
+/*
+ * Decides the evaluation mode and the bounds from the condition, per type;
+ * line is where to point errors.
+ */
+static int
+check_condition(struct pctx *p, struct sigma_corr *c, int line)
+{
+	uint64_t need = 1, maxn = 0;
+	bool temporal = c->type == CORR_TEMPORAL || c->type == CORR_TEMPORAL_ORDERED;
+
+	if (c->field != NULL && c->type != CORR_VALUE_COUNT)
+		return perr(p, line, "condition field is only for value_count");
+	if (c->field == NULL && c->type == CORR_VALUE_COUNT)
+		return perr(p, line, "value_count needs condition field (the field whose "
+		    "distinct values are counted)");
+	if (c->nconds == 0) {
+		/* temporal without condition: all rules (spec). */
+		c->conds[0].op = OP_GTE;
+		c->conds[0].n = c->nrefs;
+		c->nconds = 1;
+	}
+	for (size_t i = 0; i < c->nconds; i++) {
+		enum corr_op op = c->conds[i].op;
+		uint64_t n = c->conds[i].n;
+
+		if (op == OP_LT || op == OP_LTE || op == OP_NEQ)
+			c->at_close = true;
+		if (n > maxn)
+			maxn = n;
+		if (op == OP_GT && n + 1 > need)
+			need = n + 1;
+		if ((op == OP_GTE || op == OP_EQ) && n > need)
+			need = n;
+	}
+	if (c->type == CORR_EVENT_COUNT && maxn > CORR_EVENT_MAX)
+		return perr(p, line, "event_count threshold %llu is above %d",
+		    (unsigned long long)maxn, CORR_EVENT_MAX);
+	if (temporal && c->at_close)
+		return perr(p, line, "lt, lte and neq are not supported for %s: only gt, gte "
+		    "and eq on the number of rules matched", type_names[c->type]);
+	if (c->at_close) {
+		/*
+		 * A closed window holds >= 1 event; the set of counts meeting
+		 * all bounds is a union of intervals whose ends lie next to the
+		 * thresholds, so testing those points is enough.
+		 */
+		bool ok = cond_holds(c, 1);
+
+		for (size_t i = 0; i < c->nconds && !ok; i++) {
+			uint64_t n = c->conds[i].n;
+			ok = (n > 1 && cond_holds(c, n - 1)) || (n >= 1 && cond_holds(c, n)) ||
+			    cond_holds(c, n + 1);
+		}
+		if (!ok)
+			return perr(p, line, "condition can never hold (a closed window holds "
+			    "at least one event)");
+		if (c->type == CORR_VALUE_COUNT) {
+			if (maxn + 1 > CORR_VALUES_MAX)
+				return perr(p, line, "value_count threshold %llu is above %d",
+				    (unsigned long long)maxn, CORR_VALUES_MAX - 1);
+			c->cap = (size_t)maxn + 1;
+		}
+		return 0;
+	}
+	if (!cond_holds(c, need))
+		return perr(p, line, "condition can never hold (eq conflicts with the other "
+		    "bounds, or eq 0)");
+	c->need = need;
+	switch (c->type) {
+	case CORR_EVENT_COUNT:
+		c->cap = (size_t)need;
+		break;
+	case CORR_VALUE_COUNT:
+		if (need > CORR_VALUES_MAX)
+			return perr(p, line, "value_count threshold %llu is above %d",
+			    (unsigned long long)need, CORR_VALUES_MAX);
+		c->cap = (size_t)need;
+		break;
+	case CORR_TEMPORAL:
+		if (need > c->nrefs)
+			return perr(p, line, "condition asks for %llu rules but only %zu are "
+			    "listed", (unsigned long long)need, c->nrefs);
+		break;
+	case CORR_TEMPORAL_ORDERED:
+		if (need != c->nrefs || c->nconds != 1)
+			return perr(p, line, "temporal_ordered matches all %zu rules in order: "
+			    "its condition can only be gte: %zu", c->nrefs, c->nrefs);
+		break;
+	}
+	return 0;
+}
+
+static int
+parse_aliases(struct pctx *p, struct sigma_corr *c, const struct ms_yaml_node *n)
+{
+	if (n->type != MS_YAML_MAP)
+		return perr(p, n->line, "aliases must be a map of alias -> {rule: field}");
+	for (size_t i = 0; i < n->n; i++) {
+		const char *alias = n->pairs[i].key;
+		const struct ms_yaml_node *m = n->pairs[i].value;
+		size_t gi, ri;
+
+		for (gi = 0; gi < c->ngroup; gi++)
+			if (strcmp(c->group[gi], alias) == 0)
+				break;
+		if (gi == c->ngroup)
+			return perr(p, m->line, "alias '%.64s' is not used in group-by", alias);
+		if (m->type != MS_YAML_MAP)
+			return perr(p, m->line, "alias '%.64s' must map rule names to field names",
+			    alias);
+		for (size_t j = 0; j < m->n; j++) {
+			const char *rule = m->pairs[j].key;
+
+			for (ri = 0; ri < c->nrefs; ri++)
+				if (strcmp(c->refs[ri], rule) == 0)
+					break;
+			if (ri == c->nrefs)
+				return perr(p, m->pairs[j].value->line, "alias '%.64s': '%.64s' is "
+				    "not one of the correlation's rules", alias, rule);
+			if (scalar_dup(p, m->pairs[j].value, "alias field", CORR_NAME_MAX,
+			    &c->alias[gi * c->nrefs + ri]) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_meta(struct pctx *p, struct sigma_corr *c, const struct ms_yaml_node *doc)
+{
+	static const char *const levels[] = {
+		"informational", "low", "medium", "high", "critical",
+	};
+	static const char *const statuses[] = {
+		"stable", "test", "experimental", "deprecated", "unsupported",
+	};
+	const struct ms_yaml_node *n;
+
+	if ((n = ms_yaml_get(doc, "title")) == NULL || ms_yaml_is_null(n))
+		return perr(p, doc->line, "missing title");
+	if (scalar_dup(p, n, "title", CORR_TITLE_MAX, &c->title) < 0 ||
+	    opt_scalar(p, doc, "id", CORR_NAME_MAX, &c->id) < 0 ||
+	    opt_scalar(p, doc, "name", CORR_NAME_MAX, &c->name) < 0 ||
+	    opt_scalar(p, doc, "level", CORR_NAME_MAX, &c->level) < 0 ||
+	    opt_scalar(p, doc, "status", CORR_NAME_MAX, &c->status) < 0)
+		return -1;
+	if (c->level && !in_list(c->level, levels, MS_ARRAY_LEN(levels)))
+		return perr(p, ms_yaml_get(doc, "level")->line, "unknown level '%.32s' "
+		    "(informational, low, medium, high, critical)", c->level);
+	if (c->status && !in_list(c->status, statuses, MS_ARRAY_LEN(statuses)))
+		return perr(p, ms_yaml_get(doc, "status")->line, "unknown status '%.32s'",
+		    c->status);
+	if ((n = ms_yaml_get(doc, "tags")) != NULL && !ms_yaml_is_null(n) &&
+	    parse_strv(p, n, "tags", CORR_MAX_TAGS, false, false, &c->tags, &c->ntags) < 0)
+		return -1;
+	return 0;
+}
+
+/* Scratch buffers and the group map, once the shape is known. */
+static int
+corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
+{
+	c->max_groups = SIGMA_CORR_DEFAULT_MAX_GROUPS;
+	if (c->type == CORR_TEMPORAL)
+		c->ntv = c->nrefs;
+	else if (c->type == CORR_TEMPORAL_ORDERED)
+		c->ntv = 2 * c->nrefs;
+	if ((c->key = malloc(c->ngroup * (2 + SIGMA_CORR_VALUE_MAX) + 1)) == NULL ||
+	    (c->ngroup && (c->gvals = calloc(c->ngroup, sizeof(*c->gvals))) == NULL) ||
+	    (c->cap && c->type == CORR_VALUE_COUNT &&
+	     (c->vptrs = calloc(c->cap, sizeof(*c->vptrs))) == NULL))
+		return perr(p, line, "out of memory");
+	return 0;
+}
+
+static void group_free_cb(void *v);
+
+/*
+ * Parses a correlation document; see sigma.h. Returns an owned correlation
+ * or NULL with "file:line: reason" in err.
+ */
+struct sigma_corr *
+sigma_corr_parse(const struct ms_yaml_node *doc, const char *file, char *err, size_t errsz)
+{
+	struct pctx p = { file, err, errsz };
+	struct sigma_corr *c = NULL;
+	const struct ms_yaml_node *corr, *type = NULL, *rules = NULL, *group = NULL;
+	const struct ms_yaml_node *span = NULL, *cond = NULL, *aliases = NULL, *gen = NULL;
+	char sb[64];
+	size_t t;
+
+	if (err && errsz)
+		err[0] = '\0';
+	if (doc == NULL) {
+		perr(&p, 0, "empty document");
+		return NULL;
+	}
+	if (doc->type != MS_YAML_MAP) {
+		perr(&p, doc->line, "a correlation rule must be a map, not a %s",
+		    ms_yaml_type_name(doc->type));
+		return NULL;
+	}
+	if ((corr = ms_yaml_get(doc, "correlation")) == NULL) {
+		perr(&p, doc->line, "no correlation section");
+		return NULL;
+	}
+	if (corr->type != MS_YAML_MAP) {
+		perr(&p, corr->line, "correlation must be a map, not a %s",
+		    ms_yaml_type_name(corr->type));
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		perr(&p, doc->line, "out of memory");
+		return NULL;
+	}
+	if (parse_meta(&p, c, doc) < 0)
+		goto fail;
+
+	/* Unknown keys are refused: a misspelt "timespan" must not go unnoticed. */
+	for (size_t i = 0; i < corr->n; i++) {
+		const char *k = corr->pairs[i].key;
+		const struct ms_yaml_node *v = corr->pairs[i].value;
+
+		if (strcmp(k, "type") == 0)
+			type = v;
+		else if (strcmp(k, "rules") == 0)
+			rules = v;
+		else if (strcmp(k, "group-by") == 0)
+			group = v;
+		else if (strcmp(k, "timespan") == 0)
+			span = v;
+		else if (strcmp(k, "condition") == 0)
+			cond = v;
+		else if (strcmp(k, "aliases") == 0)
+			aliases = v;
+		else if (strcmp(k, "generate") == 0)
+			gen = v;
+		else {
+			perr(&p, v->line, "unknown key '%.64s' in correlation", k);
+			goto fail;
+		}
+	}
+	if (type == NULL) {
+		perr(&p, corr->line, "correlation has no type");
+		goto fail;
+	}
+	for (t = 0; t < MS_ARRAY_LEN(type_names); t++)
+		if (type->type == MS_YAML_SCALAR && type->str != NULL &&
+		    strlen(type->str) == type->len && strcmp(type->str, type_names[t]) == 0)
+			break;
+	if (t == MS_ARRAY_LEN(type_names)) {
+		perr(&p, type->line, "unknown correlation type '%s' (event_count, value_count, "
+		    "temporal, temporal_ordered)", show(type, sb, sizeof(sb)));
+		goto fail;
+	}
+	c->type = (enum corr_type)t;
+	if (rules == NULL) {
+		perr(&p, corr->line, "correlation has no rules");
+		goto fail;
+	}
+	if (parse_strv(&p, rules, "rules", CORR_MAX_REFS, true, true, &c->refs, &c->nrefs) < 0)
+		goto fail;
+	if (c->nrefs == 0) {
+		perr(&p, rules->line, "rules is empty");
+		goto fail;
+	}
+	if ((c->type == CORR_TEMPORAL || c->type == CORR_TEMPORAL_ORDERED) && c->nrefs < 2) {
+		perr(&p, rules->line, "%s needs at least two rules", type_names[c->type]);
+		goto fail;
+	}
+	if (group != NULL && !ms_yaml_is_null(group) &&
+	    parse_strv(&p, group, "group-by", CORR_MAX_GROUP_BY, false, true, &c->group,
+	    &c->ngroup) < 0)
+		goto fail;
+	if (span == NULL) {
+		perr(&p, corr->line, "correlation has no timespan");
+		goto fail;
+	}
+	if (parse_timespan(&p, span, &c->span_ms) < 0)
+		goto fail;
+	if (cond == NULL && (c->type == CORR_EVENT_COUNT || c->type == CORR_VALUE_COUNT)) {
+		perr(&p, corr->line, "%s needs a condition", type_names[c->type]);
+		goto fail;
+	}
+	if (cond != NULL && parse_condition(&p, c, cond) < 0)
+		goto fail;
+	if (check_condition(&p, c, cond ? cond->line : corr->line) < 0)
+		goto fail;
+	if (c->ngroup && (c->alias = calloc(c->ngroup * c->nrefs, sizeof(*c->alias))) == NULL) {
+		perr(&p, corr->line, "out of memory");
+		goto fail;
+	}
+	if (aliases != NULL && !ms_yaml_is_null(aliases) && parse_aliases(&p, c, aliases) < 0)
+		goto fail;
+	/* The spec puts generate beside correlation, examples put it inside. */
+	if (gen == NULL)
+		gen = ms_yaml_get(doc, "generate");
+	else if (ms_yaml_get(doc, "generate") != NULL) {
+		perr(&p, gen->line, "generate given twice");
+		goto fail;
+	}
+	if (gen != NULL && parse_bool(&p, gen, "generate", &c->generate) < 0)
+		goto fail;
+	if (corr_alloc_state(&p, c, corr->line) < 0)
+		goto fail;
+	if ((c->groups = ms_map_new(group_free_cb)) == NULL) {
+		perr(&p, corr->line, "cannot create the group table");
+		goto fail;
+	}
+	return c;
+fail:
+	sigma_corr_free(c);
+	return NULL;
+}
+
+/* Frees c and every group it holds; NULL is a no-op. */
+void
+sigma_corr_free(struct sigma_corr *c)
+{
+	if (c == NULL)
+		return;
+	ms_map_free(c->groups);
+	free(c->title);
+	free(c->id);
+	free(c->name);
+	free(c->level);
+	free(c->status);
+	strv_free(c->tags, c->ntags);
+	strv_free(c->alias, c->ngroup * c->nrefs);
+	strv_free(c->refs, c->nrefs);
+	strv_free(c->group, c->ngroup);
+	free(c->field);
+	free(c->key);
+	free(c->gvals);
+	free(c->vptrs);
+	free(c);
+}
+
+/* --- accessors ------------------------------------------------------- */
+
+size_t
+sigma_corr_nrefs(const struct sigma_corr *c)
+{
+	return c ? c->nrefs : 0;
+}
+
+/* The i-th referenced rule name or id (owned by c), NULL when out of range. */
+const char *
+sigma_corr_ref(const struct sigma_corr *c, size_t i)
+{
+	return c && i < c->nrefs ? c->refs[i] : NULL;
+}
+
+bool
+sigma_corr_generate(const struct sigma_corr *c)
+{
+	return c ? c->generate : false;
+}
+
+const char *
+sigma_corr_id(const struct sigma_corr *c)
+{
+	return c ? or_empty(c->id) : "";
+}
+
+const char *
+sigma_corr_name(const struct sigma_corr *c)
+{
+	return c ? or_empty(c->name) : "";
+}
+
+const char *
+sigma_corr_title(const struct sigma_corr *c)
+{
+	return c ? or_empty(c->title) : "";
+}
+
+const char *
+sigma_corr_level(const struct sigma_corr *c)
+{
+	return c ? or_empty(c->level) : "";
+}
+
+const char *
+sigma_corr_status(const struct sigma_corr *c)
+{
+	return c ? or_empty(c->status) : "";
+}
+
+size_t
+sigma_corr_ntags(const struct sigma_corr *c)
+{
+	return c ? c->ntags : 0;
+}
+
+/* The i-th tag (owned by c), NULL when out of range. */
+const char *
+sigma_corr_tag(const struct sigma_corr *c, size_t i)
+{
+	return c && i < c->ntags ? c->tags[i] : NULL;
+}
+
+const char *
+sigma_corr_type(const struct sigma_corr *c)
+{
+	return c ? type_names[c->type] : "";
+}
+
+int64_t
+sigma_corr_timespan_ms(const struct sigma_corr *c)
+{
+	return c ? c->span_ms : 0;
+}
+
+size_t
+sigma_corr_groups(const struct sigma_corr *c)
+{
+	return c && c->groups ? ms_map_count(c->groups) : 0;
+}
+
+uint64_t
+sigma_corr_evicted(const struct sigma_corr *c)
+{
+	return c ? c->evicted : 0;
+}
+
+/* A cap of 0 is taken as 1; a lower cap takes effect as new groups come. */
+void
+sigma_corr_set_max_groups(struct sigma_corr *c, size_t max)
+{
+	if (c != NULL)
+		c->max_groups = max ? max : 1;
+}
+
+/* --- groups ---------------------------------------------------------- */
+
+static void
+samples_clear(struct corr_group *g)
+{
+	for (size_t i = 0; i < g->nsamples; i++)
+		free(g->samples[i].line);
+	g->nsamples = 0;
+}
+
+static void
+values_clear(struct corr_group *g)
+{
+	for (size_t i = 0; i < g->nvals; i++)
+		free(g->vals[i].v);
+	g->nvals = 0;
+}
+
+static void
+group_free_cb(void *v)
+{
+	struct corr_group *g = v;
+
+	if (g == NULL)
+		return;
+	samples_clear(g);
+	values_clear(g);
+	free(g->vals);
+	free(g->ring);
+	free(g);
+}
+
+static struct corr_group *
+group_new(const struct sigma_corr *c)
+{
+	struct corr_group *g = calloc(1, sizeof(*g) + c->ntv * sizeof(int64_t));
+
+	if (g == NULL)
+		return NULL;
+	g->newest = g->floor = g->start = T_NONE;
+	for (size_t i = 0; i < c->ntv; i++)
+		g->tv[i] = T_NONE;
+	return g;
+}
+
+/* After firing (or when a closed window is done): forget the window. */
+static void
+group_reset(const struct sigma_corr *c, struct corr_group *g)
+{
+	samples_clear(g);
+	values_clear(g);
+	g->rn = g->rhead = 0;
+	g->count = 0;
+	g->start = T_NONE;
+	for (size_t i = 0; i < c->ntv; i++)
+		g->tv[i] = T_NONE;
+	g->floor = g->newest;
+}
+
+/*
+ * The group key: per group-by field a 2-byte length and the value cut to
+ * SIGMA_CORR_VALUE_MAX bytes, so distinct tuples never collide. Fills
+ * c->gvals for the alert. Returns the key length, or -1 when a field is
+ * missing (the event is not counted).
+ */
+static long
+group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev)
+{
+	size_t k = 0;
+
+	if (c->ngroup == 0) {
+		c->key[0] = '*';
+		return 1;
+	}
+	if (ev->d == NULL)
+		return -1;
+	for (size_t i = 0; i < c->ngroup; i++) {
+		const char *name = c->alias[i * c->nrefs + ref];
+		const struct ms_str *v;
+		size_t n;
+
+		v = decode_field_get(ev->d, name ? name : c->group[i]);
+		if (v == NULL)
+			return -1;
+		n = v->len < SIGMA_CORR_VALUE_MAX ? v->len : SIGMA_CORR_VALUE_MAX;
+		if (v->p == NULL)
+			n = 0;
+		c->key[k++] = (char)(n >> 8);
+		c->key[k++] = (char)(n & 0xff);
+		if (n)
+			memcpy(c->key + k, v->p, n);
+		k += n;
+		c->gvals[i] = ms_str_make(v->p, n);
+	}
+	return (long)k;
+}
+
+static struct corr_group *
+group_get(struct sigma_corr *c, size_t klen)
+{
+	struct corr_group *g = ms_map_touch(c->groups, c->key, klen);
+
+	if (g != NULL)
+		return g;
+	while (ms_map_count(c->groups) >= c->max_groups && ms_map_del_lru(c->groups) == 0)
+		c->evicted++;
+	if ((g = group_new(c)) == NULL)
+		return NULL;
+	if (ms_map_put(c->groups, c->key, klen, g) < 0) {
+		group_free_cb(g);
+		return NULL;
+	}
+	return g;
+}
+
+static void
+sample_add(struct corr_group *g, int64_t t, struct ms_str line)
+{
+	const char *nul;
+	size_t n;
+
+	if (g->nsamples >= SIGMA_CORR_MAX_SAMPLES || line.p == NULL || line.len == 0)
+		return;
+	n = line.len < SIGMA_CORR_SAMPLE_MAX ? line.len : SIGMA_CORR_SAMPLE_MAX;
+	if ((nul = memchr(line.p, '\0', n)) != NULL)
+		n = (size_t)(nul - line.p);
+	if ((g->samples[g->nsamples].line = mem_dup(line.p, n)) == NULL)
+		return;
+	g->samples[g->nsamples++].t = t;
+}
+
+/* Drops samples older than lo, keeping the order of the others. */
+static void
+samples_prune(struct corr_group *g, int64_t lo)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < g->nsamples; i++) {
+		if (g->samples[i].t < lo)
+			free(g->samples[i].line);
+		else
+			g->samples[j++] = g->samples[i];
+	}
+	g->nsamples = j;
+}
+
+static void
+fire(struct sigma_corr *c, struct corr_group *g, uint64_t count, int64_t first,
+    int64_t last, const struct sigma_event *ev, sigma_corr_emit_fn emit, void *arg)
+{
+	struct sigma_corr_alert a;
+
+	if (emit == NULL)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.corr = c;
+	a.group_names = (const char *const *)c->group;
+	a.group_values = c->ngroup ? c->gvals : NULL;
+	a.ngroup = c->ngroup;
+	a.count = count;
+	a.first_ms = first;
+	a.last_ms = last;
+	a.last = ev;
+	for (size_t i = 0; i < g->nsamples; i++)
+		c->sptrs[i] = g->samples[i].line;
+	a.samples = c->sptrs;
+	a.nsamples = g->nsamples;
+	if (c->vptrs != NULL) {
+		for (size_t i = 0; i < g->nvals; i++)
+			c->vptrs[i] = g->vals[i].v;
+		a.values = c->vptrs;
+		a.nvalues = g->nvals;
+	}
+	c->busy = true;
+	emit(&a, arg);
+	c->busy = false;
+}
+
+/*
+ * Live windows: a newer event moves the window forward (a late one never
+ * moves it back); returns the window's low end, inclusive.
+ */
+static int64_t
+live_advance(const struct sigma_corr *c, struct corr_group *g, int64_t t)
+{
+	if (g->newest == T_NONE || t > g->newest)
+		g->newest = t;
+	return sub_sat(g->newest, c->span_ms);
+}
+
+/* --- event_count ----------------------------------------------------- */
+
+static int64_t *
+ring_at(struct corr_group *g, size_t i)
+{
+	return &g->ring[(g->rhead + i) % g->rcap];
+}
+
+/* Inserts t at its sorted place; grows the ring up to c->cap. 0 or -1. */
+static int
+ring_insert(const struct sigma_corr *c, struct corr_group *g, int64_t t)
+{
+	size_t i;
+
+	if (g->rn == g->rcap) {
+		if (g->rcap < c->cap) {
+			size_t ncap = g->rcap ? g->rcap * 2 : CORR_RING_MIN;
+			int64_t *nr;
+
+			if (ncap > c->cap)
+				ncap = c->cap;
+			if ((nr = malloc(ncap * sizeof(*nr))) == NULL)
+				return -1;
+			for (i = 0; i < g->rn; i++)
+				nr[i] = *ring_at(g, i);
+			free(g->ring);
+			g->ring = nr;
+			g->rcap = ncap;
+			g->rhead = 0;
+		} else {
+			/* Full only if the window fired and was not reset: defensive. */
+			g->rhead = (g->rhead + 1) % g->rcap;
+			g->rn--;
+		}
+	}
+	for (i = g->rn; i > 0 && *ring_at(g, i - 1) > t; i--)
+		*ring_at(g, i) = *ring_at(g, i - 1);
+	*ring_at(g, i) = t;
+	g->rn++;
+	return 0;
+}
+
+static void
+feed_event_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_event *ev,
+    sigma_corr_emit_fn emit, void *arg)
+{
+	int64_t t = ev->time_ms, lo;
+
+	if (t < g->floor)
+		return;
+	lo = live_advance(c, g, t);
+	while (g->rn > 0 && *ring_at(g, 0) < lo) {
+		g->rhead = (g->rhead + 1) % g->rcap;
+		g->rn--;
+	}
+	samples_prune(g, lo);
+	if (t < lo || ring_insert(c, g, t) < 0)
+		return;
+	sample_add(g, t, ev->line);
+	if (g->rn >= c->need) {
+		fire(c, g, g->rn, *ring_at(g, 0), *ring_at(g, g->rn - 1), ev, emit, arg);
+		group_reset(c, g);
+	}
+}
+
+/* --- value_count ----------------------------------------------------- */
+
+/* Adds or refreshes value v at time t; false when the set is full. */
+static bool
+value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int64_t t)
+{
+	struct corr_value *nv;
+
+	for (size_t i = 0; i < g->nvals; i++)
+		if (g->vals[i].len == v.len && (v.len == 0 || memcmp(g->vals[i].v, v.p, v.len) == 0)) {
+			if (t > g->vals[i].t)
+				g->vals[i].t = t;
+			return true;
+		}
+	if (g->nvals >= c->cap)
+		return false;
+	if (g->nvals == g->valloc) {
+		size_t na = g->valloc ? g->valloc * 2 : 4;
+
+		if (na > c->cap)
+			na = c->cap;
+		if ((nv = realloc(g->vals, na * sizeof(*nv))) == NULL)
+			return false;
+		g->vals = nv;
+		g->valloc = na;
+	}
+	if ((g->vals[g->nvals].v = mem_dup(v.p, v.len)) == NULL)
+		return false;
+	g->vals[g->nvals].len = v.len;
+	g->vals[g->nvals].t = t;
+	g->nvals++;
+	return true;
+}
+
+static void
+values_prune(struct corr_group *g, int64_t lo)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < g->nvals; i++) {
+		if (g->vals[i].t < lo)
+			free(g->vals[i].v);
+		else
+			g->vals[j++] = g->vals[i];
+	}
+	g->nvals = j;
+}
+
+static void
+feed_value_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_event *ev,
+    struct ms_str v, sigma_corr_emit_fn emit, void *arg)
+{
+	int64_t t = ev->time_ms, lo, first = INT64_MAX, last = INT64_MIN;
+
+	if (t < g->floor)
+		return;
+	lo = live_advance(c, g, t);
+	values_prune(g, lo);
+	samples_prune(g, lo);
+	if (t < lo || !value_add(c, g, v, t))
+		return;
+	sample_add(g, t, ev->line);
+	if (g->nvals >= c->need) {
+		for (size_t i = 0; i < g->nvals; i++) {
+			if (g->vals[i].t < first)
+				first = g->vals[i].t;
+			if (g->vals[i].t > last)
+				last = g->vals[i].t;
+		}
+		fire(c, g, g->nvals, first, last, ev, emit, arg);
+		group_reset(c, g);
+	}
+}
+
+/* --- lt / lte / neq: tumbling windows evaluated when they close ------- */
+
+static void
+feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_event *ev,
+    struct ms_str v, sigma_corr_emit_fn emit, void *arg)
+{
+	int64_t t = ev->time_ms;
+
+	if (g->start != T_NONE) {
+		if (t < g->start)
+			return;
+		if ((uint64_t)t - (uint64_t)g->start > (uint64_t)c->span_ms) {
+			uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : g->count;
+
+			if (cond_holds(c, count))
+				fire(c, g, count, g->wfirst, g->wlast, ev, emit, arg);
+			group_reset(c, g);
+		}
+	}
+	if (g->start == T_NONE) {
+		g->start = g->wfirst = g->wlast = t;
+		g->count = 0;
+	}
+	if (c->type == CORR_VALUE_COUNT) {
+		/* Full at threshold + 1: enough to decide every bound. */
+		(void)value_add(c, g, v, t);
+	} else if (g->count < UINT64_MAX) {
+		g->count++;
+	}
+	if (t > g->wlast)
+		g->wlast = t;
+	sample_add(g, t, ev->line);
+}
+
+/* --- temporal, temporal_ordered --------------------------------------- */
+
+static void
+feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
+    const struct sigma_event *ev, sigma_corr_emit_fn emit, void *arg)
+{
+	int64_t t = ev->time_ms, lo, first = INT64_MAX, last = INT64_MIN;
+	uint64_t n = 0;
+
+	if (t < g->floor)
+		return;
+	lo = live_advance(c, g, t);
+	samples_prune(g, lo);
+	for (size_t i = 0; i < c->nrefs; i++)
+		if (g->tv[i] < lo)
+			g->tv[i] = T_NONE;
+	if (t < lo)
+		return;
+	if (t > g->tv[ref])
+		g->tv[ref] = t;
+	sample_add(g, t, ev->line);
+	for (size_t i = 0; i < c->nrefs; i++) {
+		if (g->tv[i] == T_NONE)
+			continue;
+		n++;
+		if (g->tv[i] < first)
+			first = g->tv[i];
+		if (g->tv[i] > last)
+			last = g->tv[i];
+	}
+	if (n >= c->need) {
+		fire(c, g, n, first, last, ev, emit, arg);
+		group_reset(c, g);
+	}
+}
+
+/*
+ * tv[2k], tv[2k+1]: start and end time of the partial sequence matching
+ * refs[0..k] with the latest start (T_NONE when none in the window).
+ */
+static void
+feed_ordered(struct sigma_corr *c, struct corr_group *g, size_t ref,
+    const struct sigma_event *ev, sigma_corr_emit_fn emit, void *arg)
+{
+	int64_t t = ev->time_ms, lo, cs, ce;
+	int64_t *slot;
+
+	if (t < g->floor)
+		return;
+	lo = live_advance(c, g, t);
+	samples_prune(g, lo);
+	for (size_t k = 0; k < c->nrefs; k++)
+		if (g->tv[2 * k] != T_NONE && g->tv[2 * k] < lo)
+			g->tv[2 * k] = g->tv[2 * k + 1] = T_NONE;
+	if (t < lo)
+		return;
+	if (ref == 0) {
+		cs = ce = t;
+	} else {
+		const int64_t *prev = &g->tv[2 * (ref - 1)];
+
+		/* The previous step must exist and not be later than this match. */
+		if (prev[0] == T_NONE || prev[1] > t)
+			return;
+		cs = prev[0];
+		ce = t;
+	}
+	slot = &g->tv[2 * ref];
+	if (slot[0] == T_NONE || cs > slot[0] || (cs == slot[0] && ce < slot[1])) {
+		slot[0] = cs;
+		slot[1] = ce;
+	}
+	sample_add(g, t, ev->line);
+	if (ref == c->nrefs - 1) {
+		fire(c, g, c->nrefs, slot[0], slot[1], ev, emit, arg);
+		group_reset(c, g);
+	}
+}
+
+/*
+ * Feeds one match of refs[ref] on ev (borrowed for the call); see the top
+ * of this file for the semantics. Unknown ref indexes, events lacking a
+ * group-by field (or the value_count field) and feeds from inside emit are
+ * ignored. Never fails: out of memory drops the event.
+ */
+void
+sigma_corr_feed(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
+    sigma_corr_emit_fn emit, void *arg)
+{
+	struct ms_str v = MS_STR_NULL;
+	struct corr_group *g;
+	long klen;
+
+	if (c == NULL || ev == NULL || ref >= c->nrefs || c->busy || c->groups == NULL)
+		return;
+	if ((klen = group_key(c, ref, ev)) < 0)
+		return;
+	if (c->type == CORR_VALUE_COUNT) {
+		const struct ms_str *fv = ev->d ? decode_field_get(ev->d, c->field) : NULL;
+
+		if (fv == NULL)
+			return;
+		v = ms_str_make(fv->p, fv->len < SIGMA_CORR_VALUE_MAX ? fv->len :
+		    SIGMA_CORR_VALUE_MAX);
+		if (v.p == NULL)
+			v.len = 0;
+	}
+	if ((g = group_get(c, (size_t)klen)) == NULL)
+		return;
+	if (c->at_close) {
+		feed_at_close(c, g, ev, v, emit, arg);
+		return;
+	}
+	switch (c->type) {
+	case CORR_EVENT_COUNT:
+		feed_event_live(c, g, ev, emit, arg);
+		break;
+	case CORR_VALUE_COUNT:
+		feed_value_live(c, g, ev, v, emit, arg);
+		break;
+	case CORR_TEMPORAL:
+		feed_temporal(c, g, ref, ev, emit, arg);
+		break;
+	case CORR_TEMPORAL_ORDERED:
+		feed_ordered(c, g, ref, ev, emit, arg);
+		break;
+	}
+}

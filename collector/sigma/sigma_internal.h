@@ -1,0 +1,214 @@
+/*
+ * sigma_internal – the compiled form of a Sigma detection rule, shared by
+ * sigma_rule.c (YAML → structures), sigma_cond.c (condition → AST) and
+ * sigma_match.c (evaluation). Not part of the public API.
+ *
+ * Everything a rule owns lives in one arena (struct sigma_arena) freed in
+ * one go, except the PCRE2 objects, which are chained on rule->re_head.
+ *
+ * Shape of a compiled detection:
+ *
+ *   rule ── searches[]          one per search identifier ("selection")
+ *             └─ conjs[]        OR: a list of maps is an OR of ANDs
+ *                  └─ items[]   AND: one per "field|modifiers" key
+ *                       └─ groups[]   OR (AND with |all): one per value
+ *                            └─ alts[] OR: variants of one value
+ *                                      (base64offset, expand)
+ *        └─ cond                the condition as an AST over searches
+ *
+ * Every string literal is kept as a byte pattern with a parallel token
+ * array (struct sigma_glob), already lower-cased when matching is
+ * case-insensitive, so a later multi-pattern prefilter (Hyperscan) can be
+ * built from sigma_glob.text without re-reading the YAML.
+ */
+#ifndef SIGMA_INTERNAL_H
+#define SIGMA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "sigma.h"
+
+/* Bounds: a rule file is untrusted input. */
+#define SIGMA_MAX_SEARCHES	128	/* search identifiers per rule */
+#define SIGMA_MAX_ITEMS		1024	/* field items per rule */
+#define SIGMA_MAX_VALUES	8192	/* compiled values (alternatives) per rule */
+#define SIGMA_MAX_VALUE_LEN	4096	/* bytes of one value as written */
+#define SIGMA_MAX_PATTERN	32768	/* bytes of one value after expand/utf16/base64 */
+#define SIGMA_MAX_FIELD_LEN	256	/* field name */
+#define SIGMA_MAX_MODIFIERS	16	/* modifiers on one key */
+#define SIGMA_MAX_EXPAND	256	/* values one |expand value may become */
+#define SIGMA_MAX_COND_LEN	4096	/* bytes of one condition */
+#define SIGMA_MAX_COND_DEPTH	32	/* nesting of parentheses and not */
+#define SIGMA_MAX_COND_NODES	2048	/* AST nodes of all conditions */
+#define SIGMA_MAX_CONDITIONS	64	/* entries of a condition list */
+#define SIGMA_MAX_META		64	/* tags, fields */
+#define SIGMA_MAX_META_LEN	1024	/* title, id, tag ... */
+#define SIGMA_MAX_RULE_BYTES	(8u << 20)	/* arena cap per rule */
+#define SIGMA_RE_MATCH_LIMIT	100000	/* PCRE2 backtracking budget per match */
+#define SIGMA_RE_DEPTH_LIMIT	10000
+
+/* --- arena ---------------------------------------------------------------- */
+
+struct sigma_chunk;
+
+struct sigma_arena {
+	struct sigma_chunk *head;
+	size_t total;		/* bytes allocated, capped at SIGMA_MAX_RULE_BYTES */
+};
+
+/* Zeroed, aligned memory owned by the arena; NULL when out of memory or cap. */
+void *sigma_arena_alloc(struct sigma_arena *a, size_t n);
+/* Copy of p/len plus a NUL, owned by the arena. */
+char *sigma_arena_strndup(struct sigma_arena *a, const char *p, size_t len);
+void sigma_arena_fini(struct sigma_arena *a);
+
+/* --- values ------------------------------------------------------------- */
+
+/* Token kind of one pattern byte. */
+enum sigma_tok {
+	SIGMA_TOK_LIT = 0,	/* the byte itself */
+	SIGMA_TOK_ONE,		/* '?': any one byte */
+	SIGMA_TOK_STAR,		/* '*': any run of bytes */
+	SIGMA_TOK_DASH,		/* |windash: - / or U+2013 U+2014 U+2015 */
+};
+
+/*
+ * How a glob is matched. The fast modes hold only literal bytes (the stars
+ * that made them prefix/suffix/contains are stripped); SIGMA_G_GLOB holds
+ * the whole token string.
+ */
+enum sigma_gmode {
+	SIGMA_G_EXACT,
+	SIGMA_G_PREFIX,
+	SIGMA_G_SUFFIX,
+	SIGMA_G_CONTAINS,
+	SIGMA_G_GLOB,
+};
+
+struct sigma_glob {
+	const unsigned char *text;	/* arena; lower-cased unless cased */
+	const uint8_t *kind;		/* arena, enum sigma_tok per byte; NULL when all literal */
+	size_t len;
+	enum sigma_gmode mode;
+	bool cased;
+};
+
+enum sigma_vkind {
+	SIGMA_V_GLOB,		/* string with wildcards / contains / startswith ... */
+	SIGMA_V_RE,		/* |re */
+	SIGMA_V_CIDR,		/* |cidr */
+	SIGMA_V_NUM,		/* |lt |lte |gt |gte */
+	SIGMA_V_NULL,		/* null: field absent or empty */
+	SIGMA_V_EXISTS,		/* |exists: true/false */
+	SIGMA_V_FIELDREF,	/* |fieldref: equal to another field */
+};
+
+enum sigma_numop { SIGMA_NUM_LT, SIGMA_NUM_LTE, SIGMA_NUM_GT, SIGMA_NUM_GTE };
+
+struct sigma_val {
+	enum sigma_vkind kind;
+	union {
+		struct sigma_glob g;
+		struct {
+			pcre2_code *code;		/* owned, freed via rule->re_head */
+			pcre2_match_data *md;		/* owned; makes matching allocation-free */
+			struct sigma_val *next;		/* chain of regex values */
+		} re;
+		struct {
+			int af;				/* AF_INET or AF_INET6 */
+			uint8_t addr[16];		/* network address, host bits zeroed */
+			unsigned prefix;
+		} cidr;
+		struct {
+			enum sigma_numop op;
+			double v;
+		} num;
+		bool exists;
+		struct {
+			const char *field;		/* arena */
+			enum sigma_gmode mode;		/* EXACT, PREFIX, SUFFIX or CONTAINS */
+			bool cased;
+		} ref;
+	} u;
+};
+
+/* One value as written: matches when any of its alternatives does. */
+struct sigma_group {
+	struct sigma_val *alts;
+	size_t nalts;
+};
+
+/* One "field|modifiers: values" entry (or a keyword list: field NULL). */
+struct sigma_item {
+	const char *field;		/* arena; NULL = the whole message */
+	struct sigma_group *groups;
+	size_t ngroups;
+	bool all;			/* |all: every group must match */
+	bool neq;			/* |neq: present and no group matches */
+};
+
+/* A map: every item must match. */
+struct sigma_conj {
+	struct sigma_item *items;
+	size_t nitems;
+};
+
+/* A search identifier: any conjunction may match. */
+struct sigma_search {
+	const char *name;		/* arena */
+	struct sigma_conj *conjs;
+	size_t nconjs;
+};
+
+/* --- condition ---------------------------------------------------------- */
+
+enum sigma_cop { SIGMA_C_REF, SIGMA_C_AND, SIGMA_C_OR, SIGMA_C_NOT };
+
+struct sigma_cnode {
+	enum sigma_cop op;
+	uint32_t ref;			/* SIGMA_C_REF: index into rule->searches */
+	struct sigma_cnode **kids;	/* AND/OR: n kids, NOT: 1 */
+	size_t n;
+};
+
+/* --- the rule ------------------------------------------------------------ */
+
+struct sigma_rule {
+	struct sigma_arena arena;
+	const char *title, *id, *name, *status, *level;
+	const char *product, *service, *category;
+	const char **tags;
+	size_t ntags;
+	const char **fields;
+	size_t nfields;
+	const char **dfields;		/* distinct fields the detection reads */
+	size_t ndfields;
+	struct sigma_search *searches;
+	size_t nsearches;
+	struct sigma_cnode *cond;
+	struct sigma_val *re_head;	/* every SIGMA_V_RE value, to free */
+	pcre2_match_context *mctx;	/* match limits for every regex */
+	size_t ncnodes;			/* condition nodes built (bounded) */
+};
+
+/*
+ * sigma_cond.c: compiles the condition text (len bytes) against the rule's
+ * searches into an AST allocated in r->arena. Returns the root, or NULL with
+ * "reason" (no file:line prefix) in err.
+ */
+struct sigma_cnode *sigma_cond_compile(struct sigma_rule *r, const char *text, size_t len,
+    char *err, size_t errsz);
+/* An OR node over kids (arena), for condition lists. NULL when out of memory. */
+struct sigma_cnode *sigma_cond_or(struct sigma_rule *r, struct sigma_cnode **kids, size_t n);
+
+/* sigma_match.c: glob matching, shared with the condition's identifier patterns. */
+bool sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t len);
+/* Case-insensitive ASCII lowering table. */
+extern const unsigned char sigma_lower[256];
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * sigma_match – evaluates a compiled rule against one event.
+ *
+ * No allocation, no copies of the event: field values are the decoder's
+ * slices; search results are memoised in a small array on the stack so a
+ * search referenced twice ("selection and not (selection and filter)") is
+ * evaluated once; AND/OR short-circuit. Case-insensitive matching folds the
+ * event's bytes through a table, the patterns being folded at load time.
+ * Case folding is ASCII only (bytes >= 0x80 compare exactly).
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "sigma_internal.h"
+
+#define L1(x) (unsigned char)((x) >= 'A' && (x) <= 'Z' ? (x) + 32 : (x))
+#define L4(x) L1(x), L1((x) + 1), L1((x) + 2), L1((x) + 3)
+#define L16(x) L4(x), L4((x) + 4), L4((x) + 8), L4((x) + 12)
+#define L64(x) L16(x), L16((x) + 16), L16((x) + 32), L16((x) + 48)
+const unsigned char sigma_lower[256] = { L64(0), L64(64), L64(128), L64(192) };
+
+static const unsigned char empty_str[1] = { 0 };
+
+static bool
+eq_bytes(const unsigned char *s, const unsigned char *p, size_t n, bool cased)
+{
+	if (cased)
+		return memcmp(s, p, n) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (sigma_lower[s[i]] != sigma_lower[p[i]])
+			return false;
+	return true;
+}
+
+static bool
+find_bytes(const unsigned char *h, size_t hlen, const unsigned char *n, size_t nlen, bool cased)
+{
+	if (nlen == 0)
+		return true;
+	if (nlen > hlen)
+		return false;
+	if (cased) {
+		/* memmem is a GNU extension: memchr on the first byte is portable and fast. */
+		const unsigned char *p = h, *end = h + hlen - nlen + 1;
+		while (p < end && (p = memchr(p, n[0], (size_t)(end - p))) != NULL) {
+			if (memcmp(p + 1, n + 1, nlen - 1) == 0)
+				return true;
+			p++;
+		}
+		return false;
+	}
+	/*
+	 * Candidates are the positions of the first byte in either case, found
+	 * with memchr (vectorised in libc); each memchr result is reused until
+	 * the scan passes it, so every byte is looked at about twice at most.
+	 */
+	{
+		unsigned char lo = sigma_lower[n[0]];
+		unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - 32) : lo;
+		const unsigned char *pos = h, *end = h + hlen - nlen + 1, *pl = NULL, *pu = NULL;
+
+		while (pos < end) {
+			const unsigned char *cand;
+			if (pl == NULL || pl < pos)
+				if ((pl = memchr(pos, lo, (size_t)(end - pos))) == NULL)
+					pl = end;
+			if (pu == NULL || pu < pos) {
+				if (up == lo)
+					pu = end;
+				else if ((pu = memchr(pos, up, (size_t)(end - pos))) == NULL)
+					pu = end;
+			}
+			cand = pl < pu ? pl : pu;
+			if (cand == end)
+				return false;
+			if (eq_bytes(cand + 1, n + 1, nlen - 1, false))
+				return true;
+			pos = cand + 1;
+		}
+	}
+	return false;
+}
+
+/* Literal comparison in one of the fast modes. */
+static bool
+lit_match(enum sigma_gmode mode, const unsigned char *s, size_t n, const unsigned char *p,
+    size_t plen, bool cased)
+{
+	switch (mode) {
+	case SIGMA_G_EXACT:
+		return n == plen && eq_bytes(s, p, n, cased);
+	case SIGMA_G_PREFIX:
+		return n >= plen && eq_bytes(s, p, plen, cased);
+	case SIGMA_G_SUFFIX:
+		return n >= plen && eq_bytes(s + n - plen, p, plen, cased);
+	case SIGMA_G_CONTAINS:
+		return find_bytes(s, n, p, plen, cased);
+	case SIGMA_G_GLOB:
+		break;
+	}
+	return false;
+}
+
+/* Bytes a non-star token consumes at s, 0 when it does not match. */
+static size_t
+tok_width(const struct sigma_glob *g, size_t pi, const unsigned char *s, size_t n)
+{
+	switch ((enum sigma_tok)g->kind[pi]) {
+	case SIGMA_TOK_LIT:
+		if (g->cased)
+			return s[0] == g->text[pi];
+		return sigma_lower[s[0]] == g->text[pi];
+	case SIGMA_TOK_ONE:
+		return 1;
+	case SIGMA_TOK_DASH:
+		if (s[0] == '-' || s[0] == '/')
+			return 1;
+		/* U+2013 en dash, U+2014 em dash, U+2015 horizontal bar */
+		if (n >= 3 && s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0x93 && s[2] <= 0x95)
+			return 3;
+		return 0;
+	case SIGMA_TOK_STAR:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Glob with '*' backtracking to the last star only: correct because every
+ * other token matches a fixed width at a given position, and linear in
+ * practice (O(n*m) worst case, both bounded).
+ */
+bool
+sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t n)
+{
+	size_t pi = 0, si = 0, star_pi = (size_t)-1, star_si = 0, w;
+
+	if (g->mode != SIGMA_G_GLOB)
+		return lit_match(g->mode, s, n, g->text, g->len, g->cased);
+	while (si < n) {
+		if (pi < g->len) {
+			if (g->kind[pi] == SIGMA_TOK_STAR) {
+				star_pi = pi++;
+				star_si = si;
+				continue;
+			}
+			if ((w = tok_width(g, pi, s + si, n - si)) > 0) {
+				pi++;
+				si += w;
+				continue;
+			}
+		}
+		if (star_pi == (size_t)-1)
+			return false;
+		pi = star_pi + 1;
+		si = ++star_si;
+	}
+	while (pi < g->len && g->kind[pi] == SIGMA_TOK_STAR)
+		pi++;
+	return pi == g->len;
+}
+
+static bool
+cidr_match(const struct sigma_val *v, const unsigned char *s, size_t n)
+{
+	char buf[64];
+	uint8_t addr[16];
+	const uint8_t *a = addr;
+	unsigned full, rest;
+
+	if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n) != NULL)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (memchr(buf, ':', n) != NULL) {
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (inet_pton(AF_INET6, buf, addr) != 1)
+			return false;
+		if (v->u.cidr.af == AF_INET) {
+			/* An IPv4-mapped address is the IPv4 address for v4 ranges. */
+			if (memcmp(addr, mapped, sizeof(mapped)) != 0)
+				return false;
+			a = addr + 12;
+		}
+	} else {
+		if (v->u.cidr.af != AF_INET || inet_pton(AF_INET, buf, addr) != 1)
+			return false;
+	}
+	full = v->u.cidr.prefix / 8;
+	rest = v->u.cidr.prefix % 8;
+	if (memcmp(a, v->u.cidr.addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[full] ^ v->u.cidr.addr[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
+static bool
+num_match(const struct sigma_val *v, const unsigned char *s, size_t n)
+{
+	char buf[64];
+	char *end = NULL;
+	double x;
+
+	if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n) != NULL)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	x = strtod(buf, &end);
+	if (end == buf || *end != '\0' || isnan(x))
+		return false;
+	switch (v->u.num.op) {
+	case SIGMA_NUM_LT: return x < v->u.num.v;
+	case SIGMA_NUM_LTE: return x <= v->u.num.v;
+	case SIGMA_NUM_GT: return x > v->u.num.v;
+	case SIGMA_NUM_GTE: return x >= v->u.num.v;
+	}
+	return false;
+}
+
+static const struct ms_str *
+field_get(const struct sigma_event *ev, const char *name)
+{
+	return ev->d != NULL ? decode_field_get(ev->d, name) : NULL;
+}
+
+static bool
+val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct sigma_event *ev,
+    const struct ms_str *fv)
+{
+	const unsigned char *s;
+	const struct ms_str *other;
+
+	if (v->kind == SIGMA_V_NULL)
+		return fv == NULL || fv->len == 0;
+	if (v->kind == SIGMA_V_EXISTS)
+		return (fv != NULL) == v->u.exists;
+	if (fv == NULL)
+		return false;
+	s = fv->p != NULL ? (const unsigned char *)fv->p : empty_str;
+	switch (v->kind) {
+	case SIGMA_V_GLOB:
+		return sigma_glob_match(&v->u.g, s, fv->p != NULL ? fv->len : 0);
+	case SIGMA_V_RE:
+		/* A regex over its backtracking budget counts as no match. */
+		return pcre2_match(v->u.re.code, s, fv->p != NULL ? fv->len : 0, 0, 0,
+		    v->u.re.md, r->mctx) >= 0;
+	case SIGMA_V_CIDR:
+		return cidr_match(v, s, fv->len);
+	case SIGMA_V_NUM:
+		return num_match(v, s, fv->len);
+	case SIGMA_V_FIELDREF:
+		if ((other = field_get(ev, v->u.ref.field)) == NULL)
+			return false;
+		return lit_match(v->u.ref.mode, s, fv->p != NULL ? fv->len : 0,
+		    other->p != NULL ? (const unsigned char *)other->p : empty_str,
+		    other->p != NULL ? other->len : 0, v->u.ref.cased);
+	case SIGMA_V_NULL:
+	case SIGMA_V_EXISTS:
+		break;
+	}
+	return false;
+}
+
+static bool
+group_match(const struct sigma_rule *r, const struct sigma_group *g,
+    const struct sigma_event *ev, const struct ms_str *fv)
+{
+	for (size_t i = 0; i < g->nalts; i++)
+		if (val_match(r, &g->alts[i], ev, fv))
+			return true;
+	return false;
+}
+
+static bool
+item_match(const struct sigma_rule *r, const struct sigma_item *it,
+    const struct sigma_event *ev)
+{
+	const struct ms_str *fv;
+
+	if (it->field == NULL)
+		fv = &ev->message;
+	else
+		fv = field_get(ev, it->field);
+	if (it->neq) {
+		/* neq: the field is there and equals none of the values. */
+		if (fv == NULL)
+			return false;
+		for (size_t i = 0; i < it->ngroups; i++)
+			if (group_match(r, &it->groups[i], ev, fv))
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < it->ngroups; i++) {
+		bool m = group_match(r, &it->groups[i], ev, fv);
+		if (m && !it->all)
+			return true;
+		if (!m && it->all)
+			return false;
+	}
+	return it->all;
+}
+
+static bool
+search_match(const struct sigma_rule *r, const struct sigma_search *s,
+    const struct sigma_event *ev)
+{
+	for (size_t i = 0; i < s->nconjs; i++) {
+		const struct sigma_conj *c = &s->conjs[i];
+		size_t j;
+
+		for (j = 0; j < c->nitems; j++)
+			if (!item_match(r, &c->items[j], ev))
+				break;
+		if (j == c->nitems)
+			return true;
+	}
+	return false;
+}
+
+/* memo: 0 unknown, 1 false, 2 true – one byte per search, on the caller's stack. */
+static bool
+cond_eval(const struct sigma_rule *r, const struct sigma_cnode *n,
+    const struct sigma_event *ev, uint8_t *memo)
+{
+	switch (n->op) {
+	case SIGMA_C_REF:
+		if (memo[n->ref] == 0)
+			memo[n->ref] = search_match(r, &r->searches[n->ref], ev) ? 2 : 1;
+		return memo[n->ref] == 2;
+	case SIGMA_C_NOT:
+		return !cond_eval(r, n->kids[0], ev, memo);
+	case SIGMA_C_AND:
+		for (size_t i = 0; i < n->n; i++)
+			if (!cond_eval(r, n->kids[i], ev, memo))
+				return false;
+		return true;
+	case SIGMA_C_OR:
+		for (size_t i = 0; i < n->n; i++)
+			if (cond_eval(r, n->kids[i], ev, memo))
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/* True when ev matches r's detection; never allocates (see sigma.h). */
+bool
+sigma_rule_match(const struct sigma_rule *r, const struct sigma_event *ev)
+{
+	uint8_t memo[SIGMA_MAX_SEARCHES];
+
+	if (r == NULL || ev == NULL || r->cond == NULL)
+		return false;
+	memset(memo, 0, r->nsearches);
+	return cond_eval(r, r->cond, ev, memo);
+}

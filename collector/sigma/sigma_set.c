@@ -1,0 +1,751 @@
+/*
+ * sigma_set – loading a rule folder, routing events by logsource, and
+ * wiring detection rules to the correlations that reference them.
+ */
+#include "sigma_set.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "ms_log.h"
+#include "ms_yaml.h"
+
+#define SET_MAX_FILE	(4u << 20)	/* a rule file larger than this is refused */
+#define SET_MAX_FILES	100000
+#define SET_MAX_DEPTH	16		/* folder nesting */
+#define SET_CHAIN_DEPTH	8		/* correlation of correlation of ... */
+#define SET_LS_CACHE	64
+
+/* Who listens to matches of a rule or correlation. */
+struct set_listener {
+	size_t corr;	/* index into corrs */
+	size_t ref;	/* index of the reference inside that correlation */
+};
+
+struct set_rule {
+	struct sigma_rule *r;
+	bool generate;			/* raises its own alerts */
+	struct set_listener *ls;	/* correlations fed by this rule */
+	size_t nls;
+};
+
+struct set_corr {
+	struct sigma_corr *c;
+	struct set_listener *ls;	/* correlations fed by this one (chains) */
+	size_t nls;
+	bool dead;			/* rejected at resolution */
+};
+
+/* Rules applicable to one (product, service, category) triple of pointers. */
+struct set_route {
+	const char *product, *service, *category;
+	bool used;
+	size_t *idx;
+	size_t n;
+};
+
+struct sigma_set {
+	struct set_rule *rules;
+	size_t nrules, arules;
+	struct set_corr *corrs;
+	size_t ncorrs, acorrs;
+	struct set_route routes[SET_LS_CACHE];
+	struct ms_yaml_node **ph_docs;	/* placeholders file */
+	size_t ph_ndocs;
+	struct alert alert;		/* scratch for emission */
+};
+
+void
+sigma_report_init(struct sigma_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	ms_buf_init(&r->text, 4u << 20);
+}
+
+void
+sigma_report_fini(struct sigma_report *r)
+{
+	ms_buf_fini(&r->text);
+}
+
+/* --- logsource ------------------------------------------------------- */
+
+/* Services whose lines Sigma's "auth" service (auth.log) covers. */
+static const char *const auth_services[] = {
+	"sshd", "sudo", "su", "pam", "login", "useradd", "usermod", "userdel", "groupadd",
+	"groupdel", "gpasswd", "passwd", "chpasswd", "systemd-logind", "cron", NULL,
+};
+
+/* What the decoders produce; a rule asking for anything else is inert. */
+static const char *const known_products[] = { "linux", NULL };
+static const char *const known_services[] = {
+	"sshd", "sudo", "su", "pam", "login", "useradd", "usermod", "userdel", "groupadd",
+	"groupdel", "gpasswd", "passwd", "chpasswd", "systemd-logind", "cron", "auth",
+	"syslog", NULL,
+};
+static const char *const known_categories[] = { "webserver", "firewall", NULL };
+
+static bool
+in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (strcasecmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+/* Could any decoded event ever satisfy this rule's logsource? */
+static bool
+logsource_known(const char *product, const char *service, const char *category)
+{
+	if (*product && !in_list(known_products, product))
+		return false;
+	if (*service && !in_list(known_services, service))
+		return false;
+	if (*category && !in_list(known_categories, category))
+		return false;
+	/* Web and firewall events are not tied to a service. */
+	if (*category && *service)
+		return false;
+	return *product || *service || *category;
+}
+
+static bool
+ls_eq(const char *want, const char *have)
+{
+	return *want == '\0' || (have != NULL && strcasecmp(want, have) == 0);
+}
+
+static bool
+rule_applies(const struct sigma_rule *r, const struct decoded *d)
+{
+	const char *svc = sigma_rule_service(r);
+
+	if (!ls_eq(sigma_rule_product(r), d->product) || !ls_eq(sigma_rule_category(r), d->category))
+		return false;
+	if (*svc == '\0')
+		return true;
+	if (d->service && strcasecmp(svc, d->service) == 0)
+		return true;
+	if (strcasecmp(svc, "auth") == 0)
+		return d->service != NULL && in_list(auth_services, d->service);
+	if (strcasecmp(svc, "syslog") == 0)
+		return d->fmt != DECODE_SYSLOG_NONE;
+	return false;
+}
+
+/* The rule indices for d's logsource, computed once per pointer triple. */
+static const struct set_route *
+set_route(struct sigma_set *s, const struct decoded *d)
+{
+	struct set_route *free_slot = NULL;
+
+	for (size_t i = 0; i < SET_LS_CACHE; i++) {
+		struct set_route *rt = &s->routes[i];
+		if (!rt->used) {
+			if (free_slot == NULL)
+				free_slot = rt;
+			continue;
+		}
+		/* Decoders use static strings: pointer equality is enough. */
+		if (rt->product == d->product && rt->service == d->service &&
+		    rt->category == d->category)
+			return rt;
+	}
+	if (free_slot == NULL) {
+		/* More triples than slots would mean decoders inventing strings. */
+		free_slot = &s->routes[0];
+		free(free_slot->idx);
+		memset(free_slot, 0, sizeof(*free_slot));
+	}
+	free_slot->used = true;
+	free_slot->product = d->product;
+	free_slot->service = d->service;
+	free_slot->category = d->category;
+	free_slot->idx = calloc(s->nrules ? s->nrules : 1, sizeof(size_t));
+	if (free_slot->idx == NULL) {
+		free_slot->used = false;
+		return NULL;
+	}
+	for (size_t i = 0; i < s->nrules; i++)
+		if (rule_applies(s->rules[i].r, d))
+			free_slot->idx[free_slot->n++] = i;
+	return free_slot;
+}
+
+/* --- loading --------------------------------------------------------- */
+
+static void
+report_line(struct sigma_report *rep, const char *kind, const char *msg)
+{
+	ms_buf_printf(&rep->text, "%s: %s\n", kind, msg);
+}
+
+static const struct ms_yaml_node *
+placeholder_cb(const char *name, void *arg)
+{
+	struct sigma_set *s = arg;
+
+	if (s->ph_ndocs == 0)
+		return NULL;
+	return ms_yaml_get(s->ph_docs[0], name);
+}
+
+static int
+set_add_rule(struct sigma_set *s, struct sigma_rule *r)
+{
+	if (s->nrules == s->arules) {
+		size_t na = s->arules ? s->arules * 2 : 64;
+		struct set_rule *n = realloc(s->rules, na * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		s->rules = n;
+		s->arules = na;
+	}
+	memset(&s->rules[s->nrules], 0, sizeof(s->rules[0]));
+	s->rules[s->nrules].r = r;
+	s->rules[s->nrules].generate = true;
+	s->nrules++;
+	return 0;
+}
+
+static int
+set_add_corr(struct sigma_set *s, struct sigma_corr *c)
+{
+	if (s->ncorrs == s->acorrs) {
+		size_t na = s->acorrs ? s->acorrs * 2 : 16;
+		struct set_corr *n = realloc(s->corrs, na * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		s->corrs = n;
+		s->acorrs = na;
+	}
+	memset(&s->corrs[s->ncorrs], 0, sizeof(s->corrs[0]));
+	s->corrs[s->ncorrs].c = c;
+	s->ncorrs++;
+	return 0;
+}
+
+static void
+set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts *opts,
+    struct sigma_report *rep)
+{
+	struct ms_yaml_node **docs = NULL;
+	size_t ndocs = 0;
+	char err[1024], msg[1400];
+
+	rep->files++;
+	if (ms_yaml_parse_file(file, SET_MAX_FILE, &docs, &ndocs, err, sizeof(err)) < 0) {
+		rep->rejected++;
+		snprintf(msg, sizeof(msg), "%s", err);
+		report_line(rep, "rejected", msg);
+		return;
+	}
+	for (size_t i = 0; i < ndocs; i++) {
+		const struct ms_yaml_node *doc = docs[i];
+
+		if (ms_yaml_is_null(doc))
+			continue;
+		if (doc->type != MS_YAML_MAP) {
+			rep->rejected++;
+			snprintf(msg, sizeof(msg), "%s:%d: a rule is a map", file, doc->line);
+			report_line(rep, "rejected", msg);
+			continue;
+		}
+		if (ms_yaml_get(doc, "correlation") != NULL) {
+			struct sigma_corr *c = sigma_corr_parse(doc, file, err, sizeof(err));
+			if (c == NULL) {
+				rep->rejected++;
+				report_line(rep, "rejected", err);
+				continue;
+			}
+			if (opts && opts->max_groups)
+				sigma_corr_set_max_groups(c, opts->max_groups);
+			if (set_add_corr(s, c) < 0) {
+				sigma_corr_free(c);
+				rep->rejected++;
+				report_line(rep, "rejected", "out of memory");
+			}
+			continue;
+		} else {
+			struct sigma_rule *r = sigma_rule_parse(doc, file, placeholder_cb, s, err,
+			    sizeof(err));
+			if (r == NULL) {
+				rep->rejected++;
+				report_line(rep, "rejected", err);
+				continue;
+			}
+			if (!logsource_known(sigma_rule_product(r), sigma_rule_service(r),
+			    sigma_rule_category(r))) {
+				rep->inert++;
+				snprintf(msg, sizeof(msg), "%s:%d: logsource product=%s service=%s "
+				    "category=%s has no decoder", file, doc->line, sigma_rule_product(r),
+				    sigma_rule_service(r), sigma_rule_category(r));
+				report_line(rep, "inert", msg);
+				/* Kept for correlations? No: it can never match. */
+				sigma_rule_free(r);
+				continue;
+			}
+			if (set_add_rule(s, r) < 0) {
+				sigma_rule_free(r);
+				rep->rejected++;
+				report_line(rep, "rejected", "out of memory");
+			}
+		}
+	}
+	ms_yaml_docs_free(docs, ndocs);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+is_rule_file(const char *name)
+{
+	size_t l = strlen(name);
+	return name[0] != '.' && ((l > 4 && strcmp(name + l - 4, ".yml") == 0) ||
+	    (l > 5 && strcmp(name + l - 5, ".yaml") == 0));
+}
+
+static void
+set_load_path(struct sigma_set *s, const char *path, int depth,
+    const struct sigma_set_opts *opts, struct sigma_report *rep)
+{
+	struct stat st;
+	DIR *dir;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, a = 0;
+
+	if (stat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		if (rep->files < SET_MAX_FILES)
+			set_load_file(s, path, opts, rep);
+		return;
+	}
+	if (depth > SET_MAX_DEPTH || (dir = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		char sub[4096];
+		struct stat sst;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
+			continue;
+		if (stat(sub, &sst) != 0 || (!S_ISDIR(sst.st_mode) && !is_rule_file(de->d_name)))
+			continue;
+		if (n == a) {
+			size_t na = a ? a * 2 : 64;
+			char **nn = realloc(names, na * sizeof(*nn));
+			if (nn == NULL)
+				break;
+			names = nn;
+			a = na;
+		}
+		if ((names[n] = strdup(sub)) == NULL)
+			break;
+		n++;
+	}
+	closedir(dir);
+	/* Name order: the same folder always loads the same way. */
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		set_load_path(s, names[i], depth + 1, opts, rep);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Index of the rule or correlation named (by name or id) ref. */
+static bool
+set_find(const struct sigma_set *s, const char *ref, size_t *rule, size_t *corr)
+{
+	*rule = *corr = SIZE_MAX;
+	for (size_t i = 0; i < s->nrules; i++) {
+		const struct sigma_rule *r = s->rules[i].r;
+		if ((*sigma_rule_name(r) && strcmp(sigma_rule_name(r), ref) == 0) ||
+		    (*sigma_rule_id(r) && strcmp(sigma_rule_id(r), ref) == 0)) {
+			*rule = i;
+			return true;
+		}
+	}
+	for (size_t i = 0; i < s->ncorrs; i++) {
+		const struct sigma_corr *c = s->corrs[i].c;
+		if ((*sigma_corr_name(c) && strcmp(sigma_corr_name(c), ref) == 0) ||
+		    (*sigma_corr_id(c) && strcmp(sigma_corr_id(c), ref) == 0)) {
+			*corr = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+listener_add(struct set_listener **ls, size_t *n, size_t corr, size_t ref)
+{
+	struct set_listener *nl = realloc(*ls, (*n + 1) * sizeof(**ls));
+
+	if (nl == NULL)
+		return -1;
+	nl[*n].corr = corr;
+	nl[*n].ref = ref;
+	*ls = nl;
+	(*n)++;
+	return 0;
+}
+
+/* Wires correlations to what they reference; dangling references reject them. */
+static void
+set_resolve(struct sigma_set *s, struct sigma_report *rep)
+{
+	char msg[600];
+
+	for (size_t c = 0; c < s->ncorrs; c++) {
+		struct set_corr *sc = &s->corrs[c];
+		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
+			size_t ri, ci;
+			const char *ref = sigma_corr_ref(sc->c, k);
+			if (!set_find(s, ref, &ri, &ci) || ci == c) {
+				snprintf(msg, sizeof(msg), "correlation \"%s\": %s rule \"%s\"",
+				    sigma_corr_title(sc->c), ci == c ? "refers to itself as" : "unknown",
+				    ref);
+				report_line(rep, "rejected", msg);
+				sc->dead = true;
+				break;
+			}
+		}
+		if (sc->dead) {
+			rep->rejected++;
+			continue;
+		}
+		rep->correlations++;
+		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
+			size_t ri, ci;
+			set_find(s, sigma_corr_ref(sc->c, k), &ri, &ci);
+			if (ri != SIZE_MAX) {
+				struct set_rule *sr = &s->rules[ri];
+				listener_add(&sr->ls, &sr->nls, c, k);
+			} else {
+				listener_add(&s->corrs[ci].ls, &s->corrs[ci].nls, c, k);
+			}
+		}
+	}
+	/*
+	 * A rule referenced by correlations is quiet, unless one of them says
+	 * generate: true.
+	 */
+	for (size_t i = 0; i < s->nrules; i++) {
+		struct set_rule *sr = &s->rules[i];
+		if (sr->nls == 0) {
+			sr->generate = true;
+			continue;
+		}
+		sr->generate = false;
+		for (size_t k = 0; k < sr->nls; k++)
+			if (sigma_corr_generate(s->corrs[sr->ls[k].corr].c))
+				sr->generate = true;
+	}
+	rep->rules = s->nrules;
+}
+
+struct sigma_set *
+sigma_set_load(const char *path, const struct sigma_set_opts *opts, struct sigma_report *rep,
+    char *err, size_t errsz)
+{
+	struct sigma_set *s;
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	if (opts && opts->placeholders && *opts->placeholders &&
+	    ms_yaml_parse_file(opts->placeholders, SET_MAX_FILE, &s->ph_docs, &s->ph_ndocs, err,
+	    errsz) < 0) {
+		sigma_set_free(s);
+		return NULL;
+	}
+	set_load_path(s, path, 0, opts, rep);
+	set_resolve(s, rep);
+	return s;
+}
+
+void
+sigma_set_free(struct sigma_set *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nrules; i++) {
+		sigma_rule_free(s->rules[i].r);
+		free(s->rules[i].ls);
+	}
+	for (size_t i = 0; i < s->ncorrs; i++) {
+		sigma_corr_free(s->corrs[i].c);
+		free(s->corrs[i].ls);
+	}
+	for (size_t i = 0; i < SET_LS_CACHE; i++)
+		free(s->routes[i].idx);
+	free(s->rules);
+	free(s->corrs);
+	ms_yaml_docs_free(s->ph_docs, s->ph_ndocs);
+	free(s);
+}
+
+size_t
+sigma_set_count(const struct sigma_set *s)
+{
+	return s->nrules + s->ncorrs;
+}
+
+const char *
+sigma_set_key(const struct sigma_set *s, size_t i)
+{
+	if (i < s->nrules) {
+		const struct sigma_rule *r = s->rules[i].r;
+		return *sigma_rule_id(r) ? sigma_rule_id(r) : sigma_rule_name(r);
+	}
+	i -= s->nrules;
+	if (i < s->ncorrs && !s->corrs[i].dead) {
+		const struct sigma_corr *c = s->corrs[i].c;
+		return *sigma_corr_id(c) ? sigma_corr_id(c) : sigma_corr_name(c);
+	}
+	return "";
+}
+
+size_t
+sigma_set_groups(const struct sigma_set *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->ncorrs; i++)
+		n += sigma_corr_groups(s->corrs[i].c);
+	return n;
+}
+
+/* --- evaluation ------------------------------------------------------ */
+
+/* Names under which decoders put a source address or a user, in preference order. */
+static const char *const ip_fields[] = { "src_ip", "c-ip", "rhost", "SourceIp", "addr", NULL };
+static const char *const user_fields[] = { "user", "User", "cs-username", "acct", NULL };
+
+static void
+alert_base(struct alert *a, const struct detect_event *ev)
+{
+	const char *host = ev->host ? ev->host : "";
+	const char *agent = ev->agent_id ? ev->agent_id : "";
+
+	memset(a, 0, sizeof(*a));
+	ms_copy(a->agent_id, sizeof(a->agent_id), agent, strlen(agent));
+	ms_copy(a->host, sizeof(a->host), host, strlen(host));
+	for (const char *const *f = ip_fields; *f && a->src_ip[0] == '\0'; f++) {
+		const struct ms_str *v = decode_field_get(ev->d, *f);
+		if (v && v->len && v->len < sizeof(a->src_ip))
+			ms_copy(a->src_ip, sizeof(a->src_ip), v->p, v->len);
+	}
+}
+
+struct eval_ctx {
+	struct sigma_set *s;
+	const struct detect_event *dev;
+	const struct sigma_event *sev;
+	detect_emit_fn emit;
+	void *arg;
+	int depth;
+	const char *tags[64];
+};
+
+static void feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
+    const struct sigma_event *ev);
+
+static void
+corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
+{
+	struct eval_ctx *x = arg;
+	struct alert *a = &x->s->alert;
+	const struct sigma_corr *c = ca->corr;
+	size_t ci = SIZE_MAX, nt;
+
+	alert_base(a, x->dev);
+	a->rule_id = *sigma_corr_id(c) ? sigma_corr_id(c) : sigma_corr_name(c);
+	a->rule_title = sigma_corr_title(c);
+	a->severity = *sigma_corr_level(c) ? sigma_corr_level(c) : "medium";
+	a->count = ca->count > UINT32_MAX ? UINT32_MAX : (unsigned)ca->count;
+	a->first_ms = ca->first_ms;
+	a->last_ms = ca->last_ms;
+	for (size_t i = 0; i < ca->nsamples && i < ALERT_MAX_SAMPLES; i++)
+		ms_copy(a->samples[a->n_samples++], ALERT_SAMPLE_MAX, ca->samples[i],
+		    strlen(ca->samples[i]));
+	for (size_t i = 0; i < ca->nvalues && a->n_users < ALERT_MAX_USERS; i++)
+		ms_copy(a->users[a->n_users++], ALERT_USER_MAX, ca->values[i], strlen(ca->values[i]));
+	for (size_t i = 0; i < ca->ngroup; i++) {
+		/* A group-by on an address is the alert's source. */
+		for (const char *const *f = ip_fields; *f; f++)
+			if (strcmp(ca->group_names[i], *f) == 0 && ca->group_values[i].len < sizeof(a->src_ip))
+				ms_copy(a->src_ip, sizeof(a->src_ip), ca->group_values[i].p,
+				    ca->group_values[i].len);
+	}
+	a->group_names = ca->group_names;
+	a->group_values = ca->group_values;
+	a->ngroup = ca->ngroup;
+	nt = sigma_corr_ntags(c) < MS_ARRAY_LEN(x->tags) ? sigma_corr_ntags(c) : MS_ARRAY_LEN(x->tags);
+	for (size_t i = 0; i < nt; i++)
+		x->tags[i] = sigma_corr_tag(c, i);
+	a->tags = x->tags;
+	a->ntags = nt;
+	x->emit(a, x->arg);
+	/* Chains: correlations listening to this one. */
+	for (size_t i = 0; i < x->s->ncorrs; i++)
+		if (x->s->corrs[i].c == c)
+			ci = i;
+	if (ci != SIZE_MAX && x->s->corrs[ci].nls && x->depth < SET_CHAIN_DEPTH) {
+		x->depth++;
+		feed_listeners(x, x->s->corrs[ci].ls, x->s->corrs[ci].nls, ca->last ? ca->last : x->sev);
+		x->depth--;
+	}
+}
+
+static void
+feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
+    const struct sigma_event *ev)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct set_corr *sc = &x->s->corrs[ls[i].corr];
+		if (!sc->dead)
+			sigma_corr_feed(sc->c, ls[i].ref, ev, corr_emit_cb, x);
+	}
+}
+
+static void
+rule_alert(struct eval_ctx *x, const struct sigma_rule *r)
+{
+	struct alert *a = &x->s->alert;
+	const struct detect_event *ev = x->dev;
+	size_t nt;
+
+	alert_base(a, ev);
+	a->rule_id = *sigma_rule_id(r) ? sigma_rule_id(r) : sigma_rule_title(r);
+	a->rule_title = sigma_rule_title(r);
+	a->severity = *sigma_rule_level(r) ? sigma_rule_level(r) : "medium";
+	a->count = 1;
+	a->first_ms = a->last_ms = ev->d->time_ms;
+	ms_copy(a->samples[0], ALERT_SAMPLE_MAX, ev->line.p, ev->line.len);
+	a->n_samples = 1;
+	for (const char *const *f = user_fields; *f; f++) {
+		const struct ms_str *v = decode_field_get(ev->d, *f);
+		if (v && v->len) {
+			ms_copy(a->users[0], ALERT_USER_MAX, v->p, v->len);
+			a->n_users = 1;
+			break;
+		}
+	}
+	nt = sigma_rule_ntags(r) < MS_ARRAY_LEN(x->tags) ? sigma_rule_ntags(r) : MS_ARRAY_LEN(x->tags);
+	for (size_t i = 0; i < nt; i++)
+		x->tags[i] = sigma_rule_tag(r, i);
+	a->tags = x->tags;
+	a->ntags = nt;
+	a->event = ev->d;
+	x->emit(a, x->arg);
+}
+
+void
+sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_fn emit, void *arg)
+{
+	const struct set_route *rt;
+	struct sigma_event sev;
+	struct eval_ctx x;
+
+	if (s->nrules == 0 || (rt = set_route(s, ev->d)) == NULL)
+		return;
+	sev.d = ev->d;
+	sev.message = ev->d->msg;
+	sev.time_ms = ev->d->time_ms;
+	sev.agent_id = ev->agent_id;
+	sev.host = ev->host;
+	sev.line = ev->line;
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	x.dev = ev;
+	x.sev = &sev;
+	x.emit = emit;
+	x.arg = arg;
+	for (size_t i = 0; i < rt->n; i++) {
+		struct set_rule *sr = &s->rules[rt->idx[i]];
+		if (!sigma_rule_match(sr->r, &sev))
+			continue;
+		if (sr->generate)
+			rule_alert(&x, sr->r);
+		feed_listeners(&x, sr->ls, sr->nls, &sev);
+	}
+}
+
+/* --- as a detector --------------------------------------------------- */
+
+static void
+sigma_detector_on_event(void *state, const struct detect_event *ev, detect_emit_fn emit, void *arg)
+{
+	struct sigma_set **sp = state;
+	if (*sp)
+		sigma_set_eval(*sp, ev, emit, arg);
+}
+
+static void
+sigma_detector_free_state(void *state)
+{
+	struct sigma_set **sp = state;
+	if (sp == NULL)
+		return;
+	sigma_set_free(*sp);
+	free(sp);
+}
+
+static size_t
+sigma_detector_tracked(void *state)
+{
+	struct sigma_set **sp = state;
+	return *sp ? sigma_set_groups(*sp) : 0;
+}
+
+struct detector *
+sigma_detector_new(struct sigma_set *s)
+{
+	struct detector *d = calloc(1, sizeof(*d));
+	struct sigma_set **sp = calloc(1, sizeof(*sp));
+
+	if (d == NULL || sp == NULL) {
+		free(d);
+		free(sp);
+		sigma_set_free(s);
+		return NULL;
+	}
+	*sp = s;
+	d->name = "sigma";
+	d->state = sp;
+	d->on_event = sigma_detector_on_event;
+	d->free = sigma_detector_free_state;
+	d->tracked = sigma_detector_tracked;
+	return d;
+}
+
+void
+sigma_detector_swap(struct detector *d, struct sigma_set *s)
+{
+	struct sigma_set **sp = d->state;
+
+	sigma_set_free(*sp);
+	*sp = s;
+}

@@ -1,0 +1,65 @@
+/*
+ * sigma_set – a loaded folder of Sigma rules and correlations, run as one
+ * detector of the collector (and of `minisocctl replay`).
+ *
+ * Loading never stops at a bad file: every document ends up loaded, inert
+ * (its logsource is nothing our decoders produce – listed) or rejected
+ * ("file:line: reason" – listed). A reload builds a new set and swaps it in
+ * only when it loaded; the old set keeps running otherwise.
+ */
+#ifndef SIGMA_SET_H
+#define SIGMA_SET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detect.h"
+#include "ms_buf.h"
+#include "sigma.h"
+
+struct sigma_set;
+
+struct sigma_report {
+	size_t files;		/* .yml/.yaml files read */
+	size_t rules;		/* detection rules loaded and live */
+	size_t correlations;	/* correlation rules loaded */
+	size_t inert;		/* parsed, but no decoder produces their logsource */
+	size_t rejected;	/* documents refused, with reasons in text */
+	struct ms_buf text;	/* one line per inert or rejected document (owned) */
+};
+
+void sigma_report_init(struct sigma_report *r);
+void sigma_report_fini(struct sigma_report *r);
+
+struct sigma_set_opts {
+	size_t max_groups;	/* per correlation; 0 = default 65536 */
+	const char *placeholders;	/* YAML file: name -> list of values, for |expand; may be NULL */
+};
+
+/*
+ * Loads every rule under path (a file, or a folder walked recursively for
+ * *.yml and *.yaml, in name order). Returns the set (caller owns), or NULL
+ * when path itself cannot be read (err says why). Per-document problems go
+ * to rep, never to err.
+ */
+struct sigma_set *sigma_set_load(const char *path, const struct sigma_set_opts *opts,
+    struct sigma_report *rep, char *err, size_t errsz);
+void sigma_set_free(struct sigma_set *s);
+
+/* Runs the set on one event; alerts go to emit (borrowed for the call). */
+void sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_fn emit,
+    void *arg);
+
+/* Rules and live correlations in the set, and the id (or name) of each. */
+size_t sigma_set_count(const struct sigma_set *s);
+const char *sigma_set_key(const struct sigma_set *s, size_t i);
+
+/* Correlation groups held now (metrics). */
+size_t sigma_set_groups(const struct sigma_set *s);
+
+/* A detector running s (takes ownership of s). */
+struct detector *sigma_detector_new(struct sigma_set *s);
+/* Replaces the detector's set with s (takes ownership; the old one is freed). */
+void sigma_detector_swap(struct detector *d, struct sigma_set *s);
+
+#endif
