@@ -71,6 +71,10 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 	ms_json_obj_open(&j);
 	ms_json_key(&j, "id");
 	ms_json_str(&j, a->rule_id);
+	if (a->rule_name && *a->rule_name) {
+		ms_json_key(&j, "name");
+		ms_json_str(&j, a->rule_name);
+	}
 	ms_json_key(&j, "title");
 	ms_json_str(&j, a->rule_title);
 	ms_json_obj_close(&j);

@@ -40,6 +40,7 @@ struct alert {
 	int64_t time_ms;	/* when it was raised (collector clock) */
 	const char *rule_id;	/* static strings owned by the detector */
 	const char *rule_title;
+	const char *rule_name;	/* optional readable name (Sigma "name:"), or NULL */
 	const char *severity;	/* informational, low, medium, high, critical */
 	char agent_id[128];
 	char host[256];

@@ -343,6 +343,9 @@ set_load_path(struct sigma_set *s, const char *path, int depth,
 			continue;
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
 			continue;
+		/* rules/tests holds test cases for minisocctl rules test, not rules. */
+		if (strcmp(de->d_name, "tests") == 0 && stat(sub, &sst) == 0 && S_ISDIR(sst.st_mode))
+			continue;
 		if (stat(sub, &sst) != 0 || (!S_ISDIR(sst.st_mode) && !is_rule_file(de->d_name)))
 			continue;
 		if (n == a) {
@@ -518,14 +521,23 @@ sigma_set_key(const struct sigma_set *s, size_t i)
 {
 	if (i < s->nrules) {
 		const struct sigma_rule *r = s->rules[i].r;
-		return *sigma_rule_id(r) ? sigma_rule_id(r) : sigma_rule_name(r);
+		return *sigma_rule_name(r) ? sigma_rule_name(r) : sigma_rule_id(r);
 	}
 	i -= s->nrules;
 	if (i < s->ncorrs && !s->corrs[i].dead) {
 		const struct sigma_corr *c = s->corrs[i].c;
-		return *sigma_corr_id(c) ? sigma_corr_id(c) : sigma_corr_name(c);
+		return *sigma_corr_name(c) ? sigma_corr_name(c) : sigma_corr_id(c);
 	}
 	return "";
+}
+
+bool
+sigma_set_alerts(const struct sigma_set *s, size_t i)
+{
+	if (i < s->nrules)
+		return s->rules[i].generate;
+	i -= s->nrules;
+	return i < s->ncorrs && !s->corrs[i].dead;
 }
 
 size_t
@@ -582,6 +594,7 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 
 	alert_base(a, x->dev);
 	a->rule_id = *sigma_corr_id(c) ? sigma_corr_id(c) : sigma_corr_name(c);
+	a->rule_name = sigma_corr_name(c);
 	a->rule_title = sigma_corr_title(c);
 	a->severity = *sigma_corr_level(c) ? sigma_corr_level(c) : "medium";
 	a->count = ca->count > UINT32_MAX ? UINT32_MAX : (unsigned)ca->count;
@@ -639,6 +652,7 @@ rule_alert(struct eval_ctx *x, const struct sigma_rule *r)
 
 	alert_base(a, ev);
 	a->rule_id = *sigma_rule_id(r) ? sigma_rule_id(r) : sigma_rule_title(r);
+	a->rule_name = sigma_rule_name(r);
 	a->rule_title = sigma_rule_title(r);
 	a->severity = *sigma_rule_level(r) ? sigma_rule_level(r) : "medium";
 	a->count = 1;

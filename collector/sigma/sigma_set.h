@@ -10,6 +10,7 @@
 #ifndef SIGMA_SET_H
 #define SIGMA_SET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,7 +39,8 @@ struct sigma_set_opts {
 
 /*
  * Loads every rule under path (a file, or a folder walked recursively for
- * *.yml and *.yaml, in name order). Returns the set (caller owns), or NULL
+ * *.yml and *.yaml, in name order; folders named "tests" hold rule test
+ * cases and are skipped). Returns the set (caller owns), or NULL
  * when path itself cannot be read (err says why). Per-document problems go
  * to rep, never to err.
  */
@@ -50,9 +52,11 @@ void sigma_set_free(struct sigma_set *s);
 void sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_fn emit,
     void *arg);
 
-/* Rules and live correlations in the set, and the id (or name) of each. */
+/* Rules and live correlations in the set, and the name (or id) of each. */
 size_t sigma_set_count(const struct sigma_set *s);
 const char *sigma_set_key(const struct sigma_set *s, size_t i);
+/* Does entry i raise alerts (false for a rule that only feeds correlations)? */
+bool sigma_set_alerts(const struct sigma_set *s, size_t i);
 
 /* Correlation groups held now (metrics). */
 size_t sigma_set_groups(const struct sigma_set *s);
