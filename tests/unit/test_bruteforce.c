@@ -716,6 +716,7 @@ test_alert_json_unterminated(void **state)
 	a.group_values = NULL;
 	a.ngroup = 0;
 	a.rule_id = NULL;
+	a.rule_name = NULL;
 	a.rule_title = "t";
 	a.severity = "low";
 	a.n_users = 1000;
