@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# minisocctl replay over the fixtures in tests/data: every replay_NAME.log
+# must raise exactly the alerts listed in replay_NAME.expected, one
+# "<rule name> <src_ip>" per line, sorted.
+set -euo pipefail
+BUILD=${1:?usage: replay_test.sh BUILD_DIR}
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+CTL=$BUILD/cli/minisocctl
+pass=0 fail=0
+shopt -s nullglob
+for log in "$ROOT"/tests/data/replay_*.log; do
+	exp=${log%.log}.expected
+	[[ -f $exp ]] || continue
+	got=$("$CTL" replay --rules "$ROOT/rules" --no-builtin --tz-offset 0 "$log" 2>/dev/null |
+		python3 -c '
+import json, sys
+for line in sys.stdin:
+    a = json.loads(line)
+    print(a["rule"].get("name") or a["rule"]["id"], a.get("src_ip", ""))
+' | sort)
+	if diff -u "$exp" <(printf '%s\n' "$got" | sed '/^$/d') >/tmp/replay_diff.$$; then
+		echo "ok   $(basename "$log")"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $(basename "$log"): alerts differ (expected vs got):"
+		cat /tmp/replay_diff.$$
+		fail=$((fail + 1))
+	fi
+	rm -f /tmp/replay_diff.$$
+done
+echo "$pass passed, $fail failed"
+((fail == 0 && pass > 0))
