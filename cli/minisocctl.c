@@ -25,6 +25,7 @@ usage(FILE *out)
 	    "\n"
 	    "Commands:\n"
 	    "  alerts        print recent alerts from Redis (and follow new ones)\n"
+	    "  status        the collector's counters and the agents it knows\n"
 	    "  rules check   load rules, list what is inert or rejected\n"
 	    "  rules test    run the rules' test cases\n"
 	    "  replay        run detection over log files offline, alerts as JSON lines\n"
@@ -125,6 +126,102 @@ print_entry(const redisReply *entry, bool json)
 	    src, json_int(alert->str, "count"), users);
 }
 
+/* Parses -r HOST:PORT into host/port; 0 or -1. */
+static int
+parse_redis_addr(const char *arg, char *host, size_t hostsz, int64_t *port)
+{
+	const char *colon = strrchr(arg, ':');
+
+	if (colon == NULL || ms_parse_i64(colon + 1, 1, 65535, port) < 0 ||
+	    (size_t)(colon - arg) >= hostsz)
+		return -1;
+	ms_copy(host, hostsz, arg, (size_t)(colon - arg));
+	return 0;
+}
+
+static void
+print_hash(redisContext *rc, const char *key, const char *indent)
+{
+	redisReply *r = redisCommand(rc, "HGETALL %s", key);
+
+	if (r && r->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			printf("%s%-20s %s\n", indent, r->element[i]->str, r->element[i + 1]->str);
+	if (r)
+		freeReplyObject(r);
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "redis", required_argument, NULL, 'r' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char host[256] = "127.0.0.1", cursor[32] = "0";
+	const char *sock = NULL;
+	int64_t port = 6379;
+	redisContext *rc;
+	redisReply *r;
+	int ch, nagents = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "r:s:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (parse_redis_addr(optarg, host, sizeof(host), &port) < 0) {
+				fprintf(stderr, "minisocctl status: --redis wants HOST:PORT\n");
+				return 1;
+			}
+			break;
+		case 's': sock = optarg; break;
+		case 'h':
+			printf("usage: minisocctl status [-r HOST:PORT | -s SOCKET]\n"
+			    "The collector's counters (updated every 10 s) and the agents it knows.\n");
+			return 0;
+		default: return 1;
+		}
+	}
+	rc = sock ? redisConnectUnix(sock) : redisConnect(host, (int)port);
+	if (rc == NULL || rc->err) {
+		fprintf(stderr, "minisocctl status: cannot connect to Redis: %s\n",
+		    rc ? rc->errstr : "out of memory");
+		if (rc)
+			redisFree(rc);
+		return 2;
+	}
+	printf("collector\n");
+	print_hash(rc, "minisoc:collector:stats", "  ");
+	printf("agents\n");
+	do {
+		r = redisCommand(rc, "SCAN %s MATCH minisoc:agent:* COUNT 200", cursor);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			if (r)
+				freeReplyObject(r);
+			break;
+		}
+		ms_copy(cursor, sizeof(cursor), r->element[0]->str, r->element[0]->len);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			const char *key = r->element[1]->element[i]->str;
+			redisReply *seq = redisCommand(rc, "HGET minisoc:agents:seq %s",
+			    key + strlen("minisoc:agent:"));
+			printf("  %s (handled seq %s)\n", key + strlen("minisoc:agent:"),
+			    seq && seq->type == REDIS_REPLY_STRING ? seq->str : "-");
+			if (seq)
+				freeReplyObject(seq);
+			print_hash(rc, key, "    ");
+			nagents++;
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	if (nagents == 0)
+		printf("  (none yet)\n");
+	redisFree(rc);
+	return 0;
+}
+
 static int
 cmd_alerts(int argc, char **argv)
 {
@@ -149,16 +246,12 @@ cmd_alerts(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "r:s:k:n:fjh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'r': {
-			const char *colon = strrchr(optarg, ':');
-			if (colon == NULL || ms_parse_i64(colon + 1, 1, 65535, &port) < 0 ||
-			    (size_t)(colon - optarg) >= sizeof(host)) {
+		case 'r':
+			if (parse_redis_addr(optarg, host, sizeof(host), &port) < 0) {
 				fprintf(stderr, "minisocctl alerts: --redis wants HOST:PORT\n");
 				return 1;
 			}
-			ms_copy(host, sizeof(host), optarg, (size_t)(colon - optarg));
 			break;
-		}
 		case 's': sock = optarg; break;
 		case 'k': stream = optarg; break;
 		case 'n':
@@ -238,6 +331,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "alerts") == 0)
 		return cmd_alerts(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rules") == 0)
 		return ctl_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)

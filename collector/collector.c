@@ -115,6 +115,10 @@ collector_detect_line(struct collector *c, const struct decode_ctx *ctx, const c
 {
 	detect_line(c->detectors, c->ndetectors, c->decoded, ctx, agent_id, host, source, line,
 	    seq, emit_cb, c);
+	/* Still an event (keyword rules saw it), but no decoder knew it. */
+	if (c->decoded->fmt == DECODE_SYSLOG_NONE && c->decoded->product == NULL &&
+	    c->decoded->category == NULL)
+		c->stats.events_undecoded++;
 }
 
 void
@@ -142,11 +146,12 @@ collector_log_stats(const struct collector *c, const char *why)
 	ms_info("event=stats why=%s sessions=%zu sessions_accepted=%" PRIu64
 	    " sessions_refused=%" PRIu64 " tls_failures=%" PRIu64 " frames_in=%" PRIu64
 	    " frames_bad=%" PRIu64 " batches_in=%" PRIu64 " events_in=%" PRIu64
-	    " events_dup=%" PRIu64 " alerts=%" PRIu64 " alerts_written=%" PRIu64
+	    " events_dup=%" PRIu64 " events_undecoded=%" PRIu64 " alerts=%" PRIu64 " alerts_written=%" PRIu64
 	    " alerts_failed=%" PRIu64 " redis_errors=%" PRIu64 " redis_pending=%zu"
 	    " detect_tracked=%zu",
 	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
 	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
+	    s->events_undecoded,
 	    s->alerts, s->alerts_written, s->alerts_failed, s->redis_errors,
 	    c->sink ? sink_pending(c->sink) : 0, tracked);
 }
@@ -299,6 +304,35 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 	collector_log_stats(arg, "periodic");
 }
 
+/* The counters as a Redis hash, for operators and dashboards. */
+static void
+metrics_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+	const struct collector_stats *st = &c->stats;
+	char v[20][24], now[32];
+	const uint64_t vals[] = { c->nsessions, st->sessions_accepted, st->sessions_refused,
+		st->tls_failures, st->frames_in, st->frames_bad, st->batches_in, st->events_in,
+		st->events_dup, st->events_undecoded, st->alerts, st->alerts_written,
+		st->alerts_failed, st->redis_errors, sink_pending(c->sink) };
+	static const char *const names[] = { "sessions", "sessions_accepted", "sessions_refused",
+		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
+		"events_undecoded", "alerts", "alerts_written", "alerts_failed", "redis_errors",
+		"redis_pending" };
+	const char *kv[2 * (MS_ARRAY_LEN(names) + 1)];
+	size_t n = 0;
+
+	for (size_t i = 0; i < MS_ARRAY_LEN(names); i++) {
+		snprintf(v[i], sizeof(v[i]), "%" PRIu64, vals[i]);
+		kv[n++] = names[i];
+		kv[n++] = v[i];
+	}
+	ms_fmt_time(now, sizeof(now), ms_now_ms());
+	kv[n++] = "updated";
+	kv[n++] = now;
+	sink_hset(c->sink, "minisoc:collector:stats", kv, n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -315,7 +349,8 @@ main(int argc, char **argv)
 	bool check = false;
 	char err[1024];
 	enum ms_log_level lvl;
-	struct event *sigs[4] = { NULL }, *stats = NULL;
+	struct event *sigs[4] = { NULL }, *stats = NULL, *metrics = NULL;
+	struct timeval metrics_tv = { 10, 0 };
 	const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 	struct bruteforce_conf bfc;
 	struct timeval stats_tv = { 300, 0 };
@@ -413,6 +448,8 @@ main(int argc, char **argv)
 	}
 	if ((stats = event_new(c.base, -1, EV_PERSIST, stats_cb, &c)) != NULL)
 		evtimer_add(stats, &stats_tv);
+	if ((metrics = event_new(c.base, -1, EV_PERSIST, metrics_cb, &c)) != NULL)
+		evtimer_add(metrics, &metrics_tv);
 	ms_info("event=start version=%s config=%s", MINISOC_VERSION, config);
 	event_base_dispatch(c.base);
 	collector_log_stats(&c, "exit");
@@ -430,6 +467,8 @@ out:
 			event_free(sigs[i]);
 	if (stats)
 		event_free(stats);
+	if (metrics)
+		event_free(metrics);
 	if (c.stop_timer)
 		event_free(c.stop_timer);
 	ms_map_free(c.agents);

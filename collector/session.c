@@ -274,7 +274,9 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 		const char *kv[] = { "hostname", s->hello.hostname, "version",
 			s->hello.agent_version, "os", s->hello.os, "tz_offset", tz,
 			"peer", s->peer };
-		sink_agent_info(c->sink, s->agent_id, kv, MS_ARRAY_LEN(kv));
+		char key[192];
+		snprintf(key, sizeof(key), "minisoc:agent:%s", s->agent_id);
+		sink_hset(c->sink, key, kv, MS_ARRAY_LEN(kv));
 	}
 	s->state = SS_LOADING;
 	session_pause(s);

@@ -33,8 +33,12 @@ int sink_alert(struct sink *s, const struct alert *a, const char *json, size_t l
 int sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq);
 /* Reads st's handled seq back from Redis; then session_loaded(st->session). */
 int sink_load(struct sink *s, struct agent_state *st);
-/* Records the agent's facts (hello) for operators: HSET minisoc:agent:<id>. */
-int sink_agent_info(struct sink *s, const char *id, const char *const *kv, size_t nkv);
+/*
+ * Records facts for operators (an agent's hello, the collector's counters):
+ * HSET key k1 v1 ... with nkv strings (pairs, at most 64). Informational:
+ * skipped while the sink is congested, errors only logged.
+ */
+int sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv);
 /* True while too many operations wait: sessions must stop reading. */
 bool sink_congested(const struct sink *s);
 /* Operations not yet confirmed by Redis. */

@@ -419,21 +419,19 @@ sink_load(struct sink *s, struct agent_state *st)
 }
 
 int
-sink_agent_info(struct sink *s, const char *id, const char *const *kv, size_t nkv)
+sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv)
 {
-	char key[192];
-	const char *argv[2 + 16];
-	size_t argl[2 + 16];
+	const char *argv[2 + 64];
+	size_t argl[2 + 64];
 	struct sink_op *op;
 
-	if (nkv > 16 || nkv % 2)
+	if (nkv > 64 || nkv % 2)
 		return -1;
 	/* Informational only: never let it add to a backlog. */
 	if (sink_congested(s))
 		return 0;
 	if ((op = op_new(OP_INFO)) == NULL)
 		return -1;
-	snprintf(key, sizeof(key), "minisoc:agent:%s", id);
 	argv[0] = "HSET";
 	argv[1] = key;
 	for (size_t i = 0; i < nkv; i++)

@@ -35,6 +35,7 @@ void sigma_report_fini(struct sigma_report *r);
 struct sigma_set_opts {
 	size_t max_groups;	/* per correlation; 0 = default 65536 */
 	const char *placeholders;	/* YAML file: name -> list of values, for |expand; may be NULL */
+	bool no_prefilter;	/* run every routed rule on every event (tests, benchmarks) */
 };
 
 /*

@@ -58,6 +58,12 @@ grep -q '"id":"minisoc-ssh-bruteforce"' <<<"$JSON" || it_fail "wrong rule id"
 grep -q '"agent":{"id":"web1"' <<<"$JSON" || it_fail "agent id not from the certificate"
 grep -q '"admin1"' <<<"$JSON" || it_fail "users tried missing"
 
+# The control tool shows the alert and the agent.
+"$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 | grep -q 'SSH brute force.*' || it_fail "minisocctl alerts"
+"$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 --json | grep -q '"src_ip":"203.0.113.5"' ||
+	it_fail "minisocctl alerts --json"
+"$IT_CLI" status -r "127.0.0.1:$IT_REDIS_PORT" | grep -q "web1 (handled seq $LAST)" || it_fail "minisocctl status"
+
 # A rogue agent: certificate from another CA, following a file that would
 # raise an alert if a single line of it got through.
 ROGUE_LOG=$IT_WORK/rogue.log
