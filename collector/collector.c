@@ -113,7 +113,12 @@ void
 collector_detect_line(struct collector *c, const struct decode_ctx *ctx, const char *agent_id,
     const char *host, struct ms_str source, struct ms_str line, uint64_t seq)
 {
-	detect_line(c->detectors, c->ndetectors, c->decoded, ctx, agent_id, host, source, line,
+	struct decode_ctx dctx = *ctx;
+
+	/* auditd records of one event are keyed by agent: serials are per host */
+	dctx.auditd = c->auditd;
+	dctx.agent_id = agent_id;
+	detect_line(c->detectors, c->ndetectors, c->decoded, &dctx, agent_id, host, source, line,
 	    seq, emit_cb, c);
 	/* Still an event (keyword rules saw it), but no decoder knew it. */
 	if (c->decoded->fmt == DECODE_SYSLOG_NONE && c->decoded->product == NULL &&
@@ -405,6 +410,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	ms_buf_init(&c.alert_buf, 256 * 1024);
 	if ((c.decoded = malloc(sizeof(*c.decoded))) == NULL ||
+	    (c.auditd = decode_auditd_cache_new()) == NULL ||
 	    (c.base = event_base_new()) == NULL ||
 	    (c.agents = ms_map_new(agent_state_free)) == NULL) {
 		ms_err("event=start_error reason=out_of_memory");
@@ -473,6 +479,7 @@ out:
 		event_free(c.stop_timer);
 	ms_map_free(c.agents);
 	free(c.decoded);
+	decode_auditd_cache_free(c.auditd);
 	ms_buf_fini(&c.alert_buf);
 	SSL_CTX_free(c.ssl_ctx);
 	if (c.base)

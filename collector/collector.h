@@ -107,6 +107,7 @@ struct collector {
 	struct event *stop_timer;
 	struct ms_buf alert_buf;	/* scratch for alert JSON */
 	struct decoded *decoded;	/* scratch for the line being decoded (large) */
+	struct decode_auditd_cache *auditd;	/* auditd record enrichment (owned) */
 };
 
 /* Finds or creates the state of agent id; NULL when out of memory. */

@@ -39,13 +39,24 @@ enum decode_sshd_action {
 #define DECODE_SCRATCH 16384
 
 struct decode_field {
-	const char *name;	/* static string owned by the decoder */
+	const char *name;	/* static string owned by the decoder, or a
+				   NUL-terminated copy in the scratch area */
 	struct ms_str value;	/* slice of the line or of the scratch area */
 };
+
+struct decode_auditd_cache;
 
 struct decode_ctx {
 	int64_t recv_ms;	/* when the agent read the line (ms since epoch) */
 	int32_t tz_offset_s;	/* agent's UTC offset, for timestamps without a zone */
+	/*
+	 * Optional, borrowed: where auditd records of one event are remembered
+	 * so later records get the SYSCALL record's exe, uid ... (NULL: no
+	 * enrichment), and the agent the line came from (part of the cache key,
+	 * since serials are per host; NULL counts as "").
+	 */
+	struct decode_auditd_cache *auditd;
+	const char *agent_id;
 };
 
 struct decoded {
@@ -122,6 +133,14 @@ void decode_syslog(const char *line, size_t len, const struct decode_ctx *ctx,
  * recognised, 0 otherwise (fields left as NONE/empty).
  */
 int decode_sshd(struct decoded *d);
+
+/*
+ * The auditd enrichment cache: fixed size (a few hundred KiB), allocated
+ * once; caller owns it. NULL when out of memory. _free(NULL) is a no-op.
+ * Not thread-safe: one per decoding thread.
+ */
+struct decode_auditd_cache *decode_auditd_cache_new(void);
+void decode_auditd_cache_free(struct decode_auditd_cache *c);
 
 /* Convenience: decode_syslog then decode_sshd. */
 void decode_line(const char *line, size_t len, const struct decode_ctx *ctx,

@@ -66,6 +66,7 @@ static const struct auth_prog auth_progs[] = {
 	{ "chage", "chage", AUTH_USERMGMT },
 	{ "newusers", "newusers", AUTH_USERMGMT },
 	{ "systemd-logind", "systemd-logind", AUTH_LOGIND },
+	{ "login", "login", AUTH_OTHER },
 };
 
 /* One message shape: up to AUTH_MAX_CAPS captures and what they are. */
@@ -589,8 +590,12 @@ decode_auth(struct decoded *d)
 			msg = auth_unwrap_repeat(d, msg);
 	}
 	msg = auth_trim(msg);
-	if (ms_str_startswith(msg, "pam_"))
+	if (ms_str_startswith(msg, "pam_")) {
+		/* PAM speaks for programs we do not know too (vsftpd, dovecot ...). */
+		if (prog == NULL)
+			d->service = "pam";
 		return auth_pam(d, msg);
+	}
 	if (prog == NULL)
 		return 0;
 	switch (prog->kind) {

@@ -10,7 +10,10 @@
  *      (journalctl -o json); its MESSAGE then goes through step 4;
  *   3. not syslog: a web access log line (nginx / Apache, common or
  *      combined, with or without a vhost in front);
- *   4. syslog or JSON: product "linux", then by program: sshd, sudo, su,
+ *   3a. not syslog and starting with "type=" / "node=": an auditd record
+ *      (audit.log); syslog messages of that shape are tried in step 4;
+ *   4. syslog or JSON: product "linux", then an audit record in the
+ *      message (audisp-syslog, kernel "audit:" lines), or by program: sshd, sudo, su,
  *      cron, user management, systemd-logind, PAM (any program), kernel
  *      firewall lines, nginx/apache access lines sent through syslog.
  *
@@ -43,11 +46,13 @@ line_is_webserver(struct ms_str app)
 
 /* Step 4: a syslog-like event (header decoded) by its program. */
 static void
-line_decode_app(struct decoded *d)
+line_decode_app(struct decoded *d, const struct decode_ctx *ctx)
 {
 	struct ms_str app = line_basename(d->app);
 
 	d->product = "linux";
+	if (d->msg.len > 0 && decode_auditd(d, ctx, d->msg.p, d->msg.len))
+		return;
 	(void)decode_sshd(d);
 	if (ms_str_eq(app, "kernel")) {
 		(void)decode_fw(d);
@@ -71,14 +76,16 @@ decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
 {
 	decode_syslog(line, len, ctx, out);
 	if (out->fmt != DECODE_SYSLOG_NONE) {
-		line_decode_app(out);
+		line_decode_app(out, ctx);
 		return;
 	}
 	/* out->msg is now the whole line, CR/LF stripped and capped */
 	if (out->msg.len > 0 && out->msg.p[0] == '{') {
 		if (decode_json(out))
-			line_decode_app(out);
+			line_decode_app(out, ctx);
 		return;
 	}
+	if (out->msg.len > 0 && decode_auditd(out, ctx, out->msg.p, out->msg.len))
+		return;
 	(void)decode_web(out, out->msg.p, out->msg.len);
 }

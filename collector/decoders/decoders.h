@@ -39,4 +39,14 @@ int decode_web(struct decoded *d, const char *s, size_t n);
  */
 int decode_json(struct decoded *d);
 
+/*
+ * Decodes s/n (the whole line, or the message of a syslog line) as one
+ * Linux audit record ("type=T msg=audit(S.M:SERIAL): k=v ..."). Returns 1
+ * and sets product "linux", service "auditd" (EXECVE: category
+ * "process_creation"), the event time and the fields; 0 with d untouched
+ * otherwise. With ctx->auditd set, remembers SYSCALL records there and
+ * enriches later records of the same event (see decode_auditd.c).
+ */
+int decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, size_t n);
+
 #endif

@@ -118,6 +118,8 @@ struct sigma_val {
 			pcre2_code *code;		/* owned, freed via rule->re_head */
 			pcre2_match_data *md;		/* owned; makes matching allocation-free */
 			struct sigma_val *next;		/* chain of regex values */
+			const char *src;		/* arena: the pattern as written (prefilter); may be NULL */
+			size_t srclen;
 		} re;
 		struct {
 			int af;				/* AF_INET or AF_INET6 */

@@ -780,6 +780,9 @@ compile_re(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
 	/* Chain first, so the rule frees it whatever fails next. */
 	v->u.re.next = c->r->re_head;
 	c->r->re_head = v;
+	/* The source, for the literal prefilter; without it the rule just always runs. */
+	if ((v->u.re.src = sigma_arena_strndup(&c->r->arena, n->str, n->len)) != NULL)
+		v->u.re.srclen = n->len;
 	/* JIT is an optimisation: without it (no executable memory) the interpreter runs. */
 	(void)pcre2_jit_compile(v->u.re.code, PCRE2_JIT_COMPLETE);
 	if ((v->u.re.md = pcre2_match_data_create(1, NULL)) == NULL)

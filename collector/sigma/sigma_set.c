@@ -15,6 +15,7 @@
 
 #include "ms_log.h"
 #include "ms_yaml.h"
+#include "sigma_prefilter.h"
 
 #define SET_MAX_FILE	(4u << 20)	/* a rule file larger than this is refused */
 #define SET_MAX_FILES	100000
@@ -48,6 +49,7 @@ struct set_route {
 	bool used;
 	size_t *idx;
 	size_t n;
+	struct sigma_prefilter *pf;	/* over idx[]; NULL: every rule runs */
 };
 
 struct sigma_set {
@@ -59,6 +61,7 @@ struct sigma_set {
 	struct ms_yaml_node **ph_docs;	/* placeholders file */
 	size_t ph_ndocs;
 	struct alert alert;		/* scratch for emission */
+	bool no_prefilter;		/* sigma_set_prefilter(s, false) */
 };
 
 void
@@ -79,15 +82,16 @@ sigma_report_fini(struct sigma_report *r)
 /* Services whose lines Sigma's "auth" service (auth.log) covers. */
 static const char *const auth_services[] = {
 	"sshd", "sudo", "su", "pam", "login", "useradd", "usermod", "userdel", "groupadd",
-	"groupdel", "gpasswd", "passwd", "chpasswd", "systemd-logind", "cron", NULL,
+	"groupdel", "groupmod", "gpasswd", "passwd", "chpasswd", "chage", "newusers",
+	"systemd-logind", "cron", NULL,
 };
 
 /* What the decoders produce; a rule asking for anything else is inert. */
 static const char *const known_products[] = { "linux", NULL };
 static const char *const known_services[] = {
 	"sshd", "sudo", "su", "pam", "login", "useradd", "usermod", "userdel", "groupadd",
-	"groupdel", "gpasswd", "passwd", "chpasswd", "systemd-logind", "cron", "auth",
-	"syslog", NULL,
+	"groupdel", "groupmod", "gpasswd", "passwd", "chpasswd", "chage", "newusers",
+	"systemd-logind", "cron", "auth", "syslog", NULL,
 };
 static const char *const known_categories[] = { "webserver", "firewall", NULL };
 
@@ -140,6 +144,27 @@ rule_applies(const struct sigma_rule *r, const struct decoded *d)
 	return false;
 }
 
+/*
+ * The literal prefilter over a route's rules, built with the route (once
+ * per logsource triple). Without it every rule of the route runs: slower,
+ * same alerts.
+ */
+static void
+route_prefilter(struct sigma_set *s, struct set_route *rt)
+{
+	const struct sigma_rule **rules = calloc(rt->n, sizeof(*rules));
+
+	if (rules == NULL)
+		return;
+	for (size_t i = 0; i < rt->n; i++)
+		rules[i] = s->rules[rt->idx[i]].r;
+	rt->pf = sigma_prefilter_new(rules, rt->n);
+	free(rules);
+	if (rt->pf == NULL)
+		ms_log(MS_LOG_WARN, "sigma prefilter=unavailable rules=%zu reason=\"build failed\"",
+		    rt->n);
+}
+
 /* The rule indices for d's logsource, computed once per pointer triple. */
 static const struct set_route *
 set_route(struct sigma_set *s, const struct decoded *d)
@@ -162,6 +187,7 @@ set_route(struct sigma_set *s, const struct decoded *d)
 		/* More triples than slots would mean decoders inventing strings. */
 		free_slot = &s->routes[0];
 		free(free_slot->idx);
+		sigma_prefilter_free(free_slot->pf);
 		memset(free_slot, 0, sizeof(*free_slot));
 	}
 	free_slot->used = true;
@@ -176,6 +202,8 @@ set_route(struct sigma_set *s, const struct decoded *d)
 	for (size_t i = 0; i < s->nrules; i++)
 		if (rule_applies(s->rules[i].r, d))
 			free_slot->idx[free_slot->n++] = i;
+	if (!s->no_prefilter && free_slot->n > 0)
+		route_prefilter(s, free_slot);
 	return free_slot;
 }
 
@@ -502,12 +530,20 @@ sigma_set_free(struct sigma_set *s)
 		sigma_corr_free(s->corrs[i].c);
 		free(s->corrs[i].ls);
 	}
-	for (size_t i = 0; i < SET_LS_CACHE; i++)
+	for (size_t i = 0; i < SET_LS_CACHE; i++) {
 		free(s->routes[i].idx);
+		sigma_prefilter_free(s->routes[i].pf);
+	}
 	free(s->rules);
 	free(s->corrs);
 	ms_yaml_docs_free(s->ph_docs, s->ph_ndocs);
 	free(s);
+}
+
+void
+sigma_set_prefilter(struct sigma_set *s, bool on)
+{
+	s->no_prefilter = !on;
 }
 
 size_t
@@ -632,13 +668,20 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 	}
 }
 
+/* A "message repeated N times" line stands for N events (bounded). */
+#define SET_MAX_REPEAT 1000
+
 static void
 feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
     const struct sigma_event *ev)
 {
+	unsigned times = ev->d->repeat > 1 ? ev->d->repeat : 1;
+
+	if (times > SET_MAX_REPEAT)
+		times = SET_MAX_REPEAT;
 	for (size_t i = 0; i < n; i++) {
 		struct set_corr *sc = &x->s->corrs[ls[i].corr];
-		if (!sc->dead)
+		for (unsigned k = 0; k < times && !sc->dead; k++)
 			sigma_corr_feed(sc->c, ls[i].ref, ev, corr_emit_cb, x);
 	}
 }
@@ -680,6 +723,7 @@ void
 sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_fn emit, void *arg)
 {
 	const struct set_route *rt;
+	struct sigma_prefilter *pf;
 	struct sigma_event sev;
 	struct eval_ctx x;
 
@@ -697,8 +741,13 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	x.sev = &sev;
 	x.emit = emit;
 	x.arg = arg;
+	pf = s->no_prefilter ? NULL : rt->pf;
+	if (pf != NULL)
+		(void)sigma_prefilter_scan(pf, &sev);	/* on failure every rule may match */
 	for (size_t i = 0; i < rt->n; i++) {
 		struct set_rule *sr = &s->rules[rt->idx[i]];
+		if (pf != NULL && !sigma_prefilter_may_match(pf, i))
+			continue;
 		if (!sigma_rule_match(sr->r, &sev))
 			continue;
 		if (sr->generate)

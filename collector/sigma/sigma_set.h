@@ -35,7 +35,6 @@ void sigma_report_fini(struct sigma_report *r);
 struct sigma_set_opts {
 	size_t max_groups;	/* per correlation; 0 = default 65536 */
 	const char *placeholders;	/* YAML file: name -> list of values, for |expand; may be NULL */
-	bool no_prefilter;	/* run every routed rule on every event (tests, benchmarks) */
 };
 
 /*
@@ -48,6 +47,14 @@ struct sigma_set_opts {
 struct sigma_set *sigma_set_load(const char *path, const struct sigma_set_opts *opts,
     struct sigma_report *rep, char *err, size_t errsz);
 void sigma_set_free(struct sigma_set *s);
+
+/*
+ * The literal prefilter (sigma_prefilter.h) is on by default: a rule whose
+ * detection needs a literal runs only on events holding one of its
+ * literals. Off runs every routed rule on every event – same alerts,
+ * slower; for tests and benchmarks. Call before the first event.
+ */
+void sigma_set_prefilter(struct sigma_set *s, bool on);
 
 /* Runs the set on one event; alerts go to emit (borrowed for the call). */
 void sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_fn emit,

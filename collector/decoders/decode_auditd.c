@@ -1,0 +1,730 @@
+/*
+ * decode_auditd – Linux audit records as Sigma's product "linux", service
+ * "auditd", one event per record:
+ *
+ *   type=SYSCALL msg=audit(1764068401.123:4567): arch=c000003e syscall=59 ...
+ *   node=web1 type=EXECVE msg=audit(...): argc=3 a0="bash" a1="-c" a2=6563...
+ *   [  12.345] audit: type=1327 audit(1764068401.123:4567): proctitle=6261...
+ *
+ * as written to /var/log/audit/audit.log, by audisp-syslog (the same text
+ * after a syslog header) and by the kernel when auditd is not running
+ * (numeric type, no "msg="). The optional enriched part that follows a
+ * 0x1d byte (ARCH=x86_64 SYSCALL=execve AUID="alice" ...) is decoded too:
+ * its keys are upper case, so they never shadow the raw ones.
+ *
+ * Fields: "type" (the record type name, numeric types mapped), "serial",
+ * "node" when present, every key=value of the record by its auditd key
+ * (quoted values unquoted; values auditd hex-encodes – EXECVE aN, proctitle,
+ * name, cwd, comm, exe, cmd, acct, key, data, path – decoded when they are
+ * hex; proctitle's NUL separators become spaces), "msg" and the key=values
+ * inside a userspace record's msg='...'. On x86_64 a SYSCALL record without
+ * the enriched part also gets "SYSCALL" (the syscall name), the field
+ * SigmaHQ's rules select on. EXECVE records are also category
+ * "process_creation" with "CommandLine" (the arguments joined by spaces).
+ *
+ * With a cache in the decode context (decode_auditd_cache_new), the SYSCALL
+ * record's exe, comm, uid, auid and key, and the EXECVE's command line are
+ * remembered per (agent, event time, serial) for the last AU_CACHE_SLOTS
+ * events; later records of the same event (EXECVE, CWD, PATH, PROCTITLE,
+ * ...) get them as "exe", "comm", "uid", "auid", "key", "Image" and
+ * "CommandLine" when they lack those fields. auditd writes SYSCALL first,
+ * so one pass suffices; records arriving out of order are simply not
+ * enriched.
+ *
+ * Field names are static strings for the keys listed below and a
+ * NUL-terminated copy in the scratch area for any other key (scratch lives
+ * as long as the values do). Nothing is allocated per line; every loop is
+ * bounded by the line or by a fixed table.
+ */
+#include "decode.h"
+#include "decoders.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Events remembered for enrichment; audit.log interleaves only a few at once. */
+#define AU_CACHE_SLOTS 256
+/* Caps of what the cache keeps of one event (longer values are cut). */
+#define AU_CACHE_EXE 512
+#define AU_CACHE_COMM 64
+#define AU_CACHE_ID 24
+#define AU_CACHE_KEY 128
+#define AU_CACHE_CMDLINE 4096
+/* Longest CommandLine built from EXECVE arguments. */
+#define AU_CMDLINE_MAX 8192
+/* Fields kept free for type, serial, node, SYSCALL and enrichment. */
+#define AU_RESERVED_FIELDS 12
+/* Longest key copied as a field name; auditd's keys are short. */
+#define AU_MAX_KEY 32
+/* Digits accepted in the audit(SECONDS.MILLIS:SERIAL) stamp. */
+#define AU_MAX_SEC_DIGITS 12
+#define AU_MAX_FRAC_DIGITS 9
+#define AU_MAX_SERIAL_DIGITS 19
+/* The enriched part of a record starts after this byte. */
+#define AU_ENRICH_SEP '\x1d'
+
+struct au_entry {
+	bool used;
+	uint64_t agent;		/* hash of the agent id */
+	int64_t time_ms;
+	uint64_t serial;
+	size_t exe_len, comm_len, uid_len, auid_len, key_len, cmd_len;
+	bool has_exe, has_comm, has_uid, has_auid, has_key, has_cmd;
+	char exe[AU_CACHE_EXE];
+	char comm[AU_CACHE_COMM];
+	char uid[AU_CACHE_ID];
+	char auid[AU_CACHE_ID];
+	char key[AU_CACHE_KEY];
+	char cmd[AU_CACHE_CMDLINE];
+};
+
+struct decode_auditd_cache {
+	size_t next;		/* ring position of the next new event */
+	struct au_entry e[AU_CACHE_SLOTS];
+};
+
+/* ---- tables ---------------------------------------------------------- */
+
+/* Record type numbers (linux/audit.h, libaudit.h) for kernel-format lines. */
+struct au_type {
+	unsigned num;
+	const char *name;
+};
+
+static const struct au_type au_types[] = {
+	{ 1100, "USER_AUTH" }, { 1101, "USER_ACCT" }, { 1102, "USER_MGMT" },
+	{ 1103, "CRED_ACQ" }, { 1104, "CRED_DISP" }, { 1105, "USER_START" },
+	{ 1106, "USER_END" }, { 1107, "USER_AVC" }, { 1108, "USER_CHAUTHTOK" },
+	{ 1109, "USER_ERR" }, { 1110, "CRED_REFR" }, { 1111, "USYS_CONFIG" },
+	{ 1112, "USER_LOGIN" }, { 1113, "USER_LOGOUT" }, { 1114, "ADD_USER" },
+	{ 1115, "DEL_USER" }, { 1116, "ADD_GROUP" }, { 1117, "DEL_GROUP" },
+	{ 1119, "CHGRP_ID" }, { 1120, "TEST" }, { 1121, "TRUSTED_APP" },
+	{ 1123, "USER_CMD" }, { 1124, "USER_TTY" }, { 1125, "CHUSER_ID" },
+	{ 1126, "GRP_AUTH" }, { 1127, "SYSTEM_BOOT" }, { 1128, "SYSTEM_SHUTDOWN" },
+	{ 1129, "SYSTEM_RUNLEVEL" }, { 1130, "SERVICE_START" }, { 1131, "SERVICE_STOP" },
+	{ 1132, "GRP_MGMT" }, { 1133, "GRP_CHAUTHTOK" },
+	{ 1300, "SYSCALL" }, { 1302, "PATH" }, { 1303, "IPC" }, { 1304, "SOCKETCALL" },
+	{ 1305, "CONFIG_CHANGE" }, { 1306, "SOCKADDR" }, { 1307, "CWD" }, { 1309, "EXECVE" },
+	{ 1318, "FD_PAIR" }, { 1319, "OBJ_PID" }, { 1320, "EOE" }, { 1321, "BPRM_FCAPS" },
+	{ 1322, "CAPSET" }, { 1323, "MMAP" }, { 1324, "NETFILTER_PKT" },
+	{ 1325, "NETFILTER_CFG" }, { 1326, "SECCOMP" }, { 1327, "PROCTITLE" },
+	{ 1328, "FEATURE_CHANGE" }, { 1329, "REPLACE" }, { 1330, "KERN_MODULE" },
+	{ 1331, "FANOTIFY" }, { 1334, "BPF" }, { 1336, "URINGOP" }, { 1337, "OPENAT2" },
+	{ 1400, "AVC" }, { 1401, "SELINUX_ERR" }, { 1402, "AVC_PATH" },
+	{ 1404, "MAC_STATUS" }, { 1405, "MAC_CONFIG_CHANGE" },
+	{ 1700, "ANOM_PROMISCUOUS" }, { 1701, "ANOM_ABEND" }, { 1702, "ANOM_LINK" },
+	{ 1703, "ANOM_CREAT" },
+};
+
+/* x86_64 syscall numbers worth naming (arch/x86/entry/syscalls/syscall_64.tbl). */
+struct au_syscall {
+	unsigned num;
+	const char *name;
+};
+
+static const struct au_syscall au_syscalls_x86_64[] = {
+	{ 0, "read" }, { 1, "write" }, { 2, "open" }, { 3, "close" }, { 4, "stat" },
+	{ 5, "fstat" }, { 6, "lstat" }, { 9, "mmap" }, { 10, "mprotect" }, { 16, "ioctl" },
+	{ 21, "access" }, { 22, "pipe" }, { 32, "dup" }, { 33, "dup2" }, { 39, "getpid" },
+	{ 41, "socket" }, { 42, "connect" }, { 43, "accept" }, { 44, "sendto" },
+	{ 45, "recvfrom" }, { 49, "bind" }, { 50, "listen" }, { 56, "clone" }, { 57, "fork" },
+	{ 58, "vfork" }, { 59, "execve" }, { 60, "exit" }, { 61, "wait4" }, { 62, "kill" },
+	{ 63, "uname" }, { 72, "fcntl" }, { 76, "truncate" }, { 77, "ftruncate" },
+	{ 80, "chdir" }, { 82, "rename" }, { 83, "mkdir" }, { 84, "rmdir" }, { 85, "creat" },
+	{ 86, "link" }, { 87, "unlink" }, { 88, "symlink" }, { 89, "readlink" },
+	{ 90, "chmod" }, { 91, "fchmod" }, { 92, "chown" }, { 93, "fchown" },
+	{ 94, "lchown" }, { 95, "umask" }, { 99, "sysinfo" }, { 101, "ptrace" },
+	{ 103, "syslog" }, { 105, "setuid" }, { 106, "setgid" }, { 112, "setsid" },
+	{ 113, "setreuid" }, { 114, "setregid" }, { 117, "setresuid" }, { 119, "setresgid" },
+	{ 133, "mknod" }, { 155, "pivot_root" }, { 157, "prctl" }, { 160, "setrlimit" },
+	{ 161, "chroot" }, { 165, "mount" }, { 166, "umount2" }, { 169, "reboot" },
+	{ 170, "sethostname" }, { 175, "init_module" }, { 176, "delete_module" },
+	{ 188, "setxattr" }, { 189, "lsetxattr" }, { 190, "fsetxattr" }, { 200, "tkill" },
+	{ 217, "getdents64" }, { 257, "openat" }, { 258, "mkdirat" }, { 259, "mknodat" },
+	{ 260, "fchownat" }, { 263, "unlinkat" }, { 264, "renameat" }, { 265, "linkat" },
+	{ 266, "symlinkat" }, { 268, "fchmodat" }, { 269, "faccessat" }, { 272, "unshare" },
+	{ 288, "accept4" }, { 292, "dup3" }, { 298, "perf_event_open" },
+	{ 304, "open_by_handle_at" }, { 308, "setns" }, { 310, "process_vm_readv" },
+	{ 311, "process_vm_writev" }, { 313, "finit_module" }, { 316, "renameat2" },
+	{ 319, "memfd_create" }, { 321, "bpf" }, { 322, "execveat" },
+	{ 424, "pidfd_send_signal" }, { 425, "io_uring_setup" }, { 434, "pidfd_open" },
+	{ 435, "clone3" }, { 437, "openat2" },
+};
+
+/*
+ * Keys with a static name (anything else gets a scratch copy). EXECVE's
+ * a0..a31 are here because every exec has them.
+ */
+static const char *const au_keys[] = {
+	"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "a11",
+	"a12", "a13", "a14", "a15", "a16", "a17", "a18", "a19", "a20", "a21", "a22",
+	"a23", "a24", "a25", "a26", "a27", "a28", "a29", "a30", "a31",
+	"acct", "addr", "apparmor", "arch", "argc", "auid", "cap_fe", "cap_fi", "cap_fp",
+	"cap_frootid", "cap_fver", "cap_pa", "cap_pe", "cap_pi", "cap_pp", "comm", "cwd",
+	"data", "denied_mask", "dev", "egid", "euid", "exe", "exit", "fsgid", "fsuid",
+	"gid", "grantors", "hostname", "id", "info", "inode", "item", "items", "key",
+	"mode", "msg", "name", "nametype", "new-auid", "new-ses", "obj", "ogid",
+	"old-auid", "old-ses", "op", "operation", "ouid", "pid", "ppid", "proctitle",
+	"profile", "rdev", "requested_mask", "res", "saddr", "ses", "sgid", "subj",
+	"success", "suid", "syscall", "terminal", "tty", "uid", "unit",
+	/* enriched part */
+	"ARCH", "AUID", "EGID", "EUID", "FSGID", "FSUID", "GID", "OGID", "OUID",
+	"SADDR", "SGID", "SUID", "SYSCALL", "UID",
+};
+
+/* Keys whose value the kernel or libaudit hex-encodes when it is not plain. */
+static const char *const au_hex_keys[] = {
+	"proctitle", "name", "cwd", "comm", "exe", "cmd", "acct", "key", "data", "path",
+	"ocomm",
+};
+
+/* ---- small helpers --------------------------------------------------- */
+
+static bool
+au_startswith(const char *s, size_t n, size_t i, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	return i <= n && n - i >= l && memcmp(s + i, lit, l) == 0;
+}
+
+static bool
+au_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+au_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool
+au_is_hex(struct ms_str v)
+{
+	if (v.len < 2 || v.len % 2 != 0)
+		return false;
+	for (size_t i = 0; i < v.len; i++)
+		if (au_hexval(v.p[i]) < 0)
+			return false;
+	return true;
+}
+
+/* Unsigned decimal of exactly the whole slice, at most maxd digits. */
+static int
+au_parse_u64(struct ms_str v, size_t maxd, uint64_t *out)
+{
+	uint64_t x = 0;
+
+	if (v.len == 0 || v.len > maxd)
+		return -1;
+	for (size_t i = 0; i < v.len; i++) {
+		if (!au_is_digit(v.p[i]))
+			return -1;
+		x = x * 10 + (uint64_t)(v.p[i] - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+static bool
+au_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || au_is_digit(c) ||
+	    c == '_' || c == '-' || c == '[' || c == ']' || c == '.';
+}
+
+/* "a<digits>" or "a<digits>[<digits>]": an EXECVE argument (or a piece of one). */
+static bool
+au_is_arg_key(struct ms_str k)
+{
+	size_t i = 1;
+
+	if (k.len < 2 || k.p[0] != 'a')
+		return false;
+	while (i < k.len && au_is_digit(k.p[i]))
+		i++;
+	if (i == 1)
+		return false;
+	if (i == k.len)
+		return true;
+	if (k.p[i] != '[' || k.p[k.len - 1] != ']' || i + 2 >= k.len)
+		return false;
+	for (size_t j = i + 1; j < k.len - 1; j++)
+		if (!au_is_digit(k.p[j]))
+			return false;
+	return true;
+}
+
+static bool
+au_in(const char *const *list, size_t n, struct ms_str k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == k.len && memcmp(list[i], k.p, k.len) == 0)
+			return true;
+	return false;
+}
+
+/* Field name for key k: a static string, a scratch copy, or NULL (dropped). */
+static const char *
+au_name(struct decoded *d, struct ms_str k)
+{
+	char *p;
+
+	for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++)
+		if (strlen(au_keys[i]) == k.len && memcmp(au_keys[i], k.p, k.len) == 0)
+			return au_keys[i];
+	if (k.len == 0 || k.len > AU_MAX_KEY)
+		return NULL;
+	for (size_t i = 0; i < k.len; i++)
+		if (!au_key_char(k.p[i]))
+			return NULL;
+	if ((p = decode_scratch(d, k.len + 1)) == NULL)
+		return NULL;
+	memcpy(p, k.p, k.len);
+	p[k.len] = '\0';
+	return p;
+}
+
+/* Room left for record fields, keeping AU_RESERVED_FIELDS for ours. */
+static bool
+au_room(const struct decoded *d)
+{
+	return d->nfields < DECODE_MAX_FIELDS - AU_RESERVED_FIELDS;
+}
+
+/*
+ * Hex-decodes v into scratch; proctitle's NUL separators become spaces and
+ * trailing ones go. Returns v unchanged when scratch is full (the value
+ * stays as auditd wrote it rather than vanish).
+ */
+static struct ms_str
+au_unhex(struct decoded *d, struct ms_str v, bool nul_to_space)
+{
+	size_t n = v.len / 2;
+	char *p = decode_scratch(d, n > 0 ? n : 1);
+
+	if (p == NULL)
+		return v;
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)(au_hexval(v.p[2 * i]) << 4 | au_hexval(v.p[2 * i + 1]));
+		p[i] = (nul_to_space && c == '\0') ? ' ' : c;
+	}
+	if (nul_to_space)
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+	return ms_str_make(p, n);
+}
+
+/* A copy of v in scratch, or an empty slice when scratch is full. */
+static int
+au_add_copy(struct decoded *d, const char *name, const char *v, size_t len)
+{
+	char *p = decode_scratch(d, len > 0 ? len : 1);
+
+	if (p == NULL)
+		return -1;
+	memcpy(p, v, len);
+	return decode_field_add(d, name, p, len);
+}
+
+/* ---- the header ------------------------------------------------------ */
+
+struct au_head {
+	struct ms_str node;
+	struct ms_str type;	/* slice of the line or a static name */
+	struct ms_str serial;
+	int64_t time_ms;
+	size_t body;		/* offset of the first key=value */
+};
+
+/*
+ * Parses "[printk time] audit: node=N type=T msg=audit(S.M:SERIAL): " (all
+ * but type and the stamp optional). Returns 0, or -1 when s is no audit
+ * record – decided within the first bytes for ordinary lines.
+ */
+static int
+au_head_parse(const char *s, size_t n, struct au_head *h)
+{
+	size_t i = 0, j;
+	uint64_t sec, frac, serial;
+	struct ms_str v;
+
+	memset(h, 0, sizeof(*h));
+	if (n > 0 && s[0] == '[') {
+		/* kernel printk time "[  123.456789] " */
+		for (j = 1; j < n && j < 32 && s[j] != ']'; j++)
+			;
+		if (j >= n || s[j] != ']')
+			return -1;
+		i = j + 1;
+		while (i < n && s[i] == ' ')
+			i++;
+	}
+	if (au_startswith(s, n, i, "audit: "))
+		i += 7;
+	if (au_startswith(s, n, i, "node=")) {
+		i += 5;
+		for (j = i; j < n && s[j] != ' '; j++)
+			;
+		h->node = ms_str_make(s + i, j - i);
+		i = j;
+		while (i < n && s[i] == ' ')
+			i++;
+	}
+	if (!au_startswith(s, n, i, "type="))
+		return -1;
+	i += 5;
+	for (j = i; j < n && s[j] != ' '; j++)
+		;
+	h->type = ms_str_make(s + i, j - i);
+	if (h->type.len == 0)
+		return -1;
+	i = j;
+	while (i < n && s[i] == ' ')
+		i++;
+	if (au_startswith(s, n, i, "msg=audit("))
+		i += 10;
+	else if (au_startswith(s, n, i, "audit("))
+		i += 6;
+	else
+		return -1;
+	/* SECONDS.FRACTION:SERIAL) */
+	for (j = i; j < n && au_is_digit(s[j]); j++)
+		;
+	if (au_parse_u64(ms_str_make(s + i, j - i), AU_MAX_SEC_DIGITS, &sec) < 0 ||
+	    j >= n || s[j] != '.')
+		return -1;
+	i = j + 1;
+	for (j = i; j < n && au_is_digit(s[j]); j++)
+		;
+	v = ms_str_make(s + i, j - i);
+	if (v.len > 3)
+		v.len = 3;	/* milliseconds; auditd writes exactly three digits */
+	if (j - i > AU_MAX_FRAC_DIGITS || au_parse_u64(v, 3, &frac) < 0 || j >= n ||
+	    s[j] != ':')
+		return -1;
+	for (size_t k = v.len; k < 3; k++)
+		frac *= 10;
+	i = j + 1;
+	for (j = i; j < n && au_is_digit(s[j]); j++)
+		;
+	h->serial = ms_str_make(s + i, j - i);
+	if (au_parse_u64(h->serial, AU_MAX_SERIAL_DIGITS, &serial) < 0 || j >= n ||
+	    s[j] != ')')
+		return -1;
+	i = j + 1;
+	if (i < n && s[i] == ':')
+		i++;
+	h->time_ms = (int64_t)sec * 1000 + (int64_t)frac;
+	h->body = i;
+	return 0;
+}
+
+/* A numeric type ("1300") becomes its name; others are left as they are. */
+static struct ms_str
+au_type_name(struct ms_str t)
+{
+	uint64_t num;
+
+	if (au_parse_u64(t, 5, &num) < 0)
+		return t;
+	for (size_t i = 0; i < MS_ARRAY_LEN(au_types); i++)
+		if (au_types[i].num == num)
+			return ms_str_make(au_types[i].name, strlen(au_types[i].name));
+	return t;
+}
+
+/* ---- key=value lists ------------------------------------------------- */
+
+enum au_part { AU_BODY, AU_INNER, AU_ENRICHED };
+
+/*
+ * Adds every key=value of s/n as a field. Tokens without '=' are skipped;
+ * an unterminated quote runs to the end. In AU_BODY a single-quoted msg
+ * (userspace records) is added as "msg" and its own key=values as fields.
+ */
+static void
+au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		struct ms_str k, v;
+		const char *name;
+		bool quoted = false;
+		char q;
+		size_t j;
+
+		while (i < n && s[i] == ' ')
+			i++;
+		for (j = i; j < n && s[j] != '=' && s[j] != ' '; j++)
+			;
+		if (j >= n || s[j] != '=') {
+			i = j;	/* a bare word such as "(null)": skipped */
+			continue;
+		}
+		k = ms_str_make(s + i, j - i);
+		i = j + 1;
+		if (i < n && (s[i] == '"' || s[i] == '\'')) {
+			q = s[i++];
+			for (j = i; j < n && s[j] != q; j++)
+				;
+			v = ms_str_make(s + i, j - i);
+			quoted = q == '"';
+			i = j < n ? j + 1 : n;
+			if (q == '\'' && part == AU_BODY) {
+				if (au_room(d) && (name = au_name(d, k)) != NULL)
+					(void)decode_field_add(d, name, v.p, v.len);
+				au_kv(d, v.p, v.len, AU_INNER, false);
+				continue;
+			}
+		} else {
+			for (j = i; j < n && s[j] != ' '; j++)
+				;
+			v = ms_str_make(s + i, j - i);
+			i = j;
+		}
+		if (k.len == 0 || !au_room(d))
+			continue;
+		if ((name = au_name(d, k)) == NULL)
+			continue;
+		if (!quoted && part != AU_ENRICHED && au_is_hex(v)) {
+			bool arg = execve && au_is_arg_key(k);
+			if (arg || au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), k))
+				v = au_unhex(d, v, ms_str_eq(k, "proctitle"));
+		}
+		(void)decode_field_add(d, name, v.p, v.len);
+	}
+}
+
+/* ---- derived fields -------------------------------------------------- */
+
+/* "SYSCALL": the name of an x86_64 syscall number, as enriched logs have it. */
+static void
+au_add_syscall_name(struct decoded *d)
+{
+	const struct ms_str *arch = decode_field_get(d, "arch");
+	const struct ms_str *sc;
+	uint64_t num;
+
+	for (unsigned i = 0; i < d->nfields; i++)
+		if (strcmp(d->fields[i].name, "SYSCALL") == 0)
+			return;
+	/* exact lookup: decode_field_get would fall back to "syscall" */
+	sc = NULL;
+	for (unsigned i = 0; i < d->nfields; i++)
+		if (strcmp(d->fields[i].name, "syscall") == 0)
+			sc = &d->fields[i].value;
+	if (arch == NULL || sc == NULL || !ms_str_eq(*arch, "c000003e") ||
+	    au_parse_u64(*sc, 4, &num) < 0)
+		return;
+	for (size_t i = 0; i < MS_ARRAY_LEN(au_syscalls_x86_64); i++)
+		if (au_syscalls_x86_64[i].num == num) {
+			const char *nm = au_syscalls_x86_64[i].name;
+			(void)decode_field_add(d, "SYSCALL", nm, strlen(nm));
+			return;
+		}
+}
+
+/* The EXECVE arguments joined by spaces ("a1[0]" pieces glued), in scratch. */
+static struct ms_str
+au_cmdline(struct decoded *d)
+{
+	size_t total = 0, w = 0, nf = d->nfields;
+	char *p;
+
+	for (size_t i = 0; i < nf; i++) {
+		const char *nm = d->fields[i].name;
+		if (au_is_arg_key(ms_str_make(nm, strlen(nm))))
+			total += d->fields[i].value.len + 1;
+	}
+	if (total == 0)
+		return MS_STR_NULL;
+	if (total > AU_CMDLINE_MAX)
+		total = AU_CMDLINE_MAX;
+	if ((p = decode_scratch(d, total)) == NULL)
+		return MS_STR_NULL;
+	for (size_t i = 0; i < nf; i++) {
+		const char *nm = d->fields[i].name;
+		struct ms_str v = d->fields[i].value;
+		const char *br = strchr(nm, '[');
+		size_t take;
+
+		if (!au_is_arg_key(ms_str_make(nm, strlen(nm))))
+			continue;
+		/* a piece after the first of a split argument continues it */
+		if (w > 0 && !(br != NULL && strcmp(br, "[0]") != 0)) {
+			if (w >= total)
+				break;
+			p[w++] = ' ';
+		}
+		take = v.len < total - w ? v.len : total - w;
+		memcpy(p + w, v.p, take);
+		w += take;
+	}
+	return ms_str_make(p, w);
+}
+
+/* ---- the cache ------------------------------------------------------- */
+
+struct decode_auditd_cache *
+decode_auditd_cache_new(void)
+{
+	return calloc(1, sizeof(struct decode_auditd_cache));
+}
+
+void
+decode_auditd_cache_free(struct decode_auditd_cache *c)
+{
+	free(c);
+}
+
+/* FNV-1a: agent ids are short, and a collision only mixes two agents' enrichment. */
+static uint64_t
+au_agent_hash(const char *id)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; id != NULL && *id; id++)
+		h = (h ^ (unsigned char)*id) * UINT64_C(1099511628211);
+	return h;
+}
+
+static struct au_entry *
+au_cache_find(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint64_t serial)
+{
+	/* newest first: the event being written is almost always the last one */
+	for (size_t k = 1; k <= AU_CACHE_SLOTS; k++) {
+		struct au_entry *e = &c->e[(c->next + AU_CACHE_SLOTS - k) % AU_CACHE_SLOTS];
+		if (e->used && e->serial == serial && e->time_ms == t && e->agent == agent)
+			return e;
+	}
+	return NULL;
+}
+
+static void
+au_keep(char *dst, size_t cap, size_t *len, bool *has, const struct ms_str *v)
+{
+	*has = v != NULL;
+	*len = v != NULL ? (v->len < cap ? v->len : cap) : 0;
+	if (*len > 0)
+		memcpy(dst, v->p, *len);
+}
+
+/* Remembers the SYSCALL record d of event (agent, t, serial). */
+static void
+au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint64_t serial,
+    const struct decoded *d)
+{
+	struct au_entry *e = au_cache_find(c, agent, t, serial);
+
+	if (e == NULL) {
+		e = &c->e[c->next];
+		c->next = (c->next + 1) % AU_CACHE_SLOTS;
+	}
+	e->used = true;
+	e->agent = agent;
+	e->time_ms = t;
+	e->serial = serial;
+	au_keep(e->exe, sizeof(e->exe), &e->exe_len, &e->has_exe, decode_field_get(d, "exe"));
+	au_keep(e->comm, sizeof(e->comm), &e->comm_len, &e->has_comm, decode_field_get(d, "comm"));
+	au_keep(e->uid, sizeof(e->uid), &e->uid_len, &e->has_uid, decode_field_get(d, "uid"));
+	au_keep(e->auid, sizeof(e->auid), &e->auid_len, &e->has_auid, decode_field_get(d, "auid"));
+	au_keep(e->key, sizeof(e->key), &e->key_len, &e->has_key, decode_field_get(d, "key"));
+	e->has_cmd = false;
+	e->cmd_len = 0;
+}
+
+/* Adds name = v (copied) unless d has a field of that exact name already. */
+static void
+au_enrich_one(struct decoded *d, const char *name, bool has, const char *v, size_t len)
+{
+	for (unsigned i = 0; i < d->nfields; i++)
+		if (strcmp(d->fields[i].name, name) == 0)
+			return;
+	if (has)
+		(void)au_add_copy(d, name, v, len);
+}
+
+static void
+au_enrich(struct decoded *d, const struct au_entry *e)
+{
+	au_enrich_one(d, "exe", e->has_exe, e->exe, e->exe_len);
+	au_enrich_one(d, "comm", e->has_comm, e->comm, e->comm_len);
+	au_enrich_one(d, "uid", e->has_uid, e->uid, e->uid_len);
+	au_enrich_one(d, "auid", e->has_auid, e->auid, e->auid_len);
+	au_enrich_one(d, "key", e->has_key, e->key, e->key_len);
+	au_enrich_one(d, "Image", e->has_exe, e->exe, e->exe_len);
+	au_enrich_one(d, "CommandLine", e->has_cmd, e->cmd, e->cmd_len);
+}
+
+/* ---- entry point ----------------------------------------------------- */
+
+/*
+ * Decodes s/n as one audit record: see decoders.h and the file comment.
+ * Returns 1 with logsource, time and fields set, or 0 with d untouched.
+ */
+int
+decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, size_t n)
+{
+	struct au_head h;
+	struct ms_str type, cmd = MS_STR_NULL;
+	const char *sep;
+	size_t body_end;
+	uint64_t serial = 0;
+	struct au_entry *e = NULL;
+	bool execve, syscall;
+
+	if (s == NULL || au_head_parse(s, n, &h) < 0)
+		return 0;
+	type = au_type_name(h.type);
+	execve = ms_str_eq(type, "EXECVE");
+	syscall = ms_str_eq(type, "SYSCALL");
+	(void)au_parse_u64(h.serial, AU_MAX_SERIAL_DIGITS, &serial);
+
+	d->product = "linux";
+	d->service = "auditd";
+	d->category = execve ? "process_creation" : NULL;
+	d->time_ms = h.time_ms;
+	d->time_from_line = true;
+	(void)decode_field_add(d, "type", type.p, type.len);
+	(void)decode_field_add(d, "serial", h.serial.p, h.serial.len);
+	if (h.node.len > 0)
+		(void)decode_field_add(d, "node", h.node.p, h.node.len);
+
+	sep = memchr(s + h.body, AU_ENRICH_SEP, n - h.body);
+	body_end = sep != NULL ? (size_t)(sep - s) : n;
+	au_kv(d, s + h.body, body_end - h.body, AU_BODY, execve);
+	if (sep != NULL)
+		au_kv(d, sep + 1, n - body_end - 1, AU_ENRICHED, false);
+	if (syscall)
+		au_add_syscall_name(d);
+	if (execve && (cmd = au_cmdline(d)).p != NULL)
+		(void)decode_field_add(d, "CommandLine", cmd.p, cmd.len);
+
+	if (ctx == NULL || ctx->auditd == NULL)
+		return 1;
+	if (syscall) {
+		au_cache_syscall(ctx->auditd, au_agent_hash(ctx->agent_id), h.time_ms, serial, d);
+		return 1;
+	}
+	e = au_cache_find(ctx->auditd, au_agent_hash(ctx->agent_id), h.time_ms, serial);
+	if (e == NULL)
+		return 1;
+	if (execve && cmd.p != NULL) {
+		e->cmd_len = cmd.len < sizeof(e->cmd) ? cmd.len : sizeof(e->cmd);
+		memcpy(e->cmd, cmd.p, e->cmd_len);
+		e->has_cmd = true;
+	}
+	au_enrich(d, e);
+	return 1;
+}

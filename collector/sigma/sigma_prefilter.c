@@ -1,0 +1,1065 @@
+/*
+ * sigma_prefilter – necessary literals of compiled rules, scanned for all
+ * rules at once with Hyperscan (see sigma_prefilter.h).
+ *
+ * Extraction works on the compiled detection (sigma_internal.h), bottom
+ * up, with "no constraint" (any event may match) as the escape:
+ *
+ *   value      a glob: its longest run of literal bytes; anything else
+ *              (regex, cidr, number, null, exists, fieldref, "") – none
+ *   group      OR of its alternatives: the union, or none if one has none
+ *   item       OR of its groups (union), or with |all an AND (the best
+ *              one); |neq – none
+ *   conj (map) AND of its items: the best item
+ *   search     OR of its maps: the union
+ *   condition  AND: the best operand; OR: the union; not: none
+ *
+ * "Best" prefers longer literals (rarer in logs), then fewer of them.
+ * Every step only ever widens what may match, so a rule is skipped only
+ * when none of a set of strings it needs is in the event.
+ */
+#include "sigma_prefilter.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs/hs.h>
+
+#include "sigma_internal.h"
+
+#define PF_MAX_LITS	(1u << 20)	/* literals per filter, a bound on rule files */
+#define PF_GOOD_LEN	8		/* literals this long are all "rare enough" */
+
+struct pf_lit {
+	const unsigned char *p;	/* rule arena */
+	size_t len;
+	const char *field;	/* rule arena; NULL = the message */
+};
+
+/* A set of literals one of which a match needs. */
+struct pf_set {
+	struct pf_lit *v;
+	size_t n, a;
+};
+
+/* Literals of one field (by lower-cased name), compiled into one database. */
+struct pf_field {
+	char *lname;		/* owned, lower-cased; "" for the message */
+	uint32_t hash;
+	const char **pats;	/* building only */
+	size_t *lens;
+	unsigned *ids;
+	unsigned *flags;
+	size_t n, a;
+	hs_database_t *db;
+};
+
+/* Literal bytes the filter owns (found inside regular expressions). */
+struct pf_pool {
+	unsigned char **v;
+	size_t n, a;
+};
+
+struct sigma_prefilter {
+	size_t nrules;
+	bool *filtered;		/* rule has necessary literals */
+	uint32_t *stamp;	/* == epoch: a literal of the rule was seen */
+	uint32_t epoch;
+	bool failed;		/* last scan failed: everything may match */
+	size_t *lit_rule;	/* literal id -> rule index */
+	size_t nlits, alits;
+	size_t nfiltered;
+	struct pf_field *fields;	/* fields[0] is the message */
+	size_t nfields, afields;
+	size_t *slots;		/* open addressing over fields[1..], index+1, 0 = empty */
+	size_t nslots;
+	hs_scratch_t *scratch;
+	struct pf_pool pool;	/* literals taken from regular expressions */
+};
+
+/* --- extraction ---------------------------------------------------------- */
+
+struct pf_build {
+	struct pf_pool *pool;
+	unsigned char *run;	/* SIGMA_MAX_VALUE_LEN bytes: a literal run of a regex */
+};
+
+static void
+set_fini(struct pf_set *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+set_add(struct pf_set *s, const unsigned char *p, size_t len, const char *field)
+{
+	if (s->n == s->a) {
+		size_t na = s->a ? s->a * 2 : 8;
+		struct pf_lit *nv;
+		if (na > PF_MAX_LITS || (nv = realloc(s->v, na * sizeof(*nv))) == NULL)
+			return -1;
+		s->v = nv;
+		s->a = na;
+	}
+	s->v[s->n].p = p;
+	s->v[s->n].len = len;
+	s->v[s->n].field = field;
+	s->n++;
+	return 0;
+}
+
+/* Moves every literal of from into to; from is emptied either way. */
+static int
+set_union(struct pf_set *to, struct pf_set *from)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < from->n && rc == 0; i++)
+		rc = set_add(to, from->v[i].p, from->v[i].len, from->v[i].field);
+	set_fini(from);
+	return rc;
+}
+
+static bool
+set_better(const struct pf_set *a, const struct pf_set *b)
+{
+	size_t ma = SIZE_MAX, mb = SIZE_MAX;
+
+	for (size_t i = 0; i < a->n; i++)
+		ma = a->v[i].len < ma ? a->v[i].len : ma;
+	for (size_t i = 0; i < b->n; i++)
+		mb = b->v[i].len < mb ? b->v[i].len : mb;
+	ma = ma > PF_GOOD_LEN ? PF_GOOD_LEN : ma;
+	mb = mb > PF_GOOD_LEN ? PF_GOOD_LEN : mb;
+	if (ma != mb)
+		return ma > mb;
+	return a->n < b->n;
+}
+
+/* Keeps cur as best when it is better (or the first); frees the loser. */
+static void
+set_keep_best(struct pf_set *best, bool *have, struct pf_set *cur)
+{
+	if (!*have || set_better(cur, best)) {
+		set_fini(best);
+		*best = *cur;
+		*have = true;
+	} else {
+		set_fini(cur);
+	}
+	memset(cur, 0, sizeof(*cur));
+}
+
+/*
+ * The extraction steps return 1 with literals appended to out, 0 when the
+ * node puts no constraint on the event (out unchanged), -1 when out of
+ * memory.
+ */
+
+/* --- necessary literals of a regular expression -------------------------- */
+
+/*
+ * A small reader of PCRE2 syntax that only has to find where atoms end:
+ * literal characters, escapes, classes, groups, quantifiers, alternation.
+ * Anything it is unsure of (\Q, (?x), conditionals, verbs, recursion)
+ * gives up ("no constraint"), which is always safe. A run of literal
+ * characters with no quantifier between them must occur in every match;
+ * a character with a quantifier of minimum 0 ends the run without joining
+ * it; a group counts when it is not optional, through its own literals.
+ */
+struct re_cur {
+	const unsigned char *p, *end;
+	bool bail;
+	int depth;
+};
+
+enum re_atom { RE_LIT, RE_OTHER, RE_ZERO, RE_GROUP };
+
+static bool
+re_isdigit(unsigned char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool
+re_isalnum(unsigned char ch)
+{
+	return re_isdigit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* Skips to just past the byte close; false (bail) when absent. */
+static bool
+re_skip_to(struct re_cur *c, unsigned char close)
+{
+	while (c->p < c->end && *c->p != close)
+		c->p++;
+	if (c->p == c->end)
+		return false;
+	c->p++;
+	return true;
+}
+
+/* c->p is past the backslash. Sets *ch for an escaped literal character. */
+static enum re_atom
+re_escape(struct re_cur *c, unsigned char *ch)
+{
+	unsigned char e;
+
+	if (c->p >= c->end) {
+		c->bail = true;
+		return RE_OTHER;
+	}
+	e = *c->p++;
+	if (!re_isalnum(e)) {
+		*ch = e;
+		return RE_LIT;
+	}
+	switch (e) {
+	case 'Q':
+		c->bail = true;
+		return RE_OTHER;
+	case 'E': case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K':
+		return RE_ZERO;
+	case 'x':
+		if (c->p < c->end && *c->p == '{') {
+			if (!re_skip_to(c, '}'))
+				c->bail = true;
+			return RE_OTHER;
+		}
+		for (int k = 0; k < 2 && c->p < c->end && (re_isdigit(*c->p) ||
+		    (sigma_lower[*c->p] >= 'a' && sigma_lower[*c->p] <= 'f')); k++)
+			c->p++;
+		return RE_OTHER;
+	case 'o': case 'p': case 'P': case 'N':
+		if (c->p < c->end && *c->p == '{') {
+			if (!re_skip_to(c, '}'))
+				c->bail = true;
+		} else if (e == 'p' || e == 'P') {
+			if (c->p < c->end)
+				c->p++;
+		}
+		return RE_OTHER;
+	case 'c':
+		if (c->p < c->end)
+			c->p++;
+		return RE_OTHER;
+	case 'k': case 'g':
+		if (c->p < c->end && (*c->p == '<' || *c->p == '{' || *c->p == '\'')) {
+			unsigned char close = *c->p == '<' ? '>' : *c->p == '{' ? '}' : '\'';
+			c->p++;
+			if (!re_skip_to(c, close))
+				c->bail = true;
+			return RE_OTHER;
+		}
+		if (c->p < c->end && (*c->p == '-' || *c->p == '+'))
+			c->p++;
+		while (c->p < c->end && re_isdigit(*c->p))
+			c->p++;
+		return RE_OTHER;
+	default:
+		/* \d \w \s \n \t, octal \0nn, back references \1 ...: not a literal */
+		if (re_isdigit(e))
+			while (c->p < c->end && re_isdigit(*c->p))
+				c->p++;
+		return RE_OTHER;
+	}
+}
+
+/* c->p is past '['. */
+static void
+re_class(struct re_cur *c)
+{
+	if (c->p < c->end && *c->p == '^')
+		c->p++;
+	if (c->p < c->end && *c->p == ']')
+		c->p++;
+	while (c->p < c->end && *c->p != ']') {
+		if (*c->p == '\\') {
+			if (c->p + 1 < c->end && c->p[1] == 'Q') {
+				c->bail = true;
+				return;
+			}
+			c->p += 2;
+			continue;
+		}
+		if (*c->p == '[' && c->p + 1 < c->end && c->p[1] == ':') {
+			c->p += 2;
+			while (c->p + 1 < c->end && !(c->p[0] == ':' && c->p[1] == ']'))
+				c->p++;
+			c->p += 2;
+			continue;
+		}
+		c->p++;
+	}
+	if (c->p >= c->end)
+		c->bail = true;
+	else
+		c->p++;
+}
+
+/* A quantifier at c->p: consumed, its minimum in *min; false when there is none. */
+static bool
+re_quant(struct re_cur *c, unsigned long *min)
+{
+	const unsigned char *q;
+
+	if (c->p >= c->end)
+		return false;
+	switch (*c->p) {
+	case '*': case '?':
+		*min = 0;
+		c->p++;
+		break;
+	case '+':
+		*min = 1;
+		c->p++;
+		break;
+	case '{':
+		/* {n} {n,} {n,m} {,m} (with spaces, as newer PCRE2 allows): a quantifier */
+		for (q = c->p + 1; q < c->end && (re_isdigit(*q) || *q == ',' || *q == ' '); q++)
+			;
+		if (q >= c->end || *q != '}')
+			return false;
+		*min = 0;
+		for (const unsigned char *d = c->p + 1; d < q && (re_isdigit(*d) || *d == ' '); d++)
+			if (re_isdigit(*d))
+				*min = *min * 10 + (unsigned long)(*d - '0') > 100000 ? 100000 :
+				    *min * 10 + (unsigned long)(*d - '0');
+		c->p = q + 1;
+		break;
+	default:
+		return false;
+	}
+	/* lazy or possessive */
+	if (c->p < c->end && (*c->p == '?' || *c->p == '+'))
+		c->p++;
+	return true;
+}
+
+static int re_alt(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *out);
+
+/* Makes the literal run a candidate of the sequence and empties it. */
+static int
+re_flush(struct pf_build *b, size_t *rlen, const char *field, struct pf_set *best, bool *have)
+{
+	struct pf_set cur = { 0 };
+	struct pf_pool *pool = b->pool;
+	unsigned char *copy;
+
+	if (*rlen == 0)
+		return 0;
+	if (pool->n == pool->a) {
+		size_t na = pool->a ? pool->a * 2 : 16;
+		unsigned char **nv = realloc(pool->v, na * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		pool->v = nv;
+		pool->a = na;
+	}
+	if ((copy = malloc(*rlen)) == NULL)
+		return -1;
+	memcpy(copy, b->run, *rlen);
+	pool->v[pool->n++] = copy;
+	if (set_add(&cur, copy, *rlen, field) < 0) {
+		set_fini(&cur);
+		return -1;
+	}
+	*rlen = 0;
+	set_keep_best(best, have, &cur);
+	return 0;
+}
+
+/* One branch: literals necessary for it, the best candidate of its atoms. */
+static int
+re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *out)
+{
+	struct pf_set best = { 0 }, inner = { 0 };
+	bool have = false;
+	size_t rlen = 0;
+	int rc = 0;
+
+	while (!c->bail && c->p < c->end && *c->p != '|' && *c->p != ')') {
+		enum re_atom kind = RE_OTHER;
+		unsigned char ch = *c->p++;
+		unsigned long min = 1;
+		int grc = 0;
+		bool quant;
+
+		switch (ch) {
+		case '\\':
+			kind = re_escape(c, &ch);
+			break;
+		case '[':
+			re_class(c);
+			break;
+		case '.':
+			break;
+		case '^': case '$':
+			kind = RE_ZERO;
+			break;
+		case '*': case '+': case '?':
+			/* a quantifier with nothing to repeat: PCRE2 refused it already */
+			c->bail = true;
+			break;
+		case '{':
+			/* A literal brace unless it is a quantifier (then it repeats nothing). */
+			c->p--;
+			if (re_quant(c, &min))
+				c->bail = true;
+			else
+				c->p++;
+			break;
+		case '(':
+			kind = RE_GROUP;
+			/* A group ends the run; flushed now because the group reuses b->run. */
+			if (re_flush(b, &rlen, field, &best, &have) < 0) {
+				rc = -1;
+				goto out;
+			}
+			if (++c->depth > SIGMA_MAX_COND_DEPTH * 4) {
+				c->bail = true;
+				break;
+			}
+			if (c->p < c->end && *c->p == '*') {
+				c->bail = true;		/* (*VERB) */
+				break;
+			}
+			if (c->p < c->end && *c->p == '?') {
+				const unsigned char *q = ++c->p;
+				bool look = false;
+
+				if (q < c->end && *q == '#') {
+					kind = RE_ZERO;
+					if (!re_skip_to(c, ')'))
+						c->bail = true;
+					c->depth--;
+					break;
+				}
+				if (q < c->end && (*q == ':' || *q == '|' || *q == '>')) {
+					c->p++;
+				} else if (q < c->end && (*q == '=' || *q == '!')) {
+					look = true;
+					c->p++;
+				} else if (q + 1 < c->end && *q == '<' && (q[1] == '=' || q[1] == '!')) {
+					look = true;
+					c->p += 2;
+				} else if (q < c->end && (*q == '<' || *q == '\'' ||
+				    (*q == 'P' && q + 1 < c->end && q[1] == '<'))) {
+					unsigned char close = *q == '\'' ? '\'' : '>';
+					if (!re_skip_to(c, close))
+						c->bail = true;
+				} else {
+					/*
+					 * Inline options (?i) (?-s) (?^) or a group with them
+					 * (?i:...). (?x) changes the syntax; uppercase letters
+					 * other than J and U are recursion or callouts: give up.
+					 */
+					while (c->p < c->end && ((*c->p >= 'a' && *c->p <= 'z') ||
+					    *c->p == 'J' || *c->p == 'U' || *c->p == '-' || *c->p == '^')) {
+						if (*c->p == 'x')
+							c->bail = true;
+						c->p++;
+					}
+					if (c->bail || c->p >= c->end || (*c->p != ')' && *c->p != ':')) {
+						c->bail = true;
+						break;
+					}
+					if (*c->p == ')') {
+						c->p++;
+						c->depth--;
+						kind = RE_ZERO;
+						break;
+					}
+					c->p++;
+				}
+				if (c->bail)
+					break;
+				grc = re_alt(b, c, field, &inner);
+				if (look) {
+					set_fini(&inner);
+					grc = 0;
+					kind = RE_ZERO;
+				}
+			} else {
+				grc = re_alt(b, c, field, &inner);
+			}
+			if (grc < 0) {
+				rc = -1;
+				goto out;
+			}
+			if (c->p >= c->end || *c->p != ')') {
+				c->bail = true;
+				break;
+			}
+			c->p++;
+			c->depth--;
+			break;
+		default:
+			kind = RE_LIT;
+			break;
+		}
+		if (c->bail)
+			break;
+		quant = re_quant(c, &min);
+		if (kind == RE_LIT && (!quant || min > 0)) {
+			if (rlen < SIGMA_MAX_VALUE_LEN)
+				b->run[rlen++] = ch;
+			if (!quant)
+				continue;
+		}
+		/* Anything but a plain literal ends the run. */
+		if (re_flush(b, &rlen, field, &best, &have) < 0) {
+			rc = -1;
+			goto out;
+		}
+		if (kind == RE_GROUP && grc == 1 && min > 0)
+			set_keep_best(&best, &have, &inner);
+		set_fini(&inner);
+	}
+	if (!c->bail && re_flush(b, &rlen, field, &best, &have) < 0)
+		rc = -1;
+	else if (!c->bail && have)
+		rc = set_union(out, &best) < 0 ? -1 : 1;
+out:
+	set_fini(&inner);
+	set_fini(&best);
+	return rc;
+}
+
+/* Alternatives up to ')' or the end: the union, or none if one branch has none. */
+static int
+re_alt(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *out)
+{
+	size_t mark = out->n;
+	bool none = false;
+
+	for (;;) {
+		int rc = re_seq(b, c, field, out);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			none = true;
+		if (c->bail)
+			break;
+		if (c->p < c->end && *c->p == '|') {
+			c->p++;
+			continue;
+		}
+		break;
+	}
+	if (none || c->bail) {
+		out->n = mark;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+need_re(struct pf_build *b, const struct sigma_val *v, const char *field, struct pf_set *out)
+{
+	struct re_cur c;
+	uint32_t opts = 0;
+	size_t mark = out->n;
+	int rc;
+
+	if (v->u.re.src == NULL || v->u.re.srclen > SIGMA_MAX_VALUE_LEN ||
+	    pcre2_pattern_info(v->u.re.code, PCRE2_INFO_ALLOPTIONS, &opts) != 0 ||
+	    (opts & (PCRE2_EXTENDED | PCRE2_EXTENDED_MORE | PCRE2_LITERAL)) != 0)
+		return 0;
+	c.p = (const unsigned char *)v->u.re.src;
+	c.end = c.p + v->u.re.srclen;
+	c.bail = false;
+	c.depth = 0;
+	rc = re_alt(b, &c, field, out);
+	if (rc == 1 && (c.bail || c.p != c.end)) {
+		out->n = mark;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* --- necessary literals of a detection ----------------------------------- */
+
+static int
+need_val(struct pf_build *b, const struct sigma_val *v, const char *field, struct pf_set *out)
+{
+	const struct sigma_glob *g;
+	size_t best = 0, blen = 0;
+
+	if (v->kind == SIGMA_V_RE)
+		return need_re(b, v, field, out);
+	if (v->kind != SIGMA_V_GLOB)
+		return 0;
+	g = &v->u.g;
+	if (g->mode != SIGMA_G_GLOB || g->kind == NULL) {
+		if (g->len == 0)
+			return 0;
+		return set_add(out, g->text, g->len, field) < 0 ? -1 : 1;
+	}
+	/* The longest run of literal tokens: bytes every match contains. */
+	for (size_t i = 0; i < g->len; ) {
+		size_t j = i;
+		while (j < g->len && g->kind[j] == SIGMA_TOK_LIT)
+			j++;
+		if (j - i > blen) {
+			best = i;
+			blen = j - i;
+		}
+		i = j + 1;
+	}
+	if (blen == 0)
+		return 0;
+	return set_add(out, g->text + best, blen, field) < 0 ? -1 : 1;
+}
+
+/* Operand i of an AND or OR, appended to out (see the return convention above). */
+typedef int (*need_fn)(struct pf_build *b, const void *base, size_t i, struct pf_set *out);
+
+/* AND of n operands: the best operand's literals. */
+static int
+need_and(struct pf_build *b, const void *base, size_t n, need_fn get, struct pf_set *out)
+{
+	struct pf_set best = { 0 };
+	bool have = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct pf_set cur = { 0 };
+		int rc = get(b, base, i, &cur);
+		if (rc < 0) {
+			set_fini(&cur);
+			set_fini(&best);
+			return -1;
+		}
+		if (rc == 1)
+			set_keep_best(&best, &have, &cur);
+		else
+			set_fini(&cur);
+	}
+	if (!have)
+		return 0;
+	return set_union(out, &best) < 0 ? -1 : 1;
+}
+
+/* OR of n operands: the union, or no constraint when one operand has none. */
+static int
+need_or(struct pf_build *b, const void *base, size_t n, need_fn get, struct pf_set *out)
+{
+	size_t mark = out->n;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = get(b, base, i, out);
+		if (rc <= 0) {
+			out->n = mark;
+			return rc;
+		}
+	}
+	return 1;
+}
+
+static int
+need_group(struct pf_build *b, const struct sigma_group *g, const char *field,
+    struct pf_set *out)
+{
+	size_t mark = out->n;
+
+	if (g->nalts == 0)
+		return 0;
+	for (size_t i = 0; i < g->nalts; i++) {
+		int rc = need_val(b, &g->alts[i], field, out);
+		if (rc <= 0) {
+			out->n = mark;
+			return rc;
+		}
+	}
+	return 1;
+}
+
+static int
+get_group(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
+{
+	const struct sigma_item *it = base;
+	return need_group(b, &it->groups[i], it->field, out);
+}
+
+static int
+need_item(struct pf_build *b, const struct sigma_item *it, struct pf_set *out)
+{
+	if (it->neq || it->ngroups == 0)
+		return 0;
+	/* |all: every value must match (AND); otherwise any of them (OR). */
+	if (it->all)
+		return need_and(b, it, it->ngroups, get_group, out);
+	return need_or(b, it, it->ngroups, get_group, out);
+}
+
+static int
+get_item(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
+{
+	return need_item(b, &((const struct sigma_conj *)base)->items[i], out);
+}
+
+static int
+get_conj(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
+{
+	const struct sigma_conj *c = &((const struct sigma_search *)base)->conjs[i];
+	return need_and(b, c, c->nitems, get_item, out);
+}
+
+struct node_ctx {
+	const struct sigma_rule *r;
+	const struct sigma_cnode *n;
+};
+
+static int need_node(struct pf_build *b, const struct sigma_rule *r,
+    const struct sigma_cnode *n, struct pf_set *out);
+
+static int
+get_kid(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
+{
+	const struct node_ctx *c = base;
+	/* Depth is bounded by the condition compiler (SIGMA_MAX_COND_DEPTH). */
+	return need_node(b, c->r, c->n->kids[i], out);
+}
+
+static int
+need_node(struct pf_build *b, const struct sigma_rule *r, const struct sigma_cnode *n,
+    struct pf_set *out)
+{
+	struct node_ctx c = { r, n };
+
+	switch (n->op) {
+	case SIGMA_C_REF:
+		if (n->ref >= r->nsearches)
+			return 0;
+		return need_or(b, &r->searches[n->ref], r->searches[n->ref].nconjs, get_conj, out);
+	case SIGMA_C_AND:
+		return need_and(b, &c, n->n, get_kid, out);
+	case SIGMA_C_OR:
+		return need_or(b, &c, n->n, get_kid, out);
+	case SIGMA_C_NOT:
+		break;
+	}
+	return 0;
+}
+
+/* --- the literal table ------------------------------------------------- */
+
+static uint32_t
+name_hash(const char *s, size_t *len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		h = (h ^ sigma_lower[(unsigned char)s[i]]) * 16777619u;
+	if (len)
+		*len = i;
+	return h;
+}
+
+static bool
+name_eq_lower(const char *lname, const char *s)
+{
+	for (; *lname && *s; lname++, s++)
+		if ((unsigned char)*lname != sigma_lower[(unsigned char)*s])
+			return false;
+	return *lname == *s;
+}
+
+/* Index of the field named (case-insensitively) name, or 0 when none. */
+static size_t
+field_find(const struct sigma_prefilter *pf, const char *name)
+{
+	uint32_t h;
+
+	if (pf->nslots == 0)
+		return 0;
+	h = name_hash(name, NULL);
+	for (size_t k = h & (pf->nslots - 1); pf->slots[k]; k = (k + 1) & (pf->nslots - 1)) {
+		const struct pf_field *f = &pf->fields[pf->slots[k] - 1];
+		if (f->hash == h && name_eq_lower(f->lname, name))
+			return pf->slots[k] - 1;
+	}
+	return 0;
+}
+
+static struct pf_field *
+field_get_or_add(struct sigma_prefilter *pf, const char *name)
+{
+	size_t i, len;
+	uint32_t h;
+	struct pf_field *f;
+
+	if (name == NULL)
+		return &pf->fields[0];
+	if ((i = field_find(pf, name)) != 0)
+		return &pf->fields[i];
+	h = name_hash(name, &len);
+	if (pf->nfields == pf->afields) {
+		size_t na = pf->afields * 2;
+		struct pf_field *nf = realloc(pf->fields, na * sizeof(*nf));
+		if (nf == NULL)
+			return NULL;
+		pf->fields = nf;
+		pf->afields = na;
+	}
+	/* Keep the hash table at most half full. */
+	if (2 * pf->nfields >= pf->nslots) {
+		size_t ns = pf->nslots ? pf->nslots * 2 : 16;
+		size_t *nslot = calloc(ns, sizeof(*nslot));
+		if (nslot == NULL)
+			return NULL;
+		for (size_t k = 1; k < pf->nfields; k++) {
+			size_t s = pf->fields[k].hash & (ns - 1);
+			while (nslot[s])
+				s = (s + 1) & (ns - 1);
+			nslot[s] = k + 1;
+		}
+		free(pf->slots);
+		pf->slots = nslot;
+		pf->nslots = ns;
+	}
+	f = &pf->fields[pf->nfields];
+	memset(f, 0, sizeof(*f));
+	if ((f->lname = malloc(len + 1)) == NULL)
+		return NULL;
+	for (size_t k = 0; k <= len; k++)
+		f->lname[k] = (char)sigma_lower[(unsigned char)name[k]];
+	f->hash = h;
+	{
+		size_t s = h & (pf->nslots - 1);
+		while (pf->slots[s])
+			s = (s + 1) & (pf->nslots - 1);
+		pf->slots[s] = pf->nfields + 1;
+	}
+	return &pf->fields[pf->nfields++];
+}
+
+static int
+lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t rule)
+{
+	struct pf_field *f = field_get_or_add(pf, l->field);
+
+	if (f == NULL || pf->nlits >= PF_MAX_LITS)
+		return -1;
+	if (pf->nlits == pf->alits) {
+		size_t na = pf->alits ? pf->alits * 2 : 64;
+		size_t *nr = realloc(pf->lit_rule, na * sizeof(*nr));
+		if (nr == NULL)
+			return -1;
+		pf->lit_rule = nr;
+		pf->alits = na;
+	}
+	if (f->n == f->a) {
+		size_t na = f->a ? f->a * 2 : 16;
+		const char **np = realloc(f->pats, na * sizeof(*np));
+		size_t *nl;
+		unsigned *ni, *nfl;
+		if (np == NULL)
+			return -1;
+		f->pats = np;
+		if ((nl = realloc(f->lens, na * sizeof(*nl))) == NULL)
+			return -1;
+		f->lens = nl;
+		if ((ni = realloc(f->ids, na * sizeof(*ni))) == NULL)
+			return -1;
+		f->ids = ni;
+		if ((nfl = realloc(f->flags, na * sizeof(*nfl))) == NULL)
+			return -1;
+		f->flags = nfl;
+		f->a = na;
+	}
+	f->pats[f->n] = (const char *)l->p;
+	f->lens[f->n] = l->len;
+	f->ids[f->n] = (unsigned)pf->nlits;
+	/* Caseless even for |cased values: a superset is all a filter needs. */
+	f->flags[f->n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+	f->n++;
+	pf->lit_rule[pf->nlits++] = rule;
+	return 0;
+}
+
+static void
+field_build_fini(struct pf_field *f)
+{
+	free(f->pats);
+	free(f->lens);
+	free(f->ids);
+	free(f->flags);
+	f->pats = NULL;
+	f->lens = NULL;
+	f->ids = NULL;
+	f->flags = NULL;
+}
+
+/* --- public -------------------------------------------------------------- */
+
+void
+sigma_prefilter_free(struct sigma_prefilter *pf)
+{
+	if (pf == NULL)
+		return;
+	for (size_t i = 0; i < pf->nfields; i++) {
+		field_build_fini(&pf->fields[i]);
+		free(pf->fields[i].lname);
+		hs_free_database(pf->fields[i].db);
+	}
+	hs_free_scratch(pf->scratch);
+	for (size_t i = 0; i < pf->pool.n; i++)
+		free(pf->pool.v[i]);
+	free(pf->pool.v);
+	free(pf->fields);
+	free(pf->slots);
+	free(pf->lit_rule);
+	free(pf->filtered);
+	free(pf->stamp);
+	free(pf);
+}
+
+/*
+ * Builds the filter for rules[0..n) (borrowed). Returns the filter (caller
+ * owns), or NULL when out of memory or when Hyperscan refuses the literals
+ * (no SSSE3, a library error): the caller then runs every rule.
+ */
+struct sigma_prefilter *
+sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
+{
+	struct sigma_prefilter *pf = NULL;
+	struct pf_build b = { NULL, NULL };
+
+	if (hs_valid_platform() != HS_SUCCESS)
+		return NULL;
+	if ((pf = calloc(1, sizeof(*pf))) == NULL)
+		goto fail;
+	pf->nrules = n;
+	pf->epoch = 1;
+	pf->filtered = calloc(n ? n : 1, sizeof(*pf->filtered));
+	pf->stamp = calloc(n ? n : 1, sizeof(*pf->stamp));
+	pf->fields = calloc(8, sizeof(*pf->fields));
+	if (pf->filtered == NULL || pf->stamp == NULL || pf->fields == NULL)
+		goto fail;
+	pf->afields = 8;
+	pf->nfields = 1;
+	if ((pf->fields[0].lname = calloc(1, 1)) == NULL)
+		goto fail;
+	b.pool = &pf->pool;
+	if ((b.run = malloc(SIGMA_MAX_VALUE_LEN)) == NULL)
+		goto fail;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sigma_rule *r = rules[i];
+		struct pf_set s = { 0 };
+		int rc = r->cond ? need_node(&b, r, r->cond, &s) : 0;
+
+		if (rc < 0) {
+			set_fini(&s);
+			goto fail;
+		}
+		if (rc == 1 && s.n > 0) {
+			for (size_t k = 0; k < s.n; k++)
+				if (lit_add(pf, &s.v[k], i) < 0) {
+					set_fini(&s);
+					goto fail;
+				}
+			pf->filtered[i] = true;
+			pf->nfiltered++;
+		}
+		set_fini(&s);
+	}
+
+	for (size_t i = 0; i < pf->nfields; i++) {
+		struct pf_field *f = &pf->fields[i];
+		hs_compile_error_t *cerr = NULL;
+
+		if (f->n == 0)
+			continue;
+		if (hs_compile_lit_multi(f->pats, f->flags, f->ids, f->lens, (unsigned)f->n,
+		    HS_MODE_BLOCK, NULL, &f->db, &cerr) != HS_SUCCESS) {
+			hs_free_compile_error(cerr);
+			goto fail;
+		}
+		field_build_fini(f);
+		if (hs_alloc_scratch(f->db, &pf->scratch) != HS_SUCCESS)
+			goto fail;
+	}
+	free(b.run);
+	return pf;
+fail:
+	free(b.run);
+	sigma_prefilter_free(pf);
+	return NULL;
+}
+
+static int
+match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+    void *ctx)
+{
+	struct sigma_prefilter *pf = ctx;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	pf->stamp[pf->lit_rule[id]] = pf->epoch;
+	return 0;
+}
+
+static int
+scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms_str *v)
+{
+	if (f->db == NULL || v->p == NULL || v->len == 0)
+		return 0;
+	if (v->len > UINT32_MAX)
+		return -1;
+	return hs_scan(f->db, v->p, (unsigned)v->len, 0, pf->scratch, match_cb, pf) == HS_SUCCESS ?
+	    0 : -1;
+}
+
+/* Scans ev once (see sigma_prefilter.h); 0, or -1 when every rule may match. */
+int
+sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
+{
+	int rc = 0;
+
+	if (++pf->epoch == 0) {
+		memset(pf->stamp, 0, pf->nrules * sizeof(*pf->stamp));
+		pf->epoch = 1;
+	}
+	if (scan_value(pf, &pf->fields[0], &ev->message) < 0)
+		rc = -1;
+	/*
+	 * A rule reads decode_field_get(d, name): the first exact, else the
+	 * first case-insensitive match. Scanning every field whose name
+	 * matches case-insensitively covers whichever one it reads.
+	 */
+	if (ev->d != NULL && pf->nfields > 1)
+		for (unsigned i = 0; i < ev->d->nfields; i++) {
+			size_t k = field_find(pf, ev->d->fields[i].name);
+			if (k != 0 && scan_value(pf, &pf->fields[k], &ev->d->fields[i].value) < 0)
+				rc = -1;
+		}
+	pf->failed = rc < 0;
+	return rc;
+}
+
+bool
+sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i)
+{
+	return pf->failed || i >= pf->nrules || !pf->filtered[i] || pf->stamp[i] == pf->epoch;
+}
+
+size_t
+sigma_prefilter_nfiltered(const struct sigma_prefilter *pf)
+{
+	return pf->nfiltered;
+}
+
+size_t
+sigma_prefilter_nliterals(const struct sigma_prefilter *pf)
+{
+	return pf->nlits;
+}
+
