@@ -120,6 +120,7 @@ ctl_replay(int argc, char **argv)
 	int64_t tz;
 	int ch, rc = 0;
 
+	memset(&ctx, 0, sizeof(ctx));
 	localtime_r(&now, &tm);
 	ctx.tz_offset_s = (int32_t)tm.tm_gmtoff;
 	optind = 1;
@@ -177,8 +178,10 @@ ctl_replay(int argc, char **argv)
 			goto nomem;
 		ndets++;
 	}
-	if ((d = malloc(sizeof(*d))) == NULL)
+	if ((d = malloc(sizeof(*d))) == NULL ||
+	    (ctx.auditd = decode_auditd_cache_new()) == NULL)
 		goto nomem;
+	ctx.agent_id = agent;
 	for (int i = optind; i < argc; i++)
 		if (replay_file(argv[i], dets, ndets, d, &ctx, agent, &r, &lines) < 0)
 			rc = 2;
@@ -191,6 +194,7 @@ out:
 	for (size_t i = 0; i < ndets; i++)
 		detector_free(dets[i]);
 	free(d);
+	decode_auditd_cache_free(ctx.auditd);
 	ms_buf_fini(&r.json);
 	return rc;
 }

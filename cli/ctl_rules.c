@@ -183,19 +183,16 @@ cover(struct coverage *cv, const char *key, bool positive)
 }
 
 static int
-run_case(const char *rules, const char *file, const char *rule, const struct ms_yaml_node *cases,
-    const struct ms_yaml_node *c, struct decoded *d, struct coverage *cv)
+run_case(struct sigma_set *set, struct detector *det, const char *file, const char *rule,
+    const struct ms_yaml_node *cases, const struct ms_yaml_node *c, struct decoded *d,
+    struct coverage *cv)
 {
 	const char *name = scalar(ms_yaml_get(c, "name"));
 	const char *input = scalar(ms_yaml_get(c, "input"));
 	const struct ms_yaml_node *expect = ms_yaml_get(c, "expect");
-	struct sigma_set_opts sopts = { 0, NULL };
-	struct sigma_report rep;
-	struct sigma_set *set;
-	struct detector *det;
 	struct test_run *t = calloc(1, sizeof(*t));
-	struct decode_ctx ctx = { TEST_RECV_MS, 0 };
-	char err[512];
+	/* as the collector decodes: with auditd enrichment, fresh per case */
+	struct decode_ctx ctx = { TEST_RECV_MS, 0, decode_auditd_cache_new(), "test-agent" };
 	bool used[TEST_MAX_ALERTS] = { false };
 	bool ok = true, positive = false;
 	size_t nexp = expect && expect->type == MS_YAML_SEQ ? expect->n : 0;
@@ -204,19 +201,18 @@ run_case(const char *rules, const char *file, const char *rule, const struct ms_
 
 	if (name == NULL)
 		name = "(unnamed)";
-	if (t == NULL || input == NULL ||
+	if (t == NULL || ctx.auditd == NULL || input == NULL ||
 	    (expect && expect->type != MS_YAML_SEQ && !ms_yaml_is_null(expect))) {
 		printf("FAIL %s: %s: a case needs input (text) and expect (a list)\n", file, name);
 		free(t);
+		decode_auditd_cache_free(ctx.auditd);
 		return -1;
 	}
-	/* A fresh set per case: correlation windows must not leak between cases. */
-	sigma_report_init(&rep);
-	set = sigma_set_load(rules, &sopts, &rep, err, sizeof(err));
-	sigma_report_fini(&rep);
-	if (set == NULL || (det = sigma_detector_new(set)) == NULL) {
-		printf("FAIL %s: %s: cannot load rules: %s\n", file, name, err);
+	/* Correlation windows must not leak between cases. */
+	if (sigma_set_reset(set) < 0) {
+		printf("FAIL %s: %s: cannot reset the rules' state\n", file, name);
 		free(t);
+		decode_auditd_cache_free(ctx.auditd);
 		return -1;
 	}
 	for (const char *p = input; *p;) {
@@ -259,13 +255,14 @@ run_case(const char *rules, const char *file, const char *rule, const struct ms_
 		cover(cv, rule, false);
 	if (ok)
 		printf("ok   %s: %s\n", file, name);
-	detector_free(det);
 	free(t);
+	decode_auditd_cache_free(ctx.auditd);
 	return ok ? 0 : -1;
 }
 
 static int
-run_file(const char *rules, const char *file, struct decoded *d, struct coverage *cv,
+run_file(struct sigma_set *set, struct detector *det, const char *file, struct decoded *d,
+    struct coverage *cv,
     unsigned *npass, unsigned *nfail)
 {
 	struct ms_yaml_node **docs = NULL;
@@ -284,7 +281,7 @@ run_file(const char *rules, const char *file, struct decoded *d, struct coverage
 		return -1;
 	}
 	for (size_t i = 0; i < cases->n; i++) {
-		if (run_case(rules, file, rule, cases, cases->items[i], d, cv) == 0)
+		if (run_case(set, det, file, rule, cases, cases->items[i], d, cv) == 0)
 			(*npass)++;
 		else
 			(*nfail)++;
@@ -307,6 +304,7 @@ rules_test(int argc, char **argv)
 	char tdir[4096];
 	struct sigma_report rep;
 	struct sigma_set *set;
+	struct detector *det = NULL;
 	struct coverage cv = { NULL, NULL, NULL, 0 };
 	struct decoded *d = NULL;
 	char err[512], **files = NULL;
@@ -348,6 +346,12 @@ rules_test(int argc, char **argv)
 	/* Only what raises alerts needs cases; quiet base rules are covered by theirs. */
 	for (size_t i = 0; i < cv.n; i++)
 		cv.keys[i] = strdup(sigma_set_alerts(set, i) ? sigma_set_key(set, i) : "");
+	/* One set for every case (reset in between): loading per case is slow. */
+	if ((det = sigma_detector_new(set)) == NULL) {
+		set = NULL;	/* freed by sigma_detector_new */
+		nfail++;
+		goto out;
+	}
 	if ((dir = opendir(tests)) == NULL) {
 		fprintf(stderr, "minisocctl rules test: cannot open %s\n", tests);
 		nfail++;
@@ -370,7 +374,7 @@ rules_test(int argc, char **argv)
 	qsort(files, nfiles, sizeof(*files), str_cmp);
 	for (size_t i = 0; i < nfiles; i++)
 		if (files[i])
-			run_file(rules, files[i], d, &cv, &npass, &nfail);
+			run_file(set, det, files[i], d, &cv, &npass, &nfail);
 	for (size_t i = 0; i < cv.n; i++) {
 		if (cv.keys[i] == NULL || *cv.keys[i] == '\0' || (cv.pos[i] && cv.neg[i]))
 			continue;
@@ -390,7 +394,10 @@ out:
 	free(cv.pos);
 	free(cv.neg);
 	free(d);
-	sigma_set_free(set);
+	if (det)
+		detector_free(det);
+	else
+		sigma_set_free(set);
 	return nfail ? 1 : 0;
 }
 

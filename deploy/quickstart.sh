@@ -275,11 +275,13 @@ limits:
   max_sessions: 1024
   handshake_timeout_ms: 10000
   idle_timeout_ms: 90000
+# The shipped Sigma ruleset (docs/rules.md); it has its own SSH brute-force
+# correlation, so the built-in detector is switched off.
+rules:
+  path: $ROOT/rules
 detect:
   ssh_bruteforce:
-    threshold: 8
-    window_s: 120
-    quiet_s: 120
+    enabled: false
 EOF
   cat >"$WORK/agent.yml" <<EOF
 # minisoc agent - written by deploy/quickstart.sh

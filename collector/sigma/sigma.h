@@ -139,6 +139,8 @@ void sigma_corr_feed(struct sigma_corr *c, size_t ref, const struct sigma_event 
 /* Groups held now, and groups evicted because of the cap (metrics). */
 size_t sigma_corr_groups(const struct sigma_corr *c);
 uint64_t sigma_corr_evicted(const struct sigma_corr *c);
+/* Forgets every group (windows start empty again); 0, or -1 (state kept). */
+int sigma_corr_reset(struct sigma_corr *c);
 /* Cap on groups per correlation (default 65536), set before the first feed. */
 void sigma_corr_set_max_groups(struct sigma_corr *c, size_t max);
 /* "event_count", "value_count", "temporal" or "temporal_ordered". */

@@ -781,6 +781,19 @@ fail:
 	return NULL;
 }
 
+int
+sigma_corr_reset(struct sigma_corr *c)
+{
+	struct ms_map *fresh;
+
+	if (c->busy || (fresh = ms_map_new(group_free_cb)) == NULL)
+		return -1;
+	ms_map_free(c->groups);
+	c->groups = fresh;
+	c->evicted = 0;
+	return 0;
+}
+
 /* Frees c and every group it holds; NULL is a no-op. */
 void
 sigma_corr_free(struct sigma_corr *c)

@@ -91,9 +91,9 @@ static const char *const known_products[] = { "linux", NULL };
 static const char *const known_services[] = {
 	"sshd", "sudo", "su", "pam", "login", "useradd", "usermod", "userdel", "groupadd",
 	"groupdel", "groupmod", "gpasswd", "passwd", "chpasswd", "chage", "newusers",
-	"systemd-logind", "cron", "auth", "syslog", NULL,
+	"systemd-logind", "cron", "auth", "syslog", "auditd", NULL,
 };
-static const char *const known_categories[] = { "webserver", "firewall", NULL };
+static const char *const known_categories[] = { "webserver", "firewall", "process_creation", NULL };
 
 static bool
 in_list(const char *const *list, const char *s)
@@ -565,6 +565,17 @@ sigma_set_key(const struct sigma_set *s, size_t i)
 		return *sigma_corr_name(c) ? sigma_corr_name(c) : sigma_corr_id(c);
 	}
 	return "";
+}
+
+int
+sigma_set_reset(struct sigma_set *s)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < s->ncorrs; i++)
+		if (sigma_corr_reset(s->corrs[i].c) < 0)
+			rc = -1;
+	return rc;
 }
 
 bool

@@ -66,6 +66,9 @@ const char *sigma_set_key(const struct sigma_set *s, size_t i);
 /* Does entry i raise alerts (false for a rule that only feeds correlations)? */
 bool sigma_set_alerts(const struct sigma_set *s, size_t i);
 
+/* Empties every correlation window, as if just loaded; 0 or -1. */
+int sigma_set_reset(struct sigma_set *s);
+
 /* Correlation groups held now (metrics). */
 size_t sigma_set_groups(const struct sigma_set *s);
 

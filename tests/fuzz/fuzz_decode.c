@@ -44,7 +44,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* 2025-11-25T16:34:50Z read by an agent at UTC+7 */
-	static const struct decode_ctx ctx = { INT64_C(1764088490000), 25200 };
+	static const struct decode_ctx ctx = { INT64_C(1764088490000), 25200, NULL, NULL };
 	struct decoded d;
 	char *buf = malloc(size > 0 ? size : 1);
 	unsigned sum = 0;

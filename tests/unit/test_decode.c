@@ -803,9 +803,10 @@ test_mutations(void **state)
 {
 	static const char alphabet[] = " []<>:-.TZ+\"\\0123456789%from port ssh2\r\n\xEF\xBB\xBF\x00\xff";
 	static const struct decode_ctx ctxs[] = {
-		{ RECV_NOV25, 0 }, { RECV_NOV25, TZ_PLUS7 }, { 0, 0 },
-		{ INT64_MAX, INT32_MAX }, { INT64_MIN, INT32_MIN }, { -1, -50400 },
-		{ INT64_C(253402300799999), 50400 },
+		{ RECV_NOV25, 0, NULL, NULL }, { RECV_NOV25, TZ_PLUS7, NULL, NULL },
+		{ 0, 0, NULL, NULL }, { INT64_MAX, INT32_MAX, NULL, NULL },
+		{ INT64_MIN, INT32_MIN, NULL, NULL }, { -1, -50400, NULL, NULL },
+		{ INT64_C(253402300799999), 50400, NULL, NULL },
 	};
 	size_t nsyslog = MS_ARRAY_LEN(syslog_cases), nsshd = MS_ARRAY_LEN(sshd_cases);
 	char work[512];

@@ -1,0 +1,669 @@
+/*
+ * Unit tests for decode_auditd through decode_line: audit.log records of
+ * every common type, hex-encoded values, the enriched format, records
+ * wrapped in syslog (audisp-syslog, kernel "audit:" lines), hostile input,
+ * and the enrichment cache across the records of one event.
+ *
+ * Table-driven: every row of au_cases is its own cmocka test. A row lists
+ * fields that must be present with exactly that value (looked up by exact
+ * name, so "SYSCALL" never falls back to "syscall") and fields that must
+ * be absent. Lines are copied to a heap buffer of exactly their length so
+ * AddressSanitizer sees any read past them, and every value must lie in
+ * that buffer, in the event's scratch area, or be a static string.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decode.h"
+#include "ms_util.h"
+
+/* 2026-11-25T12:00:00Z */
+#define RECV_MS INT64_C(1795608000000)
+/* audit(1795604400.123:...) = 2026-11-25T11:00:00.123Z */
+#define T_AU INT64_C(1795604400123)
+#define MAX_EXP 24
+#define MAX_ABSENT 6
+
+#define STAMP "msg=audit(1795604400.123:4567): "
+#define SYSLOG_PFX "Nov 25 11:00:00 web1 "
+
+struct field_exp {
+	const char *name;
+	const char *value;
+};
+
+struct au_case {
+	const char *name;
+	const char *line;
+	const char *product, *service, *category;	/* NULL: must be NULL */
+	int64_t time_ms;	/* 0: not checked */
+	struct field_exp f[MAX_EXP];
+	const char *absent[MAX_ABSENT];
+};
+
+#define F(n, v) { (n), (v) }
+#define AUDITD .product = "linux", .service = "auditd"
+
+static const struct au_case au_cases[] = {
+	/* ---- audit.log record types ---- */
+	{ .name = "SYSCALL execve",
+	  .line = "type=SYSCALL " STAMP "arch=c000003e syscall=59 success=yes exit=0 a0=55d5 "
+	      "a1=55d6 a2=55d7 a3=0 items=2 ppid=1000 pid=1001 auid=1000 uid=0 gid=0 euid=0 "
+	      "suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm=\"bash\" "
+	      "exe=\"/usr/bin/bash\" subj=unconfined key=\"rootcmd\"",
+	  AUDITD, .time_ms = T_AU,
+	  .f = { F("type", "SYSCALL"), F("serial", "4567"), F("arch", "c000003e"),
+	      F("syscall", "59"), F("SYSCALL", "execve"), F("success", "yes"), F("exit", "0"),
+	      F("a0", "55d5"), F("a3", "0"), F("items", "2"), F("ppid", "1000"),
+	      F("pid", "1001"), F("auid", "1000"), F("uid", "0"), F("euid", "0"),
+	      F("tty", "pts0"), F("ses", "3"), F("comm", "bash"), F("exe", "/usr/bin/bash"),
+	      F("subj", "unconfined"), F("key", "rootcmd") },
+	  .absent = { "msg", "Image", "CommandLine" } },
+	{ .name = "SYSCALL a0..a3 are numbers, never hex-decoded",
+	  .line = "type=SYSCALL " STAMP "arch=c000003e syscall=2 success=no exit=-13 a0=deadbeef "
+	      "a1=41 comm=\"cat\" exe=\"/usr/bin/cat\" key=(null)",
+	  AUDITD, .f = { F("a0", "deadbeef"), F("a1", "41"), F("SYSCALL", "open"),
+	      F("key", "(null)"), F("exit", "-13") } },
+	{ .name = "SYSCALL finit_module",
+	  .line = "type=SYSCALL " STAMP "arch=c000003e syscall=313 success=yes exit=0 "
+	      "comm=\"modprobe\" exe=\"/usr/bin/kmod\" key=\"modules\"",
+	  AUDITD, .f = { F("SYSCALL", "finit_module"), F("key", "modules") } },
+	{ .name = "SYSCALL other arch: no syscall name",
+	  .line = "type=SYSCALL " STAMP "arch=c00000b7 syscall=221 success=yes exit=0 comm=\"ls\"",
+	  AUDITD, .f = { F("syscall", "221"), F("arch", "c00000b7") },
+	  .absent = { "SYSCALL" } },
+	{ .name = "SYSCALL hex comm and exe, hex key",
+	  .line = "type=SYSCALL " STAMP "arch=c000003e syscall=59 comm=2F746D702F612062 "
+	      "exe=2F746D702F612062 key=6964656E74697479",
+	  AUDITD, .f = { F("comm", "/tmp/a b"), F("exe", "/tmp/a b"), F("key", "identity") } },
+	{ .name = "EXECVE plain and hex arguments",
+	  .line = "type=EXECVE " STAMP "argc=3 a0=\"bash\" a1=\"-c\" a2=6563686F2022686920746865726522",
+	  AUDITD, .category = "process_creation", .time_ms = T_AU,
+	  .f = { F("type", "EXECVE"), F("serial", "4567"), F("argc", "3"), F("a0", "bash"),
+	      F("a1", "-c"), F("a2", "echo \"hi there\""),
+	      F("CommandLine", "bash -c echo \"hi there\"") },
+	  .absent = { "Image", "exe" } },
+	{ .name = "EXECVE lower-case hex",
+	  .line = "type=EXECVE " STAMP "argc=2 a0=\"ls\" a1=2f746d702f612062",
+	  AUDITD, .category = "process_creation",
+	  .f = { F("a1", "/tmp/a b"), F("CommandLine", "ls /tmp/a b") } },
+	{ .name = "EXECVE odd-length hex stays as written",
+	  .line = "type=EXECVE " STAMP "argc=2 a0=\"x\" a1=ABC",
+	  AUDITD, .category = "process_creation",
+	  .f = { F("a1", "ABC"), F("CommandLine", "x ABC") } },
+	{ .name = "EXECVE non-hex unquoted value stays as written",
+	  .line = "type=EXECVE " STAMP "argc=2 a0=\"x\" a1=zz",
+	  AUDITD, .category = "process_creation", .f = { F("a1", "zz") } },
+	{ .name = "EXECVE argument split over pieces",
+	  .line = "type=EXECVE " STAMP "argc=3 a0=\"sh\" a1_len=6 a1[0]=\"abc\" a1[1]=\"def\" a2=\"z\"",
+	  AUDITD, .category = "process_creation",
+	  .f = { F("a1_len", "6"), F("a1[0]", "abc"), F("a1[1]", "def"),
+	      F("CommandLine", "sh abcdef z") } },
+	{ .name = "CWD",
+	  .line = "type=CWD " STAMP "cwd=\"/root\"",
+	  AUDITD, .f = { F("type", "CWD"), F("cwd", "/root"), F("serial", "4567") } },
+	{ .name = "CWD hex",
+	  .line = "type=CWD " STAMP "cwd=2F746D702F612062",
+	  AUDITD, .f = { F("cwd", "/tmp/a b") } },
+	{ .name = "PATH",
+	  .line = "type=PATH " STAMP "item=0 name=\"/usr/bin/bash\" inode=123 dev=08:01 "
+	      "mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 "
+	      "cap_fe=0 cap_fver=0 cap_frootid=0",
+	  AUDITD, .f = { F("type", "PATH"), F("item", "0"), F("name", "/usr/bin/bash"),
+	      F("inode", "123"), F("dev", "08:01"), F("mode", "0100755"), F("ouid", "0"),
+	      F("nametype", "NORMAL"), F("cap_frootid", "0") },
+	  .absent = { "exe", "CommandLine" } },
+	{ .name = "PATH hex name, (null) name",
+	  .line = "type=PATH " STAMP "item=1 name=2F746D702F612062 nametype=CREATE",
+	  AUDITD, .f = { F("name", "/tmp/a b"), F("nametype", "CREATE") } },
+	{ .name = "PROCTITLE hex with NUL separators",
+	  .line = "type=PROCTITLE " STAMP "proctitle=62617368002D63006964",
+	  AUDITD, .f = { F("type", "PROCTITLE"), F("proctitle", "bash -c id") } },
+	{ .name = "PROCTITLE quoted",
+	  .line = "type=PROCTITLE " STAMP "proctitle=\"/usr/sbin/cron\"",
+	  AUDITD, .f = { F("proctitle", "/usr/sbin/cron") } },
+	{ .name = "USER_CMD with inner msg and hex cmd",
+	  .line = "type=USER_CMD " STAMP "pid=2000 uid=1000 auid=1000 ses=3 "
+	      "subj=unconfined msg='cwd=\"/home/a\" cmd=2F7573722F62696E2F76696D202F6574632F7375646F657273 "
+	      "exe=\"/usr/bin/sudo\" terminal=pts/0 res=success'",
+	  AUDITD, .f = { F("type", "USER_CMD"), F("pid", "2000"), F("uid", "1000"),
+	      F("auid", "1000"), F("ses", "3"), F("cwd", "/home/a"),
+	      F("cmd", "/usr/bin/vim /etc/sudoers"), F("exe", "/usr/bin/sudo"),
+	      F("terminal", "pts/0"), F("res", "success"),
+	      F("msg", "cwd=\"/home/a\" cmd=2F7573722F62696E2F76696D202F6574632F7375646F657273 "
+	          "exe=\"/usr/bin/sudo\" terminal=pts/0 res=success") } },
+	{ .name = "USER_AUTH failed",
+	  .line = "type=USER_AUTH " STAMP "pid=3 uid=1000 auid=1000 ses=3 msg='op=PAM:authentication "
+	      "grantors=? acct=\"root\" exe=\"/usr/bin/su\" hostname=? addr=? terminal=pts/0 res=failed'",
+	  AUDITD, .f = { F("op", "PAM:authentication"), F("grantors", "?"), F("acct", "root"),
+	      F("exe", "/usr/bin/su"), F("hostname", "?"), F("res", "failed") } },
+	{ .name = "ADD_USER",
+	  .line = "type=ADD_USER " STAMP "pid=5 uid=0 auid=1000 ses=3 msg='op=adding user id=1001 "
+	      "exe=\"/usr/sbin/useradd\" hostname=web1 addr=? terminal=pts/0 res=success'",
+	  AUDITD, .f = { F("type", "ADD_USER"), F("op", "adding"), F("id", "1001"),
+	      F("exe", "/usr/sbin/useradd") } },
+	{ .name = "USER_CHAUTHTOK hex acct",
+	  .line = "type=USER_CHAUTHTOK " STAMP "pid=5 uid=0 auid=0 ses=1 msg='op=PAM:chauthtok "
+	      "acct=2F746D702F612062 exe=\"/usr/bin/passwd\" res=success'",
+	  AUDITD, .f = { F("acct", "/tmp/a b"), F("res", "success") } },
+	{ .name = "LOGIN with dashed keys",
+	  .line = "type=LOGIN " STAMP "pid=9 uid=0 old-auid=4294967295 auid=1000 tty=(none) "
+	      "old-ses=4294967295 ses=3 res=1",
+	  AUDITD, .f = { F("old-auid", "4294967295"), F("auid", "1000"), F("tty", "(none)"),
+	      F("old-ses", "4294967295"), F("res", "1") } },
+	{ .name = "enriched SYSCALL",
+	  .line = "type=SYSCALL " STAMP "arch=c000003e syscall=59 success=yes exit=0 auid=1000 "
+	      "uid=0 comm=\"id\" exe=\"/usr/bin/id\" key=(null)\x1d" "ARCH=x86_64 SYSCALL=execve "
+	      "AUID=\"alice\" UID=\"root\" GID=\"root\"",
+	  AUDITD, .f = { F("syscall", "59"), F("SYSCALL", "execve"), F("ARCH", "x86_64"),
+	      F("AUID", "alice"), F("auid", "1000"), F("UID", "root"), F("uid", "0"),
+	      F("GID", "root"), F("key", "(null)") } },
+	{ .name = "enriched USER_LOGIN",
+	  .line = "type=USER_LOGIN " STAMP "pid=1 uid=0 auid=1000 ses=4 msg='op=login id=1000 "
+	      "exe=\"/usr/sbin/sshd\" hostname=? addr=198.51.100.7 terminal=/dev/pts/1 "
+	      "res=success'\x1dUID=\"root\" AUID=\"alice\" ID=\"alice\"",
+	  AUDITD, .f = { F("addr", "198.51.100.7"), F("AUID", "alice"), F("ID", "alice"),
+	      F("id", "1000") } },
+	{ .name = "node= prefix",
+	  .line = "node=web1 type=CWD " STAMP "cwd=\"/\"",
+	  AUDITD, .f = { F("node", "web1"), F("type", "CWD"), F("cwd", "/") } },
+	{ .name = "stamp with fewer fraction digits",
+	  .line = "type=CWD msg=audit(1795604400.1:9): cwd=\"/\"",
+	  AUDITD, .time_ms = INT64_C(1795604400100), .f = { F("serial", "9") } },
+
+	/* ---- through syslog ---- */
+	{ .name = "audisp-syslog",
+	  .line = SYSLOG_PFX "audisp-syslog: type=EXECVE " STAMP "argc=2 a0=\"nc\" a1=\"-l\"",
+	  AUDITD, .category = "process_creation", .time_ms = T_AU,
+	  .f = { F("a0", "nc"), F("CommandLine", "nc -l") } },
+	{ .name = "kernel AVC numeric type with printk time",
+	  .line = SYSLOG_PFX "kernel: [   12.345678] audit: type=1400 audit(1795604400.123:88): "
+	      "apparmor=\"DENIED\" operation=\"open\" profile=\"/usr/sbin/cupsd\" "
+	      "name=\"/etc/shadow\" pid=77 comm=\"cupsd\" requested_mask=\"r\" denied_mask=\"r\"",
+	  AUDITD, .time_ms = T_AU,
+	  .f = { F("type", "AVC"), F("serial", "88"), F("apparmor", "DENIED"),
+	      F("name", "/etc/shadow"), F("denied_mask", "r") } },
+	{ .name = "kernel PROCTITLE numeric type",
+	  .line = SYSLOG_PFX "kernel: audit: type=1327 audit(1795604400.123:89): proctitle=62617368002D63006964",
+	  AUDITD, .f = { F("type", "PROCTITLE"), F("proctitle", "bash -c id") } },
+	{ .name = "unknown numeric type kept",
+	  .line = "type=9999 msg=audit(1795604400.123:89): x=1",
+	  AUDITD, .f = { F("type", "9999"), F("x", "1") } },
+	{ .name = "kernel firewall line is still a firewall line",
+	  .line = SYSLOG_PFX "kernel: [UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.5 DST=10.0.0.1 PROTO=TCP SPT=1 DPT=22",
+	  .product = "linux", .category = "firewall", .f = { F("src_ip", "203.0.113.5") } },
+
+	/* ---- hostile ---- */
+	{ .name = "unterminated double quote runs to the end",
+	  .line = "type=SYSCALL " STAMP "comm=\"bash exe=/x",
+	  AUDITD, .f = { F("comm", "bash exe=/x") }, .absent = { "exe" } },
+	{ .name = "unterminated inner msg",
+	  .line = "type=USER_CMD " STAMP "pid=1 msg='cwd=\"/\" cmd=6964",
+	  AUDITD, .f = { F("cwd", "/"), F("cmd", "id") } },
+	{ .name = "empty values and bare words",
+	  .line = "type=SYSCALL " STAMP "comm= exe=\"\" (null) = =x key=",
+	  AUDITD, .f = { F("comm", ""), F("exe", ""), F("key", "") } },
+	{ .name = "key with odd characters dropped",
+	  .line = "type=CWD " STAMP "c$w/d=1 cwd=\"/\"",
+	  AUDITD, .f = { F("cwd", "/") }, .absent = { "c$w/d" } },
+	{ .name = "missing msg=audit: not an audit record",
+	  .line = "type=SYSCALL arch=c000003e syscall=59 comm=\"bash\"",
+	  .product = NULL, .f = { { NULL, NULL } } },
+	{ .name = "bad stamp: letters",
+	  .line = "type=SYSCALL msg=audit(abc.def:1): comm=\"x\"", .f = { { NULL, NULL } } },
+	{ .name = "bad stamp: no serial",
+	  .line = "type=SYSCALL msg=audit(1795604400.123:): comm=\"x\"", .f = { { NULL, NULL } } },
+	{ .name = "bad stamp: unterminated",
+	  .line = "type=SYSCALL msg=audit(1795604400.123:5", .f = { { NULL, NULL } } },
+	{ .name = "bad stamp: too many digits",
+	  .line = "type=SYSCALL msg=audit(17956044001234567.123:5): x=1", .f = { { NULL, NULL } } },
+	{ .name = "empty type",
+	  .line = "type= msg=audit(1795604400.123:5): x=1", .f = { { NULL, NULL } } },
+	{ .name = "bare type= line",
+	  .line = "type=", .f = { { NULL, NULL } } },
+	{ .name = "printk bracket never closed",
+	  .line = "[ 1.2 audit: type=CWD msg=audit(1795604400.123:5): cwd=\"/\"",
+	  .f = { { NULL, NULL } } },
+	{ .name = "stamp only, no body",
+	  .line = "type=EOE msg=audit(1795604400.123:5):",
+	  AUDITD, .f = { F("type", "EOE"), F("serial", "5") } },
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *
+dup_exact(const char *s, size_t len)
+{
+	char *p = malloc(len > 0 ? len : 1);
+
+	assert_non_null(p);
+	memcpy(p, s, len);
+	return p;
+}
+
+static bool
+in_range(struct ms_str s, const char *lo, size_t len)
+{
+	uintptr_t b = (uintptr_t)lo, p = (uintptr_t)s.p;
+
+	return s.p != NULL && p >= b && s.len <= len && p - b <= len - s.len;
+}
+
+/* The value of the field named exactly name, or NULL. */
+static const struct ms_str *
+field_exact(const struct decoded *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nfields; i++)
+		if (strcmp(d->fields[i].name, name) == 0)
+			return &d->fields[i].value;
+	return NULL;
+}
+
+static void
+dump_fields(const struct decoded *d)
+{
+	for (unsigned i = 0; i < d->nfields && i < 80; i++)
+		print_message("  got %s=\"%.*s\"\n", d->fields[i].name,
+		    (int)(d->fields[i].value.len > 200 ? 200 : d->fields[i].value.len),
+		    d->fields[i].value.p);
+}
+
+static void
+check_field(const char *what, const struct decoded *d, const char *name, const char *want)
+{
+	const struct ms_str *got = field_exact(d, name);
+
+	if (got == NULL) {
+		dump_fields(d);
+		fail_msg("%s: field %s missing", what, name);
+	}
+	if (!ms_str_eq(*got, want)) {
+		dump_fields(d);
+		fail_msg("%s: %s = \"%.*s\", want \"%s\"", what, name, (int)got->len, got->p, want);
+	}
+}
+
+static void
+check_absent(const char *what, const struct decoded *d, const char *name)
+{
+	if (field_exact(d, name) != NULL) {
+		dump_fields(d);
+		fail_msg("%s: field %s present", what, name);
+	}
+}
+
+/* Bounds, and every value within the line, scratch, or a static string. */
+static void
+check_event(const char *what, const struct decoded *d, const char *buf, size_t len)
+{
+	if (d->nfields > DECODE_MAX_FIELDS || d->scratch_used > DECODE_SCRATCH)
+		fail_msg("%s: counters out of range", what);
+	for (unsigned i = 0; i < d->nfields; i++) {
+		const struct decode_field *f = &d->fields[i];
+		if (f->name == NULL || f->name[0] == '\0')
+			fail_msg("%s: field %u without a name", what, i);
+		if (f->value.p == NULL)
+			fail_msg("%s: field %s has a NULL value", what, f->name);
+		/* auditd: only "type" and "SYSCALL" may be static strings */
+		if (d->service != NULL && strcmp(d->service, "auditd") == 0 &&
+		    !in_range(f->value, buf, len) && !in_range(f->value, d->scratch, d->scratch_used) &&
+		    strcmp(f->name, "type") != 0 && strcmp(f->name, "SYSCALL") != 0)
+			fail_msg("%s: field %s outside line and scratch", what, f->name);
+	}
+}
+
+static const char *
+opt(const char *s)
+{
+	return s != NULL ? s : "(null)";
+}
+
+static void
+check_logsource(const char *what, const char *kind, const char *got, const char *want)
+{
+	if ((got == NULL) != (want == NULL) || (got != NULL && strcmp(got, want) != 0))
+		fail_msg("%s: %s = %s, want %s", what, kind, opt(got), opt(want));
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static void
+test_au_case(void **state)
+{
+	const struct au_case *c = *state;
+	size_t len = strlen(c->line);
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+	char *buf = dup_exact(c->line, len);
+
+	assert_non_null(d);
+	decode_line(buf, len, &ctx, d);
+	check_event(c->name, d, buf, len);
+	check_logsource(c->name, "product", d->product, c->product);
+	check_logsource(c->name, "service", d->service, c->service);
+	check_logsource(c->name, "category", d->category, c->category);
+	if (c->time_ms != 0 && (!d->time_from_line || d->time_ms != c->time_ms))
+		fail_msg("%s: time %lld (from line %d), want %lld", c->name,
+		    (long long)d->time_ms, d->time_from_line, (long long)c->time_ms);
+	if (c->product == NULL && (d->nfields != 0 || d->time_ms != RECV_MS))
+		fail_msg("%s: not an audit record, yet %u fields", c->name, d->nfields);
+	for (size_t k = 0; k < MAX_EXP && c->f[k].name != NULL; k++)
+		check_field(c->name, d, c->f[k].name, c->f[k].value);
+	for (size_t k = 0; k < MAX_ABSENT && c->absent[k] != NULL; k++)
+		check_absent(c->name, d, c->absent[k]);
+	free(buf);
+	free(d);
+}
+
+/* ---- single tests ------------------------------------------------------- */
+
+static void
+decode_str(const char *line, const struct decode_ctx *ctx, struct decoded *d)
+{
+	decode_line(line, strlen(line), ctx, d);
+}
+
+#define EV_SYSCALL "type=SYSCALL msg=audit(1795604400.123:%u): arch=c000003e syscall=59 " \
+	"success=yes exit=0 ppid=1 pid=2 auid=1000 uid=0 comm=\"bash\" exe=\"/usr/bin/bash\" key=\"rootcmd\""
+#define EV_EXECVE "type=EXECVE msg=audit(1795604400.123:%u): argc=3 a0=\"bash\" a1=\"-c\" " \
+	"a2=6563686F2022686920746865726522"
+#define EV_CWD "type=CWD msg=audit(1795604400.123:%u): cwd=\"/root\""
+#define EV_PATH "type=PATH msg=audit(1795604400.123:%u): item=0 name=\"/usr/bin/bash\" nametype=NORMAL"
+#define EV_PROCTITLE "type=PROCTITLE msg=audit(1795604400.123:%u): proctitle=62617368002D63006964"
+
+/* One of the EV_* lines for serial s into the char array buf. */
+#define line_fmt(buf, sz, fmt, s) \
+	assert_true(snprintf((buf), (sz), fmt, (unsigned)(s)) < (int)(sz))
+
+/* SYSCALL then EXECVE, CWD, PATH, PROCTITLE of one event: the later ones are enriched. */
+static void
+test_cache_enriches(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS, .agent_id = "a1" };
+	struct decoded *d = malloc(sizeof(*d));
+	char line[512];
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	line_fmt(line, sizeof(line), EV_SYSCALL, 10);
+	decode_str(line, &ctx, d);
+	check_absent("syscall", d, "Image");
+
+	line_fmt(line, sizeof(line), EV_EXECVE, 10);
+	decode_str(line, &ctx, d);
+	check_event("execve", d, line, strlen(line));
+	assert_string_equal(d->category, "process_creation");
+	check_field("execve", d, "exe", "/usr/bin/bash");
+	check_field("execve", d, "Image", "/usr/bin/bash");
+	check_field("execve", d, "comm", "bash");
+	check_field("execve", d, "uid", "0");
+	check_field("execve", d, "auid", "1000");
+	check_field("execve", d, "key", "rootcmd");
+	check_field("execve", d, "CommandLine", "bash -c echo \"hi there\"");
+
+	line_fmt(line, sizeof(line), EV_CWD, 10);
+	decode_str(line, &ctx, d);
+	check_event("cwd", d, line, strlen(line));
+	check_field("cwd", d, "cwd", "/root");
+	check_field("cwd", d, "exe", "/usr/bin/bash");
+	check_field("cwd", d, "CommandLine", "bash -c echo \"hi there\"");
+	assert_null(d->category);
+
+	line_fmt(line, sizeof(line), EV_PATH, 10);
+	decode_str(line, &ctx, d);
+	check_field("path", d, "name", "/usr/bin/bash");
+	check_field("path", d, "key", "rootcmd");
+	check_field("path", d, "Image", "/usr/bin/bash");
+	check_field("path", d, "CommandLine", "bash -c echo \"hi there\"");
+
+	line_fmt(line, sizeof(line), EV_PROCTITLE, 10);
+	decode_str(line, &ctx, d);
+	check_field("proctitle", d, "proctitle", "bash -c id");
+	check_field("proctitle", d, "auid", "1000");
+
+	/* another serial: nothing */
+	line_fmt(line, sizeof(line), EV_PATH, 11);
+	decode_str(line, &ctx, d);
+	check_absent("other serial", d, "exe");
+
+	/* another agent, same serial: nothing */
+	ctx.agent_id = "a2";
+	line_fmt(line, sizeof(line), EV_PATH, 10);
+	decode_str(line, &ctx, d);
+	check_absent("other agent", d, "exe");
+	check_absent("other agent", d, "key");
+
+	/* without a cache: nothing */
+	ctx.agent_id = "a1";
+	decode_auditd_cache_free(ctx.auditd);
+	ctx.auditd = NULL;
+	line_fmt(line, sizeof(line), EV_EXECVE, 10);
+	decode_str(line, &ctx, d);
+	check_absent("no cache", d, "exe");
+	check_field("no cache", d, "CommandLine", "bash -c echo \"hi there\"");
+	decode_auditd_cache_free(NULL);
+	free(d);
+}
+
+/* A record's own value wins over the cached one; EXECVE without SYSCALL is plain. */
+static void
+test_cache_no_overwrite(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+	static const char sys[] = "type=SYSCALL msg=audit(1795604400.123:7): arch=c000003e "
+	    "syscall=2 comm=\"vi\" exe=\"/usr/bin/vi\" uid=0 auid=1000 key=\"identity\"";
+	static const char path[] = "type=PATH msg=audit(1795604400.123:7): item=0 "
+	    "name=\"/etc/shadow\" nametype=NORMAL key=\"own\"";
+	static const char lone[] = "type=EXECVE msg=audit(1795604400.123:8): argc=1 a0=\"id\"";
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	decode_str(sys, &ctx, d);
+	decode_str(path, &ctx, d);
+	check_field("path", d, "key", "own");
+	check_field("path", d, "exe", "/usr/bin/vi");
+	check_absent("path", d, "CommandLine");
+	decode_str(lone, &ctx, d);
+	check_absent("lone", d, "Image");
+	check_field("lone", d, "CommandLine", "id");
+	/* same serial, another second: a different event */
+	decode_str("type=PATH msg=audit(1795604401.123:7): item=0 name=\"/x\"", &ctx, d);
+	check_absent("other time", d, "exe");
+	decode_auditd_cache_free(ctx.auditd);
+	free(d);
+}
+
+/* The cache keeps the last 256 events: older ones are forgotten. */
+static void
+test_cache_evicts(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS, .agent_id = "a" };
+	struct decoded *d = malloc(sizeof(*d));
+	char line[512];
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	for (unsigned s = 1; s <= 300; s++) {
+		line_fmt(line, sizeof(line), EV_SYSCALL, s);
+		decode_str(line, &ctx, d);
+	}
+	line_fmt(line, sizeof(line), EV_CWD, 300);
+	decode_str(line, &ctx, d);
+	check_field("newest", d, "exe", "/usr/bin/bash");
+	line_fmt(line, sizeof(line), EV_CWD, 45);
+	decode_str(line, &ctx, d);
+	check_field("256th newest", d, "exe", "/usr/bin/bash");
+	line_fmt(line, sizeof(line), EV_CWD, 44);
+	decode_str(line, &ctx, d);
+	check_absent("evicted", d, "exe");
+	/* a SYSCALL seen again updates its slot rather than taking a new one */
+	line_fmt(line, sizeof(line), EV_SYSCALL, 300);
+	decode_str(line, &ctx, d);
+	line_fmt(line, sizeof(line), EV_CWD, 45);
+	decode_str(line, &ctx, d);
+	check_field("still there", d, "exe", "/usr/bin/bash");
+	decode_auditd_cache_free(ctx.auditd);
+	free(d);
+}
+
+/* argc=100000 and 200 arguments: the field table stays bounded, CommandLine has them all. */
+static void
+test_huge_argc(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+	char *line = malloc(8192);
+	size_t w = 0;
+	const struct ms_str *cl;
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(line);
+	w += (size_t)snprintf(line, 8192, "type=EXECVE msg=audit(1795604400.123:1): argc=100000");
+	for (unsigned i = 0; i < 200; i++)
+		w += (size_t)snprintf(line + w, 8192 - w, " a%u=\"x%u\"", i, i % 10);
+	assert_true(w < 8192);
+	decode_line(line, w, &ctx, d);
+	check_event("huge argc", d, line, w);
+	assert_int_equal(d->nfields, DECODE_MAX_FIELDS - 12 + 1);
+	check_field("huge argc", d, "argc", "100000");
+	assert_non_null(cl = field_exact(d, "CommandLine"));
+	/* only the arguments that made it into the table: a0..a48 */
+	assert_true(ms_str_startswith(*cl, "x0 x1 x2 "));
+	free(line);
+	free(d);
+}
+
+/* 100 KiB of hex arguments: decoded on the capped prefix, scratch never overflows. */
+static void
+test_long_line(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+	size_t cap = 100 * 1024, w = 0;
+	char *line = malloc(cap);
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(line);
+	w += (size_t)snprintf(line, cap, "type=EXECVE msg=audit(1795604400.123:1): argc=40");
+	for (unsigned i = 0; w + 2600 < cap; i++) {
+		w += (size_t)snprintf(line + w, cap - w, " a%u=", i);
+		for (unsigned k = 0; k < 1250; k++) {
+			line[w++] = '4';
+			line[w++] = '1';
+		}
+	}
+	decode_line(line, w, &ctx, d);
+	check_event("long", d, line, w);
+	assert_string_equal(d->service, "auditd");
+	check_field("long", d, "argc", "40");
+	assert_true(d->scratch_used <= DECODE_SCRATCH);
+	/* the first arguments are decoded, the ones past the scratch stay hex */
+	assert_int_equal(field_exact(d, "a0")->len, 1250);
+	assert_int_equal(field_exact(d, "a20")->len, 2500);
+
+	/* one value of 100 KiB: a PATH name */
+	memcpy(line, "type=PATH msg=audit(1795604400.123:2): name=", 44);
+	memset(line + 44, 'A', cap - 44);
+	decode_line(line, cap, &ctx, d);
+	check_event("long name", d, line, cap);
+	assert_int_equal(field_exact(d, "name")->len, DECODE_MAX_LINE - 44);
+	free(line);
+	free(d);
+}
+
+/* A reused event keeps nothing of the audit record. */
+static void
+test_reuse(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+
+	(void)state;
+	assert_non_null(d);
+	decode_str("type=EXECVE msg=audit(1795604400.123:2): argc=1 a0=6964", &ctx, d);
+	assert_string_equal(d->category, "process_creation");
+	decode_str("hello", &ctx, d);
+	assert_null(d->product);
+	assert_null(d->category);
+	assert_int_equal(d->nfields, 0);
+	assert_int_equal(d->scratch_used, 0);
+	assert_false(d->time_from_line);
+	free(d);
+}
+
+/* Every prefix and every one-byte mutation of a record decodes within bounds. */
+static void
+test_mutations(void **state)
+{
+	static const char *const seeds[] = {
+		"type=USER_CMD msg=audit(1795604400.123:4567): pid=2000 uid=1000 msg='cwd=\"/h\" cmd=6964 res=success'\x1dUID=\"root\"",
+		"node=n type=EXECVE msg=audit(1795604400.123:4567): argc=2 a0=\"x\" a1[0]=4142 a1[1]=\"c\"",
+		"[ 1.2] audit: type=1327 audit(1795604400.123:1): proctitle=6100620063",
+	};
+	static const char bytes[] = { '\0', '"', '\'', '=', ' ', '\x1d', 'A', '0', ':', ')', '[' };
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	for (size_t s = 0; s < MS_ARRAY_LEN(seeds); s++) {
+		size_t len = strlen(seeds[s]);
+		for (size_t cut = 0; cut <= len; cut++) {
+			char *buf = dup_exact(seeds[s], cut);
+			decode_line(buf, cut, &ctx, d);
+			check_event("prefix", d, buf, cut);
+			free(buf);
+		}
+		for (size_t pos = 0; pos < len; pos++)
+			for (size_t b = 0; b < sizeof(bytes); b++) {
+				char *buf = dup_exact(seeds[s], len);
+				buf[pos] = bytes[b];
+				decode_line(buf, len, &ctx, d);
+				check_event("mutation", d, buf, len);
+				free(buf);
+			}
+	}
+	decode_auditd_cache_free(ctx.auditd);
+	free(d);
+}
+
+static const struct CMUnitTest single_tests[] = {
+	cmocka_unit_test(test_cache_enriches),
+	cmocka_unit_test(test_cache_no_overwrite),
+	cmocka_unit_test(test_cache_evicts),
+	cmocka_unit_test(test_huge_argc),
+	cmocka_unit_test(test_long_line),
+	cmocka_unit_test(test_reuse),
+	cmocka_unit_test(test_mutations),
+};
+
+static struct CMUnitTest tests[MS_ARRAY_LEN(au_cases) + MS_ARRAY_LEN(single_tests)];
+
+int
+main(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < MS_ARRAY_LEN(au_cases); i++, n++) {
+		tests[n].name = au_cases[i].name;
+		tests[n].test_func = test_au_case;
+		tests[n].initial_state = (void *)&au_cases[i];
+	}
+	for (size_t i = 0; i < MS_ARRAY_LEN(single_tests); i++)
+		tests[n++] = single_tests[i];
+	return cmocka_run_group_tests_name("decode_auditd", tests, NULL, NULL);
+}

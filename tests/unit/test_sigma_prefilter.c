@@ -1,0 +1,427 @@
+/*
+ * The literal prefilter never changes results.
+ *
+ * 1. Table: one rule per case (globs, keywords, |all, not, regular
+ *    expressions of every syntax the literal reader knows or gives up on),
+ *    an event, and whether the rule matches; the filter must let every
+ *    matching event through, and must skip the ones the case says it can.
+ * 2. Equivalence: every rule of rules/ and of the public SigmaHQ folders
+ *    (when present) runs with and without the filter on the same stream –
+ *    the replay fixtures under tests/data (when present) and generated
+ *    sshd, sudo, syslog, nginx and auditd lines carrying the strings the
+ *    rules look for, in mixed case – and the alerts (rule, line, order)
+ *    must be identical.
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "detect.h"
+#include "ms_buf.h"
+#include "sigma.h"
+#include "sigma_prefilter.h"
+#include "sigma_set.h"
+
+static struct decoded dec;	/* big: static */
+
+/* --- 1. table ------------------------------------------------------------ */
+
+struct pf_case {
+	const char *detection;	/* YAML under detection: */
+	const char *field;	/* event field name, NULL: none */
+	const char *value;
+	const char *msg;	/* the message */
+	bool match;		/* the rule matches */
+	bool may;		/* the filter lets it through (true whenever match) */
+};
+
+static const struct pf_case cases[] = {
+	/* plain globs and keywords */
+	{ "  s:\n    F|contains: evil\n  condition: s\n", "F", "an EViL thing", "", true, true },
+	{ "  s:\n    F|contains: evil\n  condition: s\n", "F", "good", "", false, false },
+	{ "  s:\n    F|contains: evil\n  condition: s\n", "G", "evil", "", false, false },
+	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "x WGET a http://", true, true },
+	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "curl http://", false, false },
+	/* field names are case-insensitive */
+	{ "  s:\n    user: root\n  condition: s\n", "User", "ROOT", "", true, true },
+	/* AND picks one side, OR needs every side */
+	{ "  a:\n    F: x1\n  b:\n    G|startswith: abc\n  condition: a and b\n", "G", "abcd", "", false,
+	  true },
+	{ "  a:\n    F: x1\n  b:\n    G: '*'\n  condition: a or b\n", "G", "zzz", "", true, true },
+	/* not and null put no constraint */
+	{ "  s:\n    F: secret\n  condition: not s\n", "F", "public", "", true, true },
+	{ "  s:\n    F: null\n  condition: s\n", NULL, NULL, "", true, true },
+	/* |all: every value; one is enough for the filter */
+	{ "  s:\n    F|contains|all: [aa, bb]\n  condition: s\n", "F", "xbbxaa", "", true, true },
+	{ "  s:\n    F|contains|all: [aa, bb]\n  condition: s\n", "F", "cc", "", false, false },
+	/* |cased values are filtered case-insensitively (a superset) */
+	{ "  s:\n    F|cased: Abc\n  condition: s\n", "F", "abc", "", false, true },
+	/* regular expressions */
+	{ "  s:\n    F|re: '(?i)\\bunion\\s+select\\b'\n  condition: s\n", "F", "1 UNION  SELECT 2", "",
+	  true, true },
+	{ "  s:\n    F|re: '(?i)\\bunion\\s+select\\b'\n  condition: s\n", "F", "benign", "", false,
+	  false },
+	{ "  s:\n    F|re: 'ab?c'\n  condition: s\n", "F", "ac", "", true, true },
+	{ "  s:\n    F|re: 'ab*c'\n  condition: s\n", "F", "ac", "", true, true },
+	{ "  s:\n    F|re: 'ab{0,2}c'\n  condition: s\n", "F", "ac", "", true, true },
+	{ "  s:\n    F|re: 'ab+c'\n  condition: s\n", "F", "abbbc", "", true, true },
+	{ "  s:\n    F|re: 'x(abc|def)?y'\n  condition: s\n", "F", "xy", "", true, true },
+	{ "  s:\n    F|re: 'x(abc|def)y'\n  condition: s\n", "F", "xdefy", "", true, true },
+	{ "  s:\n    F|re: 'x(abc|def)y'\n  condition: s\n", "F", "qqq", "", false, false },
+	{ "  s:\n    F|re: 'foo|ba[rz]'\n  condition: s\n", "F", "baz", "", true, true },
+	{ "  s:\n    F|re: 'foo|.*'\n  condition: s\n", "F", "zzz", "", true, true },
+	{ "  s:\n    F|re: '\\x41BC'\n  condition: s\n", "F", "ABC", "", true, true },
+	{ "  s:\n    F|re: '\\p{Lu}x'\n  condition: s\n", "F", "Qx", "", true, true },
+	{ "  s:\n    F|re: '[a-z]{2}\\d+'\n  condition: s\n", "F", "ab12", "", true, true },
+	{ "  s:\n    F|re: 'a{2}'\n  condition: s\n", "F", "aa", "", true, true },
+	{ "  s:\n    F|re: 'ab{,2}c'\n  condition: s\n", "F", "ab{,2}c", "", true, true },
+	{ "  s:\n    F|re: '(?x) a b # c'\n  condition: s\n", "F", "ab", "", true, true },
+	{ "  s:\n    F|re: '\\Qa.b\\E'\n  condition: s\n", "F", "a.b", "", true, true },
+	{ "  s:\n    F|re: '(?=.*secret)pass'\n  condition: s\n", "F", "pass secret", "", true, true },
+	{ "  s:\n    F|re: '(?<n>ab)\\k<n>'\n  condition: s\n", "F", "abab", "", true, true },
+	{ "  s:\n    F|re: 'a(?#note)b'\n  condition: s\n", "F", "ab", "", true, true },
+	{ "  s:\n    F|re: '(?i:HeLLo) world'\n  condition: s\n", "F", "hello world", "", true, true },
+	{ "  s:\n    F|re: 'x[]y]z'\n  condition: s\n", "F", "x]z", "", true, true },
+	{ "  s:\n    F|re: '^/etc/(passwd|shadow)$'\n  condition: s\n", "F", "/etc/shadow", "", true,
+	  true },
+	{ "  s:\n    F|re: '^/etc/(passwd|shadow)$'\n  condition: s\n", "F", "/var/log", "", false,
+	  false },
+};
+
+static struct sigma_rule *
+rule_from(const char *detection)
+{
+	static const char header[] = "title: t\nid: 0000\nlogsource:\n  product: linux\ndetection:\n";
+	struct ms_yaml_node **docs = NULL;
+	size_t n = 0, len = strlen(header) + strlen(detection);
+	char *doc = malloc(len + 1), err[256];
+	struct sigma_rule *r;
+
+	assert_non_null(doc);
+	snprintf(doc, len + 1, "%s%s", header, detection);
+	assert_int_equal(ms_yaml_parse(doc, len, &docs, &n, err, sizeof(err)), 0);
+	r = sigma_rule_parse(docs[0], "t.yml", NULL, NULL, err, sizeof(err));
+	if (r == NULL)
+		fail_msg("%s: %s", detection, err);
+	ms_yaml_docs_free(docs, n);
+	free(doc);
+	return r;
+}
+
+static void
+test_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct pf_case *c = &cases[i];
+		struct sigma_rule *r = rule_from(c->detection);
+		const struct sigma_rule *rs[1] = { r };
+		struct sigma_prefilter *pf = sigma_prefilter_new(rs, 1);
+		struct sigma_event ev;
+
+		assert_non_null(pf);
+		decode_reset(&dec);
+		if (c->field)
+			assert_int_equal(decode_field_add(&dec, c->field, c->value, strlen(c->value)), 0);
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		ev.message = ms_str_make(c->msg, strlen(c->msg));
+		assert_int_equal(sigma_prefilter_scan(pf, &ev), 0);
+		if (sigma_rule_match(r, &ev) != c->match)
+			fail_msg("case %zu: rule match is %d", i, !c->match);
+		if (sigma_prefilter_may_match(pf, 0) != c->may)
+			fail_msg("case %zu (%s): filter says %d", i, c->detection, !c->may);
+		sigma_prefilter_free(pf);
+		sigma_rule_free(r);
+	}
+}
+
+/* --- 2. equivalence ---------------------------------------------------- */
+
+struct lines {
+	char **v;
+	size_t n, a;
+};
+
+static void
+lines_add(struct lines *l, const char *s)
+{
+	if (l->n == l->a) {
+		l->a = l->a ? l->a * 2 : 1024;
+		l->v = realloc(l->v, l->a * sizeof(*l->v));
+		assert_non_null(l->v);
+	}
+	l->v[l->n] = strdup(s);
+	assert_non_null(l->v[l->n]);
+	l->n++;
+}
+
+static void
+lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static bool
+has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Calls fn on every regular file under path whose name ends in suffix ("" = any). */
+static void
+walk(const char *path, const char *suffix, void (*fn)(const char *, void *), void *arg, int depth)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > 12 || stat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		if (has_suffix(path, suffix))
+			fn(path, arg);
+		return;
+	}
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char sub[PATH_MAX];
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) < sizeof(sub))
+			walk(sub, suffix, fn, arg, depth + 1);
+	}
+	closedir(d);
+}
+
+/* Every line of a fixture file. */
+static void
+fixture_cb(const char *path, void *arg)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[8192];
+
+	while (fp && fgets(buf, sizeof(buf), fp) != NULL) {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (buf[0])
+			lines_add(arg, buf);
+	}
+	if (fp)
+		fclose(fp);
+}
+
+/*
+ * The strings a rule file looks for, roughly: scalar list items and map
+ * values under "detection:" (wildcards filled in). Crude on purpose – the
+ * point is lines that hit many literals, not a YAML parser.
+ */
+static void
+payload_cb(const char *path, void *arg)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[4096];
+	bool in_det = false;
+
+	while (fp && fgets(buf, sizeof(buf), fp) != NULL) {
+		char *v, *e, out[1024];
+		size_t o = 0;
+
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (strncmp(buf, "detection:", 10) == 0 || strstr(buf, "  cases:") != NULL)
+			in_det = true;
+		else if (buf[0] != ' ' && buf[0] != '-' && buf[0] != '\0')
+			in_det = false;
+		if (!in_det || strstr(buf, "condition:") != NULL)
+			continue;
+		if ((v = strstr(buf, "- ")) != NULL)
+			v += 2;
+		else if ((v = strstr(buf, ": ")) != NULL)
+			v += 2;
+		else
+			continue;
+		while (*v == ' ')
+			v++;
+		if (*v == '\'' || *v == '"') {
+			char q = *v++;
+			if ((e = strrchr(v, q)) != NULL)
+				*e = '\0';
+		}
+		for (; *v && o + 8 < sizeof(out); v++) {
+			if (*v == '*')
+				out[o++] = 'x';
+			else if (*v == '?')
+				out[o++] = 'q';
+			else if (*v == '\\' && v[1] == '\\')
+				out[o++] = *v++;
+			else
+				out[o++] = *v;
+		}
+		out[o] = '\0';
+		if (o > 0)
+			lines_add(arg, out);
+	}
+	if (fp)
+		fclose(fp);
+}
+
+static const char *const templates[] = {
+	"Nov 25 10:00:01 web1 sshd[123]: %s",
+	"Nov 25 10:00:02 web1 sshd[123]: Failed password for %s from 203.0.113.5 port 4242 ssh2",
+	"Nov 25 10:00:03 web1 sshd[123]: Accepted publickey for %s from 10.0.0.5 port 4242 ssh2",
+	"Nov 25 10:00:04 web1 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=%s",
+	"Nov 25 10:00:05 web1 kernel: %s",
+	"Nov 25 10:00:06 web1 named[42]: %s",
+	"Nov 25 10:00:07 web1 CRON[7]: (root) CMD (%s)",
+	"Nov 25 10:00:08 web1 useradd[9]: new user: name=%s, UID=0, GID=0, home=/root, shell=/bin/bash",
+	"203.0.113.5 - - [25/Nov/2024:10:00:09 +0000] \"GET /%s HTTP/1.1\" 404 12 \"-\" \"Mozilla/5.0\"",
+	"203.0.113.5 - - [25/Nov/2024:10:00:10 +0000] \"GET /a?q=%s HTTP/1.1\" 200 12 \"-\" \"curl\"",
+	"203.0.113.5 - - [25/Nov/2024:10:00:11 +0000] \"POST /login HTTP/1.1\" 500 1 \"-\" \"%s\"",
+	"type=EXECVE msg=audit(1732528811.123:4567): argc=3 a0=\"sh\" a1=\"-c\" a2=\"%s\"",
+	"type=SYSCALL msg=audit(1732528812.123:4568): arch=c000003e syscall=59 success=yes exit=0 "
+	    "ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0 comm=\"x\" exe=\"%s\" key=\"k\"",
+	"type=PATH msg=audit(1732528813.123:4569): item=0 name=\"%s\" inode=1 nametype=NORMAL",
+};
+
+/* Mixed case, deterministically: the filter must fold like the matcher. */
+static void
+mix_case(char *s, unsigned seed)
+{
+	for (; *s; s++, seed = seed * 1103515245u + 12345u)
+		if ((seed >> 16) % 3 == 0 && *s >= 'a' && *s <= 'z')
+			*s = (char)(*s - 32);
+}
+
+struct run {
+	struct ms_buf out;	/* "seq rule\n" per alert */
+	uint64_t seq;
+	size_t alerts;
+};
+
+static void
+collect_cb(const struct alert *a, void *arg)
+{
+	struct run *r = arg;
+
+	ms_buf_printf(&r->out, "%llu %s\n", (unsigned long long)r->seq, a->rule_id);
+	r->alerts++;
+}
+
+static void
+run_stream(struct sigma_set *s, const struct lines *l, struct run *r)
+{
+	struct detector *det = sigma_detector_new(s);
+	struct detector *dets[1] = { det };
+	struct decode_ctx ctx;
+
+	assert_non_null(det);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.recv_ms = 1732528800000;
+	for (size_t i = 0; i < l->n; i++) {
+		r->seq = i + 1;
+		detect_line(dets, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
+		    ms_str_make(l->v[i], strlen(l->v[i])), r->seq, collect_cb, r);
+	}
+	detector_free(det);
+}
+
+static struct sigma_set *
+load_linked(const char *dir, bool prefilter)
+{
+	struct sigma_report rep;
+	char err[512];
+	struct sigma_set *s;
+
+	sigma_report_init(&rep);
+	s = sigma_set_load(dir, NULL, &rep, err, sizeof(err));
+	assert_non_null(s);
+	sigma_report_fini(&rep);
+	sigma_set_prefilter(s, prefilter);
+	return s;
+}
+
+static void
+test_equivalence(void **state)
+{
+	static const char *const roots[] = {
+		MINISOC_SOURCE_DIR "/rules",
+		MINISOC_SIGMAHQ "/linux",
+		MINISOC_SIGMAHQ "/web",
+		MINISOC_SIGMAHQ "/network",
+	};
+	char dir[] = "/tmp/test_sigma_prefilter.XXXXXX", link[PATH_MAX];
+	struct lines payloads = { 0 }, input = { 0 };
+	struct run on, off;
+	char line[2048];
+	size_t nroots = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		struct stat st;
+		if (stat(roots[i], &st) != 0)
+			continue;
+		snprintf(link, sizeof(link), "%s/%zu", dir, i);
+		assert_int_equal(symlink(roots[i], link), 0);
+		walk(roots[i], ".yml", payload_cb, &payloads, 0);
+		nroots++;
+	}
+	walk(MINISOC_SOURCE_DIR "/tests/data", "", fixture_cb, &input, 0);
+	for (size_t p = 0; p < payloads.n; p++)
+		for (size_t t = 0; t < sizeof(templates) / sizeof(templates[0]); t++) {
+			/* "%s" is the only conversion of every template */
+			const char *pct = strstr(templates[t], "%s");
+			snprintf(line, sizeof(line), "%.*s%s%s", (int)(pct - templates[t]), templates[t],
+			    payloads.v[p], pct + 2);
+			if ((p + t) % 2)
+				mix_case(line + 16, (unsigned)(p * 31 + t));
+			lines_add(&input, line);
+		}
+
+	memset(&on, 0, sizeof(on));
+	memset(&off, 0, sizeof(off));
+	ms_buf_init(&on.out, 256u << 20);
+	ms_buf_init(&off.out, 256u << 20);
+	run_stream(load_linked(dir, true), &input, &on);
+	run_stream(load_linked(dir, false), &input, &off);
+	print_message("roots=%zu payloads=%zu lines=%zu alerts=%zu\n", nroots, payloads.n, input.n,
+	    on.alerts);
+	assert_true(off.alerts > 0);
+	assert_int_equal(on.alerts, off.alerts);
+	assert_int_equal(on.out.len, off.out.len);
+	assert_memory_equal(on.out.data, off.out.data, on.out.len);
+
+	ms_buf_fini(&on.out);
+	ms_buf_fini(&off.out);
+	lines_free(&payloads);
+	lines_free(&input);
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(link, sizeof(link), "%s/%zu", dir, i);
+		unlink(link);
+	}
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_equivalence),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
