@@ -18,6 +18,7 @@
 #include "decode.h"
 #include "decoders.h"
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -355,6 +356,95 @@ auth_pam(struct decoded *d, struct ms_str msg)
 	return 1;
 }
 
+/* Is s (len bytes) an IPv4 or IPv6 address? */
+static bool
+auth_is_ip(const char *s, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN + 16];
+	unsigned char bin[16];
+	size_t l = len;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	/* A link-local zone ("fe80::1%eth0") is part of what sshd prints. */
+	for (size_t k = 0; k < len; k++)
+		if (buf[k] == '%') {
+			buf[k] = '\0';
+			l = k;
+			break;
+		}
+	(void)l;
+	return inet_pton(AF_INET, buf, bin) == 1 || inet_pton(AF_INET6, buf, bin) == 1;
+}
+
+/*
+ * sshd lines other than authentication results ("Connection closed by ...",
+ * "Disconnecting ...", "Did not receive identification string from ...",
+ * "maximum authentication attempts exceeded ...", "User x from ... not
+ * allowed ..."): the peer's address and port, from the LAST "<address> port
+ * <n>" (a user name printed before it cannot fake it), or "from <address>";
+ * and the user where the line names one. Returns 1 when an address was found.
+ */
+static int
+auth_sshd_other(struct decoded *d, struct ms_str msg)
+{
+	static const char *const user_after[] = {
+		"Disconnecting invalid user ", "Disconnecting authenticating user ",
+		"Connection closed by invalid user ", "Connection closed by authenticating user ",
+		"Disconnected from invalid user ", "Disconnected from authenticating user ",
+		"Disconnected from user ", "maximum authentication attempts exceeded for invalid user ",
+		"maximum authentication attempts exceeded for ", "User ",
+	};
+	struct ms_str ip = MS_STR_NULL, port = MS_STR_NULL, user = MS_STR_NULL;
+
+	/* sshd's own addresses, not a peer's. */
+	if (ms_str_startswith(msg, "Server listening on "))
+		return 0;
+	for (size_t k = 0; k + 6 <= msg.len; k++) {
+		size_t b = k, e = k + 6, pe;
+		if (memcmp(msg.p + k, " port ", 6) != 0)
+			continue;
+		while (b > 0 && msg.p[b - 1] != ' ')
+			b--;
+		for (pe = e; pe < msg.len && pe - e < 5 && msg.p[pe] >= '0' && msg.p[pe] <= '9'; pe++)
+			;
+		if (pe > e && auth_is_ip(msg.p + b, k - b)) {
+			ip = ms_str_make(msg.p + b, k - b);
+			port = ms_str_make(msg.p + e, pe - e);
+		}
+	}
+	if (ip.p == NULL) {
+		for (size_t k = 0; k + 6 <= msg.len; k++) {
+			size_t e = k + 6, te;
+			if (memcmp(msg.p + k, " from ", 6) != 0)
+				continue;
+			for (te = e; te < msg.len && msg.p[te] != ' ' && msg.p[te] != ':'; te++)
+				;
+			if (auth_is_ip(msg.p + e, te - e))
+				ip = ms_str_make(msg.p + e, te - e);
+		}
+	}
+	for (size_t k = 0; k < MS_ARRAY_LEN(user_after); k++) {
+		size_t pl = strlen(user_after[k]), ue;
+		if (msg.len <= pl || memcmp(msg.p, user_after[k], pl) != 0)
+			continue;
+		for (ue = pl; ue < msg.len && msg.p[ue] != ' '; ue++)
+			;
+		user = ms_str_make(msg.p + pl, ue - pl);
+		break;
+	}
+	if (user.len)
+		auth_add(d, "user", user);
+	if (ip.p == NULL)
+		return 0;
+	auth_add(d, "src_ip", ip);
+	if (port.len)
+		auth_add(d, "src_port", port);
+	return 1;
+}
+
 /* decode_sshd already read the message: its results as named fields. */
 static int
 auth_sshd(struct decoded *d, struct ms_str msg)
@@ -372,7 +462,9 @@ auth_sshd(struct decoded *d, struct ms_str msg)
 		outcome = "invalid_user";
 		break;
 	case DECODE_SSHD_NONE:
-		return auth_apply(d, msg, auth_sshd_pats, MS_ARRAY_LEN(auth_sshd_pats));
+		if (auth_apply(d, msg, auth_sshd_pats, MS_ARRAY_LEN(auth_sshd_pats)))
+			return 1;
+		return auth_sshd_other(d, msg);
 	}
 	auth_add(d, "user", d->user);
 	auth_add(d, "src_ip", d->src_ip);
