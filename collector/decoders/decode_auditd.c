@@ -264,11 +264,24 @@ au_is_arg_key(struct ms_str k)
 	return true;
 }
 
+/* Is the NUL-terminated name exactly k? First byte first: this runs per key. */
+static bool
+au_name_eq(const char *name, struct ms_str k)
+{
+	size_t i;
+
+	/* Never read past name's NUL: k may hold NUL bytes of its own. */
+	for (i = 0; i < k.len; i++)
+		if (name[i] == '\0' || name[i] != k.p[i])
+			return false;
+	return i > 0 && name[i] == '\0';
+}
+
 static bool
 au_in(const char *const *list, size_t n, struct ms_str k)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strlen(list[i]) == k.len && memcmp(list[i], k.p, k.len) == 0)
+		if (au_name_eq(list[i], k))
 			return true;
 	return false;
 }
@@ -280,7 +293,7 @@ au_name(struct decoded *d, struct ms_str k)
 	char *p;
 
 	for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++)
-		if (strlen(au_keys[i]) == k.len && memcmp(au_keys[i], k.p, k.len) == 0)
+		if (au_name_eq(au_keys[i], k))
 			return au_keys[i];
 	if (k.len == 0 || k.len > AU_MAX_KEY)
 		return NULL;
