@@ -22,6 +22,32 @@ ms_str_startswith(struct ms_str s, const char *prefix)
 	return s.len >= n && (n == 0 || memcmp(s.p, prefix, n) == 0);
 }
 
+bool
+ms_str_take(struct ms_str *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (!ms_str_startswith(*s, lit))
+		return false;
+	s->p += n;
+	s->len -= n;
+	return true;
+}
+
+int64_t
+ms_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	if (m <= 2)
+		y--;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
 int64_t
 ms_now_ms(void)
 {
@@ -111,4 +137,16 @@ ms_fmt_time(char *dst, size_t dstsz, int64_t ms)
 	snprintf(dst, dstsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, milli);
+}
+
+int
+ms_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -31,6 +31,15 @@ bool ms_str_eq(struct ms_str s, const char *lit);
 /* True when s starts with the NUL-terminated prefix. */
 bool ms_str_startswith(struct ms_str s, const char *prefix);
 
+/* When *s starts with lit, consumes it and returns true. */
+bool ms_str_take(struct ms_str *s, const char *lit);
+
+/*
+ * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil): our own, so no date depends on TZ or the C library.
+ */
+int64_t ms_days_from_civil(int64_t y, int m, int d);
+
 /* Wall clock in milliseconds since the epoch. */
 int64_t ms_now_ms(void);
 /* Monotonic clock in milliseconds. */
@@ -41,6 +50,9 @@ int64_t ms_mono_ms(void);
  * Returns the number of bytes copied.
  */
 size_t ms_copy(char *dst, size_t dstsz, const char *src, size_t len);
+
+/* The value of hex digit c (either case), or -1. */
+int ms_hexval(char c);
 
 /* Strict decimal parse of the whole string into [min,max]; 0 or -1. */
 int ms_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -195,25 +195,13 @@ au_is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-au_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 au_is_hex(struct ms_str v)
 {
 	if (v.len < 2 || v.len % 2 != 0)
 		return false;
 	for (size_t i = 0; i < v.len; i++)
-		if (au_hexval(v.p[i]) < 0)
+		if (ms_hexval(v.p[i]) < 0)
 			return false;
 	return true;
 }
@@ -328,7 +316,7 @@ au_unhex(struct decoded *d, struct ms_str v, bool nul_to_space)
 	if (p == NULL)
 		return v;
 	for (size_t i = 0; i < n; i++) {
-		char c = (char)(au_hexval(v.p[2 * i]) << 4 | au_hexval(v.p[2 * i + 1]));
+		char c = (char)(ms_hexval(v.p[2 * i]) << 4 | ms_hexval(v.p[2 * i + 1]));
 		p[i] = (nul_to_space && c == '\0') ? ' ' : c;
 	}
 	if (nul_to_space)

@@ -23,7 +23,6 @@
 #include <string.h>
 
 #define AUTH_MAX_CAPS 4
-#define AUTH_MAX_REPEAT_DIGITS 9
 /* Enough for any unsigned 64-bit value in decimal. */
 #define AUTH_UINT_MAX_DIGITS 20
 
@@ -154,18 +153,6 @@ auth_trim(struct ms_str s)
 	while (s.len > 0 && s.p[s.len - 1] == ' ')
 		s.len--;
 	return s;
-}
-
-static bool
-auth_take(struct ms_str *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	if (!ms_str_startswith(*s, lit))
-		return false;
-	s->p += n;
-	s->len -= n;
-	return true;
 }
 
 /* Offset of the first lit (l bytes) in s at or after from, or s.len. */
@@ -350,8 +337,8 @@ auth_pam(struct decoded *d, struct ms_str msg)
 	auth_add(d, "pam_service", ms_str_make(msg.p + lp + 1, colon - lp - 1));
 	auth_add(d, "pam_type", ms_str_make(msg.p + colon + 1, rp - colon - 1));
 	rest = ms_str_make(msg.p + rp + 1, msg.len - rp - 1);
-	(void)auth_take(&rest, ":");
-	(void)auth_take(&rest, " ");
+	(void)ms_str_take(&rest, ":");
+	(void)ms_str_take(&rest, " ");
 	(void)auth_apply(d, rest, auth_pam_pats, MS_ARRAY_LEN(auth_pam_pats));
 	return 1;
 }
@@ -485,7 +472,7 @@ auth_sudo_item(struct decoded *d, struct ms_str item)
 	};
 
 	for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
-		if (auth_take(&item, keys[k].key)) {
+		if (ms_str_take(&item, keys[k].key)) {
 			auth_add(d, keys[k].field, item);
 			return;
 		}
@@ -529,7 +516,7 @@ auth_sudo(struct decoded *d, struct ms_str msg)
 	auth_add(d, "user", user);
 	while (rest.len > 0) {
 		size_t e;
-		if (auth_take(&rest, "COMMAND=")) {
+		if (ms_str_take(&rest, "COMMAND=")) {
 			size_t sp = auth_find(rest, 0, " ", 1);
 			auth_add(d, "CommandLine", rest);
 			auth_add(d, "Image", ms_str_make(rest.p, sp));
@@ -580,11 +567,11 @@ auth_comma_kv(struct decoded *d, struct ms_str s, const char *name_field)
 		size_t e = auth_find(s, 0, ", ", 2);
 		struct ms_str item = ms_str_make(s.p, e);
 
-		if (auth_take(&item, "name=")) {
+		if (ms_str_take(&item, "name=")) {
 			auth_add(d, name_field, item);
 		} else {
 			for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
-				if (auth_take(&item, keys[k].key)) {
+				if (ms_str_take(&item, keys[k].key)) {
 					auth_add(d, keys[k].field, item);
 					break;
 				}
@@ -600,12 +587,12 @@ auth_usermgmt(struct decoded *d, struct ms_str msg)
 {
 	struct ms_str rest = msg, cap[AUTH_MAX_CAPS];
 
-	if (auth_take(&rest, "new user: ")) {
+	if (ms_str_take(&rest, "new user: ")) {
 		auth_comma_kv(d, rest, "user");
 		auth_add_lit(d, "action", "user_added");
 		return 1;
 	}
-	if (auth_take(&rest, "new group: ")) {
+	if (ms_str_take(&rest, "new group: ")) {
 		auth_comma_kv(d, rest, "group");
 		auth_add_lit(d, "action", "group_added");
 		return 1;
@@ -622,25 +609,11 @@ auth_usermgmt(struct decoded *d, struct ms_str msg)
 static struct ms_str
 auth_unwrap_repeat(struct decoded *d, struct ms_str m)
 {
-	struct ms_str s = m;
-	unsigned v = 0;
-	size_t cnt = 0;
+	unsigned n;
 
-	if (!auth_take(&s, "message repeated "))
-		return m;
-	while (s.len > 0 && s.p[0] >= '0' && s.p[0] <= '9') {
-		if (++cnt > AUTH_MAX_REPEAT_DIGITS)
-			return m;
-		v = v * 10 + (unsigned)(s.p[0] - '0');
-		s.p++;
-		s.len--;
-	}
-	if (cnt == 0 || v == 0 || !auth_take(&s, " times: [") ||
-	    s.len == 0 || s.p[s.len - 1] != ']')
-		return m;
-	s.len--;
-	d->repeat = v;
-	return s;
+	if (decode_unwrap_repeat(&m, &n))
+		d->repeat = n;
+	return m;
 }
 
 static const struct auth_prog *

@@ -71,18 +71,6 @@ json_ws(const char *s, size_t n, size_t *i)
 		(*i)++;
 }
 
-static int
-json_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits at p (4 bytes readable): the code unit, or -1. */
 static long
 json_u4(const char *p)
@@ -90,7 +78,7 @@ json_u4(const char *p)
 	long v = 0;
 
 	for (int k = 0; k < 4; k++) {
-		int h = json_hex(p[k]);
+		int h = ms_hexval(p[k]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

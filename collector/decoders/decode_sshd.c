@@ -15,6 +15,7 @@
  * can; there the first match carrying that certificate trailer wins.
  */
 #include "decode.h"
+#include "decoders.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -46,19 +47,6 @@ sshd_is_program(struct ms_str app)
 	}
 	return ms_str_eq(base, "sshd") || ms_str_startswith(base, "sshd-") ||
 	    ms_str_startswith(base, "sshd[");
-}
-
-/* When *s starts with lit, consumes it and returns true. */
-static bool
-sshd_take(struct ms_str *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	if (!ms_str_startswith(*s, lit))
-		return false;
-	s->p += n;
-	s->len -= n;
-	return true;
 }
 
 static bool
@@ -223,14 +211,14 @@ sshd_find_tail_src(const char *s, size_t n, size_t lo, struct sshd_src *src)
 }
 
 /* "message repeated N times: [ inner]" → inner and N. */
-static bool
-sshd_unwrap_repeat(struct ms_str *m, unsigned *repeat)
+bool
+decode_unwrap_repeat(struct ms_str *m, unsigned *repeat)
 {
 	struct ms_str s = *m;
 	unsigned v = 0;
 	size_t cnt = 0;
 
-	if (!sshd_take(&s, "message repeated "))
+	if (!ms_str_take(&s, "message repeated "))
 		return false;
 	while (s.len > 0 && s.p[0] >= '0' && s.p[0] <= '9') {
 		if (++cnt > SSHD_MAX_REPEAT_DIGITS)
@@ -239,11 +227,11 @@ sshd_unwrap_repeat(struct ms_str *m, unsigned *repeat)
 		s.p++;
 		s.len--;
 	}
-	if (cnt == 0 || v == 0 || !sshd_take(&s, " times: [") ||
+	if (cnt == 0 || v == 0 || !ms_str_take(&s, " times: [") ||
 	    s.len == 0 || s.p[s.len - 1] != ']')
 		return false;
 	s.len--;
-	(void)sshd_take(&s, " ");	/* rsyslog keeps the message's leading space */
+	(void)ms_str_take(&s, " ");	/* rsyslog keeps the message's leading space */
 	*m = s;
 	*repeat = v;
 	return true;
@@ -277,7 +265,7 @@ decode_sshd(struct decoded *d)
 
 	if (m.p == NULL || !sshd_is_program(d->app))
 		return 0;
-	(void)sshd_unwrap_repeat(&m, &repeat);
+	(void)decode_unwrap_repeat(&m, &repeat);
 	s = m.p;
 	n = m.len;
 	method = ms_str_make(s, 0);

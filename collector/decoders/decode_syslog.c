@@ -30,23 +30,6 @@ struct syslog_tm {
 
 /* ---- calendar ------------------------------------------------------ */
 
-/*
- * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil); our own so nothing depends on TZ or the C library.
- */
-static int64_t
-syslog_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* Year of the day number z (days since 1970-01-01); civil_from_days. */
 static int64_t
 syslog_year_from_days(int64_t z)
@@ -94,7 +77,7 @@ syslog_tm_valid(const struct syslog_tm *t)
 static int64_t
 syslog_tm_to_ms(const struct syslog_tm *t, int64_t offset_s)
 {
-	int64_t days = syslog_days_from_civil(t->year, t->mon, t->day);
+	int64_t days = ms_days_from_civil(t->year, t->mon, t->day);
 	int64_t secs = days * 86400 + t->hour * 3600 + t->min * 60 + t->sec - offset_s;
 
 	return secs * 1000 + t->msec;

@@ -38,21 +38,6 @@
 
 /* ---- calendar -------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (civil calendar). */
-static int64_t
-web_days(int64_t y, int m, int dd)
-{
-	int64_t era, yoe, doy, doe;
-
-	if (m <= 2)
-		y--;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 web_mdays(int64_t y, int m)
 {
@@ -104,7 +89,7 @@ web_date(const char *s, size_t n, size_t i, int64_t *ms)
 	if (day < 1 || day > web_mdays(year, mon) || hh > 23 || mm > 59 || ss > 60 ||
 	    zh > 23 || zm > 59)
 		return 0;
-	secs = web_days(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
+	secs = ms_days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
 	secs -= (s[i + 21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
 	*ms = secs * 1000;
 	return i + 27;
@@ -138,18 +123,6 @@ web_is_hostish(const char *p, size_t len)
 			return false;
 	}
 	return true;
-}
-
-static int
-web_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -190,8 +163,8 @@ web_unescape_log(struct decoded *d, const char *p, size_t len)
 		if (c == '\\' && i + 1 < len) {
 			char e = p[i + 1];
 			int h1, h2;
-			if (e == 'x' && i + 3 < len && (h1 = web_hex(p[i + 2])) >= 0 &&
-			    (h2 = web_hex(p[i + 3])) >= 0) {
+			if (e == 'x' && i + 3 < len && (h1 = ms_hexval(p[i + 2])) >= 0 &&
+			    (h2 = ms_hexval(p[i + 3])) >= 0) {
 				o[w++] = (char)(h1 * 16 + h2);
 				i += 3;
 				continue;
@@ -218,8 +191,8 @@ web_pct_round(char *buf, size_t *len, bool plus_space)
 
 	for (size_t i = 0; i < n; i++) {
 		int h1, h2;
-		if (buf[i] == '%' && i + 2 < n && (h1 = web_hex(buf[i + 1])) >= 0 &&
-		    (h2 = web_hex(buf[i + 2])) >= 0) {
+		if (buf[i] == '%' && i + 2 < n && (h1 = ms_hexval(buf[i + 1])) >= 0 &&
+		    (h2 = ms_hexval(buf[i + 2])) >= 0) {
 			buf[w++] = (char)(h1 * 16 + h2);
 			i += 2;
 			changed = true;

@@ -7,6 +7,7 @@
 #ifndef DECODERS_H
 #define DECODERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "decode.h"
@@ -48,5 +49,12 @@ int decode_json(struct decoded *d);
  * enriches later records of the same event (see decode_auditd.c).
  */
 int decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, size_t n);
+
+/*
+ * rsyslog's "message repeated N times: [ msg]": when *m is one, replaces it
+ * with the inner msg, sets *repeat to N and returns true; otherwise leaves
+ * both alone and returns false.
+ */
+bool decode_unwrap_repeat(struct ms_str *m, unsigned *repeat);
 
 #endif
