@@ -274,15 +274,67 @@ au_in(const char *const *list, size_t n, struct ms_str k)
 	return false;
 }
 
+static int
+au_cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * au_keys[] as a sorted index, built once: every key of every record is
+ * looked up, and a linear scan of the table was the decoder's hottest spot.
+ */
+static const char *
+au_known_key(struct ms_str k)
+{
+	static const char *sorted[MS_ARRAY_LEN(au_keys)];
+	static bool ready;
+	size_t lo = 0, hi = MS_ARRAY_LEN(au_keys);
+
+	if (!ready) {
+		memcpy(sorted, au_keys, sizeof(sorted));
+		qsort(sorted, MS_ARRAY_LEN(sorted), sizeof(sorted[0]), au_cmp_names);
+		ready = true;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, i;
+		const char *n = sorted[mid];
+		int c = 0;
+
+		/* strcmp order against a counted key that may hold NUL bytes. */
+		for (i = 0; i < k.len; i++) {
+			unsigned char a = (unsigned char)n[i], b = (unsigned char)k.p[i];
+			if (a == '\0') {
+				c = -1;		/* n is a prefix of k */
+				break;
+			}
+			if (a != b) {
+				c = a < b ? -1 : 1;
+				break;
+			}
+		}
+		if (c == 0 && n[i] != '\0')
+			c = 1;			/* k is a prefix of n */
+		if (c == 0)
+			return n;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* Field name for key k: a static string, a scratch copy, or NULL (dropped). */
 static const char *
 au_name(struct decoded *d, struct ms_str k)
 {
 	char *p;
 
-	for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++)
-		if (au_name_eq(au_keys[i], k))
-			return au_keys[i];
+	const char *known = au_known_key(k);
+
+	if (known != NULL)
+		return known;
 	if (k.len == 0 || k.len > AU_MAX_KEY)
 		return NULL;
 	for (size_t i = 0; i < k.len; i++)
