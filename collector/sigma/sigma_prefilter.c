@@ -76,6 +76,13 @@ struct sigma_prefilter {
 	size_t nslots;
 	hs_scratch_t *scratch;
 	struct pf_pool pool;	/* literals taken from regular expressions */
+	/*
+	 * The rules to run for the last scanned event, in rule order: those
+	 * without literals (always) merged with those stamped (cand).
+	 */
+	size_t *always, nalways;
+	size_t *cand, ncand;
+	size_t *run;
 };
 
 /* --- extraction ---------------------------------------------------------- */
@@ -917,6 +924,9 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->lit_rule);
 	free(pf->filtered);
 	free(pf->stamp);
+	free(pf->always);
+	free(pf->cand);
+	free(pf->run);
 	free(pf);
 }
 
@@ -939,8 +949,12 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	pf->epoch = 1;
 	pf->filtered = calloc(n ? n : 1, sizeof(*pf->filtered));
 	pf->stamp = calloc(n ? n : 1, sizeof(*pf->stamp));
+	pf->always = calloc(n ? n : 1, sizeof(*pf->always));
+	pf->cand = calloc(n ? n : 1, sizeof(*pf->cand));
+	pf->run = calloc(n ? n : 1, sizeof(*pf->run));
 	pf->fields = calloc(8, sizeof(*pf->fields));
-	if (pf->filtered == NULL || pf->stamp == NULL || pf->fields == NULL)
+	if (pf->filtered == NULL || pf->stamp == NULL || pf->fields == NULL ||
+	    pf->always == NULL || pf->cand == NULL || pf->run == NULL)
 		goto fail;
 	pf->afields = 8;
 	pf->nfields = 1;
@@ -967,6 +981,8 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 				}
 			pf->filtered[i] = true;
 			pf->nfiltered++;
+		} else {
+			pf->always[pf->nalways++] = i;
 		}
 		set_fini(&s);
 	}
@@ -1000,10 +1016,15 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
 {
 	struct sigma_prefilter *pf = ctx;
 
+	size_t r = pf->lit_rule[id];
+
 	(void)from;
 	(void)to;
 	(void)flags;
-	pf->stamp[pf->lit_rule[id]] = pf->epoch;
+	if (pf->stamp[r] != pf->epoch) {
+		pf->stamp[r] = pf->epoch;
+		pf->cand[pf->ncand++] = r;
+	}
 	return 0;
 }
 
@@ -1028,6 +1049,7 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 		memset(pf->stamp, 0, pf->nrules * sizeof(*pf->stamp));
 		pf->epoch = 1;
 	}
+	pf->ncand = 0;
 	if (scan_value(pf, &pf->fields[0], &ev->message) < 0)
 		rc = -1;
 	/*
@@ -1043,6 +1065,30 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 		}
 	pf->failed = rc < 0;
 	return rc;
+}
+
+size_t
+sigma_prefilter_candidates(struct sigma_prefilter *pf, const size_t **list)
+{
+	size_t a = 0, c = 0, n = 0;
+
+	if (pf->failed)
+		return SIZE_MAX;
+	/* Stamped in scan order; a handful, so insertion sort. */
+	for (size_t i = 1; i < pf->ncand; i++) {
+		size_t v = pf->cand[i], j = i;
+		for (; j > 0 && pf->cand[j - 1] > v; j--)
+			pf->cand[j] = pf->cand[j - 1];
+		pf->cand[j] = v;
+	}
+	while (a < pf->nalways || c < pf->ncand) {
+		if (c == pf->ncand || (a < pf->nalways && pf->always[a] < pf->cand[c]))
+			pf->run[n++] = pf->always[a++];
+		else
+			pf->run[n++] = pf->cand[c++];
+	}
+	*list = pf->run;
+	return n;
 }
 
 bool

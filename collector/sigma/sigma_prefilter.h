@@ -42,6 +42,12 @@ void sigma_prefilter_free(struct sigma_prefilter *pf);
  */
 int sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev);
 bool sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i);
+/*
+ * After a scan: the indices of the rules that may match, in rule order, in
+ * *list (borrowed until the next scan), and their count – or SIZE_MAX when
+ * the scan failed and every rule may match.
+ */
+size_t sigma_prefilter_candidates(struct sigma_prefilter *pf, const size_t **list);
 
 /* Rules that are filtered (have necessary literals), and literals registered. */
 size_t sigma_prefilter_nfiltered(const struct sigma_prefilter *pf);

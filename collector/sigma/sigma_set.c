@@ -737,6 +737,8 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	struct sigma_prefilter *pf;
 	struct sigma_event sev;
 	struct eval_ctx x;
+	const size_t *cand = NULL;
+	size_t ncand = SIZE_MAX;
 
 	if (s->nrules == 0 || (rt = set_route(s, ev->d)) == NULL)
 		return;
@@ -746,19 +748,22 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	sev.agent_id = ev->agent_id;
 	sev.host = ev->host;
 	sev.line = ev->line;
-	memset(&x, 0, sizeof(x));
+	/* Field by field: tags[] is filled before use, no need to clear it per event. */
+	x.depth = 0;
 	x.s = s;
 	x.dev = ev;
 	x.sev = &sev;
 	x.emit = emit;
 	x.arg = arg;
 	pf = s->no_prefilter ? NULL : rt->pf;
-	if (pf != NULL)
-		(void)sigma_prefilter_scan(pf, &sev);	/* on failure every rule may match */
-	for (size_t i = 0; i < rt->n; i++) {
+	if (pf != NULL) {
+		(void)sigma_prefilter_scan(pf, &sev);
+		ncand = sigma_prefilter_candidates(pf, &cand);	/* SIZE_MAX: all may match */
+	}
+	for (size_t k = 0, n = ncand == SIZE_MAX ? rt->n : ncand; k < n; k++) {
+		/* Only the candidates, in rule order, so alerts come out as without the filter. */
+		size_t i = ncand == SIZE_MAX ? k : cand[k];
 		struct set_rule *sr = &s->rules[rt->idx[i]];
-		if (pf != NULL && !sigma_prefilter_may_match(pf, i))
-			continue;
 		if (!sigma_rule_match(sr->r, &sev))
 			continue;
 		if (sr->generate)
