@@ -114,7 +114,8 @@ sshd_src_at(const char *s, size_t n, size_t k, bool need_port, struct sshd_src *
 {
 	size_t ip0, j;
 
-	if (!sshd_match(s, n, k, " from "))
+	/* Called at every position of the message: the first bytes decide cheaply. */
+	if (k + 6 > n || s[k] != ' ' || s[k + 1] != 'f' || !sshd_match(s, n, k, " from "))
 		return false;
 	ip0 = j = k + 6;
 	while (j < n && s[j] != ' ' && j - ip0 < SSHD_IP_MAX)
