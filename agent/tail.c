@@ -185,6 +185,11 @@ tail_new_generation(struct tail_file *f)
 		f->prev_pending = f->pending;
 	}
 	f->pending = 0;
+	/*
+	 * The old generation ends here, even if no new file can be opened yet:
+	 * its acknowledgements must reach prev_*, not the next file's position.
+	 */
+	f->gen++;
 }
 
 static void
@@ -359,7 +364,6 @@ tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 		tail_new_generation(f);
 		f->offset = 0;
 		f->acked = 0;
-		f->gen++;
 		t->dirty = true;
 	}
 	if (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != f->ino ||

@@ -167,6 +167,11 @@ session_close(struct session *s, int errcode, const char *reason)
 	session_log_close(s, reason);
 	s->state = SS_CLOSING;
 	s->closing_ms = ms_mono_ms();
+	if (s->timer) {
+		/* Every closing session gets its deadline, whatever closed it. */
+		struct timeval tv = { 1, 0 };
+		evtimer_add(s->timer, &tv);
+	}
 	if (s->st && s->st->session == s)
 		s->st->session = NULL;
 	bufferevent_disable(s->bev, EV_READ);

@@ -45,6 +45,7 @@ struct sink {
 	size_t npending;		/* pending + inflight */
 	struct event *retry;
 	int64_t backoff_ms;
+	unsigned failures;		/* error replies since the last confirmed op */
 	bool was_congested;
 };
 
@@ -162,6 +163,10 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 		s->c->stats.redis_errors++;
 		ms_warn("event=redis_error kind=%s reason=\"%.200s\"", op_kind_name(op->kind), r->str);
 		if (op->kind != OP_INFO) {
+			if (++s->failures % 10 == 0)
+				ms_err("event=redis_refuses kind=%s failures=%u reason=\"%.200s\" "
+				    "note=\"nothing after it is acknowledged until Redis accepts it\"",
+				    op_kind_name(op->kind), s->failures, r->str);
 			/*
 			 * Not stored (OOM, LOADING, MISCONF, READONLY ...): nothing after
 			 * it may be confirmed either, or an ACK would cover a lost alert.
@@ -178,8 +183,11 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	TAILQ_REMOVE(&s->inflight, op, link);
 	s->npending--;
 	s->backoff_ms = 0;
+	s->failures = 0;
 	op_done(s, op, r);
 	op_free(op);
+	if (TAILQ_EMPTY(&s->inflight))
+		sink_flush(s);	/* a checkpoint may be waiting for exactly this */
 	if (s->was_congested && s->npending <= s->c->conf.redis_max_pending / 2) {
 		s->was_congested = false;
 		collector_sink_drained(s->c);
@@ -194,12 +202,25 @@ sink_flush(struct sink *s)
 	struct sink_op *op;
 
 	while (s->connected && (op = TAILQ_FIRST(&s->pending)) != NULL) {
+		/*
+		 * Redis runs a pipeline whole: a checkpoint sent behind an alert
+		 * that then fails would still move the agent's handled number past
+		 * it. So a checkpoint goes out only once everything before it is
+		 * confirmed (one round trip per batch, on loopback).
+		 */
+		if (op->kind == OP_CHECKPOINT && !TAILQ_EMPTY(&s->inflight))
+			break;
 		TAILQ_REMOVE(&s->pending, op, link);
 		TAILQ_INSERT_TAIL(&s->inflight, op, link);
 		op->replies = 0;
 		/* One callback per command; all carry op, the last one completes it. */
-		for (unsigned i = 0; i < op->ncmds; i++)
-			redisAsyncFormattedCommand(s->ac, sink_reply_cb, op, op->cmd[i], op->len[i]);
+		for (unsigned i = 0; i < op->ncmds; i++) {
+			if (redisAsyncFormattedCommand(s->ac, sink_reply_cb, op, op->cmd[i],
+			    op->len[i]) != REDIS_OK) {
+				/* The context is going away; its disconnect requeues us. */
+				return;
+			}
+		}
 	}
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # minisocctl replay over the fixtures in tests/data: every replay_NAME.log
 # must raise exactly the alerts listed in replay_NAME.expected, one
-# "<rule name> <src_ip>" per line, sorted.
+# "<rule name> <src_ip>" per line, sorted; with the shipped rules, or with
+# the folder replay_NAME.rules when there is one.
 set -euo pipefail
 BUILD=${1:?usage: replay_test.sh BUILD_DIR}
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,7 +12,9 @@ shopt -s nullglob
 for log in "$ROOT"/tests/data/replay_*.log; do
 	exp=${log%.log}.expected
 	[[ -f $exp ]] || continue
-	got=$("$CTL" replay --rules "$ROOT/rules" --no-builtin --tz-offset 0 "$log" 2>/dev/null |
+	rules=$ROOT/rules
+	[[ -d ${log%.log}.rules ]] && rules=${log%.log}.rules
+	got=$("$CTL" replay --rules "$rules" --no-builtin --tz-offset 0 "$log" 2>/dev/null |
 		python3 -c '
 import json, sys
 for line in sys.stdin:

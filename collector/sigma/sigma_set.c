@@ -629,7 +629,7 @@ struct eval_ctx {
 };
 
 static void feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
-    const struct sigma_event *ev);
+    const struct sigma_event *ev, unsigned times);
 
 static void
 corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
@@ -674,7 +674,9 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 			ci = i;
 	if (ci != SIZE_MAX && x->s->corrs[ci].nls && x->depth < SET_CHAIN_DEPTH) {
 		x->depth++;
-		feed_listeners(x, x->s->corrs[ci].ls, x->s->corrs[ci].nls, ca->last ? ca->last : x->sev);
+		/* One firing is one event for the next correlation, whatever its lines said. */
+		feed_listeners(x, x->s->corrs[ci].ls, x->s->corrs[ci].nls,
+		    ca->last ? ca->last : x->sev, 1);
 		x->depth--;
 	}
 }
@@ -684,10 +686,8 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 
 static void
 feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
-    const struct sigma_event *ev)
+    const struct sigma_event *ev, unsigned times)
 {
-	unsigned times = ev->d->repeat > 1 ? ev->d->repeat : 1;
-
 	if (times > SET_MAX_REPEAT)
 		times = SET_MAX_REPEAT;
 	for (size_t i = 0; i < n; i++) {
@@ -768,7 +768,8 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 			continue;
 		if (sr->generate)
 			rule_alert(&x, sr->r);
-		feed_listeners(&x, sr->ls, sr->nls, &sev);
+		/* A "message repeated N times" line is N matches of the rule. */
+		feed_listeners(&x, sr->ls, sr->nls, &sev, ev->d->repeat > 1 ? ev->d->repeat : 1);
 	}
 }
 

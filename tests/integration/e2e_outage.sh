@@ -75,6 +75,22 @@ it_redis CONFIG SET maxmemory 0 >/dev/null
 it_wait_for 15 "alert D once Redis accepts writes again" has_alert 203.0.113.40
 it_log "D: alert arrived once Redis accepted writes again"
 
+# E) Redis refuses only the alert (the stream key has the wrong type): the
+# agent's handled number must not move past the refused alert.
+seq_before=$(it_redis_raw HGET minisoc:agents:seq web1)
+it_redis DEL minisoc:alerts:saved >/dev/null
+it_redis RENAME minisoc:alerts minisoc:alerts:saved >/dev/null
+it_redis SET minisoc:alerts notastream >/dev/null
+burst 203.0.113.50
+it_wait_for 10 "Redis to refuse the alert" it_log_has collector "event=redis_error .*WRONGTYPE"
+# Earlier lines of the burst may be checkpointed; the 8th raised the alert.
+(($(it_redis_raw HGET minisoc:agents:seq web1) < seq_before + 8)) ||
+	it_fail "handled number moved past an alert Redis refused"
+it_redis DEL minisoc:alerts >/dev/null
+it_redis RENAME minisoc:alerts:saved minisoc:alerts >/dev/null
+it_wait_for 15 "alert E once the stream is writable" has_alert 203.0.113.50
+it_log "E: a refused alert held the checkpoint back until it was stored"
+
 # C) agent stopped while lines are written.
 it_stop agent
 mv "$IT_WORK/logs/agent.log" "$IT_WORK/logs/agent-1.log"
@@ -84,7 +100,7 @@ it_wait_for 10 "alert C after the agent restart" has_alert 203.0.113.30
 it_log "C: alert arrived after the agent restart"
 
 # Every line handled exactly once by detection: one alert per burst.
-for ip in 203.0.113.10 203.0.113.20 203.0.113.30 203.0.113.40; do
+for ip in 203.0.113.10 203.0.113.20 203.0.113.30 203.0.113.40 203.0.113.50; do
 	n=$(alerts_for $ip)
 	[[ $n == 1 ]] || it_fail "expected 1 alert for $ip, found $n"
 done

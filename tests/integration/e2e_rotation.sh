@@ -102,7 +102,24 @@ it_wait_for 10 "alert 4 after the state was wiped" has_alert 198.51.100.4
 it_log_has agent "event=seq_behind_collector" || it_fail "agent did not renumber"
 it_log "4: state wiped, numbering continued above the collector's"
 
-for ip in 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.33 198.51.100.4; do
+# 6) rotated, and the new file appears only later: once the old file's
+# lines are acknowledged, the saved position is the new file's.
+kill -STOP "$IT_PID_agent"
+burst 198.51.100.6
+mv "$AUTH" "$AUTH.6"
+kill -CONT "$IT_PID_agent"
+it_wait_for 10 "alert 6 from the rotated file" has_alert 198.51.100.6
+: >"$AUTH"
+burst 198.51.100.66
+it_wait_for 10 "alert 6b from the late new file" has_alert 198.51.100.66
+it_stop agent
+restart_agent_log 6
+saved=$(awk '$1 == "pos" { print $3 }' "$IT_WORK/agent/state/state")
+[[ $saved == "$(stat -c %i "$AUTH")" ]] || it_fail "saved position is not the new file's (inode $saved)"
+it_log "6: late new file after rotation"
+start_agent
+
+for ip in 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.33 198.51.100.4 198.51.100.6 198.51.100.66; do
 	n=$(alerts_for $ip)
 	[[ $n == 1 ]] || it_fail "expected 1 alert for $ip, found $n"
 done

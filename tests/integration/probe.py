@@ -60,14 +60,35 @@ CASES = {
 }
 
 
+def flood_noread(s):
+    """Sends heartbeats and never reads the answers, then holds the socket
+    open: the collector must give up on this session by itself."""
+    s.settimeout(2)
+    hb = frame(4, struct.pack(">q", 0))
+    try:
+        for _ in range(200000):
+            s.sendall(hb)
+    except (socket.timeout, OSError, ssl.SSLError):
+        pass
+    print("holding", flush=True)
+    time.sleep(30)
+
+
 def main():
     port, ca, cert, key, case = sys.argv[1:6]
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_verify_locations(ca)
     ctx.load_cert_chain(cert, key)
-    raw = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    raw = socket.socket()
+    # A small receive buffer: the collector's answers pile up on its side.
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", int(port)))
     s = ctx.wrap_socket(raw, server_hostname="collector.minisoc.local")
+    if case == "flood_noread":
+        flood_noread(s)
+        return
     s.sendall(CASES[case])
     got = b""
     acks = []
