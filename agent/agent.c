@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "ms_log.h"
+#include "ms_priv.h"
 #include "ms_proto.h"
 #include "ms_tls.h"
 #include "ms_util.h"
@@ -167,6 +168,12 @@ main(int argc, char **argv)
 	/* The uplink first: the tail's first read already wants to send. */
 	if ((a.uplink = uplink_new(&a, err, sizeof(err))) == NULL ||
 	    (a.tail = tail_new(&a, err, sizeof(err))) == NULL) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
+	/* Files open, keys loaded: the state folder goes to the user, then root goes. */
+	if (ms_priv_give_dir(a.conf.user, a.conf.state_dir, err, sizeof(err)) < 0 ||
+	    ms_priv_drop(a.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}

@@ -22,6 +22,7 @@
 #define AGENT_MAX_FILES 256
 
 struct agent_conf {
+	char user[64];
 	char state_dir[4096];
 	char log_level[16];
 	char collector_host[256];

@@ -10,6 +10,8 @@
 #define SZ(f) sizeof(((struct agent_conf *)0)->f)
 
 static const struct ms_conf_key agent_keys[] = {
+	{ "agent.user", MS_CONF_STR, OFF(user), SZ(user), "", 0, 0,
+	  "when started as root: the user to run as once files are open (give it group adm to read logs)" },
 	{ "agent.state_dir", MS_CONF_PATH, OFF(state_dir), SZ(state_dir), "/var/lib/minisoc-agent", 0, 0,
 	  "where sequence numbers and acknowledged file positions are kept" },
 	{ "agent.log_level", MS_CONF_STR, OFF(log_level), SZ(log_level), "info", 0, 0,

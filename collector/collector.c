@@ -14,6 +14,7 @@
 
 #include "collector.h"
 #include "ms_log.h"
+#include "ms_priv.h"
 #include "ms_proto.h"
 #include "ms_tls.h"
 #include "sigma_set.h"
@@ -442,6 +443,11 @@ main(int argc, char **argv)
 	}
 	if ((c.sink = sink_redis_new(&c, err, sizeof(err))) == NULL ||
 	    (c.listener = listener_new(&c, err, sizeof(err))) == NULL) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
+	/* Port bound, keys and rules loaded: root is not needed any more. */
+	if (ms_priv_drop(c.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}

@@ -26,6 +26,7 @@ struct listener;
 
 struct collector_conf {
 	char log_level[16];
+	char user[64];
 	char listen_address[256];
 	int64_t listen_port;
 	char tls_ca[4096];

@@ -12,6 +12,8 @@
 static const struct ms_conf_key collector_keys[] = {
 	{ "collector.log_level", MS_CONF_STR, OFF(log_level), SZ(log_level), "info", 0, 0,
 	  "debug, info, warn or error" },
+	{ "collector.user", MS_CONF_STR, OFF(user), SZ(user), "", 0, 0,
+	  "when started as root: the user to run as once the port is bound and keys are loaded" },
 	{ "listen.address", MS_CONF_STR, OFF(listen_address), SZ(listen_address), "127.0.0.1", 0, 0,
 	  "address to listen on for agents (0.0.0.0 or :: for all)" },
 	{ "listen.port", MS_CONF_INT, OFF(listen_port), 0, "6514", 1, 65535,
