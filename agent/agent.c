@@ -186,8 +186,8 @@ main(int argc, char **argv)
 	}
 	if ((stats = event_new(a.base, -1, EV_PERSIST, stats_cb, &a)) != NULL)
 		evtimer_add(stats, &stats_tv);
-	ms_info("event=start version=%s agent=%s host=%s files=%zu first_seq=%" PRIu64,
-	    MINISOC_VERSION, cn, a.hostname, a.nfiles, state_first_seq(a.state));
+	ms_info("event=start version=%s agent=%s host=%s files=%zu followed=%zu first_seq=%" PRIu64,
+	    MINISOC_VERSION, cn, a.hostname, a.nfiles, tail_count(a.tail), state_first_seq(a.state));
 	tail_read_all(a.tail);
 	event_base_dispatch(a.base);
 	tail_save(a.tail);

@@ -19,7 +19,10 @@
 
 #include "ms_yaml.h"
 
+/* Files followed at once (config entries plus glob matches). */
 #define AGENT_MAX_FILES 256
+/* Bytes at the head of a file whose hash identifies it with dev and inode. */
+#define AGENT_FP_BYTES 1024
 
 struct agent_conf {
 	char user[64];
@@ -37,6 +40,7 @@ struct agent_conf {
 	int64_t queue_max_events;
 	uint64_t queue_max_bytes;
 	int64_t poll_ms;
+	int64_t partial_line_ms;
 	int64_t heartbeat_ms;
 	int64_t dead_after_ms;
 	int64_t backoff_min_ms;
@@ -45,8 +49,9 @@ struct agent_conf {
 };
 
 struct agent_file_conf {
-	char path[4096];
+	char path[4096];	/* a path, or a glob pattern (see is_glob) */
 	bool from_beginning;
+	bool is_glob;		/* path has * ? or [: expanded at start and every poll */
 };
 
 /*
@@ -63,7 +68,7 @@ struct qevent {
 	struct qevent *next;
 	uint64_t seq;
 	int64_t time_ms;	/* when it was read */
-	uint32_t file;		/* index in the tail's files */
+	uint32_t file;		/* slot in the tail's file table (kept while queued) */
 	uint32_t gen;		/* the file's generation (bumped on rotation) */
 	uint64_t end_off;	/* file offset just past this line */
 	uint32_t len;
@@ -100,10 +105,12 @@ void queue_renumber(struct queue *q, uint64_t first);
 struct tail;
 struct uplink;
 struct agent_state_file;
+struct state_pos;
 
 struct agent_stats {
 	uint64_t lines_read;
 	uint64_t lines_truncated;
+	uint64_t lines_unterminated;	/* shipped without a newline (timeout, rotation) */
 	uint64_t events_sent;
 	uint64_t events_acked;
 	uint64_t batches_sent;
@@ -111,7 +118,8 @@ struct agent_stats {
 	uint64_t connect_failures;
 	uint64_t queue_full;		/* times reading paused on a full queue */
 	uint64_t rotations;
-	uint64_t truncations;
+	uint64_t truncations;		/* by size or by a changed head (fingerprint) */
+	uint64_t files_limit;		/* glob matches not followed: AGENT_MAX_FILES reached */
 	uint64_t reserve_failures;	/* sequence reservation not written: reading paused */
 };
 
@@ -152,6 +160,26 @@ void tail_acked(struct tail *t, uint32_t file, uint32_t gen, uint64_t end_off);
 void tail_stop(struct tail *t);
 /* Writes the acknowledged positions through the state file. */
 int tail_save(struct tail *t);
+/*
+ * What the poll timer does, callable directly (tests): checks every file for
+ * rotation, truncation, a changed head and unfinished lines, expands globs
+ * again, drops finished files, reads.
+ */
+void tail_poll(struct tail *t);
+/* The path of the file in slot idx (borrowed while an event of it is queued). */
+const char *tail_source(const struct tail *t, uint32_t idx);
+/* How many files are followed now. */
+size_t tail_count(const struct tail *t);
+/* 64-bit FNV-1a of p[0..n): the fingerprint of a file's head. */
+uint64_t tail_fingerprint(const void *p, size_t n);
+/*
+ * Whether a saved position still names the file that has identity (dev,
+ * ino) and whose first bytes are head[0..headlen) (up to AGENT_FP_BYTES):
+ * same device and inode and, when the position has a fingerprint, the same
+ * hash of its first fp_len bytes. A reused inode fails the last test.
+ */
+bool tail_same_file(const struct state_pos *pos, uint64_t dev, uint64_t ino, const char *head,
+    size_t headlen);
 
 /* --- uplink.c -------------------------------------------------------- */
 struct uplink *uplink_new(struct agent *a, char *err, size_t errsz);
@@ -167,6 +195,9 @@ struct state_pos {
 	uint64_t dev;
 	uint64_t ino;
 	uint64_t offset;
+	bool has_fp;		/* false for lines written before fingerprints */
+	uint32_t fp_len;	/* the fingerprint covers the first fp_len bytes */
+	uint64_t fp;
 };
 
 /*
@@ -182,6 +213,9 @@ uint64_t state_first_seq(const struct agent_state_file *s);
 int state_reserve(struct agent_state_file *s, uint64_t seq);
 /* The saved position of path, or NULL. */
 const struct state_pos *state_find(const struct agent_state_file *s, const char *path);
+/* The i-th saved position (i < state_count), borrowed until the next state_save. */
+size_t state_count(const struct agent_state_file *s);
+const struct state_pos *state_get(const struct agent_state_file *s, size_t i);
 /* Replaces the saved positions with pos[0..n) and writes the file atomically. */
 int state_save(struct agent_state_file *s, const struct state_pos *pos, size_t n);
 

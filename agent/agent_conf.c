@@ -28,7 +28,7 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "tls.key", MS_CONF_PATH, OFF(tls_key), SZ(tls_key), NULL, 0, 0,
 	  "this agent's private key (required)" },
 	{ "files", MS_CONF_NODE, OFF(files), 0, NULL, 0, 0,
-	  "list of {path, start: end|beginning} to follow" },
+	  "list of {path, start: end|beginning} to follow; path may be a glob (*.log)" },
 	{ "batch.max_events", MS_CONF_INT, OFF(batch_max_events), 0, "1024", 1, 65536,
 	  "events per frame at most" },
 	{ "batch.max_bytes", MS_CONF_SIZE, OFF(batch_max_bytes), 0, "512KiB", 4096, 1048576,
@@ -38,7 +38,9 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "queue.max_bytes", MS_CONF_SIZE, OFF(queue_max_bytes), 0, "64MiB", 65536, 17179869184LL,
 	  "unacknowledged bytes held" },
 	{ "agent.poll_ms", MS_CONF_INT, OFF(poll_ms), 0, "1000", 10, 60000,
-	  "how often files are checked for rotation, truncation and appearance" },
+	  "how often files are checked for rotation, truncation and appearance, and globs expanded" },
+	{ "agent.partial_line_ms", MS_CONF_INT, OFF(partial_line_ms), 0, "5000", 10, 3600000,
+	  "a last line without newline is shipped once the file has not grown for this long" },
 	{ "uplink.heartbeat_ms", MS_CONF_INT, OFF(heartbeat_ms), 0, "15000", 100, 3600000,
 	  "a heartbeat is sent after this much silence" },
 	{ "uplink.dead_after_ms", MS_CONF_INT, OFF(dead_after_ms), 0, "45000", 500, 3600000,
@@ -98,6 +100,7 @@ conf_files(const char *file, const struct ms_yaml_node *list, struct agent_file_
 			return -1;
 		}
 		fc->from_beginning = false;
+		fc->is_glob = strpbrk(fc->path, "*?[") != NULL;
 		if (start != NULL) {
 			if (start->type == MS_YAML_SCALAR && strcmp(start->str, "beginning") == 0)
 				fc->from_beginning = true;

@@ -52,13 +52,14 @@ agent_log_stats(const struct agent *a, const char *why)
 	const struct agent_stats *s = &a->stats;
 
 	ms_info("event=stats why=%s queued=%zu queued_bytes=%zu lines_read=%" PRIu64
-	    " lines_truncated=%" PRIu64 " events_sent=%" PRIu64 " events_acked=%" PRIu64
+	    " lines_truncated=%" PRIu64 " lines_unterminated=%" PRIu64 " events_sent=%" PRIu64 " events_acked=%" PRIu64
 	    " batches_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
 	    " queue_full=%" PRIu64 " rotations=%" PRIu64 " truncations=%" PRIu64
-	    " reserve_failures=%" PRIu64,
-	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->events_sent,
+	    " reserve_failures=%" PRIu64 " files_limit=%" PRIu64,
+	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->lines_unterminated,
+	    s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures, s->queue_full,
-	    s->rotations, s->truncations, s->reserve_failures);
+	    s->rotations, s->truncations, s->reserve_failures, s->files_limit);
 }
 
 void

@@ -4,7 +4,12 @@
  *
  *   minisoc-agent-state 1
  *   seq_reserved 2000000
- *   pos <dev> <ino> <acknowledged offset> <path>
+ *   pos <dev> <ino> <acknowledged offset> fp:<16 hex digits>:<length> <path>
+ *
+ * The fp field (the hash of the file's first <length> bytes, see
+ * tail_fingerprint) tells a reused inode from the file that was read; lines
+ * written before it existed have no fp field and still load (matched by
+ * device and inode alone).
  *
  * Sequence numbers are reserved in blocks: the reservation is on disk
  * before any number of the block is used, so a crash can skip numbers but
@@ -51,8 +56,13 @@ state_write(struct agent_state_file *s, char *err, size_t errsz)
 	}
 	fprintf(f, "minisoc-agent-state 1\nseq_reserved %" PRIu64 "\n", s->seq_reserved);
 	for (size_t i = 0; i < s->npos; i++)
-		fprintf(f, "pos %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", s->pos[i].dev,
-		    s->pos[i].ino, s->pos[i].offset, s->pos[i].path);
+		if (s->pos[i].has_fp)
+			fprintf(f, "pos %" PRIu64 " %" PRIu64 " %" PRIu64 " fp:%016" PRIx64 ":%" PRIu32
+			    " %s\n", s->pos[i].dev, s->pos[i].ino, s->pos[i].offset, s->pos[i].fp,
+			    s->pos[i].fp_len, s->pos[i].path);
+		else
+			fprintf(f, "pos %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", s->pos[i].dev,
+			    s->pos[i].ino, s->pos[i].offset, s->pos[i].path);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		snprintf(err, errsz, "%s: %s", s->tmp, strerror(errno));
 		fclose(f);
@@ -68,6 +78,40 @@ state_write(struct agent_state_file *s, char *err, size_t errsz)
 		close(dfd);
 	}
 	return 0;
+}
+
+/*
+ * Parses an optional "fp:<16 hex>:<length> " at *p into pos, moving *p past
+ * it. A path cannot be mistaken for it: written paths are resolved (they
+ * start with '/' or a folder name), never with "fp:" and 16 hex digits.
+ */
+static void
+state_parse_fp(const char **p, struct state_pos *pos)
+{
+	const char *s = *p;
+	unsigned long long len = 0;
+	uint64_t fp = 0;
+	int i;
+
+	if (strncmp(s, "fp:", 3) != 0)
+		return;
+	s += 3;
+	for (i = 0; i < 16; i++, s++) {
+		int v = (*s >= '0' && *s <= '9') ? *s - '0' : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10 : -1;
+		if (v < 0)
+			return;
+		fp = fp << 4 | (uint64_t)v;
+	}
+	if (*s++ != ':' || *s < '0' || *s > '9')
+		return;
+	for (; *s >= '0' && *s <= '9'; s++)
+		len = len * 10 + (unsigned long long)(*s - '0');
+	if (*s != ' ' || s[1] == '\0' || len > AGENT_FP_BYTES)
+		return;
+	pos->has_fp = true;
+	pos->fp = fp;
+	pos->fp_len = (uint32_t)len;
+	*p = s + 1;
 }
 
 static int
@@ -96,10 +140,13 @@ state_parse(struct agent_state_file *s, FILE *f, char *err, size_t errsz)
 		if (sscanf(line, "pos %llu %llu %llu %n", &a, &b, &c, &n) == 3 && n > 0 &&
 		    line[n] != '\0' && s->npos < STATE_MAX_POS) {
 			struct state_pos *p = &s->pos[s->npos++];
+			const char *rest = line + n;
+			memset(p, 0, sizeof(*p));
 			p->dev = a;
 			p->ino = b;
 			p->offset = c;
-			ms_copy(p->path, sizeof(p->path), line + n, strlen(line + n));
+			state_parse_fp(&rest, p);
+			ms_copy(p->path, sizeof(p->path), rest, strlen(rest));
 			continue;
 		}
 		goto bad;
@@ -185,6 +232,18 @@ state_find(const struct agent_state_file *s, const char *path)
 		if (strcmp(s->pos[i].path, path) == 0)
 			return &s->pos[i];
 	return NULL;
+}
+
+size_t
+state_count(const struct agent_state_file *s)
+{
+	return s->npos;
+}
+
+const struct state_pos *
+state_get(const struct agent_state_file *s, size_t i)
+{
+	return i < s->npos ? &s->pos[i] : NULL;
 }
 
 int

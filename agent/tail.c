@@ -5,11 +5,21 @@
  * line is taken only when it is complete and fits in the queue; nothing is
  * consumed that was not queued. inotify wakes us on writes; a poll timer
  * checks for rotation (a new inode at the path: the old file is read to
- * its end first), truncation (copytruncate) and files that appear later.
+ * its end first), truncation (copytruncate: smaller, or a different head),
+ * files that appear later, and expands glob patterns again.
+ *
+ * A file is known by device, inode and a fingerprint (hash) of its first
+ * bytes, so a reused inode is not taken for the file read before.
+ *
+ * The file table has AGENT_MAX_FILES slots. A queued event names its slot;
+ * a slot is freed (a glob's file gone and read to its end) only when none
+ * of its events is queued any more, so the slot of an event stays its own.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,37 +34,59 @@
 
 #define TAIL_BUF (256 * 1024)
 #define TAIL_SAVE_MS 1000
-/* A rotated file's unfinished last line is shipped after this long. */
+/* A rotated file's unfinished last line is shipped after this long (at most). */
 #define TAIL_PARTIAL_GRACE_MS 2000
 /* Entries scanned when looking for a rotated file by inode. */
 #define TAIL_DIR_SCAN_MAX 10000
+/* Files finished (rotated or removed) remembered, in case they show up under another name. */
+#define TAIL_FINISHED_MAX 64
 
 struct tail_file {
-	const char *path;	/* borrowed from the agent's file list */
+	char *path;		/* owned */
+	bool from_glob;		/* dropped once gone and finished */
+	bool from_beginning;
 	int fd;
 	int wd;			/* inotify watch, -1 when none */
 	uint64_t dev, ino;
-	uint32_t gen;		/* bumped each time a new file is opened at path */
+	uint64_t fp;		/* fingerprint of the first fp_len bytes */
+	uint32_t fp_len;
+	uint32_t gen;		/* a new one each time a new file is opened at path */
 	uint64_t offset;	/* next byte to read */
 	uint64_t acked;		/* every line before this is acknowledged */
 	size_t pending;		/* queued lines of this generation not yet acknowledged */
+	size_t queued;		/* queued lines of any generation: the slot lives while > 0 */
 	bool skipping;		/* inside an over-long line: drop to the next newline */
-	bool from_beginning;
+	bool modified;		/* inotify reported a write since the last check */
+	bool unterminated;	/* the last read stopped at a line without newline */
+	uint64_t partial_size;	/* file size when that line was last seen growing ... */
+	int64_t partial_ms;	/* ... and when */
 	int64_t rotated_ms;	/* when the path was seen pointing elsewhere, 0 if not */
 	/*
 	 * The previous generation (before a rotation or truncation) while some
 	 * of its lines are unacknowledged: its position is what must be saved,
 	 * so that a crash now resends them.
 	 */
-	uint64_t prev_dev, prev_ino, prev_acked;
+	uint64_t prev_dev, prev_ino, prev_acked, prev_fp;
+	uint32_t prev_fp_len;
 	uint32_t prev_gen;
 	size_t prev_pending;
 };
 
+/* A file read to its end and let go: if it shows up again, it is not new. */
+struct tail_finished {
+	uint64_t dev, ino, fp, end;
+	uint32_t fp_len;
+	bool used;
+};
+
 struct tail {
 	struct agent *a;
-	struct tail_file *files;
-	size_t n;
+	struct tail_file *files[AGENT_MAX_FILES];
+	size_t n;		/* slots in use */
+	uint32_t next_gen;
+	struct tail_finished finished[TAIL_FINISHED_MAX];
+	size_t finished_next;	/* ring position */
+	bool limit_logged;	/* AGENT_MAX_FILES reached and said so */
 	int ifd;
 	struct event *inotify_ev;
 	struct event *poll_ev;
@@ -63,6 +95,49 @@ struct tail {
 	bool dirty;		/* acknowledged positions changed since the last save */
 	int64_t last_save_ms;
 };
+
+uint64_t
+tail_fingerprint(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Whether head[0..headlen) starts with the fp_len bytes that hash to fp. */
+static bool
+tail_head_matches(uint64_t fp, uint32_t fp_len, const char *head, size_t headlen)
+{
+	return headlen >= fp_len && tail_fingerprint(head, fp_len) == fp;
+}
+
+bool
+tail_same_file(const struct state_pos *pos, uint64_t dev, uint64_t ino, const char *head,
+    size_t headlen)
+{
+	if (pos->dev != dev || pos->ino != ino)
+		return false;
+	if (!pos->has_fp)
+		return true;	/* saved before fingerprints: device and inode are all we have */
+	return tail_head_matches(pos->fp, pos->fp_len, head, headlen);
+}
+
+/* Reads the first bytes of fd (up to AGENT_FP_BYTES) into head: how many, or -1. */
+static ssize_t
+tail_head(int fd, char *head)
+{
+	ssize_t n;
+
+	do
+		n = pread(fd, head, AGENT_FP_BYTES, 0);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
 
 static void
 tail_watch(struct tail *t, struct tail_file *f)
@@ -75,13 +150,32 @@ tail_watch(struct tail *t, struct tail_file *f)
 	    IN_ATTRIB);
 }
 
+/* Whether the file at path is pos's file (identity and head). */
+static bool
+tail_path_is(const char *path, const struct state_pos *pos)
+{
+	char head[AGENT_FP_BYTES];
+	struct stat st;
+	ssize_t hn;
+	bool same;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	hn = tail_head(fd, head);
+	same = hn >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    tail_same_file(pos, (uint64_t)st.st_dev, (uint64_t)st.st_ino, head, (size_t)hn);
+	close(fd);
+	return same;
+}
+
 /*
- * Looks in path's folder for the file with inode (dev, ino) – where a file
- * we were reading went when it was rotated while the agent was stopped.
- * Copies its path into out; 0, or -1 when it is not there.
+ * Looks in path's folder for pos's file (same inode and head) – where a
+ * file we were reading went when it was rotated while the agent was
+ * stopped. Copies its path into out; 0, or -1 when it is not there.
  */
 static int
-tail_find_inode(const char *path, uint64_t dev, uint64_t ino, char *out, size_t outsz)
+tail_find_inode(const char *path, const struct state_pos *pos, char *out, size_t outsz)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
@@ -95,46 +189,77 @@ tail_find_inode(const char *path, uint64_t dev, uint64_t ino, char *out, size_t 
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	while (rc < 0 && n++ < TAIL_DIR_SCAN_MAX && (de = readdir(d)) != NULL) {
-		struct stat st;
-		if ((uint64_t)de->d_ino != ino || de->d_name[0] == '.')
+		if ((uint64_t)de->d_ino != pos->ino || de->d_name[0] == '.')
 			continue;
 		if ((size_t)snprintf(out, outsz, "%s/%s", slash == path ? "" : dir, de->d_name) >= outsz)
 			continue;
-		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_dev == dev &&
-		    (uint64_t)st.st_ino == ino)
+		if (tail_path_is(out, pos))
 			rc = 0;
 	}
 	closedir(d);
 	return rc;
 }
 
+static void
+tail_finished_add(struct tail *t, const struct tail_file *f)
+{
+	struct tail_finished *e = &t->finished[t->finished_next];
+
+	t->finished_next = (t->finished_next + 1) % TAIL_FINISHED_MAX;
+	e->used = true;
+	e->dev = f->dev;
+	e->ino = f->ino;
+	e->fp = f->fp;
+	e->fp_len = f->fp_len;
+	e->end = f->offset;
+}
+
+/* Takes the finished file (dev, ino) with this head: 0 and its end in *end, or -1. */
+static int
+tail_finished_take(struct tail *t, uint64_t dev, uint64_t ino, const char *head, size_t headlen,
+    uint64_t *end)
+{
+	for (size_t i = 0; i < TAIL_FINISHED_MAX; i++) {
+		struct tail_finished *e = &t->finished[i];
+		/* An empty head proves nothing, unless nothing was read either. */
+		if (e->used && e->dev == dev && e->ino == ino && (e->fp_len > 0 || e->end == 0) &&
+		    tail_head_matches(e->fp, e->fp_len, head, headlen)) {
+			e->used = false;
+			*end = e->end;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /*
  * Opens f->path (or, at start, the rotated copy of the file we were reading
  * when we stopped). Where reading starts:
- *  - the saved position, when the saved file is found (at path or rotated);
- *  - 0 when the file at path is new to us (rotated, recreated, truncated
- *    while we were away, or appeared later);
- *  - the end, or 0 with start: beginning, for a file never seen before.
+ *  - the saved position, when the saved file is found (at path or rotated)
+ *    with the same inode and head;
+ *  - where we stopped, for a file finished earlier under another name;
+ *  - 0 when the file at path is new to us (rotated, recreated, a reused
+ *    inode, truncated while we were away, or appeared later);
+ *  - the end, or 0 with start: beginning, for a file seen at start for the
+ *    first time.
  */
 static int
 tail_open(struct tail *t, struct tail_file *f, bool first_time)
 {
 	struct stat st;
 	const struct state_pos *pos = first_time ? state_find(t->a->state, f->path) : NULL;
-	char rotated[4096];
+	char rotated[4096], head[AGENT_FP_BYTES];
 	const char *open_path = f->path;
+	uint64_t end;
+	ssize_t hn;
 	int fd;
 
-	if (pos) {
-		/* Did the file we were reading move away while we were stopped? */
-		if (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != pos->ino ||
-		    (uint64_t)st.st_dev != pos->dev) {
-			if (tail_find_inode(f->path, pos->dev, pos->ino, rotated, sizeof(rotated)) == 0) {
-				ms_info("event=file_resume_rotated path=%s rotated_to=%s offset=%llu",
-				    f->path, rotated, (unsigned long long)pos->offset);
-				open_path = rotated;
-			}
-		}
+	if (pos && !tail_path_is(f->path, pos) &&
+	    tail_find_inode(f->path, pos, rotated, sizeof(rotated)) == 0) {
+		/* The file we were reading moved away while we were stopped. */
+		ms_info("event=file_resume_rotated path=%s rotated_to=%s offset=%llu", f->path, rotated,
+		    (unsigned long long)pos->offset);
+		open_path = rotated;
 	}
 	fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
@@ -143,21 +268,35 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 			    f->path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		ms_warn("event=file_error path=%s reason=\"not a regular file\"", open_path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (hn = tail_head(fd, head)) < 0) {
+		ms_warn("event=file_error path=%s reason=\"not a readable regular file\"", open_path);
 		close(fd);
 		return -1;
 	}
 	f->fd = fd;
 	f->dev = (uint64_t)st.st_dev;
 	f->ino = (uint64_t)st.st_ino;
-	f->gen++;
+	f->fp = tail_fingerprint(head, (size_t)hn);
+	f->fp_len = (uint32_t)hn;
+	f->gen = ++t->next_gen;
 	f->pending = 0;
 	f->skipping = false;
+	f->unterminated = false;
 	f->rotated_ms = 0;
-	if (pos && pos->dev == f->dev && pos->ino == f->ino && pos->offset <= (uint64_t)st.st_size) {
+	if (pos && tail_same_file(pos, f->dev, f->ino, head, (size_t)hn) &&
+	    pos->offset <= (uint64_t)st.st_size) {
 		/* Resume after the last acknowledged line: unacked lines are sent again. */
 		f->offset = pos->offset;
+	} else if (pos && pos->dev == f->dev && pos->ino == f->ino &&
+	    !tail_same_file(pos, f->dev, f->ino, head, (size_t)hn)) {
+		ms_warn("event=file_replaced path=%s inode=%llu note=\"same inode, other content: read from the start\"",
+		    f->path, (unsigned long long)f->ino);
+		f->offset = 0;
+	} else if (!first_time && tail_finished_take(t, f->dev, f->ino, head, (size_t)hn, &end) == 0 &&
+	    end <= (uint64_t)st.st_size) {
+		ms_info("event=file_known path=%s inode=%llu offset=%llu note=\"read before under another name\"",
+		    f->path, (unsigned long long)f->ino, (unsigned long long)end);
+		f->offset = end;
 	} else if (first_time && pos == NULL && !f->from_beginning) {
 		f->offset = (uint64_t)st.st_size;
 	} else {
@@ -175,21 +314,25 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 
 /* Starts a new generation of f; the old one's position is kept while needed. */
 static void
-tail_new_generation(struct tail_file *f)
+tail_new_generation(struct tail *t, struct tail_file *f)
 {
 	if (f->pending > 0) {
 		f->prev_dev = f->dev;
 		f->prev_ino = f->ino;
+		f->prev_fp = f->fp;
+		f->prev_fp_len = f->fp_len;
 		f->prev_acked = f->acked;
 		f->prev_gen = f->gen;
 		f->prev_pending = f->pending;
 	}
 	f->pending = 0;
+	f->skipping = false;
+	f->unterminated = false;
 	/*
 	 * The old generation ends here, even if no new file can be opened yet:
 	 * its acknowledgements must reach prev_*, not the next file's position.
 	 */
-	f->gen++;
+	f->gen = ++t->next_gen;
 }
 
 static void
@@ -222,6 +365,7 @@ tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size
 		return false;
 	}
 	f->pending++;
+	f->queued++;
 	a->stats.lines_read++;
 	return true;
 }
@@ -237,6 +381,7 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 	bool queued = false;
 	int rc = 0;
 
+	f->unterminated = false;
 	while (f->fd >= 0) {
 		ssize_t n = pread(f->fd, t->buf, TAIL_BUF, (off_t)f->offset);
 		size_t start = 0;
@@ -256,6 +401,13 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 						/* Still inside the over-long line: drop what we saw. */
 						f->offset += len;
 						start = (size_t)n;
+					} else {
+						/* A line still being written: the poll ships it if it stays so. */
+						f->unterminated = true;
+						if (f->offset + len != f->partial_size) {
+							f->partial_size = f->offset + len;
+							f->partial_ms = ms_mono_ms();
+						}
 					}
 					break;
 				}
@@ -289,6 +441,8 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 					goto out;
 				}
 				t->a->stats.lines_truncated++;
+				ms_warn("event=line_truncated path=%s offset=%llu limit=%u", f->path,
+				    (unsigned long long)f->offset, MS_PROTO_MAX_LINE);
 				queued = true;
 			} else {
 				if (!tail_line(t, idx, f, t->buf + start, len, f->offset + len + 1, now)) {
@@ -317,14 +471,15 @@ tail_read_all(struct tail *t)
 {
 	if (t->stopped)
 		return;
-	for (size_t i = 0; i < t->n; i++)
-		if (tail_read_file(t, (uint32_t)i, &t->files[i]) == 1)
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+		if (t->files[i] && tail_read_file(t, (uint32_t)i, t->files[i]) == 1)
 			return;	/* queue full: acknowledgements call us again */
 }
 
 /*
- * Queues the unterminated rest of a rotated file (up to size) as one line.
- * 0, or -1 when the queue is full (try again later).
+ * Queues the unterminated rest of f (up to size) as one line: the writer
+ * did not finish it in time. 0, or -1 when the queue is full (try again
+ * later).
  */
 static int
 tail_partial(struct tail *t, uint32_t idx, struct tail_file *f, uint64_t size)
@@ -337,39 +492,85 @@ tail_partial(struct tail *t, uint32_t idx, struct tail_file *f, uint64_t size)
 	n = pread(f->fd, t->buf, (size_t)len, (off_t)f->offset);
 	if (n <= 0)
 		return 0;
-	if (!f->skipping && !tail_line(t, idx, f, t->buf, (size_t)n, size, ms_now_ms()))
-		return -1;
-	ms_warn("event=line_unterminated path=%s offset=%llu bytes=%lld note=\"shipped without newline\"",
-	    f->path, (unsigned long long)f->offset, (long long)n);
+	if (!f->skipping) {
+		if (!tail_line(t, idx, f, t->buf, (size_t)n, size, ms_now_ms()))
+			return -1;
+		t->a->stats.lines_unterminated++;
+		ms_warn("event=line_unterminated path=%s offset=%llu bytes=%lld note=\"shipped without newline\"",
+		    f->path, (unsigned long long)f->offset, (long long)n);
+		agent_events_queued(t->a);
+	}
 	f->offset = size;
-	agent_events_queued(t->a);
+	f->unterminated = false;
 	return 0;
 }
 
-/* Rotation, truncation and late files. */
+/* Lets f's fingerprint cover the head as it grows (up to AGENT_FP_BYTES). */
+static void
+tail_fp_extend(struct tail *t, struct tail_file *f, const char *head, size_t hn)
+{
+	if (hn > f->fp_len && tail_head_matches(f->fp, f->fp_len, head, hn)) {
+		f->fp = tail_fingerprint(head, hn);
+		f->fp_len = (uint32_t)hn;
+		t->dirty = true;
+	}
+}
+
+/*
+ * Truncation (smaller than what we read) or a rewrite (copytruncate then
+ * written past the old size: the head changed). Either starts a new
+ * generation read from 0. While the head is shorter than AGENT_FP_BYTES,
+ * the fingerprint grows with it.
+ */
+static void
+tail_check_content(struct tail *t, struct tail_file *f)
+{
+	char head[AGENT_FP_BYTES];
+	struct stat st;
+	ssize_t hn;
+	const char *why;
+
+	if (f->fd < 0 || fstat(f->fd, &st) != 0 || (hn = tail_head(f->fd, head)) < 0)
+		return;
+	if ((uint64_t)st.st_size < f->offset) {
+		why = "smaller";
+	} else if (!tail_head_matches(f->fp, f->fp_len, head, (size_t)hn)) {
+		why = "head_changed";
+	} else {
+		tail_fp_extend(t, f, head, (size_t)hn);
+		return;
+	}
+	ms_warn("event=file_truncated path=%s old_offset=%llu size=%lld reason=%s", f->path,
+	    (unsigned long long)f->offset, (long long)st.st_size, why);
+	t->a->stats.truncations++;
+	tail_new_generation(t, f);
+	f->offset = 0;
+	f->acked = 0;
+	f->fp = tail_fingerprint(head, (size_t)hn);
+	f->fp_len = (uint32_t)hn;
+	t->dirty = true;
+}
+
+/* Rotation, removal, truncation, unfinished lines and late files. */
 static void
 tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 {
 	struct stat st, fst;
+	int64_t now = ms_mono_ms();
+	int64_t partial_ms = t->a->conf.partial_line_ms;
+	int src;
 
 	if (f->fd < 0) {
 		if (tail_open(t, f, false) == 0)
 			ms_info("event=file_appeared path=%s", f->path);
 		return;
 	}
-	if (fstat(f->fd, &fst) == 0 && (uint64_t)fst.st_size < f->offset) {
-		ms_warn("event=file_truncated path=%s old_offset=%llu size=%lld", f->path,
-		    (unsigned long long)f->offset, (long long)fst.st_size);
-		t->a->stats.truncations++;
-		tail_new_generation(f);
-		f->offset = 0;
-		f->acked = 0;
-		t->dirty = true;
-	}
-	if (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != f->ino ||
-	    (uint64_t)st.st_dev != f->dev) {
+	tail_check_content(t, f);
+	src = stat(f->path, &st) == 0 ? 0 : errno;
+	if (src != 0 || (uint64_t)st.st_ino != f->ino || (uint64_t)st.st_dev != f->dev) {
 		/* Rotated or removed: finish the old file first. */
-		int64_t now = ms_mono_ms();
+		bool removed = src == ENOENT;
+		int64_t grace = partial_ms < TAIL_PARTIAL_GRACE_MS ? partial_ms : TAIL_PARTIAL_GRACE_MS;
 
 		if (f->rotated_ms == 0)
 			f->rotated_ms = now;
@@ -377,33 +578,187 @@ tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 			return;
 		if (fstat(f->fd, &fst) == 0 && (uint64_t)fst.st_size > f->offset) {
 			/* An unfinished last line: its writer may still complete it ... */
-			if (now - f->rotated_ms < TAIL_PARTIAL_GRACE_MS)
+			if (now - f->rotated_ms < grace)
 				return;
 			/* ... but not forever: ship what is there as the last line. */
 			if (tail_partial(t, idx, f, (uint64_t)fst.st_size) < 0)
 				return;
 		}
-		ms_info("event=file_rotated path=%s old_inode=%llu", f->path,
-		    (unsigned long long)f->ino);
+		ms_info("event=%s path=%s old_inode=%llu", removed ? "file_removed" : "file_rotated",
+		    f->path, (unsigned long long)f->ino);
 		t->a->stats.rotations++;
-		tail_new_generation(f);
+		tail_finished_add(t, f);
+		tail_new_generation(t, f);
 		tail_close_file(t, f);
 		tail_open(t, f, false);
+		return;
 	}
+	/* A last line without newline that stopped growing: ship it after partial_line_ms. */
+	if (f->unterminated && fstat(f->fd, &fst) == 0 && (uint64_t)fst.st_size > f->offset) {
+		if ((uint64_t)fst.st_size != f->partial_size) {
+			f->partial_size = (uint64_t)fst.st_size;
+			f->partial_ms = now;
+		} else if (now - f->partial_ms >= partial_ms) {
+			tail_partial(t, idx, f, (uint64_t)fst.st_size);
+		}
+	}
+}
+
+static struct tail_file *
+tail_find_path(const struct tail *t, const char *path)
+{
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+		if (t->files[i] && strcmp(t->files[i]->path, path) == 0)
+			return t->files[i];
+	return NULL;
+}
+
+/* Whether a followed file is open on (dev, ino): another name of it. */
+static bool
+tail_have_inode(const struct tail *t, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		const struct tail_file *f = t->files[i];
+		if (f && f->fd >= 0 && f->dev == dev && f->ino == ino)
+			return true;
+	}
+	return false;
+}
+
+static void
+tail_file_free(struct tail *t, struct tail_file *f)
+{
+	if (f == NULL)
+		return;
+	tail_close_file(t, f);
+	free(f->path);
+	free(f);
+}
+
+/*
+ * Adds path to the followed files (nothing when it is there already). A
+ * glob's match that cannot be opened later on is not kept; a configured
+ * path is (followed when it appears). 0, or -1 when not added.
+ */
+static int
+tail_add(struct tail *t, const char *path, bool from_beginning, bool from_glob, bool first_time)
+{
+	struct tail_file *f = NULL;
+	struct stat st;
+	size_t slot;
+
+	if (tail_find_path(t, path) != NULL)
+		return 0;
+	if (from_glob && stat(path, &st) == 0 &&
+	    (!S_ISREG(st.st_mode) || tail_have_inode(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)))
+		return -1;	/* a folder, or a file followed under another name (rotating) */
+	if (t->n >= AGENT_MAX_FILES) {
+		if (!t->limit_logged) {
+			ms_warn("event=file_limit max=%d path=%s note=\"further files are not followed\"",
+			    AGENT_MAX_FILES, path);
+			t->a->stats.files_limit++;
+			t->limit_logged = true;
+		}
+		return -1;
+	}
+	for (slot = 0; t->files[slot] != NULL; slot++)
+		;
+	if ((f = calloc(1, sizeof(*f))) == NULL || (f->path = strdup(path)) == NULL) {
+		ms_err("event=file_error path=%s reason=out_of_memory", path);
+		free(f);
+		return -1;
+	}
+	f->fd = -1;
+	f->wd = -1;
+	f->from_glob = from_glob;
+	f->from_beginning = from_beginning;
+	if (tail_open(t, f, first_time) < 0 && from_glob && !first_time) {
+		tail_file_free(t, f);
+		return -1;
+	}
+	if (from_glob && !first_time)
+		ms_info("event=file_matched path=%s", path);
+	t->files[slot] = f;
+	t->n++;
+	return 0;
+}
+
+/*
+ * Expands every glob of the configuration; new matches are followed (at
+ * start as the config's start says, later from their beginning: they are
+ * new). At start, saved positions that match a glob are followed too: the
+ * file may have been rotated away while we were stopped.
+ */
+static void
+tail_expand(struct tail *t, bool at_start)
+{
+	const struct agent *a = t->a;
+
+	for (size_t i = 0; i < a->nfiles; i++) {
+		const struct agent_file_conf *c = &a->files[i];
+		glob_t g;
+		int rc;
+
+		if (!c->is_glob)
+			continue;
+		/*
+		 * Saved positions first: one may now be read in its rotated copy,
+		 * which the pattern may match too and must not be read twice.
+		 */
+		for (size_t k = 0; at_start && k < state_count(a->state); k++) {
+			const struct state_pos *p = state_get(a->state, k);
+			if (fnmatch(c->path, p->path, FNM_PATHNAME) == 0)
+				tail_add(t, p->path, c->from_beginning, true, true);
+		}
+		memset(&g, 0, sizeof(g));
+		rc = glob(c->path, GLOB_NOSORT, NULL, &g);
+		if (rc == 0) {
+			for (size_t k = 0; k < g.gl_pathc; k++)
+				tail_add(t, g.gl_pathv[k], at_start ? c->from_beginning : true, true, at_start);
+		} else if (rc != GLOB_NOMATCH && at_start) {
+			ms_warn("event=glob_error pattern=%s reason=%s", c->path,
+			    rc == GLOB_NOSPACE ? "out_of_memory" : "read_error");
+		}
+		globfree(&g);
+	}
+}
+
+/* Lets go of glob matches that are gone, read to their end and all acknowledged. */
+static void
+tail_drop_finished(struct tail *t)
+{
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		struct tail_file *f = t->files[i];
+		if (f == NULL || !f->from_glob || f->fd >= 0 || f->queued > 0)
+			continue;
+		ms_info("event=file_dropped path=%s note=\"gone and read to its end\"", f->path);
+		tail_file_free(t, f);
+		t->files[i] = NULL;
+		t->n--;
+		t->limit_logged = false;
+		t->dirty = true;
+	}
+}
+
+void
+tail_poll(struct tail *t)
+{
+	if (t->stopped)
+		return;
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+		if (t->files[i])
+			tail_check(t, (uint32_t)i, t->files[i]);
+	tail_expand(t, false);
+	tail_drop_finished(t);
+	tail_read_all(t);
+	if (t->dirty && ms_mono_ms() - t->last_save_ms >= TAIL_SAVE_MS)
+		tail_save(t);
 }
 
 static void
 tail_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct tail *t = arg;
-
-	if (t->stopped)
-		return;
-	for (size_t i = 0; i < t->n; i++)
-		tail_check(t, (uint32_t)i, &t->files[i]);
-	tail_read_all(t);
-	if (t->dirty && ms_mono_ms() - t->last_save_ms >= TAIL_SAVE_MS)
-		tail_save(t);
+	tail_poll(arg);
 }
 
 static void
@@ -419,12 +774,28 @@ tail_inotify_cb(evutil_socket_t fd, short what, void *arg)
 			struct inotify_event *ev = (struct inotify_event *)p;
 			if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED))
 				moved = true;
+			if (ev->mask & IN_MODIFY) {
+				for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+					if (t->files[i] && t->files[i]->wd == ev->wd)
+						t->files[i]->modified = true;
+			}
 			p += sizeof(*ev) + ev->len;
 		}
 	}
+	if (t->stopped)
+		return;
+	/* Before reading a written file: was it truncated or rewritten? */
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		struct tail_file *f = t->files[i];
+		if (f && f->modified) {
+			f->modified = false;
+			tail_check_content(t, f);
+		}
+	}
 	if (moved) {
-		for (size_t i = 0; i < t->n; i++)
-			tail_check(t, (uint32_t)i, &t->files[i]);
+		for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+			if (t->files[i])
+				tail_check(t, (uint32_t)i, t->files[i]);
 	}
 	tail_read_all(t);
 }
@@ -439,21 +810,16 @@ tail_new(struct agent *a, char *err, size_t errsz)
 		goto nomem;
 	t->a = a;
 	t->ifd = -1;
-	if ((t->buf = malloc(TAIL_BUF)) == NULL ||
-	    (t->files = calloc(a->nfiles ? a->nfiles : 1, sizeof(*t->files))) == NULL)
+	if ((t->buf = malloc(TAIL_BUF)) == NULL)
 		goto nomem;
-	t->n = a->nfiles;
 	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ifd < 0)
 		ms_warn("event=inotify_unavailable reason=\"%s\" note=\"polling only\"", strerror(errno));
-	for (size_t i = 0; i < t->n; i++) {
-		struct tail_file *f = &t->files[i];
-		f->path = a->files[i].path;
-		f->from_beginning = a->files[i].from_beginning;
-		f->fd = -1;
-		f->wd = -1;
-		tail_open(t, f, true);
-	}
+	/* Configured paths first (kept even while missing), then what the globs match. */
+	for (size_t i = 0; i < a->nfiles; i++)
+		if (!a->files[i].is_glob)
+			tail_add(t, a->files[i].path, a->files[i].from_beginning, false, true);
+	tail_expand(t, true);
 	if (t->ifd >= 0) {
 		t->inotify_ev = event_new(a->base, t->ifd, EV_READ | EV_PERSIST, tail_inotify_cb, t);
 		if (t->inotify_ev == NULL || event_add(t->inotify_ev, NULL) < 0)
@@ -488,17 +854,30 @@ tail_free(struct tail *t)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; t->files && i < t->n; i++)
-		tail_close_file(t, &t->files[i]);
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+		tail_file_free(t, t->files[i]);
 	if (t->inotify_ev)
 		event_free(t->inotify_ev);
 	if (t->poll_ev)
 		event_free(t->poll_ev);
 	if (t->ifd >= 0)
 		close(t->ifd);
-	free(t->files);
 	free(t->buf);
 	free(t);
+}
+
+const char *
+tail_source(const struct tail *t, uint32_t idx)
+{
+	if (t == NULL || idx >= AGENT_MAX_FILES || t->files[idx] == NULL)
+		return "";
+	return t->files[idx]->path;
+}
+
+size_t
+tail_count(const struct tail *t)
+{
+	return t->n;
 }
 
 void
@@ -506,9 +885,10 @@ tail_acked(struct tail *t, uint32_t idx, uint32_t gen, uint64_t end_off)
 {
 	struct tail_file *f;
 
-	if (idx >= t->n)
+	if (idx >= AGENT_MAX_FILES || (f = t->files[idx]) == NULL)
 		return;
-	f = &t->files[idx];
+	if (f->queued)
+		f->queued--;
 	if (gen == f->gen) {
 		if (f->pending)
 			f->pending--;
@@ -527,25 +907,36 @@ tail_acked(struct tail *t, uint32_t idx, uint32_t gen, uint64_t end_off)
 int
 tail_save(struct tail *t)
 {
-	struct state_pos *pos = calloc(t->n ? t->n : 1, sizeof(*pos));
+	struct state_pos *pos = calloc(AGENT_MAX_FILES, sizeof(*pos));
 	size_t n = 0;
 	int rc;
 
 	if (pos == NULL)
 		return -1;
-	for (size_t i = 0; i < t->n; i++) {
-		struct tail_file *f = &t->files[i];
-		if (f->fd < 0 && f->prev_pending == 0)
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		struct tail_file *f = t->files[i];
+		char head[AGENT_FP_BYTES];
+		ssize_t hn;
+
+		if (f == NULL || (f->fd < 0 && f->prev_pending == 0))
 			continue;
+		/* Lines read since the last check: the head they came from is saved with them. */
+		if (f->fd >= 0 && f->fp_len < AGENT_FP_BYTES && (hn = tail_head(f->fd, head)) > 0)
+			tail_fp_extend(t, f, head, (size_t)hn);
 		ms_copy(pos[n].path, sizeof(pos[n].path), f->path, strlen(f->path));
+		pos[n].has_fp = true;
 		if (f->prev_pending) {
 			/* Unacknowledged lines of the old file: a restart finds it by inode. */
 			pos[n].dev = f->prev_dev;
 			pos[n].ino = f->prev_ino;
+			pos[n].fp = f->prev_fp;
+			pos[n].fp_len = f->prev_fp_len;
 			pos[n].offset = f->prev_acked;
 		} else {
 			pos[n].dev = f->dev;
 			pos[n].ino = f->ino;
+			pos[n].fp = f->fp;
+			pos[n].fp_len = f->fp_len;
 			pos[n].offset = f->acked;
 		}
 		n++;

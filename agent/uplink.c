@@ -118,7 +118,7 @@ uplink_send_batch(struct uplink *u)
 		return;
 	while (q->unsent && count < (uint32_t)u->a->conf.batch_max_events) {
 		struct qevent *e = q->unsent;
-		const char *src = u->a->files[e->file].path;
+		const char *src = tail_source(u->a->tail, e->file);
 		struct ms_wire_event we = {
 			.seq = e->seq, .time_ms = e->time_ms,
 			.source = src, .source_len = strlen(src),

@@ -140,6 +140,7 @@ close_done_cb(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		ms_debug("event=session_freed peer=%s reason=flushed", s->peer);
 		SSL_shutdown(s->ssl);
 		session_drop(s);
 	}
@@ -148,7 +149,10 @@ close_done_cb(struct bufferevent *bev, void *arg)
 static void
 close_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	session_drop(arg);
+	struct session *s = arg;
+
+	ms_debug("event=session_freed peer=%s reason=peer_gone", s->peer);
+	session_drop(s);
 }
 
 static void

@@ -1,0 +1,618 @@
+/*
+ * Unit tests of the agent's file following (tail.c) on real files in a
+ * temporary folder: globs, fingerprints (inode reuse, copytruncate to a
+ * larger size), unfinished lines, over-long lines. No network: the queue is
+ * read and acknowledged by the test, and the poll is called directly.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+#include "ms_proto.h"
+#include "ms_util.h"
+
+#define MAX_GOT 512
+
+/* Lines taken from the queue (and acknowledged), with the file they came from. */
+struct got {
+	size_t n;
+	char line[MAX_GOT][128];
+	char source[MAX_GOT][256];
+	uint32_t len[MAX_GOT];
+	bool all_x[MAX_GOT];	/* the line is made of 'x' only */
+};
+
+static struct got got;
+static char dir[] = "/tmp/minisoc-test-tail-XXXXXX";
+
+static void
+take_cb(const struct qevent *e, void *arg)
+{
+	struct agent *a = arg;
+	size_t i = got.n;
+
+	if (i < MAX_GOT) {
+		bool x = e->len > 0;
+		for (uint32_t k = 0; k < e->len && x; k++)
+			x = e->line[k] == 'x';
+		ms_copy(got.line[i], sizeof(got.line[i]), e->line, e->len < 127 ? e->len : 127);
+		snprintf(got.source[i], sizeof(got.source[i]), "%s", tail_source(a->tail, e->file));
+		got.len[i] = e->len;
+		got.all_x[i] = x;
+		got.n++;
+	}
+	tail_acked(a->tail, e->file, e->gen, e->end_off);
+}
+
+/* Acknowledges everything queued, collecting it in got. */
+static void
+take_all(struct agent *a)
+{
+	if (a->q.next_seq > 0)
+		queue_ack(&a->q, a->q.next_seq, take_cb, a);
+}
+
+static bool
+got_line(const char *line)
+{
+	for (size_t i = 0; i < got.n; i++)
+		if (strcmp(got.line[i], line) == 0)
+			return true;
+	return false;
+}
+
+static size_t
+got_count(const char *line)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < got.n; i++)
+		c += strcmp(got.line[i], line) == 0;
+	return c;
+}
+
+static void
+path_in(char *out, size_t outsz, const char *name)
+{
+	snprintf(out, outsz, "%s/%s", dir, name);
+}
+
+/* Writes (mode "w") or appends ("a") data to dir/name. */
+static void
+put(const char *name, const char *mode, const char *data)
+{
+	char p[512];
+	FILE *f;
+
+	path_in(p, sizeof(p), name);
+	f = fopen(p, mode);
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, strlen(data), f), strlen(data));
+	fclose(f);
+}
+
+/* An agent with only tail, queue and state: files are "name" or "name:beginning". */
+static struct agent *
+start(int64_t partial_line_ms, const char *const *files, size_t n)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	char err[512];
+
+	assert_non_null(a);
+	assert_non_null(a->base = event_base_new());
+	a->conf.poll_ms = 1000;
+	a->conf.partial_line_ms = partial_line_ms;
+	snprintf(a->conf.state_dir, sizeof(a->conf.state_dir), "%s/state", dir);
+	for (size_t i = 0; i < n; i++) {
+		struct agent_file_conf *c = &a->files[i];
+		const char *colon = strchr(files[i], ':');
+		size_t l = colon ? (size_t)(colon - files[i]) : strlen(files[i]);
+		char name[256];
+
+		ms_copy(name, sizeof(name), files[i], l);
+		path_in(c->path, sizeof(c->path), name);
+		c->from_beginning = colon != NULL;
+		c->is_glob = strpbrk(c->path, "*?[") != NULL;
+	}
+	a->nfiles = n;
+	assert_non_null(a->state = state_open(a->conf.state_dir, err, sizeof(err)));
+	queue_init(&a->q, 100000, 64 << 20, state_first_seq(a->state));
+	assert_non_null(a->tail = tail_new(a, err, sizeof(err)));
+	tail_read_all(a->tail);
+	return a;
+}
+
+static void
+stop(struct agent *a)
+{
+	tail_save(a->tail);
+	tail_free(a->tail);
+	queue_fini(&a->q);
+	state_close(a->state);
+	event_base_free(a->base);
+	free(a);
+}
+
+static void
+reset(void)
+{
+	char cmd[600];
+
+	memset(&got, 0, sizeof(got));
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'/*", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Polls until cond() holds or 5 s passed (for what needs time to pass). */
+static bool
+poll_until(struct agent *a, bool (*cond)(struct agent *))
+{
+	int64_t deadline = ms_mono_ms() + 5000;
+
+	for (;;) {
+		tail_poll(a->tail);
+		take_all(a);
+		if (cond(a))
+			return true;
+		if (ms_mono_ms() > deadline)
+			return false;
+		usleep(5000);
+	}
+}
+
+/* --- the decision: same file, or a reused inode? ---------------------- */
+
+static void
+test_same_file(void **state)
+{
+	static const char head[] = "Nov 25 16:49:02 web1 sshd[201]: first line\nsecond";
+	struct state_pos pos;
+	const struct {
+		const char *name;
+		bool has_fp;
+		uint32_t fp_len;	/* of head */
+		uint64_t dev, ino;	/* of the file now (saved: 8, 77) */
+		const char *now;	/* its head */
+		bool same;
+	} cases[] = {
+		{ "old line, same inode", false, 0, 8, 77, "anything", true },
+		{ "old line, other inode", false, 0, 8, 78, head, false },
+		{ "old line, other device", false, 0, 9, 77, head, false },
+		{ "same head", true, 44, 8, 77, head, true },
+		{ "same head, grown since", true, 20, 8, 77, head, true },
+		{ "reused inode, other content", true, 44, 8, 77,
+		  "Nov 25 17:00:00 web1 cron[9]: other file\nsecond", false },
+		{ "reused inode, shorter than the hashed head", true, 44, 8, 77, "Nov 25", false },
+		{ "empty when saved", true, 0, 8, 77, "anything", true },
+		{ "other inode, same head", true, 44, 8, 79, head, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&pos, 0, sizeof(pos));
+		pos.dev = 8;
+		pos.ino = 77;
+		pos.offset = 10;
+		pos.has_fp = cases[i].has_fp;
+		pos.fp_len = cases[i].fp_len;
+		pos.fp = tail_fingerprint(head, cases[i].fp_len);
+		if (tail_same_file(&pos, cases[i].dev, cases[i].ino, cases[i].now,
+		    strlen(cases[i].now)) != cases[i].same)
+			fail_msg("case \"%s\": expected %s", cases[i].name,
+			    cases[i].same ? "same" : "different");
+	}
+	/* FNV-1a test vectors. */
+	assert_true(tail_fingerprint("", 0) == 0xcbf29ce484222325ULL);
+	assert_true(tail_fingerprint("a", 1) == 0xaf63dc4c8601ec8cULL);
+}
+
+/* --- the state file: fingerprints, and lines written before them ------ */
+
+static void
+test_state_fp_compat(void **state)
+{
+	struct agent_state_file *s;
+	const struct state_pos *p;
+	struct state_pos pos[1];
+	char err[512], path[600];
+	FILE *f;
+
+	(void)state;
+	reset();
+	path_in(path, sizeof(path), "state");
+	assert_int_equal(mkdir(path, 0700), 0);
+	path_in(path, sizeof(path), "state/state");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("minisoc-agent-state 1\nseq_reserved 12\n"
+	    "pos 1 2 3 /var/log/old format.log\n"
+	    "pos 4 5 6 fp:00000000000000ff:17 /var/log/new.log\n"
+	    "pos 7 8 9 fp:zz /var/log/odd\n", f);
+	fclose(f);
+	path_in(path, sizeof(path), "state");
+	s = state_open(path, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(state_count(s), 3);
+	p = state_find(s, "/var/log/old format.log");
+	assert_non_null(p);
+	assert_true(p->dev == 1 && p->ino == 2 && p->offset == 3 && !p->has_fp);
+	p = state_find(s, "/var/log/new.log");
+	assert_non_null(p);
+	assert_true(p->has_fp && p->fp == 0xff && p->fp_len == 17 && p->offset == 6);
+	/* Not a fingerprint: part of the path. */
+	assert_non_null(state_find(s, "fp:zz /var/log/odd"));
+	/* Written back with fingerprints, read the same. */
+	memset(pos, 0, sizeof(pos));
+	snprintf(pos[0].path, sizeof(pos[0].path), "/a b");
+	pos[0].has_fp = true;
+	pos[0].fp = 0xfedcba9876543210ULL;
+	pos[0].fp_len = 1024;
+	pos[0].offset = 5;
+	assert_int_equal(state_save(s, pos, 1), 0);
+	state_close(s);
+	s = state_open(path, err, sizeof(err));
+	assert_non_null(s);
+	p = state_find(s, "/a b");
+	assert_non_null(p);
+	assert_true(p->has_fp && p->fp == 0xfedcba9876543210ULL && p->fp_len == 1024);
+	state_close(s);
+}
+
+/* --- a 200 KiB line ---------------------------------------------------- */
+
+static void
+test_long_line(void **state)
+{
+	const char *files[] = { "big.log:beginning" };
+	size_t big = 200 * 1024;
+	char *line = malloc(big + 1);
+	struct agent *a;
+
+	(void)state;
+	reset();
+	assert_non_null(line);
+	memset(line, 'x', big);
+	line[big] = '\0';
+	put("big.log", "w", "before\n");
+	put("big.log", "a", line);
+	put("big.log", "a", "\nafter\n");
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.line[0], "before");
+	assert_int_equal(got.len[1], MS_PROTO_MAX_LINE);
+	assert_true(got.all_x[1]);
+	assert_string_equal(got.line[2], "after");
+	assert_int_equal(a->stats.lines_truncated, 1);
+	/* The same line arriving in pieces, the newline last. */
+	memset(&got, 0, sizeof(got));
+	line[100 * 1024] = '\0';
+	put("big.log", "a", line);
+	tail_poll(a->tail);
+	put("big.log", "a", line);
+	tail_poll(a->tail);
+	put("big.log", "a", "\nnext\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(got.len[0], MS_PROTO_MAX_LINE);
+	assert_true(got.all_x[0]);
+	assert_string_equal(got.line[1], "next");
+	assert_int_equal(a->stats.lines_truncated, 2);
+	assert_int_equal(a->stats.lines_unterminated, 0);
+	stop(a);
+	free(line);
+}
+
+/* --- lines still being written ---------------------------------------- */
+
+static bool
+two_lines(struct agent *a)
+{
+	(void)a;
+	return got.n >= 2;
+}
+
+static void
+test_partial_line(void **state)
+{
+	const char *files[] = { "p.log:beginning" };
+	struct agent *a;
+
+	(void)state;
+	reset();
+	/* A long timeout: the unfinished line is held, then completed. */
+	put("p.log", "w", "one\ntw");
+	a = start(3600000, files, 1);
+	take_all(a);
+	tail_poll(a->tail);
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	put("p.log", "a", "o\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.line[1], "two");
+	stop(a);
+
+	/* A short one: shipped once the file stopped growing, counted once. */
+	memset(&got, 0, sizeof(got));
+	reset();
+	put("p.log", "w", "one\nunfinished");
+	a = start(30, files, 1);
+	take_all(a);
+	assert_true(poll_until(a, two_lines));
+	assert_string_equal(got.line[1], "unfinished");
+	assert_int_equal(a->stats.lines_unterminated, 1);
+	tail_poll(a->tail);
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(a->stats.lines_unterminated, 1);
+	/* What the writer adds later is a line of its own; nothing is lost. */
+	put("p.log", "a", " at last\nthree\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 4);
+	assert_string_equal(got.line[2], " at last");
+	assert_string_equal(got.line[3], "three");
+	stop(a);
+}
+
+/* --- copytruncate, then written past the old size before the poll ------ */
+
+static void
+test_copytruncate_larger(void **state)
+{
+	const char *files[] = { "c.log:beginning" };
+	struct agent *a;
+	char p[512];
+	struct stat st1, st2;
+
+	(void)state;
+	reset();
+	put("c.log", "w", "old 1\nold 2\n");
+	path_in(p, sizeof(p), "c.log");
+	assert_int_equal(stat(p, &st1), 0);
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_int_equal(got.n, 2);
+	/* Truncated and rewritten larger in place (same inode) between two polls. */
+	put("c.log", "w", "new 1 longer\nnew 2 longer\nnew 3\n");
+	assert_int_equal(stat(p, &st2), 0);
+	assert_true(st1.st_ino == st2.st_ino);
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(a->stats.truncations, 1);
+	assert_int_equal(got.n, 5);
+	assert_string_equal(got.line[2], "new 1 longer");
+	assert_string_equal(got.line[3], "new 2 longer");
+	assert_string_equal(got.line[4], "new 3");
+	/* Appending is not a rewrite. */
+	put("c.log", "a", "new 4\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(a->stats.truncations, 1);
+	assert_int_equal(got.n, 6);
+	stop(a);
+}
+
+/* --- restart: the saved inode holds other content ---------------------- */
+
+static void
+test_restart_other_content(void **state)
+{
+	const char *files[] = { "r.log" };
+	struct agent *a;
+	char statefile[600];
+	FILE *f;
+
+	(void)state;
+	reset();
+	put("r.log", "w", "a 1\na 2\n");
+	a = start(5000, files, 1);
+	put("r.log", "a", "a 3\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	stop(a);
+
+	/* Same inode, same size or more, other content: as if the inode was reused. */
+	put("r.log", "w", "b 1 is here\nb 2 is here\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.line[0], "b 1 is here");
+	assert_string_equal(got.line[1], "b 2 is here");
+	stop(a);
+
+	/* Unchanged file: resumed where it was. */
+	put("r.log", "a", "b 3\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "b 3");
+	stop(a);
+
+	/* A state file from before fingerprints: device and inode decide (resumed). */
+	path_in(statefile, sizeof(statefile), "state/state");
+	{
+		char p[512];
+		struct stat st;
+		path_in(p, sizeof(p), "r.log");
+		assert_int_equal(stat(p, &st), 0);
+		f = fopen(statefile, "w");
+		assert_non_null(f);
+		fprintf(f, "minisoc-agent-state 1\nseq_reserved 5000000\npos %llu %llu %lld %s\n",
+		    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		    (long long)st.st_size, p);
+		fclose(f);
+	}
+	put("r.log", "a", "b 4\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "b 4");
+	stop(a);
+}
+
+/* --- globs -------------------------------------------------------------- */
+
+static bool
+dropped_one(struct agent *a)
+{
+	return tail_count(a->tail) == 1;
+}
+
+static void
+test_glob(void **state)
+{
+	const char *files[] = { "logs/*.log" };
+	struct agent *a;
+	char p[512], q[512];
+
+	(void)state;
+	reset();
+	path_in(p, sizeof(p), "logs");
+	assert_int_equal(mkdir(p, 0700), 0);
+	path_in(p, sizeof(p), "logs/dir.log");
+	assert_int_equal(mkdir(p, 0700), 0);	/* a folder matching: ignored */
+	put("logs/a.log", "w", "a old\n");
+	put("logs/other.txt", "w", "not matched\n");
+	a = start(5000, files, 1);
+	assert_int_equal(tail_count(a->tail), 1);
+	/* start: end applies to files there at start ... */
+	put("logs/a.log", "a", "a 1\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "a 1");
+	path_in(p, sizeof(p), "logs/a.log");
+	assert_string_equal(got.source[0], p);
+	/* ... a file that appears later is new: read from its beginning. */
+	put("logs/b.log", "w", "b 1\nb 2\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(tail_count(a->tail), 2);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.line[1], "b 1");
+	path_in(p, sizeof(p), "logs/b.log");
+	assert_string_equal(got.source[2], p);
+	/* Removed after a last line: finished, then dropped once acknowledged. */
+	put("logs/a.log", "a", "a last\n");
+	path_in(p, sizeof(p), "logs/a.log");
+	assert_int_equal(unlink(p), 0);
+	tail_poll(a->tail);
+	assert_int_equal(tail_count(a->tail), 2);	/* "a last" is not acknowledged yet */
+	take_all(a);
+	assert_true(got_line("a last"));
+	path_in(p, sizeof(p), "logs/a.log");
+	assert_string_equal(got.source[got.n - 1], p);
+	assert_true(poll_until(a, dropped_one));
+
+	/* Renamed to a name the pattern also matches: not read twice. */
+	memset(&got, 0, sizeof(got));
+	put("logs/b.log", "a", "b 3\n");
+	path_in(p, sizeof(p), "logs/b.log");
+	path_in(q, sizeof(q), "logs/b.1.log");
+	assert_int_equal(rename(p, q), 0);
+	put("logs/b.log", "w", "b new 1\n");
+	tail_poll(a->tail);
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got_count("b 1"), 0);
+	assert_int_equal(got_count("b 3"), 1);
+	assert_int_equal(got_count("b new 1"), 1);
+	assert_int_equal(tail_count(a->tail), 2);
+	put("logs/b.1.log", "a", "b 4 late\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got_count("b 4 late"), 1);
+	assert_int_equal(got.n, 3);
+
+	/* Restart: saved positions of glob matches hold. */
+	stop(a);
+	memset(&got, 0, sizeof(got));
+	put("logs/b.log", "a", "while stopped\n");
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "while stopped");
+	stop(a);
+}
+
+static void
+test_glob_limit(void **state)
+{
+	const char *files[] = { "many/*.log" };
+	struct agent *a;
+	char p[512], name[64];
+
+	(void)state;
+	reset();
+	path_in(p, sizeof(p), "many");
+	assert_int_equal(mkdir(p, 0700), 0);
+	for (int i = 0; i < AGENT_MAX_FILES - 1; i++) {
+		snprintf(name, sizeof(name), "many/%03d.log", i);
+		put(name, "w", "");
+	}
+	a = start(5000, files, 1);
+	assert_int_equal(tail_count(a->tail), AGENT_MAX_FILES - 1);
+	assert_int_equal(a->stats.files_limit, 0);
+	for (int i = AGENT_MAX_FILES - 1; i < AGENT_MAX_FILES + 4; i++) {
+		snprintf(name, sizeof(name), "many/%03d.log", i);
+		put(name, "w", "line\n");
+	}
+	tail_poll(a->tail);
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(tail_count(a->tail), AGENT_MAX_FILES);
+	assert_int_equal(a->stats.files_limit, 1);	/* said once */
+	assert_int_equal(got.n, 1);			/* the one that fit, from its beginning */
+	stop(a);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[600];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_same_file),
+		cmocka_unit_test(test_state_fp_compat),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_partial_line),
+		cmocka_unit_test(test_copytruncate_larger),
+		cmocka_unit_test(test_restart_other_content),
+		cmocka_unit_test(test_glob),
+		cmocka_unit_test(test_glob_limit),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
