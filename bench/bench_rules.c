@@ -228,70 +228,20 @@ struct rfiles {
 	size_t n, a;
 };
 
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool
-is_rule_file(const char *name)
-{
-	size_t l = strlen(name);
-	return name[0] != '.' && ((l > 4 && strcmp(name + l - 4, ".yml") == 0) ||
-	    (l > 5 && strcmp(name + l - 5, ".yaml") == 0));
-}
-
-/* Appends every rule file under path, in name order, as sigma_set_load walks it. */
+/* Appends one rule file (sigma_set_walk gives them in load order). */
 static void
-collect(struct rfiles *f, const char *path, int depth)
+collect_cb(const char *path, void *arg)
 {
-	struct stat st;
-	DIR *dir;
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, a = 0;
+	struct rfiles *f = arg;
 
-	if (stat(path, &st) != 0 || depth > 16)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		if (f->n == f->a) {
-			f->a = f->a ? f->a * 2 : 256;
-			if ((f->v = realloc(f->v, f->a * sizeof(*f->v))) == NULL)
-				exit(1);
-		}
-		f->v[f->n].path = strdup(path);
-		f->v[f->n].rules = 0;
-		f->n++;
-		return;
+	if (f->n == f->a) {
+		f->a = f->a ? f->a * 2 : 256;
+		if ((f->v = realloc(f->v, f->a * sizeof(*f->v))) == NULL)
+			exit(1);
 	}
-	if ((dir = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		char sub[PATH_MAX];
-		struct stat sst;
-
-		if (de->d_name[0] == '.' || strcmp(de->d_name, "tests") == 0)
-			continue;
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
-			continue;
-		if (stat(sub, &sst) != 0 || (!S_ISDIR(sst.st_mode) && !is_rule_file(de->d_name)))
-			continue;
-		if (n == a) {
-			a = a ? a * 2 : 64;
-			if ((names = realloc(names, a * sizeof(*names))) == NULL)
-				exit(1);
-		}
-		names[n++] = strdup(sub);
-	}
-	closedir(dir);
-	if (n)
-		qsort(names, n, sizeof(*names), str_cmp);
-	for (size_t i = 0; i < n; i++) {
-		collect(f, names[i], depth + 1);
-		free(names[i]);
-	}
-	free(names);
+	f->v[f->n].path = strdup(path);
+	f->v[f->n].rules = 0;
+	f->n++;
 }
 
 /* Links the chosen files into a fresh temporary folder; returns its path (static). */
@@ -472,7 +422,7 @@ main(int argc, char **argv)
 		usage();
 
 	for (int i = optind; i < argc; i++)
-		collect(&files, argv[i], 0);
+		sigma_set_walk(argv[i], collect_cb, &files);
 	for (size_t i = 0; i < files.n; i++) {
 		struct sigma_report rep;
 		char err[512];

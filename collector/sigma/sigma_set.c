@@ -345,8 +345,7 @@ is_rule_file(const char *name)
 }
 
 static void
-set_load_path(struct sigma_set *s, const char *path, int depth,
-    const struct sigma_set_opts *opts, struct sigma_report *rep)
+set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 {
 	struct stat st;
 	DIR *dir;
@@ -357,8 +356,7 @@ set_load_path(struct sigma_set *s, const char *path, int depth,
 	if (stat(path, &st) != 0)
 		return;
 	if (!S_ISDIR(st.st_mode)) {
-		if (rep->files < SET_MAX_FILES)
-			set_load_file(s, path, opts, rep);
+		cb(path, arg);
 		return;
 	}
 	if (depth > SET_MAX_DEPTH || (dir = opendir(path)) == NULL)
@@ -371,10 +369,10 @@ set_load_path(struct sigma_set *s, const char *path, int depth,
 			continue;
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
 			continue;
-		/* rules/tests holds test cases for minisocctl rules test, not rules. */
-		if (strcmp(de->d_name, "tests") == 0 && stat(sub, &sst) == 0 && S_ISDIR(sst.st_mode))
+		if (stat(sub, &sst) != 0)
 			continue;
-		if (stat(sub, &sst) != 0 || (!S_ISDIR(sst.st_mode) && !is_rule_file(de->d_name)))
+		/* rules/tests holds test cases for minisocctl rules test, not rules. */
+		if (S_ISDIR(sst.st_mode) ? strcmp(de->d_name, "tests") == 0 : !is_rule_file(de->d_name))
 			continue;
 		if (n == a) {
 			size_t na = a ? a * 2 : 64;
@@ -393,10 +391,31 @@ set_load_path(struct sigma_set *s, const char *path, int depth,
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
-		set_load_path(s, names[i], depth + 1, opts, rep);
+		set_walk(names[i], depth + 1, cb, arg);
 		free(names[i]);
 	}
 	free(names);
+}
+
+void
+sigma_set_walk(const char *path, sigma_set_file_fn cb, void *arg)
+{
+	set_walk(path, 0, cb, arg);
+}
+
+struct set_load_arg {
+	struct sigma_set *s;
+	const struct sigma_set_opts *opts;
+	struct sigma_report *rep;
+};
+
+static void
+set_load_cb(const char *file, void *arg)
+{
+	struct set_load_arg *la = arg;
+
+	if (la->rep->files < SET_MAX_FILES)
+		set_load_file(la->s, file, la->opts, la->rep);
 }
 
 /* Index of the rule or correlation named (by name or id) ref. */
@@ -512,7 +531,10 @@ sigma_set_load(const char *path, const struct sigma_set_opts *opts, struct sigma
 		sigma_set_free(s);
 		return NULL;
 	}
-	set_load_path(s, path, 0, opts, rep);
+	{
+		struct set_load_arg la = { s, opts, rep };
+		sigma_set_walk(path, set_load_cb, &la);
+	}
 	set_resolve(s, rep);
 	return s;
 }

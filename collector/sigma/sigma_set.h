@@ -49,6 +49,13 @@ struct sigma_set *sigma_set_load(const char *path, const struct sigma_set_opts *
 void sigma_set_free(struct sigma_set *s);
 
 /*
+ * Calls cb for every rule file under path (path itself when it is a file),
+ * exactly in the order sigma_set_load reads them. file is borrowed for the call.
+ */
+typedef void (*sigma_set_file_fn)(const char *file, void *arg);
+void sigma_set_walk(const char *path, sigma_set_file_fn cb, void *arg);
+
+/*
  * The literal prefilter (sigma_prefilter.h) is on by default: a rule whose
  * detection needs a literal runs only on events holding one of its
  * literals. Off runs every routed rule on every event – same alerts,
