@@ -145,6 +145,13 @@ void agent_room_freed(struct agent *a);
 /* Called when the queue is empty during shutdown. */
 void agent_maybe_exit(struct agent *a);
 void agent_log_stats(const struct agent *a, const char *why);
+/* Events read but not yet acknowledged by the collector (health telemetry). */
+struct agent_backlog {
+	uint64_t events;
+	uint64_t bytes;
+	int64_t oldest_ms;	/* when the oldest of them was read; 0 when none */
+};
+void agent_backlog(const struct agent *a, struct agent_backlog *b);
 struct ms_hello;
 /* Fills the OS, boot id and UTC offset of this host into h. */
 void agent_host_facts(struct ms_hello *h);
@@ -170,6 +177,15 @@ void tail_poll(struct tail *t);
 const char *tail_source(const struct tail *t, uint32_t idx);
 /* How many files are followed now. */
 size_t tail_count(const struct tail *t);
+/* What the health telemetry reports about one followed file. */
+struct tail_file_info {
+	const char *path;	/* borrowed: valid until the tail runs again */
+	bool open;		/* opened and readable */
+	uint64_t offset;	/* bytes read (the next line starts here) */
+	uint64_t size;		/* size now (0 when not open) */
+};
+/* Fills out[0..max) with the followed files; returns how many. */
+size_t tail_info(const struct tail *t, struct tail_file_info *out, size_t max);
 /* 64-bit FNV-1a of p[0..n): the fingerprint of a file's head. */
 uint64_t tail_fingerprint(const void *p, size_t n);
 /*

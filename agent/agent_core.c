@@ -33,6 +33,14 @@ agent_host_facts(struct ms_hello *h)
 }
 
 void
+agent_backlog(const struct agent *a, struct agent_backlog *b)
+{
+	b->events = a->q.count;
+	b->bytes = a->q.bytes;
+	b->oldest_ms = a->q.head ? a->q.head->time_ms : 0;
+}
+
+void
 agent_events_queued(struct agent *a)
 {
 	if (a->uplink)

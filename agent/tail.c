@@ -875,6 +875,26 @@ tail_source(const struct tail *t, uint32_t idx)
 }
 
 size_t
+tail_info(const struct tail *t, struct tail_file_info *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < AGENT_MAX_FILES && n < max; i++) {
+		const struct tail_file *f = t->files[i];
+		struct stat st;
+
+		if (f == NULL)
+			continue;
+		out[n].path = f->path;
+		out[n].open = f->fd >= 0;
+		out[n].offset = f->offset;
+		out[n].size = f->fd >= 0 && fstat(f->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+		n++;
+	}
+	return n;
+}
+
+size_t
 tail_count(const struct tail *t)
 {
 	return t->n;
