@@ -20,6 +20,7 @@
 #include "ms_proto.h"
 #include "ms_tls.h"
 #include "ms_util.h"
+#include "spool.h"
 
 static void
 usage(FILE *out)
@@ -49,7 +50,7 @@ stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
 
-	ms_warn("event=shutdown_timeout unacked=%zu note=\"resent from the saved positions at next start\"",
+	ms_warn("event=shutdown_timeout unacked=%zu note=\"kept in the spool, sent at next start\"",
 	    a->q.count);
 	event_base_loopexit(a->base, NULL);
 }
@@ -78,6 +79,12 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	agent_commit(arg, false);
+}
+
+static void
 stats_cb(evutil_socket_t fd, short what, void *arg)
 {
 	agent_log_stats(arg, "periodic");
@@ -98,7 +105,7 @@ main(int argc, char **argv)
 	struct ms_yaml_node *root = NULL;
 	const char *config = NULL, *level = NULL;
 	bool check = false;
-	char err[1024], cn[128];
+	char err[1024], cn[128], spool_dir[4200];
 	enum ms_log_level lvl;
 	const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 	struct event *sigs[4] = { NULL }, *stats = NULL;
@@ -163,8 +170,11 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
-	queue_init(&a.q, (size_t)a.conf.queue_max_events, (size_t)a.conf.queue_max_bytes,
-	    state_first_seq(a.state));
+	queue_init(&a.q, (size_t)a.conf.queue_max_events, (size_t)a.conf.queue_max_bytes);
+	if (agent_spool_open(&a, err, sizeof(err)) < 0) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
 	/* The uplink first: the tail's first read already wants to send. */
 	if ((a.uplink = uplink_new(&a, err, sizeof(err))) == NULL ||
 	    (a.tail = tail_new(&a, err, sizeof(err))) == NULL) {
@@ -172,7 +182,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* Files open, keys loaded: the state folder goes to the user, then root goes. */
+	snprintf(spool_dir, sizeof(spool_dir), "%s/spool", a.conf.state_dir);
 	if (ms_priv_give_dir(a.conf.user, a.conf.state_dir, err, sizeof(err)) < 0 ||
+	    ms_priv_give_dir(a.conf.user, spool_dir, err, sizeof(err)) < 0 ||
 	    ms_priv_drop(a.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
@@ -186,18 +198,31 @@ main(int argc, char **argv)
 	}
 	if ((stats = event_new(a.base, -1, EV_PERSIST, stats_cb, &a)) != NULL)
 		evtimer_add(stats, &stats_tv);
+	{
+		/* Group commit: what was read becomes durable, then positions may move. */
+		int64_t ms = a.conf.spool_sync_ms > 0 ? a.conf.spool_sync_ms : 100;
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		if ((a.commit_ev = event_new(a.base, -1, EV_PERSIST, commit_cb, &a)) == NULL ||
+		    evtimer_add(a.commit_ev, &tv) < 0) {
+			ms_err("event=start_error reason=out_of_memory");
+			goto out;
+		}
+	}
 	ms_info("event=start version=%s agent=%s host=%s files=%zu followed=%zu first_seq=%" PRIu64,
 	    MINISOC_VERSION, cn, a.hostname, a.nfiles, tail_count(a.tail), state_first_seq(a.state));
 	tail_read_all(a.tail);
 	event_base_dispatch(a.base);
-	tail_save(a.tail);
+	agent_commit(&a, true);
 	agent_log_stats(&a, "exit");
 	ms_info("event=stop unacked=%zu", a.q.count);
 	rc = 0;
 out:
 	tail_free(a.tail);
 	uplink_free(a.uplink);
+	spool_free(a.spool);
 	queue_fini(&a.q);
+	if (a.commit_ev)
+		event_free(a.commit_ev);
 	state_close(a.state);
 	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)
 		if (sigs[i])

@@ -46,6 +46,9 @@ struct agent_conf {
 	int64_t backoff_min_ms;
 	int64_t backoff_max_ms;
 	int64_t shutdown_timeout_ms;
+	uint64_t spool_max_bytes;
+	uint64_t spool_segment_bytes;
+	int64_t spool_sync_ms;
 };
 
 struct agent_file_conf {
@@ -62,18 +65,27 @@ int agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_co
     size_t *nfiles, struct ms_yaml_node **root, char *err, size_t errsz);
 void agent_conf_usage(FILE *out);
 
-/* --- queue.c: events read but not yet acknowledged ------------------- */
+/* --- queue.c: the oldest unacknowledged events, in memory ------------ */
 
+/*
+ * Every event is in the spool (spool.c) first; the queue holds a window of
+ * the oldest unacknowledged ones for sending. Events that did not fit are
+ * read back from the spool as acknowledgements make room.
+ */
 struct qevent {
 	struct qevent *next;
-	uint64_t seq;
+	uint64_t seq;		/* local number; the wire adds agent.seq_shift */
 	int64_t time_ms;	/* when it was read */
-	uint32_t file;		/* slot in the tail's file table (kept while queued) */
-	uint32_t gen;		/* the file's generation (bumped on rotation) */
-	uint64_t end_off;	/* file offset just past this line */
+	uint32_t src_len;
 	uint32_t len;
-	char line[];		/* not NUL-terminated */
+	char data[];		/* the source path, then the line; not NUL-terminated */
 };
+
+static inline const char *
+qevent_line(const struct qevent *e)
+{
+	return e->data + e->src_len;
+}
 
 struct queue {
 	struct qevent *head;	/* oldest unacknowledged */
@@ -83,22 +95,21 @@ struct queue {
 	size_t bytes;
 	size_t max_count;
 	size_t max_bytes;
-	uint64_t next_seq;
 };
 
-void queue_init(struct queue *q, size_t max_count, size_t max_bytes, uint64_t first_seq);
+void queue_init(struct queue *q, size_t max_count, size_t max_bytes);
 void queue_fini(struct queue *q);
 bool queue_full(const struct queue *q);
-/* Appends a copy of line; returns the new event or NULL (full / no memory). */
-struct qevent *queue_push(struct queue *q, uint32_t file, uint32_t gen, uint64_t end_off,
-    int64_t time_ms, const char *line, size_t len);
+/* A new event holding copies of src and line (NULL: no memory); the caller appends or frees it. */
+struct qevent *qevent_new(uint64_t seq, int64_t time_ms, const char *src, size_t src_len,
+    const char *line, size_t len);
+/* Appends e (owned by the queue from now on); numbers must grow. */
+void queue_append(struct queue *q, struct qevent *e);
 /* Drops events with seq <= seq, calling done(ev, arg) on each first. Returns how many. */
 size_t queue_ack(struct queue *q, uint64_t seq, void (*done)(const struct qevent *, void *),
     void *arg);
 /* After a reconnect: everything unacknowledged is unsent again. */
 void queue_rewind(struct queue *q);
-/* Numbers every queued event again from first on (sequence lost); next_seq follows. */
-void queue_renumber(struct queue *q, uint64_t first);
 
 /* --- the agent ------------------------------------------------------- */
 
@@ -121,6 +132,8 @@ struct agent_stats {
 	uint64_t truncations;		/* by size or by a changed head (fingerprint) */
 	uint64_t files_limit;		/* glob matches not followed: AGENT_MAX_FILES reached */
 	uint64_t reserve_failures;	/* sequence reservation not written: reading paused */
+	uint64_t spool_full;		/* times reading paused on a full spool */
+	uint64_t spool_errors;		/* spool writes that failed (reading paused, retried) */
 };
 
 struct agent {
@@ -130,6 +143,14 @@ struct agent {
 	size_t nfiles;
 	char hostname[256];
 	struct queue q;
+	struct spool *spool;
+	uint64_t next_seq;	/* local number of the next line read */
+	uint64_t seq_shift;	/* added to local numbers on the wire (see uplink.c) */
+	uint64_t durable_seq;	/* every local number up to this is durable in the spool */
+	uint64_t acked_seq;	/* ... and acknowledged up to this one */
+	bool spool_paused;	/* reading stopped on a full spool, not yet resumed */
+	int64_t last_save_ms;
+	struct event *commit_ev;
 	struct tail *tail;
 	struct uplink *uplink;
 	struct agent_state_file *state;
@@ -138,17 +159,34 @@ struct agent {
 	struct event *stop_timer;
 };
 
-/* Called when events were queued: lets the uplink send them. */
+struct spool_rec;
+/*
+ * Takes one line read: into the spool, and into the queue when there is
+ * room and no backlog. The record's seq is a->next_seq, which moves on.
+ * false when it was not taken (spool full or failing): reading pauses.
+ */
+bool agent_accept(struct agent *a, const struct spool_rec *r);
+/* Called when events were accepted: writes them to the spool, lets the uplink send them. */
 void agent_events_queued(struct agent *a);
-/* Called when acknowledgements freed room: lets the tail read again. */
+/* The collector acknowledged up to local number seq (from uplink.c). */
+void agent_acked(struct agent *a, uint64_t seq);
+/* Called when acknowledgements freed room: loads backlog, lets the tail read again. */
 void agent_room_freed(struct agent *a);
+/*
+ * Makes every accepted line durable (spool_sync), then lets the tail
+ * commit and, when save or a second has passed, save positions. 0 or -1.
+ */
+int agent_commit(struct agent *a, bool save);
+/* Opens the spool (state_dir/spool), loads what it holds, sets next_seq. 0 or -1. */
+int agent_spool_open(struct agent *a, char *err, size_t errsz);
 /* Called when the queue is empty during shutdown. */
 void agent_maybe_exit(struct agent *a);
 void agent_log_stats(const struct agent *a, const char *why);
 /* Events read but not yet acknowledged by the collector (health telemetry). */
 struct agent_backlog {
 	uint64_t events;
-	uint64_t bytes;
+	uint64_t bytes;		/* of the ones in memory */
+	uint64_t spool_bytes;	/* the spool's size on disk */
 	int64_t oldest_ms;	/* when the oldest of them was read; 0 when none */
 };
 void agent_backlog(const struct agent *a, struct agent_backlog *b);
@@ -161,8 +199,10 @@ struct tail *tail_new(struct agent *a, char *err, size_t errsz);
 void tail_free(struct tail *t);
 /* Reads every file as far as the queue allows. */
 void tail_read_all(struct tail *t);
-/* An acknowledged event: remembers its file offset as safe. */
-void tail_acked(struct tail *t, uint32_t file, uint32_t gen, uint64_t end_off);
+/* Every line read so far is durable in the spool: their positions may be saved. */
+void tail_durable(struct tail *t);
+/* Whether positions changed since the last tail_save. */
+bool tail_dirty(const struct tail *t);
 /* Stops watching (shutdown). */
 void tail_stop(struct tail *t);
 /* Writes the acknowledged positions through the state file. */
@@ -173,8 +213,6 @@ int tail_save(struct tail *t);
  * again, drops finished files, reads.
  */
 void tail_poll(struct tail *t);
-/* The path of the file in slot idx (borrowed while an event of it is queued). */
-const char *tail_source(const struct tail *t, uint32_t idx);
 /* How many files are followed now. */
 size_t tail_count(const struct tail *t);
 /* What the health telemetry reports about one followed file. */
@@ -225,6 +263,12 @@ struct agent_state_file *state_open(const char *dir, char *err, size_t errsz);
 void state_close(struct agent_state_file *s);
 /* The first sequence number this run may use. */
 uint64_t state_first_seq(const struct agent_state_file *s);
+/* The highest local number acknowledged, as last saved (written by state_save). */
+uint64_t state_acked(const struct agent_state_file *s);
+void state_set_acked(struct agent_state_file *s, uint64_t acked);
+/* What is added to local numbers on the wire; state_set_shift writes it at once. */
+uint64_t state_shift(const struct agent_state_file *s);
+int state_set_shift(struct agent_state_file *s, uint64_t shift);
 /* Makes sure seq is covered by an on-disk reservation; 0 or -1. */
 int state_reserve(struct agent_state_file *s, uint64_t seq);
 /* The saved position of path, or NULL. */

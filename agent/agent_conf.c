@@ -33,10 +33,16 @@ static const struct ms_conf_key agent_keys[] = {
 	  "events per frame at most" },
 	{ "batch.max_bytes", MS_CONF_SIZE, OFF(batch_max_bytes), 0, "512KiB", 4096, 1048576,
 	  "bytes per frame at most (the collector's limits.max_frame must be larger)" },
-	{ "queue.max_events", MS_CONF_INT, OFF(queue_max_events), 0, "100000", 16, 100000000,
-	  "unacknowledged events held; when full, reading pauses (nothing is dropped)" },
-	{ "queue.max_bytes", MS_CONF_SIZE, OFF(queue_max_bytes), 0, "64MiB", 65536, 17179869184LL,
-	  "unacknowledged bytes held" },
+	{ "queue.max_events", MS_CONF_INT, OFF(queue_max_events), 0, "20000", 16, 100000000,
+	  "unacknowledged events kept in memory for sending; the rest wait in the spool" },
+	{ "queue.max_bytes", MS_CONF_SIZE, OFF(queue_max_bytes), 0, "4MiB", 65536, 17179869184LL,
+	  "unacknowledged bytes kept in memory" },
+	{ "spool.max_bytes", MS_CONF_SIZE, OFF(spool_max_bytes), 0, "1GiB", 65536, 1099511627776LL,
+	  "disk space for lines read and not yet acknowledged (state_dir/spool); when full, reading pauses" },
+	{ "spool.segment_bytes", MS_CONF_SIZE, OFF(spool_segment_bytes), 0, "16MiB", 16384, 1073741824,
+	  "size of one spool file; a file is deleted once all its lines are acknowledged" },
+	{ "spool.sync_ms", MS_CONF_INT, OFF(spool_sync_ms), 0, "100", 0, 60000,
+	  "group commit: fdatasync the spool this often (0: never, the page cache only survives an agent crash)" },
 	{ "agent.poll_ms", MS_CONF_INT, OFF(poll_ms), 0, "1000", 10, 60000,
 	  "how often files are checked for rotation, truncation and appearance, and globs expanded" },
 	{ "agent.partial_line_ms", MS_CONF_INT, OFF(partial_line_ms), 0, "5000", 10, 3600000,
@@ -132,6 +138,9 @@ agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *
 		memcpy(c->server_name, c->collector_host, sizeof(c->server_name));
 	if (c->backoff_max_ms < c->backoff_min_ms)
 		c->backoff_max_ms = c->backoff_min_ms;
+	/* A few segments fit under the cap, or nothing could ever be deleted while full. */
+	if (c->spool_segment_bytes > c->spool_max_bytes / 4)
+		c->spool_segment_bytes = c->spool_max_bytes / 4;
 	if (conf_files(file, c->files, files, nfiles, err, errsz) < 0)
 		return -1;
 	if (*nfiles == 0) {

@@ -11,7 +11,13 @@
 
 #include "agent.h"
 #include "ms_log.h"
+#include "ms_priv.h"
 #include "ms_proto.h"
+#include "ms_util.h"
+#include "spool.h"
+
+/* Positions are saved at most this often (each save is a small fsynced file). */
+#define AGENT_SAVE_MS 1000
 
 void
 agent_host_facts(struct ms_hello *h)
@@ -35,39 +41,176 @@ agent_host_facts(struct ms_hello *h)
 void
 agent_backlog(const struct agent *a, struct agent_backlog *b)
 {
-	b->events = a->q.count;
+	struct spool_stats st = { 0 };
+
+	if (a->spool)
+		spool_get_stats(a->spool, &st);
+	b->events = a->q.count + st.backlog;
 	b->bytes = a->q.bytes;
+	b->spool_bytes = st.bytes;
 	b->oldest_ms = a->q.head ? a->q.head->time_ms : 0;
+}
+
+static int
+load_cb(const struct spool_rec *r, void *arg)
+{
+	struct agent *a = arg;
+	struct qevent *e;
+
+	if (queue_full(&a->q))
+		return 1;
+	if ((e = qevent_new(r->seq, r->time_ms, r->src, r->src_len, r->line, r->line_len)) == NULL)
+		return 1;	/* short of memory: stays on disk, tried again on the next ack */
+	queue_append(&a->q, e);
+	return 0;
+}
+
+int
+agent_spool_open(struct agent *a, char *err, size_t errsz)
+{
+	struct spool_opts o = {
+		.max_bytes = a->conf.spool_max_bytes,
+		.segment_bytes = a->conf.spool_segment_bytes,
+		.sync = a->conf.spool_sync_ms > 0,
+	};
+	char dir[4200];
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/spool", a->conf.state_dir) >= sizeof(dir)) {
+		snprintf(err, errsz, "state_dir too long");
+		return -1;
+	}
+	a->acked_seq = state_acked(a->state);
+	a->seq_shift = state_shift(a->state);
+	if ((a->spool = spool_open(dir, &o, a->acked_seq, err, errsz)) == NULL)
+		return -1;
+	/* Numbers only grow, even if the state file was lost and the spool was not. */
+	a->next_seq = state_first_seq(a->state);
+	if (spool_max_seq(a->spool) >= a->next_seq)
+		a->next_seq = spool_max_seq(a->spool) + 1;
+	a->durable_seq = a->next_seq - 1;
+	spool_load(a->spool, load_cb, a);
+	return 0;
+}
+
+bool
+agent_accept(struct agent *a, const struct spool_rec *r)
+{
+	bool in_memory = !spool_backlog(a->spool) && !queue_full(&a->q);
+	struct qevent *e = NULL;
+	int rc;
+
+	/* A number is used only once it is reserved on disk (cheap: in blocks). */
+	if (state_reserve(a->state, r->seq) < 0) {
+		a->stats.reserve_failures++;
+		return false;
+	}
+	if (in_memory &&
+	    (e = qevent_new(r->seq, r->time_ms, r->src, r->src_len, r->line, r->line_len)) == NULL)
+		in_memory = false;	/* short of memory: on disk only, loaded later */
+	rc = spool_append(a->spool, r, in_memory);
+	if (rc != 0) {
+		free(e);
+		if (rc > 0 && !a->spool_paused) {
+			struct spool_stats st;
+			spool_get_stats(a->spool, &st);
+			ms_warn("event=spool_full bytes=%" PRIu64 " max=%" PRIu64
+			    " note=\"reading paused until the collector acknowledges; nothing is dropped\"",
+			    st.bytes, a->conf.spool_max_bytes);
+			a->stats.spool_full++;
+			a->spool_paused = true;
+		} else if (rc < 0) {
+			a->stats.spool_errors++;
+		}
+		return false;
+	}
+	if (e)
+		queue_append(&a->q, e);
+	if (a->spool_paused) {
+		a->spool_paused = false;
+		ms_info("event=spool_resumed");
+	}
+	a->next_seq = r->seq + 1;
+	a->stats.lines_read++;
+	return true;
 }
 
 void
 agent_events_queued(struct agent *a)
 {
+	/* Nothing leaves before it is in the spool file (an agent crash loses nothing then). */
+	if (spool_flush(a->spool) < 0)
+		return;
 	if (a->uplink)
 		uplink_kick(a->uplink);
 }
 
 void
+agent_acked(struct agent *a, uint64_t seq)
+{
+	if (seq <= a->acked_seq)
+		return;
+	a->acked_seq = seq;
+	state_set_acked(a->state, seq);
+	if (spool_ack(a->spool, seq))
+		agent_room_freed(a);
+}
+
+void
 agent_room_freed(struct agent *a)
 {
-	if (a->tail && !a->stopping)
+	if (spool_load(a->spool, load_cb, a) > 0 && a->uplink)
+		uplink_kick(a->uplink);
+	/* Reading stopped on a full spool: try again (it says when it goes on). */
+	if (a->spool_paused && a->tail && !a->stopping)
 		tail_read_all(a->tail);
+}
+
+int
+agent_commit(struct agent *a, bool save)
+{
+	uint64_t durable = a->next_seq - 1;
+
+	if (spool_sync(a->spool) < 0)
+		return -1;
+	a->durable_seq = durable;
+	tail_durable(a->tail);
+	if (tail_dirty(a->tail) || save) {
+		if (!save && ms_mono_ms() - a->last_save_ms < AGENT_SAVE_MS)
+			return 0;
+		a->last_save_ms = ms_mono_ms();
+		if (tail_save(a->tail) < 0)
+			return -1;
+	}
+	/*
+	 * Positions on disk (just saved, or unchanged since) cover every line
+	 * up to durable: their records may go once acknowledged.
+	 */
+	if (spool_covered(a->spool, durable))
+		agent_room_freed(a);
+	return 0;
 }
 
 void
 agent_log_stats(const struct agent *a, const char *why)
 {
 	const struct agent_stats *s = &a->stats;
+	struct spool_stats sp = { 0 };
+
+	if (a->spool)
+		spool_get_stats(a->spool, &sp);
 
 	ms_info("event=stats why=%s queued=%zu queued_bytes=%zu lines_read=%" PRIu64
 	    " lines_truncated=%" PRIu64 " lines_unterminated=%" PRIu64 " events_sent=%" PRIu64 " events_acked=%" PRIu64
 	    " batches_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
 	    " queue_full=%" PRIu64 " rotations=%" PRIu64 " truncations=%" PRIu64
-	    " reserve_failures=%" PRIu64 " files_limit=%" PRIu64,
+	    " reserve_failures=%" PRIu64 " files_limit=%" PRIu64 " spool_bytes=%" PRIu64
+	    " spool_segments=%" PRIu32 " spool_backlog=%" PRIu64 " spool_full=%" PRIu64
+	    " spool_errors=%" PRIu64 " spool_corrupt_bytes=%" PRIu64,
 	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->lines_unterminated,
 	    s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures, s->queue_full,
-	    s->rotations, s->truncations, s->reserve_failures, s->files_limit);
+	    s->rotations, s->truncations, s->reserve_failures, s->files_limit, sp.bytes, sp.segments,
+	    sp.backlog, s->spool_full, s->spool_errors, sp.corrupt_bytes);
 }
 
 void
@@ -75,7 +218,7 @@ agent_maybe_exit(struct agent *a)
 {
 	if (!a->stopping)
 		return;
-	if (a->q.count > 0 && a->uplink && uplink_ready(a->uplink))
+	if ((a->q.count > 0 || spool_backlog(a->spool)) && a->uplink && uplink_ready(a->uplink))
 		return;	/* still waiting for acknowledgements */
 	event_base_loopexit(a->base, NULL);
 }

@@ -1,16 +1,15 @@
-/* queue – the agent's in-memory list of events not yet acknowledged. */
+/* queue – the agent's in-memory window of events not yet acknowledged. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
 
 void
-queue_init(struct queue *q, size_t max_count, size_t max_bytes, uint64_t first_seq)
+queue_init(struct queue *q, size_t max_count, size_t max_bytes)
 {
 	memset(q, 0, sizeof(*q));
 	q->max_count = max_count;
 	q->max_bytes = max_bytes;
-	q->next_seq = first_seq;
 }
 
 void
@@ -33,24 +32,29 @@ queue_full(const struct queue *q)
 }
 
 struct qevent *
-queue_push(struct queue *q, uint32_t file, uint32_t gen, uint64_t end_off, int64_t time_ms,
-    const char *line, size_t len)
+qevent_new(uint64_t seq, int64_t time_ms, const char *src, size_t src_len, const char *line,
+    size_t len)
 {
 	struct qevent *e;
 
-	if (queue_full(q))
-		return NULL;
-	/* One allocation per event: header and line together. */
-	if ((e = malloc(sizeof(*e) + len)) == NULL)
+	/* One allocation per event: header, source and line together. */
+	if (src_len > UINT32_MAX || len > UINT32_MAX ||
+	    (e = malloc(sizeof(*e) + src_len + len)) == NULL)
 		return NULL;
 	e->next = NULL;
-	e->seq = q->next_seq++;
+	e->seq = seq;
 	e->time_ms = time_ms;
-	e->file = file;
-	e->gen = gen;
-	e->end_off = end_off;
+	e->src_len = (uint32_t)src_len;
 	e->len = (uint32_t)len;
-	memcpy(e->line, line, len);
+	memcpy(e->data, src, src_len);
+	memcpy(e->data + src_len, line, len);
+	return e;
+}
+
+void
+queue_append(struct queue *q, struct qevent *e)
+{
+	e->next = NULL;
 	if (q->tail)
 		q->tail->next = e;
 	else
@@ -59,8 +63,7 @@ queue_push(struct queue *q, uint32_t file, uint32_t gen, uint64_t end_off, int64
 	if (q->unsent == NULL)
 		q->unsent = e;
 	q->count++;
-	q->bytes += len;
-	return e;
+	q->bytes += e->len;
 }
 
 size_t
@@ -90,12 +93,4 @@ void
 queue_rewind(struct queue *q)
 {
 	q->unsent = q->head;
-}
-
-void
-queue_renumber(struct queue *q, uint64_t first)
-{
-	q->next_seq = first;
-	for (struct qevent *e = q->head; e; e = e->next)
-		e->seq = q->next_seq++;
 }

@@ -4,6 +4,8 @@
  *
  *   minisoc-agent-state 1
  *   seq_reserved 2000000
+ *   acked 1234          (highest local number the collector acknowledged)
+ *   seq_shift 0         (added to local numbers on the wire, see uplink.c)
  *   pos <dev> <ino> <acknowledged offset> fp:<16 hex digits>:<length> <path>
  *
  * The fp field (the hash of the file's first <length> bytes, see
@@ -37,6 +39,8 @@ struct agent_state_file {
 	char dir[4096];
 	uint64_t seq_reserved;	/* numbers below this may have been used */
 	uint64_t first_seq;
+	uint64_t acked;
+	uint64_t shift;
 	struct state_pos pos[STATE_MAX_POS];
 	size_t npos;
 };
@@ -54,7 +58,8 @@ state_write(struct agent_state_file *s, char *err, size_t errsz)
 			close(fd);
 		return -1;
 	}
-	fprintf(f, "minisoc-agent-state 1\nseq_reserved %" PRIu64 "\n", s->seq_reserved);
+	fprintf(f, "minisoc-agent-state 1\nseq_reserved %" PRIu64 "\nacked %" PRIu64
+	    "\nseq_shift %" PRIu64 "\n", s->seq_reserved, s->acked, s->shift);
 	for (size_t i = 0; i < s->npos; i++)
 		if (s->pos[i].has_fp)
 			fprintf(f, "pos %" PRIu64 " %" PRIu64 " %" PRIu64 " fp:%016" PRIx64 ":%" PRIu32
@@ -137,6 +142,14 @@ state_parse(struct agent_state_file *s, FILE *f, char *err, size_t errsz)
 			s->seq_reserved = a;
 			continue;
 		}
+		if (sscanf(line, "acked %llu%n", &a, &n) == 1 && line[n] == '\0') {
+			s->acked = a;
+			continue;
+		}
+		if (sscanf(line, "seq_shift %llu%n", &a, &n) == 1 && line[n] == '\0') {
+			s->shift = a;
+			continue;
+		}
 		if (sscanf(line, "pos %llu %llu %llu %n", &a, &b, &c, &n) == 3 && n > 0 &&
 		    line[n] != '\0' && s->npos < STATE_MAX_POS) {
 			struct state_pos *p = &s->pos[s->npos++];
@@ -208,6 +221,38 @@ uint64_t
 state_first_seq(const struct agent_state_file *s)
 {
 	return s->first_seq;
+}
+
+uint64_t
+state_acked(const struct agent_state_file *s)
+{
+	return s->acked;
+}
+
+void
+state_set_acked(struct agent_state_file *s, uint64_t acked)
+{
+	if (acked > s->acked)
+		s->acked = acked;
+}
+
+uint64_t
+state_shift(const struct agent_state_file *s)
+{
+	return s->shift;
+}
+
+int
+state_set_shift(struct agent_state_file *s, uint64_t shift)
+{
+	char err[512];
+
+	s->shift = shift;
+	if (state_write(s, err, sizeof(err)) < 0) {
+		ms_err("event=state_error reason=\"%s\"", err);
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -1,9 +1,9 @@
 /*
  * tail – follows files line by line.
  *
- * Reading uses pread at the offset of the first byte not yet queued, so a
- * line is taken only when it is complete and fits in the queue; nothing is
- * consumed that was not queued. inotify wakes us on writes; a poll timer
+ * Reading uses pread at the offset of the first byte not yet taken, so a
+ * line is taken only when it is complete and the spool accepted it; nothing
+ * is consumed that is not in the spool. inotify wakes us on writes; a poll timer
  * checks for rotation (a new inode at the path: the old file is read to
  * its end first), truncation (copytruncate: smaller, or a different head),
  * files that appear later, and expands glob patterns again.
@@ -11,9 +11,9 @@
  * A file is known by device, inode and a fingerprint (hash) of its first
  * bytes, so a reused inode is not taken for the file read before.
  *
- * The file table has AGENT_MAX_FILES slots. A queued event names its slot;
- * a slot is freed (a glob's file gone and read to its end) only when none
- * of its events is queued any more, so the slot of an event stays its own.
+ * The position saved for a file (tail_save) is where its lines are durable
+ * in the spool (tail_durable, after spool_sync), never further. A glob's
+ * file gone and read to its end is let go once that is so.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,9 +31,9 @@
 #include "ms_log.h"
 #include "ms_proto.h"
 #include "ms_util.h"
+#include "spool.h"
 
 #define TAIL_BUF (256 * 1024)
-#define TAIL_SAVE_MS 1000
 /* A rotated file's unfinished last line is shipped after this long (at most). */
 #define TAIL_PARTIAL_GRACE_MS 2000
 /* Entries scanned when looking for a rotated file by inode. */
@@ -52,9 +52,9 @@ struct tail_file {
 	uint32_t fp_len;
 	uint32_t gen;		/* a new one each time a new file is opened at path */
 	uint64_t offset;	/* next byte to read */
-	uint64_t acked;		/* every line before this is acknowledged */
-	size_t pending;		/* queued lines of this generation not yet acknowledged */
-	size_t queued;		/* queued lines of any generation: the slot lives while > 0 */
+	uint64_t spooled;	/* every line before this is in the spool ... */
+	uint64_t acked;		/* ... and before this durably so: the position saved */
+	size_t pending;		/* lines of this generation spooled but not yet durable */
 	bool skipping;		/* inside an over-long line: drop to the next newline */
 	bool modified;		/* inotify reported a write since the last check */
 	bool unterminated;	/* the last read stopped at a line without newline */
@@ -63,10 +63,10 @@ struct tail_file {
 	int64_t rotated_ms;	/* when the path was seen pointing elsewhere, 0 if not */
 	/*
 	 * The previous generation (before a rotation or truncation) while some
-	 * of its lines are unacknowledged: its position is what must be saved,
-	 * so that a crash now resends them.
+	 * of its lines are not yet durable in the spool: its position is what
+	 * must be saved, so that a crash now reads them again.
 	 */
-	uint64_t prev_dev, prev_ino, prev_acked, prev_fp;
+	uint64_t prev_dev, prev_ino, prev_acked, prev_spooled, prev_fp;
 	uint32_t prev_fp_len;
 	uint32_t prev_gen;
 	size_t prev_pending;
@@ -92,8 +92,7 @@ struct tail {
 	struct event *poll_ev;
 	char *buf;
 	bool stopped;
-	bool dirty;		/* acknowledged positions changed since the last save */
-	int64_t last_save_ms;
+	bool dirty;		/* durable positions changed since the last save */
 };
 
 uint64_t
@@ -250,7 +249,7 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 	const struct state_pos *pos = first_time ? state_find(t->a->state, f->path) : NULL;
 	char rotated[4096], head[AGENT_FP_BYTES];
 	const char *open_path = f->path;
-	uint64_t end;
+	uint64_t end, spooled;
 	ssize_t hn;
 	int fd;
 
@@ -283,10 +282,22 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 	f->skipping = false;
 	f->unterminated = false;
 	f->rotated_ms = 0;
+	/*
+	 * The spool may know this file from before a restart, further on than
+	 * the saved position (saved once a second): its records are sent from
+	 * the spool, so reading goes on after them.
+	 */
+	spooled = t->a->spool ? spool_take_file_end(t->a->spool, f->dev, f->ino, head, (size_t)hn) : 0;
+	if (spooled > (uint64_t)st.st_size)
+		spooled = 0;
 	if (pos && tail_same_file(pos, f->dev, f->ino, head, (size_t)hn) &&
 	    pos->offset <= (uint64_t)st.st_size) {
-		/* Resume after the last acknowledged line: unacked lines are sent again. */
-		f->offset = pos->offset;
+		/* Resume after the last line in the spool. */
+		f->offset = pos->offset > spooled ? pos->offset : spooled;
+	} else if (spooled > 0) {
+		ms_info("event=file_resume_spool path=%s inode=%llu offset=%llu", f->path,
+		    (unsigned long long)f->ino, (unsigned long long)spooled);
+		f->offset = spooled;
 	} else if (pos && pos->dev == f->dev && pos->ino == f->ino &&
 	    !tail_same_file(pos, f->dev, f->ino, head, (size_t)hn)) {
 		ms_warn("event=file_replaced path=%s inode=%llu note=\"same inode, other content: read from the start\"",
@@ -303,6 +314,7 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 		f->offset = 0;	/* new to us: read whole */
 	}
 	f->acked = f->offset;
+	f->spooled = f->offset;
 	/* Watch the path; a rotated copy is read to its end by the poll. */
 	if (open_path == f->path)
 		tail_watch(t, f);
@@ -322,6 +334,7 @@ tail_new_generation(struct tail *t, struct tail_file *f)
 		f->prev_fp = f->fp;
 		f->prev_fp_len = f->fp_len;
 		f->prev_acked = f->acked;
+		f->prev_spooled = f->spooled;
 		f->prev_gen = f->gen;
 		f->prev_pending = f->pending;
 	}
@@ -330,7 +343,7 @@ tail_new_generation(struct tail *t, struct tail_file *f)
 	f->unterminated = false;
 	/*
 	 * The old generation ends here, even if no new file can be opened yet:
-	 * its acknowledgements must reach prev_*, not the next file's position.
+	 * its position stays in prev_* until its lines are durable.
 	 */
 	f->gen = ++t->next_gen;
 }
@@ -346,33 +359,38 @@ tail_close_file(struct tail *t, struct tail_file *f)
 	f->wd = -1;
 }
 
-/* Queues one line; false when the queue is full. */
+/* Takes one line (spool, queue); false when it was not taken: reading pauses. */
 static bool
 tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size_t len,
     uint64_t end_off, int64_t now)
 {
 	struct agent *a = t->a;
+	struct spool_rec r;
 
+	(void)idx;
 	if (len && p[len - 1] == '\r')
 		len--;
-	/* A number is used only once it is reserved on disk (cheap: in blocks). */
-	if (state_reserve(a->state, a->q.next_seq) < 0) {
-		a->stats.reserve_failures++;
+	r.seq = a->next_seq;
+	r.time_ms = now;
+	r.dev = f->dev;
+	r.ino = f->ino;
+	r.end_off = end_off;
+	r.fp = f->fp;
+	r.fp_len = f->fp_len;
+	r.src = f->path;
+	r.src_len = strlen(f->path);
+	r.line = p;
+	r.line_len = len;
+	if (!agent_accept(a, &r))
 		return false;
-	}
-	if (queue_push(&a->q, idx, f->gen, end_off, now, p, len) == NULL) {
-		a->stats.queue_full++;
-		return false;
-	}
 	f->pending++;
-	f->queued++;
-	a->stats.lines_read++;
+	f->spooled = end_off;
 	return true;
 }
 
 /*
- * Reads f from its offset while complete lines fit in the queue.
- * Returns 1 when it stopped because the queue is full, else 0.
+ * Reads f from its offset while complete lines are taken.
+ * Returns 1 when it stopped because the spool is full (or failing), else 0.
  */
 static int
 tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
@@ -473,7 +491,7 @@ tail_read_all(struct tail *t)
 		return;
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
 		if (t->files[i] && tail_read_file(t, (uint32_t)i, t->files[i]) == 1)
-			return;	/* queue full: acknowledgements call us again */
+			return;	/* spool full: acknowledgements call us again */
 }
 
 /*
@@ -546,6 +564,7 @@ tail_check_content(struct tail *t, struct tail_file *f)
 	tail_new_generation(t, f);
 	f->offset = 0;
 	f->acked = 0;
+	f->spooled = 0;
 	f->fp = tail_fingerprint(head, (size_t)hn);
 	f->fp_len = (uint32_t)hn;
 	t->dirty = true;
@@ -729,7 +748,7 @@ tail_drop_finished(struct tail *t)
 {
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
 		struct tail_file *f = t->files[i];
-		if (f == NULL || !f->from_glob || f->fd >= 0 || f->queued > 0)
+		if (f == NULL || !f->from_glob || f->fd >= 0 || f->pending > 0 || f->prev_pending > 0)
 			continue;
 		ms_info("event=file_dropped path=%s note=\"gone and read to its end\"", f->path);
 		tail_file_free(t, f);
@@ -751,8 +770,6 @@ tail_poll(struct tail *t)
 	tail_expand(t, false);
 	tail_drop_finished(t);
 	tail_read_all(t);
-	if (t->dirty && ms_mono_ms() - t->last_save_ms >= TAIL_SAVE_MS)
-		tail_save(t);
 }
 
 static void
@@ -866,14 +883,6 @@ tail_free(struct tail *t)
 	free(t);
 }
 
-const char *
-tail_source(const struct tail *t, uint32_t idx)
-{
-	if (t == NULL || idx >= AGENT_MAX_FILES || t->files[idx] == NULL)
-		return "";
-	return t->files[idx]->path;
-}
-
 size_t
 tail_info(const struct tail *t, struct tail_file_info *out, size_t max)
 {
@@ -901,27 +910,30 @@ tail_count(const struct tail *t)
 }
 
 void
-tail_acked(struct tail *t, uint32_t idx, uint32_t gen, uint64_t end_off)
+tail_durable(struct tail *t)
 {
-	struct tail_file *f;
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		struct tail_file *f = t->files[i];
 
-	if (idx >= AGENT_MAX_FILES || (f = t->files[idx]) == NULL)
-		return;
-	if (f->queued)
-		f->queued--;
-	if (gen == f->gen) {
-		if (f->pending)
-			f->pending--;
-		if (end_off > f->acked)
-			f->acked = end_off;
-		t->dirty = true;
-	} else if (gen == f->prev_gen && f->prev_pending) {
-		/* A line of the rotated-away file: its position matters until the last one. */
-		f->prev_pending--;
-		if (end_off > f->prev_acked)
-			f->prev_acked = end_off;
-		t->dirty = true;
+		if (f == NULL)
+			continue;
+		if (f->prev_pending) {
+			f->prev_acked = f->prev_spooled;
+			f->prev_pending = 0;
+			t->dirty = true;
+		}
+		if (f->pending || f->acked != f->spooled) {
+			f->acked = f->spooled;
+			f->pending = 0;
+			t->dirty = true;
+		}
 	}
+}
+
+bool
+tail_dirty(const struct tail *t)
+{
+	return t->dirty;
 }
 
 int
@@ -964,6 +976,5 @@ tail_save(struct tail *t)
 	rc = state_save(t->a->state, pos, n);
 	free(pos);
 	t->dirty = false;
-	t->last_save_ms = ms_mono_ms();
 	return rc;
 }

@@ -26,6 +26,7 @@
 #include "ms_proto.h"
 #include "ms_tls.h"
 #include "ms_util.h"
+#include "spool.h"
 
 enum uplink_state { UL_DOWN, UL_CONNECTING, UL_HELLO, UL_READY };
 
@@ -118,11 +119,10 @@ uplink_send_batch(struct uplink *u)
 		return;
 	while (q->unsent && count < (uint32_t)u->a->conf.batch_max_events) {
 		struct qevent *e = q->unsent;
-		const char *src = tail_source(u->a->tail, e->file);
 		struct ms_wire_event we = {
-			.seq = e->seq, .time_ms = e->time_ms,
-			.source = src, .source_len = strlen(src),
-			.line = e->line, .line_len = e->len,
+			.seq = e->seq + u->a->seq_shift, .time_ms = e->time_ms,
+			.source = e->data, .source_len = e->src_len,
+			.line = qevent_line(e), .line_len = e->len,
 		};
 		/* Always take one event, then stop at the byte budget. */
 		if (count > 0 && u->out.len + ms_batch_event_size(we.source_len, we.line_len) > limit)
@@ -155,35 +155,34 @@ uplink_kick(struct uplink *u)
 		uplink_send_batch(u);
 }
 
-static void
-ack_done(const struct qevent *e, void *arg)
-{
-	struct agent *a = arg;
-	tail_acked(a->tail, e->file, e->gen, e->end_off);
-}
-
+/*
+ * seq is a wire number: local numbers plus the agent's seq_shift. When the
+ * collector has handled numbers this agent never gave out, its state was
+ * lost (reinstall, wiped state_dir) and local numbering started over: the
+ * shift grows so that the oldest unacknowledged event goes out just above
+ * the collector's number, or every new line would be taken for a
+ * duplicate. The shift is saved before anything is sent with it.
+ */
 static void
 uplink_on_ack(struct uplink *u, uint64_t seq)
 {
 	struct agent *a = u->a;
-	size_t n;
+	uint64_t first = a->q.head ? a->q.head->seq : a->next_seq;
+	size_t n = 0;
 
-	if (seq >= a->q.next_seq) {
-		/*
-		 * The collector has handled numbers this agent never gave out: its
-		 * state was lost (reinstall, wiped state_dir) and numbering started
-		 * over. Continue above the collector's, or every new line would be
-		 * taken for a duplicate.
-		 */
+	if (seq >= a->next_seq + a->seq_shift) {
 		ms_warn("event=seq_behind_collector collector_handled=%llu next_seq=%llu "
-		    "note=\"state lost? renumbering the queue\"", (unsigned long long)seq,
-		    (unsigned long long)a->q.next_seq);
-		queue_renumber(&a->q, seq + 1);
-		if (state_reserve(a->state, a->q.next_seq) < 0)
-			uplink_drop(u, "cannot reserve sequence numbers on disk");
-		n = 0;
-	} else {
-		n = queue_ack(&a->q, seq, ack_done, a);
+		    "note=\"state lost? numbering continues above the collector's\"",
+		    (unsigned long long)seq, (unsigned long long)(a->next_seq + a->seq_shift));
+		if (state_set_shift(a->state, seq + 1 - first) < 0) {
+			uplink_drop(u, "cannot save the sequence shift on disk");
+			return;
+		}
+		a->seq_shift = seq + 1 - first;
+		queue_rewind(&a->q);	/* anything sent with the old numbers goes again */
+	} else if (seq >= a->seq_shift) {
+		n = queue_ack(&a->q, seq - a->seq_shift, NULL, NULL);
+		agent_acked(a, seq - a->seq_shift);
 	}
 	a->stats.events_acked += n;
 	if (u->state == UL_HELLO) {
@@ -199,7 +198,7 @@ uplink_on_ack(struct uplink *u, uint64_t seq)
 	if (n)
 		agent_room_freed(a);
 	uplink_kick(u);
-	if (a->stopping && a->q.count == 0)
+	if (a->stopping && a->q.count == 0 && !spool_backlog(a->spool))
 		agent_maybe_exit(a);
 }
 

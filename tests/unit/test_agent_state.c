@@ -19,6 +19,14 @@ count_cb(const struct qevent *e, void *arg)
 	*last = e->seq;
 }
 
+static struct qevent *
+ev(uint64_t seq, const char *line)
+{
+	struct qevent *e = qevent_new(seq, 1000, "/var/log/x", 10, line, strlen(line));
+	assert_non_null(e);
+	return e;
+}
+
 static void
 test_queue(void **state)
 {
@@ -26,16 +34,18 @@ test_queue(void **state)
 	uint64_t last = 0;
 
 	(void)state;
-	queue_init(&q, 3, 1 << 20, 10);
-	assert_non_null(queue_push(&q, 0, 1, 5, 1000, "a", 1));
-	assert_non_null(queue_push(&q, 0, 1, 10, 1000, "bb", 2));
-	assert_non_null(queue_push(&q, 0, 1, 15, 1000, "ccc", 3));
-	/* Full by count: the next push is refused, nothing dropped. */
+	queue_init(&q, 3, 1 << 20);
+	queue_append(&q, ev(10, "a"));
+	queue_append(&q, ev(11, "bb"));
+	assert_false(queue_full(&q));
+	queue_append(&q, ev(12, "ccc"));
+	/* Full by count: the caller keeps the next one in the spool only. */
 	assert_true(queue_full(&q));
-	assert_null(queue_push(&q, 0, 1, 20, 1000, "d", 1));
 	assert_int_equal(q.count, 3);
 	assert_int_equal(q.bytes, 6);
 	assert_true(q.head->seq == 10 && q.tail->seq == 12);
+	assert_memory_equal(q.head->data, "/var/log/x", 10);
+	assert_memory_equal(qevent_line(q.tail), "ccc", 3);
 	/* Send two, then acknowledge the first. */
 	q.unsent = q.head->next->next;
 	assert_int_equal(queue_ack(&q, 10, count_cb, &last), 1);
@@ -47,9 +57,6 @@ test_queue(void **state)
 	/* Reconnect: everything unacknowledged is unsent again. */
 	queue_rewind(&q);
 	assert_ptr_equal(q.unsent, q.head);
-	/* Renumbering continues above a collector that handled more. */
-	queue_renumber(&q, 1000);
-	assert_true(q.head->seq == 1000 && q.tail->seq == 1001 && q.next_seq == 1002);
 	assert_int_equal(queue_ack(&q, 5000, count_cb, &last), 2);
 	assert_null(q.head);
 	assert_null(q.tail);
@@ -58,9 +65,9 @@ test_queue(void **state)
 	queue_fini(&q);
 
 	/* Full by bytes. */
-	queue_init(&q, 100, 4, 1);
-	assert_non_null(queue_push(&q, 0, 1, 4, 0, "abcd", 4));
-	assert_null(queue_push(&q, 0, 1, 5, 0, "e", 1));
+	queue_init(&q, 100, 4);
+	queue_append(&q, ev(1, "abcd"));
+	assert_true(queue_full(&q));
 	queue_fini(&q);
 }
 

@@ -1,0 +1,749 @@
+/* spool – the agent's durable queue on disk (format and rules in spool.h). */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "agent.h"
+#include "ms_log.h"
+#include "ms_proto.h"
+
+#define SPOOL_MAGIC "MSR1"
+#define SPOOL_MAX_SRC 4096
+#define SPOOL_MAX_REC (SPOOL_REC_HDR + SPOOL_MAX_SRC + MS_PROTO_MAX_LINE)
+/* Appends are gathered here and written with one write(2). */
+#define SPOOL_WBUF (256 * 1024)
+/* Read window for scanning and loading: a chunk plus one whole record. */
+#define SPOOL_RBUF (256 * 1024 + SPOOL_MAX_REC)
+/* Files whose reading progress is remembered from the scan at open. */
+#define SPOOL_MAX_ENDS 1024
+#define SPOOL_MAX_SEGMENTS 100000
+
+struct spool_seg {
+	uint64_t first_seq;	/* its name */
+	uint64_t last_seq;	/* highest in it; 0 when empty */
+	uint64_t bytes;		/* valid bytes (including buffered, for the last one) */
+};
+
+struct spool_end {
+	uint64_t dev, ino, fp, end;
+	uint32_t fp_len;
+};
+
+struct spool {
+	char dir[4096];
+	struct spool_opts o;
+	struct spool_seg *segs;	/* oldest first; the last one is written to */
+	size_t nsegs, capsegs;
+	int wfd;		/* the last segment, -1 before the first append */
+	char *wbuf;
+	size_t wlen;
+	uint64_t wbuf_start;	/* file offset of wbuf[0] in the last segment */
+	bool need_sync;		/* written since the last fdatasync */
+	bool dir_dirty;		/* a segment was created or removed since */
+	bool failing;		/* last write failed (logged once) */
+	uint64_t total;		/* bytes of all segments */
+	uint64_t acked, covered;
+	uint64_t max_seq;
+	/* backlog: the first record not in the caller's queue */
+	bool backlog;
+	size_t rd_seg;
+	uint64_t rd_off;
+	int rfd;
+	size_t rfd_seg;
+	char *rbuf;
+	struct spool_end *ends;
+	size_t nends;
+	struct spool_stats st;
+};
+
+uint32_t
+spool_crc(const void *p, size_t n)
+{
+	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+}
+
+static void
+put16(char *p, uint16_t v)
+{
+	p[0] = (char)(v & 0xff);
+	p[1] = (char)(v >> 8);
+}
+
+static void
+put32(char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (char)((v >> (8 * i)) & 0xff);
+}
+
+static void
+put64(char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (char)((v >> (8 * i)) & 0xff);
+}
+
+static uint16_t
+get16(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint16_t)(u[0] | (u[1] << 8));
+}
+
+static uint32_t
+get32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint32_t)u[0] | ((uint32_t)u[1] << 8) | ((uint32_t)u[2] << 16) |
+	    ((uint32_t)u[3] << 24);
+}
+
+static uint64_t
+get64(const char *p)
+{
+	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
+}
+
+static size_t
+rec_size(const struct spool_rec *r)
+{
+	return SPOOL_REC_HDR + r->src_len + r->line_len;
+}
+
+static void
+rec_encode(char *p, const struct spool_rec *r)
+{
+	size_t n = rec_size(r);
+
+	memcpy(p, SPOOL_MAGIC, 4);
+	put32(p + 8, (uint32_t)(n - 12));
+	put64(p + 12, r->seq);
+	put64(p + 20, (uint64_t)r->time_ms);
+	put64(p + 28, r->dev);
+	put64(p + 36, r->ino);
+	put64(p + 44, r->end_off);
+	put64(p + 52, r->fp);
+	put32(p + 60, r->fp_len);
+	put16(p + 64, (uint16_t)r->src_len);
+	put16(p + 66, 0);
+	put32(p + 68, (uint32_t)r->line_len);
+	memcpy(p + SPOOL_REC_HDR, r->src, r->src_len);
+	memcpy(p + SPOOL_REC_HDR + r->src_len, r->line, r->line_len);
+	put32(p + 4, spool_crc(p + 8, n - 8));
+}
+
+/*
+ * Parses the record at p[0..avail): its size, 0 when more bytes are needed
+ * (avail too short for what the header says), -1 when it is not a valid
+ * record.
+ */
+static ssize_t
+rec_parse(const char *p, size_t avail, struct spool_rec *r)
+{
+	uint32_t body, src_len, line_len;
+	size_t n;
+
+	if (avail < SPOOL_REC_HDR)
+		return memcmp(p, SPOOL_MAGIC, avail < 4 ? avail : 4) == 0 ? 0 : -1;
+	if (memcmp(p, SPOOL_MAGIC, 4) != 0)
+		return -1;
+	body = get32(p + 8);
+	src_len = get16(p + 64);
+	line_len = get32(p + 68);
+	if (src_len > SPOOL_MAX_SRC || line_len > MS_PROTO_MAX_LINE || get16(p + 66) != 0 ||
+	    (size_t)body != SPOOL_REC_HDR - 12 + src_len + line_len)
+		return -1;
+	n = SPOOL_REC_HDR + src_len + line_len;
+	if (avail < n)
+		return 0;
+	if (spool_crc(p + 8, n - 8) != get32(p + 4))
+		return -1;
+	r->seq = get64(p + 12);
+	r->time_ms = (int64_t)get64(p + 20);
+	r->dev = get64(p + 28);
+	r->ino = get64(p + 36);
+	r->end_off = get64(p + 44);
+	r->fp = get64(p + 52);
+	r->fp_len = get32(p + 60);
+	r->src = p + SPOOL_REC_HDR;
+	r->src_len = src_len;
+	r->line = p + SPOOL_REC_HDR + src_len;
+	r->line_len = line_len;
+	return (ssize_t)n;
+}
+
+static void
+seg_path(const struct spool *sp, uint64_t first, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%016" PRIx64 ".seg", sp->dir, first);
+}
+
+static int
+seg_add(struct spool *sp, uint64_t first)
+{
+	if (sp->nsegs == sp->capsegs) {
+		size_t ncap = sp->capsegs ? sp->capsegs * 2 : 16;
+		struct spool_seg *n = realloc(sp->segs, ncap * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		sp->segs = n;
+		sp->capsegs = ncap;
+	}
+	memset(&sp->segs[sp->nsegs], 0, sizeof(sp->segs[0]));
+	sp->segs[sp->nsegs].first_seq = first;
+	sp->nsegs++;
+	return 0;
+}
+
+static void
+end_note(struct spool *sp, const struct spool_rec *r)
+{
+	for (size_t i = 0; i < sp->nends; i++) {
+		struct spool_end *e = &sp->ends[i];
+		if (e->dev == r->dev && e->ino == r->ino) {
+			/* Records are in the order lines were read: the last one is where reading got. */
+			e->fp = r->fp;
+			e->fp_len = r->fp_len;
+			e->end = r->end_off;
+			return;
+		}
+	}
+	if (sp->nends == SPOOL_MAX_ENDS)
+		return;
+	sp->ends[sp->nends++] = (struct spool_end){ r->dev, r->ino, r->fp, r->end_off, r->fp_len };
+}
+
+/*
+ * Finds the next valid record in buf[from..len): its offset, or len when
+ * none starts there (a record cut by the end of buf counts as found when
+ * more_follows).
+ */
+static size_t
+resync(const char *buf, size_t from, size_t len, bool more_follows)
+{
+	struct spool_rec r;
+
+	for (size_t i = from; i < len; i++) {
+		const char *m = memchr(buf + i, 'M', len - i);
+		ssize_t rc;
+
+		if (m == NULL)
+			return len;
+		i = (size_t)(m - buf);
+		rc = rec_parse(buf + i, len - i, &r);
+		if (rc > 0 || (rc == 0 && more_follows))
+			return i;
+	}
+	return len;
+}
+
+/*
+ * Scans segment i: counts its records, notes file ends, cuts a corrupt
+ * tail. Corrupt bytes in the middle are skipped (and skipped again when
+ * loading). 0 or -1.
+ */
+static int
+seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
+{
+	char path[4200];
+	struct spool_seg *s = &sp->segs[i];
+	uint64_t off = 0, good_end = 0, corrupt = 0;
+	struct stat st;
+	int fd;
+
+	seg_path(sp, s->first_seq, path, sizeof(path));
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (off < (uint64_t)st.st_size) {
+		ssize_t n = pread(fd, sp->rbuf, SPOOL_RBUF, (off_t)off);
+		size_t pos = 0;
+		bool eof;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		eof = off + (uint64_t)n >= (uint64_t)st.st_size;
+		while (pos < (size_t)n) {
+			struct spool_rec r;
+			ssize_t rc = rec_parse(sp->rbuf + pos, (size_t)n - pos, &r);
+
+			if (rc > 0) {
+				if (r.seq > s->last_seq)
+					s->last_seq = r.seq;
+				if (r.seq > sp->max_seq)
+					sp->max_seq = r.seq;
+				if (r.seq > sp->acked)
+					sp->st.recovered++;
+				end_note(sp, &r);
+				pos += (size_t)rc;
+				good_end = off + pos;
+				continue;
+			}
+			if (rc == 0 && !eof)
+				break;	/* read on from this record */
+			/* Not a record (or cut short at the end): find the next one. */
+			{
+				size_t next = resync(sp->rbuf, pos + 1, (size_t)n, !eof);
+				corrupt += next - pos;
+				pos = next;
+			}
+		}
+		if (pos == 0)
+			break;	/* cannot happen: SPOOL_RBUF holds a whole record */
+		off += pos;
+	}
+	/* Whatever follows the last valid record is a torn write: cut it. */
+	if (good_end < (uint64_t)st.st_size) {
+		uint64_t cut = (uint64_t)st.st_size - good_end;
+		ms_warn("event=spool_tail_truncated segment=%s bytes=%" PRIu64
+		    " note=\"a write torn by a crash or a corrupt tail\"", path, cut);
+		if (ftruncate(fd, (off_t)good_end) != 0)
+			ms_warn("event=spool_error segment=%s reason=\"%s\"", path, strerror(errno));
+		corrupt = corrupt >= cut ? corrupt - cut : 0;
+		sp->st.corrupt_bytes += cut;
+		sp->dir_dirty = true;
+	}
+	if (corrupt) {
+		ms_warn("event=spool_corrupt segment=%s bytes=%" PRIu64
+		    " note=\"skipped; the records around them are kept\"", path, corrupt);
+		sp->st.corrupt_bytes += corrupt;
+	}
+	s->bytes = good_end;
+	sp->total += good_end;
+	close(fd);
+	return 0;
+}
+
+static int
+seg_cmp(const void *a, const void *b)
+{
+	const struct spool_seg *x = a, *y = b;
+	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+static void
+spool_fsync_dir(struct spool *sp)
+{
+	int dfd;
+
+	if (!sp->dir_dirty)
+		return;
+	if ((dfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		if (sp->o.sync)
+			fsync(dfd);
+		close(dfd);
+	}
+	sp->dir_dirty = false;
+}
+
+/* Removes segment 0 (all acknowledged and covered). */
+static void
+seg_remove_first(struct spool *sp)
+{
+	char path[4200];
+
+	seg_path(sp, sp->segs[0].first_seq, path, sizeof(path));
+	if (unlink(path) != 0 && errno != ENOENT)
+		ms_warn("event=spool_error segment=%s reason=\"%s\"", path, strerror(errno));
+	sp->total -= sp->segs[0].bytes;
+	memmove(sp->segs, sp->segs + 1, (sp->nsegs - 1) * sizeof(sp->segs[0]));
+	sp->nsegs--;
+	if (sp->rfd >= 0) {
+		if (sp->rfd_seg == 0) {
+			close(sp->rfd);
+			sp->rfd = -1;
+		} else {
+			sp->rfd_seg--;
+		}
+	}
+	if (sp->rd_seg > 0)
+		sp->rd_seg--;
+	else
+		sp->rd_off = 0;
+	sp->dir_dirty = true;
+}
+
+/* Deletes leading segments that are acknowledged and covered, never the last one. */
+static bool
+spool_trim(struct spool *sp)
+{
+	uint64_t upto = sp->acked < sp->covered ? sp->acked : sp->covered;
+	bool freed = false;
+
+	while (sp->nsegs > 1 && sp->segs[0].last_seq <= upto) {
+		seg_remove_first(sp);
+		freed = true;
+	}
+	return freed;
+}
+
+struct spool *
+spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *err, size_t errsz)
+{
+	struct spool *sp = calloc(1, sizeof(*sp));
+	DIR *d = NULL;
+	struct dirent *de;
+
+	if (sp == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	sp->wfd = -1;
+	sp->rfd = -1;
+	sp->o = *o;
+	sp->acked = acked;
+	sp->covered = acked;
+	if (strlen(dir) >= sizeof(sp->dir)) {
+		snprintf(err, errsz, "spool folder name too long");
+		goto fail;
+	}
+	strcpy(sp->dir, dir);
+	if ((sp->wbuf = malloc(SPOOL_WBUF)) == NULL || (sp->rbuf = malloc(SPOOL_RBUF)) == NULL ||
+	    (sp->ends = calloc(SPOOL_MAX_ENDS, sizeof(*sp->ends))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		unsigned long long first;
+
+		if (strlen(de->d_name) != 20 || strcmp(de->d_name + 16, ".seg") != 0)
+			continue;
+		errno = 0;
+		first = strtoull(de->d_name, &end, 16);
+		if (errno != 0 || end != de->d_name + 16)
+			continue;
+		if (sp->nsegs >= SPOOL_MAX_SEGMENTS || seg_add(sp, first) < 0) {
+			snprintf(err, errsz, "%s: too many segments", dir);
+			goto fail;
+		}
+	}
+	closedir(d);
+	d = NULL;
+	if (sp->nsegs > 1)
+		qsort(sp->segs, sp->nsegs, sizeof(sp->segs[0]), seg_cmp);
+	for (size_t i = 0; i < sp->nsegs; i++)
+		if (seg_scan(sp, i, err, errsz) < 0)
+			goto fail;
+	/* Every unacknowledged record found is read back into memory by spool_load. */
+	sp->backlog = sp->st.recovered > 0;
+	sp->st.backlog = sp->st.recovered;
+	sp->rd_seg = 0;
+	sp->rd_off = 0;
+	if (sp->nsegs > 0) {
+		char path[4200];
+		seg_path(sp, sp->segs[sp->nsegs - 1].first_seq, path, sizeof(path));
+		if ((sp->wfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		sp->wbuf_start = sp->segs[sp->nsegs - 1].bytes;
+	}
+	if (sp->st.recovered)
+		ms_info("event=spool_recovered records=%" PRIu64 " segments=%zu bytes=%" PRIu64,
+		    sp->st.recovered, sp->nsegs, sp->total);
+	spool_trim(sp);
+	return sp;
+fail:
+	if (d)
+		closedir(d);
+	spool_free(sp);
+	return NULL;
+}
+
+void
+spool_free(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	if (sp->wfd >= 0) {
+		spool_flush(sp);
+		close(sp->wfd);
+	}
+	if (sp->rfd >= 0)
+		close(sp->rfd);
+	free(sp->segs);
+	free(sp->wbuf);
+	free(sp->rbuf);
+	free(sp->ends);
+	free(sp);
+}
+
+int
+spool_flush(struct spool *sp)
+{
+	size_t done = 0;
+
+	while (done < sp->wlen) {
+		ssize_t n = write(sp->wfd, sp->wbuf + done, sp->wlen - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			/* Put the file back as it was: the whole buffer is retried later. */
+			if (ftruncate(sp->wfd, (off_t)sp->wbuf_start) != 0)
+				ms_warn("event=spool_error reason=\"cannot undo a partial write: %s\"",
+				    strerror(errno));
+			if (!sp->failing)
+				ms_err("event=spool_write_error dir=%s reason=\"%s\" note=\"reading pauses until it works\"",
+				    sp->dir, strerror(e));
+			sp->failing = true;
+			sp->st.write_errors++;
+			errno = e;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	if (sp->failing)
+		ms_info("event=spool_write_ok dir=%s", sp->dir);
+	sp->failing = false;
+	sp->wbuf_start += sp->wlen;
+	if (sp->wlen)
+		sp->need_sync = true;
+	sp->wlen = 0;
+	return 0;
+}
+
+int
+spool_sync(struct spool *sp)
+{
+	if (sp->wfd < 0)
+		return 0;
+	if (spool_flush(sp) < 0)
+		return -1;
+	if (sp->need_sync && sp->o.sync && fdatasync(sp->wfd) != 0) {
+		ms_err("event=spool_sync_error dir=%s reason=\"%s\"", sp->dir, strerror(errno));
+		sp->st.write_errors++;
+		return -1;
+	}
+	if (sp->need_sync)
+		sp->st.syncs++;
+	sp->need_sync = false;
+	spool_fsync_dir(sp);
+	return 0;
+}
+
+/* Starts a new segment whose first record will be seq. 0 or -1. */
+static int
+seg_roll(struct spool *sp, uint64_t seq)
+{
+	char path[4200];
+	int fd;
+
+	if (sp->wfd >= 0) {
+		/* The old segment's bytes are durable before we stop tracking them. */
+		if (spool_sync(sp) < 0)
+			return -1;
+	}
+	seg_path(sp, seq, path, sizeof(path));
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+		if (!sp->failing)
+			ms_err("event=spool_write_error segment=%s reason=\"%s\"", path, strerror(errno));
+		sp->failing = true;
+		sp->st.write_errors++;
+		return -1;
+	}
+	if (seg_add(sp, seq) < 0) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (sp->wfd >= 0)
+		close(sp->wfd);
+	sp->wfd = fd;
+	sp->wbuf_start = 0;
+	sp->dir_dirty = true;
+	return 0;
+}
+
+bool
+spool_backlog(const struct spool *sp)
+{
+	return sp->backlog;
+}
+
+int
+spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory)
+{
+	size_t n = rec_size(r);
+	struct spool_seg *last;
+
+	if (r->src_len > SPOOL_MAX_SRC || r->line_len > MS_PROTO_MAX_LINE)
+		return -1;
+	if (sp->total + n > sp->o.max_bytes && sp->total > 0)
+		return 1;
+	if (sp->failing && spool_flush(sp) < 0)
+		return -1;
+	last = sp->nsegs ? &sp->segs[sp->nsegs - 1] : NULL;
+	if (last == NULL || sp->wfd < 0 || (last->bytes > 0 && last->bytes + n > sp->o.segment_bytes)) {
+		if (seg_roll(sp, r->seq) < 0)
+			return -1;
+		last = &sp->segs[sp->nsegs - 1];
+	}
+	if (sp->wlen + n > SPOOL_WBUF && spool_flush(sp) < 0)
+		return -1;
+	if (!in_memory && !sp->backlog) {
+		sp->backlog = true;
+		sp->rd_seg = sp->nsegs - 1;
+		sp->rd_off = last->bytes;
+	}
+	rec_encode(sp->wbuf + sp->wlen, r);
+	sp->wlen += n;
+	last->bytes += n;
+	if (last->last_seq < r->seq)
+		last->last_seq = r->seq;
+	if (r->seq > sp->max_seq)
+		sp->max_seq = r->seq;
+	sp->total += n;
+	if (!in_memory)
+		sp->st.backlog++;
+	return 0;
+}
+
+size_t
+spool_load(struct spool *sp, spool_load_fn fn, void *arg)
+{
+	size_t taken = 0;
+
+	if (!sp->backlog)
+		return 0;
+	if (spool_flush(sp) < 0)
+		return 0;
+	while (sp->backlog) {
+		struct spool_seg *s;
+		char path[4200];
+		ssize_t n;
+		size_t pos = 0;
+		bool eof;
+
+		if (sp->rd_seg >= sp->nsegs) {
+			sp->backlog = false;
+			break;
+		}
+		s = &sp->segs[sp->rd_seg];
+		if (sp->rd_off >= s->bytes) {
+			if (sp->rd_seg + 1 >= sp->nsegs) {
+				sp->backlog = false;	/* caught up with the writer */
+				sp->st.backlog = 0;
+				break;
+			}
+			sp->rd_seg++;
+			sp->rd_off = 0;
+			continue;
+		}
+		if (sp->rfd < 0 || sp->rfd_seg != sp->rd_seg) {
+			if (sp->rfd >= 0)
+				close(sp->rfd);
+			seg_path(sp, s->first_seq, path, sizeof(path));
+			if ((sp->rfd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+				ms_err("event=spool_read_error segment=%s reason=\"%s\"", path, strerror(errno));
+				break;
+			}
+			sp->rfd_seg = sp->rd_seg;
+		}
+		n = pread(sp->rfd, sp->rbuf,
+		    s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF,
+		    (off_t)sp->rd_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ms_err("event=spool_read_error segment=%016" PRIx64 " offset=%" PRIu64
+			    " reason=\"%s\"", s->first_seq, sp->rd_off, n < 0 ? strerror(errno) : "short file");
+			break;
+		}
+		eof = sp->rd_off + (uint64_t)n >= s->bytes;
+		while (pos < (size_t)n) {
+			struct spool_rec r;
+			ssize_t rc = rec_parse(sp->rbuf + pos, (size_t)n - pos, &r);
+
+			if (rc == 0 && !eof)
+				break;
+			if (rc <= 0) {
+				size_t next = resync(sp->rbuf, pos + 1, (size_t)n, !eof);
+				pos = next;
+				continue;
+			}
+			if (r.seq > sp->acked) {
+				if (fn(&r, arg) != 0) {
+					sp->rd_off += pos;
+					return taken;
+				}
+				taken++;
+				if (sp->st.backlog)
+					sp->st.backlog--;
+			}
+			pos += (size_t)rc;
+		}
+		sp->rd_off += pos;
+	}
+	return taken;
+}
+
+bool
+spool_ack(struct spool *sp, uint64_t acked)
+{
+	if (acked > sp->acked)
+		sp->acked = acked;
+	return spool_trim(sp);
+}
+
+bool
+spool_covered(struct spool *sp, uint64_t covered)
+{
+	if (covered > sp->covered)
+		sp->covered = covered;
+	return spool_trim(sp);
+}
+
+uint64_t
+spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
+    size_t headlen)
+{
+	for (size_t i = 0; i < sp->nends; i++) {
+		struct spool_end *e = &sp->ends[i];
+		if (e->dev == dev && e->ino == ino && headlen >= e->fp_len &&
+		    tail_fingerprint(head, e->fp_len) == e->fp) {
+			uint64_t end = e->end;
+			sp->ends[i] = sp->ends[--sp->nends];
+			return end;
+		}
+	}
+	return 0;
+}
+
+uint64_t
+spool_max_seq(const struct spool *sp)
+{
+	return sp->max_seq;
+}
+
+void
+spool_get_stats(const struct spool *sp, struct spool_stats *st)
+{
+	*st = sp->st;
+	st->bytes = sp->total;
+	st->segments = (uint32_t)sp->nsegs;
+}

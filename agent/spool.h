@@ -1,0 +1,130 @@
+/*
+ * spool – the agent's durable queue on disk.
+ *
+ * Every line read is appended here before its file position may be saved;
+ * a record is dropped only once the collector acknowledged its sequence
+ * number (a whole segment file at a time). After a crash the spool is
+ * scanned: records are checked (length, CRC-32), a torn or corrupt tail is
+ * cut off, corrupt bytes in the middle are skipped and counted, and every
+ * unacknowledged record is sent again.
+ *
+ * Layout: <dir>/<first seq, 16 hex digits>.seg, records back to back:
+ *
+ *   off  size
+ *     0     4  magic "MSR1"
+ *     4     4  CRC-32 of bytes 8 .. end of record
+ *     8     4  body length (bytes after this field)
+ *    12     8  sequence number (this agent's local numbering)
+ *    20     8  time read (ms since the epoch, signed)
+ *    28     8  device  \
+ *    36     8  inode    | the file the line came from and the offset just
+ *    44     8  end      | past the line: where reading resumes after a crash
+ *    52     8  fingerprint of the file's head, 60 4 its length (tail.c)
+ *    64     2  source path length, 66 2 flags (0)
+ *    68     4  line length
+ *    72        source path, then the line
+ *
+ * Integers are little-endian. The spool is the only writer of its folder.
+ *
+ * Memory: the agent keeps a window of the oldest unacknowledged records in
+ * its queue (queue.c); records that did not fit are "backlog" and are read
+ * back from disk (spool_load) as acknowledgements make room.
+ */
+#ifndef AGENT_SPOOL_H
+#define AGENT_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOOL_REC_HDR 72
+
+struct spool;
+
+/* One record; every pointer is borrowed for the call only. */
+struct spool_rec {
+	uint64_t seq;
+	int64_t time_ms;
+	uint64_t dev, ino, end_off;
+	uint64_t fp;
+	uint32_t fp_len;
+	const char *src;
+	size_t src_len;
+	const char *line;
+	size_t line_len;
+};
+
+struct spool_opts {
+	uint64_t max_bytes;	/* all segments together; appending stops there */
+	uint64_t segment_bytes;	/* a new segment starts past this size */
+	bool sync;		/* fdatasync in spool_sync (else page cache only) */
+};
+
+struct spool_stats {
+	uint64_t bytes;		/* on disk, all segments */
+	uint32_t segments;
+	uint64_t backlog;	/* unacknowledged records on disk only, not in memory */
+	uint64_t recovered;	/* unacknowledged records found at open */
+	uint64_t corrupt_bytes;	/* skipped or cut off as corrupt (open and reads) */
+	uint64_t write_errors;
+	uint64_t syncs;
+};
+
+/*
+ * Opens (creating) the spool folder dir and scans it. Records with a
+ * sequence number <= acked are known to be acknowledged and are not loaded.
+ * NULL with err filled on failure.
+ */
+struct spool *spool_open(const char *dir, const struct spool_opts *o, uint64_t acked,
+    char *err, size_t errsz);
+void spool_free(struct spool *sp);
+
+/*
+ * Appends r. in_memory says whether the caller also keeps it in its queue;
+ * the first record that is not starts the backlog. 0, 1 when the spool is
+ * full (nothing written), -1 on a write error (nothing accepted; counted,
+ * logged once per run of errors).
+ */
+int spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory);
+/* Whether records exist that are on disk only (the queue must load them first). */
+bool spool_backlog(const struct spool *sp);
+
+/*
+ * Writes buffered records to the segment (write(2), page cache): called
+ * before anything appended is sent. 0 or -1.
+ */
+int spool_flush(struct spool *sp);
+/* spool_flush, then fdatasync when the spool syncs. 0 when all appended so far is durable. */
+int spool_sync(struct spool *sp);
+
+/*
+ * Calls fn for each backlog record in order until fn returns non-zero (the
+ * queue is full; that record stays backlog). Returns how many were taken.
+ */
+typedef int (*spool_load_fn)(const struct spool_rec *r, void *arg);
+size_t spool_load(struct spool *sp, spool_load_fn fn, void *arg);
+
+/*
+ * Acknowledged up to seq (acked) and file positions saved on disk up to
+ * seq (covered): segments whose records are all both are deleted. Returns
+ * true when that freed room.
+ */
+bool spool_ack(struct spool *sp, uint64_t acked);
+bool spool_covered(struct spool *sp, uint64_t covered);
+
+/*
+ * Where the spool (as found at open) says reading of file (dev, ino) got
+ * to: the end offset of its last record, when that record's fingerprint
+ * matches head[0..headlen); else 0. Answers once per file: a later file
+ * on a reused inode is not taken for it.
+ */
+uint64_t spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
+    size_t headlen);
+/* The highest sequence number in the spool (0 when empty). */
+uint64_t spool_max_seq(const struct spool *sp);
+void spool_get_stats(const struct spool *sp, struct spool_stats *st);
+
+/* CRC-32 as written in records (exposed for tests). */
+uint32_t spool_crc(const void *p, size_t n);
+
+#endif

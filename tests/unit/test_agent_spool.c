@@ -1,0 +1,341 @@
+/*
+ * Unit tests of the agent's spool on real files: records survive a reopen
+ * byte for byte, a torn tail is cut, a corrupt record in the middle is
+ * skipped without losing its neighbours, the size cap refuses appends until
+ * acknowledged segments are deleted, the backlog is read back in order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+#include "ms_log.h"
+#include "spool.h"
+
+static char root[] = "/tmp/minisoc-test-spool-XXXXXX";
+static char dir[600];
+
+struct got {
+	size_t n;
+	uint64_t seq[4096];
+	char line[4096][64];
+	size_t stop_after;	/* fn returns 1 once this many were taken (0: never) */
+};
+
+static int
+take(const struct spool_rec *r, void *arg)
+{
+	struct got *g = arg;
+
+	if (g->stop_after && g->n == g->stop_after)
+		return 1;
+	assert_true(g->n < 4096);
+	assert_int_equal(r->src_len, strlen("/var/log/auth.log"));
+	assert_memory_equal(r->src, "/var/log/auth.log", r->src_len);
+	g->seq[g->n] = r->seq;
+	snprintf(g->line[g->n], sizeof(g->line[0]), "%.*s", (int)r->line_len, r->line);
+	g->n++;
+	return 0;
+}
+
+static void
+rec(struct spool_rec *r, uint64_t seq, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "line number %llu", (unsigned long long)seq);
+	memset(r, 0, sizeof(*r));
+	r->seq = seq;
+	r->time_ms = 1700000000000LL + (int64_t)seq;
+	r->dev = 1;
+	r->ino = 42;
+	r->end_off = seq * 100;
+	r->fp = tail_fingerprint("head", 4);
+	r->fp_len = 4;
+	r->src = "/var/log/auth.log";
+	r->src_len = strlen(r->src);
+	r->line = buf;
+	r->line_len = strlen(buf);
+}
+
+static struct spool *
+open_sp(uint64_t max, uint64_t seg, uint64_t acked)
+{
+	struct spool_opts o = { .max_bytes = max, .segment_bytes = seg, .sync = true };
+	char err[512];
+	struct spool *sp = spool_open(dir, &o, acked, err, sizeof(err));
+
+	if (sp == NULL)
+		fail_msg("spool_open: %s", err);
+	return sp;
+}
+
+static void
+append_range(struct spool *sp, uint64_t from, uint64_t to, bool in_memory)
+{
+	for (uint64_t s = from; s <= to; s++) {
+		struct spool_rec r;
+		char buf[64];
+		rec(&r, s, buf, sizeof(buf));
+		assert_int_equal(spool_append(sp, &r, in_memory), 0);
+	}
+}
+
+static void
+reset(void)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The only (or first) segment file of the spool. */
+static void
+seg_file(char *out, size_t outsz, int which)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort), k = 0;
+
+	assert_true(n > 2);
+	for (int i = 0; i < n; i++) {
+		if (strstr(names[i]->d_name, ".seg") && k++ == which)
+			snprintf(out, outsz, "%s/%s", dir, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static off_t
+file_size(const char *p)
+{
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_size;
+}
+
+static void
+test_reopen(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct got g = { 0 };
+	char head[16] = "head and more";
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	append_range(sp, 1, 100, true);
+	assert_false(spool_backlog(sp));
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+
+	/* Everything above acked (40) comes back, in order, byte for byte. */
+	sp = open_sp(1 << 20, 1 << 16, 40);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 60);
+	assert_int_equal(st.corrupt_bytes, 0);
+	assert_true(spool_backlog(sp));
+	assert_int_equal(spool_max_seq(sp), 100);
+	assert_int_equal(spool_load(sp, take, &g), 60);
+	assert_false(spool_backlog(sp));
+	for (size_t i = 0; i < 60; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "line number %zu", i + 41);
+		assert_int_equal(g.seq[i], i + 41);
+		assert_string_equal(g.line[i], want);
+	}
+	/* Where reading of (1, 42) got to, once, and only for the same head. */
+	assert_int_equal(spool_take_file_end(sp, 1, 42, "other", 5), 0);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head)), 100 * 100);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head)), 0);
+	spool_free(sp);
+}
+
+static void
+test_torn_tail(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct got g = { 0 };
+	char seg[700];
+	off_t full;
+	int fd;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	append_range(sp, 1, 10, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	seg_file(seg, sizeof(seg), 0);
+	full = file_size(seg);
+	/* A crash in the middle of the last record's write. */
+	assert_int_equal(truncate(seg, full - 7), 0);
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 9);
+	assert_true(st.corrupt_bytes > 0);
+	/* The torn record is cut off: appending goes on after the last good one. */
+	assert_true(file_size(seg) < full - 7);
+	append_range(sp, 11, 12, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+
+	/* Garbage after the last record (a write of zeros by a dying disk). */
+	assert_true((fd = open(seg, O_WRONLY | O_APPEND)) >= 0);
+	assert_int_equal(write(fd, "\0\0\0\0\0\0\0\0MSR1garbage", 19), 19);
+	close(fd);
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 11);
+	assert_int_equal(st.corrupt_bytes, 19);
+	assert_int_equal(spool_load(sp, take, &g), 11);
+	assert_int_equal(g.seq[8], 9);
+	assert_int_equal(g.seq[9], 11);
+	assert_int_equal(g.seq[10], 12);
+	spool_free(sp);
+}
+
+static void
+test_corrupt_middle(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct got g = { 0 };
+	char seg[700], b;
+	off_t size;
+	int fd;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	append_range(sp, 10, 29, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	seg_file(seg, sizeof(seg), 0);
+	size = file_size(seg);
+	/* Flip one byte of the line of record 19 (records have the same size here). */
+	assert_true((fd = open(seg, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &b, 1, size / 20 * 9 + SPOOL_REC_HDR + 20), 1);
+	b ^= 0x55;
+	assert_int_equal(pwrite(fd, &b, 1, size / 20 * 9 + SPOOL_REC_HDR + 20), 1);
+	close(fd);
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 19);
+	assert_int_equal(st.corrupt_bytes, size / 20);
+	assert_int_equal(spool_load(sp, take, &g), 19);
+	for (size_t i = 0; i < 19; i++)
+		assert_int_equal(g.seq[i], i < 9 ? i + 10 : i + 11);
+	spool_free(sp);
+}
+
+static void
+test_cap_and_ack(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct spool_rec r;
+	char buf[64];
+	uint64_t s = 1;
+	int rc;
+
+	(void)state;
+	reset();
+	sp = open_sp(16384, 4096, 0);
+	/* Fill up to the cap: refused, nothing written. */
+	while ((rc = spool_append(sp, (rec(&r, s, buf, sizeof(buf)), &r), true)) == 0)
+		s++;
+	assert_int_equal(rc, 1);
+	spool_get_stats(sp, &st);
+	assert_true(st.bytes <= 16384);
+	assert_true(st.segments >= 4);
+	/* Acknowledged but positions not yet saved: nothing may go. */
+	assert_false(spool_ack(sp, s - 1));
+	assert_int_equal(spool_append(sp, (rec(&r, s, buf, sizeof(buf)), &r), true), 1);
+	/* Saved too: every segment but the one written to is deleted, room again. */
+	assert_true(spool_covered(sp, s - 1));
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.segments, 1);
+	assert_true(st.bytes <= 4096);
+	assert_int_equal(spool_append(sp, (rec(&r, s, buf, sizeof(buf)), &r), true), 0);
+	spool_free(sp);
+}
+
+static void
+test_backlog(void **state)
+{
+	struct spool *sp;
+	struct got g = { 0 };
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 2048, 0);
+	/* 1..5 fit in memory, 6..300 do not (several segments). */
+	append_range(sp, 1, 5, true);
+	append_range(sp, 6, 300, false);
+	assert_true(spool_backlog(sp));
+	/* The queue takes 50 at a time: order kept across segments. */
+	g.stop_after = 50;
+	assert_int_equal(spool_load(sp, take, &g), 50);
+	assert_int_equal(g.seq[0], 6);
+	assert_int_equal(g.seq[49], 55);
+	assert_true(spool_backlog(sp));
+	/* Older segments go once acknowledged and covered; reading goes on. */
+	spool_covered(sp, 55);
+	spool_ack(sp, 55);
+	g.stop_after = 0;
+	/* New lines while a backlog exists stay behind it. */
+	append_range(sp, 301, 310, false);
+	assert_int_equal(spool_load(sp, take, &g), 255);
+	assert_false(spool_backlog(sp));
+	for (size_t i = 0; i < g.n; i++)
+		assert_int_equal(g.seq[i], i + 6);
+	/* Caught up: the next record may live in memory again. */
+	append_range(sp, 311, 311, true);
+	assert_false(spool_backlog(sp));
+	spool_free(sp);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	ms_log_init("test", MS_LOG_ERR);
+	if (mkdtemp(root) == NULL)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/spool", root);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[700];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_torn_tail),
+		cmocka_unit_test(test_corrupt_middle),
+		cmocka_unit_test(test_cap_and_ack),
+		cmocka_unit_test(test_backlog),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
