@@ -85,6 +85,12 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+rate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	agent_rate_resume(arg);
+}
+
+static void
 stats_cb(evutil_socket_t fd, short what, void *arg)
 {
 	agent_log_stats(arg, "periodic");
@@ -175,6 +181,10 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	if ((a.rate_ev = evtimer_new(a.base, rate_cb, &a)) == NULL) {
+		ms_err("event=start_error reason=out_of_memory");
+		goto out;
+	}
 	/* The uplink first: the tail's first read already wants to send. */
 	if ((a.uplink = uplink_new(&a, err, sizeof(err))) == NULL ||
 	    (a.tail = tail_new(&a, err, sizeof(err))) == NULL) {
@@ -223,6 +233,8 @@ out:
 	queue_fini(&a.q);
 	if (a.commit_ev)
 		event_free(a.commit_ev);
+	if (a.rate_ev)
+		event_free(a.rate_ev);
 	state_close(a.state);
 	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)
 		if (sigs[i])

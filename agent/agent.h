@@ -49,6 +49,7 @@ struct agent_conf {
 	uint64_t spool_max_bytes;
 	uint64_t spool_segment_bytes;
 	int64_t spool_sync_ms;
+	int64_t max_lines_per_s;
 };
 
 struct agent_file_conf {
@@ -134,6 +135,8 @@ struct agent_stats {
 	uint64_t reserve_failures;	/* sequence reservation not written: reading paused */
 	uint64_t spool_full;		/* times reading paused on a full spool */
 	uint64_t spool_errors;		/* spool writes that failed (reading paused, retried) */
+	uint64_t rate_limited;		/* times agent.max_lines_per_s paused reading */
+	uint64_t paused_ms;		/* total time reading was paused (spool full, rate limit) */
 };
 
 struct agent {
@@ -150,6 +153,13 @@ struct agent {
 	uint64_t acked_seq;	/* ... and acknowledged up to this one */
 	bool spool_paused;	/* reading stopped on a full spool, not yet resumed */
 	int64_t last_save_ms;
+	/* Flood control: a token bucket of lines (agent.max_lines_per_s). */
+	double tokens;
+	int64_t tokens_ms;	/* monotonic time of the last refill */
+	bool rate_paused;
+	int64_t rate_logged_ms;
+	int64_t paused_since_ms;	/* when reading paused (spool or rate), 0 when not */
+	struct event *rate_ev;	/* resumes reading after a rate pause */
 	struct event *commit_ev;
 	struct tail *tail;
 	struct uplink *uplink;
@@ -166,6 +176,8 @@ struct spool_rec;
  * false when it was not taken (spool full or failing): reading pauses.
  */
 bool agent_accept(struct agent *a, const struct spool_rec *r);
+/* The rate-limit timer fired: reading goes on. */
+void agent_rate_resume(struct agent *a);
 /* Called when events were accepted: writes them to the spool, lets the uplink send them. */
 void agent_events_queued(struct agent *a);
 /* The collector acknowledged up to local number seq (from uplink.c). */

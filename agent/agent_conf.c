@@ -45,6 +45,8 @@ static const struct ms_conf_key agent_keys[] = {
 	  "group commit: fdatasync the spool this often (0: never, the page cache only survives an agent crash)" },
 	{ "agent.poll_ms", MS_CONF_INT, OFF(poll_ms), 0, "1000", 10, 60000,
 	  "how often files are checked for rotation, truncation and appearance, and globs expanded" },
+	{ "agent.max_lines_per_s", MS_CONF_INT, OFF(max_lines_per_s), 0, "50000", 0, 100000000,
+	  "flood control: lines read per second at most (bursts up to one second's worth); above it reading slows, nothing is dropped; 0 = no limit" },
 	{ "agent.partial_line_ms", MS_CONF_INT, OFF(partial_line_ms), 0, "5000", 10, 3600000,
 	  "a last line without newline is shipped once the file has not grown for this long" },
 	{ "uplink.heartbeat_ms", MS_CONF_INT, OFF(heartbeat_ms), 0, "15000", 100, 3600000,

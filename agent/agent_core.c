@@ -92,12 +92,89 @@ agent_spool_open(struct agent *a, char *err, size_t errsz)
 	return 0;
 }
 
+static void
+pause_start(struct agent *a)
+{
+	if (a->paused_since_ms == 0)
+		a->paused_since_ms = ms_mono_ms();
+}
+
+static void
+pause_end(struct agent *a)
+{
+	if (a->paused_since_ms != 0) {
+		a->stats.paused_ms += (uint64_t)(ms_mono_ms() - a->paused_since_ms);
+		a->paused_since_ms = 0;
+	}
+}
+
+/*
+ * Flood control: true when one more line may be read now. Tokens refill at
+ * max_lines_per_s up to one second's worth; when they run out, reading
+ * pauses and a timer resumes it once a batch of lines is allowed again.
+ */
+static bool
+rate_take(struct agent *a)
+{
+	int64_t rate = a->conf.max_lines_per_s, now;
+
+	if (rate <= 0)
+		return true;
+	if (a->tokens >= 1.0) {
+		a->tokens -= 1.0;
+		return true;
+	}
+	now = ms_mono_ms();
+	if (a->tokens_ms == 0)
+		a->tokens = (double)rate;	/* a full bucket at start */
+	else
+		a->tokens += (double)(now - a->tokens_ms) * (double)rate / 1000.0;
+	if (a->tokens > (double)rate)
+		a->tokens = (double)rate;
+	a->tokens_ms = now;
+	if (a->tokens >= 1.0) {
+		a->tokens -= 1.0;
+		return true;
+	}
+	if (!a->rate_paused) {
+		/* Wait for about 10 ms worth of lines (at least one): few wake-ups. */
+		int64_t wait = rate >= 100 ? 10 : (1000 + rate - 1) / rate;
+		struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
+
+		a->rate_paused = true;
+		a->stats.rate_limited++;
+		pause_start(a);
+		/* Once a minute at most: a flood would otherwise flood the log too. */
+		if (a->rate_logged_ms == 0 || now - a->rate_logged_ms >= 60000) {
+			ms_warn("event=rate_limited max_lines_per_s=%" PRId64 " times=%" PRIu64
+			    " note=\"reading slowed down, nothing is dropped\"", rate, a->stats.rate_limited);
+			a->rate_logged_ms = now;
+		}
+		if (a->rate_ev)
+			evtimer_add(a->rate_ev, &tv);
+	}
+	return false;
+}
+
+void
+agent_rate_resume(struct agent *a)
+{
+	a->rate_paused = false;
+	if (!a->spool_paused)
+		pause_end(a);
+	if (a->tail && !a->stopping)
+		tail_read_all(a->tail);
+}
+
 bool
 agent_accept(struct agent *a, const struct spool_rec *r)
 {
 	bool in_memory = !spool_backlog(a->spool) && !queue_full(&a->q);
 	struct qevent *e = NULL;
 	int rc;
+
+	if (a->rate_paused || !rate_take(a))
+		return false;
 
 	/* A number is used only once it is reserved on disk (cheap: in blocks). */
 	if (state_reserve(a->state, r->seq) < 0) {
@@ -118,6 +195,7 @@ agent_accept(struct agent *a, const struct spool_rec *r)
 			    st.bytes, a->conf.spool_max_bytes);
 			a->stats.spool_full++;
 			a->spool_paused = true;
+			pause_start(a);
 		} else if (rc < 0) {
 			a->stats.spool_errors++;
 		}
@@ -127,6 +205,7 @@ agent_accept(struct agent *a, const struct spool_rec *r)
 		queue_append(&a->q, e);
 	if (a->spool_paused) {
 		a->spool_paused = false;
+		pause_end(a);
 		ms_info("event=spool_resumed");
 	}
 	a->next_seq = r->seq + 1;
@@ -205,12 +284,14 @@ agent_log_stats(const struct agent *a, const char *why)
 	    " queue_full=%" PRIu64 " rotations=%" PRIu64 " truncations=%" PRIu64
 	    " reserve_failures=%" PRIu64 " files_limit=%" PRIu64 " spool_bytes=%" PRIu64
 	    " spool_segments=%" PRIu32 " spool_backlog=%" PRIu64 " spool_full=%" PRIu64
-	    " spool_errors=%" PRIu64 " spool_corrupt_bytes=%" PRIu64,
+	    " spool_errors=%" PRIu64 " spool_corrupt_bytes=%" PRIu64 " rate_limited=%" PRIu64
+	    " paused_ms=%" PRIu64,
 	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->lines_unterminated,
 	    s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures, s->queue_full,
 	    s->rotations, s->truncations, s->reserve_failures, s->files_limit, sp.bytes, sp.segments,
-	    sp.backlog, s->spool_full, s->spool_errors, sp.corrupt_bytes);
+	    sp.backlog, s->spool_full, s->spool_errors, sp.corrupt_bytes, s->rate_limited,
+	    s->paused_ms);
 }
 
 void

@@ -483,6 +483,40 @@ test_restart_other_content(void **state)
 	stop(a);
 }
 
+/* --- flood control ------------------------------------------------------ */
+
+static void
+test_rate_limit(void **state)
+{
+	const char *files[] = { "flood.log:" };
+	struct agent *a;
+	char buf[64];
+
+	(void)state;
+	reset();
+	put("flood.log", "w", "");
+	a = start(5000, files, 1);
+	a->conf.max_lines_per_s = 100;
+	for (int i = 0; i < 250; i++) {
+		snprintf(buf, sizeof(buf), "line %d\n", i);
+		put("flood.log", "a", buf);
+	}
+	/* One second's worth at once, then reading pauses: nothing read past it. */
+	tail_read_all(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 100);
+	assert_true(a->rate_paused);
+	assert_int_equal(a->stats.rate_limited, 1);
+	/* The timer resumes once tokens came back: the next lines follow in order. */
+	usleep(120 * 1000);
+	agent_rate_resume(a);
+	take_all(a);
+	assert_true(got.n > 100 && got.n < 250);
+	assert_string_equal(got.line[100], "line 100");
+	assert_true(a->stats.paused_ms >= 100);
+	stop(a);
+}
+
 /* --- globs -------------------------------------------------------------- */
 
 static bool
@@ -626,6 +660,7 @@ main(void)
 		cmocka_unit_test(test_partial_line),
 		cmocka_unit_test(test_copytruncate_larger),
 		cmocka_unit_test(test_restart_other_content),
+		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
 	};
