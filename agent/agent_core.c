@@ -216,9 +216,8 @@ agent_accept(struct agent *a, const struct spool_rec *r)
 void
 agent_events_queued(struct agent *a)
 {
-	/* Nothing leaves before it is in the spool file (an agent crash loses nothing then). */
-	if (spool_flush(a->spool) < 0)
-		return;
+	/* The spool's buffer goes to its file before anything is sent (uplink_kick). */
+	spool_flush(a->spool);
 	if (a->uplink)
 		uplink_kick(a->uplink);
 }

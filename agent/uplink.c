@@ -151,6 +151,9 @@ uplink_kick(struct uplink *u)
 	 */
 	if (u->state != UL_READY || u->bev == NULL)
 		return;
+	/* Nothing leaves before it is in the spool file (an agent crash then loses nothing). */
+	if (spool_flush(u->a->spool) < 0)
+		return;
 	if (evbuffer_get_length(bufferevent_get_output(u->bev)) == 0)
 		uplink_send_batch(u);
 }
