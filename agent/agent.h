@@ -23,6 +23,15 @@
 #define AGENT_MAX_FILES 256
 /* Bytes at the head of a file whose hash identifies it with dev and inode. */
 #define AGENT_FP_BYTES 1024
+/* Collectors in the failover list (collector.* plus collectors:). */
+#define AGENT_MAX_COLLECTORS 8
+
+/* One collector the uplink may ship to. */
+struct agent_collector {
+	char host[256];
+	int64_t port;
+	char server_name[256];	/* the name its certificate must carry */
+};
 
 struct agent_conf {
 	char user[64];
@@ -46,6 +55,11 @@ struct agent_conf {
 	int64_t backoff_min_ms;
 	int64_t backoff_max_ms;
 	int64_t shutdown_timeout_ms;
+	const struct ms_yaml_node *collectors_node;	/* borrowed from the parsed tree */
+	int64_t failback_ms;		/* 0: never probe the primary */
+	/* The failover list, primary first: collector.* then collectors:. */
+	struct agent_collector collectors[AGENT_MAX_COLLECTORS];
+	size_t ncollectors;
 };
 
 struct agent_file_conf {
@@ -61,6 +75,8 @@ struct agent_file_conf {
 int agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *files,
     size_t *nfiles, struct ms_yaml_node **root, char *err, size_t errsz);
 void agent_conf_usage(FILE *out);
+/* Prints the failover list of c, primary first (for --check). */
+void agent_conf_print_collectors(FILE *out, const struct agent_conf *c);
 
 /* --- queue.c: events read but not yet acknowledged ------------------- */
 
@@ -121,6 +137,8 @@ struct agent_stats {
 	uint64_t truncations;		/* by size or by a changed head (fingerprint) */
 	uint64_t files_limit;		/* glob matches not followed: AGENT_MAX_FILES reached */
 	uint64_t reserve_failures;	/* sequence reservation not written: reading paused */
+	uint64_t failovers;		/* moved on to the next collector after a failure */
+	uint64_t failbacks;		/* switched back to the primary after a probe */
 };
 
 struct agent {

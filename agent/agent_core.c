@@ -63,11 +63,13 @@ agent_log_stats(const struct agent *a, const char *why)
 	    " lines_truncated=%" PRIu64 " lines_unterminated=%" PRIu64 " events_sent=%" PRIu64 " events_acked=%" PRIu64
 	    " batches_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
 	    " queue_full=%" PRIu64 " rotations=%" PRIu64 " truncations=%" PRIu64
-	    " reserve_failures=%" PRIu64 " files_limit=%" PRIu64,
+	    " reserve_failures=%" PRIu64 " files_limit=%" PRIu64
+	    " failovers=%" PRIu64 " failbacks=%" PRIu64,
 	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->lines_unterminated,
 	    s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures, s->queue_full,
-	    s->rotations, s->truncations, s->reserve_failures, s->files_limit);
+	    s->rotations, s->truncations, s->reserve_failures, s->files_limit,
+	    s->failovers, s->failbacks);
 }
 
 void
