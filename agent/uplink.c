@@ -678,8 +678,21 @@ uplink_new(struct agent *a, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	tv.tv_sec = 1;
-	tv.tv_usec = 0;
+	{
+		/*
+		 * Often enough for the configured heartbeat and dead-peer check
+		 * (1 s at the defaults): with a 1 s tick, heartbeat_ms below 1 s
+		 * acted as 1 s, and a dead_after_ms of about 1 s took a live but
+		 * idle collector for dead.
+		 */
+		int64_t tick = 1000;
+		if (a->conf.heartbeat_ms < tick)
+			tick = a->conf.heartbeat_ms;
+		if (a->conf.dead_after_ms / 4 < tick)
+			tick = a->conf.dead_after_ms / 4;
+		tv.tv_sec = tick / 1000;
+		tv.tv_usec = (tick % 1000) * 1000;
+	}
 	evtimer_add(u->hb_ev, &tv);
 	uplink_connect(u);
 	return u;
