@@ -69,7 +69,8 @@ struct agent_file_conf {
 };
 
 /*
- * Loads file into c and the list of files to follow into files/nfiles.
+ * Loads file into c (with the failover list c->collectors, primary first)
+ * and the list of files to follow into files/nfiles.
  * *root receives the parsed tree (caller frees with ms_yaml_node_free).
  */
 int agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *files,
