@@ -162,6 +162,7 @@ main(int argc, char **argv)
 	if (check) {
 		printf("%s: configuration and certificates OK (agent id %s, %zu files)\n", config, cn,
 		    a.nfiles);
+		agent_conf_print_collectors(stdout, &a.conf);
 		rc = 0;
 		goto out;
 	}

@@ -23,6 +23,15 @@
 #define AGENT_MAX_FILES 256
 /* Bytes at the head of a file whose hash identifies it with dev and inode. */
 #define AGENT_FP_BYTES 1024
+/* Collectors in the failover list (collector.* plus collectors:). */
+#define AGENT_MAX_COLLECTORS 8
+
+/* One collector the uplink may ship to. */
+struct agent_collector {
+	char host[256];
+	int64_t port;
+	char server_name[256];	/* the name its certificate must carry */
+};
 
 struct agent_conf {
 	char user[64];
@@ -50,6 +59,11 @@ struct agent_conf {
 	uint64_t spool_segment_bytes;
 	int64_t spool_sync_ms;
 	int64_t max_lines_per_s;
+	const struct ms_yaml_node *collectors_node;	/* borrowed from the parsed tree */
+	int64_t failback_ms;		/* 0: never probe the primary */
+	/* The failover list, primary first: collector.* then collectors:. */
+	struct agent_collector collectors[AGENT_MAX_COLLECTORS];
+	size_t ncollectors;
 };
 
 struct agent_file_conf {
@@ -59,12 +73,15 @@ struct agent_file_conf {
 };
 
 /*
- * Loads file into c and the list of files to follow into files/nfiles.
+ * Loads file into c (with the failover list c->collectors, primary first)
+ * and the list of files to follow into files/nfiles.
  * *root receives the parsed tree (caller frees with ms_yaml_node_free).
  */
 int agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *files,
     size_t *nfiles, struct ms_yaml_node **root, char *err, size_t errsz);
 void agent_conf_usage(FILE *out);
+/* Prints the failover list of c, primary first (for --check). */
+void agent_conf_print_collectors(FILE *out, const struct agent_conf *c);
 
 /* --- queue.c: the oldest unacknowledged events, in memory ------------ */
 
@@ -137,6 +154,8 @@ struct agent_stats {
 	uint64_t spool_errors;		/* spool writes that failed (reading paused, retried) */
 	uint64_t rate_limited;		/* times agent.max_lines_per_s paused reading */
 	uint64_t paused_ms;		/* total time reading was paused (spool full, rate limit) */
+	uint64_t failovers;		/* moved on to the next collector after a failure */
+	uint64_t failbacks;		/* switched back to the primary after a probe */
 };
 
 struct agent {

@@ -2,9 +2,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent.h"
 #include "ms_config.h"
+#include "ms_util.h"
 
 #define OFF(f) offsetof(struct agent_conf, f)
 #define SZ(f) sizeof(((struct agent_conf *)0)->f)
@@ -17,10 +19,14 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "agent.log_level", MS_CONF_STR, OFF(log_level), SZ(log_level), "info", 0, 0,
 	  "debug, info, warn or error" },
 	{ "collector.host", MS_CONF_STR, OFF(collector_host), SZ(collector_host), NULL, 0, 0,
-	  "collector address or host name (required)" },
-	{ "collector.port", MS_CONF_INT, OFF(collector_port), 0, "6514", 1, 65535, "collector port" },
+	  "the primary collector's address or host name (required unless collectors: is given)" },
+	{ "collector.port", MS_CONF_INT, OFF(collector_port), 0, "6514", 1, 65535,
+	  "the primary collector's port" },
 	{ "collector.server_name", MS_CONF_STR, OFF(server_name), SZ(server_name), "", 0, 0,
 	  "name the collector's certificate must carry (default: collector.host)" },
+	{ "collectors", MS_CONF_NODE, OFF(collectors_node), 0, NULL, 0, 0,
+	  "failover list in order of preference, after collector.* when both are given: entries "
+	  "host, host:port or {host, port: 6514, server_name: host}; at most 8 collectors in all" },
 	{ "tls.ca", MS_CONF_PATH, OFF(tls_ca), SZ(tls_ca), NULL, 0, 0,
 	  "deployment CA certificate (required)" },
 	{ "tls.cert", MS_CONF_PATH, OFF(tls_cert), SZ(tls_cert), NULL, 0, 0,
@@ -54,11 +60,14 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "uplink.dead_after_ms", MS_CONF_INT, OFF(dead_after_ms), 0, "45000", 500, 3600000,
 	  "no frame from the collector for this long: reconnect" },
 	{ "uplink.backoff_min_ms", MS_CONF_INT, OFF(backoff_min_ms), 0, "200", 10, 600000,
-	  "first reconnect delay" },
+	  "first reconnect delay; also the delay before the next collector of a failover round" },
 	{ "uplink.backoff_max_ms", MS_CONF_INT, OFF(backoff_max_ms), 0, "30000", 10, 3600000,
-	  "longest reconnect delay" },
+	  "longest reconnect delay (the delay doubles per full round over the collectors)" },
 	{ "uplink.shutdown_timeout_ms", MS_CONF_INT, OFF(shutdown_timeout_ms), 0, "5000", 0, 600000,
 	  "on SIGTERM, how long to wait for the last acknowledgements" },
+	{ "uplink.failback_ms", MS_CONF_INT, OFF(failback_ms), 0, "60000", 0, 86400000,
+	  "while on a collector other than the primary: how often to probe the primary, and go "
+	  "back to it once it answers (0: never)" },
 	MS_CONF_END
 };
 
@@ -123,6 +132,190 @@ conf_files(const char *file, const struct ms_yaml_node *list, struct agent_file_
 	return 0;
 }
 
+/* Whether host is usable as a host name or address: printable, no blanks. */
+static bool
+conf_host_ok(const char *host)
+{
+	if (*host == '\0')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)host; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Fills out from "host", "host:port", "[v6]" or "[v6]:port" (a bare
+ * address with several colons is an IPv6 address without port).
+ */
+static int
+conf_collector_str(const char *s, struct agent_collector *out, char *why, size_t whysz)
+{
+	const char *host = s, *port = NULL, *colon = strchr(s, ':');
+	size_t hl = strlen(s);
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+			snprintf(why, whysz, "expected [address] or [address]:port");
+			return -1;
+		}
+		host = s + 1;
+		hl = (size_t)(close - host);
+		if (close[1] == ':')
+			port = close + 2;
+	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		hl = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(out->host)) {
+		snprintf(why, whysz, "host must have 1 to %zu bytes", sizeof(out->host) - 1);
+		return -1;
+	}
+	ms_copy(out->host, sizeof(out->host), host, hl);
+	out->port = 6514;
+	if (port != NULL && ms_parse_i64(port, 1, 65535, &out->port) < 0) {
+		snprintf(why, whysz, "port must be an integer in [1, 65535]");
+		return -1;
+	}
+	return 0;
+}
+
+/* Fills out from one entry of collectors: (a string or a map). */
+static int
+conf_collector(const struct ms_yaml_node *it, struct agent_collector *out, char *why,
+    size_t whysz)
+{
+	const struct ms_yaml_node *host, *port, *name;
+
+	memset(out, 0, sizeof(*out));
+	if (it->type == MS_YAML_SCALAR && strlen(it->str) != it->len) {
+		snprintf(why, whysz, "a collector must not contain a NUL byte");
+		return -1;
+	}
+	if (it->type == MS_YAML_SCALAR) {
+		if (conf_collector_str(it->str, out, why, whysz) < 0)
+			return -1;
+		ms_copy(out->server_name, sizeof(out->server_name), out->host, strlen(out->host));
+		return 0;
+	}
+	if (it->type != MS_YAML_MAP) {
+		snprintf(why, whysz, "a collector is host, host:port or {host, port, server_name}");
+		return -1;
+	}
+	for (size_t k = 0; k < it->n; k++) {
+		const char *key = it->pairs[k].key;
+		if (strcmp(key, "host") != 0 && strcmp(key, "port") != 0 &&
+		    strcmp(key, "server_name") != 0) {
+			snprintf(why, whysz, "unknown key \"collectors.%s\"", key);
+			return -1;
+		}
+		if (it->pairs[k].value->type != MS_YAML_SCALAR ||
+		    strlen(it->pairs[k].value->str) != it->pairs[k].value->len) {
+			snprintf(why, whysz, "collectors.%s: expected a single value", key);
+			return -1;
+		}
+	}
+	host = ms_yaml_get(it, "host");
+	port = ms_yaml_get(it, "port");
+	name = ms_yaml_get(it, "server_name");
+	if (host == NULL || host->len == 0 || host->len >= sizeof(out->host)) {
+		snprintf(why, whysz, "a collector needs a host of 1 to %zu bytes",
+		    sizeof(out->host) - 1);
+		return -1;
+	}
+	ms_copy(out->host, sizeof(out->host), host->str, host->len);
+	out->port = 6514;
+	if (port != NULL && ms_parse_i64(port->str, 1, 65535, &out->port) < 0) {
+		snprintf(why, whysz, "collectors.port: expected an integer in [1, 65535], got \"%.64s\"",
+		    port->str);
+		return -1;
+	}
+	if (name == NULL || name->len == 0)
+		name = host;
+	if (name->len >= sizeof(out->server_name)) {
+		snprintf(why, whysz, "collectors.server_name: longer than %zu bytes",
+		    sizeof(out->server_name) - 1);
+		return -1;
+	}
+	ms_copy(out->server_name, sizeof(out->server_name), name->str, name->len);
+	return 0;
+}
+
+/* Adds co to c's failover list; line is where it was written (0: collector.*). */
+static int
+conf_add_collector(const char *file, int line, struct agent_conf *c,
+    const struct agent_collector *co, char *err, size_t errsz)
+{
+	if (!conf_host_ok(co->host) || !conf_host_ok(co->server_name)) {
+		snprintf(err, errsz, "%s: line %d: collector host and server_name must not be empty "
+		    "nor contain blanks or control characters", file, line);
+		return -1;
+	}
+	for (size_t i = 0; i < c->ncollectors; i++) {
+		if (strcasecmp(c->collectors[i].host, co->host) == 0 &&
+		    c->collectors[i].port == co->port) {
+			snprintf(err, errsz, "%s: line %d: collector %s:%lld is listed twice", file,
+			    line, co->host, (long long)co->port);
+			return -1;
+		}
+	}
+	if (c->ncollectors == AGENT_MAX_COLLECTORS) {
+		snprintf(err, errsz, "%s: line %d: at most %d collectors (collector.* and collectors: "
+		    "together)", file, line, AGENT_MAX_COLLECTORS);
+		return -1;
+	}
+	c->collectors[c->ncollectors++] = *co;
+	return 0;
+}
+
+/* Builds c's failover list: collector.* first, then collectors:. */
+static int
+conf_collectors(const char *file, const struct ms_yaml_node *root, struct agent_conf *c,
+    char *err, size_t errsz)
+{
+	const struct ms_yaml_node *list = c->collectors_node, *sec;
+	struct agent_collector co;
+	char why[300];
+
+	c->ncollectors = 0;
+	sec = root ? ms_yaml_get(root, "collector") : NULL;
+	if (c->collector_host[0] != '\0') {
+		memset(&co, 0, sizeof(co));
+		memcpy(co.host, c->collector_host, sizeof(co.host));
+		co.port = c->collector_port;
+		memcpy(co.server_name, c->server_name[0] ? c->server_name : c->collector_host,
+		    sizeof(co.server_name));
+		if (conf_add_collector(file, sec ? sec->line : 0, c, &co, err, errsz) < 0)
+			return -1;
+	} else if (sec != NULL && (ms_yaml_get(sec, "port") || ms_yaml_get(sec, "server_name"))) {
+		snprintf(err, errsz, "%s: line %d: collector.port or collector.server_name without "
+		    "collector.host", file, sec->line);
+		return -1;
+	}
+	if (list != NULL && !ms_yaml_is_null(list)) {
+		if (list->type != MS_YAML_SEQ) {
+			snprintf(err, errsz, "%s: line %d: collectors must be a list", file, list->line);
+			return -1;
+		}
+		for (size_t i = 0; i < list->n; i++) {
+			if (conf_collector(list->items[i], &co, why, sizeof(why)) < 0) {
+				snprintf(err, errsz, "%s: line %d: %s", file, list->items[i]->line, why);
+				return -1;
+			}
+			if (conf_add_collector(file, list->items[i]->line, c, &co, err, errsz) < 0)
+				return -1;
+		}
+	}
+	if (c->ncollectors == 0)
+		return 0;	/* reported with the other required keys */
+	/* collector.* names the primary, whichever way it was given. */
+	memcpy(c->collector_host, c->collectors[0].host, sizeof(c->collector_host));
+	c->collector_port = c->collectors[0].port;
+	memcpy(c->server_name, c->collectors[0].server_name, sizeof(c->server_name));
+	return 0;
+}
+
 int
 agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *files,
     size_t *nfiles, struct ms_yaml_node **root, char *err, size_t errsz)
@@ -130,14 +323,18 @@ agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *
 	memset(c, 0, sizeof(*c));
 	if (ms_config_load(file, agent_keys, c, root, err, errsz) < 0)
 		return -1;
-	if (c->collector_host[0] == '\0' || c->tls_ca[0] == '\0' || c->tls_cert[0] == '\0' ||
+	if (conf_collectors(file, root ? *root : NULL, c, err, errsz) < 0)
+		return -1;
+	if (c->ncollectors == 0 || c->tls_ca[0] == '\0' || c->tls_cert[0] == '\0' ||
 	    c->tls_key[0] == '\0') {
-		snprintf(err, errsz, "%s: collector.host, tls.ca, tls.cert and tls.key are required",
-		    file);
+		snprintf(err, errsz, "%s: collector.host (or collectors:), tls.ca, tls.cert and "
+		    "tls.key are required", file);
 		return -1;
 	}
-	if (c->server_name[0] == '\0')
-		memcpy(c->server_name, c->collector_host, sizeof(c->server_name));
+	if (c->failback_ms > 0 && c->failback_ms < 100) {
+		snprintf(err, errsz, "%s: uplink.failback_ms: 0 (never) or at least 100", file);
+		return -1;
+	}
 	if (c->backoff_max_ms < c->backoff_min_ms)
 		c->backoff_max_ms = c->backoff_min_ms;
 	/* A few segments fit under the cap, or nothing could ever be deleted while full. */
@@ -156,4 +353,25 @@ void
 agent_conf_usage(FILE *out)
 {
 	ms_config_print_keys(out, agent_keys);
+}
+
+void
+agent_conf_print_collectors(FILE *out, const struct agent_conf *c)
+{
+	fprintf(out, "collectors (in order of preference):\n");
+	for (size_t i = 0; i < c->ncollectors; i++) {
+		const struct agent_collector *co = &c->collectors[i];
+		bool v6 = strchr(co->host, ':') != NULL;
+
+		fprintf(out, "  %zu. %s%s%s:%lld server_name=%s%s\n", i + 1, v6 ? "[" : "", co->host,
+		    v6 ? "]" : "", (long long)co->port, co->server_name, i == 0 ? " (primary)" : "");
+	}
+	if (c->ncollectors > 1) {
+		if (c->failback_ms > 0)
+			fprintf(out, "fail-back: while on another collector, the primary is probed "
+			    "every %lld ms\n",
+			    (long long)c->failback_ms);
+		else
+			fprintf(out, "fail-back: off (uplink.failback_ms: 0)\n");
+	}
 }

@@ -6,6 +6,16 @@
  * collector already handled) -> READY (batches flow, ACKs free the queue).
  * Any error goes back to DOWN and retries with exponential backoff and
  * jitter; every unacknowledged event is sent again on the next connection.
+ *
+ * Several collectors (conf.collectors, primary first): a failure moves the
+ * next attempt to the next collector, round-robin. Each collector of a
+ * round is tried after a short delay (about backoff_min_ms); the
+ * exponential backoff grows once per full round of failures and is reset by
+ * a success. While on another collector than the primary, the primary is
+ * probed every failback_ms (TCP + TLS handshake, then a clean close); once
+ * it answers, no new batch is sent, and when every sent event is
+ * acknowledged (or dead_after_ms passed) the uplink closes and reconnects to
+ * the primary.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,10 +54,61 @@ struct uplink {
 	int64_t connect_started_ms;
 	int64_t last_tx_ms;
 	struct ms_buf out;	/* the frame being built */
-	char peer[300];
+	char peer[300];		/* the collector in use or being tried */
+	/* Failover and fail-back (see the top of this file). */
+	size_t cur;		/* index in conf.collectors of peer */
+	size_t round_failed;	/* collectors failed since the last success or new round */
+	struct event *failback_ev;	/* next probe, or deadline of a pending switch */
+	struct bufferevent *probe_bev;	/* TLS probe of the primary, or NULL */
+	SSL *probe_ssl;		/* owned by probe_bev */
+	bool probe_connected;	/* the probe's handshake finished */
+	bool failback_pending;	/* the primary answered: switch when nothing is in flight */
+	char primary_name[300];	/* "host:port" of the primary, for logs */
 };
 
 static void uplink_connect(struct uplink *u);
+static void failback_cancel(struct uplink *u);
+static void uplink_failback_switch(struct uplink *u);
+static void failback_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Writes "host:port" (IPv6 in brackets) of collector i into out. */
+static void
+uplink_name(const struct uplink *u, size_t i, char *out, size_t outsz)
+{
+	const struct agent_collector *co = &u->a->conf.collectors[i];
+	bool v6 = strchr(co->host, ':') != NULL;
+
+	snprintf(out, outsz, "%s%s%s:%lld", v6 ? "[" : "", co->host, v6 ? "]" : "",
+	    (long long)co->port);
+}
+
+/* "Equal jitter": half of ms fixed, the other half random. */
+static int64_t
+uplink_jitter(int64_t ms)
+{
+	uint32_t r = 0;
+
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	return ms / 2 + (int64_t)(r % (uint32_t)(ms / 2 + 1));
+}
+
+static void
+uplink_timer_ms(struct event *ev, int64_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+/*
+ * Whether an event was sent on this connection and is not acknowledged yet.
+ * (The one place the uplink looks at how the queue marks what was sent.)
+ */
+static bool
+uplink_in_flight(const struct uplink *u)
+{
+	return u->a->q.head != u->a->q.unsent;
+}
 
 bool
 uplink_ready(const struct uplink *u)
@@ -58,10 +119,13 @@ uplink_ready(const struct uplink *u)
 static void
 uplink_drop(struct uplink *u, const char *reason)
 {
-	int64_t delay, jitter;
-	uint32_t r = 0;
-	struct timeval tv;
+	size_t n = u->a->conf.ncollectors;
+	bool to_primary = u->failback_pending;
+	int64_t delay;
 
+	failback_cancel(u);
+	if (u->state == UL_READY)
+		u->round_failed = 0;	/* it worked: a new round starts here */
 	if (u->bev) {
 		bufferevent_free(u->bev);
 		u->bev = NULL;
@@ -81,16 +145,28 @@ uplink_drop(struct uplink *u, const char *reason)
 		agent_maybe_exit(u->a);
 		return;
 	}
-	/* Exponential backoff with "equal jitter": half fixed, half random. */
-	u->backoff_ms = u->backoff_ms ? u->backoff_ms * 2 : u->a->conf.backoff_min_ms;
-	if (u->backoff_ms > u->a->conf.backoff_max_ms)
-		u->backoff_ms = u->a->conf.backoff_max_ms;
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	jitter = (int64_t)(r % (uint32_t)(u->backoff_ms / 2 + 1));
-	delay = u->backoff_ms / 2 + jitter;
-	tv.tv_sec = delay / 1000;
-	tv.tv_usec = (delay % 1000) * 1000;
-	evtimer_add(u->retry_ev, &tv);
+	if (++u->round_failed < n) {
+		/* Collectors of this round not tried yet: the next one soon. */
+		delay = uplink_jitter(u->a->conf.backoff_min_ms);
+	} else {
+		/* Every collector failed once: exponential backoff, per round. */
+		u->round_failed = 0;
+		u->backoff_ms = u->backoff_ms ? u->backoff_ms * 2 : u->a->conf.backoff_min_ms;
+		if (u->backoff_ms > u->a->conf.backoff_max_ms)
+			u->backoff_ms = u->a->conf.backoff_max_ms;
+		delay = uplink_jitter(u->backoff_ms);
+	}
+	if (n > 1) {
+		char from[sizeof(u->peer)];
+
+		memcpy(from, u->peer, sizeof(from));
+		/* A primary that just answered its probe is the best next bet. */
+		u->cur = to_primary && u->cur != 0 ? 0 : (u->cur + 1) % n;
+		uplink_name(u, u->cur, u->peer, sizeof(u->peer));
+		u->a->stats.failovers++;
+		ms_warn("event=failover from=%s to=%s delay_ms=%lld", from, u->peer, (long long)delay);
+	}
+	uplink_timer_ms(u->retry_ev, delay);
 }
 
 static void
@@ -151,6 +227,12 @@ uplink_kick(struct uplink *u)
 	 */
 	if (u->state != UL_READY || u->bev == NULL)
 		return;
+	if (u->failback_pending && !u->a->stopping) {
+		/* Nothing new goes out; once all sent is acknowledged, switch. */
+		if (!uplink_in_flight(u))
+			uplink_failback_switch(u);
+		return;
+	}
 	/* Nothing leaves before it is in the spool file (an agent crash then loses nothing). */
 	if (spool_flush(u->a->spool) < 0)
 		return;
@@ -294,6 +376,8 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		uplink_write(u);
 		u->state = UL_HELLO;
 		u->last_rx_ms = ms_mono_ms();
+		if (u->cur != 0 && u->failback_ev)
+			uplink_timer_ms(u->failback_ev, u->a->conf.failback_ms);
 		return;
 	}
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
@@ -334,7 +418,7 @@ uplink_connect(struct uplink *u)
 	if (u->state != UL_DOWN || a->stopping)
 		return;
 	if ((ssl = SSL_new(u->ctx)) == NULL ||
-	    ms_tls_client_set_peer_name(ssl, a->conf.server_name) < 0) {
+	    ms_tls_client_set_peer_name(ssl, a->conf.collectors[u->cur].server_name) < 0) {
 		SSL_free(ssl);
 		u->state = UL_CONNECTING;
 		uplink_drop(u, "TLS setup failed");
@@ -363,8 +447,8 @@ uplink_connect(struct uplink *u)
 		bufferevent_set_timeouts(u->bev, &tv, &tv);
 	}
 	u->connect_started_ms = ms_mono_ms();
-	if (bufferevent_socket_connect_hostname(u->bev, u->dns, AF_UNSPEC, a->conf.collector_host,
-	    (int)a->conf.collector_port) < 0) {
+	if (bufferevent_socket_connect_hostname(u->bev, u->dns, AF_UNSPEC,
+	    a->conf.collectors[u->cur].host, (int)a->conf.collectors[u->cur].port) < 0) {
 		uplink_drop(u, "connect failed");
 		return;
 	}
@@ -399,6 +483,175 @@ hb_cb(evutil_socket_t fd, short what, void *arg)
 		uplink_write(u);
 }
 
+/* --- fail-back: probing the primary while on another collector ------- */
+
+/* Stops a probe and a pending switch; the timer is armed again at the next connect. */
+static void
+failback_cancel(struct uplink *u)
+{
+	if (u->probe_bev) {
+		bufferevent_free(u->probe_bev);
+		u->probe_bev = NULL;
+		u->probe_ssl = NULL;
+	}
+	u->failback_pending = false;
+	if (u->failback_ev)
+		evtimer_del(u->failback_ev);
+}
+
+/*
+ * Closes the connection to the current collector on purpose and connects
+ * to the primary right away. Unacknowledged events (none, unless the
+ * deadline forced the switch) are resent there.
+ */
+static void
+uplink_failback_switch(struct uplink *u)
+{
+	ms_info("event=failback from=%s to=%s unacked=%zu in_flight=%s", u->peer, u->primary_name,
+	    u->a->q.count, uplink_in_flight(u) ? "yes" : "no");
+	u->a->stats.failbacks++;
+	failback_cancel(u);
+	if (u->bev) {
+		/* A close_notify, unless it would cut into a frame still being written. */
+		if (u->ssl && evbuffer_get_length(bufferevent_get_output(u->bev)) == 0)
+			SSL_shutdown(u->ssl);
+		bufferevent_free(u->bev);
+		u->bev = NULL;
+		u->ssl = NULL;
+	}
+	u->state = UL_DOWN;
+	queue_rewind(&u->a->q);
+	u->cur = 0;
+	memcpy(u->peer, u->primary_name, sizeof(u->peer));
+	u->round_failed = 0;
+	u->backoff_ms = 0;
+	/* From the loop, not from here: this may run inside the old connection's callbacks. */
+	uplink_timer_ms(u->retry_ev, 0);
+}
+
+/* The probe is over: ok tells whether the primary took a whole handshake. */
+static void
+probe_end(struct uplink *u, bool ok, const char *why)
+{
+	if (u->probe_bev) {
+		bufferevent_free(u->probe_bev);
+		u->probe_bev = NULL;
+		u->probe_ssl = NULL;
+	}
+	if (u->state != UL_READY || u->cur == 0 || u->a->stopping)
+		return;
+	if (!ok) {
+		ms_debug("event=failback_probe collector=%s result=failed reason=\"%s\"",
+		    u->primary_name, why);
+		uplink_timer_ms(u->failback_ev, u->a->conf.failback_ms);
+		return;
+	}
+	ms_info("event=failback_probe collector=%s result=ok in_flight=%s", u->primary_name,
+	    uplink_in_flight(u) ? "yes" : "no");
+	u->failback_pending = true;
+	/* Acknowledgements get this long; then the switch happens anyway. */
+	uplink_timer_ms(u->failback_ev, u->a->conf.dead_after_ms);
+	uplink_kick(u);
+}
+
+static void
+probe_read_cb(struct bufferevent *bev, void *arg)
+{
+	/* A collector says nothing before the hello; ignore whatever comes. */
+	evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+static void
+probe_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct uplink *u = arg;
+	unsigned long e, refused = 0;
+	long vr;
+	char why[512];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		/*
+		 * Our side of the handshake is done. Say goodbye; the collector
+		 * closes in turn, or, in TLS 1.3 only now, refuses our certificate
+		 * with an alert.
+		 */
+		u->probe_connected = true;
+		SSL_shutdown(u->probe_ssl);
+		return;
+	}
+	if (!(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)))
+		return;
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET)
+			refused = e;	/* an alert from the collector */
+	vr = SSL_get_verify_result(u->probe_ssl);
+	if (refused) {
+		ERR_error_string_n(refused, why, sizeof(why));
+	} else if (vr != X509_V_OK) {
+		snprintf(why, sizeof(why), "collector certificate: %s", X509_verify_cert_error_string(vr));
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		snprintf(why, sizeof(why), "no answer in time");
+	} else if (!u->probe_connected) {
+		snprintf(why, sizeof(why), "%s", bufferevent_socket_get_dns_error(bev)
+		    ? evutil_gai_strerror(bufferevent_socket_get_dns_error(bev))
+		    : (what & BEV_EVENT_EOF) || EVUTIL_SOCKET_ERROR() == 0 ? "connection closed"
+		    : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	} else {
+		/* Handshake done and a plain close after our close_notify: it is back. */
+		probe_end(u, true, NULL);
+		return;
+	}
+	probe_end(u, false, why);
+}
+
+/* Starts a probe of the primary: TCP + TLS handshake, then a clean close. */
+static int
+probe_start(struct uplink *u)
+{
+	const struct agent_collector *p = &u->a->conf.collectors[0];
+	SSL *ssl = NULL;
+	struct timeval tv = { .tv_sec = u->a->conf.dead_after_ms / 1000,
+		.tv_usec = (u->a->conf.dead_after_ms % 1000) * 1000 };
+
+	if ((ssl = SSL_new(u->ctx)) == NULL || ms_tls_client_set_peer_name(ssl, p->server_name) < 0)
+		goto fail;
+	u->probe_bev = bufferevent_openssl_socket_new(u->a->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (u->probe_bev == NULL)
+		goto fail;
+	u->probe_ssl = ssl;
+	u->probe_connected = false;
+	bufferevent_openssl_set_allow_dirty_shutdown(u->probe_bev, 1);
+	bufferevent_setcb(u->probe_bev, probe_read_cb, NULL, probe_event_cb, u);
+	bufferevent_enable(u->probe_bev, EV_READ | EV_WRITE);
+	/* A probe that makes no progress for dead_after_ms has failed. */
+	bufferevent_set_timeouts(u->probe_bev, &tv, &tv);
+	ms_debug("event=failback_probe collector=%s", u->primary_name);
+	if (bufferevent_socket_connect_hostname(u->probe_bev, u->dns, AF_UNSPEC, p->host,
+	    (int)p->port) < 0)
+		probe_end(u, false, "connect failed");
+	return 0;
+fail:
+	SSL_free(ssl);
+	return -1;
+}
+
+static void
+failback_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *u = arg;
+
+	if (u->cur == 0 || u->state == UL_DOWN || u->a->stopping)
+		return;
+	if (u->failback_pending) {
+		/* Acknowledgements did not come in time: switch anyway, resend. */
+		uplink_failback_switch(u);
+		return;
+	}
+	if (u->state != UL_READY || u->probe_bev != NULL || probe_start(u) < 0)
+		uplink_timer_ms(u->failback_ev, u->a->conf.failback_ms);
+}
+
 struct uplink *
 uplink_new(struct agent *a, char *err, size_t errsz)
 {
@@ -411,8 +664,8 @@ uplink_new(struct agent *a, char *err, size_t errsz)
 	}
 	u->a = a;
 	ms_buf_init(&u->out, MS_PROTO_MAX_FRAME);
-	snprintf(u->peer, sizeof(u->peer), "%s:%lld", a->conf.collector_host,
-	    (long long)a->conf.collector_port);
+	uplink_name(u, 0, u->peer, sizeof(u->peer));
+	uplink_name(u, 0, u->primary_name, sizeof(u->primary_name));
 	if ((u->ctx = ms_tls_client_ctx_new(a->conf.tls_ca, a->conf.tls_cert, a->conf.tls_key,
 	    err, errsz)) == NULL)
 		goto fail;
@@ -421,12 +674,27 @@ uplink_new(struct agent *a, char *err, size_t errsz)
 	if (u->dns == NULL)
 		u->dns = evdns_base_new(a->base, 0);	/* no resolv.conf: /etc/hosts and literals */
 	if ((u->retry_ev = evtimer_new(a->base, retry_cb, u)) == NULL ||
-	    (u->hb_ev = event_new(a->base, -1, EV_PERSIST, hb_cb, u)) == NULL) {
+	    (u->hb_ev = event_new(a->base, -1, EV_PERSIST, hb_cb, u)) == NULL ||
+	    (a->conf.ncollectors > 1 && a->conf.failback_ms > 0 &&
+	    (u->failback_ev = evtimer_new(a->base, failback_cb, u)) == NULL)) {
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	tv.tv_sec = 1;
-	tv.tv_usec = 0;
+	{
+		/*
+		 * Often enough for the configured heartbeat and dead-peer check
+		 * (1 s at the defaults): with a 1 s tick, heartbeat_ms below 1 s
+		 * acted as 1 s, and a dead_after_ms of about 1 s took a live but
+		 * idle collector for dead.
+		 */
+		int64_t tick = 1000;
+		if (a->conf.heartbeat_ms < tick)
+			tick = a->conf.heartbeat_ms;
+		if (a->conf.dead_after_ms / 4 < tick)
+			tick = a->conf.dead_after_ms / 4;
+		tv.tv_sec = tick / 1000;
+		tv.tv_usec = (tick % 1000) * 1000;
+	}
 	evtimer_add(u->hb_ev, &tv);
 	uplink_connect(u);
 	return u;
@@ -446,6 +714,10 @@ uplink_free(struct uplink *u)
 			SSL_shutdown(u->ssl);
 		bufferevent_free(u->bev);
 	}
+	if (u->probe_bev)
+		bufferevent_free(u->probe_bev);
+	if (u->failback_ev)
+		event_free(u->failback_ev);
 	if (u->retry_ev)
 		event_free(u->retry_ev);
 	if (u->hb_ev)

@@ -289,10 +289,11 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 	}
 	s->state = SS_LOADING;
 	session_pause(s);
-	if (st->loaded) {
-		session_loaded(s);
-		return;
-	}
+	/*
+	 * Read the handled number again at every hello, even when known: since
+	 * the last session here, the agent may have shipped to another collector
+	 * sharing this Redis (failover), which moved it on.
+	 */
 	if (sink_load(c->sink, st) < 0)
 		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 }

@@ -125,21 +125,25 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 		if (op->st->session)
 			session_ack(op->st->session, op->st->durable_seq);
 		break;
-	case OP_LOAD:
-		if (!op->st->loaded) {
-			uint64_t v = 0;
-			if (r && r->type == REDIS_REPLY_STRING) {
-				char *end = NULL;
-				unsigned long long x = strtoull(r->str, &end, 10);
-				if (end && *end == '\0')
-					v = x;
-			}
-			op->st->handled_seq = op->st->durable_seq = v;
-			op->st->loaded = true;
+	case OP_LOAD: {
+		uint64_t v = 0;
+		if (r && r->type == REDIS_REPLY_STRING) {
+			char *end = NULL;
+			unsigned long long x = strtoull(r->str, &end, 10);
+			if (end && *end == '\0')
+				v = x;
 		}
+		/*
+		 * Checkpoints of this collector went out before this read (one
+		 * ordered pipeline); a higher number is another collector's work.
+		 */
+		if (!op->st->loaded || v > op->st->durable_seq)
+			op->st->handled_seq = op->st->durable_seq = v;
+		op->st->loaded = true;
 		if (op->st->session)
 			session_loaded(op->st->session);
 		break;
+	}
 	case OP_INFO:
 		break;
 	}

@@ -201,8 +201,9 @@ void
 ms_config_print_keys(FILE *out, const struct ms_conf_key *keys)
 {
 	for (const struct ms_conf_key *k = keys; k->path; k++)
-		fprintf(out, "  %-34s %s%s%s\n", k->path, k->help ? k->help : "",
-		    k->def && *k->def ? " (default: " : "", k->def && *k->def ? k->def : "");
+		fprintf(out, "  %-34s %s%s%s%s\n", k->path, k->help ? k->help : "",
+		    k->def && *k->def ? " (default: " : "", k->def && *k->def ? k->def : "",
+		    k->def && *k->def ? ")" : "");
 }
 
 int

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""relay.py – a TCP relay in front of a collector that can hold its answers.
+
+Forwards every connection on LISTEN_PORT to TARGET_PORT (both on
+127.0.0.1), bytes unchanged (TLS stays end to end). SIGUSR1 holds what
+flows from the target back to the client (the agent sends, the collector
+handles, but no ACK, heartbeat or handshake reply comes back); SIGUSR2
+forwards again, held bytes first. Each change is printed as "relay hold"
+or "relay forward" once in effect, so a test can wait for it. Used by
+e2e_failover.sh; it is test input, not part of minisoc.
+
+usage: relay.py LISTEN_PORT TARGET_PORT
+"""
+import selectors
+import signal
+import socket
+import sys
+
+hold = False
+want_hold = False
+
+
+def on_signal(signum, frame):
+    global want_hold
+    want_hold = signum == signal.SIGUSR1
+
+
+class Pair:
+    """One client connection and its connection to the target."""
+
+    def __init__(self, client, target):
+        self.client = client
+        self.target = target
+        self.held = bytearray()     # target -> client, while holding
+
+
+def main():
+    global hold
+    listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
+    signal.signal(signal.SIGUSR1, on_signal)
+    signal.signal(signal.SIGUSR2, on_signal)
+    sel = selectors.DefaultSelector()
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", listen_port))
+    lsock.listen(16)
+    sel.register(lsock, selectors.EVENT_READ, None)
+    print("relay listening", flush=True)
+    pairs = []
+
+    def close(pair):
+        for s in (pair.client, pair.target):
+            try:
+                sel.unregister(s)
+            except (KeyError, ValueError):
+                pass
+            s.close()
+        pairs.remove(pair)
+
+    while True:
+        if want_hold != hold:
+            hold = want_hold
+            if not hold:
+                for p in list(pairs):
+                    if p.held:
+                        try:
+                            p.client.sendall(bytes(p.held))
+                        except OSError:
+                            close(p)
+                            continue
+                        p.held.clear()
+            print("relay hold" if hold else "relay forward", flush=True)
+        for key, _ in sel.select(timeout=0.05):
+            if key.data is None:
+                client, _ = lsock.accept()
+                target = socket.socket()
+                try:
+                    target.connect(("127.0.0.1", target_port))
+                except OSError:
+                    client.close()      # nobody behind: the client sees a close
+                    target.close()
+                    continue
+                pair = Pair(client, target)
+                pairs.append(pair)
+                sel.register(client, selectors.EVENT_READ, (pair, True))
+                sel.register(target, selectors.EVENT_READ, (pair, False))
+                continue
+            pair, from_client = key.data
+            if pair not in pairs:
+                continue                # closed earlier in this round
+            src = pair.client if from_client else pair.target
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                close(pair)
+                continue
+            try:
+                if from_client:
+                    pair.target.sendall(data)
+                elif hold:
+                    pair.held += data
+                else:
+                    pair.client.sendall(data)
+            except OSError:
+                close(pair)
+
+
+if __name__ == "__main__":
+    main()
