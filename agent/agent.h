@@ -23,6 +23,8 @@
 #define AGENT_MAX_FILES 256
 /* Bytes at the head of a file whose hash identifies it with dev and inode. */
 #define AGENT_FP_BYTES 1024
+/* Anti-malware process names health telemetry looks for, at most. */
+#define AGENT_MAX_ANTIMALWARE 16
 
 struct agent_conf {
 	char user[64];
@@ -46,6 +48,11 @@ struct agent_conf {
 	int64_t backoff_min_ms;
 	int64_t backoff_max_ms;
 	int64_t shutdown_timeout_ms;
+	int64_t health_ms;
+	const struct ms_yaml_node *antimalware_node;	/* borrowed from the parsed tree */
+	/* Process names (as in /proc/<pid>/comm, at most 15 bytes) reported on. */
+	char antimalware[AGENT_MAX_ANTIMALWARE][16];
+	size_t nantimalware;
 };
 
 struct agent_file_conf {
@@ -121,6 +128,8 @@ struct agent_stats {
 	uint64_t truncations;		/* by size or by a changed head (fingerprint) */
 	uint64_t files_limit;		/* glob matches not followed: AGENT_MAX_FILES reached */
 	uint64_t reserve_failures;	/* sequence reservation not written: reading paused */
+	uint64_t rate_limited;		/* times the rate limit applied */
+	uint64_t paused_ms;		/* total ms reading was paused (full queue/spool, rate limit) */
 };
 
 struct agent {
@@ -203,6 +212,18 @@ void uplink_free(struct uplink *u);
 /* Sends queued events if the connection is ready and idle. */
 void uplink_kick(struct uplink *u);
 bool uplink_ready(const struct uplink *u);
+
+/* --- health.c: telemetry for the collector ------------------------- */
+struct ms_buf;
+/*
+ * Appends a complete HEALTH frame describing this agent now to out
+ * (docs/protocol.md; at most conf.batch_max_bytes long: followed files that
+ * do not fit are left out). Returns 0, or -1 (no memory, out's cap) with
+ * out unchanged.
+ */
+int health_encode(const struct agent *a, struct ms_buf *out);
+/* The report key of anti-malware process name: "antimalware." + name in lower case, '_' for [^a-z0-9_.]. */
+void health_antimalware_key(char *out, size_t outsz, const char *name);
 
 /* --- state.c: sequence numbers and positions on disk ----------------- */
 

@@ -44,6 +44,9 @@ struct uplink {
 	int64_t last_tx_ms;
 	struct ms_buf out;	/* the frame being built */
 	char peer[300];
+	int64_t health_tx_ms;	/* monotonic, when the last health report went out */
+	bool health_sent;	/* on this connection */
+	bool health_off;	/* the collector does not know HEALTH frames */
 };
 
 static void uplink_connect(struct uplink *u);
@@ -155,6 +158,22 @@ uplink_kick(struct uplink *u)
 		uplink_send_batch(u);
 }
 
+/* Sends a health report (health.c), unless the collector cannot take them. */
+static void
+uplink_send_health(struct uplink *u)
+{
+	u->health_tx_ms = ms_mono_ms();
+	if (u->health_off || u->state != UL_READY)
+		return;
+	ms_buf_reset(&u->out);
+	if (health_encode(u->a, &u->out) < 0) {
+		ms_warn("event=health_failed reason=\"cannot build the report\"");
+		return;
+	}
+	u->health_sent = true;
+	uplink_write(u);
+}
+
 static void
 ack_done(const struct qevent *e, void *arg)
 {
@@ -195,6 +214,8 @@ uplink_on_ack(struct uplink *u, uint64_t seq)
 		ms_info("event=connected collector=%s collector_handled=%llu resending=%zu",
 		    u->peer, (unsigned long long)seq, a->q.count);
 		queue_rewind(&a->q);
+		u->health_sent = false;
+		uplink_send_health(u);
 	}
 	if (n)
 		agent_room_freed(a);
@@ -254,6 +275,12 @@ uplink_read_cb(struct bufferevent *bev, void *arg)
 			    sizeof(reason)) != 0)
 				snprintf(reason, sizeof(reason), "malformed error frame");
 			ms_warn("event=collector_error code=%u reason=\"%s\"", code, reason);
+			if (code == MS_ERR_TYPE && u->health_sent && strcmp(reason, "unknown_type") == 0) {
+				/* A collector older than HEALTH frames: keep delivering without them. */
+				u->health_off = true;
+				ms_warn("event=health_disabled collector=%s reason=\"the collector does not "
+				    "know health reports\" note=\"until the agent restarts\"", u->peer);
+			}
 			uplink_drop(u, reason);
 			return;
 		default:
@@ -392,6 +419,8 @@ hb_cb(evutil_socket_t fd, short what, void *arg)
 		uplink_drop(u, "no answer from the collector");
 		return;
 	}
+	if (u->state == UL_READY && now - u->health_tx_ms >= u->a->conf.health_ms)
+		uplink_send_health(u);
 	if (u->state == UL_READY && now - u->last_tx_ms >= u->a->conf.heartbeat_ms &&
 	    ms_heartbeat_encode(&u->out, ms_now_ms()) == 0)
 		uplink_write(u);
@@ -423,8 +452,14 @@ uplink_new(struct agent *a, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	tv.tv_sec = 1;
-	tv.tv_usec = 0;
+	{
+		/* Ticks of at most 1 s, finer when heartbeats or health reports are more frequent. */
+		int64_t tick = (a->conf.heartbeat_ms < a->conf.health_ms ? a->conf.heartbeat_ms :
+		    a->conf.health_ms) / 4;
+		tick = tick < 25 ? 25 : tick > 1000 ? 1000 : tick;
+		tv.tv_sec = tick / 1000;
+		tv.tv_usec = (tick % 1000) * 1000;
+	}
 	evtimer_add(u->hb_ev, &tv);
 	uplink_connect(u);
 	return u;
