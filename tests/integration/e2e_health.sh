@@ -149,4 +149,21 @@ silent1=$(alerts minisoc-agent-silent web1)
 it_stop agent
 it_wait_for 10 "web1 silent after its clean stop" alerts_are minisoc-agent-silent web1 $((silent1 + 1))
 it_stop collector2
+
+# A collector older than HEALTH frames refuses the type (ERROR 3
+# unknown_type) and closes: the agent stops sending reports and keeps
+# delivering, instead of reconnecting over and over.
+OPORT=$(it_free_port)
+it_start old "$(command -v python3)" -u "$IT_ROOT/tests/integration/old_collector.py" "$OPORT" \
+	"$IT_WORK/pki/ca.crt" "$IT_WORK/pki/collector.crt" "$IT_WORK/pki/collector.key"
+it_wait_for 10 "old collector listening" it_log_has old listening
+: >"$IT_WORK/quiet.log"
+it_agent_conf "$IT_WORK/agent2.yml" "$IT_WORK/pki" web1 "$OPORT" "$IT_WORK/state2" end \
+	"$IT_WORK/quiet.log"
+sed -i 's/^uplink:$/uplink:\n  heartbeat_ms: 200\n  health_ms: 300/' "$IT_WORK/agent2.yml"
+it_start agent2 "$IT_AGENT" -c "$IT_WORK/agent2.yml"
+it_wait_for 10 "the old collector's second connection" it_log_has old "conn2 first="
+it_log_has old "conn2 first=4" || it_fail "reports still sent: $(grep conn2 "$IT_WORK/logs/old.log")"
+it_log_has agent2 "event=health_disabled" || it_fail "agent did not log health_disabled"
+it_stop agent2
 it_log "PASS"
