@@ -32,6 +32,8 @@ struct agent_collector {
 	int64_t port;
 	char server_name[256];	/* the name its certificate must carry */
 };
+/* Anti-malware process names health telemetry looks for, at most. */
+#define AGENT_MAX_ANTIMALWARE 16
 
 struct agent_conf {
 	char user[64];
@@ -64,6 +66,11 @@ struct agent_conf {
 	/* The failover list, primary first: collector.* then collectors:. */
 	struct agent_collector collectors[AGENT_MAX_COLLECTORS];
 	size_t ncollectors;
+	int64_t health_ms;
+	const struct ms_yaml_node *antimalware_node;	/* borrowed from the parsed tree */
+	/* Process names (as in /proc/<pid>/comm, at most 15 bytes) reported on. */
+	char antimalware[AGENT_MAX_ANTIMALWARE][16];
+	size_t nantimalware;
 };
 
 struct agent_file_conf {
@@ -145,7 +152,6 @@ struct agent_stats {
 	uint64_t batches_sent;
 	uint64_t connects;
 	uint64_t connect_failures;
-	uint64_t queue_full;		/* times reading paused on a full queue */
 	uint64_t rotations;
 	uint64_t truncations;		/* by size or by a changed head (fingerprint) */
 	uint64_t files_limit;		/* glob matches not followed: AGENT_MAX_FILES reached */
@@ -272,6 +278,18 @@ void uplink_free(struct uplink *u);
 /* Sends queued events if the connection is ready and idle. */
 void uplink_kick(struct uplink *u);
 bool uplink_ready(const struct uplink *u);
+
+/* --- health.c: telemetry for the collector ------------------------- */
+struct ms_buf;
+/*
+ * Appends a complete HEALTH frame describing this agent now to out
+ * (docs/protocol.md; at most conf.batch_max_bytes long: followed files that
+ * do not fit are left out). Returns 0, or -1 (no memory, out's cap) with
+ * out unchanged.
+ */
+int health_encode(const struct agent *a, struct ms_buf *out);
+/* The report key of anti-malware process name: "antimalware." + name in lower case, '_' for [^a-z0-9_.]. */
+void health_antimalware_key(char *out, size_t outsz, const char *name);
 
 /* --- state.c: sequence numbers and positions on disk ----------------- */
 

@@ -68,6 +68,12 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "uplink.failback_ms", MS_CONF_INT, OFF(failback_ms), 0, "60000", 0, 86400000,
 	  "while on a collector other than the primary: how often to probe the primary, and go "
 	  "back to it once it answers (0: never)" },
+	{ "uplink.health_ms", MS_CONF_INT, OFF(health_ms), 0, "60000", 100, 86400000,
+	  "how often a health report (host, clock sync, files, backlog, counters, disk space) goes "
+	  "to the collector; the first right after connecting" },
+	{ "health.antimalware", MS_CONF_NODE, OFF(antimalware_node), 0, NULL, 0, 0,
+	  "list of process names (as in /proc/<pid>/comm, e.g. [clamd]): the health report says "
+	  "whether each is running" },
 	MS_CONF_END
 };
 
@@ -316,6 +322,61 @@ conf_collectors(const char *file, const struct ms_yaml_node *root, struct agent_
 	return 0;
 }
 
+/* health.antimalware: a list of process names as the kernel shows them (comm). */
+static int
+conf_antimalware(const char *file, const struct ms_yaml_node *list, struct agent_conf *c,
+    char *err, size_t errsz)
+{
+	c->nantimalware = 0;
+	if (list == NULL || ms_yaml_is_null(list))
+		return 0;
+	if (list->type != MS_YAML_SEQ) {
+		snprintf(err, errsz, "%s: line %d: health.antimalware must be a list of process names",
+		    file, list->line);
+		return -1;
+	}
+	if (list->n > AGENT_MAX_ANTIMALWARE) {
+		snprintf(err, errsz, "%s: line %d: health.antimalware: at most %d names", file,
+		    list->line, AGENT_MAX_ANTIMALWARE);
+		return -1;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		const struct ms_yaml_node *it = list->items[i];
+		char *name = c->antimalware[c->nantimalware];
+
+		/* The kernel keeps 15 bytes of a process name: a longer one never matches. */
+		if (it->type != MS_YAML_SCALAR || it->len == 0 || it->len > 15 ||
+		    strlen(it->str) != it->len) {
+			snprintf(err, errsz, "%s: line %d: health.antimalware: a process name of 1 to 15 "
+			    "bytes, as in /proc/<pid>/comm", file, it->line);
+			return -1;
+		}
+		for (size_t k = 0; k < it->len; k++) {
+			if ((unsigned char)it->str[k] < 0x20 || it->str[k] == 0x7f || it->str[k] == '/') {
+				snprintf(err, errsz, "%s: line %d: health.antimalware: \"%s\" is not a "
+				    "process name", file, it->line, it->str);
+				return -1;
+			}
+		}
+		/* Names become report keys (lower case, '_' for the rest): keep them apart. */
+		for (size_t k = 0; k < c->nantimalware; k++) {
+			char k1[64], k2[64];
+
+			health_antimalware_key(k1, sizeof(k1), c->antimalware[k]);
+			health_antimalware_key(k2, sizeof(k2), it->str);
+			if (strcmp(k1, k2) == 0) {
+				snprintf(err, errsz, "%s: line %d: health.antimalware: \"%s\" and \"%s\" "
+				    "would be reported under the same key", file, it->line,
+				    c->antimalware[k], it->str);
+				return -1;
+			}
+		}
+		ms_copy(name, sizeof(c->antimalware[0]), it->str, it->len);
+		c->nantimalware++;
+	}
+	return 0;
+}
+
 int
 agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *files,
     size_t *nfiles, struct ms_yaml_node **root, char *err, size_t errsz)
@@ -340,7 +401,8 @@ agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *
 	/* A few segments fit under the cap, or nothing could ever be deleted while full. */
 	if (c->spool_segment_bytes > c->spool_max_bytes / 4)
 		c->spool_segment_bytes = c->spool_max_bytes / 4;
-	if (conf_files(file, c->files, files, nfiles, err, errsz) < 0)
+	if (conf_files(file, c->files, files, nfiles, err, errsz) < 0 ||
+	    conf_antimalware(file, c->antimalware_node, c, err, errsz) < 0)
 		return -1;
 	if (*nfiles == 0) {
 		snprintf(err, errsz, "%s: no files to follow (files: [...])", file);

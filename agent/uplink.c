@@ -64,6 +64,9 @@ struct uplink {
 	bool probe_connected;	/* the probe's handshake finished */
 	bool failback_pending;	/* the primary answered: switch when nothing is in flight */
 	char primary_name[300];	/* "host:port" of the primary, for logs */
+	int64_t health_tx_ms;	/* monotonic, when the last health report went out */
+	bool health_sent;	/* on this connection */
+	bool health_off;	/* the collector does not know HEALTH frames */
 };
 
 static void uplink_connect(struct uplink *u);
@@ -240,6 +243,22 @@ uplink_kick(struct uplink *u)
 		uplink_send_batch(u);
 }
 
+/* Sends a health report (health.c), unless the collector cannot take them. */
+static void
+uplink_send_health(struct uplink *u)
+{
+	u->health_tx_ms = ms_mono_ms();
+	if (u->health_off || u->state != UL_READY)
+		return;
+	ms_buf_reset(&u->out);
+	if (health_encode(u->a, &u->out) < 0) {
+		ms_warn("event=health_failed reason=\"cannot build the report\"");
+		return;
+	}
+	u->health_sent = true;
+	uplink_write(u);
+}
+
 /*
  * seq is a wire number: local numbers plus the agent's seq_shift. When the
  * collector has handled numbers this agent never gave out, its state was
@@ -279,6 +298,8 @@ uplink_on_ack(struct uplink *u, uint64_t seq)
 		ms_info("event=connected collector=%s collector_handled=%llu resending=%zu",
 		    u->peer, (unsigned long long)seq, a->q.count);
 		queue_rewind(&a->q);
+		u->health_sent = false;
+		uplink_send_health(u);
 	}
 	if (n)
 		agent_room_freed(a);
@@ -338,6 +359,12 @@ uplink_read_cb(struct bufferevent *bev, void *arg)
 			    sizeof(reason)) != 0)
 				snprintf(reason, sizeof(reason), "malformed error frame");
 			ms_warn("event=collector_error code=%u reason=\"%s\"", code, reason);
+			if (code == MS_ERR_TYPE && u->health_sent && strcmp(reason, "unknown_type") == 0) {
+				/* A collector older than HEALTH frames: keep delivering without them. */
+				u->health_off = true;
+				ms_warn("event=health_disabled collector=%s reason=\"the collector does not "
+				    "know health reports\" note=\"until the agent restarts\"", u->peer);
+			}
 			uplink_drop(u, reason);
 			return;
 		default:
@@ -478,6 +505,8 @@ hb_cb(evutil_socket_t fd, short what, void *arg)
 		uplink_drop(u, "no answer from the collector");
 		return;
 	}
+	if (u->state == UL_READY && now - u->health_tx_ms >= u->a->conf.health_ms)
+		uplink_send_health(u);
 	if (u->state == UL_READY && now - u->last_tx_ms >= u->a->conf.heartbeat_ms &&
 	    ms_heartbeat_encode(&u->out, ms_now_ms()) == 0)
 		uplink_write(u);
@@ -682,16 +711,18 @@ uplink_new(struct agent *a, char *err, size_t errsz)
 	}
 	{
 		/*
-		 * Often enough for the configured heartbeat and dead-peer check
-		 * (1 s at the defaults): with a 1 s tick, heartbeat_ms below 1 s
-		 * acted as 1 s, and a dead_after_ms of about 1 s took a live but
-		 * idle collector for dead.
+		 * Often enough for the configured heartbeat, health reports and
+		 * dead-peer check (1 s at the defaults): with a fixed 1 s tick,
+		 * intervals below 1 s acted as 1 s, and a dead_after_ms of about
+		 * 1 s took a live but idle collector for dead.
 		 */
-		int64_t tick = 1000;
-		if (a->conf.heartbeat_ms < tick)
-			tick = a->conf.heartbeat_ms;
-		if (a->conf.dead_after_ms / 4 < tick)
-			tick = a->conf.dead_after_ms / 4;
+		int64_t tick = a->conf.heartbeat_ms;
+		if (a->conf.health_ms < tick)
+			tick = a->conf.health_ms;
+		if (a->conf.dead_after_ms < tick)
+			tick = a->conf.dead_after_ms;
+		tick /= 4;
+		tick = tick < 25 ? 25 : tick > 1000 ? 1000 : tick;
 		tv.tv_sec = tick / 1000;
 		tv.tv_usec = (tick % 1000) * 1000;
 	}

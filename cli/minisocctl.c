@@ -205,8 +205,12 @@ cmd_status(int argc, char **argv)
 		ms_copy(cursor, sizeof(cursor), r->element[0]->str, r->element[0]->len);
 		for (size_t i = 0; i < r->element[1]->elements; i++) {
 			const char *key = r->element[1]->element[i]->str;
-			redisReply *seq = redisCommand(rc, "HGET minisoc:agents:seq %s",
-			    key + strlen("minisoc:agent:"));
+			redisReply *seq;
+
+			/* minisoc:agent:<id>:health and the like are not agents of their own. */
+			if (strchr(key + strlen("minisoc:agent:"), ':') != NULL)
+				continue;
+			seq = redisCommand(rc, "HGET minisoc:agents:seq %s", key + strlen("minisoc:agent:"));
 			printf("  %s (handled seq %s)\n", key + strlen("minisoc:agent:"),
 			    seq && seq->type == REDIS_REPLY_STRING ? seq->str : "-");
 			if (seq)

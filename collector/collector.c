@@ -90,7 +90,12 @@ alert_make_id(char *out, size_t outsz, int64_t ms)
 static void
 emit_cb(const struct alert *a0, void *arg)
 {
-	struct collector *c = arg;
+	collector_alert(arg, a0);
+}
+
+void
+collector_alert(struct collector *c, const struct alert *a0)
+{
 	struct alert a = *a0;
 
 	a.time_ms = ms_now_ms();
@@ -154,12 +159,14 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " frames_bad=%" PRIu64 " batches_in=%" PRIu64 " events_in=%" PRIu64
 	    " events_dup=%" PRIu64 " events_undecoded=%" PRIu64 " alerts=%" PRIu64 " alerts_written=%" PRIu64
 	    " alerts_failed=%" PRIu64 " redis_errors=%" PRIu64 " redis_pending=%zu"
-	    " detect_tracked=%zu",
+	    " detect_tracked=%zu health_reports=%" PRIu64 " health_malformed=%" PRIu64
+	    " health_skipped=%" PRIu64 " agents_silent=%zu",
 	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
 	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
 	    s->events_undecoded,
 	    s->alerts, s->alerts_written, s->alerts_failed, s->redis_errors,
-	    c->sink ? sink_pending(c->sink) : 0, tracked);
+	    c->sink ? sink_pending(c->sink) : 0, tracked, s->health_reports, s->health_malformed,
+	    s->health_skipped, c->agents_silent);
 }
 
 void
@@ -207,6 +214,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (c->stopping)
 		return;
 	ms_info("event=shutdown signal=%d redis_pending=%zu", (int)sig, sink_pending(c->sink));
+	/* Their last sign of life goes out with the rest; closing sessions write nothing more. */
+	health_flush(c);
 	c->stopping = true;
 	listener_free(c->listener);
 	c->listener = NULL;
@@ -316,15 +325,17 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct collector *c = arg;
 	const struct collector_stats *st = &c->stats;
-	char v[20][24], now[32];
 	const uint64_t vals[] = { c->nsessions, st->sessions_accepted, st->sessions_refused,
 		st->tls_failures, st->frames_in, st->frames_bad, st->batches_in, st->events_in,
 		st->events_dup, st->events_undecoded, st->alerts, st->alerts_written,
-		st->alerts_failed, st->redis_errors, sink_pending(c->sink) };
+		st->alerts_failed, st->redis_errors, sink_pending(c->sink), st->health_reports,
+		st->health_malformed, st->health_skipped, c->agents_silent };
 	static const char *const names[] = { "sessions", "sessions_accepted", "sessions_refused",
 		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
 		"events_undecoded", "alerts", "alerts_written", "alerts_failed", "redis_errors",
-		"redis_pending" };
+		"redis_pending", "health_reports", "health_malformed", "health_skipped",
+		"agents_silent" };
+	char v[MS_ARRAY_LEN(names)][24], now[32];
 	const char *kv[2 * (MS_ARRAY_LEN(names) + 1)];
 	size_t n = 0;
 
@@ -441,7 +452,9 @@ main(int argc, char **argv)
 			goto out;
 		c.detectors[c.ndetectors++] = c.sigma;
 	}
+	/* Known agents and their status are read back before any session's work. */
 	if ((c.sink = sink_redis_new(&c, err, sizeof(err))) == NULL ||
+	    health_start(&c, err, sizeof(err)) < 0 ||
 	    (c.listener = listener_new(&c, err, sizeof(err))) == NULL) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
@@ -471,6 +484,7 @@ out:
 	while (!TAILQ_EMPTY(&c.sessions))
 		session_free(TAILQ_FIRST(&c.sessions));
 	listener_free(c.listener);
+	health_stop(&c);
 	sink_free(c.sink);
 	for (size_t i = 0; i < c.ndetectors; i++)
 		detector_free(c.detectors[i]);

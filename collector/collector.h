@@ -53,12 +53,22 @@ struct collector_conf {
 	char rules_path[4096];
 	char rules_placeholders[4096];
 	int64_t rules_max_groups;
+	int64_t agents_heartbeat_ms;
+	int64_t agents_silent_after_missed;
+	int64_t agents_flooding_interval_ms;
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */
 int collector_conf_load(const char *file, struct collector_conf *c, char *err, size_t errsz);
 /* Prints the configuration keys with their defaults and help. */
 void collector_conf_usage(FILE *out);
+
+/* Whether an agent is heard from (health.c); kept in minisoc:agent:<id> status. */
+enum agent_status {
+	AGENT_STATUS_NONE = 0,	/* never judged (no status in Redis yet) */
+	AGENT_STATUS_ONLINE,
+	AGENT_STATUS_SILENT,
+};
 
 /*
  * What the collector knows of one agent identity (certificate CN). Lives
@@ -70,6 +80,23 @@ struct agent_state {
 	uint64_t handled_seq;	/* highest seq decoded and run through detection */
 	uint64_t durable_seq;	/* highest seq whose results Redis confirmed */
 	struct session *session;	/* the live session, or NULL */
+
+	/* Liveness and health reports (health.c); times are wall clock ms. */
+	char host[256];		/* host name from its hello (or from Redis) */
+	char peer[64];		/* address of its last session */
+	enum agent_status status;
+	int64_t status_since_ms;
+	bool status_loaded;	/* status read back from Redis (or known to be absent) */
+	bool status_pending;	/* that read is queued */
+	int64_t last_seen_ms;	/* its last frame; 0 when never */
+	int64_t pending_seen_ms;	/* a frame that came before the status was loaded */
+	int64_t unread_ms;	/* last seen with its session paused by us (not judged then) */
+	int64_t seen_written_ms;	/* when last_seen was last queued for Redis */
+	bool has_report;	/* a health report came since the collector started */
+	uint64_t rate_limited;	/* count.rate_limited of that report ... */
+	uint64_t agent_uptime_s;	/* ... and its agent_uptime_s */
+	int64_t report_ms;	/* ... and when it came */
+	int64_t flood_alert_ms;	/* the last flooding alert; 0 when none */
 };
 
 struct collector_stats {
@@ -87,6 +114,9 @@ struct collector_stats {
 	uint64_t alerts_failed;		/* too big to encode */
 	uint64_t redis_errors;
 	uint64_t redis_reconnects;
+	uint64_t health_reports;	/* valid HEALTH frames */
+	uint64_t health_malformed;	/* ignored, session kept */
+	uint64_t health_skipped;	/* valid, not stored: the sink was congested */
 };
 
 struct collector {
@@ -109,6 +139,14 @@ struct collector {
 	struct ms_buf alert_buf;	/* scratch for alert JSON */
 	struct decoded *decoded;	/* scratch for the line being decoded (large) */
 	struct decode_auditd_cache *auditd;	/* auditd record enrichment (owned) */
+	/* Agent silence (health.c). */
+	struct event *silence_timer;
+	bool agents_listed;		/* minisoc:agents:last_seen read back */
+	size_t agents_loading;		/* statuses still being read back */
+	int64_t agents_loaded_ms;	/* when all were: silence is measured from then at least */
+	int64_t heard_since_ms;		/* ... and from the end of the last stall of our own loop */
+	int64_t silence_tick_ms;	/* when the silence check last ran */
+	size_t agents_silent;		/* agents whose status is silent now */
 };
 
 /* Finds or creates the state of agent id; NULL when out of memory. */
@@ -117,12 +155,43 @@ struct agent_state *collector_agent(struct collector *c, const char *id);
 void collector_detect_line(struct collector *c, const struct decode_ctx *ctx,
     const char *agent_id, const char *host, struct ms_str source, struct ms_str line,
     uint64_t seq);
+/* Raises an alert (id and time filled in here); a is borrowed for the call. */
+void collector_alert(struct collector *c, const struct alert *a);
 /* Called by the sink when it has room again: resumes paused sessions. */
 void collector_sink_drained(struct collector *c);
 /* Called when the collector may finish stopping (sink empty or timeout). */
 void collector_maybe_exit(struct collector *c);
 /* Logs every counter as one key=value line. */
 void collector_log_stats(const struct collector *c, const char *why);
+
+/* --- health.c: agent health reports, silence and flooding ----------- */
+/*
+ * Starts tracking agents: reads back which agents are known and their
+ * status (minisoc:agents:last_seen, minisoc:agent:<id>), then checks for
+ * silence every so often. 0, or -1 with a message in err.
+ */
+int health_start(struct collector *c, char *err, size_t errsz);
+void health_stop(struct collector *c);
+/* A frame from st's session (any frame is a sign of life); peer is borrowed. */
+void health_seen(struct collector *c, struct agent_state *st, const char *peer);
+/* A HEALTH payload from st (untrusted): stored, checked for flooding, or counted as malformed. */
+void health_report(struct collector *c, struct agent_state *st, const char *peer,
+    const uint8_t *p, size_t len);
+/* st's session ends: its last sign of life goes to Redis. */
+void health_session_closed(struct collector *c, struct agent_state *st);
+/* Writes every connected agent's last sign of life (the collector is stopping). */
+void health_flush(struct collector *c);
+/*
+ * The sink read minisoc:agents:last_seen: kv holds nkv strings, agent id
+ * then ms, borrowed for the call. Queues the read of each one's status.
+ */
+void health_agents_listed(struct collector *c, const char *const *kv, size_t nkv);
+/*
+ * The sink read st's status: status, status_since_ms, hostname and peer
+ * from minisoc:agent:<id>, each NULL when absent; borrowed for the call.
+ */
+void health_status_loaded(struct collector *c, struct agent_state *st, const char *status,
+    const char *since, const char *host, const char *peer);
 
 /* --- listener.c ------------------------------------------------------ */
 struct listener *listener_new(struct collector *c, char *err, size_t errsz);

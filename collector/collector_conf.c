@@ -65,6 +65,14 @@ static const struct ms_conf_key collector_keys[] = {
 	  "YAML map of placeholder name -> list of values, for |expand" },
 	{ "rules.max_groups", MS_CONF_INT, OFF(rules_max_groups), 0, "65536", 16, 10000000,
 	  "per correlation rule: groups held at most (least recently seen evicted)" },
+	{ "agents.heartbeat_ms", MS_CONF_INT, OFF(agents_heartbeat_ms), 0, "15000", 100, 86400000,
+	  "how often agents send at least one frame (their uplink.heartbeat_ms)" },
+	{ "agents.silent_after_missed", MS_CONF_INT, OFF(agents_silent_after_missed), 0, "3", 1, 1000,
+	  "an agent without a frame for this many heartbeats is silent: one minisoc-agent-silent "
+	  "alert, and minisoc-agent-back when it returns (a clean agent stop counts too)" },
+	{ "agents.flooding_alert_interval_ms", MS_CONF_INT, OFF(agents_flooding_interval_ms), 0,
+	  "600000", 0, 604800000,
+	  "an agent whose rate limit applied again raises minisoc-agent-flooding at most this often" },
 	MS_CONF_END
 };
 

@@ -107,6 +107,8 @@ session_free(struct session *s)
 		return;
 	if (s->st && s->st->session == s)
 		s->st->session = NULL;
+	if (s->st)
+		health_session_closed(s->c, s->st);
 	session_handshake_done(s);
 	if (s->timer)
 		event_free(s->timer);
@@ -278,6 +280,8 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 	}
 	st->session = s;
 	s->st = st;
+	if (s->hello.hostname[0])
+		ms_copy(st->host, sizeof(st->host), s->hello.hostname, strlen(s->hello.hostname));
 	snprintf(tz, sizeof(tz), "%d", (int)s->hello.tz_offset_s);
 	{
 		const char *kv[] = { "hostname", s->hello.hostname, "version",
@@ -360,6 +364,14 @@ handle_frame(struct session *s, const struct ms_frame_hdr *h, const uint8_t *p)
 		}
 		handle_batch(s, p, h->len);
 		return;
+	case MS_MSG_HEALTH:
+		if (s->state != SS_READY) {
+			session_reject_or_close(s, MS_ERR_TYPE, "health_before_hello");
+			return;
+		}
+		/* A malformed report is counted and ignored there: the session stays. */
+		health_report(s->c, s->st, s->peer, p, h->len);
+		return;
 	case MS_MSG_HEARTBEAT:
 		if (ms_heartbeat_decode(p, h->len, &t) != 0) {
 			session_reject_or_close(s, MS_ERR_PROTOCOL, "malformed_heartbeat");
@@ -426,6 +438,9 @@ session_process(struct session *s)
 		handle_frame(s, &h, hp + MS_PROTO_HDR_LEN);
 		if (s->state == SS_CLOSING)
 			break;
+		/* Any frame is a sign of life of the agent (once it said who it is). */
+		if (s->st)
+			health_seen(s->c, s->st, s->peer);
 		evbuffer_drain(in, MS_PROTO_HDR_LEN + h.len);
 		if (sink_congested(s->c->sink))
 			session_pause(s);

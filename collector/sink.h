@@ -39,6 +39,24 @@ int sink_load(struct sink *s, struct agent_state *st);
  * skipped while the sink is congested, errors only logged.
  */
 int sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv);
+/*
+ * As sink_hset, for state the collector reads back after a restart (an
+ * agent's status): never skipped while congested, and a write Redis
+ * refuses is sent again like an alert.
+ */
+int sink_hset_state(struct sink *s, const char *key, const char *const *kv, size_t nkv);
+/*
+ * Replaces the hash key by the nkv strings kv (field, value, ...; kvlen[i]
+ * bytes each, copied) at once: MULTI, DEL, HSET, EXEC. Informational like
+ * sink_hset: returns 1 and queues nothing while the sink is congested, 0
+ * when queued, -1 when out of memory or nkv is odd or 0.
+ */
+int sink_hreplace(struct sink *s, const char *key, const char *const *kv, const size_t *kvlen,
+    size_t nkv);
+/* Reads minisoc:agents:last_seen back; then health_agents_listed(). */
+int sink_load_agents(struct sink *s);
+/* Reads st's status back from minisoc:agent:<id>; then health_status_loaded(). */
+int sink_load_status(struct sink *s, struct agent_state *st);
 /* True while too many operations wait: sessions must stop reading. */
 bool sink_congested(const struct sink *s);
 /* Operations not yet confirmed by Redis. */

@@ -20,15 +20,19 @@
 #include "ms_util.h"
 #include "sink.h"
 
-enum sink_op_kind { OP_ALERT, OP_CHECKPOINT, OP_LOAD, OP_INFO };
+/*
+ * OP_INFO is informational: skipped while congested, errors only logged.
+ * Every other kind is sent again after an error reply (see sink_reply_cb).
+ */
+enum sink_op_kind { OP_ALERT, OP_CHECKPOINT, OP_LOAD, OP_INFO, OP_STATE, OP_AGENTS, OP_STATUS };
 
 struct sink_op {
 	enum sink_op_kind kind;
-	char *cmd[2];			/* owned RESP commands, sent in order */
-	size_t len[2];
+	char *cmd[4];			/* owned RESP commands, sent in order */
+	size_t len[4];
 	unsigned ncmds;			/* replies to expect */
 	unsigned replies;
-	struct agent_state *st;		/* CHECKPOINT / LOAD; lives as long as the collector */
+	struct agent_state *st;		/* CHECKPOINT / LOAD / STATUS; lives as long as the collector */
 	uint64_t seq;
 	TAILQ_ENTRY(sink_op) link;
 };
@@ -60,6 +64,9 @@ op_kind_name(enum sink_op_kind k)
 	case OP_CHECKPOINT: return "checkpoint";
 	case OP_LOAD: return "load";
 	case OP_INFO: return "info";
+	case OP_STATE: return "state";
+	case OP_AGENTS: return "load_agents";
+	case OP_STATUS: return "load_status";
 	}
 	return "?";
 }
@@ -112,6 +119,29 @@ sink_enqueue(struct sink *s, struct sink_op *op)
 		sink_flush(s);
 }
 
+/* The reply to HGETALL minisoc:agents:last_seen, as strings for health.c. */
+static void
+op_agents_done(struct sink *s, redisReply *r)
+{
+	const char **kv = NULL;
+	size_t n = 0;
+
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    (kv = calloc(r->elements, sizeof(*kv))) != NULL) {
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			if (r->element[i]->type != REDIS_REPLY_STRING ||
+			    r->element[i + 1]->type != REDIS_REPLY_STRING)
+				continue;
+			kv[n++] = r->element[i]->str;
+			kv[n++] = r->element[i + 1]->str;
+		}
+	} else if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+		ms_err("event=agents_not_loaded reason=out_of_memory");
+	}
+	health_agents_listed(s->c, kv, n);
+	free(kv);
+}
+
 static void
 op_done(struct sink *s, struct sink_op *op, redisReply *r)
 {
@@ -145,7 +175,20 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 		break;
 	}
 	case OP_INFO:
+	case OP_STATE:
 		break;
+	case OP_AGENTS:
+		op_agents_done(s, r);
+		break;
+	case OP_STATUS: {
+		const char *v[4] = { NULL, NULL, NULL, NULL };
+		if (r && r->type == REDIS_REPLY_ARRAY)
+			for (size_t i = 0; i < r->elements && i < 4; i++)
+				if (r->element[i]->type == REDIS_REPLY_STRING)
+					v[i] = r->element[i]->str;
+		health_status_loaded(s->c, op->st, v[0], v[1], v[2], v[3]);
+		break;
+	}
 	}
 }
 
@@ -443,8 +486,9 @@ sink_load(struct sink *s, struct agent_state *st)
 	return 0;
 }
 
-int
-sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv)
+static int
+hset_op(struct sink *s, enum sink_op_kind kind, const char *key, const char *const *kv,
+    size_t nkv)
 {
 	const char *argv[2 + 64];
 	size_t argl[2 + 64];
@@ -452,10 +496,7 @@ sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv)
 
 	if (nkv > 64 || nkv % 2)
 		return -1;
-	/* Informational only: never let it add to a backlog. */
-	if (sink_congested(s))
-		return 0;
-	if ((op = op_new(OP_INFO)) == NULL)
+	if ((op = op_new(kind)) == NULL)
 		return -1;
 	argv[0] = "HSET";
 	argv[1] = key;
@@ -467,6 +508,100 @@ sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv)
 		op_free(op);
 		return -1;
 	}
+	sink_enqueue(s, op);
+	return 0;
+}
+
+int
+sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv)
+{
+	/* Informational only: never let it add to a backlog. */
+	if (sink_congested(s))
+		return nkv > 64 || nkv % 2 ? -1 : 0;
+	return hset_op(s, OP_INFO, key, kv, nkv);
+}
+
+int
+sink_hset_state(struct sink *s, const char *key, const char *const *kv, size_t nkv)
+{
+	return hset_op(s, OP_STATE, key, kv, nkv);
+}
+
+int
+sink_hreplace(struct sink *s, const char *key, const char *const *kv, const size_t *kvlen,
+    size_t nkv)
+{
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	const size_t multil[] = { 5 }, execl[] = { 4 };
+	const char *del[] = { "DEL", key };
+	size_t dell[] = { 3, strlen(key) };
+	const char **argv = NULL;
+	size_t *argl = NULL;
+	struct sink_op *op = NULL;
+	int rc = -1;
+
+	if (nkv == 0 || nkv % 2)
+		return -1;
+	if (sink_congested(s))
+		return 1;
+	if ((op = op_new(OP_INFO)) == NULL || (argv = calloc(2 + nkv, sizeof(*argv))) == NULL ||
+	    (argl = calloc(2 + nkv, sizeof(*argl))) == NULL)
+		goto fail;
+	argv[0] = "HSET";
+	argl[0] = 4;
+	argv[1] = key;
+	argl[1] = strlen(key);
+	memcpy(argv + 2, kv, nkv * sizeof(*argv));
+	memcpy(argl + 2, kvlen, nkv * sizeof(*argl));
+	/* A transaction: readers never see half a report, or none while it is replaced. */
+	if (op_addv(op, 1, multi, multil) < 0 || op_addv(op, 2, del, dell) < 0 ||
+	    op_addv(op, (int)(2 + nkv), argv, argl) < 0 || op_addv(op, 1, exec, execl) < 0)
+		goto fail;
+	sink_enqueue(s, op);
+	op = NULL;
+	rc = 0;
+fail:
+	op_free(op);
+	free(argv);
+	free(argl);
+	return rc;
+}
+
+int
+sink_load_agents(struct sink *s)
+{
+	struct sink_op *op = op_new(OP_AGENTS);
+	const char *argv[] = { "HGETALL", "minisoc:agents:last_seen" };
+	size_t argl[] = { 7, strlen(argv[1]) };
+
+	if (op == NULL)
+		return -1;
+	if (op_addv(op, 2, argv, argl) < 0) {
+		op_free(op);
+		return -1;
+	}
+	sink_enqueue(s, op);
+	return 0;
+}
+
+int
+sink_load_status(struct sink *s, struct agent_state *st)
+{
+	struct sink_op *op = op_new(OP_STATUS);
+	char key[192];
+	const char *argv[] = { "HMGET", key, "status", "status_since_ms", "hostname", "peer" };
+	size_t argl[MS_ARRAY_LEN(argv)];
+
+	if (op == NULL)
+		return -1;
+	snprintf(key, sizeof(key), "minisoc:agent:%s", st->id);
+	for (size_t i = 0; i < MS_ARRAY_LEN(argv); i++)
+		argl[i] = strlen(argv[i]);
+	if (op_addv(op, (int)MS_ARRAY_LEN(argv), argv, argl) < 0) {
+		op_free(op);
+		return -1;
+	}
+	op->st = st;
 	sink_enqueue(s, op);
 	return 0;
 }

@@ -63,7 +63,7 @@ ms_proto_hdr_parse(const uint8_t *buf, size_t avail, uint32_t max_frame,
 	out->len = get32(buf + 8);
 	if (out->version != MS_PROTO_VERSION)
 		return MS_PROTO_BAD_VERSION;
-	if (out->type < MS_MSG_HELLO || out->type > MS_MSG_ERROR)
+	if (out->type < MS_MSG_HELLO || out->type > MS_MSG_HEALTH)
 		return MS_PROTO_BAD_TYPE;
 	if (out->flags != 0)
 		return MS_PROTO_BAD_FLAGS;
@@ -109,6 +109,7 @@ ms_proto_type_name(int type)
 	case MS_MSG_ACK: return "ack";
 	case MS_MSG_HEARTBEAT: return "heartbeat";
 	case MS_MSG_ERROR: return "error";
+	case MS_MSG_HEALTH: return "health";
 	default: return "unknown";
 	}
 }
@@ -391,4 +392,165 @@ ms_error_decode(const uint8_t *p, size_t len, uint16_t *code, char *reasonbuf, s
 	*code = get16(p);
 	hello_str(reasonbuf, reasonsz, p + 2, len - 2);
 	return 0;
+}
+
+/* --- health telemetry -------------------------------------------------- */
+
+bool
+ms_health_key_ok(const char *key, size_t len)
+{
+	if (len == 0 || len > MS_HEALTH_MAX_KEY)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = key[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+bool
+ms_health_value_ok(const char *value, size_t len)
+{
+	if (len > MS_HEALTH_MAX_VALUE)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			return false;
+	return true;
+}
+
+size_t
+ms_health_item_size(size_t key_len, size_t value_len)
+{
+	return MS_HEALTH_ITEM_OVERHEAD + key_len + value_len;
+}
+
+int
+ms_health_encode(struct ms_buf *out, const struct ms_kv *kv, size_t n)
+{
+	uint8_t hdr[MS_PROTO_HDR_LEN], cnt[2], vl[2];
+	size_t mark = out->len, len = 2;
+
+	if (n > MS_HEALTH_MAX_ITEMS)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!ms_health_key_ok(kv[i].key, kv[i].key_len) ||
+		    !ms_health_value_ok(kv[i].value, kv[i].value_len))
+			return -1;
+		len += ms_health_item_size(kv[i].key_len, kv[i].value_len);
+	}
+	ms_proto_hdr_write(hdr, MS_MSG_HEALTH, (uint32_t)len);
+	put16(cnt, (uint16_t)n);
+	if (ms_buf_add(out, hdr, sizeof(hdr)) < 0 || ms_buf_add(out, cnt, sizeof(cnt)) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t kl = (uint8_t)kv[i].key_len;
+
+		put16(vl, (uint16_t)kv[i].value_len);
+		if (ms_buf_add(out, &kl, 1) < 0 || ms_buf_add(out, kv[i].key, kv[i].key_len) < 0 ||
+		    ms_buf_add(out, vl, sizeof(vl)) < 0 ||
+		    ms_buf_add(out, kv[i].value, kv[i].value_len) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	/* Roll back so what out held before stays valid. */
+	out->len = mark;
+	out->toobig = false;
+	return -1;
+}
+
+int
+ms_health_open(struct ms_health_iter *it, const uint8_t *p, size_t len, uint32_t *count,
+    const char **why)
+{
+	const uint8_t *q, *end = p + len;
+	const uint8_t *keys[MS_HEALTH_MAX_ITEMS];
+	uint32_t n;
+
+	*why = "ok";
+	if (len < 2) {
+		*why = "truncated";
+		return MS_PROTO_MALFORMED;
+	}
+	n = get16(p);
+	q = p + 2;
+	if (n > MS_HEALTH_MAX_ITEMS) {
+		*why = "too_many_items";
+		return MS_PROTO_MALFORMED;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t kl;
+		uint16_t vl;
+
+		if (end - q < 1) {
+			*why = "truncated";
+			return MS_PROTO_MALFORMED;
+		}
+		kl = q[0];
+		if (kl == 0 || kl > MS_HEALTH_MAX_KEY) {
+			*why = "bad_key_length";
+			return MS_PROTO_MALFORMED;
+		}
+		/* The key and the value's length field must both be there. */
+		if ((size_t)(end - q) < 1 + (size_t)kl + 2) {
+			*why = "truncated";
+			return MS_PROTO_MALFORMED;
+		}
+		if (!ms_health_key_ok((const char *)q + 1, kl)) {
+			*why = "bad_key";
+			return MS_PROTO_MALFORMED;
+		}
+		/* Unique keys: at most 256 of at most 64 bytes, a plain scan is enough. */
+		for (uint32_t k = 0; k < i; k++) {
+			if (keys[k][0] == kl && memcmp(keys[k] + 1, q + 1, kl) == 0) {
+				*why = "duplicate_key";
+				return MS_PROTO_MALFORMED;
+			}
+		}
+		keys[i] = q;
+		q += 1 + kl;
+		vl = get16(q);
+		q += 2;
+		if (vl > MS_HEALTH_MAX_VALUE) {
+			*why = "bad_value_length";
+			return MS_PROTO_MALFORMED;
+		}
+		if ((size_t)(end - q) < vl) {
+			*why = "truncated";
+			return MS_PROTO_MALFORMED;
+		}
+		if (!ms_health_value_ok((const char *)q, vl)) {
+			*why = "bad_value";
+			return MS_PROTO_MALFORMED;
+		}
+		q += vl;
+	}
+	if (q != end) {
+		*why = "trailing_bytes";
+		return MS_PROTO_MALFORMED;
+	}
+	it->p = p + 2;
+	it->end = end;
+	it->remaining = n;
+	*count = n;
+	return 0;
+}
+
+int
+ms_health_next(struct ms_health_iter *it, struct ms_kv *kv)
+{
+	const uint8_t *q = it->p;
+
+	if (it->remaining == 0)
+		return 0;
+	kv->key_len = q[0];
+	kv->key = (const char *)q + 1;
+	q += 1 + kv->key_len;
+	kv->value_len = get16(q);
+	kv->value = (const char *)q + 2;
+	it->p = q + 2 + kv->value_len;
+	it->remaining--;
+	return 1;
 }

@@ -16,6 +16,7 @@
 #ifndef MS_PROTO_H
 #define MS_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,7 @@ enum ms_msg_type {
 	MS_MSG_ACK = 3,		/* collector -> agent, highest durably handled seq */
 	MS_MSG_HEARTBEAT = 4,	/* both ways, keeps idle sessions checked */
 	MS_MSG_ERROR = 5,	/* collector -> agent, sent before closing */
+	MS_MSG_HEALTH = 6,	/* agent -> collector, health telemetry (after the first ACK) */
 };
 
 enum ms_proto_rc {
@@ -156,5 +158,65 @@ int ms_heartbeat_decode(const uint8_t *p, size_t len, int64_t *time_ms);
 int ms_error_encode(struct ms_buf *out, uint16_t code, const char *reason);
 /* reason is copied (truncated) into reasonbuf. */
 int ms_error_decode(const uint8_t *p, size_t len, uint16_t *code, char *reasonbuf, size_t reasonsz);
+
+/* --- health telemetry ------------------------------------------------- */
+
+/*
+ * Health payload: u16 count, then count items of
+ *   u8 key_len | key | u16 value_len | value
+ * Keys are 1..MS_HEALTH_MAX_KEY bytes of [a-z0-9_.] and unique in a report;
+ * values are at most MS_HEALTH_MAX_VALUE bytes without control bytes
+ * (< 0x20, 0x7f). The last item ends exactly at the payload's end.
+ */
+#define MS_HEALTH_MAX_ITEMS	256u
+#define MS_HEALTH_MAX_KEY	64u
+#define MS_HEALTH_MAX_VALUE	1024u
+/* Per-item overhead: the two length fields. */
+#define MS_HEALTH_ITEM_OVERHEAD	(1 + 2)
+/* The largest payload a valid report can have (about 273 KiB). */
+#define MS_HEALTH_MAX_PAYLOAD \
+	(2 + MS_HEALTH_MAX_ITEMS * (MS_HEALTH_ITEM_OVERHEAD + MS_HEALTH_MAX_KEY + MS_HEALTH_MAX_VALUE))
+
+/* One key and its value; slices, not NUL-terminated. */
+struct ms_kv {
+	const char *key;
+	size_t key_len;
+	const char *value;
+	size_t value_len;
+};
+
+/* Whether key / value may appear in a report (the rules above). */
+bool ms_health_key_ok(const char *key, size_t len);
+bool ms_health_value_ok(const char *value, size_t len);
+/* Bytes one item takes in a HEALTH payload. */
+size_t ms_health_item_size(size_t key_len, size_t value_len);
+/*
+ * Appends a complete HEALTH frame with kv[0..n) to out. Returns 0, or -1
+ * (nothing added) when n, a key or a value breaks the rules above (keys
+ * are not checked for duplicates here) or out's cap is reached.
+ */
+int ms_health_encode(struct ms_buf *out, const struct ms_kv *kv, size_t n);
+
+struct ms_health_iter {
+	const uint8_t *p;
+	const uint8_t *end;
+	uint32_t remaining;
+};
+
+/*
+ * Validates a whole HEALTH payload – count, every length against what is
+ * left before it is used, key and value bytes, unique keys, nothing after
+ * the last item – and prepares it for iteration. Returns 0 and the item
+ * count, or MS_PROTO_MALFORMED with *why set to a short static reason
+ * ("truncated", "too_many_items", "bad_key", ...). A report is accepted or
+ * rejected as a whole.
+ */
+int ms_health_open(struct ms_health_iter *it, const uint8_t *p, size_t len, uint32_t *count,
+    const char **why);
+/*
+ * Next item of a validated report: 1 and kv filled (slices into the
+ * payload, borrowed as long as it lives), or 0 at the end.
+ */
+int ms_health_next(struct ms_health_iter *it, struct ms_kv *kv);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Fuzz target: everything the collector does with bytes from an agent
  * before and after authentication – frame headers, hello, batches, acks,
- * heartbeats, errors – on a stream of frames as it arrives.
+ * heartbeats, errors, health reports – on a stream of frames as it arrives.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,6 +56,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int64_t t;
 			if (ms_heartbeat_decode(p, h.len, &t) == 0)
 				sink += (unsigned)t;
+			break;
+		}
+		case MS_MSG_HEALTH: {
+			struct ms_health_iter it;
+			struct ms_kv kv;
+			const char *why;
+			uint32_t count;
+			if (ms_health_open(&it, p, h.len, &count, &why) == 0) {
+				while (ms_health_next(&it, &kv) == 1) {
+					sink += (unsigned char)kv.key[0] + (unsigned char)kv.key[kv.key_len - 1];
+					if (kv.value_len)
+						sink += (unsigned char)kv.value[0] +
+						    (unsigned char)kv.value[kv.value_len - 1];
+				}
+			} else {
+				sink += (unsigned)strlen(why);
+			}
 			break;
 		}
 		case MS_MSG_ERROR: {

@@ -89,8 +89,10 @@ for want in "1\. $P server_name=collector.minisoc.local \(primary\)" "2\. $S ser
 	"5\. c4.example:6514 server_name=c4.example\$" "probed every 1000 ms"; do
 	grep -q -E -- "$want" "$W/check.out" || { cat "$W/check.out"; it_fail "-t output lacks $want"; }
 done
-"$IT_AGENT" --help | grep -q -E '^  collectors +failover list' || it_fail "--help does not show collectors"
-"$IT_AGENT" --help | grep -q -E '^  uplink.failback_ms .*\(default: 60000\)' ||
+# Whole output first: grep -q stopping early would make the agent's write fail (pipefail).
+help=$("$IT_AGENT" --help)
+grep -q -E '^  collectors +failover list' <<<"$help" || it_fail "--help does not show collectors"
+grep -q -E '^  uplink.failback_ms .*\(default: 60000\)' <<<"$help" ||
 	it_fail "--help does not show uplink.failback_ms"
 # bad_config NAME COLLECTORS_YAML EXPECTED_MESSAGE (collectors: is line 5)
 bad_config() {

@@ -65,7 +65,9 @@ for i in $(seq 1 8); do
 done >>"$AUTH"
 has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"src_ip":"198.51.100.77"'; }
 it_wait_for 5 "alert from the real agent" has_alert
-[[ $(it_redis_raw XLEN minisoc:alerts) == 1 ]] || it_fail "hostile lines raised alerts"
+# (The probe's identity may turn silent – an alert about the agent, not its lines.)
+detections() { it_redis_raw XRANGE minisoc:alerts - + | grep '^{' | grep -vc '"rule":{"id":"minisoc-agent-' || true; }
+(($(detections) == 1)) || it_fail "hostile lines raised alerts"
 grep -q 'event=hello .*agent=web1' "$IT_WORK/logs/collector.log"
 grep -q 'session_replaced' "$IT_WORK/logs/collector.log" && it_fail "a probe replaced the agent"
 

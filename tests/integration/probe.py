@@ -2,8 +2,9 @@
 """probe.py – a hostile but authenticated client for the collector.
 
 Connects with a valid agent certificate, sends one crafted byte sequence
-and prints what came back: "error CODE REASON", "ack SEQ", "closed" or
-"timeout". Used by e2e_hostile.sh; it is test input, not a second agent.
+and prints what came back: "error CODE REASON", "ack SEQ", "heartbeat",
+"closed" or "timeout". Used by e2e_hostile.sh and e2e_health.sh; it is
+test input, not a second agent.
 
 usage: probe.py PORT CA CERT KEY CASE
 """
@@ -43,6 +44,36 @@ HOSTILE_LINES = [
     b"\xef\xbb\xbf<13>1 - - - - - - \xc3\x28 invalid utf8",
 ]
 
+def item(key, value):
+    return bytes([len(key)]) + key + struct.pack(">H", len(value)) + value
+
+
+def health(items, count=None):
+    """A HEALTH frame (type 6); count may lie about the items that follow."""
+    n = len(items) if count is None else count
+    return frame(6, struct.pack(">H", n) + b"".join(item(k, v) for k, v in items))
+
+
+HEARTBEAT = frame(4, struct.pack(">q", 0))
+
+# Each is ignored and counted by the collector; the session goes on.
+BAD_HEALTH = [
+    health([(b"hostname", b"x")], count=2),                      # count lie
+    health([(b"Host Name", b"x")]),                              # key bytes
+    health([(b"hostname", b"a\nb")]),                            # control byte in a value
+    health([(b"k", b"1"), (b"k", b"2")]),                        # duplicate key
+    frame(6, struct.pack(">H", 1) + item(b"k", b"v") + b"\x00"),  # trailing byte
+    frame(6, struct.pack(">H", 257)),                            # too many items
+    health([(b"k", b"v" * 1025)]),                               # value too long
+    frame(6, struct.pack(">H", 1) + bytes([1]) + b"k" + struct.pack(">H", 5) + b"v"),  # value length lies
+]
+
+
+def report(rate_limited, uptime):
+    return health([(b"hostname", b"probe-host"), (b"agent_uptime_s", str(uptime).encode()),
+                   (b"count.rate_limited", str(rate_limited).encode())])
+
+
 CASES = {
     "oversize": frame(2, b"")[:8] + struct.pack(">I", 0xFFFFFFF0),  # header only, no payload
     "garbage": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -57,7 +88,16 @@ CASES = {
     "hostile_lines": HELLO + batch([event(i + 1, l) for i, l in enumerate(HOSTILE_LINES)]),
     "silent": b"",
     "half_frame": HELLO + batch([event(1, b"x" * 100)])[:50],
+    # Health reports: a heartbeat answered after them shows the session went on.
+    "health_malformed": HELLO + b"".join(BAD_HEALTH) + HEARTBEAT,
+    "health_before_hello": health([(b"k", b"v")]),
+    # The rate limit applies between the 1st and 2nd report, and again
+    # before the 3rd: one flooding alert (the next is due 10 minutes later).
+    "health_flooding": HELLO + report(1, 100) + report(7, 101) + report(9, 102) + HEARTBEAT,
 }
+
+# Cases whose expected answer is the heartbeat after their frames.
+HEARTBEAT_CASES = {"health_malformed", "health_flooding"}
 
 
 def flood_noread(s):
@@ -107,6 +147,9 @@ def main():
                 if ftype == 5:
                     code = struct.unpack(">H", body[:2])[0]
                     print("error", code, body[2:].decode(errors="replace"))
+                    return
+                if ftype == 4 and case in HEARTBEAT_CASES:
+                    print("heartbeat")
                     return
                 if ftype == 3:
                     acks.append(struct.unpack(">Q", body)[0])

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "ms_proto.h"
+#include "ms_util.h"
 
 static const uint8_t *
 payload_of(const struct ms_buf *b, struct ms_frame_hdr *h)
@@ -49,6 +50,8 @@ test_header_errors(void **state)
 		{ "MSOC\x02\x02\x00\x00\x00\x00\x00\x01", 12, 1024, MS_PROTO_BAD_VERSION },
 		{ "MSOC\x01\x09\x00\x00\x00\x00\x00\x01", 12, 1024, MS_PROTO_BAD_TYPE },
 		{ "MSOC\x01\x00\x00\x00\x00\x00\x00\x01", 12, 1024, MS_PROTO_BAD_TYPE },
+		{ "MSOC\x01\x07\x00\x00\x00\x00\x00\x01", 12, 1024, MS_PROTO_BAD_TYPE },
+		{ "MSOC\x01\x06\x00\x00\x00\x00\x00\x02", 12, 1024, MS_PROTO_OK },	/* health */
 		{ "MSOC\x01\x02\x00\x01\x00\x00\x00\x01", 12, 1024, MS_PROTO_BAD_FLAGS },
 		{ "MSOC\x01\x02\x00\x00\x00\x00\x04\x01", 12, 1024, MS_PROTO_TOO_BIG },	/* 1025 > cap */
 		{ "MSOC\x01\x02\x00\x00\xff\xff\xff\xff", 12, 0xffffffffu, MS_PROTO_TOO_BIG }, /* hard cap */
@@ -287,6 +290,216 @@ test_small_messages(void **state)
 	ms_buf_fini(&b);
 }
 
+/* --- health telemetry ------------------------------------------------- */
+
+static struct ms_kv
+kv_make(const char *k, const char *v)
+{
+	struct ms_kv kv = { k, strlen(k), v, strlen(v) };
+	return kv;
+}
+
+static void
+test_health_roundtrip(void **state)
+{
+	struct ms_buf b;
+	struct ms_frame_hdr h;
+	struct ms_health_iter it;
+	struct ms_kv got;
+	const char *why = NULL;
+	uint32_t count;
+	const uint8_t *p;
+	const struct ms_kv in[] = {
+		kv_make("hostname", "web1.example"),
+		kv_make("file.0.path", "/var/log/auth log \xc3\xa9"),	/* space, UTF-8 */
+		kv_make("empty", ""),
+		kv_make("clock.synced", "1"),
+	};
+
+	(void)state;
+	ms_buf_init(&b, MS_PROTO_MAX_FRAME);
+	assert_int_equal(ms_health_encode(&b, in, MS_ARRAY_LEN(in)), 0);
+	p = payload_of(&b, &h);
+	assert_int_equal(h.type, MS_MSG_HEALTH);
+	assert_string_equal(ms_proto_type_name(h.type), "health");
+	assert_int_equal(ms_health_open(&it, p, h.len, &count, &why), 0);
+	assert_int_equal(count, MS_ARRAY_LEN(in));
+	for (size_t i = 0; i < MS_ARRAY_LEN(in); i++) {
+		assert_int_equal(ms_health_next(&it, &got), 1);
+		assert_int_equal(got.key_len, in[i].key_len);
+		assert_memory_equal(got.key, in[i].key, got.key_len);
+		assert_int_equal(got.value_len, in[i].value_len);
+		if (got.value_len)
+			assert_memory_equal(got.value, in[i].value, got.value_len);
+	}
+	assert_int_equal(ms_health_next(&it, &got), 0);
+
+	/* An empty report is valid. */
+	ms_buf_reset(&b);
+	assert_int_equal(ms_health_encode(&b, NULL, 0), 0);
+	p = payload_of(&b, &h);
+	assert_int_equal(h.len, 2);
+	assert_int_equal(ms_health_open(&it, p, h.len, &count, &why), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(ms_health_next(&it, &got), 0);
+	ms_buf_fini(&b);
+}
+
+/* The limits themselves pass; one past any of them does not. */
+static void
+test_health_limits(void **state)
+{
+	static struct ms_kv many[MS_HEALTH_MAX_ITEMS + 1];
+	static char keys[MS_HEALTH_MAX_ITEMS + 1][16];
+	char big[MS_HEALTH_MAX_VALUE + 2], key[MS_HEALTH_MAX_KEY + 2];
+	struct ms_buf b;
+	struct ms_frame_hdr h;
+	struct ms_health_iter it;
+	const char *why;
+	uint32_t count;
+	const uint8_t *p;
+	size_t want = 2;
+	struct ms_kv one;
+
+	(void)state;
+	memset(big, 'v', sizeof(big));
+	big[MS_HEALTH_MAX_VALUE] = '\0';
+	memset(key, 'k', sizeof(key));
+	key[MS_HEALTH_MAX_KEY] = '\0';
+	for (size_t i = 0; i < MS_HEALTH_MAX_ITEMS + 1; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%zu", i);
+		many[i] = kv_make(keys[i], big);
+	}
+	many[0] = kv_make(key, big);
+	for (size_t i = 0; i < MS_HEALTH_MAX_ITEMS; i++)
+		want += ms_health_item_size(many[i].key_len, many[i].value_len);
+	ms_buf_init(&b, MS_PROTO_MAX_FRAME);
+	assert_int_equal(ms_health_encode(&b, many, MS_HEALTH_MAX_ITEMS), 0);
+	p = payload_of(&b, &h);
+	assert_int_equal(h.len, want);
+	assert_true(h.len <= MS_HEALTH_MAX_PAYLOAD);
+	assert_int_equal(ms_health_open(&it, p, h.len, &count, &why), 0);
+	assert_int_equal(count, MS_HEALTH_MAX_ITEMS);
+
+	/* The encoder refuses what the decoder would, and adds nothing. */
+	ms_buf_reset(&b);
+	assert_int_equal(ms_health_encode(&b, many, MS_HEALTH_MAX_ITEMS + 1), -1);
+	assert_int_equal(b.len, 0);
+	big[MS_HEALTH_MAX_VALUE] = 'v';
+	big[MS_HEALTH_MAX_VALUE + 1] = '\0';
+	one = kv_make("k", big);
+	assert_int_equal(ms_health_encode(&b, &one, 1), -1);
+	key[MS_HEALTH_MAX_KEY] = 'k';
+	key[MS_HEALTH_MAX_KEY + 1] = '\0';
+	one = kv_make(key, "v");
+	assert_int_equal(ms_health_encode(&b, &one, 1), -1);
+	one = kv_make("", "v");
+	assert_int_equal(ms_health_encode(&b, &one, 1), -1);
+	one = kv_make("Upper", "v");
+	assert_int_equal(ms_health_encode(&b, &one, 1), -1);
+	one = kv_make("k", "line\nbreak");
+	assert_int_equal(ms_health_encode(&b, &one, 1), -1);
+	assert_int_equal(b.len, 0);
+	/* A cap too small: rolled back. */
+	{
+		struct ms_buf small;
+		ms_buf_init(&small, 20);
+		one = kv_make("hostname", "a-rather-long-host-name");
+		assert_int_equal(ms_health_encode(&small, &one, 1), -1);
+		assert_int_equal(small.len, 0);
+		ms_buf_fini(&small);
+	}
+	ms_buf_fini(&b);
+}
+
+/* Hand-made payloads: every way a report can be wrong, with its reason. */
+static void
+test_health_malformed(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *bytes;
+		size_t len;
+		const char *why;	/* NULL: valid */
+	} cases[] = {
+		{ "valid", "\x00\x01\x01k\x00\x01v", 7, NULL },
+		{ "empty payload", "", 0, "truncated" },
+		{ "half a count", "\x00", 1, "truncated" },
+		{ "count without items", "\x00\x01", 2, "truncated" },
+		{ "count lie", "\x00\x02\x01k\x00\x01v", 7, "truncated" },
+		{ "too many items", "\x01\x01", 2, "too_many_items" },
+		{ "count 0xffff", "\xff\xff", 2, "too_many_items" },
+		{ "zero key length", "\x00\x01\x00\x00\x01v", 6, "bad_key_length" },
+		{ "key length 65", "\x00\x01\x41", 3, "bad_key_length" },
+		{ "key past the end", "\x00\x01\x05ke", 5, "truncated" },
+		{ "no value length", "\x00\x01\x01k", 4, "truncated" },
+		{ "half a value length", "\x00\x01\x01k\x00", 5, "truncated" },
+		{ "upper-case key", "\x00\x01\x01K\x00\x00", 6, "bad_key" },
+		{ "key with a space", "\x00\x01\x02k \x00\x00", 7, "bad_key" },
+		{ "key with a NUL", "\x00\x01\x02k\x00\x00\x00", 7, "bad_key" },
+		{ "key with a dash", "\x00\x01\x02k-\x00\x00", 7, "bad_key" },
+		{ "value length 1025", "\x00\x01\x01k\x04\x01", 6, "bad_value_length" },
+		{ "value past the end", "\x00\x01\x01k\x00\x05vv", 8, "truncated" },
+		{ "value with a newline", "\x00\x01\x01k\x00\x02v\n", 8, "bad_value" },
+		{ "value with a NUL", "\x00\x01\x01k\x00\x02v\x00", 8, "bad_value" },
+		{ "value with DEL", "\x00\x01\x01k\x00\x01\x7f", 7, "bad_value" },
+		{ "value with ESC", "\x00\x01\x01k\x00\x01\x1b", 7, "bad_value" },
+		{ "duplicate key", "\x00\x02\x01k\x00\x00\x01k\x00\x00", 10, "duplicate_key" },
+		{ "prefix is not a duplicate", "\x00\x02\x01k\x00\x00\x02kk\x00\x00", 11, NULL },
+		{ "trailing byte", "\x00\x01\x01k\x00\x01vX", 8, "trailing_bytes" },
+		{ "trailing after zero items", "\x00\x00\x00", 3, "trailing_bytes" },
+		{ "UTF-8 and high bytes pass", "\x00\x01\x01k\x00\x03\xc3\xa9\xff", 9, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < MS_ARRAY_LEN(cases); i++) {
+		struct ms_health_iter it;
+		const char *why = NULL;
+		uint32_t count = 0;
+		/* A copy of exactly len bytes, so ASan sees any read past it. */
+		uint8_t *copy = malloc(cases[i].len ? cases[i].len : 1);
+		int rc;
+
+		memcpy(copy, cases[i].bytes, cases[i].len);
+		rc = ms_health_open(&it, copy, cases[i].len, &count, &why);
+		free(copy);
+		if (cases[i].why == NULL && rc != 0)
+			fail_msg("case \"%s\": rejected (%s)", cases[i].name, why);
+		if (cases[i].why != NULL && (rc != MS_PROTO_MALFORMED || strcmp(why, cases[i].why) != 0))
+			fail_msg("case \"%s\": got rc %d why %s, want %s", cases[i].name, rc,
+			    why ? why : "-", cases[i].why);
+	}
+}
+
+/* Every truncation of a valid report is rejected, never read past. */
+static void
+test_health_truncations(void **state)
+{
+	struct ms_buf b;
+	struct ms_frame_hdr h;
+	struct ms_health_iter it;
+	const char *why;
+	uint32_t count;
+	const uint8_t *p;
+	const struct ms_kv in[] = {
+		kv_make("hostname", "web1"), kv_make("kernel", "6.1.0-18-amd64"),
+		kv_make("count.lines_read", "12345"),
+	};
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+	assert_int_equal(ms_health_encode(&b, in, MS_ARRAY_LEN(in)), 0);
+	p = payload_of(&b, &h);
+	for (size_t cut = 0; cut < h.len; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1);
+		memcpy(copy, p, cut);
+		if (ms_health_open(&it, copy, cut, &count, &why) == 0)
+			fail_msg("truncated report of %zu/%u bytes accepted", cut, h.len);
+		free(copy);
+	}
+	ms_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -299,6 +512,10 @@ main(void)
 		cmocka_unit_test(test_batch_cap),
 		cmocka_unit_test(test_batch_malformed),
 		cmocka_unit_test(test_small_messages),
+		cmocka_unit_test(test_health_roundtrip),
+		cmocka_unit_test(test_health_limits),
+		cmocka_unit_test(test_health_malformed),
+		cmocka_unit_test(test_health_truncations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
