@@ -319,6 +319,10 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 	}
 	c->stats.batches_in++;
 	dctx.tz_offset_s = s->hello.tz_offset_s;
+	if (sink_batch_begin(c->sink) < 0) {
+		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
+		return;
+	}
 	while (ms_batch_next(&it, &we) == 1) {
 		c->stats.events_in++;
 		s->events++;
@@ -333,9 +337,15 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 		st->handled_seq = we.seq;
 	}
 	if (st->handled_seq > before) {
-		if (sink_checkpoint(c->sink, st, st->handled_seq) < 0)
+		if (sink_checkpoint(c->sink, st, st->handled_seq) < 0 || sink_batch_end(c->sink) < 0)
 			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
-	} else if (st->handled_seq == st->durable_seq) {
+		return;
+	}
+	if (sink_batch_end(c->sink) < 0) {
+		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
+		return;
+	}
+	if (st->handled_seq == st->durable_seq) {
 		/* Only duplicates: they are handled already, say so at once, even if
 		 * this number was acknowledged before (the agent may have missed it). */
 		if (ms_ack_encode(&s->out, st->durable_seq) == 0)

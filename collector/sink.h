@@ -7,7 +7,8 @@
  * stream and PUBLISHed on the live channel; a checkpoint records an
  * agent's handled sequence number (HSET) and, because Redis answers in
  * order, its reply proves every alert queued before it is stored – only
- * then is the agent acknowledged. While Redis is away, operations wait
+ * then is the agent acknowledged. A batch's alerts and its checkpoint form
+ * one transaction (sink_batch_begin). While Redis is away, operations wait
  * (bounded) and are sent again on reconnect: at-least-once.
  */
 #ifndef SINK_H
@@ -31,6 +32,15 @@ int sink_alert(struct sink *s, const struct alert *a, const char *json, size_t l
  * is raised and st's live session (if any) is acknowledged.
  */
 int sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq);
+/*
+ * An agent batch: alerts queued between sink_batch_begin and the batch's
+ * sink_checkpoint (or sink_batch_end) are written with the checkpoint in
+ * one Redis transaction, so they are stored together or not at all (a
+ * collector killed in between leaves neither, and the agent's resend
+ * raises them once). 0, or -1 when out of memory.
+ */
+int sink_batch_begin(struct sink *s);
+int sink_batch_end(struct sink *s);
 /* Reads st's handled seq back from Redis; then session_loaded(st->session). */
 int sink_load(struct sink *s, struct agent_state *st);
 /*

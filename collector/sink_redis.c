@@ -20,18 +20,56 @@
 #include "ms_util.h"
 #include "sink.h"
 
+static const char *exec[] = { "EXEC" };
+static const size_t execl[] = { 4 };
+
+/*
+ * One agent batch: its alerts (XADD + PUBLISH each), then its checkpoint.
+ * A script runs whole, without other clients in between, and is one unit
+ * in the AOF; a command that fails (OOM, WRONGTYPE) stops it before the
+ * checkpoint, so the handled number never passes an alert that was not
+ * stored. KEYS: stream, handled-number hash. ARGV: maxlen, channel, agent
+ * id, seq ("" for none), then json, rule, severity, agent, src_ip per alert.
+ */
+static const char batch_lua[] =
+	"local n = (#ARGV - 4) / 5\n"
+	"for i = 0, n - 1 do\n"
+	"  local b = 5 + i * 5\n"
+	"  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[b],"
+	" 'rule', ARGV[b + 1], 'severity', ARGV[b + 2], 'agent', ARGV[b + 3],"
+	" 'src_ip', ARGV[b + 4])\n"
+	"  redis.call('PUBLISH', ARGV[2], ARGV[b])\n"
+	"end\n"
+	"if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end\n"
+	"return n\n";
+#define BATCH_FIXED_ARGS 9	/* EVAL script 2 stream hash maxlen channel id seq */
+
 /*
  * OP_INFO is informational: skipped while congested, errors only logged.
  * Every other kind is sent again after an error reply (see sink_reply_cb).
  */
-enum sink_op_kind { OP_ALERT, OP_CHECKPOINT, OP_LOAD, OP_INFO, OP_STATE, OP_AGENTS, OP_STATUS };
+enum sink_op_kind { OP_ALERT, OP_CHECKPOINT, OP_LOAD, OP_INFO, OP_STATE, OP_AGENTS, OP_STATUS,
+	OP_BATCH };
 
+/*
+ * OP_BATCH is one agent batch's alerts and its checkpoint in one script
+ * (batch_lua): Redis stores all of it or, on an error, the alerts before
+ * the failing one and never the checkpoint; a collector killed between an
+ * alert and its checkpoint cannot leave alerts whose events the agent will
+ * send again. While the batch is being filled, its arguments are kept in
+ * args; the command is formatted when it closes.
+ */
 struct sink_op {
 	enum sink_op_kind kind;
-	char *cmd[4];			/* owned RESP commands, sent in order */
-	size_t len[4];
+	char **cmd;			/* owned RESP commands, sent in order */
+	size_t *len;
 	unsigned ncmds;			/* replies to expect */
+	unsigned capcmds;
 	unsigned replies;
+	unsigned nalerts;		/* OP_BATCH: alerts inside */
+	char **args;			/* OP_BATCH being filled: owned copies */
+	size_t *argl;
+	size_t nargs, capargs;
 	struct agent_state *st;		/* CHECKPOINT / LOAD / STATUS; lives as long as the collector */
 	uint64_t seq;
 	TAILQ_ENTRY(sink_op) link;
@@ -46,11 +84,12 @@ struct sink {
 	bool connecting;
 	struct sink_opq pending;	/* not sent yet */
 	struct sink_opq inflight;	/* sent, waiting for replies */
-	size_t npending;		/* pending + inflight */
+	size_t npending;		/* pending + inflight (a batch counts 1 + its alerts) */
 	struct event *retry;
 	int64_t backoff_ms;
 	unsigned failures;		/* error replies since the last confirmed op */
 	bool was_congested;
+	struct sink_op *batch;		/* OP_BATCH being filled (sink_batch_begin), not queued */
 };
 
 static void sink_connect(struct sink *s);
@@ -67,6 +106,7 @@ op_kind_name(enum sink_op_kind k)
 	case OP_STATE: return "state";
 	case OP_AGENTS: return "load_agents";
 	case OP_STATUS: return "load_status";
+	case OP_BATCH: return "batch";
 	}
 	return "?";
 }
@@ -78,6 +118,12 @@ op_free(struct sink_op *op)
 		return;
 	for (unsigned i = 0; i < op->ncmds; i++)
 		redisFreeCommand(op->cmd[i]);
+	free(op->cmd);
+	free(op->len);
+	for (size_t i = 0; i < op->nargs; i++)
+		free(op->args[i]);
+	free(op->args);
+	free(op->argl);
 	free(op);
 }
 
@@ -97,8 +143,19 @@ op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
 	char *cmd = NULL;
 	int len;
 
-	if (op->ncmds >= MS_ARRAY_LEN(op->cmd))
-		return -1;
+	if (op->ncmds == op->capcmds) {
+		unsigned ncap = op->capcmds ? op->capcmds * 2 : 4;
+		char **nc = realloc(op->cmd, ncap * sizeof(*nc));
+		size_t *nl;
+
+		if (nc == NULL)
+			return -1;
+		op->cmd = nc;
+		if ((nl = realloc(op->len, ncap * sizeof(*nl))) == NULL)
+			return -1;
+		op->len = nl;
+		op->capcmds = ncap;
+	}
 	len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
 	if (len < 0 || cmd == NULL)
 		return -1;
@@ -112,7 +169,8 @@ static void
 sink_enqueue(struct sink *s, struct sink_op *op)
 {
 	TAILQ_INSERT_TAIL(&s->pending, op, link);
-	s->npending++;
+	/* A batch weighs what it holds: the bound is on alerts waiting, not on operations. */
+	s->npending += 1 + op->nalerts;
 	if (sink_congested(s))
 		s->was_congested = true;
 	if (s->connected)
@@ -149,6 +207,11 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 	case OP_ALERT:
 		s->c->stats.alerts_written++;
 		break;
+	case OP_BATCH:
+		s->c->stats.alerts_written += op->nalerts;
+		if (op->st == NULL)
+			break;
+		/* FALLTHROUGH */
 	case OP_CHECKPOINT:
 		if (op->seq > op->st->durable_seq)
 			op->st->durable_seq = op->seq;
@@ -228,7 +291,7 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	if (++op->replies < op->ncmds)
 		return;
 	TAILQ_REMOVE(&s->inflight, op, link);
-	s->npending--;
+	s->npending -= 1 + op->nalerts;
 	s->backoff_ms = 0;
 	s->failures = 0;
 	op_done(s, op, r);
@@ -255,7 +318,8 @@ sink_flush(struct sink *s)
 		 * it. So a checkpoint goes out only once everything before it is
 		 * confirmed (one round trip per batch, on loopback).
 		 */
-		if (op->kind == OP_CHECKPOINT && !TAILQ_EMPTY(&s->inflight))
+		if ((op->kind == OP_CHECKPOINT || (op->kind == OP_BATCH && op->st)) &&
+		    !TAILQ_EMPTY(&s->inflight))
 			break;
 		TAILQ_REMOVE(&s->pending, op, link);
 		TAILQ_INSERT_TAIL(&s->inflight, op, link);
@@ -411,9 +475,38 @@ sink_free(struct sink *s)
 		TAILQ_REMOVE(&s->pending, op, link);
 		op_free(op);
 	}
+	op_free(s->batch);
 	if (s->retry)
 		event_free(s->retry);
 	free(s);
+}
+
+/* Appends a copy of p[0..n) to the arguments of the batch being filled. */
+static int
+batch_arg(struct sink_op *op, const char *p, size_t n)
+{
+	char *copy;
+
+	if (op->nargs == op->capargs) {
+		size_t ncap = op->capargs ? op->capargs * 2 : 32;
+		char **na = realloc(op->args, ncap * sizeof(*na));
+		size_t *nl;
+
+		if (na == NULL)
+			return -1;
+		op->args = na;
+		if ((nl = realloc(op->argl, ncap * sizeof(*nl))) == NULL)
+			return -1;
+		op->argl = nl;
+		op->capargs = ncap;
+	}
+	if ((copy = malloc(n + 1)) == NULL)
+		return -1;
+	memcpy(copy, p, n);
+	copy[n] = '\0';
+	op->args[op->nargs] = copy;
+	op->argl[op->nargs++] = n;
+	return 0;
 }
 
 int
@@ -421,7 +514,7 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 {
 	const struct collector_conf *cf = &s->c->conf;
 	char maxlen[24];
-	struct sink_op *op = op_new(OP_ALERT);
+	struct sink_op *op;
 	const char *xadd[] = { "XADD", cf->redis_stream, "MAXLEN", "~", maxlen, "*",
 		"alert", json, "rule", a->rule_id, "severity", a->severity,
 		"agent", a->agent_id, "src_ip", a->src_ip };
@@ -429,7 +522,19 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 	const char *pub[] = { "PUBLISH", cf->redis_channel, json };
 	size_t plen[] = { 7, strlen(cf->redis_channel), len };
 
-	if (op == NULL)
+	if (s->batch != NULL) {
+		/* Inside an agent batch: it goes with the batch's checkpoint. */
+		op = s->batch;
+		if (batch_arg(op, json, len) < 0 ||
+		    batch_arg(op, a->rule_id, strlen(a->rule_id)) < 0 ||
+		    batch_arg(op, a->severity, strlen(a->severity)) < 0 ||
+		    batch_arg(op, a->agent_id, strnlen(a->agent_id, sizeof(a->agent_id))) < 0 ||
+		    batch_arg(op, a->src_ip, strnlen(a->src_ip, sizeof(a->src_ip))) < 0)
+			return -1;
+		op->nalerts++;
+		return 0;
+	}
+	if ((op = op_new(OP_ALERT)) == NULL)
 		return -1;
 	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)cf->redis_stream_maxlen);
 	for (size_t i = 0; i < MS_ARRAY_LEN(xadd); i++)
@@ -441,6 +546,50 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 	}
 	sink_enqueue(s, op);
 	return 0;
+}
+
+/*
+ * Closes the batch being filled: fills its fixed arguments (seq "" for no
+ * checkpoint) and formats the one EVAL command. 0 or -1.
+ */
+static int
+batch_close(struct sink *s, struct sink_op *op, const char *seq)
+{
+	const struct collector_conf *cf = &s->c->conf;
+	char maxlen[24];
+	const char *fixed[BATCH_FIXED_ARGS];
+	size_t n;
+	int rc = -1;
+
+	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)cf->redis_stream_maxlen);
+	fixed[0] = "EVAL";
+	fixed[1] = batch_lua;
+	fixed[2] = "2";
+	fixed[3] = cf->redis_stream;
+	fixed[4] = "minisoc:agents:seq";
+	fixed[5] = maxlen;
+	fixed[6] = cf->redis_channel;
+	fixed[7] = op->st ? op->st->id : "";
+	fixed[8] = seq;
+	/* The fixed arguments go in front of the alerts' (slots reserved by sink_batch_begin). */
+	for (size_t i = 0; i < BATCH_FIXED_ARGS; i++) {
+		free(op->args[i]);
+		op->args[i] = strdup(fixed[i]);
+		if (op->args[i] == NULL)
+			goto out;
+		op->argl[i] = strlen(fixed[i]);
+	}
+	n = op->nargs;
+	rc = op_addv(op, (int)n, (const char **)op->args, op->argl);
+out:
+	for (size_t i = 0; i < op->nargs; i++)
+		free(op->args[i]);
+	free(op->args);
+	free(op->argl);
+	op->args = NULL;
+	op->argl = NULL;
+	op->nargs = op->capargs = 0;
+	return rc;
 }
 
 int
@@ -456,12 +605,61 @@ sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)seq);
 	for (int i = 0; i < 4; i++)
 		argl[i] = strlen(argv[i]);
-	if (op_addv(op, 4, argv, argl) < 0) {
+	if (s->batch != NULL && s->batch->nalerts > 0) {
+		/* The batch's alerts and this checkpoint: one script. */
+		op_free(op);
+		op = s->batch;
+		s->batch = NULL;
+		op->st = st;
+		if (batch_close(s, op, v) < 0) {
+			op_free(op);
+			return -1;
+		}
+	} else if (op_addv(op, 4, argv, argl) < 0) {
 		op_free(op);
 		return -1;
 	}
 	op->st = st;
 	op->seq = seq;
+	sink_enqueue(s, op);
+	return 0;
+}
+
+int
+sink_batch_begin(struct sink *s)
+{
+	if (s->batch != NULL)
+		return 0;
+	if ((s->batch = op_new(OP_BATCH)) == NULL)
+		return -1;
+	/* Slots for the fixed arguments, filled when the batch closes. */
+	for (size_t i = 0; i < BATCH_FIXED_ARGS; i++) {
+		if (batch_arg(s->batch, "", 0) < 0) {
+			op_free(s->batch);
+			s->batch = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+sink_batch_end(struct sink *s)
+{
+	struct sink_op *op = s->batch;
+
+	s->batch = NULL;
+	if (op == NULL)
+		return 0;	/* closed by its checkpoint */
+	if (op->nalerts == 0) {
+		op_free(op);
+		return 0;
+	}
+	/* Alerts without a checkpoint (the batch held only old numbers): still stored whole. */
+	if (batch_close(s, op, "") < 0) {
+		op_free(op);
+		return -1;
+	}
 	sink_enqueue(s, op);
 	return 0;
 }
@@ -531,8 +729,8 @@ int
 sink_hreplace(struct sink *s, const char *key, const char *const *kv, const size_t *kvlen,
     size_t nkv)
 {
-	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-	const size_t multil[] = { 5 }, execl[] = { 4 };
+	const char *multi[] = { "MULTI" };
+	const size_t multil[] = { 5 };
 	const char *del[] = { "DEL", key };
 	size_t dell[] = { 3, strlen(key) };
 	const char **argv = NULL;
