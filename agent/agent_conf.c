@@ -53,6 +53,8 @@ static const struct ms_conf_key agent_keys[] = {
 	  "how often files are checked for rotation, truncation and appearance, and globs expanded" },
 	{ "agent.max_lines_per_s", MS_CONF_INT, OFF(max_lines_per_s), 0, "50000", 0, 100000000,
 	  "flood control: lines read per second at most (bursts up to one second's worth); above it reading slows, nothing is dropped; 0 = no limit" },
+	{ "agent.rotate_wait_ms", MS_CONF_INT, OFF(rotate_wait_ms), 0, "5000", 0, 3600000,
+	  "a rotated or removed file is read on until it has not grown for this long (its writer may append until it reopens its log); 0 = stop at rotation" },
 	{ "agent.partial_line_ms", MS_CONF_INT, OFF(partial_line_ms), 0, "5000", 10, 3600000,
 	  "a last line without newline is shipped once the file has not grown for this long" },
 	{ "uplink.heartbeat_ms", MS_CONF_INT, OFF(heartbeat_ms), 0, "15000", 100, 3600000,

@@ -44,6 +44,15 @@
 struct tail_file {
 	char *path;		/* owned */
 	bool from_glob;		/* dropped once gone and finished */
+	/*
+	 * A rotated or removed file still being read: its writer may append
+	 * until it reopens its log (logrotate's create + postrotate reload).
+	 * Read until it has not grown for agent.rotate_wait_ms, then dropped.
+	 * The path is the followed one (the lines' source); never saved.
+	 */
+	bool draining;
+	int64_t grew_ms;	/* draining: when it last grew (monotonic) */
+	uint64_t grew_size;
 	bool from_beginning;
 	int fd;
 	int wd;			/* inotify watch, -1 when none */
@@ -570,6 +579,71 @@ tail_check_content(struct tail *t, struct tail_file *f)
 	t->dirty = true;
 }
 
+/*
+ * Moves f's open file (rotated or removed) to a draining entry of its own,
+ * which keeps reading it; f is then free to open the new file. 0, or -1
+ * when draining is off or no slot is free (then f finishes it now).
+ */
+static int
+tail_drain_start(struct tail *t, struct tail_file *f, int64_t now)
+{
+	struct tail_file *d;
+	size_t slot;
+
+	if (t->a->conf.rotate_wait_ms <= 0 || t->n >= AGENT_MAX_FILES)
+		return -1;
+	for (slot = 0; t->files[slot] != NULL; slot++)
+		;
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return -1;
+	*d = *f;
+	if ((d->path = strdup(f->path)) == NULL) {
+		free(d);
+		return -1;
+	}
+	/* Its unacknowledged position stays f's business (prev_*); d reads on. */
+	d->draining = true;
+	d->from_glob = false;
+	d->pending = 0;
+	d->prev_pending = 0;
+	d->grew_ms = now;
+	d->grew_size = d->offset;
+	d->rotated_ms = 0;
+	t->files[slot] = d;
+	t->n++;
+	ms_debug("event=file_draining path=%s inode=%llu wait_ms=%lld", d->path,
+	    (unsigned long long)d->ino, (long long)t->a->conf.rotate_wait_ms);
+	return 0;
+}
+
+/* A draining file: finished once it has not grown for agent.rotate_wait_ms. */
+static void
+tail_check_drain(struct tail *t, uint32_t idx, struct tail_file *f, int64_t now)
+{
+	struct stat st;
+
+	if (f->fd < 0)
+		return;	/* finished: dropped by tail_drop_finished once durable */
+	if (fstat(f->fd, &st) != 0)
+		return;
+	if ((uint64_t)st.st_size != f->grew_size) {
+		f->grew_size = (uint64_t)st.st_size;
+		f->grew_ms = now;
+		return;
+	}
+	if (now - f->grew_ms < t->a->conf.rotate_wait_ms)
+		return;
+	if (tail_read_file(t, idx, f) == 1)
+		return;
+	/* A last line the writer never finished goes as it is. */
+	if ((uint64_t)st.st_size > f->offset && tail_partial(t, idx, f, (uint64_t)st.st_size) < 0)
+		return;
+	ms_info("event=file_drained path=%s old_inode=%llu offset=%llu", f->path,
+	    (unsigned long long)f->ino, (unsigned long long)f->offset);
+	tail_finished_add(t, f);
+	tail_close_file(t, f);
+}
+
 /* Rotation, removal, truncation, unfinished lines and late files. */
 static void
 tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
@@ -579,6 +653,10 @@ tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 	int64_t partial_ms = t->a->conf.partial_line_ms;
 	int src;
 
+	if (f->draining) {
+		tail_check_drain(t, idx, f, now);
+		return;
+	}
 	if (f->fd < 0) {
 		if (tail_open(t, f, false) == 0)
 			ms_info("event=file_appeared path=%s", f->path);
@@ -606,6 +684,14 @@ tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 		ms_info("event=%s path=%s old_inode=%llu", removed ? "file_removed" : "file_rotated",
 		    f->path, (unsigned long long)f->ino);
 		t->a->stats.rotations++;
+		/* Its writer may still append to it: keep reading it beside the new file. */
+		if (tail_drain_start(t, f, now) == 0) {
+			tail_new_generation(t, f);
+			f->fd = -1;
+			f->wd = -1;
+			tail_open(t, f, false);
+			return;
+		}
 		tail_finished_add(t, f);
 		tail_new_generation(t, f);
 		tail_close_file(t, f);
@@ -627,7 +713,7 @@ static struct tail_file *
 tail_find_path(const struct tail *t, const char *path)
 {
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
-		if (t->files[i] && strcmp(t->files[i]->path, path) == 0)
+		if (t->files[i] && !t->files[i]->draining && strcmp(t->files[i]->path, path) == 0)
 			return t->files[i];
 	return NULL;
 }
@@ -748,9 +834,11 @@ tail_drop_finished(struct tail *t)
 {
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
 		struct tail_file *f = t->files[i];
-		if (f == NULL || !f->from_glob || f->fd >= 0 || f->pending > 0 || f->prev_pending > 0)
+		if (f == NULL || !(f->from_glob || f->draining) || f->fd >= 0 || f->pending > 0 ||
+		    f->prev_pending > 0)
 			continue;
-		ms_info("event=file_dropped path=%s note=\"gone and read to its end\"", f->path);
+		if (!f->draining)
+			ms_info("event=file_dropped path=%s note=\"gone and read to its end\"", f->path);
 		tail_file_free(t, f);
 		t->files[i] = NULL;
 		t->n--;
@@ -892,7 +980,8 @@ tail_info(const struct tail *t, struct tail_file_info *out, size_t max)
 		const struct tail_file *f = t->files[i];
 		struct stat st;
 
-		if (f == NULL)
+		/* A draining rotated copy is the same followed file: reported once. */
+		if (f == NULL || f->draining)
 			continue;
 		out[n].path = f->path;
 		out[n].open = f->fd >= 0;
@@ -950,7 +1039,7 @@ tail_save(struct tail *t)
 		char head[AGENT_FP_BYTES];
 		ssize_t hn;
 
-		if (f == NULL || (f->fd < 0 && f->prev_pending == 0))
+		if (f == NULL || f->draining || (f->fd < 0 && f->prev_pending == 0))
 			continue;
 		/* Lines read since the last check: the head they came from is saved with them. */
 		if (f->fd >= 0 && f->fp_len < AGENT_FP_BYTES && (hn = tail_head(f->fd, head)) > 0)

@@ -483,6 +483,58 @@ test_restart_other_content(void **state)
 	stop(a);
 }
 
+/* --- rotation with a late writer ---------------------------------------- */
+
+/*
+ * logrotate's create with a postrotate reload: the daemon appends to the
+ * renamed file until it reopens its log. Those lines are read too, then
+ * the renamed file is let go once it stopped growing.
+ */
+static void
+test_rotate_drain(void **state)
+{
+	const char *files[] = { "d.log:" };
+	struct agent *a;
+	char oldp[512], newp[512];
+
+	(void)state;
+	reset();
+	put("d.log", "w", "one\n");
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 150;
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	path_in(oldp, sizeof(oldp), "d.log");
+	path_in(newp, sizeof(newp), "d.log.1");
+	assert_int_equal(rename(oldp, newp), 0);
+	put("d.log", "w", "new 1\n");
+	tail_poll(a->tail);
+	take_all(a);
+	/* The daemon has not reopened yet: it still writes to the renamed file. */
+	put("d.log.1", "a", "late 1\nlate 2\n");
+	tail_poll(a->tail);
+	take_all(a);
+	put("d.log", "a", "new 2\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 5);
+	assert_int_equal(got_count("late 1"), 1);
+	assert_int_equal(got_count("late 2"), 1);
+	assert_int_equal(got_count("new 2"), 1);
+	assert_string_equal(got.source[1], oldp);	/* the followed path, whichever file */
+	/* Quiet for rotate_wait_ms: the renamed file is let go, the table shrinks back. */
+	usleep(200 * 1000);
+	tail_poll(a->tail);
+	take_all(a);
+	tail_poll(a->tail);
+	assert_int_equal(tail_count(a->tail), 1);
+	put("d.log.1", "a", "too late\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got_count("too late"), 0);
+	stop(a);
+}
+
 /* --- flood control ------------------------------------------------------ */
 
 static void
@@ -660,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_partial_line),
 		cmocka_unit_test(test_copytruncate_larger),
 		cmocka_unit_test(test_restart_other_content),
+		cmocka_unit_test(test_rotate_drain),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
