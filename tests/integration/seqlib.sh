@@ -96,12 +96,17 @@ seq_writer_wait() {
 seq_alerts() { it_redis_raw XLEN minisoc:alerts; }
 seq_alerts_grew() { (($(seq_alerts) > $1)); }
 
+seq_counters() {
+	local n
+	n=$(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log" 2>/dev/null) || true
+	echo "${n:-0}"
+}
 # The agent holds nothing unacknowledged (its SIGUSR1 counters say queued=0).
 seq_agent_drained() {
 	local before
-	before=$(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log" || true)
+	before=$(seq_counters)
 	kill -USR1 "$IT_PID_agent"
-	seq_more_counters() { (($(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log" || true) > before)); }
+	seq_more_counters() { (($(seq_counters) > before)); }
 	it_wait_for 10 "agent counters" seq_more_counters
 	grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1 | grep -q ' queued=0 '
 }
