@@ -4,7 +4,7 @@
  * e2e_rotation_rate.sh) and the agent benchmark (bench/agent).
  *
  *   seqwriter -o FILE (-n LINES | -d SECONDS) [-r RATE] [-R RUN] [-e EVERY]
- *             [-l LEN] [-t TICK_US] [-x MODE:LINES] [-k HOOK] [-p FILE] [-B]
+ *             [-l LEN] [-t TICK_US] [-x MODE:LINES] [-k HOOK] [-w MS] [-p FILE] [-B]
  *
  * Line n (n = 0, 1, ...) is a syslog line of LEN bytes (newline included):
  *
@@ -29,6 +29,10 @@
  *   copytruncate  run HOOK (if any) with SEQ_LAST=<last n written> in its
  *                 environment, copy FILE to FILE.<k>, truncate FILE to 0
  *                 (the descriptor is O_APPEND: writing goes on at 0)
+ *   create        logrotate's "create" with a postrotate reload: rename FILE
+ *                 to FILE.<k>, create an empty FILE, but go on writing to the
+ *                 renamed file for MS milliseconds (-w, default 100) before
+ *                 reopening FILE, as a daemon does until its reload signal
  *
  * -p FILE: the number of lines written so far, rewritten (tmp + rename)
  * every 20 ms and at the end. At the end, one line on stdout:
@@ -52,7 +56,7 @@
 #define SW_PROGRESS_NS 20000000LL	/* progress file rewritten every 20 ms */
 #define SW_MAX_BEHIND_NS 100000000LL	/* never catch up more than 100 ms of lines */
 
-enum sw_rotate { SW_ROT_NONE, SW_ROT_RENAME, SW_ROT_DELETE, SW_ROT_COPYTRUNCATE };
+enum sw_rotate { SW_ROT_NONE, SW_ROT_RENAME, SW_ROT_DELETE, SW_ROT_COPYTRUNCATE, SW_ROT_CREATE };
 
 struct sw_conf {
 	const char *path;
@@ -66,6 +70,7 @@ struct sw_conf {
 	enum sw_rotate rotate;
 	uint64_t rotate_every;
 	const char *hook;
+	long reopen_ms;		/* create: writing to the renamed file goes on this long */
 	const char *progress;
 	bool batch;
 };
@@ -218,6 +223,17 @@ sw_rotate(const struct sw_conf *c, int *fd, unsigned k, uint64_t last)
 			return -1;
 		}
 		return 0;
+	case SW_ROT_CREATE: {
+		int nfd;
+		if (rename(c->path, old) != 0) {
+			fprintf(stderr, "seqwriter: rename: %s\n", strerror(errno));
+			return -1;
+		}
+		if ((nfd = sw_open(c->path)) < 0)
+			return -1;
+		close(nfd);
+		return 0;	/* the caller reopens after c->reopen_ms */
+	}
 	case SW_ROT_NONE:
 		break;
 	}
@@ -240,6 +256,8 @@ sw_parse_rotate(struct sw_conf *c, const char *s)
 		c->rotate = SW_ROT_DELETE;
 	else if (l == 12 && strncmp(s, "copytruncate", l) == 0)
 		c->rotate = SW_ROT_COPYTRUNCATE;
+	else if (l == 6 && strncmp(s, "create", l) == 0)
+		c->rotate = SW_ROT_CREATE;
 	else
 		return -1;
 	c->rotate_every = strtoull(colon + 1, &end, 10);
@@ -251,24 +269,24 @@ sw_usage(void)
 {
 	fprintf(stderr,
 	    "usage: seqwriter -o FILE (-n LINES | -d SECONDS) [-r RATE] [-R RUN] [-e EVERY]\n"
-	    "                 [-l LEN] [-t TICK_US] [-x rename|delete|copytruncate:LINES]\n"
-	    "                 [-k HOOK] [-p PROGRESS_FILE] [-B]\n");
+	    "                 [-l LEN] [-t TICK_US] [-x rename|delete|copytruncate|create:LINES]\n"
+	    "                 [-k HOOK] [-w REOPEN_MS] [-p PROGRESS_FILE] [-B]\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	struct sw_conf c = { .run = "r", .every = 1, .len = 120, .tick_us = 1000 };
+	struct sw_conf c = { .run = "r", .every = 1, .len = 120, .tick_us = 1000, .reopen_ms = 100 };
 	char buf[SW_LINE_MAX], stamp[32];
 	char *tick_buf = NULL;
 	struct sigaction sa;
 	time_t stamp_sec = 0;
-	int64_t start, base_t, end_t, next_tick, last_progress = 0;
+	int64_t start, base_t, end_t, next_tick, last_progress = 0, reopen_at = 0;
 	uint64_t n = 0, base_n = 0, since_rotate = 0;
 	unsigned rotations = 0;
 	int ch, fd, rc = 1;
 
-	while ((ch = getopt(argc, argv, "o:n:d:r:R:e:l:t:x:k:p:B")) != -1) {
+	while ((ch = getopt(argc, argv, "o:n:d:r:R:e:l:t:x:k:w:p:B")) != -1) {
 		switch (ch) {
 		case 'o': c.path = optarg; break;
 		case 'n': c.lines = strtoull(optarg, NULL, 10); break;
@@ -285,6 +303,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'k': c.hook = optarg; break;
+		case 'w': c.reopen_ms = strtol(optarg, NULL, 10); break;
 		case 'p': c.progress = optarg; break;
 		case 'B': c.batch = true; break;
 		default: sw_usage(); return 2;
@@ -336,7 +355,21 @@ main(int argc, char **argv)
 			strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
 		}
 		while (n < due && !sw_stop) {
-			size_t len = sw_format(&c, buf, n, stamp);
+			size_t len;
+
+			if (reopen_at && sw_ns(CLOCK_MONOTONIC) >= reopen_at) {
+				/* create: the reload signal arrived, write to the new file */
+				if (c.batch && tick_len) {
+					if (sw_write_all(fd, tick_buf, tick_len) < 0)
+						goto out;
+					tick_len = 0;
+				}
+				close(fd);
+				if ((fd = sw_open(c.path)) < 0)
+					goto out;
+				reopen_at = 0;
+			}
+			len = sw_format(&c, buf, n, stamp);
 
 			if (c.batch) {
 				if (tick_len + len > (1 << 20)) {
@@ -361,6 +394,8 @@ main(int argc, char **argv)
 				t0 = sw_ns(CLOCK_MONOTONIC);
 				if (sw_rotate(&c, &fd, ++rotations, n - 1) < 0)
 					goto out;
+				if (c.rotate == SW_ROT_CREATE)
+					reopen_at = sw_ns(CLOCK_MONOTONIC) + c.reopen_ms * 1000000LL;
 				since_rotate = 0;
 				/* The rotation's time is not made up for by a burst. */
 				base_t += sw_ns(CLOCK_MONOTONIC) - t0;
