@@ -12,9 +12,12 @@ usage:
       when every number arrived). --wait: poll (reading only new entries)
       until every number is there or S seconds passed, then judge. Prints
       one summary line, then the missing and doubled numbers as ranges.
-  seqcheck.py PORT RUN --seen M [--wait S]
-      Exit 0 once number M of RUN has arrived (looks at the newest entries
-      only; the copytruncate hook of e2e_rotation_rate.sh waits on it).
+  seqcheck.py PORT RUN --seen M [--wait S] [--all]
+      Exit 0 once a number >= M of RUN has arrived. Looks at the newest 500
+      entries and what comes after them (the copytruncate hook of
+      e2e_rotation_rate.sh waits on it); --all reads the whole stream.
+
+--missing-out FILE writes the missing numbers there, one per line.
 
 Speaks RESP itself (no redis module needed). Missing numbers are printed as
 "missing=K" and ranges; doubled ones as "dups=D" (extra copies) and ranges
@@ -132,6 +135,9 @@ def check(args):
     outside = sorted(n for n in counts if n >= args.n)
     print("seqcheck: run=%s expected=%d received=%d distinct=%d missing=%d dups=%d"
           % (args.run, args.n, sum(counts.values()), len(counts), len(missing), extra))
+    if args.missing_out:
+        with open(args.missing_out, "w") as f:
+            f.write("".join("%d\n" % n for n in missing))
     if missing:
         print("seqcheck: missing: " + ranges(missing))
     if doubled:
@@ -147,10 +153,19 @@ def check(args):
 def seen(args):
     r = Redis(args.port)
     deadline = time.monotonic() + (args.wait or 0)
+    start = "-"
+    if not args.all:
+        back = r.call("XREVRANGE", args.stream, "+", "-", "COUNT", 500) or []
+        if back:
+            start = back[-1][0].decode()
     while True:
-        page = r.call("XREVRANGE", args.stream, "+", "-", "COUNT", 500) or []
-        if any(n >= args.seen for n in numbers(page, args.run)):
-            return 0
+        while True:
+            page = r.call("XRANGE", args.stream, start, "+", "COUNT", 5000)
+            if not page:
+                break
+            if any(n >= args.seen for n in numbers(page, args.run)):
+                return 0
+            start = "(" + page[-1][0].decode()
         if time.monotonic() >= deadline:
             print("seqcheck: run=%s number %d not seen" % (args.run, args.seen))
             return 1
@@ -165,6 +180,8 @@ def main():
     p.add_argument("--seen", type=int)
     p.add_argument("--wait", type=float, default=0)
     p.add_argument("--allow-dups", action="store_true")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--missing-out")
     p.add_argument("--stream", default="minisoc:alerts")
     args = p.parse_args()
     if args.seen is not None:

@@ -111,21 +111,28 @@ seq_agent_drained() {
 	grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1 | grep -q ' queued=0 '
 }
 
-# seq_verify RUN N TIMEOUT [--allow-dups]: waits until 0..N-1 of RUN all
-# arrived and the agent holds nothing more (so no copy can still come),
-# then checks the exact set. Prints the checker's summary; fails the test
-# with the missing / doubled numbers.
-seq_verify() {
-	local run=$1 n=$2 timeout=$3 out
-	shift 3
-	out=$(python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$run" "$n" --wait "$timeout" --allow-dups) || {
-		echo "$out"
-		it_fail "run $run: not every line arrived within ${timeout}s"
+# seq_wait_last RUN N TIMEOUT: waits until the last line (N-1) of RUN arrived
+# and the agent holds nothing unacknowledged. It reads files in order, so
+# nothing more can come after that (the writer is done).
+seq_wait_last() {
+	python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$1" --seen $(($2 - 1)) --all --wait "$3" >/dev/null || {
+		python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$1" "$2" || true
+		it_fail "run $1: the last line never arrived (${3}s)"
 	}
 	it_wait_for 30 "the agent to hold nothing unacknowledged" seq_agent_drained
+}
+
+# seq_verify RUN N TIMEOUT [seqcheck options]: once everything has come
+# (seq_wait_last), checks the exact set 0..N-1 of RUN. Prints the
+# checker's summary (also in SEQ_RESULT); fails the test with the missing
+# and doubled numbers.
+seq_verify() {
+	local run=$1 n=$2 timeout=$3
+	shift 3
+	seq_wait_last "$run" "$n" "$timeout"
 	SEQ_RESULT=$(python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$run" "$n" "$@") || {
 		echo "$SEQ_RESULT"
-		it_fail "run $run: lines doubled"
+		it_fail "run $run: lines missing or doubled"
 	}
 	echo "$SEQ_RESULT"
 }
