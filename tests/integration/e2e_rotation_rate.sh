@@ -13,7 +13,7 @@
 # the way an application with its own log rotation does: nothing is written
 # to the old file once the new one exists. (logrotate's "create" followed by
 # a postrotate reload lets a daemon go on writing to the renamed file for a
-# moment; that is a different test.)
+# moment: e2e_rotation_create.sh.)
 #
 # copytruncate is unfair by nature: whatever is written between the copy and
 # the truncation exists only in the copy, and whatever the agent had not
