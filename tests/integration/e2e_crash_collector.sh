@@ -4,14 +4,9 @@
 # line arrives, and none raises its alert twice (the collector reads each
 # agent's handled number back from Redis and skips what the agent resends).
 #
-# Known gap (issue 4 asks for no duplicate): the alerts of a batch are
-# stored before its checkpoint (HSET minisoc:agents:seq), so a collector
-# killed between the two has stored alerts whose lines it never recorded as
-# handled; the agent resends them and they are alerted again (docs/
-# protocol.md calls this at-least-once). Copies are always printed;
-# CRASH_COLLECTOR_MAX_DUPS (default 0) is how many fail the test. CTest
-# sets it to one full batch per kill until the collector stores a batch's
-# alerts and its checkpoint atomically (tests/CMakeLists.txt).
+# A batch's alerts and its checkpoint (HSET minisoc:agents:seq) are one Lua
+# script in Redis, so a collector killed mid-batch leaves neither; copies
+# are printed and fail the test (CRASH_COLLECTOR_MAX_DUPS, default 0).
 #
 # CI length: 100,000 lines at 5,000 lines/s (20 s), 5 kills, evenly spread
 # over the stream. Full length (what the issue asks): the same; longer

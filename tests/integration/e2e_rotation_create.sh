@@ -10,13 +10,10 @@
 # after each rotation (a reload that takes 200 ms: nginx, rsyslog and the
 # like take from a few to hundreds of milliseconds).
 #
-# Known bug (found by this test): the agent finishes the renamed file as
-# soon as it sees the new one and never reads what is appended to it later,
-# so about rate x delay lines are lost per rotation (1,000 here; even a 2 ms
-# reload loses ~10). With ROTATION_CREATE_KNOWN_BUG=1 (CTest sets it) a loss
-# confined to those windows ends the test as skipped (exit 77) with the
-# numbers printed; any other loss or a copy fails it. Remove the variable
-# once the agent keeps reading a rotated file for a while.
+# The agent reads a rotated file on beside the new one until it has not
+# grown for agent.rotate_wait_ms (5 s by default), so those lines arrive.
+# ROTATION_CREATE_KNOWN_BUG=1 turns a loss confined to the post-rotation
+# windows into a skip (exit 77) – for agents without that; not set in CI.
 #
 # CI length: 20,000 lines, 4 rotations. Full length: ROTATION_CREATE_LINES,
 # ROTATION_CREATE_RATE, ROTATION_CREATE_EVERY, ROTATION_CREATE_REOPEN_MS.
