@@ -62,6 +62,7 @@ struct agent_conf {
 	int64_t spool_sync_ms;
 	int64_t max_lines_per_s;
 	int64_t rotate_wait_ms;
+	int64_t read_batch_us;
 	const struct ms_yaml_node *collectors_node;	/* borrowed from the parsed tree */
 	int64_t failback_ms;		/* 0: never probe the primary */
 	/* The failover list, primary first: collector.* then collectors:. */

@@ -99,6 +99,15 @@ struct tail {
 	int ifd;
 	struct event *inotify_ev;
 	struct event *poll_ev;
+	/*
+	 * Read coalescing: under a steady stream, files are read at most every
+	 * agent.read_batch_us; inotify is not listened to in between (the
+	 * kernel merges the notices), so one wake-up reads many lines.
+	 */
+	struct event *batch_ev;
+	int64_t last_read_us;
+	bool batching;		/* batch_ev armed, inotify_ev off */
+	bool moved;		/* a move/delete notice not yet acted on */
 	char *buf;
 	bool stopped;
 	bool dirty;		/* durable positions changed since the last save */
@@ -486,6 +495,9 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 			break;
 		if (start == 0)
 			break;
+		/* A short read is the end of the file for now (saves a read of nothing). */
+		if ((size_t)n < TAIL_BUF)
+			break;
 	}
 out:
 	if (queued)
@@ -866,19 +878,18 @@ tail_poll_cb(evutil_socket_t fd, short what, void *arg)
 	tail_poll(arg);
 }
 
+/* Reads the pending inotify notices: marks written files, remembers moves. */
 static void
-tail_inotify_cb(evutil_socket_t fd, short what, void *arg)
+tail_inotify_drain(struct tail *t)
 {
-	struct tail *t = arg;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool moved = false;
 	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	while ((n = read(t->ifd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 			if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED))
-				moved = true;
+				t->moved = true;
 			if (ev->mask & IN_MODIFY) {
 				for (size_t i = 0; i < AGENT_MAX_FILES; i++)
 					if (t->files[i] && t->files[i]->wd == ev->wd)
@@ -886,9 +897,17 @@ tail_inotify_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			p += sizeof(*ev) + ev->len;
 		}
+		/* Room to spare: that was all (saves a read that says EAGAIN). */
+		if ((size_t)n < sizeof(buf) / 2)
+			break;
 	}
-	if (t->stopped)
-		return;
+}
+
+/* Acts on the notices gathered: content checks, rotation checks, reading. */
+static void
+tail_on_notices(struct tail *t)
+{
+	t->last_read_us = ms_mono_us();
 	/* Before reading a written file: was it truncated or rewritten? */
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
 		struct tail_file *f = t->files[i];
@@ -897,12 +916,57 @@ tail_inotify_cb(evutil_socket_t fd, short what, void *arg)
 			tail_check_content(t, f);
 		}
 	}
-	if (moved) {
+	if (t->moved) {
+		t->moved = false;
 		for (size_t i = 0; i < AGENT_MAX_FILES; i++)
 			if (t->files[i])
 				tail_check(t, (uint32_t)i, t->files[i]);
 	}
 	tail_read_all(t);
+}
+
+static void
+tail_inotify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tail *t = arg;
+	int64_t wait_us;
+
+	if (t->stopped) {
+		tail_inotify_drain(t);
+		return;
+	}
+	/*
+	 * A line after a quiet spell is read at once; within read_batch_us of
+	 * the last read, the next read waits for the rest of that time (the
+	 * notices wait in the kernel, which merges them).
+	 */
+	wait_us = t->last_read_us + t->a->conf.read_batch_us - ms_mono_us();
+	if (t->batch_ev && wait_us > 0) {
+		struct timeval tv = { 0, (suseconds_t)wait_us };
+
+		/*
+		 * inotify is edge-triggered: undrained notices do not wake us
+		 * again, and the kernel merges the ones that follow.
+		 */
+		if (!t->batching)
+			evtimer_add(t->batch_ev, &tv);
+		t->batching = true;
+		return;
+	}
+	tail_inotify_drain(t);
+	tail_on_notices(t);
+}
+
+static void
+tail_batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tail *t = arg;
+
+	t->batching = false;
+	if (t->stopped)
+		return;
+	tail_inotify_drain(t);
+	tail_on_notices(t);
 }
 
 struct tail *
@@ -926,12 +990,16 @@ tail_new(struct agent *a, char *err, size_t errsz)
 			tail_add(t, a->files[i].path, a->files[i].from_beginning, false, true);
 	tail_expand(t, true);
 	if (t->ifd >= 0) {
-		t->inotify_ev = event_new(a->base, t->ifd, EV_READ | EV_PERSIST, tail_inotify_cb, t);
+		t->inotify_ev = event_new(a->base, t->ifd, EV_READ | EV_PERSIST | EV_ET, tail_inotify_cb,
+		    t);
 		if (t->inotify_ev == NULL || event_add(t->inotify_ev, NULL) < 0)
 			goto nomem;
 	}
 	t->poll_ev = event_new(a->base, -1, EV_PERSIST, tail_poll_cb, t);
 	if (t->poll_ev == NULL)
+		goto nomem;
+	if (t->inotify_ev && a->conf.read_batch_us > 0 &&
+	    (t->batch_ev = evtimer_new(a->base, tail_batch_cb, t)) == NULL)
 		goto nomem;
 	tv.tv_sec = a->conf.poll_ms / 1000;
 	tv.tv_usec = (a->conf.poll_ms % 1000) * 1000;
@@ -952,6 +1020,8 @@ tail_stop(struct tail *t)
 		event_del(t->inotify_ev);
 	if (t->poll_ev)
 		event_del(t->poll_ev);
+	if (t->batch_ev)
+		event_del(t->batch_ev);
 }
 
 void
@@ -965,6 +1035,8 @@ tail_free(struct tail *t)
 		event_free(t->inotify_ev);
 	if (t->poll_ev)
 		event_free(t->poll_ev);
+	if (t->batch_ev)
+		event_free(t->batch_ev);
 	if (t->ifd >= 0)
 		close(t->ifd);
 	free(t->buf);

@@ -44,6 +44,7 @@ struct collector_conf {
 	int64_t max_handshakes;
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
+	int64_t ack_delay_ms;
 	int64_t shutdown_timeout_ms;
 	int64_t bf_threshold;
 	int64_t bf_window_s;

@@ -45,6 +45,8 @@ static const struct ms_conf_key collector_keys[] = {
 	  "connections still in the TLS handshake (unauthenticated) at once" },
 	{ "limits.handshake_timeout_ms", MS_CONF_INT, OFF(handshake_timeout_ms), 0, "10000", 100, 600000,
 	  "time for TLS handshake and hello" },
+	{ "limits.ack_delay_ms", MS_CONF_INT, OFF(ack_delay_ms), 0, "5", 0, 1000,
+	  "ACKs to one agent are sent at most this often (fewer wake-ups on busy agents); 0 = after every batch" },
 	{ "limits.idle_timeout_ms", MS_CONF_INT, OFF(idle_timeout_ms), 0, "90000", 1000, 86400000,
 	  "a session with no frame for this long is closed" },
 	{ "limits.shutdown_timeout_ms", MS_CONF_INT, OFF(shutdown_timeout_ms), 0, "10000", 0, 600000,

@@ -47,6 +47,9 @@ struct session {
 	bool in_handshake;		/* counted in c->nhandshakes */
 	uint64_t events;
 	uint64_t acked_sent;
+	uint64_t ack_due;		/* confirmed, not yet said: sent by ack_timer */
+	int64_t last_ack_ms;
+	struct event *ack_timer;
 	struct ms_buf out;		/* scratch for outgoing frames */
 	TAILQ_ENTRY(session) link;
 };
@@ -112,6 +115,8 @@ session_free(struct session *s)
 	session_handshake_done(s);
 	if (s->timer)
 		event_free(s->timer);
+	if (s->ack_timer)
+		event_free(s->ack_timer);
 	if (s->bev)
 		bufferevent_free(s->bev);	/* frees the SSL and closes the socket */
 	TAILQ_REMOVE(&s->c->sessions, s, link);
@@ -202,6 +207,26 @@ session_reject_or_close(struct session *s, int errcode, const char *reason)
 	session_close(s, errcode, reason);
 }
 
+static void
+session_ack_now(struct session *s)
+{
+	if (s->ack_due <= s->acked_sent && s->acked_sent != 0)
+		return;
+	if (ms_ack_encode(&s->out, s->ack_due) == 0)
+		session_send(s);
+	s->acked_sent = s->ack_due;
+	s->last_ack_ms = ms_mono_ms();
+}
+
+static void
+session_ack_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SS_READY || s->state == SS_LOADING)
+		session_ack_now(s);
+}
+
 void
 session_ack(struct session *s, uint64_t seq)
 {
@@ -209,9 +234,23 @@ session_ack(struct session *s, uint64_t seq)
 		return;
 	if (seq <= s->acked_sent && s->acked_sent != 0)
 		return;
-	if (ms_ack_encode(&s->out, seq) == 0)
-		session_send(s);
-	s->acked_sent = seq;
+	/*
+	 * Coalesced: at most one ACK per limits.ack_delay_ms per session. The
+	 * agent needs them only to free memory and spool, and each one wakes
+	 * it; the first after a quiet spell goes at once.
+	 */
+	if (seq > s->ack_due)
+		s->ack_due = seq;
+	if (s->c->conf.ack_delay_ms > 0 && s->ack_timer &&
+	    ms_mono_ms() - s->last_ack_ms < s->c->conf.ack_delay_ms) {
+		if (!evtimer_pending(s->ack_timer, NULL)) {
+			int64_t wait = s->last_ack_ms + s->c->conf.ack_delay_ms - ms_mono_ms();
+			struct timeval tv = { 0, (suseconds_t)(wait > 0 ? wait : 0) * 1000 };
+			evtimer_add(s->ack_timer, &tv);
+		}
+		return;
+	}
+	session_ack_now(s);
 }
 
 static void
@@ -596,7 +635,8 @@ session_new(struct collector *c, int fd, const char *peer)
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, (size_t)c->conf.max_frame + 65536);
-	if ((s->timer = evtimer_new(c->base, session_timer_cb, s)) == NULL)
+	if ((s->timer = evtimer_new(c->base, session_timer_cb, s)) == NULL ||
+	    (s->ack_timer = evtimer_new(c->base, session_ack_timer_cb, s)) == NULL)
 		goto fail;
 	evtimer_add(s->timer, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);

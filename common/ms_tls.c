@@ -51,6 +51,11 @@ tls_ctx_common(const SSL_METHOD *method, const char *ca_file, const char *cert_f
 		goto fail_ssl;
 	/* Renegotiation and compression are TLS 1.2 only; nothing else to switch off. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	/*
+	 * No read-ahead: libevent's OpenSSL bufferevent does not look at what
+	 * OpenSSL buffered beyond the current record, so a frame could wait
+	 * there with no socket event to wake it (seen: a hello never read).
+	 */
 	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
 		snprintf(err, errsz, "cannot load CA file %s: %s", ca_file,
 		    ms_tls_errstr(why, sizeof(why)));

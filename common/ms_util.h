@@ -44,6 +44,8 @@ int64_t ms_days_from_civil(int64_t y, int m, int d);
 int64_t ms_now_ms(void);
 /* Monotonic clock in milliseconds. */
 int64_t ms_mono_ms(void);
+/* The same clock in microseconds. */
+int64_t ms_mono_us(void);
 
 /*
  * Copies at most dstsz-1 bytes of src (len bytes) and NUL-terminates.
