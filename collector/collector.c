@@ -160,13 +160,20 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " events_dup=%" PRIu64 " events_undecoded=%" PRIu64 " alerts=%" PRIu64 " alerts_written=%" PRIu64
 	    " alerts_failed=%" PRIu64 " redis_errors=%" PRIu64 " redis_pending=%zu"
 	    " detect_tracked=%zu health_reports=%" PRIu64 " health_malformed=%" PRIu64
-	    " health_skipped=%" PRIu64 " agents_silent=%zu",
+	    " health_skipped=%" PRIu64 " agents_silent=%zu sessions_rate_limited=%" PRIu64
+	    " tls_expired=%" PRIu64 " tls_unknown_ca=%" PRIu64 " tls_purpose=%" PRIu64
+	    " tls_revoked=%" PRIu64 " tls_no_cert=%" PRIu64 " tls_bad_identity=%" PRIu64
+	    " tls_timeout=%" PRIu64 " tls_closed=%" PRIu64 " tls_other=%" PRIu64,
 	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
 	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
 	    s->events_undecoded,
 	    s->alerts, s->alerts_written, s->alerts_failed, s->redis_errors,
 	    c->sink ? sink_pending(c->sink) : 0, tracked, s->health_reports, s->health_malformed,
-	    s->health_skipped, c->agents_silent);
+	    s->health_skipped, c->agents_silent, s->sessions_rate_limited,
+	    s->tls_fail[TLS_FAIL_EXPIRED], s->tls_fail[TLS_FAIL_UNKNOWN_CA],
+	    s->tls_fail[TLS_FAIL_PURPOSE], s->tls_fail[TLS_FAIL_REVOKED], s->tls_fail[TLS_FAIL_NO_CERT],
+	    s->tls_fail[TLS_FAIL_BAD_ID], s->tls_fail[TLS_FAIL_TIMEOUT], s->tls_fail[TLS_FAIL_CLOSED],
+	    s->tls_fail[TLS_FAIL_OTHER]);
 }
 
 void
@@ -329,12 +336,21 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		st->tls_failures, st->frames_in, st->frames_bad, st->batches_in, st->events_in,
 		st->events_dup, st->events_undecoded, st->alerts, st->alerts_written,
 		st->alerts_failed, st->redis_errors, sink_pending(c->sink), st->health_reports,
-		st->health_malformed, st->health_skipped, c->agents_silent };
+		st->health_malformed, st->health_skipped, c->agents_silent,
+		st->sessions_rate_limited, st->tls_fail[TLS_FAIL_EXPIRED],
+		st->tls_fail[TLS_FAIL_UNKNOWN_CA], st->tls_fail[TLS_FAIL_PURPOSE],
+		st->tls_fail[TLS_FAIL_REVOKED], st->tls_fail[TLS_FAIL_NO_CERT],
+		st->tls_fail[TLS_FAIL_BAD_ID], st->tls_fail[TLS_FAIL_TIMEOUT],
+		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER] };
 	static const char *const names[] = { "sessions", "sessions_accepted", "sessions_refused",
 		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
 		"events_undecoded", "alerts", "alerts_written", "alerts_failed", "redis_errors",
 		"redis_pending", "health_reports", "health_malformed", "health_skipped",
-		"agents_silent" };
+		"agents_silent", "sessions_rate_limited", "tls_failures.expired",
+		"tls_failures.unknown_ca", "tls_failures.purpose", "tls_failures.revoked",
+		"tls_failures.no_cert", "tls_failures.bad_identity", "tls_failures.timeout",
+		"tls_failures.closed", "tls_failures.other" };
+	_Static_assert(MS_ARRAY_LEN(vals) == MS_ARRAY_LEN(names), "one name per counter");
 	char v[MS_ARRAY_LEN(names)][24], now[32];
 	const char *kv[2 * (MS_ARRAY_LEN(names) + 1)];
 	size_t n = 0;

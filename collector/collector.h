@@ -45,6 +45,8 @@ struct collector_conf {
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
 	int64_t ack_delay_ms;
+	int64_t connect_rate_per_ip;
+	int64_t connect_burst_per_ip;
 	int64_t shutdown_timeout_ms;
 	int64_t bf_threshold;
 	int64_t bf_window_s;
@@ -100,10 +102,27 @@ struct agent_state {
 	int64_t flood_alert_ms;	/* the last flooding alert; 0 when none */
 };
 
+/* Why a TLS handshake was refused (counted each; see session.c). */
+enum tls_fail_reason {
+	TLS_FAIL_EXPIRED,	/* certificate expired or not yet valid */
+	TLS_FAIL_UNKNOWN_CA,	/* not signed by the deployment CA */
+	TLS_FAIL_PURPOSE,	/* not a client certificate (extended key usage) */
+	TLS_FAIL_REVOKED,
+	TLS_FAIL_NO_CERT,	/* the client sent none */
+	TLS_FAIL_BAD_ID,	/* no usable CN */
+	TLS_FAIL_TIMEOUT,	/* handshake not done in limits.handshake_timeout_ms */
+	TLS_FAIL_CLOSED,	/* the peer went away during the handshake */
+	TLS_FAIL_OTHER,		/* protocol version, cipher, garbage … */
+	TLS_FAIL_N
+};
+extern const char *const tls_fail_names[TLS_FAIL_N];
+
 struct collector_stats {
 	uint64_t sessions_accepted;
-	uint64_t sessions_refused;	/* over max_sessions */
+	uint64_t sessions_refused;	/* over max_sessions, max_handshakes or the per-address rate */
+	uint64_t sessions_rate_limited;	/* ... of them: limits.connect_rate_per_ip */
 	uint64_t tls_failures;		/* handshake or certificate refused */
+	uint64_t tls_fail[TLS_FAIL_N];	/* ... by reason */
 	uint64_t frames_in;
 	uint64_t frames_bad;		/* protocol errors; session closed */
 	uint64_t batches_in;

@@ -1,5 +1,7 @@
 /* listener – accepts agent connections and hands them to sessions. */
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -11,11 +13,73 @@
 
 #include "collector.h"
 #include "ms_log.h"
+#include "ms_map.h"
+#include "ms_util.h"
+
+/* Source addresses whose connection rate is tracked at once (least recently seen go first). */
+#define LISTENER_RATE_MAX_ADDRS 16384
+
+/* A token bucket of connections for one source address. */
+struct conn_bucket {
+	double tokens;
+	int64_t ms;		/* monotonic time of the last refill */
+};
 
 struct listener {
 	struct collector *c;
 	struct evconnlistener *el;
+	struct ms_map *rate;	/* address bytes -> struct conn_bucket (owned) */
+	int64_t rate_logged_ms;
+	uint64_t rate_unlogged;
 };
+
+/*
+ * Whether one more connection from sa's address is within
+ * limits.connect_rate_per_ip (bursts up to connect_burst_per_ip). Checked
+ * before any TLS work, so a flood of connections costs an accept and a
+ * close each.
+ */
+static bool
+rate_ok(struct listener *l, const struct sockaddr *sa)
+{
+	const struct collector_conf *cf = &l->c->conf;
+	const void *key;
+	size_t klen;
+	struct conn_bucket *b;
+	int64_t now = ms_mono_ms();
+
+	if (cf->connect_rate_per_ip <= 0 || l->rate == NULL)
+		return true;
+	if (sa->sa_family == AF_INET) {
+		key = &((const struct sockaddr_in *)sa)->sin_addr;
+		klen = sizeof(struct in_addr);
+	} else if (sa->sa_family == AF_INET6) {
+		key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		klen = sizeof(struct in6_addr);
+	} else {
+		return true;
+	}
+	if ((b = ms_map_touch(l->rate, key, klen)) == NULL) {
+		if (ms_map_count(l->rate) >= LISTENER_RATE_MAX_ADDRS)
+			ms_map_del_lru(l->rate);
+		if ((b = malloc(sizeof(*b))) == NULL)
+			return true;
+		b->tokens = (double)cf->connect_burst_per_ip;
+		b->ms = now;
+		if (ms_map_put(l->rate, key, klen, b) < 0) {
+			free(b);
+			return true;
+		}
+	}
+	b->tokens += (double)(now - b->ms) * (double)cf->connect_rate_per_ip / 1000.0;
+	if (b->tokens > (double)cf->connect_burst_per_ip)
+		b->tokens = (double)cf->connect_burst_per_ip;
+	b->ms = now;
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
 
 static void
 peer_name(const struct sockaddr *sa, char *out, size_t outsz)
@@ -48,6 +112,23 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	int one = 1;
 
 	peer_name(sa, peer, sizeof(peer));
+	if (!c->stopping && !rate_ok(l, sa)) {
+		int64_t now = ms_mono_ms();
+
+		c->stats.sessions_refused++;
+		c->stats.sessions_rate_limited++;
+		/* Once a second at most: a flood would flood the log too. */
+		if (now - l->rate_logged_ms >= 1000) {
+			ms_warn("event=session_refused peer=%s reason=connect_rate_per_ip "
+			    "refused_since_last=%" PRIu64, peer, l->rate_unlogged + 1);
+			l->rate_logged_ms = now;
+			l->rate_unlogged = 0;
+		} else {
+			l->rate_unlogged++;
+		}
+		evutil_closesocket(fd);
+		return;
+	}
 	if (c->stopping || c->nsessions >= (size_t)c->conf.max_sessions ||
 	    c->nhandshakes >= (size_t)c->conf.max_handshakes) {
 		/* Unauthenticated connections have their own, smaller budget. */
@@ -97,12 +178,18 @@ listener_new(struct collector *c, char *err, size_t errsz)
 		return NULL;
 	}
 	l->c = c;
+	if ((l->rate = ms_map_new(free)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		free(l);
+		return NULL;
+	}
 	l->el = evconnlistener_new_bind(c->base, accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 512,
 	    (struct sockaddr *)&ss, sslen);
 	if (l->el == NULL) {
 		snprintf(err, errsz, "cannot listen on %s: %s", addr,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		ms_map_free(l->rate);
 		free(l);
 		return NULL;
 	}
@@ -117,5 +204,6 @@ listener_free(struct listener *l)
 	if (l == NULL)
 		return;
 	evconnlistener_free(l->el);
+	ms_map_free(l->rate);
 	free(l);
 }

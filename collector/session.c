@@ -505,22 +505,65 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	session_process(arg);
 }
 
+const char *const tls_fail_names[TLS_FAIL_N] = {
+	"expired", "unknown_ca", "purpose", "revoked", "no_cert", "bad_identity", "timeout",
+	"closed", "other",
+};
+
+static void
+count_tls_failure(struct session *s, enum tls_fail_reason r, const char *why)
+{
+	s->c->stats.tls_failures++;
+	s->c->stats.tls_fail[r]++;
+	ms_warn("event=tls_refused peer=%s cause=%s reason=\"%s\"", s->peer, tls_fail_names[r], why);
+}
+
+/* What a verification result means for operators. */
+static enum tls_fail_reason
+tls_verify_reason(long vr)
+{
+	switch (vr) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return TLS_FAIL_EXPIRED;
+	case X509_V_ERR_INVALID_PURPOSE:
+		return TLS_FAIL_PURPOSE;
+	case X509_V_ERR_CERT_REVOKED:
+		return TLS_FAIL_REVOKED;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return TLS_FAIL_UNKNOWN_CA;
+	default:
+		return TLS_FAIL_OTHER;
+	}
+}
+
 static void
 log_tls_failure(struct session *s, short what)
 {
 	char why[512];
 	unsigned long e = bufferevent_get_openssl_error(s->bev);
 	long vr = SSL_get_verify_result(s->ssl);
+	enum tls_fail_reason r;
 
-	if (vr != X509_V_OK)
+	if (vr != X509_V_OK) {
 		snprintf(why, sizeof(why), "certificate: %s", X509_verify_cert_error_string(vr));
-	else if (e)
+		r = tls_verify_reason(vr);
+	} else if (e) {
 		ERR_error_string_n(e, why, sizeof(why));
-	else
+		r = ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ? TLS_FAIL_NO_CERT :
+		    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING ? TLS_FAIL_CLOSED :
+		    TLS_FAIL_OTHER;
+	} else {
 		snprintf(why, sizeof(why), "%s", (what & BEV_EVENT_EOF) ? "peer closed during handshake"
 		    : "socket error during handshake");
-	s->c->stats.tls_failures++;
-	ms_warn("event=tls_refused peer=%s reason=\"%s\"", s->peer, why);
+		r = TLS_FAIL_CLOSED;
+	}
+	count_tls_failure(s, r, why);
 }
 
 /* The handshake is done: take the identity from the verified certificate. */
@@ -531,9 +574,7 @@ session_tls_ready(struct session *s)
 		return 0;
 	session_handshake_done(s);
 	if (ms_tls_peer_id(s->ssl, s->agent_id, sizeof(s->agent_id)) < 0) {
-		s->c->stats.tls_failures++;
-		ms_warn("event=tls_refused peer=%s reason=\"certificate has no usable CN\"",
-		    s->peer);
+		count_tls_failure(s, TLS_FAIL_BAD_ID, "certificate has no usable CN");
 		s->agent_id[0] = '\0';
 		session_close(s, 0, "bad_identity");
 		return -1;
@@ -590,8 +631,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if ((s->state == SS_HANDSHAKE || s->state == SS_HELLO) &&
 	    now - s->started_ms > cf->handshake_timeout_ms) {
 		if (s->state == SS_HANDSHAKE) {
-			s->c->stats.tls_failures++;
-			ms_warn("event=tls_refused peer=%s reason=\"handshake timeout\"", s->peer);
+			count_tls_failure(s, TLS_FAIL_TIMEOUT, "handshake timeout");
 			session_drop(s);
 		} else {
 			session_reject_or_close(s, MS_ERR_TIMEOUT, "hello_timeout");
