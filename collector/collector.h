@@ -46,6 +46,7 @@ struct collector_conf {
 	int64_t idle_timeout_ms;
 	int64_t ack_delay_ms;
 	int64_t connect_rate_per_ip;
+	int64_t agent_events_per_s;
 	int64_t connect_burst_per_ip;
 	int64_t shutdown_timeout_ms;
 	int64_t bf_threshold;
@@ -121,6 +122,7 @@ struct collector_stats {
 	uint64_t sessions_accepted;
 	uint64_t sessions_refused;	/* over max_sessions, max_handshakes or the per-address rate */
 	uint64_t sessions_rate_limited;	/* ... of them: limits.connect_rate_per_ip */
+	uint64_t sessions_throttled;	/* times an agent was paused by limits.agent_events_per_s */
 	uint64_t tls_failures;		/* handshake or certificate refused */
 	uint64_t tls_fail[TLS_FAIL_N];	/* ... by reason */
 	uint64_t frames_in;

@@ -45,6 +45,8 @@ static const struct ms_conf_key collector_keys[] = {
 	  "connections still in the TLS handshake (unauthenticated) at once" },
 	{ "limits.handshake_timeout_ms", MS_CONF_INT, OFF(handshake_timeout_ms), 0, "10000", 100, 600000,
 	  "time for TLS handshake and hello" },
+	{ "limits.agent_events_per_s", MS_CONF_INT, OFF(agent_events_per_s), 0, "0", 0, 100000000,
+	  "events per second one agent may send (bursts of one second's worth); over it its session is not read for a while, nothing is dropped; 0 = no limit" },
 	{ "limits.connect_rate_per_ip", MS_CONF_INT, OFF(connect_rate_per_ip), 0, "20", 0, 1000000,
 	  "new connections per second from one address (a token bucket; over it they are closed before TLS); 0 = no limit" },
 	{ "limits.connect_burst_per_ip", MS_CONF_INT, OFF(connect_burst_per_ip), 0, "200", 1, 1000000,

@@ -48,6 +48,12 @@ struct session {
 	uint64_t events;
 	uint64_t acked_sent;
 	uint64_t ack_due;		/* confirmed, not yet said: sent by ack_timer */
+	/* limits.agent_events_per_s: a token bucket of events, one second deep. */
+	double tokens;
+	int64_t tokens_ms;
+	bool throttled;			/* paused until throttle_timer: over the rate */
+	struct event *throttle_timer;
+	int64_t throttle_logged_ms;
 	int64_t last_ack_ms;
 	struct event *ack_timer;
 	struct ms_buf out;		/* scratch for outgoing frames */
@@ -117,6 +123,8 @@ session_free(struct session *s)
 		event_free(s->timer);
 	if (s->ack_timer)
 		event_free(s->ack_timer);
+	if (s->throttle_timer)
+		event_free(s->throttle_timer);
 	if (s->bev)
 		bufferevent_free(s->bev);	/* frees the SSL and closes the socket */
 	TAILQ_REMOVE(&s->c->sessions, s, link);
@@ -273,7 +281,8 @@ session_pause_for_shutdown(struct session *s)
 void
 session_resume(struct session *s)
 {
-	if (s->state == SS_CLOSING || s->state == SS_LOADING || !s->paused || s->c->stopping)
+	if (s->state == SS_CLOSING || s->state == SS_LOADING || !s->paused || s->c->stopping ||
+	    s->throttled)
 		return;
 	s->paused = false;
 	bufferevent_enable(s->bev, EV_READ);
@@ -342,6 +351,56 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 }
 
 static void
+session_throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	s->throttled = false;
+	session_resume(s);
+}
+
+/*
+ * limits.agent_events_per_s: an agent over its rate is not read from until
+ * its bucket is back to zero (TCP pushes back; the agent keeps the events
+ * in its spool). Nothing is dropped, and the other sessions go on.
+ */
+static void
+session_charge(struct session *s, uint32_t events)
+{
+	struct collector *c = s->c;
+	int64_t rate = c->conf.agent_events_per_s, now;
+
+	if (rate <= 0 || events == 0)
+		return;
+	now = ms_mono_ms();
+	if (s->tokens_ms == 0)
+		s->tokens = (double)rate;
+	else
+		s->tokens += (double)(now - s->tokens_ms) * (double)rate / 1000.0;
+	if (s->tokens > (double)rate)
+		s->tokens = (double)rate;
+	s->tokens_ms = now;
+	s->tokens -= (double)events;
+	if (s->tokens >= 0)
+		return;
+	{
+		int64_t wait = (int64_t)(-s->tokens * 1000.0 / (double)rate) + 1;
+		struct timeval tv = { wait / 1000, (suseconds_t)(wait % 1000) * 1000 };
+
+		c->stats.sessions_throttled++;
+		if (now - s->throttle_logged_ms >= 60000) {
+			ms_warn("event=agent_throttled agent=%s peer=%s max_events_per_s=%lld "
+			    "note=\"reading paused, nothing dropped\"", s->agent_id, s->peer,
+			    (long long)rate);
+			s->throttle_logged_ms = now;
+		}
+		s->throttled = true;
+		session_pause(s);
+		evtimer_add(s->throttle_timer, &tv);
+	}
+}
+
+static void
 handle_batch(struct session *s, const uint8_t *p, size_t len)
 {
 	struct collector *c = s->c;
@@ -357,6 +416,7 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 		return;
 	}
 	c->stats.batches_in++;
+	session_charge(s, count);
 	dctx.tz_offset_s = s->hello.tz_offset_s;
 	if (sink_batch_begin(c->sink) < 0) {
 		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
@@ -676,7 +736,8 @@ session_new(struct collector *c, int fd, const char *peer)
 	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, (size_t)c->conf.max_frame + 65536);
 	if ((s->timer = evtimer_new(c->base, session_timer_cb, s)) == NULL ||
-	    (s->ack_timer = evtimer_new(c->base, session_ack_timer_cb, s)) == NULL)
+	    (s->ack_timer = evtimer_new(c->base, session_ack_timer_cb, s)) == NULL ||
+	    (s->throttle_timer = evtimer_new(c->base, session_throttle_cb, s)) == NULL)
 		goto fail;
 	evtimer_add(s->timer, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);

@@ -45,7 +45,7 @@ int sink_batch_end(struct sink *s);
 int sink_load(struct sink *s, struct agent_state *st);
 /*
  * Records facts for operators (an agent's hello, the collector's counters):
- * HSET key k1 v1 ... with nkv strings (pairs, at most 64). Informational:
+ * HSET key k1 v1 ... with nkv strings (pairs, at most 128). Informational:
  * skipped while the sink is congested, errors only logged.
  */
 int sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv);

@@ -688,11 +688,11 @@ static int
 hset_op(struct sink *s, enum sink_op_kind kind, const char *key, const char *const *kv,
     size_t nkv)
 {
-	const char *argv[2 + 64];
-	size_t argl[2 + 64];
+	const char *argv[2 + 128];
+	size_t argl[2 + 128];
 	struct sink_op *op;
 
-	if (nkv > 64 || nkv % 2)
+	if (nkv > 128 || nkv % 2)
 		return -1;
 	if ((op = op_new(kind)) == NULL)
 		return -1;
@@ -715,7 +715,7 @@ sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv)
 {
 	/* Informational only: never let it add to a backlog. */
 	if (sink_congested(s))
-		return nkv > 64 || nkv % 2 ? -1 : 0;
+		return nkv > 128 || nkv % 2 ? -1 : 0;
 	return hset_op(s, OP_INFO, key, kv, nkv);
 }
 
