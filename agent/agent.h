@@ -32,6 +32,9 @@ struct agent_collector {
 	int64_t port;
 	char server_name[256];	/* the name its certificate must carry */
 };
+/* Collector key pins (tls.pin_sha256), at most. */
+#define AGENT_MAX_PINS 8
+
 /* Anti-malware process names health telemetry looks for, at most. */
 #define AGENT_MAX_ANTIMALWARE 16
 
@@ -69,6 +72,9 @@ struct agent_conf {
 	struct agent_collector collectors[AGENT_MAX_COLLECTORS];
 	size_t ncollectors;
 	int64_t health_ms;
+	const struct ms_yaml_node *pins_node;	/* borrowed from the parsed tree */
+	char pins[AGENT_MAX_PINS][65];	/* SHA-256 of collector public keys, hex */
+	size_t npins;
 	const struct ms_yaml_node *antimalware_node;	/* borrowed from the parsed tree */
 	/* Process names (as in /proc/<pid>/comm, at most 15 bytes) reported on. */
 	char antimalware[AGENT_MAX_ANTIMALWARE][16];

@@ -75,6 +75,8 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "uplink.health_ms", MS_CONF_INT, OFF(health_ms), 0, "60000", 100, 86400000,
 	  "how often a health report (host, clock sync, files, backlog, counters, disk space) goes "
 	  "to the collector; the first right after connecting" },
+	{ "tls.pin_sha256", MS_CONF_NODE, OFF(pins_node), 0, NULL, 0, 0,
+	  "optional: list of SHA-256 pins (64 hex digits) of collector public keys; a collector whose key is not one of them is refused even with a valid certificate" },
 	{ "health.antimalware", MS_CONF_NODE, OFF(antimalware_node), 0, NULL, 0, 0,
 	  "list of process names (as in /proc/<pid>/comm, e.g. [clamd]): the health report says "
 	  "whether each is running" },
@@ -326,6 +328,55 @@ conf_collectors(const char *file, const struct ms_yaml_node *root, struct agent_
 	return 0;
 }
 
+/* tls.pin_sha256: one pin or a list of them, 64 hex digits each. */
+static int
+conf_pins(const char *file, const struct ms_yaml_node *list, struct agent_conf *c, char *err,
+    size_t errsz)
+{
+	const struct ms_yaml_node *one[1];
+	const struct ms_yaml_node *const *items = one;
+	size_t n = 0;
+
+	c->npins = 0;
+	if (list == NULL || ms_yaml_is_null(list))
+		return 0;
+	if (list->type == MS_YAML_SCALAR) {
+		one[0] = list;
+		n = 1;
+	} else if (list->type == MS_YAML_SEQ) {
+		items = (const struct ms_yaml_node *const *)list->items;
+		n = list->n;
+	} else {
+		snprintf(err, errsz, "%s: line %d: tls.pin_sha256 is a pin or a list of pins", file,
+		    list->line);
+		return -1;
+	}
+	if (n > AGENT_MAX_PINS) {
+		snprintf(err, errsz, "%s: line %d: tls.pin_sha256: at most %d pins", file, list->line,
+		    AGENT_MAX_PINS);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ms_yaml_node *it = items[i];
+		bool ok = it->type == MS_YAML_SCALAR && it->len == 64;
+
+		for (size_t k = 0; ok && k < 64; k++)
+			ok = (it->str[k] >= '0' && it->str[k] <= '9') ||
+			    (it->str[k] >= 'a' && it->str[k] <= 'f') ||
+			    (it->str[k] >= 'A' && it->str[k] <= 'F');
+		if (!ok) {
+			snprintf(err, errsz, "%s: line %d: tls.pin_sha256: a pin is 64 hex digits (SHA-256 "
+			    "of the collector's public key)", file, it->line);
+			return -1;
+		}
+		for (size_t k = 0; k < 64; k++)
+			c->pins[c->npins][k] = (char)(it->str[k] | 0x20);	/* lower case */
+		c->pins[c->npins][64] = '\0';
+		c->npins++;
+	}
+	return 0;
+}
+
 /* health.antimalware: a list of process names as the kernel shows them (comm). */
 static int
 conf_antimalware(const char *file, const struct ms_yaml_node *list, struct agent_conf *c,
@@ -406,7 +457,8 @@ agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *
 	if (c->spool_segment_bytes > c->spool_max_bytes / 4)
 		c->spool_segment_bytes = c->spool_max_bytes / 4;
 	if (conf_files(file, c->files, files, nfiles, err, errsz) < 0 ||
-	    conf_antimalware(file, c->antimalware_node, c, err, errsz) < 0)
+	    conf_antimalware(file, c->antimalware_node, c, err, errsz) < 0 ||
+	    conf_pins(file, c->pins_node, c, err, errsz) < 0)
 		return -1;
 	if (*nfiles == 0) {
 		snprintf(err, errsz, "%s: no files to follow (files: [...])", file);

@@ -70,6 +70,28 @@ struct uplink {
 };
 
 static void uplink_connect(struct uplink *u);
+
+/*
+ * tls.pin_sha256: the collector's public key must be one of the pins (on
+ * top of the CA and name checks), checked before anything is sent.
+ */
+static bool
+uplink_pin_ok(const struct agent *a, SSL *ssl, char *why, size_t whysz)
+{
+	char pin[65];
+
+	if (a->conf.npins == 0)
+		return true;
+	if (ms_tls_peer_pin(ssl, pin) < 0) {
+		snprintf(why, whysz, "collector key pin: no peer certificate");
+		return false;
+	}
+	for (size_t i = 0; i < a->conf.npins; i++)
+		if (strcmp(pin, a->conf.pins[i]) == 0)
+			return true;
+	snprintf(why, whysz, "collector key pin mismatch (its key is %s)", pin);
+	return false;
+}
 static void failback_cancel(struct uplink *u);
 static void uplink_failback_switch(struct uplink *u);
 static void failback_cb(evutil_socket_t fd, short what, void *arg);
@@ -390,6 +412,10 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 	int one = 1;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		if (!uplink_pin_ok(u->a, u->ssl, why, sizeof(why))) {
+			uplink_drop(u, why);
+			return;
+		}
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		memset(&h, 0, sizeof(h));
 		ms_copy(h.agent_version, sizeof(h.agent_version), MINISOC_VERSION,
@@ -604,6 +630,10 @@ probe_event_cb(struct bufferevent *bev, short what, void *arg)
 		 * closes in turn, or, in TLS 1.3 only now, refuses our certificate
 		 * with an alert.
 		 */
+		if (!uplink_pin_ok(u->a, u->probe_ssl, why, sizeof(why))) {
+			probe_end(u, false, why);
+			return;
+		}
 		u->probe_connected = true;
 		SSL_shutdown(u->probe_ssl);
 		return;

@@ -6,6 +6,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "ms_util.h"
@@ -184,6 +185,52 @@ ms_tls_peer_id(SSL *ssl, char *out, size_t outsz)
 		return -1;
 	rc = cn_of(peer, out, outsz);
 	X509_free(peer);
+	return rc;
+}
+
+static int
+pin_of(X509 *cert, char out[65])
+{
+	unsigned char *der = NULL, md[SHA256_DIGEST_LENGTH];
+	int len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
+
+	if (len <= 0)
+		return -1;
+	SHA256(der, (size_t)len, md);
+	OPENSSL_free(der);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+int
+ms_tls_peer_pin(SSL *ssl, char out[65])
+{
+	X509 *peer = SSL_get1_peer_certificate(ssl);
+	int rc;
+
+	if (peer == NULL)
+		return -1;
+	rc = pin_of(peer, out);
+	X509_free(peer);
+	return rc;
+}
+
+int
+ms_tls_cert_file_pin(const char *cert_file, char out[65])
+{
+	FILE *f = fopen(cert_file, "r");
+	X509 *cert;
+	int rc;
+
+	if (f == NULL)
+		return -1;
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (cert == NULL)
+		return -1;
+	rc = pin_of(cert, out);
+	X509_free(cert);
 	return rc;
 }
 
