@@ -26,9 +26,12 @@ it_wait_for 10 "agent connected" it_log_has agent "event=connected"
 FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)
 
 N=1000
+# Built first, appended at once: a slow shell must not pace the lines itself.
+now=$(it_syslog_now)
 for i in $(seq 1 $N); do
-	echo "$(it_syslog_now) web1 CRON[5$i]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0) #$i"
-done >>"$AUTH"
+	echo "$now web1 CRON[5$i]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0) #$i"
+done >"$IT_WORK/lines"
+cat "$IT_WORK/lines" >>"$AUTH"
 it_wait_for 10 "agent slowing down" it_log_has agent "event=rate_limited"
 flooding() { (($(it_redis_raw XRANGE minisoc:alerts - + | grep -c '"id":"minisoc-agent-flooding"') == 1)); }
 it_wait_for 10 "flooding alert" flooding
