@@ -38,7 +38,8 @@ usage(FILE *out)
 	    "  -h, --help            this help\n"
 	    "\n"
 	    "Signals: SIGTERM/SIGINT stop after Redis confirmed pending work;\n"
-	    "SIGHUP reloads the rules (a folder with any rejected rule keeps the old\n"
+	    "SIGHUP reloads certificates, key, CA and CRL (sessions of revoked agents\n"
+	    "are closed) and the rules (a folder with any rejected rule keeps the old\n"
 	    "ones running); SIGUSR1 logs the counters.\n"
 	    "\n"
 	    "Configuration keys:\n");
@@ -204,6 +205,44 @@ stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(c->base, NULL);
 }
 
+/*
+ * SIGHUP: certificates, key, CA and CRL are read again for the handshakes
+ * to come; open sessions keep their TLS state, but one whose certificate
+ * the new CRL revokes is closed. On any error the old context stays.
+ */
+static void
+tls_reload(struct collector *c)
+{
+	char err[1024];
+	SSL_CTX *n;
+	struct session *s, *next;
+	int revoked = 0;
+
+	n = ms_tls_server_ctx_new(c->conf.tls_ca, c->conf.tls_cert, c->conf.tls_key, err,
+	    sizeof(err));
+	if (n == NULL) {
+		/* After dropping root the key may be out of reach: keep the loaded one. */
+		ms_info("event=tls_reload note=\"%s; the loaded certificate and key are kept\"", err);
+		n = ms_tls_server_ctx_renew(c->ssl_ctx, c->conf.tls_ca, err, sizeof(err));
+	}
+	if (n == NULL || (c->conf.tls_crl[0] &&
+	    ms_tls_ctx_load_crl(n, c->conf.tls_crl, err, sizeof(err)) < 0)) {
+		ms_err("event=tls_reload_failed reason=\"%s\" note=\"the previous TLS settings stay\"",
+		    err);
+		SSL_CTX_free(n);
+		return;
+	}
+	/* Sessions hold their own reference to the old context. */
+	SSL_CTX_free(c->ssl_ctx);
+	c->ssl_ctx = n;
+	for (s = TAILQ_FIRST(&c->sessions); s; s = next) {
+		next = session_next(s);
+		revoked += session_recheck_revoked(s, n);
+	}
+	ms_info("event=tls_reload result=ok crl=%s sessions_revoked=%d",
+	    c->conf.tls_crl[0] ? c->conf.tls_crl : "none", revoked);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -212,6 +251,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv;
 
 	if (sig == SIGHUP) {
+		tls_reload(c);
 		rules_reload(c);
 		return;
 	}
@@ -419,8 +459,10 @@ main(int argc, char **argv)
 	}
 	ms_log_init("collector", lvl);
 	if ((c.ssl_ctx = ms_tls_server_ctx_new(c.conf.tls_ca, c.conf.tls_cert, c.conf.tls_key,
-	    err, sizeof(err))) == NULL) {
+	    err, sizeof(err))) == NULL || (c.conf.tls_crl[0] &&
+	    ms_tls_ctx_load_crl(c.ssl_ctx, c.conf.tls_crl, err, sizeof(err)) < 0)) {
 		ms_err("event=config_error reason=\"%s\"", err);
+		SSL_CTX_free(c.ssl_ctx);
 		return 1;
 	}
 	if (check) {

@@ -32,6 +32,7 @@ struct collector_conf {
 	char tls_ca[4096];
 	char tls_cert[4096];
 	char tls_key[4096];
+	char tls_crl[4096];
 	char redis_host[256];
 	int64_t redis_port;
 	char redis_unix[4096];
@@ -234,6 +235,8 @@ void session_loaded(struct session *s);
 void session_resume(struct session *s);
 /* Begins a clean close: optional ERROR frame, flush, TLS close_notify. */
 void session_close(struct session *s, int errcode, const char *reason);
+/* After a CRL reload: closes s (ERROR 9) when its certificate is now revoked; 1 then. */
+int session_recheck_revoked(struct session *s, SSL_CTX *ctx);
 bool session_is_paused(const struct session *s);
 /* The session after s in c->sessions, or NULL. */
 struct session *session_next(struct session *s);

@@ -24,6 +24,8 @@ static const struct ms_conf_key collector_keys[] = {
 	  "collector certificate (chain) in PEM" },
 	{ "tls.key", MS_CONF_PATH, OFF(tls_key), SZ(tls_key), NULL, 0, 0,
 	  "collector private key in PEM" },
+	{ "tls.crl", MS_CONF_PATH, OFF(tls_crl), SZ(tls_crl), "", 0, 0,
+	  "optional: CRL file (PEM) of the deployment CA; revoked agents are refused, and on SIGHUP (re-read with the certificates) their open sessions are closed" },
 	{ "redis.host", MS_CONF_STR, OFF(redis_host), SZ(redis_host), "127.0.0.1", 0, 0,
 	  "Redis host (loopback: hiredis here has no TLS)" },
 	{ "redis.port", MS_CONF_INT, OFF(redis_port), 0, "6379", 1, 65535, "Redis port" },

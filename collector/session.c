@@ -350,6 +350,19 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 }
 
+int
+session_recheck_revoked(struct session *s, SSL_CTX *ctx)
+{
+	if (s->state == SS_HANDSHAKE || s->state == SS_CLOSING || s->ssl == NULL ||
+	    !ms_tls_peer_revoked(ctx, s->ssl))
+		return 0;
+	s->c->stats.tls_fail[TLS_FAIL_REVOKED]++;
+	ms_warn("event=session_revoked peer=%s agent=%s note=\"certificate revoked by the CRL just loaded\"",
+	    s->peer, s->agent_id);
+	session_close(s, MS_ERR_REVOKED, "certificate_revoked");
+	return 1;
+}
+
 static void
 session_throttle_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -64,6 +64,7 @@ enum ms_proto_errcode {
 	MS_ERR_TIMEOUT = 6,	/* no hello or no traffic in time */
 	MS_ERR_REPLACED = 7,	/* a newer session of the same agent took over */
 	MS_ERR_SHUTDOWN = 8,	/* collector is stopping */
+	MS_ERR_REVOKED = 9,	/* the agent's certificate was revoked (CRL reloaded) */
 };
 
 struct ms_frame_hdr {

@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "ms_log.h"
 #include "ms_util.h"
 
 char *
@@ -62,6 +63,8 @@ tls_ctx_common(const SSL_METHOD *method, const char *ca_file, const char *cert_f
 		    ms_tls_errstr(why, sizeof(why)));
 		goto fail;
 	}
+	if (cert_file == NULL)
+		goto done;	/* the caller sets certificate and key */
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
 		snprintf(err, errsz, "cannot load certificate %s: %s", cert_file,
 		    ms_tls_errstr(why, sizeof(why)));
@@ -76,6 +79,7 @@ tls_ctx_common(const SSL_METHOD *method, const char *ca_file, const char *cert_f
 		snprintf(err, errsz, "key %s does not match certificate %s", key_file, cert_file);
 		goto fail;
 	}
+done:
 	SSL_CTX_set_verify_depth(ctx, 4);
 	return ctx;
 
@@ -86,16 +90,12 @@ fail:
 	return NULL;
 }
 
-SSL_CTX *
-ms_tls_server_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
-    char *err, size_t errsz)
+/* What every server context has on top of tls_ctx_common. */
+static SSL_CTX *
+server_ctx_finish(SSL_CTX *ctx, const char *ca_file)
 {
 	static const unsigned char sid_ctx[] = "minisoc-collector";
-	SSL_CTX *ctx = tls_ctx_common(TLS_server_method(), ca_file, cert_file, key_file,
-	    err, errsz);
 
-	if (ctx == NULL)
-		return NULL;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	/* A client certificate must be fit for client authentication. */
 	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
@@ -103,6 +103,109 @@ ms_tls_server_ctx_new(const char *ca_file, const char *cert_file, const char *ke
 	/* The CA is the only one whose names we ask for. */
 	SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(ca_file));
 	return ctx;
+}
+
+SSL_CTX *
+ms_tls_server_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
+    char *err, size_t errsz)
+{
+	SSL_CTX *ctx = tls_ctx_common(TLS_server_method(), ca_file, cert_file, key_file,
+	    err, errsz);
+
+	return ctx ? server_ctx_finish(ctx, ca_file) : NULL;
+}
+
+SSL_CTX *
+ms_tls_server_ctx_renew(SSL_CTX *old, const char *ca_file, char *err, size_t errsz)
+{
+	SSL_CTX *ctx = tls_ctx_common(TLS_server_method(), ca_file, NULL, NULL, err, errsz);
+	STACK_OF(X509) *chain = NULL;
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_get0_chain_certs(old, &chain);
+	if (SSL_CTX_use_certificate(ctx, SSL_CTX_get0_certificate(old)) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, SSL_CTX_get0_privatekey(old)) != 1 ||
+	    (chain != NULL && SSL_CTX_set1_chain(ctx, chain) != 1)) {
+		snprintf(err, errsz, "cannot reuse the loaded certificate and key");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return server_ctx_finish(ctx, ca_file);
+}
+
+static void
+ms_warn_crl_expired(const char *crl_file)
+{
+	ms_warn("event=crl_expired file=%s note=\"past its next update: every client is refused "
+	    "until a fresh CRL is loaded (SIGHUP)\"", crl_file);
+}
+
+int
+ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509_INFO) *infos = NULL;
+	BIO *bio = NULL;
+	char why[256];
+	int ncrl = 0, rc = -1;
+
+	if ((bio = BIO_new_file(crl_file, "r")) == NULL ||
+	    (infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL) {
+		snprintf(err, errsz, "cannot read CRL file %s: %s", crl_file,
+		    ms_tls_errstr(why, sizeof(why)));
+		goto out;
+	}
+	for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+		X509_CRL *crl = sk_X509_INFO_value(infos, i)->crl;
+		const ASN1_TIME *next;
+
+		if (crl == NULL)
+			continue;
+		if (X509_STORE_add_crl(store, crl) != 1) {
+			snprintf(err, errsz, "%s: %s", crl_file, ms_tls_errstr(why, sizeof(why)));
+			goto out;
+		}
+		ncrl++;
+		/* Fail-closed: a CRL past its next update refuses every client. Say so now. */
+		next = X509_CRL_get0_nextUpdate(crl);
+		if (next != NULL && X509_cmp_current_time(next) <= 0)
+			ms_warn_crl_expired(crl_file);
+	}
+	if (ncrl == 0) {
+		snprintf(err, errsz, "%s: no CRL in the file", crl_file);
+		goto out;
+	}
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	rc = 0;
+out:
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(bio);
+	return rc;
+}
+
+bool
+ms_tls_peer_revoked(SSL_CTX *ctx, SSL *ssl)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	X509 *peer = SSL_get1_peer_certificate(ssl);
+	STACK_OF(X509_OBJECT) *objs;
+	bool revoked = false;
+
+	if (peer == NULL)
+		return false;
+	objs = X509_STORE_get0_objects(store);
+	for (int i = 0; i < sk_X509_OBJECT_num(objs) && !revoked; i++) {
+		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+		X509_REVOKED *r = NULL;
+
+		if (crl != NULL &&
+		    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(peer)) == 0 &&
+		    X509_CRL_get0_by_cert(crl, &r, peer) == 1)
+			revoked = true;
+	}
+	X509_free(peer);
+	return revoked;
 }
 
 SSL_CTX *

@@ -10,6 +10,7 @@
 #ifndef MS_TLS_H
 #define MS_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -20,6 +21,22 @@
  */
 SSL_CTX *ms_tls_server_ctx_new(const char *ca_file, const char *cert_file,
     const char *key_file, char *err, size_t errsz);
+
+/*
+ * A new server context with the CA re-read from ca_file and the
+ * certificate and key of old (for a reload after root was dropped, when the
+ * key file is no longer readable). NULL with err on failure.
+ */
+SSL_CTX *ms_tls_server_ctx_renew(SSL_CTX *old, const char *ca_file, char *err, size_t errsz);
+
+/*
+ * Loads the CRLs in crl_file (PEM) into ctx and makes every handshake check
+ * the peer certificate against them (fail-closed: an expired CRL refuses
+ * everyone – it is reported at load). 0, or -1 with err.
+ */
+int ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz);
+/* Whether ssl's peer certificate is revoked by a CRL loaded into ctx. */
+bool ms_tls_peer_revoked(SSL_CTX *ctx, SSL *ssl);
 
 /* Returns a new client context (caller owns) presenting cert/key, or NULL. */
 SSL_CTX *ms_tls_client_ctx_new(const char *ca_file, const char *cert_file,
