@@ -115,7 +115,8 @@
  *
  *   loadgen: mode=<m> agents=<N> sent=<E> acked=<A> seconds=<S.sss> rate=<R>
  *
- * (seconds from the first send to the last ACK or close; rate = sent /
+ * (seconds from the first send to the last ACK, syslog mode: to the last
+ * close by the receiver, which has then read everything; rate = sent /
  * seconds). SIGINT/SIGTERM stop generating and wait for the ACKs; a second
  * one ends at once. Exit status: 0 success, 1 connection, TLS or protocol
  * error (one clear message on stderr), 2 bad usage.
@@ -1741,8 +1742,11 @@ lg_start_close(struct lg_agent *a, int64_t now)
 }
 
 static void
-lg_finish(struct lg_agent *a, bool peer_closed)
+lg_finish(struct lg_agent *a, bool peer_closed, int64_t now)
 {
+	/* syslog: the receiver has read everything once it closes its side */
+	if (a->lg->c.mode == LG_MODE_SYSLOG)
+		a->done_ns = now;
 	if (!peer_closed)
 		fprintf(stderr, "loadgen: agent %s: the server did not close its side within %lld s "
 		    "after our close_notify\n", a->name, LG_CLOSE_NS / LG_NS);
@@ -1776,7 +1780,7 @@ lg_check(struct lg_agent *a, int64_t now)
 		return;
 	case LG_ST_CLOSING:
 		if (now > a->deadline_ns)
-			lg_finish(a, false);
+			lg_finish(a, false, now);
 		return;
 	case LG_ST_DONE:
 		return;
@@ -1867,7 +1871,7 @@ lg_poll(struct lg *lg, struct pollfd *pfd, int64_t timeout_ns)
 		}
 		if (re & (POLLIN | POLLERR | POLLHUP)) {
 			if (lg_read(a, now) && a->state == LG_ST_CLOSING) {
-				lg_finish(a, true);
+				lg_finish(a, true, now);
 				continue;
 			}
 		}
