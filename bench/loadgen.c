@@ -109,14 +109,15 @@
  * --dump writes the events of agent 1 (--events of them, default 1000) to
  * stdout instead of connecting: "source<TAB>line" in minisoc mode, the
  * syslog messages in syslog mode. --dump-mix writes them as a --mix FILE:
- * "@MARK@" where the marker may go, no marker. --dry-run builds and
+ * "@MARK[:SEP]@" where the marker may go, no marker. --dry-run builds and
  * encodes everything as a real run would but sends nothing: the
  * generator's own speed.
  *
  * Output: a progress line on stderr every second (not with --quiet); at
- * the end on stdout one line "loadgen: run=... marked=K ..." (markers, the
- * sequence numbers used, slipped events, the generator's CPU) and, last,
- * exactly:
+ * the end on stdout "loadgen: run=ID marked=K mark_every=M slipped=S
+ * cpu_s=C cpu_pct=P" (the generator's own CPU over the run), in minisoc
+ * mode one "loadgen: agent=lgI handled_before=H seq=A..B sent=E" per
+ * agent, and, last, exactly:
  *
  *   loadgen: mode=<m> agents=<N> sent=<E> acked=<A> seconds=<S.sss> rate=<R>
  *
