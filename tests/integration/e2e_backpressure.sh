@@ -54,6 +54,8 @@ wait "$IT_PID_agent" 2>/dev/null || true
 mv "$IT_WORK/logs/agent.log" "$IT_WORK/logs/agent-1.log"
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 10 "spool recovered" it_log_has agent "event=spool_recovered records=$READ "
+# The start line (with first_seq) comes after the spool's.
+it_wait_for 10 "agent started" it_log_has agent "event=start "
 SECOND=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)
 
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
