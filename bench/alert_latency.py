@@ -9,10 +9,12 @@ alert of RUN the latency is the reader's CLOCK_REALTIME when the XREAD reply
 arrived minus t (same host, same clock).
 
 usage: alert_latency.py PORT RUN EXPECTED OUTFILE [--timeout S] [--list KEY]
+                        [--expected-file F]
 
 Prints "ready" (stdout, flushed) once it waits behind the stream's last
-entry, so the writer can start. Ends when EXPECTED alerts of RUN arrived,
-or S seconds (default 120) after the start, or on SIGTERM (within half a
+entry, so the writer can start. Ends when EXPECTED alerts of RUN arrived
+(--expected-file F: or, once F exists, the number written in it: for a
+writer that says how many it marked only at its end), or S seconds (default 120) after the start, or on SIGTERM (within half a
 second); writes one latency in nanoseconds per line to OUTFILE and prints
 "received=N last_ns=T", T being the arrival time (CLOCK_REALTIME ns) of the
 last marked line of RUN (0 when none arrived).
@@ -43,6 +45,18 @@ def stop_cb(signum, frame):
     stopping = True
 
 
+def want(a):
+    """The number of marked lines to wait for (EXPECTED, or the file's once it exists)."""
+    if a.expected_file and os.path.exists(a.expected_file):
+        try:
+            with open(a.expected_file) as f:
+                a.expected = int(f.read().strip())
+            a.expected_file = None
+        except ValueError:
+            pass    # being written: read it again on the next round
+    return a.expected
+
+
 def write_out(a, lat, last):
     with open(a.outfile, "w") as f:
         f.write("".join("%d\n" % x for x in lat))
@@ -58,6 +72,7 @@ def main():
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("--stream", default="minisoc:alerts")
     p.add_argument("--list", metavar="KEY")
+    p.add_argument("--expected-file", metavar="F")
     a = p.parse_args()
 
     signal.signal(signal.SIGTERM, stop_cb)
@@ -71,7 +86,7 @@ def main():
     seen = set()
     last = 0
     deadline = time.monotonic() + a.timeout
-    while len(seen) < a.expected and time.monotonic() < deadline and not stopping:
+    while len(seen) < want(a) and time.monotonic() < deadline and not stopping:
         reply = r.call("XREAD", "COUNT", 1000, "BLOCK", 500, "STREAMS", a.stream, last_id)
         now = time.time_ns()
         if not reply:
@@ -100,7 +115,7 @@ def read_list(r, a):
     popped = 0
     last = 0
     deadline = time.monotonic() + a.timeout
-    while len(seen) < a.expected and time.monotonic() < deadline and not stopping:
+    while len(seen) < want(a) and time.monotonic() < deadline and not stopping:
         reply = r.call("BLMPOP", "0.5", 1, a.list, "LEFT", "COUNT", 1000)
         now = time.time_ns()
         if not reply:
