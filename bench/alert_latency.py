@@ -16,8 +16,9 @@ entry, so the writer can start. Ends when EXPECTED alerts of RUN arrived
 (--expected-file F: or, once F exists, the number written in it: for a
 writer that says how many it marked only at its end), or S seconds (default 120) after the start, or on SIGTERM (within half a
 second); writes one latency in nanoseconds per line to OUTFILE and prints
-"received=N last_ns=T", T being the arrival time (CLOCK_REALTIME ns) of the
-last marked line of RUN (0 when none arrived).
+"received=N last_ns=T cpu_s=C", T being the arrival time (CLOCK_REALTIME
+ns) of the last marked line of RUN (0 when none arrived), C the reader's
+own CPU time (it shares the machine with what it measures).
 
 --list KEY reads a Redis list of raw lines instead (what rsyslog's
 omhiredis pushes in its "queue" mode; it has no stream mode): the blocking
@@ -60,7 +61,7 @@ def want(a):
 def write_out(a, lat, last):
     with open(a.outfile, "w") as f:
         f.write("".join("%d\n" % x for x in lat))
-    return "received=%d last_ns=%d" % (len(lat), last)
+    return "received=%d last_ns=%d cpu_s=%.2f" % (len(lat), last, time.process_time())
 
 
 def main():
