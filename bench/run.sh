@@ -6,7 +6,8 @@
 # with no rules, the shipped rules, and the shipped rules plus the public
 # SigmaHQ folders; then rsyslogd receiving the same events as syslog over
 # TLS. Real processes on loopback, mutual TLS 1.3, a real Redis. Figures go
-# in docs/performance.md ("The collector: benchmark, and rsyslog").
+# in docs/performance.md ("The collector: benchmark, and rsyslog side by
+# side").
 #
 #   bench/run.sh [--build DIR] [--agents N] [--events E] [--seconds S] [--mark M]
 #                [--configs "none default sigmahq"] [--rsyslog-conf FILE]
@@ -90,7 +91,7 @@ while (($#)); do
 	--smoke) smoke=1; agents=2; events=20000; secs=2; configs=default; shift ;;
 	--dir) wdir=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h | --help) sed -n '2,64p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,65p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
