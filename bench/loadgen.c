@@ -8,7 +8,7 @@
  *           [--agents N] [--rate R] (--events E | --seconds S) [--mark M] [--run ID]
  *           [--mode minisoc|syslog] [--batch B] [--window W] [--mix builtin|FILE] [--quiet]
  *           [--syslog-format 5424|3164] [--max-frame BYTES] [--pool N] [--seed S]
- *           [--agent-prefix P] [--dump] [--dry-run]
+ *           [--agent-prefix P] [--dump | --dump-mix] [--dry-run]
  *
  * Agents. Simulated agent I (1..N) presents DIR/agent-<P>I.crt and .key
  * (P = --agent-prefix, default "lg"; `deploy/pki.sh DIR lg1 lg2 ...` makes
@@ -98,20 +98,26 @@
  *
  * --mix FILE: one template per line, "source<TAB>line" (empty lines and
  * lines starting with '#' are skipped), cycled; sent as written (no time
- * stamp is changed). "@MARK@" in a line says where the marker goes (it is
- * removed from unmarked lines); without it the marker is appended after a
- * space. In syslog mode a line is sent as "<13>" followed by the line.
+ * stamp is changed). "@MARK@" in a line says where the marker goes, and
+ * "@MARK:SEP@" the same with SEP (up to 16 bytes, no '@') written before
+ * the marker; the token is removed from unmarked lines. When no line of
+ * the file has one, every line may be marked, the marker appended after a
+ * space; when some have it, only those are marked (a rule may not see
+ * every line: see above).
+ * In syslog mode a line is sent as "<13>" followed by the line.
  *
  * --dump writes the events of agent 1 (--events of them, default 1000) to
- * stdout instead of connecting: "source<TAB>line" in minisoc mode (a valid
- * --mix FILE), the syslog messages in syslog mode. --dry-run builds and
+ * stdout instead of connecting: "source<TAB>line" in minisoc mode, the
+ * syslog messages in syslog mode. --dump-mix writes them as a --mix FILE:
+ * "@MARK[:SEP]@" where the marker may go, no marker. --dry-run builds and
  * encodes everything as a real run would but sends nothing: the
  * generator's own speed.
  *
  * Output: a progress line on stderr every second (not with --quiet); at
- * the end on stdout one line "loadgen: run=... marked=K ..." (markers, the
- * sequence numbers used, slipped events, the generator's CPU) and, last,
- * exactly:
+ * the end on stdout "loadgen: run=ID marked=K mark_every=M slipped=S
+ * cpu_s=C cpu_pct=P" (the generator's own CPU over the run), in minisoc
+ * mode one "loadgen: agent=lgI handled_before=H seq=A..B sent=E" per
+ * agent, and, last, exactly:
  *
  *   loadgen: mode=<m> agents=<N> sent=<E> acked=<A> seconds=<S.sss> rate=<R>
  *
@@ -283,7 +289,7 @@ struct lg_conf {
 	uint32_t max_frame;
 	size_t pool;
 	uint64_t seed;
-	bool quiet, dump, dry_run;
+	bool quiet, dump, dump_mix, dry_run;
 };
 
 struct lg {
@@ -1025,13 +1031,51 @@ lg_pool_builtin(struct lg_pool *p, size_t size)
 	free(g);
 }
 
+/* Keeps s until the pool is freed; exits when out of memory. */
+static char *
+lg_pool_keep(struct lg_pool *p, char *s)
+{
+	char **no;
+
+	if (s == NULL || (no = realloc(p->owned, (p->nowned + 1) * sizeof(*no))) == NULL)
+		lg_die(1, "out of memory");
+	p->owned = no;
+	p->owned[p->nowned++] = s;
+	return s;
+}
+
+/*
+ * Finds "@MARK@" or "@MARK:SEP@" in line: returns where it starts (NULL
+ * when absent), its length in *tok and SEP (kept by the pool) in *pre.
+ */
+static char *
+lg_mark_token(char *line, size_t *tok, const char **pre, struct lg_pool *p)
+{
+	char *mk = strstr(line, "@MARK"), *end;
+
+	for (; mk != NULL; mk = strstr(mk + 1, "@MARK")) {
+		if (mk[5] == '@') {
+			*tok = 6;
+			*pre = "";
+			return mk;
+		}
+		if (mk[5] == ':' && (end = strchr(mk + 6, '@')) != NULL && end - (mk + 6) <= 16) {
+			*tok = (size_t)(end + 1 - mk);
+			*pre = lg_pool_keep(p, strndup(mk + 6, (size_t)(end - (mk + 6))));
+			return mk;
+		}
+	}
+	return NULL;
+}
+
 /* --mix FILE: "source<TAB>line" per line; see the top of the file. */
 static void
 lg_pool_file(struct lg_pool *p, const char *path)
 {
 	FILE *f = fopen(path, "r");
-	char *buf = NULL, **no;
-	size_t cap = 0, lineno = 0;
+	char *buf = NULL;
+	bool *has_mark = NULL, *hm, any_mark = false;
+	size_t cap = 0, lineno = 0, tok = 0;
 	ssize_t len;
 
 	if (f == NULL)
@@ -1052,19 +1096,20 @@ lg_pool_file(struct lg_pool *p, const char *path)
 			lg_die(2, "--mix %s:%zu: source longer than %u bytes", path, lineno,
 			    MS_PROTO_MAX_SOURCE);
 		*tab = '\0';
-		if ((src = strdup(buf)) == NULL ||
-		    (no = realloc(p->owned, (p->nowned + 1) * sizeof(*no))) == NULL)
-			lg_die(1, "out of memory");
-		p->owned = no;
-		p->owned[p->nowned++] = src;
+		src = lg_pool_keep(p, strdup(buf));
 		t.source = src;
 		lg_tpl_tag(&t, "loadgen", 0);
 		l -= (size_t)(tab + 1 - buf);
 		memmove(buf, tab + 1, l + 1);
-		if ((mk = strstr(buf, "@MARK@")) != NULL) {
+		if ((hm = realloc(has_mark, p->n + 1)) == NULL)
+			lg_die(1, "out of memory");
+		has_mark = hm;
+		has_mark[p->n] = (mk = lg_mark_token(buf, &tok, &t.mark_pre, p)) != NULL;
+		any_mark |= mk != NULL;
+		if (mk != NULL) {
 			t.mark_at = (int32_t)(mk - buf);
-			memmove(mk, mk + 6, l - (size_t)(mk - buf) - 6 + 1);
-			l -= 6;
+			memmove(mk, mk + tok, l - (size_t)(mk - buf) - tok + 1);
+			l -= tok;
 		} else {
 			t.mark_at = (int32_t)l;
 			t.mark_pre = " ";
@@ -1075,6 +1120,11 @@ lg_pool_file(struct lg_pool *p, const char *path)
 	fclose(f);
 	if (p->n == 0)
 		lg_die(2, "--mix %s: no template lines", path);
+	if (any_mark)
+		for (size_t i = 0; i < p->n; i++)
+			if (!has_mark[i])
+				p->t[i].mark_at = -1;
+	free(has_mark);
 }
 
 /* The start-up line: what the pool holds, by kind. */
@@ -2041,7 +2091,19 @@ lg_dump(struct lg *lg)
 	for (uint64_t k = 0; k < n; k++) {
 		const struct lg_tpl *t = lg_next_tpl(a);
 		bool marked = lg_take_mark(a, t);
-		if (lg->c.mode == LG_MODE_MINISOC) {
+		if (lg->c.dump_mix) {
+			size_t l = lg_file_line(a, t, false);
+			size_t at = l - t->msg_len + (size_t)t->mark_at;
+			if (t->mark_at < 0)
+				printf("%s\t%.*s\n", t->source, (int)l, a->scratch);
+			else if (t->mark_pre[0] == '\0')
+				printf("%s\t%.*s@MARK@%.*s\n", t->source, (int)at, a->scratch,
+				    (int)(l - at), a->scratch + at);
+			else
+				printf("%s\t%.*s@MARK:%s@%.*s\n", t->source, (int)at, a->scratch,
+				    t->mark_pre, (int)(l - at), a->scratch + at);
+			marked = false;
+		} else if (lg->c.mode == LG_MODE_MINISOC) {
 			size_t l = lg_file_line(a, t, marked);
 			printf("%s\t%.*s\n", t->source, (int)l, a->scratch);
 		} else {
@@ -2067,7 +2129,7 @@ lg_usage(FILE *out)
 	    "               [--agents N] [--rate R] (--events E | --seconds S) [--mark M] [--run ID]\n"
 	    "               [--mode minisoc|syslog] [--batch B] [--window W] [--mix builtin|FILE]\n"
 	    "               [--quiet] [--syslog-format 5424|3164] [--max-frame BYTES] [--pool N]\n"
-	    "               [--seed S] [--agent-prefix P] [--dump] [--dry-run]\n"
+	    "               [--seed S] [--agent-prefix P] [--dump | --dump-mix] [--dry-run]\n"
 	    "\n"
 	    "Simulates N agents (certificates DIR/agent-<P>I.crt/.key, I = 1..N, CA DIR/ca.crt)\n"
 	    "sending a realistic event mix over mutual TLS 1.3, to a minisoc collector\n"
@@ -2099,6 +2161,7 @@ lg_usage(FILE *out)
 	    "  --agent-prefix P    certificate names agent-<P>I (default lg)\n"
 	    "  --dump              print agent 1's events (--events, default 1000) instead of\n"
 	    "                      sending: \"source<TAB>line\" (minisoc) or syslog messages\n"
+	    "  --dump-mix          the same as a --mix FILE: @MARK[:SEP]@ where a marker may go\n"
 	    "  --dry-run           build and encode everything, send nothing (generator speed)\n"
 	    "  -h, --help          this text\n"
 	    "\n"
@@ -2166,7 +2229,7 @@ lg_parse(struct lg_conf *c, int argc, char **argv)
 {
 	enum { O_PORT = 256, O_PKI, O_HOST, O_SNAME, O_AGENTS, O_RATE, O_EVENTS, O_SECONDS,
 		O_MARK, O_RUN, O_MODE, O_BATCH, O_WINDOW, O_MIX, O_QUIET, O_SFMT, O_MAXF, O_POOL,
-		O_SEED, O_PREFIX, O_DUMP, O_DRY };
+		O_SEED, O_PREFIX, O_DUMP, O_DUMP_MIX, O_DRY };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, O_PORT },
 		{ "pki", required_argument, NULL, O_PKI },
@@ -2189,6 +2252,7 @@ lg_parse(struct lg_conf *c, int argc, char **argv)
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "agent-prefix", required_argument, NULL, O_PREFIX },
 		{ "dump", no_argument, NULL, O_DUMP },
+		{ "dump-mix", no_argument, NULL, O_DUMP_MIX },
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -2256,6 +2320,10 @@ lg_parse(struct lg_conf *c, int argc, char **argv)
 		case O_SEED: c->seed = lg_arg_u64("--seed", optarg, 0, UINT64_MAX / 2); break;
 		case O_PREFIX: c->prefix = optarg; break;
 		case O_DUMP: c->dump = true; break;
+		case O_DUMP_MIX:
+			c->dump = c->dump_mix = true;
+			c->mode = LG_MODE_MINISOC;
+			break;
 		case O_DRY: c->dry_run = true; break;
 		case 'h':
 			lg_usage(stdout);
