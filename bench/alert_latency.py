@@ -8,16 +8,28 @@ tests/integration/rules-seq puts the line in the alert's samples. For each
 alert of RUN the latency is the reader's CLOCK_REALTIME when the XREAD reply
 arrived minus t (same host, same clock).
 
-usage: alert_latency.py PORT RUN EXPECTED OUTFILE [--timeout S]
+usage: alert_latency.py PORT RUN EXPECTED OUTFILE [--timeout S] [--list KEY]
+                        [--expected-file F]
 
 Prints "ready" (stdout, flushed) once it waits behind the stream's last
-entry, so the writer can start. Ends when EXPECTED alerts of RUN arrived,
-or S seconds (default 120) after the start; writes one latency in
-nanoseconds per line to OUTFILE and prints "received=N".
+entry, so the writer can start. Ends when EXPECTED alerts of RUN arrived
+(--expected-file F: or, once F exists, the number written in it: for a
+writer that says how many it marked only at its end), or S seconds (default 120) after the start, or on SIGTERM (within half a
+second); writes one latency in nanoseconds per line to OUTFILE and prints
+"received=N last_ns=T cpu_s=C", T being the arrival time (CLOCK_REALTIME
+ns) of the last marked line of RUN (0 when none arrived), C the reader's
+own CPU time (it shares the machine with what it measures).
+
+--list KEY reads a Redis list of raw lines instead (what rsyslog's
+omhiredis pushes in its "queue" mode; it has no stream mode): the blocking
+read is BLMPOP, which takes the lines off the list, and the reply's arrival
+is timed the same way. The list should be empty at the start; "popped=N"
+adds how many lines of any run were taken.
 """
 import argparse
 import os
 import re
+import signal
 import sys
 import time
 
@@ -26,6 +38,30 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from seqcheck import Redis, entry_line  # noqa: E402
 
 STAMP_RE = re.compile(r"MSEQ (\S+) (\d+) t=(\d+) ")
+stopping = False
+
+
+def stop_cb(signum, frame):
+    global stopping
+    stopping = True
+
+
+def want(a):
+    """The number of marked lines to wait for (EXPECTED, or the file's once it exists)."""
+    if a.expected_file and os.path.exists(a.expected_file):
+        try:
+            with open(a.expected_file) as f:
+                a.expected = int(f.read().strip())
+            a.expected_file = None
+        except ValueError:
+            pass    # being written: read it again on the next round
+    return a.expected
+
+
+def write_out(a, lat, last):
+    with open(a.outfile, "w") as f:
+        f.write("".join("%d\n" % x for x in lat))
+    return "received=%d last_ns=%d cpu_s=%.2f" % (len(lat), last, time.process_time())
 
 
 def main():
@@ -36,31 +72,64 @@ def main():
     p.add_argument("outfile")
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("--stream", default="minisoc:alerts")
+    p.add_argument("--list", metavar="KEY")
+    p.add_argument("--expected-file", metavar="F")
     a = p.parse_args()
 
+    signal.signal(signal.SIGTERM, stop_cb)
     r = Redis(a.port, timeout=a.timeout + 10)
+    if a.list:
+        return read_list(r, a)
     last = r.call("XREVRANGE", a.stream, "+", "-", "COUNT", 1)
     last_id = last[0][0] if last else b"0-0"
     print("ready", flush=True)
     lat = []
     seen = set()
+    last = 0
     deadline = time.monotonic() + a.timeout
-    while len(seen) < a.expected and time.monotonic() < deadline:
+    while len(seen) < want(a) and time.monotonic() < deadline and not stopping:
         reply = r.call("XREAD", "COUNT", 1000, "BLOCK", 500, "STREAMS", a.stream, last_id)
         now = time.time_ns()
         if not reply:
             continue
         for eid, fields in reply[0][1]:
             last_id = eid
+            # Other rules' alerts can outnumber the marked ones: no JSON for them.
+            if not any(b"MSEQ" in v for v in fields[1::2]):
+                continue
             line = entry_line(fields)
             m = STAMP_RE.search(line or "")
             if m is None or m.group(1) != a.run or m.group(2) in seen:
                 continue
             seen.add(m.group(2))
             lat.append(now - int(m.group(3)))
-    with open(a.outfile, "w") as f:
-        f.write("".join("%d\n" % x for x in lat))
-    print("received=%d" % len(seen), flush=True)
+            last = now
+    print(write_out(a, lat, last), flush=True)
+    return 0
+
+
+def read_list(r, a):
+    """The --list mode: BLMPOP (Redis 7) of up to 1000 lines at a time."""
+    print("ready", flush=True)
+    lat = []
+    seen = set()
+    popped = 0
+    last = 0
+    deadline = time.monotonic() + a.timeout
+    while len(seen) < want(a) and time.monotonic() < deadline and not stopping:
+        reply = r.call("BLMPOP", "0.5", 1, a.list, "LEFT", "COUNT", 1000)
+        now = time.time_ns()
+        if not reply:
+            continue
+        for line in reply[1]:
+            popped += 1
+            m = STAMP_RE.search(line.decode(errors="replace"))
+            if m is None or m.group(1) != a.run or m.group(2) in seen:
+                continue
+            seen.add(m.group(2))
+            lat.append(now - int(m.group(3)))
+            last = now
+    print(write_out(a, lat, last) + " popped=%d" % popped, flush=True)
     return 0
 
 
