@@ -48,6 +48,7 @@ struct agent_conf {
 	char tls_ca[4096];
 	char tls_cert[4096];
 	char tls_key[4096];
+	bool tls_allow_tls12;
 	const struct ms_yaml_node *files;	/* borrowed from the parsed tree */
 	int64_t batch_max_events;
 	uint64_t batch_max_bytes;

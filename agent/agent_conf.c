@@ -75,6 +75,8 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "uplink.health_ms", MS_CONF_INT, OFF(health_ms), 0, "60000", 100, 86400000,
 	  "how often a health report (host, clock sync, files, backlog, counters, disk space) goes "
 	  "to the collector; the first right after connecting" },
+	{ "tls.allow_tls12", MS_CONF_BOOL, OFF(tls_allow_tls12), 0, "false", 0, 0,
+	  "also speak TLS 1.2 (ECDHE with AES-GCM or ChaCha20 only) to a collector that cannot do 1.3; TLS 1.3 only by default" },
 	{ "tls.pin_sha256", MS_CONF_NODE, OFF(pins_node), 0, NULL, 0, 0,
 	  "optional: list of SHA-256 pins (64 hex digits) of collector public keys; a collector whose key is not one of them is refused even with a valid certificate" },
 	{ "health.antimalware", MS_CONF_NODE, OFF(antimalware_node), 0, NULL, 0, 0,

@@ -728,6 +728,10 @@ uplink_new(struct agent *a, char *err, size_t errsz)
 	if ((u->ctx = ms_tls_client_ctx_new(a->conf.tls_ca, a->conf.tls_cert, a->conf.tls_key,
 	    err, errsz)) == NULL)
 		goto fail;
+	if (a->conf.tls_allow_tls12 && ms_tls_ctx_allow_tls12(u->ctx) < 0) {
+		snprintf(err, errsz, "cannot allow TLS 1.2");
+		goto fail;
+	}
 	u->dns = evdns_base_new(a->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (u->dns == NULL)

@@ -226,7 +226,8 @@ tls_reload(struct collector *c)
 		n = ms_tls_server_ctx_renew(c->ssl_ctx, c->conf.tls_ca, err, sizeof(err));
 	}
 	if (n == NULL || (c->conf.tls_crl[0] &&
-	    ms_tls_ctx_load_crl(n, c->conf.tls_crl, err, sizeof(err)) < 0)) {
+	    ms_tls_ctx_load_crl(n, c->conf.tls_crl, err, sizeof(err)) < 0) ||
+	    (c->conf.tls_allow_tls12 && ms_tls_ctx_allow_tls12(n) < 0)) {
 		ms_err("event=tls_reload_failed reason=\"%s\" note=\"the previous TLS settings stay\"",
 		    err);
 		SSL_CTX_free(n);
@@ -460,7 +461,9 @@ main(int argc, char **argv)
 	ms_log_init("collector", lvl);
 	if ((c.ssl_ctx = ms_tls_server_ctx_new(c.conf.tls_ca, c.conf.tls_cert, c.conf.tls_key,
 	    err, sizeof(err))) == NULL || (c.conf.tls_crl[0] &&
-	    ms_tls_ctx_load_crl(c.ssl_ctx, c.conf.tls_crl, err, sizeof(err)) < 0)) {
+	    ms_tls_ctx_load_crl(c.ssl_ctx, c.conf.tls_crl, err, sizeof(err)) < 0) ||
+	    (c.conf.tls_allow_tls12 && ms_tls_ctx_allow_tls12(c.ssl_ctx) < 0 &&
+	    snprintf(err, sizeof(err), "cannot allow TLS 1.2") > 0)) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		SSL_CTX_free(c.ssl_ctx);
 		return 1;

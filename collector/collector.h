@@ -33,6 +33,7 @@ struct collector_conf {
 	char tls_cert[4096];
 	char tls_key[4096];
 	char tls_crl[4096];
+	bool tls_allow_tls12;
 	char redis_host[256];
 	int64_t redis_port;
 	char redis_unix[4096];

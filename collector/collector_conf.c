@@ -26,6 +26,8 @@ static const struct ms_conf_key collector_keys[] = {
 	  "collector private key in PEM" },
 	{ "tls.crl", MS_CONF_PATH, OFF(tls_crl), SZ(tls_crl), "", 0, 0,
 	  "optional: CRL file (PEM) of the deployment CA; revoked agents are refused, and on SIGHUP (re-read with the certificates) their open sessions are closed" },
+	{ "tls.allow_tls12", MS_CONF_BOOL, OFF(tls_allow_tls12), 0, "false", 0, 0,
+	  "also accept TLS 1.2 (ECDHE with AES-GCM or ChaCha20 only) for agents that cannot do 1.3; TLS 1.3 only by default" },
 	{ "redis.host", MS_CONF_STR, OFF(redis_host), SZ(redis_host), "127.0.0.1", 0, 0,
 	  "Redis host (loopback: hiredis here has no TLS)" },
 	{ "redis.port", MS_CONF_INT, OFF(redis_port), 0, "6379", 1, 65535, "Redis port" },

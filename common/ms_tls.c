@@ -142,6 +142,15 @@ ms_warn_crl_expired(const char *crl_file)
 }
 
 int
+ms_tls_ctx_allow_tls12(SSL_CTX *ctx)
+{
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!SHA1") != 1)
+		return -1;
+	return 0;
+}
+
+int
 ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);

@@ -23,6 +23,12 @@ SSL_CTX *ms_tls_server_ctx_new(const char *ca_file, const char *cert_file,
     const char *key_file, char *err, size_t errsz);
 
 /*
+ * Lets ctx also speak TLS 1.2 (TLS 1.3 stays preferred), with forward-secret
+ * AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305). 0 or -1.
+ */
+int ms_tls_ctx_allow_tls12(SSL_CTX *ctx);
+
+/*
  * A new server context with the CA re-read from ca_file and the
  * certificate and key of old (for a reload after root was dropped, when the
  * key file is no longer readable). NULL with err on failure.
