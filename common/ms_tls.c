@@ -329,24 +329,6 @@ ms_tls_peer_pin(SSL *ssl, char out[65])
 }
 
 int
-ms_tls_cert_file_pin(const char *cert_file, char out[65])
-{
-	FILE *f = fopen(cert_file, "r");
-	X509 *cert;
-	int rc;
-
-	if (f == NULL)
-		return -1;
-	cert = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (cert == NULL)
-		return -1;
-	rc = pin_of(cert, out);
-	X509_free(cert);
-	return rc;
-}
-
-int
 ms_tls_cert_file_cn(const char *cert_file, char *out, size_t outsz)
 {
 	FILE *f = fopen(cert_file, "r");

@@ -67,7 +67,6 @@ int ms_tls_peer_id(SSL *ssl, char *out, size_t outsz);
  * -pubin -outform der | sha256sum` prints). 0 or -1.
  */
 int ms_tls_peer_pin(SSL *ssl, char out[65]);
-int ms_tls_cert_file_pin(const char *cert_file, char out[65]);
 
 /* Reads the subject CN of the certificate in cert_file into out; 0 or -1. */
 int ms_tls_cert_file_cn(const char *cert_file, char *out, size_t outsz);
