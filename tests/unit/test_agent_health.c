@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
-#include "spool.h"
+#include "agent_harness.h"
 #include "ms_proto.h"
 #include "ms_util.h"
 
@@ -52,44 +52,27 @@ put(const char *name, const char *mode, const char *data)
 	fclose(f);
 }
 
-/* An agent with tail, queue and state following dir/<name> for each name. */
+/* An agent following dir/<name> for each name, from the beginning. */
 static struct agent *
 start(const char *const *names, size_t n)
 {
-	struct agent *a = calloc(1, sizeof(*a));
-	char err[512];
+	struct agent *a = harness_new(dir);
 
-	assert_non_null(a);
-	assert_non_null(a->base = event_base_new());
-	a->conf.poll_ms = 1000;
 	a->conf.partial_line_ms = 3600000;	/* an unterminated last line stays unread */
-	a->conf.batch_max_bytes = 512 * 1024;
-	snprintf(a->conf.state_dir, sizeof(a->conf.state_dir), "%s/state", dir);
 	snprintf(a->hostname, sizeof(a->hostname), "test-host");
 	for (size_t i = 0; i < n; i++) {
 		path_in(a->files[i].path, sizeof(a->files[i].path), names[i]);
 		a->files[i].from_beginning = true;
 	}
 	a->nfiles = n;
-	assert_non_null(a->state = state_open(a->conf.state_dir, err, sizeof(err)));
-	a->conf.spool_max_bytes = 64 << 20;
-	a->conf.spool_segment_bytes = 1 << 20;
-	queue_init(&a->q, 100000, 64 << 20);
-	assert_int_equal(agent_spool_open(a, err, sizeof(err)), 0);
-	assert_non_null(a->tail = tail_new(a, err, sizeof(err)));
-	tail_read_all(a->tail);
+	harness_start(a);
 	return a;
 }
 
 static void
 stop(struct agent *a)
 {
-	tail_free(a->tail);
-	spool_free(a->spool);
-	queue_fini(&a->q);
-	state_close(a->state);
-	event_base_free(a->base);
-	free(a);
+	harness_stop(a);
 }
 
 /* Encodes a report of a and decodes it into rep with the collector's decoder. */

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
-#include "spool.h"
+#include "agent_harness.h"
 #include "ms_proto.h"
 #include "ms_util.h"
 
@@ -106,18 +106,13 @@ put(const char *name, const char *mode, const char *data)
 	fclose(f);
 }
 
-/* An agent with only tail, queue and state: files are "name" or "name:beginning". */
+/* An agent without network: files are "name" or "name:beginning". */
 static struct agent *
 start(int64_t partial_line_ms, const char *const *files, size_t n)
 {
-	struct agent *a = calloc(1, sizeof(*a));
-	char err[512];
+	struct agent *a = harness_new(dir);
 
-	assert_non_null(a);
-	assert_non_null(a->base = event_base_new());
-	a->conf.poll_ms = 1000;
 	a->conf.partial_line_ms = partial_line_ms;
-	snprintf(a->conf.state_dir, sizeof(a->conf.state_dir), "%s/state", dir);
 	for (size_t i = 0; i < n; i++) {
 		struct agent_file_conf *c = &a->files[i];
 		const char *colon = strchr(files[i], ':');
@@ -130,27 +125,14 @@ start(int64_t partial_line_ms, const char *const *files, size_t n)
 		c->is_glob = strpbrk(c->path, "*?[") != NULL;
 	}
 	a->nfiles = n;
-	assert_non_null(a->state = state_open(a->conf.state_dir, err, sizeof(err)));
-	a->conf.spool_max_bytes = 64 << 20;
-	a->conf.spool_segment_bytes = 1 << 20;
-	a->conf.spool_sync_ms = 0;
-	queue_init(&a->q, 100000, 64 << 20);
-	assert_int_equal(agent_spool_open(a, err, sizeof(err)), 0);
-	assert_non_null(a->tail = tail_new(a, err, sizeof(err)));
-	tail_read_all(a->tail);
+	harness_start(a);
 	return a;
 }
 
 static void
 stop(struct agent *a)
 {
-	agent_commit(a, true);
-	tail_free(a->tail);
-	spool_free(a->spool);
-	queue_fini(&a->q);
-	state_close(a->state);
-	event_base_free(a->base);
-	free(a);
+	harness_stop(a);
 }
 
 static void
