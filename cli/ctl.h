@@ -7,4 +7,7 @@ int ctl_rules(int argc, char **argv);
 /* minisocctl replay ...; returns the exit status. */
 int ctl_replay(int argc, char **argv);
 
+/* minisocctl pki ... (ctl_pki.c); returns the exit status. */
+int ctl_pki(int argc, char **argv);
+
 #endif

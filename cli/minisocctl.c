@@ -4,7 +4,8 @@
  *   rules check   load a rule folder and report loaded / inert / rejected
  *   rules test    run the rule test cases (rules/tests)
  *   replay        run the collector's detection over log files offline
- * (reports, pki and status arrive with their issues)
+ *   pki           CA, collector certificates, enrolment tokens, revocation (ctl_pki.c)
+ * (reports and status arrive with their issues)
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -29,6 +30,8 @@ usage(FILE *out)
 	    "  rules check   load rules, list what is inert or rejected\n"
 	    "  rules test    run the rules' test cases\n"
 	    "  replay        run detection over log files offline, alerts as JSON lines\n"
+	    "  pki           CA, collector certificates, enrolment tokens, revocation\n"
+	    "                (minisocctl pki --help)\n"
 	    "  version       print the version\n"
 	    "\n"
 	    "minisocctl alerts [-r HOST:PORT | -s SOCKET] [-k STREAM] [-n N] [-f] [--json]\n"
@@ -341,6 +344,8 @@ main(int argc, char **argv)
 		return ctl_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)
 		return ctl_replay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pki") == 0)
+		return ctl_pki(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("minisocctl %s\n", MINISOC_VERSION);
 		return 0;

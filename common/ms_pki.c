@@ -557,7 +557,7 @@ ms_pki_cert_not_after(X509 *cert)
 }
 
 int
-ms_pki_crl_write(const char *path, X509 *ca, EVP_PKEY *ca_key,
+ms_pki_crl_pem(struct ms_buf *out, X509 *ca, EVP_PKEY *ca_key,
     const struct ms_pki_revoked *revoked, size_t n, int64_t next_update_s, char *err,
     size_t errsz)
 {
@@ -594,7 +594,15 @@ ms_pki_crl_write(const char *path, X509 *ca, EVP_PKEY *ca_key,
 	if (X509_CRL_sort(crl) != 1 || X509_CRL_sign(crl, ca_key, EVP_sha256()) <= 0 ||
 	    (bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_CRL(bio, crl) != 1)
 		goto fail_ssl;
-	rc = bio_to_file(bio, path, 0644, err, errsz);
+	{
+		char *data;
+		long len = BIO_get_mem_data(bio, &data);
+		if (len <= 0 || ms_buf_add(out, data, (size_t)len) < 0) {
+			snprintf(err, errsz, "CRL too big");
+			goto out;
+		}
+	}
+	rc = 0;
 	goto out;
 fail_ssl:
 	snprintf(err, errsz, "cannot build the CRL: %s", ms_tls_errstr(why, sizeof(why)));

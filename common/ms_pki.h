@@ -112,10 +112,11 @@ struct ms_pki_revoked {
 };
 
 /*
- * Writes a CRL signed by ca / ca_key listing revoked[0..n), valid
- * next_update_s from now, to path (PEM, mode 0644, atomic rename). 0 or -1.
+ * Appends to out (PEM) a CRL signed by ca / ca_key listing revoked[0..n),
+ * valid next_update_s from now. Several CRLs (one per issuing CA) may go
+ * into one file. 0 or -1.
  */
-int ms_pki_crl_write(const char *path, X509 *ca, EVP_PKEY *ca_key,
+int ms_pki_crl_pem(struct ms_buf *out, X509 *ca, EVP_PKEY *ca_key,
     const struct ms_pki_revoked *revoked, size_t n, int64_t next_update_s, char *err,
     size_t errsz);
 

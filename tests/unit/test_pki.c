@@ -240,7 +240,12 @@ test_crl(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(ms_pki_serial_hex(a, rv.serial, sizeof(rv.serial)), 0);
-	assert_int_equal(ms_pki_crl_write(path, ca, ca_key, &rv, 1, 86400, err, sizeof(err)), 0);
+	struct ms_buf pem;
+
+	ms_buf_init(&pem, 1 << 20);
+	assert_int_equal(ms_pki_crl_pem(&pem, ca, ca_key, &rv, 1, 86400, err, sizeof(err)), 0);
+	assert_int_equal(ms_pki_file_write(path, pem.data, pem.len, 0644, err, sizeof(err)), 0);
+	ms_buf_fini(&pem);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	f = fopen(path, "r");
