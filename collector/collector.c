@@ -253,6 +253,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGHUP) {
 		tls_reload(c);
+		enroll_reload(c->enroll);
 		rules_reload(c);
 		return;
 	}
@@ -521,6 +522,11 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	/* The enrolment CA key is read here, while still root. */
+	if ((c.enroll = enroll_new(&c, err, sizeof(err))) == NULL && err[0]) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
 	/* Port bound, keys and rules loaded: root is not needed any more. */
 	if (ms_priv_drop(c.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
@@ -546,6 +552,7 @@ out:
 	while (!TAILQ_EMPTY(&c.sessions))
 		session_free(TAILQ_FIRST(&c.sessions));
 	listener_free(c.listener);
+	enroll_free(c.enroll);
 	health_stop(&c);
 	sink_free(c.sink);
 	for (size_t i = 0; i < c.ndetectors; i++)

@@ -23,6 +23,7 @@
 struct session;
 struct sink;
 struct listener;
+struct enroll;
 
 struct collector_conf {
 	char log_level[16];
@@ -62,6 +63,13 @@ struct collector_conf {
 	int64_t agents_heartbeat_ms;
 	int64_t agents_silent_after_missed;
 	int64_t agents_flooding_interval_ms;
+	/* Enrolment listener (enroll.c); off while enroll_port is 0. */
+	char enroll_address[256];
+	int64_t enroll_port;
+	char enroll_ca_cert[4096];
+	char enroll_ca_key[4096];
+	int64_t enroll_validity_s;
+	int64_t enroll_max_conns;
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */
@@ -149,6 +157,7 @@ struct collector {
 	struct collector_conf conf;
 	SSL_CTX *ssl_ctx;
 	struct listener *listener;
+	struct enroll *enroll;		/* NULL unless enroll.port is set */
 	struct sink *sink;
 	struct detector *detectors[8];
 	size_t ndetectors;
@@ -220,6 +229,17 @@ void health_status_loaded(struct collector *c, struct agent_state *st, const cha
 /* --- listener.c ------------------------------------------------------ */
 struct listener *listener_new(struct collector *c, char *err, size_t errsz);
 void listener_free(struct listener *l);
+
+/* --- enroll.c: the enrolment and renewal listener ------------------ */
+/*
+ * Loads enroll.ca_cert / enroll.ca_key and listens on enroll.port (call
+ * before dropping privileges). Returns NULL with err on failure; NULL with
+ * err empty when enrolment is off.
+ */
+struct enroll *enroll_new(struct collector *c, char *err, size_t errsz);
+/* SIGHUP: the CA file and CRL are read again for the handshakes to come. */
+void enroll_reload(struct enroll *e);
+void enroll_free(struct enroll *e);
 
 /* --- session.c ------------------------------------------------------- */
 /*
