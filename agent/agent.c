@@ -27,6 +27,8 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: minisoc-agent -c FILE [-t] [-l LEVEL]\n"
+	    "       minisoc-agent enroll --collector HOST:PORT --token TOKEN [-c FILE]\n"
+	    "                            (see minisoc-agent enroll --help)\n"
 	    "\n"
 	    "Follows log files and sends every line to a minisoc collector over\n"
 	    "mutual TLS. A line is kept until the collector acknowledged it.\n"
@@ -118,6 +120,10 @@ main(int argc, char **argv)
 	struct timeval stats_tv = { 300, 0 };
 	int ch, rc = 1;
 
+	if (argc > 1 && strcmp(argv[1], "enroll") == 0) {
+		ms_log_init("agent", MS_LOG_WARN);
+		return agent_enroll_main(argc - 1, argv + 1);
+	}
 	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
@@ -144,6 +150,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ms_log_init("agent", lvl);
+	/* A renewal interrupted between its two renames is finished first. */
+	agent_tls_recover(&a.conf);
 	{
 		/* Certificates first: a missing file is a clearer error than a missing CN. */
 		SSL_CTX *ctx = ms_tls_client_ctx_new(a.conf.tls_ca, a.conf.tls_cert, a.conf.tls_key,
@@ -200,7 +208,8 @@ main(int argc, char **argv)
 	}
 	/* The uplink first: the tail's first read already wants to send. */
 	if ((a.uplink = uplink_new(&a, err, sizeof(err))) == NULL ||
-	    (a.tail = tail_new(&a, err, sizeof(err))) == NULL) {
+	    (a.tail = tail_new(&a, err, sizeof(err))) == NULL ||
+	    ((a.renew = renew_new(&a, err, sizeof(err))) == NULL && a.conf.renew_port != 0)) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
@@ -241,6 +250,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	tail_free(a.tail);
+	renew_free(a.renew);
 	uplink_free(a.uplink);
 	spool_free(a.spool);
 	queue_fini(&a.q);

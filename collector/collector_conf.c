@@ -96,7 +96,7 @@ static const struct ms_conf_key collector_keys[] = {
 	  "required with enroll.port" },
 	{ "enroll.ca_key", MS_CONF_PATH, OFF(enroll_ca_key), SZ(enroll_ca_key), "", 0, 0,
 	  "its private key (read before privileges are dropped)" },
-	{ "enroll.cert_validity_s", MS_CONF_INT, OFF(enroll_validity_s), 0, "7776000", 60,
+	{ "enroll.cert_validity_s", MS_CONF_INT, OFF(enroll_validity_s), 0, "7776000", 10,
 	  3650LL * 86400, "lifetime of issued agent certificates in seconds (90 days); agents renew "
 	  "after two thirds of it" },
 	{ "enroll.max_connections", MS_CONF_INT, OFF(enroll_max_conns), 0, "32", 1, 10000,

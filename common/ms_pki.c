@@ -23,7 +23,10 @@
 #include "ms_tls.h"
 #include "ms_util.h"
 
-/* Issued certificates start this long ago: a host whose clock is a bit behind still accepts them. */
+/*
+ * Issued certificates start this long ago (a tenth of their lifetime at
+ * most): a host whose clock is a bit behind still accepts them.
+ */
 #define PKI_BACKDATE_S 300
 
 bool
@@ -314,8 +317,8 @@ ms_pki_issue(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, const struct ms_pki_prof
 		goto fail;
 	}
 	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
-	    random_serial(x) < 0 ||
-	    X509_gmtime_adj(X509_getm_notBefore(x), -PKI_BACKDATE_S) == NULL ||
+	    random_serial(x) < 0 || X509_gmtime_adj(X509_getm_notBefore(x),
+	    -(p->validity_s / 10 < PKI_BACKDATE_S ? (long)(p->validity_s / 10) : PKI_BACKDATE_S)) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), 0, (long)(end - now), NULL) == NULL ||
 	    set_name(X509_get_subject_name(x), p->cn) < 0 ||
 	    X509_set_issuer_name(x, X509_get_subject_name(ca)) != 1 || X509_set_pubkey(x, pub) != 1)

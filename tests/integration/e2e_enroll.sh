@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Enrolment end to end (docs/security.md "Enrolment"): `minisocctl pki init`
+# and `pki collector` make the PKI, a real collector runs its enrolment
+# listener on a real Redis, `pki token` issues one-time tokens and
+# `minisoc-agent enroll` trades them for certificates (the key is made on
+# the agent's side). Then:
+#  - the enrolled agents connect with their new certificates; web1's events
+#    raise an alert;
+#  - the same token again, an expired token, a second token for web1 made
+#    without --replace, and a token whose CA hash is wrong are refused, each
+#    with its reason and exit status; with --replace it is accepted;
+#  - `pki revoke web2` + SIGHUP closes web2's session, web1 stays connected;
+#  - with 15-second certificates (enroll.cert_validity_s) web3 renews its
+#    own automatically, reconnects with the new one and keeps delivering.
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+it_init "${1:?usage: e2e_enroll.sh BUILD_DIR}"
+
+PKI=$IT_WORK/pki
+"$IT_CLI" pki init "$PKI" >"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
+"$IT_CLI" pki collector "$PKI" --name collector.minisoc.local --dns localhost --ip 127.0.0.1 \
+	>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
+[[ $(stat -c %a "$PKI/ca.key") == 600 && $(stat -c %a "$PKI/enroll-ca.key") == 600 ]] ||
+	it_fail "CA keys are not mode 0600"
+
+it_start_redis
+CPORT=$(it_free_port)
+EPORT=$(it_free_port)
+REDIS=(-r "127.0.0.1:$IT_REDIS_PORT")
+
+# collector_conf VALIDITY_S: the collector with its enrolment listener.
+collector_conf() {
+	cat >"$IT_WORK/collector.yml" <<YML
+collector:
+  log_level: debug
+listen:
+  address: 127.0.0.1
+  port: $CPORT
+tls:
+  ca: $PKI/ca.crt
+  cert: $PKI/collector.crt
+  key: $PKI/collector.key
+  crl: $PKI/crl.pem
+enroll:
+  port: $EPORT
+  ca_cert: $PKI/enroll-ca.crt
+  ca_key: $PKI/enroll-ca.key
+  cert_validity_s: $1
+redis:
+  host: 127.0.0.1
+  port: $IT_REDIS_PORT
+YML
+}
+collector_conf 3600
+it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
+it_wait_for 10 "collector listening" it_log_has collector "event=enroll_listening"
+
+# agent_conf NAME [RENEW_CHECK_S]: certificates in the agent's own folder, written by enroll.
+agent_conf() {
+	local d=$IT_WORK/a-$1
+	mkdir -p "$d"
+	: >>"$IT_WORK/$1.log"
+	cat >"$IT_WORK/$1.yml" <<YML
+agent:
+  state_dir: $d/state
+  log_level: debug
+  poll_ms: 100
+collector:
+  host: 127.0.0.1
+  port: $CPORT
+  server_name: collector.minisoc.local
+tls:
+  ca: $d/ca.crt
+  cert: $d/agent.crt
+  key: $d/agent.key
+  renew_port: $EPORT
+  renew_check_s: ${2:-3600}
+uplink:
+  backoff_min_ms: 50
+  backoff_max_ms: 500
+files:
+  - path: $IT_WORK/$1.log
+    start: end
+YML
+}
+token() { "$IT_CLI" pki token --dir "$PKI" "${REDIS[@]}" "$@" 2>>"$IT_WORK/logs/pki.log"; }
+# enroll NAME TOKEN: runs the one command; its output in logs/enroll-NAME.log; returns its status.
+enroll() {
+	"$IT_AGENT" enroll -c "$IT_WORK/$1.yml" --collector "127.0.0.1:$EPORT" --token "$2" \
+		>"$IT_WORK/logs/enroll-$1.log" 2>&1
+}
+# expect_refused NAME TOKEN STATUS TEXT
+expect_refused() {
+	local rc=0
+	enroll "$1" "$2" || rc=$?
+	((rc == $3)) || it_fail "enroll $1: status $rc, expected $3 ($(cat "$IT_WORK/logs/enroll-$1.log"))"
+	grep -q -- "$4" "$IT_WORK/logs/enroll-$1.log" || it_fail "enroll $1: no \"$4\" in the message"
+	it_log "refused as expected: $(tail -n1 "$IT_WORK/logs/enroll-$1.log")"
+}
+
+# --- enrolment --------------------------------------------------------------
+for a in web1 web2; do
+	agent_conf "$a"
+	tok=$(token --agent "$a" --system erp) || it_fail "pki token failed"
+	enroll "$a" "$tok" || it_fail "enroll $a failed: $(cat "$IT_WORK/logs/enroll-$a.log")"
+	[[ $(stat -c %a "$IT_WORK/a-$a/agent.key") == 600 ]] || it_fail "$a's key is not 0600"
+	openssl verify -CAfile "$IT_WORK/a-$a/ca.crt" -untrusted "$IT_WORK/a-$a/agent.crt" \
+		-purpose sslclient "$IT_WORK/a-$a/agent.crt" >/dev/null || it_fail "$a's chain does not verify"
+	subj=$(openssl x509 -in "$IT_WORK/a-$a/agent.crt" -noout -subject -ext subjectAltName)
+	[[ $subj == *"CN = $a"* && $subj == *"URI:urn:minisoc:system:erp"* ]] ||
+		it_fail "$a's certificate: $subj"
+	# The private key never left: the collector logged no key, and the one on disk matches.
+	it_start "agent_$a" "$IT_AGENT" -c "$IT_WORK/$a.yml"
+	it_wait_for 10 "$a connected" it_log_has "agent_$a" "event=connected"
+	first_tok_web1=${first_tok_web1:-$tok}
+done
+it_log_has collector 'event=agent_enrolled agent=web1 system=erp' || it_fail "enrolment not logged"
+rec=$(it_redis_raw HGET minisoc:enroll:agents web1)
+[[ $rec == *'"system":"erp"'* && $rec == *'"serial":"'* ]] || it_fail "web1's record: $rec"
+
+# web1's events raise an alert.
+for i in $(seq 1 8); do
+	echo "$(it_syslog_now) web1 sshd[7$i]: Failed password for root from 203.0.113.77 port 3$i$i ssh2"
+done >>"$IT_WORK/web1.log"
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q "\"src_ip\":\"$1\""; }
+it_wait_for 15 "web1's alert" has_alert 203.0.113.77
+
+# --- refusals ------------------------------------------------------------------
+agent_conf web1b	# another host claiming web1's id
+expect_refused web1b "$first_tok_web1" 2 "token_used"
+tok=$(token --agent web1 --system erp --ttl 1s)
+exp_ms=$(($(date +%s%3N) + 1000))
+past() { (($(date +%s%3N) > exp_ms + 50)); }
+it_wait_for 5 "the token's expiry" past
+expect_refused web1b "$tok" 2 "token_expired"
+tok=$(token --agent web1 --system erp)
+expect_refused web1b "$tok" 2 "already_enrolled"
+# A token whose CA hash is not this deployment's: refused before the secret is sent.
+tok=$(token --agent web1 --system erp --replace)
+expect_refused web1b "${tok%.*}.$(printf '%064d' 0)" 3 "wrong CA"
+[[ -z $(it_redis_raw HGET "minisoc:enroll:token:$(printf %s "${tok%.*}" | sha256sum | cut -d' ' -f1)" used) ]] ||
+	it_fail "the token was used although the collector was not trusted"
+enroll web1b "$tok" || it_fail "enroll with --replace refused: $(cat "$IT_WORK/logs/enroll-web1b.log")"
+grep -q "enrolled as agent web1" "$IT_WORK/logs/enroll-web1b.log" || it_fail "replace: wrong id"
+new_serial=$(openssl x509 -in "$IT_WORK/a-web1b/agent.crt" -noout -serial | cut -d= -f2 | tr A-F a-f | sed 's/^0*//')
+[[ $(it_redis_raw HGET minisoc:enroll:agents web1) == *"\"serial\":\"$new_serial\""* ]] ||
+	it_fail "the record does not name the replacing certificate"
+# Garbage at the enrolment port: a clear error, the collector carries on.
+python3 - "$EPORT" <<'PY' || it_fail "garbage probe failed"
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+with ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)) as s:
+    s.sendall(b"MSOC\x01\x20\x00\x00\x00\x00\x00\x05\x09\x00\x09ab")
+    ans = s.recv(65536)
+    assert ans[:6] == b"MSOC\x01\x21" and ans[12:14] == b"\x00\x01", ans
+PY
+it_wait_for 5 "the bad request logged" it_log_has collector "event=enroll_refused .*code=bad_request"
+
+# --- revocation -------------------------------------------------------------------
+"$IT_CLI" pki revoke web2 --dir "$PKI" "${REDIS[@]}" >>"$IT_WORK/logs/pki.log" 2>&1 ||
+	it_fail "pki revoke failed"
+kill -HUP "$IT_PID_collector"
+it_wait_for 10 "web2's session closed" it_log_has collector "event=session_revoked .*agent=web2"
+it_wait_for 10 "web2's reconnect refused" it_log_has collector "event=tls_refused .*cause=revoked"
+(($(grep -c 'event=connected' "$IT_WORK/logs/agent_web1.log") == 1)) || it_fail "web1 was reconnected"
+for i in $(seq 1 8); do
+	echo "$(it_syslog_now) web1 sshd[8$i]: Failed password for root from 203.0.113.78 port 4$i$i ssh2"
+done >>"$IT_WORK/web1.log"
+it_wait_for 15 "web1's alert after the revocation" has_alert 203.0.113.78
+"$IT_CLI" pki list "${REDIS[@]}" >"$IT_WORK/list.txt" || it_fail "pki list failed"
+grep -Eq '^web2 +erp +revoked' "$IT_WORK/list.txt" || it_fail "pki list: $(cat "$IT_WORK/list.txt")"
+grep -Eq '^web1 +erp +enrolled' "$IT_WORK/list.txt" || it_fail "pki list: $(cat "$IT_WORK/list.txt")"
+it_stop agent_web1
+it_stop agent_web2
+
+# --- renewal ------------------------------------------------------------------------
+it_stop collector
+collector_conf 15
+mv "$IT_WORK/logs/collector.log" "$IT_WORK/logs/collector-1.log"
+it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
+it_wait_for 10 "collector listening again" it_log_has collector "event=enroll_listening"
+agent_conf web3 1
+enroll web3 "$(token --agent web3 --system hr)" || it_fail "enroll web3: $(cat "$IT_WORK/logs/enroll-web3.log")"
+serial1=$(openssl x509 -in "$IT_WORK/a-web3/agent.crt" -noout -serial)
+it_start agent_web3 "$IT_AGENT" -c "$IT_WORK/web3.yml"
+it_wait_for 10 "web3 connected" it_log_has agent_web3 "event=connected"
+for i in $(seq 1 8); do
+	echo "$(it_syslog_now) web3 sshd[9$i]: Failed password for root from 203.0.113.79 port 5$i$i ssh2"
+done >>"$IT_WORK/web3.log"
+it_wait_for 15 "web3's alert" has_alert 203.0.113.79
+it_wait_for 30 "web3 renewed its certificate" it_log_has agent_web3 "event=cert_renewed agent=web3"
+it_log_has collector "event=cert_renewed agent=web3 system=hr" || it_fail "renewal not logged by the collector"
+[[ $(openssl x509 -in "$IT_WORK/a-web3/agent.crt" -noout -serial) != "$serial1" ]] ||
+	it_fail "the certificate file was not replaced"
+reconnected() { (($(grep -c 'event=connected' "$IT_WORK/logs/agent_web3.log") >= 2)); }
+it_wait_for 10 "web3 reconnected with the new certificate" reconnected
+for i in $(seq 1 8); do
+	echo "$(it_syslog_now) web3 sshd[6$i]: Failed password for root from 203.0.113.80 port 6$i$i ssh2"
+done >>"$IT_WORK/web3.log"
+it_wait_for 15 "web3's alert after the renewal" has_alert 203.0.113.80
+# Nothing lost: every line web3 read was handled (its seq is the collector's handled seq).
+seq_done() { [[ $(it_redis_raw HGET minisoc:agents:seq web3) -ge 16 ]]; }
+it_wait_for 10 "all 16 of web3's lines handled" seq_done
+it_stop agent_web3
+it_stop collector
+it_log "PASS"
