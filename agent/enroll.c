@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,10 +388,35 @@ enroll_usage(FILE *out)
 	    "  -n, --server-name NAME  name the collector's certificate must carry\n"
 	    "                          (default: collector.server_name, else HOST)\n"
 	    "  -w, --timeout S         network timeout in seconds (default 30)\n"
+	    "  -u, --owner USER        give the files (and folders made for them) to USER,\n"
+	    "                          the account the agent runs as (systemd unit: minisoc)\n"
 	    "\n"
 	    "Exit status: 0 enrolled; 1 usage or configuration error; 2 refused by the\n"
 	    "collector (token expired, used, unknown, agent already enrolled, ...);\n"
 	    "3 network, TLS or trust failure (wrong CA hash, name mismatch).\n");
+}
+
+/*
+ * Makes the folder of path (and its parents) when missing, mode 0700;
+ * records the ones made in made[] for --owner. 0 or -1.
+ */
+static int
+make_parent(const char *path, char made[][4200], size_t *nmade, size_t maxmade)
+{
+	char d[4200];
+	char *slash;
+
+	ms_copy(d, sizeof(d), path, strlen(path));
+	if ((slash = strrchr(d, '/')) == NULL || slash == d)
+		return 0;
+	*slash = '\0';
+	if (access(d, F_OK) == 0)
+		return 0;
+	if (make_parent(d, made, nmade, maxmade) < 0 || (mkdir(d, 0700) < 0 && errno != EEXIST))
+		return -1;
+	if (*nmade < maxmade)
+		ms_copy(made[(*nmade)++], 4200, d, strlen(d));
+	return 0;
 }
 
 /* Reads a token given as @FILE (keeps it out of shell history and ps). */
@@ -423,6 +449,7 @@ agent_enroll_main(int argc, char **argv)
 		{ "token", required_argument, NULL, 'T' },
 		{ "server-name", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 'w' },
+		{ "owner", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -433,6 +460,10 @@ agent_enroll_main(int argc, char **argv)
 	struct ms_yaml_node *root = NULL;
 	struct ms_pki_token tok;
 	const char *config = "/etc/minisoc/agent.yml", *collector = NULL, *name = NULL;
+	const char *owner = NULL;
+	struct passwd *pw = NULL;
+	static char made[8][4200];
+	size_t nmade = 0;
 	char tokbuf[512] = "", err[1024], na[40];
 	const char *colon;
 	size_t nfiles = 0;
@@ -440,7 +471,7 @@ agent_enroll_main(int argc, char **argv)
 	int ch, rc = 1;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:C:T:n:w:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:C:T:n:w:u:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'C': collector = optarg; break;
@@ -457,9 +488,14 @@ agent_enroll_main(int argc, char **argv)
 				return 1;
 			}
 			break;
+		case 'u': owner = optarg; break;
 		case 'h': enroll_usage(stdout); return 0;
 		default: enroll_usage(stderr); return 1;
 		}
+	}
+	if (owner && (pw = getpwnam(owner)) == NULL) {
+		fprintf(stderr, "minisoc-agent enroll: no user %s\n", owner);
+		return 1;
 	}
 	if (collector == NULL || tokbuf[0] == '\0' || optind != argc) {
 		enroll_usage(stderr);
@@ -501,10 +537,29 @@ agent_enroll_main(int argc, char **argv)
 		j.hostname[0] = '\0';	/* it goes into the CSR subject (ignored anyway) */
 	j.allow_tls12 = conf.tls_allow_tls12;
 	j.timeout_ms = (int)timeout * 1000;
+	if (make_parent(j.key, made, &nmade, MS_ARRAY_LEN(made)) < 0 ||
+	    make_parent(j.cert, made, &nmade, MS_ARRAY_LEN(made)) < 0 ||
+	    make_parent(j.ca, made, &nmade, MS_ARRAY_LEN(made)) < 0) {
+		fprintf(stderr, "minisoc-agent enroll: cannot create the folders of tls.key, tls.cert "
+		    "and tls.ca: %s\n", strerror(errno));
+		goto out;
+	}
 	if (agent_enroll_exchange(&j, &res) < 0) {
 		fprintf(stderr, "minisoc-agent enroll: %s\n", res.msg);
 		rc = res.code > 0 ? 2 : 3;
 		goto out;
+	}
+	if (pw) {
+		/* The agent renews in place: it must own its key, certificate and their folders. */
+		const char *owned[] = { j.key, j.cert, j.ca };
+		for (size_t i = 0; i < MS_ARRAY_LEN(owned); i++)
+			if (chown(owned[i], pw->pw_uid, pw->pw_gid) < 0)
+				fprintf(stderr, "minisoc-agent enroll: warning: chown %s: %s\n", owned[i],
+				    strerror(errno));
+		for (size_t i = 0; i < nmade; i++)
+			if (chown(made[i], pw->pw_uid, pw->pw_gid) < 0)
+				fprintf(stderr, "minisoc-agent enroll: warning: chown %s: %s\n", made[i],
+				    strerror(errno));
 	}
 	ms_fmt_time(na, sizeof(na), res.not_after * 1000);
 	printf("enrolled as agent %s (certificate %s, valid until %s)\n"

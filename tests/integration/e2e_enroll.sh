@@ -83,10 +83,12 @@ files:
 YML
 }
 token() { "$IT_CLI" pki token --dir "$PKI" "${REDIS[@]}" "$@" 2>>"$IT_WORK/logs/pki.log"; }
-# enroll NAME TOKEN: runs the one command; its output in logs/enroll-NAME.log; returns its status.
+# enroll NAME TOKEN [OPTION...]: runs the one command; its output in logs/enroll-NAME.log; returns its status.
 enroll() {
-	"$IT_AGENT" enroll -c "$IT_WORK/$1.yml" --collector "127.0.0.1:$EPORT" --token "$2" \
-		>"$IT_WORK/logs/enroll-$1.log" 2>&1
+	local name=$1 tok=$2
+	shift 2
+	"$IT_AGENT" enroll -c "$IT_WORK/$name.yml" --collector "127.0.0.1:$EPORT" --token "$tok" "$@" \
+		>"$IT_WORK/logs/enroll-$name.log" 2>&1
 }
 # expect_refused NAME TOKEN STATUS TEXT
 expect_refused() {
@@ -179,8 +181,14 @@ mv "$IT_WORK/logs/collector.log" "$IT_WORK/logs/collector-1.log"
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening again" it_log_has collector "event=enroll_listening"
 agent_conf web3 1
-enroll web3 "$(token --agent web3 --system hr)" || it_fail "enroll web3: $(cat "$IT_WORK/logs/enroll-web3.log")"
-serial1=$(openssl x509 -in "$IT_WORK/a-web3/agent.crt" -noout -serial)
+# Files in a folder enroll makes, given to the account the agent runs as (--owner).
+sed -i -E "s#$IT_WORK/a-web3/(ca.crt|agent.crt|agent.key)#$IT_WORK/a-web3/tls/\1#" "$IT_WORK/web3.yml"
+enroll web3 "$(token --agent web3 --system hr)" --owner nobody ||
+	it_fail "enroll web3: $(cat "$IT_WORK/logs/enroll-web3.log")"
+[[ $(stat -c '%U %a' "$IT_WORK/a-web3/tls") == "nobody 700" &&
+	$(stat -c '%U %a' "$IT_WORK/a-web3/tls/agent.key") == "nobody 600" ]] ||
+	it_fail "--owner: $(stat -c '%n %U %a' "$IT_WORK/a-web3/tls" "$IT_WORK/a-web3/tls/agent.key")"
+serial1=$(openssl x509 -in "$IT_WORK/a-web3/tls/agent.crt" -noout -serial)
 it_start agent_web3 "$IT_AGENT" -c "$IT_WORK/web3.yml"
 it_wait_for 10 "web3 connected" it_log_has agent_web3 "event=connected"
 for i in $(seq 1 8); do
@@ -189,7 +197,7 @@ done >>"$IT_WORK/web3.log"
 it_wait_for 15 "web3's alert" has_alert 203.0.113.79
 it_wait_for 30 "web3 renewed its certificate" it_log_has agent_web3 "event=cert_renewed agent=web3"
 it_log_has collector "event=cert_renewed agent=web3 system=hr" || it_fail "renewal not logged by the collector"
-[[ $(openssl x509 -in "$IT_WORK/a-web3/agent.crt" -noout -serial) != "$serial1" ]] ||
+[[ $(openssl x509 -in "$IT_WORK/a-web3/tls/agent.crt" -noout -serial) != "$serial1" ]] ||
 	it_fail "the certificate file was not replaced"
 reconnected() { (($(grep -c 'event=connected' "$IT_WORK/logs/agent_web3.log") >= 2)); }
 it_wait_for 10 "web3 reconnected with the new certificate" reconnected
