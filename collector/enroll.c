@@ -610,16 +610,24 @@ enroll_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr 
 	bufferevent_enable(k->bev, EV_READ | EV_WRITE);
 }
 
-/* The server context: the collector's certificate plus the CA, client certificate optional. */
+/*
+ * The server context: the collector's certificate plus the CA, client
+ * certificate optional. On reload (old set) the files are read again; when
+ * the key is out of reach after dropping root, the loaded one is kept.
+ */
 static SSL_CTX *
 enroll_ctx(struct enroll *e, SSL_CTX *old, char *err, size_t errsz)
 {
 	const struct collector_conf *cf = &e->c->conf;
 	STACK_OF(X509) *cas = NULL;
 	SSL_CTX *ctx;
+	bool fresh = true;
 
-	ctx = old ? ms_tls_server_ctx_renew(old, cf->tls_ca, err, errsz) :
-	    ms_tls_server_ctx_new(cf->tls_ca, cf->tls_cert, cf->tls_key, err, errsz);
+	ctx = ms_tls_server_ctx_new(cf->tls_ca, cf->tls_cert, cf->tls_key, err, errsz);
+	if (ctx == NULL && old != NULL) {
+		ctx = ms_tls_server_ctx_renew(old, cf->tls_ca, err, errsz);
+		fresh = false;	/* the old chain, CA included, comes along */
+	}
 	if (ctx == NULL)
 		return NULL;
 	/* A renewal presents a certificate (verified, CRL-checked); a first enrolment has none. */
@@ -627,7 +635,7 @@ enroll_ctx(struct enroll *e, SSL_CTX *old, char *err, size_t errsz)
 	if ((cf->tls_crl[0] && ms_tls_ctx_load_crl(ctx, cf->tls_crl, err, errsz) < 0) ||
 	    (cf->tls_allow_tls12 && ms_tls_ctx_allow_tls12(ctx) < 0))
 		goto fail;
-	if (old == NULL) {
+	if (fresh) {
 		/*
 		 * The CA goes with the collector's chain: an agent holding only the
 		 * CA key's hash from its token finds its trust anchor here.
