@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "ctl.h"
@@ -51,6 +52,8 @@ pki_usage(FILE *out)
 	    "  revoke ID [--dir DIR] [--crl FILE] [REDIS]\n"
 	    "                                revoke ID's certificate and rewrite the CRL;\n"
 	    "                                then SIGHUP the collector\n"
+	    "  revoke --serial HEX [--dir DIR] [--crl FILE] [REDIS]\n"
+	    "                                the same for a certificate made elsewhere\n"
 	    "  crl [--dir DIR] [--crl FILE] [REDIS]\n"
 	    "                                rewrite the CRL (it is valid 180 days)\n"
 	    "\n"
@@ -168,6 +171,54 @@ revoked_list(redisContext *rc, struct ms_pki_revoked **out)
 	return n;
 }
 
+/*
+ * CRLs of the old file from a CA whose key is not in dir (a root kept
+ * offline) are kept as they are: the collector needs a CRL from the issuer
+ * of every agent certificate it checks.
+ */
+static void
+crl_keep_others(const char *crlpath, const char *dir, struct ms_buf *pem)
+{
+	static const char *const cas[] = { "ca", "enroll-ca" };
+	BIO *in = BIO_new_file(crlpath, "r"), *out = BIO_new(BIO_s_mem());
+	X509_CRL *crl;
+
+	while (in && out && (crl = PEM_read_bio_X509_CRL(in, NULL, NULL, NULL)) != NULL) {
+		bool ours = false;
+
+		for (size_t i = 0; i < MS_ARRAY_LEN(cas) && !ours; i++) {
+			char p[4200], err[256];
+			X509 *ca;
+
+			snprintf(p, sizeof(p), "%s/%s.key", dir, cas[i]);
+			if (!exists(p))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s.crt", dir, cas[i]);
+			if ((ca = ms_pki_cert_read(p, err, sizeof(err))) != NULL) {
+				ours = X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) == 0;
+				X509_free(ca);
+			}
+		}
+		if (!ours && PEM_write_bio_X509_CRL(out, crl) == 1) {
+			char name[256];
+
+			X509_NAME_oneline(X509_CRL_get_issuer(crl), name, sizeof(name));
+			printf("kept the CRL of %s from %s as it is (that CA's key is not in %s)\n",
+			    name, crlpath, dir);
+		}
+		X509_CRL_free(crl);
+	}
+	if (out) {
+		char *data;
+		long len = BIO_get_mem_data(out, &data);
+		if (len > 0)
+			ms_buf_add(pem, data, (size_t)len);
+	}
+	ERR_clear_error();
+	BIO_free(in);
+	BIO_free(out);
+}
+
 /* Rewrites the CRL file: one CRL per CA of dir whose key is there. 0 or -1. */
 static int
 crl_write(redisContext *rc, const struct pki_opts *o)
@@ -211,6 +262,7 @@ crl_write(redisContext *rc, const struct pki_opts *o)
 		ms_copy(crlpath, sizeof(crlpath), o->crl, strlen(o->crl));
 	else
 		path_in(crlpath, sizeof(crlpath), o->dir, "crl.pem");
+	crl_keep_others(crlpath, o->dir, &pem);
 	if (ms_pki_file_write(crlpath, pem.data, pem.len, 0644, err, sizeof(err)) < 0) {
 		fprintf(stderr, "minisocctl pki: %s\n", err);
 		goto out;
@@ -487,6 +539,34 @@ cmd_list(const struct pki_opts *o)
 
 /* --- revoke ------------------------------------------------------------------------ */
 
+/* A certificate made elsewhere (deploy/pki.sh): its serial goes into the revoked set as it is. */
+static int
+cmd_revoke_serial(const struct pki_opts *o, const char *serial)
+{
+	redisContext *rc = redis_open(o);
+	redisReply *r;
+	char json[96];
+	int ret = 2;
+
+	if (rc == NULL)
+		return 2;
+	snprintf(json, sizeof(json), "{\"agent\":\"\",\"time_s\":%lld}", (long long)time(NULL));
+	r = redisCommand(rc, "HSET minisoc:enroll:revoked %s %s", serial, json);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "minisocctl pki revoke: Redis: %s\n", r ? r->str : rc->errstr);
+	} else {
+		printf("revoked serial %s\n", serial);
+		if (crl_write(rc, o) == 0) {
+			printf("now reload the collector (systemctl reload minisoc-collector)\n");
+			ret = 0;
+		}
+	}
+	if (r)
+		freeReplyObject(r);
+	redisFree(rc);
+	return ret;
+}
+
 static int
 cmd_revoke(const struct pki_opts *o, const char *agent)
 {
@@ -565,6 +645,7 @@ ctl_pki(int argc, char **argv)
 		{ "replace", no_argument, NULL, 'R' },
 		{ "dir", required_argument, NULL, 'C' },
 		{ "crl", required_argument, NULL, 'c' },
+		{ "serial", required_argument, NULL, 'x' },
 		{ "redis", required_argument, NULL, 'r' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -572,6 +653,7 @@ ctl_pki(int argc, char **argv)
 	};
 	struct pki_opts o = { .dir = PKI_DEFAULT_DIR, .redis_host = "127.0.0.1", .redis_port = 6379 };
 	const char *cmd, *name = NULL, *agent = NULL, *system = NULL, *base = "collector";
+	const char *serial = NULL;
 	const char *dns[PKI_MAX_NAMES], *ips[PKI_MAX_NAMES];
 	size_t ndns = 0, nips = 0;
 	int64_t days = -1, ttl = 86400;
@@ -587,7 +669,7 @@ ctl_pki(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:n:D:I:o:a:S:t:RC:c:r:s:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:n:D:I:o:a:S:t:RC:c:x:r:s:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			if (ms_parse_i64(optarg, 1, 36500, &days) < 0) {
@@ -620,6 +702,7 @@ ctl_pki(int argc, char **argv)
 		case 'R': replace = true; break;
 		case 'C': o.dir = optarg; break;
 		case 'c': o.crl = optarg; break;
+		case 'x': serial = optarg; break;
 		case 'r':
 		case 's':
 			if (redis_opt(&o, ch, optarg) < 0)
@@ -649,6 +732,19 @@ ctl_pki(int argc, char **argv)
 	}
 	if (strcmp(cmd, "list") == 0 && optind == argc)
 		return cmd_list(&o);
+	if (strcmp(cmd, "revoke") == 0 && serial != NULL && optind == argc) {
+		size_t n = strlen(serial);
+		bool hex = n > 0 && n <= 40;
+
+		for (size_t i = 0; i < n && hex; i++)
+			hex = (serial[i] >= '0' && serial[i] <= '9') || (serial[i] >= 'a' && serial[i] <= 'f');
+		if (!hex) {
+			fprintf(stderr, "minisocctl pki revoke: --serial wants lower-case hex "
+			    "(openssl x509 -noout -serial, without leading zeros)\n");
+			return 1;
+		}
+		return cmd_revoke_serial(&o, serial);
+	}
 	if (strcmp(cmd, "revoke") == 0 && optind + 1 == argc) {
 		if (!ms_pki_id_ok(argv[optind])) {
 			fprintf(stderr, "minisocctl pki revoke: invalid agent id\n");

@@ -46,6 +46,7 @@
 #include "ms_proto.h"
 #include "ms_tls.h"
 #include "ms_util.h"
+#include "sink.h"
 
 /*
  * KEYS: token hash, agents hash. ARGV: now (ms). Returns {status, agent,
@@ -174,6 +175,18 @@ econn_reply(struct econn *k, int code, const char *msg, const char *chain, size_
 		ms_warn("event=%s_refused peer=%s agent=%s host=%s code=%s reason=\"%s\" refused_total=%"
 		    PRIu64, k->renewal ? "renew" : "enroll", k->peer, k->agent[0] ? k->agent : "-",
 		    k->hostname[0] ? k->hostname : "-", ms_enroll_code_name(code), msg, e->refused);
+	}
+	{
+		/* Next to the collector's other counters (minisoc:collector:stats). */
+		char v[3][24];
+		const char *kv[6] = { "enroll.enrolled", v[0], "enroll.renewed", v[1],
+			"enroll.refused", v[2] };
+
+		snprintf(v[0], sizeof(v[0]), "%" PRIu64, e->enrolled);
+		snprintf(v[1], sizeof(v[1]), "%" PRIu64, e->renewed);
+		snprintf(v[2], sizeof(v[2]), "%" PRIu64, e->refused);
+		if (e->c->sink)
+			sink_hset(e->c->sink, "minisoc:collector:stats", kv, 6);
 	}
 	k->state = EC_CLOSING;
 	econn_redis_done(k);

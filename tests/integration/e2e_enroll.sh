@@ -27,21 +27,22 @@ CPORT=$(it_free_port)
 EPORT=$(it_free_port)
 REDIS=(-r "127.0.0.1:$IT_REDIS_PORT")
 
-# collector_conf VALIDITY_S: the collector with its enrolment listener.
+# collector_conf VALIDITY_S [FILE LISTEN_PORT ENROLL_PORT [USER]]: a collector with its enrolment listener.
 collector_conf() {
-	cat >"$IT_WORK/collector.yml" <<YML
+	cat >"${2:-$IT_WORK/collector.yml}" <<YML
 collector:
   log_level: debug
+  user: "${5:-}"
 listen:
   address: 127.0.0.1
-  port: $CPORT
+  port: ${3:-$CPORT}
 tls:
   ca: $PKI/ca.crt
   cert: $PKI/collector.crt
   key: $PKI/collector.key
   crl: $PKI/crl.pem
 enroll:
-  port: $EPORT
+  port: ${4:-$EPORT}
   ca_cert: $PKI/enroll-ca.crt
   ca_key: $PKI/enroll-ca.key
   cert_validity_s: $1
@@ -87,7 +88,7 @@ token() { "$IT_CLI" pki token --dir "$PKI" "${REDIS[@]}" "$@" 2>>"$IT_WORK/logs/
 enroll() {
 	local name=$1 tok=$2
 	shift 2
-	"$IT_AGENT" enroll -c "$IT_WORK/$name.yml" --collector "127.0.0.1:$EPORT" --token "$tok" "$@" \
+	"$IT_AGENT" enroll -c "$IT_WORK/$name.yml" --collector "127.0.0.1:${EP:-$EPORT}" --token "$tok" "$@" \
 		>"$IT_WORK/logs/enroll-$name.log" 2>&1
 }
 # expect_refused NAME TOKEN STATUS TEXT
@@ -146,6 +147,26 @@ grep -q "enrolled as agent web1" "$IT_WORK/logs/enroll-web1b.log" || it_fail "re
 new_serial=$(openssl x509 -in "$IT_WORK/a-web1b/agent.crt" -noout -serial | cut -d= -f2 | tr A-F a-f | sed 's/^0*//')
 [[ $(it_redis_raw HGET minisoc:enroll:agents web1) == *"\"serial\":\"$new_serial\""* ]] ||
 	it_fail "the record does not name the replacing certificate"
+# One token, two collectors on the same Redis, two hosts at once: exactly one gets it.
+CPORT2=$(it_free_port)
+EPORT2=$(it_free_port)
+collector_conf 3600 "$IT_WORK/collector2.yml" "$CPORT2" "$EPORT2"
+it_start collector2 "$IT_COLLECTOR" -c "$IT_WORK/collector2.yml"
+it_wait_for 10 "second collector listening" it_log_has collector2 "event=enroll_listening"
+agent_conf race1
+agent_conf race2
+tok=$(token --agent web4 --system erp)
+rc1=0 rc2=0
+enroll race1 "$tok" & p1=$!
+EP=$EPORT2 enroll race2 "$tok" & p2=$!
+wait "$p1" || rc1=$?
+wait "$p2" || rc2=$?
+((rc1 + rc2 == 2 && rc1 * rc2 == 0)) ||
+	it_fail "token race: statuses $rc1 and $rc2 (one 0, one 2 expected)"
+grep -q token_used "$IT_WORK/logs/enroll-race$((rc1 == 0 ? 2 : 1)).log" || it_fail "race: loser not told token_used"
+it_log "token race: exactly one of two simultaneous enrolments won"
+it_stop collector2
+
 # Garbage at the enrolment port: a clear error, the collector carries on.
 python3 - "$EPORT" <<'PY' || it_fail "garbage probe failed"
 import socket, ssl, sys
@@ -176,7 +197,8 @@ it_stop agent_web2
 
 # --- renewal ------------------------------------------------------------------------
 it_stop collector
-collector_conf 15
+# Dropping root: the enrolment CA key (0600 root) was read before; signing still works.
+collector_conf 15 "" "" "" "$( (($(id -u) == 0)) && echo nobody)"
 mv "$IT_WORK/logs/collector.log" "$IT_WORK/logs/collector-1.log"
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening again" it_log_has collector "event=enroll_listening"
@@ -205,6 +227,10 @@ for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web3 sshd[6$i]: Failed password for root from 203.0.113.80 port 6$i$i ssh2"
 done >>"$IT_WORK/web3.log"
 it_wait_for 15 "web3's alert after the renewal" has_alert 203.0.113.80
+# The health report says when the certificate in use ends (the renewed one).
+renewed_na=$(date -u -d "$(openssl x509 -in "$IT_WORK/a-web3/tls/agent.crt" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%S)
+health_na() { [[ $(it_redis_raw HGET minisoc:agent:web3:health cert.not_after) == "$renewed_na"* ]]; }
+it_wait_for 10 "cert.not_after of the renewed certificate in the health report" health_na
 # Nothing lost: every line web3 read was handled (its seq is the collector's handled seq).
 seq_done() { [[ $(it_redis_raw HGET minisoc:agents:seq web3) -ge 16 ]]; }
 it_wait_for 10 "all 16 of web3's lines handled" seq_done
