@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "ms_log.h"
+#include "ms_pki.h"
 #include "ms_priv.h"
 #include "ms_proto.h"
 #include "ms_tls.h"
@@ -168,8 +169,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (check) {
-		printf("%s: configuration and certificates OK (agent id %s, %zu files)\n", config, cn,
-		    a.nfiles);
+		X509 *x = ms_pki_cert_read(a.conf.tls_cert, err, sizeof(err));
+		char na[40] = "?";
+
+		if (x != NULL)
+			ms_fmt_time(na, sizeof(na), ms_pki_cert_not_after(x) * 1000);
+		X509_free(x);
+		printf("%s: configuration and certificates OK (agent id %s, certificate valid until %s, "
+		    "%zu files)\n", config, cn, na, a.nfiles);
 		agent_conf_print_collectors(stdout, &a.conf);
 		rc = 0;
 		goto out;

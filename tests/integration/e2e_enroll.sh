@@ -49,6 +49,8 @@ enroll:
 redis:
   host: 127.0.0.1
   port: $IT_REDIS_PORT
+limits:
+  shutdown_timeout_ms: 2000
 YML
 }
 collector_conf 3600
@@ -179,8 +181,11 @@ PY
 it_wait_for 5 "the bad request logged" it_log_has collector "event=enroll_refused .*code=bad_request"
 
 # --- revocation -------------------------------------------------------------------
+# The root key offline (as recommended): its CRL is carried over, the enrolment CA's rewritten.
+mv "$PKI/ca.key" "$IT_WORK/ca.key.offline"
 "$IT_CLI" pki revoke web2 --dir "$PKI" "${REDIS[@]}" >>"$IT_WORK/logs/pki.log" 2>&1 ||
 	it_fail "pki revoke failed"
+(($(grep -c 'BEGIN X509 CRL' "$PKI/crl.pem") == 2)) || it_fail "crl.pem should hold the root's and the enrolment CA's CRL"
 kill -HUP "$IT_PID_collector"
 it_wait_for 10 "web2's session closed" it_log_has collector "event=session_revoked .*agent=web2"
 it_wait_for 10 "web2's reconnect refused" it_log_has collector "event=tls_refused .*cause=revoked"
@@ -235,5 +240,11 @@ it_wait_for 10 "cert.not_after of the renewed certificate in the health report" 
 seq_done() { [[ $(it_redis_raw HGET minisoc:agents:seq web3) -ge 16 ]]; }
 it_wait_for 10 "all 16 of web3's lines handled" seq_done
 it_stop agent_web3
+
+# Redis away: a clear "try again" (exit 2, unavailable), and the collector still stops cleanly.
+tok=$(token --agent web5 --system erp)
+agent_conf web5
+redis-cli -p "$IT_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+expect_refused web5 "$tok" 2 "unavailable"
 it_stop collector
 it_log "PASS"
