@@ -7,4 +7,7 @@ int ctl_rules(int argc, char **argv);
 /* minisocctl replay ...; returns the exit status. */
 int ctl_replay(int argc, char **argv);
 
+/* minisocctl search ...; returns the exit status. */
+int ctl_search(int argc, char **argv);
+
 #endif

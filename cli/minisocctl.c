@@ -4,6 +4,7 @@
  *   rules check   load a rule folder and report loaded / inert / rejected
  *   rules test    run the rule test cases (rules/tests)
  *   replay        run the collector's detection over log files offline
+ *   search        find events in the collector's event archive
  * (reports, pki and status arrive with their issues)
  */
 #include <getopt.h>
@@ -29,6 +30,7 @@ usage(FILE *out)
 	    "  rules check   load rules, list what is inert or rejected\n"
 	    "  rules test    run the rules' test cases\n"
 	    "  replay        run detection over log files offline, alerts as JSON lines\n"
+	    "  search        find events in the collector's archive (see search --help)\n"
 	    "  version       print the version\n"
 	    "\n"
 	    "minisocctl alerts [-r HOST:PORT | -s SOCKET] [-k STREAM] [-n N] [-f] [--json]\n"
@@ -341,6 +343,8 @@ main(int argc, char **argv)
 		return ctl_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)
 		return ctl_replay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "search") == 0)
+		return ctl_search(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("minisocctl %s\n", MINISOC_VERSION);
 		return 0;

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "archive.h"
 #include "collector.h"
 #include "ms_log.h"
 #include "ms_priv.h"
@@ -362,6 +363,87 @@ rules_reload(struct collector *c)
 	ms_info("event=reload result=ok");
 }
 
+/* --- the event archive --------------------------------------------- */
+
+void
+collector_archive_event(struct collector *c, const struct agent_state *st, int64_t time_ms,
+    uint64_t seq, struct ms_str source, struct ms_str line)
+{
+	if (c->archive == NULL)
+		return;
+	/* Until the register maps agents to systems, everything is unassigned. */
+	(void)st;
+	archive_add(c->archive, NULL, time_ms, st->id, seq, source, line);
+}
+
+void
+collector_archive_flush(struct collector *c)
+{
+	if (c->archive)
+		archive_flush(c->archive);
+}
+
+static int
+archive_keep_days(const char *system, void *arg)
+{
+	const struct collector *c = arg;
+
+	(void)system;
+	return (int)c->conf.archive_keep_days;
+}
+
+static void
+archive_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+	int64_t now = ms_now_ms();
+
+	archive_sync(c->archive);
+	if (now - c->archive_stats_ms >= 10000) {
+		const struct archive_stats *as = archive_get_stats(c->archive);
+		char v[6][24];
+		const char *kv[12] = { "archive_events", v[0], "archive_bytes_in", v[1],
+			"archive_bytes_out", v[2], "archive_write_errors", v[3], "archive_dropped", v[4],
+			"archive_files_expired", v[5] };
+
+		c->archive_stats_ms = now;
+		snprintf(v[0], sizeof(v[0]), "%" PRIu64, as->events);
+		snprintf(v[1], sizeof(v[1]), "%" PRIu64, as->bytes_in);
+		snprintf(v[2], sizeof(v[2]), "%" PRIu64, as->bytes_out);
+		snprintf(v[3], sizeof(v[3]), "%" PRIu64, as->write_errors);
+		snprintf(v[4], sizeof(v[4]), "%" PRIu64, as->dropped);
+		snprintf(v[5], sizeof(v[5]), "%" PRIu64, as->files_expired);
+		sink_hset(c->sink, "minisoc:collector:stats", kv, MS_ARRAY_LEN(kv));
+	}
+	if (c->conf.archive_keep_days > 0 && now - c->archive_expired_ms >= 3600 * 1000) {
+		c->archive_expired_ms = now;
+		archive_expire(c->archive, now, archive_keep_days, c);
+	}
+}
+
+static int
+archive_start(struct collector *c, char *err, size_t errsz)
+{
+	struct timeval tv;
+
+	if (c->conf.archive_path[0] == '\0')
+		return 0;
+	if ((c->archive = archive_new(c->conf.archive_path, (int)c->conf.archive_level,
+	    (size_t)c->conf.archive_backlog_max, err, errsz)) == NULL)
+		return -1;
+	if ((c->archive_timer = event_new(c->base, -1, EV_PERSIST, archive_timer_cb, c)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	tv.tv_sec = c->conf.archive_sync_ms / 1000;
+	tv.tv_usec = (c->conf.archive_sync_ms % 1000) * 1000;
+	evtimer_add(c->archive_timer, &tv);
+	ms_info("event=archive_start path=%s level=%lld sync_ms=%lld keep_days=%lld",
+	    c->conf.archive_path, (long long)c->conf.archive_level,
+	    (long long)c->conf.archive_sync_ms, (long long)c->conf.archive_keep_days);
+	return 0;
+}
+
 static void
 stats_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -526,6 +608,11 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	/* As the collector's own user, so it owns what it creates. */
+	if (archive_start(&c, err, sizeof(err)) < 0) {
+		ms_err("event=start_error reason=\"archive: %s\"", err);
+		goto out;
+	}
 	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(c.base, signums[i], signal_cb, &c);
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
@@ -540,6 +627,13 @@ main(int argc, char **argv)
 	ms_info("event=start version=%s config=%s", MINISOC_VERSION, config);
 	event_base_dispatch(c.base);
 	collector_log_stats(&c, "exit");
+	if (c.archive) {
+		const struct archive_stats *as = archive_get_stats(c.archive);
+		ms_info("event=archive_stats events=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+		    " write_errors=%" PRIu64 " dropped=%" PRIu64 " files_opened=%" PRIu64
+		    " files_expired=%" PRIu64, as->events, as->bytes_in, as->bytes_out,
+		    as->write_errors, as->dropped, as->files_opened, as->files_expired);
+	}
 	rc = 0;
 	ms_info("event=stop");
 out:
@@ -548,6 +642,9 @@ out:
 	listener_free(c.listener);
 	health_stop(&c);
 	sink_free(c.sink);
+	if (c.archive_timer)
+		event_free(c.archive_timer);
+	archive_free(c.archive);
 	for (size_t i = 0; i < c.ndetectors; i++)
 		detector_free(c.detectors[i]);
 	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)

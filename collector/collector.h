@@ -62,6 +62,11 @@ struct collector_conf {
 	int64_t agents_heartbeat_ms;
 	int64_t agents_silent_after_missed;
 	int64_t agents_flooding_interval_ms;
+	char archive_path[4096];
+	int64_t archive_level;
+	int64_t archive_sync_ms;
+	int64_t archive_keep_days;
+	uint64_t archive_backlog_max;
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */
@@ -171,6 +176,11 @@ struct collector {
 	int64_t heard_since_ms;		/* ... and from the end of the last stall of our own loop */
 	int64_t silence_tick_ms;	/* when the silence check last ran */
 	size_t agents_silent;		/* agents whose status is silent now */
+	/* The event archive (archive.h); NULL without archive.path. */
+	struct archive *archive;
+	struct event *archive_timer;	/* archive_sync every archive.sync_ms */
+	int64_t archive_expired_ms;	/* when archive_expire last ran */
+	int64_t archive_stats_ms;	/* when its counters last went to Redis */
 };
 
 /* Finds or creates the state of agent id; NULL when out of memory. */
@@ -185,6 +195,14 @@ void collector_alert(struct collector *c, const struct alert *a);
 void collector_sink_drained(struct collector *c);
 /* Called when the collector may finish stopping (sink empty or timeout). */
 void collector_maybe_exit(struct collector *c);
+/*
+ * Keeps one handled event in the archive (a no-op without one): called for
+ * every new event of a batch, before the batch's checkpoint.
+ */
+void collector_archive_event(struct collector *c, const struct agent_state *st,
+    int64_t time_ms, uint64_t seq, struct ms_str source, struct ms_str line);
+/* Writes what the archive holds (before a checkpoint is queued). */
+void collector_archive_flush(struct collector *c);
 /* Logs every counter as one key=value line. */
 void collector_log_stats(const struct collector *c, const char *why);
 

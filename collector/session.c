@@ -446,9 +446,13 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 		collector_detect_line(c, &dctx, s->agent_id,
 		    s->hello.hostname[0] ? s->hello.hostname : s->agent_id,
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len), we.seq);
+		collector_archive_event(c, st, we.time_ms, we.seq,
+		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len));
 		st->handled_seq = we.seq;
 	}
 	if (st->handled_seq > before) {
+		/* In the archive file before the agent may hear it is handled. */
+		collector_archive_flush(c);
 		if (sink_checkpoint(c->sink, st, st->handled_seq) < 0 || sink_batch_end(c->sink) < 0)
 			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 		return;

@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config
-  libevent-dev libssl-dev libhiredis-dev libyaml-dev libcmocka-dev libpcap-dev libpcre2-dev libhyperscan-dev zlib1g-dev
+  libevent-dev libssl-dev libhiredis-dev libyaml-dev libcmocka-dev libpcap-dev libpcre2-dev libhyperscan-dev zlib1g-dev libzstd-dev
   # run and test
   redis-server redis-tools openssl ca-certificates python3
   # used by the scripts in deploy/ and tests/ (timeout, ss, ps)
