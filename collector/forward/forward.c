@@ -222,6 +222,9 @@ confirm(struct fwd *f, bool all_acked)
 	size_t n[FWD_NSTREAMS] = { 0 };
 	struct fwd_entry *e, *next;
 
+	/* Without Redis the XACKs would be lost: keep them until it is back. */
+	if (!f->redis_up)
+		return;
 	for (e = TAILQ_FIRST(&f->win); e; e = next) {
 		next = TAILQ_NEXT(e, link);
 		if (e->state != ENT_ACKED || (!all_acked && now - e->acked_ms < f->conf.confirm_ms))

@@ -28,8 +28,8 @@ static const struct ms_conf_key fwd_keys[] = {
 	{ "forward.shutdown_timeout_ms", MS_CONF_INT, OFF(shutdown_timeout_ms), 0, "5000", 0, 600000,
 	  "on SIGTERM, how long to wait for sent entries to be confirmed (the rest is sent again "
 	  "after the restart)" },
-	{ "forward.max_message", MS_CONF_SIZE, OFF(max_message), 0, "256KiB", 2048, 16777216,
-	  "largest syslog message sent; a bigger entry is logged, counted as failed and acknowledged "
+	{ "forward.max_message", MS_CONF_SIZE, OFF(max_message), 0, "1MiB", 2048, 16777216,
+	  "largest syslog message sent (an alert is at most 256 KiB of JSON); a bigger entry is logged, counted as failed and acknowledged "
 	  "(it could never be sent)" },
 	{ "upstream.host", MS_CONF_STR, OFF(upstream_host), SZ(upstream_host), NULL, 0, 0,
 	  "the receiver at the national monitoring center (host name or address)" },
