@@ -347,7 +347,7 @@ iodef_flow(struct ms_buf *b, const struct fwd_alert_view *v)
 		    v->src_ip);
 	if (v->host) {
 		rc |= ms_buf_adds(b, "        <System category=\"target\">\n          <Node>\n"
-		    "            <DomainData system-status=\"innocent-hacked\" domain-status=\"unknown\">\n");
+		    "            <DomainData system-status=\"unknown\" domain-status=\"unknown\">\n");
 		rc |= xml_elem(b, "              ", "Name", v->host);
 		rc |= ms_buf_adds(b, "            </DomainData>\n          </Node>\n");
 		rc |= xml_elem(b, "          ", "AssetID", v->agent_id);

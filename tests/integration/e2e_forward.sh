@@ -14,7 +14,9 @@
 #     required elements and its alerts' addresses;
 #  5. minisoc-forward is SIGKILLed while a batch is on its way and started
 #     again: every alert of the batch arrives (duplicates only of what was
-#     sent but not yet confirmed when it died – at least once).
+#     sent but not yet confirmed when it died – at least once);
+#  6. a forwarder killed for good with entries pending: another one, under
+#     another consumer name, takes them over and delivers them.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_forward.sh BUILD_DIR}"
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -167,8 +169,26 @@ it_log "step 5: 300 of 300 arrived after the SIGKILL ($DUP5 twice: sent, not yet
 DUP1=$(($(received | grep -c -F -x -f "$IT_WORK/want1") - $(wc -l <"$IT_WORK/want1")))
 ((DUP1 == 0)) || it_fail "$DUP1 duplicates without any failure"
 
+# 6. A forwarder that dies for good with entries pending, and one under
+#    another consumer name takes them over (XAUTOCLAIM once they are idle
+#    redis.claim_idle_ms).
+sink_stop
+it_wait_for 10 "the forwarder to see the receiver gone" it_log_has forward2 "event=upstream_lost"
+python3 "$TOOL" add "$IT_REDIS_PORT" old critical 10 >"$IT_WORK/want6"
+ten_pending() { (($(pending) >= 10)); }
+it_wait_for 10 "the alerts read and pending at fwd-1" ten_pending
+kill -KILL "$IT_PID_forward2"
+wait "$IT_PID_forward2" 2>/dev/null || true
+sed -e 's/consumer: fwd-1/consumer: fwd-2/' -e 's/block_ms: 200/block_ms: 200\n  claim_idle_ms: 1000/' \
+	"$IT_WORK/forward.yml" >"$IT_WORK/forward2.yml"
+sink_start
+it_start forward3 "$FWD" -c "$IT_WORK/forward2.yml"
+it_wait_for 20 "fwd-2 to deliver what fwd-1 left pending" have_all "$IT_WORK/want6"
+it_wait_for 10 "nothing pending in the group" none_pending
+it_log "step 6: the 10 alerts fwd-1 left pending were claimed and delivered by fwd-2"
+
 # Counters in Redis, and a clean stop.
-it_stop forward2
+it_stop forward3
 STATS=$(it_redis_raw HGETALL minisoc:forward:stats | paste -sd' ')
 it_log "stats: $STATS"
 grep -q 'filtered' <<<"$STATS" || it_fail "no counters in minisoc:forward:stats"
