@@ -746,7 +746,8 @@ pump(struct fwd *f)
 {
 	struct fwd_entry *e;
 
-	if (!fwd_upstream_ready(f->up))
+	/* Stopping: what is out gets confirmed, the rest waits in Redis for the next start. */
+	if (!fwd_upstream_ready(f->up) || f->stopping)
 		return;
 	TAILQ_FOREACH(e, &f->win, link) {
 		int64_t no;

@@ -23,7 +23,7 @@ static const struct ms_conf_key fwd_keys[] = {
 	  "an entry counts as delivered once the receiver's TCP acknowledged all its bytes and the "
 	  "connection stayed healthy this long afterwards; only then it is acknowledged in Redis" },
 	{ "forward.dead_after_ms", MS_CONF_INT, OFF(dead_after_ms), 0, "30000", 1000, 3600000,
-	  "bytes the receiver has not acknowledged after this long: the connection is dropped and "
+	  "no byte acknowledged by the receiver for this long while some wait: the connection is dropped and "
 	  "everything unconfirmed is sent again on a new one" },
 	{ "forward.shutdown_timeout_ms", MS_CONF_INT, OFF(shutdown_timeout_ms), 0, "5000", 0, 600000,
 	  "on SIGTERM, how long to wait for sent entries to be confirmed (the rest is sent again "

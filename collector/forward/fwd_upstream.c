@@ -40,7 +40,8 @@ struct fwd_upstream {
 	struct event *retry_ev, *poll_ev;
 	int64_t backoff_ms;
 	uint64_t nsends, nacked;	/* this connection */
-	int64_t unacked_since_ms;	/* mono ms the oldest unacknowledged send was made */
+	int64_t unacked_since_ms;	/* mono ms of the last progress while bytes were unacknowledged */
+	size_t last_left;		/* bytes still ours or unacknowledged at the last poll */
 	char peer[300];
 	uint64_t connects, failures;
 };
@@ -117,16 +118,22 @@ static void
 poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct fwd_upstream *u = arg;
+	size_t ours;
 	int outq;
 
 	if (u->state != UP_READY || u->nacked == u->nsends)
 		return;
-	if (evbuffer_get_length(bufferevent_get_output(u->bev)) == 0 &&
-	    (outq = up_kernel_outq(u)) == 0) {
+	ours = evbuffer_get_length(bufferevent_get_output(u->bev));
+	outq = up_kernel_outq(u);
+	if (ours == 0 && outq == 0) {
 		u->nacked = u->nsends;
 		u->cbs.acked(u->arg, u->nacked);
 		return;
 	}
+	/* A slow link that still takes bytes is alive: only no progress counts. */
+	if (outq >= 0 && ours + (size_t)outq < u->last_left)
+		u->unacked_since_ms = ms_mono_ms();
+	u->last_left = ours + (size_t)(outq > 0 ? outq : 0);
 	if (ms_mono_ms() - u->unacked_since_ms > u->conf->dead_after_ms) {
 		up_drop(u, "the receiver stopped acknowledging data", false);
 		return;
@@ -321,6 +328,7 @@ fwd_upstream_send(struct fwd_upstream *u, const void *p, size_t len)
 		return -1;
 	if (u->nacked == u->nsends) {
 		u->unacked_since_ms = ms_mono_ms();
+		u->last_left = SIZE_MAX;
 		timer_ms(u->poll_ev, UP_POLL_MS);
 	}
 	return (int64_t)u->nsends++;
