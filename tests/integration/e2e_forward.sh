@@ -2,6 +2,7 @@
 # minisoc-forward end to end (layer 4, to the national center), with a real
 # redis-server, certificates made now and a real TLS receiver
 # (syslog_sink.py, mutual TLS, RFC 5425 framing) standing in for the center:
+#  0. a receiver whose certificate does not carry the expected name is refused;
 #  1. alerts of every severity, today's JSON names and the ECS-style ones:
 #     only those >= high arrive, each a valid RFC 5424 message whose MSG is
 #     the alert JSON and whose SD carries the alert id; the others are
@@ -66,6 +67,14 @@ iodef:
   contact_email: soc@camau.example.vn
 YML
 "$FWD" --check -c "$IT_WORK/forward.yml" >/dev/null || it_fail "--check refused the config"
+# 0. The receiver's name is checked: a forwarder expecting another name
+#    does not send (the certificate says collector.minisoc.local).
+sed -e 's/server_name: collector.minisoc.local/server_name: center.example.vn/' \
+	-e 's/consumer: fwd-1/consumer: fwd-wrong-name/' "$IT_WORK/forward.yml" >"$IT_WORK/wrong.yml"
+it_start wrong "$FWD" -c "$IT_WORK/wrong.yml"
+it_wait_for 10 "the wrong name refused" it_log_has wrong "event=upstream_connect_failed .*certificate"
+it_stop wrong
+it_log_has wrong "event=upstream_connected" && it_fail "connected to a receiver with another name"
 it_start forward "$FWD" -c "$IT_WORK/forward.yml"
 it_wait_for 10 "the forwarder's group on Redis" it_log_has forward "event=redis_ready"
 it_wait_for 10 "the forwarder connected upstream" it_log_has forward "event=upstream_connected"
