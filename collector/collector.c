@@ -100,6 +100,7 @@ collector_alert(struct collector *c, const struct alert *a0)
 	struct alert a = *a0;
 
 	a.time_ms = ms_now_ms();
+	a.system_id = registry_system(c, a.agent_id, &a.system_level);
 	alert_make_id(a.id, sizeof(a.id), a.time_ms);
 	c->stats.alerts++;
 	ms_buf_reset(&c->alert_buf);
@@ -254,6 +255,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		tls_reload(c);
 		rules_reload(c);
+		registry_reload(c);
 		return;
 	}
 	if (sig == SIGUSR1) {
@@ -383,7 +385,7 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		st->tls_fail[TLS_FAIL_UNKNOWN_CA], st->tls_fail[TLS_FAIL_PURPOSE],
 		st->tls_fail[TLS_FAIL_REVOKED], st->tls_fail[TLS_FAIL_NO_CERT],
 		st->tls_fail[TLS_FAIL_BAD_ID], st->tls_fail[TLS_FAIL_TIMEOUT],
-		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER] };
+		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER], st->agents_unassigned };
 	static const char *const names[] = { "sessions", "sessions_accepted", "sessions_refused",
 		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
 		"events_undecoded", "alerts", "alerts_written", "alerts_failed", "redis_errors",
@@ -391,7 +393,7 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		"agents_silent", "sessions_rate_limited", "sessions_throttled", "tls_failures.expired",
 		"tls_failures.unknown_ca", "tls_failures.purpose", "tls_failures.revoked",
 		"tls_failures.no_cert", "tls_failures.bad_identity", "tls_failures.timeout",
-		"tls_failures.closed", "tls_failures.other" };
+		"tls_failures.closed", "tls_failures.other", "agents_unassigned" };
 	_Static_assert(MS_ARRAY_LEN(vals) == MS_ARRAY_LEN(names), "one name per counter");
 	char v[MS_ARRAY_LEN(names)][24], now[32];
 	const char *kv[2 * (MS_ARRAY_LEN(names) + 1)];
@@ -473,11 +475,16 @@ main(int argc, char **argv)
 		struct sigma_set *set = rules_load(&c.conf, true, &failed);
 		sigma_set_free(set);
 		SSL_CTX_free(c.ssl_ctx);
+		if (!failed && registry_start(&c, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		registry_stop(&c);
 		if (failed) {
 			fprintf(stderr, "%s: rules did not load cleanly (see above)\n", config);
 			return 1;
 		}
-		printf("%s: configuration, certificates and rules OK\n", config);
+		printf("%s: configuration, certificates, rules and register OK\n", config);
 		return 0;
 	}
 	c.config_file = config;
@@ -513,6 +520,10 @@ main(int argc, char **argv)
 		if ((c.sigma = sigma_detector_new(set)) == NULL)
 			goto out;
 		c.detectors[c.ndetectors++] = c.sigma;
+	}
+	if (registry_start(&c, err, sizeof(err)) < 0) {
+		ms_err("event=start_error reason=\"%.900s\"", err);
+		goto out;
 	}
 	/* Known agents and their status are read back before any session's work. */
 	if ((c.sink = sink_redis_new(&c, err, sizeof(err))) == NULL ||
@@ -560,6 +571,7 @@ out:
 	if (c.stop_timer)
 		event_free(c.stop_timer);
 	ms_map_free(c.agents);
+	registry_stop(&c);
 	free(c.decoded);
 	decode_auditd_cache_free(c.auditd);
 	ms_buf_fini(&c.alert_buf);

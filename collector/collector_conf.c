@@ -85,6 +85,9 @@ static const struct ms_conf_key collector_keys[] = {
 	{ "agents.flooding_alert_interval_ms", MS_CONF_INT, OFF(agents_flooding_interval_ms), 0,
 	  "600000", 0, 604800000,
 	  "an agent whose rate limit applied again raises minisoc-agent-flooding at most this often" },
+	{ "register.path", MS_CONF_PATH, OFF(register_path), SZ(register_path), "", 0, 0,
+	  "register of information systems (YAML, docs/compliance.md): alerts carry their agent's "
+	  "system id and level; agents not in it are unassigned; reloaded on SIGHUP" },
 	MS_CONF_END
 };
 
