@@ -450,3 +450,74 @@ ms_comp_deadlines(const struct ms_comp_profile *p, bool serious, int64_t detecte
 	    detected_ms + p->serious_notice_hours * h : 0;
 	*report_ms = detected_ms + (serious ? p->serious_report_hours : p->report_hours) * h;
 }
+
+/* n digits at s as a number, or -1. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int
+ms_time_parse(const char *s, int64_t *ms)
+{
+	char date[11];
+	int64_t day, t;
+	int hh, mm, ss, frac = 0, fd = 0, off = 0;
+	const char *p;
+
+	if (s == NULL || strlen(s) < 10)
+		return -1;
+	memcpy(date, s, 10);
+	date[10] = '\0';
+	if (ms_date_parse(date, &day) < 0)
+		return -1;
+	if (s[10] == '\0') {
+		*ms = day * 86400000;
+		return 0;
+	}
+	if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || strlen(s) < 19 || s[13] != ':' ||
+	    s[16] != ':' || (hh = digits(s + 11, 2)) < 0 || (mm = digits(s + 14, 2)) < 0 ||
+	    (ss = digits(s + 17, 2)) < 0 || hh > 23 || mm > 59 || ss > 60)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (fd < 3) {
+				frac = frac * 10 + (*p - '0');
+				fd++;
+			}
+			p++;
+		}
+		if (fd == 0)
+			return -1;
+		while (fd < 3) {
+			frac *= 10;
+			fd++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh = digits(p + 1, 2), om;
+		if (oh < 0 || p[3] != ':' || (om = digits(p + 4, 2)) < 0 || oh > 23 || om > 59)
+			return -1;
+		off = (oh * 60 + om) * (*p == '+' ? 1 : -1);
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	t = day * 86400 + hh * 3600 + mm * 60 + ss - (int64_t)off * 60;
+	*ms = t * 1000 + frac;
+	return 0;
+}

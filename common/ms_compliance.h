@@ -114,4 +114,11 @@ int ms_archive_day(const char *name, int64_t *day);
 void ms_comp_deadlines(const struct ms_comp_profile *p, bool serious, int64_t detected_ms,
     int64_t *notice_ms, int64_t *report_ms);
 
+/*
+ * Parses a time: RFC 3339 ("2026-11-25T16:34:47Z", fractions and +07:00
+ * offsets allowed) or a date ("2026-11-25", midnight UTC) into ms since the
+ * epoch; 0, or -1 for anything else.
+ */
+int ms_time_parse(const char *s, int64_t *ms);
+
 #endif
