@@ -510,13 +510,13 @@ ctl_incident(int argc, char **argv)
 		incident_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 1 : 0;
 	}
-	cmd = argv[1];
 	if ((inc = calloc(1, sizeof(*inc))) == NULL)
 		return 2;
 	ms_copy(inc->framework, sizeof(inc->framework), "new", 3);
 	if (who == NULL || *who == '\0')
 		who = "operator";
-	optind = 2;
+	/* Options may come before or after the command: getopt moves the operands last. */
+	optind = 1;
 	while ((ch = getopt_long(argc, argv, "r:s:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': addr = optarg; break;
@@ -575,6 +575,11 @@ ctl_incident(int argc, char **argv)
 		default: incident_usage(stderr); goto out;
 		}
 	}
+	if (optind >= argc) {
+		incident_usage(stderr);
+		goto out;
+	}
+	cmd = argv[optind++];
 	if (strcmp(cmd, "new") == 0) {
 		if (inc->title[0] == '\0' || inc->severity[0] == '\0' || optind != argc) {
 			fprintf(stderr, "minisocctl incident new: --title and --severity are required\n");
