@@ -17,6 +17,8 @@ PACKAGES=(
   # bench/run.sh compares the collector with rsyslog (imtcp over TLS with the
   # openssl driver, omhiredis); it runs its own rsyslogd, never the system one
   rsyslog rsyslog-openssl rsyslog-hiredis
+  # the compliance report's test renders the HTML in a real browser and reads the PDF back
+  chromium poppler-utils fonts-dejavu-core
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
