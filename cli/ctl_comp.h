@@ -61,6 +61,13 @@ struct inc_state {
  */
 redisContext *ctl_redis_connect(const char *addr, const char *sock, const char *prog);
 
+/*
+ * Where the framework profiles are when --profile-dir is not given:
+ * $MINISOC_PROFILE_DIR, else ./rules/compliance (a source tree), else the
+ * installed folder.
+ */
+const char *ctl_profile_dir(void);
+
 /* Parses a stored incident (our own JSON); 0, or -1 when it is not one. */
 int incident_parse(const char *json, size_t len, struct incident *inc);
 /* Writes inc as a JSON object into j, with overdue judged at now. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -65,6 +66,23 @@ ctl_redis_connect(const char *addr, const char *sock, const char *prog)
 		return NULL;
 	}
 	return rc;
+}
+
+const char *
+ctl_profile_dir(void)
+{
+	const char *env = getenv("MINISOC_PROFILE_DIR");
+	struct stat st;
+
+	if (env && *env)
+		return env;
+	if (stat("rules/compliance", &st) == 0 && S_ISDIR(st.st_mode))
+		return "rules/compliance";
+#ifdef MINISOC_PROFILE_DIR
+	return MINISOC_PROFILE_DIR;
+#else
+	return "/usr/local/share/minisoc/compliance";
+#endif
 }
 
 /* ---- the record ------------------------------------------------------ */
@@ -345,6 +363,7 @@ incident_usage(FILE *out)
 	    "  new   --title T --severity low|medium|high|critical [--serious]\n"
 	    "        [--system SYS]... [--alert ID]... [--note TEXT] [--detected TIME]\n"
 	    "        [--framework new|old] [--profile-dir DIR]    prints the new id\n"
+	    "        (profiles: $MINISOC_PROFILE_DIR, ./rules/compliance or the installed ones)\n"
 	    "  list  [--all] [--overdue] [--json]    open incidents (all: closed too)\n"
 	    "  show  ID [--json]\n"
 	    "  note  ID TEXT [--status open|notified|reported]\n"
@@ -497,7 +516,7 @@ ctl_incident(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *addr = NULL, *sock = NULL, *note = NULL, *status = NULL;
-	const char *profile_dir = "rules/compliance", *who = getenv("USER");
+	const char *profile_dir = ctl_profile_dir(), *who = getenv("USER");
 	struct incident *inc = NULL, *all = NULL;
 	redisContext *rc = NULL;
 	const char *cmd;

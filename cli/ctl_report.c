@@ -1353,6 +1353,13 @@ layer_label(const struct report *r, int l)
 	return r->vi ? vi[l] : en[l];
 }
 
+static const char *
+layer_status_label(const struct report *r, enum ms_reg_layer_status s)
+{
+	return s == MS_REG_LAYER_ACTIVE ? tr(r, "Hoạt động", "Active") :
+	    s == MS_REG_LAYER_PARTIAL ? tr(r, "Một phần", "Partial") : tr(r, "Chưa có", "Missing");
+}
+
 static void
 html_system(struct report *r, struct ms_buf *b, const struct sys_ev *se)
 {
@@ -1434,7 +1441,7 @@ html_system(struct report *r, struct ms_buf *b, const struct sys_ev *se)
 		ms_buf_adds(b, "<tr><td>");
 		h(b, layer_label(r, l));
 		ms_buf_adds(b, "</td><td>");
-		h(b, ms_reg_layer_status_name(s->layers[l].status));
+		h(b, layer_status_label(r, s->layers[l].status));
 		ms_buf_adds(b, "</td><td>");
 		h(b, s->layers[l].evidence ? s->layers[l].evidence : "–");
 		ms_buf_printf(b, "</td><td class=\"n%s\">", expired ? " fail" : "");
@@ -1833,7 +1840,8 @@ report_usage(FILE *out)
 	    "The compliance report on every information system of the register.\n"
 	    "\n"
 	    "  --register FILE        the register (YAML, docs/compliance.md), required\n"
-	    "  --profile-dir DIR      framework profiles (default rules/compliance)\n"
+	    "  --profile-dir DIR      framework profiles (default $MINISOC_PROFILE_DIR, else\n"
+	    "                         ./rules/compliance, else the installed ones)\n"
 	    "  --framework ID         new or old (a profile DIR/ID.yml; default new)\n"
 	    "  --from DATE            start of the period (default: 30 days before --to)\n"
 	    "  --to DATE              end of the period, inclusive (default today, UTC)\n"
@@ -1888,7 +1896,7 @@ ctl_report(int argc, char **argv)
 	FILE *out = NULL;
 
 	memset(&r, 0, sizeof(r));
-	r.profile_dir = "rules/compliance";
+	r.profile_dir = ctl_profile_dir();
 	r.framework = "new";
 	r.archive_dir = "/var/lib/minisoc/archive";
 	r.stream = "minisoc:alerts";
