@@ -356,9 +356,9 @@ parse_attest(struct reg_errs *e, const struct ms_yaml_node *n, struct ms_reg_sys
 	}
 	for (size_t i = 0; i < n->n; i++) {
 		const struct ms_yaml_node *a = n->pairs[i].value;
-		char w[200];
+		char w[256];
 
-		snprintf(w, sizeof(w), "%s: attestations.%.64s", what, n->pairs[i].key);
+		snprintf(w, sizeof(w), "%.120s: attestations.%.64s", what, n->pairs[i].key);
 		if (a->type != MS_YAML_MAP) {
 			rerr(e, a->line, "%s must be a map (ref, valid_until)", w);
 			continue;
