@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "decode.h"
 #include "ms_buf.h"
+#include "ms_compliance.h"
 #include "ms_json.h"
 #include "ms_util.h"
 
@@ -306,11 +307,11 @@ search_system(struct search *q, const char *dir, const char *system)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		int64_t day = archive_file_day(de->d_name);
+		int64_t day = -1;
 		size_t len = strlen(de->d_name);
 		char *end;
 
-		if (day < lo || day > hi || len < 15 || strcmp(de->d_name + len - 4, ".zst") != 0 ||
+		if (ms_archive_day(de->d_name, &day) < 0 || day < lo || day > hi || len < 15 || strcmp(de->d_name + len - 4, ".zst") != 0 ||
 		    len >= sizeof(files->name))
 			continue;
 		if (n == cap) {

@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "ms_buf.h"
+#include "ms_compliance.h"
 #include "ms_log.h"
 
 #define ARCHIVE_MAX_OPEN 256		/* files open at once (systems x days) */
@@ -26,7 +27,7 @@
 
 struct writer {
 	char system[ARCHIVE_SYSTEM_MAX + 1];
-	int64_t day;		/* days since 1970-01-01, local time */
+	int64_t day;		/* days since 1970-01-01, UTC */
 	int n;			/* the run number in its name */
 	int fd;
 	ZSTD_CCtx *cctx;
@@ -47,7 +48,6 @@ struct archive {
 	size_t nw;
 	struct writer *last;	/* the writer of the previous record */
 	uint64_t tick;
-	int64_t day_lo, day_hi, day_cur;	/* the cached local day: [lo, hi) ms */
 	int64_t err_logged_ms;
 	int64_t now;		/* the clock at the last flush: plenty for a day's bounds */
 	struct archive_stats stats;
@@ -69,27 +69,6 @@ archive_system_ok(const char *s)
 			return false;
 	}
 	return true;
-}
-
-int64_t
-archive_file_day(const char *name)
-{
-	int y, m, d;
-
-	for (int i = 0; i < 10; i++) {
-		char c = name[i];
-		bool dash = i == 4 || i == 7;
-		if (dash ? c != '-' : (c < '0' || c > '9'))
-			return -1;
-	}
-	if (name[10] != '.' && name[10] != '\0')
-		return -1;
-	y = (name[0] - '0') * 1000 + (name[1] - '0') * 100 + (name[2] - '0') * 10 + (name[3] - '0');
-	m = (name[5] - '0') * 10 + (name[6] - '0');
-	d = (name[8] - '0') * 10 + (name[9] - '0');
-	if (m < 1 || m > 12 || d < 1 || d > 31)
-		return -1;
-	return ms_days_from_civil(y, m, d);
 }
 
 /* Errors are logged at most once a minute: a full disk would flood the log. */
@@ -130,29 +109,20 @@ archive_new(const char *dir, int level, size_t backlog_max, char *err, size_t er
 	ms_copy(a->dir, sizeof(a->dir), dir, strlen(dir));
 	a->level = level;
 	a->backlog_max = backlog_max;
-	a->day_lo = a->day_hi = 0;
 	a->now = ms_now_ms();
 	return a;
 }
 
-/* The local day of ms (days since 1970-01-01), cached for the day last asked. */
+/*
+ * The UTC day of ms (days since 1970-01-01). UTC, not local time: the same
+ * file names whatever the collector's zone, and the compliance report's
+ * retention check counts days the same way.
+ */
 static int64_t
-archive_day(struct archive *a, int64_t ms)
+archive_day(const struct archive *a, int64_t ms)
 {
-	struct tm tm;
-	time_t t;
-
-	if (ms >= a->day_lo && ms < a->day_hi)
-		return a->day_cur;
-	t = (time_t)(ms / 1000);
-	if (localtime_r(&t, &tm) == NULL)
-		return ms / DAY_MS;
-	a->day_cur = ms_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	/* Days are 24 h long here: no daylight saving in the zones this runs in;
-	 * elsewhere a record near the switch may land in the neighbouring day. */
-	a->day_lo = ms - ms % 1000 - ((int64_t)tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) * 1000;
-	a->day_hi = a->day_lo + DAY_MS;
-	return a->day_cur;
+	(void)a;
+	return ms >= 0 ? ms / DAY_MS : -((-ms + DAY_MS - 1) / DAY_MS);
 }
 
 static void
@@ -535,8 +505,9 @@ archive_expire(struct archive *a, int64_t now_ms, int (*keep_days)(const char *s
 			continue;
 		}
 		while ((fe = readdir(sub)) != NULL) {
-			int64_t day = archive_file_day(fe->d_name);
-			if (day < 0 || day >= today - keep || archive_is_open(a, de->d_name, day))
+			int64_t day;
+
+			if (ms_archive_day(fe->d_name, &day) < 0 || day >= today - keep || archive_is_open(a, de->d_name, day))
 				continue;
 			if (unlinkat(dirfd(sub), fe->d_name, 0) == 0) {
 				deleted++;

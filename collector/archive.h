@@ -5,7 +5,7 @@
  *
  * Layout (docs/archive.md):
  *   <dir>/<system>/<YYYY-MM-DD>.<n>.zst
- * one file per system, day (the collector's local time) and collector run
+ * one file per system, day (UTC) and collector run
  * (n = 0, 1, ... the first number free when the day's file is opened), so
  * a file is only ever appended to by the process that created it. The
  * content is a sequence of zstd frames – `zstdcat` reads it – of text
@@ -76,8 +76,8 @@ int archive_flush(struct archive *a);
  */
 int archive_sync(struct archive *a);
 /*
- * Deletes day files older than keep_days(system) days before today (local
- * time) in every system folder; keep_days returning <= 0 keeps everything.
+ * Deletes day files older than keep_days(system) days before today (UTC)
+ * in every system folder; keep_days returning <= 0 keeps everything.
  * Returns the number of files deleted.
  */
 int archive_expire(struct archive *a, int64_t now_ms, int (*keep_days)(const char *system,
@@ -107,8 +107,7 @@ typedef int (*archive_record_fn)(const struct archive_record *r, void *arg);
 int archive_read_file(const char *path, archive_record_fn fn, void *arg, uint64_t *bad,
     char *err, size_t errsz);
 
-/* Parses "YYYY-MM-DD" at the start of name into days since 1970-01-01; -1 when not a day file. */
-int64_t archive_file_day(const char *name);
+/* (A file's day: ms_archive_day in ms_compliance.h, shared with the report.) */
 /* True when s is usable as a system folder name. */
 bool archive_system_ok(const char *s);
 

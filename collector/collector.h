@@ -67,6 +67,10 @@ struct collector_conf {
 	int64_t archive_sync_ms;
 	int64_t archive_keep_days;
 	uint64_t archive_backlog_max;
+	char archive_profiles[4096];
+	int64_t archive_keep_margin_days;
+	/* register of information systems (registry.c) */
+	char register_path[4096];
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */
@@ -108,6 +112,9 @@ struct agent_state {
 	uint64_t agent_uptime_s;	/* ... and its agent_uptime_s */
 	int64_t report_ms;	/* ... and when it came */
 	int64_t flood_alert_ms;	/* the last flooding alert; 0 when none */
+	/* Event categories last seen (registry.c), for the compliance checks. */
+	int64_t seen_ms[4];	/* newest event time per category */
+	int64_t seen_written_at[4];	/* wall clock of the last write per category */
 };
 
 /* Why a TLS handshake was refused (counted each; see session.c). */
@@ -146,6 +153,7 @@ struct collector_stats {
 	uint64_t health_reports;	/* valid HEALTH frames */
 	uint64_t health_malformed;	/* ignored, session kept */
 	uint64_t health_skipped;	/* valid, not stored: the sink was congested */
+	uint64_t agents_unassigned;	/* hellos from agents not in the register */
 };
 
 struct collector {
@@ -181,6 +189,9 @@ struct collector {
 	struct event *archive_timer;	/* archive_sync every archive.sync_ms */
 	int64_t archive_expired_ms;	/* when archive_expire last ran */
 	int64_t archive_stats_ms;	/* when its counters last went to Redis */
+	/* archive.profiles: the frameworks' retention per level ("old", "new"; owned, may be NULL). */
+	struct ms_comp_profile *archive_prof[2];
+	struct ms_register *reg;	/* register.path, or NULL (owned; registry.c) */
 };
 
 /* Finds or creates the state of agent id; NULL when out of memory. */
@@ -234,6 +245,24 @@ void health_agents_listed(struct collector *c, const char *const *kv, size_t nkv
  */
 void health_status_loaded(struct collector *c, struct agent_state *st, const char *status,
     const char *since, const char *host, const char *peer);
+
+/* --- registry.c: the register of information systems --------------- */
+struct ms_register;
+struct decoded;
+/* Loads register.path (if set) at start; 0, or -1 with a message in err. */
+int registry_start(struct collector *c, char *err, size_t errsz);
+/* SIGHUP: reads register.path again; on any error the old register stays. */
+void registry_reload(struct collector *c);
+void registry_stop(struct collector *c);
+/*
+ * The system agent belongs to: its id and level (0 when unknown) – "unassigned"
+ * for an agent not in the register, NULL when no register is configured.
+ */
+const char *registry_system(const struct collector *c, const char *agent, int *level);
+/* An agent said hello: records its system in minisoc:agent:<id> (system, level). */
+void registry_hello(struct collector *c, struct agent_state *st);
+/* Notes the event categories of d (login, config_change, error) as seen on st. */
+void registry_seen(struct collector *c, struct agent_state *st, const struct decoded *d);
 
 /* --- listener.c ------------------------------------------------------ */
 struct listener *listener_new(struct collector *c, char *err, size_t errsz);

@@ -339,6 +339,7 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 		snprintf(key, sizeof(key), "minisoc:agent:%s", s->agent_id);
 		sink_hset(c->sink, key, kv, MS_ARRAY_LEN(kv));
 	}
+	registry_hello(c, st);
 	s->state = SS_LOADING;
 	session_pause(s);
 	/*
@@ -448,6 +449,7 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len), we.seq);
 		collector_archive_event(c, st, we.time_ms, we.seq,
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len));
+		registry_seen(c, st, c->decoded);
 		st->handled_seq = we.seq;
 	}
 	if (st->handled_seq > before) {

@@ -19,6 +19,8 @@ PACKAGES=(
   rsyslog rsyslog-openssl rsyslog-hiredis
   # tests/integration/e2e_forward.sh: xmllint checks the IODEF documents
   libxml2-utils
+  # the compliance report's test renders the HTML in a real browser and reads the PDF back
+  chromium poppler-utils fonts-dejavu-core
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
