@@ -339,6 +339,7 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 		snprintf(key, sizeof(key), "minisoc:agent:%s", s->agent_id);
 		sink_hset(c->sink, key, kv, MS_ARRAY_LEN(kv));
 	}
+	registry_hello(c, st);
 	s->state = SS_LOADING;
 	session_pause(s);
 	/*
@@ -446,9 +447,14 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 		collector_detect_line(c, &dctx, s->agent_id,
 		    s->hello.hostname[0] ? s->hello.hostname : s->agent_id,
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len), we.seq);
+		collector_archive_event(c, st, we.time_ms, we.seq,
+		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len));
+		registry_seen(c, st, c->decoded);
 		st->handled_seq = we.seq;
 	}
 	if (st->handled_seq > before) {
+		/* In the archive file before the agent may hear it is handled. */
+		collector_archive_flush(c);
 		if (sink_checkpoint(c->sink, st, st->handled_seq) < 0 || sink_batch_end(c->sink) < 0)
 			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 		return;

@@ -371,8 +371,12 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 			continue;
 		if (stat(sub, &sst) != 0)
 			continue;
-		/* rules/tests holds test cases for minisocctl rules test, not rules. */
-		if (S_ISDIR(sst.st_mode) ? strcmp(de->d_name, "tests") == 0 : !is_rule_file(de->d_name))
+		/*
+		 * rules/tests holds test cases for minisocctl rules test, and
+		 * rules/compliance the framework profiles of the reports: not rules.
+		 */
+		if (S_ISDIR(sst.st_mode) ? strcmp(de->d_name, "tests") == 0 ||
+		    strcmp(de->d_name, "compliance") == 0 : !is_rule_file(de->d_name))
 			continue;
 		if (n == a) {
 			size_t na = a ? a * 2 : 64;
