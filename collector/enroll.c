@@ -76,6 +76,13 @@ static const char renew_lua[] =
 	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
 	"return 'ok'\n";
 
+/* KEYS: agents hash. ARGV: id. Gives back an id reserved by claim_lua (a refusal after it). */
+static const char release_lua[] =
+	"local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if cur and string.find(cur, '\"pending\":true', 1, true) then\n"
+	"  redis.call('HDEL', KEYS[1], ARGV[1]) end\n"
+	"return 1\n";
+
 struct enroll {
 	struct collector *c;
 	struct evconnlistener *el;
@@ -104,6 +111,8 @@ struct econn {
 	char system[MS_PKI_MAX_ID + 1];
 	char old_serial[80];
 	char hostname[256];
+	int refuse_code;		/* a refusal waiting for the id to be given back */
+	char refuse_msg[512];
 	X509 *issued;			/* waiting for Redis to record it */
 	EVP_PKEY *pub;			/* the CSR's key */
 	struct ms_buf out;
@@ -262,6 +271,52 @@ record_json(struct econn *k, struct ms_buf *b)
 	ms_json_finish(&j);
 }
 
+/*
+ * With a register of information systems (register.path), an agent listed
+ * as an asset of one system is not certified for another: the register is
+ * what alerts are attributed by. Unlisted agents and shared sensors pass.
+ * 0, or -1 with why filled.
+ */
+static int
+econn_register_ok(struct econn *k, char *why, size_t whysz)
+{
+	int level;
+	const char *sys = registry_system(k->e->c, k->agent, &level);
+
+	if (sys == NULL || level == 0 || strcmp(sys, k->system) == 0)
+		return 0;
+	snprintf(why, whysz, "the register puts agent %s in system %s, not %s", k->agent, sys,
+	    k->system);
+	return -1;
+}
+
+static void
+release_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct econn *k = privdata;
+
+	if (k == NULL || k->freeing)
+		return;
+	econn_reply(k, k->refuse_code, k->refuse_msg, NULL, 0);
+}
+
+/*
+ * Refuses after claim_lua reserved the id: the id is given back first, and
+ * the agent told once that is done (so a new try sees it free).
+ */
+static void
+econn_refuse_claimed(struct econn *k, int code, const char *msg)
+{
+	const char *argv[] = { "EVAL", release_lua, "1", "minisoc:enroll:agents", k->agent };
+	size_t argl[] = { 4, strlen(release_lua), 1, 21, strlen(k->agent) };
+
+	k->refuse_code = code;
+	ms_copy(k->refuse_msg, sizeof(k->refuse_msg), msg, strlen(msg));
+	if (k->ac == NULL || k->freeing ||
+	    redisAsyncCommandArgv(k->ac, release_cb, k, 5, argv, argl) != REDIS_OK)
+		econn_reply(k, code, msg, NULL, 0);
+}
+
 static int
 econn_sign(struct econn *k)
 {
@@ -340,8 +395,16 @@ claim_cb(redisAsyncContext *ac, void *reply, void *privdata)
 		return;
 	}
 	ms_copy(k->system, sizeof(k->system), r->element[2]->str, r->element[2]->len);
+	{
+		char why[512];
+
+		if (econn_register_ok(k, why, sizeof(why)) < 0) {
+			econn_refuse_claimed(k, MS_ENROLL_NOT_ALLOWED, why);
+			return;
+		}
+	}
 	if (!ms_pki_id_ok(k->agent) || !ms_pki_id_ok(k->system) || econn_sign(k) < 0) {
-		econn_reply(k, MS_ENROLL_UNAVAILABLE, "cannot sign", NULL, 0);
+		econn_refuse_claimed(k, MS_ENROLL_UNAVAILABLE, "cannot sign");
 		return;
 	}
 	ms_buf_init(&rec, 8192);
@@ -438,6 +501,14 @@ econn_renew(struct econn *k)
 		econn_reply(k, MS_ENROLL_BAD_REQUEST,
 		    "no token, and no client certificate with an agent id and system", NULL, 0);
 		return;
+	}
+	{
+		char why[512];
+
+		if (econn_register_ok(k, why, sizeof(why)) < 0) {
+			econn_reply(k, MS_ENROLL_NOT_ALLOWED, why, NULL, 0);
+			return;
+		}
 	}
 	if (econn_sign(k) < 0) {
 		econn_reply(k, MS_ENROLL_UNAVAILABLE, "cannot sign", NULL, 0);

@@ -51,8 +51,38 @@ redis:
   port: $IT_REDIS_PORT
 limits:
   shutdown_timeout_ms: 2000
+register:
+  path: $IT_WORK/register.yml
 YML
 }
+# The register of information systems: a token's system must match it.
+cat >"$IT_WORK/register.yml" <<YML
+systems:
+  - id: erp
+    name: "ERP"
+    type: internal
+    owner: "Finance"
+    operator: "IT"
+    framework: new
+    level: 2
+    dossier: approved
+    decision: {number: "1/QD", date: 2025-01-02}
+    assets:
+      - {host: web1, agent: web1}
+      - {host: web2, agent: web2}
+      - {host: web6, agent: web6}
+  - id: hr
+    name: "HR"
+    type: internal
+    owner: "HR"
+    operator: "IT"
+    framework: new
+    level: 2
+    dossier: approved
+    decision: {number: "2/QD", date: 2025-01-02}
+    assets:
+      - {host: web3, agent: web3}
+YML
 collector_conf 3600
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening" it_log_has collector "event=enroll_listening"
@@ -149,6 +179,12 @@ grep -q "enrolled as agent web1" "$IT_WORK/logs/enroll-web1b.log" || it_fail "re
 new_serial=$(openssl x509 -in "$IT_WORK/a-web1b/agent.crt" -noout -serial | cut -d= -f2 | tr A-F a-f | sed 's/^0*//')
 [[ $(it_redis_raw HGET minisoc:enroll:agents web1) == *"\"serial\":\"$new_serial\""* ]] ||
 	it_fail "the record does not name the replacing certificate"
+# A token whose system is not the register's for that agent: refused, the id not kept.
+agent_conf web6
+expect_refused web6 "$(token --agent web6 --system hr)" 2 "the register puts agent web6 in system erp"
+[[ -z $(it_redis_raw HGET minisoc:enroll:agents web6) ]] || it_fail "web6 stayed reserved"
+enroll web6 "$(token --agent web6 --system erp)" || it_fail "web6 with the register's system refused"
+
 # One token, two collectors on the same Redis, two hosts at once: exactly one gets it.
 CPORT2=$(it_free_port)
 EPORT2=$(it_free_port)
