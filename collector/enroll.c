@@ -40,6 +40,7 @@
 #include <openssl/x509v3.h>
 
 #include "collector.h"
+#include "detect.h"
 #include "ms_json.h"
 #include "ms_log.h"
 #include "ms_pki.h"
@@ -168,6 +169,47 @@ econn_redis_done(struct econn *k)
 	redisAsyncDisconnect(ac);
 }
 
+/*
+ * The SOC sees identities appear and failed attempts in its alert stream:
+ * an enrolment (informational) and a refused token or renewal (medium: a
+ * leaked, replayed or guessed token, or a revoked agent trying on). Not for
+ * malformed requests or Redis trouble.
+ */
+static void
+econn_alert(struct econn *k, int code, const char *msg)
+{
+	static struct alert a;	/* large (samples): off the stack */
+	char tags[2][96];
+	const char *tagv[2] = { tags[0], tags[1] };
+
+	if (code != MS_ENROLL_OK && (code == MS_ENROLL_BAD_REQUEST || code == MS_ENROLL_UNAVAILABLE ||
+	    code == MS_ENROLL_BAD_CSR))
+		return;
+	if (code == MS_ENROLL_OK && k->renewal)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.rule_id = code == MS_ENROLL_OK ? "minisoc-agent-enrolled" : "minisoc-enroll-refused";
+	a.rule_title = code == MS_ENROLL_OK ? "An agent was enrolled (new certificate)" :
+	    "An agent enrolment or renewal was refused";
+	a.severity = code == MS_ENROLL_OK ? "informational" : "medium";
+	ms_copy(a.agent_id, sizeof(a.agent_id), k->agent, strlen(k->agent));
+	ms_copy(a.host, sizeof(a.host), k->hostname[0] ? k->hostname : k->peer,
+	    strlen(k->hostname[0] ? k->hostname : k->peer));
+	ms_copy(a.src_ip, sizeof(a.src_ip), k->peer, strlen(k->peer));
+	a.count = 1;
+	a.first_ms = a.last_ms = ms_now_ms();
+	snprintf(a.samples[0], sizeof(a.samples[0]), "%s agent=%s system=%s peer=%s host=%s: %s",
+	    k->renewal ? "renewal" : "enrolment", k->agent[0] ? k->agent : "-",
+	    k->system[0] ? k->system : "-", k->peer, k->hostname[0] ? k->hostname : "-",
+	    code == MS_ENROLL_OK ? "enrolled" : msg);
+	a.n_samples = 1;
+	snprintf(tags[0], sizeof(tags[0]), "minisoc.enroll.%s", ms_enroll_code_name(code));
+	snprintf(tags[1], sizeof(tags[1]), "minisoc.system.%s", k->system[0] ? k->system : "none");
+	a.tags = tagv;
+	a.ntags = 2;
+	collector_alert(k->e->c, &a);
+}
+
 /* Sends the result and closes once it is written. */
 static void
 econn_reply(struct econn *k, int code, const char *msg, const char *chain, size_t chain_len)
@@ -197,6 +239,7 @@ econn_reply(struct econn *k, int code, const char *msg, const char *chain, size_
 		if (e->c->sink)
 			sink_hset(e->c->sink, "minisoc:collector:stats", kv, 6);
 	}
+	econn_alert(k, code, msg);
 	k->state = EC_CLOSING;
 	econn_redis_done(k);
 	bufferevent_disable(k->bev, EV_READ);

@@ -162,6 +162,10 @@ it_wait_for 15 "web1's alert" has_alert 203.0.113.77
 # --- refusals ------------------------------------------------------------------
 agent_conf web1b	# another host claiming web1's id
 expect_refused web1b "$first_tok_web1" 2 "token_used"
+# Both show in the SOC's alert stream: the enrolment, and the replayed token.
+alert_has() { it_redis_raw XRANGE minisoc:alerts - + | grep -q -- "$1"; }
+it_wait_for 10 "web1's enrolment alert" alert_has '"id":"minisoc-agent-enrolled".*"agent":{"id":"web1"'
+it_wait_for 10 "the refused token's alert" alert_has 'minisoc.enroll.token_used'
 tok=$(token --agent web1 --system erp --ttl 1s)
 exp_ms=$(($(date +%s%3N) + 1000))
 past() { (($(date +%s%3N) > exp_ms + 50)); }
