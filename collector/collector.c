@@ -596,6 +596,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 		registry_stop(&c);
+		if (!failed && enroll_check(&c.conf, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", config, err);
+			return 1;
+		}
 		if (failed) {
 			fprintf(stderr, "%s: rules did not load cleanly (see above)\n", config);
 			return 1;

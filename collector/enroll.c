@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -842,6 +843,33 @@ enroll_new(struct collector *c, char *err, size_t errsz)
 fail:
 	enroll_free(e);
 	return NULL;
+}
+
+int
+enroll_check(const struct collector_conf *cf, char *err, size_t errsz)
+{
+	X509 *ca;
+	EVP_PKEY *key = NULL;
+	int rc = -1;
+
+	if (cf->enroll_port == 0)
+		return 0;
+	if ((ca = ms_pki_cert_read(cf->enroll_ca_cert, err, errsz)) == NULL ||
+	    (key = ms_pki_key_read(cf->enroll_ca_key, err, errsz)) == NULL)
+		goto out;
+	if (X509_check_ca(ca) == 0 || X509_check_private_key(ca, key) != 1) {
+		snprintf(err, errsz, "enroll.ca_cert is not a CA matching enroll.ca_key");
+		goto out;
+	}
+	if (ms_pki_cert_not_after(ca) <= (int64_t)time(NULL)) {
+		snprintf(err, errsz, "enroll.ca_cert %s has expired", cf->enroll_ca_cert);
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	return rc;
 }
 
 void

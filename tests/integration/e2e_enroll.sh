@@ -84,6 +84,13 @@ systems:
       - {host: web3, agent: web3}
 YML
 collector_conf 3600
+"$IT_COLLECTOR" -c "$IT_WORK/collector.yml" -t >"$IT_WORK/logs/check.log" 2>&1 ||
+	it_fail "collector -t: $(cat "$IT_WORK/logs/check.log")"
+# --check catches an enrolment key that is not the enrolment CA's.
+sed "s|ca_key: $PKI/enroll-ca.key|ca_key: $PKI/collector.key|" "$IT_WORK/collector.yml" >"$IT_WORK/bad.yml"
+"$IT_COLLECTOR" -c "$IT_WORK/bad.yml" -t >"$IT_WORK/logs/check-bad.log" 2>&1 &&
+	it_fail "collector -t accepted a wrong enroll.ca_key"
+grep -q "not a CA matching" "$IT_WORK/logs/check-bad.log" || it_fail "check: $(cat "$IT_WORK/logs/check-bad.log")"
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening" it_log_has collector "event=enroll_listening"
 
