@@ -47,7 +47,8 @@ pki_usage(FILE *out)
 	    "  collector DIR --name NAME [--dns NAME]... [--ip ADDR]... [--days N] [--out BASE]\n"
 	    "                                issue a collector (TLS server) certificate and key\n"
 	    "  token --agent ID --system SYS [--ttl 24h] [--replace] [--dir DIR] [REDIS]\n"
-	    "                                a one-time enrolment token, printed once\n"
+	    "        [--collector HOST:PORT]  a one-time enrolment token, printed once (with\n"
+	    "                                --collector, also the agent's enrol command)\n"
 	    "  list [REDIS]                  enrolled agents and pending tokens\n"
 	    "  revoke ID [--dir DIR] [--crl FILE] [REDIS]\n"
 	    "                                revoke ID's certificate and rewrite the CRL;\n"
@@ -388,7 +389,7 @@ out:
 
 static int
 cmd_token(const struct pki_opts *o, const char *agent, const char *system, int64_t ttl,
-    bool replace)
+    bool replace, const char *collector)
 {
 	char p[4200], err[512], secret[65], hash[65], pin[65], key[128], exp[24], now[24];
 	char when[40];
@@ -429,6 +430,9 @@ cmd_token(const struct pki_opts *o, const char *agent, const char *system, int64
 	fprintf(stderr, "token for agent %s (system %s%s), one use, valid until %s:\n", agent,
 	    system, replace ? ", replaces its certificate" : "", when);
 	printf("%s.%s\n", secret, pin);
+	if (collector)
+		fprintf(stderr, "on the agent's host (as root):\n  minisoc-agent enroll --collector %s "
+		    "--owner minisoc --token %s.%s\n", collector, secret, pin);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	ret = 0;
 out:
@@ -646,6 +650,7 @@ ctl_pki(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'C' },
 		{ "crl", required_argument, NULL, 'c' },
 		{ "serial", required_argument, NULL, 'x' },
+		{ "collector", required_argument, NULL, 'L' },
 		{ "redis", required_argument, NULL, 'r' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -653,7 +658,7 @@ ctl_pki(int argc, char **argv)
 	};
 	struct pki_opts o = { .dir = PKI_DEFAULT_DIR, .redis_host = "127.0.0.1", .redis_port = 6379 };
 	const char *cmd, *name = NULL, *agent = NULL, *system = NULL, *base = "collector";
-	const char *serial = NULL;
+	const char *serial = NULL, *collector = NULL;
 	const char *dns[PKI_MAX_NAMES], *ips[PKI_MAX_NAMES];
 	size_t ndns = 0, nips = 0;
 	int64_t days = -1, ttl = 86400;
@@ -669,7 +674,7 @@ ctl_pki(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:n:D:I:o:a:S:t:RC:c:x:r:s:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:n:D:I:o:a:S:t:RC:c:x:L:r:s:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			if (ms_parse_i64(optarg, 1, 36500, &days) < 0) {
@@ -703,6 +708,7 @@ ctl_pki(int argc, char **argv)
 		case 'C': o.dir = optarg; break;
 		case 'c': o.crl = optarg; break;
 		case 'x': serial = optarg; break;
+		case 'L': collector = optarg; break;
 		case 'r':
 		case 's':
 			if (redis_opt(&o, ch, optarg) < 0)
@@ -728,7 +734,7 @@ ctl_pki(int argc, char **argv)
 			    "(1..%d of letters, digits, '.', '-', '_', '@')\n", MS_PKI_MAX_ID);
 			return 1;
 		}
-		return cmd_token(&o, agent, system, ttl, replace);
+		return cmd_token(&o, agent, system, ttl, replace, collector);
 	}
 	if (strcmp(cmd, "list") == 0 && optind == argc)
 		return cmd_list(&o);

@@ -79,6 +79,7 @@ struct collector_conf {
 	char enroll_ca_key[4096];
 	int64_t enroll_validity_s;
 	int64_t enroll_max_conns;
+	int64_t enroll_max_conns_per_ip;
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */

@@ -125,7 +125,9 @@ static const struct ms_conf_key collector_keys[] = {
 	  3650LL * 86400, "lifetime of issued agent certificates in seconds (90 days); agents renew "
 	  "after two thirds of it" },
 	{ "enroll.max_connections", MS_CONF_INT, OFF(enroll_max_conns), 0, "32", 1, 10000,
-	  "enrolment connections at once (each has limits.handshake_timeout_ms to finish)" },
+	  "enrolment connections at once (each has 3 x limits.handshake_timeout_ms to finish)" },
+	{ "enroll.max_connections_per_ip", MS_CONF_INT, OFF(enroll_max_conns_per_ip), 0, "4", 1, 10000,
+	  "enrolment connections at once from one address (one host cannot hold them all)" },
 	MS_CONF_END
 };
 

@@ -694,12 +694,21 @@ enroll_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr 
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
-	if (c->stopping || e->nconns >= (size_t)c->conf.enroll_max_conns) {
-		e->refused++;
-		ms_warn("event=enroll_refused peer=%s reason=%s", host,
-		    c->stopping ? "shutting_down" : "max_connections");
-		evutil_closesocket(fd);
-		return;
+	{
+		/* At most 32 by default: counting them is cheaper than keeping a map. */
+		int64_t same = 0;
+
+		TAILQ_FOREACH(k, &e->conns, link)
+			same += strcmp(k->peer, host) == 0;
+		if (c->stopping || e->nconns >= (size_t)c->conf.enroll_max_conns ||
+		    same >= c->conf.enroll_max_conns_per_ip) {
+			e->refused++;
+			ms_warn("event=enroll_refused peer=%s reason=%s", host,
+			    c->stopping ? "shutting_down" : same >= c->conf.enroll_max_conns_per_ip ?
+			    "max_connections_per_ip" : "max_connections");
+			evutil_closesocket(fd);
+			return;
+		}
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((k = calloc(1, sizeof(*k))) == NULL) {

@@ -226,6 +226,16 @@ with ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), t
     assert ans[:6] == b"MSOC\x01\x21" and ans[12:14] == b"\x00\x01", ans
 PY
 it_wait_for 5 "the bad request logged" it_log_has collector "event=enroll_refused .*code=bad_request"
+# One address cannot hold the port: 4 idle connections at most (enroll.max_connections_per_ip).
+python3 - "$EPORT" <<'PY' || it_fail "per-address limit not applied"
+import socket, sys
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+fifth = socket.create_connection(("127.0.0.1", port), timeout=10)
+assert fifth.recv(1) == b"", "the fifth connection was kept"
+PY
+it_log_has collector "event=enroll_refused peer=127.0.0.1 reason=max_connections_per_ip" ||
+	it_fail "per-address refusal not logged"
 
 # --- revocation -------------------------------------------------------------------
 # The root key offline (as recommended): its CRL is carried over, the enrolment CA's rewritten.
