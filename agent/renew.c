@@ -4,7 +4,8 @@
  * Every tls.renew_check_s the certificate in use is looked at; past two
  * thirds of its lifetime a renewal runs in a thread (the exchange blocks:
  * connect, TLS, Redis on the collector's side) at the primary collector's
- * enrolment port: a new key and CSR, the current certificate as proof. The
+ * enrolment port (the next collector of the list after a failure): a new
+ * key and CSR, the current certificate as proof. The
  * new files are renamed into place only once complete and checked, so a
  * failed renewal leaves the working certificate alone; it is retried at
  * the next check. On success the uplink reconnects with the new
@@ -40,6 +41,7 @@ struct renew {
 	struct agent_enroll_job job;
 	struct agent_enroll_result res;
 	int rc;
+	size_t target;		/* index in conf.collectors: moves on after a failure */
 };
 
 static void
@@ -85,6 +87,8 @@ renew_finish(struct renew *r)
 	pthread_join(r->thread, NULL);
 	r->running = false;
 	if (r->rc < 0) {
+		/* With several collectors, the next try goes to the next one. */
+		r->target = (r->target + 1) % (a->conf.ncollectors ? a->conf.ncollectors : 1);
 		a->stats.cert_renew_failures++;
 		ms_warn("event=cert_renew_failed collector=%s:%lld reason=\"%s\" not_after_s=%lld "
 		    "failures=%llu note=\"the current certificate stays; retried in %llds\"",
@@ -113,13 +117,13 @@ renew_start(struct renew *r)
 {
 	const struct agent_conf *c = &r->a->conf;
 	struct agent_enroll_job *j = &r->job;
+	/* A collector's host (the primary first), at its enrolment port. */
+	const struct agent_collector *col = &c->collectors[r->target < c->ncollectors ? r->target : 0];
 
 	memset(j, 0, sizeof(*j));
-	/* The primary collector's host, at its enrolment port. */
-	ms_copy(j->host, sizeof(j->host), c->collectors[0].host, strlen(c->collectors[0].host));
+	ms_copy(j->host, sizeof(j->host), col->host, strlen(col->host));
 	j->port = c->renew_port;
-	ms_copy(j->server_name, sizeof(j->server_name), c->collectors[0].server_name,
-	    strlen(c->collectors[0].server_name));
+	ms_copy(j->server_name, sizeof(j->server_name), col->server_name, strlen(col->server_name));
 	ms_copy(j->ca, sizeof(j->ca), c->tls_ca, strlen(c->tls_ca));
 	ms_copy(j->cert, sizeof(j->cert), c->tls_cert, strlen(c->tls_cert));
 	ms_copy(j->key, sizeof(j->key), c->tls_key, strlen(c->tls_key));
@@ -127,7 +131,8 @@ renew_start(struct renew *r)
 	if (!ms_pki_id_ok(j->hostname))
 		j->hostname[0] = '\0';
 	j->allow_tls12 = c->tls_allow_tls12;
-	j->timeout_ms = 30000;
+	/* Short: a stopping agent waits for the thread. */
+	j->timeout_ms = 10000;
 	atomic_store(&r->done, false);
 	if (pthread_create(&r->thread, NULL, renew_thread, r) != 0) {
 		r->a->stats.cert_renew_failures++;
