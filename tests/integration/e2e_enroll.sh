@@ -82,6 +82,7 @@ systems:
     decision: {number: "2/QD", date: 2025-01-02}
     assets:
       - {host: web3, agent: web3}
+      - {host: web7, agent: web7}
 YML
 collector_conf 3600
 "$IT_COLLECTOR" -c "$IT_WORK/collector.yml" -t >"$IT_WORK/logs/check.log" 2>&1 ||
@@ -275,6 +276,12 @@ enroll web3 "$(token --agent web3 --system hr)" --owner nobody ||
 serial1=$(openssl x509 -in "$IT_WORK/a-web3/tls/agent.crt" -noout -serial)
 it_start agent_web3 "$IT_AGENT" -c "$IT_WORK/web3.yml"
 it_wait_for 10 "web3 connected" it_log_has agent_web3 "event=connected"
+# web7's renewals go to a port nothing listens on: they fail, its certificate stays.
+agent_conf web7 1
+enroll web7 "$(token --agent web7 --system hr)" || it_fail "enroll web7: $(cat "$IT_WORK/logs/enroll-web7.log")"
+sed -i "s|^  renew_port: .*|  renew_port: $(it_free_port)|" "$IT_WORK/web7.yml"
+serial7=$(openssl x509 -in "$IT_WORK/a-web7/agent.crt" -noout -serial)
+it_start agent_web7 "$IT_AGENT" -c "$IT_WORK/web7.yml"
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web3 sshd[9$i]: Failed password for root from 203.0.113.79 port 5$i$i ssh2"
 done >>"$IT_WORK/web3.log"
@@ -293,6 +300,15 @@ it_wait_for 15 "web3's alert after the renewal" has_alert 203.0.113.80
 renewed_na=$(date -u -d "$(openssl x509 -in "$IT_WORK/a-web3/tls/agent.crt" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%S)
 health_na() { [[ $(it_redis_raw HGET minisoc:agent:web3:health cert.not_after) == "$renewed_na"* ]]; }
 it_wait_for 10 "cert.not_after of the renewed certificate in the health report" health_na
+it_wait_for 20 "web7's renewal failed" it_log_has agent_web7 "event=cert_renew_failed"
+[[ $(openssl x509 -in "$IT_WORK/a-web7/agent.crt" -noout -serial) == "$serial7" ]] ||
+	it_fail "a failed renewal touched web7's certificate"
+[[ -z $(ls "$IT_WORK/a-web7/" | grep '\.new') ]] || it_fail "a failed renewal left files behind"
+for i in $(seq 1 8); do
+	echo "$(it_syslog_now) web7 sshd[5$i]: Failed password for root from 203.0.113.81 port 7$i$i ssh2"
+done >>"$IT_WORK/web7.log"
+it_wait_for 15 "web7 still delivers after failed renewals" has_alert 203.0.113.81
+it_stop agent_web7
 # Nothing lost: every line web3 read was handled (its seq is the collector's handled seq).
 seq_done() { [[ $(it_redis_raw HGET minisoc:agents:seq web3) -ge 16 ]]; }
 it_wait_for 10 "all 16 of web3's lines handled" seq_done
