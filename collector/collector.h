@@ -62,6 +62,9 @@ struct collector_conf {
 	int64_t agents_heartbeat_ms;
 	int64_t agents_silent_after_missed;
 	int64_t agents_flooding_interval_ms;
+	/* Prometheus text at /metrics (metrics.c); off while metrics_port is 0. */
+	char metrics_address[256];
+	int64_t metrics_port;
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */
@@ -103,6 +106,13 @@ struct agent_state {
 	uint64_t agent_uptime_s;	/* ... and its agent_uptime_s */
 	int64_t report_ms;	/* ... and when it came */
 	int64_t flood_alert_ms;	/* the last flooding alert; 0 when none */
+	/* Per-agent counters for /metrics (metrics.c): plain increments, no allocation. */
+	uint64_t events_in;	/* events received, duplicates included */
+	uint64_t events_dup;
+	uint64_t alerts;	/* alerts raised with this agent's id */
+	uint64_t backlog_events;	/* from its last health report: events not yet acked ... */
+	uint64_t spool_bytes;	/* ... and bytes in its spool */
+	bool has_backlog;
 };
 
 /* Why a TLS handshake was refused (counted each; see session.c). */
@@ -141,6 +151,12 @@ struct collector_stats {
 	uint64_t health_reports;	/* valid HEALTH frames */
 	uint64_t health_malformed;	/* ignored, session kept */
 	uint64_t health_skipped;	/* valid, not stored: the sink was congested */
+	/* For /metrics (metrics.c). */
+	uint64_t frames_bad_code[16];	/* frames_bad by the MS_ERR_* code sent (0: other) */
+	uint64_t alerts_sev[6];		/* alerts by severity: informational, low, medium, high, critical, other */
+	uint64_t redis_rtt_count;	/* operations Redis confirmed, and their round trips */
+	uint64_t redis_rtt_sum_us;
+	uint64_t redis_rtt_bucket[12];	/* by upper bound, see metrics.c (non-cumulative) */
 };
 
 struct collector {
@@ -171,6 +187,8 @@ struct collector {
 	int64_t heard_since_ms;		/* ... and from the end of the last stall of our own loop */
 	int64_t silence_tick_ms;	/* when the silence check last ran */
 	size_t agents_silent;		/* agents whose status is silent now */
+	struct metrics *metrics;	/* the /metrics listener, or NULL when off */
+	int64_t started_ms;		/* wall clock at start */
 };
 
 /* Finds or creates the state of agent id; NULL when out of memory. */
@@ -216,6 +234,18 @@ void health_agents_listed(struct collector *c, const char *const *kv, size_t nkv
  */
 void health_status_loaded(struct collector *c, struct agent_state *st, const char *status,
     const char *since, const char *host, const char *peer);
+
+/* --- metrics.c: Prometheus text format at /metrics ------------------- */
+/*
+ * Listens on metrics.address:metrics.port (loopback by default) when the
+ * port is not 0, on c's loop. 0, or -1 with a message in err.
+ */
+int metrics_start(struct collector *c, char *err, size_t errsz);
+void metrics_stop(struct collector *c);
+/* Counts one Redis round trip of us microseconds (the sink, on each confirmed operation). */
+void metrics_redis_rtt(struct collector *c, int64_t us);
+/* Counts one alert by its severity. */
+void metrics_alert(struct collector *c, const char *severity);
 
 /* --- listener.c ------------------------------------------------------ */
 struct listener *listener_new(struct collector *c, char *err, size_t errsz);

@@ -85,6 +85,10 @@ static const struct ms_conf_key collector_keys[] = {
 	{ "agents.flooding_alert_interval_ms", MS_CONF_INT, OFF(agents_flooding_interval_ms), 0,
 	  "600000", 0, 604800000,
 	  "an agent whose rate limit applied again raises minisoc-agent-flooding at most this often" },
+	{ "metrics.address", MS_CONF_STR, OFF(metrics_address), SZ(metrics_address), "127.0.0.1", 0, 0,
+	  "address of the Prometheus /metrics listener (plain HTTP, no authentication: keep it on loopback or a trusted network)" },
+	{ "metrics.port", MS_CONF_INT, OFF(metrics_port), 0, "0", 0, 65535,
+	  "TCP port of /metrics (Prometheus text format); 0 = off" },
 	MS_CONF_END
 };
 
