@@ -338,19 +338,25 @@ function drawChart() {
     'Only the most recent alerts were counted (web.chart_max_scan).' : '';
 }
 
-function chartCount(x) {
-  const c = state.chart;
-  if (!c) return;
+/* Counts x in the chart when it came after the chart was computed. */
+function chartAdd(c, x) {
+  const ms = parseInt(x.id.split('-')[0], 10);
   const i = c.severities.indexOf(x.sev);
-  if (c.hours[0] && i >= 0) {
-    c.hours[0][i]++;
-    drawChart();
-  }
+  if (!(ms > c.now_ms) || i < 0 || !c.hours[0]) return false;
+  c.hours[0][i]++;
+  return true;
+}
+
+function chartCount(x) {
+  if (state.chart && chartAdd(state.chart, x)) drawChart();
 }
 
 async function loadChart() {
   try {
-    state.chart = await api('/api/chart');
+    const c = await api('/api/chart');
+    // The server shares one computation for a few seconds: add what came since.
+    for (const x of state.alerts.values()) chartAdd(c, x);
+    state.chart = c;
     drawChart();
   } catch (err) {
     document.getElementById('chart-note').textContent = String(err.message);
