@@ -17,6 +17,8 @@ PACKAGES=(
   # bench/run.sh compares the collector with rsyslog (imtcp over TLS with the
   # openssl driver, omhiredis); it runs its own rsyslogd, never the system one
   rsyslog rsyslog-openssl rsyslog-hiredis
+  # tests/integration/e2e_web.sh drives the dashboard in headless Chromium
+  chromium
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -38,8 +38,10 @@ web_cookie_get(const char *header, const char *name, struct ms_str *out)
 			const char *v = p + nl + 1, *ve = end;
 			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
 				ve--;
-			*out = ms_str_make(v, (size_t)(ve - v));
-			return 0;
+			if (ve > v) {
+				*out = ms_str_make(v, (size_t)(ve - v));
+				return 0;
+			}
 		}
 		p = end;
 	}

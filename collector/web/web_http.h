@@ -25,7 +25,7 @@ bool web_token_equal(const char *want, size_t wantlen, const char *got, size_t g
 
 /*
  * Finds cookie name in a Cookie header ("a=1; b=2"); *out borrows from
- * header. 0 when found, -1 otherwise.
+ * header. 0 when found with a value, -1 otherwise.
  */
 int web_cookie_get(const char *header, const char *name, struct ms_str *out);
 
