@@ -132,6 +132,11 @@ PY
 it_wait_for 10 "the two streams closed" bash -c \
 	"[[ \$(grep -c 'event=stream_closed' '$IT_WORK/logs/web.log') -ge 2 ]]"
 
+# Alerts in the ECS-style schema (docs/alerts.md on the alert-bus branch),
+# as another collector version would write them: the page reads both.
+now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+it_redis XADD minisoc:alerts '*' alert "{\"@timestamp\":\"$now\",\"event\":{\"kind\":\"alert\",\"severity\":5},\"rule\":{\"id\":\"e-1\",\"name\":\"ecs_one\",\"title\":\"ECS shaped alert\",\"level\":\"critical\"},\"host\":{\"name\":\"db7\"},\"agent\":{\"id\":\"db7\"},\"source\":{\"ip\":\"198.51.100.23\"},\"system\":{\"id\":\"crm\",\"level\":3}}" >/dev/null
+it_redis XADD minisoc:alerts '*' alert "{\"@timestamp\":\"$now\",\"event\":{\"severity\":4},\"rule\":{\"name\":\"ecs_numeric_only\"},\"host\":{\"name\":\"db8\"}}" >/dev/null
 python3 "$IT_ROOT/tests/integration/web_browser.py" "http://127.0.0.1:$WPORT" \
 	"$IT_WORK/web.token" "$AUTH" "$OUT" web1 || it_fail "browser checks failed (see $OUT)"
 [[ -s $OUT/dashboard.png ]] || it_fail "no screenshot"

@@ -159,6 +159,20 @@ def main():
                "the dashboard with its live stream open")
         print("signed in, live stream open")
 
+        # ECS-style alerts written before the page opened (history).
+        ecs = ("[...document.querySelectorAll('#alerts tbody tr')].find(tr => "
+               "tr.textContent.includes('ECS shaped alert'))")
+        b.wait(f"!!({ecs})", 10, "the ECS-style alert from the history")
+        got = b.eval(f"[({ecs}).getAttribute('data-severity'), ({ecs}).textContent]")
+        if got[0] != "critical" or not all(s in got[1] for s in ("198.51.100.23", "db7", "crm (level 3)")):
+            raise Fail(f"ECS-style alert misread: {got!r}")
+        num = ("[...document.querySelectorAll('#alerts tbody tr')].find(tr => "
+               "tr.textContent.includes('ecs_numeric_only'))")
+        got = b.eval(f"({num}) && ({num}).getAttribute('data-severity')")
+        if got != "high":
+            raise Fail(f"numeric event.severity 4 shown as {got!r}, expected high")
+        print("ECS-style alerts read (rule.level, event.severity, host.name, source.ip, system)")
+
         # An alert through the real pipeline: agent -> collector -> Redis -> page.
         ts = time.strftime("%b %e %H:%M:%S")
         evil = '<img src=x onerror="window.__pwned=2"><b>BOLD</b>'
