@@ -70,6 +70,7 @@ web:
   port: $WPORT
   token_file: $IT_WORK/web.token
   max_clients: 2
+  client_buffer: 65536
   log_level: debug
 redis:
   port: $IT_REDIS_PORT
@@ -141,6 +142,38 @@ python3 "$IT_ROOT/tests/integration/web_browser.py" "http://127.0.0.1:$WPORT" \
 	"$IT_WORK/web.token" "$AUTH" "$OUT" web1 || it_fail "browser checks failed (see $OUT)"
 [[ -s $OUT/dashboard.png ]] || it_fail "no screenshot"
 it_log "screenshot in $OUT/dashboard.png"
+
+# A live client that stops reading is disconnected once 64 KiB wait for it
+# (past what the kernel buffers): about 8 MiB of alerts go by meanwhile.
+python3 - "$WPORT" "$TOKEN" "$IT_WORK/slow.open" <<'PY' &
+import socket, sys, time
+port, token, marker = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+open(marker, "w").write(head.decode().split("\r\n")[0])
+time.sleep(60)  # holds the connection without reading; killed by the test
+PY
+SLOW=$!
+IT_PIDS+=("$SLOW")
+it_wait_for 10 "the slow stream open" test -s "$IT_WORK/slow.open"
+grep -q " 200 " "$IT_WORK/slow.open" || it_fail "slow stream refused: $(cat "$IT_WORK/slow.open")"
+python3 - <<'PY' | redis-cli -p "$IT_REDIS_PORT" --pipe >/dev/null
+import sys
+pad = "x" * 2000
+out = []
+for i in range(4000):
+    args = ["XADD", "minisoc:alerts", "*", "alert", '{"severity":"low","samples":["%s"]}' % pad]
+    out.append("*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a), a) for a in args))
+sys.stdout.write("".join(out))
+PY
+it_wait_for 20 "the slow reader dropped" it_log_has web "event=stream_dropped .*reason=slow_reader"
+kill "$SLOW" 2>/dev/null || true
+[[ $(status /healthz) == 200 ]] || it_fail "the daemon is not healthy after dropping a slow client"
 
 it_stop web
 it_stop agent

@@ -20,6 +20,7 @@ and saves OUT_DIR/dashboard.png (a screenshot) and OUT_DIR/page.html.
 Exit status 0 when all hold, 1 with the reason otherwise.
 """
 import base64
+import fcntl
 import json
 import os
 import select
@@ -45,8 +46,12 @@ class Browser:
         self.from_r, from_w = os.pipe()
 
         def child():
-            os.dup2(to_r, 3)
-            os.dup2(from_w, 4)
+            # Out of the way first: a pipe may already be fd 3 or 4 (and
+            # close-on-exec, which dup2 onto itself would not clear).
+            r = fcntl.fcntl(to_r, fcntl.F_DUPFD, 10)
+            w = fcntl.fcntl(from_w, fcntl.F_DUPFD, 10)
+            os.dup2(r, 3, inheritable=True)
+            os.dup2(w, 4, inheritable=True)
 
         args = [exe, "--headless", "--remote-debugging-pipe", "--no-first-run",
                 "--no-default-browser-check", "--disable-gpu", "--disable-extensions",
@@ -98,7 +103,10 @@ class Browser:
         msg = {"id": self.next_id, "method": method, "params": params or {}}
         if session and self.session:
             msg["sessionId"] = self.session
-        os.write(self.to_w, json.dumps(msg).encode() + b"\0")
+        try:
+            os.write(self.to_w, json.dumps(msg).encode() + b"\0")
+        except BrokenPipeError:
+            raise Fail(f"chromium exited (status {self.proc.poll()}) before {method}")
         deadline = time.monotonic() + timeout
         while True:
             m = self._read_msg(deadline)
@@ -268,6 +276,7 @@ def main():
     finally:
         if b is not None:
             b.close()
+            shutil.copy(os.path.join(profile, "chromium.log"), os.path.join(out_dir, "chromium.log"))
         shutil.rmtree(profile, ignore_errors=True)
     return 0
 
