@@ -106,6 +106,13 @@ collector_alert(struct collector *c, const struct alert *a0)
 	a.system_id = registry_system(c, a.agent_id, &a.system_level);
 	alert_make_id(a.id, sizeof(a.id), a.time_ms);
 	c->stats.alerts++;
+	metrics_alert(c, a.severity);
+	if (a.agent_id[0]) {
+		/* Only known agents: a lookup, never a new entry from here. */
+		struct agent_state *st = ms_map_get(c->agents, a.agent_id, strlen(a.agent_id));
+		if (st)
+			st->alerts++;
+	}
 	ms_buf_reset(&c->alert_buf);
 	if (alert_to_json(&a, &c->alert_buf) < 0) {
 		c->stats.alerts_failed++;
@@ -551,6 +558,7 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	TAILQ_INIT(&c.sessions);
+	c.started_ms = ms_now_ms();
 	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
@@ -648,6 +656,7 @@ main(int argc, char **argv)
 	/* Known agents and their status are read back before any session's work. */
 	if ((c.sink = sink_redis_new(&c, err, sizeof(err))) == NULL ||
 	    health_start(&c, err, sizeof(err)) < 0 ||
+	    metrics_start(&c, err, sizeof(err)) < 0 ||
 	    (c.listener = listener_new(&c, err, sizeof(err))) == NULL) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
@@ -694,6 +703,7 @@ out:
 	while (!TAILQ_EMPTY(&c.sessions))
 		session_free(TAILQ_FIRST(&c.sessions));
 	listener_free(c.listener);
+	metrics_stop(&c);
 	enroll_free(c.enroll);
 	health_stop(&c);
 	sink_free(c.sink);

@@ -72,6 +72,9 @@ struct collector_conf {
 	int64_t archive_keep_margin_days;
 	/* register of information systems (registry.c) */
 	char register_path[4096];
+	/* Prometheus text at /metrics (metrics.c); off while metrics_port is 0. */
+	char metrics_address[256];
+	int64_t metrics_port;
 	/* Enrolment listener (enroll.c); off while enroll_port is 0. */
 	char enroll_address[256];
 	int64_t enroll_port;
@@ -124,6 +127,13 @@ struct agent_state {
 	/* Event categories last seen (registry.c), for the compliance checks. */
 	int64_t seen_ms[4];	/* newest event time per category */
 	int64_t seen_written_at[4];	/* wall clock of the last write per category */
+	/* Per-agent counters for /metrics (metrics.c): plain increments, no allocation. */
+	uint64_t events_in;	/* events received, duplicates included */
+	uint64_t events_dup;
+	uint64_t alerts;	/* alerts raised with this agent's id */
+	uint64_t backlog_events;	/* from its last health report: events not yet acked ... */
+	uint64_t spool_bytes;	/* ... and bytes in its spool */
+	bool has_backlog;
 };
 
 /* Why a TLS handshake was refused (counted each; see session.c). */
@@ -163,6 +173,12 @@ struct collector_stats {
 	uint64_t health_malformed;	/* ignored, session kept */
 	uint64_t health_skipped;	/* valid, not stored: the sink was congested */
 	uint64_t agents_unassigned;	/* hellos from agents not in the register */
+	/* For /metrics (metrics.c). */
+	uint64_t frames_bad_code[16];	/* frames_bad by the MS_ERR_* code sent (0: other) */
+	uint64_t alerts_sev[6];		/* alerts by severity: informational, low, medium, high, critical, other */
+	uint64_t redis_rtt_count;	/* operations Redis confirmed, and their round trips */
+	uint64_t redis_rtt_sum_us;
+	uint64_t redis_rtt_bucket[12];	/* by upper bound, see metrics.c (non-cumulative) */
 };
 
 struct collector {
@@ -202,6 +218,8 @@ struct collector {
 	/* archive.profiles: the frameworks' retention per level ("old", "new"; owned, may be NULL). */
 	struct ms_comp_profile *archive_prof[2];
 	struct ms_register *reg;	/* register.path, or NULL (owned; registry.c) */
+	struct metrics *metrics;	/* the /metrics listener, or NULL when off */
+	int64_t started_ms;		/* wall clock at start */
 };
 
 /* Finds or creates the state of agent id; NULL when out of memory. */
@@ -273,6 +291,17 @@ const char *registry_system(const struct collector *c, const char *agent, int *l
 void registry_hello(struct collector *c, struct agent_state *st);
 /* Notes the event categories of d (login, config_change, error) as seen on st. */
 void registry_seen(struct collector *c, struct agent_state *st, const struct decoded *d);
+/* --- metrics.c: Prometheus text format at /metrics ------------------- */
+/*
+ * Listens on metrics.address:metrics.port (loopback by default) when the
+ * port is not 0, on c's loop. 0, or -1 with a message in err.
+ */
+int metrics_start(struct collector *c, char *err, size_t errsz);
+void metrics_stop(struct collector *c);
+/* Counts one Redis round trip of us microseconds (the sink, on each confirmed operation). */
+void metrics_redis_rtt(struct collector *c, int64_t us);
+/* Counts one alert by its severity. */
+void metrics_alert(struct collector *c, const char *severity);
 
 /* --- listener.c ------------------------------------------------------ */
 struct listener *listener_new(struct collector *c, char *err, size_t errsz);

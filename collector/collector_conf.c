@@ -110,6 +110,10 @@ static const struct ms_conf_key collector_keys[] = {
 	{ "register.path", MS_CONF_PATH, OFF(register_path), SZ(register_path), "", 0, 0,
 	  "register of information systems (YAML, docs/compliance.md): alerts carry their agent's "
 	  "system id and level; agents not in it are unassigned; reloaded on SIGHUP" },
+	{ "metrics.address", MS_CONF_STR, OFF(metrics_address), SZ(metrics_address), "127.0.0.1", 0, 0,
+	  "address of the Prometheus /metrics listener (plain HTTP, no authentication: keep it on loopback or a trusted network)" },
+	{ "metrics.port", MS_CONF_INT, OFF(metrics_port), 0, "0", 0, 65535,
+	  "TCP port of /metrics (Prometheus text format); 0 = off" },
 	/* Enrolment (enroll.c, docs/security.md "Enrolment"). */
 	{ "enroll.port", MS_CONF_INT, OFF(enroll_port), 0, "0", 0, 65535,
 	  "TCP port of the enrolment listener (TLS, server-auth only): agents trade a one-time token "

@@ -210,6 +210,7 @@ static void
 session_reject_or_close(struct session *s, int errcode, const char *reason)
 {
 	s->c->stats.frames_bad++;
+	s->c->stats.frames_bad_code[errcode > 0 && errcode < 16 ? errcode : 0]++;
 	ms_warn("event=protocol_error peer=%s agent=%s reason=%s", s->peer,
 	    s->agent_id[0] ? s->agent_id : "-", reason);
 	session_close(s, errcode, reason);
@@ -438,9 +439,11 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 	}
 	while (ms_batch_next(&it, &we) == 1) {
 		c->stats.events_in++;
+		st->events_in++;
 		s->events++;
 		if (we.seq <= st->handled_seq) {
 			c->stats.events_dup++;
+			st->events_dup++;
 			continue;
 		}
 		dctx.recv_ms = we.time_ms;

@@ -19,7 +19,8 @@ PACKAGES=(
   rsyslog rsyslog-openssl rsyslog-hiredis
   # tests/integration/e2e_forward.sh: xmllint checks the IODEF documents
   libxml2-utils
-  # the compliance report's test renders the HTML in a real browser and reads the PDF back
+  # the compliance report's test renders the HTML in a real browser and reads the
+  # PDF back; tests/integration/e2e_web.sh drives the dashboard in headless Chromium
   chromium poppler-utils fonts-dejavu-core
 )
 
