@@ -316,6 +316,8 @@ void listener_free(struct listener *l);
 struct enroll *enroll_new(struct collector *c, char *err, size_t errsz);
 /* SIGHUP: the CA file and CRL are read again for the handshakes to come. */
 void enroll_reload(struct enroll *e);
+/* Certificates issued at enrolment, at renewal, and requests refused, into n[0..2]. */
+void enroll_counts(const struct enroll *e, uint64_t n[3]);
 /* For --check: enroll.ca_cert is a CA and enroll.ca_key its key (when enroll.port is set). 0 or -1. */
 int enroll_check(const struct collector_conf *cf, char *err, size_t errsz);
 void enroll_free(struct enroll *e);

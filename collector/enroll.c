@@ -899,6 +899,14 @@ enroll_reload(struct enroll *e)
 }
 
 void
+enroll_counts(const struct enroll *e, uint64_t n[3])
+{
+	n[0] = e->enrolled;
+	n[1] = e->renewed;
+	n[2] = e->refused;
+}
+
+void
 enroll_free(struct enroll *e)
 {
 	if (e == NULL)

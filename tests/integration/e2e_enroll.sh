@@ -53,6 +53,8 @@ limits:
   shutdown_timeout_ms: 2000
 register:
   path: $IT_WORK/register.yml
+metrics:
+  port: ${6:-0}
 YML
 }
 # The register of information systems: a token's system must match it.
@@ -84,7 +86,8 @@ systems:
       - {host: web3, agent: web3}
       - {host: web7, agent: web7}
 YML
-collector_conf 3600
+MPORT=$(it_free_port)
+collector_conf 3600 "" "" "" "" "$MPORT"
 "$IT_COLLECTOR" -c "$IT_WORK/collector.yml" -t >"$IT_WORK/logs/check.log" 2>&1 ||
 	it_fail "collector -t: $(cat "$IT_WORK/logs/check.log")"
 # --check catches an enrolment key that is not the enrolment CA's.
@@ -255,6 +258,11 @@ it_wait_for 15 "web1's alert after the revocation" has_alert 203.0.113.78
 "$IT_CLI" pki list "${REDIS[@]}" >"$IT_WORK/list.txt" || it_fail "pki list failed"
 grep -Eq '^web2 +erp +revoked' "$IT_WORK/list.txt" || it_fail "pki list: $(cat "$IT_WORK/list.txt")"
 grep -Eq '^web1 +erp +enrolled' "$IT_WORK/list.txt" || it_fail "pki list: $(cat "$IT_WORK/list.txt")"
+# The counters at /metrics (Prometheus).
+python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())" "http://127.0.0.1:$MPORT/metrics" >"$IT_WORK/metrics.txt" || it_fail "no /metrics"
+grep -Eq '^minisoc_enrollments_total\{result="enrolled"\} ([4-9]|[1-9][0-9])$' "$IT_WORK/metrics.txt" &&
+	grep -Eq '^minisoc_enrollments_total\{result="refused"\} ([5-9]|[1-9][0-9])$' "$IT_WORK/metrics.txt" ||
+	it_fail "metrics: $(grep enrollments "$IT_WORK/metrics.txt")"
 it_stop agent_web1
 it_stop agent_web2
 
