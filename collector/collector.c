@@ -264,6 +264,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGHUP) {
 		tls_reload(c);
+		enroll_reload(c->enroll);
 		rules_reload(c);
 		registry_reload(c);
 		return;
@@ -603,6 +604,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 		registry_stop(&c);
+		if (!failed && enroll_check(&c.conf, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", config, err);
+			return 1;
+		}
 		if (failed) {
 			fprintf(stderr, "%s: rules did not load cleanly (see above)\n", config);
 			return 1;
@@ -656,6 +661,11 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	/* The enrolment CA key is read here, while still root. */
+	if ((c.enroll = enroll_new(&c, err, sizeof(err))) == NULL && err[0]) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
 	/* Port bound, keys and rules loaded: root is not needed any more. */
 	if (ms_priv_drop(c.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
@@ -694,6 +704,7 @@ out:
 		session_free(TAILQ_FIRST(&c.sessions));
 	listener_free(c.listener);
 	metrics_stop(&c);
+	enroll_free(c.enroll);
 	health_stop(&c);
 	sink_free(c.sink);
 	if (c.archive_timer)
