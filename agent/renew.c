@@ -35,6 +35,8 @@ struct renew {
 	struct agent *a;
 	struct event *timer;
 	int64_t not_before, not_after;	/* of the certificate in use */
+	bool enrolled;		/* it carries a system URN: the enrolment CA made it */
+	bool said_manual;	/* "not renewed automatically" logged */
 	pthread_t thread;
 	bool running;
 	atomic_bool done;
@@ -63,6 +65,15 @@ renew_load(struct renew *r)
 		return -1;
 	r->not_before = ms_pki_cert_not_before(x);
 	r->not_after = ms_pki_cert_not_after(x);
+	/*
+	 * Only a certificate from enrolment can be renewed there (the collector
+	 * renews the certificate on record); one made by hand (deploy/pki.sh,
+	 * another CA) would fail every hour.
+	 */
+	{
+		char sys[128];
+		r->enrolled = ms_pki_cert_system(x, sys, sizeof(sys)) == 0;
+	}
 	X509_free(x);
 	return 0;
 }
@@ -156,6 +167,12 @@ renew_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		renew_finish(r);
+	} else if (!r->enrolled && r->not_after > r->not_before) {
+		if (!r->said_manual)
+			ms_info("event=cert_not_enrolled file=%s not_after_s=%lld note=\"not from "
+			    "minisoc-agent enroll: not renewed automatically; replace it before it "
+			    "expires\"", r->a->conf.tls_cert, (long long)r->not_after);
+		r->said_manual = true;
 	} else if (!r->a->stopping && r->not_after > r->not_before &&
 	    now >= r->not_before + (r->not_after - r->not_before) * 2 / 3) {
 		renew_start(r);
