@@ -218,7 +218,7 @@ struct collector {
 	/* archive.profiles: the frameworks' retention per level ("old", "new"; owned, may be NULL). */
 	struct ms_comp_profile *archive_prof[2];
 	struct ms_register *reg;	/* register.path, or NULL (owned; registry.c) */
-	struct event *reg_publish_timer;	/* retries a publication the sink skipped (registry.c) */
+	struct event *reg_publish_timer;	/* the next publication of the register (registry.c) */
 	struct metrics *metrics;	/* the /metrics listener, or NULL when off */
 	int64_t started_ms;		/* wall clock at start */
 };
@@ -291,8 +291,8 @@ const char *registry_system(const struct collector *c, const char *agent, int *l
 /*
  * Replaces the Redis hash minisoc:systems by the loaded register, one
  * JSON record per system (a no-op without a register): called once the
- * sink exists and after each successful reload. A publication the
- * congested sink skips is tried again a few seconds later.
+ * sink exists and after each successful reload; then every 5 minutes. A
+ * publication the congested sink skips is tried again 5 s later.
  */
 void registry_publish(struct collector *c);
 /* An agent said hello: records its system in minisoc:agent:<id> (system, level). */

@@ -13,7 +13,8 @@
  *
  * The register itself is published in the hash minisoc:systems (system
  * id -> JSON record) at start and after each reload, replaced whole so a
- * system removed from the file leaves the hash with it; the dashboard
+ * system removed from the file leaves the hash with it, and rewritten
+ * every 5 minutes so a Redis that lost it gets it back; the dashboard
  * reads it (docs/compliance.md).
  */
 #include <inttypes.h>
@@ -62,21 +63,25 @@ registry_stop(struct collector *c)
 
 #define SYSTEMS_KEY "minisoc:systems"
 #define PUBLISH_RETRY_S 5
+/* Written again this often: a Redis restarted without persistence, or a FLUSHALL, is repaired. */
+#define PUBLISH_REFRESH_S 300
 #define PUBLISH_MAX (64u << 20)	/* the register file is at most 16 MiB */
+
+static void publish(struct collector *c, bool refresh);
 
 static void
 publish_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	registry_publish(arg);
+	publish(arg, true);
 }
 
-/* Tries again in PUBLISH_RETRY_S seconds (the sink was congested). */
+/* Publishes again in secs seconds. */
 static void
-publish_later(struct collector *c)
+publish_later(struct collector *c, int secs)
 {
-	struct timeval tv = { PUBLISH_RETRY_S, 0 };
+	struct timeval tv = { secs, 0 };
 
 	if (c->reg_publish_timer == NULL &&
 	    (c->reg_publish_timer = evtimer_new(c->base, publish_retry_cb, c)) == NULL) {
@@ -88,6 +93,13 @@ publish_later(struct collector *c)
 
 void
 registry_publish(struct collector *c)
+{
+	publish(c, false);
+}
+
+/* refresh: the periodic rewrite, logged at debug level only. */
+static void
+publish(struct collector *c, bool refresh)
 {
 	struct ms_buf b;
 	struct ms_json j;
@@ -130,11 +142,17 @@ registry_publish(struct collector *c)
 	if (rc == 1) {
 		ms_warn("event=register_publish_deferred reason=redis_congested retry_s=%d",
 		    PUBLISH_RETRY_S);
-		publish_later(c);
+		publish_later(c, PUBLISH_RETRY_S);
 	} else if (rc < 0) {
 		ms_err("event=register_publish_failed reason=out_of_memory");
 	} else {
-		ms_info("event=register_published key=%s systems=%zu bytes=%zu", SYSTEMS_KEY, n, b.len);
+		if (refresh)
+			ms_debug("event=register_published key=%s systems=%zu bytes=%zu refresh=1",
+			    SYSTEMS_KEY, n, b.len);
+		else
+			ms_info("event=register_published key=%s systems=%zu bytes=%zu", SYSTEMS_KEY, n,
+			    b.len);
+		publish_later(c, PUBLISH_REFRESH_S);
 	}
 out:
 	free(kv);

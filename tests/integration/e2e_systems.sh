@@ -18,7 +18,8 @@
 #     BUILD_DIR/test-output/e2e_systems/);
 #  4. SIGHUP with SYS-003 removed from the register: it leaves
 #     minisoc:systems and /api/systems; the next report --publish drops it
-#     from the compliance hash; a register without systems deletes the hash.
+#     from the compliance hash; a register without systems deletes the hash,
+#     and /api/systems falls back to the compliance hash, then to agents.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_systems.sh BUILD_DIR}"
 IT_WEB=$IT_BUILD/collector/web/minisoc-web
@@ -262,6 +263,10 @@ printf 'systems: []\n' >"$REG"
 kill -HUP "$IT_PID_collector"
 gone() { [[ $(it_redis_raw EXISTS minisoc:systems) == 0 ]]; }
 it_wait_for 10 "minisoc:systems deleted" gone
+# The page's fallbacks: the systems of the compliance hash, then those agents carry.
+[[ $(api_systems) == "compliance SYS-001 SYS-002" ]] || it_fail "/api/systems without a register: $(api_systems)"
+it_redis DEL minisoc:systems:compliance >/dev/null
+[[ $(api_systems) == "agents unassigned" ]] || it_fail "/api/systems from the agents: $(api_systems)"
 it_log "removed systems leave both hashes"
 
 it_stop web
