@@ -70,7 +70,7 @@ registry_stop(struct collector *c)
 static void publish(struct collector *c, bool refresh);
 
 static void
-publish_retry_cb(evutil_socket_t fd, short what, void *arg)
+publish_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
@@ -84,7 +84,7 @@ publish_later(struct collector *c, int secs)
 	struct timeval tv = { secs, 0 };
 
 	if (c->reg_publish_timer == NULL &&
-	    (c->reg_publish_timer = evtimer_new(c->base, publish_retry_cb, c)) == NULL) {
+	    (c->reg_publish_timer = evtimer_new(c->base, publish_cb, c)) == NULL) {
 		ms_err("event=register_publish_failed reason=out_of_memory");
 		return;
 	}
