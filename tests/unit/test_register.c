@@ -256,7 +256,7 @@ test_dates_and_retention(void **state)
 
 /* The record published in minisoc:systems: every field, escaped, nulls for what is absent. */
 static void
-test_system_json(void)
+test_system_json(void **state)
 {
 	static const char text[] =
 	    "systems:\n"
