@@ -172,6 +172,14 @@ net_dns_parse(const uint8_t *p, size_t n, struct net_dns *d)
 			size_t o2 = rd;
 			if (dns_name(p, rd + rdlen, &o2, out, 128) < 0)
 				continue;
+		} else if (type == 16 && rdlen > 1) {
+			/* TXT: the first character-string */
+			size_t l = p[rd] < rdlen - 1 ? p[rd] : rdlen - 1u, o = 0;
+			for (size_t k = 0; k < l && o + 1 < 128; k++) {
+				uint8_t c = p[rd + 1 + k];
+				out[o++] = (c >= 0x20 && c < 0x7F) ? (char)c : '?';
+			}
+			out[o] = '\0';
 		} else if (type == 15 && rdlen > 2) {
 			size_t o2 = rd + 2;
 			if (dns_name(p, rd + rdlen, &o2, out, 128) < 0)

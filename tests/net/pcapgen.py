@@ -5,6 +5,7 @@ struct, in pcap or pcapng files.
 
 usage: pcapgen.py SCENARIO OUT [--link ether|vlan2|sll|sll2|raw] [--pcapng]
                               [--count N]
+       pcapgen.py --seeds DIR     (the seed corpus of tests/fuzz/fuzz_net.c)
 
 Scenarios (addresses from the documentation ranges):
   portscan   203.0.113.50 SYN-scans ports 1..1000 of 198.51.100.10 in 1 s;
@@ -381,7 +382,30 @@ def write_pcapng(path, cap, link):
         f.write(b"".join(out))
 
 
+def write_seeds(outdir):
+    """Fuzz seeds for tests/fuzz/fuzz_net.c: each scenario's packets as
+    [link index][length][frame] records, a few hundred bytes per seed."""
+    import os
+    os.makedirs(outdir, exist_ok=True)
+    link_index = {"ether": 0, "vlan2": 0, "sll": 1, "sll2": 2, "raw": 3}
+    for name in ("dns", "apps", "malformed", "sshguess", "sweep"):
+        cap = Capture()
+        SCENARIOS[name](cap, {})
+        for link in ("ether", "vlan2", "sll", "sll2", "raw"):
+            recs = b""
+            for ts, p, cut in cap.pkts[:24]:
+                data = frame(p, link)
+                if cut is not None:
+                    data = data[:cut + len(frame(Pkt(b"", p.v6), link))]
+                recs += struct.pack("!BH", link_index[link], len(data)) + data
+            with open(os.path.join(outdir, "%s_%s" % (name, link)), "wb") as f:
+                f.write(recs)
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--seeds":
+        write_seeds(argv[2])
+        return 0
     if len(argv) < 3 or argv[1] not in SCENARIOS:
         sys.stderr.write(__doc__)
         return 1
