@@ -24,6 +24,7 @@ Scenarios (addresses from the documentation ranges):
   malformed  truncated and corrupt packets (see the comments) between
              valid ones: one complete TCP connection at the end.
   web        browsing: one client, 30 servers on 443, all answered.
+  mixed      portscan, sshguess, dns and web one after the other.
   bench      COUNT packets (default 1000000) of many short TCP connections
              and DNS lookups, for bench/pcap.
 """
@@ -292,6 +293,14 @@ def sc_web(cap, args):
     for i in range(30):
         t = tcp_session(cap, t, "192.0.2.40", "198.51.100.%d" % (100 + i), 47000 + i, 443,
                         c_data=[client_hello("site%d.example" % i)], s_data=[b"\x16\x03\x03\x00\x00"])
+
+
+def sc_mixed(cap, args):
+    """portscan, then sshguess, dns and web, 100 s apart (for the agent test)."""
+    for i, sc in enumerate((sc_portscan, sc_sshguess, sc_dns, sc_web)):
+        sub = Capture()
+        sc(sub, args)
+        cap.pkts += [(ts + 100 * i, p, cut) for ts, p, cut in sub.pkts]
 
 
 def sc_bench(cap, args):
