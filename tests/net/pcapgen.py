@@ -303,9 +303,8 @@ def sc_mixed(cap, args):
         cap.pkts += [(ts + 100 * i, p, cut) for ts, p, cut in sub.pkts]
 
 
-def sc_bench(cap, args):
-    """Many short connections and DNS lookups; built once, replicated to COUNT."""
-    n = args.get("count", 1000000)
+def bench_unit():
+    """Many short connections and DNS lookups: 4096+ packets, replicated by write_bench."""
     unit = Capture()
     t = BASE_TS
     rnd = random.Random(7)
@@ -314,26 +313,45 @@ def sc_bench(cap, args):
         s = "172.16.%d.%d" % (rnd.randrange(256), rnd.randrange(1, 255))
         if rnd.random() < 0.2:
             ident = rnd.randrange(65536)
-            unit.add(t, udp4(c, "172.16.0.53", 30000 + ident % 30000, 53, dns_msg(ident, "host%d.example" % ident, "A")))
-            unit.add(t, udp4("172.16.0.53", c, 53, 30000 + ident % 30000,
-                             dns_msg(ident, "host%d.example" % ident, "A", True, 0, [("A", s)])))
+            q = dns_msg(ident, "host%d.example" % ident, "A")
+            r = dns_msg(ident, "host%d.example" % ident, "A", True, 0, [("A", s)])
+            unit.add(t, udp4(c, "172.16.0.53", 30000 + ident % 30000, 53, q))
+            unit.add(t + 0.00002, udp4("172.16.0.53", c, 53, 30000 + ident % 30000, r))
         else:
             tcp_session(unit, t, c, s, rnd.randrange(1024, 65535), rnd.choice((80, 443, 8080)),
                         c_data=[bytes(200)], s_data=[bytes(1200), bytes(1200)], step=0.00001)
         t += 0.0001
-    # Replicas move the client addresses so every copy makes new flows.
-    out = []
-    rep = 0
-    while len(out) < n:
-        for ts, p, cut in unit.pkts:
-            l3 = bytearray(p.l3)
-            l3[13] = (l3[13] + rep) & 0xFF if l3[12] == 10 else l3[13]
-            l3[17] = (l3[17] + rep) & 0xFF if l3[16] == 10 else l3[17]
-            out.append((ts + rep * 0.5, Pkt(bytes(l3)), cut))
-            if len(out) >= n:
-                break
-        rep += 1
-    cap.pkts = out
+    return unit
+
+
+def write_bench(path, count, link):
+    """COUNT packets: the unit again and again, each copy with other client
+    addresses (so every copy makes new flows) and 0.5 s later."""
+    unit = bench_unit()
+    frames = []
+    for ts, p, cut in unit.pkts:
+        frames.append((ts, bytearray(frame(p, link))))
+    l3 = len(frame(Pkt(b""), link))
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPES[link]))
+        n = rep = 0
+        while n < count:
+            buf = []
+            for ts, fr in frames:
+                d = bytearray(fr)
+                # the 10.x client is the source or the destination: move its second octet
+                if d[l3 + 12] == 10:
+                    d[l3 + 13] = (d[l3 + 13] + rep) & 0xFF
+                if d[l3 + 16] == 10:
+                    d[l3 + 17] = (d[l3 + 17] + rep) & 0xFF
+                t = ts + rep * 0.5
+                sec = int(t)
+                buf.append(struct.pack("<IIII", sec, int((t - sec) * 1e6), len(d), len(d)) + bytes(d))
+                n += 1
+                if n >= count:
+                    break
+            f.write(b"".join(buf))
+            rep += 1
 
 
 SCENARIOS = {k[3:]: v for k, v in globals().items() if k.startswith("sc_")}
@@ -415,7 +433,7 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "--seeds":
         write_seeds(argv[2])
         return 0
-    if len(argv) < 3 or argv[1] not in SCENARIOS:
+    if len(argv) < 3 or (argv[1] not in SCENARIOS and argv[1] != "bench"):
         sys.stderr.write(__doc__)
         return 1
     args = {"link": "ether", "pcapng": False}
@@ -433,6 +451,9 @@ def main(argv):
         else:
             sys.stderr.write(__doc__)
             return 1
+    if argv[1] == "bench":
+        write_bench(argv[2], args.get("count", 1000000), args["link"])
+        return 0
     cap = Capture()
     SCENARIOS[argv[1]](cap, args)
     (write_pcapng if args["pcapng"] else write_pcap)(argv[2], cap, args["link"])
