@@ -160,6 +160,9 @@ struct net_dns {
 	uint16_t qtype;
 	uint16_t rcode;
 	bool response;
+	bool aa, tc, rd, ra;	/* header flags */
+	uint8_t z;		/* the reserved Z bits (Zeek's "Z") */
+	uint16_t qclass;
 	uint16_t id;
 	unsigned nanswers;
 	char answers[NET_DNS_MAX_ANSWERS][128];	/* A/AAAA text, CNAME/PTR/NS/MX names */

@@ -133,6 +133,15 @@ net_jw_u64(struct net_jw *w, const char *key, uint64_t v)
 }
 
 void
+net_jw_bool(struct net_jw *w, const char *key, bool v)
+{
+	size_t start = w->len;
+
+	if (!jw_key(w, key) || !jw_put(w, v ? "true" : "false", v ? 4 : 5))
+		w->len = start;
+}
+
+void
 net_jw_time(struct net_jw *w, const char *key, int64_t us)
 {
 	char tmp[24], frac[7], *p;

@@ -667,6 +667,9 @@ proto_dns(struct net *n, struct flow *f, const struct net_pkt *p, int64_t now)
 	net_jw_cstr(&w, "proto", proto_name(p->proto));
 	net_jw_u64(&w, "trans_id", d.id);
 	net_jw_cstr(&w, "query", d.query);
+	net_jw_u64(&w, "qclass", d.qclass);
+	if (d.qclass == 1)
+		net_jw_cstr(&w, "qclass_name", "C_INTERNET");
 	net_jw_u64(&w, "qtype", d.qtype);
 	if ((name = net_dns_qtype_name(d.qtype)) != NULL)
 		net_jw_cstr(&w, "qtype_name", name);
@@ -675,6 +678,11 @@ proto_dns(struct net *n, struct flow *f, const struct net_pkt *p, int64_t now)
 		net_jw_cstr(&w, "rcode_name", name);
 	for (unsigned i = 0; i < d.nanswers; i++)
 		ans[i] = d.answers[i];
+	net_jw_bool(&w, "AA", d.aa);
+	net_jw_bool(&w, "TC", d.tc);
+	net_jw_bool(&w, "RD", d.rd);
+	net_jw_bool(&w, "RA", d.ra);
+	net_jw_u64(&w, "Z", d.z);
 	if (d.nanswers)
 		net_jw_strv(&w, "answers", ans, d.nanswers);
 	emit_line(n, &w, now);

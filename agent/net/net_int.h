@@ -26,6 +26,7 @@ void net_jw_begin(struct net_jw *w, char *buf, size_t cap, const char *path, int
 void net_jw_str(struct net_jw *w, const char *key, const void *s, size_t n);
 void net_jw_cstr(struct net_jw *w, const char *key, const char *s);
 void net_jw_u64(struct net_jw *w, const char *key, uint64_t v);
+void net_jw_bool(struct net_jw *w, const char *key, bool v);
 /* ,"key":<seconds with 6 decimals> */
 void net_jw_time(struct net_jw *w, const char *key, int64_t us);
 void net_jw_addr(struct net_jw *w, const char *key, const uint8_t a[16]);

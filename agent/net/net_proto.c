@@ -141,6 +141,11 @@ net_dns_parse(const uint8_t *p, size_t n, struct net_dns *d)
 	if (((p[2] >> 3) & 0x0F) > 2)	/* opcode: query, iquery, status */
 		return -1;
 	d->rcode = p[3] & 0x0F;
+	d->aa = (p[2] & 0x04) != 0;
+	d->tc = (p[2] & 0x02) != 0;
+	d->rd = (p[2] & 0x01) != 0;
+	d->ra = (p[3] & 0x80) != 0;
+	d->z = (uint8_t)((p[3] >> 4) & 0x07);
 	qd = rd16(p + 4);
 	an = rd16(p + 6);
 	if (qd != 1)	/* every real query carries exactly one question */
@@ -148,6 +153,7 @@ net_dns_parse(const uint8_t *p, size_t n, struct net_dns *d)
 	if (dns_name(p, n, &off, d->query, sizeof(d->query)) < 0 || n - off < 4)
 		return -1;
 	d->qtype = rd16(p + off);
+	d->qclass = rd16(p + off + 2);
 	off += 4;
 	for (unsigned i = 0; i < an && d->nanswers < NET_DNS_MAX_ANSWERS; i++) {
 		char name[256];

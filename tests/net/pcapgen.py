@@ -231,6 +231,7 @@ def sc_dns(cap, args):
         (0x2222, "example.com", "AAAA", 0, [("AAAA", "2001:db8::34")]),
         (0x3333, "nonexistent.example", "A", 3, []),
         (0x4444, "www.example.org", "A", 0, [("CNAME", "web.example.org"), ("A", "192.0.2.80")]),
+        (0x4545, "pool.supportxmr.com", "A", 0, [("A", "192.0.2.99")]),
     ]
     for i, (ident, name, qt, rc, ans) in enumerate(q):
         cap.add(t, udp4(c, s, 33000 + i, 53, dns_msg(ident, name, qt))); t += 0.01

@@ -38,6 +38,17 @@ for link in ether vlan2 sll sll2 raw; do
 done
 replay dns_pcapng dns --pcapng --link sll2
 replay apps_pcapng apps --pcapng --link vlan2
+# public Zeek Sigma rules (SigmaHQ, when the corpus is beside the checkout)
+# apply to the events as they are: the mining-pool DNS rule fires once
+ZEEK=${MINISOC_SIGMAHQ:-$ROOT/../shared/corpora/sigmahq}/network/network/zeek
+if [[ -d $ZEEK ]]; then
+	"$CTL" replay -B --rules "$ZEEK" "$WORK/dns_ether.pcap" >"$WORK/sigmahq.alerts" 2>/dev/null
+	got=$(grep -c '"title":"DNS Events Related To Mining Pools"' "$WORK/sigmahq.alerts" || true)
+	total=$(wc -l <"$WORK/sigmahq.alerts")
+	[[ $got == 1 && $total == 1 ]] || fail "SigmaHQ zeek rules: $total alerts, $got from the mining-pool rule, want 1 and 1"
+else
+	echo "net_replay: SigmaHQ corpus not found, public Zeek rules not tried"
+fi
 # a file cut in the middle of a record: the packets before count, exit 2
 python3 "$GEN" sshguess "$WORK/cut.pcap"
 head -c 3000 "$WORK/cut.pcap" >"$WORK/cutshort.pcap"
@@ -107,6 +118,7 @@ want_dns = [
     ("udp", "example.com", "AAAA", "NOERROR", ["2001:db8::34"]),
     ("udp", "nonexistent.example", "A", "NXDOMAIN", None),
     ("udp", "www.example.org", "A", "NOERROR", ["web.example.org", "192.0.2.80"]),
+    ("udp", "pool.supportxmr.com", "A", "NOERROR", ["192.0.2.99"]),
     ("tcp", "example.net", "TXT", "NOERROR", ["v=spf1 -all"]),
 ]
 for link in ("ether", "vlan2", "sll", "sll2", "raw", "pcapng"):
