@@ -326,8 +326,9 @@ def bench_unit():
 
 
 def write_bench(path, count, link):
-    """COUNT packets: the unit again and again, each copy with other client
-    addresses (so every copy makes new flows) and 0.5 s later."""
+    """COUNT packets: the unit again and again, each copy 0.5 s later with
+    other client ports (so every copy makes new connections) from the same
+    few hundred hosts, as on a busy server."""
     unit = bench_unit()
     frames = []
     for ts, p, cut in unit.pkts:
@@ -340,11 +341,13 @@ def write_bench(path, count, link):
             buf = []
             for ts, fr in frames:
                 d = bytearray(fr)
-                # the 10.x client is the source or the destination: move its second octet
-                if d[l3 + 12] == 10:
-                    d[l3 + 13] = (d[l3 + 13] + rep) & 0xFF
-                if d[l3 + 16] == 10:
-                    d[l3 + 17] = (d[l3 + 17] + rep) & 0xFF
+                # the 10.x client is the source or the destination: move its port
+                # (kept above 1023, checksums are not checked by anyone here)
+                off = l3 + 20 if d[l3 + 12] == 10 else l3 + 22
+                port = (d[off] << 8) | d[off + 1]
+                port = 1024 + (port - 1024 + rep * 61) % 64512
+                d[off] = port >> 8
+                d[off + 1] = port & 0xFF
                 t = ts + rep * 0.5
                 sec = int(t)
                 buf.append(struct.pack("<IIII", sec, int((t - sec) * 1e6), len(d), len(d)) + bytes(d))
