@@ -217,7 +217,9 @@ main(int argc, char **argv)
 	snprintf(spool_dir, sizeof(spool_dir), "%s/spool", a.conf.state_dir);
 	if (ms_priv_give_dir(a.conf.user, a.conf.state_dir, err, sizeof(err)) < 0 ||
 	    ms_priv_give_dir(a.conf.user, spool_dir, err, sizeof(err)) < 0 ||
-	    ms_priv_drop(a.conf.user, err, sizeof(err)) < 0) {
+	    (a.capture != NULL && a.conf.capture_interface[0] ?
+	    ms_priv_drop_keep_net_raw(a.conf.user, err, sizeof(err)) :
+	    ms_priv_drop(a.conf.user, err, sizeof(err))) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}

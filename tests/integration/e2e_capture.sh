@@ -11,9 +11,10 @@
 #     (everything – Redis, collector, agent – runs in it): connection attempts
 #     from 127.0.0.3 to 150 closed ports of 127.0.0.2 on its loopback give a
 #     port-scan alert; the uplink's own traffic is filtered out by BPF.
-#  3. the captured interface (a veth pair in the namespace) is deleted: the
-#     capture is reported failed in the health report and reopened once the
-#     interface is back.
+#  3. the agent, started as root with agent.user: nobody, keeps CAP_NET_RAW
+#     and nothing else; the captured interface (a veth pair in the
+#     namespace) is deleted: the capture is reported failed in the health
+#     report and reopened, by the unprivileged agent, once it is back.
 # Parts 2 and 3 need `ip netns` (root); without it they are skipped and
 # part 1 still runs.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -133,6 +134,8 @@ ip link add mscap0 type veth peer name mscap1
 ip link set mscap0 up
 ip link set mscap1 up
 capture_agent_conf "$IT_WORK/agent3.yml" sensor3
+sed -i 's/^agent:$/agent:\n  user: nobody/' "$IT_WORK/agent3.yml"
+chmod 755 "$IT_WORK"
 cat >>"$IT_WORK/agent3.yml" <<YML
 capture:
   interface: mscap0
@@ -140,6 +143,11 @@ capture:
 YML
 it_start agent3 "$IT_AGENT" -c "$IT_WORK/agent3.yml"
 it_wait_for 10 "capture running" field_is sensor3 capture.running 1
+it_log_has agent3 "event=privileges_dropped user=nobody" || it_fail "agent3 did not drop root"
+it_log_has agent3 "event=capabilities_kept caps=cap_net_raw" || it_fail "CAP_NET_RAW not kept"
+# nothing but CAP_NET_RAW (bit 13 = 0x2000) in the running agent
+caps=$(awk '/^CapEff|^CapPrm/ {print $2}' "/proc/$IT_PID_agent3/status" | sort -u)
+[[ $caps == 0000000000002000 ]] || it_fail "agent3 capabilities: $caps, want CAP_NET_RAW only"
 ip link del mscap0
 it_wait_for 10 "failure logged" it_log_has agent3 "event=capture_failed source=pcap:mscap0"
 it_wait_for 10 "failure reported" field_is sensor3 capture.running 0
