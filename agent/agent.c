@@ -160,6 +160,10 @@ main(int argc, char **argv)
 		    a.conf.tls_cert);
 		goto out;
 	}
+	if (capture_check_filter(a.conf.capture_filter, err, sizeof(err)) < 0) {
+		ms_err("event=config_error reason=\"%s\"", err);
+		goto out;
+	}
 	if (check) {
 		printf("%s: configuration and certificates OK (agent id %s, %zu files%s%s)\n", config,
 		    cn, a.nfiles, a.conf.capture_interface[0] || a.conf.capture_file[0] ?

@@ -323,6 +323,8 @@ struct capture_stats {
  */
 struct capture *capture_new(struct agent *a, char *err, size_t errsz);
 void capture_free(struct capture *c);
+/* Whether filter compiles (BPF, for --check, on an Ethernet link). 0, or -1 with err. */
+int capture_check_filter(const char *filter, char *err, size_t errsz);
 /* Starts reading (a file: as fast as the spool takes its events). */
 void capture_start(struct capture *c);
 /* The spool or flood control let events in again: waiting events go, reading goes on. */

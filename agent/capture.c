@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -238,7 +239,7 @@ capture_open(struct capture *c, char *err, size_t errsz)
 	}
 	if (cf->capture_filter[0]) {
 		if (pcap_compile(c->pc, &prog, cf->capture_filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-			snprintf(err, errsz, "capture.filter \"%s\": %s", cf->capture_filter,
+			snprintf(err, errsz, "capture.filter '%s': %s", cf->capture_filter,
 			    pcap_geterr(c->pc));
 			goto fail;
 		}
@@ -360,7 +361,12 @@ capture_tick_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t now = ms_mono_ms();
 	char err[512];
 
-	if (!c->live || c->stopped)
+	if (c->stopped)
+		return;
+	/* events refused for any reason (also a failed reservation) are tried again */
+	if (c->pn > 0 && c->work_ev != NULL)
+		event_active(c->work_ev, EV_TIMEOUT, 0);
+	if (!c->live)
 		return;
 	if (c->pc == NULL) {
 		if (now < c->retry_at_ms)
@@ -386,6 +392,29 @@ capture_tick_cb(evutil_socket_t fd, short what, void *arg)
 		c->last_stats_ms = now;
 		capture_read_kernel_stats(c);
 	}
+}
+
+int
+capture_check_filter(const char *filter, char *err, size_t errsz)
+{
+	struct bpf_program prog;
+	pcap_t *pc;
+	int rc = 0;
+
+	if (filter == NULL || filter[0] == '\0')
+		return 0;
+	if ((pc = pcap_open_dead(DLT_EN10MB, 65535)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	if (pcap_compile(pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		snprintf(err, errsz, "capture.filter '%s': %s", filter, pcap_geterr(pc));
+		rc = -1;
+	} else {
+		pcap_freecode(&prog);
+	}
+	pcap_close(pc);
+	return rc;
 }
 
 struct capture *

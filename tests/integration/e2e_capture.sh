@@ -73,6 +73,9 @@ capture:
   file: $PCAP
 YML
 "$IT_AGENT" --check -c "$IT_WORK/agent1.yml" >/dev/null || it_fail "--check refused the capture config"
+sed 's/^capture:$/capture:\n  filter: "tcp port nonsense"/' "$IT_WORK/agent1.yml" >"$IT_WORK/bad.yml"
+"$IT_AGENT" --check -c "$IT_WORK/bad.yml" >"$IT_WORK/bad.out" 2>&1 && it_fail "--check accepted a bad BPF filter"
+grep -q "capture.filter 'tcp port nonsense'" "$IT_WORK/bad.out" || it_fail "bad filter not explained: $(cat "$IT_WORK/bad.out")"
 it_start agent1 "$IT_AGENT" -c "$IT_WORK/agent1.yml"
 it_wait_for 20 "the whole file read" field_is sensor1 capture.packets "$NPKT"
 it_wait_for 20 "port-scan alert" has_alerts net_port_scan 203.0.113.50 1
