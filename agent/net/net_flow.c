@@ -72,9 +72,20 @@ struct flow {
 	uint8_t closed;
 	uint8_t service;
 	uint8_t seen;		/* bit d: direction d carried payload already */
-	uint8_t ssh_side;	/* bit d: the banner of direction d is in ssh[d] */
+	uint8_t ssh_side;	/* bit d: the banner of direction d is in u.ssh[d] */
 	uint8_t ssh_done;
-	char ssh[2][SSH_BANNER];
+	uint8_t dns_pending;	/* u.dns holds a query not answered yet */
+	/* kept last: a new flow clears everything before it only */
+	union {
+		char ssh[2][SSH_BANNER];	/* SSH: the version banners */
+		struct {			/* DNS (port 53 only, never SSH) */
+			int64_t ts_us;
+			uint16_t id;
+			uint16_t qtype;
+			uint8_t proto;
+			char query[2 * SSH_BANNER - 16];
+		} dns;
+	} u;
 };
 
 struct src {
@@ -313,10 +324,30 @@ flow_emit_ssh(struct net *n, struct flow *f, int64_t ts_us)
 	f->ssh_done = 1;
 	flow_event_begin(n, &w, "ssh", f, ts_us);
 	if (f->ssh_side & 1)
-		net_jw_cstr(&w, "client", f->ssh[0]);
+		net_jw_cstr(&w, "client", f->u.ssh[0]);
 	if (f->ssh_side & 2)
-		net_jw_cstr(&w, "server", f->ssh[1]);
+		net_jw_cstr(&w, "server", f->u.ssh[1]);
 	emit_line(n, &w, ts_us);
+}
+
+/* A DNS query that got no answer (before the next query, or by the end). */
+static void
+flow_emit_dns_unanswered(struct net *n, struct flow *f)
+{
+	struct net_jw w;
+	const char *name;
+
+	if (!f->dns_pending)
+		return;
+	f->dns_pending = 0;
+	flow_event_begin(n, &w, "dns", f, f->u.dns.ts_us);
+	net_jw_cstr(&w, "proto", proto_name(f->u.dns.proto));
+	net_jw_u64(&w, "trans_id", f->u.dns.id);
+	net_jw_cstr(&w, "query", f->u.dns.query);
+	net_jw_u64(&w, "qtype", f->u.dns.qtype);
+	if ((name = net_dns_qtype_name(f->u.dns.qtype)) != NULL)
+		net_jw_cstr(&w, "qtype_name", name);
+	emit_line(n, &w, f->u.dns.ts_us);
 }
 
 /* The conn event of f (it ended, timed out or was evicted). */
@@ -328,6 +359,8 @@ flow_emit_conn(struct net *n, struct flow *f)
 
 	if (f->service == SVC_SSH)
 		flow_emit_ssh(n, f, f->last_us);
+	if (f->service == SVC_DNS)
+		flow_emit_dns_unanswered(n, f);
 	/* failed attempts of a source beyond its allowance go into its scan event */
 	if (strcmp(state, "S0") == 0 || strcmp(state, "REJ") == 0) {
 		struct src *s = src_find(n, f->orig_lo ? f->k.lo : f->k.hi);
@@ -627,7 +660,7 @@ flow_get(struct net *n, const struct net_pkt *p, int64_t now, int *dir, bool may
 	}
 create:
 	f = &n->flows[victim];
-	memset(f, 0, offsetof(struct flow, ssh));
+	memset(f, 0, offsetof(struct flow, u));
 	f->k = k;
 	f->hash = h;
 	f->first_us = f->last_us = now;
@@ -649,6 +682,7 @@ proto_dns(struct net *n, struct flow *f, const struct net_pkt *p, int64_t now)
 	struct net_jw w;
 	const char *ans[NET_DNS_MAX_ANSWERS];
 	const char *name;
+	size_t ql;
 
 	if (p->proto == NET_TCP) {
 		if (len < 2 || (size_t)((m[0] << 8) | m[1]) > len - 2)
@@ -661,8 +695,23 @@ proto_dns(struct net *n, struct flow *f, const struct net_pkt *p, int64_t now)
 		return;
 	}
 	f->service = SVC_DNS;
-	if (!d.response)
+	if (!d.response) {
+		/* remembered until its answer; the one before it had none */
+		flow_emit_dns_unanswered(n, f);
+		f->dns_pending = 1;
+		f->u.dns.ts_us = now;
+		f->u.dns.id = d.id;
+		f->u.dns.qtype = d.qtype;
+		f->u.dns.proto = p->proto;
+		ql = strlen(d.query);
+		if (ql >= sizeof(f->u.dns.query))
+			ql = sizeof(f->u.dns.query) - 1;	/* a very long name is cut */
+		memcpy(f->u.dns.query, d.query, ql);
+		f->u.dns.query[ql] = '\0';
 		return;
+	}
+	if (f->dns_pending && f->u.dns.id == d.id)
+		f->dns_pending = 0;
 	flow_event_begin(n, &w, "dns", f, now);
 	net_jw_cstr(&w, "proto", proto_name(p->proto));
 	net_jw_u64(&w, "trans_id", d.id);
@@ -706,8 +755,8 @@ proto_tcp(struct net *n, struct flow *f, const struct net_pkt *p, int dir, int64
 		if (!(f->ssh_side & (1 << dir))) {
 			if (bl >= SSH_BANNER)
 				bl = SSH_BANNER - 1;
-			memcpy(f->ssh[dir], m, bl);
-			f->ssh[dir][bl] = '\0';
+			memcpy(f->u.ssh[dir], m, bl);
+			f->u.ssh[dir][bl] = '\0';
 			f->ssh_side |= (uint8_t)(1 << dir);
 			f->service = SVC_SSH;
 			if (f->ssh_side == 3)

@@ -236,6 +236,8 @@ def sc_dns(cap, args):
     for i, (ident, name, qt, rc, ans) in enumerate(q):
         cap.add(t, udp4(c, s, 33000 + i, 53, dns_msg(ident, name, qt))); t += 0.01
         cap.add(t, udp4(s, c, 53, 33000 + i, dns_msg(ident, name, qt, True, rc, ans))); t += 0.01
+    # a query nobody answers
+    cap.add(t, udp4(c, s, 33100, 53, dns_msg(0x4646, "lost.example", "MX"))); t += 0.01
     qm = dns_msg(0x5555, "example.net", "TXT")
     rm = dns_msg(0x5555, "example.net", "TXT", True, 0, [("TXT", "v=spf1 -all")])
     tcp_session(cap, t, c, s, 34000, 53, c_data=[struct.pack("!H", len(qm)) + qm],
