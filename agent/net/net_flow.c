@@ -197,6 +197,7 @@ mix64(uint64_t x)
 	return x;
 }
 
+/* Keys are whole 8-byte words (16 or 40 bytes): one multiply a word, one final mix. */
 static inline uint64_t
 hash_bytes(const void *p, size_t n)
 {
@@ -206,7 +207,8 @@ hash_bytes(const void *p, size_t n)
 	for (size_t i = 0; i + 8 <= n; i += 8) {
 		uint64_t w;
 		memcpy(&w, b + i, 8);
-		h = mix64(h ^ w) + i;
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h = (h << 31) | (h >> 33);
 	}
 	return mix64(h);
 }

@@ -24,12 +24,25 @@ net_link_from_dlt(int dlt)
 	}
 }
 
+struct file_run {
+	struct net *n;
+	int link;
+};
+
+static void
+pcap_file_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct file_run *rd = (struct file_run *)arg;
+
+	net_packet(rd->n, rd->link, (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec, data,
+	    h->caplen, h->len);
+}
+
 int
 net_pcap_file(struct net *n, const char *path, char *err, size_t errsz)
 {
 	char ebuf[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *data;
+	struct file_run rd;
 	pcap_t *pc;
 	int link, r;
 
@@ -47,9 +60,10 @@ net_pcap_file(struct net *n, const char *path, char *err, size_t errsz)
 		pcap_close(pc);
 		return -1;
 	}
-	while ((r = pcap_next_ex(pc, &h, &data)) == 1)
-		net_packet(n, link, (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec, data,
-		    h->caplen, h->len);
+	rd.n = n;
+	rd.link = link;
+	/* one call for the whole file: no per-packet call overhead */
+	r = pcap_loop(pc, -1, pcap_file_cb, (u_char *)&rd);
 	if (r == PCAP_ERROR) {
 		/* a file cut short mid-record: what came before counts */
 		snprintf(err, errsz, "%s: %s", path, pcap_geterr(pc));
