@@ -92,6 +92,7 @@ struct agent_conf {
 	int64_t capture_scan_sources;
 	int64_t capture_scan_window_s;
 	int64_t capture_attempts_per_window;
+	int64_t capture_attempts_per_s;
 };
 
 struct agent_file_conf {

@@ -109,6 +109,9 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "capture.attempts_per_window", MS_CONF_INT, OFF(capture_attempts_per_window), 0, "100",
 	  1, 1000000, "failed connection attempts of one source reported one by one per window; "
 	  "the rest only count in its scan event" },
+	{ "capture.attempts_per_s", MS_CONF_INT, OFF(capture_attempts_per_s), 0, "200", 0, 1000000,
+	  "failed connection attempts reported one by one per second in all (floods from many "
+	  "sources); the rest count in the destination's scan event; 0 = no limit" },
 	MS_CONF_END
 };
 

@@ -438,6 +438,7 @@ capture_new(struct agent *a, char *err, size_t errsz)
 	nc.scan_sources = (uint32_t)cf->capture_scan_sources;
 	nc.scan_window_us = cf->capture_scan_window_s * 1000000;
 	nc.attempts_per_window = (uint32_t)cf->capture_attempts_per_window;
+	nc.attempts_per_s = (uint32_t)cf->capture_attempts_per_s;
 	if ((c->net = net_new(&nc, capture_emit_cb, c)) == NULL) {
 		snprintf(err, errsz, "out of memory (capture.flow_max)");
 		goto fail;

@@ -92,6 +92,8 @@ struct net_conf {
 	uint32_t scan_min_hosts;	/* ... or hosts ... */
 	uint32_t scan_min_syn;		/* ... or SYNs */
 	uint32_t attempts_per_window;	/* unanswered/rejected conn events per source and window */
+	uint32_t attempts_per_s;	/* ... and in all, per second of packet time (floods
+					   from many sources); the rest count per destination */
 };
 
 /* Fills c with the defaults (docs/network.md). */

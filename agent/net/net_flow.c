@@ -33,6 +33,8 @@
 
 #define NET_WAYS	8
 #define SCAN_HOSTS	256	/* distinct hosts counted exactly per window */
+#define SCAN_FEW	16	/* ports / hosts a reset clears one by one */
+#define NET_DSTS	64	/* destinations with failed-attempt counters */
 #define SWEEP_US	1000000
 
 enum flow_hist {
@@ -95,8 +97,30 @@ struct src {
 	uint32_t syn, syn_ack, rst_in, echo_req, echo_reply, udp;
 	uint32_t nports, nhosts;
 	uint32_t attempts_logged, suppressed;
+	/*
+	 * The first ports and host slots set, so a reset clears just those:
+	 * a spoofed flood makes a new source per packet, and clearing 9 KiB
+	 * each time would cost more than everything else.
+	 */
+	uint16_t first_ports[SCAN_FEW];
+	uint16_t first_hosts[SCAN_FEW];
 	uint32_t hosts[SCAN_HOSTS];	/* hashed addresses, 0 empty */
 	uint64_t ports[65536 / 64];
+};
+
+/*
+ * Failed attempts (S0, REJ) per destination: a flood from many (spoofed)
+ * sources shows here, not in any one source's counters.
+ */
+struct dst {
+	uint8_t addr[16];
+	bool used;
+	int64_t start_us;
+	int64_t last_us;
+	uint32_t attempts;
+	uint32_t suppressed;
+	uint32_t nsrcs;
+	uint32_t srcs[SCAN_HOSTS];	/* hashed source addresses, 0 empty */
 };
 
 struct net {
@@ -110,6 +134,9 @@ struct net {
 	uint32_t nsbuckets;
 	uint32_t *stags;
 	struct src *srcs;
+	struct dst *dsts;	/* NET_DSTS */
+	double tokens;		/* global budget of attempt events (attempts_per_s) */
+	int64_t tokens_us;
 	int64_t now_us;
 	int64_t next_sweep_us;
 	char line[NET_EVENT_MAX];
@@ -128,6 +155,7 @@ net_conf_defaults(struct net_conf *c)
 	c->scan_min_hosts = 10;
 	c->scan_min_syn = 200;
 	c->attempts_per_window = 100;
+	c->attempts_per_s = 200;
 }
 
 static uint32_t
@@ -159,7 +187,9 @@ net_new(const struct net_conf *c, net_emit_fn emit, void *arg)
 	n->flows = calloc((size_t)n->nbuckets * NET_WAYS, sizeof(*n->flows));
 	n->stags = calloc((size_t)n->nsbuckets * NET_WAYS, sizeof(*n->stags));
 	n->srcs = calloc((size_t)n->nsbuckets * NET_WAYS, sizeof(*n->srcs));
-	if (!n->tags || !n->flows || !n->stags || !n->srcs) {
+	n->dsts = calloc(NET_DSTS, sizeof(*n->dsts));
+	n->tokens = (double)n->c.attempts_per_s;
+	if (!n->tags || !n->flows || !n->stags || !n->srcs || !n->dsts) {
 		net_free(n);
 		return NULL;
 	}
@@ -175,6 +205,7 @@ net_free(struct net *n)
 	free(n->flows);
 	free(n->stags);
 	free(n->srcs);
+	free(n->dsts);
 	free(n);
 }
 
@@ -314,6 +345,28 @@ flow_state(const struct flow *f)
 }
 
 static struct src *src_find(struct net *n, const uint8_t addr[16]);
+static void dst_attempt(struct net *n, const uint8_t dst[16], const uint8_t src[16],
+    bool suppressed, int64_t now);
+
+/* One attempt event out of the global budget (refilled by packet time). */
+static bool
+attempt_token(struct net *n)
+{
+	double rate = (double)n->c.attempts_per_s;
+
+	if (n->c.attempts_per_s == 0)
+		return true;
+	if (n->now_us > n->tokens_us) {
+		n->tokens += (double)(n->now_us - n->tokens_us) * rate / 1e6;
+		if (n->tokens > rate)
+			n->tokens = rate;
+		n->tokens_us = n->now_us;
+	}
+	if (n->tokens < 1.0)
+		return false;
+	n->tokens -= 1.0;
+	return true;
+}
 
 /* An SSH event from the banners seen (once per connection). */
 static void
@@ -363,17 +416,26 @@ flow_emit_conn(struct net *n, struct flow *f)
 		flow_emit_ssh(n, f, f->last_us);
 	if (f->service == SVC_DNS)
 		flow_emit_dns_unanswered(n, f);
-	/* failed attempts of a source beyond its allowance go into its scan event */
+	/*
+	 * Failed attempts of a source beyond its allowance go into its scan
+	 * event; beyond the global budget (many sources), into the
+	 * destination's. Every one counts for its destination.
+	 */
 	if (strcmp(state, "S0") == 0 || strcmp(state, "REJ") == 0) {
-		struct src *s = src_find(n, f->orig_lo ? f->k.lo : f->k.hi);
-		if (s != NULL) {
-			if (s->attempts_logged >= n->c.attempts_per_window) {
+		const uint8_t *oh = f->orig_lo ? f->k.lo : f->k.hi, *rh = f->orig_lo ? f->k.hi : f->k.lo;
+		struct src *s = src_find(n, oh);
+		bool over_src = s != NULL && s->attempts_logged >= n->c.attempts_per_window;
+		bool over_all = !over_src && !attempt_token(n);
+
+		dst_attempt(n, rh, oh, over_src || over_all, f->last_us);
+		if (over_src || over_all) {
+			if (over_src)
 				s->suppressed++;
-				n->st.attempts_suppressed++;
-				return;
-			}
-			s->attempts_logged++;
+			n->st.attempts_suppressed++;
+			return;
 		}
+		if (s != NULL)
+			s->attempts_logged++;
 	}
 	flow_event_begin(n, &w, "conn", f, f->first_us);
 	net_jw_cstr(&w, "proto", proto_name(f->k.proto));
@@ -415,6 +477,7 @@ src_report(struct net *n, struct src *s)
 	    s->syn < n->c.scan_min_syn && s->suppressed == 0)
 		return;
 	net_jw_begin(&w, n->line, sizeof(n->line), "scan", s->start_us);
+	net_jw_cstr(&w, "scope", "source");
 	net_jw_addr(&w, "id.orig_h", s->addr);
 	net_jw_time(&w, "duration", s->last_us - s->start_us);
 	net_jw_u64(&w, "syn", s->syn);
@@ -435,10 +498,20 @@ src_reset(struct src *s, int64_t now)
 {
 	uint8_t addr[16];
 
+	if (s->nports <= SCAN_FEW) {
+		for (uint32_t i = 0; i < s->nports; i++)
+			s->ports[s->first_ports[i] >> 6] = 0;
+	} else {
+		memset(s->ports, 0, sizeof(s->ports));
+	}
+	if (s->nhosts <= SCAN_FEW) {
+		for (uint32_t i = 0; i < s->nhosts; i++)
+			s->hosts[s->first_hosts[i]] = 0;
+	} else {
+		memset(s->hosts, 0, sizeof(s->hosts));
+	}
 	memcpy(addr, s->addr, 16);
-	memset(s, 0, offsetof(struct src, hosts));
-	memset(s->hosts, 0, sizeof(s->hosts));
-	memset(s->ports, 0, sizeof(s->ports));
+	memset(s, 0, offsetof(struct src, first_ports));
 	memcpy(s->addr, addr, 16);
 	s->start_us = s->last_us = now;
 }
@@ -486,6 +559,8 @@ src_port(struct src *s, uint16_t port)
 
 	if (!(s->ports[port >> 6] & bit)) {
 		s->ports[port >> 6] |= bit;
+		if (s->nports < SCAN_FEW)
+			s->first_ports[s->nports] = port;
 		s->nports++;
 	}
 }
@@ -503,6 +578,8 @@ src_host(struct src *s, const uint8_t addr[16])
 			return;
 		if (s->hosts[k] == 0) {
 			s->hosts[k] = h;
+			if (s->nhosts < SCAN_FEW)
+				s->first_hosts[s->nhosts] = (uint16_t)k;
 			s->nhosts++;
 			return;
 		}
@@ -514,6 +591,75 @@ static bool
 src_over(const struct net *n, const struct src *s)
 {
 	return s->syn > s->syn_ack && s->syn - s->syn_ack > n->c.attempts_per_window;
+}
+
+/* --- failed attempts per destination ----------------------------------- */
+
+static void
+dst_report(struct net *n, struct dst *d)
+{
+	struct net_jw w;
+
+	if (d->attempts >= n->c.scan_min_syn || d->suppressed > 0) {
+		net_jw_begin(&w, n->line, sizeof(n->line), "scan", d->start_us);
+		net_jw_cstr(&w, "scope", "target");
+		net_jw_addr(&w, "id.resp_h", d->addr);
+		net_jw_time(&w, "duration", d->last_us - d->start_us);
+		net_jw_u64(&w, "attempts", d->attempts);
+		net_jw_u64(&w, "attempts_suppressed", d->suppressed);
+		net_jw_u64(&w, "distinct_sources", d->nsrcs);
+		emit_line(n, &w, d->start_us);
+	}
+	d->used = false;
+}
+
+static void
+dst_attempt(struct net *n, const uint8_t dst[16], const uint8_t src[16], bool suppressed,
+    int64_t now)
+{
+	struct dst *d = NULL, *victim = &n->dsts[0];
+	uint32_t h;
+
+	for (int i = 0; i < NET_DSTS; i++) {
+		struct dst *e = &n->dsts[i];
+		if (e->used && memcmp(e->addr, dst, 16) == 0) {
+			d = e;
+			break;
+		}
+		if (victim->used && (!e->used || e->last_us < victim->last_us))
+			victim = e;
+	}
+	if (d != NULL && now - d->start_us >= n->c.scan_window_us)
+		dst_report(n, d);	/* its window ended: a new one */
+	if (d == NULL || !d->used) {
+		if (d == NULL) {
+			d = victim;
+			if (d->used)
+				dst_report(n, d);
+		}
+		memset(d, 0, sizeof(*d));
+		memcpy(d->addr, dst, 16);
+		d->used = true;
+		d->start_us = now;
+	}
+	if (now > d->last_us)
+		d->last_us = now;
+	d->attempts++;
+	if (suppressed)
+		d->suppressed++;
+	if (d->nsrcs >= SCAN_HOSTS)
+		return;
+	h = (uint32_t)hash_bytes(src, 16) | 1;
+	for (uint32_t i = 0, k = h & (SCAN_HOSTS - 1); i < SCAN_HOSTS;
+	    i++, k = (k + 1) & (SCAN_HOSTS - 1)) {
+		if (d->srcs[k] == h)
+			return;
+		if (d->srcs[k] == 0) {
+			d->srcs[k] = h;
+			d->nsrcs++;
+			return;
+		}
+	}
 }
 
 /* --- flows ------------------------------------------------------------ */
@@ -562,6 +708,9 @@ sweep(struct net *n, int64_t now, bool all)
 			n->stags[k] = 0;
 		}
 	}
+	for (size_t k = 0; k < NET_DSTS; k++)
+		if (n->dsts[k].used && (all || now - n->dsts[k].start_us >= n->c.scan_window_us))
+			dst_report(n, &n->dsts[k]);
 }
 
 static void

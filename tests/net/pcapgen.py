@@ -17,6 +17,7 @@ Scenarios (addresses from the documentation ranges):
              on them, no answers.
   synflood   3000 SYNs 203.0.113.70 -> 198.51.100.10:80, random source
              ports, no answers.
+  synflood_spoofed  5000 SYNs to 198.51.100.10:80 from random sources.
   dns        UDP and TCP DNS: A (2 answers), AAAA, NXDOMAIN, TXT over TCP,
              a CNAME chain; each query answered.
   apps       an HTTP request, a TLS ClientHello with SNI, an SSH session,
@@ -219,6 +220,16 @@ def sc_synflood(cap, args):
     t = BASE_TS
     for i in range(3000):
         cap.add(t, tcp4("203.0.113.70", "198.51.100.10", rnd.randrange(1024, 65535), 80, "S",
+                        seq=rnd.randrange(1 << 32)))
+        t += 0.0002
+
+
+def sc_synflood_spoofed(cap, args):
+    rnd = random.Random(6)
+    t = BASE_TS
+    for i in range(5000):
+        src = "10.%d.%d.%d" % (rnd.randrange(256), rnd.randrange(256), rnd.randrange(1, 255))
+        cap.add(t, tcp4(src, "198.51.100.10", rnd.randrange(1024, 65535), 80, "S",
                         seq=rnd.randrange(1 << 32)))
         t += 0.0002
 

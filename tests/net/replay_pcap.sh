@@ -30,7 +30,7 @@ replay() {
 	set -e
 }
 
-for s in portscan sshguess ssh_few sweep synflood web apps malformed; do
+for s in portscan sshguess ssh_few sweep synflood synflood_spoofed web apps malformed; do
 	replay "$s" "$s"
 done
 for link in ether vlan2 sll sll2 raw; do
@@ -89,6 +89,7 @@ want = {
     "ssh_few": [],
     "sweep": [("net_host_sweep", "203.0.113.80")],
     "synflood": [("net_syn_flood", "203.0.113.70")],
+    "synflood_spoofed": [("net_syn_flood_distributed", "")],
     "web": [],
 }
 for name, exp in want.items():
@@ -102,6 +103,15 @@ for name, most in (("portscan", 103), ("synflood", 102)):
     check(len(ev) <= most, "%s: %d events" % (name, len(ev)))
     scans = [e for e in ev if e["_path"] == "scan"]
     check(len(scans) == 1, "%s: %d scan events" % (name, len(scans)))
+# a flood from 5000 sources in 1 s: the global budget (200 a second, a
+# second's worth at once) holds the conn events to at most 400, the
+# target's summary counts every attempt
+ev = load("synflood_spoofed", "events")
+check(len(ev) <= 401, "synflood_spoofed: %d events" % len(ev))
+tg = [e for e in ev if e["_path"] == "scan" and e.get("scope") == "target"]
+check(len(tg) == 1 and tg[0]["id.resp_h"] == "198.51.100.10" and tg[0]["attempts"] == 5000 and
+      tg[0]["distinct_sources"] == 256 and tg[0]["attempts_suppressed"] == 5000 - (len(ev) - 1),
+      "synflood_spoofed target summary %s" % tg)
 ps = [e for e in load("portscan", "events") if e["_path"] == "scan"][0]
 check(ps["distinct_ports"] == 1000 and ps["syn"] == 1000 and ps["syn_ack"] == 2 and
       ps["rst_in"] == 998, "portscan summary %s" % ps)

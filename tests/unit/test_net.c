@@ -614,6 +614,70 @@ test_scan_summary(void **state)
 	free(s);
 }
 
+/* Counter sets are cleared between windows, whether big (memset) or small (one by one). */
+static void
+test_scan_windows_reset(void **state)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	struct net_conf c;
+	struct net *n;
+	int64_t t = 1700000000000000LL;
+	char dst[32];
+
+	(void)state;
+	net_conf_defaults(&c);
+	c.scan_window_us = 10 * 1000000LL;
+	n = net_new(&c, sink_cb, s);
+	/* window 1: 300 ports; window 2: 5 ports and 12 hosts; window 3: 25 ports */
+	for (int p = 0; p < 300; p++)
+		feed(n, t, tcp4("203.0.113.9", "10.0.0.2", 40000, (uint16_t)(1000 + p), NET_TH_SYN, NULL, 0));
+	t += 11 * 1000000LL;
+	for (int h = 0; h < 12; h++) {
+		snprintf(dst, sizeof(dst), "10.0.1.%d", h + 1);
+		feed(n, t, tcp4("203.0.113.9", dst, 40000, (uint16_t)(1000 + h % 5), NET_TH_SYN, NULL, 0));
+	}
+	t += 11 * 1000000LL;
+	for (int p = 0; p < 25; p++)
+		feed(n, t, tcp4("203.0.113.9", "10.0.0.2", 40000, (uint16_t)(1000 + p), NET_TH_SYN, NULL, 0));
+	net_flush(n);
+	assert_int_equal(count(s, "\"_path\":\"scan\",\"ts\":1700000000.000000,\"scope\":\"source\""), 1);
+	assert_non_null(find(s, "\"distinct_ports\":300,\"distinct_hosts\":1,"));
+	assert_non_null(find(s, "\"distinct_ports\":5,\"distinct_hosts\":12,"));
+	assert_non_null(find(s, "\"distinct_ports\":25,\"distinct_hosts\":1,"));
+	net_free(n);
+	free(s);
+}
+
+/* Many sources, one target: the global budget holds the conn events. */
+static void
+test_flood_many_sources(void **state)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	struct net_conf c;
+	struct net *n;
+	int64_t t = 1700000000000000LL;
+	char src[32];
+	const char *e;
+
+	(void)state;
+	net_conf_defaults(&c);
+	c.attempts_per_s = 10;
+	n = net_new(&c, sink_cb, s);
+	for (int i = 0; i < 300; i++) {
+		snprintf(src, sizeof(src), "10.9.%d.%d", i / 200, i % 200 + 1);
+		feed(n, t + i, tcp4(src, "10.0.0.80", 5000, 80, NET_TH_SYN, NULL, 0));
+	}
+	net_flush(n);
+	assert_int_equal(count(s, "\"_path\":\"conn\""), 10);
+	assert_int_equal(net_get_stats(n)->attempts_suppressed, 290);
+	e = find(s, "\"scope\":\"target\"");
+	assert_non_null(e);
+	assert_non_null(strstr(e, "\"id.resp_h\":\"10.0.0.80\""));
+	assert_non_null(strstr(e, "\"attempts\":300,\"attempts_suppressed\":290,\"distinct_sources\":256"));
+	net_free(n);
+	free(s);
+}
+
 static void
 test_event_escaping(void **state)
 {
@@ -667,6 +731,8 @@ main(void)
 		cmocka_unit_test(test_flow_states),
 		cmocka_unit_test(test_flow_bounded),
 		cmocka_unit_test(test_scan_summary),
+		cmocka_unit_test(test_scan_windows_reset),
+		cmocka_unit_test(test_flood_many_sources),
 		cmocka_unit_test(test_event_escaping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
