@@ -23,13 +23,32 @@ rd16(const uint8_t *p)
 	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
+/* Dotted quad of a[0..4) into out (16 bytes at least): no printf, it is on every event. */
+static void
+fmt_ipv4(const uint8_t *a, char *out)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100)
+			out[o++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[o++] = (char)('0' + v / 10 % 10);
+		out[o++] = (char)('0' + v % 10);
+		out[o++] = i < 3 ? '.' : '\0';
+	}
+}
+
 void
 net_addr_fmt(const uint8_t a[16], char *out, size_t outsz)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
 
-	if (memcmp(a, mapped, 12) == 0)
-		snprintf(out, outsz, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+	if (memcmp(a, mapped, 12) == 0 && outsz >= 16)
+		fmt_ipv4(a + 12, out);
+	else if (memcmp(a, mapped, 12) == 0 && outsz > 0)
+		out[0] = '\0';	/* too small (callers pass 46 bytes) */
 	else if (inet_ntop(AF_INET6, a, out, (socklen_t)outsz) == NULL && outsz > 0)
 		out[0] = '\0';
 }
@@ -171,7 +190,7 @@ net_dns_parse(const uint8_t *p, size_t n, struct net_dns *d)
 		rd = off;
 		off += rdlen;
 		if (type == 1 && rdlen == 4) {
-			snprintf(out, 128, "%u.%u.%u.%u", p[rd], p[rd + 1], p[rd + 2], p[rd + 3]);
+			fmt_ipv4(p + rd, out);
 		} else if (type == 28 && rdlen == 16) {
 			net_addr_fmt(p + rd, out, 128);
 		} else if (type == 5 || type == 12 || type == 2) {
