@@ -85,6 +85,53 @@ static const struct ms_conf_key collector_keys[] = {
 	{ "agents.flooding_alert_interval_ms", MS_CONF_INT, OFF(agents_flooding_interval_ms), 0,
 	  "600000", 0, 604800000,
 	  "an agent whose rate limit applied again raises minisoc-agent-flooding at most this often" },
+	{ "archive.path", MS_CONF_PATH, OFF(archive_path), SZ(archive_path), "", 0, 0,
+	  "event archive folder: every event, per information system per day, zstd-compressed "
+	  "(docs/archive.md; read with minisocctl search); empty = no archive" },
+	{ "archive.level", MS_CONF_INT, OFF(archive_level), 0, "1", -7, 19,
+	  "zstd compression level of the archive (1 fast, negative faster, higher smaller)" },
+	{ "archive.sync_ms", MS_CONF_INT, OFF(archive_sync_ms), 0, "1000", 10, 600000,
+	  "archive files are fdatasync()ed this often (a machine crash loses at most this much of "
+	  "the archive; alerts and acknowledgements do not depend on it)" },
+	{ "archive.keep_days", MS_CONF_INT, OFF(archive_keep_days), 0, "0", 0, 36600,
+	  "day files older than this many days are deleted (checked hourly); with archive.profiles, "
+	  "a system in the register keeps at least what its level requires; 0 = no limit of its "
+	  "own (everything is kept unless a profile says how long)" },
+	{ "archive.profiles", MS_CONF_PATH, OFF(archive_profiles), SZ(archive_profiles), "", 0, 0,
+	  "folder of the framework profiles (rules/compliance): each registered system's day "
+	  "files are kept for its level's retention (months) plus archive.keep_margin_days, "
+	  "then deleted; empty = retention by archive.keep_days only" },
+	{ "archive.keep_margin_days", MS_CONF_INT, OFF(archive_keep_margin_days), 0, "31", 0, 3660,
+	  "days kept beyond a level's required retention before day files are deleted" },
+	{ "archive.backlog_max", MS_CONF_SIZE, OFF(archive_backlog_max), 0, "64MiB", 1048576,
+	  1073741824,
+	  "per archive file: compressed bytes held while the disk refuses writes, then events "
+	  "are left out of the archive (counted as archive_dropped)" },
+	{ "register.path", MS_CONF_PATH, OFF(register_path), SZ(register_path), "", 0, 0,
+	  "register of information systems (YAML, docs/compliance.md): alerts carry their agent's "
+	  "system id and level; agents not in it are unassigned; reloaded on SIGHUP" },
+	{ "metrics.address", MS_CONF_STR, OFF(metrics_address), SZ(metrics_address), "127.0.0.1", 0, 0,
+	  "address of the Prometheus /metrics listener (plain HTTP, no authentication: keep it on loopback or a trusted network)" },
+	{ "metrics.port", MS_CONF_INT, OFF(metrics_port), 0, "0", 0, 65535,
+	  "TCP port of /metrics (Prometheus text format); 0 = off" },
+	/* Enrolment (enroll.c, docs/security.md "Enrolment"). */
+	{ "enroll.port", MS_CONF_INT, OFF(enroll_port), 0, "0", 0, 65535,
+	  "TCP port of the enrolment listener (TLS, server-auth only): agents trade a one-time token "
+	  "and a CSR for a certificate, and renew theirs; 0 = off (6515 is customary)" },
+	{ "enroll.address", MS_CONF_STR, OFF(enroll_address), SZ(enroll_address), "127.0.0.1", 0, 0,
+	  "address of the enrolment listener" },
+	{ "enroll.ca_cert", MS_CONF_PATH, OFF(enroll_ca_cert), SZ(enroll_ca_cert), "", 0, 0,
+	  "the CA that signs agent certificates (pki init: enroll-ca.crt, an intermediate of tls.ca); "
+	  "required with enroll.port" },
+	{ "enroll.ca_key", MS_CONF_PATH, OFF(enroll_ca_key), SZ(enroll_ca_key), "", 0, 0,
+	  "its private key (read before privileges are dropped)" },
+	{ "enroll.cert_validity_s", MS_CONF_INT, OFF(enroll_validity_s), 0, "7776000", 10,
+	  3650LL * 86400, "lifetime of issued agent certificates in seconds (90 days); agents renew "
+	  "after two thirds of it" },
+	{ "enroll.max_connections", MS_CONF_INT, OFF(enroll_max_conns), 0, "32", 1, 10000,
+	  "enrolment connections at once (each has 3 x limits.handshake_timeout_ms to finish)" },
+	{ "enroll.max_connections_per_ip", MS_CONF_INT, OFF(enroll_max_conns_per_ip), 0, "4", 1, 10000,
+	  "enrolment connections at once from one address (one host cannot hold them all)" },
 	MS_CONF_END
 };
 
@@ -96,6 +143,10 @@ collector_conf_load(const char *file, struct collector_conf *c, char *err, size_
 		return -1;
 	if (c->tls_ca[0] == '\0' || c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
 		snprintf(err, errsz, "%s: tls.ca, tls.cert and tls.key are required", file);
+		return -1;
+	}
+	if (c->enroll_port && (c->enroll_ca_cert[0] == '\0' || c->enroll_ca_key[0] == '\0')) {
+		snprintf(err, errsz, "%s: enroll.port needs enroll.ca_cert and enroll.ca_key", file);
 		return -1;
 	}
 	return 0;

@@ -60,6 +60,10 @@ struct alert {
 	const char *const *group_names;	/* correlation group-by fields ... */
 	const struct ms_str *group_values;	/* ... and their values: "group" */
 	size_t ngroup;
+
+	/* The agent's information system (register), or NULL; level 0 when unknown. */
+	const char *system_id;
+	int system_level;
 };
 
 /* Called by a detector for each alert; a is borrowed for the call only. */

@@ -72,6 +72,7 @@ struct sink_op {
 	size_t nargs, capargs;
 	struct agent_state *st;		/* CHECKPOINT / LOAD / STATUS; lives as long as the collector */
 	uint64_t seq;
+	int64_t sent_us;		/* monotonic, when written to Redis (metrics) */
 	TAILQ_ENTRY(sink_op) link;
 };
 
@@ -294,6 +295,7 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	s->npending -= 1 + op->nalerts;
 	s->backoff_ms = 0;
 	s->failures = 0;
+	metrics_redis_rtt(s->c, ms_mono_us() - op->sent_us);
 	op_done(s, op, r);
 	op_free(op);
 	if (TAILQ_EMPTY(&s->inflight))
@@ -324,6 +326,7 @@ sink_flush(struct sink *s)
 		TAILQ_REMOVE(&s->pending, op, link);
 		TAILQ_INSERT_TAIL(&s->inflight, op, link);
 		op->replies = 0;
+		op->sent_us = ms_mono_us();
 		/* One callback per command; all carry op, the last one completes it. */
 		for (unsigned i = 0; i < op->ncmds; i++) {
 			if (redisAsyncFormattedCommand(s->ac, sink_reply_cb, op, op->cmd[i],
