@@ -1,7 +1,9 @@
 /*
  * Allocation failures injected into the parsers of untrusted or operator
  * input: YAML (configs, rules), Sigma detection rules with every modifier
- * kind, Sigma correlations, the collector config loader. Every allocation
+ * kind, Sigma correlations, the register of information systems, a
+ * framework profile, the JSON reader (alerts and incidents read back from
+ * Redis by minisoc-forward and minisocctl). Every allocation
  * our code makes goes through malloc/calloc/realloc, which this binary
  * wraps (-Wl,--wrap): run k makes the k-th allocation fail. Each parser
  * must then fail cleanly (an error, never a crash) or succeed anyway, and
@@ -17,6 +19,9 @@
 
 #include <cmocka.h>
 
+#include "ms_compliance.h"
+#include "ms_jsonr.h"
+#include "ms_register.h"
 #include "ms_yaml.h"
 #include "sigma/sigma.h"
 
@@ -130,12 +135,12 @@ parse_corr(const struct ms_yaml_node *doc)
 }
 
 /*
- * Runs f with the k-th allocation failing, for k = 0, 1, … until a run
+ * Runs run() with the k-th allocation failing, for k = 0, 1, … until a run
  * makes fewer allocations than k (nothing failed): that run must succeed.
  * Returns how many allocation points were exercised.
  */
 static long
-each_failure(const char *yaml, parse_fn parse)
+each_failure_run(bool (*run)(void))
 {
 	long k, refused = 0;
 
@@ -144,7 +149,7 @@ each_failure(const char *yaml, parse_fn parse)
 
 		allocs = 0;
 		fail_at = k;
-		ok = parse_yaml_then(yaml, parse);
+		ok = run();
 		fail_at = -1;
 		if (allocs <= k) {
 			assert_true(ok);	/* nothing failed: it must work */
@@ -157,6 +162,154 @@ each_failure(const char *yaml, parse_fn parse)
 	assert_true(refused > k / 2);
 	print_message("%ld allocation points, %ld runs refused cleanly\n", k, refused);
 	return k;
+}
+
+static const char *cur_yaml;
+static parse_fn cur_parse;
+
+static bool
+run_yaml(void)
+{
+	return parse_yaml_then(cur_yaml, cur_parse);
+}
+
+static long
+each_failure(const char *yaml, parse_fn parse)
+{
+	cur_yaml = yaml;
+	cur_parse = parse;
+	return each_failure_run(run_yaml);
+}
+
+/* One system with every kind of field (as in deploy/examples/register.yml). */
+static const char register_yaml[] =
+	"province: \"T\xe1\xbb\x89nh th\xe1\xbb\xad\"\n"
+	"sensors: [dc-sensor-01]\n"
+	"systems:\n"
+	"  - id: SYS-001\n"
+	"    name: \"C\xe1\xbb\x95ng th\xc3\xb4ng tin\"\n"
+	"    type: citizen-facing\n"
+	"    info_classes: [public, personal]\n"
+	"    users: 120000\n"
+	"    national_population_db: false\n"
+	"    owner: \"VP UBND\"\n"
+	"    security_unit: \"ATTT\"\n"
+	"    operator: \"TT CDS\"\n"
+	"    contact: \"a@b.example\"\n"
+	"    framework: old\n"
+	"    level: 3\n"
+	"    dossier: approved\n"
+	"    decision: {number: \"1017/QD\", date: 2024-02-02}\n"
+	"    plan: {approved: true, implementation: full, target: 2025-12-31}\n"
+	"    assessment: {last: 2026-01-15, assessor: \"X\", pentest: 2026-01-20}\n"
+	"    layers:\n"
+	"      onsite: {status: active, evidence: \"QD 201\", valid_until: 2027-06-30}\n"
+	"      monitoring: {status: active, evidence: \"minisoc\"}\n"
+	"      inspection: {status: active, evidence: \"BB 40\", valid_until: 2027-03-31}\n"
+	"      national: {status: active, evidence: \"NCSC\"}\n"
+	"    attestations:\n"
+	"      mfa-admin: {ref: \"BB 1\", valid_until: 2027-05-31}\n"
+	"    assets:\n"
+	"      - {host: web1, agent: web1}\n"
+	"      - {host: db1, agent: db1}\n";
+
+static bool
+run_register(void)
+{
+	char err[1024];
+	struct ms_register *r = ms_register_parse("alloc.yml", register_yaml, strlen(register_yaml),
+	    err, sizeof(err));
+	bool ok = r != NULL && r->n == 1 && ms_register_find_agent(r, "db1") == &r->systems[0];
+
+	ms_register_free(r);
+	return ok;
+}
+
+static const char profile_yaml[] =
+	"id: new\n"
+	"title: {vi: \"Khung m\xe1\xbb\x9bi\", en: \"New framework\"}\n"
+	"legal: [\"Decree 331/2026\", \"TCVN 14423:2026\"]\n"
+	"incidents: {report_hours: 120, serious_notice_hours: 24, serious_report_hours: 72}\n"
+	"requirements:\n"
+	"  - id: agent-reporting\n"
+	"    title: {vi: \"A\", en: \"Agents report\"}\n"
+	"    from_level: 1\n"
+	"    kind: automatic\n"
+	"    check: agent_reporting\n"
+	"    hours: 24\n"
+	"  - id: log-retention\n"
+	"    title: {vi: \"B\", en: \"Retention\"}\n"
+	"    from_level: 2\n"
+	"    kind: automatic\n"
+	"    check: retention\n"
+	"    months: {2: 1, 3: 3, 4: 6, 5: 12}\n"
+	"  - id: event-types\n"
+	"    title: {vi: \"C\", en: \"Events\"}\n"
+	"    from_level: 2\n"
+	"    kind: automatic\n"
+	"    check: events_seen\n"
+	"    days: 7\n"
+	"    categories: [login, config_change, error]\n"
+	"  - id: mfa-admin\n"
+	"    title: {vi: \"D\", en: \"MFA\"}\n"
+	"    from_level: 1\n"
+	"    kind: manual\n";
+
+static bool
+run_profile(void)
+{
+	char err[1024];
+	struct ms_comp_profile *p = ms_comp_profile_parse("new.yml", profile_yaml,
+	    strlen(profile_yaml), err, sizeof(err));
+	bool ok = p != NULL && p->nreqs == 4;
+
+	if (p == NULL && fail_at < 0)
+		print_message("profile refused: %s\n", err);
+	ms_comp_profile_free(p);
+	return ok;
+}
+
+static const char alert_json[] =
+	"{\"schema\":1,\"@timestamp\":\"2026-11-25T10:00:00.000Z\",\"event\":{\"id\":\"x\","
+	"\"severity\":4},\"rule\":{\"id\":\"r1\",\"name\":\"n\",\"level\":\"high\","
+	"\"tags\":[\"attack.t1110\",\"attack.credential_access\"]},\"source\":{\"ip\":"
+	"\"203.0.113.5\"},\"user\":{\"name\":[\"root\",\"admin\"]},\"count\":8,"
+	"\"samples\":[\"Nov 25 sshd[1]: Failed password for root \\\"x\\\" \\u00e9\"],"
+	"\"system\":{\"id\":\"SYS-001\",\"level\":3},\"n\":[1.5e3,-2,true,false,null]}";
+
+static bool
+run_jsonr(void)
+{
+	char err[256];
+	struct ms_jsonr *d = ms_jsonr_parse(alert_json, strlen(alert_json), 4096, err, sizeof(err));
+	bool ok = d != NULL && ms_jv_path_str(ms_jsonr_root(d), "source.ip") != NULL;
+
+	ms_jsonr_free(d);
+	return ok;
+}
+
+static void
+test_register(void **state)
+{
+	(void)state;
+	assert_true(run_register());
+	assert_true(each_failure_run(run_register) > 50);
+}
+
+static void
+test_profile(void **state)
+{
+	(void)state;
+	assert_true(run_profile());
+	assert_true(each_failure_run(run_profile) > 20);
+}
+
+static void
+test_jsonr(void **state)
+{
+	(void)state;
+	assert_true(run_jsonr());
+	each_failure_run(run_jsonr);
 }
 
 static void
@@ -187,6 +340,9 @@ main(void)
 		cmocka_unit_test(test_yaml),
 		cmocka_unit_test(test_sigma_rule),
 		cmocka_unit_test(test_sigma_corr),
+		cmocka_unit_test(test_register),
+		cmocka_unit_test(test_profile),
+		cmocka_unit_test(test_jsonr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
