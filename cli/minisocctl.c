@@ -110,15 +110,15 @@ print_entry(const redisReply *entry, bool json)
 		printf("%s\n", alert->str);
 		return;
 	}
-	json_str(alert->str, "time", time, sizeof(time));
+	json_str(alert->str, "@timestamp", time, sizeof(time));
 	json_str(alert->str, "title", title, sizeof(title));
-	json_str(alert->str, "severity", sev, sizeof(sev));
-	json_str(alert->str, "host", host, sizeof(host));
-	json_str(alert->str, "src_ip", src, sizeof(src));
+	json_str(alert->str, "level", sev, sizeof(sev));
+	json_str(alert->str, "name", host, sizeof(host));
+	json_str(alert->str, "ip", src, sizeof(src));
 	users[0] = '\0';
-	if ((u = strstr(alert->str, "\"users\":[")) != NULL) {
+	if ((u = strstr(alert->str, "\"related\":{\"user\":[")) != NULL) {
 		const char *end = strchr(u, ']');
-		u += 9;
+		u += 19;
 		if (end)
 			ms_copy(users, sizeof(users), u, (size_t)(end - u));
 	}
