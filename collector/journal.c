@@ -233,10 +233,12 @@ journal_append(struct journal *j, const struct journal_rec *r)
 	off = MS_REC_HDR + JREC_FIXED;
 	for (uint32_t i = 0; i < r->ncmds; i++, off += 4)
 		ms_put32(p + off, (uint32_t)r->cmdlen[i]);
-	memcpy(p + off, r->agent, r->agent_len);
+	if (r->agent_len)
+		memcpy(p + off, r->agent, r->agent_len);
 	off += r->agent_len;
 	for (uint32_t i = 0; i < r->ncmds; i++) {
-		memcpy(p + off, r->cmd[i], r->cmdlen[i]);
+		if (r->cmdlen[i])
+			memcpy(p + off, r->cmd[i], r->cmdlen[i]);
 		off += r->cmdlen[i];
 	}
 	ms_rec_seal(p, magic, len);
