@@ -75,13 +75,13 @@ parse_rules(struct aggregate *ag, const char *s, char *err, size_t errsz)
 			item[--len] = '\0';
 		eq = strrchr(item, '=');
 		if (eq == NULL || eq == item || (size_t)(eq - item) >= sizeof(ag->rules[0].name)) {
-			snprintf(err, errsz, "alerts.aggregate_rules: \"%s\" is not rule=seconds", item);
+			snprintf(err, errsz, "alerts.aggregate_rules: '%s' is not rule=seconds", item);
 			return -1;
 		}
 		num = item + (eq - item) + 1;
 		v = strtoll(num, &stop, 10);
 		if (*num == '\0' || *stop != '\0' || v < 0 || v > 86400) {
-			snprintf(err, errsz, "alerts.aggregate_rules: \"%s\": seconds must be 0..86400",
+			snprintf(err, errsz, "alerts.aggregate_rules: '%s': seconds must be 0..86400",
 			    item);
 			return -1;
 		}

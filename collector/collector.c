@@ -514,7 +514,16 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		bool failed;
-		struct sigma_set *set = rules_load(&c.conf, true, &failed);
+		struct aggregate *ag = aggregate_new(0, c.conf.aggregate_rules, 16, err, sizeof(err));
+		struct sigma_set *set;
+
+		if (ag == NULL) {
+			ms_err("event=config_error reason=\"%s\"", err);
+			SSL_CTX_free(c.ssl_ctx);
+			return 1;
+		}
+		aggregate_free(ag);
+		set = rules_load(&c.conf, true, &failed);
 		sigma_set_free(set);
 		SSL_CTX_free(c.ssl_ctx);
 		if (failed) {

@@ -74,8 +74,9 @@ int sink_load_status(struct sink *s, struct agent_state *st);
 /* True while too many operations wait: sessions must stop reading. */
 bool sink_congested(const struct sink *s);
 /*
- * Operations neither confirmed by Redis nor durable in the spool (those
- * waiting in memory, and spooled checkpoints not yet synced).
+ * Durable operations (alerts, checkpoints, states) neither confirmed by
+ * Redis nor durable in the spool: those waiting in memory, and spooled
+ * checkpoints not yet synced. Reads and informational writes do not count.
  */
 size_t sink_pending(const struct sink *s);
 /* True when a spool on disk is configured (spool.dir). */

@@ -128,6 +128,7 @@ struct sink {
 	struct sink_opq pending;	/* not sent yet */
 	struct sink_opq inflight;	/* sent, waiting for replies */
 	size_t npending;		/* pending + inflight (a batch counts 1 + its alerts) */
+	size_t ndurable;		/* ... of which durable kinds (what a stop waits for) */
 	struct event *retry;
 	int64_t backoff_ms;
 	unsigned failures;		/* error replies since the last confirmed op */
@@ -220,13 +221,28 @@ op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
 	return 0;
 }
 
+/* Adds (sign 1) or removes (-1) op's weight from the memory counts. */
+static void
+weigh(struct sink *s, const struct sink_op *op, int sign)
+{
+	if (sign > 0) {
+		s->npending += op->weight;
+		if (kind_durable(op->kind))
+			s->ndurable += op->weight;
+	} else {
+		s->npending -= op->weight;
+		if (kind_durable(op->kind))
+			s->ndurable -= op->weight;
+	}
+}
+
 static void
 sink_enqueue(struct sink *s, struct sink_op *op)
 {
 	TAILQ_INSERT_TAIL(&s->pending, op, link);
 	/* A batch weighs what it holds: the bound is on alerts waiting, not on operations. */
 	op->weight = 1 + op->nalerts;
-	s->npending += op->weight;
+	weigh(s, op, 1);
 	if (sink_congested(s))
 		s->was_congested = true;
 	if (s->connected)
@@ -369,7 +385,7 @@ spill_start(struct sink *s)
 			continue;
 		TAILQ_REMOVE(&s->pending, op, link);
 		if (TAILQ_EMPTY(&s->behind) && journal_put(s, op) == 0) {
-			s->npending -= op->weight;
+			weigh(s, op, -1);
 			op_free(op);
 		} else {
 			/* The journal is full: it waits behind it, still in order. */
@@ -431,7 +447,7 @@ sink_submit(struct sink *s, struct sink_op *op)
 	}
 	TAILQ_INSERT_TAIL(&s->behind, op, link);
 	op->weight = 1 + op->nalerts;
-	s->npending += op->weight;
+	weigh(s, op, 1);
 	if (sink_congested(s))
 		s->was_congested = true;
 }
@@ -623,7 +639,7 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	if (++op->replies < op->ncmds)
 		return;
 	TAILQ_REMOVE(&s->inflight, op, link);
-	s->npending -= op->weight;
+	weigh(s, op, -1);
 	if (op->joff != JOFF_NONE) {
 		s->jinflight--;
 		if (op->weight == 0)
@@ -757,7 +773,7 @@ sink_requeue(struct sink *s)
 		if (op->joff != JOFF_NONE) {
 			s->jsent = op->joff;
 			s->jinflight--;
-			s->npending -= op->weight;
+			weigh(s, op, -1);
 			op_free(op);
 			continue;
 		}
@@ -1247,7 +1263,7 @@ sink_congested(const struct sink *s)
 size_t
 sink_pending(const struct sink *s)
 {
-	return s->npending + s->nunsynced;
+	return s->ndurable + s->nunsynced;
 }
 
 bool

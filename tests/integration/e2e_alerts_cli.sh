@@ -43,6 +43,12 @@ alerts:
   aggregate_window_s: 60
   aggregate_rules: test_cron_low=2
 YML
+# A malformed per-rule window is a configuration error, named.
+sed 's/aggregate_rules: test_cron_low=2/aggregate_rules: test_cron_low/' "$IT_WORK/collector.yml" >"$IT_WORK/bad.yml"
+"$IT_COLLECTOR" -t -c "$IT_WORK/bad.yml" >"$IT_WORK/bad.out" 2>&1 && it_fail "a bad alerts.aggregate_rules accepted"
+grep -q "alerts.aggregate_rules: 'test_cron_low' is not rule=seconds" "$IT_WORK/bad.out" ||
+	it_fail "unclear error: $(cat "$IT_WORK/bad.out")"
+"$IT_COLLECTOR" -t -c "$IT_WORK/collector.yml" >/dev/null 2>&1 || it_fail "the good config refused by --check"
 AUTH=$IT_WORK/auth.log
 : >"$AUTH"
 it_agent_conf "$IT_WORK/agent.yml" "$IT_WORK/pki" web1 "$CPORT" "$IT_WORK/state" end "$AUTH"
