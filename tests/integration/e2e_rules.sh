@@ -31,6 +31,9 @@ it_collector_conf "$IT_WORK/collector.yml" "$IT_WORK/pki" "$CPORT"
 cat >>"$IT_WORK/collector.yml" <<YML
 rules:
   path: $RULES
+# Every canary hit is counted as its own alert: no aggregation.
+alerts:
+  aggregate_window_s: 0
 detect:
   ssh_bruteforce:
     enabled: false
