@@ -17,6 +17,8 @@ PACKAGES=(
   # bench/run.sh compares the collector with rsyslog (imtcp over TLS with the
   # openssl driver, omhiredis); it runs its own rsyslogd, never the system one
   rsyslog rsyslog-openssl rsyslog-hiredis
+  # e2e_alerts_cli.sh runs minisocctl on a pseudo-terminal with script(1)
+  bsdutils
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
