@@ -7,14 +7,16 @@
 # every alert arrives, in the order raised, none twice; the spool is then
 # emptied.
 #
-# Length: ALERT_SPOOL_LINES (1000) lines, one alert each; the outage lasts
-# ALERT_SPOOL_OUTAGE_S (30) seconds from the moment Redis stops.
+# Length: ALERT_SPOOL_LINES (1000) lines, one alert each, written at
+# ALERT_SPOOL_RATE (400) lines/s; the outage lasts ALERT_SPOOL_OUTAGE_S (30)
+# seconds from the moment Redis stops. The replay's duration is logged.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_alert_spool.sh BUILD_DIR}"
 source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
 
 N=${ALERT_SPOOL_LINES:-1000}
 OUTAGE_S=${ALERT_SPOOL_OUTAGE_S:-30}
+RATE=${ALERT_SPOOL_RATE:-400}
 RUN=as$$
 JOURNAL=$IT_WORK/collector.spool/sink.journal
 
@@ -27,7 +29,7 @@ it_redis SHUTDOWN NOSAVE >/dev/null 2>&1 || true
 STOPPED=$(date +%s%N)
 it_wait_for 10 "collector to notice Redis is gone" it_log_has collector "event=redis_disconnected"
 it_log "Redis stopped; writing $N lines"
-seq_writer -n "$N" -r 400 -R "$RUN"
+seq_writer -n "$N" -r "$RATE" -R "$RUN"
 it_wait_for 30 "half of the lines written" seq_written_ge $((N / 2))
 it_wait_for 10 "the spool started" it_log_has collector "event=spool_start .*reason=redis_unreachable"
 # A crash in the middle of the outage, and a restart while Redis is still down.
@@ -49,9 +51,11 @@ while (($(date +%s%N) - STOPPED < OUTAGE_S * 1000000000)); do
 done
 mv "$IT_WORK/logs/redis.log" "$IT_WORK/logs/redis-1.log"
 it_start_redis
-it_log "Redis back after $((($(date +%s%N) - STOPPED) / 1000000)) ms"
+BACK=$(date +%s%N)
+it_log "Redis back after $(((BACK - STOPPED) / 1000000)) ms"
+it_wait_for 120 "spool replayed" it_log_has collector "event=spool_replayed"
+it_log "spool replayed in $((($(date +%s%N) - BACK) / 1000000)) ms"
 seq_verify "$RUN" "$N" 60
-it_wait_for 10 "spool replayed" it_log_has collector "event=spool_replayed"
 [[ $(stat -c %s "$JOURNAL") == 0 ]] || it_fail "spool not emptied after the replay"
 # In the order raised: the marker numbers rise along the stream.
 it_redis_raw XRANGE minisoc:alerts - + | grep -o "MSEQ $RUN [0-9]*" | awk '
