@@ -436,6 +436,12 @@ sink_submit(struct sink *s, struct sink_op *op)
 	if (!s->spilling) {
 		if ((s->connected && !sink_congested(s)) || spill_start(s) < 0) {
 			sink_enqueue(s, op);
+			/*
+			 * Redis fell behind just now: spool from here on, this one
+			 * included, before sessions would be paused for it.
+			 */
+			if (sink_congested(s) && s->connected)
+				spill_start(s);
 			return;
 		}
 	}
