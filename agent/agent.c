@@ -169,18 +169,12 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (gethostname(a.hostname, sizeof(a.hostname) - 1) != 0)
 		ms_copy(a.hostname, sizeof(a.hostname), cn, strlen(cn));
-	{
-		/*
-		 * Precise timers: libevent's default coarse clock ticks every few
-		 * milliseconds, too coarse for agent.read_batch_us.
-		 */
-		struct event_config *cfg = event_config_new();
-		if (cfg != NULL) {
-			event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-			a.base = event_base_new_with_config(cfg);
-			event_config_free(cfg);
-		}
-	}
+	/*
+	 * The default (coarse) clock: millisecond timers are plenty; the read
+	 * coalescing that wants finer has a timerfd of its own (tail.c), and
+	 * precise timers would re-program a timerfd at every turn of the loop.
+	 */
+	a.base = event_base_new();
 	if (a.base == NULL) {
 		ms_err("event=start_error reason=out_of_memory");
 		goto out;

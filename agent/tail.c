@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -105,6 +106,7 @@ struct tail {
 	 * kernel merges the notices), so one wake-up reads many lines.
 	 */
 	struct event *batch_ev;
+	int batch_fd;		/* its timerfd (-1: a libevent timer instead) */
 	int64_t last_read_us;
 	bool batching;		/* batch_ev armed, inotify_ev off */
 	bool moved;		/* a move/delete notice not yet acted on */
@@ -925,6 +927,24 @@ tail_on_notices(struct tail *t)
 	tail_read_all(t);
 }
 
+/*
+ * Arms the read-coalescing timer. A timerfd of our own costs one
+ * timerfd_settime per batch; libevent's precise timers (which a sub-
+ * millisecond wait would need otherwise) re-program theirs at every turn of
+ * the loop, three times per batch under a steady stream.
+ */
+static void
+tail_batch_arm(struct tail *t, const struct timeval *tv)
+{
+	if (t->batch_fd >= 0) {
+		struct itimerspec its = { { 0, 0 }, { tv->tv_sec, (long)tv->tv_usec * 1000 } };
+
+		if (timerfd_settime(t->batch_fd, 0, &its, NULL) == 0)
+			return;
+	}
+	evtimer_add(t->batch_ev, tv);
+}
+
 static void
 tail_inotify_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -949,7 +969,7 @@ tail_inotify_cb(evutil_socket_t fd, short what, void *arg)
 		 * again, and the kernel merges the ones that follow.
 		 */
 		if (!t->batching)
-			evtimer_add(t->batch_ev, &tv);
+			tail_batch_arm(t, &tv);
 		t->batching = true;
 		return;
 	}
@@ -979,6 +999,7 @@ tail_new(struct agent *a, char *err, size_t errsz)
 		goto nomem;
 	t->a = a;
 	t->ifd = -1;
+	t->batch_fd = -1;
 	if ((t->buf = malloc(TAIL_BUF)) == NULL)
 		goto nomem;
 	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -998,9 +1019,18 @@ tail_new(struct agent *a, char *err, size_t errsz)
 	t->poll_ev = event_new(a->base, -1, EV_PERSIST, tail_poll_cb, t);
 	if (t->poll_ev == NULL)
 		goto nomem;
-	if (t->inotify_ev && a->conf.read_batch_us > 0 &&
-	    (t->batch_ev = evtimer_new(a->base, tail_batch_cb, t)) == NULL)
-		goto nomem;
+	if (t->inotify_ev && a->conf.read_batch_us > 0) {
+		/*
+		 * Edge-triggered and never read: each expiry wakes the loop once;
+		 * re-arming resets the count. Without timerfd: a libevent timer.
+		 */
+		t->batch_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		t->batch_ev = t->batch_fd >= 0
+		    ? event_new(a->base, t->batch_fd, EV_READ | EV_PERSIST | EV_ET, tail_batch_cb, t)
+		    : evtimer_new(a->base, tail_batch_cb, t);
+		if (t->batch_ev == NULL || (t->batch_fd >= 0 && event_add(t->batch_ev, NULL) < 0))
+			goto nomem;
+	}
 	tv.tv_sec = a->conf.poll_ms / 1000;
 	tv.tv_usec = (a->conf.poll_ms % 1000) * 1000;
 	evtimer_add(t->poll_ev, &tv);
@@ -1037,6 +1067,8 @@ tail_free(struct tail *t)
 		event_free(t->poll_ev);
 	if (t->batch_ev)
 		event_free(t->batch_ev);
+	if (t->batch_fd >= 0)
+		close(t->batch_fd);
 	if (t->ifd >= 0)
 		close(t->ifd);
 	free(t->buf);

@@ -24,6 +24,9 @@
 #                  sigmahq  rules/, the SigmaHQ folders linux, web and network
 #                           (MINISOC_SIGMAHQ, default ../shared/corpora/sigmahq)
 #                           and the marker rule
+#                  archive  as default, with the event archive on (archive.path
+#                           in the work folder, zstd level 1): its cost is the
+#                           difference to default
 #                  (the built-in SSH detector is off in all three); "" runs
 #                  rsyslog alone, flat out
 #   --rsyslog-conf FILE  rsyslog config template (default bench/rsyslog.conf)
@@ -96,7 +99,7 @@ while (($#)); do
 	esac
 done
 for c in $configs; do
-	case $c in none | default | sigmahq) ;; *) echo "bench/run.sh: unknown configuration $c" >&2; exit 2 ;; esac
+	case $c in none | default | sigmahq | archive) ;; *) echo "bench/run.sh: unknown configuration $c" >&2; exit 2 ;; esac
 done
 
 collector_bin=$build/collector/minisoc-collector
@@ -323,7 +326,7 @@ rules_folder() { # rules_folder CONFIG: a folder of links to the rule folders it
 	mkdir -p "$d"
 	ln -s "$top/tests/integration/rules-seq" "$d/marker"
 	case $1 in
-	default) ln -s "$top/rules" "$d/rules" ;;
+	default | archive) ln -s "$top/rules" "$d/rules" ;;
 	sigmahq)
 		ln -s "$top/rules" "$d/rules"
 		for s in linux web network; do ln -s "$sigmahq/$s" "$d/sigmahq-$s"; done
@@ -358,6 +361,9 @@ detect:
   ssh_bruteforce:
     enabled: false
 YML
+	if [[ $cur == archive ]]; then
+		printf 'archive:\n  path: %s\n' "$work/archive" >>"$work/collector-$cur.yml"
+	fi
 	rcli flushall >/dev/null # every configuration starts from an empty Redis
 	"$collector_bin" -c "$work/collector-$cur.yml" >"$work/logs/collector-$cur.log" 2>&1 &
 	collector_pid=$!
@@ -435,7 +441,7 @@ for row in "${rows[@]}"; do
 		"$cnt" "$persec" "$pct" "$cpm" "$rssm" "$p50" "$p99" "$p999" "$lost" "$rt"
 done
 echo
-echo "rules: none = the marker rule only; default = rules/ + marker; sigmahq = rules/ + SigmaHQ"
+echo "rules: none = the marker rule only; default = rules/ + marker; sigmahq = rules/ + SigmaHQ; archive = default + event archive"
 echo "       linux, web, network + marker (built-in SSH detector off); rsyslog: 6 literals"
 echo "       (contains), matching lines RPUSHed to a Redis list by omhiredis: no decoding, no Sigma"
 echo "cpu% = of one core (the collector is single-threaded; rsyslogd's threads are summed);"

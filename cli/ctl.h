@@ -9,4 +9,11 @@ int ctl_alerts(int argc, char **argv);
 /* minisocctl replay ...; returns the exit status. */
 int ctl_replay(int argc, char **argv);
 
+/* minisocctl search ...; returns the exit status. */
+int ctl_search(int argc, char **argv);
+/* minisocctl incident new|list|show|note|close ... (ctl_incident.c). */
+int ctl_incident(int argc, char **argv);
+/* minisocctl report ... (ctl_report.c). */
+int ctl_report(int argc, char **argv);
+
 #endif

@@ -4,7 +4,10 @@
  *   rules check   load a rule folder and report loaded / inert / rejected
  *   rules test    run the rule test cases (rules/tests)
  *   replay        run the collector's detection over log files offline
- * (reports, pki and status arrive with their issues)
+ *   search        find events in the collector's event archive
+ *   incident      incidents and their reporting deadlines (ctl_incident.c)
+ *   report        compliance reports on the register (ctl_report.c)
+ * (pki arrives with its issue)
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -29,6 +32,9 @@ usage(FILE *out)
 	    "  rules check   load rules, list what is inert or rejected\n"
 	    "  rules test    run the rules' test cases\n"
 	    "  replay        run detection over log files offline, alerts as JSON lines\n"
+	    "  search        find events in the collector's archive (see search --help)\n"
+	    "  incident      incidents: new, list, show, note, close (deadlines per framework)\n"
+	    "  report        compliance report of the register (HTML, CSV, JSON)\n"
 	    "  version       print the version\n"
 	    "\n"
 	    "minisocctl alerts --help   lists the options of alerts (filters, time range,\n"
@@ -152,6 +158,12 @@ main(int argc, char **argv)
 		return ctl_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)
 		return ctl_replay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "search") == 0)
+		return ctl_search(argc - 1, argv + 1);
+	if (strcmp(argv[1], "incident") == 0)
+		return ctl_incident(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return ctl_report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("minisocctl %s\n", MINISOC_VERSION);
 		return 0;

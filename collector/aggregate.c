@@ -198,6 +198,7 @@ sum_new(const struct alert *a)
 	s->a.group_names = NULL;
 	s->a.group_values = NULL;
 	s->a.ngroup = 0;
+	s->a.system_id = NULL;	/* the register may be reloaded meanwhile: looked up when sent */
 	s->a.n_samples = 0;
 	return s;
 }

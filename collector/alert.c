@@ -189,6 +189,19 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 	json_field(&j, "name", a->host, sizeof(a->host));
 	ms_json_obj_close(&j);
 
+	/* The information system of the register (registry.c); its own block. */
+	if (a->system_id) {
+		ms_json_key(&j, "system");
+		ms_json_obj_open(&j);
+		ms_json_key(&j, "id");
+		ms_json_str(&j, a->system_id);
+		if (a->system_level > 0) {
+			ms_json_key(&j, "level");
+			ms_json_int(&j, a->system_level);
+		}
+		ms_json_obj_close(&j);
+	}
+
 	if (a->src_ip[0]) {
 		ms_json_key(&j, "source");
 		ms_json_obj_open(&j);

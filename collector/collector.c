@@ -13,8 +13,11 @@
 #include <openssl/rand.h>
 
 #include "aggregate.h"
+#include "archive.h"
 #include "collector.h"
+#include "ms_compliance.h"
 #include "ms_log.h"
+#include "ms_register.h"
 #include "ms_priv.h"
 #include "ms_proto.h"
 #include "ms_tls.h"
@@ -100,8 +103,17 @@ alert_send(struct collector *c, const struct alert *a0, bool fold)
 	struct alert a = *a0;
 
 	a.time_ms = ms_now_ms();
+	a.system_id = registry_system(c, a.agent_id, &a.system_level);
 	alert_make_id(a.id, sizeof(a.id), a.time_ms);
 	c->stats.alerts++;
+	metrics_alert(c, a.severity);
+	if (a.agent_id[0]) {
+		/* Only known agents: a lookup, never a new entry from here. */
+		struct agent_state *st = ms_map_get(c->agents, a.agent_id, strlen(a.agent_id));
+		if (st)
+			st->alerts++;
+	}
+	/* Counted above as raised; a folded one is not sent on its own. */
 	if (fold && c->aggregate && aggregate_offer(c->aggregate, &a, ms_mono_ms(), summary_cb, c)) {
 		c->stats.alerts_folded++;
 		return;
@@ -292,6 +304,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		tls_reload(c);
 		rules_reload(c);
+		registry_reload(c);
 		return;
 	}
 	if (sig == SIGUSR1) {
@@ -403,6 +416,118 @@ rules_reload(struct collector *c)
 	ms_info("event=reload result=ok");
 }
 
+/* --- the event archive --------------------------------------------- */
+
+void
+collector_archive_event(struct collector *c, const struct agent_state *st, int64_t time_ms,
+    uint64_t seq, struct ms_str source, struct ms_str line)
+{
+	int level;
+
+	if (c->archive == NULL)
+		return;
+	/* The register's system (NULL without a register: "unassigned"). */
+	archive_add(c->archive, registry_system(c, st->id, &level), time_ms, st->id, seq, source,
+	    line);
+}
+
+void
+collector_archive_flush(struct collector *c)
+{
+	if (c->archive)
+		archive_flush(c->archive);
+}
+
+/*
+ * How many days of system's files to keep: its level's retention under its
+ * framework's profile plus the margin, at least archive.keep_days; without
+ * a profile or register entry archive.keep_days alone (0: all).
+ */
+static int
+archive_keep_days(const char *system, void *arg)
+{
+	const struct collector *c = arg;
+	const struct ms_reg_system *s = c->reg ? ms_register_find(c->reg, system) : NULL;
+	const struct ms_comp_profile *p = NULL;
+	int64_t keep = c->conf.archive_keep_days, today, months = -1;
+
+	if (s != NULL && s->framework != NULL)
+		p = c->archive_prof[strcmp(s->framework, "old") == 0 ? 0 : 1];
+	if (p == NULL || s->level < 1 || s->level > MS_COMP_MAX_LEVEL)
+		return (int)keep;
+	for (size_t i = 0; i < p->nreqs; i++)
+		if (p->reqs[i].check == MS_CHECK_RETENTION && p->reqs[i].from_level <= s->level &&
+		    p->reqs[i].months[s->level] > months)
+			months = p->reqs[i].months[s->level];
+	if (months < 0)
+		return (int)keep;	/* the profile says nothing of retention */
+	today = ms_now_ms() / 86400000;
+	months = today - ms_date_add_months(today, -(int)months) + c->conf.archive_keep_margin_days;
+	return (int)(months > keep ? months : keep);
+}
+
+static void
+archive_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+	int64_t now = ms_now_ms();
+
+	archive_sync(c->archive);
+	if (now - c->archive_stats_ms >= 10000) {
+		const struct archive_stats *as = archive_get_stats(c->archive);
+		char v[6][24];
+		const char *kv[12] = { "archive_events", v[0], "archive_bytes_in", v[1],
+			"archive_bytes_out", v[2], "archive_write_errors", v[3], "archive_dropped", v[4],
+			"archive_files_expired", v[5] };
+
+		c->archive_stats_ms = now;
+		snprintf(v[0], sizeof(v[0]), "%" PRIu64, as->events);
+		snprintf(v[1], sizeof(v[1]), "%" PRIu64, as->bytes_in);
+		snprintf(v[2], sizeof(v[2]), "%" PRIu64, as->bytes_out);
+		snprintf(v[3], sizeof(v[3]), "%" PRIu64, as->write_errors);
+		snprintf(v[4], sizeof(v[4]), "%" PRIu64, as->dropped);
+		snprintf(v[5], sizeof(v[5]), "%" PRIu64, as->files_expired);
+		sink_hset(c->sink, "minisoc:collector:stats", kv, MS_ARRAY_LEN(kv));
+	}
+	if ((c->conf.archive_keep_days > 0 || c->archive_prof[0] || c->archive_prof[1]) &&
+	    now - c->archive_expired_ms >= 3600 * 1000) {
+		c->archive_expired_ms = now;
+		archive_expire(c->archive, now, archive_keep_days, c);
+	}
+}
+
+static int
+archive_start(struct collector *c, char *err, size_t errsz)
+{
+	struct timeval tv;
+
+	if (c->conf.archive_path[0] == '\0')
+		return 0;
+	if ((c->archive = archive_new(c->conf.archive_path, (int)c->conf.archive_level,
+	    (size_t)c->conf.archive_backlog_max, err, errsz)) == NULL)
+		return -1;
+	if (c->conf.archive_profiles[0]) {
+		static const char *const ids[2] = { "old", "new" };
+		for (int i = 0; i < 2; i++) {
+			c->archive_prof[i] = ms_comp_profile_find(c->conf.archive_profiles, ids[i], err,
+			    errsz);
+			if (c->archive_prof[i] == NULL)
+				return -1;
+		}
+	}
+	if ((c->archive_timer = event_new(c->base, -1, EV_PERSIST, archive_timer_cb, c)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	tv.tv_sec = c->conf.archive_sync_ms / 1000;
+	tv.tv_usec = (c->conf.archive_sync_ms % 1000) * 1000;
+	evtimer_add(c->archive_timer, &tv);
+	ms_info("event=archive_start path=%s level=%lld sync_ms=%lld keep_days=%lld",
+	    c->conf.archive_path, (long long)c->conf.archive_level,
+	    (long long)c->conf.archive_sync_ms, (long long)c->conf.archive_keep_days);
+	return 0;
+}
+
 static void
 stats_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -424,8 +549,8 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		st->tls_fail[TLS_FAIL_UNKNOWN_CA], st->tls_fail[TLS_FAIL_PURPOSE],
 		st->tls_fail[TLS_FAIL_REVOKED], st->tls_fail[TLS_FAIL_NO_CERT],
 		st->tls_fail[TLS_FAIL_BAD_ID], st->tls_fail[TLS_FAIL_TIMEOUT],
-		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER], st->spool_records,
-		st->spool_replayed, sink_spool_bytes(c->sink), st->alerts_folded,
+		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER], st->agents_unassigned,
+		st->spool_records, st->spool_replayed, sink_spool_bytes(c->sink), st->alerts_folded,
 		st->alerts_aggregated };
 	static const char *const names[] = { "sessions", "sessions_accepted", "sessions_refused",
 		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
@@ -434,8 +559,8 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		"agents_silent", "sessions_rate_limited", "sessions_throttled", "tls_failures.expired",
 		"tls_failures.unknown_ca", "tls_failures.purpose", "tls_failures.revoked",
 		"tls_failures.no_cert", "tls_failures.bad_identity", "tls_failures.timeout",
-		"tls_failures.closed", "tls_failures.other", "spool_records", "spool_replayed",
-		"spool_bytes", "alerts_folded", "alerts_aggregated" };
+		"tls_failures.closed", "tls_failures.other", "agents_unassigned", "spool_records",
+		"spool_replayed", "spool_bytes", "alerts_folded", "alerts_aggregated" };
 	_Static_assert(MS_ARRAY_LEN(vals) == MS_ARRAY_LEN(names), "one name per counter");
 	char v[MS_ARRAY_LEN(names)][24], now[32];
 	const char *kv[2 * (MS_ARRAY_LEN(names) + 1)];
@@ -477,6 +602,7 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	TAILQ_INIT(&c.sessions);
+	c.started_ms = ms_now_ms();
 	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
@@ -526,11 +652,16 @@ main(int argc, char **argv)
 		set = rules_load(&c.conf, true, &failed);
 		sigma_set_free(set);
 		SSL_CTX_free(c.ssl_ctx);
+		if (!failed && registry_start(&c, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		registry_stop(&c);
 		if (failed) {
 			fprintf(stderr, "%s: rules did not load cleanly (see above)\n", config);
 			return 1;
 		}
-		printf("%s: configuration, certificates and rules OK\n", config);
+		printf("%s: configuration, certificates, rules and register OK\n", config);
 		return 0;
 	}
 	c.config_file = config;
@@ -579,9 +710,14 @@ main(int argc, char **argv)
 		}
 		evtimer_add(c.aggregate_timer, &tv);
 	}
+	if (registry_start(&c, err, sizeof(err)) < 0) {
+		ms_err("event=start_error reason=\"%.900s\"", err);
+		goto out;
+	}
 	/* Known agents and their status are read back before any session's work. */
 	if ((c.sink = sink_redis_new(&c, err, sizeof(err))) == NULL ||
 	    health_start(&c, err, sizeof(err)) < 0 ||
+	    metrics_start(&c, err, sizeof(err)) < 0 ||
 	    (c.listener = listener_new(&c, err, sizeof(err))) == NULL) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
@@ -589,6 +725,11 @@ main(int argc, char **argv)
 	/* Port bound, keys and rules loaded: root is not needed any more. */
 	if (ms_priv_drop(c.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
+	/* As the collector's own user, so it owns what it creates. */
+	if (archive_start(&c, err, sizeof(err)) < 0) {
+		ms_err("event=start_error reason=\"archive: %s\"", err);
 		goto out;
 	}
 	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
@@ -605,14 +746,27 @@ main(int argc, char **argv)
 	ms_info("event=start version=%s config=%s", MINISOC_VERSION, config);
 	event_base_dispatch(c.base);
 	collector_log_stats(&c, "exit");
+	if (c.archive) {
+		const struct archive_stats *as = archive_get_stats(c.archive);
+		ms_info("event=archive_stats events=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+		    " write_errors=%" PRIu64 " dropped=%" PRIu64 " files_opened=%" PRIu64
+		    " files_expired=%" PRIu64, as->events, as->bytes_in, as->bytes_out,
+		    as->write_errors, as->dropped, as->files_opened, as->files_expired);
+	}
 	rc = 0;
 	ms_info("event=stop");
 out:
 	while (!TAILQ_EMPTY(&c.sessions))
 		session_free(TAILQ_FIRST(&c.sessions));
 	listener_free(c.listener);
+	metrics_stop(&c);
 	health_stop(&c);
 	sink_free(c.sink);
+	if (c.archive_timer)
+		event_free(c.archive_timer);
+	archive_free(c.archive);
+	ms_comp_profile_free(c.archive_prof[0]);
+	ms_comp_profile_free(c.archive_prof[1]);
 	for (size_t i = 0; i < c.ndetectors; i++)
 		detector_free(c.detectors[i]);
 	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)
@@ -628,6 +782,7 @@ out:
 		event_free(c.aggregate_timer);
 	aggregate_free(c.aggregate);
 	ms_map_free(c.agents);
+	registry_stop(&c);
 	free(c.decoded);
 	decode_auditd_cache_free(c.auditd);
 	ms_buf_fini(&c.alert_buf);

@@ -71,6 +71,18 @@ struct collector_conf {
 	int64_t aggregate_window_s;
 	char aggregate_rules[4096];
 	int64_t aggregate_max_keys;
+	char archive_path[4096];
+	int64_t archive_level;
+	int64_t archive_sync_ms;
+	int64_t archive_keep_days;
+	uint64_t archive_backlog_max;
+	char archive_profiles[4096];
+	int64_t archive_keep_margin_days;
+	/* register of information systems (registry.c) */
+	char register_path[4096];
+	/* Prometheus text at /metrics (metrics.c); off while metrics_port is 0. */
+	char metrics_address[256];
+	int64_t metrics_port;
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */
@@ -112,6 +124,16 @@ struct agent_state {
 	uint64_t agent_uptime_s;	/* ... and its agent_uptime_s */
 	int64_t report_ms;	/* ... and when it came */
 	int64_t flood_alert_ms;	/* the last flooding alert; 0 when none */
+	/* Event categories last seen (registry.c), for the compliance checks. */
+	int64_t seen_ms[4];	/* newest event time per category */
+	int64_t seen_written_at[4];	/* wall clock of the last write per category */
+	/* Per-agent counters for /metrics (metrics.c): plain increments, no allocation. */
+	uint64_t events_in;	/* events received, duplicates included */
+	uint64_t events_dup;
+	uint64_t alerts;	/* alerts raised with this agent's id */
+	uint64_t backlog_events;	/* from its last health report: events not yet acked ... */
+	uint64_t spool_bytes;	/* ... and bytes in its spool */
+	bool has_backlog;
 };
 
 /* Why a TLS handshake was refused (counted each; see session.c). */
@@ -154,6 +176,13 @@ struct collector_stats {
 	uint64_t spool_replayed;	/* ... of them confirmed by Redis afterwards */
 	uint64_t alerts_folded;		/* alerts folded into an aggregate (not sent alone) */
 	uint64_t alerts_aggregated;	/* aggregate summaries sent */
+	uint64_t agents_unassigned;	/* hellos from agents not in the register */
+	/* For /metrics (metrics.c). */
+	uint64_t frames_bad_code[16];	/* frames_bad by the MS_ERR_* code sent (0: other) */
+	uint64_t alerts_sev[6];		/* alerts by severity: informational, low, medium, high, critical, other */
+	uint64_t redis_rtt_count;	/* operations Redis confirmed, and their round trips */
+	uint64_t redis_rtt_sum_us;
+	uint64_t redis_rtt_bucket[12];	/* by upper bound, see metrics.c (non-cumulative) */
 };
 
 struct collector {
@@ -186,6 +215,16 @@ struct collector {
 	int64_t heard_since_ms;		/* ... and from the end of the last stall of our own loop */
 	int64_t silence_tick_ms;	/* when the silence check last ran */
 	size_t agents_silent;		/* agents whose status is silent now */
+	/* The event archive (archive.h); NULL without archive.path. */
+	struct archive *archive;
+	struct event *archive_timer;	/* archive_sync every archive.sync_ms */
+	int64_t archive_expired_ms;	/* when archive_expire last ran */
+	int64_t archive_stats_ms;	/* when its counters last went to Redis */
+	/* archive.profiles: the frameworks' retention per level ("old", "new"; owned, may be NULL). */
+	struct ms_comp_profile *archive_prof[2];
+	struct ms_register *reg;	/* register.path, or NULL (owned; registry.c) */
+	struct metrics *metrics;	/* the /metrics listener, or NULL when off */
+	int64_t started_ms;		/* wall clock at start */
 };
 
 /* Finds or creates the state of agent id; NULL when out of memory. */
@@ -200,6 +239,14 @@ void collector_alert(struct collector *c, const struct alert *a);
 void collector_sink_drained(struct collector *c);
 /* Called when the collector may finish stopping (sink empty or timeout). */
 void collector_maybe_exit(struct collector *c);
+/*
+ * Keeps one handled event in the archive (a no-op without one): called for
+ * every new event of a batch, before the batch's checkpoint.
+ */
+void collector_archive_event(struct collector *c, const struct agent_state *st,
+    int64_t time_ms, uint64_t seq, struct ms_str source, struct ms_str line);
+/* Writes what the archive holds (before a checkpoint is queued). */
+void collector_archive_flush(struct collector *c);
 /* Logs every counter as one key=value line. */
 void collector_log_stats(const struct collector *c, const char *why);
 
@@ -231,6 +278,35 @@ void health_agents_listed(struct collector *c, const char *const *kv, size_t nkv
  */
 void health_status_loaded(struct collector *c, struct agent_state *st, const char *status,
     const char *since, const char *host, const char *peer);
+
+/* --- registry.c: the register of information systems --------------- */
+struct ms_register;
+struct decoded;
+/* Loads register.path (if set) at start; 0, or -1 with a message in err. */
+int registry_start(struct collector *c, char *err, size_t errsz);
+/* SIGHUP: reads register.path again; on any error the old register stays. */
+void registry_reload(struct collector *c);
+void registry_stop(struct collector *c);
+/*
+ * The system agent belongs to: its id and level (0 when unknown) – "unassigned"
+ * for an agent not in the register, NULL when no register is configured.
+ */
+const char *registry_system(const struct collector *c, const char *agent, int *level);
+/* An agent said hello: records its system in minisoc:agent:<id> (system, level). */
+void registry_hello(struct collector *c, struct agent_state *st);
+/* Notes the event categories of d (login, config_change, error) as seen on st. */
+void registry_seen(struct collector *c, struct agent_state *st, const struct decoded *d);
+/* --- metrics.c: Prometheus text format at /metrics ------------------- */
+/*
+ * Listens on metrics.address:metrics.port (loopback by default) when the
+ * port is not 0, on c's loop. 0, or -1 with a message in err.
+ */
+int metrics_start(struct collector *c, char *err, size_t errsz);
+void metrics_stop(struct collector *c);
+/* Counts one Redis round trip of us microseconds (the sink, on each confirmed operation). */
+void metrics_redis_rtt(struct collector *c, int64_t us);
+/* Counts one alert by its severity. */
+void metrics_alert(struct collector *c, const char *severity);
 
 /* --- listener.c ------------------------------------------------------ */
 struct listener *listener_new(struct collector *c, char *err, size_t errsz);

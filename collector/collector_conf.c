@@ -102,6 +102,35 @@ static const struct ms_conf_key collector_keys[] = {
 	  "name (0 = never fold that rule)" },
 	{ "alerts.aggregate_max_keys", MS_CONF_INT, OFF(aggregate_max_keys), 0, "65536", 16, 10000000,
 	  "open aggregation windows held at most (the oldest is closed early)" },
+	{ "archive.path", MS_CONF_PATH, OFF(archive_path), SZ(archive_path), "", 0, 0,
+	  "event archive folder: every event, per information system per day, zstd-compressed "
+	  "(docs/archive.md; read with minisocctl search); empty = no archive" },
+	{ "archive.level", MS_CONF_INT, OFF(archive_level), 0, "1", -7, 19,
+	  "zstd compression level of the archive (1 fast, negative faster, higher smaller)" },
+	{ "archive.sync_ms", MS_CONF_INT, OFF(archive_sync_ms), 0, "1000", 10, 600000,
+	  "archive files are fdatasync()ed this often (a machine crash loses at most this much of "
+	  "the archive; alerts and acknowledgements do not depend on it)" },
+	{ "archive.keep_days", MS_CONF_INT, OFF(archive_keep_days), 0, "0", 0, 36600,
+	  "day files older than this many days are deleted (checked hourly); with archive.profiles, "
+	  "a system in the register keeps at least what its level requires; 0 = no limit of its "
+	  "own (everything is kept unless a profile says how long)" },
+	{ "archive.profiles", MS_CONF_PATH, OFF(archive_profiles), SZ(archive_profiles), "", 0, 0,
+	  "folder of the framework profiles (rules/compliance): each registered system's day "
+	  "files are kept for its level's retention (months) plus archive.keep_margin_days, "
+	  "then deleted; empty = retention by archive.keep_days only" },
+	{ "archive.keep_margin_days", MS_CONF_INT, OFF(archive_keep_margin_days), 0, "31", 0, 3660,
+	  "days kept beyond a level's required retention before day files are deleted" },
+	{ "archive.backlog_max", MS_CONF_SIZE, OFF(archive_backlog_max), 0, "64MiB", 1048576,
+	  1073741824,
+	  "per archive file: compressed bytes held while the disk refuses writes, then events "
+	  "are left out of the archive (counted as archive_dropped)" },
+	{ "register.path", MS_CONF_PATH, OFF(register_path), SZ(register_path), "", 0, 0,
+	  "register of information systems (YAML, docs/compliance.md): alerts carry their agent's "
+	  "system id and level; agents not in it are unassigned; reloaded on SIGHUP" },
+	{ "metrics.address", MS_CONF_STR, OFF(metrics_address), SZ(metrics_address), "127.0.0.1", 0, 0,
+	  "address of the Prometheus /metrics listener (plain HTTP, no authentication: keep it on loopback or a trusted network)" },
+	{ "metrics.port", MS_CONF_INT, OFF(metrics_port), 0, "0", 0, 65535,
+	  "TCP port of /metrics (Prometheus text format); 0 = off" },
 	MS_CONF_END
 };
 

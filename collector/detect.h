@@ -67,6 +67,9 @@ struct alert {
 	unsigned aggregated;	/* alerts folded into this one (> 1 on a summary) */
 	int64_t aggregate_window_ms;
 	char aggregate_of[40];	/* id of the first alert of the window, as sent */
+	/* The agent's information system (register), or NULL; level 0 when unknown. */
+	const char *system_id;
+	int system_level;
 };
 
 /* Called by a detector for each alert; a is borrowed for the call only. */

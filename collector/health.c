@@ -415,8 +415,8 @@ health_report(struct collector *c, struct agent_state *st, const char *peer, con
 	char key[192], received[24];
 	uint32_t count;
 	size_t n = 0;
-	uint64_t rl = 0, up = 0;
-	bool has_rl = false, has_up = false;
+	uint64_t rl = 0, up = 0, bl_events = 0, bl_spool = 0;
+	bool has_rl = false, has_up = false, has_ble = false, has_bls = false;
 	int64_t now = ms_now_ms();
 	int rc;
 
@@ -434,7 +434,13 @@ health_report(struct collector *c, struct agent_state *st, const char *peer, con
 		kvlen[n++] = item.value_len;
 		has_rl = has_rl || kv_u64(&item, "count.rate_limited", &rl);
 		has_up = has_up || kv_u64(&item, "agent_uptime_s", &up);
+		has_ble = has_ble || kv_u64(&item, "backlog.events", &bl_events);
+		has_bls = has_bls || kv_u64(&item, "backlog.spool_bytes", &bl_spool);
 	}
+	/* The agent's queue and spool depths, for /metrics. */
+	st->has_backlog = has_ble || has_bls;
+	st->backlog_events = bl_events;
+	st->spool_bytes = bl_spool;
 	snprintf(received, sizeof(received), "%" PRId64, now);
 	kv[n] = "received_ms";
 	kvlen[n++] = strlen("received_ms");

@@ -210,6 +210,7 @@ static void
 session_reject_or_close(struct session *s, int errcode, const char *reason)
 {
 	s->c->stats.frames_bad++;
+	s->c->stats.frames_bad_code[errcode > 0 && errcode < 16 ? errcode : 0]++;
 	ms_warn("event=protocol_error peer=%s agent=%s reason=%s", s->peer,
 	    s->agent_id[0] ? s->agent_id : "-", reason);
 	session_close(s, errcode, reason);
@@ -339,6 +340,7 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 		snprintf(key, sizeof(key), "minisoc:agent:%s", s->agent_id);
 		sink_hset(c->sink, key, kv, MS_ARRAY_LEN(kv));
 	}
+	registry_hello(c, st);
 	s->state = SS_LOADING;
 	session_pause(s);
 	/*
@@ -444,18 +446,25 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 	}
 	while (ms_batch_next(&it, &we) == 1) {
 		c->stats.events_in++;
+		st->events_in++;
 		s->events++;
 		if (we.seq <= st->handled_seq) {
 			c->stats.events_dup++;
+			st->events_dup++;
 			continue;
 		}
 		dctx.recv_ms = we.time_ms;
 		collector_detect_line(c, &dctx, s->agent_id,
 		    s->hello.hostname[0] ? s->hello.hostname : s->agent_id,
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len), we.seq);
+		collector_archive_event(c, st, we.time_ms, we.seq,
+		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len));
+		registry_seen(c, st, c->decoded);
 		st->handled_seq = we.seq;
 	}
 	if (st->handled_seq > before) {
+		/* In the archive file before the agent may hear it is handled. */
+		collector_archive_flush(c);
 		if (sink_checkpoint(c->sink, st, st->handled_seq) < 0 || sink_batch_end(c->sink) < 0)
 			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 		return;

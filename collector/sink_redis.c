@@ -109,6 +109,7 @@ struct sink_op {
 	uint64_t seq;
 	size_t weight;			/* what it adds to npending (0: read back from the journal) */
 	uint64_t joff, jnext;		/* its journal record, or JOFF_NONE */
+	int64_t sent_us;		/* monotonic, when written to Redis (metrics) */
 	TAILQ_ENTRY(sink_op) link;
 };
 
@@ -653,6 +654,7 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	}
 	s->backoff_ms = 0;
 	s->failures = 0;
+	metrics_redis_rtt(s->c, ms_mono_us() - op->sent_us);
 	op_done(s, op, r);
 	op_free(op);
 	/* A checkpoint may be waiting for exactly this; journal records for room. */
@@ -668,6 +670,7 @@ op_send(struct sink *s, struct sink_op *op)
 {
 	TAILQ_INSERT_TAIL(&s->inflight, op, link);
 	op->replies = 0;
+	op->sent_us = ms_mono_us();
 	/* One callback per command; all carry op, the last one completes it. */
 	for (unsigned i = 0; i < op->ncmds; i++) {
 		if (redisAsyncFormattedCommand(s->ac, sink_reply_cb, op, op->cmd[i],

@@ -84,6 +84,21 @@ ms_buf_addc(struct ms_buf *b, char c)
 	return ms_buf_add(b, &c, 1);
 }
 
+char *
+ms_buf_room(struct ms_buf *b, size_t n)
+{
+	if (buf_reserve(b, n) < 0)
+		return NULL;
+	return b->data + b->len;
+}
+
+void
+ms_buf_commit(struct ms_buf *b, size_t n)
+{
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 int
 ms_buf_printf(struct ms_buf *b, const char *fmt, ...)
 {

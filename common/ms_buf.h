@@ -26,6 +26,14 @@ void ms_buf_reset(struct ms_buf *b);
 int ms_buf_add(struct ms_buf *b, const void *p, size_t len);
 int ms_buf_adds(struct ms_buf *b, const char *s);
 int ms_buf_addc(struct ms_buf *b, char c);
+/*
+ * Room for up to n more bytes written in place: returns where they go (then
+ * ms_buf_commit with the number written), or NULL (and toobig set) when
+ * past the cap / no memory. Saves a copy for callers that build in place.
+ */
+char *ms_buf_room(struct ms_buf *b, size_t n);
+/* Counts n bytes written at ms_buf_room's pointer (n <= what was asked). */
+void ms_buf_commit(struct ms_buf *b, size_t n);
 int ms_buf_printf(struct ms_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config
-  libevent-dev libssl-dev libhiredis-dev libyaml-dev libcmocka-dev libpcap-dev libpcre2-dev libhyperscan-dev zlib1g-dev
+  libevent-dev libssl-dev libhiredis-dev libyaml-dev libcmocka-dev libpcap-dev libpcre2-dev libhyperscan-dev zlib1g-dev libzstd-dev
   # run and test
   redis-server redis-tools openssl ca-certificates python3
   # used by the scripts in deploy/ and tests/ (timeout, ss, ps)
@@ -19,6 +19,11 @@ PACKAGES=(
   rsyslog rsyslog-openssl rsyslog-hiredis
   # e2e_alerts_cli.sh runs minisocctl on a pseudo-terminal with script(1)
   bsdutils
+  # tests/integration/e2e_forward.sh: xmllint checks the IODEF documents
+  libxml2-utils
+  # the compliance report's test renders the HTML in a real browser and reads the
+  # PDF back; tests/integration/e2e_web.sh drives the dashboard in headless Chromium
+  chromium poppler-utils fonts-dejavu-core
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -21,4 +21,7 @@ for u in "$units"/*.service; do
 		rc=1
 	fi
 done
+# The forwarder's unit (minisoc-forward) must be there: the loop above would
+# not notice a unit that is missing.
+[[ -f $units/minisoc-forward.service ]] || { echo "FAIL: minisoc-forward.service missing"; rc=1; }
 exit $rc

@@ -34,6 +34,7 @@ struct set_rule {
 	bool generate;			/* raises its own alerts */
 	struct set_listener *ls;	/* correlations fed by this rule */
 	size_t nls;
+	uint64_t hits;			/* events matched (metrics) */
 };
 
 struct set_corr {
@@ -41,6 +42,7 @@ struct set_corr {
 	struct set_listener *ls;	/* correlations fed by this one (chains) */
 	size_t nls;
 	bool dead;			/* rejected at resolution */
+	uint64_t hits;			/* times fired (metrics) */
 };
 
 /* Rules applicable to one (product, service, category) triple of pointers. */
@@ -371,8 +373,12 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 			continue;
 		if (stat(sub, &sst) != 0)
 			continue;
-		/* rules/tests holds test cases for minisocctl rules test, not rules. */
-		if (S_ISDIR(sst.st_mode) ? strcmp(de->d_name, "tests") == 0 : !is_rule_file(de->d_name))
+		/*
+		 * rules/tests holds test cases for minisocctl rules test, and
+		 * rules/compliance the framework profiles of the reports: not rules.
+		 */
+		if (S_ISDIR(sst.st_mode) ? strcmp(de->d_name, "tests") == 0 ||
+		    strcmp(de->d_name, "compliance") == 0 : !is_rule_file(de->d_name))
 			continue;
 		if (n == a) {
 			size_t na = a ? a * 2 : 64;
@@ -609,6 +615,15 @@ sigma_set_alerts(const struct sigma_set *s, size_t i)
 	return i < s->ncorrs && !s->corrs[i].dead;
 }
 
+uint64_t
+sigma_set_hits(const struct sigma_set *s, size_t i)
+{
+	if (i < s->nrules)
+		return s->rules[i].hits;
+	i -= s->nrules;
+	return i < s->ncorrs ? s->corrs[i].hits : 0;
+}
+
 size_t
 sigma_set_groups(const struct sigma_set *s)
 {
@@ -694,6 +709,8 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 	for (size_t i = 0; i < x->s->ncorrs; i++)
 		if (x->s->corrs[i].c == c)
 			ci = i;
+	if (ci != SIZE_MAX)
+		x->s->corrs[ci].hits++;
 	if (ci != SIZE_MAX && x->s->corrs[ci].nls && x->depth < SET_CHAIN_DEPTH) {
 		x->depth++;
 		/* One firing is one event for the next correlation, whatever its lines said. */
@@ -788,6 +805,7 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 		struct set_rule *sr = &s->rules[rt->idx[i]];
 		if (!sigma_rule_match(sr->r, &sev))
 			continue;
+		sr->hits++;
 		if (sr->generate)
 			rule_alert(&x, sr->r);
 		/* A "message repeated N times" line is N matches of the rule. */
@@ -841,6 +859,14 @@ sigma_detector_new(struct sigma_set *s)
 	d->free = sigma_detector_free_state;
 	d->tracked = sigma_detector_tracked;
 	return d;
+}
+
+const struct sigma_set *
+sigma_detector_set(const struct detector *d)
+{
+	struct sigma_set *const *sp = d->state;
+
+	return *sp;
 }
 
 void

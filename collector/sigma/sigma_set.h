@@ -76,6 +76,9 @@ bool sigma_set_alerts(const struct sigma_set *s, size_t i);
 /* Empties every correlation window, as if just loaded; 0 or -1. */
 int sigma_set_reset(struct sigma_set *s);
 
+/* Events entry i matched (a rule) or times it fired (a correlation), since loaded. */
+uint64_t sigma_set_hits(const struct sigma_set *s, size_t i);
+
 /* Correlation groups held now (metrics). */
 size_t sigma_set_groups(const struct sigma_set *s);
 
@@ -83,5 +86,7 @@ size_t sigma_set_groups(const struct sigma_set *s);
 struct detector *sigma_detector_new(struct sigma_set *s);
 /* Replaces the detector's set with s (takes ownership; the old one is freed). */
 void sigma_detector_swap(struct detector *d, struct sigma_set *s);
+/* The set d runs now (borrowed; replaced by the next swap). */
+const struct sigma_set *sigma_detector_set(const struct detector *d);
 
 #endif

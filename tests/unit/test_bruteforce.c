@@ -717,6 +717,8 @@ test_alert_json_unterminated(void **state)
 	a.group_names = NULL;
 	a.group_values = NULL;
 	a.ngroup = 0;
+	a.system_id = NULL;
+	a.system_level = 0;
 	a.rule_id = NULL;
 	a.rule_name = NULL;
 	a.rule_title = "t";

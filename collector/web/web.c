@@ -1,0 +1,1433 @@
+/*
+ * minisoc-web – the operators' dashboard: a small daemon beside the
+ * collector that reads what the collector keeps in Redis and serves it to
+ * browsers. See docs/operations.md ("Dashboard").
+ *
+ * One libevent loop: evhttp for the browsers, two hiredis async contexts
+ * for Redis – one for the queries of page requests, one that follows the
+ * alert stream (XREAD BLOCK) and fans each new entry out to the
+ * Server-Sent Events clients. The page itself (HTML, JS, CSS from
+ * collector/web/assets) is compiled into the binary; it loads nothing
+ * from elsewhere.
+ *
+ * Access needs the token (web.token_file): "Authorization: Bearer <token>"
+ * or the cookie set by POST /login. Nothing is written to Redis.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "ms_buf.h"
+#include "ms_config.h"
+#include "ms_json.h"
+#include "ms_log.h"
+#include "ms_priv.h"
+#include "ms_util.h"
+#include "web_assets.h"
+#include "web_http.h"
+
+struct web_conf {
+	char log_level[16];
+	char user[64];
+	char address[256];
+	int64_t port;
+	char token_file[4096];
+	int64_t max_clients;
+	uint64_t client_buffer;
+	int64_t history;
+	int64_t chart_max_scan;
+	int64_t agents_max;
+	char redis_host[256];
+	int64_t redis_port;
+	char redis_unix[4096];
+	char redis_stream[128];
+};
+
+#define OFF(f) offsetof(struct web_conf, f)
+#define SZ(f) sizeof(((struct web_conf *)0)->f)
+
+static const struct ms_conf_key web_keys[] = {
+	{ "web.log_level", MS_CONF_STR, OFF(log_level), SZ(log_level), "info", 0, 0,
+	  "debug, info, warn or error" },
+	{ "web.user", MS_CONF_STR, OFF(user), SZ(user), "", 0, 0,
+	  "when started as root: the user to run as once the port is bound and the token read" },
+	{ "web.address", MS_CONF_STR, OFF(address), SZ(address), "127.0.0.1", 0, 0,
+	  "address to listen on (plain HTTP: keep it on loopback and reach it through an SSH tunnel or a TLS proxy)" },
+	{ "web.port", MS_CONF_INT, OFF(port), 0, "8514", 1, 65535, "TCP port of the dashboard" },
+	{ "web.token_file", MS_CONF_PATH, OFF(token_file), SZ(token_file), NULL, 0, 0,
+	  "file holding the access token (one line, at least 16 characters); required" },
+	{ "web.max_clients", MS_CONF_INT, OFF(max_clients), 0, "32", 1, 10000,
+	  "live streams (browser tabs) at once; more are answered 503" },
+	{ "web.client_buffer", MS_CONF_SIZE, OFF(client_buffer), 0, "1MiB", 4096, 268435456,
+	  "bytes waiting for one slow live client before it is disconnected" },
+	{ "web.history", MS_CONF_INT, OFF(history), 0, "500", 1, 10000,
+	  "most alerts one request returns (the page's initial list)" },
+	{ "web.chart_max_scan", MS_CONF_INT, OFF(chart_max_scan), 0, "100000", 1000, 10000000,
+	  "most stream entries read for the 24 h chart (the chart says when it is cut)" },
+	{ "web.agents_max", MS_CONF_INT, OFF(agents_max), 0, "5000", 1, 1000000,
+	  "most agents listed" },
+	{ "redis.host", MS_CONF_STR, OFF(redis_host), SZ(redis_host), "127.0.0.1", 0, 0, "Redis host" },
+	{ "redis.port", MS_CONF_INT, OFF(redis_port), 0, "6379", 1, 65535, "Redis port" },
+	{ "redis.unix", MS_CONF_PATH, OFF(redis_unix), SZ(redis_unix), "", 0, 0,
+	  "Redis unix socket; used instead of host/port when set" },
+	{ "redis.stream", MS_CONF_STR, OFF(redis_stream), SZ(redis_stream), "minisoc:alerts", 0, 0,
+	  "the collector's alert stream" },
+	MS_CONF_END
+};
+
+/* How often an idle live stream gets a comment line (proxies, dead peers). */
+#define WEB_KEEPALIVE_S 15
+/* XREAD BLOCK time; the loop re-issues it. */
+#define WEB_BLOCK_MS 5000
+/* Entries per XREAD, and per reconnect backfill. */
+#define WEB_READ_COUNT 200
+/* The chart is computed at most this often (ms); browsers share the result. */
+#define WEB_CHART_TTL_MS 10000
+/* A reply bigger than this is refused rather than built. */
+#define WEB_REPLY_CAP (16u << 20)
+
+struct web;
+
+/* A browser's live stream (GET /api/stream). */
+struct sse_client {
+	struct web *w;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	char peer[64];
+	TAILQ_ENTRY(sse_client) link;
+};
+
+enum q_kind { Q_ALERTS, Q_ALERT, Q_AGENTS, Q_SYSTEMS, Q_CHART, Q_BACKFILL };
+
+/* A page request waiting for Redis; req is NULL once the browser went away. */
+struct pending {
+	struct web *w;
+	enum q_kind kind;
+	struct evhttp_request *req;
+	struct sse_client *client;	/* Q_BACKFILL */
+	bool orphan;			/* req lost its connection: only to be freed */
+	TAILQ_ENTRY(pending) link;
+};
+
+struct web {
+	struct web_conf conf;
+	struct event_base *base;
+	struct evhttp *http;
+	char token[512];
+	size_t token_len;
+	redisAsyncContext *q;		/* queries */
+	redisAsyncContext *live;	/* XREAD BLOCK */
+	bool q_up, live_up;
+	struct event *retry, *keepalive;
+	char last_id[48];		/* newest stream id seen by the live reader ("" = not yet) */
+	TAILQ_HEAD(, sse_client) clients;
+	size_t nclients;
+	TAILQ_HEAD(, pending) pending;
+	/* The chart's cached answer. */
+	struct ms_buf chart;
+	int64_t chart_ms;
+	TAILQ_HEAD(, pending) chart_wait;
+	bool chart_busy;
+	struct {
+		uint64_t requests, unauthorized, login_failed, sse_dropped_slow, sse_refused,
+		    redis_errors;
+	} stats;
+};
+
+static void redis_connect(struct web *w);
+static void live_next(struct web *w);
+
+/* --- replies ------------------------------------------------------------ */
+
+static void
+security_headers(struct evhttp_request *req, const char *ctype, bool cache)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	/* Nothing runs or loads from anywhere but this daemon; no framing. */
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+	    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Cache-Control", cache ? "private, max-age=300" : "no-store");
+}
+
+static void
+reply_bytes(struct evhttp_request *req, int code, const char *reason, const char *ctype,
+    const void *p, size_t n, bool cache)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL || evbuffer_add(b, p, n) < 0) {
+		if (b)
+			evbuffer_free(b);
+		evhttp_send_error(req, 500, "Out of memory");
+		return;
+	}
+	security_headers(req, ctype, cache);
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+static void
+reply_json(struct evhttp_request *req, int code, const struct ms_buf *b)
+{
+	if (b->toobig) {
+		static const char e[] = "{\"error\":\"reply too big\"}";
+		reply_bytes(req, 500, "Too Big", "application/json", e, sizeof(e) - 1, false);
+		return;
+	}
+	reply_bytes(req, code, code == 200 ? "OK" : "Error", "application/json", b->data ? b->data : "",
+	    b->len, false);
+}
+
+static void
+reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
+{
+	struct ms_buf b;
+	struct ms_json j;
+
+	ms_buf_init(&b, 4096);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "error");
+	ms_json_str(&j, msg);
+	ms_json_obj_close(&j);
+	(void)ms_json_finish(&j);
+	reply_bytes(req, code, reason, "application/json", b.data ? b.data : "", b.len, false);
+	ms_buf_fini(&b);
+}
+
+static void
+peer_of(struct evhttp_request *req, char *out, size_t outsz)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	const char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (conn)
+		evhttp_connection_get_peer(conn, (char **)&addr, &port);
+	snprintf(out, outsz, "%s:%u", addr ? addr : "?", (unsigned)port);
+}
+
+/* --- access ------------------------------------------------------------- */
+
+static bool
+authorized(struct web *w, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct ms_str t;
+
+	if (web_bearer_get(evhttp_find_header(h, "Authorization"), &t) == 0)
+		return web_token_equal(w->token, w->token_len, t.p, t.len);
+	if (web_cookie_get(evhttp_find_header(h, "Cookie"), WEB_COOKIE, &t) == 0)
+		return web_token_equal(w->token, w->token_len, t.p, t.len);
+	return false;
+}
+
+static void
+serve_asset(struct evhttp_request *req, const char *path, int code)
+{
+	const struct web_asset *a = web_asset_find(path);
+
+	if (a == NULL) {
+		evhttp_send_error(req, 404, "Not Found");
+		return;
+	}
+	reply_bytes(req, code, code == 200 ? "OK" : "Unauthorized", a->type, a->data, a->len,
+	    strcmp(a->type, "text/html; charset=utf-8") != 0);
+}
+
+/* POST /login (form: token=...): sets the cookie and goes to the page. */
+static void
+handle_login(struct web *w, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	char token[512], cookie[700], peer[64];
+	size_t n = evbuffer_get_length(in);
+	const char *body;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		serve_asset(req, "/login.html", 200);
+		return;
+	}
+	body = n ? (const char *)evbuffer_pullup(in, (ev_ssize_t)n) : "";
+	if (body == NULL || web_form_get(body, n, "token", token, sizeof(token)) < 0 ||
+	    !web_token_equal(w->token, w->token_len, token, strlen(token))) {
+		w->stats.login_failed++;
+		peer_of(req, peer, sizeof(peer));
+		ms_warn("event=login_failed peer=%s", peer);
+		serve_asset(req, "/login.html", 401);
+		return;
+	}
+	/* HttpOnly: page scripts never see it; SameSite=Strict: no cross-site use. */
+	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict", WEB_COOKIE, token);
+	evhttp_add_header(out, "Set-Cookie", cookie);
+	evhttp_add_header(out, "Location", "/");
+	security_headers(req, "text/plain; charset=utf-8", false);
+	evhttp_send_reply(req, 303, "See Other", NULL);
+	peer_of(req, peer, sizeof(peer));
+	ms_info("event=login peer=%s", peer);
+}
+
+static void
+handle_logout(struct evhttp_request *req)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(out, "Set-Cookie", WEB_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	evhttp_add_header(out, "Location", "/login");
+	security_headers(req, "text/plain; charset=utf-8", false);
+	evhttp_send_reply(req, 303, "See Other", NULL);
+}
+
+/* --- Redis replies as JSON ----------------------------------------------- */
+
+static bool
+is_str(const redisReply *r)
+{
+	return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
+}
+
+/*
+ * One stream entry [id, [field, value, ...]] as {"id": ..., "alert": "<the
+ * alert JSON as a string>", "fields": {other fields}}. The alert stays a
+ * string: the browser parses it, so a malformed one spoils only itself.
+ */
+static void
+json_entry(struct ms_json *j, const redisReply *e)
+{
+	const redisReply *f;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !is_str(e->element[0]))
+		return;
+	f = e->element[1];
+	ms_json_obj_open(j);
+	ms_json_key(j, "id");
+	ms_json_strn(j, e->element[0]->str, e->element[0]->len);
+	if (f->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i + 1 < f->elements; i += 2)
+			if (is_str(f->element[i]) && is_str(f->element[i + 1]) &&
+			    strcmp(f->element[i]->str, "alert") == 0) {
+				ms_json_key(j, "alert");
+				ms_json_strn(j, f->element[i + 1]->str, f->element[i + 1]->len);
+			}
+		ms_json_key(j, "fields");
+		ms_json_obj_open(j);
+		for (size_t i = 0; i + 1 < f->elements; i += 2)
+			if (is_str(f->element[i]) && is_str(f->element[i + 1]) &&
+			    strcmp(f->element[i]->str, "alert") != 0) {
+				ms_json_key(j, f->element[i]->str);
+				ms_json_strn(j, f->element[i + 1]->str, f->element[i + 1]->len);
+			}
+		ms_json_obj_close(j);
+	}
+	ms_json_obj_close(j);
+}
+
+/* A flat [k, v, k, v ...] reply as an object. */
+static void
+json_hash(struct ms_json *j, const redisReply *r)
+{
+	ms_json_obj_open(j);
+	if (r && r->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			if (is_str(r->element[i]) && is_str(r->element[i + 1])) {
+				ms_json_key(j, r->element[i]->str);
+				ms_json_strn(j, r->element[i + 1]->str, r->element[i + 1]->len);
+			}
+	ms_json_obj_close(j);
+}
+
+static void
+build_alerts(struct ms_json *j, const redisReply *r)
+{
+	ms_json_obj_open(j);
+	ms_json_key(j, "alerts");
+	ms_json_arr_open(j);
+	if (r->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < r->elements; i++)
+			json_entry(j, r->element[i]);
+	ms_json_arr_close(j);
+	ms_json_obj_close(j);
+}
+
+/* Reply of agents_lua: [[id, last_seen, hash, health], ...]. */
+static void
+build_agents(struct ms_json *j, const redisReply *r)
+{
+	ms_json_obj_open(j);
+	ms_json_key(j, "now_ms");
+	ms_json_int(j, ms_now_ms());
+	ms_json_key(j, "agents");
+	ms_json_arr_open(j);
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const redisReply *a = r->element[i];
+		if (a->type != REDIS_REPLY_ARRAY || a->elements != 4 || !is_str(a->element[0]))
+			continue;
+		ms_json_obj_open(j);
+		ms_json_key(j, "id");
+		ms_json_strn(j, a->element[0]->str, a->element[0]->len);
+		ms_json_key(j, "last_seen_ms");
+		if (is_str(a->element[1]))
+			ms_json_strn(j, a->element[1]->str, a->element[1]->len);
+		else
+			ms_json_str(j, "");
+		ms_json_key(j, "info");
+		json_hash(j, a->element[2]);
+		ms_json_key(j, "health");
+		json_hash(j, a->element[3]);
+		ms_json_obj_close(j);
+	}
+	ms_json_arr_close(j);
+	ms_json_obj_close(j);
+}
+
+/* Reply of systems_lua: [source, [[id, json-or-"", level, n_agents], ...]]. */
+static void
+build_systems(struct ms_json *j, const redisReply *r)
+{
+	const redisReply *list = NULL;
+
+	ms_json_obj_open(j);
+	ms_json_key(j, "source");
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && is_str(r->element[0])) {
+		ms_json_strn(j, r->element[0]->str, r->element[0]->len);
+		list = r->element[1];
+	} else {
+		ms_json_str(j, "none");
+	}
+	ms_json_key(j, "systems");
+	ms_json_arr_open(j);
+	for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
+		const redisReply *s = list->element[i];
+		if (s->type != REDIS_REPLY_ARRAY || s->elements != 4 || !is_str(s->element[0]))
+			continue;
+		ms_json_obj_open(j);
+		ms_json_key(j, "id");
+		ms_json_strn(j, s->element[0]->str, s->element[0]->len);
+		ms_json_key(j, "record");
+		if (is_str(s->element[1]))
+			ms_json_strn(j, s->element[1]->str, s->element[1]->len);
+		else
+			ms_json_str(j, "");
+		ms_json_key(j, "level");
+		if (is_str(s->element[2]))
+			ms_json_strn(j, s->element[2]->str, s->element[2]->len);
+		else
+			ms_json_str(j, "");
+		ms_json_key(j, "agents");
+		ms_json_int(j, s->element[3]->type == REDIS_REPLY_INTEGER ? s->element[3]->integer : 0);
+		ms_json_obj_close(j);
+	}
+	ms_json_arr_close(j);
+	ms_json_obj_close(j);
+}
+
+/* Reply of chart_lua: [scanned, [24 x 6 counts, hour 0 = the last hour]]. */
+static void
+build_chart(struct ms_json *j, const redisReply *r, int64_t cap, int64_t now)
+{
+	static const char *const sev[] = { "informational", "low", "medium", "high", "critical",
+		"other" };
+	const redisReply *c = NULL;
+	long long scanned = 0;
+
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_ARRAY &&
+	    r->element[1]->elements == 24 * 6) {
+		scanned = r->element[0]->integer;
+		c = r->element[1];
+	}
+	ms_json_obj_open(j);
+	ms_json_key(j, "now_ms");
+	ms_json_int(j, now);
+	ms_json_key(j, "truncated");
+	ms_json_bool(j, scanned >= cap);
+	ms_json_key(j, "severities");
+	ms_json_arr_open(j);
+	for (size_t i = 0; i < MS_ARRAY_LEN(sev); i++)
+		ms_json_str(j, sev[i]);
+	ms_json_arr_close(j);
+	ms_json_key(j, "hours");
+	ms_json_arr_open(j);
+	for (size_t h = 0; c && h < 24; h++) {
+		ms_json_arr_open(j);
+		for (size_t k = 0; k < 6; k++) {
+			const redisReply *v = c->element[h * 6 + k];
+			ms_json_int(j, v->type == REDIS_REPLY_INTEGER ? v->integer : 0);
+		}
+		ms_json_arr_close(j);
+	}
+	ms_json_arr_close(j);
+	ms_json_obj_close(j);
+}
+
+/* --- live clients ------------------------------------------------------- */
+
+static void
+client_free(struct sse_client *cl)
+{
+	struct web *w = cl->w;
+	struct pending *p;
+
+	TAILQ_FOREACH(p, &w->pending, link)
+		if (p->client == cl)
+			p->client = NULL;
+	TAILQ_REMOVE(&w->clients, cl, link);
+	w->nclients--;
+	free(cl);
+}
+
+static void
+client_closed_cb(struct evhttp_connection *conn, void *arg)
+{
+	struct sse_client *cl = arg;
+
+	ms_debug("event=stream_closed peer=%s", cl->peer);
+	/*
+	 * The browser went away (EOF, timeout): evhttp detached the unfinished
+	 * request from the connection and leaves it to us; ending it frees it.
+	 * A request still attached is freed by evhttp right after this.
+	 */
+	if (evhttp_request_get_connection(cl->req) == NULL)
+		evhttp_send_reply_end(cl->req);
+	client_free(cl);
+}
+
+/* Ends a client's stream from our side (slow reader, shutdown). */
+static void
+client_drop(struct sse_client *cl, const char *why)
+{
+	struct evhttp_connection *conn = cl->conn;
+
+	ms_info("event=stream_dropped peer=%s reason=%s", cl->peer, why);
+	evhttp_connection_set_closecb(conn, NULL, NULL);
+	evhttp_send_reply_end(cl->req);
+	client_free(cl);
+}
+
+static size_t
+client_backlog(const struct sse_client *cl)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(cl->conn);
+
+	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+/* Sends bytes to one client, or drops it when it does not keep up. */
+static void
+client_send(struct sse_client *cl, const char *p, size_t n)
+{
+	struct evbuffer *b;
+
+	if (client_backlog(cl) + n > cl->w->conf.client_buffer) {
+		cl->w->stats.sse_dropped_slow++;
+		client_drop(cl, "slow_reader");
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL)
+		return;
+	evbuffer_add(b, p, n);
+	evhttp_send_reply_chunk(cl->req, b);
+	evbuffer_free(b);
+}
+
+/* An SSE message for one stream entry: "id: ..\nevent: alert\ndata: {json}\n\n". */
+static int
+sse_format(struct ms_buf *out, const redisReply *e)
+{
+	struct ms_json j;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !is_str(e->element[0]) ||
+	    !web_stream_id_ok(e->element[0]->str))
+		return -1;
+	ms_buf_printf(out, "id: %s\nevent: alert\ndata: ", e->element[0]->str);
+	/* One JSON line: the writer escapes every newline inside strings. */
+	ms_json_init(&j, out);
+	json_entry(&j, e);
+	if (ms_json_finish(&j) < 0)
+		return -1;
+	return ms_buf_adds(out, "\n\n");
+}
+
+/* The live reader's entries to every client (or one, for a backfill). */
+static void
+fan_out(struct web *w, const redisReply *entries, struct sse_client *only)
+{
+	struct ms_buf b;
+	struct sse_client *cl, *next;
+
+	if (entries == NULL || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
+		return;
+	ms_buf_init(&b, WEB_REPLY_CAP);
+	for (size_t i = 0; i < entries->elements; i++)
+		if (sse_format(&b, entries->element[i]) < 0 && b.toobig)
+			break;
+	if (b.len > 0) {
+		if (only)
+			client_send(only, b.data, b.len);
+		else
+			for (cl = TAILQ_FIRST(&w->clients); cl; cl = next) {
+				next = TAILQ_NEXT(cl, link);
+				client_send(cl, b.data, b.len);
+			}
+	}
+	ms_buf_fini(&b);
+}
+
+static void
+keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct web *w = arg;
+	struct sse_client *cl, *next;
+
+	for (cl = TAILQ_FIRST(&w->clients); cl; cl = next) {
+		next = TAILQ_NEXT(cl, link);
+		client_send(cl, ": keepalive\n\n", 13);
+	}
+}
+
+/* --- Redis -------------------------------------------------------------- */
+
+static const char agents_lua[] =
+	"local ls = redis.call('HGETALL', 'minisoc:agents:last_seen')\n"
+	"local out = {}\n"
+	"for i = 1, #ls, 2 do\n"
+	"  if #out >= tonumber(ARGV[1]) then break end\n"
+	"  local id = ls[i]\n"
+	"  out[#out + 1] = { id, ls[i + 1], redis.call('HGETALL', 'minisoc:agent:' .. id),\n"
+	"    redis.call('HGETALL', 'minisoc:agent:' .. id .. ':health') }\n"
+	"end\n"
+	"return out\n";
+
+/*
+ * The register's systems: the hash minisoc:systems (id -> JSON record),
+ * when someone fills it; else what agents carry (system, level in
+ * minisoc:agent:<id>, written by the collector's register); else none.
+ */
+static const char systems_lua[] =
+	"local out = {}\n"
+	"local reg = redis.call('HGETALL', 'minisoc:systems')\n"
+	"local count = {}\n"
+	"local ls = redis.call('HKEYS', 'minisoc:agents:last_seen')\n"
+	"local lvl = {}\n"
+	"for i = 1, #ls do\n"
+	"  local s = redis.call('HMGET', 'minisoc:agent:' .. ls[i], 'system', 'level')\n"
+	"  if s[1] then count[s[1]] = (count[s[1]] or 0) + 1; lvl[s[1]] = s[2] end\n"
+	"end\n"
+	"if #reg > 0 then\n"
+	"  for i = 1, #reg, 2 do out[#out + 1] = { reg[i], reg[i + 1], '', count[reg[i]] or 0 } end\n"
+	"  return { 'register', out }\n"
+	"end\n"
+	"for id, n in pairs(count) do out[#out + 1] = { id, '', lvl[id] or '', n } end\n"
+	"if #out > 0 then return { 'agents', out } end\n"
+	"return { 'none', out }\n";
+
+/*
+ * Alerts of the last 24 h by hour (0 = the last hour) and severity, read
+ * newest first, at most ARGV[2] entries. The severity is the entry's
+ * "severity" field, or the alert JSON's (today's "severity", or the ECS
+ * rule.level / numeric event.severity).
+ */
+static const char chart_lua[] =
+	"local now, cap = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+	"local sev = { informational = 1, low = 2, medium = 3, high = 4, critical = 5 }\n"
+	"local num = { 'informational', 'low', 'medium', 'high', 'critical' }\n"
+	"local c = {}\n"
+	"for i = 1, 24 * 6 do c[i] = 0 end\n"
+	"local last, scanned = '+', 0\n"
+	"local from = tostring(now - 86400000)\n"
+	"while scanned < cap do\n"
+	"  local n = math.min(1000, cap - scanned)\n"
+	"  local b = redis.call('XREVRANGE', KEYS[1], last, from, 'COUNT', n)\n"
+	"  if #b == 0 then break end\n"
+	"  for _, e in ipairs(b) do\n"
+	"    local ms = tonumber(string.match(e[1], '^(%d+)'))\n"
+	"    local f, s, js = e[2], nil, nil\n"
+	"    for k = 1, #f, 2 do\n"
+	"      if f[k] == 'severity' then s = f[k + 1] elseif f[k] == 'alert' then js = f[k + 1] end\n"
+	"    end\n"
+	"    if not sev[s or ''] and js then\n"
+	"      local ok, a = pcall(cjson.decode, js)\n"
+	"      if ok and type(a) == 'table' then\n"
+	"        s = a.severity\n"
+	"        if type(a.rule) == 'table' and sev[a.rule.level or ''] then s = a.rule.level end\n"
+	"        if not sev[s or ''] and type(a.event) == 'table' then s = num[a.event.severity or 0] end\n"
+	"      end\n"
+	"    end\n"
+	"    local h = math.floor((now - ms) / 3600000)\n"
+	"    if h < 0 then h = 0 end\n"
+	"    if h < 24 then\n"
+	"      local k = h * 6 + (sev[s or ''] or 6)\n"
+	"      c[k] = c[k] + 1\n"
+	"    end\n"
+	"    scanned = scanned + 1\n"
+	"  end\n"
+	"  last = '(' .. b[#b][1]\n"
+	"end\n"
+	"return { scanned, c }\n";
+
+static void
+pending_closed_cb(struct evhttp_connection *conn, void *arg)
+{
+	struct pending *p = arg;
+
+	/* Detached (the browser went away): ours to free; else evhttp frees it now. */
+	if (p->req && evhttp_request_get_connection(p->req) == NULL)
+		p->orphan = true;
+	else
+		p->req = NULL;
+}
+
+static struct pending *
+pending_new(struct web *w, enum q_kind kind, struct evhttp_request *req)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->w = w;
+	p->kind = kind;
+	p->req = req;
+	if (req && kind != Q_BACKFILL)
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), pending_closed_cb, p);
+	TAILQ_INSERT_TAIL(&w->pending, p, link);
+	return p;
+}
+
+/*
+ * The request of p, to be answered now: its connection stops reporting to
+ * p first (answering may free the request and its connection at once).
+ * NULL when the browser went away.
+ */
+static struct evhttp_request *
+pending_req(struct pending *p)
+{
+	struct evhttp_request *req = p->req;
+
+	p->req = NULL;
+	if (req && p->orphan) {
+		evhttp_request_free(req);
+		return NULL;
+	}
+	if (req && p->kind != Q_BACKFILL)
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+	return req;
+}
+
+static void
+pending_done(struct pending *p)
+{
+	(void)pending_req(p);
+	TAILQ_REMOVE(&p->w->pending, p, link);
+	free(p);
+}
+
+static void
+chart_answer(struct web *w)
+{
+	struct evhttp_request *req;
+	struct pending *p;
+
+	while ((p = TAILQ_FIRST(&w->chart_wait)) != NULL) {
+		TAILQ_REMOVE(&w->chart_wait, p, link);
+		TAILQ_INSERT_TAIL(&w->pending, p, link);
+		if ((req = pending_req(p)) != NULL) {
+			if (w->chart.len)
+				reply_json(req, 200, &w->chart);
+			else
+				reply_error(req, 503, "Unavailable", "Redis did not answer");
+		}
+		pending_done(p);
+	}
+}
+
+static void
+query_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct pending *p = privdata;
+	struct web *w = p->w;
+	redisReply *r = reply;
+	struct evhttp_request *req;
+	struct ms_buf b;
+	struct ms_json j;
+	int code = 200;
+
+	if (p->kind == Q_CHART) {
+		w->chart_busy = false;
+		if (r && r->type != REDIS_REPLY_ERROR) {
+			ms_buf_reset(&w->chart);
+			ms_json_init(&j, &w->chart);
+			build_chart(&j, r, w->conf.chart_max_scan, w->chart_ms);
+			if (ms_json_finish(&j) < 0)
+				ms_buf_reset(&w->chart);
+		} else {
+			w->chart_ms = 0;
+		}
+		chart_answer(w);
+		free(p);
+		return;
+	}
+	if (p->kind == Q_BACKFILL) {
+		if (p->client && r && r->type == REDIS_REPLY_ARRAY)
+			fan_out(w, r, p->client);
+		pending_done(p);
+		return;
+	}
+	if ((req = pending_req(p)) == NULL) {
+		pending_done(p);
+		return;
+	}
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		w->stats.redis_errors++;
+		ms_warn("event=redis_error reason=\"%.200s\"", r ? r->str : "disconnected");
+		reply_error(req, 503, "Unavailable", "Redis did not answer");
+		pending_done(p);
+		return;
+	}
+	ms_buf_init(&b, WEB_REPLY_CAP);
+	ms_json_init(&j, &b);
+	switch (p->kind) {
+	case Q_ALERTS:
+		build_alerts(&j, r);
+		break;
+	case Q_ALERT:
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) {
+			code = 404;
+			ms_json_obj_open(&j);
+			ms_json_key(&j, "error");
+			ms_json_str(&j, "no such alert");
+			ms_json_obj_close(&j);
+		} else {
+			json_entry(&j, r->element[0]);
+		}
+		break;
+	case Q_AGENTS:
+		build_agents(&j, r);
+		break;
+	case Q_SYSTEMS:
+		build_systems(&j, r);
+		break;
+	default:
+		break;
+	}
+	(void)ms_json_finish(&j);
+	reply_json(req, code, &b);
+	ms_buf_fini(&b);
+	pending_done(p);
+}
+
+/* Sends one query for p; on failure answers 503 and frees p. */
+static void
+query(struct web *w, struct pending *p, int argc, const char **argv)
+{
+	if (p == NULL)
+		return;
+	if (!w->q_up || redisAsyncCommandArgv(w->q, query_cb, p, argc, argv, NULL) != REDIS_OK) {
+		struct evhttp_request *req = pending_req(p);
+		if (req)
+			reply_error(req, 503, "Unavailable", "Redis is not connected");
+		pending_done(p);
+	}
+}
+
+static void
+live_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct web *w = ac->data;
+	redisReply *r = reply;
+
+	if (w == NULL || r == NULL)
+		return;	/* disconnecting: the disconnect callback reconnects */
+	if (r->type == REDIS_REPLY_ERROR) {
+		w->stats.redis_errors++;
+		ms_warn("event=redis_error stream=%s reason=\"%.200s\"", w->conf.redis_stream, r->str);
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	if (privdata == NULL) {
+		/* XREVRANGE + - COUNT 1: where the live reader starts. */
+		const redisReply *e = r->type == REDIS_REPLY_ARRAY && r->elements ? r->element[0] : NULL;
+		if (e && e->type == REDIS_REPLY_ARRAY && e->elements == 2 && is_str(e->element[0]))
+			ms_copy(w->last_id, sizeof(w->last_id), e->element[0]->str, e->element[0]->len);
+		else
+			ms_copy(w->last_id, sizeof(w->last_id), "0-0", 3);
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+		/* XREAD: [[stream, [entries]]] */
+		const redisReply *s = r->element[0];
+		if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
+		    s->element[1]->type == REDIS_REPLY_ARRAY && s->element[1]->elements) {
+			const redisReply *ents = s->element[1];
+			const redisReply *e = ents->element[ents->elements - 1];
+			if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 && is_str(e->element[0]))
+				ms_copy(w->last_id, sizeof(w->last_id), e->element[0]->str,
+				    e->element[0]->len);
+			fan_out(w, ents, NULL);
+		}
+	}
+	live_next(w);
+}
+
+static void
+live_next(struct web *w)
+{
+	char block[16], count[16];
+	const char *argv[] = { "XREAD", "COUNT", count, "BLOCK", block, "STREAMS",
+		w->conf.redis_stream, w->last_id };
+
+	if (!w->live_up)
+		return;
+	if (w->last_id[0] == '\0') {
+		const char *first[] = { "XREVRANGE", w->conf.redis_stream, "+", "-", "COUNT", "1" };
+		redisAsyncCommandArgv(w->live, live_cb, NULL, 6, first, NULL);
+		return;
+	}
+	snprintf(block, sizeof(block), "%d", WEB_BLOCK_MS);
+	snprintf(count, sizeof(count), "%d", WEB_READ_COUNT);
+	redisAsyncCommandArgv(w->live, live_cb, w, (int)MS_ARRAY_LEN(argv), argv, NULL);
+}
+
+static void
+connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct web *w = ac->data;
+
+	if (w == NULL)
+		return;
+	if (status != REDIS_OK) {
+		ms_warn("event=redis_connect_failed reason=\"%.200s\"", ac->errstr);
+		if (ac == w->q)
+			w->q = NULL;
+		else
+			w->live = NULL;
+		event_add(w->retry, &(struct timeval){ 1, 0 });
+		return;
+	}
+	if (ac == w->q) {
+		w->q_up = true;
+	} else {
+		w->live_up = true;
+		live_next(w);
+	}
+	ms_info("event=redis_connected role=%s", ac == w->q ? "query" : "live");
+}
+
+static void
+disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct web *w = ac->data;
+
+	if (w == NULL)
+		return;
+	if (ac == w->q) {
+		w->q = NULL;
+		w->q_up = false;
+	} else {
+		w->live = NULL;
+		w->live_up = false;
+	}
+	ms_warn("event=redis_disconnected reason=\"%.200s\"", status == REDIS_OK ? "closed" : ac->errstr);
+	event_add(w->retry, &(struct timeval){ 1, 0 });
+}
+
+static redisAsyncContext *
+redis_open(struct web *w)
+{
+	redisAsyncContext *ac = w->conf.redis_unix[0] ? redisAsyncConnectUnix(w->conf.redis_unix) :
+	    redisAsyncConnect(w->conf.redis_host, (int)w->conf.redis_port);
+
+	if (ac == NULL || ac->err) {
+		ms_warn("event=redis_connect_failed reason=\"%.200s\"", ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		return NULL;
+	}
+	ac->data = w;
+	if (redisLibeventAttach(ac, w->base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		return NULL;
+	}
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	return ac;
+}
+
+static void
+redis_connect(struct web *w)
+{
+	if (w->q == NULL)
+		w->q = redis_open(w);
+	if (w->live == NULL)
+		w->live = redis_open(w);
+	if (w->q == NULL || w->live == NULL)
+		event_add(w->retry, &(struct timeval){ 1, 0 });
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	redis_connect(arg);
+}
+
+/* --- API ---------------------------------------------------------------- */
+
+/* The value of name in the request's query string, or "" when absent or bad. */
+static void
+query_arg(struct evhttp_request *req, const char *name, char *out, size_t outsz)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *q = u ? evhttp_uri_get_query(u) : NULL;
+
+	if (q == NULL || web_form_get(q, strlen(q), name, out, outsz) < 0)
+		out[0] = '\0';
+}
+
+static void
+api_alerts(struct web *w, struct evhttp_request *req)
+{
+	char before[48], count[16], end[50];
+	const char *argv[] = { "XREVRANGE", w->conf.redis_stream, "+", "-", "COUNT", count };
+	int64_t n = w->conf.history;
+
+	query_arg(req, "before", before, sizeof(before));
+	query_arg(req, "count", count, sizeof(count));
+	if (count[0] && ms_parse_i64(count, 1, w->conf.history, &n) < 0) {
+		reply_error(req, 400, "Bad Request", "count out of range");
+		return;
+	}
+	snprintf(count, sizeof(count), "%" PRId64, n);
+	if (before[0]) {
+		if (!web_stream_id_ok(before)) {
+			reply_error(req, 400, "Bad Request", "bad stream id");
+			return;
+		}
+		snprintf(end, sizeof(end), "(%s", before);
+		argv[2] = end;
+	}
+	query(w, pending_new(w, Q_ALERTS, req), 6, argv);
+}
+
+static void
+api_alert(struct web *w, struct evhttp_request *req)
+{
+	char id[48];
+	const char *argv[] = { "XRANGE", w->conf.redis_stream, id, id };
+
+	query_arg(req, "id", id, sizeof(id));
+	if (!web_stream_id_ok(id)) {
+		reply_error(req, 400, "Bad Request", "bad or missing id");
+		return;
+	}
+	query(w, pending_new(w, Q_ALERT, req), 4, argv);
+}
+
+static void
+api_agents(struct web *w, struct evhttp_request *req)
+{
+	char max[24];
+	const char *argv[] = { "EVAL", agents_lua, "0", max };
+
+	snprintf(max, sizeof(max), "%" PRId64, w->conf.agents_max);
+	query(w, pending_new(w, Q_AGENTS, req), 4, argv);
+}
+
+static void
+api_systems(struct web *w, struct evhttp_request *req)
+{
+	const char *argv[] = { "EVAL", systems_lua, "0" };
+
+	query(w, pending_new(w, Q_SYSTEMS, req), 3, argv);
+}
+
+static void
+api_chart(struct web *w, struct evhttp_request *req)
+{
+	char now[24], cap[24];
+	const char *argv[] = { "EVAL", chart_lua, "1", w->conf.redis_stream, now, cap };
+	struct pending *p;
+	int64_t t = ms_now_ms();
+
+	if (w->chart.len && t - w->chart_ms < WEB_CHART_TTL_MS) {
+		reply_json(req, 200, &w->chart);
+		return;
+	}
+	if ((p = pending_new(w, Q_CHART, req)) == NULL) {
+		reply_error(req, 500, "Error", "out of memory");
+		return;
+	}
+	/* Browsers asking meanwhile share the one computation. */
+	TAILQ_REMOVE(&w->pending, p, link);
+	TAILQ_INSERT_TAIL(&w->chart_wait, p, link);
+	if (w->chart_busy)
+		return;
+	w->chart_ms = t;
+	snprintf(now, sizeof(now), "%" PRId64, t);
+	snprintf(cap, sizeof(cap), "%" PRId64, w->conf.chart_max_scan);
+	{
+		struct pending *q = calloc(1, sizeof(*q));
+		if (q == NULL || !w->q_up ||
+		    redisAsyncCommandArgv(w->q, query_cb, q, 6, argv, NULL) != REDIS_OK) {
+			free(q);
+			ms_buf_reset(&w->chart);
+			chart_answer(w);
+			return;
+		}
+		q->w = w;
+		q->kind = Q_CHART;
+		w->chart_busy = true;
+	}
+}
+
+/* GET /api/stream: Server-Sent Events, one "alert" event per new entry. */
+static void
+api_stream(struct web *w, struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *last = evhttp_find_header(in, "Last-Event-ID");
+	struct sse_client *cl;
+	struct bufferevent *bev;
+	struct timeval wt = { 60, 0 };
+
+	if ((int64_t)w->nclients >= w->conf.max_clients) {
+		w->stats.sse_refused++;
+		reply_error(req, 503, "Busy", "too many live streams (web.max_clients)");
+		return;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		reply_error(req, 500, "Error", "out of memory");
+		return;
+	}
+	cl->w = w;
+	cl->req = req;
+	cl->conn = evhttp_request_get_connection(req);
+	peer_of(req, cl->peer, sizeof(cl->peer));
+	TAILQ_INSERT_TAIL(&w->clients, cl, link);
+	w->nclients++;
+	evhttp_connection_set_closecb(cl->conn, client_closed_cb, cl);
+	security_headers(req, "text/event-stream; charset=utf-8", false);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Accel-Buffering", "no");
+	evhttp_send_reply_start(req, 200, "OK");
+	/* The browser sends nothing more: no read timeout; a reader stuck for a minute goes. */
+	if ((bev = evhttp_connection_get_bufferevent(cl->conn)) != NULL)
+		bufferevent_set_timeouts(bev, NULL, &wt);
+	client_send(cl, "retry: 2000\n: hello\n\n", 21);
+	ms_info("event=stream_open peer=%s clients=%zu", cl->peer, w->nclients);
+	/* A reconnecting browser gets what it missed (bounded). */
+	if (last && web_stream_id_ok(last)) {
+		char start[50], count[16];
+		const char *argv[] = { "XRANGE", w->conf.redis_stream, start, "+", "COUNT", count };
+		struct pending *p = pending_new(w, Q_BACKFILL, NULL);
+
+		snprintf(start, sizeof(start), "(%s", last);
+		snprintf(count, sizeof(count), "%" PRId64, w->conf.history);
+		if (p) {
+			p->client = cl;
+			query(w, p, 6, argv);
+		}
+	}
+}
+
+static void
+api_health(struct web *w, struct evhttp_request *req)
+{
+	struct ms_buf b;
+	struct ms_json j;
+
+	ms_buf_init(&b, 4096);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "redis");
+	ms_json_bool(&j, w->q_up && w->live_up);
+	ms_json_key(&j, "clients");
+	ms_json_int(&j, (int64_t)w->nclients);
+	ms_json_key(&j, "version");
+	ms_json_str(&j, MINISOC_VERSION);
+	ms_json_obj_close(&j);
+	(void)ms_json_finish(&j);
+	reply_json(req, w->q_up && w->live_up ? 200 : 503, &b);
+	ms_buf_fini(&b);
+}
+
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+	struct web *w = arg;
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *path = u ? evhttp_uri_get_path(u) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	w->stats.requests++;
+	if (path == NULL) {
+		struct sse_client *cl;
+		/* evhttp calls again with a request that failed while we answered it. */
+		TAILQ_FOREACH(cl, &w->clients, link)
+			if (cl->req == req) {
+				client_drop(cl, "write_error");
+				return;
+			}
+	}
+	if (path == NULL || path[0] != '/') {
+		evhttp_send_error(req, 400, "Bad Request");
+		return;
+	}
+	if (strcmp(path, "/login") == 0) {
+		handle_login(w, req);
+		return;
+	}
+	if (strcmp(path, "/app.css") == 0) {
+		serve_asset(req, path, 200);	/* the login page's style; nothing secret */
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_send_error(req, 405, "Method Not Allowed");
+		return;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		api_health(w, req);
+		return;
+	}
+	if (!authorized(w, req)) {
+		w->stats.unauthorized++;
+		if (strncmp(path, "/api/", 5) == 0) {
+			reply_error(req, 401, "Unauthorized", "token required");
+		} else {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Location", "/login");
+			security_headers(req, "text/plain; charset=utf-8", false);
+			evhttp_send_reply(req, 303, "See Other", NULL);
+		}
+		return;
+	}
+	if (strcmp(path, "/logout") == 0)
+		handle_logout(req);
+	else if (strcmp(path, "/api/alerts") == 0)
+		api_alerts(w, req);
+	else if (strcmp(path, "/api/alert") == 0)
+		api_alert(w, req);
+	else if (strcmp(path, "/api/agents") == 0)
+		api_agents(w, req);
+	else if (strcmp(path, "/api/systems") == 0)
+		api_systems(w, req);
+	else if (strcmp(path, "/api/chart") == 0)
+		api_chart(w, req);
+	else if (strcmp(path, "/api/stream") == 0)
+		api_stream(w, req);
+	else if (strcmp(path, "/") == 0)
+		serve_asset(req, "/index.html", 200);
+	else
+		serve_asset(req, path, 200);
+}
+
+/* --- start and stop --------------------------------------------------- */
+
+static int
+token_load(struct web *w, char *err, size_t errsz)
+{
+	FILE *f = fopen(w->conf.token_file, "r");
+	size_t n;
+
+	if (f == NULL) {
+		snprintf(err, errsz, "%s: cannot open the token file", w->conf.token_file);
+		return -1;
+	}
+	n = fread(w->token, 1, sizeof(w->token) - 1, f);
+	fclose(f);
+	w->token[n] = '\0';
+	n = strcspn(w->token, "\r\n");
+	w->token[n] = '\0';
+	w->token_len = n;
+	/* It goes into a cookie: printable ASCII without ; , space or quotes. */
+	for (size_t i = 0; i < n; i++)
+		if (w->token[i] <= ' ' || w->token[i] > '~' || strchr(";,\"\\", w->token[i])) {
+			snprintf(err, errsz, "%s: the token may hold printable ASCII only, without "
+			    "spaces, ; , \" or \\", w->conf.token_file);
+			return -1;
+		}
+	if (n < 16) {
+		snprintf(err, errsz, "%s: the token must have at least 16 characters "
+		    "(e.g. openssl rand -hex 32)", w->conf.token_file);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct web *w = arg;
+
+	if (sig == SIGUSR1) {
+		ms_info("event=stats requests=%" PRIu64 " unauthorized=%" PRIu64 " login_failed=%" PRIu64
+		    " clients=%zu sse_refused=%" PRIu64 " sse_dropped_slow=%" PRIu64
+		    " redis_errors=%" PRIu64, w->stats.requests, w->stats.unauthorized,
+		    w->stats.login_failed, w->nclients, w->stats.sse_refused, w->stats.sse_dropped_slow,
+		    w->stats.redis_errors);
+		return;
+	}
+	ms_info("event=shutdown signal=%d", (int)sig);
+	event_base_loopexit(w->base, NULL);
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: minisoc-web -c FILE [-t] [-l LEVEL]\n"
+	    "\n"
+	    "The minisoc dashboard: live alerts (Server-Sent Events), alert details,\n"
+	    "agents, information systems and a 24 h chart, read from the collector's\n"
+	    "Redis. Serves plain HTTP on loopback; access needs the token.\n"
+	    "\n"
+	    "  -c, --config FILE     configuration (YAML), required\n"
+	    "  -t, --check           check the configuration and the token file, then exit\n"
+	    "  -l, --log-level LVL   debug, info, warn or error (overrides the file)\n"
+	    "  -V, --version         print the version\n"
+	    "  -h, --help            this help\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT stop; SIGUSR1 logs the counters.\n"
+	    "\n"
+	    "Configuration keys:\n");
+	ms_config_print_keys(out, web_keys);
+	fprintf(out, "\nExit status: 0 on a clean stop, 1 on a configuration or start-up error.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct web w;
+	const char *config = NULL, *level = NULL;
+	const int signums[3] = { SIGTERM, SIGINT, SIGUSR1 };
+	struct event *sigs[3] = { NULL };
+	struct sse_client *cl;
+	struct pending *p;
+	bool check = false;
+	enum ms_log_level lvl;
+	char err[1024];
+	int ch, rc = 1;
+
+	TAILQ_INIT(&w.clients);
+	TAILQ_INIT(&w.pending);
+	TAILQ_INIT(&w.chart_wait);
+	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 't': check = true; break;
+		case 'l': level = optarg; break;
+		case 'V': printf("minisoc-web %s\n", MINISOC_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	ms_log_init("web", MS_LOG_INFO);
+	if (config == NULL || optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	if (ms_config_load(config, web_keys, &w.conf, NULL, err, sizeof(err)) < 0 ||
+	    token_load(&w, err, sizeof(err)) < 0) {
+		ms_err("event=config_error reason=\"%s\"", err);
+		return 1;
+	}
+	if (ms_log_level_parse(level ? level : w.conf.log_level, &lvl) < 0) {
+		ms_err("event=config_error reason=\"unknown log level\"");
+		return 1;
+	}
+	ms_log_init("web", lvl);
+	if (check) {
+		printf("%s: configuration and token OK\n", config);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ms_buf_init(&w.chart, 1 << 20);
+	if ((w.base = event_base_new()) == NULL || (w.http = evhttp_new(w.base)) == NULL ||
+	    (w.retry = evtimer_new(w.base, retry_cb, &w)) == NULL ||
+	    (w.keepalive = event_new(w.base, -1, EV_PERSIST, keepalive_cb, &w)) == NULL) {
+		ms_err("event=start_error reason=out_of_memory");
+		goto out;
+	}
+	evhttp_set_max_headers_size(w.http, 16384);
+	evhttp_set_max_body_size(w.http, 4096);
+	evhttp_set_timeout(w.http, 30);
+	evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+	evhttp_set_gencb(w.http, request_cb, &w);
+	if (evhttp_bind_socket(w.http, w.conf.address, (ev_uint16_t)w.conf.port) < 0) {
+		ms_err("event=start_error reason=\"cannot listen on %s port %" PRId64 "\"", w.conf.address,
+		    w.conf.port);
+		goto out;
+	}
+	if (ms_priv_drop(w.conf.user, err, sizeof(err)) < 0) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
+	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
+		sigs[i] = evsignal_new(w.base, signums[i], signal_cb, &w);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
+			ms_err("event=start_error reason=\"cannot install signal handlers\"");
+			goto out;
+		}
+	}
+	event_add(w.keepalive, &(struct timeval){ WEB_KEEPALIVE_S, 0 });
+	redis_connect(&w);
+	ms_info("event=listening address=%s port=%" PRId64 " version=%s", w.conf.address, w.conf.port,
+	    MINISOC_VERSION);
+	event_base_dispatch(w.base);
+	rc = 0;
+	ms_info("event=stop");
+out:
+	while ((cl = TAILQ_FIRST(&w.clients)) != NULL)
+		client_drop(cl, "shutdown");
+	if (w.q) {
+		w.q->data = NULL;
+		redisAsyncFree(w.q);
+	}
+	if (w.live) {
+		w.live->data = NULL;
+		redisAsyncFree(w.live);
+	}
+	/* Queries freed with their context got no callback with data: free their state. */
+	while ((p = TAILQ_FIRST(&w.pending)) != NULL)
+		pending_done(p);
+	while ((p = TAILQ_FIRST(&w.chart_wait)) != NULL) {
+		TAILQ_REMOVE(&w.chart_wait, p, link);
+		TAILQ_INSERT_TAIL(&w.pending, p, link);
+		pending_done(p);
+	}
+	if (w.http)
+		evhttp_free(w.http);
+	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	if (w.retry)
+		event_free(w.retry);
+	if (w.keepalive)
+		event_free(w.keepalive);
+	ms_buf_fini(&w.chart);
+	if (w.base)
+		event_base_free(w.base);
+	return rc;
+}
