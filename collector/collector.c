@@ -728,6 +728,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* As the collector's own user, so it owns what it creates. */
+	if (sink_spool_open(c.sink, err, sizeof(err)) < 0) {
+		ms_err("event=start_error reason=\"spool: %s\"", err);
+		goto out;
+	}
 	if (archive_start(&c, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"archive: %s\"", err);
 		goto out;

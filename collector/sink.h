@@ -27,6 +27,12 @@ struct agent_state;
 struct alert;
 
 struct sink *sink_redis_new(struct collector *c, char *err, size_t errsz);
+/*
+ * Opens the spool on disk (spool.dir; nothing when ""), as the collector's
+ * own user, before any session's work: reads back what a previous run left
+ * (agents' handled numbers, operations to replay). 0, or -1 with err.
+ */
+int sink_spool_open(struct sink *s, char *err, size_t errsz);
 void sink_free(struct sink *s);
 
 /* Queues one alert (json is copied). 0, or -1 when out of memory. */

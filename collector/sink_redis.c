@@ -884,16 +884,22 @@ sink_redis_new(struct collector *c, char *err, size_t errsz)
 		sink_free(s);
 		return NULL;
 	}
-	if (c->conf.spool_dir[0]) {
-		if ((s->j = journal_open(c->conf.spool_dir, c->conf.spool_max_bytes, err,
-		    errsz)) == NULL) {
-			sink_free(s);
-			return NULL;
-		}
-		journal_recover(s);
-	}
 	sink_connect(s);
 	return s;
+}
+
+int
+sink_spool_open(struct sink *s, char *err, size_t errsz)
+{
+	if (s->c->conf.spool_dir[0] == '\0' || s->j != NULL)
+		return 0;
+	if ((s->j = journal_open(s->c->conf.spool_dir, s->c->conf.spool_max_bytes, err,
+	    errsz)) == NULL)
+		return -1;
+	journal_recover(s);
+	if (s->connected)
+		sink_flush(s);
+	return 0;
 }
 
 void
