@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "ms_log.h"
+#include "ms_pki.h"
 #include "ms_priv.h"
 #include "ms_proto.h"
 #include "ms_tls.h"
@@ -27,6 +28,8 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: minisoc-agent -c FILE [-t] [-l LEVEL]\n"
+	    "       minisoc-agent enroll --collector HOST:PORT --token TOKEN [-c FILE]\n"
+	    "                            (see minisoc-agent enroll --help)\n"
 	    "\n"
 	    "Follows log files and sends every line to a minisoc collector over\n"
 	    "mutual TLS. A line is kept until the collector acknowledged it.\n"
@@ -118,6 +121,10 @@ main(int argc, char **argv)
 	struct timeval stats_tv = { 300, 0 };
 	int ch, rc = 1;
 
+	if (argc > 1 && strcmp(argv[1], "enroll") == 0) {
+		ms_log_init("agent", MS_LOG_WARN);
+		return agent_enroll_main(argc - 1, argv + 1);
+	}
 	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
@@ -144,6 +151,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ms_log_init("agent", lvl);
+	/* A renewal interrupted between its two renames is finished first. */
+	agent_tls_recover(&a.conf);
 	{
 		/* Certificates first: a missing file is a clearer error than a missing CN. */
 		SSL_CTX *ctx = ms_tls_client_ctx_new(a.conf.tls_ca, a.conf.tls_cert, a.conf.tls_key,
@@ -160,8 +169,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (check) {
-		printf("%s: configuration and certificates OK (agent id %s, %zu files)\n", config, cn,
-		    a.nfiles);
+		X509 *x = ms_pki_cert_read(a.conf.tls_cert, err, sizeof(err));
+		char na[40] = "?";
+
+		if (x != NULL)
+			ms_fmt_time(na, sizeof(na), ms_pki_cert_not_after(x) * 1000);
+		X509_free(x);
+		printf("%s: configuration and certificates OK (agent id %s, certificate valid until %s, "
+		    "%zu files)\n", config, cn, na, a.nfiles);
 		agent_conf_print_collectors(stdout, &a.conf);
 		rc = 0;
 		goto out;
@@ -194,7 +209,8 @@ main(int argc, char **argv)
 	}
 	/* The uplink first: the tail's first read already wants to send. */
 	if ((a.uplink = uplink_new(&a, err, sizeof(err))) == NULL ||
-	    (a.tail = tail_new(&a, err, sizeof(err))) == NULL) {
+	    (a.tail = tail_new(&a, err, sizeof(err))) == NULL ||
+	    ((a.renew = renew_new(&a, err, sizeof(err))) == NULL && a.conf.renew_port != 0)) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
@@ -235,6 +251,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	tail_free(a.tail);
+	renew_free(a.renew);
 	uplink_free(a.uplink);
 	spool_free(a.spool);
 	queue_fini(&a.q);

@@ -80,6 +80,9 @@ struct agent_conf {
 	/* Process names (as in /proc/<pid>/comm, at most 15 bytes) reported on. */
 	char antimalware[AGENT_MAX_ANTIMALWARE][16];
 	size_t nantimalware;
+	/* Certificate renewal (renew.c): the collector's enroll.port; 0 = off. */
+	int64_t renew_port;
+	int64_t renew_check_s;
 };
 
 struct agent_file_conf {
@@ -171,6 +174,8 @@ struct agent_stats {
 	uint64_t paused_ms;		/* total time reading was paused (spool full, rate limit) */
 	uint64_t failovers;		/* moved on to the next collector after a failure */
 	uint64_t failbacks;		/* switched back to the primary after a probe */
+	uint64_t cert_renewals;		/* certificate renewed (renew.c) */
+	uint64_t cert_renew_failures;	/* renewal attempts that failed (retried) */
 };
 
 struct agent {
@@ -197,6 +202,7 @@ struct agent {
 	struct event *commit_ev;
 	struct tail *tail;
 	struct uplink *uplink;
+	struct renew *renew;	/* NULL when tls.renew_port is 0 */
 	struct agent_state_file *state;
 	struct agent_stats stats;
 	bool stopping;
@@ -287,6 +293,49 @@ void uplink_free(struct uplink *u);
 /* Sends queued events if the connection is ready and idle. */
 void uplink_kick(struct uplink *u);
 bool uplink_ready(const struct uplink *u);
+
+/*
+ * Makes the next connections use ctx (owned from now on): the session in
+ * progress is closed and a new one opened at once (certificate renewed).
+ */
+void uplink_set_ctx(struct uplink *u, SSL_CTX *ctx);
+
+/* --- enroll.c / renew.c: enrolment and certificate renewal ------------- */
+/* One enrolment or renewal exchange with the collector's enrolment listener. */
+struct agent_enroll_job {
+	char host[256];
+	int64_t port;
+	char server_name[256];	/* the collector's certificate must carry it */
+	char token[65];		/* the secret; "" for a renewal */
+	char ca_pin[65];	/* enrolment: SHA-256 of the CA's public key */
+	char ca[4096];		/* tls.ca: written at enrolment, trusted at renewal */
+	char cert[4096];	/* tls.cert: replaced on success */
+	char key[4096];		/* tls.key: replaced on success */
+	char hostname[256];
+	bool allow_tls12;
+	int timeout_ms;
+};
+struct agent_enroll_result {
+	int code;		/* ms_enroll_code from the collector; -1 when it never answered */
+	char msg[512];
+	char agent_id[72];
+	char serial[80];
+	int64_t not_after;	/* seconds since the epoch */
+};
+/*
+ * Blocking: makes a key and CSR, asks, checks the answer, writes key,
+ * certificate (and CA at enrolment) in place. 0, or -1 with res->msg; the
+ * files in place are untouched on failure. Thread-safe (no logging).
+ */
+int agent_enroll_exchange(const struct agent_enroll_job *j, struct agent_enroll_result *res);
+/* `minisoc-agent enroll ...`; returns the exit status. */
+int agent_enroll_main(int argc, char **argv);
+/* Finishes a renewal a crash interrupted between its two renames. 1 when it did. */
+int agent_tls_recover(const struct agent_conf *c);
+struct renew *renew_new(struct agent *a, char *err, size_t errsz);
+void renew_free(struct renew *r);
+/* notAfter of the certificate in use (seconds since the epoch), or -1. */
+int64_t renew_not_after(const struct renew *r);
 
 /* --- health.c: telemetry for the collector ------------------------- */
 struct ms_buf;

@@ -79,6 +79,11 @@ static const struct ms_conf_key agent_keys[] = {
 	  "also speak TLS 1.2 (ECDHE with AES-GCM or ChaCha20 only) to a collector that cannot do 1.3; TLS 1.3 only by default" },
 	{ "tls.pin_sha256", MS_CONF_NODE, OFF(pins_node), 0, NULL, 0, 0,
 	  "optional: list of SHA-256 pins (64 hex digits) of collector public keys; a collector whose key is not one of them is refused even with a valid certificate" },
+	{ "tls.renew_port", MS_CONF_INT, OFF(renew_port), 0, "6515", 0, 65535,
+	  "the collector's enrolment port (its enroll.port): past two thirds of its lifetime the "
+	  "certificate is renewed there (new key, old certificate as proof); 0 = never" },
+	{ "tls.renew_check_s", MS_CONF_INT, OFF(renew_check_s), 0, "3600", 1, 86400,
+	  "how often the certificate's age is checked (and a failed renewal retried)" },
 	{ "health.antimalware", MS_CONF_NODE, OFF(antimalware_node), 0, NULL, 0, 0,
 	  "list of process names (as in /proc/<pid>/comm, e.g. [clamd]): the health report says "
 	  "whether each is running" },

@@ -281,6 +281,8 @@ report_counters(struct health_report *r, const struct agent_stats *s)
 		{ "count.reserve_failures", s->reserve_failures },
 		{ "count.rate_limited", s->rate_limited },
 		{ "count.paused_ms", s->paused_ms },
+		{ "count.cert_renewals", s->cert_renewals },
+		{ "count.cert_renew_failures", s->cert_renew_failures },
 	};
 
 	for (size_t i = 0; i < MS_ARRAY_LEN(c); i++)
@@ -376,6 +378,12 @@ health_encode(const struct agent *a, struct ms_buf *out)
 	report_u64(r, "backlog.oldest_age_ms",
 	    b.oldest_ms > 0 && now > b.oldest_ms ? (uint64_t)(now - b.oldest_ms) : 0);
 	report_counters(r, &a->stats);
+	if (a->renew && renew_not_after(a->renew) > 0) {
+		char na[40];
+
+		ms_fmt_time(na, sizeof(na), renew_not_after(a->renew) * 1000);
+		report_add(r, "cert.not_after", "%s", na);
+	}
 	report_antimalware(r, &a->conf);
 	report_free(r, "disk.state_free_bytes", a->conf.state_dir);
 	dir[0] = '\0';

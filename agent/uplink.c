@@ -711,6 +711,29 @@ failback_cb(evutil_socket_t fd, short what, void *arg)
 		uplink_timer_ms(u->failback_ev, u->a->conf.failback_ms);
 }
 
+void
+uplink_set_ctx(struct uplink *u, SSL_CTX *ctx)
+{
+	SSL_CTX_free(u->ctx);	/* live SSL objects hold their own reference */
+	u->ctx = ctx;
+	if (u->a->conf.tls_allow_tls12)
+		ms_tls_ctx_allow_tls12(u->ctx);
+	if (u->bev == NULL || u->state == UL_DOWN || u->a->stopping)
+		return;
+	failback_cancel(u);
+	/* A clean close and a new session, same collector: what was not acknowledged goes again. */
+	if (u->ssl && u->state != UL_CONNECTING)
+		SSL_shutdown(u->ssl);
+	bufferevent_free(u->bev);
+	u->bev = NULL;
+	u->ssl = NULL;
+	ms_info("event=reconnect collector=%s reason=certificate_renewed unacked=%zu", u->peer,
+	    u->a->q.count);
+	u->state = UL_DOWN;
+	queue_rewind(&u->a->q);
+	uplink_timer_ms(u->retry_ev, 0);
+}
+
 struct uplink *
 uplink_new(struct agent *a, char *err, size_t errsz)
 {

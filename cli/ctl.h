@@ -15,5 +15,7 @@ int ctl_search(int argc, char **argv);
 int ctl_incident(int argc, char **argv);
 /* minisocctl report ... (ctl_report.c). */
 int ctl_report(int argc, char **argv);
+/* minisocctl pki ... (ctl_pki.c); returns the exit status. */
+int ctl_pki(int argc, char **argv);
 
 #endif

@@ -7,7 +7,7 @@
  *   search        find events in the collector's event archive
  *   incident      incidents and their reporting deadlines (ctl_incident.c)
  *   report        compliance reports on the register (ctl_report.c)
- * (pki arrives with its issue)
+ *   pki           CA, collector certificates, enrolment tokens, revocation (ctl_pki.c)
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -35,6 +35,8 @@ usage(FILE *out)
 	    "  search        find events in the collector's archive (see search --help)\n"
 	    "  incident      incidents: new, list, show, note, close (deadlines per framework)\n"
 	    "  report        compliance report of the register (HTML, CSV, JSON)\n"
+	    "  pki           CA, collector certificates, enrolment tokens, revocation\n"
+	    "                (minisocctl pki --help)\n"
 	    "  version       print the version\n"
 	    "\n"
 	    "minisocctl alerts --help   lists the options of alerts (filters, time range,\n"
@@ -164,6 +166,8 @@ main(int argc, char **argv)
 		return ctl_incident(argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
 		return ctl_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pki") == 0)
+		return ctl_pki(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("minisocctl %s\n", MINISOC_VERSION);
 		return 0;

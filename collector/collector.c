@@ -2,12 +2,14 @@
  * minisoc-collector – accepts agents over mutual TLS, decodes their events,
  * runs detection and writes alerts to Redis. See docs/architecture.md.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -303,6 +305,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGHUP) {
 		tls_reload(c);
+		enroll_reload(c->enroll);
 		rules_reload(c);
 		registry_reload(c);
 		return;
@@ -657,6 +660,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 		registry_stop(&c);
+		if (!failed && enroll_check(&c.conf, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", config, err);
+			return 1;
+		}
 		if (failed) {
 			fprintf(stderr, "%s: rules did not load cleanly (see above)\n", config);
 			return 1;
@@ -722,6 +729,19 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	/* The enrolment CA key is read here, while still root. */
+	if ((c.enroll = enroll_new(&c, err, sizeof(err))) == NULL && err[0]) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
+	/* The spool is opened as the collector's user: its folder is given to it first. */
+	if (c.conf.spool_dir[0] && c.conf.user[0] &&
+	    ((mkdir(c.conf.spool_dir, 0750) < 0 && errno != EEXIST &&
+	    snprintf(err, sizeof(err), "spool.dir %s: %s", c.conf.spool_dir, strerror(errno)) > 0) ||
+	    ms_priv_give_dir(c.conf.user, c.conf.spool_dir, err, sizeof(err)) < 0)) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
 	/* Port bound, keys and rules loaded: root is not needed any more. */
 	if (ms_priv_drop(c.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
@@ -764,6 +784,7 @@ out:
 		session_free(TAILQ_FIRST(&c.sessions));
 	listener_free(c.listener);
 	metrics_stop(&c);
+	enroll_free(c.enroll);
 	health_stop(&c);
 	sink_free(c.sink);
 	if (c.archive_timer)

@@ -24,6 +24,7 @@ struct session;
 struct sink;
 struct listener;
 struct aggregate;
+struct enroll;
 
 struct collector_conf {
 	char log_level[16];
@@ -83,6 +84,14 @@ struct collector_conf {
 	/* Prometheus text at /metrics (metrics.c); off while metrics_port is 0. */
 	char metrics_address[256];
 	int64_t metrics_port;
+	/* Enrolment listener (enroll.c); off while enroll_port is 0. */
+	char enroll_address[256];
+	int64_t enroll_port;
+	char enroll_ca_cert[4096];
+	char enroll_ca_key[4096];
+	int64_t enroll_validity_s;
+	int64_t enroll_max_conns;
+	int64_t enroll_max_conns_per_ip;
 };
 
 /* Loads file into c; 0, or -1 with a message in err. */
@@ -191,6 +200,7 @@ struct collector {
 	struct collector_conf conf;
 	SSL_CTX *ssl_ctx;
 	struct listener *listener;
+	struct enroll *enroll;		/* NULL unless enroll.port is set */
 	struct sink *sink;
 	struct detector *detectors[8];
 	size_t ndetectors;
@@ -311,6 +321,21 @@ void metrics_alert(struct collector *c, const char *severity);
 /* --- listener.c ------------------------------------------------------ */
 struct listener *listener_new(struct collector *c, char *err, size_t errsz);
 void listener_free(struct listener *l);
+
+/* --- enroll.c: the enrolment and renewal listener ------------------ */
+/*
+ * Loads enroll.ca_cert / enroll.ca_key and listens on enroll.port (call
+ * before dropping privileges). Returns NULL with err on failure; NULL with
+ * err empty when enrolment is off.
+ */
+struct enroll *enroll_new(struct collector *c, char *err, size_t errsz);
+/* SIGHUP: the CA file and CRL are read again for the handshakes to come. */
+void enroll_reload(struct enroll *e);
+/* Certificates issued at enrolment, at renewal, and requests refused, into n[0..2]. */
+void enroll_counts(const struct enroll *e, uint64_t n[3]);
+/* For --check: enroll.ca_cert is a CA and enroll.ca_key its key (when enroll.port is set). 0 or -1. */
+int enroll_check(const struct collector_conf *cf, char *err, size_t errsz);
+void enroll_free(struct enroll *e);
 
 /* --- session.c ------------------------------------------------------- */
 /*

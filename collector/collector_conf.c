@@ -131,6 +131,24 @@ static const struct ms_conf_key collector_keys[] = {
 	  "address of the Prometheus /metrics listener (plain HTTP, no authentication: keep it on loopback or a trusted network)" },
 	{ "metrics.port", MS_CONF_INT, OFF(metrics_port), 0, "0", 0, 65535,
 	  "TCP port of /metrics (Prometheus text format); 0 = off" },
+	/* Enrolment (enroll.c, docs/security.md "Enrolment"). */
+	{ "enroll.port", MS_CONF_INT, OFF(enroll_port), 0, "0", 0, 65535,
+	  "TCP port of the enrolment listener (TLS, server-auth only): agents trade a one-time token "
+	  "and a CSR for a certificate, and renew theirs; 0 = off (6515 is customary)" },
+	{ "enroll.address", MS_CONF_STR, OFF(enroll_address), SZ(enroll_address), "127.0.0.1", 0, 0,
+	  "address of the enrolment listener" },
+	{ "enroll.ca_cert", MS_CONF_PATH, OFF(enroll_ca_cert), SZ(enroll_ca_cert), "", 0, 0,
+	  "the CA that signs agent certificates (pki init: enroll-ca.crt, an intermediate of tls.ca); "
+	  "required with enroll.port" },
+	{ "enroll.ca_key", MS_CONF_PATH, OFF(enroll_ca_key), SZ(enroll_ca_key), "", 0, 0,
+	  "its private key (read before privileges are dropped)" },
+	{ "enroll.cert_validity_s", MS_CONF_INT, OFF(enroll_validity_s), 0, "7776000", 10,
+	  3650LL * 86400, "lifetime of issued agent certificates in seconds (90 days); agents renew "
+	  "after two thirds of it" },
+	{ "enroll.max_connections", MS_CONF_INT, OFF(enroll_max_conns), 0, "32", 1, 10000,
+	  "enrolment connections at once (each has 3 x limits.handshake_timeout_ms to finish)" },
+	{ "enroll.max_connections_per_ip", MS_CONF_INT, OFF(enroll_max_conns_per_ip), 0, "4", 1, 10000,
+	  "enrolment connections at once from one address (one host cannot hold them all)" },
 	MS_CONF_END
 };
 
@@ -142,6 +160,10 @@ collector_conf_load(const char *file, struct collector_conf *c, char *err, size_
 		return -1;
 	if (c->tls_ca[0] == '\0' || c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
 		snprintf(err, errsz, "%s: tls.ca, tls.cert and tls.key are required", file);
+		return -1;
+	}
+	if (c->enroll_port && (c->enroll_ca_cert[0] == '\0' || c->enroll_ca_key[0] == '\0')) {
+		snprintf(err, errsz, "%s: enroll.port needs enroll.ca_cert and enroll.ca_key", file);
 		return -1;
 	}
 	return 0;

@@ -278,6 +278,16 @@ write_all(struct evbuffer *b, struct collector *c)
 	    ms_map_count(c->agents));
 	one(b, "minisoc_agents_silent", "gauge", "Agents whose status is silent now",
 	    c->agents_silent);
+	if (c->enroll) {
+		uint64_t n[3];
+
+		enroll_counts(c->enroll, n);
+		head(b, "minisoc_enrollments_total", "counter",
+		    "Enrolment listener: certificates issued (enrolled, renewed) and requests refused");
+		labelled(b, "minisoc_enrollments_total", "result", "enrolled", n[0]);
+		labelled(b, "minisoc_enrollments_total", "result", "renewed", n[1]);
+		labelled(b, "minisoc_enrollments_total", "result", "refused", n[2]);
+	}
 }
 
 static void

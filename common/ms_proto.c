@@ -63,7 +63,8 @@ ms_proto_hdr_parse(const uint8_t *buf, size_t avail, uint32_t max_frame,
 	out->len = get32(buf + 8);
 	if (out->version != MS_PROTO_VERSION)
 		return MS_PROTO_BAD_VERSION;
-	if (out->type < MS_MSG_HELLO || out->type > MS_MSG_HEALTH)
+	if ((out->type < MS_MSG_HELLO || out->type > MS_MSG_HEALTH) &&
+	    out->type != MS_MSG_ENROLL && out->type != MS_MSG_ENROLL_RESULT)
 		return MS_PROTO_BAD_TYPE;
 	if (out->flags != 0)
 		return MS_PROTO_BAD_FLAGS;
@@ -110,6 +111,8 @@ ms_proto_type_name(int type)
 	case MS_MSG_HEARTBEAT: return "heartbeat";
 	case MS_MSG_ERROR: return "error";
 	case MS_MSG_HEALTH: return "health";
+	case MS_MSG_ENROLL: return "enroll";
+	case MS_MSG_ENROLL_RESULT: return "enroll_result";
 	default: return "unknown";
 	}
 }

@@ -41,6 +41,9 @@ enum ms_msg_type {
 	MS_MSG_HEARTBEAT = 4,	/* both ways, keeps idle sessions checked */
 	MS_MSG_ERROR = 5,	/* collector -> agent, sent before closing */
 	MS_MSG_HEALTH = 6,	/* agent -> collector, health telemetry (after the first ACK) */
+	/* Enrolment (ms_pki.h), only on the collector's enrolment listener. */
+	MS_MSG_ENROLL = 32,	/* agent -> collector: token (or client certificate) and CSR */
+	MS_MSG_ENROLL_RESULT = 33,	/* collector -> agent: result code and certificate chain */
 };
 
 enum ms_proto_rc {

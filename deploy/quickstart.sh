@@ -55,6 +55,7 @@ set_build() {
   COLLECTOR_BIN=$BUILD/collector/minisoc-collector
   AGENT_BIN=$BUILD/agent/minisoc-agent
   CLI_BIN=$BUILD/cli/minisocctl
+  WEB_BIN=$BUILD/collector/web/minisoc-web
 }
 set_build "$(abspath "${MINISOC_BUILD_DIR:-$ROOT/build}")"
 
@@ -67,6 +68,9 @@ COLLECTOR_PID=$WORK/collector.pid
 COLLECTOR_LOG=$LOG_DIR/collector.log
 AGENT_PID=$WORK/agent.pid
 AGENT_LOG=$LOG_DIR/agent.log
+WEB_PID=$WORK/web.pid
+WEB_LOG=$LOG_DIR/web.log
+WEB_TOKEN=$WORK/web.token
 DEMO_LOG=$WORK/demo/auth.log
 
 # disp PATH: PATH as the user would type it from where they started us.
@@ -120,6 +124,7 @@ do_stop() {
   # Agent first so it does not log reconnect attempts, Redis last so the
   # collector can flush its last alerts.
   stop_one agent "$AGENT_PID" minisoc-agent
+  stop_one dashboard "$WEB_PID" minisoc-web
   stop_one collector "$COLLECTOR_PID" minisoc-collector
   stop_one redis "$REDIS_PID" redis-server
 }
@@ -157,6 +162,8 @@ load_env() {
     case "$k" in
       REDIS_PORT) REDIS_PORT=$v ;;
       COLLECTOR_PORT) COLLECTOR_PORT=$v ;;
+      WEB_PORT) WEB_PORT=$v ;;
+      METRICS_PORT) METRICS_PORT=$v ;;
       BUILD) [[ -n "${MINISOC_BUILD_DIR:-}" ]] || set_build "$v" ;;
     esac
   done <"$ENV_FILE"
@@ -174,7 +181,7 @@ alert_count() {
 
 show_log_tails() {
   local f n
-  for f in "$REDIS_LOG" "$COLLECTOR_LOG" "$AGENT_LOG"; do
+  for f in "$REDIS_LOG" "$COLLECTOR_LOG" "$AGENT_LOG" "$WEB_LOG"; do
     [[ -s "$f" ]] || continue
     n=25
     [[ "$f" != "$REDIS_LOG" ]] || n=8
@@ -284,6 +291,33 @@ rules:
 detect:
   ssh_bruteforce:
     enabled: false
+# The province's register of information systems (the 69-system example;
+# this demo's agent is an asset of SYS-001): alerts carry the system and its
+# level (docs/compliance.md).
+register:
+  path: register.yml
+# Every event, per system per day, zstd (docs/archive.md); kept as long as
+# each level requires under its framework's profile.
+archive:
+  path: state/archive
+  profiles: $ROOT/rules/compliance
+# Prometheus text format at http://127.0.0.1:$METRICS_PORT/metrics
+metrics:
+  address: 127.0.0.1
+  port: $METRICS_PORT
+EOF
+  # The demo agent takes the place of SYS-001's web server in the example.
+  sed "s/agent: sys001-web1}/agent: $AGENT_NAME}/" "$ROOT/deploy/examples/register.yml" >"$WORK/register.yml"
+  cat >"$WORK/web.yml" <<EOF
+# minisoc-web (dashboard) - written by deploy/quickstart.sh
+web:
+  address: 127.0.0.1
+  port: $WEB_PORT
+  token_file: web.token
+redis:
+  host: 127.0.0.1
+  port: $REDIS_PORT
+  stream: $STREAM
 EOF
   cat >"$WORK/agent.yml" <<EOF
 # minisoc agent - written by deploy/quickstart.sh
@@ -422,7 +456,7 @@ do_start() {
     cmake --build "$BUILD" -j2
   fi
   local b
-  for b in "$COLLECTOR_BIN" "$AGENT_BIN" "$CLI_BIN"; do
+  for b in "$COLLECTOR_BIN" "$AGENT_BIN" "$CLI_BIN" "$WEB_BIN"; do
     [[ -x "$b" ]] || die "$(disp "$b") is missing: did the build fail?"
   done
 
@@ -444,7 +478,12 @@ do_start() {
   start_redis
 
   COLLECTOR_PORT=$(free_port "$COLLECTOR_PORT_FIRST")
-  printf 'REDIS_PORT=%s\nCOLLECTOR_PORT=%s\nBUILD=%s\n' "$REDIS_PORT" "$COLLECTOR_PORT" "$BUILD" >"$ENV_FILE"
+  WEB_PORT=$(free_port 8514)
+  METRICS_PORT=$(free_port 9514)
+  printf 'REDIS_PORT=%s\nCOLLECTOR_PORT=%s\nWEB_PORT=%s\nMETRICS_PORT=%s\nBUILD=%s\n' \
+    "$REDIS_PORT" "$COLLECTOR_PORT" "$WEB_PORT" "$METRICS_PORT" "$BUILD" >"$ENV_FILE"
+  # The dashboard's access token (kept across runs; only this user reads it).
+  [[ -s "$WEB_TOKEN" ]] || (umask 077 && openssl rand -hex 24 >"$WEB_TOKEN")
   write_configs
   info "configs $(disp "$WORK/collector.yml") and $(disp "$WORK/agent.yml")"
 
@@ -455,6 +494,9 @@ do_start() {
   step "starting the collector on 127.0.0.1:$COLLECTOR_PORT"
   start_bg collector "$COLLECTOR_BIN" "$COLLECTOR_PID" "$COLLECTOR_LOG" -c "$WORK/collector.yml"
   wait_collector_listening
+
+  step "starting the dashboard (minisoc-web) on 127.0.0.1:$WEB_PORT"
+  start_bg dashboard "$WEB_BIN" "$WEB_PID" "$WEB_LOG" -c "$WORK/web.yml"
 
   step "starting the agent ($AGENT_NAME, follows $(disp "$DEMO_LOG"))"
   start_bg agent "$AGENT_BIN" "$AGENT_PID" "$AGENT_LOG" -c "$WORK/agent.yml"
@@ -484,11 +526,24 @@ minisoc is running (work folder $(disp "$WORK")):
   redis-server  127.0.0.1:$REDIS_PORT   pid $(pid_of "$REDIS_PID" redis-server || echo '?')   log $(disp "$REDIS_LOG")
   collector     127.0.0.1:$COLLECTOR_PORT   pid $(pid_of "$COLLECTOR_PID" minisoc-collector || echo '?')   log $(disp "$COLLECTOR_LOG")
   agent         $AGENT_NAME   pid $(pid_of "$AGENT_PID" minisoc-agent || echo '?')   log $(disp "$AGENT_LOG")
+  dashboard     127.0.0.1:$WEB_PORT   pid $(pid_of "$WEB_PID" minisoc-web || echo '?')   log $(disp "$WEB_LOG")
+
+Dashboard (live alerts, agents, the register's systems, a 24 h chart):
+  http://127.0.0.1:$WEB_PORT/   token: $(cat "$WEB_TOKEN")
+  (from another machine: ssh -L $WEB_PORT:127.0.0.1:$WEB_PORT this-host)
+Metrics: curl http://127.0.0.1:$METRICS_PORT/metrics
 
 Watch alerts as they arrive:
   $cli alerts -r 127.0.0.1:$REDIS_PORT --follow
   $cli alerts -r 127.0.0.1:$REDIS_PORT -n 10 --json
   redis-cli -p $REDIS_PORT SUBSCRIBE $CHANNEL
+
+Every event is in the archive (per system per day):
+  $cli search -A $(disp "$WORK/state/archive") --from -1h --where program=sshd
+
+Compliance report of the province's 69 systems (Vietnamese, HTML):
+  $cli report --register $(disp "$WORK/register.yml") --profile-dir $(disp "$ROOT/rules/compliance") \\
+      --framework new --archive $(disp "$WORK/state/archive") -r 127.0.0.1:$REDIS_PORT -o report.html
 
 Feed more lines (the agent ships whatever is appended to the file):
   echo "\$(LC_ALL=C date '+%b %e %H:%M:%S') web1 sshd[4242]: Failed password for invalid user bob from 192.0.2.200 port 40022 ssh2" >> $(disp "$DEMO_LOG")
@@ -511,6 +566,11 @@ do_status() {
     info "collector     running  pid $pid  127.0.0.1:$COLLECTOR_PORT"
   else
     info "collector     stopped"; rc=1
+  fi
+  if pid=$(pid_of "$WEB_PID" minisoc-web); then
+    info "dashboard     running  pid $pid  http://127.0.0.1:$WEB_PORT/"
+  else
+    info "dashboard     stopped"; rc=1
   fi
   if pid=$(pid_of "$AGENT_PID" minisoc-agent); then
     info "agent         running  pid $pid  follows $(disp "$DEMO_LOG")"

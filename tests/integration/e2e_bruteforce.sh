@@ -20,6 +20,10 @@ echo "$(it_syslog_now) web1 sshd[100]: Server listening on 0.0.0.0 port 22." >"$
 it_agent_conf "$IT_WORK/agent.yml" "$IT_WORK/pki" web1 "$CPORT" "$IT_WORK/state" end "$AUTH"
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 10 "agent hello at the collector" it_log_has collector "event=hello .*agent=web1"
+# A certificate made by hand (pki.sh) is not one enrolment can renew: said once, never tried.
+it_wait_for 10 "agent notes its certificate is not renewed automatically" \
+	it_log_has agent "event=cert_not_enrolled"
+it_log_has agent "event=cert_renewing" && it_fail "agent tried to renew a pki.sh certificate"
 
 # The agent's first sequence number, to know when everything was handled.
 FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)

@@ -18,8 +18,6 @@ it_start_redis
 CPORT=$(it_free_port)
 it_collector_conf "$IT_WORK/collector.yml" "$IT_WORK/pki" "$CPORT"
 sed -i "s/^collector:\$/collector:\n  user: $USER_NAME/" "$IT_WORK/collector.yml"
-# The spool is opened as that user (like the systemd unit's StateDirectory).
-install -d -o "$USER_NAME" -m 0750 "$IT_WORK/collector.spool"
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector dropped root" it_log_has collector "event=privileges_dropped user=$USER_NAME"
 
