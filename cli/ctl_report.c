@@ -10,6 +10,10 @@
  * printable file with inline SVG charts), CSV (the annex table) or JSON
  * (everything). Vietnamese by default, English with --lang en.
  * docs/compliance.md describes every check and section.
+ *
+ * --publish also writes one summary per system (status, counts, the
+ * failed requirements, when it was judged) into the Redis hash
+ * minisoc:systems:compliance, replaced whole, for the dashboard.
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -77,7 +81,8 @@ struct report {
 	/* options */
 	const char *reg_path, *profile_dir, *framework, *archive_dir, *stream, *out_path;
 	bool vi;
-	enum { FMT_HTML, FMT_CSV, FMT_JSON } fmt;
+	bool publish;		/* --publish */
+	enum { FMT_HTML, FMT_CSV, FMT_JSON, FMT_NONE } fmt;
 	int64_t from_ms, to_ms, at_ms, now_ms, max_alerts;
 	/* inputs */
 	struct ms_register *reg;
@@ -1829,6 +1834,148 @@ render_html(struct report *r, struct ms_buf *b)
 	return b->toobig ? -1 : 0;
 }
 
+/* ---- publishing (--publish) ------------------------------------------ */
+
+#define COMPLIANCE_KEY "minisoc:systems:compliance"
+
+/*
+ * pass: every requirement that applies passes; fail: none does; partial:
+ * some do; n/a: nothing applies at the system's level.
+ */
+static const char *
+sys_status(const struct sys_ev *se)
+{
+	if (se->applicable == 0)
+		return "n/a";
+	if (se->passed == se->applicable)
+		return "pass";
+	return se->passed == 0 ? "fail" : "partial";
+}
+
+/* The summary of one system, as minisoc:systems:compliance holds it. */
+static void
+json_summary(struct report *r, struct ms_json *j, const struct sys_ev *se)
+{
+	ms_json_obj_open(j);
+	jkv_str(j, "id", se->s->id);
+	jkv_str(j, "status", sys_status(se));
+	ms_json_key(j, "passed");
+	ms_json_int(j, se->passed);
+	ms_json_key(j, "failed");
+	ms_json_int(j, se->applicable - se->passed);
+	ms_json_key(j, "total");
+	ms_json_int(j, se->applicable);
+	jkv_str(j, "framework", r->prof->id);
+	ms_json_key(j, "level");
+	ms_json_int(j, se->s->level);
+	jkv_time(j, "as_of", r->at_ms);
+	ms_json_key(j, "as_of_ms");
+	ms_json_int(j, r->at_ms);
+	jkv_time(j, "published", r->now_ms);
+	ms_json_key(j, "agents");
+	ms_json_int(j, se->agents);
+	ms_json_key(j, "agents_reporting_24h");
+	ms_json_int(j, se->agents_fresh);
+	ms_json_key(j, "failed_requirements");
+	ms_json_arr_open(j);
+	for (size_t q = 0; q < r->prof->nreqs; q++) {
+		const struct res *x = &se->res[q];
+		if (x->r != RES_FAIL)
+			continue;
+		ms_json_obj_open(j);
+		jkv_str(j, "id", r->prof->reqs[q].id);
+		jkv_str(j, "title", tr(r, r->prof->reqs[q].title_vi, r->prof->reqs[q].title_en));
+		jkv_str(j, "detail", x->detail[0] ? x->detail : NULL);
+		ms_json_obj_close(j);
+	}
+	ms_json_arr_close(j);
+	ms_json_obj_close(j);
+}
+
+/*
+ * Replaces minisoc:systems:compliance by one summary per system of the
+ * register in one transaction (MULTI, DEL, HSET, EXEC): a system removed
+ * from the register leaves the hash at the next run. 0, or -1 (said on
+ * stderr).
+ */
+static int
+publish(struct report *r)
+{
+	const char *multi[] = { "MULTI" }, *exec_[] = { "EXEC" }, *del[] = { "DEL", COMPLIANCE_KEY };
+	size_t n = r->reg->n, *end = NULL, *argl = NULL;
+	const char **argv = NULL;
+	struct ms_buf b;
+	struct ms_json j;
+	redisReply *x;
+	int rc = -1, bad = 0;
+
+	ms_buf_init(&b, REPORT_MAX);
+	if ((end = calloc(n + 1, sizeof(*end))) == NULL ||
+	    (argv = calloc(2 * n + 2, sizeof(*argv))) == NULL ||
+	    (argl = calloc(2 * n + 2, sizeof(*argl))) == NULL) {
+		fprintf(stderr, "minisocctl report: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ms_json_init(&j, &b);
+		json_summary(r, &j, &r->sys[i]);
+		if (ms_json_finish(&j) < 0 || b.toobig) {
+			fprintf(stderr, "minisocctl report: the summaries are larger than %u bytes\n",
+			    REPORT_MAX);
+			goto out;
+		}
+		end[i] = b.len;
+	}
+	/* The buffer no longer moves: point into it. */
+	argv[0] = "HSET";
+	argl[0] = strlen(argv[0]);
+	argv[1] = COMPLIANCE_KEY;
+	argl[1] = strlen(argv[1]);
+	for (size_t i = 0; i < n; i++) {
+		size_t start = i ? end[i - 1] : 0;
+		argv[2 + 2 * i] = r->reg->systems[i].id;
+		argl[2 + 2 * i] = strlen(r->reg->systems[i].id);
+		argv[3 + 2 * i] = b.data + start;
+		argl[3 + 2 * i] = end[i] - start;
+	}
+	redisAppendCommandArgv(r->rc, 1, multi, NULL);
+	redisAppendCommandArgv(r->rc, 2, del, NULL);
+	if (n)
+		redisAppendCommandArgv(r->rc, (int)(2 + 2 * n), argv, argl);
+	redisAppendCommandArgv(r->rc, 1, exec_, NULL);
+	for (int i = 0; i < (n ? 4 : 3); i++) {
+		if (redisGetReply(r->rc, (void **)&x) != REDIS_OK) {
+			fprintf(stderr, "minisocctl report: Redis: %s\n", r->rc->errstr);
+			goto out;
+		}
+		/* EXEC answers an array of the queued commands' replies; nil when aborted. */
+		if (x->type == REDIS_REPLY_ERROR) {
+			fprintf(stderr, "minisocctl report: Redis refused the summaries: %.200s\n", x->str);
+			bad = 1;
+		} else if (i == (n ? 3 : 2)) {
+			if (x->type != REDIS_REPLY_ARRAY)
+				bad = 1;
+			for (size_t k = 0; x->type == REDIS_REPLY_ARRAY && k < x->elements; k++)
+				if (x->element[k]->type == REDIS_REPLY_ERROR) {
+					fprintf(stderr, "minisocctl report: Redis: %.200s\n", x->element[k]->str);
+					bad = 1;
+				}
+		}
+		freeReplyObject(x);
+	}
+	if (bad)
+		goto out;
+	fprintf(stderr, "minisocctl report: published %zu systems to %s (framework %s)\n", n,
+	    COMPLIANCE_KEY, r->prof->id);
+	rc = 0;
+out:
+	free(end);
+	free(argv);
+	free(argl);
+	ms_buf_fini(&b);
+	return rc;
+}
+
 /* ---- the command ------------------------------------------------------ */
 
 static void
@@ -1849,13 +1996,16 @@ report_usage(FILE *out)
 	    "                         when that is earlier); RFC 3339 or YYYY-MM-DD\n"
 	    "  --lang vi|en           language (default vi)\n"
 	    "  --format html|csv|json html: one printable file with charts; csv: the annex table;\n"
-	    "                         json: everything (default html)\n"
+	    "                         json: everything (default html); none: no report (with --publish)\n"
 	    "  -o, --output FILE      write there (default stdout)\n"
 	    "  --archive DIR          the event archive, <DIR>/<system id>/<YYYY-MM-DD>.* files\n"
 	    "                         (default /var/lib/minisoc/archive)\n"
 	    "  -r, --redis HOST:PORT  Redis (default 127.0.0.1:6379); -s, --socket PATH instead\n"
 	    "  -k, --stream NAME      alert stream (default minisoc:alerts)\n"
 	    "  --max-alerts N         alerts read for the statistics at most (default 1000000)\n"
+	    "  --publish              also write each system's compliance status into the Redis\n"
+	    "                         hash minisoc:systems:compliance (replaced whole) for the\n"
+	    "                         dashboard\n"
 	    "\n"
 	    "Exit status: 0 written, 1 usage, register or profile error, 2 Redis or output error.\n");
 }
@@ -1884,6 +2034,7 @@ ctl_report(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "stream", required_argument, NULL, 'k' },
 		{ "max-alerts", required_argument, NULL, 'X' },
+		{ "publish", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1934,8 +2085,10 @@ ctl_report(int argc, char **argv)
 				r.fmt = FMT_CSV;
 			else if (strcmp(optarg, "json") == 0)
 				r.fmt = FMT_JSON;
+			else if (strcmp(optarg, "none") == 0)
+				r.fmt = FMT_NONE;
 			else {
-				fprintf(stderr, "minisocctl report: --format html, csv or json\n");
+				fprintf(stderr, "minisocctl report: --format html, csv, json or none\n");
 				goto out;
 			}
 			break;
@@ -1950,12 +2103,17 @@ ctl_report(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case 'U': r.publish = true; break;
 		case 'h': report_usage(stdout); ret = 0; goto out;
 		default: report_usage(stderr); goto out;
 		}
 	}
 	if (r.reg_path == NULL || optind != argc) {
 		report_usage(stderr);
+		goto out;
+	}
+	if (r.fmt == FMT_NONE && !r.publish) {
+		fprintf(stderr, "minisocctl report: --format none only with --publish\n");
 		goto out;
 	}
 	/* The period: whole days, UTC; --to is inclusive. */
@@ -1992,6 +2150,18 @@ ctl_report(int argc, char **argv)
 			goto out;
 		}
 	evaluate(&r);
+	if (r.rc->err) {
+		fprintf(stderr, "minisocctl report: Redis: %s\n", r.rc->errstr);
+		goto out;
+	}
+	/* Judged on complete telemetry only: a broken connection fails above. */
+	if (r.publish && publish(&r) < 0)
+		goto out;
+	if (r.fmt == FMT_NONE) {
+		/* Only the statuses were asked for: no incidents, alerts or rendering. */
+		ret = 0;
+		goto out;
+	}
 	find_unassigned(&r);
 	if ((r.ninc = incident_load_range(r.rc, r.from_ms, r.to_ms, &r.inc)) < 0)
 		goto out;

@@ -729,6 +729,8 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	/* The register for the dashboard, sent once Redis answers. */
+	registry_publish(&c);
 	/* The enrolment CA key is read here, while still root. */
 	if ((c.enroll = enroll_new(&c, err, sizeof(err))) == NULL && err[0]) {
 		ms_err("event=start_error reason=\"%s\"", err);

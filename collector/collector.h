@@ -233,6 +233,7 @@ struct collector {
 	/* archive.profiles: the frameworks' retention per level ("old", "new"; owned, may be NULL). */
 	struct ms_comp_profile *archive_prof[2];
 	struct ms_register *reg;	/* register.path, or NULL (owned; registry.c) */
+	struct event *reg_publish_timer;	/* the next publication of the register (registry.c) */
 	struct metrics *metrics;	/* the /metrics listener, or NULL when off */
 	int64_t started_ms;		/* wall clock at start */
 };
@@ -302,6 +303,13 @@ void registry_stop(struct collector *c);
  * for an agent not in the register, NULL when no register is configured.
  */
 const char *registry_system(const struct collector *c, const char *agent, int *level);
+/*
+ * Replaces the Redis hash minisoc:systems by the loaded register, one
+ * JSON record per system (a no-op without a register): called once the
+ * sink exists and after each successful reload; then every 5 minutes. A
+ * publication the congested sink skips is tried again 5 s later.
+ */
+void registry_publish(struct collector *c);
 /* An agent said hello: records its system in minisoc:agent:<id> (system, level). */
 void registry_hello(struct collector *c, struct agent_state *st);
 /* Notes the event categories of d (login, config_change, error) as seen on st. */

@@ -10,13 +10,22 @@
  * HSET minisoc:agent:<id>:seen <category> <event ms>, at most once a
  * minute per agent and category – never once per event – and the
  * classification itself is skipped while all categories are fresh.
+ *
+ * The register itself is published in the hash minisoc:systems (system
+ * id -> JSON record) at start and after each reload, replaced whole so a
+ * system removed from the file leaves the hash with it, and rewritten
+ * every 5 minutes so a Redis that lost it gets it back; the dashboard
+ * reads it (docs/compliance.md).
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collector.h"
 #include "decode.h"
+#include "ms_buf.h"
+#include "ms_json.h"
 #include "ms_log.h"
 #include "ms_register.h"
 #include "sink.h"
@@ -44,8 +53,112 @@ registry_start(struct collector *c, char *err, size_t errsz)
 void
 registry_stop(struct collector *c)
 {
+	if (c->reg_publish_timer) {
+		event_free(c->reg_publish_timer);
+		c->reg_publish_timer = NULL;
+	}
 	ms_register_free(c->reg);
 	c->reg = NULL;
+}
+
+#define SYSTEMS_KEY "minisoc:systems"
+#define PUBLISH_RETRY_S 5
+/* Written again this often: a Redis restarted without persistence, or a FLUSHALL, is repaired. */
+#define PUBLISH_REFRESH_S 300
+#define PUBLISH_MAX (64u << 20)	/* the register file is at most 16 MiB */
+
+static void publish(struct collector *c, bool refresh);
+
+static void
+publish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	publish(arg, true);
+}
+
+/* Publishes again in secs seconds. */
+static void
+publish_later(struct collector *c, int secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	if (c->reg_publish_timer == NULL &&
+	    (c->reg_publish_timer = evtimer_new(c->base, publish_cb, c)) == NULL) {
+		ms_err("event=register_publish_failed reason=out_of_memory");
+		return;
+	}
+	evtimer_add(c->reg_publish_timer, &tv);
+}
+
+void
+registry_publish(struct collector *c)
+{
+	publish(c, false);
+}
+
+/* refresh: the periodic rewrite, logged at debug level only. */
+static void
+publish(struct collector *c, bool refresh)
+{
+	struct ms_buf b;
+	struct ms_json j;
+	const char **kv = NULL;
+	size_t *kvlen = NULL, *end = NULL, n;
+	int rc;
+
+	if (c->reg == NULL || c->sink == NULL)
+		return;
+	if (c->reg_publish_timer)
+		evtimer_del(c->reg_publish_timer);
+	n = c->reg->n;
+	ms_buf_init(&b, PUBLISH_MAX);
+	/* Records are written one after the other; pointers are taken once b stops moving. */
+	if ((kv = calloc(2 * n + 1, sizeof(*kv))) == NULL ||
+	    (kvlen = calloc(2 * n + 1, sizeof(*kvlen))) == NULL ||
+	    (end = calloc(n + 1, sizeof(*end))) == NULL) {
+		ms_err("event=register_publish_failed reason=out_of_memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ms_json_init(&j, &b);
+		ms_register_system_json(&j, &c->reg->systems[i]);
+		if (ms_json_finish(&j) < 0 || b.toobig) {
+			ms_err("event=register_publish_failed reason=\"records larger than %u bytes\"",
+			    PUBLISH_MAX);
+			goto out;
+		}
+		end[i] = b.len;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t start = i ? end[i - 1] : 0;
+		kv[2 * i] = c->reg->systems[i].id;
+		kvlen[2 * i] = strlen(c->reg->systems[i].id);
+		kv[2 * i + 1] = b.data + start;
+		kvlen[2 * i + 1] = end[i] - start;
+	}
+	/* An empty register deletes the hash: no record of a system that is gone may stay. */
+	rc = sink_hreplace(c->sink, SYSTEMS_KEY, kv, kvlen, 2 * n);
+	if (rc == 1) {
+		ms_warn("event=register_publish_deferred reason=redis_congested retry_s=%d",
+		    PUBLISH_RETRY_S);
+		publish_later(c, PUBLISH_RETRY_S);
+	} else if (rc < 0) {
+		ms_err("event=register_publish_failed reason=out_of_memory");
+	} else {
+		if (refresh)
+			ms_debug("event=register_published key=%s systems=%zu bytes=%zu refresh=1",
+			    SYSTEMS_KEY, n, b.len);
+		else
+			ms_info("event=register_published key=%s systems=%zu bytes=%zu", SYSTEMS_KEY, n,
+			    b.len);
+		publish_later(c, PUBLISH_REFRESH_S);
+	}
+out:
+	free(kv);
+	free(kvlen);
+	free(end);
+	ms_buf_fini(&b);
 }
 
 static bool
@@ -127,6 +240,7 @@ registry_reload(struct collector *c)
 	ms_copy(c->conf.register_path, sizeof(c->conf.register_path), cf.register_path,
 	    strlen(cf.register_path));
 	ms_info("event=register_loaded path=%s systems=%zu", cf.register_path, r->n);
+	registry_publish(c);
 	/* Connected agents may have moved between systems. */
 	ms_map_iter_init(&it);
 	while ((st = ms_map_next(c->agents, &it, NULL, NULL)) != NULL)

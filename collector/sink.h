@@ -67,9 +67,10 @@ int sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv
 int sink_hset_state(struct sink *s, const char *key, const char *const *kv, size_t nkv);
 /*
  * Replaces the hash key by the nkv strings kv (field, value, ...; kvlen[i]
- * bytes each, copied) at once: MULTI, DEL, HSET, EXEC. Informational like
- * sink_hset: returns 1 and queues nothing while the sink is congested, 0
- * when queued, -1 when out of memory or nkv is odd or 0.
+ * bytes each, copied) at once: MULTI, DEL, HSET, EXEC (nkv 0: the key is
+ * deleted). Informational like sink_hset: returns 1 and queues nothing
+ * while the sink is congested, 0 when queued, -1 when out of memory or nkv
+ * is odd.
  */
 int sink_hreplace(struct sink *s, const char *key, const char *const *kv, const size_t *kvlen,
     size_t nkv);

@@ -1203,7 +1203,7 @@ sink_hreplace(struct sink *s, const char *key, const char *const *kv, const size
 	struct sink_op *op = NULL;
 	int rc = -1;
 
-	if (nkv == 0 || nkv % 2)
+	if (nkv % 2)
 		return -1;
 	if (info_skip(s))
 		return 1;
@@ -1214,11 +1214,13 @@ sink_hreplace(struct sink *s, const char *key, const char *const *kv, const size
 	argl[0] = 4;
 	argv[1] = key;
 	argl[1] = strlen(key);
-	memcpy(argv + 2, kv, nkv * sizeof(*argv));
-	memcpy(argl + 2, kvlen, nkv * sizeof(*argl));
+	if (nkv) {
+		memcpy(argv + 2, kv, nkv * sizeof(*argv));
+		memcpy(argl + 2, kvlen, nkv * sizeof(*argl));
+	}
 	/* A transaction: readers never see half a report, or none while it is replaced. */
 	if (op_addv(op, 1, multi, multil) < 0 || op_addv(op, 2, del, dell) < 0 ||
-	    op_addv(op, (int)(2 + nkv), argv, argl) < 0 || op_addv(op, 1, exec, execl) < 0)
+	    (nkv && op_addv(op, (int)(2 + nkv), argv, argl) < 0) || op_addv(op, 1, exec, execl) < 0)
 		goto fail;
 	sink_enqueue(s, op);
 	op = NULL;

@@ -110,6 +110,16 @@ const struct ms_reg_system *ms_register_find_agent(const struct ms_register *r,
 /* The system with id (borrowed), or NULL. */
 const struct ms_reg_system *ms_register_find(const struct ms_register *r, const char *id);
 
+struct ms_json;
+/*
+ * Writes s as one JSON object to j: the record the collector publishes in
+ * the Redis hash minisoc:systems (docs/compliance.md, "Systems in
+ * Redis"): identity, framework and level, dossier, plan, the four layers
+ * with status and expiry, and the counts and ids of its agents. Strings
+ * are escaped by ms_json; nothing of s is kept.
+ */
+void ms_register_system_json(struct ms_json *j, const struct ms_reg_system *s);
+
 /* Names for display and JSON: "approved", "partial", "active" ... */
 const char *ms_reg_dossier_name(enum ms_reg_dossier d);
 const char *ms_reg_impl_name(enum ms_reg_impl i);

@@ -24,4 +24,19 @@ done
 # The forwarder's unit (minisoc-forward) must be there: the loop above would
 # not notice a unit that is missing.
 [[ -f $units/minisoc-forward.service ]] || { echo "FAIL: minisoc-forward.service missing"; rc=1; }
+# Timers: each starts a unit that is here, on a calendar systemd accepts
+# (minisoc-report.timer runs minisoc-report.service, issue 6 point 5).
+[[ -f $units/minisoc-report.timer ]] || { echo "FAIL: minisoc-report.timer missing"; rc=1; }
+for t in "$units"/*.timer; do
+	[[ -e $t ]] || continue
+	svc=$(sed -n 's/^Unit=//p' "$t")
+	[[ -n $svc ]] || svc=$(basename "$t" .timer).service
+	[[ -f $units/$svc ]] || { echo "FAIL: $(basename "$t") starts $svc, which is missing"; rc=1; }
+	cal=$(sed -n 's/^OnCalendar=//p' "$t")
+	if [[ -z $cal ]] || ! systemd-analyze calendar "$cal" >/dev/null 2>&1; then
+		echo "FAIL: $(basename "$t"): OnCalendar \"$cal\" is not a calendar"
+		rc=1
+	fi
+	echo "$(basename "$t"): $svc at $cal"
+done
 exit $rc

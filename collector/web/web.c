@@ -400,7 +400,11 @@ build_agents(struct ms_json *j, const redisReply *r)
 	ms_json_obj_close(j);
 }
 
-/* Reply of systems_lua: [source, [[id, json-or-"", level, n_agents], ...]]. */
+/*
+ * Reply of systems_lua: [source, [[id, record-or-"", level, n_agents,
+ * compliance-or-"", n_online], ...]]. Record and compliance are JSON texts
+ * passed on as strings: the page parses them (and treats them as text).
+ */
 static void
 build_systems(struct ms_json *j, const redisReply *r)
 {
@@ -418,7 +422,7 @@ build_systems(struct ms_json *j, const redisReply *r)
 	ms_json_arr_open(j);
 	for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
 		const redisReply *s = list->element[i];
-		if (s->type != REDIS_REPLY_ARRAY || s->elements != 4 || !is_str(s->element[0]))
+		if (s->type != REDIS_REPLY_ARRAY || s->elements != 6 || !is_str(s->element[0]))
 			continue;
 		ms_json_obj_open(j);
 		ms_json_key(j, "id");
@@ -435,6 +439,13 @@ build_systems(struct ms_json *j, const redisReply *r)
 			ms_json_str(j, "");
 		ms_json_key(j, "agents");
 		ms_json_int(j, s->element[3]->type == REDIS_REPLY_INTEGER ? s->element[3]->integer : 0);
+		ms_json_key(j, "online");
+		ms_json_int(j, s->element[5]->type == REDIS_REPLY_INTEGER ? s->element[5]->integer : 0);
+		ms_json_key(j, "compliance");
+		if (is_str(s->element[4]))
+			ms_json_strn(j, s->element[4]->str, s->element[4]->len);
+		else
+			ms_json_str(j, "");
 		ms_json_obj_close(j);
 	}
 	ms_json_arr_close(j);
@@ -619,25 +630,56 @@ static const char agents_lua[] =
 	"return out\n";
 
 /*
- * The register's systems: the hash minisoc:systems (id -> JSON record),
- * when someone fills it; else what agents carry (system, level in
- * minisoc:agent:<id>, written by the collector's register); else none.
+ * The register's systems: the hash minisoc:systems (id -> JSON record,
+ * published by the collector), each with its summary from
+ * minisoc:systems:compliance (id -> JSON, minisocctl report --publish)
+ * and its agents: those the record lists, online when their
+ * minisoc:agent:<id> status says so. Without a published register, the
+ * systems of the compliance hash; else what agents carry (system, level
+ * in minisoc:agent:<id>); else none. A record that is not JSON is passed
+ * on as it is, its agents counted from the agents' hashes.
  */
 static const char systems_lua[] =
 	"local out = {}\n"
 	"local reg = redis.call('HGETALL', 'minisoc:systems')\n"
-	"local count = {}\n"
+	"local comp = redis.call('HGETALL', 'minisoc:systems:compliance')\n"
+	"local cmap = {}\n"
+	"for i = 1, #comp, 2 do cmap[comp[i]] = comp[i + 1] end\n"
+	"local count, online, lvl = {}, {}, {}\n"
 	"local ls = redis.call('HKEYS', 'minisoc:agents:last_seen')\n"
-	"local lvl = {}\n"
 	"for i = 1, #ls do\n"
-	"  local s = redis.call('HMGET', 'minisoc:agent:' .. ls[i], 'system', 'level')\n"
-	"  if s[1] then count[s[1]] = (count[s[1]] or 0) + 1; lvl[s[1]] = s[2] end\n"
+	"  local s = redis.call('HMGET', 'minisoc:agent:' .. ls[i], 'system', 'level', 'status')\n"
+	"  if s[1] then\n"
+	"    count[s[1]] = (count[s[1]] or 0) + 1; lvl[s[1]] = s[2]\n"
+	"    if s[3] == 'online' then online[s[1]] = (online[s[1]] or 0) + 1 end\n"
+	"  end\n"
 	"end\n"
 	"if #reg > 0 then\n"
-	"  for i = 1, #reg, 2 do out[#out + 1] = { reg[i], reg[i + 1], '', count[reg[i]] or 0 } end\n"
+	"  for i = 1, #reg, 2 do\n"
+	"    local id = reg[i]\n"
+	"    local total, on = count[id] or 0, online[id] or 0\n"
+	"    local ok, rec = pcall(cjson.decode, reg[i + 1])\n"
+	"    if ok and type(rec) == 'table' and type(rec.agent_ids) == 'table' then\n"
+	"      total, on = 0, 0\n"
+	"      for _, a in ipairs(rec.agent_ids) do\n"
+	"        if type(a) == 'string' then\n"
+	"          total = total + 1\n"
+	"          if redis.call('HGET', 'minisoc:agent:' .. a, 'status') == 'online' then on = on + 1 end\n"
+	"        end\n"
+	"      end\n"
+	"    end\n"
+	"    out[#out + 1] = { id, reg[i + 1], '', total, cmap[id] or '', on }\n"
+	"  end\n"
 	"  return { 'register', out }\n"
 	"end\n"
-	"for id, n in pairs(count) do out[#out + 1] = { id, '', lvl[id] or '', n } end\n"
+	"if #comp > 0 then\n"
+	"  for i = 1, #comp, 2 do\n"
+	"    local id = comp[i]\n"
+	"    out[#out + 1] = { id, '', lvl[id] or '', count[id] or 0, comp[i + 1], online[id] or 0 }\n"
+	"  end\n"
+	"  return { 'compliance', out }\n"
+	"end\n"
+	"for id, n in pairs(count) do out[#out + 1] = { id, '', lvl[id] or '', n, '', online[id] or 0 } end\n"
 	"if #out > 0 then return { 'agents', out } end\n"
 	"return { 'none', out }\n";
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ms_compliance.h"
+#include "ms_json.h"
 #include "ms_register.h"
 #include "ms_util.h"
 
@@ -253,6 +254,53 @@ test_dates_and_retention(void **state)
 	assert_true(rt.pass);
 }
 
+/* The record published in minisoc:systems: every field, escaped, nulls for what is absent. */
+static void
+test_system_json(void **state)
+{
+	static const char text[] =
+	    "systems:\n"
+	    "  - id: A-1\n"
+	    "    name: 'Tab\tand \"quotes\" <b>'\n"
+	    "    type: internal\n"
+	    "    owner: O\n"
+	    "    operator: P\n"
+	    "    framework: old\n"
+	    "    level: 2\n"
+	    "    dossier: submitted\n"
+	    "    layers:\n"
+	    "      onsite: {status: partial, evidence: E, valid_until: 2027-01-31}\n"
+	    "    assets:\n"
+	    "      - {host: h1, agent: a1}\n"
+	    "      - {host: h2}\n"
+	    "      - {host: s1, agent: s1, role: sensor}\n";
+	static const char want[] =
+	    "{\"id\":\"A-1\",\"name\":\"Tab\\tand \\\"quotes\\\" <b>\",\"type\":\"internal\","
+	    "\"owner\":\"O\",\"security_unit\":null,\"operator\":\"P\",\"framework\":\"old\","
+	    "\"level\":2,\"dossier\":\"submitted\",\"decision\":null,"
+	    "\"plan\":{\"approved\":false,\"implementation\":\"none\",\"target\":null},"
+	    "\"last_assessment\":null,\"layers\":{"
+	    "\"onsite\":{\"status\":\"partial\",\"evidence\":\"E\",\"valid_until\":\"2027-01-31\"},"
+	    "\"monitoring\":{\"status\":\"missing\",\"evidence\":null,\"valid_until\":null},"
+	    "\"inspection\":{\"status\":\"missing\",\"evidence\":null,\"valid_until\":null},"
+	    "\"national\":{\"status\":\"missing\",\"evidence\":null,\"valid_until\":null}},"
+	    "\"assets\":3,\"agent_ids\":[\"a1\",\"s1\"],\"agents\":2}";
+	char err[1024];
+	struct ms_register *r = ms_register_parse("j.yml", text, strlen(text), err, sizeof(err));
+	struct ms_buf b;
+	struct ms_json j;
+
+	if (r == NULL)
+		fail_msg("%s", err);
+	ms_buf_init(&b, 1 << 16);
+	ms_json_init(&j, &b);
+	ms_register_system_json(&j, &r->systems[0]);
+	assert_int_equal(ms_json_finish(&j), 0);
+	assert_string_equal(b.data, want);
+	ms_buf_fini(&b);
+	ms_register_free(r);
+}
+
 int
 main(void)
 {
@@ -262,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_pct),
 		cmocka_unit_test(test_dates_and_retention),
+		cmocka_unit_test(test_system_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -404,6 +404,69 @@ async function loadAgents() {
 
 /* --- information systems ------------------------------------------------ */
 
+/* A JSON text from Redis (operator data): an object, or {} when it is not one. */
+function parseObj(text) {
+  if (!text) return {};
+  try {
+    const o = JSON.parse(text);
+    return o !== null && typeof o === 'object' && !Array.isArray(o) ? o : {};
+  } catch (err) {
+    return {};
+  }
+}
+
+const COMPLIANCE = ['pass', 'partial', 'fail', 'n/a'];
+const LAYERS = ['onsite', 'monitoring', 'inspection', 'national'];
+
+/* The compliance cell: status and counts, the failed requirements on hover and in a detail. */
+function complianceCell(c, source) {
+  const status = pick(c, 'status');
+  if (!status) {
+    return el('td', { class: 'comp comp-none', 'data-compliance': 'none',
+      title: 'minisocctl report --publish has not judged this system' },
+    source === 'agents' ? 'not assessed' : 'not assessed yet');
+  }
+  const known = COMPLIANCE.includes(status) ? status : 'other';
+  const failed = Array.isArray(c.failed_requirements) ? c.failed_requirements : [];
+  const ids = failed.map((f) => pick(f, 'id')).filter((x) => x);
+  const tip = [`${status}: ${pick(c, 'passed') || 0} of ${pick(c, 'total') || 0} requirements met` +
+    ` (framework ${pick(c, 'framework') || '?'}, judged as of ${pick(c, 'as_of') || '?'})`];
+  if (ids.length) tip.push(`failed: ${ids.join(', ')}`);
+  const td = el('td', { class: `comp comp-${known.replace('/', '')}`, 'data-compliance': status,
+    title: tip.join('\n') },
+  el('span', { class: 'comp-status' }, status),
+  ` ${pick(c, 'passed') || 0}/${pick(c, 'total') || 0}`);
+  if (failed.length) {
+    const ul = el('ul', {});
+    for (const f of failed) {
+      const detail = pick(f, 'detail');
+      ul.appendChild(el('li', { 'data-requirement': pick(f, 'id') },
+        el('code', {}, pick(f, 'id')), ` ${pick(f, 'title')}`, detail ? ` – ${detail}` : ''));
+    }
+    td.appendChild(el('details', { class: 'comp-failed' }, el('summary', {}, `${failed.length} failed`), ul));
+  }
+  return td;
+}
+
+/* The four layers: "n/4 active", each layer with its status and expiry on hover. */
+function layersCell(rec) {
+  const ly = rec.layers !== null && typeof rec.layers === 'object' ? rec.layers : null;
+  if (!ly) return el('td', {}, '');
+  const today = new Date().toISOString().slice(0, 10);
+  let active = 0, expired = 0;
+  const tip = LAYERS.map((k) => {
+    const l = ly[k] !== null && typeof ly[k] === 'object' ? ly[k] : {};
+    const st = pick(l, 'status') || 'missing';
+    const until = pick(l, 'valid_until');
+    const exp = until && until < today;
+    if (st === 'active' && !exp) active++;
+    if (exp) expired++;
+    return `${k}: ${st}${until ? ` until ${until}${exp ? ' (EXPIRED)' : ''}` : ''}`;
+  });
+  return el('td', { class: 'layers', title: tip.join('\n') },
+    `${active}/4 active${expired ? `, ${expired} expired` : ''}`);
+}
+
 async function loadSystems() {
   const box = document.getElementById('systems');
   let r;
@@ -421,31 +484,40 @@ async function loadSystems() {
   }
   const tbody = el('tbody', {});
   const rows = (r.systems || []).map((s) => {
-    let rec = {};
-    try {
-      rec = s.record ? JSON.parse(s.record) : {};
-      if (rec === null || typeof rec !== 'object') rec = {};
-    } catch (err) {
-      rec = {};
-    }
+    const rec = parseObj(s.record), comp = parseObj(s.compliance);
     return {
       id: String(s.id),
+      rec,
+      comp,
       name: pick(rec, 'name', 'title'),
-      level: pick(rec, 'level', 'protection_level', 'system.level') || String(s.level || ''),
-      compliance: pick(rec, 'compliance.status', 'compliance', 'status') || (r.source === 'register' ? 'unknown' : 'not assessed'),
-      agents: s.agents,
+      level: pick(rec, 'level', 'protection_level', 'system.level') || pick(comp, 'level') || String(s.level || ''),
+      framework: pick(rec, 'framework') || pick(comp, 'framework'),
+      agents: Number(s.agents) || 0,
+      online: Number(s.online) || 0,
     };
   }).sort((a, b) => a.id.localeCompare(b.id));
   for (const s of rows) {
+    const info = ['type', 'owner', 'operator', 'dossier'].map((k) => [k, pick(s.rec, k)])
+      .filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`).join('\n');
+    const judged = pick(s.comp, 'as_of');
     tbody.appendChild(el('tr', { 'data-system': s.id },
-      el('td', {}, s.id), el('td', {}, s.name), el('td', {}, s.level),
-      el('td', {}, s.compliance), el('td', {}, String(s.agents))));
+      el('td', {}, s.id),
+      el('td', info ? { title: info } : {}, s.name),
+      el('td', { class: 'level', title: s.framework ? `framework ${s.framework}` : '' }, s.level),
+      complianceCell(s.comp, r.source),
+      el('td', { class: 'judged' }, judged ? fmtTime(judged) : '–'),
+      layersCell(s.rec),
+      el('td', { class: 'agents', title: `${s.online} online of ${s.agents} agents` },
+        `${s.online}/${s.agents} online`)));
   }
   box.appendChild(el('table', { class: 'grid' },
     el('thead', {}, el('tr', {}, el('th', {}, 'system'), el('th', {}, 'name'), el('th', {}, 'level'),
-      el('th', {}, 'compliance'), el('th', {}, 'agents'))), tbody));
+      el('th', {}, 'compliance'), el('th', {}, 'judged'), el('th', {}, 'layers'), el('th', {}, 'agents'))),
+    tbody));
   if (r.source === 'agents')
     box.appendChild(el('p', { class: 'note' }, 'From the systems agents are assigned to; the register publishes no records (minisoc:systems).'));
+  else if (r.source === 'compliance')
+    box.appendChild(el('p', { class: 'note' }, 'From the last compliance report (minisoc:systems:compliance); the collector publishes no register.'));
 }
 
 /* --- start ------------------------------------------------------------- */
