@@ -73,6 +73,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	ms_info("event=shutdown signal=%d unacked=%zu", (int)sig, a->q.count);
 	a->stopping = true;
 	tail_stop(a->tail);
+	capture_stop(a->capture);
 	tv.tv_sec = a->conf.shutdown_timeout_ms / 1000;
 	tv.tv_usec = (a->conf.shutdown_timeout_ms % 1000) * 1000;
 	if ((a->stop_timer = evtimer_new(a->base, stop_timeout_cb, a)) != NULL)
@@ -168,6 +169,10 @@ main(int argc, char **argv)
 		    a.conf.tls_cert);
 		goto out;
 	}
+	if (capture_check_filter(a.conf.capture_filter, err, sizeof(err)) < 0) {
+		ms_err("event=config_error reason=\"%s\"", err);
+		goto out;
+	}
 	if (check) {
 		X509 *x = ms_pki_cert_read(a.conf.tls_cert, err, sizeof(err));
 		char na[40] = "?";
@@ -176,7 +181,9 @@ main(int argc, char **argv)
 			ms_fmt_time(na, sizeof(na), ms_pki_cert_not_after(x) * 1000);
 		X509_free(x);
 		printf("%s: configuration and certificates OK (agent id %s, certificate valid until %s, "
-		    "%zu files)\n", config, cn, na, a.nfiles);
+		    "%zu files%s%s)\n", config, cn, na, a.nfiles,
+		    a.conf.capture_interface[0] || a.conf.capture_file[0] ? ", capture " : "",
+		    a.conf.capture_interface[0] ? a.conf.capture_interface : a.conf.capture_file);
 		agent_conf_print_collectors(stdout, &a.conf);
 		rc = 0;
 		goto out;
@@ -214,11 +221,19 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	/* The capture needs CAP_NET_RAW: opened before root goes. */
+	if ((a.conf.capture_interface[0] || a.conf.capture_file[0]) &&
+	    (a.capture = capture_new(&a, err, sizeof(err))) == NULL) {
+		ms_err("event=start_error reason=\"capture: %s\"", err);
+		goto out;
+	}
 	/* Files open, keys loaded: the state folder goes to the user, then root goes. */
 	snprintf(spool_dir, sizeof(spool_dir), "%s/spool", a.conf.state_dir);
 	if (ms_priv_give_dir(a.conf.user, a.conf.state_dir, err, sizeof(err)) < 0 ||
 	    ms_priv_give_dir(a.conf.user, spool_dir, err, sizeof(err)) < 0 ||
-	    ms_priv_drop(a.conf.user, err, sizeof(err)) < 0) {
+	    (a.capture != NULL && a.conf.capture_interface[0] ?
+	    ms_priv_drop_keep_net_raw(a.conf.user, err, sizeof(err)) :
+	    ms_priv_drop(a.conf.user, err, sizeof(err))) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
@@ -244,12 +259,14 @@ main(int argc, char **argv)
 	ms_info("event=start version=%s agent=%s host=%s files=%zu followed=%zu first_seq=%" PRIu64,
 	    MINISOC_VERSION, cn, a.hostname, a.nfiles, tail_count(a.tail), state_first_seq(a.state));
 	tail_read_all(a.tail);
+	capture_start(a.capture);
 	event_base_dispatch(a.base);
 	agent_commit(&a, true);
 	agent_log_stats(&a, "exit");
 	ms_info("event=stop unacked=%zu", a.q.count);
 	rc = 0;
 out:
+	capture_free(a.capture);
 	tail_free(a.tail);
 	renew_free(a.renew);
 	uplink_free(a.uplink);

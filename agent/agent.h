@@ -83,6 +83,19 @@ struct agent_conf {
 	/* Certificate renewal (renew.c): the collector's enroll.port; 0 = off. */
 	int64_t renew_port;
 	int64_t renew_check_s;
+	/* Packet capture (capture.c, docs/network.md): interface or file, or neither. */
+	char capture_interface[64];
+	char capture_file[4096];
+	char capture_filter[1024];
+	int64_t capture_snaplen;
+	bool capture_promiscuous;
+	uint64_t capture_buffer_bytes;
+	int64_t capture_retry_ms;
+	int64_t capture_flow_max;
+	int64_t capture_scan_sources;
+	int64_t capture_scan_window_s;
+	int64_t capture_attempts_per_window;
+	int64_t capture_attempts_per_s;
 };
 
 struct agent_file_conf {
@@ -152,6 +165,7 @@ void queue_rewind(struct queue *q);
 
 struct tail;
 struct uplink;
+struct capture;
 struct agent_state_file;
 struct state_pos;
 
@@ -203,6 +217,7 @@ struct agent {
 	struct tail *tail;
 	struct uplink *uplink;
 	struct renew *renew;	/* NULL when tls.renew_port is 0 */
+	struct capture *capture;	/* NULL when capture.* is not configured */
 	struct agent_state_file *state;
 	struct agent_stats stats;
 	bool stopping;
@@ -286,6 +301,44 @@ uint64_t tail_fingerprint(const void *p, size_t n);
  */
 bool tail_same_file(const struct state_pos *pos, uint64_t dev, uint64_t ino, const char *head,
     size_t headlen);
+
+/* --- capture.c: packets → network events (agent/net) ---------------- */
+
+struct capture_stats {
+	const char *source;		/* "pcap:eth0", borrowed */
+	bool live;
+	bool running;			/* open and reading / file not finished */
+	uint64_t packets;		/* handed to us by libpcap */
+	uint64_t events;		/* network events produced */
+	uint64_t agent_drops;		/* events dropped here (pending list full, shutdown) */
+	uint64_t failures;		/* the capture failed or could not be reopened */
+	uint64_t reopens;
+	size_t pending;			/* events waiting for the spool */
+	uint64_t kernel_received;	/* pcap_stats: ps_recv */
+	uint64_t kernel_drops;		/* ps_drop: the kernel buffer was full */
+	uint64_t if_drops;		/* ps_ifdrop: dropped by the interface */
+	uint64_t decode_errors;		/* truncated or malformed packets */
+	uint64_t fragments;
+	uint64_t flows_active;
+	uint64_t flows_evicted;
+	uint64_t attempts_suppressed;
+};
+
+/*
+ * Opens the capture of a->conf (capture.interface or capture.file; call
+ * before dropping privileges). NULL with a message in err.
+ */
+struct capture *capture_new(struct agent *a, char *err, size_t errsz);
+void capture_free(struct capture *c);
+/* Whether filter compiles (BPF, for --check, on an Ethernet link). 0, or -1 with err. */
+int capture_check_filter(const char *filter, char *err, size_t errsz);
+/* Starts reading (a file: as fast as the spool takes its events). */
+void capture_start(struct capture *c);
+/* The spool or flood control let events in again: waiting events go, reading goes on. */
+void capture_resume(struct capture *c);
+/* Shutdown: closes the capture, reports open flows. */
+void capture_stop(struct capture *c);
+void capture_get_stats(const struct capture *c, struct capture_stats *out);
 
 /* --- uplink.c -------------------------------------------------------- */
 struct uplink *uplink_new(struct agent *a, char *err, size_t errsz);

@@ -87,6 +87,36 @@ static const struct ms_conf_key agent_keys[] = {
 	{ "health.antimalware", MS_CONF_NODE, OFF(antimalware_node), 0, NULL, 0, 0,
 	  "list of process names (as in /proc/<pid>/comm, e.g. [clamd]): the health report says "
 	  "whether each is running" },
+	{ "capture.interface", MS_CONF_STR, OFF(capture_interface), SZ(capture_interface), "", 0, 0,
+	  "packet capture on this interface (needs CAP_NET_RAW, see docs/network.md); network "
+	  "events (conn, dns, ssl, ssh, http, scan) go to the collector like log lines" },
+	{ "capture.file", MS_CONF_PATH, OFF(capture_file), SZ(capture_file), "", 0, 0,
+	  "instead of an interface: a pcap or pcapng file, read once as fast as the spool takes "
+	  "its events, with the packets' timestamps as event time" },
+	{ "capture.filter", MS_CONF_STR, OFF(capture_filter), SZ(capture_filter), "", 0, 0,
+	  "BPF filter (tcpdump syntax), e.g. \"not port 6514\" to leave out the agent's own uplink" },
+	{ "capture.snaplen", MS_CONF_INT, OFF(capture_snaplen), 0, "1600", 64, 262144,
+	  "bytes captured per packet (headers and the first payload bytes are what is read)" },
+	{ "capture.promiscuous", MS_CONF_BOOL, OFF(capture_promiscuous), 0, "false", 0, 0,
+	  "also capture traffic not addressed to this host (a mirror port)" },
+	{ "capture.buffer_bytes", MS_CONF_SIZE, OFF(capture_buffer_bytes), 0, "8MiB", 65536,
+	  1073741824, "kernel capture buffer; when it overflows the kernel drops (reported as "
+	  "capture.kernel_drops)" },
+	{ "capture.retry_ms", MS_CONF_INT, OFF(capture_retry_ms), 0, "5000", 100, 3600000,
+	  "a live capture that failed (interface gone) is opened again this often" },
+	{ "capture.flow_max", MS_CONF_INT, OFF(capture_flow_max), 0, "16384", 8, 16777216,
+	  "connections tracked at once; a full table ends its least recently seen connection "
+	  "(counted as flows_evicted)" },
+	{ "capture.scan_sources", MS_CONF_INT, OFF(capture_scan_sources), 0, "512", 8, 1048576,
+	  "sources with scan counters at once (about 9 KiB each)" },
+	{ "capture.scan_window_s", MS_CONF_INT, OFF(capture_scan_window_s), 0, "60", 1, 3600,
+	  "window of the per-source scan counters; one scan event per source and window" },
+	{ "capture.attempts_per_window", MS_CONF_INT, OFF(capture_attempts_per_window), 0, "100",
+	  1, 1000000, "failed connection attempts of one source reported one by one per window; "
+	  "the rest only count in its scan event" },
+	{ "capture.attempts_per_s", MS_CONF_INT, OFF(capture_attempts_per_s), 0, "200", 0, 1000000,
+	  "failed connection attempts reported one by one per second in all (floods from many "
+	  "sources); the rest count in the destination's scan event; 0 = no limit" },
 	MS_CONF_END
 };
 
@@ -467,8 +497,13 @@ agent_conf_load(const char *file, struct agent_conf *c, struct agent_file_conf *
 	    conf_antimalware(file, c->antimalware_node, c, err, errsz) < 0 ||
 	    conf_pins(file, c->pins_node, c, err, errsz) < 0)
 		return -1;
-	if (*nfiles == 0) {
-		snprintf(err, errsz, "%s: no files to follow (files: [...])", file);
+	if (c->capture_interface[0] && c->capture_file[0]) {
+		snprintf(err, errsz, "%s: capture.interface and capture.file exclude each other", file);
+		return -1;
+	}
+	if (*nfiles == 0 && !c->capture_interface[0] && !c->capture_file[0]) {
+		snprintf(err, errsz, "%s: no files to follow (files: [...]) and no capture "
+		    "(capture.interface or capture.file)", file);
 		return -1;
 	}
 	return 0;

@@ -164,6 +164,7 @@ agent_rate_resume(struct agent *a)
 		pause_end(a);
 	if (a->tail && !a->stopping)
 		tail_read_all(a->tail);
+	capture_resume(a->capture);
 }
 
 bool
@@ -241,6 +242,8 @@ agent_room_freed(struct agent *a)
 	/* Reading stopped on a full spool: try again (it says when it goes on). */
 	if (a->spool_paused && a->tail && !a->stopping)
 		tail_read_all(a->tail);
+	if (a->spool_paused && !a->stopping)
+		capture_resume(a->capture);
 }
 
 int

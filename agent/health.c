@@ -289,6 +289,31 @@ report_counters(struct health_report *r, const struct agent_stats *s)
 		report_u64(r, c[i].key, c[i].v);
 }
 
+/* The packet capture: kernel and agent drops, failures (docs/network.md). */
+static void
+report_capture(struct health_report *r, const struct capture *c)
+{
+	struct capture_stats s;
+
+	capture_get_stats(c, &s);
+	report_add(r, "capture.source", "%s", s.source);
+	report_u64(r, "capture.running", s.running ? 1 : 0);
+	report_u64(r, "capture.packets", s.packets);
+	report_u64(r, "capture.events", s.events);
+	report_u64(r, "capture.kernel_received", s.kernel_received);
+	report_u64(r, "capture.kernel_drops", s.kernel_drops);
+	report_u64(r, "capture.if_drops", s.if_drops);
+	report_u64(r, "capture.agent_drops", s.agent_drops);
+	report_u64(r, "capture.pending", s.pending);
+	report_u64(r, "capture.failures", s.failures);
+	report_u64(r, "capture.reopens", s.reopens);
+	report_u64(r, "capture.decode_errors", s.decode_errors);
+	report_u64(r, "capture.fragments", s.fragments);
+	report_u64(r, "capture.flows_active", s.flows_active);
+	report_u64(r, "capture.flows_evicted", s.flows_evicted);
+	report_u64(r, "capture.attempts_suppressed", s.attempts_suppressed);
+}
+
 /*
  * The followed files, last: when they do not all fit in the report, the
  * first ones are described and files_reported says how many.
@@ -384,6 +409,8 @@ health_encode(const struct agent *a, struct ms_buf *out)
 		ms_fmt_time(na, sizeof(na), renew_not_after(a->renew) * 1000);
 		report_add(r, "cert.not_after", "%s", na);
 	}
+	if (a->capture)
+		report_capture(r, a->capture);
 	report_antimalware(r, &a->conf);
 	report_free(r, "disk.state_free_bytes", a->conf.state_dir);
 	dir[0] = '\0';

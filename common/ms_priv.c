@@ -4,9 +4,13 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -45,6 +49,40 @@ ms_priv_drop(const char *user, char *err, size_t errsz)
 	}
 	ms_info("event=privileges_dropped user=%s uid=%u gid=%u", pw->pw_name,
 	    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	return 0;
+}
+
+int
+ms_priv_drop_keep_net_raw(const char *user, char *err, size_t errsz)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	const uint32_t raw = 1u << CAP_NET_RAW;	/* CAP_NET_RAW is 13: the first word */
+
+	if (user == NULL || *user == '\0' || geteuid() != 0)
+		return ms_priv_drop(user, err, errsz);
+	/* permitted capabilities survive setuid; the effective ones do not */
+	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0) {
+		snprintf(err, errsz, "cannot keep CAP_NET_RAW: %s", strerror(errno));
+		return -1;
+	}
+	if (ms_priv_drop(user, err, errsz) < 0)
+		return -1;
+	(void)prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
+	/* everything but CAP_NET_RAW goes for good */
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = data[0].inheritable = raw;
+	if (syscall(SYS_capset, &hdr, data) != 0) {
+		snprintf(err, errsz, "cannot keep only CAP_NET_RAW: %s", strerror(errno));
+		return -1;
+	}
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) != 0 || data[0].permitted != raw ||
+	    data[1].permitted != 0 || data[0].effective != raw) {
+		snprintf(err, errsz, "capabilities other than CAP_NET_RAW remain after the drop");
+		return -1;
+	}
+	ms_info("event=capabilities_kept caps=cap_net_raw");
 	return 0;
 }
 

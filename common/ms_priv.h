@@ -15,6 +15,14 @@
 int ms_priv_drop(const char *user, char *err, size_t errsz);
 
 /*
+ * ms_priv_drop for a packet capture: when root drops to user, CAP_NET_RAW
+ * (and no other capability) is kept, so a capture can be opened again
+ * later (interface gone and back). Checks that nothing else remains.
+ * Not root, or no user: as ms_priv_drop. 0, or -1 with the reason in err.
+ */
+int ms_priv_drop_keep_net_raw(const char *user, char *err, size_t errsz);
+
+/*
  * Before ms_priv_drop: gives dir and the regular files directly in it to
  * user, so the daemon can keep writing its state there. Root only; a no-op
  * otherwise. 0, or -1 with the reason in err.

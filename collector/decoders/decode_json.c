@@ -441,3 +441,179 @@ decode_json(struct decoded *d)
 	d->facility = json_small(d, &vals[JSON_FACILITY], 23);
 	return 1;
 }
+
+/*
+ * Zeek's JSON logs, and minisoc's network events (agent/net) which use the
+ * same shape: one flat object per line whose "_path" names the log
+ *
+ *   {"_path":"conn","ts":1700000000.123456,"id.orig_h":"10.0.0.1",...}
+ *
+ * Product "zeek", service = _path (the names public Sigma rules use:
+ * conn, dns, http, ssl, ssh, ...), event time from ts (epoch seconds with a
+ * fraction). Every top-level member becomes a field under its own name;
+ * an array of strings becomes its members joined with ",".
+ */
+static const char *const zeek_paths[] = {
+	"conn", "dns", "http", "ssl", "ssh", "scan", "x509", "files", "notice", "weird",
+	"smtp", "ftp", "rdp", "smb_files", "smb_mapping", "dce_rpc", "kerberos", "ntlm",
+	"dhcp", "snmp", "sip", "tunnel", "software", "known_hosts", "known_services",
+};
+
+/* ts as epoch seconds "1700000000.123456" (or an integer) in ms; -1 when not one. */
+static int64_t
+zeek_ts_ms(struct ms_str s)
+{
+	int64_t sec = 0, ms = 0;
+	size_t i = 0, digits = 0;
+
+	while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9' && digits < 12) {
+		sec = sec * 10 + (s.p[i++] - '0');
+		digits++;
+	}
+	if (digits == 0)
+		return -1;
+	if (i < s.len && s.p[i] == '.') {
+		int scale = 100;
+		for (i++; i < s.len && s.p[i] >= '0' && s.p[i] <= '9'; i++) {
+			ms += (s.p[i] - '0') * scale;
+			scale /= 10;
+		}
+	}
+	return i == s.len ? sec * 1000 + ms : -1;
+}
+
+/* An array of plain strings as "a,b,c" in scratch; the raw text otherwise. */
+static struct ms_str
+zeek_array(struct decoded *d, struct ms_str raw)
+{
+	char *o;
+	size_t w = 0;
+
+	for (size_t i = 0; i < raw.len; i++)
+		if (raw.p[i] == '\\' || raw.p[i] == '{')
+			return raw;
+	if ((o = decode_scratch(d, raw.len)) == NULL)
+		return raw;
+	for (size_t i = 1; i + 1 < raw.len; i++) {
+		char c = raw.p[i];
+		if (c == '"' || c == ' ' || c == '\t')
+			continue;
+		o[w++] = c;
+	}
+	d->scratch_used -= raw.len - w;
+	return ms_str_make(o, w);
+}
+
+/* Whether s[0..n) contains "_path" in quotes (a cheap pre-check). */
+static bool
+zeek_has_path(const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+
+	while (e - p >= 7 && (p = memchr(p, '_', (size_t)(e - p - 5))) != NULL) {
+		if (p > s && p[-1] == '"' && e - p >= 6 && memcmp(p, "_path\"", 6) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
+int
+decode_zeek(struct decoded *d)
+{
+	const char *s = d->msg.p;
+	size_t n = d->msg.len, i = 0;
+	struct ms_str path = MS_STR_NULL, ts = MS_STR_NULL;
+	size_t mark_fields = d->nfields, mark_scratch = d->scratch_used;
+
+	/* cheap reject before any work: Zeek writes _path first or not at all */
+	if (s == NULL || n < 12 || !zeek_has_path(s, n))
+		return 0;
+	json_ws(s, n, &i);
+	if (i >= n || s[i] != '{')
+		return 0;
+	i++;
+	json_ws(s, n, &i);
+	while (i < n && s[i] != '}') {
+		struct json_val key, val = { JSON_NONE, false, { NULL, 0 } };
+		struct ms_str v;
+		char *name;
+		bool arr = false;
+
+		if (s[i] != '"' || !json_string(s, n, &i, &key))
+			goto fail;
+		json_ws(s, n, &i);
+		if (i >= n || s[i] != ':')
+			goto fail;
+		i++;
+		json_ws(s, n, &i);
+		if (i >= n)
+			goto fail;
+		if (s[i] == '"') {
+			if (!json_string(s, n, &i, &val))
+				goto fail;
+		} else if (s[i] == '[' || s[i] == '{') {
+			arr = s[i] == '[';
+			if (!json_skip_nested(s, n, &i, &val))
+				goto fail;
+		} else if (!json_scalar(s, n, &i, &val)) {
+			goto fail;
+		}
+		if (!key.esc && ms_str_eq(key.raw, "_path") && val.kind == JSON_STR) {
+			path = val.raw;
+		} else if (!key.esc && key.raw.len > 0 && key.raw.len < 64) {
+			if (arr)
+				v = zeek_array(d, val.raw);
+			else if (val.kind == JSON_NONE)
+				v = val.raw;	/* an object: its text */
+			else
+				v = json_text(d, &val);
+			if (ms_str_eq(key.raw, "ts"))
+				ts = v;
+			if (v.p != NULL && (name = decode_scratch(d, key.raw.len + 1)) != NULL) {
+				memcpy(name, key.raw.p, key.raw.len);
+				name[key.raw.len] = '\0';
+				(void)decode_field_add(d, name, v.p, v.len);
+			}
+		}
+		json_ws(s, n, &i);
+		if (i < n && s[i] == ',') {
+			i++;
+			json_ws(s, n, &i);
+			continue;
+		}
+		if (i >= n || s[i] != '}')
+			goto fail;
+	}
+	if (i >= n || path.p == NULL || path.len == 0)
+		goto fail;
+	i++;
+	json_ws(s, n, &i);
+	if (i != n)
+		goto fail;
+	d->product = "zeek";
+	d->service = NULL;
+	for (size_t k = 0; k < sizeof(zeek_paths) / sizeof(zeek_paths[0]); k++)
+		if (ms_str_eq(path, zeek_paths[k]))
+			d->service = zeek_paths[k];
+	if (d->service == NULL) {
+		char *p = decode_scratch(d, path.len + 1);
+		if (p != NULL) {
+			memcpy(p, path.p, path.len);
+			p[path.len] = '\0';
+			d->service = p;
+		}
+	}
+	if (ts.p != NULL) {
+		int64_t ms = zeek_ts_ms(ts);
+		if (ms >= 0) {
+			d->time_ms = ms;
+			d->time_from_line = true;
+		}
+	}
+	return 1;
+fail:
+	d->nfields = (unsigned)mark_fields;
+	d->scratch_used = mark_scratch;
+	return 0;
+}

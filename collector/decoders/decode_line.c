@@ -6,7 +6,9 @@
  *   1. the syslog header (RFC 3164 / 5424 / 3339): a non-syslog line is
  *      rejected on its first bytes, and the call also resets the event and
  *      strips CR/LF, so every path starts from the same NONE state;
- *   2. not syslog and starting with '{': a journald JSON record
+ *   2. not syslog and starting with '{': a Zeek-style JSON record with
+ *      "_path" (Zeek logs, minisoc network events: product "zeek"), else
+ *      a journald JSON record
  *      (journalctl -o json); its MESSAGE then goes through step 4;
  *   3. not syslog: a web access log line (nginx / Apache, common or
  *      combined, with or without a vhost in front);
@@ -81,6 +83,8 @@ decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
 	}
 	/* out->msg is now the whole line, CR/LF stripped and capped */
 	if (out->msg.len > 0 && out->msg.p[0] == '{') {
+		if (decode_zeek(out))
+			return;
 		if (decode_json(out))
 			line_decode_app(out, ctx);
 		return;

@@ -41,6 +41,14 @@ int decode_web(struct decoded *d, const char *s, size_t n);
 int decode_json(struct decoded *d);
 
 /*
+ * Decodes d->msg (a whole non-syslog line) as a Zeek JSON log record or a
+ * minisoc network event (an object with "_path"). Returns 1 and sets
+ * product "zeek", service = _path, the event time from ts and one field per
+ * member; 0 with d untouched otherwise.
+ */
+int decode_zeek(struct decoded *d);
+
+/*
  * Decodes s/n (the whole line, or the message of a syslog line) as one
  * Linux audit record ("type=T msg=audit(S.M:SERIAL): k=v ..."). Returns 1
  * and sets product "linux", service "auditd" (EXECVE: category

@@ -89,11 +89,15 @@ static const char *const auth_services[] = {
 };
 
 /* What the decoders produce; a rule asking for anything else is inert. */
-static const char *const known_products[] = { "linux", NULL };
+static const char *const known_products[] = { "linux", "zeek", NULL };
 static const char *const known_services[] = {
 	"sshd", "sudo", "su", "pam", "login", "useradd", "usermod", "userdel", "groupadd",
 	"groupdel", "groupmod", "gpasswd", "passwd", "chpasswd", "chage", "newusers",
-	"systemd-logind", "cron", "auth", "syslog", "auditd", NULL,
+	"systemd-logind", "cron", "auth", "syslog", "auditd",
+	/* Zeek's logs (decode_zeek: Zeek JSON and the agent's network events) */
+	"conn", "dns", "http", "ssl", "ssh", "scan", "x509", "files", "notice", "weird", "smtp",
+	"ftp", "rdp", "smb_files", "smb_mapping", "dce_rpc", "kerberos", "ntlm", "dhcp", "snmp",
+	"sip", "tunnel", "software", "known_hosts", "known_services", NULL,
 };
 static const char *const known_categories[] = { "webserver", "firewall", "process_creation", NULL };
 
@@ -636,7 +640,8 @@ sigma_set_groups(const struct sigma_set *s)
 /* --- evaluation ------------------------------------------------------ */
 
 /* Names under which decoders put a source address or a user, in preference order. */
-static const char *const ip_fields[] = { "src_ip", "c-ip", "rhost", "SourceIp", "addr", NULL };
+static const char *const ip_fields[] = { "src_ip", "c-ip", "rhost", "SourceIp", "addr",
+	"id.orig_h", NULL };
 static const char *const user_fields[] = { "user", "User", "cs-username", "acct", NULL };
 
 static void
