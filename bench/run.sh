@@ -351,6 +351,10 @@ tls:
 redis:
   host: 127.0.0.1
   port: $rport
+spool:
+  dir: $work/collector-spool
+alerts:
+  aggregate_window_s: 0
 rules:
   path: $(rules_folder "$cur")
 detect:

@@ -4,6 +4,8 @@
 
 /* minisocctl rules check|test ...; returns the exit status. */
 int ctl_rules(int argc, char **argv);
+/* minisocctl alerts ...; returns the exit status. */
+int ctl_alerts(int argc, char **argv);
 /* minisocctl replay ...; returns the exit status. */
 int ctl_replay(int argc, char **argv);
 

@@ -56,6 +56,93 @@ json_time(struct ms_json *j, const char *key, int64_t ms)
 	ms_json_str(j, t);
 }
 
+/* ECS event.severity: a number that sorts (1 informational .. 5 critical, 0 unknown). */
+int
+alert_severity_num(const char *level)
+{
+	static const char *const names[] = { "informational", "low", "medium", "high", "critical" };
+
+	for (size_t i = 0; level && i < MS_ARRAY_LEN(names); i++)
+		if (strcmp(level, names[i]) == 0)
+			return (int)i + 1;
+	return 0;
+}
+
+/*
+ * ATT&CK from Sigma tags: attack.t1110(.001) is a technique (T1110.001),
+ * attack.gNNNN and attack.sNNNN are groups and software (left in tags), any
+ * other attack.<word> is a tactic (credential_access -> credential-access).
+ */
+static bool
+tag_technique(const char *tag)
+{
+	return strncmp(tag, "attack.", 7) == 0 && (tag[7] == 't' || tag[7] == 'T') &&
+	    tag[8] >= '0' && tag[8] <= '9';
+}
+
+static bool
+tag_tactic(const char *tag)
+{
+	return strncmp(tag, "attack.", 7) == 0 && !tag_technique(tag) &&
+	    !((tag[7] == 'g' || tag[7] == 's' || tag[7] == 'G' || tag[7] == 'S') &&
+	    tag[8] >= '0' && tag[8] <= '9') && tag[7] != '\0';
+}
+
+static void
+json_threat(struct ms_json *j, const struct alert *a)
+{
+	size_t ntech = 0, ntac = 0;
+	char buf[128];
+
+	for (size_t i = 0; i < a->ntags; i++) {
+		ntech += tag_technique(a->tags[i]);
+		ntac += tag_tactic(a->tags[i]);
+	}
+	if (ntech + ntac == 0)
+		return;
+	ms_json_key(j, "threat");
+	ms_json_obj_open(j);
+	ms_json_key(j, "framework");
+	ms_json_str(j, "MITRE ATT&CK");
+	if (ntech) {
+		ms_json_key(j, "technique");
+		ms_json_obj_open(j);
+		ms_json_key(j, "id");
+		ms_json_arr_open(j);
+		for (size_t i = 0; i < a->ntags; i++) {
+			size_t k;
+			if (!tag_technique(a->tags[i]))
+				continue;
+			for (k = 0; a->tags[i][7 + k] && k + 1 < sizeof(buf); k++) {
+				char ch = a->tags[i][7 + k];
+				buf[k] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+			}
+			buf[k] = '\0';
+			ms_json_str(j, buf);
+		}
+		ms_json_arr_close(j);
+		ms_json_obj_close(j);
+	}
+	if (ntac) {
+		ms_json_key(j, "tactic");
+		ms_json_obj_open(j);
+		ms_json_key(j, "name");
+		ms_json_arr_open(j);
+		for (size_t i = 0; i < a->ntags; i++) {
+			size_t k;
+			if (!tag_tactic(a->tags[i]))
+				continue;
+			for (k = 0; a->tags[i][7 + k] && k + 1 < sizeof(buf); k++)
+				buf[k] = a->tags[i][7 + k] == '_' ? '-' : a->tags[i][7 + k];
+			buf[k] = '\0';
+			ms_json_str(j, buf);
+		}
+		ms_json_arr_close(j);
+		ms_json_obj_close(j);
+	}
+	ms_json_obj_close(j);
+}
+
 int
 alert_to_json(const struct alert *a, struct ms_buf *out)
 {
@@ -64,8 +151,20 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 
 	ms_json_init(&j, out);
 	ms_json_obj_open(&j);
+	json_time(&j, "@timestamp", a->time_ms);
+	ms_json_key(&j, "schema");
+	ms_json_int(&j, ALERT_SCHEMA_VERSION);
+
+	ms_json_key(&j, "event");
+	ms_json_obj_open(&j);
 	json_field(&j, "id", a->id, sizeof(a->id));
-	json_time(&j, "time", a->time_ms);
+	ms_json_key(&j, "kind");
+	ms_json_str(&j, "alert");
+	ms_json_key(&j, "severity");
+	ms_json_int(&j, alert_severity_num(a->severity));
+	json_time(&j, "start", a->first_ms);
+	json_time(&j, "end", a->last_ms);
+	ms_json_obj_close(&j);
 
 	ms_json_key(&j, "rule");
 	ms_json_obj_open(&j);
@@ -77,15 +176,17 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 	}
 	ms_json_key(&j, "title");
 	ms_json_str(&j, a->rule_title);
-	ms_json_obj_close(&j);
-
-	ms_json_key(&j, "severity");
+	ms_json_key(&j, "level");
 	ms_json_str(&j, a->severity);
+	ms_json_obj_close(&j);
 
 	ms_json_key(&j, "agent");
 	ms_json_obj_open(&j);
 	json_field(&j, "id", a->agent_id, sizeof(a->agent_id));
-	json_field(&j, "host", a->host, sizeof(a->host));
+	ms_json_obj_close(&j);
+	ms_json_key(&j, "host");
+	ms_json_obj_open(&j);
+	json_field(&j, "name", a->host, sizeof(a->host));
 	ms_json_obj_close(&j);
 
 	/* The information system of the register (registry.c); its own block. */
@@ -101,19 +202,42 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 		ms_json_obj_close(&j);
 	}
 
-	json_field(&j, "src_ip", a->src_ip, sizeof(a->src_ip));
-
-	ms_json_key(&j, "users");
-	ms_json_arr_open(&j);
+	if (a->src_ip[0]) {
+		ms_json_key(&j, "source");
+		ms_json_obj_open(&j);
+		json_field(&j, "ip", a->src_ip, sizeof(a->src_ip));
+		ms_json_obj_close(&j);
+	}
 	n = a->n_users < ALERT_MAX_USERS ? a->n_users : ALERT_MAX_USERS;
-	for (unsigned i = 0; i < n; i++)
-		ms_json_strn(&j, a->users[i], strnlen(a->users[i], ALERT_USER_MAX));
-	ms_json_arr_close(&j);
+	if (n) {
+		/* ECS: user.name is one name; every user involved goes to related.user. */
+		ms_json_key(&j, "user");
+		ms_json_obj_open(&j);
+		json_field(&j, "name", a->users[0], ALERT_USER_MAX);
+		ms_json_obj_close(&j);
+		ms_json_key(&j, "related");
+		ms_json_obj_open(&j);
+		ms_json_key(&j, "user");
+		ms_json_arr_open(&j);
+		for (unsigned i = 0; i < n; i++)
+			ms_json_strn(&j, a->users[i], strnlen(a->users[i], ALERT_USER_MAX));
+		ms_json_arr_close(&j);
+		ms_json_obj_close(&j);
+	}
 
 	ms_json_key(&j, "count");
 	ms_json_int(&j, a->count);
-	json_time(&j, "first_time", a->first_ms);
-	json_time(&j, "last_time", a->last_ms);
+	if (a->aggregated > 1) {
+		ms_json_key(&j, "aggregate");
+		ms_json_obj_open(&j);
+		ms_json_key(&j, "alerts");
+		ms_json_int(&j, a->aggregated);
+		ms_json_key(&j, "window_s");
+		ms_json_int(&j, a->aggregate_window_ms / 1000);
+		if (a->aggregate_of[0])
+			json_field(&j, "first_id", a->aggregate_of, sizeof(a->aggregate_of));
+		ms_json_obj_close(&j);
+	}
 
 	ms_json_key(&j, "samples");
 	ms_json_arr_open(&j);
@@ -123,6 +247,7 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 	ms_json_arr_close(&j);
 
 	if (a->ntags) {
+		json_threat(&j, a);
 		ms_json_key(&j, "tags");
 		ms_json_arr_open(&j);
 		for (size_t i = 0; i < a->ntags; i++)

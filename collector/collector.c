@@ -2,16 +2,19 @@
  * minisoc-collector – accepts agents over mutual TLS, decodes their events,
  * runs detection and writes alerts to Redis. See docs/architecture.md.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "aggregate.h"
 #include "archive.h"
 #include "collector.h"
 #include "ms_compliance.h"
@@ -24,6 +27,7 @@
 #include "sink.h"
 
 static void rules_reload(struct collector *c);
+static void summary_cb(const struct alert *a, void *arg);
 
 static void
 usage(FILE *out)
@@ -91,14 +95,12 @@ alert_make_id(char *out, size_t outsz, int64_t ms)
 	    b[12], b[13], b[14], b[15]);
 }
 
+/*
+ * Gives a its id and time and sends it; a detection may instead be folded
+ * into an open aggregation window (aggregate.c).
+ */
 static void
-emit_cb(const struct alert *a0, void *arg)
-{
-	collector_alert(arg, a0);
-}
-
-void
-collector_alert(struct collector *c, const struct alert *a0)
+alert_send(struct collector *c, const struct alert *a0, bool fold)
 {
 	struct alert a = *a0;
 
@@ -113,18 +115,54 @@ collector_alert(struct collector *c, const struct alert *a0)
 		if (st)
 			st->alerts++;
 	}
+	/* Counted above as raised; a folded one is not sent on its own. */
+	if (fold && c->aggregate && aggregate_offer(c->aggregate, &a, ms_mono_ms(), summary_cb, c)) {
+		c->stats.alerts_folded++;
+		return;
+	}
 	ms_buf_reset(&c->alert_buf);
 	if (alert_to_json(&a, &c->alert_buf) < 0) {
 		c->stats.alerts_failed++;
 		ms_err("event=alert_dropped rule=%s reason=too_big", a.rule_id);
 		return;
 	}
-	ms_info("event=alert id=%s rule=%s agent=%s src_ip=%s count=%u", a.id, a.rule_id,
-	    a.agent_id, a.src_ip, a.count);
+	ms_info("event=alert id=%s rule=%s agent=%s src_ip=%s count=%u%s", a.id, a.rule_id,
+	    a.agent_id, a.src_ip, a.count, a.aggregated > 1 ? " aggregate=1" : "");
 	if (sink_alert(c->sink, &a, c->alert_buf.data, c->alert_buf.len) < 0) {
 		c->stats.alerts_failed++;
 		ms_err("event=alert_dropped rule=%s reason=out_of_memory", a.rule_id);
 	}
+}
+
+/* The summary of an aggregation window that ended. */
+static void
+summary_cb(const struct alert *a, void *arg)
+{
+	struct collector *c = arg;
+
+	c->stats.alerts_aggregated++;
+	alert_send(c, a, false);
+}
+
+static void
+emit_cb(const struct alert *a0, void *arg)
+{
+	alert_send(arg, a0, true);
+}
+
+void
+collector_alert(struct collector *c, const struct alert *a0)
+{
+	/* The collector's own alerts (agent silent, back, flooding) are state changes: never folded. */
+	alert_send(c, a0, false);
+}
+
+static void
+aggregate_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+
+	aggregate_tick(c->aggregate, ms_mono_ms(), false, summary_cb, c);
 }
 
 void
@@ -176,7 +214,9 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " sessions_throttled=%" PRIu64
 	    " tls_expired=%" PRIu64 " tls_unknown_ca=%" PRIu64 " tls_purpose=%" PRIu64
 	    " tls_revoked=%" PRIu64 " tls_no_cert=%" PRIu64 " tls_bad_identity=%" PRIu64
-	    " tls_timeout=%" PRIu64 " tls_closed=%" PRIu64 " tls_other=%" PRIu64,
+	    " tls_timeout=%" PRIu64 " tls_closed=%" PRIu64 " tls_other=%" PRIu64
+	    " spool_records=%" PRIu64 " spool_replayed=%" PRIu64 " spool_bytes=%" PRIu64
+	    " alerts_folded=%" PRIu64 " alerts_aggregated=%" PRIu64,
 	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
 	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
 	    s->events_undecoded,
@@ -186,7 +226,8 @@ collector_log_stats(const struct collector *c, const char *why)
 	    s->tls_fail[TLS_FAIL_EXPIRED], s->tls_fail[TLS_FAIL_UNKNOWN_CA],
 	    s->tls_fail[TLS_FAIL_PURPOSE], s->tls_fail[TLS_FAIL_REVOKED], s->tls_fail[TLS_FAIL_NO_CERT],
 	    s->tls_fail[TLS_FAIL_BAD_ID], s->tls_fail[TLS_FAIL_TIMEOUT], s->tls_fail[TLS_FAIL_CLOSED],
-	    s->tls_fail[TLS_FAIL_OTHER]);
+	    s->tls_fail[TLS_FAIL_OTHER], s->spool_records, s->spool_replayed,
+	    c->sink ? sink_spool_bytes(c->sink) : 0, s->alerts_folded, s->alerts_aggregated);
 }
 
 void
@@ -276,6 +317,9 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (c->stopping)
 		return;
 	ms_info("event=shutdown signal=%d redis_pending=%zu", (int)sig, sink_pending(c->sink));
+	/* Open aggregation windows: their summaries go out with the rest. */
+	if (c->aggregate)
+		aggregate_tick(c->aggregate, ms_mono_ms(), true, summary_cb, c);
 	/* Their last sign of life goes out with the rest; closing sessions write nothing more. */
 	health_flush(c);
 	c->stopping = true;
@@ -508,7 +552,9 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		st->tls_fail[TLS_FAIL_UNKNOWN_CA], st->tls_fail[TLS_FAIL_PURPOSE],
 		st->tls_fail[TLS_FAIL_REVOKED], st->tls_fail[TLS_FAIL_NO_CERT],
 		st->tls_fail[TLS_FAIL_BAD_ID], st->tls_fail[TLS_FAIL_TIMEOUT],
-		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER], st->agents_unassigned };
+		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER], st->agents_unassigned,
+		st->spool_records, st->spool_replayed, sink_spool_bytes(c->sink), st->alerts_folded,
+		st->alerts_aggregated };
 	static const char *const names[] = { "sessions", "sessions_accepted", "sessions_refused",
 		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
 		"events_undecoded", "alerts", "alerts_written", "alerts_failed", "redis_errors",
@@ -516,7 +562,8 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		"agents_silent", "sessions_rate_limited", "sessions_throttled", "tls_failures.expired",
 		"tls_failures.unknown_ca", "tls_failures.purpose", "tls_failures.revoked",
 		"tls_failures.no_cert", "tls_failures.bad_identity", "tls_failures.timeout",
-		"tls_failures.closed", "tls_failures.other", "agents_unassigned" };
+		"tls_failures.closed", "tls_failures.other", "agents_unassigned", "spool_records",
+		"spool_replayed", "spool_bytes", "alerts_folded", "alerts_aggregated" };
 	_Static_assert(MS_ARRAY_LEN(vals) == MS_ARRAY_LEN(names), "one name per counter");
 	char v[MS_ARRAY_LEN(names)][24], now[32];
 	const char *kv[2 * (MS_ARRAY_LEN(names) + 1)];
@@ -596,7 +643,16 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		bool failed;
-		struct sigma_set *set = rules_load(&c.conf, true, &failed);
+		struct aggregate *ag = aggregate_new(0, c.conf.aggregate_rules, 16, err, sizeof(err));
+		struct sigma_set *set;
+
+		if (ag == NULL) {
+			ms_err("event=config_error reason=\"%s\"", err);
+			SSL_CTX_free(c.ssl_ctx);
+			return 1;
+		}
+		aggregate_free(ag);
+		set = rules_load(&c.conf, true, &failed);
 		sigma_set_free(set);
 		SSL_CTX_free(c.ssl_ctx);
 		if (!failed && registry_start(&c, err, sizeof(err)) < 0) {
@@ -649,6 +705,18 @@ main(int argc, char **argv)
 			goto out;
 		c.detectors[c.ndetectors++] = c.sigma;
 	}
+	if (c.conf.aggregate_window_s > 0 || c.conf.aggregate_rules[0]) {
+		struct timeval tv = { 1, 0 };
+		if ((c.aggregate = aggregate_new(c.conf.aggregate_window_s * 1000,
+		    c.conf.aggregate_rules, (size_t)c.conf.aggregate_max_keys, err,
+		    sizeof(err))) == NULL ||
+		    (c.aggregate_timer = event_new(c.base, -1, EV_PERSIST, aggregate_timer_cb,
+		    &c)) == NULL) {
+			ms_err("event=start_error reason=\"%s\"", c.aggregate ? "out of memory" : err);
+			goto out;
+		}
+		evtimer_add(c.aggregate_timer, &tv);
+	}
 	if (registry_start(&c, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%.900s\"", err);
 		goto out;
@@ -668,12 +736,24 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	/* The spool is opened as the collector's user: its folder is given to it first. */
+	if (c.conf.spool_dir[0] && c.conf.user[0] &&
+	    ((mkdir(c.conf.spool_dir, 0750) < 0 && errno != EEXIST &&
+	    snprintf(err, sizeof(err), "spool.dir %s: %s", c.conf.spool_dir, strerror(errno)) > 0) ||
+	    ms_priv_give_dir(c.conf.user, c.conf.spool_dir, err, sizeof(err)) < 0)) {
+		ms_err("event=start_error reason=\"%s\"", err);
+		goto out;
+	}
 	/* Port bound, keys and rules loaded: root is not needed any more. */
 	if (ms_priv_drop(c.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
 	/* As the collector's own user, so it owns what it creates. */
+	if (sink_spool_open(c.sink, err, sizeof(err)) < 0) {
+		ms_err("event=start_error reason=\"spool: %s\"", err);
+		goto out;
+	}
 	if (archive_start(&c, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"archive: %s\"", err);
 		goto out;
@@ -725,6 +805,9 @@ out:
 		event_free(metrics);
 	if (c.stop_timer)
 		event_free(c.stop_timer);
+	if (c.aggregate_timer)
+		event_free(c.aggregate_timer);
+	aggregate_free(c.aggregate);
 	ms_map_free(c.agents);
 	registry_stop(&c);
 	free(c.decoded);

@@ -23,6 +23,7 @@
 struct session;
 struct sink;
 struct listener;
+struct aggregate;
 struct enroll;
 
 struct collector_conf {
@@ -63,6 +64,14 @@ struct collector_conf {
 	int64_t agents_heartbeat_ms;
 	int64_t agents_silent_after_missed;
 	int64_t agents_flooding_interval_ms;
+	/* The spool on disk while Redis is away or behind (journal.c, sink_redis.c). */
+	char spool_dir[4096];
+	uint64_t spool_max_bytes;
+	int64_t spool_sync_ms;
+	/* Alert aggregation (aggregate.c). */
+	int64_t aggregate_window_s;
+	char aggregate_rules[4096];
+	int64_t aggregate_max_keys;
 	char archive_path[4096];
 	int64_t archive_level;
 	int64_t archive_sync_ms;
@@ -172,6 +181,10 @@ struct collector_stats {
 	uint64_t health_reports;	/* valid HEALTH frames */
 	uint64_t health_malformed;	/* ignored, session kept */
 	uint64_t health_skipped;	/* valid, not stored: the sink was congested */
+	uint64_t spool_records;		/* operations written to the spool on disk */
+	uint64_t spool_replayed;	/* ... of them confirmed by Redis afterwards */
+	uint64_t alerts_folded;		/* alerts folded into an aggregate (not sent alone) */
+	uint64_t alerts_aggregated;	/* aggregate summaries sent */
 	uint64_t agents_unassigned;	/* hellos from agents not in the register */
 	/* For /metrics (metrics.c). */
 	uint64_t frames_bad_code[16];	/* frames_bad by the MS_ERR_* code sent (0: other) */
@@ -200,6 +213,8 @@ struct collector {
 	bool stopping;
 	struct event *stop_timer;
 	struct ms_buf alert_buf;	/* scratch for alert JSON */
+	struct aggregate *aggregate;	/* folding of repeated alerts (owned) */
+	struct event *aggregate_timer;
 	struct decoded *decoded;	/* scratch for the line being decoded (large) */
 	struct decode_auditd_cache *auditd;	/* auditd record enrichment (owned) */
 	/* Agent silence (health.c). */

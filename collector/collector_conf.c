@@ -85,6 +85,23 @@ static const struct ms_conf_key collector_keys[] = {
 	{ "agents.flooding_alert_interval_ms", MS_CONF_INT, OFF(agents_flooding_interval_ms), 0,
 	  "600000", 0, 604800000,
 	  "an agent whose rate limit applied again raises minisoc-agent-flooding at most this often" },
+	{ "spool.dir", MS_CONF_PATH, OFF(spool_dir), SZ(spool_dir), "/var/lib/minisoc-collector", 0, 0,
+	  "folder of the spool on disk (sink.journal): while Redis is away or behind, alerts and "
+	  "checkpoints are written here (fsynced) and agents are acknowledged; replayed in order "
+	  "when Redis is back; \"\" = none (operations then wait in memory and agents are slowed)" },
+	{ "spool.max_bytes", MS_CONF_SIZE, OFF(spool_max_bytes), 0, "256MiB", 65536, INT64_MAX,
+	  "cap on the spool file; when full, operations wait in memory (redis.max_pending), then agents are slowed" },
+	{ "spool.sync_ms", MS_CONF_INT, OFF(spool_sync_ms), 0, "20", 0, 10000,
+	  "group commit: the spool is fsynced at most this often; agents are acknowledged after it" },
+	{ "alerts.aggregate_window_s", MS_CONF_INT, OFF(aggregate_window_s), 0, "60", 0, 86400,
+	  "the same rule on the same key (agent, source IP, user, group-by values) within this many "
+	  "seconds is folded: the first alert goes out at once, the rest as one summary with a count "
+	  "when the window ends; 0 = no aggregation" },
+	{ "alerts.aggregate_rules", MS_CONF_STR, OFF(aggregate_rules), SZ(aggregate_rules), "", 0, 0,
+	  "per-rule windows overriding alerts.aggregate_window_s: \"rule=seconds,...\" by rule id or "
+	  "name (0 = never fold that rule)" },
+	{ "alerts.aggregate_max_keys", MS_CONF_INT, OFF(aggregate_max_keys), 0, "65536", 16, 10000000,
+	  "open aggregation windows held at most (the oldest is closed early)" },
 	{ "archive.path", MS_CONF_PATH, OFF(archive_path), SZ(archive_path), "", 0, 0,
 	  "event archive folder: every event, per information system per day, zstd-compressed "
 	  "(docs/archive.md; read with minisocctl search); empty = no archive" },

@@ -24,6 +24,8 @@
 #define ALERT_MAX_SAMPLES 3
 #define ALERT_USER_MAX 64
 #define ALERT_SAMPLE_MAX 512
+/* The "schema" number in every alert's JSON (docs/alerts.md); raised on incompatible changes. */
+#define ALERT_SCHEMA_VERSION 1
 
 /* What a detector sees of one event; everything is borrowed for the call. */
 struct detect_event {
@@ -61,6 +63,10 @@ struct alert {
 	const struct ms_str *group_values;	/* ... and their values: "group" */
 	size_t ngroup;
 
+	/* Aggregation (collector.c): set only on a summary of folded alerts. */
+	unsigned aggregated;	/* alerts folded into this one (> 1 on a summary) */
+	int64_t aggregate_window_ms;
+	char aggregate_of[40];	/* id of the first alert of the window, as sent */
 	/* The agent's information system (register), or NULL; level 0 when unknown. */
 	const char *system_id;
 	int system_level;
@@ -92,13 +98,16 @@ void detect_line(struct detector *const *dets, size_t ndets, struct decoded *d,
     struct ms_str source, struct ms_str line, uint64_t seq, detect_emit_fn emit, void *arg);
 
 /*
- * Serialises a into out as one JSON object (the alert format documented in
- * docs/protocol.md). Returns 0, or -1 when out's cap was reached.
- * The object is appended to what out already holds; keys in this order:
- * id, time, rule{id,title}, severity, agent{id,host}, src_ip, users[],
- * count, first_time, last_time, samples[] (times as RFC 3339 UTC with ms).
+ * Serialises a into out as one JSON object: the alert schema
+ * ALERT_SCHEMA_VERSION documented in docs/alerts.md (ECS-style names:
+ * @timestamp, event{id,kind,severity,start,end}, rule{id,name,title,level},
+ * agent.id, host.name, source.ip, user.name, related.user, count, samples,
+ * threat, tags, group, fields; times as RFC 3339 UTC with ms). Appended to
+ * what out already holds. Returns 0, or -1 when out's cap was reached.
  */
 int alert_to_json(const struct alert *a, struct ms_buf *out);
+/* ECS event.severity for a Sigma level: 1 informational .. 5 critical, 0 unknown. */
+int alert_severity_num(const char *level);
 
 /* --- built-in: SSH brute force -------------------------------------- */
 

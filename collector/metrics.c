@@ -219,10 +219,22 @@ write_all(struct evbuffer *b, struct collector *c)
 	    "Keys held by detectors (brute-force sources, correlation groups)", tracked);
 
 	one(b, "minisoc_sink_pending", "gauge",
-	    "Operations queued for Redis or waiting for its answer (alerts count one each)",
+	    "Alerts and checkpoints waiting in memory for Redis or for the spool's fsync (alerts count one each)",
 	    c->sink ? sink_pending(c->sink) : 0);
+	one(b, "minisoc_spool_bytes", "gauge",
+	    "Size of the collector's spool on disk (operations Redis has not confirmed yet)",
+	    c->sink ? sink_spool_bytes(c->sink) : 0);
+	one(b, "minisoc_spool_records_total", "counter",
+	    "Operations written to the spool while Redis was away or behind", s->spool_records);
+	one(b, "minisoc_spool_replayed_total", "counter",
+	    "Spooled operations confirmed by Redis afterwards", s->spool_replayed);
+	one(b, "minisoc_alerts_folded_total", "counter",
+	    "Alerts folded into an aggregation window (not sent on their own)", s->alerts_folded);
+	one(b, "minisoc_alerts_aggregated_total", "counter",
+	    "Aggregation summaries sent", s->alerts_aggregated);
 	one(b, "minisoc_sink_pending_max", "gauge",
-	    "redis.max_pending: above it sessions stop reading", c->conf.redis_max_pending);
+	    "redis.max_pending: memory operations (behind a full spool, or without one) above which sessions stop reading",
+	    c->conf.redis_max_pending);
 	one(b, "minisoc_redis_connected", "gauge", "1 while the sink is connected to Redis",
 	    c->sink && sink_connected(c->sink));
 	one(b, "minisoc_redis_errors_total", "counter", "Error replies from Redis", s->redis_errors);

@@ -346,8 +346,15 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 	/*
 	 * Read the handled number again at every hello, even when known: since
 	 * the last session here, the agent may have shipped to another collector
-	 * sharing this Redis (failover), which moved it on.
+	 * sharing this Redis (failover), which moved it on. While Redis is
+	 * unreachable, a number this collector knows (an earlier session, or its
+	 * spool after a restart) is the answer: checkpoints go to the spool then,
+	 * and agents are not kept waiting for Redis.
 	 */
+	if (st->loaded && !sink_connected(c->sink) && sink_has_spool(c->sink)) {
+		session_loaded(s);
+		return;
+	}
 	if (sink_load(c->sink, st) < 0)
 		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 }

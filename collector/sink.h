@@ -8,8 +8,12 @@
  * agent's handled sequence number (HSET) and, because Redis answers in
  * order, its reply proves every alert queued before it is stored – only
  * then is the agent acknowledged. A batch's alerts and its checkpoint form
- * one transaction (sink_batch_begin). While Redis is away, operations wait
- * (bounded) and are sent again on reconnect: at-least-once.
+ * one transaction (sink_batch_begin). While Redis is away or behind,
+ * durable operations go to the spool on disk (spool.dir, journal.c) and a
+ * checkpoint is acknowledged once it is fsynced there; the spool is
+ * replayed in order when Redis is back (see sink_redis.c). Without a
+ * spool, operations wait in memory (bounded) and are sent again on
+ * reconnect: at-least-once.
  */
 #ifndef SINK_H
 #define SINK_H
@@ -23,6 +27,12 @@ struct agent_state;
 struct alert;
 
 struct sink *sink_redis_new(struct collector *c, char *err, size_t errsz);
+/*
+ * Opens the spool on disk (spool.dir; nothing when ""), as the collector's
+ * own user, before any session's work: reads back what a previous run left
+ * (agents' handled numbers, operations to replay). 0, or -1 with err.
+ */
+int sink_spool_open(struct sink *s, char *err, size_t errsz);
 void sink_free(struct sink *s);
 
 /* Queues one alert (json is copied). 0, or -1 when out of memory. */
@@ -70,8 +80,18 @@ int sink_load_agents(struct sink *s);
 int sink_load_status(struct sink *s, struct agent_state *st);
 /* True while too many operations wait: sessions must stop reading. */
 bool sink_congested(const struct sink *s);
-/* Operations not yet confirmed by Redis. */
+/*
+ * Durable operations (alerts, checkpoints, states) neither confirmed by
+ * Redis nor durable in the spool: those waiting in memory, and spooled
+ * checkpoints not yet synced. Reads and informational writes do not count.
+ */
 size_t sink_pending(const struct sink *s);
+/* True when a spool on disk is configured (spool.dir). */
+bool sink_has_spool(const struct sink *s);
+/* True while the spool on disk holds operations Redis has not confirmed. */
+bool sink_spooling(const struct sink *s);
+/* Size of the spool file now. */
+uint64_t sink_spool_bytes(const struct sink *s);
 bool sink_connected(const struct sink *s);
 
 #endif

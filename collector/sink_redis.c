@@ -5,6 +5,22 @@
  * until Redis answers, so a reconnect simply sends the unanswered ones
  * again, in order. hiredis answers callbacks in command order; our own
  * in-flight list mirrors that order.
+ *
+ * The spool (journal.c, spool.dir): while Redis is unreachable, refuses
+ * writes, or is behind by redis.max_pending operations, every durable
+ * operation (alerts, checkpoints, agent status) is appended to the journal
+ * instead of waiting in memory, and an agent's checkpoint is acknowledged
+ * once the journal is fsynced (group commit, spool.sync_ms): event intake
+ * never waits for Redis. Order is kept by one rule: memory operations
+ * that were waiting go into the journal first (those already sent too),
+ * and while the journal holds anything, new durable operations go behind
+ * it. When Redis is back, the journal is replayed from the first record
+ * not confirmed, in order, then emptied; a full journal makes operations
+ * wait in memory behind it ("behind"), and only then are agents slowed.
+ * Reads and informational writes never enter the journal. Checkpoints
+ * only move forward (the script skips a batch whose number Redis already
+ * has), so a record replayed twice (a crash after Redis stored it but
+ * before the journal was emptied) stores nothing twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +32,7 @@
 #include <hiredis/hiredis.h>
 
 #include "collector.h"
+#include "journal.h"
 #include "ms_log.h"
 #include "ms_util.h"
 #include "sink.h"
@@ -28,11 +45,18 @@ static const size_t execl[] = { 4 };
  * A script runs whole, without other clients in between, and is one unit
  * in the AOF; a command that fails (OOM, WRONGTYPE) stops it before the
  * checkpoint, so the handled number never passes an alert that was not
- * stored. KEYS: stream, handled-number hash. ARGV: maxlen, channel, agent
- * id, seq ("" for none), then json, rule, severity, agent, src_ip per alert.
+ * stored. The handled number only moves forward: a batch whose number
+ * Redis already holds was stored before (a replay after a crash, a resend
+ * after a lost reply, another collector) and is skipped whole (-1).
+ * KEYS: stream, handled-number hash. ARGV: maxlen, channel, agent id, seq
+ * ("" for none), then json, rule, severity, agent, src_ip per alert.
  */
 static const char batch_lua[] =
 	"local n = (#ARGV - 4) / 5\n"
+	"if ARGV[4] ~= '' then\n"
+	"  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0') or 0\n"
+	"  if cur >= tonumber(ARGV[4]) then return -1 end\n"
+	"end\n"
 	"for i = 0, n - 1 do\n"
 	"  local b = 5 + i * 5\n"
 	"  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[b],"
@@ -49,7 +73,18 @@ static const char batch_lua[] =
  * Every other kind is sent again after an error reply (see sink_reply_cb).
  */
 enum sink_op_kind { OP_ALERT, OP_CHECKPOINT, OP_LOAD, OP_INFO, OP_STATE, OP_AGENTS, OP_STATUS,
-	OP_BATCH };
+	OP_BATCH, OP_SNAPSHOT };
+
+/* Kinds that must reach Redis (and so may go to the journal). */
+static bool
+kind_durable(enum sink_op_kind k)
+{
+	return k == OP_ALERT || k == OP_CHECKPOINT || k == OP_STATE || k == OP_BATCH;
+}
+
+#define JOFF_NONE UINT64_MAX
+/* Journal records in flight at once during a replay (bounds memory). */
+#define JOURNAL_INFLIGHT_MAX 256
 
 /*
  * OP_BATCH is one agent batch's alerts and its checkpoint in one script
@@ -72,8 +107,16 @@ struct sink_op {
 	size_t nargs, capargs;
 	struct agent_state *st;		/* CHECKPOINT / LOAD / STATUS; lives as long as the collector */
 	uint64_t seq;
+	size_t weight;			/* what it adds to npending (0: read back from the journal) */
+	uint64_t joff, jnext;		/* its journal record, or JOFF_NONE */
 	int64_t sent_us;		/* monotonic, when written to Redis (metrics) */
 	TAILQ_ENTRY(sink_op) link;
+};
+
+/* A checkpoint in the journal, acknowledged once the journal is synced. */
+struct sink_unsynced {
+	struct agent_state *st;
+	uint64_t seq;
 };
 
 TAILQ_HEAD(sink_opq, sink_op);
@@ -86,11 +129,21 @@ struct sink {
 	struct sink_opq pending;	/* not sent yet */
 	struct sink_opq inflight;	/* sent, waiting for replies */
 	size_t npending;		/* pending + inflight (a batch counts 1 + its alerts) */
+	size_t ndurable;		/* ... of which durable kinds (what a stop waits for) */
 	struct event *retry;
 	int64_t backoff_ms;
 	unsigned failures;		/* error replies since the last confirmed op */
 	bool was_congested;
 	struct sink_op *batch;		/* OP_BATCH being filled (sink_batch_begin), not queued */
+	/* The spool on disk; NULL when spool.dir is "". */
+	struct journal *j;
+	bool spilling;			/* the journal holds records not yet confirmed */
+	uint64_t jsent;			/* offset of the next record to send */
+	size_t jinflight;		/* journal records sent, not yet confirmed */
+	struct sink_opq behind;		/* durable ops that did not fit in the journal: after it */
+	struct sink_unsynced *unsynced;	/* checkpoints waiting for the next sync */
+	size_t nunsynced, capunsynced;
+	struct event *sync_timer;
 };
 
 static void sink_connect(struct sink *s);
@@ -108,6 +161,7 @@ op_kind_name(enum sink_op_kind k)
 	case OP_AGENTS: return "load_agents";
 	case OP_STATUS: return "load_status";
 	case OP_BATCH: return "batch";
+	case OP_SNAPSHOT: return "snapshot";
 	}
 	return "?";
 }
@@ -132,8 +186,10 @@ static struct sink_op *
 op_new(enum sink_op_kind kind)
 {
 	struct sink_op *op = calloc(1, sizeof(*op));
-	if (op)
+	if (op) {
 		op->kind = kind;
+		op->joff = op->jnext = JOFF_NONE;
+	}
 	return op;
 }
 
@@ -166,16 +222,311 @@ op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
 	return 0;
 }
 
+/* Adds (sign 1) or removes (-1) op's weight from the memory counts. */
+static void
+weigh(struct sink *s, const struct sink_op *op, int sign)
+{
+	if (sign > 0) {
+		s->npending += op->weight;
+		if (kind_durable(op->kind))
+			s->ndurable += op->weight;
+	} else {
+		s->npending -= op->weight;
+		if (kind_durable(op->kind))
+			s->ndurable -= op->weight;
+	}
+}
+
 static void
 sink_enqueue(struct sink *s, struct sink_op *op)
 {
 	TAILQ_INSERT_TAIL(&s->pending, op, link);
 	/* A batch weighs what it holds: the bound is on alerts waiting, not on operations. */
-	s->npending += 1 + op->nalerts;
+	op->weight = 1 + op->nalerts;
+	weigh(s, op, 1);
 	if (sink_congested(s))
 		s->was_congested = true;
 	if (s->connected)
 		sink_flush(s);
+}
+
+/* Whether op moves an agent's handled number (and so acknowledges it). */
+static bool
+op_checkpoints(const struct sink_op *op)
+{
+	return (op->kind == OP_CHECKPOINT || op->kind == OP_BATCH) && op->st != NULL && op->seq;
+}
+
+static void
+sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = s->nunsynced;
+
+	if (n == 0 || s->j == NULL)
+		return;
+	if (journal_sync(s->j) < 0) {
+		/* Not durable: no ACK. Try again; the disk may come back. */
+		struct timeval tv = { 1, 0 };
+		evtimer_add(s->sync_timer, &tv);
+		return;
+	}
+	s->nunsynced = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct agent_state *st = s->unsynced[i].st;
+		if (s->unsynced[i].seq > st->durable_seq)
+			st->durable_seq = s->unsynced[i].seq;
+		if (st->session)
+			session_ack(st->session, st->durable_seq);
+	}
+	if (s->c->stopping)
+		collector_maybe_exit(s->c);
+}
+
+/* Writes op to the journal (op keeps its memory copy). 0 or -1. */
+static int
+journal_put(struct sink *s, struct sink_op *op)
+{
+	struct journal_rec r;
+	uint64_t off = journal_size(s->j);
+
+	if (op->ncmds > JOURNAL_MAX_CMDS)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.kind = (uint8_t)op->kind;
+	r.seq = op_checkpoints(op) || op->kind == OP_SNAPSHOT ? op->seq : 0;
+	r.nalerts = op->nalerts;
+	r.agent = op->st ? op->st->id : "";
+	r.agent_len = strlen(r.agent);
+	r.ncmds = op->ncmds;
+	for (unsigned i = 0; i < op->ncmds; i++) {
+		r.cmd[i] = op->cmd[i];
+		r.cmdlen[i] = op->len[i];
+	}
+	if (journal_append(s->j, &r) < 0)
+		return -1;
+	op->joff = off;
+	op->jnext = journal_size(s->j);
+	s->c->stats.spool_records++;
+	if (op_checkpoints(op)) {
+		if (s->nunsynced == s->capunsynced) {
+			size_t ncap = s->capunsynced ? s->capunsynced * 2 : 64;
+			struct sink_unsynced *nu = realloc(s->unsynced, ncap * sizeof(*nu));
+			if (nu == NULL)
+				return 0;	/* stored; acknowledged when Redis confirms it */
+			s->unsynced = nu;
+			s->capunsynced = ncap;
+		}
+		s->unsynced[s->nunsynced].st = op->st;
+		s->unsynced[s->nunsynced++].seq = op->seq;
+		if (!evtimer_pending(s->sync_timer, NULL)) {
+			struct timeval tv = { s->c->conf.spool_sync_ms / 1000,
+				(suseconds_t)(s->c->conf.spool_sync_ms % 1000) * 1000 };
+			evtimer_add(s->sync_timer, &tv);
+		}
+	}
+	return 0;
+}
+
+static void
+sink_check_drained(struct sink *s)
+{
+	if (s->was_congested && s->npending <= s->c->conf.redis_max_pending / 2) {
+		s->was_congested = false;
+		collector_sink_drained(s->c);
+	}
+}
+
+/*
+ * Starts writing durable operations to the journal: first what every agent
+ * is known to have handled (so a restart while Redis is away can answer
+ * their hellos), then the durable operations already sent (kept in flight:
+ * their replies confirm the records), then those waiting, in order. 0, or
+ * -1 when the journal cannot take even that (then nothing changed).
+ */
+static int
+spill_start(struct sink *s)
+{
+	struct ms_map_iter it;
+	struct agent_state *st;
+	struct sink_op *op, *next;
+	const void *k;
+	size_t kl;
+
+	if (s->j == NULL)
+		return -1;
+	if (s->spilling)
+		return 0;
+	ms_map_iter_init(&it);
+	while ((st = ms_map_next(s->c->agents, &it, &k, &kl)) != NULL) {
+		struct sink_op snap;
+
+		if (!st->loaded || st->durable_seq == 0)
+			continue;
+		memset(&snap, 0, sizeof(snap));
+		snap.kind = OP_SNAPSHOT;
+		snap.st = st;
+		snap.seq = st->durable_seq;
+		if (journal_put(s, &snap) < 0)
+			goto undo;
+	}
+	TAILQ_FOREACH(op, &s->inflight, link)
+		if (kind_durable(op->kind) && op->joff == JOFF_NONE && journal_put(s, op) < 0)
+			goto undo;
+	s->jsent = journal_size(s->j);
+	TAILQ_FOREACH(op, &s->inflight, link)
+		if (op->joff != JOFF_NONE)
+			s->jinflight++;
+	s->spilling = true;
+	ms_warn("event=spool_start path=%s reason=%s pending=%zu", journal_path(s->j),
+	    s->connected ? "redis_behind" : "redis_unreachable", s->npending);
+	for (op = TAILQ_FIRST(&s->pending); op != NULL; op = next) {
+		next = TAILQ_NEXT(op, link);
+		if (!kind_durable(op->kind))
+			continue;
+		TAILQ_REMOVE(&s->pending, op, link);
+		if (TAILQ_EMPTY(&s->behind) && journal_put(s, op) == 0) {
+			weigh(s, op, -1);
+			op_free(op);
+		} else {
+			/* The journal is full: it waits behind it, still in order. */
+			TAILQ_INSERT_TAIL(&s->behind, op, link);
+		}
+	}
+	sink_check_drained(s);
+	return 0;
+undo:
+	/* Nothing of it is relied on yet: start again later from an empty journal. */
+	TAILQ_FOREACH(op, &s->inflight, link)
+		op->joff = op->jnext = JOFF_NONE;
+	s->nunsynced = 0;
+	journal_reset(s->j);
+	return -1;
+}
+
+/* Every record is confirmed: the journal is emptied, what waited behind it follows. */
+static void
+spill_end(struct sink *s)
+{
+	struct sink_op *op;
+
+	if (journal_reset(s->j) < 0)
+		return;	/* replayed again later: nothing is stored twice */
+	s->spilling = false;
+	s->jsent = 0;
+	ms_info("event=spool_replayed path=%s note=\"everything in it is in Redis\"",
+	    journal_path(s->j));
+	while ((op = TAILQ_FIRST(&s->behind)) != NULL) {
+		TAILQ_REMOVE(&s->behind, op, link);
+		TAILQ_INSERT_TAIL(&s->pending, op, link);
+	}
+}
+
+/*
+ * Where a new operation goes: to Redis through memory while Redis keeps up,
+ * to the journal while it does not (or while the journal still holds
+ * anything, to keep the order), or behind a full journal.
+ */
+static void
+sink_submit(struct sink *s, struct sink_op *op)
+{
+	if (!kind_durable(op->kind) || s->j == NULL) {
+		sink_enqueue(s, op);
+		return;
+	}
+	if (!s->spilling) {
+		if ((s->connected && !sink_congested(s)) || spill_start(s) < 0) {
+			sink_enqueue(s, op);
+			/*
+			 * Redis fell behind just now: spool from here on, this one
+			 * included, before sessions would be paused for it.
+			 */
+			if (sink_congested(s) && s->connected)
+				spill_start(s);
+			return;
+		}
+	}
+	if (TAILQ_EMPTY(&s->behind) && journal_put(s, op) == 0) {
+		op_free(op);
+		if (s->connected)
+			sink_flush(s);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->behind, op, link);
+	op->weight = 1 + op->nalerts;
+	weigh(s, op, 1);
+	if (sink_congested(s))
+		s->was_congested = true;
+}
+
+/* Rebuilds the operation of a journal record (its agent's state looked up). */
+static struct sink_op *
+op_from_rec(struct sink *s, const struct journal_rec *r, uint64_t off, uint64_t next)
+{
+	struct sink_op *op = op_new((enum sink_op_kind)r->kind);
+	char id[128];
+
+	if (op == NULL)
+		return NULL;
+	op->joff = off;
+	op->jnext = next;
+	op->nalerts = r->nalerts;
+	op->seq = r->seq;
+	if (r->agent_len) {
+		ms_copy(id, sizeof(id), r->agent, r->agent_len);
+		op->st = collector_agent(s->c, id);
+	}
+	if (r->ncmds &&
+	    ((op->cmd = calloc(r->ncmds, sizeof(*op->cmd))) == NULL ||
+	    (op->len = calloc(r->ncmds, sizeof(*op->len))) == NULL))
+		goto fail;
+	op->capcmds = r->ncmds;
+	for (uint32_t i = 0; i < r->ncmds; i++) {
+		if ((op->cmd[i] = malloc(r->cmdlen[i] + 1)) == NULL)
+			goto fail;
+		memcpy(op->cmd[i], r->cmd[i], r->cmdlen[i]);
+		op->cmd[i][r->cmdlen[i]] = '\0';
+		op->len[i] = r->cmdlen[i];
+		op->ncmds++;
+	}
+	return op;
+fail:
+	op_free(op);
+	return NULL;
+}
+
+/*
+ * At start: what the journal left by the last run says about agents'
+ * handled numbers (they are not in Redis yet), and that it must be replayed.
+ */
+static void
+journal_recover(struct sink *s)
+{
+	struct journal_rec r;
+	uint64_t off = 0, next;
+	size_t n = 0;
+	char id[128];
+
+	while (journal_read(s->j, off, &r, &next) == 1) {
+		n++;
+		if (r.seq && r.agent_len && (r.kind == OP_CHECKPOINT || r.kind == OP_BATCH ||
+		    r.kind == OP_SNAPSHOT)) {
+			struct agent_state *st;
+			ms_copy(id, sizeof(id), r.agent, r.agent_len);
+			if ((st = collector_agent(s->c, id)) != NULL) {
+				if (r.seq > st->durable_seq)
+					st->durable_seq = st->handled_seq = r.seq;
+				st->loaded = true;
+			}
+		}
+		off = next;
+	}
+	if (n == 0)
+		return;
+	s->spilling = true;
+	s->jsent = 0;
+	ms_info("event=spool_recovered path=%s records=%zu bytes=%llu", journal_path(s->j), n,
+	    (unsigned long long)journal_size(s->j));
 }
 
 /* The reply to HGETALL minisoc:agents:last_seen, as strings for health.c. */
@@ -209,7 +560,9 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 		s->c->stats.alerts_written++;
 		break;
 	case OP_BATCH:
-		s->c->stats.alerts_written += op->nalerts;
+		/* -1: Redis had this checkpoint already, nothing was written again. */
+		if (!(r && r->type == REDIS_REPLY_INTEGER && r->integer < 0))
+			s->c->stats.alerts_written += op->nalerts;
 		if (op->st == NULL)
 			break;
 		/* FALLTHROUGH */
@@ -240,6 +593,7 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 	}
 	case OP_INFO:
 	case OP_STATE:
+	case OP_SNAPSHOT:
 		break;
 	case OP_AGENTS:
 		op_agents_done(s, r);
@@ -292,20 +646,76 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	if (++op->replies < op->ncmds)
 		return;
 	TAILQ_REMOVE(&s->inflight, op, link);
-	s->npending -= 1 + op->nalerts;
+	weigh(s, op, -1);
+	if (op->joff != JOFF_NONE) {
+		s->jinflight--;
+		if (op->weight == 0)
+			s->c->stats.spool_replayed++;
+	}
 	s->backoff_ms = 0;
 	s->failures = 0;
 	metrics_redis_rtt(s->c, ms_mono_us() - op->sent_us);
 	op_done(s, op, r);
 	op_free(op);
-	if (TAILQ_EMPTY(&s->inflight))
-		sink_flush(s);	/* a checkpoint may be waiting for exactly this */
-	if (s->was_congested && s->npending <= s->c->conf.redis_max_pending / 2) {
-		s->was_congested = false;
-		collector_sink_drained(s->c);
-	}
-	if (s->npending == 0 && s->c->stopping)
+	/* A checkpoint may be waiting for exactly this; journal records for room. */
+	sink_flush(s);
+	sink_check_drained(s);
+	if (sink_pending(s) == 0 && s->c->stopping)
 		collector_maybe_exit(s->c);
+}
+
+/* Sends op (moved to the in-flight list); false when the context is going away. */
+static bool
+op_send(struct sink *s, struct sink_op *op)
+{
+	TAILQ_INSERT_TAIL(&s->inflight, op, link);
+	op->replies = 0;
+	op->sent_us = ms_mono_us();
+	/* One callback per command; all carry op, the last one completes it. */
+	for (unsigned i = 0; i < op->ncmds; i++) {
+		if (redisAsyncFormattedCommand(s->ac, sink_reply_cb, op, op->cmd[i],
+		    op->len[i]) != REDIS_OK) {
+			/* The context is going away; its disconnect requeues us. */
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The journal's next record: 1 sent (or skipped), 0 nothing to do now, -1
+ * the context is going away.
+ */
+static int
+flush_journal(struct sink *s)
+{
+	struct journal_rec r;
+	struct sink_op *op;
+	uint64_t next;
+	int rc;
+
+	if (s->jsent >= journal_size(s->j)) {
+		if (s->jinflight == 0)
+			spill_end(s);
+		return s->spilling ? 0 : 1;
+	}
+	if (s->jinflight >= JOURNAL_INFLIGHT_MAX)
+		return 0;
+	if ((rc = journal_read(s->j, s->jsent, &r, &next)) <= 0)
+		return 0;	/* logged; tried again at the next reply or reconnect */
+	if (r.kind == OP_SNAPSHOT || r.ncmds == 0) {
+		s->jsent = next;
+		return 1;
+	}
+	/* The same rule as for memory operations (see sink_flush). */
+	if ((r.kind == OP_CHECKPOINT || (r.kind == OP_BATCH && r.seq)) &&
+	    !TAILQ_EMPTY(&s->inflight))
+		return 0;
+	if ((op = op_from_rec(s, &r, s->jsent, next)) == NULL)
+		return 0;
+	s->jsent = next;
+	s->jinflight++;
+	return op_send(s, op) ? 1 : -1;
 }
 
 static void
@@ -313,7 +723,16 @@ sink_flush(struct sink *s)
 {
 	struct sink_op *op;
 
-	while (s->connected && (op = TAILQ_FIRST(&s->pending)) != NULL) {
+	while (s->connected) {
+		if ((op = TAILQ_FIRST(&s->pending)) == NULL) {
+			/* Reads and informational writes first, then the journal in order. */
+			if (s->spilling) {
+				int rc = flush_journal(s);
+				if (rc == 1)
+					continue;
+			}
+			break;
+		}
 		/*
 		 * Redis runs a pipeline whole: a checkpoint sent behind an alert
 		 * that then fails would still move the agent's handled number past
@@ -324,17 +743,8 @@ sink_flush(struct sink *s)
 		    !TAILQ_EMPTY(&s->inflight))
 			break;
 		TAILQ_REMOVE(&s->pending, op, link);
-		TAILQ_INSERT_TAIL(&s->inflight, op, link);
-		op->replies = 0;
-		op->sent_us = ms_mono_us();
-		/* One callback per command; all carry op, the last one completes it. */
-		for (unsigned i = 0; i < op->ncmds; i++) {
-			if (redisAsyncFormattedCommand(s->ac, sink_reply_cb, op, op->cmd[i],
-			    op->len[i]) != REDIS_OK) {
-				/* The context is going away; its disconnect requeues us. */
-				return;
-			}
-		}
+		if (!op_send(s, op))
+			return;
 	}
 }
 
@@ -357,7 +767,11 @@ sink_schedule_retry(struct sink *s)
 	evtimer_add(s->retry, &tv);
 }
 
-/* Moves in-flight operations back to the front of pending, keeping order. */
+/*
+ * Moves in-flight operations back to the front of pending, keeping order;
+ * those the journal holds are dropped, and the journal is sent again from
+ * the first of them.
+ */
 static void
 sink_requeue(struct sink *s)
 {
@@ -365,6 +779,13 @@ sink_requeue(struct sink *s)
 
 	while ((op = TAILQ_LAST(&s->inflight, sink_opq)) != NULL) {
 		TAILQ_REMOVE(&s->inflight, op, link);
+		if (op->joff != JOFF_NONE) {
+			s->jsent = op->joff;
+			s->jinflight--;
+			weigh(s, op, -1);
+			op_free(op);
+			continue;
+		}
 		TAILQ_INSERT_HEAD(&s->pending, op, link);
 	}
 }
@@ -406,6 +827,10 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	if (status != REDIS_OK)
 		ms_warn("event=redis_disconnected reason=\"%.200s\" pending=%zu", ac->errstr,
 		    s->npending);
+	/* What waits for Redis goes to disk, and agents are acknowledged from there. */
+	if (!TAILQ_EMPTY(&s->pending))
+		spill_start(s);
+	sink_check_drained(s);
 	sink_schedule_retry(s);
 }
 
@@ -452,13 +877,29 @@ sink_redis_new(struct collector *c, char *err, size_t errsz)
 	s->c = c;
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->inflight);
-	if ((s->retry = evtimer_new(c->base, retry_cb, s)) == NULL) {
+	TAILQ_INIT(&s->behind);
+	if ((s->retry = evtimer_new(c->base, retry_cb, s)) == NULL ||
+	    (s->sync_timer = evtimer_new(c->base, sync_cb, s)) == NULL) {
 		snprintf(err, errsz, "cannot create timer");
-		free(s);
+		sink_free(s);
 		return NULL;
 	}
 	sink_connect(s);
 	return s;
+}
+
+int
+sink_spool_open(struct sink *s, char *err, size_t errsz)
+{
+	if (s->c->conf.spool_dir[0] == '\0' || s->j != NULL)
+		return 0;
+	if ((s->j = journal_open(s->c->conf.spool_dir, s->c->conf.spool_max_bytes, err,
+	    errsz)) == NULL)
+		return -1;
+	journal_recover(s);
+	if (s->connected)
+		sink_flush(s);
+	return 0;
 }
 
 void
@@ -478,9 +919,20 @@ sink_free(struct sink *s)
 		TAILQ_REMOVE(&s->pending, op, link);
 		op_free(op);
 	}
+	while ((op = TAILQ_FIRST(&s->behind)) != NULL) {
+		TAILQ_REMOVE(&s->behind, op, link);
+		op_free(op);
+	}
 	op_free(s->batch);
 	if (s->retry)
 		event_free(s->retry);
+	if (s->sync_timer)
+		event_free(s->sync_timer);
+	/* Checkpoints written but not yet synced: make them durable on the way out. */
+	if (s->j && s->nunsynced)
+		journal_sync(s->j);
+	journal_free(s->j);
+	free(s->unsynced);
 	free(s);
 }
 
@@ -547,7 +999,7 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 		op_free(op);
 		return -1;
 	}
-	sink_enqueue(s, op);
+	sink_submit(s, op);
 	return 0;
 }
 
@@ -599,32 +1051,31 @@ int
 sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 {
 	char v[24];
-	struct sink_op *op = op_new(OP_CHECKPOINT);
-	const char *argv[] = { "HSET", "minisoc:agents:seq", st->id, v };
-	size_t argl[4];
+	struct sink_op *op;
 
-	if (op == NULL)
-		return -1;
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)seq);
-	for (int i = 0; i < 4; i++)
-		argl[i] = strlen(argv[i]);
 	if (s->batch != NULL && s->batch->nalerts > 0) {
 		/* The batch's alerts and this checkpoint: one script. */
-		op_free(op);
 		op = s->batch;
 		s->batch = NULL;
-		op->st = st;
-		if (batch_close(s, op, v) < 0) {
-			op_free(op);
+	} else {
+		/* The same script without alerts: the handled number only moves forward. */
+		if ((op = op_new(OP_CHECKPOINT)) == NULL)
 			return -1;
+		for (size_t i = 0; i < BATCH_FIXED_ARGS; i++) {
+			if (batch_arg(op, "", 0) < 0) {
+				op_free(op);
+				return -1;
+			}
 		}
-	} else if (op_addv(op, 4, argv, argl) < 0) {
+	}
+	op->st = st;
+	if (batch_close(s, op, v) < 0) {
 		op_free(op);
 		return -1;
 	}
-	op->st = st;
 	op->seq = seq;
-	sink_enqueue(s, op);
+	sink_submit(s, op);
 	return 0;
 }
 
@@ -663,7 +1114,7 @@ sink_batch_end(struct sink *s)
 		op_free(op);
 		return -1;
 	}
-	sink_enqueue(s, op);
+	sink_submit(s, op);
 	return 0;
 }
 
@@ -709,15 +1160,26 @@ hset_op(struct sink *s, enum sink_op_kind kind, const char *key, const char *con
 		op_free(op);
 		return -1;
 	}
-	sink_enqueue(s, op);
+	sink_submit(s, op);
 	return 0;
+}
+
+/*
+ * Informational writes are skipped once half of redis.max_pending waits:
+ * while Redis is away they would pile up in memory (durable work goes to
+ * the spool) until agents were slowed for their sake.
+ */
+static bool
+info_skip(const struct sink *s)
+{
+	return sink_congested(s) || (s->j && s->npending >= s->c->conf.redis_max_pending / 2);
 }
 
 int
 sink_hset(struct sink *s, const char *key, const char *const *kv, size_t nkv)
 {
 	/* Informational only: never let it add to a backlog. */
-	if (sink_congested(s))
+	if (info_skip(s))
 		return nkv > 128 || nkv % 2 ? -1 : 0;
 	return hset_op(s, OP_INFO, key, kv, nkv);
 }
@@ -743,7 +1205,7 @@ sink_hreplace(struct sink *s, const char *key, const char *const *kv, const size
 
 	if (nkv % 2)
 		return -1;
-	if (sink_congested(s))
+	if (info_skip(s))
 		return 1;
 	if ((op = op_new(OP_INFO)) == NULL || (argv = calloc(2 + nkv, sizeof(*argv))) == NULL ||
 	    (argl = calloc(2 + nkv, sizeof(*argl))) == NULL)
@@ -818,7 +1280,25 @@ sink_congested(const struct sink *s)
 size_t
 sink_pending(const struct sink *s)
 {
-	return s->npending;
+	return s->ndurable + s->nunsynced;
+}
+
+bool
+sink_has_spool(const struct sink *s)
+{
+	return s->j != NULL;
+}
+
+bool
+sink_spooling(const struct sink *s)
+{
+	return s->spilling;
+}
+
+uint64_t
+sink_spool_bytes(const struct sink *s)
+{
+	return s->j ? journal_size(s->j) : 0;
 }
 
 bool

@@ -19,6 +19,8 @@ PACKAGES=(
   # bench/run.sh compares the collector with rsyslog (imtcp over TLS with the
   # openssl driver, omhiredis); it runs its own rsyslogd, never the system one
   rsyslog rsyslog-openssl rsyslog-hiredis
+  # e2e_alerts_cli.sh runs minisocctl on a pseudo-terminal with script(1)
+  bsdutils
   # tests/integration/e2e_forward.sh: xmllint checks the IODEF documents
   libxml2-utils
   # the compliance report's test renders the HTML in a real browser and reads the

@@ -277,6 +277,8 @@ redis:
   stream: $STREAM
   channel: $CHANNEL
   stream_maxlen: 100000
+spool:
+  dir: spool
 limits:
   max_frame: 1MiB
   max_sessions: 1024

@@ -19,7 +19,7 @@ for log in "$ROOT"/tests/data/replay_*.log; do
 import json, sys
 for line in sys.stdin:
     a = json.loads(line)
-    print(a["rule"].get("name") or a["rule"]["id"], a.get("src_ip", ""))
+    print(a["rule"].get("name") or a["rule"]["id"], a.get("source", {}).get("ip", ""))
 ' | sort)
 	if diff -u "$exp" <(printf '%s\n' "$got" | sed '/^$/d') >/tmp/replay_diff.$$; then
 		echo "ok   $(basename "$log")"

@@ -60,7 +60,12 @@ fwd_sev_rank(const struct ms_jv *v)
  */
 static const char *const names_id[] = { "id", "event.id", NULL };
 static const char *const names_time[] = { "@timestamp", "time", NULL };
-static const char *const names_sev[] = { "event.severity", "severity", NULL };
+/*
+ * rule.level first: minisoc's schema 1 (docs/alerts.md) always carries the
+ * level's name there, and its numeric event.severity is 1..5, not the 0-100
+ * scale read below for other producers.
+ */
+static const char *const names_sev[] = { "rule.level", "event.severity", "severity", NULL };
 static const char *const names_rule_id[] = { "rule.id", NULL };
 static const char *const names_rule_name[] = { "rule.name", "rule.title", NULL };
 static const char *const names_src_ip[] = { "source.ip", "src_ip", NULL };

@@ -21,6 +21,8 @@ sed -i 's/log_level: debug/log_level: info/' "$IT_WORK/collector.yml"
 cat >>"$IT_WORK/collector.yml" <<YML
 rules:
   path: $IT_ROOT/tests/integration/rules-seq
+alerts:
+  aggregate_rules: seq_every_line=0
 detect:
   ssh_bruteforce:
     enabled: false

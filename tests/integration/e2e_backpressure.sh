@@ -68,7 +68,7 @@ it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
 grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -q " events_in=$N " ||
 	it_fail "collector did not see exactly $N events: $(grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1)"
 [[ $(it_redis_raw XLEN minisoc:alerts) == 1 ]] || it_fail "expected exactly one alert"
-it_redis_raw XRANGE minisoc:alerts - + | grep -q '"src_ip":"192.0.2.44"' || it_fail "wrong alert"
+it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"192.0.2.44"}' || it_fail "wrong alert"
 it_stop agent
 # Everything acknowledged: the spool shrinks back to its last segment.
 bytes=$(spool_bytes)

@@ -56,7 +56,7 @@ N=$(it_redis_raw XLEN minisoc:alerts)
 [[ $N == 1 ]] || it_fail "expected exactly 1 alert, found $N"
 JSON=$(it_redis_raw XRANGE minisoc:alerts - + | grep '^{')
 echo "$JSON"
-grep -q '"src_ip":"203.0.113.5"' <<<"$JSON" || it_fail "alert is not for 203.0.113.5"
+grep -q '"source":{"ip":"203.0.113.5"}' <<<"$JSON" || it_fail "alert is not for 203.0.113.5"
 grep -q '"count":8' <<<"$JSON" || it_fail "alert count is not 8"
 grep -q '"id":"minisoc-ssh-bruteforce"' <<<"$JSON" || it_fail "wrong rule id"
 grep -q '"agent":{"id":"web1"' <<<"$JSON" || it_fail "agent id not from the certificate"
@@ -64,7 +64,7 @@ grep -q '"admin1"' <<<"$JSON" || it_fail "users tried missing"
 
 # The control tool shows the alert and the agent.
 "$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 | grep -q 'SSH brute force.*' || it_fail "minisocctl alerts"
-"$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 --json | grep -q '"src_ip":"203.0.113.5"' ||
+"$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 --json | grep -q '"source":{"ip":"203.0.113.5"}' ||
 	it_fail "minisocctl alerts --json"
 "$IT_CLI" status -r "127.0.0.1:$IT_REDIS_PORT" | grep -q "web1 (handled seq $LAST)" || it_fail "minisocctl status"
 

@@ -47,7 +47,7 @@ it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening" it_log_has collector "event=listening"
 
 alerts_of() { # alerts_of RULE_NAME SRC_IP: how many in Redis
-	it_redis_raw XRANGE minisoc:alerts - + | grep "\"name\":\"$1\"" | grep -c "\"src_ip\":\"$2\"" || true
+	it_redis_raw XRANGE minisoc:alerts - + | grep "\"name\":\"$1\"" | grep -c "\"source\":{\"ip\":\"$2\"}" || true
 }
 has_alerts() { (($(alerts_of "$1" "$2") >= $3)); }
 hget() { it_redis_raw HGET "minisoc:agent:$1:health" "$2"; }

@@ -55,7 +55,7 @@ it_wait_for 10 "web2's reconnect refused at the handshake" refused
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web1 sshd[6$i]: Failed password for root from 203.0.113.91 port 2$i$i ssh2"
 done >>"$IT_WORK/web1.log"
-has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"src_ip":"203.0.113.91"'; }
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"203.0.113.91"}'; }
 it_wait_for 10 "web1's alert after the reload" has_alert
 (($(grep -c 'event=connected' "$IT_WORK/logs/agent_web1.log") == 1)) || it_fail "web1 was reconnected"
 kill -USR1 "$IT_PID_collector"

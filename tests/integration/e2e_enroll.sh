@@ -167,7 +167,7 @@ rec=$(it_redis_raw HGET minisoc:enroll:agents web1)
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web1 sshd[7$i]: Failed password for root from 203.0.113.77 port 3$i$i ssh2"
 done >>"$IT_WORK/web1.log"
-has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q "\"src_ip\":\"$1\""; }
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q "\"source\":{\"ip\":\"$1\"}"; }
 it_wait_for 15 "web1's alert" has_alert 203.0.113.77
 
 # --- refusals ------------------------------------------------------------------

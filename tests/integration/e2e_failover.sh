@@ -122,7 +122,7 @@ burst() { # burst IP: 8 failed logins
 		echo "$(it_syslog_now) web1 sshd[4$i]: Failed password for root from $1 port 3$i$i ssh2"
 	done >>"$AUTH"
 }
-alerts_for() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "\"src_ip\":\"$1\"" || true; }
+alerts_for() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "\"source\":{\"ip\":\"$1\"}" || true; }
 has_alert() { (($(alerts_for "$1") >= 1)); }
 # count_is N LOG REGEX / count_ge N LOG REGEX: LOG has N (at least N) lines matching REGEX.
 count_of() { grep -c -E -- "$2" "$W/logs/$1.log" || true; }

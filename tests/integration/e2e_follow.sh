@@ -54,7 +54,7 @@ failed_line() { # failed_line IP N
 }
 burst_lines() { local i; for i in $(seq 1 8); do failed_line "$1" "$i"; done; }
 burst() { burst_lines "$1" >>"$2"; } # burst IP FILE
-alerts_for() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "\"src_ip\":\"$1\"" || true; }
+alerts_for() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "\"source\":{\"ip\":\"$1\"}" || true; }
 has_alert() { (($(alerts_for "$1") >= 1)); }
 restart_agent_log() { mv "$IT_WORK/logs/agent.log" "$IT_WORK/logs/agent-$1.log"; }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Nothing lost across outages, with the real binaries and a real Redis:
 #  A) lines appended while the collector is down arrive after it restarts;
-#  B) lines appended while Redis is down arrive when Redis is back, and the
-#     collector acknowledges nothing Redis has not stored meanwhile;
+#  B) lines appended while Redis is down arrive when Redis is back; meanwhile
+#     the collector keeps the work in its spool on disk and acknowledges it
+#     from there (the agent's queue empties);
 #  C) lines appended while the agent is stopped are read after it restarts
 #     (it resumes at the last acknowledged offset, not at the file's end).
 # Each burst is 8 failures from its own IP: exactly one alert each.
@@ -25,7 +26,7 @@ burst() { # burst IP: 8 failed logins
 		echo "$(it_syslog_now) web1 sshd[4$i]: Failed password for root from $1 port 3$i$i ssh2"
 	done >>"$AUTH"
 }
-alerts_for() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "\"src_ip\":\"$1\"" || true; }
+alerts_for() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "\"source\":{\"ip\":\"$1\"}" || true; }
 has_alert() { (($(alerts_for "$1") >= 1)); }
 hellos() { grep -c 'event=hello .*agent=web1' "$IT_WORK/logs/collector.log" || true; }
 
@@ -43,34 +44,38 @@ it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "alert A after the collector restart" has_alert 203.0.113.10
 it_log "A: alert arrived after the collector restart"
 
-# B) Redis down: the collector keeps the work and withholds acks.
+# B) Redis down: the collector keeps the work in its spool and acks from there.
 it_redis SHUTDOWN NOSAVE >/dev/null 2>&1 || true
 it_wait_for 10 "collector to notice Redis is gone" it_log_has collector "event=redis_disconnected"
 burst 203.0.113.20
 # Detection ran (the collector logged the alert) ...
 it_wait_for 10 "collector to raise alert B" it_log_has collector "event=alert .*src_ip=203.0.113.20"
-# ... but Redis has not stored it, so the agent still holds all 8 lines.
-kill -USR1 "$IT_PID_agent"
-it_wait_for 10 "agent counters" it_log_has agent "why=sigusr1"
-grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1 | grep -q ' queued=8 ' ||
-	it_fail "agent does not hold the 8 unacknowledged lines while Redis is down"
+# ... and the spool holds it durably, so the agent is acknowledged.
+it_wait_for 10 "spool started" it_log_has collector "event=spool_start .*reason=redis_unreachable"
+agent_queue_empty() {
+	local before
+	before=$(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log" || true)
+	kill -USR1 "$IT_PID_agent"
+	it_wait_for 10 "agent counters" eval '(($(grep -c "why=sigusr1" "$IT_WORK/logs/agent.log") > before))'
+	grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1 | grep -q ' queued=0 '
+}
+it_wait_for 10 "the agent acknowledged from the collector's spool" agent_queue_empty
+[[ -s $IT_WORK/collector.spool/sink.journal ]] || it_fail "the spool file is empty while Redis is down"
 # Redis back on the same port with the same data folder.
 mv "$IT_WORK/logs/redis.log" "$IT_WORK/logs/redis-1.log"
 it_start_redis
 it_wait_for 15 "alert B after Redis came back" has_alert 203.0.113.20
+it_wait_for 10 "spool replayed" it_log_has collector "event=spool_replayed"
 it_log "B: alert arrived after Redis came back"
 
-# D) Redis up but refusing writes (out of memory): nothing may be acked.
+# D) Redis up but refusing writes (out of memory): the work goes to the spool
+# (nothing is lost, the agent is acknowledged from there) until Redis accepts it.
 it_redis CONFIG SET maxmemory-policy noeviction >/dev/null
 it_redis CONFIG SET maxmemory 1 >/dev/null
 burst 203.0.113.40
 it_wait_for 10 "Redis to refuse the alert" it_log_has collector "event=redis_error .*OOM"
-before=$(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log" || true)
-kill -USR1 "$IT_PID_agent"
-more_counters() { (($(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log") > before)); }
-it_wait_for 10 "agent counters" more_counters
-grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1 | grep -q ' queued=8 ' ||
-	it_fail "agent lost its unacknowledged lines while Redis refused writes"
+it_wait_for 10 "the agent acknowledged from the collector's spool" agent_queue_empty
+(($(alerts_for 203.0.113.40) == 0)) || it_fail "alert D stored although Redis refused it"
 it_redis CONFIG SET maxmemory 0 >/dev/null
 it_wait_for 15 "alert D once Redis accepts writes again" has_alert 203.0.113.40
 it_log "D: alert arrived once Redis accepted writes again"

@@ -92,7 +92,7 @@ kill -HUP "$IT_PID_collector"
 it_wait_for 10 "web1 moved to SYS-002" hash_is web1 system SYS-002
 : >"$IT_WORK/marker"
 burst web1 203.0.113.77
-has_new() { alerts_of web1 | grep -q '"src_ip":"203.0.113.77".*' ; }
+has_new() { alerts_of web1 | grep -q '"source":{"ip":"203.0.113.77"}' ; }
 it_wait_for 10 "the second alert from web1" has_new
 A=$(alerts_of web1 | grep '203.0.113.77' | head -n1)
 grep -q '"system":{"id":"SYS-002","level":2}' <<<"$A" || it_fail "after reload: $A"

@@ -54,7 +54,7 @@ burst() { # burst IP [FILE]
 		echo "$(it_syslog_now) web1 sshd[6$i]: Failed password for root from $1 port 2$i$i ssh2"
 	done >>"${2:-$AUTH}"
 }
-alerts_for() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "\"src_ip\":\"$1\"" || true; }
+alerts_for() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "\"source\":{\"ip\":\"$1\"}" || true; }
 has_alert() { (($(alerts_for "$1") >= 1)); }
 restart_agent_log() { mv "$IT_WORK/logs/agent.log" "$IT_WORK/logs/agent-$1.log"; }
 

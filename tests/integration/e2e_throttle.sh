@@ -45,7 +45,7 @@ b_start=$(date +%s%N)
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web2 sshd[7$i]: Failed password for root from 198.51.100.80 port 3$i$i ssh2"
 done >>"$IT_WORK/web2.log"
-has_b() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"src_ip":"198.51.100.80"'; }
+has_b() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"198.51.100.80"}'; }
 it_wait_for 10 "agent B's alert" has_b
 b_ms=$((($(date +%s%N) - b_start) / 1000000))
 

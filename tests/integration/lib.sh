@@ -103,6 +103,8 @@ tls:
 redis:
   host: 127.0.0.1
   port: $IT_REDIS_PORT
+spool:
+  dir: ${1%.*}.spool
 YML
 }
 

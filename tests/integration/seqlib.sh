@@ -23,6 +23,9 @@ seq_setup() {
 	cat >>"$IT_WORK/collector.yml" <<YML
 rules:
   path: $SEQ_DIR/rules-seq
+# Every marker line must be its own alert: never folded.
+alerts:
+  aggregate_rules: seq_every_line=0
 detect:
   ssh_bruteforce:
     enabled: false

@@ -80,7 +80,7 @@ def check(cond, what):
         bad.append(what)
 
 def alerts(name):
-    return [(a["rule"]["name"], a.get("src_ip")) for a in load(name, "alerts")]
+    return [(a["rule"]["name"], a.get("source", {}).get("ip", "")) for a in load(name, "alerts")]
 
 # exact alerts
 want = {

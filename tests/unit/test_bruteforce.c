@@ -651,12 +651,14 @@ test_alert_json_exact(void **state)
 	static const char hostile[] =
 	    "Failed password for \"x\\\" \x01\x1f\n\r\t from 192.0.2.70 bad:\xff\xc3( ok:\xc3\xa9";
 	static const char expect[] =
-	    "{\"id\":\"a-1\",\"time\":\"2023-11-14T22:15:00.042Z\","
+	    "{\"@timestamp\":\"2023-11-14T22:15:00.042Z\",\"schema\":1,"
+	    "\"event\":{\"id\":\"a-1\",\"kind\":\"alert\",\"severity\":4,"
+	    "\"start\":\"2023-11-14T22:13:20.000Z\",\"end\":\"2023-11-14T22:13:27.000Z\"},"
 	    "\"rule\":{\"id\":\"minisoc-ssh-bruteforce\","
-	    "\"title\":\"SSH brute force: repeated authentication failures from one source\"},"
-	    "\"severity\":\"high\",\"agent\":{\"id\":\"agent-1\",\"host\":\"web\\\"1\"},"
-	    "\"src_ip\":\"192.0.2.70\",\"users\":[\"root\",\"x\\\"y\"],\"count\":8,"
-	    "\"first_time\":\"2023-11-14T22:13:20.000Z\",\"last_time\":\"2023-11-14T22:13:27.000Z\","
+	    "\"title\":\"SSH brute force: repeated authentication failures from one source\","
+	    "\"level\":\"high\"},\"agent\":{\"id\":\"agent-1\"},\"host\":{\"name\":\"web\\\"1\"},"
+	    "\"source\":{\"ip\":\"192.0.2.70\"},\"user\":{\"name\":\"root\"},"
+	    "\"related\":{\"user\":[\"root\",\"x\\\"y\"]},\"count\":8,"
 	    "\"samples\":[\"Failed password for \\\"x\\\\\\\" \\u0001\\u001f\\n\\r\\t from 192.0.2.70"
 	    " bad:\xef\xbf\xbd\xef\xbf\xbd( ok:\xc3\xa9\",\"plain 1\",\"plain 2\"]}";
 	struct ctx c;
@@ -727,9 +729,45 @@ test_alert_json_unterminated(void **state)
 	a.time_ms = a.first_ms = a.last_ms = 0;
 	ms_buf_init(&out, 1 << 16);
 	assert_int_equal(alert_to_json(&a, &out), 0);
-	assert_non_null(strstr(out.data, "\"rule\":{\"id\":null,\"title\":\"t\"}"));
+	assert_non_null(strstr(out.data, "\"rule\":{\"id\":null,\"title\":\"t\",\"level\":\"low\"}"));
 	assert_true(out.len > ALERT_MAX_SAMPLES * ALERT_SAMPLE_MAX);
 	assert_true(out.len < 4 * ALERT_MAX_SAMPLES * ALERT_SAMPLE_MAX);
+	ms_buf_fini(&out);
+}
+
+static void
+test_alert_json_threat(void **state)
+{
+	static const char *const tags[] = { "attack.credential_access", "attack.t1110.001",
+		"attack.g0016", "attack.T1078", "cve.2023-1234" };
+	struct alert a;
+	struct ms_buf out;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.rule_id = "r";
+	a.rule_title = "t";
+	a.severity = "critical";
+	a.tags = tags;
+	a.ntags = MS_ARRAY_LEN(tags);
+	a.count = 3;
+	a.aggregated = 3;
+	a.aggregate_window_ms = 60000;
+	ms_copy(a.aggregate_of, sizeof(a.aggregate_of), "first", 5);
+	ms_buf_init(&out, 1 << 16);
+	assert_int_equal(alert_to_json(&a, &out), 0);
+	assert_non_null(strstr(out.data, "\"severity\":5,"));
+	/* No source.ip, no user when there are none. */
+	assert_null(strstr(out.data, "\"source\""));
+	assert_null(strstr(out.data, "\"user\""));
+	assert_non_null(strstr(out.data, "\"aggregate\":{\"alerts\":3,\"window_s\":60,"
+	    "\"first_id\":\"first\"}"));
+	assert_non_null(strstr(out.data, "\"threat\":{\"framework\":\"MITRE ATT&CK\","
+	    "\"technique\":{\"id\":[\"T1110.001\",\"T1078\"]},"
+	    "\"tactic\":{\"name\":[\"credential-access\"]}},\"tags\":["));
+	assert_int_equal(alert_severity_num("informational"), 1);
+	assert_int_equal(alert_severity_num("bogus"), 0);
+	assert_int_equal(alert_severity_num(NULL), 0);
 	ms_buf_fini(&out);
 }
 
@@ -754,6 +792,7 @@ main(void)
 		cmocka_unit_test(test_alert_content),
 		cmocka_unit_test(test_alert_json_exact),
 		cmocka_unit_test(test_alert_json_unterminated),
+		cmocka_unit_test(test_alert_json_threat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,93 @@
+/* ms_rec – framed, CRC-checked records for durable files (see ms_rec.h). */
+#include "ms_rec.h"
+
+#include <string.h>
+#include <zlib.h>
+
+void
+ms_put16(char *p, uint16_t v)
+{
+	p[0] = (char)(v & 0xff);
+	p[1] = (char)(v >> 8);
+}
+
+void
+ms_put32(char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (char)((v >> (8 * i)) & 0xff);
+}
+
+void
+ms_put64(char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (char)((v >> (8 * i)) & 0xff);
+}
+
+uint16_t
+ms_get16(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint16_t)(u[0] | (u[1] << 8));
+}
+
+uint32_t
+ms_get32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint32_t)u[0] | ((uint32_t)u[1] << 8) | ((uint32_t)u[2] << 16) |
+	    ((uint32_t)u[3] << 24);
+}
+
+uint64_t
+ms_get64(const char *p)
+{
+	return (uint64_t)ms_get32(p) | ((uint64_t)ms_get32(p + 4) << 32);
+}
+
+uint32_t
+ms_crc32(const void *p, size_t n)
+{
+	uLong c = crc32(0L, Z_NULL, 0);
+	const unsigned char *b = p;
+
+	/* zlib takes a uInt length: feed big buffers in pieces. */
+	while (n > 0) {
+		uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		c = crc32(c, b, k);
+		b += k;
+		n -= k;
+	}
+	return (uint32_t)c;
+}
+
+void
+ms_rec_seal(char *p, const char magic[4], size_t len)
+{
+	memcpy(p, magic, 4);
+	ms_put32(p + 8, (uint32_t)(len - MS_REC_HDR));
+	ms_put32(p + 4, ms_crc32(p + 8, len - 8));
+}
+
+long long
+ms_rec_check(const char *p, size_t avail, const char magic[4], size_t min_body,
+    size_t max_body)
+{
+	uint32_t n;
+
+	if (avail < 4)
+		return memcmp(p, magic, avail) == 0 ? 0 : -1;
+	if (memcmp(p, magic, 4) != 0)
+		return -1;
+	if (avail < MS_REC_HDR)
+		return 0;
+	n = ms_get32(p + 8);
+	if (n < min_body || n > max_body)
+		return -1;
+	if (avail < MS_REC_HDR + (size_t)n)
+		return 0;
+	if (ms_crc32(p + 8, 4 + (size_t)n) != ms_get32(p + 4))
+		return -1;
+	return (long long)(MS_REC_HDR + (size_t)n);
+}

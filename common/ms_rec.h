@@ -1,0 +1,44 @@
+/*
+ * ms_rec – the pieces of a durable on-disk record both daemons use:
+ * little-endian integers, CRC-32 (zlib's) and the check of one framed
+ * record:
+ *
+ *   off size
+ *     0    4  magic (4 bytes chosen by the file's owner)
+ *     4    4  CRC-32 of bytes 8 .. end of record
+ *     8    4  body length n (bytes after this field)
+ *    12    n  body
+ *
+ * A torn or corrupt record is told apart from one still being read, so a
+ * scan can cut a file at its last good record (the agent's spool.c uses
+ * the same layout with its own magic).
+ */
+#ifndef MS_REC_H
+#define MS_REC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_REC_HDR 12
+
+void ms_put16(char *p, uint16_t v);
+void ms_put32(char *p, uint32_t v);
+void ms_put64(char *p, uint64_t v);
+uint16_t ms_get16(const char *p);
+uint32_t ms_get32(const char *p);
+uint64_t ms_get64(const char *p);
+uint32_t ms_crc32(const void *p, size_t n);
+
+/* Fills the header of a record of total size len at p (body already at p + 12). */
+void ms_rec_seal(char *p, const char magic[4], size_t len);
+
+/*
+ * Checks the record at p (avail bytes readable). Returns its total size,
+ * 0 when avail holds only part of a plausible one (the header, or less),
+ * or -1 when it is corrupt: wrong magic, a length under min_body or over
+ * max_body, or (with the whole record in avail) a CRC mismatch.
+ */
+long long ms_rec_check(const char *p, size_t avail, const char magic[4], size_t min_body,
+    size_t max_body);
+
+#endif

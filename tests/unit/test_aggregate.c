@@ -1,0 +1,205 @@
+/*
+ * Unit tests of alert aggregation (aggregate.c): the first alert of a key
+ * goes out, the rest of its window are folded, the summary carries the
+ * totals when the window ends; per-rule windows, keys, eviction, and the
+ * configuration string.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "aggregate.h"
+
+struct sink {
+	struct alert a[16];
+	char title[16][64];
+	char tag0[16][64];
+	int n;
+};
+
+static void
+collect(const struct alert *a, void *arg)
+{
+	struct sink *s = arg;
+
+	assert_true(s->n < 16);
+	s->a[s->n] = *a;
+	/* Strings of a summary are the aggregate's: copy what the test checks. */
+	snprintf(s->title[s->n], sizeof(s->title[0]), "%s", a->rule_title);
+	snprintf(s->tag0[s->n], sizeof(s->tag0[0]), "%s", a->ntags ? a->tags[0] : "");
+	s->n++;
+}
+
+static void
+mk(struct alert *a, const char *rule, const char *ip, const char *user, unsigned count,
+    int64_t first, const char *sample, const char *id)
+{
+	static const char *const tags[] = { "attack.t1110" };
+
+	memset(a, 0, sizeof(*a));
+	a->rule_id = rule;
+	a->rule_title = "A title";
+	a->severity = "high";
+	a->tags = tags;
+	a->ntags = 1;
+	snprintf(a->agent_id, sizeof(a->agent_id), "web1");
+	snprintf(a->src_ip, sizeof(a->src_ip), "%s", ip);
+	if (user) {
+		snprintf(a->users[0], sizeof(a->users[0]), "%s", user);
+		a->n_users = 1;
+	}
+	a->count = count;
+	a->first_ms = first;
+	a->last_ms = first + 5;
+	snprintf(a->samples[0], sizeof(a->samples[0]), "%s", sample);
+	a->n_samples = 1;
+	snprintf(a->id, sizeof(a->id), "%s", id);
+}
+
+static void
+test_fold_and_summary(void **state)
+{
+	char err[128];
+	struct aggregate *ag = aggregate_new(60000, "", 100, err, sizeof(err));
+	struct sink s = { .n = 0 };
+	struct alert a;
+
+	(void)state;
+	assert_non_null(ag);
+	mk(&a, "r1", "192.0.2.1", "root", 2, 1000, "line 1", "id-1");
+	assert_false(aggregate_offer(ag, &a, 0, collect, &s));	/* sent at once */
+	mk(&a, "r1", "192.0.2.1", "root", 3, 900, "line 2", "id-2");
+	assert_true(aggregate_offer(ag, &a, 10000, collect, &s));
+	mk(&a, "r1", "192.0.2.1", "root", 4, 2000, "line 3", "id-3");
+	snprintf(a.users[1], sizeof(a.users[1]), "admin");
+	a.n_users = 2;
+	assert_true(aggregate_offer(ag, &a, 59999, collect, &s));
+	/* Another key (source) and another rule are their own windows. */
+	mk(&a, "r1", "192.0.2.2", "root", 1, 1000, "other ip", "id-4");
+	assert_false(aggregate_offer(ag, &a, 20000, collect, &s));
+	mk(&a, "r2", "192.0.2.1", "root", 1, 1000, "other rule", "id-5");
+	assert_false(aggregate_offer(ag, &a, 20000, collect, &s));
+	assert_int_equal(aggregate_open(ag), 3);
+	assert_int_equal(s.n, 0);
+
+	aggregate_tick(ag, 59999, false, collect, &s);
+	assert_int_equal(s.n, 0);
+	aggregate_tick(ag, 60000, false, collect, &s);
+	/* One summary: the windows holding a single alert end quietly. */
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.a[0].aggregated, 3);
+	assert_int_equal(s.a[0].count, 9);
+	assert_int_equal(s.a[0].first_ms, 900);
+	assert_int_equal(s.a[0].last_ms, 2005);
+	assert_int_equal(s.a[0].aggregate_window_ms, 60000);
+	assert_string_equal(s.a[0].aggregate_of, "id-1");
+	assert_string_equal(s.title[0], "A title");
+	assert_string_equal(s.tag0[0], "attack.t1110");
+	assert_int_equal(s.a[0].n_samples, 2);
+	assert_string_equal(s.a[0].samples[1], "line 3");
+	assert_int_equal(s.a[0].n_users, 2);	/* every user of the window, once */
+	assert_string_equal(s.a[0].users[1], "admin");
+	assert_int_equal(aggregate_open(ag), 2);
+	aggregate_tick(ag, 80000, false, collect, &s);
+	assert_int_equal(aggregate_open(ag), 0);
+	assert_int_equal(s.n, 1);
+
+	/* After the window: a new one, the alert goes out again. */
+	mk(&a, "r1", "192.0.2.1", "root", 1, 5000, "again", "id-6");
+	assert_false(aggregate_offer(ag, &a, 100000, collect, &s));
+	mk(&a, "r1", "192.0.2.1", "root", 1, 5001, "again 2", "id-7");
+	assert_true(aggregate_offer(ag, &a, 100001, collect, &s));
+	/* An ended window met by a new alert before the tick: summary first. */
+	mk(&a, "r1", "192.0.2.1", "root", 1, 5002, "late", "id-8");
+	assert_false(aggregate_offer(ag, &a, 170000, collect, &s));
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.a[1].aggregate_of, "id-6");
+	/* flush: every open window's summary (a clean stop). */
+	mk(&a, "r1", "192.0.2.1", "root", 1, 5003, "late 2", "id-9");
+	assert_true(aggregate_offer(ag, &a, 170001, collect, &s));
+	aggregate_tick(ag, 170002, true, collect, &s);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.a[2].aggregate_of, "id-8");
+	assert_int_equal(aggregate_open(ag), 0);
+	aggregate_free(ag);
+}
+
+static void
+test_rule_windows(void **state)
+{
+	char err[128];
+	struct aggregate *ag;
+	struct sink s = { .n = 0 };
+	struct alert a;
+
+	(void)state;
+	/* No default window; r1 by id folds for 5 s, "quiet" by name never. */
+	ag = aggregate_new(0, " r1=5, quiet=0 ", 100, err, sizeof(err));
+	assert_non_null(ag);
+	mk(&a, "r1", "x", NULL, 1, 0, "s", "i1");
+	assert_false(aggregate_offer(ag, &a, 0, collect, &s));
+	assert_true(aggregate_offer(ag, &a, 4999, collect, &s));
+	assert_false(aggregate_offer(ag, &a, 5000, collect, &s));	/* a new window */
+	mk(&a, "other", "x", NULL, 1, 0, "s", "i2");
+	assert_false(aggregate_offer(ag, &a, 1, collect, &s));
+	assert_false(aggregate_offer(ag, &a, 2, collect, &s));	/* default 0: never folded */
+	mk(&a, "uuid-of-quiet", "x", NULL, 1, 0, "s", "i3");
+	a.rule_name = "quiet";
+	assert_false(aggregate_offer(ag, &a, 1, collect, &s));
+	assert_false(aggregate_offer(ag, &a, 2, collect, &s));
+	assert_int_equal(s.n, 1);	/* r1's first window: 2 alerts */
+	aggregate_free(ag);
+
+	assert_null(aggregate_new(60000, "r1", 10, err, sizeof(err)));
+	assert_non_null(strstr(err, "rule=seconds"));
+	assert_null(aggregate_new(60000, "r1=abc", 10, err, sizeof(err)));
+	assert_null(aggregate_new(60000, "r1=-1", 10, err, sizeof(err)));
+	assert_null(aggregate_new(60000, "r1=86401", 10, err, sizeof(err)));
+	assert_null(aggregate_new(60000, "r1=5,,r2=6", 10, err, sizeof(err)));
+	assert_null(aggregate_new(60000, "=5", 10, err, sizeof(err)));
+	ag = aggregate_new(60000, NULL, 10, err, sizeof(err));
+	assert_non_null(ag);
+	aggregate_free(ag);
+}
+
+static void
+test_eviction(void **state)
+{
+	char err[128], ip[32];
+	struct aggregate *ag = aggregate_new(60000, "", 4, err, sizeof(err));
+	struct sink s = { .n = 0 };
+	struct alert a;
+
+	(void)state;
+	assert_non_null(ag);
+	for (int i = 0; i < 4; i++) {
+		snprintf(ip, sizeof(ip), "10.0.0.%d", i);
+		mk(&a, "r", ip, NULL, 1, 0, "s", "id");
+		assert_false(aggregate_offer(ag, &a, i, collect, &s));
+		assert_true(aggregate_offer(ag, &a, i, collect, &s));
+	}
+	assert_int_equal(aggregate_open(ag), 4);
+	/* A fifth key closes the oldest window early, with its summary. */
+	mk(&a, "r", "10.0.0.9", NULL, 1, 0, "s", "id");
+	assert_false(aggregate_offer(ag, &a, 10, collect, &s));
+	assert_int_equal(aggregate_open(ag), 4);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.a[0].src_ip, "10.0.0.0");
+	aggregate_free(ag);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fold_and_summary),
+		cmocka_unit_test(test_rule_windows),
+		cmocka_unit_test(test_eviction),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
