@@ -1286,7 +1286,7 @@ token_load(struct web *w, char *err, size_t errsz)
 	size_t n;
 
 	if (f == NULL) {
-		snprintf(err, errsz, "%s: cannot open the token file", w->conf.token_file);
+		snprintf(err, errsz, "%.900s: cannot open the token file", w->conf.token_file);
 		return -1;
 	}
 	n = fread(w->token, 1, sizeof(w->token) - 1, f);
@@ -1298,12 +1298,12 @@ token_load(struct web *w, char *err, size_t errsz)
 	/* It goes into a cookie: printable ASCII without ; , space or quotes. */
 	for (size_t i = 0; i < n; i++)
 		if (w->token[i] <= ' ' || w->token[i] > '~' || strchr(";,\"\\", w->token[i])) {
-			snprintf(err, errsz, "%s: the token may hold printable ASCII only, without "
+			snprintf(err, errsz, "%.900s: the token may hold printable ASCII only, without "
 			    "spaces, ; , \" or \\", w->conf.token_file);
 			return -1;
 		}
 	if (n < 16) {
-		snprintf(err, errsz, "%s: the token must have at least 16 characters "
+		snprintf(err, errsz, "%.900s: the token must have at least 16 characters "
 		    "(e.g. openssl rand -hex 32)", w->conf.token_file);
 		return -1;
 	}
