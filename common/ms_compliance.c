@@ -21,54 +21,9 @@ ms_comp_check_name(enum ms_comp_check c)
 	return (unsigned)c < MS_CHECK_N ? check_names[c] : "?";
 }
 
-struct perr {
-	const char *file;
-	char *buf;
-	size_t sz, used;
-	unsigned n;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void
-perr(struct perr *e, int line, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-	int w;
-
-	e->n++;
-	if (e->sz == 0 || e->used + 1 >= e->sz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	w = snprintf(e->buf + e->used, e->sz - e->used, "%s%s:%d: %s", e->used ? "\n" : "", e->file,
-	    line, msg);
-	if (w > 0)
-		e->used += (size_t)w < e->sz - e->used ? (size_t)w : e->sz - e->used - 1;
-}
-
-static const char *
-str_of(struct perr *e, const struct ms_yaml_node *map, const char *key, bool required,
-    const char *what)
-{
-	const struct ms_yaml_node *v = ms_yaml_get(map, key);
-
-	if (v == NULL) {
-		if (required)
-			perr(e, map->line, "%s: \"%s\" is required", what, key);
-		return NULL;
-	}
-	if (v->type != MS_YAML_SCALAR || v->len == 0 || strlen(v->str) != v->len) {
-		perr(e, v->line, "%s: \"%s\" must be a non-empty string", what, key);
-		return NULL;
-	}
-	return v->str;
-}
-
 /* title: {vi: ..., en: ...}: both required, Vietnamese is what reports lead with. */
 static void
-title_of(struct perr *e, const struct ms_yaml_node *map, const char *key, bool required,
+title_of(struct ms_yerr *e, const struct ms_yaml_node *map, const char *key, bool required,
     const char **vi, const char **en, const char *what)
 {
 	const struct ms_yaml_node *v = ms_yaml_get(map, key);
@@ -76,19 +31,19 @@ title_of(struct perr *e, const struct ms_yaml_node *map, const char *key, bool r
 	*vi = *en = NULL;
 	if (v == NULL) {
 		if (required)
-			perr(e, map->line, "%s: \"%s\" is required ({vi: ..., en: ...})", what, key);
+			ms_yerr_add(e, map->line, "%s: \"%s\" is required ({vi: ..., en: ...})", what, key);
 		return;
 	}
 	if (v->type != MS_YAML_MAP) {
-		perr(e, v->line, "%s: \"%s\" must be a map {vi: ..., en: ...}", what, key);
+		ms_yerr_add(e, v->line, "%s: \"%s\" must be a map {vi: ..., en: ...}", what, key);
 		return;
 	}
-	*vi = str_of(e, v, "vi", true, what);
-	*en = str_of(e, v, "en", true, what);
+	*vi = ms_yerr_str(e, v, "vi", true, what);
+	*en = ms_yerr_str(e, v, "en", true, what);
 }
 
 static int64_t
-int_of(struct perr *e, const struct ms_yaml_node *map, const char *key, int64_t min, int64_t max,
+int_of(struct ms_yerr *e, const struct ms_yaml_node *map, const char *key, int64_t min, int64_t max,
     int64_t dflt, const char *what)
 {
 	const struct ms_yaml_node *v = ms_yaml_get(map, key);
@@ -97,7 +52,7 @@ int_of(struct perr *e, const struct ms_yaml_node *map, const char *key, int64_t 
 	if (v == NULL)
 		return dflt;
 	if (v->type != MS_YAML_SCALAR || ms_parse_i64(v->str, min, max, &x) < 0) {
-		perr(e, v->line, "%s: \"%s\" must be a whole number from %lld to %lld", what, key,
+		ms_yerr_add(e, v->line, "%s: \"%s\" must be a whole number from %lld to %lld", what, key,
 		    (long long)min, (long long)max);
 		return dflt;
 	}
@@ -105,20 +60,7 @@ int_of(struct perr *e, const struct ms_yaml_node *map, const char *key, int64_t 
 }
 
 static void
-keys_known(struct perr *e, const struct ms_yaml_node *map, const char *what,
-    const char *const *keys)
-{
-	for (size_t i = 0; i < map->n; i++) {
-		size_t k = 0;
-		while (keys[k] && strcmp(keys[k], map->pairs[i].key) != 0)
-			k++;
-		if (keys[k] == NULL)
-			perr(e, map->pairs[i].value->line, "%s: unknown key \"%s\"", what, map->pairs[i].key);
-	}
-}
-
-static void
-parse_req(struct perr *e, const struct ms_yaml_node *n, struct ms_comp_req *r,
+parse_req(struct ms_yerr *e, const struct ms_yaml_node *n, struct ms_comp_req *r,
     const struct ms_comp_req *prev, size_t nprev)
 {
 	static const char *const keys[] = { "id", "title", "basis", "from_level", "kind", "check",
@@ -129,35 +71,35 @@ parse_req(struct perr *e, const struct ms_yaml_node *n, struct ms_comp_req *r,
 	char what[128] = "requirement";
 
 	if (n->type != MS_YAML_MAP) {
-		perr(e, n->line, "a requirement must be a map");
+		ms_yerr_add(e, n->line, "a requirement must be a map");
 		return;
 	}
-	if ((r->id = str_of(e, n, "id", true, what)) != NULL) {
+	if ((r->id = ms_yerr_str(e, n, "id", true, what)) != NULL) {
 		snprintf(what, sizeof(what), "requirement %.64s", r->id);
 		for (size_t i = 0; i < nprev; i++)
 			if (prev[i].id && strcmp(prev[i].id, r->id) == 0)
-				perr(e, ms_yaml_get(n, "id")->line, "%s: duplicate id", what);
+				ms_yerr_add(e, ms_yaml_get(n, "id")->line, "%s: duplicate id", what);
 	}
-	keys_known(e, n, what, keys);
+	ms_yerr_keys_known(e, n, what, keys);
 	title_of(e, n, "title", true, &r->title_vi, &r->title_en, what);
-	r->basis = str_of(e, n, "basis", false, what);
+	r->basis = ms_yerr_str(e, n, "basis", false, what);
 	r->from_level = (int)int_of(e, n, "from_level", 1, MS_COMP_MAX_LEVEL, 0, what);
 	if (r->from_level == 0 && ms_yaml_get(n, "from_level") == NULL)
-		perr(e, n->line, "%s: \"from_level\" is required", what);
-	kind = str_of(e, n, "kind", true, what);
-	check = str_of(e, n, "check", false, what);
+		ms_yerr_add(e, n->line, "%s: \"from_level\" is required", what);
+	kind = ms_yerr_str(e, n, "kind", true, what);
+	check = ms_yerr_str(e, n, "check", false, what);
 	r->hours = int_of(e, n, "hours", 1, 24 * 366, 24, what);
 	r->days = int_of(e, n, "days", 1, 366, 7, what);
 	if (kind && strcmp(kind, "manual") == 0) {
 		r->check = MS_CHECK_MANUAL;
 		if (check)
-			perr(e, n->line, "%s: a manual requirement has no \"check\"", what);
-		if ((r->layer = str_of(e, n, "layer", false, what)) != NULL) {
+			ms_yerr_add(e, n->line, "%s: a manual requirement has no \"check\"", what);
+		if ((r->layer = ms_yerr_str(e, n, "layer", false, what)) != NULL) {
 			bool ok = false;
 			for (size_t i = 0; i < MS_ARRAY_LEN(layers); i++)
 				ok = ok || strcmp(r->layer, layers[i]) == 0;
 			if (!ok)
-				perr(e, ms_yaml_get(n, "layer")->line,
+				ms_yerr_add(e, ms_yaml_get(n, "layer")->line,
 				    "%s: \"layer\" must be onsite, monitoring, inspection or national", what);
 		}
 	} else if (kind && strcmp(kind, "automatic") == 0) {
@@ -166,46 +108,46 @@ parse_req(struct perr *e, const struct ms_yaml_node *n, struct ms_comp_req *r,
 			if (strcmp(check, check_names[i]) == 0)
 				c = i;
 		if (c < 0)
-			perr(e, n->line, "%s: \"check\" must be one of: agent_reporting, logs_central, "
+			ms_yerr_add(e, n->line, "%s: \"check\" must be one of: agent_reporting, logs_central, "
 			    "retention, clock_synced, antimalware, events_seen, sensor_alive", what);
 		else
 			r->check = (enum ms_comp_check)c;
 	} else if (kind) {
-		perr(e, ms_yaml_get(n, "kind")->line, "%s: \"kind\" must be automatic or manual", what);
+		ms_yerr_add(e, ms_yaml_get(n, "kind")->line, "%s: \"kind\" must be automatic or manual", what);
 	}
 	if ((v = ms_yaml_get(n, "months")) != NULL) {
 		/* months: {2: 1, 3: 3, ...} – per level, levels not named need none. */
 		if (v->type != MS_YAML_MAP) {
-			perr(e, v->line, "%s: \"months\" must be a map level -> months", what);
+			ms_yerr_add(e, v->line, "%s: \"months\" must be a map level -> months", what);
 		} else {
 			for (size_t i = 0; i < v->n; i++) {
 				int64_t lvl, m;
 				if (ms_parse_i64(v->pairs[i].key, 1, MS_COMP_MAX_LEVEL, &lvl) < 0 ||
 				    v->pairs[i].value->type != MS_YAML_SCALAR ||
 				    ms_parse_i64(v->pairs[i].value->str, 0, 1200, &m) < 0)
-					perr(e, v->pairs[i].value->line,
+					ms_yerr_add(e, v->pairs[i].value->line,
 					    "%s: months: a level 1-5 -> whole months 0-1200", what);
 				else
 					r->months[lvl] = (int)m;
 			}
 		}
 	} else if (r->check == MS_CHECK_RETENTION) {
-		perr(e, n->line, "%s: a retention check needs \"months\" per level", what);
+		ms_yerr_add(e, n->line, "%s: a retention check needs \"months\" per level", what);
 	}
 	if ((v = ms_yaml_get(n, "categories")) != NULL) {
 		if (v->type != MS_YAML_SEQ || v->n == 0 || v->n > MS_COMP_MAX_CATEGORIES) {
-			perr(e, v->line, "%s: \"categories\" must be a list of 1 to %d names", what,
+			ms_yerr_add(e, v->line, "%s: \"categories\" must be a list of 1 to %d names", what,
 			    MS_COMP_MAX_CATEGORIES);
 		} else {
 			for (size_t i = 0; i < v->n; i++) {
 				if (v->items[i]->type != MS_YAML_SCALAR || v->items[i]->len == 0)
-					perr(e, v->items[i]->line, "%s: categories: names only", what);
+					ms_yerr_add(e, v->items[i]->line, "%s: categories: names only", what);
 				else
 					r->categories[r->ncategories++] = v->items[i]->str;
 			}
 		}
 	} else if (r->check == MS_CHECK_EVENTS_SEEN) {
-		perr(e, n->line, "%s: an events_seen check needs \"categories\"", what);
+		ms_yerr_add(e, n->line, "%s: an events_seen check needs \"categories\"", what);
 	}
 }
 
@@ -227,7 +169,9 @@ ms_comp_profile_parse(const char *name, const char *data, size_t len, char *err,
 		"requirements", NULL };
 	static const char *const ikeys[] = { "report_hours", "serious_notice_hours",
 		"serious_report_hours", NULL };
-	struct perr e = { name, err, errsz, 0, 0 };
+	struct ms_yerr e;
+
+	ms_yerr_init(&e, name, err, errsz);
 	struct ms_comp_profile *p;
 	const struct ms_yaml_node *root, *v;
 	char why[512];
@@ -250,13 +194,13 @@ ms_comp_profile_parse(const char *name, const char *data, size_t len, char *err,
 		snprintf(err, errsz, "%s:1: a profile is one YAML map", name);
 		goto fail;
 	}
-	keys_known(&e, root, "profile", keys);
-	p->id = str_of(&e, root, "id", true, "profile");
+	ms_yerr_keys_known(&e, root, "profile", keys);
+	p->id = ms_yerr_str(&e, root, "id", true, "profile");
 	title_of(&e, root, "title", true, &p->title_vi, &p->title_en, "profile");
 	title_of(&e, root, "note", false, &p->note_vi, &p->note_en, "profile");
 	if ((v = ms_yaml_get(root, "legal")) != NULL) {
 		if (v->type != MS_YAML_SEQ || (p->legal = calloc(v->n + 1, sizeof(char *))) == NULL) {
-			perr(&e, v->line, "profile: \"legal\" must be a list of texts");
+			ms_yerr_add(&e, v->line, "profile: \"legal\" must be a list of texts");
 		} else {
 			for (size_t i = 0; i < v->n; i++)
 				if (v->items[i]->type == MS_YAML_SCALAR)
@@ -264,10 +208,10 @@ ms_comp_profile_parse(const char *name, const char *data, size_t len, char *err,
 		}
 	}
 	if ((v = ms_yaml_get(root, "incidents")) == NULL || v->type != MS_YAML_MAP) {
-		perr(&e, v ? v->line : root->line, "profile: \"incidents\" (report_hours, "
+		ms_yerr_add(&e, v ? v->line : root->line, "profile: \"incidents\" (report_hours, "
 		    "serious_notice_hours, serious_report_hours) is required");
 	} else {
-		keys_known(&e, v, "incidents", ikeys);
+		ms_yerr_keys_known(&e, v, "incidents", ikeys);
 		p->report_hours = int_of(&e, v, "report_hours", 1, 24 * 366, 120, "incidents");
 		p->serious_notice_hours = int_of(&e, v, "serious_notice_hours", 0, 24 * 366, 0,
 		    "incidents");
@@ -275,7 +219,7 @@ ms_comp_profile_parse(const char *name, const char *data, size_t len, char *err,
 		    p->report_hours, "incidents");
 	}
 	if ((v = ms_yaml_get(root, "requirements")) == NULL || v->type != MS_YAML_SEQ || v->n == 0) {
-		perr(&e, v ? v->line : root->line, "profile: \"requirements\" must be a non-empty list");
+		ms_yerr_add(&e, v ? v->line : root->line, "profile: \"requirements\" must be a non-empty list");
 	} else {
 		if ((p->reqs = calloc(v->n, sizeof(*p->reqs))) == NULL) {
 			snprintf(err, errsz, "%s:0: out of memory", name);
@@ -297,27 +241,17 @@ fail:
 struct ms_comp_profile *
 ms_comp_profile_load(const char *path, char *err, size_t errsz)
 {
-	FILE *f;
-	char *data;
+	char why[256];
 	size_t n;
-	struct ms_comp_profile *p = NULL;
+	char *data = ms_yaml_read_file(path, PROFILE_MAX_SIZE, &n, why, sizeof(why));
+	struct ms_comp_profile *p;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errsz, "%s:0: %s", path, strerror(errno));
+	if (data == NULL) {
+		snprintf(err, errsz, "%s:0: %s", path, why);
 		return NULL;
 	}
-	if ((data = malloc(PROFILE_MAX_SIZE + 1)) == NULL) {
-		fclose(f);
-		snprintf(err, errsz, "%s:0: out of memory", path);
-		return NULL;
-	}
-	n = fread(data, 1, PROFILE_MAX_SIZE + 1, f);
-	if (ferror(f) || n > PROFILE_MAX_SIZE)
-		snprintf(err, errsz, "%s:0: %s", path, ferror(f) ? "read error" : "too large");
-	else
-		p = ms_comp_profile_parse(path, data, n, err, errsz);
+	p = ms_comp_profile_parse(path, data, n, err, errsz);
 	free(data);
-	fclose(f);
 	return p;
 }
 

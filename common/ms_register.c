@@ -11,33 +11,6 @@
 #include "ms_util.h"
 #include "ms_yaml.h"
 
-/* Collects "file:line: reason" lines; the register is refused when any. */
-struct reg_errs {
-	const char *file;
-	char *buf;
-	size_t sz, used;
-	unsigned n;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void
-rerr(struct reg_errs *e, int line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	int w;
-
-	e->n++;
-	if (e->sz == 0 || e->used + 1 >= e->sz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	w = snprintf(e->buf + e->used, e->sz - e->used, "%s%s:%d: %s", e->used ? "\n" : "",
-	    e->file, line, msg);
-	if (w > 0)
-		e->used += (size_t)w < e->sz - e->used ? (size_t)w : e->sz - e->used - 1;
-}
 
 void
 ms_date_civil(int64_t z, int *y, int *m, int *d)
@@ -120,42 +93,8 @@ enum_index(const char *s, const char *const *names, size_t n)
 	return -1;
 }
 
-/* Every key of map must be one of keys (NULL-terminated): typos are errors. */
-static void
-check_keys(struct reg_errs *e, const struct ms_yaml_node *map, const char *what,
-    const char *const *keys)
-{
-	for (size_t i = 0; i < map->n; i++) {
-		size_t k = 0;
-		while (keys[k] && strcmp(keys[k], map->pairs[i].key) != 0)
-			k++;
-		if (keys[k] == NULL)
-			rerr(e, map->pairs[i].value->line, "%s: unknown key \"%s\"", what,
-			    map->pairs[i].key);
-	}
-}
-
-/* A non-empty scalar string under key, or NULL (error when required). */
-static const char *
-get_str(struct reg_errs *e, const struct ms_yaml_node *map, const char *key, bool required,
-    const char *what)
-{
-	const struct ms_yaml_node *v = ms_yaml_get(map, key);
-
-	if (v == NULL || ms_yaml_is_null(v)) {
-		if (required)
-			rerr(e, map->line, "%s: \"%s\" is required", what, key);
-		return NULL;
-	}
-	if (v->type != MS_YAML_SCALAR || v->len == 0 || strlen(v->str) != v->len) {
-		rerr(e, v->line, "%s: \"%s\" must be a non-empty string", what, key);
-		return NULL;
-	}
-	return v->str;
-}
-
 static int64_t
-get_date(struct reg_errs *e, const struct ms_yaml_node *map, const char *key, bool required,
+get_date(struct ms_yerr *e, const struct ms_yaml_node *map, const char *key, bool required,
     const char *what)
 {
 	const struct ms_yaml_node *v = ms_yaml_get(map, key);
@@ -163,18 +102,18 @@ get_date(struct reg_errs *e, const struct ms_yaml_node *map, const char *key, bo
 
 	if (v == NULL || ms_yaml_is_null(v)) {
 		if (required)
-			rerr(e, map->line, "%s: \"%s\" is required", what, key);
+			ms_yerr_add(e, map->line, "%s: \"%s\" is required", what, key);
 		return MS_REG_NO_DATE;
 	}
 	if (v->type != MS_YAML_SCALAR || ms_date_parse(v->str, &day) < 0) {
-		rerr(e, v->line, "%s: \"%s\" must be a date YYYY-MM-DD", what, key);
+		ms_yerr_add(e, v->line, "%s: \"%s\" must be a date YYYY-MM-DD", what, key);
 		return MS_REG_NO_DATE;
 	}
 	return day;
 }
 
 static bool
-get_bool(struct reg_errs *e, const struct ms_yaml_node *map, const char *key, bool dflt,
+get_bool(struct ms_yerr *e, const struct ms_yaml_node *map, const char *key, bool dflt,
     const char *what)
 {
 	const struct ms_yaml_node *v = ms_yaml_get(map, key);
@@ -185,12 +124,12 @@ get_bool(struct reg_errs *e, const struct ms_yaml_node *map, const char *key, bo
 		return true;
 	if (v->type == MS_YAML_SCALAR && (strcmp(v->str, "false") == 0 || strcmp(v->str, "no") == 0))
 		return false;
-	rerr(e, v->line, "%s: \"%s\" must be true or false", what, key);
+	ms_yerr_add(e, v->line, "%s: \"%s\" must be true or false", what, key);
 	return dflt;
 }
 
 static int
-get_enum(struct reg_errs *e, const struct ms_yaml_node *map, const char *key,
+get_enum(struct ms_yerr *e, const struct ms_yaml_node *map, const char *key,
     const char *const *names, size_t n, int dflt, bool required, const char *what)
 {
 	const struct ms_yaml_node *v = ms_yaml_get(map, key);
@@ -198,7 +137,7 @@ get_enum(struct reg_errs *e, const struct ms_yaml_node *map, const char *key,
 
 	if (v == NULL || ms_yaml_is_null(v)) {
 		if (required)
-			rerr(e, map->line, "%s: \"%s\" is required", what, key);
+			ms_yerr_add(e, map->line, "%s: \"%s\" is required", what, key);
 		return dflt;
 	}
 	if (v->type != MS_YAML_SCALAR || (i = enum_index(v->str, names, n)) < 0) {
@@ -210,7 +149,7 @@ get_enum(struct reg_errs *e, const struct ms_yaml_node *map, const char *key,
 				break;
 			o += (size_t)w;
 		}
-		rerr(e, v->line, "%s: \"%s\" must be one of: %s", what, key, list);
+		ms_yerr_add(e, v->line, "%s: \"%s\" must be one of: %s", what, key, list);
 		return dflt;
 	}
 	return i;
@@ -245,7 +184,7 @@ static const char *const layer_keys[MS_REG_LAYERS] = { "onsite", "monitoring", "
 	"national" };
 
 static void
-parse_layers(struct reg_errs *e, const struct ms_yaml_node *n, struct ms_reg_system *s,
+parse_layers(struct ms_yerr *e, const struct ms_yaml_node *n, struct ms_reg_system *s,
     const char *what)
 {
 	static const char *const keys[] = { "onsite", "monitoring", "inspection", "national", NULL };
@@ -258,11 +197,11 @@ parse_layers(struct reg_errs *e, const struct ms_yaml_node *n, struct ms_reg_sys
 	if (n == NULL)
 		return;
 	if (n->type != MS_YAML_MAP) {
-		rerr(e, n->line, "%s: \"layers\" must be a map (onsite, monitoring, inspection, national)",
+		ms_yerr_add(e, n->line, "%s: \"layers\" must be a map (onsite, monitoring, inspection, national)",
 		    what);
 		return;
 	}
-	check_keys(e, n, what, keys);
+	ms_yerr_keys_known(e, n, what, keys);
 	for (int i = 0; i < MS_REG_LAYERS; i++) {
 		const struct ms_yaml_node *l = ms_yaml_get(n, layer_keys[i]);
 		char w[160];
@@ -271,22 +210,22 @@ parse_layers(struct reg_errs *e, const struct ms_yaml_node *n, struct ms_reg_sys
 			continue;
 		snprintf(w, sizeof(w), "%s: layers.%s", what, layer_keys[i]);
 		if (l->type != MS_YAML_MAP) {
-			rerr(e, l->line, "%s must be a map", w);
+			ms_yerr_add(e, l->line, "%s must be a map", w);
 			continue;
 		}
-		check_keys(e, l, w, lkeys);
+		ms_yerr_keys_known(e, l, w, lkeys);
 		s->layers[i].status = get_enum(e, l, "status", lstatus, MS_ARRAY_LEN(lstatus),
 		    MS_REG_LAYER_MISSING, true, w);
-		s->layers[i].evidence = get_str(e, l, "evidence", false, w);
+		s->layers[i].evidence = ms_yerr_str(e, l, "evidence", false, w);
 		s->layers[i].valid_until = get_date(e, l, "valid_until", false, w);
 		if (s->layers[i].status != MS_REG_LAYER_MISSING && (i == 0 || i == 2) &&
 		    (s->layers[i].evidence == NULL || s->layers[i].valid_until == MS_REG_NO_DATE))
-			rerr(e, l->line, "%s: an attested layer needs \"evidence\" and \"valid_until\"", w);
+			ms_yerr_add(e, l->line, "%s: an attested layer needs \"evidence\" and \"valid_until\"", w);
 	}
 }
 
 static void
-parse_assets(struct reg_errs *e, struct ms_register *r, const struct ms_yaml_node *n,
+parse_assets(struct ms_yerr *e, struct ms_register *r, const struct ms_yaml_node *n,
     struct ms_reg_system *s, const char *what)
 {
 	static const char *const keys[] = { "host", "agent", "role", NULL };
@@ -295,11 +234,11 @@ parse_assets(struct reg_errs *e, struct ms_register *r, const struct ms_yaml_nod
 	if (n == NULL || ms_yaml_is_null(n))
 		return;
 	if (n->type != MS_YAML_SEQ) {
-		rerr(e, n->line, "%s: \"assets\" must be a list", what);
+		ms_yerr_add(e, n->line, "%s: \"assets\" must be a list", what);
 		return;
 	}
 	if ((s->assets = calloc(n->n ? n->n : 1, sizeof(*s->assets))) == NULL) {
-		rerr(e, n->line, "out of memory");
+		ms_yerr_add(e, n->line, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -310,36 +249,36 @@ parse_assets(struct reg_errs *e, struct ms_register *r, const struct ms_yaml_nod
 
 		snprintf(w, sizeof(w), "%s: asset %zu", what, i + 1);
 		if (a->type != MS_YAML_MAP) {
-			rerr(e, a->line, "%s must be a map (host, agent, role)", w);
+			ms_yerr_add(e, a->line, "%s must be a map (host, agent, role)", w);
 			continue;
 		}
-		check_keys(e, a, w, keys);
-		as->host = get_str(e, a, "host", true, w);
-		as->agent = get_str(e, a, "agent", false, w);
+		ms_yerr_keys_known(e, a, w, keys);
+		as->host = ms_yerr_str(e, a, "host", true, w);
+		as->agent = ms_yerr_str(e, a, "agent", false, w);
 		as->sensor = get_enum(e, a, "role", roles, MS_ARRAY_LEN(roles), 0, false, w) == 1;
 		s->nassets++;
 		if (as->agent == NULL)
 			continue;
 		if (!agent_id_ok(as->agent)) {
-			rerr(e, ms_yaml_get(a, "agent")->line,
+			ms_yerr_add(e, ms_yaml_get(a, "agent")->line,
 			    "%s: agent \"%.128s\" is not a certificate CN (letters, digits, . - _ @; < 128 bytes)",
 			    w, as->agent);
 			continue;
 		}
 		if ((other = ms_map_get(r->by_agent, as->agent, strlen(as->agent))) != NULL) {
-			rerr(e, ms_yaml_get(a, "agent")->line,
+			ms_yerr_add(e, ms_yaml_get(a, "agent")->line,
 			    "%s: agent \"%s\" is already an asset of %s (line %d); an agent belongs to one system",
 			    w, as->agent, other->id ? other->id : "?", other->line);
 			continue;
 		}
 		/* Systems never move in memory once the array is allocated. */
 		if (ms_map_put(r->by_agent, as->agent, strlen(as->agent), s) < 0)
-			rerr(e, a->line, "out of memory");
+			ms_yerr_add(e, a->line, "out of memory");
 	}
 }
 
 static void
-parse_attest(struct reg_errs *e, const struct ms_yaml_node *n, struct ms_reg_system *s,
+parse_attest(struct ms_yerr *e, const struct ms_yaml_node *n, struct ms_reg_system *s,
     const char *what)
 {
 	static const char *const keys[] = { "ref", "valid_until", NULL };
@@ -347,12 +286,12 @@ parse_attest(struct reg_errs *e, const struct ms_yaml_node *n, struct ms_reg_sys
 	if (n == NULL || ms_yaml_is_null(n))
 		return;
 	if (n->type != MS_YAML_MAP) {
-		rerr(e, n->line, "%s: \"attestations\" must be a map of requirement id -> {ref, valid_until}",
+		ms_yerr_add(e, n->line, "%s: \"attestations\" must be a map of requirement id -> {ref, valid_until}",
 		    what);
 		return;
 	}
 	if ((s->attest = calloc(n->n ? n->n : 1, sizeof(*s->attest))) == NULL) {
-		rerr(e, n->line, "out of memory");
+		ms_yerr_add(e, n->line, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -361,19 +300,19 @@ parse_attest(struct reg_errs *e, const struct ms_yaml_node *n, struct ms_reg_sys
 
 		snprintf(w, sizeof(w), "%.120s: attestations.%.64s", what, n->pairs[i].key);
 		if (a->type != MS_YAML_MAP) {
-			rerr(e, a->line, "%s must be a map (ref, valid_until)", w);
+			ms_yerr_add(e, a->line, "%s must be a map (ref, valid_until)", w);
 			continue;
 		}
-		check_keys(e, a, w, keys);
+		ms_yerr_keys_known(e, a, w, keys);
 		s->attest[s->nattest].requirement = n->pairs[i].key;
-		s->attest[s->nattest].ref = get_str(e, a, "ref", true, w);
+		s->attest[s->nattest].ref = ms_yerr_str(e, a, "ref", true, w);
 		s->attest[s->nattest].valid_until = get_date(e, a, "valid_until", true, w);
 		s->nattest++;
 	}
 }
 
 static void
-parse_system(struct reg_errs *e, struct ms_register *r, const struct ms_yaml_node *n,
+parse_system(struct ms_yerr *e, struct ms_register *r, const struct ms_yaml_node *n,
     struct ms_reg_system *s)
 {
 	static const char *const keys[] = { "id", "name", "type", "info_classes", "users",
@@ -393,32 +332,32 @@ parse_system(struct reg_errs *e, struct ms_register *r, const struct ms_yaml_nod
 	s->users = -1;
 	s->decision_date = s->plan_target = s->assessed = s->pentest = MS_REG_NO_DATE;
 	if (n->type != MS_YAML_MAP) {
-		rerr(e, n->line, "a system must be a map");
+		ms_yerr_add(e, n->line, "a system must be a map");
 		return;
 	}
 	snprintf(what, sizeof(what), "system");
-	s->id = get_str(e, n, "id", true, what);
+	s->id = ms_yerr_str(e, n, "id", true, what);
 	if (s->id) {
 		snprintf(what, sizeof(what), "system %.64s", s->id);
 		if (!system_id_ok(s->id))
-			rerr(e, ms_yaml_get(n, "id")->line,
+			ms_yerr_add(e, ms_yaml_get(n, "id")->line,
 			    "%s: the id may hold letters, digits, . - _ (at most 64, not starting with .)", what);
 		else if ((dup = ms_map_get(r->by_id, s->id, strlen(s->id))) != NULL)
-			rerr(e, ms_yaml_get(n, "id")->line, "%s: duplicate id (first at line %d)", what,
+			ms_yerr_add(e, ms_yaml_get(n, "id")->line, "%s: duplicate id (first at line %d)", what,
 			    dup->line);
 		else if (ms_map_put(r->by_id, s->id, strlen(s->id), s) < 0)
-			rerr(e, n->line, "out of memory");
+			ms_yerr_add(e, n->line, "out of memory");
 	}
-	check_keys(e, n, what, keys);
-	s->name = get_str(e, n, "name", true, what);
+	ms_yerr_keys_known(e, n, what, keys);
+	s->name = ms_yerr_str(e, n, "name", true, what);
 	s->type = types[get_enum(e, n, "type", types, MS_ARRAY_LEN(types), 0, true, what)];
 	if ((v = ms_yaml_get(n, "info_classes")) != NULL) {
 		if (v->type != MS_YAML_SEQ) {
-			rerr(e, v->line, "%s: \"info_classes\" must be a list", what);
+			ms_yerr_add(e, v->line, "%s: \"info_classes\" must be a list", what);
 		} else if ((s->info_classes = calloc(v->n ? v->n : 1, sizeof(char *))) != NULL) {
 			for (size_t i = 0; i < v->n; i++) {
 				if (v->items[i]->type != MS_YAML_SCALAR || v->items[i]->len == 0)
-					rerr(e, v->items[i]->line, "%s: info_classes: strings only", what);
+					ms_yerr_add(e, v->items[i]->line, "%s: info_classes: strings only", what);
 				else
 					s->info_classes[s->ninfo++] = v->items[i]->str;
 			}
@@ -426,56 +365,56 @@ parse_system(struct reg_errs *e, struct ms_register *r, const struct ms_yaml_nod
 	}
 	if ((v = ms_yaml_get(n, "users")) != NULL &&
 	    (v->type != MS_YAML_SCALAR || ms_parse_i64(v->str, 0, INT64_MAX / 2, &s->users) < 0))
-		rerr(e, v->line, "%s: \"users\" must be a whole number >= 0", what);
+		ms_yerr_add(e, v->line, "%s: \"users\" must be a whole number >= 0", what);
 	s->national_db = get_bool(e, n, "national_population_db", false, what);
-	s->owner = get_str(e, n, "owner", true, what);
-	s->security_unit = get_str(e, n, "security_unit", false, what);
-	s->operator_name = get_str(e, n, "operator", true, what);
-	s->contact = get_str(e, n, "contact", false, what);
+	s->owner = ms_yerr_str(e, n, "owner", true, what);
+	s->security_unit = ms_yerr_str(e, n, "security_unit", false, what);
+	s->operator_name = ms_yerr_str(e, n, "operator", true, what);
+	s->contact = ms_yerr_str(e, n, "contact", false, what);
 	s->framework = frameworks[get_enum(e, n, "framework", frameworks, MS_ARRAY_LEN(frameworks),
 	    1, true, what)];
 	v = ms_yaml_get(n, "level");
 	if (v == NULL)
-		rerr(e, n->line, "%s: \"level\" is required", what);
+		ms_yerr_add(e, n->line, "%s: \"level\" is required", what);
 	else if (v->type != MS_YAML_SCALAR || ms_parse_i64(v->str, 1, 5, &lvl) < 0)
-		rerr(e, v->line, "%s: \"level\" must be 1 to 5", what);
+		ms_yerr_add(e, v->line, "%s: \"level\" must be 1 to 5", what);
 	else
 		s->level = (int)lvl;
 	if (s->national_db && s->level && s->level < 3)
-		rerr(e, v->line, "%s: connected to the national population database: level 3 or higher",
+		ms_yerr_add(e, v->line, "%s: connected to the national population database: level 3 or higher",
 		    what);
 	s->dossier = get_enum(e, n, "dossier", dossiers, MS_ARRAY_LEN(dossiers), 0, true, what);
 	if ((v = ms_yaml_get(n, "decision")) != NULL && !ms_yaml_is_null(v)) {
 		if (v->type != MS_YAML_MAP) {
-			rerr(e, v->line, "%s: \"decision\" must be a map (number, date)", what);
+			ms_yerr_add(e, v->line, "%s: \"decision\" must be a map (number, date)", what);
 		} else {
-			check_keys(e, v, what, dkeys);
-			s->decision_number = get_str(e, v, "number", true, what);
+			ms_yerr_keys_known(e, v, what, dkeys);
+			s->decision_number = ms_yerr_str(e, v, "number", true, what);
 			s->decision_date = get_date(e, v, "date", true, what);
 		}
 	}
 	if (s->dossier == MS_REG_APPROVED && s->decision_number == NULL)
-		rerr(e, n->line, "%s: an approved level needs \"decision\" (number, date)", what);
+		ms_yerr_add(e, n->line, "%s: an approved level needs \"decision\" (number, date)", what);
 	if ((v = ms_yaml_get(n, "plan")) != NULL && !ms_yaml_is_null(v)) {
 		if (v->type != MS_YAML_MAP) {
-			rerr(e, v->line, "%s: \"plan\" must be a map (approved, implementation, target)", what);
+			ms_yerr_add(e, v->line, "%s: \"plan\" must be a map (approved, implementation, target)", what);
 		} else {
-			check_keys(e, v, what, pkeys);
+			ms_yerr_keys_known(e, v, what, pkeys);
 			s->plan_approved = get_bool(e, v, "approved", false, what);
 			s->plan_impl = get_enum(e, v, "implementation", impls, MS_ARRAY_LEN(impls), 0, false,
 			    what);
 			s->plan_target = get_date(e, v, "target", false, what);
 			if (!s->plan_approved && s->plan_impl != MS_REG_IMPL_NONE)
-				rerr(e, v->line, "%s: a plan that is not approved cannot be implemented", what);
+				ms_yerr_add(e, v->line, "%s: a plan that is not approved cannot be implemented", what);
 		}
 	}
 	if ((v = ms_yaml_get(n, "assessment")) != NULL && !ms_yaml_is_null(v)) {
 		if (v->type != MS_YAML_MAP) {
-			rerr(e, v->line, "%s: \"assessment\" must be a map (last, assessor, pentest)", what);
+			ms_yerr_add(e, v->line, "%s: \"assessment\" must be a map (last, assessor, pentest)", what);
 		} else {
-			check_keys(e, v, what, akeys);
+			ms_yerr_keys_known(e, v, what, akeys);
 			s->assessed = get_date(e, v, "last", false, what);
-			s->assessor = get_str(e, v, "assessor", s->assessed != MS_REG_NO_DATE, what);
+			s->assessor = ms_yerr_str(e, v, "assessor", s->assessed != MS_REG_NO_DATE, what);
 			s->pentest = get_date(e, v, "pentest", false, what);
 		}
 	}
@@ -507,7 +446,9 @@ struct ms_register *
 ms_register_parse(const char *name, const char *data, size_t len, char *err, size_t errsz)
 {
 	static const char *const keys[] = { "province", "organisation", "sensors", "systems", NULL };
-	struct reg_errs e = { name, err, errsz, 0, 0 };
+	struct ms_yerr e;
+
+	ms_yerr_init(&e, name, err, errsz);
 	struct ms_register *r = NULL;
 	const struct ms_yaml_node *root, *list, *v;
 	char why[512];
@@ -533,16 +474,16 @@ ms_register_parse(const char *name, const char *data, size_t len, char *err, siz
 		    "sensors, systems)", name);
 		goto fail;
 	}
-	check_keys(&e, root, "register", keys);
-	r->province = get_str(&e, root, "province", false, "register");
-	r->organisation = get_str(&e, root, "organisation", false, "register");
+	ms_yerr_keys_known(&e, root, "register", keys);
+	r->province = ms_yerr_str(&e, root, "province", false, "register");
+	r->organisation = ms_yerr_str(&e, root, "organisation", false, "register");
 	if ((v = ms_yaml_get(root, "sensors")) != NULL && !ms_yaml_is_null(v)) {
 		if (v->type != MS_YAML_SEQ || (r->sensors = calloc(v->n + 1, sizeof(char *))) == NULL) {
-			rerr(&e, v->line, "register: \"sensors\" must be a list of agent ids");
+			ms_yerr_add(&e, v->line, "register: \"sensors\" must be a list of agent ids");
 		} else {
 			for (size_t i = 0; i < v->n; i++) {
 				if (v->items[i]->type != MS_YAML_SCALAR || !agent_id_ok(v->items[i]->str))
-					rerr(&e, v->items[i]->line, "register: sensors: not an agent id");
+					ms_yerr_add(&e, v->items[i]->line, "register: sensors: not an agent id");
 				else
 					r->sensors[r->nsensors++] = v->items[i]->str;
 			}
@@ -550,7 +491,7 @@ ms_register_parse(const char *name, const char *data, size_t len, char *err, siz
 	}
 	list = ms_yaml_get(root, "systems");
 	if (list == NULL || list->type != MS_YAML_SEQ) {
-		rerr(&e, list ? list->line : root->line, "register: \"systems\" must be a list");
+		ms_yerr_add(&e, list ? list->line : root->line, "register: \"systems\" must be a list");
 		goto done;
 	}
 	if ((r->systems = calloc(list->n ? list->n : 1, sizeof(*r->systems))) == NULL) {
@@ -574,29 +515,17 @@ fail:
 struct ms_register *
 ms_register_load(const char *path, char *err, size_t errsz)
 {
-	FILE *f;
-	char *data;
+	char why[256];
 	size_t n;
-	struct ms_register *r = NULL;
+	char *data = ms_yaml_read_file(path, MS_REG_MAX_SIZE, &n, why, sizeof(why));
+	struct ms_register *r;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errsz, "%s:0: %s", path, strerror(errno));
+	if (data == NULL) {
+		snprintf(err, errsz, "%s:0: %s", path, why);
 		return NULL;
 	}
-	if ((data = malloc(MS_REG_MAX_SIZE + 1)) == NULL) {
-		snprintf(err, errsz, "%s:0: out of memory", path);
-		fclose(f);
-		return NULL;
-	}
-	n = fread(data, 1, MS_REG_MAX_SIZE + 1, f);
-	if (ferror(f))
-		snprintf(err, errsz, "%s:0: read error", path);
-	else if (n > MS_REG_MAX_SIZE)
-		snprintf(err, errsz, "%s:0: larger than %u bytes", path, MS_REG_MAX_SIZE);
-	else
-		r = ms_register_parse(path, data, n, err, errsz);
+	r = ms_register_parse(path, data, n, err, errsz);
 	free(data);
-	fclose(f);
 	return r;
 }
 

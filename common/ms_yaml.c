@@ -1,6 +1,7 @@
 #include "ms_yaml.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,42 +298,122 @@ out:
 	return rc;
 }
 
-int
-ms_yaml_parse_file(const char *path, size_t maxsize, struct ms_yaml_node ***docs,
-    size_t *ndocs, char *err, size_t errsz)
+char *
+ms_yaml_read_file(const char *path, size_t maxsize, size_t *len, char *err, size_t errsz)
 {
-	FILE *f = NULL;
+	FILE *f;
 	char *data = NULL;
-	size_t n = 0;
-	char why[400];
-	int rc = -1;
+	size_t n;
 
 	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -1;
+		snprintf(err, errsz, "%s", strerror(errno));
+		return NULL;
 	}
 	if ((data = malloc(maxsize + 1)) == NULL) {
-		snprintf(err, errsz, "%s: out of memory", path);
+		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
 	n = fread(data, 1, maxsize + 1, f);
 	if (ferror(f)) {
-		snprintf(err, errsz, "%s: read error", path);
+		snprintf(err, errsz, "read error");
 		goto fail;
 	}
 	if (n > maxsize) {
-		snprintf(err, errsz, "%s: larger than %zu bytes", path, maxsize);
+		snprintf(err, errsz, "larger than %zu bytes", maxsize);
 		goto fail;
 	}
-	if (ms_yaml_parse(data, n, docs, ndocs, why, sizeof(why)) < 0) {
-		snprintf(err, errsz, "%s: %s", path, why);
-		goto fail;
-	}
-	rc = 0;
+	data[n] = '\0';
+	*len = n;
+	fclose(f);
+	return data;
 fail:
 	free(data);
 	fclose(f);
+	return NULL;
+}
+
+int
+ms_yaml_parse_file(const char *path, size_t maxsize, struct ms_yaml_node ***docs,
+    size_t *ndocs, char *err, size_t errsz)
+{
+	char why[400];
+	size_t n;
+	char *data = ms_yaml_read_file(path, maxsize, &n, why, sizeof(why));
+	int rc = 0;
+
+	if (data == NULL) {
+		snprintf(err, errsz, "%s: %s", path, why);
+		return -1;
+	}
+	if (ms_yaml_parse(data, n, docs, ndocs, why, sizeof(why)) < 0) {
+		snprintf(err, errsz, "%s: %s", path, why);
+		rc = -1;
+	}
+	free(data);
 	return rc;
+}
+
+void
+ms_yerr_init(struct ms_yerr *e, const char *file, char *buf, size_t sz)
+{
+	e->file = file;
+	e->buf = buf;
+	e->sz = sz;
+	e->used = 0;
+	e->n = 0;
+	if (sz > 0)
+		buf[0] = '\0';
+}
+
+void
+ms_yerr_add(struct ms_yerr *e, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int w;
+
+	e->n++;
+	if (e->sz == 0 || e->used + 1 >= e->sz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	w = snprintf(e->buf + e->used, e->sz - e->used, "%s%s:%d: %s", e->used ? "\n" : "",
+	    e->file, line, msg);
+	if (w > 0)
+		e->used += (size_t)w < e->sz - e->used ? (size_t)w : e->sz - e->used - 1;
+}
+
+void
+ms_yerr_keys_known(struct ms_yerr *e, const struct ms_yaml_node *map, const char *what,
+    const char *const *keys)
+{
+	for (size_t i = 0; i < map->n; i++) {
+		size_t k = 0;
+		while (keys[k] && strcmp(keys[k], map->pairs[i].key) != 0)
+			k++;
+		if (keys[k] == NULL)
+			ms_yerr_add(e, map->pairs[i].value->line, "%s: unknown key \"%s\"", what,
+			    map->pairs[i].key);
+	}
+}
+
+const char *
+ms_yerr_str(struct ms_yerr *e, const struct ms_yaml_node *map, const char *key, bool required,
+    const char *what)
+{
+	const struct ms_yaml_node *v = ms_yaml_get(map, key);
+
+	if (v == NULL || ms_yaml_is_null(v)) {
+		if (required)
+			ms_yerr_add(e, map->line, "%s: \"%s\" is required", what, key);
+		return NULL;
+	}
+	if (v->type != MS_YAML_SCALAR || v->len == 0 || strlen(v->str) != v->len) {
+		ms_yerr_add(e, v->line, "%s: \"%s\" must be a non-empty string", what, key);
+		return NULL;
+	}
+	return v->str;
 }
 
 struct ms_yaml_node *

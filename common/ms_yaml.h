@@ -46,6 +46,13 @@ struct ms_yaml_node {
  */
 int ms_yaml_parse(const char *data, size_t len, struct ms_yaml_node ***docs,
     size_t *ndocs, char *err, size_t errsz);
+/*
+ * Reads the whole file at path, at most maxsize bytes, into a new buffer
+ * (caller frees; NUL-terminated, *len without it). NULL with the reason in
+ * err (the system's, "read error", "larger than N bytes", "out of memory");
+ * callers say which file in their own format.
+ */
+char *ms_yaml_read_file(const char *path, size_t maxsize, size_t *len, char *err, size_t errsz);
 /* Reads path (at most maxsize bytes) and parses it; errors start with the path. */
 int ms_yaml_parse_file(const char *path, size_t maxsize, struct ms_yaml_node ***docs,
     size_t *ndocs, char *err, size_t errsz);
@@ -59,5 +66,30 @@ struct ms_yaml_node *ms_yaml_path(const struct ms_yaml_node *n, const char *path
 /* True for a plain scalar spelling null: "", "~", "null", "Null", "NULL". */
 bool ms_yaml_is_null(const struct ms_yaml_node *n);
 const char *ms_yaml_type_name(enum ms_yaml_type t);
+
+/*
+ * Every problem of a document as its own "file:line: reason" line, for
+ * loaders that report them all instead of the first (register, profiles).
+ * buf (sz bytes, borrowed) receives the lines, cut when full; n counts all.
+ */
+struct ms_yerr {
+	const char *file;
+	char *buf;
+	size_t sz, used;
+	unsigned n;
+};
+
+void ms_yerr_init(struct ms_yerr *e, const char *file, char *buf, size_t sz);
+void ms_yerr_add(struct ms_yerr *e, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Every key of map must be one of keys (NULL-terminated): typos are errors. */
+void ms_yerr_keys_known(struct ms_yerr *e, const struct ms_yaml_node *map, const char *what,
+    const char *const *keys);
+/*
+ * The non-empty scalar string under key (NULL or null count as absent:
+ * an error when required), or NULL.
+ */
+const char *ms_yerr_str(struct ms_yerr *e, const struct ms_yaml_node *map, const char *key,
+    bool required, const char *what);
 
 #endif
