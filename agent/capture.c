@@ -20,7 +20,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pcap/pcap.h>
+#include "net_libpcap.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * net_pcap – libpcap glue: link types, and a pcap/pcapng file run through
  * a struct net as fast as it can be read (replay, forensics, benchmarks).
  */
-#include <pcap/pcap.h>
+#include "net_libpcap.h"
 #include <stdio.h>
 
 #include "net.h"

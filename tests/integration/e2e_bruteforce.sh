@@ -24,6 +24,9 @@ it_wait_for 10 "agent hello at the collector" it_log_has collector "event=hello 
 it_wait_for 10 "agent notes its certificate is not renewed automatically" \
 	it_log_has agent "event=cert_not_enrolled"
 it_log_has agent "event=cert_renewing" && it_fail "agent tried to renew a pki.sh certificate"
+# An agent without a capture source never loads libpcap (and the libraries it drags in).
+maps=$(cat "/proc/$IT_PID_agent/maps")
+grep -q libpcap <<<"$maps" && it_fail "a log-only agent has libpcap mapped"
 
 # The agent's first sequence number, to know when everything was handled.
 FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)

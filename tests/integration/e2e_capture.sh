@@ -93,6 +93,9 @@ for k in capture.agent_drops capture.kernel_drops capture.decode_errors capture.
 done
 [[ $(hget sensor1 capture.source) == "pcap:$PCAP" ]] || it_fail "capture.source $(hget sensor1 capture.source)"
 it_log "file capture: $NPKT packets, $(hget sensor1 capture.events) events, 2 alerts"
+# libpcap is loaded on demand (agent/net/net_libpcap.c): this agent has it.
+maps=$(cat "/proc/$IT_PID_agent1/maps")
+grep -q libpcap <<<"$maps" || it_fail "the capture agent has no libpcap mapped"
 it_stop agent1
 
 if [[ -z ${MINISOC_CAPTURE_NS:-} ]]; then
