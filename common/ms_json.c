@@ -3,6 +3,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "ms_util.h"
+
 void
 ms_json_init(struct ms_json *j, struct ms_buf *out)
 {
@@ -55,33 +57,6 @@ void ms_json_obj_close(struct ms_json *j) { json_close(j, '}'); }
 void ms_json_arr_open(struct ms_json *j) { json_open(j, '['); }
 void ms_json_arr_close(struct ms_json *j) { json_close(j, ']'); }
 
-/* Length of the valid UTF-8 sequence at s, or 0 when invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; }
-	else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; }
-	else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; }
-	else return 0;
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 int
 ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 {
@@ -94,6 +69,7 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 		unsigned char c = s[i];
 		char esc[7];
 		size_t el = 0, n;
+		uint32_t cp;
 
 		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
 			run++;
@@ -105,7 +81,7 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 			rc = -1;
 		run = 0;
 		if (c >= 0x80) {
-			n = utf8_seq(s + i, len - i);
+			n = ms_utf8_seq(s + i, len - i, &cp);
 			if (n) {
 				if (ms_buf_add(out, s + i, n) < 0)
 					rc = -1;

@@ -55,6 +55,12 @@ size_t ms_copy(char *dst, size_t dstsz, const char *src, size_t len);
 
 /* The value of hex digit c (either case), or -1. */
 int ms_hexval(char c);
+/*
+ * The length (1–4) of the well-formed UTF-8 sequence at s (len bytes
+ * available), its code point in *cp; 0 when the bytes are not one (bad
+ * lead or continuation byte, overlong, surrogate, past U+10FFFF, cut off).
+ */
+size_t ms_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* Strict decimal parse of the whole string into [min,max]; 0 or -1. */
 int ms_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -222,27 +222,12 @@ out:
 static size_t
 xml_utf8(const unsigned char *s, size_t len)
 {
-	unsigned char c = s[0];
-	size_t n;
 	uint32_t cp;
+	size_t n = ms_utf8_seq(s, len, &cp);
 
-	if (c < 0x80)
-		return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
-	if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; }
-	else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; }
-	else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; }
-	else return 0;
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return n;
+	if (n == 1)
+		return (cp >= 0x20 || cp == '\t' || cp == '\n' || cp == '\r') ? 1 : 0;
+	return (n == 0 || cp == 0xfffe || cp == 0xffff) ? 0 : n;
 }
 
 int
