@@ -763,30 +763,6 @@ judge_incidents(struct report *r)
 /* ---- JSON ------------------------------------------------------------- */
 
 static void
-jkv_str(struct ms_json *j, const char *k, const char *v)
-{
-	ms_json_key(j, k);
-	if (v)
-		ms_json_str(j, v);
-	else
-		ms_json_null(j);
-}
-
-static void
-jkv_date(struct ms_json *j, const char *k, int64_t day)
-{
-	char d[16];
-
-	ms_json_key(j, k);
-	if (day == MS_REG_NO_DATE) {
-		ms_json_null(j);
-		return;
-	}
-	ms_date_fmt(d, sizeof(d), day);
-	ms_json_str(j, d);
-}
-
-static void
 jkv_time(struct ms_json *j, const char *k, int64_t ms)
 {
 	char t[32];
@@ -814,8 +790,8 @@ jkv_ratio(struct ms_json *j, const char *k, int64_t num, int64_t den)
 	ms_json_int(j, num);
 	ms_json_key(j, "den");
 	ms_json_int(j, den);
-	jkv_str(j, "pct", pct);
-	jkv_str(j, "text", text);
+	ms_json_kv_str(j, "pct", pct);
+	ms_json_kv_str(j, "text", text);
 	ms_json_obj_close(j);
 }
 
@@ -832,7 +808,7 @@ json_counter(struct ms_json *j, const char *k, const struct counter *c)
 	ms_json_arr_open(j);
 	for (size_t i = 0; i < c->n; i++) {
 		ms_json_obj_open(j);
-		jkv_str(j, "name", c->keys[i]);
+		ms_json_kv_str(j, "name", c->keys[i]);
 		ms_json_key(j, "count");
 		ms_json_int(j, c->vals[i]);
 		ms_json_obj_close(j);
@@ -846,9 +822,9 @@ json_system(struct report *r, struct ms_json *j, const struct sys_ev *se)
 	const struct ms_reg_system *s = se->s;
 
 	ms_json_obj_open(j);
-	jkv_str(j, "id", s->id);
-	jkv_str(j, "name", s->name);
-	jkv_str(j, "type", s->type);
+	ms_json_kv_str(j, "id", s->id);
+	ms_json_kv_str(j, "name", s->name);
+	ms_json_kv_str(j, "type", s->type);
 	ms_json_key(j, "info_classes");
 	ms_json_arr_open(j);
 	for (size_t i = 0; i < s->ninfo; i++)
@@ -861,31 +837,31 @@ json_system(struct report *r, struct ms_json *j, const struct sys_ev *se)
 		ms_json_null(j);
 	ms_json_key(j, "national_population_db");
 	ms_json_bool(j, s->national_db);
-	jkv_str(j, "owner", s->owner);
-	jkv_str(j, "security_unit", s->security_unit);
-	jkv_str(j, "operator", s->operator_name);
-	jkv_str(j, "contact", s->contact);
-	jkv_str(j, "framework", s->framework);
+	ms_json_kv_str(j, "owner", s->owner);
+	ms_json_kv_str(j, "security_unit", s->security_unit);
+	ms_json_kv_str(j, "operator", s->operator_name);
+	ms_json_kv_str(j, "contact", s->contact);
+	ms_json_kv_str(j, "framework", s->framework);
 	ms_json_key(j, "level");
 	ms_json_int(j, s->level);
-	jkv_str(j, "dossier", ms_reg_dossier_name(s->dossier));
-	jkv_str(j, "decision_number", s->decision_number);
-	jkv_date(j, "decision_date", s->decision_date);
+	ms_json_kv_str(j, "dossier", ms_reg_dossier_name(s->dossier));
+	ms_json_kv_str(j, "decision_number", s->decision_number);
+	ms_reg_json_date(j, "decision_date", s->decision_date);
 	ms_json_key(j, "plan_approved");
 	ms_json_bool(j, s->plan_approved);
-	jkv_str(j, "plan_implementation", ms_reg_impl_name(s->plan_impl));
-	jkv_date(j, "plan_target", s->plan_target);
-	jkv_date(j, "last_assessment", s->assessed);
-	jkv_str(j, "assessor", s->assessor);
-	jkv_date(j, "last_pentest", s->pentest);
+	ms_json_kv_str(j, "plan_implementation", ms_reg_impl_name(s->plan_impl));
+	ms_reg_json_date(j, "plan_target", s->plan_target);
+	ms_reg_json_date(j, "last_assessment", s->assessed);
+	ms_json_kv_str(j, "assessor", s->assessor);
+	ms_reg_json_date(j, "last_pentest", s->pentest);
 	ms_json_key(j, "layers");
 	ms_json_obj_open(j);
 	for (int l = 0; l < MS_REG_LAYERS; l++) {
 		ms_json_key(j, layer_keys[l]);
 		ms_json_obj_open(j);
-		jkv_str(j, "status", ms_reg_layer_status_name(s->layers[l].status));
-		jkv_str(j, "evidence", s->layers[l].evidence);
-		jkv_date(j, "valid_until", s->layers[l].valid_until);
+		ms_json_kv_str(j, "status", ms_reg_layer_status_name(s->layers[l].status));
+		ms_json_kv_str(j, "evidence", s->layers[l].evidence);
+		ms_reg_json_date(j, "valid_until", s->layers[l].valid_until);
 		ms_json_key(j, "expired");
 		ms_json_bool(j, s->layers[l].valid_until != MS_REG_NO_DATE &&
 		    s->layers[l].valid_until < r->at_ms / DAY_MS);
@@ -896,9 +872,9 @@ json_system(struct report *r, struct ms_json *j, const struct sys_ev *se)
 	ms_json_arr_open(j);
 	for (size_t i = 0; i < s->nattest; i++) {
 		ms_json_obj_open(j);
-		jkv_str(j, "requirement", s->attest[i].requirement);
-		jkv_str(j, "ref", s->attest[i].ref);
-		jkv_date(j, "valid_until", s->attest[i].valid_until);
+		ms_json_kv_str(j, "requirement", s->attest[i].requirement);
+		ms_json_kv_str(j, "ref", s->attest[i].ref);
+		ms_reg_json_date(j, "valid_until", s->attest[i].valid_until);
 		ms_json_key(j, "expired");
 		ms_json_bool(j, s->attest[i].valid_until < r->at_ms / DAY_MS);
 		ms_json_obj_close(j);
@@ -909,8 +885,8 @@ json_system(struct report *r, struct ms_json *j, const struct sys_ev *se)
 	for (size_t i = 0; i < s->nassets; i++) {
 		const struct agent_tel *tl = s->assets[i].agent ? tel_get(r, s->assets[i].agent) : NULL;
 		ms_json_obj_open(j);
-		jkv_str(j, "host", s->assets[i].host);
-		jkv_str(j, "agent", s->assets[i].agent);
+		ms_json_kv_str(j, "host", s->assets[i].host);
+		ms_json_kv_str(j, "agent", s->assets[i].agent);
 		ms_json_key(j, "sensor");
 		ms_json_bool(j, s->assets[i].sensor);
 		jkv_time(j, "last_seen", tl ? tl->last_seen : 0);
@@ -922,25 +898,25 @@ json_system(struct report *r, struct ms_json *j, const struct sys_ev *se)
 	for (size_t q = 0; q < r->prof->nreqs; q++) {
 		const struct res *x = &se->res[q];
 		ms_json_obj_open(j);
-		jkv_str(j, "requirement", r->prof->reqs[q].id);
-		jkv_str(j, "kind", r->prof->reqs[q].check == MS_CHECK_MANUAL ? "manual" : "automatic");
-		jkv_str(j, "result", res_name(x->r));
+		ms_json_kv_str(j, "requirement", r->prof->reqs[q].id);
+		ms_json_kv_str(j, "kind", r->prof->reqs[q].check == MS_CHECK_MANUAL ? "manual" : "automatic");
+		ms_json_kv_str(j, "result", res_name(x->r));
 		jkv_time(j, "evidence_time", x->ev);
-		jkv_str(j, "detail", x->detail[0] ? x->detail : NULL);
+		ms_json_kv_str(j, "detail", x->detail[0] ? x->detail : NULL);
 		ms_json_obj_close(j);
 	}
 	ms_json_arr_close(j);
 	if (se->has_ret) {
 		ms_json_key(j, "retention");
 		ms_json_obj_open(j);
-		jkv_date(j, "oldest", se->ret.oldest);
-		jkv_date(j, "newest", se->ret.newest);
-		jkv_date(j, "required", se->ret.required);
+		ms_reg_json_date(j, "oldest", se->ret.oldest);
+		ms_reg_json_date(j, "newest", se->ret.newest);
+		ms_reg_json_date(j, "required", se->ret.required);
 		ms_json_key(j, "days");
 		ms_json_int(j, se->ret.days);
 		ms_json_key(j, "missing");
 		ms_json_int(j, se->ret.missing);
-		jkv_date(j, "first_missing", se->ret.first_missing);
+		ms_reg_json_date(j, "first_missing", se->ret.first_missing);
 		ms_json_obj_close(j);
 	}
 	ms_json_key(j, "gaps");
@@ -963,22 +939,22 @@ render_json(struct report *r, struct ms_buf *b)
 	ms_json_obj_open(&j);
 	ms_json_key(&j, "scope");
 	ms_json_obj_open(&j);
-	jkv_str(&j, "province", r->reg->province);
-	jkv_str(&j, "organisation", r->reg->organisation);
-	jkv_str(&j, "register", r->reg_path);
-	jkv_str(&j, "framework", r->prof->id);
-	jkv_str(&j, "framework_title", tr(r, r->prof->title_vi, r->prof->title_en));
+	ms_json_kv_str(&j, "province", r->reg->province);
+	ms_json_kv_str(&j, "organisation", r->reg->organisation);
+	ms_json_kv_str(&j, "register", r->reg_path);
+	ms_json_kv_str(&j, "framework", r->prof->id);
+	ms_json_kv_str(&j, "framework_title", tr(r, r->prof->title_vi, r->prof->title_en));
 	ms_json_key(&j, "legal");
 	ms_json_arr_open(&j);
 	for (size_t i = 0; i < r->prof->nlegal; i++)
 		ms_json_str(&j, r->prof->legal[i]);
 	ms_json_arr_close(&j);
-	jkv_str(&j, "note", r->prof->note_vi ? tr(r, r->prof->note_vi, r->prof->note_en) : NULL);
+	ms_json_kv_str(&j, "note", r->prof->note_vi ? tr(r, r->prof->note_vi, r->prof->note_en) : NULL);
 	jkv_time(&j, "from", r->from_ms);
 	jkv_time(&j, "to", r->to_ms);
 	jkv_time(&j, "evaluated_at", r->at_ms);
 	jkv_time(&j, "generated", r->now_ms);
-	jkv_str(&j, "lang", r->vi ? "vi" : "en");
+	ms_json_kv_str(&j, "lang", r->vi ? "vi" : "en");
 	ms_json_obj_close(&j);
 
 	ms_json_key(&j, "summary");
@@ -1049,13 +1025,13 @@ render_json(struct report *r, struct ms_buf *b)
 	for (size_t q = 0; q < nq; q++) {
 		const struct ms_comp_req *req = &r->prof->reqs[q];
 		ms_json_obj_open(&j);
-		jkv_str(&j, "id", req->id);
-		jkv_str(&j, "title", tr(r, req->title_vi, req->title_en));
-		jkv_str(&j, "basis", req->basis);
+		ms_json_kv_str(&j, "id", req->id);
+		ms_json_kv_str(&j, "title", tr(r, req->title_vi, req->title_en));
+		ms_json_kv_str(&j, "basis", req->basis);
 		ms_json_key(&j, "from_level");
 		ms_json_int(&j, req->from_level);
-		jkv_str(&j, "kind", req->check == MS_CHECK_MANUAL ? "manual" : "automatic");
-		jkv_str(&j, "check", ms_comp_check_name(req->check));
+		ms_json_kv_str(&j, "kind", req->check == MS_CHECK_MANUAL ? "manual" : "automatic");
+		ms_json_kv_str(&j, "check", ms_comp_check_name(req->check));
 		ms_json_obj_close(&j);
 	}
 	ms_json_arr_close(&j);
@@ -1857,15 +1833,15 @@ static void
 json_summary(struct report *r, struct ms_json *j, const struct sys_ev *se)
 {
 	ms_json_obj_open(j);
-	jkv_str(j, "id", se->s->id);
-	jkv_str(j, "status", sys_status(se));
+	ms_json_kv_str(j, "id", se->s->id);
+	ms_json_kv_str(j, "status", sys_status(se));
 	ms_json_key(j, "passed");
 	ms_json_int(j, se->passed);
 	ms_json_key(j, "failed");
 	ms_json_int(j, se->applicable - se->passed);
 	ms_json_key(j, "total");
 	ms_json_int(j, se->applicable);
-	jkv_str(j, "framework", r->prof->id);
+	ms_json_kv_str(j, "framework", r->prof->id);
 	ms_json_key(j, "level");
 	ms_json_int(j, se->s->level);
 	jkv_time(j, "as_of", r->at_ms);
@@ -1883,9 +1859,9 @@ json_summary(struct report *r, struct ms_json *j, const struct sys_ev *se)
 		if (x->r != RES_FAIL)
 			continue;
 		ms_json_obj_open(j);
-		jkv_str(j, "id", r->prof->reqs[q].id);
-		jkv_str(j, "title", tr(r, r->prof->reqs[q].title_vi, r->prof->reqs[q].title_en));
-		jkv_str(j, "detail", x->detail[0] ? x->detail : NULL);
+		ms_json_kv_str(j, "id", r->prof->reqs[q].id);
+		ms_json_kv_str(j, "title", tr(r, r->prof->reqs[q].title_vi, r->prof->reqs[q].title_en));
+		ms_json_kv_str(j, "detail", x->detail[0] ? x->detail : NULL);
 		ms_json_obj_close(j);
 	}
 	ms_json_arr_close(j);

@@ -170,3 +170,10 @@ ms_json_finish(struct ms_json *j)
 {
 	return (j->err || j->depth != 0 || j->after_key || j->out->toobig) ? -1 : 0;
 }
+
+void
+ms_json_kv_str(struct ms_json *j, const char *k, const char *v)
+{
+	ms_json_key(j, k);
+	ms_json_str(j, v);	/* NULL writes null */
+}

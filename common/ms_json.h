@@ -33,6 +33,8 @@ void ms_json_strn(struct ms_json *j, const char *s, size_t len);
 void ms_json_int(struct ms_json *j, int64_t v);
 void ms_json_bool(struct ms_json *j, bool v);
 void ms_json_null(struct ms_json *j);
+/* "k": "v", or "k": null when v is NULL. */
+void ms_json_kv_str(struct ms_json *j, const char *k, const char *v);
 /* 0 when everything was written, -1 on overflow or misuse. */
 int ms_json_finish(struct ms_json *j);
 

@@ -545,20 +545,8 @@ ms_register_find(const struct ms_register *r, const char *id)
 	return ms_map_get(r->by_id, id, strlen(id));
 }
 
-/* "key": "string" or null. */
-static void
-json_kstr(struct ms_json *j, const char *k, const char *v)
-{
-	ms_json_key(j, k);
-	if (v)
-		ms_json_str(j, v);
-	else
-		ms_json_null(j);
-}
-
-/* "key": "YYYY-MM-DD" or null. */
-static void
-json_kdate(struct ms_json *j, const char *k, int64_t day)
+void
+ms_reg_json_date(struct ms_json *j, const char *k, int64_t day)
 {
 	char d[16];
 
@@ -577,21 +565,21 @@ ms_register_system_json(struct ms_json *j, const struct ms_reg_system *s)
 	size_t agents = 0;
 
 	ms_json_obj_open(j);
-	json_kstr(j, "id", s->id);
-	json_kstr(j, "name", s->name);
-	json_kstr(j, "type", s->type);
-	json_kstr(j, "owner", s->owner);
-	json_kstr(j, "security_unit", s->security_unit);
-	json_kstr(j, "operator", s->operator_name);
-	json_kstr(j, "framework", s->framework);
+	ms_json_kv_str(j, "id", s->id);
+	ms_json_kv_str(j, "name", s->name);
+	ms_json_kv_str(j, "type", s->type);
+	ms_json_kv_str(j, "owner", s->owner);
+	ms_json_kv_str(j, "security_unit", s->security_unit);
+	ms_json_kv_str(j, "operator", s->operator_name);
+	ms_json_kv_str(j, "framework", s->framework);
 	ms_json_key(j, "level");
 	ms_json_int(j, s->level);
-	json_kstr(j, "dossier", ms_reg_dossier_name(s->dossier));
+	ms_json_kv_str(j, "dossier", ms_reg_dossier_name(s->dossier));
 	ms_json_key(j, "decision");
 	if (s->decision_number) {
 		ms_json_obj_open(j);
-		json_kstr(j, "number", s->decision_number);
-		json_kdate(j, "date", s->decision_date);
+		ms_json_kv_str(j, "number", s->decision_number);
+		ms_reg_json_date(j, "date", s->decision_date);
 		ms_json_obj_close(j);
 	} else {
 		ms_json_null(j);
@@ -600,18 +588,18 @@ ms_register_system_json(struct ms_json *j, const struct ms_reg_system *s)
 	ms_json_obj_open(j);
 	ms_json_key(j, "approved");
 	ms_json_bool(j, s->plan_approved);
-	json_kstr(j, "implementation", ms_reg_impl_name(s->plan_impl));
-	json_kdate(j, "target", s->plan_target);
+	ms_json_kv_str(j, "implementation", ms_reg_impl_name(s->plan_impl));
+	ms_reg_json_date(j, "target", s->plan_target);
 	ms_json_obj_close(j);
-	json_kdate(j, "last_assessment", s->assessed);
+	ms_reg_json_date(j, "last_assessment", s->assessed);
 	ms_json_key(j, "layers");
 	ms_json_obj_open(j);
 	for (int l = 0; l < MS_REG_LAYERS; l++) {
 		ms_json_key(j, layer_keys[l]);
 		ms_json_obj_open(j);
-		json_kstr(j, "status", ms_reg_layer_status_name(s->layers[l].status));
-		json_kstr(j, "evidence", s->layers[l].evidence);
-		json_kdate(j, "valid_until", s->layers[l].valid_until);
+		ms_json_kv_str(j, "status", ms_reg_layer_status_name(s->layers[l].status));
+		ms_json_kv_str(j, "evidence", s->layers[l].evidence);
+		ms_reg_json_date(j, "valid_until", s->layers[l].valid_until);
 		ms_json_obj_close(j);
 	}
 	ms_json_obj_close(j);

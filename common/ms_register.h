@@ -107,6 +107,9 @@ void ms_register_free(struct ms_register *r);
 /* The system agent belongs to (borrowed), or NULL when it is unassigned. */
 const struct ms_reg_system *ms_register_find_agent(const struct ms_register *r,
     const char *agent);
+/* "k": "YYYY-MM-DD", or "k": null for MS_REG_NO_DATE. */
+struct ms_json;
+void ms_reg_json_date(struct ms_json *j, const char *k, int64_t day);
 /* The system with id (borrowed), or NULL. */
 const struct ms_reg_system *ms_register_find(const struct ms_register *r, const char *id);
 
