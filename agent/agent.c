@@ -2,7 +2,6 @@
  * minisoc-agent – follows log files and ships every line to the collector
  * over mutual TLS, keeping each line until the collector acknowledged it.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,20 +102,12 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 't' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct agent a;	/* large (file table): keep it off the stack */
 	struct ms_yaml_node *root = NULL;
-	const char *config = NULL, *level = NULL;
-	bool check = false;
+	struct ms_daemon_args args;
+	const char *config;
+	bool check;
 	char err[1024], cn[128], spool_dir[4200];
-	enum ms_log_level lvl;
 	const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 	struct event *sigs[4] = { NULL }, *stats = NULL;
 	struct timeval stats_tv = { 300, 0 };
@@ -126,32 +117,16 @@ main(int argc, char **argv)
 		ms_log_init("agent", MS_LOG_WARN);
 		return agent_enroll_main(argc - 1, argv + 1);
 	}
-	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config = optarg; break;
-		case 't': check = true; break;
-		case 'l': level = optarg; break;
-		case 'V': printf("minisoc-agent %s\n", MINISOC_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
-	}
-	ms_log_init("agent", MS_LOG_INFO);
-	if (config == NULL || optind != argc) {
-		usage(stderr);
-		return 1;
-	}
+	if ((ch = ms_daemon_args(argc, argv, "agent", usage, &args)) >= 0)
+		return ch;
+	config = args.config;
+	check = args.check;
 	if (agent_conf_load(config, &a.conf, a.files, &a.nfiles, &root, err, sizeof(err)) < 0) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		goto out;
 	}
-	if (level == NULL)
-		level = a.conf.log_level;
-	if (ms_log_level_parse(level, &lvl) < 0) {
-		ms_err("event=config_error reason=\"unknown log level %s\"", level);
+	if (ms_daemon_log_level("agent", &args, a.conf.log_level) < 0)
 		goto out;
-	}
-	ms_log_init("agent", lvl);
 	/* A renewal interrupted between its two renames is finished first. */
 	agent_tls_recover(&a.conf);
 	{

@@ -3,7 +3,6 @@
  * runs detection and writes alerts to Redis. See docs/architecture.md.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -583,19 +582,11 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 't' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct collector c;
-	const char *config = NULL, *level = NULL;
-	bool check = false;
+	struct ms_daemon_args args;
+	const char *config;
+	bool check;
 	char err[1024];
-	enum ms_log_level lvl;
 	struct event *sigs[4] = { NULL }, *stats = NULL, *metrics = NULL;
 	struct timeval metrics_tv = { 10, 0 };
 	const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
@@ -606,32 +597,16 @@ main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	TAILQ_INIT(&c.sessions);
 	c.started_ms = ms_now_ms();
-	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config = optarg; break;
-		case 't': check = true; break;
-		case 'l': level = optarg; break;
-		case 'V': printf("minisoc-collector %s\n", MINISOC_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
-	}
-	ms_log_init("collector", MS_LOG_INFO);
-	if (config == NULL || optind != argc) {
-		usage(stderr);
-		return 1;
-	}
+	if ((ch = ms_daemon_args(argc, argv, "collector", usage, &args)) >= 0)
+		return ch;
+	config = args.config;
+	check = args.check;
 	if (collector_conf_load(config, &c.conf, err, sizeof(err)) < 0) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		return 1;
 	}
-	if (level == NULL)
-		level = c.conf.log_level;
-	if (ms_log_level_parse(level, &lvl) < 0) {
-		ms_err("event=config_error reason=\"unknown log level %s\"", level);
+	if (ms_daemon_log_level("collector", &args, c.conf.log_level) < 0)
 		return 1;
-	}
-	ms_log_init("collector", lvl);
 	if ((c.ssl_ctx = ms_tls_server_ctx_new(c.conf.tls_ca, c.conf.tls_cert, c.conf.tls_key,
 	    err, sizeof(err))) == NULL || (c.conf.tls_crl[0] &&
 	    ms_tls_ctx_load_crl(c.ssl_ctx, c.conf.tls_crl, err, sizeof(err)) < 0) ||

@@ -1,5 +1,6 @@
 #include "ms_log.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,4 +98,51 @@ ms_log_quote(char *dst, size_t dstsz, const char *src, size_t len)
 	dst[o++] = '"';
 	dst[o] = '\0';
 	return dst;
+}
+
+int
+ms_daemon_args(int argc, char **argv, const char *prog, void (*usage)(FILE *),
+    struct ms_daemon_args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 't' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': a->config = optarg; break;
+		case 't': a->check = true; break;
+		case 'l': a->level = optarg; break;
+		case 'V': printf("minisoc-%s %s\n", prog, MINISOC_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	ms_log_init(prog, MS_LOG_INFO);
+	if (a->config == NULL || optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	return -1;
+}
+
+int
+ms_daemon_log_level(const char *prog, const struct ms_daemon_args *a, const char *conf_level)
+{
+	const char *level = a->level ? a->level : conf_level;
+	enum ms_log_level lvl;
+
+	if (ms_log_level_parse(level, &lvl) < 0) {
+		ms_err("event=config_error reason=\"unknown log level %s\"", level);
+		return -1;
+	}
+	ms_log_init(prog, lvl);
+	return 0;
 }

@@ -9,7 +9,9 @@
 #ifndef MS_LOG_H
 #define MS_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum ms_log_level { MS_LOG_DEBUG = 0, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERR };
 
@@ -17,6 +19,29 @@ enum ms_log_level { MS_LOG_DEBUG = 0, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERR };
 void ms_log_init(const char *prog, enum ms_log_level min);
 /* Parses "debug", "info", "warn", "error"; returns -1 on anything else. */
 int ms_log_level_parse(const char *s, enum ms_log_level *out);
+
+/*
+ * The command line every minisoc daemon takes: -c/--config FILE (required),
+ * -t/--check, -l/--log-level LEVEL, -V/--version, -h/--help.
+ */
+struct ms_daemon_args {
+	const char *config;
+	const char *level;	/* NULL: the config file's */
+	bool check;
+};
+
+/*
+ * Parses argv into a and starts logging as prog at info (-V prints
+ * "minisoc-<prog> <version>"). Returns -1 when the daemon goes on, else
+ * its exit status: 0 after -V or -h, 1 on a usage error (usage printed).
+ */
+int ms_daemon_args(int argc, char **argv, const char *prog, void (*usage)(FILE *),
+    struct ms_daemon_args *a);
+/*
+ * Logging from here on at a's -l level, else conf_level (the config
+ * file's). 0, or -1 after logging the unknown level as a config_error.
+ */
+int ms_daemon_log_level(const char *prog, const struct ms_daemon_args *a, const char *conf_level);
 
 void ms_log(enum ms_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

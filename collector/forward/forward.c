@@ -15,7 +15,6 @@
  * Memory is bounded: at most forward.max_inflight entries (and
  * FWD_MAX_WINDOW_BYTES of messages) are held; the rest waits in Redis.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1076,54 +1075,30 @@ entry_map_free(void *p)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 't' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const int signums[] = { SIGTERM, SIGINT, SIGUSR1 };
 	static const struct fwd_upstream_cbs cbs = { up_ready_cb, up_lost_cb, up_acked_cb,
 		up_drained_cb };
 	struct fwd f;
 	struct event *sigs[MS_ARRAY_LEN(signums)] = { NULL };
-	const char *config = NULL, *level = NULL;
-	bool check = false;
+	struct ms_daemon_args args;
+	const char *config;
+	bool check;
 	char err[1024];
-	enum ms_log_level lvl;
 	int ch, rc = 1;
 
 	memset(&f, 0, sizeof(f));
 	TAILQ_INIT(&f.win);
 	ms_buf_init(&f.buf, 0);
-	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config = optarg; break;
-		case 't': check = true; break;
-		case 'l': level = optarg; break;
-		case 'V': printf("minisoc-forward %s\n", MINISOC_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
-	}
-	ms_log_init("forward", MS_LOG_INFO);
-	if (config == NULL || optind != argc) {
-		usage(stderr);
-		return 1;
-	}
+	if ((ch = ms_daemon_args(argc, argv, "forward", usage, &args)) >= 0)
+		return ch;
+	config = args.config;
+	check = args.check;
 	if (fwd_conf_load(config, &f.conf, err, sizeof(err)) < 0) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		return 1;
 	}
-	if (level == NULL)
-		level = f.conf.log_level;
-	if (ms_log_level_parse(level, &lvl) < 0) {
-		ms_err("event=config_error reason=\"unknown log level %s\"", level);
+	if (ms_daemon_log_level("forward", &args, f.conf.log_level) < 0)
 		return 1;
-	}
-	ms_log_init("forward", lvl);
 	f.min_sev = fwd_sev_rank_name(f.conf.min_severity);
 	ms_buf_init(&f.buf, f.conf.max_message + 32);
 	f.streams[f.nstreams++] = f.conf.alerts_stream;

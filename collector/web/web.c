@@ -13,7 +13,6 @@
  * Access needs the token (web.token_file): "Authorization: Bearer <token>"
  * or the cookie set by POST /login. Nothing is written to Redis.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1353,53 +1352,31 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 't' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct web w;
-	const char *config = NULL, *level = NULL;
+	struct ms_daemon_args args;
+	const char *config;
 	const int signums[3] = { SIGTERM, SIGINT, SIGUSR1 };
 	struct event *sigs[3] = { NULL };
 	struct sse_client *cl;
 	struct pending *p;
-	bool check = false;
-	enum ms_log_level lvl;
+	bool check;
 	char err[1024];
 	int ch, rc = 1;
 
 	TAILQ_INIT(&w.clients);
 	TAILQ_INIT(&w.pending);
 	TAILQ_INIT(&w.chart_wait);
-	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config = optarg; break;
-		case 't': check = true; break;
-		case 'l': level = optarg; break;
-		case 'V': printf("minisoc-web %s\n", MINISOC_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
-		}
-	}
-	ms_log_init("web", MS_LOG_INFO);
-	if (config == NULL || optind != argc) {
-		usage(stderr);
-		return 1;
-	}
+	if ((ch = ms_daemon_args(argc, argv, "web", usage, &args)) >= 0)
+		return ch;
+	config = args.config;
+	check = args.check;
 	if (ms_config_load(config, web_keys, &w.conf, NULL, err, sizeof(err)) < 0 ||
 	    token_load(&w, err, sizeof(err)) < 0) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		return 1;
 	}
-	if (ms_log_level_parse(level ? level : w.conf.log_level, &lvl) < 0) {
-		ms_err("event=config_error reason=\"unknown log level\"");
+	if (ms_daemon_log_level("web", &args, w.conf.log_level) < 0)
 		return 1;
-	}
-	ms_log_init("web", lvl);
 	if (check) {
 		printf("%s: configuration and token OK\n", config);
 		return 0;
