@@ -16,15 +16,13 @@ compliance published by minisocctl report, agents web1 and app1 online):
 and saves OUT_DIR/systems.png and OUT_DIR/systems.html.
 Exit status 0 when all hold, 1 with the reason otherwise.
 """
-import base64
 import json
 import os
-import shutil
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_browser import Browser, Fail  # noqa: E402
+from web_browser import Browser, Fail, finish, open_page, save_failure, save_page, sign_in  # noqa: E402
 
 
 def row(sid):
@@ -52,19 +50,8 @@ def main():
     b = None
     try:
         b = Browser(profile)
-        target = b.call("Target.createTarget", {"url": "about:blank"}, session=False)
-        att = b.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
-                     session=False)
-        b.session = att["sessionId"]
-        b.call("Page.enable")
-        b.call("Runtime.enable")
-        b.call("Emulation.setDeviceMetricsOverride",
-               {"width": 1280, "height": 1800, "deviceScaleFactor": 1, "mobile": False})
-        b.call("Page.navigate", {"url": url + "/"})
-        b.wait("location.pathname === '/login' && document.readyState === 'complete' && "
-               "!!document.getElementById('token')", 15, "the login form")
-        b.eval("document.getElementById('token').value = " + json.dumps(token) +
-               "; document.querySelector('form').submit(); true")
+        open_page(b)
+        sign_in(b, url, token)
         b.wait("location.pathname === '/' && document.readyState === 'complete'", 15, "the dashboard")
         b.wait(f"!!{row('SYS-003')}", 15, "the systems table")
         if b.eval("!!document.getElementById('no-register')"):
@@ -111,31 +98,13 @@ def main():
         print("system name with HTML shown as text")
 
         b.eval("document.getElementById('systems-box').scrollIntoView(); true")
-        shot = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
-        png = base64.b64decode(shot["data"])
-        if not png.startswith(b"\x89PNG\r\n\x1a\n") or len(png) < 10000:
-            raise Fail(f"screenshot is not a plausible PNG ({len(png)} bytes)")
-        with open(os.path.join(out_dir, "systems.png"), "wb") as f:
-            f.write(png)
-        with open(os.path.join(out_dir, "systems.html"), "w") as f:
-            f.write(b.eval("document.documentElement.outerHTML"))
+        save_page(b, out_dir, "systems.png", "systems.html")
     except Fail as e:
         print(f"FAIL: {e}")
-        if b is not None:
-            try:
-                with open(os.path.join(out_dir, "page-at-failure.html"), "w") as f:
-                    f.write(b.eval("document.documentElement.outerHTML", timeout=5) or "")
-                shot = b.call("Page.captureScreenshot", {"format": "png"}, timeout=10)
-                with open(os.path.join(out_dir, "failure.png"), "wb") as f:
-                    f.write(base64.b64decode(shot["data"]))
-            except Exception:
-                pass
+        save_failure(b, out_dir)
         return 1
     finally:
-        if b is not None:
-            b.close()
-            shutil.copy(os.path.join(profile, "chromium.log"), os.path.join(out_dir, "chromium.log"))
-        shutil.rmtree(profile, ignore_errors=True)
+        finish(b, profile, out_dir)
     return 0
 
 

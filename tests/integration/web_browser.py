@@ -136,6 +136,62 @@ class Browser:
             time.sleep(0.02)
 
 
+def open_page(b):
+    """A new tab in b, attached, with Page and Runtime events and a 1280x1800 viewport."""
+    target = b.call("Target.createTarget", {"url": "about:blank"}, session=False)
+    att = b.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
+                 session=False)
+    b.session = att["sessionId"]
+    b.call("Page.enable")
+    b.call("Runtime.enable")
+    b.call("Emulation.setDeviceMetricsOverride",
+           {"width": 1280, "height": 1800, "deviceScaleFactor": 1, "mobile": False})
+
+
+def sign_in(b, url, token):
+    """Opens url/, which sends us to the login form, and submits the token there."""
+    b.call("Page.navigate", {"url": url + "/"})
+    b.wait("location.pathname === '/login' && document.readyState === 'complete' && "
+           "!!document.getElementById('token')", 15, "redirect to the login form")
+    b.eval("document.getElementById('token').value = " + json.dumps(token) +
+           "; document.querySelector('form').submit(); true")
+
+
+def save_page(b, out_dir, png_name, html_name):
+    """Saves a full-page screenshot (checked to be a real PNG) and the page's HTML; the PNG's size."""
+    shot = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    png = base64.b64decode(shot["data"])
+    if not png.startswith(b"\x89PNG\r\n\x1a\n") or len(png) < 10000:
+        raise Fail(f"screenshot is not a plausible PNG ({len(png)} bytes)")
+    with open(os.path.join(out_dir, png_name), "wb") as f:
+        f.write(png)
+    with open(os.path.join(out_dir, html_name), "w") as f:
+        f.write(b.eval("document.documentElement.outerHTML"))
+    return len(png)
+
+
+def save_failure(b, out_dir):
+    """What the page looked like when a check failed (best effort)."""
+    if b is None:
+        return
+    try:
+        with open(os.path.join(out_dir, "page-at-failure.html"), "w") as f:
+            f.write(b.eval("document.documentElement.outerHTML", timeout=5) or "")
+        shot = b.call("Page.captureScreenshot", {"format": "png"}, timeout=10)
+        with open(os.path.join(out_dir, "failure.png"), "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+    except Exception:
+        pass
+
+
+def finish(b, profile, out_dir):
+    """Closes the browser, keeps its log in out_dir, removes its profile."""
+    if b is not None:
+        b.close()
+        shutil.copy(os.path.join(profile, "chromium.log"), os.path.join(out_dir, "chromium.log"))
+    shutil.rmtree(profile, ignore_errors=True)
+
+
 def main():
     if len(sys.argv) != 6:
         sys.exit(__doc__)
@@ -146,21 +202,10 @@ def main():
     b = None
     try:
         b = Browser(profile)
-        target = b.call("Target.createTarget", {"url": "about:blank"}, session=False)
-        att = b.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
-                     session=False)
-        b.session = att["sessionId"]
-        b.call("Page.enable")
-        b.call("Runtime.enable")
-        b.call("Emulation.setDeviceMetricsOverride",
-               {"width": 1280, "height": 1800, "deviceScaleFactor": 1, "mobile": False})
+        open_page(b)
 
         # Without the cookie the page sends us to the login form.
-        b.call("Page.navigate", {"url": url + "/"})
-        b.wait("location.pathname === '/login' && document.readyState === 'complete' && "
-               "!!document.getElementById('token')", 15, "redirect to the login form")
-        b.eval("document.getElementById('token').value = " + json.dumps(token) +
-               "; document.querySelector('form').submit(); true")
+        sign_in(b, url, token)
         b.wait("location.pathname === '/' && document.readyState === 'complete' && "
                "document.getElementById('conn') && "
                "document.getElementById('conn').textContent === 'live'", 15,
@@ -252,32 +297,14 @@ def main():
             raise Fail(f"chart counts {total} alerts, expected at least 2")
         print(f"agent online, no register configured, chart counts {total}")
 
-        shot = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
-        png = base64.b64decode(shot["data"])
-        if not png.startswith(b"\x89PNG\r\n\x1a\n") or len(png) < 10000:
-            raise Fail(f"screenshot is not a plausible PNG ({len(png)} bytes)")
-        with open(os.path.join(out_dir, "dashboard.png"), "wb") as f:
-            f.write(png)
-        with open(os.path.join(out_dir, "page.html"), "w") as f:
-            f.write(b.eval("document.documentElement.outerHTML"))
-        print(f"screenshot: {os.path.join(out_dir, 'dashboard.png')} ({len(png)} bytes)")
+        n = save_page(b, out_dir, "dashboard.png", "page.html")
+        print(f"screenshot: {os.path.join(out_dir, 'dashboard.png')} ({n} bytes)")
     except Fail as e:
         print(f"FAIL: {e}")
-        if b is not None:
-            try:
-                with open(os.path.join(out_dir, "page-at-failure.html"), "w") as f:
-                    f.write(b.eval("document.documentElement.outerHTML", timeout=5) or "")
-                shot = b.call("Page.captureScreenshot", {"format": "png"}, timeout=10)
-                with open(os.path.join(out_dir, "failure.png"), "wb") as f:
-                    f.write(base64.b64decode(shot["data"]))
-            except Exception:
-                pass
+        save_failure(b, out_dir)
         return 1
     finally:
-        if b is not None:
-            b.close()
-            shutil.copy(os.path.join(profile, "chromium.log"), os.path.join(out_dir, "chromium.log"))
-        shutil.rmtree(profile, ignore_errors=True)
+        finish(b, profile, out_dir)
     return 0
 
 
