@@ -14,6 +14,8 @@ PACKAGES=(
   redis-server redis-tools openssl ca-certificates python3
   # used by the scripts in deploy/ and tests/ (timeout, ss, ps)
   coreutils iproute2 procps
+  # e2e_archive.sh reads the event archive back with zstdcat
+  zstd
   # bench/pcap compares the packet library with tcpdump -n -r on the same file
   tcpdump
   # bench/run.sh compares the collector with rsyslog (imtcp over TLS with the
