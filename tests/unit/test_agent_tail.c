@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "agent.h"
 #include "agent_harness.h"
@@ -667,6 +668,126 @@ test_glob_limit(void **state)
 	stop(a);
 }
 
+/* --- a steady stream: one wake-up per read ------------------------------ */
+
+struct stream {
+	const char *name;
+	int next, stop_at;	/* lines "s <n>" appended, one per tick, up to stop_at */
+	int rotate_at;		/* before line rotate_at: rename name to name.1 */
+	int ticks;
+};
+
+static void
+stream_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *s = arg;
+	char buf[64], from[512], to[520];
+
+	(void)fd;
+	(void)what;
+	s->ticks++;
+	if (s->next >= s->stop_at)
+		return;
+	if (s->next == s->rotate_at) {
+		/* Rename and recreate in one go, as the loop cannot run in between. */
+		path_in(from, sizeof(from), s->name);
+		snprintf(to, sizeof(to), "%s.1", from);
+		assert_int_equal(rename(from, to), 0);
+		put(s->name, "w", "");
+	}
+	snprintf(buf, sizeof(buf), "s %d\n", s->next++);
+	put(s->name, "a", buf);
+}
+
+/*
+ * Runs the loop for ms (or until the tail read lines, if until_read).
+ * Counts the turns in which the tail read lines and the idle ones: neither
+ * a read nor the writer's tick.
+ */
+static void
+stream_run(struct agent *a, struct stream *s, int64_t ms, bool until_read, int *reads,
+    int *idle)
+{
+	int64_t end = ms_mono_ms() + ms;
+
+	while (ms_mono_ms() < end) {
+		uint64_t seq = a->next_seq;
+		int ticks = s->ticks;
+
+		event_base_loop(a->base, EVLOOP_ONCE);
+		if (a->next_seq != seq)
+			(*reads)++;
+		else if (s->ticks == ticks)
+			(*idle)++;
+		take_all(a);
+		if (until_read && a->next_seq != seq)
+			return;
+	}
+}
+
+static void
+test_steady_stream(void **state)
+{
+	struct stream s = { .name = "st.log", .stop_at = 100, .rotate_at = -1 };
+	struct timeval every = { 0, 3000 };
+	struct agent *a;
+	struct event *writer;
+	char want[64];
+	int reads = 0, idle = 0;
+	int64_t t0;
+
+	(void)state;
+	reset();
+	put("st.log", "w", "");
+	a = harness_new(dir);
+	a->conf.read_batch_us = 30000;
+	a->conf.poll_ms = 60000;	/* only inotify can tell the tail anything */
+	path_in(a->files[0].path, sizeof(a->files[0].path), "st.log");
+	a->nfiles = 1;
+	harness_start(a);
+	assert_non_null(writer = event_new(a->base, -1, EV_PERSIST, stream_cb, &s));
+	assert_int_equal(event_add(writer, &every), 0);
+
+	/* A line every 3 ms, read every 30 ms: each read is its own single wake-up. */
+	stream_run(a, &s, 400, false, &reads, &idle);
+	assert_true(s.next > 40);
+	assert_true(reads >= 3);
+	assert_true(reads <= s.next / 4);
+	assert_true(idle <= 2);	/* entering the steady mode, at most */
+
+	/* The stream stops: the repeating read ends instead of ticking on. */
+	s.stop_at = s.next;
+	reads = idle = 0;
+	stream_run(a, &s, 300, false, &reads, &idle);
+	assert_true(reads <= 1);	/* the lines of the last tick */
+	assert_true(idle <= 2);	/* the tick that finds no notice */
+	assert_int_equal((int)got.n, s.next);
+
+	/* A lone line after the pause: inotify listens again, read at once. */
+	event_del(writer);
+	t0 = ms_mono_ms();
+	put("st.log", "a", "lone\n");
+	stream_run(a, &s, 5000, true, &reads, &idle);
+	assert_true(got_line("lone"));
+	assert_true(ms_mono_ms() - t0 < 5000);
+
+	/* Renamed and recreated mid-stream: the steady mode still sees it. */
+	s.stop_at = s.next + 60;
+	s.rotate_at = s.next + 30;
+	assert_int_equal(event_add(writer, &every), 0);
+	stream_run(a, &s, 600, false, &reads, &idle);
+	assert_int_equal(s.next, s.stop_at);
+	stream_run(a, &s, 200, false, &reads, &idle);
+	assert_int_equal((int)got.n, s.stop_at + 1);
+	for (int i = 0; i < s.stop_at; i++) {
+		snprintf(want, sizeof(want), "s %d", i);
+		assert_int_equal(got_count(want), 1);
+	}
+	assert_int_equal(a->stats.rotations, 1);
+	event_free(writer);
+	stop(a);
+}
+
 static int
 setup(void **state)
 {
@@ -698,6 +819,7 @@ main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
+		cmocka_unit_test(test_steady_stream),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
