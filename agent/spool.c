@@ -16,8 +16,10 @@
 #include "agent.h"
 #include "ms_log.h"
 #include "ms_proto.h"
+#include "ms_rec.h"
 
-#define SPOOL_MAGIC "MSR1"
+#define SPOOL_MAGIC "MSR2"
+#define SPOOL_MAGIC_V1 "MSR1"
 #define SPOOL_MAX_SRC 4096
 #define SPOOL_MAX_REC (SPOOL_REC_HDR + SPOOL_MAX_SRC + MS_PROTO_MAX_LINE)
 /* Appends are gathered here and written with one write(2). */
@@ -68,6 +70,12 @@ struct spool {
 
 uint32_t
 spool_crc(const void *p, size_t n)
+{
+	return ms_crc32c(p, n);
+}
+
+uint32_t
+spool_crc_v1(const void *p, size_t n)
 {
 	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
 }
@@ -152,10 +160,16 @@ rec_parse(const char *p, size_t avail, struct spool_rec *r)
 {
 	uint32_t body, src_len, line_len;
 	size_t n;
+	bool v1;
 
 	if (avail < SPOOL_REC_HDR)
-		return memcmp(p, SPOOL_MAGIC, avail < 4 ? avail : 4) == 0 ? 0 : -1;
-	if (memcmp(p, SPOOL_MAGIC, 4) != 0)
+		return memcmp(p, SPOOL_MAGIC, avail < 4 ? avail : 4) == 0 ||
+		    memcmp(p, SPOOL_MAGIC_V1, avail < 4 ? avail : 4) == 0 ? 0 : -1;
+	if (memcmp(p, SPOOL_MAGIC, 4) == 0)
+		v1 = false;
+	else if (memcmp(p, SPOOL_MAGIC_V1, 4) == 0)
+		v1 = true;
+	else
 		return -1;
 	body = get32(p + 8);
 	src_len = get16(p + 64);
@@ -166,7 +180,7 @@ rec_parse(const char *p, size_t avail, struct spool_rec *r)
 	n = SPOOL_REC_HDR + src_len + line_len;
 	if (avail < n)
 		return 0;
-	if (spool_crc(p + 8, n - 8) != get32(p + 4))
+	if ((v1 ? spool_crc_v1(p + 8, n - 8) : spool_crc(p + 8, n - 8)) != get32(p + 4))
 		return -1;
 	r->seq = get64(p + 12);
 	r->time_ms = (int64_t)get64(p + 20);

@@ -4,15 +4,18 @@
  * Every line read is appended here before its file position may be saved;
  * a record is dropped only once the collector acknowledged its sequence
  * number (a whole segment file at a time). After a crash the spool is
- * scanned: records are checked (length, CRC-32), a torn or corrupt tail is
+ * scanned: records are checked (length, CRC), a torn or corrupt tail is
  * cut off, corrupt bytes in the middle are skipped and counted, and every
  * unacknowledged record is sent again.
  *
  * Layout: <dir>/<first seq, 16 hex digits>.seg, records back to back:
  *
  *   off  size
- *     0     4  magic "MSR1"
- *     4     4  CRC-32 of bytes 8 .. end of record
+ *     0     4  magic "MSR2" (or "MSR1", written by earlier agents)
+ *     4     4  CRC of bytes 8 .. end of record: CRC-32C for "MSR2", zlib's
+ *              CRC-32 for "MSR1" (both are read; only "MSR2" is written:
+ *              the CPU's CRC-32C instruction makes it about five times
+ *              cheaper, which shows at 10,000 lines/s)
  *     8     4  body length (bytes after this field)
  *    12     8  sequence number (this agent's local numbering)
  *    20     8  time read (ms since the epoch, signed)
@@ -124,7 +127,8 @@ uint64_t spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const
 uint64_t spool_max_seq(const struct spool *sp);
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);
 
-/* CRC-32 as written in records (exposed for tests). */
+/* The CRC of a record with magic "MSR2" (spool_crc) or "MSR1" (spool_crc_v1); for tests. */
 uint32_t spool_crc(const void *p, size_t n);
+uint32_t spool_crc_v1(const void *p, size_t n);
 
 #endif

@@ -28,6 +28,11 @@ uint16_t ms_get16(const char *p);
 uint32_t ms_get32(const char *p);
 uint64_t ms_get64(const char *p);
 uint32_t ms_crc32(const void *p, size_t n);
+/*
+ * CRC-32C (Castagnoli), with the SSE 4.2 instruction where the CPU has it:
+ * about five times cheaper than ms_crc32 on short records.
+ */
+uint32_t ms_crc32c(const void *p, size_t n);
 
 /* Fills the header of a record of total size len at p (body already at p + 12). */
 void ms_rec_seal(char *p, const char magic[4], size_t len);

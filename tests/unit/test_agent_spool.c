@@ -306,6 +306,72 @@ test_backlog(void **state)
 	spool_free(sp);
 }
 
+/*
+ * A spool written by an earlier agent ("MSR1" records, zlib's CRC-32) is
+ * read after an upgrade; new records ("MSR2", CRC-32C) follow in the same
+ * file and both load.
+ */
+static void
+test_old_format(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct got g = { 0 };
+	char seg[700], *buf;
+	off_t size;
+	int fd;
+
+	(void)state;
+	/* The check value of CRC-32C ("123456789"), hardware path or not. */
+	assert_int_equal(spool_crc("123456789", 9), 0xE3069283u);
+	assert_int_equal(spool_crc_v1("123456789", 9), 0xCBF43926u);
+	reset();
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	append_range(sp, 1, 10, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	/* Rewrite every record as the old format. */
+	seg_file(seg, sizeof(seg), 0);
+	size = file_size(seg);
+	assert_non_null(buf = malloc((size_t)size));
+	assert_true((fd = open(seg, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, buf, (size_t)size, 0), size);
+	for (off_t off = 0; off < size;) {
+		uint32_t body = (uint32_t)(unsigned char)buf[off + 8] |
+		    (uint32_t)(unsigned char)buf[off + 9] << 8 |
+		    (uint32_t)(unsigned char)buf[off + 10] << 16 |
+		    (uint32_t)(unsigned char)buf[off + 11] << 24;
+		uint32_t crc;
+
+		assert_memory_equal(buf + off, "MSR2", 4);
+		memcpy(buf + off, "MSR1", 4);
+		crc = spool_crc_v1(buf + off + 8, 4 + body);
+		for (int i = 0; i < 4; i++)
+			buf[off + 4 + i] = (char)(crc >> (8 * i));
+		off += 12 + body;
+	}
+	assert_int_equal(pwrite(fd, buf, (size_t)size, 0), size);
+	close(fd);
+	free(buf);
+
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 10);
+	assert_int_equal(st.corrupt_bytes, 0);
+	append_range(sp, 11, 12, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	sp = open_sp(1 << 20, 1 << 16, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 12);
+	assert_int_equal(st.corrupt_bytes, 0);
+	assert_int_equal(spool_load(sp, take, &g), 12);
+	for (size_t i = 0; i < 12; i++)
+		assert_int_equal(g.seq[i], i + 1);
+	assert_string_equal(g.line[0], "line number 1");
+	spool_free(sp);
+}
+
 static int
 setup(void **state)
 {
@@ -336,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_corrupt_middle),
 		cmocka_unit_test(test_cap_and_ack),
 		cmocka_unit_test(test_backlog),
+		cmocka_unit_test(test_old_format),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
