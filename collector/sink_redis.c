@@ -171,6 +171,7 @@ struct sink {
 	struct event *sync_timer;
 	char sha[2 * SHA_DIGEST_LENGTH + 1];	/* batch_lua's SHA1, hex (EVALSHA) */
 	struct ms_buf cmdbuf;		/* scratch: a batch's command for the journal */
+	struct ms_buf head;		/* the fixed part of batch commands, after "*N CRLF" */
 };
 
 static void sink_connect(struct sink *s);
@@ -856,8 +857,15 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	}
 	if (op->joff != JOFF_NONE) {
 		s->jinflight--;
-		if (op->weight == 0 && op->kind != OP_GROUP)
+		if (op->kind == OP_GROUP) {
+			struct sink_op *m;
+
+			TAILQ_FOREACH(m, &op->members, link)
+				if (m->weight == 0)
+					s->c->stats.spool_replayed++;
+		} else if (op->weight == 0) {
 			s->c->stats.spool_replayed++;
+		}
 	}
 	s->backoff_ms = 0;
 	s->failures = 0;
@@ -890,6 +898,109 @@ op_send(struct sink *s, struct sink_op *op)
 }
 
 /*
+ * The arguments of batch record r of its own (agent id, seq, n, alerts)
+ * when its command is this script's EVALSHA as journal_put writes it:
+ * 0 with *seg, *segl, or -1 (an older EVAL record, another shape).
+ */
+static int
+rec_seg(struct sink *s, const struct journal_rec *r, const char **seg, size_t *segl)
+{
+	const char *p, *end;
+	uint64_t nargs = 0;
+
+	if (r->ncmds != 1 || r->cmdlen[0] < 4 || r->cmd[0][0] != '*')
+		return -1;
+	if (s->head.len == 0) {
+		if (cmd_begin(s, &s->head, 0) < 0 || s->head.len < 4)
+			return -1;
+		/* Without its "*7\r\n". */
+		memmove(s->head.data, s->head.data + 4, s->head.len - 4);
+		s->head.len -= 4;
+	}
+	p = r->cmd[0] + 1;
+	end = r->cmd[0] + r->cmdlen[0];
+	while (p < end && *p >= '0' && *p <= '9' && nargs < 1000000000)
+		nargs = nargs * 10 + (uint64_t)(*p++ - '0');
+	if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+		return -1;
+	p += 2;
+	if ((size_t)(end - p) < s->head.len || memcmp(p, s->head.data, s->head.len) != 0 ||
+	    nargs != 7 + 3 + 5 * (uint64_t)r->nalerts)
+		return -1;
+	*seg = p + s->head.len;
+	*segl = (size_t)(end - *seg);
+	return 0;
+}
+
+/*
+ * Replays the batch records at the journal's send point in one call, as
+ * group_take does for memory: consecutive records of this script, one
+ * without a checkpoint last (agents' snapshots in between are passed
+ * over). NULL when the first record cannot be grouped (an older EVAL
+ * record) or out of memory: it then goes alone.
+ */
+static struct sink_op *
+journal_group(struct sink *s)
+{
+	struct journal_rec r;
+	struct sink_op *g, *m;
+	struct ms_buf b, cmd;
+	uint64_t off = s->jsent, next;
+	size_t nargs = 0;
+	unsigned n = 0;
+	char id[128];
+
+	if ((g = op_new(OP_GROUP)) == NULL)
+		return NULL;
+	ms_buf_init(&b, SIZE_MAX);
+	ms_buf_init(&cmd, SIZE_MAX);
+	while (n < GROUP_MAX_OPS && b.len < GROUP_MAX_BYTES && off < journal_size(s->j) &&
+	    journal_read(s->j, off, &r, &next) == 1) {
+		const char *seg;
+		size_t segl;
+
+		if (r.kind == OP_SNAPSHOT) {
+			off = next;
+			continue;
+		}
+		if ((r.kind != OP_BATCH && r.kind != OP_CHECKPOINT) || rec_seg(s, &r, &seg, &segl) < 0)
+			break;
+		if ((m = op_new((enum sink_op_kind)r.kind)) == NULL || ms_buf_add(&b, seg, segl) < 0) {
+			op_free(m);
+			goto fail;
+		}
+		m->joff = off;
+		m->jnext = next;
+		m->nalerts = r.nalerts;
+		m->seq = r.seq;
+		if (r.agent_len) {
+			ms_copy(id, sizeof(id), r.agent, r.agent_len);
+			m->st = collector_agent(s->c, id);
+		}
+		TAILQ_INSERT_TAIL(&g->members, m, link);
+		n++;
+		nargs += 3 + 5 * (size_t)r.nalerts;
+		off = next;
+		if (r.seq == 0)
+			break;
+	}
+	if (n == 0 || cmd_begin(s, &cmd, nargs) < 0 || ms_buf_add(&cmd, b.data, b.len) < 0 ||
+	    op_take_cmd(g, &cmd) < 0)
+		goto fail;
+	ms_buf_fini(&b);
+	g->nmembers = n;
+	g->joff = s->jsent;
+	g->jnext = off;
+	s->jsent = off;
+	return g;
+fail:
+	ms_buf_fini(&b);
+	ms_buf_fini(&cmd);
+	op_free(g);
+	return NULL;
+}
+
+/*
  * The journal's next record: 1 sent (or skipped), 0 nothing to do now, -1
  * the context is going away.
  */
@@ -917,6 +1028,14 @@ flush_journal(struct sink *s)
 	/* The same rule as for memory operations (see sink_flush). */
 	if ((r.kind == OP_CHECKPOINT || (r.kind == OP_BATCH && r.seq)) &&
 	    !TAILQ_EMPTY(&s->inflight))
+		return 0;
+	if ((r.kind == OP_CHECKPOINT || r.kind == OP_BATCH) && (op = journal_group(s)) != NULL) {
+		s->jinflight++;
+		return op_send(s, op) ? 1 : -1;
+	}
+	/* journal_group read on: r's pointers may be stale. */
+	if ((r.kind == OP_CHECKPOINT || r.kind == OP_BATCH) &&
+	    journal_read(s->j, s->jsent, &r, &next) <= 0)
 		return 0;
 	if ((op = op_from_rec(s, &r, s->jsent, next)) == NULL)
 		return 0;
@@ -1185,6 +1304,7 @@ sink_redis_new(struct collector *c, char *err, size_t errsz)
 		}
 	}
 	ms_buf_init(&s->cmdbuf, SIZE_MAX);
+	ms_buf_init(&s->head, SIZE_MAX);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->inflight);
 	TAILQ_INIT(&s->behind);
@@ -1244,6 +1364,7 @@ sink_free(struct sink *s)
 	journal_free(s->j);
 	free(s->unsynced);
 	ms_buf_fini(&s->cmdbuf);
+	ms_buf_fini(&s->head);
 	free(s);
 }
 
