@@ -101,7 +101,7 @@ while (($#)); do
 	--dir) wdir=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--no-rsyslog) no_rsyslog=1; shift ;;
-	-h | --help) sed -n '2,71p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,73p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
