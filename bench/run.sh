@@ -11,7 +11,7 @@
 #
 #   bench/run.sh [--build DIR] [--agents N] [--events E] [--seconds S] [--mark M]
 #                [--configs "none default sigmahq"] [--rsyslog-conf FILE]
-#                [--smoke] [--dir DIR] [--keep]
+#                [--smoke] [--dir DIR] [--keep] [--no-rsyslog]
 #
 #   --build DIR    a Release build with bench/loadgen (default: build)
 #   --agents N     load generator connections (default 4), each its own certificate
@@ -34,6 +34,7 @@
 #                  fixed rate, the "default" configuration; fails on any loss
 #   --dir DIR      where the work folder goes (default: $TMPDIR or /tmp)
 #   --keep         keep the work folder (configs, logs, raw latencies)
+#   --no-rsyslog   the collector's runs only (A/B comparisons of two builds)
 #
 # Exit status: 0, 1 on an error (or, with --smoke, any lost event), 77 when
 # rsyslogd or one of its modules (imtcp, lmnsd_ossl, omhiredis, impstats) is
@@ -65,7 +66,11 @@
 #    omhiredis has no stream mode);
 #  - nothing lost: the load generator's sent == acked == the collector's
 #    events_in (SIGUSR1 counters), rsyslog's imtcp "submitted" (impstats)
-#    == sent, and every marked event's alert or line arrived.
+#    == sent, and every marked event's alert or line arrived;
+#  - counts that do not depend on the machine's load, per million events
+#    (raw lines): the collector's read and write system calls (syscr, syscw
+#    of /proc/<pid>/io), its context switches, and the Redis commands it
+#    caused (INFO commandstats: EVAL + EVALSHA, all commands).
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -79,6 +84,7 @@ configs="none default sigmahq"
 rsconf=$here/rsyslog.conf
 smoke=0
 keep=0
+no_rsyslog=0
 wdir=${TMPDIR:-/tmp}
 sigmahq=${MINISOC_SIGMAHQ:-$top/../shared/corpora/sigmahq}
 cmdline="bench/run.sh $*"
@@ -94,7 +100,8 @@ while (($#)); do
 	--smoke) smoke=1; agents=2; events=20000; secs=2; configs=default; shift ;;
 	--dir) wdir=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h | --help) sed -n '2,65p' "$0"; exit 0 ;;
+	--no-rsyslog) no_rsyslog=1; shift ;;
+	-h | --help) sed -n '2,73p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -167,6 +174,13 @@ ticks() { # ticks PID: utime + stime of all its threads, in clock ticks
 	rest=${line##*) }
 	read -r -a f <<<"$rest"
 	echo $((f[11] + f[12]))
+}
+io_count() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/io"; }
+ctxsw() { awk '$1 ~ /ctxt_switches:/ { n += $2 } END { print n }' "/proc/$1/status"; }
+# redis_calls: "EVAL+EVALSHA ALL" calls so far, from INFO commandstats
+redis_calls() {
+	rcli info commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ { all += $3 }
+		/^cmdstat_eval:|^cmdstat_evalsha:/ { ev += $3 } END { print ev + 0, all + 0 }'
 }
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 percentiles() { # percentiles FILE: "n min p50 p99 p99.9 max" in ms (nearest rank)
@@ -242,6 +256,9 @@ run_load() {
 	wait_for 10 "latency reader" log_has "reader-$id" '^ready'
 
 	lgl=$work/logs/loadgen-$id.log
+	local sr0 sw0 cs0 ev0 all0 sr1 sw1 cs1 ev1 all1
+	sr0=$(io_count "$pid" syscr) sw0=$(io_count "$pid" syscw) cs0=$(ctxsw "$pid")
+	read -r ev0 all0 < <(redis_calls)
 	c0=$(ticks "$pid") r0=$(ticks "$redis_pid") t0=$(now_ns)
 	"$loadgen_bin" --port "$port" --pki "$work/pki" --agents "$agents" --rate "$rate" \
 		--events "$n" --mark "$mark" --run "$id" --mode "$( [[ $sys == rsyslog ]] && echo syslog || echo minisoc)" \
@@ -268,6 +285,8 @@ run_load() {
 	wait "$reader_pid" || die "latency reader failed: $(cat "$work/logs/reader-$id.log")"
 	forget "$reader_pid"
 	c1=$(ticks "$pid") r1=$(ticks "$redis_pid")
+	sr1=$(io_count "$pid" syscr) sw1=$(io_count "$pid" syscw) cs1=$(ctxsw "$pid")
+	read -r ev1 all1 < <(redis_calls)
 	rss=$(status_kib "$pid" VmRSS) hwm=$(status_kib "$pid" VmHWM)
 	got=$(sed -n 's/^received=\([0-9]*\).*/\1/p' "$work/logs/reader-$id.log")
 	last=$(sed -n 's/.* last_ns=\([0-9]*\).*/\1/p' "$work/logs/reader-$id.log")
@@ -301,6 +320,9 @@ run_load() {
 	raw+=("$sys $cfg $what: wall_ns=$wall ticks=$((c1 - c0)) clk_tck=$tck redis_ticks=$((r1 - r0))\
  vmrss_kib=$rss vmhwm_kib=$hwm events=$n sent=$sent acked=$acked counted=$counted $extra\
  marked=$got/$expected reader_$(sed -n 's/^received=.* \(cpu_s=[0-9.]*\).*/\1/p' "$work/logs/reader-$id.log")")
+	raw+=("  per_1M_events: $(awk -v n="$counted" -v a=$((sr1 - sr0)) -v b=$((sw1 - sw0)) \
+		-v c=$((cs1 - cs0)) -v e=$((ev1 - ev0)) -v r=$((all1 - all0)) 'BEGIN { m = n > 0 ? 1e6 / n : 0;
+		printf "syscr=%.0f syscw=%.0f ctxsw=%.0f redis_eval=%.0f redis_cmds_all_clients=%.0f", a * m, b * m, c * m, e * m, r * m }')")
 	raw+=("  $(grep '^loadgen: run=' "$lgl" | tail -n1)")
 	raw+=("  $line")
 	raw+=("  latency_ms n=$rn min=$lmin p50=$p50 p99=$p99 p99.9=$p999 max=$lmax")
@@ -385,6 +407,7 @@ YML
 done
 
 # --- rsyslog -------------------------------------------------------------------
+if ((!no_rsyslog)); then
 sport=$(free_port)
 mkdir -p "$work/rsyslog"
 sed -e "s|@WORKDIR@|$work/rsyslog|g" -e "s|@MODDIR@|$moddir|g" -e "s|@CA@|$work/pki/ca.crt|g" \
@@ -424,6 +447,7 @@ for r in "${rates[@]}"; do run_load rsyslog literals "$rsyslog_pid" "$sport" "$r
 kill -TERM "$rsyslog_pid"
 wait "$rsyslog_pid" || true
 forget "$rsyslog_pid"
+fi
 
 # --- the table -------------------------------------------------------------------
 echo
@@ -461,6 +485,7 @@ worst=0
 for c in $configs; do
 	v=${ratio[$c/saturation]:-}
 	w=${ratio[$c/${halfrate[$c]}/s]:-}
+	[[ -n $v$w ]] || continue # no rsyslog runs (--no-rsyslog)
 	line+=" $c $v (same rate ${w:--})"
 	for x in $v $w; do worst=$(awk -v a="$worst" -v b="$x" 'BEGIN { print (b > a ? b : a) }'); done
 done

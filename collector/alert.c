@@ -46,12 +46,34 @@ json_field(struct ms_json *j, const char *key, const char *s, size_t cap)
 	ms_json_strn(j, s, strnlen(s, cap));
 }
 
+/*
+ * ms_fmt_time with the date and time of the last second formatted kept:
+ * an alert has three times, usually in the same second as the last one.
+ */
 static void
 json_time(struct ms_json *j, const char *key, int64_t ms)
 {
+	static _Thread_local int64_t last_sec = INT64_MIN;
+	static _Thread_local char last[32];
 	char t[32];
+	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	int milli = (int)(ms - sec * 1000);
 
-	ms_fmt_time(t, sizeof(t), ms);
+	if (sec != last_sec) {
+		ms_fmt_time(last, sizeof(last), sec * 1000);
+		last_sec = sec;
+	}
+	/* "YYYY-MM-DDTHH:MM:SS" then ".mmmZ"; any other shape: the slow path. */
+	if (strlen(last) == 24 && last[19] == '.') {
+		memcpy(t, last, 20);
+		t[20] = (char)('0' + milli / 100);
+		t[21] = (char)('0' + milli / 10 % 10);
+		t[22] = (char)('0' + milli % 10);
+		t[23] = 'Z';
+		t[24] = '\0';
+	} else {
+		ms_fmt_time(t, sizeof(t), ms);
+	}
 	ms_json_key(j, key);
 	ms_json_str(j, t);
 }

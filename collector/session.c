@@ -500,7 +500,10 @@ handle_frame(struct session *s, const struct ms_frame_hdr *h, const uint8_t *p)
 			session_reject_or_close(s, MS_ERR_TYPE, "batch_before_hello");
 			return;
 		}
+		/* The batch's log lines (one per alert) in one write. */
+		ms_log_hold();
 		handle_batch(s, p, h->len);
+		ms_log_release();
 		return;
 	case MS_MSG_HEALTH:
 		if (s->state != SS_READY) {

@@ -30,6 +30,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 
 #include "collector.h"
 #include "journal.h"
@@ -41,58 +42,84 @@ static const char *exec[] = { "EXEC" };
 static const size_t execl[] = { 4 };
 
 /*
- * One agent batch: its alerts (XADD + PUBLISH each), then its checkpoint.
- * A script runs whole, without other clients in between, and is one unit
- * in the AOF; a command that fails (OOM, WRONGTYPE) stops it before the
- * checkpoint, so the handled number never passes an alert that was not
- * stored. The handled number only moves forward: a batch whose number
- * Redis already holds was stored before (a replay after a crash, a resend
- * after a lost reply, another collector) and is skipped whole (-1).
- * KEYS: stream, handled-number hash. ARGV: maxlen, channel, agent id, seq
- * ("" for none), then json, rule, severity, agent, src_ip per alert.
+ * Agent batches (group commit): each batch's alerts (XADD + PUBLISH each),
+ * then its checkpoint; all the batches waiting at that moment go in one
+ * call. A script runs whole, without other clients in between, and is one
+ * unit in the AOF; a command that fails (OOM, WRONGTYPE) stops it there,
+ * so a handled number never passes an alert that was not stored: the
+ * batches before the failing one are stored with their checkpoints, the
+ * failing one and those after it are not checkpointed and are sent again.
+ * A handled number only moves forward: a batch whose number Redis already
+ * holds was stored before (a replay after a crash, a resend after a lost
+ * reply or an error, another collector) and is skipped whole (-1).
+ * KEYS: stream, handled-number hash. ARGV: maxlen, channel, then per batch
+ * agent id, seq ("" for none), n, and n times json, rule, severity, agent,
+ * src_ip. Returns per batch its n, or -1 when skipped.
+ * Sent by EVALSHA: SCRIPT LOAD goes first on every connection, so a
+ * restarted Redis has it before any batch; a NOSCRIPT (SCRIPT FLUSH on a
+ * live connection) is an error like any other: nothing of that call ran,
+ * the connection is dropped and everything is sent again after the load.
  */
 static const char batch_lua[] =
-	"local n = (#ARGV - 4) / 5\n"
-	"if ARGV[4] ~= '' then\n"
-	"  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0') or 0\n"
-	"  if cur >= tonumber(ARGV[4]) then return -1 end\n"
+	"local r = {}\n"
+	"local i, last = 3, #ARGV\n"
+	"while i <= last do\n"
+	"  local id, seq, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])\n"
+	"  local b = i + 3\n"
+	"  i = b + n * 5\n"
+	"  local done = n\n"
+	"  if seq ~= '' and (tonumber(redis.call('HGET', KEYS[2], id) or '0') or 0) >="
+	" tonumber(seq) then\n"
+	"    done = -1\n"
+	"  else\n"
+	"    for k = b, i - 1, 5 do\n"
+	"      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[k],"
+	" 'rule', ARGV[k + 1], 'severity', ARGV[k + 2], 'agent', ARGV[k + 3],"
+	" 'src_ip', ARGV[k + 4])\n"
+	"      redis.call('PUBLISH', ARGV[2], ARGV[k])\n"
+	"    end\n"
+	"    if seq ~= '' then redis.call('HSET', KEYS[2], id, seq) end\n"
+	"  end\n"
+	"  r[#r + 1] = done\n"
 	"end\n"
-	"for i = 0, n - 1 do\n"
-	"  local b = 5 + i * 5\n"
-	"  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[b],"
-	" 'rule', ARGV[b + 1], 'severity', ARGV[b + 2], 'agent', ARGV[b + 3],"
-	" 'src_ip', ARGV[b + 4])\n"
-	"  redis.call('PUBLISH', ARGV[2], ARGV[b])\n"
-	"end\n"
-	"if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end\n"
-	"return n\n";
-#define BATCH_FIXED_ARGS 9	/* EVAL script 2 stream hash maxlen channel id seq */
+	"return r\n";
+/* A group stops growing at this many batches or bytes (one script call). */
+#define GROUP_MAX_OPS 1024
+#define GROUP_MAX_BYTES (4u << 20)
+/* A batch's own arguments (its alerts, RESP-encoded) are bounded by the journal's record. */
+#define SEG_MAX_BYTES (JOURNAL_MAX_RECORD / 2)
 
 /*
  * OP_INFO is informational: skipped while congested, errors only logged.
  * Every other kind is sent again after an error reply (see sink_reply_cb).
  */
 enum sink_op_kind { OP_ALERT, OP_CHECKPOINT, OP_LOAD, OP_INFO, OP_STATE, OP_AGENTS, OP_STATUS,
-	OP_BATCH, OP_SNAPSHOT };
+	OP_BATCH, OP_SNAPSHOT, OP_GROUP, OP_SCRIPT };
 
 /* Kinds that must reach Redis (and so may go to the journal). */
 static bool
 kind_durable(enum sink_op_kind k)
 {
-	return k == OP_ALERT || k == OP_CHECKPOINT || k == OP_STATE || k == OP_BATCH;
+	return k == OP_ALERT || k == OP_CHECKPOINT || k == OP_STATE || k == OP_BATCH ||
+	    k == OP_GROUP;
 }
 
 #define JOFF_NONE UINT64_MAX
 /* Journal records in flight at once during a replay (bounds memory). */
 #define JOURNAL_INFLIGHT_MAX 256
 
+TAILQ_HEAD(sink_opq, sink_op);
+
 /*
- * OP_BATCH is one agent batch's alerts and its checkpoint in one script
- * (batch_lua): Redis stores all of it or, on an error, the alerts before
- * the failing one and never the checkpoint; a collector killed between an
- * alert and its checkpoint cannot leave alerts whose events the agent will
- * send again. While the batch is being filled, its arguments are kept in
- * args; the command is formatted when it closes.
+ * OP_BATCH is one agent batch's alerts and its checkpoint (OP_CHECKPOINT:
+ * a checkpoint alone) for batch_lua: Redis stores all of it or, on an
+ * error, the alerts before the failing one and never the checkpoint; a
+ * collector killed between an alert and its checkpoint cannot leave alerts
+ * whose events the agent will send again. Its alerts' arguments are
+ * RESP-encoded into seg as they come; the command is built when it is
+ * sent, as part of an OP_GROUP (the batches waiting at that moment, in
+ * order, one EVALSHA), or alone when it goes to the journal. Batches read
+ * back from the journal carry their command instead (cmd).
  */
 struct sink_op {
 	enum sink_op_kind kind;
@@ -102,9 +129,9 @@ struct sink_op {
 	unsigned capcmds;
 	unsigned replies;
 	unsigned nalerts;		/* OP_BATCH: alerts inside */
-	char **args;			/* OP_BATCH being filled: owned copies */
-	size_t *argl;
-	size_t nargs, capargs;
+	struct ms_buf seg;		/* OP_BATCH / OP_CHECKPOINT in memory: the alerts' arguments */
+	struct sink_opq members;	/* OP_GROUP: its batches, in order (owned) */
+	unsigned nmembers;
 	struct agent_state *st;		/* CHECKPOINT / LOAD / STATUS; lives as long as the collector */
 	uint64_t seq;
 	size_t weight;			/* what it adds to npending (0: read back from the journal) */
@@ -118,8 +145,6 @@ struct sink_unsynced {
 	struct agent_state *st;
 	uint64_t seq;
 };
-
-TAILQ_HEAD(sink_opq, sink_op);
 
 struct sink {
 	struct collector *c;
@@ -144,6 +169,9 @@ struct sink {
 	struct sink_unsynced *unsynced;	/* checkpoints waiting for the next sync */
 	size_t nunsynced, capunsynced;
 	struct event *sync_timer;
+	char sha[2 * SHA_DIGEST_LENGTH + 1];	/* batch_lua's SHA1, hex (EVALSHA) */
+	struct ms_buf cmdbuf;		/* scratch: a batch's command for the journal */
+	struct ms_buf head;		/* the fixed part of batch commands, after "*N CRLF" */
 };
 
 static void sink_connect(struct sink *s);
@@ -162,6 +190,8 @@ op_kind_name(enum sink_op_kind k)
 	case OP_STATUS: return "load_status";
 	case OP_BATCH: return "batch";
 	case OP_SNAPSHOT: return "snapshot";
+	case OP_GROUP: return "batches";
+	case OP_SCRIPT: return "script_load";
 	}
 	return "?";
 }
@@ -169,16 +199,19 @@ op_kind_name(enum sink_op_kind k)
 static void
 op_free(struct sink_op *op)
 {
+	struct sink_op *m;
+
 	if (op == NULL)
 		return;
 	for (unsigned i = 0; i < op->ncmds; i++)
 		redisFreeCommand(op->cmd[i]);
 	free(op->cmd);
 	free(op->len);
-	for (size_t i = 0; i < op->nargs; i++)
-		free(op->args[i]);
-	free(op->args);
-	free(op->argl);
+	ms_buf_fini(&op->seg);
+	while ((m = TAILQ_FIRST(&op->members)) != NULL) {
+		TAILQ_REMOVE(&op->members, m, link);
+		op_free(m);
+	}
 	free(op);
 }
 
@@ -189,6 +222,8 @@ op_new(enum sink_op_kind kind)
 	if (op) {
 		op->kind = kind;
 		op->joff = op->jnext = JOFF_NONE;
+		ms_buf_init(&op->seg, SEG_MAX_BYTES);
+		TAILQ_INIT(&op->members);
 	}
 	return op;
 }
@@ -219,6 +254,125 @@ op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
 	op->cmd[op->ncmds] = cmd;
 	op->len[op->ncmds] = (size_t)len;
 	op->ncmds++;
+	return 0;
+}
+
+/* Writes v in decimal at p (room for 20 digits); returns the digits written. */
+static size_t
+put_u64(char *p, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		p[i] = t[n - 1 - i];
+	return n;
+}
+
+/* Appends one RESP bulk string ($len CRLF bytes CRLF) to b. 0 or -1. */
+static int
+resp_bulk(struct ms_buf *b, const char *p, size_t n)
+{
+	char *w = ms_buf_room(b, n + 26);
+	size_t k = 0;
+
+	if (w == NULL)
+		return -1;
+	w[k++] = '$';
+	k += put_u64(w + k, n);
+	w[k++] = '\r';
+	w[k++] = '\n';
+	memcpy(w + k, p, n);
+	k += n;
+	w[k++] = '\r';
+	w[k++] = '\n';
+	ms_buf_commit(b, k);
+	return 0;
+}
+
+static int
+resp_bulk_u64(struct ms_buf *b, uint64_t v)
+{
+	char d[20];
+
+	return resp_bulk(b, d, put_u64(d, v));
+}
+
+/* Arguments a batch adds to batch_lua's call. */
+static size_t
+seg_nargs(const struct sink_op *op)
+{
+	return 3 + 5 * (size_t)op->nalerts;
+}
+
+/*
+ * Starts the EVALSHA command for batches with nargs arguments of their own
+ * in out (emptied first): the command, its keys, maxlen and channel.
+ */
+static int
+cmd_begin(struct sink *s, struct ms_buf *out, size_t nargs)
+{
+	const struct collector_conf *cf = &s->c->conf;
+	char *w;
+	size_t k = 0;
+
+	ms_buf_reset(out);
+	if ((w = ms_buf_room(out, 24)) == NULL)
+		return -1;
+	w[k++] = '*';
+	k += put_u64(w + k, 7 + nargs);
+	w[k++] = '\r';
+	w[k++] = '\n';
+	ms_buf_commit(out, k);
+	if (resp_bulk(out, "EVALSHA", 7) < 0 || resp_bulk(out, s->sha, strlen(s->sha)) < 0 ||
+	    resp_bulk(out, "2", 1) < 0 ||
+	    resp_bulk(out, cf->redis_stream, strlen(cf->redis_stream)) < 0 ||
+	    resp_bulk(out, "minisoc:agents:seq", 18) < 0 ||
+	    resp_bulk_u64(out, (uint64_t)cf->redis_stream_maxlen) < 0 ||
+	    resp_bulk(out, cf->redis_channel, strlen(cf->redis_channel)) < 0)
+		return -1;
+	return 0;
+}
+
+/* Appends batch op's arguments: agent id, seq ("" for none), n, its alerts'. */
+static int
+cmd_add_seg(struct ms_buf *out, const struct sink_op *op)
+{
+	const char *id = op->st ? op->st->id : "";
+	int rc;
+
+	rc = resp_bulk(out, id, strlen(id));
+	if (rc == 0)
+		rc = op->st && op->seq ? resp_bulk_u64(out, op->seq) : resp_bulk(out, "", 0);
+	if (rc == 0)
+		rc = resp_bulk_u64(out, op->nalerts);
+	if (rc == 0 && op->seg.len)
+		rc = ms_buf_add(out, op->seg.data, op->seg.len);
+	return rc;
+}
+
+/* Whether op is a batch still in memory form (its command built when sent). */
+static bool
+op_is_seg(const struct sink_op *op)
+{
+	return (op->kind == OP_BATCH || op->kind == OP_CHECKPOINT) && op->ncmds == 0;
+}
+
+/* Gives op the command built in b (b is left empty). */
+static int
+op_take_cmd(struct sink_op *op, struct ms_buf *b)
+{
+	if ((op->cmd = malloc(sizeof(*op->cmd))) == NULL ||
+	    (op->len = malloc(sizeof(*op->len))) == NULL)
+		return -1;
+	op->cmd[0] = b->data;
+	op->len[0] = b->len;
+	op->ncmds = op->capcmds = 1;
+	memset(b, 0, sizeof(*b));
 	return 0;
 }
 
@@ -290,6 +444,17 @@ journal_put(struct sink *s, struct sink_op *op)
 	struct journal_rec r;
 	uint64_t off = journal_size(s->j);
 
+	if (op->kind == OP_GROUP) {
+		/* Each batch its own record: the journal's records stay per agent batch. */
+		struct sink_op *m;
+
+		TAILQ_FOREACH(m, &op->members, link)
+			if (journal_put(s, m) < 0)
+				return -1;
+		op->joff = off;
+		op->jnext = journal_size(s->j);
+		return 0;
+	}
 	if (op->ncmds > JOURNAL_MAX_CMDS)
 		return -1;
 	memset(&r, 0, sizeof(r));
@@ -302,6 +467,16 @@ journal_put(struct sink *s, struct sink_op *op)
 	for (unsigned i = 0; i < op->ncmds; i++) {
 		r.cmd[i] = op->cmd[i];
 		r.cmdlen[i] = op->len[i];
+	}
+	if (op_is_seg(op)) {
+		/* The batch alone, as one command. */
+		if (cmd_begin(s, &s->cmdbuf, seg_nargs(op)) < 0 || cmd_add_seg(&s->cmdbuf, op) < 0) {
+			ms_buf_reset(&s->cmdbuf);
+			return -1;
+		}
+		r.ncmds = 1;
+		r.cmd[0] = s->cmdbuf.data;
+		r.cmdlen[0] = s->cmdbuf.len;
 	}
 	if (journal_append(s->j, &r) < 0)
 		return -1;
@@ -397,8 +572,13 @@ spill_start(struct sink *s)
 	return 0;
 undo:
 	/* Nothing of it is relied on yet: start again later from an empty journal. */
-	TAILQ_FOREACH(op, &s->inflight, link)
+	TAILQ_FOREACH(op, &s->inflight, link) {
+		struct sink_op *m;
+
 		op->joff = op->jnext = JOFF_NONE;
+		TAILQ_FOREACH(m, &op->members, link)
+			m->joff = m->jnext = JOFF_NONE;
+	}
 	s->nunsynced = 0;
 	journal_reset(s->j);
 	return -1;
@@ -556,10 +736,31 @@ static void
 op_done(struct sink *s, struct sink_op *op, redisReply *r)
 {
 	switch (op->kind) {
+	case OP_GROUP: {
+		/* One reply per batch, in order (batch_lua). */
+		struct sink_op *m;
+		size_t i = 0;
+
+		TAILQ_FOREACH(m, &op->members, link) {
+			redisReply *e = r && r->type == REDIS_REPLY_ARRAY && i < r->elements ?
+			    r->element[i] : NULL;
+			op_done(s, m, e);
+			i++;
+		}
+		break;
+	}
+	case OP_SCRIPT:
+		if (!(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, s->sha) == 0))
+			ms_err("event=redis_script_mismatch sha=%s reply=\"%.64s\"", s->sha,
+			    r && r->type == REDIS_REPLY_STRING ? r->str : "?");
+		break;
 	case OP_ALERT:
 		s->c->stats.alerts_written++;
 		break;
 	case OP_BATCH:
+		/* A batch read back from the journal gets its own one-element reply. */
+		if (r && r->type == REDIS_REPLY_ARRAY)
+			r = r->elements == 1 ? r->element[0] : NULL;
 		/* -1: Redis had this checkpoint already, nothing was written again. */
 		if (!(r && r->type == REDIS_REPLY_INTEGER && r->integer < 0))
 			s->c->stats.alerts_written += op->nalerts;
@@ -646,11 +847,25 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	if (++op->replies < op->ncmds)
 		return;
 	TAILQ_REMOVE(&s->inflight, op, link);
-	weigh(s, op, -1);
+	if (op->kind == OP_GROUP) {
+		struct sink_op *m;
+
+		TAILQ_FOREACH(m, &op->members, link)
+			weigh(s, m, -1);
+	} else {
+		weigh(s, op, -1);
+	}
 	if (op->joff != JOFF_NONE) {
 		s->jinflight--;
-		if (op->weight == 0)
+		if (op->kind == OP_GROUP) {
+			struct sink_op *m;
+
+			TAILQ_FOREACH(m, &op->members, link)
+				if (m->weight == 0)
+					s->c->stats.spool_replayed++;
+		} else if (op->weight == 0) {
 			s->c->stats.spool_replayed++;
+		}
 	}
 	s->backoff_ms = 0;
 	s->failures = 0;
@@ -683,6 +898,109 @@ op_send(struct sink *s, struct sink_op *op)
 }
 
 /*
+ * The arguments of batch record r of its own (agent id, seq, n, alerts)
+ * when its command is this script's EVALSHA as journal_put writes it:
+ * 0 with *seg, *segl, or -1 (an older EVAL record, another shape).
+ */
+static int
+rec_seg(struct sink *s, const struct journal_rec *r, const char **seg, size_t *segl)
+{
+	const char *p, *end;
+	uint64_t nargs = 0;
+
+	if (r->ncmds != 1 || r->cmdlen[0] < 4 || r->cmd[0][0] != '*')
+		return -1;
+	if (s->head.len == 0) {
+		if (cmd_begin(s, &s->head, 0) < 0 || s->head.len < 4)
+			return -1;
+		/* Without its "*7\r\n". */
+		memmove(s->head.data, s->head.data + 4, s->head.len - 4);
+		s->head.len -= 4;
+	}
+	p = r->cmd[0] + 1;
+	end = r->cmd[0] + r->cmdlen[0];
+	while (p < end && *p >= '0' && *p <= '9' && nargs < 1000000000)
+		nargs = nargs * 10 + (uint64_t)(*p++ - '0');
+	if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+		return -1;
+	p += 2;
+	if ((size_t)(end - p) < s->head.len || memcmp(p, s->head.data, s->head.len) != 0 ||
+	    nargs != 7 + 3 + 5 * (uint64_t)r->nalerts)
+		return -1;
+	*seg = p + s->head.len;
+	*segl = (size_t)(end - *seg);
+	return 0;
+}
+
+/*
+ * Replays the batch records at the journal's send point in one call, as
+ * group_take does for memory: consecutive records of this script, one
+ * without a checkpoint last (agents' snapshots in between are passed
+ * over). NULL when the first record cannot be grouped (an older EVAL
+ * record) or out of memory: it then goes alone.
+ */
+static struct sink_op *
+journal_group(struct sink *s)
+{
+	struct journal_rec r;
+	struct sink_op *g, *m;
+	struct ms_buf b, cmd;
+	uint64_t off = s->jsent, next;
+	size_t nargs = 0;
+	unsigned n = 0;
+	char id[128];
+
+	if ((g = op_new(OP_GROUP)) == NULL)
+		return NULL;
+	ms_buf_init(&b, SIZE_MAX);
+	ms_buf_init(&cmd, SIZE_MAX);
+	while (n < GROUP_MAX_OPS && b.len < GROUP_MAX_BYTES && off < journal_size(s->j) &&
+	    journal_read(s->j, off, &r, &next) == 1) {
+		const char *seg;
+		size_t segl;
+
+		if (r.kind == OP_SNAPSHOT) {
+			off = next;
+			continue;
+		}
+		if ((r.kind != OP_BATCH && r.kind != OP_CHECKPOINT) || rec_seg(s, &r, &seg, &segl) < 0)
+			break;
+		if ((m = op_new((enum sink_op_kind)r.kind)) == NULL || ms_buf_add(&b, seg, segl) < 0) {
+			op_free(m);
+			goto fail;
+		}
+		m->joff = off;
+		m->jnext = next;
+		m->nalerts = r.nalerts;
+		m->seq = r.seq;
+		if (r.agent_len) {
+			ms_copy(id, sizeof(id), r.agent, r.agent_len);
+			m->st = collector_agent(s->c, id);
+		}
+		TAILQ_INSERT_TAIL(&g->members, m, link);
+		n++;
+		nargs += 3 + 5 * (size_t)r.nalerts;
+		off = next;
+		if (r.seq == 0)
+			break;
+	}
+	if (n == 0 || cmd_begin(s, &cmd, nargs) < 0 || ms_buf_add(&cmd, b.data, b.len) < 0 ||
+	    op_take_cmd(g, &cmd) < 0)
+		goto fail;
+	ms_buf_fini(&b);
+	g->nmembers = n;
+	g->joff = s->jsent;
+	g->jnext = off;
+	s->jsent = off;
+	return g;
+fail:
+	ms_buf_fini(&b);
+	ms_buf_fini(&cmd);
+	op_free(g);
+	return NULL;
+}
+
+/*
  * The journal's next record: 1 sent (or skipped), 0 nothing to do now, -1
  * the context is going away.
  */
@@ -711,11 +1029,66 @@ flush_journal(struct sink *s)
 	if ((r.kind == OP_CHECKPOINT || (r.kind == OP_BATCH && r.seq)) &&
 	    !TAILQ_EMPTY(&s->inflight))
 		return 0;
+	if ((r.kind == OP_CHECKPOINT || r.kind == OP_BATCH) && (op = journal_group(s)) != NULL) {
+		s->jinflight++;
+		return op_send(s, op) ? 1 : -1;
+	}
+	/* journal_group read on: r's pointers may be stale. */
+	if ((r.kind == OP_CHECKPOINT || r.kind == OP_BATCH) &&
+	    journal_read(s->j, s->jsent, &r, &next) <= 0)
+		return 0;
 	if ((op = op_from_rec(s, &r, s->jsent, next)) == NULL)
 		return 0;
 	s->jsent = next;
 	s->jinflight++;
 	return op_send(s, op) ? 1 : -1;
+}
+
+/*
+ * Takes the batches at the head of pending, in order, into one OP_GROUP
+ * with its EVALSHA command. A batch without a checkpoint ends the group:
+ * were a later batch to fail, it would be sent again and its alerts,
+ * stored already, stored twice. NULL when out of memory (nothing taken).
+ */
+static struct sink_op *
+group_take(struct sink *s)
+{
+	struct sink_op *g, *op;
+	struct ms_buf b;
+	size_t nargs = 0, bytes = 0;
+	unsigned n = 0;
+
+	for (op = TAILQ_FIRST(&s->pending); op != NULL && op_is_seg(op); op = TAILQ_NEXT(op, link)) {
+		if (n && (n >= GROUP_MAX_OPS || bytes + op->seg.len > GROUP_MAX_BYTES))
+			break;
+		n++;
+		nargs += seg_nargs(op);
+		bytes += op->seg.len + 64;
+		if (op->st == NULL)
+			break;
+	}
+	if ((g = op_new(OP_GROUP)) == NULL)
+		return NULL;
+	ms_buf_init(&b, SIZE_MAX);
+	if (cmd_begin(s, &b, nargs) < 0)
+		goto fail;
+	op = TAILQ_FIRST(&s->pending);
+	for (unsigned i = 0; i < n; i++, op = TAILQ_NEXT(op, link))
+		if (cmd_add_seg(&b, op) < 0)
+			goto fail;
+	if (op_take_cmd(g, &b) < 0)
+		goto fail;
+	for (unsigned i = 0; i < n; i++) {
+		op = TAILQ_FIRST(&s->pending);
+		TAILQ_REMOVE(&s->pending, op, link);
+		TAILQ_INSERT_TAIL(&g->members, op, link);
+	}
+	g->nmembers = n;
+	return g;
+fail:
+	ms_buf_fini(&b);
+	op_free(g);
+	return NULL;
 }
 
 static void
@@ -737,12 +1110,18 @@ sink_flush(struct sink *s)
 		 * Redis runs a pipeline whole: a checkpoint sent behind an alert
 		 * that then fails would still move the agent's handled number past
 		 * it. So a checkpoint goes out only once everything before it is
-		 * confirmed (one round trip per batch, on loopback).
+		 * confirmed, together with every batch waiting then (group commit:
+		 * one round trip for all of them, however many agents sent).
 		 */
 		if ((op->kind == OP_CHECKPOINT || (op->kind == OP_BATCH && op->st)) &&
 		    !TAILQ_EMPTY(&s->inflight))
 			break;
-		TAILQ_REMOVE(&s->pending, op, link);
+		if (op_is_seg(op)) {
+			if ((op = group_take(s)) == NULL)
+				break;	/* out of memory: tried again at the next reply or batch */
+		} else {
+			TAILQ_REMOVE(&s->pending, op, link);
+		}
 		if (!op_send(s, op))
 			return;
 	}
@@ -778,16 +1157,54 @@ sink_requeue(struct sink *s)
 	struct sink_op *op;
 
 	while ((op = TAILQ_LAST(&s->inflight, sink_opq)) != NULL) {
+		struct sink_op *m;
+
 		TAILQ_REMOVE(&s->inflight, op, link);
+		if (op->kind == OP_SCRIPT) {
+			op_free(op);	/* loaded again on the next connection */
+			continue;
+		}
 		if (op->joff != JOFF_NONE) {
 			s->jsent = op->joff;
 			s->jinflight--;
-			weigh(s, op, -1);
+			if (op->kind == OP_GROUP)
+				TAILQ_FOREACH(m, &op->members, link)
+					weigh(s, m, -1);
+			else
+				weigh(s, op, -1);
+			op_free(op);
+			continue;
+		}
+		if (op->kind == OP_GROUP) {
+			/* Back to single batches: the next group is formed anew. */
+			while ((m = TAILQ_LAST(&op->members, sink_opq)) != NULL) {
+				TAILQ_REMOVE(&op->members, m, link);
+				TAILQ_INSERT_HEAD(&s->pending, m, link);
+			}
 			op_free(op);
 			continue;
 		}
 		TAILQ_INSERT_HEAD(&s->pending, op, link);
 	}
+}
+
+/*
+ * SCRIPT LOAD batch_lua, first on every connection: a Redis restarted (or
+ * failed over) since has no script cache. An error reply drops the
+ * connection like any refused durable write, and connecting again loads it.
+ */
+static void
+script_load(struct sink *s)
+{
+	struct sink_op *op = op_new(OP_SCRIPT);
+	const char *argv[] = { "SCRIPT", "LOAD", batch_lua };
+	size_t argl[] = { 6, 4, sizeof(batch_lua) - 1 };
+
+	if (op == NULL || op_addv(op, 3, argv, argl) < 0) {
+		op_free(op);
+		return;	/* its EVALSHA then gets NOSCRIPT: connecting again retries */
+	}
+	op_send(s, op);
 }
 
 static void
@@ -809,7 +1226,8 @@ connect_cb(const redisAsyncContext *ac, int status)
 	/* The backoff is reset by the first confirmed operation, not by connecting:
 	 * a Redis that accepts connections but refuses writes is retried slowly. */
 	s->c->stats.redis_reconnects++;
-	ms_info("event=redis_connected pending=%zu", s->npending);
+	ms_info("event=redis_connected pending=%zu script_sha=%s", s->npending, s->sha);
+	script_load(s);
 	sink_flush(s);
 }
 
@@ -875,6 +1293,18 @@ sink_redis_new(struct collector *c, char *err, size_t errsz)
 		return NULL;
 	}
 	s->c = c;
+	{
+		unsigned char md[SHA_DIGEST_LENGTH];
+		static const char hex[] = "0123456789abcdef";
+
+		SHA1((const unsigned char *)batch_lua, sizeof(batch_lua) - 1, md);
+		for (size_t i = 0; i < sizeof(md); i++) {
+			s->sha[2 * i] = hex[md[i] >> 4];
+			s->sha[2 * i + 1] = hex[md[i] & 15];
+		}
+	}
+	ms_buf_init(&s->cmdbuf, SIZE_MAX);
+	ms_buf_init(&s->head, SIZE_MAX);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->inflight);
 	TAILQ_INIT(&s->behind);
@@ -933,35 +1363,9 @@ sink_free(struct sink *s)
 		journal_sync(s->j);
 	journal_free(s->j);
 	free(s->unsynced);
+	ms_buf_fini(&s->cmdbuf);
+	ms_buf_fini(&s->head);
 	free(s);
-}
-
-/* Appends a copy of p[0..n) to the arguments of the batch being filled. */
-static int
-batch_arg(struct sink_op *op, const char *p, size_t n)
-{
-	char *copy;
-
-	if (op->nargs == op->capargs) {
-		size_t ncap = op->capargs ? op->capargs * 2 : 32;
-		char **na = realloc(op->args, ncap * sizeof(*na));
-		size_t *nl;
-
-		if (na == NULL)
-			return -1;
-		op->args = na;
-		if ((nl = realloc(op->argl, ncap * sizeof(*nl))) == NULL)
-			return -1;
-		op->argl = nl;
-		op->capargs = ncap;
-	}
-	if ((copy = malloc(n + 1)) == NULL)
-		return -1;
-	memcpy(copy, p, n);
-	copy[n] = '\0';
-	op->args[op->nargs] = copy;
-	op->argl[op->nargs++] = n;
-	return 0;
 }
 
 int
@@ -979,13 +1383,20 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 
 	if (s->batch != NULL) {
 		/* Inside an agent batch: it goes with the batch's checkpoint. */
+		size_t mark;
+
 		op = s->batch;
-		if (batch_arg(op, json, len) < 0 ||
-		    batch_arg(op, a->rule_id, strlen(a->rule_id)) < 0 ||
-		    batch_arg(op, a->severity, strlen(a->severity)) < 0 ||
-		    batch_arg(op, a->agent_id, strnlen(a->agent_id, sizeof(a->agent_id))) < 0 ||
-		    batch_arg(op, a->src_ip, strnlen(a->src_ip, sizeof(a->src_ip))) < 0)
+		mark = op->seg.len;
+		if (resp_bulk(&op->seg, json, len) < 0 ||
+		    resp_bulk(&op->seg, a->rule_id, strlen(a->rule_id)) < 0 ||
+		    resp_bulk(&op->seg, a->severity, strlen(a->severity)) < 0 ||
+		    resp_bulk(&op->seg, a->agent_id, strnlen(a->agent_id, sizeof(a->agent_id))) < 0 ||
+		    resp_bulk(&op->seg, a->src_ip, strnlen(a->src_ip, sizeof(a->src_ip))) < 0) {
+			/* This alert is dropped (and counted by the caller); the batch stays whole. */
+			op->seg.len = mark;
+			op->seg.toobig = false;
 			return -1;
+		}
 		op->nalerts++;
 		return 0;
 	}
@@ -1003,77 +1414,20 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 	return 0;
 }
 
-/*
- * Closes the batch being filled: fills its fixed arguments (seq "" for no
- * checkpoint) and formats the one EVAL command. 0 or -1.
- */
-static int
-batch_close(struct sink *s, struct sink_op *op, const char *seq)
-{
-	const struct collector_conf *cf = &s->c->conf;
-	char maxlen[24];
-	const char *fixed[BATCH_FIXED_ARGS];
-	size_t n;
-	int rc = -1;
-
-	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)cf->redis_stream_maxlen);
-	fixed[0] = "EVAL";
-	fixed[1] = batch_lua;
-	fixed[2] = "2";
-	fixed[3] = cf->redis_stream;
-	fixed[4] = "minisoc:agents:seq";
-	fixed[5] = maxlen;
-	fixed[6] = cf->redis_channel;
-	fixed[7] = op->st ? op->st->id : "";
-	fixed[8] = seq;
-	/* The fixed arguments go in front of the alerts' (slots reserved by sink_batch_begin). */
-	for (size_t i = 0; i < BATCH_FIXED_ARGS; i++) {
-		free(op->args[i]);
-		op->args[i] = strdup(fixed[i]);
-		if (op->args[i] == NULL)
-			goto out;
-		op->argl[i] = strlen(fixed[i]);
-	}
-	n = op->nargs;
-	rc = op_addv(op, (int)n, (const char **)op->args, op->argl);
-out:
-	for (size_t i = 0; i < op->nargs; i++)
-		free(op->args[i]);
-	free(op->args);
-	free(op->argl);
-	op->args = NULL;
-	op->argl = NULL;
-	op->nargs = op->capargs = 0;
-	return rc;
-}
-
 int
 sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 {
-	char v[24];
 	struct sink_op *op;
 
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)seq);
 	if (s->batch != NULL && s->batch->nalerts > 0) {
 		/* The batch's alerts and this checkpoint: one script. */
 		op = s->batch;
 		s->batch = NULL;
-	} else {
+	} else if ((op = op_new(OP_CHECKPOINT)) == NULL) {
 		/* The same script without alerts: the handled number only moves forward. */
-		if ((op = op_new(OP_CHECKPOINT)) == NULL)
-			return -1;
-		for (size_t i = 0; i < BATCH_FIXED_ARGS; i++) {
-			if (batch_arg(op, "", 0) < 0) {
-				op_free(op);
-				return -1;
-			}
-		}
-	}
-	op->st = st;
-	if (batch_close(s, op, v) < 0) {
-		op_free(op);
 		return -1;
 	}
+	op->st = st;
 	op->seq = seq;
 	sink_submit(s, op);
 	return 0;
@@ -1082,18 +1436,8 @@ sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 int
 sink_batch_begin(struct sink *s)
 {
-	if (s->batch != NULL)
-		return 0;
-	if ((s->batch = op_new(OP_BATCH)) == NULL)
+	if (s->batch == NULL && (s->batch = op_new(OP_BATCH)) == NULL)
 		return -1;
-	/* Slots for the fixed arguments, filled when the batch closes. */
-	for (size_t i = 0; i < BATCH_FIXED_ARGS; i++) {
-		if (batch_arg(s->batch, "", 0) < 0) {
-			op_free(s->batch);
-			s->batch = NULL;
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -1110,10 +1454,6 @@ sink_batch_end(struct sink *s)
 		return 0;
 	}
 	/* Alerts without a checkpoint (the batch held only old numbers): still stored whole. */
-	if (batch_close(s, op, "") < 0) {
-		op_free(op);
-		return -1;
-	}
 	sink_submit(s, op);
 	return 0;
 }

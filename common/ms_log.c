@@ -31,6 +31,34 @@ ms_log_level_parse(const char *s, enum ms_log_level *out)
 	return -1;
 }
 
+static char log_held[64 * 1024];	/* whole lines, ms_log_hold */
+static size_t log_held_len;
+static unsigned log_hold_depth;
+
+static void
+log_write_held(void)
+{
+	if (log_held_len) {
+		fwrite(log_held, 1, log_held_len, stderr);
+		log_held_len = 0;
+	}
+}
+
+void
+ms_log_hold(void)
+{
+	log_hold_depth++;
+}
+
+void
+ms_log_release(void)
+{
+	if (log_hold_depth && --log_hold_depth == 0) {
+		log_write_held();
+		fflush(stderr);
+	}
+}
+
 void
 ms_log(enum ms_log_level lvl, const char *fmt, ...)
 {
@@ -59,8 +87,25 @@ ms_log(enum ms_log_level lvl, const char *fmt, ...)
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	/* One write per line so lines from several processes never interleave. */
-	fwrite(line, 1, n, stderr);
+	if (log_hold_depth && lvl < MS_LOG_WARN) {
+		if (log_held_len + n > sizeof(log_held)) {
+			log_write_held();
+			fflush(stderr);
+		}
+		memcpy(log_held + log_held_len, line, n);
+		log_held_len += n;
+		return;
+	}
+	/* One write per line (or per held batch of whole lines) so lines from
+	 * several processes never interleave. */
+	if (log_held_len && log_held_len + n <= sizeof(log_held)) {
+		memcpy(log_held + log_held_len, line, n);
+		log_held_len += n;
+		log_write_held();
+	} else {
+		log_write_held();
+		fwrite(line, 1, n, stderr);
+	}
 	fflush(stderr);
 }
 

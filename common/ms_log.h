@@ -45,6 +45,16 @@ int ms_daemon_log_level(const char *prog, const struct ms_daemon_args *a, const 
 
 void ms_log(enum ms_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * Between ms_log_hold and ms_log_release (nested: the outermost release
+ * counts), debug and info lines collect in a buffer and go out in one
+ * write, each line whole, at the release or when the buffer is full; a
+ * warning or error writes what was held and itself at once. For a busy
+ * loop that logs a line per item (the collector: one per alert), one
+ * write per batch instead of one per line.
+ */
+void ms_log_hold(void);
+void ms_log_release(void);
 
 /*
  * Writes src (len bytes, untrusted) into dst as a double-quoted value with
