@@ -11,7 +11,7 @@
 #
 #   bench/run.sh [--build DIR] [--agents N] [--events E] [--seconds S] [--mark M]
 #                [--configs "none default sigmahq"] [--rsyslog-conf FILE]
-#                [--smoke] [--dir DIR] [--keep] [--no-rsyslog]
+#                [--smoke] [--dir DIR] [--keep] [--no-rsyslog] [--aggregate S]
 #
 #   --build DIR    a Release build with bench/loadgen (default: build)
 #   --agents N     load generator connections (default 4), each its own certificate
@@ -35,6 +35,9 @@
 #   --dir DIR      where the work folder goes (default: $TMPDIR or /tmp)
 #   --keep         keep the work folder (configs, logs, raw latencies)
 #   --no-rsyslog   the collector's runs only (A/B comparisons of two builds)
+#   --aggregate S  the collector's alerts.aggregate_window_s (default: the
+#                  shipped 60; 0 = every alert goes to Redis on its own, as
+#                  runs before 2026-11-26 did); the marker rule is never folded
 #
 # Exit status: 0, 1 on an error (or, with --smoke, any lost event), 77 when
 # rsyslogd or one of its modules (imtcp, lmnsd_ossl, omhiredis, impstats) is
@@ -85,6 +88,7 @@ rsconf=$here/rsyslog.conf
 smoke=0
 keep=0
 no_rsyslog=0
+aggregate=60
 wdir=${TMPDIR:-/tmp}
 sigmahq=${MINISOC_SIGMAHQ:-$top/../shared/corpora/sigmahq}
 cmdline="bench/run.sh $*"
@@ -101,6 +105,7 @@ while (($#)); do
 	--dir) wdir=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--no-rsyslog) no_rsyslog=1; shift ;;
+	--aggregate) aggregate=$2; shift 2 ;;
 	-h | --help) sed -n '2,73p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -376,7 +381,8 @@ redis:
 spool:
   dir: $work/collector-spool
 alerts:
-  aggregate_window_s: 0
+  aggregate_window_s: $aggregate
+  aggregate_rules: "seq_every_line=0"
 rules:
   path: $(rules_folder "$cur")
 detect:
@@ -468,6 +474,8 @@ echo
 echo "rules: none = the marker rule only; default = rules/ + marker; sigmahq = rules/ + SigmaHQ; archive = default + event archive"
 echo "       linux, web, network + marker (built-in SSH detector off); rsyslog: 6 literals"
 echo "       (contains), matching lines RPUSHed to a Redis list by omhiredis: no decoding, no Sigma"
+echo "alerts: alerts.aggregate_window_s = $aggregate (repeats of a rule and key folded into one summary"
+echo "       per window; the marker rule never folded)"
 echo "cpu% = of one core (the collector is single-threaded; rsyslogd's threads are summed);"
 echo "CPU-s/1M = CPU-seconds of the process per million events; vs_rsyslog = CPU-s/1M ratio,"
 echo "minisoc / rsyslog, under the same load (flat out, or the same rate); latency = generation"
