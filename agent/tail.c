@@ -60,6 +60,11 @@ struct tail_file {
 	uint64_t dev, ino;
 	uint64_t fp;		/* fingerprint of the first fp_len bytes */
 	uint32_t fp_len;
+	/*
+	 * Those bytes themselves: the check at every read compares them
+	 * (memcmp) instead of hashing a KiB byte by byte. Set with fp.
+	 */
+	char fp_bytes[AGENT_FP_BYTES];
 	uint32_t gen;		/* a new one each time a new file is opened at path */
 	uint64_t offset;	/* next byte to read */
 	uint64_t spooled;	/* every line before this is in the spool ... */
@@ -152,6 +157,22 @@ tail_same_file(const struct state_pos *pos, uint64_t dev, uint64_t ino, const ch
 	if (!pos->has_fp)
 		return true;	/* saved before fingerprints: device and inode are all we have */
 	return tail_head_matches(pos->fp, pos->fp_len, head, headlen);
+}
+
+/* Sets f's fingerprint: its first n bytes, hashed and kept. */
+static void
+tail_fp_set(struct tail_file *f, const char *head, size_t n)
+{
+	f->fp = tail_fingerprint(head, n);
+	f->fp_len = (uint32_t)n;
+	memcpy(f->fp_bytes, head, n);
+}
+
+/* Whether head[0..headlen) starts with f's fingerprinted bytes. */
+static bool
+tail_file_head_matches(const struct tail_file *f, const char *head, size_t headlen)
+{
+	return headlen >= f->fp_len && memcmp(head, f->fp_bytes, f->fp_len) == 0;
 }
 
 /* Reads the first bytes of fd (up to AGENT_FP_BYTES) into head: how many, or -1. */
@@ -303,8 +324,7 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 	f->fd = fd;
 	f->dev = (uint64_t)st.st_dev;
 	f->ino = (uint64_t)st.st_ino;
-	f->fp = tail_fingerprint(head, (size_t)hn);
-	f->fp_len = (uint32_t)hn;
+	tail_fp_set(f, head, (size_t)hn);
 	f->gen = ++t->next_gen;
 	f->pending = 0;
 	f->skipping = false;
@@ -558,9 +578,8 @@ tail_partial(struct tail *t, uint32_t idx, struct tail_file *f, uint64_t size)
 static void
 tail_fp_extend(struct tail *t, struct tail_file *f, const char *head, size_t hn)
 {
-	if (hn > f->fp_len && tail_head_matches(f->fp, f->fp_len, head, hn)) {
-		f->fp = tail_fingerprint(head, hn);
-		f->fp_len = (uint32_t)hn;
+	if (hn > f->fp_len && tail_file_head_matches(f, head, hn)) {
+		tail_fp_set(f, head, hn);
 		t->dirty = true;
 	}
 }
@@ -583,7 +602,7 @@ tail_check_content(struct tail *t, struct tail_file *f)
 		return;
 	if ((uint64_t)st.st_size < f->offset) {
 		why = "smaller";
-	} else if (!tail_head_matches(f->fp, f->fp_len, head, (size_t)hn)) {
+	} else if (!tail_file_head_matches(f, head, (size_t)hn)) {
 		why = "head_changed";
 	} else {
 		tail_fp_extend(t, f, head, (size_t)hn);
@@ -596,8 +615,7 @@ tail_check_content(struct tail *t, struct tail_file *f)
 	f->offset = 0;
 	f->acked = 0;
 	f->spooled = 0;
-	f->fp = tail_fingerprint(head, (size_t)hn);
-	f->fp_len = (uint32_t)hn;
+	tail_fp_set(f, head, (size_t)hn);
 	t->dirty = true;
 }
 
