@@ -190,6 +190,7 @@ struct agent_stats {
 	uint64_t failbacks;		/* switched back to the primary after a probe */
 	uint64_t cert_renewals;		/* certificate renewed (renew.c) */
 	uint64_t cert_renew_failures;	/* renewal attempts that failed (retried) */
+	uint64_t send_blocked;		/* sends the socket did not take at once (collector slow) */
 };
 
 struct agent {

@@ -283,6 +283,7 @@ report_counters(struct health_report *r, const struct agent_stats *s)
 		{ "count.paused_ms", s->paused_ms },
 		{ "count.cert_renewals", s->cert_renewals },
 		{ "count.cert_renew_failures", s->cert_renew_failures },
+		{ "count.send_blocked", s->send_blocked },
 	};
 
 	for (size_t i = 0; i < MS_ARRAY_LEN(c); i++)

@@ -17,6 +17,7 @@
  * acknowledged (or dead_after_ms passed) the uplink closes and reconnects to
  * the primary.
  */
+#include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -68,7 +69,11 @@ struct uplink {
 	int64_t health_tx_ms;	/* monotonic, when the last health report went out */
 	bool health_sent;	/* on this connection */
 	bool health_off;	/* the collector does not know HEALTH frames */
+	char write_err[256];	/* why a direct SSL_write failed ("" if none) */
 };
+
+/* Plaintext bytes of one TLS record: the most one SSL_write puts in flight. */
+#define UPLINK_RECORD 16384
 
 static void uplink_connect(struct uplink *u);
 
@@ -200,13 +205,21 @@ uplink_drop(struct uplink *u, const char *reason)
  * the TLS records go straight to the socket: the bufferevent would add its
  * write event, wait for the loop to report the socket writable, write, and
  * remove the event again (two epoll_ctl and one more wake-up per batch,
- * most of what a batch cost at 10,000 lines/s). Whatever SSL_write does not
- * take at once goes to the bufferevent, starting with the bytes of the call
- * that stopped: OpenSSL wants a retried write to begin with the same bytes
- * (the SSL has SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), and libevent's retry
- * passes the first chunk of its buffer, which holds the rest in one piece.
- * Errors are left to the bufferevent too: its retry meets the same error
- * and reports it through uplink_event_cb like any other.
+ * most of what a batch cost at 10,000 lines/s).
+ *
+ * Whatever the socket does not take goes to the bufferevent, starting with
+ * the bytes of the SSL_write that stopped, which OpenSSL wants retried with
+ * the same bytes (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets them move) and
+ * at least as many. That holds because each direct call writes at most
+ * UPLINK_RECORD bytes, one TLS record (SSL_MODE_ENABLE_PARTIAL_WRITE: a
+ * call returns after each record, so nothing of an earlier record is left
+ * pending), and libevent's retry passes the first UPLINK_RECORD bytes of
+ * its buffer, which hold the rest in one piece. libevent 2.1 also assumes
+ * no SSL_write of its own returns short: a chunk of at most one record
+ * cannot, so its max_single_write is pinned to UPLINK_RECORD (uplink_connect).
+ * A fatal error is left to the bufferevent as well, whose retry meets it
+ * and tears the connection down through uplink_event_cb; its reason is kept
+ * here, as libevent clears OpenSSL's error queue before that retry.
  */
 static void
 uplink_write(struct uplink *u)
@@ -219,13 +232,27 @@ uplink_write(struct uplink *u)
 	if (u->ssl && evbuffer_get_length(bufferevent_get_output(u->bev)) == 0) {
 		while (off < u->out.len) {
 			size_t left = u->out.len - off;
-			int n;
+			int n, e;
 
 			ERR_clear_error();
-			n = SSL_write(u->ssl, u->out.data + off, left > INT_MAX ? INT_MAX : (int)left);
-			if (n <= 0)
-				break;
-			off += (size_t)n;
+			n = SSL_write(u->ssl, u->out.data + off, (int)(left > UPLINK_RECORD ? UPLINK_RECORD : left));
+			if (n > 0) {
+				off += (size_t)n;
+				continue;
+			}
+			e = SSL_get_error(u->ssl, n);
+			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+				u->a->stats.send_blocked++;
+			} else if (u->write_err[0] == '\0') {
+				unsigned long le = ERR_peek_last_error();
+
+				if (le != 0)
+					ERR_error_string_n(le, u->write_err, sizeof(u->write_err));
+				else
+					snprintf(u->write_err, sizeof(u->write_err), "%s",
+					    errno ? strerror(errno) : "collector closed the connection");
+			}
+			break;
 		}
 	}
 	if (off < u->out.len)
@@ -482,6 +509,8 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 			e = more;
 		if (dnserr)
 			snprintf(why, sizeof(why), "cannot resolve: %s", evutil_gai_strerror(dnserr));
+		else if (u->write_err[0])
+			snprintf(why, sizeof(why), "%s", u->write_err);
 		else if (vr != X509_V_OK)
 			snprintf(why, sizeof(why), "collector certificate: %s",
 			    X509_verify_cert_error_string(vr));
@@ -523,8 +552,10 @@ uplink_connect(struct uplink *u)
 		return;
 	}
 	u->ssl = ssl;
-	/* uplink_write's retries hand the rest to the bufferevent (see there). */
+	/* uplink_write hands what the socket did not take to the bufferevent (see there). */
 	SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+	bufferevent_set_max_single_write(u->bev, UPLINK_RECORD);
+	u->write_err[0] = '\0';
 	u->state = UL_CONNECTING;
 	bufferevent_openssl_set_allow_dirty_shutdown(u->bev, 1);
 	bufferevent_setcb(u->bev, uplink_read_cb, uplink_write_cb, uplink_event_cb, u);

@@ -147,6 +147,12 @@ ms_tls_ctx_allow_tls12(SSL_CTX *ctx)
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!SHA1") != 1)
 		return -1;
+	/*
+	 * No renegotiation: nothing here needs it, and a renegotiating
+	 * SSL_write reads from the socket behind libevent's back (the agent
+	 * writes to its TLS connection directly, uplink.c).
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	return 0;
 }
 
