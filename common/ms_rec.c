@@ -97,6 +97,12 @@ crc32c_soft(uint32_t c, const unsigned char *b, size_t n)
 	return c;
 }
 
+uint32_t
+ms_crc32c_soft(const void *p, size_t n)
+{
+	return ~crc32c_soft(0xFFFFFFFFu, p, n);
+}
+
 #ifdef MS_CRC32C_SSE42
 /* The SSE 4.2 instruction: 8 bytes per step, several times zlib's CRC-32. */
 __attribute__((target("sse4.2"))) static uint32_t

@@ -33,6 +33,8 @@ uint32_t ms_crc32(const void *p, size_t n);
  * about five times cheaper than ms_crc32 on short records.
  */
 uint32_t ms_crc32c(const void *p, size_t n);
+/* The same without the instruction, a byte at a time (what other CPUs use; for tests). */
+uint32_t ms_crc32c_soft(const void *p, size_t n);
 
 /* Fills the header of a record of total size len at p (body already at p + 12). */
 void ms_rec_seal(char *p, const char magic[4], size_t len);

@@ -20,6 +20,7 @@
 
 #include "agent.h"
 #include "ms_log.h"
+#include "ms_rec.h"
 #include "spool.h"
 
 static char root[] = "/tmp/minisoc-test-spool-XXXXXX";
@@ -325,6 +326,17 @@ test_old_format(void **state)
 	/* The check value of CRC-32C ("123456789"), hardware path or not. */
 	assert_int_equal(spool_crc("123456789", 9), 0xE3069283u);
 	assert_int_equal(spool_crc_v1("123456789", 9), 0xCBF43926u);
+	assert_int_equal(ms_crc32c_soft("123456789", 9), 0xE3069283u);
+	{
+		/* Both ways agree on every length and alignment. */
+		unsigned char rnd[300];
+
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)(i * 131u + 7u);
+		for (size_t off = 0; off < 9; off++)
+			for (size_t n = 0; off + n <= sizeof(rnd); n += 7)
+				assert_int_equal(ms_crc32c(rnd + off, n), ms_crc32c_soft(rnd + off, n));
+	}
 	reset();
 	sp = open_sp(1 << 20, 1 << 16, 0);
 	append_range(sp, 1, 10, true);
