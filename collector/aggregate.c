@@ -1,6 +1,7 @@
 /* aggregate – folding repeated alerts into one (see aggregate.h). */
 #include "aggregate.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,25 @@ struct agg_rule {
 	int64_t window_ms;
 };
 
-/* What a summary needs beyond the counts; copied: the rule set may be reloaded meanwhile. */
+/*
+ * What a summary needs beyond the counts, sized to what it holds (a flood
+ * of distinct keys keeps max_keys of these): the rule's strings, copied as
+ * the rule set may be reloaded meanwhile, and the first alert's origin, in
+ * text[]; the users and latest samples of the window, each its own
+ * allocation. The alert itself is put together when the summary goes out.
+ */
 struct agg_sum {
-	struct alert a;
-	char rule_id[160], rule_name[160], rule_title[512], severity[16];
-	char tagbuf[AGG_MAX_TAGS][96];
+	int64_t time_ms;
+	int system_level;
+	const char *rule_id, *rule_title, *rule_name, *severity;	/* into text; name may be NULL */
+	const char *agent_id, *host, *src_ip;
 	const char *tagp[AGG_MAX_TAGS];
-	unsigned next_sample;
+	size_t ntags;
+	char *users[ALERT_MAX_USERS];
+	unsigned n_users;
+	char *samples[ALERT_MAX_SAMPLES];	/* a ring: the latest ones */
+	unsigned n_samples, next_sample;
+	char text[];
 };
 
 struct agg_entry {
@@ -42,12 +55,24 @@ struct aggregate {
 };
 
 static void
+sum_free(struct agg_sum *s)
+{
+	if (s == NULL)
+		return;
+	for (unsigned i = 0; i < s->n_users; i++)
+		free(s->users[i]);
+	for (unsigned i = 0; i < ALERT_MAX_SAMPLES; i++)
+		free(s->samples[i]);
+	free(s);
+}
+
+static void
 entry_free(void *p)
 {
 	struct agg_entry *e = p;
 
 	if (e)
-		free(e->sum);
+		sum_free(e->sum);
 	free(e);
 }
 
@@ -164,42 +189,68 @@ make_key(const struct alert *a, char *k, size_t ksz)
 	return n;
 }
 
-static void
-copy_str(char *dst, size_t dsz, const char *s)
+/* Appends the string s (NULL: "") at *at, a NUL after it; returns where it went. */
+static const char *
+text_put(char **at, const char *s, size_t len)
 {
-	snprintf(dst, dsz, "%s", s ? s : "");
+	char *p = *at;
+
+	memcpy(p, s ? s : "", len);
+	p[len] = '\0';
+	*at = p + len + 1;
+	return p;
+}
+
+/* A bounded string of a fixed-size alert field, as a new allocation (NULL: out of memory). */
+static char *
+dup_field(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max - 1);
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
 }
 
 /* The summary's fixed part, from the alert folded in first. */
 static struct agg_sum *
 sum_new(const struct alert *a)
 {
-	struct agg_sum *s = calloc(1, sizeof(*s));
+	size_t ntags = a->ntags < AGG_MAX_TAGS ? a->ntags : AGG_MAX_TAGS;
+	size_t l_id = a->rule_id ? strlen(a->rule_id) : 0;
+	size_t l_title = a->rule_title ? strlen(a->rule_title) : 0;
+	size_t l_name = a->rule_name ? strlen(a->rule_name) : 0;
+	size_t l_sev = a->severity ? strlen(a->severity) : 0;
+	size_t l_agent = strnlen(a->agent_id, sizeof(a->agent_id) - 1);
+	size_t l_host = strnlen(a->host, sizeof(a->host) - 1);
+	size_t l_src = strnlen(a->src_ip, sizeof(a->src_ip) - 1);
+	size_t l_tags = 0, need;
+	struct agg_sum *s;
+	char *at;
 
-	if (s == NULL)
+	for (size_t i = 0; i < ntags; i++)
+		l_tags += strlen(a->tags[i]) + 1;
+	need = l_id + l_title + l_name + l_sev + l_agent + l_host + l_src + 7 + l_tags;
+	if ((s = calloc(1, sizeof(*s) + need)) == NULL)
 		return NULL;
-	s->a = *a;
-	copy_str(s->rule_id, sizeof(s->rule_id), a->rule_id);
-	copy_str(s->rule_name, sizeof(s->rule_name), a->rule_name);
-	copy_str(s->rule_title, sizeof(s->rule_title), a->rule_title);
-	copy_str(s->severity, sizeof(s->severity), a->severity);
-	s->a.rule_id = s->rule_id;
-	s->a.rule_name = s->rule_name;
-	s->a.rule_title = s->rule_title;
-	s->a.severity = s->severity;
-	s->a.ntags = a->ntags < AGG_MAX_TAGS ? a->ntags : AGG_MAX_TAGS;
-	for (size_t i = 0; i < s->a.ntags; i++) {
-		copy_str(s->tagbuf[i], sizeof(s->tagbuf[i]), a->tags[i]);
-		s->tagp[i] = s->tagbuf[i];
-	}
-	s->a.tags = s->a.ntags ? s->tagp : NULL;
-	/* Borrowed parts of the alert do not outlive its emit call. */
-	s->a.event = NULL;
-	s->a.group_names = NULL;
-	s->a.group_values = NULL;
-	s->a.ngroup = 0;
-	s->a.system_id = NULL;	/* the register may be reloaded meanwhile: looked up when sent */
-	s->a.n_samples = 0;
+	at = s->text;
+	s->time_ms = a->time_ms;
+	s->system_level = a->system_level;
+	s->rule_id = text_put(&at, a->rule_id, l_id);
+	s->rule_title = text_put(&at, a->rule_title, l_title);
+	s->rule_name = a->rule_name ? text_put(&at, a->rule_name, l_name) : NULL;
+	if (a->rule_name == NULL)
+		at++;
+	s->severity = text_put(&at, a->severity, l_sev);
+	s->agent_id = text_put(&at, a->agent_id, l_agent);
+	s->host = text_put(&at, a->host, l_host);
+	s->src_ip = text_put(&at, a->src_ip, l_src);
+	for (size_t i = 0; i < ntags; i++)
+		s->tagp[i] = text_put(&at, a->tags[i], strlen(a->tags[i]));
+	s->ntags = ntags;
 	return s;
 }
 
@@ -220,30 +271,59 @@ fold(struct agg_entry *e, const struct alert *a)
 	/* Users of the window, each once, as many as fit. */
 	for (unsigned i = 0; i < a->n_users && i < ALERT_MAX_USERS; i++) {
 		bool seen = false;
-		for (unsigned k = 0; k < s->a.n_users && !seen; k++)
-			seen = strncmp(s->a.users[k], a->users[i], ALERT_USER_MAX) == 0;
-		if (!seen && s->a.n_users < ALERT_MAX_USERS)
-			memcpy(s->a.users[s->a.n_users++], a->users[i], ALERT_USER_MAX);
+		for (unsigned k = 0; k < s->n_users && !seen; k++)
+			seen = strncmp(s->users[k], a->users[i], ALERT_USER_MAX - 1) == 0;
+		if (!seen && s->n_users < ALERT_MAX_USERS &&
+		    (s->users[s->n_users] = dup_field(a->users[i], ALERT_USER_MAX)) != NULL)
+			s->n_users++;
 	}
 	/* The latest samples, in a ring. */
 	for (unsigned i = 0; i < ns; i++) {
-		memcpy(s->a.samples[s->next_sample % ALERT_MAX_SAMPLES], a->samples[i],
-		    ALERT_SAMPLE_MAX);
-		s->a.samples[s->next_sample % ALERT_MAX_SAMPLES][ALERT_SAMPLE_MAX - 1] = '\0';
+		unsigned slot = s->next_sample % ALERT_MAX_SAMPLES;
+		char *d = dup_field(a->samples[i], ALERT_SAMPLE_MAX);
+
+		if (d == NULL)
+			continue;	/* out of memory: one sample fewer */
+		free(s->samples[slot]);
+		s->samples[slot] = d;
 		s->next_sample++;
-		if (s->a.n_samples < ALERT_MAX_SAMPLES)
-			s->a.n_samples++;
+		if (s->n_samples < ALERT_MAX_SAMPLES)
+			s->n_samples++;
 	}
 }
 
 static void
 emit_summary(struct agg_entry *e, detect_emit_fn emit, void *arg)
 {
-	struct alert *a;
+	const struct agg_sum *s = e->sum;
+	struct alert al, *a = &al;
 
-	if (e->n < 2 || e->sum == NULL)
+	if (e->n < 2 || s == NULL)
 		return;
-	a = &e->sum->a;
+	memset(a, 0, sizeof(*a));
+	a->time_ms = s->time_ms;
+	a->rule_id = s->rule_id;
+	a->rule_title = s->rule_title;
+	a->rule_name = s->rule_name;
+	a->severity = s->severity;
+	snprintf(a->agent_id, sizeof(a->agent_id), "%s", s->agent_id);
+	snprintf(a->host, sizeof(a->host), "%s", s->host);
+	snprintf(a->src_ip, sizeof(a->src_ip), "%s", s->src_ip);
+	a->tags = s->ntags ? s->tagp : NULL;
+	a->ntags = s->ntags;
+	for (unsigned i = 0; i < s->n_users; i++)
+		snprintf(a->users[i], sizeof(a->users[i]), "%s", s->users[i]);
+	a->n_users = s->n_users;
+	/* Oldest first, as they were folded. */
+	for (unsigned i = 0; i < s->n_samples; i++) {
+		unsigned slot = (s->next_sample - s->n_samples + i) % ALERT_MAX_SAMPLES;
+
+		snprintf(a->samples[i], sizeof(a->samples[i]), "%s", s->samples[slot]);
+	}
+	a->n_samples = s->n_samples;
+	/* The register may be reloaded meanwhile: looked up when sent. */
+	a->system_id = NULL;
+	a->system_level = s->system_level;
 	a->count = e->count > UINT32_MAX ? UINT32_MAX : (unsigned)e->count;
 	a->first_ms = e->first_ms;
 	a->last_ms = e->last_ms;

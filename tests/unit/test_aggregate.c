@@ -125,6 +125,26 @@ test_fold_and_summary(void **state)
 	assert_int_equal(s.n, 3);
 	assert_string_equal(s.a[2].aggregate_of, "id-8");
 	assert_int_equal(aggregate_open(ag), 0);
+
+	/* More folded than samples kept: the latest ones, oldest first. */
+	mk(&a, "r3", "192.0.2.9", "root", 1, 6000, "s 0", "id-10");
+	assert_false(aggregate_offer(ag, &a, 200000, collect, &s));
+	for (int i = 1; i <= 5; i++) {
+		char line[16];
+
+		snprintf(line, sizeof(line), "s %d", i);
+		mk(&a, "r3", "192.0.2.9", "root", 1, 6000 + i, line, "id-11");
+		assert_true(aggregate_offer(ag, &a, 200000 + i, collect, &s));
+	}
+	aggregate_tick(ag, 300000, false, collect, &s);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.a[3].aggregated, 6);
+	assert_int_equal(s.a[3].n_samples, ALERT_MAX_SAMPLES);
+	assert_string_equal(s.a[3].samples[0], "s 3");
+	assert_string_equal(s.a[3].samples[2], "s 5");
+	assert_string_equal(s.a[3].agent_id, "web1");
+	assert_string_equal(s.a[3].src_ip, "192.0.2.9");
+	assert_null(s.a[3].rule_name);
 	aggregate_free(ag);
 }
 
