@@ -28,12 +28,8 @@ seq_writer -n "$LINES" -r 100000 -R "$RUN"
 seq_writer_wait
 # The agent read everything and sent what the socket took: it is blocked.
 blocked() {
-	local before l
-	before=$(seq_counters)
-	kill -USR1 "$IT_PID_agent"
-	seq_more() { (($(seq_counters) > before)); }
-	it_wait_for 10 "agent counters" seq_more
-	l=$(grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1)
+	local l
+	l=$(seq_agent_stats)
 	[[ $l =~ \ send_blocked=([0-9]+) ]] && ((BASH_REMATCH[1] > 0)) &&
 		[[ $l =~ \ lines_read=([0-9]+) ]] && ((BASH_REMATCH[1] >= LINES))
 }

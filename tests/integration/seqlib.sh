@@ -104,17 +104,22 @@ seq_counters() {
 	n=$(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log" 2>/dev/null) || true
 	echo "${n:-0}"
 }
-# The agent holds nothing unacknowledged: its SIGUSR1 counters say queued=0
-# and, for an agent with a disk spool, spool_backlog=0 (records on disk not
-# loaded into memory yet). The only place the tests read the agent's
-# counters.
-seq_agent_drained() {
-	local before stats
+# seq_agent_stats: asks the agent for its counters (SIGUSR1) and prints the
+# fresh event=stats line. The one place the tests read the agent's counters.
+seq_agent_stats() {
+	local before
 	before=$(seq_counters)
 	kill -USR1 "$IT_PID_agent"
 	seq_more_counters() { (($(seq_counters) > before)); }
 	it_wait_for 10 "agent counters" seq_more_counters
-	stats=$(grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1)
+	grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1
+}
+# The agent holds nothing unacknowledged: its SIGUSR1 counters say queued=0
+# and, for an agent with a disk spool, spool_backlog=0 (records on disk not
+# loaded into memory yet).
+seq_agent_drained() {
+	local stats
+	stats=$(seq_agent_stats)
 	grep -q ' queued=0 ' <<<"$stats" || return 1
 	! grep -q ' spool_backlog=' <<<"$stats" || grep -q ' spool_backlog=0 ' <<<"$stats"
 }
