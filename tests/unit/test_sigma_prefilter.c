@@ -55,9 +55,32 @@ static const struct pf_case cases[] = {
 	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "curl http://", false, false },
 	/* field names are case-insensitive */
 	{ "  s:\n    user: root\n  condition: s\n", "User", "ROOT", "", true, true },
-	/* AND picks one side, OR needs every side */
+	/*
+	 * AND needs every side (each side is a clause), but a clause on a field
+	 * no rule's best clause names is dropped: scanning one more field per
+	 * event costs more than it saves. OR needs every side to have literals.
+	 */
 	{ "  a:\n    F: x1\n  b:\n    G|startswith: abc\n  condition: a and b\n", "G", "abcd", "", false,
 	  true },
+	{ "  a:\n    F|contains: x1\n  b:\n    F|startswith: abc\n  condition: a and b\n", "F", "abcd",
+	  "", false, false },
+	{ "  s:\n    F|startswith: EXECVE\n    F|endswith: chmod\n  condition: s\n", "F", "execve ls",
+	  "", false, false },
+	/* OR of maps: clauses joined rank by rank, so the weaker values still count */
+	{ "  a:\n    F|startswith: EXECVE\n    F|contains: chmod\n    F|endswith: 777\n  b:\n"
+	  "    F|startswith: EXECVE\n    F|contains: cp\n    F|endswith: /bin/sh\n"
+	  "  condition: a or b\n", "F", "EXECVE ls", "", false, false },
+	{ "  a:\n    F|startswith: EXECVE\n    F|contains: chmod\n    F|endswith: 777\n  b:\n"
+	  "    F|startswith: EXECVE\n    F|contains: cp\n    F|endswith: /bin/sh\n"
+	  "  condition: a or b\n", "F", "EXECVE cp /bin/sh", "", true, true },
+	/* a regex needs each of its literal runs */
+	{ "  s:\n    F|re: 'abc.*xyz'\n  condition: s\n", "F", "abc only", "", false, false },
+	{ "  s:\n    F|re: 'abc.*xyz'\n  condition: s\n", "F", "abc and xyz", "", true, true },
+	/* one-byte runs: all of them when nothing longer is known ... */
+	{ "  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n", "F", "() {", "", true, true },
+	{ "  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n", "F", "(x)", "", false, false },
+	/* ... and none beside a longer one (cheaper to confirm than to scan for) */
+	{ "  s:\n    F|re: 'ab.c'\n  condition: s\n", "F", "abx", "", false, true },
 	{ "  a:\n    F: x1\n  b:\n    G: '*'\n  condition: a or b\n", "G", "zzz", "", true, true },
 	/* not and null put no constraint */
 	{ "  s:\n    F: secret\n  condition: not s\n", "F", "public", "", true, true },
