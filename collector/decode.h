@@ -40,7 +40,9 @@ enum decode_sshd_action {
 
 struct decode_field {
 	const char *name;	/* static string owned by the decoder, or a
-				   NUL-terminated copy in the scratch area */
+				   NUL-terminated copy in the scratch area; a
+				   name outside the scratch area must never
+				   change (the prefilter caches by address) */
 	struct ms_str value;	/* slice of the line or of the scratch area */
 };
 

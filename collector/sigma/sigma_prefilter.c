@@ -40,6 +40,7 @@
 #define PF_GOOD_LEN	8		/* literals this long are all "rare enough" */
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
 #define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
+#define PF_FCACHE	256		/* field_find cache entries (a power of two) */
 #define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
 
 struct pf_lit {
@@ -98,6 +99,15 @@ struct sigma_prefilter {
 	size_t *slots;		/* open addressing over fields[1..], index+1, 0 = empty */
 	size_t nslots;
 	hs_scratch_t *scratch;
+	/*
+	 * field_find by the address of a decoder's static name: most names of
+	 * an event are the same static strings event after event. Names in
+	 * the event's scratch area are copies and are looked up every time.
+	 */
+	struct {
+		const char *name;
+		size_t k;
+	} fcache[PF_FCACHE];
 	struct pf_pool pool;	/* literals taken from regular expressions */
 	/*
 	 * The rules to run for the last scanned event, in rule order: those
@@ -1299,12 +1309,25 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	 * first case-insensitive match. Scanning every field whose name
 	 * matches case-insensitively covers whichever one it reads.
 	 */
-	if (ev->d != NULL && pf->nfields > 1)
+	if (ev->d != NULL && pf->nfields > 1) {
+		const char *s0 = ev->d->scratch, *s1 = s0 + sizeof(ev->d->scratch);
 		for (unsigned i = 0; i < ev->d->nfields; i++) {
-			size_t k = field_find(pf, ev->d->fields[i].name);
+			const char *name = ev->d->fields[i].name;
+			size_t k, h = ((uintptr_t)name >> 3) & (PF_FCACHE - 1);
+
+			if (name >= s0 && name < s1) {
+				k = field_find(pf, name);
+			} else if (pf->fcache[h].name == name) {
+				k = pf->fcache[h].k;
+			} else {
+				k = field_find(pf, name);
+				pf->fcache[h].name = name;
+				pf->fcache[h].k = k;
+			}
 			if (k != 0 && scan_value(pf, &pf->fields[k], &ev->d->fields[i].value) < 0)
 				rc = -1;
 		}
+	}
 	pf->failed = rc < 0;
 	return rc;
 }
