@@ -274,67 +274,73 @@ au_in(const char *const *list, size_t n, struct ms_str k)
 	return false;
 }
 
-static int
-au_cmp_names(const void *a, const void *b)
+/* A known key: its static name, and whether auditd may hex-encode its value. */
+struct au_key {
+	const char *name;
+	size_t len;
+	bool hex;
+};
+
+#define AU_KEY_SLOTS 512	/* > 2 * MS_ARRAY_LEN(au_keys), a power of two */
+
+static uint32_t
+au_key_hash(const char *p, size_t n)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
 }
 
 /*
- * au_keys[] as a sorted index, built once: every key of every record is
- * looked up, and a linear scan of the table was the decoder's hottest spot.
+ * au_keys[] as a hash table, built once: every key of every record is
+ * looked up, and this was the decoder's hottest spot (a linear scan, then
+ * a binary search, cost more).
  */
-static const char *
+static const struct au_key *
 au_known_key(struct ms_str k)
 {
-	static const char *sorted[MS_ARRAY_LEN(au_keys)];
+	static struct au_key tab[AU_KEY_SLOTS];
 	static bool ready;
-	size_t lo = 0, hi = MS_ARRAY_LEN(au_keys);
+	size_t h;
 
 	if (!ready) {
-		memcpy(sorted, au_keys, sizeof(sorted));
-		qsort(sorted, MS_ARRAY_LEN(sorted), sizeof(sorted[0]), au_cmp_names);
+		for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++) {
+			const char *nm = au_keys[i];
+			size_t l = strlen(nm);
+
+			h = au_key_hash(nm, l) & (AU_KEY_SLOTS - 1);
+			while (tab[h].name != NULL)
+				h = (h + 1) & (AU_KEY_SLOTS - 1);
+			tab[h].name = nm;
+			tab[h].len = l;
+			tab[h].hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), ms_str_make(nm, l));
+		}
 		ready = true;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2, i;
-		const char *n = sorted[mid];
-		int c = 0;
-
-		/* strcmp order against a counted key that may hold NUL bytes. */
-		for (i = 0; i < k.len; i++) {
-			unsigned char a = (unsigned char)n[i], b = (unsigned char)k.p[i];
-			if (a == '\0') {
-				c = -1;		/* n is a prefix of k */
-				break;
-			}
-			if (a != b) {
-				c = a < b ? -1 : 1;
-				break;
-			}
-		}
-		if (c == 0 && n[i] != '\0')
-			c = 1;			/* k is a prefix of n */
-		if (c == 0)
-			return n;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	for (h = au_key_hash(k.p, k.len) & (AU_KEY_SLOTS - 1); tab[h].name != NULL;
+	    h = (h + 1) & (AU_KEY_SLOTS - 1))
+		if (tab[h].len == k.len && memcmp(tab[h].name, k.p, k.len) == 0)
+			return &tab[h];
 	return NULL;
 }
 
-/* Field name for key k: a static string, a scratch copy, or NULL (dropped). */
+/*
+ * Field name for key k: a static string, a scratch copy, or NULL (dropped).
+ * *hex: whether the key is one whose value auditd may hex-encode.
+ */
 static const char *
-au_name(struct decoded *d, struct ms_str k)
+au_name(struct decoded *d, struct ms_str k, bool *hex)
 {
 	char *p;
+	const struct au_key *known = au_known_key(k);
 
-	const char *known = au_known_key(k);
-
-	if (known != NULL)
-		return known;
+	if (known != NULL) {
+		*hex = known->hex;
+		return known->name;
+	}
+	*hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), k);
 	if (k.len == 0 || k.len > AU_MAX_KEY)
 		return NULL;
 	for (size_t i = 0; i < k.len; i++)
@@ -513,7 +519,7 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 	while (i < n) {
 		struct ms_str k, v;
 		const char *name;
-		bool quoted = false;
+		bool quoted = false, hex;
 		char q;
 		size_t j;
 
@@ -535,7 +541,7 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 			quoted = q == '"';
 			i = j < n ? j + 1 : n;
 			if (q == '\'' && part == AU_BODY) {
-				if (au_room(d) && (name = au_name(d, k)) != NULL)
+				if (au_room(d) && (name = au_name(d, k, &hex)) != NULL)
 					(void)decode_field_add(d, name, v.p, v.len);
 				au_kv(d, v.p, v.len, AU_INNER, false);
 				continue;
@@ -548,13 +554,11 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 		}
 		if (k.len == 0 || !au_room(d))
 			continue;
-		if ((name = au_name(d, k)) == NULL)
+		if ((name = au_name(d, k, &hex)) == NULL)
 			continue;
-		if (!quoted && part != AU_ENRICHED && au_is_hex(v)) {
-			bool arg = execve && au_is_arg_key(k);
-			if (arg || au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), k))
-				v = au_unhex(d, v, ms_str_eq(k, "proctitle"));
-		}
+		if (!quoted && part != AU_ENRICHED && (hex || (execve && au_is_arg_key(k))) &&
+		    au_is_hex(v))
+			v = au_unhex(d, v, ms_str_eq(k, "proctitle"));
 		(void)decode_field_add(d, name, v.p, v.len);
 	}
 }
