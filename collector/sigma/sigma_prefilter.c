@@ -41,6 +41,8 @@
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
 #define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
 #define PF_FCACHE	256		/* field_find cache entries (a power of two) */
+#define PF_DIRECT_LITS	32		/* fields with up to this many literals ... */
+#define PF_DIRECT_BUDGET 64		/* ... are searched directly while literals x bytes <= this */
 #define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
 
 struct pf_lit {
@@ -72,6 +74,15 @@ struct pf_field {
 	size_t n, a;
 	bool primary;		/* some rule's best clause has a literal here */
 	hs_database_t *db;
+	/*
+	 * A field with few literals also keeps them lower-cased (owned) for a
+	 * direct search: on a short value that is cheaper than a call into
+	 * Hyperscan (sc-status against "4", "5", "200" ...).
+	 */
+	unsigned char **dpats;
+	uint32_t *dlens;
+	unsigned *dids;
+	size_t dn;
 };
 
 /* Literal bytes the filter owns (found inside regular expressions). */
@@ -1086,6 +1097,27 @@ field_build_fini(struct pf_field *f)
 	f->flags = NULL;
 }
 
+/* Lower-cased copies of f's literals for scan_direct; 0 or -1. */
+static int
+field_direct(struct pf_field *f)
+{
+	f->dpats = calloc(f->n, sizeof(*f->dpats));
+	f->dlens = calloc(f->n, sizeof(*f->dlens));
+	f->dids = calloc(f->n, sizeof(*f->dids));
+	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL)
+		return -1;
+	for (size_t k = 0; k < f->n; k++) {
+		if ((f->dpats[k] = malloc(f->lens[k])) == NULL)
+			return -1;
+		f->dn++;
+		for (size_t j = 0; j < f->lens[k]; j++)
+			f->dpats[k][j] = sigma_lower[(unsigned char)f->pats[k][j]];
+		f->dlens[k] = (uint32_t)f->lens[k];
+		f->dids[k] = f->ids[k];
+	}
+	return 0;
+}
+
 /* --- public -------------------------------------------------------------- */
 
 void
@@ -1096,6 +1128,11 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	for (size_t i = 0; i < pf->nfields; i++) {
 		field_build_fini(&pf->fields[i]);
 		free(pf->fields[i].lname);
+		for (size_t k = 0; k < pf->fields[i].dn; k++)
+			free(pf->fields[i].dpats[k]);
+		free(pf->fields[i].dpats);
+		free(pf->fields[i].dlens);
+		free(pf->fields[i].dids);
 		hs_free_database(pf->fields[i].db);
 	}
 	hs_free_scratch(pf->scratch);
@@ -1239,6 +1276,8 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 			hs_free_compile_error(cerr);
 			goto fail;
 		}
+		if (f->n <= PF_DIRECT_LITS && field_direct(f) < 0)
+			goto fail;
 		field_build_fini(f);
 		if (hs_alloc_scratch(f->db, &pf->scratch) != HS_SUCCESS)
 			goto fail;
@@ -1279,6 +1318,29 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	return 0;
 }
 
+/* Reports every literal of f found (ASCII case-insensitively) in h/n, as Hyperscan would. */
+static void
+scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
+    size_t n)
+{
+	for (size_t k = 0; k < f->dn; k++) {
+		const unsigned char *p = f->dpats[k];
+		size_t pn = f->dlens[k];
+
+		if (pn > n || pf->cstamp[pf->lit_clause[f->dids[k]]] == pf->epoch)
+			continue;
+		for (size_t i = 0; i + pn <= n; i++) {
+			size_t j = 0;
+			while (j < pn && sigma_lower[h[i + j]] == p[j])
+				j++;
+			if (j == pn) {
+				(void)match_cb(f->dids[k], 0, i + pn, 0, pf);
+				break;
+			}
+		}
+	}
+}
+
 static int
 scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms_str *v)
 {
@@ -1286,6 +1348,10 @@ scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms
 		return 0;
 	if (v->len > UINT32_MAX)
 		return -1;
+	if (f->dn > 0 && f->dn * v->len <= PF_DIRECT_BUDGET) {
+		scan_direct(pf, f, (const unsigned char *)v->p, v->len);
+		return 0;
+	}
 	return hs_scan(f->db, v->p, (unsigned)v->len, 0, pf->scratch, match_cb, pf) == HS_SUCCESS ?
 	    0 : -1;
 }

@@ -53,6 +53,18 @@ static const struct pf_case cases[] = {
 	{ "  s:\n    F|contains: evil\n  condition: s\n", "G", "evil", "", false, false },
 	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "x WGET a http://", true, true },
 	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "curl http://", false, false },
+	/*
+	 * Short values are searched directly, long ones (literals x bytes over
+	 * PF_DIRECT_BUDGET) with Hyperscan: both paths, found and not found.
+	 */
+	{ "  s:\n    F|contains: evil\n  condition: s\n", "F",
+	  "a rather long value that goes on and on past the direct budget and is EVIL", "", true,
+	  true },
+	{ "  s:\n    F|contains: evil\n  condition: s\n", "F",
+	  "a rather long value that goes on and on past the direct budget and is good", "", false,
+	  false },
+	{ "  s:\n    F|endswith: vil\n  condition: s\n", "F", "eVIl", "", true, true },
+	{ "  s:\n    F|endswith: vil\n  condition: s\n", "F", "vi", "", false, false },
 	/* field names are case-insensitive */
 	{ "  s:\n    user: root\n  condition: s\n", "User", "ROOT", "", true, true },
 	/*
