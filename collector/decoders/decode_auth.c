@@ -351,6 +351,8 @@ auth_is_ip(const char *s, size_t len)
 	unsigned char bin[16];
 	size_t l = len;
 
+	if (decode_ipv4(s, len, NULL))
+		return true;
 	if (len == 0 || len >= sizeof(buf))
 		return false;
 	memcpy(buf, s, len);

@@ -27,6 +27,38 @@
 #include <stddef.h>
 #include <string.h>
 
+bool
+decode_ipv4(const char *p, size_t n, uint8_t *out)
+{
+	uint8_t a[4];
+	unsigned oct = 0, v = 0, digits = 0;
+
+	if (n < 7 || n > 15)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && p[i] >= '0' && p[i] <= '9') {
+			/* "0" is an octet, "01" is not */
+			if (digits > 0 && v == 0)
+				return false;
+			v = v * 10 + (unsigned)(p[i] - '0');
+			if (v > 255)
+				return false;
+			digits++;
+			continue;
+		}
+		if ((i < n && p[i] != '.') || digits == 0 || oct == 4)
+			return false;
+		a[oct++] = (uint8_t)v;
+		v = 0;
+		digits = 0;
+	}
+	if (oct != 4)
+		return false;
+	if (out != NULL)
+		memcpy(out, a, sizeof(a));
+	return true;
+}
+
 /* The program name without a directory: "/usr/sbin/sshd" → "sshd". */
 static struct ms_str
 line_basename(struct ms_str app)

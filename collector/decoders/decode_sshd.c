@@ -70,6 +70,8 @@ sshd_valid_ip(const char *p, size_t len)
 	const char *pct;
 	size_t alen = len;
 
+	if (decode_ipv4(p, len, NULL))
+		return true;
 	if (len == 0 || len >= sizeof(buf))
 		return false;
 	if ((pct = memchr(p, '%', len)) != NULL) {
