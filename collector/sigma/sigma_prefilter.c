@@ -534,6 +534,98 @@ re_flush(struct pf_build *b, size_t *rlen, const char *field, struct pf_cnf *acc
 	return 0;
 }
 
+/* A copy of p/n owned by the filter's pool; NULL when out of memory. */
+static unsigned char *
+pool_copy(struct pf_pool *pool, const unsigned char *p, size_t n)
+{
+	unsigned char *copy;
+
+	if (pool->n == pool->a) {
+		size_t na = pool->a ? pool->a * 2 : 16;
+		unsigned char **nv = realloc(pool->v, na * sizeof(*nv));
+		if (nv == NULL)
+			return NULL;
+		pool->v = nv;
+		pool->a = na;
+	}
+	if ((copy = malloc(n ? n : 1)) == NULL)
+		return NULL;
+	memcpy(copy, p, n);
+	pool->v[pool->n++] = copy;
+	return copy;
+}
+
+#define RE_GLUE_ALTS	16	/* alternatives of a group glued to the run before it */
+#define RE_GLUE_LEN	64	/* bytes of one such alternative */
+
+/*
+ * At c->p just past '(' with a literal run before it: when the group is
+ * "(?:a|b|...)" or "(a|b|...)" of plain literals, exactly once (no
+ * quantifier after it), the run followed by one of them must occur: that
+ * set of glued literals becomes a clause, the run ends and c->p moves past
+ * ')'. Returns 1 then, 0 (c->p unchanged) when the group is anything else,
+ * -1 when out of memory.
+ */
+static int
+re_glue_alts(struct pf_build *b, struct re_cur *c, size_t *rlen, const char *field,
+    struct pf_cnf *acc)
+{
+	unsigned char alt[RE_GLUE_ALTS][RE_GLUE_LEN], *glued;
+	size_t alen[RE_GLUE_ALTS] = { 0 }, na = 1;
+	const unsigned char *p = c->p;
+	struct pf_set cl = { 0 };
+
+	if (p + 1 < c->end && p[0] == '?' && p[1] == ':')
+		p += 2;
+	else if (p < c->end && (*p == '?' || *p == '*'))
+		return 0;
+	for (;;) {
+		unsigned char ch;
+
+		if (p >= c->end)
+			return 0;
+		ch = *p++;
+		if (ch == ')')
+			break;
+		if (ch == '|') {
+			if (na == RE_GLUE_ALTS)
+				return 0;
+			na++;
+			continue;
+		}
+		if (ch == '\\') {
+			/* only an escaped punctuation character is a plain literal */
+			if (p >= c->end || re_isalnum(*p))
+				return 0;
+			ch = *p++;
+		} else if (strchr("^$.?*+()[]{}", ch) != NULL) {
+			return 0;
+		}
+		if (alen[na - 1] == RE_GLUE_LEN)
+			return 0;
+		alt[na - 1][alen[na - 1]++] = ch;
+	}
+	if (p < c->end && strchr("*+?{", *p) != NULL)
+		return 0;
+	for (size_t i = 0; i < na; i++) {
+		if (*rlen + alen[i] > SIGMA_MAX_VALUE_LEN)
+			goto oom_or_skip;
+		memcpy(b->run + *rlen, alt[i], alen[i]);
+		if ((glued = pool_copy(b->pool, b->run, *rlen + alen[i])) == NULL ||
+		    set_add(&cl, glued, *rlen + alen[i], field) < 0) {
+			set_fini(&cl);
+			return -1;
+		}
+	}
+	cnf_add(acc, &cl);
+	*rlen = 0;
+	c->p = p;
+	return 1;
+oom_or_skip:
+	set_fini(&cl);
+	return 0;
+}
+
 /* One branch: an AND of its literal runs and of its non-optional groups. */
 static int
 re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *out)
@@ -574,6 +666,16 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *o
 				c->p++;
 			break;
 		case '(':
+			/* "n(?:c|cat)": the run glued to each alternative ("nc", "ncat"). */
+			if (rlen > 0) {
+				int glue = re_glue_alts(b, c, &rlen, field, &acc);
+				if (glue < 0) {
+					rc = -1;
+					goto out;
+				}
+				if (glue == 1)
+					continue;
+			}
 			kind = RE_GROUP;
 			/* A group ends the run; flushed now because the group reuses b->run. */
 			if (re_flush(b, &rlen, field, &acc) < 0) {

@@ -88,6 +88,14 @@ static const struct pf_case cases[] = {
 	/* a regex needs each of its literal runs */
 	{ "  s:\n    F|re: 'abc.*xyz'\n  condition: s\n", "F", "abc only", "", false, false },
 	{ "  s:\n    F|re: 'abc.*xyz'\n  condition: s\n", "F", "abc and xyz", "", true, true },
+	/* a run glued to the plain alternatives of the group after it: "nc", "ncat" */
+	{ "  s:\n    F|re: '\\bn(?:c|cat)\\s+-e'\n  condition: s\n", "F", "ncat -e", "", true, true },
+	{ "  s:\n    F|re: '\\bn(?:c|cat)\\s+-e'\n  condition: s\n", "F", "nmap -e", "", false, false },
+	{ "  s:\n    F|re: 'a(\\.exe|\\.bin)'\n  condition: s\n", "F", "x.a.bin", "", true, true },
+	{ "  s:\n    F|re: 'a(\\.exe|\\.bin)'\n  condition: s\n", "F", "a.txt .bin", "", false, false },
+	/* ... not when the group may repeat or be absent */
+	{ "  s:\n    F|re: 'n(?:c|cat)?x'\n  condition: s\n", "F", "nx", "", true, true },
+	{ "  s:\n    F|re: 'n(?:c|cat)+x'\n  condition: s\n", "F", "nccx", "", true, true },
 	/* one-byte runs: all of them when nothing longer is known ... */
 	{ "  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n", "F", "() {", "", true, true },
 	{ "  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n", "F", "(x)", "", false, false },
