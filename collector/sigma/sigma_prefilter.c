@@ -41,8 +41,8 @@
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
 #define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
 #define PF_FCACHE	256		/* field_find cache entries (a power of two) */
-#define PF_DIRECT_LITS	32		/* fields with up to this many literals ... */
-#define PF_DIRECT_BUDGET 64		/* ... are searched directly while literals x bytes <= this */
+#define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
+#define PF_DIRECT_LEN	32		/* ... are searched directly in values up to this long */
 #define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
 
 struct pf_lit {
@@ -77,12 +77,14 @@ struct pf_field {
 	/*
 	 * A field with few literals also keeps them lower-cased (owned) for a
 	 * direct search: on a short value that is cheaper than a call into
-	 * Hyperscan (sc-status against "4", "5", "200" ...).
+	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few dozen
+	 * command names ...).
 	 */
 	unsigned char **dpats;
 	uint32_t *dlens;
 	unsigned *dids;
 	size_t dn;
+	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
 };
 
 /* Literal bytes the filter owns (found inside regular expressions). */
@@ -1206,7 +1208,8 @@ field_direct(struct pf_field *f)
 	f->dpats = calloc(f->n, sizeof(*f->dpats));
 	f->dlens = calloc(f->n, sizeof(*f->dlens));
 	f->dids = calloc(f->n, sizeof(*f->dids));
-	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL)
+	f->dfirst = calloc(256, sizeof(*f->dfirst));
+	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL || f->dfirst == NULL)
 		return -1;
 	for (size_t k = 0; k < f->n; k++) {
 		if ((f->dpats[k] = malloc(f->lens[k])) == NULL)
@@ -1216,6 +1219,7 @@ field_direct(struct pf_field *f)
 			f->dpats[k][j] = sigma_lower[(unsigned char)f->pats[k][j]];
 		f->dlens[k] = (uint32_t)f->lens[k];
 		f->dids[k] = f->ids[k];
+		f->dfirst[f->dpats[k][0]] |= UINT64_C(1) << k;
 	}
 	return 0;
 }
@@ -1235,6 +1239,7 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 		free(pf->fields[i].dpats);
 		free(pf->fields[i].dlens);
 		free(pf->fields[i].dids);
+		free(pf->fields[i].dfirst);
 		hs_free_database(pf->fields[i].db);
 	}
 	hs_free_scratch(pf->scratch);
@@ -1420,24 +1425,33 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	return 0;
 }
 
-/* Reports every literal of f found (ASCII case-insensitively) in h/n, as Hyperscan would. */
+/*
+ * Reports every literal of f found (ASCII case-insensitively) in h/n, as
+ * Hyperscan would: at each byte, only the literals starting with it are
+ * compared, and each literal is reported once.
+ */
 static void
 scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
     size_t n)
 {
-	for (size_t k = 0; k < f->dn; k++) {
-		const unsigned char *p = f->dpats[k];
-		size_t pn = f->dlens[k];
+	uint64_t done = 0;
 
-		if (pn > n || pf->cstamp[pf->lit_clause[f->dids[k]]] == pf->epoch)
-			continue;
-		for (size_t i = 0; i + pn <= n; i++) {
-			size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t m = f->dfirst[sigma_lower[h[i]]] & ~done;
+
+		while (m != 0) {
+			unsigned k = (unsigned)__builtin_ctzll(m);
+			const unsigned char *p = f->dpats[k];
+			size_t pn = f->dlens[k], j = 1;
+
+			m &= m - 1;
+			if (pn > n - i)
+				continue;
 			while (j < pn && sigma_lower[h[i + j]] == p[j])
 				j++;
 			if (j == pn) {
+				done |= UINT64_C(1) << k;
 				(void)match_cb(f->dids[k], 0, i + pn, 0, pf);
-				break;
 			}
 		}
 	}
@@ -1450,7 +1464,7 @@ scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms
 		return 0;
 	if (v->len > UINT32_MAX)
 		return -1;
-	if (f->dn > 0 && f->dn * v->len <= PF_DIRECT_BUDGET) {
+	if (f->dn > 0 && v->len <= PF_DIRECT_LEN) {
 		scan_direct(pf, f, (const unsigned char *)v->p, v->len);
 		return 0;
 	}

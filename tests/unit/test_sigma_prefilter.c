@@ -54,9 +54,12 @@ static const struct pf_case cases[] = {
 	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "x WGET a http://", true, true },
 	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "curl http://", false, false },
 	/*
-	 * Short values are searched directly, long ones (literals x bytes over
-	 * PF_DIRECT_BUDGET) with Hyperscan: both paths, found and not found.
+	 * Short values are searched directly, long ones (over PF_DIRECT_LEN
+	 * bytes) with Hyperscan: both paths, found and not found; literals
+	 * sharing their first byte.
 	 */
+	{ "  s:\n    F|contains: [abc, abd, xyz]\n  condition: s\n", "F", "aab-ABD", "", true, true },
+	{ "  s:\n    F|contains: [abc, abd, xyz]\n  condition: s\n", "F", "aab-ab", "", false, false },
 	{ "  s:\n    F|contains: evil\n  condition: s\n", "F",
 	  "a rather long value that goes on and on past the direct budget and is EVIL", "", true,
 	  true },
