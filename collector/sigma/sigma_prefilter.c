@@ -1181,8 +1181,13 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 	f->pats[f->n] = (const char *)l->p;
 	f->lens[f->n] = l->len;
 	f->ids[f->n] = (unsigned)pf->nlits;
-	/* Caseless even for |cased values: a superset is all a filter needs. */
-	f->flags[f->n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+	/*
+	 * Caseless even for |cased values: a superset is all a filter needs.
+	 * No HS_FLAG_SINGLEMATCH: Hyperscan's bookkeeping of exhausted
+	 * patterns cost more than the repeated callbacks, which return at
+	 * once for a clause already seen.
+	 */
+	f->flags[f->n] = HS_FLAG_CASELESS;
 	f->n++;
 	pf->lit_clause[pf->nlits++] = (uint32_t)clause;
 	return 0;
