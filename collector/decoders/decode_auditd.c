@@ -321,7 +321,8 @@ au_known_key(struct ms_str k)
 	}
 	for (h = au_key_hash(k.p, k.len) & (AU_KEY_SLOTS - 1); tab[h].name != NULL;
 	    h = (h + 1) & (AU_KEY_SLOTS - 1))
-		if (tab[h].len == k.len && memcmp(tab[h].name, k.p, k.len) == 0)
+		if (tab[h].len == k.len && tab[h].name[0] == k.p[0] &&
+		    memcmp(tab[h].name, k.p, k.len) == 0)
 			return &tab[h];
 	return NULL;
 }
@@ -573,13 +574,14 @@ au_add_syscall_name(struct decoded *d)
 	const struct ms_str *sc;
 	uint64_t num;
 
+	/* first bytes inline: a strcmp call per field cost more than the loop */
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, "SYSCALL") == 0)
+		if (d->fields[i].name[0] == 'S' && strcmp(d->fields[i].name, "SYSCALL") == 0)
 			return;
 	/* exact lookup: decode_field_get would fall back to "syscall" */
 	sc = NULL;
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, "syscall") == 0)
+		if (d->fields[i].name[0] == 's' && strcmp(d->fields[i].name, "syscall") == 0)
 			sc = &d->fields[i].value;
 	if (arch == NULL || sc == NULL || !ms_str_eq(*arch, "c000003e") ||
 	    au_parse_u64(*sc, 4, &num) < 0)
