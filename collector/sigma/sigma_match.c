@@ -247,6 +247,8 @@ val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct si
 	case SIGMA_V_GLOB:
 		return sigma_glob_match(&v->u.g, s, fv->p != NULL ? fv->len : 0);
 	case SIGMA_V_RE:
+		if ((fv->p != NULL ? fv->len : 0) < v->u.re.minlen)
+			return false;
 		/* A regex over its backtracking budget counts as no match. */
 		return pcre2_match(v->u.re.code, s, fv->p != NULL ? fv->len : 0, 0, 0,
 		    v->u.re.md, r->mctx) >= 0;
