@@ -535,9 +535,10 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 		k = ms_str_make(s + i, j - i);
 		i = j + 1;
 		if (i < n && (s[i] == '"' || s[i] == '\'')) {
+			const char *e;
 			q = s[i++];
-			for (j = i; j < n && s[j] != q; j++)
-				;
+			e = memchr(s + i, q, n - i);
+			j = e != NULL ? (size_t)(e - s) : n;
 			v = ms_str_make(s + i, j - i);
 			quoted = q == '"';
 			i = j < n ? j + 1 : n;
