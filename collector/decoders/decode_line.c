@@ -30,29 +30,35 @@
 bool
 decode_ipv4(const char *p, size_t n, uint8_t *out)
 {
+	const char *e = p + n;
 	uint8_t a[4];
-	unsigned oct = 0, v = 0, digits = 0;
 
 	if (n < 7 || n > 15)
 		return false;
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && p[i] >= '0' && p[i] <= '9') {
-			/* "0" is an octet, "01" is not */
-			if (digits > 0 && v == 0)
-				return false;
-			v = v * 10 + (unsigned)(p[i] - '0');
-			if (v > 255)
-				return false;
-			digits++;
-			continue;
-		}
-		if ((i < n && p[i] != '.') || digits == 0 || oct == 4)
+	for (int o = 0; o < 4; o++) {
+		unsigned v;
+
+		if (p == e || (unsigned)(*p - '0') > 9)
 			return false;
-		a[oct++] = (uint8_t)v;
-		v = 0;
-		digits = 0;
+		v = (unsigned)(*p++ - '0');
+		if (p < e && (unsigned)(*p - '0') <= 9) {
+			if (v == 0)
+				return false;	/* "0" is an octet, "01" is not */
+			v = v * 10 + (unsigned)(*p++ - '0');
+			if (p < e && (unsigned)(*p - '0') <= 9) {
+				v = v * 10 + (unsigned)(*p++ - '0');
+				if (v > 255)
+					return false;
+			}
+		}
+		a[o] = (uint8_t)v;
+		if (o < 3) {
+			if (p == e || *p != '.')
+				return false;
+			p++;
+		}
 	}
-	if (oct != 4)
+	if (p != e)
 		return false;
 	if (out != NULL)
 		memcpy(out, a, sizeof(a));
