@@ -43,6 +43,13 @@
 #define PF_FCACHE	256		/* field_find cache entries (a power of two) */
 #define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
 #define PF_DIRECT_LEN	32		/* ... are searched directly in values up to this long */
+/*
+ * Callbacks per event before the scan gives up and lets every rule run:
+ * without single-match a literal is reported at each occurrence, and a
+ * hostile 64 KiB line of one repeated byte would otherwise cost millions.
+ * Ordinary events take a few dozen.
+ */
+#define PF_MAX_CALLBACKS 4096
 #define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
 
 struct pf_lit {
@@ -129,6 +136,7 @@ struct sigma_prefilter {
 	size_t *always, nalways;
 	size_t *cand, ncand;
 	size_t *run;
+	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
 };
 
 /* --- extraction ---------------------------------------------------------- */
@@ -1416,6 +1424,8 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	(void)from;
 	(void)to;
 	(void)flags;
+	if (++pf->ncallbacks > PF_MAX_CALLBACKS)
+		return 1;	/* stops the scan: it fails, and every rule runs */
 	if (pf->cstamp[c] == pf->epoch)
 		return 0;
 	pf->cstamp[c] = pf->epoch;
@@ -1489,6 +1499,7 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 		pf->epoch = 1;
 	}
 	pf->ncand = 0;
+	pf->ncallbacks = 0;
 	if (scan_value(pf, &pf->fields[0], &ev->message) < 0)
 		rc = -1;
 	/*

@@ -193,6 +193,46 @@ test_table(void **state)
 	}
 }
 
+/*
+ * A value that repeats a literal thousands of times: the scan stops at its
+ * callback budget and fails open (every rule may run), rather than cost a
+ * callback per occurrence; the rule itself still decides.
+ */
+static void
+test_callback_budget(void **state)
+{
+	struct sigma_rule *r = rule_from("  s:\n    F|contains|all: [ab, zzz]\n  condition: s\n");
+	const struct sigma_rule *rs[1] = { r };
+	struct sigma_prefilter *pf = sigma_prefilter_new(rs, 1);
+	size_t n = 20000;
+	char *v = malloc(n);
+	const size_t *list = NULL;
+	struct sigma_event ev;
+
+	(void)state;
+	assert_non_null(pf);
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = i % 2 ? 'b' : 'a';
+	decode_reset(&dec);
+	assert_int_equal(decode_field_add(&dec, "F", v, n), 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.d = &dec;
+	assert_int_equal(sigma_prefilter_scan(pf, &ev), -1);
+	assert_int_equal(sigma_prefilter_candidates(pf, &list), SIZE_MAX);
+	assert_true(sigma_prefilter_may_match(pf, 0));
+	assert_false(sigma_rule_match(r, &ev));
+	/* a short value with both: found without running out */
+	decode_reset(&dec);
+	assert_int_equal(decode_field_add(&dec, "F", "xx ab zzz", 9), 0);
+	assert_int_equal(sigma_prefilter_scan(pf, &ev), 0);
+	assert_true(sigma_prefilter_may_match(pf, 0));
+	assert_true(sigma_rule_match(r, &ev));
+	sigma_prefilter_free(pf);
+	sigma_rule_free(r);
+	free(v);
+}
+
 /* --- 2. equivalence ---------------------------------------------------- */
 
 struct lines {
@@ -467,6 +507,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_callback_budget),
 		cmocka_unit_test(test_equivalence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
