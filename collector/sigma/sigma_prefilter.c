@@ -513,37 +513,6 @@ re_quant(struct re_cur *c, unsigned long *min)
 
 static int re_alt(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *out);
 
-/* Makes the literal run a clause of the sequence and empties it. */
-static int
-re_flush(struct pf_build *b, size_t *rlen, const char *field, struct pf_cnf *acc)
-{
-	struct pf_set cur = { 0 };
-	struct pf_pool *pool = b->pool;
-	unsigned char *copy;
-
-	if (*rlen == 0)
-		return 0;
-	if (pool->n == pool->a) {
-		size_t na = pool->a ? pool->a * 2 : 16;
-		unsigned char **nv = realloc(pool->v, na * sizeof(*nv));
-		if (nv == NULL)
-			return -1;
-		pool->v = nv;
-		pool->a = na;
-	}
-	if ((copy = malloc(*rlen)) == NULL)
-		return -1;
-	memcpy(copy, b->run, *rlen);
-	pool->v[pool->n++] = copy;
-	if (set_add(&cur, copy, *rlen, field) < 0) {
-		set_fini(&cur);
-		return -1;
-	}
-	*rlen = 0;
-	cnf_add(acc, &cur);
-	return 0;
-}
-
 /* A copy of p/n owned by the filter's pool; NULL when out of memory. */
 static unsigned char *
 pool_copy(struct pf_pool *pool, const unsigned char *p, size_t n)
@@ -563,6 +532,26 @@ pool_copy(struct pf_pool *pool, const unsigned char *p, size_t n)
 	memcpy(copy, p, n);
 	pool->v[pool->n++] = copy;
 	return copy;
+}
+
+/* Makes the literal run a clause of the sequence and empties it. */
+static int
+re_flush(struct pf_build *b, size_t *rlen, const char *field, struct pf_cnf *acc)
+{
+	struct pf_set cur = { 0 };
+	unsigned char *copy;
+
+	if (*rlen == 0)
+		return 0;
+	if ((copy = pool_copy(b->pool, b->run, *rlen)) == NULL)
+		return -1;
+	if (set_add(&cur, copy, *rlen, field) < 0) {
+		set_fini(&cur);
+		return -1;
+	}
+	*rlen = 0;
+	cnf_add(acc, &cur);
+	return 0;
 }
 
 #define RE_GLUE_ALTS	16	/* alternatives of a group glued to the run before it */
