@@ -10,8 +10,10 @@
  * that is only "not ...", a regex without literals, a null or numeric
  * test on some branch ...) always runs. Per event, every field that has
  * literals is scanned once with one Hyperscan database holding all of
- * them; a rule with literals runs only when every one of its clauses had
- * a literal found.
+ * them (a short value of a field with few literals: a direct search); a
+ * rule with literals runs only when every one of its clauses had a
+ * literal found. A scan that would report too many matches (a hostile
+ * line repeating a literal) stops and fails open: every rule runs.
  *
  * The filter never changes results: it can only skip a rule whose
  * detection is false on the event (tests/unit/test_sigma_prefilter.c runs
