@@ -40,7 +40,9 @@ enum decode_sshd_action {
 
 struct decode_field {
 	const char *name;	/* static string owned by the decoder, or a
-				   NUL-terminated copy in the scratch area */
+				   NUL-terminated copy in the scratch area; a
+				   name outside the scratch area must never
+				   change (the prefilter caches by address) */
 	struct ms_str value;	/* slice of the line or of the scratch area */
 };
 
@@ -147,5 +149,14 @@ void decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
     struct decoded *out);
 
 const char *decode_sshd_action_name(enum decode_sshd_action a);
+
+/*
+ * Is p/n a dotted-quad IPv4 address exactly as inet_pton(AF_INET) reads
+ * it (four decimal octets <= 255, no leading zeros, nothing else)? Fills
+ * out (may be NULL) in network order. Any bytes, no NUL needed: the
+ * decoders and rules check every address, and a copy plus inet_pton cost
+ * several times more.
+ */
+bool decode_ipv4(const char *p, size_t n, uint8_t *out);
 
 #endif

@@ -274,67 +274,78 @@ au_in(const char *const *list, size_t n, struct ms_str k)
 	return false;
 }
 
-static int
-au_cmp_names(const void *a, const void *b)
+/* A known key: its static name, and whether auditd may hex-encode its value. */
+struct au_key {
+	const char *name;
+	size_t len;
+	bool hex;
+};
+
+#define AU_KEY_SLOTS 512	/* > 2 * MS_ARRAY_LEN(au_keys), a power of two */
+
+/*
+ * Length, first, middle and last byte: enough to spread the known keys
+ * (a0..a31 differ in their last bytes), with no loop over the key; a
+ * collision only costs a probe.
+ */
+static uint32_t
+au_key_hash(const char *p, size_t n)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	if (n == 0)
+		return 0;
+	return (uint32_t)n * 2654435761u ^ (uint32_t)(unsigned char)p[0] * 40503u ^
+	    (uint32_t)(unsigned char)p[n / 2] * 97u ^ (uint32_t)(unsigned char)p[n - 1] * 7919u;
 }
 
 /*
- * au_keys[] as a sorted index, built once: every key of every record is
- * looked up, and a linear scan of the table was the decoder's hottest spot.
+ * au_keys[] as a hash table, built once: every key of every record is
+ * looked up, and this was the decoder's hottest spot (a linear scan, then
+ * a binary search, cost more).
  */
-static const char *
+static const struct au_key *
 au_known_key(struct ms_str k)
 {
-	static const char *sorted[MS_ARRAY_LEN(au_keys)];
+	static struct au_key tab[AU_KEY_SLOTS];
 	static bool ready;
-	size_t lo = 0, hi = MS_ARRAY_LEN(au_keys);
+	size_t h;
 
 	if (!ready) {
-		memcpy(sorted, au_keys, sizeof(sorted));
-		qsort(sorted, MS_ARRAY_LEN(sorted), sizeof(sorted[0]), au_cmp_names);
+		for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++) {
+			const char *nm = au_keys[i];
+			size_t l = strlen(nm);
+
+			h = au_key_hash(nm, l) & (AU_KEY_SLOTS - 1);
+			while (tab[h].name != NULL)
+				h = (h + 1) & (AU_KEY_SLOTS - 1);
+			tab[h].name = nm;
+			tab[h].len = l;
+			tab[h].hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), ms_str_make(nm, l));
+		}
 		ready = true;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2, i;
-		const char *n = sorted[mid];
-		int c = 0;
-
-		/* strcmp order against a counted key that may hold NUL bytes. */
-		for (i = 0; i < k.len; i++) {
-			unsigned char a = (unsigned char)n[i], b = (unsigned char)k.p[i];
-			if (a == '\0') {
-				c = -1;		/* n is a prefix of k */
-				break;
-			}
-			if (a != b) {
-				c = a < b ? -1 : 1;
-				break;
-			}
-		}
-		if (c == 0 && n[i] != '\0')
-			c = 1;			/* k is a prefix of n */
-		if (c == 0)
-			return n;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	for (h = au_key_hash(k.p, k.len) & (AU_KEY_SLOTS - 1); tab[h].name != NULL;
+	    h = (h + 1) & (AU_KEY_SLOTS - 1))
+		if (tab[h].len == k.len && tab[h].name[0] == k.p[0] &&
+		    memcmp(tab[h].name, k.p, k.len) == 0)
+			return &tab[h];
 	return NULL;
 }
 
-/* Field name for key k: a static string, a scratch copy, or NULL (dropped). */
+/*
+ * Field name for key k: a static string, a scratch copy, or NULL (dropped).
+ * *hex: whether the key is one whose value auditd may hex-encode.
+ */
 static const char *
-au_name(struct decoded *d, struct ms_str k)
+au_name(struct decoded *d, struct ms_str k, bool *hex)
 {
 	char *p;
+	const struct au_key *known = au_known_key(k);
 
-	const char *known = au_known_key(k);
-
-	if (known != NULL)
-		return known;
+	if (known != NULL) {
+		*hex = known->hex;
+		return known->name;
+	}
+	*hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), k);
 	if (k.len == 0 || k.len > AU_MAX_KEY)
 		return NULL;
 	for (size_t i = 0; i < k.len; i++)
@@ -513,7 +524,7 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 	while (i < n) {
 		struct ms_str k, v;
 		const char *name;
-		bool quoted = false;
+		bool quoted = false, hex;
 		char q;
 		size_t j;
 
@@ -528,14 +539,15 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 		k = ms_str_make(s + i, j - i);
 		i = j + 1;
 		if (i < n && (s[i] == '"' || s[i] == '\'')) {
+			const char *e;
 			q = s[i++];
-			for (j = i; j < n && s[j] != q; j++)
-				;
+			e = memchr(s + i, q, n - i);
+			j = e != NULL ? (size_t)(e - s) : n;
 			v = ms_str_make(s + i, j - i);
 			quoted = q == '"';
 			i = j < n ? j + 1 : n;
 			if (q == '\'' && part == AU_BODY) {
-				if (au_room(d) && (name = au_name(d, k)) != NULL)
+				if (au_room(d) && (name = au_name(d, k, &hex)) != NULL)
 					(void)decode_field_add(d, name, v.p, v.len);
 				au_kv(d, v.p, v.len, AU_INNER, false);
 				continue;
@@ -548,13 +560,11 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 		}
 		if (k.len == 0 || !au_room(d))
 			continue;
-		if ((name = au_name(d, k)) == NULL)
+		if ((name = au_name(d, k, &hex)) == NULL)
 			continue;
-		if (!quoted && part != AU_ENRICHED && au_is_hex(v)) {
-			bool arg = execve && au_is_arg_key(k);
-			if (arg || au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), k))
-				v = au_unhex(d, v, ms_str_eq(k, "proctitle"));
-		}
+		if (!quoted && part != AU_ENRICHED && (hex || (execve && au_is_arg_key(k))) &&
+		    au_is_hex(v))
+			v = au_unhex(d, v, ms_str_eq(k, "proctitle"));
 		(void)decode_field_add(d, name, v.p, v.len);
 	}
 }
@@ -569,13 +579,14 @@ au_add_syscall_name(struct decoded *d)
 	const struct ms_str *sc;
 	uint64_t num;
 
+	/* first bytes inline: a strcmp call per field cost more than the loop */
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, "SYSCALL") == 0)
+		if (d->fields[i].name[0] == 'S' && strcmp(d->fields[i].name, "SYSCALL") == 0)
 			return;
 	/* exact lookup: decode_field_get would fall back to "syscall" */
 	sc = NULL;
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, "syscall") == 0)
+		if (d->fields[i].name[0] == 's' && strcmp(d->fields[i].name, "syscall") == 0)
 			sc = &d->fields[i].value;
 	if (arch == NULL || sc == NULL || !ms_str_eq(*arch, "c000003e") ||
 	    au_parse_u64(*sc, 4, &num) < 0)

@@ -351,6 +351,8 @@ auth_is_ip(const char *s, size_t len)
 	unsigned char bin[16];
 	size_t l = len;
 
+	if (decode_ipv4(s, len, NULL))
+		return true;
 	if (len == 0 || len >= sizeof(buf))
 		return false;
 	memcpy(buf, s, len);
@@ -391,7 +393,8 @@ auth_sshd_other(struct decoded *d, struct ms_str msg)
 		return 0;
 	for (size_t k = 0; k + 6 <= msg.len; k++) {
 		size_t b = k, e = k + 6, pe;
-		if (memcmp(msg.p + k, " port ", 6) != 0)
+		/* the first byte inline: a call per position cost more than the scan */
+		if (msg.p[k] != ' ' || msg.p[k + 1] != 'p' || memcmp(msg.p + k, " port ", 6) != 0)
 			continue;
 		while (b > 0 && msg.p[b - 1] != ' ')
 			b--;
@@ -405,7 +408,8 @@ auth_sshd_other(struct decoded *d, struct ms_str msg)
 	if (ip.p == NULL) {
 		for (size_t k = 0; k + 6 <= msg.len; k++) {
 			size_t e = k + 6, te;
-			if (memcmp(msg.p + k, " from ", 6) != 0)
+			if (msg.p[k] != ' ' || msg.p[k + 1] != 'f' ||
+			    memcmp(msg.p + k, " from ", 6) != 0)
 				continue;
 			for (te = e; te < msg.len && msg.p[te] != ' ' && msg.p[te] != ':'; te++)
 				;

@@ -26,12 +26,18 @@ decode_field_add(struct decoded *d, const char *name, const char *p, size_t len)
 const struct ms_str *
 decode_field_get(const struct decoded *d, const char *name)
 {
+	unsigned char c0 = (unsigned char)name[0], l0 = c0 >= 'A' && c0 <= 'Z' ? c0 + 32 : c0;
+
+	/* First bytes first: most names differ there, and calls cost more than that. */
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, name) == 0)
+		if ((unsigned char)d->fields[i].name[0] == c0 && strcmp(d->fields[i].name, name) == 0)
 			return &d->fields[i].value;
-	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcasecmp(d->fields[i].name, name) == 0)
+	for (unsigned i = 0; i < d->nfields; i++) {
+		unsigned char f0 = (unsigned char)d->fields[i].name[0];
+		if ((f0 >= 'A' && f0 <= 'Z' ? f0 + 32 : f0) == l0 &&
+		    strcasecmp(d->fields[i].name, name) == 0)
 			return &d->fields[i].value;
+	}
 	return NULL;
 }
 

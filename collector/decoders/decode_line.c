@@ -27,6 +27,44 @@
 #include <stddef.h>
 #include <string.h>
 
+bool
+decode_ipv4(const char *p, size_t n, uint8_t *out)
+{
+	const char *e = p + n;
+	uint8_t a[4];
+
+	if (n < 7 || n > 15)
+		return false;
+	for (int o = 0; o < 4; o++) {
+		unsigned v;
+
+		if (p == e || (unsigned)(*p - '0') > 9)
+			return false;
+		v = (unsigned)(*p++ - '0');
+		if (p < e && (unsigned)(*p - '0') <= 9) {
+			if (v == 0)
+				return false;	/* "0" is an octet, "01" is not */
+			v = v * 10 + (unsigned)(*p++ - '0');
+			if (p < e && (unsigned)(*p - '0') <= 9) {
+				v = v * 10 + (unsigned)(*p++ - '0');
+				if (v > 255)
+					return false;
+			}
+		}
+		a[o] = (uint8_t)v;
+		if (o < 3) {
+			if (p == e || *p != '.')
+				return false;
+			p++;
+		}
+	}
+	if (p != e)
+		return false;
+	if (out != NULL)
+		memcpy(out, a, sizeof(a));
+	return true;
+}
+
 /* The program name without a directory: "/usr/sbin/sshd" → "sshd". */
 static struct ms_str
 line_basename(struct ms_str app)

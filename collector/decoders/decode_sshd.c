@@ -70,6 +70,8 @@ sshd_valid_ip(const char *p, size_t len)
 	const char *pct;
 	size_t alen = len;
 
+	if (decode_ipv4(p, len, NULL))
+		return true;
 	if (len == 0 || len >= sizeof(buf))
 		return false;
 	if ((pct = memchr(p, '%', len)) != NULL) {
@@ -109,6 +111,9 @@ sshd_port(const char *s, size_t n, size_t *i, int *out)
  * Parses " from <ip>[ port <port>]" at s[k]. need_port: the port must be
  * there. Fills src; false when the text there is anything else.
  */
+/* The loops' first test, before calling sshd_src_at at every position. */
+#define SSHD_FROM_AT(s, n, k) ((s)[k] == ' ' && (k) + 6 <= (n) && (s)[(k) + 1] == 'f')
+
 static bool
 sshd_src_at(const char *s, size_t n, size_t k, bool need_port, struct sshd_src *src)
 {
@@ -177,6 +182,8 @@ sshd_find_auth_src(const char *s, size_t n, size_t lo, bool client_user,
 
 	if (client_user) {
 		for (size_t k = n; k-- > lo;) {
+			if (!SSHD_FROM_AT(s, n, k))
+				continue;
 			if (sshd_src_at(s, n, k, true, &c) &&
 			    sshd_auth_trailer_ok(s, n, c.end)) {
 				*src = c;
@@ -186,7 +193,8 @@ sshd_find_auth_src(const char *s, size_t n, size_t lo, bool client_user,
 		return false;
 	}
 	for (size_t k = lo; k < n; k++) {
-		if (!sshd_src_at(s, n, k, true, &c) || !sshd_auth_trailer_ok(s, n, c.end))
+		if (!SSHD_FROM_AT(s, n, k) || !sshd_src_at(s, n, k, true, &c) ||
+		    !sshd_auth_trailer_ok(s, n, c.end))
 			continue;
 		*src = c;
 		found = true;
@@ -203,7 +211,7 @@ sshd_find_tail_src(const char *s, size_t n, size_t lo, struct sshd_src *src)
 	struct sshd_src c;
 
 	for (size_t k = n; k-- > lo;) {
-		if (sshd_src_at(s, n, k, false, &c) && c.end == n) {
+		if (SSHD_FROM_AT(s, n, k) && sshd_src_at(s, n, k, false, &c) && c.end == n) {
 			*src = c;
 			return true;
 		}

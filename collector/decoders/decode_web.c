@@ -78,8 +78,9 @@ web_date(const char *s, size_t n, size_t i, int64_t *ms)
 	    s[i + 14] != ':' || s[i + 17] != ':' || s[i + 20] != ' ' ||
 	    (s[i + 21] != '+' && s[i + 21] != '-') || s[i + 26] != ']')
 		return 0;
-	for (int k = 0; k < 12; k++)
-		if (memcmp(mons + 3 * k, s + i + 3, 3) == 0)
+	for (int k = 0; k < 12 && mon == 0; k++)
+		if (mons[3 * k] == s[i + 3] && mons[3 * k + 1] == s[i + 4] &&
+		    mons[3 * k + 2] == s[i + 5])
 			mon = k + 1;
 	if (mon == 0 || !web_num(s, n, i, 2, &day) || !web_num(s, n, i + 7, 4, &year) ||
 	    !web_num(s, n, i + 12, 2, &hh) || !web_num(s, n, i + 15, 2, &mm) ||
@@ -103,6 +104,8 @@ web_is_ip(const char *p, size_t len)
 	char buf[WEB_IP_MAX];
 	unsigned char addr[sizeof(struct in6_addr)];
 
+	if (decode_ipv4(p, len, NULL))
+		return true;
 	if (len == 0 || len >= sizeof(buf))
 		return false;
 	ms_copy(buf, sizeof(buf), p, len);
@@ -132,11 +135,21 @@ web_is_hostish(const char *p, size_t len)
 static size_t
 web_quoted_end(const char *s, size_t n, size_t i)
 {
-	for (size_t j = i + 1; j < n; j++) {
-		if (s[j] == '\\')
-			j++;
-		else if (s[j] == '"')
-			return j;
+	size_t j = i + 1;
+	const char *q;
+
+	/*
+	 * memchr to each '"'; it is escaped when an odd run of backslashes
+	 * (counted back to i + 1) stands right before it – the same quote a
+	 * byte-by-byte scan that skips the byte after each '\\' stops at.
+	 */
+	while (j < n && (q = memchr(s + j, '"', n - j)) != NULL) {
+		size_t e = (size_t)(q - s), bs = 0;
+		while (e - bs > i + 1 && s[e - bs - 1] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return e;
+		j = e + 1;
 	}
 	return n;
 }
@@ -268,8 +281,10 @@ web_request(struct decoded *d, struct ms_str req)
 	if (uri.len == 0)
 		return;
 	(void)decode_field_add(d, "cs-uri", uri.p, uri.len);
-	for (q = 0; q < uri.len && uri.p[q] != '?'; q++)
-		;
+	{
+		const char *qm = memchr(uri.p, '?', uri.len);
+		q = qm != NULL ? (size_t)(qm - uri.p) : uri.len;
+	}
 	(void)decode_field_add(d, "cs-uri-stem", uri.p, q);
 	web_add_decoded(d, "cs-uri-stem-decoded", ms_str_make(uri.p, q), false);
 	if (q < uri.len) {

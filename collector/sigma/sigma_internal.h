@@ -120,6 +120,7 @@ struct sigma_val {
 			struct sigma_val *next;		/* chain of regex values */
 			const char *src;		/* arena: the pattern as written (prefilter); may be NULL */
 			size_t srclen;
+			uint32_t minlen;		/* PCRE2_INFO_MINLENGTH: shorter values cannot match */
 		} re;
 		struct {
 			int af;				/* AF_INET or AF_INET6 */

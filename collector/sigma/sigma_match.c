@@ -173,10 +173,15 @@ cidr_match(const struct sigma_val *v, const unsigned char *s, size_t n)
 
 	if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n) != NULL)
 		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (memchr(buf, ':', n) != NULL) {
+	if (memchr(s, ':', n) == NULL) {
+		/* decode_ipv4 reads exactly what inet_pton(AF_INET) does, without the copy. */
+		if (v->u.cidr.af != AF_INET || !decode_ipv4((const char *)s, n, addr))
+			return false;
+	} else {
 		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		memcpy(buf, s, n);
+		buf[n] = '\0';
 		if (inet_pton(AF_INET6, buf, addr) != 1)
 			return false;
 		if (v->u.cidr.af == AF_INET) {
@@ -185,9 +190,6 @@ cidr_match(const struct sigma_val *v, const unsigned char *s, size_t n)
 				return false;
 			a = addr + 12;
 		}
-	} else {
-		if (v->u.cidr.af != AF_INET || inet_pton(AF_INET, buf, addr) != 1)
-			return false;
 	}
 	full = v->u.cidr.prefix / 8;
 	rest = v->u.cidr.prefix % 8;
@@ -245,6 +247,8 @@ val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct si
 	case SIGMA_V_GLOB:
 		return sigma_glob_match(&v->u.g, s, fv->p != NULL ? fv->len : 0);
 	case SIGMA_V_RE:
+		if ((fv->p != NULL ? fv->len : 0) < v->u.re.minlen)
+			return false;
 		/* A regex over its backtracking budget counts as no match. */
 		return pcre2_match(v->u.re.code, s, fv->p != NULL ? fv->len : 0, 0, 0,
 		    v->u.re.md, r->mctx) >= 0;

@@ -3,26 +3,34 @@
  * rules at once with Hyperscan (see sigma_prefilter.h).
  *
  * Extraction works on the compiled detection (sigma_internal.h), bottom
- * up, with "no constraint" (any event may match) as the escape:
+ * up, with "no constraint" (any event may match) as the escape. What a
+ * node needs is an AND of up to PF_MAX_CLAUSES clauses, each clause a set
+ * of literals one of which must occur:
  *
- *   value      a glob: its longest run of literal bytes; anything else
- *              (regex, cidr, number, null, exists, fieldref, "") – none
- *   group      OR of its alternatives: the union, or none if one has none
- *   item       OR of its groups (union), or with |all an AND (the best
- *              one); |neq – none
- *   conj (map) AND of its items: the best item
- *   search     OR of its maps: the union
- *   condition  AND: the best operand; OR: the union; not: none
+ *   value      a glob: its longest run of literal bytes; a regex: each
+ *              literal run it cannot match without; anything else
+ *              (cidr, number, null, exists, fieldref, "") – none
+ *   group      OR of its alternatives, or none if one has none
+ *   item       OR of its groups, or with |all an AND; |neq – none
+ *   conj (map) AND of its items
+ *   search     OR of its maps
+ *   condition  AND, OR, not: none
  *
- * "Best" prefers longer literals (rarer in logs), then fewer of them.
- * Every step only ever widens what may match, so a rule is skipped only
- * when none of a set of strings it needs is in the event.
+ * AND keeps the clauses of every operand (the best PF_MAX_CLAUSES). OR
+ * ranks each operand's clauses and joins them rank by rank: clause j of
+ * the result is the union of clause j of every operand, which each
+ * operand needs, so the OR needs it too. "Best" prefers longer literals
+ * (rarer in logs), then fewer of them. Every step only ever widens what
+ * may match, so a rule is skipped only when, for one of its clauses, none
+ * of the strings is in the event. Requiring every clause is what keeps
+ * "type: EXECVE and a0: chmod" from running on every EXECVE record.
  */
 #include "sigma_prefilter.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <hs/hs.h>
 
@@ -30,6 +38,19 @@
 
 #define PF_MAX_LITS	(1u << 20)	/* literals per filter, a bound on rule files */
 #define PF_GOOD_LEN	8		/* literals this long are all "rare enough" */
+#define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
+#define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
+#define PF_FCACHE	256		/* field_find cache entries (a power of two) */
+#define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
+#define PF_DIRECT_LEN	32		/* ... are searched directly in values up to this long */
+/*
+ * Callbacks per event before the scan gives up and lets every rule run:
+ * without single-match a literal is reported at each occurrence, and a
+ * hostile 64 KiB line of one repeated byte would otherwise cost millions.
+ * Ordinary events take a few dozen.
+ */
+#define PF_MAX_CALLBACKS 4096
+#define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
 
 struct pf_lit {
 	const unsigned char *p;	/* rule arena */
@@ -37,10 +58,16 @@ struct pf_lit {
 	const char *field;	/* rule arena; NULL = the message */
 };
 
-/* A set of literals one of which a match needs. */
+/* A set of literals one of which a match needs (a clause). */
 struct pf_set {
 	struct pf_lit *v;
 	size_t n, a;
+};
+
+/* Clauses every one of which a match needs. */
+struct pf_cnf {
+	struct pf_set c[PF_MAX_CLAUSES];
+	size_t n;
 };
 
 /* Literals of one field (by lower-cased name), compiled into one database. */
@@ -52,7 +79,19 @@ struct pf_field {
 	unsigned *ids;
 	unsigned *flags;
 	size_t n, a;
+	bool primary;		/* some rule's best clause has a literal here */
 	hs_database_t *db;
+	/*
+	 * A field with few literals also keeps them lower-cased (owned) for a
+	 * direct search: on a short value that is cheaper than a call into
+	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few dozen
+	 * command names ...).
+	 */
+	unsigned char **dpats;
+	uint32_t *dlens;
+	unsigned *dids;
+	size_t dn;
+	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
 };
 
 /* Literal bytes the filter owns (found inside regular expressions). */
@@ -64,17 +103,31 @@ struct pf_pool {
 struct sigma_prefilter {
 	size_t nrules;
 	bool *filtered;		/* rule has necessary literals */
-	uint32_t *stamp;	/* == epoch: a literal of the rule was seen */
+	uint8_t *need;		/* clauses of the rule (0: not filtered) */
+	uint8_t *have;		/* clauses seen, valid when stamp == epoch */
+	uint32_t *stamp;	/* == epoch: a clause of the rule was seen */
 	uint32_t epoch;
 	bool failed;		/* last scan failed: everything may match */
-	size_t *lit_rule;	/* literal id -> rule index */
+	uint32_t *lit_clause;	/* literal id -> clause */
 	size_t nlits, alits;
+	size_t *clause_rule;	/* clause -> rule index */
+	uint32_t *cstamp;	/* == epoch: a literal of the clause was seen */
+	size_t nclauses, aclauses;
 	size_t nfiltered;
 	struct pf_field *fields;	/* fields[0] is the message */
 	size_t nfields, afields;
 	size_t *slots;		/* open addressing over fields[1..], index+1, 0 = empty */
 	size_t nslots;
 	hs_scratch_t *scratch;
+	/*
+	 * field_find by the address of a decoder's static name: most names of
+	 * an event are the same static strings event after event. Names in
+	 * the event's scratch area are copies and are looked up every time.
+	 */
+	struct {
+		const char *name;
+		size_t k;
+	} fcache[PF_FCACHE];
 	struct pf_pool pool;	/* literals taken from regular expressions */
 	/*
 	 * The rules to run for the last scanned event, in rule order: those
@@ -83,6 +136,7 @@ struct sigma_prefilter {
 	size_t *always, nalways;
 	size_t *cand, ncand;
 	size_t *run;
+	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
 };
 
 /* --- extraction ---------------------------------------------------------- */
@@ -99,9 +153,27 @@ set_fini(struct pf_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static bool
+lit_same(const struct pf_lit *l, const unsigned char *p, size_t len, const char *field)
+{
+	if (l->len != len || (l->field == NULL) != (field == NULL))
+		return false;
+	if (field != NULL && l->field != field && strcasecmp(l->field, field) != 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (sigma_lower[l->p[i]] != sigma_lower[p[i]])
+			return false;
+	return true;
+}
+
 static int
 set_add(struct pf_set *s, const unsigned char *p, size_t len, const char *field)
 {
+	/* The filter is caseless: the same literal twice only costs callbacks. */
+	if (s->n <= PF_DEDUP_MAX)
+		for (size_t i = 0; i < s->n; i++)
+			if (lit_same(&s->v[i], p, len, field))
+				return 0;
 	if (s->n == s->a) {
 		size_t na = s->a ? s->a * 2 : 8;
 		struct pf_lit *nv;
@@ -145,22 +217,116 @@ set_better(const struct pf_set *a, const struct pf_set *b)
 	return a->n < b->n;
 }
 
-/* Keeps cur as best when it is better (or the first); frees the loser. */
 static void
-set_keep_best(struct pf_set *best, bool *have, struct pf_set *cur)
+cnf_fini(struct pf_cnf *f)
 {
-	if (!*have || set_better(cur, best)) {
-		set_fini(best);
-		*best = *cur;
-		*have = true;
-	} else {
-		set_fini(cur);
+	for (size_t i = 0; i < f->n; i++)
+		set_fini(&f->c[i]);
+	f->n = 0;
+}
+
+/* ANDs clause s into f (moved; s is emptied): kept when f has room or s beats f's worst. */
+static size_t
+set_minlen(const struct pf_set *a)
+{
+	size_t m = SIZE_MAX;
+
+	for (size_t i = 0; i < a->n; i++)
+		m = a->v[i].len < m ? a->v[i].len : m;
+	return m;
+}
+
+static void
+cnf_add(struct pf_cnf *f, struct pf_set *s)
+{
+	size_t w = 0;
+
+	if (s->n == 0) {
+		set_fini(s);
+		return;
 	}
-	memset(cur, 0, sizeof(*cur));
+	/*
+	 * A clause of one-byte literals ("(" from a regex) matches most events
+	 * and costs Hyperscan more than it saves: it is kept only while the
+	 * node has nothing better.
+	 */
+	if (set_minlen(s) < PF_MIN_CLAUSE_LEN) {
+		for (size_t i = 0; i < f->n; i++)
+			if (set_minlen(&f->c[i]) >= PF_MIN_CLAUSE_LEN) {
+				set_fini(s);
+				return;
+			}
+	} else {
+		size_t k = 0;
+		for (size_t i = 0; i < f->n; i++) {
+			if (set_minlen(&f->c[i]) < PF_MIN_CLAUSE_LEN)
+				set_fini(&f->c[i]);
+			else
+				f->c[k++] = f->c[i];
+		}
+		f->n = k;
+	}
+	if (f->n < PF_MAX_CLAUSES) {
+		f->c[f->n++] = *s;
+		memset(s, 0, sizeof(*s));
+		return;
+	}
+	for (size_t i = 1; i < f->n; i++)
+		if (set_better(&f->c[w], &f->c[i]))
+			w = i;
+	if (set_better(s, &f->c[w])) {
+		set_fini(&f->c[w]);
+		f->c[w] = *s;
+		memset(s, 0, sizeof(*s));
+	} else {
+		set_fini(s);
+	}
+}
+
+/* ANDs every clause of from into to; from is emptied. */
+static void
+cnf_and(struct pf_cnf *to, struct pf_cnf *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		cnf_add(to, &from->c[i]);
+	from->n = 0;
 }
 
 /*
- * The extraction steps return 1 with literals appended to out, 0 when the
+ * ORs cur into acc (*have: acc holds a first operand). Clauses are ranked
+ * best first and joined rank by rank; ranks one side lacks are dropped.
+ * cur is emptied either way.
+ */
+static int
+cnf_or(struct pf_cnf *acc, bool *have, struct pf_cnf *cur)
+{
+	size_t n;
+	int rc = 0;
+
+	for (size_t i = 1; i < cur->n; i++)
+		for (size_t j = i; j > 0 && set_better(&cur->c[j], &cur->c[j - 1]); j--) {
+			struct pf_set t = cur->c[j];
+			cur->c[j] = cur->c[j - 1];
+			cur->c[j - 1] = t;
+		}
+	if (!*have) {
+		*acc = *cur;
+		memset(cur, 0, sizeof(*cur));
+		*have = true;
+		return 0;
+	}
+	n = acc->n < cur->n ? acc->n : cur->n;
+	for (size_t j = 0; j < n && rc == 0; j++)
+		rc = set_union(&acc->c[j], &cur->c[j]);
+	for (size_t j = n; j < acc->n; j++)
+		set_fini(&acc->c[j]);
+	acc->n = n;
+	cnf_fini(cur);
+	return rc;
+}
+
+/*
+ * The extraction steps return 1 with clauses ANDed into out, 0 when the
  * node puts no constraint on the event (out unchanged), -1 when out of
  * memory.
  */
@@ -345,45 +511,125 @@ re_quant(struct re_cur *c, unsigned long *min)
 	return true;
 }
 
-static int re_alt(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *out);
+static int re_alt(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *out);
 
-/* Makes the literal run a candidate of the sequence and empties it. */
-static int
-re_flush(struct pf_build *b, size_t *rlen, const char *field, struct pf_set *best, bool *have)
+/* A copy of p/n owned by the filter's pool; NULL when out of memory. */
+static unsigned char *
+pool_copy(struct pf_pool *pool, const unsigned char *p, size_t n)
 {
-	struct pf_set cur = { 0 };
-	struct pf_pool *pool = b->pool;
 	unsigned char *copy;
 
-	if (*rlen == 0)
-		return 0;
 	if (pool->n == pool->a) {
 		size_t na = pool->a ? pool->a * 2 : 16;
 		unsigned char **nv = realloc(pool->v, na * sizeof(*nv));
 		if (nv == NULL)
-			return -1;
+			return NULL;
 		pool->v = nv;
 		pool->a = na;
 	}
-	if ((copy = malloc(*rlen)) == NULL)
-		return -1;
-	memcpy(copy, b->run, *rlen);
+	if ((copy = malloc(n ? n : 1)) == NULL)
+		return NULL;
+	memcpy(copy, p, n);
 	pool->v[pool->n++] = copy;
+	return copy;
+}
+
+/* Makes the literal run a clause of the sequence and empties it. */
+static int
+re_flush(struct pf_build *b, size_t *rlen, const char *field, struct pf_cnf *acc)
+{
+	struct pf_set cur = { 0 };
+	unsigned char *copy;
+
+	if (*rlen == 0)
+		return 0;
+	if ((copy = pool_copy(b->pool, b->run, *rlen)) == NULL)
+		return -1;
 	if (set_add(&cur, copy, *rlen, field) < 0) {
 		set_fini(&cur);
 		return -1;
 	}
 	*rlen = 0;
-	set_keep_best(best, have, &cur);
+	cnf_add(acc, &cur);
 	return 0;
 }
 
-/* One branch: literals necessary for it, the best candidate of its atoms. */
+#define RE_GLUE_ALTS	16	/* alternatives of a group glued to the run before it */
+#define RE_GLUE_LEN	64	/* bytes of one such alternative */
+
+/*
+ * At c->p just past '(' with a literal run before it: when the group is
+ * "(?:a|b|...)" or "(a|b|...)" of plain literals, exactly once (no
+ * quantifier after it), the run followed by one of them must occur: that
+ * set of glued literals becomes a clause, the run ends and c->p moves past
+ * ')'. Returns 1 then, 0 (c->p unchanged) when the group is anything else,
+ * -1 when out of memory.
+ */
 static int
-re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *out)
+re_glue_alts(struct pf_build *b, struct re_cur *c, size_t *rlen, const char *field,
+    struct pf_cnf *acc)
 {
-	struct pf_set best = { 0 }, inner = { 0 };
-	bool have = false;
+	unsigned char alt[RE_GLUE_ALTS][RE_GLUE_LEN], *glued;
+	size_t alen[RE_GLUE_ALTS] = { 0 }, na = 1;
+	const unsigned char *p = c->p;
+	struct pf_set cl = { 0 };
+
+	if (p + 1 < c->end && p[0] == '?' && p[1] == ':')
+		p += 2;
+	else if (p < c->end && (*p == '?' || *p == '*'))
+		return 0;
+	for (;;) {
+		unsigned char ch;
+
+		if (p >= c->end)
+			return 0;
+		ch = *p++;
+		if (ch == ')')
+			break;
+		if (ch == '|') {
+			if (na == RE_GLUE_ALTS)
+				return 0;
+			na++;
+			continue;
+		}
+		if (ch == '\\') {
+			/* only an escaped punctuation character is a plain literal */
+			if (p >= c->end || re_isalnum(*p))
+				return 0;
+			ch = *p++;
+		} else if (strchr("^$.?*+()[]{}", ch) != NULL) {
+			return 0;
+		}
+		if (alen[na - 1] == RE_GLUE_LEN)
+			return 0;
+		alt[na - 1][alen[na - 1]++] = ch;
+	}
+	if (p < c->end && strchr("*+?{", *p) != NULL)
+		return 0;
+	for (size_t i = 0; i < na; i++) {
+		if (*rlen + alen[i] > SIGMA_MAX_VALUE_LEN)
+			goto oom_or_skip;
+		memcpy(b->run + *rlen, alt[i], alen[i]);
+		if ((glued = pool_copy(b->pool, b->run, *rlen + alen[i])) == NULL ||
+		    set_add(&cl, glued, *rlen + alen[i], field) < 0) {
+			set_fini(&cl);
+			return -1;
+		}
+	}
+	cnf_add(acc, &cl);
+	*rlen = 0;
+	c->p = p;
+	return 1;
+oom_or_skip:
+	set_fini(&cl);
+	return 0;
+}
+
+/* One branch: an AND of its literal runs and of its non-optional groups. */
+static int
+re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *out)
+{
+	struct pf_cnf acc = { 0 }, inner = { 0 };
 	size_t rlen = 0;
 	int rc = 0;
 
@@ -419,9 +665,19 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *o
 				c->p++;
 			break;
 		case '(':
+			/* "n(?:c|cat)": the run glued to each alternative ("nc", "ncat"). */
+			if (rlen > 0) {
+				int glue = re_glue_alts(b, c, &rlen, field, &acc);
+				if (glue < 0) {
+					rc = -1;
+					goto out;
+				}
+				if (glue == 1)
+					continue;
+			}
 			kind = RE_GROUP;
 			/* A group ends the run; flushed now because the group reuses b->run. */
-			if (re_flush(b, &rlen, field, &best, &have) < 0) {
+			if (re_flush(b, &rlen, field, &acc) < 0) {
 				rc = -1;
 				goto out;
 			}
@@ -485,7 +741,7 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *o
 					break;
 				grc = re_alt(b, c, field, &inner);
 				if (look) {
-					set_fini(&inner);
+					cnf_fini(&inner);
 					grc = 0;
 					kind = RE_ZERO;
 				}
@@ -517,37 +773,45 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *o
 				continue;
 		}
 		/* Anything but a plain literal ends the run. */
-		if (re_flush(b, &rlen, field, &best, &have) < 0) {
+		if (re_flush(b, &rlen, field, &acc) < 0) {
 			rc = -1;
 			goto out;
 		}
 		if (kind == RE_GROUP && grc == 1 && min > 0)
-			set_keep_best(&best, &have, &inner);
-		set_fini(&inner);
+			cnf_and(&acc, &inner);
+		cnf_fini(&inner);
 	}
-	if (!c->bail && re_flush(b, &rlen, field, &best, &have) < 0)
+	if (!c->bail && re_flush(b, &rlen, field, &acc) < 0) {
 		rc = -1;
-	else if (!c->bail && have)
-		rc = set_union(out, &best) < 0 ? -1 : 1;
+	} else if (!c->bail && acc.n > 0) {
+		cnf_and(out, &acc);
+		rc = 1;
+	}
 out:
-	set_fini(&inner);
-	set_fini(&best);
+	cnf_fini(&inner);
+	cnf_fini(&acc);
 	return rc;
 }
 
-/* Alternatives up to ')' or the end: the union, or none if one branch has none. */
+/* Alternatives up to ')' or the end: their OR, or none if one branch has none. */
 static int
-re_alt(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *out)
+re_alt(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *out)
 {
-	size_t mark = out->n;
-	bool none = false;
+	struct pf_cnf acc = { 0 };
+	bool none = false, have = false;
 
 	for (;;) {
-		int rc = re_seq(b, c, field, out);
-		if (rc < 0)
-			return -1;
+		struct pf_cnf cur = { 0 };
+		int rc = re_seq(b, c, field, &cur);
 		if (rc == 0)
 			none = true;
+		else if (rc == 1 && !none && cnf_or(&acc, &have, &cur) < 0)
+			rc = -1;
+		cnf_fini(&cur);
+		if (rc < 0) {
+			cnf_fini(&acc);
+			return -1;
+		}
 		if (c->bail)
 			break;
 		if (c->p < c->end && *c->p == '|') {
@@ -556,19 +820,20 @@ re_alt(struct pf_build *b, struct re_cur *c, const char *field, struct pf_set *o
 		}
 		break;
 	}
-	if (none || c->bail) {
-		out->n = mark;
+	if (none || c->bail || !have) {
+		cnf_fini(&acc);
 		return 0;
 	}
+	cnf_and(out, &acc);
 	return 1;
 }
 
 static int
-need_re(struct pf_build *b, const struct sigma_val *v, const char *field, struct pf_set *out)
+need_re(struct pf_build *b, const struct sigma_val *v, const char *field, struct pf_cnf *out)
 {
 	struct re_cur c;
 	uint32_t opts = 0;
-	size_t mark = out->n;
+	struct pf_cnf f = { 0 };
 	int rc;
 
 	if (v->u.re.src == NULL || v->u.re.srclen > SIGMA_MAX_VALUE_LEN ||
@@ -579,20 +844,22 @@ need_re(struct pf_build *b, const struct sigma_val *v, const char *field, struct
 	c.end = c.p + v->u.re.srclen;
 	c.bail = false;
 	c.depth = 0;
-	rc = re_alt(b, &c, field, out);
-	if (rc == 1 && (c.bail || c.p != c.end)) {
-		out->n = mark;
+	rc = re_alt(b, &c, field, &f);
+	if (rc == 1 && (c.bail || c.p != c.end))
 		rc = 0;
-	}
+	if (rc == 1)
+		cnf_and(out, &f);
+	cnf_fini(&f);
 	return rc;
 }
 
 /* --- necessary literals of a detection ----------------------------------- */
 
 static int
-need_val(struct pf_build *b, const struct sigma_val *v, const char *field, struct pf_set *out)
+need_val(struct pf_build *b, const struct sigma_val *v, const char *field, struct pf_cnf *out)
 {
 	const struct sigma_glob *g;
+	struct pf_set one = { 0 };
 	size_t best = 0, blen = 0;
 
 	if (v->kind == SIGMA_V_RE)
@@ -603,97 +870,109 @@ need_val(struct pf_build *b, const struct sigma_val *v, const char *field, struc
 	if (g->mode != SIGMA_G_GLOB || g->kind == NULL) {
 		if (g->len == 0)
 			return 0;
-		return set_add(out, g->text, g->len, field) < 0 ? -1 : 1;
-	}
-	/* The longest run of literal tokens: bytes every match contains. */
-	for (size_t i = 0; i < g->len; ) {
-		size_t j = i;
-		while (j < g->len && g->kind[j] == SIGMA_TOK_LIT)
-			j++;
-		if (j - i > blen) {
-			best = i;
-			blen = j - i;
+		best = 0;
+		blen = g->len;
+	} else {
+		/* The longest run of literal tokens: bytes every match contains. */
+		for (size_t i = 0; i < g->len; ) {
+			size_t j = i;
+			while (j < g->len && g->kind[j] == SIGMA_TOK_LIT)
+				j++;
+			if (j - i > blen) {
+				best = i;
+				blen = j - i;
+			}
+			i = j + 1;
 		}
-		i = j + 1;
+		if (blen == 0)
+			return 0;
 	}
-	if (blen == 0)
-		return 0;
-	return set_add(out, g->text + best, blen, field) < 0 ? -1 : 1;
+	if (set_add(&one, g->text + best, blen, field) < 0) {
+		set_fini(&one);
+		return -1;
+	}
+	cnf_add(out, &one);
+	return 1;
 }
 
-/* Operand i of an AND or OR, appended to out (see the return convention above). */
-typedef int (*need_fn)(struct pf_build *b, const void *base, size_t i, struct pf_set *out);
+/*
+ * Operand i of an AND or OR into out, which is empty on the call: 1 with
+ * clauses, 0 for no constraint (out left empty), -1 when out of memory
+ * (the caller frees out).
+ */
+typedef int (*need_fn)(struct pf_build *b, const void *base, size_t i, struct pf_cnf *out);
 
-/* AND of n operands: the best operand's literals. */
+/* AND of n operands: the clauses of all of them (the best PF_MAX_CLAUSES). */
 static int
-need_and(struct pf_build *b, const void *base, size_t n, need_fn get, struct pf_set *out)
+need_and(struct pf_build *b, const void *base, size_t n, need_fn get, struct pf_cnf *out)
 {
-	struct pf_set best = { 0 };
-	bool have = false;
+	struct pf_cnf acc = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
-		struct pf_set cur = { 0 };
+		struct pf_cnf cur = { 0 };
 		int rc = get(b, base, i, &cur);
 		if (rc < 0) {
-			set_fini(&cur);
-			set_fini(&best);
+			cnf_fini(&cur);
+			cnf_fini(&acc);
 			return -1;
 		}
-		if (rc == 1)
-			set_keep_best(&best, &have, &cur);
-		else
-			set_fini(&cur);
+		cnf_and(&acc, &cur);
+		cnf_fini(&cur);
 	}
-	if (!have)
+	if (acc.n == 0)
 		return 0;
-	return set_union(out, &best) < 0 ? -1 : 1;
+	cnf_and(out, &acc);
+	return 1;
 }
 
-/* OR of n operands: the union, or no constraint when one operand has none. */
+/* OR of n operands (see cnf_or), or no constraint when one operand has none. */
 static int
-need_or(struct pf_build *b, const void *base, size_t n, need_fn get, struct pf_set *out)
+need_or(struct pf_build *b, const void *base, size_t n, need_fn get, struct pf_cnf *out)
 {
-	size_t mark = out->n;
+	struct pf_cnf acc = { 0 };
+	bool have = false;
 
 	if (n == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		int rc = get(b, base, i, out);
+		struct pf_cnf cur = { 0 };
+		int rc = get(b, base, i, &cur);
+		if (rc == 1 && cnf_or(&acc, &have, &cur) < 0)
+			rc = -1;
+		cnf_fini(&cur);
 		if (rc <= 0) {
-			out->n = mark;
+			cnf_fini(&acc);
 			return rc;
 		}
 	}
+	cnf_and(out, &acc);
 	return 1;
 }
 
+struct group_ctx {
+	const struct sigma_group *g;
+	const char *field;
+};
+
 static int
-need_group(struct pf_build *b, const struct sigma_group *g, const char *field,
-    struct pf_set *out)
+get_alt(struct pf_build *b, const void *base, size_t i, struct pf_cnf *out)
 {
-	size_t mark = out->n;
-
-	if (g->nalts == 0)
-		return 0;
-	for (size_t i = 0; i < g->nalts; i++) {
-		int rc = need_val(b, &g->alts[i], field, out);
-		if (rc <= 0) {
-			out->n = mark;
-			return rc;
-		}
-	}
-	return 1;
+	const struct group_ctx *c = base;
+	return need_val(b, &c->g->alts[i], c->field, out);
 }
 
 static int
-get_group(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
+get_group(struct pf_build *b, const void *base, size_t i, struct pf_cnf *out)
 {
 	const struct sigma_item *it = base;
-	return need_group(b, &it->groups[i], it->field, out);
+	struct group_ctx c = { &it->groups[i], it->field };
+
+	/* A value matches when any of its alternatives does. */
+	return need_or(b, &c, c.g->nalts, get_alt, out);
 }
 
 static int
-need_item(struct pf_build *b, const struct sigma_item *it, struct pf_set *out)
+need_item(struct pf_build *b, const struct sigma_item *it, struct pf_cnf *out)
 {
 	if (it->neq || it->ngroups == 0)
 		return 0;
@@ -704,13 +983,13 @@ need_item(struct pf_build *b, const struct sigma_item *it, struct pf_set *out)
 }
 
 static int
-get_item(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
+get_item(struct pf_build *b, const void *base, size_t i, struct pf_cnf *out)
 {
 	return need_item(b, &((const struct sigma_conj *)base)->items[i], out);
 }
 
 static int
-get_conj(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
+get_conj(struct pf_build *b, const void *base, size_t i, struct pf_cnf *out)
 {
 	const struct sigma_conj *c = &((const struct sigma_search *)base)->conjs[i];
 	return need_and(b, c, c->nitems, get_item, out);
@@ -722,10 +1001,10 @@ struct node_ctx {
 };
 
 static int need_node(struct pf_build *b, const struct sigma_rule *r,
-    const struct sigma_cnode *n, struct pf_set *out);
+    const struct sigma_cnode *n, struct pf_cnf *out);
 
 static int
-get_kid(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
+get_kid(struct pf_build *b, const void *base, size_t i, struct pf_cnf *out)
 {
 	const struct node_ctx *c = base;
 	/* Depth is bounded by the condition compiler (SIGMA_MAX_COND_DEPTH). */
@@ -734,7 +1013,7 @@ get_kid(struct pf_build *b, const void *base, size_t i, struct pf_set *out)
 
 static int
 need_node(struct pf_build *b, const struct sigma_rule *r, const struct sigma_cnode *n,
-    struct pf_set *out)
+    struct pf_cnf *out)
 {
 	struct node_ctx c = { r, n };
 
@@ -846,8 +1125,24 @@ field_get_or_add(struct sigma_prefilter *pf, const char *name)
 	return &pf->fields[pf->nfields++];
 }
 
+/* A new clause of rule; its index, or SIZE_MAX when out of memory. */
+static size_t
+clause_add(struct sigma_prefilter *pf, size_t rule)
+{
+	if (pf->nclauses == pf->aclauses) {
+		size_t na = pf->aclauses ? pf->aclauses * 2 : 64;
+		size_t *nr = realloc(pf->clause_rule, na * sizeof(*nr));
+		if (nr == NULL)
+			return SIZE_MAX;
+		pf->clause_rule = nr;
+		pf->aclauses = na;
+	}
+	pf->clause_rule[pf->nclauses] = rule;
+	return pf->nclauses++;
+}
+
 static int
-lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t rule)
+lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 {
 	struct pf_field *f = field_get_or_add(pf, l->field);
 
@@ -855,10 +1150,10 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t rule)
 		return -1;
 	if (pf->nlits == pf->alits) {
 		size_t na = pf->alits ? pf->alits * 2 : 64;
-		size_t *nr = realloc(pf->lit_rule, na * sizeof(*nr));
+		uint32_t *nr = realloc(pf->lit_clause, na * sizeof(*nr));
 		if (nr == NULL)
 			return -1;
-		pf->lit_rule = nr;
+		pf->lit_clause = nr;
 		pf->alits = na;
 	}
 	if (f->n == f->a) {
@@ -883,10 +1178,15 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t rule)
 	f->pats[f->n] = (const char *)l->p;
 	f->lens[f->n] = l->len;
 	f->ids[f->n] = (unsigned)pf->nlits;
-	/* Caseless even for |cased values: a superset is all a filter needs. */
-	f->flags[f->n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+	/*
+	 * Caseless even for |cased values: a superset is all a filter needs.
+	 * No HS_FLAG_SINGLEMATCH: Hyperscan's bookkeeping of exhausted
+	 * patterns cost more than the repeated callbacks, which return at
+	 * once for a clause already seen.
+	 */
+	f->flags[f->n] = HS_FLAG_CASELESS;
 	f->n++;
-	pf->lit_rule[pf->nlits++] = rule;
+	pf->lit_clause[pf->nlits++] = (uint32_t)clause;
 	return 0;
 }
 
@@ -903,6 +1203,29 @@ field_build_fini(struct pf_field *f)
 	f->flags = NULL;
 }
 
+/* Lower-cased copies of f's literals for scan_direct; 0 or -1. */
+static int
+field_direct(struct pf_field *f)
+{
+	f->dpats = calloc(f->n, sizeof(*f->dpats));
+	f->dlens = calloc(f->n, sizeof(*f->dlens));
+	f->dids = calloc(f->n, sizeof(*f->dids));
+	f->dfirst = calloc(256, sizeof(*f->dfirst));
+	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL || f->dfirst == NULL)
+		return -1;
+	for (size_t k = 0; k < f->n; k++) {
+		if ((f->dpats[k] = malloc(f->lens[k])) == NULL)
+			return -1;
+		f->dn++;
+		for (size_t j = 0; j < f->lens[k]; j++)
+			f->dpats[k][j] = sigma_lower[(unsigned char)f->pats[k][j]];
+		f->dlens[k] = (uint32_t)f->lens[k];
+		f->dids[k] = f->ids[k];
+		f->dfirst[f->dpats[k][0]] |= UINT64_C(1) << k;
+	}
+	return 0;
+}
+
 /* --- public -------------------------------------------------------------- */
 
 void
@@ -913,6 +1236,12 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	for (size_t i = 0; i < pf->nfields; i++) {
 		field_build_fini(&pf->fields[i]);
 		free(pf->fields[i].lname);
+		for (size_t k = 0; k < pf->fields[i].dn; k++)
+			free(pf->fields[i].dpats[k]);
+		free(pf->fields[i].dpats);
+		free(pf->fields[i].dlens);
+		free(pf->fields[i].dids);
+		free(pf->fields[i].dfirst);
 		hs_free_database(pf->fields[i].db);
 	}
 	hs_free_scratch(pf->scratch);
@@ -921,8 +1250,12 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->pool.v);
 	free(pf->fields);
 	free(pf->slots);
-	free(pf->lit_rule);
+	free(pf->lit_clause);
+	free(pf->clause_rule);
+	free(pf->cstamp);
 	free(pf->filtered);
+	free(pf->need);
+	free(pf->have);
 	free(pf->stamp);
 	free(pf->always);
 	free(pf->cand);
@@ -940,6 +1273,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 {
 	struct sigma_prefilter *pf = NULL;
 	struct pf_build b = { NULL, NULL };
+	struct pf_cnf *cnfs = NULL;
 
 	if (hs_valid_platform() != HS_SUCCESS)
 		return NULL;
@@ -948,12 +1282,15 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	pf->nrules = n;
 	pf->epoch = 1;
 	pf->filtered = calloc(n ? n : 1, sizeof(*pf->filtered));
+	pf->need = calloc(n ? n : 1, sizeof(*pf->need));
+	pf->have = calloc(n ? n : 1, sizeof(*pf->have));
 	pf->stamp = calloc(n ? n : 1, sizeof(*pf->stamp));
 	pf->always = calloc(n ? n : 1, sizeof(*pf->always));
 	pf->cand = calloc(n ? n : 1, sizeof(*pf->cand));
 	pf->run = calloc(n ? n : 1, sizeof(*pf->run));
 	pf->fields = calloc(8, sizeof(*pf->fields));
-	if (pf->filtered == NULL || pf->stamp == NULL || pf->fields == NULL ||
+	if (pf->filtered == NULL || pf->need == NULL || pf->have == NULL || pf->stamp == NULL ||
+	    pf->fields == NULL ||
 	    pf->always == NULL || pf->cand == NULL || pf->run == NULL)
 		goto fail;
 	pf->afields = 8;
@@ -964,28 +1301,78 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	if ((b.run = malloc(SIGMA_MAX_VALUE_LEN)) == NULL)
 		goto fail;
 
+	if ((cnfs = calloc(n ? n : 1, sizeof(*cnfs))) == NULL)
+		goto fail;
+	/*
+	 * First every rule's best clause: the fields they name are scanned
+	 * anyway. A further clause is kept only when all its fields are among
+	 * those: a clause that needs one more field scanned per event costs
+	 * more than the evaluations it saves.
+	 */
 	for (size_t i = 0; i < n; i++) {
 		const struct sigma_rule *r = rules[i];
-		struct pf_set s = { 0 };
-		int rc = r->cond ? need_node(&b, r, r->cond, &s) : 0;
+		struct pf_cnf *s = &cnfs[i];
+		bool have = false;
+		struct pf_cnf sorted = { 0 };
+		int rc = r->cond ? need_node(&b, r, r->cond, s) : 0;
 
-		if (rc < 0) {
-			set_fini(&s);
+		if (rc < 0)
 			goto fail;
+		if (rc == 0 || s->n == 0)
+			continue;
+		(void)cnf_or(&sorted, &have, s);	/* the first operand: only sorts */
+		*s = sorted;
+		for (size_t k = 0; k < s->c[0].n; k++) {
+			struct pf_field *f = field_get_or_add(pf, s->c[0].v[k].field);
+			if (f == NULL)
+				goto fail;
+			f->primary = true;
 		}
-		if (rc == 1 && s.n > 0) {
-			for (size_t k = 0; k < s.n; k++)
-				if (lit_add(pf, &s.v[k], i) < 0) {
-					set_fini(&s);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pf_cnf *sp = &cnfs[i], s = *sp;
+
+		memset(sp, 0, sizeof(*sp));
+		for (size_t c = 1; c < s.n; ) {
+			bool keep = true;
+			for (size_t k = 0; k < s.c[c].n && keep; k++) {
+				size_t fi = s.c[c].v[k].field ? field_find(pf, s.c[c].v[k].field) : 0;
+				keep = s.c[c].v[k].field == NULL ? pf->fields[0].primary :
+				    fi != 0 && pf->fields[fi].primary;
+			}
+			if (keep) {
+				c++;
+				continue;
+			}
+			set_fini(&s.c[c]);
+			memmove(&s.c[c], &s.c[c + 1], (s.n - c - 1) * sizeof(s.c[0]));
+			s.n--;
+		}
+		if (s.n > 0) {
+			for (size_t c = 0; c < s.n; c++) {
+				size_t cl = clause_add(pf, i);
+				if (cl == SIZE_MAX || cl >= UINT32_MAX) {
+					cnf_fini(&s);
 					goto fail;
 				}
+				for (size_t k = 0; k < s.c[c].n; k++)
+					if (lit_add(pf, &s.c[c].v[k], cl) < 0) {
+						cnf_fini(&s);
+						goto fail;
+					}
+			}
+			pf->need[i] = (uint8_t)s.n;
 			pf->filtered[i] = true;
 			pf->nfiltered++;
 		} else {
 			pf->always[pf->nalways++] = i;
 		}
-		set_fini(&s);
+		cnf_fini(&s);
 	}
+	free(cnfs);
+	cnfs = NULL;
+	if ((pf->cstamp = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cstamp))) == NULL)
+		goto fail;
 
 	for (size_t i = 0; i < pf->nfields; i++) {
 		struct pf_field *f = &pf->fields[i];
@@ -998,6 +1385,8 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 			hs_free_compile_error(cerr);
 			goto fail;
 		}
+		if (f->n <= PF_DIRECT_LITS && field_direct(f) < 0)
+			goto fail;
 		field_build_fini(f);
 		if (hs_alloc_scratch(f->db, &pf->scratch) != HS_SUCCESS)
 			goto fail;
@@ -1005,6 +1394,9 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	free(b.run);
 	return pf;
 fail:
+	for (size_t i = 0; cnfs != NULL && i < n; i++)
+		cnf_fini(&cnfs[i]);
+	free(cnfs);
 	free(b.run);
 	sigma_prefilter_free(pf);
 	return NULL;
@@ -1015,17 +1407,58 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
     void *ctx)
 {
 	struct sigma_prefilter *pf = ctx;
-
-	size_t r = pf->lit_rule[id];
+	uint32_t c = pf->lit_clause[id];
+	size_t r;
 
 	(void)from;
 	(void)to;
 	(void)flags;
+	if (++pf->ncallbacks > PF_MAX_CALLBACKS)
+		return 1;	/* stops the scan: it fails, and every rule runs */
+	if (pf->cstamp[c] == pf->epoch)
+		return 0;
+	pf->cstamp[c] = pf->epoch;
+	r = pf->clause_rule[c];
 	if (pf->stamp[r] != pf->epoch) {
 		pf->stamp[r] = pf->epoch;
-		pf->cand[pf->ncand++] = r;
+		pf->have[r] = 0;
 	}
+	/* A candidate once every clause of the rule has been seen. */
+	if (++pf->have[r] == pf->need[r])
+		pf->cand[pf->ncand++] = r;
 	return 0;
+}
+
+/*
+ * Reports every literal of f found (ASCII case-insensitively) in h/n, as
+ * Hyperscan would: at each byte, only the literals starting with it are
+ * compared, and each literal is reported once.
+ */
+static void
+scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
+    size_t n)
+{
+	uint64_t done = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t m = f->dfirst[sigma_lower[h[i]]] & ~done;
+
+		while (m != 0) {
+			unsigned k = (unsigned)__builtin_ctzll(m);
+			const unsigned char *p = f->dpats[k];
+			size_t pn = f->dlens[k], j = 1;
+
+			m &= m - 1;
+			if (pn > n - i)
+				continue;
+			while (j < pn && sigma_lower[h[i + j]] == p[j])
+				j++;
+			if (j == pn) {
+				done |= UINT64_C(1) << k;
+				(void)match_cb(f->dids[k], 0, i + pn, 0, pf);
+			}
+		}
+	}
 }
 
 static int
@@ -1035,6 +1468,10 @@ scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms
 		return 0;
 	if (v->len > UINT32_MAX)
 		return -1;
+	if (f->dn > 0 && v->len <= PF_DIRECT_LEN) {
+		scan_direct(pf, f, (const unsigned char *)v->p, v->len);
+		return 0;
+	}
 	return hs_scan(f->db, v->p, (unsigned)v->len, 0, pf->scratch, match_cb, pf) == HS_SUCCESS ?
 	    0 : -1;
 }
@@ -1047,9 +1484,11 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 
 	if (++pf->epoch == 0) {
 		memset(pf->stamp, 0, pf->nrules * sizeof(*pf->stamp));
+		memset(pf->cstamp, 0, pf->nclauses * sizeof(*pf->cstamp));
 		pf->epoch = 1;
 	}
 	pf->ncand = 0;
+	pf->ncallbacks = 0;
 	if (scan_value(pf, &pf->fields[0], &ev->message) < 0)
 		rc = -1;
 	/*
@@ -1057,12 +1496,25 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	 * first case-insensitive match. Scanning every field whose name
 	 * matches case-insensitively covers whichever one it reads.
 	 */
-	if (ev->d != NULL && pf->nfields > 1)
+	if (ev->d != NULL && pf->nfields > 1) {
+		const char *s0 = ev->d->scratch, *s1 = s0 + sizeof(ev->d->scratch);
 		for (unsigned i = 0; i < ev->d->nfields; i++) {
-			size_t k = field_find(pf, ev->d->fields[i].name);
+			const char *name = ev->d->fields[i].name;
+			size_t k, h = ((uintptr_t)name >> 3) & (PF_FCACHE - 1);
+
+			if (name >= s0 && name < s1) {
+				k = field_find(pf, name);
+			} else if (pf->fcache[h].name == name) {
+				k = pf->fcache[h].k;
+			} else {
+				k = field_find(pf, name);
+				pf->fcache[h].name = name;
+				pf->fcache[h].k = k;
+			}
 			if (k != 0 && scan_value(pf, &pf->fields[k], &ev->d->fields[i].value) < 0)
 				rc = -1;
 		}
+	}
 	pf->failed = rc < 0;
 	return rc;
 }
@@ -1094,7 +1546,8 @@ sigma_prefilter_candidates(struct sigma_prefilter *pf, const size_t **list)
 bool
 sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i)
 {
-	return pf->failed || i >= pf->nrules || !pf->filtered[i] || pf->stamp[i] == pf->epoch;
+	return pf->failed || i >= pf->nrules || !pf->filtered[i] ||
+	    (pf->stamp[i] == pf->epoch && pf->have[i] == pf->need[i]);
 }
 
 size_t

@@ -2,14 +2,18 @@
  * sigma_prefilter – one pass over an event's fields for every literal of a
  * list of rules, so that only rules that can match are evaluated.
  *
- * At build time each rule's detection is reduced to a set of necessary
- * literals: (field, bytes) pairs such that whenever the rule matches, at
- * least one of them occurs (ASCII case-insensitively) in the value of its
- * field, or in the message for keyword searches. A rule for which no such
- * set exists (a condition that is only "not ...", a regex, a null or
- * numeric test on some branch ...) always runs. Per event, every field
- * that has literals is scanned once with one Hyperscan database holding
- * all of them; a rule with literals runs only when one of them was found.
+ * At build time each rule's detection is reduced to up to four sets
+ * (clauses) of necessary literals: (field, bytes) pairs such that
+ * whenever the rule matches, at least one literal of every clause occurs
+ * (ASCII case-insensitively) in the value of its field, or in the message
+ * for keyword searches. A rule for which no such set exists (a condition
+ * that is only "not ...", a regex without literals, a null or numeric
+ * test on some branch ...) always runs. Per event, every field that has
+ * literals is scanned once with one Hyperscan database holding all of
+ * them (a short value of a field with few literals: a direct search); a
+ * rule with literals runs only when every one of its clauses had a
+ * literal found. A scan that would report too many matches (a hostile
+ * line repeating a literal) stops and fails open: every rule runs.
  *
  * The filter never changes results: it can only skip a rule whose
  * detection is false on the event (tests/unit/test_sigma_prefilter.c runs

@@ -783,6 +783,13 @@ compile_re(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
 	/* The source, for the literal prefilter; without it the rule just always runs. */
 	if ((v->u.re.src = sigma_arena_strndup(&c->r->arena, n->str, n->len)) != NULL)
 		v->u.re.srclen = n->len;
+	/*
+	 * A lower bound on the characters of any match (bytes are at least as
+	 * many), so a shorter value is a miss without a call into PCRE2
+	 * ("^.{4096,}" on every URI). 0 when PCRE2 did not compute one.
+	 */
+	if (pcre2_pattern_info(v->u.re.code, PCRE2_INFO_MINLENGTH, &v->u.re.minlen) != 0)
+		v->u.re.minlen = 0;
 	/* JIT is an optimisation: without it (no executable memory) the interpreter runs. */
 	(void)pcre2_jit_compile(v->u.re.code, PCRE2_JIT_COMPLETE);
 	if ((v->u.re.md = pcre2_match_data_create(1, NULL)) == NULL)

@@ -20,6 +20,9 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <stdbool.h>
+
 #include "decode.h"
 #include "ms_util.h"
 
@@ -375,6 +378,12 @@ static const struct field_case field_cases[] = {
 	  .f = { F("c-ip", "192.0.2.1"), F("cs-method", "GET"), F("cs-version", "HTTP/1.1"),
 	      F("cs-uri", "/a\"b"), F("cs-uri-stem", "/a\"b"), F("cs-uri-stem-decoded", "/a\"b"),
 	      F("sc-status", "404"), F("sc-bytes", "9"), F("cs-user-agent", "x\"y\\z") } },
+	{ .name = "apache UA with backslash runs before quotes",
+	  .line = "192.0.2.1 - - [25/Nov/2025:16:34:47 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"x\\\\\\\"y\\\\\"",
+	  .category = "webserver", .time_ms = T_NOV25,
+	  .f = { F("c-ip", "192.0.2.1"), F("cs-method", "GET"), F("cs-version", "HTTP/1.1"),
+	      F("cs-uri", "/"), F("cs-uri-stem", "/"), F("cs-uri-stem-decoded", "/"),
+	      F("sc-status", "200"), F("sc-bytes", "1"), F("cs-user-agent", "x\\\"y\\") } },
 	{ .name = "apache common, no referer/UA",
 	  .line = "198.51.100.1 - - [25/Nov/2025:16:34:47 +0000] \"GET / HTTP/1.0\" 200 1234",
 	  .category = "webserver", .time_ms = T_NOV25,
@@ -820,6 +829,55 @@ test_mutations(void **state)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* decode_ipv4 must accept and read exactly what inet_pton(AF_INET) does. */
+static void
+check_ipv4(const char *p, size_t n)
+{
+	char buf[32];
+	uint8_t a[4] = { 0 }, b[4] = { 0 };
+	bool mine = decode_ipv4(p, n, a);
+	bool libc;
+
+	if (n >= sizeof(buf) || memchr(p, '\0', n) != NULL) {
+		assert_false(mine && n >= sizeof(buf));
+		return;
+	}
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	libc = inet_pton(AF_INET, buf, b) == 1;
+	if (mine != libc)
+		fail_msg("decode_ipv4(\"%s\") = %d, inet_pton says %d", buf, mine, libc);
+	if (mine)
+		assert_memory_equal(a, b, 4);
+}
+
+static void
+test_ipv4_like_inet_pton(void **state)
+{
+	static const char *const fixed[] = { "1.2.3.4", "0.0.0.0", "255.255.255.255",
+		"256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5",
+		"1.2.3.-4", " 1.2.3.4", "1.2.3.4 ", "10.0.0.00", "192.168.001.1", "1.2.3.04",
+		"999.1.1.1", "1.2.3.4x", "", "1", "1.2.3.255", "1.2.3.256", "0x1.2.3.4" };
+	static const char alpha[] = "0123456789..25";
+	uint32_t x = 12345;
+	char s[20];
+
+	(void)state;
+	for (size_t i = 0; i < MS_ARRAY_LEN(fixed); i++)
+		check_ipv4(fixed[i], strlen(fixed[i]));
+	/* Random strings over digits and dots, lengths 0..17. */
+	for (int i = 0; i < 200000; i++) {
+		size_t n;
+		x = x * 1103515245u + 12345u;
+		n = (x >> 16) % 18;
+		for (size_t k = 0; k < n; k++) {
+			x = x * 1103515245u + 12345u;
+			s[k] = alpha[(x >> 16) % (sizeof(alpha) - 1)];
+		}
+		check_ipv4(s, n);
+	}
+}
+
 static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_reuse_resets),
 	cmocka_unit_test(test_field_get_case),
@@ -828,6 +886,7 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_json_depth),
 	cmocka_unit_test(test_field_table_full),
 	cmocka_unit_test(test_mutations),
+	cmocka_unit_test(test_ipv4_like_inet_pton),
 };
 
 /* One cmocka test per table row, named after the row. */

@@ -53,11 +53,57 @@ static const struct pf_case cases[] = {
 	{ "  s:\n    F|contains: evil\n  condition: s\n", "G", "evil", "", false, false },
 	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "x WGET a http://", true, true },
 	{ "  k:\n    - 'wget * http*'\n  condition: k\n", NULL, NULL, "curl http://", false, false },
+	/*
+	 * Short values are searched directly, long ones (over PF_DIRECT_LEN
+	 * bytes) with Hyperscan: both paths, found and not found; literals
+	 * sharing their first byte.
+	 */
+	{ "  s:\n    F|contains: [abc, abd, xyz]\n  condition: s\n", "F", "aab-ABD", "", true, true },
+	{ "  s:\n    F|contains: [abc, abd, xyz]\n  condition: s\n", "F", "aab-ab", "", false, false },
+	{ "  s:\n    F|contains: evil\n  condition: s\n", "F",
+	  "a rather long value that goes on and on past the direct budget and is EVIL", "", true,
+	  true },
+	{ "  s:\n    F|contains: evil\n  condition: s\n", "F",
+	  "a rather long value that goes on and on past the direct budget and is good", "", false,
+	  false },
+	{ "  s:\n    F|endswith: vil\n  condition: s\n", "F", "eVIl", "", true, true },
+	{ "  s:\n    F|endswith: vil\n  condition: s\n", "F", "vi", "", false, false },
 	/* field names are case-insensitive */
 	{ "  s:\n    user: root\n  condition: s\n", "User", "ROOT", "", true, true },
-	/* AND picks one side, OR needs every side */
+	/*
+	 * AND needs every side (each side is a clause), but a clause on a field
+	 * no rule's best clause names is dropped: scanning one more field per
+	 * event costs more than it saves. OR needs every side to have literals.
+	 */
 	{ "  a:\n    F: x1\n  b:\n    G|startswith: abc\n  condition: a and b\n", "G", "abcd", "", false,
 	  true },
+	{ "  a:\n    F|contains: x1\n  b:\n    F|startswith: abc\n  condition: a and b\n", "F", "abcd",
+	  "", false, false },
+	{ "  s:\n    F|startswith: EXECVE\n    F|endswith: chmod\n  condition: s\n", "F", "execve ls",
+	  "", false, false },
+	/* OR of maps: clauses joined rank by rank, so the weaker values still count */
+	{ "  a:\n    F|startswith: EXECVE\n    F|contains: chmod\n    F|endswith: 777\n  b:\n"
+	  "    F|startswith: EXECVE\n    F|contains: cp\n    F|endswith: /bin/sh\n"
+	  "  condition: a or b\n", "F", "EXECVE ls", "", false, false },
+	{ "  a:\n    F|startswith: EXECVE\n    F|contains: chmod\n    F|endswith: 777\n  b:\n"
+	  "    F|startswith: EXECVE\n    F|contains: cp\n    F|endswith: /bin/sh\n"
+	  "  condition: a or b\n", "F", "EXECVE cp /bin/sh", "", true, true },
+	/* a regex needs each of its literal runs */
+	{ "  s:\n    F|re: 'abc.*xyz'\n  condition: s\n", "F", "abc only", "", false, false },
+	{ "  s:\n    F|re: 'abc.*xyz'\n  condition: s\n", "F", "abc and xyz", "", true, true },
+	/* a run glued to the plain alternatives of the group after it: "nc", "ncat" */
+	{ "  s:\n    F|re: '\\bn(?:c|cat)\\s+-e'\n  condition: s\n", "F", "ncat -e", "", true, true },
+	{ "  s:\n    F|re: '\\bn(?:c|cat)\\s+-e'\n  condition: s\n", "F", "nmap -e", "", false, false },
+	{ "  s:\n    F|re: 'a(\\.exe|\\.bin)'\n  condition: s\n", "F", "x.a.bin", "", true, true },
+	{ "  s:\n    F|re: 'a(\\.exe|\\.bin)'\n  condition: s\n", "F", "a.txt .bin", "", false, false },
+	/* ... not when the group may repeat or be absent */
+	{ "  s:\n    F|re: 'n(?:c|cat)?x'\n  condition: s\n", "F", "nx", "", true, true },
+	{ "  s:\n    F|re: 'n(?:c|cat)+x'\n  condition: s\n", "F", "nccx", "", true, true },
+	/* one-byte runs: all of them when nothing longer is known ... */
+	{ "  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n", "F", "() {", "", true, true },
+	{ "  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n", "F", "(x)", "", false, false },
+	/* ... and none beside a longer one (cheaper to confirm than to scan for) */
+	{ "  s:\n    F|re: 'ab.c'\n  condition: s\n", "F", "abx", "", false, true },
 	{ "  a:\n    F: x1\n  b:\n    G: '*'\n  condition: a or b\n", "G", "zzz", "", true, true },
 	/* not and null put no constraint */
 	{ "  s:\n    F: secret\n  condition: not s\n", "F", "public", "", true, true },
@@ -145,6 +191,46 @@ test_table(void **state)
 		sigma_prefilter_free(pf);
 		sigma_rule_free(r);
 	}
+}
+
+/*
+ * A value that repeats a literal thousands of times: the scan stops at its
+ * callback budget and fails open (every rule may run), rather than cost a
+ * callback per occurrence; the rule itself still decides.
+ */
+static void
+test_callback_budget(void **state)
+{
+	struct sigma_rule *r = rule_from("  s:\n    F|contains|all: [ab, zzz]\n  condition: s\n");
+	const struct sigma_rule *rs[1] = { r };
+	struct sigma_prefilter *pf = sigma_prefilter_new(rs, 1);
+	size_t n = 20000;
+	char *v = malloc(n);
+	const size_t *list = NULL;
+	struct sigma_event ev;
+
+	(void)state;
+	assert_non_null(pf);
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = i % 2 ? 'b' : 'a';
+	decode_reset(&dec);
+	assert_int_equal(decode_field_add(&dec, "F", v, n), 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.d = &dec;
+	assert_int_equal(sigma_prefilter_scan(pf, &ev), -1);
+	assert_int_equal(sigma_prefilter_candidates(pf, &list), SIZE_MAX);
+	assert_true(sigma_prefilter_may_match(pf, 0));
+	assert_false(sigma_rule_match(r, &ev));
+	/* a short value with both: found without running out */
+	decode_reset(&dec);
+	assert_int_equal(decode_field_add(&dec, "F", "xx ab zzz", 9), 0);
+	assert_int_equal(sigma_prefilter_scan(pf, &ev), 0);
+	assert_true(sigma_prefilter_may_match(pf, 0));
+	assert_true(sigma_rule_match(r, &ev));
+	sigma_prefilter_free(pf);
+	sigma_rule_free(r);
+	free(v);
 }
 
 /* --- 2. equivalence ---------------------------------------------------- */
@@ -421,6 +507,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_callback_budget),
 		cmocka_unit_test(test_equivalence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

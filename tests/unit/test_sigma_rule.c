@@ -232,6 +232,15 @@ static const struct mcase match_cases[] = {
 	{ "re s", "  sel:\n    c|re|s: 'a.b'\n  condition: sel\n", { "c=a\nb" }, NULL, true },
 	{ "re list all", "  sel:\n    c|re|all: ['^a', 'z$']\n  condition: sel\n", { "c=abcz" }, NULL, true },
 	{ "re empty field", "  sel:\n    c|re: '^$'\n  condition: sel\n", { "c=" }, NULL, true },
+	/* values shorter than the pattern's minimum length are misses without PCRE2 */
+	{ "re min length short", "  sel:\n    c|re: '^.{6,}'\n  condition: sel\n", { "c=abcde" }, NULL,
+	  false },
+	{ "re min length exact", "  sel:\n    c|re: '^.{6,}'\n  condition: sel\n", { "c=abcdef" }, NULL,
+	  true },
+	{ "re min length utf", "  sel:\n    c|re: '(*UTF)^\\x{e9}{3}$'\n  condition: sel\n",
+	  { "c=\xc3\xa9\xc3\xa9\xc3\xa9" }, NULL, true },
+	{ "re min length lookahead", "  sel:\n    c|re: '(?=abc)a'\n  condition: sel\n", { "c=abc" }, NULL,
+	  true },
 	{ "re redos bounded", "  sel:\n    c|re: '^(a+)+$'\n  condition: sel\n",
 	    { "c=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab" }, NULL, false },
 
