@@ -238,7 +238,7 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " tls_revoked=%" PRIu64 " tls_no_cert=%" PRIu64 " tls_bad_identity=%" PRIu64
 	    " tls_timeout=%" PRIu64 " tls_closed=%" PRIu64 " tls_other=%" PRIu64
 	    " spool_records=%" PRIu64 " spool_replayed=%" PRIu64 " spool_bytes=%" PRIu64
-	    " alerts_folded=%" PRIu64 " alerts_aggregated=%" PRIu64,
+	    " alerts_folded=%" PRIu64 " alerts_aggregated=%" PRIu64 " alerts_unbatched=%" PRIu64,
 	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
 	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
 	    s->events_undecoded,
@@ -249,7 +249,8 @@ collector_log_stats(const struct collector *c, const char *why)
 	    s->tls_fail[TLS_FAIL_PURPOSE], s->tls_fail[TLS_FAIL_REVOKED], s->tls_fail[TLS_FAIL_NO_CERT],
 	    s->tls_fail[TLS_FAIL_BAD_ID], s->tls_fail[TLS_FAIL_TIMEOUT], s->tls_fail[TLS_FAIL_CLOSED],
 	    s->tls_fail[TLS_FAIL_OTHER], s->spool_records, s->spool_replayed,
-	    c->sink ? sink_spool_bytes(c->sink) : 0, s->alerts_folded, s->alerts_aggregated);
+	    c->sink ? sink_spool_bytes(c->sink) : 0, s->alerts_folded, s->alerts_aggregated,
+	    s->alerts_unbatched);
 }
 
 void

@@ -185,6 +185,7 @@ struct collector_stats {
 	uint64_t spool_replayed;	/* ... of them confirmed by Redis afterwards */
 	uint64_t alerts_folded;		/* alerts folded into an aggregate (not sent alone) */
 	uint64_t alerts_aggregated;	/* aggregate summaries sent */
+	uint64_t alerts_unbatched;	/* alerts sent apart from their batch's full script */
 	uint64_t agents_unassigned;	/* hellos from agents not in the register */
 	/* For /metrics (metrics.c). */
 	uint64_t frames_bad_code[16];	/* frames_bad by the MS_ERR_* code sent (0: other) */

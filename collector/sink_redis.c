@@ -768,6 +768,8 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 			break;
 		/* FALLTHROUGH */
 	case OP_CHECKPOINT:
+		if (op->st == NULL)
+			break;	/* read back from the journal for an agent we had no memory for */
 		if (op->seq > op->st->durable_seq)
 			op->st->durable_seq = op->seq;
 		if (op->st->session)
@@ -867,8 +869,16 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 			s->c->stats.spool_replayed++;
 		}
 	}
-	s->backoff_ms = 0;
-	s->failures = 0;
+	/*
+	 * Only a stored durable operation says Redis takes writes again:
+	 * SCRIPT LOAD (sent first on every connection) and reads succeed on
+	 * a Redis that refuses writes (OOM, MISCONF), which must stay on the
+	 * growing backoff and reach event=redis_refuses.
+	 */
+	if (kind_durable(op->kind) && r->type != REDIS_REPLY_ERROR) {
+		s->backoff_ms = 0;
+		s->failures = 0;
+	}
 	metrics_redis_rtt(s->c, ms_mono_us() - op->sent_us);
 	op_done(s, op, r);
 	op_free(op);
@@ -1392,13 +1402,20 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 		    resp_bulk(&op->seg, a->severity, strlen(a->severity)) < 0 ||
 		    resp_bulk(&op->seg, a->agent_id, strnlen(a->agent_id, sizeof(a->agent_id))) < 0 ||
 		    resp_bulk(&op->seg, a->src_ip, strnlen(a->src_ip, sizeof(a->src_ip))) < 0) {
-			/* This alert is dropped (and counted by the caller); the batch stays whole. */
+			/*
+			 * The batch's script is full (SEG_MAX_BYTES): this alert goes as
+			 * an operation of its own, queued before the batch, whose
+			 * checkpoint so still waits for it. A crash between the two
+			 * can store it twice when the agent sends the batch again;
+			 * dropping it would lose it.
+			 */
 			op->seg.len = mark;
 			op->seg.toobig = false;
-			return -1;
+			s->c->stats.alerts_unbatched++;
+		} else {
+			op->nalerts++;
+			return 0;
 		}
-		op->nalerts++;
-		return 0;
 	}
 	if ((op = op_new(OP_ALERT)) == NULL)
 		return -1;

@@ -8,7 +8,9 @@
 #  C) Redis restarted (an empty script cache) while lines are written: the
 #     collector spools them (records with EVALSHA), loads the script on the
 #     new connection and replays: every line once, in order, and the
-#     restarted Redis, too, ran EVALSHA only.
+#     restarted Redis, too, ran EVALSHA only;
+#  D) Redis refusing writes (maxmemory 1): retried on a growing backoff,
+#     every line once afterwards.
 # One alert per line (rules-seq), several agent batches per Redis call
 # (group commit) at ALERT_SCRIPT_RATE (500) lines/s.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -67,6 +69,24 @@ it_redis_raw XRANGE minisoc:alerts - + | grep -o "MSEQ ${RUN}c [0-9]*" | awk '
 	{ if (NR > 1 && $3 <= prev) { print "out of order: " prev " then " $3; bad = 1 } prev = $3 }
 	END { exit bad }' || it_fail "C: alerts not in the order raised"
 evalsha_only C
+
+# D) Redis takes connections and SCRIPT LOAD but refuses writes (OOM): the
+#    collector retries on its growing backoff (100 ms doubling to 5 s), not
+#    every 100 ms, and nothing is lost once Redis takes writes again.
+it_redis CONFIG SET maxmemory-policy noeviction >/dev/null
+it_redis CONFIG SET maxmemory 1 >/dev/null
+conns_before=$(grep -c 'event=redis_connected' "$IT_WORK/logs/collector.log")
+seq_writer -n 20 -r 100 -R "${RUN}d"
+seq_writer_wait
+it_wait_for 20 "the collector to meet the refusal" it_log_has collector "event=redis_error .*OOM"
+sleep_until=$(($(date +%s) + 8))
+# (a fixed span on purpose: what is counted is how often it retries in it)
+while (($(date +%s) < sleep_until)); do sleep 0.5; done
+conns=$(($(grep -c 'event=redis_connected' "$IT_WORK/logs/collector.log") - conns_before))
+((conns <= 12)) || it_fail "D: $conns connections in 8 s to a Redis refusing writes (no backoff)"
+it_redis CONFIG SET maxmemory 0 >/dev/null
+seq_verify "${RUN}d" 20 30
+it_log "D: $conns connections in 8 s while Redis refused writes, then every line once"
 it_stop agent
 it_stop collector
 it_log "PASS"
