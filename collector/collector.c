@@ -618,6 +618,7 @@ main(int argc, char **argv)
 	struct timeval stats_tv = { 300, 0 };
 	int ch, rc = 1;
 
+	ms_signals_hold();
 	memset(&c, 0, sizeof(c));
 	TAILQ_INIT(&c.sessions);
 	c.started_ms = ms_now_ms();
@@ -680,6 +681,19 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=out_of_memory");
 		goto out;
 	}
+	/*
+	 * Signals are caught from here on (they are handled once the loop
+	 * runs): a SIGUSR1 or SIGHUP that comes while the rules load or the
+	 * spool is scanned must not kill the process with the default action.
+	 */
+	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
+		sigs[i] = evsignal_new(c.base, signums[i], signal_cb, &c);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
+			ms_err("event=start_error reason=\"cannot install signal handlers\"");
+			goto out;
+		}
+	}
+	ms_signals_release();
 	bruteforce_conf_defaults(&bfc);
 	bfc.threshold = (unsigned)c.conf.bf_threshold;
 	bfc.window_ms = c.conf.bf_window_s * 1000;
@@ -756,13 +770,6 @@ main(int argc, char **argv)
 	if (archive_start(&c, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"archive: %s\"", err);
 		goto out;
-	}
-	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
-		sigs[i] = evsignal_new(c.base, signums[i], signal_cb, &c);
-		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
-			ms_err("event=start_error reason=\"cannot install signal handlers\"");
-			goto out;
-		}
 	}
 	if ((stats = event_new(c.base, -1, EV_PERSIST, stats_cb, &c)) != NULL)
 		evtimer_add(stats, &stats_tv);
