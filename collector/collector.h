@@ -313,8 +313,9 @@ const char *registry_system(const struct collector *c, const char *agent, int *l
 void registry_publish(struct collector *c);
 /* An agent said hello: records its system in minisoc:agent:<id> (system, level). */
 void registry_hello(struct collector *c, struct agent_state *st);
-/* Notes the event categories of d (login, config_change, error) as seen on st. */
-void registry_seen(struct collector *c, struct agent_state *st, const struct decoded *d);
+/* Notes the event categories of d (login, config_change, error) as seen on st; now_ms: the wall clock, read once per batch by the caller. */
+void registry_seen(struct collector *c, struct agent_state *st, const struct decoded *d,
+    int64_t now_ms);
 /* --- metrics.c: Prometheus text format at /metrics ------------------- */
 /*
  * Listens on metrics.address:metrics.port (loopback by default) when the

@@ -280,7 +280,8 @@ mentions_error(struct ms_str m)
 }
 
 void
-registry_seen(struct collector *c, struct agent_state *st, const struct decoded *d)
+registry_seen(struct collector *c, struct agent_state *st, const struct decoded *d,
+    int64_t now_ms)
 {
 	static const char *const login_services[] = { "sshd", "su", "systemd-logind", "login", NULL };
 	static const char *const config_services[] = { "sudo", "useradd", "usermod", "userdel",
@@ -288,12 +289,11 @@ registry_seen(struct collector *c, struct agent_state *st, const struct decoded 
 		NULL };
 	static const char *const config_audit[] = { "CONFIG_CHANGE", "MAC_CONFIG_CHANGE", "USER_MGMT",
 		"ADD_USER", "DEL_USER", "ADD_GROUP", "DEL_GROUP", "USER_CHAUTHTOK", NULL };
-	int64_t now = 0, t;
+	int64_t now = now_ms, t;
 	bool hit[SEEN_N] = { false };
 	bool any_stale = false;
 
 	/* Nothing to learn while every category was written within the minute. */
-	now = ms_now_ms();
 	for (int i = 0; i < SEEN_N; i++)
 		any_stale = any_stale || now - st->seen_written_at[i] >= SEEN_WRITE_EVERY_MS;
 	if (!any_stale)

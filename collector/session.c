@@ -432,6 +432,8 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 	struct decode_ctx dctx;
 	uint32_t count;
 	uint64_t before = st->handled_seq;
+	/* One clock read per batch: a batch is handled within a few ms. */
+	int64_t now = ms_now_ms();
 
 	if (ms_batch_open(&it, p, len, &count) != 0) {
 		session_reject_or_close(s, MS_ERR_PROTOCOL, "malformed_batch");
@@ -459,7 +461,7 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len), we.seq);
 		collector_archive_event(c, st, we.time_ms, we.seq,
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len));
-		registry_seen(c, st, c->decoded);
+		registry_seen(c, st, c->decoded, now);
 		st->handled_seq = we.seq;
 	}
 	if (st->handled_seq > before) {

@@ -10,20 +10,6 @@
 #include <time.h>
 
 bool
-ms_str_eq(struct ms_str s, const char *lit)
-{
-	size_t n = strlen(lit);
-	return s.len == n && (n == 0 || memcmp(s.p, lit, n) == 0);
-}
-
-bool
-ms_str_startswith(struct ms_str s, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	return s.len >= n && (n == 0 || memcmp(s.p, prefix, n) == 0);
-}
-
-bool
 ms_str_take(struct ms_str *s, const char *lit)
 {
 	size_t n = strlen(lit);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -26,10 +27,24 @@ ms_str_make(const char *p, size_t len)
 	return s;
 }
 
-/* True when s equals the NUL-terminated lit (case-sensitive). */
-bool ms_str_eq(struct ms_str s, const char *lit);
+/*
+ * True when s equals the NUL-terminated lit (case-sensitive). Inline: the
+ * decoders call it per event with literals, whose strlen then folds away.
+ */
+static inline bool
+ms_str_eq(struct ms_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.len == n && (n == 0 || memcmp(s.p, lit, n) == 0);
+}
+
 /* True when s starts with the NUL-terminated prefix. */
-bool ms_str_startswith(struct ms_str s, const char *prefix);
+static inline bool
+ms_str_startswith(struct ms_str s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return s.len >= n && (n == 0 || memcmp(s.p, prefix, n) == 0);
+}
 
 /* When *s starts with lit, consumes it and returns true. */
 bool ms_str_take(struct ms_str *s, const char *lit);

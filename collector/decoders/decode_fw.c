@@ -185,7 +185,7 @@ decode_fw(struct decoded *d)
 				fw_add_proto(d, v, vlen);
 			}
 			for (size_t k = 0; k < MS_ARRAY_LEN(fw_keys); k++) {
-				if (seen[k] || strlen(fw_keys[k].key) != klen ||
+				if (seen[k] || fw_keys[k].key[0] != s[t0] || strlen(fw_keys[k].key) != klen ||
 				    memcmp(fw_keys[k].key, s + t0, klen) != 0)
 					continue;
 				seen[k] = true;
