@@ -319,6 +319,18 @@ tls_reload(struct collector *c)
 	    c->conf.tls_crl[0] ? c->conf.tls_crl : "none", revoked);
 }
 
+/* SIGHUP: certificates and CRL, enrolment, rules, register. */
+static void
+reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+
+	tls_reload(c);
+	enroll_reload(c->enroll);
+	rules_reload(c);
+	registry_reload(c);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -327,10 +339,15 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv;
 
 	if (sig == SIGHUP) {
-		tls_reload(c);
-		enroll_reload(c->enroll);
-		rules_reload(c);
-		registry_reload(c);
+		/*
+		 * libevent calls this once per signal delivered: a burst of N
+		 * would reload N times in a row. Made active, the reload event
+		 * runs once for all of them.
+		 */
+		if (c->reload_ev)
+			event_active(c->reload_ev, EV_TIMEOUT, 0);
+		else
+			reload_cb(-1, EV_TIMEOUT, c);
 		return;
 	}
 	if (sig == SIGUSR1) {
@@ -686,6 +703,10 @@ main(int argc, char **argv)
 	 * runs): a SIGUSR1 or SIGHUP that comes while the rules load or the
 	 * spool is scanned must not kill the process with the default action.
 	 */
+	if ((c.reload_ev = event_new(c.base, -1, 0, reload_cb, &c)) == NULL) {
+		ms_err("event=start_error reason=out_of_memory");
+		goto out;
+	}
 	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
 		sigs[i] = evsignal_new(c.base, signums[i], signal_cb, &c);
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
@@ -813,6 +834,8 @@ out:
 		event_free(c.stop_timer);
 	if (c.aggregate_timer)
 		event_free(c.aggregate_timer);
+	if (c.reload_ev)
+		event_free(c.reload_ev);
 	aggregate_free(c.aggregate);
 	ms_map_free(c.agents);
 	registry_stop(&c);

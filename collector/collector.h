@@ -216,6 +216,7 @@ struct collector {
 	struct ms_buf alert_buf;	/* scratch for alert JSON */
 	struct aggregate *aggregate;	/* folding of repeated alerts (owned) */
 	struct event *aggregate_timer;
+	struct event *reload_ev;	/* SIGHUP's work: one run however many came at once */
 	struct decoded *decoded;	/* scratch for the line being decoded (large) */
 	struct decode_auditd_cache *auditd;	/* auditd record enrichment (owned) */
 	/* Agent silence (health.c). */

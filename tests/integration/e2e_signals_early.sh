@@ -63,5 +63,19 @@ pester() {
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 pester collector "$IT_PID_collector" "event=listening"
 it_log "collector survived signals while starting"
+
+# A burst of SIGHUP is one reload, not one per signal (each loads every rule).
+reloads() { grep -c 'event=reload result=ok' "$IT_WORK/logs/collector.log" || true; }
+before=$(reloads)
+for i in $(seq 1 50); do kill -HUP "$IT_PID_collector"; done
+reloaded() { (($(reloads) > before)); }
+it_wait_for 30 "the burst's reload" reloaded
+stats_before=$(grep -c 'why=sigusr1' "$IT_WORK/logs/collector.log")
+kill -USR1 "$IT_PID_collector"
+answered() { (($(grep -c 'why=sigusr1' "$IT_WORK/logs/collector.log") > stats_before)); }
+it_wait_for 30 "counters after the burst" answered
+n=$(($(reloads) - before))
+((n <= 3)) || it_fail "50 SIGHUPs made $n reloads"
+it_log "50 SIGHUPs in a burst: $n reload(s)"
 it_stop collector
 it_log "PASS"
