@@ -113,7 +113,6 @@ main(int argc, char **argv)
 	struct timeval stats_tv = { 300, 0 };
 	int ch, rc = 1;
 
-	ms_signals_hold();
 	if (argc > 1 && strcmp(argv[1], "enroll") == 0) {
 		ms_log_init("agent", MS_LOG_WARN);
 		return agent_enroll_main(argc - 1, argv + 1);
@@ -182,14 +181,8 @@ main(int argc, char **argv)
 	 * SIGUSR1 or SIGHUP while a large spool is scanned must not kill the
 	 * process with the default action.
 	 */
-	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
-		sigs[i] = evsignal_new(a.base, signums[i], signal_cb, &a);
-		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
-			ms_err("event=start_error reason=\"cannot install signal handlers\"");
-			goto out;
-		}
-	}
-	ms_signals_release();
+	if (ms_daemon_signals(a.base, signums, MS_ARRAY_LEN(signums), signal_cb, &a, sigs) < 0)
+		goto out;
 	if ((a.state = state_open(a.conf.state_dir, err, sizeof(err))) == NULL) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;

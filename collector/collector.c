@@ -635,7 +635,6 @@ main(int argc, char **argv)
 	struct timeval stats_tv = { 300, 0 };
 	int ch, rc = 1;
 
-	ms_signals_hold();
 	memset(&c, 0, sizeof(c));
 	TAILQ_INIT(&c.sessions);
 	c.started_ms = ms_now_ms();
@@ -707,14 +706,8 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=out_of_memory");
 		goto out;
 	}
-	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
-		sigs[i] = evsignal_new(c.base, signums[i], signal_cb, &c);
-		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
-			ms_err("event=start_error reason=\"cannot install signal handlers\"");
-			goto out;
-		}
-	}
-	ms_signals_release();
+	if (ms_daemon_signals(c.base, signums, MS_ARRAY_LEN(signums), signal_cb, &c, sigs) < 0)
+		goto out;
 	bruteforce_conf_defaults(&bfc);
 	bfc.threshold = (unsigned)c.conf.bf_threshold;
 	bfc.window_ms = c.conf.bf_window_s * 1000;

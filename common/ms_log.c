@@ -1,6 +1,7 @@
 #include "ms_log.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,6 +146,33 @@ ms_log_quote(char *dst, size_t dstsz, const char *src, size_t len)
 	return dst;
 }
 
+/* SIGHUP and SIGUSR1: held while a daemon starts (see ms_daemon_args). */
+static void
+signals_mask(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(how, &set, NULL);
+}
+
+int
+ms_daemon_signals(struct event_base *base, const int *signums, size_t n,
+    event_callback_fn cb, void *arg, struct event **sigs)
+{
+	for (size_t i = 0; i < n; i++) {
+		sigs[i] = evsignal_new(base, signums[i], cb, arg);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
+			ms_err("event=start_error reason=\"cannot install signal handlers\"");
+			return -1;
+		}
+	}
+	signals_mask(SIG_UNBLOCK);
+	return 0;
+}
+
 int
 ms_daemon_args(int argc, char **argv, const char *prog, void (*usage)(FILE *),
     struct ms_daemon_args *a)
@@ -159,6 +187,7 @@ ms_daemon_args(int argc, char **argv, const char *prog, void (*usage)(FILE *),
 	};
 	int ch;
 
+	signals_mask(SIG_BLOCK);
 	memset(a, 0, sizeof(*a));
 	while ((ch = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
 		switch (ch) {

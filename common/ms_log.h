@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <event2/event.h>
+
 enum ms_log_level { MS_LOG_DEBUG = 0, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERR };
 
 /* Sets the program name printed as prog= and the lowest level printed. */
@@ -23,6 +25,11 @@ int ms_log_level_parse(const char *s, enum ms_log_level *out);
 /*
  * The command line every minisoc daemon takes: -c/--config FILE (required),
  * -t/--check, -l/--log-level LEVEL, -V/--version, -h/--help.
+ *
+ * It also blocks SIGHUP and SIGUSR1 (reload, counters) until
+ * ms_daemon_signals has installed the daemon's handlers: sent while it
+ * starts (rules loading, a spool scanned), they wait instead of killing
+ * the process with their default action.
  */
 struct ms_daemon_args {
 	const char *config;
@@ -42,6 +49,14 @@ int ms_daemon_args(int argc, char **argv, const char *prog, void (*usage)(FILE *
  * file's). 0, or -1 after logging the unknown level as a config_error.
  */
 int ms_daemon_log_level(const char *prog, const struct ms_daemon_args *a, const char *conf_level);
+/*
+ * Handlers for the n signals of signums on base (cb gets the signal number
+ * as its fd), one event each in sigs[] (the caller frees them), then the
+ * signals ms_daemon_args held are let through. 0, or -1 after logging a
+ * start_error.
+ */
+int ms_daemon_signals(struct event_base *base, const int *signums, size_t n,
+    event_callback_fn cb, void *arg, struct event **sigs);
 
 void ms_log(enum ms_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,27 +172,4 @@ ms_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
 		return 0;
 	*cp = v;
 	return n;
-}
-
-static void
-signals_mask(int how)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(how, &set, NULL);
-}
-
-void
-ms_signals_hold(void)
-{
-	signals_mask(SIG_BLOCK);
-}
-
-void
-ms_signals_release(void)
-{
-	signals_mask(SIG_UNBLOCK);
 }

@@ -85,13 +85,4 @@ int ms_parse_size(const char *s, uint64_t *out);
 /* Formats ms since the epoch as RFC 3339 UTC with milliseconds (25 bytes). */
 void ms_fmt_time(char *dst, size_t dstsz, int64_t ms);
 
-/*
- * A daemon's start: SIGHUP and SIGUSR1 (reload, counters) are blocked by
- * ms_signals_hold, first thing in main, until ms_signals_release, once
- * their handlers are installed; sent meanwhile, they wait instead of
- * killing the process with their default action.
- */
-void ms_signals_hold(void);
-void ms_signals_release(void);
-
 #endif

@@ -1118,13 +1118,8 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
-		sigs[i] = evsignal_new(f.base, signums[i], signal_cb, &f);
-		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
-			ms_err("event=start_error reason=\"cannot install signal handlers\"");
-			goto out;
-		}
-	}
+	if (ms_daemon_signals(f.base, signums, MS_ARRAY_LEN(signums), signal_cb, &f, sigs) < 0)
+		goto out;
 	if ((f.redis_retry = evtimer_new(f.base, redis_retry_cb, &f)) == NULL ||
 	    (f.tick = evtimer_new(f.base, tick_cb, &f)) == NULL ||
 	    (f.stop_ev = evtimer_new(f.base, stop_cb, &f)) == NULL ||

@@ -1403,13 +1403,8 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
-	for (size_t i = 0; i < MS_ARRAY_LEN(signums); i++) {
-		sigs[i] = evsignal_new(w.base, signums[i], signal_cb, &w);
-		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) < 0) {
-			ms_err("event=start_error reason=\"cannot install signal handlers\"");
-			goto out;
-		}
-	}
+	if (ms_daemon_signals(w.base, signums, MS_ARRAY_LEN(signums), signal_cb, &w, sigs) < 0)
+		goto out;
 	event_add(w.keepalive, &(struct timeval){ WEB_KEEPALIVE_S, 0 });
 	redis_connect(&w);
 	ms_info("event=listening address=%s port=%" PRId64 " version=%s", w.conf.address, w.conf.port,
