@@ -170,6 +170,7 @@ struct sink {
 	size_t nunsynced, capunsynced;
 	struct event *sync_timer;
 	char sha[2 * SHA_DIGEST_LENGTH + 1];	/* batch_lua's SHA1, hex (EVALSHA) */
+	bool use_eval;			/* SCRIPT LOAD refused (renamed, ACL): EVAL with the text */
 	struct ms_buf cmdbuf;		/* scratch: a batch's command for the journal */
 	struct ms_buf head;		/* the fixed part of batch commands, after "*N CRLF" */
 };
@@ -328,7 +329,9 @@ cmd_begin(struct sink *s, struct ms_buf *out, size_t nargs)
 	w[k++] = '\r';
 	w[k++] = '\n';
 	ms_buf_commit(out, k);
-	if (resp_bulk(out, "EVALSHA", 7) < 0 || resp_bulk(out, s->sha, strlen(s->sha)) < 0 ||
+	if ((s->use_eval ?
+	    resp_bulk(out, "EVAL", 4) < 0 || resp_bulk(out, batch_lua, sizeof(batch_lua) - 1) < 0 :
+	    resp_bulk(out, "EVALSHA", 7) < 0 || resp_bulk(out, s->sha, strlen(s->sha)) < 0) ||
 	    resp_bulk(out, "2", 1) < 0 ||
 	    resp_bulk(out, cf->redis_stream, strlen(cf->redis_stream)) < 0 ||
 	    resp_bulk(out, "minisoc:agents:seq", 18) < 0 ||
@@ -749,11 +752,28 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 		}
 		break;
 	}
-	case OP_SCRIPT:
-		if (!(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, s->sha) == 0))
+	case OP_SCRIPT: {
+		/*
+		 * A Redis that refuses SCRIPT LOAD (the command renamed away, an
+		 * ACL without it) still runs EVAL: batches then carry the
+		 * script's text. Asked again on every connection.
+		 */
+		bool refused = r != NULL && r->type == REDIS_REPLY_ERROR;
+
+		if (refused != s->use_eval) {
+			s->use_eval = refused;
+			ms_buf_reset(&s->head);	/* rec_seg's head follows the command */
+			if (refused)
+				ms_warn("event=redis_script_load_refused reason=\"%.200s\" "
+				    "note=\"batches are sent by EVAL with the script's text\"", r->str);
+			else
+				ms_info("event=redis_script_loaded note=\"batches are sent by EVALSHA again\"");
+		}
+		if (!refused && !(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, s->sha) == 0))
 			ms_err("event=redis_script_mismatch sha=%s reply=\"%.64s\"", s->sha,
 			    r && r->type == REDIS_REPLY_STRING ? r->str : "?");
 		break;
+	}
 	case OP_ALERT:
 		s->c->stats.alerts_written++;
 		break;
@@ -830,7 +850,8 @@ sink_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	if (r->type == REDIS_REPLY_ERROR) {
 		s->c->stats.redis_errors++;
 		ms_warn("event=redis_error kind=%s reason=\"%.200s\"", op_kind_name(op->kind), r->str);
-		if (op->kind != OP_INFO) {
+		/* SCRIPT LOAD refused (op_done switches to EVAL); nothing was to be stored. */
+		if (op->kind != OP_INFO && op->kind != OP_SCRIPT) {
 			if (++s->failures % 10 == 0)
 				ms_err("event=redis_refuses kind=%s failures=%u reason=\"%.200s\" "
 				    "note=\"nothing after it is acknowledged until Redis accepts it\"",

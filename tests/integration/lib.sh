@@ -66,12 +66,13 @@ it_wait_for() {
 	done
 }
 
+# (IT_REDIS_EXTRA, an array, adds arguments: e.g. --rename-command SCRIPT "")
 it_start_redis() {
 	IT_REDIS_PORT=${IT_REDIS_PORT:-$(it_free_port)}
 	mkdir -p "$IT_WORK/redis"
 	redis-server --port "$IT_REDIS_PORT" --bind 127.0.0.1 --dir "$IT_WORK/redis" \
 		--save '' --appendonly "${IT_REDIS_AOF:-no}" --appendfsync always --daemonize no \
-		>"$IT_WORK/logs/redis.log" 2>&1 &
+		"${IT_REDIS_EXTRA[@]}" >"$IT_WORK/logs/redis.log" 2>&1 &
 	IT_PIDS+=($!)
 	it_wait_for 10 "redis-server to answer" it_redis_ping
 }
