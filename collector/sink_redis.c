@@ -59,6 +59,9 @@ static const size_t execl[] = { 4 };
  * restarted Redis has it before any batch; a NOSCRIPT (SCRIPT FLUSH on a
  * live connection) is an error like any other: nothing of that call ran,
  * the connection is dropped and everything is sent again after the load.
+ * The journal's records carry the text (EVAL): a spool replays on any
+ * collector version, and records of this script are sent grouped by
+ * EVALSHA all the same.
  */
 static const char batch_lua[] =
 	"local r = {}\n"
@@ -311,11 +314,14 @@ seg_nargs(const struct sink_op *op)
 }
 
 /*
- * Starts the EVALSHA command for batches with nargs arguments of their own
- * in out (emptied first): the command, its keys, maxlen and channel.
+ * Starts the command for batches with nargs arguments of their own in out
+ * (emptied first): EVAL with the script's text when text (the journal's
+ * records, which so replay on any collector version, whatever script it
+ * has loaded) or when Redis refuses SCRIPT LOAD, else EVALSHA; then the
+ * keys, maxlen and channel.
  */
 static int
-cmd_begin(struct sink *s, struct ms_buf *out, size_t nargs)
+cmd_begin(struct sink *s, struct ms_buf *out, size_t nargs, bool text)
 {
 	const struct collector_conf *cf = &s->c->conf;
 	char *w;
@@ -329,7 +335,7 @@ cmd_begin(struct sink *s, struct ms_buf *out, size_t nargs)
 	w[k++] = '\r';
 	w[k++] = '\n';
 	ms_buf_commit(out, k);
-	if ((s->use_eval ?
+	if ((text || s->use_eval ?
 	    resp_bulk(out, "EVAL", 4) < 0 || resp_bulk(out, batch_lua, sizeof(batch_lua) - 1) < 0 :
 	    resp_bulk(out, "EVALSHA", 7) < 0 || resp_bulk(out, s->sha, strlen(s->sha)) < 0) ||
 	    resp_bulk(out, "2", 1) < 0 ||
@@ -473,7 +479,8 @@ journal_put(struct sink *s, struct sink_op *op)
 	}
 	if (op_is_seg(op)) {
 		/* The batch alone, as one command. */
-		if (cmd_begin(s, &s->cmdbuf, seg_nargs(op)) < 0 || cmd_add_seg(&s->cmdbuf, op) < 0) {
+		if (cmd_begin(s, &s->cmdbuf, seg_nargs(op), true) < 0 ||
+		    cmd_add_seg(&s->cmdbuf, op) < 0) {
 			ms_buf_reset(&s->cmdbuf);
 			return -1;
 		}
@@ -762,7 +769,6 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 
 		if (refused != s->use_eval) {
 			s->use_eval = refused;
-			ms_buf_reset(&s->head);	/* rec_seg's head follows the command */
 			if (refused)
 				ms_warn("event=redis_script_load_refused reason=\"%.200s\" "
 				    "note=\"batches are sent by EVAL with the script's text\"", r->str);
@@ -930,8 +936,9 @@ op_send(struct sink *s, struct sink_op *op)
 
 /*
  * The arguments of batch record r of its own (agent id, seq, n, alerts)
- * when its command is this script's EVALSHA as journal_put writes it:
- * 0 with *seg, *segl, or -1 (an older EVAL record, another shape).
+ * when its command is this script's EVAL as journal_put writes it:
+ * 0 with *seg, *segl, or -1 (another script's record, an older shape,
+ * an EVALSHA record of the 26 Nov format: replayed alone as written).
  */
 static int
 rec_seg(struct sink *s, const struct journal_rec *r, const char **seg, size_t *segl)
@@ -942,7 +949,7 @@ rec_seg(struct sink *s, const struct journal_rec *r, const char **seg, size_t *s
 	if (r->ncmds != 1 || r->cmdlen[0] < 4 || r->cmd[0][0] != '*')
 		return -1;
 	if (s->head.len == 0) {
-		if (cmd_begin(s, &s->head, 0) < 0 || s->head.len < 4)
+		if (cmd_begin(s, &s->head, 0, true) < 0 || s->head.len < 4)
 			return -1;
 		/* Without its "*7\r\n". */
 		memmove(s->head.data, s->head.data + 4, s->head.len - 4);
@@ -967,8 +974,8 @@ rec_seg(struct sink *s, const struct journal_rec *r, const char **seg, size_t *s
  * Replays the batch records at the journal's send point in one call, as
  * group_take does for memory: consecutive records of this script, one
  * without a checkpoint last (agents' snapshots in between are passed
- * over). NULL when the first record cannot be grouped (an older EVAL
- * record) or out of memory: it then goes alone.
+ * over). NULL when the first record cannot be grouped (another script's
+ * or an older record) or out of memory: it then goes alone.
  */
 static struct sink_op *
 journal_group(struct sink *s)
@@ -1015,7 +1022,7 @@ journal_group(struct sink *s)
 		if (r.seq == 0)
 			break;
 	}
-	if (n == 0 || cmd_begin(s, &cmd, nargs) < 0 || ms_buf_add(&cmd, b.data, b.len) < 0 ||
+	if (n == 0 || cmd_begin(s, &cmd, nargs, false) < 0 || ms_buf_add(&cmd, b.data, b.len) < 0 ||
 	    op_take_cmd(g, &cmd) < 0)
 		goto fail;
 	ms_buf_fini(&b);
@@ -1101,7 +1108,7 @@ group_take(struct sink *s)
 	if ((g = op_new(OP_GROUP)) == NULL)
 		return NULL;
 	ms_buf_init(&b, SIZE_MAX);
-	if (cmd_begin(s, &b, nargs) < 0)
+	if (cmd_begin(s, &b, nargs, false) < 0)
 		goto fail;
 	op = TAILQ_FIRST(&s->pending);
 	for (unsigned i = 0; i < n; i++, op = TAILQ_NEXT(op, link))

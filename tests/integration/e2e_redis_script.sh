@@ -6,9 +6,9 @@
 #     collector connects again, loads the script and sends it again: every
 #     line once;
 #  C) Redis restarted (an empty script cache) while lines are written: the
-#     collector spools them (records with EVALSHA), loads the script on the
-#     new connection and replays: every line once, in order, and the
-#     restarted Redis, too, ran EVALSHA only;
+#     collector spools them (records with the script's text), loads the
+#     script on the new connection and replays them grouped: every line
+#     once, in order, and the restarted Redis, too, ran EVALSHA only;
 #  D) Redis refusing writes (maxmemory 1): retried on a growing backoff,
 #     every line once afterwards.
 # One alert per line (rules-seq), several agent batches per Redis call
@@ -61,6 +61,9 @@ seq_writer -n "$N" -r "$RATE" -R "${RUN}c"
 it_wait_for 20 "the spool started" it_log_has collector "event=spool_start .*reason=redis_unreachable"
 seq_writer_wait
 it_wait_for 30 "agent drained while Redis is down" seq_agent_drained
+# Spool records carry the script's text: any collector version replays them.
+grep -q -a 'local r = {}' "$IT_WORK/collector.spool/sink.journal" ||
+	it_fail "C: the spool's records do not carry the script's text"
 mv "$IT_WORK/logs/redis.log" "$IT_WORK/logs/redis-1.log"
 it_start_redis
 it_wait_for 60 "spool replayed" it_log_has collector "event=spool_replayed"
