@@ -1149,10 +1149,12 @@ sink_flush(struct sink *s)
 		 * that then fails would still move the agent's handled number past
 		 * it. So a checkpoint goes out only once everything before it is
 		 * confirmed, together with every batch waiting then (group commit:
-		 * one round trip for all of them, however many agents sent).
+		 * one round trip for all of them, however many agents sent). A
+		 * batch without a checkpoint waits too: sent behind a call that
+		 * then fails, it would be sent again with that call's batches and
+		 * its alerts stored twice (nothing of it is skipped by number).
 		 */
-		if ((op->kind == OP_CHECKPOINT || (op->kind == OP_BATCH && op->st)) &&
-		    !TAILQ_EMPTY(&s->inflight))
+		if ((op->kind == OP_CHECKPOINT || op->kind == OP_BATCH) && !TAILQ_EMPTY(&s->inflight))
 			break;
 		if (op_is_seg(op)) {
 			if ((op = group_take(s)) == NULL)
