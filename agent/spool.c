@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
 #include "agent.h"
 #include "ms_log.h"
 #include "ms_proto.h"
@@ -77,7 +75,7 @@ spool_crc(const void *p, size_t n)
 uint32_t
 spool_crc_v1(const void *p, size_t n)
 {
-	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+	return ms_crc32(p, n);
 }
 
 static void
