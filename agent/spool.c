@@ -78,48 +78,6 @@ spool_crc_v1(const void *p, size_t n)
 	return ms_crc32(p, n);
 }
 
-static void
-put16(char *p, uint16_t v)
-{
-	p[0] = (char)(v & 0xff);
-	p[1] = (char)(v >> 8);
-}
-
-static void
-put32(char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (char)((v >> (8 * i)) & 0xff);
-}
-
-static void
-put64(char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (char)((v >> (8 * i)) & 0xff);
-}
-
-static uint16_t
-get16(const char *p)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	return (uint16_t)(u[0] | (u[1] << 8));
-}
-
-static uint32_t
-get32(const char *p)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	return (uint32_t)u[0] | ((uint32_t)u[1] << 8) | ((uint32_t)u[2] << 16) |
-	    ((uint32_t)u[3] << 24);
-}
-
-static uint64_t
-get64(const char *p)
-{
-	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
-
 static size_t
 rec_size(const struct spool_rec *r)
 {
@@ -132,20 +90,20 @@ rec_encode(char *p, const struct spool_rec *r)
 	size_t n = rec_size(r);
 
 	memcpy(p, SPOOL_MAGIC, 4);
-	put32(p + 8, (uint32_t)(n - 12));
-	put64(p + 12, r->seq);
-	put64(p + 20, (uint64_t)r->time_ms);
-	put64(p + 28, r->dev);
-	put64(p + 36, r->ino);
-	put64(p + 44, r->end_off);
-	put64(p + 52, r->fp);
-	put32(p + 60, r->fp_len);
-	put16(p + 64, (uint16_t)r->src_len);
-	put16(p + 66, 0);
-	put32(p + 68, (uint32_t)r->line_len);
+	ms_put32(p + 8, (uint32_t)(n - 12));
+	ms_put64(p + 12, r->seq);
+	ms_put64(p + 20, (uint64_t)r->time_ms);
+	ms_put64(p + 28, r->dev);
+	ms_put64(p + 36, r->ino);
+	ms_put64(p + 44, r->end_off);
+	ms_put64(p + 52, r->fp);
+	ms_put32(p + 60, r->fp_len);
+	ms_put16(p + 64, (uint16_t)r->src_len);
+	ms_put16(p + 66, 0);
+	ms_put32(p + 68, (uint32_t)r->line_len);
 	memcpy(p + SPOOL_REC_HDR, r->src, r->src_len);
 	memcpy(p + SPOOL_REC_HDR + r->src_len, r->line, r->line_len);
-	put32(p + 4, spool_crc(p + 8, n - 8));
+	ms_put32(p + 4, spool_crc(p + 8, n - 8));
 }
 
 /*
@@ -169,24 +127,24 @@ rec_parse(const char *p, size_t avail, struct spool_rec *r)
 		v1 = true;
 	else
 		return -1;
-	body = get32(p + 8);
-	src_len = get16(p + 64);
-	line_len = get32(p + 68);
-	if (src_len > SPOOL_MAX_SRC || line_len > MS_PROTO_MAX_LINE || get16(p + 66) != 0 ||
+	body = ms_get32(p + 8);
+	src_len = ms_get16(p + 64);
+	line_len = ms_get32(p + 68);
+	if (src_len > SPOOL_MAX_SRC || line_len > MS_PROTO_MAX_LINE || ms_get16(p + 66) != 0 ||
 	    (size_t)body != SPOOL_REC_HDR - 12 + src_len + line_len)
 		return -1;
 	n = SPOOL_REC_HDR + src_len + line_len;
 	if (avail < n)
 		return 0;
-	if ((v1 ? spool_crc_v1(p + 8, n - 8) : spool_crc(p + 8, n - 8)) != get32(p + 4))
+	if ((v1 ? spool_crc_v1(p + 8, n - 8) : spool_crc(p + 8, n - 8)) != ms_get32(p + 4))
 		return -1;
-	r->seq = get64(p + 12);
-	r->time_ms = (int64_t)get64(p + 20);
-	r->dev = get64(p + 28);
-	r->ino = get64(p + 36);
-	r->end_off = get64(p + 44);
-	r->fp = get64(p + 52);
-	r->fp_len = get32(p + 60);
+	r->seq = ms_get64(p + 12);
+	r->time_ms = (int64_t)ms_get64(p + 20);
+	r->dev = ms_get64(p + 28);
+	r->ino = ms_get64(p + 36);
+	r->end_off = ms_get64(p + 44);
+	r->fp = ms_get64(p + 52);
+	r->fp_len = ms_get32(p + 60);
 	r->src = p + SPOOL_REC_HDR;
 	r->src_len = src_len;
 	r->line = p + SPOOL_REC_HDR + src_len;
