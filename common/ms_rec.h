@@ -21,12 +21,49 @@
 
 #define MS_REC_HDR 12
 
-void ms_put16(char *p, uint16_t v);
-void ms_put32(char *p, uint32_t v);
-void ms_put64(char *p, uint64_t v);
-uint16_t ms_get16(const char *p);
-uint32_t ms_get32(const char *p);
-uint64_t ms_get64(const char *p);
+/* Little-endian fields; inline, as records are built and read per event. */
+static inline void
+ms_put16(char *p, uint16_t v)
+{
+	p[0] = (char)(v & 0xff);
+	p[1] = (char)(v >> 8);
+}
+
+static inline void
+ms_put32(char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (char)((v >> (8 * i)) & 0xff);
+}
+
+static inline void
+ms_put64(char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (char)((v >> (8 * i)) & 0xff);
+}
+
+static inline uint16_t
+ms_get16(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint16_t)(u[0] | (u[1] << 8));
+}
+
+static inline uint32_t
+ms_get32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint32_t)u[0] | ((uint32_t)u[1] << 8) | ((uint32_t)u[2] << 16) |
+	    ((uint32_t)u[3] << 24);
+}
+
+static inline uint64_t
+ms_get64(const char *p)
+{
+	return (uint64_t)ms_get32(p) | ((uint64_t)ms_get32(p + 4) << 32);
+}
+
 uint32_t ms_crc32(const void *p, size_t n);
 /*
  * CRC-32C (Castagnoli), with the SSE 4.2 instruction where the CPU has it:
