@@ -461,9 +461,6 @@ check_retention(struct report *r, struct sys_ev *se, const struct ms_comp_req *q
 		    "kept only since %s, needs %s (%d months)"), a, b, months);
 }
 
-static const char *const layer_keys[MS_REG_LAYERS] = { "onsite", "monitoring", "inspection",
-	"national" };
-
 static void
 check_manual(struct report *r, const struct ms_reg_system *s, const struct ms_comp_req *q,
     struct res *x)
@@ -474,7 +471,7 @@ check_manual(struct report *r, const struct ms_reg_system *s, const struct ms_co
 
 	if (q->layer) {
 		for (int i = 0; i < MS_REG_LAYERS; i++) {
-			if (strcmp(q->layer, layer_keys[i]) != 0)
+			if (strcmp(q->layer, ms_reg_layer_key(i)) != 0)
 				continue;
 			if (s->layers[i].status != MS_REG_LAYER_ACTIVE) {
 				res_set(x, RES_FAIL, tr(r, "lớp %d: %s", "layer %d: %s"), i + 1,
@@ -854,20 +851,7 @@ json_system(struct report *r, struct ms_json *j, const struct sys_ev *se)
 	ms_reg_json_date(j, "last_assessment", s->assessed);
 	ms_json_kv_str(j, "assessor", s->assessor);
 	ms_reg_json_date(j, "last_pentest", s->pentest);
-	ms_json_key(j, "layers");
-	ms_json_obj_open(j);
-	for (int l = 0; l < MS_REG_LAYERS; l++) {
-		ms_json_key(j, layer_keys[l]);
-		ms_json_obj_open(j);
-		ms_json_kv_str(j, "status", ms_reg_layer_status_name(s->layers[l].status));
-		ms_json_kv_str(j, "evidence", s->layers[l].evidence);
-		ms_reg_json_date(j, "valid_until", s->layers[l].valid_until);
-		ms_json_key(j, "expired");
-		ms_json_bool(j, s->layers[l].valid_until != MS_REG_NO_DATE &&
-		    s->layers[l].valid_until < r->at_ms / DAY_MS);
-		ms_json_obj_close(j);
-	}
-	ms_json_obj_close(j);
+	ms_reg_json_layers(j, s, r->at_ms / DAY_MS);
 	ms_json_key(j, "attestations");
 	ms_json_arr_open(j);
 	for (size_t i = 0; i < s->nattest; i++) {
@@ -983,7 +967,7 @@ render_json(struct report *r, struct ms_buf *b)
 	ms_json_key(&j, "layers");
 	ms_json_obj_open(&j);
 	for (int l = 0; l < MS_REG_LAYERS; l++) {
-		ms_json_key(&j, layer_keys[l]);
+		ms_json_key(&j, ms_reg_layer_key(l));
 		ms_json_obj_open(&j);
 		jkv_ratio(&j, "active", r->layer_active[l], (int64_t)r->reg->n);
 		ms_json_key(&j, "expired");

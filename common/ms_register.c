@@ -545,6 +545,33 @@ ms_register_find(const struct ms_register *r, const char *id)
 	return ms_map_get(r->by_id, id, strlen(id));
 }
 
+const char *
+ms_reg_layer_key(int l)
+{
+	return l >= 0 && l < MS_REG_LAYERS ? layer_keys[l] : "";
+}
+
+void
+ms_reg_json_layers(struct ms_json *j, const struct ms_reg_system *s, int64_t today)
+{
+	ms_json_key(j, "layers");
+	ms_json_obj_open(j);
+	for (int l = 0; l < MS_REG_LAYERS; l++) {
+		ms_json_key(j, layer_keys[l]);
+		ms_json_obj_open(j);
+		ms_json_kv_str(j, "status", ms_reg_layer_status_name(s->layers[l].status));
+		ms_json_kv_str(j, "evidence", s->layers[l].evidence);
+		ms_reg_json_date(j, "valid_until", s->layers[l].valid_until);
+		if (today >= 0) {
+			ms_json_key(j, "expired");
+			ms_json_bool(j, s->layers[l].valid_until != MS_REG_NO_DATE &&
+			    s->layers[l].valid_until < today);
+		}
+		ms_json_obj_close(j);
+	}
+	ms_json_obj_close(j);
+}
+
 void
 ms_reg_json_date(struct ms_json *j, const char *k, int64_t day)
 {
@@ -592,17 +619,7 @@ ms_register_system_json(struct ms_json *j, const struct ms_reg_system *s)
 	ms_reg_json_date(j, "target", s->plan_target);
 	ms_json_obj_close(j);
 	ms_reg_json_date(j, "last_assessment", s->assessed);
-	ms_json_key(j, "layers");
-	ms_json_obj_open(j);
-	for (int l = 0; l < MS_REG_LAYERS; l++) {
-		ms_json_key(j, layer_keys[l]);
-		ms_json_obj_open(j);
-		ms_json_kv_str(j, "status", ms_reg_layer_status_name(s->layers[l].status));
-		ms_json_kv_str(j, "evidence", s->layers[l].evidence);
-		ms_reg_json_date(j, "valid_until", s->layers[l].valid_until);
-		ms_json_obj_close(j);
-	}
-	ms_json_obj_close(j);
+	ms_reg_json_layers(j, s, -1);
 	ms_json_key(j, "assets");
 	ms_json_int(j, (int64_t)s->nassets);
 	/* The ids let a reader count the system's agents that are online. */

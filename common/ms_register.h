@@ -110,6 +110,14 @@ const struct ms_reg_system *ms_register_find_agent(const struct ms_register *r,
 /* "k": "YYYY-MM-DD", or "k": null for MS_REG_NO_DATE. */
 struct ms_json;
 void ms_reg_json_date(struct ms_json *j, const char *k, int64_t day);
+/* The register's key of layer l (0..MS_REG_LAYERS-1): "onsite", "monitoring" ... */
+const char *ms_reg_layer_key(int l);
+/*
+ * "layers": { "<key>": { status, evidence, valid_until[, expired] }, ... }
+ * for s; "expired" (valid_until before today, a day number) only when
+ * today >= 0.
+ */
+void ms_reg_json_layers(struct ms_json *j, const struct ms_reg_system *s, int64_t today);
 /* The system with id (borrowed), or NULL. */
 const struct ms_reg_system *ms_register_find(const struct ms_register *r, const char *id);
 
