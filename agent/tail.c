@@ -41,6 +41,13 @@
 #define TAIL_DIR_SCAN_MAX 10000
 /* Files finished (rotated or removed) remembered, in case they show up under another name. */
 #define TAIL_FINISHED_MAX 64
+/*
+ * Steady stream: while every tick brings lines, the notices (and the
+ * rotation and truncation checks they lead to) are read this often only.
+ */
+#define TAIL_HOT_CHECK_US 100000
+/* Files read up to here are checked for truncation at every tick, even then. */
+#define TAIL_HOT_SMALL (64 * 1024)
 
 struct tail_file {
 	char *path;		/* owned */
@@ -122,6 +129,18 @@ struct tail {
 	 * timerfd must be read: the kernel starts its next period on read.)
 	 */
 	bool hot;
+	/*
+	 * In the steady stream, a tick that takes lines from a file skips the
+	 * notices: they are read (and acted on) at the first tick that takes
+	 * none, and at least every TAIL_HOT_CHECK_US. That is three system
+	 * calls fewer per batch (the inotify read, and the fstat and head read
+	 * of the content check). A rotated file stops growing, so a tick soon
+	 * takes nothing and finds the notice; truncation leaves the read
+	 * position past the end, same; a small file (TAIL_HOT_SMALL) is still
+	 * checked at every tick, as a rewrite could pass its read position.
+	 */
+	int64_t hot_check_us;	/* last tick that read the notices */
+	bool hot_progress;	/* the last tick took lines */
 	bool moved;		/* a move/delete notice not yet acted on */
 	char *buf;
 	bool stopped;
@@ -937,6 +956,28 @@ tail_inotify_drain(struct tail *t)
 	return any;
 }
 
+/* Sum of the read positions: whether a read took lines (see tail_read_progress). */
+static uint64_t
+tail_offsets(const struct tail *t)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+		if (t->files[i])
+			sum += t->files[i]->offset + t->files[i]->gen;
+	return sum;
+}
+
+/* tail_read_all, and whether it took any line. */
+static bool
+tail_read_progress(struct tail *t)
+{
+	uint64_t before = tail_offsets(t);
+
+	tail_read_all(t);
+	return tail_offsets(t) != before;
+}
+
 /* Acts on the notices gathered: content checks, rotation checks, reading. */
 static void
 tail_on_notices(struct tail *t)
@@ -956,7 +997,7 @@ tail_on_notices(struct tail *t)
 			if (t->files[i])
 				tail_check(t, (uint32_t)i, t->files[i]);
 	}
-	tail_read_all(t);
+	t->hot_progress = tail_read_progress(t);
 }
 
 /*
@@ -999,6 +1040,7 @@ tail_hot_start(struct tail *t, int64_t wait_us)
 		return -1;
 	}
 	t->hot = true;
+	t->hot_progress = false;	/* the first tick reads the notices */
 	return 0;
 }
 
@@ -1055,10 +1097,23 @@ tail_batch_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (t->hot) {
 		uint64_t ticks;
+		int64_t now = ms_mono_us();
 
 		/* A repeating timerfd starts its next period only once read. */
 		if (read(t->batch_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 			ms_debug("event=batch_timer_read_failed reason=\"%s\"", strerror(errno));
+		if (t->hot_progress && now - t->hot_check_us < TAIL_HOT_CHECK_US) {
+			/* Lines came last tick: read on, notices later (see struct tail). */
+			t->last_read_us = now;
+			for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+				struct tail_file *f = t->files[i];
+				if (f && f->offset < TAIL_HOT_SMALL)
+					tail_check_content(t, f);
+			}
+			if ((t->hot_progress = tail_read_progress(t)))
+				return;
+		}
+		t->hot_check_us = now;
 		if (!tail_inotify_drain(t)) {
 			/* A tick without notice: the stream paused. */
 			t->batching = false;

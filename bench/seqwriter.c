@@ -4,7 +4,7 @@
  * e2e_rotation_rate.sh) and the agent benchmark (bench/agent).
  *
  *   seqwriter -o FILE (-n LINES | -d SECONDS) [-r RATE] [-R RUN] [-e EVERY]
- *             [-l LEN] [-t TICK_US] [-x MODE:LINES] [-k HOOK] [-w MS] [-p FILE] [-B]
+ *             [-l LEN] [-t TICK_US] [-J] [-x MODE:LINES] [-k HOOK] [-w MS] [-p FILE] [-B]
  *
  * Line n (n = 0, 1, ...) is a syslog line of LEN bytes (newline included):
  *
@@ -20,6 +20,15 @@
  * with an absolute deadline and writes the lines due by then, so the rate
  * holds without drift. After a pause (a rotation hook, being stopped) it
  * does not burst to catch up more than 100 ms of lines.
+ *
+ * -J (jitter) wakes at a random moment of each tick instead of its start.
+ * A reader that polls on a period of its own (the agent's read_batch_us)
+ * would otherwise see every line at one fixed phase of its period, chosen
+ * by chance when both started: with every 100th line marked at 10,000
+ * lines/s, the marked lines come every 10 ms, a multiple of a 2 ms period,
+ * and their measured latency would be that chance phase, not the average
+ * wait. Jittered, the lines land uniformly over the reader's period, as
+ * the lines of a real log do.
  *
  * Rotation, done by the writer itself between two lines (as an application
  * that rotates its own log does; nothing is written to the old file after
@@ -73,6 +82,7 @@ struct sw_conf {
 	long reopen_ms;		/* create: writing to the renamed file goes on this long */
 	const char *progress;
 	bool batch;
+	bool jitter;
 };
 
 static volatile sig_atomic_t sw_stop;
@@ -269,7 +279,7 @@ sw_usage(void)
 {
 	fprintf(stderr,
 	    "usage: seqwriter -o FILE (-n LINES | -d SECONDS) [-r RATE] [-R RUN] [-e EVERY]\n"
-	    "                 [-l LEN] [-t TICK_US] [-x rename|delete|copytruncate|create:LINES]\n"
+	    "                 [-l LEN] [-t TICK_US] [-J] [-x rename|delete|copytruncate|create:LINES]\n"
 	    "                 [-k HOOK] [-w REOPEN_MS] [-p PROGRESS_FILE] [-B]\n");
 }
 
@@ -282,11 +292,12 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	time_t stamp_sec = 0;
 	int64_t start, base_t, end_t, next_tick, last_progress = 0, reopen_at = 0;
+	uint64_t rng = 0;
 	uint64_t n = 0, base_n = 0, since_rotate = 0;
 	unsigned rotations = 0;
 	int ch, fd, rc = 1;
 
-	while ((ch = getopt(argc, argv, "o:n:d:r:R:e:l:t:x:k:w:p:B")) != -1) {
+	while ((ch = getopt(argc, argv, "o:n:d:r:R:e:l:t:Jx:k:w:p:B")) != -1) {
 		switch (ch) {
 		case 'o': c.path = optarg; break;
 		case 'n': c.lines = strtoull(optarg, NULL, 10); break;
@@ -306,6 +317,7 @@ main(int argc, char **argv)
 		case 'w': c.reopen_ms = strtol(optarg, NULL, 10); break;
 		case 'p': c.progress = optarg; break;
 		case 'B': c.batch = true; break;
+		case 'J': c.jitter = true; break;
 		default: sw_usage(); return 2;
 		}
 	}
@@ -325,6 +337,7 @@ main(int argc, char **argv)
 		goto out;
 
 	start = base_t = next_tick = sw_ns(CLOCK_MONOTONIC);
+	rng = (uint64_t)sw_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
 	end_t = c.seconds > 0 ? start + (int64_t)(c.seconds * 1e9) : INT64_MAX;
 	while (!sw_stop && (c.lines == 0 || n < c.lines)) {
 		int64_t now = sw_ns(CLOCK_MONOTONIC);
@@ -409,10 +422,20 @@ main(int argc, char **argv)
 			last_progress = now;
 		}
 		if (c.rate > 0) {
+			int64_t wake;
+
 			next_tick += c.tick_us * 1000LL;
 			if (next_tick < now)
 				next_tick = now;
-			sw_sleep_until(next_tick);
+			wake = next_tick;
+			if (c.jitter) {
+				/* xorshift64: uniform enough for a phase, no libc state */
+				rng ^= rng << 13;
+				rng ^= rng >> 7;
+				rng ^= rng << 17;
+				wake += (int64_t)(rng % ((uint64_t)c.tick_us * 1000u));
+			}
+			sw_sleep_until(wake);
 		}
 	}
 	sw_progress(&c, n);

@@ -788,6 +788,74 @@ test_steady_stream(void **state)
 	stop(a);
 }
 
+/*
+ * In the steady stream a tick that takes lines skips the notices; they are
+ * read when a tick takes none, and at least every 100 ms. Another file
+ * rotated meanwhile is still followed (only that check can see it: the
+ * streamed file gives lines at every tick), and a streamed file read past
+ * the size checked at every tick, truncated in place, is read again from
+ * its start.
+ */
+static void
+test_steady_two_files(void **state)
+{
+	struct stream s = { .name = "hot.log", .stop_at = 1 << 30, .rotate_at = -1 };
+	struct timeval every = { 0, 2000 };
+	struct agent *a;
+	struct event *writer;
+	char line[1100], from[512], to[520], want[64];
+	int reads = 0, idle = 0;
+	int64_t t0;
+
+	(void)state;
+	reset();
+	memset(line, 'x', 1000);
+	line[1000] = '\n';
+	line[1001] = '\0';
+	put("hot.log", "w", "");
+	for (int i = 0; i < 80; i++)	/* 80 KiB: past the per-tick check */
+		put("hot.log", "a", line);
+	put("quiet.log", "w", "q0\n");
+	a = harness_new(dir);
+	a->conf.read_batch_us = 10000;
+	a->conf.poll_ms = 60000;	/* only inotify and the ticks can tell the tail anything */
+	path_in(a->files[0].path, sizeof(a->files[0].path), "hot.log");
+	a->files[0].from_beginning = true;
+	path_in(a->files[1].path, sizeof(a->files[1].path), "quiet.log");
+	a->files[1].from_beginning = true;
+	a->nfiles = 2;
+	harness_start(a);
+	assert_non_null(writer = event_new(a->base, -1, EV_PERSIST, stream_cb, &s));
+	assert_int_equal(event_add(writer, &every), 0);
+	stream_run(a, &s, 300, false, &reads, &idle);
+	assert_true(got_line("q0"));
+	assert_true(got_line("s 0"));
+
+	/* The quiet file is rotated while the other streams on. */
+	path_in(from, sizeof(from), "quiet.log");
+	snprintf(to, sizeof(to), "%s.1", from);
+	assert_int_equal(rename(from, to), 0);
+	put("quiet.log", "w", "q1\n");
+	t0 = ms_mono_ms();
+	while (!got_line("q1") && ms_mono_ms() - t0 < 5000)
+		stream_run(a, &s, 20, false, &reads, &idle);
+	assert_true(got_line("q1"));
+	assert_true(ms_mono_ms() - t0 < 2000);	/* the 100 ms check, with room for a slow machine */
+	assert_int_equal(a->stats.rotations, 1);
+
+	/* The streamed file truncated in place: read again from 0. */
+	path_in(from, sizeof(from), "hot.log");
+	assert_int_equal(truncate(from, 0), 0);
+	t0 = s.next;
+	snprintf(want, sizeof(want), "s %d", (int)t0 + 5);
+	stream_run(a, &s, 300, false, &reads, &idle);
+	assert_true(got_line(want));
+	assert_int_equal(a->stats.truncations, 1);
+	assert_true(got.n < MAX_GOT);	/* nothing was dropped by the test itself */
+	event_free(writer);
+	stop(a);
+}
+
 static int
 setup(void **state)
 {
@@ -820,6 +888,7 @@ main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
 		cmocka_unit_test(test_steady_stream),
+		cmocka_unit_test(test_steady_two_files),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
