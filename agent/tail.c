@@ -123,10 +123,11 @@ struct tail {
 	bool batching;		/* batch_ev armed, inotify_ev off */
 	/*
 	 * Steady stream (timerfd only): the timer repeats every read_batch_us
-	 * and inotify_ev is out of the loop; each tick reads the notices
-	 * itself. One wake-up per batch instead of two (the notice, then the
-	 * timer); the first tick that finds no notice ends it. (A repeating
-	 * timerfd must be read: the kernel starts its next period on read.)
+	 * and inotify_ev is out of the loop; the ticks read the notices
+	 * themselves (see below). One wake-up per batch instead of two (the
+	 * notice, then the timer); a tick that finds neither lines nor notices
+	 * ends it. (A repeating timerfd must be read: the kernel starts its
+	 * next period on read.)
 	 */
 	bool hot;
 	/*
