@@ -53,7 +53,10 @@ bool sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i);
  */
 size_t sigma_prefilter_candidates(struct sigma_prefilter *pf, const size_t **list);
 
-/* Rules that are filtered (have necessary literals), and literals registered. */
+/*
+ * Rules that are filtered (have necessary literals), and distinct literals
+ * registered (per field, ASCII case-folded: rules share most of theirs).
+ */
 size_t sigma_prefilter_nfiltered(const struct sigma_prefilter *pf);
 size_t sigma_prefilter_nliterals(const struct sigma_prefilter *pf);
 
