@@ -95,6 +95,7 @@ struct pf_field {
 	uint32_t *dlens;
 	unsigned *dids;
 	size_t dn;
+	uint32_t dmin;		/* the shortest literal of two bytes or more (buckets: of those) */
 	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
 	uint32_t *boff;		/* bucket b holds bidx[boff[b] .. boff[b + 1]) */
 	uint32_t *bidx;		/* literals of two bytes or more, by bucket */
@@ -1420,6 +1421,11 @@ field_direct(struct pf_field *f)
 		f->dlens[k] = (uint32_t)f->lens[k];
 		f->dids[k] = f->ids[k];
 	}
+	/* No literal starts where fewer bytes than the shortest one are left. */
+	f->dmin = UINT32_MAX;
+	for (size_t k = 0; k < f->dn; k++)
+		if ((f->dn <= PF_DIRECT_LITS || f->dlens[k] > 1) && f->dlens[k] < f->dmin)
+			f->dmin = f->dlens[k];
 	if (f->dn > PF_DIRECT_LITS)
 		return field_buckets(f);
 	if ((f->dfirst = calloc(256, sizeof(*f->dfirst))) == NULL)
@@ -1658,10 +1664,12 @@ static int
 scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
     size_t n)
 {
+	const uint64_t *first = f->dfirst;
+	size_t end = n >= f->dmin ? n - f->dmin + 1 : 0;
 	uint64_t done = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t m = f->dfirst[sigma_lower[h[i]]] & ~done;
+	for (size_t i = 0; i < end; i++) {
+		uint64_t m = first[sigma_lower[h[i]]] & ~done;
 
 		while (m != 0) {
 			unsigned k = (unsigned)__builtin_ctzll(m);
@@ -1689,22 +1697,21 @@ static int
 scan_buckets(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
     size_t n)
 {
-	unsigned c1 = sigma_lower[h[0]];
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned c0 = c1;
-		uint32_t b, e;
-
-		if (f->d1 != NULL && f->d1[c0] != 0) {
-			unsigned id = f->dids[f->d1[c0] - 1];
-			if (pf->lstamp[id] != pf->epoch && match_cb(id, 0, i + 1, 0, pf) != 0)
+	if (f->d1 != NULL)
+		for (size_t i = 0; i < n; i++) {
+			uint32_t k = f->d1[sigma_lower[h[i]]];
+			if (k != 0 && pf->lstamp[f->dids[k - 1]] != pf->epoch &&
+			    match_cb(f->dids[k - 1], 0, i + 1, 0, pf) != 0)
 				return -1;
 		}
-		if (i + 1 == n)
-			break;
-		c1 = sigma_lower[h[i + 1]];
-		b = bucket_of(f, c0, c1);
-		for (e = f->boff[b + 1], b = f->boff[b]; b < e; b++) {
+	const uint32_t *boff = f->boff;
+	size_t end = n >= f->dmin ? n - f->dmin + 1 : 0;
+
+	for (size_t i = 0; i < end; i++) {
+		unsigned c0 = sigma_lower[h[i]], c1 = sigma_lower[h[i + 1]];
+		uint32_t b = bucket_of(f, c0, c1), e;
+
+		for (e = boff[b + 1], b = boff[b]; b < e; b++) {
 			uint32_t k = f->bidx[b];
 			const unsigned char *p = f->dpats[k];
 			size_t pn = f->dlens[k], j = 2;
