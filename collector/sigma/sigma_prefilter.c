@@ -41,9 +41,8 @@
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
 #define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
 #define PF_FCACHE	256		/* field_find cache entries (a power of two) */
-#define PF_DIRECT_LEN	32		/* values up to this long are searched directly ... */
-#define PF_DIRECT_LITS	64		/* ... by first byte, up to this many literals ... */
-#define PF_DIRECT_MAX	4096		/* ... else by first two bytes, up to this many */
+#define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
+#define PF_DIRECT_LEN	32		/* ... are searched directly in values up to this long */
 /*
  * Callbacks per event before the scan gives up and lets every rule run:
  * without single-match a literal is reported at each occurrence, and a
@@ -83,24 +82,17 @@ struct pf_field {
 	bool primary;		/* some rule's best clause has a literal here */
 	hs_database_t *db;
 	/*
-	 * Every field also keeps its literals lower-cased (owned) for a
+	 * A field with few literals also keeps them lower-cased (owned) for a
 	 * direct search: on a short value that is cheaper than a call into
-	 * Hyperscan, which costs several hundred instructions before the
-	 * first byte (sc-status against "4", "5", "200"; a0 against a few
-	 * dozen command names; a 13-byte URL path against 300 literals ...).
-	 * Up to PF_DIRECT_LITS literals are indexed by their first byte (one
-	 * mask), more by a hash of their first two bytes (buckets).
+	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few dozen
+	 * command names ...).
 	 */
 	unsigned char **dpats;
 	uint32_t *dlens;
 	unsigned *dids;
 	size_t dn;
-	uint32_t dmin;		/* the shortest literal of two bytes or more (buckets: of those) */
+	uint32_t dmin;		/* the shortest of them */
 	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
-	uint32_t *boff;		/* bucket b holds bidx[boff[b] .. boff[b + 1]) */
-	uint32_t *bidx;		/* literals of two bytes or more, by bucket */
-	uint32_t bshift;	/* 32 - log2(buckets) */
-	uint32_t *d1;		/* 256: the one-byte literal of that byte, index+1; NULL: none */
 };
 
 /* A distinct literal of a field, while building. */
@@ -1355,63 +1347,17 @@ field_build_fini(struct pf_field *f)
 	f->flags = NULL;
 }
 
-/* Bucket of a literal starting with the (lower-cased) bytes c0 c1. */
-static inline uint32_t
-bucket_of(const struct pf_field *f, unsigned c0, unsigned c1)
-{
-	return ((c0 | c1 << 8) * 0x9e3779b1u) >> f->bshift;
-}
-
-/* Buckets of two-byte prefixes for f's dpats (more than PF_DIRECT_LITS); 0 or -1. */
-static int
-field_buckets(struct pf_field *f)
-{
-	uint32_t nb = 64, bits = 6;
-
-	/* About four buckets per literal: most positions of a value hit an empty one. */
-	while (nb < 4 * f->dn) {
-		nb *= 2;
-		bits++;
-	}
-	f->bshift = 32 - bits;
-	f->boff = calloc(nb + 1, sizeof(*f->boff));
-	f->bidx = calloc(f->dn, sizeof(*f->bidx));
-	if (f->boff == NULL || f->bidx == NULL)
-		return -1;
-	for (size_t k = 0; k < f->dn; k++) {
-		if (f->dlens[k] == 1) {
-			if (f->d1 == NULL && (f->d1 = calloc(256, sizeof(*f->d1))) == NULL)
-				return -1;
-			/* Literals are distinct: one per byte. */
-			f->d1[f->dpats[k][0]] = (uint32_t)k + 1;
-			continue;
-		}
-		f->boff[bucket_of(f, f->dpats[k][0], f->dpats[k][1]) + 1]++;
-	}
-	for (uint32_t b = 0; b < nb; b++)
-		f->boff[b + 1] += f->boff[b];
-	{
-		uint32_t *fill = malloc(nb * sizeof(*fill));
-		if (fill == NULL)
-			return -1;
-		memcpy(fill, f->boff, nb * sizeof(*fill));
-		for (size_t k = 0; k < f->dn; k++)
-			if (f->dlens[k] > 1)
-				f->bidx[fill[bucket_of(f, f->dpats[k][0], f->dpats[k][1])]++] = (uint32_t)k;
-		free(fill);
-	}
-	return 0;
-}
-
-/* Lower-cased copies of f's literals for the direct searches; 0 or -1. */
+/* Lower-cased copies of f's literals for scan_direct; 0 or -1. */
 static int
 field_direct(struct pf_field *f)
 {
 	f->dpats = calloc(f->n, sizeof(*f->dpats));
 	f->dlens = calloc(f->n, sizeof(*f->dlens));
 	f->dids = calloc(f->n, sizeof(*f->dids));
-	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL)
+	f->dfirst = calloc(256, sizeof(*f->dfirst));
+	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL || f->dfirst == NULL)
 		return -1;
+	f->dmin = UINT32_MAX;
 	for (size_t k = 0; k < f->n; k++) {
 		if ((f->dpats[k] = malloc(f->lens[k])) == NULL)
 			return -1;
@@ -1420,18 +1366,9 @@ field_direct(struct pf_field *f)
 			f->dpats[k][j] = sigma_lower[(unsigned char)f->pats[k][j]];
 		f->dlens[k] = (uint32_t)f->lens[k];
 		f->dids[k] = f->ids[k];
-	}
-	/* No literal starts where fewer bytes than the shortest one are left. */
-	f->dmin = UINT32_MAX;
-	for (size_t k = 0; k < f->dn; k++)
-		if ((f->dn <= PF_DIRECT_LITS || f->dlens[k] > 1) && f->dlens[k] < f->dmin)
-			f->dmin = f->dlens[k];
-	if (f->dn > PF_DIRECT_LITS)
-		return field_buckets(f);
-	if ((f->dfirst = calloc(256, sizeof(*f->dfirst))) == NULL)
-		return -1;
-	for (size_t k = 0; k < f->dn; k++)
+		f->dmin = f->dlens[k] < f->dmin ? f->dlens[k] : f->dmin;
 		f->dfirst[f->dpats[k][0]] |= UINT64_C(1) << k;
+	}
 	return 0;
 }
 
@@ -1451,9 +1388,6 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 		free(pf->fields[i].dlens);
 		free(pf->fields[i].dids);
 		free(pf->fields[i].dfirst);
-		free(pf->fields[i].boff);
-		free(pf->fields[i].bidx);
-		free(pf->fields[i].d1);
 		hs_free_database(pf->fields[i].db);
 	}
 	hs_free_scratch(pf->scratch);
@@ -1602,7 +1536,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 			hs_free_compile_error(cerr);
 			goto fail;
 		}
-		if (f->n <= PF_DIRECT_MAX && field_direct(f) < 0)
+		if (f->n <= PF_DIRECT_LITS && field_direct(f) < 0)
 			goto fail;
 		field_build_fini(f);
 		if (hs_alloc_scratch(f->db, &pf->scratch) != HS_SUCCESS)
@@ -1692,42 +1626,6 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 	return 0;
 }
 
-/* scan_direct for a field with more than PF_DIRECT_LITS literals: by bucket. */
-static int
-scan_buckets(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
-    size_t n)
-{
-	if (f->d1 != NULL)
-		for (size_t i = 0; i < n; i++) {
-			uint32_t k = f->d1[sigma_lower[h[i]]];
-			if (k != 0 && pf->lstamp[f->dids[k - 1]] != pf->epoch &&
-			    match_cb(f->dids[k - 1], 0, i + 1, 0, pf) != 0)
-				return -1;
-		}
-	const uint32_t *boff = f->boff;
-	size_t end = n >= f->dmin ? n - f->dmin + 1 : 0;
-
-	for (size_t i = 0; i < end; i++) {
-		unsigned c0 = sigma_lower[h[i]], c1 = sigma_lower[h[i + 1]];
-		uint32_t b = bucket_of(f, c0, c1), e;
-
-		for (e = boff[b + 1], b = boff[b]; b < e; b++) {
-			uint32_t k = f->bidx[b];
-			const unsigned char *p = f->dpats[k];
-			size_t pn = f->dlens[k], j = 2;
-
-			if (pn > n - i || p[0] != c0 || p[1] != c1)
-				continue;
-			while (j < pn && sigma_lower[h[i + j]] == p[j])
-				j++;
-			if (j == pn && pf->lstamp[f->dids[k]] != pf->epoch &&
-			    match_cb(f->dids[k], 0, i + pn, 0, pf) != 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
 static int
 scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms_str *v)
 {
@@ -1736,8 +1634,7 @@ scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms
 	if (v->len > UINT32_MAX)
 		return -1;
 	if (f->dn > 0 && v->len <= PF_DIRECT_LEN)
-		return f->dfirst != NULL ? scan_direct(pf, f, (const unsigned char *)v->p, v->len) :
-		    scan_buckets(pf, f, (const unsigned char *)v->p, v->len);
+		return scan_direct(pf, f, (const unsigned char *)v->p, v->len);
 	return hs_scan(f->db, v->p, (unsigned)v->len, 0, pf->scratch, match_cb, pf) == HS_SUCCESS ?
 	    0 : -1;
 }

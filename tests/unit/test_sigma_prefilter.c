@@ -6,7 +6,8 @@
  *    an event, and whether the rule matches; the filter must let every
  *    matching event through, and must skip the ones the case says it can.
  *    Rules sharing literals (one id per distinct literal of a field) and
- *    fields with many literals (searched by buckets) give the same answers.
+ *    fields with more literals than the direct search takes give the same
+ *    answers.
  * 2. Equivalence: every rule of rules/ and of the public SigmaHQ folders
  *    (when present) runs with and without the filter on the same stream –
  *    the replay fixtures under tests/data (when present) and generated
@@ -313,9 +314,9 @@ test_shared_literals(void **state)
 }
 
 /*
- * A field with more literals than one first-byte mask holds is searched
- * by two-byte buckets in short values (one-byte literals apart), by
- * Hyperscan in long ones: same answers either way.
+ * A field with more literals than the direct search's first-byte masks
+ * hold goes to Hyperscan even for short values: one-byte literals, a
+ * literal two rules share, short and long values give the same answers.
  */
 static void
 test_many_literals(void **state)
