@@ -91,7 +91,18 @@ struct pf_field {
 	uint32_t *dlens;
 	unsigned *dids;
 	size_t dn;
+	uint32_t dmin;		/* the shortest of them */
 	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
+};
+
+/* A distinct literal of a field, while building. */
+struct pf_ulit {
+	const unsigned char *p;
+	size_t len;
+	size_t field;		/* index into fields */
+	uint32_t hash;
+	uint32_t head;		/* its last clause reference, index+1 (0: none) */
+	uint32_t nref;
 };
 
 /* Literal bytes the filter owns (found inside regular expressions). */
@@ -108,8 +119,22 @@ struct sigma_prefilter {
 	uint32_t *stamp;	/* == epoch: a clause of the rule was seen */
 	uint32_t epoch;
 	bool failed;		/* last scan failed: everything may match */
-	uint32_t *lit_clause;	/* literal id -> clause */
+	/*
+	 * One id per distinct literal of a field (ASCII case-folded): rules
+	 * share most of theirs ("EXECVE" in every auditd rule), and a literal
+	 * found once stamps all its clauses, clause_of[lit_off[id] ..
+	 * lit_off[id + 1]), in one callback.
+	 */
+	uint32_t *lit_off;	/* nlits + 1 */
+	uint32_t *clause_of;
+	uint32_t *lstamp;	/* == epoch: the literal was seen */
 	size_t nlits, alits;
+	/* Building only: the literal table and each literal's clauses, chained. */
+	struct pf_ulit *ulits;
+	uint32_t *uslots;	/* open addressing over ulits, index+1, 0 = empty */
+	size_t nuslots;
+	uint32_t *ref_clause, *ref_next;
+	size_t nrefs, arefs;
 	size_t *clause_rule;	/* clause -> rule index */
 	uint32_t *cstamp;	/* == epoch: a literal of the clause was seen */
 	size_t nclauses, aclauses;
@@ -1141,53 +1166,172 @@ clause_add(struct sigma_prefilter *pf, size_t rule)
 	return pf->nclauses++;
 }
 
+/* Hash of a literal of field fi, ASCII case-folded. */
+static uint32_t
+lit_hash(size_t fi, const unsigned char *p, size_t len)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)fi;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ sigma_lower[p[i]]) * 16777619u;
+	return h;
+}
+
+static bool
+ulit_same(const struct pf_ulit *u, size_t fi, uint32_t h, const unsigned char *p, size_t len)
+{
+	if (u->hash != h || u->field != fi || u->len != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (sigma_lower[u->p[i]] != sigma_lower[p[i]])
+			return false;
+	return true;
+}
+
+/* Keeps the literal table at most half full; 0 or -1. */
+static int
+ulit_grow(struct sigma_prefilter *pf)
+{
+	size_t ns;
+	uint32_t *nslot;
+
+	if (2 * (pf->nlits + 1) <= pf->nuslots)
+		return 0;
+	ns = pf->nuslots ? pf->nuslots * 2 : 256;
+	if ((nslot = calloc(ns, sizeof(*nslot))) == NULL)
+		return -1;
+	for (size_t k = 0; k < pf->nlits; k++) {
+		size_t s = pf->ulits[k].hash & (ns - 1);
+		while (nslot[s])
+			s = (s + 1) & (ns - 1);
+		nslot[s] = (uint32_t)k + 1;
+	}
+	free(pf->uslots);
+	pf->uslots = nslot;
+	pf->nuslots = ns;
+	return 0;
+}
+
+/* Literal l (a new id, or the one it shares with another clause) needed by clause. */
 static int
 lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 {
 	struct pf_field *f = field_get_or_add(pf, l->field);
+	struct pf_ulit *u;
+	size_t fi, s;
+	uint32_t h;
 
-	if (f == NULL || pf->nlits >= PF_MAX_LITS)
+	if (f == NULL || pf->nrefs >= PF_MAX_LITS || ulit_grow(pf) < 0)
 		return -1;
-	if (pf->nlits == pf->alits) {
-		size_t na = pf->alits ? pf->alits * 2 : 64;
-		uint32_t *nr = realloc(pf->lit_clause, na * sizeof(*nr));
-		if (nr == NULL)
-			return -1;
-		pf->lit_clause = nr;
-		pf->alits = na;
+	fi = (size_t)(f - pf->fields);
+	h = lit_hash(fi, l->p, l->len);
+	for (s = h & (pf->nuslots - 1); pf->uslots[s]; s = (s + 1) & (pf->nuslots - 1))
+		if (ulit_same(&pf->ulits[pf->uslots[s] - 1], fi, h, l->p, l->len))
+			break;
+	if (pf->uslots[s] == 0) {
+		if (pf->nlits == pf->alits) {
+			size_t na = pf->alits ? pf->alits * 2 : 64;
+			struct pf_ulit *nu = realloc(pf->ulits, na * sizeof(*nu));
+			if (nu == NULL)
+				return -1;
+			pf->ulits = nu;
+			pf->alits = na;
+		}
+		if (f->n == f->a) {
+			size_t na = f->a ? f->a * 2 : 16;
+			const char **np = realloc(f->pats, na * sizeof(*np));
+			size_t *nl;
+			unsigned *ni, *nfl;
+			if (np == NULL)
+				return -1;
+			f->pats = np;
+			if ((nl = realloc(f->lens, na * sizeof(*nl))) == NULL)
+				return -1;
+			f->lens = nl;
+			if ((ni = realloc(f->ids, na * sizeof(*ni))) == NULL)
+				return -1;
+			f->ids = ni;
+			if ((nfl = realloc(f->flags, na * sizeof(*nfl))) == NULL)
+				return -1;
+			f->flags = nfl;
+			f->a = na;
+		}
+		f->pats[f->n] = (const char *)l->p;
+		f->lens[f->n] = l->len;
+		f->ids[f->n] = (unsigned)pf->nlits;
+		/*
+		 * Caseless even for |cased values: a superset is all a filter needs.
+		 * No HS_FLAG_SINGLEMATCH: Hyperscan's bookkeeping of exhausted
+		 * patterns cost more than the repeated callbacks, which return at
+		 * once for a literal already seen.
+		 */
+		f->flags[f->n] = HS_FLAG_CASELESS;
+		f->n++;
+		u = &pf->ulits[pf->nlits];
+		u->p = l->p;
+		u->len = l->len;
+		u->field = fi;
+		u->hash = h;
+		u->head = 0;
+		u->nref = 0;
+		pf->uslots[s] = (uint32_t)++pf->nlits;
 	}
-	if (f->n == f->a) {
-		size_t na = f->a ? f->a * 2 : 16;
-		const char **np = realloc(f->pats, na * sizeof(*np));
-		size_t *nl;
-		unsigned *ni, *nfl;
-		if (np == NULL)
+	u = &pf->ulits[pf->uslots[s] - 1];
+	/* Clauses are added one after the other: a repeat is the last one. */
+	if (u->head != 0 && pf->ref_clause[u->head - 1] == clause)
+		return 0;
+	if (pf->nrefs == pf->arefs) {
+		size_t na = pf->arefs ? pf->arefs * 2 : 64;
+		uint32_t *nc = realloc(pf->ref_clause, na * sizeof(*nc)), *nn;
+		if (nc == NULL)
 			return -1;
-		f->pats = np;
-		if ((nl = realloc(f->lens, na * sizeof(*nl))) == NULL)
+		pf->ref_clause = nc;
+		if ((nn = realloc(pf->ref_next, na * sizeof(*nn))) == NULL)
 			return -1;
-		f->lens = nl;
-		if ((ni = realloc(f->ids, na * sizeof(*ni))) == NULL)
-			return -1;
-		f->ids = ni;
-		if ((nfl = realloc(f->flags, na * sizeof(*nfl))) == NULL)
-			return -1;
-		f->flags = nfl;
-		f->a = na;
+		pf->ref_next = nn;
+		pf->arefs = na;
 	}
-	f->pats[f->n] = (const char *)l->p;
-	f->lens[f->n] = l->len;
-	f->ids[f->n] = (unsigned)pf->nlits;
-	/*
-	 * Caseless even for |cased values: a superset is all a filter needs.
-	 * No HS_FLAG_SINGLEMATCH: Hyperscan's bookkeeping of exhausted
-	 * patterns cost more than the repeated callbacks, which return at
-	 * once for a clause already seen.
-	 */
-	f->flags[f->n] = HS_FLAG_CASELESS;
-	f->n++;
-	pf->lit_clause[pf->nlits++] = (uint32_t)clause;
+	pf->ref_clause[pf->nrefs] = (uint32_t)clause;
+	pf->ref_next[pf->nrefs] = u->head;
+	u->head = (uint32_t)++pf->nrefs;
+	u->nref++;
 	return 0;
+}
+
+/* Flattens each literal's chain of clauses into clause_of, in clause order; 0 or -1. */
+static int
+lit_flatten(struct sigma_prefilter *pf)
+{
+	uint32_t off = 0;
+
+	pf->lit_off = malloc((pf->nlits + 1) * sizeof(*pf->lit_off));
+	pf->clause_of = malloc((pf->nrefs ? pf->nrefs : 1) * sizeof(*pf->clause_of));
+	pf->lstamp = calloc(pf->nlits ? pf->nlits : 1, sizeof(*pf->lstamp));
+	if (pf->lit_off == NULL || pf->clause_of == NULL || pf->lstamp == NULL)
+		return -1;
+	for (size_t id = 0; id < pf->nlits; id++) {
+		uint32_t k = off + pf->ulits[id].nref;
+		pf->lit_off[id] = off;
+		for (uint32_t r = pf->ulits[id].head; r != 0; r = pf->ref_next[r - 1])
+			pf->clause_of[--k] = pf->ref_clause[r - 1];
+		off += pf->ulits[id].nref;
+	}
+	pf->lit_off[pf->nlits] = off;
+	return 0;
+}
+
+/* The building-only literal table. */
+static void
+lit_build_fini(struct sigma_prefilter *pf)
+{
+	free(pf->ulits);
+	free(pf->uslots);
+	free(pf->ref_clause);
+	free(pf->ref_next);
+	pf->ulits = NULL;
+	pf->uslots = NULL;
+	pf->ref_clause = NULL;
+	pf->ref_next = NULL;
 }
 
 static void
@@ -1213,6 +1357,7 @@ field_direct(struct pf_field *f)
 	f->dfirst = calloc(256, sizeof(*f->dfirst));
 	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL || f->dfirst == NULL)
 		return -1;
+	f->dmin = UINT32_MAX;
 	for (size_t k = 0; k < f->n; k++) {
 		if ((f->dpats[k] = malloc(f->lens[k])) == NULL)
 			return -1;
@@ -1221,6 +1366,7 @@ field_direct(struct pf_field *f)
 			f->dpats[k][j] = sigma_lower[(unsigned char)f->pats[k][j]];
 		f->dlens[k] = (uint32_t)f->lens[k];
 		f->dids[k] = f->ids[k];
+		f->dmin = f->dlens[k] < f->dmin ? f->dlens[k] : f->dmin;
 		f->dfirst[f->dpats[k][0]] |= UINT64_C(1) << k;
 	}
 	return 0;
@@ -1250,7 +1396,10 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->pool.v);
 	free(pf->fields);
 	free(pf->slots);
-	free(pf->lit_clause);
+	lit_build_fini(pf);
+	free(pf->lit_off);
+	free(pf->clause_of);
+	free(pf->lstamp);
 	free(pf->clause_rule);
 	free(pf->cstamp);
 	free(pf->filtered);
@@ -1371,8 +1520,10 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	}
 	free(cnfs);
 	cnfs = NULL;
-	if ((pf->cstamp = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cstamp))) == NULL)
+	if ((pf->cstamp = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cstamp))) == NULL ||
+	    lit_flatten(pf) < 0)
 		goto fail;
+	lit_build_fini(pf);
 
 	for (size_t i = 0; i < pf->nfields; i++) {
 		struct pf_field *f = &pf->fields[i];
@@ -1407,41 +1558,52 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
     void *ctx)
 {
 	struct sigma_prefilter *pf = ctx;
-	uint32_t c = pf->lit_clause[id];
-	size_t r;
+	uint32_t epoch = pf->epoch;
 
 	(void)from;
 	(void)to;
 	(void)flags;
 	if (++pf->ncallbacks > PF_MAX_CALLBACKS)
 		return 1;	/* stops the scan: it fails, and every rule runs */
-	if (pf->cstamp[c] == pf->epoch)
+	if (pf->lstamp[id] == epoch)
 		return 0;
-	pf->cstamp[c] = pf->epoch;
-	r = pf->clause_rule[c];
-	if (pf->stamp[r] != pf->epoch) {
-		pf->stamp[r] = pf->epoch;
-		pf->have[r] = 0;
+	pf->lstamp[id] = epoch;
+	for (uint32_t k = pf->lit_off[id], e = pf->lit_off[id + 1]; k < e; k++) {
+		uint32_t c = pf->clause_of[k];
+		size_t r;
+
+		if (pf->cstamp[c] == epoch)
+			continue;
+		pf->cstamp[c] = epoch;
+		r = pf->clause_rule[c];
+		if (pf->stamp[r] != epoch) {
+			pf->stamp[r] = epoch;
+			pf->have[r] = 0;
+		}
+		/* A candidate once every clause of the rule has been seen. */
+		if (++pf->have[r] == pf->need[r])
+			pf->cand[pf->ncand++] = r;
 	}
-	/* A candidate once every clause of the rule has been seen. */
-	if (++pf->have[r] == pf->need[r])
-		pf->cand[pf->ncand++] = r;
 	return 0;
 }
 
 /*
  * Reports every literal of f found (ASCII case-insensitively) in h/n, as
  * Hyperscan would: at each byte, only the literals starting with it are
- * compared, and each literal is reported once.
+ * compared, and each literal is reported once (a literal already seen in
+ * this event is not reported again, and costs no callback of the budget).
+ * 0, or -1 when the callback budget ran out.
  */
-static void
+static int
 scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
     size_t n)
 {
+	const uint64_t *first = f->dfirst;
+	size_t end = n >= f->dmin ? n - f->dmin + 1 : 0;
 	uint64_t done = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t m = f->dfirst[sigma_lower[h[i]]] & ~done;
+	for (size_t i = 0; i < end; i++) {
+		uint64_t m = first[sigma_lower[h[i]]] & ~done;
 
 		while (m != 0) {
 			unsigned k = (unsigned)__builtin_ctzll(m);
@@ -1455,10 +1617,13 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 				j++;
 			if (j == pn) {
 				done |= UINT64_C(1) << k;
-				(void)match_cb(f->dids[k], 0, i + pn, 0, pf);
+				if (pf->lstamp[f->dids[k]] != pf->epoch &&
+				    match_cb(f->dids[k], 0, i + pn, 0, pf) != 0)
+					return -1;
 			}
 		}
 	}
+	return 0;
 }
 
 static int
@@ -1468,10 +1633,8 @@ scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms
 		return 0;
 	if (v->len > UINT32_MAX)
 		return -1;
-	if (f->dn > 0 && v->len <= PF_DIRECT_LEN) {
-		scan_direct(pf, f, (const unsigned char *)v->p, v->len);
-		return 0;
-	}
+	if (f->dn > 0 && v->len <= PF_DIRECT_LEN)
+		return scan_direct(pf, f, (const unsigned char *)v->p, v->len);
 	return hs_scan(f->db, v->p, (unsigned)v->len, 0, pf->scratch, match_cb, pf) == HS_SUCCESS ?
 	    0 : -1;
 }
@@ -1485,6 +1648,7 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	if (++pf->epoch == 0) {
 		memset(pf->stamp, 0, pf->nrules * sizeof(*pf->stamp));
 		memset(pf->cstamp, 0, pf->nclauses * sizeof(*pf->cstamp));
+		memset(pf->lstamp, 0, pf->nlits * sizeof(*pf->lstamp));
 		pf->epoch = 1;
 	}
 	pf->ncand = 0;

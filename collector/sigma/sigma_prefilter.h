@@ -12,8 +12,10 @@
  * literals is scanned once with one Hyperscan database holding all of
  * them (a short value of a field with few literals: a direct search); a
  * rule with literals runs only when every one of its clauses had a
- * literal found. A scan that would report too many matches (a hostile
- * line repeating a literal) stops and fails open: every rule runs.
+ * literal found. A literal many clauses share (most rules of a logsource
+ * name the same few values) is registered once per field and, found,
+ * counts for all of them. A scan that would report too many matches (a
+ * hostile line repeating a literal) stops and fails open: every rule runs.
  *
  * The filter never changes results: it can only skip a rule whose
  * detection is false on the event (tests/unit/test_sigma_prefilter.c runs
@@ -53,7 +55,10 @@ bool sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i);
  */
 size_t sigma_prefilter_candidates(struct sigma_prefilter *pf, const size_t **list);
 
-/* Rules that are filtered (have necessary literals), and literals registered. */
+/*
+ * Rules that are filtered (have necessary literals), and distinct literals
+ * registered (per field, ASCII case-folded: rules share most of theirs).
+ */
 size_t sigma_prefilter_nfiltered(const struct sigma_prefilter *pf);
 size_t sigma_prefilter_nliterals(const struct sigma_prefilter *pf);
 

@@ -5,6 +5,9 @@
  *    expressions of every syntax the literal reader knows or gives up on),
  *    an event, and whether the rule matches; the filter must let every
  *    matching event through, and must skip the ones the case says it can.
+ *    Rules sharing literals (one id per distinct literal of a field) and
+ *    fields with more literals than the direct search takes give the same
+ *    answers.
  * 2. Equivalence: every rule of rules/ and of the public SigmaHQ folders
  *    (when present) runs with and without the filter on the same stream –
  *    the replay fixtures under tests/data (when present) and generated
@@ -231,6 +234,148 @@ test_callback_budget(void **state)
 	sigma_prefilter_free(pf);
 	sigma_rule_free(r);
 	free(v);
+}
+
+/* Scans one event of (name, value) pairs (NULL-terminated) with pf. */
+static void
+scan_fields(struct sigma_prefilter *pf, struct sigma_event *ev, const char *const *kv)
+{
+	decode_reset(&dec);
+	for (size_t i = 0; kv[i] != NULL; i += 2)
+		assert_int_equal(decode_field_add(&dec, kv[i], kv[i + 1], strlen(kv[i + 1])), 0);
+	memset(ev, 0, sizeof(*ev));
+	ev->d = &dec;
+	ev->message = ms_str_make("", 0);
+	assert_int_equal(sigma_prefilter_scan(pf, ev), 0);
+}
+
+/*
+ * Rules share literals (the same string, in any case, in several clauses
+ * and rules, twice in one clause): the filter keeps one per field, and
+ * finding it must still count for every clause that needs it; the same
+ * bytes under another field stay another literal.
+ */
+static void
+test_shared_literals(void **state)
+{
+	static const char *const dets[] = {
+		"  s:\n    type: EXECVE\n    a0|contains: chmod\n  condition: s\n",
+		"  s:\n    a0|contains: chown\n  condition: s\n",
+		"  s:\n    type: execve\n    a0|contains: chown\n  condition: s\n",
+		"  s:\n    type|contains: [EXECVE, ExecVe]\n  condition: s\n",
+		"  a:\n    type: EXECVE\n  b:\n    a0: EXECVE\n  condition: a and b\n",
+	};
+	static const struct {
+		const char *kv[5];
+		bool may[5];
+	} evs[] = {
+		{ { "type", "EXECVE", "a0", "chmod", NULL }, { true, false, false, true, false } },
+		{ { "type", "execve", "a0", "chown", NULL }, { false, true, true, true, false } },
+		{ { "type", "SYSCALL", "a0", "EXECVE", NULL }, { false, false, false, false, false } },
+		{ { "type", "ExecVE", "a0", "execve", NULL }, { false, false, false, true, true } },
+	};
+	enum { NR = sizeof(dets) / sizeof(dets[0]) };
+	struct sigma_rule *r[NR];
+	const struct sigma_rule *rs[NR];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+
+	(void)state;
+	for (size_t i = 0; i < NR; i++)
+		rs[i] = r[i] = rule_from(dets[i]);
+	assert_non_null(pf = sigma_prefilter_new(rs, NR));
+	assert_int_equal(sigma_prefilter_nfiltered(pf), NR);
+	/* type:execve, a0:chmod, a0:chown, a0:execve */
+	assert_int_equal(sigma_prefilter_nliterals(pf), 4);
+	/* twice over: what one event stamped must not leak into the next */
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t e = 0; e < sizeof(evs) / sizeof(evs[0]); e++) {
+			const size_t *list = NULL;
+			size_t n, k = 0;
+
+			scan_fields(pf, &ev, evs[e].kv);
+			n = sigma_prefilter_candidates(pf, &list);
+			for (size_t i = 0; i < NR; i++) {
+				bool may = sigma_prefilter_may_match(pf, i);
+				if (sigma_rule_match(r[i], &ev) && !may)
+					fail_msg("event %zu rule %zu: matches but is skipped", e, i);
+				if (may != evs[e].may[i])
+					fail_msg("event %zu rule %zu: filter says %d", e, i, may);
+				if (may) {
+					assert_true(k < n);
+					assert_int_equal(list[k++], i);
+				}
+			}
+			assert_int_equal(k, n);
+		}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NR; i++)
+		sigma_rule_free(r[i]);
+}
+
+/*
+ * A field with more literals than the direct search's first-byte masks
+ * hold goes to Hyperscan even for short values: one-byte literals, a
+ * literal two rules share, short and long values give the same answers.
+ */
+static void
+test_many_literals(void **state)
+{
+	enum { NW = 150, NR = NW + 2 };
+	struct sigma_rule *r[NR];
+	const struct sigma_rule *rs[NR];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+	char det[256];
+	static const struct {
+		const char *value;
+		int may[3];	/* rules that may match, -1 ends */
+	} evs[] = {
+		{ "xxWORD042yy", { 42, -1 } },
+		{ "word008", { 8, NW, -1 } },
+		{ "word007", { -1 } },
+		{ "007-TAIL", { 7, -1 } },
+		{ "x008-tailx", { -1 } },
+		{ "x009-tailx", { 9, -1 } },
+		{ "f() { :; }", { NW + 1, -1 } },
+		{ "wor", { -1 } },
+		{ "a value well past the direct budget, with word098 in it", { 98, -1 } },
+		{ "a value well past the direct budget, with (x) {y} in it", { NW + 1, -1 } },
+		{ "a value well past the direct budget, with nothing in it", { -1 } },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NW; i++) {
+		if (i % 2)
+			snprintf(det, sizeof(det), "  s:\n    F|contains: '%03zu-tail'\n  condition: s\n", i);
+		else
+			snprintf(det, sizeof(det), "  s:\n    F|contains: word%03zu\n  condition: s\n", i);
+		rs[i] = r[i] = rule_from(det);
+	}
+	/* a literal another rule has, in another case */
+	rs[NW] = r[NW] = rule_from("  s:\n    F|contains: WoRd008\n  condition: s\n");
+	/* one-byte literals only */
+	rs[NW + 1] = r[NW + 1] = rule_from("  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n");
+	assert_non_null(pf = sigma_prefilter_new(rs, NR));
+	assert_int_equal(sigma_prefilter_nliterals(pf), NW + 3);
+	for (size_t e = 0; e < sizeof(evs) / sizeof(evs[0]); e++) {
+		const char *kv[] = { "f", evs[e].value, NULL };
+		size_t m = 0;
+
+		scan_fields(pf, &ev, kv);
+		for (size_t i = 0; i < NR; i++) {
+			bool want = evs[e].may[m] == (int)i, may = sigma_prefilter_may_match(pf, i);
+			if (want)
+				m++;
+			if (sigma_rule_match(r[i], &ev) && !may)
+				fail_msg("%s: rule %zu matches but is skipped", evs[e].value, i);
+			if (may != want)
+				fail_msg("%s: rule %zu: filter says %d", evs[e].value, i, may);
+		}
+	}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NR; i++)
+		sigma_rule_free(r[i]);
 }
 
 /* --- 2. equivalence ---------------------------------------------------- */
@@ -508,6 +653,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_callback_budget),
+		cmocka_unit_test(test_shared_literals),
+		cmocka_unit_test(test_many_literals),
 		cmocka_unit_test(test_equivalence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
