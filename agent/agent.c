@@ -84,16 +84,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct agent *a = arg;
-	int64_t ms;
-
-	agent_commit(a, false);
-	if ((ms = agent_commit_period(a)) != a->commit_ms) {
-		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-		a->commit_ms = ms;
-		evtimer_add(a->commit_ev, &tv);
-	}
+	agent_commit(arg, false);
 }
 
 static void
@@ -232,10 +223,8 @@ main(int argc, char **argv)
 		evtimer_add(stats, &stats_tv);
 	{
 		/* Group commit: what was read becomes durable, then positions may move. */
-		int64_t ms = agent_commit_period(&a);
+		int64_t ms = a.conf.spool_sync_ms > 0 ? a.conf.spool_sync_ms : 100;
 		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-		a.commit_ms = ms;
 		if ((a.commit_ev = event_new(a.base, -1, EV_PERSIST, commit_cb, &a)) == NULL ||
 		    evtimer_add(a.commit_ev, &tv) < 0) {
 			ms_err("event=start_error reason=out_of_memory");

@@ -203,9 +203,7 @@ struct agent {
 	struct spool *spool;
 	uint64_t next_seq;	/* local number of the next line read */
 	uint64_t seq_shift;	/* added to local numbers on the wire (see uplink.c) */
-	uint64_t durable_seq;	/* every local number up to this is durable in the spool, or acked */
-	int64_t durable_ms;	/* monotonic time durable_seq last moved */
-	int64_t commit_ms;	/* period commit_ev runs at (agent_commit_period) */
+	uint64_t durable_seq;	/* every local number up to this is durable in the spool */
 	uint64_t acked_seq;	/* ... and acknowledged up to this one */
 	bool spool_paused;	/* reading stopped on a full spool, not yet resumed */
 	int64_t last_save_ms;
@@ -243,14 +241,10 @@ void agent_acked(struct agent *a, uint64_t seq);
 /* Called when acknowledgements freed room: loads backlog, lets the tail read again. */
 void agent_room_freed(struct agent *a);
 /*
- * Group commit: makes accepted lines durable (spool_sync) unless the
- * collector acknowledges them first (spool_settle), lets the tail commit
- * what is durable or acknowledged and, when save or a second has passed,
- * save positions. save also forces the sync (at exit). 0 or -1.
+ * Makes every accepted line durable (spool_sync), then lets the tail
+ * commit and, when save or a second has passed, save positions. 0 or -1.
  */
 int agent_commit(struct agent *a, bool save);
-/* How long until the next agent_commit, in ms: half of spool.sync_ms while records wait. */
-int64_t agent_commit_period(struct agent *a);
 /* Opens the spool (state_dir/spool), loads what it holds, sets next_seq. 0 or -1. */
 int agent_spool_open(struct agent *a, char *err, size_t errsz);
 /* Called when the queue is empty during shutdown. */

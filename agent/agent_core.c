@@ -223,15 +223,6 @@ agent_events_queued(struct agent *a)
 		uplink_kick(a->uplink);
 }
 
-/* Read positions may now cover every line up to seq (durable or acknowledged). */
-static void
-agent_durable(struct agent *a, uint64_t seq)
-{
-	a->durable_seq = seq;
-	a->durable_ms = ms_mono_ms();
-	tail_durable(a->tail);
-}
-
 void
 agent_acked(struct agent *a, uint64_t seq)
 {
@@ -241,12 +232,6 @@ agent_acked(struct agent *a, uint64_t seq)
 	state_set_acked(a->state, seq);
 	if (spool_ack(a->spool, seq))
 		agent_room_freed(a);
-	/*
-	 * Everything read so far is acknowledged: stored at the collector, so
-	 * positions may cover it without a sync (see agent_commit).
-	 */
-	if (seq == a->next_seq - 1 && a->tail && !spool_unprotected(a->spool))
-		agent_durable(a, seq);
 }
 
 void
@@ -264,28 +249,12 @@ agent_room_freed(struct agent *a)
 int
 agent_commit(struct agent *a, bool save)
 {
-	uint64_t written = a->next_seq - 1;
-	int rc;
+	uint64_t durable = a->next_seq - 1;
 
-	/*
-	 * Group commit (spool.sync_ms): a line's record is synced, or
-	 * acknowledged by the collector, before a read position covers it.
-	 * An acknowledged record needs no sync, so only records that have
-	 * waited half of sync_ms unacknowledged are synced, and the timer runs
-	 * every half period while any wait (agent_commit_period): none is
-	 * exposed longer than sync_ms. Positions still move when ACKs find
-	 * everything read acknowledged (agent_acked); if that has not happened
-	 * for AGENT_SAVE_MS (ACKs that always trail the reading a little),
-	 * a sync moves them.
-	 */
-	if (save || ms_mono_ms() - a->durable_ms >= AGENT_SAVE_MS)
-		rc = spool_sync(a->spool) < 0 ? -1 : 1;
-	else
-		rc = spool_settle(a->spool, a->conf.spool_sync_ms / 2);
-	if (rc < 0)
+	if (spool_sync(a->spool) < 0)
 		return -1;
-	if (rc > 0)
-		agent_durable(a, written);
+	a->durable_seq = durable;
+	tail_durable(a->tail);
 	if (tail_dirty(a->tail) || save) {
 		if (!save && ms_mono_ms() - a->last_save_ms < AGENT_SAVE_MS)
 			return 0;
@@ -295,22 +264,11 @@ agent_commit(struct agent *a, bool save)
 	}
 	/*
 	 * Positions on disk (just saved, or unchanged since) cover every line
-	 * up to durable_seq: their records may go once acknowledged.
+	 * up to durable: their records may go once acknowledged.
 	 */
-	if (spool_covered(a->spool, a->durable_seq))
+	if (spool_covered(a->spool, durable))
 		agent_room_freed(a);
 	return 0;
-}
-
-int64_t
-agent_commit_period(struct agent *a)
-{
-	int64_t ms = a->conf.spool_sync_ms > 0 ? a->conf.spool_sync_ms : 100;
-
-	/* Records waiting unprotected: every half period (see agent_commit). */
-	if (a->conf.spool_sync_ms > 0 && spool_unprotected(a->spool))
-		ms /= 2;
-	return ms > 0 ? ms : 1;
 }
 
 void

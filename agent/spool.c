@@ -15,7 +15,6 @@
 #include "ms_log.h"
 #include "ms_proto.h"
 #include "ms_rec.h"
-#include "ms_util.h"
 
 #define SPOOL_MAGIC "MSR2"
 #define SPOOL_MAGIC_V1 "MSR1"
@@ -23,8 +22,6 @@
 #define SPOOL_MAX_REC (SPOOL_REC_HDR + SPOOL_MAX_SRC + MS_PROTO_MAX_LINE)
 /* Appends are gathered here and written with one write(2). */
 #define SPOOL_WBUF (256 * 1024)
-/* Flushes remembered between two syncs (see struct spool); past that, sync. */
-#define SPOOL_UNSYNCED_MAX 256
 /* Read window for scanning and loading: a chunk plus one whole record. */
 #define SPOOL_RBUF (256 * 1024 + SPOOL_MAX_REC)
 /* Files whose reading progress is remembered from the scan at open. */
@@ -42,12 +39,6 @@ struct spool_end {
 	uint32_t fp_len;
 };
 
-/* A flush not yet synced: the highest number it wrote, and when. */
-struct spool_flushed {
-	uint64_t seq;
-	int64_t at_ms;		/* monotonic */
-};
-
 struct spool {
 	char dir[4096];
 	struct spool_opts o;
@@ -58,25 +49,6 @@ struct spool {
 	size_t wlen;
 	uint64_t wbuf_start;	/* file offset of wbuf[0] in the last segment */
 	bool need_sync;		/* written since the last fdatasync */
-	/*
-	 * The flushes since the last fdatasync, oldest first: the highest
-	 * number each one wrote and when (monotonic ms). A record the
-	 * collector has acknowledged is stored at the other end and needs no
-	 * fdatasync of its own, so group commit only protects the others
-	 * (spool_settle): under a steady stream with a live collector the
-	 * acknowledgements come first, nothing is synced, and the pages of a
-	 * segment removed once acknowledged are never written to the disk.
-	 */
-	struct spool_flushed unsynced[SPOOL_UNSYNCED_MAX];
-	size_t un_first, un_n;
-	bool un_lost;		/* more flushes than remembered: the next check syncs */
-	/*
-	 * The segment before the one written, when it still holds records
-	 * neither synced nor acknowledged: kept open until either happens
-	 * (a roll does not force its 16 MiB to the disk). -1 when none.
-	 */
-	int old_fd;
-	uint64_t old_last_seq;
 	bool dir_dirty;		/* a segment was created or removed since */
 	bool failing;		/* last write failed (logged once) */
 	uint64_t total;		/* bytes of all segments */
@@ -403,7 +375,6 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	}
 	sp->wfd = -1;
 	sp->rfd = -1;
-	sp->old_fd = -1;
 	sp->o = *o;
 	sp->acked = acked;
 	sp->covered = acked;
@@ -482,8 +453,6 @@ spool_free(struct spool *sp)
 		spool_flush(sp);
 		close(sp->wfd);
 	}
-	if (sp->old_fd >= 0)
-		close(sp->old_fd);
 	if (sp->rfd >= 0)
 		close(sp->rfd);
 	free(sp->segs);
@@ -522,19 +491,8 @@ spool_flush(struct spool *sp)
 		ms_info("event=spool_write_ok dir=%s", sp->dir);
 	sp->failing = false;
 	sp->wbuf_start += sp->wlen;
-	if (sp->wlen) {
-		int64_t now = ms_mono_ms();
-
+	if (sp->wlen)
 		sp->need_sync = true;
-		if (sp->un_n > 0 &&
-		    sp->unsynced[(sp->un_first + sp->un_n - 1) % SPOOL_UNSYNCED_MAX].at_ms == now)
-			sp->unsynced[(sp->un_first + sp->un_n - 1) % SPOOL_UNSYNCED_MAX].seq = sp->max_seq;
-		else if (sp->un_n == SPOOL_UNSYNCED_MAX)
-			sp->un_lost = true;
-		else
-			sp->unsynced[(sp->un_first + sp->un_n++) % SPOOL_UNSYNCED_MAX] =
-			    (struct spool_flushed){ sp->max_seq, now };
-	}
 	sp->wlen = 0;
 	return 0;
 }
@@ -546,15 +504,6 @@ spool_sync(struct spool *sp)
 		return 0;
 	if (spool_flush(sp) < 0)
 		return -1;
-	if (sp->old_fd >= 0) {
-		if (sp->o.sync && fdatasync(sp->old_fd) != 0) {
-			ms_err("event=spool_sync_error dir=%s reason=\"%s\"", sp->dir, strerror(errno));
-			sp->st.write_errors++;
-			return -1;
-		}
-		close(sp->old_fd);
-		sp->old_fd = -1;
-	}
 	if (sp->need_sync && sp->o.sync && fdatasync(sp->wfd) != 0) {
 		ms_err("event=spool_sync_error dir=%s reason=\"%s\"", sp->dir, strerror(errno));
 		sp->st.write_errors++;
@@ -563,52 +512,8 @@ spool_sync(struct spool *sp)
 	if (sp->need_sync)
 		sp->st.syncs++;
 	sp->need_sync = false;
-	sp->un_n = 0;
-	sp->un_lost = false;
 	spool_fsync_dir(sp);
 	return 0;
-}
-
-/* Forgets the flushes whose records are all acknowledged (and the old segment, then). */
-static void
-unsynced_trim(struct spool *sp)
-{
-	while (sp->un_n > 0 && sp->unsynced[sp->un_first].seq <= sp->acked) {
-		sp->un_first = (sp->un_first + 1) % SPOOL_UNSYNCED_MAX;
-		sp->un_n--;
-	}
-	if (sp->old_fd >= 0 && sp->old_last_seq <= sp->acked) {
-		close(sp->old_fd);
-		sp->old_fd = -1;
-	}
-}
-
-bool
-spool_unprotected(struct spool *sp)
-{
-	if (sp->wfd < 0)
-		return false;
-	unsynced_trim(sp);
-	return sp->wlen > 0 || sp->un_n > 0 || sp->un_lost || sp->old_fd >= 0;
-}
-
-int
-spool_settle(struct spool *sp, int64_t age_ms)
-{
-	if (sp->wfd < 0)
-		return 1;
-	if (spool_flush(sp) < 0)
-		return -1;
-	if (!spool_unprotected(sp)) {
-		/* Nothing to protect: written records are synced or acknowledged. */
-		sp->need_sync = false;
-		spool_fsync_dir(sp);
-		return 1;
-	}
-	if (!sp->un_lost && sp->un_n > 0 && sp->o.sync &&
-	    ms_mono_ms() - sp->unsynced[sp->un_first].at_ms < age_ms)
-		return 0;
-	return spool_sync(sp) < 0 ? -1 : 1;
 }
 
 /* Starts a new segment whose first record will be seq. 0 or -1. */
@@ -619,15 +524,8 @@ seg_roll(struct spool *sp, uint64_t seq)
 	int fd;
 
 	if (sp->wfd >= 0) {
-		/*
-		 * The old segment's records must become durable unless they are
-		 * acknowledged first: it stays open for a later sync (one older
-		 * than it is synced now, a rare second roll before the ACKs).
-		 */
-		if (spool_flush(sp) < 0)
-			return -1;
-		unsynced_trim(sp);
-		if (sp->old_fd >= 0 && spool_sync(sp) < 0)
+		/* The old segment's bytes are durable before we stop tracking them. */
+		if (spool_sync(sp) < 0)
 			return -1;
 	}
 	seg_path(sp, seq, path, sizeof(path));
@@ -643,17 +541,8 @@ seg_roll(struct spool *sp, uint64_t seq)
 		unlink(path);
 		return -1;
 	}
-	if (sp->wfd >= 0) {
-		uint64_t last = sp->nsegs >= 2 ? sp->segs[sp->nsegs - 2].last_seq : sp->max_seq;
-
-		if (sp->need_sync && sp->o.sync && last > sp->acked) {
-			sp->old_fd = sp->wfd;
-			sp->old_last_seq = last;
-		} else {
-			close(sp->wfd);
-		}
-	}
-	sp->need_sync = false;	/* of the new segment; the old one's is kept in old_fd */
+	if (sp->wfd >= 0)
+		close(sp->wfd);
 	sp->wfd = fd;
 	sp->wbuf_start = 0;
 	sp->dir_dirty = true;

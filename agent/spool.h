@@ -99,17 +99,6 @@ bool spool_backlog(const struct spool *sp);
 int spool_flush(struct spool *sp);
 /* spool_flush, then fdatasync when the spool syncs. 0 when all appended so far is durable. */
 int spool_sync(struct spool *sp);
-/*
- * Group commit that leaves acknowledged records alone (they are stored at
- * the collector): flushes, then syncs only if a record written since the
- * last sync and not yet acknowledged is age_ms old or more (or too many
- * flushes went by to tell). 1 when every record appended so far is synced
- * or acknowledged (read positions may then cover them), 0 when some are
- * neither, still younger than age_ms, -1 on a write or sync error.
- */
-int spool_settle(struct spool *sp, int64_t age_ms);
-/* Whether records wait unprotected: appended, neither synced nor acknowledged. */
-bool spool_unprotected(struct spool *sp);
 
 /*
  * Calls fn for each backlog record in order until fn returns non-zero (the

@@ -384,81 +384,6 @@ test_old_format(void **state)
 	spool_free(sp);
 }
 
-/*
- * Group commit leaves acknowledged records alone: a record acknowledged
- * before it has waited age_ms is never synced, one that waits is, and a
- * segment rolled over while it holds unacknowledged records is not synced
- * at the roll but later (or let go once they are acknowledged).
- */
-static void
-test_settle(void **state)
-{
-	struct spool *sp;
-	struct spool_stats st;
-	struct spool_rec r;
-	char buf[64];
-	uint64_t s;
-
-	(void)state;
-	reset();
-	sp = open_sp(1 << 20, 4096, 0);
-	assert_false(spool_unprotected(sp));
-	append_range(sp, 1, 5, true);
-	assert_true(spool_unprotected(sp));
-	assert_int_equal(spool_settle(sp, 60000), 0);	/* young and unacknowledged: wait */
-	assert_true(spool_unprotected(sp));
-	spool_ack(sp, 4);
-	assert_int_equal(spool_settle(sp, 60000), 0);	/* one is still unacknowledged */
-	spool_ack(sp, 5);
-	assert_false(spool_unprotected(sp));
-	assert_int_equal(spool_settle(sp, 60000), 1);
-	spool_get_stats(sp, &st);
-	assert_int_equal(st.syncs, 0);	/* acknowledged first: never synced */
-
-	append_range(sp, 6, 8, true);
-	assert_int_equal(spool_settle(sp, 0), 1);	/* waited long enough: synced */
-	spool_get_stats(sp, &st);
-	assert_int_equal(st.syncs, 1);
-	assert_false(spool_unprotected(sp));
-
-	/* A roll with unacknowledged records: no sync then, nor once acknowledged. */
-	for (s = 9; st.segments < 2; s++) {
-		assert_int_equal(spool_append(sp, (rec(&r, s, buf, sizeof(buf)), &r), true), 0);
-		assert_int_equal(spool_flush(sp), 0);
-		spool_get_stats(sp, &st);
-	}
-	assert_int_equal(st.syncs, 1);
-	assert_true(spool_unprotected(sp));
-	spool_ack(sp, s - 1);
-	assert_false(spool_unprotected(sp));
-	assert_int_equal(spool_settle(sp, 0), 1);
-	spool_get_stats(sp, &st);
-	assert_int_equal(st.syncs, 1);
-
-	/* Another roll, then the records wait too long: both segments synced. */
-	for (; st.segments < 3; s++) {
-		assert_int_equal(spool_append(sp, (rec(&r, s, buf, sizeof(buf)), &r), true), 0);
-		assert_int_equal(spool_flush(sp), 0);
-		spool_get_stats(sp, &st);
-	}
-	assert_true(spool_unprotected(sp));
-	assert_int_equal(spool_settle(sp, 0), 1);
-	spool_get_stats(sp, &st);
-	assert_int_equal(st.syncs, 2);
-	assert_false(spool_unprotected(sp));
-	spool_free(sp);
-
-	/* Everything is still there, in order. */
-	{
-		struct got g = { 0 };
-		sp = open_sp(1 << 20, 4096, 0);
-		assert_int_equal(spool_load(sp, take, &g), (size_t)(s - 1));
-		for (size_t i = 0; i < g.n; i++)
-			assert_int_equal(g.seq[i], i + 1);
-		spool_free(sp);
-	}
-}
-
 static int
 setup(void **state)
 {
@@ -490,7 +415,6 @@ main(void)
 		cmocka_unit_test(test_cap_and_ack),
 		cmocka_unit_test(test_backlog),
 		cmocka_unit_test(test_old_format),
-		cmocka_unit_test(test_settle),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
