@@ -435,6 +435,28 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	if (sp->st.recovered)
 		ms_info("event=spool_recovered records=%" PRIu64 " segments=%zu bytes=%" PRIu64,
 		    sp->st.recovered, sp->nsegs, sp->total);
+	/*
+	 * After an agent crash, recovered records may be in the page cache
+	 * only (the crash came before the group commit), and read positions
+	 * are about to move past them: made durable first.
+	 */
+	for (size_t i = 0; sp->o.sync && i < sp->nsegs; i++) {
+		char path[4200];
+		int fd;
+
+		if (sp->segs[i].last_seq <= acked)
+			continue;
+		seg_path(sp, sp->segs[i].first_seq, path, sizeof(path));
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fdatasync(fd) != 0) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		close(fd);
+		sp->dir_dirty = true;
+	}
+	spool_fsync_dir(sp);
 	spool_trim(sp);
 	return sp;
 fail:

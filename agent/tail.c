@@ -125,9 +125,9 @@ struct tail {
 	 * Steady stream (timerfd only): the timer repeats every read_batch_us
 	 * and inotify_ev is out of the loop; the ticks read the notices
 	 * themselves (see below). One wake-up per batch instead of two (the
-	 * notice, then the timer); a tick that finds neither lines nor notices
-	 * ends it. (A repeating timerfd must be read: the kernel starts its
-	 * next period on read.)
+	 * notice, then the timer); a tick that takes no line ends it. (A
+	 * repeating timerfd must be read: the kernel starts its next period
+	 * on read.)
 	 */
 	bool hot;
 	/*
@@ -1115,13 +1115,21 @@ tail_batch_cb(evutil_socket_t fd, short what, void *arg)
 				return;
 		}
 		t->hot_check_us = now;
+		/*
+		 * A tick without notice, or whose notices led to no line (they
+		 * were for lines read already): the stream paused. inotify
+		 * takes over; a notice pending when it is added wakes it at once.
+		 */
 		if (!tail_inotify_drain(t)) {
-			/* A tick without notice: the stream paused. */
 			t->batching = false;
 			tail_hot_stop(t);
 			return;
 		}
 		tail_on_notices(t);
+		if (!t->hot_progress) {
+			t->batching = false;
+			tail_hot_stop(t);
+		}
 		return;
 	}
 	t->batching = false;
