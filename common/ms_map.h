@@ -3,8 +3,9 @@
  *
  * Keys are often attacker-controlled (source IPs, user names), so buckets
  * are chosen with SipHash-2-4 under a random 128-bit key drawn from the
- * kernel for every map: colliding keys cannot be precomputed. Separate
- * chaining; the table doubles when the load passes 1, so chains stay short.
+ * kernel for every map: colliding keys cannot be precomputed. Open
+ * addressing with linear probing; the table doubles when it is 3/4 full,
+ * so probe runs stay short.
  *
  * Every entry is also on an intrusive doubly-linked list in order of use
  * (ms_map_put and ms_map_touch make it the most recently used), which gives
@@ -15,7 +16,10 @@
  * Ownership: the map copies keys. It owns the values it holds only in the
  * sense that it calls the vfree function given to ms_map_new (if any) when
  * an entry is replaced, deleted or the map is freed. Pointers returned by
- * the lookups are borrowed until the entry is removed.
+ * the lookups, and keys handed back, are borrowed until the entry is
+ * removed (entries never move, also when the map grows). At most 2^30
+ * entries; the memory of removed entries is reused and given back by
+ * ms_map_free.
  *
  * Not thread-safe; one map belongs to one thread.
  */
@@ -26,13 +30,12 @@
 #include <stdint.h>
 
 struct ms_map;
-struct ms_map_entry;
 
 typedef void (*ms_map_free_fn)(void *val);
 
 /* Iteration cursor, from least to most recently used; see ms_map_next. */
 struct ms_map_iter {
-	struct ms_map_entry *next;
+	uint32_t next;		/* entry id, 0 = end */
 	int started;
 };
 
