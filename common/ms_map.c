@@ -19,6 +19,9 @@
  *  - the LRU list: links by id in a dense array of 8-byte pairs, so moving
  *    an entry to the newest end touches its neighbours' links there and not
  *    their records.
+ * Maps made by ms_map_new_inline keep each value right after its entry in
+ * the record (one cache miss less per lookup than a pointer to a separate
+ * allocation); records are then cache-line aligned.
  * Ids start at 1 (0 = none); ids of removed entries are reused (a free list
  * through lru[].newer), the memory of the records is given back by
  * ms_map_free.
@@ -28,6 +31,8 @@
 #define MAP_CHUNK	(1u << MAP_CHUNK_SHIFT)
 #define MAP_INLINE_KEY	36
 #define MAP_MAX_ENTRIES	(UINT32_C(1) << 30)
+#define MAP_LINE	64
+#define MAP_VSIZE_MAX	(1u << 20)
 
 struct map_slot {
 	uint32_t tag;			/* low 32 bits of the hash */
@@ -35,12 +40,15 @@ struct map_slot {
 };
 
 struct map_ent {
-	void *val;
+	void *val;			/* inline maps: the value right after the entry */
 	char *key;			/* inl or owned; klen bytes + NUL */
 	size_t klen;
 	uint32_t tag;
 	char inl[MAP_INLINE_KEY];
 };
+
+/* Inline values start right after the entry: keep it a multiple of 16. */
+_Static_assert(sizeof(struct map_ent) % 16 == 0, "map_ent size");
 
 struct map_link {
 	uint32_t older, newer;
@@ -50,8 +58,10 @@ struct ms_map {
 	struct map_slot *slots;
 	size_t mask;			/* slots - 1, slots a power of two */
 	size_t count;
-	struct map_ent **chunks;	/* id - 1 = chunk << MAP_CHUNK_SHIFT | index */
+	char **chunks;			/* id - 1 = chunk << MAP_CHUNK_SHIFT | index */
 	size_t nchunks;
+	size_t stride;			/* bytes per record: entry + inline value */
+	size_t vsize;			/* inline value bytes, 0 = values are pointers */
 	struct map_link *lru;		/* [id], nchunks * MAP_CHUNK + 1 */
 	uint32_t used;			/* ids handed out so far (high-water) */
 	uint32_t freeids;		/* free list head */
@@ -139,18 +149,25 @@ map_random_key(uint8_t *k, size_t len)
 static inline struct map_ent *
 map_ent(const struct ms_map *m, uint32_t id)
 {
-	return &m->chunks[(id - 1) >> MAP_CHUNK_SHIFT][(id - 1) & (MAP_CHUNK - 1)];
+	return (struct map_ent *)(m->chunks[(id - 1) >> MAP_CHUNK_SHIFT] +
+	    ((id - 1) & (MAP_CHUNK - 1)) * m->stride);
 }
 
-struct ms_map *
-ms_map_new(ms_map_free_fn vfree)
+static struct ms_map *
+map_new(size_t vsize, ms_map_free_fn vfree)
 {
 	struct ms_map *m = NULL;
 
+	if (vsize > MAP_VSIZE_MAX)
+		return NULL;
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		goto fail;
 	m->vfree = vfree;
+	m->vsize = vsize;
+	m->stride = sizeof(struct map_ent);
+	if (vsize > 0)
+		m->stride = (sizeof(struct map_ent) + vsize + MAP_LINE - 1) / MAP_LINE * MAP_LINE;
 	m->mask = MAP_MIN_SLOTS - 1;
 	m->slots = calloc(MAP_MIN_SLOTS, sizeof(*m->slots));
 	if (m->slots == NULL)
@@ -162,6 +179,18 @@ ms_map_new(ms_map_free_fn vfree)
 fail:
 	ms_map_free(m);
 	return NULL;
+}
+
+struct ms_map *
+ms_map_new(ms_map_free_fn vfree)
+{
+	return map_new(0, vfree);
+}
+
+struct ms_map *
+ms_map_new_inline(size_t vsize, ms_map_free_fn vclear)
+{
+	return map_new(vsize ? vsize : 1, vclear);
 }
 
 static void
@@ -319,7 +348,7 @@ id_alloc(struct ms_map *m)
 	if (m->used >= MAP_MAX_ENTRIES)
 		return 0;
 	if (m->used == m->nchunks * MAP_CHUNK) {
-		struct map_ent **nc, *chunk;
+		char **nc, *chunk;
 		struct map_link *nl;
 		size_t links = (m->nchunks + 1) * MAP_CHUNK + 1;
 
@@ -331,7 +360,11 @@ id_alloc(struct ms_map *m)
 		m->lru = nl;
 		if (m->nchunks == 0)
 			m->lru[0].older = m->lru[0].newer = 0;
-		if ((chunk = malloc(MAP_CHUNK * sizeof(*chunk))) == NULL)
+		if (m->vsize > 0)
+			chunk = aligned_alloc(MAP_LINE, MAP_CHUNK * m->stride);
+		else
+			chunk = malloc(MAP_CHUNK * m->stride);
+		if (chunk == NULL)
 			return 0;
 		m->chunks[m->nchunks++] = chunk;
 	}
@@ -344,6 +377,40 @@ id_release(struct ms_map *m, uint32_t id)
 	m->lru[id].older = 0;
 	m->lru[id].newer = m->freeids;
 	m->freeids = id;
+}
+
+/*
+ * Adds key (absent, with hash tag) as the newest entry; its val is left to
+ * the caller. NULL when out of memory.
+ */
+static struct map_ent *
+map_insert(struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+{
+	struct map_ent *e;
+	uint32_t id;
+	char *kp = NULL;
+
+	if ((m->count + 1) * 4 > (m->mask + 1) * 3 && map_grow(m) < 0)
+		return NULL;
+	if (klen >= MAP_INLINE_KEY) {
+		if (klen == SIZE_MAX || (kp = malloc(klen + 1)) == NULL)
+			return NULL;
+	}
+	if ((id = id_alloc(m)) == 0) {
+		free(kp);
+		return NULL;
+	}
+	e = map_ent(m, id);
+	e->key = kp ? kp : e->inl;
+	if (klen)
+		memcpy(e->key, key, klen);
+	e->key[klen] = '\0';
+	e->klen = klen;
+	e->tag = tag;
+	slot_insert(m->slots, m->mask, tag, id);
+	lru_push_newest(m, id);
+	m->count++;
+	return e;
 }
 
 void *
@@ -370,11 +437,14 @@ ms_map_touch(struct ms_map *m, const void *key, size_t klen)
 int
 ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val)
 {
-	uint32_t tag = map_hash(m, key, klen), id;
-	size_t i = map_find(m, key, klen, tag);
+	uint32_t tag, id;
+	size_t i;
 	struct map_ent *e;
-	char *kp;
 
+	if (m->vsize > 0)
+		return -1;
+	tag = map_hash(m, key, klen);
+	i = map_find(m, key, klen, tag);
 	if (i != SIZE_MAX) {
 		void *old;
 
@@ -387,30 +457,32 @@ ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val)
 			m->vfree(old);
 		return 0;
 	}
-	if ((m->count + 1) * 4 > (m->mask + 1) * 3 && map_grow(m) < 0)
+	if ((e = map_insert(m, key, klen, tag)) == NULL)
 		return -1;
-	if (klen >= MAP_INLINE_KEY) {
-		if (klen == SIZE_MAX || (kp = malloc(klen + 1)) == NULL)
-			return -1;
-	} else {
-		kp = NULL;
-	}
-	if ((id = id_alloc(m)) == 0) {
-		free(kp);
-		return -1;
-	}
-	e = map_ent(m, id);
-	e->key = kp ? kp : e->inl;
-	if (klen)
-		memcpy(e->key, key, klen);
-	e->key[klen] = '\0';
-	e->klen = klen;
-	e->tag = tag;
 	e->val = val;
-	slot_insert(m->slots, m->mask, tag, id);
-	lru_push_newest(m, id);
-	m->count++;
 	return 0;
+}
+
+void *
+ms_map_add(struct ms_map *m, const void *key, size_t klen)
+{
+	uint32_t tag, id;
+	size_t i;
+	struct map_ent *e;
+
+	if (m->vsize == 0)
+		return NULL;
+	tag = map_hash(m, key, klen);
+	if ((i = map_find(m, key, klen, tag)) != SIZE_MAX) {
+		id = m->slots[i].id;
+		lru_make_newest(m, id);
+		return map_ent(m, id)->val;
+	}
+	if ((e = map_insert(m, key, klen, tag)) == NULL)
+		return NULL;
+	e->val = (char *)e + sizeof(*e);
+	memset(e->val, 0, m->vsize);
+	return e->val;
 }
 
 /*

@@ -52,6 +52,18 @@ uint64_t ms_siphash24(const uint8_t k[16], const void *in, size_t len);
  */
 struct ms_map *ms_map_new(ms_map_free_fn vfree);
 
+/*
+ * As ms_map_new, but each value is vsize bytes (at most 1 MiB; 0 is taken
+ * as 1) kept inside the map's own record for its entry, next to the key:
+ * a lookup then reads one record instead of an entry and a separate
+ * allocation. Values are created with ms_map_add (ms_map_put fails on
+ * such a map); every lookup returns the value's address, aligned for any
+ * type and stable until the entry is removed. vclear (may be NULL) is
+ * called with that address when a value leaves the map, to release what
+ * the value owns – the storage itself is the map's.
+ */
+struct ms_map *ms_map_new_inline(size_t vsize, ms_map_free_fn vclear);
+
 /* Frees every entry (calling vfree on each value) and the map; NULL is a no-op. */
 void ms_map_free(struct ms_map *m);
 
@@ -69,6 +81,14 @@ void *ms_map_touch(struct ms_map *m, const void *key, size_t klen);
  * then ms_map_get cannot tell it from a missing key.
  */
 int ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val);
+
+/*
+ * Inline maps (ms_map_new_inline) only: makes key (copied) the most
+ * recently used entry and returns its value's address – a new value
+ * zeroed when key was absent, else the existing one unchanged. NULL when
+ * out of memory or when m is not an inline map.
+ */
+void *ms_map_add(struct ms_map *m, const void *key, size_t klen);
 
 /* Removes key, passing its value to vfree. 0, or -1 when absent. */
 int ms_map_del(struct ms_map *m, const void *key, size_t klen);
