@@ -89,6 +89,7 @@
 #define CORR_SPAN_MAX_MS	(INT64_C(366) * 86400000)
 #define CORR_RING_MIN		8	/* also the ring slots kept inside the group */
 #define CORR_VALUE_INLINE	40	/* shorter values are kept in the set's array */
+#define CORR_VALS_INLINE	2	/* value set slots kept inside the group */
 
 #define T_NONE INT64_MIN
 
@@ -150,7 +151,8 @@ struct corr_group {
 	uint8_t nsamples;
 	/*
 	 * temporal: latest time per rule; ordered: (start, end) per prefix;
-	 * event_count live: the first CORR_RING_MIN ring slots.
+	 * event_count live: the first CORR_RING_MIN ring slots; value_count:
+	 * the first CORR_VALS_INLINE values.
 	 */
 	int64_t tv[];
 };
@@ -178,6 +180,7 @@ struct sigma_corr {
 	size_t cap;		/* live ring / value set capacity */
 	size_t ntv;		/* int64_t per group in tv[] reset to T_NONE */
 	size_t ringinl;		/* ring slots inside the group (tv[]) */
+	size_t valinl;		/* value set slots inside the group (tv[]) */
 	size_t coldoff;		/* struct corr_cold after the group and its tv[] */
 	size_t gsize;		/* bytes per group: corr_group, tv[], corr_cold */
 	bool generate;
@@ -666,8 +669,11 @@ corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 		c->ntv = 2 * c->nrefs;
 	if (c->type == CORR_EVENT_COUNT && !c->at_close)
 		c->ringinl = c->cap < CORR_RING_MIN ? c->cap : CORR_RING_MIN;
+	if (c->type == CORR_VALUE_COUNT)
+		c->valinl = c->cap < CORR_VALS_INLINE ? c->cap : CORR_VALS_INLINE;
 	c->coldoff = sizeof(struct corr_group) +
-	    (c->ntv > c->ringinl ? c->ntv : c->ringinl) * sizeof(int64_t);
+	    (c->ntv > c->ringinl ? c->ntv : c->ringinl) * sizeof(int64_t) +
+	    c->valinl * sizeof(struct corr_value);
 	c->gsize = c->coldoff + sizeof(struct corr_cold);
 	if ((c->key = malloc(c->ngroup * (2 + SIGMA_CORR_VALUE_MAX) + 1)) == NULL ||
 	    (c->ngroup && (c->gvals = calloc(c->ngroup, sizeof(*c->gvals))) == NULL) ||
@@ -1001,7 +1007,8 @@ group_clear_cb(void *v)
 		return;
 	samples_clear(g);
 	values_clear(g);
-	free(g->vals);
+	if (g->vals != (struct corr_value *)g->tv)
+		free(g->vals);
 	if (g->ring != g->tv)
 		free(g->ring);
 }
@@ -1277,14 +1284,26 @@ value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int
 	if (g->nvals >= c->cap)
 		return false;
 	if (g->nvals == g->valloc) {
-		size_t na = g->valloc ? g->valloc * 2 : 4;
+		size_t na = g->valloc ? (size_t)g->valloc * 2 : 4;
 
 		if (na > c->cap)
 			na = c->cap;
-		if ((nv = realloc(g->vals, na * sizeof(*nv))) == NULL)
-			return false;
-		g->vals = nv;
-		g->valloc = (uint16_t)na;
+		if (g->vals == NULL && c->valinl > 0) {
+			/* The first values live in the group (no allocation). */
+			g->vals = (struct corr_value *)g->tv;
+			g->valloc = (uint16_t)c->valinl;
+		} else if (g->vals == (struct corr_value *)g->tv) {
+			if ((nv = malloc(na * sizeof(*nv))) == NULL)
+				return false;
+			memcpy(nv, g->vals, g->nvals * sizeof(*nv));
+			g->vals = nv;
+			g->valloc = (uint16_t)na;
+		} else {
+			if ((nv = realloc(g->vals, na * sizeof(*nv))) == NULL)
+				return false;
+			g->vals = nv;
+			g->valloc = (uint16_t)na;
+		}
 	}
 	nv = &g->vals[g->nvals];
 	if (v.len < CORR_VALUE_INLINE) {
