@@ -106,11 +106,6 @@ struct corr_cond {
 	uint64_t n;
 };
 
-struct corr_sample {
-	int64_t t;
-	char *line;		/* owned, NUL-terminated */
-};
-
 /*
  * A counted value; len + NUL bytes in inl when len < CORR_VALUE_INLINE,
  * else in heap (owned). Inline values let the set be searched without a
@@ -133,7 +128,15 @@ struct corr_value {
  * added or dropped, when a window fires or closes).
  */
 struct corr_cold {
-	struct corr_sample samples[SIGMA_CORR_MAX_SAMPLES];
+	/*
+	 * Samples: line i (NUL-terminated) at sbuf + soff[i], in the order
+	 * added, back to back; sbuf is kept when samples leave (no allocation
+	 * per sample once it is large enough) and freed with the group.
+	 */
+	int64_t st[SIGMA_CORR_MAX_SAMPLES];
+	uint16_t soff[SIGMA_CORR_MAX_SAMPLES];
+	uint16_t sused, scap;
+	char *sbuf;
 	int64_t start;		/* at close: window start, T_NONE when none open */
 	int64_t wfirst, wlast;	/* at close: event times in the open window */
 	uint64_t count;		/* at close, event_count: events in the window */
@@ -160,6 +163,8 @@ struct corr_group {
 _Static_assert(sizeof(struct corr_group) <= 64, "corr_group hot part exceeds a cache line");
 _Static_assert(CORR_VALUES_MAX + 1 <= UINT16_MAX, "value set counts are 16 bits");
 _Static_assert(SIGMA_CORR_MAX_SAMPLES <= UINT8_MAX, "sample count is 8 bits");
+#define CORR_SBUF_MAX	(SIGMA_CORR_MAX_SAMPLES * (SIGMA_CORR_SAMPLE_MAX + 1))
+_Static_assert(CORR_SBUF_MAX <= UINT16_MAX, "sample offsets are 16 bits");
 
 struct sigma_corr {
 	char *title, *id, *name, *level, *status;	/* owned, NULL = "" */
@@ -969,16 +974,13 @@ group_cold(struct corr_group *g)
 	return (struct corr_cold *)((char *)g + g->coldoff);
 }
 
+/* Forgets the samples (their buffer stays for the next ones). */
 static void
 samples_clear(struct corr_group *g)
 {
-	struct corr_cold *cg;
-
 	if (g->nsamples == 0)
 		return;
-	cg = group_cold(g);
-	for (size_t i = 0; i < g->nsamples; i++)
-		free(cg->samples[i].line);
+	group_cold(g)->sused = 0;
 	g->nsamples = 0;
 }
 
@@ -1005,7 +1007,7 @@ group_clear_cb(void *v)
 
 	if (g == NULL)
 		return;
-	samples_clear(g);
+	free(group_cold(g)->sbuf);
 	values_clear(g);
 	if (g->vals != (struct corr_value *)g->tv)
 		free(g->vals);
@@ -1105,9 +1107,25 @@ sample_add(struct corr_group *g, int64_t t, struct ms_str line)
 	n = line.len < SIGMA_CORR_SAMPLE_MAX ? line.len : SIGMA_CORR_SAMPLE_MAX;
 	if ((nul = memchr(line.p, '\0', n)) != NULL)
 		n = (size_t)(nul - line.p);
-	if ((cg->samples[g->nsamples].line = mem_dup(line.p, n)) == NULL)
-		return;
-	cg->samples[g->nsamples].t = t;
+	if ((size_t)cg->sused + n + 1 > cg->scap) {
+		/* Grows by doubling up to what three full samples need. */
+		size_t ncap = cg->scap ? (size_t)cg->scap * 2 : 256;
+		char *nb;
+
+		while (ncap < (size_t)cg->sused + n + 1)
+			ncap *= 2;
+		if (ncap > CORR_SBUF_MAX)
+			ncap = CORR_SBUF_MAX;
+		if ((nb = realloc(cg->sbuf, ncap)) == NULL)
+			return;
+		cg->sbuf = nb;
+		cg->scap = (uint16_t)ncap;
+	}
+	memcpy(cg->sbuf + cg->sused, line.p, n);
+	cg->sbuf[cg->sused + n] = '\0';
+	cg->soff[g->nsamples] = cg->sused;
+	cg->sused = (uint16_t)(cg->sused + n + 1);
+	cg->st[g->nsamples] = t;
 	if (g->nsamples == 0 || t < g->smin)
 		g->smin = t;
 	g->nsamples++;
@@ -1126,15 +1144,24 @@ samples_prune(struct corr_group *g, int64_t lo)
 	if (g->nsamples == 0 || g->smin >= lo)
 		return;
 	cg = group_cold(g);
-	for (size_t i = 0; i < g->nsamples; i++) {
-		if (cg->samples[i].t < lo) {
-			free(cg->samples[i].line);
-		} else {
-			if (j == 0 || cg->samples[i].t < g->smin)
-				g->smin = cg->samples[i].t;
-			cg->samples[j++] = cg->samples[i];
-		}
+	for (size_t i = 0, used = 0, old = cg->sused; i < g->nsamples; i++) {
+		size_t end = i + 1 < g->nsamples ? cg->soff[i + 1] : old;
+		size_t len = end - cg->soff[i];
+
+		if (cg->st[i] < lo)
+			continue;
+		if (j == 0 || cg->st[i] < g->smin)
+			g->smin = cg->st[i];
+		/* Kept lines only move towards the front: in order is safe. */
+		if (used != cg->soff[i])
+			memmove(cg->sbuf + used, cg->sbuf + cg->soff[i], len);
+		cg->st[j] = cg->st[i];
+		cg->soff[j++] = (uint16_t)used;
+		used += len;
+		cg->sused = (uint16_t)used;
 	}
+	if (j == 0)
+		cg->sused = 0;
 	g->nsamples = (uint8_t)j;
 }
 
@@ -1156,7 +1183,7 @@ fire(struct sigma_corr *c, struct corr_group *g, uint64_t count, int64_t first,
 	a.last_ms = last;
 	a.last = ev;
 	for (size_t i = 0; i < g->nsamples; i++)
-		c->sptrs[i] = group_cold(g)->samples[i].line;
+		c->sptrs[i] = group_cold(g)->sbuf + group_cold(g)->soff[i];
 	a.samples = c->sptrs;
 	a.nsamples = g->nsamples;
 	if (c->vptrs != NULL) {
