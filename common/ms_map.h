@@ -2,7 +2,7 @@
  * ms_map – a hash map from byte-string keys to pointers, with LRU order.
  *
  * Keys are often attacker-controlled (source IPs, user names), so buckets
- * are chosen with SipHash-2-4 under a random 128-bit key drawn from the
+ * are chosen with SipHash-1-3 under a random 128-bit key drawn from the
  * kernel for every map: colliding keys cannot be precomputed. Open
  * addressing with linear probing; the table doubles when it is 3/4 full,
  * so probe runs stay short.
@@ -44,6 +44,9 @@ struct ms_map_iter {
  * and for callers that need a keyed hash of their own.
  */
 uint64_t ms_siphash24(const uint8_t k[16], const void *in, size_t len);
+
+/* SipHash-1-3 (one compression, three finalisation rounds), as the map uses. */
+uint64_t ms_siphash13(const uint8_t k[16], const void *in, size_t len);
 
 /*
  * Returns a new empty map, or NULL when out of memory or when no random

@@ -1,5 +1,5 @@
 /*
- * Unit tests of ms_map: SipHash-2-4 vectors, map operations, LRU order,
+ * Unit tests of ms_map: SipHash-2-4 and -1-3 vectors, map operations, LRU order,
  * iteration, growth, value ownership, inline values and a randomised
  * comparison with a plain model.
  */
@@ -68,6 +68,34 @@ test_siphash_vectors(void **state)
 		if (ms_siphash24(k, msg, n) != expect[n])
 			fail_msg("length %zu: got %016llx", n,
 			    (unsigned long long)ms_siphash24(k, msg, n));
+}
+
+/*
+ * SipHash-1-3 under the all-zero key: the values CPython 3.11 gives as
+ * hash(bytes) with PYTHONHASHSEED=0 (its string hash is SipHash-1-3 and a
+ * zero seed leaves the key zero); lengths 1, 3, 8, 15 and 36 cover the
+ * tail-only, one-block, block-and-tail and several-block paths.
+ */
+static void
+test_siphash13_vectors(void **state)
+{
+	static const struct {
+		const char *in;
+		uint64_t h;
+	} v[] = {
+		{ "a", UINT64_C(0x407448d2b89b1813) },
+		{ "abc", UINT64_C(0xc03bc3a0042630f2) },
+		{ "abcdefgh", UINT64_C(0x3f7b849c0b8e35ea) },
+		{ "abcdefghijklmno", UINT64_C(0x1fd27a29b0e9dc7a) },
+		{ "abcdefghijklmnopqrstuvwxyz0123456789", UINT64_C(0xfe9ee02c60cec362) },
+	};
+	const uint8_t k[16] = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (ms_siphash13(k, v[i].in, strlen(v[i].in)) != v[i].h)
+			fail_msg("\"%s\": got %016llx", v[i].in,
+			    (unsigned long long)ms_siphash13(k, v[i].in, strlen(v[i].in)));
 }
 
 static void
@@ -490,6 +518,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_siphash13_vectors),
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_binary_keys),
 		cmocka_unit_test(test_lru),
