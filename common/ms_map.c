@@ -114,9 +114,16 @@ siphash_cd(const uint8_t k[16], const void *in, size_t len, int c, int d)
 			SIPROUND;
 		v0 ^= m;
 	}
-	/* The last 0..7 bytes, little-endian, under the length byte. */
-	for (size_t i = 0; i < left; i++)
-		b |= (uint64_t)p[i] << (8 * i);
+	/*
+	 * The last 0..7 bytes, little-endian, under the length byte; past 8
+	 * bytes of input, the last 8 loaded at once and shifted down.
+	 */
+	if (left > 0 && len >= 8) {
+		b |= load_le64(p + left - 8) >> (8 * (8 - left));
+	} else {
+		for (size_t i = 0; i < left; i++)
+			b |= (uint64_t)p[i] << (8 * i);
+	}
 	v3 ^= b;
 	for (int r = 0; r < c; r++)
 		SIPROUND;

@@ -1108,8 +1108,8 @@ sample_add(struct corr_group *g, int64_t t, struct ms_str line)
 	if ((nul = memchr(line.p, '\0', n)) != NULL)
 		n = (size_t)(nul - line.p);
 	if ((size_t)cg->sused + n + 1 > cg->scap) {
-		/* Grows by doubling up to what three full samples need. */
-		size_t ncap = cg->scap ? (size_t)cg->scap * 2 : 256;
+		/* 512 bytes hold most pairs of lines; doubles up to three full samples. */
+		size_t ncap = cg->scap ? (size_t)cg->scap * 2 : 512;
 		char *nb;
 
 		while (ncap < (size_t)cg->sused + n + 1)
