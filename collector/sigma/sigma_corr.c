@@ -1230,6 +1230,22 @@ ring_pop(struct corr_group *g)
 	g->rn--;
 }
 
+/*
+ * Back to the slots in the group once the window holds few enough events:
+ * a group that once counted many does not pay a pointer chase to a
+ * separate ring on every later event.
+ */
+static void
+ring_shrink(const struct sigma_corr *c, struct corr_group *g)
+{
+	for (size_t i = 0; i < g->rn; i++)
+		g->tv[i] = *ring_at(g, i);
+	free(g->ring);
+	g->ring = g->tv;
+	g->rcap = (uint32_t)c->ringinl;
+	g->rhead = 0;
+}
+
 /* Inserts t at its sorted place; grows the ring up to c->cap. 0 or -1. */
 static int
 ring_insert(const struct sigma_corr *c, struct corr_group *g, int64_t t)
@@ -1283,6 +1299,8 @@ feed_event_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 	lo = live_advance(c, g, t);
 	while (g->rn > 0 && *ring_at(g, 0) < lo)
 		ring_pop(g);
+	if (g->ring != NULL && g->ring != g->tv && g->rn <= c->ringinl)
+		ring_shrink(c, g);
 	samples_prune(g, lo);
 	if (t < lo || ring_insert(c, g, t) < 0)
 		return;
@@ -1346,9 +1364,15 @@ value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int
 	return true;
 }
 
+/*
+ * Drops values last seen before lo. A set that fits the group's own slots
+ * again moves back there: a group that once held many values does not pay
+ * a pointer chase to a separate array on every later event.
+ */
 static void
-values_prune(struct corr_group *g, int64_t lo)
+values_prune(const struct sigma_corr *c, struct corr_group *g, int64_t lo)
 {
+	struct corr_value *inl = (struct corr_value *)g->tv;
 	size_t j = 0;
 
 	for (size_t i = 0; i < g->nvals; i++) {
@@ -1359,6 +1383,12 @@ values_prune(struct corr_group *g, int64_t lo)
 			g->vals[j++] = g->vals[i];
 	}
 	g->nvals = (uint16_t)j;
+	if (g->vals != NULL && g->vals != inl && j <= c->valinl && c->valinl > 0) {
+		memcpy(inl, g->vals, j * sizeof(*inl));
+		free(g->vals);
+		g->vals = inl;
+		g->valloc = (uint16_t)c->valinl;
+	}
 }
 
 static void
@@ -1370,7 +1400,7 @@ feed_value_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 	if (t < g->floor)
 		return;
 	lo = live_advance(c, g, t);
-	values_prune(g, lo);
+	values_prune(c, g, lo);
 	samples_prune(g, lo);
 	if (t < lo || !value_add(c, g, v, t))
 		return;

@@ -1308,6 +1308,17 @@ test_value_count_many_long(void **state)
 		snprintf(want, sizeof(want), i % 2 ? "/a/rather/long/path/name/that/is/stored/apart/%d" : "v%d", i);
 		assert_string_equal(s->a[0].values[i - 3], want);
 	}
+	/* One value after the reset (the set goes back into the group), then six again. */
+	feed(c, 0, T0 + 200 * SEC, s, NULL, "k", "g", "v", "lonely", NULL);
+	for (int i = 0; i < 6; i++) {
+		snprintf(v, sizeof(v), i % 2 ? "/a/rather/long/path/name/that/is/stored/apart/%d" : "w%d", i);
+		feed(c, 0, T0 + (300 + i) * SEC, s, NULL, "k", "g", "v", v, NULL);
+	}
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->a[1].count, 6);
+	assert_int_equal(s->a[1].first_ms, T0 + 300 * SEC);
+	assert_string_equal(s->a[1].values[0], "w0");
+	assert_string_equal(s->a[1].values[5], "/a/rather/long/path/name/that/is/stored/apart/5");
 	sigma_corr_free(c);
 	free(s);
 }
@@ -1335,6 +1346,18 @@ test_event_count_large_ring(void **state)
 	assert_int_equal(s->a[0].count, 50);
 	assert_int_equal(s->a[0].first_ms, T0 + 1 * SEC);
 	assert_int_equal(s->a[0].last_ms, T0 + 101 * SEC);
+	/* Few events after the reset (the ring goes back into the group), then many again. */
+	for (int i = 0; i < 3; i++)
+		feed(c, 0, T0 + (300 + i) * SEC, s, NULL, "k", "g", NULL);
+	for (int i = 0; i < 46; i++)
+		feed(c, 0, T0 + (410 + i) * SEC, s, NULL, "k", "g", NULL);
+	assert_int_equal(s->n, 1);	/* the three at 300 s are out of [355 s, 455 s] */
+	for (int i = 0; i < 4; i++)
+		feed(c, 0, T0 + (456 + i) * SEC, s, NULL, "k", "g", NULL);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->a[1].count, 50);
+	assert_int_equal(s->a[1].first_ms, T0 + 410 * SEC);
+	assert_int_equal(s->a[1].last_ms, T0 + 459 * SEC);
 	sigma_corr_free(c);
 	free(s);
 }
