@@ -7,7 +7,7 @@
  * addressing with linear probing; the table doubles when it is 3/4 full,
  * so probe runs stay short.
  *
- * Every entry is also on an intrusive doubly-linked list in order of use
+ * Every entry is also on a doubly-linked list (by entry id) in order of use
  * (ms_map_put and ms_map_touch make it the most recently used), which gives
  * O(1) eviction of the least recently used entry for callers that cap the
  * map's size. The map itself has no size cap: the caller enforces it
