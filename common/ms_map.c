@@ -6,24 +6,67 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define MAP_MIN_BUCKETS 16
+/*
+ * Layout, chosen for lookups that mostly miss the CPU caches (thousands of
+ * groups per map, one lookup per event):
+ *  - slots: open addressing with linear probing; a slot holds the entry's
+ *    id and the low 32 bits of its hash (the tag). A probe compares tags in
+ *    the slot array, so only an entry whose tag matches is read; the home
+ *    slot is tag & mask, so growth and deletion never read entries.
+ *  - entries: fixed-size records in chunks of MAP_CHUNK that never move
+ *    (keys and values handed out stay put); keys of up to MAP_INLINE_KEY - 1
+ *    bytes live in the record, longer ones in their own allocation.
+ *  - the LRU list: links by id in a dense array of 8-byte pairs, so moving
+ *    an entry to the newest end touches its neighbours' links there and not
+ *    their records.
+ * Maps made by ms_map_new_inline keep each value right after its entry in
+ * the record (one cache miss less per lookup than a pointer to a separate
+ * allocation); records are then cache-line aligned.
+ * Ids start at 1 (0 = none); ids of removed entries are reused (a free list
+ * through lru[].newer), the memory of the records is given back by
+ * ms_map_free.
+ */
+#define MAP_MIN_SLOTS	16
+#define MAP_CHUNK_SHIFT	6
+#define MAP_CHUNK	(1u << MAP_CHUNK_SHIFT)
+#define MAP_INLINE_KEY	36
+#define MAP_MAX_ENTRIES	(UINT32_C(1) << 30)
+#define MAP_LINE	64
+#define MAP_VSIZE_MAX	(1u << 20)
+#define MAP_PREFETCH	(4 * MAP_LINE)	/* inline value bytes prefetched */
 
-struct ms_map_entry {
-	struct ms_map_entry *chain;	/* next in the bucket */
-	struct ms_map_entry *older;	/* LRU list: towards the least recent */
-	struct ms_map_entry *newer;
-	void *val;
-	uint64_t hash;
+struct map_slot {
+	uint32_t tag;			/* low 32 bits of the hash */
+	uint32_t id;			/* 0 = empty */
+};
+
+struct map_ent {
+	void *val;			/* inline maps: the value right after the entry */
+	char *key;			/* inl or owned; klen bytes + NUL */
 	size_t klen;
-	char key[];			/* klen bytes + NUL */
+	uint32_t tag;
+	char inl[MAP_INLINE_KEY];
+};
+
+/* Inline values start right after the entry: keep it a multiple of 16. */
+_Static_assert(sizeof(struct map_ent) % 16 == 0, "map_ent size");
+
+struct map_link {
+	uint32_t older, newer;
 };
 
 struct ms_map {
-	struct ms_map_entry **buckets;
-	size_t nbuckets;		/* power of two */
+	struct map_slot *slots;
+	size_t mask;			/* slots - 1, slots a power of two */
 	size_t count;
-	struct ms_map_entry *oldest;	/* LRU head */
-	struct ms_map_entry *newest;	/* MRU tail */
+	char **chunks;			/* id - 1 = chunk << MAP_CHUNK_SHIFT | index */
+	size_t nchunks;
+	size_t stride;			/* bytes per record: entry + inline value */
+	size_t vsize;			/* inline value bytes, 0 = values are pointers */
+	struct map_link *lru;		/* [id], nchunks * MAP_CHUNK + 1 */
+	uint32_t used;			/* ids handed out so far (high-water) */
+	uint32_t freeids;		/* free list head */
+	uint32_t oldest, newest;	/* LRU ends */
 	ms_map_free_fn vfree;
 	uint8_t sipkey[16];
 };
@@ -50,8 +93,9 @@ load_le64(const uint8_t *p)
 	    (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
 }
 
-uint64_t
-ms_siphash24(const uint8_t k[16], const void *in, size_t len)
+/* SipHash with c compression and d finalisation rounds (inlined per use). */
+static inline uint64_t
+siphash_cd(const uint8_t k[16], const void *in, size_t len, int c, int d)
 {
 	const uint8_t *p = in;
 	uint64_t k0 = load_le64(k), k1 = load_le64(k + 8);
@@ -66,23 +110,40 @@ ms_siphash24(const uint8_t k[16], const void *in, size_t len)
 	for (; p != end; p += 8) {
 		m = load_le64(p);
 		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
+		for (int r = 0; r < c; r++)
+			SIPROUND;
 		v0 ^= m;
 	}
-	/* The last 0..7 bytes, little-endian, under the length byte. */
-	for (size_t i = 0; i < left; i++)
-		b |= (uint64_t)p[i] << (8 * i);
+	/*
+	 * The last 0..7 bytes, little-endian, under the length byte; past 8
+	 * bytes of input, the last 8 loaded at once and shifted down.
+	 */
+	if (left > 0 && len >= 8) {
+		b |= load_le64(p + left - 8) >> (8 * (8 - left));
+	} else {
+		for (size_t i = 0; i < left; i++)
+			b |= (uint64_t)p[i] << (8 * i);
+	}
 	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
+	for (int r = 0; r < c; r++)
+		SIPROUND;
 	v0 ^= b;
 	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
+	for (int r = 0; r < d; r++)
+		SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t
+ms_siphash24(const uint8_t k[16], const void *in, size_t len)
+{
+	return siphash_cd(k, in, len, 2, 4);
+}
+
+uint64_t
+ms_siphash13(const uint8_t k[16], const void *in, size_t len)
+{
+	return siphash_cd(k, in, len, 1, 3);
 }
 
 /* --- the map ---------------------------------------------------------- */
@@ -104,18 +165,31 @@ map_random_key(uint8_t *k, size_t len)
 	return 0;
 }
 
-struct ms_map *
-ms_map_new(ms_map_free_fn vfree)
+static inline struct map_ent *
+map_ent(const struct ms_map *m, uint32_t id)
+{
+	return (struct map_ent *)(m->chunks[(id - 1) >> MAP_CHUNK_SHIFT] +
+	    ((id - 1) & (MAP_CHUNK - 1)) * m->stride);
+}
+
+static struct ms_map *
+map_new(size_t vsize, ms_map_free_fn vfree)
 {
 	struct ms_map *m = NULL;
 
+	if (vsize > MAP_VSIZE_MAX)
+		return NULL;
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		goto fail;
 	m->vfree = vfree;
-	m->nbuckets = MAP_MIN_BUCKETS;
-	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
-	if (m->buckets == NULL)
+	m->vsize = vsize;
+	m->stride = sizeof(struct map_ent);
+	if (vsize > 0)
+		m->stride = (sizeof(struct map_ent) + vsize + MAP_LINE - 1) / MAP_LINE * MAP_LINE;
+	m->mask = MAP_MIN_SLOTS - 1;
+	m->slots = calloc(MAP_MIN_SLOTS, sizeof(*m->slots));
+	if (m->slots == NULL)
 		goto fail;
 	/* Per-map key: knowing one map's layout tells nothing about another's. */
 	if (map_random_key(m->sipkey, sizeof(m->sipkey)) < 0)
@@ -126,174 +200,382 @@ fail:
 	return NULL;
 }
 
+struct ms_map *
+ms_map_new(ms_map_free_fn vfree)
+{
+	return map_new(0, vfree);
+}
+
+struct ms_map *
+ms_map_new_inline(size_t vsize, ms_map_free_fn vclear)
+{
+	return map_new(vsize ? vsize : 1, vclear);
+}
+
+static void
+ent_clear(struct map_ent *e)
+{
+	if (e->key != e->inl)
+		free(e->key);
+	e->key = NULL;
+	e->val = NULL;
+}
+
 void
 ms_map_free(struct ms_map *m)
 {
-	struct ms_map_entry *e, *next;
+	uint32_t id, next;
 
 	if (m == NULL)
 		return;
-	for (e = m->oldest; e != NULL; e = next) {
-		next = e->newer;
+	for (id = m->oldest; id != 0; id = next) {
+		struct map_ent *e = map_ent(m, id);
+
+		next = m->lru[id].newer;
 		if (m->vfree)
 			m->vfree(e->val);
-		free(e);
+		ent_clear(e);
 	}
-	free(m->buckets);
+	for (size_t i = 0; i < m->nchunks; i++)
+		free(m->chunks[i]);
+	free(m->chunks);
+	free(m->lru);
+	free(m->slots);
 	free(m);
 }
 
-static struct ms_map_entry *
-map_find(const struct ms_map *m, const void *key, size_t klen, uint64_t h,
-    struct ms_map_entry ***linkp)
+/*
+ * SipHash-1-3, as in CPython and Rust's HashMap: the keyed hash against
+ * flooding with chosen keys at about 60 % of SipHash-2-4's cost (a
+ * lookup per event and correlation hashes a short key each time).
+ */
+static uint32_t
+map_hash(const struct ms_map *m, const void *key, size_t klen)
 {
-	struct ms_map_entry **link = &m->buckets[h & (m->nbuckets - 1)];
+	return (uint32_t)siphash_cd(m->sipkey, key, klen, 1, 3);
+}
 
-	for (; *link != NULL; link = &(*link)->chain) {
-		struct ms_map_entry *e = *link;
-		if (e->hash == h && e->klen == klen &&
-		    (klen == 0 || memcmp(e->key, key, klen) == 0)) {
-			if (linkp)
-				*linkp = link;
-			return e;
-		}
+/*
+ * Inline maps: asks for the value's first cache lines while the entry's
+ * own line is still on its way (the key compare waits for it anyway), so
+ * a caller reading its value finds it in flight instead of waiting for
+ * each line in turn. A tag match is nearly always the entry looked for.
+ */
+static inline void
+map_prefetch_value(const struct ms_map *m, const struct map_ent *e)
+{
+	const char *v = (const char *)e + sizeof(*e);
+	size_t n = m->stride - sizeof(*e);
+
+	if (n > MAP_PREFETCH)
+		n = MAP_PREFETCH;
+	for (size_t off = 0; off < n; off += MAP_LINE)
+		__builtin_prefetch(v + off, 1);
+}
+
+/* Returns the slot index holding key, or SIZE_MAX. */
+static size_t
+map_find(const struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+{
+	for (size_t i = tag & m->mask;; i = (i + 1) & m->mask) {
+		const struct map_slot *s = &m->slots[i];
+		const struct map_ent *e;
+
+		if (s->id == 0)
+			return SIZE_MAX;
+		if (s->tag != tag)
+			continue;
+		e = map_ent(m, s->id);
+		if (m->vsize > 0)
+			map_prefetch_value(m, e);
+		if (e->klen == klen && (klen == 0 || memcmp(e->key, key, klen) == 0))
+			return i;
 	}
-	return NULL;
+}
+
+/* The slot index holding id (which must be in the map). */
+static size_t
+map_slot_of(const struct ms_map *m, uint32_t id, uint32_t tag)
+{
+	size_t i = tag & m->mask;
+
+	while (m->slots[i].id != id)
+		i = (i + 1) & m->mask;
+	return i;
 }
 
 static void
-lru_unlink(struct ms_map *m, struct ms_map_entry *e)
+lru_unlink(struct ms_map *m, uint32_t id)
 {
-	if (e->older)
-		e->older->newer = e->newer;
+	struct map_link *l = &m->lru[id];
+
+	if (l->older)
+		m->lru[l->older].newer = l->newer;
 	else
-		m->oldest = e->newer;
-	if (e->newer)
-		e->newer->older = e->older;
+		m->oldest = l->newer;
+	if (l->newer)
+		m->lru[l->newer].older = l->older;
 	else
-		m->newest = e->older;
-	e->older = e->newer = NULL;
+		m->newest = l->older;
+	l->older = l->newer = 0;
 }
 
 static void
-lru_push_newest(struct ms_map *m, struct ms_map_entry *e)
+lru_push_newest(struct ms_map *m, uint32_t id)
 {
-	e->newer = NULL;
-	e->older = m->newest;
+	m->lru[id].newer = 0;
+	m->lru[id].older = m->newest;
 	if (m->newest)
-		m->newest->newer = e;
+		m->lru[m->newest].newer = id;
 	else
-		m->oldest = e;
-	m->newest = e;
+		m->oldest = id;
+	m->newest = id;
 }
 
-/* Doubles the table; on allocation failure keeps the old one (still correct). */
 static void
+lru_make_newest(struct ms_map *m, uint32_t id)
+{
+	if (m->newest != id) {
+		lru_unlink(m, id);
+		lru_push_newest(m, id);
+	}
+}
+
+/* Places (tag, id) in the first free slot of its probe sequence. */
+static void
+slot_insert(struct map_slot *slots, size_t mask, uint32_t tag, uint32_t id)
+{
+	size_t i = tag & mask;
+
+	while (slots[i].id != 0)
+		i = (i + 1) & mask;
+	slots[i].tag = tag;
+	slots[i].id = id;
+}
+
+/*
+ * Doubles the slot array (kept at most 3/4 full so probes stay short);
+ * -1 when out of memory. Reads only the slots: the home of an entry is
+ * its tag & mask.
+ */
+static int
 map_grow(struct ms_map *m)
 {
-	struct ms_map_entry **nb, *e;
-	size_t nn;
+	struct map_slot *ns;
+	size_t n = m->mask + 1, nn;
 
-	if (m->nbuckets > SIZE_MAX / 2 / sizeof(*nb))
-		return;
-	nn = m->nbuckets * 2;
-	nb = calloc(nn, sizeof(*nb));
-	if (nb == NULL)
-		return;
-	for (e = m->oldest; e != NULL; e = e->newer) {
-		size_t i = e->hash & (nn - 1);
-		e->chain = nb[i];
-		nb[i] = e;
+	if (n > UINT32_MAX || n > SIZE_MAX / 2 / sizeof(*ns))
+		return -1;
+	nn = n * 2;
+	if ((ns = calloc(nn, sizeof(*ns))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (m->slots[i].id != 0)
+			slot_insert(ns, nn - 1, m->slots[i].tag, m->slots[i].id);
+	free(m->slots);
+	m->slots = ns;
+	m->mask = nn - 1;
+	return 0;
+}
+
+/* A free entry id (its record uninitialised), or 0 when out of memory. */
+static uint32_t
+id_alloc(struct ms_map *m)
+{
+	uint32_t id;
+
+	if (m->freeids != 0) {
+		id = m->freeids;
+		m->freeids = m->lru[id].newer;
+		return id;
 	}
-	free(m->buckets);
-	m->buckets = nb;
-	m->nbuckets = nn;
+	if (m->used >= MAP_MAX_ENTRIES)
+		return 0;
+	if (m->used == m->nchunks * MAP_CHUNK) {
+		char **nc, *chunk;
+		struct map_link *nl;
+		size_t links = (m->nchunks + 1) * MAP_CHUNK + 1;
+
+		if ((nc = realloc(m->chunks, (m->nchunks + 1) * sizeof(*nc))) == NULL)
+			return 0;
+		m->chunks = nc;
+		if ((nl = realloc(m->lru, links * sizeof(*nl))) == NULL)
+			return 0;
+		m->lru = nl;
+		if (m->nchunks == 0)
+			m->lru[0].older = m->lru[0].newer = 0;
+		if (m->vsize > 0)
+			chunk = aligned_alloc(MAP_LINE, MAP_CHUNK * m->stride);
+		else
+			chunk = malloc(MAP_CHUNK * m->stride);
+		if (chunk == NULL)
+			return 0;
+		m->chunks[m->nchunks++] = chunk;
+	}
+	return ++m->used;
+}
+
+static void
+id_release(struct ms_map *m, uint32_t id)
+{
+	m->lru[id].older = 0;
+	m->lru[id].newer = m->freeids;
+	m->freeids = id;
+}
+
+/*
+ * Adds key (absent, with hash tag) as the newest entry; its val is left to
+ * the caller. NULL when out of memory.
+ */
+static struct map_ent *
+map_insert(struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+{
+	struct map_ent *e;
+	uint32_t id;
+	char *kp = NULL;
+
+	if ((m->count + 1) * 4 > (m->mask + 1) * 3 && map_grow(m) < 0)
+		return NULL;
+	if (klen >= MAP_INLINE_KEY) {
+		if (klen == SIZE_MAX || (kp = malloc(klen + 1)) == NULL)
+			return NULL;
+	}
+	if ((id = id_alloc(m)) == 0) {
+		free(kp);
+		return NULL;
+	}
+	e = map_ent(m, id);
+	e->key = kp ? kp : e->inl;
+	if (klen)
+		memcpy(e->key, key, klen);
+	e->key[klen] = '\0';
+	e->klen = klen;
+	e->tag = tag;
+	slot_insert(m->slots, m->mask, tag, id);
+	lru_push_newest(m, id);
+	m->count++;
+	return e;
 }
 
 void *
 ms_map_get(const struct ms_map *m, const void *key, size_t klen)
 {
-	struct ms_map_entry *e;
+	size_t i = map_find(m, key, klen, map_hash(m, key, klen));
 
-	e = map_find(m, key, klen, ms_siphash24(m->sipkey, key, klen), NULL);
-	return e ? e->val : NULL;
+	return i == SIZE_MAX ? NULL : map_ent(m, m->slots[i].id)->val;
 }
 
 void *
 ms_map_touch(struct ms_map *m, const void *key, size_t klen)
 {
-	struct ms_map_entry *e;
+	size_t i = map_find(m, key, klen, map_hash(m, key, klen));
+	uint32_t id;
 
-	e = map_find(m, key, klen, ms_siphash24(m->sipkey, key, klen), NULL);
-	if (e == NULL)
+	if (i == SIZE_MAX)
 		return NULL;
-	if (m->newest != e) {
-		lru_unlink(m, e);
-		lru_push_newest(m, e);
-	}
-	return e->val;
+	id = m->slots[i].id;
+	lru_make_newest(m, id);
+	return map_ent(m, id)->val;
 }
 
 int
 ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val)
 {
-	uint64_t h = ms_siphash24(m->sipkey, key, klen);
-	struct ms_map_entry *e, **bucket;
-	void *old;
+	uint32_t tag, id;
+	size_t i;
+	struct map_ent *e;
 
-	e = map_find(m, key, klen, h, NULL);
-	if (e != NULL) {
+	if (m->vsize > 0)
+		return -1;
+	tag = map_hash(m, key, klen);
+	i = map_find(m, key, klen, tag);
+	if (i != SIZE_MAX) {
+		void *old;
+
+		id = m->slots[i].id;
+		e = map_ent(m, id);
 		old = e->val;
 		e->val = val;
-		if (m->newest != e) {
-			lru_unlink(m, e);
-			lru_push_newest(m, e);
-		}
+		lru_make_newest(m, id);
 		if (m->vfree && old != val)
 			m->vfree(old);
 		return 0;
 	}
-	if (klen > SIZE_MAX - sizeof(*e) - 1)
-		return -1;
-	e = malloc(sizeof(*e) + klen + 1);
-	if (e == NULL)
+	if ((e = map_insert(m, key, klen, tag)) == NULL)
 		return -1;
 	e->val = val;
-	e->hash = h;
-	e->klen = klen;
-	if (klen)
-		memcpy(e->key, key, klen);
-	e->key[klen] = '\0';
-	if (m->count >= m->nbuckets)
-		map_grow(m);
-	bucket = &m->buckets[h & (m->nbuckets - 1)];
-	e->chain = *bucket;
-	*bucket = e;
-	lru_push_newest(m, e);
-	m->count++;
 	return 0;
 }
 
-static void
-map_remove(struct ms_map *m, struct ms_map_entry *e, struct ms_map_entry **link)
+void *
+ms_map_add(struct ms_map *m, const void *key, size_t klen)
 {
-	*link = e->chain;
-	lru_unlink(m, e);
+	uint32_t tag, id;
+	size_t i;
+	struct map_ent *e;
+
+	if (m->vsize == 0)
+		return NULL;
+	tag = map_hash(m, key, klen);
+	if ((i = map_find(m, key, klen, tag)) != SIZE_MAX) {
+		id = m->slots[i].id;
+		lru_make_newest(m, id);
+		return map_ent(m, id)->val;
+	}
+	if ((e = map_insert(m, key, klen, tag)) == NULL)
+		return NULL;
+	e->val = (char *)e + sizeof(*e);
+	memset(e->val, 0, m->vsize);
+	return e->val;
+}
+
+/*
+ * Empties slot i by backward shifting: each later slot of the probe run
+ * moves up when its home lies cyclically at or before the hole, so no
+ * lookup ever meets a gap before its entry (no tombstones).
+ */
+static void
+slot_delete(struct ms_map *m, size_t i)
+{
+	size_t j = i;
+
+	for (;;) {
+		j = (j + 1) & m->mask;
+		if (m->slots[j].id == 0)
+			break;
+		if (((j - (m->slots[j].tag & m->mask)) & m->mask) >= ((j - i) & m->mask)) {
+			m->slots[i] = m->slots[j];
+			i = j;
+		}
+	}
+	m->slots[i].id = 0;
+	m->slots[i].tag = 0;
+}
+
+static void
+map_remove(struct ms_map *m, size_t slot)
+{
+	uint32_t id = m->slots[slot].id;
+	struct map_ent *e = map_ent(m, id);
+	void *val = e->val;
+
+	slot_delete(m, slot);
+	lru_unlink(m, id);
+	ent_clear(e);
+	id_release(m, id);
 	m->count--;
 	if (m->vfree)
-		m->vfree(e->val);
-	free(e);
+		m->vfree(val);
 }
 
 int
 ms_map_del(struct ms_map *m, const void *key, size_t klen)
 {
-	struct ms_map_entry *e, **link = NULL;
+	size_t i = map_find(m, key, klen, map_hash(m, key, klen));
 
-	e = map_find(m, key, klen, ms_siphash24(m->sipkey, key, klen), &link);
-	if (e == NULL)
+	if (i == SIZE_MAX)
 		return -1;
-	map_remove(m, e, link);
+	map_remove(m, i);
 	return 0;
 }
 
@@ -306,10 +588,11 @@ ms_map_count(const struct ms_map *m)
 void *
 ms_map_lru(const struct ms_map *m, const void **key, size_t *klen)
 {
-	struct ms_map_entry *e = m->oldest;
+	const struct map_ent *e;
 
-	if (e == NULL)
+	if (m->oldest == 0)
 		return NULL;
+	e = map_ent(m, m->oldest);
 	if (key)
 		*key = e->key;
 	if (klen)
@@ -320,21 +603,16 @@ ms_map_lru(const struct ms_map *m, const void **key, size_t *klen)
 int
 ms_map_del_lru(struct ms_map *m)
 {
-	struct ms_map_entry *e = m->oldest, **link = NULL;
-
-	if (e == NULL)
+	if (m->oldest == 0)
 		return -1;
-	/* Finds the link to e in its bucket (chains are short). */
-	if (map_find(m, e->key, e->klen, e->hash, &link) != e)
-		return -1;
-	map_remove(m, e, link);
+	map_remove(m, map_slot_of(m, m->oldest, map_ent(m, m->oldest)->tag));
 	return 0;
 }
 
 void
 ms_map_iter_init(struct ms_map_iter *it)
 {
-	it->next = NULL;
+	it->next = 0;
 	it->started = 0;
 }
 
@@ -342,17 +620,19 @@ void *
 ms_map_next(const struct ms_map *m, struct ms_map_iter *it,
     const void **key, size_t *klen)
 {
-	struct ms_map_entry *e;
+	const struct map_ent *e;
+	uint32_t id;
 
 	if (!it->started) {
 		it->started = 1;
 		it->next = m->oldest;
 	}
-	e = it->next;
-	if (e == NULL)
+	id = it->next;
+	if (id == 0)
 		return NULL;
-	/* Remember the successor now so the caller may delete e. */
-	it->next = e->newer;
+	/* Remember the successor now so the caller may delete this entry. */
+	it->next = m->lru[id].newer;
+	e = map_ent(m, id);
 	if (key)
 		*key = e->key;
 	if (klen)

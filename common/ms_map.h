@@ -2,11 +2,12 @@
  * ms_map – a hash map from byte-string keys to pointers, with LRU order.
  *
  * Keys are often attacker-controlled (source IPs, user names), so buckets
- * are chosen with SipHash-2-4 under a random 128-bit key drawn from the
- * kernel for every map: colliding keys cannot be precomputed. Separate
- * chaining; the table doubles when the load passes 1, so chains stay short.
+ * are chosen with SipHash-1-3 under a random 128-bit key drawn from the
+ * kernel for every map: colliding keys cannot be precomputed. Open
+ * addressing with linear probing; the table doubles when it is 3/4 full,
+ * so probe runs stay short.
  *
- * Every entry is also on an intrusive doubly-linked list in order of use
+ * Every entry is also on a doubly-linked list (by entry id) in order of use
  * (ms_map_put and ms_map_touch make it the most recently used), which gives
  * O(1) eviction of the least recently used entry for callers that cap the
  * map's size. The map itself has no size cap: the caller enforces it
@@ -15,7 +16,10 @@
  * Ownership: the map copies keys. It owns the values it holds only in the
  * sense that it calls the vfree function given to ms_map_new (if any) when
  * an entry is replaced, deleted or the map is freed. Pointers returned by
- * the lookups are borrowed until the entry is removed.
+ * the lookups, and keys handed back, are borrowed until the entry is
+ * removed (entries never move, also when the map grows). At most 2^30
+ * entries; the memory of removed entries is reused and given back by
+ * ms_map_free.
  *
  * Not thread-safe; one map belongs to one thread.
  */
@@ -26,13 +30,12 @@
 #include <stdint.h>
 
 struct ms_map;
-struct ms_map_entry;
 
 typedef void (*ms_map_free_fn)(void *val);
 
 /* Iteration cursor, from least to most recently used; see ms_map_next. */
 struct ms_map_iter {
-	struct ms_map_entry *next;
+	uint32_t next;		/* entry id, 0 = end */
 	int started;
 };
 
@@ -42,12 +45,27 @@ struct ms_map_iter {
  */
 uint64_t ms_siphash24(const uint8_t k[16], const void *in, size_t len);
 
+/* SipHash-1-3 (one compression, three finalisation rounds), as the map uses. */
+uint64_t ms_siphash13(const uint8_t k[16], const void *in, size_t len);
+
 /*
  * Returns a new empty map, or NULL when out of memory or when no random
  * key could be read from the kernel. vfree (may be NULL) is called on
  * values leaving the map. Caller owns the map (ms_map_free).
  */
 struct ms_map *ms_map_new(ms_map_free_fn vfree);
+
+/*
+ * As ms_map_new, but each value is vsize bytes (at most 1 MiB; 0 is taken
+ * as 1) kept inside the map's own record for its entry, next to the key:
+ * a lookup then reads one record instead of an entry and a separate
+ * allocation. Values are created with ms_map_add (ms_map_put fails on
+ * such a map); every lookup returns the value's address, aligned for any
+ * type and stable until the entry is removed. vclear (may be NULL) is
+ * called with that address when a value leaves the map, to release what
+ * the value owns – the storage itself is the map's.
+ */
+struct ms_map *ms_map_new_inline(size_t vsize, ms_map_free_fn vclear);
 
 /* Frees every entry (calling vfree on each value) and the map; NULL is a no-op. */
 void ms_map_free(struct ms_map *m);
@@ -66,6 +84,14 @@ void *ms_map_touch(struct ms_map *m, const void *key, size_t klen);
  * then ms_map_get cannot tell it from a missing key.
  */
 int ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val);
+
+/*
+ * Inline maps (ms_map_new_inline) only: makes key (copied) the most
+ * recently used entry and returns its value's address – a new value
+ * zeroed when key was absent, else the existing one unchanged. NULL when
+ * out of memory or when m is not an inline map.
+ */
+void *ms_map_add(struct ms_map *m, const void *key, size_t klen);
 
 /* Removes key, passing its value to vfree. 0, or -1 when absent. */
 int ms_map_del(struct ms_map *m, const void *key, size_t klen);

@@ -87,7 +87,9 @@
 #define CORR_EVENT_MAX		100000	/* event_count threshold cap */
 #define CORR_VALUES_MAX		1024	/* value_count set cap */
 #define CORR_SPAN_MAX_MS	(INT64_C(366) * 86400000)
-#define CORR_RING_MIN		8
+#define CORR_RING_MIN		8	/* also the ring slots kept inside the group */
+#define CORR_VALUE_INLINE	40	/* shorter values are kept in the set's array */
+#define CORR_VALS_INLINE	2	/* value set slots kept inside the group */
 
 #define T_NONE INT64_MIN
 
@@ -104,32 +106,65 @@ struct corr_cond {
 	uint64_t n;
 };
 
-struct corr_sample {
-	int64_t t;
-	char *line;		/* owned, NUL-terminated */
-};
-
+/*
+ * A counted value; len + NUL bytes in inl when len < CORR_VALUE_INLINE,
+ * else in heap (owned). Inline values let the set be searched without a
+ * pointer chase per value (see value_str).
+ */
 struct corr_value {
 	int64_t t;		/* last seen */
 	size_t len;
-	char *v;		/* owned, len bytes + NUL */
+	char *heap;
+	char inl[CORR_VALUE_INLINE];
+};
+
+/*
+ * Per-group state lives in the group map's records (ms_map_new_inline,
+ * c->gsize bytes each, zeroed when created), laid out for a feed that
+ * finds the group cold in the CPU caches: the entry, then struct
+ * corr_group (what every live feed reads, one cache line), then tv[] (the
+ * temporal times or the first ring slots, next line), then struct
+ * corr_cold (sample lines and the at-close window, read when a sample is
+ * added or dropped, when a window fires or closes).
+ */
+struct corr_cold {
+	/*
+	 * Samples: line i (NUL-terminated) at sbuf + soff[i], in the order
+	 * added, back to back; sbuf is kept when samples leave (no allocation
+	 * per sample once it is large enough) and freed with the group.
+	 */
+	int64_t st[SIGMA_CORR_MAX_SAMPLES];
+	uint16_t soff[SIGMA_CORR_MAX_SAMPLES];
+	uint16_t sused, scap;
+	char *sbuf;
+	int64_t start;		/* at close: window start, T_NONE when none open */
+	int64_t wfirst, wlast;	/* at close: event times in the open window */
+	uint64_t count;		/* at close, event_count: events in the window */
 };
 
 struct corr_group {
 	int64_t newest;		/* live: newest counted event time, T_NONE */
 	int64_t floor;		/* live: older events are ignored (a window fired) */
-	int64_t start;		/* at close: window start, T_NONE when none open */
-	int64_t wfirst, wlast;	/* at close: event times in the open window */
-	uint64_t count;		/* at close, event_count: events in the window */
-	size_t nsamples;
-	struct corr_sample samples[SIGMA_CORR_MAX_SAMPLES];
-	int64_t *ring;		/* event_count live: ring[(rhead + i) % rcap] */
-	size_t rcap, rhead, rn;
-	struct corr_value *vals;	/* value_count */
-	size_t nvals, valloc;
-	/* temporal: latest time per rule; ordered: (start, end) per prefix */
+	int64_t smin;		/* oldest sample time, when nsamples > 0 */
+	int64_t *ring;		/* event_count live: ring[(rhead + i) % rcap]; tv or owned */
+	struct corr_value *vals;	/* value_count, owned */
+	uint32_t rcap, rhead, rn;
+	uint16_t nvals, valloc;	/* at most CORR_VALUES_MAX + 1 */
+	uint16_t coldoff;	/* bytes from the group to its struct corr_cold */
+	uint8_t nsamples;
+	/*
+	 * temporal: latest time per rule; ordered: (start, end) per prefix;
+	 * event_count live: the first CORR_RING_MIN ring slots; value_count:
+	 * the first CORR_VALS_INLINE values.
+	 */
 	int64_t tv[];
 };
+
+_Static_assert(sizeof(struct corr_group) <= 64, "corr_group hot part exceeds a cache line");
+_Static_assert(CORR_VALUES_MAX + 1 <= UINT16_MAX, "value set counts are 16 bits");
+_Static_assert(SIGMA_CORR_MAX_SAMPLES <= UINT8_MAX, "sample count is 8 bits");
+#define CORR_SBUF_MAX	(SIGMA_CORR_MAX_SAMPLES * (SIGMA_CORR_SAMPLE_MAX + 1))
+_Static_assert(CORR_SBUF_MAX <= UINT16_MAX, "sample offsets are 16 bits");
 
 struct sigma_corr {
 	char *title, *id, *name, *level, *status;	/* owned, NULL = "" */
@@ -148,7 +183,11 @@ struct sigma_corr {
 	bool at_close;		/* some lt/lte/neq: evaluated when a window closes */
 	uint64_t need;		/* live: the count at which the conditions hold */
 	size_t cap;		/* live ring / value set capacity */
-	size_t ntv;		/* int64_t per group in tv[] */
+	size_t ntv;		/* int64_t per group in tv[] reset to T_NONE */
+	size_t ringinl;		/* ring slots inside the group (tv[]) */
+	size_t valinl;		/* value set slots inside the group (tv[]) */
+	size_t coldoff;		/* struct corr_cold after the group and its tv[] */
+	size_t gsize;		/* bytes per group: corr_group, tv[], corr_cold */
 	bool generate;
 
 	size_t max_groups;
@@ -633,6 +672,14 @@ corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 		c->ntv = c->nrefs;
 	else if (c->type == CORR_TEMPORAL_ORDERED)
 		c->ntv = 2 * c->nrefs;
+	if (c->type == CORR_EVENT_COUNT && !c->at_close)
+		c->ringinl = c->cap < CORR_RING_MIN ? c->cap : CORR_RING_MIN;
+	if (c->type == CORR_VALUE_COUNT)
+		c->valinl = c->cap < CORR_VALS_INLINE ? c->cap : CORR_VALS_INLINE;
+	c->coldoff = sizeof(struct corr_group) +
+	    (c->ntv > c->ringinl ? c->ntv : c->ringinl) * sizeof(int64_t) +
+	    c->valinl * sizeof(struct corr_value);
+	c->gsize = c->coldoff + sizeof(struct corr_cold);
 	if ((c->key = malloc(c->ngroup * (2 + SIGMA_CORR_VALUE_MAX) + 1)) == NULL ||
 	    (c->ngroup && (c->gvals = calloc(c->ngroup, sizeof(*c->gvals))) == NULL) ||
 	    (c->cap && c->type == CORR_VALUE_COUNT &&
@@ -641,7 +688,13 @@ corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 	return 0;
 }
 
-static void group_free_cb(void *v);
+static void group_clear_cb(void *v);
+
+static struct ms_map *
+corr_groups_new(const struct sigma_corr *c)
+{
+	return ms_map_new_inline(c->gsize, group_clear_cb);
+}
 
 /*
  * Parses a correlation document; see sigma.h. Returns an owned correlation
@@ -771,7 +824,7 @@ sigma_corr_parse(const struct ms_yaml_node *doc, const char *file, char *err, si
 		goto fail;
 	if (corr_alloc_state(&p, c, corr->line) < 0)
 		goto fail;
-	if ((c->groups = ms_map_new(group_free_cb)) == NULL) {
+	if ((c->groups = corr_groups_new(c)) == NULL) {
 		perr(&p, corr->line, "cannot create the group table");
 		goto fail;
 	}
@@ -786,7 +839,7 @@ sigma_corr_reset(struct sigma_corr *c)
 {
 	struct ms_map *fresh;
 
-	if (c->busy || (fresh = ms_map_new(group_free_cb)) == NULL)
+	if (c->busy || (fresh = corr_groups_new(c)) == NULL)
 		return -1;
 	ms_map_free(c->groups);
 	c->groups = fresh;
@@ -915,47 +968,61 @@ sigma_corr_set_max_groups(struct sigma_corr *c, size_t max)
 
 /* --- groups ---------------------------------------------------------- */
 
+static struct corr_cold *
+group_cold(struct corr_group *g)
+{
+	return (struct corr_cold *)((char *)g + g->coldoff);
+}
+
+/* Forgets the samples (their buffer stays for the next ones). */
 static void
 samples_clear(struct corr_group *g)
 {
-	for (size_t i = 0; i < g->nsamples; i++)
-		free(g->samples[i].line);
+	if (g->nsamples == 0)
+		return;
+	group_cold(g)->sused = 0;
 	g->nsamples = 0;
+}
+
+static const char *
+value_str(const struct corr_value *v)
+{
+	return v->len < CORR_VALUE_INLINE ? v->inl : v->heap;
 }
 
 static void
 values_clear(struct corr_group *g)
 {
 	for (size_t i = 0; i < g->nvals; i++)
-		free(g->vals[i].v);
+		if (g->vals[i].len >= CORR_VALUE_INLINE)
+			free(g->vals[i].heap);
 	g->nvals = 0;
 }
 
+/* Releases what a group owns; the group itself is the map's storage. */
 static void
-group_free_cb(void *v)
+group_clear_cb(void *v)
 {
 	struct corr_group *g = v;
 
 	if (g == NULL)
 		return;
-	samples_clear(g);
+	free(group_cold(g)->sbuf);
 	values_clear(g);
-	free(g->vals);
-	free(g->ring);
-	free(g);
+	if (g->vals != (struct corr_value *)g->tv)
+		free(g->vals);
+	if (g->ring != g->tv)
+		free(g->ring);
 }
 
-static struct corr_group *
-group_new(const struct sigma_corr *c)
+/* A fresh group (zeroed by the map) gets its "nothing seen" times. */
+static void
+group_init(const struct sigma_corr *c, struct corr_group *g)
 {
-	struct corr_group *g = calloc(1, sizeof(*g) + c->ntv * sizeof(int64_t));
-
-	if (g == NULL)
-		return NULL;
-	g->newest = g->floor = g->start = T_NONE;
+	g->coldoff = (uint16_t)c->coldoff;
+	g->newest = g->floor = group_cold(g)->start = T_NONE;
 	for (size_t i = 0; i < c->ntv; i++)
 		g->tv[i] = T_NONE;
-	return g;
 }
 
 /* After firing (or when a closed window is done): forget the window. */
@@ -965,8 +1032,10 @@ group_reset(const struct sigma_corr *c, struct corr_group *g)
 	samples_clear(g);
 	values_clear(g);
 	g->rn = g->rhead = 0;
-	g->count = 0;
-	g->start = T_NONE;
+	if (c->at_close) {
+		group_cold(g)->count = 0;
+		group_cold(g)->start = T_NONE;
+	}
 	for (size_t i = 0; i < c->ntv; i++)
 		g->tv[i] = T_NONE;
 	g->floor = g->newest;
@@ -1019,44 +1088,81 @@ group_get(struct sigma_corr *c, size_t klen)
 		return g;
 	while (ms_map_count(c->groups) >= c->max_groups && ms_map_del_lru(c->groups) == 0)
 		c->evicted++;
-	if ((g = group_new(c)) == NULL)
+	if ((g = ms_map_add(c->groups, c->key, klen)) == NULL)
 		return NULL;
-	if (ms_map_put(c->groups, c->key, klen, g) < 0) {
-		group_free_cb(g);
-		return NULL;
-	}
+	group_init(c, g);
 	return g;
 }
 
 static void
 sample_add(struct corr_group *g, int64_t t, struct ms_str line)
 {
+	struct corr_cold *cg;
 	const char *nul;
 	size_t n;
 
 	if (g->nsamples >= SIGMA_CORR_MAX_SAMPLES || line.p == NULL || line.len == 0)
 		return;
+	cg = group_cold(g);
 	n = line.len < SIGMA_CORR_SAMPLE_MAX ? line.len : SIGMA_CORR_SAMPLE_MAX;
 	if ((nul = memchr(line.p, '\0', n)) != NULL)
 		n = (size_t)(nul - line.p);
-	if ((g->samples[g->nsamples].line = mem_dup(line.p, n)) == NULL)
-		return;
-	g->samples[g->nsamples++].t = t;
+	if ((size_t)cg->sused + n + 1 > cg->scap) {
+		/* 512 bytes hold most pairs of lines; doubles up to three full samples. */
+		size_t ncap = cg->scap ? (size_t)cg->scap * 2 : 512;
+		char *nb;
+
+		while (ncap < (size_t)cg->sused + n + 1)
+			ncap *= 2;
+		if (ncap > CORR_SBUF_MAX)
+			ncap = CORR_SBUF_MAX;
+		if ((nb = realloc(cg->sbuf, ncap)) == NULL)
+			return;
+		cg->sbuf = nb;
+		cg->scap = (uint16_t)ncap;
+	}
+	memcpy(cg->sbuf + cg->sused, line.p, n);
+	cg->sbuf[cg->sused + n] = '\0';
+	cg->soff[g->nsamples] = cg->sused;
+	cg->sused = (uint16_t)(cg->sused + n + 1);
+	cg->st[g->nsamples] = t;
+	if (g->nsamples == 0 || t < g->smin)
+		g->smin = t;
+	g->nsamples++;
 }
 
-/* Drops samples older than lo, keeping the order of the others. */
+/*
+ * Drops samples older than lo, keeping the order of the others. smin
+ * spares the look at the sample list when none is that old (most feeds).
+ */
 static void
 samples_prune(struct corr_group *g, int64_t lo)
 {
+	struct corr_cold *cg;
 	size_t j = 0;
 
-	for (size_t i = 0; i < g->nsamples; i++) {
-		if (g->samples[i].t < lo)
-			free(g->samples[i].line);
-		else
-			g->samples[j++] = g->samples[i];
+	if (g->nsamples == 0 || g->smin >= lo)
+		return;
+	cg = group_cold(g);
+	for (size_t i = 0, used = 0, old = cg->sused; i < g->nsamples; i++) {
+		size_t end = i + 1 < g->nsamples ? cg->soff[i + 1] : old;
+		size_t len = end - cg->soff[i];
+
+		if (cg->st[i] < lo)
+			continue;
+		if (j == 0 || cg->st[i] < g->smin)
+			g->smin = cg->st[i];
+		/* Kept lines only move towards the front: in order is safe. */
+		if (used != cg->soff[i])
+			memmove(cg->sbuf + used, cg->sbuf + cg->soff[i], len);
+		cg->st[j] = cg->st[i];
+		cg->soff[j++] = (uint16_t)used;
+		used += len;
+		cg->sused = (uint16_t)used;
 	}
-	g->nsamples = j;
+	if (j == 0)
+		cg->sused = 0;
+	g->nsamples = (uint8_t)j;
 }
 
 static void
@@ -1077,12 +1183,12 @@ fire(struct sigma_corr *c, struct corr_group *g, uint64_t count, int64_t first,
 	a.last_ms = last;
 	a.last = ev;
 	for (size_t i = 0; i < g->nsamples; i++)
-		c->sptrs[i] = g->samples[i].line;
+		c->sptrs[i] = group_cold(g)->sbuf + group_cold(g)->soff[i];
 	a.samples = c->sptrs;
 	a.nsamples = g->nsamples;
 	if (c->vptrs != NULL) {
 		for (size_t i = 0; i < g->nvals; i++)
-			c->vptrs[i] = g->vals[i].v;
+			c->vptrs[i] = value_str(&g->vals[i]);
 		a.values = c->vptrs;
 		a.nvalues = g->nvals;
 	}
@@ -1105,10 +1211,39 @@ live_advance(const struct sigma_corr *c, struct corr_group *g, int64_t t)
 
 /* --- event_count ----------------------------------------------------- */
 
+/* i < rcap; a compare instead of a division (one per slot looked at). */
 static int64_t *
 ring_at(struct corr_group *g, size_t i)
 {
-	return &g->ring[(g->rhead + i) % g->rcap];
+	size_t k = g->rhead + i;
+
+	if (k >= g->rcap)
+		k -= g->rcap;
+	return &g->ring[k];
+}
+
+static void
+ring_pop(struct corr_group *g)
+{
+	if (++g->rhead == g->rcap)
+		g->rhead = 0;
+	g->rn--;
+}
+
+/*
+ * Back to the slots in the group once the window holds few enough events:
+ * a group that once counted many does not pay a pointer chase to a
+ * separate ring on every later event.
+ */
+static void
+ring_shrink(const struct sigma_corr *c, struct corr_group *g)
+{
+	for (size_t i = 0; i < g->rn; i++)
+		g->tv[i] = *ring_at(g, i);
+	free(g->ring);
+	g->ring = g->tv;
+	g->rcap = (uint32_t)c->ringinl;
+	g->rhead = 0;
 }
 
 /* Inserts t at its sorted place; grows the ring up to c->cap. 0 or -1. */
@@ -1119,25 +1254,33 @@ ring_insert(const struct sigma_corr *c, struct corr_group *g, int64_t t)
 
 	if (g->rn == g->rcap) {
 		if (g->rcap < c->cap) {
-			size_t ncap = g->rcap ? g->rcap * 2 : CORR_RING_MIN;
+			size_t ncap = g->rcap ? (size_t)g->rcap * 2 : CORR_RING_MIN;
 			int64_t *nr;
 
 			if (ncap > c->cap)
 				ncap = c->cap;
+			if (g->ring == NULL && ncap <= c->ringinl) {
+				/* The first slots live in the group (no allocation). */
+				g->ring = g->tv;
+				g->rcap = (uint32_t)ncap;
+				g->rhead = 0;
+				goto insert;
+			}
 			if ((nr = malloc(ncap * sizeof(*nr))) == NULL)
 				return -1;
 			for (i = 0; i < g->rn; i++)
 				nr[i] = *ring_at(g, i);
-			free(g->ring);
+			if (g->ring != g->tv)
+				free(g->ring);
 			g->ring = nr;
-			g->rcap = ncap;
+			g->rcap = (uint32_t)ncap;
 			g->rhead = 0;
 		} else {
 			/* Full only if the window fired and was not reset: defensive. */
-			g->rhead = (g->rhead + 1) % g->rcap;
-			g->rn--;
+			ring_pop(g);
 		}
 	}
+insert:
 	for (i = g->rn; i > 0 && *ring_at(g, i - 1) > t; i--)
 		*ring_at(g, i) = *ring_at(g, i - 1);
 	*ring_at(g, i) = t;
@@ -1154,10 +1297,10 @@ feed_event_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 	if (t < g->floor)
 		return;
 	lo = live_advance(c, g, t);
-	while (g->rn > 0 && *ring_at(g, 0) < lo) {
-		g->rhead = (g->rhead + 1) % g->rcap;
-		g->rn--;
-	}
+	while (g->rn > 0 && *ring_at(g, 0) < lo)
+		ring_pop(g);
+	if (g->ring != NULL && g->ring != g->tv && g->rn <= c->ringinl)
+		ring_shrink(c, g);
 	samples_prune(g, lo);
 	if (t < lo || ring_insert(c, g, t) < 0)
 		return;
@@ -1177,7 +1320,8 @@ value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int
 	struct corr_value *nv;
 
 	for (size_t i = 0; i < g->nvals; i++)
-		if (g->vals[i].len == v.len && (v.len == 0 || memcmp(g->vals[i].v, v.p, v.len) == 0)) {
+		if (g->vals[i].len == v.len &&
+		    (v.len == 0 || memcmp(value_str(&g->vals[i]), v.p, v.len) == 0)) {
 			if (t > g->vals[i].t)
 				g->vals[i].t = t;
 			return true;
@@ -1185,35 +1329,66 @@ value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int
 	if (g->nvals >= c->cap)
 		return false;
 	if (g->nvals == g->valloc) {
-		size_t na = g->valloc ? g->valloc * 2 : 4;
+		size_t na = g->valloc ? (size_t)g->valloc * 2 : 4;
 
 		if (na > c->cap)
 			na = c->cap;
-		if ((nv = realloc(g->vals, na * sizeof(*nv))) == NULL)
-			return false;
-		g->vals = nv;
-		g->valloc = na;
+		if (g->vals == NULL && c->valinl > 0) {
+			/* The first values live in the group (no allocation). */
+			g->vals = (struct corr_value *)g->tv;
+			g->valloc = (uint16_t)c->valinl;
+		} else if (g->vals == (struct corr_value *)g->tv) {
+			if ((nv = malloc(na * sizeof(*nv))) == NULL)
+				return false;
+			memcpy(nv, g->vals, g->nvals * sizeof(*nv));
+			g->vals = nv;
+			g->valloc = (uint16_t)na;
+		} else {
+			if ((nv = realloc(g->vals, na * sizeof(*nv))) == NULL)
+				return false;
+			g->vals = nv;
+			g->valloc = (uint16_t)na;
+		}
 	}
-	if ((g->vals[g->nvals].v = mem_dup(v.p, v.len)) == NULL)
+	nv = &g->vals[g->nvals];
+	if (v.len < CORR_VALUE_INLINE) {
+		if (v.len)
+			memcpy(nv->inl, v.p, v.len);
+		nv->inl[v.len] = '\0';
+	} else if ((nv->heap = mem_dup(v.p, v.len)) == NULL) {
 		return false;
-	g->vals[g->nvals].len = v.len;
+	}
+	nv->len = v.len;
 	g->vals[g->nvals].t = t;
 	g->nvals++;
 	return true;
 }
 
+/*
+ * Drops values last seen before lo. A set that fits the group's own slots
+ * again moves back there: a group that once held many values does not pay
+ * a pointer chase to a separate array on every later event.
+ */
 static void
-values_prune(struct corr_group *g, int64_t lo)
+values_prune(const struct sigma_corr *c, struct corr_group *g, int64_t lo)
 {
+	struct corr_value *inl = (struct corr_value *)g->tv;
 	size_t j = 0;
 
 	for (size_t i = 0; i < g->nvals; i++) {
-		if (g->vals[i].t < lo)
-			free(g->vals[i].v);
-		else
+		if (g->vals[i].t < lo) {
+			if (g->vals[i].len >= CORR_VALUE_INLINE)
+				free(g->vals[i].heap);
+		} else
 			g->vals[j++] = g->vals[i];
 	}
-	g->nvals = j;
+	g->nvals = (uint16_t)j;
+	if (g->vals != NULL && g->vals != inl && j <= c->valinl && c->valinl > 0) {
+		memcpy(inl, g->vals, j * sizeof(*inl));
+		free(g->vals);
+		g->vals = inl;
+		g->valloc = (uint16_t)c->valinl;
+	}
 }
 
 static void
@@ -1225,7 +1400,7 @@ feed_value_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 	if (t < g->floor)
 		return;
 	lo = live_advance(c, g, t);
-	values_prune(g, lo);
+	values_prune(c, g, lo);
 	samples_prune(g, lo);
 	if (t < lo || !value_add(c, g, v, t))
 		return;
@@ -1248,31 +1423,32 @@ static void
 feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_event *ev,
     struct ms_str v, sigma_corr_emit_fn emit, void *arg)
 {
+	struct corr_cold *cg = group_cold(g);
 	int64_t t = ev->time_ms;
 
-	if (g->start != T_NONE) {
-		if (t < g->start)
+	if (cg->start != T_NONE) {
+		if (t < cg->start)
 			return;
-		if ((uint64_t)t - (uint64_t)g->start > (uint64_t)c->span_ms) {
-			uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : g->count;
+		if ((uint64_t)t - (uint64_t)cg->start > (uint64_t)c->span_ms) {
+			uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : cg->count;
 
 			if (cond_holds(c, count))
-				fire(c, g, count, g->wfirst, g->wlast, ev, emit, arg);
+				fire(c, g, count, cg->wfirst, cg->wlast, ev, emit, arg);
 			group_reset(c, g);
 		}
 	}
-	if (g->start == T_NONE) {
-		g->start = g->wfirst = g->wlast = t;
-		g->count = 0;
+	if (cg->start == T_NONE) {
+		cg->start = cg->wfirst = cg->wlast = t;
+		cg->count = 0;
 	}
 	if (c->type == CORR_VALUE_COUNT) {
 		/* Full at threshold + 1: enough to decide every bound. */
 		(void)value_add(c, g, v, t);
-	} else if (g->count < UINT64_MAX) {
-		g->count++;
+	} else if (cg->count < UINT64_MAX) {
+		cg->count++;
 	}
-	if (t > g->wlast)
-		g->wlast = t;
+	if (t > cg->wlast)
+		cg->wlast = t;
 	sample_add(g, t, ev->line);
 }
 

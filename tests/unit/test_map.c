@@ -1,6 +1,7 @@
 /*
- * Unit tests of ms_map: SipHash-2-4 vectors, map operations, LRU order,
- * iteration, growth and value ownership.
+ * Unit tests of ms_map: SipHash-2-4 and -1-3 vectors, map operations, LRU order,
+ * iteration, growth, value ownership, inline values and a randomised
+ * comparison with a plain model.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,6 +68,34 @@ test_siphash_vectors(void **state)
 		if (ms_siphash24(k, msg, n) != expect[n])
 			fail_msg("length %zu: got %016llx", n,
 			    (unsigned long long)ms_siphash24(k, msg, n));
+}
+
+/*
+ * SipHash-1-3 under the all-zero key: the values CPython 3.11 gives as
+ * hash(bytes) with PYTHONHASHSEED=0 (its string hash is SipHash-1-3 and a
+ * zero seed leaves the key zero); lengths 1, 3, 8, 15 and 36 cover the
+ * tail-only, one-block, block-and-tail and several-block paths.
+ */
+static void
+test_siphash13_vectors(void **state)
+{
+	static const struct {
+		const char *in;
+		uint64_t h;
+	} v[] = {
+		{ "a", UINT64_C(0x407448d2b89b1813) },
+		{ "abc", UINT64_C(0xc03bc3a0042630f2) },
+		{ "abcdefgh", UINT64_C(0x3f7b849c0b8e35ea) },
+		{ "abcdefghijklmno", UINT64_C(0x1fd27a29b0e9dc7a) },
+		{ "abcdefghijklmnopqrstuvwxyz0123456789", UINT64_C(0xfe9ee02c60cec362) },
+	};
+	const uint8_t k[16] = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (ms_siphash13(k, v[i].in, strlen(v[i].in)) != v[i].h)
+			fail_msg("\"%s\": got %016llx", v[i].in,
+			    (unsigned long long)ms_siphash13(k, v[i].in, strlen(v[i].in)));
 }
 
 static void
@@ -283,17 +312,221 @@ test_null_values(void **state)
 	ms_map_free(m);
 }
 
+
+/*
+ * Inline values: zeroed on creation, aligned, the same address for the
+ * life of the entry (also across growth), vclear called with that address.
+ */
+static int cleared;
+static long cleared_sum;
+
+static void
+count_clear(void *v)
+{
+	cleared++;
+	cleared_sum += *(long *)v;
+}
+
+static void
+test_inline_values(void **state)
+{
+	enum { N = 5000 };
+	struct ms_map *m;
+	long **addr;
+	char key[64];
+	long *v;
+	const void *k;
+	size_t kl;
+
+	(void)state;
+	cleared = 0;
+	cleared_sum = 0;
+	addr = calloc(N, sizeof(*addr));
+	assert_non_null(addr);
+	m = ms_map_new_inline(3 * sizeof(long), count_clear);
+	assert_non_null(m);
+	/* ms_map_put is refused on an inline map, ms_map_add on a plain one. */
+	assert_int_equal(ms_map_put(m, "x", 1, &cleared), -1);
+	assert_int_equal(ms_map_count(m), 0);
+	for (int i = 0; i < N; i++) {
+		/* every other key longer than what fits in the entry */
+		snprintf(key, sizeof(key), i % 2 ? "k%d" : "a-rather-long-key-of-some-forty-bytes-%d", i);
+		v = ms_map_add(m, key, strlen(key));
+		assert_non_null(v);
+		assert_int_equal((uintptr_t)v % _Alignof(max_align_t), 0);
+		assert_int_equal(v[0] | v[1] | v[2], 0);
+		v[0] = i + 1;
+		addr[i] = v;
+	}
+	assert_int_equal(ms_map_count(m), N);
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), i % 2 ? "k%d" : "a-rather-long-key-of-some-forty-bytes-%d", i);
+		assert_ptr_equal(ms_map_get(m, key, strlen(key)), addr[i]);
+		/* Adding an existing key returns its value unchanged, as the newest. */
+		if (i == 0) {
+			assert_ptr_equal(ms_map_add(m, key, strlen(key)), addr[0]);
+			assert_int_equal(*addr[0], 1);
+		}
+	}
+	/* Entry 0 is now the newest: the oldest is entry 1. */
+	assert_ptr_equal(ms_map_lru(m, &k, &kl), addr[1]);
+	assert_int_equal(kl, 2);
+	assert_memory_equal(k, "k1", 3);
+	assert_int_equal(ms_map_del_lru(m), 0);
+	assert_int_equal(cleared, 1);
+	assert_int_equal(cleared_sum, 2);
+	assert_int_equal(ms_map_del(m, "k3", 2), 0);
+	assert_int_equal(cleared, 2);
+	assert_int_equal(ms_map_del(m, "k3", 2), -1);
+	/* A new entry may reuse a removed one's storage: zeroed again. */
+	v = ms_map_add(m, "new", 3);
+	assert_non_null(v);
+	assert_int_equal(v[0] | v[1] | v[2], 0);
+	v[0] = 1000000;
+	ms_map_free(m);
+	assert_int_equal(cleared, N + 1);
+	assert_int_equal(cleared_sum, (long)N * (N + 1) / 2 + 1000000);
+	free(addr);
+
+	m = ms_map_new(NULL);
+	assert_non_null(m);
+	assert_null(ms_map_add(m, "x", 1));
+	ms_map_free(m);
+}
+
+/*
+ * Random puts, deletes, touches and evictions against a plain model (an
+ * array in LRU order): open addressing with backward-shift deletion must
+ * find every key and only those, and keep the exact LRU order.
+ */
+#define MODEL_KEYS 300
+
+struct model {
+	int order[MODEL_KEYS];	/* keys present, least recently used first */
+	int n;
+	int val[MODEL_KEYS];
+};
+
+static void
+model_key(char *buf, size_t sz, int k)
+{
+	/* short and long keys, some differing only in length or after a NUL */
+	if (k % 3 == 0)
+		snprintf(buf, sz, "%d", k);
+	else if (k % 3 == 1)
+		snprintf(buf, sz, "src_ip=198.51.100.%d user=some-long-user-name-%d", k, k);
+	else
+		snprintf(buf, sz, "u%d", k);
+}
+
+static int
+model_find(const struct model *md, int k)
+{
+	for (int i = 0; i < md->n; i++)
+		if (md->order[i] == k)
+			return i;
+	return -1;
+}
+
+static void
+model_remove(struct model *md, int i)
+{
+	memmove(&md->order[i], &md->order[i + 1], (size_t)(md->n - i - 1) * sizeof(int));
+	md->n--;
+}
+
+static void
+test_model(void **state)
+{
+	struct model md = { .n = 0 };
+	struct ms_map *m;
+	uint32_t x = 777;
+	char key[128];
+
+	(void)state;
+	freed = 0;
+	m = ms_map_new(count_free);
+	assert_non_null(m);
+	for (int step = 0; step < 60000; step++) {
+		int k, op, i;
+
+		x = x * 1103515245u + 12345u;
+		k = (int)((x >> 8) % MODEL_KEYS);
+		op = (int)((x >> 20) % 10);
+		model_key(key, sizeof(key), k);
+		i = model_find(&md, k);
+		if (op < 4) {		/* put */
+			assert_int_equal(ms_map_put(m, key, strlen(key), ival(step)), 0);
+			if (i >= 0)
+				model_remove(&md, i);
+			md.order[md.n++] = k;
+			md.val[k] = step;
+		} else if (op < 7) {	/* delete */
+			assert_int_equal(ms_map_del(m, key, strlen(key)), i >= 0 ? 0 : -1);
+			if (i >= 0)
+				model_remove(&md, i);
+		} else if (op < 9) {	/* touch */
+			int *v = ms_map_touch(m, key, strlen(key));
+			if (i >= 0) {
+				assert_non_null(v);
+				assert_int_equal(*v, md.val[k]);
+				model_remove(&md, i);
+				md.order[md.n++] = k;
+			} else {
+				assert_null(v);
+			}
+		} else {		/* evict the oldest */
+			assert_int_equal(ms_map_del_lru(m), md.n > 0 ? 0 : -1);
+			if (md.n > 0)
+				model_remove(&md, 0);
+		}
+		assert_int_equal(ms_map_count(m), md.n);
+		if (step % 1000 == 0 || step > 59000) {
+			struct ms_map_iter it;
+			const void *ik;
+			size_t ikl;
+			int *v, n = 0;
+
+			/* every key: present with its value or absent */
+			for (int j = 0; j < MODEL_KEYS; j++) {
+				model_key(key, sizeof(key), j);
+				v = ms_map_get(m, key, strlen(key));
+				if (model_find(&md, j) >= 0) {
+					assert_non_null(v);
+					assert_int_equal(*v, md.val[j]);
+				} else {
+					assert_null(v);
+				}
+			}
+			/* and the LRU order */
+			ms_map_iter_init(&it);
+			while ((v = ms_map_next(m, &it, &ik, &ikl)) != NULL) {
+				assert_true(n < md.n);
+				model_key(key, sizeof(key), md.order[n]);
+				assert_int_equal(ikl, strlen(key));
+				assert_memory_equal(ik, key, ikl + 1);
+				n++;
+			}
+			assert_int_equal(n, md.n);
+		}
+	}
+	ms_map_free(m);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_siphash13_vectors),
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_binary_keys),
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_iterate),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_null_values),
+		cmocka_unit_test(test_inline_values),
+		cmocka_unit_test(test_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

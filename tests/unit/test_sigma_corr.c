@@ -1224,6 +1224,144 @@ test_no_fields(void **state)
 	free(s);
 }
 
+
+/*
+ * Samples kept across out-of-order events: a sample in the middle of the
+ * kept ones leaves the window first, the others keep their exact text and
+ * order (lines of different lengths, one cut at SIGMA_CORR_SAMPLE_MAX).
+ */
+static void
+test_samples_out_of_order(void **state)
+{
+	static const char *yml =
+	    "title: t\ncorrelation: {type: event_count, rules: [r], group-by: [k],"
+	    " timespan: 10s, condition: {gte: 4}}\n";
+	struct sigma_corr *c = parse_ok(yml);
+	struct sink *s = calloc(1, sizeof(*s));
+	char big[700];
+
+	(void)state;
+	memset(big, 'L', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	feed(c, 0, T0 + 5 * SEC, s, "first line, at 5 s", "k", "g", NULL);
+	feed(c, 0, T0, s, "B", "k", "g", NULL);		/* late, still in [-5 s, 5 s] */
+	feed(c, 0, T0 + 6 * SEC, s, big, "k", "g", NULL);
+	assert_int_equal(s->n, 0);
+	/* At 12 s the window is [2 s, 12 s]: B leaves, the line at 12 s is the 3rd sample. */
+	feed(c, 0, T0 + 12 * SEC, s, "third kept, at 12 s", "k", "g", NULL);
+	assert_int_equal(s->n, 0);
+	feed(c, 0, T0 + 13 * SEC, s, "not a sample (three held)", "k", "g", NULL);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->a[0].count, 4);
+	assert_int_equal(s->a[0].first_ms, T0 + 5 * SEC);
+	assert_int_equal(s->a[0].nsamples, 3);
+	assert_string_equal(s->a[0].samples[0], "first line, at 5 s");
+	assert_int_equal(strlen(s->a[0].samples[1]), SIGMA_CORR_SAMPLE_MAX);
+	assert_int_equal(s->a[0].samples[1][0], 'L');
+	assert_string_equal(s->a[0].samples[2], "third kept, at 12 s");
+
+	/* After the reset the next window starts with fresh samples. */
+	for (int i = 0; i < 4; i++) {
+		snprintf(big, sizeof(big), "after %d", i);
+		feed(c, 0, T0 + (20 + i) * SEC, s, big, "k", "g", NULL);
+	}
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->a[1].nsamples, 3);
+	assert_string_equal(s->a[1].samples[0], "after 0");
+	assert_string_equal(s->a[1].samples[2], "after 2");
+	sigma_corr_free(c);
+	free(s);
+}
+
+/*
+ * A value set past the slots kept in the group, with values long enough
+ * to be stored apart, some expiring: the alert lists the right values.
+ */
+static void
+test_value_count_many_long(void **state)
+{
+	static const char *yml =
+	    "title: t\ncorrelation: {type: value_count, rules: [r], group-by: [k],"
+	    " timespan: 1m, condition: {field: v, gte: 6}}\n";
+	struct sigma_corr *c = parse_ok(yml);
+	struct sink *s = calloc(1, sizeof(*s));
+	char v[128], want[128];
+
+	(void)state;
+	/* v0 .. v3 at 0 s (two long, two short), v0 again at 50 s */
+	for (int i = 0; i < 4; i++) {
+		snprintf(v, sizeof(v), i % 2 ? "/a/rather/long/path/name/that/is/stored/apart/%d" : "v%d", i);
+		feed(c, 0, T0, s, NULL, "k", "g", "v", v, NULL);
+	}
+	feed(c, 0, T0 + 50 * SEC, s, NULL, "k", "g", "v", "v0", NULL);
+	/* At 61 s, v1 .. v3 have left; v0 (50 s) is in: v0 + 4 new = 5, then a 6th fires. */
+	for (int i = 4; i < 9; i++) {
+		snprintf(v, sizeof(v), i % 2 ? "/a/rather/long/path/name/that/is/stored/apart/%d" : "v%d", i);
+		feed(c, 0, T0 + 61 * SEC, s, NULL, "k", "g", "v", v, NULL);
+		assert_int_equal(s->n, i < 8 ? 0 : 1);
+	}
+	assert_int_equal(s->a[0].count, 6);
+	assert_int_equal(s->a[0].nvalues, 6);
+	assert_int_equal(s->a[0].first_ms, T0 + 50 * SEC);
+	assert_string_equal(s->a[0].values[0], "v0");
+	for (int i = 4; i < 9; i++) {
+		snprintf(want, sizeof(want), i % 2 ? "/a/rather/long/path/name/that/is/stored/apart/%d" : "v%d", i);
+		assert_string_equal(s->a[0].values[i - 3], want);
+	}
+	/* One value after the reset (the set goes back into the group), then six again. */
+	feed(c, 0, T0 + 200 * SEC, s, NULL, "k", "g", "v", "lonely", NULL);
+	for (int i = 0; i < 6; i++) {
+		snprintf(v, sizeof(v), i % 2 ? "/a/rather/long/path/name/that/is/stored/apart/%d" : "w%d", i);
+		feed(c, 0, T0 + (300 + i) * SEC, s, NULL, "k", "g", "v", v, NULL);
+	}
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->a[1].count, 6);
+	assert_int_equal(s->a[1].first_ms, T0 + 300 * SEC);
+	assert_string_equal(s->a[1].values[0], "w0");
+	assert_string_equal(s->a[1].values[5], "/a/rather/long/path/name/that/is/stored/apart/5");
+	sigma_corr_free(c);
+	free(s);
+}
+
+/* event_count above the ring slots kept in the group: the ring grows, counts stay exact. */
+static void
+test_event_count_large_ring(void **state)
+{
+	static const char *yml =
+	    "title: t\ncorrelation: {type: event_count, rules: [r], group-by: [k],"
+	    " timespan: 100s, condition: {gte: 50}}\n";
+	struct sigma_corr *c = parse_ok(yml);
+	struct sink *s = calloc(1, sizeof(*s));
+
+	(void)state;
+	/* 49 events at 0..48 s, out of order in pairs; then 20 s of nothing in window terms */
+	for (int i = 0; i < 49; i++)
+		feed(c, 0, T0 + (i ^ 1) * SEC, s, NULL, "k", "g", NULL);
+	assert_int_equal(s->n, 0);
+	/* At 101 s, 0 s leaves the window ([1 s, 101 s]): 48 + 1 = 49, no alert. */
+	feed(c, 0, T0 + 101 * SEC, s, NULL, "k", "g", NULL);
+	assert_int_equal(s->n, 0);
+	feed(c, 0, T0 + 101 * SEC, s, NULL, "k", "g", NULL);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->a[0].count, 50);
+	assert_int_equal(s->a[0].first_ms, T0 + 1 * SEC);
+	assert_int_equal(s->a[0].last_ms, T0 + 101 * SEC);
+	/* Few events after the reset (the ring goes back into the group), then many again. */
+	for (int i = 0; i < 3; i++)
+		feed(c, 0, T0 + (300 + i) * SEC, s, NULL, "k", "g", NULL);
+	for (int i = 0; i < 46; i++)
+		feed(c, 0, T0 + (410 + i) * SEC, s, NULL, "k", "g", NULL);
+	assert_int_equal(s->n, 1);	/* the three at 300 s are out of [355 s, 455 s] */
+	for (int i = 0; i < 4; i++)
+		feed(c, 0, T0 + (456 + i) * SEC, s, NULL, "k", "g", NULL);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->a[1].count, 50);
+	assert_int_equal(s->a[1].first_ms, T0 + 410 * SEC);
+	assert_int_equal(s->a[1].last_ms, T0 + 459 * SEC);
+	sigma_corr_free(c);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -1235,6 +1373,9 @@ main(void)
 		cmocka_unit_test(test_bruteforce),
 		cmocka_unit_test(test_event_count_flood),
 		cmocka_unit_test(test_event_count_boundary),
+		cmocka_unit_test(test_samples_out_of_order),
+		cmocka_unit_test(test_value_count_many_long),
+		cmocka_unit_test(test_event_count_large_ring),
 		cmocka_unit_test(test_event_count_groups),
 		cmocka_unit_test(test_event_count_multi_group),
 		cmocka_unit_test(test_event_count_gt_eq),
