@@ -278,73 +278,95 @@ au_in(const char *const *list, size_t n, struct ms_str k)
 struct au_key {
 	const char *name;
 	size_t len;
+	uint64_t word;		/* au_key_word of the name */
 	bool hex;
 };
 
 #define AU_KEY_SLOTS 512	/* > 2 * MS_ARRAY_LEN(au_keys), a power of two */
+#define AU_KEY_WORD 8		/* key bytes packed into one uint64_t */
 
 /*
- * Length, first, middle and last byte: enough to spread the known keys
- * (a0..a31 differ in their last bytes), with no loop over the key; a
- * collision only costs a probe.
+ * Bytes 8 * k .. of a key's first AU_KEY_WORD bytes, packed (first byte
+ * lowest): au_kv builds it while it scans the key, so a known key of up
+ * to 8 bytes – nearly all of them – is found by one compare of length and
+ * word, with no second pass over its bytes.
  */
-static uint32_t
-au_key_hash(const char *p, size_t n)
+static uint64_t
+au_key_word(const char *p, size_t n)
 {
-	if (n == 0)
-		return 0;
-	return (uint32_t)n * 2654435761u ^ (uint32_t)(unsigned char)p[0] * 40503u ^
-	    (uint32_t)(unsigned char)p[n / 2] * 97u ^ (uint32_t)(unsigned char)p[n - 1] * 7919u;
+	uint64_t w = 0;
+
+	for (size_t i = 0; i < n && i < AU_KEY_WORD; i++)
+		w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+	return w;
+}
+
+static size_t
+au_key_slot(uint64_t w, size_t n)
+{
+	return (size_t)(((w ^ n) * UINT64_C(0x9e3779b97f4a7c15)) >> 40) & (AU_KEY_SLOTS - 1);
+}
+
+/* au_keys[] as a hash table (au_key_table), built once. */
+static struct au_key au_key_tab[AU_KEY_SLOTS];
+static bool au_key_ready;
+
+static void
+au_key_table(void)
+{
+	/* on first use, as before it was split out of au_known_key */
+	for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++) {
+		const char *nm = au_keys[i];
+		size_t l = strlen(nm), h;
+		uint64_t w = au_key_word(nm, l);
+
+		h = au_key_slot(w, l);
+		while (au_key_tab[h].name != NULL)
+			h = (h + 1) & (AU_KEY_SLOTS - 1);
+		au_key_tab[h].name = nm;
+		au_key_tab[h].len = l;
+		au_key_tab[h].word = w;
+		au_key_tab[h].hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), ms_str_make(nm, l));
+	}
+	au_key_ready = true;
 }
 
 /*
- * au_keys[] as a hash table, built once: every key of every record is
- * looked up, and this was the decoder's hottest spot (a linear scan, then
- * a binary search, cost more).
+ * The known key k (w: au_key_word of it), or NULL. Every key of every
+ * record is looked up and this was the decoder's hottest spot (a linear
+ * scan, then a binary search, then a hash of a few bytes plus a memcmp
+ * call cost more).
  */
-static const struct au_key *
-au_known_key(struct ms_str k)
+static inline const struct au_key *
+au_known_key(struct ms_str k, uint64_t w)
 {
-	static struct au_key tab[AU_KEY_SLOTS];
-	static bool ready;
 	size_t h;
 
-	if (!ready) {
-		for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++) {
-			const char *nm = au_keys[i];
-			size_t l = strlen(nm);
+	if (!au_key_ready)
+		au_key_table();
+	for (h = au_key_slot(w, k.len); au_key_tab[h].name != NULL; h = (h + 1) & (AU_KEY_SLOTS - 1)) {
+		const struct au_key *e = &au_key_tab[h];
+		size_t i;
 
-			h = au_key_hash(nm, l) & (AU_KEY_SLOTS - 1);
-			while (tab[h].name != NULL)
-				h = (h + 1) & (AU_KEY_SLOTS - 1);
-			tab[h].name = nm;
-			tab[h].len = l;
-			tab[h].hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), ms_str_make(nm, l));
-		}
-		ready = true;
+		if (e->len != k.len || e->word != w)
+			continue;
+		for (i = AU_KEY_WORD; i < k.len && e->name[i] == k.p[i]; i++)
+			;
+		if (i >= k.len)
+			return e;
 	}
-	for (h = au_key_hash(k.p, k.len) & (AU_KEY_SLOTS - 1); tab[h].name != NULL;
-	    h = (h + 1) & (AU_KEY_SLOTS - 1))
-		if (tab[h].len == k.len && tab[h].name[0] == k.p[0] &&
-		    memcmp(tab[h].name, k.p, k.len) == 0)
-			return &tab[h];
 	return NULL;
 }
 
 /*
- * Field name for key k: a static string, a scratch copy, or NULL (dropped).
+ * Field name for an unknown key k: a scratch copy, or NULL (dropped).
  * *hex: whether the key is one whose value auditd may hex-encode.
  */
 static const char *
-au_name(struct decoded *d, struct ms_str k, bool *hex)
+au_name_slow(struct decoded *d, struct ms_str k, bool *hex)
 {
 	char *p;
-	const struct au_key *known = au_known_key(k);
 
-	if (known != NULL) {
-		*hex = known->hex;
-		return known->name;
-	}
 	*hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), k);
 	if (k.len == 0 || k.len > AU_MAX_KEY)
 		return NULL;
@@ -356,6 +378,23 @@ au_name(struct decoded *d, struct ms_str k, bool *hex)
 	memcpy(p, k.p, k.len);
 	p[k.len] = '\0';
 	return p;
+}
+
+/*
+ * Field name for key k (w: au_key_word of it): a static string, a scratch
+ * copy, or NULL (dropped). *hex: whether the key is one whose value auditd
+ * may hex-encode.
+ */
+static inline const char *
+au_name(struct decoded *d, struct ms_str k, uint64_t w, bool *hex)
+{
+	const struct au_key *known = au_known_key(k, w);
+
+	if (known != NULL) {
+		*hex = known->hex;
+		return known->name;
+	}
+	return au_name_slow(d, k, hex);
 }
 
 /* Room left for record fields, keeping AU_RESERVED_FIELDS for ours. */
@@ -511,6 +550,58 @@ au_type_name(struct ms_str t)
 
 enum au_part { AU_BODY, AU_INNER, AU_ENRICHED };
 
+/* Bytes that end a key: one table load per byte instead of two compares. */
+static const bool au_key_stop[256] = { [' '] = true, ['='] = true };
+
+#define AU_ONES UINT64_C(0x0101010101010101)
+#define AU_HIGHS UINT64_C(0x8080808080808080)
+
+/* High bit set in each byte of x equal to c; exact up to the lowest one. */
+static inline uint64_t
+au_bytes_eq(uint64_t x, unsigned char c)
+{
+	uint64_t y = x ^ (AU_ONES * c);
+
+	return (y - AU_ONES) & ~y & AU_HIGHS;
+}
+
+/*
+ * The end of the key at s[i] (the first ' ' or '=' at or after i, or n)
+ * and in *w its au_key_word. Eight bytes at a time where eight are left
+ * in the line (keys are short: one load, no loop), byte by byte near its
+ * end and on big-endian machines.
+ */
+static inline size_t
+au_scan_key(const char *s, size_t n, size_t i, uint64_t *w)
+{
+	size_t j;
+	uint64_t v = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (n - i >= 8) {
+		uint64_t x, m;
+
+		memcpy(&x, s + i, 8);
+		m = au_bytes_eq(x, ' ') | au_bytes_eq(x, '=');
+		if (m != 0) {
+			size_t len = (size_t)__builtin_ctzll(m) / 8;
+			*w = len == 0 ? 0 : x & (~UINT64_C(0) >> (64 - 8 * len));
+			return i + len;
+		}
+		/* a key of 8 bytes or more: the word is its first 8 */
+		*w = x;
+		for (j = i + 8; j < n && !au_key_stop[(unsigned char)s[j]]; j++)
+			;
+		return j;
+	}
+#endif
+	for (j = i; j < n && !au_key_stop[(unsigned char)s[j]]; j++)
+		if (j - i < AU_KEY_WORD)
+			v |= (uint64_t)(unsigned char)s[j] << (8 * (j - i));
+	*w = v;
+	return j;
+}
+
 /*
  * Adds every key=value of s/n as a field. Tokens without '=' are skipped;
  * an unterminated quote runs to the end. In AU_BODY a single-quoted msg
@@ -527,11 +618,11 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 		bool quoted = false, hex;
 		char q;
 		size_t j;
+		uint64_t w;
 
 		while (i < n && s[i] == ' ')
 			i++;
-		for (j = i; j < n && s[j] != '=' && s[j] != ' '; j++)
-			;
+		j = au_scan_key(s, n, i, &w);
 		if (j >= n || s[j] != '=') {
 			i = j;	/* a bare word such as "(null)": skipped */
 			continue;
@@ -547,20 +638,19 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 			quoted = q == '"';
 			i = j < n ? j + 1 : n;
 			if (q == '\'' && part == AU_BODY) {
-				if (au_room(d) && (name = au_name(d, k, &hex)) != NULL)
+				if (au_room(d) && (name = au_name(d, k, w, &hex)) != NULL)
 					(void)decode_field_add(d, name, v.p, v.len);
 				au_kv(d, v.p, v.len, AU_INNER, false);
 				continue;
 			}
 		} else {
-			for (j = i; j < n && s[j] != ' '; j++)
-				;
+			j = decode_find(s, n, i, ' ');
 			v = ms_str_make(s + i, j - i);
 			i = j;
 		}
 		if (k.len == 0 || !au_room(d))
 			continue;
-		if ((name = au_name(d, k, &hex)) == NULL)
+		if ((name = au_name(d, k, w, &hex)) == NULL)
 			continue;
 		if (!quoted && part != AU_ENRICHED && (hex || (execve && au_is_arg_key(k))) &&
 		    au_is_hex(v))

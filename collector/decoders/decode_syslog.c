@@ -73,11 +73,39 @@ syslog_tm_valid(const struct syslog_tm *t)
 	return t->hour <= 23 && t->min <= 59 && t->sec <= 60;
 }
 
+/*
+ * The last date converted, per thread: lines arrive in time order, so
+ * nearly every line has the date of the one before, and the conversion
+ * (divisions) was a visible part of the header's cost.
+ */
+struct syslog_day_memo {
+	int64_t year;
+	int mon, day;
+	int64_t days;
+};
+
+static _Thread_local struct syslog_day_memo syslog_day_last = { .year = -1 };
+
+/* ms_days_from_civil, remembered for the last date. */
+static int64_t
+syslog_days(int64_t y, int m, int d)
+{
+	struct syslog_day_memo *c = &syslog_day_last;
+
+	if (c->year != y || c->mon != m || c->day != d) {
+		c->days = ms_days_from_civil(y, m, d);
+		c->year = y;
+		c->mon = m;
+		c->day = d;
+	}
+	return c->days;
+}
+
 /* Milliseconds since the epoch of t read as UTC, minus offset_s. */
 static int64_t
 syslog_tm_to_ms(const struct syslog_tm *t, int64_t offset_s)
 {
-	int64_t days = ms_days_from_civil(t->year, t->mon, t->day);
+	int64_t days = syslog_days(t->year, t->mon, t->day);
 	int64_t secs = days * 86400 + t->hour * 3600 + t->min * 60 + t->sec - offset_s;
 
 	return secs * 1000 + t->msec;
@@ -251,18 +279,36 @@ syslog_month(const char *s, size_t n, size_t i)
 {
 	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	char m[3];
+	int k;
 
 	if (n - i < 3)
 		return 0;
-	for (int k = 0; k < 3; k++) {
+	for (k = 0; k < 3; k++) {
 		char c = s[i + k];
 		m[k] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
-	for (int k = 0; k < 12; k++)
-		if (memcmp(names + 3 * k, m, 3) == 0)
+	/* the first letter picks the candidates: no month for most non-syslog lines */
+	switch (m[0]) {
+	case 'j': k = 0; break;		/* jan, jun, jul */
+	case 'f': k = 1; break;
+	case 'm': k = 2; break;		/* mar, may */
+	case 'a': k = 3; break;		/* apr, aug */
+	case 's': k = 8; break;
+	case 'o': k = 9; break;
+	case 'n': k = 10; break;
+	case 'd': k = 11; break;
+	default: return 0;
+	}
+	for (; k < 12; k++)
+		if (names[3 * k] == m[0] && names[3 * k + 1] == m[1] && names[3 * k + 2] == m[2])
 			return k + 1;
 	return 0;
 }
+
+/* The year of syslog_recv_year's last answer and the local-ms range it covers. */
+static _Thread_local struct {
+	int64_t lo, hi, year;
+} syslog_year_last = { 1, 0, 0 };	/* lo > hi: empty */
 
 /*
  * Local-time year the agent was in when it read the line, clamped to
@@ -280,8 +326,18 @@ syslog_recv_year(const struct decode_ctx *ctx)
 	if (local > max_ms)
 		local = max_ms;
 	local += (int64_t)ctx->tz_offset_s * 1000;
+	/* the year of the last call holds until its end: no divisions per line */
+	if (local >= syslog_year_last.lo && local < syslog_year_last.hi)
+		return syslog_year_last.year;
 	y = syslog_year_from_days(syslog_floor_div(local, MS_PER_DAY));
-	return y < 0 ? 0 : (y > 9999 ? 9999 : y);
+	y = y < 0 ? 0 : (y > 9999 ? 9999 : y);
+	if (y > 0 && y < 9999) {
+		/* [Jan 1 of y, Jan 1 of y + 1) in local ms: every instant there is year y */
+		syslog_year_last.lo = ms_days_from_civil(y, 1, 1) * MS_PER_DAY;
+		syslog_year_last.hi = ms_days_from_civil(y + 1, 1, 1) * MS_PER_DAY;
+		syslog_year_last.year = y;
+	}
+	return y;
 }
 
 /*
@@ -530,6 +586,30 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 }
 
 /*
+ * Back to NONE after a header that did not parse: only the header fields
+ * can have been touched (the PRI, 5424's fields and time), so the rest of
+ * syslog_reset's work – most of all the clear – is not done twice for
+ * every line that is not syslog.
+ */
+static void
+syslog_undo(const char *s, size_t n, const struct decode_ctx *ctx,
+    struct decoded *out)
+{
+	struct ms_str empty = ms_str_make(s, 0);
+
+	out->fmt = DECODE_SYSLOG_NONE;
+	out->time_ms = ctx->recv_ms;
+	out->time_from_line = false;
+	out->facility = -1;
+	out->severity = -1;
+	out->host = empty;
+	out->app = empty;
+	out->pid = empty;
+	out->msgid = empty;
+	out->msg = ms_str_make(s, n);
+}
+
+/*
  * Decodes the syslog header of line into out; see decode.h. Every slice in
  * out is borrowed from line. Empty fields point into line with length 0
  * (never NULL) so they can be printed or compared without a check.
@@ -578,5 +658,5 @@ decode_syslog(const char *line, size_t len, const struct decode_ctx *ctx,
 		}
 	}
 	if (!ok)
-		syslog_reset(s, n, ctx, out);
+		syslog_undo(s, n, ctx, out);
 }

@@ -12,6 +12,39 @@
 
 #include "decode.h"
 
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * The offset of the first byte c in s[i..n), or n. For the short spans the
+ * decoders scan (a token, a value): eight bytes per step where eight are
+ * left, so neither a byte loop's compare per byte nor a memchr call's fixed
+ * cost; never reads outside s[i..n). Byte by byte on big-endian machines.
+ */
+static inline size_t
+decode_find(const char *s, size_t n, size_t i, char c)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t rep = ones * (unsigned char)c;
+
+	for (; n - i >= 8; i += 8) {
+		uint64_t x, m;
+
+		memcpy(&x, s + i, 8);
+		x ^= rep;
+		/* high bit of each zero byte; exact for the lowest one */
+		m = (x - ones) & ~x & (ones << 7);
+		if (m != 0)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+	}
+#endif
+	for (; i < n; i++)
+		if (s[i] == c)
+			return i;
+	return n;
+}
+
 /*
  * Sets d->service and the named fields for an auth.log program (d->app)
  * from d->msg; run after decode_sshd. Returns 1 when the message was
