@@ -65,6 +65,28 @@ decode_ipv4(const char *p, size_t n, uint8_t *out)
 	return true;
 }
 
+struct decode_day_memo {
+	int64_t year;
+	int mon, day;
+	int64_t days;
+};
+
+static _Thread_local struct decode_day_memo decode_day_last = { .year = INT64_MIN };
+
+int64_t
+decode_days(int64_t y, int m, int d)
+{
+	struct decode_day_memo *c = &decode_day_last;
+
+	if (c->year != y || c->mon != m || c->day != d) {
+		c->days = ms_days_from_civil(y, m, d);
+		c->year = y;
+		c->mon = m;
+		c->day = d;
+	}
+	return c->days;
+}
+
 /* The program name without a directory: "/usr/sbin/sshd" → "sshd". */
 static struct ms_str
 line_basename(struct ms_str app)

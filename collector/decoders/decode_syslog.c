@@ -10,6 +10,7 @@
  * never leaks wrong fields to the detectors.
  */
 #include "decode.h"
+#include "decoders.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -73,39 +74,11 @@ syslog_tm_valid(const struct syslog_tm *t)
 	return t->hour <= 23 && t->min <= 59 && t->sec <= 60;
 }
 
-/*
- * The last date converted, per thread: lines arrive in time order, so
- * nearly every line has the date of the one before, and the conversion
- * (divisions) was a visible part of the header's cost.
- */
-struct syslog_day_memo {
-	int64_t year;
-	int mon, day;
-	int64_t days;
-};
-
-static _Thread_local struct syslog_day_memo syslog_day_last = { .year = -1 };
-
-/* ms_days_from_civil, remembered for the last date. */
-static int64_t
-syslog_days(int64_t y, int m, int d)
-{
-	struct syslog_day_memo *c = &syslog_day_last;
-
-	if (c->year != y || c->mon != m || c->day != d) {
-		c->days = ms_days_from_civil(y, m, d);
-		c->year = y;
-		c->mon = m;
-		c->day = d;
-	}
-	return c->days;
-}
-
 /* Milliseconds since the epoch of t read as UTC, minus offset_s. */
 static int64_t
 syslog_tm_to_ms(const struct syslog_tm *t, int64_t offset_s)
 {
-	int64_t days = syslog_days(t->year, t->mon, t->day);
+	int64_t days = decode_days(t->year, t->mon, t->day);
 	int64_t secs = days * 86400 + t->hour * 3600 + t->min * 60 + t->sec - offset_s;
 
 	return secs * 1000 + t->msec;

@@ -19,7 +19,8 @@
  * The offset of the first byte c in s[i..n), or n. For the short spans the
  * decoders scan (a token, a value): eight bytes per step where eight are
  * left, so neither a byte loop's compare per byte nor a memchr call's fixed
- * cost; never reads outside s[i..n). Byte by byte on big-endian machines.
+ * cost; never reads outside s[i..n) (n when i >= n). Byte by byte on
+ * big-endian machines.
  */
 static inline size_t
 decode_find(const char *s, size_t n, size_t i, char c)
@@ -28,6 +29,8 @@ decode_find(const char *s, size_t n, size_t i, char c)
 	const uint64_t ones = UINT64_C(0x0101010101010101);
 	const uint64_t rep = ones * (unsigned char)c;
 
+	if (i >= n)
+		return n;
 	for (; n - i >= 8; i += 8) {
 		uint64_t x, m;
 
@@ -44,6 +47,45 @@ decode_find(const char *s, size_t n, size_t i, char c)
 			return i;
 	return n;
 }
+
+/*
+ * One past the last byte c in s[lo..hi), or lo when there is none (so
+ * s[lo..result) ends with c unless the result is lo). Eight bytes per step
+ * like decode_find; never reads outside s[lo..hi) (lo when hi <= lo).
+ */
+static inline size_t
+decode_rfind(const char *s, size_t lo, size_t hi, char c)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	const uint64_t rep = UINT64_C(0x0101010101010101) * (unsigned char)c;
+
+	if (hi <= lo)
+		return lo;
+	for (; hi - lo >= 8; hi -= 8) {
+		uint64_t x, m;
+
+		memcpy(&x, s + hi - 8, 8);
+		x ^= rep;
+		/* high bit of exactly the zero bytes (no borrow between bytes) */
+		m = ~(((x & low7) + low7) | x | low7);
+		if (m != 0)
+			return hi - 8 + (size_t)(63 - __builtin_clzll(m)) / 8 + 1;
+	}
+#endif
+	for (; hi > lo; hi--)
+		if (s[hi - 1] == c)
+			return hi;
+	return lo;
+}
+
+/*
+ * ms_days_from_civil(y, m, d), remembered per thread for the last date
+ * asked: lines arrive in time order, so nearly every line has the date of
+ * the one before, and the conversion's divisions were a visible part of
+ * decoding a timestamp.
+ */
+int64_t decode_days(int64_t y, int m, int d);
 
 /*
  * Sets d->service and the named fields for an auth.log program (d->app)
