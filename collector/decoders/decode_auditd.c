@@ -445,9 +445,27 @@ struct au_head {
 	struct ms_str node;
 	struct ms_str type;	/* slice of the line or a static name */
 	struct ms_str serial;
+	uint64_t serial_num;	/* serial's value */
 	int64_t time_ms;
 	size_t body;		/* offset of the first key=value */
 };
+
+/*
+ * The end of the run of digits at s[i] (n at most); *v the value of its
+ * first maxd digits (maxd <= 19: no overflow).
+ */
+static size_t
+au_digits(const char *s, size_t n, size_t i, size_t maxd, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t j;
+
+	for (j = i; j < n && au_is_digit(s[j]); j++)
+		if (j - i < maxd)
+			x = x * 10 + (uint64_t)(s[j] - '0');
+	*v = x;
+	return j;
+}
 
 /*
  * Parses "[printk time] audit: node=N type=T msg=audit(S.M:SERIAL): " (all
@@ -459,10 +477,12 @@ au_head_parse(const char *s, size_t n, struct au_head *h)
 {
 	size_t i = 0, j;
 	uint64_t sec, frac, serial;
-	struct ms_str v;
 
 	memset(h, 0, sizeof(*h));
-	if (n > 0 && s[0] == '[') {
+	/* "[", "audit: ", "node=" or "type=": any other line is rejected on its first byte */
+	if (n == 0 || (s[0] != '[' && s[0] != 'a' && s[0] != 'n' && s[0] != 't'))
+		return -1;
+	if (s[0] == '[') {
 		/* kernel printk time "[  123.456789] " */
 		for (j = 1; j < n && j < 32 && s[j] != ']'; j++)
 			;
@@ -500,34 +520,27 @@ au_head_parse(const char *s, size_t n, struct au_head *h)
 		i += 6;
 	else
 		return -1;
-	/* SECONDS.FRACTION:SERIAL) */
-	for (j = i; j < n && au_is_digit(s[j]); j++)
-		;
-	if (au_parse_u64(ms_str_make(s + i, j - i), AU_MAX_SEC_DIGITS, &sec) < 0 ||
-	    j >= n || s[j] != '.')
+	/* SECONDS.FRACTION:SERIAL), each number read in the scan that finds its end */
+	j = au_digits(s, n, i, AU_MAX_SEC_DIGITS, &sec);
+	if (j == i || j - i > AU_MAX_SEC_DIGITS || j >= n || s[j] != '.')
 		return -1;
 	i = j + 1;
-	for (j = i; j < n && au_is_digit(s[j]); j++)
-		;
-	v = ms_str_make(s + i, j - i);
-	if (v.len > 3)
-		v.len = 3;	/* milliseconds; auditd writes exactly three digits */
-	if (j - i > AU_MAX_FRAC_DIGITS || au_parse_u64(v, 3, &frac) < 0 || j >= n ||
-	    s[j] != ':')
+	/* milliseconds: the first three digits (auditd writes exactly three) */
+	j = au_digits(s, n, i, 3, &frac);
+	if (j == i || j - i > AU_MAX_FRAC_DIGITS || j >= n || s[j] != ':')
 		return -1;
-	for (size_t k = v.len; k < 3; k++)
+	for (size_t k = j - i; k < 3; k++)
 		frac *= 10;
 	i = j + 1;
-	for (j = i; j < n && au_is_digit(s[j]); j++)
-		;
+	j = au_digits(s, n, i, AU_MAX_SERIAL_DIGITS, &serial);
 	h->serial = ms_str_make(s + i, j - i);
-	if (au_parse_u64(h->serial, AU_MAX_SERIAL_DIGITS, &serial) < 0 || j >= n ||
-	    s[j] != ')')
+	if (j == i || j - i > AU_MAX_SERIAL_DIGITS || j >= n || s[j] != ')')
 		return -1;
 	i = j + 1;
 	if (i < n && s[i] == ':')
 		i++;
 	h->time_ms = (int64_t)sec * 1000 + (int64_t)frac;
+	h->serial_num = serial;
 	h->body = i;
 	return 0;
 }
@@ -671,12 +684,14 @@ au_add_syscall_name(struct decoded *d)
 
 	/* first bytes inline: a strcmp call per field cost more than the loop */
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (d->fields[i].name[0] == 'S' && strcmp(d->fields[i].name, "SYSCALL") == 0)
+		if (d->fields[i].name[0] == 'S' && d->fields[i].name[1] == 'Y' &&
+		    strcmp(d->fields[i].name, "SYSCALL") == 0)
 			return;
 	/* exact lookup: decode_field_get would fall back to "syscall" */
 	sc = NULL;
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (d->fields[i].name[0] == 's' && strcmp(d->fields[i].name, "syscall") == 0)
+		if (d->fields[i].name[0] == 's' && d->fields[i].name[1] == 'y' &&
+		    strcmp(d->fields[i].name, "syscall") == 0)
 			sc = &d->fields[i].value;
 	if (arch == NULL || sc == NULL || !ms_str_eq(*arch, "c000003e") ||
 	    au_parse_u64(*sc, 4, &num) < 0)
@@ -696,9 +711,10 @@ au_cmdline(struct decoded *d)
 	size_t total = 0, w = 0, nf = d->nfields;
 	char *p;
 
+	/* nm[0] first: only "a..." names can be arguments, and most names are not */
 	for (size_t i = 0; i < nf; i++) {
 		const char *nm = d->fields[i].name;
-		if (au_is_arg_key(ms_str_make(nm, strlen(nm))))
+		if (nm[0] == 'a' && au_is_arg_key(ms_str_make(nm, strlen(nm))))
 			total += d->fields[i].value.len + 1;
 	}
 	if (total == 0)
@@ -710,11 +726,12 @@ au_cmdline(struct decoded *d)
 	for (size_t i = 0; i < nf; i++) {
 		const char *nm = d->fields[i].name;
 		struct ms_str v = d->fields[i].value;
-		const char *br = strchr(nm, '[');
+		const char *br;
 		size_t take;
 
-		if (!au_is_arg_key(ms_str_make(nm, strlen(nm))))
+		if (nm[0] != 'a' || !au_is_arg_key(ms_str_make(nm, strlen(nm))))
 			continue;
+		br = strchr(nm, '[');
 		/* a piece after the first of a split argument continues it */
 		if (w > 0 && !(br != NULL && strcmp(br, "[0]") != 0)) {
 			if (w >= total)
@@ -843,7 +860,7 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 	type = au_type_name(h.type);
 	execve = ms_str_eq(type, "EXECVE");
 	syscall = ms_str_eq(type, "SYSCALL");
-	(void)au_parse_u64(h.serial, AU_MAX_SERIAL_DIGITS, &serial);
+	serial = h.serial_num;
 
 	d->product = "linux";
 	d->service = "auditd";
