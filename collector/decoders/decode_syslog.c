@@ -168,13 +168,31 @@ syslog_fraction(const char *s, size_t n, size_t *i, int *msec)
 	return true;
 }
 
-/* "hh:mm:ss[.frac]" */
+/* Two decimal digits at p (known to be in the line), or -1. */
+static int
+syslog_d2(const char *p)
+{
+	unsigned a = (unsigned)(p[0] - '0'), b = (unsigned)(p[1] - '0');
+
+	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
+/* "hh:mm:ss[.frac]"; *i (<= n) is advanced on success only. */
 static bool
 syslog_clock(const char *s, size_t n, size_t *i, struct syslog_tm *t)
 {
-	return syslog_digits(s, n, i, 2, &t->hour) && syslog_char(s, n, i, ':') &&
-	    syslog_digits(s, n, i, 2, &t->min) && syslog_char(s, n, i, ':') &&
-	    syslog_digits(s, n, i, 2, &t->sec) && syslog_fraction(s, n, i, &t->msec);
+	size_t j = *i;
+
+	/* fixed width: one bound check for all eight bytes */
+	if (n - j < 8 || s[j + 2] != ':' || s[j + 5] != ':' ||
+	    (t->hour = syslog_d2(s + j)) < 0 || (t->min = syslog_d2(s + j + 3)) < 0 ||
+	    (t->sec = syslog_d2(s + j + 6)) < 0)
+		return false;
+	j += 8;
+	if (!syslog_fraction(s, n, &j, &t->msec))
+		return false;
+	*i = j;
+	return true;
 }
 
 /* "<PRI>" with PRI 0..191, 1 to 3 digits. */
@@ -355,20 +373,29 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 			return false;
 		*ms = syslog_tm_to_ms(&t, offset_s);
 	} else {
+		int64_t this_year;
+
 		t.year = syslog_recv_year(ctx);
 		/* event time is bounded (year 0..9999), recv_ms is not: no overflow this way */
-		if (!syslog_tm_valid(&t) ||
-		    syslog_tm_to_ms(&t, offset_s) - SYSLOG_FUTURE_SLACK_MS > ctx->recv_ms)
+		if (syslog_tm_valid(&t) &&
+		    (this_year = syslog_tm_to_ms(&t, offset_s)) - SYSLOG_FUTURE_SLACK_MS <= ctx->recv_ms) {
+			*ms = this_year;
+		} else {
 			t.year--;
-		if (!syslog_tm_valid(&t))
-			return false;
-		*ms = syslog_tm_to_ms(&t, offset_s);
+			if (!syslog_tm_valid(&t))
+				return false;
+			*ms = syslog_tm_to_ms(&t, offset_s);
+		}
 	}
 	*i = j;
 	return true;
 }
 
 /* ---- header parts -------------------------------------------------- */
+
+/* Bytes that end a tag and a pid: one table load per byte, not two or three compares. */
+static const bool syslog_tag_stop[256] = { [' '] = true, ['['] = true, [':'] = true };
+static const bool syslog_pid_stop[256] = { [' '] = true, [']'] = true };
 
 /* A run of non-space bytes; false when empty. */
 static bool
@@ -398,18 +425,16 @@ syslog_host_tag(const char *s, size_t n, size_t i, struct decoded *out)
 
 	syslog_skip_spaces(s, n, &i);
 	tok = i;
-	end = i;
-	while (end < n && s[end] != ' ')
-		end++;
+	end = decode_find(s, n, tok, ' ');
 	/*
 	 * A first token holding '[' or ending in its only ':' is a tag, not a
 	 * host: host names have neither (IPv6 literals have several ':').
 	 */
 	if (end > tok) {
-		bool bracket = memchr(s + tok, '[', end - tok) != NULL;
-		const char *c = memchr(s + tok, ':', end - tok);
-		if (c != NULL)
-			colon = (size_t)(c - s);
+		bool bracket = decode_find(s, end, tok, '[') < end;
+		size_t c = decode_find(s, end, tok, ':');
+		if (c < end)
+			colon = c;
 		if (!bracket && !(colon == end - 1)) {
 			out->host = ms_str_make(s + tok, end - tok);
 			i = end;
@@ -422,13 +447,13 @@ syslog_host_tag(const char *s, size_t n, size_t i, struct decoded *out)
 
 	/* tag: bytes up to '[', ':' or a space */
 	j = i;
-	while (j < n && s[j] != ' ' && s[j] != '[' && s[j] != ':')
+	while (j < n && !syslog_tag_stop[(unsigned char)s[j]])
 		j++;
 	if (j == i || j == n || s[j] == ' ')
 		return;		/* no tag: msg is all of it */
 	if (s[j] == '[') {
 		size_t p = j + 1, rb = p, q;
-		while (rb < n && s[rb] != ']' && s[rb] != ' ')
+		while (rb < n && !syslog_pid_stop[(unsigned char)s[rb]])
 			rb++;
 		if (rb == n || s[rb] != ']')
 			return;
