@@ -97,7 +97,8 @@ struct decoded {
 	/*
 	 * Named fields for rule matching. Everything above is reset for every
 	 * line; only the counters below are, not the arrays (kept last so a
-	 * reset stays cheap).
+	 * reset stays cheap). syslog_reset (decode_syslog.c) sets each member
+	 * by name: a new member needs a line there too.
 	 */
 	unsigned nfields;
 	size_t scratch_used;

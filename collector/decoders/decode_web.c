@@ -175,7 +175,7 @@ web_quoted_end(const char *s, size_t n, size_t i)
  * backslash is kept). Called when p holds a backslash; the result is in
  * scratch, MS_STR_NULL when the scratch area is full.
  */
-static struct ms_str
+static struct ms_str __attribute__((noinline))
 web_unescape_slow(struct decoded *d, const char *p, size_t len)
 {
 	char *o;
@@ -211,7 +211,7 @@ web_unescape_slow(struct decoded *d, const char *p, size_t len)
  * p/len without the log's escaping; see web_unescape_slow. Inline, for the
  * common case of nothing to undo (a call per value cost more than the scan).
  */
-static inline struct ms_str
+static inline __attribute__((always_inline)) struct ms_str
 web_unescape_log(struct decoded *d, const char *p, size_t len)
 {
 	/* short values (user, "-") inline; memchr is cheaper on long ones */
