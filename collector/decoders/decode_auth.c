@@ -189,6 +189,16 @@ auth_add_uint(struct decoded *d, const char *name, unsigned long long v)
 	size_t n = 0;
 	char *p;
 
+	if (v < 100000) {
+		/* a port or a uid: digits straight into scratch, no reversed copy */
+		n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+		if ((p = decode_scratch(d, n)) == NULL)
+			return;
+		for (size_t k = n; k-- > 0; v /= 10)
+			p[k] = (char)('0' + v % 10);
+		(void)decode_field_add(d, name, p, n);
+		return;
+	}
 	do {
 		tmp[n++] = (char)('0' + v % 10);
 		v /= 10;

@@ -101,6 +101,9 @@ line_basename(struct ms_str app)
 static bool
 line_is_webserver(struct ms_str app)
 {
+	/* the first byte first: most programs (sshd, sudo, CRON ...) end here */
+	if (app.len == 0 || (app.p[0] != 'n' && app.p[0] != 'a' && app.p[0] != 'h'))
+		return false;
 	return ms_str_eq(app, "nginx") || ms_str_eq(app, "apache2") ||
 	    ms_str_eq(app, "httpd") || ms_str_eq(app, "apache") ||
 	    ms_str_startswith(app, "nginx_") || ms_str_startswith(app, "apache2_");

@@ -22,7 +22,7 @@
  * cost; never reads outside s[i..n) (n when i >= n). Byte by byte on
  * big-endian machines.
  */
-static inline size_t
+static inline __attribute__((always_inline)) size_t
 decode_find(const char *s, size_t n, size_t i, char c)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -53,7 +53,7 @@ decode_find(const char *s, size_t n, size_t i, char c)
  * s[lo..result) ends with c unless the result is lo). Eight bytes per step
  * like decode_find; never reads outside s[lo..hi) (lo when hi <= lo).
  */
-static inline size_t
+static inline __attribute__((always_inline)) size_t
 decode_rfind(const char *s, size_t lo, size_t hi, char c)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
