@@ -451,18 +451,19 @@ struct au_head {
 };
 
 /*
- * The end of the run of digits at s[i] (n at most); *v the value of its
- * first maxd digits (maxd <= 19: no overflow).
+ * The end of the run of digits at s[i] (n at most); *v its value, which
+ * wraps (unsigned, defined) beyond 19 digits – longer runs are rejected
+ * by the callers anyway.
  */
 static size_t
-au_digits(const char *s, size_t n, size_t i, size_t maxd, uint64_t *v)
+au_digits(const char *s, size_t n, size_t i, uint64_t *v)
 {
 	uint64_t x = 0;
 	size_t j;
+	unsigned c;
 
-	for (j = i; j < n && au_is_digit(s[j]); j++)
-		if (j - i < maxd)
-			x = x * 10 + (uint64_t)(s[j] - '0');
+	for (j = i; j < n && (c = (unsigned)(s[j] - '0')) <= 9; j++)
+		x = x * 10 + c;
 	*v = x;
 	return j;
 }
@@ -478,10 +479,9 @@ au_head_parse(const char *s, size_t n, struct au_head *h)
 	size_t i = 0, j;
 	uint64_t sec, frac, serial;
 
-	memset(h, 0, sizeof(*h));
-	/* "[", "audit: ", "node=" or "type=": any other line is rejected on its first byte */
-	if (n == 0 || (s[0] != '[' && s[0] != 'a' && s[0] != 'n' && s[0] != 't'))
+	if (!decode_auditd_maybe(s, n))
 		return -1;
+	memset(h, 0, sizeof(*h));
 	if (s[0] == '[') {
 		/* kernel printk time "[  123.456789] " */
 		for (j = 1; j < n && j < 32 && s[j] != ']'; j++)
@@ -521,18 +521,21 @@ au_head_parse(const char *s, size_t n, struct au_head *h)
 	else
 		return -1;
 	/* SECONDS.FRACTION:SERIAL), each number read in the scan that finds its end */
-	j = au_digits(s, n, i, AU_MAX_SEC_DIGITS, &sec);
+	j = au_digits(s, n, i, &sec);
 	if (j == i || j - i > AU_MAX_SEC_DIGITS || j >= n || s[j] != '.')
 		return -1;
 	i = j + 1;
 	/* milliseconds: the first three digits (auditd writes exactly three) */
-	j = au_digits(s, n, i, 3, &frac);
+	j = au_digits(s, n, i, &frac);
 	if (j == i || j - i > AU_MAX_FRAC_DIGITS || j >= n || s[j] != ':')
 		return -1;
+	/* at most 9 digits: no wrap; down or up to three digits */
+	for (size_t k = j - i; k > 3; k--)
+		frac /= 10;
 	for (size_t k = j - i; k < 3; k++)
 		frac *= 10;
 	i = j + 1;
-	j = au_digits(s, n, i, AU_MAX_SERIAL_DIGITS, &serial);
+	j = au_digits(s, n, i, &serial);
 	h->serial = ms_str_make(s + i, j - i);
 	if (j == i || j - i > AU_MAX_SERIAL_DIGITS || j >= n || s[j] != ')')
 		return -1;
@@ -598,7 +601,7 @@ au_scan_key(const char *s, size_t n, size_t i, uint64_t *w)
 		m = au_bytes_eq(x, ' ') | au_bytes_eq(x, '=');
 		if (m != 0) {
 			size_t len = (size_t)__builtin_ctzll(m) / 8;
-			*w = len == 0 ? 0 : x & (~UINT64_C(0) >> (64 - 8 * len));
+			*w = x & ((UINT64_C(1) << (8 * len)) - 1);	/* len <= 7 */
 			return i + len;
 		}
 		/* a key of 8 bytes or more: the word is its first 8 */

@@ -116,7 +116,7 @@ line_decode_app(struct decoded *d, const struct decode_ctx *ctx)
 	struct ms_str app = line_basename(d->app);
 
 	d->product = "linux";
-	if (d->msg.len > 0 && decode_auditd(d, ctx, d->msg.p, d->msg.len))
+	if (decode_auditd_maybe(d->msg.p, d->msg.len) && decode_auditd(d, ctx, d->msg.p, d->msg.len))
 		return;
 	(void)decode_sshd(d);
 	if (ms_str_eq(app, "kernel")) {
@@ -152,7 +152,8 @@ decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
 			line_decode_app(out, ctx);
 		return;
 	}
-	if (out->msg.len > 0 && decode_auditd(out, ctx, out->msg.p, out->msg.len))
+	if (decode_auditd_maybe(out->msg.p, out->msg.len) &&
+	    decode_auditd(out, ctx, out->msg.p, out->msg.len))
 		return;
 	(void)decode_web(out, out->msg.p, out->msg.len);
 }

@@ -256,10 +256,7 @@ web_add_decoded(struct decoded *d, const char *name, struct ms_str v, bool plus_
 	char *o;
 	size_t len = v.len;
 
-	/* short values (most paths) without a memchr call's fixed cost */
-	if ((v.len < 32 ? decode_find(v.p, v.len, 0, '%') == v.len : memchr(v.p, '%', v.len) == NULL) &&
-	    (!plus_space || (v.len < 32 ? decode_find(v.p, v.len, 0, '+') == v.len :
-	    memchr(v.p, '+', v.len) == NULL))) {
+	if (memchr(v.p, '%', v.len) == NULL && (!plus_space || memchr(v.p, '+', v.len) == NULL)) {
 		(void)decode_field_add(d, name, v.p, v.len);
 		return;
 	}

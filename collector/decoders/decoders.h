@@ -134,6 +134,17 @@ int decode_zeek(struct decoded *d);
 int decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, size_t n);
 
 /*
+ * Can s/n be an audit record at all? Its first byte must open "[printk
+ * time]", "audit: ", "node=" or "type=" (au_head_parse): the callers ask
+ * before decode_auditd, which most lines would leave on that byte anyway.
+ */
+static inline bool
+decode_auditd_maybe(const char *s, size_t n)
+{
+	return s != NULL && n > 0 && (s[0] == '[' || s[0] == 'a' || s[0] == 'n' || s[0] == 't');
+}
+
+/*
  * rsyslog's "message repeated N times: [ msg]": when *m is one, replaces it
  * with the inner msg, sets *repeat to N and returns true; otherwise leaves
  * both alone and returns false.
