@@ -279,6 +279,15 @@ web_add(struct decoded *d, const char *name, struct ms_str v)
 	(void)decode_field_add(d, name, v.p, v.len);
 }
 
+/* A method is upper-case letters, '-' and '_': one table load per byte. */
+static const bool web_method_char[256] = {
+	['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
+	['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
+	['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
+	['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
+	['Y'] = true, ['Z'] = true, ['-'] = true, ['_'] = true,
+};
+
 /* "METHOD URI[ HTTP/x.y]" (already log-unescaped) into its fields. */
 static void
 web_request(struct decoded *d, struct ms_str req)
@@ -286,15 +295,12 @@ web_request(struct decoded *d, struct ms_str req)
 	size_t sp = 0, last, q;
 	struct ms_str uri;
 
-	while (sp < req.len && req.p[sp] != ' ')
-		sp++;
+	sp = decode_find(req.p, req.len, 0, ' ');
 	if (sp == 0 || sp == req.len || sp > WEB_MAX_METHOD)
 		return;		/* "-", empty, a bare word, a TLS hello: no request */
-	for (size_t k = 0; k < sp; k++) {
-		char c = req.p[k];
-		if (!((c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+	for (size_t k = 0; k < sp; k++)
+		if (!web_method_char[(unsigned char)req.p[k]])
 			return;
-	}
 	(void)decode_field_add(d, "cs-method", req.p, sp);
 	uri = ms_str_make(req.p + sp + 1, req.len - sp - 1);
 	last = decode_rfind(uri.p, 0, uri.len, ' ');
@@ -408,8 +414,7 @@ decode_web(struct decoded *d, const char *s, size_t n)
 	i = st + 3;
 	if (i < n && s[i] == ' ') {
 		size_t b0 = ++i;
-		while (i < n && s[i] != ' ')
-			i++;
+		i = decode_find(s, n, i, ' ');
 		web_add(d, "sc-bytes", ms_str_make(s + b0, i - b0));
 	}
 	/* optional "referer" "user-agent" */
