@@ -332,6 +332,44 @@ syslog_recv_year(const struct decode_ctx *ctx)
 }
 
 /*
+ * A year-less RFC 3164 stamp read in receive year `year`: its time in that
+ * year and in the one before, when the date exists there. Which of them a
+ * line gets depends on its recv_ms only (syslog_stamp_pick).
+ */
+struct syslog_stamp {
+	int64_t year;
+	bool ok_this, ok_prev;
+	int64_t ms_this, ms_prev;
+};
+
+/*
+ * The last stamp of the exact form "Mmm dd hh:mm:ss " (16 bytes with the
+ * space after it), per thread: busy logs write many lines a second, and
+ * the same 16 bytes in the same receive year and zone are the same stamp,
+ * so the next line is read with two compares instead of a parse.
+ */
+static _Thread_local struct {
+	bool used;
+	uint64_t text[2];
+	int32_t tz;
+	struct syslog_stamp st;
+} syslog_stamp_last;
+
+/* The year's time unless that is too far ahead of recv_ms, else last year's (see below). */
+static bool
+syslog_stamp_pick(const struct syslog_stamp *st, const struct decode_ctx *ctx, int64_t *ms)
+{
+	/* event time is bounded (year 0..9999), recv_ms is not: no overflow this way */
+	if (st->ok_this && st->ms_this - SYSLOG_FUTURE_SLACK_MS <= ctx->recv_ms)
+		*ms = st->ms_this;
+	else if (st->ok_prev)
+		*ms = st->ms_prev;
+	else
+		return false;
+	return true;
+}
+
+/*
  * RFC 3164 "Mmm dd [yyyy ]hh:mm:ss[.frac]" in the agent's local time; day
  * may be space-padded ("Nov  5") or a single digit. Without a year the
  * year is the agent's current one, or the previous one when that would put
@@ -346,7 +384,21 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 	size_t j = *i;
 	int year = -1;
 	int64_t offset_s = ctx->tz_offset_s;
+	uint64_t text[2] = { 0, 0 };
+	/* 16 bytes ending in a space: what the stamp memo is keyed on */
+	bool memo = n - j >= 16 && s[j + 15] == ' ';
 
+	if (memo) {
+		memcpy(text, s + j, sizeof(text));
+		if (syslog_stamp_last.used && syslog_stamp_last.text[0] == text[0] &&
+		    syslog_stamp_last.text[1] == text[1] && syslog_stamp_last.tz == ctx->tz_offset_s &&
+		    syslog_stamp_last.st.year == syslog_recv_year(ctx)) {
+			if (!syslog_stamp_pick(&syslog_stamp_last.st, ctx, ms))
+				return false;
+			*i = j + 15;
+			return true;
+		}
+	}
 	if ((t.mon = syslog_month(s, n, j)) == 0)
 		return false;
 	j += 3;
@@ -373,19 +425,23 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 			return false;
 		*ms = syslog_tm_to_ms(&t, offset_s);
 	} else {
-		int64_t this_year;
+		struct syslog_stamp st;
 
-		t.year = syslog_recv_year(ctx);
-		/* event time is bounded (year 0..9999), recv_ms is not: no overflow this way */
-		if (syslog_tm_valid(&t) &&
-		    (this_year = syslog_tm_to_ms(&t, offset_s)) - SYSLOG_FUTURE_SLACK_MS <= ctx->recv_ms) {
-			*ms = this_year;
-		} else {
-			t.year--;
-			if (!syslog_tm_valid(&t))
-				return false;
-			*ms = syslog_tm_to_ms(&t, offset_s);
+		st.year = t.year = syslog_recv_year(ctx);
+		if ((st.ok_this = syslog_tm_valid(&t)))
+			st.ms_this = syslog_tm_to_ms(&t, offset_s);
+		t.year--;
+		if ((st.ok_prev = syslog_tm_valid(&t)))
+			st.ms_prev = syslog_tm_to_ms(&t, offset_s);
+		/* remembered only when those 16 bytes were the whole stamp and its space */
+		if (memo && j == *i + 15) {
+			syslog_stamp_last.used = true;
+			memcpy(syslog_stamp_last.text, text, sizeof(text));
+			syslog_stamp_last.tz = ctx->tz_offset_s;
+			syslog_stamp_last.st = st;
 		}
+		if (!syslog_stamp_pick(&st, ctx, ms))
+			return false;
 	}
 	*i = j;
 	return true;
