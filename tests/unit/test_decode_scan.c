@@ -138,6 +138,15 @@ static const struct time_step time_steps[] = {
 	{ R_20250101_000001, 0, "Jan  1 00:00:00 h app: x", INT64_C(1735689600000) },
 	/* December read in January: last year's */
 	{ R_20250101_000001, 0, "Dec 31 23:59:58 h app: x", INT64_C(1735689598000) },
+	/* the same stamp, same receive year, later recv_ms: now close enough for this year */
+	{ INT64_C(1765756800000), 0, "Dec 31 23:59:58 h app: x", INT64_C(1767225598000) },
+	{ R_20250101_000001, 0, "Dec 31 23:59:58 h app: x", INT64_C(1735689598000) },
+	/* same 16 bytes, another zone */
+	{ R_20250101_000001, 3600, "Dec 31 23:59:58 h app: x", INT64_C(1735689598000) - 3600000 },
+	/* same stamp text, but a fraction or a year after it: not the remembered stamp */
+	{ R_20250101_000001, 0, "Dec 31 23:59:58.250 h app: x", INT64_C(1735689598250) },
+	{ R_20250101_000001, 0, "Dec 31 23:59:58 h app: x", INT64_C(1735689598000) },
+	{ R_20250101_000001, 0, "Dec 31 23:59:58", INT64_C(1735689598000) },
 	/* back in time: the remembered year must not stick */
 	{ R_20241231_235959, 0, "Jan  1 00:00:00 h app: x", INT64_C(1704067200000) },
 	/* Feb 29: not in 2025, so 2024's; valid in 2024 itself */
