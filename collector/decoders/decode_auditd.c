@@ -286,10 +286,10 @@ struct au_key {
 #define AU_KEY_WORD 8		/* key bytes packed into one uint64_t */
 
 /*
- * Bytes 8 * k .. of a key's first AU_KEY_WORD bytes, packed (first byte
- * lowest): au_kv builds it while it scans the key, so a known key of up
- * to 8 bytes – nearly all of them – is found by one compare of length and
- * word, with no second pass over its bytes.
+ * A key's first AU_KEY_WORD bytes packed into one word (first byte lowest,
+ * zero past the key's end): au_scan_key builds it while it finds the key's
+ * end, so a known key of up to 8 bytes – nearly all of them – is found by
+ * one compare of length and word, with no second pass over its bytes.
  */
 static uint64_t
 au_key_word(const char *p, size_t n)
