@@ -278,73 +278,95 @@ au_in(const char *const *list, size_t n, struct ms_str k)
 struct au_key {
 	const char *name;
 	size_t len;
+	uint64_t word;		/* au_key_word of the name */
 	bool hex;
 };
 
 #define AU_KEY_SLOTS 512	/* > 2 * MS_ARRAY_LEN(au_keys), a power of two */
+#define AU_KEY_WORD 8		/* key bytes packed into one uint64_t */
 
 /*
- * Length, first, middle and last byte: enough to spread the known keys
- * (a0..a31 differ in their last bytes), with no loop over the key; a
- * collision only costs a probe.
+ * A key's first AU_KEY_WORD bytes packed into one word (first byte lowest,
+ * zero past the key's end): au_scan_key builds it while it finds the key's
+ * end, so a known key of up to 8 bytes – nearly all of them – is found by
+ * one compare of length and word, with no second pass over its bytes.
  */
-static uint32_t
-au_key_hash(const char *p, size_t n)
+static uint64_t
+au_key_word(const char *p, size_t n)
 {
-	if (n == 0)
-		return 0;
-	return (uint32_t)n * 2654435761u ^ (uint32_t)(unsigned char)p[0] * 40503u ^
-	    (uint32_t)(unsigned char)p[n / 2] * 97u ^ (uint32_t)(unsigned char)p[n - 1] * 7919u;
+	uint64_t w = 0;
+
+	for (size_t i = 0; i < n && i < AU_KEY_WORD; i++)
+		w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+	return w;
+}
+
+static size_t
+au_key_slot(uint64_t w, size_t n)
+{
+	return (size_t)(((w ^ n) * UINT64_C(0x9e3779b97f4a7c15)) >> 40) & (AU_KEY_SLOTS - 1);
+}
+
+/* au_keys[] as a hash table (au_key_table), built once. */
+static struct au_key au_key_tab[AU_KEY_SLOTS];
+static bool au_key_ready;
+
+static void
+au_key_table(void)
+{
+	/* on first use, as before it was split out of au_known_key */
+	for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++) {
+		const char *nm = au_keys[i];
+		size_t l = strlen(nm), h;
+		uint64_t w = au_key_word(nm, l);
+
+		h = au_key_slot(w, l);
+		while (au_key_tab[h].name != NULL)
+			h = (h + 1) & (AU_KEY_SLOTS - 1);
+		au_key_tab[h].name = nm;
+		au_key_tab[h].len = l;
+		au_key_tab[h].word = w;
+		au_key_tab[h].hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), ms_str_make(nm, l));
+	}
+	au_key_ready = true;
 }
 
 /*
- * au_keys[] as a hash table, built once: every key of every record is
- * looked up, and this was the decoder's hottest spot (a linear scan, then
- * a binary search, cost more).
+ * The known key k (w: au_key_word of it), or NULL. Every key of every
+ * record is looked up and this was the decoder's hottest spot (a linear
+ * scan, then a binary search, then a hash of a few bytes plus a memcmp
+ * call cost more).
  */
-static const struct au_key *
-au_known_key(struct ms_str k)
+static inline const struct au_key *
+au_known_key(struct ms_str k, uint64_t w)
 {
-	static struct au_key tab[AU_KEY_SLOTS];
-	static bool ready;
 	size_t h;
 
-	if (!ready) {
-		for (size_t i = 0; i < MS_ARRAY_LEN(au_keys); i++) {
-			const char *nm = au_keys[i];
-			size_t l = strlen(nm);
+	if (!au_key_ready)
+		au_key_table();
+	for (h = au_key_slot(w, k.len); au_key_tab[h].name != NULL; h = (h + 1) & (AU_KEY_SLOTS - 1)) {
+		const struct au_key *e = &au_key_tab[h];
+		size_t i;
 
-			h = au_key_hash(nm, l) & (AU_KEY_SLOTS - 1);
-			while (tab[h].name != NULL)
-				h = (h + 1) & (AU_KEY_SLOTS - 1);
-			tab[h].name = nm;
-			tab[h].len = l;
-			tab[h].hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), ms_str_make(nm, l));
-		}
-		ready = true;
+		if (e->len != k.len || e->word != w)
+			continue;
+		for (i = AU_KEY_WORD; i < k.len && e->name[i] == k.p[i]; i++)
+			;
+		if (i >= k.len)
+			return e;
 	}
-	for (h = au_key_hash(k.p, k.len) & (AU_KEY_SLOTS - 1); tab[h].name != NULL;
-	    h = (h + 1) & (AU_KEY_SLOTS - 1))
-		if (tab[h].len == k.len && tab[h].name[0] == k.p[0] &&
-		    memcmp(tab[h].name, k.p, k.len) == 0)
-			return &tab[h];
 	return NULL;
 }
 
 /*
- * Field name for key k: a static string, a scratch copy, or NULL (dropped).
+ * Field name for an unknown key k: a scratch copy, or NULL (dropped).
  * *hex: whether the key is one whose value auditd may hex-encode.
  */
 static const char *
-au_name(struct decoded *d, struct ms_str k, bool *hex)
+au_name_slow(struct decoded *d, struct ms_str k, bool *hex)
 {
 	char *p;
-	const struct au_key *known = au_known_key(k);
 
-	if (known != NULL) {
-		*hex = known->hex;
-		return known->name;
-	}
 	*hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), k);
 	if (k.len == 0 || k.len > AU_MAX_KEY)
 		return NULL;
@@ -356,6 +378,23 @@ au_name(struct decoded *d, struct ms_str k, bool *hex)
 	memcpy(p, k.p, k.len);
 	p[k.len] = '\0';
 	return p;
+}
+
+/*
+ * Field name for key k (w: au_key_word of it): a static string, a scratch
+ * copy, or NULL (dropped). *hex: whether the key is one whose value auditd
+ * may hex-encode.
+ */
+static inline const char *
+au_name(struct decoded *d, struct ms_str k, uint64_t w, bool *hex)
+{
+	const struct au_key *known = au_known_key(k, w);
+
+	if (known != NULL) {
+		*hex = known->hex;
+		return known->name;
+	}
+	return au_name_slow(d, k, hex);
 }
 
 /* Room left for record fields, keeping AU_RESERVED_FIELDS for ours. */
@@ -406,9 +445,28 @@ struct au_head {
 	struct ms_str node;
 	struct ms_str type;	/* slice of the line or a static name */
 	struct ms_str serial;
+	uint64_t serial_num;	/* serial's value */
 	int64_t time_ms;
 	size_t body;		/* offset of the first key=value */
 };
+
+/*
+ * The end of the run of digits at s[i] (n at most); *v its value, which
+ * wraps (unsigned, defined) beyond 19 digits – longer runs are rejected
+ * by the callers anyway.
+ */
+static size_t
+au_digits(const char *s, size_t n, size_t i, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t j;
+	unsigned c;
+
+	for (j = i; j < n && (c = (unsigned)(s[j] - '0')) <= 9; j++)
+		x = x * 10 + c;
+	*v = x;
+	return j;
+}
 
 /*
  * Parses "[printk time] audit: node=N type=T msg=audit(S.M:SERIAL): " (all
@@ -420,10 +478,11 @@ au_head_parse(const char *s, size_t n, struct au_head *h)
 {
 	size_t i = 0, j;
 	uint64_t sec, frac, serial;
-	struct ms_str v;
 
+	if (!decode_auditd_maybe(s, n))
+		return -1;
 	memset(h, 0, sizeof(*h));
-	if (n > 0 && s[0] == '[') {
+	if (s[0] == '[') {
 		/* kernel printk time "[  123.456789] " */
 		for (j = 1; j < n && j < 32 && s[j] != ']'; j++)
 			;
@@ -461,34 +520,30 @@ au_head_parse(const char *s, size_t n, struct au_head *h)
 		i += 6;
 	else
 		return -1;
-	/* SECONDS.FRACTION:SERIAL) */
-	for (j = i; j < n && au_is_digit(s[j]); j++)
-		;
-	if (au_parse_u64(ms_str_make(s + i, j - i), AU_MAX_SEC_DIGITS, &sec) < 0 ||
-	    j >= n || s[j] != '.')
+	/* SECONDS.FRACTION:SERIAL), each number read in the scan that finds its end */
+	j = au_digits(s, n, i, &sec);
+	if (j == i || j - i > AU_MAX_SEC_DIGITS || j >= n || s[j] != '.')
 		return -1;
 	i = j + 1;
-	for (j = i; j < n && au_is_digit(s[j]); j++)
-		;
-	v = ms_str_make(s + i, j - i);
-	if (v.len > 3)
-		v.len = 3;	/* milliseconds; auditd writes exactly three digits */
-	if (j - i > AU_MAX_FRAC_DIGITS || au_parse_u64(v, 3, &frac) < 0 || j >= n ||
-	    s[j] != ':')
+	/* milliseconds: the first three digits (auditd writes exactly three) */
+	j = au_digits(s, n, i, &frac);
+	if (j == i || j - i > AU_MAX_FRAC_DIGITS || j >= n || s[j] != ':')
 		return -1;
-	for (size_t k = v.len; k < 3; k++)
+	/* at most 9 digits: no wrap; down or up to three digits */
+	for (size_t k = j - i; k > 3; k--)
+		frac /= 10;
+	for (size_t k = j - i; k < 3; k++)
 		frac *= 10;
 	i = j + 1;
-	for (j = i; j < n && au_is_digit(s[j]); j++)
-		;
+	j = au_digits(s, n, i, &serial);
 	h->serial = ms_str_make(s + i, j - i);
-	if (au_parse_u64(h->serial, AU_MAX_SERIAL_DIGITS, &serial) < 0 || j >= n ||
-	    s[j] != ')')
+	if (j == i || j - i > AU_MAX_SERIAL_DIGITS || j >= n || s[j] != ')')
 		return -1;
 	i = j + 1;
 	if (i < n && s[i] == ':')
 		i++;
 	h->time_ms = (int64_t)sec * 1000 + (int64_t)frac;
+	h->serial_num = serial;
 	h->body = i;
 	return 0;
 }
@@ -511,6 +566,58 @@ au_type_name(struct ms_str t)
 
 enum au_part { AU_BODY, AU_INNER, AU_ENRICHED };
 
+/* Bytes that end a key: one table load per byte instead of two compares. */
+static const bool au_key_stop[256] = { [' '] = true, ['='] = true };
+
+#define AU_ONES UINT64_C(0x0101010101010101)
+#define AU_HIGHS UINT64_C(0x8080808080808080)
+
+/* High bit set in each byte of x equal to c; exact up to the lowest one. */
+static inline uint64_t
+au_bytes_eq(uint64_t x, unsigned char c)
+{
+	uint64_t y = x ^ (AU_ONES * c);
+
+	return (y - AU_ONES) & ~y & AU_HIGHS;
+}
+
+/*
+ * The end of the key at s[i] (the first ' ' or '=' at or after i, or n)
+ * and in *w its au_key_word. Eight bytes at a time where eight are left
+ * in the line (keys are short: one load, no loop), byte by byte near its
+ * end and on big-endian machines.
+ */
+static inline size_t
+au_scan_key(const char *s, size_t n, size_t i, uint64_t *w)
+{
+	size_t j;
+	uint64_t v = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (n - i >= 8) {
+		uint64_t x, m;
+
+		memcpy(&x, s + i, 8);
+		m = au_bytes_eq(x, ' ') | au_bytes_eq(x, '=');
+		if (m != 0) {
+			size_t len = (size_t)__builtin_ctzll(m) / 8;
+			*w = x & ((UINT64_C(1) << (8 * len)) - 1);	/* len <= 7 */
+			return i + len;
+		}
+		/* a key of 8 bytes or more: the word is its first 8 */
+		*w = x;
+		for (j = i + 8; j < n && !au_key_stop[(unsigned char)s[j]]; j++)
+			;
+		return j;
+	}
+#endif
+	for (j = i; j < n && !au_key_stop[(unsigned char)s[j]]; j++)
+		if (j - i < AU_KEY_WORD)
+			v |= (uint64_t)(unsigned char)s[j] << (8 * (j - i));
+	*w = v;
+	return j;
+}
+
 /*
  * Adds every key=value of s/n as a field. Tokens without '=' are skipped;
  * an unterminated quote runs to the end. In AU_BODY a single-quoted msg
@@ -527,11 +634,11 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 		bool quoted = false, hex;
 		char q;
 		size_t j;
+		uint64_t w;
 
 		while (i < n && s[i] == ' ')
 			i++;
-		for (j = i; j < n && s[j] != '=' && s[j] != ' '; j++)
-			;
+		j = au_scan_key(s, n, i, &w);
 		if (j >= n || s[j] != '=') {
 			i = j;	/* a bare word such as "(null)": skipped */
 			continue;
@@ -547,20 +654,19 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 			quoted = q == '"';
 			i = j < n ? j + 1 : n;
 			if (q == '\'' && part == AU_BODY) {
-				if (au_room(d) && (name = au_name(d, k, &hex)) != NULL)
+				if (au_room(d) && (name = au_name(d, k, w, &hex)) != NULL)
 					(void)decode_field_add(d, name, v.p, v.len);
 				au_kv(d, v.p, v.len, AU_INNER, false);
 				continue;
 			}
 		} else {
-			for (j = i; j < n && s[j] != ' '; j++)
-				;
+			j = decode_find(s, n, i, ' ');
 			v = ms_str_make(s + i, j - i);
 			i = j;
 		}
 		if (k.len == 0 || !au_room(d))
 			continue;
-		if ((name = au_name(d, k, &hex)) == NULL)
+		if ((name = au_name(d, k, w, &hex)) == NULL)
 			continue;
 		if (!quoted && part != AU_ENRICHED && (hex || (execve && au_is_arg_key(k))) &&
 		    au_is_hex(v))
@@ -581,12 +687,14 @@ au_add_syscall_name(struct decoded *d)
 
 	/* first bytes inline: a strcmp call per field cost more than the loop */
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (d->fields[i].name[0] == 'S' && strcmp(d->fields[i].name, "SYSCALL") == 0)
+		if (d->fields[i].name[0] == 'S' && d->fields[i].name[1] == 'Y' &&
+		    strcmp(d->fields[i].name, "SYSCALL") == 0)
 			return;
 	/* exact lookup: decode_field_get would fall back to "syscall" */
 	sc = NULL;
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (d->fields[i].name[0] == 's' && strcmp(d->fields[i].name, "syscall") == 0)
+		if (d->fields[i].name[0] == 's' && d->fields[i].name[1] == 'y' &&
+		    strcmp(d->fields[i].name, "syscall") == 0)
 			sc = &d->fields[i].value;
 	if (arch == NULL || sc == NULL || !ms_str_eq(*arch, "c000003e") ||
 	    au_parse_u64(*sc, 4, &num) < 0)
@@ -606,9 +714,10 @@ au_cmdline(struct decoded *d)
 	size_t total = 0, w = 0, nf = d->nfields;
 	char *p;
 
+	/* nm[0] first: only "a..." names can be arguments, and most names are not */
 	for (size_t i = 0; i < nf; i++) {
 		const char *nm = d->fields[i].name;
-		if (au_is_arg_key(ms_str_make(nm, strlen(nm))))
+		if (nm[0] == 'a' && au_is_arg_key(ms_str_make(nm, strlen(nm))))
 			total += d->fields[i].value.len + 1;
 	}
 	if (total == 0)
@@ -620,11 +729,12 @@ au_cmdline(struct decoded *d)
 	for (size_t i = 0; i < nf; i++) {
 		const char *nm = d->fields[i].name;
 		struct ms_str v = d->fields[i].value;
-		const char *br = strchr(nm, '[');
+		const char *br;
 		size_t take;
 
-		if (!au_is_arg_key(ms_str_make(nm, strlen(nm))))
+		if (nm[0] != 'a' || !au_is_arg_key(ms_str_make(nm, strlen(nm))))
 			continue;
+		br = strchr(nm, '[');
 		/* a piece after the first of a split argument continues it */
 		if (w > 0 && !(br != NULL && strcmp(br, "[0]") != 0)) {
 			if (w >= total)
@@ -753,7 +863,7 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 	type = au_type_name(h.type);
 	execve = ms_str_eq(type, "EXECVE");
 	syscall = ms_str_eq(type, "SYSCALL");
-	(void)au_parse_u64(h.serial, AU_MAX_SERIAL_DIGITS, &serial);
+	serial = h.serial_num;
 
 	d->product = "linux";
 	d->service = "auditd";

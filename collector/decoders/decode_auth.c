@@ -189,6 +189,16 @@ auth_add_uint(struct decoded *d, const char *name, unsigned long long v)
 	size_t n = 0;
 	char *p;
 
+	if (v < 100000) {
+		/* a port or a uid: digits straight into scratch, no reversed copy */
+		n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+		if ((p = decode_scratch(d, n)) == NULL)
+			return;
+		for (size_t k = n; k-- > 0; v /= 10)
+			p[k] = (char)('0' + v % 10);
+		(void)decode_field_add(d, name, p, n);
+		return;
+	}
 	do {
 		tmp[n++] = (char)('0' + v % 10);
 		v /= 10;
@@ -220,6 +230,9 @@ auth_match(struct ms_str s, const char *pat, struct ms_str cap[AUTH_MAX_CAPS])
 	size_t i = 0;
 	int nc = 0;
 
+	/* A literal start must be the message's first byte: most patterns of a table fail here. */
+	if (*p != '%' && *p != '\0' && (s.len == 0 || s.p[0] != *p))
+		return -1;
 	while (*p != '\0') {
 		size_t ll, at;
 		if (*p != '%') {
@@ -379,22 +392,26 @@ auth_is_ip(const char *s, size_t len)
 static int
 auth_sshd_other(struct decoded *d, struct ms_str msg)
 {
-	static const char *const user_after[] = {
-		"Disconnecting invalid user ", "Disconnecting authenticating user ",
-		"Connection closed by invalid user ", "Connection closed by authenticating user ",
-		"Disconnected from invalid user ", "Disconnected from authenticating user ",
-		"Disconnected from user ", "maximum authentication attempts exceeded for invalid user ",
-		"maximum authentication attempts exceeded for ", "User ",
+#define AUTH_LIT(s) { s, sizeof(s) - 1 }
+	static const struct { const char *p; size_t len; } user_after[] = {
+		AUTH_LIT("Disconnecting invalid user "), AUTH_LIT("Disconnecting authenticating user "),
+		AUTH_LIT("Connection closed by invalid user "),
+		AUTH_LIT("Connection closed by authenticating user "),
+		AUTH_LIT("Disconnected from invalid user "),
+		AUTH_LIT("Disconnected from authenticating user "), AUTH_LIT("Disconnected from user "),
+		AUTH_LIT("maximum authentication attempts exceeded for invalid user "),
+		AUTH_LIT("maximum authentication attempts exceeded for "), AUTH_LIT("User "),
 	};
+#undef AUTH_LIT
 	struct ms_str ip = MS_STR_NULL, port = MS_STR_NULL, user = MS_STR_NULL;
 
 	/* sshd's own addresses, not a peer's. */
 	if (ms_str_startswith(msg, "Server listening on "))
 		return 0;
-	for (size_t k = 0; k + 6 <= msg.len; k++) {
+	/* from space to space: only a space can start " port " */
+	for (size_t k = 0; (k = decode_find(msg.p, msg.len, k, ' ')) + 6 <= msg.len; k++) {
 		size_t b = k, e = k + 6, pe;
-		/* the first byte inline: a call per position cost more than the scan */
-		if (msg.p[k] != ' ' || msg.p[k + 1] != 'p' || memcmp(msg.p + k, " port ", 6) != 0)
+		if (msg.p[k + 1] != 'p' || memcmp(msg.p + k, " port ", 6) != 0)
 			continue;
 		while (b > 0 && msg.p[b - 1] != ' ')
 			b--;
@@ -406,10 +423,9 @@ auth_sshd_other(struct decoded *d, struct ms_str msg)
 		}
 	}
 	if (ip.p == NULL) {
-		for (size_t k = 0; k + 6 <= msg.len; k++) {
+		for (size_t k = 0; (k = decode_find(msg.p, msg.len, k, ' ')) + 6 <= msg.len; k++) {
 			size_t e = k + 6, te;
-			if (msg.p[k] != ' ' || msg.p[k + 1] != 'f' ||
-			    memcmp(msg.p + k, " from ", 6) != 0)
+			if (msg.p[k + 1] != 'f' || memcmp(msg.p + k, " from ", 6) != 0)
 				continue;
 			for (te = e; te < msg.len && msg.p[te] != ' ' && msg.p[te] != ':'; te++)
 				;
@@ -418,8 +434,10 @@ auth_sshd_other(struct decoded *d, struct ms_str msg)
 		}
 	}
 	for (size_t k = 0; k < MS_ARRAY_LEN(user_after); k++) {
-		size_t pl = strlen(user_after[k]), ue;
-		if (msg.len <= pl || memcmp(msg.p, user_after[k], pl) != 0)
+		size_t pl = user_after[k].len, ue;
+		/* the first byte inline: most prefixes differ there */
+		if (msg.len <= pl || msg.p[0] != user_after[k].p[0] ||
+		    memcmp(msg.p, user_after[k].p, pl) != 0)
 			continue;
 		for (ue = pl; ue < msg.len && msg.p[ue] != ' '; ue++)
 			;
@@ -630,8 +648,9 @@ auth_find_prog(struct ms_str app)
 		}
 	if (ms_str_startswith(app, "sshd-"))
 		return &auth_progs[0];
+	/* the first byte inline: ms_str_eq's strlen and memcmp calls per entry cost more */
 	for (size_t k = 0; k < MS_ARRAY_LEN(auth_progs); k++)
-		if (ms_str_eq(app, auth_progs[k].name))
+		if (app.len > 0 && app.p[0] == auth_progs[k].name[0] && ms_str_eq(app, auth_progs[k].name))
 			return &auth_progs[k];
 	return NULL;
 }

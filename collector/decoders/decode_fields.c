@@ -5,24 +5,6 @@
 
 #include "decode.h"
 
-void
-decode_reset(struct decoded *d)
-{
-	/* Everything up to the big arrays; they are only valid up to the counters. */
-	memset(d, 0, offsetof(struct decoded, fields));
-}
-
-int
-decode_field_add(struct decoded *d, const char *name, const char *p, size_t len)
-{
-	if (d->nfields >= DECODE_MAX_FIELDS)
-		return -1;
-	d->fields[d->nfields].name = name;
-	d->fields[d->nfields].value = ms_str_make(p, len);
-	d->nfields++;
-	return 0;
-}
-
 const struct ms_str *
 decode_field_get(const struct decoded *d, const char *name)
 {

@@ -65,6 +65,28 @@ decode_ipv4(const char *p, size_t n, uint8_t *out)
 	return true;
 }
 
+struct decode_day_memo {
+	int64_t year;
+	int mon, day;
+	int64_t days;
+};
+
+static _Thread_local struct decode_day_memo decode_day_last = { .year = INT64_MIN };
+
+int64_t
+decode_days(int64_t y, int m, int d)
+{
+	struct decode_day_memo *c = &decode_day_last;
+
+	if (c->year != y || c->mon != m || c->day != d) {
+		c->days = ms_days_from_civil(y, m, d);
+		c->year = y;
+		c->mon = m;
+		c->day = d;
+	}
+	return c->days;
+}
+
 /* The program name without a directory: "/usr/sbin/sshd" → "sshd". */
 static struct ms_str
 line_basename(struct ms_str app)
@@ -79,6 +101,9 @@ line_basename(struct ms_str app)
 static bool
 line_is_webserver(struct ms_str app)
 {
+	/* the first byte first: most programs (sshd, sudo, CRON ...) end here */
+	if (app.len == 0 || (app.p[0] != 'n' && app.p[0] != 'a' && app.p[0] != 'h'))
+		return false;
 	return ms_str_eq(app, "nginx") || ms_str_eq(app, "apache2") ||
 	    ms_str_eq(app, "httpd") || ms_str_eq(app, "apache") ||
 	    ms_str_startswith(app, "nginx_") || ms_str_startswith(app, "apache2_");
@@ -91,7 +116,7 @@ line_decode_app(struct decoded *d, const struct decode_ctx *ctx)
 	struct ms_str app = line_basename(d->app);
 
 	d->product = "linux";
-	if (d->msg.len > 0 && decode_auditd(d, ctx, d->msg.p, d->msg.len))
+	if (decode_auditd_maybe(d->msg.p, d->msg.len) && decode_auditd(d, ctx, d->msg.p, d->msg.len))
 		return;
 	(void)decode_sshd(d);
 	if (ms_str_eq(app, "kernel")) {
@@ -127,7 +152,8 @@ decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
 			line_decode_app(out, ctx);
 		return;
 	}
-	if (out->msg.len > 0 && decode_auditd(out, ctx, out->msg.p, out->msg.len))
+	if (decode_auditd_maybe(out->msg.p, out->msg.len) &&
+	    decode_auditd(out, ctx, out->msg.p, out->msg.len))
 		return;
 	(void)decode_web(out, out->msg.p, out->msg.len);
 }

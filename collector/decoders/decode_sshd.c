@@ -122,9 +122,9 @@ sshd_src_at(const char *s, size_t n, size_t k, bool need_port, struct sshd_src *
 	/* Called at every position of the message: the first bytes decide cheaply. */
 	if (k + 6 > n || s[k] != ' ' || s[k + 1] != 'f' || !sshd_match(s, n, k, " from "))
 		return false;
-	ip0 = j = k + 6;
-	while (j < n && s[j] != ' ' && j - ip0 < SSHD_IP_MAX)
-		j++;
+	ip0 = k + 6;
+	/* the address ends at a space, the line's end or SSHD_IP_MAX bytes */
+	j = decode_find(s, n - ip0 > SSHD_IP_MAX ? ip0 + SSHD_IP_MAX : n, ip0, ' ');
 	if (!sshd_valid_ip(s + ip0, j - ip0))
 		return false;
 	src->from = k;
@@ -180,8 +180,10 @@ sshd_find_auth_src(const char *s, size_t n, size_t lo, bool client_user,
 	struct sshd_src c;
 	bool found = false;
 
+	/* candidates are spaces: the scans go from space to space */
 	if (client_user) {
-		for (size_t k = n; k-- > lo;) {
+		for (size_t e = n; (e = decode_rfind(s, lo, e, ' ')) > lo; e--) {
+			size_t k = e - 1;
 			if (!SSHD_FROM_AT(s, n, k))
 				continue;
 			if (sshd_src_at(s, n, k, true, &c) &&
@@ -192,7 +194,7 @@ sshd_find_auth_src(const char *s, size_t n, size_t lo, bool client_user,
 		}
 		return false;
 	}
-	for (size_t k = lo; k < n; k++) {
+	for (size_t k = lo; (k = decode_find(s, n, k, ' ')) < n; k++) {
 		if (!SSHD_FROM_AT(s, n, k) || !sshd_src_at(s, n, k, true, &c) ||
 		    !sshd_auth_trailer_ok(s, n, c.end))
 			continue;
@@ -210,7 +212,8 @@ sshd_find_tail_src(const char *s, size_t n, size_t lo, struct sshd_src *src)
 {
 	struct sshd_src c;
 
-	for (size_t k = n; k-- > lo;) {
+	for (size_t e = n; (e = decode_rfind(s, lo, e, ' ')) > lo; e--) {
+		size_t k = e - 1;
 		if (SSHD_FROM_AT(s, n, k) && sshd_src_at(s, n, k, false, &c) && c.end == n) {
 			*src = c;
 			return true;
@@ -227,7 +230,8 @@ decode_unwrap_repeat(struct ms_str *m, unsigned *repeat)
 	unsigned v = 0;
 	size_t cnt = 0;
 
-	if (!ms_str_take(&s, "message repeated "))
+	/* the first byte first: this runs for every sshd and auth.log line */
+	if (s.len == 0 || s.p[0] != 'm' || !ms_str_take(&s, "message repeated "))
 		return false;
 	while (s.len > 0 && s.p[0] >= '0' && s.p[0] <= '9') {
 		if (++cnt > SSHD_MAX_REPEAT_DIGITS)

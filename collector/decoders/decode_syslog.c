@@ -10,6 +10,7 @@
  * never leaks wrong fields to the detectors.
  */
 #include "decode.h"
+#include "decoders.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -77,7 +78,7 @@ syslog_tm_valid(const struct syslog_tm *t)
 static int64_t
 syslog_tm_to_ms(const struct syslog_tm *t, int64_t offset_s)
 {
-	int64_t days = ms_days_from_civil(t->year, t->mon, t->day);
+	int64_t days = decode_days(t->year, t->mon, t->day);
 	int64_t secs = days * 86400 + t->hour * 3600 + t->min * 60 + t->sec - offset_s;
 
 	return secs * 1000 + t->msec;
@@ -167,13 +168,31 @@ syslog_fraction(const char *s, size_t n, size_t *i, int *msec)
 	return true;
 }
 
-/* "hh:mm:ss[.frac]" */
+/* Two decimal digits at p (known to be in the line), or -1. */
+static int
+syslog_d2(const char *p)
+{
+	unsigned a = (unsigned)(p[0] - '0'), b = (unsigned)(p[1] - '0');
+
+	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
+/* "hh:mm:ss[.frac]"; *i (<= n) is advanced on success only. */
 static bool
 syslog_clock(const char *s, size_t n, size_t *i, struct syslog_tm *t)
 {
-	return syslog_digits(s, n, i, 2, &t->hour) && syslog_char(s, n, i, ':') &&
-	    syslog_digits(s, n, i, 2, &t->min) && syslog_char(s, n, i, ':') &&
-	    syslog_digits(s, n, i, 2, &t->sec) && syslog_fraction(s, n, i, &t->msec);
+	size_t j = *i;
+
+	/* fixed width: one bound check for all eight bytes */
+	if (n - j < 8 || s[j + 2] != ':' || s[j + 5] != ':' ||
+	    (t->hour = syslog_d2(s + j)) < 0 || (t->min = syslog_d2(s + j + 3)) < 0 ||
+	    (t->sec = syslog_d2(s + j + 6)) < 0)
+		return false;
+	j += 8;
+	if (!syslog_fraction(s, n, &j, &t->msec))
+		return false;
+	*i = j;
+	return true;
 }
 
 /* "<PRI>" with PRI 0..191, 1 to 3 digits. */
@@ -251,18 +270,36 @@ syslog_month(const char *s, size_t n, size_t i)
 {
 	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	char m[3];
+	int k;
 
 	if (n - i < 3)
 		return 0;
-	for (int k = 0; k < 3; k++) {
+	for (k = 0; k < 3; k++) {
 		char c = s[i + k];
 		m[k] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
-	for (int k = 0; k < 12; k++)
-		if (memcmp(names + 3 * k, m, 3) == 0)
+	/* the first letter picks the candidates: no month for most non-syslog lines */
+	switch (m[0]) {
+	case 'j': k = 0; break;		/* jan, jun, jul */
+	case 'f': k = 1; break;
+	case 'm': k = 2; break;		/* mar, may */
+	case 'a': k = 3; break;		/* apr, aug */
+	case 's': k = 8; break;
+	case 'o': k = 9; break;
+	case 'n': k = 10; break;
+	case 'd': k = 11; break;
+	default: return 0;
+	}
+	for (; k < 12; k++)
+		if (names[3 * k] == m[0] && names[3 * k + 1] == m[1] && names[3 * k + 2] == m[2])
 			return k + 1;
 	return 0;
 }
+
+/* The year of syslog_recv_year's last answer and the local-ms range it covers. */
+static _Thread_local struct {
+	int64_t lo, hi, year;
+} syslog_year_last = { 1, 0, 0 };	/* lo > hi: empty */
 
 /*
  * Local-time year the agent was in when it read the line, clamped to
@@ -280,8 +317,56 @@ syslog_recv_year(const struct decode_ctx *ctx)
 	if (local > max_ms)
 		local = max_ms;
 	local += (int64_t)ctx->tz_offset_s * 1000;
+	/* the year of the last call holds until its end: no divisions per line */
+	if (local >= syslog_year_last.lo && local < syslog_year_last.hi)
+		return syslog_year_last.year;
 	y = syslog_year_from_days(syslog_floor_div(local, MS_PER_DAY));
-	return y < 0 ? 0 : (y > 9999 ? 9999 : y);
+	y = y < 0 ? 0 : (y > 9999 ? 9999 : y);
+	if (y > 0 && y < 9999) {
+		/* [Jan 1 of y, Jan 1 of y + 1) in local ms: every instant there is year y */
+		syslog_year_last.lo = ms_days_from_civil(y, 1, 1) * MS_PER_DAY;
+		syslog_year_last.hi = ms_days_from_civil(y + 1, 1, 1) * MS_PER_DAY;
+		syslog_year_last.year = y;
+	}
+	return y;
+}
+
+/*
+ * A year-less RFC 3164 stamp read in receive year `year`: its time in that
+ * year and in the one before, when the date exists there. Which of them a
+ * line gets depends on its recv_ms only (syslog_stamp_pick).
+ */
+struct syslog_stamp {
+	int64_t year;
+	bool ok_this, ok_prev;
+	int64_t ms_this, ms_prev;
+};
+
+/*
+ * The last stamp of the exact form "Mmm dd hh:mm:ss " (16 bytes with the
+ * space after it), per thread: busy logs write many lines a second, and
+ * the same 16 bytes in the same receive year and zone are the same stamp,
+ * so the next line is read with two compares instead of a parse.
+ */
+static _Thread_local struct {
+	bool used;
+	uint64_t text[2];
+	int32_t tz;
+	struct syslog_stamp st;
+} syslog_stamp_last;
+
+/* The year's time unless that is too far ahead of recv_ms, else last year's (see below). */
+static bool
+syslog_stamp_pick(const struct syslog_stamp *st, const struct decode_ctx *ctx, int64_t *ms)
+{
+	/* event time is bounded (year 0..9999), recv_ms is not: no overflow this way */
+	if (st->ok_this && st->ms_this - SYSLOG_FUTURE_SLACK_MS <= ctx->recv_ms)
+		*ms = st->ms_this;
+	else if (st->ok_prev)
+		*ms = st->ms_prev;
+	else
+		return false;
+	return true;
 }
 
 /*
@@ -299,7 +384,21 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 	size_t j = *i;
 	int year = -1;
 	int64_t offset_s = ctx->tz_offset_s;
+	uint64_t text[2] = { 0, 0 };
+	/* 16 bytes ending in a space: what the stamp memo is keyed on */
+	bool memo = n - j >= 16 && s[j + 15] == ' ';
 
+	if (memo) {
+		memcpy(text, s + j, sizeof(text));
+		if (syslog_stamp_last.used && syslog_stamp_last.text[0] == text[0] &&
+		    syslog_stamp_last.text[1] == text[1] && syslog_stamp_last.tz == ctx->tz_offset_s &&
+		    syslog_stamp_last.st.year == syslog_recv_year(ctx)) {
+			if (!syslog_stamp_pick(&syslog_stamp_last.st, ctx, ms))
+				return false;
+			*i = j + 15;
+			return true;
+		}
+	}
 	if ((t.mon = syslog_month(s, n, j)) == 0)
 		return false;
 	j += 3;
@@ -326,20 +425,33 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 			return false;
 		*ms = syslog_tm_to_ms(&t, offset_s);
 	} else {
-		t.year = syslog_recv_year(ctx);
-		/* event time is bounded (year 0..9999), recv_ms is not: no overflow this way */
-		if (!syslog_tm_valid(&t) ||
-		    syslog_tm_to_ms(&t, offset_s) - SYSLOG_FUTURE_SLACK_MS > ctx->recv_ms)
-			t.year--;
-		if (!syslog_tm_valid(&t))
+		struct syslog_stamp st;
+
+		st.year = t.year = syslog_recv_year(ctx);
+		if ((st.ok_this = syslog_tm_valid(&t)))
+			st.ms_this = syslog_tm_to_ms(&t, offset_s);
+		t.year--;
+		if ((st.ok_prev = syslog_tm_valid(&t)))
+			st.ms_prev = syslog_tm_to_ms(&t, offset_s);
+		/* remembered only when those 16 bytes were the whole stamp and its space */
+		if (memo && j == *i + 15) {
+			syslog_stamp_last.used = true;
+			memcpy(syslog_stamp_last.text, text, sizeof(text));
+			syslog_stamp_last.tz = ctx->tz_offset_s;
+			syslog_stamp_last.st = st;
+		}
+		if (!syslog_stamp_pick(&st, ctx, ms))
 			return false;
-		*ms = syslog_tm_to_ms(&t, offset_s);
 	}
 	*i = j;
 	return true;
 }
 
 /* ---- header parts -------------------------------------------------- */
+
+/* Bytes that end a tag and a pid: one table load per byte, not two or three compares. */
+static const bool syslog_tag_stop[256] = { [' '] = true, ['['] = true, [':'] = true };
+static const bool syslog_pid_stop[256] = { [' '] = true, [']'] = true };
 
 /* A run of non-space bytes; false when empty. */
 static bool
@@ -369,18 +481,16 @@ syslog_host_tag(const char *s, size_t n, size_t i, struct decoded *out)
 
 	syslog_skip_spaces(s, n, &i);
 	tok = i;
-	end = i;
-	while (end < n && s[end] != ' ')
-		end++;
+	end = decode_find(s, n, tok, ' ');
 	/*
 	 * A first token holding '[' or ending in its only ':' is a tag, not a
 	 * host: host names have neither (IPv6 literals have several ':').
 	 */
 	if (end > tok) {
-		bool bracket = memchr(s + tok, '[', end - tok) != NULL;
-		const char *c = memchr(s + tok, ':', end - tok);
-		if (c != NULL)
-			colon = (size_t)(c - s);
+		bool bracket = decode_find(s, end, tok, '[') < end;
+		size_t c = decode_find(s, end, tok, ':');
+		if (c < end)
+			colon = c;
 		if (!bracket && !(colon == end - 1)) {
 			out->host = ms_str_make(s + tok, end - tok);
 			i = end;
@@ -393,13 +503,13 @@ syslog_host_tag(const char *s, size_t n, size_t i, struct decoded *out)
 
 	/* tag: bytes up to '[', ':' or a space */
 	j = i;
-	while (j < n && s[j] != ' ' && s[j] != '[' && s[j] != ':')
+	while (j < n && !syslog_tag_stop[(unsigned char)s[j]])
 		j++;
 	if (j == i || j == n || s[j] == ' ')
 		return;		/* no tag: msg is all of it */
 	if (s[j] == '[') {
 		size_t p = j + 1, rb = p, q;
-		while (rb < n && s[rb] != ']' && s[rb] != ' ')
+		while (rb < n && !syslog_pid_stop[(unsigned char)s[rb]])
 			rb++;
 		if (rb == n || s[rb] != ']')
 			return;
@@ -509,7 +619,16 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 {
 	struct ms_str empty = ms_str_make(s, 0);
 
-	decode_reset(out);
+	/*
+	 * decode_reset's work member by member: most members get a value
+	 * other than zero here anyway, and clearing them first cost as much
+	 * again. Every member above the field table is set below.
+	 */
+	out->product = NULL;
+	out->service = NULL;
+	out->category = NULL;
+	out->nfields = 0;
+	out->scratch_used = 0;
 	out->fmt = DECODE_SYSLOG_NONE;
 	out->time_ms = ctx->recv_ms;
 	out->time_from_line = false;
@@ -527,6 +646,30 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 	out->src_port = 0;
 	out->invalid_user = false;
 	out->repeat = 1;
+}
+
+/*
+ * Back to NONE after a header that did not parse: only the header fields
+ * can have been touched (the PRI, 5424's fields and time), so the rest of
+ * syslog_reset's work – most of all the clear – is not done twice for
+ * every line that is not syslog.
+ */
+static void
+syslog_undo(const char *s, size_t n, const struct decode_ctx *ctx,
+    struct decoded *out)
+{
+	struct ms_str empty = ms_str_make(s, 0);
+
+	out->fmt = DECODE_SYSLOG_NONE;
+	out->time_ms = ctx->recv_ms;
+	out->time_from_line = false;
+	out->facility = -1;
+	out->severity = -1;
+	out->host = empty;
+	out->app = empty;
+	out->pid = empty;
+	out->msgid = empty;
+	out->msg = ms_str_make(s, n);
 }
 
 /*
@@ -578,5 +721,5 @@ decode_syslog(const char *line, size_t len, const struct decode_ctx *ctx,
 		}
 	}
 	if (!ok)
-		syslog_reset(s, n, ctx, out);
+		syslog_undo(s, n, ctx, out);
 }

@@ -67,11 +67,23 @@ web_num(const char *s, size_t n, size_t i, size_t cnt, int *out)
  * "25/Nov/2026:16:34:47 +0700]" at s[i]: milliseconds since the epoch in
  * *ms; returns the offset just past ']', or 0 when it is no such date.
  */
+/*
+ * Two decimal digits at p, or -1. The caller has checked that they are in
+ * the line: web_date reads a fixed-width field, so no bound per digit.
+ */
+static inline int
+web_d2(const char *p)
+{
+	unsigned a = (unsigned)(p[0] - '0'), b = (unsigned)(p[1] - '0');
+
+	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
 static size_t
 web_date(const char *s, size_t n, size_t i, int64_t *ms)
 {
 	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int day, mon = 0, year, hh, mm, ss, zh, zm;
+	int day, mon = 0, year, y2, hh, mm, ss, zh, zm;
 	int64_t secs;
 
 	if (n - i < 27 || s[i + 2] != '/' || s[i + 6] != '/' || s[i + 11] != ':' ||
@@ -82,15 +94,17 @@ web_date(const char *s, size_t n, size_t i, int64_t *ms)
 		if (mons[3 * k] == s[i + 3] && mons[3 * k + 1] == s[i + 4] &&
 		    mons[3 * k + 2] == s[i + 5])
 			mon = k + 1;
-	if (mon == 0 || !web_num(s, n, i, 2, &day) || !web_num(s, n, i + 7, 4, &year) ||
-	    !web_num(s, n, i + 12, 2, &hh) || !web_num(s, n, i + 15, 2, &mm) ||
-	    !web_num(s, n, i + 18, 2, &ss) || !web_num(s, n, i + 22, 2, &zh) ||
-	    !web_num(s, n, i + 24, 2, &zm))
+	/* every offset below is < 27: inside the line (checked above) */
+	if (mon == 0 || (day = web_d2(s + i)) < 0 || (year = web_d2(s + i + 7)) < 0 ||
+	    (y2 = web_d2(s + i + 9)) < 0 || (hh = web_d2(s + i + 12)) < 0 ||
+	    (mm = web_d2(s + i + 15)) < 0 || (ss = web_d2(s + i + 18)) < 0 ||
+	    (zh = web_d2(s + i + 22)) < 0 || (zm = web_d2(s + i + 24)) < 0)
 		return 0;
+	year = year * 100 + y2;
 	if (day < 1 || day > web_mdays(year, mon) || hh > 23 || mm > 59 || ss > 60 ||
 	    zh > 23 || zm > 59)
 		return 0;
-	secs = ms_days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
+	secs = decode_days(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
 	secs -= (s[i + 21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
 	*ms = secs * 1000;
 	return i + 27;
@@ -158,17 +172,15 @@ web_quoted_end(const char *s, size_t n, size_t i)
 
 /*
  * p/len without the log's escaping (\xHH, \", \\, \n, \r, \t; any other
- * backslash is kept). A slice of the line when there is nothing to undo,
- * else scratch; MS_STR_NULL when the scratch area is full.
+ * backslash is kept). Called when p holds a backslash; the result is in
+ * scratch, MS_STR_NULL when the scratch area is full.
  */
-static struct ms_str
-web_unescape_log(struct decoded *d, const char *p, size_t len)
+static struct ms_str __attribute__((noinline))
+web_unescape_slow(struct decoded *d, const char *p, size_t len)
 {
 	char *o;
 	size_t w = 0;
 
-	if (memchr(p, '\\', len) == NULL)
-		return ms_str_make(p, len);
 	if ((o = decode_scratch(d, len)) == NULL)
 		return MS_STR_NULL;
 	for (size_t i = 0; i < len; i++) {
@@ -193,6 +205,19 @@ web_unescape_log(struct decoded *d, const char *p, size_t len)
 	/* w <= len: give back what was not used */
 	d->scratch_used -= len - w;
 	return ms_str_make(o, w);
+}
+
+/*
+ * p/len without the log's escaping; see web_unescape_slow. Inline, for the
+ * common case of nothing to undo (a call per value cost more than the scan).
+ */
+static inline __attribute__((always_inline)) struct ms_str
+web_unescape_log(struct decoded *d, const char *p, size_t len)
+{
+	/* short values (user, "-") inline; memchr is cheaper on long ones */
+	if (len < 32 ? decode_find(p, len, 0, '\\') == len : memchr(p, '\\', len) == NULL)
+		return ms_str_make(p, len);
+	return web_unescape_slow(d, p, len);
 }
 
 /* One round of percent-decoding of buf[0..*len) in place; true when it changed. */
@@ -254,6 +279,15 @@ web_add(struct decoded *d, const char *name, struct ms_str v)
 	(void)decode_field_add(d, name, v.p, v.len);
 }
 
+/* A method is upper-case letters, '-' and '_': one table load per byte. */
+static const bool web_method_char[256] = {
+	['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
+	['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
+	['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
+	['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
+	['Y'] = true, ['Z'] = true, ['-'] = true, ['_'] = true,
+};
+
 /* "METHOD URI[ HTTP/x.y]" (already log-unescaped) into its fields. */
 static void
 web_request(struct decoded *d, struct ms_str req)
@@ -261,19 +295,15 @@ web_request(struct decoded *d, struct ms_str req)
 	size_t sp = 0, last, q;
 	struct ms_str uri;
 
-	while (sp < req.len && req.p[sp] != ' ')
-		sp++;
+	sp = decode_find(req.p, req.len, 0, ' ');
 	if (sp == 0 || sp == req.len || sp > WEB_MAX_METHOD)
 		return;		/* "-", empty, a bare word, a TLS hello: no request */
-	for (size_t k = 0; k < sp; k++) {
-		char c = req.p[k];
-		if (!((c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+	for (size_t k = 0; k < sp; k++)
+		if (!web_method_char[(unsigned char)req.p[k]])
 			return;
-	}
 	(void)decode_field_add(d, "cs-method", req.p, sp);
 	uri = ms_str_make(req.p + sp + 1, req.len - sp - 1);
-	for (last = uri.len; last > 0 && uri.p[last - 1] != ' '; last--)
-		;
+	last = decode_rfind(uri.p, 0, uri.len, ' ');
 	if (last > 0 && ms_str_startswith(ms_str_make(uri.p + last, uri.len - last), "HTTP/")) {
 		(void)decode_field_add(d, "cs-version", uri.p + last, uri.len - last);
 		uri.len = last - 1;
@@ -351,8 +381,7 @@ decode_web(struct decoded *d, const char *s, size_t n)
 	/* up to 4 tokens before the date */
 	for (size_t j = 0; j < b && k < 4;) {
 		tok[k] = j;
-		while (j < b && s[j] != ' ')
-			j++;
+		j = decode_find(s, b, j, ' ');
 		tokend[k++] = j;
 		while (j < b && s[j] == ' ')
 			j++;
@@ -385,8 +414,7 @@ decode_web(struct decoded *d, const char *s, size_t n)
 	i = st + 3;
 	if (i < n && s[i] == ' ') {
 		size_t b0 = ++i;
-		while (i < n && s[i] != ' ')
-			i++;
+		i = decode_find(s, n, i, ' ');
 		web_add(d, "sc-bytes", ms_str_make(s + b0, i - b0));
 	}
 	/* optional "referer" "user-agent" */

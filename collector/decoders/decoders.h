@@ -12,6 +12,81 @@
 
 #include "decode.h"
 
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * The offset of the first byte c in s[i..n), or n. For the short spans the
+ * decoders scan (a token, a value): eight bytes per step where eight are
+ * left, so neither a byte loop's compare per byte nor a memchr call's fixed
+ * cost; never reads outside s[i..n) (n when i >= n). Byte by byte on
+ * big-endian machines.
+ */
+static inline __attribute__((always_inline)) size_t
+decode_find(const char *s, size_t n, size_t i, char c)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t rep = ones * (unsigned char)c;
+
+	if (i >= n)
+		return n;
+	for (; n - i >= 8; i += 8) {
+		uint64_t x, m;
+
+		memcpy(&x, s + i, 8);
+		x ^= rep;
+		/* high bit of each zero byte; exact for the lowest one */
+		m = (x - ones) & ~x & (ones << 7);
+		if (m != 0)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+	}
+#endif
+	for (; i < n; i++)
+		if (s[i] == c)
+			return i;
+	return n;
+}
+
+/*
+ * One past the last byte c in s[lo..hi), or lo when there is none (so
+ * s[lo..result) ends with c unless the result is lo). Eight bytes per step
+ * like decode_find; never reads outside s[lo..hi) (lo when hi <= lo).
+ */
+static inline __attribute__((always_inline)) size_t
+decode_rfind(const char *s, size_t lo, size_t hi, char c)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	const uint64_t rep = UINT64_C(0x0101010101010101) * (unsigned char)c;
+
+	if (hi <= lo)
+		return lo;
+	for (; hi - lo >= 8; hi -= 8) {
+		uint64_t x, m;
+
+		memcpy(&x, s + hi - 8, 8);
+		x ^= rep;
+		/* high bit of exactly the zero bytes (no borrow between bytes) */
+		m = ~(((x & low7) + low7) | x | low7);
+		if (m != 0)
+			return hi - 8 + (size_t)(63 - __builtin_clzll(m)) / 8 + 1;
+	}
+#endif
+	for (; hi > lo; hi--)
+		if (s[hi - 1] == c)
+			return hi;
+	return lo;
+}
+
+/*
+ * ms_days_from_civil(y, m, d), remembered per thread for the last date
+ * asked: lines arrive in time order, so nearly every line has the date of
+ * the one before, and the conversion's divisions were a visible part of
+ * decoding a timestamp.
+ */
+int64_t decode_days(int64_t y, int m, int d);
+
 /*
  * Sets d->service and the named fields for an auth.log program (d->app)
  * from d->msg; run after decode_sshd. Returns 1 when the message was
@@ -57,6 +132,17 @@ int decode_zeek(struct decoded *d);
  * enriches later records of the same event (see decode_auditd.c).
  */
 int decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, size_t n);
+
+/*
+ * Can s/n be an audit record at all? Its first byte must open "[printk
+ * time]", "audit: ", "node=" or "type=" (au_head_parse): the callers ask
+ * before decode_auditd, which most lines would leave on that byte anyway.
+ */
+static inline bool
+decode_auditd_maybe(const char *s, size_t n)
+{
+	return s != NULL && n > 0 && (s[0] == '[' || s[0] == 'a' || s[0] == 'n' || s[0] == 't');
+}
 
 /*
  * rsyslog's "message repeated N times: [ msg]": when *m is one, replaces it
