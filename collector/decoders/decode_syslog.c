@@ -613,6 +613,15 @@ syslog_5424(const char *s, size_t n, size_t i, const struct decode_ctx *ctx,
 }
 
 /* NONE: every field empty, msg the whole line, time the receive time. */
+/*
+ * A tripwire for syslog_reset: a member added to struct decoded above the
+ * field table moves nfields; set it below, then update the number (LP64).
+ */
+#if UINTPTR_MAX == 0xffffffffffffffffu
+_Static_assert(offsetof(struct decoded, nfields) == 208,
+    "struct decoded changed: set the new member in syslog_reset");
+#endif
+
 static void
 syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
     struct decoded *out)
