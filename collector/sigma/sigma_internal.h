@@ -121,6 +121,7 @@ struct sigma_val {
 			const char *src;		/* arena: the pattern as written (prefilter); may be NULL */
 			size_t srclen;
 			uint32_t minlen;		/* PCRE2_INFO_MINLENGTH: shorter values cannot match */
+			bool jit;			/* JIT-compiled, no UTF: pcre2_jit_match directly */
 		} re;
 		struct {
 			int af;				/* AF_INET or AF_INET6 */
@@ -151,6 +152,7 @@ struct sigma_item {
 	const char *field;		/* arena; NULL = the whole message */
 	struct sigma_group *groups;
 	size_t ngroups;
+	uint32_t fid;			/* field's id in rule->fm (bound rules only) */
 	bool all;			/* |all: every group must match */
 	bool neq;			/* |neq: present and no group matches */
 };
@@ -197,6 +199,7 @@ struct sigma_rule {
 	struct sigma_val *re_head;	/* every SIGMA_V_RE value, to free */
 	pcre2_match_context *mctx;	/* match limits for every regex */
 	size_t ncnodes;			/* condition nodes built (bounded) */
+	const struct sigma_fieldmap *fm;	/* items' fid are ids in it; NULL: unbound */
 };
 
 /*
@@ -208,6 +211,35 @@ struct sigma_cnode *sigma_cond_compile(struct sigma_rule *r, const char *text, s
     char *err, size_t errsz);
 /* An OR node over kids (arena), for condition lists. NULL when out of memory. */
 struct sigma_cnode *sigma_cond_or(struct sigma_rule *r, struct sigma_cnode **kids, size_t n);
+
+/*
+ * sigma_fieldmap.c: the field names of a set's rules, resolved against an
+ * event once per event (the first lookup of an event walks its fields; the
+ * others are two array reads), with decode_field_get's semantics: the
+ * first exact match, else the first ASCII case-insensitive one.
+ *
+ * _bind gives every field item of r an id and records fm in r (r must not
+ * outlive fm); -1 when out of memory (r then stays unbound, still correct).
+ * _next starts a new event: call it before the first lookup of each event.
+ * _get: the value of field id in d, or NULL; one thread at a time.
+ */
+struct sigma_fieldmap;
+struct decoded;
+struct sigma_fieldmap *sigma_fieldmap_new(void);
+void sigma_fieldmap_free(struct sigma_fieldmap *fm);
+int sigma_fieldmap_bind(struct sigma_fieldmap *fm, struct sigma_rule *r);
+void sigma_fieldmap_next(struct sigma_fieldmap *fm);
+const struct ms_str *sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d,
+    uint32_t id);
+size_t sigma_fieldmap_nnames(const struct sigma_fieldmap *fm);
+
+/*
+ * sigma_match.c: sigma_rule_match with fm, the map r is bound to and ev's
+ * current event in it (sigma_fieldmap_next called for ev). fm NULL, or
+ * another map than r's: names are looked up per item.
+ */
+bool sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *ev,
+    struct sigma_fieldmap *fm);
 
 /* sigma_match.c: glob matching, shared with the condition's identifier patterns. */
 bool sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t len);

@@ -229,9 +229,26 @@ field_get(const struct sigma_event *ev, const char *name)
 	return ev->d != NULL ? decode_field_get(ev->d, name) : NULL;
 }
 
+/* What one evaluation carries: the rule, the event and, when usable, its field map. */
+struct mx {
+	const struct sigma_rule *r;
+	const struct sigma_event *ev;
+	struct sigma_fieldmap *fm;	/* NULL: look names up per item */
+};
+
 static bool
-val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct sigma_event *ev,
-    const struct ms_str *fv)
+re_match(const struct mx *x, const struct sigma_val *v, const unsigned char *s, size_t n)
+{
+	if (n < v->u.re.minlen)
+		return false;
+	/* A regex over its backtracking budget counts as no match. */
+	if (v->u.re.jit)
+		return pcre2_jit_match(v->u.re.code, s, n, 0, 0, v->u.re.md, x->r->mctx) >= 0;
+	return pcre2_match(v->u.re.code, s, n, 0, 0, v->u.re.md, x->r->mctx) >= 0;
+}
+
+static bool
+val_match(const struct mx *x, const struct sigma_val *v, const struct ms_str *fv)
 {
 	const unsigned char *s;
 	const struct ms_str *other;
@@ -247,17 +264,13 @@ val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct si
 	case SIGMA_V_GLOB:
 		return sigma_glob_match(&v->u.g, s, fv->p != NULL ? fv->len : 0);
 	case SIGMA_V_RE:
-		if ((fv->p != NULL ? fv->len : 0) < v->u.re.minlen)
-			return false;
-		/* A regex over its backtracking budget counts as no match. */
-		return pcre2_match(v->u.re.code, s, fv->p != NULL ? fv->len : 0, 0, 0,
-		    v->u.re.md, r->mctx) >= 0;
+		return re_match(x, v, s, fv->p != NULL ? fv->len : 0);
 	case SIGMA_V_CIDR:
 		return cidr_match(v, s, fv->len);
 	case SIGMA_V_NUM:
 		return num_match(v, s, fv->len);
 	case SIGMA_V_FIELDREF:
-		if ((other = field_get(ev, v->u.ref.field)) == NULL)
+		if ((other = field_get(x->ev, v->u.ref.field)) == NULL)
 			return false;
 		return lit_match(v->u.ref.mode, s, fv->p != NULL ? fv->len : 0,
 		    other->p != NULL ? (const unsigned char *)other->p : empty_str,
@@ -270,36 +283,36 @@ val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct si
 }
 
 static bool
-group_match(const struct sigma_rule *r, const struct sigma_group *g,
-    const struct sigma_event *ev, const struct ms_str *fv)
+group_match(const struct mx *x, const struct sigma_group *g, const struct ms_str *fv)
 {
 	for (size_t i = 0; i < g->nalts; i++)
-		if (val_match(r, &g->alts[i], ev, fv))
+		if (val_match(x, &g->alts[i], fv))
 			return true;
 	return false;
 }
 
 static bool
-item_match(const struct sigma_rule *r, const struct sigma_item *it,
-    const struct sigma_event *ev)
+item_match(const struct mx *x, const struct sigma_item *it)
 {
 	const struct ms_str *fv;
 
 	if (it->field == NULL)
-		fv = &ev->message;
+		fv = &x->ev->message;
+	else if (x->fm != NULL)
+		fv = sigma_fieldmap_get(x->fm, x->ev->d, it->fid);
 	else
-		fv = field_get(ev, it->field);
+		fv = field_get(x->ev, it->field);
 	if (it->neq) {
 		/* neq: the field is there and equals none of the values. */
 		if (fv == NULL)
 			return false;
 		for (size_t i = 0; i < it->ngroups; i++)
-			if (group_match(r, &it->groups[i], ev, fv))
+			if (group_match(x, &it->groups[i], fv))
 				return false;
 		return true;
 	}
 	for (size_t i = 0; i < it->ngroups; i++) {
-		bool m = group_match(r, &it->groups[i], ev, fv);
+		bool m = group_match(x, &it->groups[i], fv);
 		if (m && !it->all)
 			return true;
 		if (!m && it->all)
@@ -309,15 +322,14 @@ item_match(const struct sigma_rule *r, const struct sigma_item *it,
 }
 
 static bool
-search_match(const struct sigma_rule *r, const struct sigma_search *s,
-    const struct sigma_event *ev)
+search_match(const struct mx *x, const struct sigma_search *s)
 {
 	for (size_t i = 0; i < s->nconjs; i++) {
 		const struct sigma_conj *c = &s->conjs[i];
 		size_t j;
 
 		for (j = 0; j < c->nitems; j++)
-			if (!item_match(r, &c->items[j], ev))
+			if (!item_match(x, &c->items[j]))
 				break;
 		if (j == c->nitems)
 			return true;
@@ -327,38 +339,49 @@ search_match(const struct sigma_rule *r, const struct sigma_search *s,
 
 /* memo: 0 unknown, 1 false, 2 true – one byte per search, on the caller's stack. */
 static bool
-cond_eval(const struct sigma_rule *r, const struct sigma_cnode *n,
-    const struct sigma_event *ev, uint8_t *memo)
+cond_eval(const struct mx *x, const struct sigma_cnode *n, uint8_t *memo)
 {
 	switch (n->op) {
 	case SIGMA_C_REF:
 		if (memo[n->ref] == 0)
-			memo[n->ref] = search_match(r, &r->searches[n->ref], ev) ? 2 : 1;
+			memo[n->ref] = search_match(x, &x->r->searches[n->ref]) ? 2 : 1;
 		return memo[n->ref] == 2;
 	case SIGMA_C_NOT:
-		return !cond_eval(r, n->kids[0], ev, memo);
+		return !cond_eval(x, n->kids[0], memo);
 	case SIGMA_C_AND:
 		for (size_t i = 0; i < n->n; i++)
-			if (!cond_eval(r, n->kids[i], ev, memo))
+			if (!cond_eval(x, n->kids[i], memo))
 				return false;
 		return true;
 	case SIGMA_C_OR:
 		for (size_t i = 0; i < n->n; i++)
-			if (cond_eval(r, n->kids[i], ev, memo))
+			if (cond_eval(x, n->kids[i], memo))
 				return true;
 		return false;
 	}
 	return false;
 }
 
+bool
+sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *ev,
+    struct sigma_fieldmap *fm)
+{
+	uint8_t memo[SIGMA_MAX_SEARCHES];
+	struct mx x;
+
+	if (r == NULL || ev == NULL || r->cond == NULL)
+		return false;
+	x.r = r;
+	x.ev = ev;
+	/* Ids are only meaningful in the map the rule was bound to. */
+	x.fm = fm != NULL && r->fm == fm && ev->d != NULL ? fm : NULL;
+	memset(memo, 0, r->nsearches);
+	return cond_eval(&x, r->cond, memo);
+}
+
 /* True when ev matches r's detection; never allocates (see sigma.h). */
 bool
 sigma_rule_match(const struct sigma_rule *r, const struct sigma_event *ev)
 {
-	uint8_t memo[SIGMA_MAX_SEARCHES];
-
-	if (r == NULL || ev == NULL || r->cond == NULL)
-		return false;
-	memset(memo, 0, r->nsearches);
-	return cond_eval(r, r->cond, ev, memo);
+	return sigma_rule_match_fm(r, ev, NULL);
 }

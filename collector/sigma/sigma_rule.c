@@ -791,7 +791,17 @@ compile_re(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
 	if (pcre2_pattern_info(v->u.re.code, PCRE2_INFO_MINLENGTH, &v->u.re.minlen) != 0)
 		v->u.re.minlen = 0;
 	/* JIT is an optimisation: without it (no executable memory) the interpreter runs. */
-	(void)pcre2_jit_compile(v->u.re.code, PCRE2_JIT_COMPLETE);
+	if (pcre2_jit_compile(v->u.re.code, PCRE2_JIT_COMPLETE) == 0) {
+		uint32_t all = 0;
+		size_t jsz = 0;
+		/*
+		 * pcre2_jit_match skips pcre2_match's checks, the UTF validity
+		 * check among them: only for patterns without UTF mode ((*UTF)).
+		 */
+		v->u.re.jit = pcre2_pattern_info(v->u.re.code, PCRE2_INFO_ALLOPTIONS, &all) == 0 &&
+		    (all & PCRE2_UTF) == 0 &&
+		    pcre2_pattern_info(v->u.re.code, PCRE2_INFO_JITSIZE, &jsz) == 0 && jsz > 0;
+	}
 	if ((v->u.re.md = pcre2_match_data_create(1, NULL)) == NULL)
 		return oom(c, n->line);
 	if (c->r->mctx == NULL) {

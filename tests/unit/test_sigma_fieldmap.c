@@ -1,0 +1,256 @@
+/*
+ * The field map (sigma_fieldmap.c) finds exactly the value decode_field_get
+ * finds – the first exact name, else the first ASCII case-insensitive one –
+ * for every field a bound rule reads, event after event: names in mixed
+ * case, duplicates, absent names, names in the event's scratch area whose
+ * address is reused with other text by the next event; and a rule matched
+ * through the map gives the same answer as without it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decode.h"
+#include "ms_yaml.h"
+#include "sigma.h"
+#include "sigma_internal.h"
+
+static struct decoded dec;	/* big: static */
+
+/*
+ * Names outside the scratch area must never change (decode.h): like a
+ * decoder's static strings, each distinct text gets one address for the
+ * whole test.
+ */
+static char *interned[64];
+static size_t ninterned;
+
+static const char *
+intern(const char *p, size_t len)
+{
+	for (size_t i = 0; i < ninterned; i++)
+		if (strlen(interned[i]) == len && memcmp(interned[i], p, len) == 0)
+			return interned[i];
+	assert_true(ninterned < sizeof(interned) / sizeof(interned[0]));
+	assert_non_null(interned[ninterned] = strndup(p, len));
+	return interned[ninterned++];
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ninterned; i++)
+		free(interned[i]);
+	ninterned = 0;
+	return 0;
+}
+
+#define HEADER "title: t\nlogsource:\n  product: linux\ndetection:\n"
+
+static struct sigma_rule *
+rule_from(const char *detection)
+{
+	char doc[4096], err[256];
+	struct ms_yaml_node **docs = NULL;
+	size_t n = 0;
+	struct sigma_rule *r;
+
+	snprintf(doc, sizeof(doc), "%s%s", HEADER, detection);
+	assert_int_equal(ms_yaml_parse(doc, strlen(doc), &docs, &n, err, sizeof(err)), 0);
+	r = sigma_rule_parse(docs[0], "t.yml", NULL, NULL, err, sizeof(err));
+	ms_yaml_docs_free(docs, n);
+	if (r == NULL)
+		fail_msg("rejected: %s", err);
+	return r;
+}
+
+/*
+ * An event from "name=value" strings; a name starting with '@' is copied
+ * into the scratch area (as decoders do for names they build), so its
+ * address is the same slot event after event with other text in it.
+ */
+static void
+make_event(const char *const *fields)
+{
+	decode_reset(&dec);
+	for (size_t i = 0; fields[i] != NULL; i++) {
+		const char *eq = strchr(fields[i], '=');
+		const char *name = fields[i];
+		size_t nlen;
+
+		assert_non_null(eq);
+		nlen = (size_t)(eq - fields[i]);
+		if (fields[i][0] == '@') {
+			char *copy = decode_scratch(&dec, nlen);	/* '@' makes room for the NUL */
+			assert_non_null(copy);
+			memcpy(copy, fields[i] + 1, nlen - 1);
+			copy[nlen - 1] = '\0';
+			name = copy;
+		} else {
+			name = intern(fields[i], nlen);
+		}
+		assert_int_equal(decode_field_add(&dec, name, eq + 1, strlen(eq + 1)), 0);
+	}
+}
+
+static const char DET[] =
+    "  s:\n"
+    "    User: a\n"
+    "    user: b\n"
+    "    USER: c\n"
+    "    CommandLine: d\n"
+    "    a0: e\n"
+    "    missing: f\n"
+    "    cs-uri-query: g\n"
+    "  condition: s\n";
+
+static const char *const events[][8] = {
+	{ "User=1", "user=2", "CommandLine=3", NULL },
+	{ "user=1", "User=2", "USER=3", NULL },			/* exact beats earlier ci */
+	{ "uSeR=1", "USER=2", NULL },				/* ci: the first one */
+	{ "@user=1", "@commandline=2", "a0=3", NULL },		/* scratch names */
+	{ "@CommandLine=1", "@User=2", "A0=3", NULL },		/* same slots, other text */
+	{ "a0=x", "a0=y", "cs-uri-query=q", "CS-URI-QUERY=Q", NULL },	/* duplicates */
+	{ "other=1", NULL },
+	{ NULL },
+	{ "@cs-uri-query=1", "cs-uri-query=2", NULL },		/* scratch first, exact both */
+};
+
+/* Every item of a bound rule resolves to decode_field_get's value, per event. */
+static void
+test_same_as_decode_field_get(void **state)
+{
+	struct sigma_fieldmap *fm = sigma_fieldmap_new();
+	struct sigma_rule *r = rule_from(DET);
+	const struct sigma_conj *c;
+
+	(void)state;
+	assert_non_null(fm);
+	assert_int_equal(sigma_fieldmap_bind(fm, r), 0);
+	assert_int_equal(sigma_fieldmap_nnames(fm), 7);
+	c = &r->searches[0].conjs[0];
+	assert_int_equal(c->nitems, 7);
+	/* Twice round: the address cache is warm the second time. */
+	for (int round = 0; round < 2; round++)
+		for (size_t e = 0; e < sizeof(events) / sizeof(events[0]); e++) {
+			make_event(events[e]);
+			sigma_fieldmap_next(fm);
+			for (size_t i = 0; i < c->nitems; i++) {
+				const struct ms_str *want = decode_field_get(&dec, c->items[i].field);
+				const struct ms_str *got = sigma_fieldmap_get(fm, &dec, c->items[i].fid);
+				if (want != got)
+					fail_msg("event %zu field %s: map %s, decode_field_get %s", e,
+					    c->items[i].field, got ? got->p : "(none)",
+					    want ? want->p : "(none)");
+			}
+		}
+	sigma_rule_free(r);
+	sigma_fieldmap_free(fm);
+}
+
+/*
+ * A new event without _next would read the old one's slots: _next is what
+ * makes the values current (and a second _next with no lookup is harmless).
+ */
+static void
+test_next_starts_a_new_event(void **state)
+{
+	static const char *const a[] = { "user=first", NULL };
+	static const char *const b[] = { "CommandLine=x", NULL };
+	struct sigma_fieldmap *fm = sigma_fieldmap_new();
+	struct sigma_rule *r = rule_from(DET);
+	const struct sigma_conj *c;
+	const struct ms_str *v;
+
+	(void)state;
+	assert_int_equal(sigma_fieldmap_bind(fm, r), 0);
+	c = &r->searches[0].conjs[0];
+	make_event(a);
+	sigma_fieldmap_next(fm);
+	v = sigma_fieldmap_get(fm, &dec, c->items[1].fid);	/* user */
+	assert_non_null(v);
+	assert_memory_equal(v->p, "first", 5);
+	make_event(b);
+	sigma_fieldmap_next(fm);
+	sigma_fieldmap_next(fm);
+	assert_null(sigma_fieldmap_get(fm, &dec, c->items[1].fid));
+	v = sigma_fieldmap_get(fm, &dec, c->items[3].fid);	/* CommandLine */
+	assert_non_null(v);
+	assert_memory_equal(v->p, "x", 1);
+	sigma_rule_free(r);
+	sigma_fieldmap_free(fm);
+}
+
+struct mcase {
+	const char *detection;
+	const char *fields[8];
+	bool expect;
+};
+
+static const struct mcase mcases[] = {
+	{ "  s:\n    User: root\n  condition: s\n", { "user=ROOT", NULL }, true },
+	{ "  s:\n    User: root\n  condition: s\n", { "user=bob", "User=root", NULL }, true },
+	{ "  s:\n    User: root\n  condition: s\n", { "User=bob", "user=root", NULL }, false },
+	{ "  s:\n    User|contains: oo\n    a0: x\n  f:\n    a1: null\n  condition: s and not f\n",
+	    { "@a1=", "User=root", "a0=x", NULL }, false },
+	{ "  s:\n    User|contains: oo\n    a0: x\n  f:\n    a1: null\n  condition: s and not f\n",
+	    { "@a1=z", "User=root", "A0=x", NULL }, true },
+	{ "  s:\n    a2|exists: false\n    a0|re: '^ab+$'\n  condition: s\n",
+	    { "a0=abbb", NULL }, true },
+	{ "  s:\n    a2|exists: false\n    a0|re: '^ab+$'\n  condition: s\n",
+	    { "a0=abbb", "@A2=", NULL }, false },
+	{ "  s:\n    a0|fieldref: a1\n  condition: s\n", { "a0=v", "@a1=v", NULL }, true },
+	{ "  s:\n    a0|neq: v\n  condition: s\n", { "@A0=w", NULL }, true },
+	{ "  s:\n    a0|neq: v\n  condition: s\n", { "x=w", NULL }, false },
+};
+
+/* A rule matched through its map answers as sigma_rule_match does; a rule of another map too. */
+static void
+test_rule_match_same(void **state)
+{
+	struct sigma_fieldmap *fm = sigma_fieldmap_new(), *other = sigma_fieldmap_new();
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(mcases) / sizeof(mcases[0]); k++) {
+		struct sigma_rule *r = rule_from(mcases[k].detection);
+		struct sigma_rule *r2 = rule_from(mcases[k].detection);
+		struct sigma_event ev;
+
+		assert_int_equal(sigma_fieldmap_bind(fm, r), 0);
+		assert_int_equal(sigma_fieldmap_bind(other, r2), 0);
+		make_event(mcases[k].fields);
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		sigma_fieldmap_next(fm);
+		if (sigma_rule_match(r, &ev) != mcases[k].expect)
+			fail_msg("case %zu: sigma_rule_match wrong", k);
+		if (sigma_rule_match_fm(r, &ev, fm) != mcases[k].expect)
+			fail_msg("case %zu: through the map wrong", k);
+		/* r2 is bound to another map: looked up per item, same answer. */
+		if (sigma_rule_match_fm(r2, &ev, fm) != mcases[k].expect)
+			fail_msg("case %zu: rule of another map wrong", k);
+		sigma_rule_free(r);
+		sigma_rule_free(r2);
+	}
+	sigma_fieldmap_free(fm);
+	sigma_fieldmap_free(other);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_same_as_decode_field_get),
+		cmocka_unit_test(test_next_starts_a_new_event),
+		cmocka_unit_test(test_rule_match_same),
+	};
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}
