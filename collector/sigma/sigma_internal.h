@@ -147,12 +147,35 @@ struct sigma_group {
 	size_t nalts;
 };
 
+/*
+ * Every value of an item as one set of case-insensitive "contains"
+ * literals, searched in one pass over the field (sigma_multi_match): built
+ * for items whose values are all such literals, enough of them that a pass
+ * beats one search per literal. Literals are lower-cased and ordered by
+ * their first byte.
+ */
+struct sigma_mlit {
+	const unsigned char *p;
+	uint32_t len;
+};
+
+struct sigma_multi {
+	uint8_t first[256];		/* 1: some literal starts with this byte (either case) */
+	uint16_t start[257];		/* lits[start[b] .. start[b + 1]) start with byte b */
+	const struct sigma_mlit *lits;
+	size_t n;
+	uint32_t minlen;		/* of the shortest literal */
+};
+
+#define SIGMA_MULTI_MIN	2		/* literals from which an item gets a sigma_multi */
+
 /* One "field|modifiers: values" entry (or a keyword list: field NULL). */
 struct sigma_item {
 	const char *field;		/* arena; NULL = the whole message */
 	struct sigma_group *groups;
 	size_t ngroups;
 	uint32_t fid;			/* field's id in rule->fm (bound rules only) */
+	const struct sigma_multi *multi;	/* arena; NULL: value by value */
 	bool all;			/* |all: every group must match */
 	bool neq;			/* |neq: present and no group matches */
 };
@@ -243,6 +266,8 @@ bool sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *e
 
 /* sigma_match.c: glob matching, shared with the condition's identifier patterns. */
 bool sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t len);
+/* True when any literal of m occurs in s (ASCII case-insensitively). */
+bool sigma_multi_match(const struct sigma_multi *m, const unsigned char *s, size_t n);
 /* Case-insensitive ASCII lowering table. */
 extern const unsigned char sigma_lower[256];
 

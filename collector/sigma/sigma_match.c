@@ -104,6 +104,31 @@ lit_match(enum sigma_gmode mode, const unsigned char *s, size_t n, const unsigne
 	return false;
 }
 
+/*
+ * One pass over s: at each byte some literal starts with (either case),
+ * the literals starting with it are compared. Linear in practice; O(n*m)
+ * worst case, both bounded.
+ */
+bool
+sigma_multi_match(const struct sigma_multi *m, const unsigned char *s, size_t n)
+{
+	if (n < m->minlen)
+		return false;
+	for (size_t i = 0, last = n - m->minlen; i <= last; i++) {
+		unsigned char b;
+
+		if (!m->first[s[i]])
+			continue;
+		b = sigma_lower[s[i]];
+		for (size_t k = m->start[b], e = m->start[b + 1]; k < e; k++) {
+			const struct sigma_mlit *l = &m->lits[k];
+			if (l->len <= n - i && eq_bytes(s + i + 1, l->p + 1, l->len - 1, false))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Bytes a non-star token consumes at s, 0 when it does not match. */
 static size_t
 tok_width(const struct sigma_glob *g, size_t pi, const unsigned char *s, size_t n)
@@ -302,6 +327,13 @@ item_match(const struct mx *x, const struct sigma_item *it)
 		fv = sigma_fieldmap_get(x->fm, x->ev->d, it->fid);
 	else
 		fv = field_get(x->ev, it->field);
+	if (it->multi != NULL) {
+		/* neq: the field is there and contains none of the literals. */
+		if (fv == NULL)
+			return false;
+		return sigma_multi_match(it->multi, fv->p != NULL ? (const unsigned char *)fv->p :
+		    empty_str, fv->p != NULL ? fv->len : 0) != it->neq;
+	}
 	if (it->neq) {
 		/* neq: the field is there and equals none of the values. */
 		if (fv == NULL)

@@ -1124,6 +1124,62 @@ note_field(struct pctx *c, const char *field, int line)
 	return 0;
 }
 
+/*
+ * it->multi when every alternative of every value is a case-insensitive
+ * "contains" literal and there are at least SIGMA_MULTI_MIN of them (an
+ * |all item needs each value on its own). Out of memory, the item simply
+ * matches value by value: same result.
+ */
+static void
+build_multi(struct sigma_arena *a, struct sigma_item *it)
+{
+	struct sigma_multi *m;
+	struct sigma_mlit *lits;
+	size_t n = 0, k;
+	uint16_t fill[256];
+
+	if (it->all)
+		return;
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_val *v = &it->groups[i].alts[j];
+			if (v->kind != SIGMA_V_GLOB || v->u.g.mode != SIGMA_G_CONTAINS ||
+			    v->u.g.cased || v->u.g.len == 0 || v->u.g.len > UINT32_MAX)
+				return;
+			n++;
+		}
+	if (n < SIGMA_MULTI_MIN || n > UINT16_MAX ||
+	    (m = sigma_arena_alloc(a, sizeof(*m))) == NULL ||
+	    (lits = sigma_arena_alloc(a, n * sizeof(*lits))) == NULL)
+		return;
+	m->minlen = UINT32_MAX;
+	/* Counting sort by first byte (already lower-cased: not cased). */
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_glob *g = &it->groups[i].alts[j].u.g;
+			m->start[g->text[0] + 1]++;
+			if (g->len < m->minlen)
+				m->minlen = (uint32_t)g->len;
+		}
+	for (k = 1; k <= 256; k++)
+		m->start[k] = (uint16_t)(m->start[k] + m->start[k - 1]);
+	memcpy(fill, m->start, sizeof(fill));
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_glob *g = &it->groups[i].alts[j].u.g;
+			unsigned char b = g->text[0];
+			lits[fill[b]].p = g->text;
+			lits[fill[b]].len = (uint32_t)g->len;
+			fill[b]++;
+			m->first[b] = 1;
+			if (b >= 'a' && b <= 'z')
+				m->first[b - 32] = 1;
+		}
+	m->lits = lits;
+	m->n = n;
+	it->multi = m;
+}
+
 /* One "key: value(s)" of a map, or (key NULL) a keyword list / keyword. */
 static int
 compile_item(struct pctx *c, const char *key, const struct ms_yaml_node *val,
@@ -1172,6 +1228,7 @@ compile_item(struct pctx *c, const char *key, const struct ms_yaml_node *val,
 		    note_field(c, it->groups[i].alts[0].u.ref.field, v->line) < 0)
 			return -1;
 	}
+	build_multi(&c->r->arena, it);
 	return 0;
 }
 
@@ -1258,6 +1315,7 @@ compile_search(struct pctx *c, const char *name, const struct ms_yaml_node *n,
 				    compile_value(c, &m, true, n->items[i], &it->groups[j++]) < 0)
 					return -1;
 		}
+		build_multi(a, it);
 	}
 	return 0;
 }

@@ -5,6 +5,10 @@
  * case, duplicates, absent names, names in the event's scratch area whose
  * address is reused with other text by the next event; and a rule matched
  * through the map gives the same answer as without it.
+ *
+ * An item of case-insensitive "contains" literals searched in one pass
+ * (sigma_multi) answers as the same item matched value by value, on
+ * generated values full of near misses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -244,6 +248,104 @@ test_rule_match_same(void **state)
 	sigma_fieldmap_free(other);
 }
 
+/* --- one-pass contains lists ------------------------------------------- */
+
+static const char *const MDET[] = {
+	/* the shipped LFI list: many literals sharing first bytes */
+	"  s:\n    F|contains:\n      - '/etc/passwd'\n      - '/etc/shadow'\n      - '/proc/self/'\n"
+	"      - 'win.ini'\n      - 'c:\\windows\\'\n      - 'web-inf/web.xml'\n      - '/.ssh/id_rsa'\n"
+	"  condition: s\n",
+	/* two literals, one a prefix of the other; one byte long */
+	"  s:\n    F|contains: [ab, abc, 'x']\n  condition: s\n",
+	/* neq over contains: present and none found */
+	"  s:\n    F|contains|neq: [Ab, zZ]\n  condition: s\n",
+	/* keywords on the message */
+	"  k:\n    - EViL\n    - 'bad thing'\n    - '/x/'\n  condition: k\n",
+	/* bytes above 0x7f compare exactly (ASCII-only folding) */
+	"  s:\n    F|contains: [' -e ', ' -enc ', \"\\xc3\\xa9t\\xc3\\xa9\"]\n  condition: s\n",
+};
+
+static unsigned long rng_state = 12345;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng_state = rng_state * 6364136223846793005ul + 1442695040888963407ul;
+	return (unsigned)(rng_state >> 33) % n;
+}
+
+/* Pieces of the literals in either case, and other bytes: near misses. */
+static size_t
+gen_value(char *b, size_t cap)
+{
+	static const char *const bits[] = { "/etc/", "passwd", "PASSWD", "/proc/self", "SELF/",
+		"win.ini", "WIN.IN", "c:\\windows\\", "C:/WINDOWS\\", "web-inf/web.x", "/.ssh/id_rs",
+		"a", "b", "c", "ab", "AB", "aB", "x", "X", "zz", "ZZ", "evil", "EvIl", "bad thing",
+		"bad  thing", "/x/", "/X", " -e ", " /e ", " \xe2\x80\x93" "enc ", "\xc3\xa9t\xc3\xa9",
+		"\xc3\x89T\xc3\x89", " ", "-", "\xff", "q" };
+	size_t n = 0, k = rnd(8);
+
+	for (size_t i = 0; i < k; i++) {
+		const char *p = bits[rnd(sizeof(bits) / sizeof(bits[0]))];
+		size_t l = strlen(p);
+		if (n + l >= cap)
+			break;
+		memcpy(b + n, p, l);
+		n += l;
+	}
+	b[n] = '\0';
+	return n;
+}
+
+static void
+strip_multi(struct sigma_rule *r)
+{
+	for (size_t s = 0; s < r->nsearches; s++)
+		for (size_t c = 0; c < r->searches[s].nconjs; c++)
+			for (size_t i = 0; i < r->searches[s].conjs[c].nitems; i++)
+				r->searches[s].conjs[c].items[i].multi = NULL;
+}
+
+static void
+test_multi_same_as_value_by_value(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(MDET) / sizeof(MDET[0]); k++) {
+		struct sigma_rule *r = rule_from(MDET[k]), *plain = rule_from(MDET[k]);
+		size_t hits = 0, misses = 0;
+
+		/* The accelerated form is really in use for these items. */
+		if (r->searches[0].conjs[0].items[0].multi == NULL)
+			fail_msg("rule %zu: no one-pass form", k);
+		strip_multi(plain);
+		for (int i = 0; i < 20000; i++) {
+			static const char *const absent[] = { NULL };
+			static const char *const present[] = { "F=", NULL };
+			char v[256];
+			size_t n = gen_value(v, sizeof(v));
+			struct sigma_event ev;
+			bool want, got;
+
+			make_event(rnd(16) == 0 ? absent : present);
+			memset(&ev, 0, sizeof(ev));
+			ev.d = &dec;
+			if (dec.nfields > 0)
+				dec.fields[0].value = ms_str_make(v, n);
+			ev.message = ms_str_make(v, n);
+			want = sigma_rule_match(plain, &ev);
+			got = sigma_rule_match(r, &ev);
+			if (want != got)
+				fail_msg("rule %zu value '%s': one pass %d, value by value %d", k, v, got,
+				    want);
+			*(want ? &hits : &misses) += 1;
+		}
+		/* Both answers occur, so the comparison means something. */
+		assert_true(hits > 100 && misses > 100);
+		sigma_rule_free(r);
+		sigma_rule_free(plain);
+	}
+}
+
 int
 main(void)
 {
@@ -251,6 +353,7 @@ main(void)
 		cmocka_unit_test(test_same_as_decode_field_get),
 		cmocka_unit_test(test_next_starts_a_new_event),
 		cmocka_unit_test(test_rule_match_same),
+		cmocka_unit_test(test_multi_same_as_value_by_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
