@@ -1,18 +1,17 @@
 /*
  * sigma_fieldmap – the field names of a set's rules, resolved against an
- * event's fields once per event instead of once per item (see
+ * event's fields once per event layout instead of once per item (see
  * sigma_internal.h).
  *
- * Every distinct name a rule item reads gets an id; names equal but for
- * ASCII case share a class. Resolving an event walks its fields once in
- * order and records, per id, the first field with exactly that name and,
- * per class, the first field whose name matches case-insensitively – which
- * is what decode_field_get returns (exact first, then case-insensitive), so
- * a lookup is two array reads. An event's names are mostly a decoder's
- * static strings: their ids are cached by address (decode.h promises such
- * a name never changes); names in the event's scratch area are looked up
- * by hash each time. All per-event arrays are stamped with a generation
- * number instead of being cleared.
+ * Every distinct name a rule item reads gets an id. Decoders name their
+ * fields with static strings that never change (decode.h), and events of
+ * one kind come with the same names in the same order: the same layout.
+ * Where decode_field_get finds a name depends on nothing but the names and
+ * their order, so for a layout (its name addresses, compared one by one)
+ * the field index it returns for an id is computed once, on first use, and
+ * read from a small table for every later event of that layout. An event
+ * with a name in its scratch area (a copy whose address another event may
+ * reuse with other text) has no layout: its names are looked up as before.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,44 +21,42 @@
 #include "decode.h"
 #include "sigma_internal.h"
 
-#define FM_PCACHE_BITS	9
-#define FM_PCACHE	(1u << FM_PCACHE_BITS)	/* address cache entries */
+#define FM_LAYOUTS	256	/* layouts remembered (a power of two) */
 #define FM_NONE		UINT32_MAX
+#define FM_UNKNOWN	(-2)	/* slot not computed yet for this layout */
+#define FM_ABSENT	(-1)
+
+struct fm_layout {
+	unsigned nf;			/* 0: unused */
+	const char *names[DECODE_MAX_FIELDS];
+	int8_t *slot;			/* by id: field index, FM_ABSENT or FM_UNKNOWN */
+	size_t nslot;			/* ids it has room for */
+};
 
 struct sigma_fieldmap {
 	char **names;		/* owned, by id */
-	uint32_t *hash;		/* exact-name hash, by id */
-	uint32_t *cls;		/* class of each id */
+	uint32_t *hash;		/* by id */
 	size_t n, a;
-	uint32_t *slots;	/* open addressing over ids by exact name, id+1, 0 = empty */
+	uint32_t *slots;	/* open addressing over ids, id+1, 0 = empty */
 	size_t nslots;
-	char **cnames;		/* owned, lower-cased, by class */
-	uint32_t *chash;
-	size_t nc, ac;
-	uint32_t *cslots;	/* open addressing over classes, class+1 */
-	size_t ncslots;
 	/* per event */
 	uint32_t gen, filled;
-	uint32_t *ex_gen, *ci_gen;
-	const struct ms_str **ex_val, **ci_val;
-	struct fm_pc {
-		const char *name;
-		uint32_t id, cls;	/* FM_NONE, FM_NONE: no rule reads this name */
-	} pc[FM_PCACHE];
+	struct fm_layout *cur;	/* the event's layout; NULL: look names up */
+	struct fm_layout layouts[FM_LAYOUTS];
 };
 
 static uint32_t
-hash_name(const char *s, bool fold)
+hash_name(const char *s)
 {
 	uint32_t h = 2166136261u;
 
 	for (; *s; s++)
-		h = (h ^ (fold ? sigma_lower[(unsigned char)*s] : (unsigned char)*s)) * 16777619u;
+		h = (h ^ (unsigned char)*s) * 16777619u;
 	return h;
 }
 
 static uint32_t
-find_exact(const struct sigma_fieldmap *fm, const char *name, uint32_t h)
+find_name(const struct sigma_fieldmap *fm, const char *name, uint32_t h)
 {
 	if (fm->nslots == 0)
 		return FM_NONE;
@@ -72,153 +69,74 @@ find_exact(const struct sigma_fieldmap *fm, const char *name, uint32_t h)
 	}
 }
 
-static uint32_t
-find_class(const struct sigma_fieldmap *fm, const char *name, uint32_t h)
-{
-	if (fm->ncslots == 0)
-		return FM_NONE;
-	for (size_t i = h & (fm->ncslots - 1);; i = (i + 1) & (fm->ncslots - 1)) {
-		uint32_t v = fm->cslots[i];
-		if (v == 0)
-			return FM_NONE;
-		if (fm->chash[v - 1] == h && strcasecmp(fm->cnames[v - 1], name) == 0)
-			return v - 1;
-	}
-}
-
-/* Rebuilds an open-addressing table of n entries with room for at least want. */
 static int
-rehash(uint32_t **slots, size_t *nslots, const uint32_t *hash, size_t n, size_t want)
+rehash(struct sigma_fieldmap *fm, size_t want)
 {
 	size_t ns = 16;
 	uint32_t *t;
 
 	while (ns < want * 2)
 		ns *= 2;
-	if (ns <= *nslots)
+	if (ns <= fm->nslots)
 		return 0;
 	if ((t = calloc(ns, sizeof(*t))) == NULL)
 		return -1;
-	for (size_t k = 0; k < n; k++) {
-		size_t i = hash[k] & (ns - 1);
+	for (size_t k = 0; k < fm->n; k++) {
+		size_t i = fm->hash[k] & (ns - 1);
 		while (t[i] != 0)
 			i = (i + 1) & (ns - 1);
 		t[i] = (uint32_t)k + 1;
 	}
-	free(*slots);
-	*slots = t;
-	*nslots = ns;
+	free(fm->slots);
+	fm->slots = t;
+	fm->nslots = ns;
 	return 0;
 }
 
-static int
-grow_per_event(struct sigma_fieldmap *fm, size_t a, size_t ac)
+static void
+layouts_clear(struct sigma_fieldmap *fm)
 {
-	uint32_t *g;
-	const struct ms_str **v;
-
-	/* Stamps of new entries start at 0, never a live generation (gen starts at 1). */
-	a = a ? a : 1;
-	ac = ac ? ac : 1;
-	if ((g = realloc(fm->ex_gen, a * sizeof(*g))) == NULL)
-		return -1;
-	memset(g + fm->a, 0, (a - fm->a) * sizeof(*g));	/* a > fm->a or equal */
-	fm->ex_gen = g;
-	if ((v = realloc(fm->ex_val, a * sizeof(*v))) == NULL)
-		return -1;
-	fm->ex_val = v;
-	if ((g = realloc(fm->ci_gen, ac * sizeof(*g))) == NULL)
-		return -1;
-	memset(g + fm->ac, 0, (ac - fm->ac) * sizeof(*g));
-	fm->ci_gen = g;
-	if ((v = realloc(fm->ci_val, ac * sizeof(*v))) == NULL)
-		return -1;
-	fm->ci_val = v;
-	return 0;
-}
-
-static uint32_t
-class_add(struct sigma_fieldmap *fm, const char *name)
-{
-	uint32_t h = hash_name(name, true), c = find_class(fm, name, h);
-	size_t len;
-	char *lc;
-
-	if (c != FM_NONE)
-		return c;
-	if (fm->nc == fm->ac) {
-		size_t na = fm->ac ? fm->ac * 2 : 32;
-		char **nn = realloc(fm->cnames, na * sizeof(*nn));
-		uint32_t *nh;
-		if (nn == NULL)
-			return FM_NONE;
-		fm->cnames = nn;
-		if ((nh = realloc(fm->chash, na * sizeof(*nh))) == NULL)
-			return FM_NONE;
-		fm->chash = nh;
-		if (grow_per_event(fm, fm->a, na) < 0)
-			return FM_NONE;
-		fm->ac = na;
+	for (size_t i = 0; i < FM_LAYOUTS; i++) {
+		free(fm->layouts[i].slot);
+		fm->layouts[i].slot = NULL;
+		fm->layouts[i].nslot = 0;
+		fm->layouts[i].nf = 0;
 	}
-	if (rehash(&fm->cslots, &fm->ncslots, fm->chash, fm->nc, fm->nc + 1) < 0)
-		return FM_NONE;
-	len = strlen(name);
-	if ((lc = malloc(len + 1)) == NULL)
-		return FM_NONE;
-	for (size_t i = 0; i <= len; i++)
-		lc[i] = (char)sigma_lower[(unsigned char)name[i]];
-	fm->cnames[fm->nc] = lc;
-	fm->chash[fm->nc] = h;
-	{
-		size_t i = h & (fm->ncslots - 1);
-		while (fm->cslots[i] != 0)
-			i = (i + 1) & (fm->ncslots - 1);
-		fm->cslots[i] = (uint32_t)fm->nc + 1;
-	}
-	return (uint32_t)fm->nc++;
+	fm->cur = NULL;
+	fm->filled = 0;
 }
 
 /* The id of name, added when new; FM_NONE when out of memory. */
 static uint32_t
 name_add(struct sigma_fieldmap *fm, const char *name)
 {
-	uint32_t h = hash_name(name, false), id = find_exact(fm, name, h), c;
+	uint32_t h = hash_name(name), id = find_name(fm, name, h);
 
 	if (id != FM_NONE)
 		return id;
-	if ((c = class_add(fm, name)) == FM_NONE)
-		return FM_NONE;
 	if (fm->n == fm->a) {
 		size_t na = fm->a ? fm->a * 2 : 32;
 		char **nn = realloc(fm->names, na * sizeof(*nn));
-		uint32_t *nh, *ncl;
+		uint32_t *nh;
 		if (nn == NULL)
 			return FM_NONE;
 		fm->names = nn;
 		if ((nh = realloc(fm->hash, na * sizeof(*nh))) == NULL)
 			return FM_NONE;
 		fm->hash = nh;
-		if ((ncl = realloc(fm->cls, na * sizeof(*ncl))) == NULL)
-			return FM_NONE;
-		fm->cls = ncl;
-		if (grow_per_event(fm, na, fm->ac) < 0)
-			return FM_NONE;
 		fm->a = na;
 	}
-	if (rehash(&fm->slots, &fm->nslots, fm->hash, fm->n, fm->n + 1) < 0)
-		return FM_NONE;
-	if ((fm->names[fm->n] = strdup(name)) == NULL)
+	if (rehash(fm, fm->n + 1) < 0 || (fm->names[fm->n] = strdup(name)) == NULL)
 		return FM_NONE;
 	fm->hash[fm->n] = h;
-	fm->cls[fm->n] = c;
 	{
 		size_t i = h & (fm->nslots - 1);
 		while (fm->slots[i] != 0)
 			i = (i + 1) & (fm->nslots - 1);
 		fm->slots[i] = (uint32_t)fm->n + 1;
 	}
-	/* A new name changes what cached addresses resolve to. */
-	memset(fm->pc, 0, sizeof(fm->pc));
+	/* Layout tables are sized by the ids there were. */
+	layouts_clear(fm);
 	return (uint32_t)fm->n++;
 }
 
@@ -237,21 +155,12 @@ sigma_fieldmap_free(struct sigma_fieldmap *fm)
 {
 	if (fm == NULL)
 		return;
+	layouts_clear(fm);
 	for (size_t i = 0; i < fm->n; i++)
 		free(fm->names[i]);
-	for (size_t i = 0; i < fm->nc; i++)
-		free(fm->cnames[i]);
 	free(fm->names);
 	free(fm->hash);
-	free(fm->cls);
 	free(fm->slots);
-	free(fm->cnames);
-	free(fm->chash);
-	free(fm->cslots);
-	free(fm->ex_gen);
-	free(fm->ci_gen);
-	free(fm->ex_val);
-	free(fm->ci_val);
 	free(fm);
 }
 
@@ -278,81 +187,76 @@ fail:
 void
 sigma_fieldmap_next(struct sigma_fieldmap *fm)
 {
-	if (++fm->gen == 0) {
-		memset(fm->ex_gen, 0, fm->a * sizeof(*fm->ex_gen));
-		memset(fm->ci_gen, 0, fm->ac * sizeof(*fm->ci_gen));
+	/* filled == gen only after a lookup of this event; 0 is never a gen. */
+	if (++fm->gen == 0)
 		fm->gen = 1;
-	}
 }
 
-/* Out of line: the loop in fill stays small enough to keep its values in registers. */
-__attribute__((noinline)) static void
-resolve(struct sigma_fieldmap *fm, const char *name, uint32_t *id, uint32_t *cls)
-{
-	*id = find_exact(fm, name, hash_name(name, false));
-	*cls = *id != FM_NONE ? fm->cls[*id] : find_class(fm, name, hash_name(name, true));
-}
-
-__attribute__((noinline)) static void
-fill(struct sigma_fieldmap *fm, const struct decoded *d)
+/* d's layout, found or made; NULL when d has a name in its scratch area (or out of memory). */
+static struct fm_layout *
+layout_of(struct sigma_fieldmap *fm, const struct decoded *d)
 {
 	const char *s0 = d->scratch, *s1 = s0 + sizeof(d->scratch);
-	const struct decode_field *f = d->fields;
 	unsigned nf = d->nfields;
-	/* Locals: the stores below would otherwise reload every pointer of fm. */
-	uint32_t gen = fm->gen, *ex_gen = fm->ex_gen, *ci_gen = fm->ci_gen;
-	const struct ms_str **ex_val = fm->ex_val, **ci_val = fm->ci_val;
-	struct fm_pc *pc = fm->pc;
+	uint64_t h = nf;
+	struct fm_layout *l;
 
-	fm->filled = gen;
-	for (unsigned i = 0; i < nf; i++) {
-		const char *name = f[i].name;
-		uint32_t id, cls;
-		/* Multiplicative: short static names sit a few bytes apart. */
-		size_t h = (size_t)(((uint64_t)(uintptr_t)name * 0x9e3779b97f4a7c15ull) >>
-		    (64 - FM_PCACHE_BITS));
-
-		/*
-		 * Only addresses outside the scratch area are ever cached, and
-		 * such a name never changes (decode.h), so a hit needs no range
-		 * check.
-		 */
-		if (pc[h].name == name) {
-			id = pc[h].id;
-			cls = pc[h].cls;
-		} else {
-			resolve(fm, name, &id, &cls);
-			if (name < s0 || name >= s1) {
-				pc[h].name = name;
-				pc[h].id = id;
-				pc[h].cls = cls;
-			}
-		}
-		if (cls == FM_NONE)
-			continue;
-		/* First occurrence wins, as in decode_field_get. */
-		if (id != FM_NONE && ex_gen[id] != gen) {
-			ex_gen[id] = gen;
-			ex_val[id] = &f[i].value;
-		}
-		if (ci_gen[cls] != gen) {
-			ci_gen[cls] = gen;
-			ci_val[cls] = &f[i].value;
-		}
+	if (nf > DECODE_MAX_FIELDS)
+		return NULL;
+	/* Count, first and last name: kinds of events differ there. */
+	if (nf > 0)
+		h = (h ^ (uintptr_t)d->fields[0].name ^ ((uint64_t)(uintptr_t)d->fields[nf - 1].name << 7)) *
+		    0x9e3779b97f4a7c15ull;
+	l = &fm->layouts[(h >> 32) & (FM_LAYOUTS - 1)];
+	if (l->nf == nf && l->slot != NULL) {
+		unsigned i = 0;
+		while (i < nf && l->names[i] == d->fields[i].name)
+			i++;
+		/* The stored names are never in a scratch area: equal addresses are static names. */
+		if (i == nf)
+			return l;
 	}
+	for (unsigned i = 0; i < nf; i++)
+		if (d->fields[i].name >= s0 && d->fields[i].name < s1)
+			return NULL;
+	if (l->nslot < fm->n) {
+		int8_t *t = realloc(l->slot, fm->n ? fm->n : 1);
+		if (t == NULL)
+			return NULL;
+		l->slot = t;
+		l->nslot = fm->n;
+	}
+	if (l->slot == NULL && (l->slot = malloc(1)) == NULL)
+		return NULL;
+	memset(l->slot, FM_UNKNOWN, l->nslot);
+	for (unsigned i = 0; i < nf; i++)
+		l->names[i] = d->fields[i].name;
+	l->nf = nf;
+	return l;
 }
 
 const struct ms_str *
 sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d, uint32_t id)
 {
-	uint32_t c;
+	struct fm_layout *l;
+	const struct ms_str *v;
+	int s;
 
-	if (fm->filled != fm->gen)
-		fill(fm, d);
-	if (fm->ex_gen[id] == fm->gen)
-		return fm->ex_val[id];
-	c = fm->cls[id];
-	return fm->ci_gen[c] == fm->gen ? fm->ci_val[c] : NULL;
+	if (fm->filled != fm->gen) {
+		fm->filled = fm->gen;
+		fm->cur = layout_of(fm, d);
+	}
+	if ((l = fm->cur) == NULL || id >= l->nslot)
+		return decode_field_get(d, fm->names[id]);
+	if ((s = l->slot[id]) == FM_UNKNOWN) {
+		v = decode_field_get(d, fm->names[id]);
+		/* value is a member of d->fields[i]: its index, the same for every event of l. */
+		s = v == NULL ? FM_ABSENT : (int)(((const char *)v - (const char *)d->fields) /
+		    (ptrdiff_t)sizeof(d->fields[0]));
+		l->slot[id] = (int8_t)s;
+		return v;
+	}
+	return s == FM_ABSENT ? NULL : &d->fields[s].value;
 }
 
 size_t

@@ -236,10 +236,10 @@ struct sigma_cnode *sigma_cond_compile(struct sigma_rule *r, const char *text, s
 struct sigma_cnode *sigma_cond_or(struct sigma_rule *r, struct sigma_cnode **kids, size_t n);
 
 /*
- * sigma_fieldmap.c: the field names of a set's rules, resolved against an
- * event once per event (the first lookup of an event walks its fields; the
- * others are two array reads), with decode_field_get's semantics: the
- * first exact match, else the first ASCII case-insensitive one.
+ * sigma_fieldmap.c: the field names of a set's rules, resolved once per
+ * event layout (the addresses of an event's field names, in order) rather
+ * than once per item, with decode_field_get's semantics: the first exact
+ * match, else the first ASCII case-insensitive one.
  *
  * _bind gives every field item of r an id and records fm in r (r must not
  * outlive fm); -1 when out of memory (r then stays unbound, still correct).
