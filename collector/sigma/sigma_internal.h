@@ -122,6 +122,17 @@ struct sigma_val {
 			size_t srclen;
 			uint32_t minlen;		/* PCRE2_INFO_MINLENGTH: shorter values cannot match */
 			bool jit;			/* JIT-compiled, no UTF: pcre2_jit_match directly */
+			/*
+			 * What PCRE2 itself knows every match needs, checked before
+			 * a call into it (a call costs ~120 instructions before its
+			 * first byte, its start-byte scan ~13 a byte): a match starts
+			 * with one of first[0..nfirst) (nfirst 0: no such check), or
+			 * with a byte of firstmap (NULL: none); it contains req[0]
+			 * or req[1] (nreq 0: none).
+			 */
+			const uint8_t *firstmap;	/* arena, 32 bytes */
+			unsigned char first[3], req[2];
+			uint8_t nfirst, nreq;
 		} re;
 		struct {
 			int af;				/* AF_INET or AF_INET6 */

@@ -261,10 +261,39 @@ struct mx {
 	struct sigma_fieldmap *fm;	/* NULL: look names up per item */
 };
 
+/*
+ * False when PCRE2's own analysis rules a match out: no byte a match can
+ * start with at a position where enough bytes remain (minlen), or no
+ * required code unit.
+ */
+static bool
+re_gate(const struct sigma_val *v, const unsigned char *s, size_t n)
+{
+	size_t span = n - v->u.re.minlen + 1;	/* start positions; n >= minlen */
+
+	if (v->u.re.nreq > 0 && memchr(s, v->u.re.req[0], n) == NULL &&
+	    (v->u.re.nreq == 1 || memchr(s, v->u.re.req[1], n) == NULL))
+		return false;
+	if (v->u.re.nfirst > 0) {
+		for (unsigned k = 0; k < v->u.re.nfirst; k++)
+			if (memchr(s, v->u.re.first[k], span) != NULL)
+				return true;
+		return false;
+	}
+	if (v->u.re.firstmap != NULL) {
+		const uint8_t *bm = v->u.re.firstmap;
+		for (size_t i = 0; i < span; i++)
+			if (bm[s[i] >> 3] & (1u << (s[i] & 7)))
+				return true;
+		return false;
+	}
+	return true;
+}
+
 static bool
 re_match(const struct mx *x, const struct sigma_val *v, const unsigned char *s, size_t n)
 {
-	if (n < v->u.re.minlen)
+	if (n < v->u.re.minlen || !re_gate(v, s, n))
 		return false;
 	/* A regex over its backtracking budget counts as no match. */
 	if (v->u.re.jit)

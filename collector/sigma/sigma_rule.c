@@ -752,6 +752,62 @@ compile_glob(struct pctx *c, const struct mods *m, bool keyword, const char *s, 
 
 /* --- other value kinds --------------------------------------------------- */
 
+/* ch and, for an ASCII letter, its other case: PCRE2 does not say whether a unit is caseless. */
+static uint8_t
+both_cases(uint32_t ch, unsigned char *out)
+{
+	out[0] = (unsigned char)ch;
+	if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') {
+		out[1] = (unsigned char)(ch ^ 0x20);
+		return 2;
+	}
+	return 1;
+}
+
+/*
+ * The checks of re_gate (sigma_internal.h) from what pcre2_compile found:
+ * the first code unit or the start bitmap, and the last required code
+ * unit. A start bitmap is kept only when it is small and holds no letter
+ * or digit (those are in most values: the check would mostly pass and
+ * cost more than it saves); letters of a first unit count in both cases.
+ */
+static void
+re_gate(struct sigma_arena *a, struct sigma_val *v)
+{
+	uint32_t type = 0, unit = 0;
+	const uint8_t *bm = NULL;
+
+	if (pcre2_pattern_info(v->u.re.code, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 && type == 1 &&
+	    pcre2_pattern_info(v->u.re.code, PCRE2_INFO_FIRSTCODEUNIT, &unit) == 0 && unit < 256) {
+		v->u.re.nfirst = both_cases(unit, v->u.re.first);
+	} else if (type == 0 && pcre2_pattern_info(v->u.re.code, PCRE2_INFO_FIRSTBITMAP, &bm) == 0 &&
+	    bm != NULL) {
+		unsigned char set[3];
+		size_t n = 0;
+		bool alnum = false;
+		for (unsigned ch = 0; ch < 256; ch++)
+			if (bm[ch / 8] & (1u << (ch % 8))) {
+				if (n < sizeof(set))
+					set[n] = (unsigned char)ch;
+				n++;
+				alnum |= (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+			}
+		if (n > 0 && n <= sizeof(set)) {
+			memcpy(v->u.re.first, set, n);
+			v->u.re.nfirst = (uint8_t)n;
+		} else if (n > 0 && n <= 16 && !alnum) {
+			uint8_t *copy = sigma_arena_alloc(a, 32);
+			if (copy != NULL) {
+				memcpy(copy, bm, 32);
+				v->u.re.firstmap = copy;
+			}
+		}
+	}
+	if (pcre2_pattern_info(v->u.re.code, PCRE2_INFO_LASTCODETYPE, &type) == 0 && type == 1 &&
+	    pcre2_pattern_info(v->u.re.code, PCRE2_INFO_LASTCODEUNIT, &unit) == 0 && unit < 256)
+		v->u.re.nreq = both_cases(unit, v->u.re.req);
+}
+
 static int
 compile_re(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
     struct sigma_val *v)
@@ -802,6 +858,7 @@ compile_re(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
 		    (all & PCRE2_UTF) == 0 &&
 		    pcre2_pattern_info(v->u.re.code, PCRE2_INFO_JITSIZE, &jsz) == 0 && jsz > 0;
 	}
+	re_gate(&c->r->arena, v);
 	if ((v->u.re.md = pcre2_match_data_create(1, NULL)) == NULL)
 		return oom(c, n->line);
 	if (c->r->mctx == NULL) {

@@ -10,6 +10,11 @@
  * An item of case-insensitive "contains" literals searched in one pass
  * (sigma_multi) answers as the same item matched value by value, on
  * generated values full of near misses.
+ *
+ * A regular expression checked first against what PCRE2 says every match
+ * needs (start bytes, a required byte) answers as PCRE2 alone does; and
+ * the cheaper form of the shipped SQL injection rule's comment regex
+ * matches exactly the same values as the form it replaced.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -369,6 +374,163 @@ test_multi_same_as_value_by_value(void **state)
 	}
 }
 
+/* --- regex gates ------------------------------------------------------- */
+
+static const char *const RDET[] = {
+	"  s:\n    F|re: '(?i)[''\"\\x60)]\\s*(?:or|and)'\n  condition: s\n",	/* start set */
+	"  s:\n    F|re: '(?i)evil'\n  condition: s\n",			/* first unit, both cases */
+	"  s:\n    F|re: '\\$\\(\\s*(?:id|ls)\\b'\n  condition: s\n",		/* first + required */
+	"  s:\n    F|re: '(?:;|\\|\\|?|&&|\\n)\\s*id'\n  condition: s\n",	/* start map */
+	"  s:\n    F|re: 'a.{2,}b=c'\n  condition: s\n",			/* minlen and required */
+	"  s:\n    F|re: '(?m)^x'\n  condition: s\n",			/* line-anchored: no start set */
+};
+
+static size_t
+gen_re_value(char *b, size_t cap)
+{
+	static const char *const bits[] = { "'", "\"", "`", ")", " or", " OR", "and", "EvIl", "ev",
+		"il", "$(", "$( id", "id", "ls", ";", "|", "||", "&&", "&", "\n", "a", "b=c", "x",
+		"\nx", "zz", " ", "\xe2\x80\x93" };
+	size_t n = 0, k = rnd(7);
+
+	for (size_t i = 0; i < k; i++) {
+		const char *p = bits[rnd(sizeof(bits) / sizeof(bits[0]))];
+		size_t l = strlen(p);
+		if (n + l >= cap)
+			break;
+		memcpy(b + n, p, l);
+		n += l;
+	}
+	b[n] = '\0';
+	return n;
+}
+
+static void
+strip_gates(struct sigma_rule *r)
+{
+	for (struct sigma_val *v = r->re_head; v != NULL; v = v->u.re.next) {
+		v->u.re.nfirst = 0;
+		v->u.re.nreq = 0;
+		v->u.re.firstmap = NULL;
+	}
+}
+
+static bool
+has_gate(const struct sigma_rule *r)
+{
+	const struct sigma_val *v = r->re_head;
+
+	return v != NULL && (v->u.re.nfirst > 0 || v->u.re.nreq > 0 || v->u.re.firstmap != NULL);
+}
+
+/* Runs a and b (rules over field F) on generated values; every answer the same. */
+static void
+compare_rules(const struct sigma_rule *a, const struct sigma_rule *b, const char *what)
+{
+	size_t hits = 0, misses = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		static const char *const present[] = { "F=", NULL };
+		char v[128];
+		size_t n = gen_re_value(v, sizeof(v));
+		struct sigma_event ev;
+		bool want, got;
+
+		make_event(present);
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		dec.fields[0].value = ms_str_make(v, n);
+		want = sigma_rule_match(b, &ev);
+		got = sigma_rule_match(a, &ev);
+		if (want != got)
+			fail_msg("%s, value '%s': %d against %d", what, v, got, want);
+		*(want ? &hits : &misses) += 1;
+	}
+	assert_true(hits > 50 && misses > 50);
+}
+
+static void
+test_re_gate_same_as_pcre2(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(RDET) / sizeof(RDET[0]); k++) {
+		struct sigma_rule *r = rule_from(RDET[k]), *plain = rule_from(RDET[k]);
+		char what[32];
+
+		/* Each has a gate to test (the line-anchored one: its required 'x'). */
+		assert_true(has_gate(r));
+		strip_gates(plain);
+		snprintf(what, sizeof(what), "regex %zu", k);
+		compare_rules(r, plain, what);
+		sigma_rule_free(r);
+		sigma_rule_free(plain);
+	}
+}
+
+/*
+ * rules/web/web_sqli_tautology.yml: "\w['\"]..." became "(?<=\w)['\"]..."
+ * (a quote is then the first byte of a match, which PCRE2 and the gate
+ * look for); a match exists for exactly the same values.
+ */
+static void
+test_sqli_comment_rewrite(void **state)
+{
+	static const char old_re[] = "  s:\n    F|re: '(?i)\\w[''\"]\\s*(?:--|#)[\\s-]*(?:&|$)|"
+	    "[''\"]\\s*or\\s+(?:true|not\\s+false)\\b'\n  condition: s\n";
+	static const char new_re[] = "  s:\n    F|re: '(?i)(?<=\\w)[''\"]\\s*(?:--|#)[\\s-]*(?:&|$)|"
+	    "[''\"]\\s*or\\s+(?:true|not\\s+false)\\b'\n  condition: s\n";
+	struct sigma_rule *o = rule_from(old_re), *n = rule_from(new_re);
+	static const char *const vals[] = { "admin'--", "admin'--&x=1", "x' or true", "x\" OR NOT  false",
+		"'--", " '--", "a' -- -", "a'#", "a' #&", "it's", "a'--b", "_\"#\n", NULL };
+
+	(void)state;
+	for (size_t i = 0; vals[i] != NULL; i++) {
+		static const char *const present[] = { "F=", NULL };
+		struct sigma_event ev;
+
+		make_event(present);
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		dec.fields[0].value = ms_str_make(vals[i], strlen(vals[i]));
+		assert_int_equal(sigma_rule_match(o, &ev), sigma_rule_match(n, &ev));
+	}
+	sigma_rule_free(o);
+	sigma_rule_free(n);
+	{
+		/* And on generated values, built from the pieces these patterns care about. */
+		struct sigma_rule *o2 = rule_from(old_re), *n2 = rule_from(new_re);
+		size_t hits = 0;
+		for (int i = 0; i < 20000; i++) {
+			static const char *const present[] = { "F=", NULL };
+			static const char *const bits[] = { "a", "_", "'", "\"", "--", "#", " ", "-", "&",
+				"\n", "or", " or ", "true", "not", " false", "x" };
+			char v[96];
+			size_t len = 0;
+			struct sigma_event ev;
+			bool a, b;
+
+			for (size_t k = rnd(8); k > 0; k--) {
+				const char *p = bits[rnd(sizeof(bits) / sizeof(bits[0]))];
+				memcpy(v + len, p, strlen(p));
+				len += strlen(p);
+			}
+			v[len] = '\0';
+			make_event(present);
+			memset(&ev, 0, sizeof(ev));
+			ev.d = &dec;
+			dec.fields[0].value = ms_str_make(v, len);
+			a = sigma_rule_match(o2, &ev);
+			b = sigma_rule_match(n2, &ev);
+			if (a != b)
+				fail_msg("'%s': old %d new %d", v, a, b);
+			hits += a;
+		}
+		assert_true(hits > 100);
+		sigma_rule_free(o2);
+		sigma_rule_free(n2);
+	}
+}
+
 int
 main(void)
 {
@@ -377,6 +539,8 @@ main(void)
 		cmocka_unit_test(test_next_starts_a_new_event),
 		cmocka_unit_test(test_rule_match_same),
 		cmocka_unit_test(test_multi_same_as_value_by_value),
+		cmocka_unit_test(test_re_gate_same_as_pcre2),
+		cmocka_unit_test(test_sqli_comment_rewrite),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
