@@ -187,6 +187,7 @@ struct sigma_item {
 	size_t ngroups;
 	uint32_t fid;			/* field's id in rule->fm (bound rules only) */
 	const struct sigma_multi *multi;	/* arena; NULL: value by value */
+	uint32_t minlen;		/* no value shorter matches (0: no such bound) */
 	bool all;			/* |all: every group must match */
 	bool neq;			/* |neq: present and no group matches */
 };

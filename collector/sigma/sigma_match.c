@@ -2,11 +2,17 @@
  * sigma_match – evaluates a compiled rule against one event.
  *
  * No allocation, no copies of the event: field values are the decoder's
- * slices; search results are memoised in a small array on the stack so a
- * search referenced twice ("selection and not (selection and filter)") is
+ * slices; search results are memoised in bits on the stack so a search
+ * referenced twice ("selection and not (selection and filter)") is
  * evaluated once; AND/OR short-circuit. Case-insensitive matching folds the
  * event's bytes through a table, the patterns being folded at load time.
  * Case folding is ASCII only (bytes >= 0x80 compare exactly).
+ *
+ * Cheap checks first: a rule bound to a set's field map reads its fields
+ * by id (sigma_fieldmap.c); a value shorter than anything an item can
+ * match fails it at once; a list of "contains" literals is one pass over
+ * the value (sigma_multi); a regex is called only when the bytes PCRE2
+ * says every match needs are there.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -254,12 +260,20 @@ field_get(const struct sigma_event *ev, const char *name)
 	return ev->d != NULL ? decode_field_get(ev->d, name) : NULL;
 }
 
-/* What one evaluation carries: the rule, the event and, when usable, its field map. */
+/*
+ * What one evaluation carries: the rule, the event and, when usable, its
+ * field map; and search results memoised as bits (known, true), so a
+ * search referenced twice ("selection and not (selection and filter)") is
+ * evaluated once.
+ */
 struct mx {
 	const struct sigma_rule *r;
 	const struct sigma_event *ev;
 	struct sigma_fieldmap *fm;	/* NULL: look names up per item */
+	uint64_t known[2], truth[2];
 };
+
+_Static_assert(SIGMA_MAX_SEARCHES <= 128, "memo bits");
 
 /*
  * False when PCRE2's own analysis rules a match out: no byte a match can
@@ -356,6 +370,8 @@ item_match(const struct mx *x, const struct sigma_item *it)
 		fv = sigma_fieldmap_get(x->fm, x->ev->d, it->fid);
 	else
 		fv = field_get(x->ev, it->field);
+	if (fv != NULL && (fv->p != NULL ? fv->len : 0) < it->minlen)
+		return false;
 	if (it->multi != NULL) {
 		/* neq: the field is there and contains none of the literals. */
 		if (fv == NULL)
@@ -398,25 +414,30 @@ search_match(const struct mx *x, const struct sigma_search *s)
 	return false;
 }
 
-/* memo: 0 unknown, 1 false, 2 true – one byte per search, on the caller's stack. */
 static bool
-cond_eval(const struct mx *x, const struct sigma_cnode *n, uint8_t *memo)
+cond_eval(struct mx *x, const struct sigma_cnode *n)
 {
 	switch (n->op) {
-	case SIGMA_C_REF:
-		if (memo[n->ref] == 0)
-			memo[n->ref] = search_match(x, &x->r->searches[n->ref]) ? 2 : 1;
-		return memo[n->ref] == 2;
+	case SIGMA_C_REF: {
+		uint64_t bit = 1ull << (n->ref & 63);
+		unsigned w = n->ref >> 6;
+		if (!(x->known[w] & bit)) {
+			x->known[w] |= bit;
+			if (search_match(x, &x->r->searches[n->ref]))
+				x->truth[w] |= bit;
+		}
+		return (x->truth[w] & bit) != 0;
+	}
 	case SIGMA_C_NOT:
-		return !cond_eval(x, n->kids[0], memo);
+		return !cond_eval(x, n->kids[0]);
 	case SIGMA_C_AND:
 		for (size_t i = 0; i < n->n; i++)
-			if (!cond_eval(x, n->kids[i], memo))
+			if (!cond_eval(x, n->kids[i]))
 				return false;
 		return true;
 	case SIGMA_C_OR:
 		for (size_t i = 0; i < n->n; i++)
-			if (cond_eval(x, n->kids[i], memo))
+			if (cond_eval(x, n->kids[i]))
 				return true;
 		return false;
 	}
@@ -427,7 +448,6 @@ bool
 sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *ev,
     struct sigma_fieldmap *fm)
 {
-	uint8_t memo[SIGMA_MAX_SEARCHES];
 	struct mx x;
 
 	if (r == NULL || ev == NULL || r->cond == NULL)
@@ -436,8 +456,11 @@ sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *ev,
 	x.ev = ev;
 	/* Ids are only meaningful in the map the rule was bound to. */
 	x.fm = fm != NULL && r->fm == fm && ev->d != NULL ? fm : NULL;
-	memset(memo, 0, r->nsearches);
-	return cond_eval(&x, r->cond, memo);
+	/* "condition: selection", the most common: nothing to memoise. */
+	if (r->cond->op == SIGMA_C_REF)
+		return search_match(&x, &r->searches[r->cond->ref]);
+	x.known[0] = x.known[1] = x.truth[0] = x.truth[1] = 0;
+	return cond_eval(&x, r->cond);
 }
 
 /* True when ev matches r's detection; never allocates (see sigma.h). */

@@ -1237,6 +1237,36 @@ build_multi(struct sigma_arena *a, struct sigma_item *it)
 	it->multi = m;
 }
 
+/*
+ * it->minlen: the fewest bytes any value of the item can match – globs
+ * count their non-star tokens, regexes PCRE2's minimum length; any other
+ * kind (null, exists, numbers, cidr, fieldref) or |neq: no bound. A
+ * shorter field value then fails the item without a look at its values.
+ */
+static void
+item_minlen(struct sigma_item *it)
+{
+	uint32_t m = UINT32_MAX;
+
+	if (it->neq)
+		return;
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_val *v = &it->groups[i].alts[j];
+			uint32_t k = 0;
+			if (v->kind == SIGMA_V_RE) {
+				k = v->u.re.minlen;
+			} else if (v->kind == SIGMA_V_GLOB) {
+				for (size_t t = 0; t < v->u.g.len; t++)
+					k += v->u.g.kind == NULL || v->u.g.kind[t] != SIGMA_TOK_STAR;
+			} else {
+				return;
+			}
+			m = k < m ? k : m;
+		}
+	it->minlen = m == UINT32_MAX ? 0 : m;
+}
+
 /* One "key: value(s)" of a map, or (key NULL) a keyword list / keyword. */
 static int
 compile_item(struct pctx *c, const char *key, const struct ms_yaml_node *val,
@@ -1286,6 +1316,7 @@ compile_item(struct pctx *c, const char *key, const struct ms_yaml_node *val,
 			return -1;
 	}
 	build_multi(&c->r->arena, it);
+	item_minlen(it);
 	return 0;
 }
 
@@ -1373,6 +1404,7 @@ compile_search(struct pctx *c, const char *name, const struct ms_yaml_node *n,
 					return -1;
 		}
 		build_multi(a, it);
+		item_minlen(it);
 	}
 	return 0;
 }

@@ -15,6 +15,9 @@
  * needs (start bytes, a required byte) answers as PCRE2 alone does; and
  * the cheaper form of the shipped SQL injection rule's comment regex
  * matches exactly the same values as the form it replaced.
+ *
+ * An item's length bound (no value shorter can match) is the shortest of
+ * its values, and only where every value has one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -531,6 +534,102 @@ test_sqli_comment_rewrite(void **state)
 	}
 }
 
+/* --- item length bound --------------------------------------------------- */
+
+struct lcase {
+	const char *detection;
+	uint32_t minlen;
+};
+
+static const struct lcase lcases[] = {
+	{ "  s:\n    F: abc\n  condition: s\n", 3 },
+	{ "  s:\n    F|contains: [abcd, ab]\n  condition: s\n", 2 },
+	{ "  s:\n    F: 'a*b?c'\n  condition: s\n", 4 },		/* star counts nothing, ? one */
+	{ "  s:\n    F|re: 'x{5}'\n  condition: s\n", 5 },
+	{ "  s:\n    F: ['abcdef', '*']\n  condition: s\n", 0 },		/* '*' matches "" */
+	{ "  s:\n    F: ['abc', null]\n  condition: s\n", 0 },		/* null: no bound */
+	{ "  s:\n    F|neq: abc\n  condition: s\n", 0 },			/* neq: "" is a match */
+	{ "  s:\n    F|cidr: 10.0.0.0/8\n  condition: s\n", 0 },
+	{ "  s:\n    F|windash: '-e'\n  condition: s\n", 2 },		/* a dash is one byte or three */
+};
+
+static void
+test_item_minlen(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(lcases) / sizeof(lcases[0]); k++) {
+		struct sigma_rule *r = rule_from(lcases[k].detection);
+		if (r->searches[0].conjs[0].items[0].minlen != lcases[k].minlen)
+			fail_msg("case %zu: minlen %u, want %u", k,
+			    r->searches[0].conjs[0].items[0].minlen, lcases[k].minlen);
+		sigma_rule_free(r);
+	}
+}
+
+/* Values right at the bound and one byte short, through sigma_rule_match. */
+static void
+test_item_minlen_matches(void **state)
+{
+	static const struct {
+		const char *detection, *value;
+		bool match;
+	} c[] = {
+		{ "  s:\n    F|windash: '-e'\n  condition: s\n", "/e", true },
+		{ "  s:\n    F|windash: '-e'\n  condition: s\n", "\xe2\x80\x93" "e", true },
+		{ "  s:\n    F|windash: '-e'\n  condition: s\n", "e", false },
+		{ "  s:\n    F: ['abcdef', '*']\n  condition: s\n", "", true },
+		{ "  s:\n    F|re: 'x{5}'\n  condition: s\n", "xxxxx", true },
+		{ "  s:\n    F|re: 'x{5}'\n  condition: s\n", "xxxx", false },
+		{ "  s:\n    F: 'a*b?c'\n  condition: s\n", "abxc", true },
+		{ "  s:\n    F: 'a*b?c'\n  condition: s\n", "abc", false },
+		/* a memoised search referenced twice */
+		{ "  s:\n    F: abc\n  f:\n    F: x\n  condition: s and not (s and f)\n", "abc", true },
+	};
+	static const char *const present[] = { "F=", NULL };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct sigma_rule *r = rule_from(c[k].detection);
+		struct sigma_event ev;
+
+		make_event(present);
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		dec.fields[0].value = ms_str_make(c[k].value, strlen(c[k].value));
+		if (sigma_rule_match(r, &ev) != c[k].match)
+			fail_msg("case %zu: want %d", k, c[k].match);
+		sigma_rule_free(r);
+	}
+}
+
+/* Searches 0..69, the condition reading the last ones twice: memo bits past the first word. */
+static void
+test_memo_many_searches(void **state)
+{
+	static const char *const present[] = { "F=", NULL };
+	char det[8192];
+	size_t o = 0;
+	struct sigma_rule *r;
+	struct sigma_event ev;
+
+	(void)state;
+	for (int i = 0; i < 70; i++)
+		o += (size_t)snprintf(det + o, sizeof(det) - o, "  s%d:\n    F: v%d\n", i, i);
+	snprintf(det + o, sizeof(det) - o,
+	    "  condition: (s69 or s68) and not (s68 and s1) and (s69 or s0)\n");
+	r = rule_from(det);
+	for (int v = 0; v < 70; v++) {
+		char val[8];
+		make_event(present);
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		snprintf(val, sizeof(val), "v%d", v);
+		dec.fields[0].value = ms_str_make(val, strlen(val));
+		assert_int_equal(sigma_rule_match(r, &ev), v == 69);
+	}
+	sigma_rule_free(r);
+}
+
 int
 main(void)
 {
@@ -541,6 +640,9 @@ main(void)
 		cmocka_unit_test(test_multi_same_as_value_by_value),
 		cmocka_unit_test(test_re_gate_same_as_pcre2),
 		cmocka_unit_test(test_sqli_comment_rewrite),
+		cmocka_unit_test(test_item_minlen),
+		cmocka_unit_test(test_item_minlen_matches),
+		cmocka_unit_test(test_memo_many_searches),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
