@@ -192,8 +192,12 @@ sigma_fieldmap_next(struct sigma_fieldmap *fm)
 		fm->gen = 1;
 }
 
-/* d's layout, found or made; NULL when d has a name in its scratch area (or out of memory). */
-static struct fm_layout *
+/*
+ * d's layout, found or made; NULL when d has a name in its scratch area (or
+ * out of memory). Once per event, out of line: sigma_fieldmap_get, called
+ * for every item, stays a few instructions.
+ */
+__attribute__((noinline)) static struct fm_layout *
 layout_of(struct sigma_fieldmap *fm, const struct decoded *d)
 {
 	const char *s0 = d->scratch, *s1 = s0 + sizeof(d->scratch);
@@ -235,11 +239,22 @@ layout_of(struct sigma_fieldmap *fm, const struct decoded *d)
 	return l;
 }
 
+/* First lookup of id for layout l: decode_field_get, and where it found it, for next time. */
+__attribute__((noinline)) static const struct ms_str *
+slot_fill(struct sigma_fieldmap *fm, struct fm_layout *l, const struct decoded *d, uint32_t id)
+{
+	const struct ms_str *v = decode_field_get(d, fm->names[id]);
+
+	/* value is a member of d->fields[i]: its index, the same for every event of l. */
+	l->slot[id] = v == NULL ? FM_ABSENT : (int8_t)(((const char *)v - (const char *)d->fields) /
+	    (ptrdiff_t)sizeof(d->fields[0]));
+	return v;
+}
+
 const struct ms_str *
 sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d, uint32_t id)
 {
 	struct fm_layout *l;
-	const struct ms_str *v;
 	int s;
 
 	if (fm->filled != fm->gen) {
@@ -248,14 +263,8 @@ sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d, uint32_t 
 	}
 	if ((l = fm->cur) == NULL || id >= l->nslot)
 		return decode_field_get(d, fm->names[id]);
-	if ((s = l->slot[id]) == FM_UNKNOWN) {
-		v = decode_field_get(d, fm->names[id]);
-		/* value is a member of d->fields[i]: its index, the same for every event of l. */
-		s = v == NULL ? FM_ABSENT : (int)(((const char *)v - (const char *)d->fields) /
-		    (ptrdiff_t)sizeof(d->fields[0]));
-		l->slot[id] = (int8_t)s;
-		return v;
-	}
+	if ((s = l->slot[id]) == FM_UNKNOWN)
+		return slot_fill(fm, l, d, id);
 	return s == FM_ABSENT ? NULL : &d->fields[s].value;
 }
 

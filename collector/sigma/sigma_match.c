@@ -330,6 +330,10 @@ val_match(const struct mx *x, const struct sigma_val *v, const struct ms_str *fv
 	s = fv->p != NULL ? (const unsigned char *)fv->p : empty_str;
 	switch (v->kind) {
 	case SIGMA_V_GLOB:
+		/* Exact values directly: the most common kind. */
+		if (v->u.g.mode == SIGMA_G_EXACT)
+			return (fv->p != NULL ? fv->len : 0) == v->u.g.len &&
+			    eq_bytes(s, v->u.g.text, v->u.g.len, v->u.g.cased);
 		return sigma_glob_match(&v->u.g, s, fv->p != NULL ? fv->len : 0);
 	case SIGMA_V_RE:
 		return re_match(x, v, s, fv->p != NULL ? fv->len : 0);
