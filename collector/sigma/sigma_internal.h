@@ -121,6 +121,18 @@ struct sigma_val {
 			const char *src;		/* arena: the pattern as written (prefilter); may be NULL */
 			size_t srclen;
 			uint32_t minlen;		/* PCRE2_INFO_MINLENGTH: shorter values cannot match */
+			bool jit;			/* JIT-compiled, no UTF: pcre2_jit_match directly */
+			/*
+			 * What PCRE2 itself knows every match needs, checked before
+			 * a call into it (a call costs ~120 instructions before its
+			 * first byte, its start-byte scan ~13 a byte): a match starts
+			 * with one of first[0..nfirst) (nfirst 0: no such check), or
+			 * with a byte of firstmap (NULL: none); it contains req[0]
+			 * or req[1] (nreq 0: none).
+			 */
+			const uint8_t *firstmap;	/* arena, 32 bytes */
+			unsigned char first[3], req[2];
+			uint8_t nfirst, nreq;
 		} re;
 		struct {
 			int af;				/* AF_INET or AF_INET6 */
@@ -146,11 +158,36 @@ struct sigma_group {
 	size_t nalts;
 };
 
+/*
+ * Every value of an item as one set of case-insensitive "contains"
+ * literals, searched in one pass over the field (sigma_multi_match): built
+ * for items whose values are all such literals, enough of them that a pass
+ * beats one search per literal. Literals are lower-cased and ordered by
+ * their first byte.
+ */
+struct sigma_mlit {
+	const unsigned char *p;
+	uint32_t len;
+};
+
+struct sigma_multi {
+	uint8_t first[256];		/* 1: some literal starts with this byte (either case) */
+	uint16_t start[257];		/* lits[start[b] .. start[b + 1]) start with byte b */
+	const struct sigma_mlit *lits;
+	size_t n;
+	uint32_t minlen;		/* of the shortest literal */
+};
+
+#define SIGMA_MULTI_MIN	2		/* literals from which an item gets a sigma_multi */
+
 /* One "field|modifiers: values" entry (or a keyword list: field NULL). */
 struct sigma_item {
 	const char *field;		/* arena; NULL = the whole message */
 	struct sigma_group *groups;
 	size_t ngroups;
+	uint32_t fid;			/* field's id in rule->fm (bound rules only) */
+	const struct sigma_multi *multi;	/* arena; NULL: value by value */
+	uint32_t minlen;		/* no value shorter matches (0: no such bound) */
 	bool all;			/* |all: every group must match */
 	bool neq;			/* |neq: present and no group matches */
 };
@@ -197,6 +234,7 @@ struct sigma_rule {
 	struct sigma_val *re_head;	/* every SIGMA_V_RE value, to free */
 	pcre2_match_context *mctx;	/* match limits for every regex */
 	size_t ncnodes;			/* condition nodes built (bounded) */
+	const struct sigma_fieldmap *fm;	/* items' fid are ids in it; NULL: unbound */
 };
 
 /*
@@ -209,8 +247,39 @@ struct sigma_cnode *sigma_cond_compile(struct sigma_rule *r, const char *text, s
 /* An OR node over kids (arena), for condition lists. NULL when out of memory. */
 struct sigma_cnode *sigma_cond_or(struct sigma_rule *r, struct sigma_cnode **kids, size_t n);
 
+/*
+ * sigma_fieldmap.c: the field names of a set's rules, resolved once per
+ * event layout (the addresses of an event's field names, in order) rather
+ * than once per item, with decode_field_get's semantics: the first exact
+ * match, else the first ASCII case-insensitive one.
+ *
+ * _bind gives every field item of r an id and records fm in r (r must not
+ * outlive fm); -1 when out of memory (r then stays unbound, still correct).
+ * _next starts a new event: call it before the first lookup of each event.
+ * _get: the value of field id in d, or NULL; one thread at a time.
+ */
+struct sigma_fieldmap;
+struct decoded;
+struct sigma_fieldmap *sigma_fieldmap_new(void);
+void sigma_fieldmap_free(struct sigma_fieldmap *fm);
+int sigma_fieldmap_bind(struct sigma_fieldmap *fm, struct sigma_rule *r);
+void sigma_fieldmap_next(struct sigma_fieldmap *fm);
+const struct ms_str *sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d,
+    uint32_t id);
+size_t sigma_fieldmap_nnames(const struct sigma_fieldmap *fm);
+
+/*
+ * sigma_match.c: sigma_rule_match with fm, the map r is bound to and ev's
+ * current event in it (sigma_fieldmap_next called for ev). fm NULL, or
+ * another map than r's: names are looked up per item.
+ */
+bool sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *ev,
+    struct sigma_fieldmap *fm);
+
 /* sigma_match.c: glob matching, shared with the condition's identifier patterns. */
 bool sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t len);
+/* True when any literal of m occurs in s (ASCII case-insensitively). */
+bool sigma_multi_match(const struct sigma_multi *m, const unsigned char *s, size_t n);
 /* Case-insensitive ASCII lowering table. */
 extern const unsigned char sigma_lower[256];
 

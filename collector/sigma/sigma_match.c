@@ -2,11 +2,17 @@
  * sigma_match – evaluates a compiled rule against one event.
  *
  * No allocation, no copies of the event: field values are the decoder's
- * slices; search results are memoised in a small array on the stack so a
- * search referenced twice ("selection and not (selection and filter)") is
+ * slices; search results are memoised in bits on the stack so a search
+ * referenced twice ("selection and not (selection and filter)") is
  * evaluated once; AND/OR short-circuit. Case-insensitive matching folds the
  * event's bytes through a table, the patterns being folded at load time.
  * Case folding is ASCII only (bytes >= 0x80 compare exactly).
+ *
+ * Cheap checks first: a rule bound to a set's field map reads its fields
+ * by id (sigma_fieldmap.c); a value shorter than anything an item can
+ * match fails it at once; a list of "contains" literals is one pass over
+ * the value (sigma_multi); a regex is called only when the bytes PCRE2
+ * says every match needs are there.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -100,6 +106,31 @@ lit_match(enum sigma_gmode mode, const unsigned char *s, size_t n, const unsigne
 		return find_bytes(s, n, p, plen, cased);
 	case SIGMA_G_GLOB:
 		break;
+	}
+	return false;
+}
+
+/*
+ * One pass over s: at each byte some literal starts with (either case),
+ * the literals starting with it are compared. Linear in practice; O(n*m)
+ * worst case, both bounded.
+ */
+bool
+sigma_multi_match(const struct sigma_multi *m, const unsigned char *s, size_t n)
+{
+	if (n < m->minlen)
+		return false;
+	for (size_t i = 0, last = n - m->minlen; i <= last; i++) {
+		unsigned char b;
+
+		if (!m->first[s[i]])
+			continue;
+		b = sigma_lower[s[i]];
+		for (size_t k = m->start[b], e = m->start[b + 1]; k < e; k++) {
+			const struct sigma_mlit *l = &m->lits[k];
+			if (l->len <= n - i && eq_bytes(s + i + 1, l->p + 1, l->len - 1, false))
+				return true;
+		}
 	}
 	return false;
 }
@@ -229,9 +260,63 @@ field_get(const struct sigma_event *ev, const char *name)
 	return ev->d != NULL ? decode_field_get(ev->d, name) : NULL;
 }
 
+/*
+ * What one evaluation carries: the rule, the event and, when usable, its
+ * field map; and search results memoised as bits (known, true), so a
+ * search referenced twice ("selection and not (selection and filter)") is
+ * evaluated once.
+ */
+struct mx {
+	const struct sigma_rule *r;
+	const struct sigma_event *ev;
+	struct sigma_fieldmap *fm;	/* NULL: look names up per item */
+	uint64_t known[2], truth[2];
+};
+
+_Static_assert(SIGMA_MAX_SEARCHES <= 128, "memo bits");
+
+/*
+ * False when PCRE2's own analysis rules a match out: no byte a match can
+ * start with at a position where enough bytes remain (minlen), or no
+ * required code unit.
+ */
 static bool
-val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct sigma_event *ev,
-    const struct ms_str *fv)
+re_gate(const struct sigma_val *v, const unsigned char *s, size_t n)
+{
+	size_t span = n - v->u.re.minlen + 1;	/* start positions; n >= minlen */
+
+	if (v->u.re.nreq > 0 && memchr(s, v->u.re.req[0], n) == NULL &&
+	    (v->u.re.nreq == 1 || memchr(s, v->u.re.req[1], n) == NULL))
+		return false;
+	if (v->u.re.nfirst > 0) {
+		for (unsigned k = 0; k < v->u.re.nfirst; k++)
+			if (memchr(s, v->u.re.first[k], span) != NULL)
+				return true;
+		return false;
+	}
+	if (v->u.re.firstmap != NULL) {
+		const uint8_t *bm = v->u.re.firstmap;
+		for (size_t i = 0; i < span; i++)
+			if (bm[s[i] >> 3] & (1u << (s[i] & 7)))
+				return true;
+		return false;
+	}
+	return true;
+}
+
+static bool
+re_match(const struct mx *x, const struct sigma_val *v, const unsigned char *s, size_t n)
+{
+	if (n < v->u.re.minlen || !re_gate(v, s, n))
+		return false;
+	/* A regex over its backtracking budget counts as no match. */
+	if (v->u.re.jit)
+		return pcre2_jit_match(v->u.re.code, s, n, 0, 0, v->u.re.md, x->r->mctx) >= 0;
+	return pcre2_match(v->u.re.code, s, n, 0, 0, v->u.re.md, x->r->mctx) >= 0;
+}
+
+static bool
+val_match(const struct mx *x, const struct sigma_val *v, const struct ms_str *fv)
 {
 	const unsigned char *s;
 	const struct ms_str *other;
@@ -245,19 +330,19 @@ val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct si
 	s = fv->p != NULL ? (const unsigned char *)fv->p : empty_str;
 	switch (v->kind) {
 	case SIGMA_V_GLOB:
+		/* Exact values directly: the most common kind. */
+		if (v->u.g.mode == SIGMA_G_EXACT)
+			return (fv->p != NULL ? fv->len : 0) == v->u.g.len &&
+			    eq_bytes(s, v->u.g.text, v->u.g.len, v->u.g.cased);
 		return sigma_glob_match(&v->u.g, s, fv->p != NULL ? fv->len : 0);
 	case SIGMA_V_RE:
-		if ((fv->p != NULL ? fv->len : 0) < v->u.re.minlen)
-			return false;
-		/* A regex over its backtracking budget counts as no match. */
-		return pcre2_match(v->u.re.code, s, fv->p != NULL ? fv->len : 0, 0, 0,
-		    v->u.re.md, r->mctx) >= 0;
+		return re_match(x, v, s, fv->p != NULL ? fv->len : 0);
 	case SIGMA_V_CIDR:
 		return cidr_match(v, s, fv->len);
 	case SIGMA_V_NUM:
 		return num_match(v, s, fv->len);
 	case SIGMA_V_FIELDREF:
-		if ((other = field_get(ev, v->u.ref.field)) == NULL)
+		if ((other = field_get(x->ev, v->u.ref.field)) == NULL)
 			return false;
 		return lit_match(v->u.ref.mode, s, fv->p != NULL ? fv->len : 0,
 		    other->p != NULL ? (const unsigned char *)other->p : empty_str,
@@ -270,36 +355,45 @@ val_match(const struct sigma_rule *r, const struct sigma_val *v, const struct si
 }
 
 static bool
-group_match(const struct sigma_rule *r, const struct sigma_group *g,
-    const struct sigma_event *ev, const struct ms_str *fv)
+group_match(const struct mx *x, const struct sigma_group *g, const struct ms_str *fv)
 {
 	for (size_t i = 0; i < g->nalts; i++)
-		if (val_match(r, &g->alts[i], ev, fv))
+		if (val_match(x, &g->alts[i], fv))
 			return true;
 	return false;
 }
 
 static bool
-item_match(const struct sigma_rule *r, const struct sigma_item *it,
-    const struct sigma_event *ev)
+item_match(const struct mx *x, const struct sigma_item *it)
 {
 	const struct ms_str *fv;
 
 	if (it->field == NULL)
-		fv = &ev->message;
+		fv = &x->ev->message;
+	else if (x->fm != NULL)
+		fv = sigma_fieldmap_get(x->fm, x->ev->d, it->fid);
 	else
-		fv = field_get(ev, it->field);
+		fv = field_get(x->ev, it->field);
+	if (fv != NULL && (fv->p != NULL ? fv->len : 0) < it->minlen)
+		return false;
+	if (it->multi != NULL) {
+		/* neq: the field is there and contains none of the literals. */
+		if (fv == NULL)
+			return false;
+		return sigma_multi_match(it->multi, fv->p != NULL ? (const unsigned char *)fv->p :
+		    empty_str, fv->p != NULL ? fv->len : 0) != it->neq;
+	}
 	if (it->neq) {
 		/* neq: the field is there and equals none of the values. */
 		if (fv == NULL)
 			return false;
 		for (size_t i = 0; i < it->ngroups; i++)
-			if (group_match(r, &it->groups[i], ev, fv))
+			if (group_match(x, &it->groups[i], fv))
 				return false;
 		return true;
 	}
 	for (size_t i = 0; i < it->ngroups; i++) {
-		bool m = group_match(r, &it->groups[i], ev, fv);
+		bool m = group_match(x, &it->groups[i], fv);
 		if (m && !it->all)
 			return true;
 		if (!m && it->all)
@@ -309,15 +403,14 @@ item_match(const struct sigma_rule *r, const struct sigma_item *it,
 }
 
 static bool
-search_match(const struct sigma_rule *r, const struct sigma_search *s,
-    const struct sigma_event *ev)
+search_match(const struct mx *x, const struct sigma_search *s)
 {
 	for (size_t i = 0; i < s->nconjs; i++) {
 		const struct sigma_conj *c = &s->conjs[i];
 		size_t j;
 
 		for (j = 0; j < c->nitems; j++)
-			if (!item_match(r, &c->items[j], ev))
+			if (!item_match(x, &c->items[j]))
 				break;
 		if (j == c->nitems)
 			return true;
@@ -325,40 +418,58 @@ search_match(const struct sigma_rule *r, const struct sigma_search *s,
 	return false;
 }
 
-/* memo: 0 unknown, 1 false, 2 true – one byte per search, on the caller's stack. */
 static bool
-cond_eval(const struct sigma_rule *r, const struct sigma_cnode *n,
-    const struct sigma_event *ev, uint8_t *memo)
+cond_eval(struct mx *x, const struct sigma_cnode *n)
 {
 	switch (n->op) {
-	case SIGMA_C_REF:
-		if (memo[n->ref] == 0)
-			memo[n->ref] = search_match(r, &r->searches[n->ref], ev) ? 2 : 1;
-		return memo[n->ref] == 2;
+	case SIGMA_C_REF: {
+		uint64_t bit = 1ull << (n->ref & 63);
+		unsigned w = n->ref >> 6;
+		if (!(x->known[w] & bit)) {
+			x->known[w] |= bit;
+			if (search_match(x, &x->r->searches[n->ref]))
+				x->truth[w] |= bit;
+		}
+		return (x->truth[w] & bit) != 0;
+	}
 	case SIGMA_C_NOT:
-		return !cond_eval(r, n->kids[0], ev, memo);
+		return !cond_eval(x, n->kids[0]);
 	case SIGMA_C_AND:
 		for (size_t i = 0; i < n->n; i++)
-			if (!cond_eval(r, n->kids[i], ev, memo))
+			if (!cond_eval(x, n->kids[i]))
 				return false;
 		return true;
 	case SIGMA_C_OR:
 		for (size_t i = 0; i < n->n; i++)
-			if (cond_eval(r, n->kids[i], ev, memo))
+			if (cond_eval(x, n->kids[i]))
 				return true;
 		return false;
 	}
 	return false;
 }
 
+bool
+sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *ev,
+    struct sigma_fieldmap *fm)
+{
+	struct mx x;
+
+	if (r == NULL || ev == NULL || r->cond == NULL)
+		return false;
+	x.r = r;
+	x.ev = ev;
+	/* Ids are only meaningful in the map the rule was bound to. */
+	x.fm = fm != NULL && r->fm == fm && ev->d != NULL ? fm : NULL;
+	/* "condition: selection", the most common: nothing to memoise. */
+	if (r->cond->op == SIGMA_C_REF)
+		return search_match(&x, &r->searches[r->cond->ref]);
+	x.known[0] = x.known[1] = x.truth[0] = x.truth[1] = 0;
+	return cond_eval(&x, r->cond);
+}
+
 /* True when ev matches r's detection; never allocates (see sigma.h). */
 bool
 sigma_rule_match(const struct sigma_rule *r, const struct sigma_event *ev)
 {
-	uint8_t memo[SIGMA_MAX_SEARCHES];
-
-	if (r == NULL || ev == NULL || r->cond == NULL)
-		return false;
-	memset(memo, 0, r->nsearches);
-	return cond_eval(r, r->cond, ev, memo);
+	return sigma_rule_match_fm(r, ev, NULL);
 }

@@ -752,6 +752,62 @@ compile_glob(struct pctx *c, const struct mods *m, bool keyword, const char *s, 
 
 /* --- other value kinds --------------------------------------------------- */
 
+/* ch and, for an ASCII letter, its other case: PCRE2 does not say whether a unit is caseless. */
+static uint8_t
+both_cases(uint32_t ch, unsigned char *out)
+{
+	out[0] = (unsigned char)ch;
+	if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') {
+		out[1] = (unsigned char)(ch ^ 0x20);
+		return 2;
+	}
+	return 1;
+}
+
+/*
+ * The checks of re_gate (sigma_internal.h) from what pcre2_compile found:
+ * the first code unit or the start bitmap, and the last required code
+ * unit. A start bitmap is kept only when it is small and holds no letter
+ * or digit (those are in most values: the check would mostly pass and
+ * cost more than it saves); letters of a first unit count in both cases.
+ */
+static void
+re_gate(struct sigma_arena *a, struct sigma_val *v)
+{
+	uint32_t type = 0, unit = 0;
+	const uint8_t *bm = NULL;
+
+	if (pcre2_pattern_info(v->u.re.code, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 && type == 1 &&
+	    pcre2_pattern_info(v->u.re.code, PCRE2_INFO_FIRSTCODEUNIT, &unit) == 0 && unit < 256) {
+		v->u.re.nfirst = both_cases(unit, v->u.re.first);
+	} else if (type == 0 && pcre2_pattern_info(v->u.re.code, PCRE2_INFO_FIRSTBITMAP, &bm) == 0 &&
+	    bm != NULL) {
+		unsigned char set[3];
+		size_t n = 0;
+		bool alnum = false;
+		for (unsigned ch = 0; ch < 256; ch++)
+			if (bm[ch / 8] & (1u << (ch % 8))) {
+				if (n < sizeof(set))
+					set[n] = (unsigned char)ch;
+				n++;
+				alnum |= (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+			}
+		if (n > 0 && n <= sizeof(set)) {
+			memcpy(v->u.re.first, set, n);
+			v->u.re.nfirst = (uint8_t)n;
+		} else if (n > 0 && n <= 16 && !alnum) {
+			uint8_t *copy = sigma_arena_alloc(a, 32);
+			if (copy != NULL) {
+				memcpy(copy, bm, 32);
+				v->u.re.firstmap = copy;
+			}
+		}
+	}
+	if (pcre2_pattern_info(v->u.re.code, PCRE2_INFO_LASTCODETYPE, &type) == 0 && type == 1 &&
+	    pcre2_pattern_info(v->u.re.code, PCRE2_INFO_LASTCODEUNIT, &unit) == 0 && unit < 256)
+		v->u.re.nreq = both_cases(unit, v->u.re.req);
+}
+
 static int
 compile_re(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
     struct sigma_val *v)
@@ -791,7 +847,18 @@ compile_re(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
 	if (pcre2_pattern_info(v->u.re.code, PCRE2_INFO_MINLENGTH, &v->u.re.minlen) != 0)
 		v->u.re.minlen = 0;
 	/* JIT is an optimisation: without it (no executable memory) the interpreter runs. */
-	(void)pcre2_jit_compile(v->u.re.code, PCRE2_JIT_COMPLETE);
+	if (pcre2_jit_compile(v->u.re.code, PCRE2_JIT_COMPLETE) == 0) {
+		uint32_t all = 0;
+		size_t jsz = 0;
+		/*
+		 * pcre2_jit_match skips pcre2_match's checks, the UTF validity
+		 * check among them: only for patterns without UTF mode ((*UTF)).
+		 */
+		v->u.re.jit = pcre2_pattern_info(v->u.re.code, PCRE2_INFO_ALLOPTIONS, &all) == 0 &&
+		    (all & PCRE2_UTF) == 0 &&
+		    pcre2_pattern_info(v->u.re.code, PCRE2_INFO_JITSIZE, &jsz) == 0 && jsz > 0;
+	}
+	re_gate(&c->r->arena, v);
 	if ((v->u.re.md = pcre2_match_data_create(1, NULL)) == NULL)
 		return oom(c, n->line);
 	if (c->r->mctx == NULL) {
@@ -1114,6 +1181,92 @@ note_field(struct pctx *c, const char *field, int line)
 	return 0;
 }
 
+/*
+ * it->multi when every alternative of every value is a case-insensitive
+ * "contains" literal and there are at least SIGMA_MULTI_MIN of them (an
+ * |all item needs each value on its own). Out of memory, the item simply
+ * matches value by value: same result.
+ */
+static void
+build_multi(struct sigma_arena *a, struct sigma_item *it)
+{
+	struct sigma_multi *m;
+	struct sigma_mlit *lits;
+	size_t n = 0, k;
+	uint16_t fill[256];
+
+	if (it->all)
+		return;
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_val *v = &it->groups[i].alts[j];
+			if (v->kind != SIGMA_V_GLOB || v->u.g.mode != SIGMA_G_CONTAINS ||
+			    v->u.g.cased || v->u.g.len == 0 || v->u.g.len > UINT32_MAX)
+				return;
+			n++;
+		}
+	if (n < SIGMA_MULTI_MIN || n > UINT16_MAX ||
+	    (m = sigma_arena_alloc(a, sizeof(*m))) == NULL ||
+	    (lits = sigma_arena_alloc(a, n * sizeof(*lits))) == NULL)
+		return;
+	m->minlen = UINT32_MAX;
+	/* Counting sort by first byte (already lower-cased: not cased). */
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_glob *g = &it->groups[i].alts[j].u.g;
+			m->start[g->text[0] + 1]++;
+			if (g->len < m->minlen)
+				m->minlen = (uint32_t)g->len;
+		}
+	for (k = 1; k <= 256; k++)
+		m->start[k] = (uint16_t)(m->start[k] + m->start[k - 1]);
+	memcpy(fill, m->start, sizeof(fill));
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_glob *g = &it->groups[i].alts[j].u.g;
+			unsigned char b = g->text[0];
+			lits[fill[b]].p = g->text;
+			lits[fill[b]].len = (uint32_t)g->len;
+			fill[b]++;
+			m->first[b] = 1;
+			if (b >= 'a' && b <= 'z')
+				m->first[b - 32] = 1;
+		}
+	m->lits = lits;
+	m->n = n;
+	it->multi = m;
+}
+
+/*
+ * it->minlen: the fewest bytes any value of the item can match – globs
+ * count their non-star tokens, regexes PCRE2's minimum length; any other
+ * kind (null, exists, numbers, cidr, fieldref) or |neq: no bound. A
+ * shorter field value then fails the item without a look at its values.
+ */
+static void
+item_minlen(struct sigma_item *it)
+{
+	uint32_t m = UINT32_MAX;
+
+	if (it->neq)
+		return;
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_val *v = &it->groups[i].alts[j];
+			uint32_t k = 0;
+			if (v->kind == SIGMA_V_RE) {
+				k = v->u.re.minlen;
+			} else if (v->kind == SIGMA_V_GLOB) {
+				for (size_t t = 0; t < v->u.g.len; t++)
+					k += v->u.g.kind == NULL || v->u.g.kind[t] != SIGMA_TOK_STAR;
+			} else {
+				return;
+			}
+			m = k < m ? k : m;
+		}
+	it->minlen = m == UINT32_MAX ? 0 : m;
+}
+
 /* One "key: value(s)" of a map, or (key NULL) a keyword list / keyword. */
 static int
 compile_item(struct pctx *c, const char *key, const struct ms_yaml_node *val,
@@ -1162,6 +1315,8 @@ compile_item(struct pctx *c, const char *key, const struct ms_yaml_node *val,
 		    note_field(c, it->groups[i].alts[0].u.ref.field, v->line) < 0)
 			return -1;
 	}
+	build_multi(&c->r->arena, it);
+	item_minlen(it);
 	return 0;
 }
 
@@ -1248,6 +1403,8 @@ compile_search(struct pctx *c, const char *name, const struct ms_yaml_node *n,
 				    compile_value(c, &m, true, n->items[i], &it->groups[j++]) < 0)
 					return -1;
 		}
+		build_multi(a, it);
+		item_minlen(it);
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "ms_log.h"
 #include "ms_yaml.h"
+#include "sigma_internal.h"
 #include "sigma_prefilter.h"
 
 #define SET_MAX_FILE	(4u << 20)	/* a rule file larger than this is refused */
@@ -64,6 +65,7 @@ struct sigma_set {
 	size_t ph_ndocs;
 	struct alert alert;		/* scratch for emission */
 	bool no_prefilter;		/* sigma_set_prefilter(s, false) */
+	struct sigma_fieldmap *fm;	/* rules' field names, bound at load; NULL: per item */
 };
 
 void
@@ -243,6 +245,9 @@ set_add_rule(struct sigma_set *s, struct sigma_rule *r)
 		s->arules = na;
 	}
 	memset(&s->rules[s->nrules], 0, sizeof(s->rules[0]));
+	/* Unbound (out of memory) the rule still matches, looking names up per item. */
+	if (s->fm != NULL)
+		(void)sigma_fieldmap_bind(s->fm, r);
 	s->rules[s->nrules].r = r;
 	s->rules[s->nrules].generate = true;
 	s->nrules++;
@@ -531,8 +536,9 @@ sigma_set_load(const char *path, const struct sigma_set_opts *opts, struct sigma
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->fm = sigma_fieldmap_new()) == NULL) {
 		snprintf(err, errsz, "out of memory");
+		free(s);
 		return NULL;
 	}
 	if (opts && opts->placeholders && *opts->placeholders &&
@@ -568,6 +574,7 @@ sigma_set_free(struct sigma_set *s)
 	}
 	free(s->rules);
 	free(s->corrs);
+	sigma_fieldmap_free(s->fm);
 	ms_yaml_docs_free(s->ph_docs, s->ph_ndocs);
 	free(s);
 }
@@ -799,6 +806,8 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	x.sev = &sev;
 	x.emit = emit;
 	x.arg = arg;
+	if (s->fm != NULL)
+		sigma_fieldmap_next(s->fm);
 	pf = s->no_prefilter ? NULL : rt->pf;
 	if (pf != NULL) {
 		(void)sigma_prefilter_scan(pf, &sev);
@@ -808,7 +817,7 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 		/* Only the candidates, in rule order, so alerts come out as without the filter. */
 		size_t i = ncand == SIZE_MAX ? k : cand[k];
 		struct set_rule *sr = &s->rules[rt->idx[i]];
-		if (!sigma_rule_match(sr->r, &sev))
+		if (!sigma_rule_match_fm(sr->r, &sev, s->fm))
 			continue;
 		sr->hits++;
 		if (sr->generate)

@@ -5,17 +5,40 @@
  * in the corpus use them), so both the parser and the matcher see
  * attacker-chosen bytes. A placeholder callback answers %admins% and
  * %user% so |expand paths run too.
+ *
+ * Differential: each rule is also matched through a set's field map, and
+ * a second copy with its shortcuts taken out (one-pass contains lists,
+ * regex gates, item length bounds) is matched value by value; any answer
+ * that differs aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sigma.h"
+#include "sigma_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static volatile unsigned fuzz_sigma_sink;
 static struct decoded fuzz_sigma_dec;
+
+/* r without the shortcuts sigma_rule.c adds: what they stand for, value by value. */
+static void
+fuzz_sigma_plain(struct sigma_rule *r)
+{
+	for (size_t s = 0; s < r->nsearches; s++)
+		for (size_t c = 0; c < r->searches[s].nconjs; c++)
+			for (size_t i = 0; i < r->searches[s].conjs[c].nitems; i++) {
+				r->searches[s].conjs[c].items[i].multi = NULL;
+				r->searches[s].conjs[c].items[i].minlen = 0;
+			}
+	for (struct sigma_val *v = r->re_head; v != NULL; v = v->u.re.next) {
+		v->u.re.nfirst = 0;
+		v->u.re.nreq = 0;
+		v->u.re.firstmap = NULL;
+	}
+}
 
 static const struct ms_yaml_node *
 fuzz_sigma_placeholder_cb(const char *name, void *arg)
@@ -52,6 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < ndocs; i++) {
 		struct sigma_rule *r = sigma_rule_parse(docs[i], "fuzz.yml",
 		    fuzz_sigma_placeholder_cb, ph[0], err, sizeof(err));
+		struct sigma_rule *plain = NULL;
+		struct sigma_fieldmap *fm = NULL;
 		struct sigma_event ev;
 
 		if (r == NULL) {
@@ -59,6 +84,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strncmp(err, "fuzz.yml:", 9) != 0)
 				abort();
 			continue;
+		}
+		/* The same document again (NULL only when out of memory: no comparison then). */
+		if ((plain = sigma_rule_parse(docs[i], "fuzz.yml", fuzz_sigma_placeholder_cb, ph[0],
+		    err, sizeof(err))) != NULL)
+			fuzz_sigma_plain(plain);
+		if ((fm = sigma_fieldmap_new()) != NULL && sigma_fieldmap_bind(fm, r) < 0) {
+			sigma_fieldmap_free(fm);
+			fm = NULL;
 		}
 		sum += (unsigned)strlen(sigma_rule_title(r));
 		for (size_t j = 0; j < sigma_rule_ndetection_fields(r); j++)
@@ -73,11 +106,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    len > k ? len - k : 0);
 			ev.d = &fuzz_sigma_dec;
 			ev.message = ms_str_make(buf + off, len);
-			sum += sigma_rule_match(r, &ev);
+			{
+				bool m = sigma_rule_match(r, &ev);
+				if (plain != NULL && sigma_rule_match(plain, &ev) != m)
+					abort();
+				if (fm != NULL) {
+					/* Twice: a new layout, then the same one again. */
+					for (int t = 0; t < 2; t++) {
+						sigma_fieldmap_next(fm);
+						if (sigma_rule_match_fm(r, &ev, fm) != m)
+							abort();
+					}
+				}
+				sum += m;
+			}
 		}
 		memset(&ev, 0, sizeof(ev));
 		sum += sigma_rule_match(r, &ev);
 		sigma_rule_free(r);
+		sigma_rule_free(plain);
+		sigma_fieldmap_free(fm);
 	}
 out:
 	fuzz_sigma_sink = sum;
