@@ -53,7 +53,7 @@ static const struct ms_conf_key agent_keys[] = {
 	  "how often files are checked for rotation, truncation and appearance, and globs expanded" },
 	{ "agent.max_lines_per_s", MS_CONF_INT, OFF(max_lines_per_s), 0, "50000", 0, 100000000,
 	  "flood control: lines read per second at most (bursts up to one second's worth); above it reading slows, nothing is dropped; 0 = no limit" },
-	{ "agent.read_batch_us", MS_CONF_INT, OFF(read_batch_us), 0, "2500", 0, 1000000,
+	{ "agent.read_batch_us", MS_CONF_INT, OFF(read_batch_us), 0, "3000", 0, 1000000,
 	  "under a steady stream, files are read at most this often (microseconds): fewer wake-ups, bigger batches; a line after a quiet spell is read at once; 0 = on every write" },
 	{ "agent.rotate_wait_ms", MS_CONF_INT, OFF(rotate_wait_ms), 0, "5000", 0, 3600000,
 	  "a rotated or removed file is read on until it has not grown for this long (its writer may append until it reopens its log); 0 = stop at rotation" },

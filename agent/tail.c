@@ -560,9 +560,13 @@ tail_read_all(struct tail *t)
 {
 	if (t->stopped)
 		return;
-	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
-		if (t->files[i] && tail_read_file(t, (uint32_t)i, t->files[i]) == 1)
+	for (size_t i = 0, seen = 0; i < AGENT_MAX_FILES && seen < t->n; i++) {
+		if (t->files[i] == NULL)
+			continue;
+		seen++;
+		if (tail_read_file(t, (uint32_t)i, t->files[i]) == 1)
 			return;	/* spool full: acknowledgements call us again */
+	}
 }
 
 /*
@@ -963,9 +967,12 @@ tail_offsets(const struct tail *t)
 {
 	uint64_t sum = 0;
 
-	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
-		if (t->files[i])
+	/* Up to the last file in use: a tick should not walk 256 empty slots. */
+	for (size_t i = 0, seen = 0; i < AGENT_MAX_FILES && seen < t->n; i++)
+		if (t->files[i]) {
 			sum += t->files[i]->offset + t->files[i]->gen;
+			seen++;
+		}
 	return sum;
 }
 
@@ -1106,9 +1113,9 @@ tail_batch_cb(evutil_socket_t fd, short what, void *arg)
 		if (t->hot_progress && now - t->hot_check_us < TAIL_HOT_CHECK_US) {
 			/* Lines came last tick: read on, notices later (see struct tail). */
 			t->last_read_us = now;
-			for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+			for (size_t i = 0, seen = 0; i < AGENT_MAX_FILES && seen < t->n; i++) {
 				struct tail_file *f = t->files[i];
-				if (f && f->offset < TAIL_HOT_SMALL)
+				if (f && ++seen && f->offset < TAIL_HOT_SMALL)
 					tail_check_content(t, f);
 			}
 			if ((t->hot_progress = tail_read_progress(t)))
