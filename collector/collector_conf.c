@@ -55,7 +55,7 @@ static const struct ms_conf_key collector_keys[] = {
 	  "new connections per second from one address (a token bucket; over it they are closed before TLS); 0 = no limit" },
 	{ "limits.connect_burst_per_ip", MS_CONF_INT, OFF(connect_burst_per_ip), 0, "200", 1, 1000000,
 	  "connections one address may open at once (agents behind one NAT reconnecting after a restart)" },
-	{ "limits.ack_delay_ms", MS_CONF_INT, OFF(ack_delay_ms), 0, "20", 0, 1000,
+	{ "limits.ack_delay_ms", MS_CONF_INT, OFF(ack_delay_ms), 0, "100", 0, 1000,
 	  "ACKs to one agent are sent at most this often (fewer wake-ups on busy agents); 0 = after every batch" },
 	{ "limits.idle_timeout_ms", MS_CONF_INT, OFF(idle_timeout_ms), 0, "90000", 1000, 86400000,
 	  "a session with no frame for this long is closed" },
