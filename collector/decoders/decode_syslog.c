@@ -614,6 +614,30 @@ syslog_5424(const char *s, size_t n, size_t i, const struct decode_ctx *ctx,
 
 /* NONE: every field empty, msg the whole line, time the receive time. */
 /*
+ * Back to NONE after a header that did not parse: only the header fields
+ * can have been touched (the PRI, 5424's fields and time), so the rest of
+ * syslog_reset's work – most of all the clear – is not done twice for
+ * every line that is not syslog.
+ */
+static void
+syslog_undo(const char *s, size_t n, const struct decode_ctx *ctx,
+    struct decoded *out)
+{
+	struct ms_str empty = ms_str_make(s, 0);
+
+	out->fmt = DECODE_SYSLOG_NONE;
+	out->time_ms = ctx->recv_ms;
+	out->time_from_line = false;
+	out->facility = -1;
+	out->severity = -1;
+	out->host = empty;
+	out->app = empty;
+	out->pid = empty;
+	out->msgid = empty;
+	out->msg = ms_str_make(s, n);
+}
+
+/*
  * A tripwire for syslog_reset: a member added to struct decoded above the
  * field table moves nfields; set it below, then update the number (LP64).
  */
@@ -638,16 +662,7 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 	out->category = NULL;
 	out->nfields = 0;
 	out->scratch_used = 0;
-	out->fmt = DECODE_SYSLOG_NONE;
-	out->time_ms = ctx->recv_ms;
-	out->time_from_line = false;
-	out->facility = -1;
-	out->severity = -1;
-	out->host = empty;
-	out->app = empty;
-	out->pid = empty;
-	out->msgid = empty;
-	out->msg = ms_str_make(s, n);
+	syslog_undo(s, n, ctx, out);	/* the header's members (inlined) */
 	out->sshd_action = DECODE_SSHD_NONE;
 	out->user = empty;
 	out->method = empty;
@@ -655,30 +670,6 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 	out->src_port = 0;
 	out->invalid_user = false;
 	out->repeat = 1;
-}
-
-/*
- * Back to NONE after a header that did not parse: only the header fields
- * can have been touched (the PRI, 5424's fields and time), so the rest of
- * syslog_reset's work – most of all the clear – is not done twice for
- * every line that is not syslog.
- */
-static void
-syslog_undo(const char *s, size_t n, const struct decode_ctx *ctx,
-    struct decoded *out)
-{
-	struct ms_str empty = ms_str_make(s, 0);
-
-	out->fmt = DECODE_SYSLOG_NONE;
-	out->time_ms = ctx->recv_ms;
-	out->time_from_line = false;
-	out->facility = -1;
-	out->severity = -1;
-	out->host = empty;
-	out->app = empty;
-	out->pid = empty;
-	out->msgid = empty;
-	out->msg = ms_str_make(s, n);
 }
 
 /*
