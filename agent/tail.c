@@ -46,7 +46,7 @@
  * rotation and truncation checks they lead to) are read this often only.
  */
 #define TAIL_HOT_CHECK_US 100000
-/* Files read up to here are checked for truncation at every tick, even then. */
+/* While a file is read less far than this, every tick reads the notices. */
 #define TAIL_HOT_SMALL (64 * 1024)
 
 struct tail_file {
@@ -137,8 +137,9 @@ struct tail {
 	 * calls fewer per batch (the inotify read, and the fstat and head read
 	 * of the content check). A rotated file stops growing, so a tick soon
 	 * takes nothing and finds the notice; truncation leaves the read
-	 * position past the end, same; a small file (TAIL_HOT_SMALL) is still
-	 * checked at every tick, as a rewrite could pass its read position.
+	 * position past the end, same. While any file is small
+	 * (TAIL_HOT_SMALL), every tick reads the notices as before, as a
+	 * rewrite could pass a small file's read position within a tick.
 	 */
 	int64_t hot_check_us;	/* last tick that read the notices */
 	bool hot_progress;	/* the last tick took lines */
@@ -976,6 +977,20 @@ tail_offsets(const struct tail *t)
 	return sum;
 }
 
+/*
+ * Whether a file is read less than TAIL_HOT_SMALL into: a rewrite after a
+ * truncation could pass its read position within a tick, so its notices
+ * are read at every tick (and only the written files are checked).
+ */
+static bool
+tail_any_small(const struct tail *t)
+{
+	for (size_t i = 0, seen = 0; i < AGENT_MAX_FILES && seen < t->n; i++)
+		if (t->files[i] && ++seen && t->files[i]->offset < TAIL_HOT_SMALL)
+			return true;
+	return false;
+}
+
 /* tail_read_all, and whether it took any line. */
 static bool
 tail_read_progress(struct tail *t)
@@ -1110,14 +1125,9 @@ tail_batch_cb(evutil_socket_t fd, short what, void *arg)
 		/* A repeating timerfd starts its next period only once read. */
 		if (read(t->batch_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 			ms_debug("event=batch_timer_read_failed reason=\"%s\"", strerror(errno));
-		if (t->hot_progress && now - t->hot_check_us < TAIL_HOT_CHECK_US) {
+		if (t->hot_progress && now - t->hot_check_us < TAIL_HOT_CHECK_US && !tail_any_small(t)) {
 			/* Lines came last tick: read on, notices later (see struct tail). */
 			t->last_read_us = now;
-			for (size_t i = 0, seen = 0; i < AGENT_MAX_FILES && seen < t->n; i++) {
-				struct tail_file *f = t->files[i];
-				if (f && ++seen && f->offset < TAIL_HOT_SMALL)
-					tail_check_content(t, f);
-			}
 			if ((t->hot_progress = tail_read_progress(t)))
 				return;
 		}

@@ -807,18 +807,18 @@ test_steady_stream(void **state)
 }
 
 /*
- * In the steady stream a tick that takes lines skips the notices; they are
- * read when a tick takes none, and at least every 100 ms. Another file
- * rotated meanwhile is still followed (only that check can see it: the
- * streamed file gives lines at every tick), and a streamed file read past
- * the size checked at every tick, truncated in place, is read again from
+ * In the steady stream (every file read past 64 KiB) a tick that takes
+ * lines skips the notices; they are read when a tick takes none, and at
+ * least every 100 ms. Another file rotated meanwhile is still followed
+ * (only that check can see it: the streamed file gives lines at every
+ * tick), and the streamed file, truncated in place, is read again from
  * its start.
  */
 static void
 test_steady_two_files(void **state)
 {
 	struct stream s = { .name = "hot.log", .stop_at = 1 << 30, .rotate_at = -1 };
-	struct timeval every = { 0, 2000 };
+	struct timeval every = { 0, 4000 };
 	struct agent *a;
 	struct event *writer;
 	char line[1100], from[512], to[520], want[64];
@@ -830,10 +830,14 @@ test_steady_two_files(void **state)
 	memset(line, 'x', 1000);
 	line[1000] = '\n';
 	line[1001] = '\0';
+	/* Both past 64 KiB: below that, every tick reads the notices. */
 	put("hot.log", "w", "");
-	for (int i = 0; i < 80; i++)	/* 80 KiB: past the per-tick check */
+	put("quiet.log", "w", "");
+	for (int i = 0; i < 70; i++) {
 		put("hot.log", "a", line);
-	put("quiet.log", "w", "q0\n");
+		put("quiet.log", "a", line);
+	}
+	put("quiet.log", "a", "q0\n");
 	a = harness_new(dir);
 	a->conf.read_batch_us = 10000;
 	a->conf.poll_ms = 60000;	/* only inotify and the ticks can tell the tail anything */
