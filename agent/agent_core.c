@@ -288,13 +288,13 @@ agent_log_stats(const struct agent *a, const char *why)
 	    " spool_segments=%" PRIu32 " spool_backlog=%" PRIu64 " spool_full=%" PRIu64
 	    " spool_errors=%" PRIu64 " spool_corrupt_bytes=%" PRIu64 " rate_limited=%" PRIu64
 	    " paused_ms=%" PRIu64 " failovers=%" PRIu64 " failbacks=%" PRIu64
-	    " send_blocked=%" PRIu64,
+	    " send_blocked=%" PRIu64 " spool_reused=%" PRIu64,
 	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->lines_unterminated,
 	    s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures,
 	    s->rotations, s->truncations, s->reserve_failures, s->files_limit, sp.bytes, sp.segments,
 	    sp.backlog, s->spool_full, s->spool_errors, sp.corrupt_bytes, s->rate_limited,
-	    s->paused_ms, s->failovers, s->failbacks, s->send_blocked);
+	    s->paused_ms, s->failovers, s->failbacks, s->send_blocked, sp.reused);
 }
 
 void

@@ -29,6 +29,11 @@
  *
  * Integers are little-endian. The spool is the only writer of its folder.
  *
+ * A segment file may be a reused one (<dir>/spare, a delivered segment,
+ * renamed): past its new records it still holds old ones, whose sequence
+ * numbers are all below the segment's first. A scan stops at the first
+ * record older than its segment and cuts the file there.
+ *
  * Memory: the agent keeps a window of the oldest unacknowledged records in
  * its queue (queue.c); records that did not fit are "backlog" and are read
  * back from disk (spool_load) as acknowledgements make room.
@@ -71,6 +76,7 @@ struct spool_stats {
 	uint64_t corrupt_bytes;	/* skipped or cut off as corrupt (open and reads) */
 	uint64_t write_errors;
 	uint64_t syncs;
+	uint64_t reused;	/* segments written into an acknowledged segment's file */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -272,6 +273,227 @@ test_cap_and_ack(void **state)
 	spool_free(sp);
 }
 
+/* Bytes of every file in the spool folder (the spare included). */
+static uint64_t
+dir_bytes(void)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+	uint64_t sum = 0;
+
+	assert_true(n >= 2);
+	for (int i = 0; i < n; i++) {
+		char p[1000];
+
+		if (names[i]->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", dir, names[i]->d_name);
+			sum += (uint64_t)file_size(p);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return sum;
+}
+
+static bool
+spare_exists(void)
+{
+	char p[700];
+
+	snprintf(p, sizeof(p), "%s/spare", dir);
+	return access(p, F_OK) == 0;
+}
+
+/*
+ * Fills a spool with 1..150 (segments of 4 KiB), delivers 1..80 (the first
+ * segment becomes the spare), then appends until the spare is reused and
+ * `extra` more records are in it; the last appended is returned. With
+ * crash, the process ends there (_exit in a child, no spool_free: the
+ * reused file keeps its old records past the new ones) and 0 is returned.
+ * line_len > 0: the records after 150 have lines of that many bytes.
+ */
+static uint64_t
+reuse_fill(int extra, bool crash, size_t line_len)
+{
+	struct spool *sp = NULL;
+	struct spool_stats st;
+	uint64_t last = 0;
+	pid_t pid = crash ? fork() : 0;
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		bool ok;
+
+		sp = open_sp(1 << 20, 4096, 0);
+		append_range(sp, 1, 150, true);
+		ok = spool_sync(sp) == 0;
+		spool_covered(sp, 150);
+		spool_ack(sp, 80);
+		ok = ok && spare_exists();
+		for (uint64_t s = 151; ok && (last == 0 || s <= last) && s < 400; s++) {
+			struct spool_rec r;
+			char buf[64], y[512];
+
+			rec(&r, s, buf, sizeof(buf));
+			if (line_len > 0 && line_len <= sizeof(y)) {
+				memset(y, 'y', line_len);
+				r.line = y;
+				r.line_len = line_len;
+			}
+			ok = spool_append(sp, &r, true) == 0;
+			spool_get_stats(sp, &st);
+			if (st.reused == 1 && last == 0)
+				last = s + (uint64_t)extra;
+		}
+		ok = ok && last != 0 && spool_sync(sp) == 0 && !spare_exists();
+		if (crash)
+			_exit(ok ? 0 : 1);
+		assert_true(ok);
+		spool_free(sp);
+		return last;
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return 0;	/* the files as the crash left them */
+}
+
+/*
+ * An acknowledged segment's file is written again as a later segment
+ * (cheaper for the kernel than a new file). After a crash its stale
+ * records, older than the segment, are cut, not sent and not counted as
+ * corruption, also when the last new record was torn; a reused segment
+ * that filled up leaves no piece of an old record behind.
+ */
+static void
+test_reuse(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct got g = { 0 };
+	char seg[700];
+	off_t size, valid;
+	uint64_t first, last;
+	int fd;
+
+	(void)state;
+	for (int torn = 0; torn < 2; torn++) {
+		reset();
+		memset(&g, 0, sizeof(g));
+		/* Three new records in the reused file, then a crash. */
+		reuse_fill(2, true, 0);
+		seg_file(seg, sizeof(seg), 0);
+		first = strtoull(strrchr(seg, '/') + 1, NULL, 16);	/* oldest kept segment */
+		seg_file(seg, sizeof(seg), 2);
+		size = file_size(seg);
+		assert_true(size >= 2048);
+		valid = 0;
+		{
+			/* Where the new records end: the third record's end. */
+			char hdr[12];
+			uint32_t body = 0;
+
+			assert_true((fd = open(seg, O_RDWR)) >= 0);
+			for (int k = 0; k < 3; k++) {
+				valid += k > 0 ? 12 + body : 0;	/* where record k starts */
+				assert_int_equal(pread(fd, hdr, 12, valid), 12);
+				body = (uint32_t)(unsigned char)hdr[8] | (uint32_t)(unsigned char)hdr[9] << 8;
+			}
+			last = strtoull(strrchr(seg, '/') + 1, NULL, 16) + 2;
+			if (torn) {
+				/* Zero the last 20 bytes of the third: torn by the crash. */
+				char z[20] = { 0 };
+
+				assert_int_equal(pwrite(fd, z, sizeof(z), valid + 12 + body - 20), 20);
+				last--;
+			} else {
+				valid += 12 + body;
+			}
+			close(fd);
+		}
+
+		/*
+		 * Reopened as after a crash before the acknowledgement was saved
+		 * (acked 0): the old records of the reused file (1..39) do not
+		 * come back, everything else does, in order.
+		 */
+		sp = open_sp(1 << 20, 4096, 0);
+		spool_get_stats(sp, &st);
+		assert_int_equal(st.corrupt_bytes, 0);
+		assert_int_equal(spool_max_seq(sp), last);
+		assert_int_equal(st.recovered, last - first + 1);
+		assert_int_equal(spool_load(sp, take, &g), last - first + 1);
+		for (size_t i = 0; i < g.n; i++)
+			assert_int_equal(g.seq[i], i + first);
+		/* The old records were cut from the file: appending goes on after the new ones. */
+		assert_int_equal(file_size(seg), valid);
+		assert_true(valid < size);
+		append_range(sp, last + 1, last + 1, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		assert_true(file_size(seg) > valid);
+	}
+
+	/*
+	 * The reused segment filled: 20 records of 200 bytes end 10 bytes
+	 * before its old ones did (39 of ~103), the piece of an old record
+	 * left there is cut when the segment is left.
+	 */
+	reset();
+	memset(&g, 0, sizeof(g));
+	last = reuse_fill(25, false, 200 - SPOOL_REC_HDR - strlen("/var/log/auth.log"));
+	sp = open_sp(1 << 20, 4096, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.corrupt_bytes, 0);
+	assert_int_equal(spool_max_seq(sp), last);
+	assert_int_equal(spool_load(sp, take, &g), st.recovered);
+	assert_int_equal(g.seq[g.n - 1], last);
+	for (size_t i = 1; i < g.n; i++)
+		assert_int_equal(g.seq[i], g.seq[i - 1] + 1);
+	spool_free(sp);
+}
+
+/*
+ * With a spare, the files of the spool still stay under max_bytes: the
+ * spare goes when appending needs its room.
+ */
+static void
+test_reuse_cap(void **state)
+{
+	struct spool *sp;
+	struct spool_rec r;
+	char buf[64], seg[700];
+	uint64_t s = 1;
+	int rc;
+
+	(void)state;
+	reset();
+	sp = open_sp(16384, 4096, 0);
+	for (int round = 0; round < 4; round++) {
+		while ((rc = spool_append(sp, (rec(&r, s, buf, sizeof(buf)), &r), true)) == 0) {
+			assert_int_equal(spool_flush(sp), 0);
+			assert_true(dir_bytes() <= 16384);
+			s++;
+		}
+		assert_int_equal(rc, 1);
+		/*
+		 * Full. The oldest segment delivered: it becomes the spare
+		 * while the spool is still full; appending may go on only
+		 * once the spare is gone.
+		 */
+		seg_file(seg, sizeof(seg), 1);
+		spool_covered(sp, s - 1);
+		assert_true(spool_ack(sp, strtoull(strrchr(seg, '/') + 1, NULL, 16) - 1));
+		assert_true(spare_exists());
+		assert_true(dir_bytes() <= 16384);
+		assert_int_equal(spool_append(sp, (rec(&r, s, buf, sizeof(buf)), &r), true), 0);
+		s++;
+		assert_int_equal(spool_flush(sp), 0);
+		assert_true(dir_bytes() <= 16384);
+	}
+	spool_free(sp);
+}
+
 static void
 test_backlog(void **state)
 {
@@ -413,6 +635,8 @@ main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_corrupt_middle),
 		cmocka_unit_test(test_cap_and_ack),
+		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_reuse_cap),
 		cmocka_unit_test(test_backlog),
 		cmocka_unit_test(test_old_format),
 	};

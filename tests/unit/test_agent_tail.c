@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -305,6 +307,48 @@ test_long_line(void **state)
 	assert_int_equal(a->stats.lines_unterminated, 0);
 	stop(a);
 	free(line);
+}
+
+static bool
+three_lines(struct agent *a)
+{
+	(void)a;
+	return got.n >= 3;
+}
+
+/*
+ * Reading a log does not change its access time (O_NOATIME; the test runs
+ * as the file's owner): under relatime the first read after each write
+ * would set it, one inode update per batch on a busy log, and an
+ * investigator may rely on it.
+ */
+static void
+test_noatime(void **state)
+{
+	const char *files[] = { "at.log:beginning" };
+	struct timespec ts[2];
+	struct stat st;
+	char p[512];
+	struct agent *a;
+
+	(void)state;
+	reset();
+	put("at.log", "w", "one\ntwo\n");
+	path_in(p, sizeof(p), "at.log");
+	/* Access an hour before the change: relatime would update it at the next read. */
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts[1]), 0);
+	ts[0] = ts[1];
+	ts[0].tv_sec -= 3600;
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_true(got_line("one") && got_line("two"));
+	put("at.log", "a", "three\n");
+	assert_true(poll_until(a, three_lines));
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_atim.tv_sec, ts[0].tv_sec);
+	assert_int_equal(st.st_atim.tv_nsec, ts[0].tv_nsec);
+	stop(a);
 }
 
 /* --- lines still being written ---------------------------------------- */
@@ -911,6 +955,7 @@ main(void)
 		cmocka_unit_test(test_glob_limit),
 		cmocka_unit_test(test_steady_stream),
 		cmocka_unit_test(test_steady_two_files),
+		cmocka_unit_test(test_noatime),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
