@@ -51,6 +51,17 @@
  */
 #define PF_MAX_CALLBACKS 4096
 #define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
+/*
+ * Field values remembered with the literals found in them: most values
+ * of a field repeat from event to event (user agents, URI stems, methods,
+ * audit record types, command names), and looking one up costs a hash
+ * and a compare where a scan costs a call into Hyperscan.
+ */
+#define PF_MEMO		512		/* remembered values (a power of two) */
+#define PF_MEMO_MIN	5		/* values from this long (shorter ones of a field ... */
+					/* ... with few literals: the direct search is cheaper) */
+#define PF_MEMO_LEN	128		/* up to this long are remembered ... */
+#define PF_MEMO_IDS	6		/* ... when at most this many literals were found */
 
 struct pf_lit {
 	const unsigned char *p;	/* rule arena */
@@ -93,6 +104,16 @@ struct pf_field {
 	size_t dn;
 	uint32_t dmin;		/* the shortest of them */
 	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
+};
+
+/* A remembered value of a field and the literals found in it (see PF_MEMO). */
+struct pf_memo {
+	uint64_t hash;		/* 0: empty */
+	uint32_t field;
+	uint32_t len;
+	uint32_t nids;
+	uint32_t ids[PF_MEMO_IDS];
+	unsigned char v[PF_MEMO_LEN];
 };
 
 /* A distinct literal of a field, while building. */
@@ -162,6 +183,11 @@ struct sigma_prefilter {
 	size_t *cand, ncand;
 	size_t *run;
 	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
+	struct pf_memo *memo;	/* PF_MEMO entries */
+	/* While a value is scanned to be remembered: the distinct literals found. */
+	bool recording, rec_over;
+	uint32_t rec_ids[PF_MEMO_IDS];
+	uint32_t nrec;
 };
 
 /* --- extraction ---------------------------------------------------------- */
@@ -1409,6 +1435,7 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->always);
 	free(pf->cand);
 	free(pf->run);
+	free(pf->memo);
 	free(pf);
 }
 
@@ -1438,7 +1465,9 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	pf->cand = calloc(n ? n : 1, sizeof(*pf->cand));
 	pf->run = calloc(n ? n : 1, sizeof(*pf->run));
 	pf->fields = calloc(8, sizeof(*pf->fields));
-	if (pf->filtered == NULL || pf->need == NULL || pf->have == NULL || pf->stamp == NULL ||
+	pf->memo = calloc(PF_MEMO, sizeof(*pf->memo));
+	if (pf->memo == NULL ||
+	    pf->filtered == NULL || pf->need == NULL || pf->have == NULL || pf->stamp == NULL ||
 	    pf->fields == NULL ||
 	    pf->always == NULL || pf->cand == NULL || pf->run == NULL)
 		goto fail;
@@ -1553,20 +1582,14 @@ fail:
 	return NULL;
 }
 
-static int
-match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
-    void *ctx)
+/* Literal id was found in the event: stamps its clauses, and the rules that have them all. */
+static void
+lit_found(struct sigma_prefilter *pf, unsigned id)
 {
-	struct sigma_prefilter *pf = ctx;
 	uint32_t epoch = pf->epoch;
 
-	(void)from;
-	(void)to;
-	(void)flags;
-	if (++pf->ncallbacks > PF_MAX_CALLBACKS)
-		return 1;	/* stops the scan: it fails, and every rule runs */
 	if (pf->lstamp[id] == epoch)
-		return 0;
+		return;
 	pf->lstamp[id] = epoch;
 	for (uint32_t k = pf->lit_off[id], e = pf->lit_off[id + 1]; k < e; k++) {
 		uint32_t c = pf->clause_of[k];
@@ -1584,6 +1607,31 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
 		if (++pf->have[r] == pf->need[r])
 			pf->cand[pf->ncand++] = r;
 	}
+}
+
+static int
+match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+    void *ctx)
+{
+	struct sigma_prefilter *pf = ctx;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	if (++pf->ncallbacks > PF_MAX_CALLBACKS)
+		return 1;	/* stops the scan: it fails, and every rule runs */
+	if (pf->recording) {
+		uint32_t j = 0;
+		while (j < pf->nrec && pf->rec_ids[j] != id)
+			j++;
+		if (j == pf->nrec) {
+			if (pf->nrec < PF_MEMO_IDS)
+				pf->rec_ids[pf->nrec++] = id;
+			else
+				pf->rec_over = true;
+		}
+	}
+	lit_found(pf, id);
 	return 0;
 }
 
@@ -1617,7 +1665,7 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 				j++;
 			if (j == pn) {
 				done |= UINT64_C(1) << k;
-				if (pf->lstamp[f->dids[k]] != pf->epoch &&
+				if ((pf->recording || pf->lstamp[f->dids[k]] != pf->epoch) &&
 				    match_cb(f->dids[k], 0, i + pn, 0, pf) != 0)
 					return -1;
 			}
@@ -1637,6 +1685,67 @@ scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms
 		return scan_direct(pf, f, (const unsigned char *)v->p, v->len);
 	return hs_scan(f->db, v->p, (unsigned)v->len, 0, pf->scratch, match_cb, pf) == HS_SUCCESS ?
 	    0 : -1;
+}
+
+/* A hash of field k's value p/n, never 0. */
+static uint64_t
+memo_hash(size_t k, const unsigned char *p, size_t n)
+{
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)k << 32) ^ n, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, p + i, n - i);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	h ^= h >> 29;
+	return h | 1;
+}
+
+/*
+ * Scans value v of field k, or takes the literals found in it from the
+ * memo when the same value was scanned before (and remembers it when not).
+ */
+static int
+scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
+{
+	const struct pf_field *f = &pf->fields[k];
+	struct pf_memo *e;
+	uint64_t h;
+	int rc;
+
+	if (f->db == NULL || v->p == NULL || v->len == 0)
+		return 0;
+	if (v->len > PF_MEMO_LEN || (f->dn > 0 && v->len < PF_MEMO_MIN))
+		return scan_value(pf, f, v);
+	h = memo_hash(k, (const unsigned char *)v->p, v->len);
+	e = &pf->memo[h & (PF_MEMO - 1)];
+	if (e->hash == h && e->field == k && e->len == v->len && memcmp(e->v, v->p, v->len) == 0) {
+		for (uint32_t j = 0; j < e->nids; j++)
+			lit_found(pf, e->ids[j]);
+		return 0;
+	}
+	pf->recording = true;
+	pf->rec_over = false;
+	pf->nrec = 0;
+	rc = scan_value(pf, f, v);
+	pf->recording = false;
+	if (rc == 0 && !pf->rec_over) {
+		e->hash = h;
+		e->field = (uint32_t)k;
+		e->len = (uint32_t)v->len;
+		e->nids = pf->nrec;
+		memcpy(e->ids, pf->rec_ids, pf->nrec * sizeof(e->ids[0]));
+		memcpy(e->v, v->p, v->len);
+	}
+	return rc;
 }
 
 /* Scans ev once (see sigma_prefilter.h); 0, or -1 when every rule may match. */
@@ -1675,7 +1784,7 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 				pf->fcache[h].name = name;
 				pf->fcache[h].k = k;
 			}
-			if (k != 0 && scan_value(pf, &pf->fields[k], &ev->d->fields[i].value) < 0)
+			if (k != 0 && scan_field(pf, k, &ev->d->fields[i].value) < 0)
 				rc = -1;
 		}
 	}
