@@ -57,7 +57,7 @@
  * audit record types, command names), and looking one up costs a hash
  * and a compare where a scan costs a call into Hyperscan.
  */
-#define PF_MEMO		512		/* remembered values (a power of two) */
+#define PF_MEMO		512		/* remembered values (a power of two), two per hash */
 #define PF_MEMO_MIN	5		/* values from this long (shorter ones of a field ... */
 					/* ... with few literals: the direct search is cheaper) */
 #define PF_MEMO_LEN	128		/* up to this long are remembered ... */
@@ -112,6 +112,7 @@ struct pf_memo {
 	uint32_t field;
 	uint32_t len;
 	uint32_t nids;
+	uint32_t used;		/* epoch of its last use: the older of two is replaced */
 	uint32_t ids[PF_MEMO_IDS];
 	unsigned char v[PF_MEMO_LEN];
 };
@@ -1726,12 +1727,18 @@ scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
 	if (v->len > PF_MEMO_LEN || (f->dn > 0 && v->len < PF_MEMO_MIN))
 		return scan_value(pf, f, v);
 	h = memo_hash(k, (const unsigned char *)v->p, v->len);
-	e = &pf->memo[h & (PF_MEMO - 1)];
-	if (e->hash == h && e->field == k && e->len == v->len && memcmp(e->v, v->p, v->len) == 0) {
-		for (uint32_t j = 0; j < e->nids; j++)
-			lit_found(pf, e->ids[j]);
-		return 0;
-	}
+	e = &pf->memo[(h & (PF_MEMO / 2 - 1)) * 2];
+	for (int w = 0; w < 2; w++)
+		if (e[w].hash == h && e[w].field == k && e[w].len == v->len &&
+		    memcmp(e[w].v, v->p, v->len) == 0) {
+			e[w].used = pf->epoch;
+			for (uint32_t j = 0; j < e[w].nids; j++)
+				lit_found(pf, e[w].ids[j]);
+			return 0;
+		}
+	/* the way used longer ago (epochs wrap: compared by distance) */
+	if (pf->epoch - e[1].used > pf->epoch - e[0].used)
+		e++;
 	pf->recording = true;
 	pf->rec_over = false;
 	pf->nrec = 0;
@@ -1742,6 +1749,7 @@ scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
 		e->field = (uint32_t)k;
 		e->len = (uint32_t)v->len;
 		e->nids = pf->nrec;
+		e->used = pf->epoch;
 		memcpy(e->ids, pf->rec_ids, pf->nrec * sizeof(e->ids[0]));
 		memcpy(e->v, v->p, v->len);
 	}
