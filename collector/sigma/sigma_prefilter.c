@@ -1688,26 +1688,66 @@ scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms
 	    0 : -1;
 }
 
-/* A hash of field k's value p/n, never 0. */
+static inline uint64_t
+load64(const unsigned char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/*
+ * A value of n < 8 bytes as one word that tells it from every other of
+ * that length: from 4 bytes its first and its last four (together they
+ * cover it), below that its bytes.
+ */
+static inline uint64_t
+tail64(const unsigned char *p, size_t n)
+{
+	uint64_t w = 0;
+
+	if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		return (uint64_t)a | (uint64_t)b << 32;
+	}
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	return w;
+}
+
+/* A hash of field k's value p/n (n > 0), never 0. */
 static uint64_t
 memo_hash(size_t k, const unsigned char *p, size_t n)
 {
-	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)k << 32) ^ n, w;
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)k << 32) ^ n;
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+	for (; n - i > 8; i += 8) {
+		h = (h ^ load64(p + i)) * UINT64_C(0xff51afd7ed558ccd);
 		h ^= h >> 32;
 	}
-	if (i < n) {
-		w = 0;
-		memcpy(&w, p + i, n - i);
-		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
-		h ^= h >> 32;
-	}
+	/* the last 1 to 8 bytes: a word ending at the end when there are 8 */
+	h = (h ^ (n >= 8 ? load64(p + n - 8) : tail64(p, n))) * UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 32;
 	h ^= h >> 29;
 	return h | 1;
+}
+
+/* a/n == b/n (n > 0), word by word. */
+static bool
+memo_same(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t i = 0;
+
+	if (n < 8)
+		return tail64(a, n) == tail64(b, n);
+	for (; n - i > 8; i += 8)
+		if (load64(a + i) != load64(b + i))
+			return false;
+	return load64(a + n - 8) == load64(b + n - 8);
 }
 
 /*
@@ -1730,7 +1770,7 @@ scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
 	e = &pf->memo[(h & (PF_MEMO / 2 - 1)) * 2];
 	for (int w = 0; w < 2; w++)
 		if (e[w].hash == h && e[w].field == k && e[w].len == v->len &&
-		    memcmp(e[w].v, v->p, v->len) == 0) {
+		    memo_same(e[w].v, (const unsigned char *)v->p, v->len)) {
 			e[w].used = pf->epoch;
 			for (uint32_t j = 0; j < e[w].nids; j++)
 				lit_found(pf, e[w].ids[j]);
