@@ -8,7 +8,9 @@
  * of literals one of which must occur:
  *
  *   value      a glob: its longest run of literal bytes; a regex: each
- *              literal run it cannot match without; anything else
+ *              literal run it cannot match without, or when it has none
+ *              a long minimum length (a pseudo-literal found by a value
+ *              at least that long, PF_RE_MINLEN); anything else
  *              (cidr, number, null, exists, fieldref, "") – none
  *   group      OR of its alternatives, or none if one has none
  *   item       OR of its groups, or with |all an AND; |neq – none
@@ -52,6 +54,12 @@
 #define PF_MAX_CALLBACKS 4096
 #define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
 /*
+ * A regular expression without necessary literals that cannot match a
+ * value shorter than this ("^.{4096,}" of a very-long-URI rule) needs a
+ * value that long: a clause of its own, checked by length alone.
+ */
+#define PF_RE_MINLEN	32
+/*
  * Field values remembered with the literals found in them: most values
  * of a field repeat from event to event (user agents, URI stems, methods,
  * audit record types, command names), and looking one up costs a hash
@@ -64,7 +72,7 @@
 #define PF_MEMO_IDS	6		/* ... when at most this many literals were found */
 
 struct pf_lit {
-	const unsigned char *p;	/* rule arena */
+	const unsigned char *p;	/* rule arena; NULL: a value of at least len bytes */
 	size_t len;
 	const char *field;	/* rule arena; NULL = the message */
 };
@@ -92,6 +100,9 @@ struct pf_field {
 	size_t n, a;
 	bool primary;		/* some rule's best clause has a literal here */
 	hs_database_t *db;
+	/* Lengths (pf_lit with p NULL): a value at least lmin[j] long is literal lid[j]. */
+	uint32_t *lmin, *lid;
+	size_t nlen;
 	/*
 	 * A field with few literals also keeps them lower-cased (owned) for a
 	 * direct search: on a short value that is cheaper than a call into
@@ -208,10 +219,12 @@ set_fini(struct pf_set *s)
 static bool
 lit_same(const struct pf_lit *l, const unsigned char *p, size_t len, const char *field)
 {
-	if (l->len != len || (l->field == NULL) != (field == NULL))
+	if (l->len != len || (l->field == NULL) != (field == NULL) || (l->p == NULL) != (p == NULL))
 		return false;
 	if (field != NULL && l->field != field && strcasecmp(l->field, field) != 0)
 		return false;
+	if (p == NULL)
+		return true;
 	for (size_t i = 0; i < len; i++)
 		if (sigma_lower[l->p[i]] != sigma_lower[p[i]])
 			return false;
@@ -902,6 +915,20 @@ need_re(struct pf_build *b, const struct sigma_val *v, const char *field, struct
 	if (rc == 1)
 		cnf_and(out, &f);
 	cnf_fini(&f);
+	/*
+	 * No literal, but a minimum length (PCRE2's lower bound on what can
+	 * match; the matcher itself rejects shorter values first): the clause
+	 * "a value at least that long".
+	 */
+	if (rc == 0 && v->u.re.minlen >= PF_RE_MINLEN) {
+		struct pf_set one = { 0 };
+		if (set_add(&one, NULL, v->u.re.minlen, field) < 0) {
+			set_fini(&one);
+			return -1;
+		}
+		cnf_add(out, &one);
+		rc = 1;
+	}
 	return rc;
 }
 
@@ -1199,6 +1226,8 @@ lit_hash(size_t fi, const unsigned char *p, size_t len)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)fi;
 
+	if (p == NULL)
+		return (h ^ (uint32_t)len) * 16777619u ^ 0x5bd1e995u;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ sigma_lower[p[i]]) * 16777619u;
 	return h;
@@ -1207,8 +1236,10 @@ lit_hash(size_t fi, const unsigned char *p, size_t len)
 static bool
 ulit_same(const struct pf_ulit *u, size_t fi, uint32_t h, const unsigned char *p, size_t len)
 {
-	if (u->hash != h || u->field != fi || u->len != len)
+	if (u->hash != h || u->field != fi || u->len != len || (u->p == NULL) != (p == NULL))
 		return false;
+	if (p == NULL)
+		return true;
 	for (size_t i = 0; i < len; i++)
 		if (sigma_lower[u->p[i]] != sigma_lower[p[i]])
 			return false;
@@ -1264,7 +1295,17 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 			pf->ulits = nu;
 			pf->alits = na;
 		}
-		if (f->n == f->a) {
+		if (l->p == NULL) {
+			uint32_t *nm = realloc(f->lmin, (f->nlen + 1) * sizeof(*nm)), *ni;
+			if (nm == NULL)
+				return -1;
+			f->lmin = nm;
+			if ((ni = realloc(f->lid, (f->nlen + 1) * sizeof(*ni))) == NULL)
+				return -1;
+			f->lid = ni;
+			f->lmin[f->nlen] = (uint32_t)l->len;
+			f->lid[f->nlen++] = (uint32_t)pf->nlits;
+		} else if (f->n == f->a) {
 			size_t na = f->a ? f->a * 2 : 16;
 			const char **np = realloc(f->pats, na * sizeof(*np));
 			size_t *nl;
@@ -1283,17 +1324,19 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 			f->flags = nfl;
 			f->a = na;
 		}
-		f->pats[f->n] = (const char *)l->p;
-		f->lens[f->n] = l->len;
-		f->ids[f->n] = (unsigned)pf->nlits;
-		/*
-		 * Caseless even for |cased values: a superset is all a filter needs.
-		 * No HS_FLAG_SINGLEMATCH: Hyperscan's bookkeeping of exhausted
-		 * patterns cost more than the repeated callbacks, which return at
-		 * once for a literal already seen.
-		 */
-		f->flags[f->n] = HS_FLAG_CASELESS;
-		f->n++;
+		if (l->p != NULL) {
+			f->pats[f->n] = (const char *)l->p;
+			f->lens[f->n] = l->len;
+			f->ids[f->n] = (unsigned)pf->nlits;
+			/*
+			 * Caseless even for |cased values: a superset is all a filter
+			 * needs. No HS_FLAG_SINGLEMATCH: Hyperscan's bookkeeping of
+			 * exhausted patterns cost more than the repeated callbacks,
+			 * which return at once for a literal already seen.
+			 */
+			f->flags[f->n] = HS_FLAG_CASELESS;
+			f->n++;
+		}
 		u = &pf->ulits[pf->nlits];
 		u->p = l->p;
 		u->len = l->len;
@@ -1415,6 +1458,8 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 		free(pf->fields[i].dlens);
 		free(pf->fields[i].dids);
 		free(pf->fields[i].dfirst);
+		free(pf->fields[i].lmin);
+		free(pf->fields[i].lid);
 		hs_free_database(pf->fields[i].db);
 	}
 	hs_free_scratch(pf->scratch);
@@ -1678,7 +1723,12 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 static int
 scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms_str *v)
 {
-	if (f->db == NULL || v->p == NULL || v->len == 0)
+	if (v->p == NULL || v->len == 0)
+		return 0;
+	for (size_t j = 0; j < f->nlen; j++)
+		if (v->len >= f->lmin[j] && match_cb(f->lid[j], 0, v->len, 0, pf) != 0)
+			return -1;
+	if (f->db == NULL)
 		return 0;
 	if (v->len > UINT32_MAX)
 		return -1;
@@ -1762,7 +1812,7 @@ scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
 	uint64_t h;
 	int rc;
 
-	if (f->db == NULL || v->p == NULL || v->len == 0)
+	if ((f->db == NULL && f->nlen == 0) || v->p == NULL || v->len == 0)
 		return 0;
 	if (v->len > PF_MEMO_LEN || (f->dn > 0 && v->len < PF_MEMO_MIN))
 		return scan_value(pf, f, v);

@@ -6,7 +6,9 @@
  * (clauses) of necessary literals: (field, bytes) pairs such that
  * whenever the rule matches, at least one literal of every clause occurs
  * (ASCII case-insensitively) in the value of its field, or in the message
- * for keyword searches. A rule for which no such set exists (a condition
+ * for keyword searches (a regular expression without literals but with
+ * a long minimum length: a value at least that long). A rule for which
+ * no such set exists (a condition
  * that is only "not ...", a regex without literals, a null or numeric
  * test on some branch ...) always runs. Per event, every field that has
  * literals is scanned once with one Hyperscan database holding all of

@@ -146,6 +146,22 @@ static const struct pf_case cases[] = {
 	  true },
 	{ "  s:\n    F|re: '^/etc/(passwd|shadow)$'\n  condition: s\n", "F", "/var/log", "", false,
 	  false },
+	/* no literal, but a minimum length (PF_RE_MINLEN and more): checked by length */
+	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "F", "short", "", false, false },
+	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "F",
+	  "0123456789012345678901234567890123456789", "", true, true },
+	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "G",
+	  "0123456789012345678901234567890123456789", "", false, false },
+	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "F",
+	  "012345678901234567890123456789012345678", "", false, false },
+	{ "  s:\n    F|re: '\\d{40}|\\w{45}'\n  condition: s\n", "F",
+	  "x 0123456789012345678901234567890123456789", "", true, true },
+	{ "  s:\n    F|re: '\\d{40}|\\w{45}'\n  condition: s\n", "F",
+	  "x 0123456789 0123456789 0123456789 0123456789", "", false, true },
+	{ "  s:\n    F|re: [ '(?s)^.{40,}', 'evil' ]\n  condition: s\n", "F", "evil", "", true, true },
+	{ "  s:\n    F|re: [ '(?s)^.{40,}', 'evil' ]\n  condition: s\n", "F", "good", "", false, false },
+	/* a short minimum is no use as a filter: the rule always runs */
+	{ "  s:\n    F|re: '^.{3,}'\n  condition: s\n", "F", "ab", "", false, true },
 };
 
 static struct sigma_rule *
@@ -384,7 +400,8 @@ test_many_literals(void **state)
  * through the direct search and through Hyperscan, for a literal an
  * earlier field of the same event had already found, for the same bytes
  * under another field, for values differing only in case, with more
- * literals than an entry holds, and over many distinct values (entries
+ * literals than an entry holds, a value long enough for a regular
+ * expression's minimum length, and over many distinct values (entries
  * replaced).
  */
 static void
@@ -396,6 +413,7 @@ test_memo(void **state)
 		"  s:\n    F|contains|all: [aa1, bb2, cc3, dd4, ee5, ff6, gg7, hh8]\n  condition: s\n",
 		"  s:\n    F|contains: [zz1, zz2, zz3, zz4, zz5, zz6, zz7, zz8]\n  t:\n"
 		"    F|contains: hh8\n  condition: s and t\n",
+		"  s:\n    G|re: '(?s)^.{40,}'\n  condition: s\n",
 	};
 	enum { NR = sizeof(dets) / sizeof(dets[0]) };
 	/* short values go to the direct search, long ones to Hyperscan */
