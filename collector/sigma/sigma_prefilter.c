@@ -147,20 +147,29 @@ struct pf_pool {
 struct sigma_prefilter {
 	size_t nrules;
 	bool *filtered;		/* rule has necessary literals */
-	uint8_t *need;		/* clauses of the rule (0: not filtered) */
-	uint8_t *have;		/* clauses seen, valid when stamp == epoch */
-	uint32_t *stamp;	/* == epoch: a clause of the rule was seen */
+	/*
+	 * Per rule, per clause, per literal: what one event found. Each kind
+	 * in one array of small records (a found literal touches one line of
+	 * each, not one of each of seven arrays).
+	 */
+	struct pf_rstate {
+		uint32_t stamp;	/* == epoch: a clause of the rule was seen */
+		uint8_t have;	/* clauses seen, valid when stamp == epoch */
+		uint8_t need;	/* clauses of the rule (0: not filtered) */
+	} *rs;
 	uint32_t epoch;
 	bool failed;		/* last scan failed: everything may match */
 	/*
 	 * One id per distinct literal of a field (ASCII case-folded): rules
 	 * share most of theirs ("EXECVE" in every auditd rule), and a literal
-	 * found once stamps all its clauses, clause_of[lit_off[id] ..
-	 * lit_off[id + 1]), in one callback.
+	 * found once stamps all its clauses, clause_of[ls[id].off ..
+	 * ls[id + 1].off), in one callback.
 	 */
-	uint32_t *lit_off;	/* nlits + 1 */
+	struct pf_lstate {
+		uint32_t stamp;	/* == epoch: the literal was seen */
+		uint32_t off;	/* its clauses: clause_of[off .. next literal's off) */
+	} *ls;			/* nlits + 1 */
 	uint32_t *clause_of;
-	uint32_t *lstamp;	/* == epoch: the literal was seen */
 	size_t nlits, alits;
 	/* Building only: the literal table and each literal's clauses, chained. */
 	struct pf_ulit *ulits;
@@ -168,8 +177,11 @@ struct sigma_prefilter {
 	size_t nuslots;
 	uint32_t *ref_clause, *ref_next;
 	size_t nrefs, arefs;
-	size_t *clause_rule;	/* clause -> rule index */
-	uint32_t *cstamp;	/* == epoch: a literal of the clause was seen */
+	size_t *clause_rule;	/* clause -> rule index (building) */
+	struct pf_cstate {
+		uint32_t stamp;	/* == epoch: a literal of the clause was seen */
+		uint32_t rule;
+	} *cs;
 	size_t nclauses, aclauses;
 	size_t nfiltered;
 	struct pf_field *fields;	/* fields[0] is the message */
@@ -1374,19 +1386,18 @@ lit_flatten(struct sigma_prefilter *pf)
 {
 	uint32_t off = 0;
 
-	pf->lit_off = malloc((pf->nlits + 1) * sizeof(*pf->lit_off));
+	pf->ls = calloc(pf->nlits + 1, sizeof(*pf->ls));
 	pf->clause_of = malloc((pf->nrefs ? pf->nrefs : 1) * sizeof(*pf->clause_of));
-	pf->lstamp = calloc(pf->nlits ? pf->nlits : 1, sizeof(*pf->lstamp));
-	if (pf->lit_off == NULL || pf->clause_of == NULL || pf->lstamp == NULL)
+	if (pf->ls == NULL || pf->clause_of == NULL)
 		return -1;
 	for (size_t id = 0; id < pf->nlits; id++) {
 		uint32_t k = off + pf->ulits[id].nref;
-		pf->lit_off[id] = off;
+		pf->ls[id].off = off;
 		for (uint32_t r = pf->ulits[id].head; r != 0; r = pf->ref_next[r - 1])
 			pf->clause_of[--k] = pf->ref_clause[r - 1];
 		off += pf->ulits[id].nref;
 	}
-	pf->lit_off[pf->nlits] = off;
+	pf->ls[pf->nlits].off = off;
 	return 0;
 }
 
@@ -1469,15 +1480,12 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->fields);
 	free(pf->slots);
 	lit_build_fini(pf);
-	free(pf->lit_off);
+	free(pf->ls);
 	free(pf->clause_of);
-	free(pf->lstamp);
 	free(pf->clause_rule);
-	free(pf->cstamp);
+	free(pf->cs);
 	free(pf->filtered);
-	free(pf->need);
-	free(pf->have);
-	free(pf->stamp);
+	free(pf->rs);
 	free(pf->always);
 	free(pf->cand);
 	free(pf->run);
@@ -1504,16 +1512,14 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	pf->nrules = n;
 	pf->epoch = 1;
 	pf->filtered = calloc(n ? n : 1, sizeof(*pf->filtered));
-	pf->need = calloc(n ? n : 1, sizeof(*pf->need));
-	pf->have = calloc(n ? n : 1, sizeof(*pf->have));
-	pf->stamp = calloc(n ? n : 1, sizeof(*pf->stamp));
+	pf->rs = calloc(n ? n : 1, sizeof(*pf->rs));
 	pf->always = calloc(n ? n : 1, sizeof(*pf->always));
 	pf->cand = calloc(n ? n : 1, sizeof(*pf->cand));
 	pf->run = calloc(n ? n : 1, sizeof(*pf->run));
 	pf->fields = calloc(8, sizeof(*pf->fields));
 	pf->memo = calloc(PF_MEMO, sizeof(*pf->memo));
 	if (pf->memo == NULL ||
-	    pf->filtered == NULL || pf->need == NULL || pf->have == NULL || pf->stamp == NULL ||
+	    pf->filtered == NULL || pf->rs == NULL ||
 	    pf->fields == NULL ||
 	    pf->always == NULL || pf->cand == NULL || pf->run == NULL)
 		goto fail;
@@ -1585,7 +1591,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 						goto fail;
 					}
 			}
-			pf->need[i] = (uint8_t)s.n;
+			pf->rs[i].need = (uint8_t)s.n;
 			pf->filtered[i] = true;
 			pf->nfiltered++;
 		} else {
@@ -1595,9 +1601,13 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	}
 	free(cnfs);
 	cnfs = NULL;
-	if ((pf->cstamp = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cstamp))) == NULL ||
+	if ((pf->cs = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cs))) == NULL ||
 	    lit_flatten(pf) < 0)
 		goto fail;
+	for (size_t c = 0; c < pf->nclauses; c++)
+		pf->cs[c].rule = (uint32_t)pf->clause_rule[c];
+	free(pf->clause_rule);
+	pf->clause_rule = NULL;
 	lit_build_fini(pf);
 
 	for (size_t i = 0; i < pf->nfields; i++) {
@@ -1634,24 +1644,24 @@ lit_found(struct sigma_prefilter *pf, unsigned id)
 {
 	uint32_t epoch = pf->epoch;
 
-	if (pf->lstamp[id] == epoch)
+	if (pf->ls[id].stamp == epoch)
 		return;
-	pf->lstamp[id] = epoch;
-	for (uint32_t k = pf->lit_off[id], e = pf->lit_off[id + 1]; k < e; k++) {
-		uint32_t c = pf->clause_of[k];
-		size_t r;
+	pf->ls[id].stamp = epoch;
+	for (uint32_t k = pf->ls[id].off, e = pf->ls[id + 1].off; k < e; k++) {
+		struct pf_cstate *c = &pf->cs[pf->clause_of[k]];
+		struct pf_rstate *r;
 
-		if (pf->cstamp[c] == epoch)
+		if (c->stamp == epoch)
 			continue;
-		pf->cstamp[c] = epoch;
-		r = pf->clause_rule[c];
-		if (pf->stamp[r] != epoch) {
-			pf->stamp[r] = epoch;
-			pf->have[r] = 0;
+		c->stamp = epoch;
+		r = &pf->rs[c->rule];
+		if (r->stamp != epoch) {
+			r->stamp = epoch;
+			r->have = 0;
 		}
 		/* A candidate once every clause of the rule has been seen. */
-		if (++pf->have[r] == pf->need[r])
-			pf->cand[pf->ncand++] = r;
+		if (++r->have == r->need)
+			pf->cand[pf->ncand++] = c->rule;
 	}
 }
 
@@ -1711,7 +1721,7 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 				j++;
 			if (j == pn) {
 				done |= UINT64_C(1) << k;
-				if ((pf->recording || pf->lstamp[f->dids[k]] != pf->epoch) &&
+				if ((pf->recording || pf->ls[f->dids[k]].stamp != pf->epoch) &&
 				    match_cb(f->dids[k], 0, i + pn, 0, pf) != 0)
 					return -1;
 			}
@@ -1853,9 +1863,12 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	int rc = 0;
 
 	if (++pf->epoch == 0) {
-		memset(pf->stamp, 0, pf->nrules * sizeof(*pf->stamp));
-		memset(pf->cstamp, 0, pf->nclauses * sizeof(*pf->cstamp));
-		memset(pf->lstamp, 0, pf->nlits * sizeof(*pf->lstamp));
+		for (size_t i = 0; i < pf->nrules; i++)
+			pf->rs[i].stamp = 0;
+		for (size_t i = 0; i < pf->nclauses; i++)
+			pf->cs[i].stamp = 0;
+		for (size_t i = 0; i < pf->nlits; i++)
+			pf->ls[i].stamp = 0;
 		pf->epoch = 1;
 	}
 	pf->ncand = 0;
@@ -1918,7 +1931,7 @@ bool
 sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i)
 {
 	return pf->failed || i >= pf->nrules || !pf->filtered[i] ||
-	    (pf->stamp[i] == pf->epoch && pf->have[i] == pf->need[i]);
+	    (pf->rs[i].stamp == pf->epoch && pf->rs[i].have == pf->rs[i].need);
 }
 
 size_t
