@@ -207,7 +207,7 @@ struct sigma_prefilter {
 	size_t *cand, ncand;
 	size_t *run;
 	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
-	struct pf_memo *memo;	/* PF_MEMO entries */
+	struct pf_memo *memo;	/* PF_MEMO entries; NULL when no field has literals */
 	/* While a value is scanned to be remembered: the distinct literals found. */
 	bool recording, rec_over;
 	uint32_t rec_ids[PF_MEMO_IDS];
@@ -1517,9 +1517,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	pf->cand = calloc(n ? n : 1, sizeof(*pf->cand));
 	pf->run = calloc(n ? n : 1, sizeof(*pf->run));
 	pf->fields = calloc(8, sizeof(*pf->fields));
-	pf->memo = calloc(PF_MEMO, sizeof(*pf->memo));
-	if (pf->memo == NULL ||
-	    pf->filtered == NULL || pf->rs == NULL ||
+	if (pf->filtered == NULL || pf->rs == NULL ||
 	    pf->fields == NULL ||
 	    pf->always == NULL || pf->cand == NULL || pf->run == NULL)
 		goto fail;
@@ -1610,6 +1608,9 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	pf->clause_rule = NULL;
 	lit_build_fini(pf);
 
+	/* Only fields are remembered: a route whose rules name none needs no memo. */
+	if (pf->nfields > 1 && (pf->memo = calloc(PF_MEMO, sizeof(*pf->memo))) == NULL)
+		goto fail;
 	for (size_t i = 0; i < pf->nfields; i++) {
 		struct pf_field *f = &pf->fields[i];
 		hs_compile_error_t *cerr = NULL;
