@@ -20,13 +20,14 @@
 #include "decode.h"
 #include "sigma_internal.h"
 
-#define FM_LAYOUTS	256	/* layouts remembered (a power of two) */
+#define FM_LAYOUTS	256	/* layouts remembered (a power of two), two per hash */
 #define FM_NONE		UINT32_MAX
 #define FM_UNKNOWN	(-2)	/* slot not computed yet for this layout */
 #define FM_ABSENT	(-1)
 
 struct fm_layout {
 	unsigned nf;			/* 0: unused */
+	uint32_t used;			/* gen of its last use: the older of two is replaced */
 	const char *names[DECODE_MAX_FIELDS];
 	int8_t *slot;			/* by id: field index, FM_ABSENT or FM_UNKNOWN */
 	size_t nslot;			/* ids it has room for */
@@ -210,18 +211,30 @@ layout_of(struct sigma_fieldmap *fm, const struct decoded *d)
 	if (nf > 0)
 		h = (h ^ (uintptr_t)d->fields[0].name ^ ((uint64_t)(uintptr_t)d->fields[nf - 1].name << 7)) *
 		    0x9e3779b97f4a7c15ull;
-	l = &fm->layouts[(h >> 32) & (FM_LAYOUTS - 1)];
-	if (l->nf == nf && l->slot != NULL) {
-		unsigned i = 0;
-		while (i < nf && l->names[i] == d->fields[i].name)
-			i++;
-		/* The stored names are never in a scratch area: equal addresses are static names. */
-		if (i == nf)
-			return l;
-	}
+	/*
+	 * Two layouts per hash: a few dozen kinds of events in 256 places
+	 * collide often enough (it depends on where the names are loaded),
+	 * and two kinds taking turns in one place would rebuild it every event.
+	 */
+	l = &fm->layouts[(h >> 32) & (FM_LAYOUTS - 2)];
+	for (int w = 0; w < 2; w++)
+		if (l[w].nf == nf && l[w].slot != NULL) {
+			unsigned i = 0;
+			while (i < nf && l[w].names[i] == d->fields[i].name)
+				i++;
+			/* The stored names are never in a scratch area: equal addresses are static names. */
+			if (i == nf) {
+				l[w].used = fm->gen;
+				return &l[w];
+			}
+		}
 	for (unsigned i = 0; i < nf; i++)
 		if (d->fields[i].name >= s0 && d->fields[i].name < s1)
 			return NULL;
+	/* the way used longer ago (gens wrap: compared by distance) */
+	if (fm->gen - l[1].used > fm->gen - l[0].used)
+		l++;
+	l->used = fm->gen;
 	if (l->nslot < fm->n) {
 		int8_t *t = realloc(l->slot, fm->n ? fm->n : 1);
 		if (t == NULL)

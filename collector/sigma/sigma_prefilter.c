@@ -8,7 +8,9 @@
  * of literals one of which must occur:
  *
  *   value      a glob: its longest run of literal bytes; a regex: each
- *              literal run it cannot match without; anything else
+ *              literal run it cannot match without, or when it has none
+ *              a long minimum length (a pseudo-literal found by a value
+ *              at least that long, PF_RE_MINLEN); anything else
  *              (cidr, number, null, exists, fieldref, "") – none
  *   group      OR of its alternatives, or none if one has none
  *   item       OR of its groups, or with |all an AND; |neq – none
@@ -51,9 +53,26 @@
  */
 #define PF_MAX_CALLBACKS 4096
 #define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
+/*
+ * A regular expression without necessary literals that cannot match a
+ * value shorter than this ("^.{4096,}" of a very-long-URI rule) needs a
+ * value that long: a clause of its own, checked by length alone.
+ */
+#define PF_RE_MINLEN	32
+/*
+ * Field values remembered with the literals found in them: most values
+ * of a field repeat from event to event (user agents, URI stems, methods,
+ * audit record types, command names), and looking one up costs a hash
+ * and a compare where a scan costs a call into Hyperscan.
+ */
+#define PF_MEMO		512		/* remembered values (a power of two), two per hash */
+#define PF_MEMO_MIN	5		/* values from this long (shorter ones of a field ... */
+					/* ... with few literals: the direct search is cheaper) */
+#define PF_MEMO_LEN	128		/* up to this long are remembered ... */
+#define PF_MEMO_IDS	6		/* ... when at most this many literals were found */
 
 struct pf_lit {
-	const unsigned char *p;	/* rule arena */
+	const unsigned char *p;	/* rule arena; NULL: a value of at least len bytes */
 	size_t len;
 	const char *field;	/* rule arena; NULL = the message */
 };
@@ -81,6 +100,9 @@ struct pf_field {
 	size_t n, a;
 	bool primary;		/* some rule's best clause has a literal here */
 	hs_database_t *db;
+	/* Lengths (pf_lit with p NULL): a value at least lmin[j] long is literal lid[j]. */
+	uint32_t *lmin, *lid;
+	size_t nlen;
 	/*
 	 * A field with few literals also keeps them lower-cased (owned) for a
 	 * direct search: on a short value that is cheaper than a call into
@@ -93,6 +115,17 @@ struct pf_field {
 	size_t dn;
 	uint32_t dmin;		/* the shortest of them */
 	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
+};
+
+/* A remembered value of a field and the literals found in it (see PF_MEMO). */
+struct pf_memo {
+	uint64_t hash;		/* 0: empty */
+	uint32_t field;
+	uint32_t len;
+	uint32_t nids;
+	uint32_t used;		/* epoch of its last use: the older of two is replaced */
+	uint32_t ids[PF_MEMO_IDS];
+	unsigned char v[PF_MEMO_LEN];
 };
 
 /* A distinct literal of a field, while building. */
@@ -114,20 +147,29 @@ struct pf_pool {
 struct sigma_prefilter {
 	size_t nrules;
 	bool *filtered;		/* rule has necessary literals */
-	uint8_t *need;		/* clauses of the rule (0: not filtered) */
-	uint8_t *have;		/* clauses seen, valid when stamp == epoch */
-	uint32_t *stamp;	/* == epoch: a clause of the rule was seen */
+	/*
+	 * Per rule, per clause, per literal: what one event found. Each kind
+	 * in one array of small records (a found literal touches one line of
+	 * each, not one of each of seven arrays).
+	 */
+	struct pf_rstate {
+		uint32_t stamp;	/* == epoch: a clause of the rule was seen */
+		uint8_t have;	/* clauses seen, valid when stamp == epoch */
+		uint8_t need;	/* clauses of the rule (0: not filtered) */
+	} *rs;
 	uint32_t epoch;
 	bool failed;		/* last scan failed: everything may match */
 	/*
 	 * One id per distinct literal of a field (ASCII case-folded): rules
 	 * share most of theirs ("EXECVE" in every auditd rule), and a literal
-	 * found once stamps all its clauses, clause_of[lit_off[id] ..
-	 * lit_off[id + 1]), in one callback.
+	 * found once stamps all its clauses, clause_of[ls[id].off ..
+	 * ls[id + 1].off), in one callback.
 	 */
-	uint32_t *lit_off;	/* nlits + 1 */
+	struct pf_lstate {
+		uint32_t stamp;	/* == epoch: the literal was seen */
+		uint32_t off;	/* its clauses: clause_of[off .. next literal's off) */
+	} *ls;			/* nlits + 1 */
 	uint32_t *clause_of;
-	uint32_t *lstamp;	/* == epoch: the literal was seen */
 	size_t nlits, alits;
 	/* Building only: the literal table and each literal's clauses, chained. */
 	struct pf_ulit *ulits;
@@ -135,8 +177,11 @@ struct sigma_prefilter {
 	size_t nuslots;
 	uint32_t *ref_clause, *ref_next;
 	size_t nrefs, arefs;
-	size_t *clause_rule;	/* clause -> rule index */
-	uint32_t *cstamp;	/* == epoch: a literal of the clause was seen */
+	size_t *clause_rule;	/* clause -> rule index (building) */
+	struct pf_cstate {
+		uint32_t stamp;	/* == epoch: a literal of the clause was seen */
+		uint32_t rule;
+	} *cs;
 	size_t nclauses, aclauses;
 	size_t nfiltered;
 	struct pf_field *fields;	/* fields[0] is the message */
@@ -162,6 +207,11 @@ struct sigma_prefilter {
 	size_t *cand, ncand;
 	size_t *run;
 	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
+	struct pf_memo *memo;	/* PF_MEMO entries; NULL when no field has literals */
+	/* While a value is scanned to be remembered: the distinct literals found. */
+	bool recording, rec_over;
+	uint32_t rec_ids[PF_MEMO_IDS];
+	uint32_t nrec;
 };
 
 /* --- extraction ---------------------------------------------------------- */
@@ -181,10 +231,12 @@ set_fini(struct pf_set *s)
 static bool
 lit_same(const struct pf_lit *l, const unsigned char *p, size_t len, const char *field)
 {
-	if (l->len != len || (l->field == NULL) != (field == NULL))
+	if (l->len != len || (l->field == NULL) != (field == NULL) || (l->p == NULL) != (p == NULL))
 		return false;
 	if (field != NULL && l->field != field && strcasecmp(l->field, field) != 0)
 		return false;
+	if (p == NULL)
+		return true;
 	for (size_t i = 0; i < len; i++)
 		if (sigma_lower[l->p[i]] != sigma_lower[p[i]])
 			return false;
@@ -875,6 +927,20 @@ need_re(struct pf_build *b, const struct sigma_val *v, const char *field, struct
 	if (rc == 1)
 		cnf_and(out, &f);
 	cnf_fini(&f);
+	/*
+	 * No literal, but a minimum length (PCRE2's lower bound on what can
+	 * match; the matcher itself rejects shorter values first): the clause
+	 * "a value at least that long".
+	 */
+	if (rc == 0 && v->u.re.minlen >= PF_RE_MINLEN) {
+		struct pf_set one = { 0 };
+		if (set_add(&one, NULL, v->u.re.minlen, field) < 0) {
+			set_fini(&one);
+			return -1;
+		}
+		cnf_add(out, &one);
+		rc = 1;
+	}
 	return rc;
 }
 
@@ -1172,6 +1238,8 @@ lit_hash(size_t fi, const unsigned char *p, size_t len)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)fi;
 
+	if (p == NULL)
+		return (h ^ (uint32_t)len) * 16777619u ^ 0x5bd1e995u;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ sigma_lower[p[i]]) * 16777619u;
 	return h;
@@ -1180,8 +1248,10 @@ lit_hash(size_t fi, const unsigned char *p, size_t len)
 static bool
 ulit_same(const struct pf_ulit *u, size_t fi, uint32_t h, const unsigned char *p, size_t len)
 {
-	if (u->hash != h || u->field != fi || u->len != len)
+	if (u->hash != h || u->field != fi || u->len != len || (u->p == NULL) != (p == NULL))
 		return false;
+	if (p == NULL)
+		return true;
 	for (size_t i = 0; i < len; i++)
 		if (sigma_lower[u->p[i]] != sigma_lower[p[i]])
 			return false;
@@ -1237,7 +1307,17 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 			pf->ulits = nu;
 			pf->alits = na;
 		}
-		if (f->n == f->a) {
+		if (l->p == NULL) {
+			uint32_t *nm = realloc(f->lmin, (f->nlen + 1) * sizeof(*nm)), *ni;
+			if (nm == NULL)
+				return -1;
+			f->lmin = nm;
+			if ((ni = realloc(f->lid, (f->nlen + 1) * sizeof(*ni))) == NULL)
+				return -1;
+			f->lid = ni;
+			f->lmin[f->nlen] = (uint32_t)l->len;
+			f->lid[f->nlen++] = (uint32_t)pf->nlits;
+		} else if (f->n == f->a) {
 			size_t na = f->a ? f->a * 2 : 16;
 			const char **np = realloc(f->pats, na * sizeof(*np));
 			size_t *nl;
@@ -1256,17 +1336,19 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 			f->flags = nfl;
 			f->a = na;
 		}
-		f->pats[f->n] = (const char *)l->p;
-		f->lens[f->n] = l->len;
-		f->ids[f->n] = (unsigned)pf->nlits;
-		/*
-		 * Caseless even for |cased values: a superset is all a filter needs.
-		 * No HS_FLAG_SINGLEMATCH: Hyperscan's bookkeeping of exhausted
-		 * patterns cost more than the repeated callbacks, which return at
-		 * once for a literal already seen.
-		 */
-		f->flags[f->n] = HS_FLAG_CASELESS;
-		f->n++;
+		if (l->p != NULL) {
+			f->pats[f->n] = (const char *)l->p;
+			f->lens[f->n] = l->len;
+			f->ids[f->n] = (unsigned)pf->nlits;
+			/*
+			 * Caseless even for |cased values: a superset is all a filter
+			 * needs. No HS_FLAG_SINGLEMATCH: Hyperscan's bookkeeping of
+			 * exhausted patterns cost more than the repeated callbacks,
+			 * which return at once for a literal already seen.
+			 */
+			f->flags[f->n] = HS_FLAG_CASELESS;
+			f->n++;
+		}
 		u = &pf->ulits[pf->nlits];
 		u->p = l->p;
 		u->len = l->len;
@@ -1304,19 +1386,18 @@ lit_flatten(struct sigma_prefilter *pf)
 {
 	uint32_t off = 0;
 
-	pf->lit_off = malloc((pf->nlits + 1) * sizeof(*pf->lit_off));
+	pf->ls = calloc(pf->nlits + 1, sizeof(*pf->ls));
 	pf->clause_of = malloc((pf->nrefs ? pf->nrefs : 1) * sizeof(*pf->clause_of));
-	pf->lstamp = calloc(pf->nlits ? pf->nlits : 1, sizeof(*pf->lstamp));
-	if (pf->lit_off == NULL || pf->clause_of == NULL || pf->lstamp == NULL)
+	if (pf->ls == NULL || pf->clause_of == NULL)
 		return -1;
 	for (size_t id = 0; id < pf->nlits; id++) {
 		uint32_t k = off + pf->ulits[id].nref;
-		pf->lit_off[id] = off;
+		pf->ls[id].off = off;
 		for (uint32_t r = pf->ulits[id].head; r != 0; r = pf->ref_next[r - 1])
 			pf->clause_of[--k] = pf->ref_clause[r - 1];
 		off += pf->ulits[id].nref;
 	}
-	pf->lit_off[pf->nlits] = off;
+	pf->ls[pf->nlits].off = off;
 	return 0;
 }
 
@@ -1388,6 +1469,8 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 		free(pf->fields[i].dlens);
 		free(pf->fields[i].dids);
 		free(pf->fields[i].dfirst);
+		free(pf->fields[i].lmin);
+		free(pf->fields[i].lid);
 		hs_free_database(pf->fields[i].db);
 	}
 	hs_free_scratch(pf->scratch);
@@ -1397,18 +1480,16 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->fields);
 	free(pf->slots);
 	lit_build_fini(pf);
-	free(pf->lit_off);
+	free(pf->ls);
 	free(pf->clause_of);
-	free(pf->lstamp);
 	free(pf->clause_rule);
-	free(pf->cstamp);
+	free(pf->cs);
 	free(pf->filtered);
-	free(pf->need);
-	free(pf->have);
-	free(pf->stamp);
+	free(pf->rs);
 	free(pf->always);
 	free(pf->cand);
 	free(pf->run);
+	free(pf->memo);
 	free(pf);
 }
 
@@ -1431,14 +1512,12 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	pf->nrules = n;
 	pf->epoch = 1;
 	pf->filtered = calloc(n ? n : 1, sizeof(*pf->filtered));
-	pf->need = calloc(n ? n : 1, sizeof(*pf->need));
-	pf->have = calloc(n ? n : 1, sizeof(*pf->have));
-	pf->stamp = calloc(n ? n : 1, sizeof(*pf->stamp));
+	pf->rs = calloc(n ? n : 1, sizeof(*pf->rs));
 	pf->always = calloc(n ? n : 1, sizeof(*pf->always));
 	pf->cand = calloc(n ? n : 1, sizeof(*pf->cand));
 	pf->run = calloc(n ? n : 1, sizeof(*pf->run));
 	pf->fields = calloc(8, sizeof(*pf->fields));
-	if (pf->filtered == NULL || pf->need == NULL || pf->have == NULL || pf->stamp == NULL ||
+	if (pf->filtered == NULL || pf->rs == NULL ||
 	    pf->fields == NULL ||
 	    pf->always == NULL || pf->cand == NULL || pf->run == NULL)
 		goto fail;
@@ -1510,7 +1589,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 						goto fail;
 					}
 			}
-			pf->need[i] = (uint8_t)s.n;
+			pf->rs[i].need = (uint8_t)s.n;
 			pf->filtered[i] = true;
 			pf->nfiltered++;
 		} else {
@@ -1520,11 +1599,18 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	}
 	free(cnfs);
 	cnfs = NULL;
-	if ((pf->cstamp = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cstamp))) == NULL ||
+	if ((pf->cs = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cs))) == NULL ||
 	    lit_flatten(pf) < 0)
 		goto fail;
+	for (size_t c = 0; c < pf->nclauses; c++)
+		pf->cs[c].rule = (uint32_t)pf->clause_rule[c];
+	free(pf->clause_rule);
+	pf->clause_rule = NULL;
 	lit_build_fini(pf);
 
+	/* Only fields are remembered: a route whose rules name none needs no memo. */
+	if (pf->nfields > 1 && (pf->memo = calloc(PF_MEMO, sizeof(*pf->memo))) == NULL)
+		goto fail;
 	for (size_t i = 0; i < pf->nfields; i++) {
 		struct pf_field *f = &pf->fields[i];
 		hs_compile_error_t *cerr = NULL;
@@ -1553,37 +1639,56 @@ fail:
 	return NULL;
 }
 
+/* Literal id was found in the event: stamps its clauses, and the rules that have them all. */
+static void
+lit_found(struct sigma_prefilter *pf, unsigned id)
+{
+	uint32_t epoch = pf->epoch;
+
+	if (pf->ls[id].stamp == epoch)
+		return;
+	pf->ls[id].stamp = epoch;
+	for (uint32_t k = pf->ls[id].off, e = pf->ls[id + 1].off; k < e; k++) {
+		struct pf_cstate *c = &pf->cs[pf->clause_of[k]];
+		struct pf_rstate *r;
+
+		if (c->stamp == epoch)
+			continue;
+		c->stamp = epoch;
+		r = &pf->rs[c->rule];
+		if (r->stamp != epoch) {
+			r->stamp = epoch;
+			r->have = 0;
+		}
+		/* A candidate once every clause of the rule has been seen. */
+		if (++r->have == r->need)
+			pf->cand[pf->ncand++] = c->rule;
+	}
+}
+
 static int
 match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
     void *ctx)
 {
 	struct sigma_prefilter *pf = ctx;
-	uint32_t epoch = pf->epoch;
 
 	(void)from;
 	(void)to;
 	(void)flags;
 	if (++pf->ncallbacks > PF_MAX_CALLBACKS)
 		return 1;	/* stops the scan: it fails, and every rule runs */
-	if (pf->lstamp[id] == epoch)
-		return 0;
-	pf->lstamp[id] = epoch;
-	for (uint32_t k = pf->lit_off[id], e = pf->lit_off[id + 1]; k < e; k++) {
-		uint32_t c = pf->clause_of[k];
-		size_t r;
-
-		if (pf->cstamp[c] == epoch)
-			continue;
-		pf->cstamp[c] = epoch;
-		r = pf->clause_rule[c];
-		if (pf->stamp[r] != epoch) {
-			pf->stamp[r] = epoch;
-			pf->have[r] = 0;
+	if (pf->recording) {
+		uint32_t j = 0;
+		while (j < pf->nrec && pf->rec_ids[j] != id)
+			j++;
+		if (j == pf->nrec) {
+			if (pf->nrec < PF_MEMO_IDS)
+				pf->rec_ids[pf->nrec++] = id;
+			else
+				pf->rec_over = true;
 		}
-		/* A candidate once every clause of the rule has been seen. */
-		if (++pf->have[r] == pf->need[r])
-			pf->cand[pf->ncand++] = r;
 	}
+	lit_found(pf, id);
 	return 0;
 }
 
@@ -1617,7 +1722,7 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 				j++;
 			if (j == pn) {
 				done |= UINT64_C(1) << k;
-				if (pf->lstamp[f->dids[k]] != pf->epoch &&
+				if ((pf->recording || pf->ls[f->dids[k]].stamp != pf->epoch) &&
 				    match_cb(f->dids[k], 0, i + pn, 0, pf) != 0)
 					return -1;
 			}
@@ -1629,7 +1734,12 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 static int
 scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms_str *v)
 {
-	if (f->db == NULL || v->p == NULL || v->len == 0)
+	if (v->p == NULL || v->len == 0)
+		return 0;
+	for (size_t j = 0; j < f->nlen; j++)
+		if (v->len >= f->lmin[j] && match_cb(f->lid[j], 0, v->len, 0, pf) != 0)
+			return -1;
+	if (f->db == NULL)
 		return 0;
 	if (v->len > UINT32_MAX)
 		return -1;
@@ -1639,6 +1749,114 @@ scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms
 	    0 : -1;
 }
 
+static inline uint64_t
+load64(const unsigned char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/*
+ * A value of n < 8 bytes as one word that tells it from every other of
+ * that length: from 4 bytes its first and its last four (together they
+ * cover it), below that its bytes.
+ */
+static inline uint64_t
+tail64(const unsigned char *p, size_t n)
+{
+	uint64_t w = 0;
+
+	if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		return (uint64_t)a | (uint64_t)b << 32;
+	}
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	return w;
+}
+
+/* A hash of field k's value p/n (n > 0), never 0. */
+static uint64_t
+memo_hash(size_t k, const unsigned char *p, size_t n)
+{
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)k << 32) ^ n;
+	size_t i = 0;
+
+	for (; n - i > 8; i += 8) {
+		h = (h ^ load64(p + i)) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	/* the last 1 to 8 bytes: a word ending at the end when there are 8 */
+	h = (h ^ (n >= 8 ? load64(p + n - 8) : tail64(p, n))) * UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 32;
+	h ^= h >> 29;
+	return h | 1;
+}
+
+/* a/n == b/n (n > 0), word by word. */
+static bool
+memo_same(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t i = 0;
+
+	if (n < 8)
+		return tail64(a, n) == tail64(b, n);
+	for (; n - i > 8; i += 8)
+		if (load64(a + i) != load64(b + i))
+			return false;
+	return load64(a + n - 8) == load64(b + n - 8);
+}
+
+/*
+ * Scans value v of field k, or takes the literals found in it from the
+ * memo when the same value was scanned before (and remembers it when not).
+ */
+static int
+scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
+{
+	const struct pf_field *f = &pf->fields[k];
+	struct pf_memo *e;
+	uint64_t h;
+	int rc;
+
+	if ((f->db == NULL && f->nlen == 0) || v->p == NULL || v->len == 0)
+		return 0;
+	if (v->len > PF_MEMO_LEN || (f->dn > 0 && v->len < PF_MEMO_MIN))
+		return scan_value(pf, f, v);
+	h = memo_hash(k, (const unsigned char *)v->p, v->len);
+	e = &pf->memo[(h & (PF_MEMO / 2 - 1)) * 2];
+	for (int w = 0; w < 2; w++)
+		if (e[w].hash == h && e[w].field == k && e[w].len == v->len &&
+		    memo_same(e[w].v, (const unsigned char *)v->p, v->len)) {
+			e[w].used = pf->epoch;
+			for (uint32_t j = 0; j < e[w].nids; j++)
+				lit_found(pf, e[w].ids[j]);
+			return 0;
+		}
+	/* the way used longer ago (epochs wrap: compared by distance) */
+	if (pf->epoch - e[1].used > pf->epoch - e[0].used)
+		e++;
+	pf->recording = true;
+	pf->rec_over = false;
+	pf->nrec = 0;
+	rc = scan_value(pf, f, v);
+	pf->recording = false;
+	if (rc == 0 && !pf->rec_over) {
+		e->hash = h;
+		e->field = (uint32_t)k;
+		e->len = (uint32_t)v->len;
+		e->nids = pf->nrec;
+		e->used = pf->epoch;
+		memcpy(e->ids, pf->rec_ids, pf->nrec * sizeof(e->ids[0]));
+		memcpy(e->v, v->p, v->len);
+	}
+	return rc;
+}
+
 /* Scans ev once (see sigma_prefilter.h); 0, or -1 when every rule may match. */
 int
 sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
@@ -1646,9 +1864,12 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	int rc = 0;
 
 	if (++pf->epoch == 0) {
-		memset(pf->stamp, 0, pf->nrules * sizeof(*pf->stamp));
-		memset(pf->cstamp, 0, pf->nclauses * sizeof(*pf->cstamp));
-		memset(pf->lstamp, 0, pf->nlits * sizeof(*pf->lstamp));
+		for (size_t i = 0; i < pf->nrules; i++)
+			pf->rs[i].stamp = 0;
+		for (size_t i = 0; i < pf->nclauses; i++)
+			pf->cs[i].stamp = 0;
+		for (size_t i = 0; i < pf->nlits; i++)
+			pf->ls[i].stamp = 0;
 		pf->epoch = 1;
 	}
 	pf->ncand = 0;
@@ -1675,7 +1896,7 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 				pf->fcache[h].name = name;
 				pf->fcache[h].k = k;
 			}
-			if (k != 0 && scan_value(pf, &pf->fields[k], &ev->d->fields[i].value) < 0)
+			if (k != 0 && scan_field(pf, k, &ev->d->fields[i].value) < 0)
 				rc = -1;
 		}
 	}
@@ -1711,7 +1932,7 @@ bool
 sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i)
 {
 	return pf->failed || i >= pf->nrules || !pf->filtered[i] ||
-	    (pf->stamp[i] == pf->epoch && pf->have[i] == pf->need[i]);
+	    (pf->rs[i].stamp == pf->epoch && pf->rs[i].have == pf->rs[i].need);
 }
 
 size_t

@@ -6,11 +6,16 @@
  * (clauses) of necessary literals: (field, bytes) pairs such that
  * whenever the rule matches, at least one literal of every clause occurs
  * (ASCII case-insensitively) in the value of its field, or in the message
- * for keyword searches. A rule for which no such set exists (a condition
- * that is only "not ...", a regex without literals, a null or numeric
- * test on some branch ...) always runs. Per event, every field that has
- * literals is scanned once with one Hyperscan database holding all of
- * them (a short value of a field with few literals: a direct search); a
+ * for keyword searches (a regular expression without literals but with a
+ * long minimum length: a value at least that long). A rule for which no
+ * such set exists (a condition that is only "not ...", a regex without
+ * literals, a null or numeric test on some branch ...) always runs. Per
+ * event, every field that has literals is scanned once with one
+ * Hyperscan database holding all of them (a short value of a field with
+ * few literals: a direct search); a value of a field met again (most
+ * repeat: user agents, URI stems, record types, command names) is not
+ * scanned again, the literals found in it the first time are remembered
+ * with it (a small table of recent values, compared byte for byte). A
  * rule with literals runs only when every one of its clauses had a
  * literal found. A literal many clauses share (most rules of a logsource
  * name the same few values) is registered once per field and, found,

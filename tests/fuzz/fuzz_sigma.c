@@ -9,7 +9,9 @@
  * Differential: each rule is also matched through a set's field map, and
  * a second copy with its shortcuts taken out (one-pass contains lists,
  * regex gates, item length bounds) is matched value by value; any answer
- * that differs aborts.
+ * that differs aborts. The literal prefilter over the rule must let
+ * through every event it matches, on a first scan and on a second one
+ * (the field values then come from its memo).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #include "sigma.h"
 #include "sigma_internal.h"
+#include "sigma_prefilter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -77,6 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    fuzz_sigma_placeholder_cb, ph[0], err, sizeof(err));
 		struct sigma_rule *plain = NULL;
 		struct sigma_fieldmap *fm = NULL;
+		struct sigma_prefilter *pf = NULL;
 		struct sigma_event ev;
 
 		if (r == NULL) {
@@ -92,6 +96,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((fm = sigma_fieldmap_new()) != NULL && sigma_fieldmap_bind(fm, r) < 0) {
 			sigma_fieldmap_free(fm);
 			fm = NULL;
+		}
+		{
+			const struct sigma_rule *rs[1] = { r };
+			pf = sigma_prefilter_new(rs, 1);	/* NULL: no filter, nothing to compare */
 		}
 		sum += (unsigned)strlen(sigma_rule_title(r));
 		for (size_t j = 0; j < sigma_rule_ndetection_fields(r); j++)
@@ -118,6 +126,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							abort();
 					}
 				}
+				/* The filter never skips a match, scanned fresh or from its memo. */
+				for (int t = 0; pf != NULL && t < 2; t++) {
+					(void)sigma_prefilter_scan(pf, &ev);
+					if (m && !sigma_prefilter_may_match(pf, 0))
+						abort();
+				}
 				sum += m;
 			}
 		}
@@ -126,6 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sigma_rule_free(r);
 		sigma_rule_free(plain);
 		sigma_fieldmap_free(fm);
+		sigma_prefilter_free(pf);
 	}
 out:
 	fuzz_sigma_sink = sum;

@@ -4,7 +4,8 @@
  * for every field a bound rule reads, event after event: names in mixed
  * case, duplicates, absent names, names in the event's scratch area whose
  * address is reused with other text by the next event, layouts that differ
- * only in the middle, a rule bound after events were seen; and a rule
+ * only in the middle, more layouts than it remembers taking turns, a rule
+ * bound after events were seen; and a rule
  * matched through the map gives the same answer as without it.
  *
  * An item of case-insensitive "contains" literals searched in one pass
@@ -188,6 +189,48 @@ test_same_as_decode_field_get(void **state)
 	}
 	sigma_rule_free(r);
 	sigma_rule_free(r2);
+	sigma_fieldmap_free(fm);
+}
+
+/*
+ * More kinds of events than the map remembers layouts, taking turns: the
+ * layouts that share a place (two per hash) are replaced, the least
+ * recently used first, and every lookup still finds decode_field_get's
+ * value.
+ */
+static void
+test_many_layouts(void **state)
+{
+	static const char *const pool[] = { "a0", "User", "user", "x", "CommandLine", "other",
+		"USER", "cs-uri-query", "missing", "A0" };
+	struct sigma_fieldmap *fm = sigma_fieldmap_new();
+	struct sigma_rule *r = rule_from(DET);
+	const struct sigma_conj *c = &r->searches[0].conjs[0];
+	char text[16][32];
+	const char *fields[17];
+
+	(void)state;
+	assert_non_null(fm);
+	assert_int_equal(sigma_fieldmap_bind(fm, r), 0);
+	for (unsigned round = 0; round < 4; round++)
+		for (unsigned e = 0; e < 700; e++) {
+			/* layout e: 1 to 16 names of the pool, chosen by e's digits */
+			unsigned nf = 1 + e % 16, v = e;
+
+			for (unsigned i = 0; i < nf; i++) {
+				snprintf(text[i], sizeof(text[i]), "%s=%u", pool[v % 10], round * 1000 + i);
+				v = v / 3 + i;
+				fields[i] = text[i];
+			}
+			fields[nf] = NULL;
+			make_event(fields);
+			sigma_fieldmap_next(fm);
+			for (size_t i = 0; i < c->nitems; i++)
+				if (sigma_fieldmap_get(fm, &dec, c->items[i].fid) !=
+				    decode_field_get(&dec, c->items[i].field))
+					fail_msg("round %u layout %u field %s", round, e, c->items[i].field);
+		}
+	sigma_rule_free(r);
 	sigma_fieldmap_free(fm);
 }
 
@@ -635,6 +678,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_as_decode_field_get),
+		cmocka_unit_test(test_many_layouts),
 		cmocka_unit_test(test_next_starts_a_new_event),
 		cmocka_unit_test(test_rule_match_same),
 		cmocka_unit_test(test_multi_same_as_value_by_value),

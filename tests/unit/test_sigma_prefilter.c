@@ -146,6 +146,22 @@ static const struct pf_case cases[] = {
 	  true },
 	{ "  s:\n    F|re: '^/etc/(passwd|shadow)$'\n  condition: s\n", "F", "/var/log", "", false,
 	  false },
+	/* no literal, but a minimum length (PF_RE_MINLEN and more): checked by length */
+	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "F", "short", "", false, false },
+	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "F",
+	  "0123456789012345678901234567890123456789", "", true, true },
+	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "G",
+	  "0123456789012345678901234567890123456789", "", false, false },
+	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "F",
+	  "012345678901234567890123456789012345678", "", false, false },
+	{ "  s:\n    F|re: '\\d{40}|\\w{45}'\n  condition: s\n", "F",
+	  "x 0123456789012345678901234567890123456789", "", true, true },
+	{ "  s:\n    F|re: '\\d{40}|\\w{45}'\n  condition: s\n", "F",
+	  "x 0123456789 0123456789 0123456789 0123456789", "", false, true },
+	{ "  s:\n    F|re: [ '(?s)^.{40,}', 'evil' ]\n  condition: s\n", "F", "evil", "", true, true },
+	{ "  s:\n    F|re: [ '(?s)^.{40,}', 'evil' ]\n  condition: s\n", "F", "good", "", false, false },
+	/* a short minimum is no use as a filter: the rule always runs */
+	{ "  s:\n    F|re: '^.{3,}'\n  condition: s\n", "F", "ab", "", false, true },
 };
 
 static struct sigma_rule *
@@ -372,6 +388,102 @@ test_many_literals(void **state)
 			if (may != want)
 				fail_msg("%s: rule %zu: filter says %d", evs[e].value, i, may);
 		}
+	}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NR; i++)
+		sigma_rule_free(r[i]);
+}
+
+/*
+ * Field values are remembered with the literals found in them: a value
+ * seen again (the memo) must give the same answers as its first scan –
+ * through the direct search and through Hyperscan, for a literal an
+ * earlier field of the same event had already found, for the same bytes
+ * under another field, for values differing only in case, with more
+ * literals than an entry holds, a value long enough for a regular
+ * expression's minimum length, and over many distinct values (entries
+ * replaced).
+ */
+static void
+test_memo(void **state)
+{
+	static const char *const dets[] = {
+		"  s:\n    F|contains: evil\n  condition: s\n",
+		"  s:\n    G|contains: evil\n  condition: s\n",
+		"  s:\n    F|contains|all: [aa1, bb2, cc3, dd4, ee5, ff6, gg7, hh8]\n  condition: s\n",
+		"  s:\n    F|contains: [zz1, zz2, zz3, zz4, zz5, zz6, zz7, zz8]\n  t:\n"
+		"    F|contains: hh8\n  condition: s and t\n",
+		"  s:\n    G|re: '(?s)^.{40,}'\n  condition: s\n",
+	};
+	enum { NR = sizeof(dets) / sizeof(dets[0]) };
+	/* short values go to the direct search, long ones to Hyperscan */
+	static const char long_tail[] = " and padding past the direct search's length";
+	static const char *const base[][4] = {
+		{ "F", "xx evil", "f", "yy evil" },
+		{ "f", "yy evil", NULL, NULL },
+		{ "G", "yy evil", NULL, NULL },
+		{ "F", "yy EVIL", NULL, NULL },
+		{ "F", "yy good", NULL, NULL },
+		{ "F", "aa1 bb2 cc3 dd4 ee5 ff6 gg7 hh8", NULL, NULL },
+		{ "F", "aa1 bb2 cc3 dd4 ee5 ff6 gg7 hh8", NULL, NULL },
+		{ "F", "aa1 bb2 cc3 dd4 ee5 ff6 gg7 hh9", NULL, NULL },
+		{ "F", "zz1 zz2 zz3 zz4 zz5 zz6 zz7 hh8", NULL, NULL },
+		{ "F", "zz1 zz2 zz3 zz4 zz5 zz6 zz7 hh8", NULL, NULL },
+	};
+	struct sigma_rule *r[NR];
+	const struct sigma_rule *rs[NR];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+	char vals[4][256];
+
+	(void)state;
+	for (size_t i = 0; i < NR; i++)
+		rs[i] = r[i] = rule_from(dets[i]);
+	assert_non_null(pf = sigma_prefilter_new(rs, NR));
+	for (size_t pass = 0; pass < 3; pass++)
+		for (size_t tail = 0; tail < 2; tail++)
+			for (size_t e = 0; e < sizeof(base) / sizeof(base[0]); e++) {
+				const char *kv[5] = { NULL };
+				bool want[NR];
+				struct sigma_prefilter *fresh;
+
+				for (size_t j = 0; j < 4 && base[e][j] != NULL; j += 2) {
+					snprintf(vals[j], sizeof(vals[j]), "%s%s", base[e][j + 1],
+					    tail ? long_tail : "");
+					kv[j] = base[e][j];
+					kv[j + 1] = vals[j];
+				}
+				/* the answers of a filter that has seen nothing yet */
+				assert_non_null(fresh = sigma_prefilter_new(rs, NR));
+				scan_fields(fresh, &ev, kv);
+				for (size_t i = 0; i < NR; i++) {
+					want[i] = sigma_prefilter_may_match(fresh, i);
+					if (sigma_rule_match(r[i], &ev) && !want[i])
+						fail_msg("event %zu rule %zu: matches but is skipped", e, i);
+				}
+				sigma_prefilter_free(fresh);
+				scan_fields(pf, &ev, kv);
+				for (size_t i = 0; i < NR; i++)
+					if (sigma_prefilter_may_match(pf, i) != want[i])
+						fail_msg("pass %zu tail %zu event %zu rule %zu: filter says %d",
+						    pass, tail, e, i, !want[i]);
+			}
+	/* the second event's value was first seen after the first's had found "evil" */
+	{
+		const char *kv[] = { "f", "yy evil", NULL };
+		scan_fields(pf, &ev, kv);
+		assert_true(sigma_prefilter_may_match(pf, 0));
+		assert_false(sigma_prefilter_may_match(pf, 1));
+	}
+	/* thousands of distinct values: entries are replaced, answers stay right */
+	for (size_t i = 0; i < 5000; i++) {
+		const char *kv[] = { "F", vals[0], NULL };
+		bool evil = i % 7 == 0;
+
+		snprintf(vals[0], sizeof(vals[0]), "value %zu %s", i % 1500, evil ? "evil" : "good");
+		scan_fields(pf, &ev, kv);
+		if (sigma_prefilter_may_match(pf, 0) != evil)
+			fail_msg("value %zu: filter says %d", i, !evil);
 	}
 	sigma_prefilter_free(pf);
 	for (size_t i = 0; i < NR; i++)
@@ -655,6 +767,7 @@ main(void)
 		cmocka_unit_test(test_callback_budget),
 		cmocka_unit_test(test_shared_literals),
 		cmocka_unit_test(test_many_literals),
+		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_equivalence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
