@@ -164,7 +164,25 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 void
 ms_json_key(struct ms_json *j, const char *key)
 {
+	char t[64];
+	size_t n = 0;
+
 	json_sep(j);
+	/* A short plain key (every key alert.c writes, most field names): one append. */
+	while (n < sizeof(t) - 3 && key[n] >= 0x20 && key[n] != '"' && key[n] != '\\' &&
+	    (unsigned char)key[n] < 0x80) {
+		t[n + 1] = key[n];
+		n++;
+	}
+	if (key[n] == '\0') {
+		t[0] = '"';
+		t[n + 1] = '"';
+		t[n + 2] = ':';
+		if (json_put(j->out, t, n + 3) < 0)
+			j->err = true;
+		j->after_key = true;
+		return;
+	}
 	if (json_putc(j->out, '"') < 0 || ms_json_escape(j->out, key, strlen(key)) < 0 ||
 	    json_put(j->out, "\":", 2) < 0)
 		j->err = true;
