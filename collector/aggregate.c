@@ -33,6 +33,7 @@ struct agg_sum {
 	char *users[ALERT_MAX_USERS];
 	unsigned n_users;
 	char *samples[ALERT_MAX_SAMPLES];	/* a ring: the latest ones */
+	unsigned scap[ALERT_MAX_SAMPLES];	/* bytes allocated for each */
 	unsigned n_samples, next_sample;
 	char text[];
 };
@@ -277,15 +278,26 @@ fold(struct agg_entry *e, const struct alert *a)
 		    (s->users[s->n_users] = dup_field(a->users[i], ALERT_USER_MAX)) != NULL)
 			s->n_users++;
 	}
-	/* The latest samples, in a ring. */
+	/*
+	 * The latest samples, in a ring. A slot's buffer is reused when the
+	 * line fits (a folded rule's lines are of a size): no malloc and free
+	 * per folded alert.
+	 */
 	for (unsigned i = 0; i < ns; i++) {
 		unsigned slot = s->next_sample % ALERT_MAX_SAMPLES;
-		char *d = dup_field(a->samples[i], ALERT_SAMPLE_MAX);
+		size_t n = strnlen(a->samples[i], ALERT_SAMPLE_MAX - 1);
 
-		if (d == NULL)
-			continue;	/* out of memory: one sample fewer */
-		free(s->samples[slot]);
-		s->samples[slot] = d;
+		if (s->samples[slot] == NULL || s->scap[slot] < n + 1) {
+			char *d = malloc(n + 1);
+
+			if (d == NULL)
+				continue;	/* out of memory: one sample fewer */
+			free(s->samples[slot]);
+			s->samples[slot] = d;
+			s->scap[slot] = (unsigned)(n + 1);
+		}
+		memcpy(s->samples[slot], a->samples[i], n);
+		s->samples[slot][n] = '\0';
 		s->next_sample++;
 		if (s->n_samples < ALERT_MAX_SAMPLES)
 			s->n_samples++;

@@ -822,8 +822,9 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
 static void
 au_enrich_one(struct decoded *d, const char *name, bool has, const char *v, size_t len)
 {
+	/* First bytes first: seven names against every field of the record. */
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, name) == 0)
+		if (d->fields[i].name[0] == name[0] && strcmp(d->fields[i].name, name) == 0)
 			return;
 	if (has)
 		(void)au_add_copy(d, name, v, len);
