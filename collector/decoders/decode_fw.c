@@ -41,6 +41,28 @@ static const struct fw_key fw_keys[] = {
 	{ "LEN=", 4, "packet_length" },
 };
 
+/* The index in fw_keys of the key t (klen bytes, '=' included), or -1. */
+static int
+fw_key_of(const char *t, size_t klen)
+{
+	int k;
+
+	/* By first byte: one candidate (two for 'S' and 'D'), not a walk over the table. */
+	switch (t[0]) {
+	case 'I': k = 0; break;
+	case 'O': k = 1; break;
+	case 'S': k = klen > 1 && t[1] == 'P' ? 4 : 2; break;
+	case 'D': k = klen > 1 && t[1] == 'P' ? 5 : 3; break;
+	case 'T': k = 6; break;
+	case 'C': k = 7; break;
+	case 'L': k = 8; break;
+	default: return -1;
+	}
+	if (fw_keys[k].len != klen || memcmp(fw_keys[k].key, t, klen) != 0)
+		return -1;
+	return k;
+}
+
 static bool
 fw_is_flag(const char *p, size_t n)
 {
@@ -191,10 +213,9 @@ decode_fw(struct decoded *d)
 				seen_proto = true;
 				fw_add_proto(d, v, vlen);
 			}
-			for (size_t k = 0; k < MS_ARRAY_LEN(fw_keys); k++) {
-				if (fw_keys[k].key[0] != s[t0] || fw_keys[k].len != klen || seen[k] ||
-				    memcmp(fw_keys[k].key, s + t0, klen) != 0)
-					continue;
+			int k = fw_key_of(s + t0, klen);
+
+			if (k >= 0 && !seen[k]) {
 				seen[k] = true;
 				if (vlen > 0)
 					(void)decode_field_add(d, fw_keys[k].field, v, vlen);
