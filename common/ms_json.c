@@ -41,6 +41,123 @@ json_special8(uint64_t x)
 	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & high;
 }
 
+/*
+ * Room to write a string of len source bytes in place: the worst case (6
+ * bytes per byte, "\\u00XX") plus extra, inside both the current
+ * allocation and the cap. NULL when it is not there (growth, the cap, an
+ * earlier overflow): the caller then appends piece by piece through
+ * ms_buf_add, which grows the buffer and fails exactly at the cap. A
+ * reused buffer (an alert's) takes this path nearly always.
+ */
+static char *
+json_room(struct ms_buf *b, size_t len, size_t extra)
+{
+	size_t worst;
+
+	if (b->toobig || b->data == NULL || len > (SIZE_MAX / 2 - extra) / 6)
+		return NULL;
+	worst = 6 * len + extra;
+	if (b->len > b->cap || worst > b->cap - b->len || worst >= b->alloc - b->len)
+		return NULL;
+	return b->data + b->len;
+}
+
+/* Counts n bytes written at json_room's pointer. */
+static inline void
+json_commit(struct ms_buf *b, size_t n)
+{
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/*
+ * Writes s (len bytes) escaped to w, which has room for the worst case;
+ * returns the bytes written. Plain bytes go 8 at a time (written ahead of
+ * the check: the room covers it), up to the first special one.
+ */
+static size_t
+json_esc_into(char *w, const unsigned char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0, o = 0;
+
+	while (i < len) {
+		unsigned char c;
+
+		while (len - i >= 8) {
+			uint64_t x, m;
+
+			memcpy(&x, s + i, 8);
+			memcpy(w + o, &x, 8);
+			if ((m = json_special8(x)) == 0) {
+				i += 8;
+				o += 8;
+				continue;
+			}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			{
+				/* The lowest flagged byte is a true one (borrows only run upwards). */
+				size_t k = (size_t)__builtin_ctzll(m) / 8;
+
+				i += k;
+				o += k;
+			}
+#endif
+			break;
+		}
+		if (i == len)
+			break;
+		if (len - i < 8) {
+			/*
+			 * The tail (most keys and values are all tail): its bytes as one
+			 * word, padded with plain ones; plain, they are copied at once.
+			 */
+			uint64_t x = 0x6161616161616161ull;
+
+			memcpy(&x, s + i, len - i);
+			if (json_special8(x) == 0) {
+				memcpy(w + o, s + i, len - i);
+				o += len - i;
+				break;
+			}
+		}
+		c = s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			w[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			uint32_t cp;
+			size_t n = ms_utf8_seq(s + i, len - i, &cp);
+
+			if (n) {
+				memcpy(w + o, s + i, n);
+				o += n;
+				i += n;
+			} else {
+				memcpy(w + o, "\xef\xbf\xbd", 3);
+				o += 3;
+				i++;
+			}
+			continue;
+		}
+		w[o++] = '\\';
+		switch (c) {
+		case '"': w[o++] = '"'; break;
+		case '\\': w[o++] = '\\'; break;
+		case '\n': w[o++] = 'n'; break;
+		case '\r': w[o++] = 'r'; break;
+		case '\t': w[o++] = 't'; break;
+		default:
+			w[o++] = 'u'; w[o++] = '0'; w[o++] = '0';
+			w[o++] = hex[c >> 4]; w[o++] = hex[c & 15];
+		}
+		i++;
+	}
+	return o;
+}
+
 void
 ms_json_init(struct ms_json *j, struct ms_buf *out)
 {
@@ -100,6 +217,12 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0;
 	int rc = 0;
+	char *w;
+
+	if ((w = json_room(out, len, 1)) != NULL) {
+		json_commit(out, json_esc_into(w, s, len));
+		return 0;
+	}
 
 	while (i < len) {
 		unsigned char c;
@@ -164,35 +287,41 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 void
 ms_json_key(struct ms_json *j, const char *key)
 {
-	char t[64];
-	size_t n = 0;
+	size_t n = strlen(key);
+	char *w;
 
 	json_sep(j);
-	/* A short plain key (every key alert.c writes, most field names): one append. */
-	while (n < sizeof(t) - 3 && key[n] >= 0x20 && key[n] != '"' && key[n] != '\\' &&
-	    (unsigned char)key[n] < 0x80) {
-		t[n + 1] = key[n];
-		n++;
-	}
-	if (key[n] == '\0') {
-		t[0] = '"';
-		t[n + 1] = '"';
-		t[n + 2] = ':';
-		if (json_put(j->out, t, n + 3) < 0)
-			j->err = true;
-		j->after_key = true;
+	j->after_key = true;
+	if ((w = json_room(j->out, n, 4)) != NULL) {
+		size_t o = 1;
+
+		w[0] = '"';
+		o += json_esc_into(w + 1, (const unsigned char *)key, n);
+		w[o++] = '"';
+		w[o++] = ':';
+		json_commit(j->out, o);
 		return;
 	}
-	if (json_putc(j->out, '"') < 0 || ms_json_escape(j->out, key, strlen(key)) < 0 ||
+	if (json_putc(j->out, '"') < 0 || ms_json_escape(j->out, key, n) < 0 ||
 	    json_put(j->out, "\":", 2) < 0)
 		j->err = true;
-	j->after_key = true;
 }
 
 void
 ms_json_strn(struct ms_json *j, const char *s, size_t len)
 {
+	char *w;
+
 	json_sep(j);
+	if ((w = json_room(j->out, len, 3)) != NULL) {
+		size_t o = 1;
+
+		w[0] = '"';
+		o += json_esc_into(w + 1, (const unsigned char *)s, len);
+		w[o++] = '"';
+		json_commit(j->out, o);
+		return;
+	}
 	if (json_putc(j->out, '"') < 0 || ms_json_escape(j->out, s, len) < 0 ||
 	    json_putc(j->out, '"') < 0)
 		j->err = true;
