@@ -52,7 +52,7 @@ struct aggregate {
 	struct agg_rule *rules;
 	size_t nrules;
 	size_t max_keys;
-	struct ms_map *open;	/* key -> struct agg_entry (owned) */
+	struct ms_map *open;	/* key -> struct agg_entry (inline values) */
 };
 
 static void
@@ -67,14 +67,14 @@ sum_free(struct agg_sum *s)
 	free(s);
 }
 
+/* An entry leaves the map: its summary goes; the entry is the map's storage. */
 static void
-entry_free(void *p)
+entry_clear(void *p)
 {
 	struct agg_entry *e = p;
 
 	if (e)
 		sum_free(e->sum);
-	free(e);
 }
 
 static int
@@ -129,7 +129,7 @@ aggregate_new(int64_t window_ms, const char *rules, size_t max_keys, char *err, 
 	struct aggregate *ag = calloc(1, sizeof(*ag));
 
 	if (ag == NULL || (ag->rules = calloc(AGG_MAX_RULES, sizeof(*ag->rules))) == NULL ||
-	    (ag->open = ms_map_new(entry_free)) == NULL) {
+	    (ag->open = ms_map_new_inline(sizeof(struct agg_entry), entry_clear)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		aggregate_free(ag);
 		return NULL;
@@ -378,7 +378,8 @@ aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
 		emit_summary(old, emit, arg);
 		ms_map_del_lru(ag->open);
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	/* In the map's own record, next to its key: one cache miss fewer per alert offered. */
+	if ((e = ms_map_add(ag->open, k, klen)) == NULL)
 		return false;
 	e->start_ms = now_ms;
 	e->window_ms = w;
@@ -388,8 +389,6 @@ aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
 	e->last_ms = a->last_ms;
 	memcpy(e->first_id, a->id, sizeof(e->first_id));
 	e->first_id[sizeof(e->first_id) - 1] = '\0';
-	if (ms_map_put(ag->open, k, klen, e) < 0)
-		entry_free(e);
 	return false;
 }
 
