@@ -10,13 +10,18 @@
  * (CLOCK_PROCESS_CPUTIME_ID), the best of -r repetitions.
  *
  *   bench_rules [-n EVENTS] [-r REPEAT] [-s 10,100,all] [-p on|off|both]
- *               [-w FILE] [-B] RULE_PATH...
+ *               [-w FILE] [-i FILE] [-B] RULE_PATH...
  *
  * Subsets: every rule file under the paths is loaded alone once; the files
  * that hold at least one live rule (a logsource some decoder produces) are
  * taken at an even stride until the subset holds the wanted number of
  * rules, and linked into a temporary folder that is loaded as one set.
- * -w writes the generated lines to FILE (for replay or callgrind). -B skips
+ * -w writes the generated lines to FILE (for replay or callgrind). -i FILE
+ * takes the lines of FILE instead of the generated mix ("source<TAB>line",
+ * as bench/loadgen --dump writes them, or plain lines), decoded as the
+ * collector does (with its auditd record cache, which joins an EXECVE
+ * record to its SYSCALL record's fields): the collector benchmark's mix
+ * through the same pipeline, without TLS, Redis or alerts. -B skips
  * the decode-only pass when rule sets are measured, so that a callgrind run
  * of one set collects that set's pass alone (bench/rules CALLGRIND=1).
  */
@@ -218,6 +223,51 @@ pool_make(struct pool *p, size_t n)
 	return 0;
 }
 
+/*
+ * The lines of file as the pool (at most BENCH_LINE_MAX - 1 bytes each, up
+ * to max lines); "source<TAB>line" keeps the line. Returns 0, or -1.
+ */
+static int
+pool_load(struct pool *p, const char *file, size_t max)
+{
+	FILE *fp = fopen(file, "r");
+	char line[BENCH_LINE_MAX * 4];
+	size_t used = 0;
+
+	if (fp == NULL) {
+		fprintf(stderr, "bench_rules: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	p->buf = malloc(max * BENCH_LINE_MAX);
+	p->off = calloc(max, sizeof(size_t));
+	p->len = calloc(max, sizeof(size_t));
+	if (p->buf == NULL || p->off == NULL || p->len == NULL) {
+		fclose(fp);
+		return -1;
+	}
+	while (p->n < max && fgets(line, sizeof(line), fp) != NULL) {
+		char *t = line, *tab = strchr(line, '\t');
+		size_t l;
+
+		if (tab != NULL && line[0] == '/')
+			t = tab + 1;
+		l = strcspn(t, "\r\n");
+		if (l >= BENCH_LINE_MAX)
+			l = BENCH_LINE_MAX - 1;
+		memcpy(p->buf + used, t, l);
+		p->off[p->n] = used;
+		p->len[p->n] = l;
+		used += l;
+		p->n++;
+	}
+	fclose(fp);
+	if (p->n == 0) {
+		fprintf(stderr, "bench_rules: %s: no lines\n", file);
+		return -1;
+	}
+	return 0;
+}
+
 /* --- rule subsets ------------------------------------------------------ */
 
 struct rfile {
@@ -313,6 +363,8 @@ count_cb(const struct alert *a, void *arg)
 }
 
 static struct decoded dec;
+/* With -i: the collector's auditd record cache (NULL: none, as before). */
+static struct decode_auditd_cache *auditd_cache;
 
 /*
  * CPU seconds for events lines of the pool through dets (0 or 1 detector).
@@ -320,7 +372,8 @@ static struct decoded dec;
 static double
 run_once(const struct pool *p, size_t events, struct detector *det)
 {
-	struct decode_ctx ctx = { .recv_ms = 1732492800000 };
+	struct decode_ctx ctx = { .recv_ms = 1732492800000, .auditd = auditd_cache,
+		.agent_id = "bench-agent" };
 	struct detector *dets[1] = { det };
 	double t0 = cpu_now();
 
@@ -405,7 +458,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_rules [-n EVENTS] [-r REPEAT] [-s 10,100,all] "
-	    "[-p on|off|both] [-w FILE] [-B] RULE_PATH...\n");
+	    "[-p on|off|both] [-w FILE] [-i FILE] [-B] RULE_PATH...\n");
 	exit(2);
 }
 
@@ -414,7 +467,7 @@ main(int argc, char **argv)
 {
 	size_t events = 1000000, sizes[BENCH_MAX_SIZES], nsizes = 0, live = 0, live_files = 0;
 	unsigned repeat = 3;
-	const char *pmode = "both", *wfile = NULL;
+	const char *pmode = "both", *wfile = NULL, *ifile = NULL;
 	bool no_base = false;
 	char sizespec[256] = "10,100,all";
 	struct rfiles files = { 0 };
@@ -422,13 +475,14 @@ main(int argc, char **argv)
 	double base, load_s = 0;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:r:s:p:w:B")) != -1) {
+	while ((c = getopt(argc, argv, "n:r:s:p:w:i:B")) != -1) {
 		switch (c) {
 		case 'n': events = strtoull(optarg, NULL, 10); break;
 		case 'r': repeat = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 's': snprintf(sizespec, sizeof(sizespec), "%s", optarg); break;
 		case 'p': pmode = optarg; break;
 		case 'w': wfile = optarg; break;
+		case 'i': ifile = optarg; break;
 		case 'B': no_base = true; break;
 		default: usage();
 		}
@@ -464,8 +518,13 @@ main(int argc, char **argv)
 		tok += tl + (tok[tl] == ',');
 	}
 
-	if (pool_make(&pool, events < BENCH_POOL ? events : BENCH_POOL) < 0)
+	if (ifile != NULL) {
+		if (pool_load(&pool, ifile, 1000000) < 0 ||
+		    (auditd_cache = decode_auditd_cache_new()) == NULL)
+			return 1;
+	} else if (pool_make(&pool, events < BENCH_POOL ? events : BENCH_POOL) < 0) {
 		return 1;
+	}
 	if (wfile != NULL) {
 		FILE *fp = fopen(wfile, "w");
 		for (size_t i = 0; fp && i < pool.n; i++)
@@ -474,8 +533,12 @@ main(int argc, char **argv)
 			fprintf(stderr, "bench_rules: cannot write %s\n", wfile);
 	}
 
-	printf("events=%zu pool=%zu (sshd %zu, nginx %zu, auditd %zu) repeat=%u\n", events,
-	    pool.n, pool.counts[0], pool.counts[1], pool.counts[2], repeat);
+	if (ifile != NULL)
+		printf("events=%zu pool=%zu (lines of %s) repeat=%u\n", events, pool.n, ifile,
+		    repeat);
+	else
+		printf("events=%zu pool=%zu (sshd %zu, nginx %zu, auditd %zu) repeat=%u\n", events,
+		    pool.n, pool.counts[0], pool.counts[1], pool.counts[2], repeat);
 	printf("rule files=%zu with live rules=%zu, live rules=%zu\n", files.n, live_files, live);
 	printf("%-12s %-9s %8s %14s %10s %10s %9s\n", "set", "prefilter", "rules", "cpu_s/1M_ev",
 	    "ns/event", "alerts", "load_s");

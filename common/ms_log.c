@@ -32,6 +32,11 @@ ms_log_level_parse(const char *s, enum ms_log_level *out)
 	return -1;
 }
 
+/* ms_log's "ts=..." to the second, and which second (per thread: the agent's renewal thread logs too). */
+static _Thread_local time_t ts_sec;
+static _Thread_local char ts_text[64];
+static _Thread_local size_t ts_len;
+
 static char log_held[64 * 1024];	/* whole lines, ms_log_hold */
 static size_t log_held_len;
 static unsigned log_hold_depth;
@@ -74,12 +79,35 @@ ms_log(enum ms_log_level lvl, const char *fmt, ...)
 	if (lvl < log_min)
 		return;
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
-	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s prog=%s ",
-	    (long)(tv.tv_usec / 1000), lvlname[lvl], log_prog);
-	if (r > 0)
-		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
+	/*
+	 * The date and time to the second, formatted once per second (the
+	 * collector logs a line per alert); the rest by hand.
+	 */
+	if (tv.tv_sec != ts_sec || ts_len == 0) {
+		gmtime_r(&tv.tv_sec, &tm);
+		ts_len = strftime(ts_text, sizeof(ts_text), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+		ts_sec = tv.tv_sec;
+	}
+	memcpy(line, ts_text, ts_len);
+	n = ts_len;
+	{
+		long milli = (long)(tv.tv_usec / 1000);
+		size_t ll = strlen(lvlname[lvl]), pl = strnlen(log_prog, 256);
+
+		line[n++] = '.';
+		line[n++] = (char)('0' + milli / 100 % 10);
+		line[n++] = (char)('0' + milli / 10 % 10);
+		line[n++] = (char)('0' + milli % 10);
+		memcpy(line + n, "Z level=", 8);
+		n += 8;
+		memcpy(line + n, lvlname[lvl], ll);
+		n += ll;
+		memcpy(line + n, " prog=", 6);
+		n += 6;
+		memcpy(line + n, log_prog, pl);
+		n += pl;
+		line[n++] = ' ';
+	}
 	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);

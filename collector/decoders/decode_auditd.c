@@ -64,11 +64,15 @@
 /* The enriched part of a record starts after this byte. */
 #define AU_ENRICH_SEP '\x1d'
 
-struct au_entry {
+/* An event's identity: apart from its values, so a lookup reads 6 KiB, not the whole cache. */
+struct au_ident {
 	bool used;
 	uint64_t agent;		/* hash of the agent id */
 	int64_t time_ms;
 	uint64_t serial;
+};
+
+struct au_entry {
 	size_t exe_len, comm_len, uid_len, auid_len, key_len, cmd_len;
 	bool has_exe, has_comm, has_uid, has_auid, has_key, has_cmd;
 	char exe[AU_CACHE_EXE];
@@ -81,6 +85,7 @@ struct au_entry {
 
 struct decode_auditd_cache {
 	size_t next;		/* ring position of the next new event */
+	struct au_ident id[AU_CACHE_SLOTS];	/* id[i] is e[i]'s */
 	struct au_entry e[AU_CACHE_SLOTS];
 };
 
@@ -778,9 +783,10 @@ au_cache_find(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint64_t
 {
 	/* newest first: the event being written is almost always the last one */
 	for (size_t k = 1; k <= AU_CACHE_SLOTS; k++) {
-		struct au_entry *e = &c->e[(c->next + AU_CACHE_SLOTS - k) % AU_CACHE_SLOTS];
-		if (e->used && e->serial == serial && e->time_ms == t && e->agent == agent)
-			return e;
+		size_t i = (c->next + AU_CACHE_SLOTS - k) % AU_CACHE_SLOTS;
+		const struct au_ident *id = &c->id[i];
+		if (id->used && id->serial == serial && id->time_ms == t && id->agent == agent)
+			return &c->e[i];
 	}
 	return NULL;
 }
@@ -800,15 +806,17 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
     const struct decoded *d)
 {
 	struct au_entry *e = au_cache_find(c, agent, t, serial);
+	struct au_ident *id;
 
 	if (e == NULL) {
 		e = &c->e[c->next];
 		c->next = (c->next + 1) % AU_CACHE_SLOTS;
 	}
-	e->used = true;
-	e->agent = agent;
-	e->time_ms = t;
-	e->serial = serial;
+	id = &c->id[e - c->e];
+	id->used = true;
+	id->agent = agent;
+	id->time_ms = t;
+	id->serial = serial;
 	au_keep(e->exe, sizeof(e->exe), &e->exe_len, &e->has_exe, decode_field_get(d, "exe"));
 	au_keep(e->comm, sizeof(e->comm), &e->comm_len, &e->has_comm, decode_field_get(d, "comm"));
 	au_keep(e->uid, sizeof(e->uid), &e->uid_len, &e->has_uid, decode_field_get(d, "uid"));
@@ -822,8 +830,9 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
 static void
 au_enrich_one(struct decoded *d, const char *name, bool has, const char *v, size_t len)
 {
+	/* First bytes first: seven names against every field of the record. */
 	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, name) == 0)
+		if (d->fields[i].name[0] == name[0] && strcmp(d->fields[i].name, name) == 0)
 			return;
 	if (has)
 		(void)au_add_copy(d, name, v, len);

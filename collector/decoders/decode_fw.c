@@ -20,6 +20,7 @@
 #include "decoders.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Longest PROTO= value we lower-case (names like "ICMPv6", "UDPLITE", numbers). */
@@ -28,16 +29,39 @@
 
 struct fw_key {
 	const char *key;	/* "SRC=" */
+	size_t len;		/* its length */
 	const char *field;	/* "src_ip" */
 };
 
 static const struct fw_key fw_keys[] = {
-	{ "IN=", "in_interface" }, { "OUT=", "out_interface" },
-	{ "SRC=", "src_ip" }, { "DST=", "dst_ip" },
-	{ "SPT=", "src_port" }, { "DPT=", "dst_port" },
-	{ "TYPE=", "icmp_type" }, { "CODE=", "icmp_code" },
-	{ "LEN=", "packet_length" },
+	{ "IN=", 3, "in_interface" }, { "OUT=", 4, "out_interface" },
+	{ "SRC=", 4, "src_ip" }, { "DST=", 4, "dst_ip" },
+	{ "SPT=", 4, "src_port" }, { "DPT=", 4, "dst_port" },
+	{ "TYPE=", 5, "icmp_type" }, { "CODE=", 5, "icmp_code" },
+	{ "LEN=", 4, "packet_length" },
 };
+
+/* The index in fw_keys of the key t (klen bytes, '=' included), or -1. */
+static int
+fw_key_of(const char *t, size_t klen)
+{
+	int k;
+
+	/* By first byte: one candidate (two for 'S' and 'D'), not a walk over the table. */
+	switch (t[0]) {
+	case 'I': k = 0; break;
+	case 'O': k = 1; break;
+	case 'S': k = klen > 1 && t[1] == 'P' ? 4 : 2; break;
+	case 'D': k = klen > 1 && t[1] == 'P' ? 5 : 3; break;
+	case 'T': k = 6; break;
+	case 'C': k = 7; break;
+	case 'L': k = 8; break;
+	default: return -1;
+	}
+	if (fw_keys[k].len != klen || memcmp(fw_keys[k].key, t, klen) != 0)
+		return -1;
+	return k;
+}
 
 static bool
 fw_is_flag(const char *p, size_t n)
@@ -149,8 +173,9 @@ decode_fw(struct decoded *d)
 	{
 		/* SRC= must be there too: IN= alone is any kernel message */
 		bool src = false;
+		/* A space first: a memcmp call at every byte cost more than the decoding. */
 		for (size_t k = in; k + 5 <= n && !src; k++)
-			src = memcmp(s + k, " SRC=", 5) == 0;
+			src = s[k] == ' ' && s[k + 1] == 'S' && memcmp(s + k, " SRC=", 5) == 0;
 		if (!src)
 			return 0;
 	}
@@ -165,17 +190,21 @@ decode_fw(struct decoded *d)
 	}
 
 	for (i = in; i < n;) {
-		size_t t0 = i, eq;
-		while (i < n && s[i] != ' ')
+		size_t t0 = i, eq = SIZE_MAX;
+		/* The token's end and its first '=', in one pass. */
+		while (i < n && s[i] != ' ') {
+			if (s[i] == '=' && eq == SIZE_MAX)
+				eq = i;
 			i++;
+		}
+		if (eq == SIZE_MAX)
+			eq = i;
 		if (fw_is_flag(s + t0, i - t0)) {
 			if (flags_hi == 0)
 				flags_lo = t0;
 			if (flags_hi == 0 || flags_hi + 1 == t0)
 				flags_hi = i;
 		}
-		for (eq = t0; eq < i && s[eq] != '='; eq++)
-			;
 		if (eq < i && s[t0] != '[') {
 			size_t klen = eq + 1 - t0;
 			const char *v = s + eq + 1;
@@ -184,10 +213,9 @@ decode_fw(struct decoded *d)
 				seen_proto = true;
 				fw_add_proto(d, v, vlen);
 			}
-			for (size_t k = 0; k < MS_ARRAY_LEN(fw_keys); k++) {
-				if (seen[k] || fw_keys[k].key[0] != s[t0] || strlen(fw_keys[k].key) != klen ||
-				    memcmp(fw_keys[k].key, s + t0, klen) != 0)
-					continue;
+			int k = fw_key_of(s + t0, klen);
+
+			if (k >= 0 && !seen[k]) {
 				seen[k] = true;
 				if (vlen > 0)
 					(void)decode_field_add(d, fw_keys[k].field, v, vlen);

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "ms_buf.h"
 #include "ms_json.h"
+#include "ms_util.h"
 
 /* --- ms_buf --------------------------------------------------------- */
 
@@ -379,6 +381,118 @@ test_json_cap(void **state)
 	ms_buf_fini(&b);
 }
 
+/*
+ * The word-at-a-time scan of ms_json_escape and ms_json_key's fast path:
+ * a special byte at every position of a long string, and keys long or
+ * with specials, must come out as the byte-by-byte escaping gives them.
+ */
+static void
+escape_ref(char *out, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c < 0x20) {
+			o += (size_t)sprintf(out + o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;	/* ASCII only here */
+		}
+	}
+	out[o] = '\0';
+}
+
+static void
+test_json_escape_positions(void **state)
+{
+	static const char specials[] = { '"', '\\', '\n', 0x01, 0x1f };
+	char in[41], want[300], key[80];
+	struct ms_buf b;
+	struct ms_json j;
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+	for (size_t sp = 0; sp < sizeof(specials); sp++) {
+		for (size_t pos = 0; pos < 40; pos++) {
+			for (size_t i = 0; i < 40; i++)
+				in[i] = (char)('a' + i % 26);
+			in[pos] = specials[sp];
+			in[40] = '\0';
+			ms_buf_reset(&b);
+			assert_int_equal(ms_json_escape(&b, in, 40), 0);
+			escape_ref(want, in, 40);
+			assert_string_equal(b.data, want);
+		}
+	}
+	/* 0x7f is plain, 0xc3 0xa9 (é) is kept, a lone 0xff is replaced. */
+	ms_buf_reset(&b);
+	assert_int_equal(ms_json_escape(&b, "abcdefg\x7f\xc3\xa9hijklmn\xffopqrstu", 25), 0);
+	assert_string_equal(b.data, "abcdefg\x7f\xc3\xa9hijklmn\xef\xbf\xbdopqrstu");
+
+	/* Keys: plain, with a quote, and longer than the fast path's 61 bytes. */
+	memset(key, 'k', 70);
+	key[70] = '\0';
+	ms_buf_reset(&b);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "plain");
+	ms_json_int(&j, 1);
+	ms_json_key(&j, "q\"x");
+	ms_json_int(&j, 2);
+	ms_json_key(&j, key);
+	ms_json_int(&j, 3);
+	key[61] = '\0';
+	ms_json_key(&j, key);
+	ms_json_int(&j, 4);
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), 0);
+	snprintf(want, sizeof(want), "{\"plain\":1,\"q\\\"x\":2,\"%.70s\":3,\"%.61s\":4}",
+	    "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+	    "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk");
+	assert_string_equal(b.data, want);
+	ms_buf_fini(&b);
+
+	/* At the cap, the fast path must fail as ms_buf_add does. */
+	ms_buf_init(&b, 8);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_key(&j, "abcdefgh");
+	assert_true(b.toobig);
+	assert_int_equal(ms_json_finish(&j), -1);
+	ms_buf_fini(&b);
+}
+
+/* ms_fmt_time (the times in every alert): arithmetic against gmtime_r. */
+static void
+test_fmt_time(void **state)
+{
+	static const int64_t ms[] = { 0, -1, -1000, -1001, 951782400000LL, 951868799999LL,
+		1795672965050LL, 4102444800000LL, -62167219200000LL, 253402300799999LL,
+		253402300800000LL, -62167219200001LL };
+	char got[32], want[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		time_t sec = (time_t)(ms[i] >= 0 ? ms[i] / 1000 : (ms[i] - 999) / 1000);
+		struct tm tm;
+
+		assert_non_null(gmtime_r(&sec, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    (int)(ms[i] - (int64_t)sec * 1000));
+		ms_fmt_time(got, sizeof(got), ms[i]);
+		assert_string_equal(got, want);
+	}
+	ms_fmt_time(got, sizeof(got), 1795672965050LL);
+	assert_string_equal(got, "2026-11-26T06:02:45.050Z");
+}
+
 int
 main(void)
 {
@@ -393,6 +507,8 @@ main(void)
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_json_utf8),
 		cmocka_unit_test(test_json_cap),
+		cmocka_unit_test(test_json_escape_positions),
+		cmocka_unit_test(test_fmt_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
