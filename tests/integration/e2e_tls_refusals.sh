@@ -89,5 +89,18 @@ it_agent_conf "$IT_WORK/agent.yml" "$PKI" web1 "$CPORT" "$IT_WORK/state" end "$A
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 15 "agent connected despite the flood" it_log_has agent "event=connected"
 it_stop agent
+
+# An agent given the key of another certificate does not start, and says
+# why in words (OpenSSL's error text, not "lib(5)::reason(116)").
+ROGUE=$IT_WORK/rogue-agent
+mkdir -p "$ROGUE"
+cp "$PKI/ca.crt" "$PKI/agent-web1.crt" "$ROGUE/"
+cp "$IT_WORK/rogue/agent-intruder.key" "$ROGUE/agent-web1.key"
+it_agent_conf "$IT_WORK/rogue.yml" "$ROGUE" web1 "$CPORT" "$IT_WORK/rogue-state" end "$AUTH"
+if "$IT_AGENT" -c "$IT_WORK/rogue.yml" >"$IT_WORK/logs/rogue.log" 2>&1; then
+	it_fail "the agent started with a key that is not its certificate's"
+fi
+it_log_has rogue "key values mismatch" || it_fail "no reason in words: $(cat "$IT_WORK/logs/rogue.log")"
+it_log_has rogue "reason\([0-9]+\)" && it_fail "an OpenSSL error without its text"
 it_stop collector
 it_log "PASS"
