@@ -11,6 +11,11 @@
 #
 # CI length: 60,000 lines at 3,000 lines/s (20 s), 5 kills. Full length:
 # CRASH_AGENT_LINES=300000 CRASH_AGENT_RATE=5000 CRASH_AGENT_KILLS=20.
+#
+# Spool segments of 64 KiB (the default is 16 MiB): a segment every ~100
+# lines, so the kills land among segment changes, and in segments written
+# into the file of a delivered one (the spare), whose old records a scan
+# after the crash must tell from the new ones.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_crash_agent.sh BUILD_DIR}"
 source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
@@ -32,7 +37,8 @@ done
 mapfile -t points < <(printf '%s\n' "${points[@]}" | sort -n)
 it_log "kill points (lines written): ${points[*]}"
 
-seq_setup "$IT_WORK/app/app.log"
+seq_setup "$IT_WORK/app/app.log" "spool:
+  segment_bytes: 64KiB"
 seq_start_collector
 seq_start_agent
 it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
@@ -51,5 +57,7 @@ if ((dups > MAX_DUPS)); then
 	it_fail "$dups lines arrived twice (CRASH_AGENT_MAX_DUPS=$MAX_DUPS)"
 fi
 it_stop agent
+grep -q -E 'spool_reused=[1-9]' "$IT_WORK/logs/agent.log" ||
+	it_fail "the last agent never wrote into a reused segment: $(grep -o 'spool_reused=[0-9]*' "$IT_WORK/logs/agent.log")"
 it_stop collector
 it_log "PASS"
