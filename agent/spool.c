@@ -681,7 +681,10 @@ seg_roll(struct spool *sp, uint64_t seq)
 		char spare[4200];
 
 		spare_path(sp, spare, sizeof(spare));
-		fd = rename(spare, path) == 0 ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+		if (rename(spare, path) == 0)
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+		else
+			unlink(spare);	/* not left behind, uncounted */
 		wsize = fd >= 0 ? sp->spare_bytes : 0;
 		if (fd >= 0)
 			sp->st.reused++;

@@ -70,6 +70,27 @@ json_commit(struct ms_buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Writes the escape of control byte, '"' or '\\' c to w (2 or 6 bytes); returns its length. */
+static size_t
+json_esc_byte(char *w, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	w[o++] = '\\';
+	switch (c) {
+	case '"': w[o++] = '"'; break;
+	case '\\': w[o++] = '\\'; break;
+	case '\n': w[o++] = 'n'; break;
+	case '\r': w[o++] = 'r'; break;
+	case '\t': w[o++] = 't'; break;
+	default:
+		w[o++] = 'u'; w[o++] = '0'; w[o++] = '0';
+		w[o++] = hex[c >> 4]; w[o++] = hex[c & 15];
+	}
+	return o;
+}
+
 /*
  * Writes s (len bytes) escaped to w, which has room for the worst case;
  * returns the bytes written. Plain bytes go 8 at a time (written ahead of
@@ -78,7 +99,6 @@ json_commit(struct ms_buf *b, size_t n)
 static size_t
 json_esc_into(char *w, const unsigned char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i = 0, o = 0;
 
 	while (i < len) {
@@ -142,17 +162,7 @@ json_esc_into(char *w, const unsigned char *s, size_t len)
 			}
 			continue;
 		}
-		w[o++] = '\\';
-		switch (c) {
-		case '"': w[o++] = '"'; break;
-		case '\\': w[o++] = '\\'; break;
-		case '\n': w[o++] = 'n'; break;
-		case '\r': w[o++] = 'r'; break;
-		case '\t': w[o++] = 't'; break;
-		default:
-			w[o++] = 'u'; w[o++] = '0'; w[o++] = '0';
-			w[o++] = hex[c >> 4]; w[o++] = hex[c & 15];
-		}
+		o += json_esc_byte(w + o, c);
 		i++;
 	}
 	return o;
@@ -213,7 +223,6 @@ void ms_json_arr_close(struct ms_json *j) { json_close(j, ']'); }
 int
 ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0;
 	int rc = 0;
@@ -264,17 +273,7 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 			}
 			continue;
 		}
-		esc[el++] = '\\';
-		switch (c) {
-		case '"': esc[el++] = '"'; break;
-		case '\\': esc[el++] = '\\'; break;
-		case '\n': esc[el++] = 'n'; break;
-		case '\r': esc[el++] = 'r'; break;
-		case '\t': esc[el++] = 't'; break;
-		default:
-			esc[el++] = 'u'; esc[el++] = '0'; esc[el++] = '0';
-			esc[el++] = hex[c >> 4]; esc[el++] = hex[c & 15];
-		}
+		el = json_esc_byte(esc, c);
 		if (json_put(out, esc, el) < 0)
 			rc = -1;
 		i++;

@@ -122,8 +122,17 @@ void
 ms_fmt_time(char *dst, size_t dstsz, int64_t ms)
 {
 	struct tm tm;
-	time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	int milli = (int)(ms - (int64_t)sec * 1000);
+	/* Floor division that cannot overflow: ms may be any int64_t (an agent's event time). */
+	int64_t q = ms / 1000, r = ms % 1000;
+	time_t sec;
+	int milli;
+
+	if (r < 0) {
+		q--;
+		r += 1000;
+	}
+	sec = (time_t)q;
+	milli = (int)r;
 
 	/*
 	 * Years 0..9999 by arithmetic (every alert has three times and every

@@ -491,6 +491,12 @@ test_fmt_time(void **state)
 	}
 	ms_fmt_time(got, sizeof(got), 1795672965050LL);
 	assert_string_equal(got, "2026-11-26T06:02:45.050Z");
+	/* Any int64_t, as an agent may send: no overflow (UBSan aborts on one), a time in the buffer. */
+	ms_fmt_time(got, sizeof(got), INT64_MIN);
+	assert_true(strlen(got) >= 24 && got[strlen(got) - 1] == 'Z');
+	ms_fmt_time(got, sizeof(got), INT64_MAX);
+	assert_true(strlen(got) >= 24 && got[strlen(got) - 1] == 'Z');
+	assert_string_equal(got + strlen(got) - 5, ".807Z");
 }
 
 int
