@@ -130,14 +130,18 @@ main(int argc, char **argv)
 	/* A renewal interrupted between its two renames is finished first. */
 	agent_tls_recover(&a.conf);
 	{
-		/* Certificates first: a missing file is a clearer error than a missing CN. */
-		SSL_CTX *ctx = ms_tls_client_ctx_new(a.conf.tls_ca, a.conf.tls_cert, a.conf.tls_key,
+		/*
+		 * Certificates first: a missing file is a clearer error than a
+		 * missing CN. The context is the one the uplink uses (uplink_new
+		 * takes it): a second load of the same files would only leave
+		 * its garbage in the heap.
+		 */
+		a.tls_ctx = ms_tls_client_ctx_new(a.conf.tls_ca, a.conf.tls_cert, a.conf.tls_key,
 		    err, sizeof(err));
-		if (ctx == NULL) {
+		if (a.tls_ctx == NULL) {
 			ms_err("event=config_error reason=\"%s\"", err);
 			goto out;
 		}
-		SSL_CTX_free(ctx);
 	}
 	if (ms_tls_cert_file_cn(a.conf.tls_cert, cn, sizeof(cn)) < 0) {
 		ms_err("event=config_error reason=\"%s: no usable subject CN (the agent's identity)\"",
@@ -252,6 +256,7 @@ out:
 	if (a.rate_ev)
 		event_free(a.rate_ev);
 	state_close(a.state);
+	SSL_CTX_free(a.tls_ctx);	/* not taken: start-up failed before the uplink */
 	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)
 		if (sigs[i])
 			event_free(sigs[i]);

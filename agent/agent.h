@@ -220,6 +220,8 @@ struct agent {
 	struct renew *renew;	/* NULL when tls.renew_port is 0 */
 	struct capture *capture;	/* NULL when capture.* is not configured */
 	struct agent_state_file *state;
+	/* The client context made from tls.* at start; uplink_new takes it (NULL: makes its own). */
+	SSL_CTX *tls_ctx;
 	struct agent_stats stats;
 	bool stopping;
 	struct event *stop_timer;

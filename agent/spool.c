@@ -83,7 +83,7 @@ spool_crc(const void *p, size_t n)
 uint32_t
 spool_crc_v1(const void *p, size_t n)
 {
-	return ms_crc32(p, n);
+	return ms_crc32_soft(p, n);	/* old records only: no zlib in the agent */
 }
 
 static size_t

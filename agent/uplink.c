@@ -818,8 +818,11 @@ uplink_new(struct agent *a, char *err, size_t errsz)
 	ms_buf_init(&u->out, MS_PROTO_MAX_FRAME);
 	uplink_name(u, 0, u->peer, sizeof(u->peer));
 	uplink_name(u, 0, u->primary_name, sizeof(u->primary_name));
-	if ((u->ctx = ms_tls_client_ctx_new(a->conf.tls_ca, a->conf.tls_cert, a->conf.tls_key,
-	    err, errsz)) == NULL)
+	/* The context main made to check the files, if any: loading them twice costs memory. */
+	u->ctx = a->tls_ctx;
+	a->tls_ctx = NULL;
+	if (u->ctx == NULL && (u->ctx = ms_tls_client_ctx_new(a->conf.tls_ca, a->conf.tls_cert,
+	    a->conf.tls_key, err, errsz)) == NULL)
 		goto fail;
 	if (a->conf.tls_allow_tls12 && ms_tls_ctx_allow_tls12(u->ctx) < 0) {
 		snprintf(err, errsz, "cannot allow TLS 1.2");

@@ -66,6 +66,12 @@ ms_get64(const char *p)
 
 uint32_t ms_crc32(const void *p, size_t n);
 /*
+ * The same CRC-32 a byte at a time, without zlib (ms_crc.c): for readers
+ * of old records where speed does not matter (the agent's MSR1 records),
+ * so the agent does not load libz.
+ */
+uint32_t ms_crc32_soft(const void *p, size_t n);
+/*
  * CRC-32C (Castagnoli), with the SSE 4.2 instruction where the CPU has it:
  * about five times cheaper than ms_crc32 on short records.
  */
