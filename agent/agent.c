@@ -29,6 +29,7 @@ usage(FILE *out)
 	    "usage: minisoc-agent -c FILE [-t] [-l LEVEL]\n"
 	    "       minisoc-agent enroll --collector HOST:PORT --token TOKEN [-c FILE]\n"
 	    "                            (see minisoc-agent enroll --help)\n"
+	    "       minisoc-agent state [-c FILE]   print the saved positions and numbers\n"
 	    "\n"
 	    "Follows log files and sends every line to a minisoc collector over\n"
 	    "mutual TLS. A line is kept until the collector acknowledged it.\n"
@@ -99,6 +100,51 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 	agent_log_stats(arg, "periodic");
 }
 
+/*
+ * `minisoc-agent state [-c FILE]`: the state saved in agent.state_dir
+ * (docs/operations.md), read without writing; the agent may be running.
+ */
+static int
+state_main(int argc, char **argv)
+{
+	static struct agent_conf conf;
+	static struct agent_file_conf files[AGENT_MAX_FILES];
+	struct ms_yaml_node *root = NULL;
+	const char *config = "/etc/minisoc/agent.yml";
+	char err[1024];
+	size_t nfiles = 0;
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			config = argv[++i];
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			printf("usage: minisoc-agent state [-c FILE]\n\n"
+			    "Prints what the agent saved in agent.state_dir/state: the sequence numbers\n"
+			    "reserved and acknowledged and the position of every followed file\n"
+			    "(pos DEVICE INODE OFFSET [fp:HASH:LENGTH] PATH), in the text form of the\n"
+			    "old state format. Writes nothing; the agent may be running.\n"
+			    "Exit status: 0, or 1 when the configuration or the state cannot be read.\n");
+			return 0;
+		} else {
+			fprintf(stderr, "usage: minisoc-agent state [-c FILE]\n");
+			return 1;
+		}
+	}
+	if (agent_conf_load(config, &conf, files, &nfiles, &root, err, sizeof(err)) < 0) {
+		fprintf(stderr, "minisoc-agent state: %s\n", err);
+		goto out;
+	}
+	if (state_print(conf.state_dir, stdout, err, sizeof(err)) < 0) {
+		fprintf(stderr, "minisoc-agent state: %s\n", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	ms_yaml_node_free(root);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,6 +162,10 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "enroll") == 0) {
 		ms_log_init("agent", MS_LOG_WARN);
 		return agent_enroll_main(argc - 1, argv + 1);
+	}
+	if (argc > 1 && strcmp(argv[1], "state") == 0) {
+		ms_log_init("agent", MS_LOG_WARN);
+		return state_main(argc - 1, argv + 1);
 	}
 	if ((ch = ms_daemon_args(argc, argv, "agent", usage, &args)) >= 0)
 		return ch;

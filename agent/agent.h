@@ -439,7 +439,12 @@ const struct state_pos *state_find(const struct agent_state_file *s, const char 
 /* The i-th saved position (i < state_count), borrowed until the next state_save. */
 size_t state_count(const struct agent_state_file *s);
 const struct state_pos *state_get(const struct agent_state_file *s, size_t i);
-/* Replaces the saved positions with pos[0..n) and writes the file atomically. */
+/* Replaces the saved positions with pos[0..n) and writes them (a crash leaves the old or the new). */
 int state_save(struct agent_state_file *s, const struct state_pos *pos, size_t n);
+/*
+ * Prints the state saved in dir (the text of the newest whole copy, in the
+ * old format's form) to out, writing nothing: 0, or -1 with err.
+ */
+int state_print(const char *dir, FILE *out, char *err, size_t errsz);
 
 #endif

@@ -1312,21 +1312,36 @@ tail_dirty(const struct tail *t)
 	return t->dirty;
 }
 
+/* Whether f has a position to save. */
+static bool
+tail_saved(const struct tail_file *f)
+{
+	return f != NULL && !f->draining && (f->fd >= 0 || f->prev_pending != 0);
+}
+
 int
 tail_save(struct tail *t)
 {
-	struct state_pos *pos = calloc(AGENT_MAX_FILES, sizeof(*pos));
-	size_t n = 0;
+	struct state_pos *pos;
+	size_t n = 0, want = 0;
 	int rc;
 
-	if (pos == NULL)
+	/*
+	 * Room for the files saved, not for AGENT_MAX_FILES (1 MiB): a
+	 * mapping made and dropped at every save (once a second while lines
+	 * are read) otherwise.
+	 */
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+		if (tail_saved(t->files[i]))
+			want++;
+	if ((pos = calloc(want ? want : 1, sizeof(*pos))) == NULL)
 		return -1;
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
 		struct tail_file *f = t->files[i];
 		char head[AGENT_FP_BYTES];
 		ssize_t hn;
 
-		if (f == NULL || f->draining || (f->fd < 0 && f->prev_pending == 0))
+		if (!tail_saved(f))
 			continue;
 		/* Lines read since the last check: the head they came from is saved with them. */
 		if (f->fd >= 0 && f->fp_len < AGENT_FP_BYTES && (hn = tail_head(f->fd, head)) > 0)

@@ -130,8 +130,10 @@ if ((reused)); then
 fi
 it_stop agent
 restart_agent_log 6b
-grep -q -E "^pos [0-9]+ [0-9]+ [0-9]+ fp:[0-9a-f]{16}:[0-9]+ $LOGS/a.log\$" "$IT_WORK/state/state" ||
-	it_fail "no fingerprint in the saved position: $(cat "$IT_WORK/state/state")"
+# The file holds two checksummed copies; `minisoc-agent state` prints the newest.
+saved=$("$IT_AGENT" state -c "$IT_WORK/agent.yml") || it_fail "minisoc-agent state failed"
+grep -q -E "^pos [0-9]+ [0-9]+ [0-9]+ fp:[0-9a-f]{16}:[0-9]+ $LOGS/a.log\$" <<<"$saved" ||
+	it_fail "no fingerprint in the saved position: $saved"
 # Same inode, other content, larger than the saved offset.
 {
 	burst_lines 198.51.100.7

@@ -44,6 +44,7 @@ it_wait_for 5 "alert with both daemons unprivileged" has_alert
 it_stop agent
 it_stop collector
 [[ $(stat -c %u "$IT_WORK/state/state") == "$UID_WANT" ]] || it_fail "state file not written by $USER_NAME"
-awk '$1 == "pos" && $4 > 0 { found = 1 } END { exit !found }' "$IT_WORK/state/state" ||
-	it_fail "acknowledged position not saved"
+saved=$("$IT_AGENT" state -c "$IT_WORK/agent.yml") || it_fail "minisoc-agent state failed"
+awk '$1 == "pos" && $4 > 0 { found = 1 } END { exit !found }' <<<"$saved" ||
+	it_fail "acknowledged position not saved: $saved"
 it_log "PASS"

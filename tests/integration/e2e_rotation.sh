@@ -114,7 +114,8 @@ burst 198.51.100.66
 it_wait_for 10 "alert 6b from the late new file" has_alert 198.51.100.66
 it_stop agent
 restart_agent_log 6
-saved=$(awk '$1 == "pos" { print $3 }' "$IT_WORK/agent/state/state")
+saved=$(cd "$IT_WORK/agent" && "$IT_AGENT" state -c agent.yml) || it_fail "minisoc-agent state failed"
+saved=$(awk '$1 == "pos" { print $3 }' <<<"$saved")
 [[ $saved == "$(stat -c %i "$AUTH")" ]] || it_fail "saved position is not the new file's (inode $saved)"
 it_log "6: late new file after rotation"
 start_agent

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent.h"
+#include "ms_rec.h"
 
 static void
 count_cb(const struct qevent *e, void *arg)
@@ -146,6 +148,327 @@ test_state_positions(void **state)
 	rmdir(dir);
 }
 
+/* --- the file of two slots written in place (state.c) ---------------- */
+
+static char sdir[64];
+
+/* A new empty folder for each test (mkdtemp fills in the template). */
+static void
+mk_sdir(void)
+{
+	snprintf(sdir, sizeof(sdir), "/tmp/minisoc-test-state2-XXXXXX");
+	assert_non_null(mkdtemp(sdir));
+}
+
+static void
+spath(char *out, size_t outsz, const char *name)
+{
+	snprintf(out, outsz, "%s/%s", sdir, name);
+}
+
+/* The whole state file, its size in *size (caller frees). */
+static char *
+slurp(size_t *size)
+{
+	char path[600];
+	struct stat st;
+	char *p;
+	FILE *f;
+
+	spath(path, sizeof(path), "state");
+	assert_int_equal(stat(path, &st), 0);
+	assert_non_null(p = malloc((size_t)st.st_size + 1));
+	assert_non_null(f = fopen(path, "r"));
+	assert_int_equal(fread(p, 1, (size_t)st.st_size, f), (size_t)st.st_size);
+	fclose(f);
+	*size = (size_t)st.st_size;
+	return p;
+}
+
+static void
+spill(const char *p, size_t size)
+{
+	char path[600];
+	FILE *f;
+
+	spath(path, sizeof(path), "state");
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(p, 1, size, f), size);
+	fclose(f);
+}
+
+/* Which slot (0 or 1) holds the higher generation. */
+static int
+newest_slot(const char *img, size_t size)
+{
+	return ms_get64(img + size / 2 + 16) > ms_get64(img + 16) ? 1 : 0;
+}
+
+static void
+save_one(struct agent_state_file *s, uint64_t offset)
+{
+	struct state_pos pos;
+
+	memset(&pos, 0, sizeof(pos));
+	snprintf(pos.path, sizeof(pos.path), "/var/log/syslog");
+	pos.dev = 7;
+	pos.ino = 42;
+	pos.offset = offset;
+	pos.has_fp = true;
+	pos.fp = 0x0123456789abcdefULL;
+	pos.fp_len = 99;
+	assert_int_equal(state_save(s, &pos, 1), 0);
+}
+
+static uint64_t
+saved_offset(void)
+{
+	struct agent_state_file *s;
+	const struct state_pos *p;
+	char err[512];
+	uint64_t off;
+
+	s = state_open(sdir, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("state_open: %s", err);
+	assert_non_null(p = state_find(s, "/var/log/syslog"));
+	assert_true(p->dev == 7 && p->ino == 42 && p->has_fp && p->fp == 0x0123456789abcdefULL &&
+	    p->fp_len == 99);
+	off = p->offset;
+	state_close(s);
+	return off;
+}
+
+static void
+clean_sdir(void)
+{
+	char path[600];
+
+	spath(path, sizeof(path), "state");
+	unlink(path);
+	spath(path, sizeof(path), "state.tmp");
+	unlink(path);
+	rmdir(sdir);
+}
+
+/* Saves go into the same file in place, in turn into its two slots; the newest wins. */
+static void
+test_state_in_place(void **state)
+{
+	struct agent_state_file *s;
+	char err[512], path[600];
+	struct stat st0, st;
+	char *img;
+	size_t size;
+	int slot;
+
+	(void)state;
+	mk_sdir();
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	spath(path, sizeof(path), "state");
+	assert_int_equal(stat(path, &st0), 0);
+	assert_int_equal(st0.st_size, 8192);	/* two slots of 4 KiB */
+	img = slurp(&size);
+	slot = newest_slot(img, size);
+	free(img);
+	for (uint64_t off = 1; off <= 5; off++) {
+		save_one(s, off * 100);
+		assert_int_equal(stat(path, &st), 0);
+		/* No new file (same inode), no new size: only a slot rewritten. */
+		assert_true(st.st_ino == st0.st_ino && st.st_size == st0.st_size);
+		img = slurp(&size);
+		assert_int_not_equal(newest_slot(img, size), slot);	/* the other slot each time */
+		slot = newest_slot(img, size);
+		/* Both slots whole: the older one is the save before. */
+		assert_memory_equal(img, "MSSTATE2", 8);
+		assert_memory_equal(img + size / 2, "MSSTATE2", 8);
+		free(img);
+	}
+	state_close(s);
+	assert_true(saved_offset() == 500);
+	/* The temporary file of a new file is not left behind. */
+	spath(path, sizeof(path), "state.tmp");
+	assert_int_not_equal(access(path, F_OK), 0);
+	clean_sdir();
+}
+
+/*
+ * A crash while a slot is written: that slot fails its check and the save
+ * before it is read; the next save goes into the torn slot, not over the
+ * whole one.
+ */
+static void
+test_state_torn_slot(void **state)
+{
+	struct agent_state_file *s;
+	char err[512], *img;
+	size_t size, half;
+	int slot;
+
+	(void)state;
+	mk_sdir();
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	save_one(s, 100);
+	save_one(s, 200);
+	state_close(s);
+	/* Tear the newest slot: its second half never reached the disk. */
+	img = slurp(&size);
+	half = size / 2;
+	slot = newest_slot(img, size);
+	memset(img + (size_t)slot * half + 40, 0, half - 40);
+	spill(img, size);
+	free(img);
+	assert_true(saved_offset() == 100);
+	/* That open saved (a new reservation) into the torn slot: both whole again. */
+	img = slurp(&size);
+	assert_int_equal(newest_slot(img, size), slot);
+	assert_int_equal(ms_get32(img + (size_t)slot * half + 8),
+	    ms_crc32c(img + (size_t)slot * half + 12, 12 + ms_get32(img + (size_t)slot * half + 12)));
+	free(img);
+	assert_true(saved_offset() == 100);
+
+	/* One bit flipped in the newest slot's text: the same. */
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	save_one(s, 300);
+	state_close(s);
+	img = slurp(&size);
+	slot = newest_slot(img, size);
+	img[(size_t)slot * half + 30] ^= 0x10;
+	spill(img, size);
+	free(img);
+	assert_true(saved_offset() == 100);
+
+	/* Both slots damaged: refused with a message, not read as an empty state. */
+	img = slurp(&size);
+	img[30] ^= 0x10;
+	img[half + 30] ^= 0x10;
+	spill(img, size);
+	free(img);
+	assert_null(state_open(sdir, err, sizeof(err)));
+	assert_non_null(strstr(err, "neither copy"));
+	clean_sdir();
+}
+
+/* A file of the old format (one text, renamed into place) is read and kept: an upgrade loses nothing. */
+static void
+test_state_upgrade(void **state)
+{
+	struct agent_state_file *s;
+	const struct state_pos *p;
+	char err[512], path[600], *img;
+	size_t size;
+	FILE *f;
+
+	(void)state;
+	mk_sdir();
+	spath(path, sizeof(path), "state");
+	assert_non_null(f = fopen(path, "w"));
+	fputs("minisoc-agent-state 1\nseq_reserved 3000001\nacked 2999000\nseq_shift 17\n"
+	    "pos 7 42 12345 fp:0123456789abcdef:99 /var/log/syslog\n"
+	    "pos 7 43 77 /var/log/old format.log\n", f);
+	fclose(f);
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	assert_true(state_first_seq(s) == 3000001);
+	assert_true(state_acked(s) == 2999000);
+	assert_true(state_shift(s) == 17);
+	assert_int_equal(state_count(s), 2);
+	assert_non_null(p = state_find(s, "/var/log/old format.log"));
+	assert_true(p->ino == 43 && p->offset == 77 && !p->has_fp);
+	state_close(s);
+	/* Now in the new format (one slot written, the other empty), with the same content. */
+	img = slurp(&size);
+	assert_memory_equal(img, "MSSTATE2", 8);
+	assert_memory_equal(img + size / 2, "MSSTATE2", 8);
+	assert_int_equal(size, 8192);
+	/* A file whose first slot is torn from its very first byte is still of the new format. */
+	if (newest_slot(img, size) == 1) {
+		memset(img, 0, size / 2);
+		spill(img, size);
+	}
+	free(img);
+	assert_true(saved_offset() == 12345);
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	assert_true(state_acked(s) == 2999000 && state_shift(s) == 17);
+	assert_true(state_first_seq(s) > 3000001);
+	assert_non_null(state_find(s, "/var/log/old format.log"));
+	state_close(s);
+	clean_sdir();
+}
+
+/* More text than a slot holds: the file is written anew with bigger slots. */
+static void
+test_state_grows(void **state)
+{
+	struct agent_state_file *s;
+	struct state_pos *pos;
+	char err[512], path[600];
+	struct stat st;
+	const size_t n = AGENT_MAX_FILES;
+
+	(void)state;
+	mk_sdir();
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	assert_non_null(pos = calloc(n, sizeof(*pos)));
+	for (size_t i = 0; i < n; i++) {
+		/* Long paths: 256 of them take about a MiB. */
+		memset(pos[i].path, 'x', 4000);
+		snprintf(pos[i].path + 4000, sizeof(pos[i].path) - 4000, "/%zu.log", i);
+		pos[i].ino = i + 1;
+		pos[i].offset = i * 10;
+	}
+	assert_int_equal(state_save(s, pos, n), 0);
+	spath(path, sizeof(path), "state");
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 2 * 1000000);
+	/* And saved in place again at that size. */
+	pos[5].offset = 999;
+	assert_int_equal(state_save(s, pos, n), 0);
+	state_close(s);
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	assert_int_equal(state_count(s), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct state_pos *p = state_find(s, pos[i].path);
+		assert_non_null(p);
+		assert_true(p->ino == i + 1 && p->offset == (i == 5 ? 999 : i * 10));
+	}
+	state_close(s);
+	free(pos);
+	clean_sdir();
+}
+
+/* state_print: the newest text, in the old format's form, which an agent reads back. */
+static void
+test_state_print(void **state)
+{
+	struct agent_state_file *s;
+	char err[512], path[600], *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+
+	(void)state;
+	mk_sdir();
+	assert_int_equal(state_print(sdir, stdout, err, sizeof(err)), -1);	/* no file yet */
+	assert_non_null(strstr(err, "No such file"));
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	save_one(s, 100);
+	save_one(s, 4242);
+	assert_non_null(f = open_memstream(&out, &outlen));
+	assert_int_equal(state_print(sdir, f, err, sizeof(err)), 0);	/* while it is open */
+	fclose(f);
+	state_close(s);
+	assert_true(strncmp(out, "minisoc-agent-state 1\nseq_reserved ", 35) == 0);
+	assert_non_null(strstr(out, "\npos 7 42 4242 fp:0123456789abcdef:99 /var/log/syslog\n"));
+	assert_null(strstr(out, " 100 "));
+	/* Put in place of the file (a rollback to an older agent): read as the old format. */
+	spath(path, sizeof(path), "state");
+	assert_non_null(f = fopen(path, "w"));
+	fputs(out, f);
+	fclose(f);
+	free(out);
+	assert_true(saved_offset() == 4242);
+	clean_sdir();
+}
+
 int
 main(void)
 {
@@ -153,6 +476,11 @@ main(void)
 		cmocka_unit_test(test_queue),
 		cmocka_unit_test(test_state_seq),
 		cmocka_unit_test(test_state_positions),
+		cmocka_unit_test(test_state_in_place),
+		cmocka_unit_test(test_state_torn_slot),
+		cmocka_unit_test(test_state_upgrade),
+		cmocka_unit_test(test_state_grows),
+		cmocka_unit_test(test_state_print),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
