@@ -365,7 +365,13 @@ state_load(struct agent_state_file *s, bool writable, char *err, size_t errsz)
 	int fd, rc = -1;
 
 	s->fd = -1;
-	if ((fd = open(s->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)) < 0) {
+	fd = open(s->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0 && writable && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+		/* Readable but not ours to write in place: read, then written anew (as before). */
+		writable = false;
+		fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errsz, "%s: %s", s->path, strerror(errno));
