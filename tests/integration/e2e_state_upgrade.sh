@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Upgrading over a state file of the old format (one text file, as agents
 # before 2026-11-26 wrote it): the new agent reads its positions and
-# reserved numbers and goes on where the old one stopped, so every line
+# reserved numbers and goes on where the old one stopped. Every line
 # written before and after the upgrade arrives exactly once (positions
-# lost would send the first run again from the file's start, numbers
-# lost would have the collector skip the second run as already handled),
-# and the file is in the slot format afterwards. `minisoc-agent state`
-# prints the text of the old format, which is how the old file is made here.
+# lost would send the first run again from the file's start), numbering
+# goes on at the old file's reservation, and the file is in the slot
+# format afterwards. The spool is removed with the upgrade (agents before
+# the spool had none), so the positions can come from the file alone.
+# `minisoc-agent state` prints the text of the old format, which is how the
+# old file is made here.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_state_upgrade.sh BUILD_DIR}"
 source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
@@ -29,6 +31,10 @@ grep -q -E '^pos [0-9]+ [0-9]+ [1-9][0-9]* ' <<<"$old" || it_fail "no position s
 printf '%s\n' "$old" >"$STATE.old"
 mv "$STATE.old" "$STATE"
 [[ $(head -n 1 "$STATE") == "minisoc-agent-state 1" ]] || it_fail "not the old format"
+# And no spool, as agents before the spool had (or one with nothing left):
+# the positions must come from the state file alone.
+rm -rf "$IT_WORK/state/spool"
+reserved=$(awk '$1 == "seq_reserved" { print $2 }' <<<"$old")
 
 # Lines written while no agent runs, then more once the new one is up.
 seq_writer -n "$N" -r 5000 -R up2$$
@@ -38,6 +44,9 @@ it_wait_for 10 "agent hello again" it_log_has collector "event=hello .*agent=web
 seq_verify up2$$ "$N" 60
 # The first run once only: the new agent did not read the file from its start.
 seq_verify up1$$ "$N" 10
+# Numbering goes on above the old file's reservation.
+it_log_has agent "event=start .* first_seq=$reserved\$" ||
+	it_fail "first_seq is not the old file's seq_reserved $reserved: $(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log")"
 it_stop agent
 [[ $(head -c 8 "$STATE") == MSSTATE2 ]] || it_fail "the old file was not rewritten in the slot format"
 new=$("$IT_AGENT" state -c "$IT_WORK/agent.yml")
