@@ -23,8 +23,10 @@
  *    16     8  generation: one more at every save
  *    24     n  the text (what follows it is left over from older saves)
  *
- * A save writes the next generation into the slot of the older one with
- * pwrite and fdatasync: no new inode, no rename, no folder sync (positions
+ * Generation g is in slot g mod 2 (a new file stamps the magic into the
+ * slot it leaves empty, so the file always starts with it). A save writes
+ * the next generation into the slot of the older one with pwrite and
+ * fdatasync: no new inode, no rename, no folder sync (positions
  * are saved once a second while lines are read, and the new-file way cost
  * about 4 % of the agent's CPU at 10,000 lines/s). The load takes the valid
  * slot of the highest generation: a crash during a save leaves that slot
