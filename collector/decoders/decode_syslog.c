@@ -696,6 +696,7 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 	out->category = NULL;
 	out->nfields = 0;
 	out->scratch_used = 0;
+	out->names = 0;
 	syslog_undo(s, n, ctx, out);	/* the header's members (inlined) */
 	out->sshd_action = DECODE_SSHD_NONE;
 	out->user = empty;
