@@ -102,6 +102,7 @@ struct decoded {
 	 */
 	unsigned nfields;
 	size_t scratch_used;
+	uint64_t names;		/* decode_name_bit of every field's name (or more) */
 	struct decode_field fields[DECODE_MAX_FIELDS];
 	char scratch[DECODE_SCRATCH];
 };
@@ -122,12 +123,28 @@ decode_reset(struct decoded *d)
  * long as the line, or memory from decode_scratch). Returns 0, or -1 when
  * the field table is full (the field is dropped, counted by the caller).
  */
+/*
+ * One of 64 bits for a field name, the same for names that differ only in
+ * ASCII case (from the first two bytes, or the first and the NUL): a
+ * lookup of a name whose bit is not in d->names ends without reading the
+ * fields. Alerts and correlations look up names most events lack.
+ */
+static inline uint64_t
+decode_name_bit(const char *name)
+{
+	unsigned a = (unsigned char)name[0] | 0x20u;
+	unsigned b = name[0] != '\0' ? (unsigned char)name[1] | 0x20u : 0;
+
+	return UINT64_C(1) << ((a * 7u + b) & 63u);
+}
+
 static inline int
 decode_field_add(struct decoded *d, const char *name, const char *p, size_t len)
 {
 	/* inline: every decoded event adds about ten fields, and a call cost more than this */
 	if (d->nfields >= DECODE_MAX_FIELDS)
 		return -1;
+	d->names |= decode_name_bit(name);
 	d->fields[d->nfields].name = name;
 	d->fields[d->nfields].value = ms_str_make(p, len);
 	d->nfields++;

@@ -45,6 +45,8 @@
 
 /* Events remembered for enrichment; audit.log interleaves only a few at once. */
 #define AU_CACHE_SLOTS 256
+/* Buckets of the cache's index: twice the slots, so chains stay short. */
+#define AU_CACHE_BUCKETS 512
 /* Caps of what the cache keeps of one event (longer values are cut). */
 #define AU_CACHE_EXE 512
 #define AU_CACHE_COMM 64
@@ -83,8 +85,15 @@ struct au_entry {
 	char cmd[AU_CACHE_CMDLINE];
 };
 
+/*
+ * A ring of the last AU_CACHE_SLOTS events (the oldest is replaced), with
+ * a hash index over it: a record whose event is not cached (every SYSCALL
+ * record) is told so by one short chain, not by reading all the slots.
+ */
 struct decode_auditd_cache {
 	size_t next;		/* ring position of the next new event */
+	uint16_t head[AU_CACHE_BUCKETS];	/* first slot + 1 of the bucket's chain, 0 = none */
+	uint16_t chain[AU_CACHE_SLOTS];		/* next slot + 1 in the same bucket, 0 = end */
 	struct au_ident id[AU_CACHE_SLOTS];	/* id[i] is e[i]'s */
 	struct au_entry e[AU_CACHE_SLOTS];
 };
@@ -778,17 +787,48 @@ au_agent_hash(const char *id)
 	return h;
 }
 
+/*
+ * The bucket of an event. The agent hash is already mixed (FNV-1a); time
+ * and serial are folded in and mixed once more, so events of one agent
+ * with consecutive serials spread over the buckets.
+ */
+static size_t
+au_bucket(uint64_t agent, int64_t t, uint64_t serial)
+{
+	uint64_t h = agent ^ ((uint64_t)t * UINT64_C(0x9e3779b97f4a7c15)) ^ serial;
+
+	h ^= h >> 29;
+	h *= UINT64_C(0xbf58476d1ce4e5b9);
+	h ^= h >> 32;
+	return (size_t)(h & (AU_CACHE_BUCKETS - 1));
+}
+
 static struct au_entry *
 au_cache_find(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint64_t serial)
 {
-	/* newest first: the event being written is almost always the last one */
-	for (size_t k = 1; k <= AU_CACHE_SLOTS; k++) {
-		size_t i = (c->next + AU_CACHE_SLOTS - k) % AU_CACHE_SLOTS;
-		const struct au_ident *id = &c->id[i];
-		if (id->used && id->serial == serial && id->time_ms == t && id->agent == agent)
-			return &c->e[i];
+	unsigned k = c->head[au_bucket(agent, t, serial)];
+
+	/* at most one slot per event: au_cache_syscall looks before it adds */
+	for (; k != 0; k = c->chain[k - 1]) {
+		const struct au_ident *id = &c->id[k - 1];
+		if (id->serial == serial && id->time_ms == t && id->agent == agent)
+			return &c->e[k - 1];
 	}
 	return NULL;
+}
+
+/* Takes slot i out of its bucket's chain (i holds an event). */
+static void
+au_cache_unlink(struct decode_auditd_cache *c, size_t i)
+{
+	const struct au_ident *id = &c->id[i];
+	uint16_t *link = &c->head[au_bucket(id->agent, id->time_ms, id->serial)];
+
+	while (*link != 0 && *link != i + 1)
+		link = &c->chain[*link - 1];
+	if (*link != 0)
+		*link = c->chain[i];
+	c->chain[i] = 0;
 }
 
 static void
@@ -800,6 +840,44 @@ au_keep(char *dst, size_t cap, size_t *len, bool *has, const struct ms_str *v)
 		memcpy(dst, v->p, *len);
 }
 
+enum { AU_KEEP_EXE, AU_KEEP_COMM, AU_KEEP_UID, AU_KEEP_AUID, AU_KEEP_KEY, AU_KEEP_N };
+
+/*
+ * The first field named exe, comm, uid, auid and key of d, as
+ * decode_field_get finds them (exact name first, else any case), in one
+ * pass over the fields instead of one per name.
+ */
+static void
+au_syscall_fields(const struct decoded *d, const struct ms_str *v[AU_KEEP_N])
+{
+	static const char *const names[AU_KEEP_N] = { "exe", "comm", "uid", "auid", "key" };
+	unsigned left = AU_KEEP_N;
+
+	for (int k = 0; k < AU_KEEP_N; k++)
+		v[k] = NULL;
+	for (unsigned i = 0; i < d->nfields && left > 0; i++) {
+		const char *nm = d->fields[i].name;
+		int k;
+
+		switch (nm[0]) {
+		case 'e': k = AU_KEEP_EXE; break;
+		case 'c': k = AU_KEEP_COMM; break;
+		case 'u': k = AU_KEEP_UID; break;
+		case 'a': k = AU_KEEP_AUID; break;
+		case 'k': k = AU_KEEP_KEY; break;
+		default: continue;
+		}
+		if (v[k] == NULL && strcmp(nm, names[k]) == 0) {
+			v[k] = &d->fields[i].value;
+			left--;
+		}
+	}
+	/* A name only in another case: as rare as decode_field_get's second pass. */
+	for (int k = 0; k < AU_KEEP_N; k++)
+		if (v[k] == NULL)
+			v[k] = decode_field_get(d, names[k]);
+}
+
 /* Remembers the SYSCALL record d of event (agent, t, serial). */
 static void
 au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint64_t serial,
@@ -807,47 +885,74 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
 {
 	struct au_entry *e = au_cache_find(c, agent, t, serial);
 	struct au_ident *id;
+	const struct ms_str *v[AU_KEEP_N];
+
+	_Static_assert(AU_CACHE_SLOTS < UINT16_MAX, "slot + 1 fits the index");
+	_Static_assert((AU_CACHE_BUCKETS & (AU_CACHE_BUCKETS - 1)) == 0, "buckets: a power of two");
 
 	if (e == NULL) {
-		e = &c->e[c->next];
+		size_t i = c->next, b = au_bucket(agent, t, serial);
+
 		c->next = (c->next + 1) % AU_CACHE_SLOTS;
+		if (c->id[i].used)
+			au_cache_unlink(c, i);
+		e = &c->e[i];
+		id = &c->id[i];
+		id->used = true;
+		id->agent = agent;
+		id->time_ms = t;
+		id->serial = serial;
+		c->chain[i] = c->head[b];
+		c->head[b] = (uint16_t)(i + 1);
 	}
-	id = &c->id[e - c->e];
-	id->used = true;
-	id->agent = agent;
-	id->time_ms = t;
-	id->serial = serial;
-	au_keep(e->exe, sizeof(e->exe), &e->exe_len, &e->has_exe, decode_field_get(d, "exe"));
-	au_keep(e->comm, sizeof(e->comm), &e->comm_len, &e->has_comm, decode_field_get(d, "comm"));
-	au_keep(e->uid, sizeof(e->uid), &e->uid_len, &e->has_uid, decode_field_get(d, "uid"));
-	au_keep(e->auid, sizeof(e->auid), &e->auid_len, &e->has_auid, decode_field_get(d, "auid"));
-	au_keep(e->key, sizeof(e->key), &e->key_len, &e->has_key, decode_field_get(d, "key"));
+	au_syscall_fields(d, v);
+	au_keep(e->exe, sizeof(e->exe), &e->exe_len, &e->has_exe, v[AU_KEEP_EXE]);
+	au_keep(e->comm, sizeof(e->comm), &e->comm_len, &e->has_comm, v[AU_KEEP_COMM]);
+	au_keep(e->uid, sizeof(e->uid), &e->uid_len, &e->has_uid, v[AU_KEEP_UID]);
+	au_keep(e->auid, sizeof(e->auid), &e->auid_len, &e->has_auid, v[AU_KEEP_AUID]);
+	au_keep(e->key, sizeof(e->key), &e->key_len, &e->has_key, v[AU_KEEP_KEY]);
 	e->has_cmd = false;
 	e->cmd_len = 0;
 }
 
-/* Adds name = v (copied) unless d has a field of that exact name already. */
-static void
-au_enrich_one(struct decoded *d, const char *name, bool has, const char *v, size_t len)
-{
-	/* First bytes first: seven names against every field of the record. */
-	for (unsigned i = 0; i < d->nfields; i++)
-		if (d->fields[i].name[0] == name[0] && strcmp(d->fields[i].name, name) == 0)
-			return;
-	if (has)
-		(void)au_add_copy(d, name, v, len);
-}
-
+/*
+ * Adds exe, comm, uid, auid, key, Image and CommandLine from e to d, each
+ * unless d has a field of that exact name already (one pass finds which).
+ */
 static void
 au_enrich(struct decoded *d, const struct au_entry *e)
 {
-	au_enrich_one(d, "exe", e->has_exe, e->exe, e->exe_len);
-	au_enrich_one(d, "comm", e->has_comm, e->comm, e->comm_len);
-	au_enrich_one(d, "uid", e->has_uid, e->uid, e->uid_len);
-	au_enrich_one(d, "auid", e->has_auid, e->auid, e->auid_len);
-	au_enrich_one(d, "key", e->has_key, e->key, e->key_len);
-	au_enrich_one(d, "Image", e->has_exe, e->exe, e->exe_len);
-	au_enrich_one(d, "CommandLine", e->has_cmd, e->cmd, e->cmd_len);
+	enum { EXE = 1, COMM = 2, UID = 4, AUID = 8, KEY = 16, IMAGE = 32, CMD = 64 };
+	unsigned have = 0;
+
+	for (unsigned i = 0; i < d->nfields; i++) {
+		const char *nm = d->fields[i].name;
+
+		switch (nm[0]) {
+		case 'e': have |= strcmp(nm, "exe") == 0 ? EXE : 0; break;
+		case 'c': have |= strcmp(nm, "comm") == 0 ? COMM : 0; break;
+		case 'u': have |= strcmp(nm, "uid") == 0 ? UID : 0; break;
+		case 'a': have |= strcmp(nm, "auid") == 0 ? AUID : 0; break;
+		case 'k': have |= strcmp(nm, "key") == 0 ? KEY : 0; break;
+		case 'I': have |= strcmp(nm, "Image") == 0 ? IMAGE : 0; break;
+		case 'C': have |= strcmp(nm, "CommandLine") == 0 ? CMD : 0; break;
+		default: break;
+		}
+	}
+	if (!(have & EXE) && e->has_exe)
+		(void)au_add_copy(d, "exe", e->exe, e->exe_len);
+	if (!(have & COMM) && e->has_comm)
+		(void)au_add_copy(d, "comm", e->comm, e->comm_len);
+	if (!(have & UID) && e->has_uid)
+		(void)au_add_copy(d, "uid", e->uid, e->uid_len);
+	if (!(have & AUID) && e->has_auid)
+		(void)au_add_copy(d, "auid", e->auid, e->auid_len);
+	if (!(have & KEY) && e->has_key)
+		(void)au_add_copy(d, "key", e->key, e->key_len);
+	if (!(have & IMAGE) && e->has_exe)
+		(void)au_add_copy(d, "Image", e->exe, e->exe_len);
+	if (!(have & CMD) && e->has_cmd)
+		(void)au_add_copy(d, "CommandLine", e->cmd, e->cmd_len);
 }
 
 /* ---- entry point ----------------------------------------------------- */

@@ -10,6 +10,9 @@ decode_field_get(const struct decoded *d, const char *name)
 {
 	unsigned char c0 = (unsigned char)name[0], l0 = c0 >= 'A' && c0 <= 'Z' ? c0 + 32 : c0;
 
+	/* not one field can have that name, in any case */
+	if ((d->names & decode_name_bit(name)) == 0)
+		return NULL;
 	/* First bytes first: most names differ there, and calls cost more than that. */
 	for (unsigned i = 0; i < d->nfields; i++)
 		if ((unsigned char)d->fields[i].name[0] == c0 && strcmp(d->fields[i].name, name) == 0)

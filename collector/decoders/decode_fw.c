@@ -173,9 +173,10 @@ decode_fw(struct decoded *d)
 	{
 		/* SRC= must be there too: IN= alone is any kernel message */
 		bool src = false;
-		/* A space first: a memcmp call at every byte cost more than the decoding. */
-		for (size_t k = in; k + 5 <= n && !src; k++)
-			src = s[k] == ' ' && s[k + 1] == 'S' && memcmp(s + k, " SRC=", 5) == 0;
+		/* from space to space: a memcmp call at every byte cost more than the decoding */
+		for (size_t k = decode_find(s, n, in, ' '); n - k >= 5 && !src;
+		    k = decode_find(s, n, k + 1, ' '))
+			src = s[k + 1] == 'S' && memcmp(s + k, " SRC=", 5) == 0;
 		if (!src)
 			return 0;
 	}
@@ -190,15 +191,12 @@ decode_fw(struct decoded *d)
 	}
 
 	for (i = in; i < n;) {
-		size_t t0 = i, eq = SIZE_MAX;
-		/* The token's end and its first '=', in one pass. */
-		while (i < n && s[i] != ' ') {
-			if (s[i] == '=' && eq == SIZE_MAX)
-				eq = i;
-			i++;
-		}
-		if (eq == SIZE_MAX)
-			eq = i;
+		size_t t0 = i, eq;
+
+		/* The token's first '=' (or its end), then its end. */
+		eq = i = decode_find2(s, n, i, ' ', '=');
+		if (i < n && s[i] == '=')
+			i = decode_find(s, n, i + 1, ' ');
 		if (fw_is_flag(s + t0, i - t0)) {
 			if (flags_hi == 0)
 				flags_lo = t0;

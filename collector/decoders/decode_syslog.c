@@ -223,6 +223,18 @@ syslog_pri(const char *s, size_t n, size_t *i, int *pri)
  * T and Z, "+hhmm" tolerated. Without a zone (only when !need_zone) the
  * time is the agent's local time. Must be followed by a space or the end.
  */
+/*
+ * The last "YYYY-MM-DDThh:mm:ss" that syslog_ts_rfc3339 read (valid), and
+ * its seconds since the epoch as UTC: lines come in time order, so most
+ * repeat the previous line's second and skip the date and clock parsing.
+ */
+#define SYSLOG_TS_KEY 19
+static _Thread_local struct {
+	bool valid;
+	char key[SYSLOG_TS_KEY];
+	int64_t secs;
+} syslog_ts_last;
+
 static bool
 syslog_ts_rfc3339(const char *s, size_t n, size_t *i, bool need_zone,
     const struct decode_ctx *ctx, int64_t *ms)
@@ -230,18 +242,26 @@ syslog_ts_rfc3339(const char *s, size_t n, size_t *i, bool need_zone,
 	struct syslog_tm t = { 0 };
 	size_t j = *i;
 	int year = 0, oh = 0, om = 0;
-	int64_t offset_s = ctx->tz_offset_s;
+	int64_t offset_s = ctx->tz_offset_s, secs;
+	bool cached = n - j >= SYSLOG_TS_KEY && syslog_ts_last.valid &&
+	    memcmp(s + j, syslog_ts_last.key, SYSLOG_TS_KEY) == 0;
 
-	if (!syslog_digits(s, n, &j, 4, &year) || !syslog_char(s, n, &j, '-') ||
-	    !syslog_digits(s, n, &j, 2, &t.mon) || !syslog_char(s, n, &j, '-') ||
-	    !syslog_digits(s, n, &j, 2, &t.day))
-		return false;
-	if (j >= n || (s[j] != 'T' && s[j] != 't'))
-		return false;
-	j++;
-	if (!syslog_clock(s, n, &j, &t))
-		return false;
-	t.year = year;
+	if (cached) {
+		j += SYSLOG_TS_KEY;
+		if (!syslog_fraction(s, n, &j, &t.msec))
+			return false;
+	} else {
+		if (!syslog_digits(s, n, &j, 4, &year) || !syslog_char(s, n, &j, '-') ||
+		    !syslog_digits(s, n, &j, 2, &t.mon) || !syslog_char(s, n, &j, '-') ||
+		    !syslog_digits(s, n, &j, 2, &t.day))
+			return false;
+		if (j >= n || (s[j] != 'T' && s[j] != 't'))
+			return false;
+		j++;
+		if (!syslog_clock(s, n, &j, &t))
+			return false;
+		t.year = year;
+	}
 	if (j < n && (s[j] == 'Z' || s[j] == 'z')) {
 		offset_s = 0;
 		j++;
@@ -257,9 +277,23 @@ syslog_ts_rfc3339(const char *s, size_t n, size_t *i, bool need_zone,
 	} else if (need_zone) {
 		return false;
 	}
-	if (!syslog_at_sep(s, n, j) || !syslog_tm_valid(&t))
+	if (!syslog_at_sep(s, n, j))
 		return false;
-	*ms = syslog_tm_to_ms(&t, offset_s);
+	if (cached) {
+		secs = syslog_ts_last.secs;
+	} else {
+		int msec = t.msec;
+
+		if (!syslog_tm_valid(&t))
+			return false;
+		t.msec = 0;
+		secs = syslog_tm_to_ms(&t, 0) / 1000;
+		t.msec = msec;
+		memcpy(syslog_ts_last.key, s + *i, SYSLOG_TS_KEY);
+		syslog_ts_last.secs = secs;
+		syslog_ts_last.valid = true;
+	}
+	*ms = (secs - offset_s) * 1000 + t.msec;
 	*i = j;
 	return true;
 }
@@ -662,6 +696,7 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 	out->category = NULL;
 	out->nfields = 0;
 	out->scratch_used = 0;
+	out->names = 0;
 	syslog_undo(s, n, ctx, out);	/* the header's members (inlined) */
 	out->sshd_action = DECODE_SSHD_NONE;
 	out->user = empty;

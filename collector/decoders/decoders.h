@@ -48,6 +48,35 @@ decode_find(const char *s, size_t n, size_t i, char c)
 	return n;
 }
 
+/* As decode_find, for the first byte that is c1 or c2. */
+static inline __attribute__((always_inline)) size_t
+decode_find2(const char *s, size_t n, size_t i, char c1, char c2)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t rep1 = ones * (unsigned char)c1, rep2 = ones * (unsigned char)c2;
+
+	if (i >= n)
+		return n;
+	for (; n - i >= 8; i += 8) {
+		uint64_t x, y, z, m;
+
+		memcpy(&x, s + i, 8);
+		y = x ^ rep1;
+		z = x ^ rep2;
+		/* each term exact for its lowest zero byte, so their OR is too */
+		m = ((y - ones) & ~y) | ((z - ones) & ~z);
+		m &= ones << 7;
+		if (m != 0)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+	}
+#endif
+	for (; i < n; i++)
+		if (s[i] == c1 || s[i] == c2)
+			return i;
+	return n;
+}
+
 /*
  * One past the last byte c in s[lo..hi), or lo when there is none (so
  * s[lo..result) ends with c unless the result is lo). Eight bytes per step

@@ -5,6 +5,8 @@
  * reports any read past the line, and every returned slice is checked to
  * lie inside that buffer and then read byte by byte, so a slice with a
  * wrong length is caught even when the decoder itself never touched it.
+ * The auditd record cache lives across inputs, as in the collector, so
+ * records of earlier inputs enrich later ones (and fill and wrap the cache).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,13 +46,17 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* 2025-11-25T16:34:50Z read by an agent at UTC+7 */
-	static const struct decode_ctx ctx = { INT64_C(1764088490000), 25200, NULL, NULL };
+	static struct decode_ctx ctx = { INT64_C(1764088490000), 25200, NULL, NULL };
 	struct decoded d;
 	char *buf = malloc(size > 0 ? size : 1);
 	unsigned sum = 0;
 
 	if (buf == NULL)
 		return 0;
+	if (ctx.auditd == NULL && (ctx.auditd = decode_auditd_cache_new()) == NULL)
+		abort();
+	/* two agents: the same serials from each are different events */
+	ctx.agent_id = size > 0 && (data[size - 1] & 1) ? "agent-a" : "agent-b";
 	if (size > 0)
 		memcpy(buf, data, size);
 	decode_line(buf, size, &ctx, &d);
@@ -77,6 +83,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (d.fields[i].name == NULL)
 			abort();
 		sum += (unsigned)strlen(d.fields[i].name);
+		/* every name is found, and the first field of that name wins */
+		{
+			const struct ms_str *v = decode_field_get(&d, d.fields[i].name);
+			unsigned first = 0;
+
+			while (strcmp(d.fields[first].name, d.fields[i].name) != 0)
+				first++;
+			if (v != &d.fields[first].value)
+				abort();
+		}
 		/* values are slices of the line, of scratch, or static strings */
 		for (size_t k = 0; k < d.fields[i].value.len; k++)
 			sum += (unsigned char)d.fields[i].value.p[k];

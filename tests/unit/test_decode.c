@@ -410,6 +410,57 @@ test_syslog_case(void **state)
 	free(buf);
 }
 
+/*
+ * Lines of one second in a row (the decoder remembers the last second it
+ * read): the zone, the fraction and what follows still count for each
+ * line, and a line the cache's key matches but whose rest is wrong is
+ * still refused.
+ */
+static void
+test_rfc3339_same_second(void **state)
+{
+	static const int64_t sec = INT64_C(1795680292000);	/* 2026-11-26T08:04:52Z */
+	static const struct {
+		const char *line;
+		bool ok;
+		int64_t time_ms;
+	} seq[] = {
+		{ "2026-11-26T08:04:52.926255+00:00 h a: m", true, sec + 926 },
+		{ "2026-11-26T08:04:52Z h a: m", true, sec },
+		{ "2026-11-26T08:04:52.5+02:00 h a: m", true, sec + 500 - 7200000 },
+		{ "2026-11-26T08:04:52-0130 h a: m", true, sec + 5400000 },
+		{ "2026-11-26T08:04:52 h a: m", true, sec - 3600000 },	/* ctx zone +01:00 */
+		{ "2026-11-26T08:04:52Zx h a: m", false, 0 },
+		{ "2026-11-26T08:04:52.+00:00 h a: m", false, 0 },
+		{ "2026-11-26T08:04:52+25:00 h a: m", false, 0 },
+		{ "2026-11-26T08:04:52.001z h a: m", true, sec + 1 },
+		{ "2026-11-26t08:04:52.002Z h a: m", true, sec + 2 },
+		{ "2026-11-26T08:04:53Z h a: m", true, sec + 1000 },
+		{ "2026-02-30T08:04:52Z h a: m", false, 0 },
+		{ "2026-02-30T08:04:52Z h a: m", false, 0 },
+		{ "2026-11-26T08:04:52.999Z h a: m", true, sec + 999 },
+	};
+	struct decode_ctx ctx = { .recv_ms = RECV_NOV25, .tz_offset_s = 3600 };
+	struct decoded d;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		for (size_t k = 0; k < MS_ARRAY_LEN(seq); k++) {
+			size_t len = strlen(seq[k].line);
+			char *buf = dup_exact(seq[k].line, len);
+
+			decode_syslog(buf, len, &ctx, &d);
+			if (seq[k].ok) {
+				check_int(seq[k].line, "fmt", d.fmt, DECODE_SYSLOG_RFC3339);
+				check_int(seq[k].line, "time_ms", d.time_ms, seq[k].time_ms);
+			} else if (d.time_from_line) {
+				fail_msg("%s: read a time from a bad timestamp", seq[k].line);
+			}
+			free(buf);
+		}
+	}
+}
+
 /* ---- sshd table -------------------------------------------------------- */
 
 #define SSHD "Nov 25 16:34:47 web1 sshd[1234]: "
@@ -869,6 +920,7 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_sshd_by_hand),
 	cmocka_unit_test(test_action_names),
 	cmocka_unit_test(test_null_line),
+	cmocka_unit_test(test_rfc3339_same_second),
 	cmocka_unit_test(test_long_line_header),
 	cmocka_unit_test(test_long_line_many_from),
 	cmocka_unit_test(test_long_line_garbage),

@@ -517,6 +517,50 @@ test_cache_evicts(void **state)
 	free(d);
 }
 
+/*
+ * The cache's index over many rounds of its ring, three agents taking
+ * turns: a record finds its event exactly while the event is among the
+ * last 256 seen, whichever bucket it hashed to.
+ */
+static void
+test_cache_many(void **state)
+{
+	static const char *const agents[] = { "a", "b", "c" };
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+	char line[512];
+	uint32_t rnd = 12345;
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	for (unsigned s = 1; s <= 3000; s++) {
+		unsigned back, t;
+
+		ctx.agent_id = agents[s % 3];
+		line_fmt(line, sizeof(line), EV_SYSCALL, s);
+		decode_str(line, &ctx, d);
+		rnd = rnd * 1103515245u + 12345u;
+		back = (rnd >> 16) % 300;
+		if (back >= s)
+			continue;
+		t = s - back;
+		ctx.agent_id = agents[t % 3];
+		line_fmt(line, sizeof(line), EV_CWD, t);
+		decode_str(line, &ctx, d);
+		if (back < 256)
+			check_field("cached", d, "exe", "/usr/bin/bash");
+		else
+			check_absent("evicted", d, "exe");
+		/* the same serial from another agent is another event */
+		ctx.agent_id = agents[(t + 1) % 3];
+		decode_str(line, &ctx, d);
+		check_absent("other agent", d, "exe");
+	}
+	decode_auditd_cache_free(ctx.auditd);
+	free(d);
+}
+
 /* argc=100000 and 200 arguments: the field table stays bounded, CommandLine has them all. */
 static void
 test_huge_argc(void **state)
@@ -645,6 +689,7 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_cache_enriches),
 	cmocka_unit_test(test_cache_no_overwrite),
 	cmocka_unit_test(test_cache_evicts),
+	cmocka_unit_test(test_cache_many),
 	cmocka_unit_test(test_huge_argc),
 	cmocka_unit_test(test_long_line),
 	cmocka_unit_test(test_reuse),

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -759,6 +760,80 @@ test_field_table_full(void **state)
 	free(d);
 }
 
+/*
+ * decode_field_get against the plain definition (first exact match, else
+ * the first ASCII case-insensitive one) over random tables of short names
+ * in mixed case: its shortcut for names no field can have must never hide
+ * one that is there.
+ */
+static const struct ms_str *
+ref_field_get(const struct decoded *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nfields; i++)
+		if (strcmp(d->fields[i].name, name) == 0)
+			return &d->fields[i].value;
+	for (unsigned i = 0; i < d->nfields; i++)
+		if (strcasecmp(d->fields[i].name, name) == 0)
+			return &d->fields[i].value;
+	return NULL;
+}
+
+static void
+rand_name(char *out, uint32_t *seed)
+{
+	static const char alpha[] = "aAbBsScCuUiI-_.0";
+	size_t len;
+
+	*seed = *seed * 1103515245u + 12345u;
+	len = 1 + (*seed >> 16) % 4;
+	for (size_t k = 0; k < len; k++) {
+		*seed = *seed * 1103515245u + 12345u;
+		out[k] = alpha[(*seed >> 16) % (sizeof(alpha) - 1)];
+	}
+	out[len] = '\0';
+}
+
+static void
+test_field_get_names(void **state)
+{
+	static char names[64][8];
+	struct decoded *d = malloc(sizeof(*d));
+	uint32_t seed = 7;
+	size_t found = 0, absent = 0;
+
+	(void)state;
+	assert_non_null(d);
+	for (int round = 0; round < 2000; round++) {
+		unsigned nf;
+
+		decode_reset(d);
+		seed = seed * 1103515245u + 12345u;
+		nf = (seed >> 16) % 40;
+		for (unsigned i = 0; i < nf; i++) {
+			rand_name(names[i], &seed);
+			assert_int_equal(decode_field_add(d, names[i], names[i], i), 0);
+		}
+		for (int q = 0; q < 50; q++) {
+			char name[8];
+			const struct ms_str *got, *want;
+
+			rand_name(name, &seed);
+			got = decode_field_get(d, name);
+			want = ref_field_get(d, name);
+			if (got != want)
+				fail_msg("%s among %u names: %p, want %p", name, nf, (const void *)got,
+				    (const void *)want);
+			if (want != NULL)
+				found++;
+			else
+				absent++;
+		}
+	}
+	/* both answers were asked for often (the table is not degenerate) */
+	assert_true(found > 10000 && absent > 10000);
+	free(d);
+}
+
 /* ---- mutation smoke test ------------------------------------------------ */
 
 static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
@@ -885,6 +960,7 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_json_scratch_exhausted),
 	cmocka_unit_test(test_json_depth),
 	cmocka_unit_test(test_field_table_full),
+	cmocka_unit_test(test_field_get_names),
 	cmocka_unit_test(test_mutations),
 	cmocka_unit_test(test_ipv4_like_inet_pton),
 };
