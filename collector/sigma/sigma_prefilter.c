@@ -42,7 +42,7 @@
 #define PF_GOOD_LEN	8		/* literals this long are all "rare enough" */
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
 #define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
-#define PF_FCACHE	256		/* field_find cache entries (a power of two) */
+#define PF_FCACHE_BITS	8		/* field_find cache: 256 entries */
 #define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
 #define PF_DIRECT_LEN	32		/* ... are searched directly in values up to this long */
 /*
@@ -89,6 +89,11 @@ struct pf_cnf {
 	size_t n;
 };
 
+/* A literal of a field's direct search: its bytes at dbytes + off. */
+struct pf_dlit {
+	uint32_t off, len, id;
+};
+
 /* Literals of one field (by lower-cased name), compiled into one database. */
 struct pf_field {
 	char *lname;		/* owned, lower-cased; "" for the message */
@@ -109,12 +114,19 @@ struct pf_field {
 	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few dozen
 	 * command names ...).
 	 */
-	unsigned char **dpats;
-	uint32_t *dlens;
-	unsigned *dids;
 	size_t dn;
 	uint32_t dmin;		/* the shortest of them */
-	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
+	/*
+	 * All of it in one block (owned: dmap), so that a search touches a
+	 * few neighbouring lines: dmap[b] is the index into dmask of the
+	 * literals starting with the lower-cased byte b (0: none, dmask[0] is
+	 * empty); dlit[k] says where literal k's lower-cased bytes are in
+	 * dbytes.
+	 */
+	uint8_t *dmap;
+	const uint64_t *dmask;
+	const struct pf_dlit *dlit;
+	const unsigned char *dbytes;
 };
 
 /* A remembered value of a field and the literals found in it (see PF_MEMO). */
@@ -197,7 +209,7 @@ struct sigma_prefilter {
 	struct {
 		const char *name;
 		size_t k;
-	} fcache[PF_FCACHE];
+	} fcache[1u << PF_FCACHE_BITS];
 	struct pf_pool pool;	/* literals taken from regular expressions */
 	/*
 	 * The rules to run for the last scanned event, in rule order: those
@@ -1428,28 +1440,48 @@ field_build_fini(struct pf_field *f)
 	f->flags = NULL;
 }
 
-/* Lower-cased copies of f's literals for scan_direct; 0 or -1. */
+/* Lower-cased copies of f's literals for scan_direct (f->n <= 64); 0 or -1. */
 static int
 field_direct(struct pf_field *f)
 {
-	f->dpats = calloc(f->n, sizeof(*f->dpats));
-	f->dlens = calloc(f->n, sizeof(*f->dlens));
-	f->dids = calloc(f->n, sizeof(*f->dids));
-	f->dfirst = calloc(256, sizeof(*f->dfirst));
-	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL || f->dfirst == NULL)
+	size_t nfirst = 0, nbytes = 0, mo, lo, bo;
+	uint8_t *blk;
+	uint64_t *mask;
+	struct pf_dlit *lit;
+	unsigned char *bytes;
+
+	/* distinct first bytes (at most f->n) and the literals' bytes */
+	for (size_t k = 0; k < f->n; k++)
+		nbytes += f->lens[k];
+	mo = 256;
+	lo = mo + (f->n + 1) * sizeof(uint64_t);
+	bo = lo + f->n * sizeof(struct pf_dlit);
+	if (nbytes > UINT32_MAX || (blk = calloc(1, bo + nbytes)) == NULL)
 		return -1;
+	f->dmap = blk;
+	mask = (uint64_t *)(void *)(blk + mo);
+	lit = (struct pf_dlit *)(void *)(blk + lo);
+	bytes = blk + bo;
 	f->dmin = UINT32_MAX;
+	nbytes = 0;
 	for (size_t k = 0; k < f->n; k++) {
-		if ((f->dpats[k] = malloc(f->lens[k])) == NULL)
-			return -1;
-		f->dn++;
+		unsigned char b0 = sigma_lower[(unsigned char)f->pats[k][0]];
+
 		for (size_t j = 0; j < f->lens[k]; j++)
-			f->dpats[k][j] = sigma_lower[(unsigned char)f->pats[k][j]];
-		f->dlens[k] = (uint32_t)f->lens[k];
-		f->dids[k] = f->ids[k];
-		f->dmin = f->dlens[k] < f->dmin ? f->dlens[k] : f->dmin;
-		f->dfirst[f->dpats[k][0]] |= UINT64_C(1) << k;
+			bytes[nbytes + j] = sigma_lower[(unsigned char)f->pats[k][j]];
+		lit[k].off = (uint32_t)nbytes;
+		lit[k].len = (uint32_t)f->lens[k];
+		lit[k].id = f->ids[k];
+		nbytes += f->lens[k];
+		f->dmin = lit[k].len < f->dmin ? lit[k].len : f->dmin;
+		if (blk[b0] == 0)
+			blk[b0] = (uint8_t)++nfirst;
+		mask[blk[b0]] |= UINT64_C(1) << k;
 	}
+	f->dmask = mask;
+	f->dlit = lit;
+	f->dbytes = bytes;
+	f->dn = f->n;
 	return 0;
 }
 
@@ -1463,12 +1495,7 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	for (size_t i = 0; i < pf->nfields; i++) {
 		field_build_fini(&pf->fields[i]);
 		free(pf->fields[i].lname);
-		for (size_t k = 0; k < pf->fields[i].dn; k++)
-			free(pf->fields[i].dpats[k]);
-		free(pf->fields[i].dpats);
-		free(pf->fields[i].dlens);
-		free(pf->fields[i].dids);
-		free(pf->fields[i].dfirst);
+		free(pf->fields[i].dmap);
 		free(pf->fields[i].lmin);
 		free(pf->fields[i].lid);
 		hs_free_database(pf->fields[i].db);
@@ -1703,17 +1730,19 @@ static int
 scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
     size_t n)
 {
-	const uint64_t *first = f->dfirst;
+	const uint8_t *map = f->dmap;
+	const uint64_t *mask = f->dmask;
 	size_t end = n >= f->dmin ? n - f->dmin + 1 : 0;
 	uint64_t done = 0;
 
 	for (size_t i = 0; i < end; i++) {
-		uint64_t m = first[sigma_lower[h[i]]] & ~done;
+		uint64_t m = mask[map[sigma_lower[h[i]]]] & ~done;
 
 		while (m != 0) {
 			unsigned k = (unsigned)__builtin_ctzll(m);
-			const unsigned char *p = f->dpats[k];
-			size_t pn = f->dlens[k], j = 1;
+			const struct pf_dlit *l = &f->dlit[k];
+			const unsigned char *p = f->dbytes + l->off;
+			size_t pn = l->len, j = 1;
 
 			m &= m - 1;
 			if (pn > n - i)
@@ -1722,8 +1751,8 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 				j++;
 			if (j == pn) {
 				done |= UINT64_C(1) << k;
-				if ((pf->recording || pf->ls[f->dids[k]].stamp != pf->epoch) &&
-				    match_cb(f->dids[k], 0, i + pn, 0, pf) != 0)
+				if ((pf->recording || pf->ls[l->id].stamp != pf->epoch) &&
+				    match_cb(l->id, 0, i + pn, 0, pf) != 0)
 					return -1;
 			}
 		}
@@ -1857,6 +1886,20 @@ scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
 	return rc;
 }
 
+/*
+ * The field cache's slot for a name's address: all of its bits mixed.
+ * Decoders' names are short strings packed next to each other ("a0",
+ * "a1" ... three bytes apart), so the address's low bits alone put
+ * several names of one event on the same slot, which they then took from
+ * each other on every event.
+ */
+static inline size_t
+fcache_slot(const char *name)
+{
+	return (size_t)(((uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15)) >>
+	    (64 - PF_FCACHE_BITS));
+}
+
 /* Scans ev once (see sigma_prefilter.h); 0, or -1 when every rule may match. */
 int
 sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
@@ -1885,7 +1928,7 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 		const char *s0 = ev->d->scratch, *s1 = s0 + sizeof(ev->d->scratch);
 		for (unsigned i = 0; i < ev->d->nfields; i++) {
 			const char *name = ev->d->fields[i].name;
-			size_t k, h = ((uintptr_t)name >> 3) & (PF_FCACHE - 1);
+			size_t k, h = fcache_slot(name);
 
 			if (name >= s0 && name < s1) {
 				k = field_find(pf, name);
