@@ -41,6 +41,8 @@
 #define PF_MAX_LITS	(1u << 20)	/* literals per filter, a bound on rule files */
 #define PF_GOOD_LEN	8		/* literals this long are all "rare enough" */
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
+#define PF_CLAUSE_BITS	2		/* a clause's index among its rule's */
+_Static_assert(PF_MAX_CLAUSES <= (1 << PF_CLAUSE_BITS), "clause index bits");
 #define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
 #define PF_FCACHE_BITS	8		/* field_find cache: 256 entries */
 #define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
@@ -160,14 +162,14 @@ struct sigma_prefilter {
 	size_t nrules;
 	bool *filtered;		/* rule has necessary literals */
 	/*
-	 * Per rule, per clause, per literal: what one event found. Each kind
-	 * in one array of small records (a found literal touches one line of
-	 * each, not one of each of seven arrays).
+	 * Per rule and per literal: what one event found, each kind in one
+	 * array of small records. A rule's clauses are bits of its record
+	 * (a found literal touches its own record and those of its rules).
 	 */
 	struct pf_rstate {
 		uint32_t stamp;	/* == epoch: a clause of the rule was seen */
-		uint8_t have;	/* clauses seen, valid when stamp == epoch */
-		uint8_t need;	/* clauses of the rule (0: not filtered) */
+		uint8_t seen;	/* bit c: clause c seen, valid when stamp == epoch */
+		uint8_t full;	/* a bit per clause of the rule (0: not filtered) */
 	} *rs;
 	uint32_t epoch;
 	bool failed;		/* last scan failed: everything may match */
@@ -175,7 +177,8 @@ struct sigma_prefilter {
 	 * One id per distinct literal of a field (ASCII case-folded): rules
 	 * share most of theirs ("EXECVE" in every auditd rule), and a literal
 	 * found once stamps all its clauses, clause_of[ls[id].off ..
-	 * ls[id + 1].off), in one callback.
+	 * ls[id + 1].off), in one callback. A clause is rule << PF_CLAUSE_BITS
+	 * | the clause's index among the rule's.
 	 */
 	struct pf_lstate {
 		uint32_t stamp;	/* == epoch: the literal was seen */
@@ -189,11 +192,7 @@ struct sigma_prefilter {
 	size_t nuslots;
 	uint32_t *ref_clause, *ref_next;
 	size_t nrefs, arefs;
-	size_t *clause_rule;	/* clause -> rule index (building) */
-	struct pf_cstate {
-		uint32_t stamp;	/* == epoch: a literal of the clause was seen */
-		uint32_t rule;
-	} *cs;
+	uint32_t *clause_rule;	/* clause -> its code in clause_of (building) */
 	size_t nclauses, aclauses;
 	size_t nfiltered;
 	struct pf_field *fields;	/* fields[0] is the message */
@@ -1228,19 +1227,19 @@ field_get_or_add(struct sigma_prefilter *pf, const char *name)
 	return &pf->fields[pf->nfields++];
 }
 
-/* A new clause of rule; its index, or SIZE_MAX when out of memory. */
+/* Clause c (< PF_MAX_CLAUSES) of rule; its index, or SIZE_MAX when out of memory. */
 static size_t
-clause_add(struct sigma_prefilter *pf, size_t rule)
+clause_add(struct sigma_prefilter *pf, size_t rule, size_t c)
 {
 	if (pf->nclauses == pf->aclauses) {
 		size_t na = pf->aclauses ? pf->aclauses * 2 : 64;
-		size_t *nr = realloc(pf->clause_rule, na * sizeof(*nr));
+		uint32_t *nr = realloc(pf->clause_rule, na * sizeof(*nr));
 		if (nr == NULL)
 			return SIZE_MAX;
 		pf->clause_rule = nr;
 		pf->aclauses = na;
 	}
-	pf->clause_rule[pf->nclauses] = rule;
+	pf->clause_rule[pf->nclauses] = (uint32_t)(rule << PF_CLAUSE_BITS | c);
 	return pf->nclauses++;
 }
 
@@ -1406,7 +1405,7 @@ lit_flatten(struct sigma_prefilter *pf)
 		uint32_t k = off + pf->ulits[id].nref;
 		pf->ls[id].off = off;
 		for (uint32_t r = pf->ulits[id].head; r != 0; r = pf->ref_next[r - 1])
-			pf->clause_of[--k] = pf->ref_clause[r - 1];
+			pf->clause_of[--k] = pf->clause_rule[pf->ref_clause[r - 1]];
 		off += pf->ulits[id].nref;
 	}
 	pf->ls[pf->nlits].off = off;
@@ -1510,7 +1509,6 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->ls);
 	free(pf->clause_of);
 	free(pf->clause_rule);
-	free(pf->cs);
 	free(pf->filtered);
 	free(pf->rs);
 	free(pf->always);
@@ -1535,6 +1533,9 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	if (hs_valid_platform() != HS_SUCCESS)
 		return NULL;
 	if ((pf = calloc(1, sizeof(*pf))) == NULL)
+		goto fail;
+	/* A clause is coded as rule << PF_CLAUSE_BITS | index in 32 bits. */
+	if (n > UINT32_MAX >> PF_CLAUSE_BITS)
 		goto fail;
 	pf->nrules = n;
 	pf->epoch = 1;
@@ -1605,7 +1606,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 		}
 		if (s.n > 0) {
 			for (size_t c = 0; c < s.n; c++) {
-				size_t cl = clause_add(pf, i);
+				size_t cl = clause_add(pf, i, c);
 				if (cl == SIZE_MAX || cl >= UINT32_MAX) {
 					cnf_fini(&s);
 					goto fail;
@@ -1616,7 +1617,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 						goto fail;
 					}
 			}
-			pf->rs[i].need = (uint8_t)s.n;
+			pf->rs[i].full = (uint8_t)((1u << s.n) - 1);
 			pf->filtered[i] = true;
 			pf->nfiltered++;
 		} else {
@@ -1626,11 +1627,8 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	}
 	free(cnfs);
 	cnfs = NULL;
-	if ((pf->cs = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cs))) == NULL ||
-	    lit_flatten(pf) < 0)
+	if (lit_flatten(pf) < 0)
 		goto fail;
-	for (size_t c = 0; c < pf->nclauses; c++)
-		pf->cs[c].rule = (uint32_t)pf->clause_rule[c];
 	free(pf->clause_rule);
 	pf->clause_rule = NULL;
 	lit_build_fini(pf);
@@ -1676,20 +1674,20 @@ lit_found(struct sigma_prefilter *pf, unsigned id)
 		return;
 	pf->ls[id].stamp = epoch;
 	for (uint32_t k = pf->ls[id].off, e = pf->ls[id + 1].off; k < e; k++) {
-		struct pf_cstate *c = &pf->cs[pf->clause_of[k]];
-		struct pf_rstate *r;
+		uint32_t code = pf->clause_of[k], rule = code >> PF_CLAUSE_BITS;
+		uint8_t bit = (uint8_t)(1u << (code & ((1u << PF_CLAUSE_BITS) - 1)));
+		struct pf_rstate *r = &pf->rs[rule];
 
-		if (c->stamp == epoch)
-			continue;
-		c->stamp = epoch;
-		r = &pf->rs[c->rule];
 		if (r->stamp != epoch) {
 			r->stamp = epoch;
-			r->have = 0;
+			r->seen = 0;
 		}
+		if (r->seen & bit)
+			continue;
+		r->seen |= bit;
 		/* A candidate once every clause of the rule has been seen. */
-		if (++r->have == r->need)
-			pf->cand[pf->ncand++] = c->rule;
+		if (r->seen == r->full)
+			pf->cand[pf->ncand++] = rule;
 	}
 }
 
@@ -1909,8 +1907,6 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	if (++pf->epoch == 0) {
 		for (size_t i = 0; i < pf->nrules; i++)
 			pf->rs[i].stamp = 0;
-		for (size_t i = 0; i < pf->nclauses; i++)
-			pf->cs[i].stamp = 0;
 		for (size_t i = 0; i < pf->nlits; i++)
 			pf->ls[i].stamp = 0;
 		pf->epoch = 1;
@@ -1975,7 +1971,7 @@ bool
 sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i)
 {
 	return pf->failed || i >= pf->nrules || !pf->filtered[i] ||
-	    (pf->rs[i].stamp == pf->epoch && pf->rs[i].have == pf->rs[i].need);
+	    (pf->rs[i].stamp == pf->epoch && pf->rs[i].seen == pf->rs[i].full);
 }
 
 size_t
