@@ -209,6 +209,15 @@ struct sigma_prefilter {
 		const char *name;
 		size_t k;
 	} fcache[1u << PF_FCACHE_BITS];
+	/*
+	 * Before that, the name last seen at the same place of an event: a
+	 * decoder emits its fields in the same order event after event, and
+	 * this array is read front to back (the cache above at random).
+	 */
+	struct {
+		const char *name;
+		size_t k;
+	} pos[DECODE_MAX_FIELDS];
 	struct pf_pool pool;	/* literals taken from regular expressions */
 	/*
 	 * The rules to run for the last scanned event, in rule order: those
@@ -1924,16 +1933,23 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 		const char *s0 = ev->d->scratch, *s1 = s0 + sizeof(ev->d->scratch);
 		for (unsigned i = 0; i < ev->d->nfields; i++) {
 			const char *name = ev->d->fields[i].name;
-			size_t k, h = fcache_slot(name);
+			size_t k, h;
 
 			if (name >= s0 && name < s1) {
 				k = field_find(pf, name);
-			} else if (pf->fcache[h].name == name) {
-				k = pf->fcache[h].k;
+			} else if (pf->pos[i].name == name) {
+				k = pf->pos[i].k;
 			} else {
-				k = field_find(pf, name);
-				pf->fcache[h].name = name;
-				pf->fcache[h].k = k;
+				h = fcache_slot(name);
+				if (pf->fcache[h].name == name) {
+					k = pf->fcache[h].k;
+				} else {
+					k = field_find(pf, name);
+					pf->fcache[h].name = name;
+					pf->fcache[h].k = k;
+				}
+				pf->pos[i].name = name;
+				pf->pos[i].k = k;
 			}
 			if (k != 0 && scan_field(pf, k, &ev->d->fields[i].value) < 0)
 				rc = -1;
