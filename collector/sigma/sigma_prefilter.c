@@ -96,8 +96,37 @@ struct pf_dlit {
 	uint32_t off, len, id;
 };
 
+/*
+ * What a scan of a field's value reads, in one cache line per field
+ * (sigma_prefilter.scan[], copied from the fields once they are built).
+ */
+struct pf_fscan {
+	hs_database_t *db;	/* owned by the pf_field */
+	/* Lengths (pf_lit with p NULL): a value at least lmin[j] long is literal lid[j]. */
+	const uint32_t *lmin, *lid;
+	/*
+	 * A field with few literals also keeps them lower-cased for a direct
+	 * search: on a short value that is cheaper than a call into
+	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few
+	 * dozen command names ...). All of it in one block (owned by the
+	 * pf_field), so that a search touches a few neighbouring lines:
+	 * dmap[b] is the index into the masks at dmap + 256 of the literals
+	 * starting with the lower-cased byte b (0: none, mask 0 is empty);
+	 * dlit[k] says where literal k's lower-cased bytes are in dbytes.
+	 */
+	const uint8_t *dmap;
+	const struct pf_dlit *dlit;
+	const unsigned char *dbytes;
+	uint32_t nlen;
+	uint32_t dn;		/* literals searched directly (0: none) */
+	uint32_t dmin;		/* the shortest of them */
+};
+
+_Static_assert(sizeof(struct pf_fscan) <= 64, "one cache line per field");
+
 /* Literals of one field (by lower-cased name), compiled into one database. */
 struct pf_field {
+	struct pf_fscan sc;
 	char *lname;		/* owned, lower-cased; "" for the message */
 	uint32_t hash;
 	const char **pats;	/* building only */
@@ -106,29 +135,8 @@ struct pf_field {
 	unsigned *flags;
 	size_t n, a;
 	bool primary;		/* some rule's best clause has a literal here */
-	hs_database_t *db;
-	/* Lengths (pf_lit with p NULL): a value at least lmin[j] long is literal lid[j]. */
-	uint32_t *lmin, *lid;
-	size_t nlen;
-	/*
-	 * A field with few literals also keeps them lower-cased (owned) for a
-	 * direct search: on a short value that is cheaper than a call into
-	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few dozen
-	 * command names ...).
-	 */
-	size_t dn;
-	uint32_t dmin;		/* the shortest of them */
-	/*
-	 * All of it in one block (owned: dmap), so that a search touches a
-	 * few neighbouring lines: dmap[b] is the index into dmask of the
-	 * literals starting with the lower-cased byte b (0: none, dmask[0] is
-	 * empty); dlit[k] says where literal k's lower-cased bytes are in
-	 * dbytes.
-	 */
-	uint8_t *dmap;
-	const uint64_t *dmask;
-	const struct pf_dlit *dlit;
-	const unsigned char *dbytes;
+	uint32_t *lmin, *lid;	/* owned; sc.lmin, sc.lid */
+	uint8_t *dblock;	/* owned; sc.dmap */
 };
 
 /* A remembered value of a field and the literals found in it (see PF_MEMO). */
@@ -196,6 +204,7 @@ struct sigma_prefilter {
 	size_t nclauses, aclauses;
 	size_t nfiltered;
 	struct pf_field *fields;	/* fields[0] is the message */
+	struct pf_fscan *scan;		/* nfields, 64-byte aligned: what a scan reads */
 	size_t nfields, afields;
 	size_t *slots;		/* open addressing over fields[1..], index+1, 0 = empty */
 	size_t nslots;
@@ -1328,15 +1337,17 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 			pf->alits = na;
 		}
 		if (l->p == NULL) {
-			uint32_t *nm = realloc(f->lmin, (f->nlen + 1) * sizeof(*nm)), *ni;
+			uint32_t *nm = realloc(f->lmin, (f->sc.nlen + 1) * sizeof(*nm)), *ni;
 			if (nm == NULL)
 				return -1;
 			f->lmin = nm;
-			if ((ni = realloc(f->lid, (f->nlen + 1) * sizeof(*ni))) == NULL)
+			if ((ni = realloc(f->lid, (f->sc.nlen + 1) * sizeof(*ni))) == NULL)
 				return -1;
 			f->lid = ni;
-			f->lmin[f->nlen] = (uint32_t)l->len;
-			f->lid[f->nlen++] = (uint32_t)pf->nlits;
+			f->lmin[f->sc.nlen] = (uint32_t)l->len;
+			f->lid[f->sc.nlen++] = (uint32_t)pf->nlits;
+			f->sc.lmin = f->lmin;
+			f->sc.lid = f->lid;
 		} else if (f->n == f->a) {
 			size_t na = f->a ? f->a * 2 : 16;
 			const char **np = realloc(f->pats, na * sizeof(*np));
@@ -1466,11 +1477,12 @@ field_direct(struct pf_field *f)
 	bo = lo + f->n * sizeof(struct pf_dlit);
 	if (nbytes > UINT32_MAX || (blk = calloc(1, bo + nbytes)) == NULL)
 		return -1;
-	f->dmap = blk;
+	f->dblock = blk;
+	f->sc.dmap = blk;
 	mask = (uint64_t *)(void *)(blk + mo);
 	lit = (struct pf_dlit *)(void *)(blk + lo);
 	bytes = blk + bo;
-	f->dmin = UINT32_MAX;
+	f->sc.dmin = UINT32_MAX;
 	nbytes = 0;
 	for (size_t k = 0; k < f->n; k++) {
 		unsigned char b0 = sigma_lower[(unsigned char)f->pats[k][0]];
@@ -1481,15 +1493,14 @@ field_direct(struct pf_field *f)
 		lit[k].len = (uint32_t)f->lens[k];
 		lit[k].id = f->ids[k];
 		nbytes += f->lens[k];
-		f->dmin = lit[k].len < f->dmin ? lit[k].len : f->dmin;
+		f->sc.dmin = lit[k].len < f->sc.dmin ? lit[k].len : f->sc.dmin;
 		if (blk[b0] == 0)
 			blk[b0] = (uint8_t)++nfirst;
 		mask[blk[b0]] |= UINT64_C(1) << k;
 	}
-	f->dmask = mask;
-	f->dlit = lit;
-	f->dbytes = bytes;
-	f->dn = f->n;
+	f->sc.dlit = lit;
+	f->sc.dbytes = bytes;
+	f->sc.dn = (uint32_t)f->n;
 	return 0;
 }
 
@@ -1503,16 +1514,17 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	for (size_t i = 0; i < pf->nfields; i++) {
 		field_build_fini(&pf->fields[i]);
 		free(pf->fields[i].lname);
-		free(pf->fields[i].dmap);
+		free(pf->fields[i].dblock);
 		free(pf->fields[i].lmin);
 		free(pf->fields[i].lid);
-		hs_free_database(pf->fields[i].db);
+		hs_free_database(pf->fields[i].sc.db);
 	}
 	hs_free_scratch(pf->scratch);
 	for (size_t i = 0; i < pf->pool.n; i++)
 		free(pf->pool.v[i]);
 	free(pf->pool.v);
 	free(pf->fields);
+	free(pf->scan);
 	free(pf->slots);
 	lit_build_fini(pf);
 	free(pf->ls);
@@ -1652,16 +1664,21 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 		if (f->n == 0)
 			continue;
 		if (hs_compile_lit_multi(f->pats, f->flags, f->ids, f->lens, (unsigned)f->n,
-		    HS_MODE_BLOCK, NULL, &f->db, &cerr) != HS_SUCCESS) {
+		    HS_MODE_BLOCK, NULL, &f->sc.db, &cerr) != HS_SUCCESS) {
 			hs_free_compile_error(cerr);
 			goto fail;
 		}
 		if (f->n <= PF_DIRECT_LITS && field_direct(f) < 0)
 			goto fail;
 		field_build_fini(f);
-		if (hs_alloc_scratch(f->db, &pf->scratch) != HS_SUCCESS)
+		if (hs_alloc_scratch(f->sc.db, &pf->scratch) != HS_SUCCESS)
 			goto fail;
 	}
+	/* 64 bytes apart on 64-bit machines: one line each (size rounded for aligned_alloc) */
+	if ((pf->scan = aligned_alloc(64, (pf->nfields * sizeof(*pf->scan) + 63) & ~(size_t)63)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < pf->nfields; i++)
+		pf->scan[i] = pf->fields[i].sc;
 	free(b.run);
 	return pf;
 fail:
@@ -1734,11 +1751,11 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
  * 0, or -1 when the callback budget ran out.
  */
 static int
-scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
+scan_direct(struct sigma_prefilter *pf, const struct pf_fscan *f, const unsigned char *h,
     size_t n)
 {
 	const uint8_t *map = f->dmap;
-	const uint64_t *mask = f->dmask;
+	const uint64_t *mask = (const uint64_t *)(const void *)(f->dmap + 256);
 	size_t end = n >= f->dmin ? n - f->dmin + 1 : 0;
 	uint64_t done = 0;
 
@@ -1768,7 +1785,7 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 }
 
 static int
-scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms_str *v)
+scan_value(struct sigma_prefilter *pf, const struct pf_fscan *f, const struct ms_str *v)
 {
 	if (v->p == NULL || v->len == 0)
 		return 0;
@@ -1854,7 +1871,7 @@ memo_same(const unsigned char *a, const unsigned char *b, size_t n)
 static int
 scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
 {
-	const struct pf_field *f = &pf->fields[k];
+	const struct pf_fscan *f = &pf->scan[k];
 	struct pf_memo *e;
 	uint64_t h;
 	int rc;
@@ -1922,7 +1939,7 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	}
 	pf->ncand = 0;
 	pf->ncallbacks = 0;
-	if (scan_value(pf, &pf->fields[0], &ev->message) < 0)
+	if (scan_value(pf, &pf->scan[0], &ev->message) < 0)
 		rc = -1;
 	/*
 	 * A rule reads decode_field_get(d, name): the first exact, else the
