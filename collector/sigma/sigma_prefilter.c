@@ -139,16 +139,21 @@ struct pf_field {
 	uint8_t *dblock;	/* owned; sc.dmap */
 };
 
-/* A remembered value of a field and the literals found in it (see PF_MEMO). */
+/*
+ * Two remembered values of fields and the literals found in them (see
+ * PF_MEMO), the ways of one hash. What a lookup compares and what a hit
+ * reports is in the first cache line, the values in the lines after it.
+ */
 struct pf_memo {
-	uint64_t hash;		/* 0: empty */
-	uint32_t field;
-	uint32_t len;
-	uint32_t nids;
-	uint32_t used;		/* epoch of its last use: the older of two is replaced */
-	uint32_t ids[PF_MEMO_IDS];
-	unsigned char v[PF_MEMO_LEN];
+	uint64_t hash[2];	/* 0: empty */
+	uint32_t field[2];
+	uint32_t used[2];	/* epoch of its last use: the older of two is replaced */
+	uint16_t ids[2][PF_MEMO_IDS];
+	uint8_t len[2];
+	uint8_t nids[2];
+	_Alignas(64) unsigned char v[2][PF_MEMO_LEN];
 };
+_Static_assert(PF_MEMO_LEN <= UINT8_MAX, "memo lengths in a byte");
 
 /* A distinct literal of a field, while building. */
 struct pf_ulit {
@@ -236,7 +241,7 @@ struct sigma_prefilter {
 	size_t *cand, ncand;
 	size_t *run;
 	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
-	struct pf_memo *memo;	/* PF_MEMO entries; NULL when no field has literals */
+	struct pf_memo *memo;	/* PF_MEMO / 2 buckets; NULL when no field has literals */
 	/* While a value is scanned to be remembered: the distinct literals found. */
 	bool recording, rec_over;
 	uint32_t rec_ids[PF_MEMO_IDS];
@@ -1655,8 +1660,12 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	lit_build_fini(pf);
 
 	/* Only fields are remembered: a route whose rules name none needs no memo. */
-	if (pf->nfields > 1 && (pf->memo = calloc(PF_MEMO, sizeof(*pf->memo))) == NULL)
-		goto fail;
+	if (pf->nfields > 1) {
+		if ((pf->memo = aligned_alloc(_Alignof(struct pf_memo),
+		    PF_MEMO / 2 * sizeof(*pf->memo))) == NULL)
+			goto fail;
+		memset(pf->memo, 0, PF_MEMO / 2 * sizeof(*pf->memo));
+	}
 	for (size_t i = 0; i < pf->nfields; i++) {
 		struct pf_field *f = &pf->fields[i];
 		hs_compile_error_t *cerr = NULL;
@@ -1733,7 +1742,8 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
 		while (j < pf->nrec && pf->rec_ids[j] != id)
 			j++;
 		if (j == pf->nrec) {
-			if (pf->nrec < PF_MEMO_IDS)
+			/* an entry holds PF_MEMO_IDS ids of 16 bits */
+			if (pf->nrec < PF_MEMO_IDS && id <= UINT16_MAX)
 				pf->rec_ids[pf->nrec++] = id;
 			else
 				pf->rec_over = true;
@@ -1881,31 +1891,32 @@ scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
 	if (v->len > PF_MEMO_LEN || (f->dn > 0 && v->len < PF_MEMO_MIN))
 		return scan_value(pf, f, v);
 	h = memo_hash(k, (const unsigned char *)v->p, v->len);
-	e = &pf->memo[(h & (PF_MEMO / 2 - 1)) * 2];
+	e = &pf->memo[h & (PF_MEMO / 2 - 1)];
 	for (int w = 0; w < 2; w++)
-		if (e[w].hash == h && e[w].field == k && e[w].len == v->len &&
-		    memo_same(e[w].v, (const unsigned char *)v->p, v->len)) {
-			e[w].used = pf->epoch;
-			for (uint32_t j = 0; j < e[w].nids; j++)
-				lit_found(pf, e[w].ids[j]);
+		if (e->hash[w] == h && e->field[w] == k && e->len[w] == v->len &&
+		    memo_same(e->v[w], (const unsigned char *)v->p, v->len)) {
+			e->used[w] = pf->epoch;
+			for (uint32_t j = 0; j < e->nids[w]; j++)
+				lit_found(pf, e->ids[w][j]);
 			return 0;
 		}
-	/* the way used longer ago (epochs wrap: compared by distance) */
-	if (pf->epoch - e[1].used > pf->epoch - e[0].used)
-		e++;
 	pf->recording = true;
 	pf->rec_over = false;
 	pf->nrec = 0;
 	rc = scan_value(pf, f, v);
 	pf->recording = false;
 	if (rc == 0 && !pf->rec_over) {
-		e->hash = h;
-		e->field = (uint32_t)k;
-		e->len = (uint32_t)v->len;
-		e->nids = pf->nrec;
-		e->used = pf->epoch;
-		memcpy(e->ids, pf->rec_ids, pf->nrec * sizeof(e->ids[0]));
-		memcpy(e->v, v->p, v->len);
+		/* the way used longer ago (epochs wrap: compared by distance) */
+		int w = pf->epoch - e->used[1] > pf->epoch - e->used[0];
+
+		e->hash[w] = h;
+		e->field[w] = (uint32_t)k;
+		e->len[w] = (uint8_t)v->len;
+		e->nids[w] = (uint8_t)pf->nrec;
+		e->used[w] = pf->epoch;
+		for (uint32_t j = 0; j < pf->nrec; j++)
+			e->ids[w][j] = (uint16_t)pf->rec_ids[j];
+		memcpy(e->v[w], v->p, v->len);
 	}
 	return rc;
 }
