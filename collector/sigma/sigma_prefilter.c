@@ -219,19 +219,17 @@ struct sigma_prefilter {
 	 * an event are the same static strings event after event. Names in
 	 * the event's scratch area are copies and are looked up every time.
 	 */
-	struct {
+	struct pf_fref {
 		const char *name;
-		size_t k;
+		uint32_t k;	/* index into fields, 0: none */
+		uint32_t mmin;	/* memo_min of the field (0: nothing to scan) */
 	} fcache[1u << PF_FCACHE_BITS];
 	/*
 	 * Before that, the name last seen at the same place of an event: a
 	 * decoder emits its fields in the same order event after event, and
 	 * this array is read front to back (the cache above at random).
 	 */
-	struct {
-		const char *name;
-		size_t k;
-	} pos[DECODE_MAX_FIELDS];
+	struct pf_fref pos[DECODE_MAX_FIELDS];
 	struct pf_pool pool;	/* literals taken from regular expressions */
 	/*
 	 * The rules to run for the last scanned event, in rule order: those
@@ -1875,21 +1873,37 @@ memo_same(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 /*
- * Scans value v of field k, or takes the literals found in it from the
- * memo when the same value was scanned before (and remembers it when not).
+ * The shortest value of field k that goes through the memo: values of a
+ * field with few literals shorter than PF_MEMO_MIN are searched directly.
+ * 0 when the field has nothing to scan for.
  */
-static int
-scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
+static uint32_t
+memo_min(const struct sigma_prefilter *pf, size_t k)
 {
 	const struct pf_fscan *f = &pf->scan[k];
+
+	if (k == 0 || (f->db == NULL && f->nlen == 0))
+		return 0;
+	return f->dn > 0 ? PF_MEMO_MIN : 1;
+}
+
+/*
+ * Scans value v of field k (mmin: memo_min), or takes the literals found
+ * in it from the memo when the same value was scanned before (and
+ * remembers it when not). A value found in the memo does not read the
+ * field's record.
+ */
+static int
+scan_field(struct sigma_prefilter *pf, size_t k, uint32_t mmin, const struct ms_str *v)
+{
 	struct pf_memo *e;
 	uint64_t h;
 	int rc;
 
-	if ((f->db == NULL && f->nlen == 0) || v->p == NULL || v->len == 0)
+	if (mmin == 0 || v->p == NULL || v->len == 0)
 		return 0;
-	if (v->len > PF_MEMO_LEN || (f->dn > 0 && v->len < PF_MEMO_MIN))
-		return scan_value(pf, f, v);
+	if (v->len > PF_MEMO_LEN || v->len < mmin)
+		return scan_value(pf, &pf->scan[k], v);
 	h = memo_hash(k, (const unsigned char *)v->p, v->len);
 	e = &pf->memo[h & (PF_MEMO / 2 - 1)];
 	for (int w = 0; w < 2; w++)
@@ -1903,7 +1917,7 @@ scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
 	pf->recording = true;
 	pf->rec_over = false;
 	pf->nrec = 0;
-	rc = scan_value(pf, f, v);
+	rc = scan_value(pf, &pf->scan[k], v);
 	pf->recording = false;
 	if (rc == 0 && !pf->rec_over) {
 		/* the way used longer ago (epochs wrap: compared by distance) */
@@ -1961,25 +1975,24 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 		const char *s0 = ev->d->scratch, *s1 = s0 + sizeof(ev->d->scratch);
 		for (unsigned i = 0; i < ev->d->nfields; i++) {
 			const char *name = ev->d->fields[i].name;
-			size_t k, h;
+			struct pf_fref r;
 
 			if (name >= s0 && name < s1) {
-				k = field_find(pf, name);
+				r.k = (uint32_t)field_find(pf, name);
+				r.mmin = memo_min(pf, r.k);
 			} else if (pf->pos[i].name == name) {
-				k = pf->pos[i].k;
+				r = pf->pos[i];
 			} else {
-				h = fcache_slot(name);
-				if (pf->fcache[h].name == name) {
-					k = pf->fcache[h].k;
-				} else {
-					k = field_find(pf, name);
-					pf->fcache[h].name = name;
-					pf->fcache[h].k = k;
+				struct pf_fref *c = &pf->fcache[fcache_slot(name)];
+				if (c->name != name) {
+					c->name = name;
+					c->k = (uint32_t)field_find(pf, name);
+					c->mmin = memo_min(pf, c->k);
 				}
-				pf->pos[i].name = name;
-				pf->pos[i].k = k;
+				r = *c;
+				pf->pos[i] = r;
 			}
-			if (k != 0 && scan_field(pf, k, &ev->d->fields[i].value) < 0)
+			if (r.mmin != 0 && scan_field(pf, r.k, r.mmin, &ev->d->fields[i].value) < 0)
 				rc = -1;
 		}
 	}
