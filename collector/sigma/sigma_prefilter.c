@@ -43,6 +43,7 @@
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
 #define PF_CLAUSE_BITS	2		/* a clause's index among its rule's */
 _Static_assert(PF_MAX_CLAUSES <= (1 << PF_CLAUSE_BITS), "clause index bits");
+#define PF_LS_ONE	UINT32_C(0x80000000)	/* pf_lstate.ref: one clause, inline */
 #define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
 #define PF_FCACHE_BITS	8		/* field_find cache: 256 entries */
 #define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
@@ -195,8 +196,13 @@ struct sigma_prefilter {
 	 */
 	struct pf_lstate {
 		uint32_t stamp;	/* == epoch: the literal was seen */
-		uint32_t off;	/* its clauses: clause_of[off .. next literal's off) */
-	} *ls;			/* nlits + 1 */
+		/*
+		 * Its clauses: PF_LS_ONE | the code of its one clause (most
+		 * literals have one), else the offset in clause_of of their
+		 * count, the codes following it.
+		 */
+		uint32_t ref;
+	} *ls;			/* nlits */
 	uint32_t *clause_of;
 	size_t nlits, alits;
 	/* Building only: the literal table and each literal's clauses, chained. */
@@ -1420,18 +1426,28 @@ lit_flatten(struct sigma_prefilter *pf)
 {
 	uint32_t off = 0;
 
-	pf->ls = calloc(pf->nlits + 1, sizeof(*pf->ls));
-	pf->clause_of = malloc((pf->nrefs ? pf->nrefs : 1) * sizeof(*pf->clause_of));
+	/* a count before each list of two or more: at most twice the references */
+	if (pf->nrefs > (UINT32_MAX >> 1) - pf->nlits)
+		return -1;
+	pf->ls = calloc(pf->nlits ? pf->nlits : 1, sizeof(*pf->ls));
+	pf->clause_of = malloc((pf->nrefs + pf->nlits + 1) * sizeof(*pf->clause_of));
 	if (pf->ls == NULL || pf->clause_of == NULL)
 		return -1;
 	for (size_t id = 0; id < pf->nlits; id++) {
-		uint32_t k = off + pf->ulits[id].nref;
-		pf->ls[id].off = off;
+		uint32_t n = pf->ulits[id].nref, k;
+
+		if (n == 1) {
+			pf->ls[id].ref = PF_LS_ONE |
+			    pf->clause_rule[pf->ref_clause[pf->ulits[id].head - 1]];
+			continue;
+		}
+		pf->ls[id].ref = off;
+		pf->clause_of[off] = n;
+		k = off + 1 + n;
 		for (uint32_t r = pf->ulits[id].head; r != 0; r = pf->ref_next[r - 1])
 			pf->clause_of[--k] = pf->clause_rule[pf->ref_clause[r - 1]];
-		off += pf->ulits[id].nref;
+		off += 1 + n;
 	}
-	pf->ls[pf->nlits].off = off;
 	return 0;
 }
 
@@ -1558,8 +1574,8 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 		return NULL;
 	if ((pf = calloc(1, sizeof(*pf))) == NULL)
 		goto fail;
-	/* A clause is coded as rule << PF_CLAUSE_BITS | index in 32 bits. */
-	if (n > UINT32_MAX >> PF_CLAUSE_BITS)
+	/* A clause is coded as rule << PF_CLAUSE_BITS | index in 31 bits. */
+	if (n > (UINT32_MAX >> 1) >> PF_CLAUSE_BITS)
 		goto fail;
 	pf->nrules = n;
 	pf->epoch = 1;
@@ -1703,11 +1719,22 @@ lit_found(struct sigma_prefilter *pf, unsigned id)
 {
 	uint32_t epoch = pf->epoch;
 
+	const uint32_t *code_of;
+	uint32_t ref, n;
+
 	if (pf->ls[id].stamp == epoch)
 		return;
 	pf->ls[id].stamp = epoch;
-	for (uint32_t k = pf->ls[id].off, e = pf->ls[id + 1].off; k < e; k++) {
-		uint32_t code = pf->clause_of[k], rule = code >> PF_CLAUSE_BITS;
+	ref = pf->ls[id].ref;
+	if (ref & PF_LS_ONE) {
+		code_of = &pf->ls[id].ref;	/* the flag is above the code's bits */
+		n = 1;
+	} else {
+		code_of = &pf->clause_of[ref + 1];
+		n = pf->clause_of[ref];
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t code = code_of[k] & ~PF_LS_ONE, rule = code >> PF_CLAUSE_BITS;
 		uint8_t bit = (uint8_t)(1u << (code & ((1u << PF_CLAUSE_BITS) - 1)));
 		struct pf_rstate *r = &pf->rs[rule];
 
