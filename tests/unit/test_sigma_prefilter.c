@@ -660,6 +660,60 @@ test_direct_search(void **state)
 		sigma_rule_free(r[i]);
 }
 
+/*
+ * The memo keeps literal ids in 16 bits: a value whose literals have
+ * higher ids (a route with more than 65,535 distinct literals) is not
+ * remembered, and must give the same answer every time it is met.
+ */
+static void
+test_memo_high_ids(void **state)
+{
+	/* a rule holds at most SIGMA_MAX_VALUES (8,192) values: nine rules of 8,000 */
+	enum { NB = 9, NW = 8000, NR = NB + 1 };
+	struct sigma_rule *r[NR];
+	const struct sigma_rule *rs[NR];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+
+	(void)state;
+	/* ids in registration order: the big rules' literals take 0 .. NB * NW - 1 */
+	for (size_t k = 0; k < NB; k++) {
+		struct ms_buf b;
+
+		ms_buf_init(&b, 1 << 20);
+		assert_int_equal(ms_buf_adds(&b, "  s:\n    F|contains:\n"), 0);
+		for (size_t i = 0; i < NW; i++) {
+			char line[32];
+			int n = snprintf(line, sizeof(line), "      - w%zu_%04zu\n", k, i);
+			assert_int_equal(ms_buf_add(&b, line, (size_t)n), 0);
+		}
+		assert_int_equal(ms_buf_adds(&b, "  condition: s\n"), 0);
+		rs[k] = r[k] = rule_from(b.data);
+		ms_buf_fini(&b);
+	}
+	rs[NB] = r[NB] = rule_from("  s:\n    G|contains: target\n  condition: s\n");
+	assert_non_null(pf = sigma_prefilter_new(rs, NR));
+	assert_true(sigma_prefilter_nliterals(pf) > UINT16_MAX + 1);
+	for (size_t pass = 0; pass < 4; pass++) {
+		const char *hit[] = { "G", "the target value", NULL };
+		const char *miss[] = { "G", "the other value", NULL };
+		const char *last[] = { "F", "has w8_7999 in it", NULL };
+
+		scan_fields(pf, &ev, hit);
+		for (size_t i = 0; i < NR; i++)
+			assert_int_equal(sigma_prefilter_may_match(pf, i), i == NB);
+		scan_fields(pf, &ev, miss);
+		for (size_t i = 0; i < NR; i++)
+			assert_false(sigma_prefilter_may_match(pf, i));
+		scan_fields(pf, &ev, last);
+		for (size_t i = 0; i < NR; i++)
+			assert_int_equal(sigma_prefilter_may_match(pf, i), i == NB - 1);
+	}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NR; i++)
+		sigma_rule_free(r[i]);
+}
+
 /* --- 2. equivalence ---------------------------------------------------- */
 
 struct lines {
@@ -940,6 +994,7 @@ main(void)
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_field_places),
 		cmocka_unit_test(test_direct_search),
+		cmocka_unit_test(test_memo_high_ids),
 		cmocka_unit_test(test_equivalence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
