@@ -190,9 +190,9 @@ struct sigma_prefilter {
 	/*
 	 * One id per distinct literal of a field (ASCII case-folded): rules
 	 * share most of theirs ("EXECVE" in every auditd rule), and a literal
-	 * found once stamps all its clauses, clause_of[ls[id].off ..
-	 * ls[id + 1].off), in one callback. A clause is rule << PF_CLAUSE_BITS
-	 * | the clause's index among the rule's.
+	 * found once stamps all its clauses (see ref) in one callback. A
+	 * clause is coded as rule << PF_CLAUSE_BITS | the clause's index
+	 * among the rule's.
 	 */
 	struct pf_lstate {
 		uint32_t stamp;	/* == epoch: the literal was seen */
