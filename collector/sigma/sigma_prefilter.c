@@ -41,8 +41,11 @@
 #define PF_MAX_LITS	(1u << 20)	/* literals per filter, a bound on rule files */
 #define PF_GOOD_LEN	8		/* literals this long are all "rare enough" */
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
+#define PF_CLAUSE_BITS	2		/* a clause's index among its rule's */
+_Static_assert(PF_MAX_CLAUSES <= (1 << PF_CLAUSE_BITS), "clause index bits");
+#define PF_LS_ONE	UINT32_C(0x80000000)	/* pf_lstate.ref: one clause, inline */
 #define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
-#define PF_FCACHE	256		/* field_find cache entries (a power of two) */
+#define PF_FCACHE_BITS	8		/* field_find cache: 256 entries */
 #define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
 #define PF_DIRECT_LEN	32		/* ... are searched directly in values up to this long */
 /*
@@ -89,8 +92,42 @@ struct pf_cnf {
 	size_t n;
 };
 
+/* A literal of a field's direct search: its bytes at dbytes + off. */
+struct pf_dlit {
+	uint32_t off, len, id;
+};
+
+/*
+ * What a scan of a field's value reads, in one cache line per field
+ * (sigma_prefilter.scan[], copied from the fields once they are built).
+ */
+struct pf_fscan {
+	hs_database_t *db;	/* owned by the pf_field */
+	/* Lengths (pf_lit with p NULL): a value at least lmin[j] long is literal lid[j]. */
+	const uint32_t *lmin, *lid;
+	/*
+	 * A field with few literals also keeps them lower-cased for a direct
+	 * search: on a short value that is cheaper than a call into
+	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few
+	 * dozen command names ...). All of it in one block (owned by the
+	 * pf_field), so that a search touches a few neighbouring lines:
+	 * dmap[b] is the index into the masks at dmap + 256 of the literals
+	 * starting with the lower-cased byte b (0: none, mask 0 is empty);
+	 * dlit[k] says where literal k's lower-cased bytes are in dbytes.
+	 */
+	const uint8_t *dmap;
+	const struct pf_dlit *dlit;
+	const unsigned char *dbytes;
+	uint32_t nlen;
+	uint32_t dn;		/* literals searched directly (0: none) */
+	uint32_t dmin;		/* the shortest of them */
+};
+
+_Static_assert(sizeof(struct pf_fscan) <= 64, "one cache line per field");
+
 /* Literals of one field (by lower-cased name), compiled into one database. */
 struct pf_field {
+	struct pf_fscan sc;
 	char *lname;		/* owned, lower-cased; "" for the message */
 	uint32_t hash;
 	const char **pats;	/* building only */
@@ -99,34 +136,25 @@ struct pf_field {
 	unsigned *flags;
 	size_t n, a;
 	bool primary;		/* some rule's best clause has a literal here */
-	hs_database_t *db;
-	/* Lengths (pf_lit with p NULL): a value at least lmin[j] long is literal lid[j]. */
-	uint32_t *lmin, *lid;
-	size_t nlen;
-	/*
-	 * A field with few literals also keeps them lower-cased (owned) for a
-	 * direct search: on a short value that is cheaper than a call into
-	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few dozen
-	 * command names ...).
-	 */
-	unsigned char **dpats;
-	uint32_t *dlens;
-	unsigned *dids;
-	size_t dn;
-	uint32_t dmin;		/* the shortest of them */
-	uint64_t *dfirst;	/* 256 masks: literals starting with that (lower-cased) byte */
+	uint32_t *lmin, *lid;	/* owned; sc.lmin, sc.lid */
+	uint8_t *dblock;	/* owned; sc.dmap */
 };
 
-/* A remembered value of a field and the literals found in it (see PF_MEMO). */
+/*
+ * Two remembered values of fields and the literals found in them (see
+ * PF_MEMO), the ways of one hash. What a lookup compares and what a hit
+ * reports is in the first cache line, the values in the lines after it.
+ */
 struct pf_memo {
-	uint64_t hash;		/* 0: empty */
-	uint32_t field;
-	uint32_t len;
-	uint32_t nids;
-	uint32_t used;		/* epoch of its last use: the older of two is replaced */
-	uint32_t ids[PF_MEMO_IDS];
-	unsigned char v[PF_MEMO_LEN];
+	uint64_t hash[2];	/* 0: empty */
+	uint32_t field[2];
+	uint32_t used[2];	/* epoch of its last use: the older of two is replaced */
+	uint16_t ids[2][PF_MEMO_IDS];
+	uint8_t len[2];
+	uint8_t nids[2];
+	_Alignas(64) unsigned char v[2][PF_MEMO_LEN];
 };
+_Static_assert(PF_MEMO_LEN <= UINT8_MAX, "memo lengths in a byte");
 
 /* A distinct literal of a field, while building. */
 struct pf_ulit {
@@ -148,27 +176,33 @@ struct sigma_prefilter {
 	size_t nrules;
 	bool *filtered;		/* rule has necessary literals */
 	/*
-	 * Per rule, per clause, per literal: what one event found. Each kind
-	 * in one array of small records (a found literal touches one line of
-	 * each, not one of each of seven arrays).
+	 * Per rule and per literal: what one event found, each kind in one
+	 * array of small records. A rule's clauses are bits of its record
+	 * (a found literal touches its own record and those of its rules).
 	 */
 	struct pf_rstate {
 		uint32_t stamp;	/* == epoch: a clause of the rule was seen */
-		uint8_t have;	/* clauses seen, valid when stamp == epoch */
-		uint8_t need;	/* clauses of the rule (0: not filtered) */
+		uint8_t seen;	/* bit c: clause c seen, valid when stamp == epoch */
+		uint8_t full;	/* a bit per clause of the rule (0: not filtered) */
 	} *rs;
 	uint32_t epoch;
 	bool failed;		/* last scan failed: everything may match */
 	/*
 	 * One id per distinct literal of a field (ASCII case-folded): rules
 	 * share most of theirs ("EXECVE" in every auditd rule), and a literal
-	 * found once stamps all its clauses, clause_of[ls[id].off ..
-	 * ls[id + 1].off), in one callback.
+	 * found once stamps all its clauses (see ref) in one callback. A
+	 * clause is coded as rule << PF_CLAUSE_BITS | the clause's index
+	 * among the rule's.
 	 */
 	struct pf_lstate {
 		uint32_t stamp;	/* == epoch: the literal was seen */
-		uint32_t off;	/* its clauses: clause_of[off .. next literal's off) */
-	} *ls;			/* nlits + 1 */
+		/*
+		 * Its clauses: PF_LS_ONE | the code of its one clause (most
+		 * literals have one), else the offset in clause_of of their
+		 * count, the codes following it.
+		 */
+		uint32_t ref;
+	} *ls;			/* nlits */
 	uint32_t *clause_of;
 	size_t nlits, alits;
 	/* Building only: the literal table and each literal's clauses, chained. */
@@ -177,14 +211,11 @@ struct sigma_prefilter {
 	size_t nuslots;
 	uint32_t *ref_clause, *ref_next;
 	size_t nrefs, arefs;
-	size_t *clause_rule;	/* clause -> rule index (building) */
-	struct pf_cstate {
-		uint32_t stamp;	/* == epoch: a literal of the clause was seen */
-		uint32_t rule;
-	} *cs;
+	uint32_t *clause_rule;	/* clause -> its code in clause_of (building) */
 	size_t nclauses, aclauses;
 	size_t nfiltered;
 	struct pf_field *fields;	/* fields[0] is the message */
+	struct pf_fscan *scan;		/* nfields, 64-byte aligned: what a scan reads */
 	size_t nfields, afields;
 	size_t *slots;		/* open addressing over fields[1..], index+1, 0 = empty */
 	size_t nslots;
@@ -194,10 +225,17 @@ struct sigma_prefilter {
 	 * an event are the same static strings event after event. Names in
 	 * the event's scratch area are copies and are looked up every time.
 	 */
-	struct {
+	struct pf_fref {
 		const char *name;
-		size_t k;
-	} fcache[PF_FCACHE];
+		uint32_t k;	/* index into fields, 0: none */
+		uint32_t mmin;	/* memo_min of the field (0: nothing to scan) */
+	} fcache[1u << PF_FCACHE_BITS];
+	/*
+	 * Before that, the name last seen at the same place of an event: a
+	 * decoder emits its fields in the same order event after event, and
+	 * this array is read front to back (the cache above at random).
+	 */
+	struct pf_fref pos[DECODE_MAX_FIELDS];
 	struct pf_pool pool;	/* literals taken from regular expressions */
 	/*
 	 * The rules to run for the last scanned event, in rule order: those
@@ -207,7 +245,7 @@ struct sigma_prefilter {
 	size_t *cand, ncand;
 	size_t *run;
 	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
-	struct pf_memo *memo;	/* PF_MEMO entries; NULL when no field has literals */
+	struct pf_memo *memo;	/* PF_MEMO / 2 buckets; NULL when no field has literals */
 	/* While a value is scanned to be remembered: the distinct literals found. */
 	bool recording, rec_over;
 	uint32_t rec_ids[PF_MEMO_IDS];
@@ -1216,19 +1254,19 @@ field_get_or_add(struct sigma_prefilter *pf, const char *name)
 	return &pf->fields[pf->nfields++];
 }
 
-/* A new clause of rule; its index, or SIZE_MAX when out of memory. */
+/* Clause c (< PF_MAX_CLAUSES) of rule; its index, or SIZE_MAX when out of memory. */
 static size_t
-clause_add(struct sigma_prefilter *pf, size_t rule)
+clause_add(struct sigma_prefilter *pf, size_t rule, size_t c)
 {
 	if (pf->nclauses == pf->aclauses) {
 		size_t na = pf->aclauses ? pf->aclauses * 2 : 64;
-		size_t *nr = realloc(pf->clause_rule, na * sizeof(*nr));
+		uint32_t *nr = realloc(pf->clause_rule, na * sizeof(*nr));
 		if (nr == NULL)
 			return SIZE_MAX;
 		pf->clause_rule = nr;
 		pf->aclauses = na;
 	}
-	pf->clause_rule[pf->nclauses] = rule;
+	pf->clause_rule[pf->nclauses] = (uint32_t)(rule << PF_CLAUSE_BITS | c);
 	return pf->nclauses++;
 }
 
@@ -1308,15 +1346,17 @@ lit_add(struct sigma_prefilter *pf, const struct pf_lit *l, size_t clause)
 			pf->alits = na;
 		}
 		if (l->p == NULL) {
-			uint32_t *nm = realloc(f->lmin, (f->nlen + 1) * sizeof(*nm)), *ni;
+			uint32_t *nm = realloc(f->lmin, (f->sc.nlen + 1) * sizeof(*nm)), *ni;
 			if (nm == NULL)
 				return -1;
 			f->lmin = nm;
-			if ((ni = realloc(f->lid, (f->nlen + 1) * sizeof(*ni))) == NULL)
+			if ((ni = realloc(f->lid, (f->sc.nlen + 1) * sizeof(*ni))) == NULL)
 				return -1;
 			f->lid = ni;
-			f->lmin[f->nlen] = (uint32_t)l->len;
-			f->lid[f->nlen++] = (uint32_t)pf->nlits;
+			f->lmin[f->sc.nlen] = (uint32_t)l->len;
+			f->lid[f->sc.nlen++] = (uint32_t)pf->nlits;
+			f->sc.lmin = f->lmin;
+			f->sc.lid = f->lid;
 		} else if (f->n == f->a) {
 			size_t na = f->a ? f->a * 2 : 16;
 			const char **np = realloc(f->pats, na * sizeof(*np));
@@ -1386,18 +1426,28 @@ lit_flatten(struct sigma_prefilter *pf)
 {
 	uint32_t off = 0;
 
-	pf->ls = calloc(pf->nlits + 1, sizeof(*pf->ls));
-	pf->clause_of = malloc((pf->nrefs ? pf->nrefs : 1) * sizeof(*pf->clause_of));
+	/* a count before each list of two or more: at most twice the references */
+	if (pf->nrefs > (UINT32_MAX >> 1) - pf->nlits)
+		return -1;
+	pf->ls = calloc(pf->nlits ? pf->nlits : 1, sizeof(*pf->ls));
+	pf->clause_of = malloc((pf->nrefs + pf->nlits + 1) * sizeof(*pf->clause_of));
 	if (pf->ls == NULL || pf->clause_of == NULL)
 		return -1;
 	for (size_t id = 0; id < pf->nlits; id++) {
-		uint32_t k = off + pf->ulits[id].nref;
-		pf->ls[id].off = off;
+		uint32_t n = pf->ulits[id].nref, k;
+
+		if (n == 1) {
+			pf->ls[id].ref = PF_LS_ONE |
+			    pf->clause_rule[pf->ref_clause[pf->ulits[id].head - 1]];
+			continue;
+		}
+		pf->ls[id].ref = off;
+		pf->clause_of[off] = n;
+		k = off + 1 + n;
 		for (uint32_t r = pf->ulits[id].head; r != 0; r = pf->ref_next[r - 1])
-			pf->clause_of[--k] = pf->ref_clause[r - 1];
-		off += pf->ulits[id].nref;
+			pf->clause_of[--k] = pf->clause_rule[pf->ref_clause[r - 1]];
+		off += 1 + n;
 	}
-	pf->ls[pf->nlits].off = off;
 	return 0;
 }
 
@@ -1428,28 +1478,48 @@ field_build_fini(struct pf_field *f)
 	f->flags = NULL;
 }
 
-/* Lower-cased copies of f's literals for scan_direct; 0 or -1. */
+/* Lower-cased copies of f's literals for scan_direct (f->n <= 64); 0 or -1. */
 static int
 field_direct(struct pf_field *f)
 {
-	f->dpats = calloc(f->n, sizeof(*f->dpats));
-	f->dlens = calloc(f->n, sizeof(*f->dlens));
-	f->dids = calloc(f->n, sizeof(*f->dids));
-	f->dfirst = calloc(256, sizeof(*f->dfirst));
-	if (f->dpats == NULL || f->dlens == NULL || f->dids == NULL || f->dfirst == NULL)
+	size_t nfirst = 0, nbytes = 0, mo, lo, bo;
+	uint8_t *blk;
+	uint64_t *mask;
+	struct pf_dlit *lit;
+	unsigned char *bytes;
+
+	/* distinct first bytes (at most f->n) and the literals' bytes */
+	for (size_t k = 0; k < f->n; k++)
+		nbytes += f->lens[k];
+	mo = 256;
+	lo = mo + (f->n + 1) * sizeof(uint64_t);
+	bo = lo + f->n * sizeof(struct pf_dlit);
+	if (nbytes > UINT32_MAX || (blk = calloc(1, bo + nbytes)) == NULL)
 		return -1;
-	f->dmin = UINT32_MAX;
+	f->dblock = blk;
+	f->sc.dmap = blk;
+	mask = (uint64_t *)(void *)(blk + mo);
+	lit = (struct pf_dlit *)(void *)(blk + lo);
+	bytes = blk + bo;
+	f->sc.dmin = UINT32_MAX;
+	nbytes = 0;
 	for (size_t k = 0; k < f->n; k++) {
-		if ((f->dpats[k] = malloc(f->lens[k])) == NULL)
-			return -1;
-		f->dn++;
+		unsigned char b0 = sigma_lower[(unsigned char)f->pats[k][0]];
+
 		for (size_t j = 0; j < f->lens[k]; j++)
-			f->dpats[k][j] = sigma_lower[(unsigned char)f->pats[k][j]];
-		f->dlens[k] = (uint32_t)f->lens[k];
-		f->dids[k] = f->ids[k];
-		f->dmin = f->dlens[k] < f->dmin ? f->dlens[k] : f->dmin;
-		f->dfirst[f->dpats[k][0]] |= UINT64_C(1) << k;
+			bytes[nbytes + j] = sigma_lower[(unsigned char)f->pats[k][j]];
+		lit[k].off = (uint32_t)nbytes;
+		lit[k].len = (uint32_t)f->lens[k];
+		lit[k].id = f->ids[k];
+		nbytes += f->lens[k];
+		f->sc.dmin = lit[k].len < f->sc.dmin ? lit[k].len : f->sc.dmin;
+		if (blk[b0] == 0)
+			blk[b0] = (uint8_t)++nfirst;
+		mask[blk[b0]] |= UINT64_C(1) << k;
 	}
+	f->sc.dlit = lit;
+	f->sc.dbytes = bytes;
+	f->sc.dn = (uint32_t)f->n;
 	return 0;
 }
 
@@ -1463,27 +1533,22 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	for (size_t i = 0; i < pf->nfields; i++) {
 		field_build_fini(&pf->fields[i]);
 		free(pf->fields[i].lname);
-		for (size_t k = 0; k < pf->fields[i].dn; k++)
-			free(pf->fields[i].dpats[k]);
-		free(pf->fields[i].dpats);
-		free(pf->fields[i].dlens);
-		free(pf->fields[i].dids);
-		free(pf->fields[i].dfirst);
+		free(pf->fields[i].dblock);
 		free(pf->fields[i].lmin);
 		free(pf->fields[i].lid);
-		hs_free_database(pf->fields[i].db);
+		hs_free_database(pf->fields[i].sc.db);
 	}
 	hs_free_scratch(pf->scratch);
 	for (size_t i = 0; i < pf->pool.n; i++)
 		free(pf->pool.v[i]);
 	free(pf->pool.v);
 	free(pf->fields);
+	free(pf->scan);
 	free(pf->slots);
 	lit_build_fini(pf);
 	free(pf->ls);
 	free(pf->clause_of);
 	free(pf->clause_rule);
-	free(pf->cs);
 	free(pf->filtered);
 	free(pf->rs);
 	free(pf->always);
@@ -1508,6 +1573,9 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	if (hs_valid_platform() != HS_SUCCESS)
 		return NULL;
 	if ((pf = calloc(1, sizeof(*pf))) == NULL)
+		goto fail;
+	/* A clause is coded as rule << PF_CLAUSE_BITS | index in 31 bits. */
+	if (n > (UINT32_MAX >> 1) >> PF_CLAUSE_BITS)
 		goto fail;
 	pf->nrules = n;
 	pf->epoch = 1;
@@ -1578,7 +1646,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 		}
 		if (s.n > 0) {
 			for (size_t c = 0; c < s.n; c++) {
-				size_t cl = clause_add(pf, i);
+				size_t cl = clause_add(pf, i, c);
 				if (cl == SIZE_MAX || cl >= UINT32_MAX) {
 					cnf_fini(&s);
 					goto fail;
@@ -1589,7 +1657,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 						goto fail;
 					}
 			}
-			pf->rs[i].need = (uint8_t)s.n;
+			pf->rs[i].full = (uint8_t)((1u << s.n) - 1);
 			pf->filtered[i] = true;
 			pf->nfiltered++;
 		} else {
@@ -1599,18 +1667,19 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	}
 	free(cnfs);
 	cnfs = NULL;
-	if ((pf->cs = calloc(pf->nclauses ? pf->nclauses : 1, sizeof(*pf->cs))) == NULL ||
-	    lit_flatten(pf) < 0)
+	if (lit_flatten(pf) < 0)
 		goto fail;
-	for (size_t c = 0; c < pf->nclauses; c++)
-		pf->cs[c].rule = (uint32_t)pf->clause_rule[c];
 	free(pf->clause_rule);
 	pf->clause_rule = NULL;
 	lit_build_fini(pf);
 
 	/* Only fields are remembered: a route whose rules name none needs no memo. */
-	if (pf->nfields > 1 && (pf->memo = calloc(PF_MEMO, sizeof(*pf->memo))) == NULL)
-		goto fail;
+	if (pf->nfields > 1) {
+		if ((pf->memo = aligned_alloc(_Alignof(struct pf_memo),
+		    PF_MEMO / 2 * sizeof(*pf->memo))) == NULL)
+			goto fail;
+		memset(pf->memo, 0, PF_MEMO / 2 * sizeof(*pf->memo));
+	}
 	for (size_t i = 0; i < pf->nfields; i++) {
 		struct pf_field *f = &pf->fields[i];
 		hs_compile_error_t *cerr = NULL;
@@ -1618,16 +1687,21 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 		if (f->n == 0)
 			continue;
 		if (hs_compile_lit_multi(f->pats, f->flags, f->ids, f->lens, (unsigned)f->n,
-		    HS_MODE_BLOCK, NULL, &f->db, &cerr) != HS_SUCCESS) {
+		    HS_MODE_BLOCK, NULL, &f->sc.db, &cerr) != HS_SUCCESS) {
 			hs_free_compile_error(cerr);
 			goto fail;
 		}
 		if (f->n <= PF_DIRECT_LITS && field_direct(f) < 0)
 			goto fail;
 		field_build_fini(f);
-		if (hs_alloc_scratch(f->db, &pf->scratch) != HS_SUCCESS)
+		if (hs_alloc_scratch(f->sc.db, &pf->scratch) != HS_SUCCESS)
 			goto fail;
 	}
+	/* 64 bytes apart on 64-bit machines: one line each (size rounded for aligned_alloc) */
+	if ((pf->scan = aligned_alloc(64, (pf->nfields * sizeof(*pf->scan) + 63) & ~(size_t)63)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < pf->nfields; i++)
+		pf->scan[i] = pf->fields[i].sc;
 	free(b.run);
 	return pf;
 fail:
@@ -1645,24 +1719,35 @@ lit_found(struct sigma_prefilter *pf, unsigned id)
 {
 	uint32_t epoch = pf->epoch;
 
+	const uint32_t *code_of;
+	uint32_t ref, n;
+
 	if (pf->ls[id].stamp == epoch)
 		return;
 	pf->ls[id].stamp = epoch;
-	for (uint32_t k = pf->ls[id].off, e = pf->ls[id + 1].off; k < e; k++) {
-		struct pf_cstate *c = &pf->cs[pf->clause_of[k]];
-		struct pf_rstate *r;
+	ref = pf->ls[id].ref;
+	if (ref & PF_LS_ONE) {
+		code_of = &pf->ls[id].ref;	/* the flag is above the code's bits */
+		n = 1;
+	} else {
+		code_of = &pf->clause_of[ref + 1];
+		n = pf->clause_of[ref];
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t code = code_of[k] & ~PF_LS_ONE, rule = code >> PF_CLAUSE_BITS;
+		uint8_t bit = (uint8_t)(1u << (code & ((1u << PF_CLAUSE_BITS) - 1)));
+		struct pf_rstate *r = &pf->rs[rule];
 
-		if (c->stamp == epoch)
-			continue;
-		c->stamp = epoch;
-		r = &pf->rs[c->rule];
 		if (r->stamp != epoch) {
 			r->stamp = epoch;
-			r->have = 0;
+			r->seen = 0;
 		}
+		if (r->seen & bit)
+			continue;
+		r->seen |= bit;
 		/* A candidate once every clause of the rule has been seen. */
-		if (++r->have == r->need)
-			pf->cand[pf->ncand++] = c->rule;
+		if (r->seen == r->full)
+			pf->cand[pf->ncand++] = rule;
 	}
 }
 
@@ -1682,7 +1767,8 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
 		while (j < pf->nrec && pf->rec_ids[j] != id)
 			j++;
 		if (j == pf->nrec) {
-			if (pf->nrec < PF_MEMO_IDS)
+			/* an entry holds PF_MEMO_IDS ids of 16 bits */
+			if (pf->nrec < PF_MEMO_IDS && id <= UINT16_MAX)
 				pf->rec_ids[pf->nrec++] = id;
 			else
 				pf->rec_over = true;
@@ -1700,20 +1786,22 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
  * 0, or -1 when the callback budget ran out.
  */
 static int
-scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned char *h,
+scan_direct(struct sigma_prefilter *pf, const struct pf_fscan *f, const unsigned char *h,
     size_t n)
 {
-	const uint64_t *first = f->dfirst;
+	const uint8_t *map = f->dmap;
+	const uint64_t *mask = (const uint64_t *)(const void *)(f->dmap + 256);
 	size_t end = n >= f->dmin ? n - f->dmin + 1 : 0;
 	uint64_t done = 0;
 
 	for (size_t i = 0; i < end; i++) {
-		uint64_t m = first[sigma_lower[h[i]]] & ~done;
+		uint64_t m = mask[map[sigma_lower[h[i]]]] & ~done;
 
 		while (m != 0) {
 			unsigned k = (unsigned)__builtin_ctzll(m);
-			const unsigned char *p = f->dpats[k];
-			size_t pn = f->dlens[k], j = 1;
+			const struct pf_dlit *l = &f->dlit[k];
+			const unsigned char *p = f->dbytes + l->off;
+			size_t pn = l->len, j = 1;
 
 			m &= m - 1;
 			if (pn > n - i)
@@ -1722,8 +1810,8 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 				j++;
 			if (j == pn) {
 				done |= UINT64_C(1) << k;
-				if ((pf->recording || pf->ls[f->dids[k]].stamp != pf->epoch) &&
-				    match_cb(f->dids[k], 0, i + pn, 0, pf) != 0)
+				if ((pf->recording || pf->ls[l->id].stamp != pf->epoch) &&
+				    match_cb(l->id, 0, i + pn, 0, pf) != 0)
 					return -1;
 			}
 		}
@@ -1732,7 +1820,7 @@ scan_direct(struct sigma_prefilter *pf, const struct pf_field *f, const unsigned
 }
 
 static int
-scan_value(struct sigma_prefilter *pf, const struct pf_field *f, const struct ms_str *v)
+scan_value(struct sigma_prefilter *pf, const struct pf_fscan *f, const struct ms_str *v)
 {
 	if (v->p == NULL || v->len == 0)
 		return 0;
@@ -1812,49 +1900,80 @@ memo_same(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 /*
- * Scans value v of field k, or takes the literals found in it from the
- * memo when the same value was scanned before (and remembers it when not).
+ * The shortest value of field k that goes through the memo: values of a
+ * field with few literals shorter than PF_MEMO_MIN are searched directly.
+ * 0 when the field has nothing to scan for.
+ */
+static uint32_t
+memo_min(const struct sigma_prefilter *pf, size_t k)
+{
+	const struct pf_fscan *f = &pf->scan[k];
+
+	if (k == 0 || (f->db == NULL && f->nlen == 0))
+		return 0;
+	return f->dn > 0 ? PF_MEMO_MIN : 1;
+}
+
+/*
+ * Scans value v of field k (mmin: memo_min), or takes the literals found
+ * in it from the memo when the same value was scanned before (and
+ * remembers it when not). A value found in the memo does not read the
+ * field's record.
  */
 static int
-scan_field(struct sigma_prefilter *pf, size_t k, const struct ms_str *v)
+scan_field(struct sigma_prefilter *pf, size_t k, uint32_t mmin, const struct ms_str *v)
 {
-	const struct pf_field *f = &pf->fields[k];
 	struct pf_memo *e;
 	uint64_t h;
 	int rc;
 
-	if ((f->db == NULL && f->nlen == 0) || v->p == NULL || v->len == 0)
+	if (mmin == 0 || v->p == NULL || v->len == 0)
 		return 0;
-	if (v->len > PF_MEMO_LEN || (f->dn > 0 && v->len < PF_MEMO_MIN))
-		return scan_value(pf, f, v);
+	if (v->len > PF_MEMO_LEN || v->len < mmin)
+		return scan_value(pf, &pf->scan[k], v);
 	h = memo_hash(k, (const unsigned char *)v->p, v->len);
-	e = &pf->memo[(h & (PF_MEMO / 2 - 1)) * 2];
+	e = &pf->memo[h & (PF_MEMO / 2 - 1)];
 	for (int w = 0; w < 2; w++)
-		if (e[w].hash == h && e[w].field == k && e[w].len == v->len &&
-		    memo_same(e[w].v, (const unsigned char *)v->p, v->len)) {
-			e[w].used = pf->epoch;
-			for (uint32_t j = 0; j < e[w].nids; j++)
-				lit_found(pf, e[w].ids[j]);
+		if (e->hash[w] == h && e->field[w] == k && e->len[w] == v->len &&
+		    memo_same(e->v[w], (const unsigned char *)v->p, v->len)) {
+			e->used[w] = pf->epoch;
+			for (uint32_t j = 0; j < e->nids[w]; j++)
+				lit_found(pf, e->ids[w][j]);
 			return 0;
 		}
-	/* the way used longer ago (epochs wrap: compared by distance) */
-	if (pf->epoch - e[1].used > pf->epoch - e[0].used)
-		e++;
 	pf->recording = true;
 	pf->rec_over = false;
 	pf->nrec = 0;
-	rc = scan_value(pf, f, v);
+	rc = scan_value(pf, &pf->scan[k], v);
 	pf->recording = false;
 	if (rc == 0 && !pf->rec_over) {
-		e->hash = h;
-		e->field = (uint32_t)k;
-		e->len = (uint32_t)v->len;
-		e->nids = pf->nrec;
-		e->used = pf->epoch;
-		memcpy(e->ids, pf->rec_ids, pf->nrec * sizeof(e->ids[0]));
-		memcpy(e->v, v->p, v->len);
+		/* the way used longer ago (epochs wrap: compared by distance) */
+		int w = pf->epoch - e->used[1] > pf->epoch - e->used[0];
+
+		e->hash[w] = h;
+		e->field[w] = (uint32_t)k;
+		e->len[w] = (uint8_t)v->len;
+		e->nids[w] = (uint8_t)pf->nrec;
+		e->used[w] = pf->epoch;
+		for (uint32_t j = 0; j < pf->nrec; j++)
+			e->ids[w][j] = (uint16_t)pf->rec_ids[j];
+		memcpy(e->v[w], v->p, v->len);
 	}
 	return rc;
+}
+
+/*
+ * The field cache's slot for a name's address: all of its bits mixed.
+ * Decoders' names are short strings packed next to each other ("a0",
+ * "a1" ... three bytes apart), so the address's low bits alone put
+ * several names of one event on the same slot, which they then took from
+ * each other on every event.
+ */
+static inline size_t
+fcache_slot(const char *name)
+{
+	return (size_t)(((uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15)) >>
+	    (64 - PF_FCACHE_BITS));
 }
 
 /* Scans ev once (see sigma_prefilter.h); 0, or -1 when every rule may match. */
@@ -1866,15 +1985,13 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	if (++pf->epoch == 0) {
 		for (size_t i = 0; i < pf->nrules; i++)
 			pf->rs[i].stamp = 0;
-		for (size_t i = 0; i < pf->nclauses; i++)
-			pf->cs[i].stamp = 0;
 		for (size_t i = 0; i < pf->nlits; i++)
 			pf->ls[i].stamp = 0;
 		pf->epoch = 1;
 	}
 	pf->ncand = 0;
 	pf->ncallbacks = 0;
-	if (scan_value(pf, &pf->fields[0], &ev->message) < 0)
+	if (scan_value(pf, &pf->scan[0], &ev->message) < 0)
 		rc = -1;
 	/*
 	 * A rule reads decode_field_get(d, name): the first exact, else the
@@ -1885,18 +2002,24 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 		const char *s0 = ev->d->scratch, *s1 = s0 + sizeof(ev->d->scratch);
 		for (unsigned i = 0; i < ev->d->nfields; i++) {
 			const char *name = ev->d->fields[i].name;
-			size_t k, h = ((uintptr_t)name >> 3) & (PF_FCACHE - 1);
+			struct pf_fref r;
 
 			if (name >= s0 && name < s1) {
-				k = field_find(pf, name);
-			} else if (pf->fcache[h].name == name) {
-				k = pf->fcache[h].k;
+				r.k = (uint32_t)field_find(pf, name);
+				r.mmin = memo_min(pf, r.k);
+			} else if (pf->pos[i].name == name) {
+				r = pf->pos[i];
 			} else {
-				k = field_find(pf, name);
-				pf->fcache[h].name = name;
-				pf->fcache[h].k = k;
+				struct pf_fref *c = &pf->fcache[fcache_slot(name)];
+				if (c->name != name) {
+					c->name = name;
+					c->k = (uint32_t)field_find(pf, name);
+					c->mmin = memo_min(pf, c->k);
+				}
+				r = *c;
+				pf->pos[i] = r;
 			}
-			if (k != 0 && scan_field(pf, k, &ev->d->fields[i].value) < 0)
+			if (r.mmin != 0 && scan_field(pf, r.k, r.mmin, &ev->d->fields[i].value) < 0)
 				rc = -1;
 		}
 	}
@@ -1932,7 +2055,7 @@ bool
 sigma_prefilter_may_match(const struct sigma_prefilter *pf, size_t i)
 {
 	return pf->failed || i >= pf->nrules || !pf->filtered[i] ||
-	    (pf->rs[i].stamp == pf->epoch && pf->rs[i].have == pf->rs[i].need);
+	    (pf->rs[i].stamp == pf->epoch && pf->rs[i].seen == pf->rs[i].full);
 }
 
 size_t

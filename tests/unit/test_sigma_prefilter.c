@@ -7,7 +7,8 @@
  *    matching event through, and must skip the ones the case says it can.
  *    Rules sharing literals (one id per distinct literal of a field) and
  *    fields with more literals than the direct search takes give the same
- *    answers.
+ *    answers; so do remembered values, fields cached by the address and
+ *    the place of their names, and the direct search at its limit.
  * 2. Equivalence: every rule of rules/ and of the public SigmaHQ folders
  *    (when present) runs with and without the filter on the same stream –
  *    the replay fixtures under tests/data (when present) and generated
@@ -490,6 +491,229 @@ test_memo(void **state)
 		sigma_rule_free(r[i]);
 }
 
+/*
+ * The field of each event field is cached by the address of its name (a
+ * decoder's static string), by its place in the event and in a table
+ * hashed on the address: names packed a few bytes apart, fields that
+ * swap places, a name in the event's scratch area whose bytes change at
+ * the same address, and more names than the table has places must all
+ * be read as the field they name.
+ */
+static void
+test_field_places(void **state)
+{
+	/* packed like a decoder's strings: "a0", "a1" three bytes apart */
+	static const char packed[] = "a0\0a1\0F\0G";
+	static const char *const a0 = packed, *const a1 = packed + 3, *const F = packed + 6,
+	    *const G = packed + 8;
+	enum { NN = 300, NRN = 12 };
+	static char names[NN][8];
+	static const char *const dets[] = {
+		"  s:\n    a0|contains: chmod\n  condition: s\n",
+		"  s:\n    a1|contains: tmp\n  condition: s\n",
+		"  s:\n    F|contains: evil\n  condition: s\n",
+		"  s:\n    G|contains: evil\n  condition: s\n",
+	};
+	enum { NB = sizeof(dets) / sizeof(dets[0]), NR = NB + NRN };
+	struct sigma_rule *r[NR];
+	const struct sigma_rule *rs[NR];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+	char det[128];
+	uint64_t seed = 7;
+
+	(void)state;
+	for (size_t i = 0; i < NB; i++)
+		rs[i] = r[i] = rule_from(dets[i]);
+	for (size_t i = 0; i < NN; i++)
+		snprintf(names[i], sizeof(names[i]), "n%03zu", i);
+	/* rules on a few of the many names, spread over them */
+	for (size_t i = 0; i < NRN; i++) {
+		snprintf(det, sizeof(det), "  s:\n    %.7s|contains: hit\n  condition: s\n",
+		    names[i * 25]);
+		rs[NB + i] = r[NB + i] = rule_from(det);
+	}
+	assert_non_null(pf = sigma_prefilter_new(rs, NR));
+	for (size_t round = 0; round < 400; round++) {
+		const char *n[DECODE_MAX_FIELDS];
+		const char *v[DECODE_MAX_FIELDS];
+		size_t nf = 0;
+
+		switch (round % 5) {
+		case 0:
+			n[0] = a0, v[0] = "chmod 777 x", n[1] = a1, v[1] = "/tmp/x", nf = 2;
+			break;
+		case 1:
+			/* the same names, places swapped */
+			n[0] = a1, v[0] = "chmod 777 x", n[1] = a0, v[1] = "/tmp/x", nf = 2;
+			break;
+		case 2:
+			n[0] = F, v[0] = round % 2 ? "evil" : "good", n[1] = G, v[1] = "good";
+			nf = 2;
+			break;
+		case 3:
+			/* a copied name in the scratch area: "F" or "G" at the same address */
+			n[0] = NULL, v[0] = "an evil value", n[1] = F, v[1] = "good", nf = 2;
+			break;
+		default: {
+			/*
+			 * Many names, each event a different draw of them, none
+			 * twice (a rule reads the first of two, the filter scans
+			 * both: it would not be exact).
+			 */
+			static const size_t steps[] = { 7, 11, 13, 17, 19, 23 };
+			size_t start, step;
+
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			start = (seed >> 33) % NN;
+			step = steps[(seed >> 20) % 6];
+			for (nf = 0; nf < DECODE_MAX_FIELDS; nf++) {
+				seed = seed * 6364136223846793005u + 1442695040888963407u;
+				n[nf] = names[(start + nf * step) % NN];
+				v[nf] = (seed >> 20) % 5 == 0 ? "a hit here" : "nothing here";
+			}
+			break;
+		}
+		}
+		decode_reset(&dec);
+		for (size_t i = 0; i < nf; i++) {
+			const char *name = n[i];
+			if (name == NULL) {
+				char *copy = decode_scratch(&dec, 2);
+				assert_non_null(copy);
+				copy[0] = (round / 5) % 2 ? 'F' : 'G';
+				copy[1] = '\0';
+				name = copy;
+			}
+			assert_int_equal(decode_field_add(&dec, name, v[i], strlen(v[i])), 0);
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		ev.message = ms_str_make("", 0);
+		assert_int_equal(sigma_prefilter_scan(pf, &ev), 0);
+		/* one "contains" literal per rule: the filter is exact here */
+		for (size_t i = 0; i < NR; i++)
+			if (sigma_prefilter_may_match(pf, i) != sigma_rule_match(r[i], &ev))
+				fail_msg("round %zu rule %zu: filter says %d", round, i,
+				    sigma_prefilter_may_match(pf, i));
+	}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NR; i++)
+		sigma_rule_free(r[i]);
+}
+
+/*
+ * The direct search at its limit (PF_DIRECT_LITS literals in a field):
+ * literals sharing a first byte and prefixes of each other, many first
+ * bytes, the first and the last literal, values of every length up to
+ * the direct search's.
+ */
+static void
+test_direct_search(void **state)
+{
+	enum { NL = 64 };
+	static const char firsts[] = "abcdefghijklmnopqrstuvwxyz0123456789/.-_";
+	struct sigma_rule *r[NL];
+	const struct sigma_rule *rs[NL];
+	char lits[NL][16], det[128], val[64];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+	uint64_t seed = 11;
+
+	(void)state;
+	for (size_t i = 0; i < NL; i++) {
+		/* "ab", "abx1", ... several literals per first byte, some prefixes of others */
+		if (i % 3 == 0)
+			snprintf(lits[i], sizeof(lits[i]), "%c%c", firsts[i % 40], 'a' + (int)(i % 7));
+		else
+			snprintf(lits[i], sizeof(lits[i]), "%c%cx%zu", firsts[i % 40],
+			    'a' + (int)(i % 7), i);
+		snprintf(det, sizeof(det), "  s:\n    D|contains: '%s'\n  condition: s\n", lits[i]);
+		rs[i] = r[i] = rule_from(det);
+	}
+	assert_non_null(pf = sigma_prefilter_new(rs, NL));
+	for (size_t round = 0; round < 3000; round++) {
+		const char *kv[] = { "D", val, NULL };
+		size_t len = 0, want;
+
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		want = (seed >> 33) % 33;	/* up to PF_DIRECT_LEN bytes */
+		while (len < want) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			if ((seed >> 40) % 4 == 0) {
+				const char *l = lits[(seed >> 20) % NL];
+				for (size_t j = 0; l[j] != '\0' && len < want; j++)
+					val[len++] = (seed >> 50) % 2 ? (char)(l[j] & ~0x20) : l[j];
+			} else {
+				val[len++] = firsts[(seed >> 20) % 40];
+			}
+		}
+		val[len] = '\0';
+		scan_fields(pf, &ev, kv);
+		for (size_t i = 0; i < NL; i++)
+			if (sigma_prefilter_may_match(pf, i) != sigma_rule_match(r[i], &ev))
+				fail_msg("\"%s\" rule %zu (%s): filter says %d", val, i, lits[i],
+				    sigma_prefilter_may_match(pf, i));
+	}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NL; i++)
+		sigma_rule_free(r[i]);
+}
+
+/*
+ * The memo keeps literal ids in 16 bits: a value whose literals have
+ * higher ids (a route with more than 65,535 distinct literals) is not
+ * remembered, and must give the same answer every time it is met.
+ */
+static void
+test_memo_high_ids(void **state)
+{
+	/* a rule holds at most SIGMA_MAX_VALUES (8,192) values: nine rules of 8,000 */
+	enum { NB = 9, NW = 8000, NR = NB + 1 };
+	struct sigma_rule *r[NR];
+	const struct sigma_rule *rs[NR];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+
+	(void)state;
+	/* ids in registration order: the big rules' literals take 0 .. NB * NW - 1 */
+	for (size_t k = 0; k < NB; k++) {
+		struct ms_buf b;
+
+		ms_buf_init(&b, 1 << 20);
+		assert_int_equal(ms_buf_adds(&b, "  s:\n    F|contains:\n"), 0);
+		for (size_t i = 0; i < NW; i++) {
+			char line[32];
+			int n = snprintf(line, sizeof(line), "      - w%zu_%04zu\n", k, i);
+			assert_int_equal(ms_buf_add(&b, line, (size_t)n), 0);
+		}
+		assert_int_equal(ms_buf_adds(&b, "  condition: s\n"), 0);
+		rs[k] = r[k] = rule_from(b.data);
+		ms_buf_fini(&b);
+	}
+	rs[NB] = r[NB] = rule_from("  s:\n    G|contains: target\n  condition: s\n");
+	assert_non_null(pf = sigma_prefilter_new(rs, NR));
+	assert_true(sigma_prefilter_nliterals(pf) > UINT16_MAX + 1);
+	for (size_t pass = 0; pass < 4; pass++) {
+		const char *hit[] = { "G", "the target value", NULL };
+		const char *miss[] = { "G", "the other value", NULL };
+		const char *last[] = { "F", "has w8_7999 in it", NULL };
+
+		scan_fields(pf, &ev, hit);
+		for (size_t i = 0; i < NR; i++)
+			assert_int_equal(sigma_prefilter_may_match(pf, i), i == NB);
+		scan_fields(pf, &ev, miss);
+		for (size_t i = 0; i < NR; i++)
+			assert_false(sigma_prefilter_may_match(pf, i));
+		scan_fields(pf, &ev, last);
+		for (size_t i = 0; i < NR; i++)
+			assert_int_equal(sigma_prefilter_may_match(pf, i), i == NB - 1);
+	}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NR; i++)
+		sigma_rule_free(r[i]);
+}
+
 /* --- 2. equivalence ---------------------------------------------------- */
 
 struct lines {
@@ -768,6 +992,9 @@ main(void)
 		cmocka_unit_test(test_shared_literals),
 		cmocka_unit_test(test_many_literals),
 		cmocka_unit_test(test_memo),
+		cmocka_unit_test(test_field_places),
+		cmocka_unit_test(test_direct_search),
+		cmocka_unit_test(test_memo_high_ids),
 		cmocka_unit_test(test_equivalence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
