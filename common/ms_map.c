@@ -465,10 +465,28 @@ ms_map_get(const struct ms_map *m, const void *key, size_t klen)
 	return i == SIZE_MAX ? NULL : map_ent(m, m->slots[i].id)->val;
 }
 
+uint32_t
+ms_map_hash(const struct ms_map *m, const void *key, size_t klen)
+{
+	return map_hash(m, key, klen);
+}
+
+void
+ms_map_prefetch(const struct ms_map *m, uint32_t h)
+{
+	__builtin_prefetch(&m->slots[h & m->mask], 0);
+}
+
 void *
 ms_map_touch(struct ms_map *m, const void *key, size_t klen)
 {
-	size_t i = map_find(m, key, klen, map_hash(m, key, klen));
+	return ms_map_touch_h(m, key, klen, map_hash(m, key, klen));
+}
+
+void *
+ms_map_touch_h(struct ms_map *m, const void *key, size_t klen, uint32_t h)
+{
+	size_t i = map_find(m, key, klen, h);
 	uint32_t id;
 
 	if (i == SIZE_MAX)
@@ -510,13 +528,20 @@ ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val)
 void *
 ms_map_add(struct ms_map *m, const void *key, size_t klen)
 {
-	uint32_t tag, id;
+	if (m->vsize == 0)
+		return NULL;
+	return ms_map_add_h(m, key, klen, map_hash(m, key, klen));
+}
+
+void *
+ms_map_add_h(struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+{
+	uint32_t id;
 	size_t i;
 	struct map_ent *e;
 
 	if (m->vsize == 0)
 		return NULL;
-	tag = map_hash(m, key, klen);
 	if ((i = map_find(m, key, klen, tag)) != SIZE_MAX) {
 		id = m->slots[i].id;
 		lru_make_newest(m, id);

@@ -184,6 +184,12 @@ fail:
 	return -1;
 }
 
+uint32_t
+sigma_fieldmap_id(struct sigma_fieldmap *fm, const char *name)
+{
+	return name_add(fm, name);
+}
+
 void
 sigma_fieldmap_next(struct sigma_fieldmap *fm)
 {

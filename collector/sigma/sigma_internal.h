@@ -180,6 +180,25 @@ struct sigma_multi {
 
 #define SIGMA_MULTI_MIN	2		/* literals from which an item gets a sigma_multi */
 
+/*
+ * Every value of an item as one set of exact literals, by length: a field
+ * value is compared only with the literals of its own length (most items
+ * with many exact values list ports, flags, user or process names, whose
+ * lengths differ). Built for items whose values are all exact strings
+ * (no wildcard, no modifier but |cased, the same casing for all), two or
+ * more of them, without |all. lits[start[k] .. start[k + 1]) have length
+ * k for k < SIGMA_EXACT_LENS - 1; the last bucket holds every longer one.
+ */
+#define SIGMA_EXACT_LENS	64
+
+struct sigma_exact {
+	uint64_t lens;			/* bit k: some literal in bucket k */
+	uint16_t start[SIGMA_EXACT_LENS + 1];
+	const struct sigma_mlit *lits;	/* lower-cased unless cased */
+	size_t n;
+	bool cased;
+};
+
 /* One "field|modifiers: values" entry (or a keyword list: field NULL). */
 struct sigma_item {
 	const char *field;		/* arena; NULL = the whole message */
@@ -187,6 +206,8 @@ struct sigma_item {
 	size_t ngroups;
 	uint32_t fid;			/* field's id in rule->fm (bound rules only) */
 	const struct sigma_multi *multi;	/* arena; NULL: value by value */
+	const struct sigma_exact *exact;	/* arena; NULL: value by value */
+	bool cidr;			/* every value is a |cidr range: the field is parsed once */
 	uint32_t minlen;		/* no value shorter matches (0: no such bound) */
 	bool all;			/* |all: every group must match */
 	bool neq;			/* |neq: present and no group matches */
@@ -264,6 +285,8 @@ struct sigma_fieldmap *sigma_fieldmap_new(void);
 void sigma_fieldmap_free(struct sigma_fieldmap *fm);
 int sigma_fieldmap_bind(struct sigma_fieldmap *fm, struct sigma_rule *r);
 void sigma_fieldmap_next(struct sigma_fieldmap *fm);
+/* The id of name, added when new (for readers other than rule items); UINT32_MAX when out of memory. */
+uint32_t sigma_fieldmap_id(struct sigma_fieldmap *fm, const char *name);
 const struct ms_str *sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d,
     uint32_t id);
 size_t sigma_fieldmap_nnames(const struct sigma_fieldmap *fm);
@@ -275,6 +298,18 @@ size_t sigma_fieldmap_nnames(const struct sigma_fieldmap *fm);
  */
 bool sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *ev,
     struct sigma_fieldmap *fm);
+
+/*
+ * sigma_corr.c: gives c's group-by fields (and aliases) and its value_count
+ * field ids in fm, so sigma_corr_feed_fm reads them through the map (c must
+ * not outlive fm); -1 when out of memory (c then stays unbound: names are
+ * looked up per feed, same result). sigma_corr_feed_fm is sigma_corr_feed
+ * with fm's current event being ev->d (sigma_fieldmap_next called for it);
+ * fm NULL or not the map c is bound to: names are looked up per feed.
+ */
+int sigma_corr_bind(struct sigma_corr *c, struct sigma_fieldmap *fm);
+void sigma_corr_feed_fm(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
+    struct sigma_fieldmap *fm, sigma_corr_emit_fn emit, void *arg);
 
 /* sigma_match.c: glob matching, shared with the condition's identifier patterns. */
 bool sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t len);
