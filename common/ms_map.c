@@ -273,9 +273,14 @@ map_prefetch_value(const struct ms_map *m, const struct map_ent *e)
 		__builtin_prefetch(v + off, 1);
 }
 
-/* Returns the slot index holding key, or SIZE_MAX. */
-static size_t
-map_find(const struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+/*
+ * Returns the slot index holding key, or SIZE_MAX. With lru (the caller
+ * makes the entry the newest next), the entry's LRU links are asked for
+ * along with its record: their line and the neighbours' it names would
+ * otherwise be waited for one after the other.
+ */
+static inline size_t
+map_find_lru(const struct ms_map *m, const void *key, size_t klen, uint32_t tag, bool lru)
 {
 	for (size_t i = tag & m->mask;; i = (i + 1) & m->mask) {
 		const struct map_slot *s = &m->slots[i];
@@ -286,11 +291,19 @@ map_find(const struct ms_map *m, const void *key, size_t klen, uint32_t tag)
 		if (s->tag != tag)
 			continue;
 		e = map_ent(m, s->id);
+		if (lru)
+			__builtin_prefetch(&m->lru[s->id], 1);
 		if (m->vsize > 0)
 			map_prefetch_value(m, e);
 		if (e->klen == klen && (klen == 0 || memcmp(e->key, key, klen) == 0))
 			return i;
 	}
+}
+
+static size_t
+map_find(const struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+{
+	return map_find_lru(m, key, klen, tag, false);
 }
 
 /* The slot index holding id (which must be in the map). */
@@ -478,6 +491,14 @@ ms_map_prefetch(const struct ms_map *m, uint32_t h)
 }
 
 void *
+ms_map_get_h(const struct ms_map *m, const void *key, size_t klen, uint32_t h)
+{
+	size_t i = map_find(m, key, klen, h);
+
+	return i == SIZE_MAX ? NULL : map_ent(m, m->slots[i].id)->val;
+}
+
+void *
 ms_map_touch(struct ms_map *m, const void *key, size_t klen)
 {
 	return ms_map_touch_h(m, key, klen, map_hash(m, key, klen));
@@ -486,7 +507,7 @@ ms_map_touch(struct ms_map *m, const void *key, size_t klen)
 void *
 ms_map_touch_h(struct ms_map *m, const void *key, size_t klen, uint32_t h)
 {
-	size_t i = map_find(m, key, klen, h);
+	size_t i = map_find_lru(m, key, klen, h, true);
 	uint32_t id;
 
 	if (i == SIZE_MAX)
@@ -506,7 +527,7 @@ ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val)
 	if (m->vsize > 0)
 		return -1;
 	tag = map_hash(m, key, klen);
-	i = map_find(m, key, klen, tag);
+	i = map_find_lru(m, key, klen, tag, true);
 	if (i != SIZE_MAX) {
 		void *old;
 
@@ -542,7 +563,7 @@ ms_map_add_h(struct ms_map *m, const void *key, size_t klen, uint32_t tag)
 
 	if (m->vsize == 0)
 		return NULL;
-	if ((i = map_find(m, key, klen, tag)) != SIZE_MAX) {
+	if ((i = map_find_lru(m, key, klen, tag, true)) != SIZE_MAX) {
 		id = m->slots[i].id;
 		lru_make_newest(m, id);
 		return map_ent(m, id)->val;

@@ -546,6 +546,8 @@ test_hashed_calls(void **state)
 		ms_map_prefetch(b, h);
 		if (op < 5) {		/* touch, else evict down to 200 and add: a group_get */
 			va = ms_map_touch(a, key, strlen(key));
+			assert_ptr_equal(ms_map_get_h(b, key, strlen(key), h), ms_map_get(b, key,
+			    strlen(key)));
 			vb = ms_map_touch_h(b, key, strlen(key), h);
 			if (va == NULL) {
 				assert_null(vb);
