@@ -442,7 +442,7 @@ cidr_item_match(const struct sigma_item *it, const struct ms_str *fv)
 }
 
 static bool
-item_match(const struct mx *x, const struct sigma_item *it)
+item_eval(const struct mx *x, const struct sigma_item *it)
 {
 	const struct ms_str *fv;
 
@@ -487,6 +487,28 @@ item_match(const struct mx *x, const struct sigma_item *it)
 			return false;
 	}
 	return it->all;
+}
+
+/*
+ * An item that occurs in several rules of the set (the firewall rules'
+ * "protocol: tcp", their private-range filters) is evaluated once per
+ * event: its result is kept in the map's memo slot for the event.
+ */
+static bool
+item_match(const struct mx *x, const struct sigma_item *it)
+{
+	struct sigma_fieldmap_hot *h;
+	bool m;
+
+	if (it->sid == 0 || x->fm == NULL)
+		return item_eval(x, it);
+	h = (struct sigma_fieldmap_hot *)x->fm;
+	if (h->sgen[it->sid - 1] == h->gen)
+		return h->sval[it->sid - 1];
+	m = item_eval(x, it);
+	h->sgen[it->sid - 1] = h->gen;
+	h->sval[it->sid - 1] = m;
+	return m;
 }
 
 static bool

@@ -1634,6 +1634,9 @@ sigma_rule_free(struct sigma_rule *r)
 
 	if (r == NULL)
 		return;
+	/* The map compares later rules' items with this one's: not after it is gone. */
+	if (r->fm != NULL)
+		sigma_fieldmap_forget(r->fm, r);
 	for (v = r->re_head; v != NULL; v = v->u.re.next) {
 		pcre2_match_data_free(v->u.re.md);
 		pcre2_code_free(v->u.re.code);
