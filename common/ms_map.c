@@ -61,9 +61,10 @@ struct ms_map {
 	size_t count;
 	char **chunks;			/* id - 1 = chunk << MAP_CHUNK_SHIFT | index */
 	size_t nchunks;
+	size_t achunks;			/* room in chunks[] and, times MAP_CHUNK plus one, lru[] */
 	size_t stride;			/* bytes per record: entry + inline value */
 	size_t vsize;			/* inline value bytes, 0 = values are pointers */
-	struct map_link *lru;		/* [id], nchunks * MAP_CHUNK + 1 */
+	struct map_link *lru;		/* [id], achunks * MAP_CHUNK + 1 */
 	uint32_t used;			/* ids handed out so far (high-water) */
 	uint32_t freeids;		/* free list head */
 	uint32_t oldest, newest;	/* LRU ends */
@@ -405,18 +406,28 @@ id_alloc(struct ms_map *m)
 	if (m->used >= MAP_MAX_ENTRIES)
 		return 0;
 	if (m->used == m->nchunks * MAP_CHUNK) {
-		char **nc, *chunk;
-		struct map_link *nl;
-		size_t links = (m->nchunks + 1) * MAP_CHUNK + 1;
+		char *chunk;
 
-		if ((nc = realloc(m->chunks, (m->nchunks + 1) * sizeof(*nc))) == NULL)
-			return 0;
-		m->chunks = nc;
-		if ((nl = realloc(m->lru, links * sizeof(*nl))) == NULL)
-			return 0;
-		m->lru = nl;
-		if (m->nchunks == 0)
-			m->lru[0].older = m->lru[0].newer = 0;
+		if (m->nchunks == m->achunks) {
+			/*
+			 * Doubling: the link array of a map of 65,536 groups is
+			 * 512 KiB, copied 1,024 times over when it grew by a chunk.
+			 */
+			size_t na = m->achunks ? m->achunks * 2 : 1;
+			size_t links = na * MAP_CHUNK + 1;
+			char **nc;
+			struct map_link *nl;
+
+			if ((nc = realloc(m->chunks, na * sizeof(*nc))) == NULL)
+				return 0;
+			m->chunks = nc;
+			if ((nl = realloc(m->lru, links * sizeof(*nl))) == NULL)
+				return 0;
+			m->lru = nl;
+			if (m->achunks == 0)
+				m->lru[0].older = m->lru[0].newer = 0;
+			m->achunks = na;
+		}
 		if (m->vsize > 0)
 			chunk = aligned_alloc(MAP_LINE, MAP_CHUNK * m->stride);
 		else

@@ -331,7 +331,7 @@ shared_add(struct sigma_fieldmap *fm)
 
 /*
  * Gives it a memo slot when an item of the same meaning was bound before
- * (both get the slot), else remembers it. Out of memory it simply stays
+ * (both get the slot) and remembers it. Out of memory it simply stays
  * unshared: evaluated on its own, same result.
  */
 static void
@@ -345,15 +345,18 @@ item_share(struct sigma_fieldmap *fm, struct sigma_item *it)
 		return;
 	if ((fm->nitems + 1) * 2 > fm->aitems && items_grow(fm) < 0)
 		return;
+	/*
+	 * Every item goes in (also one of a meaning already there), so a
+	 * like item bound later still finds one when the first has gone.
+	 */
 	for (k = h & (fm->aitems - 1); fm->items[k].it != NULL || fm->items[k].dead;
 	    k = (k + 1) & (fm->aitems - 1)) {
 		struct sigma_item *o = fm->items[k].it;
-		if (o == NULL || fm->items[k].hash != h || !item_same(o, it))
+		if (it->sid != 0 || o == NULL || fm->items[k].hash != h || !item_same(o, it))
 			continue;
 		if (o->sid == 0)
 			o->sid = shared_add(fm);
 		it->sid = o->sid;
-		return;
 	}
 	fm->items[k].it = it;
 	fm->items[k].hash = h;

@@ -12,6 +12,10 @@
  *   |all and |neq;
  * - the forms are used only where they apply (not for |all exact lists,
  *   a single value, wildcards or "contains" lists);
+ * - an item of the same meaning in several rules is evaluated once per
+ *   event (one memo slot), near misses are not taken for it, and rules
+ *   answer through the memo as on their own; a freed rule's items leave
+ *   the comparison table; a wrapped event counter forgets every memo;
  * - a correlation reading its group-by fields (with aliases) and its
  *   value_count field through a set's field map raises the same alerts,
  *   with the same groups, values and samples, as one looking names up per
@@ -429,6 +433,158 @@ test_corr_fieldmap_same_alerts(void **state)
 	}
 }
 
+/* --- items shared between rules --------------------------------------------- */
+
+static const char *const SHARED[] = {
+	/* 0 */ "  s:\n    protocol: tcp\n    flags|contains: [ACK, RST]\n  condition: s\n",
+	/* 1 */ "  a:\n    protocol: tcp\n  f:\n    flags|contains: [ACK, RST]\n"
+		"  n:\n    src|cidr: [10.0.0.0/8, 192.168.0.0/16]\n"
+		"  condition: a and not f and not n\n",
+	/* 2 */ "  s:\n    protocol: udp\n    src|cidr: [10.0.0.0/8, 192.168.0.0/16]\n"
+		"  condition: s\n",
+	/* 3: near misses of 0 and 1: other field, casing, order, modifier */
+		"  s:\n    Protocol: tcp\n    flags|contains|cased: [ACK, RST]\n"
+		"    src|cidr: [192.168.0.0/16, 10.0.0.0/8]\n  condition: s\n",
+	/* 4 */ "  s:\n    flags|contains|all: [ACK, RST]\n    protocol|neq: tcp\n"
+		"  condition: s\n",
+	/* 5 */ "  s:\n    protocol: TCP\n    flags|contains: [rst, ack]\n  condition: not s\n",
+};
+
+static void
+gen_shared_event(void)
+{
+	static const char *const protos[] = { "tcp", "TCP", "udp", "icmp" };
+	static const char *const flags[] = { "SYN", "ACK SYN", "RST", "ack", "", "FIN PSH", "RST ACK" };
+	char src[32];
+
+	snprintf(src, sizeof(src), "%u.%u.1.2", rnd(2) ? 10u : 192u, rnd(2) ? 168u : 5u);
+	decode_reset(&dec);
+	if (rnd(8) != 0)
+		assert_int_equal(decode_field_add(&dec, rnd(4) ? "protocol" : "Protocol",
+		    protos[rnd(4)], 3 + (rnd(4) == 3)), 0);
+	if (rnd(8) != 0) {
+		const char *f = flags[rnd(7)];
+		assert_int_equal(decode_field_add(&dec, "flags", f, strlen(f)), 0);
+	}
+	if (rnd(8) != 0) {
+		char *p = decode_scratch(&dec, strlen(src) + 1);
+		assert_non_null(p);
+		memcpy(p, src, strlen(src) + 1);
+		assert_int_equal(decode_field_add(&dec, "src", p, strlen(p)), 0);
+	}
+}
+
+/*
+ * Items of the same meaning share a memo slot, near misses do not; every
+ * rule answers through the memo as it does on its own, event after event,
+ * whatever order the rules run in.
+ */
+static void
+test_shared_items(void **state)
+{
+	enum { N = sizeof(SHARED) / sizeof(SHARED[0]) };
+	struct sigma_fieldmap *fm = sigma_fieldmap_new();
+	struct sigma_rule *r[N], *plain[N];
+	size_t hits[N] = { 0 };
+
+	(void)state;
+	assert_non_null(fm);
+	for (size_t k = 0; k < N; k++) {
+		r[k] = rule_from(SHARED[k]);
+		plain[k] = rule_from(SHARED[k]);
+		assert_int_equal(sigma_fieldmap_bind(fm, r[k]), 0);
+	}
+	/* protocol: tcp (0, 1), flags contains ACK, RST (0, 1), the ranges (1, 2) */
+	assert_int_equal(sigma_fieldmap_nshared(fm), 3);
+	assert_int_not_equal(r[0]->searches[0].conjs[0].items[0].sid, 0);
+	assert_int_equal(r[0]->searches[0].conjs[0].items[0].sid,
+	    r[1]->searches[0].conjs[0].items[0].sid);
+	assert_int_equal(r[0]->searches[0].conjs[0].items[1].sid,
+	    r[1]->searches[1].conjs[0].items[0].sid);
+	assert_int_equal(r[1]->searches[2].conjs[0].items[0].sid,
+	    r[2]->searches[0].conjs[0].items[1].sid);
+	assert_int_equal(r[2]->searches[0].conjs[0].items[0].sid, 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(r[3]->searches[0].conjs[0].items[i].sid, 0);
+	assert_int_equal(r[4]->searches[0].conjs[0].items[0].sid, 0);
+	assert_int_equal(r[4]->searches[0].conjs[0].items[1].sid, 0);
+	/* values are compiled lower-case: "TCP" is "tcp", and a list is a list in order */
+	assert_int_equal(r[5]->searches[0].conjs[0].items[0].sid,
+	    r[0]->searches[0].conjs[0].items[0].sid);
+	assert_int_equal(r[5]->searches[0].conjs[0].items[1].sid, 0);
+	for (int i = 0; i < 20000; i++) {
+		struct sigma_event ev;
+		size_t start = rnd(N);
+
+		gen_shared_event();
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		sigma_fieldmap_next(fm);
+		for (size_t j = 0; j < N; j++) {
+			size_t k = (start + j) % N;
+			bool want = sigma_rule_match(plain[k], &ev);
+
+			if (sigma_rule_match_fm(r[k], &ev, fm) != want)
+				fail_msg("event %d rule %zu: %d through the memo", i, k, !want);
+			hits[k] += want;
+		}
+	}
+	for (size_t k = 0; k < N; k++) {
+		if (hits[k] < 100 || hits[k] > 19900)
+			fail_msg("rule %zu matched %zu of 20000: not a comparison", k, hits[k]);
+		sigma_rule_free(plain[k]);
+	}
+	/* A freed rule's items leave the table: binding a like one later is safe (ASan). */
+	sigma_rule_free(r[0]);
+	sigma_rule_free(r[1]);
+	r[0] = rule_from(SHARED[0]);
+	assert_int_equal(sigma_fieldmap_bind(fm, r[0]), 0);
+	/* rule 5's protocol item is still there to share with */
+	assert_int_equal(r[0]->searches[0].conjs[0].items[0].sid,
+	    r[5]->searches[0].conjs[0].items[0].sid);
+	/* bound twice: forgotten first, never shared with itself */
+	assert_int_equal(sigma_fieldmap_bind(fm, r[0]), 0);
+	assert_int_equal(r[0]->searches[0].conjs[0].items[1].sid, 0);
+	for (size_t k = 0; k < N; k++)
+		if (k != 1)
+			sigma_rule_free(r[k]);
+	sigma_fieldmap_free(fm);
+}
+
+/* When the event counter wraps, no memo of an old event passes for the new one's. */
+static void
+test_shared_memo_wrap(void **state)
+{
+	struct sigma_fieldmap *fm = sigma_fieldmap_new();
+	struct sigma_fieldmap_hot *h = (struct sigma_fieldmap_hot *)fm;
+	struct sigma_rule *a = rule_from(SHARED[0]), *b = rule_from(SHARED[5]);
+	struct sigma_event ev;
+
+	(void)state;
+	assert_int_equal(sigma_fieldmap_bind(fm, a), 0);
+	assert_int_equal(sigma_fieldmap_bind(fm, b), 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.d = &dec;
+	/* event at gen 1: protocol tcp, remembered as true */
+	decode_reset(&dec);
+	assert_int_equal(decode_field_add(&dec, "protocol", "tcp", 3), 0);
+	assert_int_equal(decode_field_add(&dec, "flags", "SYN", 3), 0);
+	sigma_fieldmap_next(fm);
+	h->gen = 1;
+	assert_false(sigma_rule_match_fm(a, &ev, fm));	/* tcp, no ACK/RST */
+	/* 2^32 - 1 events later the counter is at 1 again, with a udp event */
+	h->gen = UINT32_MAX;
+	decode_reset(&dec);
+	assert_int_equal(decode_field_add(&dec, "protocol", "udp", 3), 0);
+	assert_int_equal(decode_field_add(&dec, "flags", "ACK", 3), 0);
+	sigma_fieldmap_next(fm);
+	assert_int_equal(h->gen, 1);
+	assert_true(sigma_rule_match_fm(b, &ev, fm));	/* not (tcp and rst/ack): udp */
+	sigma_rule_free(a);
+	sigma_rule_free(b);
+	sigma_fieldmap_free(fm);
+}
+
 int
 main(void)
 {
@@ -437,6 +593,8 @@ main(void)
 		cmocka_unit_test(test_exact_only_where_it_applies),
 		cmocka_unit_test(test_cidr_same_as_value_by_value),
 		cmocka_unit_test(test_corr_fieldmap_same_alerts),
+		cmocka_unit_test(test_shared_items),
+		cmocka_unit_test(test_shared_memo_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
