@@ -495,12 +495,6 @@ ms_map_hash(const struct ms_map *m, const void *key, size_t klen)
 	return map_hash(m, key, klen);
 }
 
-void
-ms_map_prefetch(const struct ms_map *m, uint32_t h)
-{
-	__builtin_prefetch(&m->slots[h & m->mask], 0);
-}
-
 void *
 ms_map_get_h(const struct ms_map *m, const void *key, size_t klen, uint32_t h)
 {

@@ -1606,12 +1606,8 @@ sigma_corr_feed_fm(struct sigma_corr *c, size_t ref, const struct sigma_event *e
 		fm = NULL;
 	if ((klen = group_key(c, ref, ev, fm)) < 0)
 		return;
-	/*
-	 * The group's slot is asked for now; the value's field lookup below
-	 * runs while it comes (a group is nearly always cold in the caches).
-	 */
+	/* One hash for the lookup and, for a new group, the insert. */
 	h = ms_map_hash(c->groups, c->key, (size_t)klen);
-	ms_map_prefetch(c->groups, h);
 	if (c->type == CORR_VALUE_COUNT) {
 		const struct ms_str *fv = ev->d ? corr_field(fm, ev, c->ffid, c->field) : NULL;
 

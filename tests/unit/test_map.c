@@ -514,8 +514,8 @@ test_model(void **state)
 }
 
 /*
- * The calls with a caller's hash (ms_map_hash, then ms_map_touch_h or
- * ms_map_add_h, a prefetch in between) behave as the plain ones: two
+ * The calls with a caller's hash (ms_map_hash, then ms_map_get_h,
+ * ms_map_touch_h or ms_map_add_h) behave as the plain ones: two
  * inline maps fed the same random operations, one each way, hold the same
  * keys, values and LRU order; a hash taken before the map grows and
  * entries are evicted still finds its key afterwards.
@@ -543,7 +543,6 @@ test_hashed_calls(void **state)
 		op = (int)((x >> 20) % 10);
 		model_key(key, sizeof(key), k);
 		h = ms_map_hash(b, key, strlen(key));
-		ms_map_prefetch(b, h);
 		if (op < 5) {		/* touch, else evict down to 200 and add: a group_get */
 			va = ms_map_touch(a, key, strlen(key));
 			assert_ptr_equal(ms_map_get_h(b, key, strlen(key), h), ms_map_get(b, key,
