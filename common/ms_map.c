@@ -61,9 +61,10 @@ struct ms_map {
 	size_t count;
 	char **chunks;			/* id - 1 = chunk << MAP_CHUNK_SHIFT | index */
 	size_t nchunks;
+	size_t achunks;			/* room in chunks[] and, times MAP_CHUNK plus one, lru[] */
 	size_t stride;			/* bytes per record: entry + inline value */
 	size_t vsize;			/* inline value bytes, 0 = values are pointers */
-	struct map_link *lru;		/* [id], nchunks * MAP_CHUNK + 1 */
+	struct map_link *lru;		/* [id], achunks * MAP_CHUNK + 1 */
 	uint32_t used;			/* ids handed out so far (high-water) */
 	uint32_t freeids;		/* free list head */
 	uint32_t oldest, newest;	/* LRU ends */
@@ -273,9 +274,14 @@ map_prefetch_value(const struct ms_map *m, const struct map_ent *e)
 		__builtin_prefetch(v + off, 1);
 }
 
-/* Returns the slot index holding key, or SIZE_MAX. */
-static size_t
-map_find(const struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+/*
+ * Returns the slot index holding key, or SIZE_MAX. With lru (the caller
+ * makes the entry the newest next), the entry's LRU links are asked for
+ * along with its record: their line and the neighbours' it names would
+ * otherwise be waited for one after the other.
+ */
+static inline size_t
+map_find_lru(const struct ms_map *m, const void *key, size_t klen, uint32_t tag, bool lru)
 {
 	for (size_t i = tag & m->mask;; i = (i + 1) & m->mask) {
 		const struct map_slot *s = &m->slots[i];
@@ -286,11 +292,19 @@ map_find(const struct ms_map *m, const void *key, size_t klen, uint32_t tag)
 		if (s->tag != tag)
 			continue;
 		e = map_ent(m, s->id);
+		if (lru)
+			__builtin_prefetch(&m->lru[s->id], 1);
 		if (m->vsize > 0)
 			map_prefetch_value(m, e);
 		if (e->klen == klen && (klen == 0 || memcmp(e->key, key, klen) == 0))
 			return i;
 	}
+}
+
+static size_t
+map_find(const struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+{
+	return map_find_lru(m, key, klen, tag, false);
 }
 
 /* The slot index holding id (which must be in the map). */
@@ -392,18 +406,28 @@ id_alloc(struct ms_map *m)
 	if (m->used >= MAP_MAX_ENTRIES)
 		return 0;
 	if (m->used == m->nchunks * MAP_CHUNK) {
-		char **nc, *chunk;
-		struct map_link *nl;
-		size_t links = (m->nchunks + 1) * MAP_CHUNK + 1;
+		char *chunk;
 
-		if ((nc = realloc(m->chunks, (m->nchunks + 1) * sizeof(*nc))) == NULL)
-			return 0;
-		m->chunks = nc;
-		if ((nl = realloc(m->lru, links * sizeof(*nl))) == NULL)
-			return 0;
-		m->lru = nl;
-		if (m->nchunks == 0)
-			m->lru[0].older = m->lru[0].newer = 0;
+		if (m->nchunks == m->achunks) {
+			/*
+			 * Doubling: the link array of a map of 65,536 groups is
+			 * 512 KiB, copied 1,024 times over when it grew by a chunk.
+			 */
+			size_t na = m->achunks ? m->achunks * 2 : 1;
+			size_t links = na * MAP_CHUNK + 1;
+			char **nc;
+			struct map_link *nl;
+
+			if ((nc = realloc(m->chunks, na * sizeof(*nc))) == NULL)
+				return 0;
+			m->chunks = nc;
+			if ((nl = realloc(m->lru, links * sizeof(*nl))) == NULL)
+				return 0;
+			m->lru = nl;
+			if (m->achunks == 0)
+				m->lru[0].older = m->lru[0].newer = 0;
+			m->achunks = na;
+		}
 		if (m->vsize > 0)
 			chunk = aligned_alloc(MAP_LINE, MAP_CHUNK * m->stride);
 		else
@@ -465,10 +489,30 @@ ms_map_get(const struct ms_map *m, const void *key, size_t klen)
 	return i == SIZE_MAX ? NULL : map_ent(m, m->slots[i].id)->val;
 }
 
+uint32_t
+ms_map_hash(const struct ms_map *m, const void *key, size_t klen)
+{
+	return map_hash(m, key, klen);
+}
+
+void *
+ms_map_get_h(const struct ms_map *m, const void *key, size_t klen, uint32_t h)
+{
+	size_t i = map_find(m, key, klen, h);
+
+	return i == SIZE_MAX ? NULL : map_ent(m, m->slots[i].id)->val;
+}
+
 void *
 ms_map_touch(struct ms_map *m, const void *key, size_t klen)
 {
-	size_t i = map_find(m, key, klen, map_hash(m, key, klen));
+	return ms_map_touch_h(m, key, klen, map_hash(m, key, klen));
+}
+
+void *
+ms_map_touch_h(struct ms_map *m, const void *key, size_t klen, uint32_t h)
+{
+	size_t i = map_find_lru(m, key, klen, h, true);
 	uint32_t id;
 
 	if (i == SIZE_MAX)
@@ -488,7 +532,7 @@ ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val)
 	if (m->vsize > 0)
 		return -1;
 	tag = map_hash(m, key, klen);
-	i = map_find(m, key, klen, tag);
+	i = map_find_lru(m, key, klen, tag, true);
 	if (i != SIZE_MAX) {
 		void *old;
 
@@ -510,14 +554,21 @@ ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val)
 void *
 ms_map_add(struct ms_map *m, const void *key, size_t klen)
 {
-	uint32_t tag, id;
+	if (m->vsize == 0)
+		return NULL;
+	return ms_map_add_h(m, key, klen, map_hash(m, key, klen));
+}
+
+void *
+ms_map_add_h(struct ms_map *m, const void *key, size_t klen, uint32_t tag)
+{
+	uint32_t id;
 	size_t i;
 	struct map_ent *e;
 
 	if (m->vsize == 0)
 		return NULL;
-	tag = map_hash(m, key, klen);
-	if ((i = map_find(m, key, klen, tag)) != SIZE_MAX) {
+	if ((i = map_find_lru(m, key, klen, tag, true)) != SIZE_MAX) {
 		id = m->slots[i].id;
 		lru_make_newest(m, id);
 		return map_ent(m, id)->val;

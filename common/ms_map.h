@@ -93,6 +93,18 @@ int ms_map_put(struct ms_map *m, const void *key, size_t klen, void *val);
  */
 void *ms_map_add(struct ms_map *m, const void *key, size_t klen);
 
+/*
+ * The same lookups with the key's hash computed once by the caller, for
+ * a lookup followed by an insert (ms_map_touch_h or ms_map_get_h
+ * missing, then ms_map_add_h). h must be ms_map_hash(m, key, klen) of
+ * this map (each map has its own hash key); it stays valid while the map
+ * lives, across growth and deletions.
+ */
+uint32_t ms_map_hash(const struct ms_map *m, const void *key, size_t klen);
+void *ms_map_get_h(const struct ms_map *m, const void *key, size_t klen, uint32_t h);
+void *ms_map_touch_h(struct ms_map *m, const void *key, size_t klen, uint32_t h);
+void *ms_map_add_h(struct ms_map *m, const void *key, size_t klen, uint32_t h);
+
 /* Removes key, passing its value to vfree. 0, or -1 when absent. */
 int ms_map_del(struct ms_map *m, const void *key, size_t klen);
 

@@ -78,6 +78,7 @@
 #include <string.h>
 
 #include "ms_map.h"
+#include "sigma_internal.h"
 
 #define CORR_MAX_REFS		64
 #define CORR_MAX_GROUP_BY	16
@@ -194,6 +195,11 @@ struct sigma_corr {
 	struct ms_map *groups;	/* key -> struct corr_group (owned) */
 	uint64_t evicted;
 	bool busy;		/* inside emit */
+
+	/* sigma_corr_bind: field ids in fm, gfid[gi * nrefs + ri] as alias[] */
+	const struct sigma_fieldmap *fm;	/* NULL: unbound */
+	uint32_t *gfid;
+	uint32_t ffid;
 
 	/* scratch for keys and alerts, sized at parse time */
 	char *key;
@@ -865,6 +871,7 @@ sigma_corr_free(struct sigma_corr *c)
 	strv_free(c->group, c->ngroup);
 	free(c->field);
 	free(c->key);
+	free(c->gfid);
 	free(c->gvals);
 	free(c->vptrs);
 	free(c);
@@ -1047,8 +1054,18 @@ group_reset(const struct sigma_corr *c, struct corr_group *g)
  * c->gvals for the alert. Returns the key length, or -1 when a field is
  * missing (the event is not counted).
  */
+/* Field value of ev: by id through fm when c is bound to it, else by name. */
+static const struct ms_str *
+corr_field(struct sigma_fieldmap *fm, const struct sigma_event *ev, uint32_t id, const char *name)
+{
+	if (fm != NULL)
+		return sigma_fieldmap_get(fm, ev->d, id);
+	return decode_field_get(ev->d, name);
+}
+
 static long
-group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev)
+group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
+    struct sigma_fieldmap *fm)
 {
 	size_t k = 0;
 
@@ -1063,7 +1080,8 @@ group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev)
 		const struct ms_str *v;
 		size_t n;
 
-		v = decode_field_get(ev->d, name ? name : c->group[i]);
+		v = corr_field(fm, ev, fm ? c->gfid[i * c->nrefs + ref] : 0,
+		    name ? name : c->group[i]);
 		if (v == NULL)
 			return -1;
 		n = v->len < SIGMA_CORR_VALUE_MAX ? v->len : SIGMA_CORR_VALUE_MAX;
@@ -1079,16 +1097,17 @@ group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev)
 	return (long)k;
 }
 
+/* The group of c->key (h its hash), made when new: one hash for both. */
 static struct corr_group *
-group_get(struct sigma_corr *c, size_t klen)
+group_get(struct sigma_corr *c, size_t klen, uint32_t h)
 {
-	struct corr_group *g = ms_map_touch(c->groups, c->key, klen);
+	struct corr_group *g = ms_map_touch_h(c->groups, c->key, klen, h);
 
 	if (g != NULL)
 		return g;
 	while (ms_map_count(c->groups) >= c->max_groups && ms_map_del_lru(c->groups) == 0)
 		c->evicted++;
-	if ((g = ms_map_add(c->groups, c->key, klen)) == NULL)
+	if ((g = ms_map_add_h(c->groups, c->key, klen, h)) == NULL)
 		return NULL;
 	group_init(c, g);
 	return g;
@@ -1541,16 +1560,56 @@ void
 sigma_corr_feed(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
     sigma_corr_emit_fn emit, void *arg)
 {
+	sigma_corr_feed_fm(c, ref, ev, NULL, emit, arg);
+}
+
+int
+sigma_corr_bind(struct sigma_corr *c, struct sigma_fieldmap *fm)
+{
+	uint32_t *ids = NULL;
+	size_t n = c->ngroup * c->nrefs;
+
+	c->fm = NULL;
+	if (n > 0 && (ids = calloc(n, sizeof(*ids))) == NULL)
+		return -1;
+	for (size_t gi = 0; gi < c->ngroup; gi++)
+		for (size_t ri = 0; ri < c->nrefs; ri++) {
+			const char *name = c->alias[gi * c->nrefs + ri];
+			if ((ids[gi * c->nrefs + ri] = sigma_fieldmap_id(fm, name ? name :
+			    c->group[gi])) == UINT32_MAX)
+				goto fail;
+		}
+	if (c->field != NULL && (c->ffid = sigma_fieldmap_id(fm, c->field)) == UINT32_MAX)
+		goto fail;
+	free(c->gfid);
+	c->gfid = ids;
+	c->fm = fm;
+	return 0;
+fail:
+	free(ids);
+	return -1;
+}
+
+void
+sigma_corr_feed_fm(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
+    struct sigma_fieldmap *fm, sigma_corr_emit_fn emit, void *arg)
+{
 	struct ms_str v = MS_STR_NULL;
 	struct corr_group *g;
 	long klen;
+	uint32_t h;
 
 	if (c == NULL || ev == NULL || ref >= c->nrefs || c->busy || c->groups == NULL)
 		return;
-	if ((klen = group_key(c, ref, ev)) < 0)
+	/* Ids are only meaningful in the map c was bound to. */
+	if (fm != c->fm || ev->d == NULL)
+		fm = NULL;
+	if ((klen = group_key(c, ref, ev, fm)) < 0)
 		return;
+	/* One hash for the lookup and, for a new group, the insert. */
+	h = ms_map_hash(c->groups, c->key, (size_t)klen);
 	if (c->type == CORR_VALUE_COUNT) {
-		const struct ms_str *fv = ev->d ? decode_field_get(ev->d, c->field) : NULL;
+		const struct ms_str *fv = ev->d ? corr_field(fm, ev, c->ffid, c->field) : NULL;
 
 		if (fv == NULL)
 			return;
@@ -1559,7 +1618,7 @@ sigma_corr_feed(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
 		if (v.p == NULL)
 			v.len = 0;
 	}
-	if ((g = group_get(c, (size_t)klen)) == NULL)
+	if ((g = group_get(c, (size_t)klen, h)) == NULL)
 		return;
 	if (c->at_close) {
 		feed_at_close(c, g, ev, v, emit, arg);

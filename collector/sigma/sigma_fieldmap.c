@@ -33,14 +33,25 @@ struct fm_layout {
 	size_t nslot;			/* ids it has room for */
 };
 
+/* An item kept for comparison with later ones (its rule lives as long as the map's set). */
+struct fm_item {
+	struct sigma_item *it;	/* NULL: empty, or dead (its rule was freed) */
+	uint32_t hash;
+	bool dead;		/* a probe goes on past it */
+};
+
 struct sigma_fieldmap {
+	struct sigma_fieldmap_hot hot;	/* first: read inline (sigma_internal.h) */
 	char **names;		/* owned, by id */
 	uint32_t *hash;		/* by id */
 	size_t n, a;
 	uint32_t *slots;	/* open addressing over ids, id+1, 0 = empty */
 	size_t nslots;
-	/* per event */
-	uint32_t gen, filled;
+	/* items seen by _bind, open addressing (NULL it = empty); memo slots */
+	struct fm_item *items;
+	size_t nitems, nlive, aitems;	/* used (live or dead), live, slots (a power of two) */
+	size_t nshared, ashared;
+	/* per event: hot.gen, hot.filled */
 	struct fm_layout *cur;	/* the event's layout; NULL: look names up */
 	struct fm_layout layouts[FM_LAYOUTS];
 };
@@ -103,7 +114,9 @@ layouts_clear(struct sigma_fieldmap *fm)
 		fm->layouts[i].nf = 0;
 	}
 	fm->cur = NULL;
-	fm->filled = 0;
+	fm->hot.filled = 0;
+	fm->hot.slot = NULL;
+	fm->hot.nslot = 0;
 }
 
 /* The id of name, added when new; FM_NONE when out of memory. */
@@ -146,7 +159,7 @@ sigma_fieldmap_new(void)
 	struct sigma_fieldmap *fm = calloc(1, sizeof(*fm));
 
 	if (fm != NULL)
-		fm->gen = 1;
+		fm->hot.gen = 1;
 	return fm;
 }
 
@@ -161,12 +174,226 @@ sigma_fieldmap_free(struct sigma_fieldmap *fm)
 	free(fm->names);
 	free(fm->hash);
 	free(fm->slots);
+	free(fm->items);
+	free(fm->hot.sgen);
+	free(fm->hot.sval);
 	free(fm);
+}
+
+/*
+ * Shared items. Two items mean the same when they read the same field (or
+ * both the message) with the same flags and the same values, compared
+ * as compiled: then their result on an event is the same, and the second
+ * one evaluated for an event reads the first one's. Items with a regex or
+ * a field reference are left out (a regex's flags are in PCRE2's code;
+ * neither is common enough to pay for its comparison).
+ */
+static uint32_t
+mix(uint32_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* The hash of it's meaning, or 0 when it is not shareable. */
+static uint32_t
+item_hash(const struct sigma_item *it)
+{
+	uint32_t h = 2166136261u;
+	uint8_t flags = (uint8_t)(it->all | it->neq << 1 | (it->field == NULL) << 2);
+
+	h = mix(h, &flags, 1);
+	if (it->field != NULL)
+		h = mix(h, &it->fid, sizeof(it->fid));
+	h = mix(h, &it->ngroups, sizeof(it->ngroups));
+	for (size_t g = 0; g < it->ngroups; g++) {
+		h = mix(h, &it->groups[g].nalts, sizeof(it->groups[g].nalts));
+		for (size_t a = 0; a < it->groups[g].nalts; a++) {
+			const struct sigma_val *v = &it->groups[g].alts[a];
+			uint8_t k = (uint8_t)v->kind;
+
+			h = mix(h, &k, 1);
+			switch (v->kind) {
+			case SIGMA_V_GLOB:
+				h = mix(h, v->u.g.text, v->u.g.len);
+				break;
+			case SIGMA_V_CIDR:
+				h = mix(h, v->u.cidr.addr, sizeof(v->u.cidr.addr));
+				break;
+			case SIGMA_V_NUM:
+			case SIGMA_V_NULL:
+			case SIGMA_V_EXISTS:
+				break;
+			case SIGMA_V_RE:
+			case SIGMA_V_FIELDREF:
+				return 0;
+			}
+		}
+	}
+	return h ? h : 1;
+}
+
+static bool
+val_same(const struct sigma_val *a, const struct sigma_val *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case SIGMA_V_GLOB:
+		if (a->u.g.len != b->u.g.len || a->u.g.mode != b->u.g.mode ||
+		    a->u.g.cased != b->u.g.cased || (a->u.g.kind == NULL) != (b->u.g.kind == NULL))
+			return false;
+		if (a->u.g.len == 0)
+			return true;
+		return memcmp(a->u.g.text, b->u.g.text, a->u.g.len) == 0 &&
+		    (a->u.g.kind == NULL || memcmp(a->u.g.kind, b->u.g.kind, a->u.g.len) == 0);
+	case SIGMA_V_CIDR:
+		return a->u.cidr.af == b->u.cidr.af && a->u.cidr.prefix == b->u.cidr.prefix &&
+		    memcmp(a->u.cidr.addr, b->u.cidr.addr, sizeof(a->u.cidr.addr)) == 0;
+	case SIGMA_V_NUM:
+		return a->u.num.op == b->u.num.op && memcmp(&a->u.num.v, &b->u.num.v,
+		    sizeof(a->u.num.v)) == 0;
+	case SIGMA_V_NULL:
+		return true;
+	case SIGMA_V_EXISTS:
+		return a->u.exists == b->u.exists;
+	case SIGMA_V_RE:
+	case SIGMA_V_FIELDREF:
+		break;
+	}
+	return false;
+}
+
+static bool
+item_same(const struct sigma_item *a, const struct sigma_item *b)
+{
+	if (a->all != b->all || a->neq != b->neq || (a->field == NULL) != (b->field == NULL) ||
+	    (a->field != NULL && a->fid != b->fid) || a->ngroups != b->ngroups)
+		return false;
+	for (size_t g = 0; g < a->ngroups; g++) {
+		if (a->groups[g].nalts != b->groups[g].nalts)
+			return false;
+		for (size_t k = 0; k < a->groups[g].nalts; k++)
+			if (!val_same(&a->groups[g].alts[k], &b->groups[g].alts[k]))
+				return false;
+	}
+	return true;
+}
+
+static int
+items_grow(struct sigma_fieldmap *fm)
+{
+	size_t na = fm->aitems ? fm->aitems * 2 : 256;
+	struct fm_item *t = calloc(na, sizeof(*t));
+
+	if (t == NULL)
+		return -1;
+	for (size_t i = 0; i < fm->aitems; i++) {
+		size_t k;
+		if (fm->items[i].it == NULL)
+			continue;	/* empty, or dead: dropped */
+		for (k = fm->items[i].hash & (na - 1); t[k].it != NULL; k = (k + 1) & (na - 1))
+			;
+		t[k] = fm->items[i];
+	}
+	free(fm->items);
+	fm->items = t;
+	fm->aitems = na;
+	fm->nitems = fm->nlive;
+	return 0;
+}
+
+/* A new memo slot; 0 when out of memory. */
+static uint32_t
+shared_add(struct sigma_fieldmap *fm)
+{
+	if (fm->nshared == fm->ashared) {
+		size_t na = fm->ashared ? fm->ashared * 2 : 64;
+		uint32_t *g;
+		uint8_t *v;
+
+		if (na > UINT32_MAX - 1 || (g = realloc(fm->hot.sgen, na * sizeof(*g))) == NULL)
+			return 0;
+		fm->hot.sgen = g;
+		if ((v = realloc(fm->hot.sval, na)) == NULL)
+			return 0;
+		fm->hot.sval = v;
+		fm->ashared = na;
+	}
+	/* gen is never 0: a fresh slot is not known for any event. */
+	fm->hot.sgen[fm->nshared] = 0;
+	fm->hot.sval[fm->nshared] = 0;
+	return (uint32_t)++fm->nshared;
+}
+
+/*
+ * Gives it a memo slot when an item of the same meaning was bound before
+ * (both get the slot) and remembers it. Out of memory it simply stays
+ * unshared: evaluated on its own, same result.
+ */
+static void
+item_share(struct sigma_fieldmap *fm, struct sigma_item *it)
+{
+	uint32_t h = item_hash(it);
+	size_t k;
+
+	it->sid = 0;
+	if (h == 0)
+		return;
+	if ((fm->nitems + 1) * 2 > fm->aitems && items_grow(fm) < 0)
+		return;
+	/*
+	 * Every item goes in (also one of a meaning already there), so a
+	 * like item bound later still finds one when the first has gone.
+	 */
+	for (k = h & (fm->aitems - 1); fm->items[k].it != NULL || fm->items[k].dead;
+	    k = (k + 1) & (fm->aitems - 1)) {
+		struct sigma_item *o = fm->items[k].it;
+		if (it->sid != 0 || o == NULL || fm->items[k].hash != h || !item_same(o, it))
+			continue;
+		if (o->sid == 0)
+			o->sid = shared_add(fm);
+		it->sid = o->sid;
+	}
+	fm->items[k].it = it;
+	fm->items[k].hash = h;
+	fm->nitems++;
+	fm->nlive++;
+}
+
+void
+sigma_fieldmap_forget(struct sigma_fieldmap *fm, const struct sigma_rule *r)
+{
+	for (size_t s = 0; s < r->nsearches; s++)
+		for (size_t c = 0; c < r->searches[s].nconjs; c++)
+			for (size_t i = 0; i < r->searches[s].conjs[c].nitems; i++) {
+				const struct sigma_item *it = &r->searches[s].conjs[c].items[i];
+				uint32_t h = item_hash(it);
+
+				if (h == 0 || fm->aitems == 0)
+					continue;
+				for (size_t k = h & (fm->aitems - 1); fm->items[k].it != NULL ||
+				    fm->items[k].dead; k = (k + 1) & (fm->aitems - 1))
+					if (fm->items[k].it == it) {
+						/* Its memo slot stays with the others that have it. */
+						fm->items[k].it = NULL;
+						fm->items[k].dead = true;
+						fm->nlive--;
+						break;
+					}
+			}
 }
 
 int
 sigma_fieldmap_bind(struct sigma_fieldmap *fm, struct sigma_rule *r)
 {
+	/* Bound once per map: a rule bound again (or moved) is first forgotten. */
+	if (r->fm != NULL)
+		sigma_fieldmap_forget(r->fm, r);
+	r->fm = NULL;
 	for (size_t s = 0; s < r->nsearches; s++)
 		for (size_t c = 0; c < r->searches[s].nconjs; c++) {
 			struct sigma_conj *cj = &r->searches[s].conjs[c];
@@ -176,6 +403,11 @@ sigma_fieldmap_bind(struct sigma_fieldmap *fm, struct sigma_rule *r)
 					goto fail;
 			}
 		}
+	/* Field ids first: items compare by them. */
+	for (size_t s = 0; s < r->nsearches; s++)
+		for (size_t c = 0; c < r->searches[s].nconjs; c++)
+			for (size_t i = 0; i < r->searches[s].conjs[c].nitems; i++)
+				item_share(fm, &r->searches[s].conjs[c].items[i]);
 	r->fm = fm;
 	return 0;
 fail:
@@ -184,12 +416,29 @@ fail:
 	return -1;
 }
 
+size_t
+sigma_fieldmap_nshared(const struct sigma_fieldmap *fm)
+{
+	return fm->nshared;
+}
+
+uint32_t
+sigma_fieldmap_id(struct sigma_fieldmap *fm, const char *name)
+{
+	return name_add(fm, name);
+}
+
 void
 sigma_fieldmap_next(struct sigma_fieldmap *fm)
 {
 	/* filled == gen only after a lookup of this event; 0 is never a gen. */
-	if (++fm->gen == 0)
-		fm->gen = 1;
+	if (++fm->hot.gen == 0) {
+		fm->hot.gen = 1;
+		/* Wrapped: no memo of 2^32 events ago may pass for this event's. */
+		if (fm->nshared > 0)
+			memset(fm->hot.sgen, 0, fm->nshared * sizeof(*fm->hot.sgen));
+		fm->hot.filled = 0;
+	}
 }
 
 /*
@@ -224,7 +473,7 @@ layout_of(struct sigma_fieldmap *fm, const struct decoded *d)
 				i++;
 			/* The stored names are never in a scratch area: equal addresses are static names. */
 			if (i == nf) {
-				l[w].used = fm->gen;
+				l[w].used = fm->hot.gen;
 				return &l[w];
 			}
 		}
@@ -232,9 +481,9 @@ layout_of(struct sigma_fieldmap *fm, const struct decoded *d)
 		if (d->fields[i].name >= s0 && d->fields[i].name < s1)
 			return NULL;
 	/* the way used longer ago (gens wrap: compared by distance) */
-	if (fm->gen - l[1].used > fm->gen - l[0].used)
+	if (fm->hot.gen - l[1].used > fm->hot.gen - l[0].used)
 		l++;
-	l->used = fm->gen;
+	l->used = fm->hot.gen;
 	if (l->nslot < fm->n) {
 		int8_t *t = realloc(l->slot, fm->n ? fm->n : 1);
 		if (t == NULL)
@@ -263,15 +512,22 @@ slot_fill(struct sigma_fieldmap *fm, struct fm_layout *l, const struct decoded *
 	return v;
 }
 
+/*
+ * Everything sigma_fieldmap_get (inline) does not answer itself: the first
+ * lookup of an event (its layout), a slot not computed yet, an event
+ * without a layout, an id past the layout's table.
+ */
 const struct ms_str *
-sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d, uint32_t id)
+sigma_fieldmap_get_slow(struct sigma_fieldmap *fm, const struct decoded *d, uint32_t id)
 {
 	struct fm_layout *l;
 	int s;
 
-	if (fm->filled != fm->gen) {
-		fm->filled = fm->gen;
+	if (fm->hot.filled != fm->hot.gen) {
+		fm->hot.filled = fm->hot.gen;
 		fm->cur = layout_of(fm, d);
+		fm->hot.slot = fm->cur != NULL ? fm->cur->slot : NULL;
+		fm->hot.nslot = fm->cur != NULL ? fm->cur->nslot : 0;
 	}
 	if ((l = fm->cur) == NULL || id >= l->nslot)
 		return decode_field_get(d, fm->names[id]);

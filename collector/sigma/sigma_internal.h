@@ -180,13 +180,37 @@ struct sigma_multi {
 
 #define SIGMA_MULTI_MIN	2		/* literals from which an item gets a sigma_multi */
 
+/*
+ * Every value of an item as one set of exact literals, by length: a field
+ * value is compared only with the literals of its own length (most items
+ * with many exact values list ports, flags, user or process names, whose
+ * lengths differ). Built for items whose values are all exact strings
+ * (no wildcard, no modifier but |cased, the same casing for all), two or
+ * more of them, without |all. lits[start[k] .. start[k + 1]) have length
+ * k for k < SIGMA_EXACT_LENS - 1; the last bucket holds every longer one.
+ */
+#define SIGMA_EXACT_LENS	64
+
+struct sigma_exact {
+	uint64_t lens;			/* bit k: some literal in bucket k */
+	uint16_t start[SIGMA_EXACT_LENS + 1];
+	const struct sigma_mlit *lits;	/* lower-cased unless cased */
+	size_t n;
+	bool cased;
+};
+
 /* One "field|modifiers: values" entry (or a keyword list: field NULL). */
 struct sigma_item {
 	const char *field;		/* arena; NULL = the whole message */
 	struct sigma_group *groups;
 	size_t ngroups;
 	uint32_t fid;			/* field's id in rule->fm (bound rules only) */
+	uint32_t sid;			/* 0, or an item of the same meaning is in another
+					   rule (or search) of rule->fm's set: its result
+					   is memoised per event in slot sid - 1 there */
 	const struct sigma_multi *multi;	/* arena; NULL: value by value */
+	const struct sigma_exact *exact;	/* arena; NULL: value by value */
+	bool cidr;			/* every value is a |cidr range: the field is parsed once */
 	uint32_t minlen;		/* no value shorter matches (0: no such bound) */
 	bool all;			/* |all: every group must match */
 	bool neq;			/* |neq: present and no group matches */
@@ -234,7 +258,7 @@ struct sigma_rule {
 	struct sigma_val *re_head;	/* every SIGMA_V_RE value, to free */
 	pcre2_match_context *mctx;	/* match limits for every regex */
 	size_t ncnodes;			/* condition nodes built (bounded) */
-	const struct sigma_fieldmap *fm;	/* items' fid are ids in it; NULL: unbound */
+	struct sigma_fieldmap *fm;	/* items' fid and sid are ids in it; NULL: unbound */
 };
 
 /*
@@ -255,6 +279,9 @@ struct sigma_cnode *sigma_cond_or(struct sigma_rule *r, struct sigma_cnode **kid
  *
  * _bind gives every field item of r an id and records fm in r (r must not
  * outlive fm); -1 when out of memory (r then stays unbound, still correct).
+ * Items of the same meaning in several places (rules or searches) get a
+ * memo slot (sid) for their result per event. _forget drops r's items
+ * from fm's comparison table (sigma_rule_free calls it for a bound rule).
  * _next starts a new event: call it before the first lookup of each event.
  * _get: the value of field id in d, or NULL; one thread at a time.
  */
@@ -263,10 +290,42 @@ struct decoded;
 struct sigma_fieldmap *sigma_fieldmap_new(void);
 void sigma_fieldmap_free(struct sigma_fieldmap *fm);
 int sigma_fieldmap_bind(struct sigma_fieldmap *fm, struct sigma_rule *r);
-void sigma_fieldmap_next(struct sigma_fieldmap *fm);
-const struct ms_str *sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d,
-    uint32_t id);
+void sigma_fieldmap_forget(struct sigma_fieldmap *fm, const struct sigma_rule *r);
+/* The id of name, added when new (for readers other than rule items); UINT32_MAX when out of memory. */
+uint32_t sigma_fieldmap_id(struct sigma_fieldmap *fm, const char *name);
 size_t sigma_fieldmap_nnames(const struct sigma_fieldmap *fm);
+/* Items given a memo slot (sid) by _bind: they occur in more than one place. */
+size_t sigma_fieldmap_nshared(const struct sigma_fieldmap *fm);
+
+/*
+ * What every lookup and memo check reads, at the start of struct
+ * sigma_fieldmap so the common case is a few inline instructions: the
+ * event's generation, the current layout's slots (nslot 0: none yet this
+ * event, or an event without a layout), the shared items' memo.
+ */
+struct sigma_fieldmap_hot {
+	uint32_t gen;			/* this event's; never 0 */
+	uint32_t filled;		/* == gen once slot/nslot are this event's */
+	const int8_t *slot;		/* by id: field index, or < 0 */
+	size_t nslot;
+	uint32_t *sgen;			/* by sid - 1: gen when sval was computed */
+	uint8_t *sval;			/* by sid - 1: the item's result then */
+};
+
+void sigma_fieldmap_next(struct sigma_fieldmap *fm);
+const struct ms_str *sigma_fieldmap_get_slow(struct sigma_fieldmap *fm, const struct decoded *d,
+    uint32_t id);
+
+static inline const struct ms_str *
+sigma_fieldmap_get(struct sigma_fieldmap *fm, const struct decoded *d, uint32_t id)
+{
+	const struct sigma_fieldmap_hot *h = (const struct sigma_fieldmap_hot *)fm;
+
+	/* The layout's slot when known: >= 0 the field's index, -1 absent. */
+	if (h->filled == h->gen && id < h->nslot && h->slot[id] >= -1)
+		return h->slot[id] >= 0 ? &d->fields[h->slot[id]].value : NULL;
+	return sigma_fieldmap_get_slow(fm, d, id);
+}
 
 /*
  * sigma_match.c: sigma_rule_match with fm, the map r is bound to and ev's
@@ -275,6 +334,18 @@ size_t sigma_fieldmap_nnames(const struct sigma_fieldmap *fm);
  */
 bool sigma_rule_match_fm(const struct sigma_rule *r, const struct sigma_event *ev,
     struct sigma_fieldmap *fm);
+
+/*
+ * sigma_corr.c: gives c's group-by fields (and aliases) and its value_count
+ * field ids in fm, so sigma_corr_feed_fm reads them through the map (c must
+ * not outlive fm); -1 when out of memory (c then stays unbound: names are
+ * looked up per feed, same result). sigma_corr_feed_fm is sigma_corr_feed
+ * with fm's current event being ev->d (sigma_fieldmap_next called for it);
+ * fm NULL or not the map c is bound to: names are looked up per feed.
+ */
+int sigma_corr_bind(struct sigma_corr *c, struct sigma_fieldmap *fm);
+void sigma_corr_feed_fm(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
+    struct sigma_fieldmap *fm, sigma_corr_emit_fn emit, void *arg);
 
 /* sigma_match.c: glob matching, shared with the condition's identifier patterns. */
 bool sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t len);

@@ -1238,6 +1238,76 @@ build_multi(struct sigma_arena *a, struct sigma_item *it)
 }
 
 /*
+ * it->exact when every alternative of every value is an exact string of
+ * the same casing and there are at least two (an |all item needs each
+ * value on its own; |neq uses the set too, negated). Out of memory, the
+ * item matches value by value: same result.
+ */
+static void
+build_exact(struct sigma_arena *a, struct sigma_item *it)
+{
+	struct sigma_exact *x;
+	struct sigma_mlit *lits;
+	uint16_t fill[SIGMA_EXACT_LENS];
+	size_t n = 0;
+	bool cased = false;
+
+	if (it->all)
+		return;
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_val *v = &it->groups[i].alts[j];
+			if (v->kind != SIGMA_V_GLOB || v->u.g.mode != SIGMA_G_EXACT ||
+			    v->u.g.len > UINT32_MAX)
+				return;
+			if (n == 0)
+				cased = v->u.g.cased;
+			else if (v->u.g.cased != cased)
+				return;
+			n++;
+		}
+	if (n < 2 || n > UINT16_MAX || (x = sigma_arena_alloc(a, sizeof(*x))) == NULL ||
+	    (lits = sigma_arena_alloc(a, n * sizeof(*lits))) == NULL)
+		return;
+	/* Counting sort by length bucket. */
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			size_t len = it->groups[i].alts[j].u.g.len;
+			size_t k = len < SIGMA_EXACT_LENS - 1 ? len : SIGMA_EXACT_LENS - 1;
+			x->start[k + 1]++;
+			x->lens |= UINT64_C(1) << k;
+		}
+	for (size_t k = 1; k <= SIGMA_EXACT_LENS; k++)
+		x->start[k] = (uint16_t)(x->start[k] + x->start[k - 1]);
+	memcpy(fill, x->start, sizeof(fill));
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++) {
+			const struct sigma_glob *g = &it->groups[i].alts[j].u.g;
+			size_t k = g->len < SIGMA_EXACT_LENS - 1 ? g->len : SIGMA_EXACT_LENS - 1;
+			lits[fill[k]].p = g->text;
+			lits[fill[k]].len = (uint32_t)g->len;
+			fill[k]++;
+		}
+	x->lits = lits;
+	x->n = n;
+	x->cased = cased;
+	it->exact = x;
+}
+
+/* it->cidr when every alternative of every value (at least one) is a |cidr range. */
+static void
+item_cidr(struct sigma_item *it)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < it->ngroups; i++)
+		for (size_t j = 0; j < it->groups[i].nalts; j++, n++)
+			if (it->groups[i].alts[j].kind != SIGMA_V_CIDR)
+				return;
+	it->cidr = n > 0;
+}
+
+/*
  * it->minlen: the fewest bytes any value of the item can match – globs
  * count their non-star tokens, regexes PCRE2's minimum length; any other
  * kind (null, exists, numbers, cidr, fieldref) or |neq: no bound. A
@@ -1316,6 +1386,8 @@ compile_item(struct pctx *c, const char *key, const struct ms_yaml_node *val,
 			return -1;
 	}
 	build_multi(&c->r->arena, it);
+	build_exact(&c->r->arena, it);
+	item_cidr(it);
 	item_minlen(it);
 	return 0;
 }
@@ -1404,6 +1476,7 @@ compile_search(struct pctx *c, const char *name, const struct ms_yaml_node *n,
 					return -1;
 		}
 		build_multi(a, it);
+		build_exact(a, it);
 		item_minlen(it);
 	}
 	return 0;
@@ -1561,6 +1634,9 @@ sigma_rule_free(struct sigma_rule *r)
 
 	if (r == NULL)
 		return;
+	/* The map compares later rules' items with this one's: not after it is gone. */
+	if (r->fm != NULL)
+		sigma_fieldmap_forget(r->fm, r);
 	for (v = r->re_head; v != NULL; v = v->u.re.next) {
 		pcre2_match_data_free(v->u.re.md);
 		pcre2_code_free(v->u.re.code);

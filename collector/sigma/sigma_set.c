@@ -496,6 +496,9 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 			continue;
 		}
 		rep->correlations++;
+		/* Unbound (out of memory) it still counts, looking names up per feed. */
+		if (s->fm != NULL)
+			(void)sigma_corr_bind(sc->c, s->fm);
 		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
 			size_t ri, ci;
 			set_find(s, sigma_corr_ref(sc->c, k), &ri, &ci);
@@ -744,7 +747,7 @@ feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct set_corr *sc = &x->s->corrs[ls[i].corr];
 		for (unsigned k = 0; k < times && !sc->dead; k++)
-			sigma_corr_feed(sc->c, ls[i].ref, ev, corr_emit_cb, x);
+			sigma_corr_feed_fm(sc->c, ls[i].ref, ev, x->s->fm, corr_emit_cb, x);
 	}
 }
 

@@ -513,6 +513,91 @@ test_model(void **state)
 	ms_map_free(m);
 }
 
+/*
+ * The calls with a caller's hash (ms_map_hash, then ms_map_get_h,
+ * ms_map_touch_h or ms_map_add_h) behave as the plain ones: two
+ * inline maps fed the same random operations, one each way, hold the same
+ * keys, values and LRU order; a hash taken before the map grows and
+ * entries are evicted still finds its key afterwards.
+ */
+static void
+test_hashed_calls(void **state)
+{
+	struct ms_map *a = ms_map_new_inline(sizeof(long), NULL);
+	struct ms_map *b = ms_map_new_inline(sizeof(long), NULL);
+	uint32_t x = 4242, early;
+	char key[128];
+	long *va, *vb;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	model_key(key, sizeof(key), 7);
+	early = ms_map_hash(b, key, strlen(key));
+	for (int step = 0; step < 40000; step++) {
+		int k, op;
+		uint32_t h;
+
+		x = x * 1103515245u + 12345u;
+		k = (int)((x >> 8) % MODEL_KEYS);
+		op = (int)((x >> 20) % 10);
+		model_key(key, sizeof(key), k);
+		h = ms_map_hash(b, key, strlen(key));
+		if (op < 5) {		/* touch, else evict down to 200 and add: a group_get */
+			va = ms_map_touch(a, key, strlen(key));
+			assert_ptr_equal(ms_map_get_h(b, key, strlen(key), h), ms_map_get(b, key,
+			    strlen(key)));
+			vb = ms_map_touch_h(b, key, strlen(key), h);
+			if (va == NULL) {
+				assert_null(vb);
+				while (ms_map_count(a) >= 200)
+					assert_int_equal(ms_map_del_lru(a), 0);
+				while (ms_map_count(b) >= 200)
+					assert_int_equal(ms_map_del_lru(b), 0);
+				va = ms_map_add(a, key, strlen(key));
+				vb = ms_map_add_h(b, key, strlen(key), h);
+				assert_non_null(va);
+				assert_non_null(vb);
+				*va = *vb = step;
+			}
+			assert_non_null(vb);
+			assert_int_equal(*va, *vb);
+		} else if (op < 8) {	/* add (existing or new) */
+			va = ms_map_add(a, key, strlen(key));
+			vb = ms_map_add_h(b, key, strlen(key), h);
+			assert_int_equal(*va, *vb);
+			*va = *vb = *va + 1;
+		} else {
+			assert_int_equal(ms_map_del(a, key, strlen(key)), ms_map_del(b, key, strlen(key)));
+		}
+		assert_int_equal(ms_map_count(a), ms_map_count(b));
+	}
+	{
+		struct ms_map_iter ia, ib;
+		const void *ka, *kb;
+		size_t la, lb;
+
+		ms_map_iter_init(&ia);
+		ms_map_iter_init(&ib);
+		while ((va = ms_map_next(a, &ia, &ka, &la)) != NULL) {
+			vb = ms_map_next(b, &ib, &kb, &lb);
+			assert_non_null(vb);
+			assert_int_equal(la, lb);
+			assert_memory_equal(ka, kb, la);
+			assert_int_equal(*va, *vb);
+		}
+		assert_null(ms_map_next(b, &ib, NULL, NULL));
+	}
+	/* growth from 16 slots and many evictions later, the early hash still finds key 7 */
+	model_key(key, sizeof(key), 7);
+	vb = ms_map_add_h(b, key, strlen(key), early);
+	assert_non_null(vb);
+	assert_ptr_equal(ms_map_get(b, key, strlen(key)), vb);
+	assert_ptr_equal(ms_map_touch_h(b, key, strlen(key), early), vb);
+	ms_map_free(a);
+	ms_map_free(b);
+}
+
 int
 main(void)
 {
@@ -527,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_null_values),
 		cmocka_unit_test(test_inline_values),
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_hashed_calls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
