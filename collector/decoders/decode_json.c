@@ -459,6 +459,35 @@ static const char *const zeek_paths[] = {
 	"dhcp", "snmp", "sip", "tunnel", "software", "known_hosts", "known_services",
 };
 
+/*
+ * _path values outside zeek_paths, kept so that equal names get the same
+ * pointer. Rule routes are keyed by the logsource's pointers (sigma_set.c):
+ * a name copied into the event's scratch would have a new address whenever
+ * the members before it changed size, and an agent could then make every
+ * event a new route (and, past the route slots, rebuild busy routes and
+ * their Hyperscan databases again and again). No rule can name such a
+ * service (rules for services no decoder produces are inert), so after
+ * ZEEK_OTHER_MAX names, or for a longer one, the service is "other".
+ */
+#define ZEEK_OTHER_MAX 32
+#define ZEEK_OTHER_LEN 32
+static _Thread_local char zeek_other[ZEEK_OTHER_MAX][ZEEK_OTHER_LEN + 1];
+static _Thread_local unsigned zeek_nother;
+
+static const char *
+zeek_other_path(struct ms_str path)
+{
+	for (unsigned i = 0; i < zeek_nother; i++)
+		if (ms_str_eq(path, zeek_other[i]))
+			return zeek_other[i];
+	if (path.len > ZEEK_OTHER_LEN || zeek_nother == ZEEK_OTHER_MAX ||
+	    memchr(path.p, '\0', path.len) != NULL)
+		return "other";
+	memcpy(zeek_other[zeek_nother], path.p, path.len);
+	zeek_other[zeek_nother][path.len] = '\0';
+	return zeek_other[zeek_nother++];
+}
+
 /* ts as epoch seconds "1700000000.123456" (or an integer) in ms; -1 when not one. */
 static int64_t
 zeek_ts_ms(struct ms_str s)
@@ -596,14 +625,8 @@ decode_zeek(struct decoded *d)
 	for (size_t k = 0; k < sizeof(zeek_paths) / sizeof(zeek_paths[0]); k++)
 		if (ms_str_eq(path, zeek_paths[k]))
 			d->service = zeek_paths[k];
-	if (d->service == NULL) {
-		char *p = decode_scratch(d, path.len + 1);
-		if (p != NULL) {
-			memcpy(p, path.p, path.len);
-			p[path.len] = '\0';
-			d->service = p;
-		}
-	}
+	if (d->service == NULL)
+		d->service = zeek_other_path(path);
 	if (ts.p != NULL) {
 		int64_t ms = zeek_ts_ms(ts);
 		if (ms >= 0) {

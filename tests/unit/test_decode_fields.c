@@ -834,6 +834,59 @@ test_field_get_names(void **state)
 	free(d);
 }
 
+/*
+ * Zeek lines of _path values no decoder knows: the service is the same
+ * pointer for the same name whatever came before it in the line (rule
+ * routes are keyed by pointer), and there are only so many of them.
+ */
+static void
+test_zeek_other_paths(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_NOV25 };
+	struct decoded *d = malloc(sizeof(*d));
+	const char *seen[5] = { NULL };
+	const char *distinct[64];
+	size_t ndistinct = 0;
+	char line[512];
+
+	(void)state;
+	assert_non_null(d);
+	/* five names, before each a member whose key and value take more or less scratch */
+	for (int k = 0; k < 50; k++) {
+		int n = snprintf(line, sizeof(line),
+		    "{\"k%.*s\":\"v\\u0041%.*s\",\"_path\":\"odd%d\",\"ts\":1764088490.5}",
+		    k % 7, "xxxxxxx", k % 11, "yyyyyyyyyyy", k % 5);
+		decode_line(line, (size_t)n, &ctx, d);
+		assert_string_equal(d->product, "zeek");
+		assert_non_null(d->service);
+		if (seen[k % 5] == NULL)
+			seen[k % 5] = d->service;
+		else if (seen[k % 5] != d->service)
+			fail_msg("odd%d: a second pointer for the same service", k % 5);
+		assert_int_equal(strncmp(d->service, "odd", 3), 0);
+	}
+	/* many more names: a bounded number of services, the rest "other" */
+	for (int k = 0; k < 200; k++) {
+		int n = snprintf(line, sizeof(line), "{\"_path\":\"many%d\",\"ts\":1764088490}", k);
+		size_t j;
+
+		decode_line(line, (size_t)n, &ctx, d);
+		assert_non_null(d->service);
+		for (j = 0; j < ndistinct && distinct[j] != d->service; j++)
+			;
+		if (j == ndistinct) {
+			assert_true(ndistinct < MS_ARRAY_LEN(distinct));
+			distinct[ndistinct++] = d->service;
+		}
+	}
+	assert_true(ndistinct <= 33);
+	assert_string_equal(d->service, "other");
+	/* a known path is still its own name */
+	decode_line("{\"_path\":\"conn\",\"ts\":1}", 23, &ctx, d);
+	assert_string_equal(d->service, "conn");
+	free(d);
+}
+
 /* ---- mutation smoke test ------------------------------------------------ */
 
 static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
@@ -961,6 +1014,7 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_json_depth),
 	cmocka_unit_test(test_field_table_full),
 	cmocka_unit_test(test_field_get_names),
+	cmocka_unit_test(test_zeek_other_paths),
 	cmocka_unit_test(test_mutations),
 	cmocka_unit_test(test_ipv4_like_inet_pton),
 };

@@ -31,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "test_gen.h"
+
 #include "decode.h"
 #include "ms_yaml.h"
 #include "sigma.h"
@@ -348,24 +350,6 @@ rnd(unsigned n)
 	return (unsigned)(rng_state >> 33) % n;
 }
 
-/* Up to maxk-1 random pieces of bits[0..nbits) back to back into b (cap > 0); the length. */
-static size_t
-gen_pieces(char *b, size_t cap, const char *const *bits, size_t nbits, unsigned maxk)
-{
-	size_t n = 0, k = rnd(maxk);
-
-	for (size_t i = 0; i < k; i++) {
-		const char *p = bits[rnd((unsigned)nbits)];
-		size_t l = strlen(p);
-		if (n + l >= cap)
-			break;
-		memcpy(b + n, p, l);
-		n += l;
-	}
-	b[n] = '\0';
-	return n;
-}
-
 /* Pieces of the literals in either case, and other bytes: near misses. */
 static size_t
 gen_value(char *b, size_t cap)
@@ -375,7 +359,7 @@ gen_value(char *b, size_t cap)
 		"a", "b", "c", "ab", "AB", "aB", "x", "X", "zz", "ZZ", "evil", "EvIl", "bad thing",
 		"bad  thing", "/x/", "/X", " -e ", " /e ", " \xe2\x80\x93" "enc ", "\xc3\xa9t\xc3\xa9",
 		"\xc3\x89T\xc3\x89", " ", "-", "\xff", "q" };
-	return gen_pieces(b, cap, bits, sizeof(bits) / sizeof(bits[0]), 8);
+	return test_gen_pieces(b, cap, bits, sizeof(bits) / sizeof(bits[0]), 8, rnd);
 }
 
 static void
@@ -444,7 +428,7 @@ gen_re_value(char *b, size_t cap)
 	static const char *const bits[] = { "'", "\"", "`", ")", " or", " OR", "and", "EvIl", "ev",
 		"il", "$(", "$( id", "id", "ls", ";", "|", "||", "&&", "&", "\n", "a", "b=c", "x",
 		"\nx", "zz", " ", "\xe2\x80\x93" };
-	return gen_pieces(b, cap, bits, sizeof(bits) / sizeof(bits[0]), 7);
+	return test_gen_pieces(b, cap, bits, sizeof(bits) / sizeof(bits[0]), 7, rnd);
 }
 
 static void

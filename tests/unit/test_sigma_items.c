@@ -33,6 +33,8 @@
 
 #include <cmocka.h>
 
+#include "test_gen.h"
+
 #include "decode.h"
 #include "ms_yaml.h"
 #include "sigma.h"
@@ -82,23 +84,6 @@ strip(struct sigma_rule *r)
 				r->searches[s].conjs[c].items[i].exact = NULL;
 				r->searches[s].conjs[c].items[i].cidr = false;
 			}
-}
-
-static size_t
-gen_pieces(char *b, size_t cap, const char *const *bits, size_t nbits, unsigned maxk)
-{
-	size_t n = 0, k = rnd(maxk);
-
-	for (size_t i = 0; i < k; i++) {
-		const char *p = bits[rnd((unsigned)nbits)];
-		size_t l = strlen(p);
-		if (n + l >= cap)
-			break;
-		memcpy(b + n, p, l);
-		n += l;
-	}
-	b[n] = '\0';
-	return n;
 }
 
 /*
@@ -165,7 +150,7 @@ gen_exact(char *b, size_t cap)
 		snprintf(b, cap, "%s", p);
 		return strlen(b);
 	}
-	return gen_pieces(b, cap, bits, sizeof(bits) / sizeof(bits[0]), 8);
+	return test_gen_pieces(b, cap, bits, sizeof(bits) / sizeof(bits[0]), 8, rnd);
 }
 
 static size_t
