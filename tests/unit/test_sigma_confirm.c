@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "test_gen.h"
+#include "test_sigma_util.h"
 
 #include "decode.h"
 #include "ms_yaml.h"
@@ -67,25 +68,6 @@ teardown(void **state)
 		free(interned[i]);
 	ninterned = 0;
 	return 0;
-}
-
-#define HEADER "title: t\nlogsource:\n  product: linux\ndetection:\n"
-
-static struct sigma_rule *
-rule_from(const char *detection)
-{
-	char doc[4096], err[256];
-	struct ms_yaml_node **docs = NULL;
-	size_t n = 0;
-	struct sigma_rule *r;
-
-	snprintf(doc, sizeof(doc), "%s%s", HEADER, detection);
-	assert_int_equal(ms_yaml_parse(doc, strlen(doc), &docs, &n, err, sizeof(err)), 0);
-	r = sigma_rule_parse(docs[0], "t.yml", NULL, NULL, err, sizeof(err));
-	ms_yaml_docs_free(docs, n);
-	if (r == NULL)
-		fail_msg("rejected: %s", err);
-	return r;
 }
 
 /*
@@ -150,7 +132,7 @@ static void
 test_same_as_decode_field_get(void **state)
 {
 	struct sigma_fieldmap *fm = sigma_fieldmap_new();
-	struct sigma_rule *r = rule_from(DET), *r2 = NULL;
+	struct sigma_rule *r = test_rule_from(DET), *r2 = NULL;
 	const struct sigma_conj *c;
 
 	(void)state;
@@ -166,7 +148,7 @@ test_same_as_decode_field_get(void **state)
 	 */
 	for (int round = 0; round < 3; round++) {
 		if (round == 2) {
-			r2 = rule_from("  s:\n    x: 1\n    A0: 2\n  condition: s\n");
+			r2 = test_rule_from("  s:\n    x: 1\n    A0: 2\n  condition: s\n");
 			assert_int_equal(sigma_fieldmap_bind(fm, r2), 0);
 			assert_int_equal(sigma_fieldmap_nnames(fm), 9);
 		}
@@ -206,7 +188,7 @@ test_many_layouts(void **state)
 	static const char *const pool[] = { "a0", "User", "user", "x", "CommandLine", "other",
 		"USER", "cs-uri-query", "missing", "A0" };
 	struct sigma_fieldmap *fm = sigma_fieldmap_new();
-	struct sigma_rule *r = rule_from(DET);
+	struct sigma_rule *r = test_rule_from(DET);
 	const struct sigma_conj *c = &r->searches[0].conjs[0];
 	char text[16][32];
 	const char *fields[17];
@@ -246,7 +228,7 @@ test_next_starts_a_new_event(void **state)
 	static const char *const a[] = { "user=first", NULL };
 	static const char *const b[] = { "CommandLine=x", NULL };
 	struct sigma_fieldmap *fm = sigma_fieldmap_new();
-	struct sigma_rule *r = rule_from(DET);
+	struct sigma_rule *r = test_rule_from(DET);
 	const struct sigma_conj *c;
 	const struct ms_str *v;
 
@@ -300,8 +282,8 @@ test_rule_match_same(void **state)
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(mcases) / sizeof(mcases[0]); k++) {
-		struct sigma_rule *r = rule_from(mcases[k].detection);
-		struct sigma_rule *r2 = rule_from(mcases[k].detection);
+		struct sigma_rule *r = test_rule_from(mcases[k].detection);
+		struct sigma_rule *r2 = test_rule_from(mcases[k].detection);
 		struct sigma_event ev;
 
 		assert_int_equal(sigma_fieldmap_bind(fm, r), 0);
@@ -376,7 +358,7 @@ test_multi_same_as_value_by_value(void **state)
 {
 	(void)state;
 	for (size_t k = 0; k < sizeof(MDET) / sizeof(MDET[0]); k++) {
-		struct sigma_rule *r = rule_from(MDET[k]), *plain = rule_from(MDET[k]);
+		struct sigma_rule *r = test_rule_from(MDET[k]), *plain = test_rule_from(MDET[k]);
 		size_t hits = 0, misses = 0;
 
 		/* The accelerated form is really in use for these items. */
@@ -480,7 +462,7 @@ test_re_gate_same_as_pcre2(void **state)
 {
 	(void)state;
 	for (size_t k = 0; k < sizeof(RDET) / sizeof(RDET[0]); k++) {
-		struct sigma_rule *r = rule_from(RDET[k]), *plain = rule_from(RDET[k]);
+		struct sigma_rule *r = test_rule_from(RDET[k]), *plain = test_rule_from(RDET[k]);
 		char what[32];
 
 		/* Each has a gate to test (the line-anchored one: its required 'x'). */
@@ -505,7 +487,7 @@ test_sqli_comment_rewrite(void **state)
 	    "[''\"]\\s*or\\s+(?:true|not\\s+false)\\b'\n  condition: s\n";
 	static const char new_re[] = "  s:\n    F|re: '(?i)(?<=\\w)[''\"]\\s*(?:--|#)[\\s-]*(?:&|$)|"
 	    "[''\"]\\s*or\\s+(?:true|not\\s+false)\\b'\n  condition: s\n";
-	struct sigma_rule *o = rule_from(old_re), *n = rule_from(new_re);
+	struct sigma_rule *o = test_rule_from(old_re), *n = test_rule_from(new_re);
 	static const char *const vals[] = { "admin'--", "admin'--&x=1", "x' or true", "x\" OR NOT  false",
 		"'--", " '--", "a' -- -", "a'#", "a' #&", "it's", "a'--b", "_\"#\n", NULL };
 
@@ -524,7 +506,7 @@ test_sqli_comment_rewrite(void **state)
 	sigma_rule_free(n);
 	{
 		/* And on generated values, built from the pieces these patterns care about. */
-		struct sigma_rule *o2 = rule_from(old_re), *n2 = rule_from(new_re);
+		struct sigma_rule *o2 = test_rule_from(old_re), *n2 = test_rule_from(new_re);
 		size_t hits = 0;
 		for (int i = 0; i < 20000; i++) {
 			static const char *const present[] = { "F=", NULL };
@@ -581,7 +563,7 @@ test_item_minlen(void **state)
 {
 	(void)state;
 	for (size_t k = 0; k < sizeof(lcases) / sizeof(lcases[0]); k++) {
-		struct sigma_rule *r = rule_from(lcases[k].detection);
+		struct sigma_rule *r = test_rule_from(lcases[k].detection);
 		if (r->searches[0].conjs[0].items[0].minlen != lcases[k].minlen)
 			fail_msg("case %zu: minlen %u, want %u", k,
 			    r->searches[0].conjs[0].items[0].minlen, lcases[k].minlen);
@@ -612,7 +594,7 @@ test_item_minlen_matches(void **state)
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
-		struct sigma_rule *r = rule_from(c[k].detection);
+		struct sigma_rule *r = test_rule_from(c[k].detection);
 		struct sigma_event ev;
 
 		make_event(present);
@@ -640,7 +622,7 @@ test_memo_many_searches(void **state)
 		o += (size_t)snprintf(det + o, sizeof(det) - o, "  s%d:\n    F: v%d\n", i, i);
 	snprintf(det + o, sizeof(det) - o,
 	    "  condition: (s69 or s68) and not (s68 and s1) and (s69 or s0)\n");
-	r = rule_from(det);
+	r = test_rule_from(det);
 	for (int v = 0; v < 70; v++) {
 		char val[8];
 		make_event(present);

@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "test_gen.h"
+#include "test_sigma_util.h"
 
 #include "decode.h"
 #include "ms_yaml.h"
@@ -48,25 +49,6 @@ rnd(unsigned n)
 {
 	seed = seed * 1103515245u + 12345u;
 	return (seed >> 8) % n;
-}
-
-#define HEADER "title: t\nlogsource:\n  product: linux\ndetection:\n"
-
-static struct sigma_rule *
-rule_from(const char *detection)
-{
-	char doc[8192], err[256];
-	struct ms_yaml_node **docs = NULL;
-	size_t n = 0;
-	struct sigma_rule *r;
-
-	snprintf(doc, sizeof(doc), "%s%s", HEADER, detection);
-	assert_int_equal(ms_yaml_parse(doc, strlen(doc), &docs, &n, err, sizeof(err)), 0);
-	r = sigma_rule_parse(docs[0], "t.yml", NULL, NULL, err, sizeof(err));
-	ms_yaml_docs_free(docs, n);
-	if (r == NULL)
-		fail_msg("rejected: %s", err);
-	return r;
 }
 
 static struct sigma_item *
@@ -173,7 +155,7 @@ test_exact_same_as_value_by_value(void **state)
 {
 	(void)state;
 	for (size_t k = 0; k < sizeof(EDET) / sizeof(EDET[0]); k++) {
-		struct sigma_rule *r = rule_from(EDET[k]), *plain = rule_from(EDET[k]);
+		struct sigma_rule *r = test_rule_from(EDET[k]), *plain = test_rule_from(EDET[k]);
 		char what[64];
 
 		if (first_item(r)->exact == NULL)
@@ -200,13 +182,13 @@ test_exact_only_where_it_applies(void **state)
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++) {
-		r = rule_from(no[k]);
+		r = test_rule_from(no[k]);
 		if (first_item(r)->exact != NULL || first_item(r)->cidr)
 			fail_msg("rule %zu: accelerated form where it does not apply", k);
 		sigma_rule_free(r);
 	}
 	/* A single range is a range item too (nothing to gain, nothing lost). */
-	r = rule_from("  s:\n    F|cidr: 10.0.0.0/8\n  condition: s\n");
+	r = test_rule_from("  s:\n    F|cidr: 10.0.0.0/8\n  condition: s\n");
 	assert_true(first_item(r)->cidr);
 	sigma_rule_free(r);
 }
@@ -261,7 +243,7 @@ test_cidr_same_as_value_by_value(void **state)
 {
 	(void)state;
 	for (size_t k = 0; k < sizeof(CDET) / sizeof(CDET[0]); k++) {
-		struct sigma_rule *r = rule_from(CDET[k]), *plain = rule_from(CDET[k]);
+		struct sigma_rule *r = test_rule_from(CDET[k]), *plain = test_rule_from(CDET[k]);
 		char what[64];
 
 		if (!first_item(r)->cidr)
@@ -475,8 +457,8 @@ test_shared_items(void **state)
 	(void)state;
 	assert_non_null(fm);
 	for (size_t k = 0; k < N; k++) {
-		r[k] = rule_from(SHARED[k]);
-		plain[k] = rule_from(SHARED[k]);
+		r[k] = test_rule_from(SHARED[k]);
+		plain[k] = test_rule_from(SHARED[k]);
 		assert_int_equal(sigma_fieldmap_bind(fm, r[k]), 0);
 	}
 	/* protocol: tcp (0, 1), flags contains ACK, RST (0, 1), the ranges (1, 2) */
@@ -522,7 +504,7 @@ test_shared_items(void **state)
 	/* A freed rule's items leave the table: binding a like one later is safe (ASan). */
 	sigma_rule_free(r[0]);
 	sigma_rule_free(r[1]);
-	r[0] = rule_from(SHARED[0]);
+	r[0] = test_rule_from(SHARED[0]);
 	assert_int_equal(sigma_fieldmap_bind(fm, r[0]), 0);
 	/* rule 5's protocol item is still there to share with */
 	assert_int_equal(r[0]->searches[0].conjs[0].items[0].sid,
@@ -542,7 +524,7 @@ test_shared_memo_wrap(void **state)
 {
 	struct sigma_fieldmap *fm = sigma_fieldmap_new();
 	struct sigma_fieldmap_hot *h = (struct sigma_fieldmap_hot *)fm;
-	struct sigma_rule *a = rule_from(SHARED[0]), *b = rule_from(SHARED[5]);
+	struct sigma_rule *a = test_rule_from(SHARED[0]), *b = test_rule_from(SHARED[5]);
 	struct sigma_event ev;
 
 	(void)state;
