@@ -36,6 +36,7 @@
 #include "sigma.h"
 #include "sigma_prefilter.h"
 #include "sigma_set.h"
+#include "test_sigma_util.h"
 
 static struct decoded dec;	/* big: static */
 
@@ -165,33 +166,13 @@ static const struct pf_case cases[] = {
 	{ "  s:\n    F|re: '^.{3,}'\n  condition: s\n", "F", "ab", "", false, true },
 };
 
-static struct sigma_rule *
-rule_from(const char *detection)
-{
-	static const char header[] = "title: t\nid: 0000\nlogsource:\n  product: linux\ndetection:\n";
-	struct ms_yaml_node **docs = NULL;
-	size_t n = 0, len = strlen(header) + strlen(detection);
-	char *doc = malloc(len + 1), err[256];
-	struct sigma_rule *r;
-
-	assert_non_null(doc);
-	snprintf(doc, len + 1, "%s%s", header, detection);
-	assert_int_equal(ms_yaml_parse(doc, len, &docs, &n, err, sizeof(err)), 0);
-	r = sigma_rule_parse(docs[0], "t.yml", NULL, NULL, err, sizeof(err));
-	if (r == NULL)
-		fail_msg("%s: %s", detection, err);
-	ms_yaml_docs_free(docs, n);
-	free(doc);
-	return r;
-}
-
 static void
 test_table(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct pf_case *c = &cases[i];
-		struct sigma_rule *r = rule_from(c->detection);
+		struct sigma_rule *r = test_rule_from(c->detection);
 		const struct sigma_rule *rs[1] = { r };
 		struct sigma_prefilter *pf = sigma_prefilter_new(rs, 1);
 		struct sigma_event ev;
@@ -221,7 +202,7 @@ test_table(void **state)
 static void
 test_callback_budget(void **state)
 {
-	struct sigma_rule *r = rule_from("  s:\n    F|contains|all: [ab, zzz]\n  condition: s\n");
+	struct sigma_rule *r = test_rule_from("  s:\n    F|contains|all: [ab, zzz]\n  condition: s\n");
 	const struct sigma_rule *rs[1] = { r };
 	struct sigma_prefilter *pf = sigma_prefilter_new(rs, 1);
 	size_t n = 20000;
@@ -299,7 +280,7 @@ test_shared_literals(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NR; i++)
-		rs[i] = r[i] = rule_from(dets[i]);
+		rs[i] = r[i] = test_rule_from(dets[i]);
 	assert_non_null(pf = sigma_prefilter_new(rs, NR));
 	assert_int_equal(sigma_prefilter_nfiltered(pf), NR);
 	/* type:execve, a0:chmod, a0:chown, a0:execve */
@@ -367,12 +348,12 @@ test_many_literals(void **state)
 			snprintf(det, sizeof(det), "  s:\n    F|contains: '%03zu-tail'\n  condition: s\n", i);
 		else
 			snprintf(det, sizeof(det), "  s:\n    F|contains: word%03zu\n  condition: s\n", i);
-		rs[i] = r[i] = rule_from(det);
+		rs[i] = r[i] = test_rule_from(det);
 	}
 	/* a literal another rule has, in another case */
-	rs[NW] = r[NW] = rule_from("  s:\n    F|contains: WoRd008\n  condition: s\n");
+	rs[NW] = r[NW] = test_rule_from("  s:\n    F|contains: WoRd008\n  condition: s\n");
 	/* one-byte literals only */
-	rs[NW + 1] = r[NW + 1] = rule_from("  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n");
+	rs[NW + 1] = r[NW + 1] = test_rule_from("  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n");
 	assert_non_null(pf = sigma_prefilter_new(rs, NR));
 	assert_int_equal(sigma_prefilter_nliterals(pf), NW + 3);
 	for (size_t e = 0; e < sizeof(evs) / sizeof(evs[0]); e++) {
@@ -439,7 +420,7 @@ test_memo(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NR; i++)
-		rs[i] = r[i] = rule_from(dets[i]);
+		rs[i] = r[i] = test_rule_from(dets[i]);
 	assert_non_null(pf = sigma_prefilter_new(rs, NR));
 	for (size_t pass = 0; pass < 3; pass++)
 		for (size_t tail = 0; tail < 2; tail++)
@@ -524,14 +505,14 @@ test_field_places(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NB; i++)
-		rs[i] = r[i] = rule_from(dets[i]);
+		rs[i] = r[i] = test_rule_from(dets[i]);
 	for (size_t i = 0; i < NN; i++)
 		snprintf(names[i], sizeof(names[i]), "n%03zu", i);
 	/* rules on a few of the many names, spread over them */
 	for (size_t i = 0; i < NRN; i++) {
 		snprintf(det, sizeof(det), "  s:\n    %.7s|contains: hit\n  condition: s\n",
 		    names[i * 25]);
-		rs[NB + i] = r[NB + i] = rule_from(det);
+		rs[NB + i] = r[NB + i] = test_rule_from(det);
 	}
 	assert_non_null(pf = sigma_prefilter_new(rs, NR));
 	for (size_t round = 0; round < 400; round++) {
@@ -629,7 +610,7 @@ test_direct_search(void **state)
 			snprintf(lits[i], sizeof(lits[i]), "%c%cx%zu", firsts[i % 40],
 			    'a' + (int)(i % 7), i);
 		snprintf(det, sizeof(det), "  s:\n    D|contains: '%s'\n  condition: s\n", lits[i]);
-		rs[i] = r[i] = rule_from(det);
+		rs[i] = r[i] = test_rule_from(det);
 	}
 	assert_non_null(pf = sigma_prefilter_new(rs, NL));
 	for (size_t round = 0; round < 3000; round++) {
@@ -688,10 +669,10 @@ test_memo_high_ids(void **state)
 			assert_int_equal(ms_buf_add(&b, line, (size_t)n), 0);
 		}
 		assert_int_equal(ms_buf_adds(&b, "  condition: s\n"), 0);
-		rs[k] = r[k] = rule_from(b.data);
+		rs[k] = r[k] = test_rule_from(b.data);
 		ms_buf_fini(&b);
 	}
-	rs[NB] = r[NB] = rule_from("  s:\n    G|contains: target\n  condition: s\n");
+	rs[NB] = r[NB] = test_rule_from("  s:\n    G|contains: target\n  condition: s\n");
 	assert_non_null(pf = sigma_prefilter_new(rs, NR));
 	assert_true(sigma_prefilter_nliterals(pf) > UINT16_MAX + 1);
 	for (size_t pass = 0; pass < 4; pass++) {
