@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 /* Nesting we skip through before calling the line garbage. */
 #define JSON_MAX_DEPTH 32
@@ -460,32 +461,22 @@ static const char *const zeek_paths[] = {
 };
 
 /*
- * _path values outside zeek_paths, kept so that equal names get the same
- * pointer. Rule routes are keyed by the logsource's pointers (sigma_set.c):
- * a name copied into the event's scratch would have a new address whenever
- * the members before it changed size, and an agent could then make every
- * event a new route (and, past the route slots, rebuild busy routes and
- * their Hyperscan databases again and again). No rule can name such a
- * service (rules for services no decoder produces are inert), so after
- * ZEEK_OTHER_MAX names, or for a longer one, the service is "other".
+ * The service of a _path: its name in zeek_paths (in any case), else
+ * "other". Always a static string: rule routes are keyed by the
+ * logsource's pointers (sigma_set.c), and a name copied into the event's
+ * scratch area would have a new address whenever the members before it
+ * changed size, so an agent could make every line a new route (and, past
+ * the route slots, have busy routes and their Hyperscan databases rebuilt
+ * on every event). An unknown _path is kept as the field "_path".
  */
-#define ZEEK_OTHER_MAX 32
-#define ZEEK_OTHER_LEN 32
-static _Thread_local char zeek_other[ZEEK_OTHER_MAX][ZEEK_OTHER_LEN + 1];
-static _Thread_local unsigned zeek_nother;
-
 static const char *
-zeek_other_path(struct ms_str path)
+zeek_service(struct ms_str path)
 {
-	for (unsigned i = 0; i < zeek_nother; i++)
-		if (ms_str_eq(path, zeek_other[i]))
-			return zeek_other[i];
-	if (path.len > ZEEK_OTHER_LEN || zeek_nother == ZEEK_OTHER_MAX ||
-	    memchr(path.p, '\0', path.len) != NULL)
-		return "other";
-	memcpy(zeek_other[zeek_nother], path.p, path.len);
-	zeek_other[zeek_nother][path.len] = '\0';
-	return zeek_other[zeek_nother++];
+	for (size_t k = 0; k < sizeof(zeek_paths) / sizeof(zeek_paths[0]); k++)
+		if (path.len == strlen(zeek_paths[k]) &&
+		    strncasecmp(path.p, zeek_paths[k], path.len) == 0)
+			return zeek_paths[k];
+	return "other";
 }
 
 /* ts as epoch seconds "1700000000.123456" (or an integer) in ms; -1 when not one. */
@@ -621,12 +612,10 @@ decode_zeek(struct decoded *d)
 	if (i != n)
 		goto fail;
 	d->product = "zeek";
-	d->service = NULL;
-	for (size_t k = 0; k < sizeof(zeek_paths) / sizeof(zeek_paths[0]); k++)
-		if (ms_str_eq(path, zeek_paths[k]))
-			d->service = zeek_paths[k];
-	if (d->service == NULL)
-		d->service = zeek_other_path(path);
+	d->service = zeek_service(path);
+	/* the name of a log we do not know is kept, as a field */
+	if (strcmp(d->service, "other") == 0)
+		(void)decode_field_add(d, "_path", path.p, path.len);
 	if (ts.p != NULL) {
 		int64_t ms = zeek_ts_ms(ts);
 		if (ms >= 0) {
