@@ -93,7 +93,7 @@ int ms_pki_csr_der(X509_REQ *req, struct ms_buf *out);
  */
 X509_REQ *ms_pki_csr_parse(const uint8_t *der, size_t len, char *err, size_t errsz);
 
-/* SHA-256 of cert's DER SubjectPublicKeyInfo, 64 hex digits (as ms_tls_peer_pin). 0 or -1. */
+/* SHA-256 of cert's DER SubjectPublicKeyInfo, 64 hex digits (ms_tls_peer_pin's pin). 0 or -1. */
 int ms_pki_spki_sha256(X509 *cert, char out[65]);
 /* The serial as lower-case hex (no leading zeros). 0 or -1. */
 int ms_pki_serial_hex(X509 *cert, char *out, size_t outsz);

@@ -6,10 +6,10 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "ms_log.h"
+#include "ms_pki.h"
 #include "ms_util.h"
 
 char *
@@ -306,21 +306,6 @@ ms_tls_peer_id(SSL *ssl, char *out, size_t outsz)
 	return rc;
 }
 
-static int
-pin_of(X509 *cert, char out[65])
-{
-	unsigned char *der = NULL, md[SHA256_DIGEST_LENGTH];
-	int len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
-
-	if (len <= 0)
-		return -1;
-	SHA256(der, (size_t)len, md);
-	OPENSSL_free(der);
-	for (size_t i = 0; i < sizeof(md); i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
-}
-
 int
 ms_tls_peer_pin(SSL *ssl, char out[65])
 {
@@ -329,7 +314,7 @@ ms_tls_peer_pin(SSL *ssl, char out[65])
 
 	if (peer == NULL)
 		return -1;
-	rc = pin_of(peer, out);
+	rc = ms_pki_spki_sha256(peer, out);
 	X509_free(peer);
 	return rc;
 }
