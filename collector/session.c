@@ -8,6 +8,7 @@
  * Every frame header is checked before its payload is read: a frame whose
  * length passes the cap closes the session before any of it is buffered.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,11 +542,59 @@ proto_errcode(int rc)
 	}
 }
 
+/*
+ * Sessions read with OpenSSL's read-ahead: one read(2) fills its record
+ * buffer (a full record's size) with what the socket holds, where it took
+ * two per record (header, then body). A bigger buffer would take several
+ * records per call, but OpenSSL then moves the partial record at its end
+ * to the front before each read: more copying than the calls it saves.
+ * libevent 2.1's bufferevent_openssl only goes on reading while
+ * SSL_pending() – the rest of the record being read – is non-zero, so
+ * bytes of the next record already taken from the socket would wait for
+ * its next readiness, which may never come (an agent waiting for the ACK
+ * of what it sent). This moves them into the input buffer, below limit
+ * bytes; returns the bytes moved. A TLS error here (a forged record)
+ * closes the session as libevent would.
+ */
+static size_t
+session_tls_drain(struct session *s, struct evbuffer *in, size_t limit)
+{
+	size_t moved = 0;
+
+	while (SSL_has_pending(s->ssl) && evbuffer_get_length(in) < limit) {
+		struct evbuffer_iovec v;
+		int r, e;
+
+		if (evbuffer_reserve_space(in, 16384, &v, 1) < 1)
+			break;
+		ERR_clear_error();
+		r = SSL_read(s->ssl, v.iov_base, (int)(v.iov_len < INT_MAX ? v.iov_len : INT_MAX));
+		if (r > 0) {
+			v.iov_len = (size_t)r;
+			evbuffer_commit_space(in, &v, 1);
+			moved += (size_t)r;
+			continue;
+		}
+		/* Not committed: the reserved space stays unused. */
+		e = SSL_get_error(s->ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			session_log_close(s, e == SSL_ERROR_ZERO_RETURN ? "peer_closed" :
+			    e == SSL_ERROR_SYSCALL ? "connection_error" : "tls_error");
+			session_drop(s);
+			return 0;
+		}
+		break;	/* a partial record: the socket will be readable again */
+	}
+	return moved;
+}
+
 /* Handles every complete frame in the input buffer, unless paused. */
 static void
 session_process(struct session *s)
 {
 	struct evbuffer *in;
+	/* As the read watermark: a whole frame and what follows it. */
+	size_t limit = (size_t)s->c->conf.max_frame + 65536;
 
 	if (s->in_read || s->bev == NULL)
 		return;
@@ -560,18 +609,28 @@ session_process(struct session *s)
 		unsigned char *hp;
 		int rc;
 
-		if (avail == 0)
+		if (avail == 0) {
+			if (session_tls_drain(s, in, limit) > 0)
+				continue;
 			break;
+		}
 		hp = evbuffer_pullup(in, avail < MS_PROTO_HDR_LEN ? (ssize_t)avail : MS_PROTO_HDR_LEN);
 		rc = ms_proto_hdr_parse(hp, avail, (uint32_t)s->c->conf.max_frame, &h);
-		if (rc == MS_PROTO_NEED_MORE)
+		if (rc == MS_PROTO_NEED_MORE) {
+			if (session_tls_drain(s, in, limit) > 0)
+				continue;
 			break;
+		}
 		if (rc != MS_PROTO_OK) {
 			session_reject_or_close(s, proto_errcode(rc), ms_proto_strerror(rc));
 			break;
 		}
-		if (avail < MS_PROTO_HDR_LEN + (size_t)h.len)
-			break;	/* the read watermark bounds what we buffer */
+		if (avail < MS_PROTO_HDR_LEN + (size_t)h.len) {
+			/* the read watermark bounds what we buffer */
+			if (session_tls_drain(s, in, limit) > 0)
+				continue;
+			break;
+		}
 		hp = evbuffer_pullup(in, (ssize_t)(MS_PROTO_HDR_LEN + h.len));
 		if (hp == NULL) {
 			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
@@ -685,7 +744,9 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		session_tls_ready(s);
+		/* The hello may have come with the handshake's last records (read-ahead). */
+		if (session_tls_ready(s) == 0)
+			session_process(s);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
@@ -769,6 +830,7 @@ session_new(struct collector *c, int fd, const char *peer)
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, (size_t)c->conf.max_frame + 65536);
+	SSL_set_read_ahead(s->ssl, 1);
 	if ((s->timer = evtimer_new(c->base, session_timer_cb, s)) == NULL ||
 	    (s->ack_timer = evtimer_new(c->base, session_ack_timer_cb, s)) == NULL ||
 	    (s->throttle_timer = evtimer_new(c->base, session_throttle_cb, s)) == NULL)
