@@ -1999,12 +1999,17 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 	 * matches case-insensitively covers whichever one it reads.
 	 */
 	if (ev->d != NULL && pf->nfields > 1) {
-		const char *s0 = ev->d->scratch, *s1 = s0 + sizeof(ev->d->scratch);
-		for (unsigned i = 0; i < ev->d->nfields; i++) {
-			const char *name = ev->d->fields[i].name;
+		/* read once: scan_field's stores could alias them */
+		const uintptr_t s0 = (uintptr_t)ev->d->scratch;
+		const struct decode_field *fl = ev->d->fields;
+		const unsigned nf = ev->d->nfields;
+
+		for (unsigned i = 0; i < nf; i++) {
+			const char *name = fl[i].name;
 			struct pf_fref r;
 
-			if (name >= s0 && name < s1) {
+			/* in the scratch area: one unsigned compare */
+			if ((uintptr_t)name - s0 < sizeof(ev->d->scratch)) {
 				r.k = (uint32_t)field_find(pf, name);
 				r.mmin = memo_min(pf, r.k);
 			} else if (pf->pos[i].name == name) {
@@ -2019,7 +2024,7 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 				r = *c;
 				pf->pos[i] = r;
 			}
-			if (r.mmin != 0 && scan_field(pf, r.k, r.mmin, &ev->d->fields[i].value) < 0)
+			if (r.mmin != 0 && scan_field(pf, r.k, r.mmin, &fl[i].value) < 0)
 				rc = -1;
 		}
 	}

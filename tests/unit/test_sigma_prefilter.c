@@ -584,6 +584,58 @@ test_field_places(void **state)
 }
 
 /*
+ * A copied name at the first and at the last bytes of the scratch area
+ * (whose bytes change from event to event at the same address) is looked
+ * up by its bytes every time, never cached by its address: fails when the
+ * filter's test for "in the scratch area" is off by one at either end.
+ */
+static void
+test_scratch_name_ends(void **state)
+{
+	static const char *const dets[] = {
+		"  s:\n    F|contains: evil\n  condition: s\n",
+		"  s:\n    G|contains: evil\n  condition: s\n",
+	};
+	enum { NR = sizeof(dets) / sizeof(dets[0]) };
+	struct sigma_rule *r[NR];
+	const struct sigma_rule *rs[NR];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+
+	(void)state;
+	for (size_t i = 0; i < NR; i++)
+		rs[i] = r[i] = test_rule_from(dets[i]);
+	assert_non_null(pf = sigma_prefilter_new(rs, NR));
+	for (size_t round = 0; round < 8; round++) {
+		bool last = round % 4 >= 2;
+		char *copy;
+
+		decode_reset(&dec);
+		/* the name's 2 bytes at offset 0, or as the scratch area's last 2 */
+		if (last)
+			assert_non_null(decode_scratch(&dec, DECODE_SCRATCH - 2));
+		assert_non_null(copy = decode_scratch(&dec, 2));
+		assert_ptr_equal(copy, last ? dec.scratch + DECODE_SCRATCH - 2 : dec.scratch);
+		copy[0] = round % 2 ? 'F' : 'G';
+		copy[1] = '\0';
+		assert_int_equal(decode_field_add(&dec, copy, "an evil value", 13), 0);
+		memset(&ev, 0, sizeof(ev));
+		ev.d = &dec;
+		ev.message = ms_str_make("", 0);
+		assert_int_equal(sigma_prefilter_scan(pf, &ev), 0);
+		for (size_t i = 0; i < NR; i++) {
+			assert_true(sigma_rule_match(r[i], &ev) == (i == (round % 2 ? 0u : 1u)));
+			if (sigma_prefilter_may_match(pf, i) != sigma_rule_match(r[i], &ev))
+				fail_msg("round %zu rule %zu: filter says %d", round, i,
+				    sigma_prefilter_may_match(pf, i));
+		}
+	}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NR; i++)
+		sigma_rule_free(r[i]);
+}
+
+/*
  * The direct search at its limit (PF_DIRECT_LITS literals in a field):
  * literals sharing a first byte and prefixes of each other, many first
  * bytes, the first and the last literal, values of every length up to
@@ -974,6 +1026,7 @@ main(void)
 		cmocka_unit_test(test_many_literals),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_field_places),
+		cmocka_unit_test(test_scratch_name_ends),
 		cmocka_unit_test(test_direct_search),
 		cmocka_unit_test(test_memo_high_ids),
 		cmocka_unit_test(test_equivalence),
