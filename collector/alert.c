@@ -5,6 +5,7 @@
 #include "detect.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,24 +39,36 @@ detect_line(struct detector *const *dets, size_t ndets, struct decoded *d,
 		dets[i]->on_event(dets[i]->state, &ev, emit, arg);
 }
 
+/* A literal key and a value of vlen bytes, in one call. */
+#define JSON_KV(j, lit, v, vlen) ms_json_kv_strn((j), lit, sizeof(lit) - 1, (v), (vlen))
+
 /* The fixed-size fields may lack a NUL if a caller filled them carelessly. */
+#define json_field(j, lit, s, cap) JSON_KV((j), lit, (s), strnlen((s), (cap)))
+
+/* A literal key and a string that may be NULL (written null). */
 static void
-json_field(struct ms_json *j, const char *key, const char *s, size_t cap)
+json_kv_str(struct ms_json *j, const char *key, size_t klen, const char *v)
 {
-	ms_json_key(j, key);
-	ms_json_strn(j, s, strnlen(s, cap));
+	if (v != NULL) {
+		ms_json_kv_strn(j, key, klen, v, strlen(v));
+	} else {
+		ms_json_keyn(j, key, klen);
+		ms_json_null(j);
+	}
 }
+#define JSON_KV_STR(j, lit, v) json_kv_str((j), lit, sizeof(lit) - 1, (v))
 
 /*
  * ms_fmt_time with the date and time of the last second formatted kept:
  * an alert has three times, usually in the same second as the last one.
  */
 static void
-json_time(struct ms_json *j, const char *key, int64_t ms)
+json_time(struct ms_json *j, const char *key, size_t klen, int64_t ms)
 {
 	static _Thread_local int64_t last_sec = INT64_MIN;
 	static _Thread_local char last[32];
 	char t[32];
+	size_t tlen = 24;
 	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
 	int milli = (int)(ms - sec * 1000);
 
@@ -73,9 +86,9 @@ json_time(struct ms_json *j, const char *key, int64_t ms)
 		t[24] = '\0';
 	} else {
 		ms_fmt_time(t, sizeof(t), ms);
+		tlen = strnlen(t, sizeof(t));
 	}
-	ms_json_key(j, key);
-	ms_json_str(j, t);
+	ms_json_kv_strn(j, key, klen, t, tlen);
 }
 
 /* ECS event.severity: a number that sorts (1 informational .. 5 critical, 0 unknown). */
@@ -95,17 +108,29 @@ alert_severity_num(const char *level)
  * attack.gNNNN and attack.sNNNN are groups and software (left in tags), any
  * other attack.<word> is a tactic (credential_access -> credential-access).
  */
+static inline bool
+tag_attack(const char *tag)
+{
+	/* Byte by byte, stopping at a shorter tag's NUL: no call per tag. */
+	static const char pre[] = "attack.";
+
+	for (size_t i = 0; i < sizeof(pre) - 1; i++)
+		if (tag[i] != pre[i])
+			return false;
+	return true;
+}
+
 static bool
 tag_technique(const char *tag)
 {
-	return strncmp(tag, "attack.", 7) == 0 && (tag[7] == 't' || tag[7] == 'T') &&
+	return tag_attack(tag) && (tag[7] == 't' || tag[7] == 'T') &&
 	    tag[8] >= '0' && tag[8] <= '9';
 }
 
 static bool
 tag_tactic(const char *tag)
 {
-	return strncmp(tag, "attack.", 7) == 0 && !tag_technique(tag) &&
+	return tag_attack(tag) && !tag_technique(tag) &&
 	    !((tag[7] == 'g' || tag[7] == 's' || tag[7] == 'G' || tag[7] == 'S') &&
 	    tag[8] >= '0' && tag[8] <= '9') && tag[7] != '\0';
 }
@@ -124,8 +149,7 @@ json_threat(struct ms_json *j, const struct alert *a)
 		return;
 	ms_json_key(j, "threat");
 	ms_json_obj_open(j);
-	ms_json_key(j, "framework");
-	ms_json_str(j, "MITRE ATT&CK");
+	JSON_KV(j, "framework", "MITRE ATT&CK", 12);
 	if (ntech) {
 		ms_json_key(j, "technique");
 		ms_json_obj_open(j);
@@ -165,6 +189,42 @@ json_threat(struct ms_json *j, const struct alert *a)
 	ms_json_obj_close(j);
 }
 
+/*
+ * "fields": the event's named fields, each name once (the first value; the
+ * same name twice, a decoder quirk, must not make a twice-keyed object).
+ * A name is looked for among the earlier ones only when its bit in a
+ * 256-bit filter (length, first and last byte) was set by one of them:
+ * linear for the usual few distinct names, a scan only on a filter hit.
+ */
+static void
+json_fields(struct ms_json *j, const struct decoded *d)
+{
+	unsigned n = d->nfields < DECODE_MAX_FIELDS ? d->nfields : DECODE_MAX_FIELDS;
+	uint64_t seen[4] = { 0, 0, 0, 0 };
+	size_t nlen[DECODE_MAX_FIELDS];
+
+	ms_json_key(j, "fields");
+	ms_json_obj_open(j);
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = d->fields[i].name;
+		size_t len = strlen(name);
+		unsigned h = (unsigned)(len * 31u + (unsigned char)name[0] * 7u +
+		    (len ? (unsigned char)name[len - 1] : 0u)) & 255u;
+		bool dup = false;
+
+		nlen[i] = len;
+		if (seen[h >> 6] & (UINT64_C(1) << (h & 63))) {
+			for (unsigned k = 0; k < i && !dup; k++)
+				dup = nlen[k] == len && memcmp(d->fields[k].name, name, len) == 0;
+			if (dup)
+				continue;
+		}
+		seen[h >> 6] |= UINT64_C(1) << (h & 63);
+		ms_json_kv_strn(j, name, len, d->fields[i].value.p, d->fields[i].value.len);
+	}
+	ms_json_obj_close(j);
+}
+
 int
 alert_to_json(const struct alert *a, struct ms_buf *out)
 {
@@ -173,33 +233,27 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 
 	ms_json_init(&j, out);
 	ms_json_obj_open(&j);
-	json_time(&j, "@timestamp", a->time_ms);
+	json_time(&j, "@timestamp", 10, a->time_ms);
 	ms_json_key(&j, "schema");
 	ms_json_int(&j, ALERT_SCHEMA_VERSION);
 
 	ms_json_key(&j, "event");
 	ms_json_obj_open(&j);
 	json_field(&j, "id", a->id, sizeof(a->id));
-	ms_json_key(&j, "kind");
-	ms_json_str(&j, "alert");
+	JSON_KV(&j, "kind", "alert", 5);
 	ms_json_key(&j, "severity");
 	ms_json_int(&j, alert_severity_num(a->severity));
-	json_time(&j, "start", a->first_ms);
-	json_time(&j, "end", a->last_ms);
+	json_time(&j, "start", 5, a->first_ms);
+	json_time(&j, "end", 3, a->last_ms);
 	ms_json_obj_close(&j);
 
 	ms_json_key(&j, "rule");
 	ms_json_obj_open(&j);
-	ms_json_key(&j, "id");
-	ms_json_str(&j, a->rule_id);
-	if (a->rule_name && *a->rule_name) {
-		ms_json_key(&j, "name");
-		ms_json_str(&j, a->rule_name);
-	}
-	ms_json_key(&j, "title");
-	ms_json_str(&j, a->rule_title);
-	ms_json_key(&j, "level");
-	ms_json_str(&j, a->severity);
+	JSON_KV_STR(&j, "id", a->rule_id);
+	if (a->rule_name && *a->rule_name)
+		JSON_KV_STR(&j, "name", a->rule_name);
+	JSON_KV_STR(&j, "title", a->rule_title);
+	JSON_KV_STR(&j, "level", a->severity);
 	ms_json_obj_close(&j);
 
 	ms_json_key(&j, "agent");
@@ -215,8 +269,7 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 	if (a->system_id) {
 		ms_json_key(&j, "system");
 		ms_json_obj_open(&j);
-		ms_json_key(&j, "id");
-		ms_json_str(&j, a->system_id);
+		JSON_KV_STR(&j, "id", a->system_id);
 		if (a->system_level > 0) {
 			ms_json_key(&j, "level");
 			ms_json_int(&j, a->system_level);
@@ -280,26 +333,13 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 		ms_json_key(&j, "group");
 		ms_json_obj_open(&j);
 		for (size_t i = 0; i < a->ngroup; i++) {
-			ms_json_key(&j, a->group_names[i]);
-			ms_json_strn(&j, a->group_values[i].p, a->group_values[i].len);
+			ms_json_kv_strn(&j, a->group_names[i], strlen(a->group_names[i]),
+			    a->group_values[i].p, a->group_values[i].len);
 		}
 		ms_json_obj_close(&j);
 	}
-	if (a->event && a->event->nfields) {
-		/* The same name twice (a decoder quirk) must not make invalid JSON twice-keyed. */
-		ms_json_key(&j, "fields");
-		ms_json_obj_open(&j);
-		for (unsigned i = 0; i < a->event->nfields && i < DECODE_MAX_FIELDS; i++) {
-			bool dup = false;
-			for (unsigned k = 0; k < i && !dup; k++)
-				dup = strcmp(a->event->fields[k].name, a->event->fields[i].name) == 0;
-			if (dup)
-				continue;
-			ms_json_key(&j, a->event->fields[i].name);
-			ms_json_strn(&j, a->event->fields[i].value.p, a->event->fields[i].value.len);
-		}
-		ms_json_obj_close(&j);
-	}
+	if (a->event && a->event->nfields)
+		json_fields(&j, a->event);
 
 	ms_json_obj_close(&j);
 	return ms_json_finish(&j);
