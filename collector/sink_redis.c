@@ -1,7 +1,7 @@
 /*
  * sink_redis – the Redis implementation of the sink (see sink.h).
  *
- * Operations are RESP commands formatted once (redisFormatCommand) and kept
+ * Operations are RESP commands formatted once (op_addv, resp_bulk) and kept
  * until Redis answers, so a reconnect simply sends the unanswered ones
  * again, in order. hiredis answers callbacks in command order; our own
  * in-flight list mirrors that order.
@@ -232,35 +232,6 @@ op_new(enum sink_op_kind kind)
 	return op;
 }
 
-/* Appends one formatted command to op (op owns the bytes). */
-static int
-op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
-{
-	char *cmd = NULL;
-	int len;
-
-	if (op->ncmds == op->capcmds) {
-		unsigned ncap = op->capcmds ? op->capcmds * 2 : 4;
-		char **nc = realloc(op->cmd, ncap * sizeof(*nc));
-		size_t *nl;
-
-		if (nc == NULL)
-			return -1;
-		op->cmd = nc;
-		if ((nl = realloc(op->len, ncap * sizeof(*nl))) == NULL)
-			return -1;
-		op->len = nl;
-		op->capcmds = ncap;
-	}
-	len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-	if (len < 0 || cmd == NULL)
-		return -1;
-	op->cmd[op->ncmds] = cmd;
-	op->len[op->ncmds] = (size_t)len;
-	op->ncmds++;
-	return 0;
-}
-
 /* Writes v in decimal at p (room for 20 digits); returns the digits written. */
 static size_t
 put_u64(char *p, uint64_t v)
@@ -304,6 +275,55 @@ resp_bulk_u64(struct ms_buf *b, uint64_t v)
 	char d[20];
 
 	return resp_bulk(b, d, put_u64(d, v));
+}
+
+/*
+ * Appends one command to op (op owns the bytes), RESP-encoded here into
+ * one allocation of the right size: the bytes redisFormatCommandArgv
+ * gives, without its sprintf per argument and its growing copies (the
+ * collector's alerts outside agent batches, summaries, hashes).
+ */
+static int
+op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
+{
+	struct ms_buf b;
+	size_t need = 24;
+	char *w;
+	size_t k = 0;
+
+	if (op->ncmds == op->capcmds) {
+		unsigned ncap = op->capcmds ? op->capcmds * 2 : 4;
+		char **nc = realloc(op->cmd, ncap * sizeof(*nc));
+		size_t *nl;
+
+		if (nc == NULL)
+			return -1;
+		op->cmd = nc;
+		if ((nl = realloc(op->len, ncap * sizeof(*nl))) == NULL)
+			return -1;
+		op->len = nl;
+		op->capcmds = ncap;
+	}
+	for (int i = 0; i < argc; i++)
+		need += argvlen[i] + 26;
+	ms_buf_init(&b, SIZE_MAX);
+	if ((w = ms_buf_room(&b, need)) == NULL)
+		goto fail;
+	w[k++] = '*';
+	k += put_u64(w + k, (uint64_t)argc);
+	w[k++] = '\r';
+	w[k++] = '\n';
+	ms_buf_commit(&b, k);
+	for (int i = 0; i < argc; i++)
+		if (resp_bulk(&b, argv[i], argvlen[i]) < 0)
+			goto fail;
+	op->cmd[op->ncmds] = b.data;
+	op->len[op->ncmds] = b.len;
+	op->ncmds++;
+	return 0;
+fail:
+	ms_buf_fini(&b);
+	return -1;
 }
 
 /* Arguments a batch adds to batch_lua's call. */
@@ -1449,7 +1469,7 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 	}
 	if ((op = op_new(OP_ALERT)) == NULL)
 		return -1;
-	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)cf->redis_stream_maxlen);
+	maxlen[put_u64(maxlen, (uint64_t)cf->redis_stream_maxlen)] = '\0';
 	for (size_t i = 0; i < MS_ARRAY_LEN(xadd); i++)
 		xlen[i] = xadd[i] == json ? len : strlen(xadd[i]);
 	if (op_addv(op, (int)MS_ARRAY_LEN(xadd), xadd, xlen) < 0 ||
