@@ -322,7 +322,7 @@ emit_summary(struct agg_entry *e, detect_emit_fn emit, void *arg)
 
 	if (e->n < 2 || s == NULL)
 		return;
-	memset(a, 0, sizeof(*a));
+	alert_reset(a);
 	a->time_ms = s->time_ms;
 	a->rule_id = s->rule_id;
 	a->rule_title = s->rule_title;

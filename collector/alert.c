@@ -5,6 +5,7 @@
 #include "detect.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,28 @@ detector_free(struct detector *d)
 	if (d->free)
 		d->free(d->state);
 	free(d);
+}
+
+void
+alert_reset(struct alert *a)
+{
+	/* The ranges left out hold text only: a field added between them would be left out too. */
+	_Static_assert(offsetof(struct alert, host) == offsetof(struct alert, agent_id) +
+	    sizeof(a->agent_id) && offsetof(struct alert, src_ip) == offsetof(struct alert, host) +
+	    sizeof(a->host), "agent_id, host, src_ip in a row");
+	_Static_assert(offsetof(struct alert, users) + sizeof(a->users) <=
+	    offsetof(struct alert, n_users) && offsetof(struct alert, n_users) <
+	    offsetof(struct alert, samples), "users, then n_users, then samples");
+	_Static_assert(offsetof(struct alert, samples) + sizeof(a->samples) <=
+	    offsetof(struct alert, n_samples), "samples, then n_samples");
+	memset(a, 0, offsetof(struct alert, agent_id));
+	a->agent_id[0] = '\0';
+	a->host[0] = '\0';
+	memset(a->src_ip, 0, offsetof(struct alert, users) - offsetof(struct alert, src_ip));
+	a->users[0][0] = '\0';
+	memset(&a->n_users, 0, offsetof(struct alert, samples) - offsetof(struct alert, n_users));
+	a->samples[0][0] = '\0';
+	memset(&a->n_samples, 0, sizeof(*a) - offsetof(struct alert, n_samples));
 }
 
 void

@@ -26,7 +26,7 @@
 #include "sink.h"
 
 static void rules_reload(struct collector *c);
-static void summary_cb(const struct alert *a, void *arg);
+static void summary_cb(struct alert *a, void *arg);
 
 static void
 usage(FILE *out)
@@ -175,44 +175,42 @@ alert_log(const struct alert *a)
  * into an open aggregation window (aggregate.c).
  */
 static void
-alert_send(struct collector *c, const struct alert *a0, bool fold)
+alert_send(struct collector *c, struct alert *a, bool fold)
 {
-	struct alert a = *a0;
-
-	a.time_ms = ms_now_ms();
-	a.system_id = registry_system(c, a.agent_id, &a.system_level);
-	alert_make_id(a.id, sizeof(a.id), a.time_ms);
+	a->time_ms = ms_now_ms();
+	a->system_id = registry_system(c, a->agent_id, &a->system_level);
+	alert_make_id(a->id, sizeof(a->id), a->time_ms);
 	c->stats.alerts++;
-	metrics_alert(c, a.severity);
-	if (a.agent_id[0]) {
+	metrics_alert(c, a->severity);
+	if (a->agent_id[0]) {
 		/* Only known agents: a lookup, never a new entry from here. */
-		struct agent_state *st = ms_map_get(c->agents, a.agent_id, strlen(a.agent_id));
+		struct agent_state *st = ms_map_get(c->agents, a->agent_id, strlen(a->agent_id));
 		if (st)
 			st->alerts++;
 	}
 	/* Counted above as raised; a folded one is not sent on its own. */
-	if (fold && c->aggregate && aggregate_offer(c->aggregate, &a, ms_mono_ms(), summary_cb, c)) {
+	if (fold && c->aggregate && aggregate_offer(c->aggregate, a, ms_mono_ms(), summary_cb, c)) {
 		c->stats.alerts_folded++;
 		return;
 	}
 	ms_buf_reset(&c->alert_buf);
-	if (alert_to_json(&a, &c->alert_buf) < 0) {
+	if (alert_to_json(a, &c->alert_buf) < 0) {
 		c->stats.alerts_failed++;
-		ms_err("event=alert_dropped rule=%s reason=too_big", a.rule_id);
+		ms_err("event=alert_dropped rule=%s reason=too_big", a->rule_id);
 		return;
 	}
 	/* Nothing is formatted when info lines are off. */
 	if (ms_log_on(MS_LOG_INFO))
-		alert_log(&a);
-	if (sink_alert(c->sink, &a, c->alert_buf.data, c->alert_buf.len) < 0) {
+		alert_log(a);
+	if (sink_alert(c->sink, a, c->alert_buf.data, c->alert_buf.len) < 0) {
 		c->stats.alerts_failed++;
-		ms_err("event=alert_dropped rule=%s reason=out_of_memory", a.rule_id);
+		ms_err("event=alert_dropped rule=%s reason=out_of_memory", a->rule_id);
 	}
 }
 
 /* The summary of an aggregation window that ended. */
 static void
-summary_cb(const struct alert *a, void *arg)
+summary_cb(struct alert *a, void *arg)
 {
 	struct collector *c = arg;
 
@@ -221,16 +219,19 @@ summary_cb(const struct alert *a, void *arg)
 }
 
 static void
-emit_cb(const struct alert *a0, void *arg)
+emit_cb(struct alert *a, void *arg)
 {
-	alert_send(arg, a0, true);
+	alert_send(arg, a, true);
 }
 
 void
 collector_alert(struct collector *c, const struct alert *a0)
 {
-	/* The collector's own alerts (agent silent, back, flooding) are state changes: never folded. */
-	alert_send(c, a0, false);
+	/* Rare (agent silent, back, flooding): the caller's alert stays as it was. */
+	struct alert a = *a0;
+
+	/* The collector's own alerts are state changes: never folded. */
+	alert_send(c, &a, false);
 }
 
 static void

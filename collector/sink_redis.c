@@ -1128,7 +1128,10 @@ group_take(struct sink *s)
 	if ((g = op_new(OP_GROUP)) == NULL)
 		return NULL;
 	ms_buf_init(&b, SIZE_MAX);
-	if (cmd_begin(s, &b, nargs, false) < 0)
+	/* Its size known (the script's text in case, the keys, the batches): one allocation, no regrowth. */
+	if (ms_buf_room(&b, bytes + sizeof(batch_lua) + strlen(s->c->conf.redis_stream) +
+	    strlen(s->c->conf.redis_channel) + 256) == NULL ||
+	    cmd_begin(s, &b, nargs, false) < 0)
 		goto fail;
 	op = TAILQ_FIRST(&s->pending);
 	for (unsigned i = 0; i < n; i++, op = TAILQ_NEXT(op, link))
@@ -1447,6 +1450,9 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 
 		op = s->batch;
 		mark = op->seg.len;
+		/* A batch's first alert: room for a few, rather than growing from 64 bytes. */
+		if (op->seg.alloc == 0)
+			(void)ms_buf_room(&op->seg, 4 * (len + 256));	/* out of memory: see below */
 		if (resp_bulk(&op->seg, json, len) < 0 ||
 		    resp_bulk(&op->seg, a->rule_id, strlen(a->rule_id)) < 0 ||
 		    resp_bulk(&op->seg, a->severity, strlen(a->severity)) < 0 ||

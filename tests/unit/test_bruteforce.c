@@ -31,7 +31,7 @@ struct ctx {
 };
 
 static void
-emit_cb(const struct alert *a, void *arg)
+emit_cb(struct alert *a, void *arg)
 {
 	struct sink *sk = arg;
 
@@ -832,6 +832,50 @@ test_alert_json_fields(void **state)
 	free(d);
 }
 
+/*
+ * alert_reset: every field as memset to 0 would leave it but the text
+ * arrays, whose first byte is cleared; the JSON of a reset alert is that
+ * of a zeroed one.
+ */
+static void
+test_alert_reset(void **state)
+{
+	struct alert *a = malloc(sizeof(*a)), *z = calloc(1, sizeof(*z));
+	struct ms_buf ja, jz;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(z);
+	memset(a, 0xa5, sizeof(*a));
+	alert_reset(a);
+	assert_int_equal(a->agent_id[0], 0);
+	assert_int_equal(a->host[0], 0);
+	assert_int_equal(a->users[0][0], 0);
+	assert_int_equal(a->samples[0][0], 0);
+	/* Everything outside the text arrays: zero, byte for byte. */
+	assert_memory_equal(a, z, offsetof(struct alert, agent_id));
+	assert_memory_equal(a->src_ip, z->src_ip, sizeof(a->src_ip));
+	assert_int_equal(a->n_users, 0);
+	assert_int_equal(a->n_samples, 0);
+	assert_memory_equal(&a->n_samples, &z->n_samples,
+	    sizeof(*a) - offsetof(struct alert, n_samples));
+	assert_null(a->tags);
+	assert_null(a->event);
+	assert_null(a->system_id);
+	a->rule_id = z->rule_id = "r";
+	a->rule_title = z->rule_title = "t";
+	a->severity = z->severity = "low";
+	ms_buf_init(&ja, 1 << 16);
+	ms_buf_init(&jz, 1 << 16);
+	assert_int_equal(alert_to_json(a, &ja), 0);
+	assert_int_equal(alert_to_json(z, &jz), 0);
+	assert_string_equal(ja.data, jz.data);
+	ms_buf_fini(&ja);
+	ms_buf_fini(&jz);
+	free(a);
+	free(z);
+}
+
 int
 main(void)
 {
@@ -855,6 +899,7 @@ main(void)
 		cmocka_unit_test(test_alert_json_unterminated),
 		cmocka_unit_test(test_alert_json_threat),
 		cmocka_unit_test(test_alert_json_fields),
+		cmocka_unit_test(test_alert_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
