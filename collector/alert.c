@@ -82,26 +82,33 @@ json_kv_str(struct ms_json *j, const char *key, size_t klen, const char *v)
 #define JSON_KV_STR(j, lit, v) json_kv_str((j), lit, sizeof(lit) - 1, (v))
 
 /*
- * ms_fmt_time with the date and time of the last second formatted kept:
- * an alert has three times, usually in the same second as the last one.
+ * ms_fmt_time with the date and time of the last two seconds formatted
+ * kept: an alert has three times, @timestamp on the collector's clock and
+ * start and end on the events', each usually in the same second as the
+ * same time of the alert before; with one slot they took turns.
  */
 static void
 json_time(struct ms_json *j, const char *key, size_t klen, int64_t ms)
 {
-	static _Thread_local int64_t last_sec = INT64_MIN;
-	static _Thread_local char last[32];
+	static _Thread_local int64_t last_sec[2] = { INT64_MIN, INT64_MIN };
+	static _Thread_local char last[2][32];
+	static _Thread_local unsigned next;
 	char t[32];
 	size_t tlen = 24;
 	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
 	int milli = (int)(ms - sec * 1000);
+	unsigned k = sec == last_sec[0] ? 0 : sec == last_sec[1] ? 1 : 2;
 
-	if (sec != last_sec) {
-		ms_fmt_time(last, sizeof(last), sec * 1000);
-		last_sec = sec;
+	if (k == 2) {
+		/* The slot not used last. */
+		k = next;
+		ms_fmt_time(last[k], sizeof(last[k]), sec * 1000);
+		last_sec[k] = sec;
 	}
+	next = k ^ 1;
 	/* "YYYY-MM-DDTHH:MM:SS" then ".mmmZ"; any other shape: the slow path. */
-	if (strlen(last) == 24 && last[19] == '.') {
-		memcpy(t, last, 20);
+	if (strlen(last[k]) == 24 && last[k][19] == '.') {
+		memcpy(t, last[k], 20);
 		t[20] = (char)('0' + milli / 100);
 		t[21] = (char)('0' + milli / 10 % 10);
 		t[22] = (char)('0' + milli % 10);
