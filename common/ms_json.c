@@ -63,10 +63,14 @@ json_room(struct ms_buf *b, size_t len, size_t extra)
 	if (b->toobig || len > (SIZE_MAX / 2 - extra) / 6)
 		return NULL;
 	worst = 6 * len + extra;
+	/*
+	 * The allocation never passes cap + 1 (ms_buf): room inside it is
+	 * inside the cap too, so one comparison answers both (the usual case).
+	 */
+	if (b->data != NULL && b->len < b->alloc && worst < b->alloc - b->len)
+		return b->data + b->len;
 	if (b->len > b->cap || worst > b->cap - b->len)
 		return NULL;
-	if (b->data != NULL && worst < b->alloc - b->len)
-		return b->data + b->len;
 	/* Within the cap: growing cannot set toobig but for want of memory. */
 	if (worst > JSON_ROOM_GROW || ms_buf_room(b, worst) == NULL)
 		return NULL;
