@@ -178,7 +178,6 @@ static void
 alert_send(struct collector *c, struct alert *a, bool fold)
 {
 	a->time_ms = ms_now_ms();
-	a->system_id = registry_system(c, a->agent_id, &a->system_level);
 	alert_make_id(a->id, sizeof(a->id), a->time_ms);
 	c->stats.alerts++;
 	metrics_alert(c, a->severity);
@@ -193,6 +192,8 @@ alert_send(struct collector *c, struct alert *a, bool fold)
 		c->stats.alerts_folded++;
 		return;
 	}
+	/* Only for what is sent: a summary looks its system up again when it goes out. */
+	a->system_id = registry_system(c, a->agent_id, &a->system_level);
 	ms_buf_reset(&c->alert_buf);
 	if (alert_to_json(a, &c->alert_buf) < 0) {
 		c->stats.alerts_failed++;
