@@ -176,6 +176,7 @@ struct sink {
 	bool use_eval;			/* SCRIPT LOAD refused (renamed, ACL): EVAL with the text */
 	struct ms_buf cmdbuf;		/* scratch: a batch's command for the journal */
 	struct ms_buf head;		/* the fixed part of batch commands, after "*N CRLF" */
+	size_t seg_hint;		/* room a batch's alerts took last time (a batch's first reserve) */
 };
 
 static void sink_connect(struct sink *s);
@@ -1450,9 +1451,14 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 
 		op = s->batch;
 		mark = op->seg.len;
-		/* A batch's first alert: room for a few, rather than growing from 64 bytes. */
+		/*
+		 * A batch's first alert: room for what the last batch's alerts took
+		 * (an agent's batches are alike), at least a few of this size, rather
+		 * than doubling from 64 bytes with a copy each time.
+		 */
 		if (op->seg.alloc == 0)
-			(void)ms_buf_room(&op->seg, 4 * (len + 256));	/* out of memory: see below */
+			(void)ms_buf_room(&op->seg, s->seg_hint > 4 * (len + 256) ? s->seg_hint :
+			    4 * (len + 256));	/* out of memory: see below */
 		if (resp_bulk(&op->seg, json, len) < 0 ||
 		    resp_bulk(&op->seg, a->rule_id, strlen(a->rule_id)) < 0 ||
 		    resp_bulk(&op->seg, a->severity, strlen(a->severity)) < 0 ||
@@ -1487,6 +1493,17 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 	return 0;
 }
 
+/* The next batch's first reserve: a quarter more than op's alerts took, at most SEG_HINT_MAX. */
+#define SEG_HINT_MAX (256u * 1024)
+
+static void
+sink_seg_hint(struct sink *s, const struct sink_op *op)
+{
+	size_t n = op->seg.len + op->seg.len / 4;
+
+	s->seg_hint = n < SEG_HINT_MAX ? n : SEG_HINT_MAX;
+}
+
 int
 sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 {
@@ -1496,6 +1513,7 @@ sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 		/* The batch's alerts and this checkpoint: one script. */
 		op = s->batch;
 		s->batch = NULL;
+		sink_seg_hint(s, op);
 	} else if ((op = op_new(OP_CHECKPOINT)) == NULL) {
 		/* The same script without alerts: the handled number only moves forward. */
 		return -1;
@@ -1527,6 +1545,7 @@ sink_batch_end(struct sink *s)
 		return 0;
 	}
 	/* Alerts without a checkpoint (the batch held only old numbers): still stored whole. */
+	sink_seg_hint(s, op);
 	sink_submit(s, op);
 	return 0;
 }
