@@ -80,6 +80,10 @@ json_kv_str(struct ms_json *j, const char *key, size_t klen, const char *v)
 	}
 }
 #define JSON_KV_STR(j, lit, v) json_kv_str((j), lit, sizeof(lit) - 1, (v))
+/* "lit":{ "lit":[ "lit":n, each in one call. */
+#define JSON_OBJ(j, lit) ms_json_kv_obj_open((j), lit, sizeof(lit) - 1)
+#define JSON_ARR(j, lit) ms_json_kv_arr_open((j), lit, sizeof(lit) - 1)
+#define JSON_INT(j, lit, v) ms_json_kv_int((j), lit, sizeof(lit) - 1, (v))
 
 /*
  * ms_fmt_time with the date and time of the last two seconds formatted
@@ -177,14 +181,11 @@ json_threat(struct ms_json *j, const struct alert *a)
 	}
 	if (ntech + ntac == 0)
 		return;
-	ms_json_key(j, "threat");
-	ms_json_obj_open(j);
+	JSON_OBJ(j, "threat");
 	JSON_KV(j, "framework", "MITRE ATT&CK", 12);
 	if (ntech) {
-		ms_json_key(j, "technique");
-		ms_json_obj_open(j);
-		ms_json_key(j, "id");
-		ms_json_arr_open(j);
+		JSON_OBJ(j, "technique");
+		JSON_ARR(j, "id");
 		for (size_t i = 0; i < a->ntags; i++) {
 			size_t k;
 			if (!tag_technique(a->tags[i]))
@@ -200,10 +201,8 @@ json_threat(struct ms_json *j, const struct alert *a)
 		ms_json_obj_close(j);
 	}
 	if (ntac) {
-		ms_json_key(j, "tactic");
-		ms_json_obj_open(j);
-		ms_json_key(j, "name");
-		ms_json_arr_open(j);
+		JSON_OBJ(j, "tactic");
+		JSON_ARR(j, "name");
 		for (size_t i = 0; i < a->ntags; i++) {
 			size_t k;
 			if (!tag_tactic(a->tags[i]))
@@ -233,8 +232,7 @@ json_fields(struct ms_json *j, const struct decoded *d)
 	uint64_t seen[4] = { 0, 0, 0, 0 };
 	size_t nlen[DECODE_MAX_FIELDS];
 
-	ms_json_key(j, "fields");
-	ms_json_obj_open(j);
+	JSON_OBJ(j, "fields");
 	for (unsigned i = 0; i < n; i++) {
 		const char *name = d->fields[i].name;
 		size_t len = strlen(name);
@@ -264,21 +262,17 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 	ms_json_init(&j, out);
 	ms_json_obj_open(&j);
 	json_time(&j, "@timestamp", 10, a->time_ms);
-	ms_json_key(&j, "schema");
-	ms_json_int(&j, ALERT_SCHEMA_VERSION);
+	JSON_INT(&j, "schema", ALERT_SCHEMA_VERSION);
 
-	ms_json_key(&j, "event");
-	ms_json_obj_open(&j);
+	JSON_OBJ(&j, "event");
 	json_field(&j, "id", a->id, sizeof(a->id));
 	JSON_KV(&j, "kind", "alert", 5);
-	ms_json_key(&j, "severity");
-	ms_json_int(&j, alert_severity_num(a->severity));
+	JSON_INT(&j, "severity", alert_severity_num(a->severity));
 	json_time(&j, "start", 5, a->first_ms);
 	json_time(&j, "end", 3, a->last_ms);
 	ms_json_obj_close(&j);
 
-	ms_json_key(&j, "rule");
-	ms_json_obj_open(&j);
+	JSON_OBJ(&j, "rule");
 	JSON_KV_STR(&j, "id", a->rule_id);
 	if (a->rule_name && *a->rule_name)
 		JSON_KV_STR(&j, "name", a->rule_name);
@@ -286,66 +280,53 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 	JSON_KV_STR(&j, "level", a->severity);
 	ms_json_obj_close(&j);
 
-	ms_json_key(&j, "agent");
-	ms_json_obj_open(&j);
+	JSON_OBJ(&j, "agent");
 	json_field(&j, "id", a->agent_id, sizeof(a->agent_id));
 	ms_json_obj_close(&j);
-	ms_json_key(&j, "host");
-	ms_json_obj_open(&j);
+	JSON_OBJ(&j, "host");
 	json_field(&j, "name", a->host, sizeof(a->host));
 	ms_json_obj_close(&j);
 
 	/* The information system of the register (registry.c); its own block. */
 	if (a->system_id) {
-		ms_json_key(&j, "system");
-		ms_json_obj_open(&j);
+		JSON_OBJ(&j, "system");
 		JSON_KV_STR(&j, "id", a->system_id);
 		if (a->system_level > 0) {
-			ms_json_key(&j, "level");
-			ms_json_int(&j, a->system_level);
+			JSON_INT(&j, "level", a->system_level);
 		}
 		ms_json_obj_close(&j);
 	}
 
 	if (a->src_ip[0]) {
-		ms_json_key(&j, "source");
-		ms_json_obj_open(&j);
+		JSON_OBJ(&j, "source");
 		json_field(&j, "ip", a->src_ip, sizeof(a->src_ip));
 		ms_json_obj_close(&j);
 	}
 	n = a->n_users < ALERT_MAX_USERS ? a->n_users : ALERT_MAX_USERS;
 	if (n) {
 		/* ECS: user.name is one name; every user involved goes to related.user. */
-		ms_json_key(&j, "user");
-		ms_json_obj_open(&j);
+		JSON_OBJ(&j, "user");
 		json_field(&j, "name", a->users[0], ALERT_USER_MAX);
 		ms_json_obj_close(&j);
-		ms_json_key(&j, "related");
-		ms_json_obj_open(&j);
-		ms_json_key(&j, "user");
-		ms_json_arr_open(&j);
+		JSON_OBJ(&j, "related");
+		JSON_ARR(&j, "user");
 		for (unsigned i = 0; i < n; i++)
 			ms_json_strn(&j, a->users[i], strnlen(a->users[i], ALERT_USER_MAX));
 		ms_json_arr_close(&j);
 		ms_json_obj_close(&j);
 	}
 
-	ms_json_key(&j, "count");
-	ms_json_int(&j, a->count);
+	JSON_INT(&j, "count", a->count);
 	if (a->aggregated > 1) {
-		ms_json_key(&j, "aggregate");
-		ms_json_obj_open(&j);
-		ms_json_key(&j, "alerts");
-		ms_json_int(&j, a->aggregated);
-		ms_json_key(&j, "window_s");
-		ms_json_int(&j, a->aggregate_window_ms / 1000);
+		JSON_OBJ(&j, "aggregate");
+		JSON_INT(&j, "alerts", a->aggregated);
+		JSON_INT(&j, "window_s", a->aggregate_window_ms / 1000);
 		if (a->aggregate_of[0])
 			json_field(&j, "first_id", a->aggregate_of, sizeof(a->aggregate_of));
 		ms_json_obj_close(&j);
 	}
 
-	ms_json_key(&j, "samples");
-	ms_json_arr_open(&j);
+	JSON_ARR(&j, "samples");
 	n = a->n_samples < ALERT_MAX_SAMPLES ? a->n_samples : ALERT_MAX_SAMPLES;
 	for (unsigned i = 0; i < n; i++)
 		ms_json_strn(&j, a->samples[i], strnlen(a->samples[i], ALERT_SAMPLE_MAX));
@@ -353,15 +334,13 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 
 	if (a->ntags) {
 		json_threat(&j, a);
-		ms_json_key(&j, "tags");
-		ms_json_arr_open(&j);
+		JSON_ARR(&j, "tags");
 		for (size_t i = 0; i < a->ntags; i++)
 			ms_json_str(&j, a->tags[i]);
 		ms_json_arr_close(&j);
 	}
 	if (a->ngroup) {
-		ms_json_key(&j, "group");
-		ms_json_obj_open(&j);
+		JSON_OBJ(&j, "group");
 		for (size_t i = 0; i < a->ngroup; i++) {
 			ms_json_kv_strn(&j, a->group_names[i], strlen(a->group_names[i]),
 			    a->group_values[i].p, a->group_values[i].len);

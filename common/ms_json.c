@@ -536,6 +536,60 @@ ms_json_int(struct ms_json *j, int64_t v)
 		j->err = true;
 }
 
+/* "k": then c ('{' or '['), in one room check: a named object or array. */
+static void
+json_kv_open(struct ms_json *j, const char *k, size_t klen, char c)
+{
+	char *w;
+
+	if (j->depth < MS_JSON_MAX_DEPTH && (w = json_room(j->out, klen, 6)) != NULL) {
+		size_t o = json_sep_into(j, w);
+
+		w[o++] = '"';
+		o += json_esc(w + o, (const unsigned char *)k, klen);
+		w[o++] = '"';
+		w[o++] = ':';
+		w[o++] = c;
+		json_commit(j->out, o);
+		j->first[j->depth++] = true;
+		return;
+	}
+	ms_json_keyn(j, k, klen);
+	json_open(j, c);
+}
+
+void ms_json_kv_obj_open(struct ms_json *j, const char *k, size_t klen) { json_kv_open(j, k, klen, '{'); }
+void ms_json_kv_arr_open(struct ms_json *j, const char *k, size_t klen) { json_kv_open(j, k, klen, '['); }
+
+void
+ms_json_kv_int(struct ms_json *j, const char *k, size_t klen, int64_t v)
+{
+	char d[24], *p = d + sizeof(d), *w;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(d + sizeof(d) - p);
+	if ((w = json_room(j->out, klen, n + 5)) != NULL) {
+		size_t o = json_sep_into(j, w);
+
+		w[o++] = '"';
+		o += json_esc(w + o, (const unsigned char *)k, klen);
+		w[o++] = '"';
+		w[o++] = ':';
+		memcpy(w + o, p, n);
+		json_commit(j->out, o + n);
+		return;
+	}
+	ms_json_keyn(j, k, klen);
+	ms_json_int(j, v);
+}
+
 void
 ms_json_bool(struct ms_json *j, bool v)
 {

@@ -54,6 +54,10 @@ ms_json_str(struct ms_json *j, const char *s)
 
 /* "k": "v" with their lengths: one call, one room check for the pair. */
 void ms_json_kv_strn(struct ms_json *j, const char *k, size_t klen, const char *v, size_t vlen);
+/* "k":{ and "k":[ (a named object or array, closed as usual), "k":v: one call each. */
+void ms_json_kv_obj_open(struct ms_json *j, const char *k, size_t klen);
+void ms_json_kv_arr_open(struct ms_json *j, const char *k, size_t klen);
+void ms_json_kv_int(struct ms_json *j, const char *k, size_t klen, int64_t v);
 /* "k": "v", or "k": null when v is NULL. */
 void ms_json_kv_str(struct ms_json *j, const char *k, const char *v);
 /* 0 when everything was written, -1 on overflow or misuse. */

@@ -616,6 +616,76 @@ test_json_room_and_cap(void **state)
 	ms_buf_fini(&b);
 }
 
+/* Writes the same document with the one-call pairs (pairs) or key then value. */
+static int
+named_doc(struct ms_buf *b, bool pairs)
+{
+	struct ms_json j;
+
+	ms_json_init(&j, b);
+	ms_json_obj_open(&j);
+	if (pairs) {
+		ms_json_kv_int(&j, "n", 1, -42);
+		ms_json_kv_obj_open(&j, "o\"b", 3);
+		ms_json_kv_int(&j, "big", 3, INT64_MIN);
+		ms_json_obj_close(&j);
+		ms_json_kv_arr_open(&j, "a", 1);
+		ms_json_int(&j, 7);
+		ms_json_kv_obj_open(&j, "misuse: a key in an array", 25);
+	} else {
+		ms_json_key(&j, "n");
+		ms_json_int(&j, -42);
+		ms_json_key(&j, "o\"b");
+		ms_json_obj_open(&j);
+		ms_json_key(&j, "big");
+		ms_json_int(&j, INT64_MIN);
+		ms_json_obj_close(&j);
+		ms_json_key(&j, "a");
+		ms_json_arr_open(&j);
+		ms_json_int(&j, 7);
+		ms_json_key(&j, "misuse: a key in an array");
+		ms_json_obj_open(&j);
+	}
+	ms_json_obj_close(&j);
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	return ms_json_finish(&j);
+}
+
+/*
+ * ms_json_kv_obj_open, _arr_open and _int write what the key and the
+ * value written apart write, with room and at every cap around the size.
+ */
+static void
+test_json_named_values(void **state)
+{
+	struct ms_buf a, b;
+	size_t full;
+
+	(void)state;
+	ms_buf_init(&a, 4096);
+	ms_buf_init(&b, 4096);
+	assert_int_equal(named_doc(&a, true), 0);
+	assert_int_equal(named_doc(&b, false), 0);
+	assert_string_equal(a.data, b.data);
+	assert_string_equal(a.data, "{\"n\":-42,\"o\\\"b\":{\"big\":-9223372036854775808},"
+	    "\"a\":[7,\"misuse: a key in an array\":{}]}");
+	full = a.len;
+	ms_buf_fini(&a);
+	ms_buf_fini(&b);
+	for (size_t cap = 0; cap <= full + 1; cap++) {
+		ms_buf_init(&a, cap);
+		ms_buf_init(&b, cap);
+		assert_int_equal(named_doc(&a, true), cap >= full ? 0 : -1);
+		assert_int_equal(named_doc(&b, false), cap >= full ? 0 : -1);
+		assert_int_equal(a.len, b.len);
+		if (a.len)
+			assert_memory_equal(a.data, b.data, a.len);
+		ms_buf_fini(&a);
+		ms_buf_fini(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -633,6 +703,7 @@ main(void)
 		cmocka_unit_test(test_json_escape_positions),
 		cmocka_unit_test(test_json_short_and_pairs),
 		cmocka_unit_test(test_json_room_and_cap),
+		cmocka_unit_test(test_json_named_values),
 		cmocka_unit_test(test_fmt_time),
 	};
 
