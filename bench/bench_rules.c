@@ -355,7 +355,7 @@ cpu_now(void)
 static uint64_t alerts;
 
 static void
-count_cb(const struct alert *a, void *arg)
+count_cb(struct alert *a, void *arg)
 {
 	(void)a;
 	(void)arg;

@@ -25,17 +25,16 @@ struct replay {
 };
 
 static void
-replay_emit_cb(const struct alert *a0, void *arg)
+replay_emit_cb(struct alert *a, void *arg)
 {
 	struct replay *r = arg;
-	struct alert a = *a0;
 
 	r->alerts++;
-	snprintf(a.id, sizeof(a.id), "replay-%06u", r->alerts);
+	snprintf(a->id, sizeof(a->id), "replay-%06u", r->alerts);
 	/* Event time, not the wall clock: the same input gives the same output. */
-	a.time_ms = a.last_ms;
+	a->time_ms = a->last_ms;
 	ms_buf_reset(&r->json);
-	if (alert_to_json(&a, &r->json) == 0)
+	if (alert_to_json(a, &r->json) == 0)
 		fprintf(r->out, "%s\n", r->json.data);
 }
 

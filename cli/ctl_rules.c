@@ -97,7 +97,7 @@ struct test_run {
 };
 
 static void
-test_emit_cb(const struct alert *a, void *arg)
+test_emit_cb(struct alert *a, void *arg)
 {
 	struct test_run *t = arg;
 	struct got_alert *g;

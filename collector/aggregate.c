@@ -304,6 +304,16 @@ fold(struct agg_entry *e, const struct alert *a)
 	}
 }
 
+/* s into a fixed-size field of dsz bytes, cut to fit, NUL-terminated (snprintf "%s" without printf). */
+static void
+put_field(char *d, size_t dsz, const char *s)
+{
+	size_t n = strnlen(s, dsz - 1);
+
+	memcpy(d, s, n);
+	d[n] = '\0';
+}
+
 static void
 emit_summary(struct agg_entry *e, detect_emit_fn emit, void *arg)
 {
@@ -312,25 +322,25 @@ emit_summary(struct agg_entry *e, detect_emit_fn emit, void *arg)
 
 	if (e->n < 2 || s == NULL)
 		return;
-	memset(a, 0, sizeof(*a));
+	alert_reset(a);
 	a->time_ms = s->time_ms;
 	a->rule_id = s->rule_id;
 	a->rule_title = s->rule_title;
 	a->rule_name = s->rule_name;
 	a->severity = s->severity;
-	snprintf(a->agent_id, sizeof(a->agent_id), "%s", s->agent_id);
-	snprintf(a->host, sizeof(a->host), "%s", s->host);
-	snprintf(a->src_ip, sizeof(a->src_ip), "%s", s->src_ip);
+	put_field(a->agent_id, sizeof(a->agent_id), s->agent_id);
+	put_field(a->host, sizeof(a->host), s->host);
+	put_field(a->src_ip, sizeof(a->src_ip), s->src_ip);
 	a->tags = s->ntags ? s->tagp : NULL;
 	a->ntags = s->ntags;
 	for (unsigned i = 0; i < s->n_users; i++)
-		snprintf(a->users[i], sizeof(a->users[i]), "%s", s->users[i]);
+		put_field(a->users[i], sizeof(a->users[i]), s->users[i]);
 	a->n_users = s->n_users;
 	/* Oldest first, as they were folded. */
 	for (unsigned i = 0; i < s->n_samples; i++) {
 		unsigned slot = (s->next_sample - s->n_samples + i) % ALERT_MAX_SAMPLES;
 
-		snprintf(a->samples[i], sizeof(a->samples[i]), "%s", s->samples[slot]);
+		put_field(a->samples[i], sizeof(a->samples[i]), s->samples[slot]);
 	}
 	a->n_samples = s->n_samples;
 	/* The register may be reloaded meanwhile: looked up when sent. */

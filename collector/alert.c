@@ -5,6 +5,8 @@
 #include "detect.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,28 @@ detector_free(struct detector *d)
 	if (d->free)
 		d->free(d->state);
 	free(d);
+}
+
+void
+alert_reset(struct alert *a)
+{
+	/* The ranges left out hold text only: a field added between them would be left out too. */
+	_Static_assert(offsetof(struct alert, host) == offsetof(struct alert, agent_id) +
+	    sizeof(a->agent_id) && offsetof(struct alert, src_ip) == offsetof(struct alert, host) +
+	    sizeof(a->host), "agent_id, host, src_ip in a row");
+	_Static_assert(offsetof(struct alert, users) + sizeof(a->users) <=
+	    offsetof(struct alert, n_users) && offsetof(struct alert, n_users) <
+	    offsetof(struct alert, samples), "users, then n_users, then samples");
+	_Static_assert(offsetof(struct alert, samples) + sizeof(a->samples) <=
+	    offsetof(struct alert, n_samples), "samples, then n_samples");
+	memset(a, 0, offsetof(struct alert, agent_id));
+	a->agent_id[0] = '\0';
+	a->host[0] = '\0';
+	memset(a->src_ip, 0, offsetof(struct alert, users) - offsetof(struct alert, src_ip));
+	a->users[0][0] = '\0';
+	memset(&a->n_users, 0, offsetof(struct alert, samples) - offsetof(struct alert, n_users));
+	a->samples[0][0] = '\0';
+	memset(&a->n_samples, 0, sizeof(*a) - offsetof(struct alert, n_samples));
 }
 
 void
@@ -38,34 +62,57 @@ detect_line(struct detector *const *dets, size_t ndets, struct decoded *d,
 		dets[i]->on_event(dets[i]->state, &ev, emit, arg);
 }
 
+/* A literal key and a value of vlen bytes, in one call. */
+#define JSON_KV(j, lit, v, vlen) ms_json_kv_strn((j), lit, sizeof(lit) - 1, (v), (vlen))
+
 /* The fixed-size fields may lack a NUL if a caller filled them carelessly. */
+#define json_field(j, lit, s, cap) JSON_KV((j), lit, (s), strnlen((s), (cap)))
+
+/* A literal key and a string that may be NULL (written null). */
 static void
-json_field(struct ms_json *j, const char *key, const char *s, size_t cap)
+json_kv_str(struct ms_json *j, const char *key, size_t klen, const char *v)
 {
-	ms_json_key(j, key);
-	ms_json_strn(j, s, strnlen(s, cap));
+	if (v != NULL) {
+		ms_json_kv_strn(j, key, klen, v, strlen(v));
+	} else {
+		ms_json_keyn(j, key, klen);
+		ms_json_null(j);
+	}
 }
+#define JSON_KV_STR(j, lit, v) json_kv_str((j), lit, sizeof(lit) - 1, (v))
+/* "lit":{ "lit":[ "lit":n, each in one call. */
+#define JSON_OBJ(j, lit) ms_json_kv_obj_open((j), lit, sizeof(lit) - 1)
+#define JSON_ARR(j, lit) ms_json_kv_arr_open((j), lit, sizeof(lit) - 1)
+#define JSON_INT(j, lit, v) ms_json_kv_int((j), lit, sizeof(lit) - 1, (v))
 
 /*
- * ms_fmt_time with the date and time of the last second formatted kept:
- * an alert has three times, usually in the same second as the last one.
+ * ms_fmt_time with the date and time of the last two seconds formatted
+ * kept: an alert has three times, @timestamp on the collector's clock and
+ * start and end on the events', each usually in the same second as the
+ * same time of the alert before; with one slot they took turns.
  */
 static void
-json_time(struct ms_json *j, const char *key, int64_t ms)
+json_time(struct ms_json *j, const char *key, size_t klen, int64_t ms)
 {
-	static _Thread_local int64_t last_sec = INT64_MIN;
-	static _Thread_local char last[32];
+	static _Thread_local int64_t last_sec[2] = { INT64_MIN, INT64_MIN };
+	static _Thread_local char last[2][32];
+	static _Thread_local unsigned next;
 	char t[32];
+	size_t tlen = 24;
 	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
 	int milli = (int)(ms - sec * 1000);
+	unsigned k = sec == last_sec[0] ? 0 : sec == last_sec[1] ? 1 : 2;
 
-	if (sec != last_sec) {
-		ms_fmt_time(last, sizeof(last), sec * 1000);
-		last_sec = sec;
+	if (k == 2) {
+		/* The slot not used last. */
+		k = next;
+		ms_fmt_time(last[k], sizeof(last[k]), sec * 1000);
+		last_sec[k] = sec;
 	}
+	next = k ^ 1;
 	/* "YYYY-MM-DDTHH:MM:SS" then ".mmmZ"; any other shape: the slow path. */
-	if (strlen(last) == 24 && last[19] == '.') {
-		memcpy(t, last, 20);
+	if (strlen(last[k]) == 24 && last[k][19] == '.') {
+		memcpy(t, last[k], 20);
 		t[20] = (char)('0' + milli / 100);
 		t[21] = (char)('0' + milli / 10 % 10);
 		t[22] = (char)('0' + milli % 10);
@@ -73,9 +120,9 @@ json_time(struct ms_json *j, const char *key, int64_t ms)
 		t[24] = '\0';
 	} else {
 		ms_fmt_time(t, sizeof(t), ms);
+		tlen = strnlen(t, sizeof(t));
 	}
-	ms_json_key(j, key);
-	ms_json_str(j, t);
+	ms_json_kv_strn(j, key, klen, t, tlen);
 }
 
 /* ECS event.severity: a number that sorts (1 informational .. 5 critical, 0 unknown). */
@@ -95,17 +142,29 @@ alert_severity_num(const char *level)
  * attack.gNNNN and attack.sNNNN are groups and software (left in tags), any
  * other attack.<word> is a tactic (credential_access -> credential-access).
  */
+static inline bool
+tag_attack(const char *tag)
+{
+	/* Byte by byte, stopping at a shorter tag's NUL: no call per tag. */
+	static const char pre[] = "attack.";
+
+	for (size_t i = 0; i < sizeof(pre) - 1; i++)
+		if (tag[i] != pre[i])
+			return false;
+	return true;
+}
+
 static bool
 tag_technique(const char *tag)
 {
-	return strncmp(tag, "attack.", 7) == 0 && (tag[7] == 't' || tag[7] == 'T') &&
+	return tag_attack(tag) && (tag[7] == 't' || tag[7] == 'T') &&
 	    tag[8] >= '0' && tag[8] <= '9';
 }
 
 static bool
 tag_tactic(const char *tag)
 {
-	return strncmp(tag, "attack.", 7) == 0 && !tag_technique(tag) &&
+	return tag_attack(tag) && !tag_technique(tag) &&
 	    !((tag[7] == 'g' || tag[7] == 's' || tag[7] == 'G' || tag[7] == 'S') &&
 	    tag[8] >= '0' && tag[8] <= '9') && tag[7] != '\0';
 }
@@ -122,15 +181,11 @@ json_threat(struct ms_json *j, const struct alert *a)
 	}
 	if (ntech + ntac == 0)
 		return;
-	ms_json_key(j, "threat");
-	ms_json_obj_open(j);
-	ms_json_key(j, "framework");
-	ms_json_str(j, "MITRE ATT&CK");
+	JSON_OBJ(j, "threat");
+	JSON_KV(j, "framework", "MITRE ATT&CK", 12);
 	if (ntech) {
-		ms_json_key(j, "technique");
-		ms_json_obj_open(j);
-		ms_json_key(j, "id");
-		ms_json_arr_open(j);
+		JSON_OBJ(j, "technique");
+		JSON_ARR(j, "id");
 		for (size_t i = 0; i < a->ntags; i++) {
 			size_t k;
 			if (!tag_technique(a->tags[i]))
@@ -146,10 +201,8 @@ json_threat(struct ms_json *j, const struct alert *a)
 		ms_json_obj_close(j);
 	}
 	if (ntac) {
-		ms_json_key(j, "tactic");
-		ms_json_obj_open(j);
-		ms_json_key(j, "name");
-		ms_json_arr_open(j);
+		JSON_OBJ(j, "tactic");
+		JSON_ARR(j, "name");
 		for (size_t i = 0; i < a->ntags; i++) {
 			size_t k;
 			if (!tag_tactic(a->tags[i]))
@@ -165,6 +218,41 @@ json_threat(struct ms_json *j, const struct alert *a)
 	ms_json_obj_close(j);
 }
 
+/*
+ * "fields": the event's named fields, each name once (the first value; the
+ * same name twice, a decoder quirk, must not make a twice-keyed object).
+ * A name is looked for among the earlier ones only when its bit in a
+ * 256-bit filter (length, first and last byte) was set by one of them:
+ * linear for the usual few distinct names, a scan only on a filter hit.
+ */
+static void
+json_fields(struct ms_json *j, const struct decoded *d)
+{
+	unsigned n = d->nfields < DECODE_MAX_FIELDS ? d->nfields : DECODE_MAX_FIELDS;
+	uint64_t seen[4] = { 0, 0, 0, 0 };
+	size_t nlen[DECODE_MAX_FIELDS];
+
+	JSON_OBJ(j, "fields");
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = d->fields[i].name;
+		size_t len = strlen(name);
+		unsigned h = (unsigned)(len * 31u + (unsigned char)name[0] * 7u +
+		    (len ? (unsigned char)name[len - 1] : 0u)) & 255u;
+		bool dup = false;
+
+		nlen[i] = len;
+		if (seen[h >> 6] & (UINT64_C(1) << (h & 63))) {
+			for (unsigned k = 0; k < i && !dup; k++)
+				dup = nlen[k] == len && memcmp(d->fields[k].name, name, len) == 0;
+			if (dup)
+				continue;
+		}
+		seen[h >> 6] |= UINT64_C(1) << (h & 63);
+		ms_json_kv_strn(j, name, len, d->fields[i].value.p, d->fields[i].value.len);
+	}
+	ms_json_obj_close(j);
+}
+
 int
 alert_to_json(const struct alert *a, struct ms_buf *out)
 {
@@ -173,96 +261,72 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 
 	ms_json_init(&j, out);
 	ms_json_obj_open(&j);
-	json_time(&j, "@timestamp", a->time_ms);
-	ms_json_key(&j, "schema");
-	ms_json_int(&j, ALERT_SCHEMA_VERSION);
+	json_time(&j, "@timestamp", 10, a->time_ms);
+	JSON_INT(&j, "schema", ALERT_SCHEMA_VERSION);
 
-	ms_json_key(&j, "event");
-	ms_json_obj_open(&j);
+	JSON_OBJ(&j, "event");
 	json_field(&j, "id", a->id, sizeof(a->id));
-	ms_json_key(&j, "kind");
-	ms_json_str(&j, "alert");
-	ms_json_key(&j, "severity");
-	ms_json_int(&j, alert_severity_num(a->severity));
-	json_time(&j, "start", a->first_ms);
-	json_time(&j, "end", a->last_ms);
+	JSON_KV(&j, "kind", "alert", 5);
+	JSON_INT(&j, "severity", alert_severity_num(a->severity));
+	json_time(&j, "start", 5, a->first_ms);
+	json_time(&j, "end", 3, a->last_ms);
 	ms_json_obj_close(&j);
 
-	ms_json_key(&j, "rule");
-	ms_json_obj_open(&j);
-	ms_json_key(&j, "id");
-	ms_json_str(&j, a->rule_id);
-	if (a->rule_name && *a->rule_name) {
-		ms_json_key(&j, "name");
-		ms_json_str(&j, a->rule_name);
-	}
-	ms_json_key(&j, "title");
-	ms_json_str(&j, a->rule_title);
-	ms_json_key(&j, "level");
-	ms_json_str(&j, a->severity);
+	JSON_OBJ(&j, "rule");
+	JSON_KV_STR(&j, "id", a->rule_id);
+	if (a->rule_name && *a->rule_name)
+		JSON_KV_STR(&j, "name", a->rule_name);
+	JSON_KV_STR(&j, "title", a->rule_title);
+	JSON_KV_STR(&j, "level", a->severity);
 	ms_json_obj_close(&j);
 
-	ms_json_key(&j, "agent");
-	ms_json_obj_open(&j);
+	JSON_OBJ(&j, "agent");
 	json_field(&j, "id", a->agent_id, sizeof(a->agent_id));
 	ms_json_obj_close(&j);
-	ms_json_key(&j, "host");
-	ms_json_obj_open(&j);
+	JSON_OBJ(&j, "host");
 	json_field(&j, "name", a->host, sizeof(a->host));
 	ms_json_obj_close(&j);
 
 	/* The information system of the register (registry.c); its own block. */
 	if (a->system_id) {
-		ms_json_key(&j, "system");
-		ms_json_obj_open(&j);
-		ms_json_key(&j, "id");
-		ms_json_str(&j, a->system_id);
+		JSON_OBJ(&j, "system");
+		JSON_KV_STR(&j, "id", a->system_id);
 		if (a->system_level > 0) {
-			ms_json_key(&j, "level");
-			ms_json_int(&j, a->system_level);
+			JSON_INT(&j, "level", a->system_level);
 		}
 		ms_json_obj_close(&j);
 	}
 
 	if (a->src_ip[0]) {
-		ms_json_key(&j, "source");
-		ms_json_obj_open(&j);
+		JSON_OBJ(&j, "source");
 		json_field(&j, "ip", a->src_ip, sizeof(a->src_ip));
 		ms_json_obj_close(&j);
 	}
 	n = a->n_users < ALERT_MAX_USERS ? a->n_users : ALERT_MAX_USERS;
 	if (n) {
 		/* ECS: user.name is one name; every user involved goes to related.user. */
-		ms_json_key(&j, "user");
-		ms_json_obj_open(&j);
+		JSON_OBJ(&j, "user");
 		json_field(&j, "name", a->users[0], ALERT_USER_MAX);
 		ms_json_obj_close(&j);
-		ms_json_key(&j, "related");
-		ms_json_obj_open(&j);
-		ms_json_key(&j, "user");
-		ms_json_arr_open(&j);
+		JSON_OBJ(&j, "related");
+		JSON_ARR(&j, "user");
 		for (unsigned i = 0; i < n; i++)
 			ms_json_strn(&j, a->users[i], strnlen(a->users[i], ALERT_USER_MAX));
 		ms_json_arr_close(&j);
 		ms_json_obj_close(&j);
 	}
 
-	ms_json_key(&j, "count");
-	ms_json_int(&j, a->count);
+	JSON_INT(&j, "count", a->count);
 	if (a->aggregated > 1) {
-		ms_json_key(&j, "aggregate");
-		ms_json_obj_open(&j);
-		ms_json_key(&j, "alerts");
-		ms_json_int(&j, a->aggregated);
-		ms_json_key(&j, "window_s");
-		ms_json_int(&j, a->aggregate_window_ms / 1000);
+		JSON_OBJ(&j, "aggregate");
+		JSON_INT(&j, "alerts", a->aggregated);
+		JSON_INT(&j, "window_s", a->aggregate_window_ms / 1000);
 		if (a->aggregate_of[0])
 			json_field(&j, "first_id", a->aggregate_of, sizeof(a->aggregate_of));
 		ms_json_obj_close(&j);
 	}
 
-	ms_json_key(&j, "samples");
-	ms_json_arr_open(&j);
+	JSON_ARR(&j, "samples");
 	n = a->n_samples < ALERT_MAX_SAMPLES ? a->n_samples : ALERT_MAX_SAMPLES;
 	for (unsigned i = 0; i < n; i++)
 		ms_json_strn(&j, a->samples[i], strnlen(a->samples[i], ALERT_SAMPLE_MAX));
@@ -270,36 +334,21 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 
 	if (a->ntags) {
 		json_threat(&j, a);
-		ms_json_key(&j, "tags");
-		ms_json_arr_open(&j);
+		JSON_ARR(&j, "tags");
 		for (size_t i = 0; i < a->ntags; i++)
 			ms_json_str(&j, a->tags[i]);
 		ms_json_arr_close(&j);
 	}
 	if (a->ngroup) {
-		ms_json_key(&j, "group");
-		ms_json_obj_open(&j);
+		JSON_OBJ(&j, "group");
 		for (size_t i = 0; i < a->ngroup; i++) {
-			ms_json_key(&j, a->group_names[i]);
-			ms_json_strn(&j, a->group_values[i].p, a->group_values[i].len);
+			ms_json_kv_strn(&j, a->group_names[i], strlen(a->group_names[i]),
+			    a->group_values[i].p, a->group_values[i].len);
 		}
 		ms_json_obj_close(&j);
 	}
-	if (a->event && a->event->nfields) {
-		/* The same name twice (a decoder quirk) must not make invalid JSON twice-keyed. */
-		ms_json_key(&j, "fields");
-		ms_json_obj_open(&j);
-		for (unsigned i = 0; i < a->event->nfields && i < DECODE_MAX_FIELDS; i++) {
-			bool dup = false;
-			for (unsigned k = 0; k < i && !dup; k++)
-				dup = strcmp(a->event->fields[k].name, a->event->fields[i].name) == 0;
-			if (dup)
-				continue;
-			ms_json_key(&j, a->event->fields[i].name);
-			ms_json_strn(&j, a->event->fields[i].value.p, a->event->fields[i].value.len);
-		}
-		ms_json_obj_close(&j);
-	}
+	if (a->event && a->event->nfields)
+		json_fields(&j, a->event);
 
 	ms_json_obj_close(&j);
 	return ms_json_finish(&j);

@@ -26,7 +26,7 @@
 #include "sink.h"
 
 static void rules_reload(struct collector *c);
-static void summary_cb(const struct alert *a, void *arg);
+static void summary_cb(struct alert *a, void *arg);
 
 static void
 usage(FILE *out)
@@ -117,48 +117,101 @@ alert_make_id(char *out, size_t outsz, int64_t ms)
 	out[k] = '\0';
 }
 
+/* Appends n bytes of s at t + *o, as many as fit in cap. */
+static void
+log_put(char *t, size_t *o, size_t cap, const char *s, size_t n)
+{
+	if (n > cap - *o)
+		n = cap - *o;
+	memcpy(t + *o, s, n);
+	*o += n;
+}
+
+#define LOG_PUT_LIT(t, o, cap, lit) log_put((t), (o), (cap), lit, sizeof(lit) - 1)
+
+/* A string as printf's %s writes it: NULL as "(null)". */
+static void
+log_put_str(char *t, size_t *o, size_t cap, const char *s, size_t max)
+{
+	if (s == NULL)
+		LOG_PUT_LIT(t, o, cap, "(null)");
+	else
+		log_put(t, o, cap, s, strnlen(s, max));
+}
+
+/*
+ * The info line of a sent alert, "event=alert id=... rule=... agent=...
+ * src_ip=... count=N[ aggregate=1]", put together by hand: one per alert
+ * written, where a printf of it cost more than the alert's JSON.
+ */
+static void
+alert_log(const struct alert *a)
+{
+	char t[MS_LOG_LINE_MAX], d[16], *p = d + sizeof(d);
+	size_t o = 0, cap = sizeof(t);
+	unsigned u = a->count;
+
+	LOG_PUT_LIT(t, &o, cap, "event=alert id=");
+	log_put_str(t, &o, cap, a->id, sizeof(a->id));
+	LOG_PUT_LIT(t, &o, cap, " rule=");
+	log_put_str(t, &o, cap, a->rule_id, SIZE_MAX);
+	LOG_PUT_LIT(t, &o, cap, " agent=");
+	log_put_str(t, &o, cap, a->agent_id, sizeof(a->agent_id));
+	LOG_PUT_LIT(t, &o, cap, " src_ip=");
+	log_put_str(t, &o, cap, a->src_ip, sizeof(a->src_ip));
+	LOG_PUT_LIT(t, &o, cap, " count=");
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	log_put(t, &o, cap, p, (size_t)(d + sizeof(d) - p));
+	if (a->aggregated > 1)
+		LOG_PUT_LIT(t, &o, cap, " aggregate=1");
+	ms_log_text(MS_LOG_INFO, t, o);
+}
+
 /*
  * Gives a its id and time and sends it; a detection may instead be folded
  * into an open aggregation window (aggregate.c).
  */
 static void
-alert_send(struct collector *c, const struct alert *a0, bool fold)
+alert_send(struct collector *c, struct alert *a, bool fold)
 {
-	struct alert a = *a0;
-
-	a.time_ms = ms_now_ms();
-	a.system_id = registry_system(c, a.agent_id, &a.system_level);
-	alert_make_id(a.id, sizeof(a.id), a.time_ms);
+	a->time_ms = ms_now_ms();
+	alert_make_id(a->id, sizeof(a->id), a->time_ms);
 	c->stats.alerts++;
-	metrics_alert(c, a.severity);
-	if (a.agent_id[0]) {
+	metrics_alert(c, a->severity);
+	if (a->agent_id[0]) {
 		/* Only known agents: a lookup, never a new entry from here. */
-		struct agent_state *st = ms_map_get(c->agents, a.agent_id, strlen(a.agent_id));
+		struct agent_state *st = ms_map_get(c->agents, a->agent_id, strlen(a->agent_id));
 		if (st)
 			st->alerts++;
 	}
 	/* Counted above as raised; a folded one is not sent on its own. */
-	if (fold && c->aggregate && aggregate_offer(c->aggregate, &a, ms_mono_ms(), summary_cb, c)) {
+	if (fold && c->aggregate && aggregate_offer(c->aggregate, a, ms_mono_ms(), summary_cb, c)) {
 		c->stats.alerts_folded++;
 		return;
 	}
+	/* Only for what is sent: a summary looks its system up again when it goes out. */
+	a->system_id = registry_system(c, a->agent_id, &a->system_level);
 	ms_buf_reset(&c->alert_buf);
-	if (alert_to_json(&a, &c->alert_buf) < 0) {
+	if (alert_to_json(a, &c->alert_buf) < 0) {
 		c->stats.alerts_failed++;
-		ms_err("event=alert_dropped rule=%s reason=too_big", a.rule_id);
+		ms_err("event=alert_dropped rule=%s reason=too_big", a->rule_id);
 		return;
 	}
-	ms_info("event=alert id=%s rule=%s agent=%s src_ip=%s count=%u%s", a.id, a.rule_id,
-	    a.agent_id, a.src_ip, a.count, a.aggregated > 1 ? " aggregate=1" : "");
-	if (sink_alert(c->sink, &a, c->alert_buf.data, c->alert_buf.len) < 0) {
+	/* Nothing is formatted when info lines are off. */
+	if (ms_log_on(MS_LOG_INFO))
+		alert_log(a);
+	if (sink_alert(c->sink, a, c->alert_buf.data, c->alert_buf.len) < 0) {
 		c->stats.alerts_failed++;
-		ms_err("event=alert_dropped rule=%s reason=out_of_memory", a.rule_id);
+		ms_err("event=alert_dropped rule=%s reason=out_of_memory", a->rule_id);
 	}
 }
 
 /* The summary of an aggregation window that ended. */
 static void
-summary_cb(const struct alert *a, void *arg)
+summary_cb(struct alert *a, void *arg)
 {
 	struct collector *c = arg;
 
@@ -167,16 +220,19 @@ summary_cb(const struct alert *a, void *arg)
 }
 
 static void
-emit_cb(const struct alert *a0, void *arg)
+emit_cb(struct alert *a, void *arg)
 {
-	alert_send(arg, a0, true);
+	alert_send(arg, a, true);
 }
 
 void
 collector_alert(struct collector *c, const struct alert *a0)
 {
-	/* The collector's own alerts (agent silent, back, flooding) are state changes: never folded. */
-	alert_send(c, a0, false);
+	/* Rare (agent silent, back, flooding): the caller's alert stays as it was. */
+	struct alert a = *a0;
+
+	/* The collector's own alerts are state changes: never folded. */
+	alert_send(c, &a, false);
 }
 
 static void

@@ -72,8 +72,13 @@ struct alert {
 	int system_level;
 };
 
-/* Called by a detector for each alert; a is borrowed for the call only. */
-typedef void (*detect_emit_fn)(const struct alert *a, void *arg);
+/*
+ * Called by a detector for each alert; a is lent for the call only, and
+ * the receiver may fill in what is its to fill (the collector: id,
+ * time_ms, system_id, system_level) in place: no copy of the whole alert
+ * per alert raised. Detectors so pass their own scratch, never a const one.
+ */
+typedef void (*detect_emit_fn)(struct alert *a, void *arg);
 
 struct detector {
 	const char *name;
@@ -106,6 +111,13 @@ void detect_line(struct detector *const *dets, size_t ndets, struct decoded *d,
  * what out already holds. Returns 0, or -1 when out's cap was reached.
  */
 int alert_to_json(const struct alert *a, struct ms_buf *out);
+/*
+ * Empties a for a new alert: what memset to 0 gives, but for the text of
+ * agent_id, host, users[] and samples[], of which only the first byte is
+ * cleared (they are read up to their NUL, n_users and n_samples): ~2 KB
+ * fewer stores for every alert raised.
+ */
+void alert_reset(struct alert *a);
 /* ECS event.severity for a Sigma level: 1 informational .. 5 critical, 0 unknown. */
 int alert_severity_num(const char *level);
 

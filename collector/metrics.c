@@ -68,7 +68,8 @@ metrics_alert(struct collector *c, const char *severity)
 	size_t i;
 
 	for (i = 0; i + 1 < MS_ARRAY_LEN(sev_names); i++)
-		if (severity && strcmp(severity, sev_names[i]) == 0)
+		/* The first byte first: one strcmp call, not one per level. */
+		if (severity && severity[0] == sev_names[i][0] && strcmp(severity, sev_names[i]) == 0)
 			break;
 	c->stats.alerts_sev[i]++;
 }

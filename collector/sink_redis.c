@@ -1,7 +1,7 @@
 /*
  * sink_redis – the Redis implementation of the sink (see sink.h).
  *
- * Operations are RESP commands formatted once (redisFormatCommand) and kept
+ * Operations are RESP commands formatted once (op_addv, resp_bulk) and kept
  * until Redis answers, so a reconnect simply sends the unanswered ones
  * again, in order. hiredis answers callbacks in command order; our own
  * in-flight list mirrors that order.
@@ -176,6 +176,7 @@ struct sink {
 	bool use_eval;			/* SCRIPT LOAD refused (renamed, ACL): EVAL with the text */
 	struct ms_buf cmdbuf;		/* scratch: a batch's command for the journal */
 	struct ms_buf head;		/* the fixed part of batch commands, after "*N CRLF" */
+	size_t seg_hint;		/* room a batch's alerts took last time (a batch's first reserve) */
 };
 
 static void sink_connect(struct sink *s);
@@ -232,35 +233,6 @@ op_new(enum sink_op_kind kind)
 	return op;
 }
 
-/* Appends one formatted command to op (op owns the bytes). */
-static int
-op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
-{
-	char *cmd = NULL;
-	int len;
-
-	if (op->ncmds == op->capcmds) {
-		unsigned ncap = op->capcmds ? op->capcmds * 2 : 4;
-		char **nc = realloc(op->cmd, ncap * sizeof(*nc));
-		size_t *nl;
-
-		if (nc == NULL)
-			return -1;
-		op->cmd = nc;
-		if ((nl = realloc(op->len, ncap * sizeof(*nl))) == NULL)
-			return -1;
-		op->len = nl;
-		op->capcmds = ncap;
-	}
-	len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-	if (len < 0 || cmd == NULL)
-		return -1;
-	op->cmd[op->ncmds] = cmd;
-	op->len[op->ncmds] = (size_t)len;
-	op->ncmds++;
-	return 0;
-}
-
 /* Writes v in decimal at p (room for 20 digits); returns the digits written. */
 static size_t
 put_u64(char *p, uint64_t v)
@@ -304,6 +276,55 @@ resp_bulk_u64(struct ms_buf *b, uint64_t v)
 	char d[20];
 
 	return resp_bulk(b, d, put_u64(d, v));
+}
+
+/*
+ * Appends one command to op (op owns the bytes), RESP-encoded here into
+ * one allocation of the right size: the bytes redisFormatCommandArgv
+ * gives, without its sprintf per argument and its growing copies (the
+ * collector's alerts outside agent batches, summaries, hashes).
+ */
+static int
+op_addv(struct sink_op *op, int argc, const char **argv, const size_t *argvlen)
+{
+	struct ms_buf b;
+	size_t need = 24;
+	char *w;
+	size_t k = 0;
+
+	if (op->ncmds == op->capcmds) {
+		unsigned ncap = op->capcmds ? op->capcmds * 2 : 4;
+		char **nc = realloc(op->cmd, ncap * sizeof(*nc));
+		size_t *nl;
+
+		if (nc == NULL)
+			return -1;
+		op->cmd = nc;
+		if ((nl = realloc(op->len, ncap * sizeof(*nl))) == NULL)
+			return -1;
+		op->len = nl;
+		op->capcmds = ncap;
+	}
+	for (int i = 0; i < argc; i++)
+		need += argvlen[i] + 26;
+	ms_buf_init(&b, SIZE_MAX);
+	if ((w = ms_buf_room(&b, need)) == NULL)
+		goto fail;
+	w[k++] = '*';
+	k += put_u64(w + k, (uint64_t)argc);
+	w[k++] = '\r';
+	w[k++] = '\n';
+	ms_buf_commit(&b, k);
+	for (int i = 0; i < argc; i++)
+		if (resp_bulk(&b, argv[i], argvlen[i]) < 0)
+			goto fail;
+	op->cmd[op->ncmds] = b.data;
+	op->len[op->ncmds] = b.len;
+	op->ncmds++;
+	return 0;
+fail:
+	ms_buf_fini(&b);
+	return -1;
 }
 
 /* Arguments a batch adds to batch_lua's call. */
@@ -1108,7 +1129,10 @@ group_take(struct sink *s)
 	if ((g = op_new(OP_GROUP)) == NULL)
 		return NULL;
 	ms_buf_init(&b, SIZE_MAX);
-	if (cmd_begin(s, &b, nargs, false) < 0)
+	/* Its size known (the script's text in case, the keys, the batches): one allocation, no regrowth. */
+	if (ms_buf_room(&b, bytes + sizeof(batch_lua) + strlen(s->c->conf.redis_stream) +
+	    strlen(s->c->conf.redis_channel) + 256) == NULL ||
+	    cmd_begin(s, &b, nargs, false) < 0)
 		goto fail;
 	op = TAILQ_FIRST(&s->pending);
 	for (unsigned i = 0; i < n; i++, op = TAILQ_NEXT(op, link))
@@ -1427,6 +1451,14 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 
 		op = s->batch;
 		mark = op->seg.len;
+		/*
+		 * A batch's first alert: room for what the last batch's alerts took
+		 * (an agent's batches are alike), at least a few of this size, rather
+		 * than doubling from 64 bytes with a copy each time.
+		 */
+		if (op->seg.alloc == 0)
+			(void)ms_buf_room(&op->seg, s->seg_hint > 4 * (len + 256) ? s->seg_hint :
+			    4 * (len + 256));	/* out of memory: see below */
 		if (resp_bulk(&op->seg, json, len) < 0 ||
 		    resp_bulk(&op->seg, a->rule_id, strlen(a->rule_id)) < 0 ||
 		    resp_bulk(&op->seg, a->severity, strlen(a->severity)) < 0 ||
@@ -1449,7 +1481,7 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 	}
 	if ((op = op_new(OP_ALERT)) == NULL)
 		return -1;
-	snprintf(maxlen, sizeof(maxlen), "%lld", (long long)cf->redis_stream_maxlen);
+	maxlen[put_u64(maxlen, (uint64_t)cf->redis_stream_maxlen)] = '\0';
 	for (size_t i = 0; i < MS_ARRAY_LEN(xadd); i++)
 		xlen[i] = xadd[i] == json ? len : strlen(xadd[i]);
 	if (op_addv(op, (int)MS_ARRAY_LEN(xadd), xadd, xlen) < 0 ||
@@ -1461,6 +1493,17 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 	return 0;
 }
 
+/* The next batch's first reserve: a quarter more than op's alerts took, at most SEG_HINT_MAX. */
+#define SEG_HINT_MAX (256u * 1024)
+
+static void
+sink_seg_hint(struct sink *s, const struct sink_op *op)
+{
+	size_t n = op->seg.len + op->seg.len / 4;
+
+	s->seg_hint = n < SEG_HINT_MAX ? n : SEG_HINT_MAX;
+}
+
 int
 sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 {
@@ -1470,6 +1513,7 @@ sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 		/* The batch's alerts and this checkpoint: one script. */
 		op = s->batch;
 		s->batch = NULL;
+		sink_seg_hint(s, op);
 	} else if ((op = op_new(OP_CHECKPOINT)) == NULL) {
 		/* The same script without alerts: the handled number only moves forward. */
 		return -1;
@@ -1501,6 +1545,7 @@ sink_batch_end(struct sink *s)
 		return 0;
 	}
 	/* Alerts without a checkpoint (the batch held only old numbers): still stored whole. */
+	sink_seg_hint(s, op);
 	sink_submit(s, op);
 	return 0;
 }

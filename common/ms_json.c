@@ -2,6 +2,9 @@
 
 #include <inttypes.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ms_util.h"
 
@@ -43,21 +46,33 @@ json_special8(uint64_t x)
 
 /*
  * Room to write a string of len source bytes in place: the worst case (6
- * bytes per byte, "\\u00XX") plus extra, inside both the current
- * allocation and the cap. NULL when it is not there (growth, the cap, an
- * earlier overflow): the caller then appends piece by piece through
- * ms_buf_add, which grows the buffer and fails exactly at the cap. A
- * reused buffer (an alert's) takes this path nearly always.
+ * bytes per byte, "\\u00XX") plus extra, inside the cap. The allocation
+ * grows to it when the worst case is small (JSON_ROOM_GROW): a reused
+ * buffer (an alert's) so takes this path always after its first use.
+ * NULL when it is not there (the cap, an earlier overflow, a long string
+ * with a buffer short of it): the caller then appends piece by piece
+ * through ms_buf_add, which grows the buffer and fails exactly at the cap.
  */
-static char *
+#define JSON_ROOM_GROW (64 * 1024)
+
+static inline char *
 json_room(struct ms_buf *b, size_t len, size_t extra)
 {
 	size_t worst;
 
-	if (b->toobig || b->data == NULL || len > (SIZE_MAX / 2 - extra) / 6)
+	if (b->toobig || len > (SIZE_MAX / 2 - extra) / 6)
 		return NULL;
 	worst = 6 * len + extra;
-	if (b->len > b->cap || worst > b->cap - b->len || worst >= b->alloc - b->len)
+	/*
+	 * The allocation never passes cap + 1 (ms_buf): room inside it is
+	 * inside the cap too, so one comparison answers both (the usual case).
+	 */
+	if (b->data != NULL && b->len < b->alloc && worst < b->alloc - b->len)
+		return b->data + b->len;
+	if (b->len > b->cap || worst > b->cap - b->len)
+		return NULL;
+	/* Within the cap: growing cannot set toobig but for want of memory. */
+	if (worst > JSON_ROOM_GROW || ms_buf_room(b, worst) == NULL)
 		return NULL;
 	return b->data + b->len;
 }
@@ -91,10 +106,48 @@ json_esc_byte(char *w, unsigned char c)
 	return o;
 }
 
+/* 1 for the bytes written as they are: 0x20..0x7f but '"' and '\\'. */
+#define P8(x) x, x, x, x, x, x, x, x
+static const unsigned char json_plain[256] = {
+	P8(0), P8(0), P8(0), P8(0),
+	1, 1, 0, 1, 1, 1, 1, 1, P8(1), P8(1), P8(1),
+	P8(1), P8(1), P8(1), 1, 1, 1, 1, 0, 1, 1, 1,
+	P8(1), P8(1), P8(1), P8(1),
+	P8(0), P8(0), P8(0), P8(0), P8(0), P8(0), P8(0), P8(0),
+	P8(0), P8(0), P8(0), P8(0), P8(0), P8(0), P8(0), P8(0),
+};
+#undef P8
+
+#ifdef __SSE2__
+/* Non-zero when one of the 16 bytes of x needs escaping (bit per byte). */
+static inline unsigned
+json_special16(__m128i x)
+{
+	/* Signed: below 0x20 and 0x80 and above are both "less than" 0x20. */
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+	    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+}
+#endif
+
+/* json_special8 on 4 bytes. */
+static inline uint32_t
+json_special4(uint32_t x)
+{
+	const uint32_t ones = 0x01010101u, high = 0x80808080u;
+	uint32_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & high;
+}
+
 /*
  * Writes s (len bytes) escaped to w, which has room for the worst case;
- * returns the bytes written. Plain bytes go 8 at a time (written ahead of
- * the check: the room covers it), up to the first special one.
+ * returns the bytes written. Plain bytes go 16 at a time (SSE2: x86-64
+ * always has it; else two words), written ahead of the check since the
+ * room covers it, up to the first special one. A rest of 4 to 15 bytes
+ * (most keys and values are all rest) is checked and copied as two
+ * overlapping words, both inside s: no call and no loop per byte. What
+ * has a special byte goes through a table one byte at a time up to it.
  */
 static size_t
 json_esc_into(char *w, const unsigned char *s, size_t len)
@@ -102,51 +155,61 @@ json_esc_into(char *w, const unsigned char *s, size_t len)
 	size_t i = 0, o = 0;
 
 	while (i < len) {
+		size_t left = len - i;
 		unsigned char c;
 
-		while (len - i >= 8) {
-			uint64_t x, m;
+		if (left >= 16) {
+#ifdef __SSE2__
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
 
-			memcpy(&x, s + i, 8);
-			memcpy(w + o, &x, 8);
-			if ((m = json_special8(x)) == 0) {
-				i += 8;
-				o += 8;
+			_mm_storeu_si128((__m128i *)(void *)(w + o), x);
+			if (json_special16(x) == 0) {
+				i += 16;
+				o += 16;
 				continue;
 			}
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			{
-				/* The lowest flagged byte is a true one (borrows only run upwards). */
-				size_t k = (size_t)__builtin_ctzll(m) / 8;
+#else
+			uint64_t x, y;
 
-				i += k;
-				o += k;
+			memcpy(&x, s + i, 8);
+			memcpy(&y, s + i + 8, 8);
+			memcpy(w + o, &x, 8);
+			memcpy(w + o + 8, &y, 8);
+			if ((json_special8(x) | json_special8(y)) == 0) {
+				i += 16;
+				o += 16;
+				continue;
 			}
 #endif
-			break;
-		}
-		if (i == len)
-			break;
-		if (len - i < 8) {
-			/*
-			 * The tail (most keys and values are all tail): its bytes as one
-			 * word, padded with plain ones; plain, they are copied at once.
-			 */
-			uint64_t x = 0x6161616161616161ull;
+		} else if (left >= 8) {
+			uint64_t x, y;
 
-			memcpy(&x, s + i, len - i);
-			if (json_special8(x) == 0) {
-				memcpy(w + o, s + i, len - i);
-				o += len - i;
+			memcpy(&x, s + i, 8);
+			memcpy(&y, s + len - 8, 8);
+			if ((json_special8(x) | json_special8(y)) == 0) {
+				memcpy(w + o, &x, 8);
+				memcpy(w + o + left - 8, &y, 8);
+				o += left;
+				break;
+			}
+		} else if (left >= 4) {
+			uint32_t x, y;
+
+			memcpy(&x, s + i, 4);
+			memcpy(&y, s + len - 4, 4);
+			if ((json_special4(x) | json_special4(y)) == 0) {
+				memcpy(w + o, &x, 4);
+				memcpy(w + o + left - 4, &y, 4);
+				o += left;
 				break;
 			}
 		}
+		/* Bytes up to the next special one (at most 15 here, or the rest of 3). */
+		while (i < len && json_plain[s[i]])
+			w[o++] = (char)s[i++];
+		if (i == len)
+			break;
 		c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			w[o++] = (char)c;
-			i++;
-			continue;
-		}
 		if (c >= 0x80) {
 			uint32_t cp;
 			size_t n = ms_utf8_seq(s + i, len - i, &cp);
@@ -166,6 +229,68 @@ json_esc_into(char *w, const unsigned char *s, size_t len)
 		i++;
 	}
 	return o;
+}
+
+/*
+ * A string shorter than 16 bytes (most keys and values): when every byte
+ * is plain, copies it to w and returns true, checked as one vector (two
+ * overlapping halves, both inside s) without a loop or a call; false when
+ * one needs escaping (w may hold part of it: the caller writes it again).
+ */
+static inline bool
+json_plain_small(char *w, const unsigned char *s, size_t len)
+{
+#ifdef __SSE2__
+	if (len >= 8) {
+		__m128i lo = _mm_loadl_epi64((const __m128i *)(const void *)s);
+		__m128i hi = _mm_loadl_epi64((const __m128i *)(const void *)(s + len - 8));
+
+		if (json_special16(_mm_unpacklo_epi64(lo, hi)))
+			return false;
+		_mm_storel_epi64((__m128i *)(void *)w, lo);
+		_mm_storel_epi64((__m128i *)(void *)(w + len - 8), hi);
+		return true;
+	}
+	if (len >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + len - 4, 4);
+		/* The upper half: plain bytes ('a'). */
+		if (json_special16(_mm_set_epi32(0x61616161, 0x61616161, (int)b, (int)a)))
+			return false;
+		memcpy(w, &a, 4);
+		memcpy(w + len - 4, &b, 4);
+		return true;
+	}
+#else
+	if (len >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + len - 8, 8);
+		if (json_special8(a) | json_special8(b))
+			return false;
+		memcpy(w, &a, 8);
+		memcpy(w + len - 8, &b, 8);
+		return true;
+	}
+#endif
+	for (size_t i = 0; i < len; i++) {
+		if (!json_plain[s[i]])
+			return false;
+		w[i] = (char)s[i];
+	}
+	return true;
+}
+
+/* json_esc_into, with the usual short plain string inline at the caller. */
+static inline size_t
+json_esc(char *w, const unsigned char *s, size_t len)
+{
+	if (len < 16 && json_plain_small(w, s, len))
+		return len;
+	return json_esc_into(w, s, len);
 }
 
 void
@@ -189,9 +314,42 @@ json_sep(struct ms_json *j)
 	}
 }
 
+/*
+ * json_sep for the fast paths, which have their room already: the comma
+ * (if one is due) goes to w; returns the bytes written there, 0 or 1.
+ */
+static inline size_t
+json_sep_into(struct ms_json *j, char *w)
+{
+	bool first;
+
+	if (j->after_key) {
+		j->after_key = false;
+		return 0;
+	}
+	if (j->depth == 0)
+		return 0;
+	first = j->first[j->depth - 1];
+	j->first[j->depth - 1] = false;
+	if (first)
+		return 0;
+	*w = ',';
+	return 1;
+}
+
 static void
 json_open(struct ms_json *j, char c)
 {
+	char *w;
+
+	if (j->depth < MS_JSON_MAX_DEPTH && (w = json_room(j->out, 0, 3)) != NULL) {
+		size_t o = json_sep_into(j, w);
+
+		w[o++] = c;
+		json_commit(j->out, o);
+		j->first[j->depth++] = true;
+		return;
+	}
 	json_sep(j);
 	if (j->depth >= MS_JSON_MAX_DEPTH) {
 		j->err = true;
@@ -284,23 +442,24 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 }
 
 void
-ms_json_key(struct ms_json *j, const char *key)
+ms_json_keyn(struct ms_json *j, const char *key, size_t n)
 {
-	size_t n = strlen(key);
 	char *w;
 
-	json_sep(j);
-	j->after_key = true;
-	if ((w = json_room(j->out, n, 4)) != NULL) {
-		size_t o = 1;
+	/* One room check for the comma, the quotes and the colon too. */
+	if ((w = json_room(j->out, n, 5)) != NULL) {
+		size_t o = json_sep_into(j, w);
 
-		w[0] = '"';
-		o += json_esc_into(w + 1, (const unsigned char *)key, n);
+		w[o++] = '"';
+		o += json_esc(w + o, (const unsigned char *)key, n);
 		w[o++] = '"';
 		w[o++] = ':';
 		json_commit(j->out, o);
+		j->after_key = true;
 		return;
 	}
+	json_sep(j);
+	j->after_key = true;
 	if (json_putc(j->out, '"') < 0 || ms_json_escape(j->out, key, n) < 0 ||
 	    json_put(j->out, "\":", 2) < 0)
 		j->err = true;
@@ -311,46 +470,124 @@ ms_json_strn(struct ms_json *j, const char *s, size_t len)
 {
 	char *w;
 
-	json_sep(j);
-	if ((w = json_room(j->out, len, 3)) != NULL) {
-		size_t o = 1;
+	if ((w = json_room(j->out, len, 4)) != NULL) {
+		size_t o = json_sep_into(j, w);
 
-		w[0] = '"';
-		o += json_esc_into(w + 1, (const unsigned char *)s, len);
+		w[o++] = '"';
+		o += json_esc(w + o, (const unsigned char *)s, len);
 		w[o++] = '"';
 		json_commit(j->out, o);
 		return;
 	}
+	json_sep(j);
 	if (json_putc(j->out, '"') < 0 || ms_json_escape(j->out, s, len) < 0 ||
 	    json_putc(j->out, '"') < 0)
 		j->err = true;
 }
 
 void
-ms_json_str(struct ms_json *j, const char *s)
+ms_json_kv_strn(struct ms_json *j, const char *k, size_t klen, const char *v, size_t vlen)
 {
-	if (s == NULL)
-		ms_json_null(j);
-	else
-		ms_json_strn(j, s, strlen(s));
+	char *w;
+
+	/* The pair in one piece of room: half the checks and calls of key then value. */
+	if (klen < SIZE_MAX / 16 && vlen < SIZE_MAX / 16 &&
+	    (w = json_room(j->out, klen + vlen, 7)) != NULL) {
+		size_t o = json_sep_into(j, w);
+
+		w[o++] = '"';
+		o += json_esc(w + o, (const unsigned char *)k, klen);
+		w[o++] = '"';
+		w[o++] = ':';
+		w[o++] = '"';
+		o += json_esc(w + o, (const unsigned char *)v, vlen);
+		w[o++] = '"';
+		json_commit(j->out, o);
+		return;
+	}
+	ms_json_keyn(j, k, klen);
+	ms_json_strn(j, v, vlen);
 }
 
 void
 ms_json_int(struct ms_json *j, int64_t v)
 {
-	char d[24], *p = d + sizeof(d);
+	char d[24], *p = d + sizeof(d), *w;
 	/* Digits from the end; the magnitude as unsigned, so INT64_MIN works too. */
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n;
 
-	json_sep(j);
 	do {
 		*--p = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	if (json_put(j->out, p, (size_t)(d + sizeof(d) - p)) < 0)
+	n = (size_t)(d + sizeof(d) - p);
+	if ((w = json_room(j->out, 0, n + 2)) != NULL) {
+		size_t o = json_sep_into(j, w);
+
+		memcpy(w + o, p, n);
+		json_commit(j->out, o + n);
+		return;
+	}
+	json_sep(j);
+	if (json_put(j->out, p, n) < 0)
 		j->err = true;
+}
+
+/* "k": then c ('{' or '['), in one room check: a named object or array. */
+static void
+json_kv_open(struct ms_json *j, const char *k, size_t klen, char c)
+{
+	char *w;
+
+	if (j->depth < MS_JSON_MAX_DEPTH && (w = json_room(j->out, klen, 6)) != NULL) {
+		size_t o = json_sep_into(j, w);
+
+		w[o++] = '"';
+		o += json_esc(w + o, (const unsigned char *)k, klen);
+		w[o++] = '"';
+		w[o++] = ':';
+		w[o++] = c;
+		json_commit(j->out, o);
+		j->first[j->depth++] = true;
+		return;
+	}
+	ms_json_keyn(j, k, klen);
+	json_open(j, c);
+}
+
+void ms_json_kv_obj_open(struct ms_json *j, const char *k, size_t klen) { json_kv_open(j, k, klen, '{'); }
+void ms_json_kv_arr_open(struct ms_json *j, const char *k, size_t klen) { json_kv_open(j, k, klen, '['); }
+
+void
+ms_json_kv_int(struct ms_json *j, const char *k, size_t klen, int64_t v)
+{
+	char d[24], *p = d + sizeof(d), *w;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(d + sizeof(d) - p);
+	if ((w = json_room(j->out, klen, n + 5)) != NULL) {
+		size_t o = json_sep_into(j, w);
+
+		w[o++] = '"';
+		o += json_esc(w + o, (const unsigned char *)k, klen);
+		w[o++] = '"';
+		w[o++] = ':';
+		memcpy(w + o, p, n);
+		json_commit(j->out, o + n);
+		return;
+	}
+	ms_json_keyn(j, k, klen);
+	ms_json_int(j, v);
 }
 
 void
@@ -378,6 +615,10 @@ ms_json_finish(struct ms_json *j)
 void
 ms_json_kv_str(struct ms_json *j, const char *k, const char *v)
 {
-	ms_json_key(j, k);
-	ms_json_str(j, v);	/* NULL writes null */
+	if (v == NULL) {
+		ms_json_key(j, k);
+		ms_json_null(j);
+	} else {
+		ms_json_kv_strn(j, k, strlen(k), v, strlen(v));
+	}
 }

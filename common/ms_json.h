@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ms_buf.h"
 
@@ -27,12 +28,36 @@ void ms_json_obj_open(struct ms_json *j);
 void ms_json_obj_close(struct ms_json *j);
 void ms_json_arr_open(struct ms_json *j);
 void ms_json_arr_close(struct ms_json *j);
-void ms_json_key(struct ms_json *j, const char *key);
-void ms_json_str(struct ms_json *j, const char *s);
+/* A key of n bytes (escaped like a string). */
+void ms_json_keyn(struct ms_json *j, const char *key, size_t n);
 void ms_json_strn(struct ms_json *j, const char *s, size_t len);
 void ms_json_int(struct ms_json *j, int64_t v);
 void ms_json_bool(struct ms_json *j, bool v);
 void ms_json_null(struct ms_json *j);
+
+/* Inline: the length of a literal key or value is then known when compiled. */
+static inline void
+ms_json_key(struct ms_json *j, const char *key)
+{
+	ms_json_keyn(j, key, strlen(key));
+}
+
+/* s, or null when s is NULL. */
+static inline void
+ms_json_str(struct ms_json *j, const char *s)
+{
+	if (s == NULL)
+		ms_json_null(j);
+	else
+		ms_json_strn(j, s, strlen(s));
+}
+
+/* "k": "v" with their lengths: one call, one room check for the pair. */
+void ms_json_kv_strn(struct ms_json *j, const char *k, size_t klen, const char *v, size_t vlen);
+/* "k":{ and "k":[ (a named object or array, closed as usual), "k":v: one call each. */
+void ms_json_kv_obj_open(struct ms_json *j, const char *k, size_t klen);
+void ms_json_kv_arr_open(struct ms_json *j, const char *k, size_t klen);
+void ms_json_kv_int(struct ms_json *j, const char *k, size_t klen, int64_t v);
 /* "k": "v", or "k": null when v is NULL. */
 void ms_json_kv_str(struct ms_json *j, const char *k, const char *v);
 /* 0 when everything was written, -1 on overflow or misuse. */

@@ -65,24 +65,22 @@ ms_log_release(void)
 	}
 }
 
-void
-ms_log(enum ms_log_level lvl, const char *fmt, ...)
+/*
+ * Writes "ts=... level=... prog=... " to line (2048 bytes); returns its
+ * length. The date and time to the second are formatted once per second
+ * (the collector logs a line per alert); the rest by hand.
+ */
+static size_t
+log_prefix(char *line, enum ms_log_level lvl)
 {
 	static const char *lvlname[] = { "debug", "info", "warn", "error" };
-	char line[2048];
 	struct timeval tv;
 	struct tm tm;
 	size_t n;
-	int r;
-	va_list ap;
+	long milli;
+	size_t ll = strlen(lvlname[lvl]), pl = strnlen(log_prog, 256);
 
-	if (lvl < log_min)
-		return;
 	gettimeofday(&tv, NULL);
-	/*
-	 * The date and time to the second, formatted once per second (the
-	 * collector logs a line per alert); the rest by hand.
-	 */
 	if (tv.tv_sec != ts_sec || ts_len == 0) {
 		gmtime_r(&tv.tv_sec, &tm);
 		ts_len = strftime(ts_text, sizeof(ts_text), "ts=%Y-%m-%dT%H:%M:%S", &tm);
@@ -90,31 +88,29 @@ ms_log(enum ms_log_level lvl, const char *fmt, ...)
 	}
 	memcpy(line, ts_text, ts_len);
 	n = ts_len;
-	{
-		long milli = (long)(tv.tv_usec / 1000);
-		size_t ll = strlen(lvlname[lvl]), pl = strnlen(log_prog, 256);
+	milli = (long)(tv.tv_usec / 1000);
+	line[n++] = '.';
+	line[n++] = (char)('0' + milli / 100 % 10);
+	line[n++] = (char)('0' + milli / 10 % 10);
+	line[n++] = (char)('0' + milli % 10);
+	memcpy(line + n, "Z level=", 8);
+	n += 8;
+	memcpy(line + n, lvlname[lvl], ll);
+	n += ll;
+	memcpy(line + n, " prog=", 6);
+	n += 6;
+	memcpy(line + n, log_prog, pl);
+	n += pl;
+	line[n++] = ' ';
+	return n;
+}
 
-		line[n++] = '.';
-		line[n++] = (char)('0' + milli / 100 % 10);
-		line[n++] = (char)('0' + milli / 10 % 10);
-		line[n++] = (char)('0' + milli % 10);
-		memcpy(line + n, "Z level=", 8);
-		n += 8;
-		memcpy(line + n, lvlname[lvl], ll);
-		n += ll;
-		memcpy(line + n, " prog=", 6);
-		n += 6;
-		memcpy(line + n, log_prog, pl);
-		n += pl;
-		line[n++] = ' ';
-	}
-	va_start(ap, fmt);
-	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
-	if (n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
+/* Ends line (n bytes, body included) with its newline and writes or holds it. */
+static void
+log_out(char *line, size_t linesz, size_t n, enum ms_log_level lvl)
+{
+	if (n >= linesz - 1)
+		n = linesz - 2;
 	line[n++] = '\n';
 	if (log_hold_depth && lvl < MS_LOG_WARN) {
 		if (log_held_len + n > sizeof(log_held)) {
@@ -136,6 +132,47 @@ ms_log(enum ms_log_level lvl, const char *fmt, ...)
 		fwrite(line, 1, n, stderr);
 	}
 	fflush(stderr);
+}
+
+bool
+ms_log_on(enum ms_log_level lvl)
+{
+	return lvl >= log_min;
+}
+
+void
+ms_log(enum ms_log_level lvl, const char *fmt, ...)
+{
+	char line[MS_LOG_LINE_MAX];
+	size_t n;
+	int r;
+	va_list ap;
+
+	if (lvl < log_min)
+		return;
+	n = log_prefix(line, lvl);
+	va_start(ap, fmt);
+	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
+	log_out(line, sizeof(line), n, lvl);
+}
+
+void
+ms_log_text(enum ms_log_level lvl, const char *text, size_t len)
+{
+	char line[MS_LOG_LINE_MAX];
+	size_t n;
+
+	if (lvl < log_min)
+		return;
+	n = log_prefix(line, lvl);
+	/* Cut where ms_log's vsnprintf would. */
+	if (len > sizeof(line) - n - 1)
+		len = sizeof(line) - n - 1;
+	memcpy(line + n, text, len);
+	log_out(line, sizeof(line), n + len, lvl);
 }
 
 char *

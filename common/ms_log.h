@@ -58,8 +58,19 @@ int ms_daemon_log_level(const char *prog, const struct ms_daemon_args *a, const 
 int ms_daemon_signals(struct event_base *base, const int *signums, size_t n,
     event_callback_fn cb, void *arg, struct event **sigs);
 
+/* A line is cut to this many bytes, its newline included. */
+#define MS_LOG_LINE_MAX 2048
+
 void ms_log(enum ms_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether lines of lvl are written now: skip building a costly one when not. */
+bool ms_log_on(enum ms_log_level lvl);
+/*
+ * As ms_log with text (len bytes, the part after "prog=... ") already
+ * built by the caller, without printf: for a line per item in a busy loop
+ * (the collector's per alert). The same prefix, cut, hold and write.
+ */
+void ms_log_text(enum ms_log_level lvl, const char *text, size_t len);
 /*
  * Between ms_log_hold and ms_log_release (nested: the outermost release
  * counts), debug and info lines collect in a buffer and go out in one

@@ -660,7 +660,7 @@ alert_base(struct alert *a, const struct detect_event *ev)
 	const char *host = ev->host ? ev->host : "";
 	const char *agent = ev->agent_id ? ev->agent_id : "";
 
-	memset(a, 0, sizeof(*a));
+	alert_reset(a);
 	ms_copy(a->agent_id, sizeof(a->agent_id), agent, strlen(agent));
 	ms_copy(a->host, sizeof(a->host), host, strlen(host));
 	for (const char *const *f = ip_fields; *f && a->src_ip[0] == '\0'; f++) {

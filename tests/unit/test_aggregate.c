@@ -22,7 +22,7 @@ struct sink {
 };
 
 static void
-collect(const struct alert *a, void *arg)
+collect(struct alert *a, void *arg)
 {
 	struct sink *s = arg;
 

@@ -31,7 +31,7 @@ struct ctx {
 };
 
 static void
-emit_cb(const struct alert *a, void *arg)
+emit_cb(struct alert *a, void *arg)
 {
 	struct sink *sk = arg;
 
@@ -771,6 +771,111 @@ test_alert_json_threat(void **state)
 	ms_buf_fini(&out);
 }
 
+/*
+ * "fields": each name once, with its first value, in order; names that
+ * share length, first and last byte (the duplicate filter's key) but
+ * differ are all kept; a value at the sample cap and one with every kind
+ * of special byte come out whole and escaped.
+ */
+static void
+test_alert_json_fields(void **state)
+{
+	static const char *const names[] = { "user", "src_ip", "user", "uxxr", "uyyr", "src_ip",
+		"a", "a", "b", "msg", "long" };
+	static const char *const values[] = { "root", "192.0.2.1", "second", "u1", "u2", "x",
+		"first a", "second a", "q\"\\\x01\n\xc3\xa9\xff", NULL, NULL };
+	/* "uxxr" and "uyyr" share length, first and last byte with "user". */
+	static const char pre[] = "\"fields\":{\"user\":\"root\",\"src_ip\":\"192.0.2.1\","
+	    "\"uxxr\":\"u1\",\"uyyr\":\"u2\",\"a\":\"first a\","
+	    "\"b\":\"q\\\"\\\\\\u0001\\n\xc3\xa9\xef\xbf\xbd\",\"msg\":\"\",\"long\":\"";
+	static char longv[ALERT_SAMPLE_MAX];
+	struct decoded *d = calloc(1, sizeof(*d));
+	struct alert a;
+	struct ms_buf out;
+	const char *f;
+
+	(void)state;
+	assert_non_null(d);
+	memset(longv, 'v', sizeof(longv) - 1);
+	for (size_t i = 0; i < MS_ARRAY_LEN(names); i++) {
+		const char *v = values[i] ? values[i] : i == 9 ? "" : longv;
+		d->fields[i].name = names[i];
+		d->fields[i].value.p = v;
+		d->fields[i].value.len = strlen(v);
+	}
+	d->nfields = MS_ARRAY_LEN(names);
+	memset(&a, 0, sizeof(a));
+	a.rule_id = "r";
+	a.rule_title = "t";
+	a.severity = "low";
+	a.count = 1;
+	a.event = d;
+	ms_buf_init(&out, 1 << 16);
+	assert_int_equal(alert_to_json(&a, &out), 0);
+	assert_non_null(f = strstr(out.data, "\"fields\":"));
+	assert_int_equal(strncmp(f, pre, sizeof(pre) - 1), 0);
+	assert_int_equal(strlen(f), sizeof(pre) - 1 + ALERT_SAMPLE_MAX - 1 + 3);
+	assert_int_equal(strspn(f + sizeof(pre) - 1, "v"), ALERT_SAMPLE_MAX - 1);
+	assert_string_equal(f + sizeof(pre) - 1 + ALERT_SAMPLE_MAX - 1, "\"}}");
+
+	/* The same name 64 times (DECODE_MAX_FIELDS): one key. */
+	for (size_t i = 0; i < DECODE_MAX_FIELDS; i++) {
+		d->fields[i].name = "dup";
+		d->fields[i].value.p = i ? "later" : "once";
+		d->fields[i].value.len = i ? 5 : 4;
+	}
+	d->nfields = DECODE_MAX_FIELDS;
+	ms_buf_reset(&out);
+	assert_int_equal(alert_to_json(&a, &out), 0);
+	assert_non_null(strstr(out.data, "\"fields\":{\"dup\":\"once\"}}"));
+	ms_buf_fini(&out);
+	free(d);
+}
+
+/*
+ * alert_reset: every field as memset to 0 would leave it but the text
+ * arrays, whose first byte is cleared; the JSON of a reset alert is that
+ * of a zeroed one.
+ */
+static void
+test_alert_reset(void **state)
+{
+	struct alert *a = malloc(sizeof(*a)), *z = calloc(1, sizeof(*z));
+	struct ms_buf ja, jz;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(z);
+	memset(a, 0xa5, sizeof(*a));
+	alert_reset(a);
+	assert_int_equal(a->agent_id[0], 0);
+	assert_int_equal(a->host[0], 0);
+	assert_int_equal(a->users[0][0], 0);
+	assert_int_equal(a->samples[0][0], 0);
+	/* Everything outside the text arrays: zero, byte for byte. */
+	assert_memory_equal(a, z, offsetof(struct alert, agent_id));
+	assert_memory_equal(a->src_ip, z->src_ip, sizeof(a->src_ip));
+	assert_int_equal(a->n_users, 0);
+	assert_int_equal(a->n_samples, 0);
+	assert_memory_equal(&a->n_samples, &z->n_samples,
+	    sizeof(*a) - offsetof(struct alert, n_samples));
+	assert_null(a->tags);
+	assert_null(a->event);
+	assert_null(a->system_id);
+	a->rule_id = z->rule_id = "r";
+	a->rule_title = z->rule_title = "t";
+	a->severity = z->severity = "low";
+	ms_buf_init(&ja, 1 << 16);
+	ms_buf_init(&jz, 1 << 16);
+	assert_int_equal(alert_to_json(a, &ja), 0);
+	assert_int_equal(alert_to_json(z, &jz), 0);
+	assert_string_equal(ja.data, jz.data);
+	ms_buf_fini(&ja);
+	ms_buf_fini(&jz);
+	free(a);
+	free(z);
+}
+
 int
 main(void)
 {
@@ -793,6 +898,8 @@ main(void)
 		cmocka_unit_test(test_alert_json_exact),
 		cmocka_unit_test(test_alert_json_unterminated),
 		cmocka_unit_test(test_alert_json_threat),
+		cmocka_unit_test(test_alert_json_fields),
+		cmocka_unit_test(test_alert_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

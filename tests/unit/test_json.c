@@ -499,6 +499,193 @@ test_fmt_time(void **state)
 	assert_string_equal(got + strlen(got) - 5, ".807Z");
 }
 
+/*
+ * The short-string fast path (overlapping halves, up to 15 bytes), the
+ * 16-byte blocks and ms_json_kv_strn: every length 0..40 with a special
+ * byte (quote, backslash, control, UTF-8, invalid UTF-8, 0x7f) at every
+ * position must give what the piecewise writer gives (ms_json_escape).
+ */
+static void
+test_json_short_and_pairs(void **state)
+{
+	static const char *const specials[] = { "\"", "\\", "\x01", "\x1f", "\xc3\xa9", "\xff",
+		"\x7f", "\n" };
+	char in[48];
+	struct ms_buf got, want, esc;
+	struct ms_json j;
+
+	(void)state;
+	ms_buf_init(&got, 1 << 16);
+	ms_buf_init(&want, 1 << 16);
+	ms_buf_init(&esc, 1 << 16);
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t sp = 0; sp <= MS_ARRAY_LEN(specials); sp++) {
+			for (size_t pos = 0; pos < (len ? len : 1); pos++) {
+				size_t n = len;
+
+				for (size_t i = 0; i < len; i++)
+					in[i] = (char)('A' + (i * 7) % 58);	/* includes '[', '\\' skipped below */
+				for (size_t i = 0; i < len; i++)
+					if (in[i] == '\\')
+						in[i] = 'z';
+				if (sp < MS_ARRAY_LEN(specials) && len) {
+					size_t sl = strlen(specials[sp]);
+					if (pos + sl > len)
+						continue;
+					memcpy(in + pos, specials[sp], sl);
+				}
+				/* Expected: key and value escaped piecewise. */
+				ms_buf_reset(&esc);
+				assert_int_equal(ms_json_escape(&esc, in, n), 0);
+				ms_buf_reset(&want);
+				assert_int_equal(ms_buf_adds(&want, "{\""), 0);
+				assert_int_equal(ms_buf_add(&want, esc.data ? esc.data : "", esc.len), 0);
+				assert_int_equal(ms_buf_adds(&want, "\":\""), 0);
+				assert_int_equal(ms_buf_add(&want, esc.data ? esc.data : "", esc.len), 0);
+				assert_int_equal(ms_buf_adds(&want, "\",\"k\":[\""), 0);
+				assert_int_equal(ms_buf_add(&want, esc.data ? esc.data : "", esc.len), 0);
+				assert_int_equal(ms_buf_adds(&want, "\"]}"), 0);
+
+				ms_buf_reset(&got);
+				ms_json_init(&j, &got);
+				ms_json_obj_open(&j);
+				ms_json_kv_strn(&j, in, n, in, n);
+				ms_json_keyn(&j, "k", 1);
+				ms_json_arr_open(&j);
+				ms_json_strn(&j, in, n);
+				ms_json_arr_close(&j);
+				ms_json_obj_close(&j);
+				assert_int_equal(ms_json_finish(&j), 0);
+				assert_int_equal(got.len, want.len);
+				assert_memory_equal(got.data, want.data, want.len);
+			}
+		}
+	}
+	ms_buf_fini(&got);
+	ms_buf_fini(&want);
+	ms_buf_fini(&esc);
+}
+
+/*
+ * A buffer that grows for the fast path: a long string into a small fresh
+ * buffer, and pairs at the cap (fast path refused: the piecewise one
+ * fails exactly there and never writes past it).
+ */
+static void
+test_json_room_and_cap(void **state)
+{
+	char big[3000];
+	struct ms_buf b;
+	struct ms_json j;
+	size_t full;
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	big[100] = '"';
+	ms_buf_init(&b, 1 << 20);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_kv_strn(&j, "v", 1, big, sizeof(big));
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), 0);
+	full = b.len;
+	assert_int_equal(full, sizeof(big) + 1 + 8);
+	assert_memory_equal(b.data + 6 + 100, "\\\"", 2);
+	ms_buf_fini(&b);
+
+	/* Every cap below the document's size fails; from its size on it fits. */
+	for (size_t cap = full - 40; cap <= full + 2; cap++) {
+		ms_buf_init(&b, cap);
+		ms_json_init(&j, &b);
+		ms_json_obj_open(&j);
+		ms_json_kv_strn(&j, "v", 1, big, sizeof(big));
+		ms_json_obj_close(&j);
+		assert_int_equal(ms_json_finish(&j), cap >= full ? 0 : -1);
+		assert_true(b.len <= cap);
+		ms_buf_fini(&b);
+	}
+	/* ms_json_kv_str writes null for a NULL value, as key then null. */
+	ms_buf_init(&b, 256);
+	ms_json_init(&j, &b);
+	ms_json_obj_open(&j);
+	ms_json_kv_str(&j, "a", NULL);
+	ms_json_kv_str(&j, "b", "c\"d");
+	ms_json_obj_close(&j);
+	assert_int_equal(ms_json_finish(&j), 0);
+	assert_string_equal(b.data, "{\"a\":null,\"b\":\"c\\\"d\"}");
+	ms_buf_fini(&b);
+}
+
+/* Writes the same document with the one-call pairs (pairs) or key then value. */
+static int
+named_doc(struct ms_buf *b, bool pairs)
+{
+	struct ms_json j;
+
+	ms_json_init(&j, b);
+	ms_json_obj_open(&j);
+	if (pairs) {
+		ms_json_kv_int(&j, "n", 1, -42);
+		ms_json_kv_obj_open(&j, "o\"b", 3);
+		ms_json_kv_int(&j, "big", 3, INT64_MIN);
+		ms_json_obj_close(&j);
+		ms_json_kv_arr_open(&j, "a", 1);
+		ms_json_int(&j, 7);
+		ms_json_kv_obj_open(&j, "misuse: a key in an array", 25);
+	} else {
+		ms_json_key(&j, "n");
+		ms_json_int(&j, -42);
+		ms_json_key(&j, "o\"b");
+		ms_json_obj_open(&j);
+		ms_json_key(&j, "big");
+		ms_json_int(&j, INT64_MIN);
+		ms_json_obj_close(&j);
+		ms_json_key(&j, "a");
+		ms_json_arr_open(&j);
+		ms_json_int(&j, 7);
+		ms_json_key(&j, "misuse: a key in an array");
+		ms_json_obj_open(&j);
+	}
+	ms_json_obj_close(&j);
+	ms_json_arr_close(&j);
+	ms_json_obj_close(&j);
+	return ms_json_finish(&j);
+}
+
+/*
+ * ms_json_kv_obj_open, _arr_open and _int write what the key and the
+ * value written apart write, with room and at every cap around the size.
+ */
+static void
+test_json_named_values(void **state)
+{
+	struct ms_buf a, b;
+	size_t full;
+
+	(void)state;
+	ms_buf_init(&a, 4096);
+	ms_buf_init(&b, 4096);
+	assert_int_equal(named_doc(&a, true), 0);
+	assert_int_equal(named_doc(&b, false), 0);
+	assert_string_equal(a.data, b.data);
+	assert_string_equal(a.data, "{\"n\":-42,\"o\\\"b\":{\"big\":-9223372036854775808},"
+	    "\"a\":[7,\"misuse: a key in an array\":{}]}");
+	full = a.len;
+	ms_buf_fini(&a);
+	ms_buf_fini(&b);
+	for (size_t cap = 0; cap <= full + 1; cap++) {
+		ms_buf_init(&a, cap);
+		ms_buf_init(&b, cap);
+		assert_int_equal(named_doc(&a, true), cap >= full ? 0 : -1);
+		assert_int_equal(named_doc(&b, false), cap >= full ? 0 : -1);
+		assert_int_equal(a.len, b.len);
+		if (a.len)
+			assert_memory_equal(a.data, b.data, a.len);
+		ms_buf_fini(&a);
+		ms_buf_fini(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -514,6 +701,9 @@ main(void)
 		cmocka_unit_test(test_json_utf8),
 		cmocka_unit_test(test_json_cap),
 		cmocka_unit_test(test_json_escape_positions),
+		cmocka_unit_test(test_json_short_and_pairs),
+		cmocka_unit_test(test_json_room_and_cap),
+		cmocka_unit_test(test_json_named_values),
 		cmocka_unit_test(test_fmt_time),
 	};
 

@@ -913,7 +913,7 @@ struct run {
 };
 
 static void
-collect_cb(const struct alert *a, void *arg)
+collect_cb(struct alert *a, void *arg)
 {
 	struct run *r = arg;
 

@@ -1,0 +1,168 @@
+/*
+ * Unit tests of ms_log_text and ms_log_on (the collector's line per
+ * alert): the same line as ms_log with the same body, the same cut, the
+ * same holding, and nothing at all when the level is off. stderr goes to
+ * a real file, read back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ms_log.h"
+
+static char path[64];
+static int saved_fd = -1;
+
+/* stderr into a new file from here on. */
+static void
+capture_start(void)
+{
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/ms_log_test.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved_fd = dup(2);
+	assert_true(saved_fd >= 0);
+	assert_true(dup2(fd, 2) == 2);
+	close(fd);
+}
+
+/* stderr back; returns what was written (caller frees). */
+static char *
+capture_end(size_t *len)
+{
+	FILE *f;
+	char *buf;
+	long n;
+
+	fflush(stderr);
+	assert_true(dup2(saved_fd, 2) == 2);
+	close(saved_fd);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	unlink(path);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* The line from " level=" on (the time differs between two lines). */
+static const char *
+after_ts(const char *line)
+{
+	const char *p = strstr(line, " level=");
+
+	assert_non_null(p);
+	return p;
+}
+
+static void
+test_text_as_printf(void **state)
+{
+	static const char body[] = "event=alert id=0190-ab rule=r1 agent=a src_ip=192.0.2.1 count=3";
+	char *out, *nl;
+	size_t len;
+
+	(void)state;
+	ms_log_init("collector", MS_LOG_INFO);
+	assert_true(ms_log_on(MS_LOG_INFO));
+	assert_false(ms_log_on(MS_LOG_DEBUG));
+	capture_start();
+	ms_log(MS_LOG_INFO, "event=alert id=%s rule=%s agent=%s src_ip=%s count=%u", "0190-ab",
+	    "r1", "a", "192.0.2.1", 3u);
+	ms_log_text(MS_LOG_INFO, body, sizeof(body) - 1);
+	out = capture_end(&len);
+	assert_int_equal(strncmp(out, "ts=", 3), 0);
+	nl = strchr(out, '\n');
+	assert_non_null(nl);
+	*nl = '\0';
+	/* The printf line (its newline cut off here) and the text line: the same bytes. */
+	assert_string_equal(after_ts(out), " level=info prog=collector event=alert id=0190-ab "
+	    "rule=r1 agent=a src_ip=192.0.2.1 count=3");
+	assert_string_equal(after_ts(nl + 1), " level=info prog=collector event=alert id=0190-ab "
+	    "rule=r1 agent=a src_ip=192.0.2.1 count=3\n");
+	free(out);
+}
+
+static void
+test_text_cut_like_printf(void **state)
+{
+	char big[5000], *out, *nl;
+	size_t len;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ms_log_init("collector", MS_LOG_DEBUG);
+	capture_start();
+	ms_log(MS_LOG_WARN, "%s", big);
+	ms_log_text(MS_LOG_WARN, big, sizeof(big) - 1);
+	out = capture_end(&len);
+	nl = strchr(out, '\n');
+	assert_non_null(nl);
+	/* Both cut to MS_LOG_LINE_MAX with their newline, the same bytes after the time. */
+	assert_int_equal((size_t)(nl + 1 - out), MS_LOG_LINE_MAX - 1);
+	assert_int_equal(len, 2 * (MS_LOG_LINE_MAX - 1));
+	*nl = '\0';
+	assert_memory_equal(after_ts(out), after_ts(nl + 1), strlen(after_ts(out)));
+	free(out);
+}
+
+static void
+test_text_level_off_and_held(void **state)
+{
+	char *out;
+	size_t len;
+
+	(void)state;
+	ms_log_init("collector", MS_LOG_WARN);
+	assert_false(ms_log_on(MS_LOG_INFO));
+	assert_true(ms_log_on(MS_LOG_ERR));
+	capture_start();
+	ms_log_text(MS_LOG_INFO, "event=alert off", 15);
+	out = capture_end(&len);
+	assert_int_equal(len, 0);
+	free(out);
+
+	/* Held: nothing written until the release, then both lines at once. */
+	ms_log_init("collector", MS_LOG_INFO);
+	capture_start();
+	ms_log_hold();
+	ms_log_text(MS_LOG_INFO, "event=one", 9);
+	ms_log_text(MS_LOG_INFO, "event=two", 9);
+	fflush(stderr);
+	assert_int_equal(lseek(2, 0, SEEK_END), 0);
+	ms_log_release();
+	out = capture_end(&len);
+	assert_non_null(strstr(out, "prog=collector event=one\n"));
+	assert_non_null(strstr(out, "prog=collector event=two\n"));
+	free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_as_printf),
+		cmocka_unit_test(test_text_cut_like_printf),
+		cmocka_unit_test(test_text_level_off_and_held),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
