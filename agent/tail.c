@@ -52,6 +52,7 @@
 
 struct tail_file {
 	char *path;		/* owned */
+	size_t path_len;	/* strlen(path): the source of every line */
 	bool from_glob;		/* dropped once gone and finished */
 	/*
 	 * A rotated or removed file still being read: its writer may append
@@ -465,7 +466,7 @@ tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size
 	r.fp = f->fp;
 	r.fp_len = f->fp_len;
 	r.src = f->path;
-	r.src_len = strlen(f->path);
+	r.src_len = f->path_len;
 	r.line = p;
 	r.line_len = len;
 	if (!agent_accept(a, &r))
@@ -856,6 +857,7 @@ tail_add(struct tail *t, const char *path, bool from_beginning, bool from_glob, 
 		free(f);
 		return -1;
 	}
+	f->path_len = strlen(f->path);
 	f->fd = -1;
 	f->wd = -1;
 	f->from_glob = from_glob;
@@ -1146,8 +1148,10 @@ tail_batch_cb(evutil_socket_t fd, short what, void *arg)
 		if (t->hot_progress && now - t->hot_check_us < TAIL_HOT_CHECK_US && !tail_any_small(t)) {
 			/* Lines came last tick: read on, notices later (see struct tail). */
 			t->last_read_us = now;
-			if ((t->hot_progress = tail_read_progress(t)))
+			if ((t->hot_progress = tail_read_progress(t))) {
+				agent_commit_tick(t->a);
 				return;
+			}
 		}
 		t->hot_check_us = now;
 		/*
