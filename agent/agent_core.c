@@ -18,8 +18,6 @@
 
 /* Positions are saved at most this often (each save is a small fsynced file). */
 #define AGENT_SAVE_MS 1000
-/* A read tick commits this much before the commit timer is due (agent_commit_tick). */
-#define AGENT_COMMIT_MARGIN_US 5000
 
 void
 agent_host_facts(struct ms_hello *h)
@@ -282,16 +280,13 @@ agent_commit_tick(struct agent *a)
 	struct timeval tv = { every_ms / 1000, (every_ms % 1000) * 1000 };
 
 	/*
-	 * Due before the next tick, or before the timer could fire: commit
-	 * now, a little early rather than late (exposure stays within
-	 * spool.sync_ms), and push the timer a whole period on. While lines
-	 * stream the timer then never fires, one wake-up fewer per period; it
-	 * is the commit of a quiet agent. The margin is libevent's clock: its
-	 * timers run on CLOCK_MONOTONIC_COARSE, one kernel tick (4 ms at
-	 * HZ=250), so the timer may fire up to that much before its period.
+	 * Due before the next tick: commit now, a little early rather than
+	 * late (exposure stays within spool.sync_ms), and push the timer a
+	 * whole period on. While lines stream the timer then never fires, one
+	 * wake-up fewer per period; it is the commit of a quiet agent.
 	 */
 	if (a->commit_ev == NULL ||
-	    ms_mono_us() - a->commit_us < every_ms * 1000 - a->conf.read_batch_us - AGENT_COMMIT_MARGIN_US)
+	    ms_mono_us() - a->commit_us < every_ms * 1000 - a->conf.read_batch_us)
 		return;
 	evtimer_add(a->commit_ev, &tv);
 	agent_commit(a, false);

@@ -1168,9 +1168,7 @@ tail_batch_cb(evutil_socket_t fd, short what, void *arg)
 		if (!t->hot_progress) {
 			t->batching = false;
 			tail_hot_stop(t);
-			return;
 		}
-		agent_commit_tick(t->a);
 		return;
 	}
 	t->batching = false;

@@ -778,92 +778,6 @@ stream_run(struct agent *a, struct stream *s, int64_t ms, bool until_read, int *
 	}
 }
 
-static int commit_timer_fired;
-
-/* What agent.c's commit timer does, counted. */
-static void
-commit_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	commit_timer_fired++;
-	agent_commit(arg, false);
-}
-
-/*
- * The group commit while lines stream: the read ticks run it when it is
- * due (agent_commit_tick), pushing its timer on, so the timer does not
- * wake the loop; lines become durable all along, never much more often
- * than spool.sync_ms. Once the stream stops, the timer commits.
- */
-static void
-test_steady_commit(void **state)
-{
-	struct stream s = { .name = "sc.log", .stop_at = 1000000, .rotate_at = -1 };
-	struct timeval every = { 0, 2000 }, period = { 0, 200000 };
-	struct agent *a;
-	struct event *writer;
-	int commits = 0, fired;
-	int64_t t0, c, min_gap = INT64_MAX;
-	uint64_t durable0;
-
-	(void)state;
-	reset();
-	put("sc.log", "w", "");
-	a = harness_new(dir);
-	/* Every tick finds lines (libevent's timers run on a 4 ms clock here). */
-	a->conf.read_batch_us = 20000;
-	a->conf.spool_sync_ms = 200;
-	a->conf.poll_ms = 60000;
-	path_in(a->files[0].path, sizeof(a->files[0].path), "sc.log");
-	a->nfiles = 1;
-	harness_start(a);
-	commit_timer_fired = 0;
-	assert_non_null(a->commit_ev = event_new(a->base, -1, EV_PERSIST, commit_timer_cb, a));
-	assert_int_equal(evtimer_add(a->commit_ev, &period), 0);
-	assert_non_null(writer = event_new(a->base, -1, EV_PERSIST, stream_cb, &s));
-	assert_int_equal(event_add(writer, &every), 0);
-
-	/*
-	 * Into the steady stream first (the first commit may be the timer's).
-	 * Only the loop runs here: stream_run's take_all commits by itself.
-	 */
-	for (t0 = ms_mono_ms(); ms_mono_ms() - t0 < 100;)
-		event_base_loop(a->base, EVLOOP_ONCE);
-	fired = commit_timer_fired;
-	durable0 = a->durable_seq;
-	t0 = ms_mono_ms();
-	while (ms_mono_ms() - t0 < 1200) {
-		c = a->commit_us;
-		event_base_loop(a->base, EVLOOP_ONCE);
-		if (a->commit_us != c) {
-			commits++;
-			if (a->commit_us - c < min_gap)
-				min_gap = a->commit_us - c;
-		}
-	}
-	assert_true(a->durable_seq > durable0);	/* lines became durable meanwhile */
-	assert_true(commits >= 3);
-	/* Most commits were the ticks' (all of them on an idle machine). */
-	assert_true(commit_timer_fired - fired < commits - (commit_timer_fired - fired));
-	/* Never more often than the period less a tick and agent_core.c's 5 ms margin. */
-	assert_true(min_gap >= 200000 - 20000 - 5000);
-
-	/* The stream stops: the timer commits the quiet agent again. */
-	event_del(writer);
-	fired = commit_timer_fired;
-	t0 = ms_mono_ms();
-	while (commit_timer_fired == fired && ms_mono_ms() - t0 < 5000)
-		event_base_loop(a->base, EVLOOP_ONCE);
-	assert_true(commit_timer_fired > fired);
-	assert_int_equal(a->durable_seq, a->next_seq - 1);
-
-	event_free(writer);
-	event_free(a->commit_ev);
-	a->commit_ev = NULL;
-	harness_stop(a);
-}
-
 static void
 test_steady_stream(void **state)
 {
@@ -1040,7 +954,6 @@ main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
 		cmocka_unit_test(test_steady_stream),
-		cmocka_unit_test(test_steady_commit),
 		cmocka_unit_test(test_steady_two_files),
 		cmocka_unit_test(test_noatime),
 	};
