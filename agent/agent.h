@@ -231,8 +231,7 @@ struct agent {
 	int64_t rate_logged_ms;
 	int64_t paused_since_ms;	/* when reading paused (spool or rate), 0 when not */
 	struct event *rate_ev;	/* resumes reading after a rate pause */
-	struct event *commit_ev;	/* the group commit, every spool.sync_ms */
-	int64_t commit_us;	/* monotonic, when agent_commit last ran */
+	struct event *commit_ev;
 	struct tail *tail;
 	struct uplink *uplink;
 	struct renew *renew;	/* NULL when tls.renew_port is 0 */
@@ -265,11 +264,6 @@ void agent_room_freed(struct agent *a);
  * commit and, when save or a second has passed, save positions. 0 or -1.
  */
 int agent_commit(struct agent *a, bool save);
-/*
- * Called by a read tick under a steady stream (tail.c): commits when the
- * group commit is due within a tick, so that it needs no wake-up of its own.
- */
-void agent_commit_tick(struct agent *a);
 /* Opens the spool (state_dir/spool), loads what it holds, sets next_seq. 0 or -1. */
 int agent_spool_open(struct agent *a, char *err, size_t errsz);
 /* Called when the queue is empty during shutdown. */

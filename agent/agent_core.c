@@ -252,7 +252,6 @@ agent_commit(struct agent *a, bool save)
 {
 	uint64_t durable = a->next_seq - 1;
 
-	a->commit_us = ms_mono_us();
 	if (spool_sync(a->spool) < 0)
 		return -1;
 	a->durable_seq = durable;
@@ -271,25 +270,6 @@ agent_commit(struct agent *a, bool save)
 	if (spool_covered(a->spool, durable))
 		agent_room_freed(a);
 	return 0;
-}
-
-void
-agent_commit_tick(struct agent *a)
-{
-	int64_t every_ms = a->conf.spool_sync_ms > 0 ? a->conf.spool_sync_ms : 100;
-	struct timeval tv = { every_ms / 1000, (every_ms % 1000) * 1000 };
-
-	/*
-	 * Due before the next tick: commit now, a little early rather than
-	 * late (exposure stays within spool.sync_ms), and push the timer a
-	 * whole period on. While lines stream the timer then never fires, one
-	 * wake-up fewer per period; it is the commit of a quiet agent.
-	 */
-	if (a->commit_ev == NULL ||
-	    ms_mono_us() - a->commit_us < every_ms * 1000 - a->conf.read_batch_us)
-		return;
-	evtimer_add(a->commit_ev, &tv);
-	agent_commit(a, false);
 }
 
 void
