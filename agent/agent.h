@@ -122,8 +122,10 @@ void agent_conf_print_collectors(FILE *out, const struct agent_conf *c);
  * the oldest unacknowledged ones for sending. Events that did not fit are
  * read back from the spool as acknowledgements make room.
  */
+struct qchunk;
 struct qevent {
 	struct qevent *next;
+	struct qchunk *chunk;	/* the queue's block holding it (queue.c) */
 	uint64_t seq;		/* local number; the wire adds agent.seq_shift */
 	int64_t time_ms;	/* when it was read */
 	uint32_t src_len;
@@ -145,14 +147,29 @@ struct queue {
 	size_t bytes;
 	size_t max_count;
 	size_t max_bytes;
+	/*
+	 * Events live in blocks of QUEUE_CHUNK bytes, filled in order and
+	 * freed whole once every event in them is acknowledged: events come
+	 * and go first in, first out, so this costs a pointer bump per line
+	 * instead of a malloc and a free (which were a sixth of the agent's
+	 * own instructions at 10,000 lines/s).
+	 */
+	struct qchunk *chunks;	/* oldest block */
+	struct qchunk *chunk_tail;	/* the block new events go into */
 };
 
 void queue_init(struct queue *q, size_t max_count, size_t max_bytes);
 void queue_fini(struct queue *q);
 bool queue_full(const struct queue *q);
-/* A new event holding copies of src and line (NULL: no memory); the caller appends or frees it. */
-struct qevent *qevent_new(uint64_t seq, int64_t time_ms, const char *src, size_t src_len,
-    const char *line, size_t len);
+/*
+ * A new event of q holding copies of src and line (NULL: no memory). The
+ * caller appends it (queue_append) or gives it back (qevent_discard)
+ * before the next qevent_new on q.
+ */
+struct qevent *qevent_new(struct queue *q, uint64_t seq, int64_t time_ms, const char *src,
+    size_t src_len, const char *line, size_t len);
+/* Gives back e, the last event qevent_new made and not appended. */
+void qevent_discard(struct queue *q, struct qevent *e);
 /* Appends e (owned by the queue from now on); numbers must grow. */
 void queue_append(struct queue *q, struct qevent *e);
 /* Drops events with seq <= seq, calling done(ev, arg) on each first. Returns how many. */

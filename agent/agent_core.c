@@ -59,7 +59,7 @@ load_cb(const struct spool_rec *r, void *arg)
 
 	if (queue_full(&a->q))
 		return 1;
-	if ((e = qevent_new(r->seq, r->time_ms, r->src, r->src_len, r->line, r->line_len)) == NULL)
+	if ((e = qevent_new(&a->q, r->seq, r->time_ms, r->src, r->src_len, r->line, r->line_len)) == NULL)
 		return 1;	/* short of memory: stays on disk, tried again on the next ack */
 	queue_append(&a->q, e);
 	return 0;
@@ -183,11 +183,12 @@ agent_accept(struct agent *a, const struct spool_rec *r)
 		return false;
 	}
 	if (in_memory &&
-	    (e = qevent_new(r->seq, r->time_ms, r->src, r->src_len, r->line, r->line_len)) == NULL)
+	    (e = qevent_new(&a->q, r->seq, r->time_ms, r->src, r->src_len, r->line, r->line_len)) == NULL)
 		in_memory = false;	/* short of memory: on disk only, loaded later */
 	rc = spool_append(a->spool, r, in_memory);
 	if (rc != 0) {
-		free(e);
+		if (e)
+			qevent_discard(&a->q, e);
 		if (rc > 0 && !a->spool_paused) {
 			struct spool_stats st;
 			spool_get_stats(a->spool, &st);
