@@ -166,12 +166,29 @@ auth_find(struct ms_str s, size_t from, const char *lit, size_t l)
 		if (c == NULL)
 			break;
 		from = (size_t)(c - s.p);
-		if (memcmp(s.p + from, lit, l) == 0)
+		/* one byte needs no memcmp; the second byte inline rejects most candidates */
+		if (l == 1 || (s.p[from + 1] == lit[1] && memcmp(s.p + from + 2, lit + 2, l - 2) == 0))
 			return from;
 		from++;
 	}
 	return s.len;
 }
+
+/*
+ * ms_str_take for a literal of known length l: the first byte inline, no
+ * strlen (the sudo items and the PAM prefix try several per line).
+ */
+static inline bool
+auth_take_n(struct ms_str *s, const char *lit, size_t l)
+{
+	if (s->len < l || (l > 0 && s->p[0] != lit[0]) || memcmp(s->p, lit, l) != 0)
+		return false;
+	s->p += l;
+	s->len -= l;
+	return true;
+}
+
+#define AUTH_TAKE(s, lit) auth_take_n((s), lit, sizeof(lit) - 1)
 
 /* Adds a non-empty value (empty is the same as absent to Sigma). */
 static void
@@ -350,8 +367,8 @@ auth_pam(struct decoded *d, struct ms_str msg)
 	auth_add(d, "pam_service", ms_str_make(msg.p + lp + 1, colon - lp - 1));
 	auth_add(d, "pam_type", ms_str_make(msg.p + colon + 1, rp - colon - 1));
 	rest = ms_str_make(msg.p + rp + 1, msg.len - rp - 1);
-	(void)ms_str_take(&rest, ":");
-	(void)ms_str_take(&rest, " ");
+	(void)AUTH_TAKE(&rest, ":");
+	(void)AUTH_TAKE(&rest, " ");
 	(void)auth_apply(d, rest, auth_pam_pats, MS_ARRAY_LEN(auth_pam_pats));
 	return 1;
 }
@@ -488,13 +505,15 @@ auth_sshd(struct decoded *d, struct ms_str msg)
 static void
 auth_sudo_item(struct decoded *d, struct ms_str item)
 {
-	static const struct { const char *key, *field; } keys[] = {
-		{ "TTY=", "tty" }, { "PWD=", "pwd" }, { "USER=", "target_user" },
-		{ "GROUP=", "target_group" },
+#define AUTH_KEY(k, f) { k, sizeof(k) - 1, f }
+	static const struct { const char *key; size_t len; const char *field; } keys[] = {
+		AUTH_KEY("TTY=", "tty"), AUTH_KEY("PWD=", "pwd"), AUTH_KEY("USER=", "target_user"),
+		AUTH_KEY("GROUP=", "target_group"),
 	};
+#undef AUTH_KEY
 
 	for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
-		if (ms_str_take(&item, keys[k].key)) {
+		if (auth_take_n(&item, keys[k].key, keys[k].len)) {
 			auth_add(d, keys[k].field, item);
 			return;
 		}
@@ -503,12 +522,19 @@ auth_sudo_item(struct decoded *d, struct ms_str item)
 static bool
 auth_sudo_is_item(struct ms_str s)
 {
-	static const char *const keys[] = { "TTY=", "PWD=", "USER=", "GROUP=", "TSID=",
-	    "ENV=", "COMMAND=", "CHROOT=", "CWD=" };
+#define AUTH_KEY(k) { k, sizeof(k) - 1 }
+	static const struct { const char *key; size_t len; } keys[] = {
+		AUTH_KEY("TTY="), AUTH_KEY("PWD="), AUTH_KEY("USER="), AUTH_KEY("GROUP="),
+		AUTH_KEY("TSID="), AUTH_KEY("ENV="), AUTH_KEY("COMMAND="), AUTH_KEY("CHROOT="),
+		AUTH_KEY("CWD="),
+	};
+#undef AUTH_KEY
 
-	for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
-		if (ms_str_startswith(s, keys[k]))
+	for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++) {
+		struct ms_str t = s;
+		if (auth_take_n(&t, keys[k].key, keys[k].len))
 			return true;
+	}
 	return false;
 }
 
@@ -538,7 +564,7 @@ auth_sudo(struct decoded *d, struct ms_str msg)
 	auth_add(d, "user", user);
 	while (rest.len > 0) {
 		size_t e;
-		if (ms_str_take(&rest, "COMMAND=")) {
+		if (AUTH_TAKE(&rest, "COMMAND=")) {
 			size_t sp = auth_find(rest, 0, " ", 1);
 			auth_add(d, "CommandLine", rest);
 			auth_add(d, "Image", ms_str_make(rest.p, sp));
@@ -589,7 +615,7 @@ auth_comma_kv(struct decoded *d, struct ms_str s, const char *name_field)
 		size_t e = auth_find(s, 0, ", ", 2);
 		struct ms_str item = ms_str_make(s.p, e);
 
-		if (ms_str_take(&item, "name=")) {
+		if (AUTH_TAKE(&item, "name=")) {
 			auth_add(d, name_field, item);
 		} else {
 			for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
@@ -609,12 +635,12 @@ auth_usermgmt(struct decoded *d, struct ms_str msg)
 {
 	struct ms_str rest = msg, cap[AUTH_MAX_CAPS];
 
-	if (ms_str_take(&rest, "new user: ")) {
+	if (AUTH_TAKE(&rest, "new user: ")) {
 		auth_comma_kv(d, rest, "user");
 		auth_add_lit(d, "action", "user_added");
 		return 1;
 	}
-	if (ms_str_take(&rest, "new group: ")) {
+	if (AUTH_TAKE(&rest, "new group: ")) {
 		auth_comma_kv(d, rest, "group");
 		auth_add_lit(d, "action", "group_added");
 		return 1;

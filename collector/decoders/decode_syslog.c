@@ -146,25 +146,25 @@ syslog_skip_spaces(const char *s, size_t n, size_t *i)
 static bool
 syslog_fraction(const char *s, size_t n, size_t *i, int *msec)
 {
-	size_t cnt = 0;
+	size_t cnt, j = *i + 1, e;
 	int v = 0;
 
 	*msec = 0;
 	if (*i >= n || s[*i] != '.')
 		return true;
-	(*i)++;
-	while (*i < n && syslog_isdigit(s[*i])) {
-		if (++cnt > SYSLOG_MAX_FRAC_DIGITS)
-			return false;
-		if (cnt <= 3)
-			v = v * 10 + (s[*i] - '0');
-		(*i)++;
-	}
-	if (cnt == 0)
-		return false;
-	for (size_t k = cnt; k < 3; k++)
-		v *= 10;
+	/* the digits' end first (a local index, one compare per digit), then the first three */
+	for (e = j; e < n && syslog_isdigit(s[e]); e++)
+		;
+	cnt = e - j;
+	if (cnt == 0 || cnt > SYSLOG_MAX_FRAC_DIGITS)
+		return false;	/* the callers reject the stamp: *i does not matter */
+	if (cnt >= 3)
+		v = (s[j] - '0') * 100 + (s[j + 1] - '0') * 10 + (s[j + 2] - '0');
+	else
+		for (size_t k = 0; k < 3; k++)
+			v = v * 10 + (k < cnt ? s[j + k] - '0' : 0);
 	*msec = v;
+	*i = e;
 	return true;
 }
 
