@@ -212,13 +212,28 @@ au_is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* Hex digit values, -1 for other bytes: a load instead of an ms_hexval call per digit. */
+static const signed char au_hex_val[256] = {
+	['0'] = 0 + 1, ['1'] = 1 + 1, ['2'] = 2 + 1, ['3'] = 3 + 1, ['4'] = 4 + 1,
+	['5'] = 5 + 1, ['6'] = 6 + 1, ['7'] = 7 + 1, ['8'] = 8 + 1, ['9'] = 9 + 1,
+	['a'] = 10 + 1, ['b'] = 11 + 1, ['c'] = 12 + 1, ['d'] = 13 + 1, ['e'] = 14 + 1, ['f'] = 15 + 1,
+	['A'] = 10 + 1, ['B'] = 11 + 1, ['C'] = 12 + 1, ['D'] = 13 + 1, ['E'] = 14 + 1, ['F'] = 15 + 1,
+};
+
+/* ms_hexval inline: the table holds value + 1, 0 for a byte that is no hex digit. */
+static inline int
+au_hexval(char c)
+{
+	return au_hex_val[(unsigned char)c] - 1;
+}
+
 static bool
 au_is_hex(struct ms_str v)
 {
 	if (v.len < 2 || v.len % 2 != 0)
 		return false;
 	for (size_t i = 0; i < v.len; i++)
-		if (ms_hexval(v.p[i]) < 0)
+		if (au_hexval(v.p[i]) < 0)
 			return false;
 	return true;
 }
@@ -493,7 +508,7 @@ au_unhex(struct decoded *d, struct ms_str v, bool nul_to_space)
 	if (p == NULL)
 		return v;
 	for (size_t i = 0; i < n; i++) {
-		char c = (char)(ms_hexval(v.p[2 * i]) << 4 | ms_hexval(v.p[2 * i + 1]));
+		char c = (char)(au_hexval(v.p[2 * i]) << 4 | au_hexval(v.p[2 * i + 1]));
 		p[i] = (nul_to_space && c == '\0') ? ' ' : c;
 	}
 	if (nul_to_space)
@@ -1025,20 +1040,40 @@ au_enrich(struct decoded *d, const struct au_entry *e, const struct au_seen *see
 		default: break;
 		}
 	}
-	if (!(have & EXE) && e->has_exe)
-		(void)au_add_copy(d, "exe", e->exe, e->exe_len);
-	if (!(have & COMM) && e->has_comm)
-		(void)au_add_copy(d, "comm", e->comm, e->comm_len);
-	if (!(have & UID) && e->has_uid)
-		(void)au_add_copy(d, "uid", e->uid, e->uid_len);
-	if (!(have & AUID) && e->has_auid)
-		(void)au_add_copy(d, "auid", e->auid, e->auid_len);
-	if (!(have & KEY) && e->has_key)
-		(void)au_add_copy(d, "key", e->key, e->key_len);
-	if (!(have & IMAGE) && e->has_exe)
-		(void)au_add_copy(d, "Image", e->exe, e->exe_len);
-	if (!(have & CMD) && e->has_cmd)
-		(void)au_add_copy(d, "CommandLine", e->cmd, e->cmd_len);
+	{
+		/* what to add, in this order; each copy takes max(len, 1) bytes of scratch */
+		const struct { unsigned bit; bool has; const char *name, *v; size_t len; } add[] = {
+			{ EXE, e->has_exe, "exe", e->exe, e->exe_len },
+			{ COMM, e->has_comm, "comm", e->comm, e->comm_len },
+			{ UID, e->has_uid, "uid", e->uid, e->uid_len },
+			{ AUID, e->has_auid, "auid", e->auid, e->auid_len },
+			{ KEY, e->has_key, "key", e->key, e->key_len },
+			{ IMAGE, e->has_exe, "Image", e->exe, e->exe_len },
+			{ CMD, e->has_cmd, "CommandLine", e->cmd, e->cmd_len },
+		};
+		size_t total = 0;
+		char *p;
+
+		for (size_t k = 0; k < MS_ARRAY_LEN(add); k++)
+			if (!(have & add[k].bit) && add[k].has)
+				total += add[k].len > 0 ? add[k].len : 1;
+		/*
+		 * One reservation for all the copies (the same bytes as one per
+		 * copy); when it does not fit, copy by copy as far as they fit.
+		 */
+		p = decode_scratch(d, total);
+		for (size_t k = 0; k < MS_ARRAY_LEN(add); k++) {
+			if ((have & add[k].bit) || !add[k].has)
+				continue;
+			if (p == NULL) {
+				(void)au_add_copy(d, add[k].name, add[k].v, add[k].len);
+				continue;
+			}
+			memcpy(p, add[k].v, add[k].len);
+			(void)decode_field_add(d, add[k].name, p, add[k].len);
+			p += add[k].len > 0 ? add[k].len : 1;
+		}
+	}
 }
 
 /* ---- entry point ----------------------------------------------------- */
