@@ -235,6 +235,22 @@ static _Thread_local struct {
 	int64_t secs;
 } syslog_ts_last;
 
+/* Are the SYSLOG_TS_KEY bytes at a and b the same? Three overlapping 8-byte loads each, no memcmp call. */
+static inline bool
+syslog_ts_same(const char *a, const char *b)
+{
+	uint64_t x[3], y[3];
+
+	_Static_assert(SYSLOG_TS_KEY > 16 && SYSLOG_TS_KEY <= 24, "three overlapping loads");
+	memcpy(&x[0], a, 8);
+	memcpy(&x[1], a + 8, 8);
+	memcpy(&x[2], a + SYSLOG_TS_KEY - 8, 8);
+	memcpy(&y[0], b, 8);
+	memcpy(&y[1], b + 8, 8);
+	memcpy(&y[2], b + SYSLOG_TS_KEY - 8, 8);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+}
+
 static bool
 syslog_ts_rfc3339(const char *s, size_t n, size_t *i, bool need_zone,
     const struct decode_ctx *ctx, int64_t *ms)
@@ -243,8 +259,13 @@ syslog_ts_rfc3339(const char *s, size_t n, size_t *i, bool need_zone,
 	size_t j = *i;
 	int year = 0, oh = 0, om = 0;
 	int64_t offset_s = ctx->tz_offset_s, secs;
-	bool cached = n - j >= SYSLOG_TS_KEY && syslog_ts_last.valid &&
-	    memcmp(s + j, syslog_ts_last.key, SYSLOG_TS_KEY) == 0;
+	bool cached;
+
+	/* "YYYY-": both paths below need the '-' (an access log's address fails here) */
+	if (n - j < 5 || s[j + 4] != '-')
+		return false;
+	cached = n - j >= SYSLOG_TS_KEY && syslog_ts_last.valid &&
+	    syslog_ts_same(s + j, syslog_ts_last.key);
 
 	if (cached) {
 		j += SYSLOG_TS_KEY;
