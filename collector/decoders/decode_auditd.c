@@ -415,22 +415,29 @@ au_key_table(void)
 static inline const struct au_key *
 au_known_key(struct ms_str k, uint64_t w)
 {
-	size_t h;
+	size_t h = au_key_slot(w, k.len);
 
-	if (!au_key_ready)
-		au_key_table();
-	for (h = au_key_slot(w, k.len); au_key_tab[h].name != NULL; h = (h + 1) & (AU_KEY_SLOTS - 1)) {
+	/*
+	 * The table is built before the first record is read (decode_auditd).
+	 * Word and length first: the usual hit costs two compares, the NULL
+	 * test of the slot comes after them (an empty slot has both 0: only
+	 * an empty key meets it there).
+	 */
+	for (;; h = (h + 1) & (AU_KEY_SLOTS - 1)) {
 		const struct au_key *e = &au_key_tab[h];
 		size_t i;
 
-		if (e->len != k.len || e->word != w)
-			continue;
-		for (i = AU_KEY_WORD; i < k.len && e->name[i] == k.p[i]; i++)
-			;
-		if (i >= k.len)
-			return e;
+		if (e->word == w && e->len == k.len) {
+			if (e->name == NULL)
+				return NULL;	/* an empty key meets an empty slot */
+			for (i = AU_KEY_WORD; i < k.len && e->name[i] == k.p[i]; i++)
+				;
+			if (i >= k.len)
+				return e;
+		}
+		if (e->name == NULL)
+			return NULL;
 	}
-	return NULL;
 }
 
 /*
@@ -1096,6 +1103,8 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 
 	if (s == NULL || au_head_parse(s, n, &h) < 0)
 		return 0;
+	if (!au_key_ready)
+		au_key_table();
 	type = au_type_name(h.type);
 	execve = ms_str_eq(type, "EXECVE");
 	syscall = ms_str_eq(type, "SYSCALL");

@@ -504,10 +504,6 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 
 /* ---- header parts -------------------------------------------------- */
 
-/* Bytes that end a tag and a pid: one table load per byte, not two or three compares. */
-static const bool syslog_tag_stop[256] = { [' '] = true, ['['] = true, [':'] = true };
-static const bool syslog_pid_stop[256] = { [' '] = true, [']'] = true };
-
 /* A run of non-space bytes; false when empty. */
 static bool
 syslog_token(const char *s, size_t n, size_t *i, struct ms_str *out)
@@ -532,40 +528,41 @@ syslog_token(const char *s, size_t n, size_t *i, struct ms_str *out)
 static void
 syslog_host_tag(const char *s, size_t n, size_t i, struct decoded *out)
 {
-	size_t tok, end, j, colon = n;
+	size_t tok, end, j, colon;
+	bool is_host;
 
 	syslog_skip_spaces(s, n, &i);
 	tok = i;
-	end = decode_find(s, n, tok, ' ');
 	/*
 	 * A first token holding '[' or ending in its only ':' is a tag, not a
-	 * host: host names have neither (IPv6 literals have several ':').
+	 * host: host names have neither (IPv6 literals have several ':'). One
+	 * scan for the first of ' ', '[' and ':' decides most tokens.
 	 */
-	if (end > tok) {
-		bool bracket = decode_find(s, end, tok, '[') < end;
-		size_t c = decode_find(s, end, tok, ':');
-		if (c < end)
-			colon = c;
-		if (!bracket && !(colon == end - 1)) {
-			out->host = ms_str_make(s + tok, end - tok);
-			i = end;
-			syslog_skip_spaces(s, n, &i);
-		}
+	end = decode_find3(s, n, tok, ' ', '[', ':');
+	if (end < n && s[end] == '[') {
+		is_host = false;
+	} else if (end < n && s[end] == ':') {
+		colon = end;
+		end = decode_find(s, n, colon + 1, ' ');
+		is_host = decode_find(s, end, colon + 1, '[') == end && colon != end - 1;
+	} else {
+		is_host = end > tok;	/* no '[' or ':' before the space */
+	}
+	if (is_host) {
+		out->host = ms_str_make(s + tok, end - tok);
+		i = end;
+		syslog_skip_spaces(s, n, &i);
 	}
 	out->app = ms_str_make(s + i, 0);
 	out->pid = ms_str_make(s + i, 0);
 	out->msg = ms_str_make(s + i, n - i);
 
 	/* tag: bytes up to '[', ':' or a space */
-	j = i;
-	while (j < n && !syslog_tag_stop[(unsigned char)s[j]])
-		j++;
+	j = decode_find3(s, n, i, ' ', '[', ':');
 	if (j == i || j == n || s[j] == ' ')
 		return;		/* no tag: msg is all of it */
 	if (s[j] == '[') {
-		size_t p = j + 1, rb = p, q;
-		while (rb < n && !syslog_pid_stop[(unsigned char)s[rb]])
-			rb++;
+		size_t p = j + 1, rb = decode_find3(s, n, p, ' ', ']', ']'), q;
 		if (rb == n || s[rb] != ']')
 			return;
 		q = rb + 1;
