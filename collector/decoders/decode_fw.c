@@ -204,9 +204,7 @@ decode_fw(struct decoded *d)
 		size_t t0 = i, eq;
 
 		/* The token's first '=' (or its end), then its end. */
-		eq = i = decode_find2(s, n, i, ' ', '=');
-		if (i < n && s[i] == '=')
-			i = decode_find(s, n, i + 1, ' ');
+		i = decode_find_kv(s, n, i, &eq);
 		if (fw_is_flag(s + t0, i - t0)) {
 			if (flags_hi == 0)
 				flags_lo = t0;

@@ -108,6 +108,43 @@ decode_find3(const char *s, size_t n, size_t i, char c1, char c2, char c3)
 }
 
 /*
+ * A "key=value" or bare token at s[i]: *eq is the first ' ' or '=' at or
+ * after i (n when none); the result is the token's end, the first ' '
+ * after *eq when that is a '=', else *eq. With SSE2 one 16-byte load
+ * answers both for tokens that fit (most netfilter tokens), else as
+ * decode_find2 then decode_find. Never reads outside s[i..n).
+ */
+static inline __attribute__((always_inline)) size_t
+decode_find_kv(const char *s, size_t n, size_t i, size_t *eq)
+{
+	size_t e;
+
+#if defined(__SSE2__)
+	if (i < n && n - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+		unsigned em = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
+		unsigned stop = sp | em;
+
+		if (stop != 0) {
+			unsigned f = (unsigned)__builtin_ctz(stop), rest;
+
+			*eq = i + f;
+			if (!(em & (1u << f)))
+				return i + f;
+			rest = sp & ~((2u << f) - 1);	/* f <= 15: 2u << f fits */
+			return rest != 0 ? i + (size_t)__builtin_ctz(rest) : decode_find(s, n, i + 16, ' ');
+		}
+		i += 16;
+	}
+#endif
+	e = *eq = decode_find2(s, n, i, ' ', '=');
+	if (e < n && s[e] == '=')
+		e = decode_find(s, n, e + 1, ' ');
+	return e;
+}
+
+/*
  * One past the last byte c in s[lo..hi), or lo when there is none (so
  * s[lo..result) ends with c unless the result is lo). Eight bytes per step
  * like decode_find; never reads outside s[lo..hi) (lo when hi <= lo).

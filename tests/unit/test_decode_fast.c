@@ -1,6 +1,7 @@
 /*
  * Unit tests for the decoders' fast paths of branch decfast (issue 9,
- * cheaper decoding): decode_find3 (SSE2, 16 bytes per step) against a
+ * cheaper decoding): decode_find3 (SSE2, 16 bytes per step) and
+ * decode_find_kv (a token's '=' and end from one 16-byte load) against a
  * byte-by-byte reference; auditd's 16-byte key=value scan around its
  * window (pairs of 14 to 18 bytes, at the end of the line and not), an
  * empty key before a quoted msg, the fields the decoder finds by role
@@ -151,6 +152,40 @@ test_find3_matches_reference(void **state)
 			assert_int_equal(decode_find3(s, n, 0, ' ', '[', ':'), n);
 			free(s);
 		}
+}
+
+/*
+ * decode_find_kv against decode_find2 then decode_find, over buffers of
+ * 0 to 48 bytes of ' ', '=' and their near misses, at every start: the
+ * token's end and its first ' ' or '='.
+ */
+static void
+test_find_kv_matches_reference(void **state)
+{
+	static const char alpha[] = { ' ', '=', ' ' ^ 1, '=' ^ 0x80, 'x', '\0', (char)0xff };
+
+	(void)state;
+	for (int round = 0; round < 3000; round++) {
+		size_t n = (size_t)(rng() % 49);
+		char *tmp = malloc(n + 1), *s;
+		unsigned density = 1 + rng() % 12;
+
+		assert_non_null(tmp);
+		for (size_t k = 0; k < n; k++)
+			tmp[k] = rng() % density == 0 ? alpha[rng() % sizeof(alpha)] : 'a';
+		s = dup_exact(tmp, n);
+		for (size_t i = 0; i <= n; i++) {
+			size_t weq = ref_find3(s, n, i, ' ', '=', '='), wend = weq, eq = 0, end;
+
+			if (weq < n && s[weq] == '=')
+				wend = ref_find3(s, n, weq + 1, ' ', ' ', ' ');
+			end = decode_find_kv(s, n, i, &eq);
+			if (eq != weq || end != wend)
+				fail_msg("n=%zu i=%zu: eq %zu end %zu, want %zu %zu", n, i, eq, end, weq, wend);
+		}
+		free(s);
+		free(tmp);
+	}
 }
 
 /* ---- auditd ------------------------------------------------------------ */
@@ -524,6 +559,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find3_matches_reference),
+		cmocka_unit_test(test_find_kv_matches_reference),
 		cmocka_unit_test(test_auditd_pair_window),
 		cmocka_unit_test(test_auditd_window_quotes_and_words),
 		cmocka_unit_test(test_auditd_empty_key_quoted),
