@@ -138,17 +138,28 @@ decode_name_bit(const char *name)
 	return UINT64_C(1) << ((a * 7u + b) & 63u);
 }
 
+/*
+ * decode_field_add with the name's decode_name_bit given (bit must be
+ * exactly that): for decoders that keep names in a table with their bits,
+ * so the bit is not worked out again for every field of every line.
+ */
 static inline int
-decode_field_add(struct decoded *d, const char *name, const char *p, size_t len)
+decode_field_add_bit(struct decoded *d, const char *name, uint64_t bit, const char *p, size_t len)
 {
-	/* inline: every decoded event adds about ten fields, and a call cost more than this */
 	if (d->nfields >= DECODE_MAX_FIELDS)
 		return -1;
-	d->names |= decode_name_bit(name);
+	d->names |= bit;
 	d->fields[d->nfields].name = name;
 	d->fields[d->nfields].value = ms_str_make(p, len);
 	d->nfields++;
 	return 0;
+}
+
+static inline int
+decode_field_add(struct decoded *d, const char *name, const char *p, size_t len)
+{
+	/* inline: every decoded event adds about ten fields, and a call cost more than this */
+	return decode_field_add_bit(d, name, decode_name_bit(name), p, len);
 }
 
 /* The value of field name (exact match first, then ASCII case-insensitive), or NULL. */

@@ -42,6 +42,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Events remembered for enrichment; audit.log interleaves only a few at once. */
 #define AU_CACHE_SLOTS 256
@@ -209,13 +212,28 @@ au_is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* Hex digit values, -1 for other bytes: a load instead of an ms_hexval call per digit. */
+static const signed char au_hex_val[256] = {
+	['0'] = 0 + 1, ['1'] = 1 + 1, ['2'] = 2 + 1, ['3'] = 3 + 1, ['4'] = 4 + 1,
+	['5'] = 5 + 1, ['6'] = 6 + 1, ['7'] = 7 + 1, ['8'] = 8 + 1, ['9'] = 9 + 1,
+	['a'] = 10 + 1, ['b'] = 11 + 1, ['c'] = 12 + 1, ['d'] = 13 + 1, ['e'] = 14 + 1, ['f'] = 15 + 1,
+	['A'] = 10 + 1, ['B'] = 11 + 1, ['C'] = 12 + 1, ['D'] = 13 + 1, ['E'] = 14 + 1, ['F'] = 15 + 1,
+};
+
+/* ms_hexval inline: the table holds value + 1, 0 for a byte that is no hex digit. */
+static inline int
+au_hexval(char c)
+{
+	return au_hex_val[(unsigned char)c] - 1;
+}
+
 static bool
 au_is_hex(struct ms_str v)
 {
 	if (v.len < 2 || v.len % 2 != 0)
 		return false;
 	for (size_t i = 0; i < v.len; i++)
-		if (ms_hexval(v.p[i]) < 0)
+		if (au_hexval(v.p[i]) < 0)
 			return false;
 	return true;
 }
@@ -288,12 +306,42 @@ au_in(const char *const *list, size_t n, struct ms_str k)
 	return false;
 }
 
+/*
+ * Known keys the decoder looks for itself once a record's fields are in
+ * (the SYSCALL name, the cache, the enrichment): au_kv notes where each
+ * was added (struct au_seen), so no pass over the fields compares names.
+ */
+enum au_role {
+	AU_R_NONE, AU_R_ARCH, AU_R_SYSCALL, AU_R_SYSCALL_NAME, AU_R_EXE, AU_R_COMM,
+	AU_R_UID, AU_R_AUID, AU_R_KEY, AU_R_N
+};
+
+static const char *const au_role_names[AU_R_N] = {
+	[AU_R_ARCH] = "arch", [AU_R_SYSCALL] = "syscall", [AU_R_SYSCALL_NAME] = "SYSCALL",
+	[AU_R_EXE] = "exe", [AU_R_COMM] = "comm", [AU_R_UID] = "uid", [AU_R_AUID] = "auid",
+	[AU_R_KEY] = "key",
+};
+
+/*
+ * What au_kv added, for the lookups after it. A field of a role's exact
+ * name can only come from the key table (a key that is not in it gets a
+ * scratch copy of its name, and no known name is such a key), so first[]
+ * is what a pass over the fields comparing exact names would find.
+ */
+struct au_seen {
+	unsigned first[AU_R_N];	/* field index + 1 of the role's first field, 0: none */
+	unsigned last_syscall;	/* field index + 1 of the last "syscall" field, 0: none */
+	unsigned copies;	/* fields named by a scratch copy (any name at all) */
+};
+
 /* A known key: its static name, and whether auditd may hex-encode its value. */
 struct au_key {
 	const char *name;
 	size_t len;
 	uint64_t word;		/* au_key_word of the name */
+	uint64_t bit;		/* decode_name_bit of the name */
 	bool hex;
+	unsigned char role;	/* enum au_role */
 };
 
 #define AU_KEY_SLOTS 512	/* > 2 * MS_ARRAY_LEN(au_keys), a power of two */
@@ -325,6 +373,11 @@ au_key_slot(uint64_t w, size_t n)
 static struct au_key au_key_tab[AU_KEY_SLOTS];
 static bool au_key_ready;
 
+/* Highest syscall number in au_syscalls_x86_64, + 1. */
+#define AU_SYSCALL_NUMS 438
+/* au_syscalls_x86_64 by number: index + 1, 0 = not named (built with au_key_tab). */
+static uint8_t au_syscall_idx[AU_SYSCALL_NUMS];
+
 static void
 au_key_table(void)
 {
@@ -340,8 +393,16 @@ au_key_table(void)
 		au_key_tab[h].name = nm;
 		au_key_tab[h].len = l;
 		au_key_tab[h].word = w;
+		au_key_tab[h].bit = decode_name_bit(nm);
 		au_key_tab[h].hex = au_in(au_hex_keys, MS_ARRAY_LEN(au_hex_keys), ms_str_make(nm, l));
+		for (int r = AU_R_NONE + 1; r < AU_R_N; r++)
+			if (strcmp(nm, au_role_names[r]) == 0)
+				au_key_tab[h].role = (unsigned char)r;
 	}
+	_Static_assert(MS_ARRAY_LEN(au_syscalls_x86_64) < UINT8_MAX, "index + 1 fits a byte");
+	for (size_t i = 0; i < MS_ARRAY_LEN(au_syscalls_x86_64); i++)
+		if (au_syscalls_x86_64[i].num < AU_SYSCALL_NUMS && au_syscall_idx[au_syscalls_x86_64[i].num] == 0)
+			au_syscall_idx[au_syscalls_x86_64[i].num] = (uint8_t)(i + 1);
 	au_key_ready = true;
 }
 
@@ -354,22 +415,29 @@ au_key_table(void)
 static inline const struct au_key *
 au_known_key(struct ms_str k, uint64_t w)
 {
-	size_t h;
+	size_t h = au_key_slot(w, k.len);
 
-	if (!au_key_ready)
-		au_key_table();
-	for (h = au_key_slot(w, k.len); au_key_tab[h].name != NULL; h = (h + 1) & (AU_KEY_SLOTS - 1)) {
+	/*
+	 * The table is built before the first record is read (decode_auditd).
+	 * Word and length first: the usual hit costs two compares, the NULL
+	 * test of the slot comes after them (an empty slot has both 0: only
+	 * an empty key meets it there).
+	 */
+	for (;; h = (h + 1) & (AU_KEY_SLOTS - 1)) {
 		const struct au_key *e = &au_key_tab[h];
 		size_t i;
 
-		if (e->len != k.len || e->word != w)
-			continue;
-		for (i = AU_KEY_WORD; i < k.len && e->name[i] == k.p[i]; i++)
-			;
-		if (i >= k.len)
-			return e;
+		if (e->word == w && e->len == k.len) {
+			if (e->name == NULL)
+				return NULL;	/* an empty key meets an empty slot */
+			for (i = AU_KEY_WORD; i < k.len && e->name[i] == k.p[i]; i++)
+				;
+			if (i >= k.len)
+				return e;
+		}
+		if (e->name == NULL)
+			return NULL;
 	}
-	return NULL;
 }
 
 /*
@@ -395,20 +463,35 @@ au_name_slow(struct decoded *d, struct ms_str k, bool *hex)
 }
 
 /*
- * Field name for key k (w: au_key_word of it): a static string, a scratch
- * copy, or NULL (dropped). *hex: whether the key is one whose value auditd
- * may hex-encode.
+ * The field name for key k (w: au_key_word of it): its key table entry,
+ * or *tmp filled with a scratch copy of the name (counted in seen), or
+ * NULL (dropped).
  */
-static inline const char *
-au_name(struct decoded *d, struct ms_str k, uint64_t w, bool *hex)
+static inline const struct au_key *
+au_name(struct decoded *d, struct ms_str k, uint64_t w, struct au_seen *seen, struct au_key *tmp)
 {
 	const struct au_key *known = au_known_key(k, w);
 
-	if (known != NULL) {
-		*hex = known->hex;
-		return known->name;
-	}
-	return au_name_slow(d, k, hex);
+	if (known != NULL)
+		return known;
+	if ((tmp->name = au_name_slow(d, k, &tmp->hex)) == NULL)
+		return NULL;
+	tmp->bit = decode_name_bit(tmp->name);
+	tmp->role = AU_R_NONE;
+	seen->copies++;
+	return tmp;
+}
+
+/* Adds the field of key entry e with value v; notes a role's field in seen. */
+static inline void
+au_add(struct decoded *d, const struct au_key *e, struct ms_str v, struct au_seen *seen)
+{
+	if (decode_field_add_bit(d, e->name, e->bit, v.p, v.len) < 0 || e->role == AU_R_NONE)
+		return;
+	if (e->role == AU_R_SYSCALL)
+		seen->last_syscall = d->nfields;
+	if (seen->first[e->role] == 0)
+		seen->first[e->role] = d->nfields;
 }
 
 /* Room left for record fields, keeping AU_RESERVED_FIELDS for ours. */
@@ -432,7 +515,7 @@ au_unhex(struct decoded *d, struct ms_str v, bool nul_to_space)
 	if (p == NULL)
 		return v;
 	for (size_t i = 0; i < n; i++) {
-		char c = (char)(ms_hexval(v.p[2 * i]) << 4 | ms_hexval(v.p[2 * i + 1]));
+		char c = (char)(au_hexval(v.p[2 * i]) << 4 | au_hexval(v.p[2 * i + 1]));
 		p[i] = (nul_to_space && c == '\0') ? ' ' : c;
 	}
 	if (nul_to_space)
@@ -602,11 +685,42 @@ au_bytes_eq(uint64_t x, unsigned char c)
  * end and on big-endian machines.
  */
 static inline size_t
-au_scan_key(const char *s, size_t n, size_t i, uint64_t *w)
+au_scan_key(const char *s, size_t n, size_t i, uint64_t *w, size_t *ve)
 {
 	size_t j;
 	uint64_t v = 0;
 
+	*ve = 0;
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/*
+	 * 16 bytes at once: one compare each for ' ' and '=' gives the key's
+	 * end and, when the pair is shorter than 16 bytes (most of a SYSCALL
+	 * record's are), the unquoted value's end too, so au_kv does not scan
+	 * the value again.
+	 */
+	if (n - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+		unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
+		unsigned stop = sp | eq;
+		uint64_t lo = (uint64_t)_mm_cvtsi128_si64(x);
+
+		if (stop != 0) {
+			size_t len = (size_t)__builtin_ctz(stop);
+
+			*w = len >= 8 ? lo : lo & ((UINT64_C(1) << (8 * len)) - 1);
+			if (eq & (1u << len)) {
+				/* the value's end: the first ' ' after the '=' (none before it) */
+				*ve = sp != 0 ? i + (size_t)__builtin_ctz(sp) : decode_find(s, n, i + 16, ' ');
+			}
+			return i + len;
+		}
+		*w = lo;
+		for (j = i + 16; j < n && !au_key_stop[(unsigned char)s[j]]; j++)
+			;
+		return j;
+	}
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (n - i >= 8) {
 		uint64_t x, m;
@@ -638,21 +752,23 @@ au_scan_key(const char *s, size_t n, size_t i, uint64_t *w)
  * (userspace records) is added as "msg" and its own key=values as fields.
  */
 static void
-au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve)
+au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve,
+    struct au_seen *seen)
 {
 	size_t i = 0;
 
 	while (i < n) {
 		struct ms_str k, v;
-		const char *name;
-		bool quoted = false, hex;
+		const struct au_key *e;
+		struct au_key tmp;
+		bool quoted = false;
 		char q;
-		size_t j;
+		size_t j, ve;
 		uint64_t w;
 
 		while (i < n && s[i] == ' ')
 			i++;
-		j = au_scan_key(s, n, i, &w);
+		j = au_scan_key(s, n, i, &w, &ve);
 		if (j >= n || s[j] != '=') {
 			i = j;	/* a bare word such as "(null)": skipped */
 			continue;
@@ -660,32 +776,33 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 		k = ms_str_make(s + i, j - i);
 		i = j + 1;
 		if (i < n && (s[i] == '"' || s[i] == '\'')) {
-			const char *e;
+			const char *qe;
 			q = s[i++];
-			e = memchr(s + i, q, n - i);
-			j = e != NULL ? (size_t)(e - s) : n;
+			qe = memchr(s + i, q, n - i);
+			j = qe != NULL ? (size_t)(qe - s) : n;
 			v = ms_str_make(s + i, j - i);
 			quoted = q == '"';
 			i = j < n ? j + 1 : n;
 			if (q == '\'' && part == AU_BODY) {
-				if (au_room(d) && (name = au_name(d, k, w, &hex)) != NULL)
-					(void)decode_field_add(d, name, v.p, v.len);
-				au_kv(d, v.p, v.len, AU_INNER, false);
+				if (au_room(d) && (e = au_name(d, k, w, seen, &tmp)) != NULL)
+					au_add(d, e, v, seen);
+				au_kv(d, v.p, v.len, AU_INNER, false, seen);
 				continue;
 			}
 		} else {
-			j = decode_find(s, n, i, ' ');
+			/* the key's scan may have found the value's end already */
+			j = ve != 0 ? ve : decode_find(s, n, i, ' ');
 			v = ms_str_make(s + i, j - i);
 			i = j;
 		}
 		if (k.len == 0 || !au_room(d))
 			continue;
-		if ((name = au_name(d, k, w, &hex)) == NULL)
+		if ((e = au_name(d, k, w, seen, &tmp)) == NULL)
 			continue;
-		if (!quoted && part != AU_ENRICHED && (hex || (execve && au_is_arg_key(k))) &&
+		if (!quoted && part != AU_ENRICHED && (e->hex || (execve && au_is_arg_key(k))) &&
 		    au_is_hex(v))
 			v = au_unhex(d, v, ms_str_eq(k, "proctitle"));
-		(void)decode_field_add(d, name, v.p, v.len);
+		au_add(d, e, v, seen);
 	}
 }
 
@@ -693,32 +810,29 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 
 /* "SYSCALL": the name of an x86_64 syscall number, as enriched logs have it. */
 static void
-au_add_syscall_name(struct decoded *d)
+au_add_syscall_name(struct decoded *d, const struct au_seen *seen)
 {
-	const struct ms_str *arch = decode_field_get(d, "arch");
-	const struct ms_str *sc;
+	const struct ms_str *arch, *sc;
+	const char *nm;
 	uint64_t num;
 
-	/* first bytes inline: a strcmp call per field cost more than the loop */
-	for (unsigned i = 0; i < d->nfields; i++)
-		if (d->fields[i].name[0] == 'S' && d->fields[i].name[1] == 'Y' &&
-		    strcmp(d->fields[i].name, "SYSCALL") == 0)
-			return;
-	/* exact lookup: decode_field_get would fall back to "syscall" */
-	sc = NULL;
-	for (unsigned i = 0; i < d->nfields; i++)
-		if (d->fields[i].name[0] == 's' && d->fields[i].name[1] == 'y' &&
-		    strcmp(d->fields[i].name, "syscall") == 0)
-			sc = &d->fields[i].value;
+	/* an exact "SYSCALL" already (the enriched part's) */
+	if (seen->first[AU_R_SYSCALL_NAME] != 0)
+		return;
+	/* the first exact "arch", else decode_field_get's any-case match */
+	arch = seen->first[AU_R_ARCH] != 0 ? &d->fields[seen->first[AU_R_ARCH] - 1].value :
+	    decode_field_get(d, "arch");
+	/* the last exact "syscall" (decode_field_get would fall back to "SYSCALL") */
+	sc = seen->last_syscall != 0 ? &d->fields[seen->last_syscall - 1].value : NULL;
 	if (arch == NULL || sc == NULL || !ms_str_eq(*arch, "c000003e") ||
 	    au_parse_u64(*sc, 4, &num) < 0)
 		return;
-	for (size_t i = 0; i < MS_ARRAY_LEN(au_syscalls_x86_64); i++)
-		if (au_syscalls_x86_64[i].num == num) {
-			const char *nm = au_syscalls_x86_64[i].name;
-			(void)decode_field_add(d, "SYSCALL", nm, strlen(nm));
-			return;
-		}
+	if (!au_key_ready)
+		au_key_table();
+	if (num >= AU_SYSCALL_NUMS || au_syscall_idx[num] == 0)
+		return;
+	nm = au_syscalls_x86_64[au_syscall_idx[num] - 1].name;
+	(void)decode_field_add(d, "SYSCALL", nm, strlen(nm));
 }
 
 /* The EXECVE arguments joined by spaces ("a1[0]" pieces glued), in scratch. */
@@ -848,40 +962,24 @@ enum { AU_KEEP_EXE, AU_KEEP_COMM, AU_KEEP_UID, AU_KEEP_AUID, AU_KEEP_KEY, AU_KEE
  * pass over the fields instead of one per name.
  */
 static void
-au_syscall_fields(const struct decoded *d, const struct ms_str *v[AU_KEEP_N])
+au_syscall_fields(const struct decoded *d, const struct au_seen *seen,
+    const struct ms_str *v[AU_KEEP_N])
 {
 	static const char *const names[AU_KEEP_N] = { "exe", "comm", "uid", "auid", "key" };
-	unsigned left = AU_KEEP_N;
+	static const unsigned char roles[AU_KEEP_N] = { AU_R_EXE, AU_R_COMM, AU_R_UID, AU_R_AUID, AU_R_KEY };
 
-	for (int k = 0; k < AU_KEEP_N; k++)
-		v[k] = NULL;
-	for (unsigned i = 0; i < d->nfields && left > 0; i++) {
-		const char *nm = d->fields[i].name;
-		int k;
+	for (int k = 0; k < AU_KEEP_N; k++) {
+		unsigned f = seen->first[roles[k]];
 
-		switch (nm[0]) {
-		case 'e': k = AU_KEEP_EXE; break;
-		case 'c': k = AU_KEEP_COMM; break;
-		case 'u': k = AU_KEEP_UID; break;
-		case 'a': k = AU_KEEP_AUID; break;
-		case 'k': k = AU_KEEP_KEY; break;
-		default: continue;
-		}
-		if (v[k] == NULL && strcmp(nm, names[k]) == 0) {
-			v[k] = &d->fields[i].value;
-			left--;
-		}
+		/* A name only in another case: as rare as decode_field_get's second pass. */
+		v[k] = f != 0 ? &d->fields[f - 1].value : decode_field_get(d, names[k]);
 	}
-	/* A name only in another case: as rare as decode_field_get's second pass. */
-	for (int k = 0; k < AU_KEEP_N; k++)
-		if (v[k] == NULL)
-			v[k] = decode_field_get(d, names[k]);
 }
 
 /* Remembers the SYSCALL record d of event (agent, t, serial). */
 static void
 au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint64_t serial,
-    const struct decoded *d)
+    const struct decoded *d, const struct au_seen *seen)
 {
 	struct au_entry *e = au_cache_find(c, agent, t, serial);
 	struct au_ident *id;
@@ -905,7 +1003,7 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
 		c->chain[i] = c->head[b];
 		c->head[b] = (uint16_t)(i + 1);
 	}
-	au_syscall_fields(d, v);
+	au_syscall_fields(d, seen, v);
 	au_keep(e->exe, sizeof(e->exe), &e->exe_len, &e->has_exe, v[AU_KEEP_EXE]);
 	au_keep(e->comm, sizeof(e->comm), &e->comm_len, &e->has_comm, v[AU_KEEP_COMM]);
 	au_keep(e->uid, sizeof(e->uid), &e->uid_len, &e->has_uid, v[AU_KEEP_UID]);
@@ -920,12 +1018,22 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
  * unless d has a field of that exact name already (one pass finds which).
  */
 static void
-au_enrich(struct decoded *d, const struct au_entry *e)
+au_enrich(struct decoded *d, const struct au_entry *e, const struct au_seen *seen, bool cmd_added)
 {
 	enum { EXE = 1, COMM = 2, UID = 4, AUID = 8, KEY = 16, IMAGE = 32, CMD = 64 };
 	unsigned have = 0;
 
-	for (unsigned i = 0; i < d->nfields; i++) {
+	/*
+	 * Without scratch-named fields the names are known: the record's from
+	 * the key table (no "Image" or "CommandLine" there), ours, and the
+	 * CommandLine of an EXECVE record.
+	 */
+	if (seen->copies == 0) {
+		have = (seen->first[AU_R_EXE] ? EXE : 0) | (seen->first[AU_R_COMM] ? COMM : 0) |
+		    (seen->first[AU_R_UID] ? UID : 0) | (seen->first[AU_R_AUID] ? AUID : 0) |
+		    (seen->first[AU_R_KEY] ? KEY : 0) | (cmd_added ? CMD : 0);
+	}
+	for (unsigned i = 0; seen->copies != 0 && i < d->nfields; i++) {
 		const char *nm = d->fields[i].name;
 
 		switch (nm[0]) {
@@ -939,20 +1047,40 @@ au_enrich(struct decoded *d, const struct au_entry *e)
 		default: break;
 		}
 	}
-	if (!(have & EXE) && e->has_exe)
-		(void)au_add_copy(d, "exe", e->exe, e->exe_len);
-	if (!(have & COMM) && e->has_comm)
-		(void)au_add_copy(d, "comm", e->comm, e->comm_len);
-	if (!(have & UID) && e->has_uid)
-		(void)au_add_copy(d, "uid", e->uid, e->uid_len);
-	if (!(have & AUID) && e->has_auid)
-		(void)au_add_copy(d, "auid", e->auid, e->auid_len);
-	if (!(have & KEY) && e->has_key)
-		(void)au_add_copy(d, "key", e->key, e->key_len);
-	if (!(have & IMAGE) && e->has_exe)
-		(void)au_add_copy(d, "Image", e->exe, e->exe_len);
-	if (!(have & CMD) && e->has_cmd)
-		(void)au_add_copy(d, "CommandLine", e->cmd, e->cmd_len);
+	{
+		/* what to add, in this order; each copy takes max(len, 1) bytes of scratch */
+		const struct { unsigned bit; bool has; const char *name, *v; size_t len; } add[] = {
+			{ EXE, e->has_exe, "exe", e->exe, e->exe_len },
+			{ COMM, e->has_comm, "comm", e->comm, e->comm_len },
+			{ UID, e->has_uid, "uid", e->uid, e->uid_len },
+			{ AUID, e->has_auid, "auid", e->auid, e->auid_len },
+			{ KEY, e->has_key, "key", e->key, e->key_len },
+			{ IMAGE, e->has_exe, "Image", e->exe, e->exe_len },
+			{ CMD, e->has_cmd, "CommandLine", e->cmd, e->cmd_len },
+		};
+		size_t total = 0;
+		char *p;
+
+		for (size_t k = 0; k < MS_ARRAY_LEN(add); k++)
+			if (!(have & add[k].bit) && add[k].has)
+				total += add[k].len > 0 ? add[k].len : 1;
+		/*
+		 * One reservation for all the copies (the same bytes as one per
+		 * copy); when it does not fit, copy by copy as far as they fit.
+		 */
+		p = decode_scratch(d, total);
+		for (size_t k = 0; k < MS_ARRAY_LEN(add); k++) {
+			if ((have & add[k].bit) || !add[k].has)
+				continue;
+			if (p == NULL) {
+				(void)au_add_copy(d, add[k].name, add[k].v, add[k].len);
+				continue;
+			}
+			memcpy(p, add[k].v, add[k].len);
+			(void)decode_field_add(d, add[k].name, p, add[k].len);
+			p += add[k].len > 0 ? add[k].len : 1;
+		}
+	}
 }
 
 /* ---- entry point ----------------------------------------------------- */
@@ -970,10 +1098,13 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 	size_t body_end;
 	uint64_t serial = 0;
 	struct au_entry *e = NULL;
-	bool execve, syscall;
+	struct au_seen seen = { { 0 }, 0, 0 };
+	bool execve, syscall, cmd_added = false;
 
 	if (s == NULL || au_head_parse(s, n, &h) < 0)
 		return 0;
+	if (!au_key_ready)
+		au_key_table();
 	type = au_type_name(h.type);
 	execve = ms_str_eq(type, "EXECVE");
 	syscall = ms_str_eq(type, "SYSCALL");
@@ -991,18 +1122,18 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 
 	sep = memchr(s + h.body, AU_ENRICH_SEP, n - h.body);
 	body_end = sep != NULL ? (size_t)(sep - s) : n;
-	au_kv(d, s + h.body, body_end - h.body, AU_BODY, execve);
+	au_kv(d, s + h.body, body_end - h.body, AU_BODY, execve, &seen);
 	if (sep != NULL)
-		au_kv(d, sep + 1, n - body_end - 1, AU_ENRICHED, false);
+		au_kv(d, sep + 1, n - body_end - 1, AU_ENRICHED, false, &seen);
 	if (syscall)
-		au_add_syscall_name(d);
+		au_add_syscall_name(d, &seen);
 	if (execve && (cmd = au_cmdline(d)).p != NULL)
-		(void)decode_field_add(d, "CommandLine", cmd.p, cmd.len);
+		cmd_added = decode_field_add(d, "CommandLine", cmd.p, cmd.len) == 0;
 
 	if (ctx == NULL || ctx->auditd == NULL)
 		return 1;
 	if (syscall) {
-		au_cache_syscall(ctx->auditd, au_agent_hash(ctx->agent_id), h.time_ms, serial, d);
+		au_cache_syscall(ctx->auditd, au_agent_hash(ctx->agent_id), h.time_ms, serial, d, &seen);
 		return 1;
 	}
 	e = au_cache_find(ctx->auditd, au_agent_hash(ctx->agent_id), h.time_ms, serial);
@@ -1013,6 +1144,6 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 		memcpy(e->cmd, cmd.p, e->cmd_len);
 		e->has_cmd = true;
 	}
-	au_enrich(d, e);
+	au_enrich(d, e, &seen, cmd_added);
 	return 1;
 }

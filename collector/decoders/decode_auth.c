@@ -19,7 +19,9 @@
 #include "decoders.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #define AUTH_MAX_CAPS 4
@@ -166,12 +168,29 @@ auth_find(struct ms_str s, size_t from, const char *lit, size_t l)
 		if (c == NULL)
 			break;
 		from = (size_t)(c - s.p);
-		if (memcmp(s.p + from, lit, l) == 0)
+		/* one byte needs no memcmp; the second byte inline rejects most candidates */
+		if (l == 1 || (s.p[from + 1] == lit[1] && memcmp(s.p + from + 2, lit + 2, l - 2) == 0))
 			return from;
 		from++;
 	}
 	return s.len;
 }
+
+/*
+ * ms_str_take for a literal of known length l: the first byte inline, no
+ * strlen (the sudo items and the PAM prefix try several per line).
+ */
+static inline bool
+auth_take_n(struct ms_str *s, const char *lit, size_t l)
+{
+	if (s->len < l || (l > 0 && s->p[0] != lit[0]) || memcmp(s->p, lit, l) != 0)
+		return false;
+	s->p += l;
+	s->len -= l;
+	return true;
+}
+
+#define AUTH_TAKE(s, lit) auth_take_n((s), lit, sizeof(lit) - 1)
 
 /* Adds a non-empty value (empty is the same as absent to Sigma). */
 static void
@@ -224,11 +243,11 @@ auth_add_lit(struct decoded *d, const char *name, const char *value)
  * of captures, or -1 when s has another shape.
  */
 static int
-auth_match(struct ms_str s, const char *pat, struct ms_str cap[AUTH_MAX_CAPS])
+auth_match(struct ms_str s, const char *pat, const uint16_t *lits, struct ms_str cap[AUTH_MAX_CAPS])
 {
 	const char *p = pat;
 	size_t i = 0;
-	int nc = 0;
+	int nc = 0, nl = 0;
 
 	/* A literal start must be the message's first byte: most patterns of a table fail here. */
 	if (*p != '%' && *p != '\0' && (s.len == 0 || s.p[0] != *p))
@@ -236,7 +255,7 @@ auth_match(struct ms_str s, const char *pat, struct ms_str cap[AUTH_MAX_CAPS])
 	while (*p != '\0') {
 		size_t ll, at;
 		if (*p != '%') {
-			ll = strcspn(p, "%");
+			ll = lits != NULL ? lits[nl++] : strcspn(p, "%");
 			if (s.len - i < ll || memcmp(s.p + i, p, ll) != 0)
 				return -1;
 			i += ll;
@@ -246,7 +265,7 @@ auth_match(struct ms_str s, const char *pat, struct ms_str cap[AUTH_MAX_CAPS])
 		p++;
 		if (nc >= AUTH_MAX_CAPS || *p == '%')
 			return -1;
-		ll = strcspn(p, "%");
+		ll = lits != NULL ? lits[nl++] : strcspn(p, "%");
 		if (ll == 0) {
 			at = s.len;
 		} else if (p[ll] == '\0') {
@@ -303,25 +322,105 @@ auth_pam_kv(struct decoded *d, struct ms_str s)
 	}
 }
 
-/* First pattern of tab that matches msg: its fields. Returns 1 or 0. */
-static int
-auth_apply(struct decoded *d, struct ms_str msg, const struct auth_pat *tab, size_t n)
+/*
+ * A table pattern's literal runs' lengths in the order auth_match meets
+ * them, and its strings' lengths: worked out once (auth_tables_compile),
+ * so matching a line calls no strcspn or strlen per pattern.
+ */
+struct auth_cpat {
+	bool ok;			/* lit[] holds every run (else strcspn) */
+	uint16_t lit[AUTH_MAX_CAPS + 1];
+	size_t action_len, outcome_len, reason_len;
+};
+
+struct auth_table {
+	const struct auth_pat *pats;
+	struct auth_cpat *c;		/* c[k] is pats[k]'s */
+	size_t n;
+};
+
+/* A file-scope compound literal is static: one auth_cpat per pattern. */
+#define AUTH_TABLE(t) { t, (struct auth_cpat[MS_ARRAY_LEN(t)]){ { 0 } }, MS_ARRAY_LEN(t) }
+
+enum { AUTH_T_SU, AUTH_T_USERMGMT, AUTH_T_LOGIND, AUTH_T_PAM, AUTH_T_SSHD, AUTH_T_N };
+
+static struct auth_table auth_tables[AUTH_T_N] = {
+	[AUTH_T_SU] = AUTH_TABLE(auth_su_pats),
+	[AUTH_T_USERMGMT] = AUTH_TABLE(auth_usermgmt_pats),
+	[AUTH_T_LOGIND] = AUTH_TABLE(auth_logind_pats),
+	[AUTH_T_PAM] = AUTH_TABLE(auth_pam_pats),
+	[AUTH_T_SSHD] = AUTH_TABLE(auth_sshd_pats),
+};
+
+static pthread_once_t auth_tables_once = PTHREAD_ONCE_INIT;
+
+/* The runs auth_match's walk over pat meets; ok false when it would stop early. */
+static void
+auth_compile(const char *pat, struct auth_cpat *c)
 {
+	const char *p = pat;
+	int nl = 0, nc = 0;
+
+	c->ok = false;
+	while (*p != '\0') {
+		size_t ll;
+
+		if (*p == '%') {
+			p++;
+			if (nc++ >= AUTH_MAX_CAPS || *p == '%')
+				return;
+		}
+		ll = strcspn(p, "%");
+		if (nl >= AUTH_MAX_CAPS + 1 || ll > UINT16_MAX)
+			return;
+		c->lit[nl++] = (uint16_t)ll;
+		p += ll;
+	}
+	c->ok = true;
+}
+
+static void
+auth_tables_compile(void)
+{
+	for (int t = 0; t < AUTH_T_N; t++)
+		for (size_t k = 0; k < auth_tables[t].n; k++) {
+			const struct auth_pat *pt = &auth_tables[t].pats[k];
+			struct auth_cpat *c = &auth_tables[t].c[k];
+
+			auth_compile(pt->pat, c);
+			c->action_len = pt->action != NULL ? strlen(pt->action) : 0;
+			c->outcome_len = pt->outcome != NULL ? strlen(pt->outcome) : 0;
+			c->reason_len = pt->reason != NULL ? strlen(pt->reason) : 0;
+		}
+}
+
+/* First pattern of table tab that matches msg: its fields. Returns 1 or 0. */
+static int
+auth_apply(struct decoded *d, struct ms_str msg, int tab)
+{
+	const struct auth_table *tb = &auth_tables[tab];
 	struct ms_str cap[AUTH_MAX_CAPS];
 
-	for (size_t t = 0; t < n; t++) {
-		int nc = auth_match(msg, tab[t].pat, cap);
+	(void)pthread_once(&auth_tables_once, auth_tables_compile);
+	for (size_t t = 0; t < tb->n; t++) {
+		const struct auth_pat *pt = &tb->pats[t];
+		const struct auth_cpat *c = &tb->c[t];
+		int nc = auth_match(msg, pt->pat, c->ok ? c->lit : NULL, cap);
+
 		if (nc < 0)
 			continue;
-		for (int c = 0; c < nc; c++) {
-			if (tab[t].kv_last && c == nc - 1)
-				auth_pam_kv(d, cap[c]);
+		for (int k = 0; k < nc; k++) {
+			if (pt->kv_last && k == nc - 1)
+				auth_pam_kv(d, cap[k]);
 			else
-				auth_add(d, tab[t].names[c], cap[c]);
+				auth_add(d, pt->names[k], cap[k]);
 		}
-		auth_add_lit(d, "action", tab[t].action);
-		auth_add_lit(d, "outcome", tab[t].outcome);
-		auth_add_lit(d, "reason", tab[t].reason);
+		if (pt->action != NULL)
+			(void)decode_field_add(d, "action", pt->action, c->action_len);
+		if (pt->outcome != NULL)
+			(void)decode_field_add(d, "outcome", pt->outcome, c->outcome_len);
+		if (pt->reason != NULL)
+			(void)decode_field_add(d, "reason", pt->reason, c->reason_len);
 		return 1;
 	}
 	return 0;
@@ -350,9 +449,9 @@ auth_pam(struct decoded *d, struct ms_str msg)
 	auth_add(d, "pam_service", ms_str_make(msg.p + lp + 1, colon - lp - 1));
 	auth_add(d, "pam_type", ms_str_make(msg.p + colon + 1, rp - colon - 1));
 	rest = ms_str_make(msg.p + rp + 1, msg.len - rp - 1);
-	(void)ms_str_take(&rest, ":");
-	(void)ms_str_take(&rest, " ");
-	(void)auth_apply(d, rest, auth_pam_pats, MS_ARRAY_LEN(auth_pam_pats));
+	(void)AUTH_TAKE(&rest, ":");
+	(void)AUTH_TAKE(&rest, " ");
+	(void)auth_apply(d, rest, AUTH_T_PAM);
 	return 1;
 }
 
@@ -471,7 +570,7 @@ auth_sshd(struct decoded *d, struct ms_str msg)
 		outcome = "invalid_user";
 		break;
 	case DECODE_SSHD_NONE:
-		if (auth_apply(d, msg, auth_sshd_pats, MS_ARRAY_LEN(auth_sshd_pats)))
+		if (auth_apply(d, msg, AUTH_T_SSHD))
 			return 1;
 		return auth_sshd_other(d, msg);
 	}
@@ -488,13 +587,15 @@ auth_sshd(struct decoded *d, struct ms_str msg)
 static void
 auth_sudo_item(struct decoded *d, struct ms_str item)
 {
-	static const struct { const char *key, *field; } keys[] = {
-		{ "TTY=", "tty" }, { "PWD=", "pwd" }, { "USER=", "target_user" },
-		{ "GROUP=", "target_group" },
+#define AUTH_KEY(k, f) { k, sizeof(k) - 1, f }
+	static const struct { const char *key; size_t len; const char *field; } keys[] = {
+		AUTH_KEY("TTY=", "tty"), AUTH_KEY("PWD=", "pwd"), AUTH_KEY("USER=", "target_user"),
+		AUTH_KEY("GROUP=", "target_group"),
 	};
+#undef AUTH_KEY
 
 	for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
-		if (ms_str_take(&item, keys[k].key)) {
+		if (auth_take_n(&item, keys[k].key, keys[k].len)) {
 			auth_add(d, keys[k].field, item);
 			return;
 		}
@@ -503,12 +604,19 @@ auth_sudo_item(struct decoded *d, struct ms_str item)
 static bool
 auth_sudo_is_item(struct ms_str s)
 {
-	static const char *const keys[] = { "TTY=", "PWD=", "USER=", "GROUP=", "TSID=",
-	    "ENV=", "COMMAND=", "CHROOT=", "CWD=" };
+#define AUTH_KEY(k) { k, sizeof(k) - 1 }
+	static const struct { const char *key; size_t len; } keys[] = {
+		AUTH_KEY("TTY="), AUTH_KEY("PWD="), AUTH_KEY("USER="), AUTH_KEY("GROUP="),
+		AUTH_KEY("TSID="), AUTH_KEY("ENV="), AUTH_KEY("COMMAND="), AUTH_KEY("CHROOT="),
+		AUTH_KEY("CWD="),
+	};
+#undef AUTH_KEY
 
-	for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
-		if (ms_str_startswith(s, keys[k]))
+	for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++) {
+		struct ms_str t = s;
+		if (auth_take_n(&t, keys[k].key, keys[k].len))
 			return true;
+	}
 	return false;
 }
 
@@ -538,7 +646,7 @@ auth_sudo(struct decoded *d, struct ms_str msg)
 	auth_add(d, "user", user);
 	while (rest.len > 0) {
 		size_t e;
-		if (ms_str_take(&rest, "COMMAND=")) {
+		if (AUTH_TAKE(&rest, "COMMAND=")) {
 			size_t sp = auth_find(rest, 0, " ", 1);
 			auth_add(d, "CommandLine", rest);
 			auth_add(d, "Image", ms_str_make(rest.p, sp));
@@ -565,7 +673,7 @@ auth_cron(struct decoded *d, struct ms_str msg)
 {
 	struct ms_str cap[AUTH_MAX_CAPS];
 
-	if (auth_match(msg, "(%) % (%)", cap) != 3)
+	if (auth_match(msg, "(%) % (%)", NULL, cap) != 3)
 		return 0;
 	/* "(CRON) INFO (...)" is the daemon about itself, not a user */
 	if (!ms_str_eq(cap[0], "CRON"))
@@ -589,7 +697,7 @@ auth_comma_kv(struct decoded *d, struct ms_str s, const char *name_field)
 		size_t e = auth_find(s, 0, ", ", 2);
 		struct ms_str item = ms_str_make(s.p, e);
 
-		if (ms_str_take(&item, "name=")) {
+		if (AUTH_TAKE(&item, "name=")) {
 			auth_add(d, name_field, item);
 		} else {
 			for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
@@ -609,22 +717,22 @@ auth_usermgmt(struct decoded *d, struct ms_str msg)
 {
 	struct ms_str rest = msg, cap[AUTH_MAX_CAPS];
 
-	if (ms_str_take(&rest, "new user: ")) {
+	if (AUTH_TAKE(&rest, "new user: ")) {
 		auth_comma_kv(d, rest, "user");
 		auth_add_lit(d, "action", "user_added");
 		return 1;
 	}
-	if (ms_str_take(&rest, "new group: ")) {
+	if (AUTH_TAKE(&rest, "new group: ")) {
 		auth_comma_kv(d, rest, "group");
 		auth_add_lit(d, "action", "group_added");
 		return 1;
 	}
-	if (auth_match(msg, "group added to %: %", cap) == 2) {
+	if (auth_match(msg, "group added to %: %", NULL, cap) == 2) {
 		auth_comma_kv(d, cap[1], "group");
 		auth_add_lit(d, "action", "group_added");
 		return 1;
 	}
-	return auth_apply(d, msg, auth_usermgmt_pats, MS_ARRAY_LEN(auth_usermgmt_pats));
+	return auth_apply(d, msg, AUTH_T_USERMGMT);
 }
 
 /* rsyslog's "message repeated N times: [ msg]" → msg, and N in d->repeat. */
@@ -692,13 +800,13 @@ decode_auth(struct decoded *d)
 	case AUTH_SUDO:
 		return auth_sudo(d, msg);
 	case AUTH_SU:
-		return auth_apply(d, msg, auth_su_pats, MS_ARRAY_LEN(auth_su_pats));
+		return auth_apply(d, msg, AUTH_T_SU);
 	case AUTH_CRON:
 		return auth_cron(d, msg);
 	case AUTH_USERMGMT:
 		return auth_usermgmt(d, msg);
 	case AUTH_LOGIND:
-		return auth_apply(d, msg, auth_logind_pats, MS_ARRAY_LEN(auth_logind_pats));
+		return auth_apply(d, msg, AUTH_T_LOGIND);
 	case AUTH_OTHER:
 		break;
 	}

@@ -58,9 +58,15 @@ fw_key_of(const char *t, size_t klen)
 	case 'L': k = 8; break;
 	default: return -1;
 	}
-	if (fw_keys[k].len != klen || memcmp(fw_keys[k].key, t, klen) != 0)
+	/* constant lengths (the keys have 3 to 5 bytes): compares of a load, no memcmp call per token */
+	if (fw_keys[k].len != klen)
 		return -1;
-	return k;
+	switch (klen) {
+	case 3: return memcmp(fw_keys[k].key, t, 3) == 0 ? k : -1;
+	case 4: return memcmp(fw_keys[k].key, t, 4) == 0 ? k : -1;
+	case 5: return memcmp(fw_keys[k].key, t, 5) == 0 ? k : -1;
+	default: return memcmp(fw_keys[k].key, t, klen) == 0 ? k : -1;
+	}
 }
 
 static bool
@@ -84,6 +90,10 @@ fw_contains_ci(const char *s, size_t n, const char *word)
 
 	for (size_t i = 0; i + l <= n; i++) {
 		size_t k = 0;
+
+		/* the first byte alone rejects most positions */
+		if ((s[i] | 0x20) != word[0])
+			continue;
 		while (k < l) {
 			char c = s[i + k];
 			if (c >= 'A' && c <= 'Z')
@@ -194,9 +204,7 @@ decode_fw(struct decoded *d)
 		size_t t0 = i, eq;
 
 		/* The token's first '=' (or its end), then its end. */
-		eq = i = decode_find2(s, n, i, ' ', '=');
-		if (i < n && s[i] == '=')
-			i = decode_find(s, n, i + 1, ' ');
+		i = decode_find_kv(s, n, i, &eq);
 		if (fw_is_flag(s + t0, i - t0)) {
 			if (flags_hi == 0)
 				flags_lo = t0;

@@ -146,25 +146,25 @@ syslog_skip_spaces(const char *s, size_t n, size_t *i)
 static bool
 syslog_fraction(const char *s, size_t n, size_t *i, int *msec)
 {
-	size_t cnt = 0;
+	size_t cnt, j = *i + 1, e;
 	int v = 0;
 
 	*msec = 0;
 	if (*i >= n || s[*i] != '.')
 		return true;
-	(*i)++;
-	while (*i < n && syslog_isdigit(s[*i])) {
-		if (++cnt > SYSLOG_MAX_FRAC_DIGITS)
-			return false;
-		if (cnt <= 3)
-			v = v * 10 + (s[*i] - '0');
-		(*i)++;
-	}
-	if (cnt == 0)
-		return false;
-	for (size_t k = cnt; k < 3; k++)
-		v *= 10;
+	/* the digits' end first (a local index, one compare per digit), then the first three */
+	for (e = j; e < n && syslog_isdigit(s[e]); e++)
+		;
+	cnt = e - j;
+	if (cnt == 0 || cnt > SYSLOG_MAX_FRAC_DIGITS)
+		return false;	/* the callers reject the stamp: *i does not matter */
+	if (cnt >= 3)
+		v = (s[j] - '0') * 100 + (s[j + 1] - '0') * 10 + (s[j + 2] - '0');
+	else
+		for (size_t k = 0; k < 3; k++)
+			v = v * 10 + (k < cnt ? s[j + k] - '0' : 0);
 	*msec = v;
+	*i = e;
 	return true;
 }
 
@@ -235,6 +235,22 @@ static _Thread_local struct {
 	int64_t secs;
 } syslog_ts_last;
 
+/* Are the SYSLOG_TS_KEY bytes at a and b the same? Three overlapping 8-byte loads each, no memcmp call. */
+static inline bool
+syslog_ts_same(const char *a, const char *b)
+{
+	uint64_t x[3], y[3];
+
+	_Static_assert(SYSLOG_TS_KEY > 16 && SYSLOG_TS_KEY <= 24, "three overlapping loads");
+	memcpy(&x[0], a, 8);
+	memcpy(&x[1], a + 8, 8);
+	memcpy(&x[2], a + SYSLOG_TS_KEY - 8, 8);
+	memcpy(&y[0], b, 8);
+	memcpy(&y[1], b + 8, 8);
+	memcpy(&y[2], b + SYSLOG_TS_KEY - 8, 8);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+}
+
 static bool
 syslog_ts_rfc3339(const char *s, size_t n, size_t *i, bool need_zone,
     const struct decode_ctx *ctx, int64_t *ms)
@@ -243,8 +259,13 @@ syslog_ts_rfc3339(const char *s, size_t n, size_t *i, bool need_zone,
 	size_t j = *i;
 	int year = 0, oh = 0, om = 0;
 	int64_t offset_s = ctx->tz_offset_s, secs;
-	bool cached = n - j >= SYSLOG_TS_KEY && syslog_ts_last.valid &&
-	    memcmp(s + j, syslog_ts_last.key, SYSLOG_TS_KEY) == 0;
+	bool cached;
+
+	/* "YYYY-": both paths below need the '-' (an access log's address fails here) */
+	if (n - j < 5 || s[j + 4] != '-')
+		return false;
+	cached = n - j >= SYSLOG_TS_KEY && syslog_ts_last.valid &&
+	    syslog_ts_same(s + j, syslog_ts_last.key);
 
 	if (cached) {
 		j += SYSLOG_TS_KEY;
@@ -483,10 +504,6 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 
 /* ---- header parts -------------------------------------------------- */
 
-/* Bytes that end a tag and a pid: one table load per byte, not two or three compares. */
-static const bool syslog_tag_stop[256] = { [' '] = true, ['['] = true, [':'] = true };
-static const bool syslog_pid_stop[256] = { [' '] = true, [']'] = true };
-
 /* A run of non-space bytes; false when empty. */
 static bool
 syslog_token(const char *s, size_t n, size_t *i, struct ms_str *out)
@@ -511,40 +528,41 @@ syslog_token(const char *s, size_t n, size_t *i, struct ms_str *out)
 static void
 syslog_host_tag(const char *s, size_t n, size_t i, struct decoded *out)
 {
-	size_t tok, end, j, colon = n;
+	size_t tok, end, j, colon;
+	bool is_host;
 
 	syslog_skip_spaces(s, n, &i);
 	tok = i;
-	end = decode_find(s, n, tok, ' ');
 	/*
 	 * A first token holding '[' or ending in its only ':' is a tag, not a
-	 * host: host names have neither (IPv6 literals have several ':').
+	 * host: host names have neither (IPv6 literals have several ':'). One
+	 * scan for the first of ' ', '[' and ':' decides most tokens.
 	 */
-	if (end > tok) {
-		bool bracket = decode_find(s, end, tok, '[') < end;
-		size_t c = decode_find(s, end, tok, ':');
-		if (c < end)
-			colon = c;
-		if (!bracket && !(colon == end - 1)) {
-			out->host = ms_str_make(s + tok, end - tok);
-			i = end;
-			syslog_skip_spaces(s, n, &i);
-		}
+	end = decode_find3(s, n, tok, ' ', '[', ':');
+	if (end < n && s[end] == '[') {
+		is_host = false;
+	} else if (end < n && s[end] == ':') {
+		colon = end;
+		end = decode_find(s, n, colon + 1, ' ');
+		is_host = decode_find(s, end, colon + 1, '[') == end && colon != end - 1;
+	} else {
+		is_host = end > tok;	/* no '[' or ':' before the space */
+	}
+	if (is_host) {
+		out->host = ms_str_make(s + tok, end - tok);
+		i = end;
+		syslog_skip_spaces(s, n, &i);
 	}
 	out->app = ms_str_make(s + i, 0);
 	out->pid = ms_str_make(s + i, 0);
 	out->msg = ms_str_make(s + i, n - i);
 
 	/* tag: bytes up to '[', ':' or a space */
-	j = i;
-	while (j < n && !syslog_tag_stop[(unsigned char)s[j]])
-		j++;
+	j = decode_find3(s, n, i, ' ', '[', ':');
 	if (j == i || j == n || s[j] == ' ')
 		return;		/* no tag: msg is all of it */
 	if (s[j] == '[') {
-		size_t p = j + 1, rb = p, q;
-		while (rb < n && !syslog_pid_stop[(unsigned char)s[rb]])
-			rb++;
+		size_t p = j + 1, rb = decode_find3(s, n, p, ' ', ']', ']'), q;
 		if (rb == n || s[rb] != ']')
 			return;
 		q = rb + 1;

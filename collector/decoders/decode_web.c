@@ -79,6 +79,43 @@ web_d2(const char *p)
 	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
 }
 
+/* Bytes of a date web_date reads, "]" included. */
+#define WEB_DATE_LEN 27
+
+/*
+ * The last date web_date accepted, as its bytes and its value: a busy
+ * server logs many lines per second, and a line with the same 27 bytes has
+ * the same time (compared with four 8-byte loads; no parse, no calendar).
+ */
+struct web_date_memo {
+	bool valid;
+	char key[WEB_DATE_LEN];
+	int64_t ms;
+};
+
+static _Thread_local struct web_date_memo web_date_last;
+
+/* Is s (WEB_DATE_LEN bytes) the remembered date? */
+static inline bool
+web_date_same(const char *s)
+{
+	const struct web_date_memo *m = &web_date_last;
+	uint64_t a[4], b[4];
+
+	_Static_assert(WEB_DATE_LEN > 24 && WEB_DATE_LEN <= 32, "four overlapping loads");
+	if (!m->valid)
+		return false;
+	memcpy(&a[0], s, 8);
+	memcpy(&a[1], s + 8, 8);
+	memcpy(&a[2], s + 16, 8);
+	memcpy(&a[3], s + WEB_DATE_LEN - 8, 8);
+	memcpy(&b[0], m->key, 8);
+	memcpy(&b[1], m->key + 8, 8);
+	memcpy(&b[2], m->key + 16, 8);
+	memcpy(&b[3], m->key + WEB_DATE_LEN - 8, 8);
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0;
+}
+
 static size_t
 web_date(const char *s, size_t n, size_t i, int64_t *ms)
 {
@@ -86,7 +123,13 @@ web_date(const char *s, size_t n, size_t i, int64_t *ms)
 	int day, mon = 0, year, y2, hh, mm, ss, zh, zm;
 	int64_t secs;
 
-	if (n - i < 27 || s[i + 2] != '/' || s[i + 6] != '/' || s[i + 11] != ':' ||
+	if (n - i < WEB_DATE_LEN)
+		return 0;
+	if (web_date_same(s + i)) {
+		*ms = web_date_last.ms;
+		return i + WEB_DATE_LEN;
+	}
+	if (s[i + 2] != '/' || s[i + 6] != '/' || s[i + 11] != ':' ||
 	    s[i + 14] != ':' || s[i + 17] != ':' || s[i + 20] != ' ' ||
 	    (s[i + 21] != '+' && s[i + 21] != '-') || s[i + 26] != ']')
 		return 0;
@@ -107,7 +150,10 @@ web_date(const char *s, size_t n, size_t i, int64_t *ms)
 	secs = decode_days(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
 	secs -= (s[i + 21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
 	*ms = secs * 1000;
-	return i + 27;
+	memcpy(web_date_last.key, s + i, WEB_DATE_LEN);
+	web_date_last.ms = *ms;
+	web_date_last.valid = true;
+	return i + WEB_DATE_LEN;
 }
 
 /* ---- small scanners -------------------------------------------------- */

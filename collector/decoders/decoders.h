@@ -14,6 +14,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /*
  * The offset of the first byte c in s[i..n), or n. For the short spans the
@@ -75,6 +78,70 @@ decode_find2(const char *s, size_t n, size_t i, char c1, char c2)
 		if (s[i] == c1 || s[i] == c2)
 			return i;
 	return n;
+}
+
+/*
+ * As decode_find, for the first byte that is c1, c2 or c3: sixteen bytes
+ * per step with SSE2 (three compares and one mask for a whole syslog tag
+ * or pid), else byte by byte. Never reads outside s[i..n).
+ */
+static inline __attribute__((always_inline)) size_t
+decode_find3(const char *s, size_t n, size_t i, char c1, char c2, char c3)
+{
+	if (i >= n)
+		return n;
+#if defined(__SSE2__)
+	for (; n - i >= 16; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i e = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(c1)),
+		    _mm_cmpeq_epi8(x, _mm_set1_epi8(c2))), _mm_cmpeq_epi8(x, _mm_set1_epi8(c3)));
+		unsigned m = (unsigned)_mm_movemask_epi8(e);
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	for (; i < n; i++)
+		if (s[i] == c1 || s[i] == c2 || s[i] == c3)
+			return i;
+	return n;
+}
+
+/*
+ * A "key=value" or bare token at s[i]: *eq is the first ' ' or '=' at or
+ * after i (n when none); the result is the token's end, the first ' '
+ * after *eq when that is a '=', else *eq. With SSE2 one 16-byte load
+ * answers both for tokens that fit (most netfilter tokens), else as
+ * decode_find2 then decode_find. Never reads outside s[i..n).
+ */
+static inline __attribute__((always_inline)) size_t
+decode_find_kv(const char *s, size_t n, size_t i, size_t *eq)
+{
+	size_t e;
+
+#if defined(__SSE2__)
+	if (i < n && n - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+		unsigned em = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
+		unsigned stop = sp | em;
+
+		if (stop != 0) {
+			unsigned f = (unsigned)__builtin_ctz(stop), rest;
+
+			*eq = i + f;
+			if (!(em & (1u << f)))
+				return i + f;
+			rest = sp & ~((2u << f) - 1);	/* f <= 15: 2u << f fits */
+			return rest != 0 ? i + (size_t)__builtin_ctz(rest) : decode_find(s, n, i + 16, ' ');
+		}
+		i += 16;
+	}
+#endif
+	e = *eq = decode_find2(s, n, i, ' ', '=');
+	if (e < n && s[e] == '=')
+		e = decode_find(s, n, e + 1, ' ');
+	return e;
 }
 
 /*
