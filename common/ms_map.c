@@ -34,7 +34,6 @@
 #define MAP_LINE	64
 #define MAP_VSIZE_MAX	(1u << 20)
 #define MAP_PREFETCH	(4 * MAP_LINE)	/* inline value bytes prefetched */
-#define MAP_VICTIM_PREFETCH	(8 * MAP_LINE)	/* record bytes of a next victim */
 
 struct map_slot {
 	uint32_t tag;			/* low 32 bits of the hash */
@@ -652,43 +651,12 @@ ms_map_lru(const struct ms_map *m, const void **key, size_t *klen)
 	return e->val;
 }
 
-/*
- * A capped map that keeps meeting new keys (a scan from random sources)
- * evicts on nearly every insert, and its victims are known in advance:
- * the oldest entries, in order. Each eviction reads the victim's record
- * (its tag, key, and the value vfree looks at), its slot and its LRU
- * links – cold lines by then, waited for one after the other. So after an
- * eviction this asks for the next victim's slot (its tag is read from its
- * record, asked for by the eviction before) and for the record and links
- * of the one after it. Only hints: nothing is read that is not valid, the
- * map is unchanged.
- */
-static void
-map_prefetch_victims(const struct ms_map *m)
-{
-	uint32_t n1 = m->oldest, n2;
-	const char *r;
-	size_t n;
-
-	if (n1 == 0)
-		return;
-	__builtin_prefetch(&m->slots[map_ent(m, n1)->tag & m->mask], 1);
-	if ((n2 = m->lru[n1].newer) == 0)
-		return;
-	__builtin_prefetch(&m->lru[n2], 1);
-	r = (const char *)map_ent(m, n2);
-	n = m->stride < MAP_VICTIM_PREFETCH ? m->stride : MAP_VICTIM_PREFETCH;
-	for (size_t off = 0; off < n; off += MAP_LINE)
-		__builtin_prefetch(r + off, 1);
-}
-
 int
 ms_map_del_lru(struct ms_map *m)
 {
 	if (m->oldest == 0)
 		return -1;
 	map_remove(m, map_slot_of(m, m->oldest, map_ent(m, m->oldest)->tag));
-	map_prefetch_victims(m);
 	return 0;
 }
 
