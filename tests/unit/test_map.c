@@ -599,14 +599,12 @@ test_hashed_calls(void **state)
 }
 
 /*
- * A capped inline map fed mostly new keys (a scan from random sources):
- * every insert past the cap evicts the least recently used entry, and the
- * eviction asks for the next victims' lines ahead (map_prefetch_victims).
- * Checked against a model: which value each eviction clears, in order,
- * with touches and deletions in between that make the entries asked for
- * ahead no longer the next victims; the survivors keep their values and
- * their order. Values of several cache lines, so the whole record is
- * asked for.
+ * A capped inline map fed mostly new keys (a scan from random sources, as
+ * the correlation groups see it): every insert past the cap evicts the
+ * least recently used entry. Checked against a model: which value each
+ * eviction clears, in order, with touches and deletions in between; the
+ * record an eviction frees is the next insert's, and values of several
+ * cache lines stay intact; the survivors keep their values and order.
  */
 #define CAP_KEYS	400
 #define CAP_VSIZE	300

@@ -1124,11 +1124,12 @@ test_eviction(void **state)
 
 /*
  * Evictions of groups that own heap blocks (a grown ring, a grown value set
- * with long values, sample lines): each eviction asks for the next
- * victim's blocks ahead (group_prefetch_victim). A stream of new sources
+ * with long values, sample lines): the evicted group's sample buffer goes
+ * to the group made in its place (group_get). A stream of new sources
  * under a cap of 8, each source fed enough to grow its blocks, while one
- * source keeps going: counts, evictions and the alert are as without a
- * cap for that source (ASan checks the blocks' reads and frees).
+ * source keeps going: counts, evictions and the alert with its samples
+ * are as without a cap for that source (ASan and LeakSanitizer check the
+ * blocks' use and release).
  */
 static void
 test_eviction_heap_victims(void **state)
@@ -1178,6 +1179,25 @@ test_eviction_heap_victims(void **state)
 		assert_int_equal(s->a[0].count, 40);
 		assert_int_equal(s->a[0].nsamples, SIGMA_CORR_MAX_SAMPLES);
 		assert_string_equal(s->a[0].samples[0], "attack 0");
+		/*
+		 * A group made at the cap takes the evicted group's sample
+		 * buffer, full of that group's lines: its alert shows its own.
+		 */
+		for (int k = 0; k < 40; k++) {
+			char user[96], line[64];
+
+			snprintf(user, sizeof(user), "a-user-name-long-enough-for-the-heap-late-%d", k);
+			snprintf(line, sizeof(line), "late %d", k);
+			feed(c, 0, t++, s, line, "src_ip", "192.0.2.77", "user", user, NULL);
+		}
+		assert_int_equal(sigma_corr_evicted(c), 401 - 8 + 1);
+		assert_int_equal(s->n, 2);
+		assert_string_equal(s->a[1].gval[0], "192.0.2.77");
+		assert_int_equal(s->a[1].count, 40);
+		assert_int_equal(s->a[1].nsamples, SIGMA_CORR_MAX_SAMPLES);
+		assert_string_equal(s->a[1].samples[0], "late 0");
+		assert_string_equal(s->a[1].samples[1], "late 1");
+		assert_string_equal(s->a[1].samples[2], "late 2");
 		sigma_corr_free(c);
 	}
 	free(s);
