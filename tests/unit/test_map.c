@@ -598,6 +598,114 @@ test_hashed_calls(void **state)
 	ms_map_free(b);
 }
 
+/*
+ * A capped inline map fed mostly new keys (a scan from random sources, as
+ * the correlation groups see it): every insert past the cap evicts the
+ * least recently used entry. Checked against a model: which value each
+ * eviction clears, in order, with touches and deletions in between; the
+ * record an eviction frees is the next insert's, and values of several
+ * cache lines stay intact; the survivors keep their values and order.
+ */
+#define CAP_KEYS	400
+#define CAP_VSIZE	300
+
+static long cap_cleared[64];
+static int cap_ncleared;
+
+static void
+cap_clear(void *v)
+{
+	const long *p = v;
+
+	/* the first and last word of the value: all of it stayed intact */
+	assert_int_equal(p[0], p[CAP_VSIZE / sizeof(long) - 1]);
+	/* ms_map_free clears the survivors too: only the last ones are kept */
+	cap_cleared[cap_ncleared++ % (int)(sizeof(cap_cleared) / sizeof(cap_cleared[0]))] = p[0];
+}
+
+static void
+test_capped_stream(void **state)
+{
+	static long order[CAP_KEYS + 1];	/* model: stamps, oldest first */
+	struct ms_map *m = ms_map_new_inline(CAP_VSIZE, cap_clear);
+	uint32_t x = 99;
+	long next = 1;
+	int n = 0;
+	char key[64];
+
+	(void)state;
+	assert_non_null(m);
+	for (int step = 0; step < 40000; step++) {
+		int op, i;
+		long *v;
+
+		x = x * 1103515245u + 12345u;
+		op = (int)((x >> 20) % 10);
+		if (op < 7 || n == 0) {		/* a new key, the oldest evicted at the cap */
+			long stamp = next++;
+
+			cap_ncleared = 0;
+			while (ms_map_count(m) >= CAP_KEYS && ms_map_del_lru(m) == 0)
+				;
+			if (n >= CAP_KEYS) {
+				assert_int_equal(cap_ncleared, 1);
+				assert_int_equal(cap_cleared[0], order[0]);
+				memmove(order, order + 1, (size_t)(n - 1) * sizeof(order[0]));
+				n--;
+			} else {
+				assert_int_equal(cap_ncleared, 0);
+			}
+			snprintf(key, sizeof(key), "198.51.%ld.%ld", stamp / 256, stamp % 256);
+			v = ms_map_add(m, key, strlen(key));
+			assert_non_null(v);
+			v[0] = v[CAP_VSIZE / sizeof(long) - 1] = stamp;
+			order[n++] = stamp;
+		} else {
+			/* an older key: touched (op 7, 8) or deleted (op 9) */
+			long stamp;
+
+			i = (int)((x >> 8) % (uint32_t)(n < 8 ? n : 8));
+			if ((x >> 4) & 1)
+				i = n - 1 - i;
+			stamp = order[i];
+			snprintf(key, sizeof(key), "198.51.%ld.%ld", stamp / 256, stamp % 256);
+			if (op < 9) {
+				v = ms_map_touch(m, key, strlen(key));
+				assert_non_null(v);
+				assert_int_equal(v[0], stamp);
+				memmove(order + i, order + i + 1, (size_t)(n - i - 1) * sizeof(order[0]));
+				order[n - 1] = stamp;
+			} else {
+				cap_ncleared = 0;
+				assert_int_equal(ms_map_del(m, key, strlen(key)), 0);
+				assert_int_equal(cap_ncleared, 1);
+				assert_int_equal(cap_cleared[0], stamp);
+				memmove(order + i, order + i + 1, (size_t)(n - i - 1) * sizeof(order[0]));
+				n--;
+			}
+		}
+		assert_int_equal(ms_map_count(m), n);
+	}
+	/* the survivors, oldest first, with their values */
+	{
+		struct ms_map_iter it;
+		const long *v;
+		int j = 0;
+
+		ms_map_iter_init(&it);
+		while ((v = ms_map_next(m, &it, NULL, NULL)) != NULL) {
+			assert_true(j < n);
+			assert_int_equal(v[0], order[j]);
+			j++;
+		}
+		assert_int_equal(j, n);
+	}
+	assert_true(next > 20000);
+	cap_ncleared = 0;
+	ms_map_free(m);
+	assert_int_equal(cap_ncleared, n);
+}
+
 int
 main(void)
 {
@@ -613,6 +721,7 @@ main(void)
 		cmocka_unit_test(test_inline_values),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_hashed_calls),
+		cmocka_unit_test(test_capped_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1122,6 +1122,87 @@ test_eviction(void **state)
 	free(s);
 }
 
+/*
+ * Evictions of groups that own heap blocks (a grown ring, a grown value set
+ * with long values, sample lines): the evicted group's sample buffer goes
+ * to the group made in its place (group_get). A stream of new sources
+ * under a cap of 8, each source fed enough to grow its blocks, while one
+ * source keeps going: counts, evictions and the alert with its samples
+ * are as without a cap for that source (ASan and LeakSanitizer check the
+ * blocks' use and release).
+ */
+static void
+test_eviction_heap_victims(void **state)
+{
+	static const char *ymls[] = {
+		"title: t\ncorrelation: {type: event_count, rules: [a], group-by: [src_ip],"
+		" timespan: 1h, condition: {gte: 40}}\n",
+		"title: t\ncorrelation: {type: value_count, rules: [a], group-by: [src_ip],"
+		" timespan: 1h, condition: {field: user, gte: 40}}\n",
+	};
+	struct sink *s = calloc(1, sizeof(*s));
+
+	(void)state;
+	for (size_t y = 0; y < MS_ARRAY_LEN(ymls); y++) {
+		struct sigma_corr *c = parse_ok(ymls[y]);
+		int64_t t = T0;
+		int fed = 0;
+
+		sigma_corr_set_max_groups(c, 8);
+		s->n = 0;
+		for (int i = 0; i < 400; i++) {
+			char ip[32], user[96], line[128];
+
+			snprintf(ip, sizeof(ip), "198.51.%d.%d", i / 256, i % 256);
+			/* 12 events: past the ring's and the value set's inline slots */
+			for (int k = 0; k < 12; k++) {
+				snprintf(user, sizeof(user), "a-user-name-long-enough-for-the-heap-%d-%d", i, k);
+				snprintf(line, sizeof(line), "scan from %s number %d", ip, k);
+				feed(c, 0, t++, s, line, "src_ip", ip, "user", user, NULL);
+			}
+			/*
+			 * the attacker, every 5th source (so it stays among the 8
+			 * most recent): 40 events, then it is left to be evicted
+			 */
+			if (i % 5 == 0 && fed < 40) {
+				snprintf(user, sizeof(user), "a-user-name-long-enough-for-the-heap-x-%d", fed);
+				snprintf(line, sizeof(line), "attack %d", fed);
+				feed(c, 0, t++, s, line, "src_ip", "203.0.113.9", "user", user, NULL);
+				fed++;
+			}
+			assert_true(sigma_corr_groups(c) <= 8);
+		}
+		/* 400 sources and the attacker, each made once, 8 kept */
+		assert_int_equal(sigma_corr_evicted(c), 401 - 8);
+		assert_int_equal(s->n, 1);
+		assert_string_equal(s->a[0].gval[0], "203.0.113.9");
+		assert_int_equal(s->a[0].count, 40);
+		assert_int_equal(s->a[0].nsamples, SIGMA_CORR_MAX_SAMPLES);
+		assert_string_equal(s->a[0].samples[0], "attack 0");
+		/*
+		 * A group made at the cap takes the evicted group's sample
+		 * buffer, full of that group's lines: its alert shows its own.
+		 */
+		for (int k = 0; k < 40; k++) {
+			char user[96], line[64];
+
+			snprintf(user, sizeof(user), "a-user-name-long-enough-for-the-heap-late-%d", k);
+			snprintf(line, sizeof(line), "late %d", k);
+			feed(c, 0, t++, s, line, "src_ip", "192.0.2.77", "user", user, NULL);
+		}
+		assert_int_equal(sigma_corr_evicted(c), 401 - 8 + 1);
+		assert_int_equal(s->n, 2);
+		assert_string_equal(s->a[1].gval[0], "192.0.2.77");
+		assert_int_equal(s->a[1].count, 40);
+		assert_int_equal(s->a[1].nsamples, SIGMA_CORR_MAX_SAMPLES);
+		assert_string_equal(s->a[1].samples[0], "late 0");
+		assert_string_equal(s->a[1].samples[1], "late 1");
+		assert_string_equal(s->a[1].samples[2], "late 2");
+		sigma_corr_free(c);
+	}
+	free(s);
+}
+
 /* Every type under a tiny cap and a pseudo-random stream: no crash, no leak. */
 static void
 test_random_stream(void **state)
@@ -1392,6 +1473,7 @@ main(void)
 		cmocka_unit_test(test_ordered),
 		cmocka_unit_test(test_success_after_failures),
 		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_eviction_heap_victims),
 		cmocka_unit_test(test_random_stream),
 		cmocka_unit_test(test_reentrant_emit),
 		cmocka_unit_test(test_no_fields),
