@@ -509,13 +509,15 @@ ms_json_kv_strn(struct ms_json *j, const char *k, size_t klen, const char *v, si
 	ms_json_strn(j, v, vlen);
 }
 
-void
-ms_json_int(struct ms_json *j, int64_t v)
+/*
+ * v in decimal at the end of d; returns where it starts (*n bytes). Digits
+ * from the end; the magnitude as unsigned, so INT64_MIN works too.
+ */
+static char *
+json_digits(int64_t v, char d[24], size_t *n)
 {
-	char d[24], *p = d + sizeof(d), *w;
-	/* Digits from the end; the magnitude as unsigned, so INT64_MIN works too. */
+	char *p = d + 24;
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	size_t n;
 
 	do {
 		*--p = (char)('0' + u % 10);
@@ -523,7 +525,17 @@ ms_json_int(struct ms_json *j, int64_t v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	n = (size_t)(d + sizeof(d) - p);
+	*n = (size_t)(d + 24 - p);
+	return p;
+}
+
+void
+ms_json_int(struct ms_json *j, int64_t v)
+{
+	char d[24], *w;
+	size_t n;
+	const char *p = json_digits(v, d, &n);
+
 	if ((w = json_room(j->out, 0, n + 2)) != NULL) {
 		size_t o = json_sep_into(j, w);
 
@@ -564,17 +576,10 @@ void ms_json_kv_arr_open(struct ms_json *j, const char *k, size_t klen) { json_k
 void
 ms_json_kv_int(struct ms_json *j, const char *k, size_t klen, int64_t v)
 {
-	char d[24], *p = d + sizeof(d), *w;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char d[24], *w;
 	size_t n;
+	const char *p = json_digits(v, d, &n);
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	n = (size_t)(d + sizeof(d) - p);
 	if ((w = json_room(j->out, klen, n + 5)) != NULL) {
 		size_t o = json_sep_into(j, w);
 

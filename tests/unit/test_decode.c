@@ -18,6 +18,7 @@
 
 #include "decode.h"
 #include "ms_util.h"
+#include "test_decode_util.h"
 
 /* 2025-11-25T16:34:50Z: three seconds after the usual test line. */
 #define RECV_NOV25 INT64_C(1764088490000)
@@ -29,17 +30,6 @@
 #define PRI(x) .has_pri = true, .pri = (x)
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static char *
-dup_exact(const char *s, size_t n)
-{
-	char *p = malloc(n > 0 ? n : 1);
-
-	assert_non_null(p);
-	if (n > 0)
-		memcpy(p, s, n);
-	return p;
-}
 
 static void
 check_str(const char *name, const char *field, struct ms_str got, const char *want)

@@ -23,6 +23,7 @@
 
 #include "decode.h"
 #include "ms_util.h"
+#include "test_decode_util.h"
 
 /* 2026-11-25T12:00:00Z */
 #define RECV_MS INT64_C(1795608000000)
@@ -238,32 +239,12 @@ static const struct au_case au_cases[] = {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *
-dup_exact(const char *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	assert_non_null(p);
-	memcpy(p, s, len);
-	return p;
-}
-
 static bool
 in_range(struct ms_str s, const char *lo, size_t len)
 {
 	uintptr_t b = (uintptr_t)lo, p = (uintptr_t)s.p;
 
 	return s.p != NULL && p >= b && s.len <= len && p - b <= len - s.len;
-}
-
-/* The value of the field named exactly name, or NULL. */
-static const struct ms_str *
-field_exact(const struct decoded *d, const char *name)
-{
-	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, name) == 0)
-			return &d->fields[i].value;
-	return NULL;
 }
 
 static void

@@ -26,28 +26,10 @@
 #include "decode.h"
 #include "decoders.h"
 #include "ms_util.h"
+#include "test_decode_util.h"
 
 /* 2024-11-25 10:00:00 UTC: a receive time for lines without a year. */
 #define RECV_MS INT64_C(1732528800000)
-
-static char *
-dup_exact(const char *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	assert_non_null(p);
-	memcpy(p, s, len);
-	return p;
-}
-
-static const struct ms_str *
-field_exact(const struct decoded *d, const char *name)
-{
-	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, name) == 0)
-			return &d->fields[i].value;
-	return NULL;
-}
 
 static unsigned
 field_count(const struct decoded *d, const char *name)
@@ -57,24 +39,6 @@ field_count(const struct decoded *d, const char *name)
 	for (unsigned i = 0; i < d->nfields; i++)
 		c += strcmp(d->fields[i].name, name) == 0;
 	return c;
-}
-
-static void
-expect_field(const struct decoded *d, const char *name, const char *value)
-{
-	const struct ms_str *v = field_exact(d, name);
-
-	if (v == NULL)
-		fail_msg("field %s missing", name);
-	if (!ms_str_eq(*v, value))
-		fail_msg("field %s = \"%.*s\", want \"%s\"", name, (int)v->len, v->p, value);
-}
-
-static void
-expect_no_field(const struct decoded *d, const char *name)
-{
-	if (field_exact(d, name) != NULL)
-		fail_msg("field %s present", name);
 }
 
 /* Decodes line (copied to an exact buffer, freed by the caller via *buf). */

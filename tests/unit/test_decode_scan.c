@@ -24,16 +24,7 @@
 #include "decode.h"
 #include "decoders.h"
 #include "ms_util.h"
-
-static char *
-dup_exact(const char *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	assert_non_null(p);
-	memcpy(p, s, len);
-	return p;
-}
+#include "test_decode_util.h"
 
 /* ---- decode_find / decode_rfind ---------------------------------------- */
 
@@ -214,16 +205,6 @@ test_time_memo_boundaries(void **state)
 
 #define AU_PFX "type=SYSCALL msg=audit(1732528800.000:1): "
 
-/* The value of the field named exactly name, or NULL. */
-static const struct ms_str *
-field_exact(const struct decoded *d, const char *name)
-{
-	for (unsigned i = 0; i < d->nfields; i++)
-		if (strcmp(d->fields[i].name, name) == 0)
-			return &d->fields[i].value;
-	return NULL;
-}
-
 static void
 decode_au(struct decoded *d, const char *line, size_t len, char **buf)
 {
@@ -232,24 +213,6 @@ decode_au(struct decoded *d, const char *line, size_t len, char **buf)
 	*buf = dup_exact(line, len);
 	decode_line(*buf, len, &ctx, d);
 	assert_string_equal(d->service, "auditd");
-}
-
-static void
-expect_field(const struct decoded *d, const char *name, const char *value)
-{
-	const struct ms_str *v = field_exact(d, name);
-
-	if (v == NULL)
-		fail_msg("field %s missing", name);
-	if (!ms_str_eq(*v, value))
-		fail_msg("field %s = \"%.*s\", want \"%s\"", name, (int)v->len, v->p, value);
-}
-
-static void
-expect_no_field(const struct decoded *d, const char *name)
-{
-	if (field_exact(d, name) != NULL)
-		fail_msg("field %s present", name);
 }
 
 /*
