@@ -27,6 +27,7 @@
 #include "decoders.h"
 #include "ms_util.h"
 #include "test_decode_util.h"
+#include "test_gen.h"
 
 /* 2024-11-25 10:00:00 UTC: a receive time for lines without a year. */
 #define RECV_MS INT64_C(1732528800000)
@@ -58,10 +59,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static unsigned
 rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (unsigned)((rng_state * 0x2545f4914f6cdd1dull) >> 33);
+	return (unsigned)(test_gen_next(&rng_state) >> 33);
 }
 
 static size_t

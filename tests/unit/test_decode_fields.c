@@ -28,6 +28,7 @@
 #include "decode.h"
 #include "ms_util.h"
 #include "test_decode_util.h"
+#include "test_gen.h"
 
 /* 2025-11-25T16:34:50Z: three seconds after the usual test line. */
 #define RECV_NOV25 INT64_C(1764088490000)
@@ -879,11 +880,7 @@ static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
 static uint64_t
 rng(void)
 {
-	/* xorshift64*: deterministic so a failure reproduces */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(2685821657736338717);
+	return test_gen_next(&rng_state);
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "decoders.h"
 #include "ms_util.h"
 #include "test_decode_util.h"
+#include "test_gen.h"
 
 /* ---- decode_find / decode_rfind ---------------------------------------- */
 
@@ -51,10 +52,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 static unsigned
 rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (unsigned)((rng_state * 0x2545f4914f6cdd1dull) >> 33);
+	return (unsigned)(test_gen_next(&rng_state) >> 33);
 }
 
 /*

@@ -7,7 +7,21 @@
 #define TEST_GEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+
+/*
+ * xorshift64*: the next value of the generator whose state is *state
+ * (not 0). Deterministic, so a failing input reproduces.
+ */
+static inline uint64_t
+test_gen_next(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * UINT64_C(0x2545f4914f6cdd1d);
+}
 
 /*
  * Up to maxk-1 pieces drawn from bits[0..nbits) with rnd, back to back into
