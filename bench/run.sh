@@ -198,6 +198,13 @@ ticks() { # ticks PID: utime + stime of all its threads, in clock ticks
 	read -r -a f <<<"$rest"
 	echo $((f[11] + f[12]))
 }
+sticks() { # sticks PID: stime of all its threads (the kernel's share), in clock ticks
+	local line rest
+	read -r line <"/proc/$1/stat"
+	rest=${line##*) }
+	read -r -a f <<<"$rest"
+	echo $((f[12]))
+}
 io_count() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/io"; }
 ctxsw() { awk '$1 ~ /ctxt_switches:/ { n += $2 } END { print n }' "/proc/$1/status"; }
 # redis_calls: "EVAL+EVALSHA ALL" calls so far, from INFO commandstats
@@ -304,10 +311,10 @@ run_load() {
 	wait_for 10 "latency reader" log_has "reader-$id" '^ready'
 
 	lgl=$work/logs/loadgen-$id.log
-	local sr0 sw0 cs0 ev0 all0 sr1 sw1 cs1 ev1 all1
+	local sr0 sw0 cs0 ev0 all0 sr1 sw1 cs1 ev1 all1 k0 k1
 	sr0=$(io_count "$pid" syscr) sw0=$(io_count "$pid" syscw) cs0=$(ctxsw "$pid")
 	read -r ev0 all0 < <(redis_calls)
-	c0=$(ticks "$pid") r0=$(ticks "$redis_pid") t0=$(now_ns)
+	c0=$(ticks "$pid") k0=$(sticks "$pid") r0=$(ticks "$redis_pid") t0=$(now_ns)
 	"$loadgen_bin" --port "$port" --pki "$work/pki" --agents "$agents" --rate "$rate" \
 		--events "$n" --mark "$mark" --run "$id" --mode "$( [[ $sys == rsyslog ]] && echo syslog || echo minisoc)" \
 		--quiet >"$lgl" 2>&1 || die "loadgen failed: $(tail -n 3 "$lgl")"
@@ -332,7 +339,7 @@ run_load() {
 	kill -TERM "$reader_pid" 2>/dev/null || true
 	wait "$reader_pid" || die "latency reader failed: $(cat "$work/logs/reader-$id.log")"
 	forget "$reader_pid"
-	c1=$(ticks "$pid") r1=$(ticks "$redis_pid")
+	c1=$(ticks "$pid") k1=$(sticks "$pid") r1=$(ticks "$redis_pid")
 	sr1=$(io_count "$pid" syscr) sw1=$(io_count "$pid" syscw) cs1=$(ctxsw "$pid")
 	read -r ev1 all1 < <(redis_calls)
 	rss=$(status_kib "$pid" VmRSS) hwm=$(status_kib "$pid" VmHWM)
@@ -368,7 +375,7 @@ run_load() {
 	local shown=$what
 	if ((rate > 0 && persec * 100 < rate * 95)); then shown="$what*"; fi
 	rows+=("$sys|$cfg|$shown|$counted|$persec|$pct|$cpm|$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')|$p50|$p99|$p999|$lost")
-	raw+=("$sys $cfg $what: wall_ns=$wall ticks=$((c1 - c0)) clk_tck=$tck redis_ticks=$((r1 - r0))\
+	raw+=("$sys $cfg $what: wall_ns=$wall ticks=$((c1 - c0)) sys_ticks=$((k1 - k0)) clk_tck=$tck redis_ticks=$((r1 - r0))\
  vmrss_kib=$rss vmhwm_kib=$hwm events=$n sent=$sent acked=$acked counted=$counted $extra\
  marked=$got/$expected reader_$(sed -n 's/^received=.* \(cpu_s=[0-9.]*\).*/\1/p' "$work/logs/reader-$id.log")")
 	raw+=("  per_1M_events: $(awk -v n="$counted" -v a=$((sr1 - sr0)) -v b=$((sw1 - sw0)) \

@@ -163,7 +163,14 @@ rule_window(const struct aggregate *ag, const struct alert *a)
 	return ag->window_ms;
 }
 
-/* The key: rule, agent, source IP, first user, group-by values; \x1f between. */
+/* Bytes of a rule id in a key: ids are UUIDs or names; a longer one is cut. */
+#define AGG_KEY_RULE_MAX	256
+
+/*
+ * The key: rule, agent, source IP, first user, group-by values; \x1f
+ * between. Each part is cut to the room left (ksz > AGG_KEY_RULE_MAX +
+ * the fixed parts, so a long rule id never pushes the source out).
+ */
 static size_t
 make_key(const struct alert *a, char *k, size_t ksz)
 {
@@ -171,13 +178,15 @@ make_key(const struct alert *a, char *k, size_t ksz)
 
 #define KPUT(s, len) do { \
 		size_t l_ = (len); \
-		if (n + l_ + 1 > ksz) \
+		if (n + 1 >= ksz) \
+			break; \
+		if (l_ > ksz - n - 1) \
 			l_ = ksz - n - 1; \
 		memcpy(k + n, (s), l_); \
 		n += l_; \
 		k[n++] = '\x1f'; \
 	} while (0)
-	KPUT(a->rule_id ? a->rule_id : "", a->rule_id ? strlen(a->rule_id) : 0);
+	KPUT(a->rule_id ? a->rule_id : "", a->rule_id ? strnlen(a->rule_id, AGG_KEY_RULE_MAX) : 0);
 	KPUT(a->agent_id, strnlen(a->agent_id, sizeof(a->agent_id)));
 	KPUT(a->src_ip, strnlen(a->src_ip, sizeof(a->src_ip)));
 	if (a->n_users)
