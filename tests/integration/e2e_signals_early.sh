@@ -38,12 +38,13 @@ holding() {
 	return 1
 }
 # pester NAME PID LOGLINE: from main on, one HUP and a USR1 every 5 ms until
-# LOGLINE is logged (10 s at most); the process must still be alive then.
+# LOGLINE is logged (60 s at most: it takes 2-3 s alone, far more on a loaded
+# machine under ASan); the process must still be alive then.
 pester() {
-	local deadline=$(($(date +%s) + 10)) sent=0
+	local deadline=$(($(date +%s) + 60)) sent=0
 	up() { it_log_has "$1" "$2"; }
 	reached() { holding "$2" || up "$1" "$3"; }
-	it_wait_for 10 "$1 to reach main" reached "$1" "$2" "$3"
+	it_wait_for 60 "$1 to reach main" reached "$1" "$2" "$3"
 	until up "$1" "$3"; do
 		sent=$((sent + 1))
 		kill -0 "$2" 2>/dev/null || it_fail "$1 died while starting: $(tail -n3 "$IT_WORK/logs/$1.log")"
@@ -51,12 +52,12 @@ pester() {
 		# (one SIGHUP: libevent runs the handler once per signal, and each
 		# reload loads every rule again)
 		((sent > 1)) || kill -HUP "$2" 2>/dev/null || true
-		(($(date +%s) < deadline)) || it_fail "$1 not up within 10 s"
+		(($(date +%s) < deadline)) || it_fail "$1 not up within 60 s"
 		sleep 0.005
 	done
 	kill -0 "$2" 2>/dev/null || it_fail "$1 died while starting"
 	((sent > 0)) || it_fail "$1 was up before a signal could be sent (nothing tested)"
-	it_wait_for 10 "$1 to log its counters" it_log_has "$1" "event=stats why=sigusr1"
+	it_wait_for 60 "$1 to log its counters" it_log_has "$1" "event=stats why=sigusr1"
 	it_log "$1: $sent rounds of SIGUSR1 and SIGHUP while it started"
 }
 
