@@ -96,6 +96,15 @@
  * the daemon logs it, with APP-NAME sshd, sudo, nginx, audisp-syslog or
  * kernel and the same message text.
  *
+ * The pool is laid out as the agent sends its lines (--tick, default 256):
+ * in read ticks of that many lines, each tick's lines file by file in a
+ * fixed file order, in their drawn order within a file. The agent's read
+ * tick (agent/tail.c) reads every followed file to its end in turn, so its
+ * batches carry runs of lines of one file; at the rates a simulated agent
+ * sends here (100,000 lines/s and more, a tick every 3 ms) a tick has
+ * hundreds of lines. --tick 1 draws every event on its own (the files
+ * interleaved line by line), as all runs before 2026-11-26 14:00 did.
+ *
  * --mix FILE: one template per line, "source<TAB>line" (empty lines and
  * lines starting with '#' are skipped), cycled; sent as written (no time
  * stamp is changed). "@MARK@" in a line says where the marker goes, and
@@ -288,6 +297,7 @@ struct lg_conf {
 	uint64_t window;
 	uint32_t max_frame;
 	size_t pool;
+	size_t tick;		/* builtin mix: lines per agent read tick */
 	uint64_t seed;
 	bool quiet, dump, dump_mix, dry_run;
 };
@@ -1029,6 +1039,48 @@ lg_pool_builtin(struct lg_pool *p, size_t size)
 		kinds[k].gen(p, g);
 	}
 	free(g);
+}
+
+/*
+ * Orders the builtin pool as the agent sends it: in read ticks of `tick`
+ * lines, each tick's lines file by file (the agent reads each followed file
+ * to its end in turn), in their order within each file. Files keep the
+ * order of their first line in the pool. A tick never ends between the
+ * records of one audit event. tick 1: every event on its own, as drawn.
+ */
+static void
+lg_pool_ticks(struct lg_pool *p, size_t tick)
+{
+	const char *files[8];
+	size_t nfiles = 0;
+	struct lg_tpl *tmp;
+
+	if (tick <= 1 || p->n < 2)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		size_t f = 0;
+		while (f < nfiles && strcmp(files[f], p->t[i].source) != 0)
+			f++;
+		if (f == nfiles) {
+			if (nfiles == MS_ARRAY_LEN(files))
+				return;	/* not the builtin mix's handful: leave it */
+			files[nfiles++] = p->t[i].source;
+		}
+	}
+	if ((tmp = malloc(p->n * sizeof(*tmp))) == NULL)
+		lg_die(1, "out of memory");
+	for (size_t b = 0, e; b < p->n; b = e) {
+		size_t k = b;
+		e = b + tick < p->n ? b + tick : p->n;
+		while (e < p->n && p->t[e].audit_same)
+			e++;
+		for (size_t f = 0; f < nfiles; f++)
+			for (size_t i = b; i < e; i++)
+				if (strcmp(p->t[i].source, files[f]) == 0)
+					tmp[k++] = p->t[i];
+		memcpy(p->t + b, tmp + b, (e - b) * sizeof(*tmp));
+	}
+	free(tmp);
 }
 
 /* Keeps s until the pool is freed; exits when out of memory. */
@@ -2129,7 +2181,7 @@ lg_usage(FILE *out)
 	    "               [--agents N] [--rate R] (--events E | --seconds S) [--mark M] [--run ID]\n"
 	    "               [--mode minisoc|syslog] [--batch B] [--window W] [--mix builtin|FILE]\n"
 	    "               [--quiet] [--syslog-format 5424|3164] [--max-frame BYTES] [--pool N]\n"
-	    "               [--seed S] [--agent-prefix P] [--dump | --dump-mix] [--dry-run]\n"
+	    "               [--seed S] [--tick N] [--agent-prefix P] [--dump | --dump-mix] [--dry-run]\n"
 	    "\n"
 	    "Simulates N agents (certificates DIR/agent-<P>I.crt/.key, I = 1..N, CA DIR/ca.crt)\n"
 	    "sending a realistic event mix over mutual TLS 1.3, to a minisoc collector\n"
@@ -2158,6 +2210,9 @@ lg_usage(FILE *out)
 	    "                      limits.max_frame default)\n"
 	    "  --pool N            builtin mix: distinct events generated (default 65536)\n"
 	    "  --seed S            builtin mix: generator seed (default 1)\n"
+	    "  --tick N            builtin mix: lines per agent read tick; a tick's lines go\n"
+	    "                      file by file, as the agent reads them (default 256;\n"
+	    "                      1 = each event drawn on its own, the files interleaved)\n"
 	    "  --agent-prefix P    certificate names agent-<P>I (default lg)\n"
 	    "  --dump              print agent 1's events (--events, default 1000) instead of\n"
 	    "                      sending: \"source<TAB>line\" (minisoc) or syslog messages\n"
@@ -2228,7 +2283,7 @@ static void
 lg_parse(struct lg_conf *c, int argc, char **argv)
 {
 	enum { O_PORT = 256, O_PKI, O_HOST, O_SNAME, O_AGENTS, O_RATE, O_EVENTS, O_SECONDS,
-		O_MARK, O_RUN, O_MODE, O_BATCH, O_WINDOW, O_MIX, O_QUIET, O_SFMT, O_MAXF, O_POOL,
+		O_MARK, O_RUN, O_MODE, O_BATCH, O_WINDOW, O_MIX, O_QUIET, O_SFMT, O_MAXF, O_POOL, O_TICK,
 		O_SEED, O_PREFIX, O_DUMP, O_DUMP_MIX, O_DRY };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, O_PORT },
@@ -2249,6 +2304,7 @@ lg_parse(struct lg_conf *c, int argc, char **argv)
 		{ "syslog-format", required_argument, NULL, O_SFMT },
 		{ "max-frame", required_argument, NULL, O_MAXF },
 		{ "pool", required_argument, NULL, O_POOL },
+		{ "tick", required_argument, NULL, O_TICK },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "agent-prefix", required_argument, NULL, O_PREFIX },
 		{ "dump", no_argument, NULL, O_DUMP },
@@ -2273,6 +2329,7 @@ lg_parse(struct lg_conf *c, int argc, char **argv)
 	c->window = 65536;
 	c->max_frame = MS_PROTO_MAX_FRAME;
 	c->pool = 65536;
+	c->tick = 256;
 	c->seed = 1;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
@@ -2317,6 +2374,7 @@ lg_parse(struct lg_conf *c, int argc, char **argv)
 			    MS_PROTO_MAX_FRAME_HARD);
 			break;
 		case O_POOL: c->pool = (size_t)lg_arg_u64("--pool", optarg, 1, 1u << 24); break;
+		case O_TICK: c->tick = (size_t)lg_arg_u64("--tick", optarg, 1, 1u << 24); break;
 		case O_SEED: c->seed = lg_arg_u64("--seed", optarg, 0, UINT64_MAX / 2); break;
 		case O_PREFIX: c->prefix = optarg; break;
 		case O_DUMP: c->dump = true; break;
@@ -2362,9 +2420,10 @@ main(int argc, char **argv)
 	lg_rng_state ^= lg.c.seed * 0xbf58476d1ce4e5b9ULL;
 	if (lg_rng_state == 0)
 		lg_rng_state = 1;
-	if (strcmp(lg.c.mix, "builtin") == 0)
+	if (strcmp(lg.c.mix, "builtin") == 0) {
 		lg_pool_builtin(&lg.pool, lg.c.pool);
-	else
+		lg_pool_ticks(&lg.pool, lg.c.tick);
+	} else
 		lg_pool_file(&lg.pool, lg.c.mix);
 	if (!lg.c.quiet && !lg.c.dump)
 		lg_pool_describe(&lg);

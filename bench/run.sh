@@ -12,7 +12,7 @@
 #   bench/run.sh [--build DIR] [--agents N] [--events E] [--seconds S] [--mark M]
 #                [--configs "none default sigmahq"] [--rsyslog-conf FILE]
 #                [--smoke] [--dir DIR] [--keep] [--no-rsyslog] [--aggregate S]
-#                [--warmup W] [--repeat R]
+#                [--warmup W] [--repeat R] [--tick N]
 #
 #   --build DIR    a Release build with bench/loadgen (default: build)
 #   --agents N     load generator connections (default 4), each its own certificate
@@ -50,6 +50,11 @@
 #                  row ("sat k/R"); the goals, the vs_rsyslog ratio of the
 #                  flat-out runs and the half rate use the run with the median
 #                  CPU-s/1M (this VM's speed varies from run to run)
+#   --tick N       lines per simulated agent read tick (bench/loadgen --tick,
+#                  default 256): the lines of a tick go file by file, as the
+#                  agent sends them; 1 = every event on its own, the files
+#                  interleaved line by line (as all runs before 2026-11-26
+#                  14:00 did). Both receivers get the same order
 #
 # Exit status: 0, 1 on an error (or, with --smoke, any lost event), 77 when
 # rsyslogd or one of its modules (imtcp, lmnsd_ossl, omhiredis, impstats) is
@@ -104,6 +109,7 @@ no_rsyslog=0
 aggregate=60
 warmup=20000
 repeat=3
+tick=256
 wdir=${TMPDIR:-/tmp}
 sigmahq=${MINISOC_SIGMAHQ:-$top/../shared/corpora/sigmahq}
 cmdline="bench/run.sh $*"
@@ -123,6 +129,7 @@ while (($#)); do
 	--aggregate) aggregate=$2; shift 2 ;;
 	--warmup) warmup=$2; shift 2 ;;
 	--repeat) repeat=$2; shift 2 ;;
+	--tick) tick=$2; shift 2 ;;
 	-h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -261,7 +268,7 @@ warm_up() {
 	lgl=$work/logs/loadgen-${sys:0:2}-$cfg-warmup.log
 	if [[ $sys == rsyslog ]]; then before=$(rs_stat submitted); fi
 	c0=$(ticks "$pid")
-	"$loadgen_bin" --port "$port" --pki "$work/pki" --agents "$agents" --rate 0 \
+	"$loadgen_bin" --port "$port" --pki "$work/pki" --agents "$agents" --rate 0 --tick "$tick" \
 		--events "$warmup" --mark 0 --run "${sys:0:2}-$cfg-warmup" \
 		--mode "$( [[ $sys == rsyslog ]] && echo syslog || echo minisoc)" \
 		--quiet >"$lgl" 2>&1 || die "loadgen (warm-up) failed: $(tail -n 3 "$lgl")"
@@ -315,7 +322,7 @@ run_load() {
 	sr0=$(io_count "$pid" syscr) sw0=$(io_count "$pid" syscw) cs0=$(ctxsw "$pid")
 	read -r ev0 all0 < <(redis_calls)
 	c0=$(ticks "$pid") k0=$(sticks "$pid") r0=$(ticks "$redis_pid") t0=$(now_ns)
-	"$loadgen_bin" --port "$port" --pki "$work/pki" --agents "$agents" --rate "$rate" \
+	"$loadgen_bin" --port "$port" --pki "$work/pki" --agents "$agents" --rate "$rate" --tick "$tick" \
 		--events "$n" --mark "$mark" --run "$id" --mode "$( [[ $sys == rsyslog ]] && echo syslog || echo minisoc)" \
 		--quiet >"$lgl" 2>&1 || die "loadgen failed: $(tail -n 3 "$lgl")"
 	tlg=$(now_ns)

@@ -13,6 +13,37 @@ LOADGEN=$IT_BUILD/bench/loadgen
 SEQ_CHECK=$IT_ROOT/tests/integration/seqcheck.py
 [[ -x $LOADGEN ]] || it_fail "$LOADGEN not built"
 
+# The builtin mix in read ticks (--tick, default 256): a tick's lines file by
+# file, as the agent sends them; --tick 1 interleaves the files line by
+# line. One pool (65,536 events) of each: the same lines per file, each
+# audit EXECVE record right after its SYSCALL, and runs of one file as a
+# tick makes them (at most one per file and tick).
+"$LOADGEN" --dump --events 65536 --mark 0 --port 1 --pki "$IT_WORK" >"$IT_WORK/ticks.tsv" ||
+	it_fail "loadgen --dump failed"
+"$LOADGEN" --dump --events 65536 --mark 0 --port 1 --pki "$IT_WORK" --tick 1 >"$IT_WORK/lines.tsv" ||
+	it_fail "loadgen --dump --tick 1 failed"
+python3 - "$IT_WORK/ticks.tsv" "$IT_WORK/lines.tsv" <<'PY' || it_fail "read-tick order of the mix"
+import collections, re, sys
+def load(path):
+    return [l.rstrip("\n").split("\t", 1) for l in open(path, encoding="utf-8", errors="replace")]
+ticks, lines = load(sys.argv[1]), load(sys.argv[2])
+assert len(ticks) == len(lines) == 65536, (len(ticks), len(lines))
+norm = lambda rows: collections.Counter(s for s, _ in rows)
+assert norm(ticks) == norm(lines), "different lines per file"
+def runs(rows):
+    return 1 + sum(1 for a, b in zip(rows, rows[1:]) if a[0] != b[0])
+for name, rows in (("ticks", ticks), ("lines", lines)):
+    for i, (src, line) in enumerate(rows):
+        if "type=EXECVE" in line:
+            prev = rows[i - 1][1]
+            stamp = re.search(r"audit\(([0-9.:]+)\)", line).group(1)
+            assert "type=SYSCALL" in prev and stamp in prev, (name, i)
+nfiles = len(norm(ticks))
+assert runs(ticks) <= (65536 // 256 + 1) * nfiles, runs(ticks)
+assert runs(lines) > 10 * runs(ticks), (runs(lines), runs(ticks))
+print(f"runs of one file: {runs(ticks)} in ticks of 256, {runs(lines)} line by line")
+PY
+
 it_pki "$IT_WORK/pki" lg1 lg2
 it_start_redis
 CPORT=$(it_free_port)
