@@ -183,6 +183,16 @@ struct sink {
 	bool flush_due;			/* kick_cb sends what is pending (group commit) */
 	bool write_due;			/* kick_cb writes hiredis' output buffer */
 	bool in_write;			/* inside kick_cb's redisAsyncHandleWrite */
+	/*
+	 * Quiet replies (redis.reply_wait_us): while calls are in flight the
+	 * connection is not watched for reading; their replies are read when
+	 * an agent's data wakes the collector anyway (sink_wake), or when
+	 * reply_timer ends the wait. A collector between two arrivals then
+	 * wakes once per arrival, not once more for each reply.
+	 */
+	bool quiet;
+	struct event *reply_timer;
+	bool woke;			/* sink_wake read in this loop pass (kick_cb clears it) */
 };
 
 /*
@@ -203,6 +213,8 @@ struct sink_ev {
 static void sink_connect(struct sink *s);
 static void sink_flush(struct sink *s);
 static void sink_flush_soon(struct sink *s);
+static void sink_ev_add_read(void *priv);
+static void sink_ev_del_read(void *priv);
 
 static const char *
 op_kind_name(enum sink_op_kind k)
@@ -1338,6 +1350,60 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	sink_schedule_retry(s);
 }
 
+/* Watches the connection for replies again. */
+static void
+quiet_end(struct sink *s)
+{
+	if (!s->quiet)
+		return;
+	s->quiet = false;
+	evtimer_del(s->reply_timer);
+	if (s->ev != NULL)
+		sink_ev_add_read(s->ev);
+}
+
+/*
+ * Calls are in flight: their replies wait for the next wake-up, at most
+ * reply_wait_us after the latest call (then read as they come).
+ */
+static void
+quiet_begin(struct sink *s)
+{
+	int64_t us = s->c->conf.redis_reply_wait_us;
+	struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+
+	if (us == 0 || s->ev == NULL || !s->connected || s->reply_timer == NULL)
+		return;
+	if (!s->quiet) {
+		s->quiet = true;
+		sink_ev_del_read(s->ev);
+	}
+	evtimer_add(s->reply_timer, &tv);
+}
+
+static void
+reply_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	/* Nothing woke the collector: the replies are read as they come. */
+	quiet_end(arg);
+}
+
+/* Writes hiredis' output buffer now when a command was queued since; true when it did. */
+static bool
+sink_write_now(struct sink *s)
+{
+	if (!s->write_due)
+		return false;
+	s->write_due = false;
+	if (s->ac == NULL || !s->connected)
+		return false;
+	s->in_write = true;
+	/* May drop the connection (disconnect_cb; s->ac is NULL then). */
+	redisAsyncHandleWrite(s->ac);
+	s->in_write = false;
+	return true;
+}
+
 /*
  * The end of the loop pass: what the sessions read in this pass went into
  * pending, and goes out now in one call (group commit across every agent
@@ -1349,21 +1415,19 @@ static void
 kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sink *s = arg;
+	bool wrote;
 
+	s->woke = false;
 	if (s->flush_due) {
 		s->flush_due = false;
 		if (s->connected)
 			sink_flush(s);
 	}
-	if (s->write_due) {
-		s->write_due = false;
-		if (s->ac != NULL && s->connected) {
-			s->in_write = true;
-			/* May drop the connection (disconnect_cb; s->ac is NULL then). */
-			redisAsyncHandleWrite(s->ac);
-			s->in_write = false;
-		}
-	}
+	wrote = sink_write_now(s);
+	if (TAILQ_EMPTY(&s->inflight))
+		quiet_end(s);
+	else if (wrote || !s->quiet)
+		quiet_begin(s);
 }
 
 static void
@@ -1383,6 +1447,23 @@ sink_flush_soon(struct sink *s)
 	}
 	s->flush_due = true;
 	sink_kick(s);
+}
+
+void
+sink_wake(struct sink *s)
+{
+	/* Once per loop pass: several sessions may be read in one. */
+	if (s == NULL || !s->quiet || s->ac == NULL || s->woke)
+		return;
+	s->woke = true;
+	sink_kick(s);
+	/*
+	 * What Redis answered so far (nothing yet: the read finds none). Its
+	 * callbacks acknowledge agents and send the next group, so the new
+	 * batches of this pass can go at its end.
+	 */
+	redisAsyncHandleRead(s->ac);
+	sink_write_now(s);
 }
 
 static void
@@ -1409,7 +1490,8 @@ sink_ev_add_read(void *priv)
 {
 	struct sink_ev *e = priv;
 
-	if (!e->reading && event_add(e->rev, NULL) == 0)
+	/* Quiet: hiredis asks again after every read and write; reading resumes in quiet_end. */
+	if (!e->reading && !e->s->quiet && event_add(e->rev, NULL) == 0)
 		e->reading = true;
 }
 
@@ -1487,6 +1569,9 @@ sink_ev_attach(struct sink *s, redisAsyncContext *ac)
 	ac->ev.delWrite = sink_ev_del_write;
 	ac->ev.cleanup = sink_ev_cleanup;
 	s->ev = e;
+	s->quiet = false;
+	if (s->reply_timer != NULL)
+		evtimer_del(s->reply_timer);
 	/* As hiredis' adapter: reading at once, and the write readiness ends the connect. */
 	sink_ev_add_read(e);
 	event_add(e->wev, NULL);
@@ -1551,7 +1636,8 @@ sink_redis_new(struct collector *c, char *err, size_t errsz)
 	TAILQ_INIT(&s->behind);
 	if ((s->retry = evtimer_new(c->base, retry_cb, s)) == NULL ||
 	    (s->sync_timer = evtimer_new(c->base, sync_cb, s)) == NULL ||
-	    (s->kick = event_new(c->base, -1, 0, kick_cb, s)) == NULL) {
+	    (s->kick = event_new(c->base, -1, 0, kick_cb, s)) == NULL ||
+	    (s->reply_timer = evtimer_new(c->base, reply_timer_cb, s)) == NULL) {
 		snprintf(err, errsz, "cannot create timer");
 		sink_free(s);
 		return NULL;
@@ -1602,6 +1688,8 @@ sink_free(struct sink *s)
 		event_free(s->sync_timer);
 	if (s->kick)
 		event_free(s->kick);
+	if (s->reply_timer)
+		event_free(s->reply_timer);
 	/* Checkpoints written but not yet synced: make them durable on the way out. */
 	if (s->j && s->nunsynced)
 		journal_sync(s->j);
