@@ -1350,6 +1350,23 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	sink_schedule_retry(s);
 }
 
+/*
+ * A read in flight that a session or the start waits for (an agent's
+ * handled number, the script load, the agents' list or status): its reply
+ * is read as it comes, quiet or not.
+ */
+static bool
+inflight_awaited(const struct sink *s)
+{
+	const struct sink_op *op;
+
+	TAILQ_FOREACH(op, &s->inflight, link)
+		if (op->kind == OP_LOAD || op->kind == OP_SCRIPT || op->kind == OP_AGENTS ||
+		    op->kind == OP_STATUS)
+			return true;
+	return false;
+}
+
 /* Watches the connection for replies again. */
 static void
 quiet_end(struct sink *s)
@@ -1424,7 +1441,7 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 			sink_flush(s);
 	}
 	wrote = sink_write_now(s);
-	if (TAILQ_EMPTY(&s->inflight))
+	if (TAILQ_EMPTY(&s->inflight) || inflight_awaited(s))
 		quiet_end(s);
 	else if (wrote || !s->quiet)
 		quiet_begin(s);
