@@ -215,6 +215,7 @@ static void sink_flush(struct sink *s);
 static void sink_flush_soon(struct sink *s);
 static void sink_ev_add_read(void *priv);
 static void sink_ev_del_read(void *priv);
+static void quiet_end(struct sink *s);
 
 static const char *
 op_kind_name(enum sink_op_kind k)
@@ -633,6 +634,8 @@ spill_start(struct sink *s)
 			TAILQ_INSERT_TAIL(&s->behind, op, link);
 		}
 	}
+	/* The replay goes at Redis' pace: its replies are read as they come. */
+	quiet_end(s);
 	sink_check_drained(s);
 	return 0;
 undo:
@@ -1367,6 +1370,19 @@ inflight_awaited(const struct sink *s)
 	return false;
 }
 
+/*
+ * Whether the replies in flight may wait: only ACKs wait for them. Not
+ * when work is queued behind them (batches waiting for the checkpoint
+ * rule, the spool's records, a full spool's backlog): a Redis that is
+ * behind, or a replay, is drained at Redis' pace, not the wait's.
+ */
+static bool
+quiet_ok(const struct sink *s)
+{
+	return !TAILQ_EMPTY(&s->inflight) && TAILQ_EMPTY(&s->pending) &&
+	    TAILQ_EMPTY(&s->behind) && !s->spilling && !inflight_awaited(s);
+}
+
 /* Watches the connection for replies again. */
 static void
 quiet_end(struct sink *s)
@@ -1441,7 +1457,7 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 			sink_flush(s);
 	}
 	wrote = sink_write_now(s);
-	if (TAILQ_EMPTY(&s->inflight) || inflight_awaited(s))
+	if (!quiet_ok(s))
 		quiet_end(s);
 	else if (wrote || !s->quiet)
 		quiet_begin(s);
