@@ -43,6 +43,7 @@ struct collector_conf {
 	char redis_channel[128];
 	int64_t redis_stream_maxlen;
 	uint64_t redis_max_pending;
+	int64_t redis_reply_wait_us;	/* how long Redis' replies may wait for a wake-up (sink_redis.c) */
 	uint64_t max_frame;
 	int64_t max_sessions;
 	int64_t max_handshakes;

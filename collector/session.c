@@ -655,7 +655,11 @@ session_process(struct session *s)
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
-	session_process(arg);
+	struct session *s = arg;
+
+	/* Redis' replies that came meanwhile first: the new batches can go at the end of this pass. */
+	sink_wake(s->c->sink);
+	session_process(s);
 }
 
 const char *const tls_fail_names[TLS_FAIL_N] = {

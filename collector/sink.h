@@ -78,6 +78,12 @@ int sink_hreplace(struct sink *s, const char *key, const char *const *kv, const 
 int sink_load_agents(struct sink *s);
 /* Reads st's status back from minisoc:agent:<id>; then health_status_loaded(). */
 int sink_load_status(struct sink *s, struct agent_state *st);
+/*
+ * An agent's data was read (the collector is awake): Redis' replies left
+ * unread meanwhile (redis.reply_wait_us) are read now, before the new
+ * batches are handled.
+ */
+void sink_wake(struct sink *s);
 /* True while too many operations wait: sessions must stop reading. */
 bool sink_congested(const struct sink *s);
 /*

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include <hiredis/adapters/libevent.h>
+#include <event2/event.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -177,10 +177,45 @@ struct sink {
 	struct ms_buf cmdbuf;		/* scratch: a batch's command for the journal */
 	struct ms_buf head;		/* the fixed part of batch commands, after "*N CRLF" */
 	size_t seg_hint;		/* room a batch's alerts took last time (a batch's first reserve) */
+	/* hiredis' event hooks (sink_ev_attach) and the end of a loop pass (kick_cb). */
+	struct sink_ev *ev;		/* the connection's events; NULL between connections */
+	struct event *kick;		/* active: kick_cb runs before the loop waits again */
+	bool flush_due;			/* kick_cb sends what is pending (group commit) */
+	bool write_due;			/* kick_cb writes hiredis' output buffer */
+	bool in_write;			/* inside kick_cb's redisAsyncHandleWrite */
+	/*
+	 * Quiet replies (redis.reply_wait_us): while calls are in flight the
+	 * connection is not watched for reading; their replies are read when
+	 * an agent's data wakes the collector anyway (sink_wake), or when
+	 * reply_timer ends the wait. A collector between two arrivals then
+	 * wakes once per arrival, not once more for each reply.
+	 */
+	bool quiet;
+	struct event *reply_timer;
+	bool woke;			/* sink_wake read in this loop pass (kick_cb clears it) */
+};
+
+/*
+ * The Redis connection's two events (hiredis' hooks, sink_ev_attach). The
+ * read event is persistent: hiredis asks for reads again after every one,
+ * which with its own libevent adapter (a one-shot event) cost two
+ * epoll_ctl calls per reply. Writes go out directly at the end of the loop
+ * pass (kick_cb); the write event is only added when the socket did not
+ * take everything, or while connecting.
+ */
+struct sink_ev {
+	struct sink *s;
+	redisAsyncContext *ac;
+	struct event *rev, *wev;
+	bool reading;
 };
 
 static void sink_connect(struct sink *s);
 static void sink_flush(struct sink *s);
+static void sink_flush_soon(struct sink *s);
+static void sink_ev_add_read(void *priv);
+static void sink_ev_del_read(void *priv);
+static void quiet_end(struct sink *s);
 
 static const char *
 op_kind_name(enum sink_op_kind k)
@@ -431,7 +466,7 @@ sink_enqueue(struct sink *s, struct sink_op *op)
 	if (sink_congested(s))
 		s->was_congested = true;
 	if (s->connected)
-		sink_flush(s);
+		sink_flush_soon(s);
 }
 
 /* Whether op moves an agent's handled number (and so acknowledges it). */
@@ -599,6 +634,8 @@ spill_start(struct sink *s)
 			TAILQ_INSERT_TAIL(&s->behind, op, link);
 		}
 	}
+	/* The replay goes at Redis' pace: its replies are read as they come. */
+	quiet_end(s);
 	sink_check_drained(s);
 	return 0;
 undo:
@@ -1316,6 +1353,264 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	sink_schedule_retry(s);
 }
 
+/*
+ * A read in flight that a session or the start waits for (an agent's
+ * handled number, the script load, the agents' list or status): its reply
+ * is read as it comes, quiet or not.
+ */
+static bool
+inflight_awaited(const struct sink *s)
+{
+	const struct sink_op *op;
+
+	TAILQ_FOREACH(op, &s->inflight, link)
+		if (op->kind == OP_LOAD || op->kind == OP_SCRIPT || op->kind == OP_AGENTS ||
+		    op->kind == OP_STATUS)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the replies in flight may wait: only ACKs wait for them. Not
+ * when work is queued behind them (batches waiting for the checkpoint
+ * rule, the spool's records, a full spool's backlog): a Redis that is
+ * behind, or a replay, is drained at Redis' pace, not the wait's.
+ */
+static bool
+quiet_ok(const struct sink *s)
+{
+	return !TAILQ_EMPTY(&s->inflight) && TAILQ_EMPTY(&s->pending) &&
+	    TAILQ_EMPTY(&s->behind) && !s->spilling && !inflight_awaited(s);
+}
+
+/* Watches the connection for replies again. */
+static void
+quiet_end(struct sink *s)
+{
+	if (!s->quiet)
+		return;
+	s->quiet = false;
+	evtimer_del(s->reply_timer);
+	if (s->ev != NULL)
+		sink_ev_add_read(s->ev);
+}
+
+/*
+ * Calls are in flight: their replies wait for the next wake-up, at most
+ * reply_wait_us after the latest call (then read as they come).
+ */
+static void
+quiet_begin(struct sink *s)
+{
+	int64_t us = s->c->conf.redis_reply_wait_us;
+	struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+
+	if (us == 0 || s->ev == NULL || !s->connected || s->reply_timer == NULL)
+		return;
+	if (!s->quiet) {
+		s->quiet = true;
+		sink_ev_del_read(s->ev);
+	}
+	evtimer_add(s->reply_timer, &tv);
+}
+
+static void
+reply_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	/* Nothing woke the collector: the replies are read as they come. */
+	quiet_end(arg);
+}
+
+/* Writes hiredis' output buffer now when a command was queued since; true when it did. */
+static bool
+sink_write_now(struct sink *s)
+{
+	if (!s->write_due)
+		return false;
+	s->write_due = false;
+	if (s->ac == NULL || !s->connected)
+		return false;
+	s->in_write = true;
+	/* May drop the connection (disconnect_cb; s->ac is NULL then). */
+	redisAsyncHandleWrite(s->ac);
+	s->in_write = false;
+	return true;
+}
+
+/*
+ * The end of the loop pass: what the sessions read in this pass went into
+ * pending, and goes out now in one call (group commit across every agent
+ * whose data arrived together, however the reads fell); then hiredis'
+ * output buffer is written directly, without waiting for the socket's
+ * write readiness (a send buffer with room is the rule).
+ */
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *s = arg;
+	bool wrote;
+
+	s->woke = false;
+	if (s->flush_due) {
+		s->flush_due = false;
+		if (s->connected)
+			sink_flush(s);
+	}
+	wrote = sink_write_now(s);
+	if (!quiet_ok(s))
+		quiet_end(s);
+	else if (wrote || !s->quiet)
+		quiet_begin(s);
+}
+
+static void
+sink_kick(struct sink *s)
+{
+	if (s->kick != NULL)
+		event_active(s->kick, EV_TIMEOUT, 0);
+}
+
+/* Sends pending operations at the end of this loop pass (at once without the kick event). */
+static void
+sink_flush_soon(struct sink *s)
+{
+	if (s->kick == NULL) {
+		sink_flush(s);
+		return;
+	}
+	s->flush_due = true;
+	sink_kick(s);
+}
+
+void
+sink_wake(struct sink *s)
+{
+	/* Once per loop pass: several sessions may be read in one. */
+	if (s == NULL || !s->quiet || s->ac == NULL || s->woke)
+		return;
+	s->woke = true;
+	sink_kick(s);
+	/*
+	 * What Redis answered so far (nothing yet: the read finds none). Its
+	 * callbacks acknowledge agents and send the next group, so the new
+	 * batches of this pass can go at its end.
+	 */
+	redisAsyncHandleRead(s->ac);
+	sink_write_now(s);
+}
+
+static void
+sink_ev_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink_ev *e = arg;
+
+	redisAsyncHandleRead(e->ac);
+}
+
+static void
+sink_ev_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink_ev *e = arg;
+	struct sink *s = e->s;
+
+	s->in_write = true;
+	redisAsyncHandleWrite(e->ac);
+	s->in_write = false;
+}
+
+static void
+sink_ev_add_read(void *priv)
+{
+	struct sink_ev *e = priv;
+
+	/* Quiet: hiredis asks again after every read and write; reading resumes in quiet_end. */
+	if (!e->reading && !e->s->quiet && event_add(e->rev, NULL) == 0)
+		e->reading = true;
+}
+
+static void
+sink_ev_del_read(void *priv)
+{
+	struct sink_ev *e = priv;
+
+	if (e->reading) {
+		event_del(e->rev);
+		e->reading = false;
+	}
+}
+
+static void
+sink_ev_add_write(void *priv)
+{
+	struct sink_ev *e = priv;
+	struct sink *s = e->s;
+
+	/*
+	 * A command was queued: written at the end of this pass. While
+	 * connecting (the write readiness says the connection is up), or when
+	 * the socket did not take it all, the write event waits for room.
+	 */
+	if ((e->ac->c.flags & REDIS_CONNECTED) && !s->in_write && s->kick != NULL) {
+		s->write_due = true;
+		sink_kick(s);
+		return;
+	}
+	event_add(e->wev, NULL);
+}
+
+static void
+sink_ev_del_write(void *priv)
+{
+	struct sink_ev *e = priv;
+
+	event_del(e->wev);
+}
+
+static void
+sink_ev_cleanup(void *priv)
+{
+	struct sink_ev *e = priv;
+
+	if (e->s->ev == e)
+		e->s->ev = NULL;
+	event_free(e->rev);
+	event_free(e->wev);
+	free(e);
+}
+
+/* Installs the hooks above on ac (as redisLibeventAttach would). 0 or -1. */
+static int
+sink_ev_attach(struct sink *s, redisAsyncContext *ac)
+{
+	struct sink_ev *e;
+
+	if (ac->ev.data != NULL || (e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	e->s = s;
+	e->ac = ac;
+	if ((e->rev = event_new(s->c->base, ac->c.fd, EV_READ | EV_PERSIST, sink_ev_read_cb, e)) ==
+	    NULL || (e->wev = event_new(s->c->base, ac->c.fd, EV_WRITE, sink_ev_write_cb, e)) == NULL) {
+		if (e->rev)
+			event_free(e->rev);
+		free(e);
+		return -1;
+	}
+	ac->ev.data = e;
+	ac->ev.addRead = sink_ev_add_read;
+	ac->ev.delRead = sink_ev_del_read;
+	ac->ev.addWrite = sink_ev_add_write;
+	ac->ev.delWrite = sink_ev_del_write;
+	ac->ev.cleanup = sink_ev_cleanup;
+	s->ev = e;
+	s->quiet = false;
+	if (s->reply_timer != NULL)
+		evtimer_del(s->reply_timer);
+	/* As hiredis' adapter: reading at once, and the write readiness ends the connect. */
+	sink_ev_add_read(e);
+	event_add(e->wev, NULL);
+	return 0;
+}
+
 static void
 sink_connect(struct sink *s)
 {
@@ -1336,7 +1631,7 @@ sink_connect(struct sink *s)
 		return;
 	}
 	ac->data = s;
-	if (redisLibeventAttach(ac, s->c->base) != REDIS_OK) {
+	if (sink_ev_attach(s, ac) < 0) {
 		redisAsyncFree(ac);
 		sink_schedule_retry(s);
 		return;
@@ -1373,7 +1668,9 @@ sink_redis_new(struct collector *c, char *err, size_t errsz)
 	TAILQ_INIT(&s->inflight);
 	TAILQ_INIT(&s->behind);
 	if ((s->retry = evtimer_new(c->base, retry_cb, s)) == NULL ||
-	    (s->sync_timer = evtimer_new(c->base, sync_cb, s)) == NULL) {
+	    (s->sync_timer = evtimer_new(c->base, sync_cb, s)) == NULL ||
+	    (s->kick = event_new(c->base, -1, 0, kick_cb, s)) == NULL ||
+	    (s->reply_timer = evtimer_new(c->base, reply_timer_cb, s)) == NULL) {
 		snprintf(err, errsz, "cannot create timer");
 		sink_free(s);
 		return NULL;
@@ -1422,6 +1719,10 @@ sink_free(struct sink *s)
 		event_free(s->retry);
 	if (s->sync_timer)
 		event_free(s->sync_timer);
+	if (s->kick)
+		event_free(s->kick);
+	if (s->reply_timer)
+		event_free(s->reply_timer);
 	/* Checkpoints written but not yet synced: make them durable on the way out. */
 	if (s->j && s->nunsynced)
 		journal_sync(s->j);
