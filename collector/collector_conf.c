@@ -41,7 +41,7 @@ static const struct ms_conf_key collector_keys[] = {
 	  "approximate cap on the stream's length (MAXLEN ~)" },
 	{ "redis.max_pending", MS_CONF_SIZE, OFF(redis_max_pending), 0, "10000", 16, 10000000,
 	  "operations waiting for Redis before agents are slowed down" },
-	{ "redis.reply_wait_us", MS_CONF_INT, OFF(redis_reply_wait_us), 0, "2000", 0, 100000,
+	{ "redis.reply_wait_us", MS_CONF_INT, OFF(redis_reply_wait_us), 0, "0", 0, 100000,
 	  "how long Redis' replies may wait to be read until the next agent data wakes the collector (one wake-up per arrival instead of two; delays ACKs and the next Redis call by at most this, never an alert's write); 0 = read as they come" },
 	{ "limits.max_frame", MS_CONF_SIZE, OFF(max_frame), 0, "1MiB", 1024, 16777216,
 	  "largest frame accepted from an agent" },
