@@ -167,11 +167,9 @@ test_auditd_pair_window(void **state)
 	    "requested_mask", "unknown_key9" };
 	static const char *const before[] = { "", "x=1 ", "pid=12 ", "ppid=12345 " };
 	static const char *const after[] = { "", " ", " ses=5", "  tty=pts0" };
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	struct decode_ctx ctx = { .recv_ms = RECV_MS };
 
-	(void)state;
-	assert_non_null(d);
 	for (size_t k = 0; k < MS_ARRAY_LEN(keys); k++)
 		for (size_t vl = 0; vl <= 20; vl++)
 			for (size_t b = 0; b < MS_ARRAY_LEN(before); b++)
@@ -192,7 +190,6 @@ test_auditd_pair_window(void **state)
 						expect_field(d, a == 2 ? "ses" : "tty", a == 2 ? "5" : "pts0");
 					free(buf);
 				}
-	free(d);
 }
 
 /*
@@ -202,12 +199,10 @@ test_auditd_pair_window(void **state)
 static void
 test_auditd_window_quotes_and_words(void **state)
 {
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	struct decode_ctx ctx = { .recv_ms = RECV_MS };
 	char *buf;
 
-	(void)state;
-	assert_non_null(d);
 	decode_buf(d, &ctx, AU_PFX "comm=\"a b c d e f g h i\" exe=\"/usr/bin/x y\" "
 	    "averyveryverylongbareword next=1 (null) k=v", &buf);
 	expect_field(d, "comm", "a b c d e f g h i");
@@ -226,19 +221,16 @@ test_auditd_window_quotes_and_words(void **state)
 	expect_field(d, "abcdefghijklmnopqrs", "v2");
 	expect_field(d, "t", "3");
 	free(buf);
-	free(d);
 }
 
 /* An empty key before a single-quoted msg adds no field, but the msg's pairs. */
 static void
 test_auditd_empty_key_quoted(void **state)
 {
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	struct decode_ctx ctx = { .recv_ms = RECV_MS };
 	char *buf;
 
-	(void)state;
-	assert_non_null(d);
 	decode_buf(d, &ctx, "type=USER_LOGIN msg=audit(1764068401.123:4567): ='x=1 uid=7' a=b", &buf);
 	for (unsigned i = 0; i < d->nfields; i++)
 		assert_true(d->fields[i].name[0] != '\0');
@@ -246,7 +238,6 @@ test_auditd_empty_key_quoted(void **state)
 	expect_field(d, "uid", "7");
 	expect_field(d, "a", "b");
 	free(buf);
-	free(d);
 }
 
 /*
@@ -276,11 +267,9 @@ test_auditd_syscall_name_roles(void **state)
 		{ "arch=c000003e syscall=59 \x1d" "ARCH=x86_64 SYSCALL=execve", "execve", 1 },
 		{ "arch=c000003e syscall=1 \x1d" "SYSCALL=open", "open", 1 },
 	};
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	struct decode_ctx ctx = { .recv_ms = RECV_MS };
 
-	(void)state;
-	assert_non_null(d);
 	for (size_t k = 0; k < MS_ARRAY_LEN(cases); k++) {
 		char line[256], *buf;
 
@@ -292,7 +281,6 @@ test_auditd_syscall_name_roles(void **state)
 			expect_field(d, "SYSCALL", cases[k].first);
 		free(buf);
 	}
-	free(d);
 }
 
 /*
@@ -305,13 +293,11 @@ static void
 test_auditd_enrich_fields(void **state)
 {
 	struct decode_auditd_cache *c = decode_auditd_cache_new();
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	struct decode_ctx ctx = { .recv_ms = RECV_MS, .auditd = c, .agent_id = "agent-1" };
 	char *buf;
 
-	(void)state;
 	assert_non_null(c);
-	assert_non_null(d);
 	decode_buf(d, &ctx, "type=SYSCALL msg=audit(1764068401.123:10): arch=c000003e syscall=59 "
 	    "auid=1000 uid=0 comm=\"ps\" exe=\"/usr/bin/ps\" key=\"exec\"", &buf);
 	free(buf);
@@ -352,7 +338,6 @@ test_auditd_enrich_fields(void **state)
 	expect_no_field(d, "auid");
 	expect_no_field(d, "key");
 	free(buf);
-	free(d);
 	decode_auditd_cache_free(c);
 }
 
@@ -364,7 +349,7 @@ static void
 test_auditd_enrich_scratch_full(void **state)
 {
 	struct decode_auditd_cache *c = decode_auditd_cache_new();
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	struct decode_ctx ctx = { .recv_ms = RECV_MS, .auditd = c, .agent_id = "a" };
 	/* an unhexed proctitle takes len/2 bytes of scratch */
 	size_t left_want = 6, hexlen = 2 * (DECODE_SCRATCH - left_want);
@@ -372,9 +357,7 @@ test_auditd_enrich_scratch_full(void **state)
 	char *line = malloc(cap), *buf;
 	int n;
 
-	(void)state;
 	assert_non_null(c);
-	assert_non_null(d);
 	assert_non_null(line);
 	decode_buf(d, &ctx, "type=SYSCALL msg=audit(1764068401.125:12): arch=c000003e syscall=59 "
 	    "uid=0 auid=4294967295 comm=\"cat\" exe=\"/usr/bin/cat\"", &buf);
@@ -393,7 +376,6 @@ test_auditd_enrich_scratch_full(void **state)
 	expect_no_field(d, "Image");
 	free(buf);
 	free(line);
-	free(d);
 	decode_auditd_cache_free(c);
 }
 
@@ -422,11 +404,9 @@ web_time(struct decoded *d, const char *date, bool *ok)
 static void
 test_web_date_memo(void **state)
 {
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	bool ok;
 
-	(void)state;
-	assert_non_null(d);
 	assert_int_equal(web_time(d, "26/Nov/2026:08:04:52 +0000", &ok), INT64_C(1795680292000));
 	assert_true(ok);
 	assert_int_equal(web_time(d, "26/Nov/2026:08:04:52 +0000", &ok), INT64_C(1795680292000));
@@ -438,7 +418,6 @@ test_web_date_memo(void **state)
 	assert_int_equal(web_time(d, "26/Nov/2026:08:04:53 -0100", &ok), INT64_C(1795683893000));
 	assert_true(ok);
 	assert_int_equal(web_time(d, "27/Nov/2026:08:04:53 -0100", &ok), INT64_C(1795770293000));
-	free(d);
 }
 
 /* ---- syslog host, tag, pid, fraction ----------------------------------- */
@@ -464,11 +443,9 @@ test_syslog_host_tag_shapes(void **state)
 		{ "h kernel:", "h", "kernel", "", "" },
 		{ "averyveryverylonghostnamewithoutdots x:y", "averyveryverylonghostnamewithoutdots", "", "", "x:y" },
 	};
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	struct decode_ctx ctx = { .recv_ms = RECV_MS };
 
-	(void)state;
-	assert_non_null(d);
 	for (size_t k = 0; k < MS_ARRAY_LEN(cases); k++) {
 		char line[256], *buf;
 
@@ -482,7 +459,6 @@ test_syslog_host_tag_shapes(void **state)
 			    (int)d->pid.len, d->pid.p, (int)d->msg.len, d->msg.p);
 		free(buf);
 	}
-	free(d);
 }
 
 /* 1 to 9 fraction digits read to milliseconds (truncated); none or 10 reject the stamp. */
@@ -494,11 +470,9 @@ test_syslog_fraction_digits(void **state)
 		{ ".987654", 987 }, { ".987654321", 987 }, { ".05", 50 }, { ".000001", 0 },
 		{ ".", -1 }, { ".9876543210", -1 }, { ".x", -1 },
 	};
-	struct decoded *d = malloc(sizeof(*d));
+	struct decoded *d = *state;
 	struct decode_ctx ctx = { .recv_ms = RECV_MS };
 
-	(void)state;
-	assert_non_null(d);
 	for (size_t k = 0; k < MS_ARRAY_LEN(cases); k++)
 		for (int same = 0; same < 2; same++) {	/* parsed, then from the same-second memo */
 			char line[128], *buf;
@@ -513,7 +487,6 @@ test_syslog_fraction_digits(void **state)
 			}
 			free(buf);
 		}
-	free(d);
 }
 
 int
@@ -522,15 +495,15 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find3_matches_reference),
 		cmocka_unit_test(test_find_kv_matches_reference),
-		cmocka_unit_test(test_auditd_pair_window),
-		cmocka_unit_test(test_auditd_window_quotes_and_words),
-		cmocka_unit_test(test_auditd_empty_key_quoted),
-		cmocka_unit_test(test_auditd_syscall_name_roles),
-		cmocka_unit_test(test_auditd_enrich_fields),
-		cmocka_unit_test(test_auditd_enrich_scratch_full),
-		cmocka_unit_test(test_web_date_memo),
-		cmocka_unit_test(test_syslog_host_tag_shapes),
-		cmocka_unit_test(test_syslog_fraction_digits),
+		cmocka_unit_test_setup_teardown(test_auditd_pair_window, decoded_setup, decoded_teardown),
+		cmocka_unit_test_setup_teardown(test_auditd_window_quotes_and_words, decoded_setup, decoded_teardown),
+		cmocka_unit_test_setup_teardown(test_auditd_empty_key_quoted, decoded_setup, decoded_teardown),
+		cmocka_unit_test_setup_teardown(test_auditd_syscall_name_roles, decoded_setup, decoded_teardown),
+		cmocka_unit_test_setup_teardown(test_auditd_enrich_fields, decoded_setup, decoded_teardown),
+		cmocka_unit_test_setup_teardown(test_auditd_enrich_scratch_full, decoded_setup, decoded_teardown),
+		cmocka_unit_test_setup_teardown(test_web_date_memo, decoded_setup, decoded_teardown),
+		cmocka_unit_test_setup_teardown(test_syslog_host_tag_shapes, decoded_setup, decoded_teardown),
+		cmocka_unit_test_setup_teardown(test_syslog_fraction_digits, decoded_setup, decoded_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,24 @@ dup_exact(const char *s, size_t n)
 	return p;
 }
 
+/*
+ * cmocka fixtures: *state is a struct decoded (too big for the stack of a
+ * test), freed after the test whatever it asserted.
+ */
+static inline int
+decoded_setup(void **state)
+{
+	*state = malloc(sizeof(struct decoded));
+	return *state != NULL ? 0 : -1;
+}
+
+static inline int
+decoded_teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
 /* The value of the field named exactly name, or NULL. */
 static inline const struct ms_str *
 field_exact(const struct decoded *d, const char *name)
