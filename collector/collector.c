@@ -240,7 +240,29 @@ aggregate_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct collector *c = arg;
 
+	/* Summaries closing together: their log lines in one write, as a batch's. */
+	ms_log_hold();
 	aggregate_tick(c->aggregate, ms_mono_ms(), false, summary_cb, c);
+	ms_log_release();
+	collector_log_later(c);
+}
+
+static void
+log_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ms_log_flush();
+}
+
+void
+collector_log_later(struct collector *c)
+{
+	struct timeval tv;
+
+	if (c->log_timer == NULL || !ms_log_pending() || evtimer_pending(c->log_timer, NULL))
+		return;
+	tv.tv_sec = (time_t)(c->conf.log_flush_ms / 1000);
+	tv.tv_usec = (suseconds_t)(c->conf.log_flush_ms % 1000 * 1000);
+	evtimer_add(c->log_timer, &tv);
 }
 
 void
@@ -758,10 +780,15 @@ main(int argc, char **argv)
 	 * runs): a SIGUSR1 or SIGHUP that comes while the rules load or the
 	 * spool is scanned must not kill the process with the default action.
 	 */
-	if ((c.reload_ev = event_new(c.base, -1, 0, reload_cb, &c)) == NULL) {
+	if ((c.reload_ev = event_new(c.base, -1, 0, reload_cb, &c)) == NULL ||
+	    (c.conf.log_flush_ms > 0 &&
+	    (c.log_timer = evtimer_new(c.base, log_timer_cb, &c)) == NULL)) {
 		ms_err("event=start_error reason=out_of_memory");
 		goto out;
 	}
+	/* Info lines (one per alert) wait for the log timer: see collector_log_later. */
+	if (c.log_timer)
+		ms_log_set_lazy(true);
 	if (ms_daemon_signals(c.base, signums, MS_ARRAY_LEN(signums), signal_cb, &c, sigs) < 0)
 		goto out;
 	bruteforce_conf_defaults(&bfc);
@@ -883,6 +910,9 @@ out:
 		event_free(c.stop_timer);
 	if (c.aggregate_timer)
 		event_free(c.aggregate_timer);
+	ms_log_set_lazy(false);
+	if (c.log_timer)
+		event_free(c.log_timer);
 	if (c.reload_ev)
 		event_free(c.reload_ev);
 	aggregate_free(c.aggregate);

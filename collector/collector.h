@@ -28,6 +28,7 @@ struct enroll;
 
 struct collector_conf {
 	char log_level[16];
+	int64_t log_flush_ms;		/* info lines held at most this long, 0 = per batch */
 	char user[64];
 	char listen_address[256];
 	int64_t listen_port;
@@ -217,6 +218,7 @@ struct collector {
 	struct ms_buf alert_buf;	/* scratch for alert JSON */
 	struct aggregate *aggregate;	/* folding of repeated alerts (owned) */
 	struct event *aggregate_timer;
+	struct event *log_timer;	/* writes held info lines (collector.log_flush_ms) */
 	struct event *reload_ev;	/* SIGHUP's work: one run however many came at once */
 	struct decoded *decoded;	/* scratch for the line being decoded (large) */
 	struct decode_auditd_cache *auditd;	/* auditd record enrichment (owned) */
@@ -263,6 +265,11 @@ void collector_archive_event(struct collector *c, const struct agent_state *st,
 void collector_archive_flush(struct collector *c);
 /* Logs every counter as one key=value line. */
 void collector_log_stats(const struct collector *c, const char *why);
+/*
+ * After an ms_log_release: when info lines are left held (lazy log,
+ * collector.log_flush_ms), makes sure the log timer will write them.
+ */
+void collector_log_later(struct collector *c);
 
 /* --- health.c: agent health reports, silence and flooding ----------- */
 /*

@@ -503,10 +503,11 @@ handle_frame(struct session *s, const struct ms_frame_hdr *h, const uint8_t *p)
 			session_reject_or_close(s, MS_ERR_TYPE, "batch_before_hello");
 			return;
 		}
-		/* The batch's log lines (one per alert) in one write. */
+		/* The batch's log lines (one per alert) in one write, or with later ones. */
 		ms_log_hold();
 		handle_batch(s, p, h->len);
 		ms_log_release();
+		collector_log_later(s->c);
 		return;
 	case MS_MSG_HEALTH:
 		if (s->state != SS_READY) {

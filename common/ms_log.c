@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +41,8 @@ static _Thread_local size_t ts_len;
 static char log_held[64 * 1024];	/* whole lines, ms_log_hold */
 static size_t log_held_len;
 static unsigned log_hold_depth;
+static bool log_lazy;		/* ms_log_set_lazy */
+static bool log_atexit;		/* ms_log_flush registered */
 
 static void
 log_write_held(void)
@@ -59,10 +62,42 @@ ms_log_hold(void)
 void
 ms_log_release(void)
 {
-	if (log_hold_depth && --log_hold_depth == 0) {
+	/*
+	 * Lazy: the lines wait for more (a write per batch was a system call
+	 * per few alerts at full load), up to half the buffer, so a full
+	 * batch's lines still fit before the buffer has to be written.
+	 */
+	if (log_hold_depth && --log_hold_depth == 0 &&
+	    (!log_lazy || log_held_len >= sizeof(log_held) / 2)) {
 		log_write_held();
 		fflush(stderr);
 	}
+}
+
+void
+ms_log_flush(void)
+{
+	if (log_held_len) {
+		log_write_held();
+		fflush(stderr);
+	}
+}
+
+bool
+ms_log_pending(void)
+{
+	return log_held_len > 0;
+}
+
+void
+ms_log_set_lazy(bool on)
+{
+	/* A normal exit writes what is held (a crash loses it: see ms_log.h). */
+	if (on && !log_atexit && atexit(ms_log_flush) == 0)
+		log_atexit = true;
+	if (!on)
+		ms_log_flush();
+	log_lazy = on && log_atexit;
 }
 
 /*

@@ -81,6 +81,21 @@ void ms_log_text(enum ms_log_level lvl, const char *text, size_t len);
  */
 void ms_log_hold(void);
 void ms_log_release(void);
+/*
+ * Lazy mode, for a daemon with a timer of its own (the collector, whose
+ * info line per alert otherwise cost a write per agent batch): the
+ * outermost ms_log_release leaves the held lines in the buffer until it
+ * is half full. They go out, in order, with the next line written outside
+ * a hold, with a warning or an error, at ms_log_flush (the caller's timer:
+ * while ms_log_pending, a line waits at most that long), or at a normal
+ * exit (atexit). A crash loses the lines still held. Off by default;
+ * turning it off writes what is held. Not for threads that log at once.
+ */
+void ms_log_set_lazy(bool on);
+/* Whether held lines wait to be written (lazy mode, or inside a hold). */
+bool ms_log_pending(void);
+/* Writes the held lines now; a no-op when there are none. */
+void ms_log_flush(void);
 
 /*
  * Writes src (len bytes, untrusted) into dst as a double-quoted value with

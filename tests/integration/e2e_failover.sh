@@ -135,8 +135,9 @@ events_sent_ge() {
 	v=$(grep 'why=sigusr1' "$W/logs/agent.log" | tail -n1 | sed -nE 's/.* events_sent=([0-9]+) .*/\1/p')
 	[[ -n $v ]] && ((v >= $1))
 }
-# raised_by NAME IP: that collector ran detection for the burst.
-raised_by() { it_log_has "$1" "event=alert .*src_ip=$2( |\$)" || it_fail "$2 not handled by $1"; }
+# raised_by NAME IP: that collector ran detection for the burst (its info
+# line per alert is written up to collector.log_flush_ms after the alert).
+raised_by() { it_wait_for 10 "$2 handled by $1" it_log_has "$1" "event=alert .*src_ip=$2( |\$)"; }
 
 it_start_redis
 it_collector_conf "$W/primary.yml" "$W/pki" "$PPORT"

@@ -1,8 +1,8 @@
 /*
  * Unit tests of ms_log_text and ms_log_on (the collector's line per
  * alert): the same line as ms_log with the same body, the same cut, the
- * same holding, and nothing at all when the level is off. stderr goes to
- * a real file, read back.
+ * same holding, and nothing at all when the level is off; the lazy mode
+ * of the collector's held lines. stderr goes to a real file, read back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,6 +155,111 @@ test_text_level_off_and_held(void **state)
 	free(out);
 }
 
+/* Bytes written to the captured stderr so far. */
+static off_t
+written(void)
+{
+	fflush(stderr);
+	return lseek(2, 0, SEEK_END);
+}
+
+/*
+ * Lazy mode (the collector's collector.log_flush_ms): released lines wait
+ * for more, in order, until a flush, a line outside a hold, a warning, a
+ * half-full buffer or the mode's end; none is lost or doubled.
+ */
+static void
+test_lazy(void **state)
+{
+	char body[64], *out, *p;
+	size_t len;
+	int n, next;
+
+	(void)state;
+	ms_log_init("collector", MS_LOG_INFO);
+	capture_start();
+	ms_log_set_lazy(true);
+	assert_false(ms_log_pending());
+
+	/* Released, but still held; a flush writes them. */
+	ms_log_hold();
+	ms_log_text(MS_LOG_INFO, "event=a1", 8);
+	ms_log_release();
+	ms_log_hold();
+	ms_log_text(MS_LOG_INFO, "event=a2", 8);
+	ms_log_release();
+	assert_true(ms_log_pending());
+	assert_int_equal(written(), 0);
+	ms_log_flush();
+	assert_false(ms_log_pending());
+	assert_true(written() > 0);
+
+	/* An info line outside a hold takes the held ones with it, before itself. */
+	ms_log_hold();
+	ms_log_text(MS_LOG_INFO, "event=b1", 8);
+	ms_log_release();
+	ms_info("event=b2");
+	assert_false(ms_log_pending());
+
+	/* So does a warning inside a hold. */
+	ms_log_hold();
+	ms_log_text(MS_LOG_INFO, "event=c1", 8);
+	ms_warn("event=c2");
+	ms_log_release();
+	assert_false(ms_log_pending());
+
+	/* Half the buffer: the release writes without waiting for the timer. */
+	{
+		off_t before = written();
+		int k = 0;
+
+		while (written() == before) {
+			ms_log_hold();
+			n = snprintf(body, sizeof(body), "event=d%05d padding=%040d", k++, 0);
+			ms_log_text(MS_LOG_INFO, body, (size_t)n);
+			ms_log_release();
+			assert_true(k < 2000);	/* 64 KiB / 2 of ~110-byte lines: ~300 */
+		}
+		assert_true(k > 100);
+		assert_false(ms_log_pending());
+		ms_log_hold();
+		n = snprintf(body, sizeof(body), "event=d%05d padding=%040d", k++, 0);
+		ms_log_text(MS_LOG_INFO, body, (size_t)n);
+		ms_log_release();
+		assert_true(ms_log_pending());
+		next = k;
+	}
+	/* Off: what is held goes out; then lines are written at each release. */
+	ms_log_set_lazy(false);
+	assert_false(ms_log_pending());
+	ms_log_hold();
+	ms_log_text(MS_LOG_INFO, "event=e1", 8);
+	ms_log_release();
+	assert_false(ms_log_pending());
+	out = capture_end(&len);
+
+	/* Every line once, in the order logged. */
+	p = out;
+	for (const char *const *w = (const char *const[]){ "event=a1\n", "event=a2\n",
+	    "event=b1\n", "event=b2\n", "event=c1\n", "level=warn prog=collector event=c2\n",
+	    NULL }; *w; w++) {
+		char *at = strstr(p, *w);
+		assert_non_null(at);
+		assert_null(strstr(at + 1, *w));
+		p = at + strlen(*w);
+	}
+	for (int k = 0; k < next; k++) {
+		char *at;
+
+		snprintf(body, sizeof(body), "event=d%05d ", k);
+		at = strstr(p, body);
+		assert_non_null(at);
+		p = at + strlen(body);
+	}
+	assert_non_null(strstr(p, "event=e1\n"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -162,6 +267,7 @@ main(void)
 		cmocka_unit_test(test_text_as_printf),
 		cmocka_unit_test(test_text_cut_like_printf),
 		cmocka_unit_test(test_text_level_off_and_held),
+		cmocka_unit_test(test_lazy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
