@@ -78,6 +78,14 @@ session_is_paused(const struct session *s)
 
 /* What a peer may leave unread before it is taken for dead or hostile. */
 #define SESSION_MAX_OUTPUT (4u << 20)
+/*
+ * The input buffer's blocks (libevent's chains) are made this big, so
+ * that most frames lie in one block and their pullup copies nothing; a
+ * read of one TLS record (16 KiB at most) into a block with less room
+ * left would start a block of the record's size.
+ */
+#define SESSION_READ_CHAIN (256u << 10)
+#define SESSION_RECORD_MAX 16384
 /* While we are not reading (Redis slow, state loading), the agent hears from us this often. */
 #define SESSION_PAUSED_HEARTBEAT_MS 5000
 /* A closing session that cannot flush is freed after this long. */
@@ -557,6 +565,23 @@ proto_errcode(int rc)
  * bytes; returns the bytes moved. A TLS error here (a forged record)
  * closes the session as libevent would.
  */
+/*
+ * Makes sure the input buffer's last block has room for a whole record,
+ * starting a block of SESSION_READ_CHAIN when it has not (the little
+ * left in the old one stays unused): libevent's next read and
+ * session_tls_drain's then go into a big block.
+ */
+static void
+session_input_room(struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+
+	/* Reserved, not committed: tells the last block's room, changes nothing. */
+	if (evbuffer_reserve_space(in, 1, &v, 1) == 1 && v.iov_len >= SESSION_RECORD_MAX)
+		return;
+	(void)evbuffer_expand(in, SESSION_READ_CHAIN);
+}
+
 static size_t
 session_tls_drain(struct session *s, struct evbuffer *in, size_t limit)
 {
@@ -566,7 +591,8 @@ session_tls_drain(struct session *s, struct evbuffer *in, size_t limit)
 		struct evbuffer_iovec v;
 		int r, e;
 
-		if (evbuffer_reserve_space(in, 16384, &v, 1) < 1)
+		session_input_room(in);
+		if (evbuffer_reserve_space(in, SESSION_RECORD_MAX, &v, 1) < 1)
 			break;
 		ERR_clear_error();
 		r = SSL_read(s->ssl, v.iov_base, (int)(v.iov_len < INT_MAX ? v.iov_len : INT_MAX));
@@ -649,8 +675,13 @@ session_process(struct session *s)
 			session_pause(s);
 	}
 	s->in_read = false;
-	if (s->dead)
+	if (s->dead) {
 		session_free(s);
+		return;
+	}
+	/* libevent's next read: into a big block too. */
+	if (s->bev != NULL && evbuffer_get_length(in) > 0)
+		session_input_room(in);
 }
 
 static void
