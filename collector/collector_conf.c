@@ -13,7 +13,7 @@ static const struct ms_conf_key collector_keys[] = {
 	{ "collector.log_level", MS_CONF_STR, OFF(log_level), SZ(log_level), "info", 0, 0,
 	  "debug, info, warn or error" },
 	{ "collector.log_flush_ms", MS_CONF_INT, OFF(log_flush_ms), 0, "100", 0, 10000,
-	  "info lines (one per alert sent) are written together at most this long after the first; warnings and errors at once; a crash loses what waits (0: at the end of each agent batch)" },
+	  "info lines logged while batches are handled (mostly one per alert sent) are written together at most this long after the first; warnings and errors at once; a crash loses what waits (0: at the end of each agent batch); read at start" },
 	{ "collector.user", MS_CONF_STR, OFF(user), SZ(user), "", 0, 0,
 	  "when started as root: the user to run as once the port is bound and keys are loaded" },
 	{ "listen.address", MS_CONF_STR, OFF(listen_address), SZ(listen_address), "127.0.0.1", 0, 0,

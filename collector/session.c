@@ -82,9 +82,12 @@ session_is_paused(const struct session *s)
  * The input buffer's blocks (libevent's chains) are made this big, so
  * that most frames lie in one block and their pullup copies nothing; a
  * read of one TLS record (16 KiB at most) into a block with less room
- * left would start a block of the record's size.
+ * left would start a block of the record's size. libevent rounds a
+ * block with its header up to a power of two: asking for the header's
+ * bytes less keeps the allocation at SESSION_READ_CHAIN.
  */
 #define SESSION_READ_CHAIN (256u << 10)
+#define SESSION_CHAIN_HDR 128
 #define SESSION_RECORD_MAX 16384
 /* While we are not reading (Redis slow, state loading), the agent hears from us this often. */
 #define SESSION_PAUSED_HEARTBEAT_MS 5000
@@ -552,6 +555,33 @@ proto_errcode(int rc)
 }
 
 /*
+ * Makes sure the input buffer's last block has room for a whole record,
+ * starting a block of SESSION_READ_CHAIN when it has not (the little
+ * left in the old one stays unused): libevent's next read and
+ * session_tls_drain's then go into a big block. Only for a session that
+ * is reading and has a frame begun: an empty buffer, or a session paused
+ * (Redis congested, throttled, its state loading) or closing, keeps no
+ * block it does not fill (a frame that begins in an empty buffer may be
+ * copied once by its pullup).
+ */
+static void
+session_input_room(const struct session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+
+	if (s->state != SS_READY || s->paused || evbuffer_get_length(in) == 0)
+		return;
+	/*
+	 * Reserved, not committed, so nothing is added: this tells the last
+	 * block's room (a block exists, the buffer holds data; when it is
+	 * exactly full libevent makes a small one, which the expand reuses).
+	 */
+	if (evbuffer_reserve_space(in, 1, &v, 1) == 1 && v.iov_len >= SESSION_RECORD_MAX)
+		return;
+	(void)evbuffer_expand(in, SESSION_READ_CHAIN - SESSION_CHAIN_HDR);
+}
+
+/*
  * Sessions read with OpenSSL's read-ahead: one read(2) fills its record
  * buffer (a full record's size) with what the socket holds, where it took
  * two per record (header, then body). A bigger buffer would take several
@@ -565,23 +595,6 @@ proto_errcode(int rc)
  * bytes; returns the bytes moved. A TLS error here (a forged record)
  * closes the session as libevent would.
  */
-/*
- * Makes sure the input buffer's last block has room for a whole record,
- * starting a block of SESSION_READ_CHAIN when it has not (the little
- * left in the old one stays unused): libevent's next read and
- * session_tls_drain's then go into a big block.
- */
-static void
-session_input_room(struct evbuffer *in)
-{
-	struct evbuffer_iovec v;
-
-	/* Reserved, not committed: tells the last block's room, changes nothing. */
-	if (evbuffer_reserve_space(in, 1, &v, 1) == 1 && v.iov_len >= SESSION_RECORD_MAX)
-		return;
-	(void)evbuffer_expand(in, SESSION_READ_CHAIN);
-}
-
 static size_t
 session_tls_drain(struct session *s, struct evbuffer *in, size_t limit)
 {
@@ -591,7 +604,7 @@ session_tls_drain(struct session *s, struct evbuffer *in, size_t limit)
 		struct evbuffer_iovec v;
 		int r, e;
 
-		session_input_room(in);
+		session_input_room(s, in);
 		if (evbuffer_reserve_space(in, SESSION_RECORD_MAX, &v, 1) < 1)
 			break;
 		ERR_clear_error();
@@ -680,8 +693,8 @@ session_process(struct session *s)
 		return;
 	}
 	/* libevent's next read: into a big block too. */
-	if (s->bev != NULL && evbuffer_get_length(in) > 0)
-		session_input_room(in);
+	if (s->bev != NULL)
+		session_input_room(s, in);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -260,6 +261,37 @@ test_lazy(void **state)
 	free(out);
 }
 
+/* A normal exit writes the lines still waiting (atexit), in a child process. */
+static void
+test_lazy_exit(void **state)
+{
+	char *out;
+	size_t len;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	capture_start();
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ms_log_init("collector", MS_LOG_INFO);
+		ms_log_set_lazy(true);
+		ms_log_hold();
+		ms_log_text(MS_LOG_INFO, "event=at_exit", 13);
+		ms_log_release();
+		/* still held here: only the exit can write it */
+		exit(ms_log_pending() && lseek(2, 0, SEEK_END) == 0 ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	out = capture_end(&len);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "prog=collector event=at_exit\n"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -268,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_text_cut_like_printf),
 		cmocka_unit_test(test_text_level_off_and_held),
 		cmocka_unit_test(test_lazy),
+		cmocka_unit_test(test_lazy_exit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
