@@ -307,6 +307,23 @@ ms_daemon_args(int argc, char **argv, const char *prog, void (*usage)(FILE *),
 	return -1;
 }
 
+/*
+ * libevent's own messages (a failed epoll_ctl, a broken invariant) as our
+ * key=value lines: on their own they went to stderr as "[warn] ...",
+ * outside the log's format and ahead of lines still held.
+ */
+static void
+log_libevent(int severity, const char *msg)
+{
+	char q[512];
+	enum ms_log_level lvl = severity >= EVENT_LOG_ERR ? MS_LOG_ERR :
+	    severity == EVENT_LOG_WARN ? MS_LOG_WARN : MS_LOG_DEBUG;
+
+	if (msg == NULL)
+		msg = "";
+	ms_log(lvl, "event=libevent message=%s", ms_log_quote(q, sizeof(q), msg, strlen(msg)));
+}
+
 int
 ms_daemon_log_level(const char *prog, const struct ms_daemon_args *a, const char *conf_level)
 {
@@ -318,5 +335,6 @@ ms_daemon_log_level(const char *prog, const struct ms_daemon_args *a, const char
 		return -1;
 	}
 	ms_log_init(prog, lvl);
+	event_set_log_callback(log_libevent);
 	return 0;
 }

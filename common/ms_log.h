@@ -46,7 +46,9 @@ int ms_daemon_args(int argc, char **argv, const char *prog, void (*usage)(FILE *
     struct ms_daemon_args *a);
 /*
  * Logging from here on at a's -l level, else conf_level (the config
- * file's). 0, or -1 after logging the unknown level as a config_error.
+ * file's), libevent's own messages included ("event=libevent message=...",
+ * its warnings and errors as ours, the rest at debug). 0, or -1 after
+ * logging the unknown level as a config_error.
  */
 int ms_daemon_log_level(const char *prog, const struct ms_daemon_args *a, const char *conf_level);
 /*

@@ -292,6 +292,46 @@ test_lazy_exit(void **state)
 	free(out);
 }
 
+/*
+ * A daemon's libevent messages are our lines, in order with held ones: a
+ * held info line first, then libevent's warning (an event on a
+ * descriptor that is not open).
+ */
+static void
+test_libevent_lines(void **state)
+{
+	struct ms_daemon_args a = { 0 };
+	struct event_base *base;
+	struct event *ev;
+	char *out, *held, *warn;
+	size_t len;
+	/* never open here: epoll_ctl says EBADF, libevent warns */
+	const int badfd = 1 << 20;
+
+	(void)state;
+	capture_start();
+	assert_int_equal(ms_daemon_log_level("collector", &a, "info"), 0);
+	base = event_base_new();
+	assert_non_null(base);
+	ev = event_new(base, badfd, EV_READ, NULL, NULL);
+	assert_non_null(ev);
+	ms_log_hold();
+	ms_log_text(MS_LOG_INFO, "event=held_first", 16);
+	assert_int_equal(event_add(ev, NULL), -1);
+	ms_log_release();
+	event_free(ev);
+	event_base_free(base);
+	event_set_log_callback(NULL);
+	out = capture_end(&len);
+	held = strstr(out, "level=info prog=collector event=held_first\n");
+	warn = strstr(out, "level=warn prog=collector event=libevent message=\"");
+	assert_non_null(held);
+	assert_non_null(warn);
+	assert_true(held < warn);
+	assert_null(strstr(out, "[warn]"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -301,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_text_level_off_and_held),
 		cmocka_unit_test(test_lazy),
 		cmocka_unit_test(test_lazy_exit),
+		cmocka_unit_test(test_libevent_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
