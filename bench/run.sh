@@ -56,6 +56,11 @@
 #                  interleaved line by line (as all runs before 2026-11-26
 #                  14:00 did). Both receivers get the same order
 #
+# Environment: COLLECTOR_TUNABLES is the collector's GLIBC_TUNABLES (default
+# glibc.malloc.hugetlb=1, as deploy/systemd/minisoc-collector.service runs
+# it: the heap on transparent huge pages; "" = glibc's defaults, as all runs
+# before 2026-11-26 18:00 did). rsyslogd runs with the environment as given.
+#
 # Exit status: 0, 1 on an error (or, with --smoke, any lost event), 77 when
 # rsyslogd or one of its modules (imtcp, lmnsd_ossl, omhiredis, impstats) is
 # missing (deploy/install-deps.sh installs them). The rsyslogd is our own
@@ -110,6 +115,7 @@ aggregate=60
 warmup=20000
 repeat=3
 tick=256
+collector_tunables=${COLLECTOR_TUNABLES-glibc.malloc.hugetlb=1}
 wdir=${TMPDIR:-/tmp}
 sigmahq=${MINISOC_SIGMAHQ:-$top/../shared/corpora/sigmahq}
 cmdline="bench/run.sh $*"
@@ -245,6 +251,7 @@ echo "# bench/run.sh: $(date -u +%Y-%m-%dT%H:%MZ), $(uname -m), $(nproc) CPUs," 
 echo "# command: $cmdline"
 echo "# build: $build ($btype); $agents agents; $events events flat out, ${secs} s at half that rate;" \
 	"1 event in $mark marked"
+echo "# collector environment: GLIBC_TUNABLES=$collector_tunables"
 echo "# $("$rsyslogd_bin" -v | head -n1); $(redis-server --version | cut -d' ' -f1-3)"
 echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 
@@ -463,7 +470,8 @@ YML
 		printf 'archive:\n  path: %s\n' "$work/archive" >>"$work/collector-$cur.yml"
 	fi
 	rcli flushall >/dev/null # every configuration starts from an empty Redis
-	"$collector_bin" -c "$work/collector-$cur.yml" >"$work/logs/collector-$cur.log" 2>&1 &
+	GLIBC_TUNABLES=$collector_tunables "$collector_bin" -c "$work/collector-$cur.yml" \
+	    >"$work/logs/collector-$cur.log" 2>&1 &
 	collector_pid=$!
 	pids+=("$collector_pid")
 	wait_for 60 "collector listening" log_has "collector-$cur" "event=listening"

@@ -698,6 +698,36 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 	sink_hset(c->sink, "minisoc:collector:stats", kv, n);
 }
 
+/*
+ * Whether the heap is on transparent huge pages: glibc asked for them
+ * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as the systemd unit sets) and
+ * the kernel gives them ("always" or "madvise"); "hugetlb" for =2 (the
+ * reserved pool). Said at start, so that an operator sees a drop-in take
+ * effect (docs/operations.md).
+ */
+static const char *
+collector_heap_thp(void)
+{
+	static const char key[] = "glibc.malloc.hugetlb=";
+	const char *t = getenv("GLIBC_TUNABLES"), *p;
+	char mode[128] = "";
+	FILE *f;
+
+	if (t == NULL || (p = strstr(t, key)) == NULL)
+		return "off";
+	p += sizeof(key) - 1;
+	if (*p == '2')
+		return "hugetlb";
+	if (*p != '1')
+		return "off";
+	if ((f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r")) != NULL) {
+		if (fgets(mode, sizeof(mode), f) == NULL)
+			mode[0] = '\0';
+		fclose(f);
+	}
+	return strstr(mode, "[never]") != NULL ? "unavailable" : "on";
+}
+
 int
 main(int argc, char **argv)
 {
@@ -872,7 +902,8 @@ main(int argc, char **argv)
 		evtimer_add(stats, &stats_tv);
 	if ((metrics = event_new(c.base, -1, EV_PERSIST, metrics_cb, &c)) != NULL)
 		evtimer_add(metrics, &metrics_tv);
-	ms_info("event=start version=%s config=%s", MINISOC_VERSION, config);
+	ms_info("event=start version=%s config=%s heap_thp=%s", MINISOC_VERSION, config,
+	    collector_heap_thp());
 	event_base_dispatch(c.base);
 	collector_log_stats(&c, "exit");
 	if (c.archive) {

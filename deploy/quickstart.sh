@@ -492,7 +492,9 @@ do_start() {
   "$AGENT_BIN" --check -c "$WORK/agent.yml" || die "agent.yml or its certificates are not valid"
 
   step "starting the collector on 127.0.0.1:$COLLECTOR_PORT"
-  start_bg collector "$COLLECTOR_BIN" "$COLLECTOR_PID" "$COLLECTOR_LOG" -c "$WORK/collector.yml"
+  # The heap on transparent huge pages, as the systemd unit runs it.
+  GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
+    start_bg collector "$COLLECTOR_BIN" "$COLLECTOR_PID" "$COLLECTOR_LOG" -c "$WORK/collector.yml"
   wait_collector_listening
 
   step "starting the dashboard (minisoc-web) on 127.0.0.1:$WEB_PORT"
