@@ -231,7 +231,7 @@ struct agent {
 	int64_t rate_logged_ms;
 	int64_t paused_since_ms;	/* when reading paused (spool or rate), 0 when not */
 	struct event *rate_ev;	/* resumes reading after a rate pause */
-	struct event *commit_ev;
+	struct event *commit_ev;	/* every spool.sync_ms while there is work (agent_commit_soon) */
 	struct tail *tail;
 	struct uplink *uplink;
 	struct renew *renew;	/* NULL when tls.renew_port is 0 */
@@ -264,6 +264,12 @@ void agent_room_freed(struct agent *a);
  * commit and, when save or a second has passed, save positions. 0 or -1.
  */
 int agent_commit(struct agent *a, bool save);
+/*
+ * Work for the group commit is waiting (a line accepted, a position
+ * changed): starts its timer, which stops when a commit leaves nothing
+ * behind, so that an agent at rest is not woken spool.sync_ms apart.
+ */
+void agent_commit_soon(struct agent *a);
 /* Opens the spool (state_dir/spool), loads what it holds, sets next_seq. 0 or -1. */
 int agent_spool_open(struct agent *a, char *err, size_t errsz);
 /* Called when the queue is empty during shutdown. */

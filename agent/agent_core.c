@@ -212,6 +212,7 @@ agent_accept(struct agent *a, const struct spool_rec *r)
 	}
 	a->next_seq = r->seq + 1;
 	a->stats.lines_read++;
+	agent_commit_soon(a);
 	return true;
 }
 
@@ -247,6 +248,18 @@ agent_room_freed(struct agent *a)
 		capture_resume(a->capture);
 }
 
+void
+agent_commit_soon(struct agent *a)
+{
+	int64_t ms = a->conf.spool_sync_ms > 0 ? a->conf.spool_sync_ms : 100;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	if (a->commit_ev == NULL || evtimer_pending(a->commit_ev, NULL))
+		return;
+	if (evtimer_add(a->commit_ev, &tv) < 0)
+		ms_warn("event=commit_timer_failed note=\"lines are committed at the next start\"");
+}
+
 int
 agent_commit(struct agent *a, bool save)
 {
@@ -258,7 +271,7 @@ agent_commit(struct agent *a, bool save)
 	tail_durable(a->tail);
 	if (tail_dirty(a->tail) || save) {
 		if (!save && ms_mono_ms() - a->last_save_ms < AGENT_SAVE_MS)
-			return 0;
+			return 0;	/* the timer runs on: the positions are saved later */
 		a->last_save_ms = ms_mono_ms();
 		if (tail_save(a->tail) < 0)
 			return -1;
@@ -269,6 +282,15 @@ agent_commit(struct agent *a, bool save)
 	 */
 	if (spool_covered(a->spool, durable))
 		agent_room_freed(a);
+	/*
+	 * Nothing left for a later commit (every line read is durable, its
+	 * position saved, and agent_room_freed read no more): the timer stops
+	 * until agent_commit_soon. At rest, each wake-up spool.sync_ms apart
+	 * cost more than all the agent's other timers together.
+	 */
+	if (!save && a->commit_ev != NULL && a->durable_seq == a->next_seq - 1 &&
+	    !tail_dirty(a->tail))
+		event_del(a->commit_ev);
 	return 0;
 }
 

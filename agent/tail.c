@@ -151,6 +151,14 @@ struct tail {
 	bool dirty;		/* durable positions changed since the last save */
 };
 
+/* A position changed: it is saved by the next group commit, started if at rest. */
+static void
+tail_mark_dirty(struct tail *t)
+{
+	t->dirty = true;
+	agent_commit_soon(t->a);
+}
+
 uint64_t
 tail_fingerprint(const void *p, size_t n)
 {
@@ -408,7 +416,7 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 		tail_watch(t, f);
 	ms_info("event=file_open path=%s inode=%llu offset=%llu", open_path,
 	    (unsigned long long)f->ino, (unsigned long long)f->offset);
-	t->dirty = true;
+	tail_mark_dirty(t);
 	return 0;
 }
 
@@ -624,7 +632,7 @@ tail_fp_extend(struct tail *t, struct tail_file *f, const char *head, size_t hn)
 {
 	if (hn > f->fp_len && tail_file_head_matches(f, head, hn)) {
 		tail_fp_set(f, head, hn);
-		t->dirty = true;
+		tail_mark_dirty(t);
 	}
 }
 
@@ -660,7 +668,7 @@ tail_check_content(struct tail *t, struct tail_file *f)
 	f->acked = 0;
 	f->spooled = 0;
 	tail_fp_set(f, head, (size_t)hn);
-	t->dirty = true;
+	tail_mark_dirty(t);
 }
 
 /*
@@ -928,7 +936,7 @@ tail_drop_finished(struct tail *t)
 		t->files[i] = NULL;
 		t->n--;
 		t->limit_logged = false;
-		t->dirty = true;
+		tail_mark_dirty(t);
 	}
 }
 
