@@ -276,9 +276,12 @@ main(int argc, char **argv)
 	if ((stats = event_new(a.base, -1, EV_PERSIST, stats_cb, &a)) != NULL)
 		evtimer_add(stats, &stats_tv);
 	{
-		/* Group commit: what was read becomes durable, then positions may move. */
-		int64_t ms = a.conf.spool_sync_ms > 0 ? a.conf.spool_sync_ms : 100;
-		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		/*
+		 * Group commit: what was read becomes durable, then positions may
+		 * move. The first turn also covers what the spool held at start;
+		 * a turn that leaves nothing behind stops it (agent_commit_soon).
+		 */
+		struct timeval tv = agent_commit_period(&a);
 		if ((a.commit_ev = event_new(a.base, -1, EV_PERSIST, commit_cb, &a)) == NULL ||
 		    evtimer_add(a.commit_ev, &tv) < 0) {
 			ms_err("event=start_error reason=out_of_memory");

@@ -270,6 +270,8 @@ int agent_commit(struct agent *a, bool save);
  * behind, so that an agent at rest is not woken spool.sync_ms apart.
  */
 void agent_commit_soon(struct agent *a);
+/* The group commit's period: spool.sync_ms (100 ms when 0, which only turns fdatasync off). */
+struct timeval agent_commit_period(const struct agent *a);
 /* Opens the spool (state_dir/spool), loads what it holds, sets next_seq. 0 or -1. */
 int agent_spool_open(struct agent *a, char *err, size_t errsz);
 /* Called when the queue is empty during shutdown. */

@@ -248,16 +248,24 @@ agent_room_freed(struct agent *a)
 		capture_resume(a->capture);
 }
 
-void
-agent_commit_soon(struct agent *a)
+struct timeval
+agent_commit_period(const struct agent *a)
 {
 	int64_t ms = a->conf.spool_sync_ms > 0 ? a->conf.spool_sync_ms : 100;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 
+	return tv;
+}
+
+void
+agent_commit_soon(struct agent *a)
+{
+	struct timeval tv = agent_commit_period(a);
+
 	if (a->commit_ev == NULL || evtimer_pending(a->commit_ev, NULL))
 		return;
 	if (evtimer_add(a->commit_ev, &tv) < 0)
-		ms_warn("event=commit_timer_failed note=\"lines are committed at the next start\"");
+		ms_warn("event=commit_timer_failed note=\"committed with the next line accepted, or at exit\"");
 }
 
 int

@@ -1384,6 +1384,8 @@ tail_save(struct tail *t)
 	}
 	rc = state_save(t->a->state, pos, n);
 	free(pos);
-	t->dirty = false;
+	/* Not saved: still dirty, so the commit's timer runs on and tries again. */
+	if (rc == 0)
+		t->dirty = false;
 	return rc;
 }
