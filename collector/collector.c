@@ -703,7 +703,8 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
  * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as the systemd unit sets) and
  * the kernel gives them ("always" or "madvise"); "hugetlb" for =2 (the
  * reserved pool). Said at start, so that an operator sees a drop-in take
- * effect (docs/operations.md).
+ * effect (README.md, "Installing with systemd"). A kernel without the
+ * sysfs file has no transparent huge pages.
  */
 static const char *
 collector_heap_thp(void)
@@ -720,12 +721,13 @@ collector_heap_thp(void)
 		return "hugetlb";
 	if (*p != '1')
 		return "off";
-	if ((f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r")) != NULL) {
-		if (fgets(mode, sizeof(mode), f) == NULL)
-			mode[0] = '\0';
-		fclose(f);
-	}
-	return strstr(mode, "[never]") != NULL ? "unavailable" : "on";
+	if ((f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r")) == NULL)
+		return "unavailable";
+	if (fgets(mode, sizeof(mode), f) == NULL)
+		mode[0] = '\0';
+	fclose(f);
+	return strstr(mode, "[always]") != NULL || strstr(mode, "[madvise]") != NULL ?
+	    "on" : "unavailable";
 }
 
 int
