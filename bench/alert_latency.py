@@ -9,7 +9,7 @@ alert of RUN the latency is the reader's CLOCK_REALTIME when the XREAD reply
 arrived minus t (same host, same clock).
 
 usage: alert_latency.py PORT RUN EXPECTED OUTFILE [--timeout S] [--list KEY]
-                        [--expected-file F]
+                        [--expected-file F] [--detail F]
 
 Prints "ready" (stdout, flushed) once it waits behind the stream's last
 entry, so the writer can start. Ends when EXPECTED alerts of RUN arrived
@@ -19,6 +19,12 @@ second); writes one latency in nanoseconds per line to OUTFILE and prints
 "received=N last_ns=T cpu_s=C", T being the arrival time (CLOCK_REALTIME
 ns) of the last marked line of RUN (0 when none arrived), C the reader's
 own CPU time (it shares the machine with what it measures).
+
+--detail F also writes, per marked alert, "T X A": T the line's write time
+(CLOCK_REALTIME ns), X the stream entry's id time (Redis's clock at XADD,
+in whole ms) minus T, and A the arrival minus T, all in ns: where a stall
+was (before Redis stored the alert, or between Redis and this reader), and
+when (T, to line up with a trace of the collector).
 
 --list KEY reads a Redis list of raw lines instead (what rsyslog's
 omhiredis pushes in its "queue" mode; it has no stream mode): the blocking
@@ -74,6 +80,7 @@ def main():
     p.add_argument("--stream", default="minisoc:alerts")
     p.add_argument("--list", metavar="KEY")
     p.add_argument("--expected-file", metavar="F")
+    p.add_argument("--detail", metavar="F")
     a = p.parse_args()
 
     signal.signal(signal.SIGTERM, stop_cb)
@@ -84,6 +91,7 @@ def main():
     last_id = last[0][0] if last else b"0-0"
     print("ready", flush=True)
     lat = []
+    detail = []
     seen = set()
     last = 0
     deadline = time.monotonic() + a.timeout
@@ -102,8 +110,14 @@ def main():
             if m is None or m.group(1) != a.run or m.group(2) in seen:
                 continue
             seen.add(m.group(2))
-            lat.append(now - int(m.group(3)))
+            t = int(m.group(3))
+            lat.append(now - t)
+            if a.detail:
+                detail.append("%d %d %d\n" % (t, int(eid.split(b"-")[0]) * 1000000 - t, now - t))
             last = now
+    if a.detail:
+        with open(a.detail, "w") as f:
+            f.write("".join(detail))
     print(write_out(a, lat, last), flush=True)
     return 0
 

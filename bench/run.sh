@@ -34,7 +34,8 @@
 #   --smoke        a few seconds in all (CI): 2 agents, 20,000 events, 2 s at a
 #                  fixed rate, the "default" configuration; fails on any loss
 #   --dir DIR      where the work folder goes (default: $TMPDIR or /tmp)
-#   --keep         keep the work folder (configs, logs, raw latencies)
+#   --keep         keep the work folder (configs, logs, raw latencies; for the
+#                  collector also latency-RUN.detail, see bench/alert_latency.py)
 #   --no-rsyslog   the collector's runs only (A/B comparisons of two builds)
 #   --aggregate S  the collector's alerts.aggregate_window_s (default: the
 #                  shipped 60; 0 = every alert goes to Redis on its own, as
@@ -60,6 +61,8 @@
 # glibc.malloc.hugetlb=1, as deploy/systemd/minisoc-collector.service runs
 # it: the heap on transparent huge pages; "" = glibc's defaults, as all runs
 # before 2026-11-26 18:00 did). rsyslogd runs with the environment as given.
+# COLLECTOR_YAML is appended to every collector configuration, for A/B runs
+# of a setting (e.g. COLLECTOR_YAML=$'limits:\n  heap_prefault: 0').
 #
 # Exit status: 0, 1 on an error (or, with --smoke, any lost event), 77 when
 # rsyslogd or one of its modules (imtcp, lmnsd_ossl, omhiredis, impstats) is
@@ -311,6 +314,8 @@ run_load() {
 		local pushed0 failed0
 		pushed0=$(rs_stat processed) failed0=$(rs_stat failed)
 	else
+		# Kept with the work folder: each alert's write, XADD and arrival times.
+		reader_args=(--detail "$work/latency-$id.detail")
 		collector_counters
 		before=$events_in
 		local alerts0=$alerts failed0=$alerts_failed
@@ -468,6 +473,9 @@ detect:
 YML
 	if [[ $cur == archive ]]; then
 		printf 'archive:\n  path: %s\n' "$work/archive" >>"$work/collector-$cur.yml"
+	fi
+	if [[ -n ${COLLECTOR_YAML:-} ]]; then
+		printf '%s\n' "$COLLECTOR_YAML" >>"$work/collector-$cur.yml"
 	fi
 	rcli flushall >/dev/null # every configuration starts from an empty Redis
 	GLIBC_TUNABLES=$collector_tunables "$collector_bin" -c "$work/collector-$cur.yml" \
