@@ -47,12 +47,28 @@ struct agg_entry {
 	struct agg_sum *sum;	/* once one is folded in */
 };
 
+/*
+ * The open windows of one length: key -> struct agg_entry (inline values).
+ * Entries are added as windows open and never touched after (lookups do
+ * not move them), so the map's LRU order is the order they opened in, and
+ * with one length the order they end in: a tick takes ended windows from
+ * the front and stops at the first open one, however many are open.
+ */
+struct agg_lane {
+	int64_t window_ms;
+	struct ms_map *open;
+};
+
+/* A window length per rule entry and the default, at most. */
+#define AGG_MAX_LANES (AGG_MAX_RULES + 1)
+
 struct aggregate {
 	int64_t window_ms;
 	struct agg_rule *rules;
 	size_t nrules;
 	size_t max_keys;
-	struct ms_map *open;	/* key -> struct agg_entry (inline values) */
+	struct agg_lane lanes[AGG_MAX_LANES];	/* made when a length is first used */
+	size_t nlanes;
 };
 
 static void
@@ -128,8 +144,7 @@ aggregate_new(int64_t window_ms, const char *rules, size_t max_keys, char *err, 
 {
 	struct aggregate *ag = calloc(1, sizeof(*ag));
 
-	if (ag == NULL || (ag->rules = calloc(AGG_MAX_RULES, sizeof(*ag->rules))) == NULL ||
-	    (ag->open = ms_map_new_inline(sizeof(struct agg_entry), entry_clear)) == NULL) {
+	if (ag == NULL || (ag->rules = calloc(AGG_MAX_RULES, sizeof(*ag->rules))) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		aggregate_free(ag);
 		return NULL;
@@ -148,7 +163,8 @@ aggregate_free(struct aggregate *ag)
 {
 	if (ag == NULL)
 		return;
-	ms_map_free(ag->open);
+	for (size_t i = 0; i < ag->nlanes; i++)
+		ms_map_free(ag->lanes[i].open);
 	free(ag->rules);
 	free(ag);
 }
@@ -161,6 +177,43 @@ rule_window(const struct aggregate *ag, const struct alert *a)
 		    (a->rule_name && strcmp(ag->rules[i].name, a->rule_name) == 0))
 			return ag->rules[i].window_ms;
 	return ag->window_ms;
+}
+
+/* The lane of windows w ms long (w > 0), made when new; NULL when out of memory. */
+static struct agg_lane *
+lane_of(struct aggregate *ag, int64_t w)
+{
+	struct agg_lane *l;
+
+	for (size_t i = 0; i < ag->nlanes; i++)
+		if (ag->lanes[i].window_ms == w)
+			return &ag->lanes[i];
+	/* Lengths come from the rule entries and the default: never more than the array. */
+	if (ag->nlanes == AGG_MAX_LANES)
+		return NULL;
+	l = &ag->lanes[ag->nlanes];
+	if ((l->open = ms_map_new_inline(sizeof(struct agg_entry), entry_clear)) == NULL)
+		return NULL;
+	l->window_ms = w;
+	ag->nlanes++;
+	return l;
+}
+
+/* The lane whose first window opened earliest (the oldest of all), NULL when none is open. */
+static struct agg_lane *
+lane_oldest(struct aggregate *ag)
+{
+	struct agg_lane *best = NULL;
+	int64_t t = 0;
+
+	for (size_t i = 0; i < ag->nlanes; i++) {
+		const struct agg_entry *e = ms_map_lru(ag->lanes[i].open, NULL, NULL);
+		if (e != NULL && (best == NULL || e->start_ms < t)) {
+			best = &ag->lanes[i];
+			t = e->start_ms;
+		}
+	}
+	return best;
 }
 
 /* Bytes of a rule id in a key: ids are UUIDs or names; a longer one is cut. */
@@ -371,15 +424,18 @@ aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
 	char k[1024];
 	size_t klen;
 	int64_t w = rule_window(ag, a);
+	struct agg_lane *lane;
 	struct agg_entry *e;
 	uint32_t h;
 
 	if (w <= 0)
 		return false;
+	if ((lane = lane_of(ag, w)) == NULL)
+		return false;	/* out of memory: sent on its own rather than lost */
 	klen = make_key(a, k, sizeof(k));
 	/* One hash for the lookup and, when the window is new, the insert. */
-	h = ms_map_hash(ag->open, k, klen);
-	e = ms_map_get_h(ag->open, k, klen, h);
+	h = ms_map_hash(lane->open, k, klen);
+	e = ms_map_get_h(lane->open, k, klen, h);
 	if (e != NULL && now_ms - e->start_ms < e->window_ms) {
 		if (e->sum == NULL && (e->sum = sum_new(a)) == NULL)
 			return false;	/* out of memory: sent on its own rather than lost */
@@ -389,19 +445,18 @@ aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
 	if (e != NULL) {
 		/* Ended but not swept yet: its summary first, then a new window. */
 		emit_summary(e, emit, arg);
-		ms_map_del(ag->open, k, klen);
+		ms_map_del(lane->open, k, klen);
 	}
-	while (ms_map_count(ag->open) >= ag->max_keys) {
-		const void *lk;
-		size_t ll;
-		struct agg_entry *old = ms_map_lru(ag->open, &lk, &ll);
-		if (old == NULL)
+	while (aggregate_open(ag) >= ag->max_keys) {
+		/* The oldest window of all closes early. */
+		struct agg_lane *ol = lane_oldest(ag);
+		if (ol == NULL)
 			break;
-		emit_summary(old, emit, arg);
-		ms_map_del_lru(ag->open);
+		emit_summary(ms_map_lru(ol->open, NULL, NULL), emit, arg);
+		ms_map_del_lru(ol->open);
 	}
 	/* In the map's own record, next to its key: one cache miss fewer per alert offered. */
-	if ((e = ms_map_add_h(ag->open, k, klen, h)) == NULL)
+	if ((e = ms_map_add_h(lane->open, k, klen, h)) == NULL)
 		return false;
 	e->start_ms = now_ms;
 	e->window_ms = w;
@@ -414,26 +469,35 @@ aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
 	return false;
 }
 
-void
-aggregate_tick(struct aggregate *ag, int64_t now_ms, bool flush, detect_emit_fn emit, void *arg)
+bool
+aggregate_tick(struct aggregate *ag, int64_t now_ms, bool flush, size_t max, detect_emit_fn emit,
+    void *arg)
 {
-	struct ms_map_iter it;
-	struct agg_entry *e;
-	const void *k;
-	size_t kl;
+	size_t n = 0;
 
-	ms_map_iter_init(&it);
-	while ((e = ms_map_next(ag->open, &it, &k, &kl)) != NULL) {
-		if (!flush && now_ms - e->start_ms < e->window_ms)
-			continue;
-		emit_summary(e, emit, arg);
-		/* The entry just returned may be deleted (ms_map_next). */
-		ms_map_del(ag->open, k, kl);
+	for (size_t i = 0; i < ag->nlanes; i++) {
+		struct ms_map *m = ag->lanes[i].open;
+		struct agg_entry *e;
+
+		/* In the order they opened, which is the order they end in: up to the first still open. */
+		while ((e = ms_map_lru(m, NULL, NULL)) != NULL &&
+		    (flush || now_ms - e->start_ms >= e->window_ms)) {
+			if (max > 0 && n == max)
+				return true;
+			emit_summary(e, emit, arg);
+			ms_map_del_lru(m);
+			n++;
+		}
 	}
+	return false;
 }
 
 size_t
 aggregate_open(const struct aggregate *ag)
 {
-	return ms_map_count(ag->open);
+	size_t n = 0;
+
+	for (size_t i = 0; i < ag->nlanes; i++)
+		n += ms_map_count(ag->lanes[i].open);
+	return n;
 }

@@ -14,8 +14,8 @@
  * or the rule's entry in alerts.aggregate_rules ("rule=seconds,..." by rule
  * id or name; 0 = never folded).
  *
- * Memory: one small entry per open window (at most max_keys; the oldest is
- * closed early when more come); a summary buffer only once an alert is
+ * Memory: one small entry per open window (at most max_keys in all; the
+ * oldest is closed early when more come), in a map per window length; a summary buffer only once an alert is
  * folded in. The summaries of a window live in memory only: a collector
  * crash loses a pending summary (the first alert of the window is already
  * stored).
@@ -48,9 +48,15 @@ void aggregate_free(struct aggregate *ag);
  */
 bool aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
     detect_emit_fn emit, void *arg);
-/* Closes windows that ended by now_ms, emitting their summaries (all of them with flush). */
-void aggregate_tick(struct aggregate *ag, int64_t now_ms, bool flush, detect_emit_fn emit,
-    void *arg);
+/*
+ * Closes windows that ended by now_ms (every open one with flush),
+ * emitting their summaries: at most max of them (0 = no limit). Returns
+ * true when ended windows are left for another call, so that a caller can
+ * let other work run between a flood's summaries. Costs nothing per window
+ * still open.
+ */
+bool aggregate_tick(struct aggregate *ag, int64_t now_ms, bool flush, size_t max,
+    detect_emit_fn emit, void *arg);
 /* Open windows now. */
 size_t aggregate_open(const struct aggregate *ag);
 

@@ -235,16 +235,36 @@ collector_alert(struct collector *c, const struct alert *a0)
 	alert_send(c, &a, false);
 }
 
+/*
+ * Summaries per slice of a tick, and the pause between slices: at most
+ * 25,600 a second, each slice about 0.5 ms of the loop's time and as much
+ * of Redis's, so the alerts raised meanwhile are not queued behind a
+ * flood's summaries.
+ */
+#define AGGREGATE_TICK_MAX 128
+#define AGGREGATE_SLICE_US 5000
+
 static void
 aggregate_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct collector *c = arg;
 
+	static const struct timeval pause = { 0, AGGREGATE_SLICE_US };
+	bool more;
+
 	/* Summaries closing together: their log lines in one write, as a batch's. */
 	ms_log_hold();
-	aggregate_tick(c->aggregate, ms_mono_ms(), false, summary_cb, c);
+	more = aggregate_tick(c->aggregate, ms_mono_ms(), false, AGGREGATE_TICK_MAX, summary_cb, c);
 	ms_log_release();
 	collector_log_later(c);
+	/*
+	 * The windows a flood opened in one second end in one second, a minute
+	 * later: their summaries go in slices, with the agents' data read and
+	 * their alerts written in between, not in one stop of the loop and one
+	 * queue in front of every alert.
+	 */
+	if (more)
+		evtimer_add(c->aggregate_more, &pause);
 }
 
 static void
@@ -437,7 +457,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	ms_info("event=shutdown signal=%d redis_pending=%zu", (int)sig, sink_pending(c->sink));
 	/* Open aggregation windows: their summaries go out with the rest. */
 	if (c->aggregate)
-		aggregate_tick(c->aggregate, ms_mono_ms(), true, summary_cb, c);
+		aggregate_tick(c->aggregate, ms_mono_ms(), true, 0, summary_cb, c);
 	/* Their last sign of life goes out with the rest; closing sessions write nothing more. */
 	health_flush(c);
 	c->stopping = true;
@@ -853,7 +873,8 @@ main(int argc, char **argv)
 		    c.conf.aggregate_rules, (size_t)c.conf.aggregate_max_keys, err,
 		    sizeof(err))) == NULL ||
 		    (c.aggregate_timer = event_new(c.base, -1, EV_PERSIST, aggregate_timer_cb,
-		    &c)) == NULL) {
+		    &c)) == NULL ||
+		    (c.aggregate_more = evtimer_new(c.base, aggregate_timer_cb, &c)) == NULL) {
 			ms_err("event=start_error reason=\"%s\"", c.aggregate ? "out of memory" : err);
 			goto out;
 		}
@@ -943,6 +964,8 @@ out:
 		event_free(c.stop_timer);
 	if (c.aggregate_timer)
 		event_free(c.aggregate_timer);
+	if (c.aggregate_more)
+		event_free(c.aggregate_more);
 	ms_log_set_lazy(false);
 	if (c.log_timer)
 		event_free(c.log_timer);

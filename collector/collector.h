@@ -218,6 +218,7 @@ struct collector {
 	struct ms_buf alert_buf;	/* scratch for alert JSON */
 	struct aggregate *aggregate;	/* folding of repeated alerts (owned) */
 	struct event *aggregate_timer;
+	struct event *aggregate_more;	/* the rest of a tick's summaries, a slice at a time */
 	struct event *log_timer;	/* writes held info lines (collector.log_flush_ms) */
 	struct event *reload_ev;	/* SIGHUP's work: one run however many came at once */
 	struct decoded *decoded;	/* scratch for the line being decoded (large) */

@@ -1,8 +1,8 @@
 /*
  * Unit tests of alert aggregation (aggregate.c): the first alert of a key
  * goes out, the rest of its window are folded, the summary carries the
- * totals when the window ends; per-rule windows, keys, eviction, and the
- * configuration string.
+ * totals when the window ends; per-rule windows (of mixed lengths), keys,
+ * eviction, ticks in slices, and the configuration string.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,9 +86,9 @@ test_fold_and_summary(void **state)
 	assert_int_equal(aggregate_open(ag), 3);
 	assert_int_equal(s.n, 0);
 
-	aggregate_tick(ag, 59999, false, collect, &s);
+	aggregate_tick(ag, 59999, false, 0, collect, &s);
 	assert_int_equal(s.n, 0);
-	aggregate_tick(ag, 60000, false, collect, &s);
+	aggregate_tick(ag, 60000, false, 0, collect, &s);
 	/* One summary: the windows holding a single alert end quietly. */
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.a[0].aggregated, 3);
@@ -104,7 +104,7 @@ test_fold_and_summary(void **state)
 	assert_int_equal(s.a[0].n_users, 2);	/* every user of the window, once */
 	assert_string_equal(s.a[0].users[1], "admin");
 	assert_int_equal(aggregate_open(ag), 2);
-	aggregate_tick(ag, 80000, false, collect, &s);
+	aggregate_tick(ag, 80000, false, 0, collect, &s);
 	assert_int_equal(aggregate_open(ag), 0);
 	assert_int_equal(s.n, 1);
 
@@ -121,7 +121,7 @@ test_fold_and_summary(void **state)
 	/* flush: every open window's summary (a clean stop). */
 	mk(&a, "r1", "192.0.2.1", "root", 1, 5003, "late 2", "id-9");
 	assert_true(aggregate_offer(ag, &a, 170001, collect, &s));
-	aggregate_tick(ag, 170002, true, collect, &s);
+	aggregate_tick(ag, 170002, true, 0, collect, &s);
 	assert_int_equal(s.n, 3);
 	assert_string_equal(s.a[2].aggregate_of, "id-8");
 	assert_int_equal(aggregate_open(ag), 0);
@@ -136,7 +136,7 @@ test_fold_and_summary(void **state)
 		mk(&a, "r3", "192.0.2.9", "root", 1, 6000 + i, line, "id-11");
 		assert_true(aggregate_offer(ag, &a, 200000 + i, collect, &s));
 	}
-	aggregate_tick(ag, 300000, false, collect, &s);
+	aggregate_tick(ag, 300000, false, 0, collect, &s);
 	assert_int_equal(s.n, 4);
 	assert_int_equal(s.a[3].aggregated, 6);
 	assert_int_equal(s.a[3].n_samples, ALERT_MAX_SAMPLES);
@@ -213,6 +213,96 @@ test_eviction(void **state)
 }
 
 /*
+ * Windows of different lengths end in their own order: a short window
+ * opened after a long one is summarised when it ends, not held behind the
+ * long one (a tick stops at the first open window of each length).
+ */
+static void
+test_mixed_lengths(void **state)
+{
+	char err[128];
+	struct aggregate *ag = aggregate_new(60000, "short=5", 100, err, sizeof(err));
+	struct sink s = { .n = 0 };
+	struct alert a;
+
+	(void)state;
+	assert_non_null(ag);
+	mk(&a, "long", "10.0.0.1", NULL, 1, 0, "l", "id-l");
+	assert_false(aggregate_offer(ag, &a, 0, collect, &s));
+	assert_true(aggregate_offer(ag, &a, 100, collect, &s));
+	mk(&a, "short", "10.0.0.1", NULL, 1, 0, "s", "id-s");
+	assert_false(aggregate_offer(ag, &a, 1000, collect, &s));
+	assert_true(aggregate_offer(ag, &a, 1100, collect, &s));
+	assert_int_equal(aggregate_open(ag), 2);
+	assert_false(aggregate_tick(ag, 5999, false, 0, collect, &s));
+	assert_int_equal(s.n, 0);
+	assert_false(aggregate_tick(ag, 6000, false, 0, collect, &s));
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.a[0].aggregate_of, "id-s");
+	assert_int_equal(s.a[0].aggregate_window_ms, 5000);
+	assert_false(aggregate_tick(ag, 60000, false, 0, collect, &s));
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.a[1].aggregate_of, "id-l");
+	assert_int_equal(aggregate_open(ag), 0);
+
+	/* Eviction takes the oldest window of all lengths. */
+	aggregate_free(ag);
+	ag = aggregate_new(60000, "short=5", 2, err, sizeof(err));
+	assert_non_null(ag);
+	s.n = 0;
+	mk(&a, "short", "10.0.0.1", NULL, 1, 0, "s", "id-s1");
+	assert_false(aggregate_offer(ag, &a, 0, collect, &s));
+	assert_true(aggregate_offer(ag, &a, 1, collect, &s));
+	mk(&a, "long", "10.0.0.1", NULL, 1, 0, "l", "id-l1");
+	assert_false(aggregate_offer(ag, &a, 2, collect, &s));
+	mk(&a, "long", "10.0.0.2", NULL, 1, 0, "l", "id-l2");
+	assert_false(aggregate_offer(ag, &a, 3, collect, &s));
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.a[0].aggregate_of, "id-s1");
+	assert_int_equal(aggregate_open(ag), 2);
+	aggregate_free(ag);
+}
+
+/*
+ * A flood's windows end together: a tick with a limit gives at most that
+ * many summaries and says more are left; the calls after it give the
+ * rest, each once, in the order the windows opened.
+ */
+static void
+test_tick_limit(void **state)
+{
+	char err[128], ip[32], id[16];
+	struct aggregate *ag = aggregate_new(60000, "", 100, err, sizeof(err));
+	struct sink s = { .n = 0 };
+	struct alert a;
+	int calls = 0;
+
+	(void)state;
+	assert_non_null(ag);
+	for (int i = 0; i < 10; i++) {
+		snprintf(ip, sizeof(ip), "10.0.0.%d", i);
+		snprintf(id, sizeof(id), "id-%d", i);
+		mk(&a, "r", ip, NULL, 1, 0, "s", id);
+		assert_false(aggregate_offer(ag, &a, i, collect, &s));
+		assert_true(aggregate_offer(ag, &a, i, collect, &s));
+	}
+	/* The last one is still open at 60,008. */
+	while (aggregate_tick(ag, 60008, false, 4, collect, &s))
+		calls++;
+	assert_int_equal(calls, 2);	/* 4, 4, then the last 1 without more left */
+	assert_int_equal(s.n, 9);
+	for (int i = 0; i < 9; i++) {
+		snprintf(id, sizeof(id), "id-%d", i);
+		assert_string_equal(s.a[i].aggregate_of, id);
+	}
+	assert_int_equal(aggregate_open(ag), 1);
+	/* A limit is only a limit: exactly max ended ones and none left is "no more". */
+	assert_false(aggregate_tick(ag, 60009, false, 1, collect, &s));
+	assert_int_equal(s.n, 10);
+	aggregate_free(ag);
+}
+
+/*
  * A rule id longer than the key buffer (rule files are operators' or
  * public input): the key is cut, never written past its end (ASan), and
  * the rule's alerts still fold by source, not all together.
@@ -247,6 +337,8 @@ main(void)
 		cmocka_unit_test(test_rule_windows),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_long_rule_id),
+		cmocka_unit_test(test_mixed_lengths),
+		cmocka_unit_test(test_tick_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
