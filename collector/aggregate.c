@@ -435,6 +435,7 @@ aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
 	klen = make_key(a, k, sizeof(k));
 	/* One hash for the lookup and, when the window is new, the insert. */
 	h = ms_map_hash(lane->open, k, klen);
+	/* A lookup that does not move the entry: the lane's order stays the order windows opened. */
 	e = ms_map_get_h(lane->open, k, klen, h);
 	if (e != NULL && now_ms - e->start_ms < e->window_ms) {
 		if (e->sum == NULL && (e->sum = sum_new(a)) == NULL)

@@ -236,10 +236,10 @@ collector_alert(struct collector *c, const struct alert *a0)
 }
 
 /*
- * Summaries per slice of a tick, and the pause between slices: at most
- * 25,600 a second, each slice about 0.5 ms of the loop's time and as much
- * of Redis's, so the alerts raised meanwhile are not queued behind a
- * flood's summaries.
+ * Summaries per slice of a tick, and the gap between slices: about 25,600
+ * a second, each slice about 0.5 ms of the loop's time and as much of
+ * Redis's, so the alerts raised meanwhile are not queued behind a flood's
+ * summaries.
  */
 #define AGGREGATE_TICK_MAX 128
 #define AGGREGATE_SLICE_US 5000
@@ -247,9 +247,8 @@ collector_alert(struct collector *c, const struct alert *a0)
 static void
 aggregate_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	static const struct timeval gap = { 0, AGGREGATE_SLICE_US };
 	struct collector *c = arg;
-
-	static const struct timeval pause = { 0, AGGREGATE_SLICE_US };
 	bool more;
 
 	/* Summaries closing together: their log lines in one write, as a batch's. */
@@ -264,7 +263,7 @@ aggregate_timer_cb(evutil_socket_t fd, short what, void *arg)
 	 * queue in front of every alert.
 	 */
 	if (more)
-		evtimer_add(c->aggregate_more, &pause);
+		evtimer_add(c->aggregate_more, &gap);
 }
 
 static void

@@ -245,7 +245,7 @@ test_mixed_lengths(void **state)
 	assert_string_equal(s.a[1].aggregate_of, "id-l");
 	assert_int_equal(aggregate_open(ag), 0);
 
-	/* Eviction takes the oldest window of all lengths. */
+	/* Eviction takes the oldest window of all lengths, whichever lane it is in. */
 	aggregate_free(ag);
 	ag = aggregate_new(60000, "short=5", 2, err, sizeof(err));
 	assert_non_null(ag);
@@ -260,6 +260,19 @@ test_mixed_lengths(void **state)
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.a[0].aggregate_of, "id-s1");
 	assert_int_equal(aggregate_open(ag), 2);
+	/* The short lane (made first) empties; the oldest is now in the long one. */
+	assert_false(aggregate_tick(ag, 60003, false, 0, collect, &s));
+	assert_int_equal(aggregate_open(ag), 0);
+	s.n = 0;
+	mk(&a, "long", "10.0.0.3", NULL, 1, 0, "l", "id-l3");
+	assert_false(aggregate_offer(ag, &a, 70000, collect, &s));
+	assert_true(aggregate_offer(ag, &a, 70001, collect, &s));
+	mk(&a, "short", "10.0.0.3", NULL, 1, 0, "s", "id-s3");
+	assert_false(aggregate_offer(ag, &a, 70002, collect, &s));
+	mk(&a, "long", "10.0.0.4", NULL, 1, 0, "l", "id-l4");
+	assert_false(aggregate_offer(ag, &a, 70003, collect, &s));
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.a[0].aggregate_of, "id-l3");
 	aggregate_free(ag);
 }
 
