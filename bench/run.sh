@@ -17,7 +17,10 @@
 #   --build DIR    a Release build with bench/loadgen (default: build)
 #   --agents N     load generator connections (default 4), each its own certificate
 #   --events E     events of each flat-out run (default 2,000,000)
-#   --seconds S    length of each fixed-rate run (default 20)
+#   --seconds S    length of each fixed-rate run (default 20; the collector's
+#                  alert aggregation windows, 60 s, end in numbers about a minute into
+#                  its fixed-rate run: --seconds 100 includes that, see
+#                  docs/performance.md, "Summaries of a flood")
 #   --mark M       about one event in M carries the latency marker (default 100)
 #   --configs LIST collector configurations (default "none default sigmahq"):
 #                  none     the marker rule only
