@@ -16,9 +16,9 @@
  *
  * Memory: one small entry per open window (at most max_keys in all; the
  * oldest is closed early when more come), in a map per window length; a
- * summary buffer only once an alert is folded in. The summaries of a window live in memory only: a collector
- * crash loses a pending summary (the first alert of the window is already
- * stored).
+ * summary buffer only once an alert is folded in. The summaries of a
+ * window live in memory only: a collector crash loses a pending summary
+ * (the first alert of the window is already stored).
  */
 #ifndef AGGREGATE_H
 #define AGGREGATE_H
