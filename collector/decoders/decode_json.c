@@ -57,6 +57,7 @@ enum json_kind {
 	JSON_STR,	/* raw = the bytes between the quotes, still escaped */
 	JSON_NUM,	/* raw = the token */
 	JSON_BYTES,	/* raw = "[1,2,3]" */
+	JSON_NULL,	/* null: the key as if absent (Sigma's null is "absent or empty") */
 };
 
 struct json_val {
@@ -142,8 +143,8 @@ json_scalar(const char *s, size_t n, size_t *i, struct json_val *v)
 	}
 	if (j == *i)
 		return false;
-	v->kind = JSON_NUM;
 	v->raw = ms_str_make(s + *i, j - *i);
+	v->kind = ms_str_eq(v->raw, "null") ? JSON_NULL : JSON_NUM;
 	*i = j;
 	return true;
 }
@@ -236,7 +237,7 @@ json_text(struct decoded *d, const struct json_val *v)
 
 	if (v->kind == JSON_NUM || (v->kind == JSON_STR && !v->esc))
 		return v->raw;
-	if (v->kind == JSON_NONE || (o = decode_scratch(d, n)) == NULL)
+	if (v->kind == JSON_NONE || v->kind == JSON_NULL || (o = decode_scratch(d, n)) == NULL)
 		return MS_STR_NULL;
 	if (v->kind == JSON_BYTES) {
 		unsigned b = 0;
@@ -351,7 +352,7 @@ json_scan(const char *s, size_t n, struct json_val vals[JSON_NKEYS])
 				for (int k = 0; k < JSON_NKEYS; k++)
 					if (ms_str_eq(key.raw, json_keys[k]))
 						which = k;
-			if (which >= 0 && vals[which].kind == JSON_NONE)
+			if (which >= 0 && vals[which].kind == JSON_NONE && val.kind != JSON_NULL)
 				vals[which] = val;
 			json_ws(s, n, &i);
 			if (i < n && s[i] == ',') {
@@ -581,7 +582,7 @@ decode_zeek(struct decoded *d)
 		}
 		if (!key.esc && ms_str_eq(key.raw, "_path") && val.kind == JSON_STR) {
 			path = val.raw;
-		} else if (!key.esc && key.raw.len > 0 && key.raw.len < 64) {
+		} else if (!key.esc && key.raw.len > 0 && key.raw.len < 64 && val.kind != JSON_NULL) {
 			if (arr)
 				v = zeek_array(d, val.raw);
 			else if (val.kind == JSON_NONE)

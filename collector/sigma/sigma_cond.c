@@ -238,10 +238,15 @@ parse_of(struct cparser *p, bool all)
 		const char *name = p->r->searches[i].name;
 		bool hit;
 
+		/*
+		 * A pattern is "them" restricted to the names it matches, so it
+		 * leaves out '_' identifiers too (helpers such as _filter that
+		 * the condition names on its own).
+		 */
 		if (them)
 			hit = name[0] != '_';
 		else if (pattern)
-			hit = name_match(p->tok, p->toklen, name);
+			hit = name[0] != '_' && name_match(p->tok, p->toklen, name);
 		else
 			hit = strlen(name) == p->toklen && memcmp(name, p->tok, p->toklen) == 0;
 		if (hit && kids_add(p, &k, ref(p, i)) < 0)
@@ -250,8 +255,9 @@ parse_of(struct cparser *p, bool all)
 			goto fail;
 	}
 	if (k.n == 0) {
-		cfail(p, "'%s of %s' matches no search identifier", all ? "all" : "1",
-		    tokstr(p, tb, sizeof(tb)));
+		cfail(p, "'%s of %s' matches no search identifier%s", all ? "all" : "1",
+		    tokstr(p, tb, sizeof(tb)), pattern || them ?
+		    " (names starting with '_' are not part of patterns or 'them')" : "");
 		goto fail;
 	}
 	next(p);

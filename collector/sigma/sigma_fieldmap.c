@@ -254,8 +254,10 @@ val_same(const struct sigma_val *a, const struct sigma_val *b)
 		return a->u.cidr.af == b->u.cidr.af && a->u.cidr.prefix == b->u.cidr.prefix &&
 		    memcmp(a->u.cidr.addr, b->u.cidr.addr, sizeof(a->u.cidr.addr)) == 0;
 	case SIGMA_V_NUM:
+		/* i too: integers past 2^53 that round to one double differ */
 		return a->u.num.op == b->u.num.op && memcmp(&a->u.num.v, &b->u.num.v,
-		    sizeof(a->u.num.v)) == 0;
+		    sizeof(a->u.num.v)) == 0 && a->u.num.isint == b->u.num.isint &&
+		    (!a->u.num.isint || a->u.num.i == b->u.num.i);
 	case SIGMA_V_NULL:
 		return true;
 	case SIGMA_V_EXISTS:

@@ -142,6 +142,8 @@ struct sigma_val {
 		struct {
 			enum sigma_numop op;
 			double v;
+			int64_t i;			/* v exactly, when isint */
+			bool isint;
 		} num;
 		bool exists;
 		struct {
@@ -353,5 +355,19 @@ bool sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t
 bool sigma_multi_match(const struct sigma_multi *m, const unsigned char *s, size_t n);
 /* Case-insensitive ASCII lowering table. */
 extern const unsigned char sigma_lower[256];
+
+/*
+ * A number as lt/lte/gt/gte read it, on both sides: decimal only (an
+ * optional sign, digits with an optional fraction, an optional exponent),
+ * the whole text, no blanks, no hex, "inf" or "nan"; finite. An integer
+ * that fits 64 bits is also kept exactly (isint), so that large counters
+ * and ids compare without rounding. 0, or -1 when s/n is not such a number.
+ */
+struct sigma_num {
+	double v;
+	int64_t i;
+	bool isint;
+};
+int sigma_num_parse(const unsigned char *s, size_t n, struct sigma_num *out);
 
 #endif

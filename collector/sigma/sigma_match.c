@@ -15,6 +15,7 @@
  * says every match needs are there.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,25 +278,77 @@ exact_match(const struct sigma_exact *x, const unsigned char *s, size_t n)
 	return false;
 }
 
-static bool
-num_match(const struct sigma_val *v, const unsigned char *s, size_t n)
+int
+sigma_num_parse(const unsigned char *s, size_t n, struct sigma_num *out)
 {
 	char buf[64];
 	char *end = NULL;
-	double x;
+	size_t i = 0, digits = 0;
+	bool isint = true;
 
-	if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n) != NULL)
-		return false;
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	if (s[i] == '+' || s[i] == '-')
+		i++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (i < n && s[i] == '.') {
+		isint = false;
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	}
+	if (digits == 0)
+		return -1;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t ed = 0;
+
+		isint = false;
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			ed++;
+		if (ed == 0)
+			return -1;
+	}
+	if (i != n)
+		return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	x = strtod(buf, &end);
-	if (end == buf || *end != '\0' || isnan(x))
+	out->v = strtod(buf, &end);
+	if (end != buf + n || !isfinite(out->v))
+		return -1;
+	out->isint = false;
+	if (isint) {
+		long long ll;
+
+		errno = 0;
+		ll = strtoll(buf, &end, 10);
+		if (errno == 0 && end == buf + n) {
+			out->i = ll;
+			out->isint = true;
+		}
+	}
+	return 0;
+}
+
+static bool
+num_match(const struct sigma_val *v, const unsigned char *s, size_t n)
+{
+	struct sigma_num x;
+	int c;
+
+	if (sigma_num_parse(s, n, &x) < 0)
 		return false;
+	/* Both integers: exact (doubles lose integers past 2^53). */
+	if (x.isint && v->u.num.isint)
+		c = (x.i > v->u.num.i) - (x.i < v->u.num.i);
+	else
+		c = (x.v > v->u.num.v) - (x.v < v->u.num.v);
 	switch (v->u.num.op) {
-	case SIGMA_NUM_LT: return x < v->u.num.v;
-	case SIGMA_NUM_LTE: return x <= v->u.num.v;
-	case SIGMA_NUM_GT: return x > v->u.num.v;
-	case SIGMA_NUM_GTE: return x >= v->u.num.v;
+	case SIGMA_NUM_LT: return c < 0;
+	case SIGMA_NUM_LTE: return c <= 0;
+	case SIGMA_NUM_GT: return c > 0;
+	case SIGMA_NUM_GTE: return c >= 0;
 	}
 	return false;
 }

@@ -905,22 +905,6 @@ bad:
 	return fail_at(c, n->line, "bad CIDR '%s'", shown(n->str, sb, sizeof(sb)));
 }
 
-/* Strict number: the whole text, finite. Used for lt/lte/gt/gte values. */
-static int
-parse_number(const char *s, size_t len, double *out)
-{
-	char buf[64];
-	char *end = NULL;
-
-	if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len) != NULL)
-		return -1;
-	ms_copy(buf, sizeof(buf), s, len);
-	*out = strtod(buf, &end);
-	if (end == buf || *end != '\0' || !isfinite(*out))
-		return -1;
-	return 0;
-}
-
 static int
 compile_fieldref(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
     struct sigma_val *v)
@@ -937,12 +921,21 @@ compile_fieldref(struct pctx *c, const struct mods *m, const struct ms_yaml_node
 
 /* --- expand -------------------------------------------------------------- */
 
-/* Finds the next "%name%" from pos; returns its start or len when none. */
+/*
+ * Finds the next "%name%" from pos; returns its start or len when none.
+ * "\%" is a plain percent sign (the spec's "\%plain%name%": "%plain" is
+ * text, "%name%" a placeholder) and "\\" a plain backslash, so neither
+ * begins or ends a placeholder.
+ */
 static size_t
 next_placeholder(const char *s, size_t len, size_t pos, size_t *nlen)
 {
 	for (size_t i = pos; i < len; i++) {
 		size_t j;
+		if (s[i] == '\\' && i + 1 < len && (s[i + 1] == '%' || s[i + 1] == '\\')) {
+			i++;
+			continue;
+		}
 		if (s[i] != '%')
 			continue;
 		for (j = i + 1; j < len && s[j] != '%'; j++) {
@@ -1033,6 +1026,29 @@ emit_candidate(struct pctx *c, struct expand_out *eo, const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * Copies the text between placeholders: "\%" becomes "%", everything else
+ * ("\\" included, which the glob reads later) stays. Returns the bytes
+ * written (at most n).
+ */
+static size_t
+copy_text(char *dst, const char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
+			dst[o++] = s[i++];
+			dst[o++] = s[i];
+			continue;
+		}
+		if (s[i] == '\\' && i + 1 < n && s[i + 1] == '%')
+			i++;
+		dst[o++] = s[i];
+	}
+	return o;
+}
+
 /* Writes every expansion of s[pos..] behind c->exp[0..olen) and compiles it. */
 static int
 expand_rec(struct pctx *c, struct expand_out *eo, const char *s, size_t len, size_t pos,
@@ -1047,8 +1063,7 @@ expand_rec(struct pctx *c, struct expand_out *eo, const char *s, size_t len, siz
 	if (at - pos > SIGMA_MAX_VALUE_LEN - olen)
 		return fail_at(c, eo->line, "expanded value longer than %d bytes",
 		    SIGMA_MAX_VALUE_LEN);
-	memcpy(c->exp + olen, s + pos, at - pos);
-	olen += at - pos;
+	olen += copy_text(c->exp + olen, s + pos, at - pos);
 	if (at == len)
 		return emit_candidate(c, eo, c->exp, olen);
 	if ((n = lookup_placeholder(c, s + at + 1, nlen, eo->line)) == NULL)
@@ -1117,6 +1132,8 @@ compile_value(struct pctx *c, const struct mods *m, bool keyword,
 		return 0;
 	}
 	if (m->re || m->cidr || m->num || m->fieldref) {
+		struct sigma_num num;
+
 		if (count_values(c, 1, n->line) < 0)
 			return -1;
 		if ((g->alts = sigma_arena_alloc(a, sizeof(*g->alts))) == NULL)
@@ -1130,9 +1147,12 @@ compile_value(struct pctx *c, const struct mods *m, bool keyword,
 			return compile_fieldref(c, m, n, g->alts);
 		g->alts->kind = SIGMA_V_NUM;
 		g->alts->u.num.op = m->numop;
-		if (parse_number(n->str, n->len, &g->alts->u.num.v) < 0)
+		if (sigma_num_parse((const unsigned char *)n->str, n->len, &num) < 0)
 			return fail_at(c, n->line, "'%s' is not a number (lt/lte/gt/gte)",
 			    shown(n->str, sb, sizeof(sb)));
+		g->alts->u.num.v = num.v;
+		g->alts->u.num.i = num.i;
+		g->alts->u.num.isint = num.isint;
 		return 0;
 	}
 	{

@@ -476,6 +476,10 @@ static const struct field_case field_cases[] = {
 	  .line = "{\"MESSAGE\":[72,105,255],\"_COMM\":\"x\\ud800y\"}",
 	  .product = "linux", .app = "x\xef\xbf\xbdy", .msg = "Hi\xff",
 	  .f = { { NULL, NULL, 0 } } },
+	{ .name = "json null identifier: _COMM instead, not the text null",
+	  .line = "{\"SYSLOG_IDENTIFIER\":null,\"_COMM\":\"useradd\",\"MESSAGE\":\"delete user 'bob'\"}",
+	  .product = "linux", .service = "useradd", .app = "useradd",
+	  .f = { F("user", "bob"), F("action", "user_deleted") } },
 	{ .name = "not json: MESSAGE null",
 	  .line = "{\"MESSAGE\":null}", .msg = "{\"MESSAGE\":null}",
 	  .f = { { NULL, NULL, 0 } } },
@@ -873,6 +877,28 @@ test_zeek_other_paths(void **state)
 	free(d);
 }
 
+/* A Zeek member that is null is absent (Sigma's null: absent or empty), not the text "null". */
+static void
+test_zeek_null_member(void **state)
+{
+	static const char line[] = "{\"_path\":\"conn\",\"ts\":1,\"f\":null,\"g\":\"x\",\"h\":nullx}";
+	struct decode_ctx ctx = { .recv_ms = RECV_NOV25 };
+	struct decoded *d = malloc(sizeof(*d));
+	const struct ms_str *v;
+
+	(void)state;
+	assert_non_null(d);
+	decode_line(line, sizeof(line) - 1, &ctx, d);
+	assert_string_equal(d->service, "conn");
+	assert_null(decode_field_get(d, "f"));
+	assert_non_null(v = decode_field_get(d, "g"));
+	assert_true(ms_str_eq(*v, "x"));
+	/* only the token null itself */
+	assert_non_null(v = decode_field_get(d, "h"));
+	assert_true(ms_str_eq(*v, "nullx"));
+	free(d);
+}
+
 /* ---- mutation smoke test ------------------------------------------------ */
 
 static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
@@ -997,6 +1023,7 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_field_table_full),
 	cmocka_unit_test(test_field_get_names),
 	cmocka_unit_test(test_zeek_other_paths),
+	cmocka_unit_test(test_zeek_null_member),
 	cmocka_unit_test(test_mutations),
 	cmocka_unit_test(test_ipv4_like_inet_pton),
 };

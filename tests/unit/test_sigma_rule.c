@@ -278,6 +278,20 @@ static const struct mcase match_cases[] = {
 	{ "numeric not text order", "  sel:\n    n|gt: 9\n  condition: sel\n", { "n=10" }, NULL, true },
 	{ "numeric bad field", "  sel:\n    n|gt: 5\n  condition: sel\n", { "n=6x" }, NULL, false },
 	{ "numeric empty field", "  sel:\n    n|lt: 5\n  condition: sel\n", { "n=" }, NULL, false },
+	/* decimal text only: not inf, hex or blanks around the number */
+	{ "numeric inf field", "  sel:\n    n|gt: 100\n  condition: sel\n", { "n=INF" }, NULL, false },
+	{ "numeric infinity field", "  sel:\n    n|gt: 100\n  condition: sel\n", { "n=Infinity" }, NULL, false },
+	{ "numeric hex field", "  sel:\n    n|gt: 100\n  condition: sel\n", { "n=0x1F4" }, NULL, false },
+	{ "numeric leading blank", "  sel:\n    n|gt: 100\n  condition: sel\n", { "n= 500" }, NULL, false },
+	{ "numeric exponent field", "  sel:\n    n|gt: 100\n  condition: sel\n", { "n=5e2" }, NULL, true },
+	{ "numeric signed field", "  sel:\n    n|lt: 0\n  condition: sel\n", { "n=-0.5" }, NULL, true },
+	{ "numeric fraction only", "  sel:\n    n|lt: 1\n  condition: sel\n", { "n=.5" }, NULL, true },
+	{ "numeric bare dot", "  sel:\n    n|lt: 1\n  condition: sel\n", { "n=." }, NULL, false },
+	/* integers past 2^53 compare exactly */
+	{ "numeric big integer", "  sel:\n    n|gt: 9007199254740992\n  condition: sel\n",
+	    { "n=9007199254740993" }, NULL, true },
+	{ "numeric big integer equal", "  sel:\n    n|gt: 9007199254740993\n  condition: sel\n",
+	    { "n=9007199254740993" }, NULL, false },
 
 	/* --- neq --- */
 	{ "neq differs", "  sel:\n    c|neq: a\n  condition: sel\n", { "c=b" }, NULL, true },
@@ -367,6 +381,16 @@ static const struct mcase match_cases[] = {
 	{ "expand contains", "  sel:\n    p|expand|contains: '%user%'\n  condition: sel\n",
 	    { "p=x bob y" }, NULL, true },
 	{ "expand lone percent", "  sel:\n    p|expand: '100%'\n  condition: sel\n", { "p=100%" }, NULL, true },
+	/* "\%" is a plain percent sign: "\%admins%user%" is "%admins" then %user% */
+	{ "expand escaped percent", "  sel:\n    p|expand: '\\%admins%user%'\n  condition: sel\n",
+	    { "p=%adminsbob" }, NULL, true },
+	{ "expand escaped percent miss", "  sel:\n    p|expand: '\\%admins%user%'\n  condition: sel\n",
+	    { "p=rootuser%" }, NULL, false },
+	{ "expand escaped percent at end", "  sel:\n    p|expand: '%user%50\\%'\n  condition: sel\n",
+	    { "p=bob50%" }, NULL, true },
+	/* "\\" stays a backslash (the glob's escape) and the placeholder after it expands */
+	{ "expand escaped backslash", "  sel:\n    p|expand: 'c:\\\\%user%'\n  condition: sel\n",
+	    { "p=c:\\bob" }, NULL, true },
 
 	/* --- conditions --- */
 	{ "and", "  a:\n    x: 1\n  b:\n    y: 1\n  condition: a and b\n", { "x=1", "y=1" }, NULL, true },
@@ -403,6 +427,13 @@ static const struct mcase match_cases[] = {
 	    { "x=1" }, NULL, true },
 	{ "1 of them skips _", "  a:\n    x: 1\n  _b:\n    y: 1\n  condition: 1 of them\n",
 	    { "y=1" }, NULL, false },
+	/* a pattern is "them" restricted to the names it matches: no '_' names either */
+	{ "1 of pattern skips _", "  sel_a:\n    x: 1\n  _sel_b:\n    y: 1\n  condition: 1 of *sel_*\n",
+	    { "y=1" }, NULL, false },
+	{ "1 of star skips _", "  sel:\n    x: 1\n  _helper:\n    y: 1\n  condition: 1 of *\n",
+	    { "y=1" }, NULL, false },
+	{ "all of pattern skips _", "  sel_a:\n    x: 1\n  sel_b:\n    y: 1\n  _sel_x:\n    z: 1\n"
+	    "  condition: all of *sel_*\n", { "x=1", "y=1" }, NULL, true },
 	{ "_ ident by name", "  a:\n    x: 1\n  _b:\n    y: 1\n  condition: _b\n", { "y=1" }, NULL, true },
 	{ "1 of single ident", "  a:\n    x: 1\n  condition: 1 of a\n", { "x=1" }, NULL, true },
 	{ "pattern question", "  sel1:\n    x: 1\n  sel22:\n    y: 1\n  condition: 1 of sel?\n",
@@ -465,6 +496,8 @@ static const struct rcase reject_cases[] = {
 	{ "bad cidr", "  sel:\n    c|cidr: 10.0.0.0/33\n  condition: sel\n", "t.yml:7: bad CIDR '10.0.0.0/33'" },
 	{ "bad cidr text", "  sel:\n    c|cidr: foo\n  condition: sel\n", "t.yml:7: bad CIDR" },
 	{ "lt not number", "  sel:\n    c|lt: abc\n  condition: sel\n", "t.yml:7: 'abc' is not a number" },
+	{ "lt hex", "  sel:\n    c|lt: 0x10\n  condition: sel\n", "t.yml:7: '0x10' is not a number" },
+	{ "gt inf", "  sel:\n    c|gt: .inf\n  condition: sel\n", "t.yml:7: '.inf' is not a number" },
 	{ "exists not bool", "  sel:\n    c|exists: maybe\n  condition: sel\n", "t.yml:7: exists takes true or false" },
 	{ "base64 wildcard", "  sel:\n    c|base64: 'a*'\n  condition: sel\n", "t.yml:7: base64 of a value with wildcards" },
 	{ "windash then base64", "  sel:\n    c|windash|base64: 'a'\n  condition: sel\n", "t.yml:7: windash cannot be followed" },
@@ -491,6 +524,9 @@ static const struct rcase reject_cases[] = {
 	{ "empty parens", "  sel:\n    c: x\n  condition: ()\n", "t.yml:8: condition: unexpected ')'" },
 	{ "pattern matches nothing", "  sel:\n    c: x\n  condition: sel and not 1 of filter_*\n",
 	    "t.yml:8: condition: '1 of filter_*' matches no search identifier" },
+	{ "pattern matches only _", "  sel:\n    c: x\n  _f_a:\n    c: y\n  condition: sel and not 1 of _f_*\n",
+	    "t.yml:10: condition: '1 of _f_*' matches no search identifier (names starting with '_' "
+	    "are not part of patterns or 'them')" },
 	{ "them matches nothing", "  _sel:\n    c: x\n  condition: all of them\n",
 	    "condition: 'all of them' matches no search identifier" },
 	{ "pattern without of", "  sel_a:\n    c: x\n  condition: sel_*\n", "pattern 'sel_*' needs '1 of' or 'all of'" },
