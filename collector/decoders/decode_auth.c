@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #define AUTH_MAX_CAPS 4
 /* Enough for any unsigned 64-bit value in decimal. */
@@ -353,6 +354,31 @@ static struct auth_table auth_tables[AUTH_T_N] = {
 };
 
 static pthread_once_t auth_tables_once = PTHREAD_ONCE_INIT;
+
+bool
+decode_auth_field_known(const char *name)
+{
+	/* named in the code below (sshd, sudo, cron, PAM items, user management) */
+	static const char *const fixed[] = {
+		"user", "src_ip", "src_port", "auth_method", "outcome", "action", "reason",
+		"pam_module", "pam_service", "pam_type", "logname", "uid", "euid", "tty",
+		"ruser", "rhost", "CommandLine", "Image", "pwd", "target_user", "target_group",
+		"group", "gid", "home", "shell", "new_user", "attribute", "old_value",
+		"new_value", "by_user", "members", "session_id",
+	};
+
+	for (size_t i = 0; i < MS_ARRAY_LEN(fixed); i++)
+		if (strcasecmp(fixed[i], name) == 0)
+			return true;
+	for (size_t t = 0; t < AUTH_T_N; t++)
+		for (size_t k = 0; k < auth_tables[t].n; k++)
+			for (size_t c = 0; c < AUTH_MAX_CAPS; c++) {
+				const char *f = auth_tables[t].pats[k].names[c];
+				if (f != NULL && strcasecmp(f, name) == 0)
+					return true;
+			}
+	return false;
+}
 
 /* The runs auth_match's walk over pat meets; ok false when it would stop early. */
 static void

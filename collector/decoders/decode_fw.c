@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 /* Longest PROTO= value we lower-case (names like "ICMPv6", "UDPLITE", numbers). */
 #define FW_MAX_PROTO 16
@@ -236,4 +237,18 @@ decode_fw(struct decoded *d)
 	if (flags_hi > flags_lo)
 		(void)decode_field_add(d, "tcp_flags", s + flags_lo, flags_hi - flags_lo);
 	return 1;
+}
+
+bool
+decode_fw_field_known(const char *name)
+{
+	static const char *const more[] = { "log_prefix", "action", "protocol", "tcp_flags" };
+
+	for (size_t i = 0; i < MS_ARRAY_LEN(fw_keys); i++)
+		if (strcasecmp(fw_keys[i].field, name) == 0)
+			return true;
+	for (size_t i = 0; i < MS_ARRAY_LEN(more); i++)
+		if (strcasecmp(more[i], name) == 0)
+			return true;
+	return false;
 }

@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #define WEB_MAX_HOST 255
 #define WEB_IP_MAX 64
@@ -476,4 +477,19 @@ decode_web(struct decoded *d, const char *s, size_t n)
 		i = e + 1;
 	}
 	return 1;
+}
+
+bool
+decode_web_field_known(const char *name)
+{
+	static const char *const fields[] = {
+		"c-ip", "cs-host", "s-port", "cs-username", "cs-method", "cs-uri",
+		"cs-uri-stem", "cs-uri-query", "cs-uri-stem-decoded", "cs-uri-query-decoded",
+		"cs-version", "sc-status", "sc-bytes", "cs-referer", "cs-user-agent",
+	};
+
+	for (size_t i = 0; i < MS_ARRAY_LEN(fields); i++)
+		if (strcasecmp(fields[i], name) == 0)
+			return true;
+	return false;
 }

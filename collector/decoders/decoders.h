@@ -191,6 +191,18 @@ int64_t decode_days(int64_t y, int m, int d);
 int decode_auth(struct decoded *d);
 
 /*
+ * Whether decode_auth (with decode_sshd's fields) may put a field of this
+ * name, compared case-insensitively as rules read fields, in an event of
+ * any auth.log program. decode_web_field_known and decode_fw_field_known
+ * are the same for access log and netfilter lines. The rule loader uses
+ * them to reject rules that read a field no decoder of their logsource
+ * emits.
+ */
+bool decode_auth_field_known(const char *name);
+bool decode_web_field_known(const char *name);
+bool decode_fw_field_known(const char *name);
+
+/*
  * Decodes d->msg as a netfilter log line. Returns 1 and sets category
  * "firewall" and its fields when it has IN= and SRC=; 0 and leaves d
  * untouched otherwise.

@@ -82,6 +82,17 @@ const char *sigma_rule_field(const struct sigma_rule *r, size_t i);
  */
 size_t sigma_rule_ndetection_fields(const struct sigma_rule *r);
 const char *sigma_rule_detection_field(const struct sigma_rule *r, size_t i);
+/* The rule file's line where detection field i is first read (0: none). */
+int sigma_rule_detection_field_line(const struct sigma_rule *r, size_t i);
+
+/*
+ * Whether events of a logsource (product, service, category; "" when
+ * absent) can carry a field of this name: 1 yes, 0 no (the rule loader
+ * rejects a rule reading it), -1 when the source's fields are open
+ * (auditd's and Zeek's keys, any syslog line). sigma_set.c.
+ */
+int sigma_logsource_field(const char *product, const char *service, const char *category,
+    const char *field);
 
 /* --- correlation rules (sigma_corr.c) --------------------------------- */
 

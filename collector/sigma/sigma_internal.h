@@ -253,6 +253,7 @@ struct sigma_rule {
 	const char **fields;
 	size_t nfields;
 	const char **dfields;		/* distinct fields the detection reads */
+	int *dflines;			/* the line where each is first read */
 	size_t ndfields;
 	struct sigma_search *searches;
 	size_t nsearches;

@@ -1197,6 +1197,7 @@ note_field(struct pctx *c, const char *field, int line)
 		return fail_at(c, line, "too many fields");
 	if ((r->dfields[r->ndfields] = sigma_arena_strndup(&r->arena, field, strlen(field))) == NULL)
 		return oom(c, line);
+	r->dflines[r->ndfields] = line;
 	r->ndfields++;
 	return 0;
 }
@@ -1567,7 +1568,8 @@ parse_detection(struct pctx *c, const struct ms_yaml_node *doc)
 	if (det->n > SIGMA_MAX_SEARCHES + 1)
 		return fail_at(c, det->line, "more than %d search identifiers", SIGMA_MAX_SEARCHES);
 	if ((r->searches = sigma_arena_alloc(&r->arena, (det->n + 1) * sizeof(*r->searches))) == NULL ||
-	    (r->dfields = sigma_arena_alloc(&r->arena, SIGMA_MAX_ITEMS * 2 * sizeof(*r->dfields))) == NULL)
+	    (r->dfields = sigma_arena_alloc(&r->arena, SIGMA_MAX_ITEMS * 2 * sizeof(*r->dfields))) == NULL ||
+	    (r->dflines = sigma_arena_alloc(&r->arena, SIGMA_MAX_ITEMS * 2 * sizeof(*r->dflines))) == NULL)
 		return oom(c, det->line);
 	for (size_t i = 0; i < det->n; i++) {
 		const char *key = det->pairs[i].key;
@@ -1694,4 +1696,10 @@ const char *
 sigma_rule_detection_field(const struct sigma_rule *r, size_t i)
 {
 	return i < r->ndfields ? r->dfields[i] : "";
+}
+
+int
+sigma_rule_detection_field_line(const struct sigma_rule *r, size_t i)
+{
+	return i < r->ndfields ? r->dflines[i] : 0;
 }

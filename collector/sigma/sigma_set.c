@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "decoders/decoders.h"
 #include "ms_log.h"
 #include "ms_yaml.h"
 #include "sigma_internal.h"
@@ -128,6 +129,32 @@ logsource_known(const char *product, const char *service, const char *category)
 	return *product || *service || *category;
 }
 
+/*
+ * Whether an event of this logsource can carry field: 1 yes, 0 no, -1 when
+ * that cannot be known. Sources whose events carry every key of their
+ * records (auditd, and so process_creation and plain "linux"; Zeek) or
+ * every line (syslog) are open. The others have fixed names: the auth.log
+ * programs (one set for all of them: PAM lines and sshd's summaries go to
+ * several), access logs, netfilter lines.
+ */
+int
+sigma_logsource_field(const char *product, const char *service, const char *category,
+    const char *field)
+{
+	if (strcasecmp(product, "zeek") == 0)
+		return -1;
+	if (*category) {
+		if (strcasecmp(category, "webserver") == 0)
+			return decode_web_field_known(field);
+		if (strcasecmp(category, "firewall") == 0)
+			return decode_fw_field_known(field);
+		return -1;
+	}
+	if (*service && (strcasecmp(service, "auth") == 0 || in_list(auth_services, service)))
+		return decode_auth_field_known(field);
+	return -1;
+}
+
 static bool
 ls_eq(const char *want, const char *have)
 {
@@ -221,6 +248,29 @@ static void
 report_line(struct sigma_report *rep, const char *kind, const char *msg)
 {
 	ms_buf_printf(&rep->text, "%s: %s\n", kind, msg);
+}
+
+/*
+ * A rule reading a field that no source of its logsource emits could
+ * never see it (and a "not" over it would always hold): true with
+ * "file:line: reason" in msg.
+ */
+static bool
+rule_unknown_field(const struct sigma_rule *r, const char *file, char *msg, size_t msgsz)
+{
+	for (size_t i = 0; i < sigma_rule_ndetection_fields(r); i++) {
+		const char *f = sigma_rule_detection_field(r, i);
+
+		if (sigma_logsource_field(sigma_rule_product(r), sigma_rule_service(r),
+		    sigma_rule_category(r), f) == 0) {
+			snprintf(msg, msgsz, "%s:%d: field '%.64s' is not in events of logsource "
+			    "product=%s service=%s category=%s (docs/rules.md lists their fields)",
+			    file, sigma_rule_detection_field_line(r, i), f, sigma_rule_product(r),
+			    sigma_rule_service(r), sigma_rule_category(r));
+			return true;
+		}
+	}
+	return false;
 }
 
 static const struct ms_yaml_node *
@@ -328,6 +378,12 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
 				    sigma_rule_service(r), sigma_rule_category(r));
 				report_line(rep, "inert", msg);
 				/* Kept for correlations? No: it can never match. */
+				sigma_rule_free(r);
+				continue;
+			}
+			if (rule_unknown_field(r, file, msg, sizeof(msg))) {
+				rep->rejected++;
+				report_line(rep, "rejected", msg);
 				sigma_rule_free(r);
 				continue;
 			}
