@@ -72,7 +72,7 @@ void sigma_arena_fini(struct sigma_arena *a);
 /* Token kind of one pattern byte. */
 enum sigma_tok {
 	SIGMA_TOK_LIT = 0,	/* the byte itself */
-	SIGMA_TOK_ONE,		/* '?': any one byte */
+	SIGMA_TOK_ONE,		/* '?': any one character (UTF-8; else a byte) */
 	SIGMA_TOK_STAR,		/* '*': any run of bytes */
 	SIGMA_TOK_DASH,		/* |windash: - / or U+2013 U+2014 U+2015 */
 };

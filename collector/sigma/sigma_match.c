@@ -6,7 +6,8 @@
  * referenced twice ("selection and not (selection and filter)") is
  * evaluated once; AND/OR short-circuit. Case-insensitive matching folds the
  * event's bytes through a table, the patterns being folded at load time.
- * Case folding is ASCII only (bytes >= 0x80 compare exactly).
+ * Case folding is ASCII only (bytes >= 0x80 compare exactly); '?' is one
+ * UTF-8 character (one byte where the text is not UTF-8).
  *
  * Cheap checks first: a rule bound to a set's field map reads its fields
  * by id (sigma_fieldmap.c); a value shorter than anything an item can
@@ -136,6 +137,36 @@ sigma_multi_match(const struct sigma_multi *m, const unsigned char *s, size_t n)
 	return false;
 }
 
+/*
+ * Bytes of the character at s (n > 0): a well-formed UTF-8 sequence, else
+ * one byte (Latin-1 or binary text is read a byte a character).
+ */
+static inline size_t
+utf8_width(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t w;
+
+	if (c < 0xc2 || c > 0xf4)
+		return 1;
+	w = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	/* no overlong forms, surrogates or code points past U+10FFFF */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (w > n || s[1] < lo || s[1] > hi)
+		return 1;
+	for (size_t i = 2; i < w; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 1;
+	return w;
+}
+
 /* Bytes a non-star token consumes at s, 0 when it does not match. */
 static size_t
 tok_width(const struct sigma_glob *g, size_t pi, const unsigned char *s, size_t n)
@@ -146,7 +177,7 @@ tok_width(const struct sigma_glob *g, size_t pi, const unsigned char *s, size_t 
 			return s[0] == g->text[pi];
 		return sigma_lower[s[0]] == g->text[pi];
 	case SIGMA_TOK_ONE:
-		return 1;
+		return utf8_width(s, n);	/* one character, as the spec says */
 	case SIGMA_TOK_DASH:
 		if (s[0] == '-' || s[0] == '/')
 			return 1;
@@ -163,7 +194,8 @@ tok_width(const struct sigma_glob *g, size_t pi, const unsigned char *s, size_t 
 /*
  * Glob with '*' backtracking to the last star only: correct because every
  * other token matches a fixed width at a given position, and linear in
- * practice (O(n*m) worst case, both bounded).
+ * practice (O(n*m) worst case, both bounded). A star takes whole
+ * characters, so '?' after it never starts inside a UTF-8 sequence.
  */
 bool
 sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t n)
@@ -188,7 +220,8 @@ sigma_glob_match(const struct sigma_glob *g, const unsigned char *s, size_t n)
 		if (star_pi == (size_t)-1)
 			return false;
 		pi = star_pi + 1;
-		si = ++star_si;
+		star_si += utf8_width(s + star_si, n - star_si);
+		si = star_si;
 	}
 	while (pi < g->len && g->kind[pi] == SIGMA_TOK_STAR)
 		pi++;
