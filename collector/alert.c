@@ -347,6 +347,18 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 		}
 		ms_json_obj_close(&j);
 	}
+	if (a->values_field && a->nvalues) {
+		/* Some of them: the alert's count says how many there were. */
+		size_t nv = a->nvalues < ALERT_MAX_VALUES ? a->nvalues : ALERT_MAX_VALUES;
+
+		JSON_OBJ(&j, "values");
+		ms_json_key(&j, a->values_field);
+		ms_json_arr_open(&j);
+		for (size_t i = 0; i < nv; i++)
+			ms_json_str(&j, a->values[i]);
+		ms_json_arr_close(&j);
+		ms_json_obj_close(&j);
+	}
 	if (a->event && a->event->nfields)
 		json_fields(&j, a->event);
 

@@ -21,6 +21,7 @@
 #include "ms_util.h"
 
 #define ALERT_MAX_USERS 8
+#define ALERT_MAX_VALUES 16	/* distinct values listed in "values" */
 #define ALERT_MAX_SAMPLES 3
 #define ALERT_USER_MAX 64
 #define ALERT_SAMPLE_MAX 512
@@ -62,6 +63,9 @@ struct alert {
 	const char *const *group_names;	/* correlation group-by fields ... */
 	const struct ms_str *group_values;	/* ... and their values: "group" */
 	size_t ngroup;
+	const char *values_field;	/* value_count: the field counted ... */
+	const char *const *values;	/* ... and distinct values of it: "values" */
+	size_t nvalues;
 
 	/* Aggregation (collector.c): set only on a summary of folded alerts. */
 	unsigned aggregated;	/* alerts folded into this one (> 1 on a summary) */

@@ -172,6 +172,16 @@ write_rules(struct evbuffer *b, struct collector *c)
 		if (*key)
 			labelled(b, "minisoc_rule_hits_total", "rule", key, sigma_set_hits(set, i));
 	}
+	head(b, "minisoc_rule_groups_evicted_total", "counter",
+	    "Groups a correlation dropped (least recently seen first) because it held "
+	    "rules.max_groups, since the rules were (re)loaded; their windows are lost");
+	for (size_t i = 0, n = sigma_set_count(set); i < n; i++) {
+		const char *key = sigma_set_key(set, i);
+		uint64_t ev;
+
+		if (*key && sigma_set_evicted(set, i, &ev) == 0)
+			labelled(b, "minisoc_rule_groups_evicted_total", "rule", key, ev);
+	}
 }
 
 static void

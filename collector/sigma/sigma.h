@@ -141,7 +141,7 @@ const char *sigma_corr_tag(const struct sigma_corr *c, size_t i);
 /*
  * Feeds one match of referenced rule ref (index into the refs) on ev; may
  * fire (emit called synchronously). Windows use ev->time_ms only. The
- * semantics (inclusive sliding windows, reset after firing, lt/lte/neq
+ * semantics (inclusive sliding windows, reset after firing, eq/lt/lte/neq
  * evaluated when a window closes, out-of-order events) are described at
  * the top of sigma_corr.c.
  */
@@ -160,5 +160,33 @@ const char *sigma_corr_type(const struct sigma_corr *c);
 const char *sigma_corr_status(const struct sigma_corr *c);
 /* The window length in milliseconds (timespan:). */
 int64_t sigma_corr_timespan_ms(const struct sigma_corr *c);
+
+/*
+ * Where c is written, for messages: its file ("" when parsed without one),
+ * the line of the document, of reference i in rules:.
+ */
+const char *sigma_corr_file(const struct sigma_corr *c);
+int sigma_corr_line(const struct sigma_corr *c);
+int sigma_corr_ref_line(const struct sigma_corr *c, size_t i);
+/* group-by: the names, and the field each reads in events of reference ri
+ * (its alias, else the name) with the line that says so. */
+size_t sigma_corr_ngroup(const struct sigma_corr *c);
+const char *sigma_corr_group(const struct sigma_corr *c, size_t gi);
+const char *sigma_corr_group_field(const struct sigma_corr *c, size_t gi, size_t ri);
+int sigma_corr_group_line(const struct sigma_corr *c, size_t gi, size_t ri);
+/* value_count: the counted field (NULL for other types) and its line. */
+const char *sigma_corr_value_field(const struct sigma_corr *c);
+int sigma_corr_value_field_line(const struct sigma_corr *c);
+/* How many referenced rules must be able to match for c ever to fire. */
+size_t sigma_corr_min_refs(const struct sigma_corr *c);
+/*
+ * aliases: keys that are not written as in rules: (a rule listed by id,
+ * aliased by name) are matched against names[ri] and ids[ri], the name and
+ * id of the rule reference ri resolved to (either array or entry may be
+ * NULL). Call once, before the first feed; until then those aliases do not
+ * apply. 0, or -1 with "file:line: reason" in err.
+ */
+int sigma_corr_resolve_aliases(struct sigma_corr *c, const char *const *names,
+    const char *const *ids, char *err, size_t errsz);
 
 #endif

@@ -20,15 +20,16 @@
  *
  * Conditions are a map of one or more of gt/gte/lt/lte/eq/neq, ANDed (the
  * spec allows a range "gt: 100, lte: 200"). Two evaluation modes:
- *  - live (only gt, gte, eq): evaluated on every counted event. In a sliding
- *    window the count moves by one at a time, so "some window holds >= N" is
- *    the same as "some window holds exactly N": eq N fires exactly when
- *    gte N would (a threshold crossing). After firing the group is reset and
- *    events older than the last event time of the fired window are ignored,
- *    so a continuing flood fires again only after another full count, and
- *    late stragglers of a fired window cannot fire it a second time.
- *  - at close (any of lt, lte, neq): such conditions are only meaningful for
- *    a finished window (an open window always holds "fewer than N" so far).
+ *  - live (only gt, gte): evaluated on every counted event. After firing the
+ *    group is reset and events older than the last event time of the fired
+ *    window are ignored, so a continuing flood fires again only after
+ *    another full count, and late stragglers of a fired window cannot fire
+ *    it a second time.
+ *  - at close (any of lt, lte, eq, neq): such conditions are only meaningful
+ *    for a finished window (an open window always holds "fewer than N" so
+ *    far, and one on its way to more passes through "exactly N"). For the
+ *    temporal types the count is of rules, at most nrefs: eq nrefs is gte
+ *    nrefs (live), other eq, lt, lte and neq are refused.
  *    The group's window is tumbling: it opens at the group's first event and
  *    covers [start, start + span]; it is evaluated when the next event of
  *    the same group arrives after start + span, and that event opens the
@@ -47,7 +48,10 @@
  *    cut to SIGMA_CORR_VALUE_MAX; events without the field are not counted).
  *    A set of values with their last-seen time, capped at what the condition
  *    needs (threshold, or threshold + 1 at close); rules needing more than
- *    1024 are rejected.
+ *    1024 are rejected. The alert's first time is the oldest of the sampled
+ *    lines and of the values' last sightings (exact unless more than
+ *    SIGMA_CORR_MAX_SAMPLES events of the window were seen before a value
+ *    seen early was seen again).
  *  - temporal: count = distinct referenced rules matched in the window; the
  *    default condition (none given) is "all of them". Only live conditions.
  *    Kept: the latest time of each rule. With events out of order only the
@@ -190,6 +194,23 @@ struct sigma_corr {
 	size_t coldoff;		/* struct corr_cold after the group and its tv[] */
 	size_t gsize;		/* bytes per group: corr_group, tv[], corr_cold */
 	bool generate;
+
+	/* Where things are written, for the set's messages (sigma_corr_where). */
+	char *file;		/* owned, NULL when parsed without one */
+	int line;		/* the document */
+	int *ref_line;		/* [ri] */
+	int *group_line;	/* [gi * nrefs + ri]: the alias entry, else the group-by item */
+	int field_line;		/* condition field */
+	/*
+	 * Aliases keyed by a rule's name or id that is not how rules: lists
+	 * it: matched by sigma_corr_resolve_aliases once the set knows both.
+	 */
+	struct corr_pending {
+		size_t gi;
+		char *key, *field;	/* owned */
+		int line;
+	} *pend;
+	size_t npend;
 
 	size_t max_groups;
 	struct ms_map *groups;	/* key -> struct corr_group (owned) */
@@ -488,6 +509,7 @@ parse_condition(struct pctx *p, struct sigma_corr *c, const struct ms_yaml_node 
 		if (strcmp(k, "field") == 0) {
 			if (scalar_dup(p, v, "condition field", CORR_NAME_MAX, &c->field) < 0)
 				return -1;
+			c->field_line = v->line;
 			continue;
 		}
 		for (op = 0; op < OP_NUM; op++)
@@ -536,7 +558,21 @@ check_condition(struct pctx *p, struct sigma_corr *c, int line)
 		enum corr_op op = c->conds[i].op;
 		uint64_t n = c->conds[i].n;
 
-		if (op == OP_LT || op == OP_LTE || op == OP_NEQ)
+		if (temporal && op == OP_EQ) {
+			/* At most nrefs rules can match: eq nrefs is gte nrefs. */
+			if (n != c->nrefs)
+				return perr(p, line, "eq %llu is not supported for %s: only eq %zu "
+				    "(all rules), gt and gte", (unsigned long long)n,
+				    type_names[c->type], c->nrefs);
+			c->conds[i].op = op = OP_GTE;
+		}
+		/*
+		 * An exact count ("eq") is a statement about a whole window
+		 * (the spec: "the count must be equal"): a sliding window on
+		 * its way to more events passes through N, so eq is decided
+		 * when the window closes, like lt/lte/neq.
+		 */
+		if (op == OP_LT || op == OP_LTE || op == OP_NEQ || op == OP_EQ)
 			c->at_close = true;
 		if (n > maxn)
 			maxn = n;
@@ -550,7 +586,7 @@ check_condition(struct pctx *p, struct sigma_corr *c, int line)
 		    (unsigned long long)maxn, CORR_EVENT_MAX);
 	if (temporal && c->at_close)
 		return perr(p, line, "lt, lte and neq are not supported for %s: only gt, gte "
-		    "and eq on the number of rules matched", type_names[c->type]);
+		    "and eq (all rules) on the number of rules matched", type_names[c->type]);
 	if (c->at_close) {
 		/*
 		 * A closed window holds >= 1 event; the set of counts meeting
@@ -576,8 +612,7 @@ check_condition(struct pctx *p, struct sigma_corr *c, int line)
 		return 0;
 	}
 	if (!cond_holds(c, need))
-		return perr(p, line, "condition can never hold (eq conflicts with the other "
-		    "bounds, or eq 0)");
+		return perr(p, line, "condition can never hold");
 	c->need = need;
 	switch (c->type) {
 	case CORR_EVENT_COUNT:
@@ -603,6 +638,18 @@ check_condition(struct pctx *p, struct sigma_corr *c, int line)
 	return 0;
 }
 
+static void
+pend_free(struct sigma_corr *c)
+{
+	for (size_t i = 0; i < c->npend; i++) {
+		free(c->pend[i].key);
+		free(c->pend[i].field);
+	}
+	free(c->pend);
+	c->pend = NULL;
+	c->npend = 0;
+}
+
 static int
 parse_aliases(struct pctx *p, struct sigma_corr *c, const struct ms_yaml_node *n)
 {
@@ -623,19 +670,87 @@ parse_aliases(struct pctx *p, struct sigma_corr *c, const struct ms_yaml_node *n
 			    alias);
 		for (size_t j = 0; j < m->n; j++) {
 			const char *rule = m->pairs[j].key;
+			const struct ms_yaml_node *fv = m->pairs[j].value;
+			struct corr_pending *np;
+			char *field = NULL;
 
+			if (scalar_dup(p, fv, "alias field", CORR_NAME_MAX, &field) < 0)
+				return -1;
 			for (ri = 0; ri < c->nrefs; ri++)
 				if (strcmp(c->refs[ri], rule) == 0)
 					break;
-			if (ri == c->nrefs)
-				return perr(p, m->pairs[j].value->line, "alias '%.64s': '%.64s' is "
-				    "not one of the correlation's rules", alias, rule);
-			if (scalar_dup(p, m->pairs[j].value, "alias field", CORR_NAME_MAX,
-			    &c->alias[gi * c->nrefs + ri]) < 0)
-				return -1;
+			if (ri < c->nrefs) {
+				c->alias[gi * c->nrefs + ri] = field;
+				c->group_line[gi * c->nrefs + ri] = fv->line;
+				continue;
+			}
+			/*
+			 * The spec keys aliases by rule name; rules: may list the
+			 * same rule by id. Only the set can tell: kept for later.
+			 */
+			np = realloc(c->pend, (c->npend + 1) * sizeof(*np));
+			if (np == NULL || (np[c->npend].key = strdup(rule)) == NULL) {
+				if (np != NULL)
+					c->pend = np;
+				free(field);
+				return perr(p, fv->line, "out of memory");
+			}
+			c->pend = np;
+			np[c->npend].gi = gi;
+			np[c->npend].field = field;
+			np[c->npend].line = fv->line;
+			c->npend++;
 		}
 	}
 	return 0;
+}
+
+/* "file:line" of the rule's text; see sigma.h. */
+static int
+corr_where_err(const struct sigma_corr *c, int line, char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int
+corr_where_err(const struct sigma_corr *c, int line, char *err, size_t errsz, const char *fmt, ...)
+{
+	struct pctx p = { c->file, err, errsz };
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return perr(&p, line, "%s", msg);
+}
+
+int
+sigma_corr_resolve_aliases(struct sigma_corr *c, const char *const *names,
+    const char *const *ids, char *err, size_t errsz)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->npend && rc == 0; i++) {
+		struct corr_pending *pd = &c->pend[i];
+		size_t ri;
+
+		for (ri = 0; ri < c->nrefs; ri++)
+			if ((names && names[ri] && strcmp(names[ri], pd->key) == 0) ||
+			    (ids && ids[ri] && strcmp(ids[ri], pd->key) == 0))
+				break;
+		if (ri == c->nrefs)
+			rc = corr_where_err(c, pd->line, err, errsz, "alias '%.64s': '%.64s' is "
+			    "not one of the correlation's rules", c->group[pd->gi], pd->key);
+		else if (c->alias[pd->gi * c->nrefs + ri] != NULL)
+			rc = corr_where_err(c, pd->line, err, errsz, "alias '%.64s': rule '%.64s' "
+			    "is given twice (by name and by id)", c->group[pd->gi], pd->key);
+		else {
+			c->alias[pd->gi * c->nrefs + ri] = pd->field;
+			c->group_line[pd->gi * c->nrefs + ri] = pd->line;
+			pd->field = NULL;
+		}
+	}
+	pend_free(c);
+	return rc;
 }
 
 static int
@@ -791,6 +906,14 @@ sigma_corr_parse(const struct ms_yaml_node *doc, const char *file, char *err, si
 		perr(&p, rules->line, "rules is empty");
 		goto fail;
 	}
+	c->line = doc->line;
+	if ((file != NULL && (c->file = strdup(file)) == NULL) ||
+	    (c->ref_line = calloc(c->nrefs, sizeof(*c->ref_line))) == NULL) {
+		perr(&p, rules->line, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < c->nrefs; i++)
+		c->ref_line[i] = rules->type == MS_YAML_SEQ ? rules->items[i]->line : rules->line;
 	if ((c->type == CORR_TEMPORAL || c->type == CORR_TEMPORAL_ORDERED) && c->nrefs < 2) {
 		perr(&p, rules->line, "%s needs at least two rules", type_names[c->type]);
 		goto fail;
@@ -813,10 +936,14 @@ sigma_corr_parse(const struct ms_yaml_node *doc, const char *file, char *err, si
 		goto fail;
 	if (check_condition(&p, c, cond ? cond->line : corr->line) < 0)
 		goto fail;
-	if (c->ngroup && (c->alias = calloc(c->ngroup * c->nrefs, sizeof(*c->alias))) == NULL) {
+	if (c->ngroup && ((c->alias = calloc(c->ngroup * c->nrefs, sizeof(*c->alias))) == NULL ||
+	    (c->group_line = calloc(c->ngroup * c->nrefs, sizeof(*c->group_line))) == NULL)) {
 		perr(&p, corr->line, "out of memory");
 		goto fail;
 	}
+	for (size_t gi = 0; gi < c->ngroup; gi++)
+		for (size_t ri = 0; ri < c->nrefs; ri++)
+			c->group_line[gi * c->nrefs + ri] = group->items[gi]->line;
 	if (aliases != NULL && !ms_yaml_is_null(aliases) && parse_aliases(&p, c, aliases) < 0)
 		goto fail;
 	/* The spec puts generate beside correlation, examples put it inside. */
@@ -870,6 +997,10 @@ sigma_corr_free(struct sigma_corr *c)
 	strv_free(c->refs, c->nrefs);
 	strv_free(c->group, c->ngroup);
 	free(c->field);
+	free(c->file);
+	free(c->ref_line);
+	free(c->group_line);
+	pend_free(c);
 	free(c->key);
 	free(c->gfid);
 	free(c->gvals);
@@ -951,6 +1082,77 @@ int64_t
 sigma_corr_timespan_ms(const struct sigma_corr *c)
 {
 	return c ? c->span_ms : 0;
+}
+
+const char *
+sigma_corr_file(const struct sigma_corr *c)
+{
+	return c ? or_empty(c->file) : "";
+}
+
+int
+sigma_corr_line(const struct sigma_corr *c)
+{
+	return c ? c->line : 0;
+}
+
+int
+sigma_corr_ref_line(const struct sigma_corr *c, size_t i)
+{
+	return c && i < c->nrefs ? c->ref_line[i] : 0;
+}
+
+size_t
+sigma_corr_ngroup(const struct sigma_corr *c)
+{
+	return c ? c->ngroup : 0;
+}
+
+const char *
+sigma_corr_group(const struct sigma_corr *c, size_t gi)
+{
+	return c && gi < c->ngroup ? c->group[gi] : NULL;
+}
+
+const char *
+sigma_corr_group_field(const struct sigma_corr *c, size_t gi, size_t ri)
+{
+	if (c == NULL || gi >= c->ngroup || ri >= c->nrefs)
+		return NULL;
+	return c->alias[gi * c->nrefs + ri] ? c->alias[gi * c->nrefs + ri] : c->group[gi];
+}
+
+int
+sigma_corr_group_line(const struct sigma_corr *c, size_t gi, size_t ri)
+{
+	return c && gi < c->ngroup && ri < c->nrefs ? c->group_line[gi * c->nrefs + ri] : 0;
+}
+
+const char *
+sigma_corr_value_field(const struct sigma_corr *c)
+{
+	return c ? c->field : NULL;
+}
+
+int
+sigma_corr_value_field_line(const struct sigma_corr *c)
+{
+	return c ? c->field_line : 0;
+}
+
+size_t
+sigma_corr_min_refs(const struct sigma_corr *c)
+{
+	if (c == NULL)
+		return 0;
+	switch (c->type) {
+	case CORR_TEMPORAL:
+		return c->need;
+	case CORR_TEMPORAL_ORDERED:
+		return c->nrefs;
+	default:
+		return 1;
+	}
 }
 
 size_t
@@ -1460,6 +1662,13 @@ feed_value_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 			if (g->vals[i].t > last)
 				last = g->vals[i].t;
 		}
+		/*
+		 * Values keep their last-seen time; the window's first event
+		 * may be an earlier sighting of one of them, and is the
+		 * oldest sample still in the window (samples are pruned to lo).
+		 */
+		if (g->nsamples > 0 && g->smin < first)
+			first = g->smin;
 		fire(c, g, g->nvals, first, last, ev, emit, arg);
 		group_reset(c, g);
 	}

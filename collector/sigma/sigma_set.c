@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +38,38 @@ struct set_rule {
 	struct set_listener *ls;	/* correlations fed by this rule */
 	size_t nls;
 	uint64_t hits;			/* events matched (metrics) */
+	char *where;			/* "file:line" of its document (owned) */
+	size_t seq;			/* load order among rules and correlations */
+	bool referenced, gen_asked;	/* by a correlation; one says generate */
 };
+
+/* What a correlation's reference resolved to. */
+enum set_tkind { TGT_NONE, TGT_RULE, TGT_CORR, TGT_INERT };
 
 struct set_corr {
 	struct sigma_corr *c;
 	struct set_listener *ls;	/* correlations fed by this one (chains) */
 	size_t nls;
 	bool dead;			/* rejected at resolution */
+	bool inert;			/* can never fire: what it needs is inert */
+	bool generate;			/* raises its own alerts (not a quiet link of a chain) */
 	uint64_t hits;			/* times fired (metrics) */
+	char *where;			/* "file:line" of its document (owned) */
+	char *why;			/* reason it is dead or inert (owned) */
+	size_t seq;
+	bool referenced, gen_asked;
+	enum set_tkind *tk;		/* [nrefs] */
+	size_t *ti;			/* [nrefs]: index in rules or corrs */
+	int dfs, height;		/* chain check */
+};
+
+/*
+ * A rule or correlation that did not load (rejected, or inert), by name
+ * or id: a correlation referring to it gets told why, not "unknown".
+ */
+struct set_gone {
+	char *key, *where;		/* owned */
+	bool inert;
 };
 
 /* Rules applicable to one (product, service, category) triple of pointers. */
@@ -67,6 +92,16 @@ struct sigma_set {
 	struct alert alert;		/* scratch for emission */
 	bool no_prefilter;		/* sigma_set_prefilter(s, false) */
 	struct sigma_fieldmap *fm;	/* rules' field names, bound at load; NULL: per item */
+	struct set_gone *gone;
+	size_t ngone;
+	size_t seq;			/* documents loaded so far */
+	/*
+	 * Chains: what a correlation fed by another sees is the inner one's
+	 * alert as an event whose fields are the inner group-by values; one
+	 * per level (allocated only when the set has chains).
+	 */
+	struct decoded *chain_ev;
+	size_t nchain_ev;		/* the longest chain's length - 1 */
 };
 
 void
@@ -283,9 +318,20 @@ placeholder_cb(const char *name, void *arg)
 	return ms_yaml_get(s->ph_docs[0], name);
 }
 
-static int
-set_add_rule(struct sigma_set *s, struct sigma_rule *r)
+static char *
+where_dup(const char *file, int line)
 {
+	char buf[4200];
+
+	snprintf(buf, sizeof(buf), "%s:%d", file, line);
+	return strdup(buf);
+}
+
+static int
+set_add_rule(struct sigma_set *s, struct sigma_rule *r, const char *file, int line)
+{
+	char *where;
+
 	if (s->nrules == s->arules) {
 		size_t na = s->arules ? s->arules * 2 : 64;
 		struct set_rule *n = realloc(s->rules, na * sizeof(*n));
@@ -294,19 +340,25 @@ set_add_rule(struct sigma_set *s, struct sigma_rule *r)
 		s->rules = n;
 		s->arules = na;
 	}
+	if ((where = where_dup(file, line)) == NULL)
+		return -1;
 	memset(&s->rules[s->nrules], 0, sizeof(s->rules[0]));
 	/* Unbound (out of memory) the rule still matches, looking names up per item. */
 	if (s->fm != NULL)
 		(void)sigma_fieldmap_bind(s->fm, r);
 	s->rules[s->nrules].r = r;
 	s->rules[s->nrules].generate = true;
+	s->rules[s->nrules].where = where;
+	s->rules[s->nrules].seq = s->seq++;
 	s->nrules++;
 	return 0;
 }
 
 static int
-set_add_corr(struct sigma_set *s, struct sigma_corr *c)
+set_add_corr(struct sigma_set *s, struct sigma_corr *c, const char *file, int line)
 {
+	char *where;
+
 	if (s->ncorrs == s->acorrs) {
 		size_t na = s->acorrs ? s->acorrs * 2 : 16;
 		struct set_corr *n = realloc(s->corrs, na * sizeof(*n));
@@ -315,10 +367,51 @@ set_add_corr(struct sigma_set *s, struct sigma_corr *c)
 		s->corrs = n;
 		s->acorrs = na;
 	}
+	if ((where = where_dup(file, line)) == NULL)
+		return -1;
 	memset(&s->corrs[s->ncorrs], 0, sizeof(s->corrs[0]));
 	s->corrs[s->ncorrs].c = c;
+	s->corrs[s->ncorrs].where = where;
+	s->corrs[s->ncorrs].seq = s->seq++;
 	s->ncorrs++;
 	return 0;
+}
+
+static void
+gone_add(struct sigma_set *s, const char *key, const char *where, bool inert)
+{
+	struct set_gone *ng;
+
+	if (key == NULL || *key == '\0')
+		return;
+	if ((ng = realloc(s->gone, (s->ngone + 1) * sizeof(*ng))) == NULL)
+		return;
+	s->gone = ng;
+	if ((ng[s->ngone].key = strdup(key)) == NULL)
+		return;
+	if ((ng[s->ngone].where = strdup(where)) == NULL) {
+		free(ng[s->ngone].key);
+		return;
+	}
+	ng[s->ngone].inert = inert;
+	s->ngone++;
+}
+
+/* A document that did not load: its name and id, when it has them, are remembered. */
+static void
+gone_doc(struct sigma_set *s, const struct ms_yaml_node *doc, const char *file, bool inert)
+{
+	static const char *const keys[] = { "name", "id" };
+	char where[4200];
+
+	snprintf(where, sizeof(where), "%s:%d", file, doc->line);
+	for (size_t i = 0; i < MS_ARRAY_LEN(keys); i++) {
+		const struct ms_yaml_node *n = ms_yaml_get(doc, keys[i]);
+
+		if (n != NULL && n->type == MS_YAML_SCALAR && n->str != NULL &&
+		    strlen(n->str) == n->len && n->len <= 256)
+			gone_add(s, n->str, where, inert);
+	}
 }
 
 static void
@@ -352,11 +445,12 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
 			if (c == NULL) {
 				rep->rejected++;
 				report_line(rep, "rejected", err);
+				gone_doc(s, doc, file, false);
 				continue;
 			}
 			if (opts && opts->max_groups)
 				sigma_corr_set_max_groups(c, opts->max_groups);
-			if (set_add_corr(s, c) < 0) {
+			if (set_add_corr(s, c, file, doc->line) < 0) {
 				sigma_corr_free(c);
 				rep->rejected++;
 				report_line(rep, "rejected", "out of memory");
@@ -368,6 +462,7 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
 			if (r == NULL) {
 				rep->rejected++;
 				report_line(rep, "rejected", err);
+				gone_doc(s, doc, file, false);
 				continue;
 			}
 			if (!logsource_known(sigma_rule_product(r), sigma_rule_service(r),
@@ -377,17 +472,19 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
 				    "category=%s has no decoder", file, doc->line, sigma_rule_product(r),
 				    sigma_rule_service(r), sigma_rule_category(r));
 				report_line(rep, "inert", msg);
-				/* Kept for correlations? No: it can never match. */
+				/* It can never match; correlations over it are inert too. */
+				gone_doc(s, doc, file, true);
 				sigma_rule_free(r);
 				continue;
 			}
 			if (rule_unknown_field(r, file, msg, sizeof(msg))) {
 				rep->rejected++;
 				report_line(rep, "rejected", msg);
+				gone_doc(s, doc, file, false);
 				sigma_rule_free(r);
 				continue;
 			}
-			if (set_add_rule(s, r) < 0) {
+			if (set_add_rule(s, r, file, doc->line) < 0) {
 				sigma_rule_free(r);
 				rep->rejected++;
 				report_line(rep, "rejected", "out of memory");
@@ -489,28 +586,370 @@ set_load_cb(const char *file, void *arg)
 		set_load_file(la->s, file, la->opts, la->rep);
 }
 
-/* Index of the rule or correlation named (by name or id) ref. */
-static bool
-set_find(const struct sigma_set *s, const char *ref, size_t *rule, size_t *corr)
+/* --- resolution: names, duplicates, references, chains ------------- */
+
+static const char *
+rule_key(const struct sigma_rule *r, int which)
 {
-	*rule = *corr = SIZE_MAX;
+	return which == 0 ? sigma_rule_name(r) : sigma_rule_id(r);
+}
+
+static const char *
+corr_key(const struct sigma_corr *c, int which)
+{
+	return which == 0 ? sigma_corr_name(c) : sigma_corr_id(c);
+}
+
+/* One name or id of a loaded rule or correlation, for the duplicate check. */
+struct set_key {
+	const char *key;
+	size_t seq;
+	bool corr;
+	size_t idx;
+};
+
+static int
+set_key_cmp(const void *a, const void *b)
+{
+	const struct set_key *x = a, *y = b;
+	int d = strcmp(x->key, y->key);
+
+	if (d != 0)
+		return d;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void
+corr_kill(struct set_corr *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Marks sc rejected with "file:line: reason" (the first reason given wins). */
+static void
+corr_kill(struct set_corr *sc, const char *fmt, ...)
+{
+	char msg[1400];
+	va_list ap;
+
+	if (sc->dead || sc->inert)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sc->dead = true;
+	sc->why = strdup(msg);
+}
+
+/*
+ * Names and ids are how correlations and tests refer to rules: one
+ * meaning each. The later document (in load order) giving a name or id
+ * already taken is rejected, naming the first. A rule found so is
+ * removed; a correlation is marked dead.
+ */
+static void
+set_dedupe(struct sigma_set *s, struct sigma_report *rep)
+{
+	size_t n = 0, cap = 2 * (s->nrules + s->ncorrs), j;
+	struct set_key *k;
+	bool *drop;
+	char msg[1400];
+
+	if (cap == 0 || (k = calloc(cap, sizeof(*k))) == NULL)
+		return;
+	if ((drop = calloc(s->nrules ? s->nrules : 1, sizeof(*drop))) == NULL) {
+		free(k);
+		return;
+	}
+	for (size_t i = 0; i < s->nrules; i++)
+		for (int w = 0; w < 2; w++)
+			if (*rule_key(s->rules[i].r, w))
+				k[n++] = (struct set_key){ rule_key(s->rules[i].r, w), s->rules[i].seq,
+				    false, i };
+	for (size_t i = 0; i < s->ncorrs; i++)
+		for (int w = 0; w < 2; w++)
+			if (*corr_key(s->corrs[i].c, w))
+				k[n++] = (struct set_key){ corr_key(s->corrs[i].c, w), s->corrs[i].seq,
+				    true, i };
+	qsort(k, n, sizeof(*k), set_key_cmp);
+	for (size_t i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && strcmp(k[j].key, k[i].key) == 0; j++) {
+			const char *first = k[i].corr ? s->corrs[k[i].idx].where :
+			    s->rules[k[i].idx].where;
+
+			/* A document whose name is its own id is no duplicate. */
+			if (k[j].corr == k[i].corr && k[j].idx == k[i].idx)
+				continue;
+			if (k[j].corr) {
+				struct set_corr *sc = &s->corrs[k[j].idx];
+				corr_kill(sc, "%s: name or id '%.256s' is already used by %s", sc->where,
+				    k[j].key, first);
+			} else if (!drop[k[j].idx]) {
+				drop[k[j].idx] = true;
+				snprintf(msg, sizeof(msg), "%s: name or id '%.256s' is already used by %s",
+				    s->rules[k[j].idx].where, k[j].key, first);
+				report_line(rep, "rejected", msg);
+				rep->rejected++;
+			}
+		}
+	}
+	/* Dropped rules leave (routes are built later, from what stays). */
+	j = 0;
+	for (size_t i = 0; i < s->nrules; i++) {
+		if (drop[i]) {
+			const struct sigma_rule *r = s->rules[i].r;
+			/* Its other name or id, if not taken, now refers to a rejected rule. */
+			for (int w = 0; w < 2; w++)
+				gone_add(s, rule_key(r, w), s->rules[i].where, false);
+			sigma_rule_free(s->rules[i].r);
+			free(s->rules[i].where);
+			continue;
+		}
+		s->rules[j++] = s->rules[i];
+	}
+	s->nrules = j;
+	free(drop);
+	free(k);
+}
+
+/* The rule or live-or-not correlation named (by name or id) ref. */
+static enum set_tkind
+set_find(const struct sigma_set *s, const char *ref, size_t *idx)
+{
 	for (size_t i = 0; i < s->nrules; i++) {
 		const struct sigma_rule *r = s->rules[i].r;
-		if ((*sigma_rule_name(r) && strcmp(sigma_rule_name(r), ref) == 0) ||
-		    (*sigma_rule_id(r) && strcmp(sigma_rule_id(r), ref) == 0)) {
-			*rule = i;
-			return true;
+		if (strcmp(sigma_rule_name(r), ref) == 0 || strcmp(sigma_rule_id(r), ref) == 0) {
+			*idx = i;
+			return TGT_RULE;
 		}
 	}
 	for (size_t i = 0; i < s->ncorrs; i++) {
 		const struct sigma_corr *c = s->corrs[i].c;
-		if ((*sigma_corr_name(c) && strcmp(sigma_corr_name(c), ref) == 0) ||
-		    (*sigma_corr_id(c) && strcmp(sigma_corr_id(c), ref) == 0)) {
-			*corr = i;
-			return true;
+		if (strcmp(sigma_corr_name(c), ref) == 0 || strcmp(sigma_corr_id(c), ref) == 0) {
+			*idx = i;
+			return TGT_CORR;
 		}
 	}
-	return false;
+	return TGT_NONE;
+}
+
+static const struct set_gone *
+set_find_gone(const struct sigma_set *s, const char *ref)
+{
+	for (size_t i = 0; i < s->ngone; i++)
+		if (strcmp(s->gone[i].key, ref) == 0)
+			return &s->gone[i];
+	return NULL;
+}
+
+/* Does an event the reference's target emits carry field? Rejects sc when not. */
+static void
+corr_check_field(struct sigma_set *s, struct set_corr *sc, size_t k, const char *what,
+    const char *field, int line)
+{
+	const char *file = sigma_corr_file(sc->c);
+
+	if (sc->tk[k] == TGT_RULE) {
+		const struct sigma_rule *r = s->rules[sc->ti[k]].r;
+
+		if (sigma_logsource_field(sigma_rule_product(r), sigma_rule_service(r),
+		    sigma_rule_category(r), field) == 0)
+			corr_kill(sc, "%s:%d: %s field '%.64s' is not in events of rule '%.128s' "
+			    "(logsource product=%s service=%s category=%s; docs/rules.md lists "
+			    "their fields)", file, line, what, field, sigma_corr_ref(sc->c, k),
+			    sigma_rule_product(r), sigma_rule_service(r), sigma_rule_category(r));
+	} else if (sc->tk[k] == TGT_CORR) {
+		/* The alert of a correlation carries its group-by values, nothing else. */
+		const struct sigma_corr *in = s->corrs[sc->ti[k]].c;
+		size_t gi;
+
+		for (gi = 0; gi < sigma_corr_ngroup(in); gi++)
+			if (strcmp(sigma_corr_group(in, gi), field) == 0)
+				break;
+		if (gi == sigma_corr_ngroup(in))
+			corr_kill(sc, "%s:%d: %s field '%.64s' is not a group-by field of "
+			    "correlation '%.128s' (what a correlation passes on is its group-by "
+			    "values)", file, line, what, field, sigma_corr_ref(sc->c, k));
+	}
+}
+
+/*
+ * First pass over one correlation: each reference to a rule, a
+ * correlation, or something inert; the rest of its shape (aliases by
+ * name, fields) checked against what it refers to.
+ */
+static void
+corr_link(struct sigma_set *s, size_t ci)
+{
+	struct set_corr *sc = &s->corrs[ci];
+	struct sigma_corr *c = sc->c;
+	size_t nrefs = sigma_corr_nrefs(c);
+	const char *file = sigma_corr_file(c);
+	const char **names, **ids;
+	char err[1400];
+
+	sc->tk = calloc(nrefs, sizeof(*sc->tk));
+	sc->ti = calloc(nrefs, sizeof(*sc->ti));
+	names = calloc(nrefs, sizeof(*names));
+	ids = calloc(nrefs, sizeof(*ids));
+	if (sc->tk == NULL || sc->ti == NULL || names == NULL || ids == NULL) {
+		corr_kill(sc, "%s: out of memory", sc->where);
+		goto done;
+	}
+	for (size_t k = 0; k < nrefs; k++) {
+		const char *ref = sigma_corr_ref(c, k);
+		int line = sigma_corr_ref_line(c, k);
+		const struct set_gone *g;
+
+		sc->tk[k] = set_find(s, ref, &sc->ti[k]);
+		if (sc->tk[k] == TGT_RULE) {
+			struct set_rule *sr = &s->rules[sc->ti[k]];
+			names[k] = sigma_rule_name(sr->r);
+			ids[k] = sigma_rule_id(sr->r);
+			sr->referenced = true;
+			sr->gen_asked |= sigma_corr_generate(c);
+		} else if (sc->tk[k] == TGT_CORR) {
+			struct set_corr *t = &s->corrs[sc->ti[k]];
+			if (sc->ti[k] == ci) {
+				corr_kill(sc, "%s:%d: rules: '%.128s' is this correlation itself",
+				    file, line, ref);
+				continue;
+			}
+			names[k] = sigma_corr_name(t->c);
+			ids[k] = sigma_corr_id(t->c);
+			t->referenced = true;
+			t->gen_asked |= sigma_corr_generate(c);
+		} else if ((g = set_find_gone(s, ref)) != NULL && g->inert) {
+			sc->tk[k] = TGT_INERT;
+		} else if (g != NULL) {
+			corr_kill(sc, "%s:%d: rules: '%.128s' was rejected (%s)", file, line, ref,
+			    g->where);
+		} else {
+			corr_kill(sc, "%s:%d: rules: unknown rule '%.128s' (no rule or correlation "
+			    "has that name or id)", file, line, ref);
+		}
+		/* The same rule listed by name and by id would count its matches twice. */
+		for (size_t j = 0; j < k && (sc->tk[k] == TGT_RULE || sc->tk[k] == TGT_CORR); j++)
+			if (sc->tk[j] == sc->tk[k] && sc->ti[j] == sc->ti[k])
+				corr_kill(sc, "%s:%d: rules: '%.128s' and '%.128s' are the same rule",
+				    file, line, sigma_corr_ref(c, j), ref);
+	}
+	if (sc->dead)
+		goto done;
+	if (sigma_corr_resolve_aliases(c, names, ids, err, sizeof(err)) < 0) {
+		corr_kill(sc, "%s", err);
+		goto done;
+	}
+	for (size_t k = 0; k < nrefs; k++) {
+		for (size_t gi = 0; gi < sigma_corr_ngroup(c); gi++)
+			corr_check_field(s, sc, k, "group-by", sigma_corr_group_field(c, gi, k),
+			    sigma_corr_group_line(c, gi, k));
+		if (sigma_corr_value_field(c) != NULL)
+			corr_check_field(s, sc, k, "condition", sigma_corr_value_field(c),
+			    sigma_corr_value_field_line(c));
+	}
+done:
+	free(names);
+	free(ids);
+}
+
+/*
+ * Longest chain of correlations from ci down to rules (1: it feeds on
+ * rules only); -1 when it loops back, -2 past SET_CHAIN_DEPTH (level
+ * bounds the recursion whatever the folder holds).
+ */
+static int
+corr_height(struct sigma_set *s, size_t ci, int level)
+{
+	struct set_corr *sc = &s->corrs[ci];
+	int h = 1;
+
+	if (sc->dfs == 2)
+		return sc->height;
+	if (sc->dfs == 1)
+		return -1;
+	if (level > SET_CHAIN_DEPTH)
+		return -2;
+	sc->dfs = 1;
+	for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
+		int r;
+
+		if (sc->tk[k] != TGT_CORR || s->corrs[sc->ti[k]].dead || s->corrs[sc->ti[k]].inert)
+			continue;
+		if ((r = corr_height(s, sc->ti[k], level + 1)) < 0)
+			return r;	/* dfs stays 1: cleared before the next walk */
+		if (r + 1 > h)
+			h = r + 1;
+	}
+	if (h > SET_CHAIN_DEPTH)
+		return -2;
+	sc->dfs = 2;
+	sc->height = h;
+	return h;
+}
+
+/*
+ * Until nothing changes: a correlation over a rejected one is rejected;
+ * one that can no longer get enough of its rules is inert; loops and
+ * chains deeper than SET_CHAIN_DEPTH are rejected.
+ */
+static void
+set_settle(struct sigma_set *s)
+{
+	bool changed = true;
+
+	while (changed) {
+		changed = false;
+		for (size_t ci = 0; ci < s->ncorrs; ci++) {
+			struct set_corr *sc = &s->corrs[ci];
+			size_t live = 0, nrefs = sigma_corr_nrefs(sc->c);
+			const char *inert_ref = NULL;
+
+			if (sc->dead || sc->inert)
+				continue;
+			for (size_t k = 0; k < nrefs; k++) {
+				struct set_corr *t = sc->tk[k] == TGT_CORR ? &s->corrs[sc->ti[k]] : NULL;
+
+				if (t != NULL && t->dead) {
+					corr_kill(sc, "%s:%d: rules: correlation '%.128s' was rejected "
+					    "(%s)", sigma_corr_file(sc->c), sigma_corr_ref_line(sc->c, k),
+					    sigma_corr_ref(sc->c, k), t->where);
+					changed = true;
+					break;
+				}
+				if (sc->tk[k] == TGT_INERT || (t != NULL && t->inert)) {
+					if (inert_ref == NULL)
+						inert_ref = sigma_corr_ref(sc->c, k);
+				} else {
+					live++;
+				}
+			}
+			if (!sc->dead && live < sigma_corr_min_refs(sc->c)) {
+				char msg[1400];
+
+				snprintf(msg, sizeof(msg), "%s: correlation '%.128s' can never fire: "
+				    "'%.128s' is inert", sc->where, sigma_corr_title(sc->c), inert_ref);
+				sc->inert = true;
+				sc->why = strdup(msg);
+				changed = true;
+			}
+		}
+		for (size_t ci = 0; ci < s->ncorrs; ci++)
+			s->corrs[ci].dfs = 0;
+		for (size_t ci = 0; ci < s->ncorrs; ci++) {
+			struct set_corr *sc = &s->corrs[ci];
+			int h;
+
+			if (sc->dead || sc->inert || (h = corr_height(s, ci, 1)) > 0)
+				continue;
+			if (h == -1)
+				corr_kill(sc, "%s: correlation '%.128s': its chain of correlations "
+				    "loops back to itself", sc->where, sigma_corr_title(sc->c));
+			else
+				corr_kill(sc, "%s: correlation '%.128s': chain of correlations deeper "
+				    "than %d", sc->where, sigma_corr_title(sc->c), SET_CHAIN_DEPTH);
+			changed = true;
+			for (size_t k = 0; k < s->ncorrs; k++)
+				s->corrs[k].dfs = 0;
+		}
+	}
 }
 
 static int
@@ -527,59 +966,63 @@ listener_add(struct set_listener **ls, size_t *n, size_t corr, size_t ref)
 	return 0;
 }
 
-/* Wires correlations to what they reference; dangling references reject them. */
+/*
+ * Wires correlations to what they reference. Every correlation ends up
+ * live, inert (listed) or rejected (listed with file:line).
+ */
 static void
 set_resolve(struct sigma_set *s, struct sigma_report *rep)
 {
-	char msg[600];
+	int height = 1;
 
+	set_dedupe(s, rep);
+	for (size_t c = 0; c < s->ncorrs; c++)
+		if (!s->corrs[c].dead)
+			corr_link(s, c);
+	set_settle(s);
 	for (size_t c = 0; c < s->ncorrs; c++) {
 		struct set_corr *sc = &s->corrs[c];
-		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
-			size_t ri, ci;
-			const char *ref = sigma_corr_ref(sc->c, k);
-			if (!set_find(s, ref, &ri, &ci) || ci == c) {
-				snprintf(msg, sizeof(msg), "correlation \"%s\": %s rule \"%s\"",
-				    sigma_corr_title(sc->c), ci == c ? "refers to itself as" : "unknown",
-				    ref);
-				report_line(rep, "rejected", msg);
-				sc->dead = true;
-				break;
-			}
-		}
-		if (sc->dead) {
-			rep->rejected++;
+
+		if (sc->dead || sc->inert) {
+			report_line(rep, sc->dead ? "rejected" : "inert",
+			    sc->why ? sc->why : "out of memory");
+			if (sc->dead)
+				rep->rejected++;
+			else
+				rep->inert++;
 			continue;
 		}
 		rep->correlations++;
+		/* set_settle's last walk measured every live correlation. */
+		if (sc->height > height)
+			height = sc->height;
 		/* Unbound (out of memory) it still counts, looking names up per feed. */
 		if (s->fm != NULL)
 			(void)sigma_corr_bind(sc->c, s->fm);
 		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
-			size_t ri, ci;
-			set_find(s, sigma_corr_ref(sc->c, k), &ri, &ci);
-			if (ri != SIZE_MAX) {
-				struct set_rule *sr = &s->rules[ri];
+			if (sc->tk[k] == TGT_RULE) {
+				struct set_rule *sr = &s->rules[sc->ti[k]];
 				listener_add(&sr->ls, &sr->nls, c, k);
-			} else {
-				listener_add(&s->corrs[ci].ls, &s->corrs[ci].nls, c, k);
+			} else if (sc->tk[k] == TGT_CORR) {
+				listener_add(&s->corrs[sc->ti[k]].ls, &s->corrs[sc->ti[k]].nls, c, k);
 			}
 		}
 	}
 	/*
-	 * A rule referenced by correlations is quiet, unless one of them says
-	 * generate: true.
+	 * A rule or correlation referenced by correlations is a building
+	 * block, quiet unless one of them says generate: true (the spec: only
+	 * the correlation is generated by default). That holds when the
+	 * correlation itself did not load: the author meant it quiet.
 	 */
-	for (size_t i = 0; i < s->nrules; i++) {
-		struct set_rule *sr = &s->rules[i];
-		if (sr->nls == 0) {
-			sr->generate = true;
-			continue;
-		}
-		sr->generate = false;
-		for (size_t k = 0; k < sr->nls; k++)
-			if (sigma_corr_generate(s->corrs[sr->ls[k].corr].c))
-				sr->generate = true;
+	for (size_t i = 0; i < s->nrules; i++)
+		s->rules[i].generate = !s->rules[i].referenced || s->rules[i].gen_asked;
+	for (size_t i = 0; i < s->ncorrs; i++)
+		s->corrs[i].generate = !s->corrs[i].referenced || s->corrs[i].gen_asked;
+	if (height > 1) {
+		if ((s->chain_ev = calloc((size_t)height - 1, sizeof(*s->chain_ev))) == NULL)
+			ms_log(MS_LOG_WARN, "sigma chains=off reason=\"out of memory\"");
+		else
+			s->nchain_ev = (size_t)height - 1;
 	}
 	rep->rules = s->nrules;
 }
@@ -622,11 +1065,22 @@ sigma_set_free(struct sigma_set *s)
 	for (size_t i = 0; i < s->nrules; i++) {
 		sigma_rule_free(s->rules[i].r);
 		free(s->rules[i].ls);
+		free(s->rules[i].where);
 	}
 	for (size_t i = 0; i < s->ncorrs; i++) {
 		sigma_corr_free(s->corrs[i].c);
 		free(s->corrs[i].ls);
+		free(s->corrs[i].where);
+		free(s->corrs[i].why);
+		free(s->corrs[i].tk);
+		free(s->corrs[i].ti);
 	}
+	for (size_t i = 0; i < s->ngone; i++) {
+		free(s->gone[i].key);
+		free(s->gone[i].where);
+	}
+	free(s->gone);
+	free(s->chain_ev);
 	for (size_t i = 0; i < SET_LS_CACHE; i++) {
 		free(s->routes[i].idx);
 		sigma_prefilter_free(s->routes[i].pf);
@@ -658,9 +1112,11 @@ sigma_set_key(const struct sigma_set *s, size_t i)
 		return *sigma_rule_name(r) ? sigma_rule_name(r) : sigma_rule_id(r);
 	}
 	i -= s->nrules;
-	if (i < s->ncorrs && !s->corrs[i].dead) {
+	if (i < s->ncorrs && !s->corrs[i].dead && !s->corrs[i].inert) {
 		const struct sigma_corr *c = s->corrs[i].c;
-		return *sigma_corr_name(c) ? sigma_corr_name(c) : sigma_corr_id(c);
+		if (*sigma_corr_name(c))
+			return sigma_corr_name(c);
+		return *sigma_corr_id(c) ? sigma_corr_id(c) : sigma_corr_title(c);
 	}
 	return "";
 }
@@ -682,7 +1138,7 @@ sigma_set_alerts(const struct sigma_set *s, size_t i)
 	if (i < s->nrules)
 		return s->rules[i].generate;
 	i -= s->nrules;
-	return i < s->ncorrs && !s->corrs[i].dead;
+	return i < s->ncorrs && !s->corrs[i].dead && !s->corrs[i].inert && s->corrs[i].generate;
 }
 
 uint64_t
@@ -692,6 +1148,15 @@ sigma_set_hits(const struct sigma_set *s, size_t i)
 		return s->rules[i].hits;
 	i -= s->nrules;
 	return i < s->ncorrs ? s->corrs[i].hits : 0;
+}
+
+int
+sigma_set_evicted(const struct sigma_set *s, size_t i, uint64_t *out)
+{
+	if (i < s->nrules || i - s->nrules >= s->ncorrs)
+		return -1;
+	*out = sigma_corr_evicted(s->corrs[i - s->nrules].c);
+	return 0;
 }
 
 size_t
@@ -737,56 +1202,105 @@ struct eval_ctx {
 };
 
 static void feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
-    const struct sigma_event *ev, unsigned times);
+    const struct sigma_event *ev, struct sigma_fieldmap *fm, unsigned times);
 
+static bool
+is_user_field(const char *name)
+{
+	for (const char *const *f = user_fields; *f; f++)
+		if (strcmp(name, *f) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A correlation fired: its alert (unless it is a quiet link of a chain),
+ * then, as one event, to the correlations listening to it.
+ */
 static void
 corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 {
 	struct eval_ctx *x = arg;
 	struct alert *a = &x->s->alert;
 	const struct sigma_corr *c = ca->corr;
-	size_t ci = SIZE_MAX, nt;
+	struct set_corr *sc = NULL;
+	size_t nt;
 
-	alert_base(a, x->dev);
-	a->rule_id = *sigma_corr_id(c) ? sigma_corr_id(c) : sigma_corr_name(c);
-	a->rule_name = sigma_corr_name(c);
-	a->rule_title = sigma_corr_title(c);
-	a->severity = *sigma_corr_level(c) ? sigma_corr_level(c) : "medium";
-	a->count = ca->count > UINT32_MAX ? UINT32_MAX : (unsigned)ca->count;
-	a->first_ms = ca->first_ms;
-	a->last_ms = ca->last_ms;
-	for (size_t i = 0; i < ca->nsamples && i < ALERT_MAX_SAMPLES; i++)
-		ms_copy(a->samples[a->n_samples++], ALERT_SAMPLE_MAX, ca->samples[i],
-		    strlen(ca->samples[i]));
-	for (size_t i = 0; i < ca->nvalues && a->n_users < ALERT_MAX_USERS; i++)
-		ms_copy(a->users[a->n_users++], ALERT_USER_MAX, ca->values[i], strlen(ca->values[i]));
-	for (size_t i = 0; i < ca->ngroup; i++) {
-		/* A group-by on an address is the alert's source. */
-		for (const char *const *f = ip_fields; *f; f++)
-			if (strcmp(ca->group_names[i], *f) == 0 && ca->group_values[i].len < sizeof(a->src_ip))
-				ms_copy(a->src_ip, sizeof(a->src_ip), ca->group_values[i].p,
-				    ca->group_values[i].len);
-	}
-	a->group_names = ca->group_names;
-	a->group_values = ca->group_values;
-	a->ngroup = ca->ngroup;
-	nt = sigma_corr_ntags(c) < MS_ARRAY_LEN(x->tags) ? sigma_corr_ntags(c) : MS_ARRAY_LEN(x->tags);
-	for (size_t i = 0; i < nt; i++)
-		x->tags[i] = sigma_corr_tag(c, i);
-	a->tags = x->tags;
-	a->ntags = nt;
-	x->emit(a, x->arg);
-	/* Chains: correlations listening to this one. */
-	for (size_t i = 0; i < x->s->ncorrs; i++)
+	for (size_t i = 0; i < x->s->ncorrs && sc == NULL; i++)
 		if (x->s->corrs[i].c == c)
-			ci = i;
-	if (ci != SIZE_MAX)
-		x->s->corrs[ci].hits++;
-	if (ci != SIZE_MAX && x->s->corrs[ci].nls && x->depth < SET_CHAIN_DEPTH) {
+			sc = &x->s->corrs[i];
+	if (sc == NULL)
+		return;
+	sc->hits++;
+	if (sc->generate) {
+		const char *vf = sigma_corr_value_field(c);
+
+		alert_base(a, x->dev);
+		/* Like a rule without id: the name, else the title. */
+		a->rule_id = *sigma_corr_id(c) ? sigma_corr_id(c) :
+		    *sigma_corr_name(c) ? sigma_corr_name(c) : sigma_corr_title(c);
+		a->rule_name = sigma_corr_name(c);
+		a->rule_title = sigma_corr_title(c);
+		a->severity = *sigma_corr_level(c) ? sigma_corr_level(c) : "medium";
+		a->count = ca->count > UINT32_MAX ? UINT32_MAX : (unsigned)ca->count;
+		a->first_ms = ca->first_ms;
+		a->last_ms = ca->last_ms;
+		for (size_t i = 0; i < ca->nsamples && i < ALERT_MAX_SAMPLES; i++)
+			ms_copy(a->samples[a->n_samples++], ALERT_SAMPLE_MAX, ca->samples[i],
+			    strlen(ca->samples[i]));
+		/* Distinct values counted are users only when the field holds users. */
+		for (size_t i = 0; vf && is_user_field(vf) && i < ca->nvalues &&
+		    a->n_users < ALERT_MAX_USERS; i++)
+			ms_copy(a->users[a->n_users++], ALERT_USER_MAX, ca->values[i],
+			    strlen(ca->values[i]));
+		a->values_field = ca->nvalues ? vf : NULL;
+		a->values = ca->values;
+		a->nvalues = ca->nvalues;
+		for (size_t i = 0; i < ca->ngroup; i++) {
+			/* A group-by on an address is the alert's source. */
+			for (const char *const *f = ip_fields; *f; f++)
+				if (strcmp(ca->group_names[i], *f) == 0 &&
+				    ca->group_values[i].len < sizeof(a->src_ip))
+					ms_copy(a->src_ip, sizeof(a->src_ip), ca->group_values[i].p,
+					    ca->group_values[i].len);
+		}
+		a->group_names = ca->group_names;
+		a->group_values = ca->group_values;
+		a->ngroup = ca->ngroup;
+		nt = sigma_corr_ntags(c) < MS_ARRAY_LEN(x->tags) ? sigma_corr_ntags(c) :
+		    MS_ARRAY_LEN(x->tags);
+		for (size_t i = 0; i < nt; i++)
+			x->tags[i] = sigma_corr_tag(c, i);
+		a->tags = x->tags;
+		a->ntags = nt;
+		x->emit(a, x->arg);
+	}
+	/*
+	 * Chains: one firing is one event for the next correlation, dated at
+	 * the last event of what fired, whose fields are the group-by values
+	 * (what a SIEM's "stats ... by" hands to the next stage); the line
+	 * that completed it is its raw line (a sample of the outer alert).
+	 * Resolution bounds chains at SET_CHAIN_DEPTH and rejects loops.
+	 */
+	if (sc->nls && x->depth >= 0 && (size_t)x->depth < x->s->nchain_ev) {
+		const struct sigma_event *last = ca->last ? ca->last : x->sev;
+		struct decoded *d = &x->s->chain_ev[x->depth];
+		struct sigma_event ev;
+
+		decode_reset(d);
+		for (size_t i = 0; i < ca->ngroup; i++)
+			(void)decode_field_add(d, ca->group_names[i], ca->group_values[i].p,
+			    ca->group_values[i].len);
+		d->time_ms = ca->last_ms;
+		d->repeat = 1;
+		memset(&ev, 0, sizeof(ev));
+		ev.d = d;
+		ev.time_ms = ca->last_ms;
+		ev.agent_id = last->agent_id;
+		ev.host = last->host;
+		ev.line = last->line;
 		x->depth++;
-		/* One firing is one event for the next correlation, whatever its lines said. */
-		feed_listeners(x, x->s->corrs[ci].ls, x->s->corrs[ci].nls,
-		    ca->last ? ca->last : x->sev, 1);
+		feed_listeners(x, sc->ls, sc->nls, &ev, NULL, 1);
 		x->depth--;
 	}
 }
@@ -796,14 +1310,14 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 
 static void
 feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
-    const struct sigma_event *ev, unsigned times)
+    const struct sigma_event *ev, struct sigma_fieldmap *fm, unsigned times)
 {
 	if (times > SET_MAX_REPEAT)
 		times = SET_MAX_REPEAT;
 	for (size_t i = 0; i < n; i++) {
 		struct set_corr *sc = &x->s->corrs[ls[i].corr];
 		for (unsigned k = 0; k < times && !sc->dead; k++)
-			sigma_corr_feed_fm(sc->c, ls[i].ref, ev, x->s->fm, corr_emit_cb, x);
+			sigma_corr_feed_fm(sc->c, ls[i].ref, ev, fm, corr_emit_cb, x);
 	}
 }
 
@@ -882,7 +1396,7 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 		if (sr->generate)
 			rule_alert(&x, sr->r);
 		/* A "message repeated N times" line is N matches of the rule. */
-		feed_listeners(&x, sr->ls, sr->nls, &sev, ev->d->repeat > 1 ? ev->d->repeat : 1);
+		feed_listeners(&x, sr->ls, sr->nls, &sev, s->fm, ev->d->repeat > 1 ? ev->d->repeat : 1);
 	}
 }
 

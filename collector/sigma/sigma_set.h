@@ -79,6 +79,12 @@ int sigma_set_reset(struct sigma_set *s);
 /* Events entry i matched (a rule) or times it fired (a correlation), since loaded. */
 uint64_t sigma_set_hits(const struct sigma_set *s, size_t i);
 
+/*
+ * Entry i is a correlation: groups it evicted (its cap on groups was
+ * reached) into *out, 0. A rule: -1.
+ */
+int sigma_set_evicted(const struct sigma_set *s, size_t i, uint64_t *out);
+
 /* Correlation groups held now (metrics). */
 size_t sigma_set_groups(const struct sigma_set *s);
 

@@ -30,10 +30,33 @@ detection:
   condition: keywords
 level: high
 YML
+# A correlation with more groups than rules.max_groups (16, the least
+# allowed): every source past the 16th evicts the least recently seen.
+cat >"$RULES/evict.yml" <<'YML'
+title: Canary login
+name: canary_login
+logsource:
+  product: linux
+  service: sshd
+detection:
+  sel:
+    outcome: success
+  condition: sel
+---
+title: Canary logins per source
+name: canary_logins
+correlation:
+  type: event_count
+  rules: [canary_login]
+  group-by: [src_ip]
+  timespan: 1h
+  condition: {gte: 1000}
+YML
 it_collector_conf "$IT_WORK/collector.yml" "$PKI" "$CPORT"
 cat >>"$IT_WORK/collector.yml" <<YML
 rules:
   path: $RULES
+  max_groups: 16
 metrics:
   address: 127.0.0.1
   port: $MPORT
@@ -143,6 +166,18 @@ PY
 [[ $code == 405 || $code == 501 ]] || it_fail "POST /metrics answered $code"
 ss -ltnH "sport = :$MPORT" >"$IT_WORK/ss.txt"
 grep -q "127.0.0.1:$MPORT" "$IT_WORK/ss.txt" || it_fail "metrics not on 127.0.0.1: $(cat "$IT_WORK/ss.txt")"
+
+# 16 more sources for the 16 groups of canary_logins (one is 192.0.2.4): one evicted.
+for i in $(seq 10 25); do
+	echo "$(it_syslog_now) web1 sshd[9]: Accepted publickey for alice from 192.0.2.$i port 5000 ssh2"
+done >>"$AUTH"
+evicted_ready() {
+	[[ $(scrape /metrics "$M") == 200* ]] || return 1
+	[[ $(get 'minisoc_agent_events_received_total{agent="web1"}') == 19 ]]
+}
+it_wait_for 10 "the 16 lines counted" evicted_ready
+ev=$(get 'minisoc_rule_groups_evicted_total{rule="canary_logins"}')
+((ev == 1)) || it_fail "groups evicted by canary_logins: $ev, expected 1"
 
 it_stop agent
 it_stop collector

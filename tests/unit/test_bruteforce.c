@@ -717,6 +717,9 @@ test_alert_json_unterminated(void **state)
 	a.group_names = NULL;
 	a.group_values = NULL;
 	a.ngroup = 0;
+	a.values_field = NULL;
+	a.values = NULL;
+	a.nvalues = 0;
 	a.system_id = NULL;
 	a.system_level = 0;
 	a.rule_id = NULL;

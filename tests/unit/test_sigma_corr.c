@@ -17,6 +17,7 @@
 
 #define T0 INT64_C(1700000000000)	/* 2023-11-14T22:13:20.000Z */
 #define SEC INT64_C(1000)
+#define MIN INT64_C(60000)
 #define MAX_ALERTS 64
 #define MAX_COPY 16
 
@@ -348,9 +349,6 @@ static const struct err_case err_cases[] = {
 	{ HDR "  type: event_count\n  rules: [a]\n  timespam: 2m\n  condition: {gte: 8}\n",
 	  "t.yml:5: unknown key 'timespam' in correlation" },
 	{ HDR "  type: temporal\n  rules: [a, b]\n  group-by: [ip]\n  timespan: 2m\n"
-	  "  aliases:\n    ip:\n      a: src\n      c: dst\n",
-	  "t.yml:10: alias 'ip': 'c' is not one of the correlation's rules" },
-	{ HDR "  type: temporal\n  rules: [a, b]\n  group-by: [ip]\n  timespan: 2m\n"
 	  "  aliases:\n    addr:\n      a: src\n",
 	  "t.yml:9: alias 'addr' is not used in group-by" },
 	{ HDR "  type: temporal\n  rules: [a, b]\n  group-by: [ip]\n  timespan: 2m\n"
@@ -567,7 +565,11 @@ test_event_count_multi_group(void **state)
 	free(s);
 }
 
-/* gt N fires at N + 1; eq N fires exactly when gte N would (crossing). */
+/*
+ * gt N fires at N + 1; eq N is about a whole window: decided when it
+ * closes (the next event of the group after the timespan), and a window
+ * that went past N does not fire.
+ */
 static void
 test_event_count_gt_eq(void **state)
 {
@@ -587,13 +589,23 @@ test_event_count_gt_eq(void **state)
 		feed(g0, 0, T0 + i, s3, NULL, NULL);
 	}
 	assert_int_equal(s1->n, 0);
-	assert_int_equal(s2->n, 1);
-	assert_int_equal(s2->a[0].count, 3);
-	assert_int_equal(s2->a[0].ngroup, 0);
+	assert_int_equal(s2->n, 0);	/* the window is still open */
 	assert_int_equal(s3->n, 3);	/* gte 0: every event */
 	feed(gt, 0, T0 + 3, s1, NULL, NULL);
 	assert_int_equal(s1->n, 1);
 	assert_int_equal(s1->a[0].count, 4);
+	/* The next event after the window closes it: exactly 3, fires. */
+	feed(eq, 0, T0 + MIN + 10, s2, NULL, NULL);
+	assert_int_equal(s2->n, 1);
+	assert_int_equal(s2->a[0].count, 3);
+	assert_int_equal(s2->a[0].first_ms, T0);
+	assert_int_equal(s2->a[0].last_ms, T0 + 2);
+	assert_int_equal(s2->a[0].ngroup, 0);
+	/* A window of 4 (the closing event above opened it) does not. */
+	for (int i = 1; i < 4; i++)
+		feed(eq, 0, T0 + MIN + 10 + i, s2, NULL, NULL);
+	feed(eq, 0, T0 + 3 * MIN, s2, NULL, NULL);
+	assert_int_equal(s2->n, 1);
 	sigma_corr_free(gt);
 	sigma_corr_free(eq);
 	sigma_corr_free(g0);
@@ -784,8 +796,11 @@ test_spraying(void **state)
 	assert_string_equal(s->a[0].values[0], "alice");
 	assert_string_equal(s->a[0].values[4], "erin");
 	assert_string_equal(s->a[0].gval[0], "192.0.2.9");
-	/* first = the oldest last-seen among the counted values */
-	assert_int_equal(s->a[0].first_ms, T0 + 16 * SEC);
+	/*
+	 * first = the first event of the window (alice at T0, seen again
+	 * since: the last-seen times alone would say T0 + 16 s)
+	 */
+	assert_int_equal(s->a[0].first_ms, T0);
 	assert_int_equal(s->a[0].last_ms, T0 + 31 * SEC);
 	sigma_corr_free(c);
 	free(s);
@@ -965,6 +980,57 @@ test_aliases(void **state)
 	assert_string_equal(s->a[0].gname[0], "internal_ip");
 	assert_string_equal(s->a[0].gval[0], "10.1.1.1");
 	assert_string_equal(s->a[0].gval[1], "tcp");
+	sigma_corr_free(c);
+	free(s);
+}
+
+/*
+ * Aliases keyed by a rule's name while rules: lists its id (the spec keys
+ * aliases by name): matched once the set says which name each id has;
+ * a key that is neither is an error with its line.
+ */
+static void
+test_aliases_by_name(void **state)
+{
+	static const char *yml = "title: t\n"
+	    "correlation:\n"
+	    "  type: temporal\n"
+	    "  rules: [1111-aaaa, 2222-bbbb]\n"
+	    "  group-by: [ip]\n"
+	    "  timespan: 10s\n"
+	    "  aliases:\n"
+	    "    ip:\n"
+	    "      fail: src_ip\n"
+	    "      2222-bbbb: rhost\n";
+	const char *names[] = { "fail", "ok" }, *ids[] = { "1111-aaaa", "2222-bbbb" };
+	struct sigma_corr *c = parse_ok(yml);
+	struct sink *s = calloc(1, sizeof(*s));
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(sigma_corr_resolve_aliases(c, names, ids, err, sizeof(err)), 0);
+	assert_string_equal(sigma_corr_group_field(c, 0, 0), "src_ip");
+	assert_string_equal(sigma_corr_group_field(c, 0, 1), "rhost");
+	assert_int_equal(sigma_corr_group_line(c, 0, 0), 9);
+	feed(c, 0, T0, s, NULL, "src_ip", "192.0.2.1", NULL);
+	feed(c, 1, T0 + 1, s, NULL, "rhost", "192.0.2.1", NULL);
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->a[0].gval[0], "192.0.2.1");
+	sigma_corr_free(c);
+
+	/* Unresolved: the name is nobody's. */
+	c = parse_ok(yml);
+	names[0] = "other";
+	assert_int_equal(sigma_corr_resolve_aliases(c, names, ids, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.yml:9: alias 'ip': 'fail' is not one of the correlation's rules");
+	sigma_corr_free(c);
+	/* The same rule by name and by id. */
+	c = parse_ok("title: t\ncorrelation:\n  type: temporal\n  rules: [1111-aaaa, 2222-bbbb]\n"
+	    "  group-by: [ip]\n  timespan: 10s\n  aliases:\n    ip:\n      1111-aaaa: a\n"
+	    "      fail: b\n");
+	names[0] = "fail";
+	assert_int_equal(sigma_corr_resolve_aliases(c, names, ids, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.yml:10: alias 'ip': rule 'fail' is given twice (by name and by id)");
 	sigma_corr_free(c);
 	free(s);
 }
@@ -1470,6 +1536,7 @@ main(void)
 		cmocka_unit_test(test_temporal),
 		cmocka_unit_test(test_temporal_two_of_three),
 		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_aliases_by_name),
 		cmocka_unit_test(test_ordered),
 		cmocka_unit_test(test_success_after_failures),
 		cmocka_unit_test(test_eviction),

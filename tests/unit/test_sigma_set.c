@@ -1,0 +1,425 @@
+/*
+ * How a folder's correlations are wired to what they reference, and what
+ * runs then (sigma_set.c):
+ *
+ * 1. Loading: every correlation ends up loaded, inert or rejected with
+ *    file:line – dangling, rejected or doubly listed references, loops,
+ *    chains too deep, names and ids used twice, group-by and counted
+ *    fields that the referenced rules' events never carry.
+ * 2. Running: chains see the inner correlation's group-by values; an
+ *    inner correlation is quiet unless the outer one says generate; an
+ *    alert without id or name is named by its title; value_count values
+ *    are users only when the counted field holds users.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "decode.h"
+#include "detect.h"
+#include "ms_buf.h"
+#include "sigma.h"
+#include "sigma_set.h"
+
+/* Detection rules the cases refer to, by name; ids 0000...000N. */
+#define FAIL_RULE \
+	"title: SSH failure\nid: 00000000-0000-4000-8000-000000000001\nname: fail\n" \
+	"logsource: {product: linux, service: sshd}\n" \
+	"detection:\n  sel:\n    outcome: failure\n    auth_method|exists: true\n" \
+	"  condition: sel\nlevel: low\n"
+#define OK_RULE \
+	"title: SSH success\nid: 00000000-0000-4000-8000-000000000002\nname: ok\n" \
+	"logsource: {product: linux, service: sshd}\n" \
+	"detection:\n  sel:\n    outcome: success\n  condition: sel\nlevel: low\n"
+#define WIN_RULE \
+	"title: Windows logon failure\nname: win_fail\n" \
+	"logsource: {product: windows, service: security}\n" \
+	"detection:\n  sel:\n    EventID: 4625\n  condition: sel\n"
+#define FW_RULE \
+	"title: Blocked packet\nname: fw_block\nlogsource: {category: firewall}\n" \
+	"detection:\n  sel:\n    action: block\n  condition: sel\nlevel: low\n"
+
+static struct decoded dec;	/* big: static */
+static char dir[] = "/tmp/test_sigma_set.XXXXXX";
+
+static void
+write_file(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Loads text as r.yml from the test folder (by bare name, as messages show it). */
+static struct sigma_set *
+load(const char *text, struct sigma_report *rep)
+{
+	char err[256];
+	struct sigma_set *s;
+
+	write_file("r.yml", text);
+	sigma_report_init(rep);
+	assert_int_equal(chdir(dir), 0);
+	s = sigma_set_load("r.yml", NULL, rep, err, sizeof(err));
+	assert_non_null(s);
+	return s;
+}
+
+struct load_case {
+	const char *name;
+	const char *text;
+	size_t correlations, inert, rejected;
+	const char *want;	/* in the report, NULL: nothing expected */
+};
+
+static const struct load_case load_cases[] = {
+	{ "dangling reference", FAIL_RULE "---\ntitle: c\nname: c\ncorrelation:\n"
+	  "  type: event_count\n  rules:\n    - fail\n    - no_such_rule\n  group-by: [src_ip]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n", 0, 0, 1,
+	  "rejected: r.yml:18: rules: unknown rule 'no_such_rule' (no rule or correlation has "
+	  "that name or id)\n" },
+	{ "reference to a rejected rule", FAIL_RULE "---\ntitle: bad\nname: bad\n"
+	  "logsource: {product: linux, service: sshd}\ndetection:\n  sel:\n    user|nosuch: x\n"
+	  "  condition: sel\n---\ntitle: c\nname: c\ncorrelation:\n  type: event_count\n"
+	  "  rules: [bad]\n  timespan: 1m\n  condition: {gte: 2}\n", 0, 0, 2,
+	  "rejected: r.yml:24: rules: 'bad' was rejected (r.yml:12)\n" },
+	{ "over a rejected correlation", FAIL_RULE "---\ntitle: outer\nname: outer\n"
+	  "correlation:\n  type: event_count\n  rules: [inner]\n  group-by: [src_ip]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n---\ntitle: inner\nname: inner\n"
+	  "correlation:\n  type: event_count\n  rules: [fial]\n  group-by: [src_ip]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n", 0, 0, 2,
+	  "rejected: r.yml:16: rules: correlation 'inner' was rejected (r.yml:21)\n" },
+	{ "over an inert rule", WIN_RULE "---\ntitle: Windows brute force\nname: wb\n"
+	  "correlation:\n  type: event_count\n  rules: [win_fail]\n  group-by: [IpAddress]\n"
+	  "  timespan: 5m\n  condition: {gte: 10}\n", 0, 2, 0,
+	  "inert: r.yml:9: correlation 'Windows brute force' can never fire: 'win_fail' is "
+	  "inert\n" },
+	/* event_count over [live, inert] still counts the live one */
+	{ "one of two inert", FAIL_RULE "---\n" WIN_RULE "---\ntitle: c\nname: c\n"
+	  "correlation:\n  type: event_count\n  rules: [fail, win_fail]\n  timespan: 1m\n"
+	  "  condition: {gte: 2}\n", 1, 1, 0,
+	  "inert: r.yml:12: logsource product=windows service=security category= has no decoder\n" },
+	/* temporal needs both */
+	{ "temporal with an inert rule", FAIL_RULE "---\n" WIN_RULE "---\ntitle: t\nname: t\n"
+	  "correlation:\n  type: temporal\n  rules: [fail, win_fail]\n  timespan: 1m\n",
+	  0, 2, 0, "can never fire: 'win_fail' is inert" },
+	{ "loop", FAIL_RULE "---\ntitle: A\nname: a\ncorrelation:\n  type: event_count\n"
+	  "  rules: [fail, b]\n  timespan: 1m\n  condition: {gte: 2}\n---\ntitle: B\nname: b\n"
+	  "correlation:\n  type: event_count\n  rules: [a]\n  timespan: 1m\n"
+	  "  condition: {gte: 2}\n", 0, 0, 2, "its chain of correlations loops back to itself" },
+	{ "self reference", FAIL_RULE "---\ntitle: A\nname: a\ncorrelation:\n"
+	  "  type: event_count\n  rules: [fail, a]\n  timespan: 1m\n  condition: {gte: 2}\n",
+	  0, 0, 1, "r.yml:16: rules: 'a' is this correlation itself" },
+	{ "duplicate id", FAIL_RULE "---\n" FAIL_RULE, 0, 0, 1,
+	  "rejected: r.yml:12: name or id '00000000-0000-4000-8000-000000000001' is already used "
+	  "by r.yml:1\n" },
+	{ "duplicate name across kinds", FAIL_RULE "---\ntitle: c\nname: fail\ncorrelation:\n"
+	  "  type: event_count\n  rules: [00000000-0000-4000-8000-000000000001]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n", 0, 0, 1,
+	  "r.yml:12: name or id 'fail' is already used by r.yml:1" },
+	{ "same rule by name and id", FAIL_RULE "---\ntitle: c\nname: c\ncorrelation:\n"
+	  "  type: event_count\n  rules:\n    - fail\n    - 00000000-0000-4000-8000-000000000001\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n", 0, 0, 1,
+	  "r.yml:18: rules: 'fail' and '00000000-0000-4000-8000-000000000001' are the same rule" },
+	{ "unknown group-by field", FAIL_RULE "---\ntitle: c\nname: c\ncorrelation:\n"
+	  "  type: event_count\n  rules: [fail]\n  group-by:\n    - src_ip\n    - srcip\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n", 0, 0, 1,
+	  "rejected: r.yml:19: group-by field 'srcip' is not in events of rule 'fail' "
+	  "(logsource product=linux service=sshd category=;" },
+	{ "unknown alias field", FAIL_RULE "---\n" OK_RULE "---\ntitle: c\nname: c\n"
+	  "correlation:\n  type: temporal\n  rules: [fail, ok]\n  group-by: [ip]\n"
+	  "  timespan: 1m\n  aliases:\n    ip:\n      fail: src_ip\n      ok: source_ip\n",
+	  0, 0, 1, "r.yml:32: group-by field 'source_ip' is not in events of rule 'ok'" },
+	{ "unknown counted field", FW_RULE "---\ntitle: c\nname: c\ncorrelation:\n"
+	  "  type: value_count\n  rules: [fw_block]\n  group-by: [src_ip]\n  timespan: 1m\n"
+	  "  condition:\n    field: dport\n    gte: 10\n", 0, 0, 1,
+	  "r.yml:18: condition field 'dport' is not in events of rule 'fw_block'" },
+	/* open sources are not checked: auditd carries every key */
+	{ "open source", "title: x\nname: x\nlogsource: {product: linux, service: auditd}\n"
+	  "detection:\n  sel:\n    type: EXECVE\n  condition: sel\n---\ntitle: c\nname: c\n"
+	  "correlation:\n  type: value_count\n  rules: [x]\n  group-by: [anything]\n"
+	  "  timespan: 1m\n  condition: {field: whatever, gte: 3}\n", 1, 0, 0, NULL },
+	{ "chain field not passed on", FAIL_RULE "---\ntitle: inner\nname: inner\n"
+	  "correlation:\n  type: event_count\n  rules: [fail]\n  group-by: [src_ip]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n---\ntitle: outer\nname: outer\n"
+	  "correlation:\n  type: event_count\n  rules: [inner]\n  group-by: [user]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n", 1, 0, 1,
+	  "r.yml:26: group-by field 'user' is not a group-by field of correlation 'inner'" },
+	{ "alias by name, rules by id", FAIL_RULE "---\n" OK_RULE "---\ntitle: c\nname: c\n"
+	  "correlation:\n  type: temporal_ordered\n  rules:\n"
+	  "    - 00000000-0000-4000-8000-000000000001\n    - 00000000-0000-4000-8000-000000000002\n"
+	  "  group-by: [ip]\n  timespan: 1m\n  aliases:\n    ip:\n      fail: src_ip\n"
+	  "      ok: src_ip\n", 1, 0, 0, NULL },
+};
+
+/* A chain of n event_count correlations over fail: c1 <- c2 <- ... <- cn. */
+static void
+chain_text(struct ms_buf *b, int n)
+{
+	ms_buf_printf(b, "%s", FAIL_RULE);
+	for (int i = 1; i <= n; i++) {
+		char ref[16];
+
+		snprintf(ref, sizeof(ref), i == 1 ? "fail" : "c%d", i - 1);
+		ms_buf_printf(b, "---\ntitle: c%d\nname: c%d\ncorrelation:\n  type: event_count\n"
+		    "  rules: [%s]\n  group-by: [src_ip]\n  timespan: 1m\n  condition: {gte: 1}\n",
+		    i, i, ref);
+	}
+}
+
+static void
+test_load_cases(void **state)
+{
+	size_t bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(load_cases) / sizeof(load_cases[0]); i++) {
+		const struct load_case *c = &load_cases[i];
+		struct sigma_report rep;
+		struct sigma_set *s = load(c->text, &rep);
+		const char *text = rep.text.len ? (const char *)rep.text.data : "";
+
+		if (rep.correlations != c->correlations || rep.inert != c->inert ||
+		    rep.rejected != c->rejected || (c->want && strstr(text, c->want) == NULL) ||
+		    (c->want == NULL && *text)) {
+			print_error("case '%s': got correlations=%zu inert=%zu rejected=%zu:\n%s\n"
+			    "expected correlations=%zu inert=%zu rejected=%zu and '%s'\n", c->name,
+			    rep.correlations, rep.inert, rep.rejected, text, c->correlations,
+			    c->inert, c->rejected, c->want ? c->want : "");
+			bad++;
+		}
+		sigma_set_free(s);
+		sigma_report_fini(&rep);
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* Chains of 8 correlations load; 9 do not (the longest loses its head). */
+static void
+test_chain_depth(void **state)
+{
+	struct ms_buf b;
+	struct sigma_report rep;
+	struct sigma_set *s;
+	char *text;
+
+	(void)state;
+	for (int n = 8; n <= 9; n++) {
+		ms_buf_init(&b, 1u << 20);
+		chain_text(&b, n);
+		assert_non_null(text = strndup((const char *)b.data, b.len));
+		s = load(text, &rep);
+		if (n == 8) {
+			assert_int_equal(rep.correlations, 8);
+			assert_int_equal(rep.rejected, 0);
+		} else {
+			assert_int_equal(rep.correlations, 8);
+			assert_int_equal(rep.rejected, 1);
+			assert_non_null(strstr((const char *)rep.text.data,
+			    "correlation 'c9': chain of correlations deeper than 8"));
+		}
+		sigma_set_free(s);
+		sigma_report_fini(&rep);
+		free(text);
+		ms_buf_fini(&b);
+	}
+}
+
+/* --- running -------------------------------------------------------- */
+
+struct got {
+	size_t n;
+	char rule[16][64];
+	char src[16][64];
+	unsigned count[16];
+	unsigned nusers[16];
+	char values[16][256];	/* "field=v1,v2" */
+	char sample[16][128];
+	int64_t first[16], last[16];
+};
+
+static void
+collect_cb(struct alert *a, void *arg)
+{
+	struct got *g = arg;
+	size_t i = g->n++;
+
+	assert_true(i < 16);
+	snprintf(g->rule[i], sizeof(g->rule[i]), "%s", a->rule_id);
+	snprintf(g->src[i], sizeof(g->src[i]), "%s", a->src_ip);
+	g->count[i] = a->count;
+	g->nusers[i] = a->n_users;
+	g->first[i] = a->first_ms;
+	g->last[i] = a->last_ms;
+	if (a->n_samples)
+		ms_copy(g->sample[i], sizeof(g->sample[i]), a->samples[a->n_samples - 1],
+		    strnlen(a->samples[a->n_samples - 1], sizeof(g->sample[i]) - 1));
+	if (a->values_field) {
+		int k = snprintf(g->values[i], sizeof(g->values[i]), "%s=", a->values_field);
+		for (size_t v = 0; v < a->nvalues && k < 200; v++)
+			k += snprintf(g->values[i] + k, sizeof(g->values[i]) - (size_t)k, "%s%s",
+			    v ? "," : "", a->values[v]);
+	}
+}
+
+/* Runs the lines (one per string, NULL-terminated) through the set. */
+static void
+run(struct sigma_set *s, const char *const *lines, struct got *g)
+{
+	struct detector *det = sigma_detector_new(s);
+	struct detector *dets[1] = { det };
+	struct decode_ctx ctx;
+
+	assert_non_null(det);
+	memset(g, 0, sizeof(*g));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.recv_ms = INT64_C(1764064800000);	/* 2025-11-25T10:00:00Z */
+	for (uint64_t i = 0; lines[i]; i++)
+		detect_line(dets, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
+		    ms_str_make(lines[i], strlen(lines[i])), i + 1, collect_cb, g);
+	detector_free(det);
+}
+
+#define FAILED(t, user, ip, port) \
+	"Nov 25 10:" t " web1 sshd[1]: Failed password for " user " from " ip " port " port " ssh2"
+#define ACCEPTED(t, user, ip) \
+	"Nov 25 10:" t " web1 sshd[2]: Accepted password for " user " from " ip " port 9 ssh2"
+
+/*
+ * Chain: the outer correlation groups by an alias of the inner's group-by
+ * field; the inner is quiet. The outer alert's sample is the line that
+ * completed the inner one, and its window runs from the inner's first
+ * firing to its last.
+ */
+static void
+test_chain(void **state)
+{
+	static const char *const lines[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:01", "root", "203.0.113.5", "2"),
+		FAILED("00:02", "root", "198.51.100.7", "3"),
+		FAILED("01:00", "root", "203.0.113.5", "4"), FAILED("01:01", "root", "203.0.113.5", "5"),
+		NULL,
+	};
+	struct sigma_report rep;
+	struct sigma_set *s;
+	struct got g;
+
+	(void)state;
+	s = load(FAIL_RULE "---\ntitle: Two failures\nname: two\ncorrelation:\n"
+	    "  type: event_count\n  rules: [fail]\n  group-by: [src_ip]\n  timespan: 10s\n"
+	    "  condition: {gte: 2}\n---\ntitle: Twice two\nname: twice\ncorrelation:\n"
+	    "  type: event_count\n  rules: [two]\n  group-by: [addr]\n  timespan: 5m\n"
+	    "  condition: {gte: 2}\n  aliases:\n    addr:\n      two: src_ip\n", &rep);
+	assert_int_equal(rep.correlations, 2);
+	assert_int_equal(rep.rejected, 0);
+	sigma_report_fini(&rep);
+	run(s, lines, &g);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.rule[0], "twice");
+	assert_int_equal(g.count[0], 2);
+	assert_string_equal(g.sample[0], FAILED("01:01", "root", "203.0.113.5", "5"));
+	assert_int_equal(g.last[0] - g.first[0], 60000);
+}
+
+/* generate: true on the outer one: the inner correlation and the rule alert too. */
+static void
+test_chain_generate(void **state)
+{
+	static const char *const lines[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:01", "root", "203.0.113.5", "2"),
+		NULL,
+	};
+	struct sigma_report rep;
+	struct sigma_set *s;
+	struct got g;
+
+	(void)state;
+	s = load(FAIL_RULE "---\ntitle: Two failures\nname: two\ncorrelation:\n"
+	    "  type: event_count\n  rules: [fail]\n  group-by: [src_ip]\n  timespan: 10s\n"
+	    "  condition: {gte: 2}\n---\ntitle: Once two\ncorrelation:\n"
+	    "  type: event_count\n  rules: [two]\n  group-by: [src_ip]\n  timespan: 5m\n"
+	    "  condition: {gte: 1}\n  generate: true\n", &rep);
+	sigma_report_fini(&rep);
+	run(s, lines, &g);
+	/*
+	 * fail stays quiet ("two" does not say generate); "two" alerts, then
+	 * the outer one, which has neither id nor name: its title is its id.
+	 */
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.rule[0], "two");
+	assert_string_equal(g.rule[1], "Once two");
+}
+
+/*
+ * value_count over ports: the values are listed, not taken for users;
+ * over users they are users too. No id and no name: the title is the id.
+ */
+static void
+test_value_count_values(void **state)
+{
+	static const char *const lines[] = {
+		"Nov 25 10:00:00 fw kernel: [1.0] DROP IN=eth0 OUT= SRC=203.0.113.9 DST=10.0.0.1 "
+		"LEN=60 PROTO=TCP SPT=4000 DPT=22 SYN",
+		"Nov 25 10:00:01 fw kernel: [1.1] DROP IN=eth0 OUT= SRC=203.0.113.9 DST=10.0.0.1 "
+		"LEN=60 PROTO=TCP SPT=4000 DPT=23 SYN",
+		"Nov 25 10:00:02 fw kernel: [1.2] DROP IN=eth0 OUT= SRC=203.0.113.9 DST=10.0.0.1 "
+		"LEN=60 PROTO=TCP SPT=4000 DPT=80 SYN",
+		FAILED("00:03", "alice", "198.51.100.1", "1"), FAILED("00:04", "bob", "198.51.100.1", "2"),
+		NULL,
+	};
+	struct sigma_report rep;
+	struct sigma_set *s;
+	struct got g;
+
+	(void)state;
+	s = load(FW_RULE "---\ntitle: Three ports\ncorrelation:\n  type: value_count\n"
+	    "  rules: [fw_block]\n  group-by: [src_ip]\n  timespan: 1m\n"
+	    "  condition: {field: dst_port, gte: 3}\n---\n" FAIL_RULE "---\ntitle: Two users\n"
+	    "name: two_users\ncorrelation:\n  type: value_count\n  rules: [fail]\n"
+	    "  group-by: [src_ip]\n  timespan: 1m\n  condition: {field: user, gte: 2}\n", &rep);
+	assert_int_equal(rep.correlations, 2);
+	sigma_report_fini(&rep);
+	run(s, lines, &g);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.rule[0], "Three ports");
+	assert_string_equal(g.src[0], "203.0.113.9");
+	assert_string_equal(g.values[0], "dst_port=22,23,80");
+	assert_int_equal(g.nusers[0], 0);
+	assert_string_equal(g.rule[1], "two_users");
+	assert_string_equal(g.values[1], "user=alice,bob");
+	assert_int_equal(g.nusers[1], 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_cases),
+		cmocka_unit_test(test_chain_depth),
+		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_chain_generate),
+		cmocka_unit_test(test_value_count_values),
+	};
+	int rc;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	{
+		char path[256];
+		snprintf(path, sizeof(path), "%s/r.yml", dir);
+		unlink(path);
+		rmdir(dir);
+	}
+	return rc;
+}
