@@ -114,6 +114,11 @@ struct sigma_corr_alert {
 	int64_t first_ms;	/* event time span of what fired */
 	int64_t last_ms;
 	const struct sigma_event *last;		/* the event that completed it */
+	/*
+	 * A raw line of what fired: the completing event's, or for a window
+	 * decided when a later event closed it, its latest sampled line.
+	 */
+	struct ms_str line;
 	const char *const *samples;		/* a few raw lines of the window */
 	size_t nsamples;
 	const char *const *values;		/* value_count: distinct values seen (some) */

@@ -1420,6 +1420,7 @@ fire(struct sigma_corr *c, struct corr_group *g, uint64_t count, int64_t first,
     int64_t last, const struct sigma_event *ev, sigma_corr_emit_fn emit, void *arg)
 {
 	struct sigma_corr_alert a;
+	int64_t last_st = INT64_MIN;
 
 	if (emit == NULL)
 		return;
@@ -1432,8 +1433,15 @@ fire(struct sigma_corr *c, struct corr_group *g, uint64_t count, int64_t first,
 	a.first_ms = first;
 	a.last_ms = last;
 	a.last = ev;
-	for (size_t i = 0; i < g->nsamples; i++)
+	a.line = ev->line;
+	for (size_t i = 0; i < g->nsamples; i++) {
 		c->sptrs[i] = group_cold(g)->sbuf + group_cold(g)->soff[i];
+		/* At close, ev is the next window's first event: a line of this one instead. */
+		if (c->at_close && (i == 0 || group_cold(g)->st[i] >= last_st)) {
+			last_st = group_cold(g)->st[i];
+			a.line = ms_str_make(c->sptrs[i], strlen(c->sptrs[i]));
+		}
+	}
 	a.samples = c->sptrs;
 	a.nsamples = g->nsamples;
 	if (c->vptrs != NULL) {

@@ -16,6 +16,7 @@
 
 #include "decoders/decoders.h"
 #include "ms_log.h"
+#include "ms_map.h"
 #include "ms_yaml.h"
 #include "sigma_internal.h"
 #include "sigma_prefilter.h"
@@ -25,6 +26,8 @@
 #define SET_MAX_DEPTH	16		/* folder nesting */
 #define SET_CHAIN_DEPTH	8		/* correlation of correlation of ... */
 #define SET_LS_CACHE	64
+#define SET_ARENA_MAX	(4u << 20)	/* chained firings' values, per event */
+#define SET_PEND_MAX	65536		/* chained firings per event */
 
 /* Who listens to matches of a rule or correlation. */
 struct set_listener {
@@ -59,17 +62,45 @@ struct set_corr {
 	size_t seq;
 	bool referenced, gen_asked;
 	enum set_tkind *tk;		/* [nrefs] */
-	size_t *ti;			/* [nrefs]: index in rules or corrs */
+	size_t *ti;			/* [nrefs]: index in rules, corrs or gone */
+	size_t *rev;			/* correlations referring to this one (owned) */
+	size_t nrev;
 	int dfs, height;		/* chain check */
+	bool queued;			/* on the resolution worklist */
 };
 
 /*
  * A rule or correlation that did not load (rejected, or inert), by name
- * or id: a correlation referring to it gets told why, not "unknown".
+ * and id: a correlation referring to it gets told why, not "unknown".
  */
 struct set_gone {
-	char *key, *where;		/* owned */
+	char *name, *id, *where;	/* owned; name, id may be NULL */
 	bool inert;
+};
+
+/* What a name or id stands for while a folder is resolved. */
+struct set_name {
+	enum set_tkind kind;	/* TGT_RULE, TGT_CORR, or TGT_INERT/TGT_NONE for gone[idx] */
+	size_t idx;
+};
+
+/*
+ * A correlation fired and others listen to it: what they are fed, once
+ * the event's own matches have all been fed (so the order of documents
+ * never decides whether a chain fires). Values and the line are copied
+ * into the set's arena (the firing's state may change before delivery).
+ */
+struct set_pending {
+	size_t corr;		/* the correlation that fired */
+	int depth;		/* chain level of the listeners */
+	int64_t time_ms;
+	size_t line_off, line_len;	/* in arena */
+	size_t f0, nf;		/* fields: pfields[f0 .. f0 + nf) */
+};
+
+struct set_pfield {
+	const char *name;	/* owned by a correlation or static (decoders) */
+	size_t off, len;	/* value in arena */
 };
 
 /* Rules applicable to one (product, service, category) triple of pointers. */
@@ -100,8 +131,20 @@ struct sigma_set {
 	 * alert as an event whose fields are the inner group-by values; one
 	 * per level (allocated only when the set has chains).
 	 */
-	struct decoded *chain_ev;
-	size_t nchain_ev;		/* the longest chain's length - 1 */
+	struct decoded *chain_ev;	/* one, when the set has chains */
+	struct set_pending *pend;	/* firings to deliver, for the current event */
+	size_t npend, apend;
+	struct set_pfield *pfields;
+	size_t npfields, apfields;
+	/*
+	 * Their values and lines, emptied per event; never moved (events
+	 * being fed point into it), SET_ARENA_MAX bytes, allocated with the
+	 * chains (pages are only touched as used).
+	 */
+	char *arena;
+	size_t arena_len;
+	uint64_t chain_dropped;		/* firings not delivered: arena or queue full */
+	size_t stack[SET_CHAIN_DEPTH + 2];	/* corr_height's walk */
 };
 
 void
@@ -377,41 +420,55 @@ set_add_corr(struct sigma_set *s, struct sigma_corr *c, const char *file, int li
 	return 0;
 }
 
-static void
-gone_add(struct sigma_set *s, const char *key, const char *where, bool inert)
+static char *
+dup_or_null(const char *s)
 {
-	struct set_gone *ng;
+	return s != NULL && *s ? strdup(s) : NULL;
+}
 
-	if (key == NULL || *key == '\0')
+static void
+gone_add(struct sigma_set *s, const char *name, const char *id, const char *where, bool inert)
+{
+	struct set_gone *ng, *g;
+
+	if ((name == NULL || *name == '\0') && (id == NULL || *id == '\0'))
 		return;
 	if ((ng = realloc(s->gone, (s->ngone + 1) * sizeof(*ng))) == NULL)
 		return;
 	s->gone = ng;
-	if ((ng[s->ngone].key = strdup(key)) == NULL)
-		return;
-	if ((ng[s->ngone].where = strdup(where)) == NULL) {
-		free(ng[s->ngone].key);
+	g = &ng[s->ngone];
+	g->name = dup_or_null(name);
+	g->id = dup_or_null(id);
+	g->where = strdup(where);
+	g->inert = inert;
+	if (g->where == NULL || ((name && *name) && g->name == NULL) || ((id && *id) && g->id == NULL)) {
+		free(g->name);
+		free(g->id);
+		free(g->where);
 		return;
 	}
-	ng[s->ngone].inert = inert;
 	s->ngone++;
+}
+
+static const char *
+doc_scalar(const struct ms_yaml_node *doc, const char *key)
+{
+	const struct ms_yaml_node *n = ms_yaml_get(doc, key);
+
+	if (n != NULL && n->type == MS_YAML_SCALAR && n->str != NULL &&
+	    strlen(n->str) == n->len && n->len <= 256)
+		return n->str;
+	return NULL;
 }
 
 /* A document that did not load: its name and id, when it has them, are remembered. */
 static void
 gone_doc(struct sigma_set *s, const struct ms_yaml_node *doc, const char *file, bool inert)
 {
-	static const char *const keys[] = { "name", "id" };
 	char where[4200];
 
 	snprintf(where, sizeof(where), "%s:%d", file, doc->line);
-	for (size_t i = 0; i < MS_ARRAY_LEN(keys); i++) {
-		const struct ms_yaml_node *n = ms_yaml_get(doc, keys[i]);
-
-		if (n != NULL && n->type == MS_YAML_SCALAR && n->str != NULL &&
-		    strlen(n->str) == n->len && n->len <= 256)
-			gone_add(s, n->str, where, inert);
-	}
+	gone_add(s, doc_scalar(doc, "name"), doc_scalar(doc, "id"), where, inert);
 }
 
 static void
@@ -600,25 +657,6 @@ corr_key(const struct sigma_corr *c, int which)
 	return which == 0 ? sigma_corr_name(c) : sigma_corr_id(c);
 }
 
-/* One name or id of a loaded rule or correlation, for the duplicate check. */
-struct set_key {
-	const char *key;
-	size_t seq;
-	bool corr;
-	size_t idx;
-};
-
-static int
-set_key_cmp(const void *a, const void *b)
-{
-	const struct set_key *x = a, *y = b;
-	int d = strcmp(x->key, y->key);
-
-	if (d != 0)
-		return d;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 static void
 corr_kill(struct set_corr *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -638,57 +676,79 @@ corr_kill(struct set_corr *sc, const char *fmt, ...)
 	sc->why = strdup(msg);
 }
 
+static struct set_name *
+name_get(struct ms_map *m, const char *key)
+{
+	return ms_map_get(m, key, strlen(key));
+}
+
+/* key -> (kind, idx) unless taken; false when out of memory. */
+static bool
+name_put(struct ms_map *m, const char *key, enum set_tkind kind, size_t idx)
+{
+	struct set_name *n;
+
+	if (key == NULL || *key == '\0' || name_get(m, key) != NULL)
+		return true;
+	if ((n = ms_map_add(m, key, strlen(key))) == NULL)
+		return false;
+	n->kind = kind;
+	n->idx = idx;
+	return true;
+}
+
 /*
  * Names and ids are how correlations and tests refer to rules: one
- * meaning each. The later document (in load order) giving a name or id
- * already taken is rejected, naming the first. A rule found so is
- * removed; a correlation is marked dead.
+ * meaning each. In load order, a document giving a name or id that an
+ * earlier loaded document holds is rejected (naming that one): a rule is
+ * removed, a correlation marked dead. Then every name and id of what
+ * stays, and of what did not load, goes into the returned map (NULL when
+ * out of memory: then nothing resolves, every correlation is rejected).
  */
-static void
-set_dedupe(struct sigma_set *s, struct sigma_report *rep)
+static struct ms_map *
+set_names(struct sigma_set *s, struct sigma_report *rep)
 {
-	size_t n = 0, cap = 2 * (s->nrules + s->ncorrs), j;
-	struct set_key *k;
+	struct ms_map *m = ms_map_new_inline(sizeof(struct set_name), NULL);
+	size_t ri = 0, ci = 0, j;
 	bool *drop;
 	char msg[1400];
 
-	if (cap == 0 || (k = calloc(cap, sizeof(*k))) == NULL)
-		return;
-	if ((drop = calloc(s->nrules ? s->nrules : 1, sizeof(*drop))) == NULL) {
-		free(k);
-		return;
+	if (m == NULL || (drop = calloc(s->nrules ? s->nrules : 1, sizeof(*drop))) == NULL) {
+		ms_map_free(m);
+		return NULL;
 	}
-	for (size_t i = 0; i < s->nrules; i++)
-		for (int w = 0; w < 2; w++)
-			if (*rule_key(s->rules[i].r, w))
-				k[n++] = (struct set_key){ rule_key(s->rules[i].r, w), s->rules[i].seq,
-				    false, i };
-	for (size_t i = 0; i < s->ncorrs; i++)
-		for (int w = 0; w < 2; w++)
-			if (*corr_key(s->corrs[i].c, w))
-				k[n++] = (struct set_key){ corr_key(s->corrs[i].c, w), s->corrs[i].seq,
-				    true, i };
-	qsort(k, n, sizeof(*k), set_key_cmp);
-	for (size_t i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && strcmp(k[j].key, k[i].key) == 0; j++) {
-			const char *first = k[i].corr ? s->corrs[k[i].idx].where :
-			    s->rules[k[i].idx].where;
+	/* The two arrays are each in load order: merged by seq. */
+	while (ri < s->nrules || ci < s->ncorrs) {
+		bool corr = ri == s->nrules || (ci < s->ncorrs && s->corrs[ci].seq < s->rules[ri].seq);
+		size_t idx = corr ? ci++ : ri++;
+		const char *key[2], *where = corr ? s->corrs[idx].where : s->rules[idx].where;
+		const struct set_name *taken = NULL;
+		const char *tkey = NULL;
 
-			/* A document whose name is its own id is no duplicate. */
-			if (k[j].corr == k[i].corr && k[j].idx == k[i].idx)
-				continue;
-			if (k[j].corr) {
-				struct set_corr *sc = &s->corrs[k[j].idx];
-				corr_kill(sc, "%s: name or id '%.256s' is already used by %s", sc->where,
-				    k[j].key, first);
-			} else if (!drop[k[j].idx]) {
-				drop[k[j].idx] = true;
+		for (int w = 0; w < 2; w++)
+			key[w] = corr ? corr_key(s->corrs[idx].c, w) : rule_key(s->rules[idx].r, w);
+		for (int w = 0; w < 2 && taken == NULL; w++)
+			if (*key[w] && (taken = name_get(m, key[w])) != NULL)
+				tkey = key[w];
+		if (taken != NULL) {
+			const char *first = taken->kind == TGT_CORR ? s->corrs[taken->idx].where :
+			    s->rules[taken->idx].where;
+
+			if (corr) {
+				corr_kill(&s->corrs[idx], "%s: name or id '%.256s' is already used by %s",
+				    where, tkey, first);
+			} else {
+				drop[idx] = true;
 				snprintf(msg, sizeof(msg), "%s: name or id '%.256s' is already used by %s",
-				    s->rules[k[j].idx].where, k[j].key, first);
+				    where, tkey, first);
 				report_line(rep, "rejected", msg);
 				rep->rejected++;
 			}
+			continue;
 		}
+		for (int w = 0; w < 2; w++)
+			if (!name_put(m, key[w], corr ? TGT_CORR : TGT_RULE, idx))
+				goto oom;
 	}
 	/* Dropped rules leave (routes are built later, from what stays). */
 	j = 0;
@@ -696,8 +756,7 @@ set_dedupe(struct sigma_set *s, struct sigma_report *rep)
 		if (drop[i]) {
 			const struct sigma_rule *r = s->rules[i].r;
 			/* Its other name or id, if not taken, now refers to a rejected rule. */
-			for (int w = 0; w < 2; w++)
-				gone_add(s, rule_key(r, w), s->rules[i].where, false);
+			gone_add(s, sigma_rule_name(r), sigma_rule_id(r), s->rules[i].where, false);
 			sigma_rule_free(s->rules[i].r);
 			free(s->rules[i].where);
 			continue;
@@ -706,138 +765,166 @@ set_dedupe(struct sigma_set *s, struct sigma_report *rep)
 	}
 	s->nrules = j;
 	free(drop);
-	free(k);
-}
-
-/* The rule or live-or-not correlation named (by name or id) ref. */
-static enum set_tkind
-set_find(const struct sigma_set *s, const char *ref, size_t *idx)
-{
-	for (size_t i = 0; i < s->nrules; i++) {
-		const struct sigma_rule *r = s->rules[i].r;
-		if (strcmp(sigma_rule_name(r), ref) == 0 || strcmp(sigma_rule_id(r), ref) == 0) {
-			*idx = i;
-			return TGT_RULE;
-		}
+	/* Indices moved: the map is rebuilt from what stays, then what is gone. */
+	ms_map_free(m);
+	if ((m = ms_map_new_inline(sizeof(struct set_name), NULL)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->nrules; i++)
+		for (int w = 0; w < 2; w++)
+			if (!name_put(m, rule_key(s->rules[i].r, w), TGT_RULE, i))
+				goto oom2;
+	for (size_t i = 0; i < s->ncorrs; i++)
+		for (int w = 0; w < 2; w++)
+			if (!s->corrs[i].dead && !name_put(m, corr_key(s->corrs[i].c, w), TGT_CORR, i))
+				goto oom2;
+	for (size_t i = 0; i < s->ncorrs; i++)
+		for (int w = 0; w < 2; w++)
+			if (s->corrs[i].dead)
+				(void)name_put(m, corr_key(s->corrs[i].c, w), TGT_CORR, i);
+	for (size_t i = 0; i < s->ngone; i++) {
+		enum set_tkind k = s->gone[i].inert ? TGT_INERT : TGT_NONE;
+		if (!name_put(m, s->gone[i].name, k, i) || !name_put(m, s->gone[i].id, k, i))
+			goto oom2;
 	}
-	for (size_t i = 0; i < s->ncorrs; i++) {
-		const struct sigma_corr *c = s->corrs[i].c;
-		if (strcmp(sigma_corr_name(c), ref) == 0 || strcmp(sigma_corr_id(c), ref) == 0) {
-			*idx = i;
-			return TGT_CORR;
-		}
-	}
-	return TGT_NONE;
-}
-
-static const struct set_gone *
-set_find_gone(const struct sigma_set *s, const char *ref)
-{
-	for (size_t i = 0; i < s->ngone; i++)
-		if (strcmp(s->gone[i].key, ref) == 0)
-			return &s->gone[i];
+	return m;
+oom:
+	free(drop);
+oom2:
+	ms_map_free(m);
 	return NULL;
 }
 
-/* Does an event the reference's target emits carry field? Rejects sc when not. */
+/*
+ * Could an event fed to correlation ci by reference k carry field? A
+ * rule: its logsource's fields. A correlation: its group-by values and,
+ * from a firing completed by an event, that event's fields – so whatever
+ * the rules beneath it could carry (bounded by depth).
+ */
+static bool
+ref_can_carry(const struct sigma_set *s, enum set_tkind tk, size_t ti, const char *field, int depth)
+{
+	const struct sigma_corr *in;
+
+	if (tk == TGT_RULE) {
+		const struct sigma_rule *r = s->rules[ti].r;
+		return sigma_logsource_field(sigma_rule_product(r), sigma_rule_service(r),
+		    sigma_rule_category(r), field) != 0;
+	}
+	if (tk != TGT_CORR || depth > SET_CHAIN_DEPTH || s->corrs[ti].tk == NULL)
+		return true;	/* nothing known to check against */
+	in = s->corrs[ti].c;
+	for (size_t gi = 0; gi < sigma_corr_ngroup(in); gi++)
+		if (strcmp(sigma_corr_group(in, gi), field) == 0)
+			return true;
+	for (size_t k = 0; k < sigma_corr_nrefs(in); k++)
+		if (s->corrs[ti].tk[k] != TGT_INERT &&
+		    ref_can_carry(s, s->corrs[ti].tk[k], s->corrs[ti].ti[k], field, depth + 1))
+			return true;
+	return false;
+}
+
 static void
 corr_check_field(struct sigma_set *s, struct set_corr *sc, size_t k, const char *what,
     const char *field, int line)
 {
 	const char *file = sigma_corr_file(sc->c);
 
+	if (ref_can_carry(s, sc->tk[k], sc->ti[k], field, 1))
+		return;
 	if (sc->tk[k] == TGT_RULE) {
 		const struct sigma_rule *r = s->rules[sc->ti[k]].r;
 
-		if (sigma_logsource_field(sigma_rule_product(r), sigma_rule_service(r),
-		    sigma_rule_category(r), field) == 0)
-			corr_kill(sc, "%s:%d: %s field '%.64s' is not in events of rule '%.128s' "
-			    "(logsource product=%s service=%s category=%s; docs/rules.md lists "
-			    "their fields)", file, line, what, field, sigma_corr_ref(sc->c, k),
-			    sigma_rule_product(r), sigma_rule_service(r), sigma_rule_category(r));
-	} else if (sc->tk[k] == TGT_CORR) {
-		/* The alert of a correlation carries its group-by values, nothing else. */
-		const struct sigma_corr *in = s->corrs[sc->ti[k]].c;
-		size_t gi;
-
-		for (gi = 0; gi < sigma_corr_ngroup(in); gi++)
-			if (strcmp(sigma_corr_group(in, gi), field) == 0)
-				break;
-		if (gi == sigma_corr_ngroup(in))
-			corr_kill(sc, "%s:%d: %s field '%.64s' is not a group-by field of "
-			    "correlation '%.128s' (what a correlation passes on is its group-by "
-			    "values)", file, line, what, field, sigma_corr_ref(sc->c, k));
+		corr_kill(sc, "%s:%d: %s field '%.64s' is not in events of rule '%.128s' "
+		    "(logsource product=%s service=%s category=%s; docs/rules.md lists "
+		    "their fields)", file, line, what, field, sigma_corr_ref(sc->c, k),
+		    sigma_rule_product(r), sigma_rule_service(r), sigma_rule_category(r));
+	} else {
+		corr_kill(sc, "%s:%d: %s field '%.64s' is neither a group-by field of "
+		    "correlation '%.128s' nor in events of the rules beneath it", file, line, what,
+		    field, sigma_corr_ref(sc->c, k));
 	}
 }
 
 /*
  * First pass over one correlation: each reference to a rule, a
- * correlation, or something inert; the rest of its shape (aliases by
- * name, fields) checked against what it refers to.
+ * correlation, or something inert; aliases keyed by name matched.
  */
 static void
-corr_link(struct sigma_set *s, size_t ci)
+corr_link(struct sigma_set *s, struct ms_map *names, size_t ci)
 {
 	struct set_corr *sc = &s->corrs[ci];
 	struct sigma_corr *c = sc->c;
 	size_t nrefs = sigma_corr_nrefs(c);
 	const char *file = sigma_corr_file(c);
-	const char **names, **ids;
+	const char **nm, **ids;
 	char err[1400];
 
 	sc->tk = calloc(nrefs, sizeof(*sc->tk));
 	sc->ti = calloc(nrefs, sizeof(*sc->ti));
-	names = calloc(nrefs, sizeof(*names));
+	nm = calloc(nrefs, sizeof(*nm));
 	ids = calloc(nrefs, sizeof(*ids));
-	if (sc->tk == NULL || sc->ti == NULL || names == NULL || ids == NULL) {
+	if (sc->tk == NULL || sc->ti == NULL || nm == NULL || ids == NULL || names == NULL) {
 		corr_kill(sc, "%s: out of memory", sc->where);
 		goto done;
 	}
 	for (size_t k = 0; k < nrefs; k++) {
 		const char *ref = sigma_corr_ref(c, k);
 		int line = sigma_corr_ref_line(c, k);
+		const struct set_name *n = name_get(names, ref);
 		const struct set_gone *g;
 
-		sc->tk[k] = set_find(s, ref, &sc->ti[k]);
-		if (sc->tk[k] == TGT_RULE) {
-			struct set_rule *sr = &s->rules[sc->ti[k]];
-			names[k] = sigma_rule_name(sr->r);
-			ids[k] = sigma_rule_id(sr->r);
-			sr->referenced = true;
-			sr->gen_asked |= sigma_corr_generate(c);
-		} else if (sc->tk[k] == TGT_CORR) {
-			struct set_corr *t = &s->corrs[sc->ti[k]];
-			if (sc->ti[k] == ci) {
+		if (n == NULL) {
+			corr_kill(sc, "%s:%d: rules: unknown rule '%.128s' (no rule or correlation "
+			    "has that name or id)", file, line, ref);
+			continue;
+		}
+		sc->tk[k] = n->kind;
+		sc->ti[k] = n->idx;
+		switch (n->kind) {
+		case TGT_RULE:
+			nm[k] = sigma_rule_name(s->rules[n->idx].r);
+			ids[k] = sigma_rule_id(s->rules[n->idx].r);
+			break;
+		case TGT_CORR:
+			if (n->idx == ci) {
 				corr_kill(sc, "%s:%d: rules: '%.128s' is this correlation itself",
 				    file, line, ref);
 				continue;
 			}
-			names[k] = sigma_corr_name(t->c);
-			ids[k] = sigma_corr_id(t->c);
-			t->referenced = true;
-			t->gen_asked |= sigma_corr_generate(c);
-		} else if ((g = set_find_gone(s, ref)) != NULL && g->inert) {
-			sc->tk[k] = TGT_INERT;
-		} else if (g != NULL) {
+			nm[k] = sigma_corr_name(s->corrs[n->idx].c);
+			ids[k] = sigma_corr_id(s->corrs[n->idx].c);
+			break;
+		case TGT_INERT:
+			g = &s->gone[n->idx];
+			nm[k] = g->name;
+			ids[k] = g->id;
+			break;
+		case TGT_NONE:
+			g = &s->gone[n->idx];
 			corr_kill(sc, "%s:%d: rules: '%.128s' was rejected (%s)", file, line, ref,
 			    g->where);
-		} else {
-			corr_kill(sc, "%s:%d: rules: unknown rule '%.128s' (no rule or correlation "
-			    "has that name or id)", file, line, ref);
+			continue;
 		}
 		/* The same rule listed by name and by id would count its matches twice. */
-		for (size_t j = 0; j < k && (sc->tk[k] == TGT_RULE || sc->tk[k] == TGT_CORR); j++)
+		for (size_t j = 0; j < k; j++)
 			if (sc->tk[j] == sc->tk[k] && sc->ti[j] == sc->ti[k])
 				corr_kill(sc, "%s:%d: rules: '%.128s' and '%.128s' are the same rule",
 				    file, line, sigma_corr_ref(c, j), ref);
 	}
-	if (sc->dead)
-		goto done;
-	if (sigma_corr_resolve_aliases(c, names, ids, err, sizeof(err)) < 0) {
+	if (!sc->dead && sigma_corr_resolve_aliases(c, nm, ids, err, sizeof(err)) < 0)
 		corr_kill(sc, "%s", err);
-		goto done;
-	}
-	for (size_t k = 0; k < nrefs; k++) {
+done:
+	free(nm);
+	free(ids);
+}
+
+/* group-by, alias and value_count fields against what the references carry. */
+static void
+corr_check_fields(struct sigma_set *s, struct set_corr *sc)
+{
+	const struct sigma_corr *c = sc->c;
+
+	for (size_t k = 0; k < sigma_corr_nrefs(c) && !sc->dead; k++) {
 		for (size_t gi = 0; gi < sigma_corr_ngroup(c); gi++)
 			corr_check_field(s, sc, k, "group-by", sigma_corr_group_field(c, gi, k),
 			    sigma_corr_group_line(c, gi, k));
@@ -845,15 +932,13 @@ corr_link(struct sigma_set *s, size_t ci)
 			corr_check_field(s, sc, k, "condition", sigma_corr_value_field(c),
 			    sigma_corr_value_field_line(c));
 	}
-done:
-	free(names);
-	free(ids);
 }
 
 /*
  * Longest chain of correlations from ci down to rules (1: it feeds on
- * rules only); -1 when it loops back, -2 past SET_CHAIN_DEPTH (level
- * bounds the recursion whatever the folder holds).
+ * rules only); -1 when it loops back (the members of the loop are
+ * rejected), -2 past SET_CHAIN_DEPTH (level bounds the recursion whatever
+ * the folder holds). s->stack holds the walk.
  */
 static int
 corr_height(struct sigma_set *s, size_t ci, int level)
@@ -863,18 +948,30 @@ corr_height(struct sigma_set *s, size_t ci, int level)
 
 	if (sc->dfs == 2)
 		return sc->height;
-	if (sc->dfs == 1)
+	if (sc->dfs == 1) {
+		int p = level - 2;
+
+		/* The loop is the walk from ci's place on the stack to here. */
+		while (p > 0 && s->stack[p] != ci)
+			p--;
+		for (int i = p; i <= level - 2; i++)
+			corr_kill(&s->corrs[s->stack[i]], "%s: correlation '%.128s': its chain of "
+			    "correlations loops back to itself (through '%.128s')",
+			    s->corrs[s->stack[i]].where, sigma_corr_title(s->corrs[s->stack[i]].c),
+			    sigma_corr_title(s->corrs[s->stack[i < level - 2 ? i + 1 : p]].c));
 		return -1;
+	}
 	if (level > SET_CHAIN_DEPTH)
 		return -2;
 	sc->dfs = 1;
+	s->stack[level - 1] = ci;
 	for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
 		int r;
 
 		if (sc->tk[k] != TGT_CORR || s->corrs[sc->ti[k]].dead || s->corrs[sc->ti[k]].inert)
 			continue;
 		if ((r = corr_height(s, sc->ti[k], level + 1)) < 0)
-			return r;	/* dfs stays 1: cleared before the next walk */
+			return r;	/* dfs stays 1: the caller clears the walk */
 		if (r + 1 > h)
 			h = r + 1;
 	}
@@ -885,41 +982,45 @@ corr_height(struct sigma_set *s, size_t ci, int level)
 	return h;
 }
 
+static void
+work_push(struct sigma_set *s, size_t **wl, size_t *n, size_t ci)
+{
+	if (s->corrs[ci].queued)
+		return;
+	s->corrs[ci].queued = true;
+	(*wl)[(*n)++] = ci;	/* at most ncorrs: queued is never cleared */
+}
+
 /*
- * Until nothing changes: a correlation over a rejected one is rejected;
- * one that can no longer get enough of its rules is inert; loops and
- * chains deeper than SET_CHAIN_DEPTH are rejected.
+ * What references a rejected correlation is rejected; what can no longer
+ * get enough of its rules because they are inert is inert. From every
+ * correlation on the worklist to those referring to it.
  */
 static void
-set_settle(struct sigma_set *s)
+set_propagate(struct sigma_set *s, size_t **wl, size_t *n, size_t *done)
 {
-	bool changed = true;
+	while (*done < *n) {
+		struct set_corr *t = &s->corrs[(*wl)[(*done)++]];
 
-	while (changed) {
-		changed = false;
-		for (size_t ci = 0; ci < s->ncorrs; ci++) {
+		for (size_t i = 0; i < t->nrev; i++) {
+			size_t ci = t->rev[i];
 			struct set_corr *sc = &s->corrs[ci];
 			size_t live = 0, nrefs = sigma_corr_nrefs(sc->c);
 			const char *inert_ref = NULL;
 
 			if (sc->dead || sc->inert)
 				continue;
-			for (size_t k = 0; k < nrefs; k++) {
-				struct set_corr *t = sc->tk[k] == TGT_CORR ? &s->corrs[sc->ti[k]] : NULL;
+			for (size_t k = 0; k < nrefs && !sc->dead; k++) {
+				const struct set_corr *u = sc->tk[k] == TGT_CORR ? &s->corrs[sc->ti[k]] : NULL;
 
-				if (t != NULL && t->dead) {
-					corr_kill(sc, "%s:%d: rules: correlation '%.128s' was rejected "
-					    "(%s)", sigma_corr_file(sc->c), sigma_corr_ref_line(sc->c, k),
-					    sigma_corr_ref(sc->c, k), t->where);
-					changed = true;
-					break;
-				}
-				if (sc->tk[k] == TGT_INERT || (t != NULL && t->inert)) {
-					if (inert_ref == NULL)
-						inert_ref = sigma_corr_ref(sc->c, k);
-				} else {
+				if (u != NULL && u->dead)
+					corr_kill(sc, "%s:%d: rules: correlation '%.128s' was rejected (%s)",
+					    sigma_corr_file(sc->c), sigma_corr_ref_line(sc->c, k),
+					    sigma_corr_ref(sc->c, k), u->where);
+				else if (sc->tk[k] == TGT_INERT || (u != NULL && u->inert))
+					inert_ref = inert_ref ? inert_ref : sigma_corr_ref(sc->c, k);
+				else
 					live++;
-				}
 			}
 			if (!sc->dead && live < sigma_corr_min_refs(sc->c)) {
 				char msg[1400];
@@ -928,9 +1029,56 @@ set_settle(struct sigma_set *s)
 				    "'%.128s' is inert", sc->where, sigma_corr_title(sc->c), inert_ref);
 				sc->inert = true;
 				sc->why = strdup(msg);
-				changed = true;
 			}
+			if (sc->dead || sc->inert)
+				work_push(s, wl, n, ci);
 		}
+	}
+}
+
+/*
+ * Until nothing changes: rejections and inertness spread to what refers
+ * to them; loops and chains deeper than SET_CHAIN_DEPTH are rejected.
+ * Linear in the folder but for the walks, which go SET_CHAIN_DEPTH deep
+ * at most from each correlation.
+ */
+static void
+set_settle(struct sigma_set *s)
+{
+	size_t *wl = calloc(s->ncorrs ? s->ncorrs : 1, sizeof(*wl)), n = 0, done = 0;
+	bool killed = true;
+
+	if (wl == NULL) {
+		for (size_t ci = 0; ci < s->ncorrs; ci++)
+			corr_kill(&s->corrs[ci], "%s: out of memory", s->corrs[ci].where);
+		return;
+	}
+	/* Inert by their own references, before anything spreads. */
+	for (size_t ci = 0; ci < s->ncorrs; ci++) {
+		struct set_corr *sc = &s->corrs[ci];
+		size_t live = 0;
+		const char *inert_ref = NULL;
+
+		for (size_t k = 0; k < sigma_corr_nrefs(sc->c) && !sc->dead && !sc->inert; k++) {
+			if (sc->tk[k] == TGT_INERT)
+				inert_ref = inert_ref ? inert_ref : sigma_corr_ref(sc->c, k);
+			else
+				live++;
+		}
+		if (!sc->dead && !sc->inert && live < sigma_corr_min_refs(sc->c)) {
+			char msg[1400];
+
+			snprintf(msg, sizeof(msg), "%s: correlation '%.128s' can never fire: "
+			    "'%.128s' is inert", sc->where, sigma_corr_title(sc->c), inert_ref);
+			sc->inert = true;
+			sc->why = strdup(msg);
+		}
+		if (sc->dead || sc->inert)
+			work_push(s, &wl, &n, ci);
+	}
+	set_propagate(s, &wl, &n, &done);
+	while (killed) {
+		killed = false;
 		for (size_t ci = 0; ci < s->ncorrs; ci++)
 			s->corrs[ci].dfs = 0;
 		for (size_t ci = 0; ci < s->ncorrs; ci++) {
@@ -939,17 +1087,21 @@ set_settle(struct sigma_set *s)
 
 			if (sc->dead || sc->inert || (h = corr_height(s, ci, 1)) > 0)
 				continue;
-			if (h == -1)
-				corr_kill(sc, "%s: correlation '%.128s': its chain of correlations "
-				    "loops back to itself", sc->where, sigma_corr_title(sc->c));
-			else
+			if (h == -2)
 				corr_kill(sc, "%s: correlation '%.128s': chain of correlations deeper "
 				    "than %d", sc->where, sigma_corr_title(sc->c), SET_CHAIN_DEPTH);
-			changed = true;
-			for (size_t k = 0; k < s->ncorrs; k++)
-				s->corrs[k].dfs = 0;
+			killed = true;
+			/* The walk's own marks, never finished: cleared for the next walks. */
+			for (size_t k = 0; k < s->ncorrs && k < SET_CHAIN_DEPTH + 2; k++)
+				if (s->corrs[s->stack[k]].dfs == 1)
+					s->corrs[s->stack[k]].dfs = 0;
 		}
+		for (size_t ci = 0; ci < s->ncorrs; ci++)
+			if (s->corrs[ci].dead || s->corrs[ci].inert)
+				work_push(s, &wl, &n, ci);
+		set_propagate(s, &wl, &n, &done);
 	}
+	free(wl);
 }
 
 static int
@@ -973,12 +1125,39 @@ listener_add(struct set_listener **ls, size_t *n, size_t corr, size_t ref)
 static void
 set_resolve(struct sigma_set *s, struct sigma_report *rep)
 {
+	struct ms_map *names = set_names(s, rep);
 	int height = 1;
 
-	set_dedupe(s, rep);
 	for (size_t c = 0; c < s->ncorrs; c++)
 		if (!s->corrs[c].dead)
-			corr_link(s, c);
+			corr_link(s, names, c);
+	ms_map_free(names);
+	/* Who refers to whom (dead ones included: rejection spreads through them). */
+	for (size_t c = 0; c < s->ncorrs; c++) {
+		struct set_corr *sc = &s->corrs[c];
+
+		for (size_t k = 0; sc->tk != NULL && k < sigma_corr_nrefs(sc->c); k++) {
+			struct set_corr *t;
+			size_t *nr;
+
+			if (sc->tk[k] != TGT_CORR || sc->ti[k] == c)
+				continue;
+			t = &s->corrs[sc->ti[k]];
+			if ((nr = realloc(t->rev, (t->nrev + 1) * sizeof(*nr))) == NULL) {
+				corr_kill(sc, "%s: out of memory", sc->where);
+				continue;
+			}
+			t->rev = nr;
+			t->rev[t->nrev++] = c;
+		}
+	}
+	/* A correlation with no tk (dead before linking) must not be walked. */
+	for (size_t c = 0; c < s->ncorrs; c++)
+		if (s->corrs[c].tk == NULL && !s->corrs[c].dead)
+			corr_kill(&s->corrs[c], "%s: out of memory", s->corrs[c].where);
+	for (size_t c = 0; c < s->ncorrs; c++)
+		if (!s->corrs[c].dead)
+			corr_check_fields(s, &s->corrs[c]);
 	set_settle(s);
 	for (size_t c = 0; c < s->ncorrs; c++) {
 		struct set_corr *sc = &s->corrs[c];
@@ -1011,18 +1190,40 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 	/*
 	 * A rule or correlation referenced by correlations is a building
 	 * block, quiet unless one of them says generate: true (the spec: only
-	 * the correlation is generated by default). That holds when the
-	 * correlation itself did not load: the author meant it quiet.
+	 * the correlation is generated by default) – counting the
+	 * correlations that loaded or are inert; one that was rejected leaves
+	 * its rules as they would be without it.
 	 */
+	for (size_t c = 0; c < s->ncorrs; c++) {
+		const struct set_corr *sc = &s->corrs[c];
+
+		if (sc->dead)
+			continue;
+		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
+			bool *ref = NULL, *gen = NULL;
+
+			if (sc->tk[k] == TGT_RULE) {
+				ref = &s->rules[sc->ti[k]].referenced;
+				gen = &s->rules[sc->ti[k]].gen_asked;
+			} else if (sc->tk[k] == TGT_CORR) {
+				ref = &s->corrs[sc->ti[k]].referenced;
+				gen = &s->corrs[sc->ti[k]].gen_asked;
+			}
+			if (ref != NULL) {
+				*ref = true;
+				*gen |= sigma_corr_generate(sc->c);
+			}
+		}
+	}
 	for (size_t i = 0; i < s->nrules; i++)
 		s->rules[i].generate = !s->rules[i].referenced || s->rules[i].gen_asked;
 	for (size_t i = 0; i < s->ncorrs; i++)
 		s->corrs[i].generate = !s->corrs[i].referenced || s->corrs[i].gen_asked;
-	if (height > 1) {
-		if ((s->chain_ev = calloc((size_t)height - 1, sizeof(*s->chain_ev))) == NULL)
-			ms_log(MS_LOG_WARN, "sigma chains=off reason=\"out of memory\"");
-		else
-			s->nchain_ev = (size_t)height - 1;
+	if (height > 1 && ((s->chain_ev = calloc(1, sizeof(*s->chain_ev))) == NULL ||
+	    (s->arena = malloc(SET_ARENA_MAX)) == NULL)) {
+		free(s->chain_ev);
+		s->chain_ev = NULL;
+		ms_log(MS_LOG_WARN, "sigma chains=off reason=\"out of memory\"");
 	}
 	rep->rules = s->nrules;
 }
@@ -1074,13 +1275,18 @@ sigma_set_free(struct sigma_set *s)
 		free(s->corrs[i].why);
 		free(s->corrs[i].tk);
 		free(s->corrs[i].ti);
+		free(s->corrs[i].rev);
 	}
 	for (size_t i = 0; i < s->ngone; i++) {
-		free(s->gone[i].key);
+		free(s->gone[i].name);
+		free(s->gone[i].id);
 		free(s->gone[i].where);
 	}
 	free(s->gone);
 	free(s->chain_ev);
+	free(s->pend);
+	free(s->pfields);
+	free(s->arena);
 	for (size_t i = 0; i < SET_LS_CACHE; i++) {
 		free(s->routes[i].idx);
 		sigma_prefilter_free(s->routes[i].pf);
@@ -1114,9 +1320,8 @@ sigma_set_key(const struct sigma_set *s, size_t i)
 	i -= s->nrules;
 	if (i < s->ncorrs && !s->corrs[i].dead && !s->corrs[i].inert) {
 		const struct sigma_corr *c = s->corrs[i].c;
-		if (*sigma_corr_name(c))
-			return sigma_corr_name(c);
-		return *sigma_corr_id(c) ? sigma_corr_id(c) : sigma_corr_title(c);
+		/* Not the title: titles are not unique, keys label metrics. */
+		return *sigma_corr_name(c) ? sigma_corr_name(c) : sigma_corr_id(c);
 	}
 	return "";
 }
@@ -1201,9 +1406,6 @@ struct eval_ctx {
 	const char *tags[64];
 };
 
-static void feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
-    const struct sigma_event *ev, struct sigma_fieldmap *fm, unsigned times);
-
 static bool
 is_user_field(const char *name)
 {
@@ -1211,6 +1413,134 @@ is_user_field(const char *name)
 		if (strcmp(name, *f) == 0)
 			return true;
 	return false;
+}
+
+/* Copies p/len into the arena; its offset, or SIZE_MAX when full. */
+static size_t
+arena_put(struct sigma_set *s, const char *p, size_t len)
+{
+	size_t off = s->arena_len;
+
+	if (len > SET_ARENA_MAX - s->arena_len)
+		return SIZE_MAX;
+	if (len > 0)
+		memcpy(s->arena + off, p, len);
+	s->arena_len += len;
+	return off;
+}
+
+static bool
+pfield_add(struct sigma_set *s, const char *name, const char *p, size_t len)
+{
+	struct set_pfield *f;
+	size_t off;
+
+	if (s->npfields == s->apfields) {
+		size_t na = s->apfields ? s->apfields * 2 : 64;
+		if (na > (size_t)SET_PEND_MAX * 4 ||
+		    (f = realloc(s->pfields, na * sizeof(*f))) == NULL)
+			return false;
+		s->pfields = f;
+		s->apfields = na;
+	}
+	if ((off = arena_put(s, p, len)) == SIZE_MAX)
+		return false;
+	f = &s->pfields[s->npfields++];
+	f->name = name;
+	f->off = off;
+	f->len = len;
+	return true;
+}
+
+/*
+ * Correlation ci fired (ca): queues, for the correlations listening to
+ * it, the event they are to see – dated at the last event of what fired,
+ * with the group-by values as fields and, when an event in the window
+ * completed it (not a window closed by a later event), that event's own
+ * fields after them (a name in both: the group-by value wins), so an
+ * outer group-by may read what the inner one did not group by. Its line
+ * is the completing line, or the window's latest sample.
+ */
+static void
+set_defer(struct sigma_set *s, size_t ci, int depth, const struct sigma_corr_alert *ca)
+{
+	struct set_pending *p;
+	size_t f0 = s->npfields, mark = s->arena_len, nf;
+	const struct decoded *d = ca->last ? ca->last->d : NULL;
+	bool live = ca->last && ca->last->time_ms >= ca->first_ms && ca->last->time_ms <= ca->last_ms;
+
+	if (s->npend == s->apend) {
+		size_t na = s->apend ? s->apend * 2 : 16;
+		if (na > SET_PEND_MAX || (p = realloc(s->pend, na * sizeof(*p))) == NULL)
+			goto full;
+		s->pend = p;
+		s->apend = na;
+	}
+	p = &s->pend[s->npend];
+	p->corr = ci;
+	p->depth = depth;
+	p->time_ms = ca->last_ms;
+	p->line_len = ca->line.p ? ca->line.len : 0;
+	if ((p->line_off = arena_put(s, ca->line.p, p->line_len)) == SIZE_MAX)
+		goto full;
+	for (size_t i = 0; i < ca->ngroup; i++)
+		if (!pfield_add(s, ca->group_names[i], ca->group_values[i].p,
+		    ca->group_values[i].p ? ca->group_values[i].len : 0))
+			goto full;
+	for (unsigned i = 0; live && d != NULL && i < d->nfields; i++) {
+		if (s->npfields - f0 >= DECODE_MAX_FIELDS)
+			break;
+		if (!pfield_add(s, d->fields[i].name, d->fields[i].value.p,
+		    d->fields[i].value.p ? d->fields[i].value.len : 0))
+			goto full;
+	}
+	nf = s->npfields - f0;
+	p->f0 = f0;
+	p->nf = nf;
+	s->npend++;
+	return;
+full:
+	s->npfields = f0;
+	s->arena_len = mark;
+	if (s->chain_dropped++ == 0)
+		ms_log(MS_LOG_WARN, "sigma chain=dropped reason=\"too many correlation firings in one "
+		    "event\" max_firings=%d max_bytes=%u", SET_PEND_MAX, SET_ARENA_MAX);
+}
+
+static void feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
+    const struct sigma_event *ev, struct sigma_fieldmap *fm, unsigned times);
+
+/* Feeds the queued firings to their listeners (which may queue more), in order. */
+static void
+set_deliver(struct eval_ctx *x)
+{
+	struct sigma_set *s = x->s;
+
+	for (size_t i = 0; i < s->npend; i++) {
+		const struct set_pending p = s->pend[i];	/* s->pend may move */
+		struct decoded *d = s->chain_ev;
+		struct sigma_event ev;
+
+		decode_reset(d);
+		for (size_t k = 0; k < p.nf; k++) {
+			const struct set_pfield *f = &s->pfields[p.f0 + k];
+			(void)decode_field_add(d, f->name, s->arena + f->off, f->len);
+		}
+		d->time_ms = p.time_ms;
+		d->repeat = 1;
+		memset(&ev, 0, sizeof(ev));
+		ev.d = d;
+		ev.time_ms = p.time_ms;
+		ev.agent_id = x->sev->agent_id;
+		ev.host = x->sev->host;
+		ev.line = ms_str_make(s->arena + p.line_off, p.line_len);
+		x->depth = p.depth;
+		feed_listeners(x, s->corrs[p.corr].ls, s->corrs[p.corr].nls, &ev, NULL, 1);
+	}
+	x->depth = 0;
+	s->npend = 0;
+	s->npfields = 0;
+	s->arena_len = 0;
 }
 
 /*
@@ -1275,34 +1605,9 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 		a->ntags = nt;
 		x->emit(a, x->arg);
 	}
-	/*
-	 * Chains: one firing is one event for the next correlation, dated at
-	 * the last event of what fired, whose fields are the group-by values
-	 * (what a SIEM's "stats ... by" hands to the next stage); the line
-	 * that completed it is its raw line (a sample of the outer alert).
-	 * Resolution bounds chains at SET_CHAIN_DEPTH and rejects loops.
-	 */
-	if (sc->nls && x->depth >= 0 && (size_t)x->depth < x->s->nchain_ev) {
-		const struct sigma_event *last = ca->last ? ca->last : x->sev;
-		struct decoded *d = &x->s->chain_ev[x->depth];
-		struct sigma_event ev;
-
-		decode_reset(d);
-		for (size_t i = 0; i < ca->ngroup; i++)
-			(void)decode_field_add(d, ca->group_names[i], ca->group_values[i].p,
-			    ca->group_values[i].len);
-		d->time_ms = ca->last_ms;
-		d->repeat = 1;
-		memset(&ev, 0, sizeof(ev));
-		ev.d = d;
-		ev.time_ms = ca->last_ms;
-		ev.agent_id = last->agent_id;
-		ev.host = last->host;
-		ev.line = last->line;
-		x->depth++;
-		feed_listeners(x, sc->ls, sc->nls, &ev, NULL, 1);
-		x->depth--;
-	}
+	/* Chains: for the correlations listening to this one, after the event's own feeds. */
+	if (sc->nls && x->depth < SET_CHAIN_DEPTH && x->s->chain_ev != NULL)
+		set_defer(x->s, (size_t)(sc - x->s->corrs), x->depth + 1, ca);
 }
 
 /* A "message repeated N times" line stands for N events (bounded). */
@@ -1398,6 +1703,8 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 		/* A "message repeated N times" line is N matches of the rule. */
 		feed_listeners(&x, sr->ls, sr->nls, &sev, s->fm, ev->d->repeat > 1 ? ev->d->repeat : 1);
 	}
+	if (s->npend > 0)
+		set_deliver(&x);
 }
 
 /* --- as a detector --------------------------------------------------- */

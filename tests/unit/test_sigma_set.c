@@ -121,8 +121,13 @@ static const struct load_case load_cases[] = {
 	  "  type: event_count\n  rules: [fail, a]\n  timespan: 1m\n  condition: {gte: 2}\n",
 	  0, 0, 1, "r.yml:16: rules: 'a' is this correlation itself" },
 	{ "duplicate id", FAIL_RULE "---\n" FAIL_RULE, 0, 0, 1,
-	  "rejected: r.yml:12: name or id '00000000-0000-4000-8000-000000000001' is already used "
-	  "by r.yml:1\n" },
+	  "rejected: r.yml:12: name or id 'fail' is already used by r.yml:1\n" },
+	/* the first holder that loaded counts: B loses x, so C keeps yyyy */
+	{ "duplicate of a rejected one", "title: A\nname: x\nlogsource: {product: linux}\n"
+	  "detection:\n  k: [a]\n  condition: k\n---\ntitle: B\nname: x\nid: yyyy\n"
+	  "logsource: {product: linux}\ndetection:\n  k: [b]\n  condition: k\n---\ntitle: C\n"
+	  "id: yyyy\nlogsource: {product: linux}\ndetection:\n  k: [c]\n  condition: k\n",
+	  0, 0, 1, "rejected: r.yml:8: name or id 'x' is already used by r.yml:1\n" },
 	{ "duplicate name across kinds", FAIL_RULE "---\ntitle: c\nname: fail\ncorrelation:\n"
 	  "  type: event_count\n  rules: [00000000-0000-4000-8000-000000000001]\n"
 	  "  timespan: 1m\n  condition: {gte: 2}\n", 0, 0, 1,
@@ -149,12 +154,39 @@ static const struct load_case load_cases[] = {
 	  "detection:\n  sel:\n    type: EXECVE\n  condition: sel\n---\ntitle: c\nname: c\n"
 	  "correlation:\n  type: value_count\n  rules: [x]\n  group-by: [anything]\n"
 	  "  timespan: 1m\n  condition: {field: whatever, gte: 3}\n", 1, 0, 0, NULL },
-	{ "chain field not passed on", FAIL_RULE "---\ntitle: inner\nname: inner\n"
+	/* an outer group-by reads the inner's group-by or the fields of its rules' events */
+	{ "chain field nowhere", FAIL_RULE "---\ntitle: inner\nname: inner\n"
+	  "correlation:\n  type: event_count\n  rules: [fail]\n  group-by: [src_ip]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n---\ntitle: outer\nname: outer\n"
+	  "correlation:\n  type: event_count\n  rules: [inner]\n  group-by: [cs-method]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n", 1, 0, 1,
+	  "r.yml:26: group-by field 'cs-method' is neither a group-by field of correlation "
+	  "'inner' nor in events of the rules beneath it" },
+	{ "chain field of the rules", FAIL_RULE "---\ntitle: inner\nname: inner\n"
 	  "correlation:\n  type: event_count\n  rules: [fail]\n  group-by: [src_ip]\n"
 	  "  timespan: 1m\n  condition: {gte: 2}\n---\ntitle: outer\nname: outer\n"
 	  "correlation:\n  type: event_count\n  rules: [inner]\n  group-by: [user]\n"
-	  "  timespan: 1m\n  condition: {gte: 2}\n", 1, 0, 1,
-	  "r.yml:26: group-by field 'user' is not a group-by field of correlation 'inner'" },
+	  "  timespan: 1m\n  condition: {gte: 2}\n", 2, 0, 0, NULL },
+	/* a loop rejects its members; what only refers to it is rejected for that */
+	{ "loop blames its members", FAIL_RULE "---\ntitle: outer\nname: outer\ncorrelation:\n"
+	  "  type: event_count\n  rules: [c1]\n  timespan: 1m\n  condition: {gte: 2}\n---\n"
+	  "title: c1\nname: c1\ncorrelation:\n  type: event_count\n  rules: [fail, c2]\n"
+	  "  timespan: 1m\n  condition: {gte: 2}\n---\ntitle: c2\nname: c2\ncorrelation:\n"
+	  "  type: event_count\n  rules: [c1]\n  timespan: 1m\n  condition: {gte: 2}\n", 0, 0, 3,
+	  "rejected: r.yml:16: rules: correlation 'c1' was rejected (r.yml:20)\n"
+	  "rejected: r.yml:20: correlation 'c1': its chain of correlations loops back to itself "
+	  "(through 'c2')\n"
+	  "rejected: r.yml:28: correlation 'c2': its chain of correlations loops back to itself "
+	  "(through 'c1')\n" },
+	/* an alias by the name of an inert rule listed by id */
+	{ "alias of an inert rule by name", FAIL_RULE "---\ntitle: w\nname: winlogon\n"
+	  "id: 2222\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n"
+	  "    EventID: 4625\n  condition: sel\n---\ntitle: ec\nname: ec\ncorrelation:\n"
+	  "  type: event_count\n  rules: [fail, 2222]\n  group-by: [ip]\n  timespan: 1m\n"
+	  "  condition: {gte: 2}\n  aliases:\n    ip:\n      fail: src_ip\n"
+	  "      winlogon: IpAddress\n", 1, 1, 0,
+	  "inert: r.yml:12: logsource product=windows service=security category= has no "
+	  "decoder\n" },
 	{ "alias by name, rules by id", FAIL_RULE "---\n" OK_RULE "---\ntitle: c\nname: c\n"
 	  "correlation:\n  type: temporal_ordered\n  rules:\n"
 	  "    - 00000000-0000-4000-8000-000000000001\n    - 00000000-0000-4000-8000-000000000002\n"
@@ -400,6 +432,113 @@ test_value_count_values(void **state)
 	assert_int_equal(g.nusers[1], 2);
 }
 
+/*
+ * The order of documents never decides whether a chain fires: the inner
+ * correlation's firing reaches the outer one after the event's own
+ * matches (the third failure completes the brute force; it is not also
+ * the failure that follows it).
+ */
+static void
+test_chain_order(void **state)
+{
+	static const char *const three[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:01", "root", "203.0.113.5", "2"),
+		FAILED("00:02", "root", "203.0.113.5", "3"), NULL,
+	};
+	static const char *const four[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:01", "root", "203.0.113.5", "2"),
+		FAILED("00:02", "root", "203.0.113.5", "3"), FAILED("00:03", "root", "203.0.113.5", "4"),
+		NULL,
+	};
+	static const char *const bf = "title: bf\nname: bf\ncorrelation:\n  type: event_count\n"
+	    "  rules: [fail]\n  group-by: [src_ip]\n  timespan: 5m\n  condition: {gte: 3}\n";
+	static const char *const ord = "title: ord\nname: ord\ncorrelation:\n"
+	    "  type: temporal_ordered\n  rules: [bf, fail]\n  group-by: [src_ip]\n  timespan: 10m\n";
+	char text[4096];
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		snprintf(text, sizeof(text), "%s---\n%s---\n%s", FAIL_RULE, order ? ord : bf,
+		    order ? bf : ord);
+		run(load(text, &rep), three, &g);
+		sigma_report_fini(&rep);
+		if (g.n != 0)
+			fail_msg("order %d: %zu alerts on three failures, expected none", order, g.n);
+		run(load(text, &rep), four, &g);
+		sigma_report_fini(&rep);
+		if (g.n != 1 || strcmp(g.rule[0], "ord") != 0)
+			fail_msg("order %d: %zu alerts on four failures, expected ord once", order, g.n);
+	}
+}
+
+/*
+ * A rule referenced by a correlation is quiet while that correlation
+ * loaded or is inert; when it was rejected, the rule alerts as if it
+ * were not there.
+ */
+static void
+test_quiet_rules(void **state)
+{
+	static const char *const one[] = { FAILED("00:00", "root", "203.0.113.5", "1"), NULL };
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	run(load(FAIL_RULE "---\ntitle: c\nname: c\ncorrelation:\n  type: event_count\n"
+	    "  rules: [fail, nosuch]\n  timespan: 1m\n  condition: {gte: 5}\n", &rep), one, &g);
+	assert_int_equal(rep.rejected, 1);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.rule[0], "00000000-0000-4000-8000-000000000001");
+	run(load(FAIL_RULE "---\n" WIN_RULE "---\ntitle: t\nname: t\ncorrelation:\n"
+	    "  type: temporal\n  rules: [fail, win_fail]\n  timespan: 1m\n", &rep), one, &g);
+	assert_int_equal(rep.inert, 2);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 0);
+}
+
+/*
+ * An inner eq window is decided by the next event after it: the outer
+ * alert's sample is a line of that window, not the closing one; the
+ * outer one groups by a field its inner one does not (the completing
+ * event's, when the inner fired on it).
+ */
+static void
+test_chain_lines_fields(void **state)
+{
+	static const char *const closing[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:10", "root", "203.0.113.5", "2"),
+		FAILED("30:00", "root", "203.0.113.5", "3"), NULL,
+	};
+	static const char *const users[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:01", "root", "203.0.113.5", "2"),
+		FAILED("01:00", "root", "198.51.100.7", "3"), FAILED("01:01", "root", "198.51.100.7", "4"),
+		NULL,
+	};
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	run(load(FAIL_RULE "---\ntitle: ex\nname: ex\ncorrelation:\n  type: event_count\n"
+	    "  rules: [fail]\n  group-by: [src_ip]\n  timespan: 1m\n  condition: {eq: 2}\n---\n"
+	    "title: outer\nname: outer\ncorrelation:\n  type: event_count\n  rules: [ex]\n"
+	    "  group-by: [src_ip]\n  timespan: 1h\n  condition: {gte: 1}\n", &rep), closing, &g);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.rule[0], "outer");
+	assert_string_equal(g.sample[0], FAILED("00:10", "root", "203.0.113.5", "2"));
+	run(load(FAIL_RULE "---\ntitle: two\nname: two\ncorrelation:\n  type: event_count\n"
+	    "  rules: [fail]\n  group-by: [src_ip]\n  timespan: 10s\n  condition: {gte: 2}\n---\n"
+	    "title: per user\nname: per_user\ncorrelation:\n  type: event_count\n  rules: [two]\n"
+	    "  group-by: [user]\n  timespan: 1h\n  condition: {gte: 2}\n", &rep), users, &g);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.rule[0], "per_user");
+	assert_int_equal(g.count[0], 2);
+}
+
 int
 main(void)
 {
@@ -409,6 +548,9 @@ main(void)
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_chain_generate),
 		cmocka_unit_test(test_value_count_values),
+		cmocka_unit_test(test_chain_order),
+		cmocka_unit_test(test_quiet_rules),
+		cmocka_unit_test(test_chain_lines_fields),
 	};
 	int rc;
 
