@@ -182,6 +182,9 @@ write_rules(struct evbuffer *b, struct collector *c)
 		if (*key && sigma_set_evicted(set, i, &ev) == 0)
 			labelled(b, "minisoc_rule_groups_evicted_total", "rule", key, ev);
 	}
+	one(b, "minisoc_rule_chain_dropped_total", "counter",
+	    "Firings of correlations feeding others not passed on: one event made more than "
+	    "the per-event bound, since the rules were (re)loaded", sigma_set_chain_dropped(set));
 }
 
 static void

@@ -36,6 +36,12 @@ struct sigma_event {
 	const char *agent_id;		/* from the agent's certificate */
 	const char *host;
 	struct ms_str line;		/* the raw line, for alert samples */
+	/*
+	 * Which event this is (the set numbers them; a chained firing has
+	 * its event's): temporal_ordered steps are distinct events. 0: not
+	 * known, every feed is taken as a new event.
+	 */
+	uint64_t serial;
 };
 
 /* --- detection rules (sigma_rule.c, sigma_cond.c, sigma_match.c) ----- */
@@ -182,6 +188,8 @@ int sigma_corr_group_line(const struct sigma_corr *c, size_t gi, size_t ri);
 /* value_count: the counted field (NULL for other types) and its line. */
 const char *sigma_corr_value_field(const struct sigma_corr *c);
 int sigma_corr_value_field_line(const struct sigma_corr *c);
+/* Is c decided when a window closes (eq, lt, lte, neq), not as events come? */
+bool sigma_corr_at_close(const struct sigma_corr *c);
 /* How many referenced rules must be able to match for c ever to fire. */
 size_t sigma_corr_min_refs(const struct sigma_corr *c);
 /*

@@ -57,8 +57,9 @@
  *    Kept: the latest time of each rule. With events out of order only the
  *    latest occurrence of each rule is considered.
  *  - temporal_ordered: the rules matched in the listed order (by event time,
- *    equal times allowed) within the window; the condition, if given, must
- *    ask for all rules. Kept per prefix of the list the partial sequence
+ *    equal times allowed) by distinct events within the window (one event
+ *    matching two of the rules is one step, whatever order its matches are
+ *    fed in); the condition, if given, must ask for all rules. Kept per prefix of the list the partial sequence
  *    with the latest start; a later match of rule k extends the prefix
  *    k-1 only when it is not older than that prefix's last event. Exact for
  *    events in time order; with events out of order a sequence may be missed
@@ -97,6 +98,7 @@
 #define CORR_VALS_INLINE	2	/* value set slots kept inside the group */
 
 #define T_NONE INT64_MIN
+#define ORD_SLOT	5	/* int64_t per rule of a temporal_ordered group (feed_ordered) */
 
 enum corr_type { CORR_EVENT_COUNT, CORR_VALUE_COUNT, CORR_TEMPORAL, CORR_TEMPORAL_ORDERED };
 enum corr_op { OP_GT, OP_GTE, OP_LT, OP_LTE, OP_EQ, OP_NEQ, OP_NUM };
@@ -158,7 +160,7 @@ struct corr_group {
 	uint16_t coldoff;	/* bytes from the group to its struct corr_cold */
 	uint8_t nsamples;
 	/*
-	 * temporal: latest time per rule; ordered: (start, end) per prefix;
+	 * temporal: latest time per rule; ordered: ORD_SLOT per prefix;
 	 * event_count live: the first CORR_RING_MIN ring slots; value_count:
 	 * the first CORR_VALS_INLINE values.
 	 */
@@ -792,7 +794,7 @@ corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 	if (c->type == CORR_TEMPORAL)
 		c->ntv = c->nrefs;
 	else if (c->type == CORR_TEMPORAL_ORDERED)
-		c->ntv = 2 * c->nrefs;
+		c->ntv = ORD_SLOT * c->nrefs;
 	if (c->type == CORR_EVENT_COUNT && !c->at_close)
 		c->ringinl = c->cap < CORR_RING_MIN ? c->cap : CORR_RING_MIN;
 	if (c->type == CORR_VALUE_COUNT)
@@ -1138,6 +1140,12 @@ int
 sigma_corr_value_field_line(const struct sigma_corr *c)
 {
 	return c ? c->field_line : 0;
+}
+
+bool
+sigma_corr_at_close(const struct sigma_corr *c)
+{
+	return c ? c->at_close : false;
 }
 
 size_t
@@ -1754,44 +1762,64 @@ feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
 }
 
 /*
- * tv[2k], tv[2k+1]: start and end time of the partial sequence matching
- * refs[0..k] with the latest start (T_NONE when none in the window).
+ * Per prefix k of the rule list, ORD_SLOT values at tv[ORD_SLOT * k]:
+ * start and end time of the partial sequence matching refs[0..k] with the
+ * latest start, the serial of the event that ended it (T_NONE: none in
+ * the window), and the same start and end as they were before that event.
+ * A step extends the prefix before it as it was before its own event: one
+ * event is one step (matching two rules, or completing two inner
+ * correlations, it is not both), whatever order its matches are fed in.
  */
+enum { ORD_S, ORD_E, ORD_SER, ORD_PS, ORD_PE };
+
 static void
 feed_ordered(struct sigma_corr *c, struct corr_group *g, size_t ref,
     const struct sigma_event *ev, sigma_corr_emit_fn emit, void *arg)
 {
-	int64_t t = ev->time_ms, lo, cs, ce;
+	int64_t t = ev->time_ms, lo, cs, ce, ser = ev->serial ? (int64_t)ev->serial : T_NONE;
 	int64_t *slot;
 
 	if (t < g->floor)
 		return;
 	lo = live_advance(c, g, t);
 	samples_prune(g, lo);
-	for (size_t k = 0; k < c->nrefs; k++)
-		if (g->tv[2 * k] != T_NONE && g->tv[2 * k] < lo)
-			g->tv[2 * k] = g->tv[2 * k + 1] = T_NONE;
+	for (size_t k = 0; k < c->nrefs; k++) {
+		int64_t *v = &g->tv[ORD_SLOT * k];
+
+		if (v[ORD_S] != T_NONE && v[ORD_S] < lo)
+			v[ORD_S] = v[ORD_E] = T_NONE;
+		if (v[ORD_PS] != T_NONE && v[ORD_PS] < lo)
+			v[ORD_PS] = v[ORD_PE] = T_NONE;
+	}
 	if (t < lo)
 		return;
 	if (ref == 0) {
 		cs = ce = t;
 	} else {
-		const int64_t *prev = &g->tv[2 * (ref - 1)];
+		const int64_t *prev = &g->tv[ORD_SLOT * (ref - 1)];
+		bool same = ser != T_NONE && prev[ORD_SER] == ser;
+		int64_t ps = same ? prev[ORD_PS] : prev[ORD_S], pe = same ? prev[ORD_PE] : prev[ORD_E];
 
 		/* The previous step must exist and not be later than this match. */
-		if (prev[0] == T_NONE || prev[1] > t)
+		if (ps == T_NONE || pe > t)
 			return;
-		cs = prev[0];
+		cs = ps;
 		ce = t;
 	}
-	slot = &g->tv[2 * ref];
-	if (slot[0] == T_NONE || cs > slot[0] || (cs == slot[0] && ce < slot[1])) {
-		slot[0] = cs;
-		slot[1] = ce;
+	slot = &g->tv[ORD_SLOT * ref];
+	if (slot[ORD_S] == T_NONE || cs > slot[ORD_S] || (cs == slot[ORD_S] && ce < slot[ORD_E])) {
+		/* What an earlier event left is what this event's later steps see. */
+		if (ser == T_NONE || slot[ORD_SER] != ser) {
+			slot[ORD_PS] = slot[ORD_S];
+			slot[ORD_PE] = slot[ORD_E];
+		}
+		slot[ORD_S] = cs;
+		slot[ORD_E] = ce;
+		slot[ORD_SER] = ser;
 	}
 	sample_add(g, t, ev->line);
 	if (ref == c->nrefs - 1) {
-		fire(c, g, c->nrefs, slot[0], slot[1], ev, emit, arg);
+		fire(c, g, c->nrefs, slot[ORD_S], slot[ORD_E], ev, emit, arg);
 		group_reset(c, g);
 	}
 }

@@ -28,6 +28,8 @@
 #define SET_LS_CACHE	64
 #define SET_ARENA_MAX	(4u << 20)	/* chained firings' values, per event */
 #define SET_PEND_MAX	65536		/* chained firings per event */
+#define SET_PFIELDS_MAX	(1 << 18)	/* their fields, per event */
+#define SET_CHECK_BUDGET (1 << 20)	/* steps of the field checks through chains, per load */
 
 /* Who listens to matches of a rule or correlation. */
 struct set_listener {
@@ -66,6 +68,7 @@ struct set_corr {
 	size_t *rev;			/* correlations referring to this one (owned) */
 	size_t nrev;
 	int dfs, height;		/* chain check */
+	uint32_t visit;			/* ref_can_carry */
 	bool queued;			/* on the resolution worklist */
 };
 
@@ -94,13 +97,19 @@ struct set_pending {
 	size_t corr;		/* the correlation that fired */
 	int depth;		/* chain level of the listeners */
 	int64_t time_ms;
-	size_t line_off, line_len;	/* in arena */
+	struct ms_str line;	/* the event's line, or a copy in the arena */
 	size_t f0, nf;		/* fields: pfields[f0 .. f0 + nf) */
+	bool raw;		/* completed by the event itself: its fields follow */
 };
 
+/*
+ * A field of a queued firing. Values are slices of the event being
+ * evaluated (group-by values and fields of chained events all come from
+ * it), which lives until the queue is empty: never copied.
+ */
 struct set_pfield {
 	const char *name;	/* owned by a correlation or static (decoders) */
-	size_t off, len;	/* value in arena */
+	struct ms_str value;
 };
 
 /* Rules applicable to one (product, service, category) triple of pointers. */
@@ -137,13 +146,16 @@ struct sigma_set {
 	struct set_pfield *pfields;
 	size_t npfields, apfields;
 	/*
-	 * Their values and lines, emptied per event; never moved (events
-	 * being fed point into it), SET_ARENA_MAX bytes, allocated with the
-	 * chains (pages are only touched as used).
+	 * Lines of windows decided at close (their samples change as the
+	 * correlation goes on), emptied per event; never moved (events being
+	 * fed point into it), SET_ARENA_MAX bytes, allocated with the chains
+	 * (pages are only touched as used).
 	 */
 	char *arena;
 	size_t arena_len;
 	uint64_t chain_dropped;		/* firings not delivered: arena or queue full */
+	uint64_t serial;		/* events evaluated (sigma_event.serial) */
+	uint32_t visit;			/* ref_can_carry's questions asked */
 	size_t stack[SET_CHAIN_DEPTH + 2];	/* corr_height's walk */
 };
 
@@ -795,41 +807,58 @@ oom2:
 }
 
 /*
- * Could an event fed to correlation ci by reference k carry field? A
- * rule: its logsource's fields. A correlation: its group-by values and,
- * from a firing completed by an event, that event's fields – so whatever
- * the rules beneath it could carry (bounded by depth).
+ * Could an event fed by a reference to (tk, ti) carry field? A rule: its
+ * logsource's fields. A live correlation: its group-by values and – when
+ * it fires on an event of its window (not when a later event closes the
+ * window) – that event's fields: whatever the references beneath it
+ * could carry. Each correlation is looked at once per question (visit),
+ * and the whole load has a budget of steps: past it the answer is yes
+ * (nothing rejected unchecked is lost; a folder that needs that many is
+ * logged).
  */
 static bool
-ref_can_carry(const struct sigma_set *s, enum set_tkind tk, size_t ti, const char *field, int depth)
+ref_can_carry(struct sigma_set *s, enum set_tkind tk, size_t ti, const char *field,
+    uint32_t visit, size_t *budget)
 {
-	const struct sigma_corr *in;
+	struct set_corr *in;
 
 	if (tk == TGT_RULE) {
 		const struct sigma_rule *r = s->rules[ti].r;
 		return sigma_logsource_field(sigma_rule_product(r), sigma_rule_service(r),
 		    sigma_rule_category(r), field) != 0;
 	}
-	if (tk != TGT_CORR || depth > SET_CHAIN_DEPTH || s->corrs[ti].tk == NULL)
-		return true;	/* nothing known to check against */
-	in = s->corrs[ti].c;
-	for (size_t gi = 0; gi < sigma_corr_ngroup(in); gi++)
-		if (strcmp(sigma_corr_group(in, gi), field) == 0)
+	if (tk != TGT_CORR)
+		return false;	/* inert: carries nothing */
+	in = &s->corrs[ti];
+	if (in->dead || in->tk == NULL)
+		return true;	/* rejected anyway: nothing to add */
+	if (in->inert || in->visit == visit)
+		return false;
+	if (*budget == 0)
+		return true;
+	(*budget)--;
+	in->visit = visit;
+	for (size_t gi = 0; gi < sigma_corr_ngroup(in->c); gi++)
+		if (strcmp(sigma_corr_group(in->c, gi), field) == 0)
 			return true;
-	for (size_t k = 0; k < sigma_corr_nrefs(in); k++)
-		if (s->corrs[ti].tk[k] != TGT_INERT &&
-		    ref_can_carry(s, s->corrs[ti].tk[k], s->corrs[ti].ti[k], field, depth + 1))
+	if (sigma_corr_at_close(in->c))
+		return false;
+	for (size_t k = 0; k < sigma_corr_nrefs(in->c); k++)
+		if (ref_can_carry(s, in->tk[k], in->ti[k], field, visit, budget))
 			return true;
 	return false;
 }
 
 static void
 corr_check_field(struct sigma_set *s, struct set_corr *sc, size_t k, const char *what,
-    const char *field, int line)
+    const char *field, int line, size_t *budget)
 {
 	const char *file = sigma_corr_file(sc->c);
 
-	if (ref_can_carry(s, sc->tk[k], sc->ti[k], field, 1))
+	/* Inert references never feed it: nothing to check. */
+	if (sc->tk[k] == TGT_INERT || (sc->tk[k] == TGT_CORR && s->corrs[sc->ti[k]].inert))
+		return;
+	if (ref_can_carry(s, sc->tk[k], sc->ti[k], field, ++s->visit, budget))
 		return;
 	if (sc->tk[k] == TGT_RULE) {
 		const struct sigma_rule *r = s->rules[sc->ti[k]].r;
@@ -920,17 +949,17 @@ done:
 
 /* group-by, alias and value_count fields against what the references carry. */
 static void
-corr_check_fields(struct sigma_set *s, struct set_corr *sc)
+corr_check_fields(struct sigma_set *s, struct set_corr *sc, size_t *budget)
 {
 	const struct sigma_corr *c = sc->c;
 
 	for (size_t k = 0; k < sigma_corr_nrefs(c) && !sc->dead; k++) {
 		for (size_t gi = 0; gi < sigma_corr_ngroup(c); gi++)
 			corr_check_field(s, sc, k, "group-by", sigma_corr_group_field(c, gi, k),
-			    sigma_corr_group_line(c, gi, k));
+			    sigma_corr_group_line(c, gi, k), budget);
 		if (sigma_corr_value_field(c) != NULL)
 			corr_check_field(s, sc, k, "condition", sigma_corr_value_field(c),
-			    sigma_corr_value_field_line(c));
+			    sigma_corr_value_field_line(c), budget);
 	}
 }
 
@@ -992,46 +1021,51 @@ work_push(struct sigma_set *s, size_t **wl, size_t *n, size_t ci)
 }
 
 /*
- * What references a rejected correlation is rejected; what can no longer
- * get enough of its rules because they are inert is inert. From every
- * correlation on the worklist to those referring to it.
+ * sc from its references: rejected when one is a rejected correlation,
+ * inert when too few of them can ever match.
  */
+static void
+corr_reassess(struct sigma_set *s, struct set_corr *sc)
+{
+	size_t live = 0, nrefs = sigma_corr_nrefs(sc->c);
+	const char *inert_ref = NULL;
+	char msg[1400];
+
+	if (sc->dead || sc->inert)
+		return;
+	for (size_t k = 0; k < nrefs && !sc->dead; k++) {
+		const struct set_corr *u = sc->tk[k] == TGT_CORR ? &s->corrs[sc->ti[k]] : NULL;
+
+		if (u != NULL && u->dead)
+			corr_kill(sc, "%s:%d: rules: correlation '%.128s' was rejected (%s)",
+			    sigma_corr_file(sc->c), sigma_corr_ref_line(sc->c, k),
+			    sigma_corr_ref(sc->c, k), u->where);
+		else if (sc->tk[k] == TGT_INERT || (u != NULL && u->inert))
+			inert_ref = inert_ref ? inert_ref : sigma_corr_ref(sc->c, k);
+		else
+			live++;
+	}
+	if (sc->dead || live >= sigma_corr_min_refs(sc->c))
+		return;
+	snprintf(msg, sizeof(msg), "%s: correlation '%.128s' can never fire: '%.128s' is inert",
+	    sc->where, sigma_corr_title(sc->c), inert_ref);
+	sc->inert = true;
+	sc->why = strdup(msg);
+}
+
+/* From every correlation on the worklist to those referring to it. */
 static void
 set_propagate(struct sigma_set *s, size_t **wl, size_t *n, size_t *done)
 {
 	while (*done < *n) {
-		struct set_corr *t = &s->corrs[(*wl)[(*done)++]];
+		const struct set_corr *t = &s->corrs[(*wl)[(*done)++]];
 
 		for (size_t i = 0; i < t->nrev; i++) {
-			size_t ci = t->rev[i];
-			struct set_corr *sc = &s->corrs[ci];
-			size_t live = 0, nrefs = sigma_corr_nrefs(sc->c);
-			const char *inert_ref = NULL;
+			struct set_corr *sc = &s->corrs[t->rev[i]];
 
+			corr_reassess(s, sc);
 			if (sc->dead || sc->inert)
-				continue;
-			for (size_t k = 0; k < nrefs && !sc->dead; k++) {
-				const struct set_corr *u = sc->tk[k] == TGT_CORR ? &s->corrs[sc->ti[k]] : NULL;
-
-				if (u != NULL && u->dead)
-					corr_kill(sc, "%s:%d: rules: correlation '%.128s' was rejected (%s)",
-					    sigma_corr_file(sc->c), sigma_corr_ref_line(sc->c, k),
-					    sigma_corr_ref(sc->c, k), u->where);
-				else if (sc->tk[k] == TGT_INERT || (u != NULL && u->inert))
-					inert_ref = inert_ref ? inert_ref : sigma_corr_ref(sc->c, k);
-				else
-					live++;
-			}
-			if (!sc->dead && live < sigma_corr_min_refs(sc->c)) {
-				char msg[1400];
-
-				snprintf(msg, sizeof(msg), "%s: correlation '%.128s' can never fire: "
-				    "'%.128s' is inert", sc->where, sigma_corr_title(sc->c), inert_ref);
-				sc->inert = true;
-				sc->why = strdup(msg);
-			}
-			if (sc->dead || sc->inert)
-				work_push(s, wl, n, ci);
+				work_push(s, wl, n, t->rev[i]);
 		}
 	}
 }
@@ -1053,27 +1087,9 @@ set_settle(struct sigma_set *s)
 			corr_kill(&s->corrs[ci], "%s: out of memory", s->corrs[ci].where);
 		return;
 	}
-	/* Inert by their own references, before anything spreads. */
 	for (size_t ci = 0; ci < s->ncorrs; ci++) {
-		struct set_corr *sc = &s->corrs[ci];
-		size_t live = 0;
-		const char *inert_ref = NULL;
-
-		for (size_t k = 0; k < sigma_corr_nrefs(sc->c) && !sc->dead && !sc->inert; k++) {
-			if (sc->tk[k] == TGT_INERT)
-				inert_ref = inert_ref ? inert_ref : sigma_corr_ref(sc->c, k);
-			else
-				live++;
-		}
-		if (!sc->dead && !sc->inert && live < sigma_corr_min_refs(sc->c)) {
-			char msg[1400];
-
-			snprintf(msg, sizeof(msg), "%s: correlation '%.128s' can never fire: "
-			    "'%.128s' is inert", sc->where, sigma_corr_title(sc->c), inert_ref);
-			sc->inert = true;
-			sc->why = strdup(msg);
-		}
-		if (sc->dead || sc->inert)
+		corr_reassess(s, &s->corrs[ci]);
+		if (s->corrs[ci].dead || s->corrs[ci].inert)
 			work_push(s, &wl, &n, ci);
 	}
 	set_propagate(s, &wl, &n, &done);
@@ -1126,6 +1142,7 @@ static void
 set_resolve(struct sigma_set *s, struct sigma_report *rep)
 {
 	struct ms_map *names = set_names(s, rep);
+	size_t budget = SET_CHECK_BUDGET;
 	int height = 1;
 
 	for (size_t c = 0; c < s->ncorrs; c++)
@@ -1155,9 +1172,17 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 	for (size_t c = 0; c < s->ncorrs; c++)
 		if (s->corrs[c].tk == NULL && !s->corrs[c].dead)
 			corr_kill(&s->corrs[c], "%s: out of memory", s->corrs[c].where);
+	/*
+	 * Fields once what is inert is known (an inert correlation beneath
+	 * carries nothing); what that rejects spreads like the rest.
+	 */
+	set_settle(s);
 	for (size_t c = 0; c < s->ncorrs; c++)
-		if (!s->corrs[c].dead)
-			corr_check_fields(s, &s->corrs[c]);
+		if (!s->corrs[c].dead && !s->corrs[c].inert)
+			corr_check_fields(s, &s->corrs[c], &budget);
+	if (budget == 0)
+		ms_log(MS_LOG_WARN, "sigma field_checks=partial reason=\"chains of correlations too "
+		    "many to check\" steps=%d", SET_CHECK_BUDGET);
 	set_settle(s);
 	for (size_t c = 0; c < s->ncorrs; c++) {
 		struct set_corr *sc = &s->corrs[c];
@@ -1355,6 +1380,12 @@ sigma_set_hits(const struct sigma_set *s, size_t i)
 	return i < s->ncorrs ? s->corrs[i].hits : 0;
 }
 
+uint64_t
+sigma_set_chain_dropped(const struct sigma_set *s)
+{
+	return s->chain_dropped;
+}
+
 int
 sigma_set_evicted(const struct sigma_set *s, size_t i, uint64_t *out)
 {
@@ -1433,22 +1464,17 @@ static bool
 pfield_add(struct sigma_set *s, const char *name, const char *p, size_t len)
 {
 	struct set_pfield *f;
-	size_t off;
 
 	if (s->npfields == s->apfields) {
 		size_t na = s->apfields ? s->apfields * 2 : 64;
-		if (na > (size_t)SET_PEND_MAX * 4 ||
-		    (f = realloc(s->pfields, na * sizeof(*f))) == NULL)
+		if (na > SET_PFIELDS_MAX || (f = realloc(s->pfields, na * sizeof(*f))) == NULL)
 			return false;
 		s->pfields = f;
 		s->apfields = na;
 	}
-	if ((off = arena_put(s, p, len)) == SIZE_MAX)
-		return false;
 	f = &s->pfields[s->npfields++];
 	f->name = name;
-	f->off = off;
-	f->len = len;
+	f->value = ms_str_make(p, p ? len : 0);
 	return true;
 }
 
@@ -1459,13 +1485,15 @@ pfield_add(struct sigma_set *s, const char *name, const char *p, size_t len)
  * completed it (not a window closed by a later event), that event's own
  * fields after them (a name in both: the group-by value wins), so an
  * outer group-by may read what the inner one did not group by. Its line
- * is the completing line, or the window's latest sample.
+ * is the completing line, or the window's latest sample. raw is the event
+ * being evaluated.
  */
 static void
-set_defer(struct sigma_set *s, size_t ci, int depth, const struct sigma_corr_alert *ca)
+set_defer(struct sigma_set *s, size_t ci, int depth, const struct sigma_corr_alert *ca,
+    const struct sigma_event *raw)
 {
 	struct set_pending *p;
-	size_t f0 = s->npfields, mark = s->arena_len, nf;
+	size_t f0 = s->npfields, mark = s->arena_len;
 	const struct decoded *d = ca->last ? ca->last->d : NULL;
 	bool live = ca->last && ca->last->time_ms >= ca->first_ms && ca->last->time_ms <= ca->last_ms;
 
@@ -1480,23 +1508,27 @@ set_defer(struct sigma_set *s, size_t ci, int depth, const struct sigma_corr_ale
 	p->corr = ci;
 	p->depth = depth;
 	p->time_ms = ca->last_ms;
-	p->line_len = ca->line.p ? ca->line.len : 0;
-	if ((p->line_off = arena_put(s, ca->line.p, p->line_len)) == SIZE_MAX)
-		goto full;
-	for (size_t i = 0; i < ca->ngroup; i++)
-		if (!pfield_add(s, ca->group_names[i], ca->group_values[i].p,
-		    ca->group_values[i].p ? ca->group_values[i].len : 0))
+	p->raw = live && ca->last == raw;
+	p->line = ca->line.p ? ca->line : ms_str_make("", 0);
+	if (!live || (ca->last != raw && ca->line.p != ca->last->line.p)) {
+		/* A sample line: in the correlation's buffer, which the next feed may change. */
+		size_t off = arena_put(s, p->line.p, p->line.len);
+		if (off == SIZE_MAX)
 			goto full;
-	for (unsigned i = 0; live && d != NULL && i < d->nfields; i++) {
+		p->line = ms_str_make(s->arena + off, p->line.len);
+	}
+	for (size_t i = 0; i < ca->ngroup; i++)
+		if (!pfield_add(s, ca->group_names[i], ca->group_values[i].p, ca->group_values[i].len))
+			goto full;
+	/* A chained event's fields (the raw event's are added when delivered). */
+	for (unsigned i = 0; live && !p->raw && d != NULL && i < d->nfields; i++) {
 		if (s->npfields - f0 >= DECODE_MAX_FIELDS)
 			break;
-		if (!pfield_add(s, d->fields[i].name, d->fields[i].value.p,
-		    d->fields[i].value.p ? d->fields[i].value.len : 0))
+		if (!pfield_add(s, d->fields[i].name, d->fields[i].value.p, d->fields[i].value.len))
 			goto full;
 	}
-	nf = s->npfields - f0;
 	p->f0 = f0;
-	p->nf = nf;
+	p->nf = s->npfields - f0;
 	s->npend++;
 	return;
 full:
@@ -1504,7 +1536,8 @@ full:
 	s->arena_len = mark;
 	if (s->chain_dropped++ == 0)
 		ms_log(MS_LOG_WARN, "sigma chain=dropped reason=\"too many correlation firings in one "
-		    "event\" max_firings=%d max_bytes=%u", SET_PEND_MAX, SET_ARENA_MAX);
+		    "event\" max_firings=%d max_fields=%d max_bytes=%u", SET_PEND_MAX,
+		    SET_PFIELDS_MAX, SET_ARENA_MAX);
 }
 
 static void feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
@@ -1524,8 +1557,12 @@ set_deliver(struct eval_ctx *x)
 		decode_reset(d);
 		for (size_t k = 0; k < p.nf; k++) {
 			const struct set_pfield *f = &s->pfields[p.f0 + k];
-			(void)decode_field_add(d, f->name, s->arena + f->off, f->len);
+			(void)decode_field_add(d, f->name, f->value.p, f->value.len);
 		}
+		for (unsigned k = 0; p.raw && k < x->dev->d->nfields; k++)
+			if (decode_field_add(d, x->dev->d->fields[k].name, x->dev->d->fields[k].value.p,
+			    x->dev->d->fields[k].value.len) < 0)
+				break;
 		d->time_ms = p.time_ms;
 		d->repeat = 1;
 		memset(&ev, 0, sizeof(ev));
@@ -1533,7 +1570,8 @@ set_deliver(struct eval_ctx *x)
 		ev.time_ms = p.time_ms;
 		ev.agent_id = x->sev->agent_id;
 		ev.host = x->sev->host;
-		ev.line = ms_str_make(s->arena + p.line_off, p.line_len);
+		ev.serial = x->sev->serial;
+		ev.line = p.line;
 		x->depth = p.depth;
 		feed_listeners(x, s->corrs[p.corr].ls, s->corrs[p.corr].nls, &ev, NULL, 1);
 	}
@@ -1607,7 +1645,7 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 	}
 	/* Chains: for the correlations listening to this one, after the event's own feeds. */
 	if (sc->nls && x->depth < SET_CHAIN_DEPTH && x->s->chain_ev != NULL)
-		set_defer(x->s, (size_t)(sc - x->s->corrs), x->depth + 1, ca);
+		set_defer(x->s, (size_t)(sc - x->s->corrs), x->depth + 1, ca, x->sev);
 }
 
 /* A "message repeated N times" line stands for N events (bounded). */
@@ -1677,6 +1715,7 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	sev.agent_id = ev->agent_id;
 	sev.host = ev->host;
 	sev.line = ev->line;
+	sev.serial = ++s->serial;
 	/* Field by field: tags[] is filled before use, no need to clear it per event. */
 	x.depth = 0;
 	x.s = s;

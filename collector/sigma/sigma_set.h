@@ -85,6 +85,12 @@ uint64_t sigma_set_hits(const struct sigma_set *s, size_t i);
  */
 int sigma_set_evicted(const struct sigma_set *s, size_t i, uint64_t *out);
 
+/*
+ * Firings of correlations that feed others, not passed on because one
+ * event made too many (a folder whose chains multiply; logged once).
+ */
+uint64_t sigma_set_chain_dropped(const struct sigma_set *s);
+
 /* Correlation groups held now (metrics). */
 size_t sigma_set_groups(const struct sigma_set *s);
 

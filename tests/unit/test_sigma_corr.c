@@ -123,6 +123,8 @@ parse_ok(const char *yaml)
  * Feeds a match of ref at time t with the given line (NULL: "line@t") and
  * NULL-terminated name, value pairs as fields.
  */
+static uint64_t feed_serial;	/* the events' serial: 0, not known, unless a test sets it */
+
 static void
 feed(struct sigma_corr *c, size_t ref, int64_t t, struct sink *s, const char *line, ...)
 {
@@ -150,6 +152,7 @@ feed(struct sigma_corr *c, size_t ref, int64_t t, struct sink *s, const char *li
 	ev.message = ev.line;
 	ev.host = "web1";
 	ev.agent_id = "agent-1";
+	ev.serial = feed_serial;
 	sigma_corr_feed(c, ref, &ev, emit_cb, s);
 }
 
@@ -1037,6 +1040,39 @@ test_aliases_by_name(void **state)
 
 /* --- temporal_ordered ------------------------------------------------ */
 
+/*
+ * One event is one step: matching both rules it does not make a sequence
+ * on its own, whatever order its two matches are fed in; after an earlier
+ * match of the first rule it completes one, in either order.
+ */
+static void
+test_ordered_one_event(void **state)
+{
+	for (int order = 0; order < 2; order++) {
+		struct sigma_corr *c = parse_ok("title: t\ncorrelation: {type: temporal_ordered,"
+		    " rules: [a, b], group-by: [user], timespan: 1m}\n");
+		struct sink *s = calloc(1, sizeof(*s));
+
+		(void)state;
+		feed_serial = 7;
+		feed(c, order ? 1 : 0, T0, s, NULL, "user", "u1", NULL);
+		feed(c, order ? 0 : 1, T0, s, NULL, "user", "u1", NULL);
+		assert_int_equal(s->n, 0);
+		/* u2: a alone, then one event with both */
+		feed_serial = 8;
+		feed(c, 0, T0 + SEC, s, NULL, "user", "u2", NULL);
+		feed_serial = 9;
+		feed(c, order ? 1 : 0, T0 + 2 * SEC, s, NULL, "user", "u2", NULL);
+		feed(c, order ? 0 : 1, T0 + 2 * SEC, s, NULL, "user", "u2", NULL);
+		assert_int_equal(s->n, 1);
+		assert_int_equal(s->a[0].first_ms, T0 + SEC);
+		assert_int_equal(s->a[0].last_ms, T0 + 2 * SEC);
+		feed_serial = 0;
+		sigma_corr_free(c);
+		free(s);
+	}
+}
+
 static const char *ordered_yml =
     "title: t\n"
     "correlation:\n"
@@ -1538,6 +1574,7 @@ main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_aliases_by_name),
 		cmocka_unit_test(test_ordered),
+		cmocka_unit_test(test_ordered_one_event),
 		cmocka_unit_test(test_success_after_failures),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_eviction_heap_victims),

@@ -178,6 +178,26 @@ static const struct load_case load_cases[] = {
 	  "(through 'c2')\n"
 	  "rejected: r.yml:28: correlation 'c2': its chain of correlations loops back to itself "
 	  "(through 'c1')\n" },
+	/* a window decided at close passes on its group-by values only */
+	{ "chain field of an at-close inner", FAIL_RULE "---\ntitle: inner\nname: inner\n"
+	  "correlation:\n  type: event_count\n  rules: [fail]\n  group-by: [src_ip]\n"
+	  "  timespan: 1m\n  condition: {lt: 3}\n---\ntitle: outer\nname: outer\n"
+	  "correlation:\n  type: event_count\n  rules: [inner]\n  group-by: [user]\n"
+	  "  timespan: 1h\n  condition: {gte: 2}\n", 1, 0, 1,
+	  "r.yml:26: group-by field 'user' is neither a group-by field of correlation 'inner'" },
+	/* fields checked once inertness is known: an inert inner carries nothing */
+	{ "chain field through an inert inner", FAIL_RULE "---\n" WIN_RULE "---\ntitle: z\n"
+	  "name: z\ncorrelation:\n  type: event_count\n  rules: [win_fail]\n"
+	  "  group-by: [zzz]\n  timespan: 1m\n  condition: {gte: 1}\n---\ntitle: outer\n"
+	  "name: outer\ncorrelation:\n  type: event_count\n  rules: [z, fail]\n"
+	  "  group-by: [zzz]\n  timespan: 1m\n  condition: {gte: 1}\n", 0, 2, 1,
+	  "group-by field 'zzz' is not in events of rule 'fail'" },
+	{ "inert inner beside a rule", FAIL_RULE "---\n" WIN_RULE "---\ntitle: z\n"
+	  "name: z\ncorrelation:\n  type: event_count\n  rules: [win_fail]\n"
+	  "  timespan: 1m\n  condition: {gte: 1}\n---\ntitle: outer\n"
+	  "name: outer\ncorrelation:\n  type: event_count\n  rules: [z, fail]\n"
+	  "  group-by: [src_ip]\n  timespan: 1m\n  condition: {gte: 1}\n", 1, 2, 0,
+	  "inert: r.yml:20: correlation 'z' can never fire: 'win_fail' is inert\n" },
 	/* an alias by the name of an inert rule listed by id */
 	{ "alias of an inert rule by name", FAIL_RULE "---\ntitle: w\nname: winlogon\n"
 	  "id: 2222\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n"
@@ -302,6 +322,13 @@ collect_cb(struct alert *a, void *arg)
 			k += snprintf(g->values[i] + k, sizeof(g->values[i]) - (size_t)k, "%s%s",
 			    v ? "," : "", a->values[v]);
 	}
+}
+
+static void
+count_cb(struct alert *a, void *arg)
+{
+	(void)a;
+	(*(size_t *)arg)++;
 }
 
 /* Runs the lines (one per string, NULL-terminated) through the set. */
@@ -539,6 +566,50 @@ test_chain_lines_fields(void **state)
 	assert_int_equal(g.count[0], 2);
 }
 
+/*
+ * One event may make at most 65,536 firings that feed other
+ * correlations: 66 inner ones firing on each of 1,000 repeats make
+ * 66,000; the rest are counted, the others all reach their outer ones.
+ */
+static void
+test_chain_bound(void **state)
+{
+	static const char *const lines[] = {
+		"Nov 25 10:00:00 web1 sshd[1]: message repeated 1000 times: [ Failed password for "
+		"root from 203.0.113.5 port 1 ssh2]", NULL,
+	};
+	struct ms_buf b;
+	struct sigma_report rep;
+	struct sigma_set *s;
+	struct detector *det;
+	struct decode_ctx ctx;
+	size_t outer = 0;
+	char *text;
+
+	(void)state;
+	ms_buf_init(&b, 1u << 20);
+	ms_buf_printf(&b, "%s", FAIL_RULE);
+	for (int i = 0; i < 66; i++)
+		ms_buf_printf(&b, "---\ntitle: i%d\nname: i%d\ncorrelation: {type: event_count, "
+		    "rules: [fail], group-by: [src_ip], timespan: 1m, condition: {gte: 1}}\n---\n"
+		    "title: o%d\nname: o%d\ncorrelation: {type: event_count, rules: [i%d], "
+		    "group-by: [src_ip], timespan: 1m, condition: {gte: 1}}\n", i, i, i, i, i);
+	assert_non_null(text = strndup((const char *)b.data, b.len));
+	s = load(text, &rep);
+	assert_int_equal(rep.correlations, 132);
+	sigma_report_fini(&rep);
+	assert_non_null(det = sigma_detector_new(s));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.recv_ms = INT64_C(1764064800000);
+	detect_line(&det, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
+	    ms_str_make(lines[0], strlen(lines[0])), 1, count_cb, &outer);
+	assert_int_equal(outer, 65536);
+	assert_int_equal(sigma_set_chain_dropped(s), 66000 - 65536);
+	detector_free(det);
+	free(text);
+	ms_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -551,6 +622,7 @@ main(void)
 		cmocka_unit_test(test_chain_order),
 		cmocka_unit_test(test_quiet_rules),
 		cmocka_unit_test(test_chain_lines_fields),
+		cmocka_unit_test(test_chain_bound),
 	};
 	int rc;
 
