@@ -1807,7 +1807,8 @@ feed_ordered(struct sigma_corr *c, struct corr_group *g, size_t ref,
 		ce = t;
 	}
 	slot = &g->tv[ORD_SLOT * ref];
-	if (slot[ORD_S] == T_NONE || cs > slot[ORD_S] || (cs == slot[ORD_S] && ce < slot[ORD_E])) {
+	/* The latest start, then the earliest end, then the latest event. */
+	if (slot[ORD_S] == T_NONE || cs > slot[ORD_S] || (cs == slot[ORD_S] && ce <= slot[ORD_E])) {
 		/* What an earlier event left is what this event's later steps see. */
 		if (ser == T_NONE || slot[ORD_SER] != ser) {
 			slot[ORD_PS] = slot[ORD_S];
@@ -1819,8 +1820,18 @@ feed_ordered(struct sigma_corr *c, struct corr_group *g, size_t ref,
 	}
 	sample_add(g, t, ev->line);
 	if (ref == c->nrefs - 1) {
+		/* This event may also have begun the next sequence (fed ref 0 before this). */
+		bool began = ser != T_NONE && g->tv[ORD_S] == t && g->tv[ORD_E] == t &&
+		    g->tv[ORD_SER] == ser;
+
 		fire(c, g, c->nrefs, slot[ORD_S], slot[ORD_E], ev, emit, arg);
 		group_reset(c, g);
+		/* Kept, as if its ref 0 had come after the reset: the order of feeds decides nothing. */
+		if (began) {
+			g->tv[ORD_S] = g->tv[ORD_E] = t;
+			g->tv[ORD_SER] = ser;
+			sample_add(g, t, ev->line);
+		}
 	}
 }
 

@@ -98,6 +98,9 @@ struct set_pending {
 	int depth;		/* chain level of the listeners */
 	int64_t time_ms;
 	struct ms_str line;	/* the event's line, or a copy in the arena */
+	uint64_t serial;	/* the event it stands for (sigma_event.serial) */
+	size_t order;		/* place in the queue, for a stable sort */
+	bool closed;		/* a window decided at close: serial given when delivered */
 	size_t f0, nf;		/* fields: pfields[f0 .. f0 + nf) */
 	bool raw;		/* completed by the event itself: its fields follow */
 };
@@ -156,6 +159,7 @@ struct sigma_set {
 	uint64_t chain_dropped;		/* firings not delivered: arena or queue full */
 	uint64_t serial;		/* events evaluated (sigma_event.serial) */
 	uint32_t visit;			/* ref_can_carry's questions asked */
+	size_t *matched;		/* [nrules]: rules a repeated line matched */
 	size_t stack[SET_CHAIN_DEPTH + 2];	/* corr_height's walk */
 };
 
@@ -860,6 +864,12 @@ corr_check_field(struct sigma_set *s, struct set_corr *sc, size_t k, const char 
 		return;
 	if (ref_can_carry(s, sc->tk[k], sc->ti[k], field, ++s->visit, budget))
 		return;
+	/* An error in the rule itself outranks "inert" (which its other references made it). */
+	if (sc->inert) {
+		sc->inert = false;
+		free(sc->why);
+		sc->why = NULL;
+	}
 	if (sc->tk[k] == TGT_RULE) {
 		const struct sigma_rule *r = s->rules[sc->ti[k]].r;
 
@@ -1178,7 +1188,7 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 	 */
 	set_settle(s);
 	for (size_t c = 0; c < s->ncorrs; c++)
-		if (!s->corrs[c].dead && !s->corrs[c].inert)
+		if (!s->corrs[c].dead)
 			corr_check_fields(s, &s->corrs[c], &budget);
 	if (budget == 0)
 		ms_log(MS_LOG_WARN, "sigma field_checks=partial reason=\"chains of correlations too "
@@ -1251,6 +1261,9 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 		ms_log(MS_LOG_WARN, "sigma chains=off reason=\"out of memory\"");
 	}
 	rep->rules = s->nrules;
+	/* Out of memory: a repeated line then counts once per rule. */
+	if ((s->matched = calloc(s->nrules ? s->nrules : 1, sizeof(*s->matched))) == NULL)
+		ms_log(MS_LOG_WARN, "sigma repeats=off reason=\"out of memory\"");
 }
 
 struct sigma_set *
@@ -1311,6 +1324,7 @@ sigma_set_free(struct sigma_set *s)
 	free(s->chain_ev);
 	free(s->pend);
 	free(s->pfields);
+	free(s->matched);
 	free(s->arena);
 	for (size_t i = 0; i < SET_LS_CACHE; i++) {
 		free(s->routes[i].idx);
@@ -1508,9 +1522,17 @@ set_defer(struct sigma_set *s, size_t ci, int depth, const struct sigma_corr_ale
 	p->corr = ci;
 	p->depth = depth;
 	p->time_ms = ca->last_ms;
-	p->raw = live && ca->last == raw;
+	/* The event itself (or one of a repeated line's N, which share its fields). */
+	p->raw = live && ca->last->d == raw->d;
+	/*
+	 * Completed by an event: that event. A window decided at close was
+	 * completed by earlier events of its own: an event of its own.
+	 */
+	p->serial = live ? ca->last->serial : 0;
+	p->closed = !live;
+	p->order = s->npend;
 	p->line = ca->line.p ? ca->line : ms_str_make("", 0);
-	if (!live || (ca->last != raw && ca->line.p != ca->last->line.p)) {
+	if (!live || ca->line.p != ca->last->line.p) {
 		/* A sample line: in the correlation's buffer, which the next feed may change. */
 		size_t off = arena_put(s, p->line.p, p->line.len);
 		if (off == SIZE_MAX)
@@ -1541,39 +1563,72 @@ full:
 }
 
 static void feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
-    const struct sigma_event *ev, struct sigma_fieldmap *fm, unsigned times);
+    const struct sigma_event *ev, struct sigma_fieldmap *fm);
 
-/* Feeds the queued firings to their listeners (which may queue more), in order. */
+static int
+pend_cmp(const void *a, const void *b)
+{
+	const struct set_pending *x = a, *y = b;
+
+	if (x->time_ms != y->time_ms)
+		return x->time_ms < y->time_ms ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/*
+ * Feeds the queued firings to their listeners, which may queue more: in
+ * generations (what the event's own feeds set off, then what those set
+ * off ...), each in order of event time, so firings decided together
+ * arrive oldest first whatever the order of the rules. Windows decided at
+ * close stand for an event of their own: one per distinct time in a
+ * generation.
+ */
 static void
 set_deliver(struct eval_ctx *x)
 {
 	struct sigma_set *s = x->s;
+	size_t start = 0;
 
-	for (size_t i = 0; i < s->npend; i++) {
-		const struct set_pending p = s->pend[i];	/* s->pend may move */
-		struct decoded *d = s->chain_ev;
-		struct sigma_event ev;
+	while (start < s->npend) {
+		size_t end = s->npend;
+		int64_t closed_t = 0;
+		uint64_t closed_ser = 0;
 
-		decode_reset(d);
-		for (size_t k = 0; k < p.nf; k++) {
-			const struct set_pfield *f = &s->pfields[p.f0 + k];
-			(void)decode_field_add(d, f->name, f->value.p, f->value.len);
+		qsort(s->pend + start, end - start, sizeof(*s->pend), pend_cmp);
+		for (size_t i = start; i < end; i++) {
+			struct set_pending p = s->pend[i];	/* s->pend may move */
+			struct decoded *d = s->chain_ev;
+			struct sigma_event ev;
+
+			if (p.closed) {
+				if (closed_ser == 0 || p.time_ms != closed_t) {
+					closed_ser = ++s->serial;
+					closed_t = p.time_ms;
+				}
+				p.serial = closed_ser;
+			}
+			decode_reset(d);
+			for (size_t k = 0; k < p.nf; k++) {
+				const struct set_pfield *f = &s->pfields[p.f0 + k];
+				(void)decode_field_add(d, f->name, f->value.p, f->value.len);
+			}
+			for (unsigned k = 0; p.raw && k < x->dev->d->nfields; k++)
+				if (decode_field_add(d, x->dev->d->fields[k].name,
+				    x->dev->d->fields[k].value.p, x->dev->d->fields[k].value.len) < 0)
+					break;
+			d->time_ms = p.time_ms;
+			d->repeat = 1;
+			memset(&ev, 0, sizeof(ev));
+			ev.d = d;
+			ev.time_ms = p.time_ms;
+			ev.agent_id = x->sev->agent_id;
+			ev.host = x->sev->host;
+			ev.serial = p.serial;
+			ev.line = p.line;
+			x->depth = p.depth;
+			feed_listeners(x, s->corrs[p.corr].ls, s->corrs[p.corr].nls, &ev, NULL);
 		}
-		for (unsigned k = 0; p.raw && k < x->dev->d->nfields; k++)
-			if (decode_field_add(d, x->dev->d->fields[k].name, x->dev->d->fields[k].value.p,
-			    x->dev->d->fields[k].value.len) < 0)
-				break;
-		d->time_ms = p.time_ms;
-		d->repeat = 1;
-		memset(&ev, 0, sizeof(ev));
-		ev.d = d;
-		ev.time_ms = p.time_ms;
-		ev.agent_id = x->sev->agent_id;
-		ev.host = x->sev->host;
-		ev.serial = x->sev->serial;
-		ev.line = p.line;
-		x->depth = p.depth;
-		feed_listeners(x, s->corrs[p.corr].ls, s->corrs[p.corr].nls, &ev, NULL, 1);
+		start = end;
 	}
 	x->depth = 0;
 	s->npend = 0;
@@ -1653,15 +1708,10 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 
 static void
 feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
-    const struct sigma_event *ev, struct sigma_fieldmap *fm, unsigned times)
+    const struct sigma_event *ev, struct sigma_fieldmap *fm)
 {
-	if (times > SET_MAX_REPEAT)
-		times = SET_MAX_REPEAT;
-	for (size_t i = 0; i < n; i++) {
-		struct set_corr *sc = &x->s->corrs[ls[i].corr];
-		for (unsigned k = 0; k < times && !sc->dead; k++)
-			sigma_corr_feed_fm(sc->c, ls[i].ref, ev, fm, corr_emit_cb, x);
-	}
+	for (size_t i = 0; i < n; i++)
+		sigma_corr_feed_fm(x->s->corrs[ls[i].corr].c, ls[i].ref, ev, fm, corr_emit_cb, x);
 }
 
 static void
@@ -1705,7 +1755,8 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	struct sigma_event sev;
 	struct eval_ctx x;
 	const size_t *cand = NULL;
-	size_t ncand = SIZE_MAX;
+	size_t ncand = SIZE_MAX, nmatched = 0;
+	unsigned repeat;
 
 	if (s->nrules == 0 || (rt = set_route(s, ev->d)) == NULL)
 		return;
@@ -1715,7 +1766,11 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	sev.agent_id = ev->agent_id;
 	sev.host = ev->host;
 	sev.line = ev->line;
-	sev.serial = ++s->serial;
+	/* A "message repeated N times" line is N events: N serials. */
+	repeat = ev->d->repeat > 1 ? (ev->d->repeat < SET_MAX_REPEAT ? ev->d->repeat :
+	    SET_MAX_REPEAT) : 1;
+	sev.serial = s->serial + 1;
+	s->serial += repeat;
 	/* Field by field: tags[] is filled before use, no need to clear it per event. */
 	x.depth = 0;
 	x.s = s;
@@ -1739,8 +1794,24 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 		sr->hits++;
 		if (sr->generate)
 			rule_alert(&x, sr->r);
-		/* A "message repeated N times" line is N matches of the rule. */
-		feed_listeners(&x, sr->ls, sr->nls, &sev, s->fm, ev->d->repeat > 1 ? ev->d->repeat : 1);
+		if (sr->nls == 0)
+			continue;
+		if (repeat == 1 || s->matched == NULL)
+			feed_listeners(&x, sr->ls, sr->nls, &sev, s->fm);
+		else
+			s->matched[nmatched++] = rt->idx[i];	/* each rule once: < nrules */
+	}
+	/*
+	 * A "message repeated N times" line is N events, one after the other:
+	 * each fed to every correlation its rules feed before the next.
+	 */
+	for (unsigned k = 0; k < repeat && nmatched > 0; k++) {
+		struct sigma_event one = sev;
+
+		one.serial = sev.serial + k;
+		for (size_t j = 0; j < nmatched; j++)
+			feed_listeners(&x, s->rules[s->matched[j]].ls, s->rules[s->matched[j]].nls, &one,
+			    s->fm);
 	}
 	if (s->npend > 0)
 		set_deliver(&x);

@@ -198,6 +198,10 @@ static const struct load_case load_cases[] = {
 	  "name: outer\ncorrelation:\n  type: event_count\n  rules: [z, fail]\n"
 	  "  group-by: [src_ip]\n  timespan: 1m\n  condition: {gte: 1}\n", 1, 2, 0,
 	  "inert: r.yml:20: correlation 'z' can never fire: 'win_fail' is inert\n" },
+	/* a field error outranks inert (which another reference made it) */
+	{ "bad field of an inert one", FAIL_RULE "---\n" WIN_RULE "---\ntitle: t\nname: t\n"
+	  "correlation:\n  type: temporal\n  rules: [fail, win_fail]\n  group-by: [nosuch]\n"
+	  "  timespan: 1m\n", 0, 1, 1, "group-by field 'nosuch' is not in events of rule 'fail'" },
 	/* an alias by the name of an inert rule listed by id */
 	{ "alias of an inert rule by name", FAIL_RULE "---\ntitle: w\nname: winlogon\n"
 	  "id: 2222\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n"
@@ -610,6 +614,85 @@ test_chain_bound(void **state)
 	ms_buf_fini(&b);
 }
 
+#define ROOT_RULE \
+	"title: root failure\nname: fail_root\nlogsource: {product: linux, service: sshd}\n" \
+	"detection:\n  sel:\n    outcome: failure\n    user: root\n  condition: sel\n"
+
+/*
+ * temporal_ordered [fail, fail_root]: the same alerts whichever of the two
+ * rules comes first in the folder. A root failure ends one sequence and
+ * begins the next; each of a repeated line's N events is a step of its
+ * own.
+ */
+static void
+test_ordered_documents(void **state)
+{
+	static const char *const lines[] = {
+		FAILED("00:00", "bob", "203.0.113.5", "1"), FAILED("00:01", "root", "203.0.113.5", "2"),
+		FAILED("00:02", "root", "203.0.113.5", "3"), NULL,
+	};
+	static const char *const repeated[] = {
+		"Nov 25 10:00:00 web1 sshd[1]: message repeated 3 times: [ Failed password for root "
+		"from 203.0.113.5 port 1 ssh2]", NULL,
+	};
+	static const char *const ord = "title: O\nname: O\ncorrelation:\n  type: temporal_ordered\n"
+	    "  rules: [fail, fail_root]\n  group-by: [src_ip]\n  timespan: 10m\n";
+	char text[4096];
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		snprintf(text, sizeof(text), "%s---\n%s---\n%s", order ? ROOT_RULE : FAIL_RULE,
+		    order ? FAIL_RULE : ROOT_RULE, ord);
+		run(load(text, &rep), lines, &g);
+		sigma_report_fini(&rep);
+		if (g.n != 2)
+			fail_msg("order %d: %zu alerts on bob, root, root; expected 2", order, g.n);
+		run(load(text, &rep), repeated, &g);
+		sigma_report_fini(&rep);
+		/* three events, each both rules: [1st, 2nd], [2nd, 3rd] */
+		if (g.n != 2)
+			fail_msg("order %d: %zu alerts on a root failure repeated 3 times; expected 2",
+			    order, g.n);
+	}
+}
+
+/*
+ * Two inner windows decided at close by the same later line were
+ * completed by different earlier events: in order, they are a sequence.
+ */
+static void
+test_ordered_at_close(void **state)
+{
+	static const char *const lines[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:30", "bob", "203.0.113.5", "2"),
+		FAILED("02:00", "root", "203.0.113.5", "3"), NULL,
+	};
+	struct sigma_report rep;
+	struct got g;
+
+	char text[4096];
+
+	(void)state;
+	/* both orders of the rules: the firings arrive by their time either way */
+	for (int order = 0; order < 2; order++) {
+		snprintf(text, sizeof(text), "%s---\n%s---\ntitle: X\nname: x\ncorrelation:\n"
+		    "  type: event_count\n  rules: [fail_root]\n  group-by: [src_ip]\n"
+		    "  timespan: 1m\n  condition: {lt: 100}\n---\ntitle: Y\nname: y\n"
+		    "correlation:\n  type: event_count\n  rules: [fail]\n  group-by: [src_ip]\n"
+		    "  timespan: 1m\n  condition: {lt: 100}\n---\ntitle: O\nname: O\n"
+		    "correlation:\n  type: temporal_ordered\n  rules: [x, y]\n"
+		    "  group-by: [src_ip]\n  timespan: 10m\n", order ? ROOT_RULE : FAIL_RULE,
+		    order ? FAIL_RULE : ROOT_RULE);
+		run(load(text, &rep), lines, &g);
+		sigma_report_fini(&rep);
+		assert_int_equal(g.n, 1);
+		assert_string_equal(g.rule[0], "O");
+		assert_int_equal(g.last[0] - g.first[0], 30000);
+	}
+}
+
 int
 main(void)
 {
@@ -623,6 +706,8 @@ main(void)
 		cmocka_unit_test(test_quiet_rules),
 		cmocka_unit_test(test_chain_lines_fields),
 		cmocka_unit_test(test_chain_bound),
+		cmocka_unit_test(test_ordered_documents),
+		cmocka_unit_test(test_ordered_at_close),
 	};
 	int rc;
 
