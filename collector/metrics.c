@@ -183,8 +183,8 @@ write_rules(struct evbuffer *b, struct collector *c)
 			labelled(b, "minisoc_rule_groups_evicted_total", "rule", key, ev);
 	}
 	one(b, "minisoc_rule_chain_dropped_total", "counter",
-	    "Firings of correlations feeding others not passed on: one event made more than "
-	    "the per-event bound, since the rules were (re)loaded", sigma_set_chain_dropped(set));
+	    "Feeds of chained correlations not made: one event set off more than the "
+	    "per-event bounds, since the rules were (re)loaded", sigma_set_chain_dropped(set));
 }
 
 static void

@@ -125,6 +125,8 @@ struct sigma_corr_alert {
 	 * decided when a later event closed it, its latest sampled line.
 	 */
 	struct ms_str line;
+	/* serial (sigma_event) of the last event of what fired, 0 when not known */
+	uint64_t last_serial;
 	const char *const *samples;		/* a few raw lines of the window */
 	size_t nsamples;
 	const char *const *values;		/* value_count: distinct values seen (some) */

@@ -146,6 +146,7 @@ struct corr_cold {
 	char *sbuf;
 	int64_t start;		/* at close: window start, T_NONE when none open */
 	int64_t wfirst, wlast;	/* at close: event times in the open window */
+	uint64_t wserial;	/* at close: serial of the window's last event (wlast) */
 	uint64_t count;		/* at close, event_count: events in the window */
 };
 
@@ -218,6 +219,7 @@ struct sigma_corr {
 	struct ms_map *groups;	/* key -> struct corr_group (owned) */
 	uint64_t evicted;
 	bool busy;		/* inside emit */
+	uint64_t fire_serial;	/* at close: the fired window's last serial, for fire() */
 
 	/* sigma_corr_bind: field ids in fm, gfid[gi * nrefs + ri] as alias[] */
 	const struct sigma_fieldmap *fm;	/* NULL: unbound */
@@ -1442,6 +1444,8 @@ fire(struct sigma_corr *c, struct corr_group *g, uint64_t count, int64_t first,
 	a.last_ms = last;
 	a.last = ev;
 	a.line = ev->line;
+	/* At close: the window's last event, not the one that closed it. */
+	a.last_serial = c->at_close ? c->fire_serial : ev->serial;
 	for (size_t i = 0; i < g->nsamples; i++) {
 		c->sptrs[i] = group_cold(g)->sbuf + group_cold(g)->soff[i];
 		/* At close, ev is the next window's first event: a line of this one instead. */
@@ -1705,13 +1709,16 @@ feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_eve
 		if ((uint64_t)t - (uint64_t)cg->start > (uint64_t)c->span_ms) {
 			uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : cg->count;
 
-			if (cond_holds(c, count))
+			if (cond_holds(c, count)) {
+				c->fire_serial = cg->wserial;
 				fire(c, g, count, cg->wfirst, cg->wlast, ev, emit, arg);
+			}
 			group_reset(c, g);
 		}
 	}
 	if (cg->start == T_NONE) {
 		cg->start = cg->wfirst = cg->wlast = t;
+		cg->wserial = ev->serial;
 		cg->count = 0;
 	}
 	if (c->type == CORR_VALUE_COUNT) {
@@ -1720,8 +1727,11 @@ feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_eve
 	} else if (cg->count < UINT64_MAX) {
 		cg->count++;
 	}
-	if (t > cg->wlast)
+	/* The last event: the latest time, the latest to arrive among equals. */
+	if (t >= cg->wlast) {
 		cg->wlast = t;
+		cg->wserial = ev->serial;
+	}
 	sample_add(g, t, ev->line);
 }
 
@@ -1826,8 +1836,12 @@ feed_ordered(struct sigma_corr *c, struct corr_group *g, size_t ref,
 
 		fire(c, g, c->nrefs, slot[ORD_S], slot[ORD_E], ev, emit, arg);
 		group_reset(c, g);
-		/* Kept, as if its ref 0 had come after the reset: the order of feeds decides nothing. */
-		if (began) {
+		/*
+		 * Kept, as if its ref 0 had come after the reset (which it would
+		 * only pass at or above the new floor): the order of feeds
+		 * decides nothing.
+		 */
+		if (began && t >= g->floor) {
 			g->tv[ORD_S] = g->tv[ORD_E] = t;
 			g->tv[ORD_SER] = ser;
 			sample_add(g, t, ev->line);

@@ -27,7 +27,7 @@
 #define SET_CHAIN_DEPTH	8		/* correlation of correlation of ... */
 #define SET_LS_CACHE	64
 #define SET_ARENA_MAX	(4u << 20)	/* chained firings' values, per event */
-#define SET_PEND_MAX	65536		/* chained firings per event */
+#define SET_PEND_MAX	65536		/* held feeds of chained correlations, per event */
 #define SET_PFIELDS_MAX	(1 << 18)	/* their fields, per event */
 #define SET_CHECK_BUDGET (1 << 20)	/* steps of the field checks through chains, per load */
 
@@ -88,21 +88,23 @@ struct set_name {
 };
 
 /*
- * A correlation fired and others listen to it: what they are fed, once
- * the event's own matches have all been fed (so the order of documents
- * never decides whether a chain fires). Values and the line are copied
- * into the set's arena (the firing's state may change before delivery).
+ * A feed of a correlation of a chain (height > 1), held until the event's
+ * feeds of lower correlations are done: then the feeds of each height go
+ * in order of event time (then of the events' arrival), so neither the
+ * order of documents nor of matches decides what a chain sees. Either a
+ * match of one of its rules (direct: the event itself) or a firing of a
+ * correlation it references.
  */
 struct set_pending {
-	size_t corr;		/* the correlation that fired */
-	int depth;		/* chain level of the listeners */
+	size_t corr, ref;	/* the correlation fed and its reference */
+	int height;		/* the correlation's: the delivery level */
 	int64_t time_ms;
-	struct ms_str line;	/* the event's line, or a copy in the arena */
 	uint64_t serial;	/* the event it stands for (sigma_event.serial) */
 	size_t order;		/* place in the queue, for a stable sort */
-	bool closed;		/* a window decided at close: serial given when delivered */
+	struct ms_str line;	/* the event's line, or a copy in the arena */
 	size_t f0, nf;		/* fields: pfields[f0 .. f0 + nf) */
-	bool raw;		/* completed by the event itself: its fields follow */
+	bool raw;		/* the event's own fields follow */
+	bool direct;		/* a rule's match: the event itself, through the field map */
 };
 
 /*
@@ -144,8 +146,11 @@ struct sigma_set {
 	 * per level (allocated only when the set has chains).
 	 */
 	struct decoded *chain_ev;	/* one, when the set has chains */
-	struct set_pending *pend;	/* firings to deliver, for the current event */
+	struct set_pending *pend;	/* held feeds of the current event */
 	size_t npend, apend;
+	struct set_pending *lvl;	/* set_deliver: one height's, sorted */
+	size_t alvl;
+	int max_height;			/* the longest chain */
 	struct set_pfield *pfields;
 	size_t npfields, apfields;
 	/*
@@ -1254,6 +1259,7 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 		s->rules[i].generate = !s->rules[i].referenced || s->rules[i].gen_asked;
 	for (size_t i = 0; i < s->ncorrs; i++)
 		s->corrs[i].generate = !s->corrs[i].referenced || s->corrs[i].gen_asked;
+	s->max_height = height;
 	if (height > 1 && ((s->chain_ev = calloc(1, sizeof(*s->chain_ev))) == NULL ||
 	    (s->arena = malloc(SET_ARENA_MAX)) == NULL)) {
 		free(s->chain_ev);
@@ -1323,6 +1329,7 @@ sigma_set_free(struct sigma_set *s)
 	free(s->gone);
 	free(s->chain_ev);
 	free(s->pend);
+	free(s->lvl);
 	free(s->pfields);
 	free(s->matched);
 	free(s->arena);
@@ -1447,7 +1454,6 @@ struct eval_ctx {
 	const struct sigma_event *sev;
 	detect_emit_fn emit;
 	void *arg;
-	int depth;
 	const char *tags[64];
 };
 
@@ -1502,68 +1508,122 @@ pfield_add(struct sigma_set *s, const char *name, const char *p, size_t len)
  * is the completing line, or the window's latest sample. raw is the event
  * being evaluated.
  */
-static void
-set_defer(struct sigma_set *s, size_t ci, int depth, const struct sigma_corr_alert *ca,
-    const struct sigma_event *raw)
+/* A free slot of the queue, or NULL (counted) when full. */
+static struct set_pending *
+pend_new(struct sigma_set *s)
 {
 	struct set_pending *p;
-	size_t f0 = s->npfields, mark = s->arena_len;
-	const struct decoded *d = ca->last ? ca->last->d : NULL;
-	bool live = ca->last && ca->last->time_ms >= ca->first_ms && ca->last->time_ms <= ca->last_ms;
 
 	if (s->npend == s->apend) {
 		size_t na = s->apend ? s->apend * 2 : 16;
 		if (na > SET_PEND_MAX || (p = realloc(s->pend, na * sizeof(*p))) == NULL)
-			goto full;
+			return NULL;
 		s->pend = p;
 		s->apend = na;
 	}
 	p = &s->pend[s->npend];
-	p->corr = ci;
-	p->depth = depth;
-	p->time_ms = ca->last_ms;
-	/* The event itself (or one of a repeated line's N, which share its fields). */
-	p->raw = live && ca->last->d == raw->d;
-	/*
-	 * Completed by an event: that event. A window decided at close was
-	 * completed by earlier events of its own: an event of its own.
-	 */
-	p->serial = live ? ca->last->serial : 0;
-	p->closed = !live;
+	memset(p, 0, sizeof(*p));
 	p->order = s->npend;
-	p->line = ca->line.p ? ca->line : ms_str_make("", 0);
+	return p;
+}
+
+static void
+chain_drop(struct sigma_set *s)
+{
+	if (s->chain_dropped++ == 0)
+		ms_log(MS_LOG_WARN, "sigma chain=dropped reason=\"one event set off too many feeds "
+		    "of chained correlations\" max_feeds=%d max_fields=%d max_bytes=%u", SET_PEND_MAX,
+		    SET_PFIELDS_MAX, SET_ARENA_MAX);
+}
+
+/* A match of a rule by ev for listener l, a correlation of a chain: held. */
+static void
+set_defer_direct(struct sigma_set *s, const struct set_listener *l, const struct sigma_event *ev)
+{
+	struct set_pending *p = pend_new(s);
+
+	if (p == NULL) {
+		chain_drop(s);
+		return;
+	}
+	p->corr = l->corr;
+	p->ref = l->ref;
+	p->height = s->corrs[l->corr].height;
+	p->time_ms = ev->time_ms;
+	p->serial = ev->serial;
+	p->line = ev->line;
+	p->direct = true;
+	s->npend++;
+}
+
+/*
+ * Correlation ci fired (ca): queues, for each correlation listening to
+ * it, the event it is to see – dated at the last event of what fired,
+ * standing for that event (a window decided at close: its own last
+ * event, not the one that closed it), with the group-by values as fields
+ * and, when an event in the window completed it, that event's own fields
+ * after them (a name in both: the group-by value wins), so an outer
+ * group-by may read what the inner one did not group by. Its line is the
+ * completing line, or the window's latest sample. raw is the event being
+ * evaluated.
+ */
+static void
+set_defer(struct sigma_set *s, size_t ci, const struct sigma_corr_alert *ca,
+    const struct sigma_event *raw)
+{
+	const struct set_corr *sc = &s->corrs[ci];
+	size_t f0 = s->npfields, mark = s->arena_len, p0 = s->npend;
+	const struct decoded *d = ca->last ? ca->last->d : NULL;
+	bool live = ca->last && ca->last->time_ms >= ca->first_ms && ca->last->time_ms <= ca->last_ms;
+	/* The event itself (or one of a repeated line's N, which share its fields). */
+	bool israw = live && ca->last->d == raw->d;
+	struct ms_str line = ca->line.p ? ca->line : ms_str_make("", 0);
+	uint64_t serial = live ? ca->last->serial : ca->last_serial;
+
+	if (serial == 0)
+		serial = ++s->serial;	/* not known: an event of its own */
 	if (!live || ca->line.p != ca->last->line.p) {
 		/* A sample line: in the correlation's buffer, which the next feed may change. */
-		size_t off = arena_put(s, p->line.p, p->line.len);
+		size_t off = arena_put(s, line.p, line.len);
 		if (off == SIZE_MAX)
 			goto full;
-		p->line = ms_str_make(s->arena + off, p->line.len);
+		line = ms_str_make(s->arena + off, line.len);
 	}
 	for (size_t i = 0; i < ca->ngroup; i++)
 		if (!pfield_add(s, ca->group_names[i], ca->group_values[i].p, ca->group_values[i].len))
 			goto full;
 	/* A chained event's fields (the raw event's are added when delivered). */
-	for (unsigned i = 0; live && !p->raw && d != NULL && i < d->nfields; i++) {
+	for (unsigned i = 0; live && !israw && d != NULL && i < d->nfields; i++) {
 		if (s->npfields - f0 >= DECODE_MAX_FIELDS)
 			break;
 		if (!pfield_add(s, d->fields[i].name, d->fields[i].value.p, d->fields[i].value.len))
 			goto full;
 	}
-	p->f0 = f0;
-	p->nf = s->npfields - f0;
-	s->npend++;
+	for (size_t i = 0; i < sc->nls; i++) {
+		struct set_pending *p = pend_new(s);
+
+		if (p == NULL)
+			goto full;
+		p->corr = sc->ls[i].corr;
+		p->ref = sc->ls[i].ref;
+		p->height = s->corrs[p->corr].height;
+		p->time_ms = ca->last_ms;
+		p->serial = serial;
+		p->line = line;
+		p->f0 = f0;
+		p->nf = s->npfields - f0;
+		p->raw = israw;
+		s->npend++;
+	}
 	return;
 full:
+	s->npend = p0;
 	s->npfields = f0;
 	s->arena_len = mark;
-	if (s->chain_dropped++ == 0)
-		ms_log(MS_LOG_WARN, "sigma chain=dropped reason=\"too many correlation firings in one "
-		    "event\" max_firings=%d max_fields=%d max_bytes=%u", SET_PEND_MAX,
-		    SET_PFIELDS_MAX, SET_ARENA_MAX);
+	chain_drop(s);
 }
 
-static void feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
-    const struct sigma_event *ev, struct sigma_fieldmap *fm);
+static void corr_emit_cb(const struct sigma_corr_alert *ca, void *arg);
 
 static int
 pend_cmp(const void *a, const void *b)
@@ -1572,65 +1632,68 @@ pend_cmp(const void *a, const void *b)
 
 	if (x->time_ms != y->time_ms)
 		return x->time_ms < y->time_ms ? -1 : 1;
+	if (x->serial != y->serial)
+		return x->serial < y->serial ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /*
- * Feeds the queued firings to their listeners, which may queue more: in
- * generations (what the event's own feeds set off, then what those set
- * off ...), each in order of event time, so firings decided together
- * arrive oldest first whatever the order of the rules. Windows decided at
- * close stand for an event of their own: one per distinct time in a
- * generation.
+ * Feeds the held feeds, height by height (a correlation of height h is
+ * fed only by rules and lower ones, so all of its feeds are queued when
+ * its turn comes); those of one height in order of event time, then of
+ * the events' arrival. Firings queue feeds of higher heights.
  */
 static void
 set_deliver(struct eval_ctx *x)
 {
 	struct sigma_set *s = x->s;
-	size_t start = 0;
 
-	while (start < s->npend) {
-		size_t end = s->npend;
-		int64_t closed_t = 0;
-		uint64_t closed_ser = 0;
+	for (int h = 2; h <= s->max_height && s->npend > 0; h++) {
+		size_t n = 0;
 
-		qsort(s->pend + start, end - start, sizeof(*s->pend), pend_cmp);
-		for (size_t i = start; i < end; i++) {
-			struct set_pending p = s->pend[i];	/* s->pend may move */
-			struct decoded *d = s->chain_ev;
+		/* Copies: feeding queues more, and may move s->pend. */
+		if (s->alvl < s->npend) {
+			struct set_pending *nl = realloc(s->lvl, s->npend * sizeof(*nl));
+			if (nl == NULL)
+				break;
+			s->lvl = nl;
+			s->alvl = s->npend;
+		}
+		for (size_t i = 0; i < s->npend; i++)
+			if (s->pend[i].height == h)
+				s->lvl[n++] = s->pend[i];
+		qsort(s->lvl, n, sizeof(*s->lvl), pend_cmp);
+		for (size_t i = 0; i < n; i++) {
+			struct set_pending p = s->lvl[i];
 			struct sigma_event ev;
 
-			if (p.closed) {
-				if (closed_ser == 0 || p.time_ms != closed_t) {
-					closed_ser = ++s->serial;
-					closed_t = p.time_ms;
-				}
-				p.serial = closed_ser;
+			if (p.direct) {
+				ev = *x->sev;
+				ev.serial = p.serial;
+				sigma_corr_feed_fm(s->corrs[p.corr].c, p.ref, &ev, s->fm, corr_emit_cb, x);
+				continue;
 			}
-			decode_reset(d);
+			decode_reset(s->chain_ev);
 			for (size_t k = 0; k < p.nf; k++) {
 				const struct set_pfield *f = &s->pfields[p.f0 + k];
-				(void)decode_field_add(d, f->name, f->value.p, f->value.len);
+				(void)decode_field_add(s->chain_ev, f->name, f->value.p, f->value.len);
 			}
 			for (unsigned k = 0; p.raw && k < x->dev->d->nfields; k++)
-				if (decode_field_add(d, x->dev->d->fields[k].name,
+				if (decode_field_add(s->chain_ev, x->dev->d->fields[k].name,
 				    x->dev->d->fields[k].value.p, x->dev->d->fields[k].value.len) < 0)
 					break;
-			d->time_ms = p.time_ms;
-			d->repeat = 1;
+			s->chain_ev->time_ms = p.time_ms;
+			s->chain_ev->repeat = 1;
 			memset(&ev, 0, sizeof(ev));
-			ev.d = d;
+			ev.d = s->chain_ev;
 			ev.time_ms = p.time_ms;
 			ev.agent_id = x->sev->agent_id;
 			ev.host = x->sev->host;
 			ev.serial = p.serial;
 			ev.line = p.line;
-			x->depth = p.depth;
-			feed_listeners(x, s->corrs[p.corr].ls, s->corrs[p.corr].nls, &ev, NULL);
+			sigma_corr_feed_fm(s->corrs[p.corr].c, p.ref, &ev, NULL, corr_emit_cb, x);
 		}
-		start = end;
 	}
-	x->depth = 0;
 	s->npend = 0;
 	s->npfields = 0;
 	s->arena_len = 0;
@@ -1699,19 +1762,27 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 		x->emit(a, x->arg);
 	}
 	/* Chains: for the correlations listening to this one, after the event's own feeds. */
-	if (sc->nls && x->depth < SET_CHAIN_DEPTH && x->s->chain_ev != NULL)
-		set_defer(x->s, (size_t)(sc - x->s->corrs), x->depth + 1, ca, x->sev);
+	if (sc->nls && x->s->chain_ev != NULL)
+		set_defer(x->s, (size_t)(sc - x->s->corrs), ca, x->sev);
 }
 
 /* A "message repeated N times" line stands for N events (bounded). */
 #define SET_MAX_REPEAT 1000
 
+/*
+ * A match of a rule by ev, for the correlations it feeds: now, or held
+ * for a correlation of a chain (set_deliver).
+ */
 static void
 feed_listeners(struct eval_ctx *x, const struct set_listener *ls, size_t n,
     const struct sigma_event *ev, struct sigma_fieldmap *fm)
 {
-	for (size_t i = 0; i < n; i++)
-		sigma_corr_feed_fm(x->s->corrs[ls[i].corr].c, ls[i].ref, ev, fm, corr_emit_cb, x);
+	for (size_t i = 0; i < n; i++) {
+		if (x->s->corrs[ls[i].corr].height > 1 && x->s->chain_ev != NULL)
+			set_defer_direct(x->s, &ls[i], ev);
+		else
+			sigma_corr_feed_fm(x->s->corrs[ls[i].corr].c, ls[i].ref, ev, fm, corr_emit_cb, x);
+	}
 }
 
 static void
@@ -1772,7 +1843,6 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	sev.serial = s->serial + 1;
 	s->serial += repeat;
 	/* Field by field: tags[] is filled before use, no need to clear it per event. */
-	x.depth = 0;
 	x.s = s;
 	x.dev = ev;
 	x.sev = &sev;

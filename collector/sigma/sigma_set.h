@@ -86,8 +86,9 @@ uint64_t sigma_set_hits(const struct sigma_set *s, size_t i);
 int sigma_set_evicted(const struct sigma_set *s, size_t i, uint64_t *out);
 
 /*
- * Firings of correlations that feed others, not passed on because one
- * event made too many (a folder whose chains multiply; logged once).
+ * Feeds of chained correlations (firings passed on, matches of their
+ * rules) not made because one event set off too many (a folder whose
+ * chains multiply; logged once).
  */
 uint64_t sigma_set_chain_dropped(const struct sigma_set *s);
 

@@ -693,6 +693,70 @@ test_ordered_at_close(void **state)
 	}
 }
 
+/*
+ * Feeds of a chain's correlations go by event time, then arrival, whatever
+ * set them off: an inner window decided at close by a failure is a step
+ * before that failure; two windows whose last events were two lines of the
+ * same second are two steps; a repeated line's N events reach an outer
+ * correlation one by one, with what each set off in between.
+ */
+static void
+test_chain_time_order(void **state)
+{
+	static const char *const closing[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("02:00", "root", "203.0.113.5", "2"),
+		NULL,
+	};
+	static const char *const same_second[] = {
+		FAILED("00:00", "bob", "203.0.113.5", "1"), FAILED("00:00", "root", "203.0.113.5", "2"),
+		FAILED("02:00", "carol", "203.0.113.5", "3"), NULL,
+	};
+	static const char *const repeated[] = {
+		"Nov 25 10:00:00 web1 sshd[1]: message repeated 3 times: [ Failed password for root "
+		"from 203.0.113.5 port 1 ssh2]", NULL,
+	};
+	static const char *const rx = "title: rx\nname: rx\nlogsource: {product: linux, service: sshd}\n"
+	    "detection:\n  sel:\n    outcome: failure\n    user: [bob, carol]\n  condition: sel\n";
+	static const char *const ry = "title: ry\nname: ry\nlogsource: {product: linux, service: sshd}\n"
+	    "detection:\n  sel:\n    outcome: failure\n    user: [root, carol]\n  condition: sel\n";
+	char text[4096];
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		snprintf(text, sizeof(text), "%s---\n%s---\ntitle: X\nname: x\ncorrelation: "
+		    "{type: event_count, rules: [fail_root], group-by: [src_ip], timespan: 1m, "
+		    "condition: {lt: 100}}\n---\ntitle: O\nname: O\ncorrelation: {type: "
+		    "temporal_ordered, rules: [x, fail], group-by: [src_ip], timespan: 10m}\n",
+		    order ? FAIL_RULE : ROOT_RULE, order ? ROOT_RULE : FAIL_RULE);
+		run(load(text, &rep), closing, &g);
+		sigma_report_fini(&rep);
+		if (g.n != 1)
+			fail_msg("order %d: %zu alerts, expected the closed window then the failure",
+			    order, g.n);
+		snprintf(text, sizeof(text), "%s---\n%s---\ntitle: X\nname: x\ncorrelation: "
+		    "{type: event_count, rules: [rx], group-by: [src_ip], timespan: 1m, condition: "
+		    "{lt: 100}}\n---\ntitle: Y\nname: y\ncorrelation: {type: event_count, rules: [ry], "
+		    "group-by: [src_ip], timespan: 1m, condition: {lt: 100}}\n---\ntitle: O\nname: O\n"
+		    "correlation: {type: temporal_ordered, rules: [x, y], group-by: [src_ip], "
+		    "timespan: 10m}\n", order ? ry : rx, order ? rx : ry);
+		run(load(text, &rep), same_second, &g);
+		sigma_report_fini(&rep);
+		if (g.n != 1)
+			fail_msg("order %d: %zu alerts, expected two windows of one second in order",
+			    order, g.n);
+	}
+	run(load(FAIL_RULE "---\ntitle: inner\nname: inner\ncorrelation: {type: event_count, "
+	    "rules: [fail], group-by: [src_ip], timespan: 1m, condition: {gte: 2}}\n---\n"
+	    "title: O\nname: O\ncorrelation: {type: temporal_ordered, rules: [inner, fail], "
+	    "group-by: [src_ip], timespan: 10m}\n", &rep), repeated, &g);
+	sigma_report_fini(&rep);
+	/* the 2nd failure completes inner; the 3rd follows it */
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.rule[0], "O");
+}
+
 int
 main(void)
 {
@@ -708,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_chain_bound),
 		cmocka_unit_test(test_ordered_documents),
 		cmocka_unit_test(test_ordered_at_close),
+		cmocka_unit_test(test_chain_time_order),
 	};
 	int rc;
 
