@@ -794,7 +794,7 @@ corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 {
 	c->max_groups = SIGMA_CORR_DEFAULT_MAX_GROUPS;
 	if (c->type == CORR_TEMPORAL)
-		c->ntv = c->nrefs;
+		c->ntv = 2 * c->nrefs;	/* times, then the serials that set them */
 	else if (c->type == CORR_TEMPORAL_ORDERED)
 		c->ntv = ORD_SLOT * c->nrefs;
 	if (c->type == CORR_EVENT_COUNT && !c->at_close)
@@ -1742,6 +1742,7 @@ feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
     const struct sigma_event *ev, sigma_corr_emit_fn emit, void *arg)
 {
 	int64_t t = ev->time_ms, lo, first = INT64_MAX, last = INT64_MIN;
+	int64_t ser = ev->serial ? (int64_t)ev->serial : T_NONE;
 	uint64_t n = 0;
 
 	if (t < g->floor)
@@ -1753,8 +1754,11 @@ feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
 			g->tv[i] = T_NONE;
 	if (t < lo)
 		return;
-	if (t > g->tv[ref])
+	/* The latest time, the latest event among equals (ser: tv[nrefs + ref]). */
+	if (t >= g->tv[ref]) {
 		g->tv[ref] = t;
+		g->tv[c->nrefs + ref] = ser;
+	}
 	sample_add(g, t, ev->line);
 	for (size_t i = 0; i < c->nrefs; i++) {
 		if (g->tv[i] == T_NONE)
@@ -1766,8 +1770,26 @@ feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
 			last = g->tv[i];
 	}
 	if (n >= c->need) {
+		int64_t keep[CORR_MAX_REFS];
+		size_t nkeep = 0;
+
+		/*
+		 * This event's other matches, fed before the one that fired,
+		 * go to the next window as if fed after the reset (which they
+		 * would only pass at or above the new floor): the order of
+		 * feeds decides nothing.
+		 */
+		for (size_t i = 0; i < c->nrefs && ser != T_NONE; i++)
+			if (i != ref && g->tv[i] == t && g->tv[c->nrefs + i] == ser)
+				keep[nkeep++] = (int64_t)i;
 		fire(c, g, n, first, last, ev, emit, arg);
 		group_reset(c, g);
+		for (size_t k = 0; k < nkeep && t >= g->floor; k++) {
+			g->tv[keep[k]] = t;
+			g->tv[c->nrefs + (size_t)keep[k]] = ser;
+		}
+		if (nkeep > 0 && t >= g->floor)
+			sample_add(g, t, ev->line);
 	}
 }
 

@@ -1528,9 +1528,12 @@ pend_new(struct sigma_set *s)
 }
 
 static void
-chain_drop(struct sigma_set *s)
+chain_drop(struct sigma_set *s, size_t n)
 {
-	if (s->chain_dropped++ == 0)
+	bool first = s->chain_dropped == 0;
+
+	s->chain_dropped += n;
+	if (first && n > 0)
 		ms_log(MS_LOG_WARN, "sigma chain=dropped reason=\"one event set off too many feeds "
 		    "of chained correlations\" max_feeds=%d max_fields=%d max_bytes=%u", SET_PEND_MAX,
 		    SET_PFIELDS_MAX, SET_ARENA_MAX);
@@ -1543,7 +1546,7 @@ set_defer_direct(struct sigma_set *s, const struct set_listener *l, const struct
 	struct set_pending *p = pend_new(s);
 
 	if (p == NULL) {
-		chain_drop(s);
+		chain_drop(s, 1);
 		return;
 	}
 	p->corr = l->corr;
@@ -1620,7 +1623,7 @@ full:
 	s->npend = p0;
 	s->npfields = f0;
 	s->arena_len = mark;
-	chain_drop(s);
+	chain_drop(s, sc->nls);	/* one feed per listener */
 }
 
 static void corr_emit_cb(const struct sigma_corr_alert *ca, void *arg);
@@ -1654,8 +1657,13 @@ set_deliver(struct eval_ctx *x)
 		/* Copies: feeding queues more, and may move s->pend. */
 		if (s->alvl < s->npend) {
 			struct set_pending *nl = realloc(s->lvl, s->npend * sizeof(*nl));
-			if (nl == NULL)
+			if (nl == NULL) {
+				size_t left = 0;
+				for (size_t i = 0; i < s->npend; i++)
+					left += s->pend[i].height >= h;
+				chain_drop(s, left);
 				break;
+			}
 			s->lvl = nl;
 			s->alvl = s->npend;
 		}

@@ -747,6 +747,31 @@ test_chain_time_order(void **state)
 			fail_msg("order %d: %zu alerts, expected two windows of one second in order",
 			    order, g.n);
 	}
+	/*
+	 * temporal: the event that completes a window (the root failure: the
+	 * inner A and fail) begins the next with its other match, whichever
+	 * comes first; the accepted root login then completes that one.
+	 */
+	for (int order = 0; order < 2; order++) {
+		static const char *const three[] = {
+			FAILED("00:00", "bob", "203.0.113.5", "1"),
+			FAILED("00:01", "root", "203.0.113.5", "2"),
+			ACCEPTED("00:02", "root", "203.0.113.5"), NULL,
+		};
+		static const char *const root_any = "title: root\nname: root_any\n"
+		    "logsource: {product: linux, service: sshd}\ndetection:\n  sel:\n"
+		    "    user: root\n  condition: sel\n";
+
+		snprintf(text, sizeof(text), "%s---\n%s---\ntitle: A\nname: a\ncorrelation: "
+		    "{type: event_count, rules: [root_any], group-by: [src_ip], timespan: 1m, "
+		    "condition: {gte: 1}}\n---\ntitle: B\nname: b\ncorrelation: {type: temporal, "
+		    "rules: [a, fail], group-by: [src_ip], timespan: 10m}\n",
+		    order ? root_any : FAIL_RULE, order ? FAIL_RULE : root_any);
+		run(load(text, &rep), three, &g);
+		sigma_report_fini(&rep);
+		if (g.n != 2)
+			fail_msg("order %d: temporal chain raised %zu alerts, expected 2", order, g.n);
+	}
 	run(load(FAIL_RULE "---\ntitle: inner\nname: inner\ncorrelation: {type: event_count, "
 	    "rules: [fail], group-by: [src_ip], timespan: 1m, condition: {gte: 2}}\n---\n"
 	    "title: O\nname: O\ncorrelation: {type: temporal_ordered, rules: [inner, fail], "
