@@ -1275,7 +1275,7 @@ corr_field(struct sigma_fieldmap *fm, const struct sigma_event *ev, uint32_t id,
 	return decode_field_get(ev->d, name);
 }
 
-static long
+static inline __attribute__((always_inline)) long
 group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
     struct sigma_fieldmap *fm)
 {
@@ -1318,7 +1318,7 @@ group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
  * header and ~100 instructions each time. The buffer's contents are
  * never read past sused (0 for a new group).
  */
-static struct corr_group *
+static inline __attribute__((always_inline)) struct corr_group *
 group_get(struct sigma_corr *c, size_t klen, uint32_t h)
 {
 	struct corr_group *g = ms_map_touch_h(c->groups, c->key, klen, h);
@@ -1558,7 +1558,7 @@ insert:
 	return 0;
 }
 
-static void
+static inline __attribute__((always_inline)) void
 feed_event_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_event *ev,
     sigma_corr_emit_fn emit, void *arg)
 {
@@ -1696,7 +1696,8 @@ feed_value_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 
 /* --- lt / lte / neq: tumbling windows evaluated when they close ------- */
 
-static void
+/* Not inlined: the event_count and value_count feeds (most) stay small enough to be. */
+static void __attribute__((noinline))
 feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_event *ev,
     struct ms_str v, sigma_corr_emit_fn emit, void *arg)
 {
@@ -1737,7 +1738,8 @@ feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_eve
 
 /* --- temporal, temporal_ordered --------------------------------------- */
 
-static void
+/* Not inlined: the event_count and value_count feeds (most) stay small enough to be. */
+static void __attribute__((noinline))
 feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
     const struct sigma_event *ev, sigma_corr_emit_fn emit, void *arg)
 {
@@ -1804,7 +1806,8 @@ feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
  */
 enum { ORD_S, ORD_E, ORD_SER, ORD_PS, ORD_PE };
 
-static void
+/* Not inlined: the event_count and value_count feeds (most) stay small enough to be. */
+static void __attribute__((noinline))
 feed_ordered(struct sigma_corr *c, struct corr_group *g, size_t ref,
     const struct sigma_event *ev, sigma_corr_emit_fn emit, void *arg)
 {

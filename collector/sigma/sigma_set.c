@@ -1540,7 +1540,7 @@ chain_drop(struct sigma_set *s, size_t n)
 }
 
 /* A match of a rule by ev for listener l, a correlation of a chain: held. */
-static void
+static void __attribute__((noinline, cold))
 set_defer_direct(struct sigma_set *s, const struct set_listener *l, const struct sigma_event *ev)
 {
 	struct set_pending *p = pend_new(s);
