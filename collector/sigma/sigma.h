@@ -176,10 +176,9 @@ int64_t sigma_corr_timespan_ms(const struct sigma_corr *c);
 
 /*
  * Where c is written, for messages: its file ("" when parsed without one),
- * the line of the document, of reference i in rules:.
+ * the line of reference i in rules:.
  */
 const char *sigma_corr_file(const struct sigma_corr *c);
-int sigma_corr_line(const struct sigma_corr *c);
 int sigma_corr_ref_line(const struct sigma_corr *c, size_t i);
 /* group-by: the names, and the field each reads in events of reference ri
  * (its alias, else the name) with the line that says so. */

@@ -200,7 +200,6 @@ struct sigma_corr {
 
 	/* Where things are written, for the set's messages (sigma_corr_where). */
 	char *file;		/* owned, NULL when parsed without one */
-	int line;		/* the document */
 	int *ref_line;		/* [ri] */
 	int *group_line;	/* [gi * nrefs + ri]: the alias entry, else the group-by item */
 	int field_line;		/* condition field */
@@ -910,7 +909,6 @@ sigma_corr_parse(const struct ms_yaml_node *doc, const char *file, char *err, si
 		perr(&p, rules->line, "rules is empty");
 		goto fail;
 	}
-	c->line = doc->line;
 	if ((file != NULL && (c->file = strdup(file)) == NULL) ||
 	    (c->ref_line = calloc(c->nrefs, sizeof(*c->ref_line))) == NULL) {
 		perr(&p, rules->line, "out of memory");
@@ -1092,12 +1090,6 @@ const char *
 sigma_corr_file(const struct sigma_corr *c)
 {
 	return c ? or_empty(c->file) : "";
-}
-
-int
-sigma_corr_line(const struct sigma_corr *c)
-{
-	return c ? c->line : 0;
 }
 
 int
