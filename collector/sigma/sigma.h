@@ -131,6 +131,11 @@ struct sigma_corr_alert {
 	size_t nsamples;
 	const char *const *values;		/* value_count: distinct values seen (some) */
 	size_t nvalues;
+	/*
+	 * Decided at close: the agent and host of the window's last event (the
+	 * deciding event is another window's); NULL otherwise, last's then.
+	 */
+	const char *agent_id, *host;
 };
 typedef void (*sigma_corr_emit_fn)(const struct sigma_corr_alert *a, void *arg);
 

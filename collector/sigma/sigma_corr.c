@@ -150,6 +150,16 @@ struct corr_cold {
 	uint64_t count;		/* at close, event_count: events in the window */
 };
 
+/*
+ * At close only, right after struct corr_cold: the agent and host of the
+ * window's last event, for its alert – the event that decides the window
+ * is another window's, often another group's.
+ */
+struct corr_whom {
+	char agent[128];
+	char host[256];
+};
+
 struct corr_group {
 	int64_t newest;		/* live: newest counted event time, T_NONE */
 	int64_t floor;		/* live: older events are ignored (a window fired) */
@@ -804,6 +814,8 @@ corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 	    (c->ntv > c->ringinl ? c->ntv : c->ringinl) * sizeof(int64_t) +
 	    c->valinl * sizeof(struct corr_value);
 	c->gsize = c->coldoff + sizeof(struct corr_cold);
+	if (c->at_close)
+		c->gsize += sizeof(struct corr_whom);
 	if ((c->key = malloc(c->ngroup * (2 + SIGMA_CORR_VALUE_MAX) + 1)) == NULL ||
 	    (c->ngroup && (c->gvals = calloc(c->ngroup, sizeof(*c->gvals))) == NULL) ||
 	    (c->cap && c->type == CORR_VALUE_COUNT &&
@@ -1185,6 +1197,13 @@ group_cold(struct corr_group *g)
 	return (struct corr_cold *)((char *)g + g->coldoff);
 }
 
+/* At close only: see struct corr_whom. */
+static struct corr_whom *
+group_whom(struct corr_group *g)
+{
+	return (struct corr_whom *)((char *)group_cold(g) + sizeof(struct corr_cold));
+}
+
 /* Forgets the samples (their buffer stays for the next ones). */
 static void
 samples_clear(struct corr_group *g)
@@ -1435,9 +1454,14 @@ fire(struct sigma_corr *c, struct corr_group *g, uint64_t count, int64_t first,
 	a.first_ms = first;
 	a.last_ms = last;
 	a.last = ev;
-	a.line = ev->line;
+	/* At close, ev is another window's event: the line is one of this window's samples. */
+	a.line = c->at_close ? ms_str_make("", 0) : ev->line;
 	/* At close: the window's last event, not the one that closed it. */
 	a.last_serial = c->at_close ? c->fire_serial : ev->serial;
+	if (c->at_close) {
+		a.agent_id = group_whom(g)->agent;
+		a.host = group_whom(g)->host;
+	}
 	for (size_t i = 0; i < g->nsamples; i++) {
 		c->sptrs[i] = group_cold(g)->sbuf + group_cold(g)->soff[i];
 		/* At close, ev is the next window's first event: a line of this one instead. */
@@ -1722,10 +1746,69 @@ feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_eve
 	}
 	/* The last event: the latest time, the latest to arrive among equals. */
 	if (t >= cg->wlast) {
+		struct corr_whom *w = group_whom(g);
+		const char *agent = ev->agent_id ? ev->agent_id : "";
+		const char *host = ev->host ? ev->host : "";
+
 		cg->wlast = t;
 		cg->wserial = ev->serial;
+		ms_copy(w->agent, sizeof(w->agent), agent, strlen(agent));
+		ms_copy(w->host, sizeof(w->host), host, strlen(host));
 	}
 	sample_add(g, t, ev->line);
+}
+
+/* Windows of quiet groups decided per feed, at most: the rest at the next ones. */
+#define CORR_CLOSE_STEP 4
+
+/*
+ * Windows decided at close whose group went quiet: the group that was fed
+ * least recently is decided when ev (just fed, of another group) is past
+ * its window, as its own next event would have decided it, and is then
+ * forgotten (an at-close group holds nothing but its window). Quiet
+ * groups reach the least recent end of the map in the order they went
+ * quiet; the one just fed is at the other end. ev's own time, not the
+ * newest ever seen: one line dated in the future decides at most
+ * CORR_CLOSE_STEP windows early, not every window from then on.
+ */
+static void __attribute__((noinline))
+close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_fn emit,
+    void *arg)
+{
+	for (int step = 0; step < CORR_CLOSE_STEP && ms_map_count(c->groups) > 1; step++) {
+		const void *kp;
+		size_t klen, k = 0;
+		struct corr_group *g = ms_map_lru(c->groups, &kp, &klen);
+		const unsigned char *key = kp;
+		struct corr_cold *cg;
+
+		if (g == NULL)
+			break;
+		cg = group_cold(g);
+		if (cg->start != T_NONE) {
+			uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : cg->count;
+
+			/* ev is older than this window's end (or than its start) */
+			if (ev->time_ms < cg->start ||
+			    (uint64_t)ev->time_ms - (uint64_t)cg->start <= (uint64_t)c->span_ms)
+				break;
+			if (cond_holds(c, count)) {
+				/* The group-by values, from the key (group_key's layout). */
+				for (size_t i = 0; i < c->ngroup && k + 2 <= klen; i++) {
+					size_t n = (size_t)key[k] << 8 | key[k + 1];
+
+					if (n > klen - k - 2)
+						n = klen - k - 2;
+					c->gvals[i] = ms_str_make((const char *)key + k + 2, n);
+					k += 2 + n;
+				}
+				c->fire_serial = cg->wserial;
+				fire(c, g, count, cg->wfirst, cg->wlast, ev, emit, arg);
+			}
+		}
+		if (ms_map_del_lru(c->groups) != 0)
+			break;
+	}
 }
 
 /* --- temporal, temporal_ordered --------------------------------------- */
@@ -1938,6 +2021,7 @@ sigma_corr_feed_fm(struct sigma_corr *c, size_t ref, const struct sigma_event *e
 		return;
 	if (c->at_close) {
 		feed_at_close(c, g, ev, v, emit, arg);
+		close_quiet(c, ev, emit, arg);
 		return;
 	}
 	switch (c->type) {

@@ -1577,7 +1577,9 @@ set_defer(struct sigma_set *s, size_t ci, const struct sigma_corr_alert *ca,
 	const struct set_corr *sc = &s->corrs[ci];
 	size_t f0 = s->npfields, mark = s->arena_len, p0 = s->npend;
 	const struct decoded *d = ca->last ? ca->last->d : NULL;
-	bool live = ca->last && ca->last->time_ms >= ca->first_ms && ca->last->time_ms <= ca->last_ms;
+	/* Decided at close (agent_id given): ca->last is another window's event. */
+	bool live = ca->agent_id == NULL && ca->last && ca->last->time_ms >= ca->first_ms &&
+	    ca->last->time_ms <= ca->last_ms;
 	/* The event itself (or one of a repeated line's N, which share its fields). */
 	bool israw = live && ca->last->d == raw->d;
 	struct ms_str line = ca->line.p ? ca->line : ms_str_make("", 0);
@@ -1592,9 +1594,19 @@ set_defer(struct sigma_set *s, size_t ci, const struct sigma_corr_alert *ca,
 			goto full;
 		line = ms_str_make(s->arena + off, line.len);
 	}
-	for (size_t i = 0; i < ca->ngroup; i++)
-		if (!pfield_add(s, ca->group_names[i], ca->group_values[i].p, ca->group_values[i].len))
+	for (size_t i = 0; i < ca->ngroup; i++) {
+		struct ms_str v = ca->group_values[i];
+
+		/* At close the values may be in a group that is forgotten right after. */
+		if (ca->agent_id != NULL) {
+			size_t off = arena_put(s, v.p, v.len);
+			if (off == SIZE_MAX)
+				goto full;
+			v = ms_str_make(s->arena + off, v.len);
+		}
+		if (!pfield_add(s, ca->group_names[i], v.p, v.len))
 			goto full;
+	}
 	/* A chained event's fields (the raw event's are added when delivered). */
 	for (unsigned i = 0; live && !israw && d != NULL && i < d->nfields; i++) {
 		if (s->npfields - f0 >= DECODE_MAX_FIELDS)
@@ -1730,6 +1742,13 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 		const char *vf = sigma_corr_value_field(c);
 
 		alert_base(a, x->dev);
+		if (ca->agent_id != NULL) {
+			/* Decided at close: whose window it was; a source only from the group-by. */
+			ms_copy(a->agent_id, sizeof(a->agent_id), ca->agent_id, strlen(ca->agent_id));
+			ms_copy(a->host, sizeof(a->host), ca->host ? ca->host : "",
+			    ca->host ? strlen(ca->host) : 0);
+			a->src_ip[0] = '\0';
+		}
 		/* Like a rule without id: the name, else the title. */
 		a->rule_id = *sigma_corr_id(c) ? sigma_corr_id(c) :
 		    *sigma_corr_name(c) ? sigma_corr_name(c) : sigma_corr_title(c);

@@ -31,6 +31,7 @@ struct fired {
 	char gval[4][300];
 	char samples[SIGMA_CORR_MAX_SAMPLES][600];
 	char values[MAX_COPY][300];
+	char agent[128], host[256];	/* at close: whose window; "" when not given */
 };
 
 struct sink {
@@ -85,6 +86,8 @@ emit_cb(const struct sigma_corr_alert *a, void *arg)
 	f->nvalues = a->nvalues;
 	for (size_t i = 0; i < a->nvalues && i < MAX_COPY; i++)
 		copy_cut(f->values[i], sizeof(f->values[i]), a->values[i], strlen(a->values[i]));
+	copy_cut(f->agent, sizeof(f->agent), a->agent_id, a->agent_id ? strlen(a->agent_id) : 0);
+	copy_cut(f->host, sizeof(f->host), a->host, a->host ? strlen(a->host) : 0);
 	assert_true(a->first_ms <= a->last_ms);
 	if (s->reenter != NULL)
 		sigma_corr_feed(s->reenter, 0, a->last, emit_cb, s);
@@ -124,6 +127,7 @@ parse_ok(const char *yaml)
  * NULL-terminated name, value pairs as fields.
  */
 static uint64_t feed_serial;	/* the events' serial: 0, not known, unless a test sets it */
+static const char *feed_agent = "agent-1", *feed_host = "web1";	/* the events' origin */
 
 static void
 feed(struct sigma_corr *c, size_t ref, int64_t t, struct sink *s, const char *line, ...)
@@ -150,8 +154,8 @@ feed(struct sigma_corr *c, size_t ref, int64_t t, struct sink *s, const char *li
 	ev.time_ms = t;
 	ev.line = ms_str_make(line, strlen(line));
 	ev.message = ev.line;
-	ev.host = "web1";
-	ev.agent_id = "agent-1";
+	ev.host = feed_host;
+	ev.agent_id = feed_agent;
 	ev.serial = feed_serial;
 	sigma_corr_feed(c, ref, &ev, emit_cb, s);
 }
@@ -719,12 +723,38 @@ test_event_count_at_close(void **state)
 	feed(c, 0, T0 + 80 * SEC, s, NULL, "host", "h1", NULL);
 	feed(c, 0, T0 + 200 * SEC, s, NULL, "host", "h1", NULL);
 	assert_int_equal(s->n, 1);
-	/* Window 3 has 1 event; another group does not close it. */
+	assert_string_equal(s->a[0].agent, "agent-1");
+	assert_string_equal(s->a[0].host, "web1");
+	/*
+	 * Window 3 [T0+200s, T0+260s] has 1 event, then h1 goes quiet: an
+	 * event of another group (another agent's) past its end decides it,
+	 * for h1's agent and host, and h1 is forgotten.
+	 */
+	feed_agent = "agent-2";
+	feed_host = "web2";
 	feed(c, 0, T0 + 900 * SEC, s, NULL, "host", "h2", NULL);
-	assert_int_equal(s->n, 1);
-	feed(c, 0, T0 + 901 * SEC, s, NULL, "host", "h1", NULL);
 	assert_int_equal(s->n, 2);
 	assert_int_equal(s->a[1].count, 1);
+	assert_string_equal(s->a[1].gval[0], "h1");
+	assert_int_equal(s->a[1].first_ms, T0 + 200 * SEC);
+	assert_int_equal(s->a[1].last_ms, T0 + 200 * SEC);
+	assert_string_equal(s->a[1].agent, "agent-1");
+	assert_string_equal(s->a[1].host, "web1");
+	assert_int_equal(sigma_corr_groups(c), 1);
+	/* h1 again: a new window; h2's [900s, 960s] is not over yet. */
+	feed_agent = "agent-1";
+	feed_host = "web1";
+	feed(c, 0, T0 + 901 * SEC, s, NULL, "host", "h1", NULL);
+	assert_int_equal(s->n, 2);
+	/* Past both: h1's by its own event, then the quiet h2's, for agent-2. */
+	feed(c, 0, T0 + 1000 * SEC, s, NULL, "host", "h1", NULL);
+	assert_int_equal(s->n, 4);
+	assert_string_equal(s->a[2].gval[0], "h1");
+	assert_int_equal(s->a[2].first_ms, T0 + 901 * SEC);
+	assert_string_equal(s->a[3].gval[0], "h2");
+	assert_int_equal(s->a[3].first_ms, T0 + 900 * SEC);
+	assert_string_equal(s->a[3].agent, "agent-2");
+	assert_string_equal(s->a[3].host, "web2");
 	sigma_corr_free(c);
 	free(s);
 }
