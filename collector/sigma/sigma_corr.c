@@ -33,10 +33,12 @@
  *    The group's window is tumbling: it opens at the group's first event and
  *    covers [start, start + span]; it is evaluated when the next event of
  *    the same group arrives after start + span, and that event opens the
- *    next window. The alert's last event is that closing event; count,
- *    first/last time, samples and values are those of the closed window.
- *    There is no timer: a window whose group never sees another event is
- *    never evaluated, and events older than the open window are ignored.
+ *    next window; or, when the group went quiet, by an event of another
+ *    group after start + 2 * span (close_quiet), and the group is forgotten.
+ *    Count, first/last time, samples, values, agent and host are those of
+ *    the closed window. There is no timer: a window waits for the
+ *    correlation's next event; events older than the open window are
+ *    ignored.
  *    A closed window holds at least one event, so a condition that can only
  *    hold for 0 (lt: 1, lte: 0) is rejected at parse time.
  *
@@ -229,6 +231,10 @@ struct sigma_corr {
 	uint64_t evicted;
 	bool busy;		/* inside emit */
 	uint64_t fire_serial;	/* at close: the fired window's last serial, for fire() */
+	/* close_quiet's budget for the line being fed (a repeated line is fed N times) */
+	const char *close_line;
+	int64_t close_t;
+	int close_left;
 
 	/* sigma_corr_bind: field ids in fm, gfid[gi * nrefs + ri] as alias[] */
 	const struct sigma_fieldmap *fm;	/* NULL: unbound */
@@ -991,6 +997,7 @@ sigma_corr_reset(struct sigma_corr *c)
 	ms_map_free(c->groups);
 	c->groups = fresh;
 	c->evicted = 0;
+	c->close_line = NULL;
 	return 0;
 }
 
@@ -1758,24 +1765,31 @@ feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_eve
 	sample_add(g, t, ev->line);
 }
 
-/* Windows of quiet groups decided per feed, at most: the rest at the next ones. */
+/* Quiet groups looked at per line fed, at most: the rest at the next lines. */
 #define CORR_CLOSE_STEP 4
 
 /*
  * Windows decided at close whose group went quiet: the group that was fed
  * least recently is decided when ev (just fed, of another group) is past
- * its window, as its own next event would have decided it, and is then
- * forgotten (an at-close group holds nothing but its window). Quiet
- * groups reach the least recent end of the map in the order they went
- * quiet; the one just fed is at the other end. ev's own time, not the
- * newest ever seen: one line dated in the future decides at most
- * CORR_CLOSE_STEP windows early, not every window from then on.
+ * its window by one more timespan (room for agents whose events come
+ * late), and is then forgotten (an at-close group holds nothing but its
+ * window). Quiet groups reach the least recent end of the map in the
+ * order they went quiet; the one just fed is at the other end. ev's own
+ * time, not the newest ever seen: one line dated in the future decides at
+ * most CORR_CLOSE_STEP windows early, not every window from then on; a
+ * group whose window starts after ev is passed over (moved to the newest
+ * end), so that one such group does not hold up the others.
  */
 static void __attribute__((noinline))
 close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_fn emit,
     void *arg)
 {
-	for (int step = 0; step < CORR_CLOSE_STEP && ms_map_count(c->groups) > 1; step++) {
+	if (ev->line.p != c->close_line || ev->time_ms != c->close_t) {
+		c->close_line = ev->line.p;
+		c->close_t = ev->time_ms;
+		c->close_left = CORR_CLOSE_STEP;
+	}
+	for (; c->close_left > 0 && ms_map_count(c->groups) > 1; c->close_left--) {
 		const void *kp;
 		size_t klen, k = 0;
 		struct corr_group *g = ms_map_lru(c->groups, &kp, &klen);
@@ -1788,9 +1802,12 @@ close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_
 		if (cg->start != T_NONE) {
 			uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : cg->count;
 
-			/* ev is older than this window's end (or than its start) */
-			if (ev->time_ms < cg->start ||
-			    (uint64_t)ev->time_ms - (uint64_t)cg->start <= (uint64_t)c->span_ms)
+			if (ev->time_ms < cg->start) {
+				/* ahead of ev: passed over */
+				(void)ms_map_touch(c->groups, kp, klen);
+				continue;
+			}
+			if ((uint64_t)ev->time_ms - (uint64_t)cg->start <= 2 * (uint64_t)c->span_ms)
 				break;
 			if (cond_holds(c, count)) {
 				/* The group-by values, from the key (group_key's layout). */

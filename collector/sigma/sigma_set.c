@@ -105,6 +105,7 @@ struct set_pending {
 	size_t f0, nf;		/* fields: pfields[f0 .. f0 + nf) */
 	bool raw;		/* the event's own fields follow */
 	bool direct;		/* a rule's match: the event itself, through the field map */
+	const char *agent, *host;	/* a window decided at close: its own (arena); NULL: the event's */
 };
 
 /*
@@ -1584,6 +1585,7 @@ set_defer(struct sigma_set *s, size_t ci, const struct sigma_corr_alert *ca,
 	bool israw = live && ca->last->d == raw->d;
 	struct ms_str line = ca->line.p ? ca->line : ms_str_make("", 0);
 	uint64_t serial = live ? ca->last->serial : ca->last_serial;
+	const char *agent = NULL, *host = NULL;
 
 	if (serial == 0)
 		serial = ++s->serial;	/* not known: an event of its own */
@@ -1607,6 +1609,16 @@ set_defer(struct sigma_set *s, size_t ci, const struct sigma_corr_alert *ca,
 		if (!pfield_add(s, ca->group_names[i], v.p, v.len))
 			goto full;
 	}
+	if (ca->agent_id != NULL) {
+		/* Whose window it was, NUL included: the outer correlation's event's origin. */
+		size_t ao = arena_put(s, ca->agent_id, strlen(ca->agent_id) + 1);
+		size_t ho = ca->host ? arena_put(s, ca->host, strlen(ca->host) + 1) : SIZE_MAX;
+
+		if (ao == SIZE_MAX || (ca->host && ho == SIZE_MAX))
+			goto full;
+		agent = s->arena + ao;
+		host = ca->host ? s->arena + ho : NULL;
+	}
 	/* A chained event's fields (the raw event's are added when delivered). */
 	for (unsigned i = 0; live && !israw && d != NULL && i < d->nfields; i++) {
 		if (s->npfields - f0 >= DECODE_MAX_FIELDS)
@@ -1628,6 +1640,8 @@ set_defer(struct sigma_set *s, size_t ci, const struct sigma_corr_alert *ca,
 		p->f0 = f0;
 		p->nf = s->npfields - f0;
 		p->raw = israw;
+		p->agent = agent;
+		p->host = host;
 		s->npend++;
 	}
 	return;
@@ -1707,8 +1721,8 @@ set_deliver(struct eval_ctx *x)
 			memset(&ev, 0, sizeof(ev));
 			ev.d = s->chain_ev;
 			ev.time_ms = p.time_ms;
-			ev.agent_id = x->sev->agent_id;
-			ev.host = x->sev->host;
+			ev.agent_id = p.agent ? p.agent : x->sev->agent_id;
+			ev.host = p.agent ? p.host : x->sev->host;
 			ev.serial = p.serial;
 			ev.line = p.line;
 			sigma_corr_feed_fm(s->corrs[p.corr].c, p.ref, &ev, NULL, corr_emit_cb, x);
@@ -1741,12 +1755,19 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 	if (sc->generate) {
 		const char *vf = sigma_corr_value_field(c);
 
+		const char *agent = ca->agent_id, *host = ca->host;
+
+		/* Fed through a chain by a window decided at close: that window's origin. */
+		if (agent == NULL && ca->last != NULL && ca->last->agent_id != NULL &&
+		    ca->last->agent_id != x->sev->agent_id) {
+			agent = ca->last->agent_id;
+			host = ca->last->host;
+		}
 		alert_base(a, x->dev);
-		if (ca->agent_id != NULL) {
-			/* Decided at close: whose window it was; a source only from the group-by. */
-			ms_copy(a->agent_id, sizeof(a->agent_id), ca->agent_id, strlen(ca->agent_id));
-			ms_copy(a->host, sizeof(a->host), ca->host ? ca->host : "",
-			    ca->host ? strlen(ca->host) : 0);
+		if (agent != NULL) {
+			/* Not the deciding event's: whose window it was; a source only from the group-by. */
+			ms_copy(a->agent_id, sizeof(a->agent_id), agent, strlen(agent));
+			ms_copy(a->host, sizeof(a->host), host ? host : "", host ? strlen(host) : 0);
 			a->src_ip[0] = '\0';
 		}
 		/* Like a rule without id: the name, else the title. */

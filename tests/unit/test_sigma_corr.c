@@ -746,15 +746,49 @@ test_event_count_at_close(void **state)
 	feed_host = "web1";
 	feed(c, 0, T0 + 901 * SEC, s, NULL, "host", "h1", NULL);
 	assert_int_equal(s->n, 2);
-	/* Past both: h1's by its own event, then the quiet h2's, for agent-2. */
+	/* h1's window by its own event; quiet h2 waits one more timespan. */
 	feed(c, 0, T0 + 1000 * SEC, s, NULL, "host", "h1", NULL);
-	assert_int_equal(s->n, 4);
+	assert_int_equal(s->n, 3);
 	assert_string_equal(s->a[2].gval[0], "h1");
 	assert_int_equal(s->a[2].first_ms, T0 + 901 * SEC);
+	assert_int_equal(s->a[2].count, 1);
+	/* 130 s past h2's start, more than two timespans: h2 is decided, for agent-2. */
+	feed(c, 0, T0 + 1030 * SEC, s, NULL, "host", "h1", NULL);
+	assert_int_equal(s->n, 4);
 	assert_string_equal(s->a[3].gval[0], "h2");
 	assert_int_equal(s->a[3].first_ms, T0 + 900 * SEC);
 	assert_string_equal(s->a[3].agent, "agent-2");
 	assert_string_equal(s->a[3].host, "web2");
+	assert_int_equal(sigma_corr_groups(c), 1);
+	sigma_corr_free(c);
+	free(s);
+}
+
+/*
+ * A group whose window starts after the event being fed (a line dated in
+ * the future) is passed over: it does not hold up the quiet groups behind
+ * it.
+ */
+static void
+test_at_close_future_group(void **state)
+{
+	struct sigma_corr *c = parse_ok("title: Too few\n"
+	    "correlation:\n"
+	    "  type: event_count\n"
+	    "  rules: [r]\n"
+	    "  group-by: [host]\n"
+	    "  timespan: 1m\n"
+	    "  condition: {lt: 3}\n");
+	struct sink *s = calloc(1, sizeof(*s));
+
+	(void)state;
+	feed(c, 0, T0 + 10 * 86400 * SEC, s, NULL, "host", "future", NULL);
+	feed(c, 0, T0, s, NULL, "host", "h1", NULL);
+	feed(c, 0, T0 + 200 * SEC, s, NULL, "host", "h2", NULL);
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->a[0].gval[0], "h1");
+	assert_int_equal(s->a[0].count, 1);
+	assert_int_equal(sigma_corr_groups(c), 2);	/* future and h2 */
 	sigma_corr_free(c);
 	free(s);
 }
@@ -1595,6 +1629,7 @@ main(void)
 		cmocka_unit_test(test_event_count_out_of_order),
 		cmocka_unit_test(test_event_count_extreme_times),
 		cmocka_unit_test(test_event_count_at_close),
+		cmocka_unit_test(test_at_close_future_group),
 		cmocka_unit_test(test_event_count_neq_range),
 		cmocka_unit_test(test_spraying),
 		cmocka_unit_test(test_value_count_window),

@@ -768,20 +768,26 @@ test_at_close_quiet_chain(void **state)
 		FAILED("05:00", "bob", "198.51.100.2", "2"),
 		NULL,
 	};
+	static const char *const agents[] = { "agent-a", "agent-b" };
 	struct sigma_report rep;
 	struct got g;
 
 	(void)state;
+	run_agents = agents;
 	run(load(FAIL_RULE "---\ntitle: One try only\nname: one_try\ncorrelation:\n"
 	    "  type: event_count\n  rules: [fail]\n  group-by: [user]\n  timespan: 1m\n"
 	    "  condition: {lt: 2}\n---\ntitle: Outer\ncorrelation:\n  type: event_count\n"
 	    "  rules: [one_try]\n  group-by: [user]\n  timespan: 10m\n  condition: {gte: 1}\n",
 	    &rep), lines, &g);
+	run_agents = NULL;
 	assert_int_equal(rep.correlations, 2);
 	sigma_report_fini(&rep);
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.rule[0], "Outer");
 	assert_string_equal(g.group[0], LONG_USER);
+	/* the inner window's origin, not the deciding event's (agent-b, 198.51.100.2) */
+	assert_string_equal(g.agent[0], "agent-a");
+	assert_string_equal(g.src[0], "");
 #undef LONG_USER
 }
 
