@@ -793,6 +793,40 @@ test_at_close_future_group(void **state)
 	free(s);
 }
 
+/*
+ * At most four quiet windows are decided per line, however many times it
+ * is fed (a repeated line is fed once per repeat); the next line decides
+ * the rest.
+ */
+static void
+test_at_close_quiet_budget(void **state)
+{
+	struct sigma_corr *c = parse_ok("title: Too few\n"
+	    "correlation:\n"
+	    "  type: event_count\n"
+	    "  rules: [r]\n"
+	    "  group-by: [host]\n"
+	    "  timespan: 1m\n"
+	    "  condition: {lt: 3}\n");
+	struct sink *s = calloc(1, sizeof(*s));
+	static const char *const hosts[] = { "h1", "h2", "h3", "h4", "h5", "h6" };
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++)
+		feed(c, 0, T0 + (int64_t)i * SEC, s, "quiet", "host", hosts[i], NULL);
+	for (int k = 0; k < 3; k++)
+		feed(c, 0, T0 + 600 * SEC, s, "repeated", "host", "late", NULL);
+	assert_int_equal(s->n, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(s->a[i].gval[0], hosts[i]);
+	feed(c, 0, T0 + 601 * SEC, s, "next", "host", "late", NULL);
+	assert_int_equal(s->n, 6);
+	assert_string_equal(s->a[5].gval[0], "h6");
+	assert_int_equal(sigma_corr_groups(c), 1);
+	sigma_corr_free(c);
+	free(s);
+}
+
 /* neq and a range (gt AND lte) at close. */
 static void
 test_event_count_neq_range(void **state)
@@ -1630,6 +1664,7 @@ main(void)
 		cmocka_unit_test(test_event_count_extreme_times),
 		cmocka_unit_test(test_event_count_at_close),
 		cmocka_unit_test(test_at_close_future_group),
+		cmocka_unit_test(test_at_close_quiet_budget),
 		cmocka_unit_test(test_event_count_neq_range),
 		cmocka_unit_test(test_spraying),
 		cmocka_unit_test(test_value_count_window),
