@@ -2020,6 +2020,13 @@ sigma_corr_feed_fm(struct sigma_corr *c, size_t ref, const struct sigma_event *e
 	/* Ids are only meaningful in the map c was bound to. */
 	if (fm != c->fm || ev->d == NULL)
 		fm = NULL;
+	/*
+	 * At the cap a new group evicts the least recently fed: windows
+	 * decided at close that are over are decided first rather than
+	 * dropped (before group_key: close_quiet sets c->gvals).
+	 */
+	if (c->at_close && ms_map_count(c->groups) >= c->max_groups)
+		close_quiet(c, ev, emit, arg);
 	if ((klen = group_key(c, ref, ev, fm)) < 0)
 		return;
 	/* One hash for the lookup and, for a new group, the insert. */

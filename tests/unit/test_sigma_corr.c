@@ -827,6 +827,32 @@ test_at_close_quiet_budget(void **state)
 	free(s);
 }
 
+/* At the group cap, windows that are over are decided before a group is evicted. */
+static void
+test_at_close_cap(void **state)
+{
+	struct sigma_corr *c = parse_ok("title: Too few\n"
+	    "correlation:\n"
+	    "  type: event_count\n"
+	    "  rules: [r]\n"
+	    "  group-by: [host]\n"
+	    "  timespan: 1m\n"
+	    "  condition: {lt: 3}\n");
+	struct sink *s = calloc(1, sizeof(*s));
+
+	(void)state;
+	sigma_corr_set_max_groups(c, 2);
+	feed(c, 0, T0, s, NULL, "host", "h1", NULL);
+	feed(c, 0, T0 + SEC, s, NULL, "host", "h2", NULL);
+	feed(c, 0, T0 + 600 * SEC, s, NULL, "host", "h3", NULL);
+	assert_int_equal(s->n, 2);
+	assert_string_equal(s->a[0].gval[0], "h1");
+	assert_string_equal(s->a[1].gval[0], "h2");
+	assert_int_equal(sigma_corr_evicted(c), 0);
+	sigma_corr_free(c);
+	free(s);
+}
+
 /* neq and a range (gt AND lte) at close. */
 static void
 test_event_count_neq_range(void **state)
@@ -1665,6 +1691,7 @@ main(void)
 		cmocka_unit_test(test_event_count_at_close),
 		cmocka_unit_test(test_at_close_future_group),
 		cmocka_unit_test(test_at_close_quiet_budget),
+		cmocka_unit_test(test_at_close_cap),
 		cmocka_unit_test(test_event_count_neq_range),
 		cmocka_unit_test(test_spraying),
 		cmocka_unit_test(test_value_count_window),
