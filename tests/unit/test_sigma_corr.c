@@ -764,6 +764,15 @@ test_event_count_at_close(void **state)
 	free(s);
 }
 
+/* Fewer than three events of a host in a minute, decided at close. */
+static const char *too_few_yml = "title: Too few\n"
+    "correlation:\n"
+    "  type: event_count\n"
+    "  rules: [r]\n"
+    "  group-by: [host]\n"
+    "  timespan: 1m\n"
+    "  condition: {lt: 3}\n";
+
 /*
  * A group whose window starts after the event being fed (a line dated in
  * the future) is passed over: it does not hold up the quiet groups behind
@@ -772,13 +781,7 @@ test_event_count_at_close(void **state)
 static void
 test_at_close_future_group(void **state)
 {
-	struct sigma_corr *c = parse_ok("title: Too few\n"
-	    "correlation:\n"
-	    "  type: event_count\n"
-	    "  rules: [r]\n"
-	    "  group-by: [host]\n"
-	    "  timespan: 1m\n"
-	    "  condition: {lt: 3}\n");
+	struct sigma_corr *c = parse_ok(too_few_yml);
 	struct sink *s = calloc(1, sizeof(*s));
 
 	(void)state;
@@ -801,13 +804,7 @@ test_at_close_future_group(void **state)
 static void
 test_at_close_quiet_budget(void **state)
 {
-	struct sigma_corr *c = parse_ok("title: Too few\n"
-	    "correlation:\n"
-	    "  type: event_count\n"
-	    "  rules: [r]\n"
-	    "  group-by: [host]\n"
-	    "  timespan: 1m\n"
-	    "  condition: {lt: 3}\n");
+	struct sigma_corr *c = parse_ok(too_few_yml);
 	struct sink *s = calloc(1, sizeof(*s));
 	static const char *const hosts[] = { "h1", "h2", "h3", "h4", "h5", "h6" };
 
@@ -831,13 +828,7 @@ test_at_close_quiet_budget(void **state)
 static void
 test_at_close_cap(void **state)
 {
-	struct sigma_corr *c = parse_ok("title: Too few\n"
-	    "correlation:\n"
-	    "  type: event_count\n"
-	    "  rules: [r]\n"
-	    "  group-by: [host]\n"
-	    "  timespan: 1m\n"
-	    "  condition: {lt: 3}\n");
+	struct sigma_corr *c = parse_ok(too_few_yml);
 	struct sink *s = calloc(1, sizeof(*s));
 
 	(void)state;
