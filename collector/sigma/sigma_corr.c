@@ -1719,6 +1719,20 @@ feed_value_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 
 /* --- lt / lte / neq: tumbling windows evaluated when they close ------- */
 
+/* g's window is over (ev is later): fires when the condition holds of it. */
+static void
+window_decide(struct sigma_corr *c, struct corr_group *g, const struct sigma_event *ev,
+    sigma_corr_emit_fn emit, void *arg)
+{
+	struct corr_cold *cg = group_cold(g);
+	uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : cg->count;
+
+	if (cond_holds(c, count)) {
+		c->fire_serial = cg->wserial;
+		fire(c, g, count, cg->wfirst, cg->wlast, ev, emit, arg);
+	}
+}
+
 /* Not inlined: the event_count and value_count feeds (most) stay small enough to be. */
 static void __attribute__((noinline))
 feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_event *ev,
@@ -1731,12 +1745,7 @@ feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_eve
 		if (t < cg->start)
 			return;
 		if ((uint64_t)t - (uint64_t)cg->start > (uint64_t)c->span_ms) {
-			uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : cg->count;
-
-			if (cond_holds(c, count)) {
-				c->fire_serial = cg->wserial;
-				fire(c, g, count, cg->wfirst, cg->wlast, ev, emit, arg);
-			}
+			window_decide(c, g, ev, emit, arg);
 			group_reset(c, g);
 		}
 	}
@@ -1800,8 +1809,6 @@ close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_
 			break;
 		cg = group_cold(g);
 		if (cg->start != T_NONE) {
-			uint64_t count = c->type == CORR_VALUE_COUNT ? g->nvals : cg->count;
-
 			if (ev->time_ms < cg->start) {
 				/* ahead of ev: passed over */
 				(void)ms_map_touch(c->groups, kp, klen);
@@ -1809,19 +1816,16 @@ close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_
 			}
 			if ((uint64_t)ev->time_ms - (uint64_t)cg->start <= 2 * (uint64_t)c->span_ms)
 				break;
-			if (cond_holds(c, count)) {
-				/* The group-by values, from the key (group_key's layout). */
-				for (size_t i = 0; i < c->ngroup && k + 2 <= klen; i++) {
-					size_t n = (size_t)key[k] << 8 | key[k + 1];
+			/* The group-by values for the alert, from the key (group_key's layout). */
+			for (size_t i = 0; i < c->ngroup && k + 2 <= klen; i++) {
+				size_t n = (size_t)key[k] << 8 | key[k + 1];
 
-					if (n > klen - k - 2)
-						n = klen - k - 2;
-					c->gvals[i] = ms_str_make((const char *)key + k + 2, n);
-					k += 2 + n;
-				}
-				c->fire_serial = cg->wserial;
-				fire(c, g, count, cg->wfirst, cg->wlast, ev, emit, arg);
+				if (n > klen - k - 2)
+					n = klen - k - 2;
+				c->gvals[i] = ms_str_make((const char *)key + k + 2, n);
+				k += 2 + n;
 			}
+			window_decide(c, g, ev, emit, arg);
 		}
 		if (ms_map_del_lru(c->groups) != 0)
 			break;

@@ -1467,18 +1467,18 @@ is_user_field(const char *name)
 	return false;
 }
 
-/* Copies p/len into the arena; its offset, or SIZE_MAX when full. */
-static size_t
+/* Copies p/len into the arena (fixed: the copy stays put); NULL when full. */
+static const char *
 arena_put(struct sigma_set *s, const char *p, size_t len)
 {
-	size_t off = s->arena_len;
+	char *q = s->arena + s->arena_len;
 
 	if (len > SET_ARENA_MAX - s->arena_len)
-		return SIZE_MAX;
+		return NULL;
 	if (len > 0)
-		memcpy(s->arena + off, p, len);
+		memcpy(q, p, len);
 	s->arena_len += len;
-	return off;
+	return q;
 }
 
 static bool
@@ -1591,33 +1591,25 @@ set_defer(struct sigma_set *s, size_t ci, const struct sigma_corr_alert *ca,
 		serial = ++s->serial;	/* not known: an event of its own */
 	if (!live || ca->line.p != ca->last->line.p) {
 		/* A sample line: in the correlation's buffer, which the next feed may change. */
-		size_t off = arena_put(s, line.p, line.len);
-		if (off == SIZE_MAX)
+		if ((line.p = arena_put(s, line.p, line.len)) == NULL)
 			goto full;
-		line = ms_str_make(s->arena + off, line.len);
 	}
 	for (size_t i = 0; i < ca->ngroup; i++) {
 		struct ms_str v = ca->group_values[i];
 
 		/* At close the values may be in a group that is forgotten right after. */
-		if (ca->agent_id != NULL) {
-			size_t off = arena_put(s, v.p, v.len);
-			if (off == SIZE_MAX)
-				goto full;
-			v = ms_str_make(s->arena + off, v.len);
-		}
+		if (ca->agent_id != NULL && (v.p = arena_put(s, v.p, v.len)) == NULL)
+			goto full;
 		if (!pfield_add(s, ca->group_names[i], v.p, v.len))
 			goto full;
 	}
 	if (ca->agent_id != NULL) {
 		/* Whose window it was, NUL included: the outer correlation's event's origin. */
-		size_t ao = arena_put(s, ca->agent_id, strlen(ca->agent_id) + 1);
-		size_t ho = ca->host ? arena_put(s, ca->host, strlen(ca->host) + 1) : SIZE_MAX;
+		const char *h = ca->host ? ca->host : "";
 
-		if (ao == SIZE_MAX || (ca->host && ho == SIZE_MAX))
+		if ((agent = arena_put(s, ca->agent_id, strlen(ca->agent_id) + 1)) == NULL ||
+		    (host = arena_put(s, h, strlen(h) + 1)) == NULL)
 			goto full;
-		agent = s->arena + ao;
-		host = ca->host ? s->arena + ho : NULL;
 	}
 	/* A chained event's fields (the raw event's are added when delivered). */
 	for (unsigned i = 0; live && !israw && d != NULL && i < d->nfields; i++) {
