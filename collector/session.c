@@ -89,6 +89,20 @@ session_is_paused(const struct session *s)
 #define SESSION_READ_CHAIN (256u << 10)
 #define SESSION_CHAIN_HDR 128
 #define SESSION_RECORD_MAX 16384
+/*
+ * OpenSSL's read-ahead buffer: what one read(2) may take from the socket.
+ * Its default holds one record; this size takes a busy agent's queued
+ * records in one call. The calls saved matter less than the TCP window
+ * updates they carry: flat out, the socket is full and every read that
+ * opens the window sends one, and on loopback the agent's queued sends
+ * then run inside our read(2) – a window update per 16 KiB cost more
+ * than the copy of the partial record OpenSSL moves to the buffer's front
+ * before each read. Released when drained (SSL_MODE_RELEASE_BUFFERS):
+ * sessions take turns on one loop, so the allocator hands the same block
+ * from one to the next and an idle agent holds none.
+ * docs/performance.md, "Sixteenth session".
+ */
+#define SESSION_TLS_READ_BUF (256u << 10)
 /* While we are not reading (Redis slow, state loading), the agent hears from us this often. */
 #define SESSION_PAUSED_HEARTBEAT_MS 5000
 /* A closing session that cannot flush is freed after this long. */
@@ -582,12 +596,9 @@ session_input_room(const struct session *s, struct evbuffer *in)
 }
 
 /*
- * Sessions read with OpenSSL's read-ahead: one read(2) fills its record
- * buffer (a full record's size) with what the socket holds, where it took
- * two per record (header, then body). A bigger buffer would take several
- * records per call, but OpenSSL then moves the partial record at its end
- * to the front before each read: more copying than the calls it saves.
- * libevent 2.1's bufferevent_openssl only goes on reading while
+ * Sessions read with OpenSSL's read-ahead: one read(2) fills its buffer
+ * (SESSION_TLS_READ_BUF) with what the socket holds, where it took two per
+ * record (header, then body). libevent 2.1's bufferevent_openssl only goes on reading while
  * SSL_pending() – the rest of the record being read – is non-zero, so
  * bytes of the next record already taken from the socket would wait for
  * its next readiness, which may never come (an agent waiting for the ACK
@@ -880,6 +891,8 @@ session_new(struct collector *c, int fd, const char *peer)
 	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, (size_t)c->conf.max_frame + 65536);
 	SSL_set_read_ahead(s->ssl, 1);
+	SSL_set_default_read_buffer_len(s->ssl, SESSION_TLS_READ_BUF);
+	SSL_set_mode(s->ssl, SSL_MODE_RELEASE_BUFFERS);
 	if ((s->timer = evtimer_new(c->base, session_timer_cb, s)) == NULL ||
 	    (s->ack_timer = evtimer_new(c->base, session_ack_timer_cb, s)) == NULL ||
 	    (s->throttle_timer = evtimer_new(c->base, session_throttle_cb, s)) == NULL)
