@@ -91,18 +91,18 @@ session_is_paused(const struct session *s)
 #define SESSION_RECORD_MAX 16384
 /*
  * OpenSSL's read-ahead buffer: what one read(2) may take from the socket.
- * Its default holds one record; this size takes a busy agent's queued
- * records in one call. The calls saved matter less than the TCP window
- * updates they carry: flat out, the socket is full and every read that
- * opens the window sends one, and on loopback the agent's queued sends
- * then run inside our read(2) – a window update per 16 KiB cost more
- * than the copy of the partial record OpenSSL moves to the buffer's front
- * before each read. Released when drained (SSL_MODE_RELEASE_BUFFERS):
- * sessions take turns on one loop, so the allocator hands the same block
- * from one to the next and an idle agent holds none.
- * docs/performance.md, "Sixteenth session".
+ * Its default holds one record; this takes four. Flat out the socket is
+ * full and every read that opens the TCP window sends an update, and on
+ * loopback the agent's queued sends then run inside our read(2): four
+ * records per read cut the kernel's share of the collector by a quarter.
+ * Bigger is not better: before each record OpenSSL moves what follows it
+ * in the buffer to the front, which grows with the square of the size
+ * (with 256 KiB the copies ate what the fewer updates saved). Released
+ * when drained (SSL_MODE_RELEASE_BUFFERS): sessions take turns on one
+ * loop, so the allocator hands the same block from one to the next and an
+ * idle agent holds none. docs/performance.md, "Sixteenth session".
  */
-#define SESSION_TLS_READ_BUF (256u << 10)
+#define SESSION_TLS_READ_BUF (64u << 10)
 /* While we are not reading (Redis slow, state loading), the agent hears from us this often. */
 #define SESSION_PAUSED_HEARTBEAT_MS 5000
 /* A closing session that cannot flush is freed after this long. */
