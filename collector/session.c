@@ -90,19 +90,23 @@ session_is_paused(const struct session *s)
 #define SESSION_CHAIN_HDR 128
 #define SESSION_RECORD_MAX 16384
 /*
- * OpenSSL's read-ahead buffer: what one read(2) may take from the socket.
- * Its default holds one record; this takes four. Flat out the socket is
- * full and every read that opens the TCP window sends an update, and on
- * loopback the agent's queued sends then run inside our read(2): four
- * records per read cut the kernel's share of the collector by a quarter.
- * Bigger is not better: before each record OpenSSL moves what follows it
- * in the buffer to the front, which grows with the square of the size
- * (with 256 KiB the copies ate what the fewer updates saved). Released
- * when drained (SSL_MODE_RELEASE_BUFFERS): sessions take turns on one
- * loop, so the allocator hands the same block from one to the next and an
- * idle agent holds none. docs/performance.md, "Sixteenth session".
+ * OpenSSL's read-ahead buffer once the peer is authenticated: what one
+ * read(2) may take from the socket. The default holds one record (and,
+ * as any size short of whole records, leaves a record's last bytes to a
+ * read of their own); this holds four of the largest TLS 1.3 records and
+ * the alignment gap before the first. Flat out the socket is full and
+ * every read that opens the TCP window sends an update, and on loopback
+ * the agent's queued sends then run inside our read(2). Bigger is not
+ * better: before each record OpenSSL moves the unread rest of its buffer
+ * to the front, so each record is copied (k - 1) / 2 times on average
+ * with k records a fill (at 256 KiB the copies ate what the fewer
+ * updates saved). Released when drained (SSL_MODE_RELEASE_BUFFERS):
+ * sessions take turns on one loop, so the allocator hands the same block
+ * from one to the next and an idle agent holds none.
+ * docs/performance.md, "Sixteenth session".
  */
-#define SESSION_TLS_READ_BUF (64u << 10)
+#define SESSION_TLS_READ_BUF \
+	(4 * (SSL3_RT_HEADER_LENGTH + SSL3_RT_MAX_TLS13_ENCRYPTED_LENGTH) + SSL3_ALIGN_PAYLOAD - 1)
 /* While we are not reading (Redis slow, state loading), the agent hears from us this often. */
 #define SESSION_PAUSED_HEARTBEAT_MS 5000
 /* A closing session that cannot flush is freed after this long. */
@@ -793,6 +797,8 @@ session_tls_ready(struct session *s)
 		return -1;
 	}
 	s->state = SS_HELLO;
+	/* Taken at the buffer's next allocation (it is released when drained). */
+	SSL_set_default_read_buffer_len(s->ssl, SESSION_TLS_READ_BUF);
 	s->c->stats.sessions_accepted++;
 	ms_debug("event=tls_ok peer=%s agent=%s", s->peer, s->agent_id);
 	return 0;
@@ -891,7 +897,6 @@ session_new(struct collector *c, int fd, const char *peer)
 	bufferevent_setcb(s->bev, session_read_cb, NULL, session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, (size_t)c->conf.max_frame + 65536);
 	SSL_set_read_ahead(s->ssl, 1);
-	SSL_set_default_read_buffer_len(s->ssl, SESSION_TLS_READ_BUF);
 	SSL_set_mode(s->ssl, SSL_MODE_RELEASE_BUFFERS);
 	if ((s->timer = evtimer_new(c->base, session_timer_cb, s)) == NULL ||
 	    (s->ack_timer = evtimer_new(c->base, session_ack_timer_cb, s)) == NULL ||
