@@ -601,14 +601,14 @@ session_input_room(const struct session *s, struct evbuffer *in)
 
 /*
  * Sessions read with OpenSSL's read-ahead: one read(2) fills its buffer
- * (SESSION_TLS_READ_BUF) with what the socket holds, where it took two per
- * record (header, then body). libevent 2.1's bufferevent_openssl only goes on reading while
- * SSL_pending() – the rest of the record being read – is non-zero, so
- * bytes of the next record already taken from the socket would wait for
- * its next readiness, which may never come (an agent waiting for the ACK
- * of what it sent). This moves them into the input buffer, below limit
- * bytes; returns the bytes moved. A TLS error here (a forged record)
- * closes the session as libevent would.
+ * (SESSION_TLS_READ_BUF) with what the socket holds, where it took two
+ * per record (header, then body). libevent 2.1's bufferevent_openssl only
+ * goes on reading while SSL_pending() – the rest of the record being
+ * read – is non-zero, so bytes of the next record already taken from the
+ * socket would wait for its next readiness, which may never come (an
+ * agent waiting for the ACK of what it sent). This moves them into the
+ * input buffer, below limit bytes; returns the bytes moved. A TLS error
+ * here (a forged record) closes the session as libevent would.
  */
 static size_t
 session_tls_drain(struct session *s, struct evbuffer *in, size_t limit)
