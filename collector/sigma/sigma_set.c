@@ -1746,7 +1746,6 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 	sc->hits++;
 	if (sc->generate) {
 		const char *vf = sigma_corr_value_field(c);
-
 		const char *agent = ca->agent_id, *host = ca->host;
 
 		/* Fed through a chain by a window decided at close: that window's origin. */
