@@ -69,10 +69,28 @@ _Static_assert(PF_MAX_CLAUSES <= (1 << PF_CLAUSE_BITS), "clause index bits");
  * and a compare where a scan costs a call into Hyperscan.
  */
 #define PF_MEMO		512		/* remembered values (a power of two), two per hash */
+#define PF_MEMO_BITS	8		/* log2(PF_MEMO / 2): a bucket's index */
 #define PF_MEMO_MIN	5		/* values from this long (shorter ones of a field ... */
 					/* ... with few literals: the direct search is cheaper) */
 #define PF_MEMO_LEN	128		/* up to this long are remembered ... */
 #define PF_MEMO_IDS	6		/* ... when at most this many literals were found */
+_Static_assert(PF_MEMO / 2 == 1u << PF_MEMO_BITS, "memo buckets by index bits");
+/*
+ * Some fields' values seldom repeat (URIs with ids in them, the register
+ * values a0-a3 of an audit SYSCALL record): a lookup that misses costs a
+ * hash, a probe and a store on top of the scan, and pushes out values
+ * that would have been found. A field with a direct search whose last
+ * PF_MSTAT_MISSES misses of values short enough for it came within fewer
+ * than PF_MSTAT_EVENTS events of its filter (most of its values new)
+ * searches those values without the memo until PF_MSTAT_SKIP events of
+ * the filter later, then is measured again. Only misses are counted, and
+ * a field that skips the memo has memo_min PF_MEMO_SKIP in the name
+ * caches: a value found in the memo costs nothing more.
+ */
+#define PF_MSTAT_MISSES	128
+#define PF_MSTAT_EVENTS	256
+#define PF_MSTAT_SKIP	4096
+#define PF_MEMO_SKIP	(PF_DIRECT_LEN + 1)
 
 struct pf_lit {
 	const unsigned char *p;	/* rule arena; NULL: a value of at least len bytes */
@@ -246,6 +264,13 @@ struct sigma_prefilter {
 	size_t *run;
 	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
 	struct pf_memo *memo;	/* PF_MEMO / 2 buckets; NULL when no field has literals */
+	/* Per field: how often its values were not in the memo (PF_MSTAT_*). */
+	struct pf_mstat {
+		uint32_t start;		/* epoch of the window's first miss */
+		uint16_t misses;	/* in the window */
+		bool skip;		/* searched without the memo */
+	} *mstat;		/* nfields */
+	uint32_t skip_end;	/* epoch at which skipping fields are measured again; 0: none */
 	/* While a value is scanned to be remembered: the distinct literals found. */
 	bool recording, rec_over;
 	uint32_t rec_ids[PF_MEMO_IDS];
@@ -1555,6 +1580,7 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->cand);
 	free(pf->run);
 	free(pf->memo);
+	free(pf->mstat);
 	free(pf);
 }
 
@@ -1702,6 +1728,8 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 		goto fail;
 	for (size_t i = 0; i < pf->nfields; i++)
 		pf->scan[i] = pf->fields[i].sc;
+	if ((pf->mstat = calloc(pf->nfields, sizeof(*pf->mstat))) == NULL)
+		goto fail;
 	free(b.run);
 	return pf;
 fail:
@@ -1911,7 +1939,59 @@ memo_min(const struct sigma_prefilter *pf, size_t k)
 
 	if (k == 0 || (f->db == NULL && f->nlen == 0))
 		return 0;
+	if (pf->mstat[k].skip)
+		return PF_MEMO_SKIP;
 	return f->dn > 0 ? PF_MEMO_MIN : 1;
+}
+
+/* Field k's memo_min changed: the name caches take the new one. */
+static void
+mstat_set(struct sigma_prefilter *pf, size_t k)
+{
+	uint32_t m = memo_min(pf, k);
+
+	for (size_t i = 0; i < MS_ARRAY_LEN(pf->fcache); i++)
+		if (pf->fcache[i].name != NULL && pf->fcache[i].k == k)
+			pf->fcache[i].mmin = m;
+	for (size_t i = 0; i < MS_ARRAY_LEN(pf->pos); i++)
+		if (pf->pos[i].name != NULL && pf->pos[i].k == k)
+			pf->pos[i].mmin = m;
+}
+
+/* skip_end came: the fields that skip the memo use it again, to be measured again. */
+static void __attribute__((noinline))
+mstat_end(struct sigma_prefilter *pf)
+{
+	pf->skip_end = 0;
+	for (size_t k = 1; k < pf->nfields; k++)
+		if (pf->mstat[k].skip) {
+			pf->mstat[k].skip = false;
+			pf->mstat[k].misses = 0;
+			mstat_set(pf, k);
+		}
+}
+
+/*
+ * A value of field k not in the memo; at the end of a window, whether the
+ * field's next values skip the memo. Epochs are this filter's events
+ * (their wrap to 1 can only make one window look longer than it was).
+ */
+static void
+mstat_miss(struct sigma_prefilter *pf, size_t k)
+{
+	struct pf_mstat *st = &pf->mstat[k];
+
+	if (st->misses++ == 0)
+		st->start = pf->epoch;
+	if (st->misses < PF_MSTAT_MISSES)
+		return;
+	st->misses = 0;
+	if (pf->epoch - st->start < PF_MSTAT_EVENTS && pf->scan[k].dn > 0) {
+		st->skip = true;
+		mstat_set(pf, k);
+		if (pf->skip_end == 0 && (pf->skip_end = pf->epoch + PF_MSTAT_SKIP) == 0)
+			pf->skip_end = 1;
+	}
 }
 
 /*
@@ -1932,7 +2012,13 @@ scan_field(struct sigma_prefilter *pf, size_t k, uint32_t mmin, const struct ms_
 	if (v->len > PF_MEMO_LEN || v->len < mmin)
 		return scan_value(pf, &pf->scan[k], v);
 	h = memo_hash(k, (const unsigned char *)v->p, v->len);
-	e = &pf->memo[h & (PF_MEMO / 2 - 1)];
+	/*
+	 * The top bits: a multiply carries a byte's change only towards the
+	 * high bits, and memo_hash's shifts after its last one bring only a
+	 * few of them down, so by the low bits values that differ in their
+	 * last byte ("/static/1" ... "/static/9") shared 4 of the buckets.
+	 */
+	e = &pf->memo[h >> (64 - PF_MEMO_BITS)];
 	for (int w = 0; w < 2; w++)
 		if (e->hash[w] == h && e->field[w] == k && e->len[w] == v->len &&
 		    memo_same(e->v[w], (const unsigned char *)v->p, v->len)) {
@@ -1941,6 +2027,8 @@ scan_field(struct sigma_prefilter *pf, size_t k, uint32_t mmin, const struct ms_
 				lit_found(pf, e->ids[w][j]);
 			return 0;
 		}
+	if (v->len <= PF_DIRECT_LEN)
+		mstat_miss(pf, k);
 	pf->recording = true;
 	pf->rec_over = false;
 	pf->nrec = 0;
@@ -1989,6 +2077,8 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 			pf->ls[i].stamp = 0;
 		pf->epoch = 1;
 	}
+	if (__builtin_expect(pf->epoch == pf->skip_end, 0))
+		mstat_end(pf);
 	pf->ncand = 0;
 	pf->ncallbacks = 0;
 	if (scan_value(pf, &pf->scan[0], &ev->message) < 0)
@@ -2073,5 +2163,15 @@ size_t
 sigma_prefilter_nliterals(const struct sigma_prefilter *pf)
 {
 	return pf->nlits;
+}
+
+size_t
+sigma_prefilter_nskipping(const struct sigma_prefilter *pf)
+{
+	size_t n = 0;
+
+	for (size_t k = 1; k < pf->nfields; k++)
+		n += pf->mstat[k].skip;
+	return n;
 }
 

@@ -66,5 +66,11 @@ size_t sigma_prefilter_candidates(struct sigma_prefilter *pf, const size_t **lis
  */
 size_t sigma_prefilter_nfiltered(const struct sigma_prefilter *pf);
 size_t sigma_prefilter_nliterals(const struct sigma_prefilter *pf);
+/*
+ * Fields whose short values are searched without the memo of scanned
+ * values for now, their values seldom repeating (see PF_MSTAT_* in
+ * sigma_prefilter.c).
+ */
+size_t sigma_prefilter_nskipping(const struct sigma_prefilter *pf);
 
 #endif

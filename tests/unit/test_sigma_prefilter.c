@@ -694,6 +694,71 @@ test_direct_search(void **state)
 }
 
 /*
+ * A field whose values seldom repeat (an id in every URI) stops using the
+ * memo for its short values, and uses it again once its values repeat:
+ * the answers stay those of the rules all along – through the switch
+ * into skipping, a long run of skipped values (the direct search), the
+ * switch back (the name caches by address and by place updated), and
+ * values remembered before the switch. A field with values too long for
+ * the direct search and one with too many literals for it keep the memo.
+ */
+static void
+test_memo_skipped(void **state)
+{
+	static const char *const dets[] = {
+		"  s:\n    U|contains: /admin\n  condition: s\n",
+		"  s:\n    U|endswith: '.php'\n  condition: s\n",
+		"  s:\n    V|contains: secret\n  condition: s\n",
+	};
+	enum { NR = sizeof(dets) / sizeof(dets[0]) };
+	struct sigma_rule *r[NR];
+	const struct sigma_rule *rs[NR];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+	char u[64], v[64];
+	size_t skipping_seen = 0;
+
+	(void)state;
+	for (size_t i = 0; i < NR; i++)
+		rs[i] = r[i] = test_rule_from(dets[i]);
+	assert_non_null(pf = sigma_prefilter_new(rs, NR));
+	assert_int_equal(sigma_prefilter_nskipping(pf), 0);
+	for (size_t i = 0; i < 30000; i++) {
+		/*
+		 * Phases of 6,000 events: U new every time (and V repeating),
+		 * U from ten values, U new again; V long and new every time
+		 * (past the direct search: it keeps the memo) throughout.
+		 */
+		size_t phase = i / 6000;
+		const char *kv[] = { "U", u, "V", v, NULL };
+
+		if (phase % 2 == 0)
+			snprintf(u, sizeof(u), "/api/%zu%s", i, i % 5 == 0 ? "/admin" :
+			    i % 7 == 0 ? "/x.PHP" : "");
+		else
+			snprintf(u, sizeof(u), "/static/%zu%s", i % 10, i % 10 == 3 ? "/admin" : "");
+		snprintf(v, sizeof(v), "%s value number %zu, long enough for Hyperscan",
+		    i % 9 == 0 ? "secret" : "plain", i);
+		scan_fields(pf, &ev, kv);
+		for (size_t k = 0; k < NR; k++)
+			if (sigma_prefilter_may_match(pf, k) != sigma_rule_match(r[k], &ev))
+				fail_msg("event %zu (U %s) rule %zu: filter says %d", i, u, k,
+				    sigma_prefilter_may_match(pf, k));
+		/* at most U: V's values are too long to skip the memo */
+		assert_true(sigma_prefilter_nskipping(pf) <= 1);
+		if (i == 5999 || i == 17999)
+			skipping_seen += sigma_prefilter_nskipping(pf);
+		/* the repeating phase outlasts a skip: U is back on the memo */
+		if (i == 11999)
+			assert_int_equal(sigma_prefilter_nskipping(pf), 0);
+	}
+	assert_int_equal(skipping_seen, 2);
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < NR; i++)
+		sigma_rule_free(r[i]);
+}
+
+/*
  * The memo keeps literal ids in 16 bits: a value whose literals have
  * higher ids (a route with more than 65,535 distinct literals) is not
  * remembered, and must give the same answer every time it is met.
@@ -1029,6 +1094,7 @@ main(void)
 		cmocka_unit_test(test_scratch_name_ends),
 		cmocka_unit_test(test_direct_search),
 		cmocka_unit_test(test_memo_high_ids),
+		cmocka_unit_test(test_memo_skipped),
 		cmocka_unit_test(test_equivalence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
