@@ -129,9 +129,12 @@ struct pf_fscan {
 	 * Hyperscan (sc-status against "4", "5", "200"; a0 against a few
 	 * dozen command names ...). All of it in one block (owned by the
 	 * pf_field), so that a search touches a few neighbouring lines:
-	 * dmap[b] is the index into the masks at dmap + 256 of the literals
+	 * dmap[b] is the index into the masks at dmap + 512 of the literals
 	 * starting with the lower-cased byte b (0: none, mask 0 is empty);
-	 * dlit[k] says where literal k's lower-cased bytes are in dbytes.
+	 * dmap[256 + b] the index into the masks after those (dn + 1 of each)
+	 * of the literals whose second byte is b, with every literal of one
+	 * byte (0: those alone); dlit[k] says where literal k's lower-cased
+	 * bytes are in dbytes.
 	 */
 	const uint8_t *dmap;
 	const struct pf_dlit *dlit;
@@ -1507,23 +1510,24 @@ field_build_fini(struct pf_field *f)
 static int
 field_direct(struct pf_field *f)
 {
-	size_t nfirst = 0, nbytes = 0, mo, lo, bo;
+	size_t nfirst = 0, nsecond = 0, nbytes = 0, mo, lo, bo;
 	uint8_t *blk;
-	uint64_t *mask;
+	uint64_t *mask, *mask2, one = 0;
 	struct pf_dlit *lit;
 	unsigned char *bytes;
 
-	/* distinct first bytes (at most f->n) and the literals' bytes */
+	/* distinct first and second bytes (at most f->n each) and the literals' bytes */
 	for (size_t k = 0; k < f->n; k++)
 		nbytes += f->lens[k];
-	mo = 256;
-	lo = mo + (f->n + 1) * sizeof(uint64_t);
+	mo = 512;
+	lo = mo + 2 * (f->n + 1) * sizeof(uint64_t);
 	bo = lo + f->n * sizeof(struct pf_dlit);
 	if (nbytes > UINT32_MAX || (blk = calloc(1, bo + nbytes)) == NULL)
 		return -1;
 	f->dblock = blk;
 	f->sc.dmap = blk;
 	mask = (uint64_t *)(void *)(blk + mo);
+	mask2 = mask + f->n + 1;
 	lit = (struct pf_dlit *)(void *)(blk + lo);
 	bytes = blk + bo;
 	f->sc.dmin = UINT32_MAX;
@@ -1541,7 +1545,19 @@ field_direct(struct pf_field *f)
 		if (blk[b0] == 0)
 			blk[b0] = (uint8_t)++nfirst;
 		mask[blk[b0]] |= UINT64_C(1) << k;
+		if (f->lens[k] == 1) {
+			one |= UINT64_C(1) << k;
+		} else {
+			unsigned char b1 = sigma_lower[(unsigned char)f->pats[k][1]];
+
+			if (blk[256 + b1] == 0)
+				blk[256 + b1] = (uint8_t)++nsecond;
+			mask2[blk[256 + b1]] |= UINT64_C(1) << k;
+		}
 	}
+	/* A literal of one byte has any second byte, and none (the value's end). */
+	for (size_t i = 0; i <= nsecond; i++)
+		mask2[i] |= one;
 	f->sc.dlit = lit;
 	f->sc.dbytes = bytes;
 	f->sc.dn = (uint32_t)f->n;
@@ -1808,35 +1824,43 @@ match_cb(unsigned int id, unsigned long long from, unsigned long long to, unsign
 
 /*
  * Reports every literal of f found (ASCII case-insensitively) in h/n, as
- * Hyperscan would: at each byte, only the literals starting with it are
- * compared, and each literal is reported once (a literal already seen in
- * this event is not reported again, and costs no callback of the budget).
- * 0, or -1 when the callback budget ran out.
+ * Hyperscan would: at each byte, only the literals starting with it and
+ * with the next byte as their second are compared (URIs are full of the
+ * slashes and dots many literals start with), and each literal is
+ * reported once (a literal already seen in this event is not reported
+ * again, and costs no callback of the budget). 0, or -1 when the
+ * callback budget ran out.
  */
 static int
 scan_direct(struct sigma_prefilter *pf, const struct pf_fscan *f, const unsigned char *h,
     size_t n)
 {
-	const uint8_t *map = f->dmap;
-	const uint64_t *mask = (const uint64_t *)(const void *)(f->dmap + 256);
+	const uint8_t *map = f->dmap, *map2 = f->dmap + 256;
+	const uint64_t *mask = (const uint64_t *)(const void *)(f->dmap + 512);
+	const uint64_t *mask2 = mask + f->dn + 1;
 	size_t end = n >= f->dmin ? n - f->dmin + 1 : 0;
 	uint64_t done = 0;
 
 	for (size_t i = 0; i < end; i++) {
 		uint64_t m = mask[map[sigma_lower[h[i]]]] & ~done;
 
+		if (m == 0)
+			continue;
+		/* the last byte (end == n only when a literal has one byte): those alone */
+		m &= mask2[i + 1 < n ? map2[sigma_lower[h[i + 1]]] : 0];
 		while (m != 0) {
 			unsigned k = (unsigned)__builtin_ctzll(m);
 			const struct pf_dlit *l = &f->dlit[k];
 			const unsigned char *p = f->dbytes + l->off;
-			size_t pn = l->len, j = 1;
+			size_t pn = l->len, j = 2;
 
 			m &= m - 1;
 			if (pn > n - i)
 				continue;
+			/* the first two bytes matched (the masks say so) */
 			while (j < pn && sigma_lower[h[i + j]] == p[j])
 				j++;
-			if (j == pn) {
+			if (j >= pn) {
 				done |= UINT64_C(1) << k;
 				if ((pf->recording || pf->ls[l->id].stamp != pf->epoch) &&
 				    match_cb(l->id, 0, i + pn, 0, pf) != 0)

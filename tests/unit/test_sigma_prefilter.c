@@ -637,9 +637,9 @@ test_scratch_name_ends(void **state)
 
 /*
  * The direct search at its limit (PF_DIRECT_LITS literals in a field):
- * literals sharing a first byte and prefixes of each other, many first
- * bytes, the first and the last literal, values of every length up to
- * the direct search's.
+ * literals sharing a first byte (and their second) and prefixes of each
+ * other, literals of one byte, many first bytes, the first and the last
+ * literal, values of every length up to the direct search's.
  */
 static void
 test_direct_search(void **state)
@@ -655,8 +655,14 @@ test_direct_search(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NL; i++) {
-		/* "ab", "abx1", ... several literals per first byte, some prefixes of others */
-		if (i % 3 == 0)
+		/*
+		 * "ab", "abx1", ... several literals per first byte and per
+		 * first two bytes, some prefixes of others, a few of one byte
+		 * (found at a value's last byte too)
+		 */
+		if (i % 16 == 5)
+			snprintf(lits[i], sizeof(lits[i]), "%c", "q7_Z"[i % 4]);
+		else if (i % 3 == 0)
 			snprintf(lits[i], sizeof(lits[i]), "%c%c", firsts[i % 40], 'a' + (int)(i % 7));
 		else
 			snprintf(lits[i], sizeof(lits[i]), "%c%cx%zu", firsts[i % 40],
