@@ -82,8 +82,10 @@ _Static_assert(PF_MEMO / 2 == 1u << PF_MEMO_BITS, "memo buckets by index bits");
  * that would have been found. A field with a direct search whose last
  * PF_MSTAT_MISSES misses of values short enough for it came within fewer
  * than PF_MSTAT_EVENTS events of its filter (most of its values new)
- * searches those values without the memo until PF_MSTAT_SKIP events of
- * the filter later, then is measured again. Only misses are counted, and
+ * searches those values without the memo for up to PF_MSTAT_SKIP events
+ * of the filter, then is measured again (the fields that skip are
+ * measured again together, PF_MSTAT_SKIP events after the first of them
+ * began). Only misses are counted, and
  * a field that skips the memo has memo_min PF_MEMO_SKIP in the name
  * caches: a value found in the memo costs nothing more.
  */
@@ -1996,9 +1998,10 @@ mstat_end(struct sigma_prefilter *pf)
 }
 
 /*
- * A value of field k not in the memo; at the end of a window, whether the
- * field's next values skip the memo. Epochs are this filter's events
- * (their wrap to 1 can only make one window look longer than it was).
+ * A short value of field k (which has a direct search) not in the memo;
+ * at the end of a window, whether the field's next values skip the memo.
+ * Epochs are this filter's events (their wrap to 1 can only make one
+ * window look longer than it was).
  */
 static void
 mstat_miss(struct sigma_prefilter *pf, size_t k)
@@ -2010,7 +2013,7 @@ mstat_miss(struct sigma_prefilter *pf, size_t k)
 	if (st->misses < PF_MSTAT_MISSES)
 		return;
 	st->misses = 0;
-	if (pf->epoch - st->start < PF_MSTAT_EVENTS && pf->scan[k].dn > 0) {
+	if (pf->epoch - st->start < PF_MSTAT_EVENTS) {
 		st->skip = true;
 		mstat_set(pf, k);
 		if (pf->skip_end == 0 && (pf->skip_end = pf->epoch + PF_MSTAT_SKIP) == 0)
@@ -2051,7 +2054,7 @@ scan_field(struct sigma_prefilter *pf, size_t k, uint32_t mmin, const struct ms_
 				lit_found(pf, e->ids[w][j]);
 			return 0;
 		}
-	if (v->len <= PF_DIRECT_LEN)
+	if (v->len <= PF_DIRECT_LEN && pf->scan[k].dn > 0)
 		mstat_miss(pf, k);
 	pf->recording = true;
 	pf->rec_over = false;

@@ -661,7 +661,7 @@ test_direct_search(void **state)
 		 * (found at a value's last byte too)
 		 */
 		if (i % 16 == 5)
-			snprintf(lits[i], sizeof(lits[i]), "%c", "q7_Z"[i % 4]);
+			snprintf(lits[i], sizeof(lits[i]), "%c", "q7_Z"[(i / 16) % 4]);
 		else if (i % 3 == 0)
 			snprintf(lits[i], sizeof(lits[i]), "%c%c", firsts[i % 40], 'a' + (int)(i % 7));
 		else
@@ -705,8 +705,8 @@ test_direct_search(void **state)
  * the answers stay those of the rules all along – through the switch
  * into skipping, a long run of skipped values (the direct search), the
  * switch back (the name caches by address and by place updated), and
- * values remembered before the switch. A field with values too long for
- * the direct search and one with too many literals for it keep the memo.
+ * values remembered before the switch. A field whose values are too long
+ * for the direct search keeps the memo.
  */
 static void
 test_memo_skipped(void **state)
