@@ -207,5 +207,21 @@ size_t sigma_corr_min_refs(const struct sigma_corr *c);
  */
 int sigma_corr_resolve_aliases(struct sigma_corr *c, const char *const *names,
     const char *const *ids, char *err, size_t errsz);
+/*
+ * Whether a and b, fed the same matches (their references resolved to the
+ * same rules, in the same order: the caller's to check), count the same
+ * windows and fire at the same events: the same type, group-by with its
+ * aliases, counted field, timespan and conditions, decided live (not at a
+ * window's close); names, texts and generate may differ. Aliases must be
+ * resolved first.
+ */
+bool sigma_corr_same(const struct sigma_corr *a, const struct sigma_corr *b);
+/*
+ * Makes b a twin of a (sigma_corr_same): b is then never fed, and fires
+ * with a's window whenever a fires (emit called once for a, then once per
+ * twin with corr set to it). A quiet copy of a correlation for a chain
+ * then costs no feed of its own. 0, or -1 (not the same, or out of memory).
+ */
+int sigma_corr_twin(struct sigma_corr *a, struct sigma_corr *b);
 
 #endif

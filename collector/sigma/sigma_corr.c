@@ -228,6 +228,12 @@ struct sigma_corr {
 
 	size_t max_groups;
 	struct ms_map *groups;	/* key -> struct corr_group (owned) */
+	/*
+	 * Correlations that count exactly these windows (sigma_corr_twin):
+	 * never fed, they fire when this one does. Not owned.
+	 */
+	struct sigma_corr **twins;
+	size_t ntwins;
 	uint64_t evicted;
 	bool busy;		/* inside emit */
 	uint64_t fire_serial;	/* at close: the fired window's last serial, for fire() */
@@ -1026,7 +1032,49 @@ sigma_corr_free(struct sigma_corr *c)
 	free(c->gfid);
 	free(c->gvals);
 	free(c->vptrs);
+	free(c->twins);
 	free(c);
+}
+
+static bool
+str_same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+bool
+sigma_corr_same(const struct sigma_corr *a, const struct sigma_corr *b)
+{
+	if (a == NULL || b == NULL || a == b || a->type != b->type || a->at_close ||
+	    b->at_close || a->nrefs != b->nrefs || a->ngroup != b->ngroup ||
+	    a->span_ms != b->span_ms || a->nconds != b->nconds || a->need != b->need ||
+	    a->cap != b->cap || a->max_groups != b->max_groups || !str_same(a->field, b->field))
+		return false;
+	for (size_t i = 0; i < a->nconds; i++)
+		if (a->conds[i].op != b->conds[i].op || a->conds[i].n != b->conds[i].n)
+			return false;
+	for (size_t gi = 0; gi < a->ngroup; gi++) {
+		if (!str_same(a->group[gi], b->group[gi]))
+			return false;
+		for (size_t ri = 0; ri < a->nrefs; ri++)
+			if (!str_same(a->alias[gi * a->nrefs + ri], b->alias[gi * b->nrefs + ri]))
+				return false;
+	}
+	return true;
+}
+
+int
+sigma_corr_twin(struct sigma_corr *a, struct sigma_corr *b)
+{
+	struct sigma_corr **t;
+
+	if (a == NULL || b == NULL || !sigma_corr_same(a, b))
+		return -1;
+	if ((t = realloc(a->twins, (a->ntwins + 1) * sizeof(*t))) == NULL)
+		return -1;
+	a->twins = t;
+	a->twins[a->ntwins++] = b;
+	return 0;
 }
 
 /* --- accessors ------------------------------------------------------- */
@@ -1487,6 +1535,13 @@ fire(struct sigma_corr *c, struct corr_group *g, uint64_t count, int64_t first,
 	}
 	c->busy = true;
 	emit(&a, arg);
+	/* The same window, under each twin's name (its own alert or chain). */
+	for (size_t i = 0; i < c->ntwins; i++) {
+		a.corr = c->twins[i];
+		c->twins[i]->busy = true;
+		emit(&a, arg);
+		c->twins[i]->busy = false;
+	}
 	c->busy = false;
 }
 

@@ -68,6 +68,7 @@ struct set_corr {
 	size_t *rev;			/* correlations referring to this one (owned) */
 	size_t nrev;
 	int dfs, height;		/* chain check */
+	size_t twin;			/* index + 1 of the correlation it fires with (0: none) */
 	uint32_t visit;			/* ref_can_carry */
 	bool queued;			/* on the resolution worklist */
 };
@@ -1151,6 +1152,35 @@ listener_add(struct set_listener **ls, size_t *n, size_t corr, size_t ref)
 }
 
 /*
+ * An earlier live correlation that counts the same windows as correlation
+ * c from the same rules (sigma_corr_same), SIZE_MAX when none: a quiet copy
+ * made for a chain (ssh_bruteforce_stage of ssh_bruteforce) then fires
+ * with it instead of being fed each match again. Rules only (a reference
+ * to a correlation is fed through the chain's deferrals).
+ */
+static size_t
+twin_find(const struct sigma_set *s, size_t c)
+{
+	const struct set_corr *sc = &s->corrs[c];
+	size_t n = sigma_corr_nrefs(sc->c);
+
+	for (size_t k = 0; k < n; k++)
+		if (sc->tk[k] != TGT_RULE)
+			return SIZE_MAX;
+	for (size_t o = 0; o < c; o++) {
+		const struct set_corr *oc = &s->corrs[o];
+		bool same = !oc->dead && !oc->inert && oc->twin == 0 && oc->tk != NULL &&
+		    sigma_corr_nrefs(oc->c) == n;
+
+		for (size_t k = 0; same && k < n; k++)
+			same = oc->tk[k] == TGT_RULE && oc->ti[k] == sc->ti[k];
+		if (same && sigma_corr_same(oc->c, sc->c))
+			return o;
+	}
+	return SIZE_MAX;
+}
+
+/*
  * Wires correlations to what they reference. Every correlation ends up
  * live, inert (listed) or rejected (listed with file:line).
  */
@@ -1219,6 +1249,15 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 		/* Unbound (out of memory) it still counts, looking names up per feed. */
 		if (s->fm != NULL)
 			(void)sigma_corr_bind(sc->c, s->fm);
+		{
+			size_t t = twin_find(s, c);
+
+			/* Out of memory: fed on its own, as any other. */
+			if (t != SIZE_MAX && sigma_corr_twin(s->corrs[t].c, sc->c) == 0) {
+				sc->twin = t + 1;
+				continue;
+			}
+		}
 		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
 			if (sc->tk[k] == TGT_RULE) {
 				struct set_rule *sr = &s->rules[sc->ti[k]];

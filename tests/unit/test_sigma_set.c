@@ -477,6 +477,79 @@ test_chain_generate(void **state)
 }
 
 /*
+ * Twins: a correlation counting exactly what an earlier one counts (here a
+ * quiet copy feeding a chain, as ssh_bruteforce_stage is of ssh_bruteforce)
+ * is not fed on its own but fires with the earlier one's windows – the
+ * same alerts, in the same order, as two separately fed correlations give:
+ * the alerting one, then the chain through the copy. One that differs only
+ * in its threshold is no twin and fires at its own count. Groups are held
+ * once for the twins.
+ */
+static void
+test_twins(void **state)
+{
+	static const char *const lines[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:01", "root", "203.0.113.5", "2"),
+		FAILED("00:02", "root", "198.51.100.7", "3"), FAILED("00:03", "root", "203.0.113.5", "4"),
+		FAILED("00:04", "root", "203.0.113.5", "5"), FAILED("00:05", "root", "203.0.113.5", "6"),
+		NULL,
+	};
+	static const char corr[] = "correlation:\n  type: event_count\n  rules: [fail]\n"
+	    "  group-by: [src_ip]\n  timespan: 10s\n  condition: {gte: %d}\n";
+	struct sigma_report rep;
+	struct sigma_set *s;
+	struct got g;
+	char text[4096], a[256], b[256], c[256];
+
+	(void)state;
+	snprintf(a, sizeof(a), corr, 2);
+	snprintf(b, sizeof(b), corr, 2);
+	snprintf(c, sizeof(c), corr, 3);
+	snprintf(text, sizeof(text), FAIL_RULE "---\ntitle: Two failures\nname: two\n%s"
+	    "---\ntitle: Two failures, for the chain\nname: two_stage\n%s"
+	    "---\ntitle: Three failures\nname: three\n%s"
+	    "---\ntitle: Twice two\nname: twice\ncorrelation:\n"
+	    "  type: event_count\n  rules: [two_stage]\n  group-by: [src_ip]\n  timespan: 5m\n"
+	    "  condition: {gte: 2}\n", a, b, c);
+	s = load(text, &rep);
+	assert_int_equal(rep.correlations, 4);
+	assert_int_equal(rep.rejected, 0);
+	sigma_report_fini(&rep);
+	/* run(), keeping the set (the detector owns it) to count its groups */
+	{
+		struct detector *det = sigma_detector_new(s);
+		struct detector *dets[1] = { det };
+		struct decode_ctx ctx;
+
+		assert_non_null(det);
+		memset(&g, 0, sizeof(g));
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.recv_ms = INT64_C(1764064800000);
+		for (uint64_t i = 0; lines[i]; i++)
+			detect_line(dets, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
+			    ms_str_make(lines[i], strlen(lines[i])), i + 1, collect_cb, &g);
+		/* the group of each source once for two and its twin, once for three */
+		assert_int_equal(sigma_set_groups(s), 2 + 2 + 1);
+		detector_free(det);
+	}
+	/*
+	 * 203.0.113.5: two (and two_stage) at lines 2 and 5, each resetting
+	 * the window; three at line 4; the chain at two_stage's second firing
+	 * (line 5), after that event's own feeds. 198.51.100.7 once: nothing.
+	 */
+	assert_int_equal(g.n, 4);
+	assert_string_equal(g.rule[0], "two");
+	assert_string_equal(g.sample[0], FAILED("00:01", "root", "203.0.113.5", "2"));
+	assert_string_equal(g.rule[1], "three");
+	assert_int_equal(g.count[1], 3);
+	assert_string_equal(g.sample[1], FAILED("00:03", "root", "203.0.113.5", "4"));
+	assert_string_equal(g.rule[2], "two");
+	assert_string_equal(g.sample[2], FAILED("00:04", "root", "203.0.113.5", "5"));
+	assert_string_equal(g.rule[3], "twice");
+	assert_int_equal(g.count[3], 2);
+}
+
+/*
  * value_count over ports: the values are listed, not taken for users;
  * over users they are users too. No id and no name: the title is the id.
  */
@@ -870,6 +943,7 @@ main(void)
 		cmocka_unit_test(test_chain_depth),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_chain_generate),
+		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_value_count_values),
 		cmocka_unit_test(test_chain_order),
 		cmocka_unit_test(test_quiet_rules),
