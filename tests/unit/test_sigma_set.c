@@ -344,11 +344,10 @@ count_cb(struct alert *a, void *arg)
 /* The agent of line i when set (run_agents[i]), else "agent". */
 static const char *const *run_agents;
 
-/* Runs the lines (one per string, NULL-terminated) through the set. */
+/* Runs the lines (one per string, NULL-terminated) through the detector. */
 static void
-run(struct sigma_set *s, const char *const *lines, struct got *g)
+run_det(struct detector *det, const char *const *lines, struct got *g)
 {
-	struct detector *det = sigma_detector_new(s);
 	struct detector *dets[1] = { det };
 	struct decode_ctx ctx;
 
@@ -359,6 +358,15 @@ run(struct sigma_set *s, const char *const *lines, struct got *g)
 	for (uint64_t i = 0; lines[i]; i++)
 		detect_line(dets, 1, &dec, &ctx, run_agents ? run_agents[i] : "agent", "host",
 		    ms_str_make("t", 1), ms_str_make(lines[i], strlen(lines[i])), i + 1, collect_cb, g);
+}
+
+/* The same through a detector of s (which owns s, and frees it). */
+static void
+run(struct sigma_set *s, const char *const *lines, struct got *g)
+{
+	struct detector *det = sigma_detector_new(s);
+
+	run_det(det, lines, g);
 	detector_free(det);
 }
 
@@ -498,6 +506,7 @@ test_twins(void **state)
 	    "  group-by: [src_ip]\n  timespan: 10s\n  condition: {gte: %d}\n";
 	struct sigma_report rep;
 	struct sigma_set *s;
+	struct detector *det;
 	struct got g;
 	char text[4096], a[256], b[256], c[256];
 
@@ -515,23 +524,12 @@ test_twins(void **state)
 	assert_int_equal(rep.correlations, 4);
 	assert_int_equal(rep.rejected, 0);
 	sigma_report_fini(&rep);
-	/* run(), keeping the set (the detector owns it) to count its groups */
-	{
-		struct detector *det = sigma_detector_new(s);
-		struct detector *dets[1] = { det };
-		struct decode_ctx ctx;
-
-		assert_non_null(det);
-		memset(&g, 0, sizeof(g));
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.recv_ms = INT64_C(1764064800000);
-		for (uint64_t i = 0; lines[i]; i++)
-			detect_line(dets, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
-			    ms_str_make(lines[i], strlen(lines[i])), i + 1, collect_cb, &g);
-		/* the group of each source once for two and its twin, once for three */
-		assert_int_equal(sigma_set_groups(s), 2 + 2 + 1);
-		detector_free(det);
-	}
+	/* the detector owns s: its groups are counted before it goes */
+	det = sigma_detector_new(s);
+	run_det(det, lines, &g);
+	/* each source's group once for two and its twin, once for three; twice's one */
+	assert_int_equal(sigma_set_groups(s), 2 + 2 + 1);
+	detector_free(det);
 	/*
 	 * 203.0.113.5: two (and two_stage) at lines 2 and 5, each resetting
 	 * the window; three at line 4; the chain at two_stage's second firing
