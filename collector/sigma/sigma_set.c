@@ -30,6 +30,7 @@
 #define SET_PEND_MAX	65536		/* held feeds of chained correlations, per event */
 #define SET_PFIELDS_MAX	(1 << 18)	/* their fields, per event */
 #define SET_CHECK_BUDGET (1 << 20)	/* steps of the field checks through chains, per load */
+#define SET_TWIN_TRIES	64		/* earlier correlations compared with one, for a twin */
 
 /* Who listens to matches of a rule or correlation. */
 struct set_listener {
@@ -68,7 +69,6 @@ struct set_corr {
 	size_t *rev;			/* correlations referring to this one (owned) */
 	size_t nrev;
 	int dfs, height;		/* chain check */
-	size_t twin;			/* index + 1 of the correlation it fires with (0: none) */
 	uint32_t visit;			/* ref_can_carry */
 	bool queued;			/* on the resolution worklist */
 };
@@ -1156,26 +1156,37 @@ listener_add(struct set_listener **ls, size_t *n, size_t corr, size_t ref)
  * c from the same rules (sigma_corr_same), SIZE_MAX when none: a quiet copy
  * made for a chain (ssh_bruteforce_stage of ssh_bruteforce) then fires
  * with it instead of being fed each match again. Rules only (a reference
- * to a correlation is fed through the chain's deferrals).
+ * to a correlation is fed through the chain's deferrals). The candidates
+ * are the correlations already fed by c's first rule as their first
+ * reference (twins are not fed), at most SET_TWIN_TRIES of them: a folder
+ * of many correlations over one rule costs no quadratic load; one that
+ * finds no twin is fed on its own, as before.
  */
 static size_t
 twin_find(const struct sigma_set *s, size_t c)
 {
 	const struct set_corr *sc = &s->corrs[c];
-	size_t n = sigma_corr_nrefs(sc->c);
+	size_t n = sigma_corr_nrefs(sc->c), tries = 0;
+	const struct set_rule *first;
 
+	if (n == 0)
+		return SIZE_MAX;
 	for (size_t k = 0; k < n; k++)
 		if (sc->tk[k] != TGT_RULE)
 			return SIZE_MAX;
-	for (size_t o = 0; o < c; o++) {
-		const struct set_corr *oc = &s->corrs[o];
-		bool same = !oc->dead && !oc->inert && oc->twin == 0 && oc->tk != NULL &&
-		    sigma_corr_nrefs(oc->c) == n;
+	first = &s->rules[sc->ti[0]];
+	for (size_t i = 0; i < first->nls && tries < SET_TWIN_TRIES; i++) {
+		const struct set_corr *oc = &s->corrs[first->ls[i].corr];
+		bool same;
 
+		if (first->ls[i].ref != 0 || first->ls[i].corr == c)
+			continue;
+		tries++;
+		same = sigma_corr_nrefs(oc->c) == n;
 		for (size_t k = 0; same && k < n; k++)
 			same = oc->tk[k] == TGT_RULE && oc->ti[k] == sc->ti[k];
 		if (same && sigma_corr_same(oc->c, sc->c))
-			return o;
+			return first->ls[i].corr;
 	}
 	return SIZE_MAX;
 }
@@ -1253,10 +1264,8 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 			size_t t = twin_find(s, c);
 
 			/* Out of memory: fed on its own, as any other. */
-			if (t != SIZE_MAX && sigma_corr_twin(s->corrs[t].c, sc->c) == 0) {
-				sc->twin = t + 1;
+			if (t != SIZE_MAX && sigma_corr_twin(s->corrs[t].c, sc->c) == 0)
 				continue;
-			}
 		}
 		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
 			if (sc->tk[k] == TGT_RULE) {
