@@ -181,6 +181,15 @@ struct sigma_multi {
 };
 
 #define SIGMA_MULTI_MIN	2		/* literals from which an item gets a sigma_multi */
+#define SIGMA_MULTI_PART_MIN 4		/* ... or, beside values of other kinds, a partial one */
+
+/* A value sigma_multi can hold: a case-insensitive "contains" literal. */
+static inline bool
+sigma_val_plain(const struct sigma_val *v)
+{
+	return v->kind == SIGMA_V_GLOB && v->u.g.mode == SIGMA_G_CONTAINS && !v->u.g.cased &&
+	    v->u.g.len > 0 && v->u.g.len <= UINT32_MAX;
+}
 
 /*
  * Every value of an item as one set of exact literals, by length: a field
@@ -211,6 +220,7 @@ struct sigma_item {
 					   rule (or search) of rule->fm's set: its result
 					   is memoised per event in slot sid - 1 there */
 	const struct sigma_multi *multi;	/* arena; NULL: value by value */
+	bool multi_part;		/* multi holds the plain values only: the others one by one */
 	const struct sigma_exact *exact;	/* arena; NULL: value by value */
 	bool cidr;			/* every value is a |cidr range: the field is parsed once */
 	uint32_t minlen;		/* no value shorter matches (0: no such bound) */

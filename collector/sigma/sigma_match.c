@@ -544,11 +544,18 @@ item_eval(const struct mx *x, const struct sigma_item *it)
 	if (fv != NULL && (fv->p != NULL ? fv->len : 0) < it->minlen)
 		return false;
 	if (it->multi != NULL) {
-		/* neq: the field is there and contains none of the literals. */
-		if (fv == NULL)
-			return false;
-		return sigma_multi_match(it->multi, fv->p != NULL ? (const unsigned char *)fv->p :
-		    empty_str, fv->p != NULL ? fv->len : 0) != it->neq;
+		bool any = fv != NULL && sigma_multi_match(it->multi, fv->p != NULL ?
+		    (const unsigned char *)fv->p : empty_str, fv->p != NULL ? fv->len : 0);
+
+		/* The values one pass does not hold (null sees an absent field too). */
+		for (size_t i = 0; !any && it->multi_part && i < it->ngroups; i++)
+			for (size_t j = 0; !any && j < it->groups[i].nalts; j++)
+				any = !sigma_val_plain(&it->groups[i].alts[j]) &&
+				    val_match(x, &it->groups[i].alts[j], fv);
+		/* neq: the field is there and matches none of the values. */
+		if (it->neq)
+			return fv != NULL && !any;
+		return any;
 	}
 	if (it->exact != NULL) {
 		/* An exact value never matches an absent field; neq wants it present. */

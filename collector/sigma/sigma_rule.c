@@ -1204,29 +1204,33 @@ note_field(struct pctx *c, const char *field, int line)
 
 /*
  * it->multi when every alternative of every value is a case-insensitive
- * "contains" literal and there are at least SIGMA_MULTI_MIN of them (an
- * |all item needs each value on its own). Out of memory, the item simply
- * matches value by value: same result.
+ * "contains" literal (sigma_val_plain) and there are at least
+ * SIGMA_MULTI_MIN of them (an |all item needs each value on its own).
+ * When other values are among them (a keyword list with a few wildcards,
+ * a null), at least SIGMA_MULTI_PART_MIN literals still get one pass
+ * (it->multi_part): the other values are then tried one by one (SigmaHQ's
+ * "SQL Injection Strings In URI" tried 30 keywords on each request line
+ * for two with a '*'). Out of memory, the item simply matches value by
+ * value: same result.
  */
 static void
 build_multi(struct sigma_arena *a, struct sigma_item *it)
 {
 	struct sigma_multi *m;
 	struct sigma_mlit *lits;
-	size_t n = 0, k;
+	size_t n = 0, other = 0, k;
 	uint16_t fill[256];
 
 	if (it->all)
 		return;
 	for (size_t i = 0; i < it->ngroups; i++)
 		for (size_t j = 0; j < it->groups[i].nalts; j++) {
-			const struct sigma_val *v = &it->groups[i].alts[j];
-			if (v->kind != SIGMA_V_GLOB || v->u.g.mode != SIGMA_G_CONTAINS ||
-			    v->u.g.cased || v->u.g.len == 0 || v->u.g.len > UINT32_MAX)
-				return;
-			n++;
+			if (sigma_val_plain(&it->groups[i].alts[j]))
+				n++;
+			else
+				other++;
 		}
-	if (n < SIGMA_MULTI_MIN || n > UINT16_MAX ||
+	if (n < (other ? SIGMA_MULTI_PART_MIN : SIGMA_MULTI_MIN) || n > UINT16_MAX ||
 	    (m = sigma_arena_alloc(a, sizeof(*m))) == NULL ||
 	    (lits = sigma_arena_alloc(a, n * sizeof(*lits))) == NULL)
 		return;
@@ -1235,6 +1239,8 @@ build_multi(struct sigma_arena *a, struct sigma_item *it)
 	for (size_t i = 0; i < it->ngroups; i++)
 		for (size_t j = 0; j < it->groups[i].nalts; j++) {
 			const struct sigma_glob *g = &it->groups[i].alts[j].u.g;
+			if (!sigma_val_plain(&it->groups[i].alts[j]))
+				continue;
 			m->start[g->text[0] + 1]++;
 			if (g->len < m->minlen)
 				m->minlen = (uint32_t)g->len;
@@ -1245,7 +1251,11 @@ build_multi(struct sigma_arena *a, struct sigma_item *it)
 	for (size_t i = 0; i < it->ngroups; i++)
 		for (size_t j = 0; j < it->groups[i].nalts; j++) {
 			const struct sigma_glob *g = &it->groups[i].alts[j].u.g;
-			unsigned char b = g->text[0];
+			unsigned char b;
+
+			if (!sigma_val_plain(&it->groups[i].alts[j]))
+				continue;
+			b = g->text[0];
 			lits[fill[b]].p = g->text;
 			lits[fill[b]].len = (uint32_t)g->len;
 			fill[b]++;
@@ -1256,6 +1266,7 @@ build_multi(struct sigma_arena *a, struct sigma_item *it)
 	m->lits = lits;
 	m->n = n;
 	it->multi = m;
+	it->multi_part = other > 0;
 }
 
 /*

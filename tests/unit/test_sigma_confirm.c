@@ -321,6 +321,13 @@ static const char *const MDET[] = {
 	"  k:\n    - EViL\n    - 'bad thing'\n    - '/x/'\n  condition: k\n",
 	/* bytes above 0x7f compare exactly (ASCII-only folding) */
 	"  s:\n    F|contains: [' -e ', ' -enc ', \"\\xc3\\xa9t\\xc3\\xa9\"]\n  condition: s\n",
+	/* one pass for the literals, the wildcards one by one (a partial multi) */
+	"  k:\n    - EViL\n    - 'bad thing'\n    - '/x/'\n    - 'win.ini'\n    - 'a*b'\n    - 'zz?'\n"
+	"  condition: k\n",
+	/* ... with a null, which an absent field matches */
+	"  s:\n    F: ['*evil*', '*passwd*', '*/x/*', '*win.ini*', null]\n  condition: s\n",
+	/* ... and under neq: present, and neither a literal nor the wildcard */
+	"  s:\n    F|contains|neq: [Ab, zZ, evil, '/x/', 'a*b']\n  condition: s\n",
 };
 
 static unsigned long rng_state = 12345;
@@ -361,8 +368,9 @@ test_multi_same_as_value_by_value(void **state)
 		struct sigma_rule *r = test_rule_from(MDET[k]), *plain = test_rule_from(MDET[k]);
 		size_t hits = 0, misses = 0;
 
-		/* The accelerated form is really in use for these items. */
-		if (r->searches[0].conjs[0].items[0].multi == NULL)
+		/* The accelerated form is really in use for these items (partly in the last three). */
+		if (r->searches[0].conjs[0].items[0].multi == NULL ||
+		    r->searches[0].conjs[0].items[0].multi_part != (k >= 5))
 			fail_msg("rule %zu: no one-pass form", k);
 		strip_multi(plain);
 		for (int i = 0; i < 20000; i++) {
