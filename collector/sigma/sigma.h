@@ -165,7 +165,11 @@ const char *sigma_corr_tag(const struct sigma_corr *c, size_t i);
  */
 void sigma_corr_feed(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
     sigma_corr_emit_fn emit, void *arg);
-/* Groups held now, and groups evicted because of the cap (metrics). */
+/*
+ * Groups held now, and groups evicted because of the cap (metrics). A
+ * twin (sigma_corr_twin) holds none, and reports the evictions of the one
+ * it fires with: the windows it loses.
+ */
 size_t sigma_corr_groups(const struct sigma_corr *c);
 uint64_t sigma_corr_evicted(const struct sigma_corr *c);
 /* Forgets every group (windows start empty again); 0, or -1 (state kept). */

@@ -234,6 +234,7 @@ struct sigma_corr {
 	 */
 	struct sigma_corr **twins;
 	size_t ntwins;
+	const struct sigma_corr *twin_of;	/* the one this is a twin of, NULL: none */
 	uint64_t evicted;
 	bool busy;		/* inside emit */
 	uint64_t fire_serial;	/* at close: the fired window's last serial, for fire() */
@@ -1074,6 +1075,7 @@ sigma_corr_twin(struct sigma_corr *a, struct sigma_corr *b)
 		return -1;
 	a->twins = t;
 	a->twins[a->ntwins++] = b;
+	b->twin_of = a;
 	return 0;
 }
 
@@ -1233,6 +1235,9 @@ sigma_corr_groups(const struct sigma_corr *c)
 uint64_t
 sigma_corr_evicted(const struct sigma_corr *c)
 {
+	/* A twin loses exactly the windows the one it fires with loses. */
+	if (c != NULL && c->twin_of != NULL)
+		c = c->twin_of;
 	return c ? c->evicted : 0;
 }
 

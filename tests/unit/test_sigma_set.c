@@ -548,6 +548,110 @@ test_twins(void **state)
 }
 
 /*
+ * A twin that raises alerts of its own: its alerts in the order of the
+ * rule files, as if it were fed on its own. Here byuser, fed by the same
+ * rule between two and two_copy, fires on the same event: two_copy is then
+ * no twin (its alert would otherwise come before byuser's). The control
+ * counts the same windows with {gt: 1}, which sigma_corr_same never takes
+ * for the same as {gte: 2}. Without anything in between, two_copy is a
+ * twin (its groups are not held) and its alerts still come right after
+ * two's. Evictions at a cap of one group: a twin reports the windows it
+ * loses, those of the one it fires with.
+ */
+static struct sigma_set *
+load_capped(const char *text, size_t max_groups)
+{
+	struct sigma_set_opts opts = { max_groups, NULL };
+	struct sigma_report rep;
+	char err[256];
+	struct sigma_set *s;
+
+	write_file("r.yml", text);
+	sigma_report_init(&rep);
+	assert_int_equal(chdir(dir), 0);
+	s = sigma_set_load("r.yml", &opts, &rep, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(rep.rejected, 0);
+	sigma_report_fini(&rep);
+	return s;
+}
+
+static void
+twin_alerts(const char *copy_cond, bool between, size_t max_groups, const char *const *lines,
+    struct got *g, size_t *groups, uint64_t *evicted)
+{
+	static const char corr[] = "correlation:\n  type: event_count\n  rules: [fail]\n"
+	    "  group-by: [%s]\n  timespan: 10s\n  condition: %s\n";
+	char text[4096], two[256], byuser[256], copy[256];
+	struct sigma_set *s;
+	struct detector *det;
+	uint64_t ev_two;
+
+	snprintf(two, sizeof(two), corr, "src_ip", "{gte: 2}");
+	snprintf(byuser, sizeof(byuser), corr, "user", "{gte: 2}");
+	snprintf(copy, sizeof(copy), corr, "src_ip", copy_cond);
+	snprintf(text, sizeof(text), FAIL_RULE "---\ntitle: Two\nname: two\n%s%s%s"
+	    "---\ntitle: Two copy\nname: two_copy\n%s", two,
+	    between ? "---\ntitle: By user\nname: byuser\n" : "", between ? byuser : "", copy);
+	s = load_capped(text, max_groups);
+	det = sigma_detector_new(s);
+	run_det(det, lines, g);
+	*groups = sigma_set_groups(s);
+	/* rule 0 is fail; two_copy is the last correlation */
+	assert_int_equal(sigma_set_evicted(s, 1 + (between ? 2 : 1), evicted), 0);
+	assert_int_equal(sigma_set_evicted(s, 1, &ev_two), 0);
+	if (strcmp(copy_cond, "{gte: 2}") == 0 && !between)
+		assert_int_equal(*evicted, ev_two);
+	detector_free(det);
+}
+
+static void
+test_twin_order_evictions(void **state)
+{
+	static const char *const lines[] = {
+		FAILED("00:00", "root", "203.0.113.5", "1"), FAILED("00:01", "root", "203.0.113.5", "2"),
+		NULL,
+	};
+	static const char *const alternating[] = {
+		FAILED("00:00", "a", "203.0.113.5", "1"), FAILED("00:01", "b", "198.51.100.7", "2"),
+		FAILED("00:02", "c", "203.0.113.5", "3"), FAILED("00:03", "d", "198.51.100.7", "4"),
+		FAILED("00:04", "e", "203.0.113.5", "5"), NULL,
+	};
+	struct got fed, twin;
+	size_t gfed, gtwin;
+	uint64_t efed, etwin;
+
+	(void)state;
+	/* byuser in between: the same alerts in the same order either way */
+	twin_alerts("{gt: 1}", true, 0, lines, &fed, &gfed, &efed);
+	twin_alerts("{gte: 2}", true, 0, lines, &twin, &gtwin, &etwin);
+	assert_int_equal(fed.n, 3);
+	assert_string_equal(fed.rule[0], "two");
+	assert_string_equal(fed.rule[1], "byuser");
+	assert_string_equal(fed.rule[2], "two_copy");
+	assert_int_equal(twin.n, fed.n);
+	for (size_t i = 0; i < fed.n; i++)
+		assert_string_equal(twin.rule[i], fed.rule[i]);
+	/* no twin then: two_copy holds its own group, as the control does */
+	assert_int_equal(gtwin, gfed);
+	/* nothing in between: a twin, holding no group, its alert right after two's */
+	twin_alerts("{gt: 1}", false, 0, lines, &fed, &gfed, &efed);
+	twin_alerts("{gte: 2}", false, 0, lines, &twin, &gtwin, &etwin);
+	assert_int_equal(fed.n, 2);
+	assert_int_equal(twin.n, 2);
+	assert_string_equal(twin.rule[0], "two");
+	assert_string_equal(twin.rule[1], "two_copy");
+	assert_string_equal(twin.sample[1], fed.sample[1]);
+	assert_int_equal(gfed, 2);
+	assert_int_equal(gtwin, 1);
+	/* a cap of one group, two sources taking turns: evictions, the same for the twin */
+	twin_alerts("{gt: 1}", false, 1, alternating, &fed, &gfed, &efed);
+	twin_alerts("{gte: 2}", false, 1, alternating, &twin, &gtwin, &etwin);
+	assert_true(efed > 0);
+	assert_int_equal(etwin, efed);
+}
+
+/*
  * value_count over ports: the values are listed, not taken for users;
  * over users they are users too. No id and no name: the title is the id.
  */
@@ -942,6 +1046,7 @@ main(void)
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_chain_generate),
 		cmocka_unit_test(test_twins),
+		cmocka_unit_test(test_twin_order_evictions),
 		cmocka_unit_test(test_value_count_values),
 		cmocka_unit_test(test_chain_order),
 		cmocka_unit_test(test_quiet_rules),
