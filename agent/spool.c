@@ -42,6 +42,7 @@ struct spool_seg {
 struct spool_end {
 	uint64_t dev, ino, fp, end;
 	uint32_t fp_len;
+	bool after_gap;		/* noted from records after skipped corrupt bytes */
 };
 
 struct spool {
@@ -71,6 +72,15 @@ struct spool {
 	char *rbuf;
 	struct spool_end *ends;
 	size_t nends;
+	/*
+	 * Set by seg_scan once it has skipped corrupt bytes with valid
+	 * records after them: a page lost in a power cut, say. Lines of any
+	 * file may have been in those bytes, so a file's end noted from a
+	 * record after them may lie past lines neither in the spool nor read
+	 * again; such an end is not handed to tail (spool_take_file_end), which
+	 * then reads on from the saved position: lines twice rather than none.
+	 */
+	bool gap;
 	struct spool_stats st;
 };
 
@@ -248,12 +258,14 @@ end_note(struct spool *sp, const struct spool_rec *r)
 			e->fp = r->fp;
 			e->fp_len = r->fp_len;
 			e->end = r->end_off;
+			e->after_gap |= sp->gap;
 			return;
 		}
 	}
 	if (sp->nends == SPOOL_MAX_ENDS)
 		return;
-	sp->ends[sp->nends++] = (struct spool_end){ r->dev, r->ino, r->fp, r->end_off, r->fp_len };
+	sp->ends[sp->nends++] = (struct spool_end){ r->dev, r->ino, r->fp, r->end_off, r->fp_len,
+	    sp->gap };
 }
 
 /*
@@ -291,7 +303,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 	char path[4200];
 	struct spool_seg *s = &sp->segs[i];
 	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0;
-	bool stale = false;
+	bool stale = false, skipped = false;
 	struct stat st;
 	int fd;
 
@@ -329,6 +341,14 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 				break;
 			}
 			if (rc > 0) {
+				/*
+				 * A record of this segment after skipped bytes: a gap
+				 * (a torn tail has no record after it, a reused file's
+				 * old records are stale, above).
+				 */
+				if (skipped)
+					sp->gap = true;
+				skipped = false;
 				if (r.seq > s->last_seq)
 					s->last_seq = r.seq;
 				if (r.seq > sp->max_seq)
@@ -347,6 +367,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 				size_t next = resync(sp->rbuf, pos + 1, (size_t)n, !eof);
 				corrupt += next - pos;
 				pos = next;
+				skipped = true;
 			}
 		}
 		if (stale || pos == 0)
@@ -863,7 +884,16 @@ spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *he
 		if (e->dev == dev && e->ino == ino && headlen >= e->fp_len &&
 		    tail_fingerprint(head, e->fp_len) == e->fp) {
 			uint64_t end = e->end;
+			bool after_gap = e->after_gap;
+
 			sp->ends[i] = sp->ends[--sp->nends];
+			if (after_gap) {
+				ms_warn("event=spool_end_distrusted dev=%llu inode=%llu end=%llu "
+				    "note=\"corrupt spool records before it: reading on from the saved "
+				    "position (some lines twice)\"", (unsigned long long)dev,
+				    (unsigned long long)ino, (unsigned long long)end);
+				return 0;
+			}
 			return end;
 		}
 	}

@@ -546,9 +546,12 @@ int
 state_set_shift(struct agent_state_file *s, uint64_t shift)
 {
 	char err[512];
+	uint64_t old = s->shift;
 
 	s->shift = shift;
 	if (state_write(s, err, sizeof(err)) < 0) {
+		/* Not on disk: not in use either (a later save must not write it). */
+		s->shift = old;
 		ms_err("event=state_error reason=\"%s\"", err);
 		return -1;
 	}
@@ -559,11 +562,18 @@ int
 state_reserve(struct agent_state_file *s, uint64_t seq)
 {
 	char err[512];
+	uint64_t old = s->seq_reserved;
 
 	if (seq < s->seq_reserved)
 		return 0;
 	s->seq_reserved = seq + STATE_SEQ_BLOCK;
 	if (state_write(s, err, sizeof(err)) < 0) {
+		/*
+		 * Not reserved: the next number asks again. Kept raised, the
+		 * next call would have let numbers go out that a crash could
+		 * give out a second time.
+		 */
+		s->seq_reserved = old;
 		ms_err("event=state_error reason=\"%s\"", err);
 		return -1;
 	}

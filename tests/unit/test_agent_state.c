@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -531,6 +532,84 @@ test_state_print(void **state)
 	clean_sdir();
 }
 
+/* The state file's descriptor in this process (found by its path in /proc/self/fd). */
+static int
+state_fd(void)
+{
+	char path[600], link[64], target[700];
+
+	spath(path, sizeof(path), "state");
+	for (int fd = 3; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		if ((n = readlink(link, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, path) == 0)
+			return fd;
+	}
+	fail_msg("state file not open");
+	return -1;
+}
+
+/* What state_print shows for key (a number), or UINT64_MAX when absent. */
+static uint64_t
+printed(const char *key)
+{
+	char err[512], *out = NULL, *p;
+	size_t outlen = 0;
+	uint64_t v = UINT64_MAX;
+	FILE *f;
+
+	assert_non_null(f = open_memstream(&out, &outlen));
+	assert_int_equal(state_print(sdir, f, err, sizeof(err)), 0);
+	fclose(f);
+	if ((p = strstr(out, key)) != NULL)
+		v = strtoull(p + strlen(key), NULL, 10);
+	free(out);
+	return v;
+}
+
+/*
+ * A save that fails (a disk error: here the file's descriptor turned
+ * read-only) changes nothing: a failed reservation is asked for again by
+ * the next number (kept in memory, numbers would have gone out that no
+ * reservation on disk covers, and a crash could give them out twice), and
+ * a failed shift is not written by the next save.
+ */
+static void
+test_state_failed_save(void **state)
+{
+	struct agent_state_file *s;
+	char err[512];
+	uint64_t first, reserved;
+	int fd, saved, ro;
+
+	(void)state;
+	mk_sdir();
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	first = state_first_seq(s);
+	reserved = printed("seq_reserved ");
+	assert_true(reserved > first);
+	fd = state_fd();
+	assert_true((saved = dup(fd)) >= 0);
+	assert_true((ro = open("/dev/null", O_RDONLY)) >= 0);
+	assert_true(dup2(ro, fd) == fd);
+	assert_int_equal(state_reserve(s, reserved), -1);
+	assert_int_equal(state_set_shift(s, 77), -1);
+	assert_true(state_shift(s) == 0);
+	assert_true(dup2(saved, fd) == fd);
+	close(saved);
+	close(ro);
+	/* the disk works again: the next number is reserved on disk */
+	assert_int_equal(state_reserve(s, reserved + 1), 0);
+	assert_true(printed("seq_reserved ") > reserved + 1);
+	assert_true(printed("seq_shift ") == 0);
+	state_close(s);
+	clean_sdir();
+}
+
 int
 main(void)
 {
@@ -544,6 +623,7 @@ main(void)
 		cmocka_unit_test(test_state_upgrade),
 		cmocka_unit_test(test_state_grows),
 		cmocka_unit_test(test_state_print),
+		cmocka_unit_test(test_state_failed_save),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
