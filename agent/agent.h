@@ -219,14 +219,6 @@ struct agent {
 	struct queue q;
 	struct spool *spool;
 	uint64_t next_seq;	/* local number of the next line read */
-	/*
-	 * The highest local number given to a line, in this run or an earlier
-	 * one (the spool's, the acknowledged): after a restart next_seq jumps to
-	 * the next reserved block, so next_seq - 1 says nothing about it. A
-	 * collector that has handled numbers above this one heard them from
-	 * another life of this agent (uplink_on_ack).
-	 */
-	uint64_t given_seq;
 	uint64_t seq_shift;	/* added to local numbers on the wire (see uplink.c) */
 	uint64_t durable_seq;	/* every local number up to this is durable in the spool */
 	uint64_t acked_seq;	/* ... and acknowledged up to this one */

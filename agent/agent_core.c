@@ -88,8 +88,6 @@ agent_spool_open(struct agent *a, char *err, size_t errsz)
 	if (spool_max_seq(a->spool) >= a->next_seq)
 		a->next_seq = spool_max_seq(a->spool) + 1;
 	a->durable_seq = a->next_seq - 1;
-	a->given_seq = spool_max_seq(a->spool) > a->acked_seq ? spool_max_seq(a->spool) :
-	    a->acked_seq;
 	spool_load(a->spool, load_cb, a);
 	return 0;
 }
@@ -213,7 +211,6 @@ agent_accept(struct agent *a, const struct spool_rec *r)
 		ms_info("event=spool_resumed");
 	}
 	a->next_seq = r->seq + 1;
-	a->given_seq = r->seq;
 	a->stats.lines_read++;
 	agent_commit_soon(a);
 	return true;

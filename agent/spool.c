@@ -877,8 +877,10 @@ spool_covered(struct spool *sp, uint64_t covered)
 
 uint64_t
 spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
-    size_t headlen)
+    size_t headlen, bool *distrusted)
 {
+	if (distrusted != NULL)
+		*distrusted = false;
 	for (size_t i = 0; i < sp->nends; i++) {
 		struct spool_end *e = &sp->ends[i];
 		if (e->dev == dev && e->ino == ino && headlen >= e->fp_len &&
@@ -890,8 +892,11 @@ spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *he
 			if (after_gap) {
 				ms_warn("event=spool_end_distrusted dev=%llu inode=%llu end=%llu "
 				    "note=\"corrupt spool records before it: reading on from the saved "
-				    "position (some lines twice)\"", (unsigned long long)dev,
-				    (unsigned long long)ino, (unsigned long long)end);
+				    "position, or from the start (some lines twice)\"",
+				    (unsigned long long)dev, (unsigned long long)ino,
+				    (unsigned long long)end);
+				if (distrusted != NULL)
+					*distrusted = true;
 				return 0;
 			}
 			return end;

@@ -125,10 +125,13 @@ bool spool_covered(struct spool *sp, uint64_t covered);
  * Where the spool (as found at open) says reading of file (dev, ino) got
  * to: the end offset of its last record, when that record's fingerprint
  * matches head[0..headlen); else 0. Answers once per file: a later file
- * on a reused inode is not taken for it.
+ * on a reused inode is not taken for it. 0 as well, with *distrusted set
+ * (may be NULL), for a file the spool knew only after corrupt bytes it
+ * skipped: lines of it may have been in them, the caller reads it from
+ * its saved position, or whole.
  */
 uint64_t spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
-    size_t headlen);
+    size_t headlen, bool *distrusted);
 /* The highest sequence number in the spool (0 when empty). */
 uint64_t spool_max_seq(const struct spool *sp);
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);

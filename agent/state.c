@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -62,6 +63,7 @@
 #include "ms_util.h"
 
 #define STATE_SEQ_BLOCK 1000000u
+#define STATE_SEQ_CLOCK_MAX_S (UINT64_C(1) << 33)	/* microseconds below 2^53 */
 #define STATE_MAX_POS AGENT_MAX_FILES
 #define STATE_MAGIC "MSSTATE2"
 #define STATE_SLOT_HDR 24
@@ -468,6 +470,30 @@ state_open(const char *dir, char *err, size_t errsz)
 		goto fail;
 	/* Numbers start at 1: the collector reads 0 as "nothing handled yet". */
 	s->first_seq = s->seq_reserved ? s->seq_reserved : 1;
+	/*
+	 * And at least the clock's microseconds since 1970: above every
+	 * number an earlier life of this agent gave out – as long as it used
+	 * fewer than a million a second on average since it started (lines,
+	 * and the block of STATE_SEQ_BLOCK reserved at each start), and the
+	 * clock has not gone back. A state folder wiped (reinstall) or
+	 * restored from a backup then never numbers new lines below what the
+	 * collector has handled from that earlier life, which it would take
+	 * for handled (uplink_on_ack cannot tell such a number from one of
+	 * this life lost from the spool by a power cut). A clock set back
+	 * falls back on the reservation. The collector's Redis scripts hold
+	 * numbers as doubles: below 2^53 (exact) until the year 2255.
+	 */
+	{
+		struct timespec ts;
+
+		if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && ts.tv_sec > 0 &&
+		    (uint64_t)ts.tv_sec < STATE_SEQ_CLOCK_MAX_S) {
+			uint64_t us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+
+			if (us > s->first_seq)
+				s->first_seq = us;
+		}
+	}
 	s->seq_reserved = s->first_seq + STATE_SEQ_BLOCK;
 	if (state_write(s, err, errsz) < 0)
 		goto fail;

@@ -347,6 +347,7 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 	char rotated[4096], head[AGENT_FP_BYTES];
 	const char *open_path = f->path;
 	uint64_t end, spooled;
+	bool distrusted = false;
 	ssize_t hn;
 	int fd;
 
@@ -383,7 +384,8 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 	 * the saved position (saved once a second): its records are sent from
 	 * the spool, so reading goes on after them.
 	 */
-	spooled = t->a->spool ? spool_take_file_end(t->a->spool, f->dev, f->ino, head, (size_t)hn) : 0;
+	spooled = t->a->spool ? spool_take_file_end(t->a->spool, f->dev, f->ino, head, (size_t)hn,
+	    &distrusted) : 0;
 	if (spooled > (uint64_t)st.st_size)
 		spooled = 0;
 	if (pos && tail_same_file(pos, f->dev, f->ino, head, (size_t)hn) &&
@@ -394,6 +396,12 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 		ms_info("event=file_resume_spool path=%s inode=%llu offset=%llu", f->path,
 		    (unsigned long long)f->ino, (unsigned long long)spooled);
 		f->offset = spooled;
+	} else if (distrusted) {
+		/* Read before, how far unknown (no saved position): all of it again, lose none. */
+		ms_warn("event=file_reread path=%s inode=%llu note=\"the spool's end for it is "
+		    "distrusted and no position was saved: read from the start\"", f->path,
+		    (unsigned long long)f->ino);
+		f->offset = 0;
 	} else if (pos && pos->dev == f->dev && pos->ino == f->ino &&
 	    !tail_same_file(pos, f->dev, f->ino, head, (size_t)hn)) {
 		ms_warn("event=file_replaced path=%s inode=%llu note=\"same inode, other content: read from the start\"",

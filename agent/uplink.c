@@ -347,14 +347,18 @@ uplink_send_health(struct uplink *u)
 
 /*
  * seq is a wire number: local numbers plus the agent's seq_shift. When the
- * collector has handled numbers this agent never gave out (above
- * given_seq: not next_seq, which a restart moves a whole reserved block
- * ahead), its state was lost (reinstall, wiped state_dir, a state folder
- * restored from a backup) and local numbering started over: taken as an
- * ACK, that number would drop lines the collector never had. The shift
- * grows instead so that the oldest unacknowledged event goes out just
- * above the collector's number, or every new line would be taken for a
+ * collector has handled numbers this agent never gave out, its state was
+ * lost (reinstall, wiped state_dir) and local numbering started over: the
+ * shift grows so that the oldest unacknowledged event goes out just above
+ * the collector's number, or every new line would be taken for a
  * duplicate. The shift is saved before anything is sent with it.
+ *
+ * Numbers below next_seq count as given out: after a power cut the
+ * spool can have lost records the collector had already handled (sent
+ * before the group commit), and their numbers are then acknowledged as
+ * usual. That a number from an earlier life of the agent is not below
+ * next_seq is the numbering's doing: it starts from the clock
+ * (state_open), above anything an earlier life gave out.
  */
 static void
 uplink_on_ack(struct uplink *u, uint64_t seq)
@@ -363,19 +367,16 @@ uplink_on_ack(struct uplink *u, uint64_t seq)
 	uint64_t first = a->q.head ? a->q.head->seq : a->next_seq;
 	size_t n = 0;
 
-	if (seq > a->given_seq + a->seq_shift) {
-		ms_warn("event=seq_behind_collector collector_handled=%llu given_seq=%llu "
+	if (seq >= a->next_seq + a->seq_shift) {
+		ms_warn("event=seq_behind_collector collector_handled=%llu next_seq=%llu "
 		    "note=\"state lost? numbering continues above the collector's\"",
-		    (unsigned long long)seq, (unsigned long long)(a->given_seq + a->seq_shift));
-		/* What is still to go may already be numbered above it (a restart's block). */
-		if (seq >= first + a->seq_shift) {
-			if (state_set_shift(a->state, seq + 1 - first) < 0) {
-				uplink_drop(u, "cannot save the sequence shift on disk");
-				return;
-			}
-			a->seq_shift = seq + 1 - first;
-			queue_rewind(&a->q);	/* anything sent with the old numbers goes again */
+		    (unsigned long long)seq, (unsigned long long)(a->next_seq + a->seq_shift));
+		if (state_set_shift(a->state, seq + 1 - first) < 0) {
+			uplink_drop(u, "cannot save the sequence shift on disk");
+			return;
 		}
+		a->seq_shift = seq + 1 - first;
+		queue_rewind(&a->q);	/* anything sent with the old numbers goes again */
 	} else if (seq >= a->seq_shift) {
 		n = queue_ack(&a->q, seq - a->seq_shift, NULL, NULL);
 		agent_acked(a, seq - a->seq_shift);

@@ -156,9 +156,9 @@ test_reopen(void **state)
 		assert_string_equal(g.line[i], want);
 	}
 	/* Where reading of (1, 42) got to, once, and only for the same head. */
-	assert_int_equal(spool_take_file_end(sp, 1, 42, "other", 5), 0);
-	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head)), 100 * 100);
-	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head)), 0);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, "other", 5, NULL), 0);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head), NULL), 100 * 100);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head), NULL), 0);
 	spool_free(sp);
 }
 
@@ -255,6 +255,7 @@ test_gap_file_end(void **state)
 	struct spool *sp;
 	struct spool_stats st;
 	char seg[700], z[256] = { 0 };
+	bool distrusted;
 	off_t size;
 	int fd;
 
@@ -286,8 +287,10 @@ test_gap_file_end(void **state)
 		sp = open_sp(1 << 20, 1 << 16, 0);
 		spool_get_stats(sp, &st);
 		assert_int_equal(st.recovered, gap ? 29 : 30);
-		assert_int_equal(spool_take_file_end(sp, 1, 43, "head", 4), 1900);
-		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4), gap ? 0 : 3900);
+		assert_int_equal(spool_take_file_end(sp, 1, 43, "head", 4, &distrusted), 1900);
+		assert_false(distrusted);
+		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted), gap ? 0 : 3900);
+		assert_true(distrusted == (gap == 1));
 		spool_free(sp);
 	}
 }
@@ -477,7 +480,7 @@ test_reuse(void **state)
 		for (size_t i = 0; i < g.n; i++)
 			assert_int_equal(g.seq[i], i + first);
 		/* the bytes skipped before the stale records are no gap: the file's end is trusted */
-		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4), last * 100);
+		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, NULL), last * 100);
 		/* The old records were cut from the file: appending goes on after the new ones. */
 		assert_int_equal(file_size(seg), valid);
 		assert_true(valid < size);

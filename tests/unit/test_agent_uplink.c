@@ -1,10 +1,11 @@
 /*
  * The agent's reading of a collector's numbers (uplink_on_ack, a static of
- * uplink.c, included here): a number the collector handled from another
- * life of this agent (state folder lost or restored, the collector kept
- * its handled_seq) must never be taken for an acknowledgement of lines it
- * never had. After a restart next_seq is a whole reserved block ahead of
- * the last number given out, so "above next_seq" is no test of that.
+ * uplink.c, included here). Numbers below next_seq are this life's: after
+ * a power cut the spool may have lost records the collector had handled,
+ * and its number acknowledges the rest. A number from an earlier life of
+ * the agent (state folder wiped) must not swallow new lines: the new life
+ * numbers from the clock, above it (state_open). A collector ahead of
+ * every number given out renumbers what is still to go above it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -78,80 +81,134 @@ mkdir_in(char *dir, size_t sz, const char *name)
 	assert_int_equal(mkdir(dir, 0700), 0);
 }
 
+/* The spool's segment file (the only one here). */
+static void
+seg_path(const char *dir, char *out, size_t outsz)
+{
+	char spool[700];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(spool, sizeof(spool), "%s/state/spool", dir);
+	out[0] = '\0';
+	assert_non_null(d = opendir(spool));
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".seg"))
+			snprintf(out, outsz, "%s/%s", spool, de->d_name);
+	closedir(d);
+	assert_true(out[0] != '\0');
+}
+
 /*
- * Ten lines read while the collector was away, then a restart: they come
- * back from the spool and next_seq is in the next block. The collector
- * remembers 40,000 from an earlier life: the ten are still to go, numbered
- * above it on the wire. An acknowledgement of our own numbers still acks.
+ * A power cut: ten lines given out and sent (a batch goes once written,
+ * before the group commit), the collector handled all ten, and the cut
+ * lost the last five records from the spool file. The hello's number is
+ * an acknowledgement of this life: the five left are acknowledged, not
+ * renumbered and sent again as new lines.
  */
 static void
-test_other_life_not_an_ack(void **state)
+test_power_cut_tail_is_an_ack(void **state)
 {
-	char dir[600];
+	char dir[600], seg[900];
 	struct agent *a;
+	uint64_t first, handled;
+	struct stat st;
 
 	(void)state;
-	mkdir_in(dir, sizeof(dir), "other-life");
+	mkdir_in(dir, sizeof(dir), "power-cut");
 	a = harness_new(dir);
 	harness_start(a);
+	first = a->next_seq;
 	accept_lines(a, 10);
+	handled = a->next_seq - 1;
 	harness_stop(a);
-
-	a = harness_new(dir);
-	a->conf.batch_max_events = 100;
-	harness_start(a);
-	assert_int_equal(a->q.count, 10);
-	assert_true(a->next_seq > a->q.head->seq + 10);	/* a block ahead */
-	hello_answer(a, 40000);
-	assert_int_equal(a->q.count, 10);
-	assert_true(a->q.head->seq + a->seq_shift == 40001);
-	/* the collector acks the first five as sent with the shift */
-	hello_answer(a, 40005);
-	assert_int_equal(a->q.count, 5);
-	harness_stop(a);
-
-	/* the shift was saved: after a restart the rest still goes above 40,005 */
+	seg_path(dir, seg, sizeof(seg));
+	assert_int_equal(stat(seg, &st), 0);
+	assert_int_equal(truncate(seg, st.st_size / 2), 0);
 	a = harness_new(dir);
 	harness_start(a);
 	assert_int_equal(a->q.count, 5);
-	assert_true(a->q.head->seq + a->seq_shift == 40006);
+	assert_true(a->q.head->seq == first);
+	hello_answer(a, handled);
+	assert_true(a->seq_shift == 0);
+	assert_int_equal(a->q.count, 0);
 	harness_stop(a);
 }
 
 /*
- * Everything acknowledged, then a restart: nothing is queued and the next
- * numbers (the new block) are above the collector's old 40,000 already:
- * no shift, nothing dropped; a number above the new block would shift.
+ * The state folder wiped while lines wait (a reinstall): the collector
+ * still has the old life's number. The new life's lines are numbered
+ * above it (from the clock, in microseconds), so they are not taken for
+ * handled, before or after a restart; nothing is renumbered.
  */
 static void
-test_other_life_below_new_block(void **state)
+test_wiped_state_keeps_new_lines(void **state)
 {
-	char dir[600];
+	char dir[600], cmd[700];
 	struct agent *a;
-	uint64_t next;
+	uint64_t old_handled;
 
 	(void)state;
-	mkdir_in(dir, sizeof(dir), "below-block");
+	mkdir_in(dir, sizeof(dir), "wiped");
 	a = harness_new(dir);
 	harness_start(a);
 	accept_lines(a, 10);
-	hello_answer(a, a->next_seq - 1);	/* all ten handled */
+	old_handled = a->next_seq - 1;
+	hello_answer(a, old_handled);
 	assert_int_equal(a->q.count, 0);
 	harness_stop(a);
-
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s/state'", dir);
+	assert_int_equal(system(cmd), 0);
+	/* the reinstall comes once the clock (in microseconds) is past the old numbers */
+	for (struct timespec ts; clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	    (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000 <= old_handled; )
+		nanosleep(&(struct timespec){ 0, 100000 }, NULL);
 	a = harness_new(dir);
 	harness_start(a);
-	next = a->next_seq;
-	assert_true(next > 40000);
-	hello_answer(a, 40000);
-	assert_true(a->seq_shift == 0);
 	accept_lines(a, 3);
+	assert_true(a->q.head->seq > old_handled);
+	hello_answer(a, old_handled);
 	assert_int_equal(a->q.count, 3);
-	assert_true(a->q.head->seq == next);
-	/* a collector far ahead: the three go out just above it */
-	hello_answer(a, next + 5000000);
+	assert_true(a->seq_shift == 0);
+	harness_stop(a);
+	a = harness_new(dir);
+	harness_start(a);
 	assert_int_equal(a->q.count, 3);
-	assert_true(a->q.head->seq + a->seq_shift == next + 5000001);
+	hello_answer(a, old_handled);
+	assert_int_equal(a->q.count, 3);
+	harness_stop(a);
+}
+
+/*
+ * A collector ahead of every number this agent has given out (its state
+ * folder restored from an old backup, the clock set back): what is still
+ * to go is renumbered just above it, and the shift is kept across a
+ * restart; the collector's own acknowledgements then ack as usual.
+ */
+static void
+test_collector_ahead_shifts(void **state)
+{
+	char dir[600];
+	struct agent *a;
+	uint64_t ahead;
+
+	(void)state;
+	mkdir_in(dir, sizeof(dir), "ahead");
+	a = harness_new(dir);
+	a->conf.batch_max_events = 100;
+	harness_start(a);
+	accept_lines(a, 10);
+	ahead = a->next_seq + 5000000;
+	hello_answer(a, ahead);
+	assert_int_equal(a->q.count, 10);
+	assert_true(a->q.head->seq + a->seq_shift == ahead + 1);
+	hello_answer(a, ahead + 5);
+	assert_int_equal(a->q.count, 5);
+	harness_stop(a);
+	a = harness_new(dir);
+	harness_start(a);
+	assert_int_equal(a->q.count, 5);
+	assert_true(a->q.head->seq + a->seq_shift == ahead + 6);
 	harness_stop(a);
 }
 
@@ -159,8 +216,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_other_life_not_an_ack),
-		cmocka_unit_test(test_other_life_below_new_block),
+		cmocka_unit_test(test_power_cut_tail_is_an_ack),
+		cmocka_unit_test(test_wiped_state_keeps_new_lines),
+		cmocka_unit_test(test_collector_ahead_shifts),
 	};
 	char cmd[100];
 	int rc;
