@@ -18,6 +18,9 @@ seq_setup "$IT_WORK/app/app.log"
 seq_start_collector
 seq_start_agent
 it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
+# The collector logs the hello before its reply reaches the agent: stopping
+# it now could leave the agent mid-handshake, never connected.
+it_wait_for 10 "agent connected" it_log_has agent "event=connected"
 it_stop collector
 it_wait_for 10 "agent to notice the collector is gone" it_log_has agent "event=disconnected"
 it_log "collector down; writing $LINES lines over ${DOWN_S}s"

@@ -22,6 +22,9 @@ seq_setup "$IT_WORK/app/app.log" "queue:
 seq_start_collector
 seq_start_agent
 it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
+# The collector logs the hello before its reply reaches the agent: stopping
+# it now could leave the agent mid-handshake, never connected.
+it_wait_for 10 "agent connected" it_log_has agent "event=connected"
 kill -STOP "$IT_PID_collector"
 it_log "collector stopped (SIGSTOP); writing $LINES lines"
 seq_writer -n "$LINES" -r 100000 -R "$RUN"

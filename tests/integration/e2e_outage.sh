@@ -34,6 +34,9 @@ it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening" it_log_has collector "event=listening"
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
+# The collector logs the hello before its reply reaches the agent: stopping
+# it now could leave the agent mid-handshake, never connected.
+it_wait_for 10 "agent connected" it_log_has agent "event=connected"
 
 # A) collector down
 it_stop collector
