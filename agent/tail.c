@@ -329,8 +329,8 @@ tail_finished_take(struct tail *t, uint64_t dev, uint64_t ino, const char *head,
 }
 
 /*
- * Opens f->path (or, at start, the rotated copy of the file we were reading
- * when we stopped). Where reading starts:
+ * Opens open_path (f->path, or where pos's file went) for f, with pos the
+ * position saved for it or NULL. Where reading starts:
  *  - the saved position, when the saved file is found (at path or rotated)
  *    with the same inode and head;
  *  - where we stopped, for a file finished earlier under another name;
@@ -338,26 +338,19 @@ tail_finished_take(struct tail *t, uint64_t dev, uint64_t ino, const char *head,
  *    inode, truncated while we were away, or appeared later);
  *  - the end, or 0 with start: beginning, for a file seen at start for the
  *    first time.
+ * 0, or -1 when it cannot be opened.
  */
 static int
-tail_open(struct tail *t, struct tail_file *f, bool first_time)
+tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
+    const struct state_pos *pos, bool first_time)
 {
 	struct stat st;
-	const struct state_pos *pos = first_time ? state_find(t->a->state, f->path) : NULL;
-	char rotated[4096], head[AGENT_FP_BYTES];
-	const char *open_path = f->path;
+	char head[AGENT_FP_BYTES];
 	uint64_t end, spooled;
 	bool distrusted = false;
 	ssize_t hn;
 	int fd;
 
-	if (pos && !tail_path_is(f->path, pos) &&
-	    tail_find_inode(f->path, pos, rotated, sizeof(rotated)) == 0) {
-		/* The file we were reading moved away while we were stopped. */
-		ms_info("event=file_resume_rotated path=%s rotated_to=%s offset=%llu", f->path, rotated,
-		    (unsigned long long)pos->offset);
-		open_path = rotated;
-	}
 	fd = tail_open_ro(open_path);
 	if (fd < 0) {
 		if (first_time)
@@ -420,12 +413,33 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 	f->acked = f->offset;
 	f->spooled = f->offset;
 	/* Watch the path; a rotated copy is read to its end by the poll. */
-	if (open_path == f->path)
+	if (open_path == f->path && !f->draining)
 		tail_watch(t, f);
 	ms_info("event=file_open path=%s inode=%llu offset=%llu", open_path,
 	    (unsigned long long)f->ino, (unsigned long long)f->offset);
 	tail_mark_dirty(t);
 	return 0;
+}
+
+/*
+ * Opens f->path (or, at start, the rotated copy of the file we were reading
+ * when we stopped), starting as tail_open_at says.
+ */
+static int
+tail_open(struct tail *t, struct tail_file *f, bool first_time)
+{
+	const struct state_pos *pos = first_time ? state_find(t->a->state, f->path) : NULL;
+	char rotated[4096];
+	const char *open_path = f->path;
+
+	if (pos && !tail_path_is(f->path, pos) &&
+	    tail_find_inode(f->path, pos, rotated, sizeof(rotated)) == 0) {
+		/* The file we were reading moved away while we were stopped. */
+		ms_info("event=file_resume_rotated path=%s rotated_to=%s offset=%llu", f->path, rotated,
+		    (unsigned long long)pos->offset);
+		open_path = rotated;
+	}
+	return tail_open_at(t, f, open_path, pos, first_time);
 }
 
 /* Starts a new generation of f; the old one's position is kept while needed. */
@@ -890,6 +904,67 @@ tail_add(struct tail *t, const char *path, bool from_beginning, bool from_glob, 
 }
 
 /*
+ * At start: a rotated file that was still being read when the agent
+ * stopped (its daemon appends until the postrotate reload) is looked for
+ * in its folder by inode and head, and read on from its saved position
+ * as a draining entry: its lines written since are not lost. Runs after
+ * the followed files' own positions were taken (a draining file that is
+ * one of them is read there) and before the globs' matches (which may
+ * match the rotated name).
+ */
+static void
+tail_restore_drains(struct tail *t)
+{
+	const struct agent_state_file *st = t->a->state;
+
+	for (size_t k = 0; k < state_count(st); k++) {
+		const struct state_pos *p = state_get(st, k);
+		char rotated[4096];
+		const char *open_path = p->path;
+		struct tail_file *d;
+		size_t slot;
+
+		/* A followed file's own position, a path no longer followed, or read already. */
+		if (state_find(st, p->path) == p || tail_find_path(t, p->path) == NULL ||
+		    tail_have_inode(t, p->dev, p->ino))
+			continue;
+		if (!tail_path_is(p->path, p)) {
+			if (tail_find_inode(p->path, p, rotated, sizeof(rotated)) < 0) {
+				ms_warn("event=file_drain_gone path=%s inode=%llu offset=%llu note=\"a "
+				    "rotated file still read when the agent stopped is no longer in its "
+				    "folder\"", p->path, (unsigned long long)p->ino,
+				    (unsigned long long)p->offset);
+				continue;
+			}
+			open_path = rotated;
+		}
+		if (t->n >= AGENT_MAX_FILES)
+			return;
+		for (slot = 0; t->files[slot] != NULL; slot++)
+			;
+		if ((d = calloc(1, sizeof(*d))) == NULL || (d->path = strdup(p->path)) == NULL) {
+			free(d);
+			ms_err("event=file_error path=%s reason=out_of_memory", p->path);
+			return;
+		}
+		d->path_len = strlen(d->path);
+		d->fd = -1;
+		d->wd = -1;
+		d->draining = true;
+		if (tail_open_at(t, d, open_path, p, true) < 0) {
+			tail_file_free(t, d);
+			continue;
+		}
+		ms_info("event=file_drain_resumed path=%s rotated_to=%s offset=%llu", d->path,
+		    open_path, (unsigned long long)d->offset);
+		d->grew_ms = ms_mono_ms();
+		d->grew_size = d->offset;
+		t->files[slot] = d;
+		t->n++;
+	}
+}
+
+/*
  * Expands every glob of the configuration; new matches are followed (at
  * start as the config's start says, later from their beginning: they are
  * new). At start, saved positions that match a glob are followed too: the
@@ -900,6 +975,22 @@ tail_expand(struct tail *t, bool at_start)
 {
 	const struct agent *a = t->a;
 
+	/*
+	 * Saved positions first, and the rotated files that were still read:
+	 * one may now be read in its rotated copy, which a pattern may match
+	 * too and must not be read twice.
+	 */
+	for (size_t i = 0; at_start && i < a->nfiles; i++) {
+		const struct agent_file_conf *c = &a->files[i];
+
+		for (size_t k = 0; c->is_glob && k < state_count(a->state); k++) {
+			const struct state_pos *p = state_get(a->state, k);
+			if (fnmatch(c->path, p->path, FNM_PATHNAME) == 0)
+				tail_add(t, p->path, c->from_beginning, true, true);
+		}
+	}
+	if (at_start)
+		tail_restore_drains(t);
 	for (size_t i = 0; i < a->nfiles; i++) {
 		const struct agent_file_conf *c = &a->files[i];
 		glob_t g;
@@ -907,15 +998,6 @@ tail_expand(struct tail *t, bool at_start)
 
 		if (!c->is_glob)
 			continue;
-		/*
-		 * Saved positions first: one may now be read in its rotated copy,
-		 * which the pattern may match too and must not be read twice.
-		 */
-		for (size_t k = 0; at_start && k < state_count(a->state); k++) {
-			const struct state_pos *p = state_get(a->state, k);
-			if (fnmatch(c->path, p->path, FNM_PATHNAME) == 0)
-				tail_add(t, p->path, c->from_beginning, true, true);
-		}
 		memset(&g, 0, sizeof(g));
 		rc = glob(c->path, GLOB_NOSORT, NULL, &g);
 		if (rc == 0) {
@@ -1338,11 +1420,16 @@ tail_dirty(const struct tail *t)
 	return t->dirty;
 }
 
-/* Whether f has a position to save. */
+/*
+ * Whether f has a position to save. A draining file's is saved too, after
+ * every followed file's: the first position saved for a path is the
+ * followed file's (older agents read only that one), a later one is a
+ * rotated file that was still read (tail_restore_drains).
+ */
 static bool
 tail_saved(const struct tail_file *f)
 {
-	return f != NULL && !f->draining && (f->fd >= 0 || f->prev_pending != 0);
+	return f != NULL && (f->fd >= 0 || f->prev_pending != 0 || (f->draining && f->pending));
 }
 
 int
@@ -1362,12 +1449,13 @@ tail_save(struct tail *t)
 			want++;
 	if ((pos = calloc(want ? want : 1, sizeof(*pos))) == NULL)
 		return -1;
-	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
-		struct tail_file *f = t->files[i];
+	for (size_t k = 0; k < 2 * AGENT_MAX_FILES; k++) {
+		/* Followed files first, then draining ones. */
+		struct tail_file *f = t->files[k % AGENT_MAX_FILES];
 		char head[AGENT_FP_BYTES];
 		ssize_t hn;
 
-		if (!tail_saved(f))
+		if (!tail_saved(f) || f->draining != (k >= AGENT_MAX_FILES))
 			continue;
 		/* Lines read since the last check: the head they came from is saved with them. */
 		if (f->fd >= 0 && f->fp_len < AGENT_FP_BYTES && (hn = tail_head(f->fd, head)) > 0)

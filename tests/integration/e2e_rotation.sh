@@ -8,7 +8,9 @@
 #     from the rotated copy, then the new file from its start;
 #  4) the agent's state folder wiped (reinstall): numbering continues above
 #     what the collector handled instead of being taken for duplicates;
-#  5) a config with relative paths, started from its own folder, restarts.
+#  5) a config with relative paths, started from its own folder, restarts;
+#  6) rotated, the new file created only later;
+#  7) the agent killed while the rotated file is still read.
 # Each step appends a brute force from its own IP: exactly one alert each.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_rotation.sh BUILD_DIR}"
@@ -126,12 +128,38 @@ it_wait_for 10 "alert 6b from the late new file" has_alert 198.51.100.66
 it_stop agent
 restart_agent_log 6
 saved=$(cd "$IT_WORK/agent" && "$IT_AGENT" state -c agent.yml) || it_fail "minisoc-agent state failed"
-saved=$(awk '$1 == "pos" { print $3 }' <<<"$saved")
+# the followed file's position comes first (then any rotated file still read)
+saved=$(awk '$1 == "pos" { print $3; exit }' <<<"$saved")
 [[ $saved == "$(stat -c %i "$AUTH")" ]] || it_fail "saved position is not the new file's (inode $saved)"
 it_log "6: late new file after rotation"
 start_agent
 
-for ip in 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.33 198.51.100.4 198.51.100.6 198.51.100.66; do
+# 7) killed (SIGKILL) while a rotated file is still read (its daemon
+# appends until its postrotate reload): at restart the rotated file is
+# found by its saved position and read on, so what was written to it
+# after the kill arrives.
+burst 198.51.100.7
+mv "$AUTH" "$AUTH.7"
+: >"$AUTH"
+it_wait_for 10 "alert 7 before the kill" has_alert 198.51.100.7
+ino7=$(stat -c %i "$AUTH.7")
+drain_saved() {
+	local s
+	s=$(cd "$IT_WORK/agent" && "$IT_AGENT" state -c agent.yml) || return 1
+	awk -v i="$ino7" '$1 == "pos" && $3 == i' <<<"$s" | grep -q . &&
+		awk -v i="$(stat -c %i "$AUTH")" '$1 == "pos" && $3 == i' <<<"$s" | grep -q .
+}
+it_wait_for 10 "both files' positions saved" drain_saved
+kill -KILL "$IT_PID_agent"
+wait "$IT_PID_agent" 2>/dev/null || true
+restart_agent_log 7
+burst 198.51.100.77 "$AUTH.7"
+start_agent
+it_wait_for 10 "alert 7b from the rotated file written after the kill" has_alert 198.51.100.77
+it_log_has agent "event=file_drain_resumed" || it_fail "agent did not read on in the rotated file"
+it_log "7: killed while a rotated file was read"
+
+for ip in 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.33 198.51.100.4 198.51.100.6 198.51.100.66 198.51.100.7 198.51.100.77; do
 	n=$(alerts_for $ip)
 	[[ $n == 1 ]] || it_fail "expected 1 alert for $ip, found $n"
 done

@@ -563,6 +563,139 @@ test_rotate_drain(void **state)
 	stop(a);
 }
 
+/* One file followed: a finished one was let go. */
+static bool
+dropped_one(struct agent *a)
+{
+	return tail_count(a->tail) == 1;
+}
+
+/*
+ * Stopped (or killed after a commit) while a rotated file is still read:
+ * at restart the rotated file is found by inode and read on from its
+ * saved position, so what its daemon appended meanwhile is not lost, and
+ * the new file goes on where it was. With a pattern that also matches the
+ * rotated name, the rotated file is not taken for a new match (read from
+ * its end, or from 0) either.
+ */
+static void
+test_rotate_drain_restart(void **state)
+{
+	const char *files[] = { "d.log:" }, *others[] = { "e.log:" }, *globs[] = { "g/*.log" };
+	struct agent *a;
+	char oldp[512], newp[512];
+
+	(void)state;
+	reset();
+	put("d.log", "w", "one\n");
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 60000;	/* still draining at the stop */
+	take_all(a);
+	path_in(oldp, sizeof(oldp), "d.log");
+	path_in(newp, sizeof(newp), "d.log.1");
+	assert_int_equal(rename(oldp, newp), 0);
+	put("d.log", "w", "new 1\n");
+	tail_poll(a->tail);
+	take_all(a);
+	put("d.log.1", "a", "late 1\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 3);
+	assert_int_equal(tail_count(a->tail), 2);
+	stop(a);
+
+	/* Meanwhile the daemon still appends to the rotated file. */
+	put("d.log.1", "a", "late 2\n");
+	put("d.log", "a", "new 2\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 150;
+	take_all(a);
+	assert_int_equal(got_count("late 2"), 1);
+	assert_int_equal(got_count("new 2"), 1);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(tail_count(a->tail), 2);
+	for (size_t i = 0; i < got.n; i++)
+		assert_string_equal(got.source[i], oldp);	/* the followed path */
+	/* Quiet: let go, and no longer saved. */
+	assert_true(poll_until(a, dropped_one));
+	stop(a);
+	put("d.log.1", "a", "too late\n");
+	put("d.log", "a", "new 3\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "new 3");
+	assert_int_equal(tail_count(a->tail), 1);
+
+	/* A rotated file removed while the agent was stopped: nothing to read, no harm. */
+	a->conf.rotate_wait_ms = 60000;
+	assert_int_equal(rename(oldp, newp), 0);
+	put("d.log", "w", "new 4\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(tail_count(a->tail), 2);
+	stop(a);
+	assert_int_equal(unlink(newp), 0);
+	put("d.log", "a", "new 5\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "new 5");
+	assert_int_equal(tail_count(a->tail), 1);
+	stop(a);
+
+	/* A path taken out of the configuration: its rotated file is not read on either. */
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 60000;
+	put("d.log", "a", "new 6\n");
+	assert_int_equal(rename(oldp, newp), 0);
+	put("d.log", "w", "new 7\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(tail_count(a->tail), 2);
+	stop(a);
+	put("d.log.1", "a", "late 3\n");
+	put("e.log", "w", "e 1\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, others, 1);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "e 1");
+	assert_int_equal(tail_count(a->tail), 1);
+	stop(a);
+
+	/* A pattern matching the rotated name too (start: end for files new at start). */
+	reset();
+	path_in(oldp, sizeof(oldp), "g");
+	assert_int_equal(mkdir(oldp, 0700), 0);
+	put("g/a.log", "w", "a 0\n");
+	a = start(5000, globs, 1);
+	a->conf.rotate_wait_ms = 60000;
+	put("g/a.log", "a", "a 1\n");
+	tail_poll(a->tail);
+	take_all(a);
+	path_in(oldp, sizeof(oldp), "g/a.log");
+	path_in(newp, sizeof(newp), "g/a.1.log");
+	assert_int_equal(rename(oldp, newp), 0);
+	put("g/a.log", "w", "a new 1\n");
+	tail_poll(a->tail);
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 2);
+	stop(a);
+	put("g/a.1.log", "a", "a late\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, globs, 1);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "a late");
+	assert_int_equal(tail_count(a->tail), 2);
+	stop(a);
+}
+
 /* --- flood control ------------------------------------------------------ */
 
 static void
@@ -607,12 +740,6 @@ test_rate_limit(void **state)
 }
 
 /* --- globs -------------------------------------------------------------- */
-
-static bool
-dropped_one(struct agent *a)
-{
-	return tail_count(a->tail) == 1;
-}
 
 static void
 test_glob(void **state)
@@ -1008,6 +1135,7 @@ main(void)
 		cmocka_unit_test(test_copytruncate_larger),
 		cmocka_unit_test(test_restart_other_content),
 		cmocka_unit_test(test_rotate_drain),
+		cmocka_unit_test(test_rotate_drain_restart),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
