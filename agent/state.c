@@ -11,7 +11,9 @@
  * The fp field (the hash of the file's first <length> bytes, see
  * tail_fingerprint) tells a reused inode from the file that was read; lines
  * written before it existed have no fp field and still load (matched by
- * device and inode alone).
+ * device and inode alone). A path may have more than one pos line: the
+ * first is the followed file's (all an older agent reads, state_find), a
+ * later one a rotated file that was still being read (tail_restore_drains).
  *
  * The file holds that text twice, in two slots of S bytes each (S, a
  * multiple of 4 KiB, is half the file's size), written in turn in place:

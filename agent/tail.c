@@ -58,7 +58,9 @@ struct tail_file {
 	 * A rotated or removed file still being read: its writer may append
 	 * until it reopens its log (logrotate's create + postrotate reload).
 	 * Read until it has not grown for agent.rotate_wait_ms, then dropped.
-	 * The path is the followed one (the lines' source); never saved.
+	 * The path is the followed one (the lines' source); its position is
+	 * saved after the followed files' while it is open (tail_save), and
+	 * read on at restart (tail_restore_drains).
 	 */
 	bool draining;
 	int64_t grew_ms;	/* draining: when it last grew (monotonic) */
@@ -328,6 +330,18 @@ tail_finished_take(struct tail *t, uint64_t dev, uint64_t ino, const char *head,
 	return -1;
 }
 
+/* Whether a followed file is open on (dev, ino): another name of it. */
+static bool
+tail_have_inode(const struct tail *t, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		const struct tail_file *f = t->files[i];
+		if (f && f->fd >= 0 && f->dev == dev && f->ino == ino)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Opens open_path (f->path, or where pos's file went) for f, with pos the
  * position saved for it or NULL. Where reading starts:
@@ -360,6 +374,19 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (hn = tail_head(fd, head)) < 0) {
 		ms_warn("event=file_error path=%s reason=\"not a readable regular file\"", open_path);
+		close(fd);
+		return -1;
+	}
+	if (!first_time && tail_have_inode(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
+		/*
+		 * Another entry reads this file: numbered rotation under a
+		 * pattern that matches the rotated names moved the file one
+		 * entry follows (or drains) to the path of another. Tried again
+		 * at each check: once the other lets go, it is in the finished
+		 * files and reading goes on where the other stopped.
+		 */
+		ms_debug("event=file_busy path=%s inode=%llu", open_path,
+		    (unsigned long long)st.st_ino);
 		close(fd);
 		return -1;
 	}
@@ -832,18 +859,6 @@ tail_find_path(const struct tail *t, const char *path)
 	return NULL;
 }
 
-/* Whether a followed file is open on (dev, ino): another name of it. */
-static bool
-tail_have_inode(const struct tail *t, uint64_t dev, uint64_t ino)
-{
-	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
-		const struct tail_file *f = t->files[i];
-		if (f && f->fd >= 0 && f->dev == dev && f->ino == ino)
-			return true;
-	}
-	return false;
-}
-
 static void
 tail_file_free(struct tail *t, struct tail_file *f)
 {
@@ -938,8 +953,13 @@ tail_restore_drains(struct tail *t)
 			}
 			open_path = rotated;
 		}
-		if (t->n >= AGENT_MAX_FILES)
-			return;
+		if (t->n >= AGENT_MAX_FILES) {
+			ms_warn("event=file_limit max=%d path=%s rotated_to=%s note=\"a rotated file "
+			    "still read when the agent stopped is not read on\"", AGENT_MAX_FILES,
+			    p->path, open_path);
+			t->a->stats.files_limit++;
+			continue;
+		}
 		for (slot = 0; t->files[slot] != NULL; slot++)
 			;
 		if ((d = calloc(1, sizeof(*d))) == NULL || (d->path = strdup(p->path)) == NULL) {
@@ -1421,15 +1441,16 @@ tail_dirty(const struct tail *t)
 }
 
 /*
- * Whether f has a position to save. A draining file's is saved too, after
- * every followed file's: the first position saved for a path is the
- * followed file's (older agents read only that one), a later one is a
+ * Whether f has a position to save: an open file, or the old file's lines
+ * not yet durable. A draining file's is saved after every followed file's
+ * (tail_save): the first position saved for a path is the followed file's
+ * whenever it has one (older agents read only that one), a later one is a
  * rotated file that was still read (tail_restore_drains).
  */
 static bool
 tail_saved(const struct tail_file *f)
 {
-	return f != NULL && (f->fd >= 0 || f->prev_pending != 0 || (f->draining && f->pending));
+	return f != NULL && (f->fd >= 0 || f->prev_pending != 0);
 }
 
 int

@@ -30,6 +30,8 @@ cat >"$IT_WORK/agent/agent.yml" <<YML
 agent:
   state_dir: state
   poll_ms: 100
+  # rotated files are read on for a minute (step 7 needs one still read)
+  rotate_wait_ms: 60000
 collector:
   host: 127.0.0.1
   port: $CPORT
@@ -156,7 +158,8 @@ restart_agent_log 7
 burst 198.51.100.77 "$AUTH.7"
 start_agent
 it_wait_for 10 "alert 7b from the rotated file written after the kill" has_alert 198.51.100.77
-it_log_has agent "event=file_drain_resumed" || it_fail "agent did not read on in the rotated file"
+it_log_has agent "event=file_drain_resumed .*rotated_to=[^ ]*auth.log.7 " ||
+	it_fail "agent did not read on in the rotated file"
 it_log "7: killed while a rotated file was read"
 
 for ip in 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.33 198.51.100.4 198.51.100.6 198.51.100.66 198.51.100.7 198.51.100.77; do

@@ -24,6 +24,7 @@
 #include "agent_harness.h"
 #include "ms_proto.h"
 #include "ms_util.h"
+#include "spool.h"
 
 #define MAX_GOT 512
 
@@ -692,7 +693,197 @@ test_rotate_drain_restart(void **state)
 	take_all(a);
 	assert_int_equal(got.n, 1);
 	assert_string_equal(got.line[0], "a late");
+	assert_string_equal(got.source[0], oldp);	/* read on as a.log's, not as a new match */
 	assert_int_equal(tail_count(a->tail), 2);
+	stop(a);
+}
+
+/* As a SIGKILL leaves things: nothing committed, nothing saved. */
+static void
+crash(struct agent *a)
+{
+	tail_free(a->tail);
+	spool_free(a->spool);
+	queue_fini(&a->q);
+	state_close(a->state);
+	event_base_free(a->base);
+	free(a);
+}
+
+/* A few polls, each followed by taking and acknowledging what was read. */
+static void
+settle(struct agent *a)
+{
+	for (int i = 0; i < 5; i++) {
+		tail_poll(a->tail);
+		take_all(a);
+	}
+}
+
+/*
+ * Killed twice while a rotated file is read, each time with lines read from
+ * it but not committed: each line arrives once (the spool's records and
+ * the file's end noted in them carry on where the saved position lags).
+ */
+static void
+test_rotate_drain_crash(void **state)
+{
+	const char *files[] = { "d.log:" };
+	struct agent *a;
+	char oldp[512], newp[512], l[16];
+
+	(void)state;
+	reset();
+	put("d.log", "w", "one\n");
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 60000;
+	take_all(a);
+	path_in(oldp, sizeof(oldp), "d.log");
+	path_in(newp, sizeof(newp), "d.log.1");
+	assert_int_equal(rename(oldp, newp), 0);
+	put("d.log", "w", "new 1\n");
+	settle(a);
+	put("d.log.1", "a", "late 1\n");
+	tail_poll(a->tail);
+	crash(a);
+	put("d.log.1", "a", "late 2\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 60000;
+	settle(a);
+	put("d.log.1", "a", "late 3\n");
+	tail_poll(a->tail);
+	crash(a);
+	put("d.log.1", "a", "late 4\n");
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 150;
+	settle(a);
+	assert_true(poll_until(a, dropped_one));
+	for (int i = 1; i <= 4; i++) {
+		snprintf(l, sizeof(l), "late %d", i);
+		assert_int_equal(got_count(l), 1);
+	}
+	assert_int_equal(got_count("new 1"), 0);
+	stop(a);
+}
+
+/*
+ * Rotated again while the agent was stopped (d.log.1 → d.log.2, d.log →
+ * d.log.1, a new d.log), and renamed without a new file: each line once.
+ */
+static void
+test_rotate_drain_twice(void **state)
+{
+	const char *files[] = { "d.log:" };
+	struct agent *a;
+	char p0[512], p1[512], p2[512];
+
+	(void)state;
+	reset();
+	put("d.log", "w", "one\n");
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 60000;
+	take_all(a);
+	path_in(p0, sizeof(p0), "d.log");
+	path_in(p1, sizeof(p1), "d.log.1");
+	path_in(p2, sizeof(p2), "d.log.2");
+	assert_int_equal(rename(p0, p1), 0);
+	put("d.log", "w", "c 1\n");
+	settle(a);
+	stop(a);
+	put("d.log.1", "a", "a late\n");
+	put("d.log", "a", "c 2\n");
+	assert_int_equal(rename(p1, p2), 0);
+	assert_int_equal(rename(p0, p1), 0);
+	put("d.log", "w", "d 1\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 150;
+	settle(a);
+	assert_true(poll_until(a, dropped_one));
+	assert_int_equal(got_count("a late"), 1);
+	assert_int_equal(got_count("c 2"), 1);
+	assert_int_equal(got_count("d 1"), 1);
+	assert_int_equal(got.n, 3);
+
+	/* Renamed, no new file yet: the rotated file's position is the path's only one. */
+	a->conf.rotate_wait_ms = 60000;
+	assert_int_equal(rename(p0, p1), 0);
+	put("d.log.1", "a", "late 1\n");
+	settle(a);
+	stop(a);
+	put("d.log.1", "a", "late 2\n");
+	put("d.log", "w", "new 1\n");
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 150;
+	settle(a);
+	assert_true(poll_until(a, dropped_one));
+	assert_int_equal(got_count("late 1"), 0);
+	assert_int_equal(got_count("late 2"), 1);
+	assert_int_equal(got_count("new 1"), 1);
+	assert_int_equal(got.n, 2);
+	stop(a);
+}
+
+static bool
+got_later(struct agent *a)
+{
+	(void)a;
+	return got_count("x later") > 0 && got_count("y later") > 0;
+}
+
+/*
+ * Numbered rotation under a pattern that matches the rotated names too
+ * (a.log.1 → a.log.2, a.log → a.log.1, a new a.log) while the agent runs:
+ * the entry following a.log.1 finds there the file a.log's rotation is
+ * still reading, and every line is read once.
+ */
+static void
+test_rotate_numbered_glob(void **state)
+{
+	const char *globs[] = { "g/a.log*" };
+	struct agent *a;
+	char p0[512], p1[512], p2[512];
+
+	(void)state;
+	reset();
+	path_in(p0, sizeof(p0), "g");
+	assert_int_equal(mkdir(p0, 0700), 0);
+	put("g/a.log", "w", "x 0\n");
+	put("g/a.log.1", "w", "y 0\n");
+	a = start(5000, globs, 1);
+	a->conf.rotate_wait_ms = 60000;
+	put("g/a.log", "a", "x 1\n");
+	put("g/a.log.1", "a", "y 1\n");
+	settle(a);
+	assert_int_equal(got.n, 2);
+	path_in(p0, sizeof(p0), "g/a.log");
+	path_in(p1, sizeof(p1), "g/a.log.1");
+	path_in(p2, sizeof(p2), "g/a.log.2");
+	assert_int_equal(rename(p1, p2), 0);
+	assert_int_equal(rename(p0, p1), 0);
+	put("g/a.log", "w", "z 1\n");
+	settle(a);
+	put("g/a.log.1", "a", "x late\n");
+	settle(a);
+	assert_int_equal(got_count("x 0"), 0);
+	assert_int_equal(got_count("x 1"), 1);
+	assert_int_equal(got_count("z 1"), 1);
+	assert_int_equal(got_count("x late"), 1);
+	assert_int_equal(got.n, 4);
+	/* Let go by the rotation: a.log.1's own entry goes on where it stopped. */
+	a->conf.rotate_wait_ms = 100;
+	usleep(150 * 1000);
+	settle(a);
+	put("g/a.log.1", "a", "x later\n");
+	put("g/a.log.2", "a", "y later\n");
+	assert_true(poll_until(a, got_later));
+	assert_int_equal(got_count("x later"), 1);
+	assert_int_equal(got_count("y later"), 1);
+	assert_int_equal(got_count("x 1"), 1);
+	assert_int_equal(got_count("y 1"), 1);
+	assert_int_equal(got.n, 6);
 	stop(a);
 }
 
@@ -1136,6 +1327,9 @@ main(void)
 		cmocka_unit_test(test_restart_other_content),
 		cmocka_unit_test(test_rotate_drain),
 		cmocka_unit_test(test_rotate_drain_restart),
+		cmocka_unit_test(test_rotate_drain_crash),
+		cmocka_unit_test(test_rotate_drain_twice),
+		cmocka_unit_test(test_rotate_numbered_glob),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
