@@ -1241,9 +1241,11 @@ set_generate(struct sigma_set *s)
 
 /*
  * Wires correlations to what they reference. Every correlation ends up
- * live, inert (listed) or rejected (listed with file:line).
+ * live, inert (listed) or rejected (listed with file:line). -1 when memory
+ * ran out where a correlation would be counted live but not work (a
+ * listener, the chains' event): the set must not be used then.
  */
-static void
+static int
 set_resolve(struct sigma_set *s, struct sigma_report *rep)
 {
 	struct ms_map *names = set_names(s, rep);
@@ -1318,25 +1320,26 @@ set_resolve(struct sigma_set *s, struct sigma_report *rep)
 				continue;
 		}
 		for (size_t k = 0; k < sigma_corr_nrefs(sc->c); k++) {
+			int rc = 0;
+
 			if (sc->tk[k] == TGT_RULE) {
 				struct set_rule *sr = &s->rules[sc->ti[k]];
-				listener_add(&sr->ls, &sr->nls, c, k);
+				rc = listener_add(&sr->ls, &sr->nls, c, k);
 			} else if (sc->tk[k] == TGT_CORR) {
-				listener_add(&s->corrs[sc->ti[k]].ls, &s->corrs[sc->ti[k]].nls, c, k);
+				rc = listener_add(&s->corrs[sc->ti[k]].ls, &s->corrs[sc->ti[k]].nls, c, k);
 			}
+			if (rc < 0)
+				return -1;
 		}
 	}
 	s->max_height = height;
 	if (height > 1 && ((s->chain_ev = calloc(1, sizeof(*s->chain_ev))) == NULL ||
-	    (s->arena = malloc(SET_ARENA_MAX)) == NULL)) {
-		free(s->chain_ev);
-		s->chain_ev = NULL;
-		ms_log(MS_LOG_WARN, "sigma chains=off reason=\"out of memory\"");
-	}
+	    (s->arena = malloc(SET_ARENA_MAX)) == NULL))
+		return -1;
 	rep->rules = s->nrules;
-	/* Out of memory: a repeated line then counts once per rule. */
 	if ((s->matched = calloc(s->nrules ? s->nrules : 1, sizeof(*s->matched))) == NULL)
-		ms_log(MS_LOG_WARN, "sigma repeats=off reason=\"out of memory\"");
+		return -1;
+	return 0;
 }
 
 struct sigma_set *
@@ -1365,7 +1368,11 @@ sigma_set_load(const char *path, const struct sigma_set_opts *opts, struct sigma
 		struct set_load_arg la = { s, opts, rep };
 		sigma_set_walk(path, set_load_cb, &la);
 	}
-	set_resolve(s, rep);
+	if (set_resolve(s, rep) < 0) {
+		snprintf(err, errsz, "out of memory wiring rules to correlations");
+		sigma_set_free(s);
+		return NULL;
+	}
 	return s;
 }
 

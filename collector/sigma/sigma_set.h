@@ -41,8 +41,9 @@ struct sigma_set_opts {
  * Loads every rule under path (a file, or a folder walked recursively for
  * *.yml and *.yaml, in name order; folders named "tests" hold rule test
  * cases and are skipped). Returns the set (caller owns), or NULL
- * when path itself cannot be read (err says why). Per-document problems go
- * to rep, never to err.
+ * when path itself cannot be read or memory ran out wiring the set (err
+ * says why). Per-document problems, out of memory for one document
+ * included, go to rep, never to err.
  */
 struct sigma_set *sigma_set_load(const char *path, const struct sigma_set_opts *opts,
     struct sigma_report *rep, char *err, size_t errsz);

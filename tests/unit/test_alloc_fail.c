@@ -16,14 +16,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "decode.h"
+#include "detect.h"
 #include "ms_compliance.h"
 #include "ms_jsonr.h"
 #include "ms_register.h"
 #include "ms_yaml.h"
 #include "sigma/sigma.h"
+#include "sigma/sigma_set.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t sz);
@@ -288,6 +292,95 @@ run_jsonr(void)
 	return ok;
 }
 
+/*
+ * A rule set with a chain of correlations and a quiet twin, as a folder:
+ * whatever allocation fails while it loads, the set either is refused, or
+ * says what it lost (rejected or inert), or works – never counted whole
+ * and missing a correlation. The lines are evaluated with no failure.
+ */
+static const char set_yaml[] =
+	"title: SSH failure\nid: 00000000-0000-4000-8000-000000000001\nname: fail\n"
+	"logsource: {product: linux, service: sshd}\n"
+	"detection:\n  sel:\n    outcome: failure\n  condition: sel\nlevel: low\n"
+	"---\ntitle: Two failures\nname: two\ncorrelation:\n  type: event_count\n"
+	"  rules: [fail]\n  group-by: [src_ip]\n  timespan: 10s\n  condition: {gte: 2}\n"
+	"---\ntitle: Two failures again\nname: two_again\ncorrelation:\n  type: event_count\n"
+	"  rules: [fail]\n  group-by: [src_ip]\n  timespan: 10s\n  condition: {gte: 2}\n"
+	"---\ntitle: Twice two\nname: twice\ncorrelation:\n  type: event_count\n"
+	"  rules: [two_again]\n  group-by: [addr]\n  timespan: 5m\n  condition: {gte: 2}\n"
+	"  aliases:\n    addr:\n      two_again: src_ip\n";
+static char set_dir[] = "/tmp/minisoc-test-alloc-XXXXXX";
+
+static void
+count_alert(struct alert *a, void *arg)
+{
+	size_t *n = arg;
+
+	n[strcmp(a->rule_id, "twice") == 0]++;
+}
+
+static bool
+run_set(void)
+{
+	static struct decoded dec;	/* big: static */
+	static const char *const lines[] = {
+		"Nov 25 10:00:00 web1 sshd[1]: Failed password for root from 203.0.113.5 port 1 ssh2",
+		"Nov 25 10:00:01 web1 sshd[1]: Failed password for root from 203.0.113.5 port 2 ssh2",
+		"Nov 25 10:01:00 web1 sshd[1]: Failed password for root from 203.0.113.5 port 3 ssh2",
+		"Nov 25 10:01:01 web1 sshd[1]: Failed password for root from 203.0.113.5 port 4 ssh2",
+	};
+	struct sigma_report rep;
+	struct sigma_set *set;
+	struct detector *det;
+	struct decode_ctx ctx;
+	char err[256];
+	size_t n[2] = { 0, 0 };
+	long saved;
+	bool whole;
+
+	sigma_report_init(&rep);
+	set = sigma_set_load(set_dir, NULL, &rep, err, sizeof(err));
+	whole = set != NULL && rep.rules == 1 && rep.correlations == 3 && rep.rejected == 0 &&
+	    rep.inert == 0;
+	sigma_report_fini(&rep);
+	saved = fail_at;
+	fail_at = -1;	/* the load is under test, not the evaluation */
+	if (set != NULL) {
+		det = sigma_detector_new(set);
+		assert_non_null(det);
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.recv_ms = INT64_C(1764064800000);
+		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+			detect_line(&det, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
+			    ms_str_make(lines[i], strlen(lines[i])), i + 1, count_alert, n);
+		detector_free(det);
+		/* two, then twice (two_again is its quiet twin) */
+		if (whole && (n[0] != 2 || n[1] != 1))
+			fail_msg("counted whole, but %zu alerts and %zu of 'twice' (2 and 1 wanted)",
+			    n[0], n[1]);
+	}
+	fail_at = saved;
+	return whole;
+}
+
+static void
+test_sigma_set(void **state)
+{
+	char path[200];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(set_dir));
+	snprintf(path, sizeof(path), "%s/set.yml", set_dir);
+	assert_non_null(f = fopen(path, "w"));
+	assert_true(fputs(set_yaml, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_true(run_set());
+	assert_true(each_failure_run(run_set) > 100);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(set_dir), 0);
+}
+
 static void
 test_register(void **state)
 {
@@ -340,6 +433,7 @@ main(void)
 		cmocka_unit_test(test_yaml),
 		cmocka_unit_test(test_sigma_rule),
 		cmocka_unit_test(test_sigma_corr),
+		cmocka_unit_test(test_sigma_set),
 		cmocka_unit_test(test_register),
 		cmocka_unit_test(test_profile),
 		cmocka_unit_test(test_jsonr),
