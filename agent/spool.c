@@ -67,10 +67,6 @@ struct spool {
 	bool backlog;
 	size_t rd_seg;
 	uint64_t rd_off;
-	/* Reading after skipped bytes takes what seg_scan took: see rec_may_follow. */
-	uint64_t rd_lo;		/* lowest number the next record may have */
-	uint64_t rd_skip_from;	/* where the bytes being skipped began */
-	bool rd_skipping;
 	int rfd;
 	size_t rfd_seg;
 	char *rbuf;
@@ -296,29 +292,6 @@ resync(const char *buf, size_t from, size_t len, bool more_follows)
 	return len;
 }
 
-/* The reading position moved to a record boundary whose record may be numbered lo. */
-static void
-rd_moved(struct spool *sp, uint64_t lo)
-{
-	sp->rd_lo = lo;
-	sp->rd_skipping = false;
-}
-
-/*
- * Whether a record found after skipped bytes can be one of its segment's:
- * numbers in a segment are consecutive (agent_accept), so the record
- * after a gap is numbered from lo (one above the last good record, or the
- * segment's first number) up to as many more as the skipped bytes could
- * hold records. Anything else that parses as a record there is not taken:
- * a reused file's stale record, or the bytes of a log line written to
- * look like a record, inside a record whose header was lost.
- */
-static bool
-rec_may_follow(uint64_t lo, uint64_t skipped, uint64_t seq)
-{
-	return seq >= lo && seq - lo <= skipped / SPOOL_REC_HDR;
-}
-
 /*
  * Scans segment i: counts its records, notes file ends, cuts a corrupt
  * tail. Corrupt bytes in the middle are skipped (and skipped again when
@@ -329,7 +302,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 {
 	char path[4200];
 	struct spool_seg *s = &sp->segs[i];
-	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0, lo = s->first_seq, skip_from = 0;
+	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0;
 	bool stale = false, skipped = false;
 	struct stat st;
 	int fd;
@@ -355,16 +328,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			struct spool_rec r;
 			ssize_t rc = rec_parse(sp->rbuf + pos, (size_t)n - pos, &r);
 
-			if (rc > 0 && skipped && !rec_may_follow(lo, off + pos - skip_from, r.seq)) {
-				/*
-				 * Not this segment's next record. An older one (a
-				 * reused file's, after a torn write) ends the
-				 * segment unless one of its own follows.
-				 */
-				if (r.seq < s->first_seq && stale_at <= good_end)
-					stale_at = off + pos;
-				rc = -1;
-			} else if (rc > 0 && r.seq < s->first_seq) {
+			if (rc > 0 && r.seq < s->first_seq) {
 				/*
 				 * A record older than the segment: the file was a
 				 * reused one (seg_roll) and its new records end
@@ -385,7 +349,6 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 				if (skipped)
 					sp->gap = true;
 				skipped = false;
-				lo = r.seq + 1;
 				if (r.seq > s->last_seq)
 					s->last_seq = r.seq;
 				if (r.seq > sp->max_seq)
@@ -402,8 +365,6 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			/* Not a record (or cut short at the end): find the next one. */
 			{
 				size_t next = resync(sp->rbuf, pos + 1, (size_t)n, !eof);
-				if (!skipped)
-					skip_from = off + pos;
 				corrupt += next - pos;
 				pos = next;
 				skipped = true;
@@ -412,15 +373,6 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		if (stale || pos == 0)
 			break;	/* pos == 0 cannot happen: SPOOL_RBUF holds a whole record */
 		off += pos;
-	}
-	if (!stale && stale_at > good_end) {
-		/*
-		 * Skipped bytes, then only older records: a reused file's tail
-		 * after a torn write. Every byte from the stale record on was
-		 * counted as skipped.
-		 */
-		stale = true;
-		corrupt -= (uint64_t)st.st_size - stale_at;
 	}
 	if (stale) {
 		/* Bytes skipped between the last record and the stale one are not corruption. */
@@ -513,12 +465,10 @@ seg_remove_first(struct spool *sp)
 			sp->rfd_seg--;
 		}
 	}
-	if (sp->rd_seg > 0) {
+	if (sp->rd_seg > 0)
 		sp->rd_seg--;
-	} else {
+	else
 		sp->rd_off = 0;
-		rd_moved(sp, sp->segs[0].first_seq);
-	}
 	sp->dir_dirty = true;
 }
 
@@ -611,7 +561,6 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	sp->st.backlog = sp->st.recovered;
 	sp->rd_seg = 0;
 	sp->rd_off = 0;
-	rd_moved(sp, sp->nsegs > 0 ? sp->segs[0].first_seq : 0);
 	if (sp->nsegs > 0) {
 		char path[4200];
 		seg_path(sp, sp->segs[sp->nsegs - 1].first_seq, path, sizeof(path));
@@ -817,7 +766,6 @@ spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory)
 		sp->backlog = true;
 		sp->rd_seg = sp->nsegs - 1;
 		sp->rd_off = last->bytes;
-		rd_moved(sp, r->seq);
 	}
 	rec_encode(sp->wbuf + sp->wlen, r);
 	sp->wlen += n;
@@ -861,7 +809,6 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			}
 			sp->rd_seg++;
 			sp->rd_off = 0;
-			rd_moved(sp, sp->segs[sp->rd_seg].first_seq);
 			continue;
 		}
 		if (sp->rfd < 0 || sp->rfd_seg != sp->rd_seg) {
@@ -889,20 +836,13 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			struct spool_rec r;
 			ssize_t rc = rec_parse(sp->rbuf + pos, (size_t)n - pos, &r);
 
-			if (rc > 0 && sp->rd_skipping &&
-			    !rec_may_follow(sp->rd_lo, sp->rd_off + pos - sp->rd_skip_from, r.seq))
-				rc = -1;	/* not taken by seg_scan either */
 			if (rc == 0 && !eof)
 				break;
 			if (rc <= 0) {
-				if (!sp->rd_skipping) {
-					sp->rd_skipping = true;
-					sp->rd_skip_from = sp->rd_off + pos;
-				}
-				pos = resync(sp->rbuf, pos + 1, (size_t)n, !eof);
+				size_t next = resync(sp->rbuf, pos + 1, (size_t)n, !eof);
+				pos = next;
 				continue;
 			}
-			rd_moved(sp, r.seq + 1);
 			if (r.seq > sp->acked) {
 				if (fn(&r, arg) != 0) {
 					sp->rd_off += pos;

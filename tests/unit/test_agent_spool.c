@@ -295,90 +295,6 @@ test_gap_file_end(void **state)
 	}
 }
 
-/*
- * A log line written to look like a spool record (magic, header and
- * checksum right) is only bytes inside its own record, until that
- * record's header is lost: then the scan, looking for the next record,
- * finds the forged one. It must not be taken – not as an event with the
- * number its author chose (a huge one would take the numbering with it),
- * nor as a reused file's stale record (which would cut off every record
- * after it).
- */
-static void
-test_forged_record(void **state)
-{
-	/*
-	 * Older than the segment, a few numbers past what the damaged bytes
-	 * could hold, huge. (One the skipped bytes could hold is taken: its
-	 * author would have to know the agent's numbering to the record.)
-	 */
-	static const uint64_t forged_seq[] = { 5, 19 + 50, UINT64_MAX - 1 };
-	char forged_dir[400], seg[700], line[512];
-
-	(void)state;
-	snprintf(forged_dir, sizeof(forged_dir), "%s/forged", root);
-	for (size_t k = 0; k < sizeof(forged_seq) / sizeof(forged_seq[0]); k++) {
-		struct spool_opts o = { .max_bytes = 1 << 20, .segment_bytes = 1 << 16 };
-		struct spool *sp;
-		struct spool_rec r;
-		struct got g = { 0 };
-		char buf[64], err[256], c;
-		ssize_t flen;
-		int fd;
-
-		/* The forged record, as the spool itself writes one. */
-		snprintf(line, sizeof(line), "rm -rf -- '%s'", forged_dir);
-		assert_int_equal(system(line), 0);
-		sp = spool_open(forged_dir, &o, 0, err, sizeof(err));
-		assert_non_null(sp);
-		rec(&r, forged_seq[k], buf, sizeof(buf));
-		assert_int_equal(spool_append(sp, &r, true), 0);
-		assert_int_equal(spool_sync(sp), 0);
-		spool_free(sp);
-		{
-			char fseg[800];
-			snprintf(fseg, sizeof(fseg), "%s/%016llx.seg", forged_dir,
-			    (unsigned long long)forged_seq[k]);
-			assert_true((fd = open(fseg, O_RDONLY)) >= 0);
-			memcpy(line, "GET /?q=", 8);
-			flen = read(fd, line + 8, sizeof(line) - 8);
-			close(fd);
-			assert_true(flen > SPOOL_REC_HDR);
-		}
-
-		/* Records 10..29; 19's line holds the forged record. */
-		reset();
-		sp = open_sp(1 << 20, 1 << 16, 0);
-		append_range(sp, 10, 18, true);
-		rec(&r, 19, buf, sizeof(buf));
-		r.line = line;
-		r.line_len = (uint32_t)(8 + flen);
-		assert_int_equal(spool_append(sp, &r, true), 0);
-		append_range(sp, 20, 29, true);
-		assert_int_equal(spool_sync(sp), 0);
-		spool_free(sp);
-
-		/* Record 19's header damaged (records 10..18 have one size). */
-		seg_file(seg, sizeof(seg), 0);
-		assert_true((fd = open(seg, O_RDWR)) >= 0);
-		{
-			off_t at = 9 * (off_t)(SPOOL_REC_HDR + strlen("/var/log/auth.log") +
-			    strlen("line number 10")) + 12;
-			assert_int_equal(pread(fd, &c, 1, at), 1);
-			c ^= 0x55;
-			assert_int_equal(pwrite(fd, &c, 1, at), 1);
-		}
-		close(fd);
-
-		sp = open_sp(1 << 20, 1 << 16, 0);
-		assert_int_equal(spool_load(sp, take, &g), 19);
-		for (size_t i = 0; i < 19; i++)
-			assert_int_equal(g.seq[i], i < 9 ? i + 10 : i + 11);
-		assert_int_equal(spool_max_seq(sp), 29);
-		spool_free(sp);
-	}
-}
-
 static void
 test_cap_and_ack(void **state)
 {
@@ -779,7 +695,6 @@ main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_corrupt_middle),
 		cmocka_unit_test(test_gap_file_end),
-		cmocka_unit_test(test_forged_record),
 		cmocka_unit_test(test_cap_and_ack),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_reuse_cap),
