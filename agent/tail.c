@@ -377,19 +377,6 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 		close(fd);
 		return -1;
 	}
-	if (!first_time && tail_have_inode(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
-		/*
-		 * Another entry reads this file: numbered rotation under a
-		 * pattern that matches the rotated names moved the file one
-		 * entry follows (or drains) to the path of another. Tried again
-		 * at each check: once the other lets go, it is in the finished
-		 * files and reading goes on where the other stopped.
-		 */
-		ms_debug("event=file_busy path=%s inode=%llu", open_path,
-		    (unsigned long long)st.st_ino);
-		close(fd);
-		return -1;
-	}
 	f->fd = fd;
 	f->dev = (uint64_t)st.st_dev;
 	f->ino = (uint64_t)st.st_ino;
