@@ -269,6 +269,7 @@ uplink_send_batch(struct uplink *u)
 	size_t start;
 	uint32_t count = 0;
 	size_t limit = u->a->conf.batch_max_bytes;
+	uint64_t q_last_wire = 0;
 
 	if (q->unsent == NULL)
 		return;
@@ -288,6 +289,7 @@ uplink_send_batch(struct uplink *u)
 		if (ms_batch_add(&u->out, &we) < 0)
 			break;
 		q->unsent = e->next;
+		q_last_wire = we.seq;
 		count++;
 	}
 	if (count == 0) {
@@ -295,6 +297,9 @@ uplink_send_batch(struct uplink *u)
 		return;
 	}
 	ms_batch_finish(&u->out, start, count);
+	/* In order: the batch's last number is its highest. */
+	if (u->a->sent_max < q_last_wire)
+		u->a->sent_max = q_last_wire;
 	u->a->stats.events_sent += count;
 	u->a->stats.batches_sent++;
 	uplink_write(u);
@@ -358,16 +363,22 @@ uplink_send_health(struct uplink *u)
  * before the group commit), and their numbers are then acknowledged as
  * usual. That a number from an earlier life of the agent is not below
  * next_seq is the numbering's doing: it starts from the clock
- * (state_open), above anything an earlier life gave out.
+ * (state_open), above anything an earlier life gave out – unless that
+ * life ran ahead of the clock (quick restarts each start a reserved block
+ * ahead) and the state folder was then wiped, or the folder was restored
+ * from a backup with the clock set back. So a number at or above this
+ * life's first that this life never sent is not taken as an
+ * acknowledgement either: no collector can have handled it from us.
  */
 static void
 uplink_on_ack(struct uplink *u, uint64_t seq)
 {
 	struct agent *a = u->a;
 	uint64_t first = a->q.head ? a->q.head->seq : a->next_seq;
+	uint64_t life_first = state_first_seq(a->state) + a->seq_shift;
 	size_t n = 0;
 
-	if (seq >= a->next_seq + a->seq_shift) {
+	if (seq >= a->next_seq + a->seq_shift || (seq >= life_first && seq > a->sent_max)) {
 		ms_warn("event=seq_behind_collector collector_handled=%llu next_seq=%llu "
 		    "note=\"state lost? numbering continues above the collector's\"",
 		    (unsigned long long)seq, (unsigned long long)(a->next_seq + a->seq_shift));

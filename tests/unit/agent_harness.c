@@ -21,6 +21,7 @@ harness_new(const char *dir)
 	a->conf.poll_ms = 1000;
 	a->conf.partial_line_ms = 5000;
 	a->conf.batch_max_bytes = 512 * 1024;
+	a->conf.batch_max_events = 1024;
 	a->conf.spool_max_bytes = 64 << 20;
 	a->conf.spool_segment_bytes = 1 << 20;
 	a->conf.spool_sync_ms = 0;
