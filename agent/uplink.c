@@ -387,6 +387,9 @@ uplink_on_ack(struct uplink *u, uint64_t seq)
 			return;
 		}
 		a->seq_shift = seq + 1 - first;
+		/* Every number from now on is above seq: the same answer again acknowledges nothing. */
+		if (a->sent_max < seq)
+			a->sent_max = seq;
 		queue_rewind(&a->q);	/* anything sent with the old numbers goes again */
 	} else if (seq >= a->seq_shift) {
 		n = queue_ack(&a->q, seq - a->seq_shift, NULL, NULL);

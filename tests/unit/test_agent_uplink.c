@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -275,6 +276,70 @@ test_other_life_in_range(void **state)
 	harness_stop(a);
 }
 
+/* Lines of fd 2 so far that hold what (ms_log writes there). */
+static int
+stderr_count(const char *path, const char *what)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f;
+
+	fflush(stderr);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, what) != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Renumbered above a collector that is ahead, with nothing sent since
+ * (an idle agent): the same answer at the next reconnect is no news – no
+ * second renumbering, warning or state write.
+ */
+static void
+test_ahead_idle_repeats(void **state)
+{
+	char dir[600], log[700];
+	struct agent *a;
+	uint64_t ahead, shift;
+	int fd, saved;
+
+	(void)state;
+	mkdir_in(dir, sizeof(dir), "ahead-idle");
+	snprintf(log, sizeof(log), "%s/stderr", dir);
+	assert_true((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	fflush(stderr);
+	assert_true((saved = dup(2)) >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+	ms_log_init("test", MS_LOG_WARN);
+	a = harness_new(dir);
+	harness_start(a);
+	accept_lines(a, 10);
+	send_queued(a);
+	hello_answer(a, a->next_seq - 1);
+	assert_int_equal(a->q.count, 0);
+	ahead = a->next_seq + 5000000;
+	hello_answer(a, ahead);
+	shift = a->seq_shift;
+	assert_int_equal(stderr_count(log, "event=seq_behind_collector"), 1);
+	hello_answer(a, ahead);
+	assert_true(a->seq_shift == shift);
+	assert_int_equal(stderr_count(log, "event=seq_behind_collector"), 1);
+	/* what comes next goes out above it, and is acknowledged as usual */
+	accept_lines(a, 2);
+	assert_true(a->q.head->seq + a->seq_shift == ahead + 1);
+	send_queued(a);
+	hello_answer(a, ahead + 2);
+	assert_int_equal(a->q.count, 0);
+	harness_stop(a);
+	ms_log_init("test", MS_LOG_ERR);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+}
+
 int
 main(void)
 {
@@ -283,6 +348,7 @@ main(void)
 		cmocka_unit_test(test_wiped_state_keeps_new_lines),
 		cmocka_unit_test(test_collector_ahead_shifts),
 		cmocka_unit_test(test_other_life_in_range),
+		cmocka_unit_test(test_ahead_idle_repeats),
 	};
 	char cmd[100];
 	int rc;
