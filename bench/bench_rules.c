@@ -491,7 +491,10 @@ main(int argc, char **argv)
 		usage();
 
 	for (int i = optind; i < argc; i++)
-		sigma_set_walk(argv[i], collect_cb, &files);
+		if (sigma_set_walk(argv[i], collect_cb, &files) < 0) {
+			fprintf(stderr, "bench_rules: %s: out of memory listing the rule files\n", argv[i]);
+			return 1;
+		}
 	for (size_t i = 0; i < files.n; i++) {
 		struct sigma_report rep;
 		char err[512];

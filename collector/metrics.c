@@ -185,6 +185,9 @@ write_rules(struct evbuffer *b, struct collector *c)
 	one(b, "minisoc_rule_chain_dropped_total", "counter",
 	    "Feeds of chained correlations not made: one event set off more than the "
 	    "per-event bounds, since the rules were (re)loaded", sigma_set_chain_dropped(set));
+	one(b, "minisoc_rule_events_skipped_total", "counter",
+	    "Events the rules did not run on because memory ran out building their "
+	    "logsource's rule list, since the rules were (re)loaded", sigma_set_eval_skipped(set));
 }
 
 static void

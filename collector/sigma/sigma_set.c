@@ -164,6 +164,7 @@ struct sigma_set {
 	char *arena;
 	size_t arena_len;
 	uint64_t chain_dropped;		/* firings not delivered: arena or queue full */
+	uint64_t eval_skipped;		/* events not evaluated: no memory for their route */
 	uint64_t serial;		/* events evaluated (sigma_event.serial) */
 	uint32_t visit;			/* ref_can_carry's questions asked */
 	size_t *matched;		/* [nrules]: rules a repeated line matched */
@@ -588,7 +589,8 @@ is_rule_file(const char *name)
 	    (l > 5 && strcmp(name + l - 5, ".yaml") == 0));
 }
 
-static void
+/* 0, or -1 when memory ran out (files left out: the caller must know). */
+static int
 set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 {
 	struct stat st;
@@ -596,15 +598,16 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0, a = 0;
+	int rc = 0;
 
 	if (stat(path, &st) != 0)
-		return;
+		return 0;
 	if (!S_ISDIR(st.st_mode)) {
 		cb(path, arg);
-		return;
+		return 0;
 	}
 	if (depth > SET_MAX_DEPTH || (dir = opendir(path)) == NULL)
-		return;
+		return 0;
 	while ((de = readdir(dir)) != NULL) {
 		char sub[4096];
 		struct stat sst;
@@ -625,13 +628,17 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 		if (n == a) {
 			size_t na = a ? a * 2 : 64;
 			char **nn = realloc(names, na * sizeof(*nn));
-			if (nn == NULL)
+			if (nn == NULL) {
+				rc = -1;
 				break;
+			}
 			names = nn;
 			a = na;
 		}
-		if ((names[n] = strdup(sub)) == NULL)
+		if ((names[n] = strdup(sub)) == NULL) {
+			rc = -1;
 			break;
+		}
 		n++;
 	}
 	closedir(dir);
@@ -639,16 +646,18 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
-		set_walk(names[i], depth + 1, cb, arg);
+		if (rc == 0 && set_walk(names[i], depth + 1, cb, arg) < 0)
+			rc = -1;
 		free(names[i]);
 	}
 	free(names);
+	return rc;
 }
 
-void
+int
 sigma_set_walk(const char *path, sigma_set_file_fn cb, void *arg)
 {
-	set_walk(path, 0, cb, arg);
+	return set_walk(path, 0, cb, arg);
 }
 
 struct set_load_arg {
@@ -1366,7 +1375,11 @@ sigma_set_load(const char *path, const struct sigma_set_opts *opts, struct sigma
 	}
 	{
 		struct set_load_arg la = { s, opts, rep };
-		sigma_set_walk(path, set_load_cb, &la);
+		if (sigma_set_walk(path, set_load_cb, &la) < 0) {
+			snprintf(err, errsz, "out of memory listing the rule files");
+			sigma_set_free(s);
+			return NULL;
+		}
 	}
 	if (set_resolve(s, rep) < 0) {
 		snprintf(err, errsz, "out of memory wiring rules to correlations");
@@ -1473,6 +1486,12 @@ sigma_set_hits(const struct sigma_set *s, size_t i)
 		return s->rules[i].hits;
 	i -= s->nrules;
 	return i < s->ncorrs ? s->corrs[i].hits : 0;
+}
+
+uint64_t
+sigma_set_eval_skipped(const struct sigma_set *s)
+{
+	return s->eval_skipped;
 }
 
 uint64_t
@@ -1941,8 +1960,15 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	size_t ncand = SIZE_MAX, nmatched = 0;
 	unsigned repeat;
 
-	if (s->nrules == 0 || (rt = set_route(s, ev->d)) == NULL)
+	if (s->nrules == 0)
 		return;
+	if ((rt = set_route(s, ev->d)) == NULL) {
+		/* Out of memory: counted (metrics), logged once; the next event tries again. */
+		if (s->eval_skipped++ == 0)
+			ms_log(MS_LOG_ERR, "sigma event=eval_skipped reason=\"out of memory building "
+			    "a logsource's rule list\" note=\"counted in minisoc_rule_events_skipped_total\"");
+		return;
+	}
 	sev.d = ev->d;
 	sev.message = ev->d->msg;
 	sev.time_ms = ev->d->time_ms;

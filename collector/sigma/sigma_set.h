@@ -51,10 +51,11 @@ void sigma_set_free(struct sigma_set *s);
 
 /*
  * Calls cb for every rule file under path (path itself when it is a file),
- * exactly in the order sigma_set_load reads them. file is borrowed for the call.
+ * exactly in the order sigma_set_load reads them. file is borrowed for the
+ * call. 0, or -1 when memory ran out and files were left out.
  */
 typedef void (*sigma_set_file_fn)(const char *file, void *arg);
-void sigma_set_walk(const char *path, sigma_set_file_fn cb, void *arg);
+int sigma_set_walk(const char *path, sigma_set_file_fn cb, void *arg);
 
 /*
  * The literal prefilter (sigma_prefilter.h) is on by default: a rule whose
@@ -92,6 +93,9 @@ int sigma_set_evicted(const struct sigma_set *s, size_t i, uint64_t *out);
  * chains multiply; logged once).
  */
 uint64_t sigma_set_chain_dropped(const struct sigma_set *s);
+
+/* Events the rules did not run on: memory ran out building their logsource's rule list. */
+uint64_t sigma_set_eval_skipped(const struct sigma_set *s);
 
 /* Correlation groups held now (metrics). */
 size_t sigma_set_groups(const struct sigma_set *s);
