@@ -367,7 +367,10 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 
 	fd = tail_open_ro(open_path);
 	if (fd < 0) {
-		if (first_time)
+		if (f->draining)
+			ms_warn("event=file_drain_gone path=%s rotated_to=%s reason=\"%s\"", f->path,
+			    open_path, strerror(errno));
+		else if (first_time)
 			ms_warn("event=file_missing path=%s reason=\"%s\" note=\"followed when it appears\"",
 			    f->path, strerror(errno));
 		return -1;
