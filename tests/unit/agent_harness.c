@@ -45,6 +45,12 @@ void
 harness_stop(struct agent *a)
 {
 	agent_commit(a, true);
+	harness_crash(a);
+}
+
+void
+harness_crash(struct agent *a)
+{
 	tail_free(a->tail);
 	spool_free(a->spool);
 	queue_fini(&a->q);

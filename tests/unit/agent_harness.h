@@ -19,5 +19,7 @@ struct agent *harness_new(const char *dir);
 void harness_start(struct agent *a);
 /* Commits positions, frees everything. */
 void harness_stop(struct agent *a);
+/* Frees everything without committing: what a SIGKILL leaves on disk. */
+void harness_crash(struct agent *a);
 
 #endif

@@ -572,6 +572,30 @@ dropped_one(struct agent *a)
 }
 
 /*
+ * d.log holding "one", followed from its start and read, then renamed to
+ * d.log.1 – read on for a minute, as its daemon may append – and a new
+ * d.log holding first (not yet read).
+ */
+static struct agent *
+start_rotated(const char *first)
+{
+	const char *files[] = { "d.log:" };
+	char oldp[512], newp[512];
+	struct agent *a;
+
+	reset();
+	put("d.log", "w", "one\n");
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 60000;
+	take_all(a);
+	path_in(oldp, sizeof(oldp), "d.log");
+	path_in(newp, sizeof(newp), "d.log.1");
+	assert_int_equal(rename(oldp, newp), 0);
+	put("d.log", "w", first);
+	return a;
+}
+
+/*
  * Stopped (or killed after a commit) while a rotated file is still read:
  * at restart the rotated file is found by inode and read on from its
  * saved position, so what its daemon appended meanwhile is not lost, and
@@ -587,15 +611,9 @@ test_rotate_drain_restart(void **state)
 	char oldp[512], newp[512];
 
 	(void)state;
-	reset();
-	put("d.log", "w", "one\n");
-	a = start(5000, files, 1);
-	a->conf.rotate_wait_ms = 60000;	/* still draining at the stop */
-	take_all(a);
+	a = start_rotated("new 1\n");	/* still draining at the stop */
 	path_in(oldp, sizeof(oldp), "d.log");
 	path_in(newp, sizeof(newp), "d.log.1");
-	assert_int_equal(rename(oldp, newp), 0);
-	put("d.log", "w", "new 1\n");
 	tail_poll(a->tail);
 	take_all(a);
 	put("d.log.1", "a", "late 1\n");
@@ -698,18 +716,6 @@ test_rotate_drain_restart(void **state)
 	stop(a);
 }
 
-/* As a SIGKILL leaves things: nothing committed, nothing saved. */
-static void
-crash(struct agent *a)
-{
-	tail_free(a->tail);
-	spool_free(a->spool);
-	queue_fini(&a->q);
-	state_close(a->state);
-	event_base_free(a->base);
-	free(a);
-}
-
 /* A few polls, each followed by taking and acknowledging what was read. */
 static void
 settle(struct agent *a)
@@ -730,22 +736,14 @@ test_rotate_drain_crash(void **state)
 {
 	const char *files[] = { "d.log:" };
 	struct agent *a;
-	char oldp[512], newp[512], l[16];
+	char l[16];
 
 	(void)state;
-	reset();
-	put("d.log", "w", "one\n");
-	a = start(5000, files, 1);
-	a->conf.rotate_wait_ms = 60000;
-	take_all(a);
-	path_in(oldp, sizeof(oldp), "d.log");
-	path_in(newp, sizeof(newp), "d.log.1");
-	assert_int_equal(rename(oldp, newp), 0);
-	put("d.log", "w", "new 1\n");
+	a = start_rotated("new 1\n");
 	settle(a);
 	put("d.log.1", "a", "late 1\n");
 	tail_poll(a->tail);
-	crash(a);
+	harness_crash(a);
 	put("d.log.1", "a", "late 2\n");
 	memset(&got, 0, sizeof(got));
 	a = start(5000, files, 1);
@@ -753,7 +751,7 @@ test_rotate_drain_crash(void **state)
 	settle(a);
 	put("d.log.1", "a", "late 3\n");
 	tail_poll(a->tail);
-	crash(a);
+	harness_crash(a);
 	put("d.log.1", "a", "late 4\n");
 	a = start(5000, files, 1);
 	a->conf.rotate_wait_ms = 150;
@@ -779,16 +777,10 @@ test_rotate_drain_twice(void **state)
 	char p0[512], p1[512], p2[512];
 
 	(void)state;
-	reset();
-	put("d.log", "w", "one\n");
-	a = start(5000, files, 1);
-	a->conf.rotate_wait_ms = 60000;
-	take_all(a);
+	a = start_rotated("c 1\n");
 	path_in(p0, sizeof(p0), "d.log");
 	path_in(p1, sizeof(p1), "d.log.1");
 	path_in(p2, sizeof(p2), "d.log.2");
-	assert_int_equal(rename(p0, p1), 0);
-	put("d.log", "w", "c 1\n");
 	settle(a);
 	stop(a);
 	put("d.log.1", "a", "a late\n");
