@@ -220,7 +220,11 @@ struct agent {
 	struct spool *spool;
 	uint64_t next_seq;	/* local number of the next line read */
 	uint64_t seq_shift;	/* added to local numbers on the wire (see uplink.c) */
-	uint64_t sent_max;	/* highest wire number sent in this life (uplink_on_ack) */
+	/*
+	 * Highest wire number this life has sent, or renumbered above (a
+	 * collector's number at or below it can be an ACK: uplink_on_ack).
+	 */
+	uint64_t sent_max;
 	uint64_t durable_seq;	/* every local number up to this is durable in the spool */
 	uint64_t acked_seq;	/* ... and acknowledged up to this one */
 	bool spool_paused;	/* reading stopped on a full spool, not yet resumed */

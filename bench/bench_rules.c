@@ -473,7 +473,7 @@ main(int argc, char **argv)
 	struct rfiles files = { 0 };
 	struct pool pool = { 0 };
 	double base, load_s = 0;
-	int c;
+	int c, rc;
 
 	while ((c = getopt(argc, argv, "n:r:s:p:w:i:B")) != -1) {
 		switch (c) {
@@ -491,8 +491,9 @@ main(int argc, char **argv)
 		usage();
 
 	for (int i = optind; i < argc; i++)
-		if (sigma_set_walk(argv[i], collect_cb, &files) < 0) {
-			fprintf(stderr, "bench_rules: %s: out of memory listing the rule files\n", argv[i]);
+		if ((rc = sigma_set_walk(argv[i], collect_cb, &files)) < 0) {
+			fprintf(stderr, "bench_rules: %s: cannot list the rule files: %s\n", argv[i],
+			    strerror(-rc));
 			return 1;
 		}
 	for (size_t i = 0; i < files.n; i++) {

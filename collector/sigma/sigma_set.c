@@ -589,7 +589,12 @@ is_rule_file(const char *name)
 	    (l > 5 && strcmp(name + l - 5, ".yaml") == 0));
 }
 
-/* 0, or -1 when memory ran out (files left out: the caller must know). */
+/*
+ * 0, or -errno when a folder could not be listed whole (out of memory or
+ * file descriptors, a read error, a folder that cannot be opened): files
+ * would be left out, the caller must know. An entry gone meanwhile is no
+ * error.
+ */
 static int
 set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 {
@@ -601,23 +606,35 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 	int rc = 0;
 
 	if (stat(path, &st) != 0)
-		return 0;
+		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode)) {
 		cb(path, arg);
 		return 0;
 	}
-	if (depth > SET_MAX_DEPTH || (dir = opendir(path)) == NULL)
+	if (depth > SET_MAX_DEPTH)
 		return 0;
-	while ((de = readdir(dir)) != NULL) {
+	if ((dir = opendir(path)) == NULL)
+		return -errno;
+	for (;;) {
 		char sub[4096];
 		struct stat sst;
 
+		errno = 0;
+		if ((de = readdir(dir)) == NULL) {
+			if (errno != 0)
+				rc = -errno;
+			break;
+		}
 		if (de->d_name[0] == '.')
 			continue;
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
 			continue;
-		if (stat(sub, &sst) != 0)
-			continue;
+		if (stat(sub, &sst) != 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = -errno;
+			break;
+		}
 		/*
 		 * rules/tests holds test cases for minisocctl rules test, and
 		 * rules/compliance the framework profiles of the reports: not rules.
@@ -629,14 +646,14 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 			size_t na = a ? a * 2 : 64;
 			char **nn = realloc(names, na * sizeof(*nn));
 			if (nn == NULL) {
-				rc = -1;
+				rc = -ENOMEM;
 				break;
 			}
 			names = nn;
 			a = na;
 		}
 		if ((names[n] = strdup(sub)) == NULL) {
-			rc = -1;
+			rc = -ENOMEM;
 			break;
 		}
 		n++;
@@ -646,8 +663,8 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
-		if (rc == 0 && set_walk(names[i], depth + 1, cb, arg) < 0)
-			rc = -1;
+		if (rc == 0)
+			rc = set_walk(names[i], depth + 1, cb, arg);
 		free(names[i]);
 	}
 	free(names);
@@ -1375,8 +1392,10 @@ sigma_set_load(const char *path, const struct sigma_set_opts *opts, struct sigma
 	}
 	{
 		struct set_load_arg la = { s, opts, rep };
-		if (sigma_set_walk(path, set_load_cb, &la) < 0) {
-			snprintf(err, errsz, "out of memory listing the rule files");
+		int rc = sigma_set_walk(path, set_load_cb, &la);
+
+		if (rc < 0) {
+			snprintf(err, errsz, "%s: cannot list the rule files: %s", path, strerror(-rc));
 			sigma_set_free(s);
 			return NULL;
 		}

@@ -52,7 +52,9 @@ void sigma_set_free(struct sigma_set *s);
 /*
  * Calls cb for every rule file under path (path itself when it is a file),
  * exactly in the order sigma_set_load reads them. file is borrowed for the
- * call. 0, or -1 when memory ran out and files were left out.
+ * call. 0, or -errno when a folder could not be listed whole (out of
+ * memory or descriptors, a read error, an unreadable folder): files were
+ * left out.
  */
 typedef void (*sigma_set_file_fn)(const char *file, void *arg);
 int sigma_set_walk(const char *path, sigma_set_file_fn cb, void *arg);

@@ -319,20 +319,51 @@ count_alert(struct alert *a, void *arg)
 	n[strcmp(a->rule_id, "twice") == 0]++;
 }
 
+/* Four failures from one address: two pairs a minute apart. */
+static const char *const set_lines[] = {
+	"Nov 25 10:00:00 web1 sshd[1]: Failed password for root from 203.0.113.5 port 1 ssh2",
+	"Nov 25 10:00:01 web1 sshd[1]: Failed password for root from 203.0.113.5 port 2 ssh2",
+	"Nov 25 10:01:00 web1 sshd[1]: Failed password for root from 203.0.113.5 port 3 ssh2",
+	"Nov 25 10:01:01 web1 sshd[1]: Failed password for root from 203.0.113.5 port 4 ssh2",
+};
+
+/*
+ * Runs set_lines through a detector of set (which it takes and frees),
+ * counting alerts in n (count_alert). With fail_first >= 0, that
+ * allocation of the first line's evaluation fails. Returns the events the
+ * set skipped (sigma_set_eval_skipped).
+ */
+static uint64_t
+run_lines(struct sigma_set *set, long fail_first, size_t n[2])
+{
+	static struct decoded dec;	/* big: static */
+	struct detector *det;
+	struct decode_ctx ctx;
+	uint64_t skipped;
+
+	assert_non_null(det = sigma_detector_new(set));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.recv_ms = INT64_C(1764064800000);
+	for (size_t i = 0; i < sizeof(set_lines) / sizeof(set_lines[0]); i++) {
+		if (i == 0 && fail_first >= 0) {
+			allocs = 0;
+			fail_at = fail_first;
+		}
+		detect_line(&det, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
+		    ms_str_make(set_lines[i], strlen(set_lines[i])), i + 1, count_alert, n);
+		if (fail_first >= 0)
+			fail_at = -1;
+	}
+	skipped = sigma_set_eval_skipped(set);
+	detector_free(det);
+	return skipped;
+}
+
 static bool
 run_set(void)
 {
-	static struct decoded dec;	/* big: static */
-	static const char *const lines[] = {
-		"Nov 25 10:00:00 web1 sshd[1]: Failed password for root from 203.0.113.5 port 1 ssh2",
-		"Nov 25 10:00:01 web1 sshd[1]: Failed password for root from 203.0.113.5 port 2 ssh2",
-		"Nov 25 10:01:00 web1 sshd[1]: Failed password for root from 203.0.113.5 port 3 ssh2",
-		"Nov 25 10:01:01 web1 sshd[1]: Failed password for root from 203.0.113.5 port 4 ssh2",
-	};
 	struct sigma_report rep;
 	struct sigma_set *set;
-	struct detector *det;
-	struct decode_ctx ctx;
 	char err[256];
 	size_t n[2] = { 0, 0 };
 	long saved;
@@ -350,14 +381,7 @@ run_set(void)
 	saved = fail_at;
 	fail_at = -1;	/* the load is under test, not the evaluation */
 	if (set != NULL) {
-		det = sigma_detector_new(set);
-		assert_non_null(det);
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.recv_ms = INT64_C(1764064800000);
-		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-			detect_line(&det, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
-			    ms_str_make(lines[i], strlen(lines[i])), i + 1, count_alert, n);
-		detector_free(det);
+		run_lines(set, -1, n);
 		/* two, then twice (two_again is its quiet twin) */
 		if (whole && (n[0] != 2 || n[1] != 1))
 			fail_msg("counted whole, but %zu alerts and %zu of 'twice' (2 and 1 wanted)",
@@ -367,18 +391,41 @@ run_set(void)
 	return whole;
 }
 
-static void
-test_sigma_set(void **state)
+/* set_yaml as set_dir/set.yml, for the tests of a whole rule set. */
+static int
+set_dir_make(void **state)
 {
 	char path[200];
 	FILE *f;
 
 	(void)state;
-	assert_non_null(mkdtemp(set_dir));
+	if (mkdtemp(set_dir) == NULL)
+		return -1;
 	snprintf(path, sizeof(path), "%s/set.yml", set_dir);
-	assert_non_null(f = fopen(path, "w"));
-	assert_true(fputs(set_yaml, f) >= 0);
-	assert_int_equal(fclose(f), 0);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	if (fputs(set_yaml, f) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static int
+set_dir_remove(void **state)
+{
+	char path[200];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/set.yml", set_dir);
+	unlink(path);
+	return rmdir(set_dir) == 0 ? 0 : -1;
+}
+
+static void
+test_sigma_set(void **state)
+{
+	(void)state;
 	assert_true(run_set());
 	assert_true(each_failure_run(run_set) > 100);
 }
@@ -391,16 +438,8 @@ test_sigma_set(void **state)
 static void
 test_sigma_eval_skipped(void **state)
 {
-	static struct decoded dec;	/* big: static */
-	static const char *const lines[] = {
-		"Nov 25 10:00:00 web1 sshd[1]: Failed password for root from 203.0.113.5 port 1 ssh2",
-		"Nov 25 10:00:01 web1 sshd[1]: Failed password for root from 203.0.113.5 port 2 ssh2",
-		"Nov 25 10:00:02 web1 sshd[1]: Failed password for root from 203.0.113.5 port 3 ssh2",
-	};
 	struct sigma_report rep;
 	struct sigma_set *set;
-	struct detector *det;
-	struct decode_ctx ctx;
 	char err[256];
 	size_t n[2] = { 0, 0 };
 
@@ -408,19 +447,10 @@ test_sigma_eval_skipped(void **state)
 	sigma_report_init(&rep);
 	assert_non_null(set = sigma_set_load(set_dir, NULL, &rep, err, sizeof(err)));
 	sigma_report_fini(&rep);
-	assert_non_null(det = sigma_detector_new(set));
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.recv_ms = INT64_C(1764064800000);
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		allocs = 0;
-		fail_at = i == 0 ? 0 : -1;	/* the first event's first: its rule list */
-		detect_line(&det, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
-		    ms_str_make(lines[i], strlen(lines[i])), i + 1, count_alert, n);
-		fail_at = -1;
-	}
-	assert_int_equal(sigma_set_eval_skipped(set), 1);
-	assert_int_equal(n[0], 1);	/* 'two' from lines 2 and 3 */
-	detector_free(det);
+	/* the first event's first allocation: its logsource's rule list */
+	assert_int_equal(run_lines(set, 0, n), 1);
+	assert_int_equal(n[0], 1);	/* 'two' from the second pair only */
+	assert_int_equal(n[1], 0);
 }
 
 static void
@@ -481,12 +511,5 @@ main(void)
 		cmocka_unit_test(test_profile),
 		cmocka_unit_test(test_jsonr),
 	};
-	char path[200];
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-
-	/* test_sigma_set made the folder, test_sigma_eval_skipped used it too */
-	snprintf(path, sizeof(path), "%s/set.yml", set_dir);
-	unlink(path);
-	rmdir(set_dir);
-	return rc;
+	return cmocka_run_group_tests(tests, set_dir_make, set_dir_remove);
 }
