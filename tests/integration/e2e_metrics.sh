@@ -151,6 +151,9 @@ it_log "received=${v[0]} decoded=${v[1]} undecoded=${v[2]} dup=${v[3]} rule_hits
 [[ ${v[9]} =~ ^[0-9]+$ && ${v[10]} == 1 ]] || it_fail "sink gauges: pending=${v[9]} connected=${v[10]}"
 ((v[11] == 0)) || it_fail "unknown_ca counted without cause"
 grep -q '^minisoc_redis_rtt_seconds_bucket{le="+Inf"}' "$M" || it_fail "no +Inf bucket"
+# the rules' loss counters are there, and nothing was lost
+read -r -a v <<<"$(get minisoc_rule_chain_dropped_total minisoc_rule_events_skipped_total | tr '\n' ' ')"
+[[ ${v[0]:-} == 0 && ${v[1]:-} == 0 ]] || it_fail "rule loss counters: chain_dropped=${v[0]:-none} events_skipped=${v[1]:-none}"
 
 # Only GET; the listener is on loopback only.
 code=$(python3 - "$MPORT" <<'PY'
