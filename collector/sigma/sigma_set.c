@@ -591,9 +591,9 @@ is_rule_file(const char *name)
 
 /*
  * 0, or -errno when a folder could not be listed whole (out of memory or
- * file descriptors, a read error, a folder that cannot be opened): files
- * would be left out, the caller must know. An entry gone meanwhile is no
- * error.
+ * file descriptors, a read error, a folder that cannot be opened, folders
+ * nested deeper than SET_MAX_DEPTH: a link back up the tree): files would
+ * be left out, the caller must know. An entry gone meanwhile is no error.
  */
 static int
 set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
@@ -612,7 +612,7 @@ set_walk(const char *path, int depth, sigma_set_file_fn cb, void *arg)
 		return 0;
 	}
 	if (depth > SET_MAX_DEPTH)
-		return 0;
+		return -ELOOP;	/* a link back up the tree, most likely */
 	if ((dir = opendir(path)) == NULL)
 		return -errno;
 	for (;;) {

@@ -11,6 +11,7 @@
  *    alert without id or name is named by its title; value_count values
  *    are users only when the counted field holds users.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -258,6 +260,42 @@ test_load_cases(void **state)
 		sigma_report_fini(&rep);
 	}
 	assert_int_equal(bad, 0);
+}
+
+/*
+ * A rule folder that cannot be listed whole fails the load with its cause
+ * instead of loading what it got to: here a link back up the tree (a
+ * reload then keeps the old rules).
+ */
+static void
+test_folder_loop(void **state)
+{
+	char sub[700], link[800], err[256];
+	struct sigma_report rep;
+	struct sigma_set *s;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/loop", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	write_file("loop/r.yml", FAIL_RULE);
+	snprintf(link, sizeof(link), "%s/back", sub);
+	assert_int_equal(symlink(sub, link), 0);
+	sigma_report_init(&rep);
+	s = sigma_set_load(sub, NULL, &rep, err, sizeof(err));
+	assert_null(s);
+	assert_non_null(strstr(err, "cannot list the rule files"));
+	assert_non_null(strstr(err, strerror(ELOOP)));
+	sigma_report_fini(&rep);
+	/* without the link it loads */
+	assert_int_equal(unlink(link), 0);
+	sigma_report_init(&rep);
+	assert_non_null(s = sigma_set_load(sub, NULL, &rep, err, sizeof(err)));
+	assert_int_equal(rep.rules, 1);
+	sigma_set_free(s);
+	sigma_report_fini(&rep);
+	snprintf(link, sizeof(link), "%s/r.yml", sub);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(rmdir(sub), 0);
 }
 
 /* Chains of 8 correlations load; 9 do not (the longest loses its head). */
@@ -1043,6 +1081,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_cases),
 		cmocka_unit_test(test_chain_depth),
+		cmocka_unit_test(test_folder_loop),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_chain_generate),
 		cmocka_unit_test(test_twins),
