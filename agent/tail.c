@@ -330,16 +330,39 @@ tail_finished_take(struct tail *t, uint64_t dev, uint64_t ino, const char *head,
 	return -1;
 }
 
-/* Whether a followed file is open on (dev, ino): another name of it. */
+static void tail_close_file(struct tail *, struct tail_file *);
+
+/* The entry reading (dev, ino) – another name of that file – or NULL. */
+static struct tail_file *
+tail_reader(const struct tail *t, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		struct tail_file *f = t->files[i];
+		if (f && f->fd >= 0 && f->dev == dev && f->ino == ino)
+			return f;
+	}
+	return NULL;
+}
+
 static bool
 tail_have_inode(const struct tail *t, uint64_t dev, uint64_t ino)
 {
-	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
-		const struct tail_file *f = t->files[i];
-		if (f && f->fd >= 0 && f->dev == dev && f->ino == ino)
-			return true;
+	return tail_reader(t, dev, ino) != NULL;
+}
+
+/* A position saved under any name for this file (inode and head), or NULL. */
+static const struct state_pos *
+tail_saved_elsewhere(const struct tail *t, uint64_t dev, uint64_t ino, const char *head,
+    size_t headlen)
+{
+	const struct agent_state_file *st = t->a->state;
+
+	for (size_t k = 0; k < state_count(st); k++) {
+		const struct state_pos *p = state_get(st, k);
+		if (p->dev == dev && p->ino == ino && tail_same_file(p, dev, ino, head, headlen))
+			return p;
 	}
-	return false;
+	return NULL;
 }
 
 /*
@@ -360,6 +383,8 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 {
 	struct stat st;
 	char head[AGENT_FP_BYTES];
+	struct tail_file *other;
+	const struct state_pos *saved;
 	uint64_t end, spooled;
 	bool distrusted = false;
 	ssize_t hn;
@@ -377,6 +402,19 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (hn = tail_head(fd, head)) < 0) {
 		ms_warn("event=file_error path=%s reason=\"not a readable regular file\"", open_path);
+		close(fd);
+		return -1;
+	}
+	/*
+	 * One reader per file. Numbered rotation under names all followed
+	 * (a.log.1 → a.log.2, a.log → a.log.1) brings here a file another
+	 * entry reads: a draining one is taken over where it is (below); one
+	 * that still follows it has not seen its own rotation yet, which will
+	 * make it a drain – tried again at the next check.
+	 */
+	if ((other = tail_reader(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) != NULL &&
+	    (!other->draining || f->draining)) {
+		ms_debug("event=file_busy path=%s inode=%llu", open_path, (unsigned long long)st.st_ino);
 		close(fd);
 		return -1;
 	}
@@ -398,7 +436,18 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	    &distrusted) : 0;
 	if (spooled > (uint64_t)st.st_size)
 		spooled = 0;
-	if (pos && tail_same_file(pos, f->dev, f->ino, head, (size_t)hn) &&
+	if (other != NULL) {
+		/* Its lines not yet durable stay its own; it is let go once they are. */
+		ms_info("event=file_taken_over path=%s inode=%llu offset=%llu from=%s",
+		    f->path, (unsigned long long)f->ino, (unsigned long long)other->offset,
+		    other->path);
+		f->offset = other->offset;
+		f->skipping = other->skipping;
+		f->unterminated = other->unterminated;
+		f->partial_size = other->partial_size;
+		f->partial_ms = other->partial_ms;
+		tail_close_file(t, other);
+	} else if (pos && tail_same_file(pos, f->dev, f->ino, head, (size_t)hn) &&
 	    pos->offset <= (uint64_t)st.st_size) {
 		/* Resume after the last line in the spool. */
 		f->offset = pos->offset > spooled ? pos->offset : spooled;
@@ -422,6 +471,13 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 		ms_info("event=file_known path=%s inode=%llu offset=%llu note=\"read before under another name\"",
 		    f->path, (unsigned long long)f->ino, (unsigned long long)end);
 		f->offset = end;
+	} else if (first_time && (saved = tail_saved_elsewhere(t, f->dev, f->ino, head,
+	    (size_t)hn)) != NULL && saved->offset <= (uint64_t)st.st_size) {
+		/* Read before under another name (a rotation the agent was following). */
+		ms_info("event=file_known path=%s inode=%llu offset=%llu note=\"saved under %s\"",
+		    f->path, (unsigned long long)f->ino, (unsigned long long)saved->offset,
+		    saved->path);
+		f->offset = saved->offset;
 	} else if (first_time && pos == NULL && !f->from_beginning) {
 		f->offset = (uint64_t)st.st_size;
 	} else {
