@@ -436,6 +436,11 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	    &distrusted) : 0;
 	if (spooled > (uint64_t)st.st_size)
 		spooled = 0;
+	if (other != NULL && !tail_file_head_matches(other, head, (size_t)hn)) {
+		/* Rewritten since the drain read it: new to us, read whole by f alone. */
+		tail_close_file(t, other);
+		other = NULL;
+	}
 	if (other != NULL) {
 		/* Its lines not yet durable stay its own; it is let go once they are. */
 		ms_info("event=file_taken_over path=%s inode=%llu offset=%llu from=%s",
@@ -446,7 +451,6 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 		f->unterminated = other->unterminated;
 		f->partial_size = other->partial_size;
 		f->partial_ms = other->partial_ms;
-		tail_close_file(t, other);
 	} else if (pos && tail_same_file(pos, f->dev, f->ino, head, (size_t)hn) &&
 	    pos->offset <= (uint64_t)st.st_size) {
 		/* Resume after the last line in the spool. */
@@ -483,8 +487,15 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	} else {
 		f->offset = 0;	/* new to us: read whole */
 	}
-	f->acked = f->offset;
-	f->spooled = f->offset;
+	if (other != NULL) {
+		/* Mid over-long line the spooled position is the line's start, not offset. */
+		f->spooled = other->spooled;
+		f->acked = other->acked;
+		tail_close_file(t, other);
+	} else {
+		f->acked = f->offset;
+		f->spooled = f->offset;
+	}
 	/* Watch the path; a rotated copy is read to its end by the poll. */
 	if (open_path == f->path && !f->draining)
 		tail_watch(t, f);
@@ -896,6 +907,23 @@ tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 	}
 }
 
+/*
+ * Checks every file, then once more those left without a file: an entry
+ * that found its file busy (another entry read it) gets it in the same
+ * pass once that one let go of it (finished, or became a drain to take
+ * over), before any commit could save the state without it.
+ */
+static void
+tail_check_all(struct tail *t)
+{
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+		if (t->files[i])
+			tail_check(t, (uint32_t)i, t->files[i]);
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+		if (t->files[i] && t->files[i]->fd < 0 && !t->files[i]->draining)
+			tail_check(t, (uint32_t)i, t->files[i]);
+}
+
 static struct tail_file *
 tail_find_path(const struct tail *t, const char *path)
 {
@@ -1101,9 +1129,7 @@ tail_poll(struct tail *t)
 {
 	if (t->stopped)
 		return;
-	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
-		if (t->files[i])
-			tail_check(t, (uint32_t)i, t->files[i]);
+	tail_check_all(t);
 	tail_expand(t, false);
 	tail_drop_finished(t);
 	tail_read_all(t);
@@ -1200,9 +1226,7 @@ tail_on_notices(struct tail *t)
 	}
 	if (t->moved) {
 		t->moved = false;
-		for (size_t i = 0; i < AGENT_MAX_FILES; i++)
-			if (t->files[i])
-				tail_check(t, (uint32_t)i, t->files[i]);
+		tail_check_all(t);
 	}
 	t->hot_progress = tail_read_progress(t);
 }
