@@ -63,6 +63,7 @@ struct tail_file {
 	 * read on at restart (tail_restore_drains).
 	 */
 	bool draining;
+	bool busy;		/* its file is read by another entry: retried (tail_check_all) */
 	int64_t grew_ms;	/* draining: when it last grew (monotonic) */
 	uint64_t grew_size;
 	bool from_beginning;
@@ -359,7 +360,9 @@ tail_saved_elsewhere(const struct tail *t, uint64_t dev, uint64_t ino, const cha
 
 	for (size_t k = 0; k < state_count(st); k++) {
 		const struct state_pos *p = state_get(st, k);
-		if (p->dev == dev && p->ino == ino && tail_same_file(p, dev, ino, head, headlen))
+		/* With its head only: device and inode alone (an old state) could be a reused inode. */
+		if (p->has_fp && p->dev == dev && p->ino == ino &&
+		    tail_same_file(p, dev, ino, head, headlen))
 			return p;
 	}
 	return NULL;
@@ -415,9 +418,11 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	if ((other = tail_reader(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) != NULL &&
 	    (!other->draining || f->draining)) {
 		ms_debug("event=file_busy path=%s inode=%llu", open_path, (unsigned long long)st.st_ino);
+		f->busy = true;
 		close(fd);
 		return -1;
 	}
+	f->busy = false;
 	f->fd = fd;
 	f->dev = (uint64_t)st.st_dev;
 	f->ino = (uint64_t)st.st_ino;
@@ -908,10 +913,10 @@ tail_check(struct tail *t, uint32_t idx, struct tail_file *f)
 }
 
 /*
- * Checks every file, then once more those left without a file: an entry
- * that found its file busy (another entry read it) gets it in the same
- * pass once that one let go of it (finished, or became a drain to take
- * over), before any commit could save the state without it.
+ * Checks every file, then once more those that found their file busy
+ * (another entry read it): such an entry gets it in the same pass once
+ * that one let go of it (finished, or became a drain to take over),
+ * before any commit could save the state without it.
  */
 static void
 tail_check_all(struct tail *t)
@@ -920,7 +925,7 @@ tail_check_all(struct tail *t)
 		if (t->files[i])
 			tail_check(t, (uint32_t)i, t->files[i]);
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
-		if (t->files[i] && t->files[i]->fd < 0 && !t->files[i]->draining)
+		if (t->files[i] && t->files[i]->busy && t->files[i]->fd < 0)
 			tail_check(t, (uint32_t)i, t->files[i]);
 }
 
