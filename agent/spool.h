@@ -11,11 +11,10 @@
  * Layout: <dir>/<first seq, 16 hex digits>.seg, records back to back:
  *
  *   off  size
- *     0     4  magic "MSR2" (or "MSR1", written by earlier agents)
- *     4     4  CRC of bytes 8 .. end of record: CRC-32C for "MSR2", zlib's
- *              CRC-32 for "MSR1" (both are read; only "MSR2" is written:
- *              the CPU's CRC-32C instruction makes it about five times
- *              cheaper, which shows at 10,000 lines/s)
+ *     0     4  magic "MSR3" (earlier agents wrote "MSR2" and "MSR1")
+ *     4     4  CRC of bytes 8 .. end of the line: CRC-32C ("MSR3", "MSR2";
+ *              the CPU's instruction makes it about five times cheaper than
+ *              zlib's CRC-32, which "MSR1" used and is still read)
  *     8     4  body length (bytes after this field)
  *    12     8  sequence number (this agent's local numbering)
  *    20     8  time read (ms since the epoch, signed)
@@ -26,8 +25,23 @@
  *    64     2  source path length, 66 2 flags (0)
  *    68     4  line length
  *    72        source path, then the line
+ *   end-8   8  tag: SipHash-2-4 of bytes 0 .. 72 under the spool's key
+ *              ("MSR3" only)
  *
  * Integers are little-endian. The spool is the only writer of its folder.
+ *
+ * The tag is why a log line is never taken for a record. A line is only
+ * bytes inside its record until that record's header is lost (a power
+ * cut, a bad block); the scan then looks for the next record byte by byte
+ * and would find one forged inside the line, with its author's sequence
+ * number and file position. Without the key (<dir>/key: 16 random bytes,
+ * mode 0600 in a 0700 folder, made with the folder and never sent) no one
+ * can write a record whose tag checks.
+ *
+ * Legacy segments: those in the folder when its key was made (an earlier
+ * agent's, or a lost key's) are named below the key file's legacy_end.
+ * Their records, of any version, are checked by their CRC alone; no new
+ * record goes into one, and they are deleted, not reused, once delivered.
  *
  * A segment file may be a reused one (<dir>/spare, a delivered segment,
  * renamed): past its new records it still holds old ones, whose sequence
@@ -46,6 +60,8 @@
 #include <stdint.h>
 
 #define SPOOL_REC_HDR 72
+#define SPOOL_REC_TAG 8
+#define SPOOL_KEY_LEN 16
 
 struct spool;
 

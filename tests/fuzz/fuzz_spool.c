@@ -3,9 +3,11 @@
  * torn by a crash, a page lost in a power cut, flipped bits, lengths and
  * checksums that lie, the old records of a reused file, a log line that
  * looks like a record. The first 8 bytes of the input are the segment's
- * first sequence number (its file name), the rest its file; opening scans
- * it (cuts, skips, notes file ends), then every record left is read back
- * and the file ends are asked for.
+ * first sequence number (its file name; with the top bit set, the folder
+ * has a key – FUZZ_KEY, bytes 0..15 – and the segment is not a legacy
+ * one, so its records must carry tags: the seeds *_keyed do), the rest its
+ * file; opening scans it (cuts, skips, notes file ends), then every record
+ * left is read back and the file ends are asked for.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@
 
 #include "agent.h"
 #include "ms_log.h"
+#include "ms_rec.h"
 #include "spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,6 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct spool_stats st;
 	struct spool *sp;
 	uint64_t first = 1;
+	bool keyed = false;
 	FILE *f;
 
 	if (dir[0] == '\0') {
@@ -80,9 +84,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size >= 8) {
 		memcpy(&first, data, 8);
+		keyed = first >> 63;
 		first = first % (UINT64_C(1) << 53) + 1;
 		data += 8;
 		size -= 8;
+	}
+	if (keyed) {
+		/* "MSK1", the key 0..15, legacy_end 0, CRC-32C: as spool.c writes it */
+		char k[32];
+
+		memcpy(k, "MSK1", 4);
+		for (int i = 0; i < 16; i++)
+			k[4 + i] = (char)i;
+		ms_put64(k + 20, 0);
+		ms_put32(k + 28, ms_crc32c(k, 28));
+		snprintf(path, sizeof(path), "%s/key", dir);
+		if ((f = fopen(path, "wb")) == NULL || fwrite(k, 1, sizeof(k), f) != sizeof(k))
+			abort();
+		fclose(f);
 	}
 	snprintf(path, sizeof(path), "%s/%016llx.seg", dir, (unsigned long long)first);
 	if ((f = fopen(path, "wb")) == NULL)

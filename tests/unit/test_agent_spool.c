@@ -100,7 +100,7 @@ reset(void)
 	assert_int_equal(system(cmd), 0);
 }
 
-/* The only (or first) segment file of the spool. */
+/* Segment file number which of the spool, oldest first (-1: the last one). */
 static void
 seg_file(char *out, size_t outsz, int which)
 {
@@ -108,12 +108,14 @@ seg_file(char *out, size_t outsz, int which)
 	int n = scandir(dir, &names, NULL, alphasort), k = 0;
 
 	assert_true(n > 2);
+	out[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		if (strstr(names[i]->d_name, ".seg") && k++ == which)
+		if (strstr(names[i]->d_name, ".seg") && (which < 0 || k++ == which))
 			snprintf(out, outsz, "%s/%s", dir, names[i]->d_name);
 		free(names[i]);
 	}
 	free(names);
+	assert_true(out[0] != '\0');
 }
 
 static off_t
@@ -122,6 +124,49 @@ file_size(const char *p)
 	struct stat st;
 	assert_int_equal(stat(p, &st), 0);
 	return st.st_size;
+}
+
+/*
+ * Rewrites every record of segment file seg as an earlier agent wrote it:
+ * magic (MSR1: zlib's CRC-32, MSR2: CRC-32C), no tag.
+ */
+static void
+to_legacy(const char *seg, const char *magic)
+{
+	off_t size = file_size(seg), out = 0;
+	char *buf;
+	int fd;
+
+	assert_non_null(buf = malloc((size_t)size));
+	assert_true((fd = open(seg, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, buf, (size_t)size, 0), size);
+	for (off_t off = 0; off < size;) {
+		uint32_t body = ms_get32(buf + off + 8), crc;
+		char *r = buf + out;
+
+		assert_memory_equal(buf + off, "MSR3", 4);
+		memmove(r, buf + off, 12 + body - SPOOL_REC_TAG);
+		memcpy(r, magic, 4);
+		ms_put32(r + 8, body - SPOOL_REC_TAG);
+		crc = strcmp(magic, "MSR1") == 0 ? spool_crc_v1(r + 8, 4 + body - SPOOL_REC_TAG) :
+		    spool_crc(r + 8, 4 + body - SPOOL_REC_TAG);
+		ms_put32(r + 4, crc);
+		out += 12 + body - SPOOL_REC_TAG;
+		off += 12 + body;
+	}
+	assert_int_equal(ftruncate(fd, out), 0);
+	assert_int_equal(pwrite(fd, buf, (size_t)out, 0), out);
+	close(fd);
+	free(buf);
+}
+
+static void
+remove_key(void)
+{
+	char p[700];
+
+	snprintf(p, sizeof(p), "%s/key", dir);
+	assert_int_equal(unlink(p), 0);
 }
 
 static void
@@ -295,6 +340,161 @@ test_gap_file_end(void **state)
 	}
 }
 
+/*
+ * A log line written to look like a spool record (magic, header and
+ * checksum right, as the agent's own code writes one, in a spool with
+ * another key; or an earlier agent's untagged format) is only bytes
+ * inside its own record, until that record's header is lost: then the
+ * scan, looking for the next record, finds the forged one. It must not be
+ * taken – not as an event with the number its author chose (a huge one
+ * would take the numbering with it), nor as a reused file's stale record
+ * (which would cut off every record after it).
+ */
+static void
+test_forged_record(void **state)
+{
+	static const uint64_t forged_seq[] = { 5, 19 + 50, UINT64_MAX - 1 };
+	static const char *const magic[] = { "MSR3", "MSR2", "MSR1" };
+	char forged_dir[400], line[512];
+
+	(void)state;
+	snprintf(forged_dir, sizeof(forged_dir), "%s/forged", root);
+	for (size_t k = 0; k < 3 * 3; k++) {
+		struct spool_opts o = { .max_bytes = 1 << 20, .segment_bytes = 1 << 16 };
+		struct spool *sp;
+		struct spool_rec r;
+		struct got g = { 0 };
+		char buf[64], err[256], seg[700], fseg[800], c;
+		ssize_t flen;
+		int fd;
+
+		/* The forged record, as a spool (not this one) writes it. */
+		snprintf(line, sizeof(line), "rm -rf -- '%s'", forged_dir);
+		assert_int_equal(system(line), 0);
+		sp = spool_open(forged_dir, &o, 0, err, sizeof(err));
+		assert_non_null(sp);
+		rec(&r, forged_seq[k % 3], buf, sizeof(buf));
+		assert_int_equal(spool_append(sp, &r, true), 0);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		snprintf(fseg, sizeof(fseg), "%s/%016llx.seg", forged_dir,
+		    (unsigned long long)forged_seq[k % 3]);
+		if (k / 3 > 0)
+			to_legacy(fseg, magic[k / 3]);
+		assert_true((fd = open(fseg, O_RDONLY)) >= 0);
+		memcpy(line, "GET /?q=", 8);
+		flen = read(fd, line + 8, sizeof(line) - 8);
+		close(fd);
+		assert_true(flen > SPOOL_REC_HDR);
+		assert_memory_equal(line + 8, magic[k / 3], 4);
+
+		/* Records 10..29; 19's line holds the forged record. */
+		reset();
+		sp = open_sp(1 << 20, 1 << 16, 0);
+		append_range(sp, 10, 18, true);
+		rec(&r, 19, buf, sizeof(buf));
+		r.line = line;
+		r.line_len = (uint32_t)(8 + flen);
+		assert_int_equal(spool_append(sp, &r, true), 0);
+		append_range(sp, 20, 29, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+
+		/* Record 19's header damaged (records 10..18 have one size). */
+		seg_file(seg, sizeof(seg), 0);
+		assert_true((fd = open(seg, O_RDWR)) >= 0);
+		{
+			off_t at = 9 * (off_t)(SPOOL_REC_HDR + SPOOL_REC_TAG +
+			    strlen("/var/log/auth.log") + strlen("line number 10")) + 12;
+			assert_int_equal(pread(fd, &c, 1, at), 1);
+			c ^= 0x55;
+			assert_int_equal(pwrite(fd, &c, 1, at), 1);
+		}
+		close(fd);
+
+		sp = open_sp(1 << 20, 1 << 16, 0);
+		assert_int_equal(spool_load(sp, take, &g), 19);
+		for (size_t i = 0; i < 19; i++)
+			assert_int_equal(g.seq[i], i < 9 ? i + 10 : i + 11);
+		assert_int_equal(spool_max_seq(sp), 29);
+		spool_free(sp);
+	}
+}
+
+/*
+ * The key lost (deleted, damaged) or not written (no room): the records
+ * already in the spool are still delivered, checked by their CRC alone,
+ * and new ones get a new key in a segment of their own.
+ */
+static void
+test_key_lost(void **state)
+{
+	char key[700], seg[700];
+
+	(void)state;
+	snprintf(key, sizeof(key), "%s/key", dir);
+	for (int how = 0; how < 3; how++) {
+		struct spool *sp;
+		struct spool_stats st;
+		struct got g = { 0 };
+		struct stat kst;
+		int fd;
+
+		reset();
+		sp = open_sp(1 << 20, 1 << 16, 0);
+		assert_int_equal(stat(key, &kst), 0);
+		assert_int_equal(kst.st_mode & 0777, 0600);
+		assert_int_equal(kst.st_size, 32);
+		append_range(sp, 1, 10, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		if (how == 0) {
+			remove_key();
+		} else if (how == 1) {
+			/* one bit of the key flipped */
+			char b;
+			assert_true((fd = open(key, O_RDWR)) >= 0);
+			assert_int_equal(pread(fd, &b, 1, 9), 1);
+			b ^= 1;
+			assert_int_equal(pwrite(fd, &b, 1, 9), 1);
+			close(fd);
+		} else {
+			/* the key of a new spool cannot be written: it lives in memory */
+			char tmp[700];
+
+			reset();
+			assert_int_equal(mkdir(dir, 0700), 0);
+			snprintf(tmp, sizeof(tmp), "%s/key.new", dir);
+			assert_int_equal(mkdir(tmp, 0700), 0);
+			sp = open_sp(1 << 20, 1 << 16, 0);
+			assert_int_equal(access(key, F_OK), -1);
+			append_range(sp, 1, 10, true);
+			assert_int_equal(spool_sync(sp), 0);
+			spool_free(sp);
+			assert_int_equal(rmdir(tmp), 0);
+		}
+		sp = open_sp(1 << 20, 1 << 16, 0);
+		spool_get_stats(sp, &st);
+		assert_int_equal(st.recovered, 10);
+		assert_int_equal(st.corrupt_bytes, 0);
+		assert_int_equal(stat(key, &kst), 0);
+		assert_int_equal(kst.st_size, 32);
+		append_range(sp, 11, 12, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		seg_file(seg, sizeof(seg), -1);
+		assert_non_null(strstr(seg, "/000000000000000b.seg"));
+		sp = open_sp(1 << 20, 1 << 16, 0);
+		spool_get_stats(sp, &st);
+		assert_int_equal(st.recovered, 12);
+		assert_int_equal(st.corrupt_bytes, 0);
+		assert_int_equal(spool_load(sp, take, &g), 12);
+		for (size_t i = 0; i < 12; i++)
+			assert_int_equal(g.seq[i], i + 1);
+		spool_free(sp);
+	}
+}
+
 static void
 test_cap_and_ack(void **state)
 {
@@ -327,7 +527,7 @@ test_cap_and_ack(void **state)
 	spool_free(sp);
 }
 
-/* Bytes of every file in the spool folder (the spare included). */
+/* Bytes of every file in the spool folder (the spare included; the key's 32 aside). */
 static uint64_t
 dir_bytes(void)
 {
@@ -339,7 +539,7 @@ dir_bytes(void)
 	for (int i = 0; i < n; i++) {
 		char p[1000];
 
-		if (names[i]->d_name[0] != '.') {
+		if (names[i]->d_name[0] != '.' && strcmp(names[i]->d_name, "key") != 0) {
 			snprintf(p, sizeof(p), "%s/%s", dir, names[i]->d_name);
 			sum += (uint64_t)file_size(p);
 		}
@@ -438,7 +638,7 @@ test_reuse(void **state)
 		reuse_fill(2, true, 0);
 		seg_file(seg, sizeof(seg), 0);
 		first = strtoull(strrchr(seg, '/') + 1, NULL, 16);	/* oldest kept segment */
-		seg_file(seg, sizeof(seg), 2);
+		seg_file(seg, sizeof(seg), -1);
 		size = file_size(seg);
 		assert_true(size >= 2048);
 		valid = 0;
@@ -468,7 +668,7 @@ test_reuse(void **state)
 
 		/*
 		 * Reopened as after a crash before the acknowledgement was saved
-		 * (acked 0): the old records of the reused file (1..39) do not
+		 * (acked 0): the old records of the reused file (1..36) do not
 		 * come back, everything else does, in order.
 		 */
 		sp = open_sp(1 << 20, 4096, 0);
@@ -491,13 +691,14 @@ test_reuse(void **state)
 	}
 
 	/*
-	 * The reused segment filled: 20 records of 200 bytes end 10 bytes
-	 * before its old ones did (39 of ~103), the piece of an old record
+	 * The reused segment filled: 20 records of 196 bytes end 67 bytes
+	 * before its old ones did (1..36, 3,987 bytes), the piece of an old record
 	 * left there is cut when the segment is left.
 	 */
 	reset();
 	memset(&g, 0, sizeof(g));
-	last = reuse_fill(25, false, 200 - SPOOL_REC_HDR - strlen("/var/log/auth.log"));
+	last = reuse_fill(25, false,
+	    196 - SPOOL_REC_HDR - SPOOL_REC_TAG - strlen("/var/log/auth.log"));
 	sp = open_sp(1 << 20, 4096, 0);
 	spool_get_stats(sp, &st);
 	assert_int_equal(st.corrupt_bytes, 0);
@@ -586,19 +787,17 @@ test_backlog(void **state)
 }
 
 /*
- * A spool written by an earlier agent ("MSR1" records, zlib's CRC-32) is
- * read after an upgrade; new records ("MSR2", CRC-32C) follow in the same
- * file and both load.
+ * A spool written by an earlier agent ("MSR1" records with zlib's CRC-32,
+ * or "MSR2" with CRC-32C; no key) is read after an upgrade; new records
+ * ("MSR3", tagged) go into a segment of their own and both load.
  */
 static void
 test_old_format(void **state)
 {
+	static const char *const magic[] = { "MSR1", "MSR2" };
 	struct spool *sp;
 	struct spool_stats st;
-	struct got g = { 0 };
-	char seg[700], *buf;
-	off_t size;
-	int fd;
+	char seg[700];
 
 	(void)state;
 	/* The check value of CRC-32C ("123456789"), hardware path or not. */
@@ -619,51 +818,44 @@ test_old_format(void **state)
 			for (size_t n = 0; off + n <= sizeof(rnd); n += 5)
 				assert_int_equal(spool_crc_v1(rnd + off, n), ms_crc32(rnd + off, n));
 	}
-	reset();
-	sp = open_sp(1 << 20, 1 << 16, 0);
-	append_range(sp, 1, 10, true);
-	assert_int_equal(spool_sync(sp), 0);
-	spool_free(sp);
-	/* Rewrite every record as the old format. */
-	seg_file(seg, sizeof(seg), 0);
-	size = file_size(seg);
-	assert_non_null(buf = malloc((size_t)size));
-	assert_true((fd = open(seg, O_RDWR)) >= 0);
-	assert_int_equal(pread(fd, buf, (size_t)size, 0), size);
-	for (off_t off = 0; off < size;) {
-		uint32_t body = (uint32_t)(unsigned char)buf[off + 8] |
-		    (uint32_t)(unsigned char)buf[off + 9] << 8 |
-		    (uint32_t)(unsigned char)buf[off + 10] << 16 |
-		    (uint32_t)(unsigned char)buf[off + 11] << 24;
-		uint32_t crc;
+	for (size_t m = 0; m < 2; m++) {
+		struct got g = { 0 };
 
-		assert_memory_equal(buf + off, "MSR2", 4);
-		memcpy(buf + off, "MSR1", 4);
-		crc = spool_crc_v1(buf + off + 8, 4 + body);
-		for (int i = 0; i < 4; i++)
-			buf[off + 4 + i] = (char)(crc >> (8 * i));
-		off += 12 + body;
+		reset();
+		/* 30 records: more than half a segment, which could be reused */
+		sp = open_sp(1 << 20, 4096, 0);
+		append_range(sp, 1, 30, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		seg_file(seg, sizeof(seg), 0);
+		to_legacy(seg, magic[m]);
+		remove_key();
+
+		sp = open_sp(1 << 20, 4096, 0);
+		spool_get_stats(sp, &st);
+		assert_int_equal(st.recovered, 30);
+		assert_int_equal(st.corrupt_bytes, 0);
+		append_range(sp, 31, 32, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		/* The new records are in a segment of their own, after the old one. */
+		seg_file(seg, sizeof(seg), 1);
+		assert_non_null(strstr(seg, "/000000000000001f.seg"));
+		sp = open_sp(1 << 20, 4096, 0);
+		spool_get_stats(sp, &st);
+		assert_int_equal(st.recovered, 32);
+		assert_int_equal(st.corrupt_bytes, 0);
+		assert_int_equal(spool_load(sp, take, &g), 32);
+		for (size_t i = 0; i < 32; i++)
+			assert_int_equal(g.seq[i], i + 1);
+		assert_string_equal(g.line[0], "line number 1");
+		assert_string_equal(g.line[31], "line number 32");
+		/* Delivered, the old segment is deleted, not reused. */
+		spool_covered(sp, 32);
+		assert_true(spool_ack(sp, 30));
+		assert_false(spare_exists());
+		spool_free(sp);
 	}
-	assert_int_equal(pwrite(fd, buf, (size_t)size, 0), size);
-	close(fd);
-	free(buf);
-
-	sp = open_sp(1 << 20, 1 << 16, 0);
-	spool_get_stats(sp, &st);
-	assert_int_equal(st.recovered, 10);
-	assert_int_equal(st.corrupt_bytes, 0);
-	append_range(sp, 11, 12, true);
-	assert_int_equal(spool_sync(sp), 0);
-	spool_free(sp);
-	sp = open_sp(1 << 20, 1 << 16, 0);
-	spool_get_stats(sp, &st);
-	assert_int_equal(st.recovered, 12);
-	assert_int_equal(st.corrupt_bytes, 0);
-	assert_int_equal(spool_load(sp, take, &g), 12);
-	for (size_t i = 0; i < 12; i++)
-		assert_int_equal(g.seq[i], i + 1);
-	assert_string_equal(g.line[0], "line number 1");
-	spool_free(sp);
 }
 
 static int
@@ -695,6 +887,8 @@ main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_corrupt_middle),
 		cmocka_unit_test(test_gap_file_end),
+		cmocka_unit_test(test_forged_record),
+		cmocka_unit_test(test_key_lost),
 		cmocka_unit_test(test_cap_and_ack),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_reuse_cap),
