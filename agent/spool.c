@@ -23,10 +23,13 @@
 #define SPOOL_MAGIC_V1 "MSR1"
 #define SPOOL_MAX_SRC 4096
 #define SPOOL_MAX_REC (SPOOL_REC_HDR + SPOOL_MAX_SRC + MS_PROTO_MAX_LINE + SPOOL_REC_TAG)
-/* The key file: "MSK1", the key, legacy_end (8), CRC-32C of what precedes. */
+/*
+ * The key file: "MSK1", the key, legacy_last (8), has_legacy (4: 0 or 1),
+ * CRC-32C of what precedes.
+ */
 #define SPOOL_KEY_NAME "key"
 #define SPOOL_KEY_MAGIC "MSK1"
-#define SPOOL_KEY_FILE (4 + SPOOL_KEY_LEN + 8 + 4)
+#define SPOOL_KEY_FILE (4 + SPOOL_KEY_LEN + 8 + 4 + 4)
 /* Appends are gathered here and written with one write(2). */
 #define SPOOL_WBUF (256 * 1024)
 /* Read window for scanning and loading: a chunk plus one whole record. */
@@ -57,12 +60,18 @@ struct spool {
 	char dir[4096];
 	struct spool_opts o;
 	/*
-	 * The key of the records' tags (SPOOL_KEY_NAME) and the first segment
-	 * name that is not legacy: segments named below it were in the folder
-	 * when the key was made (an earlier agent's, or a lost key's).
+	 * The key of the records' tags (SPOOL_KEY_NAME) and the last legacy
+	 * segment name: segments named up to it were in the folder when the
+	 * key was made (an earlier agent's, or a lost key's). key_unsaved: the
+	 * key file could not be written yet (retried at each new segment);
+	 * until it is, no segment is reused as the spare (after a restart
+	 * without the file this run's segments are legacy, and a spare's old
+	 * records could hold a forged one the CRC alone lets through).
 	 */
 	uint8_t key[SPOOL_KEY_LEN];
-	uint64_t legacy_end;
+	uint64_t legacy_last;
+	bool has_legacy;
+	bool key_unsaved;
 	struct spool_seg *segs;	/* oldest first; the last one is written to */
 	size_t nsegs, capsegs;
 	int wfd;		/* the last segment, -1 before the first append */
@@ -210,6 +219,12 @@ rec_parse(const uint8_t *key, const char *p, size_t avail, struct spool_rec *r)
 	r->line = p + SPOOL_REC_HDR + src_len;
 	r->line_len = line_len;
 	return (ssize_t)n;
+}
+
+static bool
+seg_is_legacy(const struct spool *sp, uint64_t first_seq)
+{
+	return sp->has_legacy && first_seq <= sp->legacy_last;
 }
 
 /* The key a record of segment i is checked with (NULL: its CRC alone). */
@@ -497,7 +512,7 @@ seg_remove_first(struct spool *sp)
 
 	seg_path(sp, sp->segs[0].first_seq, path, sizeof(path));
 	spare_path(sp, spare, sizeof(spare));
-	if (!sp->spare && !sp->segs[0].legacy && stat(path, &st) == 0 &&
+	if (!sp->spare && !sp->segs[0].legacy && !sp->key_unsaved && stat(path, &st) == 0 &&
 	    (uint64_t)st.st_size >= sp->o.segment_bytes / 2 &&
 	    spool_disk(sp) - sp->segs[0].bytes + (uint64_t)st.st_size <= sp->o.max_bytes &&
 	    rename(path, spare) == 0) {
@@ -539,11 +554,12 @@ spool_trim(struct spool *sp)
 }
 
 /*
- * Reads the key file: 1 when it was read, 0 when there is none or it is
- * damaged (logged), -1 (err filled) when it cannot be read.
+ * Reads the key file: true when it was read; false when there is none, or
+ * it is damaged or cannot be read (logged: a new one is made, the
+ * segments found are checked by their CRC alone).
  */
-static int
-key_load(struct spool *sp, char *err, size_t errsz)
+static bool
+key_load(struct spool *sp)
 {
 	char path[4200], b[SPOOL_KEY_FILE + 1];
 	ssize_t n;
@@ -552,51 +568,40 @@ key_load(struct spool *sp, char *err, size_t errsz)
 	snprintf(path, sizeof(path), "%s/" SPOOL_KEY_NAME, sp->dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	do
-		n = read(fd, b, sizeof(b));
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return -1;
+			return false;
+		n = -1;
+	} else {
+		do
+			n = read(fd, b, sizeof(b));
+		while (n < 0 && errno == EINTR);
+		close(fd);
 	}
 	if (n != SPOOL_KEY_FILE || memcmp(b, SPOOL_KEY_MAGIC, 4) != 0 ||
-	    ms_crc32c(b, SPOOL_KEY_FILE - 4) != ms_get32(b + SPOOL_KEY_FILE - 4)) {
-		ms_warn("event=spool_key_damaged file=%s note=\"a new key is made; the records "
-		    "already in the spool are checked by their CRC alone until delivered\"", path);
-		return 0;
+	    ms_crc32c(b, SPOOL_KEY_FILE - 4) != ms_get32(b + SPOOL_KEY_FILE - 4) ||
+	    ms_get32(b + 4 + SPOOL_KEY_LEN + 8) > 1) {
+		ms_warn("event=spool_key_damaged file=%s reason=\"%s\" note=\"a new key is made; "
+		    "the records already in the spool are checked by their CRC alone until "
+		    "delivered\"", path, n < 0 ? strerror(errno) : "not a key file");
+		return false;
 	}
 	memcpy(sp->key, b + 4, SPOOL_KEY_LEN);
-	sp->legacy_end = ms_get64(b + 4 + SPOOL_KEY_LEN);
-	return 1;
+	sp->legacy_last = ms_get64(b + 4 + SPOOL_KEY_LEN);
+	sp->has_legacy = ms_get32(b + 4 + SPOOL_KEY_LEN + 8) == 1;
+	return true;
 }
 
-/* Makes a new key and writes it (sp->legacy_end set) atomically. 0 or -1 (err). */
+/* Writes the key file (key, legacy_last, has_legacy) atomically. 0 or -1 (err). */
 static int
-key_make(struct spool *sp, char *err, size_t errsz)
+key_save(struct spool *sp, char *err, size_t errsz)
 {
 	char path[4200], tmp[4200], b[SPOOL_KEY_FILE];
 	const char *failed = tmp;
-	size_t got = 0;
 	int fd;
 
-	while (got < SPOOL_KEY_LEN) {
-		ssize_t n = getrandom(sp->key + got, SPOOL_KEY_LEN - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errsz, "no random bytes for the spool's key: %s", strerror(errno));
-			return -1;
-		}
-		got += (size_t)n;
-	}
 	memcpy(b, SPOOL_KEY_MAGIC, 4);
 	memcpy(b + 4, sp->key, SPOOL_KEY_LEN);
-	ms_put64(b + 4 + SPOOL_KEY_LEN, sp->legacy_end);
+	ms_put64(b + 4 + SPOOL_KEY_LEN, sp->legacy_last);
+	ms_put32(b + 4 + SPOOL_KEY_LEN + 8, sp->has_legacy ? 1 : 0);
 	ms_put32(b + SPOOL_KEY_FILE - 4, ms_crc32c(b, SPOOL_KEY_FILE - 4));
 	snprintf(path, sizeof(path), "%s/" SPOOL_KEY_NAME, sp->dir);
 	snprintf(tmp, sizeof(tmp), "%s/" SPOOL_KEY_NAME ".new", sp->dir);
@@ -625,27 +630,51 @@ fail:
 	return -1;
 }
 
+/* Retries writing a key kept in memory (logged once it works). */
+static void
+key_retry(struct spool *sp)
+{
+	char err[4400];
+
+	if (sp->key_unsaved && key_save(sp, err, sizeof(err)) == 0) {
+		sp->key_unsaved = false;
+		ms_info("event=spool_key_saved dir=%s", sp->dir);
+	}
+}
+
 /*
  * The first key of a spool folder, made at open once the segments found
  * were scanned without one: those of an earlier agent, or of a key that
  * was lost (records of this version found in them). They stay legacy
- * until delivered: every segment named below the last one holding
- * records; an empty last one gets tagged records. If the key cannot be
- * written (a full disk), the agent runs with it in memory: after a
- * restart this run's segments are legacy in turn, nothing is lost.
+ * until delivered: every segment up to the last one holding records; an
+ * empty last one gets tagged records. If the key cannot be written (a
+ * full disk), the agent runs with it in memory and tries again at each
+ * new segment. 0, or -1 (err) without random bytes for a key.
  */
-static void
+static int
 key_first(struct spool *sp, char *err, size_t errsz)
 {
-	size_t legacy = 0;
+	size_t legacy = 0, got = 0;
 
-	sp->legacy_end = 0;
+	while (got < SPOOL_KEY_LEN) {
+		ssize_t n = getrandom(sp->key + got, SPOOL_KEY_LEN - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errsz, "no random bytes for the spool's key: %s",
+			    n < 0 ? strerror(errno) : "none returned");
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	sp->has_legacy = false;
 	for (size_t i = 0; i < sp->nsegs; i++)
-		if (sp->segs[i].bytes > 0)
-			sp->legacy_end = sp->segs[i].first_seq == UINT64_MAX ? UINT64_MAX :
-			    sp->segs[i].first_seq + 1;
+		if (sp->segs[i].bytes > 0) {
+			sp->has_legacy = true;
+			sp->legacy_last = sp->segs[i].first_seq;
+		}
 	for (size_t i = 0; i < sp->nsegs; i++) {
-		sp->segs[i].legacy = sp->segs[i].first_seq < sp->legacy_end;
+		sp->segs[i].legacy = seg_is_legacy(sp, sp->segs[i].first_seq);
 		legacy += sp->segs[i].legacy;
 	}
 	if (sp->unkeyed > 0)
@@ -654,11 +683,13 @@ key_first(struct spool *sp, char *err, size_t errsz)
 	else if (legacy > 0)
 		ms_info("event=spool_key_made dir=%s legacy_segments=%zu note=\"records of an earlier "
 		    "agent: checked by their CRC alone until delivered\"", sp->dir, legacy);
-	if (key_make(sp, err, errsz) < 0) {
-		ms_err("event=spool_key_unsaved reason=\"%s\" note=\"kept in memory: after a restart "
-		    "this run's records are checked by their CRC alone\"", err);
+	if (key_save(sp, err, errsz) < 0) {
+		ms_err("event=spool_key_unsaved reason=\"%s\" note=\"kept in memory and written "
+		    "again at the next segment\"", err);
 		err[0] = '\0';
+		sp->key_unsaved = true;
 	}
+	return 0;
 }
 
 struct spool *
@@ -667,7 +698,7 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	struct spool *sp = calloc(1, sizeof(*sp));
 	DIR *d = NULL;
 	struct dirent *de;
-	int keyed;
+	bool keyed;
 
 	if (sp == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -729,16 +760,15 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	d = NULL;
 	if (sp->nsegs > 1)
 		qsort(sp->segs, sp->nsegs, sizeof(sp->segs[0]), seg_cmp);
-	if ((keyed = key_load(sp, err, errsz)) < 0)
-		goto fail;
+	keyed = key_load(sp);
 	/* Without a key, every segment found was written without it. */
 	for (size_t i = 0; i < sp->nsegs; i++)
-		sp->segs[i].legacy = keyed == 0 || sp->segs[i].first_seq < sp->legacy_end;
+		sp->segs[i].legacy = !keyed || seg_is_legacy(sp, sp->segs[i].first_seq);
 	for (size_t i = 0; i < sp->nsegs; i++)
 		if (seg_scan(sp, i, err, errsz) < 0)
 			goto fail;
-	if (keyed == 0)
-		key_first(sp, err, errsz);
+	if (!keyed && key_first(sp, err, errsz) < 0)
+		goto fail;
 	/* Every unacknowledged record found is read back into memory by spool_load. */
 	sp->backlog = sp->st.recovered > 0;
 	sp->st.backlog = sp->st.recovered;
@@ -874,6 +904,7 @@ seg_roll(struct spool *sp, uint64_t seq)
 	uint64_t wsize = 0;
 	int fd = -1;
 
+	key_retry(sp);
 	if (sp->wfd >= 0) {
 		/* The old segment's bytes are durable before we stop tracking them. */
 		if (spool_sync(sp) < 0)
@@ -941,10 +972,12 @@ spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory)
 	/*
 	 * Records with a tag never go into a legacy segment: there they would
 	 * be checked by their CRC alone, and a record forged in a log line
-	 * would be taken among them. An empty one (its records torn) holds
-	 * nothing old: written to, not replaced by a file of the same name.
+	 * would be taken among them – also an empty one (its records torn):
+	 * named as legacy, it would be one again after a restart. (Only were
+	 * its name the next record's – numbers are not reused, see
+	 * agent_spool_open – is it written to rather than made again.)
 	 */
-	if (last != NULL && last->legacy && last->bytes == 0)
+	if (last != NULL && last->legacy && last->bytes == 0 && last->first_seq == r->seq)
 		last->legacy = false;
 	if (last == NULL || sp->wfd < 0 || last->legacy ||
 	    (last->bytes > 0 && last->bytes + n > sp->o.segment_bytes)) {

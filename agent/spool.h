@@ -39,9 +39,11 @@
  * can write a record whose tag checks.
  *
  * Legacy segments: those in the folder when its key was made (an earlier
- * agent's, or a lost key's) are named below the key file's legacy_end.
- * Their records, of any version, are checked by their CRC alone; no new
- * record goes into one, and they are deleted, not reused, once delivered.
+ * agent's, or a lost, damaged or unreadable key's) are named up to the
+ * key file's legacy_last. Their records, of any version, are checked by
+ * their CRC alone; no new record goes into one, and they are deleted, not
+ * reused, once delivered. A key that cannot be written is kept in memory
+ * and written at the next new segment; meanwhile no segment is reused.
  *
  * A segment file may be a reused one (<dir>/spare, a delivered segment,
  * renamed): past its new records it still holds old ones, whose sequence

@@ -118,12 +118,37 @@ seg_file(char *out, size_t outsz, int which)
 	assert_true(out[0] != '\0');
 }
 
+/* How many segment files the spool has. */
+static int
+seg_count(void)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort), k = 0;
+
+	assert_true(n >= 2);
+	for (int i = 0; i < n; i++) {
+		k += strstr(names[i]->d_name, ".seg") != NULL;
+		free(names[i]);
+	}
+	free(names);
+	return k;
+}
+
 static off_t
 file_size(const char *p)
 {
 	struct stat st;
 	assert_int_equal(stat(p, &st), 0);
 	return st.st_size;
+}
+
+static bool
+spare_exists(void)
+{
+	char p[700];
+
+	snprintf(p, sizeof(p), "%s/spare", dir);
+	return access(p, F_OK) == 0;
 }
 
 /*
@@ -421,33 +446,56 @@ test_forged_record(void **state)
 	}
 }
 
+/* Appends from..to with segments of 4 KiB, delivers up to acked: whether a spare was kept. */
+static bool
+fill_and_deliver(uint64_t from, uint64_t to, uint64_t acked)
+{
+	struct spool *sp = open_sp(1 << 20, 4096, 0);
+	bool spare;
+
+	append_range(sp, from, to, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_covered(sp, to);
+	assert_true(spool_ack(sp, acked));
+	spare = spare_exists();
+	spool_free(sp);
+	return spare;
+}
+
 /*
- * The key lost (deleted, damaged) or not written (no room): the records
- * already in the spool are still delivered, checked by their CRC alone,
- * and new ones get a new key in a segment of their own.
+ * The key lost (deleted, damaged, unreadable) or not written (no room):
+ * the records already in the spool are still delivered, checked by their
+ * CRC alone, and new ones get a new key in a segment of their own. A key
+ * that cannot be written is kept in memory and written at the next
+ * segment; until then no delivered segment is reused (its old records
+ * would be legacy after a restart without the key).
  */
 static void
 test_key_lost(void **state)
 {
-	char key[700], seg[700];
+	char key[700], tmp[700], seg[700];
 
 	(void)state;
 	snprintf(key, sizeof(key), "%s/key", dir);
-	for (int how = 0; how < 3; how++) {
+	snprintf(tmp, sizeof(tmp), "%s/key.new", dir);
+	for (int how = 0; how < 5; how++) {
 		struct spool *sp;
 		struct spool_stats st;
 		struct got g = { 0 };
 		struct stat kst;
+		uint64_t n = 10;
 		int fd;
 
 		reset();
-		sp = open_sp(1 << 20, 1 << 16, 0);
-		assert_int_equal(stat(key, &kst), 0);
-		assert_int_equal(kst.st_mode & 0777, 0600);
-		assert_int_equal(kst.st_size, 32);
-		append_range(sp, 1, 10, true);
-		assert_int_equal(spool_sync(sp), 0);
-		spool_free(sp);
+		if (how < 3) {
+			sp = open_sp(1 << 20, 1 << 16, 0);
+			assert_int_equal(stat(key, &kst), 0);
+			assert_int_equal(kst.st_mode & 0777, 0600);
+			assert_int_equal(kst.st_size, 36);
+			append_range(sp, 1, 10, true);
+			assert_int_equal(spool_sync(sp), 0);
+			spool_free(sp);
+		}
 		if (how == 0) {
 			remove_key();
 		} else if (how == 1) {
@@ -458,39 +506,65 @@ test_key_lost(void **state)
 			b ^= 1;
 			assert_int_equal(pwrite(fd, &b, 1, 9), 1);
 			close(fd);
+		} else if (how == 2) {
+			/* unreadable: a folder in its place */
+			remove_key();
+			assert_int_equal(mkdir(key, 0700), 0);
 		} else {
-			/* the key of a new spool cannot be written: it lives in memory */
-			char tmp[700];
-
-			reset();
+			/*
+			 * The key of a new spool cannot be written (key.new is a
+			 * folder): 1..40 in two segments, 1..36 delivered –
+			 * deleted, not kept as the spare. With how 4 the key can
+			 * be written again before the third segment starts.
+			 */
 			assert_int_equal(mkdir(dir, 0700), 0);
-			snprintf(tmp, sizeof(tmp), "%s/key.new", dir);
 			assert_int_equal(mkdir(tmp, 0700), 0);
+			if (how == 3) {
+				assert_false(fill_and_deliver(1, 40, 36));
+				assert_int_equal(access(key, F_OK), -1);
+				n = 40;
+			} else {
+				sp = open_sp(1 << 20, 4096, 0);
+				append_range(sp, 1, 40, true);
+				assert_int_equal(spool_sync(sp), 0);
+				spool_covered(sp, 40);
+				assert_true(spool_ack(sp, 36));
+				assert_false(spare_exists());
+				assert_int_equal(rmdir(tmp), 0);
+				append_range(sp, 41, 100, true);
+				assert_int_equal(spool_sync(sp), 0);
+				/* written at the third segment: every segment checks with it */
+				assert_int_equal(stat(key, &kst), 0);
+				spool_free(sp);
+				n = 100;
+			}
+		}
+		if (how != 4) {
+			if (how == 2)
+				assert_int_equal(rmdir(key), 0);
+			else if (how == 3)
+				assert_int_equal(rmdir(tmp), 0);
 			sp = open_sp(1 << 20, 1 << 16, 0);
-			assert_int_equal(access(key, F_OK), -1);
-			append_range(sp, 1, 10, true);
+			spool_get_stats(sp, &st);
+			assert_int_equal(st.recovered, how == 3 ? 4 : 10);
+			assert_int_equal(st.corrupt_bytes, 0);
+			assert_int_equal(stat(key, &kst), 0);
+			assert_int_equal(kst.st_size, 36);
+			append_range(sp, n + 1, n + 2, true);
 			assert_int_equal(spool_sync(sp), 0);
 			spool_free(sp);
-			assert_int_equal(rmdir(tmp), 0);
+			seg_file(seg, sizeof(seg), -1);
+			assert_non_null(strstr(seg, how == 3 ? "/0000000000000029.seg" :
+			    "/000000000000000b.seg"));
+			n += 2;
 		}
 		sp = open_sp(1 << 20, 1 << 16, 0);
 		spool_get_stats(sp, &st);
-		assert_int_equal(st.recovered, 10);
+		assert_int_equal(st.recovered, how >= 3 ? n - 36 : n);
 		assert_int_equal(st.corrupt_bytes, 0);
-		assert_int_equal(stat(key, &kst), 0);
-		assert_int_equal(kst.st_size, 32);
-		append_range(sp, 11, 12, true);
-		assert_int_equal(spool_sync(sp), 0);
-		spool_free(sp);
-		seg_file(seg, sizeof(seg), -1);
-		assert_non_null(strstr(seg, "/000000000000000b.seg"));
-		sp = open_sp(1 << 20, 1 << 16, 0);
-		spool_get_stats(sp, &st);
-		assert_int_equal(st.recovered, 12);
-		assert_int_equal(st.corrupt_bytes, 0);
-		assert_int_equal(spool_load(sp, take, &g), 12);
-		for (size_t i = 0; i < 12; i++)
-			assert_int_equal(g.seq[i], i + 1);
+		assert_int_equal(spool_load(sp, take, &g), st.recovered);
+		for (size_t i = 0; i < g.n; i++)
+			assert_int_equal(g.seq[i], i + 1 + (how >= 3 ? 36 : 0));
 		spool_free(sp);
 	}
 }
@@ -527,7 +601,7 @@ test_cap_and_ack(void **state)
 	spool_free(sp);
 }
 
-/* Bytes of every file in the spool folder (the spare included; the key's 32 aside). */
+/* Bytes of every file in the spool folder (the spare included; the key's 36 aside). */
 static uint64_t
 dir_bytes(void)
 {
@@ -549,14 +623,6 @@ dir_bytes(void)
 	return sum;
 }
 
-static bool
-spare_exists(void)
-{
-	char p[700];
-
-	snprintf(p, sizeof(p), "%s/spare", dir);
-	return access(p, F_OK) == 0;
-}
 
 /*
  * Fills a spool with 1..150 (segments of 4 KiB), delivers 1..80 (the first
@@ -789,7 +855,8 @@ test_backlog(void **state)
 /*
  * A spool written by an earlier agent ("MSR1" records with zlib's CRC-32,
  * or "MSR2" with CRC-32C; no key) is read after an upgrade; new records
- * ("MSR3", tagged) go into a segment of their own and both load.
+ * ("MSR3", tagged) go into a segment of their own and both load; the old
+ * segments are not reused once delivered.
  */
 static void
 test_old_format(void **state)
@@ -818,41 +885,59 @@ test_old_format(void **state)
 			for (size_t n = 0; off + n <= sizeof(rnd); n += 5)
 				assert_int_equal(spool_crc_v1(rnd + off, n), ms_crc32(rnd + off, n));
 	}
-	for (size_t m = 0; m < 2; m++) {
+	/*
+	 * 1..80 in three segments of 4 KiB, rewritten in the old format;
+	 * opened and closed at once (a crash right after the key was made);
+	 * with m == 2 the last old segment then torn to nothing (73..80 lost
+	 * with it): a legacy segment that is empty gets no new record either.
+	 */
+	for (size_t m = 0; m < 3; m++) {
 		struct got g = { 0 };
+		uint64_t have = m == 2 ? 72 : 80;
+		int nseg;
 
 		reset();
-		/* 30 records: more than half a segment, which could be reused */
 		sp = open_sp(1 << 20, 4096, 0);
-		append_range(sp, 1, 30, true);
+		append_range(sp, 1, 80, true);
 		assert_int_equal(spool_sync(sp), 0);
 		spool_free(sp);
-		seg_file(seg, sizeof(seg), 0);
-		to_legacy(seg, magic[m]);
+		assert_int_equal(nseg = seg_count(), 3);
+		for (int k = 0; k < nseg; k++) {
+			seg_file(seg, sizeof(seg), k);
+			to_legacy(seg, magic[m % 2]);
+		}
 		remove_key();
+		sp = open_sp(1 << 20, 4096, 0);
+		spool_get_stats(sp, &st);
+		assert_int_equal(st.recovered, 80);
+		assert_int_equal(st.corrupt_bytes, 0);
+		spool_free(sp);
+		if (m == 2) {
+			seg_file(seg, sizeof(seg), -1);
+			assert_int_equal(truncate(seg, 5), 0);
+		}
 
 		sp = open_sp(1 << 20, 4096, 0);
 		spool_get_stats(sp, &st);
-		assert_int_equal(st.recovered, 30);
-		assert_int_equal(st.corrupt_bytes, 0);
-		append_range(sp, 31, 32, true);
+		assert_int_equal(st.recovered, have);
+		append_range(sp, 81, 82, true);
 		assert_int_equal(spool_sync(sp), 0);
 		spool_free(sp);
-		/* The new records are in a segment of their own, after the old one. */
-		seg_file(seg, sizeof(seg), 1);
-		assert_non_null(strstr(seg, "/000000000000001f.seg"));
+		/* The new records are in a segment of their own, after the old ones. */
+		seg_file(seg, sizeof(seg), -1);
+		assert_non_null(strstr(seg, "/0000000000000051.seg"));
 		sp = open_sp(1 << 20, 4096, 0);
 		spool_get_stats(sp, &st);
-		assert_int_equal(st.recovered, 32);
+		assert_int_equal(st.recovered, have + 2);
 		assert_int_equal(st.corrupt_bytes, 0);
-		assert_int_equal(spool_load(sp, take, &g), 32);
-		for (size_t i = 0; i < 32; i++)
-			assert_int_equal(g.seq[i], i + 1);
+		assert_int_equal(spool_load(sp, take, &g), have + 2);
+		for (size_t i = 0; i < have + 2; i++)
+			assert_int_equal(g.seq[i], i < have ? i + 1 : i - have + 81);
 		assert_string_equal(g.line[0], "line number 1");
-		assert_string_equal(g.line[31], "line number 32");
-		/* Delivered, the old segment is deleted, not reused. */
-		spool_covered(sp, 32);
-		assert_true(spool_ack(sp, 30));
+		assert_string_equal(g.line[have + 1], "line number 82");
+		/* Delivered, the old segments are deleted, not reused. */
+		spool_covered(sp, 82);
+		assert_true(spool_ack(sp, 80));
 		assert_false(spare_exists());
 		spool_free(sp);
 	}
