@@ -63,10 +63,9 @@ struct spool {
 	 * The key of the records' tags (SPOOL_KEY_NAME) and the last legacy
 	 * segment name: segments named up to it were in the folder when the
 	 * key was made (an earlier agent's, or a lost key's). key_unsaved: the
-	 * key file could not be written yet (retried at each new segment);
-	 * until it is, no segment is reused as the spare (after a restart
-	 * without the file this run's segments are legacy, and a spare's old
-	 * records could hold a forged one the CRC alone lets through).
+	 * key file could not be written yet: nothing is appended until it is
+	 * (a record tagged with a key that is not on disk would not check
+	 * after a restart, and is read as corrupt).
 	 */
 	uint8_t key[SPOOL_KEY_LEN];
 	uint64_t legacy_last;
@@ -357,6 +356,46 @@ resync(const uint8_t *key, const char *buf, size_t from, size_t len, bool more_f
 }
 
 /*
+ * Reads len bytes at off (the caller keeps them inside the file). A block
+ * the disk cannot read (EIO: a bad sector, data its file system's checksum
+ * rejects) reads as zeros, which no record parses as: a scan skips them
+ * as corrupt bytes and takes the records after them, where a short read
+ * used to end the scan there and cut the rest of the segment. Adds such
+ * bytes to *unreadable. Returns the bytes read (fewer only at the file's
+ * end), -1 on any other error (errno).
+ */
+#define SPOOL_BLOCK 4096
+
+static ssize_t
+spool_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+		size_t skip;
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EIO)
+			return -1;
+		skip = SPOOL_BLOCK - (size_t)((off + got) % SPOOL_BLOCK);
+		if (skip > len - got)
+			skip = len - got;
+		memset(buf + got, 0, skip);
+		got += skip;
+		*unreadable += skip;
+	}
+	return (ssize_t)got;
+}
+
+/*
  * Scans segment i: counts its records, notes file ends, cuts a corrupt
  * tail. Corrupt bytes in the middle are skipped (and skipped again when
  * loading). 0 or -1.
@@ -366,7 +405,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 {
 	char path[4200];
 	struct spool_seg *s = &sp->segs[i];
-	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0;
+	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0, unreadable = 0;
 	bool stale = false, skipped = false;
 	struct stat st;
 	int fd;
@@ -379,13 +418,19 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		return -1;
 	}
 	while (off < (uint64_t)st.st_size) {
-		ssize_t n = pread(fd, sp->rbuf, SPOOL_RBUF, (off_t)off);
+		uint64_t left = (uint64_t)st.st_size - off;
+		ssize_t n = spool_pread(fd, sp->rbuf, left < SPOOL_RBUF ? (size_t)left : SPOOL_RBUF,
+		    off, &unreadable);
 		size_t pos = 0;
 		bool eof;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if (n < 0) {
+			/* Not cut: what cannot be read now may be read later. */
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
 			break;
 		eof = off + (uint64_t)n >= (uint64_t)st.st_size;
 		while (pos < (size_t)n) {
@@ -461,6 +506,10 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		sp->st.corrupt_bytes += cut;
 		sp->dir_dirty = true;
 	}
+	if (unreadable)
+		ms_warn("event=spool_unreadable segment=%s bytes=%" PRIu64 " note=\"blocks the disk "
+		    "could not read: skipped as corrupt, the records after them are kept\"", path,
+		    unreadable);
 	if (corrupt) {
 		ms_warn("event=spool_corrupt segment=%s bytes=%" PRIu64
 		    " note=\"skipped; the records around them are kept\"", path, corrupt);
@@ -512,7 +561,7 @@ seg_remove_first(struct spool *sp)
 
 	seg_path(sp, sp->segs[0].first_seq, path, sizeof(path));
 	spare_path(sp, spare, sizeof(spare));
-	if (!sp->spare && !sp->segs[0].legacy && !sp->key_unsaved && stat(path, &st) == 0 &&
+	if (!sp->spare && !sp->segs[0].legacy && stat(path, &st) == 0 &&
 	    (uint64_t)st.st_size >= sp->o.segment_bytes / 2 &&
 	    spool_disk(sp) - sp->segs[0].bytes + (uint64_t)st.st_size <= sp->o.max_bytes &&
 	    rename(path, spare) == 0) {
@@ -571,10 +620,14 @@ key_load(struct spool *sp)
 			return false;
 		n = -1;
 	} else {
+		int e;
+
 		do
 			n = read(fd, b, sizeof(b));
 		while (n < 0 && errno == EINTR);
+		e = errno;
 		close(fd);
+		errno = e;
 	}
 	if (n != SPOOL_KEY_FILE || memcmp(b, SPOOL_KEY_MAGIC, 4) != 0 ||
 	    ms_crc32c(b, SPOOL_KEY_FILE - 4) != ms_get32(b + SPOOL_KEY_FILE - 4) ||
@@ -608,7 +661,8 @@ key_save(struct spool *sp, char *err, size_t errsz)
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
 		goto fail;
 	errno = 0;
-	if (write(fd, b, sizeof(b)) != (ssize_t)sizeof(b) || (sp->o.sync && fsync(fd) != 0)) {
+	/* Synced whatever spool.sync says: records are only written once it is durable. */
+	if (write(fd, b, sizeof(b)) != (ssize_t)sizeof(b) || fsync(fd) != 0) {
 		int e = errno ? errno : EIO;
 		close(fd);
 		unlink(tmp);
@@ -623,23 +677,43 @@ key_save(struct spool *sp, char *err, size_t errsz)
 		failed = path;
 		goto fail;
 	}
-	sp->dir_dirty = true;
+	if ((fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		failed = sp->dir;
+		goto fail;
+	}
+	close(fd);
 	return 0;
 fail:
 	snprintf(err, errsz, "%s: %s", failed, strerror(errno));
 	return -1;
 }
 
-/* Retries writing a key kept in memory (logged once it works). */
-static void
+/*
+ * Writes a key not saved yet (logged once it works). 0, or -1 while it
+ * still cannot be written (logged once per run of failures, counted).
+ */
+static int
 key_retry(struct spool *sp)
 {
 	char err[4400];
 
-	if (sp->key_unsaved && key_save(sp, err, sizeof(err)) == 0) {
-		sp->key_unsaved = false;
-		ms_info("event=spool_key_saved dir=%s", sp->dir);
+	if (!sp->key_unsaved)
+		return 0;
+	if (key_save(sp, err, sizeof(err)) < 0) {
+		if (!sp->failing)
+			ms_err("event=spool_write_error dir=%s reason=\"the spool's key cannot be "
+			    "saved: %s\" note=\"reading pauses until it works\"", sp->dir, err);
+		sp->failing = true;
+		sp->st.write_errors++;
+		return -1;
 	}
+	sp->key_unsaved = false;
+	ms_info("event=spool_key_saved dir=%s", sp->dir);
+	return 0;
 }
 
 /*
@@ -648,8 +722,9 @@ key_retry(struct spool *sp)
  * was lost (records of this version found in them). They stay legacy
  * until delivered: every segment up to the last one holding records; an
  * empty last one gets tagged records. If the key cannot be written (a
- * full disk), the agent runs with it in memory and tries again at each
- * new segment. 0, or -1 (err) without random bytes for a key.
+ * full disk), nothing is appended until it can (spool_append tries again
+ * each time, as after a write error). 0, or -1 (err) without random
+ * bytes for a key.
  */
 static int
 key_first(struct spool *sp, char *err, size_t errsz)
@@ -684,8 +759,8 @@ key_first(struct spool *sp, char *err, size_t errsz)
 		ms_info("event=spool_key_made dir=%s legacy_segments=%zu note=\"records of an earlier "
 		    "agent: checked by their CRC alone until delivered\"", sp->dir, legacy);
 	if (key_save(sp, err, errsz) < 0) {
-		ms_err("event=spool_key_unsaved reason=\"%s\" note=\"kept in memory and written "
-		    "again at the next segment\"", err);
+		ms_err("event=spool_key_unsaved reason=\"%s\" note=\"nothing is spooled (reading "
+		    "pauses) until the key is written\"", err);
 		err[0] = '\0';
 		sp->key_unsaved = true;
 	}
@@ -904,7 +979,6 @@ seg_roll(struct spool *sp, uint64_t seq)
 	uint64_t wsize = 0;
 	int fd = -1;
 
-	key_retry(sp);
 	if (sp->wfd >= 0) {
 		/* The old segment's bytes are durable before we stop tracking them. */
 		if (spool_sync(sp) < 0)
@@ -966,19 +1040,24 @@ spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory)
 		spare_drop(sp);
 	if (sp->total + n > sp->o.max_bytes && sp->total > 0)
 		return 1;
+	if (key_retry(sp) < 0)
+		return -1;
+	if (sp->has_legacy && r->seq <= sp->legacy_last) {
+		/* Numbers start above it (spool_max_seq): a caller's bug, never spooled as legacy. */
+		ms_err("event=spool_write_error dir=%s reason=\"record %" PRIu64 " not above the "
+		    "legacy segments (%" PRIu64 ")\"", sp->dir, r->seq, sp->legacy_last);
+		sp->st.write_errors++;
+		return -1;
+	}
 	if (sp->failing && spool_flush(sp) < 0)
 		return -1;
 	last = sp->nsegs ? &sp->segs[sp->nsegs - 1] : NULL;
 	/*
 	 * Records with a tag never go into a legacy segment: there they would
 	 * be checked by their CRC alone, and a record forged in a log line
-	 * would be taken among them – also an empty one (its records torn):
-	 * named as legacy, it would be one again after a restart. (Only were
-	 * its name the next record's – numbers are not reused, see
-	 * agent_spool_open – is it written to rather than made again.)
+	 * would be taken among them – also an empty one (its records torn).
+	 * The new segment is named above every legacy one (checked above).
 	 */
-	if (last != NULL && last->legacy && last->bytes == 0 && last->first_seq == r->seq)
-		last->legacy = false;
 	if (last == NULL || sp->wfd < 0 || last->legacy ||
 	    (last->bytes > 0 && last->bytes + n > sp->o.segment_bytes)) {
 		if (seg_roll(sp, r->seq) < 0)
@@ -1017,6 +1096,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 	while (sp->backlog) {
 		struct spool_seg *s;
 		char path[4200];
+		uint64_t unreadable;
 		ssize_t n;
 		size_t pos = 0;
 		bool eof;
@@ -1046,11 +1126,14 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			}
 			sp->rfd_seg = sp->rd_seg;
 		}
-		n = pread(sp->rfd, sp->rbuf,
+		unreadable = 0;
+		n = spool_pread(sp->rfd, sp->rbuf,
 		    s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF,
-		    (off_t)sp->rd_off);
-		if (n < 0 && errno == EINTR)
-			continue;
+		    sp->rd_off, &unreadable);
+		if (unreadable)
+			ms_warn("event=spool_unreadable segment=%016" PRIx64 " offset=%" PRIu64
+			    " bytes=%" PRIu64 " note=\"blocks the disk could not read: skipped\"",
+			    s->first_seq, sp->rd_off, unreadable);
 		if (n <= 0) {
 			ms_err("event=spool_read_error segment=%016" PRIx64 " offset=%" PRIu64
 			    " reason=\"%s\"", s->first_seq, sp->rd_off, n < 0 ? strerror(errno) : "short file");
@@ -1133,7 +1216,20 @@ spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *he
 uint64_t
 spool_max_seq(const struct spool *sp)
 {
-	return sp->max_seq;
+	uint64_t m = sp->max_seq;
+
+	/*
+	 * Also every segment's name: an empty last segment (its records torn)
+	 * takes the next records, which must not be numbered below it (a scan
+	 * would take them for a reused file's stale ones); and legacy_last,
+	 * so that no new record is named as a legacy one.
+	 */
+	for (size_t i = 0; i < sp->nsegs; i++)
+		if (sp->segs[i].first_seq > m)
+			m = sp->segs[i].first_seq;
+	if (sp->has_legacy && sp->legacy_last > m)
+		m = sp->legacy_last;
+	return m;
 }
 
 void

@@ -42,8 +42,9 @@
  * agent's, or a lost, damaged or unreadable key's) are named up to the
  * key file's legacy_last. Their records, of any version, are checked by
  * their CRC alone; no new record goes into one, and they are deleted, not
- * reused, once delivered. A key that cannot be written is kept in memory
- * and written at the next new segment; meanwhile no segment is reused.
+ * reused, once delivered; new records are numbered above them
+ * (spool_max_seq). Nothing is appended before the key is on disk (a full
+ * disk: appends fail and are retried, as after a write error).
  *
  * A segment file may be a reused one (<dir>/spare, a delivered segment,
  * renamed): past its new records it still holds old ones, whose sequence
@@ -150,7 +151,10 @@ bool spool_covered(struct spool *sp, uint64_t covered);
  */
 uint64_t spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
     size_t headlen, bool *distrusted);
-/* The highest sequence number in the spool (0 when empty). */
+/*
+ * The number new records must be above: the highest in the spool, or a
+ * segment's name or the last legacy one's if higher (0 when empty).
+ */
 uint64_t spool_max_seq(const struct spool *sp);
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);
 

@@ -4,8 +4,9 @@
  * checksums that lie, the old records of a reused file, a log line that
  * looks like a record. The first 8 bytes of the input are the segment's
  * first sequence number (its file name; with the top bit set, the folder
- * has a key – FUZZ_KEY, bytes 0..15 – and the segment is not a legacy
- * one, so its records must carry tags: the seeds *_keyed do), the rest its
+ * has a key – bytes 0..15 – and the segment is not a legacy one, so its
+ * records must carry tags: the seeds *_keyed do; with the next bit set as
+ * well, the key file names the segment legacy: CRC alone), the rest its
  * file; opening scans it (cuts, skips, notes file ends), then every record
  * left is read back (as many as the scan counted) and the file ends are
  * asked for.
@@ -55,7 +56,10 @@ cleanup(void)
 static int
 take(const struct spool_rec *r, void *arg)
 {
-	(void)arg;
+	const uint64_t *first = arg;
+
+	if (r->seq < *first)
+		abort();	/* a record older than its segment was taken */
 	/* Touch both ends of every slice. */
 	if (r->line_len)
 		fuzz_spool_sink += (unsigned char)r->line[0] + (unsigned char)r->line[r->line_len - 1];
@@ -72,7 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct spool_stats st;
 	struct spool *sp;
 	uint64_t first = 1;
-	bool keyed = false;
+	bool keyed = false, legacy = false;
 	FILE *f;
 
 	if (dir[0] == '\0') {
@@ -86,19 +90,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= 8) {
 		memcpy(&first, data, 8);
 		keyed = first >> 63;
+		legacy = (first >> 62) & 1;
 		first = first % (UINT64_C(1) << 53) + 1;
 		data += 8;
 		size -= 8;
 	}
 	if (keyed) {
-		/* "MSK1", the key 0..15, no legacy segment, CRC-32C: as spool.c writes it */
+		/* "MSK1", the key 0..15, legacy_last, has_legacy, CRC-32C: as spool.c writes it */
 		char k[36];
 
 		memcpy(k, "MSK1", 4);
 		for (int i = 0; i < 16; i++)
 			k[4 + i] = (char)i;
-		ms_put64(k + 20, 0);
-		ms_put32(k + 28, 0);
+		ms_put64(k + 20, legacy ? first : 0);
+		ms_put32(k + 28, legacy ? 1 : 0);
 		ms_put32(k + 32, ms_crc32c(k, 32));
 		snprintf(path, sizeof(path), "%s/key", dir);
 		if ((f = fopen(path, "wb")) == NULL || fwrite(k, 1, sizeof(k), f) != sizeof(k))
@@ -113,10 +118,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fclose(f);
 	if ((sp = spool_open(dir, &o, 0, err, sizeof(err))) != NULL) {
 		spool_get_stats(sp, &st);
-		if (spool_max_seq(sp) != 0 && spool_max_seq(sp) < first)
-			abort();	/* a record older than its segment was taken */
+		/* The next record's number is above the segment's name. */
+		if (spool_max_seq(sp) < first)
+			abort();
 		/* What the scan counted is what the loader hands out: they judge records alike. */
-		if (spool_load(sp, take, NULL) != st.recovered)
+		if (spool_load(sp, take, &first) != st.recovered)
 			abort();
 		fuzz_spool_sink += spool_take_file_end(sp, 0, 0, "", 0, NULL);
 		fuzz_spool_sink += st.recovered;

@@ -446,44 +446,31 @@ test_forged_record(void **state)
 	}
 }
 
-/* Appends from..to with segments of 4 KiB, delivers up to acked: whether a spare was kept. */
-static bool
-fill_and_deliver(uint64_t from, uint64_t to, uint64_t acked)
-{
-	struct spool *sp = open_sp(1 << 20, 4096, 0);
-	bool spare;
-
-	append_range(sp, from, to, true);
-	assert_int_equal(spool_sync(sp), 0);
-	spool_covered(sp, to);
-	assert_true(spool_ack(sp, acked));
-	spare = spare_exists();
-	spool_free(sp);
-	return spare;
-}
-
 /*
- * The key lost (deleted, damaged, unreadable) or not written (no room):
- * the records already in the spool are still delivered, checked by their
- * CRC alone, and new ones get a new key in a segment of their own. A key
- * that cannot be written is kept in memory and written at the next
- * segment; until then no delivered segment is reused (its old records
- * would be legacy after a restart without the key).
+ * The key lost (deleted, damaged) or unreadable at one start: the records
+ * already in the spool are still delivered, checked by their CRC alone,
+ * and new ones get a new key in a segment of their own. A key that cannot
+ * be written (no room) takes no record until it is written: a record
+ * tagged with a key only in memory would not check after a restart (here:
+ * the old key readable again then).
  */
 static void
 test_key_lost(void **state)
 {
-	char key[700], tmp[700], seg[700];
+	char key[700], tmp[700], bak[700], seg[700];
 
 	(void)state;
 	snprintf(key, sizeof(key), "%s/key", dir);
 	snprintf(tmp, sizeof(tmp), "%s/key.new", dir);
-	for (int how = 0; how < 5; how++) {
+	snprintf(bak, sizeof(bak), "%s/key.bak", dir);
+	for (int how = 0; how < 4; how++) {
 		struct spool *sp;
 		struct spool_stats st;
+		struct spool_rec r;
 		struct got g = { 0 };
 		struct stat kst;
-		uint64_t n = 10;
+		char buf[64], kb[36];
+		uint64_t n = 12;
 		int fd;
 
 		reset();
@@ -507,66 +494,130 @@ test_key_lost(void **state)
 			assert_int_equal(pwrite(fd, &b, 1, 9), 1);
 			close(fd);
 		} else if (how == 2) {
-			/* unreadable: a folder in its place */
-			remove_key();
-			assert_int_equal(mkdir(key, 0700), 0);
-		} else {
-			/*
-			 * The key of a new spool cannot be written (key.new is a
-			 * folder): 1..40 in two segments, 1..36 delivered –
-			 * deleted, not kept as the spare. With how 4 the key can
-			 * be written again before the third segment starts.
-			 */
-			assert_int_equal(mkdir(dir, 0700), 0);
+			/* unreadable at one start (a symlink: ELOOP), and no new key can be written */
+			assert_int_equal(rename(key, bak), 0);
+			assert_int_equal(symlink("key.bak", key), 0);
 			assert_int_equal(mkdir(tmp, 0700), 0);
-			if (how == 3) {
-				assert_false(fill_and_deliver(1, 40, 36));
-				assert_int_equal(access(key, F_OK), -1);
-				n = 40;
-			} else {
-				sp = open_sp(1 << 20, 4096, 0);
-				append_range(sp, 1, 40, true);
-				assert_int_equal(spool_sync(sp), 0);
-				spool_covered(sp, 40);
-				assert_true(spool_ack(sp, 36));
-				assert_false(spare_exists());
-				assert_int_equal(rmdir(tmp), 0);
-				append_range(sp, 41, 100, true);
-				assert_int_equal(spool_sync(sp), 0);
-				/* written at the third segment: every segment checks with it */
-				assert_int_equal(stat(key, &kst), 0);
-				spool_free(sp);
-				n = 100;
-			}
-		}
-		if (how != 4) {
-			if (how == 2)
-				assert_int_equal(rmdir(key), 0);
-			else if (how == 3)
-				assert_int_equal(rmdir(tmp), 0);
 			sp = open_sp(1 << 20, 1 << 16, 0);
 			spool_get_stats(sp, &st);
-			assert_int_equal(st.recovered, how == 3 ? 4 : 10);
+			assert_int_equal(st.recovered, 10);
+			assert_int_equal(spool_append(sp, (rec(&r, 11, buf, sizeof(buf)), &r), true), -1);
+			spool_get_stats(sp, &st);
+			assert_true(st.write_errors > 0);
+			spool_free(sp);
+			/* the next start reads the old key again */
+			assert_int_equal(unlink(key), 0);
+			assert_int_equal(rename(bak, key), 0);
+			assert_int_equal(rmdir(tmp), 0);
+		} else {
+			/* a new spool whose key cannot be written, then can */
+			assert_int_equal(mkdir(dir, 0700), 0);
+			assert_int_equal(mkdir(tmp, 0700), 0);
+			sp = open_sp(1 << 20, 4096, 0);
+			assert_int_equal(access(key, F_OK), -1);
+			assert_int_equal(spool_append(sp, (rec(&r, 1, buf, sizeof(buf)), &r), true), -1);
+			assert_int_equal(rmdir(tmp), 0);
+			append_range(sp, 1, 40, true);
+			assert_int_equal(spool_sync(sp), 0);
+			spool_free(sp);
+			/* written before any record, with no legacy segment */
+			assert_true((fd = open(key, O_RDONLY)) >= 0);
+			assert_int_equal(read(fd, kb, sizeof(kb)), 36);
+			close(fd);
+			assert_int_equal(ms_get32(kb + 28), 0);
+			n = 40;
+		}
+		if (how < 3) {
+			sp = open_sp(1 << 20, 1 << 16, 0);
+			spool_get_stats(sp, &st);
+			assert_int_equal(st.recovered, 10);
 			assert_int_equal(st.corrupt_bytes, 0);
 			assert_int_equal(stat(key, &kst), 0);
 			assert_int_equal(kst.st_size, 36);
-			append_range(sp, n + 1, n + 2, true);
+			append_range(sp, 11, 12, true);
 			assert_int_equal(spool_sync(sp), 0);
 			spool_free(sp);
 			seg_file(seg, sizeof(seg), -1);
-			assert_non_null(strstr(seg, how == 3 ? "/0000000000000029.seg" :
+			/* a new key: a segment of its own; the old one (how 2): the same segment */
+			assert_non_null(strstr(seg, how == 2 ? "/0000000000000001.seg" :
 			    "/000000000000000b.seg"));
-			n += 2;
 		}
 		sp = open_sp(1 << 20, 1 << 16, 0);
 		spool_get_stats(sp, &st);
-		assert_int_equal(st.recovered, how >= 3 ? n - 36 : n);
+		assert_int_equal(st.recovered, n);
 		assert_int_equal(st.corrupt_bytes, 0);
-		assert_int_equal(spool_load(sp, take, &g), st.recovered);
+		assert_int_equal(spool_load(sp, take, &g), n);
 		for (size_t i = 0; i < g.n; i++)
-			assert_int_equal(g.seq[i], i + 1 + (how >= 3 ? 36 : 0));
+			assert_int_equal(g.seq[i], i + 1);
 		spool_free(sp);
 	}
+}
+
+/*
+ * New records are numbered above every segment: above the legacy ones (a
+ * record named as one would be checked by its CRC alone after a restart),
+ * and above an empty last segment (its records torn: records numbered
+ * below its name would be taken for a reused file's stale ones and cut).
+ */
+static void
+test_numbers_above_segments(void **state)
+{
+	struct spool *sp;
+	struct spool_rec r;
+	struct got g = { 0 };
+	char seg[700], buf[64];
+	uint64_t y, next;
+
+	(void)state;
+	/* three old segments, the last one torn empty after the key was made */
+	reset();
+	sp = open_sp(1 << 20, 4096, 0);
+	append_range(sp, 1, 80, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	for (int k = 0; k < 3; k++) {
+		seg_file(seg, sizeof(seg), k);
+		to_legacy(seg, "MSR2");
+	}
+	remove_key();
+	spool_free(open_sp(1 << 20, 4096, 0));
+	seg_file(seg, sizeof(seg), -1);
+	y = strtoull(strrchr(seg, '/') + 1, NULL, 16);
+	assert_int_equal(truncate(seg, 5), 0);
+	sp = open_sp(1 << 20, 4096, 0);
+	assert_true(spool_max_seq(sp) >= y);
+	/* a record named as the legacy one is refused, never spooled as one */
+	assert_int_equal(spool_append(sp, (rec(&r, y, buf, sizeof(buf)), &r), true), -1);
+	next = spool_max_seq(sp) + 1;
+	append_range(sp, next, next + 1, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	sp = open_sp(1 << 20, 4096, 0);
+	assert_int_equal(spool_load(sp, take, &g), 72 + 2);
+	assert_int_equal(g.seq[72], next);
+	spool_free(sp);
+
+	/* a keyed spool whose last segment was torn empty */
+	reset();
+	memset(&g, 0, sizeof(g));
+	sp = open_sp(1 << 20, 4096, 0);
+	append_range(sp, 1, 50, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	seg_file(seg, sizeof(seg), -1);
+	y = strtoull(strrchr(seg, '/') + 1, NULL, 16);
+	assert_true(y > 1);
+	assert_int_equal(truncate(seg, 30), 0);
+	sp = open_sp(1 << 20, 4096, 0);
+	assert_int_equal(spool_max_seq(sp), y);
+	append_range(sp, y + 1, y + 2, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	sp = open_sp(1 << 20, 4096, 0);
+	assert_int_equal(spool_load(sp, take, &g), y - 1 + 2);
+	assert_int_equal(g.seq[y - 1], y + 1);
+	assert_int_equal(g.seq[y], y + 2);
+	spool_free(sp);
 }
 
 static void
@@ -974,6 +1025,7 @@ main(void)
 		cmocka_unit_test(test_gap_file_end),
 		cmocka_unit_test(test_forged_record),
 		cmocka_unit_test(test_key_lost),
+		cmocka_unit_test(test_numbers_above_segments),
 		cmocka_unit_test(test_cap_and_ack),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_reuse_cap),
