@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -71,6 +72,7 @@ struct spool {
 	uint64_t legacy_last;
 	bool has_legacy;
 	bool key_unsaved;
+	bool key_failing;	/* key_retry failed (logged once) */
 	struct spool_seg *segs;	/* oldest first; the last one is written to */
 	size_t nsegs, capsegs;
 	int wfd;		/* the last segment, -1 before the first append */
@@ -357,19 +359,33 @@ resync(const uint8_t *key, const char *buf, size_t from, size_t len, bool more_f
 
 /*
  * Reads len bytes at off (the caller keeps them inside the file). A block
- * the disk cannot read (EIO: a bad sector, data its file system's checksum
- * rejects) reads as zeros, which no record parses as: a scan skips them
- * as corrupt bytes and takes the records after them, where a short read
- * used to end the scan there and cut the rest of the segment. Adds such
- * bytes to *unreadable. Returns the bytes read (fewer only at the file's
- * end), -1 on any other error (errno).
+ * the disk cannot read – EIO (a bad sector, data btrfs's checksum
+ * rejects), EBADE (ZFS's checksum), EUCLEAN or EBADMSG (other file
+ * systems' detected corruption) – is read again SPOOL_EIO_TRIES times a
+ * moment apart (a passing fault: a path of a multipath or iSCSI disk
+ * failing over), then reads as zeros, which no record parses as: a scan
+ * skips them as corrupt bytes and takes the records after them, where a
+ * short read used to end the scan there and cut the rest of the segment.
+ * Adds such bytes to *unreadable. Returns the bytes read (fewer only at
+ * the file's end), -1 on any other error (errno).
  */
 #define SPOOL_BLOCK 4096
+/* A segment with more unreadable bytes than this, or half, stops the start (seg_scan). */
+#define SPOOL_MAX_UNREADABLE (16 * SPOOL_BLOCK)
+#define SPOOL_EIO_TRIES 3
+#define SPOOL_EIO_PAUSE_NS 100000000L
+
+static bool
+media_error(int e)
+{
+	return e == EIO || e == EBADE || e == EUCLEAN || e == EBADMSG;
+}
 
 static ssize_t
 spool_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable)
 {
 	size_t got = 0;
+	int tries = 0;
 
 	while (got < len) {
 		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
@@ -377,14 +393,21 @@ spool_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable)
 
 		if (n > 0) {
 			got += (size_t)n;
+			tries = 0;
 			continue;
 		}
 		if (n == 0)
 			break;
 		if (errno == EINTR)
 			continue;
-		if (errno != EIO)
+		if (!media_error(errno))
 			return -1;
+		if (++tries < SPOOL_EIO_TRIES) {
+			struct timespec ts = { 0, SPOOL_EIO_PAUSE_NS };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		tries = 0;
 		skip = SPOOL_BLOCK - (size_t)((off + got) % SPOOL_BLOCK);
 		if (skip > len - got)
 			skip = len - got;
@@ -484,6 +507,18 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		if (stale || pos == 0)
 			break;	/* pos == 0 cannot happen: SPOOL_RBUF holds a whole record */
 		off += pos;
+	}
+	if (unreadable > SPOOL_MAX_UNREADABLE ||
+	    (st.st_size > 4 * SPOOL_BLOCK && unreadable * 2 >= (uint64_t)st.st_size)) {
+		/*
+		 * More than a bad spot: the disk (or its path) is failing. The
+		 * start stops here with the segment as it is, rather than take
+		 * it all for corruption and cut it; a later start reads it.
+		 */
+		snprintf(err, errsz, "%s: %" PRIu64 " bytes cannot be read (%s); nothing was cut",
+		    path, unreadable, strerror(EIO));
+		close(fd);
+		return -1;
 	}
 	if (stale) {
 		/* Bytes skipped between the last record and the stale one are not corruption. */
@@ -620,11 +655,15 @@ key_load(struct spool *sp)
 			return false;
 		n = -1;
 	} else {
+		uint64_t unreadable = 0;
 		int e;
 
-		do
-			n = read(fd, b, sizeof(b));
-		while (n < 0 && errno == EINTR);
+		/* A passing disk fault is read again (spool_pread), not taken for damage. */
+		n = spool_pread(fd, b, sizeof(b), 0, &unreadable);
+		if (n >= 0 && unreadable > 0) {
+			n = -1;
+			errno = EIO;
+		}
 		e = errno;
 		close(fd);
 		errno = e;
@@ -704,13 +743,15 @@ key_retry(struct spool *sp)
 	if (!sp->key_unsaved)
 		return 0;
 	if (key_save(sp, err, sizeof(err)) < 0) {
-		if (!sp->failing)
+		/* Its own flag: a flush of nothing must not log spool_write_ok meanwhile. */
+		if (!sp->key_failing)
 			ms_err("event=spool_write_error dir=%s reason=\"the spool's key cannot be "
 			    "saved: %s\" note=\"reading pauses until it works\"", sp->dir, err);
-		sp->failing = true;
+		sp->key_failing = true;
 		sp->st.write_errors++;
 		return -1;
 	}
+	sp->key_failing = false;
 	sp->key_unsaved = false;
 	ms_info("event=spool_key_saved dir=%s", sp->dir);
 	return 0;
@@ -844,6 +885,28 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 			goto fail;
 	if (!keyed && key_first(sp, err, errsz) < 0)
 		goto fail;
+	/*
+	 * Segments left empty (their records torn, a reused file's stale
+	 * ones cut) go: the next records get a segment named after them.
+	 * Kept, an empty last one would take records numbered below its name,
+	 * which a scan takes for stale ones.
+	 */
+	for (size_t i = 0; i < sp->nsegs;) {
+		char path[4200];
+
+		if (sp->segs[i].bytes > 0) {
+			i++;
+			continue;
+		}
+		seg_path(sp, sp->segs[i].first_seq, path, sizeof(path));
+		if (unlink(path) != 0 && errno != ENOENT) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		memmove(sp->segs + i, sp->segs + i + 1, (sp->nsegs - i - 1) * sizeof(sp->segs[0]));
+		sp->nsegs--;
+		sp->dir_dirty = true;
+	}
 	/* Every unacknowledged record found is read back into memory by spool_load. */
 	sp->backlog = sp->st.recovered > 0;
 	sp->st.backlog = sp->st.recovered;
@@ -1098,7 +1161,8 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 		char path[4200];
 		uint64_t unreadable;
 		ssize_t n;
-		size_t pos = 0;
+		size_t pos = 0, want;
+		int e;
 		bool eof;
 
 		if (sp->rd_seg >= sp->nsegs) {
@@ -1127,13 +1191,21 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			sp->rfd_seg = sp->rd_seg;
 		}
 		unreadable = 0;
-		n = spool_pread(sp->rfd, sp->rbuf,
-		    s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF,
-		    sp->rd_off, &unreadable);
-		if (unreadable)
+		want = s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF;
+		n = spool_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable);
+		e = errno;
+		if (unreadable) {
+			/* Read whole at the start, unreadable now: its records are lost, counted. */
 			ms_warn("event=spool_unreadable segment=%016" PRIx64 " offset=%" PRIu64
 			    " bytes=%" PRIu64 " note=\"blocks the disk could not read: skipped\"",
 			    s->first_seq, sp->rd_off, unreadable);
+			sp->st.corrupt_bytes += unreadable;
+		}
+		if (n >= 0 && (size_t)n < want) {
+			n = 0;	/* shorter than scanned: cut by someone else */
+			e = 0;
+		}
+		errno = e;
 		if (n <= 0) {
 			ms_err("event=spool_read_error segment=%016" PRIx64 " offset=%" PRIu64
 			    " reason=\"%s\"", s->first_seq, sp->rd_off, n < 0 ? strerror(errno) : "short file");
@@ -1216,20 +1288,8 @@ spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *he
 uint64_t
 spool_max_seq(const struct spool *sp)
 {
-	uint64_t m = sp->max_seq;
-
-	/*
-	 * Also every segment's name: an empty last segment (its records torn)
-	 * takes the next records, which must not be numbered below it (a scan
-	 * would take them for a reused file's stale ones); and legacy_last,
-	 * so that no new record is named as a legacy one.
-	 */
-	for (size_t i = 0; i < sp->nsegs; i++)
-		if (sp->segs[i].first_seq > m)
-			m = sp->segs[i].first_seq;
-	if (sp->has_legacy && sp->legacy_last > m)
-		m = sp->legacy_last;
-	return m;
+	/* legacy_last too: no new record is named as a legacy one (spool_append). */
+	return sp->has_legacy && sp->legacy_last > sp->max_seq ? sp->legacy_last : sp->max_seq;
 }
 
 void

@@ -152,8 +152,9 @@ bool spool_covered(struct spool *sp, uint64_t covered);
 uint64_t spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
     size_t headlen, bool *distrusted);
 /*
- * The number new records must be above: the highest in the spool, or a
- * segment's name or the last legacy one's if higher (0 when empty).
+ * The number new records must be above: the highest in the spool, or the
+ * last legacy segment's name if higher (0 when empty). Segments left
+ * empty by the scan are deleted at open.
  */
 uint64_t spool_max_seq(const struct spool *sp);
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);

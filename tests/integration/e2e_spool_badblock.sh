@@ -7,10 +7,11 @@
 # spool holds the only copy), and one 4 KiB block in the middle of the
 # spool's segment is damaged on the device.
 #
-# When the collector comes, the lines in that block are lost (they were
-# nowhere else), and every other line arrives: the records after the block
-# are read on (event=spool_unreadable). Before, the scan stopped at the
-# block and cut the segment there, losing every line after it.
+# When the collector comes, the lines in that block are lost (the saved
+# file positions are past them, so they would be lost even with the log
+# file still there), and every other line arrives: the records after the
+# block are read on (event=spool_unreadable). Before, the scan stopped at
+# the block and cut the segment there, losing every line after it.
 # Needs root (loop device, mount) and btrfs-progs; reported as skipped (77)
 # otherwise.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,7 +22,8 @@ N=3000
 RUN=bb$$
 IMG=$IT_WORK/state.img
 STATE=$IT_WORK/state
-if [[ $(id -u) != 0 ]] || ! command -v mkfs.btrfs >/dev/null || ! command -v btrfs-map-logical >/dev/null; then
+if [[ $(id -u) != 0 ]] || ! command -v mkfs.btrfs >/dev/null || ! command -v btrfs-map-logical >/dev/null ||
+	! command -v filefrag >/dev/null; then
 	it_log "SKIP: needs root and btrfs-progs"
 	exit 77
 fi
@@ -58,12 +60,13 @@ SEG=$(ls "$STATE"/spool/*.seg)
 size=$(stat -c %s "$SEG")
 ((size > 64 * 4096)) || it_fail "segment too small to damage its middle: $size bytes"
 # filefrag: the first extent's start in 4 KiB blocks (btrfs's logical address)
-read -r first len < <(filefrag -v -b4096 "$SEG" | awk '$1 == "0:" { sub(/\.\..*/, "", $4); print $4, $6; exit }')
+ext=$(filefrag -v -b4096 "$SEG" | awk '$1 == "0:" { sub(/\.\..*/, "", $4); print $4, $6; exit }') || true
+read -r first len <<<"$ext" || true
 len=${len%:}
-[[ -n $first && -n $len ]] || it_fail "no extent for $SEG: $(filefrag -v "$SEG")"
+[[ $first =~ ^[0-9]+$ && $len =~ ^[0-9]+$ ]] || it_fail "no extent for $SEG: $(filefrag -v "$SEG")"
 blk=$((first + len / 2))
 umount "$STATE" || it_fail "cannot unmount the state folder"
-phys=$(btrfs-map-logical -l $((blk * 4096)) "$IMG" 2>/dev/null | awk '/mirror 1/ { for (i = 1; i < NF; i++) if ($i == "physical") { print $(i + 1); exit } }')
+phys=$(btrfs-map-logical -l $((blk * 4096)) "$IMG" 2>/dev/null | awk '/mirror 1/ { for (i = 1; i < NF; i++) if ($i == "physical") { print $(i + 1); exit } }') || true
 [[ $phys =~ ^[0-9]+$ ]] || it_fail "btrfs-map-logical gave no physical offset for block $blk"
 printf 'BADBLOCK' | dd of="$IMG" bs=1 seek=$((phys + 100)) conv=notrunc status=none
 mount_state || it_fail "cannot mount the state folder again"

@@ -91,10 +91,24 @@ append_range(struct spool *sp, uint64_t from, uint64_t to, bool in_memory)
 	}
 }
 
+/*
+ * Disk faults: pread(2) of the file with inode fault.ino fails with EIO
+ * where it touches [fault.from, fault.to), fault.times times (-1: always).
+ * (The binary is linked with --wrap=pread; everything else reads as is.)
+ */
+static struct {
+	ino_t ino;
+	off_t from, to;
+	int times;
+	int hits;
+} fault;
+
 static void
 reset(void)
 {
 	char cmd[700];
+
+	fault.ino = 0;	/* a failed test's fault must not hit the next one's files */
 
 	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
 	assert_int_equal(system(cmd), 0);
@@ -554,10 +568,11 @@ test_key_lost(void **state)
 }
 
 /*
- * New records are numbered above every segment: above the legacy ones (a
- * record named as one would be checked by its CRC alone after a restart),
- * and above an empty last segment (its records torn: records numbered
- * below its name would be taken for a reused file's stale ones and cut).
+ * New records are numbered above the legacy segments (a record named as
+ * one would be checked by its CRC alone after a restart), also when the
+ * last of them was torn empty; a segment left empty is deleted at open
+ * (kept, an empty last one would take records numbered below its name,
+ * which a scan takes for a reused file's stale ones).
  */
 static void
 test_numbers_above_segments(void **state)
@@ -585,7 +600,8 @@ test_numbers_above_segments(void **state)
 	y = strtoull(strrchr(seg, '/') + 1, NULL, 16);
 	assert_int_equal(truncate(seg, 5), 0);
 	sp = open_sp(1 << 20, 4096, 0);
-	assert_true(spool_max_seq(sp) >= y);
+	assert_int_equal(spool_max_seq(sp), y);
+	assert_int_equal(access(seg, F_OK), -1);
 	/* a record named as the legacy one is refused, never spooled as one */
 	assert_int_equal(spool_append(sp, (rec(&r, y, buf, sizeof(buf)), &r), true), -1);
 	next = spool_max_seq(sp) + 1;
@@ -609,15 +625,131 @@ test_numbers_above_segments(void **state)
 	assert_true(y > 1);
 	assert_int_equal(truncate(seg, 30), 0);
 	sp = open_sp(1 << 20, 4096, 0);
-	assert_int_equal(spool_max_seq(sp), y);
-	append_range(sp, y + 1, y + 2, true);
+	assert_int_equal(access(seg, F_OK), -1);
+	assert_int_equal(spool_max_seq(sp), y - 1);
+	append_range(sp, y, y + 1, true);
 	assert_int_equal(spool_sync(sp), 0);
 	spool_free(sp);
 	sp = open_sp(1 << 20, 4096, 0);
-	assert_int_equal(spool_load(sp, take, &g), y - 1 + 2);
-	assert_int_equal(g.seq[y - 1], y + 1);
-	assert_int_equal(g.seq[y], y + 2);
+	assert_int_equal(spool_load(sp, take, &g), y + 1);
+	for (size_t i = 0; i < g.n; i++)
+		assert_int_equal(g.seq[i], i + 1);
 	spool_free(sp);
+}
+
+ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
+
+ssize_t
+__wrap_pread(int fd, void *buf, size_t n, off_t off)
+{
+	struct stat st;
+
+	if (fault.ino != 0 && fault.times != 0 && fstat(fd, &st) == 0 && st.st_ino == fault.ino &&
+	    off < fault.to && off + (off_t)n > fault.from) {
+		if (off < fault.from)
+			return __real_pread(fd, buf, (size_t)(fault.from - off), off);	/* short, as the kernel does */
+		if (fault.times > 0)
+			fault.times--;
+		fault.hits++;
+		errno = EIO;
+		return -1;
+	}
+	return __real_pread(fd, buf, n, off);
+}
+
+static void
+fault_on(const char *path, off_t from, off_t to, int times)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	fault.ino = st.st_ino;
+	fault.from = from;
+	fault.to = to;
+	fault.times = times;
+	fault.hits = 0;
+}
+
+/*
+ * A block the disk cannot read: a passing fault (fails twice, then reads)
+ * loses nothing, at the start's scan or later when the backlog is read
+ * back; a bad block at the scan is skipped and the records after it are
+ * kept; one that goes bad after the scan is skipped when read back,
+ * counted; a segment that cannot be read at all stops the start and is
+ * not cut.
+ */
+static void
+test_disk_faults(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct spool_opts o = { .max_bytes = 1 << 20, .segment_bytes = 1 << 20, .sync = true };
+	char seg[700], err[512];
+	off_t size;
+
+	(void)state;
+	for (int how = 0; how < 5; how++) {
+		struct got g = { 0 };
+		size_t want = how == 2 || how == 3 ? 0 : 300;
+
+		reset();
+		sp = open_sp(1 << 20, 1 << 20, 0);
+		append_range(sp, 1, 300, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		seg_file(seg, sizeof(seg), 0);
+		size = file_size(seg);
+		assert_true(size > 8 * 4096);
+		if (how == 0 || how == 2)	/* at the scan: passing (0), bad (2) */
+			fault_on(seg, 4 * 4096, 5 * 4096, how == 0 ? 2 : -1);
+		if (how == 4) {
+			/* nothing readable: the start stops, the file is left whole */
+			fault_on(seg, 0, size, -1);
+			assert_null(spool_open(dir, &o, 0, err, sizeof(err)));
+			assert_non_null(strstr(err, "cannot be read"));
+			fault.ino = 0;
+			assert_int_equal(file_size(seg), size);
+			sp = open_sp(1 << 20, 1 << 20, 0);
+			spool_get_stats(sp, &st);
+			assert_int_equal(st.recovered, 300);
+			spool_free(sp);
+			continue;
+		}
+		sp = open_sp(1 << 20, 1 << 20, 0);
+		spool_get_stats(sp, &st);
+		if (how == 2) {
+			/* the records touching the bad block are gone, the others kept */
+			assert_true(st.recovered >= 300 - 40 && st.recovered < 300);
+			want = st.recovered;
+		} else {
+			assert_int_equal(st.recovered, 300);
+			assert_int_equal(st.corrupt_bytes, 0);
+		}
+		if (how == 1 || how == 3)	/* when read back: passing (1), bad since (3) */
+			fault_on(seg, 4 * 4096, 5 * 4096, how == 1 ? 2 : -1);
+		if (how == 0 || how == 1)
+			assert_int_equal(fault.hits, how == 0 ? 2 : 0);
+		{
+			size_t taken = spool_load(sp, take, &g);
+
+			assert_int_equal(taken, g.n);
+			if (how != 3)
+				assert_int_equal(taken, want);
+		}
+		if (how == 3) {
+			assert_true(g.n >= 300 - 40 && g.n < 300);
+			spool_get_stats(sp, &st);
+			assert_true(st.corrupt_bytes >= 4096);
+		}
+		assert_int_equal(g.seq[g.n - 1], 300);
+		for (size_t i = 1; i < g.n; i++)
+			assert_true(g.seq[i] > g.seq[i - 1]);
+		if (how == 1)
+			assert_int_equal(fault.hits, 2);
+		fault.ino = 0;
+		spool_free(sp);
+	}
 }
 
 static void
@@ -1026,6 +1158,7 @@ main(void)
 		cmocka_unit_test(test_forged_record),
 		cmocka_unit_test(test_key_lost),
 		cmocka_unit_test(test_numbers_above_segments),
+		cmocka_unit_test(test_disk_faults),
 		cmocka_unit_test(test_cap_and_ack),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_reuse_cap),
