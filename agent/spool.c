@@ -49,6 +49,7 @@ struct spool_seg {
 	uint64_t last_seq;	/* highest in it; 0 when empty */
 	uint64_t bytes;		/* valid bytes (including buffered, for the last one) */
 	bool legacy;		/* older than the key: records checked by their CRC only */
+	bool skips_unreadable;	/* the scan skipped blocks it could not read: so does spool_load */
 };
 
 struct spool_end {
@@ -366,11 +367,12 @@ resync(const uint8_t *key, const char *buf, size_t from, size_t len, bool more_f
  * failing over), then reads as zeros, which no record parses as: a scan
  * skips them as corrupt bytes and takes the records after them, where a
  * short read used to end the scan there and cut the rest of the segment.
- * Adds such bytes to *unreadable. Returns the bytes read (fewer only at
- * the file's end), -1 on any other error (errno).
+ * Adds such bytes to *unreadable and sets *bad_end past the last of
+ * them. Returns the bytes read (fewer only at the file's end), -1 on any
+ * other error (errno).
  */
 #define SPOOL_BLOCK 4096
-/* A segment with more unreadable bytes than this, or half, stops the start (seg_scan). */
+/* A segment with more unreadable bytes than this stops the start (seg_scan). */
 #define SPOOL_MAX_UNREADABLE (16 * SPOOL_BLOCK)
 #define SPOOL_EIO_TRIES 3
 #define SPOOL_EIO_PAUSE_NS 100000000L
@@ -382,7 +384,7 @@ media_error(int e)
 }
 
 static ssize_t
-spool_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable)
+spool_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable, uint64_t *bad_end)
 {
 	size_t got = 0;
 	int tries = 0;
@@ -414,6 +416,7 @@ spool_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable)
 		memset(buf + got, 0, skip);
 		got += skip;
 		*unreadable += skip;
+		*bad_end = off + got;
 	}
 	return (ssize_t)got;
 }
@@ -428,7 +431,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 {
 	char path[4200];
 	struct spool_seg *s = &sp->segs[i];
-	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0, unreadable = 0;
+	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0, unreadable = 0, bad_end = 0;
 	bool stale = false, skipped = false;
 	struct stat st;
 	int fd;
@@ -443,13 +446,14 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 	while (off < (uint64_t)st.st_size) {
 		uint64_t left = (uint64_t)st.st_size - off;
 		ssize_t n = spool_pread(fd, sp->rbuf, left < SPOOL_RBUF ? (size_t)left : SPOOL_RBUF,
-		    off, &unreadable);
+		    off, &unreadable, &bad_end);
 		size_t pos = 0;
 		bool eof;
 
-		if (n < 0) {
+		if (n < 0 || unreadable > SPOOL_MAX_UNREADABLE) {
 			/* Not cut: what cannot be read now may be read later. */
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			snprintf(err, errsz, "%s: %s", path, n < 0 ? strerror(errno) :
+			    "more than 64 KiB cannot be read (the disk is failing?); nothing was cut");
 			close(fd);
 			return -1;
 		}
@@ -508,18 +512,20 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			break;	/* pos == 0 cannot happen: SPOOL_RBUF holds a whole record */
 		off += pos;
 	}
-	if (unreadable > SPOOL_MAX_UNREADABLE ||
-	    (st.st_size > 4 * SPOOL_BLOCK && unreadable * 2 >= (uint64_t)st.st_size)) {
+	if (bad_end > good_end) {
 		/*
-		 * More than a bad spot: the disk (or its path) is failing. The
-		 * start stops here with the segment as it is, rather than take
-		 * it all for corruption and cut it; a later start reads it.
+		 * Unreadable bytes after the last record read: what would be cut
+		 * as a torn tail may be records a later start reads (a failing
+		 * path, a disk coming back). The start stops with the segment as
+		 * it is. Unreadable blocks between records are skipped: the
+		 * records after them show where the segment goes on.
 		 */
-		snprintf(err, errsz, "%s: %" PRIu64 " bytes cannot be read (%s); nothing was cut",
-		    path, unreadable, strerror(EIO));
+		snprintf(err, errsz, "%s: %" PRIu64 " bytes cannot be read at its end (%s); nothing "
+		    "was cut", path, unreadable, strerror(EIO));
 		close(fd);
 		return -1;
 	}
+	s->skips_unreadable = unreadable > 0;
 	if (stale) {
 		/* Bytes skipped between the last record and the stale one are not corruption. */
 		uint64_t tail = (uint64_t)st.st_size - good_end;
@@ -638,12 +644,13 @@ spool_trim(struct spool *sp)
 }
 
 /*
- * Reads the key file: true when it was read; false when there is none, or
- * it is damaged or cannot be read (logged: a new one is made, the
- * segments found are checked by their CRC alone).
+ * Reads the key file: 1 when it was read; 0 when there is none, or it is
+ * damaged or cannot be opened (logged: a new one is made, the segments
+ * found are checked by their CRC alone); -1 (err) when the disk cannot
+ * read it – a failing disk stops the start rather than replace the key.
  */
-static bool
-key_load(struct spool *sp)
+static int
+key_load(struct spool *sp, char *err, size_t errsz)
 {
 	char path[4200], b[SPOOL_KEY_FILE + 1];
 	ssize_t n;
@@ -652,20 +659,20 @@ key_load(struct spool *sp)
 	snprintf(path, sizeof(path), "%s/" SPOOL_KEY_NAME, sp->dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno == ENOENT)
-			return false;
+			return 0;
 		n = -1;
 	} else {
 		uint64_t unreadable = 0;
 		int e;
 
 		/* A passing disk fault is read again (spool_pread), not taken for damage. */
-		n = spool_pread(fd, b, sizeof(b), 0, &unreadable);
-		if (n >= 0 && unreadable > 0) {
-			n = -1;
-			errno = EIO;
-		}
+		n = spool_pread(fd, b, sizeof(b), 0, &unreadable, &(uint64_t){ 0 });
 		e = errno;
 		close(fd);
+		if (unreadable > 0 || (n < 0 && media_error(e))) {
+			snprintf(err, errsz, "%s: %s", path, strerror(EIO));
+			return -1;
+		}
 		errno = e;
 	}
 	if (n != SPOOL_KEY_FILE || memcmp(b, SPOOL_KEY_MAGIC, 4) != 0 ||
@@ -674,12 +681,12 @@ key_load(struct spool *sp)
 		ms_warn("event=spool_key_damaged file=%s reason=\"%s\" note=\"a new key is made; "
 		    "the records already in the spool are checked by their CRC alone until "
 		    "delivered\"", path, n < 0 ? strerror(errno) : "not a key file");
-		return false;
+		return 0;
 	}
 	memcpy(sp->key, b + 4, SPOOL_KEY_LEN);
 	sp->legacy_last = ms_get64(b + 4 + SPOOL_KEY_LEN);
 	sp->has_legacy = ms_get32(b + 4 + SPOOL_KEY_LEN + 8) == 1;
-	return true;
+	return 1;
 }
 
 /* Writes the key file (key, legacy_last, has_legacy) atomically. 0 or -1 (err). */
@@ -814,7 +821,7 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	struct spool *sp = calloc(1, sizeof(*sp));
 	DIR *d = NULL;
 	struct dirent *de;
-	bool keyed;
+	int keyed;
 
 	if (sp == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -876,14 +883,15 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	d = NULL;
 	if (sp->nsegs > 1)
 		qsort(sp->segs, sp->nsegs, sizeof(sp->segs[0]), seg_cmp);
-	keyed = key_load(sp);
+	if ((keyed = key_load(sp, err, errsz)) < 0)
+		goto fail;
 	/* Without a key, every segment found was written without it. */
 	for (size_t i = 0; i < sp->nsegs; i++)
-		sp->segs[i].legacy = !keyed || seg_is_legacy(sp, sp->segs[i].first_seq);
+		sp->segs[i].legacy = keyed == 0 || seg_is_legacy(sp, sp->segs[i].first_seq);
 	for (size_t i = 0; i < sp->nsegs; i++)
 		if (seg_scan(sp, i, err, errsz) < 0)
 			goto fail;
-	if (!keyed && key_first(sp, err, errsz) < 0)
+	if (keyed == 0 && key_first(sp, err, errsz) < 0)
 		goto fail;
 	/*
 	 * Segments left empty (their records torn, a reused file's stale
@@ -1159,7 +1167,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 	while (sp->backlog) {
 		struct spool_seg *s;
 		char path[4200];
-		uint64_t unreadable;
+		uint64_t unreadable, bad_end = 0;
 		ssize_t n;
 		size_t pos = 0, want;
 		int e;
@@ -1192,18 +1200,26 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 		}
 		unreadable = 0;
 		want = s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF;
-		n = spool_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable);
+		n = spool_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, &bad_end);
 		e = errno;
-		if (unreadable) {
-			/* Read whole at the start, unreadable now: its records are lost, counted. */
-			ms_warn("event=spool_unreadable segment=%016" PRIx64 " offset=%" PRIu64
-			    " bytes=%" PRIu64 " note=\"blocks the disk could not read: skipped\"",
-			    s->first_seq, sp->rd_off, unreadable);
-			sp->st.corrupt_bytes += unreadable;
+		if (unreadable && !s->skips_unreadable) {
+			/*
+			 * Read whole at the start, unreadable now: not skipped (a
+			 * passing fault would lose records that are on the disk).
+			 * The backlog waits here, tried again at the next call; a
+			 * restart's scan skips the block if it stays bad.
+			 */
+			ms_err("event=spool_read_error segment=%016" PRIx64 " offset=%" PRIu64
+			    " reason=\"%s\" note=\"tried again later\"", s->first_seq, sp->rd_off,
+			    strerror(EIO));
+			break;
 		}
 		if (n >= 0 && (size_t)n < want) {
-			n = 0;	/* shorter than scanned: cut by someone else */
-			e = 0;
+			/* Shorter than scanned (cut by someone else): its end is here. */
+			sp->total -= s->bytes - (sp->rd_off + (uint64_t)n);
+			s->bytes = sp->rd_off + (uint64_t)n;
+			if (n == 0)
+				continue;
 		}
 		errno = e;
 		if (n <= 0) {
