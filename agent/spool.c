@@ -49,7 +49,6 @@ struct spool_seg {
 	uint64_t last_seq;	/* highest in it; 0 when empty */
 	uint64_t bytes;		/* valid bytes (including buffered, for the last one) */
 	bool legacy;		/* older than the key: records checked by their CRC only */
-	bool skips_unreadable;	/* the scan skipped blocks it could not read: so does spool_load */
 };
 
 struct spool_end {
@@ -512,20 +511,20 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			break;	/* pos == 0 cannot happen: SPOOL_RBUF holds a whole record */
 		off += pos;
 	}
-	if (bad_end > good_end) {
+	if (bad_end > good_end && !stale) {
 		/*
 		 * Unreadable bytes after the last record read: what would be cut
 		 * as a torn tail may be records a later start reads (a failing
 		 * path, a disk coming back). The start stops with the segment as
 		 * it is. Unreadable blocks between records are skipped: the
-		 * records after them show where the segment goes on.
+		 * records after them show where the segment goes on, as does a
+		 * reused file's stale record (what follows it is cut anyway).
 		 */
 		snprintf(err, errsz, "%s: %" PRIu64 " bytes cannot be read at its end (%s); nothing "
 		    "was cut", path, unreadable, strerror(EIO));
 		close(fd);
 		return -1;
 	}
-	s->skips_unreadable = unreadable > 0;
 	if (stale) {
 		/* Bytes skipped between the last record and the stale one are not corruption. */
 		uint64_t tail = (uint64_t)st.st_size - good_end;
@@ -660,6 +659,10 @@ key_load(struct spool *sp, char *err, size_t errsz)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno == ENOENT)
 			return 0;
+		if (media_error(errno)) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			return -1;
+		}
 		n = -1;
 	} else {
 		uint64_t unreadable = 0;
@@ -1202,24 +1205,26 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 		want = s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF;
 		n = spool_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, &bad_end);
 		e = errno;
-		if (unreadable && !s->skips_unreadable) {
+		if (unreadable) {
 			/*
-			 * Read whole at the start, unreadable now: not skipped (a
-			 * passing fault would lose records that are on the disk).
-			 * The backlog waits here, tried again at the next call; a
-			 * restart's scan skips the block if it stays bad.
+			 * Read whole at the start, unreadable now after the retries:
+			 * skipped and counted. Holding the read-back here instead
+			 * would hold every later record with it (nothing calls this
+			 * again until acknowledgements come), and the spool fills.
 			 */
-			ms_err("event=spool_read_error segment=%016" PRIx64 " offset=%" PRIu64
-			    " reason=\"%s\" note=\"tried again later\"", s->first_seq, sp->rd_off,
-			    strerror(EIO));
-			break;
+			ms_warn("event=spool_unreadable segment=%016" PRIx64 " offset=%" PRIu64
+			    " bytes=%" PRIu64 " note=\"blocks the disk could not read: skipped\"",
+			    s->first_seq, sp->rd_off, unreadable);
+			sp->st.corrupt_bytes += unreadable;
 		}
-		if (n >= 0 && (size_t)n < want) {
-			/* Shorter than scanned (cut by someone else): its end is here. */
+		if (n >= 0 && (size_t)n < want && sp->rd_seg + 1 < sp->nsegs) {
+			/* An older segment shorter than scanned (cut by someone else): its end is here. */
 			sp->total -= s->bytes - (sp->rd_off + (uint64_t)n);
 			s->bytes = sp->rd_off + (uint64_t)n;
 			if (n == 0)
 				continue;
+		} else if (n >= 0 && (size_t)n < want) {
+			n = 0;	/* the one written to: left as it is, logged */
 		}
 		errno = e;
 		if (n <= 0) {
