@@ -366,8 +366,8 @@ resync(const uint8_t *key, const char *buf, size_t from, size_t len, bool more_f
  * failing over), then reads as zeros, which no record parses as: a scan
  * skips them as corrupt bytes and takes the records after them, where a
  * short read used to end the scan there and cut the rest of the segment.
- * Adds such bytes to *unreadable and sets *bad_end past the last of
- * them. Returns the bytes read (fewer only at the file's end), -1 on any
+ * Adds such bytes to *unreadable and sets *bad_end (NULL: not wanted)
+ * past the last of them. Returns the bytes read (fewer only at the file's end), -1 on any
  * other error (errno).
  */
 #define SPOOL_BLOCK 4096
@@ -415,7 +415,8 @@ spool_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable, u
 		memset(buf + got, 0, skip);
 		got += skip;
 		*unreadable += skip;
-		*bad_end = off + got;
+		if (bad_end != NULL)
+			*bad_end = off + got;
 	}
 	return (ssize_t)got;
 }
@@ -669,10 +670,10 @@ key_load(struct spool *sp, char *err, size_t errsz)
 		int e;
 
 		/* A passing disk fault is read again (spool_pread), not taken for damage. */
-		n = spool_pread(fd, b, sizeof(b), 0, &unreadable, &(uint64_t){ 0 });
+		n = spool_pread(fd, b, sizeof(b), 0, &unreadable, NULL);
 		e = errno;
 		close(fd);
-		if (unreadable > 0 || (n < 0 && media_error(e))) {
+		if (unreadable > 0) {
 			snprintf(err, errsz, "%s: %s", path, strerror(EIO));
 			return -1;
 		}
@@ -771,8 +772,8 @@ key_retry(struct spool *sp)
  * The first key of a spool folder, made at open once the segments found
  * were scanned without one: those of an earlier agent, or of a key that
  * was lost (records of this version found in them). They stay legacy
- * until delivered: every segment up to the last one holding records; an
- * empty last one gets tagged records. If the key cannot be written (a
+ * until delivered: every segment up to the last one holding records
+ * (empty ones are deleted at open). If the key cannot be written (a
  * full disk), nothing is appended until it can (spool_append tries again
  * each time, as after a write error). 0, or -1 (err) without random
  * bytes for a key.
@@ -1170,7 +1171,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 	while (sp->backlog) {
 		struct spool_seg *s;
 		char path[4200];
-		uint64_t unreadable, bad_end = 0;
+		uint64_t unreadable;
 		ssize_t n;
 		size_t pos = 0, want;
 		int e;
@@ -1203,7 +1204,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 		}
 		unreadable = 0;
 		want = s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF;
-		n = spool_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, &bad_end);
+		n = spool_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, NULL);
 		e = errno;
 		if (unreadable) {
 			/*

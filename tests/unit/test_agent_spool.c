@@ -103,6 +103,17 @@ static struct {
 	int hits;
 } fault;
 
+/* A spool of records from..to, in segments of seg bytes, closed. */
+static void
+spool_of(uint64_t seg, uint64_t from, uint64_t to)
+{
+	struct spool *sp = open_sp(1 << 20, seg, 0);
+
+	append_range(sp, from, to, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+}
+
 static void
 reset(void)
 {
@@ -586,10 +597,7 @@ test_numbers_above_segments(void **state)
 	(void)state;
 	/* three old segments, the last one torn empty after the key was made */
 	reset();
-	sp = open_sp(1 << 20, 4096, 0);
-	append_range(sp, 1, 80, true);
-	assert_int_equal(spool_sync(sp), 0);
-	spool_free(sp);
+	spool_of(4096, 1, 80);
 	for (int k = 0; k < 3; k++) {
 		seg_file(seg, sizeof(seg), k);
 		to_legacy(seg, "MSR2");
@@ -616,10 +624,7 @@ test_numbers_above_segments(void **state)
 	/* a keyed spool whose last segment was torn empty */
 	reset();
 	memset(&g, 0, sizeof(g));
-	sp = open_sp(1 << 20, 4096, 0);
-	append_range(sp, 1, 50, true);
-	assert_int_equal(spool_sync(sp), 0);
-	spool_free(sp);
+	spool_of(4096, 1, 50);
 	seg_file(seg, sizeof(seg), -1);
 	y = strtoull(strrchr(seg, '/') + 1, NULL, 16);
 	assert_true(y > 1);
@@ -696,10 +701,7 @@ test_disk_faults(void **state)
 		size_t taken;
 
 		reset();
-		sp = open_sp(1 << 20, 1 << 20, 0);
-		append_range(sp, 1, 300, true);
-		assert_int_equal(spool_sync(sp), 0);
-		spool_free(sp);
+		spool_of(1 << 20, 1, 300);
 		seg_file(seg, sizeof(seg), 0);
 		size = file_size(seg);
 		assert_true(size > 8 * 4096);
@@ -1084,10 +1086,7 @@ test_old_format(void **state)
 		int nseg;
 
 		reset();
-		sp = open_sp(1 << 20, 4096, 0);
-		append_range(sp, 1, 80, true);
-		assert_int_equal(spool_sync(sp), 0);
-		spool_free(sp);
+		spool_of(4096, 1, 80);
 		assert_int_equal(nseg = seg_count(), 3);
 		for (int k = 0; k < nseg; k++) {
 			seg_file(seg, sizeof(seg), k);
