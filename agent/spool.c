@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "ms_disk.h"
 #include "ms_log.h"
 #include "ms_map.h"
 #include "ms_proto.h"
@@ -357,69 +358,8 @@ resync(const uint8_t *key, const char *buf, size_t from, size_t len, bool more_f
 	return len;
 }
 
-/*
- * Reads len bytes at off (the caller keeps them inside the file). A block
- * the disk cannot read – EIO (a bad sector, data btrfs's checksum
- * rejects), EBADE (ZFS's checksum), EUCLEAN or EBADMSG (other file
- * systems' detected corruption) – is read again SPOOL_EIO_TRIES times a
- * moment apart (a passing fault: a path of a multipath or iSCSI disk
- * failing over), then reads as zeros, which no record parses as: a scan
- * skips them as corrupt bytes and takes the records after them, where a
- * short read used to end the scan there and cut the rest of the segment.
- * Adds such bytes to *unreadable and sets *bad_end (NULL: not wanted)
- * past the last of them. Returns the bytes read (fewer only at the file's end), -1 on any
- * other error (errno).
- */
-#define SPOOL_BLOCK 4096
 /* A segment with more unreadable bytes than this stops the start (seg_scan). */
-#define SPOOL_MAX_UNREADABLE (16 * SPOOL_BLOCK)
-#define SPOOL_EIO_TRIES 3
-#define SPOOL_EIO_PAUSE_NS 100000000L
-
-static bool
-media_error(int e)
-{
-	return e == EIO || e == EBADE || e == EUCLEAN || e == EBADMSG;
-}
-
-static ssize_t
-spool_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable, uint64_t *bad_end)
-{
-	size_t got = 0;
-	int tries = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-		size_t skip;
-
-		if (n > 0) {
-			got += (size_t)n;
-			tries = 0;
-			continue;
-		}
-		if (n == 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (!media_error(errno))
-			return -1;
-		if (++tries < SPOOL_EIO_TRIES) {
-			struct timespec ts = { 0, SPOOL_EIO_PAUSE_NS };
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		tries = 0;
-		skip = SPOOL_BLOCK - (size_t)((off + got) % SPOOL_BLOCK);
-		if (skip > len - got)
-			skip = len - got;
-		memset(buf + got, 0, skip);
-		got += skip;
-		*unreadable += skip;
-		if (bad_end != NULL)
-			*bad_end = off + got;
-	}
-	return (ssize_t)got;
-}
+#define SPOOL_MAX_UNREADABLE (16 * MS_DISK_BLOCK)
 
 /*
  * Scans segment i: counts its records, notes file ends, cuts a corrupt
@@ -445,7 +385,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 	}
 	while (off < (uint64_t)st.st_size) {
 		uint64_t left = (uint64_t)st.st_size - off;
-		ssize_t n = spool_pread(fd, sp->rbuf, left < SPOOL_RBUF ? (size_t)left : SPOOL_RBUF,
+		ssize_t n = ms_disk_pread(fd, sp->rbuf, left < SPOOL_RBUF ? (size_t)left : SPOOL_RBUF,
 		    off, &unreadable, &bad_end);
 		size_t pos = 0;
 		bool eof;
@@ -660,7 +600,7 @@ key_load(struct spool *sp, char *err, size_t errsz)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		if (media_error(errno)) {
+		if (ms_disk_media_error(errno)) {
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));
 			return -1;
 		}
@@ -669,8 +609,8 @@ key_load(struct spool *sp, char *err, size_t errsz)
 		uint64_t unreadable = 0;
 		int e;
 
-		/* A passing disk fault is read again (spool_pread), not taken for damage. */
-		n = spool_pread(fd, b, sizeof(b), 0, &unreadable, NULL);
+		/* A passing disk fault is read again (ms_disk_pread), not taken for damage. */
+		n = ms_disk_pread(fd, b, sizeof(b), 0, &unreadable, NULL);
 		e = errno;
 		close(fd);
 		if (unreadable > 0) {
@@ -1204,7 +1144,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 		}
 		unreadable = 0;
 		want = s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF;
-		n = spool_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, NULL);
+		n = ms_disk_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, NULL);
 		e = errno;
 		if (unreadable) {
 			/*

@@ -1,0 +1,53 @@
+/* ms_disk – reading durable files on a failing disk (see ms_disk.h). */
+#include "ms_disk.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+bool
+ms_disk_media_error(int e)
+{
+	return e == EIO || e == EBADE || e == EUCLEAN || e == EBADMSG;
+}
+
+ssize_t
+ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
+    uint64_t *bad_end)
+{
+	size_t got = 0;
+	int tries = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+		size_t skip;
+
+		if (n > 0) {
+			got += (size_t)n;
+			tries = 0;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (!ms_disk_media_error(errno))
+			return -1;
+		if (++tries < MS_DISK_TRIES) {
+			struct timespec ts = { 0, MS_DISK_PAUSE_NS };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		tries = 0;
+		skip = MS_DISK_BLOCK - (size_t)((off + got) % MS_DISK_BLOCK);
+		if (skip > len - got)
+			skip = len - got;
+		memset(buf + got, 0, skip);
+		got += skip;
+		*unreadable += skip;
+		if (bad_end != NULL)
+			*bad_end = off + got;
+	}
+	return (ssize_t)got;
+}

@@ -1,0 +1,39 @@
+/*
+ * ms_disk – reading durable files on a disk that may fail: what both
+ * daemons' spools (agent/spool.c, collector/journal.c) do when a block
+ * cannot be read.
+ */
+#ifndef MS_DISK_H
+#define MS_DISK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The unit a failing disk loses: a page, what a file system checksums. */
+#define MS_DISK_BLOCK 4096
+#define MS_DISK_TRIES 3
+#define MS_DISK_PAUSE_NS 100000000L
+
+/*
+ * Whether errno e says the medium could not give the data: EIO (a bad
+ * sector, data btrfs's checksum rejects), EBADE (ZFS's checksum), EUCLEAN
+ * or EBADMSG (other file systems' detected corruption).
+ */
+bool ms_disk_media_error(int e);
+
+/*
+ * Reads len bytes of fd at off (the caller keeps them inside the file). A
+ * block the disk cannot read (ms_disk_media_error) is read again
+ * MS_DISK_TRIES times MS_DISK_PAUSE_NS apart (a passing fault: a path of
+ * a multipath or iSCSI disk failing over), then reads as zeros: the
+ * caller's checks reject them as damage, where a short read would have
+ * looked like the file's end. Adds such bytes to *unreadable and sets
+ * *bad_end (NULL: not wanted) past the last of them. Returns the bytes
+ * read (fewer only at the file's end), -1 on any other error (errno).
+ */
+ssize_t ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
+    uint64_t *bad_end);
+
+#endif
