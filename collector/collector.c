@@ -319,10 +319,13 @@ collector_log_stats(const struct collector *c, const char *why)
 {
 	const struct collector_stats *s = &c->stats;
 	size_t tracked = 0;
+	uint64_t cut = 0, skipped = 0, unreadable = 0;
 
 	for (size_t i = 0; i < c->ndetectors; i++)
 		if (c->detectors[i]->tracked)
 			tracked += c->detectors[i]->tracked(c->detectors[i]->state);
+	if (c->sink)
+		sink_spool_losses(c->sink, &cut, &skipped, &unreadable);
 	ms_info("event=stats why=%s sessions=%zu sessions_accepted=%" PRIu64
 	    " sessions_refused=%" PRIu64 " tls_failures=%" PRIu64 " frames_in=%" PRIu64
 	    " frames_bad=%" PRIu64 " batches_in=%" PRIu64 " events_in=%" PRIu64
@@ -335,6 +338,8 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " tls_revoked=%" PRIu64 " tls_no_cert=%" PRIu64 " tls_bad_identity=%" PRIu64
 	    " tls_timeout=%" PRIu64 " tls_closed=%" PRIu64 " tls_other=%" PRIu64
 	    " spool_records=%" PRIu64 " spool_replayed=%" PRIu64 " spool_bytes=%" PRIu64
+	    " spool_cut_bytes=%" PRIu64 " spool_damaged_bytes=%" PRIu64
+	    " spool_unreadable_bytes=%" PRIu64
 	    " alerts_folded=%" PRIu64 " alerts_aggregated=%" PRIu64 " alerts_unbatched=%" PRIu64,
 	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
 	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
@@ -346,8 +351,8 @@ collector_log_stats(const struct collector *c, const char *why)
 	    s->tls_fail[TLS_FAIL_PURPOSE], s->tls_fail[TLS_FAIL_REVOKED], s->tls_fail[TLS_FAIL_NO_CERT],
 	    s->tls_fail[TLS_FAIL_BAD_ID], s->tls_fail[TLS_FAIL_TIMEOUT], s->tls_fail[TLS_FAIL_CLOSED],
 	    s->tls_fail[TLS_FAIL_OTHER], s->spool_records, s->spool_replayed,
-	    c->sink ? sink_spool_bytes(c->sink) : 0, s->alerts_folded, s->alerts_aggregated,
-	    s->alerts_unbatched);
+	    c->sink ? sink_spool_bytes(c->sink) : 0, cut, skipped, unreadable, s->alerts_folded,
+	    s->alerts_aggregated, s->alerts_unbatched);
 }
 
 void

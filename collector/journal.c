@@ -9,63 +9,212 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ms_disk.h"
 #include "ms_log.h"
 #include "ms_rec.h"
 
-static const char magic[4] = { 'M', 'S', 'J', '1' };
-#define JREC_FIXED 20	/* body bytes before the command lengths */
+static const char magic1[4] = { 'M', 'S', 'J', '1' };
+static const char magic2[8] = { 'M', 'S', 'J', '2', 0, 0, 0, 0 };
+
+#define J_BLOCK		MS_DISK_BLOCK
+#define J_FILE_HDR	8	/* magic2 */
+#define J_FRAG_HDR	8
+#define J_WINDOW	(16 * J_BLOCK)	/* read ahead when scanning or replaying */
+#define JREC_FIXED1	20	/* MSJ1: body bytes before the command lengths */
+#define JREC_FIXED2	28	/* MSJ2: record bytes before the command lengths */
+#define JREC_MAX	((size_t)JOURNAL_MAX_RECORD + JREC_FIXED2)
+
+enum { FRAG_FULL = 1, FRAG_FIRST, FRAG_MIDDLE, FRAG_LAST };
 
 struct journal {
 	int fd;
 	char path[4200];
 	uint64_t size;
+	uint64_t synced;	/* bytes known on disk: after open's sync, then journal_sync's */
 	uint64_t max_bytes;
-	char *rbuf;		/* scratch for reads */
+	bool legacy;		/* the file holds MSJ1 records (until emptied) */
+	char *rbuf;		/* the record read or being built */
 	size_t rcap;
+	char *wbuf;		/* an append's fragments */
+	size_t wcap;
+	char *win;		/* J_WINDOW bytes of the file from win_off (win_len valid) */
+	uint64_t win_off;
+	size_t win_len;
+	uint64_t bad_end;	/* past the last byte the disk could not read */
+	uint64_t skip_off;	/* the last damaged record skipped by journal_read */
 	struct journal_stats st;
 };
 
 static int
-grow(struct journal *j, size_t n)
+grow(char **buf, size_t *cap, size_t n)
 {
 	char *nb;
 
-	if (n <= j->rcap)
+	if (n <= *cap)
 		return 0;
-	if ((nb = realloc(j->rbuf, n)) == NULL)
+	if ((nb = realloc(*buf, n)) == NULL)
 		return -1;
-	j->rbuf = nb;
-	j->rcap = n;
+	*buf = nb;
+	*cap = n;
 	return 0;
 }
 
-/* Reads n bytes at off into j->rbuf; 0, or -1 (short: the file ends first). */
+/*
+ * Makes the window hold the file's bytes at off (off < size); 0, or -1 on
+ * a read error that is not the disk's (errno). Bytes the disk cannot read
+ * come back as zeros, which no fragment checks as.
+ */
 static int
-read_at(struct journal *j, uint64_t off, size_t n)
+win_load(struct journal *j, uint64_t off)
 {
-	size_t got = 0;
+	uint64_t start = off - off % J_BLOCK, want = j->size - start;
+	ssize_t n;
 
-	if (grow(j, n) < 0)
+	if (j->win_len && off >= j->win_off && off < j->win_off + j->win_len)
+		return 0;
+	if (want > J_WINDOW)
+		want = J_WINDOW;
+	j->win_len = 0;
+	if ((n = ms_disk_pread(j->fd, j->win, (size_t)want, start, &j->st.unreadable_bytes,
+	    &j->bad_end)) < 0)
 		return -1;
-	while (got < n) {
-		ssize_t r = pread(j->fd, j->rbuf + got, n - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
+	if ((uint64_t)n <= off - start) {
+		errno = EIO;	/* shorter than its size: not our file any more */
+		return -1;
 	}
+	j->win_off = start;
+	j->win_len = (size_t)n;
 	return 0;
 }
 
-/* Parses the body of a checked record in j->rbuf (total len bytes) into r. */
-static int
-parse(struct journal *j, size_t len, struct journal_rec *r)
-{
-	const char *b = j->rbuf + MS_REC_HDR;
-	size_t blen = len - MS_REC_HDR, need;
+enum rd { RD_OK, RD_END, RD_BAD, RD_TORN, RD_ERR };
 
-	if (blen < JREC_FIXED)
+/*
+ * The fragment at pos (inside a block, with room for one): its type and
+ * payload length when it checks (and ends by the file's end), else 0.
+ * RD_ERR is returned through *err.
+ */
+static int
+frag_at(struct journal *j, uint64_t pos, size_t *flen, const char **payload, bool *err)
+{
+	size_t in = (size_t)(pos % J_BLOCK), n;
+	const char *h;
+	int type;
+
+	*err = false;
+	if (j->size - pos < J_FRAG_HDR)
+		return 0;
+	if (win_load(j, pos) < 0) {
+		*err = true;
+		return 0;
+	}
+	/* The window starts at a block and holds whole blocks (or up to the file's end). */
+	if (pos + J_FRAG_HDR > j->win_off + j->win_len)
+		return 0;
+	h = j->win + (pos - j->win_off);
+	n = ms_get16(h + 4);
+	type = (unsigned char)h[6];
+	if (type < FRAG_FULL || type > FRAG_LAST || h[7] != 0 || n == 0 ||
+	    in + J_FRAG_HDR + n > J_BLOCK || pos + J_FRAG_HDR + n > j->win_off + j->win_len)
+		return 0;
+	if (ms_crc32c(h + 4, 4 + n) != ms_get32(h))
+		return 0;
+	*flen = n;
+	*payload = h + J_FRAG_HDR;
+	return type;
+}
+
+/* Where the fragment after one ending at pos starts: pos, or the next block past its padding. */
+static uint64_t
+frag_next(uint64_t pos)
+{
+	size_t left = J_BLOCK - (size_t)(pos % J_BLOCK);
+
+	if (pos < J_FILE_HDR)
+		return J_FILE_HDR;
+	return left < J_FRAG_HDR + 1 ? pos + left : pos;
+}
+
+/*
+ * Reads the record starting at off into rbuf (*plen bytes) and sets *next
+ * past it. RD_END: nothing at off; RD_BAD: a fragment at *bad (at or after
+ * off) does not check or does not belong (one that would end past the
+ * file's end included); RD_TORN: the file ends where the record's next
+ * fragment would start; RD_ERR: another read error.
+ */
+static enum rd
+rec_get(struct journal *j, uint64_t off, size_t *plen, uint64_t *next, uint64_t *bad)
+{
+	uint64_t pos = frag_next(off);
+	size_t len = 0;
+	bool in = false, err;
+
+	for (;;) {
+		const char *p;
+		size_t n;
+		int type;
+
+		pos = frag_next(pos);
+		if (pos >= j->size)
+			return in ? RD_TORN : RD_END;
+		type = frag_at(j, pos, &n, &p, &err);
+		if (err)
+			return RD_ERR;
+		if (type == 0 || in != (type == FRAG_MIDDLE || type == FRAG_LAST) ||
+		    len + n > JREC_MAX || grow(&j->rbuf, &j->rcap, len + n) < 0) {
+			*bad = pos;
+			return RD_BAD;
+		}
+		memcpy(j->rbuf + len, p, n);
+		len += n;
+		pos += J_FRAG_HDR + n;
+		if (type == FRAG_FULL || type == FRAG_LAST) {
+			*plen = len;
+			*next = pos;
+			return RD_OK;
+		}
+		in = true;
+	}
+}
+
+/*
+ * After a fragment at bad that does not check: the start of the first
+ * record in a later block whose fragments check from the block's start
+ * (its first header is the writer's: no byte of a payload is taken for a
+ * header), or the file's size when there is none. UINT64_MAX on a read
+ * error (errno).
+ */
+static uint64_t
+resume_after(struct journal *j, uint64_t bad)
+{
+	for (uint64_t b = bad / J_BLOCK + 1; b * J_BLOCK < j->size; b++) {
+		uint64_t pos = b * J_BLOCK;
+
+		while (pos < j->size && pos < (b + 1) * J_BLOCK) {
+			const char *p;
+			size_t n;
+			bool err;
+			int type = frag_at(j, pos, &n, &p, &err);
+
+			if (err)
+				return UINT64_MAX;
+			if (type == 0)
+				break;
+			if (type == FRAG_FULL || type == FRAG_FIRST)
+				return pos;
+			pos = frag_next(pos + J_FRAG_HDR + n);
+		}
+	}
+	return j->size;
+}
+
+/* Parses a record's bytes (MSJ2 when fixed is JREC_FIXED2, else an MSJ1 body) into r. */
+static int
+parse(const char *b, size_t blen, size_t fixed, struct journal_rec *r, uint64_t *synced)
+{
+	size_t need;
+
+	if (blen < fixed)
 		return -1;
 	memset(r, 0, sizeof(*r));
 	r->kind = (uint8_t)b[0];
@@ -73,18 +222,19 @@ parse(struct journal *j, size_t len, struct journal_rec *r)
 	r->seq = ms_get64(b + 4);
 	r->nalerts = ms_get32(b + 12);
 	r->ncmds = ms_get32(b + 16);
-	if (r->ncmds > JOURNAL_MAX_CMDS || blen < JREC_FIXED + 4 * (size_t)r->ncmds)
+	*synced = fixed == JREC_FIXED2 ? ms_get64(b + 20) : 0;
+	if (r->ncmds > JOURNAL_MAX_CMDS || blen < fixed + 4 * (size_t)r->ncmds)
 		return -1;
-	need = JREC_FIXED + 4 * (size_t)r->ncmds + r->agent_len;
+	need = fixed + 4 * (size_t)r->ncmds + r->agent_len;
 	for (uint32_t i = 0; i < r->ncmds; i++) {
-		r->cmdlen[i] = ms_get32(b + JREC_FIXED + 4 * i);
+		r->cmdlen[i] = ms_get32(b + fixed + 4 * i);
 		need += r->cmdlen[i];
 		if (need > blen)
 			return -1;
 	}
 	if (need != blen)
 		return -1;
-	b += JREC_FIXED + 4 * (size_t)r->ncmds;
+	b += fixed + 4 * (size_t)r->ncmds;
 	r->agent = b;
 	b += r->agent_len;
 	for (uint32_t i = 0; i < r->ncmds; i++) {
@@ -94,74 +244,234 @@ parse(struct journal *j, size_t len, struct journal_rec *r)
 	return 0;
 }
 
-int
-journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
+/* --- MSJ1, an older collector's file ------------------------------------ */
+
+/* Reads n bytes at off into rbuf; 0, or -1 (the file ends first, or unreadable). */
+static int
+read_at1(struct journal *j, uint64_t off, size_t n)
+{
+	uint64_t unreadable = 0;
+	ssize_t got;
+
+	if (grow(&j->rbuf, &j->rcap, n) < 0)
+		return -1;
+	got = ms_disk_pread(j->fd, j->rbuf, n, off, &unreadable, &j->bad_end);
+	j->st.unreadable_bytes += unreadable;
+	return got == (ssize_t)n && unreadable == 0 ? 0 : -1;
+}
+
+/* The MSJ1 record at off; 1, 0 at the end, -1 when it does not check or cannot be read. */
+static int
+read1(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
 {
 	long long len;
+	uint64_t synced;
+	size_t avail = j->size - off < MS_REC_HDR ? (size_t)(j->size - off) : MS_REC_HDR;
 
 	if (off >= j->size)
 		return 0;
-	if (j->size - off < MS_REC_HDR || read_at(j, off, MS_REC_HDR) < 0)
-		goto bad;
-	len = ms_rec_check(j->rbuf, MS_REC_HDR, magic, JREC_FIXED, JOURNAL_MAX_RECORD);
-	if (len < 0 || (uint64_t)MS_REC_HDR + ms_get32(j->rbuf + 8) > j->size - off ||
-	    read_at(j, off, MS_REC_HDR + ms_get32(j->rbuf + 8)) < 0)
-		goto bad;
-	len = ms_rec_check(j->rbuf, MS_REC_HDR + ms_get32(j->rbuf + 8), magic, JREC_FIXED,
-	    JOURNAL_MAX_RECORD);
-	if (len <= 0 || parse(j, (size_t)len, r) < 0)
-		goto bad;
+	if (read_at1(j, off, avail) < 0)
+		return -1;
+	len = ms_rec_check(j->rbuf, avail, magic1, JREC_FIXED1, JOURNAL_MAX_RECORD);
+	if (len < 0 || avail < MS_REC_HDR || MS_REC_HDR + (uint64_t)ms_get32(j->rbuf + 8) > j->size - off)
+		return -1;
+	avail = MS_REC_HDR + ms_get32(j->rbuf + 8);
+	if (read_at1(j, off, avail) < 0 ||
+	    (len = ms_rec_check(j->rbuf, avail, magic1, JREC_FIXED1, JOURNAL_MAX_RECORD)) <= 0 ||
+	    parse(j->rbuf + MS_REC_HDR, (size_t)len - MS_REC_HDR, JREC_FIXED1, r, &synced) < 0)
+		return -1;
 	*next = off + (uint64_t)len;
 	return 1;
-bad:
-	ms_err("event=spool_read_error path=%s offset=%llu", j->path, (unsigned long long)off);
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+int
+journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
+{
+	uint64_t bad = 0, synced;
+	size_t len;
+	enum rd rc;
+
+	if (j->legacy) {
+		int r1 = read1(j, off, r, next);
+		if (r1 < 0)
+			ms_err("event=spool_read_error path=%s offset=%llu", j->path,
+			    (unsigned long long)off);
+		return r1;
+	}
+	rc = rec_get(j, off, &len, next, &bad);
+	if (rc == RD_OK && parse(j->rbuf, len, JREC_FIXED2, r, &synced) == 0)
+		return 1;
+	if (rc == RD_END)
+		return 0;
+	if (rc == RD_OK) {
+		/* Framed and checked, but not a record: this one alone is skipped. */
+		bad = off;
+	} else if (rc == RD_BAD) {
+		if ((*next = resume_after(j, bad)) == UINT64_MAX)
+			goto error;
+	} else {
+		goto error;
+	}
+	if (j->skip_off != off + 1) {
+		/* Sent again after a reconnect: counted once. */
+		j->skip_off = off + 1;
+		j->st.damaged++;
+		j->st.damaged_bytes += *next - off;
+		ms_err("event=spool_damaged path=%s offset=%llu bytes=%llu note=\"records lost\"",
+		    j->path, (unsigned long long)off, (unsigned long long)(*next - off));
+	}
+	return 2;
+error:
+	ms_err("event=spool_read_error path=%s offset=%llu reason=\"%s\"", j->path,
+	    (unsigned long long)off, rc == RD_TORN ? "the file ends inside a record" : strerror(errno));
 	return -1;
 }
 
-/* Walks the file from the start; cuts it after the last good record. */
+/* --- opening --------------------------------------------------------------- */
+
+/* Cuts the file at off (a torn or unproven tail); 0 or -1 with err filled. */
+static int
+cut(struct journal *j, uint64_t off, char *err, size_t errsz)
+{
+	if (off >= j->size)
+		return 0;
+	if (j->bad_end > off) {
+		/* Not cut: what cannot be read now may be read later. */
+		snprintf(err, errsz, "%s: bytes after offset %llu cannot be read (the disk is "
+		    "failing?); nothing was cut", j->path, (unsigned long long)off);
+		return -1;
+	}
+	j->st.corrupt_bytes += j->size - off;
+	ms_warn("event=spool_tail_truncated path=%s offset=%llu bytes=%llu", j->path,
+	    (unsigned long long)off, (unsigned long long)(j->size - off));
+	if (ftruncate(j->fd, (off_t)off) < 0) {
+		snprintf(err, errsz, "%s: cannot cut the bad tail: %s", j->path, strerror(errno));
+		return -1;
+	}
+	j->size = off;
+	j->win_len = 0;
+	return 0;
+}
+
+/* An older collector's file: walked record by record, cut after the last good one. */
+static int
+scan1(struct journal *j, char *err, size_t errsz)
+{
+	uint64_t off = 0, next;
+	struct journal_rec r;
+
+	while (read1(j, off, &r, &next) == 1) {
+		j->st.recovered++;
+		off = next;
+	}
+	return cut(j, off, err, errsz);
+}
+
+/*
+ * Walks the file: counts its records, skips damage that a later record
+ * proves was on disk, cuts a torn or unproven tail. 0 or -1.
+ */
+static int
+scan2(struct journal *j, char *err, size_t errsz)
+{
+	uint64_t off = J_FILE_HDR, good_end = J_FILE_HDR, hole = 0, hole_end = 0, pending = 0;
+	uint64_t held = 0, nholes = 0;
+	bool in_hole = false;
+
+	if (j->size < J_FILE_HDR)
+		return cut(j, 0, err, errsz);
+	/*
+	 * The magic only tells this format from MSJ1 (scan): damaged, it is
+	 * still this one, and the records after it are checked as any.
+	 */
+	while (off < j->size) {
+		struct journal_rec r;
+		uint64_t next = 0, bad = 0, synced = 0;
+		size_t len = 0;
+		enum rd rc = rec_get(j, off, &len, &next, &bad);
+
+		if (rc == RD_ERR)
+			goto error;
+		if (rc == RD_END || rc == RD_TORN)
+			break;
+		if (rc == RD_OK && parse(j->rbuf, len, JREC_FIXED2, &r, &synced) < 0) {
+			/* Framed and checked but not a record (not our writer's): this one alone. */
+			if (!in_hole) {
+				hole = off;
+				in_hole = true;
+			}
+			nholes++;
+			pending += next - off;
+			hole_end = next;
+			off = next;
+			continue;
+		}
+		if (rc == RD_BAD) {
+			uint64_t resume = resume_after(j, bad);
+
+			if (resume == UINT64_MAX)
+				goto error;
+			if (!in_hole) {
+				hole = off;
+				in_hole = true;
+			}
+			nholes++;
+			pending += resume - off;
+			hole_end = resume;
+			off = resume;
+			continue;
+		}
+		if (in_hole && synced >= hole_end) {
+			/* Written after a sync that had the damaged bytes on disk: damage, not a tear. */
+			ms_err("event=spool_damaged path=%s offset=%llu bytes=%llu places=%llu "
+			    "note=\"records lost\"", j->path, (unsigned long long)hole,
+			    (unsigned long long)pending, (unsigned long long)nholes);
+			j->st.damaged += nholes;
+			j->st.damaged_bytes += pending;
+			j->st.recovered += held;
+			in_hole = false;
+			held = pending = nholes = 0;
+		}
+		if (in_hole) {
+			held++;
+		} else {
+			j->st.recovered++;
+			good_end = next;
+		}
+		off = next;
+	}
+	/* Records after a gap no later record proves: a crash's tear, cut with the gap. */
+	if (in_hole)
+		good_end = hole;
+	/* No record left: the file is emptied (its header comes with the next record). */
+	return cut(j, good_end <= J_FILE_HDR ? 0 : good_end, err, errsz);
+error:
+	snprintf(err, errsz, "%s: %s", j->path, strerror(errno));
+	return -1;
+}
+
 static int
 scan(struct journal *j, char *err, size_t errsz)
 {
 	struct stat sb;
-	uint64_t off = 0, next;
-	struct journal_rec r;
+	char m[4];
+	uint64_t unreadable = 0;
 
 	if (fstat(j->fd, &sb) < 0) {
 		snprintf(err, errsz, "%s: %s", j->path, strerror(errno));
 		return -1;
 	}
 	j->size = (uint64_t)sb.st_size;
-	while (off < j->size) {
-		long long len;
-		size_t avail = j->size - off < MS_REC_HDR ? (size_t)(j->size - off) : MS_REC_HDR;
-
-		if (read_at(j, off, avail) < 0)
-			break;
-		len = ms_rec_check(j->rbuf, avail, magic, JREC_FIXED, JOURNAL_MAX_RECORD);
-		if (len < 0 || avail < MS_REC_HDR ||
-		    MS_REC_HDR + (uint64_t)ms_get32(j->rbuf + 8) > j->size - off)
-			break;
-		avail = MS_REC_HDR + ms_get32(j->rbuf + 8);
-		if (read_at(j, off, avail) < 0 ||
-		    (len = ms_rec_check(j->rbuf, avail, magic, JREC_FIXED, JOURNAL_MAX_RECORD)) <= 0 ||
-		    parse(j, (size_t)len, &r) < 0)
-			break;
-		next = off + (uint64_t)len;
-		j->st.recovered++;
-		off = next;
+	if (j->size == 0)
+		return 0;
+	if (j->size >= 4 && ms_disk_pread(j->fd, m, 4, 0, &unreadable, NULL) == 4 &&
+	    unreadable == 0 && memcmp(m, magic1, 4) == 0) {
+		j->legacy = true;
+		return scan1(j, err, errsz);
 	}
-	if (off < j->size) {
-		/* A torn write (crash) or damage: everything from here is unusable. */
-		j->st.corrupt_bytes += j->size - off;
-		ms_warn("event=spool_tail_truncated path=%s offset=%llu bytes=%llu", j->path,
-		    (unsigned long long)off, (unsigned long long)(j->size - off));
-		if (ftruncate(j->fd, (off_t)off) < 0 || fdatasync(j->fd) < 0) {
-			snprintf(err, errsz, "%s: cannot cut the bad tail: %s", j->path, strerror(errno));
-			return -1;
-		}
-		j->size = off;
-	}
-	return 0;
+	return scan2(j, err, errsz);
 }
 
 struct journal *
@@ -169,8 +479,9 @@ journal_open(const char *dir, uint64_t max_bytes, char *err, size_t errsz)
 {
 	struct journal *j = calloc(1, sizeof(*j));
 
-	if (j == NULL) {
+	if (j == NULL || (j->win = malloc(J_WINDOW)) == NULL) {
 		snprintf(err, errsz, "out of memory");
+		free(j);
 		return NULL;
 	}
 	j->fd = -1;
@@ -189,6 +500,16 @@ journal_open(const char *dir, uint64_t max_bytes, char *err, size_t errsz)
 	}
 	if (scan(j, err, errsz) < 0)
 		goto fail;
+	/*
+	 * What was read may still be only in the page cache (the last run was
+	 * killed, the machine was not): on disk from here on, so that records
+	 * appended now can vouch for it.
+	 */
+	if (fdatasync(j->fd) < 0) {
+		snprintf(err, errsz, "%s: %s", j->path, strerror(errno));
+		goto fail;
+	}
+	j->synced = j->size;
 	j->st.bytes = j->size;
 	return j;
 fail:
@@ -204,33 +525,34 @@ journal_free(struct journal *j)
 	if (j->fd >= 0)
 		close(j->fd);
 	free(j->rbuf);
+	free(j->wbuf);
+	free(j->win);
 	free(j);
 }
 
-int
-journal_append(struct journal *j, const struct journal_rec *r)
+/* --- writing --------------------------------------------------------------- */
+
+/* Builds r's bytes in rbuf after fixed bytes of header room; their length, or 0. */
+static size_t
+build(struct journal *j, const struct journal_rec *r, size_t fixed, size_t room)
 {
-	size_t len = MS_REC_HDR + JREC_FIXED + 4 * (size_t)r->ncmds + r->agent_len, off, done = 0;
+	size_t len = room + fixed + 4 * (size_t)r->ncmds + r->agent_len, off;
 	char *p;
 
-	if (r->ncmds > JOURNAL_MAX_CMDS || r->agent_len > UINT16_MAX)
-		return -1;
 	for (uint32_t i = 0; i < r->ncmds; i++)
 		len += r->cmdlen[i];
-	if (len > MS_REC_HDR + (size_t)JOURNAL_MAX_RECORD || j->size + len > j->max_bytes) {
-		j->st.full++;
-		return -1;
-	}
-	if (grow(j, len) < 0)
-		return -1;
-	p = j->rbuf;
-	memset(p, 0, MS_REC_HDR + JREC_FIXED);
-	p[12] = (char)r->kind;
-	ms_put16(p + 14, (uint16_t)r->agent_len);
-	ms_put64(p + 16, r->seq);
-	ms_put32(p + 24, r->nalerts);
-	ms_put32(p + 28, r->ncmds);
-	off = MS_REC_HDR + JREC_FIXED;
+	if (len > room + JREC_MAX || grow(&j->rbuf, &j->rcap, len) < 0)
+		return 0;
+	p = j->rbuf + room;
+	memset(p, 0, fixed);
+	p[0] = (char)r->kind;
+	ms_put16(p + 2, (uint16_t)r->agent_len);
+	ms_put64(p + 4, r->seq);
+	ms_put32(p + 12, r->nalerts);
+	ms_put32(p + 16, r->ncmds);
+	if (fixed == JREC_FIXED2)
+		ms_put64(p + 20, j->synced);
+	off = fixed;
 	for (uint32_t i = 0; i < r->ncmds; i++, off += 4)
 		ms_put32(p + off, (uint32_t)r->cmdlen[i]);
 	if (r->agent_len)
@@ -241,9 +563,107 @@ journal_append(struct journal *j, const struct journal_rec *r)
 			memcpy(p + off, r->cmd[i], r->cmdlen[i]);
 		off += r->cmdlen[i];
 	}
-	ms_rec_seal(p, magic, len);
-	while (done < len) {
-		ssize_t w = pwrite(j->fd, p + done, len - done, (off_t)(j->size + done));
+	return len;
+}
+
+/* The bytes a record of plen bytes takes when appended at pos (padding and headers included). */
+static uint64_t
+frag_span(uint64_t pos, size_t plen)
+{
+	uint64_t start = pos;
+
+	if (pos == 0)
+		pos = J_FILE_HDR;
+	while (plen > 0) {
+		size_t take;
+
+		pos = frag_next(pos);
+		take = J_BLOCK - (size_t)(pos % J_BLOCK) - J_FRAG_HDR;
+		if (take > plen)
+			take = plen;
+		pos += J_FRAG_HDR + take;
+		plen -= take;
+	}
+	return pos - start;
+}
+
+/* Lays the record in rbuf (plen bytes) out in fragments from j->size into wbuf. */
+static void
+frag_fill(struct journal *j, size_t plen, size_t span)
+{
+	uint64_t pos = j->size;
+	size_t w = 0, done = 0;
+
+	memset(j->wbuf, 0, span);
+	if (pos == 0) {
+		memcpy(j->wbuf, magic2, J_FILE_HDR);
+		w = J_FILE_HDR;
+		pos = J_FILE_HDR;
+	}
+	while (done < plen) {
+		uint64_t at = frag_next(pos);
+		size_t take = J_BLOCK - (size_t)(at % J_BLOCK) - J_FRAG_HDR;
+		char *h;
+		int type;
+
+		w += (size_t)(at - pos);	/* padding: zeros */
+		pos = at;
+		if (take > plen - done)
+			take = plen - done;
+		type = done == 0 ? (take == plen ? FRAG_FULL : FRAG_FIRST) :
+		    (done + take == plen ? FRAG_LAST : FRAG_MIDDLE);
+		h = j->wbuf + w;
+		ms_put16(h + 4, (uint16_t)take);
+		h[6] = (char)type;
+		memcpy(h + J_FRAG_HDR, j->rbuf + done, take);
+		ms_put32(h, ms_crc32c(h + 4, 4 + take));
+		w += J_FRAG_HDR + take;
+		pos += J_FRAG_HDR + take;
+		done += take;
+	}
+}
+
+int
+journal_append(struct journal *j, const struct journal_rec *r)
+{
+	size_t len, off = 0;
+	const char *p;
+
+	if (r->ncmds > JOURNAL_MAX_CMDS || r->agent_len > UINT16_MAX)
+		return -1;
+	if (j->legacy) {
+		/* An older collector's file: its format until it is emptied. */
+		if ((len = build(j, r, JREC_FIXED1, MS_REC_HDR)) == 0 ||
+		    len > MS_REC_HDR + (size_t)JOURNAL_MAX_RECORD) {
+			j->st.full++;
+			return -1;
+		}
+		if (j->size + len > j->max_bytes) {
+			j->st.full++;
+			return -1;
+		}
+		ms_rec_seal(j->rbuf, magic1, len);
+		p = j->rbuf;
+	} else {
+		size_t plen = build(j, r, JREC_FIXED2, 0);
+
+		if (plen == 0 || plen > JREC_MAX) {
+			j->st.full++;
+			return -1;
+		}
+		len = (size_t)frag_span(j->size, plen);
+		if (j->size + len > j->max_bytes) {
+			j->st.full++;
+			return -1;
+		}
+		if (grow(&j->wbuf, &j->wcap, len) < 0)
+			return -1;
+		frag_fill(j, plen, len);
+		p = j->wbuf;
+	}
+	j->win_len = 0;	/* the window may hold the block written to */
+	while (off < len) {
+		ssize_t w = pwrite(j->fd, p + off, len - off, (off_t)(j->size + off));
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -257,7 +677,7 @@ journal_append(struct journal *j, const struct journal_rec *r)
 			    w < 0 ? strerror(e) : "short write");
 			return -1;
 		}
-		done += (size_t)w;
+		off += (size_t)w;
 	}
 	j->size += len;
 	j->st.bytes = j->size;
@@ -268,10 +688,13 @@ journal_append(struct journal *j, const struct journal_rec *r)
 int
 journal_sync(struct journal *j)
 {
+	uint64_t size = j->size;
+
 	if (fdatasync(j->fd) < 0) {
 		ms_err("event=spool_sync_error path=%s reason=\"%s\"", j->path, strerror(errno));
 		return -1;
 	}
+	j->synced = size;
 	j->st.syncs++;
 	return 0;
 }
@@ -284,6 +707,11 @@ journal_reset(struct journal *j)
 		return -1;
 	}
 	j->size = 0;
+	j->synced = 0;
+	j->legacy = false;	/* emptied: from now on in this version's format */
+	j->win_len = 0;
+	j->bad_end = 0;
+	j->skip_off = 0;
 	j->st.bytes = 0;
 	return 0;
 }

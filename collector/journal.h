@@ -2,25 +2,51 @@
  * journal – the collector's spool on disk: sink operations that Redis has
  * not confirmed, kept in order while Redis is away or behind (sink_redis.c).
  *
- * One file, <dir>/sink.journal, records back to back (ms_rec framing,
- * magic "MSJ1"; integers little-endian):
+ * One file, <dir>/sink.journal, in 4 KiB blocks (integers little-endian):
  *
- *   off size
- *     0   12  magic, CRC-32 of bytes 8 .. end, body length (ms_rec.h)
- *    12    1  kind (the sink's operation kind)
- *    13    1  flags (0)
- *    14    2  agent id length (0: none)
- *    16    8  sequence number the operation checkpoints (0: none)
- *    24    4  alerts inside
- *    28    4  number of commands k
- *    32  4*k  length of each command
- *    ...      agent id, then the commands (RESP, as sent to Redis)
+ *   file    "MSJ2" and four zero bytes, then records in fragments
+ *   block   fragments back to back; a fragment never crosses a block's
+ *           end, and where fewer than 9 bytes are left the rest of the
+ *           block is zeros: every block starts with a fragment header
+ *   fragment  off size
+ *               0    4  CRC-32C of bytes 4 .. end of fragment
+ *               4    2  payload length n (1 .. 4088)
+ *               6    1  type: 1 whole record, 2 first, 3 middle, 4 last part
+ *               7    1  0
+ *               8    n  payload: a part of the record
+ *   record  off size
+ *             0    1  kind (the sink's operation kind)
+ *             1    1  flags (0)
+ *             2    2  agent id length (0: none)
+ *             4    8  sequence number the operation checkpoints (0: none)
+ *            12    4  alerts inside
+ *            16    4  number of commands k
+ *            20    8  bytes of the file known to be on disk when it was
+ *                     written (the size at the last completed sync)
+ *            28  4*k  length of each command
+ *           ...       agent id, then the commands (RESP, as sent to Redis)
  *
- * Appends are write(2)s of whole records; journal_sync makes them durable
- * (fdatasync). At open the file is scanned: a torn or corrupt tail (a crash
- * mid-write, a bad sector) is cut off and counted. The journal is emptied
- * as a whole once every record in it is confirmed (journal_reset), so
- * there is no compaction.
+ * Appends are write(2)s of whole records (with their fragments' headers
+ * and padding); journal_sync makes them durable (fdatasync). A record
+ * lost to damage (a bad sector, bits gone wrong) costs the block it is in
+ * and no more: reading goes on at the next block, whose first fragment
+ * header is the writer's own – never a guess among bytes an agent's log
+ * line could have forged – and after fragments of a record that began
+ * before the damage. Whether bytes that do not check are damage to what
+ * was on disk or the torn end of what was never synced (a crash: these
+ * must be cut, since records after a torn gap may have been written
+ * before records inside it, and agents send again what was not
+ * acknowledged) is told by the records after them: one that says the
+ * bytes were synced before it was written proves damage. At open, a torn
+ * or unproven tail is cut and counted; damage is skipped and counted,
+ * there and when read back. Bytes the disk cannot read (EIO) are read
+ * again a moment later, and where they would be cut the start stops
+ * instead (a failing disk or path: a later start may read them).
+ *
+ * An older collector's file ("MSJ1" records, each its own CRC-32 and no
+ * blocks) is read and appended to in that format until it is emptied.
+ * The journal is emptied as a whole once every record in it is confirmed
+ * (journal_reset), so there is no compaction.
  */
 #ifndef JOURNAL_H
 #define JOURNAL_H
@@ -48,7 +74,10 @@ struct journal_stats {
 	uint64_t bytes;		/* file size now */
 	uint64_t records;	/* appended since start */
 	uint64_t recovered;	/* records found at open */
-	uint64_t corrupt_bytes;	/* cut off at open */
+	uint64_t corrupt_bytes;	/* cut off at open (a torn or unproven tail) */
+	uint64_t damaged_bytes;	/* skipped: damage between good records (records in it are lost) */
+	uint64_t damaged;	/* such places skipped */
+	uint64_t unreadable_bytes; /* read as zeros after the disk failed them (MS_DISK_TRIES) */
 	uint64_t write_errors;	/* appends refused by the disk (nothing kept of them) */
 	uint64_t full;		/* appends refused by max_bytes */
 	uint64_t syncs;
@@ -67,9 +96,11 @@ int journal_append(struct journal *j, const struct journal_rec *r);
 /* fdatasync; 0 or -1. Records appended before it are durable once it returns 0. */
 int journal_sync(struct journal *j);
 /*
- * Reads the record at offset off into r (pointers valid until the next read)
- * and sets *next to the offset after it. 1, 0 at the end, -1 on a read error
- * or a record that does not check (logged).
+ * Reads the record at offset off (0, or a *next this returned) into r
+ * (pointers valid until the next read or append) and sets *next to the
+ * offset after it. 1; 2 when the record there is damaged: it is skipped
+ * (counted, logged) and *next is where the next good record starts; 0 at
+ * the end; -1 on any other read error (logged).
  */
 int journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next);
 /* Empties the file (and syncs that). 0 or -1. */

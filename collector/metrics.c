@@ -196,6 +196,7 @@ write_all(struct evbuffer *b, struct collector *c)
 	const struct collector_stats *s = &c->stats;
 	uint64_t decoded = s->events_in - s->events_dup - s->events_undecoded, cum = 0;
 	size_t tracked = 0;
+	uint64_t cut = 0, skipped = 0, unreadable = 0;
 
 	for (size_t i = 0; i < c->ndetectors; i++)
 		if (c->detectors[i]->tracked)
@@ -241,6 +242,15 @@ write_all(struct evbuffer *b, struct collector *c)
 	one(b, "minisoc_spool_bytes", "gauge",
 	    "Size of the collector's spool on disk (operations Redis has not confirmed yet)",
 	    c->sink ? sink_spool_bytes(c->sink) : 0);
+	if (c->sink)
+		sink_spool_losses(c->sink, &cut, &skipped, &unreadable);
+	one(b, "minisoc_spool_cut_bytes_total", "counter",
+	    "Spool bytes cut at start: a tail torn by a crash (its agents send it again) or not proven on disk",
+	    cut);
+	one(b, "minisoc_spool_damaged_bytes_total", "counter",
+	    "Spool bytes skipped as damage between good records (the alerts in them are lost)", skipped);
+	one(b, "minisoc_spool_unreadable_bytes_total", "counter",
+	    "Spool bytes the disk could not read after three tries", unreadable);
 	one(b, "minisoc_spool_records_total", "counter",
 	    "Operations written to the spool while Redis was away or behind", s->spool_records);
 	one(b, "minisoc_spool_replayed_total", "counter",

@@ -98,6 +98,13 @@ bool sink_has_spool(const struct sink *s);
 bool sink_spooling(const struct sink *s);
 /* Size of the spool file now. */
 uint64_t sink_spool_bytes(const struct sink *s);
+/*
+ * Bytes of the spool lost to damage: cut at start (a torn or unproven
+ * tail), skipped (damage between good records), read as zeros after the
+ * disk failed them. Zeros without a spool.
+ */
+void sink_spool_losses(const struct sink *s, uint64_t *cut, uint64_t *skipped,
+    uint64_t *unreadable);
 bool sink_connected(const struct sink *s);
 
 #endif

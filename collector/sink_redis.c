@@ -754,8 +754,14 @@ journal_recover(struct sink *s)
 	uint64_t off = 0, next;
 	size_t n = 0;
 	char id[128];
+	int rc;
 
-	while (journal_read(s->j, off, &r, &next) == 1) {
+	while ((rc = journal_read(s->j, off, &r, &next)) > 0) {
+		if (rc == 2) {
+			/* Damaged: its records are lost (counted and logged by the journal). */
+			off = next;
+			continue;
+		}
 		n++;
 		if (r.seq && r.agent_len && (r.kind == OP_CHECKPOINT || r.kind == OP_BATCH ||
 		    r.kind == OP_SNAPSHOT)) {
@@ -1117,7 +1123,8 @@ flush_journal(struct sink *s)
 		return 0;
 	if ((rc = journal_read(s->j, s->jsent, &r, &next)) <= 0)
 		return 0;	/* logged; tried again at the next reply or reconnect */
-	if (r.kind == OP_SNAPSHOT || r.ncmds == 0) {
+	if (rc == 2 || r.kind == OP_SNAPSHOT || r.ncmds == 0) {
+		/* rc 2: a damaged record, skipped (counted and logged by the journal). */
 		s->jsent = next;
 		return 1;
 	}
@@ -1131,7 +1138,7 @@ flush_journal(struct sink *s)
 	}
 	/* journal_group read on: r's pointers may be stale. */
 	if ((r.kind == OP_CHECKPOINT || r.kind == OP_BATCH) &&
-	    journal_read(s->j, s->jsent, &r, &next) <= 0)
+	    journal_read(s->j, s->jsent, &r, &next) != 1)
 		return 0;
 	if ((op = op_from_rec(s, &r, s->jsent, next)) == NULL)
 		return 0;
@@ -2032,6 +2039,16 @@ uint64_t
 sink_spool_bytes(const struct sink *s)
 {
 	return s->j ? journal_size(s->j) : 0;
+}
+
+void
+sink_spool_losses(const struct sink *s, uint64_t *cut, uint64_t *skipped, uint64_t *unreadable)
+{
+	const struct journal_stats *st = s->j ? journal_stats(s->j) : NULL;
+
+	*cut = st ? st->corrupt_bytes : 0;
+	*skipped = st ? st->damaged_bytes : 0;
+	*unreadable = st ? st->unreadable_bytes : 0;
 }
 
 bool

@@ -1,7 +1,9 @@
 /*
  * Fuzz target: the collector's spool file as found at start (journal.c) –
- * torn writes, flipped bits, lengths that lie. The bytes become the file;
- * opening scans and cuts it, then every record left is read back.
+ * torn writes, flipped bits, lengths that lie, fragments out of order, in
+ * this version's format (MSJ2) and an older collector's (MSJ1). The bytes
+ * become the file; opening scans and cuts it, then every record left is
+ * read back (as many as the scan counted), and one appended after them.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct journal_rec r;
 	uint64_t off = 0, next;
 	volatile size_t sink = 0;
+	uint64_t n = 0;
+	int rc;
 	FILE *f;
 
 	if (dir[0] == '\0') {
@@ -52,19 +56,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fclose(f);
 	if ((j = journal_open(dir, 1u << 30, err, sizeof(err))) == NULL)
 		return 0;
-	while (journal_read(j, off, &r, &next) == 1) {
+	while ((rc = journal_read(j, off, &r, &next)) > 0) {
+		if (next <= off)
+			abort();
+		off = next;
+		if (rc == 2)
+			continue;	/* damage the scan skipped */
+		n++;
 		/* Touch both ends of every slice. */
 		if (r.agent_len)
 			sink += (unsigned char)r.agent[0] + (unsigned char)r.agent[r.agent_len - 1];
 		for (uint32_t i = 0; i < r.ncmds; i++)
 			if (r.cmdlen[i])
 				sink += (unsigned char)r.cmd[i][0] + (unsigned char)r.cmd[i][r.cmdlen[i] - 1];
-		if (next <= off)
-			abort();
-		off = next;
 	}
-	if (off != journal_size(j))
-		abort();	/* the scan left bytes that do not read back */
+	if (rc < 0 || off != journal_size(j) || n != journal_stats(j)->recovered)
+		abort();	/* the scan left bytes that do not read back, or counted wrong */
+	/* What is appended after the scan reads back where it was put. */
+	memset(&r, 0, sizeof(r));
+	r.kind = 5;
+	r.seq = 77;
+	r.ncmds = 1;
+	r.cmd[0] = "PING";
+	r.cmdlen[0] = 4;
+	if (journal_append(j, &r) == 0) {
+		if (journal_read(j, off, &r, &next) != 1 || r.seq != 77 || next != journal_size(j) ||
+		    r.cmdlen[0] != 4 || memcmp(r.cmd[0], "PING", 4) != 0)
+			abort();
+	}
 	journal_free(j);
 	unlink(path);
 	return 0;

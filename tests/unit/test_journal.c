@@ -1,13 +1,20 @@
 /*
  * Unit tests of the collector's spool file (journal.c) on a real folder:
  * records come back as written, a torn or corrupt tail is cut at open, the
- * size cap refuses without leaving anything, and reset empties the file.
+ * size cap refuses without leaving anything, and reset empties the file;
+ * damage between good records costs its block and no more, a tear after
+ * the last sync is cut, bytes forged inside a record are never taken for
+ * one, blocks the disk cannot read (pread wrapped: -Wl,--wrap=pread) are
+ * read again or stop the start, and an older collector's file is read.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +23,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "ms_rec.h"
 
 static char dir[256];
 
@@ -196,6 +204,441 @@ test_cap(void **state)
 	assert_non_null(strstr(err, "/proc/minisoc-no/such"));
 }
 
+/* --- disk faults: pread of chosen bytes of the journal fails with EIO --- */
+
+static struct {
+	ino_t ino;
+	off_t from, to;
+	int times;	/* failures left; -1: for ever */
+	int hits;
+} fault;
+
+ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
+
+ssize_t
+__wrap_pread(int fd, void *buf, size_t n, off_t off)
+{
+	struct stat st;
+
+	if (fault.ino != 0 && fault.times != 0 && fstat(fd, &st) == 0 && st.st_ino == fault.ino &&
+	    off < fault.to && off + (off_t)n > fault.from) {
+		if (off < fault.from)
+			return __real_pread(fd, buf, (size_t)(fault.from - off), off);	/* short, as the kernel does */
+		if (fault.times > 0)
+			fault.times--;
+		fault.hits++;
+		errno = EIO;
+		return -1;
+	}
+	return __real_pread(fd, buf, n, off);
+}
+
+static void
+fault_on(const char *path, off_t from, off_t to, int times)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	fault.ino = st.st_ino;
+	fault.from = from;
+	fault.to = to;
+	fault.times = times;
+	fault.hits = 0;
+}
+
+/* A record numbered seq whose one command is a 300-byte text naming it. */
+static void
+put_numbered(struct journal *j, uint64_t seq)
+{
+	char cmd[301];
+
+	memset(cmd, 'x', 300);
+	snprintf(cmd, sizeof(cmd), "record %llu ", (unsigned long long)seq);
+	cmd[strlen(cmd)] = 'x';
+	cmd[300] = '\0';
+	put(j, 1, "web1", seq, cmd, NULL);
+}
+
+/*
+ * Reads the whole journal: the numbers of the records found (in order)
+ * into got, their count returned; *skipped counts the damaged places.
+ */
+static size_t
+read_all(struct journal *j, uint64_t *got, size_t max, int *skipped)
+{
+	struct journal_rec r;
+	uint64_t off = 0, next;
+	size_t n = 0;
+	int rc;
+
+	*skipped = 0;
+	while ((rc = journal_read(j, off, &r, &next)) > 0) {
+		assert_true(next > off);
+		if (rc == 2) {
+			(*skipped)++;
+		} else {
+			unsigned long long v;
+			assert_true(r.ncmds == 1 && r.cmdlen[0] == 300);
+			assert_int_equal(sscanf(r.cmd[0], "record %llu ", &v), 1);
+			assert_int_equal(v, r.seq);
+			assert_true(n < max);
+			got[n++] = r.seq;
+		}
+		off = next;
+	}
+	assert_int_equal(rc, 0);
+	return n;
+}
+
+static void
+damage(const char *path, off_t at, size_t len, char c)
+{
+	char b[4096];
+	int fd = open(path, O_RDWR);
+
+	assert_true(fd >= 0 && len <= sizeof(b));
+	memset(b, c, len);
+	assert_int_equal(pwrite(fd, b, len, at), (ssize_t)len);
+	close(fd);
+}
+
+static uint64_t
+file_size(const char *path)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(path, &sb), 0);
+	return (uint64_t)sb.st_size;
+}
+
+/* Writes n numbered records, synced every ten (as the sink's group commit would). */
+static struct journal *
+journal_of(int n, bool sync_last)
+{
+	char err[256];
+	struct journal *j = journal_open(dir, 1 << 24, err, sizeof(err));
+
+	assert_non_null(j);
+	for (int i = 1; i <= n; i++) {
+		put_numbered(j, (uint64_t)i);
+		if (i % 10 == 0 && (i < n || sync_last))
+			assert_int_equal(journal_sync(j), 0);
+	}
+	return j;
+}
+
+/*
+ * A block damaged in the middle of synced records (bits gone wrong, a
+ * block rewritten by a failing disk): the records in it are lost, every
+ * other one is kept, at open and when read back while running.
+ */
+static void
+test_damage_in_the_middle(void **state)
+{
+	char err[256], path[300];
+	struct journal *j;
+	uint64_t got[400];
+	int skipped;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	for (int how = 0; how < 3; how++) {
+		j = journal_of(300, true);
+		assert_true(file_size(path) > 20 * 4096);
+		if (how == 2) {
+			/* While running: a block goes bad under the open journal. */
+			damage(path, 10 * 4096 + 100, 50, 'Q');
+			n = read_all(j, got, 400, &skipped);
+		} else {
+			journal_free(j);
+			/* 'Q's over a block's start (0) or zeros inside one (1). */
+			damage(path, how == 0 ? 10 * 4096 : 10 * 4096 + 2000, 50, how == 0 ? 'Q' : 0);
+			j = journal_open(dir, 1 << 24, err, sizeof(err));
+			assert_non_null(j);
+			assert_int_equal(journal_stats(j)->corrupt_bytes, 0);
+			assert_true(journal_stats(j)->damaged == 1);
+			assert_true(journal_stats(j)->damaged_bytes > 0 &&
+			    journal_stats(j)->damaged_bytes <= 2 * 4096);
+			n = read_all(j, got, 400, &skipped);
+			assert_int_equal(n, journal_stats(j)->recovered);
+		}
+		/* A block holds 12 such records; one damaged loses at most 14 (two cut across). */
+		assert_int_equal(skipped, 1);
+		assert_true(n >= 300 - 14 && n < 300);
+		for (size_t i = 1; i < n; i++)
+			assert_true(got[i] > got[i - 1]);
+		assert_int_equal(got[0], 1);
+		assert_int_equal(got[n - 1], 300);
+		/* What was lost is one run of records. */
+		for (size_t i = 1; i < n; i++)
+			assert_true(got[i] == got[i - 1] + 1 || got[i] == got[i - 1] + 300 - n + 1);
+		/* Appends go on after the damage. */
+		put_numbered(j, 301);
+		assert_int_equal(read_all(j, got, 400, &skipped), n + 1);
+		assert_int_equal(journal_reset(j), 0);
+		journal_free(j);
+	}
+}
+
+/*
+ * A crash tears what was written after the last sync: bytes that do not
+ * check there, with records after them that no later record vouches for,
+ * are cut with everything after them (those records' agents were not
+ * acknowledged and send them again).
+ */
+static void
+test_tear_after_sync(void **state)
+{
+	char err[256], path[300];
+	struct journal *j;
+	uint64_t got[400], synced;
+	int skipped;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	j = journal_of(100, true);
+	synced = journal_size(j);
+	for (int i = 101; i <= 200; i++)
+		put_numbered(j, (uint64_t)i);
+	journal_free(j);
+	/* A block written after the sync never reached the disk (zeros), later ones did. */
+	damage(path, (off_t)(synced / 4096 + 2) * 4096, 4096, 0);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->damaged, 0);
+	assert_true(journal_stats(j)->corrupt_bytes > 4096);
+	n = read_all(j, got, 400, &skipped);
+	assert_int_equal(skipped, 0);
+	assert_true(n >= 100 && n < 200 - 12);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(got[i], i + 1);
+	assert_int_equal(file_size(path), journal_size(j));
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/*
+ * A record whose command holds bytes laid out as this format's fragments
+ * (a whole forged record, CRCs right, at every offset an agent's text
+ * could put it): after damage before it, reading resumes at a block's
+ * start, which is always the writer's header, and never takes them.
+ */
+static void
+test_forged_fragments(void **state)
+{
+	char err[256], path[300], forged[3000], frag[64];
+	struct journal *j;
+	struct journal_rec r;
+	uint64_t off = 0, next;
+	size_t flen = 8 + 28 + 4 + 6, got = 0;
+	int rc, skipped = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	/* One forged whole record: kind 1, seq 2^60, one command "FORGED". */
+	memset(frag, 0, sizeof(frag));
+	ms_put16(frag + 4, (uint16_t)(flen - 8));
+	frag[6] = 1;
+	frag[8] = 1;
+	ms_put64(frag + 8 + 4, UINT64_C(1) << 60);
+	ms_put32(frag + 8 + 16, 1);
+	ms_put32(frag + 8 + 28, 6);
+	memcpy(frag + 8 + 32, "FORGED", 6);
+	ms_put32(frag, ms_crc32c(frag + 4, 4 + flen - 8));
+	/* Copies at every byte offset modulo the fragment's length. */
+	memset(forged, 'f', sizeof(forged));
+	for (size_t i = 0; i + flen + 1 <= sizeof(forged); i += flen + 1) {
+		memcpy(forged + i, frag, flen);
+		forged[i + flen] = (char)('a' + i % 7);
+	}
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	for (int i = 1; i <= 60; i++) {
+		struct journal_rec w;
+
+		memset(&w, 0, sizeof(w));
+		w.kind = 1;
+		w.agent = "web1";
+		w.agent_len = 4;
+		w.seq = (uint64_t)i;
+		w.ncmds = 1;
+		w.cmd[0] = forged;
+		w.cmdlen[0] = sizeof(forged);
+		assert_int_equal(journal_append(j, &w), 0);
+		if (i % 5 == 0)
+			assert_int_equal(journal_sync(j), 0);
+	}
+	journal_free(j);
+	for (int b = 2; b < 40; b += 5)
+		damage(path, (off_t)b * 4096 + 17 * b, 40, 'Q');
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->corrupt_bytes, 0);
+	while ((rc = journal_read(j, off, &r, &next)) > 0) {
+		if (rc == 2) {
+			skipped++;
+		} else {
+			assert_true(r.seq >= 1 && r.seq <= 60);
+			assert_int_equal(r.ncmds, 1);
+			assert_int_equal(r.cmdlen[0], sizeof(forged));
+			assert_memory_equal(r.cmd[0], forged, sizeof(forged));
+			got++;
+		}
+		off = next;
+	}
+	assert_int_equal(rc, 0);
+	assert_true(skipped >= 1);
+	assert_true(got >= 60 - 8 * 3 && got < 60);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/*
+ * Blocks the disk cannot read: a passing fault is read again and loses
+ * nothing; a lasting one between good records is skipped like damage;
+ * one where the tail would be cut stops the start and cuts nothing.
+ */
+static void
+test_unreadable(void **state)
+{
+	char err[256], path[300];
+	struct journal *j;
+	uint64_t got[400], size;
+	int skipped;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	j = journal_of(300, true);
+	size = journal_size(j);
+	journal_free(j);
+
+	fault_on(path, 10 * 4096, 11 * 4096, 2);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(fault.hits, 2);
+	assert_int_equal(journal_stats(j)->recovered, 300);
+	assert_int_equal(journal_stats(j)->unreadable_bytes, 0);
+	journal_free(j);
+
+	fault_on(path, 10 * 4096, 11 * 4096, -1);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->unreadable_bytes, 4096);
+	assert_int_equal(journal_stats(j)->damaged, 1);
+	assert_int_equal(journal_stats(j)->corrupt_bytes, 0);
+	assert_true(read_all(j, got, 400, &skipped) >= 300 - 14);
+	assert_int_equal(skipped, 1);
+	journal_free(j);
+
+	/* The last block: nothing after it vouches for it, and it is not a tear. */
+	fault_on(path, (off_t)(size - 1) / 4096 * 4096, (off_t)size, -1);
+	assert_null(journal_open(dir, 1 << 24, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot be read"));
+	fault.ino = 0;
+	assert_int_equal(file_size(path), size);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->recovered, 300);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/* An older collector's file (MSJ1 records) is read, appended to in its format, then replaced. */
+static void
+test_older_format(void **state)
+{
+	char err[256], path[300], rec[128];
+	struct journal *j;
+	struct journal_rec r;
+	uint64_t off = 0, next;
+	size_t len = 12 + 20 + 4 + 2 + 5;
+	FILE *f;
+	int n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	memset(rec, 0, sizeof(rec));
+	rec[12] = 1;
+	ms_put16(rec + 14, 2);
+	ms_put64(rec + 16, 9);
+	ms_put32(rec + 28, 1);
+	ms_put32(rec + 32, 5);
+	memcpy(rec + 36, "a1", 2);
+	memcpy(rec + 38, "HELLO", 5);
+	ms_rec_seal(rec, "MSJ1", len);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(rec, 1, len, f), len);
+	assert_int_equal(fwrite(rec, 1, len, f), len);
+	fclose(f);
+	j = journal_open(dir, 1 << 20, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->recovered, 2);
+	put(j, 1, "a1", 10, "WORLD", NULL);
+	while (journal_read(j, off, &r, &next) == 1) {
+		assert_int_equal(r.seq, n < 2 ? 9 : 10);
+		assert_memory_equal(r.cmd[0], n < 2 ? "HELLO" : "WORLD", 5);
+		n++;
+		off = next;
+	}
+	assert_int_equal(n, 3);
+	assert_int_equal(off, 3 * len);
+	/* Emptied: this version's format from the next record. */
+	assert_int_equal(journal_reset(j), 0);
+	put(j, 1, "a1", 11, "AGAIN", NULL);
+	journal_free(j);
+	assert_non_null(f = fopen(path, "rb"));
+	assert_int_equal(fread(rec, 1, 4, f), 4);
+	fclose(f);
+	assert_memory_equal(rec, "MSJ2", 4);
+	j = journal_open(dir, 1 << 20, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->recovered, 1);
+	assert_int_equal(journal_read(j, 0, &r, &next), 1);
+	assert_int_equal(r.seq, 11);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/* Records bigger than a block: split into fragments, whole again when read. */
+static void
+test_big_records(void **state)
+{
+	char err[256];
+	static char big[3][20000];
+	struct journal *j;
+	struct journal_rec r;
+	uint64_t off = 0, next;
+
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < sizeof(big[k]) - 1; i++)
+			big[k][i] = (char)('a' + (i * (k + 3)) % 26);
+		big[k][sizeof(big[k]) - 1 - (size_t)k * 4321] = '\0';
+	}
+	j = journal_open(dir, 1 << 20, err, sizeof(err));
+	assert_non_null(j);
+	for (int k = 0; k < 3; k++)
+		put(j, 2, "b", (uint64_t)k + 1, big[k], k == 1 ? "tail" : NULL);
+	journal_free(j);
+	j = journal_open(dir, 1 << 20, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->recovered, 3);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(journal_read(j, off, &r, &next), 1);
+		assert_int_equal(r.seq, (uint64_t)k + 1);
+		assert_int_equal(r.cmdlen[0], strlen(big[k]));
+		assert_memory_equal(r.cmd[0], big[k], r.cmdlen[0]);
+		assert_int_equal(r.ncmds, k == 1 ? 2 : 1);
+		off = next;
+	}
+	assert_int_equal(off, journal_size(j));
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
 int
 main(void)
 {
@@ -203,6 +646,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_and_corrupt_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damage_in_the_middle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tear_after_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_fragments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_older_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_records, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
