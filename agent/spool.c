@@ -386,7 +386,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 	while (off < (uint64_t)st.st_size) {
 		uint64_t left = (uint64_t)st.st_size - off;
 		ssize_t n = ms_disk_pread(fd, sp->rbuf, left < SPOOL_RBUF ? (size_t)left : SPOOL_RBUF,
-		    off, &unreadable, &bad_end);
+		    off, &unreadable, &bad_end, NULL);
 		size_t pos = 0;
 		bool eof;
 
@@ -610,7 +610,7 @@ key_load(struct spool *sp, char *err, size_t errsz)
 		int e;
 
 		/* A passing disk fault is read again (ms_disk_pread), not taken for damage. */
-		n = ms_disk_pread(fd, b, sizeof(b), 0, &unreadable, NULL);
+		n = ms_disk_pread(fd, b, sizeof(b), 0, &unreadable, NULL, NULL);
 		e = errno;
 		close(fd);
 		if (unreadable > 0) {
@@ -1144,7 +1144,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 		}
 		unreadable = 0;
 		want = s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF;
-		n = ms_disk_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, NULL);
+		n = ms_disk_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, NULL, NULL);
 		e = errno;
 		if (unreadable) {
 			/*

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ms_disk.h"
@@ -17,8 +19,11 @@ static const char magic1[4] = { 'M', 'S', 'J', '1' };
 static const char magic2[8] = { 'M', 'S', 'J', '2', 0, 0, 0, 0 };
 
 #define J_BLOCK		MS_DISK_BLOCK
-#define J_FILE_HDR	8	/* magic2 */
-#define J_FRAG_HDR	8
+#define J_FILE_HDR	16	/* magic2, the file's generation */
+#define J_FRAG_HDR	16
+#define J_KIND_MARK	0xff	/* a record that only says what is synced (journal_sync) */
+/* A block the disk cannot read while running holds the replay this long, then is skipped. */
+#define J_HOLD_NS	(30 * 1000000000LL)
 #define J_WINDOW	(16 * J_BLOCK)	/* read ahead when scanning or replaying */
 #define JREC_FIXED1	20	/* MSJ1: body bytes before the command lengths */
 #define JREC_FIXED2	28	/* MSJ2: record bytes before the command lengths */
@@ -32,7 +37,11 @@ struct journal {
 	uint64_t size;
 	uint64_t synced;	/* bytes known on disk: after open's sync, then journal_sync's */
 	uint64_t max_bytes;
+	uint64_t gen;		/* this file's generation: in its header and every fragment */
 	bool legacy;		/* the file holds MSJ1 records (until emptied) */
+	bool sync_failed;	/* a sync failed: nothing after synced is vouched for again */
+	bool broken;		/* a failed append could not be undone: no more appends */
+	bool scanning;
 	char *rbuf;		/* the record read or being built */
 	size_t rcap;
 	char *wbuf;		/* an append's fragments */
@@ -40,8 +49,12 @@ struct journal {
 	char *win;		/* J_WINDOW bytes of the file from win_off (win_len valid) */
 	uint64_t win_off;
 	size_t win_len;
+	bool win_bad;		/* the window holds bytes the disk could not read */
+	bool met_bad;		/* ... met since the flag was cleared */
 	uint64_t bad_end;	/* past the last byte the disk could not read */
-	uint64_t skip_off;	/* the last damaged record skipped by journal_read */
+	uint64_t counted_to;	/* damage before this offset is counted already */
+	uint64_t hold_off;	/* journal_read holding at unreadable bytes there (+1) */
+	long long hold_since;
 	struct journal_stats st;
 };
 
@@ -67,7 +80,8 @@ grow(char **buf, size_t *cap, size_t n)
 static int
 win_load(struct journal *j, uint64_t off)
 {
-	uint64_t start = off - off % J_BLOCK, want = j->size - start;
+	uint64_t start = off - off % J_BLOCK, want = j->size - start, unreadable = 0;
+	uint64_t bad_start = UINT64_MAX;
 	ssize_t n;
 
 	if (j->win_len && off >= j->win_off && off < j->win_off + j->win_len)
@@ -75,8 +89,8 @@ win_load(struct journal *j, uint64_t off)
 	if (want > J_WINDOW)
 		want = J_WINDOW;
 	j->win_len = 0;
-	if ((n = ms_disk_pread(j->fd, j->win, (size_t)want, start, &j->st.unreadable_bytes,
-	    &j->bad_end)) < 0)
+	if ((n = ms_disk_pread(j->fd, j->win, (size_t)want, start, &unreadable, &j->bad_end,
+	    &bad_start)) < 0)
 		return -1;
 	if ((uint64_t)n <= off - start) {
 		errno = EIO;	/* shorter than its size: not our file any more */
@@ -84,6 +98,19 @@ win_load(struct journal *j, uint64_t off)
 	}
 	j->win_off = start;
 	j->win_len = (size_t)n;
+	j->win_bad = false;
+	if (unreadable == 0)
+		return 0;
+	if (bad_start > start) {
+		/* The window ends before the first block the disk failed: read when reached. */
+		j->win_len = (size_t)(bad_start - start);
+		return 0;
+	}
+	/* The block asked for itself: zeros, which no fragment checks as; asked for again next time. */
+	j->win_bad = true;
+	j->met_bad = true;
+	if (j->scanning)
+		j->st.unreadable_bytes += unreadable;
 	return 0;
 }
 
@@ -91,7 +118,9 @@ enum rd { RD_OK, RD_END, RD_BAD, RD_TORN, RD_ERR };
 
 /*
  * The fragment at pos (inside a block, with room for one): its type and
- * payload length when it checks (and ends by the file's end), else 0.
+ * payload length when it checks (and ends by the file's end, and is of
+ * this file's generation: a block left from before the file was emptied
+ * is not), else 0.
  * RD_ERR is returned through *err.
  */
 static int
@@ -115,9 +144,10 @@ frag_at(struct journal *j, uint64_t pos, size_t *flen, const char **payload, boo
 	n = ms_get16(h + 4);
 	type = (unsigned char)h[6];
 	if (type < FRAG_FULL || type > FRAG_LAST || h[7] != 0 || n == 0 ||
-	    in + J_FRAG_HDR + n > J_BLOCK || pos + J_FRAG_HDR + n > j->win_off + j->win_len)
+	    in + J_FRAG_HDR + n > J_BLOCK || pos + J_FRAG_HDR + n > j->win_off + j->win_len ||
+	    ms_get64(h + 8) != j->gen)
 		return 0;
-	if (ms_crc32c(h + 4, 4 + n) != ms_get32(h))
+	if (ms_crc32c(h + 4, J_FRAG_HDR - 4 + n) != ms_get32(h))
 		return 0;
 	*flen = n;
 	*payload = h + J_FRAG_HDR;
@@ -160,10 +190,13 @@ rec_get(struct journal *j, uint64_t off, size_t *plen, uint64_t *next, uint64_t 
 		type = frag_at(j, pos, &n, &p, &err);
 		if (err)
 			return RD_ERR;
-		if (type == 0 || in != (type == FRAG_MIDDLE || type == FRAG_LAST) ||
-		    len + n > JREC_MAX || grow(&j->rbuf, &j->rcap, len + n) < 0) {
+		if (type == 0 || in != (type == FRAG_MIDDLE || type == FRAG_LAST) || len + n > JREC_MAX) {
 			*bad = pos;
 			return RD_BAD;
+		}
+		if (grow(&j->rbuf, &j->rcap, len + n) < 0) {
+			errno = ENOMEM;
+			return RD_ERR;
 		}
 		memcpy(j->rbuf + len, p, n);
 		len += n;
@@ -255,7 +288,7 @@ read_at1(struct journal *j, uint64_t off, size_t n)
 
 	if (grow(&j->rbuf, &j->rcap, n) < 0)
 		return -1;
-	got = ms_disk_pread(j->fd, j->rbuf, n, off, &unreadable, &j->bad_end);
+	got = ms_disk_pread(j->fd, j->rbuf, n, off, &unreadable, &j->bad_end, NULL);
 	j->st.unreadable_bytes += unreadable;
 	return got == (ssize_t)n && unreadable == 0 ? 0 : -1;
 }
@@ -268,8 +301,10 @@ read1(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
 	uint64_t synced;
 	size_t avail = j->size - off < MS_REC_HDR ? (size_t)(j->size - off) : MS_REC_HDR;
 
-	if (off >= j->size)
+	if (off >= j->size) {
+		*next = j->size;
 		return 0;
+	}
 	if (read_at1(j, off, avail) < 0)
 		return -1;
 	len = ms_rec_check(j->rbuf, avail, magic1, JREC_FIXED1, JOURNAL_MAX_RECORD);
@@ -286,6 +321,43 @@ read1(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
 
 /* --- reading ------------------------------------------------------------- */
 
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Parses the MSJ2 record at off (len bytes in rbuf). A record that claims
+ * more was synced than came before it is not the writer's.
+ */
+static int
+parse2(struct journal *j, uint64_t off, size_t len, struct journal_rec *r, uint64_t *synced)
+{
+	if (parse(j->rbuf, len, JREC_FIXED2, r, synced) < 0 || *synced > off)
+		return -1;
+	return 0;
+}
+
+/* Counts (once, however often it is read) and logs damage skipped from off to next. */
+static void
+damage_count(struct journal *j, uint64_t off, uint64_t next, uint64_t places)
+{
+	if (next <= j->counted_to)
+		return;
+	if (off < j->counted_to)
+		off = j->counted_to;
+	j->counted_to = next;
+	j->st.damaged += places;
+	j->st.damaged_bytes += next - off;
+	ms_err("event=spool_damaged path=%s offset=%llu bytes=%llu places=%llu note=\"records lost\"",
+	    j->path, (unsigned long long)off, (unsigned long long)(next - off),
+	    (unsigned long long)places);
+}
+
 int
 journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
 {
@@ -300,28 +372,53 @@ journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *n
 			    (unsigned long long)off);
 		return r1;
 	}
-	rc = rec_get(j, off, &len, next, &bad);
-	if (rc == RD_OK && parse(j->rbuf, len, JREC_FIXED2, r, &synced) == 0)
-		return 1;
-	if (rc == RD_END)
+	if (j->win_bad)
+		j->win_len = 0;	/* bytes the disk failed: asked for again */
+	j->met_bad = false;
+	for (;;) {
+		rc = rec_get(j, off, &len, next, &bad);
+		if (rc != RD_OK)
+			break;
+		if (parse2(j, off, len, r, &synced) < 0)
+			break;
+		if (r->kind != J_KIND_MARK)
+			return 1;
+		off = *next;	/* what the writer noted of its syncs: nothing to replay */
+	}
+	if (rc == RD_END) {
+		*next = j->size;
 		return 0;
+	}
 	if (rc == RD_OK) {
 		/* Framed and checked, but not a record: this one alone is skipped. */
-		bad = off;
 	} else if (rc == RD_BAD) {
 		if ((*next = resume_after(j, bad)) == UINT64_MAX)
 			goto error;
 	} else {
 		goto error;
 	}
-	if (j->skip_off != off + 1) {
-		/* Sent again after a reconnect: counted once. */
-		j->skip_off = off + 1;
-		j->st.damaged++;
-		j->st.damaged_bytes += *next - off;
-		ms_err("event=spool_damaged path=%s offset=%llu bytes=%llu note=\"records lost\"",
-		    j->path, (unsigned long long)off, (unsigned long long)(*next - off));
+	if (j->met_bad && *next > j->counted_to) {
+		/*
+		 * Bytes the disk cannot read now, and could at open: a failing
+		 * path may come back (the caller tries again later), a bad sector
+		 * will not (skipped after J_HOLD_NS).
+		 */
+		long long t = now_ns();
+
+		if (j->hold_off != off + 1) {
+			j->hold_off = off + 1;
+			j->hold_since = t;
+			ms_err("event=spool_unreadable path=%s offset=%llu note=\"the replay waits for "
+			    "the disk, at most 30 s\"", j->path, (unsigned long long)off);
+		}
+		if (t - j->hold_since < J_HOLD_NS) {
+			errno = EIO;
+			return -1;
+		}
+		j->st.unreadable_bytes += *next - off;
 	}
+	j->hold_off = 0;
+	damage_count(j, off, *next, 1);
 	return 2;
 error:
 	ms_err("event=spool_read_error path=%s offset=%llu reason=\"%s\"", j->path,
@@ -366,29 +463,26 @@ scan1(struct journal *j, char *err, size_t errsz)
 		j->st.recovered++;
 		off = next;
 	}
-	return cut(j, off, err, errsz);
+	if (cut(j, off, err, errsz) < 0)
+		return -1;
+	if (j->size == 0)
+		j->legacy = false;	/* nothing left of it: this version's format from the start */
+	return 0;
 }
 
 /*
- * Walks the file: counts its records, skips damage that a later record
- * proves was on disk, cuts a torn or unproven tail. 0 or -1.
+ * Walks the file from off: counts its records, skips damage that a later
+ * record proves was on disk, cuts a torn or unproven tail. 0 or -1.
  */
 static int
-scan2(struct journal *j, char *err, size_t errsz)
+scan2(struct journal *j, uint64_t off, char *err, size_t errsz)
 {
-	uint64_t off = J_FILE_HDR, good_end = J_FILE_HDR, hole = 0, hole_end = 0, pending = 0;
-	uint64_t held = 0, nholes = 0;
+	uint64_t good_end = off, hole = 0, hole_end = 0, pending = 0, held = 0, nholes = 0;
 	bool in_hole = false;
 
-	if (j->size < J_FILE_HDR)
-		return cut(j, 0, err, errsz);
-	/*
-	 * The magic only tells this format from MSJ1 (scan): damaged, it is
-	 * still this one, and the records after it are checked as any.
-	 */
 	while (off < j->size) {
 		struct journal_rec r;
-		uint64_t next = 0, bad = 0, synced = 0;
+		uint64_t next = 0, bad = 0, synced = 0, resume;
 		size_t len = 0;
 		enum rd rc = rec_get(j, off, &len, &next, &bad);
 
@@ -396,51 +490,36 @@ scan2(struct journal *j, char *err, size_t errsz)
 			goto error;
 		if (rc == RD_END || rc == RD_TORN)
 			break;
-		if (rc == RD_OK && parse(j->rbuf, len, JREC_FIXED2, &r, &synced) < 0) {
-			/* Framed and checked but not a record (not our writer's): this one alone. */
-			if (!in_hole) {
-				hole = off;
-				in_hole = true;
+		if (rc == RD_OK && parse2(j, off, len, &r, &synced) == 0) {
+			if (in_hole && synced >= hole_end) {
+				/* Written after a sync that had the bad bytes on disk: damage, not a tear. */
+				damage_count(j, hole, hole_end, nholes);
+				j->st.recovered += held;
+				in_hole = false;
+				held = pending = nholes = 0;
 			}
-			nholes++;
-			pending += next - off;
-			hole_end = next;
+			if (in_hole) {
+				held += r.kind != J_KIND_MARK;
+			} else {
+				j->st.recovered += r.kind != J_KIND_MARK;
+				good_end = next;
+			}
 			off = next;
 			continue;
 		}
-		if (rc == RD_BAD) {
-			uint64_t resume = resume_after(j, bad);
-
-			if (resume == UINT64_MAX)
-				goto error;
-			if (!in_hole) {
-				hole = off;
-				in_hole = true;
-			}
-			nholes++;
-			pending += resume - off;
-			hole_end = resume;
-			off = resume;
-			continue;
+		/* Framed and checked but not a record (rc RD_OK): that one alone. */
+		if (rc == RD_OK)
+			resume = next;
+		else if ((resume = resume_after(j, bad)) == UINT64_MAX)
+			goto error;
+		if (!in_hole) {
+			hole = off;
+			in_hole = true;
 		}
-		if (in_hole && synced >= hole_end) {
-			/* Written after a sync that had the damaged bytes on disk: damage, not a tear. */
-			ms_err("event=spool_damaged path=%s offset=%llu bytes=%llu places=%llu "
-			    "note=\"records lost\"", j->path, (unsigned long long)hole,
-			    (unsigned long long)pending, (unsigned long long)nholes);
-			j->st.damaged += nholes;
-			j->st.damaged_bytes += pending;
-			j->st.recovered += held;
-			in_hole = false;
-			held = pending = nholes = 0;
-		}
-		if (in_hole) {
-			held++;
-		} else {
-			j->st.recovered++;
-			good_end = next;
-		}
-		off = next;
+		nholes++;
+		pending += resume - off;
+		hole_end = resume;
+		off = resume;
 	}
 	/* Records after a gap no later record proves: a crash's tear, cut with the gap. */
 	if (in_hole)
@@ -452,12 +531,19 @@ error:
 	return -1;
 }
 
+/*
+ * Which format the file is in, and its generation: MSJ1's magic; MSJ2's
+ * magic; else a damaged header, if the fragment after it checks (its
+ * generation is the file's). Otherwise nothing is known of the file: cut
+ * to nothing, as its first record could not be read in either format –
+ * never read on with a guessed format, whose block starts an older file's
+ * records (agents' text) could fill.
+ */
 static int
 scan(struct journal *j, char *err, size_t errsz)
 {
 	struct stat sb;
-	char m[4];
-	uint64_t unreadable = 0;
+	const char *h;
 
 	if (fstat(j->fd, &sb) < 0) {
 		snprintf(err, errsz, "%s: %s", j->path, strerror(errno));
@@ -466,12 +552,33 @@ scan(struct journal *j, char *err, size_t errsz)
 	j->size = (uint64_t)sb.st_size;
 	if (j->size == 0)
 		return 0;
-	if (j->size >= 4 && ms_disk_pread(j->fd, m, 4, 0, &unreadable, NULL) == 4 &&
-	    unreadable == 0 && memcmp(m, magic1, 4) == 0) {
+	if (win_load(j, 0) < 0) {
+		snprintf(err, errsz, "%s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	h = j->win;
+	if (j->win_len >= 4 && !j->win_bad && memcmp(h, magic1, 4) == 0) {
 		j->legacy = true;
+		j->win_len = 0;
 		return scan1(j, err, errsz);
 	}
-	return scan2(j, err, errsz);
+	if (j->win_len >= J_FILE_HDR + J_FRAG_HDR && memcmp(h, magic2, 8) == 0) {
+		j->gen = ms_get64(h + 8);
+		return scan2(j, J_FILE_HDR, err, errsz);
+	}
+	if (j->win_len >= J_FILE_HDR + J_FRAG_HDR) {
+		const char *p;
+		size_t n;
+		bool e;
+
+		j->gen = ms_get64(h + J_FILE_HDR + 8);
+		if (frag_at(j, J_FILE_HDR, &n, &p, &e) != 0) {
+			ms_warn("event=spool_header_damaged path=%s note=\"read on with the generation of "
+			    "its first record\"", j->path);
+			return scan2(j, J_FILE_HDR, err, errsz);
+		}
+	}
+	return cut(j, 0, err, errsz);
 }
 
 struct journal *
@@ -498,8 +605,10 @@ journal_open(const char *dir, uint64_t max_bytes, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", j->path, strerror(errno));
 		goto fail;
 	}
+	j->scanning = true;
 	if (scan(j, err, errsz) < 0)
 		goto fail;
+	j->scanning = false;
 	/*
 	 * What was read may still be only in the page cache (the last run was
 	 * killed, the machine was not): on disk from here on, so that records
@@ -596,7 +705,8 @@ frag_fill(struct journal *j, size_t plen, size_t span)
 
 	memset(j->wbuf, 0, span);
 	if (pos == 0) {
-		memcpy(j->wbuf, magic2, J_FILE_HDR);
+		memcpy(j->wbuf, magic2, 8);
+		ms_put64(j->wbuf + 8, j->gen);
 		w = J_FILE_HDR;
 		pos = J_FILE_HDR;
 	}
@@ -615,22 +725,39 @@ frag_fill(struct journal *j, size_t plen, size_t span)
 		h = j->wbuf + w;
 		ms_put16(h + 4, (uint16_t)take);
 		h[6] = (char)type;
+		ms_put64(h + 8, j->gen);
 		memcpy(h + J_FRAG_HDR, j->rbuf + done, take);
-		ms_put32(h, ms_crc32c(h + 4, 4 + take));
+		ms_put32(h, ms_crc32c(h + 4, J_FRAG_HDR - 4 + take));
 		w += J_FRAG_HDR + take;
 		pos += J_FRAG_HDR + take;
 		done += take;
 	}
 }
 
-int
-journal_append(struct journal *j, const struct journal_rec *r)
+/* A new generation for a file written from its start: random, else the clock's. */
+static uint64_t
+new_gen(void)
+{
+	uint64_t g = 0;
+
+	if (getrandom(&g, sizeof(g), GRND_NONBLOCK) != (ssize_t)sizeof(g))
+		g = (uint64_t)now_ns() * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)getpid();
+	return g;
+}
+
+/* Appends r; mark: a sync mark, not held to the size cap. */
+static int
+append(struct journal *j, const struct journal_rec *r, bool mark)
 {
 	size_t len, off = 0;
 	const char *p;
 
 	if (r->ncmds > JOURNAL_MAX_CMDS || r->agent_len > UINT16_MAX)
 		return -1;
+	if (j->broken) {
+		j->st.write_errors++;
+		return -1;
+	}
 	if (j->legacy) {
 		/* An older collector's file: its format until it is emptied. */
 		if ((len = build(j, r, JREC_FIXED1, MS_REC_HDR)) == 0 ||
@@ -652,10 +779,12 @@ journal_append(struct journal *j, const struct journal_rec *r)
 			return -1;
 		}
 		len = (size_t)frag_span(j->size, plen);
-		if (j->size + len > j->max_bytes) {
+		if (!mark && j->size + len > j->max_bytes) {
 			j->st.full++;
 			return -1;
 		}
+		if (j->size == 0)
+			j->gen = new_gen();
 		if (grow(&j->wbuf, &j->wcap, len) < 0)
 			return -1;
 		frag_fill(j, plen, len);
@@ -670,9 +799,11 @@ journal_append(struct journal *j, const struct journal_rec *r)
 			int e = errno;
 			j->st.write_errors++;
 			/* Nothing of a failed record may stay: a later one would follow garbage. */
-			if (ftruncate(j->fd, (off_t)j->size) < 0)
+			if (ftruncate(j->fd, (off_t)j->size) < 0) {
 				ms_err("event=spool_write_error path=%s reason=\"cannot undo: %s\"", j->path,
 				    strerror(errno));
+				j->broken = true;	/* until emptied: a shorter record would not cover it */
+			}
 			ms_err("event=spool_write_error path=%s reason=\"%s\"", j->path,
 			    w < 0 ? strerror(e) : "short write");
 			return -1;
@@ -681,38 +812,72 @@ journal_append(struct journal *j, const struct journal_rec *r)
 	}
 	j->size += len;
 	j->st.bytes = j->size;
-	j->st.records++;
+	if (!mark)
+		j->st.records++;
 	return 0;
+}
+
+int
+journal_append(struct journal *j, const struct journal_rec *r)
+{
+	return append(j, r, false);
 }
 
 int
 journal_sync(struct journal *j)
 {
 	uint64_t size = j->size;
+	struct journal_rec mark;
 
 	if (fdatasync(j->fd) < 0) {
+		/*
+		 * After a failed fdatasync the kernel may have dropped the pages
+		 * it could not write and report the next sync a success: nothing
+		 * written since the last good sync is vouched for again (damage
+		 * there is cut as a tear, not skipped) until the file is emptied.
+		 */
+		j->sync_failed = true;
 		ms_err("event=spool_sync_error path=%s reason=\"%s\"", j->path, strerror(errno));
 		return -1;
 	}
-	j->synced = size;
 	j->st.syncs++;
+	if (j->sync_failed || size <= j->synced)
+		return 0;
+	j->synced = size;
+	if (j->legacy)
+		return 0;
+	/*
+	 * A mark saying so: records carry what was synced before them, so
+	 * without it nothing would vouch for the last records before a stop.
+	 */
+	memset(&mark, 0, sizeof(mark));
+	mark.kind = J_KIND_MARK;
+	append(j, &mark, true);
 	return 0;
 }
 
 int
 journal_reset(struct journal *j)
 {
-	if (ftruncate(j->fd, 0) < 0 || fdatasync(j->fd) < 0) {
+	if (ftruncate(j->fd, 0) < 0) {
 		ms_err("event=spool_reset_error path=%s reason=\"%s\"", j->path, strerror(errno));
 		return -1;
 	}
+	/* Empty now, whether or not the sync below reaches the disk. */
 	j->size = 0;
 	j->synced = 0;
 	j->legacy = false;	/* emptied: from now on in this version's format */
+	j->sync_failed = false;
+	j->broken = false;
 	j->win_len = 0;
 	j->bad_end = 0;
-	j->skip_off = 0;
+	j->counted_to = 0;
+	j->hold_off = 0;
 	j->st.bytes = 0;
+	if (fdatasync(j->fd) < 0) {
+		ms_err("event=spool_reset_error path=%s reason=\"%s\"", j->path, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 

@@ -4,44 +4,57 @@
  *
  * One file, <dir>/sink.journal, in 4 KiB blocks (integers little-endian):
  *
- *   file    "MSJ2" and four zero bytes, then records in fragments
+ *   file    "MSJ2", four zero bytes and the file's generation (8 bytes,
+ *           random, new each time the file is written from its start),
+ *           then records in fragments
  *   block   fragments back to back; a fragment never crosses a block's
- *           end, and where fewer than 9 bytes are left the rest of the
+ *           end, and where fewer than 17 bytes are left the rest of the
  *           block is zeros: every block starts with a fragment header
  *   fragment  off size
  *               0    4  CRC-32C of bytes 4 .. end of fragment
- *               4    2  payload length n (1 .. 4088)
+ *               4    2  payload length n (1 .. 4080)
  *               6    1  type: 1 whole record, 2 first, 3 middle, 4 last part
  *               7    1  0
- *               8    n  payload: a part of the record
+ *               8    8  the file's generation (a block left from before the
+ *                       file was emptied is not this file's)
+ *              16    n  payload: a part of the record
  *   record  off size
- *             0    1  kind (the sink's operation kind)
+ *             0    1  kind (the sink's operation kind; 255: a sync mark)
  *             1    1  flags (0)
  *             2    2  agent id length (0: none)
  *             4    8  sequence number the operation checkpoints (0: none)
  *            12    4  alerts inside
  *            16    4  number of commands k
  *            20    8  bytes of the file known to be on disk when it was
- *                     written (the size at the last completed sync)
+ *                     written (the size at the last completed sync; never
+ *                     more than the record's own offset)
  *            28  4*k  length of each command
  *           ...       agent id, then the commands (RESP, as sent to Redis)
  *
  * Appends are write(2)s of whole records (with their fragments' headers
- * and padding); journal_sync makes them durable (fdatasync). A record
- * lost to damage (a bad sector, bits gone wrong) costs the block it is in
- * and no more: reading goes on at the next block, whose first fragment
- * header is the writer's own – never a guess among bytes an agent's log
- * line could have forged – and after fragments of a record that began
- * before the damage. Whether bytes that do not check are damage to what
- * was on disk or the torn end of what was never synced (a crash: these
- * must be cut, since records after a torn gap may have been written
- * before records inside it, and agents send again what was not
- * acknowledged) is told by the records after them: one that says the
- * bytes were synced before it was written proves damage. At open, a torn
- * or unproven tail is cut and counted; damage is skipped and counted,
- * there and when read back. Bytes the disk cannot read (EIO) are read
- * again a moment later, and where they would be cut the start stops
- * instead (a failing disk or path: a later start may read them).
+ * and padding); journal_sync makes them durable (fdatasync) and appends a
+ * sync mark, a record without commands that only says how much is synced
+ * (journal_read never returns one). A record lost to damage (a bad
+ * sector, bits gone wrong) costs the block it is in and no more: reading
+ * goes on at the next block, whose first fragment header is the
+ * writer's own – never a guess among bytes an agent's log line could
+ * have forged – and after fragments of a record that began before the
+ * damage. Whether bytes that do not check are damage to what was on disk
+ * or the torn end of what was never synced (a crash: these must be cut,
+ * since records after a torn gap may have been written before records
+ * inside it, and agents send again what was not acknowledged) is told by
+ * the records after them: one that says the bytes were synced before it
+ * was written proves damage. At open, a torn or unproven tail is cut and
+ * counted; damage is skipped and counted, there and when read back.
+ * Bytes the disk cannot read (EIO) are read again a moment later; where
+ * they would be cut the start stops instead (a failing disk or path: a
+ * later start may read them); while running, the read waits for them
+ * (journal_read fails with EIO) for 30 s before skipping them. A file
+ * whose header and first fragment both fail is cut to nothing, as it was
+ * before this format: its format is not known, and an older file's
+ * block starts could hold anything. After a failed sync nothing later is
+ * vouched for (the kernel may have dropped what it could not write)
+ * until the file is emptied.
  *
  * An older collector's file ("MSJ1" records, each its own CRC-32 and no
  * blocks) is read and appended to in that format until it is emptied.
@@ -100,7 +113,10 @@ int journal_sync(struct journal *j);
  * (pointers valid until the next read or append) and sets *next to the
  * offset after it. 1; 2 when the record there is damaged: it is skipped
  * (counted, logged) and *next is where the next good record starts; 0 at
- * the end; -1 on any other read error (logged).
+ * the end (*next is then the file's size: only the writer's sync marks,
+ * never returned, may lie between); -1 on a read error (logged), or on
+ * bytes the disk cannot read now (EIO: try again later; after 30 s of
+ * that they are skipped as damage).
  */
 int journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next);
 /* Empties the file (and syncs that). 0 or -1. */

@@ -172,6 +172,7 @@ struct sink {
 	struct sink_unsynced *unsynced;	/* checkpoints waiting for the next sync */
 	size_t nunsynced, capunsynced;
 	struct event *sync_timer;
+	struct event *jretry;		/* the replay tries the journal again (a read failed) */
 	char sha[2 * SHA_DIGEST_LENGTH + 1];	/* batch_lua's SHA1, hex (EVALSHA) */
 	bool use_eval;			/* SCRIPT LOAD refused (renamed, ACL): EVAL with the text */
 	struct ms_buf cmdbuf;		/* scratch: a batch's command for the journal */
@@ -1121,8 +1122,18 @@ flush_journal(struct sink *s)
 	}
 	if (s->jinflight >= JOURNAL_INFLIGHT_MAX)
 		return 0;
-	if ((rc = journal_read(s->j, s->jsent, &r, &next)) <= 0)
-		return 0;	/* logged; tried again at the next reply or reconnect */
+	if ((rc = journal_read(s->j, s->jsent, &r, &next)) == 0) {
+		s->jsent = journal_size(s->j);	/* only the writer's sync marks were left */
+		return 1;
+	}
+	if (rc < 0) {
+		/* Logged; tried again in a second (a disk path failing over), or at the next reply. */
+		struct timeval tv = { 1, 0 };
+
+		if (!evtimer_pending(s->jretry, NULL))
+			evtimer_add(s->jretry, &tv);
+		return 0;
+	}
 	if (rc == 2 || r.kind == OP_SNAPSHOT || r.ncmds == 0) {
 		/* rc 2: a damaged record, skipped (counted and logged by the journal). */
 		s->jsent = next;
@@ -1239,6 +1250,12 @@ static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	sink_connect(arg);
+}
+
+static void
+jretry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sink_flush(arg);
 }
 
 static void
@@ -1676,6 +1693,7 @@ sink_redis_new(struct collector *c, char *err, size_t errsz)
 	TAILQ_INIT(&s->behind);
 	if ((s->retry = evtimer_new(c->base, retry_cb, s)) == NULL ||
 	    (s->sync_timer = evtimer_new(c->base, sync_cb, s)) == NULL ||
+	    (s->jretry = evtimer_new(c->base, jretry_cb, s)) == NULL ||
 	    (s->kick = event_new(c->base, -1, 0, kick_cb, s)) == NULL ||
 	    (s->reply_timer = evtimer_new(c->base, reply_timer_cb, s)) == NULL) {
 		snprintf(err, errsz, "cannot create timer");
@@ -1726,6 +1744,8 @@ sink_free(struct sink *s)
 		event_free(s->retry);
 	if (s->sync_timer)
 		event_free(s->sync_timer);
+	if (s->jretry)
+		event_free(s->jretry);
 	if (s->kick)
 		event_free(s->kick);
 	if (s->reply_timer)

@@ -14,7 +14,7 @@ ms_disk_media_error(int e)
 
 ssize_t
 ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
-    uint64_t *bad_end)
+    uint64_t *bad_end, uint64_t *bad_start)
 {
 	size_t got = 0;
 	int tries = 0;
@@ -44,6 +44,8 @@ ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
 		if (skip > len - got)
 			skip = len - got;
 		memset(buf + got, 0, skip);
+		if (bad_start != NULL && *bad_start == UINT64_MAX)
+			*bad_start = off + got;
 		got += skip;
 		*unreadable += skip;
 		if (bad_end != NULL)

@@ -29,11 +29,12 @@ bool ms_disk_media_error(int e);
  * MS_DISK_TRIES times MS_DISK_PAUSE_NS apart (a passing fault: a path of
  * a multipath or iSCSI disk failing over), then reads as zeros: the
  * caller's checks reject them as damage, where a short read would have
- * looked like the file's end. Adds such bytes to *unreadable and sets
- * *bad_end (NULL: not wanted) past the last of them. Returns the bytes
+ * looked like the file's end. Adds such bytes to *unreadable, sets
+ * *bad_end past the last of them and *bad_start (if it is still
+ * UINT64_MAX) at the first (either NULL: not wanted). Returns the bytes
  * read (fewer only at the file's end), -1 on any other error (errno).
  */
 ssize_t ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
-    uint64_t *bad_end);
+    uint64_t *bad_end, uint64_t *bad_start);
 
 #endif

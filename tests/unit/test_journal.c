@@ -103,8 +103,9 @@ test_roundtrip(void **state)
 	assert_int_equal(r.kind, 3);
 	assert_int_equal(r.agent_len, 0);
 	assert_int_equal(r.ncmds, 1);
-	assert_int_equal(next, journal_size(j));
+	/* After them only the sync's mark, which is not read as a record. */
 	assert_int_equal(journal_read(j, next, &r, &next), 0);
+	assert_int_equal(next, journal_size(j));
 
 	assert_int_equal(journal_reset(j), 0);
 	assert_int_equal(journal_size(j), 0);
@@ -344,7 +345,7 @@ test_damage_in_the_middle(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/sink.journal", dir);
-	for (int how = 0; how < 3; how++) {
+	for (int how = 0; how < 4; how++) {
 		j = journal_of(300, true);
 		assert_true(file_size(path) > 20 * 4096);
 		if (how == 2) {
@@ -353,8 +354,11 @@ test_damage_in_the_middle(void **state)
 			n = read_all(j, got, 400, &skipped);
 		} else {
 			journal_free(j);
-			/* 'Q's over a block's start (0) or zeros inside one (1). */
-			damage(path, how == 0 ? 10 * 4096 : 10 * 4096 + 2000, 50, how == 0 ? 'Q' : 0);
+			/* 'Q's over a block's start (0), zeros inside one (1), its last byte (3). */
+			if (how == 3)
+				damage(path, 11 * 4096 - 1, 1, 'Q');
+			else
+				damage(path, how == 0 ? 10 * 4096 : 10 * 4096 + 2000, 50, how == 0 ? 'Q' : 0);
 			j = journal_open(dir, 1 << 24, err, sizeof(err));
 			assert_non_null(j);
 			assert_int_equal(journal_stats(j)->corrupt_bytes, 0);
@@ -433,30 +437,42 @@ test_forged_fragments(void **state)
 	struct journal *j;
 	struct journal_rec r;
 	uint64_t off = 0, next;
-	size_t flen = 8 + 28 + 4 + 6, got = 0;
-	int rc, skipped = 0;
+	size_t flen = 16 + 28 + 4 + 6, got = 0;
+	int rc, skipped = 0, fd;
+	char hdr[16];
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/sink.journal", dir);
-	/* One forged whole record: kind 1, seq 2^60, one command "FORGED". */
+	/*
+	 * One forged whole record: kind 1, seq 2^60, one command "FORGED", of
+	 * the file's generation (random, never sent anywhere: this test gives
+	 * it to the forger all the same).
+	 */
 	memset(frag, 0, sizeof(frag));
-	ms_put16(frag + 4, (uint16_t)(flen - 8));
+	ms_put16(frag + 4, (uint16_t)(flen - 16));
 	frag[6] = 1;
-	frag[8] = 1;
-	ms_put64(frag + 8 + 4, UINT64_C(1) << 60);
-	ms_put32(frag + 8 + 16, 1);
-	ms_put32(frag + 8 + 28, 6);
-	memcpy(frag + 8 + 32, "FORGED", 6);
-	ms_put32(frag, ms_crc32c(frag + 4, 4 + flen - 8));
+	frag[16] = 1;
+	ms_put64(frag + 16 + 4, UINT64_C(1) << 60);
+	ms_put32(frag + 16 + 16, 1);
+	ms_put32(frag + 16 + 28, 6);
+	memcpy(frag + 16 + 32, "FORGED", 6);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	put(j, 1, "web1", 1, "first", NULL);
+	/* The forger knows the file's generation (read from its header). */
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, hdr, 16, 0), 16);
+	close(fd);
+	memcpy(frag + 8, hdr + 8, 8);
+	ms_put32(frag, ms_crc32c(frag + 4, 4 + flen - 4));
 	/* Copies at every byte offset modulo the fragment's length. */
 	memset(forged, 'f', sizeof(forged));
 	for (size_t i = 0; i + flen + 1 <= sizeof(forged); i += flen + 1) {
 		memcpy(forged + i, frag, flen);
 		forged[i + flen] = (char)('a' + i % 7);
 	}
-	j = journal_open(dir, 1 << 24, err, sizeof(err));
-	assert_non_null(j);
-	for (int i = 1; i <= 60; i++) {
+	for (int i = 2; i <= 60; i++) {
 		struct journal_rec w;
 
 		memset(&w, 0, sizeof(w));
@@ -483,8 +499,12 @@ test_forged_fragments(void **state)
 		} else {
 			assert_true(r.seq >= 1 && r.seq <= 60);
 			assert_int_equal(r.ncmds, 1);
-			assert_int_equal(r.cmdlen[0], sizeof(forged));
-			assert_memory_equal(r.cmd[0], forged, sizeof(forged));
+			if (r.seq == 1) {
+				assert_memory_equal(r.cmd[0], "first", r.cmdlen[0]);
+			} else {
+				assert_int_equal(r.cmdlen[0], sizeof(forged));
+				assert_memory_equal(r.cmd[0], forged, sizeof(forged));
+			}
 			got++;
 		}
 		off = next;
@@ -639,6 +659,206 @@ test_big_records(void **state)
 	journal_free(j);
 }
 
+/*
+ * The last records before a stop, all synced: damage among them costs
+ * its block and no more (the sync's mark vouches for the blocks after
+ * it), and is counted once however often it is read. (Damage in the
+ * file's last block is cut as a tear: reading would resume at the next
+ * block, and there is none, so it costs the same.)
+ */
+static void
+test_damage_in_the_last_batch(void **state)
+{
+	char err[256], path[300];
+	struct journal *j;
+	uint64_t got[64];
+	int skipped;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	for (int i = 1; i <= 40; i++) {
+		put_numbered(j, (uint64_t)i);
+		if (i == 20 || i == 40)
+			assert_int_equal(journal_sync(j), 0);
+	}
+	assert_true(journal_size(j) > 3 * 4096);
+	journal_free(j);
+	/* In the second block, among the records of the last sync's batch (21..40). */
+	damage(path, 4096 + 3600, 30, 'Q');
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->corrupt_bytes, 0);
+	n = read_all(j, got, 64, &skipped);
+	assert_int_equal(skipped, 1);
+	assert_true(n >= 40 - 14 && n < 40);
+	assert_int_equal(got[n - 1], 40);
+	n = read_all(j, got, 64, &skipped);
+	assert_int_equal(journal_stats(j)->damaged, 1);
+	assert_true(journal_stats(j)->damaged_bytes <= 2 * 4096);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/*
+ * Blocks left from before the file was emptied (a write the disk lost)
+ * are not this file's: after a tear they neither vouch for it nor come
+ * back as records.
+ */
+static void
+test_stale_blocks(void **state)
+{
+	char err[256], path[300], old[8 * 4096];
+	struct journal *j;
+	uint64_t got[400], synced;
+	int skipped, fd;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	/* Generation 1: records 1001.. with large synced values, kept aside. */
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	for (int i = 1; i <= 200; i++) {
+		put_numbered(j, 1000 + (uint64_t)i);
+		assert_int_equal(journal_sync(j), 0);
+	}
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, old, sizeof(old), 10 * 4096), (ssize_t)sizeof(old));
+	close(fd);
+	assert_int_equal(journal_reset(j), 0);
+	/* Generation 2: synced up to record 60, then unsynced ones, torn. */
+	for (int i = 1; i <= 150; i++) {
+		put_numbered(j, (uint64_t)i);
+		if (i == 60)
+			assert_int_equal(journal_sync(j), 0);
+	}
+	synced = journal_size(j);
+	assert_true(synced > 12 * 4096);
+	journal_free(j);
+	/* A block after the sync never written, blocks of generation 1 where later ones were. */
+	damage(path, 7 * 4096, 4096, 0);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, old, sizeof(old), 10 * 4096), (ssize_t)sizeof(old));
+	close(fd);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->damaged, 0);
+	n = read_all(j, got, 400, &skipped);
+	assert_int_equal(skipped, 0);
+	/* Everything from the tear is cut: the torn records' agents send them again. */
+	assert_true(n >= 60 && n < 7 * 4096 / 344 + 1);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(got[i], i + 1);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/* An older collector's file whose first bytes are damaged: never read on as this format. */
+static void
+test_older_format_damaged(void **state)
+{
+	char err[256], path[300], frag[64];
+	static char file[40 * (12 + 20 + 4 + 2 + 1900)];
+	struct journal *j;
+	struct journal_rec r;
+	uint64_t next;
+	size_t flen = 16 + 28 + 4 + 6, len = 12 + 20 + 4 + 2 + 1900;
+	int nforged = 0;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	/*
+	 * Forged fragments of this format in MSJ1 commands, of the generation
+	 * a reader guessing the format would take (the bytes where this
+	 * format's first fragment would hold it: nalerts 0, ncmds 1).
+	 */
+	memset(frag, 0, sizeof(frag));
+	ms_put16(frag + 4, (uint16_t)(flen - 16));
+	frag[6] = 1;
+	ms_put64(frag + 8, UINT64_C(1) << 32);
+	frag[16] = 1;
+	ms_put64(frag + 16 + 4, UINT64_C(1) << 60);
+	ms_put32(frag + 16 + 16, 1);
+	ms_put32(frag + 16 + 28, 6);
+	memcpy(frag + 16 + 32, "FORGED", 6);
+	ms_put32(frag, ms_crc32c(frag + 4, 4 + flen - 16));
+	/* 40 records; a forged fragment at every block start that falls in a command. */
+	for (int i = 0; i < 40; i++) {
+		char *p = file + (size_t)i * len;
+
+		memset(p, 'c', len);
+		memset(p, 0, 38);
+		p[12] = 1;
+		ms_put16(p + 14, 2);
+		ms_put64(p + 16, (uint64_t)i + 1);
+		ms_put32(p + 28, 1);
+		ms_put32(p + 32, 1900);
+		memcpy(p + 36, "a1", 2);
+	}
+	for (size_t pos = 4096; pos + flen <= sizeof(file); pos += 4096)
+		if (pos % len >= 38 && pos % len + flen <= len) {
+			/* Claiming the bytes before it synced: as strong a proof as a record can give. */
+			memcpy(file + pos, frag, flen);
+			ms_put64(file + pos + 16 + 20, pos);
+			ms_put32(file + pos, ms_crc32c(file + pos + 4, flen - 4));
+			nforged++;
+		}
+	assert_true(nforged >= 10);
+	for (int i = 0; i < 40; i++)
+		ms_rec_seal(file + (size_t)i * len, "MSJ1", len);
+	file[1] ^= 0x20;	/* the magic damaged */
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(file, 1, sizeof(file), f), sizeof(file));
+	fclose(f);
+	j = journal_open(dir, 1 << 20, err, sizeof(err));
+	assert_non_null(j);
+	/* Neither format's start: nothing is read (as before this version), nothing forged. */
+	assert_int_equal(journal_read(j, 0, &r, &next), 0);
+	assert_int_equal(journal_size(j), 0);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/*
+ * A block the disk stops reading while the collector runs (not at open):
+ * the read waits (-1, EIO) while it lasts, and loses nothing once it passes.
+ */
+static void
+test_unreadable_while_running(void **state)
+{
+	char err[256], path[300];
+	struct journal *j;
+	struct journal_rec r;
+	uint64_t got[400], off = 0, next;
+	int skipped, rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	j = journal_of(300, true);
+	journal_free(j);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	fault_on(path, 10 * 4096, 11 * 4096, -1);
+	while ((rc = journal_read(j, off, &r, &next)) == 1)
+		off = next;
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, EIO);
+	assert_true(off < 10 * 4096 && off > 8 * 4096);
+	assert_int_equal(journal_read(j, off, &r, &next), -1);
+	fault.ino = 0;
+	assert_int_equal(read_all(j, got, 400, &skipped), 300);
+	assert_int_equal(skipped, 0);
+	assert_int_equal(journal_stats(j)->damaged, 0);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
 int
 main(void)
 {
@@ -652,6 +872,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_older_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damage_in_the_last_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_older_format_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_while_running, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
