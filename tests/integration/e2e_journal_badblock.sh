@@ -66,7 +66,7 @@ blk=$(filefrag -v -b4096 "$J" | awk -v m="$mid" '$1 ~ /^[0-9]+:$/ {
 umount "$SPOOL" || it_fail "cannot unmount the spool folder"
 phys=$(btrfs-map-logical -l $((blk * 4096)) "$IMG" 2>/dev/null | awk '/mirror 1/ { for (i = 1; i < NF; i++) if ($i == "physical") { print $(i + 1); exit } }') || true
 [[ $phys =~ ^[0-9]+$ ]] || it_fail "btrfs-map-logical gave no physical offset for block $blk"
-printf 'BADBLOCK' | dd of="$IMG" bs=1 seek=$((phys + 100)) conv=notrunc status=none
+printf 'BADBLOCK' | dd of="$IMG" bs=1 seek=$((phys + 100)) conv=notrunc,fsync status=none
 mount_spool || it_fail "cannot mount the spool folder again"
 if dd if="$J" of=/dev/null bs=4096 status=none 2>/dev/null; then
 	it_fail "the damaged spool still reads whole: no bad block to test with (block $mid at $blk, physical $phys)"

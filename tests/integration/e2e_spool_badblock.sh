@@ -68,7 +68,7 @@ blk=$((first + len / 2))
 umount "$STATE" || it_fail "cannot unmount the state folder"
 phys=$(btrfs-map-logical -l $((blk * 4096)) "$IMG" 2>/dev/null | awk '/mirror 1/ { for (i = 1; i < NF; i++) if ($i == "physical") { print $(i + 1); exit } }') || true
 [[ $phys =~ ^[0-9]+$ ]] || it_fail "btrfs-map-logical gave no physical offset for block $blk"
-printf 'BADBLOCK' | dd of="$IMG" bs=1 seek=$((phys + 100)) conv=notrunc status=none
+printf 'BADBLOCK' | dd of="$IMG" bs=1 seek=$((phys + 100)) conv=notrunc,fsync status=none
 mount_state || it_fail "cannot mount the state folder again"
 if dd if="$SEG" of=/dev/null bs=4096 status=none 2>/dev/null; then
 	it_fail "the damaged segment still reads whole: no bad block to test with (extent $first+$len, block $blk, physical $phys)"
