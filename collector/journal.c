@@ -24,6 +24,7 @@ static const char magic2[8] = { 'M', 'S', 'J', '2', 0, 0, 0, 0 };
 #define J_KIND_MARK	0xff	/* a record that only says what is synced (journal_sync) */
 /* A block the disk cannot read while running holds the replay this long, then is skipped. */
 #define J_HOLD_NS	(30 * 1000000000LL)
+#define J_RETRY_NS	1000000000LL	/* ... tried again at most this often */
 #define J_WINDOW	(16 * J_BLOCK)	/* read ahead when scanning or replaying */
 #define JREC_FIXED1	20	/* MSJ1: body bytes before the command lengths */
 #define JREC_FIXED2	28	/* MSJ2: record bytes before the command lengths */
@@ -54,7 +55,7 @@ struct journal {
 	uint64_t bad_end;	/* past the last byte the disk could not read */
 	uint64_t counted_to;	/* damage before this offset is counted already */
 	uint64_t hold_off;	/* journal_read holding at unreadable bytes there (+1) */
-	long long hold_since;
+	long long hold_since, hold_last;	/* its first and its last try */
 	struct journal_stats st;
 };
 
@@ -88,6 +89,9 @@ win_load(struct journal *j, uint64_t off)
 		return 0;
 	if (want > J_WINDOW)
 		want = J_WINDOW;
+	/* Waiting for the disk while running: one block, so that a try costs one block's retries. */
+	if (!j->scanning && j->hold_off != 0 && want > J_BLOCK)
+		want = J_BLOCK;
 	j->win_len = 0;
 	if ((n = ms_disk_pread(j->fd, j->win, (size_t)want, start, &unreadable, &j->bad_end,
 	    &bad_start)) < 0)
@@ -289,7 +293,8 @@ read_at1(struct journal *j, uint64_t off, size_t n)
 	if (grow(&j->rbuf, &j->rcap, n) < 0)
 		return -1;
 	got = ms_disk_pread(j->fd, j->rbuf, n, off, &unreadable, &j->bad_end, NULL);
-	j->st.unreadable_bytes += unreadable;
+	if (j->scanning)
+		j->st.unreadable_bytes += unreadable;
 	return got == (ssize_t)n && unreadable == 0 ? 0 : -1;
 }
 
@@ -358,6 +363,31 @@ damage_count(struct journal *j, uint64_t off, uint64_t next, uint64_t places)
 	    (unsigned long long)places);
 }
 
+/*
+ * The record at off cannot be read now: true while the caller should try
+ * again later (a failing path may come back), false once J_HOLD_NS have
+ * passed since the first failure there (a bad sector will not: skipped).
+ */
+static bool
+hold(struct journal *j, uint64_t off)
+{
+	long long t = now_ns();
+
+	if (j->hold_off != off + 1) {
+		j->hold_off = off + 1;
+		j->hold_since = t;
+		ms_err("event=spool_unreadable path=%s offset=%llu note=\"the replay waits for "
+		    "the disk, at most 30 s\"", j->path, (unsigned long long)off);
+	}
+	j->hold_last = t;
+	if (t - j->hold_since < J_HOLD_NS) {
+		errno = EIO;
+		return true;
+	}
+	j->hold_off = 0;
+	return false;
+}
+
 int
 journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
 {
@@ -365,12 +395,25 @@ journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *n
 	size_t len;
 	enum rd rc;
 
+	if (j->hold_off == off + 1 && now_ns() - j->hold_last < J_RETRY_NS) {
+		/* Waiting for the disk: not asked again on every reply (each try blocks). */
+		errno = EIO;
+		return -1;
+	}
 	if (j->legacy) {
 		int r1 = read1(j, off, r, next);
-		if (r1 < 0)
-			ms_err("event=spool_read_error path=%s offset=%llu", j->path,
-			    (unsigned long long)off);
-		return r1;
+
+		if (r1 >= 0) {
+			j->hold_off = 0;
+			return r1;
+		}
+		ms_err("event=spool_read_error path=%s offset=%llu", j->path, (unsigned long long)off);
+		if (hold(j, off))
+			return -1;
+		/* An older collector's records cannot be found after a bad one: the rest is lost. */
+		*next = j->size;
+		damage_count(j, off, j->size, 1);
+		return 2;
 	}
 	if (j->win_bad)
 		j->win_len = 0;	/* bytes the disk failed: asked for again */
@@ -398,23 +441,9 @@ journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *n
 		goto error;
 	}
 	if (j->met_bad && *next > j->counted_to) {
-		/*
-		 * Bytes the disk cannot read now, and could at open: a failing
-		 * path may come back (the caller tries again later), a bad sector
-		 * will not (skipped after J_HOLD_NS).
-		 */
-		long long t = now_ns();
-
-		if (j->hold_off != off + 1) {
-			j->hold_off = off + 1;
-			j->hold_since = t;
-			ms_err("event=spool_unreadable path=%s offset=%llu note=\"the replay waits for "
-			    "the disk, at most 30 s\"", j->path, (unsigned long long)off);
-		}
-		if (t - j->hold_since < J_HOLD_NS) {
-			errno = EIO;
+		/* Bytes the disk cannot read now, and could at open. */
+		if (hold(j, off))
 			return -1;
-		}
 		j->st.unreadable_bytes += *next - off;
 	}
 	j->hold_off = 0;
@@ -532,6 +561,48 @@ error:
 }
 
 /*
+ * The header's generation, unless no block start up to the 64th checks
+ * with it and one does with its own: the header's is damaged (the magic
+ * is whole, so the file is of this format and its block starts are the
+ * writer's headers). 0, or -1 on a read error.
+ */
+static int
+gen_confirm(struct journal *j)
+{
+	uint64_t header = j->gen, other = 0;
+	bool have_other = false;
+
+	for (uint64_t b = 0; b < 64 && b * J_BLOCK < j->size; b++) {
+		uint64_t pos = b == 0 ? J_FILE_HDR : b * J_BLOCK;
+		const char *p;
+		size_t n;
+		bool e;
+
+		if (j->size - pos < J_FRAG_HDR)
+			break;
+		j->gen = header;
+		if (frag_at(j, pos, &n, &p, &e) != 0)
+			return 0;
+		if (e)
+			return -1;
+		if (have_other || pos + J_FRAG_HDR > j->win_off + j->win_len)
+			continue;
+		j->gen = ms_get64(j->win + (pos - j->win_off) + 8);
+		if (frag_at(j, pos, &n, &p, &e) != 0) {
+			other = j->gen;
+			have_other = true;
+		}
+		if (e)
+			return -1;
+	}
+	j->gen = have_other ? other : header;
+	if (have_other)
+		ms_warn("event=spool_header_damaged path=%s note=\"read with the generation its "
+		    "records carry\"", j->path);
+	return 0;
+}
+
+/*
  * Which format the file is in, and its generation: MSJ1's magic; MSJ2's
  * magic; else a damaged header, if the fragment after it checks (its
  * generation is the file's). Otherwise nothing is known of the file: cut
@@ -564,6 +635,10 @@ scan(struct journal *j, char *err, size_t errsz)
 	}
 	if (j->win_len >= J_FILE_HDR + J_FRAG_HDR && memcmp(h, magic2, 8) == 0) {
 		j->gen = ms_get64(h + 8);
+		if (gen_confirm(j) < 0) {
+			snprintf(err, errsz, "%s: %s", j->path, strerror(errno));
+			return -1;
+		}
 		return scan2(j, J_FILE_HDR, err, errsz);
 	}
 	if (j->win_len >= J_FILE_HDR + J_FRAG_HDR) {
@@ -829,12 +904,16 @@ journal_sync(struct journal *j)
 	uint64_t size = j->size;
 	struct journal_rec mark;
 
+	if (j->sync_failed) {
+		errno = EIO;
+		return -1;
+	}
 	if (fdatasync(j->fd) < 0) {
 		/*
 		 * After a failed fdatasync the kernel may have dropped the pages
-		 * it could not write and report the next sync a success: nothing
-		 * written since the last good sync is vouched for again (damage
-		 * there is cut as a tear, not skipped) until the file is emptied.
+		 * it could not write and report the next sync a success: no later
+		 * sync is trusted (nothing more is acknowledged from the file,
+		 * and no record vouches for what follows) until it is emptied.
 		 */
 		j->sync_failed = true;
 		ms_err("event=spool_sync_error path=%s reason=\"%s\"", j->path, strerror(errno));
@@ -874,10 +953,13 @@ journal_reset(struct journal *j)
 	j->counted_to = 0;
 	j->hold_off = 0;
 	j->st.bytes = 0;
-	if (fdatasync(j->fd) < 0) {
+	/*
+	 * Empty from here, even if the sync fails: at worst a crash brings the
+	 * old records back, replayed a second time (their generation is not
+	 * the next records', so nothing mixes).
+	 */
+	if (fdatasync(j->fd) < 0)
 		ms_err("event=spool_reset_error path=%s reason=\"%s\"", j->path, strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 

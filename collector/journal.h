@@ -52,9 +52,11 @@
  * (journal_read fails with EIO) for 30 s before skipping them. A file
  * whose header and first fragment both fail is cut to nothing, as it was
  * before this format: its format is not known, and an older file's
- * block starts could hold anything. After a failed sync nothing later is
- * vouched for (the kernel may have dropped what it could not write)
- * until the file is emptied.
+ * block starts could hold anything; a header whose generation alone is
+ * damaged is read with the one its block starts carry. After a failed
+ * sync every later journal_sync fails too (the kernel may have dropped
+ * what it could not write and report the next sync a success) until the
+ * file is emptied: nothing more is acknowledged from it.
  *
  * An older collector's file ("MSJ1" records, each its own CRC-32 and no
  * blocks) is read and appended to in that format until it is emptied.
@@ -106,7 +108,10 @@ struct journal *journal_open(const char *dir, uint64_t max_bytes, char *err, siz
 void journal_free(struct journal *j);
 /* Appends r; 0, or -1 when full or the write failed (then nothing of it stays). */
 int journal_append(struct journal *j, const struct journal_rec *r);
-/* fdatasync; 0 or -1. Records appended before it are durable once it returns 0. */
+/*
+ * fdatasync, then a sync mark; 0 or -1. Records appended before it are
+ * durable once it returns 0. After a failure, -1 until journal_reset.
+ */
 int journal_sync(struct journal *j);
 /*
  * Reads the record at offset off (0, or a *next this returned) into r
@@ -119,7 +124,7 @@ int journal_sync(struct journal *j);
  * that they are skipped as damage).
  */
 int journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next);
-/* Empties the file (and syncs that). 0 or -1. */
+/* Empties the file (and syncs that: a failed sync is logged, the file is empty). 0 or -1. */
 int journal_reset(struct journal *j);
 uint64_t journal_size(const struct journal *j);
 const struct journal_stats *journal_stats(const struct journal *j);

@@ -776,7 +776,12 @@ journal_recover(struct sink *s)
 		}
 		off = next;
 	}
-	if (n == 0)
+	if (rc < 0)
+		ms_err("event=spool_recover_incomplete path=%s offset=%llu note=\"agents' numbers "
+		    "after it are not known: what they send again may be stored twice\"",
+		    journal_path(s->j), (unsigned long long)off);
+	/* Replayed whenever it holds anything, even if it could not be read through. */
+	if (journal_size(s->j) == 0)
 		return;
 	s->spilling = true;
 	s->jsent = 0;
