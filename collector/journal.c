@@ -24,7 +24,7 @@ static const char magic2[8] = { 'M', 'S', 'J', '2', 0, 0, 0, 0 };
 #define J_KIND_MARK	0xff	/* a record that only says what is synced (journal_sync) */
 /* A block the disk cannot read while running holds the replay this long, then is skipped. */
 #define J_HOLD_NS	(30 * 1000000000LL)
-#define J_RETRY_NS	1000000000LL	/* ... tried again at most this often */
+#define J_RETRY_NS	900000000LL	/* ... tried again at most this often (the caller: every 1 s) */
 #define J_WINDOW	(16 * J_BLOCK)	/* read ahead when scanning or replaying */
 #define JREC_FIXED1	20	/* MSJ1: body bytes before the command lengths */
 #define JREC_FIXED2	28	/* MSJ2: record bytes before the command lengths */
@@ -40,6 +40,7 @@ struct journal {
 	uint64_t max_bytes;
 	uint64_t gen;		/* this file's generation: in its header and every fragment */
 	bool legacy;		/* the file holds MSJ1 records (until emptied) */
+	uint64_t legacy_end;	/* ... the older collector's up to here */
 	bool sync_failed;	/* a sync failed: nothing after synced is vouched for again */
 	bool broken;		/* a failed append could not be undone: no more appends */
 	bool scanning;
@@ -410,9 +411,12 @@ journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *n
 		ms_err("event=spool_read_error path=%s offset=%llu", j->path, (unsigned long long)off);
 		if (hold(j, off))
 			return -1;
-		/* An older collector's records cannot be found after a bad one: the rest is lost. */
-		*next = j->size;
-		damage_count(j, off, j->size, 1);
+		/*
+		 * An older collector's records cannot be found after a bad one: the
+		 * rest of what it wrote is lost – not what this run appended since.
+		 */
+		*next = off < j->legacy_end ? j->legacy_end : j->size;
+		damage_count(j, off, *next, 1);
 		return 2;
 	}
 	if (j->win_bad)
@@ -424,11 +428,14 @@ journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *n
 			break;
 		if (parse2(j, off, len, r, &synced) < 0)
 			break;
-		if (r->kind != J_KIND_MARK)
+		if (r->kind != J_KIND_MARK) {
+			j->hold_off = 0;	/* read: a later failure here waits its own 30 s */
 			return 1;
+		}
 		off = *next;	/* what the writer noted of its syncs: nothing to replay */
 	}
 	if (rc == RD_END) {
+		j->hold_off = 0;
 		*next = j->size;
 		return 0;
 	}
@@ -496,6 +503,7 @@ scan1(struct journal *j, char *err, size_t errsz)
 		return -1;
 	if (j->size == 0)
 		j->legacy = false;	/* nothing left of it: this version's format from the start */
+	j->legacy_end = j->size;
 	return 0;
 }
 

@@ -661,6 +661,12 @@ spill_end(struct sink *s)
 
 	if (journal_reset(s->j) < 0)
 		return;	/* replayed again later: nothing is stored twice */
+	/*
+	 * Checkpoints still waiting for a sync are in Redis now (acknowledged
+	 * as Redis confirmed them) or were lost to damage: never acknowledged
+	 * by a sync of the emptied file (after a failed sync they wait here).
+	 */
+	s->nunsynced = 0;
 	s->spilling = false;
 	s->jsent = 0;
 	ms_info("event=spool_replayed path=%s note=\"everything in it is in Redis\"",
@@ -669,6 +675,8 @@ spill_end(struct sink *s)
 		TAILQ_REMOVE(&s->behind, op, link);
 		TAILQ_INSERT_TAIL(&s->pending, op, link);
 	}
+	if (s->c->stopping)
+		collector_maybe_exit(s->c);
 }
 
 /*

@@ -218,10 +218,15 @@ static struct {
 ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
 ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
 
+static size_t pread_max;	/* the largest read asked for since set to 0 */
+
 ssize_t
 __wrap_pread(int fd, void *buf, size_t n, off_t off)
 {
 	struct stat st;
+
+	if (n > pread_max)
+		pread_max = n;
 
 	if (fault.ino != 0 && fault.times != 0 && fstat(fd, &st) == 0 && st.st_ino == fault.ino &&
 	    off < fault.to && off + (off_t)n > fault.from) {
@@ -876,7 +881,10 @@ test_unreadable_while_running(void **state)
 		nanosleep(&ts, NULL);
 	}
 	assert_int_equal(rc, 1);
+	/* Read again: back to reading ahead (one block at a time only while waiting). */
+	pread_max = 0;
 	assert_int_equal(read_all(j, got, 400, &skipped), 300);
+	assert_true(pread_max > 4096);
 	assert_int_equal(skipped, 0);
 	assert_int_equal(journal_stats(j)->damaged, 0);
 	assert_int_equal(journal_reset(j), 0);
