@@ -21,21 +21,7 @@ N=3000
 RUN=jb$$
 IMG=$IT_WORK/spool.img
 SPOOL=$IT_WORK/collector.spool
-if [[ $(id -u) != 0 ]] || ! command -v mkfs.btrfs >/dev/null || ! command -v btrfs-map-logical >/dev/null ||
-	! command -v filefrag >/dev/null; then
-	it_log "SKIP: needs root and btrfs-progs"
-	exit 77
-fi
-mkdir -p "$SPOOL"
-truncate -s 128M "$IMG"
-mkfs.btrfs -q -f "$IMG" >/dev/null 2>&1 || it_fail "mkfs.btrfs failed"
-# max_inline=0: even a small file's data is in a data block, checked on read.
-mount_spool() { mount -o loop,max_inline=0 "$IMG" "$SPOOL"; }
-if ! mount_spool 2>/dev/null; then
-	it_log "SKIP: cannot mount a btrfs loop device here"
-	exit 77
-fi
-trap 'umount -l "$SPOOL" 2>/dev/null; it_cleanup' EXIT
+it_btrfs_mount "$IMG" "$SPOOL"
 
 seq_setup "$IT_WORK/app/app.log"
 grep -q "dir: $SPOOL\$" "$IT_WORK/collector.yml" || it_fail "collector.yml: spool.dir is not $SPOOL"
@@ -52,26 +38,10 @@ it_wait_for 30 "agent drained while Redis is down" seq_agent_drained
 seq_kill9 collector
 it_stop agent
 
-sync
 J=$SPOOL/sink.journal
 size=$(stat -c %s "$J")
 ((size > 64 * 4096)) || it_fail "spool too small to damage its middle: $size bytes"
-# The file's middle block; filefrag gives its extents (logical and physical
-# starts in 4 KiB blocks, physical being btrfs's logical address).
-mid=$((size / 4096 / 2))
-blk=$(filefrag -v -b4096 "$J" | awk -v m="$mid" '$1 ~ /^[0-9]+:$/ {
-	l = $2; sub(/\.\..*/, "", l); le = $3; sub(/:.*/, "", le); p = $4; sub(/\.\..*/, "", p)
-	if (m >= l + 0 && m <= le + 0) { print p + (m - l); exit } }') || true
-[[ $blk =~ ^[0-9]+$ ]] || it_fail "no extent holds block $mid of $J: $(filefrag -v -b4096 "$J")"
-umount "$SPOOL" || it_fail "cannot unmount the spool folder"
-phys=$(btrfs-map-logical -l $((blk * 4096)) "$IMG" 2>/dev/null | awk '/mirror 1/ { for (i = 1; i < NF; i++) if ($i == "physical") { print $(i + 1); exit } }') || true
-[[ $phys =~ ^[0-9]+$ ]] || it_fail "btrfs-map-logical gave no physical offset for block $blk"
-printf 'BADBLOCK' | dd of="$IMG" bs=1 seek=$((phys + 100)) conv=notrunc,fsync status=none
-mount_spool || it_fail "cannot mount the spool folder again"
-if dd if="$J" of=/dev/null bs=4096 status=none 2>/dev/null; then
-	it_fail "the damaged spool still reads whole: no bad block to test with (block $mid at $blk, physical $phys)"
-fi
-it_log "block $mid of the spool's $((size / 4096)) damaged (physical offset $phys)"
+it_btrfs_damage "$J"
 
 mv "$IT_WORK/logs/redis.log" "$IT_WORK/logs/redis-1.log"
 it_start_redis

@@ -22,22 +22,8 @@ N=3000
 RUN=bb$$
 IMG=$IT_WORK/state.img
 STATE=$IT_WORK/state
-if [[ $(id -u) != 0 ]] || ! command -v mkfs.btrfs >/dev/null || ! command -v btrfs-map-logical >/dev/null ||
-	! command -v filefrag >/dev/null; then
-	it_log "SKIP: needs root and btrfs-progs"
-	exit 77
-fi
-mkdir -p "$STATE"
-truncate -s 128M "$IMG"
-mkfs.btrfs -q -f "$IMG" >/dev/null 2>&1 || it_fail "mkfs.btrfs failed"
-# max_inline=0: even a small file's data is in a data block, checked on read.
-mount_state() { mount -o loop,max_inline=0 "$IMG" "$STATE"; }
-if ! mount_state 2>/dev/null; then
-	it_log "SKIP: cannot mount a btrfs loop device here"
-	exit 77
-fi
+it_btrfs_mount "$IMG" "$STATE"
 chmod 0700 "$STATE"
-trap 'umount -l "$STATE" 2>/dev/null; it_cleanup' EXIT
 
 seq_setup "$IT_WORK/app/app.log"
 # The state folder is the btrfs (seq_setup points the agent at $IT_WORK/state).
@@ -54,26 +40,11 @@ rm -f "$SEQ_LOG"
 : >"$SEQ_LOG"
 
 # One block in the middle of the segment, damaged on the device.
-sync
 SEG=$(ls "$STATE"/spool/*.seg)
 [[ $(wc -l <<<"$SEG") == 1 ]] || it_fail "expected one segment: $SEG"
 size=$(stat -c %s "$SEG")
 ((size > 64 * 4096)) || it_fail "segment too small to damage its middle: $size bytes"
-# filefrag: the first extent's start in 4 KiB blocks (btrfs's logical address)
-ext=$(filefrag -v -b4096 "$SEG" | awk '$1 == "0:" { sub(/\.\..*/, "", $4); print $4, $6; exit }') || true
-read -r first len <<<"$ext" || true
-len=${len%:}
-[[ $first =~ ^[0-9]+$ && $len =~ ^[0-9]+$ ]] || it_fail "no extent for $SEG: $(filefrag -v "$SEG")"
-blk=$((first + len / 2))
-umount "$STATE" || it_fail "cannot unmount the state folder"
-phys=$(btrfs-map-logical -l $((blk * 4096)) "$IMG" 2>/dev/null | awk '/mirror 1/ { for (i = 1; i < NF; i++) if ($i == "physical") { print $(i + 1); exit } }') || true
-[[ $phys =~ ^[0-9]+$ ]] || it_fail "btrfs-map-logical gave no physical offset for block $blk"
-printf 'BADBLOCK' | dd of="$IMG" bs=1 seek=$((phys + 100)) conv=notrunc,fsync status=none
-mount_state || it_fail "cannot mount the state folder again"
-if dd if="$SEG" of=/dev/null bs=4096 status=none 2>/dev/null; then
-	it_fail "the damaged segment still reads whole: no bad block to test with (extent $first+$len, block $blk, physical $phys)"
-fi
-it_log "block $((len / 2)) of the segment's $len damaged (physical offset $phys)"
+it_btrfs_damage "$SEG"
 
 seq_start_collector
 seq_start_agent

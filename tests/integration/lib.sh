@@ -162,3 +162,58 @@ it_stop() {
 
 # syslog timestamp "Mmm dd hh:mm:ss" for now, in the local time zone.
 it_syslog_now() { LC_ALL=C date '+%b %e %H:%M:%S'; }
+
+# it_btrfs_mount IMG DIR: DIR becomes a fresh 128 MiB btrfs on a loop device
+# backed by IMG (btrfs checks every data block, so a block whose bytes are
+# changed on the device reads as EIO – what a failing disk gives);
+# unmounted at exit. Exits 77 (skipped) without root or btrfs-progs.
+it_btrfs_mount() {
+	IT_BTRFS_IMG=$1
+	IT_BTRFS_DIR=$2
+	if [[ $(id -u) != 0 ]] || ! command -v mkfs.btrfs >/dev/null ||
+		! command -v btrfs-map-logical >/dev/null || ! command -v filefrag >/dev/null; then
+		it_log "SKIP: needs root and btrfs-progs"
+		exit 77
+	fi
+	mkdir -p "$IT_BTRFS_DIR"
+	truncate -s 128M "$IT_BTRFS_IMG"
+	mkfs.btrfs -q -f "$IT_BTRFS_IMG" >/dev/null 2>&1 || it_fail "mkfs.btrfs failed"
+	if ! it_btrfs_remount 2>/dev/null; then
+		it_log "SKIP: cannot mount a btrfs loop device here"
+		exit 77
+	fi
+	trap 'umount -l "$IT_BTRFS_DIR" 2>/dev/null; it_cleanup' EXIT
+}
+
+# max_inline=0: even a small file's data is in a data block, checked on read.
+it_btrfs_remount() { mount -o loop,max_inline=0 "$IT_BTRFS_IMG" "$IT_BTRFS_DIR"; }
+
+# it_btrfs_damage FILE: damages the middle 4 KiB block of FILE (on the btrfs
+# of it_btrfs_mount) on the device, so that reading it fails with EIO;
+# sets IT_BTRFS_BLOCK (its index in the file) and IT_BTRFS_BLOCKS (the
+# file's blocks).
+it_btrfs_damage() {
+	local file=$1 size blk phys
+	sync
+	size=$(stat -c %s "$file")
+	IT_BTRFS_BLOCKS=$((size / 4096))
+	IT_BTRFS_BLOCK=$((IT_BTRFS_BLOCKS / 2))
+	# filefrag: the extents' logical and physical starts in 4 KiB blocks
+	# (physical being btrfs's logical address).
+	blk=$(filefrag -v -b4096 "$file" | awk -v m="$IT_BTRFS_BLOCK" '$1 ~ /^[0-9]+:$/ {
+		l = $2; sub(/\.\..*/, "", l); le = $3; sub(/:.*/, "", le); p = $4; sub(/\.\..*/, "", p)
+		if (m >= l + 0 && m <= le + 0) { print p + (m - l); exit } }') || true
+	[[ $blk =~ ^[0-9]+$ ]] ||
+		it_fail "no extent holds block $IT_BTRFS_BLOCK of $file: $(filefrag -v -b4096 "$file")"
+	umount "$IT_BTRFS_DIR" || it_fail "cannot unmount $IT_BTRFS_DIR"
+	phys=$(btrfs-map-logical -l $((blk * 4096)) "$IT_BTRFS_IMG" 2>/dev/null |
+		awk '/mirror 1/ { for (i = 1; i < NF; i++) if ($i == "physical") { print $(i + 1); exit } }') || true
+	[[ $phys =~ ^[0-9]+$ ]] || it_fail "btrfs-map-logical gave no physical offset for block $blk"
+	# Synced: the loop device must not read the image's old bytes.
+	printf 'BADBLOCK' | dd of="$IT_BTRFS_IMG" bs=1 seek=$((phys + 100)) conv=notrunc,fsync status=none
+	it_btrfs_remount || it_fail "cannot mount $IT_BTRFS_DIR again"
+	if dd if="$file" of=/dev/null bs=4096 status=none 2>/dev/null; then
+		it_fail "$file still reads whole: no bad block to test with (block $IT_BTRFS_BLOCK at $blk, physical $phys)"
+	fi
+	it_log "block $IT_BTRFS_BLOCK of the $IT_BTRFS_BLOCKS of $file damaged (physical offset $phys)"
+}

@@ -23,6 +23,7 @@
 #include "ms_log.h"
 #include "ms_rec.h"
 #include "spool.h"
+#include "disk_fault.h"
 
 static char root[] = "/tmp/minisoc-test-spool-XXXXXX";
 static char dir[600];
@@ -90,18 +91,6 @@ append_range(struct spool *sp, uint64_t from, uint64_t to, bool in_memory)
 		assert_int_equal(spool_append(sp, &r, in_memory), 0);
 	}
 }
-
-/*
- * Disk faults: pread(2) of the file with inode fault.ino fails with EIO
- * where it touches [fault.from, fault.to), fault.times times (-1: always).
- * (The binary is linked with --wrap=pread; everything else reads as is.)
- */
-static struct {
-	ino_t ino;
-	off_t from, to;
-	int times;
-	int hits;
-} fault;
 
 /* A spool of records from..to, in segments of seg bytes, closed. */
 static void
@@ -640,40 +629,6 @@ test_numbers_above_segments(void **state)
 	for (size_t i = 0; i < g.n; i++)
 		assert_int_equal(g.seq[i], i + 1);
 	spool_free(sp);
-}
-
-ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
-ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
-
-ssize_t
-__wrap_pread(int fd, void *buf, size_t n, off_t off)
-{
-	struct stat st;
-
-	if (fault.ino != 0 && fault.times != 0 && fstat(fd, &st) == 0 && st.st_ino == fault.ino &&
-	    off < fault.to && off + (off_t)n > fault.from) {
-		if (off < fault.from)
-			return __real_pread(fd, buf, (size_t)(fault.from - off), off);	/* short, as the kernel does */
-		if (fault.times > 0)
-			fault.times--;
-		fault.hits++;
-		errno = EIO;
-		return -1;
-	}
-	return __real_pread(fd, buf, n, off);
-}
-
-static void
-fault_on(const char *path, off_t from, off_t to, int times)
-{
-	struct stat st;
-
-	assert_int_equal(stat(path, &st), 0);
-	fault.ino = st.st_ino;
-	fault.from = from;
-	fault.to = to;
-	fault.times = times;
-	fault.hits = 0;
 }
 
 /*

@@ -25,6 +25,7 @@
 
 #include "journal.h"
 #include "ms_rec.h"
+#include "disk_fault.h"
 
 static char dir[256];
 
@@ -206,40 +207,7 @@ test_cap(void **state)
 	assert_non_null(strstr(err, "/proc/minisoc-no/such"));
 }
 
-/* --- disk faults: pread of chosen bytes of the journal fails with EIO --- */
-
-static struct {
-	ino_t ino;
-	off_t from, to;
-	int times;	/* failures left; -1: for ever */
-	int hits;
-} fault;
-
-ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
-ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
-
-static size_t pread_max;	/* the largest read asked for since set to 0 */
-
-ssize_t
-__wrap_pread(int fd, void *buf, size_t n, off_t off)
-{
-	struct stat st;
-
-	if (n > pread_max)
-		pread_max = n;
-
-	if (fault.ino != 0 && fault.times != 0 && fstat(fd, &st) == 0 && st.st_ino == fault.ino &&
-	    off < fault.to && off + (off_t)n > fault.from) {
-		if (off < fault.from)
-			return __real_pread(fd, buf, (size_t)(fault.from - off), off);	/* short, as the kernel does */
-		if (fault.times > 0)
-			fault.times--;
-		fault.hits++;
-		errno = EIO;
-		return -1;
-	}
-	return __real_pread(fd, buf, n, off);
-}
+/* --- disk faults: pread (disk_fault.h) and fdatasync of the journal fail --- */
 
 /* fdatasync(2) failing while sync_fails is set (a disk that refused a write). */
 static bool sync_fails;
@@ -255,19 +223,6 @@ __wrap_fdatasync(int fd)
 		return -1;
 	}
 	return __real_fdatasync(fd);
-}
-
-static void
-fault_on(const char *path, off_t from, off_t to, int times)
-{
-	struct stat st;
-
-	assert_int_equal(stat(path, &st), 0);
-	fault.ino = st.st_ino;
-	fault.from = from;
-	fault.to = to;
-	fault.times = times;
-	fault.hits = 0;
 }
 
 /* A record numbered seq whose one command is a 300-byte text naming it. */
