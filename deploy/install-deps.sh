@@ -21,9 +21,10 @@ PACKAGES=(
   # bench/run.sh compares the collector with rsyslog (imtcp over TLS with the
   # openssl driver, omhiredis); it runs its own rsyslogd, never the system one
   rsyslog rsyslog-openssl rsyslog-hiredis
-  # e2e_spool_badblock.sh puts the agent's spool on a btrfs loop device and
-  # damages one block (btrfs's data checksums make it read as EIO)
-  btrfs-progs
+  # e2e_spool_badblock.sh and e2e_journal_badblock.sh put the agent's and the
+  # collector's spool on a btrfs loop device (mount -o loop) and damage one
+  # block found with filefrag (btrfs's data checksums make it read as EIO)
+  btrfs-progs e2fsprogs mount
   # e2e_alerts_cli.sh runs minisocctl on a pseudo-terminal with script(1)
   bsdutils
   # tests/integration/e2e_forward.sh: xmllint checks the IODEF documents

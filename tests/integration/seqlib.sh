@@ -149,3 +149,22 @@ seq_verify() {
 	}
 	echo "$SEQ_RESULT"
 }
+
+# seq_lost_one_run RUN N MAX WHAT: after a bad block, what came of RUN's
+# 0..N-1: between 1 and MAX numbers missing, all in one run (the records of
+# one block), none doubled. WHAT names them in messages ("lines", "alerts").
+seq_lost_one_run() {
+	local run=$1 n=$2 max=$3 what=$4 lost lo hi
+	python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$run" "$n" --missing-out "$IT_WORK/missing" \
+		>"$IT_WORK/check" || true
+	cat "$IT_WORK/check"
+	lost=$(wc -l <"$IT_WORK/missing")
+	((lost >= 1 && lost <= max)) ||
+		it_fail "$lost $what missing, expected those of one 4 KiB block (1..$max)"
+	lo=$(head -n1 "$IT_WORK/missing")
+	hi=$(tail -n1 "$IT_WORK/missing")
+	((hi - lo + 1 == lost)) ||
+		it_fail "the missing $what are not one run: $(tr '\n' ' ' <"$IT_WORK/missing")"
+	grep -q 'dups=0' "$IT_WORK/check" || it_fail "$what arrived twice"
+	it_log "lost with the bad block: $what $lo..$hi ($lost); the other $((n - lost)) arrived once"
+}
