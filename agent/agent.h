@@ -190,6 +190,7 @@ struct agent_stats {
 	uint64_t lines_read;
 	uint64_t lines_truncated;
 	uint64_t lines_unterminated;	/* shipped without a newline (timeout, rotation) */
+	uint64_t lines_recovered;	/* read again: their spool records were lost */
 	uint64_t events_sent;
 	uint64_t events_acked;
 	uint64_t batches_sent;

@@ -312,7 +312,8 @@ agent_log_stats(const struct agent *a, const char *why)
 		spool_get_stats(a->spool, &sp);
 
 	ms_info("event=stats why=%s queued=%zu queued_bytes=%zu lines_read=%" PRIu64
-	    " lines_truncated=%" PRIu64 " lines_unterminated=%" PRIu64 " events_sent=%" PRIu64 " events_acked=%" PRIu64
+	    " lines_truncated=%" PRIu64 " lines_unterminated=%" PRIu64 " lines_recovered=%" PRIu64
+	    " events_sent=%" PRIu64 " events_acked=%" PRIu64
 	    " batches_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
 	    " rotations=%" PRIu64 " truncations=%" PRIu64
 	    " reserve_failures=%" PRIu64 " files_limit=%" PRIu64 " spool_bytes=%" PRIu64
@@ -321,7 +322,7 @@ agent_log_stats(const struct agent *a, const char *why)
 	    " paused_ms=%" PRIu64 " failovers=%" PRIu64 " failbacks=%" PRIu64
 	    " send_blocked=%" PRIu64 " spool_reused=%" PRIu64,
 	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->lines_unterminated,
-	    s->events_sent,
+	    s->lines_recovered, s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures,
 	    s->rotations, s->truncations, s->reserve_failures, s->files_limit, sp.bytes, sp.segments,
 	    sp.backlog, s->spool_full, s->spool_errors, sp.corrupt_bytes, s->rate_limited,

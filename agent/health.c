@@ -266,6 +266,7 @@ report_counters(struct health_report *r, const struct agent_stats *s)
 		{ "count.lines_read", s->lines_read },
 		{ "count.lines_truncated", s->lines_truncated },
 		{ "count.lines_unterminated", s->lines_unterminated },
+		{ "count.lines_recovered", s->lines_recovered },
 		{ "count.events_sent", s->events_sent },
 		{ "count.events_acked", s->events_acked },
 		{ "count.batches_sent", s->batches_sent },

@@ -55,7 +55,16 @@ struct spool_seg {
 struct spool_end {
 	uint64_t dev, ino, fp, end;
 	uint32_t fp_len;
-	bool after_gap;		/* noted from records after skipped corrupt bytes */
+	bool after_gap;		/* first noted from a record after skipped corrupt bytes */
+	bool hole_open;		/* records lost since its last one (at end, hole_from) */
+	uint64_t hole_from;
+};
+
+/* A file's lines lost from the spool (struct spool_hole), while scanning. */
+struct spool_fhole {
+	uint64_t dev, ino, fp;
+	uint32_t fp_len;
+	uint64_t from, to;
 };
 
 struct spool {
@@ -101,12 +110,24 @@ struct spool {
 	/*
 	 * Set by seg_scan once it has skipped corrupt bytes with valid
 	 * records after them: a page lost in a power cut, say. Lines of any
-	 * file may have been in those bytes, so a file's end noted from a
-	 * record after them may lie past lines neither in the spool nor read
-	 * again; such an end is not handed to tail (spool_take_file_end), which
-	 * then reads on from the saved position: lines twice rather than none.
+	 * file may have been in those bytes. A file noted before them gets a
+	 * hole (below) that tail reads again; for a file first noted after
+	 * them, where its lost lines began is unknown, so its end is not
+	 * handed to tail (spool_take_file_end), which then reads on from the
+	 * saved position: lines twice rather than none.
 	 */
 	bool gap;
+	/*
+	 * Holes (spool_take_file_end): bytes skipped by the scan, or a
+	 * segment's cut tail with segments after it, are a gap when the next
+	 * record's number is not the next one after the last record's (and
+	 * not acknowledged): every file noted so far may have lost lines
+	 * there, from its end up to its next record.
+	 */
+	bool gap_pending;	/* bytes lost since the last record */
+	uint64_t scan_seq;	/* the last record's number, while scanning */
+	struct spool_fhole *holes;
+	size_t nholes, aholes;
 	uint64_t unkeyed;	/* "MSR3" records found in legacy segments: a key was lost */
 	struct spool_stats st;
 };
@@ -156,7 +177,7 @@ rec_encode(const struct spool *sp, char *p, const struct spool_rec *r)
 	ms_put64(p + 52, r->fp);
 	ms_put32(p + 60, r->fp_len);
 	ms_put16(p + 64, (uint16_t)r->src_len);
-	ms_put16(p + 66, 0);
+	ms_put16(p + 66, r->flags & SPOOL_REC_RECOVERED);
 	ms_put32(p + 68, (uint32_t)r->line_len);
 	memcpy(p + SPOOL_REC_HDR, r->src, r->src_len);
 	memcpy(p + SPOOL_REC_HDR + r->src_len, r->line, r->line_len);
@@ -176,6 +197,7 @@ static ssize_t
 rec_parse(const uint8_t *key, const char *p, size_t avail, struct spool_rec *r)
 {
 	uint32_t body, src_len, line_len, crc;
+	uint16_t flags;
 	size_t n, tag;
 	int v;
 
@@ -198,7 +220,9 @@ rec_parse(const uint8_t *key, const char *p, size_t avail, struct spool_rec *r)
 	body = ms_get32(p + 8);
 	src_len = ms_get16(p + 64);
 	line_len = ms_get32(p + 68);
-	if (src_len > SPOOL_MAX_SRC || line_len > MS_PROTO_MAX_LINE || ms_get16(p + 66) != 0 ||
+	flags = ms_get16(p + 66);
+	if (src_len > SPOOL_MAX_SRC || line_len > MS_PROTO_MAX_LINE ||
+	    (flags & ~(v == 3 ? SPOOL_REC_RECOVERED : 0)) != 0 ||
 	    (size_t)body != SPOOL_REC_HDR - 12 + src_len + line_len + tag)
 		return -1;
 	n = SPOOL_REC_HDR + src_len + line_len + tag;
@@ -216,6 +240,7 @@ rec_parse(const uint8_t *key, const char *p, size_t avail, struct spool_rec *r)
 	r->end_off = ms_get64(p + 44);
 	r->fp = ms_get64(p + 52);
 	r->fp_len = ms_get32(p + 60);
+	r->flags = flags;
 	r->src = p + SPOOL_REC_HDR;
 	r->src_len = src_len;
 	r->line = p + SPOOL_REC_HDR + src_len;
@@ -314,24 +339,85 @@ seg_add(struct spool *sp, uint64_t first)
 	return 0;
 }
 
+/*
+ * A record after a gap (see struct spool): every file noted so far may
+ * have lost lines from its end on, up to its next record.
+ */
 static void
-end_note(struct spool *sp, const struct spool_rec *r)
+gap_open(struct spool *sp)
 {
 	for (size_t i = 0; i < sp->nends; i++) {
 		struct spool_end *e = &sp->ends[i];
+
+		if (!e->hole_open) {
+			e->hole_open = true;
+			e->hole_from = e->end;
+		}
+	}
+}
+
+/* e's lines lost between hole_from and the line ending at to. */
+static void
+hole_add(struct spool *sp, struct spool_end *e, uint64_t to)
+{
+	e->hole_open = false;
+	if (to <= e->hole_from)
+		return;	/* the file was read again from before (truncated, replaced) */
+	if (sp->nholes == sp->aholes) {
+		size_t na = sp->aholes ? sp->aholes * 2 : 8;
+		struct spool_fhole *n = realloc(sp->holes, na * sizeof(*n));
+
+		if (n == NULL) {
+			e->after_gap = true;	/* its lines read again from its saved position */
+			return;
+		}
+		sp->holes = n;
+		sp->aholes = na;
+	}
+	sp->holes[sp->nholes++] = (struct spool_fhole){ e->dev, e->ino, e->fp, e->fp_len,
+	    e->hole_from, to };
+}
+
+/*
+ * A line read again into the spool (SPOOL_REC_RECOVERED) by an earlier
+ * run: its hole is filled up to it.
+ */
+static void
+hole_fill(struct spool *sp, const struct spool_rec *r)
+{
+	for (size_t i = 0; i < sp->nholes; i++) {
+		struct spool_fhole *h = &sp->holes[i];
+
+		if (h->dev == r->dev && h->ino == r->ino && h->from < r->end_off && r->end_off < h->to)
+			h->from = r->end_off;
+	}
+}
+
+static void
+end_note(struct spool *sp, const struct spool_rec *r)
+{
+	if (r->flags & SPOOL_REC_RECOVERED) {
+		/* Not where reading got: an older line, read again. */
+		hole_fill(sp, r);
+		return;
+	}
+	for (size_t i = 0; i < sp->nends; i++) {
+		struct spool_end *e = &sp->ends[i];
 		if (e->dev == r->dev && e->ino == r->ino) {
+			if (e->hole_open)
+				hole_add(sp, e, r->end_off);
 			/* Records are in the order lines were read: the last one is where reading got. */
 			e->fp = r->fp;
 			e->fp_len = r->fp_len;
 			e->end = r->end_off;
-			e->after_gap |= sp->gap;
 			return;
 		}
 	}
 	if (sp->nends == SPOOL_MAX_ENDS)
 		return;
+	/* First seen after a gap: where its lost lines began is not known. */
 	sp->ends[sp->nends++] = (struct spool_end){ r->dev, r->ino, r->fp, r->end_off, r->fp_len,
-	    sp->gap };
+	    sp->gap, false, 0 };
 }
 
 /*
@@ -424,6 +510,11 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 				 */
 				if (skipped)
 					sp->gap = true;
+				if ((skipped || sp->gap_pending) && r.seq > sp->scan_seq + 1 &&
+				    r.seq > sp->acked + 1)
+					gap_open(sp);
+				sp->gap_pending = false;
+				sp->scan_seq = r.seq;
 				skipped = false;
 				if (r.seq > s->last_seq)
 					s->last_seq = r.seq;
@@ -486,6 +577,8 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		corrupt = corrupt >= cut ? corrupt - cut : 0;
 		sp->st.corrupt_bytes += cut;
 		sp->dir_dirty = true;
+		/* With segments after it, what was cut may have been lines (a bad block). */
+		sp->gap_pending = true;
 	}
 	if (unreadable)
 		ms_warn("event=spool_unreadable segment=%s bytes=%" PRIu64 " note=\"blocks the disk "
@@ -924,6 +1017,7 @@ spool_free(struct spool *sp)
 	free(sp->wbuf);
 	free(sp->rbuf);
 	free(sp->ends);
+	free(sp->holes);
 	free(sp);
 }
 
@@ -1217,21 +1311,58 @@ spool_covered(struct spool *sp, uint64_t covered)
 	return spool_trim(sp);
 }
 
+/* Moves file (dev, ino)'s holes whose fingerprint matches head to holes[0..max), in order. */
+static size_t
+holes_take(struct spool *sp, uint64_t dev, uint64_t ino, const char *head, size_t headlen,
+    struct spool_hole *holes, size_t max, bool *over)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < sp->nholes; i++) {
+		struct spool_fhole *h = &sp->holes[i];
+
+		if (h->dev == dev && h->ino == ino && headlen >= h->fp_len &&
+		    tail_fingerprint(head, h->fp_len) == h->fp) {
+			if (n < max)
+				holes[n++] = (struct spool_hole){ h->from, h->to };
+			else
+				*over = true;
+			continue;
+		}
+		sp->holes[k++] = *h;
+	}
+	sp->nholes = k;
+	return n;
+}
+
 uint64_t
 spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
-    size_t headlen, bool *distrusted)
+    size_t headlen, bool *distrusted, struct spool_hole *holes, size_t *nholes)
 {
+	size_t max = holes != NULL && nholes != NULL ? *nholes : 0;
+
 	if (distrusted != NULL)
 		*distrusted = false;
+	if (nholes != NULL)
+		*nholes = 0;
 	for (size_t i = 0; i < sp->nends; i++) {
 		struct spool_end *e = &sp->ends[i];
 		if (e->dev == dev && e->ino == ino && headlen >= e->fp_len &&
 		    tail_fingerprint(head, e->fp_len) == e->fp) {
+			struct spool_hole tmp[SPOOL_MAX_FILE_HOLES];
 			uint64_t end = e->end;
-			bool after_gap = e->after_gap;
+			bool over = e->after_gap;
+			size_t n = holes_take(sp, dev, ino, head, headlen, tmp,
+			    max < SPOOL_MAX_FILE_HOLES ? max : SPOOL_MAX_FILE_HOLES, &over);
 
+			if (e->hole_open) {
+				if (n < max && n < SPOOL_MAX_FILE_HOLES)
+					tmp[n++] = (struct spool_hole){ e->hole_from, SPOOL_HOLE_OPEN };
+				else
+					over = true;
+			}
 			sp->ends[i] = sp->ends[--sp->nends];
-			if (after_gap) {
+			if (over) {
 				ms_warn("event=spool_end_distrusted dev=%llu inode=%llu end=%llu "
 				    "note=\"corrupt spool records before it: reading on from the saved "
 				    "position, or from the start (some lines twice)\"",
@@ -1241,6 +1372,10 @@ spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *he
 					*distrusted = true;
 				return 0;
 			}
+			if (n > 0)
+				memcpy(holes, tmp, n * sizeof(*tmp));
+			if (nholes != NULL)
+				*nholes = n;
 			return end;
 		}
 	}

@@ -22,7 +22,7 @@
  *    36     8  inode    | the file the line came from and the offset just
  *    44     8  end      | past the line: where reading resumes after a crash
  *    52     8  fingerprint of the file's head, 60 4 its length (tail.c)
- *    64     2  source path length, 66 2 flags (0)
+ *    64     2  source path length, 66 2 flags: SPOOL_REC_RECOVERED or 0
  *    68     4  line length
  *    72        source path, then the line
  *   end-8   8  tag: SipHash-2-4 of bytes 0 .. 72 under the spool's key
@@ -68,6 +68,15 @@
 
 struct spool;
 
+/*
+ * A record's flag: a line read again from its file because the record
+ * that held it was lost (spool_take_file_end). Its end is not where
+ * reading of the file got to; a scan that finds it knows the line is in
+ * the spool again. ("MSR3" only: earlier agents read such a record as
+ * corrupt.)
+ */
+#define SPOOL_REC_RECOVERED 1
+
 /* One record; every pointer is borrowed for the call only. */
 struct spool_rec {
 	uint64_t seq;
@@ -75,6 +84,7 @@ struct spool_rec {
 	uint64_t dev, ino, end_off;
 	uint64_t fp;
 	uint32_t fp_len;
+	uint16_t flags;		/* SPOOL_REC_RECOVERED or 0 */
 	const char *src;
 	size_t src_len;
 	const char *line;
@@ -141,6 +151,19 @@ bool spool_ack(struct spool *sp, uint64_t acked);
 bool spool_covered(struct spool *sp, uint64_t covered);
 
 /*
+ * Lines of a file whose records the spool lost (a bad block, bytes that
+ * do not check) while later records of the same file are there: the lines
+ * after offset from, up to the line that ends at to (exclusive: that one
+ * is in the spool). to == SPOOL_HOLE_OPEN: no later record of the file
+ * is there; every line after from may have been in the lost bytes.
+ */
+#define SPOOL_HOLE_OPEN UINT64_MAX
+#define SPOOL_MAX_FILE_HOLES 4
+struct spool_hole {
+	uint64_t from, to;
+};
+
+/*
  * Where the spool (as found at open) says reading of file (dev, ino) got
  * to: the end offset of its last record, when that record's fingerprint
  * matches head[0..headlen); else 0. Answers once per file: a later file
@@ -148,9 +171,15 @@ bool spool_covered(struct spool *sp, uint64_t covered);
  * (may be NULL), for a file the spool knew only after corrupt bytes it
  * skipped: lines of it may have been in them, the caller reads it from
  * its saved position, or whole.
+ *
+ * holes[0..*nholes) (holes may be NULL): the file's lines lost from the
+ * spool (struct spool_hole), in file order, at most SPOOL_MAX_FILE_HOLES;
+ * the caller reads them again and appends them flagged
+ * SPOOL_REC_RECOVERED. Lines already appended so by an earlier run are
+ * left out. A file with more holes is distrusted instead (above).
  */
 uint64_t spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
-    size_t headlen, bool *distrusted);
+    size_t headlen, bool *distrusted, struct spool_hole *holes, size_t *nholes);
 /*
  * The number new records must be above: the highest in the spool, or the
  * last legacy segment's name if higher (0 when empty). Segments left

@@ -97,6 +97,14 @@ struct tail_file {
 	uint32_t prev_fp_len;
 	uint32_t prev_gen;
 	size_t prev_pending;
+	/*
+	 * Lines of this file the spool lost (spool_take_file_end), read again
+	 * before any new line: holes[0] first, its from moving on as its
+	 * lines are taken (hole_lines of them so far).
+	 */
+	struct spool_hole holes[SPOOL_MAX_FILE_HOLES];
+	size_t nholes;
+	uint64_t hole_lines;
 };
 
 /* A file read to its end and let go: if it shows up again, it is not new. */
@@ -388,8 +396,10 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	char head[AGENT_FP_BYTES];
 	struct tail_file *other;
 	const struct state_pos *saved;
-	uint64_t end, spooled;
-	bool distrusted = false;
+	struct spool_hole holes[SPOOL_MAX_FILE_HOLES];
+	size_t nholes = 0;
+	uint64_t end, spooled = 0;
+	bool distrusted = false, took_over;
 	ssize_t hn;
 	int fd;
 
@@ -437,15 +447,23 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	 * the saved position (saved once a second): its records are sent from
 	 * the spool, so reading goes on after them.
 	 */
-	spooled = t->a->spool ? spool_take_file_end(t->a->spool, f->dev, f->ino, head, (size_t)hn,
-	    &distrusted) : 0;
-	if (spooled > (uint64_t)st.st_size)
+	if (t->a->spool) {
+		nholes = SPOOL_MAX_FILE_HOLES;
+		spooled = spool_take_file_end(t->a->spool, f->dev, f->ino, head, (size_t)hn,
+		    &distrusted, holes, &nholes);
+	}
+	if (spooled > (uint64_t)st.st_size) {
 		spooled = 0;
+		nholes = 0;
+	}
 	if (other != NULL && !tail_file_head_matches(other, head, (size_t)hn)) {
 		/* Rewritten since the drain read it: new to us, read whole by f alone. */
 		tail_close_file(t, other);
 		other = NULL;
 	}
+	took_over = other != NULL;
+	f->nholes = 0;
+	f->hole_lines = 0;
 	if (other != NULL) {
 		/* Its lines not yet durable stay its own; it is let go once they are. */
 		ms_info("event=file_taken_over path=%s inode=%llu offset=%llu from=%s",
@@ -456,6 +474,9 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 		f->unterminated = other->unterminated;
 		f->partial_size = other->partial_size;
 		f->partial_ms = other->partial_ms;
+		memcpy(f->holes, other->holes, sizeof(f->holes));
+		f->nholes = other->nholes;
+		f->hole_lines = other->hole_lines;
 	} else if (pos && tail_same_file(pos, f->dev, f->ino, head, (size_t)hn) &&
 	    pos->offset <= (uint64_t)st.st_size) {
 		/* Resume after the last line in the spool. */
@@ -500,6 +521,22 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	} else {
 		f->acked = f->offset;
 		f->spooled = f->offset;
+	}
+	for (size_t i = 0; i < nholes; i++) {
+		if (holes[i].to != SPOOL_HOLE_OPEN) {
+			if (holes[i].to <= (uint64_t)st.st_size)
+				f->holes[f->nholes++] = holes[i];
+		} else if (!took_over && holes[i].from < f->offset) {
+			/*
+			 * No record of it after the bytes the spool lost: any line
+			 * after from may have been in them. Read on from there.
+			 */
+			ms_warn("event=file_reread path=%s inode=%llu offset=%llu from=%llu "
+			    "note=\"lines of it may have been in spool records that were lost\"",
+			    f->path, (unsigned long long)f->ino, (unsigned long long)f->offset,
+			    (unsigned long long)holes[i].from);
+			f->offset = f->acked = f->spooled = holes[i].from;
+		}
 	}
 	/* Watch the path; a rotated copy is read to its end by the poll. */
 	if (open_path == f->path && !f->draining)
@@ -548,6 +585,7 @@ tail_new_generation(struct tail *t, struct tail_file *f)
 	f->pending = 0;
 	f->skipping = false;
 	f->unterminated = false;
+	f->nholes = 0;	/* the old file's (a draining copy keeps them) */
 	/*
 	 * The old generation ends here, even if no new file can be opened yet:
 	 * its position stays in prev_* until its lines are durable.
@@ -566,15 +604,14 @@ tail_close_file(struct tail *t, struct tail_file *f)
 	f->wd = -1;
 }
 
-/* Takes one line (spool, queue); false when it was not taken: reading pauses. */
+/* Hands one line of f to the agent (spool, queue); false when it was not taken. */
 static bool
-tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size_t len,
-    uint64_t end_off, int64_t now)
+tail_accept(struct tail *t, struct tail_file *f, const char *p, size_t len, uint64_t end_off,
+    int64_t now, uint16_t flags)
 {
 	struct agent *a = t->a;
 	struct spool_rec r;
 
-	(void)idx;
 	if (len && p[len - 1] == '\r')
 		len--;
 	r.seq = a->next_seq;
@@ -584,15 +621,110 @@ tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size
 	r.end_off = end_off;
 	r.fp = f->fp;
 	r.fp_len = f->fp_len;
+	r.flags = flags;
 	r.src = f->path;
 	r.src_len = f->path_len;
 	r.line = p;
 	r.line_len = len;
-	if (!agent_accept(a, &r))
+	return agent_accept(a, &r);
+}
+
+/* Takes one line (spool, queue); false when it was not taken: reading pauses. */
+static bool
+tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size_t len,
+    uint64_t end_off, int64_t now)
+{
+	(void)idx;
+	if (!tail_accept(t, f, p, len, end_off, now, 0))
 		return false;
 	f->pending++;
 	f->spooled = end_off;
 	return true;
+}
+
+/* f's first hole is done: said, and dropped. */
+static void
+tail_hole_done(struct tail *t, struct tail_file *f, bool found)
+{
+	struct spool_hole *h = &f->holes[0];
+
+	if (found)
+		ms_warn("event=spool_lines_recovered path=%s inode=%llu lines=%llu to=%llu note=\"lines "
+		    "whose spool records were lost, read again from the file\"", f->path,
+		    (unsigned long long)f->ino, (unsigned long long)f->hole_lines,
+		    (unsigned long long)h->to);
+	else
+		ms_warn("event=spool_lines_unrecovered path=%s inode=%llu lines=%llu offset=%llu "
+		    "to=%llu note=\"no line of the file ends where its next spool record does: "
+		    "the lines lost from the spool after offset are not read again\"", f->path,
+		    (unsigned long long)f->ino, (unsigned long long)f->hole_lines,
+		    (unsigned long long)h->from, (unsigned long long)h->to);
+	memmove(&f->holes[0], &f->holes[1], (f->nholes - 1) * sizeof(f->holes[0]));
+	f->nholes--;
+	f->hole_lines = 0;
+	tail_mark_dirty(t);
+}
+
+/*
+ * Reads f's holes again: each line after holes[0].from that ends before
+ * holes[0].to is appended flagged SPOOL_REC_RECOVERED (its end is not
+ * where reading of f is, which stays as it was); the line that ends at to
+ * is the spool's own next record of f. 1 when a line was not taken (the
+ * spool is full: tried again at the next read), else 0.
+ */
+static int
+tail_recover(struct tail *t, struct tail_file *f, int64_t now)
+{
+	bool queued = false;
+	int rc = 0;
+
+	while (f->nholes > 0) {
+		struct spool_hole *h = &f->holes[0];
+		ssize_t n = pread(f->fd, t->buf, TAIL_BUF, (off_t)h->from);
+		size_t start = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		while (n > 0 && start < (size_t)n) {
+			char *nl = memchr(t->buf + start, '\n', (size_t)n - start);
+			size_t len;
+			uint64_t end;
+
+			if (nl == NULL)
+				break;
+			len = (size_t)(nl - (t->buf + start));
+			end = h->from + len + 1;
+			if (end >= h->to)
+				break;
+			/* As tail_read_file ships it: an over-long line's head. */
+			if (!tail_accept(t, f, t->buf + start, len < MS_PROTO_MAX_LINE ? len :
+			    MS_PROTO_MAX_LINE, end, now, SPOOL_REC_RECOVERED)) {
+				rc = 1;
+				goto out;
+			}
+			t->a->stats.lines_recovered++;
+			queued = true;
+			f->hole_lines++;
+			h->from = end;
+			start += len + 1;
+		}
+		if (n > 0 && start < (size_t)n) {
+			char *nl = memchr(t->buf + start, '\n', (size_t)n - start);
+
+			if (nl != NULL) {
+				/* the line ending at or past to */
+				tail_hole_done(t, f, h->from + (uint64_t)(nl - (t->buf + start)) + 1 == h->to);
+				continue;
+			}
+		}
+		/* The end of the file, or a line longer than the buffer, before to. */
+		if (n <= 0 || start == 0)
+			tail_hole_done(t, f, false);
+	}
+out:
+	if (queued)
+		agent_events_queued(t->a);
+	return rc;
 }
 
 /*
@@ -606,6 +738,8 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 	bool queued = false;
 	int rc = 0;
 
+	if (f->nholes > 0 && f->fd >= 0 && tail_recover(t, f, now) != 0)
+		return 1;
 	f->unterminated = false;
 	while (f->fd >= 0) {
 		ssize_t n = pread(f->fd, t->buf, TAIL_BUF, (off_t)f->offset);

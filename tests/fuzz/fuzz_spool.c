@@ -122,7 +122,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* What the scan counted is what the loader hands out: they judge records alike. */
 		if (spool_load(sp, take, &first) != st.recovered)
 			abort();
-		fuzz_spool_sink += spool_take_file_end(sp, 0, 0, "", 0, NULL);
+		{
+			struct spool_hole h[SPOOL_MAX_FILE_HOLES];
+			size_t nh = SPOOL_MAX_FILE_HOLES;
+
+			fuzz_spool_sink += spool_take_file_end(sp, 0, 0, "", 0, NULL, h, &nh);
+			/* a hole is lines after from and before the line ending at to */
+			for (size_t i = 0; i < nh; i++)
+				if (h[i].from >= h[i].to)
+					abort();
+		}
 		fuzz_spool_sink += st.recovered;
 		spool_free(sp);
 	}

@@ -7,15 +7,20 @@
 # spool holds the only copy), and one 4 KiB block in the middle of the
 # spool's segment is damaged on the device.
 #
-# When the collector comes, the lines in that block are lost (the saved
-# file positions are past them, so they would be lost even with the log
-# file still there), and every other line arrives: the records after the
-# block are read on (event=spool_unreadable). Before, the scan stopped at
-# the block and cut the segment there, losing every line after it.
+# When the collector comes, the lines in that block are lost, and every
+# other line arrives: the records after the block are read on
+# (event=spool_unreadable). Before, the scan stopped at the block and cut
+# the segment there, losing every line after it.
+#
+# With "kept" (e2e_spool_badblock_kept.sh) the log file is rotated by
+# renaming it during the outage, not deleted: the agent finds it under its
+# new name and reads the lines of the bad block again from it
+# (event=spool_lines_recovered), so every line arrives exactly once.
 # Needs root (loop device, mount) and btrfs-progs; reported as skipped (77)
 # otherwise.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
-it_init "${1:?usage: e2e_spool_badblock.sh BUILD_DIR}"
+it_init "${1:?usage: e2e_spool_badblock.sh BUILD_DIR [kept]}"
+KEPT=${2:-}
 source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
 
 N=3000
@@ -35,8 +40,13 @@ it_wait_for 10 "agent failing to connect" it_log_has agent "event=connect_failed
 all_read() { seq_agent_stats | grep -q " lines_read=$N "; }
 it_wait_for 30 "the agent to read all $N lines" all_read
 it_stop agent
-# Rotated and deleted while the collector was away: the spool is the only copy.
-rm -f "$SEQ_LOG"
+if [[ $KEPT == kept ]]; then
+	# Rotated (renamed) while the collector was away: the lines are still there.
+	mv "$SEQ_LOG" "$SEQ_LOG.1"
+else
+	# Rotated and deleted while the collector was away: the spool is the only copy.
+	rm -f "$SEQ_LOG"
+fi
 : >"$SEQ_LOG"
 
 # One block in the middle of the segment, damaged on the device.
@@ -55,8 +65,16 @@ python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$RUN" --seen $((N - 1)) --all --wait 30 >
 }
 it_wait_for 30 "the agent to hold nothing unacknowledged" seq_agent_drained
 it_log_has agent "event=spool_unreadable" || it_fail "the unreadable block was not reported"
-# A record is at least 110 bytes here: one 4 KiB block holds parts of at most 39.
-seq_lost_one_run "$RUN" "$N" 39 lines
+if [[ $KEPT == kept ]]; then
+	python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$RUN" "$N" --wait 30 ||
+		it_fail "not every line arrived exactly once"
+	it_log_has agent "event=spool_lines_recovered" || it_fail "no line was read again"
+	it_log "every line arrived once: $(grep -o 'event=spool_lines_recovered.*lines=[0-9]*' \
+		"$IT_WORK/logs/agent.log" | head -1)"
+else
+	# A record is at least 110 bytes here: one 4 KiB block holds parts of at most 39.
+	seq_lost_one_run "$RUN" "$N" 39 lines
+fi
 it_stop agent
 it_stop collector
 it_log "PASS"

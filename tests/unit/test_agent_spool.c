@@ -240,9 +240,9 @@ test_reopen(void **state)
 		assert_string_equal(g.line[i], want);
 	}
 	/* Where reading of (1, 42) got to, once, and only for the same head. */
-	assert_int_equal(spool_take_file_end(sp, 1, 42, "other", 5, NULL), 0);
-	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head), NULL), 100 * 100);
-	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head), NULL), 0);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, "other", 5, NULL, NULL, NULL), 0);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head), NULL, NULL, NULL), 100 * 100);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, head, strlen(head), NULL, NULL, NULL), 0);
 	spool_free(sp);
 }
 
@@ -326,25 +326,32 @@ test_corrupt_middle(void **state)
 }
 
 /*
- * A gap in the middle (a page of the unsynced part lost in a power cut,
- * records on both sides): lines of any file may have been in it, so the
- * end noted for a file from records after it is not handed to tail –
- * reading goes on from the saved position (lines twice, none lost). A
- * file whose records all came before the gap keeps its end; without a
- * gap every end is trusted.
+ * A gap in the middle (a page lost in a power cut or to a bad block,
+ * records on both sides). Each file noted before it gets a hole: its lines
+ * after its last record before the gap, up to the line of its first record
+ * after it (file 42: record 24 lost, between 23 and 25), or, for a file
+ * without a record after the gap (file 43), every line after its last.
+ * Its end is trusted: tail reads the holes again. A line read again so
+ * (SPOOL_REC_RECOVERED) fills its hole at the next open, and is not taken
+ * for where reading got. A file first noted after a gap (file 44), where
+ * its lost lines began being unknown, is distrusted: read on from the
+ * saved position (lines twice, none lost). Without a gap every end is
+ * trusted and no file has a hole.
  */
 static void
 test_gap_file_end(void **state)
 {
 	struct spool *sp;
 	struct spool_stats st;
+	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
 	char seg[700], z[256] = { 0 };
 	bool distrusted;
+	size_t nh;
 	off_t size;
 	int fd;
 
 	(void)state;
-	for (int gap = 0; gap < 2; gap++) {
+	for (int gap = 0; gap < 3; gap++) {
 		reset();
 		sp = open_sp(1 << 20, 1 << 16, 0);
 		/* records 10..19 of file 43, then 20..39 of file 42 (rec() gives 42): one size */
@@ -355,6 +362,8 @@ test_gap_file_end(void **state)
 			rec(&r, s, buf, sizeof(buf));
 			if (s <= 19)
 				r.ino = 43;
+			if (gap == 2 && s >= 25)
+				r.ino = 44;	/* only after the gap */
 			assert_int_equal(spool_append(sp, &r, true), 0);
 		}
 		assert_int_equal(spool_sync(sp), 0);
@@ -371,10 +380,61 @@ test_gap_file_end(void **state)
 		sp = open_sp(1 << 20, 1 << 16, 0);
 		spool_get_stats(sp, &st);
 		assert_int_equal(st.recovered, gap ? 29 : 30);
-		assert_int_equal(spool_take_file_end(sp, 1, 43, "head", 4, &distrusted), 1900);
+		nh = SPOOL_MAX_FILE_HOLES;
+		assert_int_equal(spool_take_file_end(sp, 1, 43, "head", 4, &distrusted, h, &nh), 1900);
 		assert_false(distrusted);
-		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted), gap ? 0 : 3900);
-		assert_true(distrusted == (gap == 1));
+		assert_int_equal(nh, gap ? 1 : 0);
+		if (gap) {
+			assert_int_equal(h[0].from, 1900);
+			assert_true(h[0].to == SPOOL_HOLE_OPEN);
+		}
+		nh = SPOOL_MAX_FILE_HOLES;
+		if (gap == 2) {
+			assert_int_equal(spool_take_file_end(sp, 1, 44, "head", 4, &distrusted, h, &nh), 0);
+			assert_true(distrusted);
+			assert_int_equal(nh, 0);
+			/* 42's last record is 23, before the gap: an open hole */
+			nh = SPOOL_MAX_FILE_HOLES;
+			assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh),
+			    2300);
+			assert_int_equal(nh, 1);
+			assert_int_equal(h[0].from, 2300);
+			assert_true(h[0].to == SPOOL_HOLE_OPEN);
+			spool_free(sp);
+			continue;
+		}
+		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh), 3900);
+		assert_false(distrusted);
+		assert_int_equal(nh, gap ? 1 : 0);
+		if (gap) {
+			struct spool_rec r;
+			char buf[64];
+
+			assert_int_equal(h[0].from, 2300);
+			assert_int_equal(h[0].to, 2500);
+			/* line 24 read again, as tail does */
+			rec(&r, 40, buf, sizeof(buf));
+			r.end_off = 2400;
+			r.flags = SPOOL_REC_RECOVERED;
+			assert_int_equal(spool_append(sp, &r, true), 0);
+			assert_int_equal(spool_sync(sp), 0);
+			spool_free(sp);
+			sp = open_sp(1 << 20, 1 << 16, 0);
+			spool_get_stats(sp, &st);
+			assert_int_equal(st.recovered, 30);
+			nh = SPOOL_MAX_FILE_HOLES;
+			/* still where reading got (3900), the hole filled up to the next record */
+			assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh),
+			    3900);
+			assert_int_equal(nh, 1);
+			assert_int_equal(h[0].from, 2400);
+			assert_int_equal(h[0].to, 2500);
+			/* without room for holes: distrusted */
+			spool_free(sp);
+			sp = open_sp(1 << 20, 1 << 16, 0);
+			assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, NULL, NULL), 0);
+			assert_true(distrusted);
+		}
 		spool_free(sp);
 	}
 }
@@ -890,7 +950,7 @@ test_reuse(void **state)
 		for (size_t i = 0; i < g.n; i++)
 			assert_int_equal(g.seq[i], i + first);
 		/* the bytes skipped before the stale records are no gap: the file's end is trusted */
-		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, NULL), last * 100);
+		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, NULL, NULL, NULL), last * 100);
 		/* The old records were cut from the file: appending goes on after the new ones. */
 		assert_int_equal(file_size(seg), valid);
 		assert_true(valid < size);

@@ -1426,6 +1426,112 @@ test_gap_no_saved_position(void **state)
 	stop(a);
 }
 
+/* The spool's one segment, its record k of n (all of one size) overwritten with zeros. */
+static void
+zero_record(int k, int n)
+{
+	char spool[600], seg[900], z[4096] = { 0 };
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int fd, segs = 0;
+
+	snprintf(spool, sizeof(spool), "%s/state/spool", dir);
+	assert_non_null(d = opendir(spool));
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".seg")) {
+			snprintf(seg, sizeof(seg), "%s/%s", spool, de->d_name);
+			segs++;
+		}
+	closedir(d);
+	assert_int_equal(segs, 1);
+	assert_int_equal(stat(seg, &st), 0);
+	assert_int_equal(st.st_size % n, 0);
+	assert_true((size_t)(st.st_size / n) <= sizeof(z));
+	assert_true((fd = open(seg, O_RDWR)) >= 0);
+	assert_int_equal(pwrite(fd, z, (size_t)(st.st_size / n), st.st_size / n * k), st.st_size / n);
+	close(fd);
+}
+
+/*
+ * A record lost from the spool (a bad block, a page lost in a power cut)
+ * while the file still has its line: the line is read again from the file
+ * and sent (flagged, after the others), once – also when the agent is
+ * killed after reading it again and before anything was acknowledged
+ * (the next start finds the line in the spool and does not read it a
+ * third time). Every line arrives exactly once.
+ */
+static void
+test_gap_lines_recovered(void **state)
+{
+	static const char *const files[] = { "h.log" };
+	struct agent *a;
+
+	(void)state;
+	reset();
+	put("h.log", "w", "");
+	a = start(5000, files, 1);
+	for (int i = 0; i < 30; i++) {
+		char l[16];
+		snprintf(l, sizeof(l), "l%02d\n", i);
+		put("h.log", "a", l);
+	}
+	tail_read_all(a->tail);
+	assert_int_equal(a->q.count, 30);
+	stop(a);	/* positions saved past every line, nothing acknowledged */
+	zero_record(14, 30);
+	a = start(5000, files, 1);
+	assert_int_equal(a->stats.lines_recovered, 1);
+	harness_crash(a);
+	put("h.log", "a", "new1\n");
+	a = start(5000, files, 1);
+	assert_int_equal(a->stats.lines_recovered, 0);
+	take_all(a);
+	for (int i = 0; i < 30; i++) {
+		char l[16];
+		snprintf(l, sizeof(l), "l%02d", i);
+		assert_int_equal(got_count(l), 1);
+	}
+	assert_int_equal(got_count("new1"), 1);
+	assert_int_equal(got.n, 31);
+	stop(a);
+}
+
+/*
+ * A file whose last records were lost with nothing of it after them
+ * (b.log's last line; a.log's records go on after the gap): reading of it
+ * goes on from its last record before the gap, not from its saved
+ * position, which is past the lost line. Every line exactly once.
+ */
+static void
+test_gap_open_hole(void **state)
+{
+	static const char *const files[] = { "a.log", "b.log" };
+	struct agent *a;
+
+	(void)state;
+	reset();
+	put("a.log", "w", "");
+	put("b.log", "w", "");
+	a = start(5000, files, 2);
+	put("a.log", "a", "a00\na01\na02\na03\na04\na05\na06\na07\na08\na09\n");
+	tail_read_all(a->tail);
+	put("b.log", "a", "b00\nb01\nb02\nb03\nb04\n");
+	tail_read_all(a->tail);
+	put("a.log", "a", "a10\na11\na12\na13\na14\n");
+	tail_read_all(a->tail);
+	assert_int_equal(a->q.count, 20);
+	stop(a);
+	zero_record(14, 20);	/* b04 */
+	a = start(5000, files, 2);
+	take_all(a);
+	assert_int_equal(got_count("b04"), 1);
+	assert_int_equal(got_count("b03"), 1);
+	assert_int_equal(got_count("a10"), 1);
+	assert_int_equal(got.n, 20);
+	stop(a);
+}
+
 int
 main(void)
 {
@@ -1450,6 +1556,8 @@ main(void)
 		cmocka_unit_test(test_steady_two_files),
 		cmocka_unit_test(test_noatime),
 		cmocka_unit_test(test_gap_no_saved_position),
+		cmocka_unit_test(test_gap_lines_recovered),
+		cmocka_unit_test(test_gap_open_hole),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
