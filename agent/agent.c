@@ -257,6 +257,8 @@ main(int argc, char **argv)
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
 	}
+	/* Lines lost from the spool since its scan (spool_load at open): read again. */
+	agent_take_holes(&a);
 	/* The capture needs CAP_NET_RAW: opened before root goes. */
 	if ((a.conf.capture_interface[0] || a.conf.capture_file[0]) &&
 	    (a.capture = capture_new(&a, err, sizeof(err))) == NULL) {

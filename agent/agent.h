@@ -261,6 +261,8 @@ bool agent_accept(struct agent *a, const struct spool_rec *r);
 void agent_rate_resume(struct agent *a);
 /* Called when events were accepted: writes them to the spool, lets the uplink send them. */
 void agent_events_queued(struct agent *a);
+/* Hands the holes spool_load found to tail (tail_add_hole); after each spool_load. */
+void agent_take_holes(struct agent *a);
 /* The collector acknowledged up to local number seq (from uplink.c). */
 void agent_acked(struct agent *a, uint64_t seq);
 /* Called when acknowledgements freed room: loads backlog, lets the tail read again. */
@@ -300,6 +302,13 @@ struct tail *tail_new(struct agent *a, char *err, size_t errsz);
 void tail_free(struct tail *t);
 /* Reads every file as far as the queue allows. */
 void tail_read_all(struct tail *t);
+/*
+ * Lines of an open file whose spool records were lost while the agent ran
+ * (spool_take_holes): read again from the file and appended flagged
+ * SPOOL_REC_RECOVERED. A file no longer open: said, and lost.
+ */
+struct spool_file_hole;
+void tail_add_hole(struct tail *t, const struct spool_file_hole *h);
 /* Every line read so far is durable in the spool: their positions may be saved. */
 void tail_durable(struct tail *t);
 /* Whether positions changed since the last tail_save. */

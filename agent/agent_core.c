@@ -236,11 +236,29 @@ agent_acked(struct agent *a, uint64_t seq)
 		agent_room_freed(a);
 }
 
+/*
+ * Holes the backlog's read-back found (a block gone bad since the scan):
+ * their lines are read again from their files.
+ */
+void
+agent_take_holes(struct agent *a)
+{
+	struct spool_file_hole h[8];
+	size_t n;
+
+	if (a->tail == NULL || a->stopping)
+		return;
+	while ((n = spool_take_holes(a->spool, h, MS_ARRAY_LEN(h))) > 0)
+		for (size_t i = 0; i < n; i++)
+			tail_add_hole(a->tail, &h[i]);
+}
+
 void
 agent_room_freed(struct agent *a)
 {
 	if (spool_load(a->spool, load_cb, a) > 0 && a->uplink)
 		uplink_kick(a->uplink);
+	agent_take_holes(a);
 	/* Reading stopped on a full spool: try again (it says when it goes on). */
 	if (a->spool_paused && a->tail && !a->stopping)
 		tail_read_all(a->tail);

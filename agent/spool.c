@@ -50,6 +50,18 @@ struct spool_seg {
 	uint64_t last_seq;	/* highest in it; 0 when empty */
 	uint64_t bytes;		/* valid bytes (including buffered, for the last one) */
 	bool legacy;		/* older than the key: records checked by their CRC only */
+	bool damaged;		/* the scan skipped or cut bytes of it (its holes are known) */
+};
+
+/* Files whose last record is followed (appender, loader): a few are followed at once. */
+#define SPOOL_LFILES 64
+
+/* A file's last record in spool order, as the appender or the loader saw it. */
+struct spool_lfile {
+	uint64_t dev, ino, fp, end;
+	uint32_t fp_len;
+	bool hole_open;		/* loader: records lost since that one */
+	uint64_t hole_from;
 };
 
 struct spool_end {
@@ -60,12 +72,6 @@ struct spool_end {
 	uint64_t hole_from;
 };
 
-/* A file's lines lost from the spool (struct spool_hole), while scanning. */
-struct spool_fhole {
-	uint64_t dev, ino, fp;
-	uint32_t fp_len;
-	uint64_t from, to;
-};
 
 struct spool {
 	char dir[4096];
@@ -126,8 +132,22 @@ struct spool {
 	 */
 	bool gap_pending;	/* bytes lost since the last record */
 	uint64_t scan_seq;	/* the last record's number, while scanning */
-	struct spool_fhole *holes;
+	struct spool_file_hole *holes;
 	size_t nholes, aholes;
+	/*
+	 * Records lost while the backlog is read back (a block gone bad since
+	 * the scan): the loader follows each file's last record (lf, taken
+	 * from the appender's af when a backlog starts), and skipped bytes
+	 * followed by a record numbered past the next (load_gap, load_seq)
+	 * open a hole for each, closed by its next record (rholes, taken by
+	 * spool_take_holes).
+	 */
+	struct spool_lfile af[SPOOL_LFILES], lf[SPOOL_LFILES];
+	size_t naf, nlf;
+	bool load_gap;
+	uint64_t load_seq;
+	struct spool_file_hole *rholes;
+	size_t nrholes, arholes;
 	uint64_t unkeyed;	/* "MSR3" records found in legacy segments: a key was lost */
 	struct spool_stats st;
 };
@@ -356,26 +376,34 @@ gap_open(struct spool *sp)
 	}
 }
 
+/* Appends h to the list *v (*n used, *a allocated). 0, or -1 when out of memory. */
+static int
+holes_push(struct spool_file_hole **v, size_t *n, size_t *a, const struct spool_file_hole *h)
+{
+	if (*n == *a) {
+		size_t na = *a ? *a * 2 : 8;
+		struct spool_file_hole *nv = realloc(*v, na * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		*v = nv;
+		*a = na;
+	}
+	(*v)[(*n)++] = *h;
+	return 0;
+}
+
 /* e's lines lost between hole_from and the line ending at to. */
 static void
 hole_add(struct spool *sp, struct spool_end *e, uint64_t to)
 {
+	struct spool_file_hole h = { e->dev, e->ino, e->fp, e->fp_len, { e->hole_from, to } };
+
 	e->hole_open = false;
 	if (to <= e->hole_from)
 		return;	/* the file was read again from before (truncated, replaced) */
-	if (sp->nholes == sp->aholes) {
-		size_t na = sp->aholes ? sp->aholes * 2 : 8;
-		struct spool_fhole *n = realloc(sp->holes, na * sizeof(*n));
-
-		if (n == NULL) {
-			e->after_gap = true;	/* its lines read again from its saved position */
-			return;
-		}
-		sp->holes = n;
-		sp->aholes = na;
-	}
-	sp->holes[sp->nholes++] = (struct spool_fhole){ e->dev, e->ino, e->fp, e->fp_len,
-	    e->hole_from, to };
+	if (holes_push(&sp->holes, &sp->nholes, &sp->aholes, &h) < 0)
+		e->after_gap = true;	/* its lines read again from its saved position */
 }
 
 /*
@@ -386,9 +414,10 @@ static void
 hole_fill(struct spool *sp, const struct spool_rec *r)
 {
 	for (size_t i = 0; i < sp->nholes; i++) {
-		struct spool_fhole *h = &sp->holes[i];
+		struct spool_hole *h = &sp->holes[i].h;
 
-		if (h->dev == r->dev && h->ino == r->ino && h->from < r->end_off && r->end_off < h->to)
+		if (sp->holes[i].dev == r->dev && sp->holes[i].ino == r->ino && h->from < r->end_off &&
+		    r->end_off < h->to)
 			h->from = r->end_off;
 	}
 }
@@ -418,6 +447,71 @@ end_note(struct spool *sp, const struct spool_rec *r)
 	/* First seen after a gap: where its lost lines began is not known. */
 	sp->ends[sp->nends++] = (struct spool_end){ r->dev, r->ino, r->fp, r->end_off, r->fp_len,
 	    sp->gap, false, 0 };
+}
+
+/*
+ * Notes r as its file's last record in v (*n used): the appender's view
+ * (loader false) or the loader's, which closes the file's open hole (a
+ * hole to r's line). A line read again (SPOOL_REC_RECOVERED) is not where
+ * reading got. A file past SPOOL_LFILES is not followed.
+ */
+static void
+lfile_note(struct spool *sp, struct spool_lfile *v, size_t *n, const struct spool_rec *r,
+    bool loader)
+{
+	struct spool_lfile *l = NULL;
+
+	if (r->flags & SPOOL_REC_RECOVERED)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].dev == r->dev && v[i].ino == r->ino) {
+			l = &v[i];
+			break;
+		}
+	if (l == NULL) {
+		if (*n == SPOOL_LFILES)
+			return;
+		l = &v[(*n)++];
+		memset(l, 0, sizeof(*l));
+		l->dev = r->dev;
+		l->ino = r->ino;
+	} else if (loader && l->hole_open) {
+		struct spool_file_hole h = { r->dev, r->ino, r->fp, r->fp_len,
+		    { l->hole_from, r->end_off } };
+
+		l->hole_open = false;
+		if (r->end_off > l->hole_from &&
+		    holes_push(&sp->rholes, &sp->nrholes, &sp->arholes, &h) < 0)
+			ms_warn("event=spool_lines_unrecovered dev=%llu inode=%llu offset=%llu "
+			    "reason=\"out of memory\"", (unsigned long long)r->dev,
+			    (unsigned long long)r->ino, (unsigned long long)l->hole_from);
+	}
+	l->fp = r->fp;
+	l->fp_len = r->fp_len;
+	l->end = r->end_off;
+}
+
+/*
+ * The loader reached the writer: a file whose hole is still open had no
+ * record after the lost bytes, every line of it read so far after
+ * hole_from may have been in them. Its view starts again with the next
+ * backlog (from the appender's).
+ */
+static void
+load_caught_up(struct spool *sp)
+{
+	for (size_t i = 0; i < sp->nlf; i++) {
+		struct spool_lfile *l = &sp->lf[i];
+		struct spool_file_hole h = { l->dev, l->ino, l->fp, l->fp_len,
+		    { l->hole_from, SPOOL_HOLE_OPEN } };
+
+		if (l->hole_open && holes_push(&sp->rholes, &sp->nrholes, &sp->arholes, &h) < 0)
+			ms_warn("event=spool_lines_unrecovered dev=%llu inode=%llu offset=%llu "
+			    "reason=\"out of memory\"", (unsigned long long)l->dev,
+			    (unsigned long long)l->ino, (unsigned long long)l->hole_from);
+	}
+	sp->nlf = 0;
+	sp->load_gap = false;
 }
 
 /*
@@ -590,6 +684,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		sp->st.corrupt_bytes += corrupt;
 	}
 	s->bytes = good_end;
+	s->damaged = corrupt > 0 || unreadable > 0 || sp->gap_pending;
 	sp->total += good_end;
 	close(fd);
 	return 0;
@@ -952,6 +1047,13 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 		sp->nsegs--;
 		sp->dir_dirty = true;
 	}
+	/* Where the files' last records are, for a backlog to come (spool_append). */
+	for (size_t i = 0; i < sp->nends && sp->naf < SPOOL_LFILES; i++) {
+		const struct spool_end *e = &sp->ends[i];
+
+		sp->af[sp->naf++] = (struct spool_lfile){ e->dev, e->ino, e->fp, e->end, e->fp_len,
+		    false, 0 };
+	}
 	/* Every unacknowledged record found is read back into memory by spool_load. */
 	sp->backlog = sp->st.recovered > 0;
 	sp->st.backlog = sp->st.recovered;
@@ -1018,6 +1120,7 @@ spool_free(struct spool *sp)
 	free(sp->rbuf);
 	free(sp->ends);
 	free(sp->holes);
+	free(sp->rholes);
 	free(sp);
 }
 
@@ -1179,6 +1282,11 @@ spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory)
 		sp->backlog = true;
 		sp->rd_seg = sp->nsegs - 1;
 		sp->rd_off = last->bytes;
+		/* The loader starts from what was appended before: its files' last records. */
+		memcpy(sp->lf, sp->af, sp->naf * sizeof(sp->af[0]));
+		sp->nlf = sp->naf;
+		sp->load_gap = false;
+		sp->load_seq = sp->max_seq;
 	}
 	rec_encode(sp, sp->wbuf + sp->wlen, r);
 	sp->wlen += n;
@@ -1190,6 +1298,7 @@ spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory)
 	sp->total += n;
 	if (!in_memory)
 		sp->st.backlog++;
+	lfile_note(sp, sp->af, &sp->naf, r, false);
 	return 0;
 }
 
@@ -1213,6 +1322,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 
 		if (sp->rd_seg >= sp->nsegs) {
 			sp->backlog = false;
+			load_caught_up(sp);
 			break;
 		}
 		s = &sp->segs[sp->rd_seg];
@@ -1220,6 +1330,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			if (sp->rd_seg + 1 >= sp->nsegs) {
 				sp->backlog = false;	/* caught up with the writer */
 				sp->st.backlog = 0;
+				load_caught_up(sp);
 				break;
 			}
 			sp->rd_seg++;
@@ -1277,8 +1388,23 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			if (rc <= 0) {
 				size_t next = resync(seg_key(sp, sp->rd_seg), sp->rbuf, pos + 1, (size_t)n, !eof);
 				pos = next;
+				/* Gone bad since the scan (which knows its own holes). */
+				if (!s->damaged)
+					sp->load_gap = true;
 				continue;
 			}
+			if (sp->load_gap) {
+				if (r.seq > sp->load_seq + 1 && r.seq > sp->acked + 1)
+					for (size_t i = 0; i < sp->nlf; i++)
+						if (!sp->lf[i].hole_open) {
+							sp->lf[i].hole_open = true;
+							sp->lf[i].hole_from = sp->lf[i].end;
+						}
+				sp->load_gap = false;
+			}
+			lfile_note(sp, sp->lf, &sp->nlf, &r, true);
+			if (r.seq > sp->load_seq)
+				sp->load_seq = r.seq;
 			if (r.seq > sp->acked) {
 				if (fn(&r, arg) != 0) {
 					sp->rd_off += pos;
@@ -1319,12 +1445,12 @@ holes_take(struct spool *sp, uint64_t dev, uint64_t ino, const char *head, size_
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < sp->nholes; i++) {
-		struct spool_fhole *h = &sp->holes[i];
+		struct spool_file_hole *h = &sp->holes[i];
 
 		if (h->dev == dev && h->ino == ino && headlen >= h->fp_len &&
 		    tail_fingerprint(head, h->fp_len) == h->fp) {
 			if (n < max)
-				holes[n++] = (struct spool_hole){ h->from, h->to };
+				holes[n++] = h->h;
 			else
 				*over = true;
 			continue;
@@ -1380,6 +1506,19 @@ spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *he
 		}
 	}
 	return 0;
+}
+
+size_t
+spool_take_holes(struct spool *sp, struct spool_file_hole *out, size_t max)
+{
+	size_t n = sp->nrholes < max ? sp->nrholes : max;
+
+	if (n == 0)
+		return 0;
+	memcpy(out, sp->rholes, n * sizeof(*out));
+	memmove(sp->rholes, sp->rholes + n, (sp->nrholes - n) * sizeof(*out));
+	sp->nrholes -= n;
+	return n;
 }
 
 uint64_t

@@ -163,6 +163,13 @@ struct spool_hole {
 	uint64_t from, to;
 };
 
+/* A hole with the file it is in (its fingerprint: of its first fp_len bytes). */
+struct spool_file_hole {
+	uint64_t dev, ino, fp;
+	uint32_t fp_len;
+	struct spool_hole h;
+};
+
 /*
  * Where the spool (as found at open) says reading of file (dev, ino) got
  * to: the end offset of its last record, when that record's fingerprint
@@ -180,6 +187,15 @@ struct spool_hole {
  */
 uint64_t spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
     size_t headlen, bool *distrusted, struct spool_hole *holes, size_t *nholes);
+
+/*
+ * Holes spool_load found while reading the backlog back (a block gone bad
+ * since the scan, skipped): moves up to max of them, oldest first, to
+ * out; returns how many. A hole with to == SPOOL_HOLE_OPEN here: the file
+ * had no record after the lost bytes up to the end of the backlog, so
+ * every line of it after from that was read by then may have been in them.
+ */
+size_t spool_take_holes(struct spool *sp, struct spool_file_hole *out, size_t max);
 /*
  * The number new records must be above: the highest in the spool, or the
  * last legacy segment's name if higher (0 when empty). Segments left

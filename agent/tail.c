@@ -50,6 +50,16 @@
 /* While a file is read less far than this, every tick reads the notices. */
 #define TAIL_HOT_SMALL (64 * 1024)
 
+/*
+ * Lines to read again: those after from that end before to, and (incl)
+ * the one that ends at to; without incl, the line ending at to is the
+ * spool's own.
+ */
+struct tail_hole {
+	uint64_t from, to;
+	bool incl;
+};
+
 struct tail_file {
 	char *path;		/* owned */
 	size_t path_len;	/* strlen(path): the source of every line */
@@ -98,11 +108,12 @@ struct tail_file {
 	uint32_t prev_gen;
 	size_t prev_pending;
 	/*
-	 * Lines of this file the spool lost (spool_take_file_end), read again
-	 * before any new line: holes[0] first, its from moving on as its
-	 * lines are taken (hole_lines of them so far).
+	 * Lines of this file the spool lost (spool_take_file_end at start,
+	 * tail_add_hole later), read again before any new line: holes[0]
+	 * first, its from moving on as its lines are taken (hole_lines of them
+	 * so far).
 	 */
-	struct spool_hole holes[SPOOL_MAX_FILE_HOLES];
+	struct tail_hole holes[SPOOL_MAX_FILE_HOLES];
 	size_t nholes;
 	uint64_t hole_lines;
 };
@@ -525,7 +536,7 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	for (size_t i = 0; i < nholes; i++) {
 		if (holes[i].to != SPOOL_HOLE_OPEN) {
 			if (holes[i].to <= (uint64_t)st.st_size)
-				f->holes[f->nholes++] = holes[i];
+				f->holes[f->nholes++] = (struct tail_hole){ holes[i].from, holes[i].to, false };
 		} else if (!took_over && holes[i].from < f->offset) {
 			/*
 			 * No record of it after the bytes the spool lost: any line
@@ -646,9 +657,12 @@ tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size
 static void
 tail_hole_done(struct tail *t, struct tail_file *f, bool found)
 {
-	struct spool_hole *h = &f->holes[0];
+	struct tail_hole *h = &f->holes[0];
 
-	if (found)
+	if (found && f->hole_lines == 0)
+		ms_debug("event=spool_hole_empty path=%s inode=%llu to=%llu", f->path,
+		    (unsigned long long)f->ino, (unsigned long long)h->to);
+	else if (found)
 		ms_warn("event=spool_lines_recovered path=%s inode=%llu lines=%llu to=%llu note=\"lines "
 		    "whose spool records were lost, read again from the file\"", f->path,
 		    (unsigned long long)f->ino, (unsigned long long)f->hole_lines,
@@ -667,10 +681,11 @@ tail_hole_done(struct tail *t, struct tail_file *f, bool found)
 
 /*
  * Reads f's holes again: each line after holes[0].from that ends before
- * holes[0].to is appended flagged SPOOL_REC_RECOVERED (its end is not
- * where reading of f is, which stays as it was); the line that ends at to
- * is the spool's own next record of f. 1 when a line was not taken (the
- * spool is full: tried again at the next read), else 0.
+ * holes[0].to (or at it, incl) is appended flagged SPOOL_REC_RECOVERED
+ * (its end is not where reading of f is, which stays as it was); without
+ * incl the line that ends at to is the spool's own next record of f. 1
+ * when a line was not taken (the spool is full: tried again at the next
+ * read), else 0.
  */
 static int
 tail_recover(struct tail *t, struct tail_file *f, int64_t now)
@@ -679,10 +694,15 @@ tail_recover(struct tail *t, struct tail_file *f, int64_t now)
 	int rc = 0;
 
 	while (f->nholes > 0) {
-		struct spool_hole *h = &f->holes[0];
-		ssize_t n = pread(f->fd, t->buf, TAIL_BUF, (off_t)h->from);
+		struct tail_hole *h = &f->holes[0];
+		ssize_t n;
 		size_t start = 0;
 
+		if (h->incl && h->from >= h->to) {
+			tail_hole_done(t, f, h->from == h->to);
+			continue;
+		}
+		n = pread(f->fd, t->buf, TAIL_BUF, (off_t)h->from);
 		if (n < 0 && errno == EINTR)
 			continue;
 		while (n > 0 && start < (size_t)n) {
@@ -694,7 +714,7 @@ tail_recover(struct tail *t, struct tail_file *f, int64_t now)
 				break;
 			len = (size_t)(nl - (t->buf + start));
 			end = h->from + len + 1;
-			if (end >= h->to)
+			if (end > h->to || (end == h->to && !h->incl))
 				break;
 			/* As tail_read_file ships it: an over-long line's head. */
 			if (!tail_accept(t, f, t->buf + start, len < MS_PROTO_MAX_LINE ? len :
@@ -707,6 +727,12 @@ tail_recover(struct tail *t, struct tail_file *f, int64_t now)
 			f->hole_lines++;
 			h->from = end;
 			start += len + 1;
+			if (end == h->to)
+				break;	/* incl: its last line */
+		}
+		if (h->incl && h->from == h->to) {
+			tail_hole_done(t, f, true);
+			continue;
 		}
 		if (n > 0 && start < (size_t)n) {
 			char *nl = memchr(t->buf + start, '\n', (size_t)n - start);
@@ -826,6 +852,40 @@ out:
 	if (queued)
 		agent_events_queued(t->a);
 	return rc;
+}
+
+void
+tail_add_hole(struct tail *t, const struct spool_file_hole *fh)
+{
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		struct tail_file *f = t->files[i];
+		struct tail_hole h = { fh->h.from, fh->h.to, false };
+
+		if (f == NULL || f->fd < 0 || f->dev != fh->dev || f->ino != fh->ino ||
+		    f->fp_len < fh->fp_len || tail_fingerprint(f->fp_bytes, fh->fp_len) != fh->fp)
+			continue;
+		if (h.to == SPOOL_HOLE_OPEN) {
+			/* Every line of it read so far after from (tail_add_hole's caller: at once). */
+			h.to = f->spooled;
+			h.incl = true;
+		}
+		if (h.from >= h.to)
+			return;	/* nothing after from (was read) */
+		if (f->nholes == SPOOL_MAX_FILE_HOLES) {
+			ms_warn("event=spool_lines_unrecovered path=%s inode=%llu offset=%llu to=%llu "
+			    "note=\"too many holes in one file at once\"", f->path,
+			    (unsigned long long)f->ino, (unsigned long long)h.from,
+			    (unsigned long long)h.to);
+			return;
+		}
+		f->holes[f->nholes++] = h;
+		/* A full spool stops it: read on when it has room (agent_room_freed). */
+		(void)tail_read_file(t, (uint32_t)i, f);
+		return;
+	}
+	ms_warn("event=spool_lines_unrecovered dev=%llu inode=%llu offset=%llu note=\"lines lost "
+	    "from the spool of a file no longer open\"", (unsigned long long)fh->dev,
+	    (unsigned long long)fh->ino, (unsigned long long)fh->h.from);
 }
 
 void

@@ -1532,6 +1532,71 @@ test_gap_open_hole(void **state)
 	stop(a);
 }
 
+/* Appends lines l<from>..l<to-1> to r.log and has the agent read them. */
+static void
+r_lines(struct agent *a, int from, int to)
+{
+	for (int i = from; i < to; i++) {
+		char l[16];
+		snprintf(l, sizeof(l), "l%02d\n", i);
+		put("r.log", "a", l);
+	}
+	tail_read_all(a->tail);
+}
+
+/*
+ * Records that go bad while the agent runs, found when the backlog is
+ * read back (the collector was away, the queue held 5 lines): r.log's l14,
+ * with records of r.log on both sides, and s.log's s01, its last line, with
+ * nothing of s.log after it. Both lines are read again from their files
+ * and sent, once; every line exactly once.
+ */
+static void
+test_load_hole_recovered(void **state)
+{
+	static const char *const files[] = { "r.log", "s.log" };
+	struct agent *a;
+
+	(void)state;
+	reset();
+	put("r.log", "w", "");
+	put("s.log", "w", "");
+	a = start(5000, files, 2);
+	queue_fini(&a->q);
+	queue_init(&a->q, 5, 1 << 20);
+	/* records: l00-l02, s00, l03-l12, s01 (the fifteenth), l13-l27 */
+	r_lines(a, 0, 3);
+	put("s.log", "a", "s00\n");
+	tail_read_all(a->tail);
+	r_lines(a, 3, 13);
+	put("s.log", "a", "s01\n");
+	tail_read_all(a->tail);
+	r_lines(a, 13, 28);
+	assert_int_equal(a->q.count, 5);
+	assert_true(spool_backlog(a->spool));
+	assert_int_equal(spool_sync(a->spool), 0);
+	zero_record(14, 30);	/* s01 */
+	zero_record(16, 30);	/* l14 */
+	/* what is queued acknowledged, the backlog read back, as the uplink does */
+	while (a->q.count > 0) {
+		uint64_t last = a->q.tail->seq;
+
+		queue_ack(&a->q, last, take_cb, a);
+		agent_acked(a, last);
+		agent_room_freed(a);
+	}
+	assert_int_equal(a->stats.lines_recovered, 2);
+	for (int i = 0; i < 28; i++) {
+		char l[16];
+		snprintf(l, sizeof(l), "l%02d", i);
+		assert_int_equal(got_count(l), 1);
+	}
+	assert_int_equal(got_count("s00"), 1);
+	assert_int_equal(got_count("s01"), 1);
+	assert_int_equal(got.n, 30);
+	stop(a);
+}
+
 int
 main(void)
 {
@@ -1558,6 +1623,7 @@ main(void)
 		cmocka_unit_test(test_gap_no_saved_position),
 		cmocka_unit_test(test_gap_lines_recovered),
 		cmocka_unit_test(test_gap_open_hole),
+		cmocka_unit_test(test_load_hole_recovered),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
