@@ -16,11 +16,17 @@
 # renaming it during the outage, not deleted: the agent finds it under its
 # new name and reads the lines of the bad block again from it
 # (event=spool_lines_recovered), so every line arrives exactly once.
+# With "live" (e2e_spool_badblock_live.sh) the agent is not restarted: the
+# block goes bad under it while most of the lines wait on disk only (a
+# queue of 100), it meets the block when it reads them back for the
+# collector, and reads the lines again from the log file, which it still
+# follows: every line exactly once.
 # Needs root (loop device, mount) and btrfs-progs; reported as skipped (77)
 # otherwise.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_spool_badblock.sh BUILD_DIR [kept]}"
 KEPT=${2:-}
+[[ -z $KEPT || $KEPT == kept || $KEPT == live ]] || it_fail "unknown mode $KEPT"
 source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
 
 N=3000
@@ -30,7 +36,11 @@ STATE=$IT_WORK/state
 it_btrfs_mount "$IMG" "$STATE"
 chmod 0700 "$STATE"
 
-seq_setup "$IT_WORK/app/app.log"
+if [[ $KEPT == live ]]; then
+	seq_setup "$IT_WORK/app/app.log" $'queue:\n  max_events: 100'
+else
+	seq_setup "$IT_WORK/app/app.log"
+fi
 # The state folder is the btrfs (seq_setup points the agent at $IT_WORK/state).
 grep -q "state_dir: $STATE\$" "$IT_WORK/agent.yml" || it_fail "agent.yml: state_dir is not $STATE"
 seq_start_agent
@@ -39,6 +49,24 @@ it_wait_for 10 "agent failing to connect" it_log_has agent "event=connect_failed
 	it_fail "seqwriter failed"
 all_read() { seq_agent_stats | grep -q " lines_read=$N "; }
 it_wait_for 30 "the agent to read all $N lines" all_read
+if [[ $KEPT == live ]]; then
+	spooled() { [[ $(stat -c %s "$STATE"/spool/*.seg) -gt $((64 * 4096)) ]]; }
+	it_wait_for 10 "the spool to hold the lines" spooled
+	SEG=$(ls "$STATE"/spool/*.seg)
+	it_btrfs_damage "$SEG" live
+	seq_start_collector
+	python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$RUN" "$N" --wait 30 ||
+		it_fail "not every line arrived exactly once"
+	it_wait_for 30 "the agent to hold nothing unacknowledged" seq_agent_drained
+	it_log_has agent "event=spool_unreadable" || it_fail "the unreadable block was not reported"
+	it_log_has agent "event=spool_lines_recovered" || it_fail "no line was read again"
+	it_log "every line arrived once: $(grep -o 'event=spool_lines_recovered.*lines=[0-9]*' \
+		"$IT_WORK/logs/agent.log" | head -1)"
+	it_stop agent
+	it_stop collector
+	it_log "PASS"
+	exit 0
+fi
 it_stop agent
 if [[ $KEPT == kept ]]; then
 	# Rotated (renamed) while the collector was away: the lines are still there.

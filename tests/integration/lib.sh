@@ -188,12 +188,14 @@ it_btrfs_mount() {
 # max_inline=0: even a small file's data is in a data block, checked on read.
 it_btrfs_remount() { mount -o loop,max_inline=0 "$IT_BTRFS_IMG" "$IT_BTRFS_DIR"; }
 
-# it_btrfs_damage FILE: damages the middle 4 KiB block of FILE (on the btrfs
-# of it_btrfs_mount) on the device, so that reading it fails with EIO;
+# it_btrfs_damage FILE [live]: damages the middle 4 KiB block of FILE (on the
+# btrfs of it_btrfs_mount) on the device, so that reading it fails with EIO;
 # sets IT_BTRFS_BLOCK (its index in the file) and IT_BTRFS_BLOCKS (the
-# file's blocks).
+# file's blocks). live: with the file system mounted and in use (a process
+# has FILE open), the page cache dropped so that the next read goes to the
+# device.
 it_btrfs_damage() {
-	local file=$1 size blk phys
+	local file=$1 live=${2:-} size blk phys
 	sync
 	size=$(stat -c %s "$file")
 	IT_BTRFS_BLOCKS=$((size / 4096))
@@ -205,13 +207,18 @@ it_btrfs_damage() {
 		if (m >= l + 0 && m <= le + 0) { print p + (m - l); exit } }') || true
 	[[ $blk =~ ^[0-9]+$ ]] ||
 		it_fail "no extent holds block $IT_BTRFS_BLOCK of $file: $(filefrag -v -b4096 "$file")"
-	umount "$IT_BTRFS_DIR" || it_fail "cannot unmount $IT_BTRFS_DIR"
+	[[ $live == live ]] || umount "$IT_BTRFS_DIR" || it_fail "cannot unmount $IT_BTRFS_DIR"
 	phys=$(btrfs-map-logical -l $((blk * 4096)) "$IT_BTRFS_IMG" 2>/dev/null |
 		awk '/mirror 1/ { for (i = 1; i < NF; i++) if ($i == "physical") { print $(i + 1); exit } }') || true
 	[[ $phys =~ ^[0-9]+$ ]] || it_fail "btrfs-map-logical gave no physical offset for block $blk"
 	# Synced: the loop device must not read the image's old bytes.
 	printf 'BADBLOCK' | dd of="$IT_BTRFS_IMG" bs=1 seek=$((phys + 100)) conv=notrunc,fsync status=none
-	it_btrfs_remount || it_fail "cannot mount $IT_BTRFS_DIR again"
+	if [[ $live == live ]]; then
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+	else
+		it_btrfs_remount || it_fail "cannot mount $IT_BTRFS_DIR again"
+	fi
 	if dd if="$file" of=/dev/null bs=4096 status=none 2>/dev/null; then
 		it_fail "$file still reads whole: no bad block to test with (block $IT_BTRFS_BLOCK at $blk, physical $phys)"
 	fi
