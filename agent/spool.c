@@ -393,32 +393,79 @@ holes_push(struct spool_file_hole **v, size_t *n, size_t *a, const struct spool_
 	return 0;
 }
 
-/* e's lines lost between hole_from and the line ending at to. */
-static void
-hole_add(struct spool *sp, struct spool_end *e, uint64_t to)
+/*
+ * Whether the line of record r (the next of its file after from) begins
+ * at from: nothing of the file was lost before it. Its line is
+ * line_len bytes, then "\n" or "\r\n" (tail takes the "\r" off).
+ */
+static bool
+rec_follows(const struct spool_rec *r, uint64_t from)
 {
-	struct spool_file_hole h = { e->dev, e->ino, e->fp, e->fp_len, { e->hole_from, to } };
+	uint64_t n = (uint64_t)r->line_len + 1;
 
+	return r->end_off >= n && (r->end_off - n == from || r->end_off - n - 1 == from);
+}
+
+/*
+ * Adds the hole from..to of r's file (r: the record at to) to the list *v:
+ * none when r's line follows from (nothing lost); merged into the file's
+ * last hole when it has SPOOL_MAX_FILE_HOLES already. 0, or -1 when out of
+ * memory.
+ */
+static int
+hole_note(struct spool_file_hole **v, size_t *n, size_t *a, const struct spool_rec *r,
+    uint64_t from)
+{
+	struct spool_file_hole h = { r->dev, r->ino, r->fp, r->fp_len,
+	    { from, r->end_off, r->line_len == MS_PROTO_MAX_LINE }, false };
+	size_t k = 0, last = 0;
+
+	if (r->end_off <= from || rec_follows(r, from))
+		return 0;	/* read again from before (truncated, replaced), or nothing lost */
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].dev == r->dev && (*v)[i].ino == r->ino) {
+			k++;
+			last = i;
+		}
+	if (k >= SPOOL_MAX_FILE_HOLES) {
+		(*v)[last].h.to = h.h.to;
+		(*v)[last].h.to_head = h.h.to_head;
+		(*v)[last].fp = h.fp;
+		(*v)[last].fp_len = h.fp_len;
+		return 0;
+	}
+	return holes_push(v, n, a, &h);
+}
+
+/* e's lines lost between hole_from and the line of r. */
+static void
+hole_add(struct spool *sp, struct spool_end *e, const struct spool_rec *r)
+{
 	e->hole_open = false;
-	if (to <= e->hole_from)
-		return;	/* the file was read again from before (truncated, replaced) */
-	if (holes_push(&sp->holes, &sp->nholes, &sp->aholes, &h) < 0)
+	if (hole_note(&sp->holes, &sp->nholes, &sp->aholes, r, e->hole_from) < 0)
 		e->after_gap = true;	/* its lines read again from its saved position */
 }
 
 /*
  * A line read again into the spool (SPOOL_REC_RECOVERED) by an earlier
- * run: its hole is filled up to it.
+ * run: its hole is filled up to it when it is the hole's next line. One
+ * that is not (lines read again lost in turn, an over-long line's head)
+ * leaves the hole where it is from then on: read again from there, lines
+ * twice rather than none.
  */
 static void
 hole_fill(struct spool *sp, const struct spool_rec *r)
 {
 	for (size_t i = 0; i < sp->nholes; i++) {
-		struct spool_hole *h = &sp->holes[i].h;
+		struct spool_file_hole *fh = &sp->holes[i];
 
-		if (sp->holes[i].dev == r->dev && sp->holes[i].ino == r->ino && h->from < r->end_off &&
-		    r->end_off < h->to)
-			h->from = r->end_off;
+		if (fh->dev != r->dev || fh->ino != r->ino || fh->frozen ||
+		    r->end_off <= fh->h.from || r->end_off >= fh->h.to)
+			continue;
+		if (rec_follows(r, fh->h.from))
+			fh->h.from = r->end_off;
+		else
+			fh->frozen = true;
 	}
 }
 
@@ -434,7 +481,7 @@ end_note(struct spool *sp, const struct spool_rec *r)
 		struct spool_end *e = &sp->ends[i];
 		if (e->dev == r->dev && e->ino == r->ino) {
 			if (e->hole_open)
-				hole_add(sp, e, r->end_off);
+				hole_add(sp, e, r);
 			/* Records are in the order lines were read: the last one is where reading got. */
 			e->fp = r->fp;
 			e->fp_len = r->fp_len;
@@ -476,12 +523,8 @@ lfile_note(struct spool *sp, struct spool_lfile *v, size_t *n, const struct spoo
 		l->dev = r->dev;
 		l->ino = r->ino;
 	} else if (loader && l->hole_open) {
-		struct spool_file_hole h = { r->dev, r->ino, r->fp, r->fp_len,
-		    { l->hole_from, r->end_off } };
-
 		l->hole_open = false;
-		if (r->end_off > l->hole_from &&
-		    holes_push(&sp->rholes, &sp->nrholes, &sp->arholes, &h) < 0)
+		if (hole_note(&sp->rholes, &sp->nrholes, &sp->arholes, r, l->hole_from) < 0)
 			ms_warn("event=spool_lines_unrecovered dev=%llu inode=%llu offset=%llu "
 			    "reason=\"out of memory\"", (unsigned long long)r->dev,
 			    (unsigned long long)r->ino, (unsigned long long)l->hole_from);
@@ -503,7 +546,7 @@ load_caught_up(struct spool *sp)
 	for (size_t i = 0; i < sp->nlf; i++) {
 		struct spool_lfile *l = &sp->lf[i];
 		struct spool_file_hole h = { l->dev, l->ino, l->fp, l->fp_len,
-		    { l->hole_from, SPOOL_HOLE_OPEN } };
+		    { l->hole_from, SPOOL_HOLE_OPEN, false }, false };
 
 		if (l->hole_open && holes_push(&sp->rholes, &sp->nrholes, &sp->arholes, &h) < 0)
 			ms_warn("event=spool_lines_unrecovered dev=%llu inode=%llu offset=%llu "
@@ -661,6 +704,18 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		if (ftruncate(fd, (off_t)good_end) != 0)
 			ms_warn("event=spool_error segment=%s reason=\"%s\"", path, strerror(errno));
 		sp->dir_dirty = true;
+	} else if (good_end < (uint64_t)st.st_size && i + 1 < sp->nsegs) {
+		/*
+		 * Segments follow: what follows its last record is not a write
+		 * torn at the spool's end but records lost (a bad block). Kept
+		 * as it is, skipped, so that every start finds them lost and the
+		 * lines read again in their place (SPOOL_REC_RECOVERED) fill them.
+		 */
+		uint64_t tail = (uint64_t)st.st_size - good_end;
+
+		/* counted once: the scan skipped some or all of it already */
+		corrupt = (corrupt >= tail ? corrupt - tail : 0) + tail;
+		sp->gap_pending = true;
 	} else if (good_end < (uint64_t)st.st_size) {
 		/* Whatever follows the last valid record is a torn write: cut it. */
 		uint64_t cut = (uint64_t)st.st_size - good_end;
@@ -1475,15 +1530,15 @@ spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *he
 		struct spool_end *e = &sp->ends[i];
 		if (e->dev == dev && e->ino == ino && headlen >= e->fp_len &&
 		    tail_fingerprint(head, e->fp_len) == e->fp) {
-			struct spool_hole tmp[SPOOL_MAX_FILE_HOLES];
+			struct spool_hole tmp[SPOOL_MAX_FILE_HOLES + 1];
 			uint64_t end = e->end;
 			bool over = e->after_gap;
 			size_t n = holes_take(sp, dev, ino, head, headlen, tmp,
 			    max < SPOOL_MAX_FILE_HOLES ? max : SPOOL_MAX_FILE_HOLES, &over);
 
 			if (e->hole_open) {
-				if (n < max && n < SPOOL_MAX_FILE_HOLES)
-					tmp[n++] = (struct spool_hole){ e->hole_from, SPOOL_HOLE_OPEN };
+				if (n < max)
+					tmp[n++] = (struct spool_hole){ e->hole_from, SPOOL_HOLE_OPEN, false };
 				else
 					over = true;
 			}

@@ -154,13 +154,19 @@ bool spool_covered(struct spool *sp, uint64_t covered);
  * Lines of a file whose records the spool lost (a bad block, bytes that
  * do not check) while later records of the same file are there: the lines
  * after offset from, up to the line that ends at to (exclusive: that one
- * is in the spool). to == SPOOL_HOLE_OPEN: no later record of the file
- * is there; every line after from may have been in the lost bytes.
+ * is in the spool). to_head: that record holds MS_PROTO_MAX_LINE bytes,
+ * the head of an over-long line, whose end may be the line's start (tail
+ * ships a line longer than its buffer so): then a shorter line ending at
+ * to is not it, and is one of the lost ones. to == SPOOL_HOLE_OPEN: no
+ * later record of the file is there; every line after from may have been
+ * in the lost bytes. A file with more holes than SPOOL_MAX_FILE_HOLES has
+ * its last ones merged (lines between them read twice).
  */
 #define SPOOL_HOLE_OPEN UINT64_MAX
 #define SPOOL_MAX_FILE_HOLES 4
 struct spool_hole {
 	uint64_t from, to;
+	bool to_head;
 };
 
 /* A hole with the file it is in (its fingerprint: of its first fp_len bytes). */
@@ -168,6 +174,7 @@ struct spool_file_hole {
 	uint64_t dev, ino, fp;
 	uint32_t fp_len;
 	struct spool_hole h;
+	bool frozen;		/* the spool's own (hole_fill) */
 };
 
 /*
@@ -179,11 +186,12 @@ struct spool_file_hole {
  * skipped: lines of it may have been in them, the caller reads it from
  * its saved position, or whole.
  *
- * holes[0..*nholes) (holes may be NULL): the file's lines lost from the
- * spool (struct spool_hole), in file order, at most SPOOL_MAX_FILE_HOLES;
- * the caller reads them again and appends them flagged
- * SPOOL_REC_RECOVERED. Lines already appended so by an earlier run are
- * left out. A file with more holes is distrusted instead (above).
+ * holes[0..*nholes) (holes may be NULL; room for SPOOL_MAX_FILE_HOLES +
+ * 1): the file's lines lost from the spool (struct spool_hole), in file
+ * order, an open one last; the caller reads them again and appends them
+ * flagged SPOOL_REC_RECOVERED. Lines already appended so by an earlier
+ * run are left out. Without room for them the file is distrusted instead
+ * (above).
  */
 uint64_t spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *head,
     size_t headlen, bool *distrusted, struct spool_hole *holes, size_t *nholes);

@@ -58,6 +58,7 @@
 struct tail_hole {
 	uint64_t from, to;
 	bool incl;
+	bool to_head;		/* struct spool_hole */
 };
 
 struct tail_file {
@@ -407,7 +408,7 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	char head[AGENT_FP_BYTES];
 	struct tail_file *other;
 	const struct state_pos *saved;
-	struct spool_hole holes[SPOOL_MAX_FILE_HOLES];
+	struct spool_hole holes[SPOOL_MAX_FILE_HOLES + 1];
 	size_t nholes = 0;
 	uint64_t end, spooled = 0;
 	bool distrusted = false, took_over;
@@ -459,7 +460,7 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	 * the spool, so reading goes on after them.
 	 */
 	if (t->a->spool) {
-		nholes = SPOOL_MAX_FILE_HOLES;
+		nholes = SPOOL_MAX_FILE_HOLES + 1;
 		spooled = spool_take_file_end(t->a->spool, f->dev, f->ino, head, (size_t)hn,
 		    &distrusted, holes, &nholes);
 	}
@@ -535,8 +536,9 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 	}
 	for (size_t i = 0; i < nholes; i++) {
 		if (holes[i].to != SPOOL_HOLE_OPEN) {
-			if (holes[i].to <= (uint64_t)st.st_size)
-				f->holes[f->nholes++] = (struct tail_hole){ holes[i].from, holes[i].to, false };
+			if (holes[i].to <= (uint64_t)st.st_size && f->nholes < SPOOL_MAX_FILE_HOLES)
+				f->holes[f->nholes++] = (struct tail_hole){ holes[i].from, holes[i].to,
+				    false, holes[i].to_head };
 		} else if (!took_over && holes[i].from < f->offset) {
 			/*
 			 * No record of it after the bytes the spool lost: any line
@@ -653,11 +655,19 @@ tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size
 	return true;
 }
 
-/* f's first hole is done: said, and dropped. */
+/*
+ * f's first hole is done: said, and dropped. Not found (the file has no
+ * line ending where the spool's next record of it does, or ends before):
+ * reading of f goes back to where the hole's lines still to read begin, and
+ * reads on from there as new lines – every line after it again, some
+ * twice, none lost. Holes after that point go with it.
+ */
 static void
 tail_hole_done(struct tail *t, struct tail_file *f, bool found)
 {
 	struct tail_hole *h = &f->holes[0];
+	uint64_t from = h->from;
+	size_t k = 0;
 
 	if (found && f->hole_lines == 0)
 		ms_debug("event=spool_hole_empty path=%s inode=%llu to=%llu", f->path,
@@ -667,25 +677,97 @@ tail_hole_done(struct tail *t, struct tail_file *f, bool found)
 		    "whose spool records were lost, read again from the file\"", f->path,
 		    (unsigned long long)f->ino, (unsigned long long)f->hole_lines,
 		    (unsigned long long)h->to);
-	else
-		ms_warn("event=spool_lines_unrecovered path=%s inode=%llu lines=%llu offset=%llu "
-		    "to=%llu note=\"no line of the file ends where its next spool record does: "
-		    "the lines lost from the spool after offset are not read again\"", f->path,
-		    (unsigned long long)f->ino, (unsigned long long)f->hole_lines,
-		    (unsigned long long)h->from, (unsigned long long)h->to);
 	memmove(&f->holes[0], &f->holes[1], (f->nholes - 1) * sizeof(f->holes[0]));
 	f->nholes--;
 	f->hole_lines = 0;
 	tail_mark_dirty(t);
+	if (found || from >= f->offset)
+		return;
+	ms_warn("event=file_reread path=%s inode=%llu offset=%llu from=%llu note=\"lines lost from "
+	    "the spool: the file has no line ending where its next spool record does; read again "
+	    "from there (some lines twice)\"", f->path, (unsigned long long)f->ino,
+	    (unsigned long long)f->offset, (unsigned long long)from);
+	f->offset = from;
+	if (f->spooled > from)
+		f->spooled = from;
+	if (f->acked > from)
+		f->acked = from;
+	f->skipping = false;
+	f->unterminated = false;
+	for (size_t i = 0; i < f->nholes; i++)
+		if (f->holes[i].from < from)
+			f->holes[k++] = f->holes[i];
+	f->nholes = k;
 }
 
 /*
- * Reads f's holes again: each line after holes[0].from that ends before
- * holes[0].to (or at it, incl) is appended flagged SPOOL_REC_RECOVERED
- * (its end is not where reading of f is, which stays as it was); without
- * incl the line that ends at to is the spool's own next record of f. 1
- * when a line was not taken (the spool is full: tried again at the next
- * read), else 0.
+ * The line of f at off that has no newline within TAIL_BUF bytes: its
+ * first MS_PROTO_MAX_LINE bytes stay at t->buf, its newline is searched
+ * for in the rest of the buffer. 1 with *end past it, 0 when the file
+ * ends first, -1 on a read error.
+ */
+static int
+tail_long_line_end(struct tail *t, struct tail_file *f, uint64_t off, uint64_t *end)
+{
+	uint64_t at = off + TAIL_BUF;
+
+	for (;;) {
+		ssize_t n = pread(f->fd, t->buf + MS_PROTO_MAX_LINE, TAIL_BUF - MS_PROTO_MAX_LINE,
+		    (off_t)at);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		if ((nl = memchr(t->buf + MS_PROTO_MAX_LINE, '\n', (size_t)n)) != NULL) {
+			*end = at + (uint64_t)(nl - (t->buf + MS_PROTO_MAX_LINE)) + 1;
+			return 1;
+		}
+		at += (uint64_t)n;
+	}
+}
+
+/*
+ * What a line of hole h (ending at end, len bytes before its newline)
+ * is: 1 one of the lost lines, 0 the spool's own record at to (the hole is
+ * done), -1 past the hole (not found). Without incl the record at to is
+ * the line ending there – unless that record is an over-long line's head
+ * (to_head) and this line is short: then the record began at to (tail
+ * ships a line longer than its buffer with the line's start as its end)
+ * and this line is lost.
+ */
+static int
+tail_hole_line(const struct tail_hole *h, size_t len, uint64_t end)
+{
+	if (end < h->to)
+		return 1;
+	if (end > h->to)
+		return -1;
+	return h->incl || (h->to_head && len < MS_PROTO_MAX_LINE) ? 1 : 0;
+}
+
+/* One lost line, appended flagged SPOOL_REC_RECOVERED; false when not taken. */
+static bool
+tail_recovered(struct tail *t, struct tail_file *f, const char *p, size_t len, uint64_t end,
+    int64_t now)
+{
+	/* As tail_read_file ships it: an over-long line's head. */
+	if (!tail_accept(t, f, p, len < MS_PROTO_MAX_LINE ? len : MS_PROTO_MAX_LINE, end, now,
+	    SPOOL_REC_RECOVERED))
+		return false;
+	if (len > MS_PROTO_MAX_LINE)
+		t->a->stats.lines_truncated++;
+	t->a->stats.lines_recovered++;
+	f->hole_lines++;
+	return true;
+}
+
+/*
+ * Reads f's holes again: each of its lost lines (tail_hole_line) is
+ * appended flagged SPOOL_REC_RECOVERED (its end is not where reading of f
+ * is, which stays as it was). 1 when a line was not taken (the spool is
+ * full: tried again at the next read), else 0.
  */
 static int
 tail_recover(struct tail *t, struct tail_file *f, int64_t now)
@@ -697,8 +779,9 @@ tail_recover(struct tail *t, struct tail_file *f, int64_t now)
 		struct tail_hole *h = &f->holes[0];
 		ssize_t n;
 		size_t start = 0;
+		int what = 1;
 
-		if (h->incl && h->from >= h->to) {
+		if (h->from >= h->to) {
 			tail_hole_done(t, f, h->from == h->to);
 			continue;
 		}
@@ -714,38 +797,43 @@ tail_recover(struct tail *t, struct tail_file *f, int64_t now)
 				break;
 			len = (size_t)(nl - (t->buf + start));
 			end = h->from + len + 1;
-			if (end > h->to || (end == h->to && !h->incl))
+			if ((what = tail_hole_line(h, len, end)) <= 0)
 				break;
-			/* As tail_read_file ships it: an over-long line's head. */
-			if (!tail_accept(t, f, t->buf + start, len < MS_PROTO_MAX_LINE ? len :
-			    MS_PROTO_MAX_LINE, end, now, SPOOL_REC_RECOVERED)) {
+			if (!tail_recovered(t, f, t->buf + start, len, end, now)) {
 				rc = 1;
 				goto out;
 			}
-			t->a->stats.lines_recovered++;
 			queued = true;
-			f->hole_lines++;
 			h->from = end;
 			start += len + 1;
 			if (end == h->to)
-				break;	/* incl: its last line */
+				break;
 		}
-		if (h->incl && h->from == h->to) {
-			tail_hole_done(t, f, true);
+		if (what <= 0) {
+			tail_hole_done(t, f, what == 0);
 			continue;
 		}
-		if (n > 0 && start < (size_t)n) {
-			char *nl = memchr(t->buf + start, '\n', (size_t)n - start);
+		if (start > 0 || h->from >= h->to)
+			continue;	/* read on from the next line, or done */
+		if (n == TAIL_BUF) {
+			/* A line longer than the buffer: its head, then on past its newline. */
+			uint64_t end;
+			int got = tail_long_line_end(t, f, h->from, &end);
 
-			if (nl != NULL) {
-				/* the line ending at or past to */
-				tail_hole_done(t, f, h->from + (uint64_t)(nl - (t->buf + start)) + 1 == h->to);
+			if (got > 0 && (what = tail_hole_line(h, MS_PROTO_MAX_LINE + 1, end)) > 0) {
+				if (!tail_recovered(t, f, t->buf, MS_PROTO_MAX_LINE + 1, end, now)) {
+					rc = 1;
+					goto out;
+				}
+				queued = true;
+				h->from = end;
 				continue;
 			}
+			tail_hole_done(t, f, got > 0 && what == 0);
+			continue;
 		}
-		/* The end of the file, or a line longer than the buffer, before to. */
-		if (n <= 0 || start == 0)
-			tail_hole_done(t, f, false);
+		/* The end of the file (or a read error) before the hole's end. */
+		tail_hole_done(t, f, false);
 	}
 out:
 	if (queued)
@@ -859,7 +947,7 @@ tail_add_hole(struct tail *t, const struct spool_file_hole *fh)
 {
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
 		struct tail_file *f = t->files[i];
-		struct tail_hole h = { fh->h.from, fh->h.to, false };
+		struct tail_hole h = { fh->h.from, fh->h.to, false, fh->h.to_head };
 
 		if (f == NULL || f->fd < 0 || f->dev != fh->dev || f->ino != fh->ino ||
 		    f->fp_len < fh->fp_len || tail_fingerprint(f->fp_bytes, fh->fp_len) != fh->fp)
@@ -872,13 +960,19 @@ tail_add_hole(struct tail *t, const struct spool_file_hole *fh)
 		if (h.from >= h.to)
 			return;	/* nothing after from (was read) */
 		if (f->nholes == SPOOL_MAX_FILE_HOLES) {
-			ms_warn("event=spool_lines_unrecovered path=%s inode=%llu offset=%llu to=%llu "
-			    "note=\"too many holes in one file at once\"", f->path,
-			    (unsigned long long)f->ino, (unsigned long long)h.from,
-			    (unsigned long long)h.to);
-			return;
+			/* Merged into the last: the lines between read twice. */
+			struct tail_hole *l = &f->holes[f->nholes - 1];
+
+			if (h.from < l->from)
+				l->from = h.from;
+			if (h.to > l->to) {
+				l->to = h.to;
+				l->incl = h.incl;
+				l->to_head = h.to_head;
+			}
+		} else {
+			f->holes[f->nholes++] = h;
 		}
-		f->holes[f->nholes++] = h;
 		/* A full spool stops it: read on when it has room (agent_room_freed). */
 		(void)tail_read_file(t, (uint32_t)i, f);
 		return;

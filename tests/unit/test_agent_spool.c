@@ -412,9 +412,9 @@ test_gap_file_end(void **state)
 
 			assert_int_equal(h[0].from, 2300);
 			assert_int_equal(h[0].to, 2500);
-			/* line 24 read again, as tail does */
+			/* line 24 read again, as tail does: its line right after 2300 */
 			rec(&r, 40, buf, sizeof(buf));
-			r.end_off = 2400;
+			r.end_off = 2300 + r.line_len + 1;
 			r.flags = SPOOL_REC_RECOVERED;
 			assert_int_equal(spool_append(sp, &r, true), 0);
 			assert_int_equal(spool_sync(sp), 0);
@@ -427,7 +427,7 @@ test_gap_file_end(void **state)
 			assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh),
 			    3900);
 			assert_int_equal(nh, 1);
-			assert_int_equal(h[0].from, 2400);
+			assert_int_equal(h[0].from, 2300 + r.line_len + 1);
 			assert_int_equal(h[0].to, 2500);
 			/* without room for holes: distrusted */
 			spool_free(sp);
@@ -1244,6 +1244,128 @@ teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Zeroes record k (0-based) of segment file seg, whose n records are all of one size. */
+static void
+zero_rec(const char *seg, int k, int n)
+{
+	char z[4096] = { 0 };
+	off_t size = file_size(seg);
+	int fd;
+
+	assert_int_equal(size % n, 0);
+	assert_true((size_t)(size / n) <= sizeof(z));
+	assert_true((fd = open(seg, O_RDWR)) >= 0);
+	assert_int_equal(pwrite(fd, z, (size_t)(size / n), size / n * k), size / n);
+	close(fd);
+}
+
+/*
+ * Lines read again (SPOOL_REC_RECOVERED) whose own records are lost in
+ * turn (a second bad block): records 24..27 of file 42 lost, hole (2300,
+ * 2800); its lines read again as records 40..43, one after the other in
+ * the file from 2300; then 41 and 42 lost too. The hole is filled only
+ * up to 40's line, the last one that follows on: the lines of 41 and 42
+ * are read again (and 43's, twice), none lost.
+ */
+static void
+test_recovered_lost_again(void **state)
+{
+	struct spool *sp;
+	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
+	uint64_t end[4], at = 2300;
+	char seg[700];
+	bool distrusted;
+	size_t nh;
+
+	(void)state;
+	reset();
+	spool_of(1 << 20, 10, 39);
+	seg_file(seg, sizeof(seg), 0);
+	for (int k = 14; k <= 17; k++)
+		zero_rec(seg, k, 30);
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	nh = SPOOL_MAX_FILE_HOLES;
+	assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh), 3900);
+	assert_int_equal(nh, 1);
+	assert_int_equal(h[0].from, 2300);
+	assert_int_equal(h[0].to, 2800);
+	for (uint64_t s = 40; s <= 43; s++) {
+		struct spool_rec r;
+		char buf[64];
+
+		rec(&r, s, buf, sizeof(buf));
+		at += r.line_len + 1;
+		r.end_off = end[s - 40] = at;
+		r.flags = SPOOL_REC_RECOVERED;
+		assert_int_equal(spool_append(sp, &r, true), 0);
+	}
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	/* first the hole filled by all four */
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	nh = SPOOL_MAX_FILE_HOLES;
+	assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh), 3900);
+	assert_int_equal(nh, 1);
+	assert_int_equal(h[0].from, end[3]);
+	spool_free(sp);
+	zero_rec(seg, 31, 34);	/* seq 41 */
+	zero_rec(seg, 32, 34);	/* seq 42 */
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	nh = SPOOL_MAX_FILE_HOLES;
+	assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh), 3900);
+	assert_false(distrusted);
+	/* and the file's lines after its last record may have been in the new gap */
+	assert_int_equal(nh, 2);
+	assert_int_equal(h[0].from, end[0]);
+	assert_int_equal(h[0].to, 2800);
+	assert_int_equal(h[1].from, 3900);
+	assert_true(h[1].to == SPOOL_HOLE_OPEN);
+	spool_free(sp);
+}
+
+/*
+ * The lost bytes are the corrupt tail of a segment with segments after it
+ * (the first segment's last record): not cut like a torn tail at the
+ * spool's end, so that a second start (killed before the lines read again
+ * were appended) finds the hole again.
+ */
+static void
+test_cut_tail_hole_kept(void **state)
+{
+	struct spool *sp;
+	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
+	struct spool_stats st;
+	char seg[700];
+	bool distrusted;
+	size_t nh;
+
+	(void)state;
+	reset();
+	/* segments of 10 records: 10..19, 20..29, 30..39 */
+	{
+		struct spool_rec r;
+		char buf[64];
+
+		rec(&r, 10, buf, sizeof(buf));
+		spool_of(10 * (SPOOL_REC_HDR + r.src_len + r.line_len + SPOOL_REC_TAG), 10, 39);
+	}
+	assert_int_equal(seg_count(), 3);
+	seg_file(seg, sizeof(seg), 0);
+	zero_rec(seg, 9, 10);	/* record 19, the first segment's last */
+	for (int run = 0; run < 2; run++) {
+		sp = open_sp(1 << 20, 1 << 20, 0);
+		spool_get_stats(sp, &st);
+		assert_int_equal(st.recovered, 29);
+		nh = SPOOL_MAX_FILE_HOLES;
+		assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh), 3900);
+		assert_false(distrusted);
+		assert_int_equal(nh, 1);
+		assert_int_equal(h[0].from, 1800);
+		assert_int_equal(h[0].to, 2000);
+		spool_free(sp);	/* killed before the line read again is in the spool */
+	}
+}
+
 int
 main(void)
 {
@@ -1262,6 +1384,8 @@ main(void)
 		cmocka_unit_test(test_reuse_cap),
 		cmocka_unit_test(test_backlog),
 		cmocka_unit_test(test_old_format),
+		cmocka_unit_test(test_recovered_lost_again),
+		cmocka_unit_test(test_cut_tail_hole_kept),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
