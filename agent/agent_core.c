@@ -246,8 +246,8 @@ agent_take_holes(struct agent *a)
 	struct spool_file_hole h[8];
 	size_t n;
 
-	if (a->tail == NULL || a->stopping)
-		return;
+	if (a->tail == NULL)
+		return;	/* kept until there is one (agent.c) */
 	while ((n = spool_take_holes(a->spool, h, MS_ARRAY_LEN(h))) > 0)
 		for (size_t i = 0; i < n; i++)
 			tail_add_hole(a->tail, &h[i]);

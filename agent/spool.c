@@ -60,6 +60,9 @@ struct spool_seg {
 struct spool_lfile {
 	uint64_t dev, ino, fp, end;
 	uint32_t fp_len;
+	uint64_t seq;		/* that record's: the oldest entry goes first */
+	/* appender: the first record of it seen, where its line begins (0: unknown) */
+	uint64_t first_seq, first_start;
 	bool hole_open;		/* loader: records lost since that one */
 	uint64_t hole_from;
 };
@@ -67,6 +70,7 @@ struct spool_lfile {
 struct spool_end {
 	uint64_t dev, ino, fp, end;
 	uint32_t fp_len;
+	uint64_t seq;		/* its last record's */
 	bool after_gap;		/* first noted from a record after skipped corrupt bytes */
 	bool hole_open;		/* records lost since its last one (at end, hole_from) */
 	uint64_t hole_from;
@@ -143,9 +147,14 @@ struct spool {
 	 * spool_take_holes).
 	 */
 	struct spool_lfile af[SPOOL_LFILES], lf[SPOOL_LFILES];
-	size_t naf, nlf;
+	size_t naf, nlf, af_hint, lf_hint;
 	bool load_gap;
 	uint64_t load_seq;
+	uint64_t backlog_seq;	/* the last record appended before the backlog began */
+	/* A run of blocks the loader could not read (rd_seg's [from, to)): read once. */
+	bool lbad;
+	size_t lbad_seg;
+	uint64_t lbad_from, lbad_to;
 	struct spool_file_hole *rholes;
 	size_t nrholes, arholes;
 	uint64_t unkeyed;	/* "MSR3" records found in legacy segments: a key was lost */
@@ -486,6 +495,7 @@ end_note(struct spool *sp, const struct spool_rec *r)
 			e->fp = r->fp;
 			e->fp_len = r->fp_len;
 			e->end = r->end_off;
+			e->seq = r->seq;
 			return;
 		}
 	}
@@ -493,35 +503,66 @@ end_note(struct spool *sp, const struct spool_rec *r)
 		return;
 	/* First seen after a gap: where its lost lines began is not known. */
 	sp->ends[sp->nends++] = (struct spool_end){ r->dev, r->ino, r->fp, r->end_off, r->fp_len,
-	    sp->gap, false, 0 };
+	    r->seq, sp->gap, false, 0 };
 }
 
 /*
- * Notes r as its file's last record in v (*n used): the appender's view
- * (loader false) or the loader's, which closes the file's open hole (a
- * hole to r's line). A line read again (SPOOL_REC_RECOVERED) is not where
- * reading got. A file past SPOOL_LFILES is not followed.
+ * v's entry for (dev, ino) (*n used, *hint: the last one found, most
+ * lines come from one file), or a new one (*created), which takes the
+ * place of the entry whose last record is the oldest when v is full.
+ */
+static struct spool_lfile *
+lfile_get(struct spool_lfile *v, size_t *n, size_t *hint, uint64_t dev, uint64_t ino,
+    bool *created)
+{
+	size_t k;
+
+	*created = false;
+	if (*hint < *n && v[*hint].ino == ino && v[*hint].dev == dev)
+		return &v[*hint];
+	for (k = 0; k < *n; k++)
+		if (v[k].ino == ino && v[k].dev == dev) {
+			*hint = k;
+			return &v[k];
+		}
+	if (*n < SPOOL_LFILES) {
+		k = (*n)++;
+	} else {
+		k = 0;
+		for (size_t i = 1; i < *n; i++)
+			if (v[i].seq < v[k].seq)
+				k = i;
+	}
+	memset(&v[k], 0, sizeof(v[k]));
+	v[k].dev = dev;
+	v[k].ino = ino;
+	*created = true;
+	*hint = k;
+	return &v[k];
+}
+
+/*
+ * Notes r as its file's last record: the appender's view (loader false)
+ * or the loader's, which closes the file's open hole (a hole up to r's
+ * line). A line read again (SPOOL_REC_RECOVERED) is not where reading
+ * got; a record of no file (a capture's event: device and inode 0) is
+ * not followed.
  */
 static void
-lfile_note(struct spool *sp, struct spool_lfile *v, size_t *n, const struct spool_rec *r,
-    bool loader)
+lfile_note(struct spool *sp, const struct spool_rec *r, bool loader)
 {
-	struct spool_lfile *l = NULL;
+	struct spool_lfile *l;
+	bool created;
 
-	if (r->flags & SPOOL_REC_RECOVERED)
+	if ((r->flags & SPOOL_REC_RECOVERED) || (r->ino == 0 && r->dev == 0))
 		return;
-	for (size_t i = 0; i < *n; i++)
-		if (v[i].dev == r->dev && v[i].ino == r->ino) {
-			l = &v[i];
-			break;
-		}
-	if (l == NULL) {
-		if (*n == SPOOL_LFILES)
-			return;
-		l = &v[(*n)++];
-		memset(l, 0, sizeof(*l));
-		l->dev = r->dev;
-		l->ino = r->ino;
+	if (loader)
+		l = lfile_get(sp->lf, &sp->nlf, &sp->lf_hint, r->dev, r->ino, &created);
+	else
+		l = lfile_get(sp->af, &sp->naf, &sp->af_hint, r->dev, r->ino, &created);
+	if (created && !loader) {
+		l->first_seq = r->seq;
+		l->first_start = r->start_off;
 	} else if (loader && l->hole_open) {
 		l->hole_open = false;
 		if (hole_note(&sp->rholes, &sp->nrholes, &sp->arholes, r, l->hole_from) < 0)
@@ -532,17 +573,56 @@ lfile_note(struct spool *sp, struct spool_lfile *v, size_t *n, const struct spoo
 	l->fp = r->fp;
 	l->fp_len = r->fp_len;
 	l->end = r->end_off;
+	l->seq = r->seq;
 }
 
 /*
- * The loader reached the writer: a file whose hole is still open had no
- * record after the lost bytes, every line of it read so far after
- * hole_from may have been in them. Its view starts again with the next
- * backlog (from the appender's).
+ * Records were lost before the one numbered next (the loader met bytes it
+ * could not use): every file the loader knows may have lost lines from its
+ * last record on, and a file the appender first saw after the backlog
+ * began, whose first record the loader has not met, from its first line.
+ */
+static void
+load_gap_open(struct spool *sp, uint64_t next)
+{
+	if (next <= sp->load_seq + 1 || next <= sp->acked + 1)
+		return;	/* none lost, or only acknowledged ones */
+	for (size_t i = 0; i < sp->nlf; i++)
+		if (!sp->lf[i].hole_open) {
+			sp->lf[i].hole_open = true;
+			sp->lf[i].hole_from = sp->lf[i].end;
+		}
+	for (size_t i = 0; i < sp->naf; i++) {
+		const struct spool_lfile *a = &sp->af[i];
+		struct spool_lfile *l;
+		bool created;
+
+		if (a->first_seq <= sp->backlog_seq || a->first_seq >= next || a->first_start == 0)
+			continue;
+		l = lfile_get(sp->lf, &sp->nlf, &sp->lf_hint, a->dev, a->ino, &created);
+		if (!created)
+			continue;
+		l->fp = a->fp;
+		l->fp_len = a->fp_len;
+		l->end = a->first_start;
+		l->seq = a->first_seq - 1;
+		l->hole_open = true;
+		l->hole_from = a->first_start;
+	}
+}
+
+/*
+ * The loader reached the writer: records lost at the end (no record after
+ * them) count as a gap up to the last one appended; a file whose hole is
+ * still open had no record after the lost bytes, every line of it read so
+ * far after hole_from may have been in them. Its view starts again with
+ * the next backlog (from the appender's).
  */
 static void
 load_caught_up(struct spool *sp)
 {
+	if (sp->load_gap)
+		load_gap_open(sp, sp->max_seq + 1);
 	for (size_t i = 0; i < sp->nlf; i++) {
 		struct spool_lfile *l = &sp->lf[i];
 		struct spool_file_hole h = { l->dev, l->ino, l->fp, l->fp_len,
@@ -555,6 +635,36 @@ load_caught_up(struct spool *sp)
 	}
 	sp->nlf = 0;
 	sp->load_gap = false;
+	sp->lbad = false;
+}
+
+/* The scan's file ends so far into v (the latest ones when more than fit). */
+static void
+ends_to_lfiles(struct spool *sp, struct spool_lfile *v, size_t *n, size_t *hint)
+{
+	for (size_t i = 0; i < sp->nends; i++) {
+		const struct spool_end *e = &sp->ends[i];
+		struct spool_lfile *l;
+		bool created;
+
+		if (e->ino == 0 && e->dev == 0)
+			continue;
+		if (*n == SPOOL_LFILES) {
+			/* full: only in place of one whose last record is older */
+			size_t k = 0;
+
+			for (size_t j = 1; j < *n; j++)
+				if (v[j].seq < v[k].seq)
+					k = j;
+			if (v[k].seq >= e->seq)
+				continue;
+		}
+		l = lfile_get(v, n, hint, e->dev, e->ino, &created);
+		l->fp = e->fp;
+		l->fp_len = e->fp_len;
+		l->end = e->end;
+		l->seq = e->seq;
+	}
 }
 
 /*
@@ -1075,9 +1185,20 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	/* Without a key, every segment found was written without it. */
 	for (size_t i = 0; i < sp->nsegs; i++)
 		sp->segs[i].legacy = keyed == 0 || seg_is_legacy(sp, sp->segs[i].first_seq);
-	for (size_t i = 0; i < sp->nsegs; i++)
+	for (size_t i = 0, lf_set = 0; i < sp->nsegs; i++) {
+		/*
+		 * The loader starts with the first segment not all acknowledged:
+		 * what it knows of the files then is what the segments before
+		 * it held (they may be gone before it reads).
+		 */
+		if (!lf_set && (i + 1 == sp->nsegs || sp->segs[i + 1].first_seq > sp->acked + 1)) {
+			ends_to_lfiles(sp, sp->lf, &sp->nlf, &sp->lf_hint);
+			sp->load_seq = sp->max_seq;
+			lf_set = 1;
+		}
 		if (seg_scan(sp, i, err, errsz) < 0)
 			goto fail;
+	}
 	if (keyed == 0 && key_first(sp, err, errsz) < 0)
 		goto fail;
 	/*
@@ -1103,12 +1224,7 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 		sp->dir_dirty = true;
 	}
 	/* Where the files' last records are, for a backlog to come (spool_append). */
-	for (size_t i = 0; i < sp->nends && sp->naf < SPOOL_LFILES; i++) {
-		const struct spool_end *e = &sp->ends[i];
-
-		sp->af[sp->naf++] = (struct spool_lfile){ e->dev, e->ino, e->fp, e->end, e->fp_len,
-		    false, 0 };
-	}
+	ends_to_lfiles(sp, sp->af, &sp->naf, &sp->af_hint);
 	/* Every unacknowledged record found is read back into memory by spool_load. */
 	sp->backlog = sp->st.recovered > 0;
 	sp->st.backlog = sp->st.recovered;
@@ -1340,8 +1456,11 @@ spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory)
 		/* The loader starts from what was appended before: its files' last records. */
 		memcpy(sp->lf, sp->af, sp->naf * sizeof(sp->af[0]));
 		sp->nlf = sp->naf;
+		sp->lf_hint = 0;
 		sp->load_gap = false;
 		sp->load_seq = sp->max_seq;
+		sp->backlog_seq = sp->max_seq;
+		sp->lbad = false;
 	}
 	rec_encode(sp, sp->wbuf + sp->wlen, r);
 	sp->wlen += n;
@@ -1353,7 +1472,7 @@ spool_append(struct spool *sp, const struct spool_rec *r, bool in_memory)
 	sp->total += n;
 	if (!in_memory)
 		sp->st.backlog++;
-	lfile_note(sp, sp->af, &sp->naf, r, false);
+	lfile_note(sp, r, false);
 	return 0;
 }
 
@@ -1369,11 +1488,11 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 	while (sp->backlog) {
 		struct spool_seg *s;
 		char path[4200];
-		uint64_t unreadable;
+		uint64_t unreadable, bad_start, bad_end;
 		ssize_t n;
 		size_t pos = 0, want;
 		int e;
-		bool eof;
+		bool eof, limited;
 
 		if (sp->rd_seg >= sp->nsegs) {
 			sp->backlog = false;
@@ -1403,8 +1522,25 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			sp->rfd_seg = sp->rd_seg;
 		}
 		unreadable = 0;
+		bad_start = UINT64_MAX;
+		bad_end = 0;
+		limited = false;
 		want = s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF;
-		n = ms_disk_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, NULL, NULL);
+		if (sp->lbad && sp->lbad_seg == sp->rd_seg && sp->rd_off < sp->lbad_to) {
+			if (sp->rd_off >= sp->lbad_from) {
+				/* At the blocks it could not read: on after them. */
+				sp->rd_off = sp->lbad_to;
+				sp->lbad = false;
+				if (!s->damaged)
+					sp->load_gap = true;
+				continue;
+			}
+			if (sp->rd_off + want > sp->lbad_from) {
+				want = (size_t)(sp->lbad_from - sp->rd_off);
+				limited = true;
+			}
+		}
+		n = ms_disk_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, &bad_end, &bad_start);
 		e = errno;
 		if (unreadable) {
 			/*
@@ -1412,19 +1548,30 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			 * skipped and counted. Holding the read-back here instead
 			 * would hold every later record with it (nothing calls this
 			 * again until acknowledgements come), and the spool fills.
+			 * Read once: the records before them are taken, then reading
+			 * goes on after them (lbad), not through them again.
 			 */
 			ms_warn("event=spool_unreadable segment=%016" PRIx64 " offset=%" PRIu64
 			    " bytes=%" PRIu64 " note=\"blocks the disk could not read: skipped\"",
-			    s->first_seq, sp->rd_off, unreadable);
+			    s->first_seq, bad_start, unreadable);
 			sp->st.corrupt_bytes += unreadable;
+			sp->lbad = true;
+			sp->lbad_seg = sp->rd_seg;
+			sp->lbad_from = bad_start;
+			sp->lbad_to = bad_end;
+			if (bad_start <= sp->rd_off)
+				continue;
+			n = (ssize_t)(bad_start - sp->rd_off);
+			limited = true;
 		}
-		if (n >= 0 && (size_t)n < want && sp->rd_seg + 1 < sp->nsegs) {
+		if (!limited && n >= 0 && (size_t)n < want && sp->rd_seg + 1 < sp->nsegs) {
 			/* An older segment shorter than scanned (cut by someone else): its end is here. */
 			sp->total -= s->bytes - (sp->rd_off + (uint64_t)n);
 			s->bytes = sp->rd_off + (uint64_t)n;
+			sp->load_gap = true;	/* records went with it */
 			if (n == 0)
 				continue;
-		} else if (n >= 0 && (size_t)n < want) {
+		} else if (!limited && n >= 0 && (size_t)n < want) {
 			n = 0;	/* the one written to: left as it is, logged */
 		}
 		errno = e;
@@ -1433,7 +1580,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			    " reason=\"%s\"", s->first_seq, sp->rd_off, n < 0 ? strerror(errno) : "short file");
 			break;
 		}
-		eof = sp->rd_off + (uint64_t)n >= s->bytes;
+		eof = !limited && sp->rd_off + (uint64_t)n >= s->bytes;
 		while (pos < (size_t)n) {
 			struct spool_rec r;
 			ssize_t rc = rec_parse(seg_key(sp, sp->rd_seg), sp->rbuf + pos, (size_t)n - pos, &r);
@@ -1442,22 +1589,24 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 				break;
 			if (rc <= 0) {
 				size_t next = resync(seg_key(sp, sp->rd_seg), sp->rbuf, pos + 1, (size_t)n, !eof);
-				pos = next;
-				/* Gone bad since the scan (which knows its own holes). */
-				if (!s->damaged)
+
+				/* Gone bad since the scan (which knows its own holes, and counted them). */
+				if (!s->damaged) {
+					if (!sp->load_gap)
+						ms_warn("event=spool_corrupt segment=%016" PRIx64 " offset=%" PRIu64
+						    " note=\"records gone bad since the start: skipped\"",
+						    s->first_seq, sp->rd_off + pos);
+					sp->st.corrupt_bytes += next - pos;
 					sp->load_gap = true;
+				}
+				pos = next;
 				continue;
 			}
 			if (sp->load_gap) {
-				if (r.seq > sp->load_seq + 1 && r.seq > sp->acked + 1)
-					for (size_t i = 0; i < sp->nlf; i++)
-						if (!sp->lf[i].hole_open) {
-							sp->lf[i].hole_open = true;
-							sp->lf[i].hole_from = sp->lf[i].end;
-						}
+				load_gap_open(sp, r.seq);
 				sp->load_gap = false;
 			}
-			lfile_note(sp, sp->lf, &sp->nlf, &r, true);
+			lfile_note(sp, &r, true);
 			if (r.seq > sp->load_seq)
 				sp->load_seq = r.seq;
 			if (r.seq > sp->acked) {
@@ -1470,6 +1619,14 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 					sp->st.backlog--;
 			}
 			pos += (size_t)rc;
+		}
+		if (limited && pos == 0) {
+			/* The record here runs into the blocks it could not read: lost with them. */
+			sp->rd_off = sp->lbad_to;
+			sp->lbad = false;
+			if (!s->damaged)
+				sp->load_gap = true;
+			continue;
 		}
 		sp->rd_off += pos;
 	}

@@ -85,6 +85,12 @@ struct spool_rec {
 	uint64_t fp;
 	uint32_t fp_len;
 	uint16_t flags;		/* SPOOL_REC_RECOVERED or 0 */
+	/*
+	 * Where the line begins in its file (spool_append only, not written):
+	 * a file first seen while a backlog waits, whose first records are
+	 * then lost, is read again from there. 0 when not known.
+	 */
+	uint64_t start_off;
 	const char *src;
 	size_t src_len;
 	const char *line;

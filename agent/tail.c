@@ -635,6 +635,7 @@ tail_accept(struct tail *t, struct tail_file *f, const char *p, size_t len, uint
 	r.fp = f->fp;
 	r.fp_len = f->fp_len;
 	r.flags = flags;
+	r.start_off = f->offset;	/* tail_line: the line's start (unused for lines read again) */
 	r.src = f->path;
 	r.src_len = f->path_len;
 	r.line = p;
@@ -973,8 +974,14 @@ tail_add_hole(struct tail *t, const struct spool_file_hole *fh)
 		} else {
 			f->holes[f->nholes++] = h;
 		}
-		/* A full spool stops it: read on when it has room (agent_room_freed). */
-		(void)tail_read_file(t, (uint32_t)i, f);
+		/*
+		 * A full spool stops it: read on when it has room
+		 * (agent_room_freed). Stopping, only the lost lines are read.
+		 */
+		if (t->stopped)
+			(void)tail_recover(t, f, ms_now_ms());
+		else
+			(void)tail_read_file(t, (uint32_t)i, f);
 		return;
 	}
 	ms_warn("event=spool_lines_unrecovered dev=%llu inode=%llu offset=%llu note=\"lines lost "
@@ -1733,8 +1740,17 @@ tail_free(struct tail *t)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < AGENT_MAX_FILES; i++)
+	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
+		const struct tail_file *f = t->files[i];
+
+		/* Not read again before the stop (the spool was full): the next start may. */
+		if (f != NULL && f->nholes > 0)
+			ms_warn("event=spool_lines_unrecovered path=%s inode=%llu offset=%llu holes=%zu "
+			    "note=\"lines lost from the spool not read again before the stop\"",
+			    f->path, (unsigned long long)f->ino, (unsigned long long)f->holes[0].from,
+			    f->nholes);
 		tail_file_free(t, t->files[i]);
+	}
 	if (t->inotify_ev)
 		event_free(t->inotify_ev);
 	if (t->poll_ev)

@@ -214,8 +214,9 @@ it_btrfs_damage() {
 	# Synced: the loop device must not read the image's old bytes.
 	printf 'BADBLOCK' | dd of="$IT_BTRFS_IMG" bs=1 seek=$((phys + 100)) conv=notrunc,fsync status=none
 	if [[ $live == live ]]; then
+		# The file's cached pages dropped (only its): its next read goes to the device.
 		sync
-		echo 3 >/proc/sys/vm/drop_caches
+		dd if="$file" iflag=nocache count=0 status=none
 	else
 		it_btrfs_remount || it_fail "cannot mount $IT_BTRFS_DIR again"
 	fi

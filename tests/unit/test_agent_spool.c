@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "ms_disk.h"
 #include "ms_log.h"
 #include "ms_rec.h"
 #include "spool.h"
@@ -852,6 +853,214 @@ test_load_holes(void **state)
 	spool_free(sp);
 }
 
+
+/* Appends seq from..to of file ino (in_memory as said), with where each line begins. */
+static void
+append_ino(struct spool *sp, uint64_t from, uint64_t to, uint64_t ino, bool in_memory)
+{
+	for (uint64_t s = from; s <= to; s++) {
+		struct spool_rec r;
+		char buf[64];
+
+		rec(&r, s, buf, sizeof(buf));
+		r.ino = ino;
+		r.start_off = r.end_off - r.line_len - 1;
+		assert_int_equal(spool_append(sp, &r, in_memory), 0);
+	}
+}
+
+/* Index of the first hole of ino in h[0..n), or n. */
+static size_t
+hole_of(const struct spool_file_hole *h, size_t n, uint64_t ino)
+{
+	size_t k;
+
+	for (k = 0; k < n && h[k].ino != ino; k++)
+		;
+	return k;
+}
+
+/*
+ * The block that goes bad holds the last records of the backlog: no valid
+ * record follows; caught up, the loader opens the hole all the same (an
+ * open one: from 42's last record read).
+ */
+static void
+test_load_hole_at_end(void **state)
+{
+	struct spool *sp;
+	struct spool_file_hole h[8];
+	struct got g = { 0 };
+	struct stat st;
+	char seg[700];
+	size_t nh;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	append_ino(sp, 1, 10, 42, true);
+	append_ino(sp, 11, 300, 42, false);
+	assert_int_equal(spool_sync(sp), 0);
+	seg_file(seg, sizeof(seg), 0);
+	assert_int_equal(stat(seg, &st), 0);
+	fault_on(seg, (st.st_size - 1) / 4096 * 4096, st.st_size, -1);
+	(void)spool_load(sp, take, &g);
+	fault.ino = 0;
+	assert_false(spool_backlog(sp));
+	assert_true(g.n < 290);	/* records were lost */
+	nh = spool_take_holes(sp, h, 8);
+	assert_int_equal(nh, 1);
+	assert_int_equal(h[0].ino, 42);
+	assert_true(h[0].h.to == SPOOL_HOLE_OPEN);
+	assert_int_equal(h[0].h.from, g.seq[g.n - 1] * 100);
+	spool_free(sp);
+}
+
+/*
+ * File 43 appears after the backlog started (a rotation's new file), its
+ * first lines in the block that goes bad: a hole from its first line
+ * (where the appender saw it begin) to its first record after the block.
+ */
+static void
+test_load_hole_new_file(void **state)
+{
+	struct spool *sp;
+	struct spool_file_hole h[8];
+	struct got g = { 0 };
+	char seg[700];
+	size_t nh;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	append_ino(sp, 1, 10, 42, true);
+	append_ino(sp, 11, 159, 42, false);
+	append_ino(sp, 160, 300, 43, false);	/* block 4 holds about 148..184 */
+	assert_int_equal(spool_sync(sp), 0);
+	seg_file(seg, sizeof(seg), 0);
+	fault_on(seg, 4 * 4096, 5 * 4096, -1);
+	(void)spool_load(sp, take, &g);
+	fault.ino = 0;
+	assert_false(spool_backlog(sp));
+	for (size_t i = 0; i < g.n; i++)
+		assert_true(g.seq[i] < 160 || g.seq[i] > 170);	/* 43's first lines were lost */
+	nh = spool_take_holes(sp, h, 8);
+	assert_true(hole_of(h, nh, 42) < nh);	/* 42: an open hole, fine */
+	assert_true(hole_of(h, nh, 43) < nh);
+	assert_int_equal(h[hole_of(h, nh, 43)].h.from, 160 * 100 - strlen("line number 160") - 1);
+	spool_free(sp);
+}
+
+/*
+ * 64 files seen once (rotated away long ago, or the ends of the scan at
+ * open) before the one written now: the files followed are the latest, so
+ * 42's lines in the bad block, with records of 42 on both sides, get
+ * their hole.
+ */
+static void
+test_load_hole_many_files(void **state)
+{
+	struct spool *sp;
+	struct spool_file_hole h[8];
+	struct got g = { 0 };
+	char seg[700];
+	size_t nh;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	for (uint64_t s = 1; s <= 64; s++)
+		append_ino(sp, s, s, 1000 + s, true);
+	append_ino(sp, 65, 74, 42, true);
+	append_ino(sp, 75, 300, 42, false);
+	assert_int_equal(spool_sync(sp), 0);
+	seg_file(seg, sizeof(seg), 0);
+	fault_on(seg, 3 * 4096, 4 * 4096, -1);
+	(void)spool_load(sp, take, &g);
+	fault.ino = 0;
+	assert_true(g.n < 226);
+	nh = spool_take_holes(sp, h, 8);
+	assert_true(hole_of(h, nh, 42) < nh);
+	spool_free(sp);
+}
+
+/*
+ * The backlog found at open, the loader starting at the first segment not
+ * all acknowledged: file 42's last record before the bad block is in a
+ * segment before it (acknowledged), known to the loader from the scan.
+ */
+static void
+test_load_hole_after_acked(void **state)
+{
+	struct spool *sp;
+	struct spool_file_hole h[8];
+	struct got g = { 0 };
+	char seg[700];
+	size_t nh;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 8192, 0);
+	append_ino(sp, 1, 73, 42, true);	/* segment 1..73 */
+	append_ino(sp, 74, 149, 43, true);
+	append_ino(sp, 150, 155, 42, true);	/* in the block that goes bad */
+	append_ino(sp, 156, 249, 43, true);
+	append_ino(sp, 250, 250, 42, true);
+	append_ino(sp, 251, 300, 43, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	sp = open_sp(1 << 20, 8192, 73);	/* restart: 1..73 acknowledged, trimmed */
+	assert_true(spool_backlog(sp));
+	seg_file(seg, sizeof(seg), 1);	/* the segment holding 150..155 */
+	fault_on(seg, 0, 4096, -1);
+	(void)spool_load(sp, take, &g);
+	fault.ino = 0;
+	for (size_t i = 0; i < g.n; i++)
+		assert_true(g.seq[i] < 150 || g.seq[i] > 155);
+	nh = spool_take_holes(sp, h, 8);
+	assert_true(hole_of(h, nh, 42) < nh);
+	spool_free(sp);
+}
+
+/*
+ * A block gone bad under a backlog read back a little at a time (the
+ * queue takes 40 records per call): it is read once (three tries), counted
+ * once, and every record around it is taken.
+ */
+static void
+test_load_bad_block_once(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct got g = { 0 };
+	char seg[700];
+	size_t calls = 0;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	append_ino(sp, 1, 300, 42, false);
+	assert_int_equal(spool_sync(sp), 0);
+	seg_file(seg, sizeof(seg), 0);
+	fault_on(seg, 4 * 4096, 5 * 4096, -1);
+	while (spool_backlog(sp)) {
+		g.stop_after = g.n + 40;
+		(void)spool_load(sp, take, &g);
+		assert_true(++calls < 20);
+	}
+	assert_int_equal(fault.hits, MS_DISK_TRIES);
+	fault.ino = 0;
+	spool_get_stats(sp, &st);
+	/* the block, and the rest of the record it cut after it */
+	assert_true(st.corrupt_bytes >= 4096 && st.corrupt_bytes < 4096 + 200);
+	/* the records wholly outside the block: about 37 of 300 touch it */
+	assert_true(g.n >= 300 - 40 && g.n < 300);
+	for (size_t i = 1; i < g.n; i++)
+		assert_true(g.seq[i] > g.seq[i - 1]);
+	assert_int_equal(g.seq[g.n - 1], 300);
+	spool_free(sp);
+}
+
 static void
 test_cap_and_ack(void **state)
 {
@@ -1379,6 +1588,11 @@ main(void)
 		cmocka_unit_test(test_numbers_above_segments),
 		cmocka_unit_test(test_disk_faults),
 		cmocka_unit_test(test_load_holes),
+		cmocka_unit_test(test_load_hole_at_end),
+		cmocka_unit_test(test_load_hole_new_file),
+		cmocka_unit_test(test_load_hole_many_files),
+		cmocka_unit_test(test_load_hole_after_acked),
+		cmocka_unit_test(test_load_bad_block_once),
 		cmocka_unit_test(test_cap_and_ack),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_reuse_cap),
