@@ -51,6 +51,7 @@ struct spool_seg {
 	uint64_t bytes;		/* valid bytes (including buffered, for the last one) */
 	bool legacy;		/* older than the key: records checked by their CRC only */
 	bool damaged;		/* the scan skipped or cut bytes of it (its holes are known) */
+	uint64_t kept;		/* lost bytes kept past its records (segments followed it) */
 };
 
 /* Files whose last record is followed (appender, loader): a few are followed at once. */
@@ -106,6 +107,7 @@ struct spool {
 	bool dir_dirty;		/* a segment was created or removed since */
 	bool failing;		/* last write failed (logged once) */
 	uint64_t total;		/* bytes of all segments */
+	uint64_t kept;		/* their lost bytes kept on disk (struct spool_seg) */
 	uint64_t acked, covered;
 	uint64_t max_seq;
 	/* backlog: the first record not in the caller's queue */
@@ -306,7 +308,7 @@ spare_path(const struct spool *sp, char *out, size_t outsz)
 static uint64_t
 spool_disk(const struct spool *sp)
 {
-	uint64_t d = sp->total + sp->spare_bytes;
+	uint64_t d = sp->total + sp->spare_bytes + sp->kept;
 
 	if (sp->nsegs > 0 && sp->wfd >= 0 && sp->wsize > sp->segs[sp->nsegs - 1].bytes)
 		d += sp->wsize - sp->segs[sp->nsegs - 1].bytes;
@@ -426,11 +428,13 @@ hole_note(struct spool_file_hole **v, size_t *n, size_t *a, const struct spool_r
     uint64_t from)
 {
 	struct spool_file_hole h = { r->dev, r->ino, r->fp, r->fp_len,
-	    { from, r->end_off, r->line_len == MS_PROTO_MAX_LINE }, false };
+	    { from, r->end_off, r->line_len == MS_PROTO_MAX_LINE, 0 }, false };
 	size_t k = 0, last = 0;
 
 	if (r->end_off <= from || rec_follows(r, from))
 		return 0;	/* read again from before (truncated, replaced), or nothing lost */
+	if (h.h.to_head)
+		h.h.to_fp = tail_fingerprint(r->line, SPOOL_HOLE_FP_BYTES);
 	for (size_t i = 0; i < *n; i++)
 		if ((*v)[i].dev == r->dev && (*v)[i].ino == r->ino) {
 			k++;
@@ -439,6 +443,7 @@ hole_note(struct spool_file_hole **v, size_t *n, size_t *a, const struct spool_r
 	if (k >= SPOOL_MAX_FILE_HOLES) {
 		(*v)[last].h.to = h.h.to;
 		(*v)[last].h.to_head = h.h.to_head;
+		(*v)[last].h.to_fp = h.h.to_fp;
 		(*v)[last].fp = h.fp;
 		(*v)[last].fp_len = h.fp_len;
 		return 0;
@@ -468,8 +473,10 @@ hole_fill(struct spool *sp, const struct spool_rec *r)
 	for (size_t i = 0; i < sp->nholes; i++) {
 		struct spool_file_hole *fh = &sp->holes[i];
 
+		/* at to only the line before an over-long head's (tail_hole_line) */
 		if (fh->dev != r->dev || fh->ino != r->ino || fh->frozen ||
-		    r->end_off <= fh->h.from || r->end_off >= fh->h.to)
+		    r->end_off <= fh->h.from || r->end_off > fh->h.to ||
+		    (r->end_off == fh->h.to && !fh->h.to_head))
 			continue;
 		if (rec_follows(r, fh->h.from))
 			fh->h.from = r->end_off;
@@ -626,7 +633,7 @@ load_caught_up(struct spool *sp)
 	for (size_t i = 0; i < sp->nlf; i++) {
 		struct spool_lfile *l = &sp->lf[i];
 		struct spool_file_hole h = { l->dev, l->ino, l->fp, l->fp_len,
-		    { l->hole_from, SPOOL_HOLE_OPEN, false }, false };
+		    { l->hole_from, SPOOL_HOLE_OPEN, false, 0 }, false };
 
 		if (l->hole_open && holes_push(&sp->rholes, &sp->nrholes, &sp->arholes, &h) < 0)
 			ms_warn("event=spool_lines_unrecovered dev=%llu inode=%llu offset=%llu "
@@ -826,6 +833,8 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		/* counted once: the scan skipped some or all of it already */
 		corrupt = (corrupt >= tail ? corrupt - tail : 0) + tail;
 		sp->gap_pending = true;
+		s->kept = tail;
+		sp->kept += tail;
 	} else if (good_end < (uint64_t)st.st_size) {
 		/* Whatever follows the last valid record is a torn write: cut it. */
 		uint64_t cut = (uint64_t)st.st_size - good_end;
@@ -836,8 +845,6 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		corrupt = corrupt >= cut ? corrupt - cut : 0;
 		sp->st.corrupt_bytes += cut;
 		sp->dir_dirty = true;
-		/* With segments after it, what was cut may have been lines (a bad block). */
-		sp->gap_pending = true;
 	}
 	if (unreadable)
 		ms_warn("event=spool_unreadable segment=%s bytes=%" PRIu64 " note=\"blocks the disk "
@@ -905,8 +912,15 @@ seg_remove_first(struct spool *sp)
 		ms_warn("event=spool_error segment=%s reason=\"%s\"", path, strerror(errno));
 	}
 	sp->total -= sp->segs[0].bytes;
+	sp->kept -= sp->segs[0].kept;
 	memmove(sp->segs, sp->segs + 1, (sp->nsegs - 1) * sizeof(sp->segs[0]));
 	sp->nsegs--;
+	if (sp->lbad) {
+		if (sp->lbad_seg == 0)
+			sp->lbad = false;
+		else
+			sp->lbad_seg--;
+	}
 	if (sp->rfd >= 0) {
 		if (sp->rfd_seg == 0) {
 			close(sp->rfd);
@@ -1118,6 +1132,7 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	struct spool *sp = calloc(1, sizeof(*sp));
 	DIR *d = NULL;
 	struct dirent *de;
+	struct stat wst;
 	int keyed;
 
 	if (sp == NULL) {
@@ -1199,18 +1214,28 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 		if (seg_scan(sp, i, err, errsz) < 0)
 			goto fail;
 	}
+	/*
+	 * Bytes lost at the end of a segment whose followers all came out
+	 * empty: no record after them says what was lost, so every file's
+	 * lines after its last record may have been in them.
+	 */
+	if (sp->gap_pending) {
+		gap_open(sp);
+		sp->gap_pending = false;
+	}
 	if (keyed == 0 && key_first(sp, err, errsz) < 0)
 		goto fail;
 	/*
 	 * Segments left empty (their records torn, a reused file's stale
 	 * ones cut) go: the next records get a segment named after them.
 	 * Kept, an empty last one would take records numbered below its name,
-	 * which a scan takes for stale ones.
+	 * which a scan takes for stale ones. One with lost bytes kept and
+	 * segments after it stays: every start finds them lost (its holes).
 	 */
 	for (size_t i = 0; i < sp->nsegs;) {
 		char path[4200];
 
-		if (sp->segs[i].bytes > 0) {
+		if (sp->segs[i].bytes > 0 || (sp->segs[i].kept > 0 && i + 1 < sp->nsegs)) {
 			i++;
 			continue;
 		}
@@ -1219,6 +1244,7 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
+		sp->kept -= sp->segs[i].kept;
 		memmove(sp->segs + i, sp->segs + i + 1, (sp->nsegs - i - 1) * sizeof(sp->segs[0]));
 		sp->nsegs--;
 		sp->dir_dirty = true;
@@ -1238,7 +1264,18 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 			goto fail;
 		}
 		sp->wbuf_start = sp->segs[sp->nsegs - 1].bytes;
-		sp->wsize = sp->wbuf_start;	/* seg_scan cut what followed */
+		sp->wsize = sp->wbuf_start;	/* seg_scan cut what followed ... */
+		/*
+		 * ... unless segments followed it then, all gone empty: the
+		 * lost bytes it kept (their holes are known, gap_pending) are
+		 * cut now that records are written after them.
+		 */
+		if (fstat(sp->wfd, &wst) == 0 && (uint64_t)wst.st_size > sp->wsize) {
+			if (ftruncate(sp->wfd, (off_t)sp->wsize) != 0)
+				ms_warn("event=spool_error segment=%s reason=\"%s\"", path, strerror(errno));
+			sp->kept -= sp->segs[sp->nsegs - 1].kept;
+			sp->segs[sp->nsegs - 1].kept = 0;
+		}
 	}
 	if (sp->st.recovered)
 		ms_info("event=spool_recovered records=%" PRIu64 " segments=%zu bytes=%" PRIu64,
@@ -1540,7 +1577,8 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 				limited = true;
 			}
 		}
-		n = ms_disk_pread(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, &bad_end, &bad_start);
+		n = ms_disk_pread_to_bad(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, &bad_end,
+		    &bad_start);
 		e = errno;
 		if (unreadable) {
 			/*
@@ -1695,7 +1733,7 @@ spool_take_file_end(struct spool *sp, uint64_t dev, uint64_t ino, const char *he
 
 			if (e->hole_open) {
 				if (n < max)
-					tmp[n++] = (struct spool_hole){ e->hole_from, SPOOL_HOLE_OPEN, false };
+					tmp[n++] = (struct spool_hole){ e->hole_from, SPOOL_HOLE_OPEN, false, 0 };
 				else
 					over = true;
 			}

@@ -163,16 +163,20 @@ bool spool_covered(struct spool *sp, uint64_t covered);
  * is in the spool). to_head: that record holds MS_PROTO_MAX_LINE bytes,
  * the head of an over-long line, whose end may be the line's start (tail
  * ships a line longer than its buffer so): then a shorter line ending at
- * to is not it, and is one of the lost ones. to == SPOOL_HOLE_OPEN: no
+ * to is not it, and is one of the lost ones; a longer one is when the line
+ * that begins at to begins with that head (to_fp: the fingerprint of its
+ * first SPOOL_HOLE_FP_BYTES bytes). to == SPOOL_HOLE_OPEN: no
  * later record of the file is there; every line after from may have been
  * in the lost bytes. A file with more holes than SPOOL_MAX_FILE_HOLES has
  * its last ones merged (lines between them read twice).
  */
 #define SPOOL_HOLE_OPEN UINT64_MAX
 #define SPOOL_MAX_FILE_HOLES 4
+#define SPOOL_HOLE_FP_BYTES 64
 struct spool_hole {
 	uint64_t from, to;
 	bool to_head;
+	uint64_t to_fp;
 };
 
 /* A hole with the file it is in (its fingerprint: of its first fp_len bytes). */

@@ -59,6 +59,7 @@ struct tail_hole {
 	uint64_t from, to;
 	bool incl;
 	bool to_head;		/* struct spool_hole */
+	uint64_t to_fp;
 };
 
 struct tail_file {
@@ -538,7 +539,7 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 		if (holes[i].to != SPOOL_HOLE_OPEN) {
 			if (holes[i].to <= (uint64_t)st.st_size && f->nholes < SPOOL_MAX_FILE_HOLES)
 				f->holes[f->nholes++] = (struct tail_hole){ holes[i].from, holes[i].to,
-				    false, holes[i].to_head };
+				    false, holes[i].to_head, holes[i].to_fp };
 		} else if (!took_over && holes[i].from < f->offset) {
 			/*
 			 * No record of it after the bytes the spool lost: any line
@@ -730,22 +731,31 @@ tail_long_line_end(struct tail *t, struct tail_file *f, uint64_t off, uint64_t *
 }
 
 /*
- * What a line of hole h (ending at end, len bytes before its newline)
+ * What a line of f's hole h (ending at end, len bytes before its newline)
  * is: 1 one of the lost lines, 0 the spool's own record at to (the hole is
  * done), -1 past the hole (not found). Without incl the record at to is
  * the line ending there – unless that record is an over-long line's head
- * (to_head) and this line is short: then the record began at to (tail
- * ships a line longer than its buffer with the line's start as its end)
- * and this line is lost.
+ * (to_head) that began at to (tail ships a line longer than its buffer
+ * with the line's start as its end): so when this line is short, or when
+ * the line beginning at to begins as that head did (to_fp); then this line
+ * is lost.
  */
 static int
-tail_hole_line(const struct tail_hole *h, size_t len, uint64_t end)
+tail_hole_line(const struct tail_file *f, const struct tail_hole *h, size_t len, uint64_t end)
 {
+	char head[SPOOL_HOLE_FP_BYTES];
+
 	if (end < h->to)
 		return 1;
 	if (end > h->to)
 		return -1;
-	return h->incl || (h->to_head && len < MS_PROTO_MAX_LINE) ? 1 : 0;
+	if (h->incl || (h->to_head && len < MS_PROTO_MAX_LINE))
+		return 1;
+	if (!h->to_head)
+		return 0;
+	/* Both over-long: the record is this line's head unless the next line begins with it. */
+	return pread(f->fd, head, sizeof(head), (off_t)h->to) == (ssize_t)sizeof(head) &&
+	    tail_fingerprint(head, sizeof(head)) == h->to_fp ? 1 : 0;
 }
 
 /* One lost line, appended flagged SPOOL_REC_RECOVERED; false when not taken. */
@@ -798,7 +808,7 @@ tail_recover(struct tail *t, struct tail_file *f, int64_t now)
 				break;
 			len = (size_t)(nl - (t->buf + start));
 			end = h->from + len + 1;
-			if ((what = tail_hole_line(h, len, end)) <= 0)
+			if ((what = tail_hole_line(f, h, len, end)) <= 0)
 				break;
 			if (!tail_recovered(t, f, t->buf + start, len, end, now)) {
 				rc = 1;
@@ -821,7 +831,7 @@ tail_recover(struct tail *t, struct tail_file *f, int64_t now)
 			uint64_t end;
 			int got = tail_long_line_end(t, f, h->from, &end);
 
-			if (got > 0 && (what = tail_hole_line(h, MS_PROTO_MAX_LINE + 1, end)) > 0) {
+			if (got > 0 && (what = tail_hole_line(f, h, MS_PROTO_MAX_LINE + 1, end)) > 0) {
 				if (!tail_recovered(t, f, t->buf, MS_PROTO_MAX_LINE + 1, end, now)) {
 					rc = 1;
 					goto out;
@@ -948,14 +958,18 @@ tail_add_hole(struct tail *t, const struct spool_file_hole *fh)
 {
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
 		struct tail_file *f = t->files[i];
-		struct tail_hole h = { fh->h.from, fh->h.to, false, fh->h.to_head };
+		struct tail_hole h = { fh->h.from, fh->h.to, false, fh->h.to_head, fh->h.to_fp };
 
 		if (f == NULL || f->fd < 0 || f->dev != fh->dev || f->ino != fh->ino ||
 		    f->fp_len < fh->fp_len || tail_fingerprint(f->fp_bytes, fh->fp_len) != fh->fp)
 			continue;
 		if (h.to == SPOOL_HOLE_OPEN) {
-			/* Every line of it read so far after from (tail_add_hole's caller: at once). */
-			h.to = f->spooled;
+			/*
+			 * Every line of it read so far after from (tail_add_hole's
+			 * caller: at once) – an over-long last line too, whose
+			 * spooled position is its start.
+			 */
+			h.to = !f->skipping && f->offset > f->spooled ? f->offset : f->spooled;
 			h.incl = true;
 		}
 		if (h.from >= h.to)

@@ -12,9 +12,9 @@ ms_disk_media_error(int e)
 	return e == EIO || e == EBADE || e == EUCLEAN || e == EBADMSG;
 }
 
-ssize_t
-ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
-    uint64_t *bad_end, uint64_t *bad_start)
+static ssize_t
+disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
+    uint64_t *bad_end, uint64_t *bad_start, bool to_bad)
 {
 	size_t got = 0;
 	int tries = 0;
@@ -50,6 +50,22 @@ ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
 		*unreadable += skip;
 		if (bad_end != NULL)
 			*bad_end = off + got;
+		if (to_bad)
+			break;
 	}
 	return (ssize_t)got;
+}
+
+ssize_t
+ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
+    uint64_t *bad_end, uint64_t *bad_start)
+{
+	return disk_pread(fd, buf, len, off, unreadable, bad_end, bad_start, false);
+}
+
+ssize_t
+ms_disk_pread_to_bad(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
+    uint64_t *bad_end, uint64_t *bad_start)
+{
+	return disk_pread(fd, buf, len, off, unreadable, bad_end, bad_start, true);
 }

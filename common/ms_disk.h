@@ -36,5 +36,13 @@ bool ms_disk_media_error(int e);
  */
 ssize_t ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
     uint64_t *bad_end, uint64_t *bad_start);
+/*
+ * As ms_disk_pread, but stops after the first block it cannot read: the
+ * bytes before it are read, that block reads as zeros (up to its end,
+ * *bad_end), and nothing after it is read – a caller that goes on after
+ * the block does not try the ones after it twice.
+ */
+ssize_t ms_disk_pread_to_bad(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
+    uint64_t *bad_end, uint64_t *bad_start);
 
 #endif

@@ -19,6 +19,7 @@ static struct {
 	off_t from, to;
 	int times;	/* failures left; -1: for ever */
 	int hits;
+	off_t from2, to2;	/* a second bad range of the same file (0, 0: none) */
 } fault;
 
 static size_t pread_max;	/* the largest read asked for since set to 0 */
@@ -33,6 +34,17 @@ __wrap_pread(int fd, void *buf, size_t n, off_t off)
 
 	if (n > pread_max)
 		pread_max = n;
+	if (fault.ino != 0 && fault.times != 0 && fault.to2 > fault.from2 && fstat(fd, &st) == 0 &&
+	    st.st_ino == fault.ino && off < fault.to2 && off + (off_t)n > fault.from2 &&
+	    !(off < fault.to && off + (off_t)n > fault.from && fault.from < fault.from2)) {
+		if (off < fault.from2)
+			return __real_pread(fd, buf, (size_t)(fault.from2 - off), off);
+		if (fault.times > 0)
+			fault.times--;
+		fault.hits++;
+		errno = EIO;
+		return -1;
+	}
 	if (fault.ino != 0 && fault.times != 0 && fstat(fd, &st) == 0 && st.st_ino == fault.ino &&
 	    off < fault.to && off + (off_t)n > fault.from) {
 		if (off < fault.from)
@@ -58,6 +70,7 @@ fault_on(const char *path, off_t from, off_t to, int times)
 	fault.to = to;
 	fault.times = times;
 	fault.hits = 0;
+	fault.from2 = fault.to2 = 0;
 }
 
 #endif

@@ -1061,6 +1061,160 @@ test_load_bad_block_once(void **state)
 	spool_free(sp);
 }
 
+
+/*
+ * Two blocks the scan could not read, in one segment, with whole records
+ * between them (block 5). The scan keeps those records (tail's positions
+ * go past them); read back, every one of them is taken: the loader goes
+ * on after the first bad block, not after the last one of its window.
+ */
+static void
+test_load_two_bad_blocks(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct got g = { 0 };
+	char seg[700];
+
+	(void)state;
+	reset();
+	spool_of(1 << 20, 1, 300);
+	seg_file(seg, sizeof(seg), 0);
+	fault_on(seg, 4 * 4096, 5 * 4096, -1);
+	fault.from2 = 6 * 4096;
+	fault.to2 = 7 * 4096;
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_true(st.recovered > 200 && st.recovered < 300 - 40);
+	(void)spool_load(sp, take, &g);
+	fault.ino = 0;
+	assert_false(spool_backlog(sp));
+	if (g.n != st.recovered)
+		fail_msg("the scan kept %llu records, the read-back took %zu",
+		    (unsigned long long)st.recovered, g.n);
+	spool_free(sp);
+}
+
+/*
+ * The loader stops (queue full) before a bad block of segment 1, then
+ * segment 0 is delivered and deleted (the segments move down one):
+ *  heal = 0: the block is not read (three tries) again;
+ *  heal = 1: the block reads again (a passing fault): no record of the
+ *    next segment is skipped at the same offsets.
+ */
+static void
+lbad_after_trim(int heal)
+{
+	{
+		struct spool *sp;
+		struct got g = { 0 };
+		char seg[700], seg2[700];
+		bool seen[1001] = { false };
+		uint64_t first2;
+		const char *b;
+
+		reset();
+		sp = open_sp(1 << 20, 16384, 0);
+		append_ino(sp, 1, 1000, 42, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		assert_true(seg_count() >= 4);
+		sp = open_sp(1 << 20, 16384, 0);	/* all of it backlog */
+		seg_file(seg, sizeof(seg), 1);
+		seg_file(seg2, sizeof(seg2), 2);
+		b = strrchr(seg2, '/') + 1;
+		first2 = strtoull(b, NULL, 16);
+		fault_on(seg, 2 * 4096, 3 * 4096, -1);
+		/* segment 0 (about 146 records) and the first few of segment 1 */
+		g.stop_after = 160;
+		(void)spool_load(sp, take, &g);
+		assert_int_equal(fault.hits, MS_DISK_TRIES);
+		assert_true(spool_backlog(sp));
+		/* delivered and saved: segment 0 goes */
+		assert_false(spool_ack(sp, g.seq[g.n - 1]));
+		assert_true(spool_covered(sp, g.seq[g.n - 1]));
+		if (heal)
+			fault.ino = 0;
+		g.stop_after = 0;
+		while (spool_backlog(sp))
+			(void)spool_load(sp, take, &g);
+		for (size_t i = 0; i < g.n; i++)
+			seen[g.seq[i]] = true;
+		if (!heal) {
+			if (fault.hits != MS_DISK_TRIES)
+				fail_msg("the bad block was read %d times (%d expected)", fault.hits,
+				    MS_DISK_TRIES);
+		} else {
+			for (uint64_t s = first2; s <= 1000; s++)
+				if (!seen[s])
+					fail_msg("record %llu of a healthy segment skipped",
+					    (unsigned long long)s);
+		}
+		fault.ino = 0;
+		spool_free(sp);
+	}
+}
+
+static void
+test_load_bad_after_trim(void **state)
+{
+	(void)state;
+	lbad_after_trim(0);
+}
+
+static void
+test_load_bad_after_trim_heal(void **state)
+{
+	(void)state;
+	lbad_after_trim(1);
+}
+
+
+/*
+ * Segment A's last record is corrupt (a lost page: A was synced when B
+ * was started, so the positions saved may be past its line) and B is
+ * empty (the agent killed right after seg_roll, before its first flush):
+ * B is deleted as empty, and no record follows the lost bytes; file 42
+ * gets an open hole from the end of its last good record, and A's lost
+ * bytes, now the end of the segment written to, are cut.
+ */
+static void
+test_kept_tail_then_empty_segment(void **state)
+{
+	struct spool *sp;
+	struct spool_hole holes[SPOOL_MAX_FILE_HOLES + 1];
+	size_t nh = SPOOL_MAX_FILE_HOLES + 1;
+	bool distrusted = true;
+	char segA[700], segB[700], c;
+	uint64_t end;
+	off_t size;
+	int fd;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 4096, 0);
+	append_ino(sp, 1, 40, 42, true);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	assert_int_equal(seg_count(), 2);
+	seg_file(segA, sizeof(segA), 0);
+	seg_file(segB, sizeof(segB), 1);
+	assert_int_equal(truncate(segB, 0), 0);
+	size = file_size(segA);
+	assert_true((fd = open(segA, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &c, 1, size - 20), 1);
+	c ^= 0x55;
+	assert_int_equal(pwrite(fd, &c, 1, size - 20), 1);
+	close(fd);
+	sp = open_sp(1 << 20, 4096, 0);
+	end = spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, holes, &nh);
+	assert_false(distrusted);
+	if (nh != 1 || holes[0].to != SPOOL_HOLE_OPEN || holes[0].from != end)
+		fail_msg("end %llu, %zu holes: the lost last record of A opens no hole",
+		    (unsigned long long)end, nh);
+	spool_free(sp);
+}
+
 static void
 test_cap_and_ack(void **state)
 {
@@ -1593,6 +1747,10 @@ main(void)
 		cmocka_unit_test(test_load_hole_many_files),
 		cmocka_unit_test(test_load_hole_after_acked),
 		cmocka_unit_test(test_load_bad_block_once),
+		cmocka_unit_test(test_load_two_bad_blocks),
+		cmocka_unit_test(test_load_bad_after_trim),
+		cmocka_unit_test(test_load_bad_after_trim_heal),
+		cmocka_unit_test(test_kept_tail_then_empty_segment),
 		cmocka_unit_test(test_cap_and_ack),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_reuse_cap),

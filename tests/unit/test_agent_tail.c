@@ -1756,6 +1756,57 @@ test_gap_hole_not_found(void **state)
 	stop(a);
 }
 
+
+/*
+ * Two over-long lines (300 KiB each, longer than tail's buffer) one after
+ * the other, the first one's record lost. The second's head was shipped
+ * with its line's start as its end (tail_read_file), which is the first
+ * long line's end: the hole ends at an over-long head (to_head), and the
+ * line ending there, long too, is the lost one (the line beginning there
+ * begins with the record's head): both heads arrive.
+ */
+static void
+test_gap_two_long_lines(void **state)
+{
+	static const char *const files[] = { "L2.log" };
+	struct agent *a;
+	char *big;
+	size_t heads = 0;
+
+	(void)state;
+	assert_non_null(big = malloc(300 * 1024 + 2));
+	memset(big, 'x', 300 * 1024);
+	big[300 * 1024] = '\n';
+	big[300 * 1024 + 1] = '\0';
+	reset();
+	put("L2.log", "w", "");
+	a = start(5000, files, 1);
+	put("L2.log", "a", "a00\na01\na02\na03\na04\na05\na06\na07\na08\na09\n");
+	put("L2.log", "a", big);
+	put("L2.log", "a", big);
+	put("L2.log", "a", "a12\na13\n");
+	tail_read_all(a->tail);
+	assert_int_equal(a->q.count, 14);
+	stop(a);
+	zero_records(10, 10);	/* the first long line's head */
+	a = start(5000, files, 1);
+	take_all(a);
+	for (int i = 0; i <= 13; i++) {
+		char l[16];
+
+		snprintf(l, sizeof(l), "a%02d", i);
+		if ((i < 10 || i > 11) && got_count(l) != 1)
+			fail_msg("%s %zu times", l, got_count(l));
+	}
+	for (size_t i = 0; i < got.n; i++)
+		heads += got.all_x[i] && got.len[i] == MS_PROTO_MAX_LINE;
+	free(big);
+	if (heads != 2)
+		fail_msg("%zu long-line heads arrived (2 expected): the lost one was not read again",
+		    heads);
+	stop(a);
+}
+
 /* What is queued acknowledged and the backlog read back, as the uplink does. */
 static void
 drain_backlog(struct agent *a)
@@ -1821,11 +1872,98 @@ test_load_hole_while_stopping(void **state)
 	assert_int_equal(spool_sync(a->spool), 0);
 	zero_record(14, 28);	/* l14, records of r.log on both sides */
 	a->stopping = true;
+	tail_stop(a->tail);
 	drain_backlog(a);
 	a->stopping = false;
 	assert_int_equal(got_count("l13"), 1);
 	assert_int_equal(got_count("l15"), 1);
 	assert_int_equal(got_count("l14"), 1);
+	stop(a);
+}
+
+
+/*
+ * a10's record lost, the hole's end an over-long head (to_head): a10 is
+ * read again (flagged) at start. The agent then dies before anything is
+ * acknowledged; the next start finds the hole again and the flagged a10,
+ * which follows on and ends exactly at the hole's end: the hole is filled,
+ * a10 not read a third time.
+ */
+static void
+test_gap_long_line_recovered_crash(void **state)
+{
+	static const char *const files[] = { "L3.log" };
+	struct agent *a;
+	char *big;
+
+	(void)state;
+	assert_non_null(big = malloc(300 * 1024 + 2));
+	memset(big, 'x', 300 * 1024);
+	big[300 * 1024] = '\n';
+	big[300 * 1024 + 1] = '\0';
+	reset();
+	put("L3.log", "w", "");
+	a = start(5000, files, 1);
+	put("L3.log", "a", "a00\na01\na02\na03\na04\na05\na06\na07\na08\na09\na10\n");
+	put("L3.log", "a", big);
+	put("L3.log", "a", "a12\na13\na14\n");
+	free(big);
+	tail_read_all(a->tail);
+	assert_int_equal(a->q.count, 15);
+	stop(a);
+	zero_records(10, 10);	/* a10 */
+	a = start(5000, files, 1);
+	assert_int_equal(a->stats.lines_recovered, 1);
+	harness_crash(a);	/* a10 read again and in the spool, nothing acknowledged */
+	a = start(5000, files, 1);
+	take_all(a);
+	if (got_count("a10") != 1)
+		fail_msg("a10 arrived %zu times (lines_recovered at the second start: %llu)",
+		    got_count("a10"), (unsigned long long)a->stats.lines_recovered);
+	stop(a);
+}
+
+/*
+ * The backlog's last record of r.log is an over-long line's head (its end
+ * is the line's start, and so is f->spooled); it goes bad while it waits.
+ * The loader, caught up, opens a hole from l19's end, which ends where
+ * reading of r.log got, past the long line: its head is read again.
+ */
+static void
+test_load_hole_long_last_line(void **state)
+{
+	static const char *const files[] = { "r.log" };
+	struct agent *a;
+	char *big;
+	size_t heads = 0;
+
+	(void)state;
+	assert_non_null(big = malloc(300 * 1024 + 2));
+	memset(big, 'x', 300 * 1024);
+	big[300 * 1024] = '\n';
+	big[300 * 1024 + 1] = '\0';
+	reset();
+	put("r.log", "w", "");
+	a = start(5000, files, 1);
+	queue_fini(&a->q);
+	queue_init(&a->q, 5, 1 << 20);
+	r_lines(a, 0, 20);
+	put("r.log", "a", big);
+	free(big);
+	tail_read_all(a->tail);
+	assert_true(spool_backlog(a->spool));
+	assert_int_equal(spool_sync(a->spool), 0);
+	zero_records(20, 20);	/* the long line's head */
+	drain_backlog(a);
+	for (int i = 0; i < 20; i++) {
+		char l[16];
+		snprintf(l, sizeof(l), "l%02d", i);
+		assert_int_equal(got_count(l), 1);
+	}
+	for (size_t i = 0; i < got.n; i++)
+		heads += got.all_x[i] && got.len[i] == MS_PROTO_MAX_LINE;
+	if (heads != 1)
+		fail_msg("%zu heads of the long line arrived (1 expected)", heads);
 	stop(a);
 }
 
@@ -1861,6 +1999,9 @@ main(void)
 		cmocka_unit_test(test_gap_hole_not_found),
 		cmocka_unit_test(test_load_hole_last_record),
 		cmocka_unit_test(test_load_hole_while_stopping),
+		cmocka_unit_test(test_gap_two_long_lines),
+		cmocka_unit_test(test_gap_long_line_recovered_crash),
+		cmocka_unit_test(test_load_hole_long_last_line),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
