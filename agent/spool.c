@@ -712,7 +712,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 	char path[4200];
 	struct spool_seg *s = &sp->segs[i];
 	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0, unreadable = 0, bad_end = 0;
-	bool stale = false, skipped = false;
+	bool stale = false, skipped = false, tail_cut = false;
 	struct stat st;
 	int fd;
 
@@ -845,6 +845,13 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		corrupt = corrupt >= cut ? corrupt - cut : 0;
 		sp->st.corrupt_bytes += cut;
 		sp->dir_dirty = true;
+		/*
+		 * Torn by a power cut, its lines were never durable and are
+		 * read again from the saved positions; but a synced tail gone bad
+		 * (no read error) held lines the positions are past: every file
+		 * gets an open hole (spool_open), harmless for a tear.
+		 */
+		tail_cut = true;
 	}
 	if (unreadable)
 		ms_warn("event=spool_unreadable segment=%s bytes=%" PRIu64 " note=\"blocks the disk "
@@ -857,6 +864,8 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 	}
 	s->bytes = good_end;
 	s->damaged = corrupt > 0 || unreadable > 0 || sp->gap_pending;
+	if (tail_cut)
+		sp->gap_pending = true;
 	sp->total += good_end;
 	close(fd);
 	return 0;
