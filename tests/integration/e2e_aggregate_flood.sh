@@ -102,8 +102,11 @@ by_id = {a["event"]["id"]: a["source"]["ip"] for a in firsts}
 assert all(by_id[a["aggregate"]["first_id"]] == a["source"]["ip"] for a in sums)
 assert sum(1 for a in alerts if a["rule"].get("name") == "test_after") == 1
 # In slices: one callback for all of them would put them within a millisecond or two.
+# Three slices are two gaps of at least 5 ms when sent; Redis's ids are whole
+# milliseconds of its clock when it runs them, and a first slice that waited in its
+# queue while the suite loaded both cores reads closer to the last (seen: 8).
 t = [ms for a, ms in zip(alerts, ids) if a["rule"].get("name") == "test_flood" and "aggregate" in a]
-assert max(t) - min(t) >= 9, ("summaries not in slices", max(t) - min(t))
+assert max(t) - min(t) >= 5, ("summaries not in slices", max(t) - min(t))
 PY
 it_log "$N windows ending together: $N summaries, each once, and the alert after them: ok"
 it_stop agent
