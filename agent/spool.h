@@ -4,9 +4,12 @@
  * Every line read is appended here before its file position may be saved;
  * a record is dropped only once the collector acknowledged its sequence
  * number (a whole segment file at a time). After a crash the spool is
- * scanned: records are checked (length, CRC), a torn or corrupt tail is
- * cut off, corrupt bytes in the middle are skipped and counted, and every
- * unacknowledged record is sent again.
+ * scanned: records are checked (length, CRC), a torn or corrupt tail of
+ * the last segment is cut off, corrupt bytes elsewhere are skipped and
+ * counted (kept on disk), and every unacknowledged record is sent again.
+ * The lines of records lost so, or lost when the backlog is read back,
+ * are read again from their files (holes: spool_take_file_end,
+ * spool_take_holes).
  *
  * Layout: <dir>/<first seq, 16 hex digits>.seg, records back to back:
  *
