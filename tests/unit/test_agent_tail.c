@@ -1633,6 +1633,30 @@ zero_records(int k1, int k2)
 	close(fd);
 }
 
+/* A line of 300 KiB of 'x' and its newline, longer than tail's buffer (caller frees). */
+static char *
+long_line_new(void)
+{
+	char *big = malloc(300 * 1024 + 2);
+
+	assert_non_null(big);
+	memset(big, 'x', 300 * 1024);
+	big[300 * 1024] = '\n';
+	big[300 * 1024 + 1] = '\0';
+	return big;
+}
+
+/* The over-long lines' heads among the lines taken. */
+static size_t
+got_heads(void)
+{
+	size_t heads = 0;
+
+	for (size_t i = 0; i < got.n; i++)
+		heads += got.all_x[i] && got.len[i] == MS_PROTO_MAX_LINE;
+	return heads;
+}
+
 /*
  * Lines lost from the spool next to a line longer than tail's buffer (300
  * KiB), whose head tail_read_file ships with the line's start as its end:
@@ -1652,13 +1676,8 @@ long_line_gap(bool crash)
 	struct agent *a;
 	char *big;
 
-	assert_non_null(big = malloc(300 * 1024 + 2));
-	memset(big, 'x', 300 * 1024);
-	big[300 * 1024] = '\n';
-	big[300 * 1024 + 1] = '\0';
+	big = long_line_new();
 	for (int lost = 1; lost <= 2; lost++) {
-		size_t heads = 0;
-
 		reset();
 		put("L.log", "w", "");
 		a = start(5000, files, 1);
@@ -1684,9 +1703,7 @@ long_line_gap(bool crash)
 			if (i != 11 && got_count(l) != 1)
 				fail_msg("crash %d, lost %d: %s %zu times", crash, lost, l, got_count(l));
 		}
-		for (size_t i = 0; i < got.n; i++)
-			heads += got.all_x[i] && got.len[i] == MS_PROTO_MAX_LINE;
-		assert_int_equal(heads, 1);
+		assert_int_equal(got_heads(), 1);
 		assert_int_equal(got.n, 15);
 		stop(a);
 	}
@@ -1774,10 +1791,7 @@ test_gap_two_long_lines(void **state)
 	size_t heads = 0;
 
 	(void)state;
-	assert_non_null(big = malloc(300 * 1024 + 2));
-	memset(big, 'x', 300 * 1024);
-	big[300 * 1024] = '\n';
-	big[300 * 1024 + 1] = '\0';
+	big = long_line_new();
 	reset();
 	put("L2.log", "w", "");
 	a = start(5000, files, 1);
@@ -1798,8 +1812,7 @@ test_gap_two_long_lines(void **state)
 		if ((i < 10 || i > 11) && got_count(l) != 1)
 			fail_msg("%s %zu times", l, got_count(l));
 	}
-	for (size_t i = 0; i < got.n; i++)
-		heads += got.all_x[i] && got.len[i] == MS_PROTO_MAX_LINE;
+	heads = got_heads();
 	free(big);
 	if (heads != 2)
 		fail_msg("%zu long-line heads arrived (2 expected): the lost one was not read again",
@@ -1897,10 +1910,7 @@ test_gap_long_line_recovered_crash(void **state)
 	char *big;
 
 	(void)state;
-	assert_non_null(big = malloc(300 * 1024 + 2));
-	memset(big, 'x', 300 * 1024);
-	big[300 * 1024] = '\n';
-	big[300 * 1024 + 1] = '\0';
+	big = long_line_new();
 	reset();
 	put("L3.log", "w", "");
 	a = start(5000, files, 1);
@@ -1938,10 +1948,7 @@ test_load_hole_long_last_line(void **state)
 	size_t heads = 0;
 
 	(void)state;
-	assert_non_null(big = malloc(300 * 1024 + 2));
-	memset(big, 'x', 300 * 1024);
-	big[300 * 1024] = '\n';
-	big[300 * 1024 + 1] = '\0';
+	big = long_line_new();
 	reset();
 	put("r.log", "w", "");
 	a = start(5000, files, 1);
@@ -1960,8 +1967,7 @@ test_load_hole_long_last_line(void **state)
 		snprintf(l, sizeof(l), "l%02d", i);
 		assert_int_equal(got_count(l), 1);
 	}
-	for (size_t i = 0; i < got.n; i++)
-		heads += got.all_x[i] && got.len[i] == MS_PROTO_MAX_LINE;
+	heads = got_heads();
 	if (heads != 1)
 		fail_msg("%zu heads of the long line arrived (1 expected)", heads);
 	stop(a);
