@@ -77,7 +77,6 @@ struct spool_end {
 	uint64_t hole_from;
 };
 
-
 struct spool {
 	char dir[4096];
 	struct spool_opts o;

@@ -854,7 +854,6 @@ test_load_holes(void **state)
 	spool_free(sp);
 }
 
-
 /* Appends seq from..to of file ino (in_memory as said), with where each line begins. */
 static void
 append_ino(struct spool *sp, uint64_t from, uint64_t to, uint64_t ino, bool in_memory)
@@ -1062,7 +1061,6 @@ test_load_bad_block_once(void **state)
 	spool_free(sp);
 }
 
-
 /*
  * Two blocks the scan could not read, in one segment, with whole records
  * between them (block 5). The scan keeps those records (tail's positions
@@ -1169,7 +1167,6 @@ test_load_bad_after_trim_heal(void **state)
 	(void)state;
 	lbad_after_trim(1);
 }
-
 
 /*
  * Segment A's last record is corrupt (a lost page: A was synced when B
@@ -1432,7 +1429,6 @@ dir_bytes(void)
 	free(names);
 	return sum;
 }
-
 
 /*
  * Fills a spool with 1..150 (segments of 4 KiB), delivers 1..80 (the first

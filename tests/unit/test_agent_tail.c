@@ -1532,6 +1532,19 @@ test_gap_open_hole(void **state)
 	stop(a);
 }
 
+/* What is queued acknowledged and the backlog read back, as the uplink does. */
+static void
+drain_backlog(struct agent *a)
+{
+	while (a->q.count > 0) {
+		uint64_t last = a->q.tail->seq;
+
+		queue_ack(&a->q, last, take_cb, a);
+		agent_acked(a, last);
+		agent_room_freed(a);
+	}
+}
+
 /* Appends lines l<from>..l<to-1> to r.log and has the agent read them. */
 static void
 r_lines(struct agent *a, int from, int to)
@@ -1577,14 +1590,7 @@ test_load_hole_recovered(void **state)
 	assert_int_equal(spool_sync(a->spool), 0);
 	zero_record(14, 30);	/* s01 */
 	zero_record(16, 30);	/* l14 */
-	/* what is queued acknowledged, the backlog read back, as the uplink does */
-	while (a->q.count > 0) {
-		uint64_t last = a->q.tail->seq;
-
-		queue_ack(&a->q, last, take_cb, a);
-		agent_acked(a, last);
-		agent_room_freed(a);
-	}
+	drain_backlog(a);
 	assert_int_equal(a->stats.lines_recovered, 2);
 	for (int i = 0; i < 28; i++) {
 		char l[16];
@@ -1773,7 +1779,6 @@ test_gap_hole_not_found(void **state)
 	stop(a);
 }
 
-
 /*
  * Two over-long lines (300 KiB each, longer than tail's buffer) one after
  * the other, the first one's record lost. The second's head was shipped
@@ -1818,19 +1823,6 @@ test_gap_two_long_lines(void **state)
 		fail_msg("%zu long-line heads arrived (2 expected): the lost one was not read again",
 		    heads);
 	stop(a);
-}
-
-/* What is queued acknowledged and the backlog read back, as the uplink does. */
-static void
-drain_backlog(struct agent *a)
-{
-	while (a->q.count > 0) {
-		uint64_t last = a->q.tail->seq;
-
-		queue_ack(&a->q, last, take_cb, a);
-		agent_acked(a, last);
-		agent_room_freed(a);
-	}
 }
 
 /*
@@ -1893,7 +1885,6 @@ test_load_hole_while_stopping(void **state)
 	assert_int_equal(got_count("l14"), 1);
 	stop(a);
 }
-
 
 /*
  * a10's record lost, the hole's end an over-long head (to_head): a10 is
