@@ -52,6 +52,7 @@ struct spool_seg {
 	bool legacy;		/* older than the key: records checked by their CRC only */
 	bool damaged;		/* the scan skipped or cut bytes of it (its holes are known) */
 	uint64_t kept;		/* lost bytes kept past its records (segments followed it) */
+	bool sealed;		/* some of them unreadable: never cut, written to or reused */
 };
 
 /* Files whose last record is followed (appender, loader): a few are followed at once. */
@@ -796,20 +797,6 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			break;	/* pos == 0 cannot happen: SPOOL_RBUF holds a whole record */
 		off += pos;
 	}
-	if (bad_end > good_end && !stale) {
-		/*
-		 * Unreadable bytes after the last record read: what would be cut
-		 * as a torn tail may be records a later start reads (a failing
-		 * path, a disk coming back). The start stops with the segment as
-		 * it is. Unreadable blocks between records are skipped: the
-		 * records after them show where the segment goes on, as does a
-		 * reused file's stale record (what follows it is cut anyway).
-		 */
-		snprintf(err, errsz, "%s: %" PRIu64 " bytes cannot be read at its end (%s); nothing "
-		    "was cut", path, unreadable, strerror(EIO));
-		close(fd);
-		return -1;
-	}
 	if (stale) {
 		/* Bytes skipped between the last record and the stale one are not corruption. */
 		uint64_t tail = (uint64_t)st.st_size - good_end;
@@ -820,12 +807,20 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		if (ftruncate(fd, (off_t)good_end) != 0)
 			ms_warn("event=spool_error segment=%s reason=\"%s\"", path, strerror(errno));
 		sp->dir_dirty = true;
-	} else if (good_end < (uint64_t)st.st_size && i + 1 < sp->nsegs) {
+	} else if (good_end < (uint64_t)st.st_size && (i + 1 < sp->nsegs || bad_end > good_end)) {
 		/*
 		 * Segments follow: what follows its last record is not a write
 		 * torn at the spool's end but records lost (a bad block). Kept
 		 * as it is, skipped, so that every start finds them lost and the
 		 * lines read again in their place (SPOOL_REC_RECOVERED) fill them.
+		 * So are bytes the disk cannot read after the last record, also
+		 * at the spool's end (a sector torn by a power cut, a bad block):
+		 * cut, they might be records a later start could read (a failing
+		 * path, a disk coming back). Their lines are read again all the
+		 * same (every file's hole, spool_open), and the segment is sealed:
+		 * records go into a new one (named above the lost ones: numbers
+		 * start above an earlier life's, agent_core), it is never cut
+		 * (spool_open) nor reused (seg_remove_first).
 		 */
 		uint64_t tail = (uint64_t)st.st_size - good_end;
 
@@ -834,6 +829,11 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		sp->gap_pending = true;
 		s->kept = tail;
 		sp->kept += tail;
+		s->sealed = bad_end > good_end;
+		if (s->sealed)
+			ms_warn("event=spool_unreadable_tail segment=%s bytes=%" PRIu64 " note=\"kept, "
+			    "not cut: their lines are read again from their files; new records go into "
+			    "a new segment\"", path, tail);
 	} else if (good_end < (uint64_t)st.st_size) {
 		/* Whatever follows the last valid record is a torn write: cut it. */
 		uint64_t cut = (uint64_t)st.st_size - good_end;
@@ -910,7 +910,7 @@ seg_remove_first(struct spool *sp)
 
 	seg_path(sp, sp->segs[0].first_seq, path, sizeof(path));
 	spare_path(sp, spare, sizeof(spare));
-	if (!sp->spare && !sp->segs[0].legacy && stat(path, &st) == 0 &&
+	if (!sp->spare && !sp->segs[0].legacy && !sp->segs[0].sealed && stat(path, &st) == 0 &&
 	    (uint64_t)st.st_size >= sp->o.segment_bytes / 2 &&
 	    spool_disk(sp) - sp->segs[0].bytes + (uint64_t)st.st_size <= sp->o.max_bytes &&
 	    rename(path, spare) == 0) {
@@ -1243,7 +1243,8 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	for (size_t i = 0; i < sp->nsegs;) {
 		char path[4200];
 
-		if (sp->segs[i].bytes > 0 || (sp->segs[i].kept > 0 && i + 1 < sp->nsegs)) {
+		if (sp->segs[i].bytes > 0 ||
+		    (sp->segs[i].kept > 0 && (i + 1 < sp->nsegs || sp->segs[i].sealed))) {
 			i++;
 			continue;
 		}
@@ -1264,7 +1265,8 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	sp->st.backlog = sp->st.recovered;
 	sp->rd_seg = 0;
 	sp->rd_off = 0;
-	if (sp->nsegs > 0) {
+	/* A sealed last segment is not written to: the first record rolls (spool_append). */
+	if (sp->nsegs > 0 && !sp->segs[sp->nsegs - 1].sealed) {
 		char path[4200];
 		seg_path(sp, sp->segs[sp->nsegs - 1].first_seq, path, sizeof(path));
 		if ((sp->wfd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {

@@ -7,6 +7,11 @@
  * scanned: records are checked (length, CRC), a torn or corrupt tail of
  * the last segment is cut off, corrupt bytes elsewhere are skipped and
  * counted (kept on disk), and every unacknowledged record is sent again.
+ * Bytes the disk cannot read are never cut: at a segment's end (a sector
+ * torn by a power cut) they are kept and the segment sealed – new records
+ * go into a new one, it is deleted (not reused) once delivered – so that
+ * a later start reads them if the disk can again; more than 64 KiB of
+ * them in one segment stop the start (a failing disk).
  * The lines of records lost so, or lost when the backlog is read back,
  * are read again from their files (holes: spool_take_file_end,
  * spool_take_holes).

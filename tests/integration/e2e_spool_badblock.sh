@@ -21,12 +21,19 @@
 # queue of 100), it meets the block when it reads them back for the
 # collector, and reads the lines again from the log file, which it still
 # follows: every line exactly once.
+# With "tail" (e2e_spool_badblock_tail.sh) the block damaged is the
+# segment's last – as a power cut tears the sector being written – with the
+# log file renamed as with "kept": the agent starts all the same (before, it
+# refused to until the segment was moved away), keeps the segment as it is
+# and writes new records into a new one, and reads the lines after its last
+# record read again from the file (event=spool_unreadable_tail): every line
+# exactly once.
 # Needs root (loop device, mount) and btrfs-progs; reported as skipped (77)
 # otherwise.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_spool_badblock.sh BUILD_DIR [kept]}"
 KEPT=${2:-}
-[[ -z $KEPT || $KEPT == kept || $KEPT == live ]] || it_fail "unknown mode $KEPT"
+[[ -z $KEPT || $KEPT == kept || $KEPT == live || $KEPT == tail ]] || it_fail "unknown mode $KEPT"
 source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
 
 N=3000
@@ -71,7 +78,7 @@ if [[ $KEPT == live ]]; then
 	exit 0
 fi
 it_stop agent
-if [[ $KEPT == kept ]]; then
+if [[ $KEPT == kept || $KEPT == tail ]]; then
 	# Rotated (renamed) while the collector was away: the lines are still there.
 	mv "$SEQ_LOG" "$SEQ_LOG.1"
 else
@@ -80,12 +87,16 @@ else
 fi
 : >"$SEQ_LOG"
 
-# One block in the middle of the segment, damaged on the device.
+# One block in the middle of the segment (its last with "tail"), damaged on the device.
 SEG=$(ls "$STATE"/spool/*.seg)
 [[ $(wc -l <<<"$SEG") == 1 ]] || it_fail "expected one segment: $SEG"
 size=$(stat -c %s "$SEG")
 ((size > 64 * 4096)) || it_fail "segment too small to damage its middle: $size bytes"
-it_btrfs_damage "$SEG"
+if [[ $KEPT == tail ]]; then
+	it_btrfs_damage "$SEG" "" last
+else
+	it_btrfs_damage "$SEG"
+fi
 
 seq_start_collector
 seq_start_agent
@@ -96,7 +107,18 @@ python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$RUN" --seen $((N - 1)) --all --wait 30 >
 }
 it_wait_for 30 "the agent to hold nothing unacknowledged" seq_agent_drained
 it_log_has agent "event=spool_unreadable" || it_fail "the unreadable block was not reported"
-if [[ $KEPT == kept ]]; then
+if [[ $KEPT == tail ]]; then
+	it_log_has agent "event=spool_unreadable_tail" || it_fail "the unreadable end was not reported"
+	# Kept as it was until delivered: new records went into a new segment.
+	[[ ! -e $SEG || $(stat -c %s "$SEG") == "$size" ]] || it_fail "the damaged segment was cut"
+fi
+if [[ $KEPT == tail ]]; then
+	# The file's reading resumes from its last record read (an open hole
+	# lowers where reading starts), so these lines come as new ones.
+	python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$RUN" "$N" --wait 30 ||
+		it_fail "not every line arrived exactly once"
+	it_log "every line arrived once"
+elif [[ $KEPT == kept ]]; then
 	python3 "$SEQ_CHECK" "$IT_REDIS_PORT" "$RUN" "$N" --wait 30 ||
 		it_fail "not every line arrived exactly once"
 	it_log_has agent "event=spool_lines_recovered" || it_fail "no line was read again"

@@ -188,18 +188,20 @@ it_btrfs_mount() {
 # max_inline=0: even a small file's data is in a data block, checked on read.
 it_btrfs_remount() { mount -o loop,max_inline=0 "$IT_BTRFS_IMG" "$IT_BTRFS_DIR"; }
 
-# it_btrfs_damage FILE [live]: damages the middle 4 KiB block of FILE (on the
-# btrfs of it_btrfs_mount) on the device, so that reading it fails with EIO;
+# it_btrfs_damage FILE [live] [last]: damages the middle 4 KiB block of FILE
+# (its last with "last"; on the btrfs of it_btrfs_mount) on the device, so
+# that reading it fails with EIO;
 # sets IT_BTRFS_BLOCK (its index in the file) and IT_BTRFS_BLOCKS (the
 # file's blocks). live: with the file system mounted and in use (a process
 # has FILE open), the page cache dropped so that the next read goes to the
 # device.
 it_btrfs_damage() {
-	local file=$1 live=${2:-} size blk phys
+	local file=$1 live=${2:-} which=${3:-middle} size blk phys
 	sync
 	size=$(stat -c %s "$file")
 	IT_BTRFS_BLOCKS=$((size / 4096))
 	IT_BTRFS_BLOCK=$((IT_BTRFS_BLOCKS / 2))
+	[[ $which == last ]] && IT_BTRFS_BLOCK=$(((size - 1) / 4096))
 	# filefrag: the extents' logical and physical starts in 4 KiB blocks
 	# (physical being btrfs's logical address).
 	blk=$(filefrag -v -b4096 "$file" | awk -v m="$IT_BTRFS_BLOCK" '$1 ~ /^[0-9]+:$/ {

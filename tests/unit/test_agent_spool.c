@@ -699,8 +699,9 @@ test_numbers_above_segments(void **state)
  * back. A bad block between records at the scan is skipped and the
  * records after it are kept, as when one goes bad after the scan (skipped
  * and counted when read back, so the records after it still go). A segment that
- * cannot be read at its end or at all, or a key file that cannot be
- * read, stops the start, and nothing is cut or replaced.
+ * cannot be read at all (more than 64 KiB of it), or a key file that
+ * cannot be read, stops the start, and nothing is cut or replaced (an
+ * unreadable end: test_unreadable_tail_sealed).
  */
 static void
 test_disk_faults(void **state)
@@ -713,28 +714,29 @@ test_disk_faults(void **state)
 
 	(void)state;
 	snprintf(key, sizeof(key), "%s/key", dir);
-	for (int how = 0; how < 7; how++) {
+	for (int how = 0; how < 6; how++) {
 		struct got g = { 0 };
 		size_t taken;
 
 		reset();
-		spool_of(1 << 20, 1, 300);
+		/* more than 64 KiB to fail at once (4): a disk failing, not a bad spot */
+		spool_of(1 << 20, 1, how == 4 ? 1000 : 300);
 		seg_file(seg, sizeof(seg), 0);
 		size = file_size(seg);
-		assert_true(size > 8 * 4096);
+		assert_true(size > (how == 4 ? 16 : 8) * 4096);
 		if (how >= 4) {
-			/* all of it (4), its last block (5), the key (6): the start stops */
-			if (how == 6)
+			/* all of it (4), the key (5): the start stops */
+			if (how == 5)
 				fault_on(key, 0, 36, -1);
 			else
 				fault_on(seg, how == 4 ? 0 : (size - 1) / 4096 * 4096, size, -1);
 			assert_null(spool_open(dir, &o, 0, err, sizeof(err)));
-			assert_non_null(strstr(err, how == 6 ? "/key" : "cannot be read"));
+			assert_non_null(strstr(err, how == 5 ? "/key" : "cannot be read"));
 			fault.ino = 0;
 			assert_int_equal(file_size(seg), size);
 			sp = open_sp(1 << 20, 1 << 20, 0);
 			spool_get_stats(sp, &st);
-			assert_int_equal(st.recovered, 300);
+			assert_int_equal(st.recovered, how == 4 ? 1000 : 300);
 			assert_int_equal(st.corrupt_bytes, 0);
 			spool_free(sp);
 			continue;
@@ -773,6 +775,141 @@ test_disk_faults(void **state)
 		fault.ino = 0;
 		spool_free(sp);
 	}
+}
+
+/*
+ * Bytes the disk cannot read at the spool's end (a sector torn by a power
+ * cut, a bad block under the last records): the start goes on. The
+ * segment is kept as it is (a later start may read them), sealed – new
+ * records go into a new segment, and neither start cuts it – and the file
+ * gets an open hole after its last record read, so that the lines of the
+ * records lost are read again. A start that reads them again finds every
+ * record, in order.
+ */
+static void
+test_unreadable_tail_sealed(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
+	struct got g = { 0 };
+	char seg[700];
+	bool distrusted = true;
+	uint64_t last, end;
+	off_t size;
+	size_t nh = SPOOL_MAX_FILE_HOLES;
+
+	(void)state;
+	reset();
+	spool_of(1 << 20, 1, 300);
+	seg_file(seg, sizeof(seg), 0);
+	size = file_size(seg);
+	fault_on(seg, (size - 1) / 4096 * 4096, size, -1);
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	last = st.recovered;
+	assert_true(last >= 300 - 40 && last < 300);
+	end = spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh);
+	assert_int_equal(end, last * 100);
+	assert_false(distrusted);
+	assert_int_equal(nh, 1);
+	assert_int_equal(h[0].from, end);
+	assert_int_equal(h[0].to, SPOOL_HOLE_OPEN);
+	append_range(sp, 1000, 1009, false);
+	assert_int_equal(spool_sync(sp), 0);
+	assert_int_equal(seg_count(), 2);
+	assert_int_equal(file_size(seg), size);
+	while (spool_backlog(sp) && spool_load(sp, take, &g) > 0)
+		;
+	assert_int_equal(g.n, last + 10);
+	for (size_t i = 0; i < g.n; i++)
+		assert_int_equal(g.seq[i], i < last ? i + 1 : 1000 + (i - last));
+	spool_free(sp);
+	assert_int_equal(file_size(seg), size);
+
+	/* unreadable still: the same again, nothing cut */
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, last + 10);
+	spool_free(sp);
+	assert_int_equal(file_size(seg), size);
+	assert_int_equal(seg_count(), 2);
+
+	/* the disk reads it again: every record, in order */
+	fault.ino = 0;
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 310);
+	assert_int_equal(st.corrupt_bytes, 0);
+	g.n = 0;
+	while (spool_backlog(sp) && spool_load(sp, take, &g) > 0)
+		;
+	assert_int_equal(g.n, 310);
+	for (size_t i = 0; i < g.n; i++)
+		assert_int_equal(g.seq[i], i < 300 ? i + 1 : 1000 + (i - 300));
+	spool_free(sp);
+
+	/* delivered, it is deleted, not kept as the spare to write over */
+	fault_on(seg, (size - 1) / 4096 * 4096, size, -1);
+	sp = open_sp(1 << 20, (uint64_t)size, 0);
+	spool_covered(sp, 1009);
+	assert_true(spool_ack(sp, 1009));
+	assert_false(spare_exists());
+	assert_int_equal(seg_count(), 1);
+	assert_int_equal(access(seg, F_OK), -1);
+	spool_free(sp);
+}
+
+/*
+ * A last segment the disk cannot read at all (a fresh one, its first
+ * block torn by a power cut): kept, not deleted as an empty one, and
+ * written to no more; the file's lines after its last record in the
+ * segment before are read again (an open hole). The disk reading again,
+ * its records come back between the others.
+ */
+static void
+test_unreadable_segment_sealed(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
+	struct got g = { 0 };
+	char seg[700];
+	bool distrusted = true;
+	off_t size;
+	size_t nh = SPOOL_MAX_FILE_HOLES;
+
+	(void)state;
+	reset();
+	spool_of(4096, 1, 40);	/* segments of 4 KiB: the last one a few records */
+	assert_true(seg_count() >= 2);
+	seg_file(seg, sizeof(seg), -1);
+	size = file_size(seg);
+	assert_true(size > 0 && size <= 4096);
+	fault_on(seg, 0, 4096, -1);
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_true(st.recovered > 0 && st.recovered < 40);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh),
+	    st.recovered * 100);
+	assert_int_equal(nh, 1);
+	assert_int_equal(h[0].from, st.recovered * 100);
+	assert_int_equal(h[0].to, SPOOL_HOLE_OPEN);
+	append_range(sp, 1000, 1004, false);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	assert_int_equal(file_size(seg), size);
+
+	fault.ino = 0;
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 45);
+	while (spool_backlog(sp) && spool_load(sp, take, &g) > 0)
+		;
+	assert_int_equal(g.n, 45);
+	for (size_t i = 0; i < g.n; i++)
+		assert_int_equal(g.seq[i], i < 40 ? i + 1 : 1000 + (i - 40));
+	spool_free(sp);
 }
 
 /* The file of record seq in test_load_holes: 44 first, then 42 and 43 in turn. */
@@ -1920,6 +2057,8 @@ main(void)
 		cmocka_unit_test(test_old_format),
 		cmocka_unit_test(test_recovered_lost_again),
 		cmocka_unit_test(test_cut_tail_hole_kept),
+		cmocka_unit_test(test_unreadable_tail_sealed),
+		cmocka_unit_test(test_unreadable_segment_sealed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
