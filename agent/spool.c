@@ -698,8 +698,13 @@ resync(const uint8_t *key, const char *buf, size_t from, size_t len, bool more_f
 	return len;
 }
 
-/* A segment with more unreadable bytes than this stops the start (seg_scan). */
-#define SPOOL_MAX_UNREADABLE (16 * MS_DISK_BLOCK)
+/*
+ * A segment with more unreadable bytes than this stops the start
+ * (seg_scan): a disk failing, not a bad spot. Two of the units a file
+ * system loses at once, 128 KiB (a ZFS record at its default size, a
+ * compressed btrfs extent), for a spot across the line between two.
+ */
+#define SPOOL_MAX_UNREADABLE (64 * MS_DISK_BLOCK)
 
 /*
  * Scans segment i: counts its records, notes file ends, cuts a corrupt
@@ -733,7 +738,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		if (n < 0 || unreadable > SPOOL_MAX_UNREADABLE) {
 			/* Not cut: what cannot be read now may be read later. */
 			snprintf(err, errsz, "%s: %s", path, n < 0 ? strerror(errno) :
-			    "more than 64 KiB cannot be read (the disk is failing?); nothing was cut");
+			    "more than 256 KiB cannot be read (the disk is failing?); nothing was cut");
 			close(fd);
 			return -1;
 		}

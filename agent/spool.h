@@ -10,7 +10,7 @@
  * Bytes the disk cannot read are never cut: at a segment's end (a sector
  * torn by a power cut) they are kept and the segment sealed – new records
  * go into a new one, it is deleted (not reused) once delivered – so that
- * a later start reads them if the disk can again; more than 64 KiB of
+ * a later start reads them if the disk can again; more than 256 KiB of
  * them in one segment stop the start (a failing disk).
  * The lines of records lost so, or lost when the backlog is read back,
  * are read again from their files (holes: spool_take_file_end,

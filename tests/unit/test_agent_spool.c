@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,7 +26,24 @@
 #include "ms_rec.h"
 #include "ms_util.h"
 #include "spool.h"
+
 #include "disk_fault.h"
+
+/*
+ * The pauses between reads of a block that fails (ms_disk) are counted,
+ * not slept: a test of a few hundred failing blocks would wait a minute.
+ */
+static unsigned nanosleeps;
+int __wrap_nanosleep(const struct timespec *req, struct timespec *rem);
+
+int
+__wrap_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	(void)req;
+	(void)rem;
+	nanosleeps++;
+	return 0;
+}
 
 static char root[] = "/tmp/minisoc-test-spool-XXXXXX";
 static char dir[600];
@@ -719,11 +737,11 @@ test_disk_faults(void **state)
 		size_t taken;
 
 		reset();
-		/* more than 64 KiB to fail at once (4): a disk failing, not a bad spot */
-		spool_of(1 << 20, 1, how == 4 ? 1000 : 300);
+		/* more than 256 KiB to fail at once (4): a disk failing, not a bad spot */
+		spool_of(1 << 20, 1, how == 4 ? 2600 : 300);
 		seg_file(seg, sizeof(seg), 0);
 		size = file_size(seg);
-		assert_true(size > (how == 4 ? 16 : 8) * 4096);
+		assert_true(size > (how == 4 ? 64 : 8) * 4096);
 		if (how >= 4) {
 			/* all of it (4), the key (5): the start stops */
 			if (how == 5)
@@ -736,7 +754,7 @@ test_disk_faults(void **state)
 			assert_int_equal(file_size(seg), size);
 			sp = open_sp(1 << 20, 1 << 20, 0);
 			spool_get_stats(sp, &st);
-			assert_int_equal(st.recovered, how == 4 ? 1000 : 300);
+			assert_int_equal(st.recovered, how == 4 ? 2600 : 300);
 			assert_int_equal(st.corrupt_bytes, 0);
 			spool_free(sp);
 			continue;
@@ -775,6 +793,34 @@ test_disk_faults(void **state)
 		fault.ino = 0;
 		spool_free(sp);
 	}
+}
+
+/*
+ * A ZFS record (128 KiB at its default size) the disk cannot read, in
+ * the middle of a segment: one bad spot, not a failing disk. The start
+ * goes on, the records around it kept.
+ */
+static void
+test_unreadable_128k(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	char seg[700];
+
+	(void)state;
+	reset();
+	spool_of(1 << 20, 1, 2600);
+	seg_file(seg, sizeof(seg), 0);
+	assert_true(file_size(seg) > 3 * 128 * 1024 / 2);
+	fault_on(seg, 128 * 1024, 256 * 1024, -1);
+	nanosleeps = 0;
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_true(st.corrupt_bytes >= 128 * 1024);
+	/* about 1,170 records of 112 bytes in it, at most one more on each side */
+	assert_true(st.recovered > 2600 - 1200 && st.recovered < 2600 - 1100);
+	assert_int_equal(nanosleeps, 2 * 32);	/* each block tried three times */
+	spool_free(sp);
 }
 
 /*
@@ -2057,6 +2103,7 @@ main(void)
 		cmocka_unit_test(test_old_format),
 		cmocka_unit_test(test_recovered_lost_again),
 		cmocka_unit_test(test_cut_tail_hole_kept),
+		cmocka_unit_test(test_unreadable_128k),
 		cmocka_unit_test(test_unreadable_tail_sealed),
 		cmocka_unit_test(test_unreadable_segment_sealed),
 	};
