@@ -90,12 +90,16 @@ win_load(struct journal *j, uint64_t off)
 		return 0;
 	if (want > J_WINDOW)
 		want = J_WINDOW;
-	/* Waiting for the disk while running: one block, so that a try costs one block's retries. */
+	/*
+	 * Waiting for the disk while running: one block, tried once (the
+	 * hold tries again a second later; pauses here would stall the event
+	 * loop, every agent's connection with it).
+	 */
 	if (!j->scanning && j->hold_off != 0 && want > J_BLOCK)
 		want = J_BLOCK;
 	j->win_len = 0;
-	if ((n = ms_disk_pread(j->fd, j->win, (size_t)want, start, &unreadable, &j->bad_end,
-	    &bad_start)) < 0)
+	if ((n = (!j->scanning && j->hold_off != 0 ? ms_disk_pread_once : ms_disk_pread)(j->fd,
+	    j->win, (size_t)want, start, &unreadable, &j->bad_end, &bad_start)) < 0)
 		return -1;
 	if ((uint64_t)n <= off - start) {
 		errno = EIO;	/* shorter than its size: not our file any more */
@@ -293,7 +297,9 @@ read_at1(struct journal *j, uint64_t off, size_t n)
 
 	if (grow(&j->rbuf, &j->rcap, n) < 0)
 		return -1;
-	got = ms_disk_pread(j->fd, j->rbuf, n, off, &unreadable, &j->bad_end, NULL);
+	/* Tried once while the replay waits for the disk (win_load). */
+	got = (!j->scanning && j->hold_off != 0 ? ms_disk_pread_once : ms_disk_pread)(j->fd,
+	    j->rbuf, n, off, &unreadable, &j->bad_end, NULL);
 	if (j->scanning)
 		j->st.unreadable_bytes += unreadable;
 	return got == (ssize_t)n && unreadable == 0 ? 0 : -1;

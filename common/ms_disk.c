@@ -14,7 +14,7 @@ ms_disk_media_error(int e)
 
 static ssize_t
 disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
-    uint64_t *bad_end, uint64_t *bad_start, bool to_bad)
+    uint64_t *bad_end, uint64_t *bad_start, bool to_bad, int ntries)
 {
 	size_t got = 0;
 	int tries = 0;
@@ -34,7 +34,7 @@ disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
 			continue;
 		if (!ms_disk_media_error(errno))
 			return -1;
-		if (++tries < MS_DISK_TRIES) {
+		if (++tries < ntries) {
 			struct timespec ts = { 0, MS_DISK_PAUSE_NS };
 			nanosleep(&ts, NULL);
 			continue;
@@ -60,12 +60,19 @@ ssize_t
 ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
     uint64_t *bad_end, uint64_t *bad_start)
 {
-	return disk_pread(fd, buf, len, off, unreadable, bad_end, bad_start, false);
+	return disk_pread(fd, buf, len, off, unreadable, bad_end, bad_start, false, MS_DISK_TRIES);
+}
+
+ssize_t
+ms_disk_pread_once(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
+    uint64_t *bad_end, uint64_t *bad_start)
+{
+	return disk_pread(fd, buf, len, off, unreadable, bad_end, bad_start, false, 1);
 }
 
 ssize_t
 ms_disk_pread_to_bad(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
     uint64_t *bad_end, uint64_t *bad_start)
 {
-	return disk_pread(fd, buf, len, off, unreadable, bad_end, bad_start, true);
+	return disk_pread(fd, buf, len, off, unreadable, bad_end, bad_start, true, MS_DISK_TRIES);
 }

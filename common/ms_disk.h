@@ -37,6 +37,14 @@ bool ms_disk_media_error(int e);
 ssize_t ms_disk_pread(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
     uint64_t *bad_end, uint64_t *bad_start);
 /*
+ * As ms_disk_pread, but a block is tried once, without pauses: for a
+ * caller that tries again on its own schedule from an event loop (the
+ * collector's replay waiting for a block), where pauses would stall every
+ * connection.
+ */
+ssize_t ms_disk_pread_once(int fd, char *buf, size_t len, uint64_t off, uint64_t *unreadable,
+    uint64_t *bad_end, uint64_t *bad_start);
+/*
  * As ms_disk_pread, but stops after the first block it cannot read: the
  * bytes before it are read, that block reads as zeros (up to its end,
  * *bad_end), and nothing after it is read – a caller that goes on after
