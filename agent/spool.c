@@ -110,6 +110,7 @@ struct spool {
 	uint64_t kept;		/* their lost bytes kept on disk (struct spool_seg) */
 	uint64_t acked, covered;
 	uint64_t max_seq;
+	uint64_t sealed_name;	/* the highest sealed segment's name (spool_max_seq) */
 	/* backlog: the first record not in the caller's queue */
 	bool backlog;
 	size_t rd_seg;
@@ -802,8 +803,12 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			break;	/* pos == 0 cannot happen: SPOOL_RBUF holds a whole record */
 		off += pos;
 	}
-	if (stale) {
-		/* Bytes skipped between the last record and the stale one are not corruption. */
+	if (stale && bad_end <= good_end) {
+		/*
+		 * Bytes skipped between the last record and the stale one are not
+		 * corruption. Unreadable ones are not cut with the stale records:
+		 * they may be new records synced (below).
+		 */
 		uint64_t tail = (uint64_t)st.st_size - good_end;
 
 		corrupt -= stale_at - good_end;
@@ -835,6 +840,8 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		s->kept = tail;
 		sp->kept += tail;
 		s->sealed = bad_end > good_end;
+		if (s->sealed && s->first_seq > sp->sealed_name)
+			sp->sealed_name = s->first_seq;
 		if (s->sealed)
 			ms_warn("event=spool_unreadable_tail segment=%s bytes=%" PRIu64 " note=\"kept, "
 			    "not cut: their lines are read again from their files; new records go into "
@@ -1115,8 +1122,9 @@ key_first(struct spool *sp, char *err, size_t errsz)
 		got += (size_t)n;
 	}
 	sp->has_legacy = false;
+	/* A sealed one with no record read too: a later start may read its records. */
 	for (size_t i = 0; i < sp->nsegs; i++)
-		if (sp->segs[i].bytes > 0) {
+		if (sp->segs[i].bytes > 0 || sp->segs[i].sealed) {
 			sp->has_legacy = true;
 			sp->legacy_last = sp->segs[i].first_seq;
 		}
@@ -1789,8 +1797,14 @@ spool_take_holes(struct spool *sp, struct spool_file_hole *out, size_t max)
 uint64_t
 spool_max_seq(const struct spool *sp)
 {
-	/* legacy_last too: no new record is named as a legacy one (spool_append). */
-	return sp->has_legacy && sp->legacy_last > sp->max_seq ? sp->legacy_last : sp->max_seq;
+	/*
+	 * legacy_last too: no new record is named as a legacy one
+	 * (spool_append); nor as a sealed one, whose records may have no
+	 * number read (seg_roll would empty its file).
+	 */
+	uint64_t m = sp->has_legacy && sp->legacy_last > sp->max_seq ? sp->legacy_last : sp->max_seq;
+
+	return sp->sealed_name > m ? sp->sealed_name : m;
 }
 
 void

@@ -936,6 +936,8 @@ test_unreadable_segment_sealed(void **state)
 	sp = open_sp(1 << 20, 1 << 20, 0);
 	spool_get_stats(sp, &st);
 	assert_true(st.recovered > 0 && st.recovered < 40);
+	/* numbers go on above its name, though none of its records was read */
+	assert_true(spool_max_seq(sp) >= strtoull(strrchr(seg, '/') + 1, NULL, 16));
 	assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh),
 	    st.recovered * 100);
 	assert_int_equal(nh, 1);
@@ -955,6 +957,130 @@ test_unreadable_segment_sealed(void **state)
 	assert_int_equal(g.n, 45);
 	for (size_t i = 0; i < g.n; i++)
 		assert_int_equal(g.seq[i], i < 40 ? i + 1 : 1000 + (i - 40));
+	spool_free(sp);
+}
+
+/*
+ * Unreadable bytes at the end of a reused segment file's new records (the
+ * spare written again), its stale records after them. The new records in
+ * the bad block were synced (their lines' positions may be saved past
+ * them): not cut with the stale ones, and the file gets an open hole
+ * after its last record read, as for any other unreadable end. The disk
+ * reading again, they come back and the stale records are cut.
+ */
+static void
+test_unreadable_tail_reused(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
+	struct got g = { 0 };
+	char seg[700];
+	bool distrusted = true;
+	uint64_t first, end;
+	off_t size;
+	size_t nh = SPOOL_MAX_FILE_HOLES;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	reset();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint64_t s, last = 0;
+		bool ok;
+
+		sp = open_sp(1 << 20, 16384, 0);
+		append_range(sp, 1, 300, true);
+		ok = spool_sync(sp) == 0;
+		spool_covered(sp, 300);
+		spool_ack(sp, 150);
+		ok = ok && spare_exists();
+		for (s = 301; ok && (last == 0 || s <= last) && s < 900; s++) {
+			struct spool_rec r;
+			char buf[64];
+
+			rec(&r, s, buf, sizeof(buf));
+			ok = spool_append(sp, &r, true) == 0;
+			spool_get_stats(sp, &st);
+			if (st.reused == 1 && last == 0)
+				last = s + 49;	/* 50 records of 112 bytes in the reused file */
+		}
+		ok = ok && last != 0 && spool_sync(sp) == 0;
+		_exit(ok ? 0 : 1);	/* a crash: the stale records stay past the new ones */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	seg_file(seg, sizeof(seg), -1);
+	first = strtoull(strrchr(seg, '/') + 1, NULL, 16);
+	size = file_size(seg);
+	assert_true(size > 3 * 4096);	/* the old records of the spare go on to here */
+	/* records first..first+49 end at 5,600: block 1 holds the last 14 and stale ones */
+	fault_on(seg, 4096, 8192, -1);
+	sp = open_sp(1 << 20, 16384, 0);
+	spool_get_stats(sp, &st);
+	end = spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh);
+	assert_int_equal(end, (first + 35) * 100);
+	assert_false(distrusted);
+	/* the lost records' bytes kept, not cut ... */
+	assert_int_equal(file_size(seg), size);
+	/* ... and their lines read again: an open hole after the last record read */
+	assert_int_equal(nh, 1);
+	assert_int_equal(h[0].from, end);
+	assert_int_equal(h[0].to, SPOOL_HOLE_OPEN);
+	spool_free(sp);
+
+	/* the disk reads it again: the 50 new records come back, the stale ones cut */
+	fault.ino = 0;
+	sp = open_sp(1 << 20, 16384, 150);
+	while (spool_backlog(sp) && spool_load(sp, take, &g) > 0)
+		;
+	assert_int_equal(g.seq[g.n - 1], first + 49);
+	for (size_t i = 1; i < g.n; i++)
+		assert_int_equal(g.seq[i], g.seq[i - 1] + 1);
+	spool_free(sp);
+}
+
+/*
+ * test_unreadable_segment_sealed with the key lost too (or the segments
+ * an earlier agent's): the key made at that start counts the sealed
+ * segment among the legacy ones, though no record of it could be read,
+ * so that when the disk reads it again its records check (by their CRC)
+ * and are sent, not taken for corruption under the new key.
+ */
+static void
+test_unreadable_segment_sealed_key_lost(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct got g = { 0 };
+	char seg[700];
+	off_t size;
+
+	(void)state;
+	reset();
+	spool_of(4096, 1, 40);
+	assert_true(seg_count() >= 2);
+	seg_file(seg, sizeof(seg), -1);
+	size = file_size(seg);
+	assert_true(size > 0 && size <= 4096);
+	remove_key();
+	fault_on(seg, 0, 4096, -1);
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	append_range(sp, 1000, 1004, false);
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	assert_int_equal(file_size(seg), size);
+
+	fault.ino = 0;
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.corrupt_bytes, 0);
+	assert_int_equal(st.recovered, 45);
+	while (spool_backlog(sp) && spool_load(sp, take, &g) > 0)
+		;
+	assert_int_equal(g.n, 45);
 	spool_free(sp);
 }
 
@@ -2106,6 +2232,8 @@ main(void)
 		cmocka_unit_test(test_unreadable_128k),
 		cmocka_unit_test(test_unreadable_tail_sealed),
 		cmocka_unit_test(test_unreadable_segment_sealed),
+		cmocka_unit_test(test_unreadable_tail_reused),
+		cmocka_unit_test(test_unreadable_segment_sealed_key_lost),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
