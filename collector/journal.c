@@ -349,6 +349,13 @@ now_ns(void)
 static int
 parse2(struct journal *j, uint64_t off, size_t len, struct journal_rec *r, uint64_t *synced)
 {
+	/*
+	 * The first record was written at the file's start, with the header:
+	 * its offset is 0 however it is reached (the scan from the header's
+	 * end, a replay from 0), or the two would judge it differently.
+	 */
+	if (off <= J_FILE_HDR)
+		off = 0;
 	if (parse(j->rbuf, len, JREC_FIXED2, r, synced) < 0 || *synced > off)
 		return -1;
 	return 0;
