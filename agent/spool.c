@@ -718,6 +718,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 	char path[4200];
 	struct spool_seg *s = &sp->segs[i];
 	uint64_t off = 0, good_end = 0, corrupt = 0, stale_at = 0, unreadable = 0, bad_end = 0;
+	uint64_t prev_bad_end = 0, chunk_bad = UINT64_MAX;	/* before the last read; its first */
 	bool stale = false, skipped = false, tail_cut = false;
 	struct stat st;
 	int fd;
@@ -731,10 +732,14 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 	}
 	while (off < (uint64_t)st.st_size) {
 		uint64_t left = (uint64_t)st.st_size - off;
-		ssize_t n = ms_disk_pread(fd, sp->rbuf, left < SPOOL_RBUF ? (size_t)left : SPOOL_RBUF,
-		    off, &unreadable, &bad_end, NULL);
+		ssize_t n;
 		size_t pos = 0;
 		bool eof;
+
+		prev_bad_end = bad_end;
+		chunk_bad = UINT64_MAX;
+		n = ms_disk_pread(fd, sp->rbuf, left < SPOOL_RBUF ? (size_t)left : SPOOL_RBUF, off,
+		    &unreadable, &bad_end, &chunk_bad);
 
 		if (n < 0 || unreadable > SPOOL_MAX_UNREADABLE) {
 			/* Not cut: what cannot be read now may be read later. */
@@ -803,11 +808,13 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			break;	/* pos == 0 cannot happen: SPOOL_RBUF holds a whole record */
 		off += pos;
 	}
-	if (stale && bad_end <= good_end) {
+	if (stale && (bad_end <= good_end || (prev_bad_end <= good_end && chunk_bad >= stale_at))) {
 		/*
 		 * Bytes skipped between the last record and the stale one are not
-		 * corruption. Unreadable ones are not cut with the stale records:
-		 * they may be new records synced (below).
+		 * corruption. Unreadable ones there are not cut with the stale
+		 * records: they may be new records synced (below). Unreadable
+		 * bytes wholly after the stale record are: a synced new record
+		 * there would have overwritten it.
 		 */
 		uint64_t tail = (uint64_t)st.st_size - good_end;
 

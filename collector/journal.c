@@ -56,6 +56,7 @@ struct journal {
 	uint64_t bad_end;	/* past the last byte the disk could not read */
 	uint64_t counted_to;	/* damage before this offset is counted already */
 	uint64_t hold_off;	/* journal_read holding at unreadable bytes there (+1) */
+	uint64_t hold_at;	/* ... asked for at this offset (+1: before sync marks) */
 	long long hold_since, hold_last;	/* its first and its last try */
 	struct journal_stats st;
 };
@@ -72,6 +73,22 @@ grow(char **buf, size_t *cap, size_t n)
 	*buf = nb;
 	*cap = n;
 	return 0;
+}
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Whether a read is a try of a hold still under way: one read per block (win_load). */
+static bool
+hold_once(const struct journal *j)
+{
+	return !j->scanning && j->hold_off != 0 && now_ns() - j->hold_since < J_HOLD_NS;
 }
 
 /*
@@ -91,15 +108,17 @@ win_load(struct journal *j, uint64_t off)
 	if (want > J_WINDOW)
 		want = J_WINDOW;
 	/*
-	 * Waiting for the disk while running: one block, tried once (the
-	 * hold tries again a second later; pauses here would stall the event
-	 * loop, every agent's connection with it).
+	 * Waiting for the disk while running: one block, tried once while the
+	 * hold lasts (it tries again a second later; pauses here would stall
+	 * the event loop, every agent's connection with it). The try that
+	 * ends it reads as any other: a passing fault of another block is
+	 * read again, not skipped with the record.
 	 */
 	if (!j->scanning && j->hold_off != 0 && want > J_BLOCK)
 		want = J_BLOCK;
 	j->win_len = 0;
-	if ((n = (!j->scanning && j->hold_off != 0 ? ms_disk_pread_once : ms_disk_pread)(j->fd,
-	    j->win, (size_t)want, start, &unreadable, &j->bad_end, &bad_start)) < 0)
+	if ((n = (hold_once(j) ? ms_disk_pread_once : ms_disk_pread)(j->fd, j->win, (size_t)want,
+	    start, &unreadable, &j->bad_end, &bad_start)) < 0)
 		return -1;
 	if ((uint64_t)n <= off - start) {
 		errno = EIO;	/* shorter than its size: not our file any more */
@@ -298,8 +317,8 @@ read_at1(struct journal *j, uint64_t off, size_t n)
 	if (grow(&j->rbuf, &j->rcap, n) < 0)
 		return -1;
 	/* Tried once while the replay waits for the disk (win_load). */
-	got = (!j->scanning && j->hold_off != 0 ? ms_disk_pread_once : ms_disk_pread)(j->fd,
-	    j->rbuf, n, off, &unreadable, &j->bad_end, NULL);
+	got = (hold_once(j) ? ms_disk_pread_once : ms_disk_pread)(j->fd, j->rbuf, n, off,
+	    &unreadable, &j->bad_end, NULL);
 	if (j->scanning)
 		j->st.unreadable_bytes += unreadable;
 	return got == (ssize_t)n && unreadable == 0 ? 0 : -1;
@@ -332,15 +351,6 @@ read1(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
 }
 
 /* --- reading ------------------------------------------------------------- */
-
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /*
  * Parses the MSJ2 record at off (len bytes in rbuf). A record that claims
@@ -405,11 +415,14 @@ hold(struct journal *j, uint64_t off)
 int
 journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *next)
 {
+	const uint64_t asked = off;
 	uint64_t bad = 0, synced;
 	size_t len;
 	enum rd rc;
 
-	if (j->hold_off == off + 1 && now_ns() - j->hold_last < J_RETRY_NS) {
+	/* (held after sync marks: hold_off is past them, hold_at where the caller asked) */
+	if (j->hold_off != 0 && (j->hold_off == off + 1 || j->hold_at == off + 1) &&
+	    now_ns() - j->hold_last < J_RETRY_NS) {
 		/* Waiting for the disk: not asked again on every reply (each try blocks). */
 		errno = EIO;
 		return -1;
@@ -422,8 +435,10 @@ journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *n
 			return r1;
 		}
 		ms_err("event=spool_read_error path=%s offset=%llu", j->path, (unsigned long long)off);
-		if (hold(j, off))
+		if (hold(j, off)) {
+			j->hold_at = asked + 1;
 			return -1;
+		}
 		/*
 		 * An older collector's records cannot be found after a bad one: the
 		 * rest of what it wrote is lost – not what this run appended since.
@@ -462,8 +477,10 @@ journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *n
 	}
 	if (j->met_bad && *next > j->counted_to) {
 		/* Bytes the disk cannot read now, and could at open. */
-		if (hold(j, off))
+		if (hold(j, off)) {
+			j->hold_at = asked + 1;
 			return -1;
+		}
 		j->st.unreadable_bytes += *next - off;
 	}
 	j->hold_off = 0;

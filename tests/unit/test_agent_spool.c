@@ -1043,6 +1043,74 @@ test_unreadable_tail_reused(void **state)
 }
 
 /*
+ * A reused file whose unreadable bytes lie wholly after an intact stale
+ * record: no new record was synced at or after it (it would have been
+ * overwritten), so they hold none. The tail is the unused part of a
+ * reused file, cut as such – not kept, counted as corrupt or given open
+ * holes, nor the segment sealed.
+ */
+static void
+test_unreadable_after_stale_reused(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
+	char seg[700];
+	bool distrusted = true;
+	uint64_t first;
+	off_t size;
+	size_t nh = SPOOL_MAX_FILE_HOLES;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	reset();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint64_t s, last = 0;
+		bool ok;
+
+		sp = open_sp(1 << 20, 16384, 0);
+		append_range(sp, 1, 300, true);
+		ok = spool_sync(sp) == 0;
+		spool_covered(sp, 300);
+		spool_ack(sp, 150);
+		ok = ok && spare_exists();
+		for (s = 301; ok && (last == 0 || s <= last) && s < 900; s++) {
+			struct spool_rec r;
+			char buf[64];
+
+			rec(&r, s, buf, sizeof(buf));
+			ok = spool_append(sp, &r, true) == 0;
+			spool_get_stats(sp, &st);
+			if (st.reused == 1 && last == 0)
+				last = s + 49;	/* 50 records of 112 bytes in the reused file */
+		}
+		ok = ok && last != 0 && spool_sync(sp) == 0;
+		_exit(ok ? 0 : 1);	/* a crash: the stale records stay past the new ones */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	seg_file(seg, sizeof(seg), -1);
+	first = strtoull(strrchr(seg, '/') + 1, NULL, 16);
+	size = file_size(seg);
+	assert_true(size > 3 * 4096);
+	/* the new records end at 5,600, where an intact stale one starts; block 2 is bad */
+	fault_on(seg, 8192, 12288, -1);
+	sp = open_sp(1 << 20, 16384, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(spool_take_file_end(sp, 1, 42, "head", 4, &distrusted, h, &nh),
+	    (first + 49) * 100);
+	assert_false(distrusted);
+	/* stale bytes are not corruption, and no line was lost */
+	assert_int_equal(st.corrupt_bytes, 0);
+	assert_int_equal(nh, 0);
+	assert_int_equal(file_size(seg), 50 * 112);
+	spool_free(sp);
+}
+
+/*
  * test_unreadable_segment_sealed with the key lost too (or the segments
  * an earlier agent's): the key made at that start counts the sealed
  * segment among the legacy ones, though no record of it could be read,
@@ -2254,6 +2322,7 @@ main(void)
 		cmocka_unit_test(test_unreadable_segment_sealed),
 		cmocka_unit_test(test_unreadable_tail_reused),
 		cmocka_unit_test(test_unreadable_segment_sealed_key_lost),
+		cmocka_unit_test(test_unreadable_after_stale_reused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -225,6 +225,26 @@ __wrap_fdatasync(int fd)
 	return __real_fdatasync(fd);
 }
 
+/* The monotonic clock, moved on by clock_skip_ns (the replay's 30 s hold, passed at once). */
+static long long clock_skip_ns;
+
+int __real_clock_gettime(clockid_t id, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t id, struct timespec *ts);
+
+int
+__wrap_clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int rc = __real_clock_gettime(id, ts);
+
+	if (rc == 0 && id == CLOCK_MONOTONIC && clock_skip_ns != 0) {
+		long long ns = (long long)ts->tv_nsec + clock_skip_ns % 1000000000LL;
+
+		ts->tv_sec += (time_t)(clock_skip_ns / 1000000000LL + ns / 1000000000LL);
+		ts->tv_nsec = (long)(ns % 1000000000LL);
+	}
+	return rc;
+}
+
 /* A record numbered seq whose one command is a 300-byte text naming it. */
 static void
 put_numbered(struct journal *j, uint64_t seq)
@@ -861,6 +881,94 @@ test_unreadable_while_running(void **state)
 	journal_free(j);
 }
 
+/*
+ * The replay holds at a record whose block the disk cannot read; when the
+ * 30 s are up, the disk reads that block again but fails the record's
+ * next block once (a passing fault). That block was never held: the try
+ * that ends the hold reads it again as any read does, and the record is
+ * read, not skipped with the blocks after it.
+ */
+static void
+test_unreadable_hold_expiry_passing_fault(void **state)
+{
+	char err[256], path[300];
+	static char big[9001];
+	struct journal *j;
+	struct journal_rec r;
+	uint64_t next;
+	int rc = -1;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	memset(big, 'b', sizeof(big) - 1);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	put(j, 2, "b", 1, big, NULL);	/* fragments in blocks 0, 1 and 2 */
+	for (int i = 2; i <= 40; i++)
+		put_numbered(j, (uint64_t)i);
+	assert_int_equal(journal_sync(j), 0);
+	journal_free(j);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	assert_int_equal(journal_stats(j)->recovered, 40);
+	put_numbered(j, 41);	/* the scan's window dropped: the blocks are read again */
+
+	fault_on(path, 4096, 8192, -1);	/* block 1 goes bad while running */
+	assert_int_equal(journal_read(j, 0, &r, &next), -1);
+	assert_int_equal(errno, EIO);
+	clock_skip_ns = 31 * 1000000000LL;	/* the hold is over */
+	fault_on(path, 8192, 12288, 1);	/* block 1 reads again; block 2 fails once */
+	rc = journal_read(j, 0, &r, &next);
+	clock_skip_ns = 0;
+	fault.ino = 0;
+	assert_int_equal(journal_stats(j)->damaged, 0);
+	assert_int_equal(rc, 1);
+	assert_int_equal(r.seq, 1);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/*
+ * The replay waiting at an unreadable block asks the disk at most once a
+ * second, whichever block it is – also when the record waited for comes
+ * after one of the writer's sync marks (the caller's offset is the mark's,
+ * the record's is past it): each try can take the disk seconds.
+ */
+static void
+test_unreadable_hold_asks_once(void **state)
+{
+	char err[256], path[300];
+	struct journal *j;
+	struct journal_rec r;
+	uint64_t off, next;
+	int rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	j = journal_of(300, true);
+	journal_free(j);
+	for (off_t b = 1; b <= 20; b++) {
+		int hits;
+
+		j = journal_open(dir, 1 << 24, err, sizeof(err));
+		assert_non_null(j);
+		fault_on(path, b * 4096, (b + 1) * 4096, -1);
+		off = 0;
+		while ((rc = journal_read(j, off, &r, &next)) == 1)
+			off = next;
+		assert_int_equal(rc, -1);
+		hits = fault.hits;
+		assert_true(hits > 0);
+		assert_int_equal(journal_read(j, off, &r, &next), -1);
+		assert_int_equal(errno, EIO);
+		if (fault.hits != hits)
+			fail_msg("block %d: asked again at once (%d reads, then %d)", (int)b, hits,
+			    fault.hits);
+		fault.ino = 0;
+		journal_free(j);
+	}
+}
+
 /* A bit gone wrong in the header's generation: read with the one its records carry. */
 static void
 test_header_generation_damaged(void **state)
@@ -938,6 +1046,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stale_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_older_format_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_while_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_hold_expiry_passing_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_hold_asks_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_generation_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_failure, setup, teardown),
 	};
