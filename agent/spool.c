@@ -808,13 +808,17 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			break;	/* pos == 0 cannot happen: SPOOL_RBUF holds a whole record */
 		off += pos;
 	}
-	if (stale && (bad_end <= good_end || (prev_bad_end <= good_end && chunk_bad >= stale_at))) {
+	if (stale && (bad_end <= good_end || stale_at - good_end < SPOOL_REC_HDR + SPOOL_REC_TAG ||
+	    (prev_bad_end <= good_end && chunk_bad >= stale_at))) {
 		/*
 		 * Bytes skipped between the last record and the stale one are not
 		 * corruption. Unreadable ones there are not cut with the stale
-		 * records: they may be new records synced (below). Unreadable
-		 * bytes wholly after the stale record are: a synced new record
-		 * there would have overwritten it.
+		 * records: they may be new records synced (below) – unless there
+		 * is no room for one: a new record written from the last one's end
+		 * would have overwritten the stale one. Unreadable bytes wholly
+		 * after the stale record are cut: a synced new record there would
+		 * have overwritten it too. (Where the reads cannot tell, the tail
+		 * is kept.)
 		 */
 		uint64_t tail = (uint64_t)st.st_size - good_end;
 

@@ -1111,6 +1111,65 @@ test_unreadable_after_stale_reused(void **state)
 }
 
 /*
+ * test_unreadable_after_stale_reused with another bad block before the
+ * last new record (a bad spot amid the segment): the bytes after the
+ * intact stale record still hold no synced record and are cut with it,
+ * though the read that found the stale record also met an unreadable
+ * block before it.
+ */
+static void
+test_unreadable_after_stale_reused_mid_bad(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	char seg[700];
+	off_t size;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	reset();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint64_t s, last = 0;
+		bool ok;
+
+		sp = open_sp(1 << 20, 16384, 0);
+		append_range(sp, 1, 300, true);
+		ok = spool_sync(sp) == 0;
+		spool_covered(sp, 300);
+		spool_ack(sp, 150);
+		ok = ok && spare_exists();
+		for (s = 301; ok && (last == 0 || s <= last) && s < 900; s++) {
+			struct spool_rec r;
+			char buf[64];
+
+			rec(&r, s, buf, sizeof(buf));
+			ok = spool_append(sp, &r, true) == 0;
+			spool_get_stats(sp, &st);
+			if (st.reused == 1 && last == 0)
+				last = s + 49;	/* 50 records of 112 bytes in the reused file */
+		}
+		ok = ok && last != 0 && spool_sync(sp) == 0;
+		_exit(ok ? 0 : 1);	/* a crash: the stale records stay past the new ones */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	seg_file(seg, sizeof(seg), -1);
+	size = file_size(seg);
+	assert_true(size > 3 * 4096);
+	/* the new records end at 5,600, where an intact stale one starts; block 2 is bad */
+	fault_on(seg, 0, 4096, -1);	/* and block 0, amid the new records */
+	fault.from2 = 8192;
+	fault.to2 = 12288;
+	sp = open_sp(1 << 20, 16384, 0);
+	/* block 0's records are lost, but the tail after the stale one is still cut */
+	assert_int_equal(file_size(seg), 50 * 112);
+	spool_free(sp);
+}
+
+/*
  * test_unreadable_segment_sealed with the key lost too (or the segments
  * an earlier agent's): the key made at that start counts the sealed
  * segment among the legacy ones, though no record of it could be read,
@@ -2323,6 +2382,7 @@ main(void)
 		cmocka_unit_test(test_unreadable_tail_reused),
 		cmocka_unit_test(test_unreadable_segment_sealed_key_lost),
 		cmocka_unit_test(test_unreadable_after_stale_reused),
+		cmocka_unit_test(test_unreadable_after_stale_reused_mid_bad),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
