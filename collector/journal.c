@@ -58,6 +58,7 @@ struct journal {
 	uint64_t hold_off;	/* journal_read holding at unreadable bytes there (+1) */
 	uint64_t hold_at;	/* ... asked for at this offset (+1: before sync marks) */
 	long long hold_since, hold_last;	/* its first and its last try */
+	long long try_at;	/* when the journal_read under way began */
 	struct journal_stats st;
 };
 
@@ -88,7 +89,7 @@ now_ns(void)
 static bool
 hold_once(const struct journal *j)
 {
-	return !j->scanning && j->hold_off != 0 && now_ns() - j->hold_since < J_HOLD_NS;
+	return !j->scanning && j->hold_off != 0 && j->try_at - j->hold_since < J_HOLD_NS;
 }
 
 /*
@@ -404,7 +405,7 @@ hold(struct journal *j, uint64_t off)
 		    "the disk, at most 30 s\"", j->path, (unsigned long long)off);
 	}
 	j->hold_last = t;
-	if (t - j->hold_since < J_HOLD_NS) {
+	if (j->try_at - j->hold_since < J_HOLD_NS) {
 		errno = EIO;
 		return true;
 	}
@@ -420,6 +421,7 @@ journal_read(struct journal *j, uint64_t off, struct journal_rec *r, uint64_t *n
 	size_t len;
 	enum rd rc;
 
+	j->try_at = now_ns();
 	/* (held after sync marks: hold_off is past them, hold_at where the caller asked) */
 	if (j->hold_off != 0 && (j->hold_off == off + 1 || j->hold_at == off + 1) &&
 	    now_ns() - j->hold_last < J_RETRY_NS) {

@@ -23,6 +23,7 @@ static struct {
 } fault;
 
 static size_t pread_max;	/* the largest read asked for since set to 0 */
+static void (*pread_hook)(int fd, size_t n, off_t off);	/* called before each read (NULL: none) */
 
 ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
 ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
@@ -32,6 +33,8 @@ __wrap_pread(int fd, void *buf, size_t n, off_t off)
 {
 	struct stat st;
 
+	if (pread_hook != NULL)
+		pread_hook(fd, n, off);
 	if (n > pread_max)
 		pread_max = n;
 	if (fault.ino != 0 && fault.times != 0 && fault.to2 > fault.from2 && fstat(fd, &st) == 0 &&

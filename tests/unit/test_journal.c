@@ -929,6 +929,61 @@ test_unreadable_hold_expiry_passing_fault(void **state)
 }
 
 /*
+ * test_unreadable_hold_expiry_passing_fault, but the try is made at 29.5 s
+ * and the disk takes 1.5 s to fail block 2 once (a passing fault): the
+ * try began inside the hold and read each block once, so it does not end
+ * the hold and skip the record; a later one, with the usual retries, does.
+ */
+static void
+slow_fault_hook(int fd, size_t n, off_t off)
+{
+	(void)fd;
+	if (fault.ino != 0 && fault.times != 0 && off < fault.to && off + (off_t)n > fault.from)
+		clock_skip_ns = 31 * 1000000000LL;	/* this failing read takes the disk 1.5 s */
+}
+
+static void
+test_unreadable_hold_expiry_during_try(void **state)
+{
+	char err[256], path[300];
+	static char big[9001];
+	struct journal *j;
+	struct journal_rec r;
+	uint64_t next;
+	int rc = -1;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	memset(big, 'b', sizeof(big) - 1);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	put(j, 2, "b", 1, big, NULL);	/* fragments in blocks 0, 1 and 2 */
+	for (int i = 2; i <= 40; i++)
+		put_numbered(j, (uint64_t)i);
+	assert_int_equal(journal_sync(j), 0);
+	journal_free(j);
+	j = journal_open(dir, 1 << 24, err, sizeof(err));
+	assert_non_null(j);
+	put_numbered(j, 41);
+
+	fault_on(path, 4096, 8192, -1);	/* block 1 goes bad while running */
+	assert_int_equal(journal_read(j, 0, &r, &next), -1);
+	assert_int_equal(errno, EIO);
+	clock_skip_ns = 29500000000LL;	/* a try inside the hold */
+	fault_on(path, 8192, 12288, 1);	/* block 1 reads again; block 2 fails once, slowly */
+	pread_hook = slow_fault_hook;
+	rc = journal_read(j, 0, &r, &next);
+	pread_hook = NULL;
+	clock_skip_ns = 0;
+	fault.ino = 0;
+	/* held again (-1) or read (1): not skipped as damage */
+	assert_int_equal(journal_stats(j)->damaged, 0);
+	assert_int_not_equal(rc, 2);
+	assert_int_equal(journal_reset(j), 0);
+	journal_free(j);
+}
+
+/*
  * The replay waiting at an unreadable block asks the disk at most once a
  * second, whichever block it is – also when the record waited for comes
  * after one of the writer's sync marks (the caller's offset is the mark's,
@@ -1048,6 +1103,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable_while_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_hold_expiry_passing_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_hold_asks_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_hold_expiry_during_try, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_generation_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_failure, setup, teardown),
 	};
