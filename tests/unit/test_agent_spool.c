@@ -961,33 +961,20 @@ test_unreadable_segment_sealed(void **state)
 }
 
 /*
- * Unreadable bytes at the end of a reused segment file's new records (the
- * spare written again), its stale records after them. The new records in
- * the bad block were synced (their lines' positions may be saved past
- * them): not cut with the stale ones, and the file gets an open hole
- * after its last record read, as for any other unreadable end. The disk
- * reading again, they come back and the stale records are cut.
+ * A spool of 16 KiB segments whose last file is a reused one (the spare)
+ * holding 50 new records of 112 bytes synced, then a crash: its old
+ * records stay past the new ones (stale). Returns that segment's path.
  */
 static void
-test_unreadable_tail_reused(void **state)
+reused_crash(char *seg, size_t segsz)
 {
-	struct spool *sp;
-	struct spool_stats st;
-	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
-	struct got g = { 0 };
-	char seg[700];
-	bool distrusted = true;
-	uint64_t first, end;
-	off_t size;
-	size_t nh = SPOOL_MAX_FILE_HOLES;
-	pid_t pid;
+	pid_t pid = fork();
 	int status;
 
-	(void)state;
-	reset();
-	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		struct spool *sp;
+		struct spool_stats st;
 		uint64_t s, last = 0;
 		bool ok;
 
@@ -1012,7 +999,33 @@ test_unreadable_tail_reused(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	seg_file(seg, sizeof(seg), -1);
+	seg_file(seg, segsz, -1);
+}
+
+/*
+ * Unreadable bytes at the end of a reused segment file's new records (the
+ * spare written again), its stale records after them. The new records in
+ * the bad block were synced (their lines' positions may be saved past
+ * them): not cut with the stale ones, and the file gets an open hole
+ * after its last record read, as for any other unreadable end. The disk
+ * reading again, they come back and the stale records are cut.
+ */
+static void
+test_unreadable_tail_reused(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct spool_hole h[SPOOL_MAX_FILE_HOLES];
+	struct got g = { 0 };
+	char seg[700];
+	bool distrusted = true;
+	uint64_t first, end;
+	off_t size;
+	size_t nh = SPOOL_MAX_FILE_HOLES;
+
+	(void)state;
+	reset();
+	reused_crash(seg, sizeof(seg));
 	first = strtoull(strrchr(seg, '/') + 1, NULL, 16);
 	size = file_size(seg);
 	assert_true(size > 3 * 4096);	/* the old records of the spare go on to here */
@@ -1060,39 +1073,10 @@ test_unreadable_after_stale_reused(void **state)
 	uint64_t first;
 	off_t size;
 	size_t nh = SPOOL_MAX_FILE_HOLES;
-	pid_t pid;
-	int status;
 
 	(void)state;
 	reset();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		uint64_t s, last = 0;
-		bool ok;
-
-		sp = open_sp(1 << 20, 16384, 0);
-		append_range(sp, 1, 300, true);
-		ok = spool_sync(sp) == 0;
-		spool_covered(sp, 300);
-		spool_ack(sp, 150);
-		ok = ok && spare_exists();
-		for (s = 301; ok && (last == 0 || s <= last) && s < 900; s++) {
-			struct spool_rec r;
-			char buf[64];
-
-			rec(&r, s, buf, sizeof(buf));
-			ok = spool_append(sp, &r, true) == 0;
-			spool_get_stats(sp, &st);
-			if (st.reused == 1 && last == 0)
-				last = s + 49;	/* 50 records of 112 bytes in the reused file */
-		}
-		ok = ok && last != 0 && spool_sync(sp) == 0;
-		_exit(ok ? 0 : 1);	/* a crash: the stale records stay past the new ones */
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	seg_file(seg, sizeof(seg), -1);
+	reused_crash(seg, sizeof(seg));
 	first = strtoull(strrchr(seg, '/') + 1, NULL, 16);
 	size = file_size(seg);
 	assert_true(size > 3 * 4096);
@@ -1121,42 +1105,12 @@ static void
 test_unreadable_after_stale_reused_mid_bad(void **state)
 {
 	struct spool *sp;
-	struct spool_stats st;
 	char seg[700];
 	off_t size;
-	pid_t pid;
-	int status;
 
 	(void)state;
 	reset();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		uint64_t s, last = 0;
-		bool ok;
-
-		sp = open_sp(1 << 20, 16384, 0);
-		append_range(sp, 1, 300, true);
-		ok = spool_sync(sp) == 0;
-		spool_covered(sp, 300);
-		spool_ack(sp, 150);
-		ok = ok && spare_exists();
-		for (s = 301; ok && (last == 0 || s <= last) && s < 900; s++) {
-			struct spool_rec r;
-			char buf[64];
-
-			rec(&r, s, buf, sizeof(buf));
-			ok = spool_append(sp, &r, true) == 0;
-			spool_get_stats(sp, &st);
-			if (st.reused == 1 && last == 0)
-				last = s + 49;	/* 50 records of 112 bytes in the reused file */
-		}
-		ok = ok && last != 0 && spool_sync(sp) == 0;
-		_exit(ok ? 0 : 1);	/* a crash: the stale records stay past the new ones */
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	seg_file(seg, sizeof(seg), -1);
+	reused_crash(seg, sizeof(seg));
 	size = file_size(seg);
 	assert_true(size > 3 * 4096);
 	/* the new records end at 5,600, where an intact stale one starts; block 2 is bad */
