@@ -882,24 +882,20 @@ test_unreadable_while_running(void **state)
 }
 
 /*
- * The replay holds at a record whose block the disk cannot read; when the
- * 30 s are up, the disk reads that block again but fails the record's
- * next block once (a passing fault). That block was never held: the try
- * that ends the hold reads it again as any read does, and the record is
- * read, not skipped with the blocks after it.
+ * A journal whose first record has fragments in blocks 0, 1 and 2 (40
+ * records, synced, opened again), block 1 gone bad while running: the
+ * replay holds there. Its path in path.
  */
-static void
-test_unreadable_hold_expiry_passing_fault(void **state)
+static struct journal *
+held_at_block1(char *path, size_t pathsz)
 {
-	char err[256], path[300];
+	char err[256];
 	static char big[9001];
 	struct journal *j;
 	struct journal_rec r;
 	uint64_t next;
-	int rc = -1;
 
-	(void)state;
-	snprintf(path, sizeof(path), "%s/sink.journal", dir);
+	snprintf(path, pathsz, "%s/sink.journal", dir);
 	memset(big, 'b', sizeof(big) - 1);
 	j = journal_open(dir, 1 << 24, err, sizeof(err));
 	assert_non_null(j);
@@ -916,6 +912,26 @@ test_unreadable_hold_expiry_passing_fault(void **state)
 	fault_on(path, 4096, 8192, -1);	/* block 1 goes bad while running */
 	assert_int_equal(journal_read(j, 0, &r, &next), -1);
 	assert_int_equal(errno, EIO);
+	return j;
+}
+
+/*
+ * The replay holds at a record whose block the disk cannot read; when the
+ * 30 s are up, the disk reads that block again but fails the record's
+ * next block once (a passing fault). That block was never held: the try
+ * that ends the hold reads it again as any read does, and the record is
+ * read, not skipped with the blocks after it.
+ */
+static void
+test_unreadable_hold_expiry_passing_fault(void **state)
+{
+	char path[300];
+	struct journal *j = held_at_block1(path, sizeof(path));
+	struct journal_rec r;
+	uint64_t next;
+	int rc = -1;
+
+	(void)state;
 	clock_skip_ns = 31 * 1000000000LL;	/* the hold is over */
 	fault_on(path, 8192, 12288, 1);	/* block 1 reads again; block 2 fails once */
 	rc = journal_read(j, 0, &r, &next);
@@ -945,30 +961,13 @@ slow_fault_hook(int fd, size_t n, off_t off)
 static void
 test_unreadable_hold_expiry_during_try(void **state)
 {
-	char err[256], path[300];
-	static char big[9001];
-	struct journal *j;
+	char path[300];
+	struct journal *j = held_at_block1(path, sizeof(path));
 	struct journal_rec r;
 	uint64_t next;
 	int rc = -1;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/sink.journal", dir);
-	memset(big, 'b', sizeof(big) - 1);
-	j = journal_open(dir, 1 << 24, err, sizeof(err));
-	assert_non_null(j);
-	put(j, 2, "b", 1, big, NULL);	/* fragments in blocks 0, 1 and 2 */
-	for (int i = 2; i <= 40; i++)
-		put_numbered(j, (uint64_t)i);
-	assert_int_equal(journal_sync(j), 0);
-	journal_free(j);
-	j = journal_open(dir, 1 << 24, err, sizeof(err));
-	assert_non_null(j);
-	put_numbered(j, 41);
-
-	fault_on(path, 4096, 8192, -1);	/* block 1 goes bad while running */
-	assert_int_equal(journal_read(j, 0, &r, &next), -1);
-	assert_int_equal(errno, EIO);
 	clock_skip_ns = 29500000000LL;	/* a try inside the hold */
 	fault_on(path, 8192, 12288, 1);	/* block 1 reads again; block 2 fails once, slowly */
 	pread_hook = slow_fault_hook;
