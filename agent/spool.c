@@ -45,12 +45,35 @@
  */
 #define SPOOL_SPARE "spare"
 
+/* Bytes [from, to) of a segment the scan skipped (corrupt or unreadable). */
+struct spool_range {
+	uint64_t from, to;
+};
+
+/*
+ * Runs of skipped bytes remembered per segment: the loader goes past
+ * them without reading (a bad block read again costs 0.2 s of retries in
+ * the event loop and was counted once), and tells bytes that went bad
+ * since the start from them. More runs than this in one segment: it is
+ * "damaged" as a whole (below).
+ */
+#define SPOOL_SEG_RANGES 16
+
 struct spool_seg {
 	uint64_t first_seq;	/* its name */
 	uint64_t last_seq;	/* highest in it; 0 when empty */
 	uint64_t bytes;		/* valid bytes (including buffered, for the last one) */
 	bool legacy;		/* older than the key: records checked by their CRC only */
-	bool damaged;		/* the scan skipped or cut bytes of it (its holes are known) */
+	/*
+	 * The scan skipped bytes of it that lost records, in more runs than
+	 * lost[] holds (or found it empty after earlier lost bytes): the
+	 * loader then takes any bytes it cannot use in it for known ones
+	 * (their holes opened by the scan) and opens no hole of its own.
+	 */
+	bool damaged;
+	/* The runs the scan skipped before `bytes`, in order; owned (NULL: none). */
+	struct spool_range *lost;
+	uint8_t nlost;
 	uint64_t kept;		/* lost bytes kept past its records (segments followed it) */
 	bool sealed;		/* some of them unreadable: never cut, written to or reused */
 };
@@ -369,6 +392,55 @@ seg_add(struct spool *sp, uint64_t first)
 	sp->segs[sp->nsegs].first_seq = first;
 	sp->nsegs++;
 	return 0;
+}
+
+/* Removes segment i from the list (its file is the caller's business). */
+static void
+seg_drop(struct spool *sp, size_t i)
+{
+	sp->total -= sp->segs[i].bytes;
+	sp->kept -= sp->segs[i].kept;
+	free(sp->segs[i].lost);
+	memmove(sp->segs + i, sp->segs + i + 1, (sp->nsegs - i - 1) * sizeof(sp->segs[0]));
+	sp->nsegs--;
+}
+
+/*
+ * Notes bytes [from, to) of segment s as skipped by the scan (merged with
+ * the run before when they touch). Past SPOOL_SEG_RANGES runs, or out of
+ * memory, the segment is damaged as a whole.
+ */
+static void
+seg_lost_add(struct spool_seg *s, uint64_t from, uint64_t to)
+{
+	if (s->damaged || from >= to)
+		return;
+	if (s->nlost > 0 && from <= s->lost[s->nlost - 1].to) {
+		if (to > s->lost[s->nlost - 1].to)
+			s->lost[s->nlost - 1].to = to;
+		return;
+	}
+	if (s->lost == NULL && (s->lost = calloc(SPOOL_SEG_RANGES, sizeof(*s->lost))) == NULL) {
+		s->damaged = true;
+		return;
+	}
+	if (s->nlost == SPOOL_SEG_RANGES) {
+		s->damaged = true;
+		return;
+	}
+	s->lost[s->nlost].from = from;
+	s->lost[s->nlost].to = to;
+	s->nlost++;
+}
+
+/* The first run of s the scan skipped that ends after off, or NULL. */
+static const struct spool_range *
+seg_lost_next(const struct spool_seg *s, uint64_t off)
+{
+	for (uint8_t k = 0; k < s->nlost; k++)
+		if (s->lost[k].to > off)
+			return &s->lost[k];
+	return NULL;
 }
 
 /*
@@ -800,6 +872,7 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 			{
 				size_t next = resync(seg_key(sp, i), sp->rbuf, pos + 1, (size_t)n, !eof);
 				corrupt += next - pos;
+				seg_lost_add(s, off + pos, off + next);
 				pos = next;
 				skipped = true;
 			}
@@ -885,7 +958,13 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		sp->st.corrupt_bytes += corrupt;
 	}
 	s->bytes = good_end;
-	s->damaged = corrupt > 0 || unreadable > 0 || sp->gap_pending;
+	/* The loader reads up to good_end: runs after it (a tail cut or kept) are not met. */
+	while (s->nlost > 0 && s->lost[s->nlost - 1].from >= good_end)
+		s->nlost--;
+	if (s->nlost > 0 && s->lost[s->nlost - 1].to > good_end)
+		s->lost[s->nlost - 1].to = good_end;
+	if (s->bytes == 0 && sp->gap_pending)
+		s->damaged = true;
 	if (tail_cut)
 		sp->gap_pending = true;
 	sp->total += good_end;
@@ -942,10 +1021,7 @@ seg_remove_first(struct spool *sp)
 	} else if (unlink(path) != 0 && errno != ENOENT) {
 		ms_warn("event=spool_error segment=%s reason=\"%s\"", path, strerror(errno));
 	}
-	sp->total -= sp->segs[0].bytes;
-	sp->kept -= sp->segs[0].kept;
-	memmove(sp->segs, sp->segs + 1, (sp->nsegs - 1) * sizeof(sp->segs[0]));
-	sp->nsegs--;
+	seg_drop(sp, 0);
 	if (sp->lbad) {
 		if (sp->lbad_seg == 0)
 			sp->lbad = false;
@@ -1277,9 +1353,7 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
-		sp->kept -= sp->segs[i].kept;
-		memmove(sp->segs + i, sp->segs + i + 1, (sp->nsegs - i - 1) * sizeof(sp->segs[0]));
-		sp->nsegs--;
+		seg_drop(sp, i);
 		sp->dir_dirty = true;
 	}
 	/* Where the files' last records are, for a backlog to come (spool_append). */
@@ -1357,6 +1431,8 @@ spool_free(struct spool *sp)
 	}
 	if (sp->rfd >= 0)
 		close(sp->rfd);
+	for (size_t i = 0; i < sp->nsegs; i++)
+		free(sp->segs[i].lost);
 	free(sp->segs);
 	free(sp->wbuf);
 	free(sp->rbuf);
@@ -1559,11 +1635,12 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 	while (sp->backlog) {
 		struct spool_seg *s;
 		char path[4200];
+		const struct spool_range *known;
 		uint64_t unreadable, bad_start, bad_end;
 		ssize_t n;
 		size_t pos = 0, want;
 		int e;
-		bool eof, limited;
+		bool eof, limited, at_known = false;
 
 		if (sp->rd_seg >= sp->nsegs) {
 			sp->backlog = false;
@@ -1597,6 +1674,21 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 		bad_end = 0;
 		limited = false;
 		want = s->bytes - sp->rd_off < SPOOL_RBUF ? (size_t)(s->bytes - sp->rd_off) : SPOOL_RBUF;
+		if ((known = seg_lost_next(s, sp->rd_off)) != NULL) {
+			/*
+			 * Bytes the scan skipped (counted then, their lines' holes
+			 * opened then): on after them, not read again.
+			 */
+			if (sp->rd_off >= known->from) {
+				sp->rd_off = known->to;
+				continue;
+			}
+			if (sp->rd_off + want > known->from) {
+				want = (size_t)(known->from - sp->rd_off);
+				limited = true;
+				at_known = true;
+			}
+		}
 		if (sp->lbad && sp->lbad_seg == sp->rd_seg && sp->rd_off < sp->lbad_to) {
 			if (sp->rd_off >= sp->lbad_from) {
 				/* At the blocks it could not read: on after them. */
@@ -1609,6 +1701,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			if (sp->rd_off + want > sp->lbad_from) {
 				want = (size_t)(sp->lbad_from - sp->rd_off);
 				limited = true;
+				at_known = false;
 			}
 		}
 		n = ms_disk_pread_to_bad(sp->rfd, sp->rbuf, want, sp->rd_off, &unreadable, &bad_end,
@@ -1635,6 +1728,7 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 				continue;
 			n = (ssize_t)(bad_start - sp->rd_off);
 			limited = true;
+			at_known = false;
 		}
 		if (!limited && n >= 0 && (size_t)n < want && sp->rd_seg + 1 < sp->nsegs) {
 			/* An older segment shorter than scanned (cut by someone else): its end is here. */
@@ -1691,6 +1785,19 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 					sp->st.backlog--;
 			}
 			pos += (size_t)rc;
+		}
+		if (limited && pos == 0 && at_known) {
+			/*
+			 * No whole record before bytes the scan skipped, where the
+			 * scan had one: gone bad since (nothing else writes there).
+			 */
+			ms_warn("event=spool_corrupt segment=%016" PRIx64 " offset=%" PRIu64
+			    " note=\"records gone bad since the start: skipped\"", s->first_seq, sp->rd_off);
+			sp->st.corrupt_bytes += known->from - sp->rd_off;
+			sp->rd_off = known->from;
+			if (!s->damaged)
+				sp->load_gap = true;
+			continue;
 		}
 		if (limited && pos == 0) {
 			/* The record here runs into the blocks it could not read: lost with them. */

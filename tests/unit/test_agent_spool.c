@@ -1485,6 +1485,255 @@ test_load_two_bad_blocks(void **state)
 }
 
 /*
+ * A block the scan could not read is not read again when the backlog is
+ * read back (three more tries, 0.2 s of pauses in the event loop) nor
+ * counted twice: the loader goes past the bytes the scan skipped.
+ */
+static void
+test_load_skips_scanned_bad(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st, st2;
+	struct got g = { 0 };
+	char seg[700];
+	unsigned pauses;
+
+	(void)state;
+	reset();
+	spool_of(1 << 20, 1, 300);
+	seg_file(seg, sizeof(seg), 0);
+	fault_on(seg, 4 * 4096, 5 * 4096, -1);
+	nanosleeps = 0;
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	assert_int_equal(fault.hits, MS_DISK_TRIES);
+	pauses = nanosleeps;
+	spool_get_stats(sp, &st);
+	assert_true(st.corrupt_bytes >= 4096 && st.corrupt_bytes < 4096 + 200);
+	while (spool_backlog(sp))
+		(void)spool_load(sp, take, &g);
+	if (fault.hits != MS_DISK_TRIES)
+		fail_msg("the block was read %d times (%d at the scan)", fault.hits, MS_DISK_TRIES);
+	assert_int_equal(nanosleeps, pauses);
+	fault.ino = 0;
+	spool_get_stats(sp, &st2);
+	assert_int_equal(st2.corrupt_bytes, st.corrupt_bytes);
+	assert_int_equal(g.n, st.recovered);
+	for (size_t i = 1; i < g.n; i++)
+		assert_true(g.seq[i] > g.seq[i - 1]);
+	assert_int_equal(g.seq[g.n - 1], 300);
+	spool_free(sp);
+}
+
+/*
+ * A block goes bad while the agent runs in a segment the scan already
+ * found damaged (a failing disk loses blocks one after another): the
+ * records of the new bad block are lost too, and the files' lines in them
+ * must be read again – holes from each file's last record read before
+ * them to its first after them, as in a segment without earlier damage.
+ */
+static void
+test_load_bad_in_damaged_segment(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st;
+	struct spool_file_hole h[8];
+	struct got g = { 0 };
+	bool seen[301] = { false };
+	uint64_t lo, hi;
+	size_t nh;
+	char seg[700];
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	for (uint64_t s = 1; s <= 300; s++) {
+		struct spool_rec r;
+		char buf[64];
+
+		rec(&r, s, buf, sizeof(buf));
+		r.ino = hole_ino(s);
+		assert_int_equal(spool_append(sp, &r, true), 0);
+	}
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	seg_file(seg, sizeof(seg), 0);
+	fault_on(seg, 2 * 4096, 3 * 4096, -1);	/* found by the scan */
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_true(st.recovered < 300);
+	fault_on(seg, 6 * 4096, 7 * 4096, -1);	/* gone bad since */
+	while (spool_backlog(sp))
+		(void)spool_load(sp, take, &g);
+	assert_int_equal(fault.hits, MS_DISK_TRIES);
+	fault.ino = 0;
+	for (size_t i = 0; i < g.n; i++)
+		seen[g.seq[i]] = true;
+	/* the run lost to the new block: after the scan's, before the end */
+	for (hi = 300; seen[hi]; hi--)
+		;
+	for (lo = hi; lo > 1 && !seen[lo - 1]; lo--)
+		;
+	assert_true(lo > 150 && hi < 299);
+	for (uint64_t s = 120; s < lo; s++)
+		assert_true(seen[s]);
+	nh = spool_take_holes(sp, h, 8);
+	for (uint64_t ino = 42; ino <= 43; ino++) {
+		uint64_t before = 0, after = 0;
+		size_t k = hole_of(h, nh, ino);
+
+		for (uint64_t s = 120; s <= 300; s++)
+			if (hole_ino(s) == ino && seen[s]) {
+				if (s < lo)
+					before = s;
+				else if (after == 0)
+					after = s;
+			}
+		if (k == nh)
+			fail_msg("no hole for file %llu's lines lost with the new bad block",
+			    (unsigned long long)ino);
+		assert_int_equal(h[k].h.from, before * 100);
+		assert_int_equal(h[k].h.to, after * 100);
+	}
+	spool_free(sp);
+}
+
+/*
+ * The record right before bytes the scan skipped goes bad since (its
+ * length now runs into them): counted and skipped, its file's lines read
+ * again (a hole), and the loader goes on after the skipped bytes – it
+ * neither stops there nor reads the bad block again.
+ */
+static void
+test_load_gone_bad_before_scanned(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st, st2;
+	struct spool_file_hole h[8];
+	struct got g = { 0 };
+	bool seen[301] = { false };
+	char seg[700], buf[8192];
+	uint64_t lost_seq, before = 0, after = 0;
+	off_t off = 0, prev = -1;
+	size_t nh, k;
+	int fd;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	for (uint64_t s = 1; s <= 300; s++) {
+		struct spool_rec r;
+		char line[64];
+
+		rec(&r, s, line, sizeof(line));
+		r.ino = hole_ino(s);
+		assert_int_equal(spool_append(sp, &r, true), 0);
+	}
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	seg_file(seg, sizeof(seg), 0);
+	/* where the record across block 2's start begins, and the one before it */
+	assert_true((fd = open(seg, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	while (off + 12 + (off_t)ms_get32(buf + off + 8) <= 2 * 4096) {
+		prev = off;
+		off += 12 + (off_t)ms_get32(buf + off + 8);
+	}
+	assert_true(prev > 0);
+	fault_on(seg, 2 * 4096, 3 * 4096, -1);
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	/*
+	 * the record before: its length (and its line's, which must agree)
+	 * now past the skipped bytes' start, so that it reads as cut short
+	 */
+	{
+		char len[4];
+
+		ms_put32(len, ms_get32(buf + prev + 8) + 5000);
+		assert_int_equal(pwrite(fd, len, 4, prev + 8), 4);
+		ms_put32(len, ms_get32(buf + prev + 68) + 5000);
+		assert_int_equal(pwrite(fd, len, 4, prev + 68), 4);
+	}
+	close(fd);
+	while (spool_backlog(sp))
+		(void)spool_load(sp, take, &g);
+	assert_int_equal(fault.hits, MS_DISK_TRIES);
+	fault.ino = 0;
+	spool_get_stats(sp, &st2);
+	assert_int_equal(st2.corrupt_bytes, st.corrupt_bytes + (uint64_t)(off - prev));
+	assert_int_equal(g.n, st.recovered - 1);
+	for (size_t i = 0; i < g.n; i++)
+		seen[g.seq[i]] = true;
+	for (lost_seq = 1; seen[lost_seq]; lost_seq++)
+		;
+	assert_int_equal(g.seq[g.n - 1], 300);
+	for (uint64_t s = 1; s <= 300; s++)
+		if (hole_ino(s) == hole_ino(lost_seq) && seen[s]) {
+			if (s < lost_seq)
+				before = s;
+			else if (after == 0)
+				after = s;
+		}
+	nh = spool_take_holes(sp, h, 8);
+	k = hole_of(h, nh, hole_ino(lost_seq));
+	assert_true(k < nh);
+	assert_int_equal(h[k].h.from, before * 100);
+	assert_int_equal(h[k].h.to, after * 100);
+	spool_free(sp);
+}
+
+/*
+ * More runs of corrupt records in one segment than the scan remembers
+ * (SPOOL_SEG_RANGES): the loader takes them all for known, as before
+ * runs were remembered – counted once, every other record taken, no hole.
+ */
+static void
+test_load_many_corrupt_runs(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st, st2;
+	struct spool_file_hole h[8];
+	struct got g = { 0 };
+	char seg[700];
+	off_t size;
+	int fd;
+
+	(void)state;
+	for (int runs = 4; runs <= 24; runs += 20) {
+		reset();
+		sp = open_sp(1 << 20, 1 << 20, 0);
+		append_range(sp, 1, 100, true);
+		assert_int_equal(spool_sync(sp), 0);
+		spool_free(sp);
+		seg_file(seg, sizeof(seg), 0);
+		size = file_size(seg);
+		/* one byte of the line of every fourth record (they have about the same size) */
+		assert_true((fd = open(seg, O_RDWR)) >= 0);
+		for (int k = 0; k < runs; k++) {
+			off_t at = size / 100 * (4 * k + 2) + SPOOL_REC_HDR + 20;
+			char b;
+
+			assert_int_equal(pread(fd, &b, 1, at), 1);
+			b ^= 0x55;
+			assert_int_equal(pwrite(fd, &b, 1, at), 1);
+		}
+		close(fd);
+		sp = open_sp(1 << 20, 1 << 20, 0);
+		spool_get_stats(sp, &st);
+		assert_int_equal(st.recovered, 100 - (uint64_t)runs);
+		assert_true(st.corrupt_bytes > 0);
+		while (spool_backlog(sp))
+			(void)spool_load(sp, take, &g);
+		spool_get_stats(sp, &st2);
+		assert_int_equal(st2.corrupt_bytes, st.corrupt_bytes);
+		assert_int_equal(g.n, st.recovered);
+		assert_int_equal(spool_take_holes(sp, h, 8), 0);
+		spool_free(sp);
+		memset(&g, 0, sizeof(g));
+	}
+}
+
+/*
  * The loader stops (queue full) before a bad block of segment 1, then
  * segment 0 is delivered and deleted (the segments move down one):
  *  heal = 0: the block is not read (three tries) again;
@@ -1617,6 +1866,60 @@ prop_next(uint64_t *x)
 #define PROP_RECS 240
 
 /*
+ * Loses bytes of the spool for holes_property, past its first bytes
+ * (each file's first record): one to three blocks the disk cannot read
+ * (a third of the calls; 1 is returned), else one or two runs of bytes
+ * zeroed.
+ */
+static int
+prop_damage(uint64_t *xp, off_t first)
+{
+	uint64_t x = *xp;
+	int nsegs = seg_count(), faulted = 0;
+	char seg[700];
+
+	if (prop_next(&x) % 3 == 0) {
+		/* blocks the disk cannot read (one range: the fault follows one file) */
+		int which = (int)(prop_next(&x) % (uint64_t)nsegs);
+		off_t size, from, to;
+
+		seg_file(seg, sizeof(seg), which);
+		size = file_size(seg);
+		from = (off_t)(prop_next(&x) % (uint64_t)size) / 4096 * 4096;
+		if (which == 0)
+			while (from < first)
+				from += 4096;
+		to = from + 4096 * (off_t)(1 + prop_next(&x) % 3);
+		if (from < size) {
+			fault_on(seg, from, to < size ? to : size, -1);
+			faulted = 1;
+		}
+	} else for (int d = 0, nd = 1 + (int)(prop_next(&x) % 2); d < nd; d++) {
+		char z[1500] = { 0 };
+		int which = (int)(prop_next(&x) % (uint64_t)nsegs), fd;
+		off_t size, at;
+		size_t n;
+
+		seg_file(seg, sizeof(seg), which);
+		size = file_size(seg);
+		if (which == 0 && size <= first)
+			continue;
+		/* past the first records (each file's first), not always to the end */
+		at = (which == 0 ? first : 0) + (off_t)(prop_next(&x) % (uint64_t)size);
+		if (at >= size)
+			continue;
+		n = 1 + prop_next(&x) % sizeof(z);
+		if ((off_t)n > size - at)
+			n = (size_t)(size - at);
+		assert_true((fd = open(seg, O_RDWR)) >= 0);
+		assert_int_equal(pwrite(fd, z, n, at), (ssize_t)n);
+		close(fd);
+	}
+	*xp = x;
+	return faulted;
+}
+
+/*
  * Whatever bytes of the spool are lost, every lost line is in a hole of
  * its file (a property over 300 generated spools, a fixed seed): three
  * files' lines (1..80 bytes, "\n" or "\r\n") interleaved at random, each
@@ -1628,24 +1931,28 @@ prop_next(uint64_t *x)
  * has its line inside a hole of its file – between from and to, or after
  * from of an open hole – and no file is distrusted. A file with fewer than
  * four holes has no line read back inside one (nothing read twice).
+ * Lost at start (PROP_START: holes from the scan), while running
+ * (PROP_RUNNING: from the loader), or both (PROP_BOTH: more bytes lost
+ * after a start that found some, in the same segments or others).
  */
+enum prop_when { PROP_START, PROP_RUNNING, PROP_BOTH };
+
 static void
-holes_property(bool running)
+holes_property(enum prop_when when)
 {
-	uint64_t x = UINT64_C(0x9e3779b97f4a7c15) + running;
+	const bool running = when == PROP_RUNNING;
+	uint64_t x = UINT64_C(0x9e3779b97f4a7c15) + (uint64_t)when;
 	size_t lost = 0, unreadable = 0;
 
 	for (int trial = 0; trial < 300; trial++) {
 		static uint64_t start[PROP_RECS + 1], end[PROP_RECS + 1], ino[PROP_RECS + 1];
 		static bool seen[PROP_RECS + 1];
 		uint64_t off[PROP_FILES] = { 0 }, segsz = prop_next(&x) % 2 ? 1 << 20 : 2048;
-		struct spool_hole h[PROP_FILES][SPOOL_MAX_FILE_HOLES + 1];
+		struct spool_hole h[PROP_FILES][2 * (SPOOL_MAX_FILE_HOLES + 1)];
 		size_t nh[PROP_FILES];
 		struct got g = { 0 };
 		struct spool *sp;
-		char seg[700];
 		off_t first = 0;	/* the first PROP_FILES records' bytes: never lost */
-		int nsegs;
 
 		reset();
 		memset(seen, 0, sizeof(seen));
@@ -1675,60 +1982,9 @@ holes_property(bool running)
 		assert_int_equal(spool_sync(sp), 0);
 		if (!running)
 			spool_free(sp);
-		nsegs = (int)seg_count();
-		if (prop_next(&x) % 3 == 0) {
-			/* blocks the disk cannot read (one range: the fault follows one file) */
-			int which = (int)(prop_next(&x) % (uint64_t)nsegs);
-			off_t size, from, to;
-
-			seg_file(seg, sizeof(seg), which);
-			size = file_size(seg);
-			from = (off_t)(prop_next(&x) % (uint64_t)size) / 4096 * 4096;
-			if (which == 0)
-				while (from < first)
-					from += 4096;
-			to = from + 4096 * (off_t)(1 + prop_next(&x) % 3);
-			if (from < size) {
-				fault_on(seg, from, to < size ? to : size, -1);
-				unreadable++;
-			}
-		} else for (int d = 0, nd = 1 + (int)(prop_next(&x) % 2); d < nd; d++) {
-			char z[1500] = { 0 };
-			int which = (int)(prop_next(&x) % (uint64_t)nsegs), fd;
-			off_t size, at;
-			size_t n;
-
-			seg_file(seg, sizeof(seg), which);
-			size = file_size(seg);
-			if (which == 0 && size <= first)
-				continue;
-			/* past the first records (each file's first), not always to the end */
-			at = (which == 0 ? first : 0) + (off_t)(prop_next(&x) % (uint64_t)size);
-			if (at >= size)
-				continue;
-			n = 1 + prop_next(&x) % sizeof(z);
-			if ((off_t)n > size - at)
-				n = (size_t)(size - at);
-			assert_true((fd = open(seg, O_RDWR)) >= 0);
-			assert_int_equal(pwrite(fd, z, n, at), (ssize_t)n);
-			close(fd);
-		}
-		if (running) {
-			/* read back as the collector acknowledges: the holes the loader found */
-			struct spool_file_hole fh[64];
-			size_t n;
-
-			(void)spool_load(sp, take, &g);
-			assert_false(spool_backlog(sp));
-			n = spool_take_holes(sp, fh, MS_ARRAY_LEN(fh));
-			memset(nh, 0, sizeof(nh));
-			for (size_t j = 0; j < n; j++) {
-				int k = (int)(fh[j].ino - 100);
-
-				assert_true(k >= 0 && k < PROP_FILES && nh[k] <= SPOOL_MAX_FILE_HOLES);
-				h[k][nh[k]++] = fh[j].h;
-			}
-		} else {
+		unreadable += prop_damage(&x, first);
+		memset(nh, 0, sizeof(nh));
+		if (!running) {
 			sp = open_sp(1 << 20, segsz, 0);
 			for (int k = 0; k < PROP_FILES; k++) {
 				bool distrusted;
@@ -1739,7 +1995,24 @@ holes_property(bool running)
 				if (distrusted)
 					fail_msg("trial %d: file %d distrusted", trial, k);
 			}
-			(void)spool_load(sp, take, &g);
+		}
+		if (when == PROP_BOTH)
+			unreadable += prop_damage(&x, first);
+		/* read back as the collector acknowledges */
+		(void)spool_load(sp, take, &g);
+		assert_false(spool_backlog(sp));
+		if (when != PROP_START) {
+			/* the holes the loader found */
+			struct spool_file_hole fh[64];
+			size_t n = spool_take_holes(sp, fh, MS_ARRAY_LEN(fh));
+
+			for (size_t j = 0; j < n; j++) {
+				int k = (int)(fh[j].ino - 100);
+
+				assert_true(k >= 0 && k < PROP_FILES &&
+				    nh[k] < MS_ARRAY_LEN(h[k]));
+				h[k][nh[k]++] = fh[j].h;
+			}
 		}
 		spool_free(sp);
 		fault.ino = 0;
@@ -1757,13 +2030,13 @@ holes_property(bool running)
 			}
 			lost += !seen[s];
 			if (!seen[s] && !in)
-				fail_msg("running %d, trial %d: record %llu (file %d, %llu..%llu) lost, "
-				    "in no hole", running, trial, (unsigned long long)s, k,
+				fail_msg("when %d, trial %d: record %llu (file %d, %llu..%llu) lost, "
+				    "in no hole", (int)when, trial, (unsigned long long)s, k,
 				    (unsigned long long)start[s],
 				    (unsigned long long)end[s]);
 			if (seen[s] && in && nh[k] < SPOOL_MAX_FILE_HOLES)
-				fail_msg("running %d, trial %d: record %llu read back and in a hole",
-				    running, trial, (unsigned long long)s);
+				fail_msg("when %d, trial %d: record %llu read back and in a hole",
+				    (int)when, trial, (unsigned long long)s);
 		}
 	}
 	/* not a property of nothing: many lines were lost, some in unreadable blocks */
@@ -1775,7 +2048,7 @@ static void
 test_holes_cover_lost(void **state)
 {
 	(void)state;
-	holes_property(false);
+	holes_property(PROP_START);
 }
 
 /* The same while the agent runs: the bytes go bad under the backlog, found as it is read back. */
@@ -1783,7 +2056,15 @@ static void
 test_load_holes_cover_lost(void **state)
 {
 	(void)state;
-	holes_property(true);
+	holes_property(PROP_RUNNING);
+}
+
+/* Both: bytes lost before a start and more after it, the loader's holes beside the scan's. */
+static void
+test_both_holes_cover_lost(void **state)
+{
+	(void)state;
+	holes_property(PROP_BOTH);
 }
 
 static void
@@ -2319,7 +2600,12 @@ main(void)
 		cmocka_unit_test(test_load_bad_block_once),
 		cmocka_unit_test(test_holes_cover_lost),
 		cmocka_unit_test(test_load_holes_cover_lost),
+		cmocka_unit_test(test_both_holes_cover_lost),
 		cmocka_unit_test(test_load_two_bad_blocks),
+		cmocka_unit_test(test_load_skips_scanned_bad),
+		cmocka_unit_test(test_load_bad_in_damaged_segment),
+		cmocka_unit_test(test_load_gone_bad_before_scanned),
+		cmocka_unit_test(test_load_many_corrupt_runs),
 		cmocka_unit_test(test_load_bad_after_trim),
 		cmocka_unit_test(test_load_bad_after_trim_heal),
 		cmocka_unit_test(test_kept_tail_then_empty_segment),
