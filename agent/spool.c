@@ -74,6 +74,8 @@ struct spool_seg {
 	/* The runs the scan skipped before `bytes`, in order; owned (NULL: none). */
 	struct spool_range *lost;
 	uint8_t nlost;
+	bool lost_over;		/* a run did not fit in lost[] (seg_scan: damaged unless trimmed) */
+	uint64_t over_from;	/* the first such run's start */
 	uint64_t kept;		/* lost bytes kept past its records (segments followed it) */
 	bool sealed;		/* some of them unreadable: never cut, written to or reused */
 };
@@ -413,7 +415,7 @@ seg_drop(struct spool *sp, size_t i)
 static void
 seg_lost_add(struct spool_seg *s, uint64_t from, uint64_t to)
 {
-	if (s->damaged || from >= to)
+	if (s->damaged || s->lost_over || from >= to)
 		return;
 	if (s->nlost > 0 && from <= s->lost[s->nlost - 1].to) {
 		if (to > s->lost[s->nlost - 1].to)
@@ -425,7 +427,11 @@ seg_lost_add(struct spool_seg *s, uint64_t from, uint64_t to)
 		return;
 	}
 	if (s->nlost == SPOOL_SEG_RANGES) {
-		s->damaged = true;
+		/* damaged unless the run is past the segment's records (seg_scan) */
+		if (!s->lost_over) {
+			s->lost_over = true;
+			s->over_from = from;
+		}
 		return;
 	}
 	s->lost[s->nlost].from = from;
@@ -963,6 +969,9 @@ seg_scan(struct spool *sp, size_t i, char *err, size_t errsz)
 		s->nlost--;
 	if (s->nlost > 0 && s->lost[s->nlost - 1].to > good_end)
 		s->lost[s->nlost - 1].to = good_end;
+	/* More runs than lost[] holds before good_end: damaged as a whole. */
+	if (s->lost_over && s->over_from < good_end)
+		s->damaged = true;
 	if (s->bytes == 0 && sp->gap_pending)
 		s->damaged = true;
 	if (tail_cut)
@@ -1724,17 +1733,49 @@ spool_load(struct spool *sp, spool_load_fn fn, void *arg)
 			sp->lbad_seg = sp->rd_seg;
 			sp->lbad_from = bad_start;
 			sp->lbad_to = bad_end;
+			if (bad_end % MS_DISK_BLOCK != 0 && bad_end == sp->rd_off + want) {
+				/*
+				 * The read stopped inside the block (at bytes the scan
+				 * skipped, or the window's end): the rest of it does
+				 * not read either – not tried again after them. Its
+				 * bytes outside known runs are counted now.
+				 */
+				uint64_t end = bad_end + MS_DISK_BLOCK - bad_end % MS_DISK_BLOCK;
+
+				if (end > s->bytes)
+					end = s->bytes;
+				for (uint64_t at = bad_end; at < end;) {
+					const struct spool_range *k = seg_lost_next(s, at);
+					uint64_t stop = k != NULL && k->from < end ? k->from : end;
+
+					if (k != NULL && k->from <= at) {
+						at = k->to;
+						continue;
+					}
+					sp->st.corrupt_bytes += stop - at;
+					at = stop;
+				}
+				if (end > bad_end)
+					sp->lbad_to = end;
+			}
 			if (bad_start <= sp->rd_off)
 				continue;
 			n = (ssize_t)(bad_start - sp->rd_off);
 			limited = true;
 			at_known = false;
 		}
-		if (!limited && n >= 0 && (size_t)n < want && sp->rd_seg + 1 < sp->nsegs) {
+		/*
+		 * Short without a block it could not read: the file ends there,
+		 * also where the read stopped short of skipped bytes (known or
+		 * lbad) – taken for a limit, it would be read again and again.
+		 */
+		if (unreadable == 0 && n >= 0 && (size_t)n < want && sp->rd_seg + 1 < sp->nsegs) {
 			/* An older segment shorter than scanned (cut by someone else): its end is here. */
 			sp->total -= s->bytes - (sp->rd_off + (uint64_t)n);
 			s->bytes = sp->rd_off + (uint64_t)n;
 			sp->load_gap = true;	/* records went with it */
+			limited = false;
+			at_known = false;
 			if (n == 0)
 				continue;
 		} else if (!limited && n >= 0 && (size_t)n < want) {

@@ -1597,6 +1597,41 @@ test_load_bad_in_damaged_segment(void **state)
 	spool_free(sp);
 }
 
+/* The start offsets of segment file seg's records (up to max), their count. */
+static size_t
+rec_offsets(const char *seg, off_t *offs, size_t max)
+{
+	off_t size = file_size(seg), off = 0;
+	size_t n = 0;
+	char *buf;
+	int fd;
+
+	assert_non_null(buf = malloc((size_t)size));
+	assert_true((fd = open(seg, O_RDONLY)) >= 0);
+	assert_int_equal(pread(fd, buf, (size_t)size, 0), size);
+	close(fd);
+	while (off + 12 <= size && n < max) {
+		offs[n++] = off;
+		off += 12 + (off_t)ms_get32(buf + off + 8);
+	}
+	free(buf);
+	return n;
+}
+
+/* Flips one byte of the line of the record at off (the scan skips it). */
+static void
+spoil_rec(const char *seg, off_t off)
+{
+	char b;
+	int fd;
+
+	assert_true((fd = open(seg, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &b, 1, off + SPOOL_REC_HDR + 20), 1);
+	b ^= 0x55;
+	assert_int_equal(pwrite(fd, &b, 1, off + SPOOL_REC_HDR + 20), 1);
+	close(fd);
+}
+
 /*
  * The record right before bytes the scan skipped goes bad since (its
  * length now runs into them): counted and skipped, its file's lines read
@@ -1611,10 +1646,10 @@ test_load_gone_bad_before_scanned(void **state)
 	struct spool_file_hole h[8];
 	struct got g = { 0 };
 	bool seen[301] = { false };
-	char seg[700], buf[8192];
+	char seg[700], buf[4];
 	uint64_t lost_seq, before = 0, after = 0;
-	off_t off = 0, prev = -1;
-	size_t nh, k;
+	off_t offs[400], off, prev;
+	size_t nh, k, r0;
 	int fd;
 
 	(void)state;
@@ -1632,13 +1667,11 @@ test_load_gone_bad_before_scanned(void **state)
 	spool_free(sp);
 	seg_file(seg, sizeof(seg), 0);
 	/* where the record across block 2's start begins, and the one before it */
-	assert_true((fd = open(seg, O_RDWR)) >= 0);
-	assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	while (off + 12 + (off_t)ms_get32(buf + off + 8) <= 2 * 4096) {
-		prev = off;
-		off += 12 + (off_t)ms_get32(buf + off + 8);
-	}
-	assert_true(prev > 0);
+	assert_int_equal(rec_offsets(seg, offs, 400), 300);
+	for (r0 = 1; offs[r0 + 1] <= 2 * 4096; r0++)
+		;
+	prev = offs[r0 - 1];
+	off = offs[r0];
 	fault_on(seg, 2 * 4096, 3 * 4096, -1);
 	sp = open_sp(1 << 20, 1 << 20, 0);
 	spool_get_stats(sp, &st);
@@ -1646,13 +1679,11 @@ test_load_gone_bad_before_scanned(void **state)
 	 * the record before: its length (and its line's, which must agree)
 	 * now past the skipped bytes' start, so that it reads as cut short
 	 */
-	{
-		char len[4];
-
-		ms_put32(len, ms_get32(buf + prev + 8) + 5000);
-		assert_int_equal(pwrite(fd, len, 4, prev + 8), 4);
-		ms_put32(len, ms_get32(buf + prev + 68) + 5000);
-		assert_int_equal(pwrite(fd, len, 4, prev + 68), 4);
+	assert_true((fd = open(seg, O_RDWR)) >= 0);
+	for (int at = 8; at <= 68; at += 60) {
+		assert_int_equal(pread(fd, buf, 4, prev + at), 4);
+		ms_put32(buf, ms_get32(buf) + 5000);
+		assert_int_equal(pwrite(fd, buf, 4, prev + at), 4);
 	}
 	close(fd);
 	while (spool_backlog(sp))
@@ -1731,6 +1762,132 @@ test_load_many_corrupt_runs(void **state)
 		spool_free(sp);
 		memset(&g, 0, sizeof(g));
 	}
+}
+
+/*
+ * An older segment cut short by someone else after the start
+ * (shorter than scanned), at a record's end before bytes the scan skipped
+ * in it: as without skipped bytes, the loader takes its end there and
+ * goes on with the next segment. (Read limited to the skipped bytes, the
+ * short read is taken for "short file": the loader stops there for good,
+ * every later record held.)
+ */
+static void
+test_load_shorter_before_scanned(void **state)
+{
+	struct spool *sp;
+	struct got g = { 0 };
+	char seg[700];
+	off_t offs[400];
+	size_t n, calls = 0;
+	bool seen[601] = { false };
+
+	(void)state;
+	reset();
+	spool_of(16384, 1, 600);
+	assert_true(seg_count() >= 3);
+	seg_file(seg, sizeof(seg), 0);
+	n = rec_offsets(seg, offs, 400);
+	assert_true(n > 100);
+	spoil_rec(seg, offs[80]);	/* skipped by the scan: a known run */
+	sp = open_sp(1 << 20, 16384, 0);
+	assert_true(spool_backlog(sp));
+	assert_int_equal(truncate(seg, offs[40]), 0);	/* records 41.. of it gone */
+	while (spool_backlog(sp)) {
+		(void)spool_load(sp, take, &g);
+		if (++calls > 20)
+			fail_msg("the backlog never drains: %zu records taken (of about %zu)", g.n,
+			    600 - n + 40);
+	}
+	for (size_t i = 0; i < g.n; i++)
+		seen[g.seq[i]] = true;
+	for (uint64_t s = 1; s <= 40; s++)
+		assert_true(seen[s]);
+	for (uint64_t s = n + 1; s <= 600; s++)
+		assert_true(seen[s]);
+	spool_free(sp);
+}
+
+/*
+ * A block goes bad while the agent runs across the start of a
+ * small run the scan skipped (one corrupt record in the block's middle):
+ * read once (three tries), as anywhere else. (The read stopped at the
+ * run's start takes the block's first part for all of it; after the run,
+ * the block's rest is read again: three more tries, 0.2 s more in the
+ * event loop.)
+ */
+static void
+test_load_bad_across_scanned_run(void **state)
+{
+	struct spool *sp;
+	struct got g = { 0 };
+	char seg[700];
+	off_t offs[400];
+	size_t n, k;
+
+	(void)state;
+	reset();
+	spool_of(1 << 20, 1, 300);
+	seg_file(seg, sizeof(seg), 0);
+	n = rec_offsets(seg, offs, 400);
+	assert_int_equal(n, 300);
+	for (k = 0; offs[k] < 2 * 4096 + 1000; k++)
+		;
+	assert_true(offs[k + 1] < 3 * 4096);
+	spoil_rec(seg, offs[k]);	/* the scan skips record k + 1 */
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	fault_on(seg, 2 * 4096, 3 * 4096, -1);	/* gone bad since */
+	nanosleeps = 0;
+	while (spool_backlog(sp))
+		(void)spool_load(sp, take, &g);
+	if (fault.hits != MS_DISK_TRIES)
+		fail_msg("the block gone bad was read %d times (%d tries: once)", fault.hits,
+		    MS_DISK_TRIES);
+	fault.ino = 0;
+	assert_int_equal(g.seq[g.n - 1], 300);
+	spool_free(sp);
+}
+
+/*
+ * 16 runs skipped in the middle of a segment (as many as are
+ * remembered) and a torn tail cut at the start: the tail's run is not one
+ * the loader meets (trimmed), so the segment is not damaged as a whole –
+ * a record going bad later in it is counted and its line gets a hole.
+ * (The 17th run set "damaged" before the trim: lines lost.)
+ */
+static void
+test_load_runs_and_torn_tail(void **state)
+{
+	struct spool *sp;
+	struct spool_stats st, st2;
+	struct spool_file_hole h[8];
+	struct got g = { 0 };
+	char seg[700];
+	off_t offs[200];
+	size_t n;
+
+	(void)state;
+	reset();
+	spool_of(1 << 20, 1, 100);
+	seg_file(seg, sizeof(seg), 0);
+	n = rec_offsets(seg, offs, 200);
+	assert_int_equal(n, 100);
+	for (int k = 0; k < 16; k++)
+		spoil_rec(seg, offs[4 * k + 2]);
+	assert_int_equal(truncate(seg, file_size(seg) - 7), 0);	/* torn: record 100 */
+	sp = open_sp(1 << 20, 1 << 20, 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.recovered, 100 - 16 - 1);
+	spoil_rec(seg, offs[80]);	/* record 81 goes bad since */
+	while (spool_backlog(sp))
+		(void)spool_load(sp, take, &g);
+	spool_get_stats(sp, &st2);
+	assert_int_equal(g.n, st.recovered - 1);
+	if (st2.corrupt_bytes == st.corrupt_bytes)
+		fail_msg("record 81 gone bad since the start: not counted (segment taken as damaged)");
+	if (spool_take_holes(sp, h, 8) == 0)
+		fail_msg("record 81's line lost: no hole");
+	spool_free(sp);
 }
 
 /*
@@ -2606,6 +2763,9 @@ main(void)
 		cmocka_unit_test(test_load_bad_in_damaged_segment),
 		cmocka_unit_test(test_load_gone_bad_before_scanned),
 		cmocka_unit_test(test_load_many_corrupt_runs),
+		cmocka_unit_test(test_load_shorter_before_scanned),
+		cmocka_unit_test(test_load_bad_across_scanned_run),
+		cmocka_unit_test(test_load_runs_and_torn_tail),
 		cmocka_unit_test(test_load_bad_after_trim),
 		cmocka_unit_test(test_load_bad_after_trim_heal),
 		cmocka_unit_test(test_kept_tail_then_empty_segment),
