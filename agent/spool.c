@@ -38,6 +38,8 @@
 #define SPOOL_RBUF (256 * 1024 + SPOOL_MAX_REC)
 /* Files whose reading progress is remembered from the scan at open. */
 #define SPOOL_MAX_ENDS 1024
+/* Slots of the scan's index of ends by file (a power of two, twice SPOOL_MAX_ENDS). */
+#define SPOOL_ENDS_SLOTS 2048
 #define SPOOL_MAX_SEGMENTS 100000
 /*
  * An acknowledged segment file is kept under this name (one at most) and
@@ -145,6 +147,12 @@ struct spool {
 	char *rbuf;
 	struct spool_end *ends;
 	size_t nends;
+	/*
+	 * While the scan runs: ends by file, open addressing, index + 1 (0:
+	 * empty; NULL: searched in order). Every record looks its file up, and
+	 * an agent may follow a thousand files.
+	 */
+	uint16_t *ends_ix;
 	/*
 	 * Set by seg_scan once it has skipped corrupt bytes with valid
 	 * records after them: a page lost in a power cut, say. Lines of any
@@ -564,32 +572,57 @@ hole_fill(struct spool *sp, const struct spool_rec *r)
 	}
 }
 
+/* The scan's end of file (dev, ino), or NULL; *slot: where it is or would go in ends_ix. */
+static struct spool_end *
+end_find(struct spool *sp, uint64_t dev, uint64_t ino, size_t *slot)
+{
+	size_t k, h = (size_t)((((dev * UINT64_C(0x9e3779b97f4a7c15)) ^ ino) *
+	    UINT64_C(0xff51afd7ed558ccd)) >> (64 - 11));
+
+	_Static_assert(SPOOL_ENDS_SLOTS == 1u << 11, "index bits");
+	_Static_assert(SPOOL_ENDS_SLOTS > SPOOL_MAX_ENDS && SPOOL_MAX_ENDS < UINT16_MAX,
+	    "an empty slot ends every probe");
+	if (sp->ends_ix == NULL) {
+		for (k = 0; k < sp->nends; k++)
+			if (sp->ends[k].dev == dev && sp->ends[k].ino == ino)
+				return &sp->ends[k];
+		return NULL;
+	}
+	for (; (k = sp->ends_ix[h]) != 0; h = (h + 1) & (SPOOL_ENDS_SLOTS - 1))
+		if (sp->ends[k - 1].dev == dev && sp->ends[k - 1].ino == ino)
+			break;
+	*slot = h;
+	return k != 0 ? &sp->ends[k - 1] : NULL;
+}
+
 static void
 end_note(struct spool *sp, const struct spool_rec *r)
 {
+	struct spool_end *e;
+	size_t slot = 0;
+
 	if (r->flags & SPOOL_REC_RECOVERED) {
 		/* Not where reading got: an older line, read again. */
 		hole_fill(sp, r);
 		return;
 	}
-	for (size_t i = 0; i < sp->nends; i++) {
-		struct spool_end *e = &sp->ends[i];
-		if (e->dev == r->dev && e->ino == r->ino) {
-			if (e->hole_open)
-				hole_add(sp, e, r);
-			/* Records are in the order lines were read: the last one is where reading got. */
-			e->fp = r->fp;
-			e->fp_len = r->fp_len;
-			e->end = r->end_off;
-			e->seq = r->seq;
-			return;
-		}
+	if ((e = end_find(sp, r->dev, r->ino, &slot)) != NULL) {
+		if (e->hole_open)
+			hole_add(sp, e, r);
+		/* Records are in the order lines were read: the last one is where reading got. */
+		e->fp = r->fp;
+		e->fp_len = r->fp_len;
+		e->end = r->end_off;
+		e->seq = r->seq;
+		return;
 	}
 	if (sp->nends == SPOOL_MAX_ENDS)
 		return;
 	/* First seen after a gap: where its lost lines began is not known. */
 	sp->ends[sp->nends++] = (struct spool_end){ r->dev, r->ino, r->fp, r->end_off, r->fp_len,
 	    r->seq, sp->gap, false, 0 };
+	if (sp->ends_ix != NULL)
+		sp->ends_ix[slot] = (uint16_t)sp->nends;
 }
 
 /*
@@ -1317,6 +1350,8 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 	/* Without a key, every segment found was written without it. */
 	for (size_t i = 0; i < sp->nsegs; i++)
 		sp->segs[i].legacy = keyed == 0 || seg_is_legacy(sp, sp->segs[i].first_seq);
+	/* Out of memory: ends are searched in order instead (slower with many files). */
+	sp->ends_ix = calloc(SPOOL_ENDS_SLOTS, sizeof(*sp->ends_ix));
 	for (size_t i = 0, lf_set = 0; i < sp->nsegs; i++) {
 		/*
 		 * The loader starts with the first segment not all acknowledged:
@@ -1331,6 +1366,9 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 		if (seg_scan(sp, i, err, errsz) < 0)
 			goto fail;
 	}
+	/* Only the scan adds ends; spool_take_file_end takes them out in any order. */
+	free(sp->ends_ix);
+	sp->ends_ix = NULL;
 	/*
 	 * Bytes lost at the end of a segment whose followers all came out
 	 * empty: no record after them says what was lost, so every file's
@@ -1446,6 +1484,7 @@ spool_free(struct spool *sp)
 	free(sp->wbuf);
 	free(sp->rbuf);
 	free(sp->ends);
+	free(sp->ends_ix);
 	free(sp->holes);
 	free(sp->rholes);
 	free(sp);

@@ -346,6 +346,44 @@ test_corrupt_middle(void **state)
 }
 
 /*
+ * An agent following many files: the scan notes where each file's last
+ * record ends, for the first 1,024 files it meets (an index by file while
+ * it runs); files past that limit have no end (read on from their saved
+ * positions). Records of 1,100 files, interleaved.
+ */
+static void
+test_file_ends_many(void **state)
+{
+	struct spool *sp;
+	const uint64_t files = 1100;
+
+	(void)state;
+	reset();
+	sp = open_sp(1 << 22, 1 << 20, 0);
+	for (uint64_t s = 1; s <= 3 * files; s++) {
+		struct spool_rec r;
+		char buf[64];
+
+		rec(&r, s, buf, sizeof(buf));
+		r.ino = 1000 + (s - 1) % files;
+		r.end_off = 10 * s;
+		assert_int_equal(spool_append(sp, &r, true), 0);
+	}
+	assert_int_equal(spool_sync(sp), 0);
+	spool_free(sp);
+	sp = open_sp(1 << 22, 1 << 20, 0);
+	for (uint64_t k = 0; k < files; k++) {
+		bool distrusted = true;
+		uint64_t end = spool_take_file_end(sp, 1, 1000 + k, "head", 4, &distrusted, NULL, NULL);
+
+		if (end != (k < 1024 ? 10 * (2 * files + k + 1) : 0))
+			fail_msg("file %llu: end %llu", (unsigned long long)k, (unsigned long long)end);
+		assert_false(distrusted);
+	}
+	spool_free(sp);
+}
+
+/*
  * A gap in the middle (a page lost in a power cut or to a bad block,
  * records on both sides). Each file noted before it gets a hole: its lines
  * after its last record before the gap, up to the line of its first record
@@ -2744,6 +2782,7 @@ main(void)
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_corrupt_middle),
+		cmocka_unit_test(test_file_ends_many),
 		cmocka_unit_test(test_gap_file_end),
 		cmocka_unit_test(test_forged_record),
 		cmocka_unit_test(test_key_lost),
