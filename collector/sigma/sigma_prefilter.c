@@ -8,9 +8,10 @@
  * of literals one of which must occur:
  *
  *   value      a glob: its longest run of literal bytes; a regex: each
- *              literal run it cannot match without, or when it has none
- *              a long minimum length (a pseudo-literal found by a value
- *              at least that long, PF_RE_MINLEN); anything else
+ *              run it cannot match without, as the set of strings one of
+ *              which occurs (see re_seq), or when it has none a long
+ *              minimum length (a pseudo-literal found by a value at
+ *              least that long, PF_RE_MINLEN); anything else
  *              (cidr, number, null, exists, fieldref, "") – none
  *   group      OR of its alternatives, or none if one has none
  *   item       OR of its groups, or with |all an AND; |neq – none
@@ -18,13 +19,13 @@
  *   search     OR of its maps
  *   condition  AND, OR, not: none
  *
- * AND keeps the clauses of every operand (the best PF_MAX_CLAUSES). OR
- * ranks each operand's clauses and joins them rank by rank: clause j of
- * the result is the union of clause j of every operand, which each
- * operand needs, so the OR needs it too. "Best" prefers longer literals
- * (rarer in logs), then fewer of them. Every step only ever widens what
- * may match, so a rule is skipped only when, for one of its clauses, none
- * of the strings is in the event. Requiring every clause is what keeps
+ * AND keeps the clauses of every operand (the best PF_MAX_CLAUSES). The
+ * OR of two operands needs the union of any clause of one with any clause
+ * of the other: the best such unions are kept (cnf_or). "Best" prefers
+ * clauses whose most common literal is rarest in logs (lit_score: long,
+ * and made of uncommon bytes), then fewer literals. Every step only ever
+ * widens what may match, so a rule is skipped only when, for one of its
+ * clauses, none of the strings is in the event. Requiring every clause is what keeps
  * "type: EXECVE and a0: chmod" from running on every EXECVE record.
  */
 #include "sigma_prefilter.h"
@@ -39,12 +40,19 @@
 #include "sigma_internal.h"
 
 #define PF_MAX_LITS	(1u << 20)	/* literals per filter, a bound on rule files */
-#define PF_GOOD_LEN	8		/* literals this long are all "rare enough" */
+/*
+ * How rare a literal is in log text, in rough bits (see byte_bits): a
+ * clause is as good as its most common literal. Literals worth this much
+ * (about eight letters) are all "rare enough"; a clause worth less than
+ * PF_MIN_SCORE (one common letter or URL separator) is kept only while
+ * its node has nothing better.
+ */
+#define PF_GOOD_SCORE	36
+#define PF_MIN_SCORE	8
 #define PF_MAX_CLAUSES	4		/* clauses (ANDed literal sets) kept per node */
 #define PF_CLAUSE_BITS	2		/* a clause's index among its rule's */
 _Static_assert(PF_MAX_CLAUSES <= (1 << PF_CLAUSE_BITS), "clause index bits");
 #define PF_LS_ONE	UINT32_C(0x80000000)	/* pf_lstate.ref: one clause, inline */
-#define PF_MIN_CLAUSE_LEN	2	/* shorter literals only when nothing else is known */
 #define PF_FCACHE_BITS	8		/* field_find cache: 256 entries */
 #define PF_DIRECT_LITS	64		/* fields with up to this many literals ... */
 #define PF_DIRECT_LEN	32		/* ... are searched directly in values up to this long */
@@ -104,6 +112,7 @@ struct pf_lit {
 struct pf_set {
 	struct pf_lit *v;
 	size_t n, a;
+	unsigned score;		/* of its most common literal (lit_score), when n > 0 */
 };
 
 /* Clauses every one of which a match needs. */
@@ -284,9 +293,32 @@ struct sigma_prefilter {
 
 /* --- extraction ---------------------------------------------------------- */
 
+#define RE_SET_MAX	8	/* bytes of a class a literal run goes on through */
+#define RE_ALTS_MAX	16	/* alternatives of a plain group ("(?:or|and)") */
+#define RE_RUN_MAX	32	/* strings of a run: a product of classes and alternatives */
+#define RE_RUN_LEN	64	/* bytes of each: a longer run is cut into clauses */
+
+/* Strings exactly one of which an atom of a regex matches (lower-cased). */
+struct re_strs {
+	size_t n;		/* 0: none known */
+	uint8_t len[RE_ALTS_MAX];
+	unsigned char s[RE_ALTS_MAX][RE_RUN_LEN];
+};
+
+/*
+ * The literal run being read: every match has one of these strings
+ * ending where the reader is.
+ */
+struct re_run {
+	size_t n;		/* 0: empty */
+	uint8_t len[RE_RUN_MAX];
+	unsigned char s[RE_RUN_MAX][RE_RUN_LEN];
+};
+_Static_assert(RE_RUN_LEN <= UINT8_MAX && RE_ALTS_MAX <= RE_RUN_MAX, "run bounds");
+
 struct pf_build {
 	struct pf_pool *pool;
-	unsigned char *run;	/* SIGMA_MAX_VALUE_LEN bytes: a literal run of a regex */
+	struct re_run *run;	/* one at a time: a group's run starts after its parent's ends */
 };
 
 static void
@@ -311,9 +343,13 @@ lit_same(const struct pf_lit *l, const unsigned char *p, size_t len, const char 
 	return true;
 }
 
+static unsigned lit_score(const struct pf_lit *l);
+
 static int
 set_add(struct pf_set *s, const unsigned char *p, size_t len, const char *field)
 {
+	unsigned sc;
+
 	/* The filter is caseless: the same literal twice only costs callbacks. */
 	if (s->n <= PF_DEDUP_MAX)
 		for (size_t i = 0; i < s->n; i++)
@@ -330,35 +366,66 @@ set_add(struct pf_set *s, const unsigned char *p, size_t len, const char *field)
 	s->v[s->n].p = p;
 	s->v[s->n].len = len;
 	s->v[s->n].field = field;
+	sc = lit_score(&s->v[s->n]);
+	if (s->n == 0 || sc < s->score)
+		s->score = sc;
 	s->n++;
 	return 0;
 }
 
-/* Moves every literal of from into to; from is emptied either way. */
-static int
-set_union(struct pf_set *to, struct pf_set *from)
+/*
+ * Bits of rarity of a (lower-cased) byte in log lines and their fields:
+ * about -log2 of how often it occurs. Letters and digits are everywhere,
+ * URL and path separators nearly so; quotes, brackets and shell syntax
+ * are what attacks add to a request. A guess, not a measurement of any
+ * one log: it only orders the clauses of a rule, never decides a match.
+ */
+static unsigned
+byte_bits(unsigned char c)
 {
-	int rc = 0;
+	if (c == ' ')
+		return 3;
+	if (c == 0 || c >= 0x80)
+		return c == 0 ? 10 : 7;
+	if (strchr("etaoinsr0123456789", c) != NULL)
+		return 4;
+	if (strchr("hldcumfpg/.-:=&_,", c) != NULL)
+		return 5;
+	if (strchr("wybvk", c) != NULL)
+		return 6;
+	if (strchr("\"'();[]+%?@#", c) != NULL)
+		return 8;
+	/* x j q z; ~ ` | $ { } < > \\ ^ ! * and control bytes */
+	return c >= 'a' && c <= 'z' ? 7 : 10;
+}
 
-	for (size_t i = 0; i < from->n && rc == 0; i++)
-		rc = set_add(to, from->v[i].p, from->v[i].len, from->v[i].field);
-	set_fini(from);
-	return rc;
+static unsigned
+lit_score(const struct pf_lit *l)
+{
+	unsigned bits = 0;
+
+	/* A length "literal" (a value at least that long) is rare by construction. */
+	if (l->p == NULL)
+		return PF_GOOD_SCORE;
+	for (size_t i = 0; i < l->len && bits < PF_GOOD_SCORE; i++)
+		bits += byte_bits(sigma_lower[l->p[i]]);
+	return bits < PF_GOOD_SCORE ? bits : PF_GOOD_SCORE;
+}
+
+/* A clause is as rare as its most common literal. */
+static unsigned
+set_score(const struct pf_set *a)
+{
+	return a->n > 0 ? a->score : PF_GOOD_SCORE;
 }
 
 static bool
 set_better(const struct pf_set *a, const struct pf_set *b)
 {
-	size_t ma = SIZE_MAX, mb = SIZE_MAX;
+	unsigned sa = set_score(a), sb = set_score(b);
 
-	for (size_t i = 0; i < a->n; i++)
-		ma = a->v[i].len < ma ? a->v[i].len : ma;
-	for (size_t i = 0; i < b->n; i++)
-		mb = b->v[i].len < mb ? b->v[i].len : mb;
-	ma = ma > PF_GOOD_LEN ? PF_GOOD_LEN : ma;
-	mb = mb > PF_GOOD_LEN ? PF_GOOD_LEN : mb;
-	if (ma != mb)
-		return ma > mb;
+	if (sa != sb)
+		return sa > sb;
 	return a->n < b->n;
 }
 
@@ -371,16 +438,6 @@ cnf_fini(struct pf_cnf *f)
 }
 
 /* ANDs clause s into f (moved; s is emptied): kept when f has room or s beats f's worst. */
-static size_t
-set_minlen(const struct pf_set *a)
-{
-	size_t m = SIZE_MAX;
-
-	for (size_t i = 0; i < a->n; i++)
-		m = a->v[i].len < m ? a->v[i].len : m;
-	return m;
-}
-
 static void
 cnf_add(struct pf_cnf *f, struct pf_set *s)
 {
@@ -391,20 +448,20 @@ cnf_add(struct pf_cnf *f, struct pf_set *s)
 		return;
 	}
 	/*
-	 * A clause of one-byte literals ("(" from a regex) matches most events
-	 * and costs Hyperscan more than it saves: it is kept only while the
-	 * node has nothing better.
+	 * A clause of very common literals ("(" or "=" from a regex) matches
+	 * most events and costs Hyperscan more than it saves: it is kept only
+	 * while the node has nothing better.
 	 */
-	if (set_minlen(s) < PF_MIN_CLAUSE_LEN) {
+	if (set_score(s) < PF_MIN_SCORE) {
 		for (size_t i = 0; i < f->n; i++)
-			if (set_minlen(&f->c[i]) >= PF_MIN_CLAUSE_LEN) {
+			if (set_score(&f->c[i]) >= PF_MIN_SCORE) {
 				set_fini(s);
 				return;
 			}
 	} else {
 		size_t k = 0;
 		for (size_t i = 0; i < f->n; i++) {
-			if (set_minlen(&f->c[i]) < PF_MIN_CLAUSE_LEN)
+			if (set_score(&f->c[i]) < PF_MIN_SCORE)
 				set_fini(&f->c[i]);
 			else
 				f->c[k++] = f->c[i];
@@ -437,22 +494,67 @@ cnf_and(struct pf_cnf *to, struct pf_cnf *from)
 	from->n = 0;
 }
 
+/* Adds copies of from's literals to to; 0 or -1 (out of memory). */
+static int
+set_add_all(struct pf_set *to, const struct pf_set *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		if (set_add(to, from->v[i].p, from->v[i].len, from->v[i].field) < 0)
+			return -1;
+	return 0;
+}
+
+static bool
+set_has(const struct pf_set *s, const struct pf_lit *l)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (lit_same(&s->v[i], l->p, l->len, l->field))
+			return true;
+	return false;
+}
+
+/* Whether every literal of a or b is in c or d (small sets only: else false). */
+static bool
+union_within(const struct pf_set *a, const struct pf_set *b, const struct pf_set *c,
+    const struct pf_set *d)
+{
+	if (a->n + b->n > PF_DEDUP_MAX || c->n + d->n > PF_DEDUP_MAX)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (!set_has(c, &a->v[i]) && !set_has(d, &a->v[i]))
+			return false;
+	for (size_t i = 0; i < b->n; i++)
+		if (!set_has(c, &b->v[i]) && !set_has(d, &b->v[i]))
+			return false;
+	return true;
+}
+
 /*
- * ORs cur into acc (*have: acc holds a first operand). Clauses are ranked
- * best first and joined rank by rank; ranks one side lacks are dropped.
- * cur is emptied either way.
+ * ORs cur into acc (*have: acc holds a first operand). (a1 and a2) or
+ * (c1 and c2) needs each of a1|c1, a1|c2, a2|c1 and a2|c2: the best of
+ * those unions are kept, best first, so that one rare clause of each side
+ * ("'" before "or" in one regex, "or " in the other) is found even when
+ * each side ranks its clauses differently. cur is emptied either way.
  */
 static int
 cnf_or(struct pf_cnf *acc, bool *have, struct pf_cnf *cur)
 {
-	size_t n;
+	struct {
+		unsigned score;
+		size_t n;
+		uint8_t i, j;
+	} pair[PF_MAX_CLAUSES * PF_MAX_CLAUSES], t;
+	unsigned sa[PF_MAX_CLAUSES], sc[PF_MAX_CLAUSES];
+	uint8_t uses[PF_MAX_CLAUSES] = { 0 };
+	struct pf_cnf out = { 0 };
+	size_t np = 0, nk;
 	int rc = 0;
 
 	for (size_t i = 1; i < cur->n; i++)
 		for (size_t j = i; j > 0 && set_better(&cur->c[j], &cur->c[j - 1]); j--) {
-			struct pf_set t = cur->c[j];
+			struct pf_set ts = cur->c[j];
 			cur->c[j] = cur->c[j - 1];
-			cur->c[j - 1] = t;
+			cur->c[j - 1] = ts;
 		}
 	if (!*have) {
 		*acc = *cur;
@@ -460,13 +562,61 @@ cnf_or(struct pf_cnf *acc, bool *have, struct pf_cnf *cur)
 		*have = true;
 		return 0;
 	}
-	n = acc->n < cur->n ? acc->n : cur->n;
-	for (size_t j = 0; j < n && rc == 0; j++)
-		rc = set_union(&acc->c[j], &cur->c[j]);
-	for (size_t j = n; j < acc->n; j++)
-		set_fini(&acc->c[j]);
-	acc->n = n;
+	for (size_t i = 0; i < acc->n; i++)
+		sa[i] = set_score(&acc->c[i]);
+	for (size_t j = 0; j < cur->n; j++)
+		sc[j] = set_score(&cur->c[j]);
+	for (size_t i = 0; i < acc->n; i++)
+		for (size_t j = 0; j < cur->n; j++) {
+			pair[np].score = sa[i] < sc[j] ? sa[i] : sc[j];
+			pair[np].n = acc->c[i].n + cur->c[j].n;
+			pair[np].i = (uint8_t)i;
+			pair[np].j = (uint8_t)j;
+			/* best first: rarer, then fewer literals */
+			for (size_t k = np++; k > 0 && (pair[k].score > pair[k - 1].score ||
+			    (pair[k].score == pair[k - 1].score && pair[k].n < pair[k - 1].n)); k--) {
+				t = pair[k];
+				pair[k] = pair[k - 1];
+				pair[k - 1] = t;
+			}
+		}
+	/*
+	 * Best first, skipping a union that holds one already taken: it adds
+	 * nothing ("type: EXECVE" on both sides is needed alone, and every
+	 * union with it is weaker than the unions of the other clauses).
+	 */
+	nk = 0;
+	for (size_t k = 0; k < np && nk < PF_MAX_CLAUSES; k++) {
+		bool implied = false;
+		for (size_t q = 0; q < nk && !implied; q++)
+			implied = union_within(&acc->c[pair[q].i], &cur->c[pair[q].j],
+			    &acc->c[pair[k].i], &cur->c[pair[k].j]);
+		if (!implied)
+			pair[nk++] = pair[k];
+	}
+	for (size_t k = 0; k < nk; k++)
+		uses[pair[k].i]++;
+	for (size_t k = 0; k < nk && rc == 0; k++) {
+		struct pf_set u = { 0 };
+
+		/* acc's clause is moved into its last union, copied into the others */
+		if (--uses[pair[k].i] == 0) {
+			u = acc->c[pair[k].i];
+			memset(&acc->c[pair[k].i], 0, sizeof(u));
+		} else {
+			rc = set_add_all(&u, &acc->c[pair[k].i]);
+		}
+		if (rc == 0)
+			rc = set_add_all(&u, &cur->c[pair[k].j]);
+		if (rc == 0)
+			cnf_add(&out, &u);
+		set_fini(&u);
+	}
+	cnf_fini(acc);
 	cnf_fini(cur);
+	*acc = out;
+	if (rc < 0)
+		cnf_fini(acc);
 	return rc;
 }
 
@@ -507,6 +657,15 @@ re_isalnum(unsigned char ch)
 	return re_isdigit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
+static int
+re_hexval(unsigned char ch)
+{
+	if (re_isdigit(ch))
+		return ch - '0';
+	ch = sigma_lower[ch];
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
 /* Skips to just past the byte close; false (bail) when absent. */
 static bool
 re_skip_to(struct re_cur *c, unsigned char close)
@@ -519,36 +678,121 @@ re_skip_to(struct re_cur *c, unsigned char close)
 	return true;
 }
 
-/* c->p is past the backslash. Sets *ch for an escaped literal character. */
+/*
+ * Adds byte ch (lower-cased: the filter is caseless) to the one-byte
+ * strings of set; false when that makes more than max.
+ */
+static bool
+re_strs_byte(struct re_strs *set, unsigned char ch, size_t max)
+{
+	ch = sigma_lower[ch];
+	for (size_t i = 0; i < set->n; i++)
+		if (set->s[i][0] == ch)
+			return true;
+	if (set->n >= max)
+		return false;
+	set->s[set->n][0] = ch;
+	set->len[set->n++] = 1;
+	return true;
+}
+
+/* The bytes of \s, \h and \v in PCRE2's default (C locale, non-UTF) tables. */
+static const char re_space[] = " \t\n\v\f\r";
+static const char re_hspace[] = " \t\xa0";
+static const char re_vspace[] = "\n\v\f\r\x85";
+
+static bool
+re_strs_bytes(struct re_strs *set, const char *bytes, size_t max)
+{
+	for (; *bytes; bytes++)
+		if (!re_strs_byte(set, (unsigned char)*bytes, max))
+			return false;
+	return true;
+}
+
+/*
+ * The character an escape stands for, at c->p (past the backslash), when
+ * it is one byte: a punctuation character, \n \t \r \f \e \a, \xhh,
+ * \x{hh}. Returns the byte, or -1 (c->p unchanged) for anything else.
+ */
+static int
+re_escape_byte(struct re_cur *c)
+{
+	const unsigned char *q = c->p;
+	unsigned char e;
+	int v = 0;
+
+	if (q >= c->end)
+		return -1;
+	e = *q++;
+	if (!re_isalnum(e)) {
+		c->p = q;
+		return e;
+	}
+	switch (e) {
+	case 'n': v = '\n'; break;
+	case 't': v = '\t'; break;
+	case 'r': v = '\r'; break;
+	case 'f': v = '\f'; break;
+	case 'e': v = 0x1b; break;
+	case 'a': v = 0x07; break;
+	case 'x':
+		if (q < c->end && *q == '{') {
+			int k = 0;
+			for (q++; q < c->end && re_hexval(*q) >= 0 && k < 3; q++, k++)
+				v = v * 16 + re_hexval(*q);
+			if (k == 0 || k == 3 || q >= c->end || *q != '}' || v > 0xff)
+				return -1;
+			q++;
+			break;
+		}
+		/* \x followed by up to two hex digits (none: NUL) */
+		for (int k = 0; k < 2 && q < c->end && re_hexval(*q) >= 0; k++, q++)
+			v = v * 16 + re_hexval(*q);
+		break;
+	default:
+		return -1;
+	}
+	c->p = q;
+	return v;
+}
+
+/*
+ * c->p is past the backslash. A literal byte, or \s \h \v, goes into
+ * *set (RE_LIT); zero-width escapes are RE_ZERO; anything else (\d, \w,
+ * back references, properties ...) is RE_OTHER.
+ */
 static enum re_atom
-re_escape(struct re_cur *c, unsigned char *ch)
+re_escape(struct re_cur *c, struct re_strs *set)
 {
 	unsigned char e;
+	int byte;
 
 	if (c->p >= c->end) {
 		c->bail = true;
 		return RE_OTHER;
 	}
-	e = *c->p++;
-	if (!re_isalnum(e)) {
-		*ch = e;
+	if ((byte = re_escape_byte(c)) >= 0) {
+		(void)re_strs_byte(set, (unsigned char)byte, 1);
 		return RE_LIT;
 	}
+	e = *c->p++;
 	switch (e) {
 	case 'Q':
 		c->bail = true;
 		return RE_OTHER;
 	case 'E': case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K':
 		return RE_ZERO;
+	case 's':
+		return re_strs_bytes(set, re_space, RE_SET_MAX) ? RE_LIT : RE_OTHER;
+	case 'h':
+		return re_strs_bytes(set, re_hspace, RE_SET_MAX) ? RE_LIT : RE_OTHER;
+	case 'v':
+		return re_strs_bytes(set, re_vspace, RE_SET_MAX) ? RE_LIT : RE_OTHER;
 	case 'x':
-		if (c->p < c->end && *c->p == '{') {
-			if (!re_skip_to(c, '}'))
-				c->bail = true;
-			return RE_OTHER;
-		}
-		for (int k = 0; k < 2 && c->p < c->end && (re_isdigit(*c->p) ||
-		    (sigma_lower[*c->p] >= 'a' && sigma_lower[*c->p] <= 'f')); k++)
-			c->p++;
+		/* \x{...} beyond a byte */
+		if (c->p < c->end && *c->p == '{' && !re_skip_to(c, '}'))
+			c->bail = true;
 		return RE_OTHER;
 	case 'o': case 'p': case 'P': case 'N':
 		if (c->p < c->end && *c->p == '{') {
@@ -577,7 +821,7 @@ re_escape(struct re_cur *c, unsigned char *ch)
 			c->p++;
 		return RE_OTHER;
 	default:
-		/* \d \w \s \n \t, octal \0nn, back references \1 ...: not a literal */
+		/* \d \w \S \R \X, octal \0nn, back references \1 ...: not a literal */
 		if (re_isdigit(e))
 			while (c->p < c->end && re_isdigit(*c->p))
 				c->p++;
@@ -585,36 +829,97 @@ re_escape(struct re_cur *c, unsigned char *ch)
 	}
 }
 
-/* c->p is past '['. */
-static void
-re_class(struct re_cur *c)
+/*
+ * c->p is past '['. Consumes the class; true with its bytes in *set when
+ * they are few (at most RE_SET_MAX once lower-cased), false otherwise
+ * (negated, a range or escape of many bytes, a POSIX class ...).
+ */
+static bool
+re_class(struct re_cur *c, struct re_strs *set)
 {
-	if (c->p < c->end && *c->p == '^')
+	bool small = true;
+	int prev = -1;		/* the last single byte: a range may start there */
+
+	set->n = 0;
+	if (c->p < c->end && *c->p == '^') {
+		small = false;
 		c->p++;
-	if (c->p < c->end && *c->p == ']')
+	}
+	if (c->p < c->end && *c->p == ']') {
+		small = small && re_strs_byte(set, ']', RE_SET_MAX);
+		prev = ']';
 		c->p++;
+	}
 	while (c->p < c->end && *c->p != ']') {
+		int byte = -1;
+
 		if (*c->p == '\\') {
 			if (c->p + 1 < c->end && c->p[1] == 'Q') {
 				c->bail = true;
-				return;
+				return false;
 			}
-			c->p += 2;
-			continue;
-		}
-		if (*c->p == '[' && c->p + 1 < c->end && c->p[1] == ':') {
+			c->p++;
+			if (c->p < c->end && *c->p == 'b') {	/* backspace in a class */
+				c->p++;
+				byte = 0x08;
+			} else if ((byte = re_escape_byte(c)) < 0) {
+				unsigned char e = c->p < c->end ? *c->p : 0;
+				if (e == 's')
+					small = small && re_strs_bytes(set, re_space, RE_SET_MAX);
+				else if (e == 'h')
+					small = small && re_strs_bytes(set, re_hspace, RE_SET_MAX);
+				else if (e == 'v')
+					small = small && re_strs_bytes(set, re_vspace, RE_SET_MAX);
+				else
+					small = false;
+				if (c->p < c->end)
+					c->p++;
+				prev = -1;
+				continue;
+			}
+		} else if (*c->p == '[' && c->p + 1 < c->end && c->p[1] == ':') {
 			c->p += 2;
 			while (c->p + 1 < c->end && !(c->p[0] == ':' && c->p[1] == ']'))
 				c->p++;
 			c->p += 2;
+			small = false;
+			prev = -1;
 			continue;
+		} else if (*c->p == '-' && prev >= 0 && c->p + 1 < c->end && c->p[1] != ']') {
+			/* a range prev-hi: its bytes */
+			int hi;
+
+			c->p++;
+			if (*c->p == '\\') {
+				c->p++;
+				hi = re_escape_byte(c);
+				if (hi < 0) {
+					small = false;
+					if (c->p < c->end)
+						c->p++;
+				}
+			} else if (*c->p == '[') {
+				hi = -1;	/* "[a-[:digit:]]" and the like: not a plain range */
+				small = false;
+			} else {
+				hi = *c->p++;
+			}
+			for (int k = prev + 1; k <= hi && small; k++)
+				small = re_strs_byte(set, (unsigned char)k, RE_SET_MAX);
+			prev = -1;
+			continue;
+		} else {
+			byte = *c->p++;
 		}
-		c->p++;
+		small = small && re_strs_byte(set, (unsigned char)byte, RE_SET_MAX);
+		prev = byte;
 	}
-	if (c->p >= c->end)
+	if (c->p >= c->end) {
 		c->bail = true;
-	else
-		c->p++;
+		return false;
+	}
+	c->p++;
+	return small && set->n > 0;
 }
 
 /* A quantifier at c->p: consumed, its minimum in *min; false when there is none. */
@@ -679,105 +984,141 @@ pool_copy(struct pf_pool *pool, const unsigned char *p, size_t n)
 	return copy;
 }
 
-/* Makes the literal run a clause of the sequence and empties it. */
+/* Makes the run a clause (one of its strings must occur) and empties it. */
 static int
-re_flush(struct pf_build *b, size_t *rlen, const char *field, struct pf_cnf *acc)
+re_flush(struct pf_build *b, const char *field, struct pf_cnf *acc)
 {
+	struct re_run *run = b->run;
 	struct pf_set cur = { 0 };
-	unsigned char *copy;
 
-	if (*rlen == 0)
-		return 0;
-	if ((copy = pool_copy(b->pool, b->run, *rlen)) == NULL)
-		return -1;
-	if (set_add(&cur, copy, *rlen, field) < 0) {
-		set_fini(&cur);
-		return -1;
+	for (size_t i = 0; i < run->n; i++) {
+		unsigned char *copy = pool_copy(b->pool, run->s[i], run->len[i]);
+
+		if (copy == NULL || set_add(&cur, copy, run->len[i], field) < 0) {
+			set_fini(&cur);
+			run->n = 0;
+			return -1;
+		}
 	}
-	*rlen = 0;
+	run->n = 0;
 	cnf_add(acc, &cur);
 	return 0;
 }
 
-#define RE_GLUE_ALTS	16	/* alternatives of a group glued to the run before it */
-#define RE_GLUE_LEN	64	/* bytes of one such alternative */
-
 /*
- * At c->p just past '(' with a literal run before it: when the group is
- * "(?:a|b|...)" or "(a|b|...)" of plain literals, exactly once (no
- * quantifier after it), the run followed by one of them must occur: that
- * set of glued literals becomes a clause, the run ends and c->p moves past
- * ')'. Returns 1 then, 0 (c->p unchanged) when the group is anything else,
- * -1 when out of memory.
+ * The run followed by one of atom's strings: their products, when they
+ * fit; else the run so far becomes a clause and a new one starts with
+ * the atom's strings.
  */
 static int
-re_glue_alts(struct pf_build *b, struct re_cur *c, size_t *rlen, const char *field,
-    struct pf_cnf *acc)
+re_extend(struct pf_build *b, const struct re_strs *atom, const char *field, struct pf_cnf *acc)
 {
-	unsigned char alt[RE_GLUE_ALTS][RE_GLUE_LEN], *glued;
-	size_t alen[RE_GLUE_ALTS] = { 0 }, na = 1;
-	const unsigned char *p = c->p;
-	struct pf_set cl = { 0 };
+	struct re_run *run = b->run;
+	size_t n = run->n;
+	bool fits = n > 0 && n * atom->n <= RE_RUN_MAX;
 
-	if (p + 1 < c->end && p[0] == '?' && p[1] == ':')
-		p += 2;
-	else if (p < c->end && (*p == '?' || *p == '*'))
-		return 0;
-	for (;;) {
-		unsigned char ch;
-
-		if (p >= c->end)
-			return 0;
-		ch = *p++;
-		if (ch == ')')
-			break;
-		if (ch == '|') {
-			if (na == RE_GLUE_ALTS)
-				return 0;
-			na++;
-			continue;
-		}
-		if (ch == '\\') {
-			/* only an escaped punctuation character is a plain literal */
-			if (p >= c->end || re_isalnum(*p))
-				return 0;
-			ch = *p++;
-		} else if (strchr("^$.?*+()[]{}", ch) != NULL) {
-			return 0;
-		}
-		if (alen[na - 1] == RE_GLUE_LEN)
-			return 0;
-		alt[na - 1][alen[na - 1]++] = ch;
-	}
-	if (p < c->end && strchr("*+?{", *p) != NULL)
-		return 0;
-	for (size_t i = 0; i < na; i++) {
-		if (*rlen + alen[i] > SIGMA_MAX_VALUE_LEN)
-			goto oom_or_skip;
-		memcpy(b->run + *rlen, alt[i], alen[i]);
-		if ((glued = pool_copy(b->pool, b->run, *rlen + alen[i])) == NULL ||
-		    set_add(&cl, glued, *rlen + alen[i], field) < 0) {
-			set_fini(&cl);
+	for (size_t i = 0; i < n && fits; i++)
+		for (size_t j = 0; j < atom->n && fits; j++)
+			fits = run->len[i] + atom->len[j] <= RE_RUN_LEN;
+	if (!fits) {
+		if (n > 0 && re_flush(b, field, acc) < 0)
 			return -1;
+		for (size_t j = 0; j < atom->n; j++) {
+			memcpy(run->s[j], atom->s[j], atom->len[j]);
+			run->len[j] = atom->len[j];
 		}
+		run->n = atom->n;
+		return 0;
 	}
-	cnf_add(acc, &cl);
-	*rlen = 0;
-	c->p = p;
-	return 1;
-oom_or_skip:
-	set_fini(&cl);
+	/* in place, from the last product back: string i*m+j is run[i] then atom[j] */
+	for (size_t i = n; i-- > 0; )
+		for (size_t j = atom->n; j-- > 0; ) {
+			size_t k = i * atom->n + j;
+			uint8_t len = run->len[i];
+
+			memmove(run->s[k], run->s[i], len);
+			memcpy(run->s[k] + len, atom->s[j], atom->len[j]);
+			run->len[k] = (uint8_t)(len + atom->len[j]);
+		}
+	run->n = n * atom->n;
 	return 0;
 }
 
-/* One branch: an AND of its literal runs and of its non-optional groups. */
+/*
+ * At c->p just past '(': when the group is "(?:a|b|...)" or "(a|b|...)"
+ * of plain literals (characters, escaped punctuation, \n \t \xhh ...),
+ * none empty, its alternatives go into *alts and c->p moves past ')'.
+ * Returns false (c->p unchanged) when the group is anything else.
+ */
+static bool
+re_plain_alts(struct re_cur *c, struct re_strs *alts)
+{
+	struct re_cur q = *c;
+	size_t cur = 0;
+
+	alts->n = 1;
+	alts->len[0] = 0;
+	if (q.p + 1 < q.end && q.p[0] == '?' && q.p[1] == ':')
+		q.p += 2;
+	else if (q.p < q.end && (*q.p == '?' || *q.p == '*'))
+		return false;
+	for (;;) {
+		int ch;
+
+		if (q.p >= q.end)
+			return false;
+		ch = *q.p++;
+		if (ch == ')' || ch == '|') {
+			if (alts->len[cur] == 0)
+				return false;	/* an empty alternative: the group may match nothing */
+			for (size_t k = 0; k < cur; k++)
+				if (alts->len[k] == alts->len[cur] &&
+				    memcmp(alts->s[k], alts->s[cur], alts->len[cur]) == 0) {
+					cur--;	/* the same alternative twice */
+					break;
+				}
+			if (ch == ')')
+				break;
+			if (++cur == RE_ALTS_MAX)
+				return false;
+			alts->len[cur] = 0;
+			alts->n = cur + 1;
+			continue;
+		}
+		if (ch == '\\') {
+			if ((ch = re_escape_byte(&q)) < 0)
+				return false;
+		} else if (strchr("^$.?*+()[]{}", ch) != NULL) {
+			return false;
+		}
+		if (alts->len[cur] == RE_RUN_LEN)
+			return false;
+		alts->s[cur][alts->len[cur]++] = sigma_lower[ch];
+	}
+	alts->n = cur + 1;
+	c->p = q.p;
+	return true;
+}
+
+/*
+ * One branch: an AND of its literal runs and of its non-optional groups.
+ * A run goes on through single characters, small classes ("[\"']",
+ * "\s") and groups of plain alternatives ("(?:or|and)"), as the set of
+ * their products (bounded by RE_RUN_MAX and RE_RUN_LEN), and through
+ * zero-width assertions, which consume nothing. An atom repeated at
+ * least once ends the run with its first repetition and starts the next
+ * one with its last ("(?:or|and)\s+" needs "or " or "and\t" ..., and
+ * "\s+select" needs " select" ...). An optional atom, or one the reader
+ * does not know the bytes of, ends the run without joining it.
+ */
 static int
 re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *out)
 {
 	struct pf_cnf acc = { 0 }, inner = { 0 };
-	size_t rlen = 0;
+	struct re_strs atom;
 	int rc = 0;
 
+	b->run->n = 0;
 	while (!c->bail && c->p < c->end && *c->p != '|' && *c->p != ')') {
 		enum re_atom kind = RE_OTHER;
 		unsigned char ch = *c->p++;
@@ -785,12 +1126,13 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *o
 		int grc = 0;
 		bool quant;
 
+		atom.n = 0;
 		switch (ch) {
 		case '\\':
-			kind = re_escape(c, &ch);
+			kind = re_escape(c, &atom);
 			break;
 		case '[':
-			re_class(c);
+			kind = re_class(c, &atom) ? RE_LIT : RE_OTHER;
 			break;
 		case '.':
 			break;
@@ -804,27 +1146,18 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *o
 		case '{':
 			/* A literal brace unless it is a quantifier (then it repeats nothing). */
 			c->p--;
-			if (re_quant(c, &min))
+			if (re_quant(c, &min)) {
 				c->bail = true;
-			else
+			} else {
 				c->p++;
+				(void)re_strs_byte(&atom, '{', 1);
+				kind = RE_LIT;
+			}
 			break;
 		case '(':
-			/* "n(?:c|cat)": the run glued to each alternative ("nc", "ncat"). */
-			if (rlen > 0) {
-				int glue = re_glue_alts(b, c, &rlen, field, &acc);
-				if (glue < 0) {
-					rc = -1;
-					goto out;
-				}
-				if (glue == 1)
-					continue;
-			}
-			kind = RE_GROUP;
-			/* A group ends the run; flushed now because the group reuses b->run. */
-			if (re_flush(b, &rlen, field, &acc) < 0) {
-				rc = -1;
-				goto out;
+			if (re_plain_alts(c, &atom)) {
+				kind = RE_LIT;
+				break;
 			}
 			if (++c->depth > SIGMA_MAX_COND_DEPTH * 4) {
 				c->bail = true;
@@ -835,35 +1168,26 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *o
 				break;
 			}
 			if (c->p < c->end && *c->p == '?') {
-				const unsigned char *q = ++c->p;
+				const unsigned char *q = c->p + 1;
 				bool look = false;
 
 				if (q < c->end && *q == '#') {
+					/* a comment: nothing to match, the run goes on */
+					c->p++;
 					kind = RE_ZERO;
 					if (!re_skip_to(c, ')'))
 						c->bail = true;
 					c->depth--;
 					break;
 				}
-				if (q < c->end && (*q == ':' || *q == '|' || *q == '>')) {
-					c->p++;
-				} else if (q < c->end && (*q == '=' || *q == '!')) {
-					look = true;
-					c->p++;
-				} else if (q + 1 < c->end && *q == '<' && (q[1] == '=' || q[1] == '!')) {
-					look = true;
-					c->p += 2;
-				} else if (q < c->end && (*q == '<' || *q == '\'' ||
-				    (*q == 'P' && q + 1 < c->end && q[1] == '<'))) {
-					unsigned char close = *q == '\'' ? '\'' : '>';
-					if (!re_skip_to(c, close))
-						c->bail = true;
-				} else {
+				if (q < c->end && ((*q >= 'a' && *q <= 'z') || *q == 'J' || *q == 'U' ||
+				    *q == '-' || *q == '^')) {
 					/*
 					 * Inline options (?i) (?-s) (?^) or a group with them
 					 * (?i:...). (?x) changes the syntax; uppercase letters
 					 * other than J and U are recursion or callouts: give up.
 					 */
+					c->p++;
 					while (c->p < c->end && ((*c->p >= 'a' && *c->p <= 'z') ||
 					    *c->p == 'J' || *c->p == 'U' || *c->p == '-' || *c->p == '^')) {
 						if (*c->p == 'x')
@@ -875,22 +1199,51 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *o
 						break;
 					}
 					if (*c->p == ')') {
+						/* options alone: nothing to match, the run goes on */
 						c->p++;
 						c->depth--;
 						kind = RE_ZERO;
 						break;
 					}
 					c->p++;
+				} else if (q < c->end && (*q == ':' || *q == '|' || *q == '>')) {
+					c->p += 2;
+				} else if (q < c->end && (*q == '=' || *q == '!')) {
+					look = true;
+					c->p += 2;
+				} else if (q + 1 < c->end && *q == '<' && (q[1] == '=' || q[1] == '!')) {
+					look = true;
+					c->p += 3;
+				} else if (q < c->end && (*q == '<' || *q == '\'' ||
+				    (*q == 'P' && q + 1 < c->end && q[1] == '<'))) {
+					/* a named group: past its name */
+					unsigned char close = *q == '\'' ? '\'' : '>';
+					c->p = q + (*q == 'P' ? 2 : 1);
+					if (!re_skip_to(c, close))
+						c->bail = true;
+				} else {
+					c->bail = true;
 				}
 				if (c->bail)
 					break;
+				/* The group reads its own runs: the one before it ends here. */
+				if (re_flush(b, field, &acc) < 0) {
+					rc = -1;
+					goto out;
+				}
+				kind = RE_GROUP;
 				grc = re_alt(b, c, field, &inner);
 				if (look) {
+					/* a lookaround matches nothing; what it needs is not needed here */
 					cnf_fini(&inner);
 					grc = 0;
-					kind = RE_ZERO;
 				}
 			} else {
+				if (re_flush(b, field, &acc) < 0) {
+					rc = -1;
+					goto out;
+				}
+				kind = RE_GROUP;
 				grc = re_alt(b, c, field, &inner);
 			}
 			if (grc < 0) {
@@ -905,20 +1258,31 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *o
 			c->depth--;
 			break;
 		default:
+			(void)re_strs_byte(&atom, ch, 1);
 			kind = RE_LIT;
 			break;
 		}
 		if (c->bail)
 			break;
 		quant = re_quant(c, &min);
-		if (kind == RE_LIT && (!quant || min > 0)) {
-			if (rlen < SIGMA_MAX_VALUE_LEN)
-				b->run[rlen++] = ch;
+		if (kind == RE_ZERO)
+			continue;
+		if (kind == RE_LIT && min > 0) {
+			if (re_extend(b, &atom, field, &acc) < 0) {
+				rc = -1;
+				goto out;
+			}
 			if (!quant)
 				continue;
+			/* first repetition ends this run, the last one starts the next */
+			if (re_flush(b, field, &acc) < 0 || re_extend(b, &atom, field, &acc) < 0) {
+				rc = -1;
+				goto out;
+			}
+			continue;
 		}
-		/* Anything but a plain literal ends the run. */
-		if (re_flush(b, &rlen, field, &acc) < 0) {
+		/* Anything else ends the run. */
+		if (re_flush(b, field, &acc) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -926,13 +1290,14 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *o
 			cnf_and(&acc, &inner);
 		cnf_fini(&inner);
 	}
-	if (!c->bail && re_flush(b, &rlen, field, &acc) < 0) {
+	if (!c->bail && re_flush(b, field, &acc) < 0) {
 		rc = -1;
 	} else if (!c->bail && acc.n > 0) {
 		cnf_and(out, &acc);
 		rc = 1;
 	}
 out:
+	b->run->n = 0;
 	cnf_fini(&inner);
 	cnf_fini(&acc);
 	return rc;
@@ -1638,7 +2003,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	if ((pf->fields[0].lname = calloc(1, 1)) == NULL)
 		goto fail;
 	b.pool = &pf->pool;
-	if ((b.run = malloc(SIGMA_MAX_VALUE_LEN)) == NULL)
+	if ((b.run = malloc(sizeof(*b.run))) == NULL)
 		goto fail;
 
 	if ((cnfs = calloc(n ? n : 1, sizeof(*cnfs))) == NULL)

@@ -107,7 +107,7 @@ static const struct pf_case cases[] = {
 	/* one-byte runs: all of them when nothing longer is known ... */
 	{ "  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n", "F", "() {", "", true, true },
 	{ "  s:\n    F|re: '\\(\\s*\\)\\s*\\{'\n  condition: s\n", "F", "(x)", "", false, false },
-	/* ... and none beside a longer one (cheaper to confirm than to scan for) */
+	/* ... and no common one beside a rarer one (cheaper to confirm than to scan for) */
 	{ "  s:\n    F|re: 'ab.c'\n  condition: s\n", "F", "abx", "", false, true },
 	{ "  a:\n    F: x1\n  b:\n    G: '*'\n  condition: a or b\n", "G", "zzz", "", true, true },
 	/* not and null put no constraint */
@@ -148,6 +148,72 @@ static const struct pf_case cases[] = {
 	  true },
 	{ "  s:\n    F|re: '^/etc/(passwd|shadow)$'\n  condition: s\n", "F", "/var/log", "", false,
 	  false },
+	/*
+	 * A run goes on through small classes, plain alternatives and
+	 * zero-width assertions, as the set of its products ("or " or
+	 * "and\t" ..., not "or" in "order"); an atom repeated at least once
+	 * ends it and starts the next run ("\s+select" needs " select").
+	 */
+	{ "  s:\n    F|re: '(?i)\\b(?:or|and)\\s+1'\n  condition: s\n", "F", "x OR\t1", "", true,
+	  true },
+	{ "  s:\n    F|re: '(?i)\\b(?:or|and)\\s+1'\n  condition: s\n", "F", "order=1&band=1", "",
+	  false, false },
+	{ "  s:\n    F|re: 'ab[xy]cd'\n  condition: s\n", "F", "abYcd", "", false, true },
+	{ "  s:\n    F|re: 'ab[xy]cd'\n  condition: s\n", "F", "abycd", "", true, true },
+	{ "  s:\n    F|re: 'ab[xy]cd'\n  condition: s\n", "F", "ab-cd", "", false, false },
+	{ "  s:\n    F|re: '\\s+select'\n  condition: s\n", "F", "1\tselect", "", true, true },
+	{ "  s:\n    F|re: '\\s+select'\n  condition: s\n", "F", "selection", "", false, false },
+	{ "  s:\n    F|re: 'foo\\tbar'\n  condition: s\n", "F", "foo\tbar", "", true, true },
+	{ "  s:\n    F|re: 'foo\\tbar'\n  condition: s\n", "F", "foo bar", "", false, false },
+	{ "  s:\n    F|re: 'a\\x2d\\x{2D}b'\n  condition: s\n", "F", "a--b", "", true, true },
+	{ "  s:\n    F|re: 'a\\x2d\\x{2D}b'\n  condition: s\n", "F", "a-b", "", false, false },
+	{ "  s:\n    F|re: 'foo\\b-bar'\n  condition: s\n", "F", "foo-bar", "", true, true },
+	{ "  s:\n    F|re: 'foo\\b-bar'\n  condition: s\n", "F", "foo -bar", "", false, false },
+	{ "  s:\n    F|re: '(?:ab|cd)+x'\n  condition: s\n", "F", "abcdx", "", true, true },
+	{ "  s:\n    F|re: '(?:ab|cd)+x'\n  condition: s\n", "F", "cd-x", "", false, false },
+	{ "  s:\n    F|re: 'a\\{b'\n  condition: s\n", "F", "a{b", "", true, true },
+	{ "  s:\n    F|re: 'x{y'\n  condition: s\n", "F", "x{y", "", true, true },
+	/* classes of many bytes, negated or with escapes of many end the run */
+	{ "  s:\n    F|re: 'abc[a-z]def'\n  condition: s\n", "F", "abcqdef", "", true, true },
+	{ "  s:\n    F|re: 'abc[^x]def'\n  condition: s\n", "F", "abc-def", "", true, true },
+	{ "  s:\n    F|re: 'abc[\\dx]def'\n  condition: s\n", "F", "abc7def", "", true, true },
+	{ "  s:\n    F|re: 'abc[\\w]def'\n  condition: s\n", "F", "abc_def", "", true, true },
+	{ "  s:\n    F|re: 'abc[[:digit:]]def'\n  condition: s\n", "F", "abc5def", "", true, true },
+	{ "  s:\n    F|re: 'abc[\\s-]def'\n  condition: s\n", "F", "abc-def", "", true, true },
+	{ "  s:\n    F|re: 'abc[\\x20-\\x22]def'\n  condition: s\n", "F", "abc!def", "", true, true },
+	{ "  s:\n    F|re: 'abc[\\x20-\\x22]def'\n  condition: s\n", "F", "abc#def", "", false,
+	  false },
+	{ "  s:\n    F|re: '(?i)abc[X-Z]def'\n  condition: s\n", "F", "ABCydef", "", true, true },
+	{ "  s:\n    F|re: 'abc[\\b]def'\n  condition: s\n", "F", "abc\bdef", "", true, true },
+	{ "  s:\n    F|re: 'abc\\Rdef'\n  condition: s\n", "F", "abc\r\ndef", "", true, true },
+	{ "  s:\n    F|re: 'abc\\hdef'\n  condition: s\n", "F", "abc\xa0" "def", "", true, true },
+	{ "  s:\n    F|re: 'abc\\vdef'\n  condition: s\n", "F", "abc\x85" "def", "", true, true },
+	/* a group named the Perl way is skipped whole: its name is no literal */
+	{ "  s:\n    F|re: \"(?'nm'ab)c\"\n  condition: s\n", "F", "abc", "", true, true },
+	{ "  s:\n    F|re: '(?P<nm>ab)c'\n  condition: s\n", "F", "abc", "", true, true },
+	/*
+	 * (A and B) or (C and D) needs every union of a clause of each side:
+	 * "pppppp" and "ssss" satisfy A|C and B|D but not B|C.
+	 */
+	{ "  a:\n    F|contains|all: [pppppp, qqqq]\n  b:\n    F|contains|all: [rrrrrr, ssss]\n"
+	  "  condition: a or b\n", "F", "pppppp ssss", "", false, false },
+	{ "  a:\n    F|contains|all: [pppppp, qqqq]\n  b:\n    F|contains|all: [rrrrrr, ssss]\n"
+	  "  condition: a or b\n", "F", "ssss rrrrrr", "", true, true },
+	/*
+	 * A clause both sides need ("type: EXECVE") is needed alone; the
+	 * unions holding it add nothing and do not crowd out the others.
+	 */
+	{ "  a:\n    F|contains|all: [zzzzzzzzz, aa11, aa22]\n  b:\n"
+	  "    F|contains|all: [zzzzzzzzz, bb11, bb22]\n  condition: a or b\n", "F", "zzzzzzzzz", "",
+	  false, false },
+	{ "  a:\n    F|contains|all: [zzzzzzzzz, aa11, aa22]\n  b:\n"
+	  "    F|contains|all: [zzzzzzzzz, bb11, bb22]\n  condition: a or b\n", "F",
+	  "zzzzzzzzz bb22 bb11", "", true, true },
+	/* a rare byte is worth a clause beside common letters */
+	{ "  s:\n    F|contains|all: ['~', ml]\n  condition: s\n", "F", "/index.html", "", false,
+	  false },
+	{ "  s:\n    F|contains|all: ['~', ml]\n  condition: s\n", "F", "/index.html~", "", true,
+	  true },
 	/* no literal, but a minimum length (PF_RE_MINLEN and more): checked by length */
 	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "F", "short", "", false, false },
 	{ "  s:\n    F|re: '(?s)^.{40,}'\n  condition: s\n", "F",
