@@ -830,6 +830,27 @@ re_escape(struct re_cur *c, struct re_strs *set)
 }
 
 /*
+ * c->p on the letter of an escape in a class that is not a byte: moves
+ * past it (\cx with its x, which may be "]"); false (bail) for \Q and \E,
+ * whose quoting the reader does not follow.
+ */
+static bool
+re_class_skip_escape(struct re_cur *c)
+{
+	unsigned char e = c->p < c->end ? *c->p : 0;
+
+	if (e == 'Q' || e == 'E') {
+		c->bail = true;
+		return false;
+	}
+	if (c->p < c->end)
+		c->p++;
+	if (e == 'c' && c->p < c->end)
+		c->p++;
+	return true;
+}
+
+/*
  * c->p is past '['. Consumes the class; true with its bytes in *set when
  * they are few (at most RE_SET_MAX once lower-cased), false otherwise
  * (negated, a range or escape of many bytes, a POSIX class ...).
@@ -854,10 +875,6 @@ re_class(struct re_cur *c, struct re_strs *set)
 		int byte = -1;
 
 		if (*c->p == '\\') {
-			if (c->p + 1 < c->end && c->p[1] == 'Q') {
-				c->bail = true;
-				return false;
-			}
 			c->p++;
 			if (c->p < c->end && *c->p == 'b') {	/* backspace in a class */
 				c->p++;
@@ -872,16 +889,28 @@ re_class(struct re_cur *c, struct re_strs *set)
 					small = small && re_strs_bytes(set, re_vspace, RE_SET_MAX);
 				else
 					small = false;
-				if (c->p < c->end)
-					c->p++;
+				if (!re_class_skip_escape(c))
+					return false;
 				prev = -1;
 				continue;
 			}
 		} else if (*c->p == '[' && c->p + 1 < c->end && c->p[1] == ':') {
-			c->p += 2;
-			while (c->p + 1 < c->end && !(c->p[0] == ':' && c->p[1] == ']'))
-				c->p++;
-			c->p += 2;
+			/*
+			 * A POSIX class: "[:", an optional "^", letters, ":]".
+			 * Anything else is read by PCRE2 as a literal "[" and more,
+			 * which this reader does not follow: it gives up.
+			 */
+			const unsigned char *q = c->p + 2;
+
+			if (q < c->end && *q == '^')
+				q++;
+			while (q < c->end && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
+				q++;
+			if (q + 1 >= c->end || q[0] != ':' || q[1] != ']') {
+				c->bail = true;
+				return false;
+			}
+			c->p = q + 2;
 			small = false;
 			prev = -1;
 			continue;
@@ -895,8 +924,8 @@ re_class(struct re_cur *c, struct re_strs *set)
 				hi = re_escape_byte(c);
 				if (hi < 0) {
 					small = false;
-					if (c->p < c->end)
-						c->p++;
+					if (!re_class_skip_escape(c))
+						return false;
 				}
 			} else if (*c->p == '[') {
 				hi = -1;	/* "[a-[:digit:]]" and the like: not a plain range */
@@ -922,6 +951,37 @@ re_class(struct re_cur *c, struct re_strs *set)
 	return small && set->n > 0;
 }
 
+/*
+ * At c->p on '{': the closing brace of a quantifier {n}, {n,} or {n,m}, or
+ * NULL when the brace is literal text. Other digits, commas and spaces in
+ * braces ("{}", "{,m}", "{ n}", "{1,2,3}") are literal in PCRE2 10.42 but
+ * some are quantifiers in later versions: the reader gives up (bail)
+ * rather than guess.
+ */
+static const unsigned char *
+re_brace_end(struct re_cur *c)
+{
+	const unsigned char *q;
+	size_t digits = 0, commas = 0;
+	bool odd = false;
+
+	for (q = c->p + 1; q < c->end && (re_isdigit(*q) || *q == ',' || *q == ' '); q++) {
+		if (*q == ',')
+			odd = odd || ++commas > 1 || digits == 0;
+		else if (*q == ' ')
+			odd = true;
+		else
+			digits++;
+	}
+	if (q >= c->end || *q != '}')
+		return NULL;
+	if (odd || digits == 0) {
+		c->bail = true;
+		return NULL;
+	}
+	return q;
+}
+
 /* A quantifier at c->p: consumed, its minimum in *min; false when there is none. */
 static bool
 re_quant(struct re_cur *c, unsigned long *min)
@@ -940,10 +1000,7 @@ re_quant(struct re_cur *c, unsigned long *min)
 		c->p++;
 		break;
 	case '{':
-		/* {n} {n,} {n,m} {,m} (with spaces, as newer PCRE2 allows): a quantifier */
-		for (q = c->p + 1; q < c->end && (re_isdigit(*q) || *q == ',' || *q == ' '); q++)
-			;
-		if (q >= c->end || *q != '}')
+		if ((q = re_brace_end(c)) == NULL)
 			return false;
 		*min = 0;
 		for (const unsigned char *d = c->p + 1; d < q && (re_isdigit(*d) || *d == ' '); d++)
@@ -1265,8 +1322,16 @@ re_seq(struct pf_build *b, struct re_cur *c, const char *field, struct pf_cnf *o
 		if (c->bail)
 			break;
 		quant = re_quant(c, &min);
-		if (kind == RE_ZERO)
+		if (kind == RE_ZERO) {
+			/*
+			 * PCRE2 refuses a quantifier after an assertion or options,
+			 * but after a comment or a lone \E it repeats the atom before
+			 * them, which is already in the run: give up.
+			 */
+			if (quant)
+				c->bail = true;
 			continue;
+		}
 		if (kind == RE_LIT && min > 0) {
 			if (re_extend(b, &atom, field, &acc) < 0) {
 				rc = -1;
