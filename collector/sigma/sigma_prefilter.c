@@ -65,6 +65,16 @@ _Static_assert(PF_MAX_CLAUSES <= (1 << PF_CLAUSE_BITS), "clause index bits");
 #define PF_MAX_CALLBACKS 4096
 #define PF_DEDUP_MAX	64		/* clauses up to this size drop duplicate literals */
 /*
+ * A further clause of a rule on a field no rule's best clause names is
+ * not scanned for (one more field searched per event costs more than it
+ * saves), but kept as a guard: once every scanned clause of the rule has
+ * been seen, the field's value is searched for the guard's few literals
+ * before the rule runs ("outcome: success" is scanned, "user: root" then
+ * checked on the successful logins only).
+ */
+#define PF_GUARD_LITS	16		/* literals of a guard */
+#define PF_RULE_GUARDS	2		/* guards of a rule */
+/*
  * A regular expression without necessary literals that cannot match a
  * value shorter than this ("^.{4096,}" of a very-long-URI rule) needs a
  * value that long: a clause of its own, checked by length alone.
@@ -275,6 +285,21 @@ struct sigma_prefilter {
 	 */
 	size_t *always, nalways;
 	size_t *cand, ncand;
+	/*
+	 * Guards: rule i's are guard[rguard[i] .. rguard[i + 1]), each the
+	 * field's name (the rule's) and its literals, lower-cased, at
+	 * glit[first .. first + n) (bytes in gbytes). The field is looked up
+	 * only for a rule that has become a candidate, the way the rule reads
+	 * it (decode_field_get): no cost per event.
+	 */
+	uint32_t *rguard;
+	struct pf_guard {
+		const char *field;	/* rule arena */
+		uint32_t first, n;
+	} *guard;
+	struct pf_dlit *glit;
+	unsigned char *gbytes;
+	size_t nguard, aguard, nglit, aglit, ngbytes, agbytes;
 	size_t *run;
 	size_t ncallbacks;	/* of the scan at hand, against PF_MAX_CALLBACKS */
 	struct pf_memo *memo;	/* PF_MEMO / 2 buckets; NULL when no field has literals */
@@ -1996,6 +2021,65 @@ field_direct(struct pf_field *f)
 	return 0;
 }
 
+/*
+ * Keeps clause cl of rule (not scanned for: its field is no rule's best)
+ * as a guard when it can be one: literals of one named field, a few.
+ * Returns 1 when kept, 0 when not, -1 when out of memory.
+ */
+static int
+guard_add(struct sigma_prefilter *pf, const struct pf_set *cl, size_t nrule_guards)
+{
+	size_t bytes = 0;
+
+	if (nrule_guards >= PF_RULE_GUARDS || cl->n == 0 || cl->n > PF_GUARD_LITS ||
+	    cl->v[0].field == NULL)
+		return 0;
+	for (size_t i = 0; i < cl->n; i++) {
+		if (cl->v[i].p == NULL || cl->v[i].field == NULL || cl->v[i].len == 0 ||
+		    (cl->v[i].field != cl->v[0].field &&
+		    strcasecmp(cl->v[i].field, cl->v[0].field) != 0))
+			return 0;
+		bytes += cl->v[i].len;
+	}
+	if (pf->nguard == pf->aguard) {
+		size_t na = pf->aguard ? 2 * pf->aguard : 16;
+		struct pf_guard *ng = realloc(pf->guard, na * sizeof(*ng));
+		if (ng == NULL)
+			return -1;
+		pf->guard = ng;
+		pf->aguard = na;
+	}
+	while (pf->nglit + cl->n > pf->aglit) {
+		size_t na = pf->aglit ? 2 * pf->aglit : 64;
+		struct pf_dlit *nl = realloc(pf->glit, na * sizeof(*nl));
+		if (nl == NULL)
+			return -1;
+		pf->glit = nl;
+		pf->aglit = na;
+	}
+	while (pf->ngbytes + bytes > pf->agbytes) {
+		size_t na = pf->agbytes ? 2 * pf->agbytes : 1024;
+		unsigned char *nb;
+		if (na > UINT32_MAX || (nb = realloc(pf->gbytes, na)) == NULL)
+			return -1;
+		pf->gbytes = nb;
+		pf->agbytes = na;
+	}
+	pf->guard[pf->nguard].field = cl->v[0].field;
+	pf->guard[pf->nguard].first = (uint32_t)pf->nglit;
+	pf->guard[pf->nguard].n = (uint32_t)cl->n;
+	pf->nguard++;
+	for (size_t i = 0; i < cl->n; i++) {
+		struct pf_dlit *l = &pf->glit[pf->nglit++];
+
+		l->off = (uint32_t)pf->ngbytes;
+		l->len = (uint32_t)cl->v[i].len;
+		for (size_t j = 0; j < cl->v[i].len; j++)
+			pf->gbytes[pf->ngbytes++] = sigma_lower[cl->v[i].p[j]];
+	}
+	return 1;
+}
+
 /* --- public -------------------------------------------------------------- */
 
 void
@@ -2029,6 +2113,10 @@ sigma_prefilter_free(struct sigma_prefilter *pf)
 	free(pf->run);
 	free(pf->memo);
 	free(pf->mstat);
+	free(pf->rguard);
+	free(pf->guard);
+	free(pf->glit);
+	free(pf->gbytes);
 	free(pf);
 }
 
@@ -2058,9 +2146,10 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 	pf->always = calloc(n ? n : 1, sizeof(*pf->always));
 	pf->cand = calloc(n ? n : 1, sizeof(*pf->cand));
 	pf->run = calloc(n ? n : 1, sizeof(*pf->run));
+	pf->rguard = calloc(n + 1, sizeof(*pf->rguard));
 	pf->fields = calloc(8, sizeof(*pf->fields));
 	if (pf->filtered == NULL || pf->rs == NULL ||
-	    pf->fields == NULL ||
+	    pf->fields == NULL || pf->rguard == NULL ||
 	    pf->always == NULL || pf->cand == NULL || pf->run == NULL)
 		goto fail;
 	pf->afields = 8;
@@ -2103,6 +2192,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 		struct pf_cnf *sp = &cnfs[i], s = *sp;
 
 		memset(sp, 0, sizeof(*sp));
+		pf->rguard[i] = (uint32_t)pf->nguard;
 		for (size_t c = 1; c < s.n; ) {
 			bool keep = true;
 			for (size_t k = 0; k < s.c[c].n && keep; k++) {
@@ -2113,6 +2203,11 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 			if (keep) {
 				c++;
 				continue;
+			}
+			if (pf->nguard >= UINT32_MAX - 1 ||
+			    guard_add(pf, &s.c[c], pf->nguard - pf->rguard[i]) < 0) {
+				cnf_fini(&s);
+				goto fail;
 			}
 			set_fini(&s.c[c]);
 			memmove(&s.c[c], &s.c[c + 1], (s.n - c - 1) * sizeof(s.c[0]));
@@ -2139,6 +2234,7 @@ sigma_prefilter_new(const struct sigma_rule *const *rules, size_t n)
 		}
 		cnf_fini(&s);
 	}
+	pf->rguard[n] = (uint32_t)pf->nguard;
 	free(cnfs);
 	cnfs = NULL;
 	if (lit_flatten(pf) < 0)
@@ -2522,6 +2618,54 @@ fcache_slot(const char *name)
 }
 
 /* Scans ev once (see sigma_prefilter.h); 0, or -1 when every rule may match. */
+/* Whether a guard's field has one of its literals (ASCII case-insensitively). */
+static bool
+guard_pass(const struct sigma_prefilter *pf, const struct pf_guard *g,
+    const struct sigma_event *ev)
+{
+	const struct ms_str *v = ev->d != NULL ? decode_field_get(ev->d, g->field) : NULL;
+	const unsigned char *h;
+	size_t hl;
+
+	if (v == NULL)
+		return false;		/* no such field: the rule reads none */
+	h = (const unsigned char *)v->p;
+	hl = h != NULL ? v->len : 0;
+	for (uint32_t j = 0; j < g->n; j++) {
+		const struct pf_dlit *l = &pf->glit[g->first + j];
+		const unsigned char *lit = pf->gbytes + l->off;
+
+		for (size_t at = 0; l->len <= hl && at <= hl - l->len; at++) {
+			size_t m = 0;
+			while (m < l->len && sigma_lower[h[at + m]] == lit[m])
+				m++;
+			if (m == l->len)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Drops from the candidates the rules a guard rules out. */
+static void
+guards_check(struct sigma_prefilter *pf, const struct sigma_event *ev)
+{
+	size_t keep = 0;
+
+	for (size_t c = 0; c < pf->ncand; c++) {
+		size_t rule = pf->cand[c];
+		bool pass = true;
+
+		for (uint32_t g = pf->rguard[rule]; g < pf->rguard[rule + 1] && pass; g++)
+			pass = guard_pass(pf, &pf->guard[g], ev);
+		if (pass)
+			pf->cand[keep++] = rule;
+		else
+			pf->rs[rule].seen = 0;	/* sigma_prefilter_may_match says no too */
+	}
+	pf->ncand = keep;
+}
+
 int
 sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 {
@@ -2575,6 +2719,8 @@ sigma_prefilter_scan(struct sigma_prefilter *pf, const struct sigma_event *ev)
 				rc = -1;
 		}
 	}
+	if (pf->nguard > 0 && pf->ncand > 0)
+		guards_check(pf, ev);
 	pf->failed = rc < 0;
 	return rc;
 }

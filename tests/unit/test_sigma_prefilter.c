@@ -76,12 +76,16 @@ static const struct pf_case cases[] = {
 	/* field names are case-insensitive */
 	{ "  s:\n    user: root\n  condition: s\n", "User", "ROOT", "", true, true },
 	/*
-	 * AND needs every side (each side is a clause), but a clause on a field
-	 * no rule's best clause names is dropped: scanning one more field per
-	 * event costs more than it saves. OR needs every side to have literals.
+	 * AND needs every side (each side is a clause); a clause on a field no
+	 * rule's best clause names is not scanned for (one more field searched
+	 * per event costs more than it saves) but checked as a guard once the
+	 * rest has been found: F absent, or without "x1", rules the rule out.
+	 * OR needs every side to have literals.
 	 */
 	{ "  a:\n    F: x1\n  b:\n    G|startswith: abc\n  condition: a and b\n", "G", "abcd", "", false,
-	  true },
+	  false },
+	{ "  a:\n    F|contains: x1\n  b:\n    G|startswith: abc\n  condition: a and b\n", "G", "abcd",
+	  "", false, false },
 	{ "  a:\n    F|contains: x1\n  b:\n    F|startswith: abc\n  condition: a and b\n", "F", "abcd",
 	  "", false, false },
 	{ "  s:\n    F|startswith: EXECVE\n    F|endswith: chmod\n  condition: s\n", "F", "execve ls",
@@ -347,6 +351,76 @@ scan_fields(struct sigma_prefilter *pf, struct sigma_event *ev, const char *cons
 	ev->d = &dec;
 	ev->message = ms_str_make("", 0);
 	assert_int_equal(sigma_prefilter_scan(pf, ev), 0);
+}
+
+/*
+ * Guards: a clause on a field no rule's best clause names is checked once
+ * the rest of the rule has been found, on the field the rule reads (the
+ * first of that name, exactly, else in any case), before the rule runs –
+ * in the candidate list and in sigma_prefilter_may_match alike. A rule it
+ * rules out never matches: each event is also run through the rule.
+ */
+static void
+test_guards(void **state)
+{
+	static const char *const dets[] = {
+		/* "succeeded" is the best clause; "x1" or "y22" on F a guard */
+		"  a:\n    F|contains: [x1, Y22]\n  b:\n    G|startswith: succeeded\n"
+		"  condition: a and b\n",
+		/* two guards, on F and on H */
+		"  s:\n    G: succeeded\n    F: x1\n    H|endswith: qq\n  condition: s\n",
+		/* a keyword beside a field: the message is no guard (never scanned here) */
+		"  k:\n    - kw\n  s:\n    G|startswith: succeeded\n  condition: k and s\n",
+	};
+	static const struct {
+		const char *kv[9];
+		bool may[3];
+	} evs[] = {
+		{ { "G", "succeeded now", "F", "zzX1zz", NULL }, { true, false, true } },
+		{ { "G", "succeeded now", "F", "zzy22", NULL }, { true, false, true } },
+		{ { "G", "succeeded now", "F", "zz", NULL }, { false, false, true } },
+		{ { "G", "succeeded now", NULL }, { false, false, true } },
+		{ { "F", "x1", NULL }, { false, false, false } },
+		/* the rule reads F, the exact name, first: "f" is not it */
+		{ { "G", "succeeded", "f", "zz", "F", "x1", NULL }, { true, false, true } },
+		{ { "G", "succeeded", "F", "zz", "f", "x1", NULL }, { false, false, true } },
+		/* no exact F: the first of any case */
+		{ { "G", "succeeded", "f", "x1", "F2", "zz", NULL }, { true, false, true } },
+		{ { "G", "succeeded", "F", "x1", "H", "aQQ", NULL }, { true, true, true } },
+		{ { "G", "succeeded", "F", "x1", "H", "q-q", NULL }, { true, false, true } },
+		{ { "G", "succeeded", "F", "x2", "H", "aqq", NULL }, { false, false, true } },
+	};
+	struct sigma_rule *r[3];
+	const struct sigma_rule *rs[3];
+	struct sigma_prefilter *pf;
+	struct sigma_event ev;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++)
+		rs[i] = r[i] = test_rule_from(dets[i]);
+	assert_non_null(pf = sigma_prefilter_new(rs, 3));
+	for (size_t e = 0; e < sizeof(evs) / sizeof(evs[0]); e++) {
+		const size_t *list;
+		size_t n;
+
+		scan_fields(pf, &ev, evs[e].kv);
+		n = sigma_prefilter_candidates(pf, &list);
+		assert_true(n != SIZE_MAX);
+		for (size_t i = 0; i < 3; i++) {
+			bool in = false;
+
+			for (size_t k = 0; k < n; k++)
+				in = in || list[k] == i;
+			if (sigma_prefilter_may_match(pf, i) != evs[e].may[i] || in != evs[e].may[i])
+				fail_msg("event %zu rule %zu: may %d, listed %d", e, i,
+				    sigma_prefilter_may_match(pf, i), in);
+			if (!evs[e].may[i])
+				assert_false(sigma_rule_match(r[i], &ev));
+		}
+	}
+	sigma_prefilter_free(pf);
+	for (size_t i = 0; i < 3; i++)
+		sigma_rule_free(r[i]);
 }
 
 /*
@@ -1195,6 +1269,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_callback_budget),
+		cmocka_unit_test(test_guards),
 		cmocka_unit_test(test_shared_literals),
 		cmocka_unit_test(test_many_literals),
 		cmocka_unit_test(test_memo),
