@@ -2035,9 +2035,13 @@ guard_add(struct sigma_prefilter *pf, const struct pf_set *cl, size_t nrule_guar
 	    cl->v[0].field == NULL)
 		return 0;
 	for (size_t i = 0; i < cl->n; i++) {
+		/*
+		 * One spelling: "User" and "user" can be two fields of an event,
+		 * and each item reads the one its own name finds first.
+		 */
 		if (cl->v[i].p == NULL || cl->v[i].field == NULL || cl->v[i].len == 0 ||
 		    (cl->v[i].field != cl->v[0].field &&
-		    strcasecmp(cl->v[i].field, cl->v[0].field) != 0))
+		    strcmp(cl->v[i].field, cl->v[0].field) != 0))
 			return 0;
 		bytes += cl->v[i].len;
 	}

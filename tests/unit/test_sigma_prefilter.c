@@ -421,6 +421,25 @@ test_guards(void **state)
 	sigma_prefilter_free(pf);
 	for (size_t i = 0; i < 3; i++)
 		sigma_rule_free(r[i]);
+
+	/*
+	 * "user" and "User" can be two fields of one event, each item reading
+	 * its own: a clause spanning both spellings is no guard.
+	 */
+	{
+		const char *kv[] = { "G", "succeeded", "user", "zz", "User", "y2", NULL };
+		struct sigma_rule *one = test_rule_from("  a:\n    user|contains: x1\n  b:\n"
+		    "    User|contains: y2\n  c:\n    G|startswith: succeeded\n"
+		    "  condition: (a or b) and c\n");
+		const struct sigma_rule *ones[1] = { one };
+
+		assert_non_null(pf = sigma_prefilter_new(ones, 1));
+		scan_fields(pf, &ev, kv);
+		assert_true(sigma_rule_match(one, &ev));
+		assert_true(sigma_prefilter_may_match(pf, 0));
+		sigma_prefilter_free(pf);
+		sigma_rule_free(one);
+	}
 }
 
 /*
