@@ -2022,6 +2022,26 @@ field_direct(struct pf_field *f)
 }
 
 /*
+ * v (room for *a elements of size elem) with room for need > 0: v itself,
+ * or a larger copy (*a updated); NULL when out of memory (v untouched).
+ */
+static void *
+guard_grow(void *v, size_t *a, size_t need, size_t elem)
+{
+	size_t na = *a ? *a : 16;
+	void *nv;
+
+	if (need <= *a)
+		return v;
+	while (na < need)
+		na *= 2;
+	if (na > SIZE_MAX / elem || (nv = realloc(v, na * elem)) == NULL)
+		return NULL;
+	*a = na;
+	return nv;
+}
+
+/*
  * Keeps clause cl of rule (not scanned for: its field is no rule's best)
  * as a guard when it can be one: literals of one named field, a few.
  * Returns 1 when kept, 0 when not, -1 when out of memory.
@@ -2030,6 +2050,7 @@ static int
 guard_add(struct sigma_prefilter *pf, const struct pf_set *cl, size_t nrule_guards)
 {
 	size_t bytes = 0;
+	void *p;
 
 	if (nrule_guards >= PF_RULE_GUARDS || cl->n == 0 || cl->n > PF_GUARD_LITS ||
 	    cl->v[0].field == NULL)
@@ -2045,30 +2066,17 @@ guard_add(struct sigma_prefilter *pf, const struct pf_set *cl, size_t nrule_guar
 			return 0;
 		bytes += cl->v[i].len;
 	}
-	if (pf->nguard == pf->aguard) {
-		size_t na = pf->aguard ? 2 * pf->aguard : 16;
-		struct pf_guard *ng = realloc(pf->guard, na * sizeof(*ng));
-		if (ng == NULL)
-			return -1;
-		pf->guard = ng;
-		pf->aguard = na;
-	}
-	while (pf->nglit + cl->n > pf->aglit) {
-		size_t na = pf->aglit ? 2 * pf->aglit : 64;
-		struct pf_dlit *nl = realloc(pf->glit, na * sizeof(*nl));
-		if (nl == NULL)
-			return -1;
-		pf->glit = nl;
-		pf->aglit = na;
-	}
-	while (pf->ngbytes + bytes > pf->agbytes) {
-		size_t na = pf->agbytes ? 2 * pf->agbytes : 1024;
-		unsigned char *nb;
-		if (na > UINT32_MAX || (nb = realloc(pf->gbytes, na)) == NULL)
-			return -1;
-		pf->gbytes = nb;
-		pf->agbytes = na;
-	}
+	if (pf->ngbytes + bytes > UINT32_MAX)
+		return -1;
+	if ((p = guard_grow(pf->guard, &pf->aguard, pf->nguard + 1, sizeof(*pf->guard))) == NULL)
+		return -1;
+	pf->guard = p;
+	if ((p = guard_grow(pf->glit, &pf->aglit, pf->nglit + cl->n, sizeof(*pf->glit))) == NULL)
+		return -1;
+	pf->glit = p;
+	if ((p = guard_grow(pf->gbytes, &pf->agbytes, pf->ngbytes + bytes, 1)) == NULL)
+		return -1;
+	pf->gbytes = p;
 	pf->guard[pf->nguard].field = cl->v[0].field;
 	pf->guard[pf->nguard].first = (uint32_t)pf->nglit;
 	pf->guard[pf->nguard].n = (uint32_t)cl->n;
