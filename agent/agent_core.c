@@ -293,8 +293,17 @@ agent_commit(struct agent *a, bool save)
 
 	if (spool_sync(a->spool) < 0)
 		return -1;
-	a->durable_seq = durable;
-	tail_durable(a->tail);
+	/*
+	 * A sync failed since lines were last made durable: the records
+	 * written before it may be lost even though this sync succeeded
+	 * (spool_sync_suspect). Read positions stay where they were until the
+	 * collector has acknowledged those records, so a stop or a crash
+	 * reads their lines again from the files; the timer runs on.
+	 */
+	if (spool_sync_suspect(a->spool) == 0) {
+		a->durable_seq = durable;
+		tail_durable(a->tail);
+	}
 	if (tail_dirty(a->tail) || save) {
 		if (!save && ms_mono_ms() - a->last_save_ms < AGENT_SAVE_MS)
 			return 0;	/* the timer runs on: the positions are saved later */
@@ -304,9 +313,9 @@ agent_commit(struct agent *a, bool save)
 	}
 	/*
 	 * Positions on disk (just saved, or unchanged since) cover every line
-	 * up to durable: their records may go once acknowledged.
+	 * up to durable_seq: their records may go once acknowledged.
 	 */
-	if (spool_covered(a->spool, durable))
+	if (spool_covered(a->spool, a->durable_seq))
 		agent_room_freed(a);
 	/*
 	 * Nothing left for a later commit (every line read is durable, its
@@ -338,13 +347,13 @@ agent_log_stats(const struct agent *a, const char *why)
 	    " spool_segments=%" PRIu32 " spool_backlog=%" PRIu64 " spool_full=%" PRIu64
 	    " spool_errors=%" PRIu64 " spool_corrupt_bytes=%" PRIu64 " rate_limited=%" PRIu64
 	    " paused_ms=%" PRIu64 " failovers=%" PRIu64 " failbacks=%" PRIu64
-	    " send_blocked=%" PRIu64 " spool_reused=%" PRIu64,
+	    " send_blocked=%" PRIu64 " spool_reused=%" PRIu64 " spool_write_errors=%" PRIu64,
 	    why, a->q.count, a->q.bytes, s->lines_read, s->lines_truncated, s->lines_unterminated,
 	    s->lines_recovered, s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures,
 	    s->rotations, s->truncations, s->reserve_failures, s->files_limit, sp.bytes, sp.segments,
 	    sp.backlog, s->spool_full, s->spool_errors, sp.corrupt_bytes, s->rate_limited,
-	    s->paused_ms, s->failovers, s->failbacks, s->send_blocked, sp.reused);
+	    s->paused_ms, s->failovers, s->failbacks, s->send_blocked, sp.reused, sp.write_errors);
 }
 
 void

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "spool.h"
 #include "ms_proto.h"
 #include "ms_util.h"
 
@@ -405,6 +406,14 @@ health_encode(const struct agent *a, struct ms_buf *out)
 	report_u64(r, "backlog.oldest_age_ms",
 	    b.oldest_ms > 0 && now > b.oldest_ms ? (uint64_t)(now - b.oldest_ms) : 0);
 	report_counters(r, &a->stats);
+	if (a->spool != NULL) {
+		struct spool_stats sp;
+
+		/* A failing disk under the spool: failed writes and syncs, bytes that did not check. */
+		spool_get_stats(a->spool, &sp);
+		report_u64(r, "count.spool_write_errors", sp.write_errors);
+		report_u64(r, "count.spool_corrupt_bytes", sp.corrupt_bytes);
+	}
 	if (a->renew && renew_not_after(a->renew) > 0) {
 		char na[40];
 

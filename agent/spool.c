@@ -131,6 +131,7 @@ struct spool {
 	size_t wlen;
 	uint64_t wbuf_start;	/* file offset of wbuf[0] in the last segment */
 	bool need_sync;		/* written since the last fdatasync */
+	uint64_t sync_suspect;	/* spool_sync_suspect */
 	bool dir_dirty;		/* a segment was created or removed since */
 	bool failing;		/* last write failed (logged once) */
 	uint64_t total;		/* bytes of all segments */
@@ -1538,8 +1539,16 @@ spool_sync(struct spool *sp)
 	if (spool_flush(sp) < 0)
 		return -1;
 	if (sp->need_sync && sp->o.sync && fdatasync(sp->wfd) != 0) {
-		ms_err("event=spool_sync_error dir=%s reason=\"%s\"", sp->dir, strerror(errno));
+		int e = errno;
+
+		/* Whatever later syncs say: see spool_sync_suspect. */
+		if (sp->max_seq > sp->acked && sp->max_seq > sp->sync_suspect)
+			sp->sync_suspect = sp->max_seq;
+		ms_err("event=spool_sync_error dir=%s reason=\"%s\" suspect_to=%" PRIu64
+		    " note=\"records up to suspect_to count as durable once acknowledged\"",
+		    sp->dir, strerror(e), sp->sync_suspect);
 		sp->st.write_errors++;
+		errno = e;
 		return -1;
 	}
 	if (sp->need_sync)
@@ -1897,6 +1906,8 @@ spool_ack(struct spool *sp, uint64_t acked)
 {
 	if (acked > sp->acked)
 		sp->acked = acked;
+	if (sp->sync_suspect != 0 && sp->acked >= sp->sync_suspect)
+		sp->sync_suspect = 0;	/* the collector has them: no longer needed here */
 	return spool_trim(sp);
 }
 
@@ -1990,6 +2001,12 @@ spool_take_holes(struct spool *sp, struct spool_file_hole *out, size_t max)
 	memmove(sp->rholes, sp->rholes + n, (sp->nrholes - n) * sizeof(*out));
 	sp->nrholes -= n;
 	return n;
+}
+
+uint64_t
+spool_sync_suspect(const struct spool *sp)
+{
+	return sp->sync_suspect;
 }
 
 uint64_t

@@ -150,6 +150,15 @@ int spool_flush(struct spool *sp);
 int spool_sync(struct spool *sp);
 
 /*
+ * After a failed fdatasync the kernel may have dropped the pages it could
+ * not write and report the next sync a success. The highest number
+ * appended when a sync failed, until the collector has acknowledged it
+ * (spool_ack): up to it, records may not be on disk whatever later syncs
+ * say, and no read position may move past them. 0: none.
+ */
+uint64_t spool_sync_suspect(const struct spool *sp);
+
+/*
  * Calls fn for each backlog record in order until fn returns non-zero (the
  * queue is full; that record stays backlog). Returns how many were taken.
  */

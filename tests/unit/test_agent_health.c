@@ -193,6 +193,9 @@ test_report(void **state)
 	assert_int_equal(num("count.paused_ms"), 1234);
 	assert_non_null(get("count.spool_full"));
 	assert_non_null(get("count.truncations"));
+	/* the spool's disk: nothing failed, nothing corrupt */
+	assert_int_equal(num("count.spool_write_errors"), 0);
+	assert_int_equal(num("count.spool_corrupt_bytes"), 0);
 	{
 		char key[64];
 		health_antimalware_key(key, sizeof(key), comm);

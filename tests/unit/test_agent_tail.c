@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <sys/stat.h>
@@ -39,6 +40,25 @@ struct got {
 
 static struct got got;
 static char dir[] = "/tmp/minisoc-test-tail-XXXXXX";
+
+/* fdatasync(2) failing while sync_fails is set (a disk that refused a write). */
+static bool sync_fails;
+
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+
+int
+__wrap_fdatasync(int fd)
+{
+	if (sync_fails) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
+
+/* spool.sync_ms of the agents start() makes (0: the spool does not sync). */
+static int64_t start_sync_ms;
 
 static void
 take_cb(const struct qevent *e, void *arg)
@@ -118,6 +138,7 @@ start(int64_t partial_line_ms, const char *const *files, size_t n)
 	struct agent *a = harness_new(dir);
 
 	a->conf.partial_line_ms = partial_line_ms;
+	a->conf.spool_sync_ms = start_sync_ms;
 	for (size_t i = 0; i < n; i++) {
 		struct agent_file_conf *c = &a->files[i];
 		const char *colon = strchr(files[i], ':');
@@ -1964,6 +1985,97 @@ test_load_hole_long_last_line(void **state)
 	stop(a);
 }
 
+/*
+ * A sync of the spool fails (EIO) and a later one succeeds. A file system
+ * reports such a failure once: the pages it could not write may be gone
+ * from the disk although the later sync says all is there. Here they are:
+ * the machine stops before the collector has b1 and b2, and their records
+ * are lost. b.log was first seen in them, so the start cannot know of it
+ * from the spool; it reads it again from its saved position, which the
+ * agent kept before b1 (no position moves past records written before a
+ * failed sync until the collector has them). b1 and b2 arrive; b3, whose
+ * record is intact, may arrive twice.
+ */
+static void
+test_sync_failure_lines_kept(void **state)
+{
+	static const char *const files[] = { "a.log:beginning", "b.log:beginning" };
+	struct agent *a;
+	struct spool_stats st;
+	uint64_t s0;
+
+	(void)state;
+	reset();
+	start_sync_ms = 100;
+	put("a.log", "w", "a1\na2\n");
+	a = start(5000, files, 2);
+	take_all(a);		/* a1 a2 acknowledged, synced, positions saved */
+	s0 = a->durable_seq;	/* a2's number (numbers start from the clock) */
+	assert_int_equal(s0, a->next_seq - 1);
+	put("b.log", "w", "b1\nb2\n");
+	tail_poll(a->tail);
+	assert_int_equal(a->q.count, 2);
+	sync_fails = true;
+	assert_int_equal(agent_commit(a, true), -1);
+	sync_fails = false;
+	spool_get_stats(a->spool, &st);
+	assert_int_equal(st.write_errors, 1);	/* count.spool_write_errors */
+	put("b.log", "a", "b3\n");
+	tail_read_all(a->tail);
+	assert_int_equal(a->q.count, 3);
+	/* This sync succeeds, and does not vouch for b1 and b2. */
+	assert_int_equal(agent_commit(a, true), 0);
+	assert_int_equal(spool_sync_suspect(a->spool), s0 + 2);
+	assert_int_equal(a->durable_seq, s0);
+	harness_crash(a);
+	zero_records(2, 3);	/* what the disk holds: b1's and b2's records lost */
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 2);
+	take_all(a);
+	assert_int_equal(got_count("b1"), 1);
+	assert_int_equal(got_count("b2"), 1);
+	assert_true(got_count("b3") >= 1);
+	assert_int_equal(got_count("a1") + got_count("a2"), 0);
+	start_sync_ms = 0;
+	stop(a);
+}
+
+/*
+ * Once the collector has acknowledged the records written before a failed
+ * sync, lines are made durable again at the next sync (and not before).
+ */
+static void
+test_sync_failure_acked(void **state)
+{
+	static const char *const files[] = { "c.log:beginning" };
+	struct agent *a;
+	uint64_t s0;
+
+	(void)state;
+	reset();
+	start_sync_ms = 100;
+	put("c.log", "w", "c1\nc2\n");
+	a = start(5000, files, 1);
+	assert_int_equal(a->q.count, 2);
+	s0 = a->next_seq - 3;	/* the number before c1's */
+	sync_fails = true;
+	assert_int_equal(agent_commit(a, false), -1);
+	sync_fails = false;
+	put("c.log", "a", "c3\n");
+	tail_read_all(a->tail);
+	assert_int_equal(agent_commit(a, false), 0);
+	assert_int_equal(a->durable_seq, s0);
+	agent_acked(a, s0 + 1);	/* not all of them yet */
+	assert_int_equal(agent_commit(a, false), 0);
+	assert_int_equal(a->durable_seq, s0);
+	agent_acked(a, s0 + 2);
+	assert_int_equal(spool_sync_suspect(a->spool), 0);
+	assert_int_equal(agent_commit(a, false), 0);
+	assert_int_equal(a->durable_seq, s0 + 3);
+	start_sync_ms = 0;
+	stop(a);
+}
+
 int
 main(void)
 {
@@ -1999,6 +2111,8 @@ main(void)
 		cmocka_unit_test(test_gap_two_long_lines),
 		cmocka_unit_test(test_gap_long_line_recovered_crash),
 		cmocka_unit_test(test_load_hole_long_last_line),
+		cmocka_unit_test(test_sync_failure_lines_kept),
+		cmocka_unit_test(test_sync_failure_acked),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
