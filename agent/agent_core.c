@@ -234,6 +234,9 @@ agent_acked(struct agent *a, uint64_t seq)
 	state_set_acked(a->state, seq);
 	if (spool_ack(a->spool, seq))
 		agent_room_freed(a);
+	/* What a failed sync left in doubt may be the collector's now: lines may become durable. */
+	if (a->durable_seq < a->next_seq - 1 && spool_sync_suspect(a->spool) == 0)
+		agent_commit_soon(a);
 }
 
 /*
@@ -323,9 +326,9 @@ agent_commit(struct agent *a, bool save)
 	 * until agent_commit_soon. At rest, each wake-up spool.sync_ms apart
 	 * cost more than all the agent's other timers together.
 	 */
-	if (!save && a->commit_ev != NULL && a->durable_seq == a->next_seq - 1 &&
-	    !tail_dirty(a->tail))
-		event_del(a->commit_ev);
+	if (!save && a->commit_ev != NULL && !tail_dirty(a->tail) &&
+	    (a->durable_seq == a->next_seq - 1 || spool_sync_suspect(a->spool) != 0))
+		event_del(a->commit_ev);	/* suspect: agent_acked starts it again */
 	return 0;
 }
 

@@ -2040,9 +2040,20 @@ test_sync_failure_lines_kept(void **state)
 	stop(a);
 }
 
+static void
+noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
 /*
  * Once the collector has acknowledged the records written before a failed
  * sync, lines are made durable again at the next sync (and not before).
+ * Meanwhile the commit timer does not wake the agent for nothing: it stops
+ * once a commit has nothing left to sync or save, and the acknowledgement
+ * that ends the doubt starts it again.
  */
 static void
 test_sync_failure_acked(void **state)
@@ -2058,20 +2069,28 @@ test_sync_failure_acked(void **state)
 	a = start(5000, files, 1);
 	assert_int_equal(a->q.count, 2);
 	s0 = a->next_seq - 3;	/* the number before c1's */
+	assert_non_null(a->commit_ev = event_new(a->base, -1, EV_PERSIST, noop_cb, NULL));
+	agent_commit_soon(a);
 	sync_fails = true;
 	assert_int_equal(agent_commit(a, false), -1);
 	sync_fails = false;
+	assert_true(evtimer_pending(a->commit_ev, NULL));	/* tried again */
 	put("c.log", "a", "c3\n");
 	tail_read_all(a->tail);
 	assert_int_equal(agent_commit(a, false), 0);
 	assert_int_equal(a->durable_seq, s0);
+	assert_false(evtimer_pending(a->commit_ev, NULL));	/* synced, nothing to save */
 	agent_acked(a, s0 + 1);	/* not all of them yet */
+	assert_false(evtimer_pending(a->commit_ev, NULL));
 	assert_int_equal(agent_commit(a, false), 0);
 	assert_int_equal(a->durable_seq, s0);
 	agent_acked(a, s0 + 2);
 	assert_int_equal(spool_sync_suspect(a->spool), 0);
+	assert_true(evtimer_pending(a->commit_ev, NULL));
 	assert_int_equal(agent_commit(a, false), 0);
 	assert_int_equal(a->durable_seq, s0 + 3);
+	event_free(a->commit_ev);
+	a->commit_ev = NULL;
 	start_sync_ms = 0;
 	stop(a);
 }
