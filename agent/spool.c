@@ -1022,19 +1022,42 @@ seg_cmp(const void *a, const void *b)
 	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
 }
 
-static void
+/*
+ * Makes the folder's entries (segments created, renamed, removed) durable.
+ * 0, or -1 when syncing it failed: kept dirty, tried again at the next sync.
+ */
+static int
 spool_fsync_dir(struct spool *sp)
 {
-	int dfd;
+	int dfd, rc = 0;
 
-	if (!sp->dir_dirty)
-		return;
-	if ((dfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		if (sp->o.sync)
-			fsync(dfd);
-		close(dfd);
+	if (!sp->dir_dirty || !sp->o.sync) {
+		sp->dir_dirty = false;
+		return 0;
 	}
-	sp->dir_dirty = false;
+	if ((dfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0)
+		rc = -1;
+	if (dfd >= 0)
+		close(dfd);
+	if (rc == 0)
+		sp->dir_dirty = false;
+	return rc;
+}
+
+/* A failed sync (see spool_sync_suspect): counted, logged, errno kept. */
+static void
+sync_failed(struct spool *sp, const char *what)
+{
+	int e = errno;
+
+	/* Whatever later syncs say: see spool_sync_suspect. */
+	if (sp->max_seq > sp->acked && sp->max_seq > sp->sync_suspect)
+		sp->sync_suspect = sp->max_seq;
+	ms_err("event=spool_sync_error dir=%s what=%s reason=\"%s\" suspect_to=%" PRIu64
+	    " note=\"records up to suspect_to count as durable once acknowledged\"",
+	    sp->dir, what, strerror(e), sp->sync_suspect);
+	sp->st.write_errors++;
+	errno = e;
 }
 
 /*
@@ -1457,7 +1480,7 @@ spool_open(const char *dir, const struct spool_opts *o, uint64_t acked, char *er
 		close(fd);
 		sp->dir_dirty = true;
 	}
-	spool_fsync_dir(sp);
+	(void)spool_fsync_dir(sp);	/* failing, kept dirty: the first spool_sync says so */
 	spool_trim(sp);
 	return sp;
 fail:
@@ -1539,22 +1562,17 @@ spool_sync(struct spool *sp)
 	if (spool_flush(sp) < 0)
 		return -1;
 	if (sp->need_sync && sp->o.sync && fdatasync(sp->wfd) != 0) {
-		int e = errno;
-
-		/* Whatever later syncs say: see spool_sync_suspect. */
-		if (sp->max_seq > sp->acked && sp->max_seq > sp->sync_suspect)
-			sp->sync_suspect = sp->max_seq;
-		ms_err("event=spool_sync_error dir=%s reason=\"%s\" suspect_to=%" PRIu64
-		    " note=\"records up to suspect_to count as durable once acknowledged\"",
-		    sp->dir, strerror(e), sp->sync_suspect);
-		sp->st.write_errors++;
-		errno = e;
+		sync_failed(sp, "segment");
 		return -1;
 	}
 	if (sp->need_sync)
 		sp->st.syncs++;
 	sp->need_sync = false;
-	spool_fsync_dir(sp);
+	/* A new segment's records are durable once its name is. */
+	if (spool_fsync_dir(sp) < 0) {
+		sync_failed(sp, "folder");
+		return -1;
+	}
 	return 0;
 }
 

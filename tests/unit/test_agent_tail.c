@@ -57,6 +57,24 @@ __wrap_fdatasync(int fd)
 	return __real_fdatasync(fd);
 }
 
+/* fsync(2) of a folder failing while dir_sync_fails is set. */
+static bool dir_sync_fails;
+
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+
+int
+__wrap_fsync(int fd)
+{
+	struct stat st;
+
+	if (dir_sync_fails && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_fsync(fd);
+}
+
 /* spool.sync_ms of the agents start() makes (0: the spool does not sync). */
 static int64_t start_sync_ms;
 
@@ -2095,6 +2113,38 @@ test_sync_failure_acked(void **state)
 	stop(a);
 }
 
+/*
+ * The spool's folder fails to sync after a new segment was made: the
+ * segment's name may not be on disk, so its records are no more durable
+ * than after a failed fdatasync of the segment itself.
+ */
+static void
+test_sync_failure_folder(void **state)
+{
+	static const char *const files[] = { "d.log:beginning" };
+	struct agent *a;
+	uint64_t s0;
+
+	(void)state;
+	reset();
+	start_sync_ms = 100;
+	put("d.log", "w", "d1\nd2\n");
+	a = start(5000, files, 1);	/* the first segment made: the folder to sync */
+	assert_int_equal(a->q.count, 2);
+	s0 = a->next_seq - 3;
+	dir_sync_fails = true;
+	assert_int_equal(agent_commit(a, false), -1);
+	dir_sync_fails = false;
+	assert_int_equal(spool_sync_suspect(a->spool), s0 + 2);
+	assert_int_equal(agent_commit(a, false), 0);	/* the folder synced now */
+	assert_int_equal(a->durable_seq, s0);
+	agent_acked(a, s0 + 2);
+	assert_int_equal(agent_commit(a, false), 0);
+	assert_int_equal(a->durable_seq, s0 + 2);
+	start_sync_ms = 0;
+	stop(a);
+}
+
 int
 main(void)
 {
@@ -2132,6 +2182,7 @@ main(void)
 		cmocka_unit_test(test_load_hole_long_last_line),
 		cmocka_unit_test(test_sync_failure_lines_kept),
 		cmocka_unit_test(test_sync_failure_acked),
+		cmocka_unit_test(test_sync_failure_folder),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
