@@ -472,6 +472,13 @@ void state_set_acked(struct agent_state_file *s, uint64_t acked);
 /* What is added to local numbers on the wire; state_set_shift writes it at once. */
 uint64_t state_shift(const struct agent_state_file *s);
 int state_set_shift(struct agent_state_file *s, uint64_t shift);
+/*
+ * The doubt a failed spool sync left (spool_sync_suspect), kept across
+ * restarts; state_set_sync_suspect writes it at once (0 or -1, logged
+ * once while failing). 0: none.
+ */
+uint64_t state_sync_suspect(const struct agent_state_file *s);
+int state_set_sync_suspect(struct agent_state_file *s, uint64_t seq);
 /* Makes sure seq is covered by an on-disk reservation; 0 or -1. */
 int state_reserve(struct agent_state_file *s, uint64_t seq);
 /* The saved position of path, or NULL. */

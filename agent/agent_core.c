@@ -83,6 +83,8 @@ agent_spool_open(struct agent *a, char *err, size_t errsz)
 	a->seq_shift = state_shift(a->state);
 	if ((a->spool = spool_open(dir, &o, a->acked_seq, err, errsz)) == NULL)
 		return -1;
+	/* A failed sync's doubt from before the restart (agent_commit), until acknowledged. */
+	spool_set_sync_suspect(a->spool, state_sync_suspect(a->state));
 	/* Numbers only grow, even if the state file was lost and the spool was not. */
 	a->next_seq = state_first_seq(a->state);
 	if (spool_max_seq(a->spool) >= a->next_seq)
@@ -294,7 +296,15 @@ agent_commit(struct agent *a, bool save)
 {
 	uint64_t durable = a->next_seq - 1;
 
-	if (spool_sync(a->spool) < 0)
+	int synced = spool_sync(a->spool);
+
+	/*
+	 * The doubt a failed sync leaves (below) is saved at once, so that a
+	 * restart keeps it: the new run would otherwise trust what it reads
+	 * back from the spool. Cleared the same way once acknowledged.
+	 */
+	(void)state_set_sync_suspect(a->state, spool_sync_suspect(a->spool));
+	if (synced < 0)
 		return -1;
 	/*
 	 * A sync failed since lines were last made durable: the records

@@ -2027,6 +2027,13 @@ spool_sync_suspect(const struct spool *sp)
 	return sp->sync_suspect;
 }
 
+void
+spool_set_sync_suspect(struct spool *sp, uint64_t seq)
+{
+	if (seq > sp->acked && seq > sp->sync_suspect)
+		sp->sync_suspect = seq;
+}
+
 uint64_t
 spool_max_seq(const struct spool *sp)
 {

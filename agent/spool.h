@@ -157,6 +157,8 @@ int spool_sync(struct spool *sp);
  * say, and no read position may move past them. 0: none.
  */
 uint64_t spool_sync_suspect(const struct spool *sp);
+/* The doubt of a run before this one (saved in the state file), unless acknowledged since. */
+void spool_set_sync_suspect(struct spool *sp, uint64_t seq);
 
 /*
  * Calls fn for each backlog record in order until fn returns non-zero (the

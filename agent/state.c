@@ -6,6 +6,8 @@
  *   seq_reserved 2000000
  *   acked 1234          (highest local number the collector acknowledged)
  *   seq_shift 0         (added to local numbers on the wire, see uplink.c)
+ *   sync_suspect 1240   (only while a failed spool sync leaves records up
+ *                        to it in doubt, see spool_sync_suspect)
  *   pos <dev> <ino> <acknowledged offset> fp:<16 hex digits>:<length> <path>
  *
  * The fp field (the hash of the file's first <length> bytes, see
@@ -85,6 +87,8 @@ struct agent_state_file {
 	uint64_t first_seq;
 	uint64_t acked;
 	uint64_t shift;
+	uint64_t sync_suspect;	/* 0: none (not written) */
+	bool suspect_failing;	/* writing it failed (logged once) */
 	struct state_pos pos[STATE_MAX_POS];
 	size_t npos;
 };
@@ -100,6 +104,10 @@ state_format(struct agent_state_file *s, uint64_t gen)
 	if (ms_buf_add(b, STATE_MAGIC "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", STATE_SLOT_HDR) < 0 ||
 	    ms_buf_printf(b, "minisoc-agent-state 1\nseq_reserved %" PRIu64 "\nacked %" PRIu64
 	    "\nseq_shift %" PRIu64 "\n", s->seq_reserved, s->acked, s->shift) < 0)
+		return -1;
+	/* Only when set: a file without it still loads in an older agent. */
+	if (s->sync_suspect != 0 &&
+	    ms_buf_printf(b, "sync_suspect %" PRIu64 "\n", s->sync_suspect) < 0)
 		return -1;
 	for (size_t i = 0; i < s->npos; i++) {
 		const struct state_pos *p = &s->pos[i];
@@ -286,6 +294,10 @@ state_parse(struct agent_state_file *s, FILE *f, char *err, size_t errsz)
 		}
 		if (sscanf(line, "seq_shift %llu%n", &a, &n) == 1 && line[n] == '\0') {
 			s->shift = a;
+			continue;
+		}
+		if (sscanf(line, "sync_suspect %llu%n", &a, &n) == 1 && line[n] == '\0') {
+			s->sync_suspect = a;
 			continue;
 		}
 		if (sscanf(line, "pos %llu %llu %llu %n", &a, &b, &c, &n) == 3 && n > 0 &&
@@ -583,6 +595,33 @@ state_set_shift(struct agent_state_file *s, uint64_t shift)
 		ms_err("event=state_error reason=\"%s\"", err);
 		return -1;
 	}
+	return 0;
+}
+
+uint64_t
+state_sync_suspect(const struct agent_state_file *s)
+{
+	return s->sync_suspect;
+}
+
+int
+state_set_sync_suspect(struct agent_state_file *s, uint64_t seq)
+{
+	char err[512];
+	uint64_t old = s->sync_suspect;
+
+	if (seq == old)
+		return 0;
+	s->sync_suspect = seq;
+	if (state_write(s, err, sizeof(err)) < 0) {
+		s->sync_suspect = old;	/* not on disk: asked again at the next commit */
+		if (!s->suspect_failing)
+			ms_err("event=state_error reason=\"%s\" note=\"the spool's doubt is not "
+			    "saved yet: tried again at each commit\"", err);
+		s->suspect_failing = true;
+		return -1;
+	}
+	s->suspect_failing = false;
 	return 0;
 }
 

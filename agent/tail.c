@@ -464,6 +464,16 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 		nholes = SPOOL_MAX_FILE_HOLES + 1;
 		spooled = spool_take_file_end(t->a->spool, f->dev, f->ino, head, (size_t)hn,
 		    &distrusted, holes, &nholes);
+		/*
+		 * Records in doubt after a failed sync (spool_sync_suspect) may
+		 * not be on disk: the file is read on from its saved position,
+		 * which stayed before them (some lines twice, none lost).
+		 */
+		if (spooled > 0 && spool_sync_suspect(t->a->spool) != 0) {
+			spooled = 0;
+			nholes = 0;
+			distrusted = true;
+		}
 	}
 	if (spooled > (uint64_t)st.st_size) {
 		spooled = 0;

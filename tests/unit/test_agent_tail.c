@@ -2058,6 +2058,56 @@ test_sync_failure_lines_kept(void **state)
 	stop(a);
 }
 
+/*
+ * As test_sync_failure_lines_kept, with a clean stop and a start between
+ * the failure and the power cut: the doubt is in the state file, so the
+ * new run reads b.log again from its saved position rather than trusting
+ * the spool's records of b1 and b2 (still in the page cache then), and
+ * moves no position past them either. After the power cut b1 and b2
+ * arrive (their second reading's records are intact).
+ */
+static void
+test_sync_failure_restart(void **state)
+{
+	static const char *const files[] = { "a.log:beginning", "b.log:beginning" };
+	struct agent *a;
+	uint64_t s0;
+
+	(void)state;
+	reset();
+	start_sync_ms = 100;
+	put("a.log", "w", "a1\na2\n");
+	a = start(5000, files, 2);
+	take_all(a);
+	s0 = a->durable_seq;
+	put("b.log", "w", "b1\nb2\n");
+	tail_poll(a->tail);
+	sync_fails = true;
+	assert_int_equal(agent_commit(a, true), -1);
+	sync_fails = false;
+	put("b.log", "a", "b3\n");
+	tail_read_all(a->tail);
+	assert_int_equal(agent_commit(a, true), 0);
+	stop(a);		/* the operator restarts the agent */
+	a = start(5000, files, 2);
+	assert_int_equal(spool_sync_suspect(a->spool), s0 + 2);
+	assert_int_equal(agent_commit(a, true), 0);
+	harness_crash(a);	/* the power cut, before the collector had anything */
+	zero_records(2, 3);	/* b1's and b2's first records lost */
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 2);
+	take_all(a);
+	assert_true(got_count("b1") >= 1);
+	assert_true(got_count("b2") >= 1);
+	assert_true(got_count("b3") >= 1);
+	assert_int_equal(got_count("a1") + got_count("a2"), 0);
+	/* Acknowledged: the doubt is gone, from the state file too. */
+	assert_int_equal(spool_sync_suspect(a->spool), 0);
+	assert_int_equal(state_sync_suspect(a->state), 0);
+	start_sync_ms = 0;
+	stop(a);
+}
+
 static void
 noop_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -2183,6 +2233,7 @@ main(void)
 		cmocka_unit_test(test_sync_failure_lines_kept),
 		cmocka_unit_test(test_sync_failure_acked),
 		cmocka_unit_test(test_sync_failure_folder),
+		cmocka_unit_test(test_sync_failure_restart),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
