@@ -295,7 +295,6 @@ int
 agent_commit(struct agent *a, bool save)
 {
 	uint64_t durable = a->next_seq - 1;
-
 	int synced = spool_sync(a->spool);
 
 	/*
@@ -310,8 +309,8 @@ agent_commit(struct agent *a, bool save)
 	 * A sync failed since lines were last made durable: the records
 	 * written before it may be lost even though this sync succeeded
 	 * (spool_sync_suspect). Read positions stay where they were until the
-	 * collector has acknowledged those records, so a stop or a crash
-	 * reads their lines again from the files; the timer runs on.
+	 * collector has acknowledged those records (agent_acked), so a stop
+	 * or a power cut meanwhile reads their lines again from the files.
 	 */
 	if (spool_sync_suspect(a->spool) == 0) {
 		a->durable_seq = durable;
