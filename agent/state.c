@@ -582,20 +582,36 @@ state_shift(const struct agent_state_file *s)
 	return s->shift;
 }
 
+/*
+ * Sets *field to v and writes the file at once. When that fails the old
+ * value is put back – not on disk, not in use either: a later save must
+ * not write it, and the caller asks again – and -1 is returned, logged
+ * (once while *failing, when failing is given).
+ */
+static int
+state_set_now(struct agent_state_file *s, uint64_t *field, uint64_t v, bool *failing)
+{
+	char err[512];
+	uint64_t old = *field;
+
+	*field = v;
+	if (state_write(s, err, sizeof(err)) < 0) {
+		*field = old;
+		if (failing == NULL || !*failing)
+			ms_err("event=state_error reason=\"%s\"", err);
+		if (failing != NULL)
+			*failing = true;
+		return -1;
+	}
+	if (failing != NULL)
+		*failing = false;
+	return 0;
+}
+
 int
 state_set_shift(struct agent_state_file *s, uint64_t shift)
 {
-	char err[512];
-	uint64_t old = s->shift;
-
-	s->shift = shift;
-	if (state_write(s, err, sizeof(err)) < 0) {
-		/* Not on disk: not in use either (a later save must not write it). */
-		s->shift = old;
-		ms_err("event=state_error reason=\"%s\"", err);
-		return -1;
-	}
-	return 0;
+	return state_set_now(s, &s->shift, shift, NULL);
 }
 
 uint64_t
@@ -607,44 +623,23 @@ state_sync_suspect(const struct agent_state_file *s)
 int
 state_set_sync_suspect(struct agent_state_file *s, uint64_t seq)
 {
-	char err[512];
-	uint64_t old = s->sync_suspect;
-
-	if (seq == old)
+	/* Asked at every commit: written only when it changes, logged once while failing. */
+	if (seq == s->sync_suspect)
 		return 0;
-	s->sync_suspect = seq;
-	if (state_write(s, err, sizeof(err)) < 0) {
-		s->sync_suspect = old;	/* not on disk: asked again at the next commit */
-		if (!s->suspect_failing)
-			ms_err("event=state_error reason=\"%s\" note=\"the spool's doubt is not "
-			    "saved yet: tried again at each commit\"", err);
-		s->suspect_failing = true;
-		return -1;
-	}
-	s->suspect_failing = false;
-	return 0;
+	return state_set_now(s, &s->sync_suspect, seq, &s->suspect_failing);
 }
 
 int
 state_reserve(struct agent_state_file *s, uint64_t seq)
 {
-	char err[512];
-	uint64_t old = s->seq_reserved;
-
 	if (seq < s->seq_reserved)
 		return 0;
-	s->seq_reserved = seq + STATE_SEQ_BLOCK;
-	if (state_write(s, err, sizeof(err)) < 0) {
-		/*
-		 * Not reserved: the next number asks again. Kept raised, the
-		 * next call would have let numbers go out that a crash could
-		 * give out a second time.
-		 */
-		s->seq_reserved = old;
-		ms_err("event=state_error reason=\"%s\"", err);
-		return -1;
-	}
-	return 0;
+	/*
+	 * Not reserved when the write fails: the next number asks again. Kept
+	 * raised, the next call would have let numbers go out that a crash
+	 * could give out a second time.
+	 */
+	return state_set_now(s, &s->seq_reserved, seq + STATE_SEQ_BLOCK, NULL);
 }
 
 const struct state_pos *

@@ -26,6 +26,7 @@
 #include "ms_proto.h"
 #include "ms_util.h"
 #include "spool.h"
+#include "sync_fault.h"
 
 #define MAX_GOT 512
 
@@ -40,22 +41,6 @@ struct got {
 
 static struct got got;
 static char dir[] = "/tmp/minisoc-test-tail-XXXXXX";
-
-/* fdatasync(2) failing while sync_fails is set (a disk that refused a write). */
-static bool sync_fails;
-
-int __real_fdatasync(int fd);
-int __wrap_fdatasync(int fd);
-
-int
-__wrap_fdatasync(int fd)
-{
-	if (sync_fails) {
-		errno = EIO;
-		return -1;
-	}
-	return __real_fdatasync(fd);
-}
 
 /* fsync(2) of a folder failing while dir_sync_fails is set. */
 static bool dir_sync_fails;
@@ -2004,6 +1989,59 @@ test_load_hole_long_last_line(void **state)
 }
 
 /*
+ * An agent with sync on following files (a.log and b.log), a1 a2
+ * acknowledged, then b1 b2 read, a sync that fails (EIO), b3 read and a
+ * sync that succeeds. *s0: a2's number (numbers start from the clock).
+ */
+static struct agent *
+sync_failed_agent(const char *const *files, uint64_t *s0)
+{
+	struct agent *a;
+	struct spool_stats st;
+
+	reset();
+	start_sync_ms = 100;
+	put("a.log", "w", "a1\na2\n");
+	a = start(5000, files, 2);
+	take_all(a);		/* a1 a2 acknowledged, synced, positions saved */
+	*s0 = a->durable_seq;
+	assert_int_equal(*s0, a->next_seq - 1);
+	put("b.log", "w", "b1\nb2\n");
+	tail_poll(a->tail);
+	assert_int_equal(a->q.count, 2);
+	sync_fails = true;
+	assert_int_equal(agent_commit(a, true), -1);
+	sync_fails = false;
+	spool_get_stats(a->spool, &st);
+	assert_int_equal(st.write_errors, 1);	/* count.spool_write_errors */
+	put("b.log", "a", "b3\n");
+	tail_read_all(a->tail);
+	assert_int_equal(a->q.count, 3);
+	/* This sync succeeds, and does not vouch for b1 and b2. */
+	assert_int_equal(agent_commit(a, true), 0);
+	assert_int_equal(spool_sync_suspect(a->spool), *s0 + 2);
+	assert_int_equal(a->durable_seq, *s0);
+	return a;
+}
+
+/*
+ * The machine stops before the collector had anything: the pages of b1's
+ * and b2's first records were never written (zeroed), and the agent starts
+ * again and delivers what it has (got holds this run's lines only).
+ */
+static struct agent *
+power_cut(struct agent *a, const char *const *files)
+{
+	harness_crash(a);
+	zero_records(2, 3);
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 2);
+	take_all(a);
+	assert_int_equal(got_count("a1") + got_count("a2"), 0);
+	return a;
+}
+
+/*
  * A sync of the spool fails (EIO) and a later one succeeds. A file system
  * reports such a failure once: the pages it could not write may be gone
  * from the disk although the later sync says all is there. Here they are:
@@ -2019,41 +2057,14 @@ test_sync_failure_lines_kept(void **state)
 {
 	static const char *const files[] = { "a.log:beginning", "b.log:beginning" };
 	struct agent *a;
-	struct spool_stats st;
 	uint64_t s0;
 
 	(void)state;
-	reset();
-	start_sync_ms = 100;
-	put("a.log", "w", "a1\na2\n");
-	a = start(5000, files, 2);
-	take_all(a);		/* a1 a2 acknowledged, synced, positions saved */
-	s0 = a->durable_seq;	/* a2's number (numbers start from the clock) */
-	assert_int_equal(s0, a->next_seq - 1);
-	put("b.log", "w", "b1\nb2\n");
-	tail_poll(a->tail);
-	assert_int_equal(a->q.count, 2);
-	sync_fails = true;
-	assert_int_equal(agent_commit(a, true), -1);
-	sync_fails = false;
-	spool_get_stats(a->spool, &st);
-	assert_int_equal(st.write_errors, 1);	/* count.spool_write_errors */
-	put("b.log", "a", "b3\n");
-	tail_read_all(a->tail);
-	assert_int_equal(a->q.count, 3);
-	/* This sync succeeds, and does not vouch for b1 and b2. */
-	assert_int_equal(agent_commit(a, true), 0);
-	assert_int_equal(spool_sync_suspect(a->spool), s0 + 2);
-	assert_int_equal(a->durable_seq, s0);
-	harness_crash(a);
-	zero_records(2, 3);	/* what the disk holds: b1's and b2's records lost */
-	memset(&got, 0, sizeof(got));
-	a = start(5000, files, 2);
-	take_all(a);
+	a = sync_failed_agent(files, &s0);
+	a = power_cut(a, files);
 	assert_int_equal(got_count("b1"), 1);
 	assert_int_equal(got_count("b2"), 1);
 	assert_true(got_count("b3") >= 1);
-	assert_int_equal(got_count("a1") + got_count("a2"), 0);
 	start_sync_ms = 0;
 	stop(a);
 }
@@ -2074,33 +2085,15 @@ test_sync_failure_restart(void **state)
 	uint64_t s0;
 
 	(void)state;
-	reset();
-	start_sync_ms = 100;
-	put("a.log", "w", "a1\na2\n");
-	a = start(5000, files, 2);
-	take_all(a);
-	s0 = a->durable_seq;
-	put("b.log", "w", "b1\nb2\n");
-	tail_poll(a->tail);
-	sync_fails = true;
-	assert_int_equal(agent_commit(a, true), -1);
-	sync_fails = false;
-	put("b.log", "a", "b3\n");
-	tail_read_all(a->tail);
-	assert_int_equal(agent_commit(a, true), 0);
+	a = sync_failed_agent(files, &s0);
 	stop(a);		/* the operator restarts the agent */
 	a = start(5000, files, 2);
 	assert_int_equal(spool_sync_suspect(a->spool), s0 + 2);
 	assert_int_equal(agent_commit(a, true), 0);
-	harness_crash(a);	/* the power cut, before the collector had anything */
-	zero_records(2, 3);	/* b1's and b2's first records lost */
-	memset(&got, 0, sizeof(got));
-	a = start(5000, files, 2);
-	take_all(a);
+	a = power_cut(a, files);
 	assert_true(got_count("b1") >= 1);
 	assert_true(got_count("b2") >= 1);
 	assert_true(got_count("b3") >= 1);
-	assert_int_equal(got_count("a1") + got_count("a2"), 0);
 	/* Acknowledged: the doubt is gone, from the state file too. */
 	assert_int_equal(spool_sync_suspect(a->spool), 0);
 	assert_int_equal(state_sync_suspect(a->state), 0);

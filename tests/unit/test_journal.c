@@ -26,6 +26,7 @@
 #include "journal.h"
 #include "ms_rec.h"
 #include "disk_fault.h"
+#include "sync_fault.h"
 
 static char dir[256];
 
@@ -207,23 +208,7 @@ test_cap(void **state)
 	assert_non_null(strstr(err, "/proc/minisoc-no/such"));
 }
 
-/* --- disk faults: pread (disk_fault.h) and fdatasync of the journal fail --- */
-
-/* fdatasync(2) failing while sync_fails is set (a disk that refused a write). */
-static bool sync_fails;
-
-int __real_fdatasync(int fd);
-int __wrap_fdatasync(int fd);
-
-int
-__wrap_fdatasync(int fd)
-{
-	if (sync_fails) {
-		errno = EIO;
-		return -1;
-	}
-	return __real_fdatasync(fd);
-}
+/* --- disk faults: pread (disk_fault.h) and fdatasync (sync_fault.h) of the journal fail --- */
 
 /* The monotonic clock, moved on by clock_skip_ns (the replay's 30 s hold, passed at once). */
 static long long clock_skip_ns;
