@@ -132,6 +132,7 @@ struct spool {
 	uint64_t wbuf_start;	/* file offset of wbuf[0] in the last segment */
 	bool need_sync;		/* written since the last fdatasync */
 	uint64_t sync_suspect;	/* spool_sync_suspect */
+	bool sync_failing;	/* the last sync failed (logged once) */
 	bool dir_dirty;		/* a segment was created or removed since */
 	bool failing;		/* last write failed (logged once) */
 	uint64_t total;		/* bytes of all segments */
@@ -1053,9 +1054,12 @@ sync_failed(struct spool *sp, const char *what)
 	/* Whatever later syncs say: see spool_sync_suspect. */
 	if (sp->max_seq > sp->acked && sp->max_seq > sp->sync_suspect)
 		sp->sync_suspect = sp->max_seq;
-	ms_err("event=spool_sync_error dir=%s what=%s reason=\"%s\" suspect_to=%" PRIu64
-	    " note=\"records up to suspect_to count as durable once acknowledged\"",
-	    sp->dir, what, strerror(e), sp->sync_suspect);
+	/* Tried again at every commit: logged once until a sync succeeds. */
+	if (!sp->sync_failing)
+		ms_err("event=spool_sync_error dir=%s what=%s reason=\"%s\" suspect_to=%" PRIu64
+		    " note=\"records up to suspect_to count as durable once acknowledged\"",
+		    sp->dir, what, strerror(e), sp->sync_suspect);
+	sp->sync_failing = true;
 	sp->st.write_errors++;
 	errno = e;
 }
@@ -1573,6 +1577,9 @@ spool_sync(struct spool *sp)
 		sync_failed(sp, "folder");
 		return -1;
 	}
+	if (sp->sync_failing)
+		ms_info("event=spool_sync_ok dir=%s suspect_to=%" PRIu64, sp->dir, sp->sync_suspect);
+	sp->sync_failing = false;
 	return 0;
 }
 
