@@ -353,12 +353,17 @@ set_fini(struct pf_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * The same literal of a clause: bytes compared caselessly, the field's
+ * name exactly – "user" and "User" can be two fields of one event, and a
+ * clause keeping one of them could become a guard reading the wrong one.
+ */
 static bool
 lit_same(const struct pf_lit *l, const unsigned char *p, size_t len, const char *field)
 {
 	if (l->len != len || (l->field == NULL) != (field == NULL) || (l->p == NULL) != (p == NULL))
 		return false;
-	if (field != NULL && l->field != field && strcasecmp(l->field, field) != 0)
+	if (field != NULL && l->field != field && strcmp(l->field, field) != 0)
 		return false;
 	if (p == NULL)
 		return true;

@@ -33,6 +33,7 @@
 
 #include "detect.h"
 #include "ms_buf.h"
+#include "ms_yaml.h"
 #include "sigma.h"
 #include "sigma_prefilter.h"
 #include "sigma_set.h"
@@ -441,6 +442,181 @@ test_guards(void **state)
 		sigma_rule_free(one);
 	}
 }
+
+/*
+ * The same literal under two spellings of a field name, ORed: "user: x1"
+ * or "User: X1". Clause building drops a duplicate literal comparing field
+ * names case-insensitively (lit_same), so the clause becomes {user: x1}
+ * alone – one spelling, and guard_add keeps it as a guard on "user". The
+ * event has "user" (zz) and "User" (x1): the second item reads "User" and
+ * matches, the guard reads "user" and drops the rule.
+ */
+static void
+test_guard_spellings_merged(void **state)
+{
+	static const char *const dets[] = {
+		/* two searches */
+		"  a:\n    user|contains: x1\n  b:\n    User|contains: X1\n  c:\n"
+		"    G|startswith: succeeded\n  condition: (a or b) and c\n",
+		/* one item list of maps */
+		"  s:\n    - user: x1\n      G|startswith: succeeded\n"
+		"    - User: x1\n      G|startswith: succeeded\n  condition: s\n",
+		/* no exact "user": the guard's name finds "USER" (a different field) first */
+		"  a:\n    user|contains: x1\n  b:\n    usER|contains: x1\n  c:\n"
+		"    G|startswith: succeeded\n  condition: (a or b) and c\n",
+	};
+	static const char *const kvs[][9] = {
+		{ "G", "succeeded", "user", "zz", "User", "x1", NULL },
+		{ "G", "succeeded", "user", "zz", "User", "x1", NULL },
+		{ "G", "succeeded", "USER", "zz", "usER", "x1", NULL },
+	};
+	size_t bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(dets) / sizeof(dets[0]); i++) {
+		struct sigma_rule *r = test_rule_from(dets[i]);
+		const struct sigma_rule *rs[1] = { r };
+		struct sigma_prefilter *pf;
+		struct sigma_event ev;
+		const size_t *list;
+		size_t n;
+
+		assert_non_null(pf = sigma_prefilter_new(rs, 1));
+		scan_fields(pf, &ev, kvs[i]);
+		assert_true(sigma_rule_match(r, &ev));
+		n = sigma_prefilter_candidates(pf, &list);
+		if (!sigma_prefilter_may_match(pf, 0) || n == 0) {
+			print_message("rule %zu matches, the filter drops it (may %d, listed %zu)\n",
+			    i, sigma_prefilter_may_match(pf, 0), n);
+			bad++;
+		}
+		sigma_prefilter_free(pf);
+		sigma_rule_free(r);
+	}
+	if (bad > 0)
+		fail_msg("%zu matching rules dropped", bad);
+}
+
+/*
+ * Differential check of the guards: random rules over fields spelled in
+ * several cases ("user", "User", "USER", "F", "f") with the usual
+ * modifiers, four to a filter, and random events of those fields (some
+ * twice, in other cases, empty): every rule that matches must be a
+ * candidate, and the candidates and sigma_prefilter_may_match must agree.
+ */
+#define RND(n) ((seed = seed * 1103515245u + 12345u) >> 16) % (n)
+
+/* A random rule (its detection in det), or NULL when it does not load. */
+static struct sigma_rule *
+rnd_rule(unsigned *sp, char *det, size_t dsz)
+{
+	static const char *const names[] = { "user", "User", "USER", "F", "f", "H", "G" };
+	static const char *const vals[] = { "x1", "X1", "y22", "zz", "ax1b", "", "x", "succeeded", "(x1|y22)", "a.*b" };
+	static const char *const mods[] = { "", "|contains", "|startswith", "|endswith", "|re", "|contains|all", "|neq", "|cased", "|windash|contains", "|utf16le|contains" };
+	unsigned seed = *sp;
+	size_t o = 0;
+	int nsel = 1 + RND(3);
+	for (int si = 0; si < nsel; si++) {
+		o += snprintf(det + o, dsz - o, "  s%d:\n", si);
+		int nit = 1 + RND(3);
+		for (int k = 0; k < nit; k++) {
+			const char *m = mods[RND(10)];
+			const char *nm = names[RND(7)];
+			if (RND(8) == 0) { o += snprintf(det + o, dsz - o, "    %s: null\n", nm); continue; }
+			o += snprintf(det + o, dsz - o, "    %s%s:\n", nm, m);
+			int nv = 1 + RND(3);
+			for (int v = 0; v < nv; v++) {
+				const char *vv = vals[RND(strcmp(m, "|re") == 0 ? 10 : 8)];
+				if (strcmp(m, "|re") == 0 && vv[0] == 0) vv = "x1";
+				o += snprintf(det + o, dsz - o, "      - '%s'\n", vv);
+			}
+		}
+	}
+	o += snprintf(det + o, dsz - o, "  g:\n    G|startswith: %s\n  condition: g and (", RND(2) ? "succeeded" : "su");
+	for (int si = 0; si < nsel; si++) {
+		const char *op = RND(2) ? " or " : " and ";
+		const char *neg = RND(6) == 0 ? "not " : "";
+
+		o += snprintf(det + o, dsz - o, "%s%ss%d", si ? op : "", neg, si);
+	}
+	o += snprintf(det + o, dsz - o, ")\n");
+	*sp = seed;
+	{
+		struct ms_yaml_node **docs = NULL;
+		size_t nd = 0;
+		char err[256], doc[4096];
+		struct sigma_rule *r;
+		snprintf(doc, sizeof(doc), "title: t\nlogsource:\n  product: linux\ndetection:\n%s", det);
+		if (ms_yaml_parse(doc, strlen(doc), &docs, &nd, err, sizeof(err)) != 0)
+			return NULL;
+		r = sigma_rule_parse(docs[0], "t.yml", NULL, NULL, err, sizeof(err));
+		ms_yaml_docs_free(docs, nd);
+		return r;
+	}
+}
+
+static void
+test_guard_random(void **state)
+{
+	static const char *const names[] = { "user", "User", "USER", "F", "f", "H", "G" };
+	static const char *const vals[] = { "x1", "X1", "y22", "zz", "ax1b", "", "x", "succeeded", "a-b", "a/b", "succeeded x1" };
+	unsigned seed = 777;
+	size_t bad = 0, runs = 0, matched = 0;
+	char det[4][2048];
+	(void)state;
+	for (int iter = 0; iter < 3000; iter++) {
+		struct sigma_rule *r[4];
+		const struct sigma_rule *rs[4];
+		size_t nr = 0;
+		for (int t = 0; t < 4; t++) {
+			struct sigma_rule *x = rnd_rule(&seed, det[nr], sizeof(det[nr]));
+			if (x != NULL) { rs[nr] = r[nr] = x; nr++; }
+		}
+		if (nr == 0) continue;
+		struct sigma_prefilter *pf = sigma_prefilter_new(rs, nr);
+		assert_non_null(pf);
+		for (int e = 0; e < 40; e++) {
+			const char *kv[20];
+			int nk = 0;
+			if (RND(4)) { kv[nk++] = "G"; kv[nk++] = RND(2) ? "succeeded" : "sux"; }
+			int nf = RND(6);
+			for (int q = 0; q < nf; q++) {
+				kv[nk++] = names[RND(7)];
+				kv[nk++] = vals[RND(11)];
+			}
+			kv[nk] = NULL;
+			struct sigma_event ev;
+			const size_t *list;
+			size_t n;
+			scan_fields(pf, &ev, kv);
+			n = sigma_prefilter_candidates(pf, &list);
+			for (size_t i = 0; i < nr; i++) {
+				bool m = sigma_rule_match(r[i], &ev), in = n == SIZE_MAX;
+				for (size_t k = 0; n != SIZE_MAX && k < n; k++) {
+					in = in || list[k] == i;
+					if (k > 0) assert_true(list[k] > list[k - 1]);
+				}
+				runs++;
+				matched += m;
+				if (in != sigma_prefilter_may_match(pf, i) || (m && !in)) {
+					if (bad < 5) {
+						print_message("DROPPED (in %d may %d) rule %zu:\n%s event:", in, sigma_prefilter_may_match(pf, i), i, det[i]);
+						for (int q = 0; kv[q]; q += 2) print_message(" %s=%s", kv[q], kv[q+1]);
+						print_message("\n");
+					}
+					bad++;
+				}
+			}
+		}
+		sigma_prefilter_free(pf);
+		for (size_t i = 0; i < nr; i++)
+			sigma_rule_free(r[i]);
+	}
+	assert_true(matched > 0);
+	if (bad > 0)
+		fail_msg("%zu of %zu checks failed", bad, runs);
+}
+#undef RND
 
 /*
  * Rules share literals (the same string, in any case, in several clauses
@@ -1289,6 +1465,8 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_callback_budget),
 		cmocka_unit_test(test_guards),
+		cmocka_unit_test(test_guard_spellings_merged),
+		cmocka_unit_test(test_guard_random),
 		cmocka_unit_test(test_shared_literals),
 		cmocka_unit_test(test_many_literals),
 		cmocka_unit_test(test_memo),
