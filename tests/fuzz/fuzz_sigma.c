@@ -11,7 +11,10 @@
  * regex gates, item length bounds) is matched value by value; any answer
  * that differs aborts. The literal prefilter over the rule must let
  * through every event it matches, on a first scan and on a second one
- * (the field values then come from its memo).
+ * (the field values then come from its memo), and its candidate list
+ * must agree. Two field names come in a second spelling too ("C" beside
+ * "c"), holding the input's bytes before the slice, as a decoder can emit
+ * two spellings with their own values.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char ph_text[] = "admins: [root, admin]\nuser: bob\n";
 	static const char *const names[] = { "c", "CommandLine", "a", "b", "ip", "n",
 	    "cs-uri-query", "c-ip", "type", "exe" };
+	/* A second spelling of two names, holding the bytes before the slice. */
+	static const char *const other_spelling[] = { "C", "commandline" };
 	struct ms_yaml_node **docs = NULL, **ph = NULL;
 	size_t ndocs = 0, nph = 0;
 	char err[512];
@@ -112,6 +117,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t k = 0; k < MS_ARRAY_LEN(names); k++)
 				decode_field_add(&fuzz_sigma_dec, names[k], buf + off,
 				    len > k ? len - k : 0);
+			for (size_t k = 0; k < MS_ARRAY_LEN(other_spelling); k++)
+				decode_field_add(&fuzz_sigma_dec, other_spelling[k], buf, off);
 			ev.d = &fuzz_sigma_dec;
 			ev.message = ms_str_make(buf + off, len);
 			{
@@ -128,8 +135,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				}
 				/* The filter never skips a match, scanned fresh or from its memo. */
 				for (int t = 0; pf != NULL && t < 2; t++) {
+					const size_t *cand;
+					size_t nc;
+
 					(void)sigma_prefilter_scan(pf, &ev);
 					if (m && !sigma_prefilter_may_match(pf, 0))
+						abort();
+					/* The candidate list says the same (SIZE_MAX: every rule). */
+					nc = sigma_prefilter_candidates(pf, &cand);
+					if (nc != SIZE_MAX && (nc > 1 || (nc == 1 && cand[0] != 0) ||
+					    (nc == 1) != sigma_prefilter_may_match(pf, 0)))
 						abort();
 				}
 				sum += m;
