@@ -146,7 +146,11 @@ bool spool_backlog(const struct spool *sp);
  * before anything appended is sent. 0 or -1.
  */
 int spool_flush(struct spool *sp);
-/* spool_flush, then fdatasync when the spool syncs. 0 when all appended so far is durable. */
+/*
+ * spool_flush, then fdatasync (and the folder's fsync) when the spool
+ * syncs. 0 when all appended so far is durable as far as this sync can
+ * tell: records in doubt after an earlier failure stay so (spool_sync_suspect).
+ */
 int spool_sync(struct spool *sp);
 
 /*
