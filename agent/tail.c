@@ -592,11 +592,60 @@ tail_open(struct tail *t, struct tail_file *f, bool first_time)
 	return tail_open_at(t, f, open_path, pos, first_time);
 }
 
+/*
+ * f's previous generation still has lines that are not durable when f
+ * starts another one: within one commit (100 ms) normally, but for as long
+ * as the collector has not acknowledged them after a failed sync (nothing
+ * is made durable meanwhile), through any number of rotations. Its
+ * position moves to an entry of its own, closed and saved after the
+ * followed files like a draining file's, so that a restart after a power
+ * cut finds that file by inode and reads it again (tail_restore_drains);
+ * the entry goes once its lines are durable (tail_durable, then
+ * tail_drop_finished).
+ */
+static void
+tail_hold_prev(struct tail *t, struct tail_file *f)
+{
+	struct tail_file *h = NULL;
+	size_t slot;
+
+	if (t->n >= AGENT_MAX_FILES || (h = calloc(1, sizeof(*h))) == NULL ||
+	    (h->path = strdup(f->path)) == NULL) {
+		free(h);
+		ms_err("event=file_position_dropped path=%s inode=%llu offset=%llu reason=%s "
+		    "note=\"lines of this rotated file not yet durable in the spool are lost if "
+		    "the machine stops before the collector has them\"", f->path,
+		    (unsigned long long)f->prev_ino, (unsigned long long)f->prev_acked,
+		    t->n >= AGENT_MAX_FILES ? "file_limit" : "out_of_memory");
+		return;
+	}
+	for (slot = 0; t->files[slot] != NULL; slot++)
+		;
+	h->path_len = strlen(h->path);
+	h->fd = -1;
+	h->wd = -1;
+	h->draining = true;
+	h->dev = f->prev_dev;
+	h->ino = f->prev_ino;
+	h->fp = f->prev_fp;
+	h->fp_len = f->prev_fp_len;
+	h->gen = f->prev_gen;
+	h->offset = f->prev_spooled;
+	h->spooled = f->prev_spooled;
+	h->acked = f->prev_acked;
+	h->pending = f->prev_pending;
+	t->files[slot] = h;
+	t->n++;
+	tail_mark_dirty(t);
+}
+
 /* Starts a new generation of f; the old one's position is kept while needed. */
 static void
 tail_new_generation(struct tail *t, struct tail_file *f)
 {
 	if (f->pending > 0) {
+		if (f->prev_pending > 0)
+			tail_hold_prev(t, f);
 		f->prev_dev = f->dev;
 		f->prev_ino = f->ino;
 		f->prev_fp = f->fp;
@@ -1844,8 +1893,10 @@ tail_dirty(const struct tail *t)
 }
 
 /*
- * Whether f has a position to save: an open file, or the old file's lines
- * not yet durable. A draining file's is saved after every followed file's
+ * Whether f has a position to save: an open file, the old file's lines
+ * not yet durable, or a closed draining entry whose lines are not (a
+ * rotated file read to its end, or a position tail_hold_prev moved out
+ * while the sync is in doubt). A draining file's is saved after every followed file's
  * (tail_save): the first position saved for a path is the followed file's
  * whenever it has one (older agents read only that one), a later one is a
  * rotated file that was still read (tail_restore_drains).
@@ -1853,7 +1904,7 @@ tail_dirty(const struct tail *t)
 static bool
 tail_saved(const struct tail_file *f)
 {
-	return f != NULL && (f->fd >= 0 || f->prev_pending != 0);
+	return f != NULL && (f->fd >= 0 || f->prev_pending != 0 || (f->draining && f->pending != 0));
 }
 
 int

@@ -2188,6 +2188,70 @@ test_sync_failure_folder(void **state)
 	stop(a);
 }
 
+/*
+ * b.log rotated twice (numbered: b.log → b.log.1, then b.log.1 → b.log.2
+ * and b.log → b.log.1) while b1 and b2 are in doubt after a failed sync, so
+ * that no position moves: each rotated file's position is kept, not only
+ * the newest one's. After a power cut that loses b1's and b2's records,
+ * the restart finds b.log.2 by inode and reads it again. Once the
+ * collector has acknowledged everything, the kept positions go and a
+ * restart reads nothing again.
+ */
+static void
+rotate_twice(struct agent *a)
+{
+	char p0[512], p1[512], p2[512];
+
+	a->conf.rotate_wait_ms = 0;	/* a rotated file is finished at once */
+	path_in(p0, sizeof(p0), "b.log");
+	path_in(p1, sizeof(p1), "b.log.1");
+	path_in(p2, sizeof(p2), "b.log.2");
+	assert_int_equal(rename(p0, p1), 0);
+	put("b.log", "w", "c1\n");
+	tail_poll(a->tail);
+	tail_poll(a->tail);
+	assert_int_equal(a->q.count, 4);
+	assert_int_equal(rename(p1, p2), 0);
+	assert_int_equal(rename(p0, p1), 0);
+	put("b.log", "w", "d1\n");
+	tail_poll(a->tail);
+	tail_poll(a->tail);
+	assert_int_equal(a->q.count, 5);
+	assert_int_equal(agent_commit(a, true), 0);	/* positions saved, none moved */
+}
+
+static void
+test_sync_failure_rotated_twice(void **state)
+{
+	static const char *const files[] = { "a.log:beginning", "b.log:beginning" };
+	struct agent *a;
+	uint64_t s0;
+
+	(void)state;
+	a = sync_failed_agent(files, &s0);
+	rotate_twice(a);
+	a = power_cut(a, files);
+	assert_true(got_count("b1") >= 1);
+	assert_true(got_count("b2") >= 1);
+	assert_true(got_count("b3") >= 1);
+	assert_true(got_count("c1") >= 1);
+	assert_true(got_count("d1") >= 1);
+	stop(a);
+
+	a = sync_failed_agent(files, &s0);
+	rotate_twice(a);
+	take_all(a);		/* acknowledged: durable, the kept positions go */
+	tail_poll(a->tail);
+	assert_int_equal(tail_count(a->tail), 2);
+	stop(a);
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 2);
+	take_all(a);
+	assert_int_equal(got.n, 0);
+	start_sync_ms = 0;
+	stop(a);
+}
+
 int
 main(void)
 {
@@ -2227,6 +2291,7 @@ main(void)
 		cmocka_unit_test(test_sync_failure_acked),
 		cmocka_unit_test(test_sync_failure_folder),
 		cmocka_unit_test(test_sync_failure_restart),
+		cmocka_unit_test(test_sync_failure_rotated_twice),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
