@@ -1366,6 +1366,30 @@ tail_add(struct tail *t, const char *path, bool from_beginning, bool from_glob, 
 }
 
 /*
+ * At start, r (opened, nothing read yet) reads the file a later position
+ * of the state file, p, names: while the spool is in doubt, r reads on
+ * from p when p is before it.
+ */
+static void
+tail_rewind_reader(struct tail *t, struct tail_file *r, const struct state_pos *p)
+{
+	struct stat st;
+
+	if (spool_sync_suspect(t->a->spool) == 0 || p->offset >= r->offset || r->pending > 0 ||
+	    r->nholes > 0 || !tail_same_file(p, r->dev, r->ino, r->fp_bytes, r->fp_len) ||
+	    fstat(r->fd, &st) != 0 || p->offset > (uint64_t)st.st_size)
+		return;
+	ms_warn("event=file_reread path=%s inode=%llu offset=%llu from=%llu note=\"a rotated "
+	    "file's lines in doubt after a failed sync, kept under %s: read again from there\"",
+	    r->path, (unsigned long long)r->ino, (unsigned long long)r->offset,
+	    (unsigned long long)p->offset, p->path);
+	r->offset = r->acked = r->spooled = p->offset;
+	r->skipping = false;
+	r->unterminated = false;
+	tail_mark_dirty(t);
+}
+
+/*
  * At start: a rotated file that was still being read when the agent
  * stopped (its daemon appends until the postrotate reload) is looked for
  * in its folder by inode and head, and read on from its saved position
@@ -1383,12 +1407,26 @@ tail_restore_drains(struct tail *t)
 		const struct state_pos *p = state_get(st, k);
 		char rotated[4096];
 		const char *open_path = p->path;
-		struct tail_file *d;
+		struct tail_file *d, *r;
 		size_t slot;
 
-		/* A followed file's own position, a path no longer followed, or read already. */
-		if (state_find(st, p->path) == p || tail_find_path(t, p->path) == NULL ||
-		    tail_have_inode(t, p->dev, p->ino))
+		/* A path no longer followed. */
+		if (tail_find_path(t, p->path) == NULL)
+			continue;
+		/*
+		 * Read already, maybe by an entry opened from a position of its
+		 * own further on (a rotated name, configured or a pattern's
+		 * match, at the end of a file read before under another name),
+		 * while this path's entry found it busy. While a failed sync
+		 * leaves lines in doubt, that entry reads on from this earlier
+		 * position instead (some lines twice, none lost).
+		 */
+		if ((r = tail_reader(t, p->dev, p->ino)) != NULL) {
+			tail_rewind_reader(t, r, p);
+			continue;
+		}
+		/* A followed file's own position (not found, or not read: busy). */
+		if (state_find(st, p->path) == p)
 			continue;
 		if (!tail_path_is(p->path, p)) {
 			if (tail_find_inode(p->path, p, rotated, sizeof(rotated)) < 0) {
@@ -1561,15 +1599,19 @@ tail_offsets(const struct tail *t)
 }
 
 /*
- * Whether a file is read less than TAIL_HOT_SMALL into: a rewrite after a
- * truncation could pass its read position within a tick, so its notices
- * are read at every tick (and only the written files are checked).
+ * Whether an open file is read less than TAIL_HOT_SMALL into: a rewrite
+ * after a truncation could pass its read position within a tick, so its
+ * notices are read at every tick (and only the written files are checked).
+ * A closed entry has no position to pass (a configured file not there yet,
+ * a rotated file finished, a position kept while a sync is in doubt: for
+ * hours, it would keep the steady stream off).
  */
 static bool
 tail_any_small(const struct tail *t)
 {
 	for (size_t i = 0, seen = 0; i < AGENT_MAX_FILES && seen < t->n; i++)
-		if (t->files[i] && ++seen && t->files[i]->offset < TAIL_HOT_SMALL)
+		if (t->files[i] && ++seen && t->files[i]->fd >= 0 &&
+		    t->files[i]->offset < TAIL_HOT_SMALL)
 			return true;
 	return false;
 }
