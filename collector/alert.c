@@ -226,7 +226,7 @@ json_threat(struct ms_json *j, const struct alert *a)
  * linear for the usual few distinct names, a scan only on a filter hit.
  */
 static void
-json_fields(struct ms_json *j, const struct decoded *d)
+json_fields(struct ms_json *j, const struct decoded *d, size_t field_max)
 {
 	unsigned n = d->nfields < DECODE_MAX_FIELDS ? d->nfields : DECODE_MAX_FIELDS;
 	uint64_t seen[4] = { 0, 0, 0, 0 };
@@ -248,13 +248,21 @@ json_fields(struct ms_json *j, const struct decoded *d)
 				continue;
 		}
 		seen[h >> 6] |= UINT64_C(1) << (h & 63);
-		ms_json_kv_strn(j, name, len, d->fields[i].value.p, d->fields[i].value.len);
+		ms_json_kv_strn(j, name, len, d->fields[i].value.p,
+		    field_max && d->fields[i].value.len > field_max ? field_max :
+		    d->fields[i].value.len);
 	}
 	ms_json_obj_close(j);
 }
 
 int
 alert_to_json(const struct alert *a, struct ms_buf *out)
+{
+	return alert_to_json_cut(a, out, 0);
+}
+
+int
+alert_to_json_cut(const struct alert *a, struct ms_buf *out, size_t field_max)
 {
 	struct ms_json j;
 	unsigned n;
@@ -360,7 +368,7 @@ alert_to_json(const struct alert *a, struct ms_buf *out)
 		ms_json_obj_close(&j);
 	}
 	if (a->event && a->event->nfields)
-		json_fields(&j, a->event);
+		json_fields(&j, a->event, field_max);
 
 	ms_json_obj_close(&j);
 	return ms_json_finish(&j);

@@ -196,9 +196,30 @@ alert_send(struct collector *c, struct alert *a, bool fold)
 	a->system_id = registry_system(c, a->agent_id, &a->system_level);
 	ms_buf_reset(&c->alert_buf);
 	if (alert_to_json(a, &c->alert_buf) < 0) {
-		c->stats.alerts_failed++;
-		ms_err("event=alert_dropped rule=%s reason=too_big", a->rule_id);
-		return;
+		/*
+		 * Too big: the event's fields (slices of a line of up to 64 KiB,
+		 * escaped) are cut, or left out, rather than the alert dropped –
+		 * its events are acknowledged with the batch.
+		 */
+		const struct decoded *ev = a->event;
+		bool left_out = false;
+
+		ms_buf_reset(&c->alert_buf);
+		if (ev == NULL || alert_to_json_cut(a, &c->alert_buf, ALERT_FIELD_CUT) < 0) {
+			a->event = NULL;
+			left_out = true;
+			ms_buf_reset(&c->alert_buf);
+			if (alert_to_json(a, &c->alert_buf) < 0) {
+				a->event = ev;
+				c->stats.alerts_failed++;
+				ms_err("event=alert_dropped rule=%s reason=too_big", a->rule_id);
+				return;
+			}
+			a->event = ev;
+		}
+		ms_warn("event=alert_fields_cut id=%s rule=%s agent=%s fields=%s "
+		    "note=\"the event's fields made the alert too big\"", a->id, a->rule_id,
+		    a->agent_id, left_out ? "left_out" : "cut");
 	}
 	/* Nothing is formatted when info lines are off. */
 	if (ms_log_on(MS_LOG_INFO))

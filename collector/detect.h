@@ -116,6 +116,16 @@ void detect_line(struct detector *const *dets, size_t ndets, struct decoded *d,
  */
 int alert_to_json(const struct alert *a, struct ms_buf *out);
 /*
+ * As alert_to_json, with each value of "fields" cut to field_max bytes (0:
+ * whole). For an alert whose whole document passes out's cap: the event's
+ * fields are slices of a line of up to 64 KiB, which escaping can make six
+ * times longer, and an alert dropped for its size would be lost although
+ * its agent is acknowledged.
+ */
+int alert_to_json_cut(const struct alert *a, struct ms_buf *out, size_t field_max);
+/* What alert_to_json_cut keeps of each field on the second try (a sample's length). */
+#define ALERT_FIELD_CUT 512
+/*
  * Empties a for a new alert: what memset to 0 gives, but for the text of
  * agent_id, host, users[] and samples[], of which only the first byte is
  * cleared (they are read up to their NUL, n_users and n_samples): ~2 KB

@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "collector.h"
@@ -52,9 +53,16 @@ static const size_t execl[] = { 4 };
  * A handled number only moves forward: a batch whose number Redis already
  * holds was stored before (a replay after a crash, a resend after a lost
  * reply or an error, another collector) and is skipped whole (-1).
- * KEYS: stream, handled-number hash. ARGV: maxlen, channel, then per batch
- * agent id, seq ("" for none), n, and n times json, rule, severity, agent,
- * src_ip. Returns per batch its n, or -1 when skipped.
+ * KEYS: stream, handled-number hash, the collectors' own numbers. ARGV:
+ * maxlen, channel, then per batch agent id, seq ("" for none), n, and n
+ * times json, rule, severity, agent, src_ip. Returns per batch its n, or -1
+ * when skipped.
+ * The collector's alerts outside agent batches (aggregation summaries, its
+ * agent-state alerts, a batch's alerts that did not fit in its script) are
+ * batches of their own with the id "#<producer>" – never an agent's CN –
+ * and a number per collector process (struct sink's producer, seq): their
+ * numbers go to KEYS[3], so they too are stored once whatever is sent
+ * again (a spool replayed after a crash, a resend after a lost reply).
  * Sent by EVALSHA: SCRIPT LOAD goes first on every connection, so a
  * restarted Redis has it before any batch; a NOSCRIPT (SCRIPT FLUSH on a
  * live connection) is an error like any other: nothing of that call ran,
@@ -71,7 +79,9 @@ static const char batch_lua[] =
 	"  local b = i + 3\n"
 	"  i = b + n * 5\n"
 	"  local done = n\n"
-	"  if seq ~= '' and (tonumber(redis.call('HGET', KEYS[2], id) or '0') or 0) >="
+	"  local h = KEYS[2]\n"
+	"  if string.byte(id, 1) == 35 then h = KEYS[3] end\n"
+	"  if seq ~= '' and (tonumber(redis.call('HGET', h, id) or '0') or 0) >="
 	" tonumber(seq) then\n"
 	"    done = -1\n"
 	"  else\n"
@@ -81,7 +91,7 @@ static const char batch_lua[] =
 	" 'src_ip', ARGV[k + 4])\n"
 	"      redis.call('PUBLISH', ARGV[2], ARGV[k])\n"
 	"    end\n"
-	"    if seq ~= '' then redis.call('HSET', KEYS[2], id, seq) end\n"
+	"    if seq ~= '' then redis.call('HSET', h, id, seq) end\n"
 	"  end\n"
 	"  r[#r + 1] = done\n"
 	"end\n"
@@ -174,6 +184,13 @@ struct sink {
 	struct event *sync_timer;
 	struct event *jretry;		/* the replay tries the journal again (a read failed) */
 	char sha[2 * SHA_DIGEST_LENGTH + 1];	/* batch_lua's SHA1, hex (EVALSHA) */
+	/*
+	 * The collector's own alerts (outside agent batches) are numbered
+	 * batches of this producer: "#" and 16 random hex digits, new at
+	 * every start, and the last number given (see batch_lua).
+	 */
+	char producer[18];
+	uint64_t producer_seq;
 	bool use_eval;			/* SCRIPT LOAD refused (renamed, ACL): EVAL with the text */
 	struct ms_buf cmdbuf;		/* scratch: a batch's command for the journal */
 	struct ms_buf head;		/* the fixed part of batch commands, after "*N CRLF" */
@@ -388,32 +405,36 @@ cmd_begin(struct sink *s, struct ms_buf *out, size_t nargs, bool text)
 	if ((w = ms_buf_room(out, 24)) == NULL)
 		return -1;
 	w[k++] = '*';
-	k += put_u64(w + k, 7 + nargs);
+	k += put_u64(w + k, 8 + nargs);
 	w[k++] = '\r';
 	w[k++] = '\n';
 	ms_buf_commit(out, k);
 	if ((text || s->use_eval ?
 	    resp_bulk(out, "EVAL", 4) < 0 || resp_bulk(out, batch_lua, sizeof(batch_lua) - 1) < 0 :
 	    resp_bulk(out, "EVALSHA", 7) < 0 || resp_bulk(out, s->sha, strlen(s->sha)) < 0) ||
-	    resp_bulk(out, "2", 1) < 0 ||
+	    resp_bulk(out, "3", 1) < 0 ||
 	    resp_bulk(out, cf->redis_stream, strlen(cf->redis_stream)) < 0 ||
 	    resp_bulk(out, "minisoc:agents:seq", 18) < 0 ||
+	    resp_bulk(out, "minisoc:sink:seq", 16) < 0 ||
 	    resp_bulk_u64(out, (uint64_t)cf->redis_stream_maxlen) < 0 ||
 	    resp_bulk(out, cf->redis_channel, strlen(cf->redis_channel)) < 0)
 		return -1;
 	return 0;
 }
 
-/* Appends batch op's arguments: agent id, seq ("" for none), n, its alerts'. */
+/*
+ * Appends batch op's arguments: agent id (the producer's for the
+ * collector's own alerts), seq ("" for none), n, its alerts'.
+ */
 static int
-cmd_add_seg(struct ms_buf *out, const struct sink_op *op)
+cmd_add_seg(const struct sink *s, struct ms_buf *out, const struct sink_op *op)
 {
-	const char *id = op->st ? op->st->id : "";
+	const char *id = op->st ? op->st->id : op->seq ? s->producer : "";
 	int rc;
 
 	rc = resp_bulk(out, id, strlen(id));
 	if (rc == 0)
-		rc = op->st && op->seq ? resp_bulk_u64(out, op->seq) : resp_bulk(out, "", 0);
+		rc = op->seq ? resp_bulk_u64(out, op->seq) : resp_bulk(out, "", 0);
 	if (rc == 0)
 		rc = resp_bulk_u64(out, op->nalerts);
 	if (rc == 0 && op->seg.len)
@@ -468,6 +489,17 @@ sink_enqueue(struct sink *s, struct sink_op *op)
 		s->was_congested = true;
 	if (s->connected)
 		sink_flush_soon(s);
+}
+
+/*
+ * Whether op is a batch with a number (an agent's checkpoint, or the
+ * producer's number of the collector's own alerts): skipped when Redis
+ * holds it, so it waits for everything before it to be confirmed.
+ */
+static bool
+op_numbered(const struct sink_op *op)
+{
+	return (op->kind == OP_CHECKPOINT || op->kind == OP_BATCH) && op->seq;
 }
 
 /* Whether op moves an agent's handled number (and so acknowledges it). */
@@ -525,7 +557,7 @@ journal_put(struct sink *s, struct sink_op *op)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	r.kind = (uint8_t)op->kind;
-	r.seq = op_checkpoints(op) || op->kind == OP_SNAPSHOT ? op->seq : 0;
+	r.seq = op_numbered(op) || op->kind == OP_SNAPSHOT ? op->seq : 0;
 	r.nalerts = op->nalerts;
 	r.agent = op->st ? op->st->id : "";
 	r.agent_len = strlen(r.agent);
@@ -537,7 +569,7 @@ journal_put(struct sink *s, struct sink_op *op)
 	if (op_is_seg(op)) {
 		/* The batch alone, as one command. */
 		if (cmd_begin(s, &s->cmdbuf, seg_nargs(op), true) < 0 ||
-		    cmd_add_seg(&s->cmdbuf, op) < 0) {
+		    cmd_add_seg(s, &s->cmdbuf, op) < 0) {
 			ms_buf_reset(&s->cmdbuf);
 			return -1;
 		}
@@ -1041,7 +1073,7 @@ rec_seg(struct sink *s, const struct journal_rec *r, const char **seg, size_t *s
 		return -1;
 	p += 2;
 	if ((size_t)(end - p) < s->head.len || memcmp(p, s->head.data, s->head.len) != 0 ||
-	    nargs != 7 + 3 + 5 * (uint64_t)r->nalerts)
+	    nargs != 8 + 3 + 5 * (uint64_t)r->nalerts)
 		return -1;
 	*seg = p + s->head.len;
 	*segl = (size_t)(end - *seg);
@@ -1191,7 +1223,7 @@ group_take(struct sink *s)
 		n++;
 		nargs += seg_nargs(op);
 		bytes += op->seg.len + 64;
-		if (op->st == NULL)
+		if (op->seq == 0)
 			break;
 	}
 	if ((g = op_new(OP_GROUP)) == NULL)
@@ -1204,7 +1236,7 @@ group_take(struct sink *s)
 		goto fail;
 	op = TAILQ_FIRST(&s->pending);
 	for (unsigned i = 0; i < n; i++, op = TAILQ_NEXT(op, link))
-		if (cmd_add_seg(&b, op) < 0)
+		if (cmd_add_seg(s, &b, op) < 0)
 			goto fail;
 	if (op_take_cmd(g, &b) < 0)
 		goto fail;
@@ -1699,6 +1731,22 @@ sink_redis_new(struct collector *c, char *err, size_t errsz)
 			s->sha[2 * i + 1] = hex[md[i] & 15];
 		}
 	}
+	{
+		unsigned char rnd[8];
+		static const char hex[] = "0123456789abcdef";
+
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+			snprintf(err, errsz, "no random bytes for the producer id");
+			free(s);
+			return NULL;
+		}
+		s->producer[0] = '#';
+		for (size_t i = 0; i < sizeof(rnd); i++) {
+			s->producer[1 + 2 * i] = hex[rnd[i] >> 4];
+			s->producer[2 + 2 * i] = hex[rnd[i] & 15];
+		}
+		s->producer[1 + 2 * sizeof(rnd)] = '\0';
+	}
 	ms_buf_init(&s->cmdbuf, SIZE_MAX);
 	ms_buf_init(&s->head, SIZE_MAX);
 	TAILQ_INIT(&s->pending);
@@ -1776,15 +1824,7 @@ sink_free(struct sink *s)
 int
 sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 {
-	const struct collector_conf *cf = &s->c->conf;
-	char maxlen[24];
 	struct sink_op *op;
-	const char *xadd[] = { "XADD", cf->redis_stream, "MAXLEN", "~", maxlen, "*",
-		"alert", json, "rule", a->rule_id, "severity", a->severity,
-		"agent", a->agent_id, "src_ip", a->src_ip };
-	size_t xlen[MS_ARRAY_LEN(xadd)];
-	const char *pub[] = { "PUBLISH", cf->redis_channel, json };
-	size_t plen[] = { 7, strlen(cf->redis_channel), len };
 
 	if (s->batch != NULL) {
 		/* Inside an agent batch: it goes with the batch's checkpoint. */
@@ -1820,16 +1860,22 @@ sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len)
 			return 0;
 		}
 	}
-	if ((op = op_new(OP_ALERT)) == NULL)
+	/*
+	 * Outside an agent batch: a batch of its own, numbered by this
+	 * producer, so that a replay or a resend stores it once (batch_lua).
+	 */
+	if ((op = op_new(OP_BATCH)) == NULL)
 		return -1;
-	maxlen[put_u64(maxlen, (uint64_t)cf->redis_stream_maxlen)] = '\0';
-	for (size_t i = 0; i < MS_ARRAY_LEN(xadd); i++)
-		xlen[i] = xadd[i] == json ? len : strlen(xadd[i]);
-	if (op_addv(op, (int)MS_ARRAY_LEN(xadd), xadd, xlen) < 0 ||
-	    op_addv(op, 3, pub, plen) < 0) {
+	if (resp_bulk(&op->seg, json, len) < 0 ||
+	    resp_bulk(&op->seg, a->rule_id, strlen(a->rule_id)) < 0 ||
+	    resp_bulk(&op->seg, a->severity, strlen(a->severity)) < 0 ||
+	    resp_bulk(&op->seg, a->agent_id, strnlen(a->agent_id, sizeof(a->agent_id))) < 0 ||
+	    resp_bulk(&op->seg, a->src_ip, strnlen(a->src_ip, sizeof(a->src_ip))) < 0) {
 		op_free(op);
 		return -1;
 	}
+	op->nalerts = 1;
+	op->seq = ++s->producer_seq;
 	sink_submit(s, op);
 	return 0;
 }

@@ -6,10 +6,13 @@ Forwards every connection on LISTEN_PORT to TARGET_PORT (both on
 flows from the target back to the client (the agent sends, the collector
 handles, but no ACK, heartbeat or handshake reply comes back); SIGUSR2
 forwards again, held bytes first. Each change is printed as "relay hold"
-or "relay forward" once in effect, so a test can wait for it. Used by
-e2e_failover.sh; it is test input, not part of minisoc.
+or "relay forward" once in effect, so a test can wait for it. With
+PASS_FIRST, the first PASS_FIRST bytes of each connection's answers go
+through even while holding (e2e_spool_replay_once: Redis' answer to the
+collector's SCRIPT LOAD, then nothing). Used by e2e_failover.sh; it is
+test input, not part of minisoc.
 
-usage: relay.py LISTEN_PORT TARGET_PORT
+usage: relay.py LISTEN_PORT TARGET_PORT [PASS_FIRST]
 """
 import selectors
 import signal
@@ -32,11 +35,13 @@ class Pair:
         self.client = client
         self.target = target
         self.held = bytearray()     # target -> client, while holding
+        self.passed = 0             # target -> client bytes forwarded so far
 
 
 def main():
     global hold
     listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
+    pass_first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     signal.signal(signal.SIGUSR1, on_signal)
     signal.signal(signal.SIGUSR2, on_signal)
     sel = selectors.DefaultSelector()
@@ -100,9 +105,14 @@ def main():
                 if from_client:
                     pair.target.sendall(data)
                 elif hold:
-                    pair.held += data
+                    n = max(0, min(len(data), pass_first - pair.passed)) if not pair.held else 0
+                    if n:
+                        pair.client.sendall(data[:n])
+                        pair.passed += n
+                    pair.held += data[n:]
                 else:
                     pair.client.sendall(data)
+                    pair.passed += len(data)
             except OSError:
                 close(pair)
 
