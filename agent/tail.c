@@ -1938,10 +1938,10 @@ tail_dirty(const struct tail *t)
  * Whether f has a position to save: an open file, the old file's lines
  * not yet durable, or a closed draining entry whose lines are not (a
  * rotated file read to its end, or a position tail_hold_prev moved out
- * while the sync is in doubt). A draining file's is saved after every followed file's
- * (tail_save): the first position saved for a path is the followed file's
- * whenever it has one (older agents read only that one), a later one is a
- * rotated file that was still read (tail_restore_drains).
+ * while the sync is in doubt). A draining file's is saved after every
+ * followed file's (tail_save): the first position saved for a path is the
+ * followed file's whenever it has one (older agents read only that one), a
+ * later one is a rotated file that was still read (tail_restore_drains).
  */
 static bool
 tail_saved(const struct tail_file *f)
