@@ -920,11 +920,24 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 				v = x;
 		}
 		/*
-		 * Checkpoints of this collector went out before this read (one
-		 * ordered pipeline); a higher number is another collector's work.
+		 * Checkpoints of this collector in memory went out before this
+		 * read (one ordered pipeline), but the spool's records go after
+		 * reads, and a batch Redis stored on a connection that dropped
+		 * before its reply is not confirmed here: Redis may hold a number
+		 * above the confirmed one and below the handled one. It is
+		 * durable, but what was handled after it is still on its way
+		 * (memory or spool): the handled number never goes back, or the
+		 * agent's resend would run through detection again and a batch
+		 * ending above the spool's would store its alerts twice. A
+		 * number above the handled one is another collector's work.
 		 */
-		if (!op->st->loaded || v > op->st->durable_seq)
+		if (!op->st->loaded) {
 			op->st->handled_seq = op->st->durable_seq = v;
+		} else if (v > op->st->durable_seq) {
+			op->st->durable_seq = v;
+			if (v > op->st->handled_seq)
+				op->st->handled_seq = v;
+		}
 		op->st->loaded = true;
 		if (op->st->session)
 			session_loaded(op->st->session);
