@@ -8,11 +8,11 @@
 # the spool's stored its alerts a second time (docs/alerts.md: a resend never
 # produces a second alert).
 #
-# NOT YET IN THE SUITE (tests/CMakeLists.txt): it failed once in six runs
-# with the fix in place (a wait timed out after "relay hold", 22 s), so it
-# is not deterministic yet; run it by hand:
-#   bash tests/integration/e2e_spool_hello_load.sh build-test
-# Without the fix (sink_redis.c, OP_LOAD) it fails every time.
+# Without the fix (sink_redis.c, OP_LOAD) it fails every time. Every step
+# waits for a condition: the relay holds from its start (RELAY_HOLD=1), so
+# the collector's reconnection cannot slip an answer through before the
+# hold, and the agent's hello is seen in Redis (the HSET sent with its HGET)
+# before the answers are let through.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_spool_hello_load.sh BUILD_DIR}"
 source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
@@ -36,6 +36,11 @@ it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
 
 marker() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "MSEQ $RUN $1 " || true; }
 
+# The agent's first health report (sent at its hello) stored, its answer
+# through: held, the batches would wait behind it.
+health() { (($(it_redis_raw EXISTS minisoc:agent:web1:health) == 1)); }
+it_wait_for 10 "the agent's health report" health
+
 # Redis' replies held: the first batch is stored, its reply never comes; the
 # batches after it wait behind it (a checkpoint waits for what is in flight).
 kill -USR1 "$IT_PID_relay"
@@ -43,7 +48,9 @@ it_wait_for 10 "relay holding" it_log_has relay "relay hold"
 seq_writer -n 4 -r 4 -R "$RUN"
 seq_writer_wait
 it_wait_for 10 "the first batch stored" seq_alerts_grew 0
-sleep 1
+# The collector holds all four lines (handled above what Redis confirmed).
+sent4() { [[ $(seq_agent_stats) =~ \ events_sent=([0-9]+)\  ]] && ((BASH_REMATCH[1] >= 4)); }
+it_wait_for 10 "the agent to send the four lines" sent4
 n1=$(seq_alerts)
 it_log "alerts stored with replies held: $n1"
 seq_kill9 agent
@@ -57,18 +64,20 @@ it_wait_for 5 "the spool started" it_log_has collector "event=spool_start"
 seq_writer -n 1 -R "${RUN}x"
 seq_writer_wait
 mv "$IT_WORK/logs/relay.log" "$IT_WORK/logs/relay-1.log"
-it_start relay "${RELAY[@]}" "$RPORT" "$IT_REDIS_PORT"
-it_wait_for 5 "relay listening" it_log_has relay "relay listening"
-kill -USR1 "$IT_PID_relay"
-it_wait_for 5 "relay holding" it_log_has relay "relay hold"
-it_wait_for 5 "collector reconnected" eval '(($(grep -c "event=redis_connected" "$IT_WORK/logs/collector.log") >= 2))'
+RELAY_HOLD=1 it_start relay "${RELAY[@]}" "$RPORT" "$IT_REDIS_PORT"
+it_wait_for 10 "relay holding" it_log_has relay "relay hold"
+# (the collector's reconnection backoff reaches 5 s)
+it_wait_for 20 "collector reconnected" eval '(($(grep -c "event=redis_connected" "$IT_WORK/logs/collector.log") >= 2))'
+peer0=$(it_redis_raw HGET minisoc:agent:web1 peer)
 seq_start_agent
-sleep 1
+# Its hello's HSET reached Redis: the HGET sent with it did too, its answer held.
+new_hello() { local p; p=$(it_redis_raw HGET minisoc:agent:web1 peer); [[ -n $p && $p != "$peer0" ]]; }
+it_wait_for 10 "the agent's hello at Redis" new_hello
 kill -USR2 "$IT_PID_relay"
 it_wait_for 10 "agent hello again" eval '(($(grep -c "event=hello .*agent=web1" "$IT_WORK/logs/collector.log") >= 2))'
 it_wait_for 30 "spool replayed" it_log_has collector "event=spool_replayed"
+# Drained: every line acknowledged, so every batch (and its alerts) stored.
 it_wait_for 15 "agent drained" seq_agent_drained
-sleep 2
 it_log "$(grep "event=hello" "$IT_WORK/logs/collector.log")"
 bad=0
 for i in 0 1 2 3 x; do

@@ -9,12 +9,18 @@ forwards again, held bytes first. Each change is printed as "relay hold"
 or "relay forward" once in effect, so a test can wait for it. With
 PASS_FIRST, the first PASS_FIRST bytes of each connection's answers go
 through even while holding (e2e_spool_replay_once: Redis' answer to the
-collector's SCRIPT LOAD, then nothing). Used by e2e_failover.sh; it is
-test input, not part of minisoc.
+collector's SCRIPT LOAD, then nothing). With RELAY_HOLD=1 in the
+environment it holds from the start ("relay hold" is printed after
+"relay listening"), so no answer can pass before a test's SIGUSR1 would
+take effect. A hold forwards first what the target has sent already (a
+test that saw Redis carry out a command knows its answer went through).
+Used by e2e_failover.sh; it is test input, not part of
+minisoc.
 
 usage: relay.py LISTEN_PORT TARGET_PORT [PASS_FIRST]
 """
 import selectors
+import os
 import signal
 import socket
 import sys
@@ -39,7 +45,7 @@ class Pair:
 
 
 def main():
-    global hold
+    global hold, want_hold
     listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
     pass_first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     signal.signal(signal.SIGUSR1, on_signal)
@@ -50,6 +56,8 @@ def main():
     lsock.bind(("127.0.0.1", listen_port))
     lsock.listen(16)
     sel.register(lsock, selectors.EVENT_READ, None)
+    if os.environ.get("RELAY_HOLD") == "1":
+        want_hold = True        # in effect before the first accept
     print("relay listening", flush=True)
     pairs = []
 
@@ -62,20 +70,10 @@ def main():
             s.close()
         pairs.remove(pair)
 
-    while True:
-        if want_hold != hold:
-            hold = want_hold
-            if not hold:
-                for p in list(pairs):
-                    if p.held:
-                        try:
-                            p.client.sendall(bytes(p.held))
-                        except OSError:
-                            close(p)
-                            continue
-                        p.held.clear()
-            print("relay hold" if hold else "relay forward", flush=True)
-        for key, _ in sel.select(timeout=0.05):
+    def serve(timeout):
+        """One round of select: accepts, forwards or holds. The events seen."""
+        events = sel.select(timeout=timeout)
+        for key, _ in events:
             if key.data is None:
                 client, _ = lsock.accept()
                 target = socket.socket()
@@ -115,7 +113,29 @@ def main():
                     pair.passed += len(data)
             except OSError:
                 close(pair)
+        return len(events)
 
+    while True:
+        if want_hold != hold:
+            if want_hold:
+                # Answers already sent to the relay pass before the hold: a
+                # test that saw Redis carry out a command knows its answer
+                # is through.
+                for _ in range(100):
+                    if not serve(0):
+                        break
+            hold = want_hold
+            if not hold:
+                for p in list(pairs):
+                    if p.held:
+                        try:
+                            p.client.sendall(bytes(p.held))
+                        except OSError:
+                            close(p)
+                            continue
+                        p.held.clear()
+            print("relay hold" if hold else "relay forward", flush=True)
+        serve(0.05)
 
 if __name__ == "__main__":
     main()
