@@ -612,7 +612,14 @@ tail_hold_prev(struct tail *t, struct tail_file *f)
 	if (t->n >= AGENT_MAX_FILES || (h = calloc(1, sizeof(*h))) == NULL ||
 	    (h->path = strdup(f->path)) == NULL) {
 		free(h);
-		ms_err("event=file_position_dropped path=%s inode=%llu offset=%llu reason=%s "
+		/*
+		 * In doubt after a failed sync, those lines stay exposed until the
+		 * collector has them; otherwise only until the next commit, the
+		 * group commit's usual exposure (a warning).
+		 */
+		ms_log(t->a->spool != NULL && spool_sync_suspect(t->a->spool) != 0 ? MS_LOG_ERR :
+		    MS_LOG_WARN,
+		    "event=file_position_dropped path=%s inode=%llu offset=%llu reason=%s "
 		    "note=\"lines of this rotated file not yet durable in the spool are lost if "
 		    "the machine stops before the collector has them\"", f->path,
 		    (unsigned long long)f->prev_ino, (unsigned long long)f->prev_acked,
