@@ -14,13 +14,13 @@ environment it holds from the start ("relay hold" is printed after
 "relay listening"), so no answer can pass before a test's SIGUSR1 would
 take effect. A hold forwards first what the target has sent already (a
 test that saw Redis carry out a command knows its answer went through).
-Used by e2e_failover.sh; it is test input, not part of
-minisoc.
+Used by e2e_failover.sh and the collector spool's tests; it is test
+input, not part of minisoc.
 
 usage: relay.py LISTEN_PORT TARGET_PORT [PASS_FIRST]
 """
-import selectors
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -136,6 +136,7 @@ def main():
                         p.held.clear()
             print("relay hold" if hold else "relay forward", flush=True)
         serve(0.05)
+
 
 if __name__ == "__main__":
     main()
