@@ -18,21 +18,13 @@ it_init "${1:?usage: e2e_spool_hello_load.sh BUILD_DIR}"
 source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
 
 RUN=hl$$
-RELAY=(python3 "$IT_ROOT/tests/integration/relay.py")
 
 seq_setup "$IT_WORK/app/app.log"
-RPORT=$(it_free_port)
-sed -i "s/^  port: $IT_REDIS_PORT\$/  port: $RPORT/" "$IT_WORK/collector.yml"
-grep -q "port: $RPORT" "$IT_WORK/collector.yml" || it_fail "redis port not set"
+seq_relay_port
 # A long group commit: the spool's records stay unsynced (unacknowledged) for the test's steps.
 sed -i 's/^spool:$/spool:\n  sync_ms: 10000/' "$IT_WORK/collector.yml"
 grep -q "sync_ms: 10000" "$IT_WORK/collector.yml" || it_fail "spool.sync_ms not set"
-it_start relay "${RELAY[@]}" "$RPORT" "$IT_REDIS_PORT"
-it_wait_for 10 "relay listening" it_log_has relay "relay listening"
-seq_start_collector
-it_wait_for 10 "collector connected to Redis" it_log_has collector "event=redis_connected"
-seq_start_agent
-it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
+seq_start_behind_relay
 
 marker() { it_redis_raw XRANGE minisoc:alerts - + | grep -c "MSEQ $RUN $1 " || true; }
 
@@ -64,7 +56,7 @@ it_wait_for 5 "the spool started" it_log_has collector "event=spool_start"
 seq_writer -n 1 -R "${RUN}x"
 seq_writer_wait
 mv "$IT_WORK/logs/relay.log" "$IT_WORK/logs/relay-1.log"
-RELAY_HOLD=1 it_start relay "${RELAY[@]}" "$RPORT" "$IT_REDIS_PORT"
+RELAY_HOLD=1 seq_relay_start
 it_wait_for 10 "relay holding" it_log_has relay "relay hold"
 # (the collector's reconnection backoff reaches 5 s)
 it_wait_for 20 "collector reconnected" eval '(($(grep -c "event=redis_connected" "$IT_WORK/logs/collector.log") >= 2))'

@@ -16,20 +16,13 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/seqlib.sh"
 
 RUN=ro$$
 JOURNAL=$IT_WORK/collector.spool/sink.journal
-RELAY=(python3 "$IT_ROOT/tests/integration/relay.py")
 
 seq_setup "$IT_WORK/app/app.log"
-RPORT=$(it_free_port)
 # The collector reaches Redis through the relay; the marker rule is folded (5 s windows).
-sed -i "s/^  port: $IT_REDIS_PORT\$/  port: $RPORT/; s/seq_every_line=0/seq_every_line=5/" \
-	"$IT_WORK/collector.yml"
-grep -q "port: $RPORT" "$IT_WORK/collector.yml" || it_fail "redis port not set"
-it_start relay "${RELAY[@]}" "$RPORT" "$IT_REDIS_PORT"
-it_wait_for 10 "relay listening" it_log_has relay "relay listening"
-seq_start_collector
-it_wait_for 10 "collector connected to Redis" it_log_has collector "event=redis_connected"
-seq_start_agent
-it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
+seq_relay_port
+sed -i "s/seq_every_line=0/seq_every_line=5/" "$IT_WORK/collector.yml"
+grep -q "seq_every_line=5" "$IT_WORK/collector.yml" || it_fail "the marker rule is not folded"
+seq_start_behind_relay
 
 summaries() { it_redis_raw XRANGE minisoc:alerts - + | grep -c '"aggregate":{' || true; }
 
@@ -51,8 +44,7 @@ it_wait_for 10 "the spool started" it_log_has collector "event=spool_start"
 
 # Reachable again, but Redis' replies are held: the replay is stored, never confirmed.
 mv "$IT_WORK/logs/relay.log" "$IT_WORK/logs/relay-1.log"
-it_start relay "${RELAY[@]}" "$RPORT" "$IT_REDIS_PORT" 47
-it_wait_for 10 "relay listening" it_log_has relay "relay listening"
+seq_relay_start 47
 kill -USR1 "$IT_PID_relay"
 it_wait_for 10 "relay holding Redis' replies" it_log_has relay "relay hold"
 one() { (($(summaries) >= 1)); }

@@ -65,6 +65,27 @@ seq_start_collector() {
 }
 seq_start_agent() { seq_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"; }
 
+# seq_relay_port: the collector reaches Redis through tests/integration/relay.py
+# on port RPORT (set here) instead of Redis' own port.
+seq_relay_port() {
+	RPORT=$(it_free_port)
+	sed -i "s/^  port: $IT_REDIS_PORT\$/  port: $RPORT/" "$IT_WORK/collector.yml"
+	grep -q "port: $RPORT" "$IT_WORK/collector.yml" || it_fail "redis port not set"
+}
+# seq_relay_start [PASS_FIRST]: starts the relay (its log logs/relay.log).
+seq_relay_start() {
+	it_start relay python3 "$IT_ROOT/tests/integration/relay.py" "$RPORT" "$IT_REDIS_PORT" "$@"
+	it_wait_for 10 "relay listening" it_log_has relay "relay listening"
+}
+# seq_start_behind_relay: relay, collector (connected to Redis through it) and agent (hello done).
+seq_start_behind_relay() {
+	seq_relay_start
+	seq_start_collector
+	it_wait_for 10 "collector connected to Redis" it_log_has collector "event=redis_connected"
+	seq_start_agent
+	it_wait_for 10 "agent hello" it_log_has collector "event=hello .*agent=web1"
+}
+
 # seq_kill9 NAME: SIGKILL, reaped; its status must be the signal's (137).
 seq_kill9() {
 	local var="IT_PID_$1" rc=0
