@@ -6,7 +6,10 @@ written by bench/seqwriter carry "MSEQ <run> <n> t=<ns>", t being the
 writer's CLOCK_REALTIME just before write(2); the rule of
 tests/integration/rules-seq puts the line in the alert's samples. For each
 alert of RUN the latency is the reader's CLOCK_REALTIME when the XREAD reply
-arrived minus t (same host, same clock).
+arrived minus t (same host, same clock). "Arrived" is when the reply's first
+bytes could be read, before this client parses it: the alert is visible to
+the client then, and parsing the reply in Python (tens of microseconds a
+reply) is this reader's own work, reported apart as parse_us_p50.
 
 usage: alert_latency.py PORT RUN EXPECTED OUTFILE [--timeout S] [--list KEY]
                         [--expected-file F] [--detail F]
@@ -16,9 +19,11 @@ entry, so the writer can start. Ends when EXPECTED alerts of RUN arrived
 (--expected-file F: or, once F exists, the number written in it: for a
 writer that says how many it marked only at its end), or S seconds (default 120) after the start, or on SIGTERM (within half a
 second); writes one latency in nanoseconds per line to OUTFILE and prints
-"received=N last_ns=T cpu_s=C", T being the arrival time (CLOCK_REALTIME
-ns) of the last marked line of RUN (0 when none arrived), C the reader's
-own CPU time (it shares the machine with what it measures).
+"received=N last_ns=T cpu_s=C parse_us_p50=P", T being the arrival time
+(CLOCK_REALTIME ns) of the last marked line of RUN (0 when none arrived), C
+the reader's own CPU time (it shares the machine with what it measures), P
+the median time it took to parse a reply with a marked line after its
+arrival (microseconds; not part of the latencies).
 
 --detail F also writes, per marked alert, "T X A": T the line's write time
 (CLOCK_REALTIME ns), X the stream entry's id time (Redis's clock at XADD,
@@ -64,10 +69,12 @@ def want(a):
     return a.expected
 
 
-def write_out(a, lat, last):
+def write_out(a, lat, last, parse):
     with open(a.outfile, "w") as f:
         f.write("".join("%d\n" % x for x in lat))
-    return "received=%d last_ns=%d cpu_s=%.2f" % (len(lat), last, time.process_time())
+    parse.sort()
+    return "received=%d last_ns=%d cpu_s=%.2f parse_us_p50=%.1f" % (
+        len(lat), last, time.process_time(), parse[len(parse) // 2] / 1e3 if parse else 0)
 
 
 def main():
@@ -92,14 +99,17 @@ def main():
     print("ready", flush=True)
     lat = []
     detail = []
+    parse = []
     seen = set()
     last = 0
     deadline = time.monotonic() + a.timeout
     while len(seen) < want(a) and time.monotonic() < deadline and not stopping:
-        reply = r.call("XREAD", "COUNT", 1000, "BLOCK", 500, "STREAMS", a.stream, last_id)
-        now = time.time_ns()
+        now, reply = r.call_timed("XREAD", "COUNT", 1000, "BLOCK", 500, "STREAMS", a.stream,
+                                  last_id)
+        parsed = time.time_ns()
         if not reply:
             continue
+        n0 = len(lat)
         for eid, fields in reply[0][1]:
             last_id = eid
             # Other rules' alerts can outnumber the marked ones: no JSON for them.
@@ -115,10 +125,12 @@ def main():
             if a.detail:
                 detail.append("%d %d %d\n" % (t, int(eid.split(b"-")[0]) * 1000000 - t, now - t))
             last = now
+        if len(lat) > n0:
+            parse.append(parsed - now)
     if a.detail:
         with open(a.detail, "w") as f:
             f.write("".join(detail))
-    print(write_out(a, lat, last), flush=True)
+    print(write_out(a, lat, last, parse), flush=True)
     return 0
 
 
@@ -126,15 +138,17 @@ def read_list(r, a):
     """The --list mode: BLMPOP (Redis 7) of up to 1000 lines at a time."""
     print("ready", flush=True)
     lat = []
+    parse = []
     seen = set()
     popped = 0
     last = 0
     deadline = time.monotonic() + a.timeout
     while len(seen) < want(a) and time.monotonic() < deadline and not stopping:
-        reply = r.call("BLMPOP", "0.5", 1, a.list, "LEFT", "COUNT", 1000)
-        now = time.time_ns()
+        now, reply = r.call_timed("BLMPOP", "0.5", 1, a.list, "LEFT", "COUNT", 1000)
+        parsed = time.time_ns()
         if not reply:
             continue
+        n0 = len(lat)
         for line in reply[1]:
             popped += 1
             m = STAMP_RE.search(line.decode(errors="replace"))
@@ -143,7 +157,9 @@ def read_list(r, a):
             seen.add(m.group(2))
             lat.append(now - int(m.group(3)))
             last = now
-    print(write_out(a, lat, last) + " popped=%d" % popped, flush=True)
+        if len(lat) > n0:
+            parse.append(parsed - now)
+    print(write_out(a, lat, last, parse) + " popped=%d" % popped, flush=True)
     return 0
 
 

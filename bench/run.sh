@@ -95,7 +95,8 @@
 #    marker rule (tests/integration/rules-seq) and rsyslog's literal test
 #    push it to Redis; bench/alert_latency.py takes its arrival time minus t
 #    (XREAD BLOCK on the alert stream; BLMPOP on rsyslog's list, as 8.2302's
-#    omhiredis has no stream mode);
+#    omhiredis has no stream mode; arrival = the reply's first bytes
+#    readable, before the reader parses it, for both);
 #  - nothing lost: the load generator's sent == acked == the collector's
 #    events_in (SIGUSR1 counters), rsyslog's imtcp "submitted" (impstats)
 #    == sent, and every marked event's alert or line arrived;
@@ -399,7 +400,8 @@ run_load() {
 	rows+=("$sys|$cfg|$shown|$counted|$persec|$pct|$cpm|$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')|$p50|$p99|$p999|$lost")
 	raw+=("$sys $cfg $what: wall_ns=$wall ticks=$((c1 - c0)) sys_ticks=$((k1 - k0)) clk_tck=$tck redis_ticks=$((r1 - r0))\
  vmrss_kib=$rss vmhwm_kib=$hwm events=$n sent=$sent acked=$acked counted=$counted $extra\
- marked=$got/$expected reader_$(sed -n 's/^received=.* \(cpu_s=[0-9.]*\).*/\1/p' "$work/logs/reader-$id.log")")
+ marked=$got/$expected reader_$(sed -n 's/^received=.* \(cpu_s=[0-9.]*\).*/\1/p' "$work/logs/reader-$id.log")\
+ reader_$(sed -n 's/^received=.* \(parse_us_p50=[0-9.]*\).*/\1/p' "$work/logs/reader-$id.log")")
 	raw+=("  per_1M_events: $(awk -v n="$counted" -v a=$((sr1 - sr0)) -v b=$((sw1 - sw0)) \
 		-v c=$((cs1 - cs0)) -v e=$((ev1 - ev0)) -v r=$((all1 - all0)) 'BEGIN { m = n > 0 ? 1e6 / n : 0;
 		printf "syscr=%.0f syscw=%.0f ctxsw=%.0f redis_eval=%.0f redis_cmds_all_clients=%.0f", a * m, b * m, c * m, e * m, r * m }')")

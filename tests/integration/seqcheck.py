@@ -63,13 +63,23 @@ class Redis:
             return None if n < 0 else [self._read() for _ in range(n)]
         raise RuntimeError("redis: unexpected reply %r" % line[:40])
 
-    def call(self, *args):
+    def send(self, *args):
         out = [b"*%d\r\n" % len(args)]
         for a in args:
             a = a if isinstance(a, bytes) else str(a).encode()
             out.append(b"$%d\r\n%s\r\n" % (len(a), a))
         self.sock.sendall(b"".join(out))
+
+    def call(self, *args):
+        self.send(*args)
         return self._read()
+
+    def call_timed(self, *args):
+        """call(), also returning when (CLOCK_REALTIME ns) the reply's first
+        bytes could be read, before this client parsed it: (ns, reply)."""
+        self.send(*args)
+        self.rf.peek(1)    # waits for the reply (or finds it already buffered)
+        return time.time_ns(), self._read()
 
 
 def entry_line(fields):
