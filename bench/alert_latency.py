@@ -6,10 +6,13 @@ written by bench/seqwriter carry "MSEQ <run> <n> t=<ns>", t being the
 writer's CLOCK_REALTIME just before write(2); the rule of
 tests/integration/rules-seq puts the line in the alert's samples. For each
 alert of RUN the latency is the reader's CLOCK_REALTIME when the XREAD reply
-arrived minus t (same host, same clock). "Arrived" is when the reply's first
-bytes could be read, before this client parses it: the alert is visible to
-the client then, and parsing the reply in Python (tens of microseconds a
-reply) is this reader's own work, reported apart as parse_us_p50.
+arrived minus t (same host, same clock). "Arrived" is when the reply could
+be read, before this client parses it: the alert is visible to the client
+then, and parsing the reply in Python (tens of microseconds a reply) is this
+reader's own work, reported apart as parse_us_p50. A reply that did not come
+in one receive (a long one, which Redis sends in parts) is timed after its
+last part was read and parsed, as before. An alert stored while the reader
+is busy with the previous reply waits for the next XREAD: timed late.
 
 usage: alert_latency.py PORT RUN EXPECTED OUTFILE [--timeout S] [--list KEY]
                         [--expected-file F] [--detail F]
@@ -23,7 +26,8 @@ second); writes one latency in nanoseconds per line to OUTFILE and prints
 (CLOCK_REALTIME ns) of the last marked line of RUN (0 when none arrived), C
 the reader's own CPU time (it shares the machine with what it measures), P
 the median time it took to parse a reply with a marked line after its
-arrival (microseconds; not part of the latencies).
+arrival, over the replies that came in one receive (microseconds; not part
+of their latencies).
 
 --detail F also writes, per marked alert, "T X A": T the line's write time
 (CLOCK_REALTIME ns), X the stream entry's id time (Redis's clock at XADD,
@@ -104,8 +108,8 @@ def main():
     last = 0
     deadline = time.monotonic() + a.timeout
     while len(seen) < want(a) and time.monotonic() < deadline and not stopping:
-        now, reply = r.call_timed("XREAD", "COUNT", 1000, "BLOCK", 500, "STREAMS", a.stream,
-                                  last_id)
+        now, reply, whole = r.call_timed("XREAD", "COUNT", 1000, "BLOCK", 500, "STREAMS",
+                                         a.stream, last_id)
         parsed = time.time_ns()
         if not reply:
             continue
@@ -125,7 +129,7 @@ def main():
             if a.detail:
                 detail.append("%d %d %d\n" % (t, int(eid.split(b"-")[0]) * 1000000 - t, now - t))
             last = now
-        if len(lat) > n0:
+        if len(lat) > n0 and whole:
             parse.append(parsed - now)
     if a.detail:
         with open(a.detail, "w") as f:
@@ -144,7 +148,7 @@ def read_list(r, a):
     last = 0
     deadline = time.monotonic() + a.timeout
     while len(seen) < want(a) and time.monotonic() < deadline and not stopping:
-        now, reply = r.call_timed("BLMPOP", "0.5", 1, a.list, "LEFT", "COUNT", 1000)
+        now, reply, whole = r.call_timed("BLMPOP", "0.5", 1, a.list, "LEFT", "COUNT", 1000)
         parsed = time.time_ns()
         if not reply:
             continue
@@ -157,7 +161,7 @@ def read_list(r, a):
             seen.add(m.group(2))
             lat.append(now - int(m.group(3)))
             last = now
-        if len(lat) > n0:
+        if len(lat) > n0 and whole:
             parse.append(parsed - now)
     print(write_out(a, lat, last, parse) + " popped=%d" % popped, flush=True)
     return 0

@@ -95,8 +95,9 @@
 #    marker rule (tests/integration/rules-seq) and rsyslog's literal test
 #    push it to Redis; bench/alert_latency.py takes its arrival time minus t
 #    (XREAD BLOCK on the alert stream; BLMPOP on rsyslog's list, as 8.2302's
-#    omhiredis has no stream mode; arrival = the reply's first bytes
-#    readable, before the reader parses it, for both);
+#    omhiredis has no stream mode; arrival = the reply there to read,
+#    before the reader parses it – a reply that came in parts once its
+#    last part is read and parsed – for both);
 #  - nothing lost: the load generator's sent == acked == the collector's
 #    events_in (SIGUSR1 counters), rsyslog's imtcp "submitted" (impstats)
 #    == sent, and every marked event's alert or line arrived;

@@ -40,9 +40,11 @@ class Redis:
     def __init__(self, port, host="127.0.0.1", timeout=30.0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.rf = self.sock.makefile("rb", buffering=1 << 20)
+        self.nread = 0      # bytes of replies parsed (call_timed)
 
     def _read(self):
         line = self.rf.readline()
+        self.nread += len(line)
         if not line.endswith(b"\r\n"):
             raise ConnectionError("redis closed the connection")
         kind, rest = line[:1], line[1:-2]
@@ -55,6 +57,7 @@ class Redis:
             if n < 0:
                 return None
             data = self.rf.read(n + 2)
+            self.nread += len(data)
             if len(data) != n + 2:
                 raise ConnectionError("redis closed the connection")
             return data[:n]
@@ -75,11 +78,20 @@ class Redis:
         return self._read()
 
     def call_timed(self, *args):
-        """call(), also returning when (CLOCK_REALTIME ns) the reply's first
-        bytes could be read, before this client parsed it: (ns, reply)."""
+        """call(), also returning when (CLOCK_REALTIME ns) the reply was
+        there to read: (ns, reply, whole). whole: the whole reply came in
+        the first receive, and ns is the time it could be read, before this
+        client parsed it; a longer reply (Redis sends one in parts, other
+        clients served in between) is timed once it is all read and parsed,
+        which counts this client's parse in, as call() does."""
         self.send(*args)
-        self.rf.peek(1)    # waits for the reply (or finds it already buffered)
-        return time.time_ns(), self._read()
+        first = len(self.rf.peek(1))    # waits for the reply's first receive
+        t = time.time_ns()
+        self.nread = 0
+        reply = self._read()
+        if self.nread > first:
+            return time.time_ns(), reply, False
+        return t, reply, True
 
 
 def entry_line(fields):
