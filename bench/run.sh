@@ -226,6 +226,14 @@ sticks() { # sticks PID: stime of all its threads (the kernel's share), in clock
 	read -r -a f <<<"$rest"
 	echo $((f[12]))
 }
+# steal: the clock ticks (all CPUs) the hypervisor ran something else while
+# this guest's virtual CPUs had work (/proc/stat, "steal"): a host busy with
+# other guests shows here, and in every figure taken meanwhile.
+steal() { awk '$1 == "cpu" { print $9; exit }' /proc/stat; }
+ncpu=$(nproc)
+# steal_pct TICKS WALL_NS: stolen time as % of the guest's CPU time in that window
+steal_pct() { awk -v s="$1" -v w="$2" -v hz="$tck" -v n="$ncpu" \
+	'BEGIN { printf "%.1f", (w > 0 ? 100 * s / hz / (w / 1e9) / n : 0) }'; }
 io_count() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/io"; }
 ctxsw() { awk '$1 ~ /ctxt_switches:/ { n += $2 } END { print n }' "/proc/$1/status"; }
 # redis_calls: "EVAL+EVALSHA ALL" calls so far, from INFO commandstats
@@ -264,6 +272,7 @@ echo "# $("$rsyslogd_bin" -v | head -n1); $(redis-server --version | cut -d' ' -
 echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 
 rows=()   # the summary table
+steals=() # host_steal_pct of each run
 raw=()    # the raw numbers
 warm=()   # one line per warm-up
 lost_any=0
@@ -302,7 +311,7 @@ run_load() {
 	local sys=$1 cfg=$2 pid=$3 port=$4 rate=$5 k=${6:-1}
 	local n id what expected lat reader_pid lgl line sent acked seconds lgrate
 	local t0 t1 tlg c0 c1 r0 r1 counted=0 before=0 last wall cpus rss hwm
-	local rn lmin p50 p99 p999 lmax got lost extra=""
+	local rn lmin p50 p99 p999 lmax got lost extra="" st0 st1 stp
 	if ((rate == 0)); then
 		n=$events what=saturation
 	else
@@ -338,7 +347,7 @@ run_load() {
 	local sr0 sw0 cs0 ev0 all0 sr1 sw1 cs1 ev1 all1 k0 k1
 	sr0=$(io_count "$pid" syscr) sw0=$(io_count "$pid" syscw) cs0=$(ctxsw "$pid")
 	read -r ev0 all0 < <(redis_calls)
-	c0=$(ticks "$pid") k0=$(sticks "$pid") r0=$(ticks "$redis_pid") t0=$(now_ns)
+	c0=$(ticks "$pid") k0=$(sticks "$pid") r0=$(ticks "$redis_pid") st0=$(steal) t0=$(now_ns)
 	"$loadgen_bin" --port "$port" --pki "$work/pki" --agents "$agents" --rate "$rate" --tick "$tick" \
 		--events "$n" --mark "$mark" --run "$id" --mode "$( [[ $sys == rsyslog ]] && echo syslog || echo minisoc)" \
 		--quiet >"$lgl" 2>&1 || die "loadgen failed: $(tail -n 3 "$lgl")"
@@ -363,7 +372,7 @@ run_load() {
 	kill -TERM "$reader_pid" 2>/dev/null || true
 	wait "$reader_pid" || die "latency reader failed: $(cat "$work/logs/reader-$id.log")"
 	forget "$reader_pid"
-	c1=$(ticks "$pid") k1=$(sticks "$pid") r1=$(ticks "$redis_pid")
+	c1=$(ticks "$pid") k1=$(sticks "$pid") r1=$(ticks "$redis_pid") st1=$(steal)
 	sr1=$(io_count "$pid" syscr) sw1=$(io_count "$pid" syscw) cs1=$(ctxsw "$pid")
 	read -r ev1 all1 < <(redis_calls)
 	rss=$(status_kib "$pid" VmRSS) hwm=$(status_kib "$pid" VmHWM)
@@ -372,6 +381,8 @@ run_load() {
 	t1=$tlg
 	if ((last > t1)); then t1=$last; fi
 	wall=$((t1 - t0))
+	stp=$(steal_pct $((st1 - st0)) $(($(now_ns) - t0)))
+	steals+=("$stp")
 	if [[ $sys == rsyslog ]]; then
 		counted=$(($(rs_stat submitted) - before))
 		extra="pushed=$(($(rs_stat processed) - pushed0)) push_failed=$(($(rs_stat failed) - failed0))"
@@ -398,9 +409,9 @@ run_load() {
 	fi
 	local shown=$what
 	if ((rate > 0 && persec * 100 < rate * 95)); then shown="$what*"; fi
-	rows+=("$sys|$cfg|$shown|$counted|$persec|$pct|$cpm|$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')|$p50|$p99|$p999|$lost")
+	rows+=("$sys|$cfg|$shown|$counted|$persec|$pct|$cpm|$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')|$p50|$p99|$p999|$lost|$stp")
 	raw+=("$sys $cfg $what: wall_ns=$wall ticks=$((c1 - c0)) sys_ticks=$((k1 - k0)) clk_tck=$tck redis_ticks=$((r1 - r0))\
- vmrss_kib=$rss vmhwm_kib=$hwm events=$n sent=$sent acked=$acked counted=$counted $extra\
+ host_steal_pct=$stp vmrss_kib=$rss vmhwm_kib=$hwm events=$n sent=$sent acked=$acked counted=$counted $extra\
  marked=$got/$expected reader_$(sed -n 's/^received=.* \(cpu_s=[0-9.]*\).*/\1/p' "$work/logs/reader-$id.log")\
  reader_$(sed -n 's/^received=.* \(parse_us_p50=[0-9.]*\).*/\1/p' "$work/logs/reader-$id.log")")
 	raw+=("  per_1M_events: $(awk -v n="$counted" -v a=$((sr1 - sr0)) -v b=$((sw1 - sw0)) \
@@ -551,10 +562,10 @@ fi
 
 # --- the table -------------------------------------------------------------------
 echo
-printf '%-8s %-8s %-11s %9s %9s %6s %9s %7s %7s %7s %8s %5s %11s\n' system rules run events \
-	"events/s" "cpu%" "CPU-s/1M" RSS_MiB p50_ms p99_ms p99.9_ms lost "vs_rsyslog"
+printf '%-8s %-8s %-11s %9s %9s %6s %9s %7s %7s %7s %8s %5s %11s %6s\n' system rules run events \
+	"events/s" "cpu%" "CPU-s/1M" RSS_MiB p50_ms p99_ms p99.9_ms lost "vs_rsyslog" steal%
 for row in "${rows[@]}"; do
-	IFS='|' read -r sys cfg what cnt persec pct cpm rssm p50 p99 p999 lost <<<"$row"
+	IFS='|' read -r sys cfg what cnt persec pct cpm rssm p50 p99 p999 lost stp <<<"$row"
 	rt=-
 	key=${what%\*}
 	[[ $key != sat* ]] || key=saturation
@@ -563,8 +574,8 @@ for row in "${rows[@]}"; do
 		rt=$(awk -v a="$cpm" -v b="$ref" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 		[[ $key == saturation ]] || ratio[$cfg/$key]=$rt
 	fi
-	printf '%-8s %-8s %-11s %9s %9s %6s %9s %7s %7s %7s %8s %5s %11s\n' "$sys" "$cfg" "$what" \
-		"$cnt" "$persec" "$pct" "$cpm" "$rssm" "$p50" "$p99" "$p999" "$lost" "$rt"
+	printf '%-8s %-8s %-11s %9s %9s %6s %9s %7s %7s %7s %8s %5s %11s %6s\n' "$sys" "$cfg" "$what" \
+		"$cnt" "$persec" "$pct" "$cpm" "$rssm" "$p50" "$p99" "$p999" "$lost" "$rt" "$stp"
 done
 echo
 echo "rules: none = the marker rule only; default = rules/ + marker; sigmahq = rules/ + SigmaHQ; archive = default + event archive"
@@ -577,6 +588,9 @@ echo "CPU-s/1M = CPU-seconds of the process per million events; vs_rsyslog = CPU
 echo "minisoc / rsyslog, under the same load (flat out, or the same rate); latency = generation"
 echo "to visible in Redis (XREAD BLOCK; rsyslog: BLMPOP); lost = sent - counted + marked missing;"
 echo "* = the rate was not reached (the receiver, or the machine, was saturated below it)"
+echo "steal% = the time the hypervisor took from this guest's CPUs during the run, as % of their"
+echo "       time (/proc/stat): above a few %, the host was busy with other guests, and latency and"
+echo "       CPU figures of that run are the host's as much as ours"
 if ((warmup > 0)); then
 	echo "warm-up: $warmup events flat out to each receiver before its runs, not in the figures"
 	echo "       (the collector builds each logsource's route and Hyperscan databases on its first"
@@ -628,6 +642,10 @@ if [[ -n ${cpum[rsyslog/literals/saturation]:-} ]]; then
 	echo "host: rsyslog flat out $r CPU-s/1M, against about 2 where the goals were set:" \
 		"$(awk -v r="$r" 'BEGIN { printf "%.2f", (r > 0 ? r / 2 : 0) }')x that machine's cost" \
 		"(a rough yardstick: the goals above are judged on the figures as measured)"
+fi
+if ((${#steals[@]})); then
+	echo "host: time stolen from this guest's CPUs by the hypervisor during the runs:" \
+		"$(printf '%s\n' "${steals[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -) % (steal%)"
 fi
 echo
 echo "raw:"
