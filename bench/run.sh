@@ -5,9 +5,8 @@
 # an XREAD BLOCK client), flat out and at a fixed rate, for the collector
 # with no rules, the shipped rules, and the shipped rules plus the public
 # SigmaHQ folders; then rsyslogd receiving the same events as syslog over
-# TLS. Real processes on loopback, mutual TLS 1.3, a real Redis. Figures go
-# in docs/performance.md ("The collector: benchmark, and rsyslog side by
-# side").
+# TLS. Real processes on loopback, mutual TLS 1.3, a real Redis. The goals'
+# figures go in docs/performance.md, every full run in docs/performance-log.md.
 #
 #   bench/run.sh [--build DIR] [--agents N] [--events E] [--seconds S] [--mark M]
 #                [--configs "none default sigmahq"] [--rsyslog-conf FILE]
@@ -20,7 +19,7 @@
 #   --seconds S    length of each fixed-rate run (default 20; the collector's
 #                  alert aggregation windows, 60 s, end in numbers about a minute into
 #                  its fixed-rate run: --seconds 100 includes that, see
-#                  docs/performance.md, "Summaries of a flood")
+#                  docs/performance-log.md, "Summaries of a flood")
 #   --mark M       about one event in M carries the latency marker (default 100)
 #   --configs LIST collector configurations (default "none default sigmahq"):
 #                  none     the marker rule only

@@ -103,7 +103,7 @@ session_is_paused(const struct session *s)
  * updates saved). Released when drained (SSL_MODE_RELEASE_BUFFERS):
  * sessions take turns on one loop, so the allocator hands the same block
  * from one to the next and an idle agent holds none.
- * docs/performance.md, "Sixteenth session".
+ * docs/performance-log.md, "Sixteenth session".
  */
 #define SESSION_TLS_READ_BUF \
 	(4 * (SSL3_RT_HEADER_LENGTH + SSL3_RT_MAX_TLS13_ENCRYPTED_LENGTH) + SSL3_ALIGN_PAYLOAD - 1)
