@@ -12,7 +12,11 @@ through even while holding (e2e_spool_replay_once: Redis' answer to the
 collector's SCRIPT LOAD, then nothing). With RELAY_HOLD=1 in the
 environment it holds from the start ("relay hold" is printed after
 "relay listening"), so no answer can pass before a test's SIGUSR1 would
-take effect. A hold forwards first what the target has sent already (a
+take effect. With RELAY_HOLD_AFTER=TEXT a connection holds its answers
+from the moment its client has sent TEXT ("relay hold" is printed then),
+so the answers to everything sent before it pass, however many commands
+that was (e2e_spool_replay_once: the replay's command carries the
+summary); SIGUSR2 forwards them and disarms TEXT. A hold forwards first what the target has sent already (a
 test that saw Redis carry out a command knows its answer went through).
 Used by e2e_failover.sh and the collector spool's tests; it is test
 input, not part of minisoc.
@@ -27,11 +31,14 @@ import sys
 
 hold = False
 want_hold = False
+release_after = False
 
 
 def on_signal(signum, frame):
-    global want_hold
+    global want_hold, release_after
     want_hold = signum == signal.SIGUSR1
+    if signum == signal.SIGUSR2:
+        release_after = True
 
 
 class Pair:
@@ -42,10 +49,12 @@ class Pair:
         self.target = target
         self.held = bytearray()     # target -> client, while holding
         self.passed = 0             # target -> client bytes forwarded so far
+        self.after = False          # the client sent RELAY_HOLD_AFTER's text
+        self.tail = b""             # its last bytes, for a text split in two
 
 
 def main():
-    global hold, want_hold
+    global hold, want_hold, release_after
     listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
     pass_first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     signal.signal(signal.SIGUSR1, on_signal)
@@ -58,6 +67,7 @@ def main():
     sel.register(lsock, selectors.EVENT_READ, None)
     if os.environ.get("RELAY_HOLD") == "1":
         want_hold = True        # in effect before the first accept
+    hold_after = os.environ.get("RELAY_HOLD_AFTER", "").encode() or None
     print("relay listening", flush=True)
     pairs = []
 
@@ -102,7 +112,13 @@ def main():
             try:
                 if from_client:
                     pair.target.sendall(data)
-                elif hold:
+                    if hold_after is not None and not pair.after:
+                        seen = pair.tail + data
+                        if hold_after in seen:
+                            pair.after = True
+                            print("relay hold", flush=True)
+                        pair.tail = seen[-(len(hold_after) - 1):] if len(hold_after) > 1 else b""
+                elif hold or pair.after:
                     n = max(0, min(len(data), pass_first - pair.passed)) if not pair.held else 0
                     if n:
                         pair.client.sendall(data[:n])
@@ -116,6 +132,23 @@ def main():
         return len(events)
 
     while True:
+        if release_after:
+            # SIGUSR2: what connections held after the text goes on, and the
+            # text holds nothing more (a client that connects again resends it).
+            release_after = False
+            hold_after = None
+            for p in list(pairs):
+                if p.after:
+                    p.after = False
+                    if p.held and not hold:
+                        try:
+                            p.client.sendall(bytes(p.held))
+                        except OSError:
+                            close(p)
+                            continue
+                        p.held.clear()
+            if not hold:
+                print("relay forward", flush=True)
         if want_hold != hold:
             if want_hold:
                 # Answers already sent to the relay pass before the hold: a
