@@ -131,23 +131,27 @@ def main():
                 close(pair)
         return len(events)
 
+    def release():
+        """What every connection holds goes on to its client."""
+        for p in list(pairs):
+            if p.held and not p.after:
+                try:
+                    p.client.sendall(bytes(p.held))
+                except OSError:
+                    close(p)
+                    continue
+                p.held.clear()
+
     while True:
         if release_after:
             # SIGUSR2: what connections held after the text goes on, and the
             # text holds nothing more (a client that connects again resends it).
             release_after = False
             hold_after = None
-            for p in list(pairs):
-                if p.after:
-                    p.after = False
-                    if p.held and not hold:
-                        try:
-                            p.client.sendall(bytes(p.held))
-                        except OSError:
-                            close(p)
-                            continue
-                        p.held.clear()
+            for p in pairs:
+                p.after = False
             if not hold:
+                release()
                 print("relay forward", flush=True)
         if want_hold != hold:
             if want_hold:
@@ -159,14 +163,7 @@ def main():
                         break
             hold = want_hold
             if not hold:
-                for p in list(pairs):
-                    if p.held:
-                        try:
-                            p.client.sendall(bytes(p.held))
-                        except OSError:
-                            close(p)
-                            continue
-                        p.held.clear()
+                release()
             print("relay hold" if hold else "relay forward", flush=True)
         serve(0.05)
 
