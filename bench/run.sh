@@ -225,14 +225,8 @@ sticks() { # sticks PID: stime of all its threads (the kernel's share), in clock
 	read -r -a f <<<"$rest"
 	echo $((f[12]))
 }
-# steal: the clock ticks (all CPUs) the hypervisor ran something else while
-# this guest's virtual CPUs had work (/proc/stat, "steal"): a host busy with
-# other guests shows here, and in every figure taken meanwhile.
-steal() { awk '$1 == "cpu" { print $9; exit }' /proc/stat; }
-ncpu=$(nproc)
-# steal_pct TICKS WALL_NS: stolen time as % of the guest's CPU time in that window
-steal_pct() { awk -v s="$1" -v w="$2" -v hz="$tck" -v n="$ncpu" \
-	'BEGIN { printf "%.1f", (w > 0 ? 100 * s / hz / (w / 1e9) / n : 0) }'; }
+# steal, steal_pct: the host's steal over a run
+. "$here/steal.sh"
 io_count() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/io"; }
 ctxsw() { awk '$1 ~ /ctxt_switches:/ { n += $2 } END { print n }' "/proc/$1/status"; }
 # redis_calls: "EVAL+EVALSHA ALL" calls so far, from INFO commandstats
