@@ -192,7 +192,7 @@ run_case(struct sigma_set *set, struct detector *det, const char *file, const ch
 	const struct ms_yaml_node *expect = ms_yaml_get(c, "expect");
 	struct test_run *t = calloc(1, sizeof(*t));
 	/* as the collector decodes: with auditd enrichment, fresh per case */
-	struct decode_ctx ctx = { TEST_RECV_MS, 0, decode_auditd_cache_new(), "test-agent" };
+	struct decode_ctx ctx = { TEST_RECV_MS, 0, decode_auditd_cache_new(), "test-agent", 0 };
 	bool used[TEST_MAX_ALERTS] = { false };
 	bool ok = true, positive = false;
 	size_t nexp = expect && expect->type == MS_YAML_SEQ ? expect->n : 0;

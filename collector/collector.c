@@ -320,6 +320,8 @@ collector_detect_line(struct collector *c, const struct decode_ctx *ctx, const c
 	if (c->decoded->fmt == DECODE_SYSLOG_NONE && c->decoded->product == NULL &&
 	    c->decoded->category == NULL)
 		c->stats.events_undecoded++;
+	if (c->decoded->time_capped)
+		c->stats.events_time_capped++;
 }
 
 void
@@ -350,7 +352,8 @@ collector_log_stats(const struct collector *c, const char *why)
 	ms_info("event=stats why=%s sessions=%zu sessions_accepted=%" PRIu64
 	    " sessions_refused=%" PRIu64 " tls_failures=%" PRIu64 " frames_in=%" PRIu64
 	    " frames_bad=%" PRIu64 " batches_in=%" PRIu64 " events_in=%" PRIu64
-	    " events_dup=%" PRIu64 " events_undecoded=%" PRIu64 " alerts=%" PRIu64 " alerts_written=%" PRIu64
+	    " events_dup=%" PRIu64 " events_undecoded=%" PRIu64 " events_time_capped=%" PRIu64
+	    " alerts=%" PRIu64 " alerts_written=%" PRIu64
 	    " alerts_failed=%" PRIu64 " redis_errors=%" PRIu64 " redis_pending=%zu"
 	    " detect_tracked=%zu health_reports=%" PRIu64 " health_malformed=%" PRIu64
 	    " health_skipped=%" PRIu64 " agents_silent=%zu sessions_rate_limited=%" PRIu64
@@ -364,7 +367,7 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " alerts_folded=%" PRIu64 " alerts_aggregated=%" PRIu64 " alerts_unbatched=%" PRIu64,
 	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
 	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
-	    s->events_undecoded,
+	    s->events_undecoded, s->events_time_capped,
 	    s->alerts, s->alerts_written, s->alerts_failed, s->redis_errors,
 	    c->sink ? sink_pending(c->sink) : 0, tracked, s->health_reports, s->health_malformed,
 	    s->health_skipped, c->agents_silent, s->sessions_rate_limited, s->sessions_throttled,
@@ -717,7 +720,7 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		st->tls_fail[TLS_FAIL_BAD_ID], st->tls_fail[TLS_FAIL_TIMEOUT],
 		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER], st->agents_unassigned,
 		st->spool_records, st->spool_replayed, sink_spool_bytes(c->sink), st->alerts_folded,
-		st->alerts_aggregated };
+		st->alerts_aggregated, st->events_time_capped };
 	static const char *const names[] = { "sessions", "sessions_accepted", "sessions_refused",
 		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
 		"events_undecoded", "alerts", "alerts_written", "alerts_failed", "redis_errors",
@@ -726,7 +729,8 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		"tls_failures.unknown_ca", "tls_failures.purpose", "tls_failures.revoked",
 		"tls_failures.no_cert", "tls_failures.bad_identity", "tls_failures.timeout",
 		"tls_failures.closed", "tls_failures.other", "agents_unassigned", "spool_records",
-		"spool_replayed", "spool_bytes", "alerts_folded", "alerts_aggregated" };
+		"spool_replayed", "spool_bytes", "alerts_folded", "alerts_aggregated",
+		"events_time_capped" };
 	_Static_assert(MS_ARRAY_LEN(vals) == MS_ARRAY_LEN(names), "one name per counter");
 	char v[MS_ARRAY_LEN(names)][24], now[32];
 	const char *kv[2 * (MS_ARRAY_LEN(names) + 1)];

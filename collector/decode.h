@@ -61,13 +61,28 @@ struct decode_ctx {
 	 */
 	struct decode_auditd_cache *auditd;
 	const char *agent_id;
+	/*
+	 * Latest event time taken (ms since epoch; 0: no cap): a later time,
+	 * from the line or from recv_ms, becomes this one and time_capped is
+	 * set. The collector sets its own clock plus DECODE_FUTURE_SLACK_MS.
+	 */
+	int64_t max_time_ms;
 };
+
+/*
+ * How far ahead of the collector's clock an event's time may be. Clocks of
+ * hosts kept by NTP agree to well under a second; the slack stays below
+ * the shortest correlation timespan in use (10 s), so a capped event can
+ * move a shared window by less than one window.
+ */
+#define DECODE_FUTURE_SLACK_MS 5000
 
 struct decoded {
 	/* syslog header */
 	enum decode_syslog_fmt fmt;
 	int64_t time_ms;	/* event time from the line, else ctx->recv_ms */
 	bool time_from_line;
+	bool time_capped;	/* time_ms was later than ctx->max_time_ms: it is that */
 	int facility;		/* -1 when the line has no <PRI> */
 	int severity;		/* -1 when the line has no <PRI> */
 	struct ms_str host;

@@ -214,6 +214,9 @@ write_all(struct evbuffer *b, struct collector *c)
 	    "Events not decoded, by reason (still seen by keyword rules when undecoded)");
 	labelled(b, "minisoc_events_rejected_total", "reason", "duplicate", s->events_dup);
 	labelled(b, "minisoc_events_rejected_total", "reason", "undecoded", s->events_undecoded);
+	one(b, "minisoc_events_time_capped_total", "counter",
+	    "Events dated more than 5 s ahead of the collector's clock, taken as dated then "
+	    "(a wrong clock on the agent's host, or a forged line)", s->events_time_capped);
 	one(b, "minisoc_batches_received_total", "counter", "Batches received from agents",
 	    s->batches_in);
 	one(b, "minisoc_frames_received_total", "counter", "Frames received from agents", s->frames_in);

@@ -46,6 +46,7 @@ struct session {
 	bool in_read;			/* re-entrancy guard for the frame loop */
 	bool dead;			/* free once the frame loop unwinds */
 	bool in_handshake;		/* counted in c->nhandshakes */
+	bool time_capped_logged;	/* event_time_capped said for this session */
 	uint64_t events;
 	uint64_t acked_sent;
 	uint64_t ack_due;		/* confirmed, not yet said: sent by ack_timer */
@@ -459,7 +460,7 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 	struct agent_state *st = s->st;
 	struct ms_batch_iter it;
 	struct ms_wire_event we;
-	struct decode_ctx dctx;
+	struct decode_ctx dctx = { 0 };
 	uint32_t count;
 	uint64_t before = st->handled_seq;
 	/* One clock read per batch: a batch is handled within a few ms. */
@@ -472,6 +473,7 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 	c->stats.batches_in++;
 	session_charge(s, count);
 	dctx.tz_offset_s = s->hello.tz_offset_s;
+	dctx.max_time_ms = now + DECODE_FUTURE_SLACK_MS;
 	if (sink_batch_begin(c->sink) < 0) {
 		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 		return;
@@ -489,6 +491,14 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 		collector_detect_line(c, &dctx, s->agent_id,
 		    s->hello.hostname[0] ? s->hello.hostname : s->agent_id,
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len), we.seq);
+		if (c->decoded->time_capped && !s->time_capped_logged) {
+			/* once a session: a host with a wrong clock sends every line so */
+			s->time_capped_logged = true;
+			ms_warn("event=event_time_capped peer=%s agent=%s seq=%llu note=\"an event "
+			    "dated more than %d s ahead of the collector's clock is taken as dated "
+			    "then; check that host's clock (counted in events_time_capped)\"", s->peer,
+			    s->agent_id, (unsigned long long)we.seq, DECODE_FUTURE_SLACK_MS / 1000);
+		}
 		collector_archive_event(c, st, we.time_ms, we.seq,
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len));
 		registry_seen(c, st, c->decoded, now);

@@ -130,13 +130,9 @@ line_decode_app(struct decoded *d, const struct decode_ctx *ctx)
 	(void)decode_auth(d);
 }
 
-/*
- * Decodes line into out: see decode.h and the file comment. Slices in out
- * are borrowed from line or point into out's scratch area. Never fails: a
- * line no decoder knows is returned as decode_syslog returns it.
- */
-void
-decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
+/* decode_line without the cap on the event's time. */
+static void
+line_decode_any(const char *line, size_t len, const struct decode_ctx *ctx,
     struct decoded *out)
 {
 	decode_syslog(line, len, ctx, out);
@@ -156,4 +152,26 @@ decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
 	    decode_auditd(out, ctx, out->msg.p, out->msg.len))
 		return;
 	(void)decode_web(out, out->msg.p, out->msg.len);
+}
+
+/*
+ * Decodes line into out: see decode.h and the file comment. Slices in out
+ * are borrowed from line or point into out's scratch area. Never fails: a
+ * line no decoder knows is returned as decode_syslog returns it.
+ */
+void
+decode_line(const char *line, size_t len, const struct decode_ctx *ctx,
+    struct decoded *out)
+{
+	line_decode_any(line, len, ctx, out);
+	/*
+	 * Correlation windows are shared by every agent and follow the newest
+	 * event time they saw: one event dated in the future (a hostile line,
+	 * an agent's wrong clock or time zone) would push a group's window
+	 * ahead of every honest event. The collector caps it at its own clock
+	 * (plus slack), so the harm is bounded by the slack.
+	 */
+	out->time_capped = ctx->max_time_ms != 0 && out->time_ms > ctx->max_time_ms;
+	if (out->time_capped)
+		out->time_ms = ctx->max_time_ms;
 }

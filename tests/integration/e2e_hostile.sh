@@ -76,6 +76,11 @@ kill -USR1 "$IT_PID_collector"
 it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
 bad=$(grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | grep -o 'frames_bad=[0-9]*' | cut -d= -f2)
 ((bad == 12)) || it_fail "frames_bad=$bad, expected 12"
+# The line dated 2099 was taken as dated now (it would have moved shared
+# correlation windows into the future), counted and said once.
+capped=$(grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | grep -o 'events_time_capped=[0-9]*' | cut -d= -f2)
+((capped == 1)) || it_fail "events_time_capped=$capped, expected 1"
+it_log_has collector "event=event_time_capped .*agent=probe" || it_fail "no event_time_capped warning"
 it_stop agent
 it_stop collector
 

@@ -42,6 +42,8 @@ HOSTILE_LINES = [
     b"Nov 31 99:99:99 h sshd[1]: Failed password for invalid user " + b"A" * 60000 + b" from ::1 port 1 ssh2",
     b"message repeated 4294967296 times: [ Failed password for root from 1.2.3.4 port 1 ssh2]",
     b"\xef\xbb\xbf<13>1 - - - - - - \xc3\x28 invalid utf8",
+    # dated in the future: taken as dated at the collector's clock (+5 s), counted
+    b"<38>1 2099-01-01T00:00:00Z evil sshd 1 - - Failed password for root from 203.0.113.250 port 1 ssh2",
 ]
 
 def item(key, value):

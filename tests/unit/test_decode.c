@@ -844,10 +844,10 @@ test_mutations(void **state)
 {
 	static const char alphabet[] = " []<>:-.TZ+\"\\0123456789%from port ssh2\r\n\xEF\xBB\xBF\x00\xff";
 	static const struct decode_ctx ctxs[] = {
-		{ RECV_NOV25, 0, NULL, NULL }, { RECV_NOV25, TZ_PLUS7, NULL, NULL },
-		{ 0, 0, NULL, NULL }, { INT64_MAX, INT32_MAX, NULL, NULL },
-		{ INT64_MIN, INT32_MIN, NULL, NULL }, { -1, -50400, NULL, NULL },
-		{ INT64_C(253402300799999), 50400, NULL, NULL },
+		{ RECV_NOV25, 0, NULL, NULL, 0 }, { RECV_NOV25, TZ_PLUS7, NULL, NULL, 0 },
+		{ 0, 0, NULL, NULL, 0 }, { INT64_MAX, INT32_MAX, NULL, NULL, 0 },
+		{ INT64_MIN, INT32_MIN, NULL, NULL, 0 }, { -1, -50400, NULL, NULL, 0 },
+		{ INT64_C(253402300799999), 50400, NULL, NULL, 0 },
 	};
 	size_t nsyslog = MS_ARRAY_LEN(syslog_cases), nsshd = MS_ARRAY_LEN(sshd_cases);
 	char work[512];
@@ -903,6 +903,52 @@ test_mutations(void **state)
 	}
 }
 
+/*
+ * The collector caps event times at its clock plus slack (decode_ctx
+ * max_time_ms): a line dated in the future, and a line without a time read
+ * "in the future" by the agent, are taken as dated at the cap and marked;
+ * times at or below it are left alone; 0 means no cap.
+ */
+static void
+test_time_cap(void **state)
+{
+	static const char future[] =
+	    "<38>1 2099-01-01T00:00:00Z evil sshd 1 - - Failed password for root from 10.9.9.9 port 1 ssh2";
+	static const char usual[] =
+	    "Nov 25 16:34:47 web1 sshd[1]: Failed password for root from 10.9.9.9 port 1 ssh2";
+	static const char bare[] = "no time in this line";
+	struct decode_ctx ctx = { .recv_ms = RECV_NOV25, .max_time_ms = RECV_NOV25 + 5000 };
+	struct decoded d;
+
+	(void)state;
+	decode_line(future, strlen(future), &ctx, &d);
+	assert_true(d.time_from_line);
+	assert_true(d.time_capped);
+	assert_true(d.time_ms == RECV_NOV25 + 5000);
+	/* still decoded as it was: the cap changes the time only */
+	assert_int_equal(d.sshd_action, DECODE_SSHD_AUTH_FAILURE);
+
+	decode_line(usual, strlen(usual), &ctx, &d);
+	assert_false(d.time_capped);
+	assert_true(d.time_ms == T_NOV25);
+
+	ctx.max_time_ms = T_NOV25;	/* exactly at the cap: kept */
+	decode_line(usual, strlen(usual), &ctx, &d);
+	assert_false(d.time_capped);
+	assert_true(d.time_ms == T_NOV25);
+
+	ctx.recv_ms = INT64_C(4070908800000);	/* an agent whose clock says 2099 */
+	ctx.max_time_ms = RECV_NOV25 + 5000;
+	decode_line(bare, strlen(bare), &ctx, &d);
+	assert_true(d.time_capped);
+	assert_true(d.time_ms == RECV_NOV25 + 5000);
+
+	ctx.max_time_ms = 0;	/* no cap */
+	decode_line(future, strlen(future), &ctx, &d);
+	assert_false(d.time_capped);
+	assert_true(d.time_ms > INT64_C(4000000000000));
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct CMUnitTest single_tests[] = {
@@ -915,6 +961,7 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_long_line_many_from),
 	cmocka_unit_test(test_long_line_garbage),
 	cmocka_unit_test(test_cap_boundary),
+	cmocka_unit_test(test_time_cap),
 	cmocka_unit_test(test_mutations),
 };
 

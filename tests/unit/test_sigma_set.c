@@ -381,6 +381,8 @@ count_cb(struct alert *a, void *arg)
 
 /* The agent of line i when set (run_agents[i]), else "agent". */
 static const char *const *run_agents;
+/* decode_ctx max_time_ms of run_det (0: none; the collector sets its clock + slack). */
+static int64_t run_max_time;
 
 /* Runs the lines (one per string, NULL-terminated) through the detector. */
 static void
@@ -393,6 +395,7 @@ run_det(struct detector *det, const char *const *lines, struct got *g)
 	memset(g, 0, sizeof(*g));
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.recv_ms = INT64_C(1764064800000);	/* 2025-11-25T10:00:00Z */
+	ctx.max_time_ms = run_max_time;
 	for (uint64_t i = 0; lines[i]; i++)
 		detect_line(dets, 1, &dec, &ctx, run_agents ? run_agents[i] : "agent", "host",
 		    ms_str_make("t", 1), ms_str_make(lines[i], strlen(lines[i])), i + 1, collect_cb, g);
@@ -934,6 +937,46 @@ test_ordered_at_close(void **state)
 }
 
 /*
+ * Correlation groups are shared by every agent and their windows follow the
+ * newest event time: one line dated 2099 from one agent would put the group
+ * "root" in 2099 and every honest failure after it out of the window. With
+ * the collector's cap on event times (its clock + 5 s) the forged line counts
+ * as one more failure, now, and the honest ones still make the alert.
+ */
+static void
+test_future_time_capped(void **state)
+{
+	static const char *const lines[] = {
+		"<38>1 2099-01-01T00:00:00Z evil sshd 1 - - Failed password for root from "
+		    "10.9.9.9 port 1 ssh2",
+		FAILED("00:01", "root", "198.51.100.1", "1"),
+		FAILED("00:02", "root", "198.51.100.2", "2"),
+		FAILED("00:03", "root", "198.51.100.3", "3"),
+		FAILED("00:04", "root", "198.51.100.4", "4"),
+		FAILED("00:05", "root", "198.51.100.5", "5"),
+		NULL,
+	};
+	static const char *const agents[] = { "evil", "web1", "web2", "web3", "web4", "web5" };
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	run_agents = agents;
+	run_max_time = INT64_C(1764064800000) + DECODE_FUTURE_SLACK_MS;
+	run(load(FAIL_RULE "---\ntitle: Spread brute force\ncorrelation:\n  type: event_count\n"
+	    "  rules: [fail]\n  group-by: [user]\n  timespan: 1m\n  condition: {gte: 5}\n", &rep),
+	    lines, &g);
+	run_agents = NULL;
+	run_max_time = 0;
+	assert_int_equal(rep.correlations, 1);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.rule[0], "Spread brute force");
+	assert_int_equal(g.count[0], 5);
+	assert_string_equal(g.group[0], "root");
+}
+
+/*
  * A window decided at close belongs to its group: when an event of
  * another group (from another agent) decides a quiet group's window, the
  * alert names the agent of the window's last event, and its source comes
@@ -1095,6 +1138,7 @@ main(void)
 		cmocka_unit_test(test_ordered_at_close),
 		cmocka_unit_test(test_at_close_quiet_group),
 		cmocka_unit_test(test_at_close_quiet_chain),
+		cmocka_unit_test(test_future_time_capped),
 		cmocka_unit_test(test_chain_time_order),
 	};
 	int rc;
