@@ -358,6 +358,35 @@ nz(const char *s)
 	return s && *s ? s : "-";
 }
 
+/*
+ * s as it may go to a terminal: an alert's text comes from log lines
+ * (a user name an attacker typed at sshd, say), and a control byte in it
+ * would move the cursor, clear the screen or forge a line of this list.
+ * Control bytes become '?'; s itself when it has none, else a copy in one
+ * of a few buffers used in turn (one printf takes several), cut at 1 KiB.
+ */
+static const char *
+term_safe(const char *s)
+{
+	static char ring[12][1024];
+	static unsigned next;
+	char *b;
+	size_t i;
+
+	for (i = 0; s[i] && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f; i++)
+		;
+	if (s[i] == '\0')
+		return s;
+	b = ring[next++ % MS_ARRAY_LEN(ring)];
+	for (i = 0; s[i] && i + 1 < sizeof(ring[0]); i++)
+		b[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	b[i] = '\0';
+	return b;
+}
+
+/* nz, then term_safe. */
+#define NZ(s) term_safe(nz(s))
+
 static void
 print_json_with_state(const struct view *v, const redisReply *st)
 {
@@ -411,18 +440,18 @@ print_view(const struct aopts *o, const struct view *v, const redisReply *st)
 	else if (status && strcmp(status, "acknowledged") == 0)
 		who = state_get(st, "acked_by");
 	assignee = state_get(st, "assignee");
-	printf("%s  %s%-13s%s %s [%s]\n", nz(v->ts), o->color ? level_color(v->level) : "",
-	    upper[0] ? upper : "?", o->color ? "\033[0m" : "", v->title ? v->title : v->json,
-	    nz(v->rule_name ? v->rule_name : v->rule_id));
-	printf("    id=%s host=%s agent=%s src=%s users=%s count=%s", nz(v->id), nz(v->host),
-	    nz(v->agent), nz(v->src), nz(v->users), nz(v->count));
+	printf("%s  %s%-13s%s %s [%s]\n", NZ(v->ts), o->color ? level_color(v->level) : "",
+	    term_safe(upper[0] ? upper : "?"), o->color ? "\033[0m" : "",
+	    term_safe(v->title ? v->title : v->json), NZ(v->rule_name ? v->rule_name : v->rule_id));
+	printf("    id=%s host=%s agent=%s src=%s users=%s count=%s", NZ(v->id), NZ(v->host),
+	    NZ(v->agent), NZ(v->src), NZ(v->users), NZ(v->count));
 	if (v->system)
-		printf(" system=%s level=%s", v->system, nz(v->system_level));
-	printf(" status=%s", status ? status : "new");
+		printf(" system=%s level=%s", term_safe(v->system), NZ(v->system_level));
+	printf(" status=%s", term_safe(status ? status : "new"));
 	if (who)
-		printf(" by=%s", who);
+		printf(" by=%s", term_safe(who));
 	if (assignee)
-		printf(" assignee=%s", assignee);
+		printf(" assignee=%s", term_safe(assignee));
 	printf("\n");
 }
 

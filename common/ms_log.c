@@ -146,6 +146,16 @@ log_out(char *line, size_t linesz, size_t n, enum ms_log_level lvl)
 {
 	if (n >= linesz - 1)
 		n = linesz - 2;
+	/*
+	 * One record per line whatever a value held: a newline in a file name
+	 * or a log line's field must not forge a record of its own, nor an
+	 * escape sequence reach the terminal of whoever reads the log. Values
+	 * that matter are quoted by their callers (ms_log_quote); this is the
+	 * floor under the ones that are not.
+	 */
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
+			line[i] = '?';
 	line[n++] = '\n';
 	if (log_hold_depth && lvl < MS_LOG_WARN) {
 		if (log_held_len + n > sizeof(log_held)) {

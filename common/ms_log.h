@@ -4,7 +4,8 @@
  * Lines go to stderr (journald picks them up under systemd):
  *   ts=2026-11-25T16:34:47.123Z level=info prog=collector event=accept peer=...
  * Values are written as given by the caller's format; use ms_log_quote() for
- * values that may contain spaces or come from the network.
+ * values that may contain spaces or come from the network. Whatever the
+ * values, a line stays one line: control bytes but tab become '?'.
  */
 #ifndef MS_LOG_H
 #define MS_LOG_H

@@ -4,6 +4,7 @@
  */
 #include "sigma_set.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "decoders/decoders.h"
@@ -1544,6 +1546,29 @@ static const char *const ip_fields[] = { "src_ip", "c-ip", "rhost", "SourceIp", 
 	"id.orig_h", NULL };
 static const char *const user_fields[] = { "user", "User", "cs-username", "acct", NULL };
 
+/*
+ * The alert's source address from p/n when it is one (IPv4 or IPv6 text):
+ * the fields above are whatever a log line says (an auditd addr="..." or a
+ * PAM rhost= may hold spaces, newlines, escape sequences or a host name),
+ * and the address goes to the log, the stream's src_ip field and
+ * terminals as it is. Returns whether it was taken.
+ */
+static bool
+alert_src_ip(struct alert *a, const char *p, size_t n)
+{
+	char text[sizeof(a->src_ip)];
+	unsigned char bin[16];
+
+	if (n == 0 || n >= sizeof(text))
+		return false;
+	memcpy(text, p, n);
+	text[n] = '\0';
+	if (inet_pton(memchr(text, ':', n) ? AF_INET6 : AF_INET, text, bin) != 1)
+		return false;
+	memcpy(a->src_ip, text, n + 1);
+	return true;
+}
+
 static void
 alert_base(struct alert *a, const struct detect_event *ev)
 {
@@ -1553,10 +1578,10 @@ alert_base(struct alert *a, const struct detect_event *ev)
 	alert_reset(a);
 	ms_copy(a->agent_id, sizeof(a->agent_id), agent, strlen(agent));
 	ms_copy(a->host, sizeof(a->host), host, strlen(host));
-	for (const char *const *f = ip_fields; *f && a->src_ip[0] == '\0'; f++) {
+	for (const char *const *f = ip_fields; *f; f++) {
 		const struct ms_str *v = decode_field_get(ev->d, *f);
-		if (v && v->len && v->len < sizeof(a->src_ip))
-			ms_copy(a->src_ip, sizeof(a->src_ip), v->p, v->len);
+		if (v && alert_src_ip(a, v->p, v->len))
+			break;
 	}
 }
 
@@ -1895,9 +1920,8 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 		for (size_t i = 0; i < ca->ngroup; i++) {
 			/* A group-by on an address is the alert's source. */
 			for (const char *const *f = ip_fields; *f; f++)
-				if (strcmp(ca->group_names[i], *f) == 0 &&
-				    ca->group_values[i].len < sizeof(a->src_ip))
-					ms_copy(a->src_ip, sizeof(a->src_ip), ca->group_values[i].p,
+				if (strcmp(ca->group_names[i], *f) == 0)
+					(void)alert_src_ip(a, ca->group_values[i].p,
 					    ca->group_values[i].len);
 		}
 		a->group_names = ca->group_names;

@@ -101,6 +101,35 @@ test_text_as_printf(void **state)
 	free(out);
 }
 
+/*
+ * A value with a newline or a terminal escape (a file name, a field of a
+ * hostile log line) cannot forge a second record nor reach a terminal:
+ * each call is one line, control bytes but tab become '?', both ways in.
+ */
+static void
+test_one_line_per_record(void **state)
+{
+	static const char body[] = "event=alert src_ip=1.2.3.4\nts=2025-11-25T10:00:00Z level=error "
+	    "event=forged\x1b[2J\r\x7f\tend";
+	static const char want[] = " level=info prog=collector event=alert src_ip=1.2.3.4?ts=2025-"
+	    "11-25T10:00:00Z level=error event=forged?[2J??\tend\n";
+	char *out, *nl;
+	size_t len;
+
+	(void)state;
+	ms_log_init("collector", MS_LOG_INFO);
+	capture_start();
+	ms_log(MS_LOG_INFO, "%s", body);
+	ms_log_text(MS_LOG_INFO, body, sizeof(body) - 1);
+	out = capture_end(&len);
+	nl = strchr(out, '\n');
+	assert_non_null(nl);
+	assert_string_equal(after_ts(nl + 1), want);
+	nl[1] = '\0';
+	assert_string_equal(after_ts(out), want);
+	free(out);
+}
+
 static void
 test_text_cut_like_printf(void **state)
 {
@@ -337,6 +366,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_as_printf),
+		cmocka_unit_test(test_one_line_per_record),
 		cmocka_unit_test(test_text_cut_like_printf),
 		cmocka_unit_test(test_text_level_off_and_held),
 		cmocka_unit_test(test_lazy),

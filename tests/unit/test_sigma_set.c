@@ -977,6 +977,42 @@ test_future_time_capped(void **state)
 }
 
 /*
+ * An alert's source address is an address: the fields it comes from are
+ * what a log line says (PAM's rhost= may hold a host name, or bytes that
+ * would forge a log record or drive a terminal), and src_ip goes to the
+ * collector's log, the stream's src_ip field and minisocctl as it is.
+ */
+static void
+test_src_ip_only_addresses(void **state)
+{
+#define PAM_FAIL(rhost) "Nov 25 10:00:01 web1 sshd[9]: pam_unix(sshd:auth): authentication " \
+	"failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=" rhost "  user=root"
+	static const char *const lines[] = {
+		PAM_FAIL("203.0.113.9"),
+		PAM_FAIL("2001:db8::7"),
+		PAM_FAIL("1.2.3.4\x1b[2J"),
+		PAM_FAIL("attacker.example.org"),
+		PAM_FAIL("1.2.3.4;ts=2025-11-25T10:00:00Z"),
+		NULL,
+	};
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	run(load("title: PAM failure\nlogsource: {product: linux}\ndetection:\n"
+	    "  keywords: ['authentication failure']\n  condition: keywords\nlevel: low\n", &rep),
+	    lines, &g);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 5);
+	assert_string_equal(g.src[0], "203.0.113.9");
+	assert_string_equal(g.src[1], "2001:db8::7");
+	assert_string_equal(g.src[2], "");
+	assert_string_equal(g.src[3], "");
+	assert_string_equal(g.src[4], "");
+#undef PAM_FAIL
+}
+
+/*
  * A window decided at close belongs to its group: when an event of
  * another group (from another agent) decides a quiet group's window, the
  * alert names the agent of the window's last event, and its source comes
@@ -1139,6 +1175,7 @@ main(void)
 		cmocka_unit_test(test_at_close_quiet_group),
 		cmocka_unit_test(test_at_close_quiet_chain),
 		cmocka_unit_test(test_future_time_capped),
+		cmocka_unit_test(test_src_ip_only_addresses),
 		cmocka_unit_test(test_chain_time_order),
 	};
 	int rc;
