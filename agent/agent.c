@@ -123,7 +123,9 @@ state_main(int argc, char **argv)
 			    "Prints what the agent saved in agent.state_dir/state: the sequence numbers\n"
 			    "reserved and acknowledged and the position of every followed file\n"
 			    "(pos DEVICE INODE OFFSET [fp:HASH:LENGTH] PATH), in the text form of the\n"
-			    "old state format. Writes nothing; the agent may be running.\n"
+			    "old state format; when a path holds a control byte (a newline in a file\n"
+			    "name), \"minisoc-agent-state 2\", every path's control bytes and\n"
+			    "backslashes as \\xHH. Writes nothing; the agent may be running.\n"
 			    "Exit status: 0, or 1 when the configuration or the state cannot be read.\n");
 			return 0;
 		} else {

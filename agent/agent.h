@@ -490,7 +490,8 @@ const struct state_pos *state_get(const struct agent_state_file *s, size_t i);
 int state_save(struct agent_state_file *s, const struct state_pos *pos, size_t n);
 /*
  * Prints the state saved in dir (the text of the newest whole copy, in the
- * old format's form) to out, writing nothing: 0, or -1 with err.
+ * old format's form: version 2, paths escaped, when a path holds a control
+ * byte) to out, writing nothing: 0, or -1 with err.
  */
 int state_print(const char *dir, FILE *out, char *err, size_t errsz);
 

@@ -10,6 +10,20 @@
  *                        to it in doubt, see spool_sync_suspect)
  *   pos <dev> <ino> <acknowledged offset> fp:<16 hex digits>:<length> <path>
  *
+ * The path is the rest of the line, written as it is ("minisoc-agent-state
+ * 1") – unless some path has a byte below 0x20 or 0x7f: a file name may
+ * hold a newline (a glob's match, a rotated file found by inode), and
+ * written raw it would end its line there and what follows would be read
+ * as lines of their own (an "acked" far ahead: every unsent line taken
+ * for delivered). Then the text starts "minisoc-agent-state 2" and every
+ * path has those bytes and the backslash written as \xHH (two hex digits,
+ * either case on read); any other backslash, a raw control byte or \x00
+ * in a path is a line not understood. Version 1 stays what is written
+ * otherwise, so an older agent still reads it (and paths with a backslash
+ * saved before, raw, load as they were); an older agent refuses a version
+ * 2 file (line 1 is not understood), which only exists while such a name
+ * is followed.
+ *
  * The fp field (the hash of the file's first <length> bytes, see
  * tail_fingerprint) tells a reused inode from the file that was read; lines
  * written before it existed have no fp field and still load (matched by
@@ -43,7 +57,8 @@
  * room for twice the text), and when it is a file of the old format – the
  * text alone, as agents before 2026-11-26 wrote it, still read – so an
  * upgrade keeps every position. `minisoc-agent state -c FILE` prints the
- * text of the newest slot (a file of the old format, too).
+ * text of the newest slot (a file of the old format, too), as saved:
+ * version 2, escaped, when a path needs it.
  *
  * Sequence numbers are reserved in blocks: the reservation is on disk
  * before any number of the block is used, so a crash can skip numbers but
@@ -72,8 +87,16 @@
 #define STATE_MAGIC "MSSTATE2"
 #define STATE_SLOT_HDR 24
 #define STATE_PAGE 4096
-/* 256 positions with the longest paths take about 1.1 MB of text. */
-#define STATE_MAX_TEXT (2u << 20)
+/*
+ * A pos line at its longest: the numbers and fp field (under 128 bytes)
+ * and a path of 4095 bytes, each written as \xHH in version 2.
+ */
+#define STATE_MAX_LINE (128 + 4 * sizeof(((struct state_pos *)0)->path))
+/*
+ * 256 positions with the longest paths take about 1.1 MB of text, 4.2 MB
+ * when every byte of them is escaped (version 2).
+ */
+#define STATE_MAX_TEXT (5u << 20)
 
 struct agent_state_file {
 	char path[4200];
@@ -93,17 +116,65 @@ struct agent_state_file {
 	size_t npos;
 };
 
+/* Whether c is written as \xHH in a path of version 2. */
+static bool
+state_escaped(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f || c == '\\';
+}
+
+/* Whether some position's path needs version 2 (a byte below 0x20, or 0x7f). */
+static bool
+state_need_v2(const struct agent_state_file *s)
+{
+	for (size_t i = 0; i < s->npos; i++)
+		for (const unsigned char *c = (const unsigned char *)s->pos[i].path; *c != '\0'; c++)
+			if (*c < 0x20 || *c == 0x7f)
+				return true;
+	return false;
+}
+
+/* Appends path, escaped (version 2) or as it is, and the line's newline. 0 or -1. */
+static int
+state_put_path(struct ms_buf *b, const char *path, bool escape)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = strlen(path), o = 0;
+	char *out;
+
+	if (!escape)
+		return ms_buf_add(b, path, len) < 0 ? -1 : ms_buf_addc(b, '\n');
+	if ((out = ms_buf_room(b, 4 * len + 1)) == NULL)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		if (state_escaped(c)) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '\n';
+	ms_buf_commit(b, o);
+	return 0;
+}
+
 /* The slot's image in s->text: its header, then the text. 0 or -1. */
 static int
 state_format(struct agent_state_file *s, uint64_t gen)
 {
 	struct ms_buf *b = &s->text;
+	bool v2 = state_need_v2(s);
 	size_t n;
 
 	ms_buf_reset(b);
 	if (ms_buf_add(b, STATE_MAGIC "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", STATE_SLOT_HDR) < 0 ||
-	    ms_buf_printf(b, "minisoc-agent-state 1\nseq_reserved %" PRIu64 "\nacked %" PRIu64
-	    "\nseq_shift %" PRIu64 "\n", s->seq_reserved, s->acked, s->shift) < 0)
+	    ms_buf_printf(b, "minisoc-agent-state %d\nseq_reserved %" PRIu64 "\nacked %" PRIu64
+	    "\nseq_shift %" PRIu64 "\n", v2 ? 2 : 1, s->seq_reserved, s->acked, s->shift) < 0)
 		return -1;
 	/* Only when set: a file without it still loads in an older agent. */
 	if (s->sync_suspect != 0 &&
@@ -115,11 +186,11 @@ state_format(struct agent_state_file *s, uint64_t gen)
 
 		if (p->has_fp)
 			rc = ms_buf_printf(b, "pos %" PRIu64 " %" PRIu64 " %" PRIu64 " fp:%016" PRIx64
-			    ":%" PRIu32 " %s\n", p->dev, p->ino, p->offset, p->fp, p->fp_len, p->path);
+			    ":%" PRIu32 " ", p->dev, p->ino, p->offset, p->fp, p->fp_len);
 		else
-			rc = ms_buf_printf(b, "pos %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", p->dev,
-			    p->ino, p->offset, p->path);
-		if (rc < 0)
+			rc = ms_buf_printf(b, "pos %" PRIu64 " %" PRIu64 " %" PRIu64 " ", p->dev,
+			    p->ino, p->offset);
+		if (rc < 0 || state_put_path(b, p->path, v2) < 0)
 			return -1;
 	}
 	n = b->len - STATE_SLOT_HDR;
@@ -265,11 +336,57 @@ state_parse_fp(const char **p, struct state_pos *pos)
 	*p = s + 1;
 }
 
+/* The value of hex digit c, or -1. */
+static int
+state_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Copies the path of a version 2 line, src, unescaped into out. 0, or -1
+ * when it is not what state_put_path writes: a backslash not followed by
+ * x and two hex digits, \x00 (no path holds it), a raw control byte, or
+ * longer than out.
+ */
+static int
+state_unescape(char *out, size_t outsz, const char *src)
+{
+	size_t o = 0;
+
+	for (const char *p = src; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\\') {
+			int hi, lo;
+
+			if (p[1] != 'x' || (hi = state_hex(p[2])) < 0 || (lo = state_hex(p[3])) < 0 ||
+			    (hi | lo) == 0)
+				return -1;
+			c = (unsigned char)(hi << 4 | lo);
+			p += 3;
+		} else if (state_escaped(c)) {
+			return -1;
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 static int
 state_parse(struct agent_state_file *s, FILE *f, char *err, size_t errsz)
 {
-	char line[4400];
-	int lineno = 0;
+	char line[STATE_MAX_LINE];
+	int lineno = 0, version = 0;
 
 	while (fgets(line, sizeof(line), f) != NULL) {
 		size_t l = strlen(line);
@@ -279,8 +396,14 @@ state_parse(struct agent_state_file *s, FILE *f, char *err, size_t errsz)
 		lineno++;
 		if (l && line[l - 1] == '\n')
 			line[--l] = '\0';
+		else if (l == sizeof(line) - 1)
+			goto bad;	/* longer than any line written: its rest would pass for a line */
 		if (lineno == 1) {
-			if (strcmp(line, "minisoc-agent-state 1") != 0)
+			if (strcmp(line, "minisoc-agent-state 1") == 0)
+				version = 1;
+			else if (strcmp(line, "minisoc-agent-state 2") == 0)
+				version = 2;
+			else
 				goto bad;
 			continue;
 		}
@@ -309,7 +432,10 @@ state_parse(struct agent_state_file *s, FILE *f, char *err, size_t errsz)
 			p->ino = b;
 			p->offset = c;
 			state_parse_fp(&rest, p);
-			ms_copy(p->path, sizeof(p->path), rest, strlen(rest));
+			if (version == 1)
+				ms_copy(p->path, sizeof(p->path), rest, strlen(rest));
+			else if (state_unescape(p->path, sizeof(p->path), rest) < 0 || p->path[0] == '\0')
+				goto bad;
 			continue;
 		}
 		goto bad;

@@ -576,6 +576,222 @@ test_state_print(void **state)
 	clean_sdir();
 }
 
+/* --- paths with control bytes: version 2 of the text (state.c) -------- */
+
+/* Writes text as the whole state file (the old format: a text alone). */
+static void
+spill_text(const char *text)
+{
+	spill(text, strlen(text));
+}
+
+/* What state_print shows (caller frees). */
+static char *
+print_text(void)
+{
+	char err[512], *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+
+	assert_non_null(f = open_memstream(&out, &outlen));
+	if (state_print(sdir, f, err, sizeof(err)) != 0)
+		fail_msg("state_print: %s", err);
+	fclose(f);
+	return out;
+}
+
+/*
+ * A file name holding a newline and what would read as lines of the
+ * state (a glob's match can be named so by whoever writes in its folder):
+ * saved and read back, the same positions and the same acknowledged
+ * number – raw, the name's "acked" line would have overridden it and every
+ * unsent line would have passed for delivered.
+ */
+static void
+test_state_path_newline(void **state)
+{
+	static const char *const paths[] = {
+		"/var/log/g/x\nacked 9000000000000000000\npos 1 1 0 y.log",
+		"/var/log/g/tab\tcr\r del\x7f back\\slash \\x41 esc\x1b.log",
+		"/var/log/plain.log",
+	};
+	const size_t n = sizeof(paths) / sizeof(paths[0]);
+	struct agent_state_file *s;
+	struct state_pos pos[3];
+	const struct state_pos *p;
+	char err[512], *out;
+
+	(void)state;
+	mk_sdir();
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	state_set_acked(s, 1234);
+	memset(pos, 0, sizeof(pos));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(pos[i].path, sizeof(pos[i].path), "%s", paths[i]);
+		pos[i].dev = 7;
+		pos[i].ino = 100 + i;
+		pos[i].offset = 10 * i + 1;
+		pos[i].has_fp = i != 1;
+		pos[i].fp = 0xabcULL + i;
+		pos[i].fp_len = 5;
+	}
+	assert_int_equal(state_save(s, pos, n), 0);
+	state_close(s);
+	/* Version 2, one line per position, no raw control byte in a path. */
+	out = print_text();
+	assert_true(strncmp(out, "minisoc-agent-state 2\n", 22) == 0);
+	assert_non_null(strstr(out, "\nacked 1234\n"));
+	assert_null(strstr(out, "9000000000000000000\n"));
+	assert_non_null(strstr(out, " /var/log/g/x\\x0aacked 9000000000000000000\\x0apos 1 1 0 y.log\n"));
+	assert_non_null(strstr(out, " /var/log/g/tab\\x09cr\\x0d del\\x7f back\\x5cslash \\x5cx41 "
+	    "esc\\x1b.log\n"));
+	assert_non_null(strstr(out, " /var/log/plain.log\n"));
+	free(out);
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	assert_true(state_acked(s) == 1234);
+	assert_int_equal(state_count(s), n);
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(p = state_find(s, paths[i]));
+		assert_true(p->dev == 7 && p->ino == 100 + i && p->offset == 10 * i + 1 &&
+		    p->has_fp == (i != 1));
+		if (p->has_fp)
+			assert_true(p->fp == 0xabcULL + i && p->fp_len == 5);
+	}
+	/* Once no such name is saved, version 1 again (what an older agent reads). */
+	assert_int_equal(state_save(s, &pos[2], 1), 0);
+	state_close(s);
+	out = print_text();
+	assert_true(strncmp(out, "minisoc-agent-state 1\n", 22) == 0);
+	free(out);
+	clean_sdir();
+}
+
+/*
+ * Version 1 as older agents wrote it: a path with backslashes is read as
+ * it is (no escapes in version 1), and written back so.
+ */
+static void
+test_state_v1_backslash(void **state)
+{
+	static const char path[] = "/var/log/a\\x0ab\\\\c\\.log";
+	struct agent_state_file *s;
+	const struct state_pos *p;
+	char err[512], *out;
+
+	(void)state;
+	mk_sdir();
+	spill_text("minisoc-agent-state 1\nseq_reserved 3000001\nacked 5\n"
+	    "pos 7 42 99 fp:0123456789abcdef:10 /var/log/a\\x0ab\\\\c\\.log\n");
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	assert_true(state_acked(s) == 5);
+	assert_int_equal(state_count(s), 1);
+	assert_non_null(p = state_find(s, path));
+	assert_true(p->ino == 42 && p->offset == 99 && p->has_fp && p->fp_len == 10);
+	state_close(s);
+	out = print_text();
+	assert_true(strncmp(out, "minisoc-agent-state 1\n", 22) == 0);
+	assert_non_null(strstr(out, " /var/log/a\\x0ab\\\\c\\.log\n"));
+	free(out);
+	clean_sdir();
+}
+
+/* Version 2's escapes: either case read; anything else refused as a damaged line is. */
+static void
+test_state_v2_escapes(void **state)
+{
+	static const struct {
+		const char *path;	/* as in the file */
+		const char *want;	/* read as, NULL: refused */
+	} cases[] = {
+		{ "/a\\x0Ab\\x0ac\\x5C", "/a\nb\nc\\" },
+		{ "/a b\\x7F", "/a b\x7f" },
+		{ "/\xc3\xa9t\xc3\xa9.log", "/\xc3\xa9t\xc3\xa9.log" },
+		{ "/a\\x4", NULL },
+		{ "/a\\x", NULL },
+		{ "/a\\", NULL },
+		{ "/a\\n", NULL },
+		{ "/a\\\\", NULL },
+		{ "/a\\xg0", NULL },
+		{ "/a\\x0g", NULL },
+		{ "/a\\x00b", NULL },
+		{ "/a\tb", NULL },
+		{ "\\x", NULL },
+	};
+	struct agent_state_file *s;
+	const struct state_pos *p;
+	char err[512], text[256];
+
+	(void)state;
+	mk_sdir();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "minisoc-agent-state 2\nseq_reserved 12\nacked 3\n"
+		    "pos 1 2 3 fp:00000000000000ff:4 %s\n", cases[i].path);
+		spill_text(text);
+		s = state_open(sdir, err, sizeof(err));
+		if (cases[i].want == NULL) {
+			if (s != NULL)
+				fail_msg("case %zu (%s): read, should be refused", i, cases[i].path);
+			assert_non_null(strstr(err, "line 4 is not understood"));
+			continue;
+		}
+		if (s == NULL)
+			fail_msg("case %zu (%s): %s", i, cases[i].path, err);
+		assert_non_null(p = state_find(s, cases[i].want));
+		assert_true(p->ino == 2 && p->offset == 3 && p->has_fp && p->fp == 0xff);
+		assert_true(state_acked(s) == 3);
+		state_close(s);
+	}
+	/* A version this agent does not know. */
+	spill_text("minisoc-agent-state 3\nseq_reserved 12\n");
+	assert_null(state_open(sdir, err, sizeof(err)));
+	assert_non_null(strstr(err, "line 1 is not understood"));
+	clean_sdir();
+}
+
+/*
+ * The longest paths, every byte escaped: 256 of them fit (the line buffer
+ * and STATE_MAX_TEXT are sized for it), saved and read back.
+ */
+static void
+test_state_v2_longest(void **state)
+{
+	struct agent_state_file *s;
+	struct state_pos *pos;
+	char err[512];
+	const size_t n = AGENT_MAX_FILES;
+
+	(void)state;
+	mk_sdir();
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	assert_non_null(pos = calloc(n, sizeof(*pos)));
+	for (size_t i = 0; i < n; i++) {
+		size_t l = sizeof(pos[i].path) - 1;
+
+		memset(pos[i].path, '\n', l);
+		pos[i].path[0] = '/';
+		snprintf(pos[i].path + l - 4, 5, "%04zu", i);
+		pos[i].dev = UINT64_MAX;
+		pos[i].ino = UINT64_MAX - i;
+		pos[i].offset = UINT64_MAX;
+		pos[i].has_fp = true;
+		pos[i].fp = UINT64_MAX;
+		pos[i].fp_len = AGENT_FP_BYTES;
+	}
+	assert_int_equal(state_save(s, pos, n), 0);
+	state_close(s);
+	assert_non_null(s = state_open(sdir, err, sizeof(err)));
+	assert_int_equal(state_count(s), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct state_pos *p = state_get(s, i);
+
+		assert_string_equal(p->path, pos[i].path);
+		assert_true(p->ino == UINT64_MAX - i && p->offset == UINT64_MAX && p->fp_len == AGENT_FP_BYTES);
+	}
+	state_close(s);
+	free(pos);
+	clean_sdir();
+}
+
 /* The state file's descriptor in this process (found by its path in /proc/self/fd). */
 static int
 state_fd(void)
@@ -668,6 +884,10 @@ main(void)
 		cmocka_unit_test(test_state_grows),
 		cmocka_unit_test(test_state_print),
 		cmocka_unit_test(test_state_failed_save),
+		cmocka_unit_test(test_state_path_newline),
+		cmocka_unit_test(test_state_v1_backslash),
+		cmocka_unit_test(test_state_v2_escapes),
+		cmocka_unit_test(test_state_v2_longest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

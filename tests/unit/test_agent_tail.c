@@ -1175,6 +1175,66 @@ test_glob_limit(void **state)
 	stop(a);
 }
 
+/*
+ * A glob's match whose name holds a newline and what reads as lines of
+ * the state file (anyone who can create a file in the folder can name it
+ * so). With the collector away nothing is acknowledged; after a stop and
+ * a start every line is still to send: the name did not make the state
+ * say "acked 9000000000000000000" (which took every spooled line for
+ * delivered), nor a line the agent does not understand (which stopped
+ * its start).
+ */
+static void
+test_glob_name_newline(void **state)
+{
+	static const char *const names[] = {
+		"logs/x\nacked 9000000000000000000\npos 1 1 0 y.log",
+		"logs/z\nzz.log",
+	};
+	const char *files[] = { "logs/*.log:beginning" };
+	struct agent *a;
+	char p[512];
+	uint64_t acked;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		reset();
+		path_in(p, sizeof(p), "logs");
+		assert_int_equal(mkdir(p, 0700), 0);
+		put("logs/app.log", "w", "l1\nl2\nl3\n");
+		a = start(5000, files, 1);
+		assert_int_equal(agent_commit(a, true), 0);
+		acked = state_acked(a->state);
+		put(names[k], "w", "evil\n");
+		tail_poll(a->tail);
+		put("logs/app.log", "a", "l4\n");
+		tail_poll(a->tail);
+		assert_int_equal(agent_commit(a, true), 0);
+		assert_int_equal(a->q.count, 5);
+		stop(a);
+
+		a = start(5000, files, 1);
+		assert_true(state_acked(a->state) == acked);
+		assert_int_equal(a->q.count, 5);	/* all of them still to send */
+		take_all(a);
+		assert_int_equal(got.n, 5);
+		assert_int_equal(got_count("l1"), 1);
+		assert_int_equal(got_count("l4"), 1);
+		assert_int_equal(got_count("evil"), 1);
+		/* from the file of that name, newline and all */
+		path_in(p, sizeof(p), names[k]);
+		for (size_t i = 0; i < got.n; i++)
+			assert_true((strcmp(got.source[i], p) == 0) == (strcmp(got.line[i], "evil") == 0));
+		stop(a);
+		/* Acknowledged now: a third start sends nothing again. */
+		memset(&got, 0, sizeof(got));
+		a = start(5000, files, 1);
+		take_all(a);
+		assert_int_equal(got.n, 0);
+		stop(a);
+	}
+}
+
 /* --- a steady stream: one wake-up per read ------------------------------ */
 
 struct stream {
@@ -2361,6 +2421,7 @@ main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
+		cmocka_unit_test(test_glob_name_newline),
 		cmocka_unit_test(test_steady_stream),
 		cmocka_unit_test(test_steady_two_files),
 		cmocka_unit_test(test_noatime),
