@@ -710,6 +710,25 @@ tail_accept(struct tail *t, struct tail_file *f, const char *p, size_t len, uint
 	return agent_accept(a, &r);
 }
 
+/*
+ * The over-long line f was skipping (its head shipped) ends at end: its
+ * newline read, or the end tail_partial gives it. The head's record ends
+ * at the line's start, so that a restart before then reads the line
+ * again rather than its rest as a line; from here on nothing of it is
+ * left to read, so the position that becomes durable is past it. That
+ * record went into the spool before, so the commit that moves the saved
+ * position here (spool_sync, then tail_durable) has it on disk first:
+ * the head is not skipped before it is durable. Left at the line's start,
+ * a restart sent the head again when the line was the file's last.
+ */
+static void
+tail_skipped_to(struct tail *t, struct tail_file *f, uint64_t end)
+{
+	f->spooled = end;
+	/* No line taken starts the commit: the position is saved even at rest. */
+	tail_mark_dirty(t);
+}
+
 /* Takes one line (spool, queue); false when it was not taken: reading pauses. */
 static bool
 tail_line(struct tail *t, uint32_t idx, struct tail_file *f, const char *p, size_t len,
@@ -965,7 +984,8 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 				 * A line longer than the protocol allows: ship its head, drop
 				 * the rest. Its acknowledgement must not move the saved
 				 * position into the middle of the line: it counts as the
-				 * line's start (a restart ships the head again).
+				 * line's start (a restart before its newline is read ships
+				 * the head again; after, tail_skipped_to).
 				 */
 				if (!tail_line(t, idx, f, t->buf + start, MS_PROTO_MAX_LINE,
 				    f->offset, now)) {
@@ -984,6 +1004,7 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 			len = (size_t)(nl - (t->buf + start));
 			if (f->skipping) {
 				f->skipping = false;
+				tail_skipped_to(t, f, f->offset + len + 1);
 			} else if (len > MS_PROTO_MAX_LINE) {
 				if (!tail_line(t, idx, f, t->buf + start, MS_PROTO_MAX_LINE,
 				    f->offset + len + 1, now)) {
@@ -1032,8 +1053,9 @@ tail_add_hole(struct tail *t, const struct spool_file_hole *fh)
 		if (h.to == SPOOL_HOLE_OPEN) {
 			/*
 			 * Every line of it read so far after from (tail_add_hole's
-			 * caller: at once) – an over-long last line too, whose
-			 * spooled position is its start.
+			 * caller: at once) – an over-long last line too once its
+			 * newline was read (tail_skipped_to); while it is still
+			 * skipped, the spooled position is its start.
 			 */
 			h.to = !f->skipping && f->offset > f->spooled ? f->offset : f->spooled;
 			h.incl = true;
@@ -1106,6 +1128,8 @@ tail_partial(struct tail *t, uint32_t idx, struct tail_file *f, uint64_t size)
 		ms_warn("event=line_unterminated path=%s offset=%llu bytes=%lld note=\"shipped without newline\"",
 		    f->path, (unsigned long long)f->offset, (long long)n);
 		agent_events_queued(t->a);
+	} else {
+		tail_skipped_to(t, f, size);
 	}
 	f->offset = size;
 	f->unterminated = false;

@@ -335,6 +335,101 @@ test_long_line(void **state)
 	free(line);
 }
 
+/*
+ * A line longer than tail's buffer (300 KiB) as the file's last line: its
+ * head goes once, and once its newline is read the saved position is past
+ * it – a restart sends nothing again. Its head's record ends at the
+ * line's start (tail_read_file), which alone kept the position there: the
+ * head went again after every restart, a clean stop too. With pieces,
+ * the newline arrives after the head went (the read that finds it takes
+ * no line). With crash, the agent is freed without its stop's commit
+ * (what a SIGKILL leaves): the commit that followed the newline's read
+ * saved the position.
+ */
+static void
+long_last_line(bool pieces, bool crash)
+{
+	const char *files[] = { "big.log:beginning" };
+	size_t big = 300 * 1024;
+	char *line = malloc(big + 1);
+	struct agent *a;
+	char p[512];
+	struct stat st;
+
+	reset();
+	assert_non_null(line);
+	memset(line, 'x', big);
+	line[big] = '\0';
+	put("big.log", "w", "before\n");
+	put("big.log", "a", line);
+	if (!pieces)
+		put("big.log", "a", "\n");
+	a = start(5000, files, 1);
+	take_all(a);
+	if (pieces) {
+		put("big.log", "a", "\n");
+		tail_poll(a->tail);
+		take_all(a);
+	}
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.line[0], "before");
+	assert_int_equal(got.len[1], MS_PROTO_MAX_LINE);
+	assert_true(got.all_x[1]);
+	assert_int_equal(a->stats.lines_truncated, 1);
+	if (crash)
+		harness_crash(a);
+	else
+		stop(a);
+	/* Nothing new: nothing sent, the state at the file's end. */
+	memset(&got, 0, sizeof(got));
+	a = start(5000, files, 1);
+	tail_poll(a->tail);
+	take_all(a);
+	if (got.n != 0)
+		fail_msg("%zu lines sent again after the restart (the first %u bytes long)", got.n,
+		    got.len[0]);
+	path_in(p, sizeof(p), "big.log");
+	assert_int_equal(stat(p, &st), 0);
+	assert_non_null(state_find(a->state, p));
+	assert_true(state_find(a->state, p)->offset == (uint64_t)st.st_size);
+	/* And the next line is read. */
+	put("big.log", "a", "after\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.line[0], "after");
+	stop(a);
+	free(line);
+}
+
+static void
+test_long_last_line(void **state)
+{
+	(void)state;
+	long_last_line(false, false);
+}
+
+static void
+test_long_last_line_pieces(void **state)
+{
+	(void)state;
+	long_last_line(true, false);
+}
+
+static void
+test_long_last_line_crash(void **state)
+{
+	(void)state;
+	long_last_line(false, true);
+}
+
+static void
+test_long_last_line_pieces_crash(void **state)
+{
+	(void)state;
+	long_last_line(true, true);
+}
+
 static bool
 three_lines(struct agent *a)
 {
@@ -2010,7 +2105,8 @@ test_gap_long_line_recovered_crash(void **state)
 
 /*
  * The backlog's last record of r.log is an over-long line's head (its end
- * is the line's start, and so is f->spooled); it goes bad while it waits.
+ * is the line's start; f->spooled is past the line, whose newline was
+ * read); it goes bad while it waits.
  * The loader, caught up, opens a hole from l19's end, which ends where
  * reading of r.log got, past the long line: its head is read again.
  */
@@ -2408,6 +2504,10 @@ main(void)
 		cmocka_unit_test(test_same_file),
 		cmocka_unit_test(test_state_fp_compat),
 		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_long_last_line),
+		cmocka_unit_test(test_long_last_line_pieces),
+		cmocka_unit_test(test_long_last_line_crash),
+		cmocka_unit_test(test_long_last_line_pieces_crash),
 		cmocka_unit_test(test_partial_line),
 		cmocka_unit_test(test_copytruncate_larger),
 		cmocka_unit_test(test_restart_other_content),
