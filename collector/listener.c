@@ -12,74 +12,20 @@
 #include <event2/listener.h>
 
 #include "collector.h"
+#include "connlimit.h"
 #include "ms_log.h"
-#include "ms_map.h"
 #include "ms_util.h"
 
 /* Source addresses whose connection rate is tracked at once (least recently seen go first). */
 #define LISTENER_RATE_MAX_ADDRS 16384
 
-/* A token bucket of connections for one source address. */
-struct conn_bucket {
-	double tokens;
-	int64_t ms;		/* monotonic time of the last refill */
-};
-
 struct listener {
 	struct collector *c;
 	struct evconnlistener *el;
-	struct ms_map *rate;	/* address bytes -> struct conn_bucket (owned) */
+	struct connlimit *addrs;	/* per source address: connection rate (owned) */
 	int64_t rate_logged_ms;
 	uint64_t rate_unlogged;
 };
-
-/*
- * Whether one more connection from sa's address is within
- * limits.connect_rate_per_ip (bursts up to connect_burst_per_ip). Checked
- * before any TLS work, so a flood of connections costs an accept and a
- * close each.
- */
-static bool
-rate_ok(struct listener *l, const struct sockaddr *sa)
-{
-	const struct collector_conf *cf = &l->c->conf;
-	const void *key;
-	size_t klen;
-	struct conn_bucket *b;
-	int64_t now = ms_mono_ms();
-
-	if (cf->connect_rate_per_ip <= 0 || l->rate == NULL)
-		return true;
-	if (sa->sa_family == AF_INET) {
-		key = &((const struct sockaddr_in *)sa)->sin_addr;
-		klen = sizeof(struct in_addr);
-	} else if (sa->sa_family == AF_INET6) {
-		key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		klen = sizeof(struct in6_addr);
-	} else {
-		return true;
-	}
-	if ((b = ms_map_touch(l->rate, key, klen)) == NULL) {
-		if (ms_map_count(l->rate) >= LISTENER_RATE_MAX_ADDRS)
-			ms_map_del_lru(l->rate);
-		if ((b = malloc(sizeof(*b))) == NULL)
-			return true;
-		b->tokens = (double)cf->connect_burst_per_ip;
-		b->ms = now;
-		if (ms_map_put(l->rate, key, klen, b) < 0) {
-			free(b);
-			return true;
-		}
-	}
-	b->tokens += (double)(now - b->ms) * (double)cf->connect_rate_per_ip / 1000.0;
-	if (b->tokens > (double)cf->connect_burst_per_ip)
-		b->tokens = (double)cf->connect_burst_per_ip;
-	b->ms = now;
-	if (b->tokens < 1.0)
-		return false;
-	b->tokens -= 1.0;
-	return true;
-}
 
 static void
 peer_name(const struct sockaddr *sa, char *out, size_t outsz)
@@ -108,13 +54,19 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 {
 	struct listener *l = arg;
 	struct collector *c = l->c;
+	struct connlimit_addr addr;
 	char peer[64];
 	int one = 1;
+	int64_t now = ms_mono_ms();
 
 	peer_name(sa, peer, sizeof(peer));
-	if (!c->stopping && !rate_ok(l, sa)) {
-		int64_t now = ms_mono_ms();
-
+	connlimit_addr_from(&addr, sa);
+	/*
+	 * Checked before any TLS work, so a flood of connections costs an
+	 * accept and a close each.
+	 */
+	if (!c->stopping && !connlimit_rate_ok(l->addrs, &addr, c->conf.connect_rate_per_ip,
+	    c->conf.connect_burst_per_ip, now)) {
 		c->stats.sessions_refused++;
 		c->stats.sessions_rate_limited++;
 		/* Once a second at most: a flood would flood the log too. */
@@ -178,7 +130,7 @@ listener_new(struct collector *c, char *err, size_t errsz)
 		return NULL;
 	}
 	l->c = c;
-	if ((l->rate = ms_map_new(free)) == NULL) {
+	if ((l->addrs = connlimit_new(LISTENER_RATE_MAX_ADDRS)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		free(l);
 		return NULL;
@@ -189,7 +141,7 @@ listener_new(struct collector *c, char *err, size_t errsz)
 	if (l->el == NULL) {
 		snprintf(err, errsz, "cannot listen on %s: %s", addr,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		ms_map_free(l->rate);
+		connlimit_free(l->addrs);
 		free(l);
 		return NULL;
 	}
@@ -204,6 +156,6 @@ listener_free(struct listener *l)
 	if (l == NULL)
 		return;
 	evconnlistener_free(l->el);
-	ms_map_free(l->rate);
+	connlimit_free(l->addrs);
 	free(l);
 }

@@ -1,0 +1,49 @@
+/*
+ * connlimit – what the listener keeps per source address: a token bucket
+ * of new connections (limits.connect_rate_per_ip, bursts of
+ * limits.connect_burst_per_ip).
+ *
+ * An address is its 4 (IPv4) or 16 (IPv6) bytes, as accepted: an IPv6
+ * host is one address, not its /64. At most max_addrs addresses are
+ * tracked; the least recently seen is forgotten first (its bucket starts
+ * full again when it comes back).
+ *
+ * Not thread-safe; one table belongs to the collector's loop.
+ */
+#ifndef CONNLIMIT_H
+#define CONNLIMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sockaddr;
+struct connlimit;
+
+/* A source address as the table keys it. */
+struct connlimit_addr {
+	uint8_t len;		/* 4 or 16; 0: another family, never limited */
+	uint8_t bytes[16];
+};
+
+/* Fills a from sa (AF_INET, AF_INET6; any other family gives len 0). */
+void connlimit_addr_from(struct connlimit_addr *a, const struct sockaddr *sa);
+
+/* Returns a new empty table, or NULL when out of memory. Caller owns it (connlimit_free). */
+struct connlimit *connlimit_new(size_t max_addrs);
+
+/* Frees the table; NULL is a no-op. */
+void connlimit_free(struct connlimit *cl);
+
+/*
+ * Whether one more connection from a at now_ms (monotonic) is within rate
+ * per second, bursts up to burst; takes a token when it is. rate <= 0 is
+ * no limit. Out of memory: true (a refusal must be earned).
+ */
+bool connlimit_rate_ok(struct connlimit *cl, const struct connlimit_addr *a, int64_t rate,
+    int64_t burst, int64_t now_ms);
+
+/* Addresses tracked now. */
+size_t connlimit_count(const struct connlimit *cl);
+
+#endif
