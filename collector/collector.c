@@ -357,7 +357,7 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " alerts_failed=%" PRIu64 " redis_errors=%" PRIu64 " redis_pending=%zu"
 	    " detect_tracked=%zu health_reports=%" PRIu64 " health_malformed=%" PRIu64
 	    " health_skipped=%" PRIu64 " agents_silent=%zu sessions_rate_limited=%" PRIu64
-	    " sessions_throttled=%" PRIu64
+	    " sessions_handshake_limited=%" PRIu64 " sessions_throttled=%" PRIu64
 	    " tls_expired=%" PRIu64 " tls_unknown_ca=%" PRIu64 " tls_purpose=%" PRIu64
 	    " tls_revoked=%" PRIu64 " tls_no_cert=%" PRIu64 " tls_bad_identity=%" PRIu64
 	    " tls_timeout=%" PRIu64 " tls_closed=%" PRIu64 " tls_other=%" PRIu64
@@ -370,7 +370,8 @@ collector_log_stats(const struct collector *c, const char *why)
 	    s->events_undecoded, s->events_time_capped,
 	    s->alerts, s->alerts_written, s->alerts_failed, s->redis_errors,
 	    c->sink ? sink_pending(c->sink) : 0, tracked, s->health_reports, s->health_malformed,
-	    s->health_skipped, c->agents_silent, s->sessions_rate_limited, s->sessions_throttled,
+	    s->health_skipped, c->agents_silent, s->sessions_rate_limited,
+	    s->sessions_handshake_limited, s->sessions_throttled,
 	    s->tls_fail[TLS_FAIL_EXPIRED], s->tls_fail[TLS_FAIL_UNKNOWN_CA],
 	    s->tls_fail[TLS_FAIL_PURPOSE], s->tls_fail[TLS_FAIL_REVOKED], s->tls_fail[TLS_FAIL_NO_CERT],
 	    s->tls_fail[TLS_FAIL_BAD_ID], s->tls_fail[TLS_FAIL_TIMEOUT], s->tls_fail[TLS_FAIL_CLOSED],
@@ -714,7 +715,8 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		st->events_dup, st->events_undecoded, st->alerts, st->alerts_written,
 		st->alerts_failed, st->redis_errors, sink_pending(c->sink), st->health_reports,
 		st->health_malformed, st->health_skipped, c->agents_silent,
-		st->sessions_rate_limited, st->sessions_throttled, st->tls_fail[TLS_FAIL_EXPIRED],
+		st->sessions_rate_limited, st->sessions_handshake_limited, st->sessions_throttled,
+		st->tls_fail[TLS_FAIL_EXPIRED],
 		st->tls_fail[TLS_FAIL_UNKNOWN_CA], st->tls_fail[TLS_FAIL_PURPOSE],
 		st->tls_fail[TLS_FAIL_REVOKED], st->tls_fail[TLS_FAIL_NO_CERT],
 		st->tls_fail[TLS_FAIL_BAD_ID], st->tls_fail[TLS_FAIL_TIMEOUT],
@@ -725,7 +727,8 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
 		"events_undecoded", "alerts", "alerts_written", "alerts_failed", "redis_errors",
 		"redis_pending", "health_reports", "health_malformed", "health_skipped",
-		"agents_silent", "sessions_rate_limited", "sessions_throttled", "tls_failures.expired",
+		"agents_silent", "sessions_rate_limited", "sessions_handshake_limited",
+		"sessions_throttled", "tls_failures.expired",
 		"tls_failures.unknown_ca", "tls_failures.purpose", "tls_failures.revoked",
 		"tls_failures.no_cert", "tls_failures.bad_identity", "tls_failures.timeout",
 		"tls_failures.closed", "tls_failures.other", "agents_unassigned", "spool_records",

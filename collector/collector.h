@@ -23,6 +23,7 @@
 struct session;
 struct sink;
 struct listener;
+struct connlimit_addr;
 struct aggregate;
 struct enroll;
 
@@ -48,6 +49,7 @@ struct collector_conf {
 	uint64_t max_frame;
 	int64_t max_sessions;
 	int64_t max_handshakes;
+	int64_t max_handshakes_per_ip;
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
 	int64_t ack_delay_ms;
@@ -164,8 +166,9 @@ extern const char *const tls_fail_names[TLS_FAIL_N];
 
 struct collector_stats {
 	uint64_t sessions_accepted;
-	uint64_t sessions_refused;	/* over max_sessions, max_handshakes or the per-address rate */
+	uint64_t sessions_refused;	/* over max_sessions, max_handshakes or a per-address limit */
 	uint64_t sessions_rate_limited;	/* ... of them: limits.connect_rate_per_ip */
+	uint64_t sessions_handshake_limited;	/* ... of them: limits.max_handshakes_per_ip */
 	uint64_t sessions_throttled;	/* times an agent was paused by limits.agent_events_per_s */
 	uint64_t tls_failures;		/* handshake or certificate refused */
 	uint64_t tls_fail[TLS_FAIL_N];	/* ... by reason */
@@ -341,6 +344,14 @@ void metrics_alert(struct collector *c, const char *severity);
 
 /* --- listener.c ------------------------------------------------------ */
 struct listener *listener_new(struct collector *c, char *err, size_t errsz);
+/*
+ * A connection from a starts its TLS handshake (limits.max_handshakes_per_ip).
+ * 0, or -1 when it is not counted (l NULL, out of memory, an address of no
+ * family the limits know): then no listener_handshake_end for it.
+ */
+int listener_handshake_begin(struct listener *l, const struct connlimit_addr *a);
+/* ... and its handshake is over (done, failed, timed out). l may be NULL (closed at shutdown). */
+void listener_handshake_end(struct listener *l, const struct connlimit_addr *a);
 void listener_free(struct listener *l);
 
 /* --- enroll.c: the enrolment and renewal listener ------------------ */
@@ -360,10 +371,12 @@ void enroll_free(struct enroll *e);
 
 /* --- session.c ------------------------------------------------------- */
 /*
- * Takes ownership of fd (an accepted TCP socket) and starts the TLS
- * handshake. Returns NULL (fd closed) on failure.
+ * Takes ownership of fd (an accepted TCP socket from addr, copied) and
+ * starts the TLS handshake, counted for addr until it is over. Returns
+ * NULL (fd closed) on failure.
  */
-struct session *session_new(struct collector *c, int fd, const char *peer);
+struct session *session_new(struct collector *c, int fd, const char *peer,
+    const struct connlimit_addr *addr);
 void session_free(struct session *s);
 /* Sends an ACK for seq to the agent (called when Redis confirmed it). */
 void session_ack(struct session *s, uint64_t seq);

@@ -51,6 +51,8 @@ static const struct ms_conf_key collector_keys[] = {
 	  "agent connections at once" },
 	{ "limits.max_handshakes", MS_CONF_INT, OFF(max_handshakes), 0, "256", 1, 100000,
 	  "connections still in the TLS handshake (unauthenticated) at once" },
+	{ "limits.max_handshakes_per_ip", MS_CONF_INT, OFF(max_handshakes_per_ip), 0, "32", 0, 100000,
+	  "of them, from one source address (IPv6: one address, not its /64); over it a connection is closed before TLS, so a few addresses cannot hold every handshake slot; 0 = no limit" },
 	{ "limits.handshake_timeout_ms", MS_CONF_INT, OFF(handshake_timeout_ms), 0, "10000", 100, 600000,
 	  "time for TLS handshake and hello" },
 	{ "limits.agent_events_per_s", MS_CONF_INT, OFF(agent_events_per_s), 0, "0", 0, 100000000,

@@ -19,13 +19,32 @@
 /* Source addresses whose connection rate is tracked at once (least recently seen go first). */
 #define LISTENER_RATE_MAX_ADDRS 16384
 
+/* Refusals of one reason are logged once a second at most: a flood would flood the log too. */
+struct refusal_log {
+	int64_t ms;
+	uint64_t unlogged;
+};
+
 struct listener {
 	struct collector *c;
 	struct evconnlistener *el;
-	struct connlimit *addrs;	/* per source address: connection rate (owned) */
-	int64_t rate_logged_ms;
-	uint64_t rate_unlogged;
+	struct connlimit *addrs;	/* per source address: rate, handshakes (owned) */
+	struct refusal_log rate_log;
+	struct refusal_log handshakes_log;
 };
+
+static void
+log_refusal(struct refusal_log *rl, const char *peer, const char *reason, int64_t now)
+{
+	if (now - rl->ms >= 1000) {
+		ms_warn("event=session_refused peer=%s reason=%s refused_since_last=%" PRIu64,
+		    peer, reason, rl->unlogged + 1);
+		rl->ms = now;
+		rl->unlogged = 0;
+	} else {
+		rl->unlogged++;
+	}
+}
 
 static void
 peer_name(const struct sockaddr *sa, char *out, size_t outsz)
@@ -69,15 +88,19 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	    c->conf.connect_burst_per_ip, now)) {
 		c->stats.sessions_refused++;
 		c->stats.sessions_rate_limited++;
-		/* Once a second at most: a flood would flood the log too. */
-		if (now - l->rate_logged_ms >= 1000) {
-			ms_warn("event=session_refused peer=%s reason=connect_rate_per_ip "
-			    "refused_since_last=%" PRIu64, peer, l->rate_unlogged + 1);
-			l->rate_logged_ms = now;
-			l->rate_unlogged = 0;
-		} else {
-			l->rate_unlogged++;
-		}
+		log_refusal(&l->rate_log, peer, "connect_rate_per_ip", now);
+		evutil_closesocket(fd);
+		return;
+	}
+	/*
+	 * Without it a few addresses that never send a ClientHello hold every
+	 * one of limits.max_handshakes until their deadline, and reconnect.
+	 */
+	if (!c->stopping && c->conf.max_handshakes_per_ip > 0 &&
+	    connlimit_handshakes(l->addrs, &addr) >= (size_t)c->conf.max_handshakes_per_ip) {
+		c->stats.sessions_refused++;
+		c->stats.sessions_handshake_limited++;
+		log_refusal(&l->handshakes_log, peer, "max_handshakes_per_ip", now);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -93,7 +116,7 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	}
 	/* Acks and small batches must not wait for Nagle. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (session_new(c, fd, peer) == NULL)
+	if (session_new(c, fd, peer, &addr) == NULL)
 		ms_err("event=session_failed peer=%s reason=out_of_memory", peer);
 }
 
@@ -148,6 +171,21 @@ listener_new(struct collector *c, char *err, size_t errsz)
 	evconnlistener_set_error_cb(l->el, accept_error_cb);
 	ms_info("event=listening address=%s", addr);
 	return l;
+}
+
+int
+listener_handshake_begin(struct listener *l, const struct connlimit_addr *a)
+{
+	if (l == NULL)
+		return -1;
+	return connlimit_handshake_begin(l->addrs, a);
+}
+
+void
+listener_handshake_end(struct listener *l, const struct connlimit_addr *a)
+{
+	if (l != NULL)
+		connlimit_handshake_end(l->addrs, a);
 }
 
 void

@@ -287,9 +287,11 @@ write_all(struct evbuffer *b, struct collector *c)
 	one(b, "minisoc_sessions_accepted_total", "counter", "Connections accepted",
 	    s->sessions_accepted);
 	one(b, "minisoc_sessions_refused_total", "counter",
-	    "Connections closed before TLS (limits, per-address rate)", s->sessions_refused);
+	    "Connections closed before TLS (limits, per-address limits)", s->sessions_refused);
 	one(b, "minisoc_sessions_rate_limited_total", "counter",
 	    "Of the refused: over limits.connect_rate_per_ip", s->sessions_rate_limited);
+	one(b, "minisoc_sessions_handshake_limited_total", "counter",
+	    "Of the refused: over limits.max_handshakes_per_ip", s->sessions_handshake_limited);
 	one(b, "minisoc_sessions_throttled_total", "counter",
 	    "Times an agent was paused by limits.agent_events_per_s", s->sessions_throttled);
 	head(b, "minisoc_tls_handshake_failures_total", "counter",

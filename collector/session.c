@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "collector.h"
+#include "connlimit.h"
 #include "decode.h"
 #include "ms_log.h"
 #include "ms_proto.h"
@@ -46,6 +47,8 @@ struct session {
 	bool in_read;			/* re-entrancy guard for the frame loop */
 	bool dead;			/* free once the frame loop unwinds */
 	bool in_handshake;		/* counted in c->nhandshakes */
+	bool addr_counted;		/* ... and for addr (listener_handshake_begin) */
+	struct connlimit_addr addr;	/* the peer's address, as the limits key it */
 	bool time_capped_logged;	/* event_time_capped said for this session */
 	uint64_t events;
 	uint64_t acked_sent;
@@ -137,6 +140,10 @@ session_handshake_done(struct session *s)
 	if (s->in_handshake) {
 		s->in_handshake = false;
 		s->c->nhandshakes--;
+	}
+	if (s->addr_counted) {
+		s->addr_counted = false;
+		listener_handshake_end(s->c->listener, &s->addr);
 	}
 }
 
@@ -877,7 +884,7 @@ session_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct session *
-session_new(struct collector *c, int fd, const char *peer)
+session_new(struct collector *c, int fd, const char *peer, const struct connlimit_addr *addr)
 {
 	struct session *s = NULL;
 	SSL *ssl = NULL;
@@ -890,6 +897,8 @@ session_new(struct collector *c, int fd, const char *peer)
 	c->nsessions++;
 	c->nhandshakes++;
 	s->in_handshake = true;
+	s->addr = *addr;
+	s->addr_counted = listener_handshake_begin(c->listener, &s->addr) == 0;
 	ms_copy(s->peer, sizeof(s->peer), peer, strlen(peer));
 	ms_buf_init(&s->out, MS_PROTO_MAX_FRAME);
 	s->started_ms = s->last_rx_ms = ms_mono_ms();

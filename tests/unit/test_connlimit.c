@@ -1,6 +1,7 @@
 /*
  * Unit tests of connlimit: addresses as keys, the per-address token
- * bucket of connections and the table's bound.
+ * bucket of connections, handshakes in progress per address and the
+ * table's bound (never forgetting an address that holds a handshake).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -106,6 +107,91 @@ test_bounded(void **state)
 	connlimit_free(cl);
 }
 
+static void
+test_handshakes(void **state)
+{
+	struct connlimit *cl = connlimit_new(16);
+	struct connlimit_addr a = addr("192.0.2.1"), b = addr("2001:db8::1"),
+	    b2 = addr("2001:db8::2"), none = { 0 };
+
+	assert_non_null(cl);
+	assert_int_equal(connlimit_handshakes(cl, &a), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(connlimit_handshake_begin(cl, &a), 0);
+	assert_int_equal(connlimit_handshake_begin(cl, &b), 0);
+	assert_int_equal(connlimit_handshakes(cl, &a), 3);
+	/* One IPv6 address is not its /64. */
+	assert_int_equal(connlimit_handshakes(cl, &b), 1);
+	assert_int_equal(connlimit_handshakes(cl, &b2), 0);
+	/* Done, failed, timed out: the same end, down to 0 and no further. */
+	for (int i = 0; i < 3; i++)
+		connlimit_handshake_end(cl, &a);
+	assert_int_equal(connlimit_handshakes(cl, &a), 0);
+	connlimit_handshake_end(cl, &a);
+	assert_int_equal(connlimit_handshakes(cl, &a), 0);
+	assert_int_equal(connlimit_handshake_begin(cl, &a), 0);
+	assert_int_equal(connlimit_handshakes(cl, &a), 1);
+	/* Not tracked: nothing to end; a family the limits do not know is not counted. */
+	connlimit_handshake_end(cl, &b2);
+	assert_int_equal(connlimit_handshake_begin(cl, &none), -1);
+	assert_int_equal(connlimit_handshakes(cl, &none), 0);
+	/* The rate limit and the handshakes share the address's entry. */
+	assert_true(connlimit_rate_ok(cl, &a, 1, 1, 0));
+	assert_false(connlimit_rate_ok(cl, &a, 1, 1, 0));
+	assert_int_equal(connlimit_handshakes(cl, &a), 1);
+	assert_int_equal(connlimit_count(cl), 2);
+	connlimit_free(cl);
+}
+
+/* An address holding a handshake is never forgotten; its count would start over. */
+static void
+test_handshakes_kept(void **state)
+{
+	struct connlimit *cl = connlimit_new(4);
+	struct connlimit_addr held[3], o;
+	char ip[32];
+
+	assert_non_null(cl);
+	for (int i = 0; i < 3; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 1);
+		held[i] = addr(ip);
+		assert_int_equal(connlimit_handshake_begin(cl, &held[i]), 0);
+	}
+	/* A stream of other addresses through the one free place. */
+	for (int i = 0; i < 100; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i);
+		o = addr(ip);
+		assert_true(connlimit_rate_ok(cl, &o, 1, 1, 0));
+		assert_true(connlimit_count(cl) <= 4);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(connlimit_handshakes(cl, &held[i]), 1);
+	/* Every place held: the table grows by the addresses holding handshakes only. */
+	for (int i = 0; i < 3; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", i);
+		o = addr(ip);
+		assert_int_equal(connlimit_handshake_begin(cl, &o), 0);
+	}
+	assert_int_equal(connlimit_count(cl), 6);
+	/* Once over, they may go again: the table comes back to its bound. */
+	for (int i = 0; i < 3; i++)
+		connlimit_handshake_end(cl, &held[i]);
+	for (int i = 0; i < 100; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i);
+		o = addr(ip);
+		assert_true(connlimit_rate_ok(cl, &o, 1, 1, 0));
+	}
+	assert_int_equal(connlimit_count(cl), 4);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(connlimit_handshakes(cl, &held[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", i);
+		o = addr(ip);
+		assert_int_equal(connlimit_handshakes(cl, &o), 1);
+	}
+	connlimit_free(cl);
+}
+
 int
 main(void)
 {
@@ -113,6 +199,8 @@ main(void)
 		cmocka_unit_test(test_addr_keys),
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_handshakes),
+		cmocka_unit_test(test_handshakes_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
