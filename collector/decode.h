@@ -223,4 +223,13 @@ const char *decode_sshd_action_name(enum decode_sshd_action a);
  */
 bool decode_ipv4(const char *p, size_t n, uint8_t *out);
 
+/*
+ * Is p/n an IPv4 or IPv6 address as inet_pton reads it (shorter than
+ * DECODE_IP_MAX)? An IPv6 zone ("fe80::1%eth0", as getnameinfo writes
+ * link-local peers) is allowed when it is a plain interface name. Any
+ * bytes, no NUL needed.
+ */
+#define DECODE_IP_MAX 64
+bool decode_ip(const char *p, size_t n);
+
 #endif

@@ -24,6 +24,8 @@
 #include "decode.h"
 #include "decoders.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -95,6 +97,36 @@ line_basename(struct ms_str app)
 		if (app.p[k - 1] == '/')
 			return ms_str_make(app.p + k, app.len - k);
 	return app;
+}
+
+/* See decode.h. IPv4 by hand (most), IPv6 by inet_pton on a bounded copy. */
+bool
+decode_ip(const char *p, size_t len)
+{
+	char buf[DECODE_IP_MAX];
+	unsigned char addr[sizeof(struct in6_addr)];
+	const char *pct;
+	size_t alen = len;
+
+	if (decode_ipv4(p, len, NULL))
+		return true;
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	if ((pct = memchr(p, '%', len)) != NULL) {
+		alen = (size_t)(pct - p);
+		if (alen + 1 == len)
+			return false;
+		for (size_t k = alen + 1; k < len; k++) {
+			char c = p[k];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
+				return false;
+		}
+		ms_copy(buf, sizeof(buf), p, alen);
+		return inet_pton(AF_INET6, buf, addr) == 1;
+	}
+	ms_copy(buf, sizeof(buf), p, alen);
+	return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
 }
 
 /* Web servers that may send their access log through syslog. */

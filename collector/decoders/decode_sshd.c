@@ -17,12 +17,8 @@
 #include "decode.h"
 #include "decoders.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
 
-/* Longer than any address text, IPv6 with a zone included. */
-#define SSHD_IP_MAX 64
 #define SSHD_MAX_REPEAT_DIGITS 9
 
 /* A parsed " from <ip>[ port <port>]" at some offset of the message. */
@@ -57,40 +53,6 @@ sshd_match(const char *s, size_t n, size_t i, const char *lit)
 	return i <= n && n - i >= l && memcmp(s + i, lit, l) == 0;
 }
 
-/*
- * IPv4 or IPv6 text as inet_pton reads it, on a bounded NUL-terminated
- * copy. An IPv6 zone ("fe80::1%eth0", as getnameinfo writes link-local
- * peers) is allowed when it is a plain interface name.
- */
-static bool
-sshd_valid_ip(const char *p, size_t len)
-{
-	char buf[SSHD_IP_MAX];
-	unsigned char addr[sizeof(struct in6_addr)];
-	const char *pct;
-	size_t alen = len;
-
-	if (decode_ipv4(p, len, NULL))
-		return true;
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	if ((pct = memchr(p, '%', len)) != NULL) {
-		alen = (size_t)(pct - p);
-		if (alen + 1 == len)
-			return false;
-		for (size_t k = alen + 1; k < len; k++) {
-			char c = p[k];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
-				return false;
-		}
-		ms_copy(buf, sizeof(buf), p, alen);
-		return inet_pton(AF_INET6, buf, addr) == 1;
-	}
-	ms_copy(buf, sizeof(buf), p, alen);
-	return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
-}
-
 /* 1..5 digits, 1..65535, at s[*i], ending at a space or the end. */
 static bool
 sshd_port(const char *s, size_t n, size_t *i, int *out)
@@ -123,9 +85,9 @@ sshd_src_at(const char *s, size_t n, size_t k, bool need_port, struct sshd_src *
 	if (k + 6 > n || s[k] != ' ' || s[k + 1] != 'f' || !sshd_match(s, n, k, " from "))
 		return false;
 	ip0 = k + 6;
-	/* the address ends at a space, the line's end or SSHD_IP_MAX bytes */
-	j = decode_find(s, n - ip0 > SSHD_IP_MAX ? ip0 + SSHD_IP_MAX : n, ip0, ' ');
-	if (!sshd_valid_ip(s + ip0, j - ip0))
+	/* the address ends at a space, the line's end or DECODE_IP_MAX bytes */
+	j = decode_find(s, n - ip0 > DECODE_IP_MAX ? ip0 + DECODE_IP_MAX : n, ip0, ' ');
+	if (!decode_ip(s + ip0, j - ip0))
 		return false;
 	src->from = k;
 	src->ip = ms_str_make(s + ip0, j - ip0);

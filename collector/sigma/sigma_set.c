@@ -4,7 +4,6 @@
  */
 #include "sigma_set.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -13,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "decoders/decoders.h"
@@ -1556,16 +1554,11 @@ static const char *const user_fields[] = { "user", "User", "cs-username", "acct"
 static bool
 alert_src_ip(struct alert *a, const char *p, size_t n)
 {
-	char text[sizeof(a->src_ip)];
-	unsigned char bin[16];
-
-	if (n == 0 || n >= sizeof(text))
+	_Static_assert(sizeof(a->src_ip) >= DECODE_IP_MAX, "every address decode_ip takes fits");
+	if (!decode_ip(p, n))
 		return false;
-	memcpy(text, p, n);
-	text[n] = '\0';
-	if (inet_pton(memchr(text, ':', n) ? AF_INET6 : AF_INET, text, bin) != 1)
-		return false;
-	memcpy(a->src_ip, text, n + 1);
+	memcpy(a->src_ip, p, n);
+	a->src_ip[n] = '\0';
 	return true;
 }
 

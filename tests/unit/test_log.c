@@ -128,6 +128,14 @@ test_one_line_per_record(void **state)
 	nl[1] = '\0';
 	assert_string_equal(after_ts(out), want);
 	free(out);
+
+	/* Printable ASCII and UTF-8 go as they are; a control byte in the last bytes too is caught. */
+	capture_start();
+	ms_log(MS_LOG_INFO, "event=x user=\"Nguy\xe1\xbb\x85n V\xc4\x83n A\" text=\"!~ \x7e\x20\" tail=ab\x01");
+	out = capture_end(&len);
+	assert_string_equal(after_ts(out), " level=info prog=collector event=x user=\"Nguy\xe1\xbb"
+	    "\x85n V\xc4\x83n A\" text=\"!~ ~ \" tail=ab?\n");
+	free(out);
 }
 
 static void
