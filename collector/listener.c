@@ -31,6 +31,7 @@ struct listener {
 	struct connlimit *addrs;	/* per source address: rate, handshakes (owned) */
 	struct refusal_log rate_log;
 	struct refusal_log handshakes_log;
+	struct refusal_log capacity_log[3];	/* max_handshakes, max_sessions, shutting_down */
 };
 
 static void
@@ -107,10 +108,13 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa, in
 	if (c->stopping || c->nsessions >= (size_t)c->conf.max_sessions ||
 	    c->nhandshakes >= (size_t)c->conf.max_handshakes) {
 		/* Unauthenticated connections have their own, smaller budget. */
+		int why = c->stopping ? 2 : c->nhandshakes >= (size_t)c->conf.max_handshakes ? 0 : 1;
+		static const char *const reasons[] = { "max_handshakes", "max_sessions",
+			"shutting_down" };
+
 		c->stats.sessions_refused++;
-		ms_warn("event=session_refused peer=%s reason=%s", peer,
-		    c->stopping ? "shutting_down" :
-		    c->nhandshakes >= (size_t)c->conf.max_handshakes ? "max_handshakes" : "max_sessions");
+		/* Once a second a reason, as above: many addresses would flood the log. */
+		log_refusal(&l->capacity_log[why], peer, reasons[why], now);
 		evutil_closesocket(fd);
 		return;
 	}
