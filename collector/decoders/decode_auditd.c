@@ -24,12 +24,13 @@
  *
  * With a cache in the decode context (decode_auditd_cache_new), the SYSCALL
  * record's exe, comm, uid, auid and key, and the EXECVE's command line are
- * remembered per (agent, event time, serial) for the last AU_CACHE_SLOTS
- * events; later records of the same event (EXECVE, CWD, PATH, PROCTITLE,
- * ...) get them as "exe", "comm", "uid", "auid", "key", "Image" and
- * "CommandLine" when they lack those fields. auditd writes SYSCALL first,
- * so one pass suffices; records arriving out of order are simply not
- * enriched.
+ * remembered per (agent, event time, serial), up to AU_CACHE_AGENT_WAYS
+ * events of an agent (see struct decode_auditd_cache: one agent's records,
+ * however many, replace at most half of one set of the cache); later
+ * records of the same event (EXECVE, CWD, PATH, PROCTITLE, ...) get them
+ * as "exe", "comm", "uid", "auid", "key", "Image" and "CommandLine" when
+ * they lack those fields. auditd writes SYSCALL first, so one pass
+ * suffices; records arriving out of order are simply not enriched.
  *
  * Field names are static strings for the keys listed below and a
  * NUL-terminated copy in the scratch area for any other key (scratch lives
@@ -46,10 +47,16 @@
 #include <emmintrin.h>
 #endif
 
-/* Events remembered for enrichment; audit.log interleaves only a few at once. */
-#define AU_CACHE_SLOTS 256
-/* Buckets of the cache's index: twice the slots, so chains stay short. */
-#define AU_CACHE_BUCKETS 512
+/*
+ * Events remembered for enrichment: AU_CACHE_SETS sets of AU_CACHE_WAYS,
+ * an agent's events all in the set its id hashes to, an agent holding at
+ * most AU_CACHE_AGENT_WAYS of its set. audit.log interleaves only a few
+ * events at once, so 16 begun and unfinished events of one host are ample.
+ */
+#define AU_CACHE_SET_BITS 5
+#define AU_CACHE_SETS (1u << AU_CACHE_SET_BITS)
+#define AU_CACHE_WAYS 32
+#define AU_CACHE_AGENT_WAYS (AU_CACHE_WAYS / 2)
 /* Caps of what the cache keeps of one event (longer values are cut). */
 #define AU_CACHE_EXE 512
 #define AU_CACHE_COMM 64
@@ -69,14 +76,6 @@
 /* The enriched part of a record starts after this byte. */
 #define AU_ENRICH_SEP '\x1d'
 
-/* An event's identity: apart from its values, so a lookup reads 6 KiB, not the whole cache. */
-struct au_ident {
-	bool used;
-	uint64_t agent;		/* hash of the agent id */
-	int64_t time_ms;
-	uint64_t serial;
-};
-
 struct au_entry {
 	size_t exe_len, comm_len, uid_len, auid_len, key_len, cmd_len;
 	bool has_exe, has_comm, has_uid, has_auid, has_key, has_cmd;
@@ -89,16 +88,56 @@ struct au_entry {
 };
 
 /*
- * A ring of the last AU_CACHE_SLOTS events (the oldest is replaced), with
- * a hash index over it: a record whose event is not cached (every SYSCALL
- * record) is told so by one short chain, not by reading all the slots.
+ * An agent holding ways of a set: its ways oldest first, a ring of n from
+ * head, so that its oldest is found without a pass over the set.
+ */
+struct au_owner {
+	uint64_t agent;		/* hash of the agent id */
+	unsigned char way[AU_CACHE_AGENT_WAYS];
+	unsigned char head, n;
+};
+
+/*
+ * One set: its events' identities apart from their values, so that a
+ * lookup reads the 128 bytes of tags (and a matching way's identity), not
+ * the set's 153 KiB of values. A tag is a hash of the identity, never 0;
+ * ways from used on are empty (tag 0), ways are filled in order and never
+ * emptied. Every filled way is in exactly one owner's ring.
+ */
+struct au_set {
+	uint32_t tag[AU_CACHE_WAYS];
+	uint64_t agent[AU_CACHE_WAYS];	/* hash of the agent id */
+	int64_t time_ms[AU_CACHE_WAYS];
+	uint64_t serial[AU_CACHE_WAYS];
+	uint64_t age[AU_CACHE_WAYS];	/* value of added when the way was taken */
+	uint64_t added;			/* events added to the set */
+	unsigned used, nowners;
+	struct au_owner owner[AU_CACHE_WAYS];	/* at most one a filled way */
+};
+
+/*
+ * The cache is set-associative by agent: an agent's events go to the set
+ * its id hashes to, so another set's agents never replace them, and
+ * within a set an agent that holds AU_CACHE_AGENT_WAYS (half the set)
+ * replaces its own oldest event, one with fewer the set's oldest. One
+ * agent's flood – a batch of SYSCALL records, however long – thus
+ * replaces at most its own half of one set, and the other agents of that
+ * set keep theirs (the review's case: another agent's 256 records between
+ * the two batches of one event took every slot of the single ring that
+ * was here before, and the event lost its uid, Image ...). An agent
+ * cannot choose its set: the id is its certificate's CN, given at
+ * enrolment. What is not isolated: the agents of a set share it, so
+ * whatever one of them sends the others keep 16 events between them at
+ * least, but several busy agents of one set (an agent shares its set
+ * with 1/32 of the others) shorten each other's memory.
+ *
+ * Memory: 1,024 entries of 4,904 bytes (mostly the command line) and 32
+ * set headers of 2,192 bytes: 5,091,840 bytes (4.9 MiB), allocated once and
+ * touched page by page as ways fill.
  */
 struct decode_auditd_cache {
-	size_t next;		/* ring position of the next new event */
-	uint16_t head[AU_CACHE_BUCKETS];	/* first slot + 1 of the bucket's chain, 0 = none */
-	uint16_t chain[AU_CACHE_SLOTS];		/* next slot + 1 in the same bucket, 0 = end */
-	struct au_ident id[AU_CACHE_SLOTS];	/* id[i] is e[i]'s */
-	struct au_entry e[AU_CACHE_SLOTS];
+	struct au_set set[AU_CACHE_SETS];
+	struct au_entry e[AU_CACHE_SETS][AU_CACHE_WAYS];
 };
 
 /* ---- tables ---------------------------------------------------------- */
@@ -902,47 +941,132 @@ au_agent_hash(const char *id)
 }
 
 /*
- * The bucket of an event. The agent hash is already mixed (FNV-1a); time
- * and serial are folded in and mixed once more, so events of one agent
- * with consecutive serials spread over the buckets.
+ * The set of an agent: the hash's low bits mix little (FNV-1a ends with a
+ * multiplication), so multiplied once more and its top bits.
  */
-static size_t
-au_bucket(uint64_t agent, int64_t t, uint64_t serial)
+static unsigned
+au_set_of(uint64_t agent)
+{
+	return (unsigned)((agent * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - AU_CACHE_SET_BITS));
+}
+
+/*
+ * The tag of an event. The agent hash is already mixed (FNV-1a); time
+ * and serial are folded in and mixed once more, so events of one agent
+ * with consecutive serials get unrelated tags. Never 0 (an empty way).
+ */
+static uint32_t
+au_tag(uint64_t agent, int64_t t, uint64_t serial)
 {
 	uint64_t h = agent ^ ((uint64_t)t * UINT64_C(0x9e3779b97f4a7c15)) ^ serial;
 
 	h ^= h >> 29;
 	h *= UINT64_C(0xbf58476d1ce4e5b9);
 	h ^= h >> 32;
-	return (size_t)(h & (AU_CACHE_BUCKETS - 1));
+	return (uint32_t)h | 1u;
+}
+
+/* The way of event (agent, t, serial) in set st, tag its au_tag, or -1. */
+static int
+au_cache_way(const struct au_set *st, uint32_t tag, uint64_t agent, int64_t t, uint64_t serial)
+{
+	uint32_t m = 0;
+
+	_Static_assert(AU_CACHE_WAYS == 32, "a set's ways are the bits of one uint32_t");
+	/* every auditd line looks up its event: the ways whose tag matches, 4 at a time */
+#if defined(__SSE2__)
+	{
+		__m128i x = _mm_set1_epi32((int)tag);
+
+		for (int w = 0; w < AU_CACHE_WAYS; w += 4) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(st->tag + w));
+			m |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, x))) << w;
+		}
+	}
+#else
+	for (int w = 0; w < AU_CACHE_WAYS; w++)
+		m |= (uint32_t)(st->tag[w] == tag) << w;
+#endif
+	/* at most one way per event: au_cache_syscall looks before it adds */
+	for (; m != 0; m &= m - 1) {
+		int w = __builtin_ctz(m);
+
+		if (st->serial[w] == serial && st->time_ms[w] == t && st->agent[w] == agent)
+			return w;
+	}
+	return -1;
 }
 
 static struct au_entry *
 au_cache_find(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint64_t serial)
 {
-	unsigned k = c->head[au_bucket(agent, t, serial)];
+	unsigned si = au_set_of(agent);
+	int w = au_cache_way(&c->set[si], au_tag(agent, t, serial), agent, t, serial);
 
-	/* at most one slot per event: au_cache_syscall looks before it adds */
-	for (; k != 0; k = c->chain[k - 1]) {
-		const struct au_ident *id = &c->id[k - 1];
-		if (id->serial == serial && id->time_ms == t && id->agent == agent)
-			return &c->e[k - 1];
-	}
-	return NULL;
+	return w >= 0 ? &c->e[si][w] : NULL;
 }
 
-/* Takes slot i out of its bucket's chain (i holds an event). */
-static void
-au_cache_unlink(struct decode_auditd_cache *c, size_t i)
+/* Takes owner o's oldest way out of its ring (and o out of the set when that was its last). */
+static unsigned
+au_owner_pop(struct au_set *st, struct au_owner *o)
 {
-	const struct au_ident *id = &c->id[i];
-	uint16_t *link = &c->head[au_bucket(id->agent, id->time_ms, id->serial)];
+	unsigned w = o->way[o->head];
 
-	while (*link != 0 && *link != i + 1)
-		link = &c->chain[*link - 1];
-	if (*link != 0)
-		*link = c->chain[i];
-	c->chain[i] = 0;
+	o->head = (unsigned char)((o->head + 1) % AU_CACHE_AGENT_WAYS);
+	if (--o->n == 0)
+		*o = st->owner[--st->nowners];
+	return w;
+}
+
+/*
+ * The way a new event of agent takes in st, already at the end of the
+ * agent's ring: its own oldest when it holds AU_CACHE_AGENT_WAYS already,
+ * otherwise an empty way, else the set's oldest (the oldest of some
+ * owner's, so one pass over the owners – a few – finds it).
+ */
+static unsigned
+au_cache_take(struct au_set *st, uint64_t agent)
+{
+	struct au_owner *o = NULL;
+	unsigned w;
+
+	for (unsigned k = 0; k < st->nowners; k++)
+		if (st->owner[k].agent == agent) {
+			o = &st->owner[k];
+			break;
+		}
+	if (o != NULL && o->n == AU_CACHE_AGENT_WAYS) {
+		/* its oldest becomes its newest: the ring turns by one */
+		w = o->way[o->head];
+		o->head = (unsigned char)((o->head + 1) % AU_CACHE_AGENT_WAYS);
+		return w;
+	}
+	if (st->used < AU_CACHE_WAYS) {
+		w = st->used++;
+	} else {
+		unsigned b = 0;
+
+		for (unsigned k = 1; k < st->nowners; k++)
+			if (st->age[st->owner[k].way[st->owner[k].head]] <
+			    st->age[st->owner[b].way[st->owner[b].head]])
+				b = k;
+		/* the pop may move the last owner into b's place: o follows it */
+		if (o == &st->owner[b] && o->n == 1)
+			o = NULL;
+		else if (o == &st->owner[st->nowners - 1] && st->owner[b].n == 1)
+			o = &st->owner[b];
+		w = au_owner_pop(st, &st->owner[b]);
+	}
+	if (o == NULL) {
+		/* fewer owners than filled ways, and one way is free now: room */
+		o = &st->owner[st->nowners++];
+		o->agent = agent;
+		o->head = 0;
+		o->n = 0;
+	}
+	o->way[(o->head + o->n) % AU_CACHE_AGENT_WAYS] = (unsigned char)w;
+	o->n++;
+	return w;
 }
 
 static void
@@ -981,28 +1105,25 @@ static void
 au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint64_t serial,
     const struct decoded *d, const struct au_seen *seen)
 {
-	struct au_entry *e = au_cache_find(c, agent, t, serial);
-	struct au_ident *id;
+	unsigned si = au_set_of(agent);
+	struct au_set *st = &c->set[si];
+	uint32_t tag = au_tag(agent, t, serial);
+	int w = au_cache_way(st, tag, agent, t, serial);
+	struct au_entry *e;
 	const struct ms_str *v[AU_KEEP_N];
 
-	_Static_assert(AU_CACHE_SLOTS < UINT16_MAX, "slot + 1 fits the index");
-	_Static_assert((AU_CACHE_BUCKETS & (AU_CACHE_BUCKETS - 1)) == 0, "buckets: a power of two");
+	_Static_assert(AU_CACHE_AGENT_WAYS >= 1 && AU_CACHE_AGENT_WAYS <= AU_CACHE_WAYS,
+	    "an agent's share is part of a set");
 
-	if (e == NULL) {
-		size_t i = c->next, b = au_bucket(agent, t, serial);
-
-		c->next = (c->next + 1) % AU_CACHE_SLOTS;
-		if (c->id[i].used)
-			au_cache_unlink(c, i);
-		e = &c->e[i];
-		id = &c->id[i];
-		id->used = true;
-		id->agent = agent;
-		id->time_ms = t;
-		id->serial = serial;
-		c->chain[i] = c->head[b];
-		c->head[b] = (uint16_t)(i + 1);
+	if (w < 0) {
+		w = (int)au_cache_take(st, agent);
+		st->tag[w] = tag;
+		st->agent[w] = agent;
+		st->time_ms[w] = t;
+		st->serial[w] = serial;
+		st->age[w] = ++st->added;
 	}
+	e = &c->e[si][w];
 	au_syscall_fields(d, seen, v);
 	au_keep(e->exe, sizeof(e->exe), &e->exe_len, &e->has_exe, v[AU_KEEP_EXE]);
 	au_keep(e->comm, sizeof(e->comm), &e->comm_len, &e->has_comm, v[AU_KEEP_COMM]);

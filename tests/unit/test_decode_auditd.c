@@ -464,49 +464,203 @@ test_cache_no_overwrite(void **state)
 	free(d);
 }
 
-/* The cache keeps the last 256 events: older ones are forgotten. */
+/*
+ * The cache's geometry, as decode_auditd.c has it: AU_CACHE_SETS sets of
+ * AU_CACHE_WAYS events, an agent holding at most AU_CACHE_AGENT_WAYS of
+ * its set.
+ */
+#define SETS 32
+#define SET_WAYS 32
+#define AGENT_WAYS 16
+
+/*
+ * The set of an agent id, as decode_auditd.c picks it (FNV-1a of the id,
+ * multiplied, top bits). test_cache_same_set fails if the two disagree.
+ */
+static unsigned
+set_of(const char *id)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * UINT64_C(1099511628211);
+	return (unsigned)((h * UINT64_C(0x9e3779b97f4a7c15)) >> 59);
+}
+
+/* "<prefix><n>" for the first n from 0 whose set is want and that differs from not. */
+static void
+id_in_set(char *buf, size_t sz, const char *prefix, unsigned want)
+{
+	for (unsigned n = 0; n < 100000; n++) {
+		assert_true(snprintf(buf, sz, "%s%u", prefix, n) < (int)sz);
+		if (set_of(buf) == want)
+			return;
+	}
+	fail_msg("no id of set %u", want);
+}
+
+/* SYSCALL records of serials from..to (inclusive) from agent id. */
+static void
+add_events(struct decode_ctx *ctx, struct decoded *d, const char *id, unsigned from, unsigned to)
+{
+	char line[512];
+
+	ctx->agent_id = id;
+	for (unsigned s = from; s <= to; s++) {
+		line_fmt(line, sizeof(line), EV_SYSCALL, s);
+		decode_str(line, ctx, d);
+	}
+}
+
+/* Whether agent id's CWD record of serial s is enriched (its event still cached). */
+static bool
+is_cached(struct decode_ctx *ctx, struct decoded *d, const char *id, unsigned s)
+{
+	char line[512];
+
+	ctx->agent_id = id;
+	line_fmt(line, sizeof(line), EV_CWD, s);
+	decode_str(line, ctx, d);
+	return field_exact(d, "exe") != NULL;
+}
+
+/* Agent id's events of serials from..to are all cached (want) or all not. */
+static void
+check_cached(struct decode_ctx *ctx, struct decoded *d, const char *id, unsigned from,
+    unsigned to, bool want)
+{
+	for (unsigned s = from; s <= to; s++)
+		if (is_cached(ctx, d, id, s) != want)
+			fail_msg("agent %s serial %u: %s", id, s, want ? "evicted" : "still cached");
+}
+
+/*
+ * One agent keeps its last AGENT_WAYS events, all of them interleaved at
+ * once if need be; the next one replaces its oldest.
+ */
 static void
 test_cache_evicts(void **state)
 {
-	struct decode_ctx ctx = { .recv_ms = RECV_MS, .agent_id = "a" };
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
 	struct decoded *d = malloc(sizeof(*d));
-	char line[512];
 
 	(void)state;
 	assert_non_null(d);
 	assert_non_null(ctx.auditd = decode_auditd_cache_new());
-	for (unsigned s = 1; s <= 300; s++) {
-		line_fmt(line, sizeof(line), EV_SYSCALL, s);
-		decode_str(line, &ctx, d);
-	}
-	line_fmt(line, sizeof(line), EV_CWD, 300);
-	decode_str(line, &ctx, d);
-	check_field("newest", d, "exe", "/usr/bin/bash");
-	line_fmt(line, sizeof(line), EV_CWD, 45);
-	decode_str(line, &ctx, d);
-	check_field("256th newest", d, "exe", "/usr/bin/bash");
-	line_fmt(line, sizeof(line), EV_CWD, 44);
-	decode_str(line, &ctx, d);
-	check_absent("evicted", d, "exe");
+	/* AGENT_WAYS events begun, none finished: every one is enriched */
+	add_events(&ctx, d, "a", 1, AGENT_WAYS);
+	check_cached(&ctx, d, "a", 1, AGENT_WAYS, true);
+	/* one more: the oldest goes */
+	add_events(&ctx, d, "a", AGENT_WAYS + 1, AGENT_WAYS + 1);
+	check_cached(&ctx, d, "a", 1, 1, false);
+	check_cached(&ctx, d, "a", 2, AGENT_WAYS + 1, true);
 	/* a SYSCALL seen again updates its slot rather than taking a new one */
-	line_fmt(line, sizeof(line), EV_SYSCALL, 300);
-	decode_str(line, &ctx, d);
-	line_fmt(line, sizeof(line), EV_CWD, 45);
-	decode_str(line, &ctx, d);
-	check_field("still there", d, "exe", "/usr/bin/bash");
+	add_events(&ctx, d, "a", AGENT_WAYS + 1, AGENT_WAYS + 1);
+	check_cached(&ctx, d, "a", 2, 2, true);
+	/* many more: exactly the last AGENT_WAYS */
+	add_events(&ctx, d, "a", 100, 400);
+	check_cached(&ctx, d, "a", 100, 400 - AGENT_WAYS, false);
+	check_cached(&ctx, d, "a", 400 - AGENT_WAYS + 1, 400, true);
 	decode_auditd_cache_free(ctx.auditd);
 	free(d);
 }
 
 /*
- * The cache's index over many rounds of its ring, three agents taking
- * turns: a record finds its event exactly while the event is among the
- * last 256 seen, whichever bucket it hashed to.
+ * The review's case: agent A's event is split across two batches (SYSCALL
+ * in one, EXECVE in the next) and another agent's batch of SYSCALL records
+ * comes in between – four times the cache's slots of them. A's EXECVE is
+ * still enriched (uid=0 and Image are what auditd_ssh_keygen_root needs),
+ * whether the flooding agent shares A's set or not.
+ */
+static void
+test_cache_flood(void **state)
+{
+	static const char sys[] = "type=SYSCALL msg=audit(1795604400.123:4567): arch=c000003e "
+	    "syscall=59 success=yes exit=0 ppid=1 pid=2 auid=1000 uid=0 comm=\"ssh-keygen\" "
+	    "exe=\"/usr/bin/ssh-keygen\"";
+	static const char execve[] = "type=EXECVE msg=audit(1795604400.123:4567): argc=2 "
+	    "a0=\"ssh-keygen\" a1=\"-q\"";
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+	char other[32], same[32];
+
+	(void)state;
+	assert_non_null(d);
+	id_in_set(other, sizeof(other), "noisy", (set_of("victim") + 1) % SETS);
+	id_in_set(same, sizeof(same), "noisy", set_of("victim"));
+	for (int k = 0; k < 2; k++) {
+		const char *flooder = k == 0 ? other : same;
+
+		assert_non_null(ctx.auditd = decode_auditd_cache_new());
+		ctx.agent_id = "victim";
+		decode_str(sys, &ctx, d);
+		add_events(&ctx, d, flooder, 9000, 9000 + 4 * SETS * SET_WAYS - 1);
+		ctx.agent_id = "victim";
+		decode_str(execve, &ctx, d);
+		check_field(flooder, d, "uid", "0");
+		check_field(flooder, d, "auid", "1000");
+		check_field(flooder, d, "Image", "/usr/bin/ssh-keygen");
+		check_field(flooder, d, "CommandLine", "ssh-keygen -q");
+		/* the flooder keeps its own last AGENT_WAYS */
+		check_cached(&ctx, d, flooder, 9000 + 4 * SETS * SET_WAYS - AGENT_WAYS,
+		    9000 + 4 * SETS * SET_WAYS - 1, true);
+		decode_auditd_cache_free(ctx.auditd);
+	}
+	free(d);
+}
+
+/*
+ * Three agents of one set. Two fill it with AGENT_WAYS events each; a
+ * third agent's event replaces the set's oldest (the first agent's first),
+ * which also shows that set_of agrees with the decoder. Then one of them
+ * floods: it replaces only its own, the others' events stay.
+ */
+static void
+test_cache_same_set(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+	char p[32], q[32], r[32], o[32];
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	id_in_set(p, sizeof(p), "p", 7);
+	id_in_set(q, sizeof(q), "q", 7);
+	id_in_set(r, sizeof(r), "r", 7);
+	id_in_set(o, sizeof(o), "o", 8);
+	add_events(&ctx, d, p, 1, AGENT_WAYS);
+	add_events(&ctx, d, q, 1, AGENT_WAYS);
+	check_cached(&ctx, d, p, 1, AGENT_WAYS, true);
+	check_cached(&ctx, d, q, 1, AGENT_WAYS, true);
+	/* the set is full: r's first event replaces the set's oldest */
+	add_events(&ctx, d, r, 1, 1);
+	check_cached(&ctx, d, p, 1, 1, false);
+	check_cached(&ctx, d, p, 2, AGENT_WAYS, true);
+	check_cached(&ctx, d, r, 1, 1, true);
+	/* q holds its share: however many it adds, it replaces its own */
+	add_events(&ctx, d, q, 1000, 1000 + 4 * SETS * SET_WAYS);
+	check_cached(&ctx, d, p, 2, AGENT_WAYS, true);
+	check_cached(&ctx, d, r, 1, 1, true);
+	check_cached(&ctx, d, q, 1, AGENT_WAYS, false);
+	/* an agent of another set does not touch this one */
+	add_events(&ctx, d, o, 1, 4 * SETS * SET_WAYS);
+	check_cached(&ctx, d, p, 2, AGENT_WAYS, true);
+	check_cached(&ctx, d, r, 1, 1, true);
+	decode_auditd_cache_free(ctx.auditd);
+	free(d);
+}
+
+/*
+ * Many rounds over the cache, three agents taking turns (two of them in
+ * one set, which holds their two shares exactly): a record finds its
+ * event exactly while it is among its agent's last AGENT_WAYS, whichever
+ * way it took, and the same serial from another agent is another event.
  */
 static void
 test_cache_many(void **state)
 {
-	static const char *const agents[] = { "a", "b", "c" };
+	char agents[3][32];
 	struct decode_ctx ctx = { .recv_ms = RECV_MS };
 	struct decoded *d = malloc(sizeof(*d));
 	char line[512];
@@ -515,6 +669,9 @@ test_cache_many(void **state)
 	(void)state;
 	assert_non_null(d);
 	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	id_in_set(agents[0], sizeof(agents[0]), "a", 3);
+	id_in_set(agents[1], sizeof(agents[1]), "b", 3);
+	id_in_set(agents[2], sizeof(agents[2]), "c", 20);
 	for (unsigned s = 1; s <= 3000; s++) {
 		unsigned back, t;
 
@@ -522,18 +679,18 @@ test_cache_many(void **state)
 		line_fmt(line, sizeof(line), EV_SYSCALL, s);
 		decode_str(line, &ctx, d);
 		rnd = rnd * 1103515245u + 12345u;
-		back = (rnd >> 16) % 300;
+		back = (rnd >> 16) % (3 * AGENT_WAYS + 12);
 		if (back >= s)
 			continue;
 		t = s - back;
 		ctx.agent_id = agents[t % 3];
 		line_fmt(line, sizeof(line), EV_CWD, t);
 		decode_str(line, &ctx, d);
-		if (back < 256)
+		/* back / 3 newer events of t's agent */
+		if (back / 3 < AGENT_WAYS)
 			check_field("cached", d, "exe", "/usr/bin/bash");
 		else
 			check_absent("evicted", d, "exe");
-		/* the same serial from another agent is another event */
 		ctx.agent_id = agents[(t + 1) % 3];
 		decode_str(line, &ctx, d);
 		check_absent("other agent", d, "exe");
@@ -670,6 +827,8 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_cache_enriches),
 	cmocka_unit_test(test_cache_no_overwrite),
 	cmocka_unit_test(test_cache_evicts),
+	cmocka_unit_test(test_cache_flood),
+	cmocka_unit_test(test_cache_same_set),
 	cmocka_unit_test(test_cache_many),
 	cmocka_unit_test(test_huge_argc),
 	cmocka_unit_test(test_long_line),
