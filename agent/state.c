@@ -336,19 +336,6 @@ state_parse_fp(const char **p, struct state_pos *pos)
 	*p = s + 1;
 }
 
-/* The value of hex digit c, or -1. */
-static int
-state_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Copies the path of a version 2 line, src, unescaped into out. 0, or -1
  * when it is not what state_put_path writes: a backslash not followed by
@@ -366,7 +353,7 @@ state_unescape(char *out, size_t outsz, const char *src)
 		if (c == '\\') {
 			int hi, lo;
 
-			if (p[1] != 'x' || (hi = state_hex(p[2])) < 0 || (lo = state_hex(p[3])) < 0 ||
+			if (p[1] != 'x' || (hi = ms_hexval(p[2])) < 0 || (lo = ms_hexval(p[3])) < 0 ||
 			    (hi | lo) == 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
@@ -546,8 +533,9 @@ state_load(struct agent_state_file *s, bool writable, char *err, size_t errsz)
 		}
 		got += (size_t)r;
 	}
+	/* the magic at the start, or at the second slot's (a file of 16 bytes at least) */
 	if (size >= 8 && (memcmp(img, STATE_MAGIC, 8) == 0 ||
-	    (size % 2 == 0 && memcmp(img + size / 2, STATE_MAGIC, 8) == 0))) {
+	    (size % 2 == 0 && size / 2 >= 8 && memcmp(img + size / 2, STATE_MAGIC, 8) == 0))) {
 		size_t len = 0;
 		const char *text = state_pick(img, size, &len, &s->gen, &s->slot_bytes);
 

@@ -56,8 +56,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (ctx.auditd == NULL && (ctx.auditd = decode_auditd_cache_new()) == NULL)
 		abort();
-	/* two agents: the same serials from each are different events */
-	ctx.agent_id = size > 0 && (data[size - 1] & 1) ? "agent-a" : "agent-b";
+	/*
+	 * 64 agents by the input's last byte: the same serials from each are
+	 * different events, and the cache's sets and per-agent limits are
+	 * shared, filled and taken back among them
+	 */
+	static const char *const agents[64] = { "agent-a", "agent-b", "a2", "a3", "a4", "a5",
+		"a6", "a7", "a8", "a9", "a10", "a11", "a12", "a13", "a14", "a15", "a16", "a17",
+		"a18", "a19", "a20", "a21", "a22", "a23", "a24", "a25", "a26", "a27", "a28", "a29",
+		"a30", "a31", "a32", "a33", "a34", "a35", "a36", "a37", "a38", "a39", "a40", "a41",
+		"a42", "a43", "a44", "a45", "a46", "a47", "a48", "a49", "a50", "a51", "a52", "a53",
+		"a54", "a55", "a56", "a57", "a58", "a59", "a60", "a61", "a62", "a63" };
+	ctx.agent_id = agents[size > 0 ? data[size - 1] % 64 : 0];
 	if (size > 0)
 		memcpy(buf, data, size);
 	decode_line(buf, size, &ctx, &d);
@@ -77,6 +87,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (d.msg.p != buf || d.time_ms != ctx.recv_ms || d.facility != -1))
 		abort();
 	if (!d.time_from_line && d.time_ms != ctx.recv_ms)
+		abort();
+	/* never later than the cap; at it exactly when capped */
+	if (d.time_ms > ctx.max_time_ms || (d.time_capped && d.time_ms != ctx.max_time_ms))
 		abort();
 	if (d.nfields > DECODE_MAX_FIELDS || d.scratch_used > DECODE_SCRATCH)
 		abort();

@@ -11,22 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_dir.h"
 #include "journal.h"
-#include "ms_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char dir[256];
-
-static void
-cleanup(void)
-{
-	char path[300];
-
-	snprintf(path, sizeof(path), "%s/sink.journal", dir);
-	unlink(path);
-	rmdir(dir);
-}
 
 /* Reads of the records' bytes go here, so that the compiler keeps them. */
 static volatile size_t fuzz_journal_sink;
@@ -40,23 +28,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t off = 0, next;
 	uint64_t n = 0;
 	int rc;
-	FILE *f;
 
-	if (dir[0] == '\0') {
-		const char *t = getenv("TMPDIR");
-		snprintf(dir, sizeof(dir), "%s/fuzz_journal.XXXXXX", t ? t : "/tmp");
-		if (mkdtemp(dir) == NULL)
-			abort();
-		ms_log_init("fuzz", MS_LOG_ERR);
-		atexit(cleanup);
-	}
-	snprintf(path, sizeof(path), "%s/sink.journal", dir);
-	if ((f = fopen(path, "wb")) == NULL)
-		abort();
-	if (size && fwrite(data, 1, size, f) != size)
-		abort();
-	fclose(f);
-	if ((j = journal_open(dir, 1u << 30, err, sizeof(err))) == NULL)
+	fuzz_dir_init("fuzz_journal", NULL);
+	fuzz_dir_write("sink.journal", data, size, path, sizeof(path));
+	if ((j = journal_open(fuzz_dir, 1u << 30, err, sizeof(err))) == NULL)
 		return 0;
 	while ((rc = journal_read(j, off, &r, &next)) > 0) {
 		if (next <= off)

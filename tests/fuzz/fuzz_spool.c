@@ -11,47 +11,19 @@
  * left is read back (as many as the scan counted) and the file ends are
  * asked for.
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent.h"
-#include "ms_log.h"
+#include "fuzz_dir.h"
 #include "ms_rec.h"
 #include "spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[256];
 static volatile size_t fuzz_spool_sink;
-
-/* Removes every file of the spool folder (segments, a spare, whatever the run left). */
-static void
-empty_dir(void)
-{
-	char path[600];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
-	closedir(d);
-}
-
-static void
-cleanup(void)
-{
-	empty_dir();
-	rmdir(dir);
-}
 
 static int
 take(const struct spool_rec *r, void *arg)
@@ -72,21 +44,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct spool_opts o = { .max_bytes = 1u << 26, .segment_bytes = 1u << 20, .sync = false };
-	char path[600], err[256];
+	char path[600], name[32], err[256];
 	struct spool_stats st;
 	struct spool *sp;
 	uint64_t first = 1;
 	bool keyed = false, legacy = false;
-	FILE *f;
 
-	if (dir[0] == '\0') {
-		const char *t = getenv("TMPDIR");
-		snprintf(dir, sizeof(dir), "%s/fuzz_spool.XXXXXX", t ? t : "/tmp");
-		if (mkdtemp(dir) == NULL)
-			abort();
-		ms_log_init("fuzz", MS_LOG_ERR);
-		atexit(cleanup);
-	}
+	fuzz_dir_init("fuzz_spool", NULL);
 	if (size >= 8) {
 		memcpy(&first, data, 8);
 		keyed = first >> 63;
@@ -105,18 +69,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ms_put64(k + 20, legacy ? first : 0);
 		ms_put32(k + 28, legacy ? 1 : 0);
 		ms_put32(k + 32, ms_crc32c(k, 32));
-		snprintf(path, sizeof(path), "%s/key", dir);
-		if ((f = fopen(path, "wb")) == NULL || fwrite(k, 1, sizeof(k), f) != sizeof(k))
-			abort();
-		fclose(f);
+		fuzz_dir_write("key", (const uint8_t *)k, sizeof(k), path, sizeof(path));
 	}
-	snprintf(path, sizeof(path), "%s/%016llx.seg", dir, (unsigned long long)first);
-	if ((f = fopen(path, "wb")) == NULL)
-		abort();
-	if (size && fwrite(data, 1, size, f) != size)
-		abort();
-	fclose(f);
-	if ((sp = spool_open(dir, &o, 0, err, sizeof(err))) != NULL) {
+	snprintf(name, sizeof(name), "%016llx.seg", (unsigned long long)first);
+	fuzz_dir_write(name, data, size, path, sizeof(path));
+	if ((sp = spool_open(fuzz_dir, &o, 0, err, sizeof(err))) != NULL) {
 		spool_get_stats(sp, &st);
 		fuzz_spool_sink += spool_max_seq(sp);
 		/* What the scan counted is what the loader hands out: they judge records alike. */
@@ -135,6 +92,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_spool_sink += st.recovered;
 		spool_free(sp);
 	}
-	empty_dir();
+	fuzz_dir_empty();
 	return 0;
 }
