@@ -8,8 +8,9 @@
  *   crl.pem                 one CRL per CA whose key is in the folder (tls.crl)
  *   collector.key/.crt      from pki collector
  * Redis (the collector's): minisoc:enroll:token:<sha256> (one-time tokens),
- * minisoc:enroll:agents (id -> JSON record), minisoc:enroll:revoked
- * (serial -> JSON). See docs/security.md "Enrolment".
+ * minisoc:enroll:agents (id -> JSON record), minisoc:enroll:serials:<id>
+ * (every serial issued to the id), minisoc:enroll:revoked (serial -> JSON).
+ * See docs/security.md "Enrolment".
  */
 #include <errno.h>
 #include <getopt.h>
@@ -51,8 +52,9 @@ pki_usage(FILE *out)
 	    "                                --collector, also the agent's enrol command)\n"
 	    "  list [REDIS]                  enrolled agents and pending tokens\n"
 	    "  revoke ID [--dir DIR] [--crl FILE] [REDIS]\n"
-	    "                                revoke ID's certificate and rewrite the CRL;\n"
-	    "                                then SIGHUP the collector\n"
+	    "                                revoke ID's certificate, and every earlier one\n"
+	    "                                issued to ID, and rewrite the CRL; then SIGHUP\n"
+	    "                                the collector\n"
 	    "  revoke --serial HEX [--dir DIR] [--crl FILE] [REDIS]\n"
 	    "                                the same for a certificate made elsewhere\n"
 	    "  crl [--dir DIR] [--crl FILE] [REDIS]\n"
@@ -575,8 +577,10 @@ static int
 cmd_revoke(const struct pki_opts *o, const char *agent)
 {
 	/*
-	 * One script: the record says which serial is current; it goes into
-	 * the revoked set and the record is marked, at once.
+	 * One script: the record says which serial is current; it and every
+	 * other serial issued to the id (MS_ENROLL_SERIALS_KEY: a renewed or
+	 * replaced certificate is valid until it expires, and a thief may
+	 * hold one) go into the revoked set and the record is marked, at once.
 	 */
 	static const char lua[] =
 	    "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
@@ -584,11 +588,15 @@ cmd_revoke(const struct pki_opts *o, const char *agent)
 	    "local serial = string.match(cur, '\"serial\":\"([0-9a-f]+)\"')\n"
 	    "if not serial then return {'no_serial'} end\n"
 	    "redis.call('HSET', KEYS[2], serial, ARGV[2])\n"
+	    "local n = 1\n"
+	    "for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
+	    "  if s ~= serial then redis.call('HSET', KEYS[2], s, ARGV[2]); n = n + 1 end\n"
+	    "end\n"
 	    "if not string.find(cur, '\"revoked\":true', 1, true) then\n"
 	    "  cur = string.sub(cur, 1, -2) .. ',\"revoked\":true}'\n"
 	    "  redis.call('HSET', KEYS[1], ARGV[1], cur)\n"
 	    "end\n"
-	    "return {'ok', serial}\n";
+	    "return {'ok', serial, n}\n";
 	redisContext *rc = redis_open(o);
 	redisReply *r = NULL;
 	struct ms_buf b;
@@ -606,8 +614,8 @@ cmd_revoke(const struct pki_opts *o, const char *agent)
 	ms_json_int(&j, (int64_t)time(NULL));
 	ms_json_obj_close(&j);
 	ms_json_finish(&j);
-	r = redisCommand(rc, "EVAL %s 2 minisoc:enroll:agents minisoc:enroll:revoked %s %s", lua,
-	    agent, b.data);
+	r = redisCommand(rc, "EVAL %s 3 minisoc:enroll:agents minisoc:enroll:revoked "
+	    MS_ENROLL_SERIALS_KEY "%s %s %s", lua, agent, agent, b.data);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
 		fprintf(stderr, "minisocctl pki revoke: Redis: %s\n",
 		    r && r->type == REDIS_REPLY_ERROR ? r->str : rc->errstr);
@@ -620,7 +628,11 @@ cmd_revoke(const struct pki_opts *o, const char *agent)
 		ret = 1;
 		goto out;
 	}
-	printf("revoked %s (serial %s)\n", agent, r->element[1]->str);
+	if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_INTEGER && r->element[2]->integer > 1)
+		printf("revoked %s (serial %s, and %lld earlier certificates of it)\n", agent,
+		    r->element[1]->str, r->element[2]->integer - 1);
+	else
+		printf("revoked %s (serial %s)\n", agent, r->element[1]->str);
 	if (crl_write(rc, o) < 0)
 		goto out;
 	printf("now reload the collector (systemctl reload minisoc-collector, or kill -HUP): "

@@ -68,7 +68,12 @@ static const char claim_lua[] =
 	"end\n"
 	"return {'ok', t[1], t[2], t[3]}\n";
 
-/* KEYS: agents hash. ARGV: id, serial of the presented certificate, new record. */
+/*
+ * KEYS: agents hash, the id's serials (MS_ENROLL_SERIALS_KEY). ARGV: id, serial of
+ * the presented certificate, new record, new serial. The presented
+ * certificate stays valid until it expires (an agent that did not get the
+ * new one keeps working): both serials are remembered for `pki revoke`.
+ */
 static const char renew_lua[] =
 	"local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
 	"if not cur then return 'unknown' end\n"
@@ -76,6 +81,20 @@ static const char renew_lua[] =
 	"if not string.find(cur, '\"serial\":\"' .. ARGV[2] .. '\"', 1, true) then\n"
 	"  return 'superseded' end\n"
 	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+	"redis.call('SADD', KEYS[2], ARGV[2], ARGV[4])\n"
+	"return 'ok'\n";
+
+/*
+ * KEYS: agents hash, the id's serials. ARGV: id, record, serial. The
+ * record of a new certificate; with a --replace token the one it replaces
+ * stays valid until it expires, so its serial is remembered as well.
+ */
+static const char issue_lua[] =
+	"local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"local old = cur and string.match(cur, '\"serial\":\"([0-9a-f]+)\"')\n"
+	"if old then redis.call('SADD', KEYS[2], old) end\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"redis.call('SADD', KEYS[2], ARGV[3])\n"
 	"return 'ok'\n";
 
 /* KEYS: agents hash. ARGV: id. Gives back an id reserved by claim_lua (a refusal after it). */
@@ -407,6 +426,7 @@ claim_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	redisReply *r = reply;
 	const char *status;
 	struct ms_buf rec;
+	char serial[80], skey[sizeof(MS_ENROLL_SERIALS_KEY) + MS_PKI_MAX_ID];
 
 	if (redis_failed(k, r))
 		return;
@@ -453,11 +473,15 @@ claim_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	}
 	ms_buf_init(&rec, 8192);
 	record_json(k, &rec);
+	ms_pki_serial_hex(k->issued, serial, sizeof(serial));
+	snprintf(skey, sizeof(skey), MS_ENROLL_SERIALS_KEY "%s", k->agent);
 	{
-		const char *argv[] = { "HSET", "minisoc:enroll:agents", k->agent, rec.data };
-		size_t argl[] = { 4, 21, strlen(k->agent), rec.len };
+		const char *argv[] = { "EVAL", issue_lua, "2", "minisoc:enroll:agents", skey, k->agent,
+			rec.data, serial };
+		size_t argl[] = { 4, strlen(issue_lua), 1, 21, strlen(skey), strlen(k->agent), rec.len,
+			strlen(serial) };
 
-		if (redisAsyncCommandArgv(ac, record_cb, k, 4, argv, argl) != REDIS_OK)
+		if (redisAsyncCommandArgv(ac, record_cb, k, 8, argv, argl) != REDIS_OK)
 			econn_reply(k, MS_ENROLL_UNAVAILABLE, "Redis unavailable: try again", NULL, 0);
 	}
 	ms_buf_fini(&rec);
@@ -533,6 +557,7 @@ econn_renew(struct econn *k)
 {
 	X509 *peer = SSL_get1_peer_certificate(k->ssl);
 	struct ms_buf rec;
+	char serial[80], skey[sizeof(MS_ENROLL_SERIALS_KEY) + MS_PKI_MAX_ID];
 	int ok;
 
 	k->renewal = true;
@@ -560,14 +585,16 @@ econn_renew(struct econn *k)
 	}
 	ms_buf_init(&rec, 8192);
 	record_json(k, &rec);
+	ms_pki_serial_hex(k->issued, serial, sizeof(serial));
+	snprintf(skey, sizeof(skey), MS_ENROLL_SERIALS_KEY "%s", k->agent);
 	{
-		const char *argv[] = { "EVAL", renew_lua, "1", "minisoc:enroll:agents", k->agent,
-			k->old_serial, rec.data };
-		size_t argl[] = { 4, strlen(renew_lua), 1, 21, strlen(k->agent), strlen(k->old_serial),
-			rec.len };
+		const char *argv[] = { "EVAL", renew_lua, "2", "minisoc:enroll:agents", skey, k->agent,
+			k->old_serial, rec.data, serial };
+		size_t argl[] = { 4, strlen(renew_lua), 1, 21, strlen(skey), strlen(k->agent),
+			strlen(k->old_serial), rec.len, strlen(serial) };
 
 		if (econn_redis(k) < 0 ||
-		    redisAsyncCommandArgv(k->ac, renew_cb, k, 7, argv, argl) != REDIS_OK)
+		    redisAsyncCommandArgv(k->ac, renew_cb, k, 9, argv, argl) != REDIS_OK)
 			econn_reply(k, MS_ENROLL_UNAVAILABLE, "Redis unavailable: try again", NULL, 0);
 		else
 			k->state = EC_REDIS;
@@ -589,6 +616,16 @@ econn_request(struct econn *k, const uint8_t *p, size_t len)
 		return;
 	}
 	ms_copy(k->hostname, sizeof(k->hostname), r.hostname, strlen(r.hostname));
+	/*
+	 * Said by whoever reached the port, before any check: it goes into
+	 * log lines (host=...), the record and an alert's host, so only what
+	 * a host name holds is kept – a space, '=' or '"' would add fields of
+	 * its own choosing to the refusal's log line.
+	 */
+	for (char *c = k->hostname; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    *c == '.' || *c == '-' || *c == '_'))
+			*c = '?';
 	/* The CSR first: a broken one must not use up the token. */
 	if ((req = ms_pki_csr_parse(r.csr, r.csr_len, err, sizeof(err))) == NULL) {
 		econn_reply(k, MS_ENROLL_BAD_CSR, err, NULL, 0);

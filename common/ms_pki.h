@@ -123,6 +123,15 @@ int ms_pki_crl_pem(struct ms_buf *out, X509 *ca, EVP_PKEY *ca_key,
 /* --- enrolment tokens -------------------------------------------------- */
 
 /*
+ * Redis set (this prefix + agent id) of the serial of every certificate
+ * issued to an id: at enrolment, at a --replace enrolment (the replaced
+ * one too) and at each renewal (the renewed one too). A certificate stays
+ * valid until it expires after it is superseded, so `minisocctl pki revoke`
+ * revokes every serial of the set, not only the one on record.
+ */
+#define MS_ENROLL_SERIALS_KEY "minisoc:enroll:serials:"
+
+/*
  * A token is "<secret>.<ca pin>": 64 hex digits of a random 256-bit secret,
  * a dot, and the SHA-256 of the deployment CA's public key (64 hex). Only
  * SHA-256(secret hex) is stored (Redis key minisoc:enroll:token:<hash>).

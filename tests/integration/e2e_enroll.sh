@@ -194,6 +194,32 @@ grep -q "enrolled as agent web1" "$IT_WORK/logs/enroll-web1b.log" || it_fail "re
 new_serial=$(openssl x509 -in "$IT_WORK/a-web1b/agent.crt" -noout -serial | cut -d= -f2 | tr A-F a-f | sed 's/^0*//')
 [[ $(it_redis_raw HGET minisoc:enroll:agents web1) == *"\"serial\":\"$new_serial\""* ]] ||
 	it_fail "the record does not name the replacing certificate"
+# The replaced certificate stays valid until it expires: its serial is kept for pki revoke.
+old_serial=$(openssl x509 -in "$IT_WORK/a-web1/agent.crt" -noout -serial | cut -d= -f2 | tr A-F a-f | sed 's/^0*//')
+[[ $(it_redis_raw SISMEMBER minisoc:enroll:serials:web1 "$old_serial") == 1 &&
+	$(it_redis_raw SISMEMBER minisoc:enroll:serials:web1 "$new_serial") == 1 ]] ||
+	it_fail "serials of web1 not both kept: $(it_redis_raw SMEMBERS minisoc:enroll:serials:web1 | tr '\n' ' ')"
+# Whoever reaches the port says a host name before any check; it goes into the
+# refusal's log line and alert, so it cannot add fields of its own there.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+	-subj /CN=x -outform DER -out "$IT_WORK/x.csr" 2>/dev/null || it_fail "openssl req"
+python3 - "$EPORT" "$PKI/ca.crt" "$IT_WORK/x.csr" <<'PY' || it_fail "hostile host name: no answer"
+import socket, ssl, struct, sys
+port, ca, csr = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read()
+def tlv(t, v): return bytes([t]) + struct.pack(">H", len(v)) + v
+body = tlv(1, b"ab" * 32) + tlv(2, csr) + tlv(4, b'evil code=ok reason="enrolled" agent=web1')
+ctx = ssl.create_default_context(cafile=ca)
+with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+    with ctx.wrap_socket(raw, server_hostname="collector.minisoc.local") as s:
+        s.sendall(b"MSOC" + bytes([1, 32]) + struct.pack(">HI", 0, len(body)) + body)
+        hdr = s.recv(12)
+        assert hdr[:4] == b"MSOC" and hdr[5] == 33, hdr
+PY
+refusal() { grep 'event=enroll_refused .*host=evil' "$IT_WORK/logs/collector.log"; }
+it_wait_for 5 "the hostile host name's refusal logged" refusal
+line=$(refusal | tail -n1)
+[[ $(grep -o ' code=' <<<"$line" | wc -l) == 1 && $(grep -o ' agent=' <<<"$line" | wc -l) == 1 ]] ||
+	it_fail "a host name added fields to the log line: $line"
 # A token whose system is not the register's for that agent: refused, the id not kept.
 agent_conf web6
 expect_refused web6 "$(token --agent web6 --system hr)" 2 "the register puts agent web6 in system erp"
@@ -321,6 +347,18 @@ it_stop agent_web7
 seq_done() { [[ $(it_redis_raw HGET minisoc:agents:seq web3) -ge 16 ]]; }
 it_wait_for 10 "all 16 of web3's lines handled" seq_done
 it_stop agent_web3
+# Revoking web3 revokes its first certificate too: superseded by the renewal,
+# it stays valid until it expires, and whoever stole it would keep sending.
+serial1=$(tr 'A-F' 'a-f' <<<"${serial1#serial=}" | sed 's/^0*//')
+serial2=$(openssl x509 -in "$IT_WORK/a-web3/tls/agent.crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+"$IT_CLI" pki revoke web3 --dir "$PKI" "${REDIS[@]}" >"$IT_WORK/revoke3.txt" 2>&1 ||
+	it_fail "pki revoke web3: $(cat "$IT_WORK/revoke3.txt")"
+grep -q "revoked web3 (serial $serial2, and [1-9][0-9]* earlier certificates of it)" "$IT_WORK/revoke3.txt" ||
+	it_fail "pki revoke web3 did not name the earlier certificates: $(cat "$IT_WORK/revoke3.txt")"
+for s in "$serial1" "$serial2"; do
+	[[ $(it_redis_raw HEXISTS minisoc:enroll:revoked "$s") == 1 ]] ||
+		it_fail "serial $s of web3 not revoked: $(it_redis_raw HKEYS minisoc:enroll:revoked | tr '\n' ' ')"
+done
 
 # Redis away: a clear "try again" (exit 2, unavailable), and the collector still stops cleanly.
 tok=$(token --agent web5 --system erp)
