@@ -71,7 +71,12 @@ decode_l4(const uint8_t *p, size_t n, size_t wire, struct net_pkt *pkt)
 		pkt->sport = rd16(p);
 		pkt->dport = rd16(p + 2);
 		hl = rd16(p + 4);
-		if (hl < 8)
+		/*
+		 * The UDP length cannot exceed the IP payload it travels in, or
+		 * a 60-byte packet could claim 65,527 bytes. A first fragment
+		 * is the exception: its UDP length is the whole datagram's.
+		 */
+		if (hl < 8 || (hl > wire && !pkt->fragment))
 			return NET_ERR_MALFORMED;
 		pkt->payload = p + 8;
 		/* the UDP length bounds the payload; a shorter capture is what we have */

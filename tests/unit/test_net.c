@@ -188,6 +188,28 @@ test_decode_corrupt(void **state)
 	p = tcp4("192.0.2.1", "192.0.2.2", 1, 2, NET_TH_SYN, NULL, 0);
 	p.b[14 + 20 + 12] = 0xF0;	/* TCP data offset 60: past the packet */
 	assert_int_equal(net_decode(NET_LINK_ETHERNET, p.b, p.n, &k), NET_ERR_TRUNCATED);
+	/* a UDP length past the IP payload: 18 bytes claiming 65,535 */
+	p = udp4("192.0.2.1", "192.0.2.2", 53, 4000, "0123456789", 10);
+	assert_int_equal(net_decode(NET_LINK_ETHERNET, p.b, p.n, &k), NET_OK);
+	assert_int_equal(k.wire_payload, 10);
+	p.b[14 + 20 + 4] = 0xFF;
+	p.b[14 + 20 + 5] = 0xFF;
+	assert_int_equal(net_decode(NET_LINK_ETHERNET, p.b, p.n, &k), NET_ERR_MALFORMED);
+	p.b[14 + 20 + 4] = 0;
+	p.b[14 + 20 + 5] = 19;	/* one byte more than the IP payload */
+	assert_int_equal(net_decode(NET_LINK_ETHERNET, p.b, p.n, &k), NET_ERR_MALFORMED);
+	p.b[14 + 20 + 5] = 12;	/* shorter: the rest of the IP payload is not UDP's */
+	assert_int_equal(net_decode(NET_LINK_ETHERNET, p.b, p.n, &k), NET_OK);
+	assert_int_equal(k.wire_payload, 4);
+	assert_int_equal(k.payload_len, 4);
+	/* a first fragment's UDP length is the whole datagram's */
+	p = udp4("192.0.2.1", "192.0.2.2", 53, 4000, "0123456789", 10);
+	p.b[14 + 6] = 0x20;	/* MF */
+	p.b[14 + 20 + 4] = 0x05;
+	p.b[14 + 20 + 5] = 0xDC;	/* 1,500 */
+	assert_int_equal(net_decode(NET_LINK_ETHERNET, p.b, p.n, &k), NET_OK);
+	assert_true(k.fragment);
+	assert_int_equal(k.wire_payload, 1492);
 	/* ARP is not IP, and not an error */
 	p.n = 0;
 	eth(&p, 0x0806);
