@@ -168,9 +168,15 @@ struct net_dns {
 	uint16_t id;
 	unsigned nanswers;
 	char answers[NET_DNS_MAX_ANSWERS][128];	/* A/AAAA text, CNAME/PTR/NS/MX names */
+	uint32_t walked;	/* bytes of names read: the parse's work (tests) */
 };
 
-/* Parses one DNS message (no TCP length prefix). 0, or -1 when it is not one. */
+/*
+ * Parses one DNS message (no TCP length prefix). 0, or -1 when it is not
+ * one (a name over 255 bytes is malformed). At most 64 answer records are
+ * walked and at most 4 bytes of names per message byte (+ 1,024) read:
+ * past either the rest is left, the answers so far kept.
+ */
 int net_dns_parse(const uint8_t *p, size_t n, struct net_dns *out);
 const char *net_dns_qtype_name(uint16_t t);	/* "A", "AAAA", ... or NULL */
 const char *net_dns_rcode_name(uint16_t r);	/* "NOERROR", "NXDOMAIN", ... or NULL */

@@ -395,6 +395,86 @@ test_dns(void **state)
 	assert_int_equal(net_dns_parse(b, n, &d), -1);
 }
 
+/*
+ * A question whose name is a chain of labels of wire length len (at most
+ * 63 a label), then nrr records of type 99 whose names point at it, then
+ * an A record: the review's message, where every record re-read the chain.
+ */
+static size_t
+dns_chain(uint8_t *b, size_t len, unsigned nrr)
+{
+	size_t n = 12, left = len - 1;
+
+	memcpy(b, "\x12\x34\x81\x80\0\1\0\0\0\0\0\0", 12);
+	while (left > 0) {
+		size_t l = left - 1 > 63 ? 63 : left - 1;
+		b[n++] = (uint8_t)l;
+		memset(b + n, 'a', l);
+		n += l;
+		left -= l + 1;
+	}
+	b[n++] = 0;
+	memcpy(b + n, "\0\1\0\1", 4);
+	n += 4;
+	for (unsigned i = 0; i < nrr; i++) {
+		memcpy(b + n, "\xc0\x0c\0\x63\0\1\0\0\0\x3c\0\0", 12);
+		n += 12;
+	}
+	memcpy(b + n, "\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4\xc0\0\2\1", 16);
+	n += 16;
+	b[6] = (uint8_t)((nrr + 1) >> 8);
+	b[7] = (uint8_t)(nrr + 1);
+	return n;
+}
+
+/* A name's 255 bytes, and the work of a message linear in its size. */
+static void
+test_dns_bounded(void **state)
+{
+	uint8_t *b = malloc(65536);
+	struct net_dns d;
+	size_t n;
+
+	(void)state;
+	assert_non_null(b);
+	/* 255 bytes in wire form is a name, 256 is not (RFC 1035) */
+	n = dns_chain(b, 255, 0);
+	assert_int_equal(net_dns_parse(b, n, &d), 0);
+	assert_int_equal(strlen(d.query), 253);
+	assert_int_equal(d.nanswers, 1);
+	n = dns_chain(b, 256, 0);
+	assert_int_equal(net_dns_parse(b, n, &d), -1);
+	/* a few records of a type we do not keep: the A after them is read */
+	n = dns_chain(b, 255, 5);
+	assert_int_equal(net_dns_parse(b, n, &d), 0);
+	assert_int_equal(d.nanswers, 1);
+	assert_string_equal(d.answers[0], "192.0.2.1");
+	/* 20 of them: 5,652 bytes of names in a 527-byte message, the budget ends it first */
+	n = dns_chain(b, 255, 20);
+	assert_int_equal(net_dns_parse(b, n, &d), 0);
+	assert_int_equal(d.nanswers, 0);
+	assert_true(d.walked <= 4 * n + 1024);
+	/*
+	 * 5,000 such records in 60,287 bytes: the old walk read the chain
+	 * 5,001 times (1.3 MB of labels) and found the A; now 64 records at
+	 * most are walked, and every message's names cost at most 4 bytes a
+	 * message byte plus 1,024
+	 */
+	n = dns_chain(b, 255, 5000);
+	assert_true(n < 65536);
+	assert_int_equal(net_dns_parse(b, n, &d), 0);
+	assert_int_equal(d.nanswers, 0);
+	assert_true(d.walked <= 65 * (255 + 2));
+	assert_true(d.walked <= 4 * n + 1024);
+	/* the review's 1,489-byte message: within the budget of its size */
+	n = dns_chain(b, 255, 100);
+	assert_int_equal(net_dns_parse(b, n, &d), 0);
+	assert_int_equal(d.nanswers, 0);
+	assert_true(d.walked > 0);
+	assert_true(d.walked <= 4 * n + 1024);
+	free(b);
+}
+
 static void
 test_tls_sni(void **state)
 {
@@ -747,6 +827,7 @@ main(void)
 		cmocka_unit_test(test_decode_ipv6_ext),
 		cmocka_unit_test(test_decode_fragments),
 		cmocka_unit_test(test_dns),
+		cmocka_unit_test(test_dns_bounded),
 		cmocka_unit_test(test_tls_sni),
 		cmocka_unit_test(test_ssh_http),
 		cmocka_unit_test(test_flow_tcp_session),
