@@ -365,6 +365,7 @@ struct capture_stats {
 	uint64_t flows_active;
 	uint64_t flows_evicted;
 	uint64_t attempts_suppressed;
+	uint64_t app_suppressed;	/* http/dns/ssl events withheld */
 };
 
 /*

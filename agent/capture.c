@@ -532,4 +532,5 @@ capture_get_stats(const struct capture *c, struct capture_stats *out)
 	out->flows_active = ns->flows_active;
 	out->flows_evicted = ns->flows_evicted;
 	out->attempts_suppressed = ns->attempts_suppressed;
+	out->app_suppressed = ns->app_suppressed;
 }

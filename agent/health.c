@@ -315,6 +315,7 @@ report_capture(struct health_report *r, const struct capture *c)
 	report_u64(r, "capture.flows_active", s.flows_active);
 	report_u64(r, "capture.flows_evicted", s.flows_evicted);
 	report_u64(r, "capture.attempts_suppressed", s.attempts_suppressed);
+	report_u64(r, "capture.app_suppressed", s.app_suppressed);
 }
 
 /*

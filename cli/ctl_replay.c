@@ -152,13 +152,14 @@ replay_pcap(const char *path, struct detector *const *dets, size_t ndets, struct
 	st = net_get_stats(n);
 	fprintf(stderr, "minisocctl replay: %s: packets=%llu decoded=%llu truncated=%llu "
 	    "malformed=%llu not_ip=%llu fragments=%llu flows=%llu flows_evicted=%llu "
-	    "attempts_suppressed=%llu events=%llu\n", path,
+	    "attempts_suppressed=%llu app_suppressed=%llu events=%llu\n", path,
 	    (unsigned long long)st->packets, (unsigned long long)st->err[NET_OK],
 	    (unsigned long long)st->err[NET_ERR_TRUNCATED],
 	    (unsigned long long)st->err[NET_ERR_MALFORMED],
 	    (unsigned long long)st->err[NET_ERR_NOT_IP], (unsigned long long)st->fragments,
 	    (unsigned long long)st->flows, (unsigned long long)st->flows_evicted,
-	    (unsigned long long)st->attempts_suppressed, (unsigned long long)st->events);
+	    (unsigned long long)st->attempts_suppressed, (unsigned long long)st->app_suppressed,
+	    (unsigned long long)st->events);
 	net_free(n);
 	return rc;
 }

@@ -109,6 +109,7 @@ struct net_stats {
 	uint64_t flows_active;
 	uint64_t sources_evicted;	/* scan counters pushed out of a full table */
 	uint64_t attempts_suppressed;	/* conn events folded into a scan event */
+	uint64_t app_suppressed;	/* http/dns/ssl events withheld (a flow's cap, the budget) */
 	uint64_t events;		/* JSON lines emitted */
 	uint64_t events_truncated;	/* lines cut at NET_EVENT_MAX */
 	uint64_t proto_errors;		/* DNS/TLS/SSH/HTTP payloads that did not parse */

@@ -11,15 +11,18 @@
  * a closed entry stays linger_us to absorb the last ACKs and
  * retransmissions silently.
  *
- * Scan counters: one entry per source that opens things (TCP SYN, ICMP
+ * Scan counters: one entry per source that opens things (TCP SYN, a TCP
+ * segment that finds no flow – FIN, NULL, XMAS, ACK, data: a probe –, ICMP
  * echo request, a new UDP flow), in the same kind of table; per window of
- * scan_window_us from its first packet: SYNs, SYN-ACKs and RSTs coming
- * back, echo requests and replies, distinct destination ports (a 64 Ki-bit
- * set: exact) and hosts (exact up to SCAN_HOSTS, then saturated). A window
- * above a floor becomes one "scan" event. Beyond attempts_per_window
- * unanswered SYNs, a source's further SYNs no longer get flow entries and
- * its failed attempts no longer get conn events: a flood or a full port
- * scan costs a handful of events, and the flow table is not flushed by it.
+ * scan_window_us from its first packet: SYNs, probes, SYN-ACKs and RSTs
+ * coming back, echo requests and replies, distinct destination ports (a
+ * 64 Ki-bit set: exact) and hosts (exact up to SCAN_HOSTS, then saturated).
+ * A window above a floor becomes one "scan" event. Beyond
+ * attempts_per_window unanswered attempts (SYNs, probes, UDP flows), a
+ * source's further attempts no longer get flow entries and its flows that
+ * are not conversations no longer get events: a flood or a full port scan,
+ * whatever its flags, costs a handful of events, and the flow table is not
+ * flushed by it.
  *
  * Time only moves forward with the packets (or net_tick); every second of
  * it both tables are swept for what ended.
@@ -36,6 +39,8 @@
 #define SCAN_FEW	16	/* ports / hosts a reset clears one by one */
 #define NET_DSTS	64	/* destinations with failed-attempt counters */
 #define SWEEP_US	1000000
+#define APP_BURST	32	/* http/dns events of a flow, then ... */
+#define APP_EVERY_MS	1000	/* ... one a second at most */
 
 enum flow_hist {
 	H_SYN = 1 << 0,		/* orig SYN */
@@ -49,6 +54,16 @@ enum flow_hist {
 };
 
 enum flow_service { SVC_NONE = 0, SVC_DNS, SVC_HTTP, SVC_SSL, SVC_SSH };
+
+/* flow.probe: a flow not opened by a SYN (TCP) or any flow of UDP / ICMP */
+enum flow_probe {
+	P_OPENER_R = 1 << 0,	/* its first packet came from the responder */
+	P_ANSWERED = 1 << 1,	/* the other side sent a packet that was not a RST */
+	P_PROBE = 1 << 2,	/* TCP without SYN: counted as a probe of its opener */
+};
+
+/* flow.grant: whether a flow that is not a conversation gets its events */
+enum flow_grant { G_UNDECIDED = 0, G_REPORT, G_FOLD };
 static const char *const svc_names[] = { NULL, "dns", "http", "ssl", "ssh" };
 
 struct nkey {
@@ -77,6 +92,10 @@ struct flow {
 	uint8_t ssh_side;	/* bit d: the banner of direction d is in u.ssh[d] */
 	uint8_t ssh_done;
 	uint8_t dns_pending;	/* u.dns holds a query not answered yet */
+	uint8_t probe;		/* enum flow_probe */
+	uint8_t grant;		/* enum flow_grant */
+	uint8_t napp;		/* http/dns events so far (saturates) */
+	uint32_t app_ms;	/* time of the last one, ms after first_us */
 	/* kept last: a new flow clears everything before it only */
 	union {
 		char ssh[2][SSH_BANNER];	/* SSH: the version banners */
@@ -95,6 +114,8 @@ struct src {
 	int64_t start_us;
 	int64_t last_us;
 	uint32_t syn, syn_ack, rst_in, echo_req, echo_reply, udp;
+	uint32_t probes;	/* TCP segments without SYN that opened a flow (or would have) */
+	uint32_t answered;	/* probes and UDP flows the other side answered */
 	uint32_t nports, nhosts;
 	uint32_t attempts_logged, suppressed;
 	/*
@@ -345,6 +366,9 @@ flow_state(const struct flow *f)
 }
 
 static struct src *src_find(struct net *n, const uint8_t addr[16]);
+static struct src *src_get(struct net *n, const uint8_t addr[16], int64_t now);
+static void src_port(struct src *s, uint16_t port);
+static void src_host(struct src *s, const uint8_t addr[16]);
 static void dst_attempt(struct net *n, const uint8_t dst[16], const uint8_t src[16],
     bool suppressed, int64_t now);
 
@@ -366,6 +390,91 @@ attempt_token(struct net *n)
 		return false;
 	n->tokens -= 1.0;
 	return true;
+}
+
+/*
+ * Whether f is a conversation: a TCP handshake, or (TCP without SYN, UDP,
+ * ICMP) the side that did not open it answered with something else than a
+ * RST. Only conversations get their events whatever the budgets.
+ */
+static bool
+flow_conversation(const struct flow *f)
+{
+	if (f->k.proto == NET_TCP && !(f->probe & P_PROBE))
+		return (f->hist & (H_SYN | H_SYNACK)) == (H_SYN | H_SYNACK);
+	return (f->probe & P_ANSWERED) != 0;
+}
+
+/* The side that sent f's first packet: its address, the other's and the port it went to. */
+static void
+flow_opener(const struct flow *f, const uint8_t **src, const uint8_t **dst, uint16_t *dport)
+{
+	bool lo = (f->orig_lo != 0) != ((f->probe & P_OPENER_R) != 0);
+
+	*src = lo ? f->k.lo : f->k.hi;
+	*dst = lo ? f->k.hi : f->k.lo;
+	*dport = lo ? f->k.phi : f->k.plo;
+}
+
+/*
+ * Whether the events of f go out. A flow that is not a conversation
+ * (S0, REJ, SH, OTH without answer, an unanswered or reply-only UDP flow)
+ * is decided once, at its first event: beyond its opener's
+ * attempts_per_window, or the global attempts_per_s (many sources), it is
+ * folded into the scan events. Every one counts for its destination.
+ */
+static bool
+flow_granted(struct net *n, struct flow *f)
+{
+	const uint8_t *oa, *ra;
+	uint16_t dp;
+	struct src *s;
+	bool over_src, over_all;
+
+	if (flow_conversation(f))
+		return true;
+	if (f->grant != G_UNDECIDED)
+		return f->grant == G_REPORT;
+	flow_opener(f, &oa, &ra, &dp);
+	s = src_find(n, oa);
+	over_src = s != NULL && s->attempts_logged >= n->c.attempts_per_window;
+	over_all = !over_src && !attempt_token(n);
+	dst_attempt(n, ra, oa, over_src || over_all, f->last_us);
+	if (over_src || over_all) {
+		if (over_src)
+			s->suppressed++;
+		n->st.attempts_suppressed++;
+		f->grant = G_FOLD;
+		return false;
+	}
+	if (s != NULL)
+		s->attempts_logged++;
+	f->grant = G_REPORT;
+	return true;
+}
+
+/*
+ * Whether one more http/dns/ssl event of f may go out: a flow that is not
+ * a conversation needs its grant and one more token of the global budget
+ * (a spoofed packet costs no more events than a spoofed SYN); any flow gets
+ * APP_BURST of them, then one every APP_EVERY_MS. The rest are counted.
+ */
+static bool
+flow_app_ok(struct net *n, struct flow *f, int64_t now)
+{
+	uint32_t ms = (uint32_t)((now - f->first_us) / 1000);
+
+	if (!flow_granted(n, f) || (!flow_conversation(f) && !attempt_token(n)))
+		goto fold;
+	if (f->napp < APP_BURST)
+		f->napp++;
+	else if (ms - f->app_ms < APP_EVERY_MS)
+		goto fold;
+	f->app_ms = ms;
+	return true;
+fold:
+	n->st.app_suppressed++;
+	return false;
 }
 
 /* An SSH event from the banners seen (once per connection). */
@@ -395,6 +504,8 @@ flow_emit_dns_unanswered(struct net *n, struct flow *f)
 	if (!f->dns_pending)
 		return;
 	f->dns_pending = 0;
+	if (!flow_app_ok(n, f, n->now_us))
+		return;
 	flow_event_begin(n, &w, "dns", f, f->u.dns.ts_us);
 	net_jw_cstr(&w, "proto", proto_name(f->u.dns.proto));
 	net_jw_u64(&w, "trans_id", f->u.dns.id);
@@ -412,31 +523,26 @@ flow_emit_conn(struct net *n, struct flow *f)
 	struct net_jw w;
 	const char *state = flow_state(f);
 
+	if ((f->probe & (P_PROBE | P_ANSWERED)) == P_PROBE) {
+		/*
+		 * A probe's port and host count once it ended unanswered: a
+		 * busy server seen mid-stream (its clients answer) is no scanner.
+		 */
+		const uint8_t *oa, *ra;
+		uint16_t dp;
+		struct src *s;
+
+		flow_opener(f, &oa, &ra, &dp);
+		s = src_get(n, oa, n->now_us);
+		src_port(s, dp);
+		src_host(s, ra);
+	}
+	if (!flow_granted(n, f))
+		return;
 	if (f->service == SVC_SSH)
 		flow_emit_ssh(n, f, f->last_us);
 	if (f->service == SVC_DNS)
 		flow_emit_dns_unanswered(n, f);
-	/*
-	 * Failed attempts of a source beyond its allowance go into its scan
-	 * event; beyond the global budget (many sources), into the
-	 * destination's. Every one counts for its destination.
-	 */
-	if (strcmp(state, "S0") == 0 || strcmp(state, "REJ") == 0) {
-		const uint8_t *oh = f->orig_lo ? f->k.lo : f->k.hi, *rh = f->orig_lo ? f->k.hi : f->k.lo;
-		struct src *s = src_find(n, oh);
-		bool over_src = s != NULL && s->attempts_logged >= n->c.attempts_per_window;
-		bool over_all = !over_src && !attempt_token(n);
-
-		dst_attempt(n, rh, oh, over_src || over_all, f->last_us);
-		if (over_src || over_all) {
-			if (over_src)
-				s->suppressed++;
-			n->st.attempts_suppressed++;
-			return;
-		}
-		if (s != NULL)
-			s->attempts_logged++;
-	}
 	flow_event_begin(n, &w, "conn", f, f->first_us);
 	net_jw_cstr(&w, "proto", proto_name(f->k.proto));
 	if (f->service != SVC_NONE)
@@ -474,7 +580,7 @@ src_report(struct net *n, struct src *s)
 	uint32_t unanswered = s->syn > s->syn_ack ? s->syn - s->syn_ack : 0;
 
 	if (s->nports < n->c.scan_min_ports && s->nhosts < n->c.scan_min_hosts &&
-	    s->syn < n->c.scan_min_syn && s->suppressed == 0)
+	    s->syn < n->c.scan_min_syn && s->probes < n->c.scan_min_syn && s->suppressed == 0)
 		return;
 	net_jw_begin(&w, n->line, sizeof(n->line), "scan", s->start_us);
 	net_jw_cstr(&w, "scope", "source");
@@ -484,6 +590,7 @@ src_report(struct net *n, struct src *s)
 	net_jw_u64(&w, "syn_ack", s->syn_ack);
 	net_jw_u64(&w, "syn_unanswered", unanswered);
 	net_jw_u64(&w, "rst_in", s->rst_in);
+	net_jw_u64(&w, "probes", s->probes);
 	net_jw_u64(&w, "echo_req", s->echo_req);
 	net_jw_u64(&w, "echo_reply", s->echo_reply);
 	net_jw_u64(&w, "udp_flows", s->udp);
@@ -586,11 +693,16 @@ src_host(struct src *s, const uint8_t addr[16])
 	}
 }
 
-/* Too many unanswered SYNs this window: no more flow entries for this source. */
+/*
+ * Too many unanswered attempts (SYNs, probes, UDP flows) this window: no
+ * more flow entries for this source.
+ */
 static bool
 src_over(const struct net *n, const struct src *s)
 {
-	return s->syn > s->syn_ack && s->syn - s->syn_ack > n->c.attempts_per_window;
+	uint32_t tried = s->syn + s->probes + s->udp, got = s->syn_ack + s->answered;
+
+	return tried > got && tried - got > n->c.attempts_per_window;
 }
 
 /* --- failed attempts per destination ----------------------------------- */
@@ -863,6 +975,8 @@ proto_dns(struct net *n, struct flow *f, const struct net_pkt *p, int64_t now)
 	}
 	if (f->dns_pending && f->u.dns.id == d.id)
 		f->dns_pending = 0;
+	if (!flow_app_ok(n, f, now))
+		return;
 	flow_event_begin(n, &w, "dns", f, now);
 	net_jw_cstr(&w, "proto", proto_name(p->proto));
 	net_jw_u64(&w, "trans_id", d.id);
@@ -910,7 +1024,7 @@ proto_tcp(struct net *n, struct flow *f, const struct net_pkt *p, int dir, int64
 			f->u.ssh[dir][bl] = '\0';
 			f->ssh_side |= (uint8_t)(1 << dir);
 			f->service = SVC_SSH;
-			if (f->ssh_side == 3)
+			if (f->ssh_side == 3 && flow_granted(n, f))
 				flow_emit_ssh(n, f, now);
 		}
 		return;
@@ -925,6 +1039,8 @@ proto_tcp(struct net *n, struct flow *f, const struct net_pkt *p, int dir, int64
 			return;
 		}
 		f->service = SVC_SSL;
+		if (!flow_app_ok(n, f, now))
+			return;
 		flow_event_begin(n, &w, "ssl", f, now);
 		if (r == 1)
 			net_jw_cstr(&w, "server_name", sni);
@@ -936,6 +1052,8 @@ proto_tcp(struct net *n, struct flow *f, const struct net_pkt *p, int dir, int64
 		if (net_http_request(m, len, &h) < 0)
 			return;
 		f->service = SVC_HTTP;
+		if (!flow_app_ok(n, f, now))
+			return;
 		flow_event_begin(n, &w, "http", f, now);
 		net_jw_str(&w, "method", h.method, h.method_len);
 		if (h.host)
@@ -947,14 +1065,50 @@ proto_tcp(struct net *n, struct flow *f, const struct net_pkt *p, int dir, int64
 	}
 }
 
+/*
+ * A packet from direction dir of f, which was not opened by a SYN: the
+ * first that is not from its opener and not a RST makes it a conversation.
+ */
+static void
+flow_answer(struct net *n, struct flow *f, int dir, bool rst)
+{
+	const uint8_t *oa, *ra;
+	uint16_t dp;
+	struct src *s;
+
+	if ((f->probe & P_ANSWERED) || rst || dir == ((f->probe & P_OPENER_R) ? 1 : 0))
+		return;
+	f->probe |= P_ANSWERED;
+	flow_opener(f, &oa, &ra, &dp);
+	if (f->k.proto != NET_ICMP && f->k.proto != NET_ICMP6 &&
+	    (s = src_find(n, oa)) != NULL)
+		s->answered++;
+}
+
+/*
+ * A new attempt of source s (a probe or a UDP flow): counted; false when s
+ * is over its allowance (no flow entry then; its port and host count now).
+ */
+static bool
+src_attempt(struct net *n, struct src *s, const struct net_pkt *p)
+{
+	if (!src_over(n, s))
+		return true;
+	s->suppressed++;
+	n->st.attempts_suppressed++;
+	src_port(s, p->dport);
+	src_host(s, p->dst);
+	return false;
+}
+
 static void
 track_tcp(struct net *n, const struct net_pkt *p, int64_t now)
 {
 	uint8_t fl = p->tcp_flags;
 	bool syn = (fl & (NET_TH_SYN | NET_TH_ACK)) == NET_TH_SYN;
 	bool synack = (fl & (NET_TH_SYN | NET_TH_ACK)) == (NET_TH_SYN | NET_TH_ACK);
-	bool create = true, sender_orig = true;
-	struct flow *f;
+	bool create = true, sender_orig = true, probe = false;
+	struct flow *f = NULL;
 	int dir;
 
 	if (syn) {
@@ -975,17 +1129,35 @@ track_tcp(struct net *n, const struct net_pkt *p, int64_t now)
 			else
 				s->rst_in++;
 		}
-		/* answers to attempts we did not track open nothing */
+		/*
+		 * Answers to attempts we did not track open nothing (nor count
+		 * as attempts of who sends them: a scanner would spend its
+		 * target's allowance).
+		 */
 		create = false;
-	} else if (p->payload_len == 0 && !(fl & NET_TH_FIN)) {
-		create = false;	/* a bare ACK mid-stream: nothing to learn */
-	} else {
-		/* mid-stream: the side with the lower port is probably the server */
+	} else if ((f = flow_get(n, p, now, &dir, false, true)) == NULL) {
+		/*
+		 * FIN, NULL, XMAS, ACK, data without a SYN seen: a probe of its
+		 * sender, the same attempt as a SYN – or a conversation seen
+		 * mid-stream, once the other side answers. Mid-stream, the side
+		 * with the lower port is probably the server.
+		 */
+		struct src *s = src_get(n, p->src, now);
+		s->probes++;
+		if (!src_attempt(n, s, p))
+			return;
+		probe = true;
 		sender_orig = p->sport >= p->dport;
 	}
-	f = flow_get(n, p, now, &dir, create, sender_orig);
-	if (f == NULL)
-		return;
+	if (f == NULL) {
+		f = flow_get(n, p, now, &dir, create, sender_orig);
+		if (f == NULL)
+			return;
+		if (probe)
+			f->probe = (uint8_t)(P_PROBE | (dir ? P_OPENER_R : 0));
+	}
+	if (f->probe & P_PROBE)
+		flow_answer(n, f, dir, (fl & NET_TH_RST) != 0);
 	f->last_us = now;
 	f->pkts[dir]++;
 	f->bytes[dir] += p->wire_payload;
@@ -1039,15 +1211,26 @@ track_other(struct net *n, const struct net_pkt *p, int64_t now)
 			create = false;
 		}
 	}
-	f = flow_get(n, p, now, &dir, create, sender_orig);
-	if (f == NULL)
-		return;
-	if (f->pkts[0] == 0 && f->pkts[1] == 0 && dir == 0 && p->proto == NET_UDP) {
-		struct src *s = src_get(n, p->src, now);
-		s->udp++;
-		src_port(s, p->dport);
-		src_host(s, p->dst);
+	f = flow_get(n, p, now, &dir, false, sender_orig);
+	if (f == NULL) {
+		if (!create)
+			return;
+		if (p->proto == NET_UDP) {
+			/* a new UDP flow: an attempt of its sender until answered */
+			struct src *s = src_get(n, p->src, now);
+			s->udp++;
+			src_port(s, p->dport);
+			src_host(s, p->dst);
+			if (src_over(n, s)) {
+				s->suppressed++;
+				n->st.attempts_suppressed++;
+				return;
+			}
+		}
+		f = flow_get(n, p, now, &dir, true, sender_orig);
+		f->probe = dir ? P_OPENER_R : 0;
 	}
+	flow_answer(n, f, dir, false);
 	f->last_us = now;
 	f->pkts[dir]++;
 	f->bytes[dir] += p->wire_payload;

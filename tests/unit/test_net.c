@@ -542,6 +542,8 @@ struct sink {
 	int64_t ts[128];
 	size_t n;
 	size_t total;
+	size_t conn, http, dns, scan;	/* every line, kept or not */
+	char last_scan[NET_EVENT_MAX];
 };
 
 static void
@@ -556,6 +558,16 @@ sink_cb(const char *line, size_t len, int64_t ts_us, void *arg)
 		s->n++;
 	}
 	s->total++;
+	if (strstr(line, "\"_path\":\"conn\""))
+		s->conn++;
+	else if (strstr(line, "\"_path\":\"http\""))
+		s->http++;
+	else if (strstr(line, "\"_path\":\"dns\""))
+		s->dns++;
+	else if (strstr(line, "\"_path\":\"scan\"")) {
+		s->scan++;
+		memcpy(s->last_scan, line, len + 1);
+	}
 }
 
 static const char *
@@ -780,6 +792,192 @@ test_flood_many_sources(void **state)
 	free(s);
 }
 
+/*
+ * FIN, XMAS, NULL and ACK scans of 1000 ports, answered by RSTs or not: the
+ * same as a SYN scan – one scan event, 100 conn events, 100 flows.
+ */
+static void
+test_scan_probes(void **state)
+{
+	static const struct {
+		uint8_t flags;
+		bool rst;
+	} scans[] = {
+		{ NET_TH_FIN, true }, { NET_TH_FIN, false },
+		{ NET_TH_FIN | NET_TH_PSH | 0x20, true },	/* XMAS: FIN, PSH, URG */
+		{ 0, true }, { NET_TH_ACK, true }, { NET_TH_ACK, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(scans) / sizeof(scans[0]); i++) {
+		struct sink *s = calloc(1, sizeof(*s));
+		struct net *n = net_new(NULL, sink_cb, s);
+		int64_t t = 1700000000000000LL;
+		const char *e;
+
+		for (int port = 1; port <= 1000; port++) {
+			feed(n, t, tcp4("203.0.113.5", "10.0.0.2", 40000, (uint16_t)port, scans[i].flags,
+			    NULL, 0));
+			if (scans[i].rst)
+				feed(n, t + 1, tcp4("10.0.0.2", "203.0.113.5", (uint16_t)port, 40000,
+				    NET_TH_RST | NET_TH_ACK, NULL, 0));
+			t += 100;
+		}
+		net_flush(n);
+		assert_int_equal(s->scan, 1);
+		assert_int_equal(s->conn, 100);
+		assert_int_equal(net_get_stats(n)->flows, 100);
+		assert_int_equal(net_get_stats(n)->attempts_suppressed, 900);
+		e = find(s, "\"_path\":\"scan\"");
+		assert_non_null(e);
+		assert_non_null(strstr(e, "\"scope\":\"source\",\"id.orig_h\":\"203.0.113.5\""));
+		assert_non_null(strstr(e, "\"probes\":1000,"));
+		assert_non_null(strstr(e, "\"distinct_ports\":1000,\"distinct_hosts\":1"));
+		net_free(n);
+		free(s);
+	}
+}
+
+/*
+ * 5,000 spoofed packets in a second, whatever their flags, or DNS answers
+ * nobody asked for: within the budget of a SYN flood (200 a second, a
+ * second's worth at once: 400 events and the target's summary), also once
+ * their flows ended.
+ */
+static void
+test_flood_any_flags(void **state)
+{
+	static const char get[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint8_t dns[64];
+	size_t dl = dns_query(dns, 0x1234, "www.example.com", 1, true, 0);
+
+	(void)state;
+	memcpy(dns + dl, "\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4\1\2\3\4", 16);
+	dns[7] = 1;
+	dl += 16;
+	for (int kind = 0; kind < 5; kind++) {
+		struct sink *s = calloc(1, sizeof(*s));
+		struct net *n = net_new(NULL, sink_cb, s);
+		int64_t t = 1700000000000000LL;
+		uint32_t r = 1;
+		char src[32];
+
+		for (int i = 0; i < 5000; i++) {
+			uint16_t sp;
+
+			r = r * 1103515245u + 12345u;
+			snprintf(src, sizeof(src), "10.%u.%u.%u", (r >> 24) & 0xff, (r >> 16) & 0xff,
+			    ((r >> 8) & 0xfe) + 1);
+			sp = (uint16_t)(1024 + (r & 0x7fff));
+			switch (kind) {
+			case 0:
+				feed(n, t, tcp4(src, "10.0.0.80", sp, 80, NET_TH_FIN, NULL, 0));
+				break;
+			case 1:
+				feed(n, t, tcp4(src, "10.0.0.80", sp, 80, NET_TH_SYN | NET_TH_FIN, NULL, 0));
+				break;
+			case 2:
+				feed(n, t, tcp4(src, "10.0.0.80", sp, 80, NET_TH_ACK | NET_TH_PSH, get,
+				    sizeof(get) - 1));
+				break;
+			case 3:
+				feed(n, t, tcp4(src, "10.0.0.80", sp, 80, 0, NULL, 0));
+				break;
+			default:
+				feed(n, t, udp4(src, "10.0.0.80", 53, sp, dns, dl));
+				break;
+			}
+			t += 200;
+		}
+		/* a minute passes: every flow ends by time, as it would live */
+		for (int k = 0; k < 61; k++)
+			net_tick(n, t + k * 1000000LL);
+		net_flush(n);
+		assert_true(s->total <= 401);
+		assert_true(s->conn + s->http + s->dns <= 400);
+		assert_int_equal(s->scan, 1);
+		assert_non_null(strstr(s->last_scan, "\"scope\":\"target\",\"id.resp_h\":\"10.0.0.80\""));
+		assert_non_null(strstr(s->last_scan, "\"attempts\":5000,"));
+		net_free(n);
+		free(s);
+	}
+}
+
+/* HTTP events of one flow: the first 32, then one a second; the rest counted. */
+static void
+test_http_per_flow(void **state)
+{
+	static const char get[] = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct sink *s = calloc(1, sizeof(*s));
+	struct net *n = net_new(NULL, sink_cb, s);
+	const char *a = "10.0.0.1", *b = "10.0.0.2";
+	int64_t t = 1700000000000000LL;
+
+	(void)state;
+	feed(n, t, tcp4(a, b, 40000, 80, NET_TH_SYN, NULL, 0));
+	feed(n, t + 100, tcp4(b, a, 80, 40000, NET_TH_SYN | NET_TH_ACK, NULL, 0));
+	for (int i = 0; i < 5000; i++)
+		feed(n, t + 200 + i * 150, tcp4(a, b, 40000, 80, NET_TH_ACK | NET_TH_PSH, get,
+		    sizeof(get) - 1));
+	assert_int_equal(s->http, 32);
+	assert_int_equal(net_get_stats(n)->app_suppressed, 5000 - 32);
+	/* a beacon on a kept-alive connection: one a second still goes out */
+	for (int i = 0; i < 3; i++)
+		feed(n, t + (int64_t)(2 + i) * 1000000, tcp4(a, b, 40000, 80, NET_TH_ACK | NET_TH_PSH,
+		    get, sizeof(get) - 1));
+	assert_int_equal(s->http, 35);
+	/* the same without a handshake and without answer: no more */
+	for (int i = 0; i < 5000; i++)
+		feed(n, t + 200 + i * 150, tcp4(a, b, 40001, 80, NET_TH_ACK | NET_TH_PSH, get,
+		    sizeof(get) - 1));
+	assert_int_equal(s->http, 35 + 32);
+	net_flush(n);
+	assert_int_equal(s->conn, 2);
+	net_free(n);
+	free(s);
+}
+
+/*
+ * What stays: a server seen mid-stream with 150 clients (its segments open
+ * the flows, the clients answer) is no scanner and every connection is
+ * reported; a DNS answer to a query we saw gives its event.
+ */
+static void
+test_midstream_not_probe(void **state)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	struct net_conf c;
+	struct net *n;
+	int64_t t = 1700000000000000LL;
+	uint8_t q[64], r[64];
+	size_t ql = dns_query(q, 7, "a.example", 1, false, 0);
+	size_t rl = dns_query(r, 7, "a.example", 1, true, 0);
+	char dst[32];
+
+	(void)state;
+	net_conf_defaults(&c);
+	c.attempts_per_s = 10;	/* a small budget: conversations do not need it */
+	n = net_new(&c, sink_cb, s);
+	for (int i = 0; i < 150; i++) {
+		snprintf(dst, sizeof(dst), "10.2.%d.%d", i / 100, i % 100 + 1);
+		feed(n, t + i * 10, tcp4("10.0.0.2", dst, 443, (uint16_t)(50000 + i),
+		    NET_TH_ACK | NET_TH_PSH, "data", 4));
+		feed(n, t + i * 10 + 5, tcp4(dst, "10.0.0.2", (uint16_t)(50000 + i), 443, NET_TH_ACK,
+		    NULL, 0));
+	}
+	for (int i = 0; i < 20; i++) {
+		feed(n, t + 2000 + i * 10, udp4("10.0.0.5", "10.0.0.53", (uint16_t)(30000 + i), 53, q, ql));
+		feed(n, t + 2005 + i * 10, udp4("10.0.0.53", "10.0.0.5", 53, (uint16_t)(30000 + i), r, rl));
+	}
+	net_flush(n);
+	assert_int_equal(s->scan, 0);
+	assert_int_equal(s->conn, 170);
+	assert_int_equal(s->dns, 20);
+	assert_int_equal(net_get_stats(n)->attempts_suppressed, 0);
+	net_free(n);
+	free(s);
+}
+
 static void
 test_event_escaping(void **state)
 {
@@ -836,6 +1034,10 @@ main(void)
 		cmocka_unit_test(test_scan_summary),
 		cmocka_unit_test(test_scan_windows_reset),
 		cmocka_unit_test(test_flood_many_sources),
+		cmocka_unit_test(test_scan_probes),
+		cmocka_unit_test(test_flood_any_flags),
+		cmocka_unit_test(test_http_per_flow),
+		cmocka_unit_test(test_midstream_not_probe),
 		cmocka_unit_test(test_event_escaping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
