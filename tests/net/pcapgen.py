@@ -18,6 +18,12 @@ Scenarios (addresses from the documentation ranges):
   synflood   3000 SYNs 203.0.113.70 -> 198.51.100.10:80, random source
              ports, no answers.
   synflood_spoofed  5000 SYNs to 198.51.100.10:80 from random sources.
+  probescan  203.0.113.51 scans ports 1..1000 of 198.51.100.10 in 1 s
+             without SYN: FIN, NULL, XMAS and ACK probes in turn; closed
+             ports answer RST (22 and 80 only the ACK probes).
+  flood_flags  5000 packets to 198.51.100.10 in 1 s from random sources:
+             FIN, SYN|FIN, ACK with an HTTP request, NULL, and DNS answers
+             from port 53 nobody asked for, in turn.
   dns        UDP and TCP DNS: A (2 answers), AAAA, NXDOMAIN, TXT over TCP,
              a CNAME chain; each query answered.
   apps       an HTTP request, a TLS ClientHello with SNI, an SSH session,
@@ -79,7 +85,7 @@ def ipv6(src, dst, nh, payload, ext=b""):
 
 def tcp(sp, dp, flags, seq=0, ack=0, data=b"", off=5):
     f = 0
-    for c, bit in (("F", 1), ("S", 2), ("R", 4), ("P", 8), ("A", 16)):
+    for c, bit in (("F", 1), ("S", 2), ("R", 4), ("P", 8), ("A", 16), ("U", 32)):
         if c in flags:
             f |= bit
     return struct.pack("!HHIIBBHHH", sp, dp, seq, ack, off << 4, f, 65535, 0, 0) + data
@@ -231,6 +237,38 @@ def sc_synflood_spoofed(cap, args):
         src = "10.%d.%d.%d" % (rnd.randrange(256), rnd.randrange(256), rnd.randrange(1, 255))
         cap.add(t, tcp4(src, "198.51.100.10", rnd.randrange(1024, 65535), 80, "S",
                         seq=rnd.randrange(1 << 32)))
+        t += 0.0002
+
+
+def sc_probescan(cap, args):
+    t = BASE_TS
+    a, b = "203.0.113.51", "198.51.100.10"
+    for port in range(1, 1001):
+        flags = ("F", "", "FPU", "A")[port % 4]
+        cap.add(t, tcp4(a, b, 40000, port, flags, seq=77, ack=5 if flags == "A" else 0))
+        t += 0.0005
+        if flags == "A":
+            cap.add(t, tcp4(b, a, port, 40000, "R", seq=5)); t += 0.0005
+        elif port not in (22, 80):
+            cap.add(t, tcp4(b, a, port, 40000, "RA", ack=78)); t += 0.0005
+
+
+def sc_flood_flags(cap, args):
+    rnd = random.Random(7)
+    t = BASE_TS
+    answer = dns_msg(0x4242, "www.example.com", "A", response=True,
+                     answers=[("A", "192.0.2.1")])
+    for i in range(5000):
+        src = "10.%d.%d.%d" % (rnd.randrange(256), rnd.randrange(256), rnd.randrange(1, 255))
+        sp = rnd.randrange(1024, 65535)
+        kind = i % 5
+        if kind == 4:
+            cap.add(t, udp4(src, "198.51.100.10", 53, sp, answer))
+        else:
+            flags, data = (("F", b""), ("SF", b""), ("PA", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                           ("", b""))[kind]
+            cap.add(t, tcp4(src, "198.51.100.10", sp, 80, flags, data=data,
+                            seq=rnd.randrange(1 << 32)))
         t += 0.0002
 
 

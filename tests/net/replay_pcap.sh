@@ -30,7 +30,8 @@ replay() {
 	set -e
 }
 
-for s in portscan sshguess ssh_few sweep synflood synflood_spoofed web apps malformed; do
+for s in portscan probescan sshguess ssh_few sweep synflood synflood_spoofed flood_flags web apps \
+	malformed; do
 	replay "$s" "$s"
 done
 for link in ether vlan2 sll sll2 raw; do
@@ -85,11 +86,13 @@ def alerts(name):
 # exact alerts
 want = {
     "portscan": [("net_port_scan", "203.0.113.50")],
+    "probescan": [("net_port_scan", "203.0.113.51")],
     "sshguess": [("net_ssh_guessing", "203.0.113.60")],
     "ssh_few": [],
     "sweep": [("net_host_sweep", "203.0.113.80")],
     "synflood": [("net_syn_flood", "203.0.113.70")],
     "synflood_spoofed": [("net_syn_flood_distributed", "")],
+    "flood_flags": [("net_syn_flood_distributed", "")],
     "web": [],
 }
 for name, exp in want.items():
@@ -98,7 +101,7 @@ for name, exp in want.items():
     check(got == exp, "%s: alerts %s, want %s" % (name, got, exp))
 
 # floods and scans are a handful of events, not one per packet
-for name, most in (("portscan", 103), ("synflood", 102)):
+for name, most in (("portscan", 103), ("probescan", 101), ("synflood", 102)):
     ev = load(name, "events")
     check(len(ev) <= most, "%s: %d events" % (name, len(ev)))
     scans = [e for e in ev if e["_path"] == "scan"]
@@ -112,6 +115,16 @@ tg = [e for e in ev if e["_path"] == "scan" and e.get("scope") == "target"]
 check(len(tg) == 1 and tg[0]["id.resp_h"] == "198.51.100.10" and tg[0]["attempts"] == 5000 and
       tg[0]["distinct_sources"] == 256 and tg[0]["attempts_suppressed"] == 5000 - (len(ev) - 1),
       "synflood_spoofed target summary %s" % tg)
+# the same without SYN (FIN, NULL, XMAS, ACK probes), and a flood of any
+# flags or of DNS answers nobody asked for
+ps = ([e for e in load("probescan", "events") if e["_path"] == "scan"] or [{}])[0]
+check(ps.get("probes") == 1000 and ps.get("distinct_ports") == 1000 and ps.get("syn") == 0 and
+      ps.get("attempts_suppressed") == 900, "probescan summary %s" % ps)
+ev = load("flood_flags", "events")
+check(len(ev) <= 401, "flood_flags: %d events" % len(ev))
+tg = [e for e in ev if e["_path"] == "scan" and e.get("scope") == "target"]
+check(len(tg) == 1 and tg[0]["attempts"] == 5000 and tg[0]["distinct_sources"] == 256,
+      "flood_flags target summary %s" % tg)
 ps = [e for e in load("portscan", "events") if e["_path"] == "scan"][0]
 check(ps["distinct_ports"] == 1000 and ps["syn"] == 1000 and ps["syn_ack"] == 2 and
       ps["rst_in"] == 998, "portscan summary %s" % ps)
