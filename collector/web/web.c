@@ -47,6 +47,7 @@ struct web_conf {
 	int64_t max_clients;
 	uint64_t client_buffer;
 	int64_t history;
+	int64_t stream_catchup;
 	int64_t chart_max_scan;
 	int64_t agents_max;
 	char redis_host[256];
@@ -71,9 +72,11 @@ static const struct ms_conf_key web_keys[] = {
 	{ "web.max_clients", MS_CONF_INT, OFF(max_clients), 0, "32", 1, 10000,
 	  "live streams (browser tabs) at once; more are answered 503" },
 	{ "web.client_buffer", MS_CONF_SIZE, OFF(client_buffer), 0, "1MiB", 4096, 268435456,
-	  "bytes waiting for one slow live client before it is disconnected" },
+	  "bytes queued for one live client at most; more follow as it takes them in" },
 	{ "web.history", MS_CONF_INT, OFF(history), 0, "500", 1, 10000,
 	  "most alerts one request returns (the page's initial list)" },
+	{ "web.stream_catchup", MS_CONF_INT, OFF(stream_catchup), 0, "2000", 1, 1000000,
+	  "most missed alerts a reconnecting live stream gets; past it the newest, after a \"gap\" event" },
 	{ "web.chart_max_scan", MS_CONF_INT, OFF(chart_max_scan), 0, "100000", 1000, 10000000,
 	  "most stream entries read for the 24 h chart (the chart says when it is cut)" },
 	{ "web.agents_max", MS_CONF_INT, OFF(agents_max), 0, "5000", 1, 1000000,
@@ -91,8 +94,10 @@ static const struct ms_conf_key web_keys[] = {
 #define WEB_KEEPALIVE_S 15
 /* XREAD BLOCK time; the loop re-issues it. */
 #define WEB_BLOCK_MS 5000
-/* Entries per XREAD, and per reconnect backfill. */
+/* Entries per XREAD of the live reader. */
 #define WEB_READ_COUNT 200
+/* Entries per page of a client behind the live reader (catch-up, full buffer). */
+#define WEB_PAGE_COUNT 100
 /* The chart is computed at most this often (ms); browsers share the result. */
 #define WEB_CHART_TTL_MS 10000
 /* A reply bigger than this is refused rather than built. */
@@ -100,23 +105,37 @@ static const struct ms_conf_key web_keys[] = {
 
 struct web;
 
-/* A browser's live stream (GET /api/stream). */
+/*
+ * A browser's live stream (GET /api/stream). Each entry is one SSE event
+ * with its id, so the browser's Last-Event-ID moves event by event. A
+ * client takes entries from the live reader while it keeps up; once
+ * web.client_buffer bytes wait for it (or it reconnected with a
+ * Last-Event-ID) it is "behind" and reads its own pages from Redis after
+ * sent_id, one page when its queue has drained, until it reaches the live
+ * reader again. So its queue holds at most web.client_buffer and one entry,
+ * and no entry is skipped however big a batch.
+ */
 struct sse_client {
 	struct web *w;
 	struct evhttp_request *req;
 	struct evhttp_connection *conn;
 	char peer[64];
+	char sent_id[48];	/* newest entry sent or passed over ("" none yet) */
+	bool behind;		/* pages from Redis, not the live reader */
+	bool paging;		/* a query for it in flight */
+	bool full;		/* web.client_buffer bytes queued: nothing more until they drain */
+	size_t full_seen;	/* queue at the last keepalive tick while full; SIZE_MAX none */
 	TAILQ_ENTRY(sse_client) link;
 };
 
-enum q_kind { Q_ALERTS, Q_ALERT, Q_AGENTS, Q_SYSTEMS, Q_CHART, Q_BACKFILL };
+enum q_kind { Q_ALERTS, Q_ALERT, Q_AGENTS, Q_SYSTEMS, Q_CHART, Q_BACKFILL, Q_CATCHUP };
 
 /* A page request waiting for Redis; req is NULL once the browser went away. */
 struct pending {
 	struct web *w;
 	enum q_kind kind;
 	struct evhttp_request *req;
-	struct sse_client *client;	/* Q_BACKFILL */
+	struct sse_client *client;	/* Q_BACKFILL, Q_CATCHUP */
 	bool orphan;			/* req lost its connection: only to be freed */
 	TAILQ_ENTRY(pending) link;
 };
@@ -142,12 +161,16 @@ struct web {
 	bool chart_busy;
 	struct {
 		uint64_t requests, unauthorized, login_failed, sse_dropped_slow, sse_refused,
-		    redis_errors;
+		    sse_gaps, redis_errors;
 	} stats;
 };
 
 static void redis_connect(struct web *w);
 static void live_next(struct web *w);
+static void client_page(struct sse_client *cl);
+static void query_cb(redisAsyncContext *ac, void *reply, void *privdata);
+static struct pending *pending_new(struct web *w, enum q_kind kind, struct evhttp_request *req);
+static void pending_done(struct pending *p);
 
 /* --- replies ------------------------------------------------------------ */
 
@@ -542,22 +565,36 @@ client_backlog(const struct sse_client *cl)
 	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 }
 
-/* Sends bytes to one client, or drops it when it does not keep up. */
+/* All a client was sent reached its socket: the next page, if it is behind. */
+static void
+client_written_cb(struct evhttp_connection *conn, void *arg)
+{
+	struct sse_client *cl = arg;
+
+	cl->full = false;
+	if (cl->behind)
+		client_page(cl);
+}
+
+/*
+ * Queues bytes for one client. It is full once web.client_buffer bytes
+ * wait: the one message that got there is sent whole (however big), and
+ * nothing more is queued until all of it drained.
+ */
 static void
 client_send(struct sse_client *cl, const char *p, size_t n)
 {
 	struct evbuffer *b;
 
-	if (client_backlog(cl) + n > cl->w->conf.client_buffer) {
-		cl->w->stats.sse_dropped_slow++;
-		client_drop(cl, "slow_reader");
-		return;
-	}
 	if ((b = evbuffer_new()) == NULL)
 		return;
-	evbuffer_add(b, p, n);
-	evhttp_send_reply_chunk(cl->req, b);
+	if (evbuffer_add(b, p, n) == 0)
+		evhttp_send_reply_chunk_with_cb(cl->req, b, client_written_cb, cl);
 	evbuffer_free(b);
+	if (!cl->full && client_backlog(cl) >= cl->w->conf.client_buffer) {
+		cl->full = true;
+		cl->full_seen = SIZE_MAX;
+	}
 }
 
 /* An SSE message for one stream entry: "id: ..\nevent: alert\ndata: {json}\n\n". */
@@ -578,29 +615,156 @@ sse_format(struct ms_buf *out, const redisReply *e)
 	return ms_buf_adds(out, "\n\n");
 }
 
-/* The live reader's entries to every client (or one, for a backfill). */
+/* The id of a stream entry [id, [fields]], or NULL when it is not one. */
+static const char *
+entry_id(const redisReply *e)
+{
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !is_str(e->element[0]) ||
+	    !web_stream_id_ok(e->element[0]->str))
+		return NULL;
+	return e->element[0]->str;
+}
+
+/*
+ * The live reader's entries, one event each, to every client keeping up.
+ * Each entry is formatted once; a client that fills up on the way is
+ * behind from there and reads the rest from Redis when it has drained.
+ */
 static void
-fan_out(struct web *w, const redisReply *entries, struct sse_client *only)
+fan_out(struct web *w, const redisReply *entries)
 {
 	struct ms_buf b;
-	struct sse_client *cl, *next;
+	struct sse_client *cl;
 
 	if (entries == NULL || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
 		return;
 	ms_buf_init(&b, WEB_REPLY_CAP);
-	for (size_t i = 0; i < entries->elements; i++)
-		if (sse_format(&b, entries->element[i]) < 0 && b.toobig)
-			break;
-	if (b.len > 0) {
-		if (only)
-			client_send(only, b.data, b.len);
-		else
-			for (cl = TAILQ_FIRST(&w->clients); cl; cl = next) {
-				next = TAILQ_NEXT(cl, link);
-				client_send(cl, b.data, b.len);
+	for (size_t i = 0; i < entries->elements; i++) {
+		const char *id = entry_id(entries->element[i]);
+		bool formatted = false, ok = false;
+
+		if (id == NULL)
+			continue;
+		TAILQ_FOREACH(cl, &w->clients, link) {
+			if (cl->behind || web_stream_id_cmp(id, cl->sent_id) <= 0)
+				continue;
+			if (cl->full) {
+				cl->behind = true;
+				continue;
 			}
+			if (!formatted) {
+				ms_buf_reset(&b);
+				ok = sse_format(&b, entries->element[i]) == 0;
+				formatted = true;
+			}
+			/* One too big to format (16 MiB) is passed over, never sent in part. */
+			if (ok)
+				client_send(cl, b.data, b.len);
+			ms_copy(cl->sent_id, sizeof(cl->sent_id), id, strlen(id));
+		}
 	}
 	ms_buf_fini(&b);
+}
+
+/* Asks Redis for the page of entries after cl->sent_id (when none is asked yet). */
+static void
+client_page(struct sse_client *cl)
+{
+	struct web *w = cl->w;
+	char start[50], count[16];
+	const char *argv[] = { "XRANGE", w->conf.redis_stream, start, "+", "COUNT", count };
+	struct pending *p;
+
+	if (cl->paging || cl->full || !w->q_up)
+		return;	/* the answer, the drain or the keepalive tick comes back here */
+	if ((p = pending_new(w, Q_BACKFILL, NULL)) == NULL)
+		return;
+	if (cl->sent_id[0])
+		snprintf(start, sizeof(start), "(%s", cl->sent_id);
+	else
+		snprintf(start, sizeof(start), "-");
+	snprintf(count, sizeof(count), "%d", WEB_PAGE_COUNT);
+	p->client = cl;
+	cl->paging = true;
+	if (redisAsyncCommandArgv(w->q, query_cb, p, (int)MS_ARRAY_LEN(argv), argv, NULL) != REDIS_OK) {
+		cl->paging = false;
+		pending_done(p);
+	}
+}
+
+/* A page for a client behind: sends what fits, then the next page or back to live. */
+static void
+client_paged(struct sse_client *cl, const redisReply *r)
+{
+	struct web *w = cl->w;
+	struct ms_buf b;
+	size_t i;
+
+	cl->paging = false;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		if (r)
+			w->stats.redis_errors++;
+		return;	/* the keepalive tick asks again */
+	}
+	ms_buf_init(&b, WEB_REPLY_CAP);
+	for (i = 0; i < r->elements && !cl->full; i++) {
+		const char *id = entry_id(r->element[i]);
+
+		if (id == NULL || web_stream_id_cmp(id, cl->sent_id) <= 0)
+			continue;
+		ms_buf_reset(&b);
+		if (sse_format(&b, r->element[i]) == 0)
+			client_send(cl, b.data, b.len);
+		ms_copy(cl->sent_id, sizeof(cl->sent_id), id, strlen(id));
+	}
+	ms_buf_fini(&b);
+	if (i < r->elements)
+		return;	/* full: the rest is asked again when it drained */
+	if (r->elements < WEB_PAGE_COUNT && w->last_id[0] &&
+	    (r->elements == 0 || web_stream_id_cmp(cl->sent_id, w->last_id) >= 0)) {
+		/*
+		 * At the stream's end and not behind the live reader: it brings
+		 * what follows. (Past it with nothing after: a stream made anew,
+		 * or ids the page never had; follow the live reader from here.)
+		 */
+		if (r->elements == 0 && web_stream_id_cmp(cl->sent_id, w->last_id) > 0)
+			ms_copy(cl->sent_id, sizeof(cl->sent_id), w->last_id, strlen(w->last_id));
+		cl->behind = false;
+		return;
+	}
+	if (r->elements > 0)
+		client_page(cl);
+}
+
+/*
+ * Answer of catchup_lua for a reconnecting client: "" when what it missed
+ * is within web.stream_catchup, else the id to go on after. The browser is
+ * told with a "gap" event carrying that id (its Last-Event-ID from then).
+ */
+static void
+client_catchup(struct sse_client *cl, const redisReply *r)
+{
+	struct web *w = cl->w;
+	char msg[160];
+	int n;
+
+	cl->paging = false;
+	if (r && r->type == REDIS_REPLY_STRING && web_stream_id_ok(r->str) &&
+	    web_stream_id_cmp(r->str, cl->sent_id) > 0) {
+		n = snprintf(msg, sizeof(msg), "id: %s\nevent: gap\ndata: {\"max\":%" PRId64 "}\n\n",
+		    r->str, w->conf.stream_catchup);
+		if (n > 0 && (size_t)n < sizeof(msg))
+			client_send(cl, msg, (size_t)n);
+		ms_copy(cl->sent_id, sizeof(cl->sent_id), r->str, r->len);
+		w->stats.sse_gaps++;
+		ms_info("event=stream_gap peer=%s resume_after=%s max=%" PRId64, cl->peer, cl->sent_id,
+		    w->conf.stream_catchup);
+	} else if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		/* Without the count (scripts refused): everything it missed, in pages. */
+		w->stats.redis_errors++;
+		ms_warn("event=redis_error reason=\"%.200s\"", r ? r->str : "disconnected");
+	}
+	client_page(cl);
 }
 
 static void
@@ -611,7 +775,21 @@ keepalive_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (cl = TAILQ_FIRST(&w->clients); cl; cl = next) {
 		next = TAILQ_NEXT(cl, link);
+		if (cl->full) {
+			size_t n = client_backlog(cl);
+
+			/* Slow: a full queue that did not shrink in a whole tick. */
+			if (cl->full_seen != SIZE_MAX && n >= cl->full_seen) {
+				w->stats.sse_dropped_slow++;
+				client_drop(cl, "slow_reader");
+				continue;
+			}
+			cl->full_seen = n;
+			continue;
+		}
 		client_send(cl, ": keepalive\n\n", 13);
+		if (cl->behind)
+			client_page(cl);
 	}
 }
 
@@ -726,6 +904,21 @@ static const char chart_lua[] =
 	"end\n"
 	"return { scanned, c }\n";
 
+/*
+ * Whether more than ARGV[2] entries follow ARGV[1]: "" when not, else the
+ * id of the ARGV[2] + 1-th newest, after which a reconnecting client goes
+ * on. Counted in steps of 100 entries: big alerts stay small steps.
+ */
+static const char catchup_lua[] =
+	"local cap, n, from = tonumber(ARGV[2]), 0, '+'\n"
+	"while true do\n"
+	"  local b = redis.call('XREVRANGE', KEYS[1], from, '(' .. ARGV[1], 'COUNT', math.min(100, cap + 1 - n))\n"
+	"  if #b == 0 then return '' end\n"
+	"  n = n + #b\n"
+	"  if n > cap then return b[#b][1] end\n"
+	"  from = '(' .. b[#b][1]\n"
+	"end\n";
+
 static void
 pending_closed_cb(struct evhttp_connection *conn, void *arg)
 {
@@ -748,7 +941,7 @@ pending_new(struct web *w, enum q_kind kind, struct evhttp_request *req)
 	p->w = w;
 	p->kind = kind;
 	p->req = req;
-	if (req && kind != Q_BACKFILL)
+	if (req && kind != Q_BACKFILL && kind != Q_CATCHUP)
 		evhttp_connection_set_closecb(evhttp_request_get_connection(req), pending_closed_cb, p);
 	TAILQ_INSERT_TAIL(&w->pending, p, link);
 	return p;
@@ -769,7 +962,7 @@ pending_req(struct pending *p)
 		evhttp_request_free(req);
 		return NULL;
 	}
-	if (req && p->kind != Q_BACKFILL)
+	if (req && p->kind != Q_BACKFILL && p->kind != Q_CATCHUP)
 		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
 	return req;
 }
@@ -827,10 +1020,15 @@ query_cb(redisAsyncContext *ac, void *reply, void *privdata)
 		free(p);
 		return;
 	}
-	if (p->kind == Q_BACKFILL) {
-		if (p->client && r && r->type == REDIS_REPLY_ARRAY)
-			fan_out(w, r, p->client);
+	if (p->kind == Q_BACKFILL || p->kind == Q_CATCHUP) {
+		struct sse_client *cl = p->client;
+		enum q_kind kind = p->kind;
+
 		pending_done(p);
+		if (cl && kind == Q_BACKFILL)
+			client_paged(cl, r);
+		else if (cl)
+			client_catchup(cl, r);
 		return;
 	}
 	if ((req = pending_req(p)) == NULL) {
@@ -921,7 +1119,7 @@ live_cb(redisAsyncContext *ac, void *reply, void *privdata)
 			if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 && is_str(e->element[0]))
 				ms_copy(w->last_id, sizeof(w->last_id), e->element[0]->str,
 				    e->element[0]->len);
-			fan_out(w, ents, NULL);
+			fan_out(w, ents);
 		}
 	}
 	live_next(w);
@@ -1171,17 +1369,28 @@ api_stream(struct web *w, struct evhttp_request *req)
 		bufferevent_set_timeouts(bev, NULL, &wt);
 	client_send(cl, "retry: 2000\n: hello\n\n", 21);
 	ms_info("event=stream_open peer=%s clients=%zu", cl->peer, w->nclients);
-	/* A reconnecting browser gets what it missed (bounded). */
+	/* A new stream follows the live reader from where it is now. */
+	ms_copy(cl->sent_id, sizeof(cl->sent_id), w->last_id, strlen(w->last_id));
+	/*
+	 * A reconnecting browser gets what it missed, page by page, the newest
+	 * web.stream_catchup at most (past that a "gap" event says so).
+	 */
 	if (last && web_stream_id_ok(last)) {
-		char start[50], count[16];
-		const char *argv[] = { "XRANGE", w->conf.redis_stream, start, "+", "COUNT", count };
-		struct pending *p = pending_new(w, Q_BACKFILL, NULL);
+		char cap[24];
+		const char *argv[] = { "EVAL", catchup_lua, "1", w->conf.redis_stream, last, cap };
+		struct pending *p;
 
-		snprintf(start, sizeof(start), "(%s", last);
-		snprintf(count, sizeof(count), "%" PRId64, w->conf.history);
-		if (p) {
-			p->client = cl;
-			query(w, p, 6, argv);
+		ms_copy(cl->sent_id, sizeof(cl->sent_id), last, strlen(last));
+		cl->behind = true;
+		snprintf(cap, sizeof(cap), "%" PRId64, w->conf.stream_catchup);
+		if ((p = pending_new(w, Q_CATCHUP, NULL)) == NULL)
+			return;	/* the keepalive tick pages it, without the count */
+		p->client = cl;
+		cl->paging = true;
+		if (!w->q_up ||
+		    redisAsyncCommandArgv(w->q, query_cb, p, (int)MS_ARRAY_LEN(argv), argv, NULL) != REDIS_OK) {
+			cl->paging = false;
+			pending_done(p);
 		}
 	}
 }
@@ -1317,9 +1526,9 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGUSR1) {
 		ms_info("event=stats requests=%" PRIu64 " unauthorized=%" PRIu64 " login_failed=%" PRIu64
 		    " clients=%zu sse_refused=%" PRIu64 " sse_dropped_slow=%" PRIu64
-		    " redis_errors=%" PRIu64, w->stats.requests, w->stats.unauthorized,
-		    w->stats.login_failed, w->nclients, w->stats.sse_refused, w->stats.sse_dropped_slow,
-		    w->stats.redis_errors);
+		    " sse_gaps=%" PRIu64 " redis_errors=%" PRIu64, w->stats.requests,
+		    w->stats.unauthorized, w->stats.login_failed, w->nclients, w->stats.sse_refused,
+		    w->stats.sse_dropped_slow, w->stats.sse_gaps, w->stats.redis_errors);
 		return;
 	}
 	ms_info("event=shutdown signal=%d", (int)sig);

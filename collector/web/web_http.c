@@ -121,3 +121,37 @@ web_stream_id_ok(const char *s)
 	b = strspn(s + a + 1, "0123456789");
 	return b > 0 && b <= 20 && s[a + 1 + b] == '\0';
 }
+
+/* Compares the decimal numbers a[0..an) and b[0..bn) (digits only). */
+static int
+digits_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	while (an > 1 && *a == '0') {
+		a++;
+		an--;
+	}
+	while (bn > 1 && *b == '0') {
+		b++;
+		bn--;
+	}
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return memcmp(a, b, an);
+}
+
+int
+web_stream_id_cmp(const char *a, const char *b)
+{
+	size_t am, bm;
+	int c;
+
+	if (a[0] == '\0' || b[0] == '\0')
+		return (a[0] != '\0') - (b[0] != '\0');
+	am = strcspn(a, "-");
+	bm = strcspn(b, "-");
+	if ((c = digits_cmp(a, am, b, bm)) != 0)
+		return c;
+	a += am + (a[am] == '-');
+	b += bm + (b[bm] == '-');
+	return digits_cmp(a, strlen(a), b, strlen(b));
+}

@@ -43,4 +43,11 @@ int web_form_get(const char *body, size_t len, const char *name, char *out, size
 /* A Redis stream entry id: "<ms>-<seq>", digits only, at most 41 bytes. */
 bool web_stream_id_ok(const char *s);
 
+/*
+ * Orders two stream ids that web_stream_id_ok accepts, or "" (before any):
+ * <0, 0 or >0 as a is before, the same as or after b. Compared as digit
+ * strings: 20 digits may pass uint64_t.
+ */
+int web_stream_id_cmp(const char *a, const char *b);
+
 #endif

@@ -116,6 +116,16 @@ test_stream_id(void **state)
 	assert_false(web_stream_id_ok("1-0\n"));
 	assert_false(web_stream_id_ok("+"));
 	assert_false(web_stream_id_ok("123456789012345678901-0"));
+	/* Ordered as numbers, not as text; "" before every id. */
+	assert_true(web_stream_id_cmp("9-0", "10-0") < 0);
+	assert_true(web_stream_id_cmp("10-2", "10-10") < 0);
+	assert_true(web_stream_id_cmp("10-10", "10-2") > 0);
+	assert_true(web_stream_id_cmp("10-1", "10-1") == 0);
+	assert_true(web_stream_id_cmp("010-1", "10-1") == 0);
+	assert_true(web_stream_id_cmp("", "0-0") < 0);
+	assert_true(web_stream_id_cmp("0-0", "") > 0);
+	assert_true(web_stream_id_cmp("", "") == 0);
+	assert_true(web_stream_id_cmp("18446744073709551616-0", "18446744073709551615-9") > 0);
 	assert_false(web_stream_id_ok(""));
 }
 

@@ -259,6 +259,19 @@ function startStream() {
     }
   });
   es.addEventListener('error', () => setConn('conn-down', 'reconnecting…'));
+  // Back after missing more than the server catches up on: only the newest came.
+  es.addEventListener('gap', (ev) => {
+    let n = '';
+    try {
+      n = String(JSON.parse(ev.data).max || '');
+    } catch (err) {
+      n = '';
+    }
+    const note = document.getElementById('stream-note');
+    note.textContent = `Alerts were missed while disconnected; only the newest ${n} came after. ` +
+      'Older ones: minisocctl alerts, or the alert stream in Redis.';
+    note.hidden = false;
+  });
   es.addEventListener('alert', (ev) => {
     let e;
     try {
