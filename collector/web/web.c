@@ -13,22 +13,28 @@
  * Access needs the token (web.token_file): "Authorization: Bearer <token>"
  * or the cookie set by POST /login. Nothing is written to Redis.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "connlimit.h"
 #include "ms_buf.h"
 #include "ms_config.h"
 #include "ms_json.h"
@@ -45,6 +51,9 @@ struct web_conf {
 	int64_t port;
 	char token_file[4096];
 	int64_t max_clients;
+	int64_t max_connections;
+	int64_t max_connections_per_ip;
+	int64_t request_timeout;
 	uint64_t client_buffer;
 	int64_t history;
 	int64_t stream_catchup;
@@ -71,6 +80,12 @@ static const struct ms_conf_key web_keys[] = {
 	  "file holding the access token (one line, at least 16 characters); required" },
 	{ "web.max_clients", MS_CONF_INT, OFF(max_clients), 0, "32", 1, 10000,
 	  "live streams (browser tabs) at once; more are answered 503" },
+	{ "web.max_connections", MS_CONF_INT, OFF(max_connections), 0, "512", 16, 100000,
+	  "open connections at once; more are closed right after accept (lowered to fit the open-file limit)" },
+	{ "web.max_connections_per_ip", MS_CONF_INT, OFF(max_connections_per_ip), 0, "64", 1, 100000,
+	  "open connections from one source address; more are closed right after accept" },
+	{ "web.request_timeout", MS_CONF_INT, OFF(request_timeout), 0, "20", 1, 3600,
+	  "seconds a connection has for a whole request from its accept or previous request; bytes do not extend it" },
 	{ "web.client_buffer", MS_CONF_SIZE, OFF(client_buffer), 0, "1MiB", 4096, 268435456,
 	  "bytes queued for one live client at most; more follow as it takes them in" },
 	{ "web.history", MS_CONF_INT, OFF(history), 0, "500", 1, 10000,
@@ -102,6 +117,39 @@ static const struct ms_conf_key web_keys[] = {
 #define WEB_CHART_TTL_MS 10000
 /* A reply bigger than this is refused rather than built. */
 #define WEB_REPLY_CAP (16u << 20)
+/* File descriptors kept apart from connections (Redis, listener, logs, accepts in flight). */
+#define WEB_FD_RESERVE 64
+/* Source addresses remembered at most (those with connections open are never forgotten). */
+#define WEB_MAX_ADDRS 16384
+/* How long the listener rests after accept() failed (EMFILE, ENFILE, ENOBUFS). */
+#define WEB_ACCEPT_PAUSE_MS 200
+
+/* A log line at most once a second, with how many were left out. */
+struct ratelog {
+	int64_t ms;
+	uint64_t unlogged;
+};
+
+/*
+ * An open connection, found by its descriptor; the socket's device and
+ * inode tell it from a later one given the same number. evhttp frees its
+ * connections itself: a once-a-second sweep notices those gone.
+ */
+struct web_conn {
+	int fd;			/* -1: slot free */
+	dev_t dev;
+	ino_t ino;
+	struct connlimit_addr addr;
+	int64_t since_ms;	/* accept or its last request (monotonic) */
+	bool stream;		/* a live stream: no request deadline */
+	bool cut;		/* shut down at its deadline, not yet gone */
+};
+
+/* A connection evhttp just accepted, looked at once the accept loop is done. */
+struct web_fresh {
+	struct bufferevent *bev;	/* a reference of ours */
+	TAILQ_ENTRY(web_fresh) link;
+};
 
 struct web;
 
@@ -159,9 +207,17 @@ struct web {
 	int64_t chart_ms;
 	TAILQ_HEAD(, pending) chart_wait;
 	bool chart_busy;
+	/* Connections (admit, sweep, refuse: see "connections" below). */
+	struct evconnlistener *listener;
+	struct event *admit, *sweep, *accept_resume;
+	TAILQ_HEAD(, web_fresh) fresh;
+	struct web_conn *conns;
+	size_t nconns;
+	struct connlimit *addrs;
+	struct ratelog refuse_log, accept_log, timeout_log;
 	struct {
 		uint64_t requests, unauthorized, login_failed, sse_dropped_slow, sse_refused,
-		    sse_gaps, redis_errors;
+		    sse_gaps, redis_errors, conn_refused, conn_timed_out, accept_errors;
 	} stats;
 };
 
@@ -511,6 +567,237 @@ build_chart(struct ms_json *j, const redisReply *r, int64_t cap, int64_t now)
 	}
 	ms_json_arr_close(j);
 	ms_json_obj_close(j);
+}
+
+/* --- connections -------------------------------------------------------- */
+
+/*
+ * evhttp (libevent 2.1) has no hook at accept and restarts its timeout on
+ * every byte: ~1,000 connections trickling a byte every few seconds held
+ * every descriptor, and accept() failing with EMFILE spun the listener
+ * (review). So: each connection's bufferevent is made here (evhttp_set_bevcb)
+ * and kept referenced until the accept loop is over; then its socket is
+ * looked at – over web.max_connections or web.max_connections_per_ip it is
+ * shut down (evhttp frees it on the EOF). A connection has
+ * web.request_timeout for each request, however it trickles.
+ */
+
+static bool
+ratelog_due(struct ratelog *rl, int64_t now, uint64_t *left_out)
+{
+	if (now - rl->ms < 1000) {
+		rl->unlogged++;
+		return false;
+	}
+	*left_out = rl->unlogged;
+	rl->ms = now;
+	rl->unlogged = 0;
+	return true;
+}
+
+/* The slot of descriptor fd; -1 finds a free one. */
+static struct web_conn *
+conn_find(struct web *w, int fd)
+{
+	for (size_t i = 0; i < (size_t)w->conf.max_connections; i++)
+		if (w->conns[i].fd == fd)
+			return &w->conns[i];
+	return NULL;
+}
+
+static void
+conn_gone(struct web *w, struct web_conn *c)
+{
+	connlimit_handshake_end(w->addrs, &c->addr);
+	c->fd = -1;
+	w->nconns--;
+}
+
+/* Whether c's descriptor is still its socket. */
+static bool
+conn_alive(const struct web_conn *c)
+{
+	struct stat st;
+
+	return fstat(c->fd, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
+}
+
+static void
+conn_refuse(struct web *w, int fd, const char *peer, const char *why, int64_t now)
+{
+	uint64_t n;
+
+	w->stats.conn_refused++;
+	if (ratelog_due(&w->refuse_log, now, &n))
+		ms_warn("event=connection_refused peer=%s reason=%s refused_since_last=%" PRIu64, peer,
+		    why, n + 1);
+	/* evhttp reads the EOF and frees the connection (and the descriptor). */
+	shutdown(fd, SHUT_RDWR);
+}
+
+/* One connection just accepted: counted, or refused. */
+static void
+conn_admit(struct web *w, struct bufferevent *bev, int64_t now)
+{
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct connlimit_addr addr;
+	struct web_conn *c;
+	struct stat st;
+	char peer[64];
+
+	if (fd < 0 || fstat(fd, &st) < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;	/* already closed */
+	/* Its number was another connection's, gone before the sweep saw it. */
+	if ((c = conn_find(w, fd)) != NULL)
+		conn_gone(w, c);
+	connlimit_addr_from(&addr, (struct sockaddr *)&ss);
+	if (addr.len == 0 || evutil_inet_ntop(addr.len == 4 ? AF_INET : AF_INET6, addr.bytes, peer,
+	    sizeof(peer)) == NULL)
+		ms_copy(peer, sizeof(peer), "?", 1);
+	if (w->nconns >= (size_t)w->conf.max_connections) {
+		conn_refuse(w, fd, peer, "max_connections", now);
+		return;
+	}
+	if (connlimit_handshakes(w->addrs, &addr) >= (size_t)w->conf.max_connections_per_ip) {
+		conn_refuse(w, fd, peer, "max_connections_per_ip", now);
+		return;
+	}
+	/* Uncounted (out of memory, another family): still within max_connections. */
+	if (connlimit_handshake_begin(w->addrs, &addr) < 0)
+		addr.len = 0;
+	c = conn_find(w, -1);
+	*c = (struct web_conn){ .fd = fd, .dev = st.st_dev, .ino = st.st_ino, .addr = addr,
+		.since_ms = now };
+	w->nconns++;
+}
+
+static void
+admit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct web *w = arg;
+	struct web_fresh *f;
+	int64_t now = ms_mono_ms();
+
+	while ((f = TAILQ_FIRST(&w->fresh)) != NULL) {
+		TAILQ_REMOVE(&w->fresh, f, link);
+		conn_admit(w, f->bev, now);
+		bufferevent_decref(f->bev);
+		free(f);
+	}
+}
+
+/* evhttp's bufferevent for a new connection; its socket is set right after. */
+static struct bufferevent *
+conn_bev_cb(struct event_base *base, void *arg)
+{
+	struct web *w = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct web_fresh *f;
+
+	if (bev == NULL || (f = calloc(1, sizeof(*f))) == NULL)
+		return bev;	/* uncounted; it still has its request deadline from evhttp */
+	/* Ours until admit_cb: the descriptor stays this socket even if evhttp frees it. */
+	bufferevent_incref(bev);
+	f->bev = bev;
+	TAILQ_INSERT_TAIL(&w->fresh, f, link);
+	event_active(w->admit, EV_TIMEOUT, 0);
+	return bev;
+}
+
+/* Once a second: connections gone are uncounted, those past their deadline cut. */
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct web *w = arg;
+	int64_t now = ms_mono_ms();
+	uint64_t n;
+
+	for (size_t i = 0; i < (size_t)w->conf.max_connections; i++) {
+		struct web_conn *c = &w->conns[i];
+
+		if (c->fd < 0)
+			continue;
+		if (!conn_alive(c)) {
+			conn_gone(w, c);
+			continue;
+		}
+		if (c->stream || c->cut || now - c->since_ms < w->conf.request_timeout * 1000)
+			continue;
+		c->cut = true;
+		w->stats.conn_timed_out++;
+		if (ratelog_due(&w->timeout_log, now, &n))
+			ms_info("event=request_timeout timeout_s=%" PRId64 " timed_out_since_last=%" PRIu64,
+			    w->conf.request_timeout, n + 1);
+		shutdown(c->fd, SHUT_RDWR);
+	}
+}
+
+/* A request came on req's connection: its deadline starts again; a stream has none. */
+static void
+conn_request(struct web *w, struct evhttp_request *req, bool stream)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	struct web_conn *c = fd >= 0 ? conn_find(w, fd) : NULL;
+
+	if (c == NULL)
+		return;
+	c->since_ms = ms_mono_ms();
+	c->stream = c->stream || stream;
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct web *w = arg;
+
+	evconnlistener_enable(w->listener);
+}
+
+/* The daemon's one state, for accept_error_cb: its argument is evhttp's. */
+static struct web *web_of_listener;
+
+/* accept() failed (out of descriptors): rest a moment instead of trying again at once. */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct web *w = web_of_listener;
+	int e = EVUTIL_SOCKET_ERROR();
+	uint64_t n;
+
+	w->stats.accept_errors++;
+	if (ratelog_due(&w->accept_log, ms_mono_ms(), &n))
+		ms_warn("event=accept_failed reason=\"%s\" connections=%zu failed_since_last=%" PRIu64,
+		    evutil_socket_error_to_string(e), w->nconns, n + 1);
+	evconnlistener_disable(l);
+	event_add(w->accept_resume, &(struct timeval){ 0, WEB_ACCEPT_PAUSE_MS * 1000 });
+}
+
+/*
+ * web.max_connections within the open-file limit: raised up to the hard
+ * limit when needed, else the connections lowered to fit.
+ */
+static void
+conn_fit_nofile(struct web *w)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)w->conf.max_connections + WEB_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+		int64_t fit = rl.rlim_cur > 16 + WEB_FD_RESERVE ? (int64_t)(rl.rlim_cur - WEB_FD_RESERVE) : 16;
+
+		ms_warn("event=max_connections_lowered from=%" PRId64 " to=%" PRId64
+		    " reason=\"open-file limit %llu (LimitNOFILE)\"", w->conf.max_connections, fit,
+		    (unsigned long long)rl.rlim_cur);
+		w->conf.max_connections = fit;
+	}
 }
 
 /* --- live clients ------------------------------------------------------- */
@@ -1361,6 +1648,7 @@ api_stream(struct web *w, struct evhttp_request *req)
 	TAILQ_INSERT_TAIL(&w->clients, cl, link);
 	w->nclients++;
 	evhttp_connection_set_closecb(cl->conn, client_closed_cb, cl);
+	conn_request(w, req, true);
 	security_headers(req, "text/event-stream; charset=utf-8", false);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Accel-Buffering", "no");
 	evhttp_send_reply_start(req, 200, "OK");
@@ -1425,6 +1713,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
 	w->stats.requests++;
+	conn_request(w, req, false);
 	if (path == NULL) {
 		struct sse_client *cl;
 		/* evhttp calls again with a request that failed while we answered it. */
@@ -1526,9 +1815,11 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGUSR1) {
 		ms_info("event=stats requests=%" PRIu64 " unauthorized=%" PRIu64 " login_failed=%" PRIu64
 		    " clients=%zu sse_refused=%" PRIu64 " sse_dropped_slow=%" PRIu64
-		    " sse_gaps=%" PRIu64 " redis_errors=%" PRIu64, w->stats.requests,
+		    " sse_gaps=%" PRIu64 " redis_errors=%" PRIu64 " connections=%zu conn_refused=%" PRIu64
+		    " conn_timed_out=%" PRIu64 " accept_errors=%" PRIu64, w->stats.requests,
 		    w->stats.unauthorized, w->stats.login_failed, w->nclients, w->stats.sse_refused,
-		    w->stats.sse_dropped_slow, w->stats.sse_gaps, w->stats.redis_errors);
+		    w->stats.sse_dropped_slow, w->stats.sse_gaps, w->stats.redis_errors, w->nconns,
+		    w->stats.conn_refused, w->stats.conn_timed_out, w->stats.accept_errors);
 		return;
 	}
 	ms_info("event=shutdown signal=%d", (int)sig);
@@ -1568,6 +1859,8 @@ main(int argc, char **argv)
 	struct event *sigs[3] = { NULL };
 	struct sse_client *cl;
 	struct pending *p;
+	struct web_fresh *f;
+	struct evhttp_bound_socket *bound;
 	bool check;
 	char err[1024];
 	int ch, rc = 1;
@@ -1575,6 +1868,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&w.clients);
 	TAILQ_INIT(&w.pending);
 	TAILQ_INIT(&w.chart_wait);
+	TAILQ_INIT(&w.fresh);
 	if ((ch = ms_daemon_args(argc, argv, "web", usage, &args)) >= 0)
 		return ch;
 	config = args.config;
@@ -1592,22 +1886,35 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	ms_buf_init(&w.chart, 1 << 20);
+	conn_fit_nofile(&w);
 	if ((w.base = event_base_new()) == NULL || (w.http = evhttp_new(w.base)) == NULL ||
 	    (w.retry = evtimer_new(w.base, retry_cb, &w)) == NULL ||
-	    (w.keepalive = event_new(w.base, -1, EV_PERSIST, keepalive_cb, &w)) == NULL) {
+	    (w.keepalive = event_new(w.base, -1, EV_PERSIST, keepalive_cb, &w)) == NULL ||
+	    (w.admit = event_new(w.base, -1, 0, admit_cb, &w)) == NULL ||
+	    (w.sweep = event_new(w.base, -1, EV_PERSIST, sweep_cb, &w)) == NULL ||
+	    (w.accept_resume = evtimer_new(w.base, accept_resume_cb, &w)) == NULL ||
+	    (w.addrs = connlimit_new(WEB_MAX_ADDRS)) == NULL ||
+	    (w.conns = calloc((size_t)w.conf.max_connections, sizeof(*w.conns))) == NULL) {
 		ms_err("event=start_error reason=out_of_memory");
 		goto out;
 	}
+	for (size_t i = 0; i < (size_t)w.conf.max_connections; i++)
+		w.conns[i].fd = -1;
 	evhttp_set_max_headers_size(w.http, 16384);
 	evhttp_set_max_body_size(w.http, 4096);
 	evhttp_set_timeout(w.http, 30);
 	evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 	evhttp_set_gencb(w.http, request_cb, &w);
-	if (evhttp_bind_socket(w.http, w.conf.address, (ev_uint16_t)w.conf.port) < 0) {
+	evhttp_set_bevcb(w.http, conn_bev_cb, &w);
+	if ((bound = evhttp_bind_socket_with_handle(w.http, w.conf.address,
+	    (ev_uint16_t)w.conf.port)) == NULL) {
 		ms_err("event=start_error reason=\"cannot listen on %s port %" PRId64 "\"", w.conf.address,
 		    w.conf.port);
 		goto out;
 	}
+	w.listener = evhttp_bound_socket_get_listener(bound);
+	web_of_listener = &w;
+	evconnlistener_set_error_cb(w.listener, accept_error_cb);
 	if (ms_priv_drop(w.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;
@@ -1615,6 +1922,7 @@ main(int argc, char **argv)
 	if (ms_daemon_signals(w.base, signums, MS_ARRAY_LEN(signums), signal_cb, &w, sigs) < 0)
 		goto out;
 	event_add(w.keepalive, &(struct timeval){ WEB_KEEPALIVE_S, 0 });
+	event_add(w.sweep, &(struct timeval){ 1, 0 });
 	redis_connect(&w);
 	ms_info("event=listening address=%s port=%" PRId64 " version=%s", w.conf.address, w.conf.port,
 	    MINISOC_VERSION);
@@ -1640,6 +1948,11 @@ out:
 		TAILQ_INSERT_TAIL(&w.pending, p, link);
 		pending_done(p);
 	}
+	while ((f = TAILQ_FIRST(&w.fresh)) != NULL) {
+		TAILQ_REMOVE(&w.fresh, f, link);
+		bufferevent_decref(f->bev);
+		free(f);
+	}
 	if (w.http)
 		evhttp_free(w.http);
 	for (size_t i = 0; i < MS_ARRAY_LEN(sigs); i++)
@@ -1649,6 +1962,14 @@ out:
 		event_free(w.retry);
 	if (w.keepalive)
 		event_free(w.keepalive);
+	if (w.admit)
+		event_free(w.admit);
+	if (w.sweep)
+		event_free(w.sweep);
+	if (w.accept_resume)
+		event_free(w.accept_resume);
+	connlimit_free(w.addrs);
+	free(w.conns);
 	ms_buf_fini(&w.chart);
 	if (w.base)
 		event_base_free(w.base);
