@@ -33,6 +33,9 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "connlimit.h"
 #include "ms_buf.h"
@@ -188,6 +191,23 @@ struct pending {
 	TAILQ_ENTRY(pending) link;
 };
 
+/*
+ * Signed-in browsers: a random session id each, not the token. The token
+ * as cookie had no end, survived logout in any copy, and went along to
+ * every other service on the same host (cookies are not kept apart by
+ * port). A session lasts WEB_SESSION_MS from sign-in; the table keeps the
+ * SHA-256 of each id, compared in constant time; a sign-in when it is
+ * full takes the session that ends first. Kept in memory: a restart signs
+ * everyone out.
+ */
+#define WEB_SESSIONS 64
+#define WEB_SESSION_MS (INT64_C(12) * 3600 * 1000)
+
+struct web_session {
+	unsigned char hash[32];	/* SHA-256 of the id's hex text */
+	int64_t ends_ms;	/* monotonic; 0: free */
+};
+
 struct web {
 	struct web_conf conf;
 	struct event_base *base;
@@ -215,6 +235,7 @@ struct web {
 	size_t nconns;
 	struct connlimit *addrs;
 	struct ratelog refuse_log, accept_log, timeout_log;
+	struct web_session sessions[WEB_SESSIONS];
 	struct {
 		uint64_t requests, unauthorized, login_failed, sse_dropped_slow, sse_refused,
 		    sse_gaps, redis_errors, conn_refused, conn_timed_out, accept_errors;
@@ -306,6 +327,53 @@ peer_of(struct evhttp_request *req, char *out, size_t outsz)
 
 /* --- access ------------------------------------------------------------- */
 
+/* The live session whose id is id/len, or NULL. Every slot is looked at: no early exit. */
+static struct web_session *
+session_find(struct web *w, const char *id, size_t len)
+{
+	struct web_session *found = NULL;
+	unsigned char h[32];
+	unsigned int hl = 0;
+	int64_t now = ms_mono_ms();
+
+	if (EVP_Digest(id, len, h, &hl, EVP_sha256(), NULL) != 1 || hl != sizeof(h))
+		return NULL;
+	for (size_t i = 0; i < WEB_SESSIONS; i++) {
+		struct web_session *s = &w->sessions[i];
+		bool same = CRYPTO_memcmp(s->hash, h, sizeof(h)) == 0;
+
+		if (same && s->ends_ms > now)
+			found = s;
+	}
+	return found;
+}
+
+/* A new session: its id (64 hex digits) in id[65]. 0, or -1 without randomness. */
+static int
+session_new(struct web *w, char id[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[32];
+	unsigned int hl = 0;
+	struct web_session *s = &w->sessions[0];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return -1;
+	for (size_t i = 0; i < sizeof(r); i++) {
+		id[2 * i] = hex[r[i] >> 4];
+		id[2 * i + 1] = hex[r[i] & 15];
+	}
+	id[64] = '\0';
+	/* a free or ended slot, else the one that ends first */
+	for (size_t i = 1; i < WEB_SESSIONS && s->ends_ms > ms_mono_ms(); i++)
+		if (w->sessions[i].ends_ms < s->ends_ms)
+			s = &w->sessions[i];
+	if (EVP_Digest(id, 64, s->hash, &hl, EVP_sha256(), NULL) != 1 || hl != sizeof(s->hash))
+		return -1;
+	s->ends_ms = ms_mono_ms() + WEB_SESSION_MS;
+	return 0;
+}
+
 static bool
 authorized(struct web *w, struct evhttp_request *req)
 {
@@ -315,7 +383,7 @@ authorized(struct web *w, struct evhttp_request *req)
 	if (web_bearer_get(evhttp_find_header(h, "Authorization"), &t) == 0)
 		return web_token_equal(w->token, w->token_len, t.p, t.len);
 	if (web_cookie_get(evhttp_find_header(h, "Cookie"), WEB_COOKIE, &t) == 0)
-		return web_token_equal(w->token, w->token_len, t.p, t.len);
+		return session_find(w, t.p, t.len) != NULL;
 	return false;
 }
 
@@ -338,7 +406,7 @@ handle_login(struct web *w, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-	char token[512], cookie[700], peer[64];
+	char token[512], cookie[700], peer[64], sid[65];
 	size_t n = evbuffer_get_length(in);
 	const char *body;
 
@@ -355,8 +423,13 @@ handle_login(struct web *w, struct evhttp_request *req)
 		serve_asset(req, "/login.html", 401);
 		return;
 	}
+	if (session_new(w, sid) < 0) {
+		reply_error(req, 503, "Service Unavailable", "no randomness for a session");
+		return;
+	}
 	/* HttpOnly: page scripts never see it; SameSite=Strict: no cross-site use. */
-	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict", WEB_COOKIE, token);
+	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%" PRId64,
+	    WEB_COOKIE, sid, WEB_SESSION_MS / 1000);
 	evhttp_add_header(out, "Set-Cookie", cookie);
 	evhttp_add_header(out, "Location", "/");
 	security_headers(req, "text/plain; charset=utf-8", false);
@@ -366,9 +439,16 @@ handle_login(struct web *w, struct evhttp_request *req)
 }
 
 static void
-handle_logout(struct evhttp_request *req)
+handle_logout(struct web *w, struct evhttp_request *req)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct web_session *s;
+	struct ms_str t;
+
+	/* The session ends here, for every copy of its cookie. */
+	if (web_cookie_get(evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
+	    WEB_COOKIE, &t) == 0 && (s = session_find(w, t.p, t.len)) != NULL)
+		memset(s, 0, sizeof(*s));
 
 	evhttp_add_header(out, "Set-Cookie", WEB_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 	evhttp_add_header(out, "Location", "/login");
@@ -1755,7 +1835,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/logout") == 0)
-		handle_logout(req);
+		handle_logout(w, req);
 	else if (strcmp(path, "/api/alerts") == 0)
 		api_alerts(w, req);
 	else if (strcmp(path, "/api/alert") == 0)

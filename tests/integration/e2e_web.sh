@@ -107,6 +107,35 @@ TOKEN=$(cat "$IT_WORK/web.token")
 [[ $(status /) == 303 ]] || it_fail "/ without a token did not send to /login"
 [[ $(status /api/alerts "$TOKEN") == 200 ]] || it_fail "/api/alerts refused the right token"
 [[ $(status "/api/alert?id=nonsense" "$TOKEN") == 400 ]] || it_fail "a bad stream id was not refused"
+# Signing in gives a session of its own, not the token; signing out ends it
+# for every copy of the cookie; the token itself is no cookie.
+python3 - "$WPORT" "$TOKEN" <<'PY' || it_fail "sessions"
+import http.client, re, sys, urllib.parse
+port, token = int(sys.argv[1]), sys.argv[2]
+def req(method, path, cookie=None, body=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    h = {"Cookie": f"minisoc_web={cookie}"} if cookie else {}
+    if body is not None:
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    r.read()
+    return r.status, r.getheader("Set-Cookie") or ""
+st, sc = req("POST", "/login", body=urllib.parse.urlencode({"token": token}))
+assert st == 303, st
+m = re.match(r"minisoc_web=([0-9a-f]{64}); Path=/; HttpOnly; SameSite=Strict; Max-Age=43200$", sc)
+assert m and m.group(1) != token, sc
+sid = m.group(1)
+assert req("GET", "/api/alerts", sid)[0] == 200
+assert req("GET", "/api/alerts", token)[0] == 401, "the token taken as a cookie"
+assert req("GET", "/api/alerts", sid[:-1] + ("0" if sid[-1] != "0" else "1"))[0] == 401
+st2, sc2 = req("POST", "/login", body=urllib.parse.urlencode({"token": token}))
+sid2 = re.match(r"minisoc_web=([0-9a-f]{64})", sc2).group(1)
+assert sid2 != sid
+assert req("GET", "/logout", sid)[0] == 303
+assert req("GET", "/api/alerts", sid)[0] == 401, "a session alive after logout"
+assert req("GET", "/api/alerts", sid2)[0] == 200, "logout ended another session"
+PY
 ss -ltnH "sport = :$WPORT" >"$IT_WORK/ss.txt"
 grep -q "127.0.0.1:$WPORT" "$IT_WORK/ss.txt" || it_fail "dashboard not on 127.0.0.1: $(cat "$IT_WORK/ss.txt")"
 
