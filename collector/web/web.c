@@ -1740,6 +1740,19 @@ api_stream(struct web *w, struct evhttp_request *req)
 	/* A new stream follows the live reader from where it is now. */
 	ms_copy(cl->sent_id, sizeof(cl->sent_id), w->last_id, strlen(w->last_id));
 	/*
+	 * ... and is told so: an id with no data is no event, but it is the
+	 * browser's Last-Event-ID, so a stream that drops before its first
+	 * alert resumes from here instead of from nothing (missing whatever
+	 * came while it reconnected).
+	 */
+	if (!(last && web_stream_id_ok(last)) && cl->sent_id[0]) {
+		char idl[64];
+		int n = snprintf(idl, sizeof(idl), "id: %s\n\n", cl->sent_id);
+
+		if (n > 0 && (size_t)n < sizeof(idl))
+			client_send(cl, idl, (size_t)n);
+	}
+	/*
 	 * A reconnecting browser gets what it missed, page by page, the newest
 	 * web.stream_catchup at most (past that a "gap" event says so).
 	 */

@@ -75,6 +75,16 @@ grep -q "gaps=1" "$IT_WORK/gap.txt" || it_fail "no gap event past web.stream_cat
 NEWEST=$(it_redis_raw XREVRANGE minisoc:alerts + - COUNT 1 | head -1)
 grep -q "last=$NEWEST " "$IT_WORK/gap.txt" || it_fail "the newest entry was not the last sent"
 
+# 4. A new stream is told where it starts (an id with no event): a browser
+# whose stream drops before its first alert resumes from there and gets
+# what came meanwhile (it had no Last-Event-ID to send before).
+python3 "$SSE" "$WPORT" "$TOKEN" 0 10 >"$IT_WORK/start.txt" ||
+	it_fail "a new stream was not told its start: $(cat "$IT_WORK/start.txt")"
+grep -q "start=$NEWEST\$" "$IT_WORK/start.txt" || it_fail "start is not the newest entry: $(cat "$IT_WORK/start.txt")"
+xadd 5 100
+python3 "$SSE" "$WPORT" "$TOKEN" 5 10 "$NEWEST" >"$IT_WORK/resumed.txt" ||
+	it_fail "resumed from the start id: $(cat "$IT_WORK/resumed.txt")"
+
 if it_log_has web "reason=slow_reader"; then
 	it_fail "a reader that keeps reading was dropped as slow"
 fi
