@@ -116,6 +116,7 @@ struct src {
 	uint32_t syn, syn_ack, rst_in, echo_req, echo_reply, udp;
 	uint32_t probes;	/* TCP segments without SYN that opened a flow (or would have) */
 	uint32_t answered;	/* probes and UDP flows the other side answered */
+	uint32_t probes_answered;	/* of them probes: a conversation seen mid-stream */
 	uint32_t nports, nhosts;
 	uint32_t attempts_logged, suppressed;
 	/*
@@ -578,9 +579,17 @@ src_report(struct net *n, struct src *s)
 {
 	struct net_jw w;
 	uint32_t unanswered = s->syn > s->syn_ack ? s->syn - s->syn_ack : 0;
+	/*
+	 * Probes the other side answered are conversations the agent saw
+	 * mid-stream (after its start, or once the flow table let them go):
+	 * a busy server's 200 of them are no scan.
+	 */
+	uint32_t probes_unanswered = s->probes > s->probes_answered ?
+	    s->probes - s->probes_answered : 0;
 
 	if (s->nports < n->c.scan_min_ports && s->nhosts < n->c.scan_min_hosts &&
-	    s->syn < n->c.scan_min_syn && s->probes < n->c.scan_min_syn && s->suppressed == 0)
+	    s->syn < n->c.scan_min_syn && probes_unanswered < n->c.scan_min_syn &&
+	    s->suppressed == 0)
 		return;
 	net_jw_begin(&w, n->line, sizeof(n->line), "scan", s->start_us);
 	net_jw_cstr(&w, "scope", "source");
@@ -591,6 +600,7 @@ src_report(struct net *n, struct src *s)
 	net_jw_u64(&w, "syn_unanswered", unanswered);
 	net_jw_u64(&w, "rst_in", s->rst_in);
 	net_jw_u64(&w, "probes", s->probes);
+	net_jw_u64(&w, "probes_unanswered", probes_unanswered);
 	net_jw_u64(&w, "echo_req", s->echo_req);
 	net_jw_u64(&w, "echo_reply", s->echo_reply);
 	net_jw_u64(&w, "udp_flows", s->udp);
@@ -1081,8 +1091,11 @@ flow_answer(struct net *n, struct flow *f, int dir, bool rst)
 	f->probe |= P_ANSWERED;
 	flow_opener(f, &oa, &ra, &dp);
 	if (f->k.proto != NET_ICMP && f->k.proto != NET_ICMP6 &&
-	    (s = src_find(n, oa)) != NULL)
+	    (s = src_find(n, oa)) != NULL) {
 		s->answered++;
+		if (f->probe & P_PROBE)
+			s->probes_answered++;
+	}
 }
 
 /*
