@@ -362,25 +362,41 @@ nz(const char *s)
  * s as it may go to a terminal: an alert's text comes from log lines
  * (a user name an attacker typed at sshd, say), and a control byte in it
  * would move the cursor, clear the screen or forge a line of this list.
- * Control bytes become '?'; s itself when it has none, else a copy in one
- * of a few buffers used in turn (one printf takes several), cut at 1 KiB.
+ * Control bytes (and C1 controls, U+0080..U+009F) become '?'; s itself
+ * when it has none, else a copy in one of a few buffers used in turn (one
+ * printf takes several), cut at 1 KiB.
  */
+/* A control byte, or the first byte of a C1 control in UTF-8 (U+0080..U+009F: CSI is one). */
+static bool
+term_ctl(const char *s)
+{
+	unsigned char c = (unsigned char)s[0], d = (unsigned char)s[1];
+
+	return c < 0x20 || c == 0x7f || (c == 0xc2 && d >= 0x80 && d <= 0x9f);
+}
+
 static const char *
 term_safe(const char *s)
 {
 	static char ring[12][1024];
 	static unsigned next;
 	char *b;
-	size_t i;
+	size_t i, o;
 
-	for (i = 0; s[i] && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f; i++)
+	for (i = 0; s[i] && !term_ctl(s + i); i++)
 		;
 	if (s[i] == '\0')
 		return s;
 	b = ring[next++ % MS_ARRAY_LEN(ring)];
-	for (i = 0; s[i] && i + 1 < sizeof(ring[0]); i++)
-		b[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	b[i] = '\0';
+	for (i = 0, o = 0; s[i] && o + 1 < sizeof(ring[0]); i++) {
+		if (term_ctl(s + i)) {
+			b[o++] = '?';
+			i += (unsigned char)s[i] == 0xc2;	/* both bytes of a C1 control */
+		} else {
+			b[o++] = s[i];
+		}
+	}
+	b[o] = '\0';
 	return b;
 }
 

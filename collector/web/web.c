@@ -174,6 +174,7 @@ struct sse_client {
 	char sent_id[48];	/* newest entry sent or passed over ("" none yet) */
 	bool behind;		/* pages from Redis, not the live reader */
 	bool paging;		/* a query for it in flight */
+	bool asked_again;	/* an empty page behind the live reader was asked again */
 	bool full;		/* web.client_buffer bytes queued: nothing more until they drain */
 	size_t full_seen;	/* queue at the last keepalive tick while full; SIZE_MAX none */
 	TAILQ_ENTRY(sse_client) link;
@@ -814,19 +815,38 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The slot of an evhttp connection, or NULL. */
+static struct web_conn *
+conn_of(struct web *w, struct evhttp_connection *conn)
+{
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	return fd >= 0 ? conn_find(w, fd) : NULL;
+}
+
 /* A request came on req's connection: its deadline starts again; a stream has none. */
 static void
 conn_request(struct web *w, struct evhttp_request *req, bool stream)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-	struct web_conn *c = fd >= 0 ? conn_find(w, fd) : NULL;
+	struct web_conn *c = conn_of(w, evhttp_request_get_connection(req));
 
 	if (c == NULL)
 		return;
 	c->since_ms = ms_mono_ms();
 	c->stream = c->stream || stream;
+}
+
+/* A live stream of conn ended from our side: its connection has a deadline again. */
+static void
+conn_stream_end(struct web *w, struct evhttp_connection *conn)
+{
+	struct web_conn *c = conn_of(w, conn);
+
+	if (c == NULL)
+		return;
+	c->since_ms = ms_mono_ms();
+	c->stream = false;
 }
 
 static void
@@ -919,6 +939,7 @@ client_drop(struct sse_client *cl, const char *why)
 	struct evhttp_connection *conn = cl->conn;
 
 	ms_info("event=stream_dropped peer=%s reason=%s", cl->peer, why);
+	conn_stream_end(cl->w, conn);
 	evhttp_connection_set_closecb(conn, NULL, NULL);
 	evhttp_send_reply_end(cl->req);
 	client_free(cl);
@@ -1087,6 +1108,20 @@ client_paged(struct sse_client *cl, const redisReply *r)
 	ms_buf_fini(&b);
 	if (i < r->elements)
 		return;	/* full: the rest is asked again when it drained */
+	/*
+	 * Empty while behind the live reader: the entries between may have
+	 * been added after this XRANGE ran and fanned out (past a client still
+	 * behind) before its reply came. Ask once more before going live; a
+	 * second empty page means they are gone (the stream was trimmed).
+	 */
+	if (r->elements == 0 && w->last_id[0] && !cl->asked_again &&
+	    web_stream_id_cmp(cl->sent_id, w->last_id) < 0) {
+		cl->asked_again = true;
+		client_page(cl);
+		return;
+	}
+	if (r->elements > 0)
+		cl->asked_again = false;
 	if (r->elements < WEB_PAGE_COUNT && w->last_id[0] &&
 	    (r->elements == 0 || web_stream_id_cmp(cl->sent_id, w->last_id) >= 0)) {
 		/*
@@ -1097,6 +1132,7 @@ client_paged(struct sse_client *cl, const redisReply *r)
 		if (r->elements == 0 && web_stream_id_cmp(cl->sent_id, w->last_id) > 0)
 			ms_copy(cl->sent_id, sizeof(cl->sent_id), w->last_id, strlen(w->last_id));
 		cl->behind = false;
+		cl->asked_again = false;
 		return;
 	}
 	if (r->elements > 0)

@@ -229,14 +229,14 @@ it_log "consumer group redelivery: ok"
 # An alert's user names and title come from log lines (a name typed at sshd):
 # the JSON carries control bytes escaped, and the list must not print them
 # raw (no escape sequence for the terminal, no forged line in the list).
-HOSTILE='{"schema":1,"@timestamp":"2026-11-25T10:00:00.000Z","event":{"kind":"alert","id":"0190a0b0-0000-7000-8000-000000000001"},"rule":{"id":"r-hostile","title":"Title\u001b]0;owned\u0007 end","level":"low"},"agent":{"id":"web1"},"host":{"name":"web1"},"source":{"ip":"203.0.113.66"},"related":{"user":["root\u001b[2J","x\nFORGED line"]},"count":1,"samples":[]}'
+HOSTILE='{"schema":1,"@timestamp":"2026-11-25T10:00:00.000Z","event":{"kind":"alert","id":"0190a0b0-0000-7000-8000-000000000001"},"rule":{"id":"r-hostile","title":"Title\u001b]0;owned\u0007 end\u009b31m","level":"low"},"agent":{"id":"web1"},"host":{"name":"web1"},"source":{"ip":"203.0.113.66"},"related":{"user":["root\u001b[2J","x\nFORGED line"]},"count":1,"samples":[]}'
 it_redis_raw XADD minisoc:alerts:hostile '*' alert "$HOSTILE" rule r-hostile severity low agent web1 >/dev/null
 OUT=$(CLI -k minisoc:alerts:hostile -n 5)
 it_log "hostile alert listed as: $OUT"
 [[ $OUT == *$'\033'* || $OUT == *$'\a'* ]] && it_fail "control bytes printed raw: $OUT"
 grep -q '^FORGED' <<<"$OUT" && it_fail "a forged line in the list: $OUT"
 grep -q 'users=root?\[2J,x?FORGED line' <<<"$OUT" || it_fail "users not shown with ? for control bytes: $OUT"
-grep -q 'Title?\]0;owned? end' <<<"$OUT" || it_fail "title not shown with ? for control bytes: $OUT"
+grep -q 'Title?\]0;owned? end?31m' <<<"$OUT" || it_fail "title not shown with ? for control bytes: $OUT"
 
 it_stop agent
 it_stop collector
