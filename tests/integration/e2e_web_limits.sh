@@ -13,17 +13,7 @@ IT_WEB=$IT_BUILD/collector/web/minisoc-web
 [[ -x $IT_WEB ]] || it_fail "minisoc-web not built"
 
 it_start_redis
-WPORT=$(it_free_port)
-openssl rand -hex 24 >"$IT_WORK/web.token"
-TOKEN=$(cat "$IT_WORK/web.token")
-cat >"$IT_WORK/web.yml" <<YML
-web:
-  port: $WPORT
-  token_file: $IT_WORK/web.token
-  request_timeout: 6
-redis:
-  port: $IT_REDIS_PORT
-YML
+it_web_conf "request_timeout: 6"
 # The open-file limit of the daemon alone, set before it starts.
 it_start web bash -c 'ulimit -n 256 && exec "$0" "$@"' "$IT_WEB" -c "$IT_WORK/web.yml"
 it_wait_for 10 "web listening" it_log_has web "event=listening"

@@ -13,18 +13,7 @@ IT_WEB=$IT_BUILD/collector/web/minisoc-web
 SSE=$IT_ROOT/tests/integration/sse_read.py
 
 it_start_redis
-WPORT=$(it_free_port)
-openssl rand -hex 24 >"$IT_WORK/web.token"
-TOKEN=$(cat "$IT_WORK/web.token")
-cat >"$IT_WORK/web.yml" <<YML
-web:
-  port: $WPORT
-  token_file: $IT_WORK/web.token
-  stream_catchup: 700
-  log_level: debug
-redis:
-  port: $IT_REDIS_PORT
-YML
+it_web_conf "stream_catchup: 700" "log_level: debug"
 it_start web "$IT_WEB" -c "$IT_WORK/web.yml"
 it_wait_for 10 "web listening" it_log_has web "event=listening"
 it_wait_for 10 "web on Redis" it_log_has web "event=redis_connected role=live"

@@ -81,6 +81,21 @@ it_redis_ping() { [[ $(redis-cli -p "$IT_REDIS_PORT" ping 2>/dev/null) == PONG ]
 it_redis() { redis-cli --no-raw -p "$IT_REDIS_PORT" "$@"; }
 it_redis_raw() { redis-cli --raw -p "$IT_REDIS_PORT" "$@"; }
 
+# it_web_conf [YAML...]: a token and a port for minisoc-web on this test's
+# Redis, in $IT_WORK/web.token and $IT_WORK/web.yml; each YAML argument is
+# one more line under web: (e.g. "request_timeout: 6"). Sets WPORT, TOKEN.
+it_web_conf() {
+	local line
+	WPORT=$(it_free_port)
+	openssl rand -hex 24 >"$IT_WORK/web.token"
+	TOKEN=$(cat "$IT_WORK/web.token")
+	{
+		printf 'web:\n  port: %s\n  token_file: %s\n' "$WPORT" "$IT_WORK/web.token"
+		for line in "$@"; do printf '  %s\n' "$line"; done
+		printf 'redis:\n  port: %s\n' "$IT_REDIS_PORT"
+	} >"$IT_WORK/web.yml"
+}
+
 # it_pki DIR NAME...: a CA, the collector's certificate and one per agent.
 it_pki() {
 	local dir=$1
