@@ -517,7 +517,7 @@ hole_note(struct spool_file_hole **v, size_t *n, size_t *a, const struct spool_r
     uint64_t from)
 {
 	struct spool_file_hole h = { r->dev, r->ino, r->fp, r->fp_len,
-	    { from, r->end_off, r->line_len == MS_PROTO_MAX_LINE, 0 }, false };
+	    { from, r->end_off, r->line_len == MS_PROTO_MAX_LINE, 0 }, false, 0, 0 };
 	size_t k = 0, last = 0;
 
 	if (r->end_off <= from || rec_follows(r, from))
@@ -747,7 +747,7 @@ load_caught_up(struct spool *sp)
 	for (size_t i = 0; i < sp->nlf; i++) {
 		struct spool_lfile *l = &sp->lf[i];
 		struct spool_file_hole h = { l->dev, l->ino, l->fp, l->fp_len,
-		    { l->hole_from, SPOOL_HOLE_OPEN, false, 0 }, false };
+		    { l->hole_from, SPOOL_HOLE_OPEN, false, 0 }, false, l->seq, sp->max_seq };
 
 		if (l->hole_open && holes_push(&sp->rholes, &sp->nrholes, &sp->arholes, &h) < 0)
 			ms_warn("event=spool_lines_unrecovered dev=%llu inode=%llu offset=%llu "

@@ -208,6 +208,14 @@ struct spool_file_hole {
 	uint32_t fp_len;
 	struct spool_hole h;
 	bool frozen;		/* the spool's own (hole_fill) */
+	/*
+	 * An open hole of the backlog's read-back (spool_take_holes): the
+	 * number of the file's last record the loader met before the lost
+	 * bytes, and the last number appended when it caught up. A record of
+	 * the file numbered after seen_seq, up to last_seq, was among the lost
+	 * ones. 0 for other holes.
+	 */
+	uint64_t seen_seq, last_seq;
 };
 
 /*

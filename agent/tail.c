@@ -95,6 +95,7 @@ struct tail_file {
 	uint64_t acked;		/* ... and before this durably so: the position saved */
 	size_t pending;		/* lines of this generation spooled but not yet durable */
 	bool skipping;		/* inside an over-long line: drop to the next newline */
+	uint64_t skip_seq;	/* while skipping: the number of that line's head */
 	bool modified;		/* inotify reported a write since the last check */
 	bool unterminated;	/* the last read stopped at a line without newline */
 	uint64_t partial_size;	/* file size when that line was last seen growing ... */
@@ -999,6 +1000,7 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 				f->offset += MS_PROTO_MAX_LINE;
 				start += MS_PROTO_MAX_LINE;
 				f->skipping = true;
+				f->skip_seq = t->a->next_seq - 1;	/* tail_accept numbered it */
 				continue;
 			}
 			len = (size_t)(nl - (t->buf + start));
@@ -1051,6 +1053,21 @@ tail_add_hole(struct tail *t, const struct spool_file_hole *fh)
 		    f->fp_len < fh->fp_len || tail_fingerprint(f->fp_bytes, fh->fp_len) != fh->fp)
 			continue;
 		if (h.to == SPOOL_HOLE_OPEN) {
+			/*
+			 * The over-long line being skipped lost its head: its record
+			 * ends at the line's start, where the line before it ends, so
+			 * the hole cannot say so by offsets (from == to) – by number
+			 * it can. Reading goes back to the line's start and ships the
+			 * head again (and skips the rest again).
+			 */
+			if (f->skipping && f->skip_seq > fh->seen_seq && f->skip_seq <= fh->last_seq) {
+				ms_warn("event=spool_head_recovered path=%s offset=%llu note=\"the head "
+				    "of an over-long line was lost from the spool: read again\"", f->path,
+				    (unsigned long long)f->spooled);
+				f->skipping = false;
+				f->offset = f->spooled;
+				f->unterminated = false;
+			}
 			/*
 			 * Every line of it read so far after from (tail_add_hole's
 			 * caller: at once) – an over-long last line too once its

@@ -2145,6 +2145,59 @@ test_load_hole_long_last_line(void **state)
 }
 
 /*
+ * As test_load_hole_long_last_line, but a record goes bad while the long
+ * line is still being skipped (its writer has not finished it: no newline
+ * yet): lost = 20, the line's head, whose record ends at the line's start,
+ * where l19's does – the hole the loader opens must still take the head
+ * back (tail_add_hole: by its number); lost = 19, l19, the head intact:
+ * l19 read again, the head not sent twice. The lines after the long one
+ * arrive once.
+ */
+static void
+test_load_hole_long_line_unfinished(void **state)
+{
+	static const char *const files[] = { "r.log" };
+	struct agent *a;
+	char *big;
+
+	(void)state;
+	big = long_line_new();
+	big[300 * 1024] = '\0';	/* the line without its end */
+	for (int lost = 19; lost <= 20; lost++) {
+		size_t heads;
+
+		reset();
+		put("r.log", "w", "");
+		a = start(5000, files, 1);
+		queue_fini(&a->q);
+		queue_init(&a->q, 5, 1 << 20);
+		r_lines(a, 0, 20);
+		put("r.log", "a", big);
+		tail_read_all(a->tail);
+		assert_true(spool_backlog(a->spool));
+		assert_int_equal(spool_sync(a->spool), 0);
+		zero_records(lost, lost);
+		drain_backlog(a);
+		put("r.log", "a", "yyyy\nafter1\nafter2\n");	/* the line ends */
+		tail_read_all(a->tail);
+		drain_backlog(a);
+		for (int i = 0; i < 20; i++) {
+			char l[16];
+			snprintf(l, sizeof(l), "l%02d", i);
+			if (got_count(l) != 1)
+				fail_msg("lost %d: %s arrived %zu times", lost, l, got_count(l));
+		}
+		assert_int_equal(got_count("after1"), 1);
+		assert_int_equal(got_count("after2"), 1);
+		heads = got_heads();
+		if (heads != 1)
+			fail_msg("lost %d: %zu heads of the long line arrived (1 expected)", lost, heads);
+		stop(a);
+	}
+	free(big);
+}
+
+/*
  * An agent with sync on following files (a.log and b.log), a1 a2
  * acknowledged, then b1 b2 read, a sync that fails (EIO), b3 read and a
  * sync that succeeds. *s0: a2's number (numbers start from the clock).
@@ -2537,6 +2590,7 @@ main(void)
 		cmocka_unit_test(test_gap_two_long_lines),
 		cmocka_unit_test(test_gap_long_line_recovered_crash),
 		cmocka_unit_test(test_load_hole_long_last_line),
+		cmocka_unit_test(test_load_hole_long_line_unfinished),
 		cmocka_unit_test(test_sync_failure_lines_kept),
 		cmocka_unit_test(test_sync_failure_acked),
 		cmocka_unit_test(test_sync_failure_folder),
