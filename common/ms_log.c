@@ -142,11 +142,14 @@ log_prefix(char *line, enum ms_log_level lvl)
 }
 
 /*
- * Whether p/n holds a byte below 0x20 or 0x7f. Eight bytes a step: every
- * alert sent has a log line, and a byte-by-byte look cost 1 % of the
- * collector's instructions (callgrind). A word has a byte below 0x20
- * exactly when (x - 0x20 each) & ~x has a high bit set ("hasless"), and
- * one equal to 0x7f when x ^ 0x7f each has a zero byte.
+ * Whether p/n holds a byte below 0x20, 0x7f or 0xc2 (the lead byte of the
+ * C1 controls U+0080..U+009F in UTF-8: CSI, U+009B, is one; some
+ * terminals obey them). Eight bytes a step: every alert sent has a log
+ * line, and a byte-by-byte look cost 1 % of the collector's instructions
+ * (callgrind). A word has a byte below 0x20 exactly when (x - 0x20 each)
+ * & ~x has a high bit set ("hasless"), and one equal to c when x ^ c each
+ * has a zero byte. 0xc2 is rare in text, Vietnamese too (its letters are
+ * 0xc3 and up): the slow path looks closer.
  */
 static bool
 log_has_ctl(const char *p, size_t n)
@@ -155,15 +158,16 @@ log_has_ctl(const char *p, size_t n)
 	size_t i = 0;
 
 	for (; i + 8 <= n; i += 8) {
-		uint64_t x, y;
+		uint64_t x, y, z;
 
 		memcpy(&x, p + i, 8);
 		y = x ^ (ones * 0x7f);
-		if ((((x - ones * 0x20) & ~x) | ((y - ones) & ~y)) & highs)
+		z = x ^ (ones * 0xc2);
+		if ((((x - ones * 0x20) & ~x) | ((y - ones) & ~y) | ((z - ones) & ~z)) & highs)
 			return true;
 	}
 	for (; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f || (unsigned char)p[i] == 0xc2)
 			return true;
 	return false;
 }
@@ -185,9 +189,17 @@ log_out(char *line, size_t linesz, size_t body, size_t n, enum ms_log_level lvl)
 	 * floor under the ones that are not.
 	 */
 	if (body < n && log_has_ctl(line + body, n - body))
-		for (size_t i = body; i < n; i++)
-			if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
+		for (size_t i = body; i < n; i++) {
+			unsigned char c = (unsigned char)line[i];
+
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				line[i] = '?';
+			else if (c == 0xc2 && i + 1 < n && (unsigned char)line[i + 1] >= 0x80 &&
+			    (unsigned char)line[i + 1] <= 0x9f) {
+				line[i] = '?';	/* both bytes of a C1 control */
+				line[++i] = '?';
+			}
+		}
 	line[n++] = '\n';
 	if (log_hold_depth && lvl < MS_LOG_WARN) {
 		if (log_held_len + n > sizeof(log_held)) {

@@ -136,6 +136,18 @@ test_one_line_per_record(void **state)
 	assert_string_equal(after_ts(out), " level=info prog=collector event=x user=\"Nguy\xe1\xbb"
 	    "\x85n V\xc4\x83n A\" text=\"!~ ~ \" tail=ab?\n");
 	free(out);
+
+	/*
+	 * C1 controls in UTF-8 (CSI U+009B, NEL U+0085; some terminals obey
+	 * them) become "??"; other U+0080..U+00FF letters stay, a lone 0xc2
+	 * at the end too.
+	 */
+	capture_start();
+	ms_log(MS_LOG_INFO, "event=x a=\xc2\x9b""2J b=\xc2\x85 c=\xc2\xb0\xc3\xa9 d=\xc2");
+	out = capture_end(&len);
+	assert_string_equal(after_ts(out), " level=info prog=collector event=x a=??2J b=?? "
+	    "c=\xc2\xb0\xc3\xa9 d=\xc2\n");
+	free(out);
 }
 
 static void
