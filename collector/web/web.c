@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -62,6 +63,7 @@ struct web_conf {
 	int64_t stream_catchup;
 	int64_t chart_max_scan;
 	int64_t agents_max;
+	char secure_cookie[16];
 	char redis_host[256];
 	int64_t redis_port;
 	char redis_unix[4096];
@@ -99,6 +101,9 @@ static const struct ms_conf_key web_keys[] = {
 	  "most stream entries read for the 24 h chart (the chart says when it is cut)" },
 	{ "web.agents_max", MS_CONF_INT, OFF(agents_max), 0, "5000", 1, 1000000,
 	  "most agents listed" },
+	{ "web.secure_cookie", MS_CONF_STR, OFF(secure_cookie), SZ(secure_cookie), "auto", 0, 0,
+	  "mark the session cookie Secure (sent over HTTPS only): auto (when the sign-in came through "
+	  "a TLS proxy that says X-Forwarded-Proto: https), always, or never" },
 	{ "redis.host", MS_CONF_STR, OFF(redis_host), SZ(redis_host), "127.0.0.1", 0, 0, "Redis host" },
 	{ "redis.port", MS_CONF_INT, OFF(redis_port), 0, "6379", 1, 65535, "Redis port" },
 	{ "redis.unix", MS_CONF_PATH, OFF(redis_unix), SZ(redis_unix), "", 0, 0,
@@ -401,6 +406,33 @@ serve_asset(struct evhttp_request *req, const char *path, int code)
 	    strcmp(a->type, "text/html; charset=utf-8") != 0);
 }
 
+/*
+ * Whether the session cookie is marked Secure (web.secure_cookie). In auto,
+ * when the request came through a TLS proxy: X-Forwarded-Proto: https (or
+ * Forwarded: proto=https). A client that sends it itself only makes its
+ * own cookie stricter.
+ */
+static bool
+cookie_secure(const struct web *w, struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *v;
+
+	if (strcmp(w->conf.secure_cookie, "always") == 0)
+		return true;
+	if (strcmp(w->conf.secure_cookie, "never") == 0)
+		return false;
+	if ((v = evhttp_find_header(in, "X-Forwarded-Proto")) != NULL &&
+	    strncasecmp(v, "https", 5) == 0 && (v[5] == '\0' || v[5] == ',' || v[5] == ' '))
+		return true;
+	if ((v = evhttp_find_header(in, "Forwarded")) == NULL)
+		return false;
+	for (; *v; v++)
+		if (strncasecmp(v, "proto=https", 11) == 0)
+			return true;
+	return false;
+}
+
 /* POST /login (form: token=...): sets the cookie and goes to the page. */
 static void
 handle_login(struct web *w, struct evhttp_request *req)
@@ -428,9 +460,13 @@ handle_login(struct web *w, struct evhttp_request *req)
 		reply_error(req, 503, "Service Unavailable", "no randomness for a session");
 		return;
 	}
-	/* HttpOnly: page scripts never see it; SameSite=Strict: no cross-site use. */
-	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%" PRId64,
-	    WEB_COOKIE, sid, WEB_SESSION_MS / 1000);
+	/*
+	 * HttpOnly: page scripts never see it; SameSite=Strict: no cross-site
+	 * use; Secure (cookie_secure): never sent over plain HTTP by the
+	 * browser, where a proxy serves the page over HTTPS.
+	 */
+	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%" PRId64
+	    "%s", WEB_COOKIE, sid, WEB_SESSION_MS / 1000, cookie_secure(w, req) ? "; Secure" : "");
 	evhttp_add_header(out, "Set-Cookie", cookie);
 	evhttp_add_header(out, "Location", "/");
 	security_headers(req, "text/plain; charset=utf-8", false);
@@ -451,7 +487,9 @@ handle_logout(struct web *w, struct evhttp_request *req)
 	    WEB_COOKIE, &t) == 0 && (s = session_find(w, t.p, t.len)) != NULL)
 		memset(s, 0, sizeof(*s));
 
-	evhttp_add_header(out, "Set-Cookie", WEB_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	evhttp_add_header(out, "Set-Cookie", cookie_secure(w, req) ?
+	    WEB_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure" :
+	    WEB_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 	evhttp_add_header(out, "Location", "/login");
 	security_headers(req, "text/plain; charset=utf-8", false);
 	evhttp_send_reply(req, 303, "See Other", NULL);
@@ -1903,6 +1941,19 @@ request_cb(struct evhttp_request *req, void *arg)
 		serve_asset(req, path, 200);
 }
 
+/* What ms_config_load cannot check by itself. */
+static int
+conf_check(const struct web_conf *cf, char *err, size_t errsz)
+{
+	if (strcmp(cf->secure_cookie, "auto") != 0 && strcmp(cf->secure_cookie, "always") != 0 &&
+	    strcmp(cf->secure_cookie, "never") != 0) {
+		snprintf(err, errsz, "web.secure_cookie: %.32s is not auto, always or never",
+		    cf->secure_cookie);
+		return -1;
+	}
+	return 0;
+}
+
 /* --- start and stop --------------------------------------------------- */
 
 static int
@@ -2003,7 +2054,7 @@ main(int argc, char **argv)
 	config = args.config;
 	check = args.check;
 	if (ms_config_load(config, web_keys, &w.conf, NULL, err, sizeof(err)) < 0 ||
-	    token_load(&w, err, sizeof(err)) < 0) {
+	    conf_check(&w.conf, err, sizeof(err)) < 0 || token_load(&w, err, sizeof(err)) < 0) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		return 1;
 	}

@@ -112,9 +112,10 @@ TOKEN=$(cat "$IT_WORK/web.token")
 python3 - "$WPORT" "$TOKEN" <<'PY' || it_fail "sessions"
 import http.client, re, sys, urllib.parse
 port, token = int(sys.argv[1]), sys.argv[2]
-def req(method, path, cookie=None, body=None):
+def req(method, path, cookie=None, body=None, extra={}):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     h = {"Cookie": f"minisoc_web={cookie}"} if cookie else {}
+    h.update(extra)
     if body is not None:
         h["Content-Type"] = "application/x-www-form-urlencoded"
     c.request(method, path, body=body, headers=h)
@@ -135,6 +136,17 @@ assert sid2 != sid
 assert req("GET", "/logout", sid)[0] == 303
 assert req("GET", "/api/alerts", sid)[0] == 401, "a session alive after logout"
 assert req("GET", "/api/alerts", sid2)[0] == 200, "logout ended another session"
+# Through a TLS proxy (web.secure_cookie: auto), the cookie is Secure: the
+# browser never sends it over plain HTTP.
+for hdr in ({"X-Forwarded-Proto": "https"}, {"Forwarded": "for=192.0.2.1;proto=https"}):
+    st3, sc3 = req("POST", "/login", body=urllib.parse.urlencode({"token": token}), extra=hdr)
+    assert st3 == 303 and sc3.endswith("; Max-Age=43200; Secure"), (hdr, sc3)
+    sid3 = re.match(r"minisoc_web=([0-9a-f]{64})", sc3).group(1)
+    st4, sc4 = req("GET", "/logout", sid3, extra=hdr)
+    assert st4 == 303 and sc4.endswith("; Secure"), sc4
+st5, sc5 = req("POST", "/login", body=urllib.parse.urlencode({"token": token}),
+               extra={"X-Forwarded-Proto": "http"})
+assert "Secure" not in sc5, sc5
 PY
 ss -ltnH "sport = :$WPORT" >"$IT_WORK/ss.txt"
 grep -q "127.0.0.1:$WPORT" "$IT_WORK/ss.txt" || it_fail "dashboard not on 127.0.0.1: $(cat "$IT_WORK/ss.txt")"
