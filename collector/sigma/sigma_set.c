@@ -119,9 +119,15 @@ struct set_pfield {
 	struct ms_str value;
 };
 
-/* Rules applicable to one (product, service, category) triple of pointers. */
+/*
+ * Rules applicable to one (product, service, category) triple of pointers
+ * and syslog-or-not: rule_applies reads the line's format too (service:
+ * syslog), and a journald or audit.log line has the triple of a syslog
+ * line of the same program.
+ */
 struct set_route {
 	const char *product, *service, *category;
+	bool syslog;		/* d->fmt != DECODE_SYSLOG_NONE */
 	bool used;
 	size_t *idx;
 	size_t n;
@@ -302,11 +308,12 @@ route_prefilter(struct sigma_set *s, struct set_route *rt)
 		    rt->n);
 }
 
-/* The rule indices for d's logsource, computed once per pointer triple. */
+/* The rule indices for d's logsource, computed once per pointer triple and format. */
 static const struct set_route *
 set_route(struct sigma_set *s, const struct decoded *d)
 {
 	struct set_route *free_slot = NULL;
+	bool syslog = d->fmt != DECODE_SYSLOG_NONE;
 
 	for (size_t i = 0; i < SET_LS_CACHE; i++) {
 		struct set_route *rt = &s->routes[i];
@@ -317,7 +324,7 @@ set_route(struct sigma_set *s, const struct decoded *d)
 		}
 		/* Decoders use static strings: pointer equality is enough. */
 		if (rt->product == d->product && rt->service == d->service &&
-		    rt->category == d->category)
+		    rt->category == d->category && rt->syslog == syslog)
 			return rt;
 	}
 	if (free_slot == NULL) {
@@ -331,6 +338,7 @@ set_route(struct sigma_set *s, const struct decoded *d)
 	free_slot->product = d->product;
 	free_slot->service = d->service;
 	free_slot->category = d->category;
+	free_slot->syslog = syslog;
 	free_slot->idx = calloc(s->nrules ? s->nrules : 1, sizeof(size_t));
 	if (free_slot->idx == NULL) {
 		free_slot->used = false;

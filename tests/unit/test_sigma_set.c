@@ -1154,6 +1154,46 @@ test_chain_time_order(void **state)
 	assert_string_equal(g.rule[0], "O");
 }
 
+/*
+ * service: syslog takes syslog lines only (rule_applies: fmt), and a
+ * journald JSON line of the same program has the same product, service
+ * and category. Which rules run must not depend on which of the two the
+ * set saw first: the rule list cached per logsource took the first one's
+ * answer for both, so a syslog line after a journald line (or an auditd
+ * line of audit.log before audisp's) was never matched.
+ */
+static void
+test_route_syslog_fmt(void **state)
+{
+	static const char *const journal_first[] = {
+		"{\"MESSAGE\":\"routemarker one\",\"SYSLOG_IDENTIFIER\":\"foo\","
+		"\"__REALTIME_TIMESTAMP\":\"1764064000000000\",\"_HOSTNAME\":\"h1\"}",
+		"Nov 25 09:00:01 web1 foo[12]: routemarker two",
+		NULL,
+	};
+	static const char *const syslog_first[] = {
+		"Nov 25 09:00:01 web1 foo[12]: routemarker two",
+		"{\"MESSAGE\":\"routemarker one\",\"SYSLOG_IDENTIFIER\":\"foo\","
+		"\"__REALTIME_TIMESTAMP\":\"1764064000000000\",\"_HOSTNAME\":\"h1\"}",
+		NULL,
+	};
+	static const char rule[] = "title: kw\nname: kw\n"
+	    "logsource: {product: linux, service: syslog}\n"
+	    "detection:\n  k: [routemarker]\n  condition: k\nlevel: high\n";
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	run(load(rule, &rep), journal_first, &g);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.sample[0], "Nov 25 09:00:01 web1 foo[12]: routemarker two");
+	run(load(rule, &rep), syslog_first, &g);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.sample[0], "Nov 25 09:00:01 web1 foo[12]: routemarker two");
+}
+
 int
 main(void)
 {
@@ -1177,6 +1217,7 @@ main(void)
 		cmocka_unit_test(test_future_time_capped),
 		cmocka_unit_test(test_src_ip_only_addresses),
 		cmocka_unit_test(test_chain_time_order),
+		cmocka_unit_test(test_route_syslog_fmt),
 	};
 	int rc;
 
