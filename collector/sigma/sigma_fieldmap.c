@@ -257,7 +257,7 @@ val_same(const struct sigma_val *a, const struct sigma_val *b)
 		/* i too: integers past 2^53 that round to one double differ */
 		return a->u.num.op == b->u.num.op && memcmp(&a->u.num.v, &b->u.num.v,
 		    sizeof(a->u.num.v)) == 0 && a->u.num.isint == b->u.num.isint &&
-		    (!a->u.num.isint || a->u.num.i == b->u.num.i);
+		    a->u.num.big == b->u.num.big && (!a->u.num.isint || a->u.num.i == b->u.num.i);
 	case SIGMA_V_NULL:
 		return true;
 	case SIGMA_V_EXISTS:

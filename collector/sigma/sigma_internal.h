@@ -144,6 +144,7 @@ struct sigma_val {
 			double v;
 			int64_t i;			/* v exactly, when isint */
 			bool isint;
+			int8_t big;			/* see struct sigma_num */
 		} num;
 		bool exists;
 		struct {
@@ -372,12 +373,16 @@ extern const unsigned char sigma_lower[256];
  * optional sign, digits with an optional fraction, an optional exponent),
  * the whole text, no blanks, no hex, "inf" or "nan"; finite. An integer
  * that fits 64 bits is also kept exactly (isint), so that large counters
- * and ids compare without rounding. 0, or -1 when s/n is not such a number.
+ * and ids compare without rounding; one past them (no fraction, no
+ * exponent) has big 1 (above INT64_MAX) or -1 (below INT64_MIN), so that
+ * it still compares exactly with one that fits. 0, or -1 when s/n is not
+ * such a number.
  */
 struct sigma_num {
 	double v;
 	int64_t i;
 	bool isint;
+	int8_t big;
 };
 int sigma_num_parse(const unsigned char *s, size_t n, struct sigma_num *out);
 

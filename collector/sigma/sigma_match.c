@@ -351,6 +351,7 @@ sigma_num_parse(const unsigned char *s, size_t n, struct sigma_num *out)
 	if (end != buf + n || !isfinite(out->v))
 		return -1;
 	out->isint = false;
+	out->big = 0;
 	if (isint) {
 		long long ll;
 
@@ -359,6 +360,9 @@ sigma_num_parse(const unsigned char *s, size_t n, struct sigma_num *out)
 		if (errno == 0 && end == buf + n) {
 			out->i = ll;
 			out->isint = true;
+		} else if (errno == ERANGE) {
+			/* past 64 bits: as a double it could equal INT64_MAX (2^63) */
+			out->big = ll > 0 ? 1 : -1;
 		}
 	}
 	return 0;
@@ -375,6 +379,11 @@ num_match(const struct sigma_val *v, const unsigned char *s, size_t n)
 	/* Both integers: exact (doubles lose integers past 2^53). */
 	if (x.isint && v->u.num.isint)
 		c = (x.i > v->u.num.i) - (x.i < v->u.num.i);
+	/* An integer past 64 bits is beyond every one that fits. */
+	else if (x.big != 0 && v->u.num.isint)
+		c = x.big;
+	else if (x.isint && v->u.num.big != 0)
+		c = -v->u.num.big;
 	else
 		c = (x.v > v->u.num.v) - (x.v < v->u.num.v);
 	switch (v->u.num.op) {

@@ -1153,6 +1153,7 @@ compile_value(struct pctx *c, const struct mods *m, bool keyword,
 		g->alts->u.num.v = num.v;
 		g->alts->u.num.i = num.i;
 		g->alts->u.num.isint = num.isint;
+		g->alts->u.num.big = num.big;
 		return 0;
 	}
 	{

@@ -306,6 +306,15 @@ static const struct mcase match_cases[] = {
 	    { "n=9007199254740993" }, NULL, true },
 	{ "numeric big integer equal", "  sel:\n    n|gt: 9007199254740993\n  condition: sel\n",
 	    { "n=9007199254740993" }, NULL, false },
+	/* ... and past 64 bits on one side (a double would call them equal) */
+	{ "numeric past int64 field", "  sel:\n    n|gt: 9223372036854775807\n  condition: sel\n",
+	    { "n=9223372036854775808" }, NULL, true },
+	{ "numeric below int64 field", "  sel:\n    n|lt: -9223372036854775808\n  condition: sel\n",
+	    { "n=-9223372036854775809" }, NULL, true },
+	{ "numeric past int64 rule", "  sel:\n    n|lt: 9223372036854775808\n  condition: sel\n",
+	    { "n=9223372036854775807" }, NULL, true },
+	{ "numeric past int64 rule gte", "  sel:\n    n|gte: 9223372036854775808\n  condition: sel\n",
+	    { "n=9223372036854775807" }, NULL, false },
 
 	/* --- neq --- */
 	{ "neq differs", "  sel:\n    c|neq: a\n  condition: sel\n", { "c=b" }, NULL, true },
