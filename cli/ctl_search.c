@@ -193,6 +193,37 @@ pseudo_field(const struct search *q, const struct archive_record *r, const char 
 	}
 }
 
+/*
+ * Writes v for a terminal: a line comes from whatever an agent sent, and a
+ * newline in it would forge a result line, an escape sequence move the
+ * cursor or retitle the window, a NUL hide what follows. Control bytes
+ * (C0, DEL, and C1 controls as UTF-8, U+0080..U+009F: CSI is one) are
+ * shown as \xHH; --json has the exact bytes.
+ */
+static void
+put_term(struct ms_str v)
+{
+	size_t i = 0, start = 0;
+
+	while (i < v.len) {
+		unsigned char c = (unsigned char)v.p[i];
+		size_t n = c < 0x20 && c != '\t' ? 1 : c == 0x7f ? 1 :
+		    c == 0xc2 && i + 1 < v.len && (unsigned char)v.p[i + 1] >= 0x80 &&
+		    (unsigned char)v.p[i + 1] <= 0x9f ? 2 : 0;
+
+		if (n == 0) {
+			i++;
+			continue;
+		}
+		fwrite(v.p + start, 1, i - start, stdout);
+		for (size_t k = 0; k < n; k++)
+			printf("\\x%02x", (unsigned char)v.p[i + k]);
+		i += n;
+		start = i;
+	}
+	fwrite(v.p + start, 1, v.len - start, stdout);
+}
+
 static void
 print_record(struct search *q, const struct archive_record *r)
 {
@@ -200,8 +231,13 @@ print_record(struct search *q, const struct archive_record *r)
 
 	ms_fmt_time(t, sizeof(t), r->time_ms);
 	if (!q->json) {
-		printf("%s %s %.*s %.*s | %.*s\n", t, q->system, (int)r->agent.len, r->agent.p,
-		    (int)r->source.len, r->source.p, (int)r->line.len, r->line.p);
+		printf("%s %s ", t, q->system);
+		put_term(r->agent);
+		putchar(' ');
+		put_term(r->source);
+		fputs(" | ", stdout);
+		put_term(r->line);
+		putchar('\n');
 		return;
 	}
 	{
