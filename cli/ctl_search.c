@@ -413,8 +413,8 @@ ctl_search(int argc, char **argv)
 	};
 	struct search q;
 	const char *dir = NULL, *from = NULL, *to = NULL;
-	char *systems[SEARCH_MAX_SYSTEMS];
-	size_t nsys = 0;
+	char *given[SEARCH_MAX_SYSTEMS], **systems = given;
+	size_t nsys = 0, cap = 0;
 	bool all_systems = false;
 	int64_t now = ms_now_ms(), lim;
 	int ch, rc = 2;
@@ -430,7 +430,7 @@ ctl_search(int argc, char **argv)
 				fprintf(stderr, "minisocctl search: bad or too many --system: %s\n", optarg);
 				return 2;
 			}
-			systems[nsys++] = optarg;
+			given[nsys++] = optarg;
 			break;
 		case 'f': from = optarg; break;
 		case 't': to = optarg; break;
@@ -481,11 +481,25 @@ ctl_search(int argc, char **argv)
 			fprintf(stderr, "minisocctl search: %s: cannot read the archive\n", dir);
 			goto out;
 		}
-		/* Copies: readdir may reuse its buffer. */
-		while ((de = readdir(d)) != NULL && nsys < SEARCH_MAX_SYSTEMS)
-			if (archive_system_ok(de->d_name) && de->d_type != DT_REG &&
-			    (systems[nsys] = strdup(de->d_name)) != NULL)
-				nsys++;
+		/*
+		 * Every folder (a register holds any number of systems); copies:
+		 * readdir may reuse its buffer. A folder left out would be a
+		 * search that silently misses events.
+		 */
+		systems = NULL;
+		while ((de = readdir(d)) != NULL) {
+			if (!archive_system_ok(de->d_name) || de->d_type == DT_REG)
+				continue;
+			if (nsys == cap) {
+				char **p = realloc(systems, (cap = cap ? 2 * cap : 64) * sizeof(*p));
+				if (p == NULL)
+					goto nomem;
+				systems = p;
+			}
+			if ((systems[nsys] = strdup(de->d_name)) == NULL)
+				goto nomem;
+			nsys++;
+		}
 		if (nsys > 1)
 			qsort(systems, nsys, sizeof(systems[0]), name_cmp);
 	}
@@ -505,11 +519,17 @@ ctl_search(int argc, char **argv)
 	    q.bad ? "; malformed records skipped" : "");
 	if (rc == 0 && q.matched == 0)
 		rc = 1;
+	goto out;
+nomem:
+	fprintf(stderr, "minisocctl search: out of memory\n");
+	rc = 2;
 out:
 	if (d)
 		closedir(d);
 	for (size_t i = 0; all_systems && i < nsys; i++)
 		free(systems[i]);
+	if (all_systems)
+		free(systems);
 	free(q.d);
 	ms_buf_fini(&q.out);
 	return rc;
