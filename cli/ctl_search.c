@@ -86,16 +86,22 @@ parse_time(const char *s, int64_t now)
 	if (strcmp(s, "now") == 0)
 		return now;
 	if (s[0] == '-') {
+		int64_t unit;
+
 		v = strtol(s + 1, &end, 10);
 		if (end == s + 1 || v < 0 || end[1] != '\0')
 			return -1;
 		switch (*end) {
-		case 's': return now - v * 1000LL;
-		case 'm': return now - v * 60000LL;
-		case 'h': return now - v * 3600000LL;
-		case 'd': return now - v * 86400000LL;
+		case 's': unit = 1000; break;
+		case 'm': unit = 60000; break;
+		case 'h': unit = 3600000; break;
+		case 'd': unit = 86400000; break;
 		default: return -1;
 		}
+		/* Before 1970 (or beyond int64 ms): no archive time; never an overflow. */
+		if (v > now / unit)
+			return -1;
+		return now - v * unit;
 	}
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
 		return -1;
