@@ -260,6 +260,13 @@ incident_parse(const char *json, size_t len, struct incident *inc)
 
 /* ---- Redis ------------------------------------------------------------ */
 
+/*
+ * 0, -1 when there is no such incident, -2 when Redis failed or refused the
+ * read (said on stderr), -3 when the record is there but not the agreed
+ * JSON. An error reply (NOAUTH, WRONGTYPE, LOADING ...) or a garbled
+ * record is no unknown incident: saying so would send the operator
+ * looking for a typo while the data is unreachable or damaged.
+ */
 static int
 incident_load(redisContext *rc, const char *id, struct incident *inc)
 {
@@ -270,8 +277,12 @@ incident_load(redisContext *rc, const char *id, struct incident *inc)
 		fprintf(stderr, "minisocctl incident: Redis: %s\n", rc->errstr);
 		return -2;
 	}
-	if (r->type == REDIS_REPLY_STRING)
-		ret = incident_parse(r->str, r->len, inc);
+	if (r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "minisocctl incident: Redis: %s\n", r->str);
+		ret = -2;
+	} else if (r->type == REDIS_REPLY_STRING) {
+		ret = incident_parse(r->str, r->len, inc) == 0 ? 0 : -3;
+	}
 	freeReplyObject(r);
 	return ret;
 }
@@ -376,7 +387,8 @@ incident_usage(FILE *out)
 	    "\"incidents\"): serious under the new framework: notice 24 h, report 72 h;\n"
 	    "otherwise 5 days. An incident is overdue while a deadline passed unmet.\n"
 	    "\n"
-	    "Exit status: 0 ok, 1 usage or unknown incident, 2 Redis or profile error.\n");
+	    "Exit status: 0 ok, 1 usage or unknown incident, 2 Redis or profile error, or\n"
+	    "an incident stored but unreadable.\n");
 }
 
 static void
@@ -649,6 +661,10 @@ ctl_incident(int argc, char **argv)
 		if ((rl = incident_load(rc, id, inc)) < 0) {
 			if (rl == -1)
 				fprintf(stderr, "minisocctl incident: no incident %s\n", id);
+			if (rl == -3)
+				fprintf(stderr, "minisocctl incident: incident %s is stored but unreadable "
+				    "(minisoc:incident:%s json is not the agreed JSON); nothing changed\n",
+				    id, id);
 			ret = rl == -1 ? 1 : 2;
 			goto out;
 		}

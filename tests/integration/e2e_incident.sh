@@ -65,4 +65,25 @@ rc=0; "${CTL[@]}" show INC-00000000-9999 2>"$IT_WORK/err" || rc=$?
 ((rc == 1)) && grep -q "no incident INC-00000000-9999" "$IT_WORK/err" || it_fail "unknown id: exit $rc"
 rc=0; "${CTL[@]}" new --title x --severity low --framework nonexistent 2>"$IT_WORK/err" || rc=$?
 ((rc == 2)) && grep -q "nonexistent.yml" "$IT_WORK/err" || it_fail "unknown framework: exit $rc $(cat "$IT_WORK/err")"
+
+# Garbled or unreachable data is no "unknown incident": a record that is
+# not the agreed JSON, a key of another type and a Redis that refuses the
+# read (NOAUTH) are errors (exit 2) that say so, and nothing is written.
+it_redis_raw HSET minisoc:incident:INC-20261120-8888 json '{"id":"INC-20261120-8888","created":' >/dev/null
+rc=0; "${CTL[@]}" show INC-20261120-8888 2>"$IT_WORK/err" || rc=$?
+((rc == 2)) && grep -q "unreadable" "$IT_WORK/err" ||
+	it_fail "garbled record: exit $rc: $(cat "$IT_WORK/err")"
+rc=0; "${CTL[@]}" note INC-20261120-8888 "x" 2>"$IT_WORK/err" >/dev/null || rc=$?
+((rc == 2)) || it_fail "note on a garbled record: exit $rc: $(cat "$IT_WORK/err")"
+[[ $(it_redis_raw HGET minisoc:incident:INC-20261120-8888 json) == '{"id":"INC-20261120-8888","created":' ]] ||
+	it_fail "garbled record overwritten"
+it_redis_raw SET minisoc:incident:INC-20261120-7777 text >/dev/null
+rc=0; "${CTL[@]}" show INC-20261120-7777 2>"$IT_WORK/err" || rc=$?
+((rc == 2)) && grep -q "WRONGTYPE" "$IT_WORK/err" ||
+	it_fail "key of another type: exit $rc: $(cat "$IT_WORK/err")"
+it_redis_raw CONFIG SET requirepass sesame >/dev/null
+rc=0; "${CTL[@]}" show "$ID" 2>"$IT_WORK/err" || rc=$?
+redis-cli -p "$IT_REDIS_PORT" -a sesame --no-auth-warning CONFIG SET requirepass "" >/dev/null
+((rc == 2)) && grep -q "NOAUTH" "$IT_WORK/err" ||
+	it_fail "Redis refusing the read: exit $rc: $(cat "$IT_WORK/err")"
 it_log "PASS"
