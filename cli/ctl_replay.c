@@ -4,6 +4,7 @@
  * are printed as JSON lines, exactly as the collector would store them,
  * with ids numbered in order so two runs can be compared.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,7 @@ replay_file(const char *path, struct detector *const *dets, size_t ndets, struct
 	size_t cap = 0;
 	ssize_t n;
 	uint64_t seq = 0;
+	int rc = 0;
 
 	if (f == NULL) {
 		fprintf(stderr, "minisocctl replay: %s: cannot open\n", path);
@@ -192,10 +194,15 @@ replay_file(const char *path, struct detector *const *dets, size_t ndets, struct
 		detect_line(dets, ndets, d, ctx, agent, agent, ms_str_make(path, strlen(path)),
 		    ms_str_make(buf, len), ++seq, replay_emit_cb, r);
 	}
+	/* A read error (a folder opens, then reads EISDIR) is no file read to its end. */
+	if (ferror(f)) {
+		fprintf(stderr, "minisocctl replay: %s: cannot read: %s\n", path, strerror(errno));
+		rc = -1;
+	}
 	free(buf);
 	if (f != stdin)
 		fclose(f);
-	return 0;
+	return rc;
 }
 
 int

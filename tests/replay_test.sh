@@ -31,5 +31,17 @@ for line in sys.stdin:
 	fi
 	rm -f /tmp/replay_diff.$$
 done
+# A path that is no readable file is an error (exit 2, documented), not
+# "0 lines" and success: a folder given by mistake, for one.
+rc=0
+"$CTL" replay --no-builtin "$ROOT/tests/data" >/dev/null 2>/tmp/replay_err.$$ || rc=$?
+if [[ $rc == 2 ]] && grep -q "tests/data" /tmp/replay_err.$$; then
+	echo "ok   a folder is refused (exit 2)"
+	pass=$((pass + 1))
+else
+	echo "FAIL a folder: exit $rc, want 2: $(cat /tmp/replay_err.$$)"
+	fail=$((fail + 1))
+fi
+rm -f /tmp/replay_err.$$
 echo "$pass passed, $fail failed"
 ((fail == 0 && pass > 0))
