@@ -40,7 +40,7 @@ struct search {
 	const char *system;	/* of the file being read */
 	struct decoded *d;
 	struct ms_buf out;
-	uint64_t records, matched, bad, torn, unreadable;
+	uint64_t records, matched, bad, torn, unreadable, unprinted;
 };
 
 static void
@@ -69,8 +69,9 @@ search_usage(FILE *out)
 	    "TIME: 2026-11-25, 2026-11-25T08:30[:00][Z|+07:00] (local time without a\n"
 	    "zone), now, or relative: -30m, -12h, -7d.\n"
 	    "\n"
-	    "Exit status: 0 when events matched, 1 when none did, 2 on usage errors or\n"
-	    "when the archive cannot be read. A torn file end (after a machine crash)\n"
+	    "Exit status: 0 when events matched, 1 when none did, 2 on usage errors,\n"
+	    "when the archive cannot be read or an event was too large to print (said\n"
+	    "on stderr). A torn file end (after a machine crash)\n"
 	    "is reported on stderr and does not fail the search.\n");
 }
 
@@ -279,8 +280,15 @@ print_record(struct search *q, const struct archive_record *r)
 			ms_json_obj_close(&j);
 		}
 		ms_json_obj_close(&j);
-		if (ms_json_finish(&j) == 0)
+		if (ms_json_finish(&j) == 0) {
 			printf("%s\n", q->out.data);
+		} else {
+			/* Never counted and left out without a word. */
+			q->unprinted++;
+			fprintf(stderr, "minisocctl search: %s agent %.*s seq %llu: too large for "
+			    "--json, not printed\n", t, (int)r->agent.len, r->agent.p,
+			    (unsigned long long)r->seq);
+		}
 	}
 }
 
@@ -479,7 +487,13 @@ ctl_search(int argc, char **argv)
 	}
 	if ((q.d = malloc(sizeof(*q.d))) == NULL)
 		return 2;
-	ms_buf_init(&q.out, 1 << 20);
+	/*
+	 * One event's JSON: its line and decoded fields (the web decoder
+	 * holds the URI three times), each control byte six bytes as \u00XX:
+	 * a 64 KiB line of them takes over 1.5 MiB. Far more than any
+	 * agent's event; a bigger one is reported, not dropped.
+	 */
+	ms_buf_init(&q.out, 64u << 20);
 	all_systems = nsys == 0;
 	if (all_systems) {
 		struct dirent *de;
@@ -523,7 +537,9 @@ ctl_search(int argc, char **argv)
 	    (unsigned long long)q.matched, (unsigned long long)q.records, nsys,
 	    q.torn ? "; some files end torn (see above)" : "",
 	    q.bad ? "; malformed records skipped" : "");
-	if (rc == 0 && q.matched == 0)
+	if (q.unprinted)
+		rc = 2;
+	else if (rc == 0 && q.matched == 0)
 		rc = 1;
 	goto out;
 nomem:

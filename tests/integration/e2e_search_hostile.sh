@@ -8,7 +8,10 @@
 #  B) more system folders than the search held at once (128): every one is
 #     searched, not an arbitrary 128 of them;
 #  C) a relative time too far back to count in ms is a bad time (exit 2),
-#     not a signed overflow searching some other range.
+#     not a signed overflow searching some other range;
+#  D) --json prints every event it counts: a web log line whose URI is 64 KB
+#     of control bytes (each \u00XX in JSON, and the URI is in three
+#     decoded fields) was counted as matched and silently left out.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_search_hostile.sh BUILD_DIR}"
 command -v zstd >/dev/null || { it_log "SKIP: zstd not installed"; exit 77; }
@@ -81,4 +84,27 @@ done
 n=$("$IT_CLI" search -A "$B" --from -20000d --count 2>/dev/null) || true
 [[ $n == 140 ]] || it_fail "C) --from -20000d counted $n"
 it_log "C) relative times too far back: bad time"
+
+# D) the largest line an agent can send (64 KiB), made of bytes JSON
+#    escapes six-fold, in a field the web decoder copies three times.
+D=$IT_WORK/d
+mkdir -p "$D/WEB"
+python3 - "$NOW" <<'PY' | zstd -q >"$D/WEB/$DAY.0.zst"
+import sys
+now = sys.argv[1].encode()
+out = b""
+for i, x in enumerate([b"\x01" * 65000, b"ok"]):
+    line = b'203.0.113.9 - - [29/Nov/2026:10:00:00 +0000] "GET /' + x + b' HTTP/1.1" 200 1 "-" "ua"'
+    out += now + b"\tweb1\t" + str(i + 1).encode() + b"\t/var/log/nginx/access.log\t" + line + b"\n"
+sys.stdout.buffer.write(out)
+PY
+"$IT_CLI" search -A "$D" --json >"$IT_WORK/d.json" 2>"$IT_WORK/d.err" || it_fail "search D: $(cat "$IT_WORK/d.err")"
+python3 - "$IT_WORK/d.json" <<'PY' || it_fail "D) an event counted but not printed by --json: $(cat "$IT_WORK/d.err")"
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+print("printed seqs:", [g["seq"] for g in got])
+assert [g["seq"] for g in got] == [1, 2], "want both events"
+assert got[0]["line"].count("\x01") == 65000
+PY
+it_log "D) --json prints the largest event"
 it_log "PASS"
