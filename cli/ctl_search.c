@@ -70,8 +70,9 @@ search_usage(FILE *out)
 	    "zone), now, or relative: -30m, -12h, -7d.\n"
 	    "\n"
 	    "Exit status: 0 when events matched, 1 when none did, 2 on usage errors,\n"
-	    "when the archive cannot be read or an event was too large to print (said\n"
-	    "on stderr). A torn file end (after a machine crash)\n"
+	    "when the archive or one of its files cannot be read (what could be read is\n"
+	    "printed all the same), or an event was too large to print (both said on\n"
+	    "stderr). A torn file end (after a machine crash)\n"
 	    "is reported on stderr and does not fail the search.\n");
 }
 
@@ -533,11 +534,17 @@ ctl_search(int argc, char **argv)
 	}
 	if (q.count_only)
 		printf("%llu\n", (unsigned long long)q.matched);
-	fprintf(stderr, "minisocctl search: %llu of %llu events matched in %zu system(s)%s%s\n",
+	fprintf(stderr, "minisocctl search: %llu of %llu events matched in %zu system(s)%s%s%s\n",
 	    (unsigned long long)q.matched, (unsigned long long)q.records, nsys,
 	    q.torn ? "; some files end torn (see above)" : "",
-	    q.bad ? "; malformed records skipped" : "");
-	if (q.unprinted)
+	    q.bad ? "; malformed records skipped" : "",
+	    q.unreadable ? "; some files could not be read (see above)" : "");
+	/*
+	 * A file that could not be read (damaged, no permission) may hold
+	 * matching events: "nothing matched" (1) or a complete result (0)
+	 * would be a false answer.
+	 */
+	if (q.unprinted || q.unreadable)
 		rc = 2;
 	else if (rc == 0 && q.matched == 0)
 		rc = 1;

@@ -11,7 +11,10 @@
 #     not a signed overflow searching some other range;
 #  D) --json prints every event it counts: a web log line whose URI is 64 KB
 #     of control bytes (each \u00XX in JSON, and the URI is in three
-#     decoded fields) was counted as matched and silently left out.
+#     decoded fields) was counted as matched and silently left out;
+#  E) a day file that cannot be read (not zstd: damaged) makes the search
+#     exit 2 ("the archive cannot be read"), not 1 ("nothing matched") or
+#     0, whatever else was found.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_search_hostile.sh BUILD_DIR}"
 command -v zstd >/dev/null || { it_log "SKIP: zstd not installed"; exit 77; }
@@ -107,4 +110,17 @@ assert [g["seq"] for g in got] == [1, 2], "want both events"
 assert got[0]["line"].count("\x01") == 65000
 PY
 it_log "D) --json prints the largest event"
+
+# E) a damaged day file beside a good one.
+E=$IT_WORK/e
+mkdir -p "$E/SYS-1"
+printf '%s\tweb1\t1\t/x\tgood event\n' "$NOW" | zstd -q >"$E/SYS-1/$DAY.0.zst"
+printf 'bytes that are no zstd frame' >"$E/SYS-1/$DAY.1.zst"
+for q in "good event" "absent text"; do
+	rc=0
+	"$IT_CLI" search -A "$E" --text "$q" --count >/dev/null 2>"$IT_WORK/e.err" || rc=$?
+	[[ $rc == 2 ]] && grep -q "$DAY.1.zst" "$IT_WORK/e.err" ||
+		it_fail "E) --text '$q' with a damaged file: exit $rc, want 2: $(cat "$IT_WORK/e.err")"
+done
+it_log "E) a damaged file: exit 2"
 it_log "PASS"
