@@ -70,10 +70,11 @@ search_usage(FILE *out)
 	    "zone), now, or relative: -30m, -12h, -7d.\n"
 	    "\n"
 	    "Exit status: 0 when events matched, 1 when none did, 2 on usage errors,\n"
-	    "when the archive or one of its files cannot be read (what could be read is\n"
-	    "printed all the same), or an event was too large to print (both said on\n"
-	    "stderr). A torn file end (after a machine crash)\n"
-	    "is reported on stderr and does not fail the search.\n");
+	    "when the archive or one of its files cannot be read whole (what could be\n"
+	    "read is printed all the same: a damaged frame is skipped, the frames after\n"
+	    "it are searched), or an event was too large to print (all said on stderr).\n"
+	    "An unfinished file end (a file the collector is writing, or one a machine\n"
+	    "crash left) is noted on stderr and does not fail the search.\n");
 }
 
 /* TIME as described in the usage; -1 when it is none of those. */
@@ -392,6 +393,10 @@ search_system(struct search *q, const char *dir, const char *system)
 		} else if (r == 1) {
 			q->torn++;
 			fprintf(stderr, "minisocctl search: note: %s\n", err);
+		} else if (r == 3) {
+			/* The other frames were searched; the damaged ones' events are missing. */
+			q->unreadable++;
+			fprintf(stderr, "minisocctl search: %s\n", err);
 		} else if (r < 0) {
 			q->unreadable++;
 			fprintf(stderr, "minisocctl search: %s\n", err);
@@ -536,9 +541,9 @@ ctl_search(int argc, char **argv)
 		printf("%llu\n", (unsigned long long)q.matched);
 	fprintf(stderr, "minisocctl search: %llu of %llu events matched in %zu system(s)%s%s%s\n",
 	    (unsigned long long)q.matched, (unsigned long long)q.records, nsys,
-	    q.torn ? "; some files end torn (see above)" : "",
+	    q.torn ? "; some files end unfinished (see above)" : "",
 	    q.bad ? "; malformed records skipped" : "",
-	    q.unreadable ? "; some files could not be read (see above)" : "");
+	    q.unreadable ? "; some files could not be read whole (see above)" : "");
 	/*
 	 * A file that could not be read (damaged, no permission) may hold
 	 * matching events: "nothing matched" (1) or a complete result (0)

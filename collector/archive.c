@@ -605,6 +605,27 @@ parse_record(const char *p, size_t n, char *scratch, struct archive_record *r)
 	return 0;
 }
 
+/*
+ * Moves in past bytes up to the next zstd frame's magic number; false when
+ * there is none in it, *kept then the last bytes to keep for the next read
+ * (a magic number cut by the buffer's end).
+ */
+static bool
+frame_find(ZSTD_inBuffer *in, size_t *kept)
+{
+	static const unsigned char magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };	/* ZSTD_MAGICNUMBER, LE */
+	const unsigned char *p = in->src;
+
+	for (size_t i = in->pos; i + 4 <= in->size; i++)
+		if (p[i] == magic[0] && memcmp(p + i, magic, 4) == 0) {
+			in->pos = i;
+			return true;
+		}
+	*kept = in->size - in->pos < 3 ? in->size - in->pos : 3;
+	in->pos = in->size;
+	return false;
+}
+
 int
 archive_read_file(const char *path, archive_record_fn fn, void *arg, uint64_t *bad, char *err,
     size_t errsz)
@@ -613,9 +634,11 @@ archive_read_file(const char *path, archive_record_fn fn, void *arg, uint64_t *b
 	char *ibuf = NULL, *obuf = NULL, *scratch = NULL;
 	struct ms_buf pend;	/* decompressed bytes not yet a whole record */
 	ZSTD_DCtx *dctx = NULL;
-	size_t last = 0, scap = 0;
+	size_t last = 0, scap = 0, kept = 0, before;
 	int rc = -1, fd;
-	uint64_t nbad = 0;
+	uint64_t nbad = 0, corrupt = 0, off = 0, base = 0;
+	uint64_t frame_at = 0, scanned = UINT64_MAX;	/* the frame being decoded began at */
+	bool resync = false, in_frame = false, eof_scan = false;
 
 	ms_buf_init(&pend, 2 * ARCHIVE_IN_CAP);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -630,7 +653,7 @@ archive_read_file(const char *path, archive_record_fn fn, void *arg, uint64_t *b
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(fd, ibuf, inCap);
+		ssize_t n = read(fd, ibuf + kept, inCap - kept);
 		ZSTD_inBuffer in;
 
 		if (n < 0 && errno == EINTR)
@@ -639,19 +662,81 @@ archive_read_file(const char *path, archive_record_fn fn, void *arg, uint64_t *b
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));
 			goto out;
 		}
-		if (n == 0)
-			break;
+		if (n == 0) {
+			if (!in_frame || scanned == frame_at)
+				break;
+			/*
+			 * The last frame does not end: a torn end (a crash, or the
+			 * file being written) – or a damaged block header that took
+			 * the frames after it for its content. Look for a frame after
+			 * its start, once.
+			 */
+			scanned = frame_at;
+			if (lseek(fd, (off_t)frame_at + 1, SEEK_SET) < 0)
+				break;
+			off = frame_at + 1;
+			kept = 0;
+			resync = eof_scan = true;
+			continue;
+		}
 		in.src = ibuf;
-		in.size = (size_t)n;
+		in.size = kept + (size_t)n;
 		in.pos = 0;
+		base = off - kept;
+		off += (uint64_t)n;
+		kept = 0;
 		while (in.pos < in.size) {
 			ZSTD_outBuffer o = { obuf, outCap, 0 };
 			size_t start = 0;
 
+			if (resync && !frame_find(&in, &kept)) {
+				/* Kept: the last bytes, a magic number's start maybe. */
+				memmove(ibuf, ibuf + in.size - kept, kept);
+				break;
+			}
+			if (resync && eof_scan) {
+				/* A frame after one that did not end: that one was damaged. */
+				if (corrupt++ == 0)
+					snprintf(err, errsz, "%s: corrupt data near byte %llu: a frame that "
+					    "does not end (skipped to the next frame)", path,
+					    (unsigned long long)frame_at);
+				ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+				pend.len = 0;
+				eof_scan = in_frame = false;
+			}
+			resync = false;
+			if (!in_frame) {
+				frame_at = base + in.pos;
+				in_frame = true;
+			}
+			before = in.pos;
 			last = ZSTD_decompressStream(dctx, &o, &in);
+			if (last == 0)
+				in_frame = false;	/* ended: the next call begins a frame */
 			if (ZSTD_isError(last)) {
-				snprintf(err, errsz, "%s: corrupt data: %s", path, ZSTD_getErrorName(last));
-				goto out;
+				/*
+				 * A damaged frame (a bad block, a bit flipped): its records
+				 * are lost, not the ones after it – each sync ended a frame.
+				 * Read on from the next frame's magic number; the half
+				 * record decoded so far goes with it.
+				 */
+				if (corrupt++ == 0)
+					snprintf(err, errsz, "%s: corrupt data near byte %llu: %s (skipped to "
+					    "the next frame)", path, (unsigned long long)(base + in.pos),
+					    ZSTD_getErrorName(last));
+				ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+				/*
+				 * The next frame begins after every byte of this one
+				 * decoded so far: look from the failing call's first
+				 * byte on (what it took in may hold it), one past it so
+				 * that a damaged frame's own magic is not found again.
+				 */
+				in.pos = before + 1;
+				pend.len = 0;
+				last = 0;
+				resync = true;
+				in_frame = false;
+				continue;
 			}
 			if (ms_buf_add(&pend, obuf, o.pos) < 0) {
 				snprintf(err, errsz, "%s: record too long", path);
@@ -686,10 +771,15 @@ archive_read_file(const char *path, archive_record_fn fn, void *arg, uint64_t *b
 			}
 		}
 	}
-	/* Not ended on a frame boundary, or bytes after the last record: torn. */
+	if (corrupt > 0) {
+		rc = 3;
+		goto out;
+	}
+	/* Not ended on a frame boundary, or bytes after the last record: unfinished. */
 	rc = (last != 0 || pend.len > 0) ? 1 : 0;
 	if (rc == 1)
-		snprintf(err, errsz, "%s: ends in a torn frame (a crash while writing)", path);
+		snprintf(err, errsz, "%s: ends in an unfinished frame (the collector is still "
+		    "writing it, or stopped before ending it: every record before it was read)", path);
 out:
 	if (bad)
 		*bad += nbad;

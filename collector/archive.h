@@ -19,7 +19,8 @@
  * collector crash loses nothing the agent was told is handled); every
  * archive_sync() ends the open frames and fdatasync()s. A machine crash
  * may lose the last sync interval and leave a torn frame at a file's end;
- * readers stop there and report it.
+ * readers stop there and report it. A damaged frame (a bad block) loses
+ * its own records: readers go on at the next frame.
  *
  * Not thread-safe: one archive per event loop.
  */
@@ -99,9 +100,11 @@ typedef int (*archive_record_fn)(const struct archive_record *r, void *arg);
 
 /*
  * Reads one archive file, calling fn for every record in order. Returns 0
- * when the whole file was read, 1 when it ends in a torn frame or record
- * (records before it were delivered; what happens after a machine crash),
- * 2 when fn stopped, -1 on an open/read error or corrupt data (err says).
+ * when the whole file was read, 1 when it ends in an unfinished frame or
+ * record (records before it were delivered; a file still being written,
+ * or the end a machine crash leaves), 3 when damaged frames were skipped
+ * (the records of every other frame delivered), 2 when fn stopped, -1 on
+ * an open/read error (err says).
  * *bad counts malformed records skipped (may be NULL).
  */
 int archive_read_file(const char *path, archive_record_fn fn, void *arg, uint64_t *bad,
