@@ -315,6 +315,17 @@ cmp_day(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Counts the missing days [from, to) (none when from >= to). */
+static void
+add_missing(struct ms_retention *out, int64_t from, int64_t to)
+{
+	if (from >= to)
+		return;
+	if (out->first_missing == MS_REG_NO_DATE)
+		out->first_missing = from;
+	out->missing += to - from;
+}
+
 void
 ms_retention_judge(const int64_t *days, size_t n, int64_t end, int months,
     struct ms_retention *out)
@@ -341,23 +352,22 @@ ms_retention_judge(const int64_t *days, size_t n, int64_t end, int months,
 	out->newest = s[k - 1];
 	prev = s[0];
 	out->days = 1;
+	/*
+	 * Only days from the required one on are judged: the archive keeps
+	 * older ones too (a margin, keep_days, or everything), and a gap
+	 * before the level's period does not make the period short.
+	 */
 	for (size_t i = 1; i < k; i++) {
 		if (s[i] == prev)
 			continue;
-		if (s[i] > prev + 1) {
-			if (out->first_missing == MS_REG_NO_DATE)
-				out->first_missing = prev + 1;
-			out->missing += s[i] - prev - 1;
-		}
+		if (s[i] > prev + 1)
+			add_missing(out, prev + 1 > out->required ? prev + 1 : out->required, s[i]);
 		prev = s[i];
 		out->days++;
 	}
 	/* Days after the newest up to end; end itself is still being written. */
-	if (prev + 1 < end) {
-		if (out->first_missing == MS_REG_NO_DATE)
-			out->first_missing = prev + 1;
-		out->missing += end - prev - 1;
-	}
+	if (prev + 1 < end)
+		add_missing(out, prev + 1 > out->required ? prev + 1 : out->required, end);
 	out->pass = out->oldest <= out->required && out->missing == 0;
 	free(s);
 }

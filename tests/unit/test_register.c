@@ -236,22 +236,57 @@ test_dates_and_retention(void **state)
 	/* ... but not 6 months. */
 	ms_retention_judge(days, n, day("2026-11-25"), 6, &rt);
 	assert_false(rt.pass);
-	/* One day missing in the middle fails it, and says which. */
-	days[10] = days[9];
+	/* One day missing in the period fails it, and says which. */
+	days[40] = days[39];
 	ms_retention_judge(days, n, day("2026-11-25"), 3, &rt);
 	assert_false(rt.pass);
 	assert_int_equal(rt.missing, 1);
-	assert_int_equal(rt.first_missing, day("2026-08-11"));
-	/* Nothing archived since three days: those days are missing. */
+	assert_int_equal(rt.first_missing, day("2026-09-10"));
+	/* Nothing archived since three days: those days are missing (09-10 is before 1 month). */
 	ms_retention_judge(days, n - 3, day("2026-11-25"), 1, &rt);
 	assert_false(rt.pass);
-	assert_int_equal(rt.missing, 1 + 3);
+	assert_int_equal(rt.missing, 3);
+	assert_int_equal(rt.first_missing, day("2026-11-22"));
 	/* No archive at all: fails, unless the level needs none. */
 	ms_retention_judge(days, 0, day("2026-11-25"), 1, &rt);
 	assert_false(rt.pass);
 	assert_int_equal(rt.oldest, MS_REG_NO_DATE);
 	ms_retention_judge(days, 0, day("2026-11-25"), 0, &rt);
 	assert_true(rt.pass);
+}
+
+/*
+ * A gap older than the level's period does not make the period short: the
+ * archive keeps days beyond it (archive.keep_margin_days, keep_days, or no
+ * deletion at all), and an outage a year ago must not fail a 3-month
+ * requirement for ever. Only days from the required one on count.
+ */
+static void
+test_retention_old_gap(void **state)
+{
+	int64_t days[400];
+	struct ms_retention rt;
+	size_t n = 0;
+
+	/* 2025-11-25 .. 2026-11-24 but 2026-03-10 (an outage 8 months ago). */
+	for (int64_t x = day("2025-11-25"); x <= day("2026-11-24"); x++)
+		if (x != day("2026-03-10"))
+			days[n++] = x;
+	ms_retention_judge(days, n, day("2026-11-25"), 3, &rt);
+	assert_int_equal(rt.required, day("2026-08-25"));
+	assert_int_equal(rt.oldest, day("2025-11-25"));
+	assert_int_equal(rt.missing, 0);
+	assert_int_equal(rt.first_missing, MS_REG_NO_DATE);
+	assert_true(rt.pass);
+	/* The required day itself missing does fail, and is the first one. */
+	n = 0;
+	for (int64_t x = day("2026-06-01"); x <= day("2026-11-24"); x++)
+		if (x != day("2026-08-25"))
+			days[n++] = x;
+	ms_retention_judge(days, n, day("2026-11-25"), 3, &rt);
+	assert_false(rt.pass);
+	assert_int_equal(rt.missing, 1);
+	assert_int_equal(rt.first_missing, day("2026-08-25"));
 }
 
 /* The record published in minisoc:systems: every field, escaped, nulls for what is absent. */
@@ -310,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_pct),
 		cmocka_unit_test(test_dates_and_retention),
+		cmocka_unit_test(test_retention_old_gap),
 		cmocka_unit_test(test_system_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
