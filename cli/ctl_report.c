@@ -1959,7 +1959,8 @@ report_usage(FILE *out)
 	    "                         json: everything (default html); none: no report (with --publish)\n"
 	    "  -o, --output FILE      write there (default stdout)\n"
 	    "  --archive DIR          the event archive, <DIR>/<system id>/<YYYY-MM-DD>.* files\n"
-	    "                         (default /var/lib/minisoc/archive)\n"
+	    "                         (default /var/lib/minisoc-collector/archive, where\n"
+	    "                         the collector's unit lets it write, docs/archive.md)\n"
 	    "  -r, --redis HOST:PORT  Redis (default 127.0.0.1:6379); -s, --socket PATH instead\n"
 	    "  -k, --stream NAME      alert stream (default minisoc:alerts)\n"
 	    "  --max-alerts N         alerts read for the statistics at most (default 1000000)\n"
@@ -2009,7 +2010,7 @@ ctl_report(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.profile_dir = ctl_profile_dir();
 	r.framework = "new";
-	r.archive_dir = "/var/lib/minisoc/archive";
+	r.archive_dir = "/var/lib/minisoc-collector/archive";
 	r.stream = "minisoc:alerts";
 	r.vi = true;
 	r.fmt = FMT_HTML;

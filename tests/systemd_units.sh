@@ -5,12 +5,28 @@
 # systemd-analyze cannot do an offline analysis.
 set -uo pipefail
 units=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../deploy/systemd" && pwd)
+rc=0
+# The compliance status reads the event archive where the collector can
+# write it: minisoc-report's --archive lies in one of minisoc-collector's
+# ReadWritePaths (else every retention check fails: "nothing archived").
+arch=$(grep -o -- '--archive [^ ]*' "$units/minisoc-report.service" | cut -d' ' -f2)
+rw=$(sed -n 's/^ReadWritePaths=//p' "$units/minisoc-collector.service")
+ok=0
+for d in $rw; do
+	[[ -n $arch && $arch/ == "$d"/* ]] && ok=1
+done
+if ((ok)); then
+	echo "minisoc-report.service reads the archive $arch (collector writes $rw)"
+else
+	echo "FAIL: minisoc-report.service reads the archive \"$arch\", the collector may write only $rw"
+	rc=1
+fi
 if ! command -v systemd-analyze >/dev/null ||
 	! systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
 	echo "SKIP: systemd-analyze security --offline not available"
+	((rc)) && exit $rc
 	exit 77
 fi
-rc=0
 for u in "$units"/*.service; do
 	out=$(systemd-analyze security --offline=true --threshold=20 "$u" 2>&1)
 	status=$?
