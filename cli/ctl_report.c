@@ -116,6 +116,31 @@ tr(const struct report *r, const char *vi, const char *en)
 	return r->vi ? vi : en;
 }
 
+static const char *
+layer_status_label(const struct report *r, enum ms_reg_layer_status s)
+{
+	return s == MS_REG_LAYER_ACTIVE ? tr(r, "Hoạt động", "Active") :
+	    s == MS_REG_LAYER_PARTIAL ? tr(r, "Một phần", "Partial") : tr(r, "Chưa có", "Missing");
+}
+
+/*
+ * The register's system type as the report says it (Decree 85/2016's
+ * classes of information systems); the JSON keeps the register's name.
+ */
+static const char *
+type_label(const struct report *r, const char *type)
+{
+	if (strcmp(type, "internal") == 0)
+		return tr(r, "Phục vụ hoạt động nội bộ", "Internal operations");
+	if (strcmp(type, "citizen-facing") == 0)
+		return tr(r, "Phục vụ người dân, doanh nghiệp", "Serving citizens and businesses");
+	if (strcmp(type, "infrastructure") == 0)
+		return tr(r, "Cơ sở hạ tầng thông tin", "Information infrastructure");
+	if (strcmp(type, "industrial-control") == 0)
+		return tr(r, "Điều khiển công nghiệp", "Industrial control");
+	return type;
+}
+
 /* ---- telemetry -------------------------------------------------------- */
 
 static void
@@ -474,8 +499,10 @@ check_manual(struct report *r, const struct ms_reg_system *s, const struct ms_co
 			if (strcmp(q->layer, ms_reg_layer_key(i)) != 0)
 				continue;
 			if (s->layers[i].status != MS_REG_LAYER_ACTIVE) {
+				/* In the report's language, as the layers table says it. */
 				res_set(x, RES_FAIL, tr(r, "lớp %d: %s", "layer %d: %s"), i + 1,
-				    ms_reg_layer_status_name(s->layers[i].status));
+				    s->layers[i].status == MS_REG_LAYER_PARTIAL ? tr(r, "một phần", "partial") :
+				    tr(r, "chưa có", "missing"));
 				return;
 			}
 			ref = s->layers[i].evidence;
@@ -592,6 +619,25 @@ find_unassigned(struct report *r)
 
 /* ---- monitoring statistics ------------------------------------------- */
 
+/*
+ * Ends s (NUL-terminated, len bytes, cut anywhere) at the last complete
+ * UTF-8 character: a lead byte whose sequence the cut shortened goes.
+ */
+static void
+utf8_cut(char *s, size_t len)
+{
+	size_t i = len, need;
+
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && len - i < 3)
+		i--;
+	if (i == 0 || ((unsigned char)s[i - 1] & 0x80) == 0)
+		return;
+	/* s[i - 1] leads a sequence of need bytes; len - i + 1 of them are here. */
+	need = ((unsigned char)s[i - 1] & 0xe0) == 0xc0 ? 2 : ((unsigned char)s[i - 1] & 0xf0) == 0xe0 ? 3 : 4;
+	if (len - i + 1 < need)
+		s[i - 1] = '\0';
+}
+
 static void
 counter_add(struct counter *c, const char *key)
 {
@@ -689,6 +735,8 @@ count_alert(struct report *r, const char *json, size_t len)
 	r->nalerts++;
 	v = ms_yaml_path(a, "rule.title");
 	snprintf(type, sizeof(type), "%.200s", v && v->type == MS_YAML_SCALAR ? v->str : "-");
+	/* Cut between characters, not inside one: the HTML must stay UTF-8. */
+	utf8_cut(type, strlen(type));
 	counter_add(&r->by_type, type);
 	if ((v = ms_yaml_path(a, "system.id")) && v->type == MS_YAML_SCALAR) {
 		sys = v->str;
@@ -1076,10 +1124,18 @@ render_json(struct report *r, struct ms_buf *b)
 
 /* ---- CSV: the annex table -------------------------------------------- */
 
+/*
+ * One CSV cell, quoted (RFC 4180). A spreadsheet opening the annex takes a
+ * cell that starts with = + - @ (or a tab or CR before them) for a formula,
+ * quoted or not: such a cell gets a ' first, which the spreadsheet shows as
+ * text (OWASP "CSV injection"). No value of ours starts so by itself.
+ */
 static void
 csv_field(struct ms_buf *b, const char *s, bool last)
 {
 	ms_buf_addc(b, '"');
+	if (s && *s && strchr("=+-@\t\r", *s))
+		ms_buf_addc(b, '\'');
 	for (; s && *s; s++) {
 		if (*s == '"')
 			ms_buf_addc(b, '"');
@@ -1241,8 +1297,9 @@ svg_bars(struct ms_buf *b, const char *title, const char *const *labels, const i
 		size_t l = 0, chars = 0;
 
 		/* Long labels are cut after 36 characters (not bytes); the table has them whole. */
-		while (labels[i][l] && l < 120) {
-			if (((unsigned char)labels[i][l] & 0xc0) != 0x80 && ++chars > 36)
+		while (labels[i][l]) {
+			/* At most 36 characters, and never past 120 bytes inside one. */
+			if (((unsigned char)labels[i][l] & 0xc0) != 0x80 && (++chars > 36 || l >= 120))
 				break;
 			l++;
 		}
@@ -1318,13 +1375,6 @@ layer_label(const struct report *r, int l)
 	return r->vi ? vi[l] : en[l];
 }
 
-static const char *
-layer_status_label(const struct report *r, enum ms_reg_layer_status s)
-{
-	return s == MS_REG_LAYER_ACTIVE ? tr(r, "Hoạt động", "Active") :
-	    s == MS_REG_LAYER_PARTIAL ? tr(r, "Một phần", "Partial") : tr(r, "Chưa có", "Missing");
-}
-
 static void
 html_system(struct report *r, struct ms_buf *b, const struct sys_ev *se)
 {
@@ -1337,7 +1387,7 @@ html_system(struct report *r, struct ms_buf *b, const struct sys_ev *se)
 	ms_buf_adds(b, " – ");
 	h(b, s->name);
 	ms_buf_printf(b, " (%s %d)</h3>\n<table>", tr(r, "cấp độ", "level"), s->level);
-	html_kv(b, tr(r, "Loại hệ thống", "Type"), s->type);
+	html_kv(b, tr(r, "Loại hệ thống", "Type"), type_label(r, s->type));
 	snprintf(users, sizeof(users), "%lld", (long long)s->users);
 	html_kv(b, tr(r, "Số người dùng", "Users"), s->users >= 0 ? users : NULL);
 	html_kv(b, tr(r, "Kết nối CSDL quốc gia về dân cư", "Connected to the national population database"),
