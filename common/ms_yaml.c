@@ -222,8 +222,22 @@ ms_yaml_parse(const char *data, size_t len, struct ms_yaml_node ***docs, size_t 
 		struct ms_yaml_node *n;
 
 		if (!yaml_parser_parse(&parser, &ev)) {
-			snprintf(err, errsz, "line %zu col %zu: %s", parser.problem_mark.line + 1,
-			    parser.problem_mark.column + 1,
+			size_t line = parser.problem_mark.line, col = parser.problem_mark.column;
+
+			/*
+			 * The reader (bytes that are not UTF-8, control bytes) gives
+			 * only a byte offset, and its mark says line 1: count the
+			 * lines up to the offset, so the error names the bad line.
+			 */
+			if (parser.error == YAML_READER_ERROR && parser.problem_offset <= len) {
+				line = col = 0;
+				for (size_t i = 0; i < parser.problem_offset; i++, col++)
+					if (data[i] == '\n') {
+						line++;
+						col = (size_t)-1;
+					}
+			}
+			snprintf(err, errsz, "line %zu col %zu: %s", line + 1, col + 1,
 			    parser.problem ? parser.problem : "syntax error");
 			goto out;
 		}

@@ -113,6 +113,15 @@ test_register_errors(void **state)
 	assert_non_null(strstr(err, "reg.yml:22: system A: asset 1: agent \"web1\" is already an asset of A (line 2)"));
 	assert_non_null(strstr(err, "reg.yml: 9 problems"));
 
+	/*
+	 * Bytes that are not UTF-8 (a register saved as Windows-1258 or
+	 * TCVN3, as older Vietnamese documents are) are reported at their
+	 * line, not at line 1.
+	 */
+	text = "systems:\n  - id: A\n    name: \"C\xf4ng th\xf4ng tin\"\n";
+	assert_null(ms_register_parse("w.yml", text, strlen(text), err, sizeof(err)));
+	if (strncmp(err, "w.yml:3: ", 9) != 0 || strstr(err, "UTF-8") == NULL)
+		fail_msg("%s", err);
 	/* A YAML syntax error is file:line too. */
 	r = ms_register_parse("x.yml", "systems:\n  - id: [\n", 20, err, sizeof(err));
 	assert_null(r);
