@@ -402,15 +402,25 @@ decode_web(struct decoded *d, const char *s, size_t n)
 
 	if (s == NULL || n < 30 || s[0] == ' ')
 		return 0;
-	/* the first " [" must open the date */
-	if ((c = memchr(s, '[', n)) == NULL || c == s || c[-1] != ' ')
-		return 0;
-	b = (size_t)(c - s);
-	if ((ts_end = web_date(s, n, b + 1, &ms)) == 0)
-		return 0;
-	/* after the date: "request" 123 */
-	if (ts_end + 2 > n || s[ts_end] != ' ' || s[ts_end + 1] != '"')
-		return 0;
+	/*
+	 * The date is the first " [" that opens a real date followed by ' "'.
+	 * Not merely the first " [": the user before it is the client's
+	 * (nginx logs $remote_user from any Authorization: Basic header, with
+	 * its spaces and brackets), and a user "a [b" would otherwise hide
+	 * the line from every web rule. A quote it cannot forge: nginx and
+	 * Apache escape '"' in the user.
+	 */
+	for (c = memchr(s, '[', n);; c = memchr(c + 1, '[', n - (size_t)(c + 1 - s))) {
+		if (c == NULL)
+			return 0;
+		if (c == s || c[-1] != ' ')
+			continue;
+		b = (size_t)(c - s);
+		/* after the date: "request" 123 */
+		if ((ts_end = web_date(s, n, b + 1, &ms)) != 0 && ts_end + 2 <= n &&
+		    s[ts_end] == ' ' && s[ts_end + 1] == '"')
+			break;
+	}
 	i = ts_end + 1;
 	rq_end = i;
 	for (;;) {
