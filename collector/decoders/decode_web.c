@@ -14,13 +14,14 @@
  * a separate, additional view:
  *   cs-uri, cs-uri-stem, cs-uri-query   as sent (percent-encoded), which is
  *       what public rules are written against (they spell out "%2e%2e",
- *       "/.%2e/", "union+select" themselves);
+ *       "/.%2e/", "union+select" themselves); cs-uri-query is the whole
+ *       URI like cs-uri, as public rules read it (see web_request);
  *   cs-uri-stem-decoded, cs-uri-query-decoded   percent-decoded again
  *       and again until stable (double encoding, at most 3 rounds, mixed
  *       case hex), '+' as a space in the query: for our own rules, so an
  *       encoding nobody listed still matches.
  * A "-" value is the log's way of saying "none" and is not emitted. The
- * query is emitted when the URI has a '?', without the '?'.
+ * decoded query is emitted when the URI has a '?', without the '?'.
  */
 #include "decode.h"
 #include "decoders.h"
@@ -364,11 +365,18 @@ web_request(struct decoded *d, struct ms_str req)
 	}
 	(void)decode_field_add(d, "cs-uri-stem", uri.p, q);
 	web_add_decoded(d, "cs-uri-stem-decoded", ms_str_make(uri.p, q), false);
-	if (q < uri.len) {
-		struct ms_str query = ms_str_make(uri.p + q + 1, uri.len - q - 1);
-		(void)decode_field_add(d, "cs-uri-query", query.p, query.len);
-		web_add_decoded(d, "cs-uri-query-decoded", query, true);
-	}
+	/*
+	 * cs-uri-query is the whole URI, path and query: public Sigma rules
+	 * (SigmaHQ's webserver folder) look for paths in it – endswith
+	 * "/mgmt/tm/util/bash", contains "/cgi-bin/.%2e/" – and with the
+	 * query alone could never fire on the requests they were written for.
+	 * Values they list for the query ("cmd=read", "=C:/Windows") match
+	 * the whole URI as well. The -decoded view is the query alone.
+	 */
+	(void)decode_field_add(d, "cs-uri-query", uri.p, uri.len);
+	if (q < uri.len)
+		web_add_decoded(d, "cs-uri-query-decoded",
+		    ms_str_make(uri.p + q + 1, uri.len - q - 1), true);
 }
 
 /* "vhost[:port]" → cs-host and s-port. */
