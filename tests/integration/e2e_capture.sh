@@ -84,6 +84,10 @@ it_wait_for 20 "ssh-guessing alert" has_alerts net_ssh_guessing 203.0.113.60 1
 events_done() { local e a; e=$(hget sensor1 capture.events); a=$(hget sensor1 count.events_acked);
 	[[ -n $e && $e == "$a" && $(hget sensor1 capture.running) == 0 ]]; }
 it_wait_for 20 "every event acknowledged" events_done
+# docs/compliance.md: a sensor says capture.state=running while it captures
+# (the report's sensor_alive check reads it); a finished file is not.
+state=$(hget sensor1 capture.state)
+[[ -n $state && $state != running ]] || it_fail "finished file: capture.state '$state'"
 ((($(alerts_of net_port_scan 203.0.113.50)) == 1)) || it_fail "port scan: $(alerts_of net_port_scan 203.0.113.50) alerts, want 1"
 ((($(alerts_of net_ssh_guessing 203.0.113.60)) == 1)) || it_fail "ssh guessing: want exactly 1 alert"
 n_all=$(it_redis_raw XLEN minisoc:alerts)
@@ -115,6 +119,8 @@ YML
 it_start agent2 "$IT_AGENT" -c "$IT_WORK/agent2.yml"
 it_wait_for 10 "capture open" it_log_has agent2 "event=capture_open source=pcap:lo"
 it_wait_for 10 "first health report" field_is sensor2 capture.running 1
+[[ $(hget sensor2 capture.state) == running ]] ||
+	it_fail "live capture: capture.state '$(hget sensor2 capture.state)', want running (sensor_alive)"
 python3 - <<'EOF'
 import socket
 # 150 connection attempts from 127.0.0.3 to closed ports of 127.0.0.2 (RST back)
@@ -157,6 +163,7 @@ caps=$(awk '/^CapEff|^CapPrm/ {print $2}' "/proc/$IT_PID_agent3/status" | sort -
 ip link del mscap0
 it_wait_for 10 "failure logged" it_log_has agent3 "event=capture_failed source=pcap:mscap0"
 it_wait_for 10 "failure reported" field_is sensor3 capture.running 0
+[[ $(hget sensor3 capture.state) != running ]] || it_fail "failed capture: capture.state running"
 field_ge sensor3 capture.failures 1 || it_fail "capture.failures not counted"
 ip link add mscap0 type veth peer name mscap1
 ip link set mscap0 up
