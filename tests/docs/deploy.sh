@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# tests/docs/deploy.sh – what the install instructions promise about the
+# shipped files holds:
+#  1. every `systemctl reload UNIT` in README.md and docs/ reaches a unit
+#     with ExecReload= (without it systemd refuses: "Job type reload is not
+#     applicable");
+#  2. the compliance timer's report reads the archive where docs/archive.md
+#     puts it, inside what the collector's unit lets it write;
+#  3. README.md's "commented examples with every key": each key that
+#     `minisoc-collector --help` / `minisoc-agent --help` lists is in
+#     deploy/collector.example.yml / deploy/agent.example.yml (set or
+#     commented);
+#  4. every binary a unit runs is installed there by README.md or
+#     docs/operations.md;
+#  5. systemd-analyze verify finds nothing wrong in the units (where it
+#     exists; only the binaries' absence is tolerated).
+#
+#   bash tests/docs/deploy.sh REPO BUILD_DIR
+set -uo pipefail
+repo=${1:?usage: deploy.sh REPO BUILD_DIR}
+build=${2:?usage: deploy.sh REPO BUILD_DIR}
+units=$repo/deploy/systemd
+docs=("$repo/README.md" "$repo"/docs/*.md)
+export ASAN_OPTIONS=detect_leaks=0
+rc=0
+fail() { echo "FAIL: $*"; rc=1; }
+unit_val() { sed -n "s/^$2=//p" "$units/$1" | tail -n1; }
+
+# 1. systemctl reload
+while read -r u; do
+	[[ -f $units/$u.service ]] || { fail "docs reload $u, which has no unit"; continue; }
+	[[ -n $(unit_val "$u.service" ExecReload) ]] ||
+		fail "docs say 'systemctl reload $u', but $u.service has no ExecReload="
+done < <(grep -ohE 'systemctl reload[[:space:]]+[a-z-]+' "${docs[@]}" | awk '{print $3}' | sort -u)
+
+# 2. the report's archive
+arch=$(sed -n 's/^  path: \([^ ]*\).*/\1/p' "$repo/docs/archive.md" | head -n1)
+rep=$(sed -n 's/.*--archive \([^ ]*\).*/\1/p' "$units/minisoc-report.service")
+rw=$(unit_val minisoc-collector.service ReadWritePaths)
+[[ -n $arch ]] || fail "no archive path found in docs/archive.md"
+[[ $rep == "$arch" ]] ||
+	fail "minisoc-report.service reads --archive $rep, docs/archive.md puts the archive in $arch"
+[[ $arch == "$rw"/* ]] || fail "docs/archive.md's $arch is outside the collector's ReadWritePaths=$rw"
+
+# 3. example files with every key
+for p in collector:collector/minisoc-collector agent:agent/minisoc-agent; do
+	name=${p%%:*} bin=$build/${p#*:}
+	ex=$repo/deploy/$name.example.yml
+	mapfile -t keys < <("$bin" --help | sed -n 's/^  \([a-z_][a-z_]*\(\.[a-z_0-9]*\)*\)  .*/\1/p')
+	((${#keys[@]} > 20)) || { fail "$bin --help lists only ${#keys[@]} keys"; continue; }
+	missing=$(python3 - "$ex" "${keys[@]}" <<'PY'
+import re, sys
+# The key paths of the file, set or commented ("#   key: value"), by indentation.
+paths, stack = set(), []
+for raw in open(sys.argv[1]):
+    s = raw.rstrip("\n")
+    if s.lstrip().startswith("#"):
+        i = s.index("#")
+        if i == 0:
+            s = s[1:]
+            s = s[1:] if s.startswith(" ") else s
+        else:
+            s = " " * i + s[i + 1:].lstrip()
+    m = re.match(r"^( *)(- )?([a-z_][a-z0-9_]*):(\s|$)", s)
+    if not m or m.group(2):
+        continue
+    ind = len(m.group(1))
+    while stack and stack[-1][0] >= ind:
+        stack.pop()
+    stack.append((ind, m.group(3)))
+    paths.add(".".join(k for _, k in stack))
+print(" ".join(k for k in sys.argv[2:] if k not in paths))
+PY
+)
+	[[ -z $missing ]] || fail "deploy/$name.example.yml lacks keys of --help: $missing"
+done
+
+# 4. installed where the units run them
+for u in "$units"/*.service; do
+	for b in $(grep -hoE '^Exec[A-Za-z]*=[^ ]+' "$u" | cut -d= -f2 | sort -u); do
+		[[ $b == /bin/kill ]] && continue
+		grep -qE "install .*build/[a-z/]*/$(basename "$b") $(dirname "$b")/?( |\$)" "${docs[@]}" ||
+			fail "$(basename "$u") runs $b; README.md and docs/ never install it there"
+	done
+done
+
+# 5. systemd-analyze verify
+if command -v systemd-analyze >/dev/null; then
+	out=$(cd "$units" && systemd-analyze verify --man=no ./*.service ./*.timer 2>&1 |
+		grep -v 'is not executable: No such file or directory')
+	[[ -z $out ]] || fail "systemd-analyze verify: $out"
+fi
+((rc == 0)) && echo "deploy: units, examples and install steps agree with the docs"
+exit $rc
