@@ -4,8 +4,9 @@
 #  1. every `systemctl reload UNIT` in README.md and docs/ reaches a unit
 #     with ExecReload= (without it systemd refuses: "Job type reload is not
 #     applicable");
-#  2. the compliance timer's report reads the archive where docs/archive.md
-#     puts it, inside what the collector's unit lets it write;
+#  2. the compliance timer's report (and minisocctl report's default) reads
+#     the archive where docs/archive.md puts it, inside what the collector's
+#     unit lets it write;
 #  3. README.md's "commented examples with every key": each key that
 #     `minisoc-collector --help` / `minisoc-agent --help` lists is in
 #     deploy/collector.example.yml / deploy/agent.example.yml (set or
@@ -40,6 +41,9 @@ rw=$(unit_val minisoc-collector.service ReadWritePaths)
 [[ -n $arch ]] || fail "no archive path found in docs/archive.md"
 [[ $rep == "$arch" ]] ||
 	fail "minisoc-report.service reads --archive $rep, docs/archive.md puts the archive in $arch"
+def=$("$build/cli/minisocctl" report --help | tr -s ' \n' ' ' | sed -n 's/.*(default \(\/[^)]*archive\)).*/\1/p')
+[[ $def == "$arch" ]] ||
+	fail "minisocctl report's --archive defaults to '$def', docs/archive.md puts the archive in $arch"
 [[ $arch == "$rw"/* ]] || fail "docs/archive.md's $arch is outside the collector's ReadWritePaths=$rw"
 
 # 3. example files with every key
