@@ -14,7 +14,9 @@
 #  4. every binary a unit runs is installed there by README.md or
 #     docs/operations.md;
 #  5. systemd-analyze verify finds nothing wrong in the units (where it
-#     exists; only the binaries' absence is tolerated).
+#     exists; only the binaries' absence is tolerated);
+#  6. every metric the collector serves at /metrics is in the table of
+#     docs/operations.md.
 #
 #   bash tests/docs/deploy.sh REPO BUILD_DIR
 set -uo pipefail
@@ -86,6 +88,13 @@ for u in "$units"/*.service; do
 		grep -qE "install .*build/[a-z/]*/$(basename "$b") $(dirname "$b")/?( |\$)" "${docs[@]}" ||
 			fail "$(basename "$u") runs $b; README.md and docs/ never install it there"
 	done
+done
+
+# 6. every metric of /metrics is in docs/operations.md's table
+for m in $(grep -ohE '"minisoc_[a-z0-9_]+' "$repo"/collector/*.c | tr -d '"' | sort -u); do
+	[[ $m == *_sum || $m == *_count || $m == *_bucket ]] && continue
+	grep -qE "(^|[^a-z0-9_])$m([^a-z0-9_]|\$)" "$repo/docs/operations.md" ||
+		fail "metric $m is served at /metrics but not in docs/operations.md"
 done
 
 # 5. systemd-analyze verify
