@@ -43,7 +43,7 @@ rw=$(unit_val minisoc-collector.service ReadWritePaths)
 [[ -n $arch ]] || fail "no archive path found in docs/archive.md"
 [[ $rep == "$arch" ]] ||
 	fail "minisoc-report.service reads --archive $rep, docs/archive.md puts the archive in $arch"
-def=$("$build/cli/minisocctl" report --help | tr -s ' \n' ' ' | sed -n 's/.*(default \(\/[^)]*archive\)).*/\1/p')
+def=$("$build/cli/minisocctl" report --help | tr -s ' \n' ' ' | sed -n 's/.*(default \(\/[^,)]*archive\)[,)].*/\1/p')
 [[ $def == "$arch" ]] ||
 	fail "minisocctl report's --archive defaults to '$def', docs/archive.md puts the archive in $arch"
 [[ $arch == "$rw"/* ]] || fail "docs/archive.md's $arch is outside the collector's ReadWritePaths=$rw"
