@@ -8,7 +8,9 @@
  * attestations of the register (document reference and expiry: an expired
  * one fails). The same evaluation is rendered as HTML (one self-contained,
  * printable file with inline SVG charts), CSV (the annex table) or JSON
- * (everything). Vietnamese by default, English with --lang en.
+ * (everything). Vietnamese by default, English with --lang en. A telemetry
+ * check whose only evidence is dated after the time judged at is unknown
+ * (RES_UNKNOWN): Redis keeps only the latest values.
  * docs/compliance.md describes every check and section.
  *
  * --publish also writes one summary per system (status, counts, the
@@ -36,8 +38,21 @@
 #define HOUR_MS 3600000LL
 #define REPORT_MAX (256u << 20)
 #define TOP_N 10
+/*
+ * Telemetry dated up to this much after T still speaks for T: the clocks
+ * of the report's host and the collector may differ a little (event times
+ * are capped at the collector's clock + 5 s). Later evidence says nothing
+ * of T: the check is unknown.
+ */
+#define SKEW_MS HOUR_MS
 
-enum { RES_NA = 0, RES_PASS, RES_FAIL };
+/*
+ * RES_UNKNOWN: the only evidence is dated after T (Redis keeps the latest
+ * telemetry only), so what held at T cannot be told: neither a pass nor a
+ * fail. It counts as not passed (a requirement nobody can show met is not
+ * met) but is shown as unknown, never as a gap.
+ */
+enum { RES_NA = 0, RES_PASS, RES_FAIL, RES_UNKNOWN };
 enum { CAT_LOGIN, CAT_CONFIG, CAT_ERROR, CAT_N };
 
 /* What Redis says about one agent. */
@@ -63,7 +78,7 @@ struct res {
 struct sys_ev {
 	const struct ms_reg_system *s;
 	struct res *res;	/* one per requirement */
-	int applicable, passed;
+	int applicable, passed, unknown;
 	int agents, agents_fresh;
 	struct ms_retention ret;
 	bool has_ret;
@@ -96,8 +111,11 @@ struct report {
 	int plans, impl[3];
 	int layer_active[MS_REG_LAYERS], layer_expired[MS_REG_LAYERS];
 	int sys_with_agent, assets, assets_with_agent, agents, agents_fresh, compliant;
+	int agents_unknown;	/* heard only after T: whether within 24 h before T is not known */
+	int sys_unknown;	/* systems with no failed requirement but some unknown */
 	int level_n[6];
 	int *level_pass;	/* [level * nreqs + req] */
+	int *level_unknown;	/* [level * nreqs + req] */
 	char **unassigned;
 	size_t nunassigned;
 	struct incident *inc;
@@ -268,12 +286,38 @@ fmt_ms(char *out, size_t outsz, int64_t ms)
 		ms_fmt_time(out, outsz, ms);
 }
 
-/* agent_reporting, logs_central, clock_synced, antimalware: every asset must pass. */
+/* Evidence dated so long after T that it says nothing of what held at T. */
+static bool
+after_at(const struct report *r, int64_t ms)
+{
+	return ms > r->at_ms + SKEW_MS;
+}
+
+/* The verdict when no asset failed but one (agent) is known only from ms, after T. */
+static void
+res_unknown(struct report *r, struct res *x, const char *agent, int64_t ms)
+{
+	char t[32], at[32];
+
+	fmt_ms(t, sizeof(t), ms);
+	fmt_ms(at, sizeof(at), r->at_ms);
+	res_set(x, RES_UNKNOWN, tr(r, "không xác định tại %s: chỉ có dữ liệu đo mới nhất của %s (%s), "
+	    "sau thời điểm đánh giá", "not known as of %s: only the latest telemetry of %s is kept (from %s)"),
+	    at, agent, t);
+	x->ev = ms;
+}
+
+/*
+ * agent_reporting, logs_central, clock_synced, antimalware: every asset
+ * must pass. An asset whose only telemetry is after T is unknown; the
+ * system fails when another asset fails, else it is unknown.
+ */
 static void
 check_assets(struct report *r, const struct ms_reg_system *s, const struct ms_comp_req *q,
     struct res *x)
 {
-	int64_t fresh = r->at_ms - q->hours * HOUR_MS;
+	int64_t fresh = r->at_ms - q->hours * HOUR_MS, unk_ms = 0;
+	const char *unk = NULL;	/* the first asset known only after T */
 	char t[32];
 
 	if (s->nassets == 0) {
@@ -300,6 +344,14 @@ check_assets(struct report *r, const struct ms_reg_system *s, const struct ms_co
 				    a->agent);
 				return;
 			}
+			/* No event handled even now: none was by T either. */
+			if (after_at(r, tl->last_seen) && (q->check == MS_CHECK_AGENT_REPORTING || tl->seq > 0)) {
+				if (unk == NULL) {
+					unk = a->agent;
+					unk_ms = tl->last_seen;
+				}
+				break;
+			}
 			if (tl->last_seen < fresh) {
 				fmt_ms(t, sizeof(t), tl->last_seen);
 				res_set(x, RES_FAIL, tr(r, "tác tử %s im lặng từ %s", "agent %s silent since %s"),
@@ -315,6 +367,14 @@ check_assets(struct report *r, const struct ms_reg_system *s, const struct ms_co
 			ev_min(x, tl->last_seen);
 			break;
 		default:
+			/* The stored report replaced every earlier one: what it says is of its time. */
+			if (tl->health && after_at(r, tl->health_ms)) {
+				if (unk == NULL) {
+					unk = a->agent;
+					unk_ms = tl->health_ms;
+				}
+				break;
+			}
 			if (!tl->health || tl->health_ms < fresh) {
 				fmt_ms(t, sizeof(t), tl->health_ms);
 				res_set(x, RES_FAIL, tr(r, "không có báo cáo sức khỏe mới từ %s (gần nhất %s)",
@@ -341,16 +401,26 @@ check_assets(struct report *r, const struct ms_reg_system *s, const struct ms_co
 			break;
 		}
 	}
-	res_set(x, RES_PASS, tr(r, "%zu tài sản đạt", "%zu assets pass"), s->nassets);
+	if (unk)
+		res_unknown(r, x, unk, unk_ms);
+	else
+		res_set(x, RES_PASS, tr(r, "%zu tài sản đạt", "%zu assets pass"), s->nassets);
 }
 
+/*
+ * Per category, the latest time each agent saw it: seen when one of them
+ * is within [T - days, T + SKEW_MS]; unknown when none is but one is later
+ * (an earlier sighting is not kept); else missing (certain: the latest is
+ * older than the window, or there is none).
+ */
 static void
 check_events(struct report *r, const struct ms_reg_system *s, const struct ms_comp_req *q,
     struct res *x)
 {
 	int64_t since = r->at_ms - q->days * DAY_MS, newest[MS_COMP_MAX_CATEGORIES] = { 0 };
-	char missing[256] = "";
-	size_t o = 0;
+	int64_t later[MS_COMP_MAX_CATEGORIES] = { 0 }, unk_ms = 0;
+	char missing[256] = "", unknown[256] = "", at[32], t[32];
+	size_t o = 0, u = 0;
 	bool any_agent = false;
 
 	for (size_t i = 0; i < s->nassets; i++) {
@@ -360,8 +430,14 @@ check_events(struct report *r, const struct ms_reg_system *s, const struct ms_co
 		any_agent = true;
 		for (size_t c = 0; c < q->ncategories; c++) {
 			const int64_t *ms = ms_map_get(tl->seen, q->categories[c], strlen(q->categories[c]));
-			if (ms && *ms > newest[c])
+			if (ms == NULL || *ms <= 0)
+				continue;
+			if (after_at(r, *ms)) {
+				if (later[c] == 0 || *ms < later[c])
+					later[c] = *ms;
+			} else if (*ms > newest[c]) {
 				newest[c] = *ms;
+			}
 		}
 	}
 	if (!any_agent) {
@@ -369,55 +445,99 @@ check_events(struct report *r, const struct ms_reg_system *s, const struct ms_co
 		return;
 	}
 	for (size_t c = 0; c < q->ncategories; c++) {
-		if (newest[c] < since || newest[c] > r->at_ms + DAY_MS) {
-			int w = snprintf(missing + o, sizeof(missing) - o, "%s%s", o ? ", " : "",
-			    q->categories[c]);
-			if (w > 0 && (size_t)w < sizeof(missing) - o)
-				o += (size_t)w;
-		} else {
+		char *l = missing;
+		size_t *n = &o;
+		int w;
+
+		if (newest[c] >= since) {
 			ev_min(x, newest[c]);
+			continue;
 		}
+		if (later[c]) {
+			l = unknown;
+			n = &u;
+			if (unk_ms == 0 || later[c] < unk_ms)
+				unk_ms = later[c];
+		}
+		w = snprintf(l + *n, sizeof(missing) - *n, "%s%s", *n ? ", " : "", q->categories[c]);
+		if (w > 0 && (size_t)w < sizeof(missing) - *n)
+			*n += (size_t)w;
 	}
-	if (o)
+	if (o) {
 		res_set(x, RES_FAIL, tr(r, "không thấy trong %lld ngày: %s", "not seen in %lld days: %s"),
 		    (long long)q->days, missing);
-	else
+	} else if (u) {
+		fmt_ms(at, sizeof(at), r->at_ms);
+		fmt_ms(t, sizeof(t), unk_ms);
+		res_set(x, RES_UNKNOWN, tr(r, "không xác định tại %s: chỉ có lần thấy gần nhất (từ %s), sau "
+		    "thời điểm đánh giá: %s", "not known as of %s: only the latest sighting is kept (from %s): %s"),
+		    at, t, unknown);
+		x->ev = unk_ms;
+	} else {
 		res_set(x, RES_PASS, tr(r, "đủ %zu loại sự kiện", "all %zu event types seen"),
 		    q->ncategories);
+	}
+}
+
+/*
+ * One sensor: 1 alive at T, 0 not (x says why), -1 its only health report
+ * is after T.
+ */
+static int
+sensor_alive(struct report *r, const char *agent, int64_t fresh, struct res *x)
+{
+	const struct agent_tel *tl = tel_get(r, agent);
+
+	if (tl && tl->health && after_at(r, tl->health_ms))
+		return -1;
+	if (tl == NULL || !tl->health || tl->health_ms < fresh || !tl->capture_running) {
+		res_set(x, RES_FAIL, tr(r, "cảm biến %s không hoạt động", "sensor %s not alive"), agent);
+		if (tl)
+			x->ev = tl->health_ms;
+		return 0;
+	}
+	ev_min(x, tl->health_ms);
+	return 1;
 }
 
 static void
 check_sensor(struct report *r, const struct ms_reg_system *s, const struct ms_comp_req *q,
     struct res *x)
 {
-	const char *list[64];
+	int64_t fresh = r->at_ms - q->hours * HOUR_MS, unk_ms = 0;
+	const char *unk = NULL;
 	size_t n = 0;
-	int64_t fresh = r->at_ms - q->hours * HOUR_MS;
+	int v;
 
-	for (size_t i = 0; i < s->nassets && n < MS_ARRAY_LEN(list); i++)
-		if (s->assets[i].sensor && s->assets[i].agent)
-			list[n++] = s->assets[i].agent;
-	/* No sensor of its own: the data center's shared ones watch it. */
-	for (size_t i = 0; n == 0 && i < r->reg->nsensors && i < MS_ARRAY_LEN(list); i++)
-		list[i] = r->reg->sensors[i];
-	if (n == 0)
-		n = r->reg->nsensors < MS_ARRAY_LEN(list) ? r->reg->nsensors : MS_ARRAY_LEN(list);
-	if (n == 0) {
-		res_set(x, RES_FAIL, "%s", tr(r, "không có cảm biến mạng", "no network sensor"));
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct agent_tel *tl = tel_get(r, list[i]);
-		if (tl == NULL || !tl->health || tl->health_ms < fresh || !tl->capture_running) {
-			res_set(x, RES_FAIL, tr(r, "cảm biến %s không hoạt động", "sensor %s not alive"),
-			    list[i]);
-			if (tl)
-				x->ev = tl->health_ms;
+	/* Every sensor of its own, however many. */
+	for (size_t i = 0; i < s->nassets; i++) {
+		if (!s->assets[i].sensor || s->assets[i].agent == NULL)
+			continue;
+		n++;
+		if ((v = sensor_alive(r, s->assets[i].agent, fresh, x)) == 0)
 			return;
+		if (v < 0 && unk == NULL) {
+			unk = s->assets[i].agent;
+			unk_ms = tel_get(r, unk)->health_ms;
 		}
-		ev_min(x, tl->health_ms);
 	}
-	res_set(x, RES_PASS, tr(r, "%zu cảm biến hoạt động", "%zu sensors alive"), n);
+	/* No sensor of its own: the data center's shared ones watch it. */
+	for (size_t i = 0; n == 0 && i < r->reg->nsensors; i++) {
+		if ((v = sensor_alive(r, r->reg->sensors[i], fresh, x)) == 0)
+			return;
+		if (v < 0 && unk == NULL) {
+			unk = r->reg->sensors[i];
+			unk_ms = tel_get(r, unk)->health_ms;
+		}
+	}
+	if (n == 0)
+		n = r->reg->nsensors;
+	if (n == 0)
+		res_set(x, RES_FAIL, "%s", tr(r, "không có cảm biến mạng", "no network sensor"));
+	else if (unk)
+		res_unknown(r, x, unk, unk_ms);
+	else
+		res_set(x, RES_PASS, tr(r, "%zu cảm biến hoạt động", "%zu sensors alive"), n);
 }
 
 static int
@@ -559,7 +679,12 @@ evaluate(struct report *r)
 			has_agent = true;
 			r->assets_with_agent++;
 			se->agents++;
-			if ((tl = tel_get(r, s->assets[k].agent)) && tl->last_seen >= r->at_ms - 24 * HOUR_MS)
+			if ((tl = tel_get(r, s->assets[k].agent)) == NULL)
+				continue;
+			/* Heard only after T: neither counted as reporting nor as silent. */
+			if (after_at(r, tl->last_seen))
+				r->agents_unknown++;
+			else if (tl->last_seen >= r->at_ms - 24 * HOUR_MS)
 				se->agents_fresh++;
 		}
 		r->agents += se->agents;
@@ -584,10 +709,14 @@ evaluate(struct report *r)
 			if (x->r != RES_NA) {
 				se->applicable++;
 				se->passed += x->r == RES_PASS;
+				se->unknown += x->r == RES_UNKNOWN;
 				r->level_pass[s->level * nq + q] += x->r == RES_PASS;
+				r->level_unknown[s->level * nq + q] += x->r == RES_UNKNOWN;
 			}
 		}
+		/* Unknown is not passed: such a system is not compliant, nor does it fail. */
 		r->compliant += se->applicable == se->passed;
+		r->sys_unknown += se->unknown > 0 && se->passed + se->unknown == se->applicable;
 	}
 }
 
@@ -840,10 +969,31 @@ jkv_ratio(struct ms_json *j, const char *k, int64_t num, int64_t den)
 	ms_json_obj_close(j);
 }
 
+/* A per-level rate: unknown ones are in den (not passed) and counted apart. */
+static void
+jkv_rate(struct ms_json *j, const char *k, int64_t num, int64_t den, int64_t unknown)
+{
+	char pct[32], text[96];
+
+	ms_pct(num, den, pct, sizeof(pct));
+	snprintf(text, sizeof(text), "%lld/%lld = %s %%", (long long)num, (long long)den, pct);
+	ms_json_key(j, k);
+	ms_json_obj_open(j);
+	ms_json_key(j, "num");
+	ms_json_int(j, num);
+	ms_json_key(j, "den");
+	ms_json_int(j, den);
+	ms_json_kv_str(j, "pct", pct);
+	ms_json_kv_str(j, "text", text);
+	ms_json_key(j, "unknown");
+	ms_json_int(j, unknown);
+	ms_json_obj_close(j);
+}
+
 static const char *
 res_name(int r)
 {
-	return r == RES_PASS ? "pass" : r == RES_FAIL ? "fail" : "n/a";
+	return r == RES_PASS ? "pass" : r == RES_FAIL ? "fail" : r == RES_UNKNOWN ? "unknown" : "n/a";
 }
 
 static void
@@ -957,6 +1107,13 @@ json_system(struct report *r, struct ms_json *j, const struct sys_ev *se)
 		if (se->res[q].r == RES_FAIL)
 			ms_json_str(j, r->prof->reqs[q].id);
 	ms_json_arr_close(j);
+	/* Neither met nor gaps: the telemetry of T is no longer kept. */
+	ms_json_key(j, "unknown");
+	ms_json_arr_open(j);
+	for (size_t q = 0; q < r->prof->nreqs; q++)
+		if (se->res[q].r == RES_UNKNOWN)
+			ms_json_str(j, r->prof->reqs[q].id);
+	ms_json_arr_close(j);
 	jkv_ratio(j, "passed", se->passed, se->applicable);
 	ms_json_obj_close(j);
 }
@@ -1028,6 +1185,8 @@ render_json(struct report *r, struct ms_buf *b)
 	jkv_ratio(&j, "systems_with_agent", r->sys_with_agent, (int64_t)r->reg->n);
 	jkv_ratio(&j, "assets_with_agent", r->assets_with_agent, r->assets);
 	jkv_ratio(&j, "agents_reporting_24h", r->agents_fresh, r->agents);
+	ms_json_key(&j, "agents_unknown_24h");
+	ms_json_int(&j, r->agents_unknown);
 	ms_json_key(&j, "unassigned_agents");
 	ms_json_arr_open(&j);
 	for (size_t i = 0; i < r->nunassigned; i++)
@@ -1035,6 +1194,8 @@ render_json(struct report *r, struct ms_buf *b)
 	ms_json_arr_close(&j);
 	ms_json_obj_close(&j);
 	jkv_ratio(&j, "systems_compliant", r->compliant, (int64_t)r->reg->n);
+	ms_json_key(&j, "systems_unknown");
+	ms_json_int(&j, r->sys_unknown);
 	ms_json_key(&j, "incidents");
 	ms_json_obj_open(&j);
 	ms_json_key(&j, "total");
@@ -1087,7 +1248,8 @@ render_json(struct report *r, struct ms_buf *b)
 			/* Systems for which the level itself asks nothing (months 0) are not counted. */
 			for (size_t i = 0; i < r->reg->n; i++)
 				na += r->sys[i].s->level == l && r->sys[i].res[q].r == RES_NA;
-			jkv_ratio(&j, r->prof->reqs[q].id, r->level_pass[l * nq + q], r->level_n[l] - na);
+			jkv_rate(&j, r->prof->reqs[q].id, r->level_pass[l * nq + q], r->level_n[l] - na,
+			    r->level_unknown[l * nq + q]);
 		}
 		ms_json_obj_close(&j);
 		ms_json_obj_close(&j);
@@ -1169,6 +1331,18 @@ dossier_label(const struct report *r, enum ms_reg_dossier d)
 	return "?";
 }
 
+/* A verdict as the report says it (CSV and HTML). */
+static const char *
+res_label(const struct report *r, int res)
+{
+	switch (res) {
+	case RES_PASS: return tr(r, "Đạt", "Pass");
+	case RES_FAIL: return tr(r, "Không đạt", "Fail");
+	case RES_UNKNOWN: return tr(r, "Không xác định", "Not known");
+	}
+	return tr(r, "Không áp dụng", "N/A");
+}
+
 /* One annex row's cells (shared by CSV and HTML); strings point into bufs. */
 static size_t
 annex_row(const struct report *r, const struct ms_reg_system *s, const char **cells,
@@ -1202,19 +1376,29 @@ static const char *const annex_en[] = { "Id", "System", "Owner", "Operator", "Le
 	"Level dossier", "Decision number", "Decision date", "Plan approved", "Plan implementation",
 	"Last independent assessment", "Assessor", "Framework" };
 
+/*
+ * The annex's columns, then one per requirement of the profile (its title)
+ * with the system's verdict: Đạt, Không đạt, Không xác định, Không áp dụng.
+ */
 static int
 render_csv(struct report *r, struct ms_buf *b)
 {
+	size_t nq = r->prof->nreqs;
+
 	/* A BOM, so spreadsheet programs read the Vietnamese as UTF-8. */
 	ms_buf_adds(b, "\xEF\xBB\xBF");
 	for (size_t i = 0; i < MS_ARRAY_LEN(annex_vi); i++)
-		csv_field(b, r->vi ? annex_vi[i] : annex_en[i], i + 1 == MS_ARRAY_LEN(annex_vi));
+		csv_field(b, r->vi ? annex_vi[i] : annex_en[i], i + 1 == MS_ARRAY_LEN(annex_vi) && nq == 0);
+	for (size_t q = 0; q < nq; q++)
+		csv_field(b, tr(r, r->prof->reqs[q].title_vi, r->prof->reqs[q].title_en), q + 1 == nq);
 	for (size_t i = 0; i < r->reg->n; i++) {
 		const char *cells[16];
 		char bufs[4][32];
 		size_t n = annex_row(r, &r->reg->systems[i], cells, bufs);
 		for (size_t k = 0; k < n; k++)
-			csv_field(b, cells[k], k + 1 == n);
+			csv_field(b, cells[k], k + 1 == n && nq == 0);
+		for (size_t q = 0; q < nq; q++)
+			csv_field(b, res_label(r, r->sys[i].res[q].r), q + 1 == nq);
 	}
 	return b->toobig ? -1 : 0;
 }
@@ -1327,6 +1511,7 @@ static const char css[] =
     "th,td{border:1px solid #aab;padding:3px 6px;text-align:left;vertical-align:top}"
     "th{background:#e8ecf3}td.n{text-align:right;white-space:nowrap}"
     ".pass{color:#0a6b2d;font-weight:bold}.fail{color:#b00020;font-weight:bold}.na{color:#777}"
+    ".unknown{color:#8a5a00;font-style:italic}"
     ".kpi{font-size:12pt;font-weight:bold}.muted{color:#555;font-size:9pt}"
     ".chart{display:block;margin:.5em 0}.chart .bar{fill:#3a6ea5}.chart text{font-size:11px;"
     "font-family:inherit}.chart .ct{font-weight:bold;font-size:12px}"
@@ -1339,10 +1524,33 @@ static const char css[] =
 static void
 html_res(struct report *r, struct ms_buf *b, int res)
 {
-	ms_buf_printf(b, "<td class=\"%s\">", res == RES_PASS ? "pass" : res == RES_FAIL ? "fail" : "na");
-	h(b, res == RES_PASS ? tr(r, "Đạt", "Pass") : res == RES_FAIL ? tr(r, "Không đạt", "Fail") :
-	    tr(r, "Không áp dụng", "N/A"));
+	ms_buf_printf(b, "<td class=\"%s\">", res == RES_PASS ? "pass" : res == RES_FAIL ? "fail" :
+	    res == RES_UNKNOWN ? "unknown" : "na");
+	h(b, res_label(r, res));
 	ms_buf_adds(b, "</td>");
+}
+
+/* What each verdict means, above the systems' tables. */
+static void
+html_legend(struct report *r, struct ms_buf *b)
+{
+	static const int res[] = { RES_PASS, RES_FAIL, RES_UNKNOWN, RES_NA };
+	const char *vi[] = { "đáp ứng tại thời điểm đánh giá", "không đáp ứng",
+		"hệ thống chỉ lưu dữ liệu đo mới nhất và dữ liệu đó ghi nhận sau thời điểm đánh giá, "
+		"nên không kết luận được đạt hay không đạt (tính là chưa đạt)", "cấp độ này không yêu cầu" };
+	const char *en[] = { "met as of the evaluation time", "not met",
+		"only the latest telemetry is kept and it is dated after the evaluation time, so neither "
+		"a pass nor a fail can be stated (counted as not passed)", "not required at this level" };
+
+	ms_buf_printf(b, "<p class=\"legend\"><b>%s</b>: ", tr(r, "Kết quả", "Results"));
+	for (size_t i = 0; i < MS_ARRAY_LEN(res); i++) {
+		ms_buf_printf(b, "%s<span class=\"%s\">", i ? "; " : "", res[i] == RES_PASS ? "pass" :
+		    res[i] == RES_FAIL ? "fail" : res[i] == RES_UNKNOWN ? "unknown" : "na");
+		h(b, res_label(r, res[i]));
+		ms_buf_adds(b, "</span> – ");
+		h(b, r->vi ? vi[i] : en[i]);
+	}
+	ms_buf_adds(b, ".</p>\n");
 }
 
 static void
@@ -1490,7 +1698,23 @@ html_system(struct report *r, struct ms_buf *b, const struct sys_ev *se)
 	}
 	if (!gaps)
 		h(b, tr(r, "không có", "none"));
-	ms_buf_adds(b, "</p></div>\n");
+	ms_buf_adds(b, "</p>");
+	if (se->unknown) {
+		bool first = true;
+		ms_buf_adds(b, "<p class=\"unknown\"><b>");
+		h(b, tr(r, "Không xác định được tại thời điểm đánh giá", "Not known as of the evaluation time"));
+		ms_buf_adds(b, ":</b> ");
+		for (size_t q = 0; q < r->prof->nreqs; q++) {
+			if (se->res[q].r != RES_UNKNOWN)
+				continue;
+			if (!first)
+				ms_buf_adds(b, "; ");
+			h(b, tr(r, r->prof->reqs[q].title_vi, r->prof->reqs[q].title_en));
+			first = false;
+		}
+		ms_buf_adds(b, "</p>");
+	}
+	ms_buf_adds(b, "</div>\n");
 }
 
 static void
@@ -1588,6 +1812,9 @@ static int
 render_html(struct report *r, struct ms_buf *b)
 {
 	size_t nq = r->prof->nreqs;
+	const char **lv_labels, **lv_tp;
+	int64_t *lv_vals;
+	char (*lv_texts)[64];
 	char from[32], to[32];
 	const char *title = tr(r, "Báo cáo tình hình bảo đảm an toàn hệ thống thông tin theo cấp độ",
 	    "Report on the security of information systems by level");
@@ -1674,8 +1901,20 @@ render_html(struct report *r, struct ms_buf *b)
 	    r->assets);
 	html_kv_ratio(b, tr(r, "Tác tử báo cáo trong 24 giờ", "Agents reporting within 24 h"),
 	    r->agents_fresh, r->agents);
+	if (r->agents_unknown) {
+		char v[32];
+		snprintf(v, sizeof(v), "%d", r->agents_unknown);
+		html_kv(b, tr(r, "Tác tử không xác định được (chỉ có dữ liệu sau thời điểm đánh giá)",
+		    "Agents not known (heard only after the evaluation time)"), v);
+	}
 	html_kv_ratio(b, tr(r, "Hệ thống đáp ứng đầy đủ yêu cầu", "Systems meeting every requirement"),
 	    r->compliant, (int64_t)r->reg->n);
+	if (r->sys_unknown) {
+		char v[32];
+		snprintf(v, sizeof(v), "%d", r->sys_unknown);
+		html_kv(b, tr(r, "Hệ thống không có yêu cầu không đạt nhưng có yêu cầu không xác định được",
+		    "Systems with no failed requirement but some not known"), v);
+	}
 	ms_buf_adds(b, "</table>\n");
 	{
 		const char *labels[MS_REG_LAYERS];
@@ -1732,23 +1971,38 @@ render_html(struct report *r, struct ms_buf *b)
 	/* 3. Per level */
 	ms_buf_printf(b, "<section id=\"levels\"><h2>3. %s</h2>\n",
 	    tr(r, "Tỷ lệ đáp ứng yêu cầu theo cấp độ", "Pass rate of each requirement by level"));
+	ms_buf_printf(b, "<p class=\"muted\">%s</p>\n", tr(r, "Yêu cầu không xác định được tại thời điểm "
+	    "đánh giá được tính là chưa đạt (có trong mẫu số, không có trong tử số) và được đếm riêng ở cột "
+	    "“Không xác định”.", "A requirement that cannot be judged as of the evaluation time counts as "
+	    "not passed (in the denominator, not in the numerator) and is counted apart in the “Not known” "
+	    "column."));
+	/* Every requirement of the profile, however many: arrays of nq. */
+	lv_labels = calloc(nq + 1, sizeof(*lv_labels));
+	lv_vals = calloc(nq + 1, sizeof(*lv_vals));
+	lv_texts = calloc(nq + 1, 64);
+	lv_tp = calloc(nq + 1, sizeof(*lv_tp));
+	if (lv_labels == NULL || lv_vals == NULL || lv_texts == NULL || lv_tp == NULL) {
+		free(lv_labels);
+		free(lv_vals);
+		free(lv_texts);
+		free(lv_tp);
+		return -1;
+	}
 	for (int l = 5; l >= 1; l--) {
-		const char *labels[64];
-		int64_t vals[64];
-		char texts[64][64], pct[32];
-		const char *tp[64];
+		char pct[32];
 		size_t n = 0;
 
 		if (r->level_n[l] == 0)
 			continue;
 		ms_buf_printf(b, "<h3>%s %d (%d %s)</h3>\n", tr(r, "Cấp độ", "Level"), l, r->level_n[l],
 		    tr(r, "hệ thống", "systems"));
-		ms_buf_printf(b, "<table><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>",
+		ms_buf_printf(b, "<table><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>",
 		    tr(r, "Yêu cầu", "Requirement"), tr(r, "Căn cứ", "Basis"), tr(r, "Loại", "Kind"),
-		    tr(r, "Đạt", "Pass"));
-		for (size_t q = 0; q < nq && n < MS_ARRAY_LEN(labels); q++) {
+		    tr(r, "Đạt", "Pass"), tr(r, "Không xác định", "Not known"));
+		for (size_t q = 0; q < nq; q++) {
 			const struct ms_comp_req *req = &r->prof->reqs[q];
 			int64_t na = 0, den;
+			int unk = r->level_unknown[l * nq + q];
 			if (req->from_level > l)
 				continue;
 			for (size_t i = 0; i < r->reg->n; i++)
@@ -1762,27 +2016,31 @@ render_html(struct report *r, struct ms_buf *b)
 			h(b, req->check == MS_CHECK_MANUAL ? tr(r, "xác nhận", "attested") : tr(r, "tự động", "automatic"));
 			ms_buf_adds(b, "</td><td class=\"n\">");
 			h_ratio(b, r->level_pass[l * nq + q], den);
-			ms_buf_adds(b, "</td></tr>");
-			labels[n] = req->id;
-			vals[n] = den > 0 ? r->level_pass[l * nq + q] * 10000 / den : 0;
+			ms_buf_printf(b, "</td><td class=\"n%s\">%d</td></tr>", unk ? " unknown" : "", unk);
+			lv_labels[n] = req->id;
+			lv_vals[n] = den > 0 ? r->level_pass[l * nq + q] * 10000 / den : 0;
 			ms_pct(r->level_pass[l * nq + q], den, pct, sizeof(pct));
-			snprintf(texts[n], sizeof(texts[n]), "%d/%lld = %s %%", r->level_pass[l * nq + q],
-			    (long long)den, pct);
-			tp[n] = texts[n];
+			snprintf(lv_texts[n], 64, "%d/%lld = %s %%", r->level_pass[l * nq + q], (long long)den, pct);
+			lv_tp[n] = lv_texts[n];
 			n++;
 		}
 		ms_buf_adds(b, "</tbody></table>\n");
 		{
 			char t[96];
 			snprintf(t, sizeof(t), "%s %d", tr(r, "Tỷ lệ đạt – cấp độ", "Pass rate – level"), l);
-			svg_bars(b, t, labels, vals, tp, n, 10000);
+			svg_bars(b, t, lv_labels, lv_vals, lv_tp, n, 10000);
 		}
 	}
+	free(lv_labels);
+	free(lv_vals);
+	free(lv_texts);
+	free(lv_tp);
 	ms_buf_adds(b, "</section>\n");
 
 	/* 4. Per system */
 	ms_buf_printf(b, "<section id=\"systems\"><h2>4. %s</h2>\n",
 	    tr(r, "Chi tiết từng hệ thống thông tin", "Each information system"));
+	html_legend(r, b);
 	for (size_t i = 0; i < r->reg->n; i++)
 		html_system(r, b, &r->sys[i]);
 	ms_buf_adds(b, "</section>\n");
@@ -1849,17 +2107,42 @@ render_html(struct report *r, struct ms_buf *b)
 #define COMPLIANCE_KEY "minisoc:systems:compliance"
 
 /*
- * pass: every requirement that applies passes; fail: none does; partial:
- * some do; n/a: nothing applies at the system's level.
+ * pass: every requirement that applies passes; fail: some fail and none
+ * passes; partial: some pass, some fail; unknown: none fails but some
+ * cannot be judged as of T (only later telemetry is kept); n/a: nothing
+ * applies at the system's level. Without unknown ones, as before.
  */
 static const char *
 sys_status(const struct sys_ev *se)
 {
+	int failed = se->applicable - se->passed - se->unknown;
+
 	if (se->applicable == 0)
 		return "n/a";
 	if (se->passed == se->applicable)
 		return "pass";
+	if (failed == 0)
+		return "unknown";
 	return se->passed == 0 ? "fail" : "partial";
+}
+
+/* The requirements of one verdict: id, title, detail. */
+static void
+json_reqs(struct report *r, struct ms_json *j, const char *k, const struct sys_ev *se, int res)
+{
+	ms_json_key(j, k);
+	ms_json_arr_open(j);
+	for (size_t q = 0; q < r->prof->nreqs; q++) {
+		const struct res *x = &se->res[q];
+		if (x->r != res)
+			continue;
+		ms_json_obj_open(j);
+		ms_json_kv_str(j, "id", r->prof->reqs[q].id);
+		ms_json_kv_str(j, "title", tr(r, r->prof->reqs[q].title_vi, r->prof->reqs[q].title_en));
+		ms_json_kv_str(j, "detail", x->detail[0] ? x->detail : NULL);
+		ms_json_obj_close(j);
+	}
+	ms_json_arr_close(j);
 }
 
 /* The summary of one system, as minisoc:systems:compliance holds it. */
@@ -1872,7 +2155,9 @@ json_summary(struct report *r, struct ms_json *j, const struct sys_ev *se)
 	ms_json_key(j, "passed");
 	ms_json_int(j, se->passed);
 	ms_json_key(j, "failed");
-	ms_json_int(j, se->applicable - se->passed);
+	ms_json_int(j, se->applicable - se->passed - se->unknown);
+	ms_json_key(j, "unknown");
+	ms_json_int(j, se->unknown);
 	ms_json_key(j, "total");
 	ms_json_int(j, se->applicable);
 	ms_json_kv_str(j, "framework", r->prof->id);
@@ -1886,19 +2171,8 @@ json_summary(struct report *r, struct ms_json *j, const struct sys_ev *se)
 	ms_json_int(j, se->agents);
 	ms_json_key(j, "agents_reporting_24h");
 	ms_json_int(j, se->agents_fresh);
-	ms_json_key(j, "failed_requirements");
-	ms_json_arr_open(j);
-	for (size_t q = 0; q < r->prof->nreqs; q++) {
-		const struct res *x = &se->res[q];
-		if (x->r != RES_FAIL)
-			continue;
-		ms_json_obj_open(j);
-		ms_json_kv_str(j, "id", r->prof->reqs[q].id);
-		ms_json_kv_str(j, "title", tr(r, r->prof->reqs[q].title_vi, r->prof->reqs[q].title_en));
-		ms_json_kv_str(j, "detail", x->detail[0] ? x->detail : NULL);
-		ms_json_obj_close(j);
-	}
-	ms_json_arr_close(j);
+	json_reqs(r, j, "failed_requirements", se, RES_FAIL);
+	json_reqs(r, j, "unknown_requirements", se, RES_UNKNOWN);
 	ms_json_obj_close(j);
 }
 
@@ -2003,9 +2277,13 @@ report_usage(FILE *out)
 	    "  --from DATE            start of the period (default: 30 days before --to)\n"
 	    "  --to DATE              end of the period, inclusive (default today, UTC)\n"
 	    "  --at TIME              judge the checks as of TIME (default: now, or the end of --to\n"
-	    "                         when that is earlier); RFC 3339 or YYYY-MM-DD\n"
+	    "                         when that is earlier); RFC 3339 or YYYY-MM-DD. Redis keeps only\n"
+	    "                         the latest telemetry: a check whose only evidence is dated\n"
+	    "                         more than 1 h after TIME is \"unknown\" (không xác định), neither\n"
+	    "                         pass nor fail; it counts as not passed in the rates\n"
 	    "  --lang vi|en           language (default vi)\n"
-	    "  --format html|csv|json html: one printable file with charts; csv: the annex table;\n"
+	    "  --format html|csv|json html: one printable file with charts; csv: the annex table\n"
+	    "                         and each requirement's verdict per system;\n"
 	    "                         json: everything (default html); none: no report (with --publish)\n"
 	    "  -o, --output FILE      write there (default stdout)\n"
 	    "  --archive DIR          the event archive, <DIR>/<system id>/<YYYY-MM-DD>.* files\n"
@@ -2151,7 +2429,8 @@ ctl_report(int argc, char **argv)
 	if ((r.tel = ms_map_new(tel_free)) == NULL || (r.by_type.m = ms_map_new(free)) == NULL ||
 	    (r.by_system.m = ms_map_new(free)) == NULL || (r.by_source.m = ms_map_new(free)) == NULL ||
 	    (r.sys = calloc(r.reg->n + 1, sizeof(*r.sys))) == NULL ||
-	    (r.level_pass = calloc(6 * (r.prof->nreqs + 1), sizeof(int))) == NULL) {
+	    (r.level_pass = calloc(6 * (r.prof->nreqs + 1), sizeof(int))) == NULL ||
+	    (r.level_unknown = calloc(6 * (r.prof->nreqs + 1), sizeof(int))) == NULL) {
 		fprintf(stderr, "minisocctl report: out of memory\n");
 		goto out;
 	}
@@ -2206,6 +2485,7 @@ out:
 			free(r.sys[i].res);
 	free(r.sys);
 	free(r.level_pass);
+	free(r.level_unknown);
 	for (size_t i = 0; i < r.nunassigned; i++)
 		free(r.unassigned[i]);
 	free(r.unassigned);

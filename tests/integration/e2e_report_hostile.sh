@@ -76,8 +76,10 @@ for lang in ("vi", "en"):
     if not raw.startswith(b"\xef\xbb\xbf"):
         bad.append(f"{lang} csv: no BOM")
     rows = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"), newline="")))
-    if len(rows) != 3 or any(len(r) != 13 for r in rows):
-        bad.append(f"{lang} csv: {len(rows)} rows of {[len(r) for r in rows]} cells, want 3 of 13")
+    # The 13 annex columns, then one verdict per requirement of the profile.
+    nreq = len(json.load(open(f"{work}/r.{lang}.json", encoding="utf-8"))["requirements"])
+    if len(rows) != 3 or any(len(r) != 13 + nreq for r in rows):
+        bad.append(f"{lang} csv: {len(rows)} rows of {[len(r) for r in rows]} cells, want 3 of {13 + nreq}")
     for r in rows[1:]:
         for c in r:
             if c.startswith(FORMULA):
