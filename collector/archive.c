@@ -35,6 +35,16 @@ struct writer {
 	char *out;		/* compressed, not yet written */
 	size_t out_len;
 	size_t out_cap;
+	/*
+	 * The records behind the bytes of out, per compressed block, oldest
+	 * first: ends[i] is where block i ends in out, recs[i] its records.
+	 * What a file closed with bytes unwritten loses, counted in records.
+	 */
+	size_t *ends;
+	uint64_t *recs;
+	size_t nblocks;
+	size_t blocks_cap;	/* at least 16 */
+	uint64_t in_records;	/* records in in */
 	bool frame_open;	/* a frame was started and not ended */
 	bool dirty;		/* written since the last fdatasync */
 	uint64_t used;		/* a->tick when last used (least recently used is closed first) */
@@ -161,6 +171,53 @@ writer_out_reserve(struct writer *w, size_t n)
 	return 0;
 }
 
+/*
+ * Notes the block just compressed (w->in_records records, up to
+ * w->out_len). Out of memory, they join the newest block noted (there is
+ * one: writer_open made room for 16): counted lost with it, a few too
+ * many rather than none.
+ */
+static void
+writer_block_add(struct writer *w)
+{
+	if (w->nblocks == w->blocks_cap) {
+		size_t cap = 2 * w->blocks_cap;
+		size_t *e = realloc(w->ends, cap * sizeof(*e));
+		uint64_t *r;
+
+		if (e != NULL)
+			w->ends = e;
+		r = e ? realloc(w->recs, cap * sizeof(*r)) : NULL;
+		if (r != NULL) {
+			w->recs = r;
+			w->blocks_cap = cap;
+		}
+	}
+	if (w->nblocks < w->blocks_cap) {
+		w->ends[w->nblocks] = w->out_len;
+		w->recs[w->nblocks++] = w->in_records;
+	} else {
+		w->ends[w->nblocks - 1] = w->out_len;
+		w->recs[w->nblocks - 1] += w->in_records;
+	}
+	w->in_records = 0;
+}
+
+/* n bytes of w->out were written: the blocks they complete are safe. */
+static void
+writer_blocks_written(struct writer *w, size_t n)
+{
+	size_t k = 0;
+
+	while (k < w->nblocks && w->ends[k] <= n)
+		k++;
+	memmove(w->ends, w->ends + k, (w->nblocks - k) * sizeof(*w->ends));
+	memmove(w->recs, w->recs + k, (w->nblocks - k) * sizeof(*w->recs));
+	w->nblocks -= k;
+	for (size_t i = 0; i < w->nblocks; i++)
+		w->ends[i] -= n;
+}
+
 /* Compresses w->in into w->out, ending the block (flush) or the frame (end). */
 static int
 writer_compress(struct archive *a, struct writer *w, ZSTD_EndDirective mode)
@@ -189,6 +246,7 @@ writer_compress(struct archive *a, struct writer *w, ZSTD_EndDirective mode)
 	w->frame_open = mode != ZSTD_e_end;
 	a->stats.bytes_in += w->in.len;
 	ms_buf_reset(&w->in);
+	writer_block_add(w);
 	return 0;
 }
 
@@ -228,6 +286,7 @@ writer_write(struct archive *a, struct writer *w)
 	if (off > 0) {
 		memmove(w->out, w->out + off, w->out_len - off);
 		w->out_len -= off;
+		writer_blocks_written(w, off);
 	}
 	return rc;
 }
@@ -258,12 +317,20 @@ static void
 writer_close(struct archive *a, struct writer *w)
 {
 	writer_sync(a, w);
-	if (w->out_len > 0)
-		a->stats.dropped++;	/* the disk refused the last bytes: counted, not hidden */
+	/* The disk refused the last bytes: their records are counted, not hidden. */
+	if (w->out_len > 0 || w->in.len > 0) {
+		uint64_t lost = w->in_records;
+
+		for (size_t i = 0; i < w->nblocks; i++)
+			lost += w->recs[i];
+		a->stats.dropped += lost;
+	}
 	close(w->fd);
 	ZSTD_freeCCtx(w->cctx);
 	ms_buf_fini(&w->in);
 	free(w->out);
+	free(w->ends);
+	free(w->recs);
 	free(w);
 }
 
@@ -297,6 +364,10 @@ writer_open(struct archive *a, const char *system, int64_t day)
 		goto fail;
 	if ((w->cctx = ZSTD_createCCtx()) == NULL)
 		goto fail;
+	w->blocks_cap = 16;
+	if ((w->ends = calloc(w->blocks_cap, sizeof(*w->ends))) == NULL ||
+	    (w->recs = calloc(w->blocks_cap, sizeof(*w->recs))) == NULL)
+		goto fail;
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, a->level);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
 	ms_buf_init(&w->in, ARCHIVE_IN_CAP);
@@ -307,6 +378,8 @@ fail:
 	if (w->fd >= 0)
 		close(w->fd);
 	ZSTD_freeCCtx(w->cctx);
+	free(w->ends);
+	free(w->recs);
 	free(w);
 	return NULL;
 }
@@ -423,6 +496,7 @@ archive_add(struct archive *a, const char *system, int64_t time_ms, const char *
 	n += put_escaped(o + n, line.p, line.len, false);
 	o[n++] = '\n';
 	ms_buf_commit(&w->in, n);
+	w->in_records++;
 	a->stats.events++;
 	if (w->in.len >= ARCHIVE_IN_FLUSH && writer_compress(a, w, ZSTD_e_flush) == 0)
 		writer_write(a, w);

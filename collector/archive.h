@@ -41,7 +41,7 @@ struct archive_stats {
 	uint64_t bytes_in;		/* record bytes before compression */
 	uint64_t bytes_out;		/* compressed bytes written */
 	uint64_t write_errors;		/* failed write/fdatasync/open calls */
-	uint64_t dropped;		/* records lost: the backlog passed its cap */
+	uint64_t dropped;		/* records lost: the backlog passed its cap, or a file closed unwritten */
 	uint64_t files_opened;
 	uint64_t files_expired;		/* day files deleted by archive_expire */
 	uint64_t bad_system;		/* ids that are no safe name: put under "unassigned" */

@@ -379,6 +379,48 @@ test_backlog_cap(void **state)
 	archive_free(a);
 }
 
+/*
+ * A file closed while the disk still refuses its compressed bytes (here
+ * pushed out by more files than may be open at once) loses every record
+ * held, compressed or not yet: dropped counts those records, not one per
+ * file.
+ */
+static void
+test_close_held_counts_records(void **state)
+{
+	char err[256], line[128], sys[32];
+	char *dir = mkdtemp_dir();
+	struct archive *a = archive_new(dir, 1, 1 << 20, err, sizeof(err));
+	int64_t now = ms_now_ms();
+	struct rlimit old, lim;
+	uint64_t dropped;
+
+	(void)state;
+	archive_add(a, "S", now, "ag", 1, S("f"), S("before the disk filled"));
+	assert_int_equal(archive_flush(a), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 0;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int i = 0; i < 53; i++) {
+		snprintf(line, sizeof(line), "while full %d", i);
+		assert_int_equal(archive_add(a, "S", now, "ag", (uint64_t)i + 2, S("f"), S(line)), 0);
+		if (i % 10 == 9)
+			assert_int_equal(archive_flush(a), -1);
+	}
+	assert_int_equal(archive_get_stats(a)->dropped, 0);
+	/* 256 other systems: "S", least recently used, is closed for room. */
+	for (int i = 0; i < 256; i++) {
+		snprintf(sys, sizeof(sys), "other%d", i);
+		assert_int_equal(archive_add(a, sys, now, "ag", 1, S("f"), S("x")), 0);
+	}
+	dropped = archive_get_stats(a)->dropped;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	archive_free(a);
+	assert_int_equal(dropped, 53);
+}
+
 static int
 keep_two(const char *system, void *arg)
 {
@@ -489,6 +531,7 @@ main(void)
 		cmocka_unit_test(test_runs_and_sync),
 		cmocka_unit_test(test_refused_writes),
 		cmocka_unit_test(test_backlog_cap),
+		cmocka_unit_test(test_close_held_counts_records),
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_names),
 	};
