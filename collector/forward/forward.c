@@ -383,18 +383,33 @@ out:
  * Looks the incident's alerts up in the alert stream: an alert id is a
  * UUIDv7, whose first 48 bits are the ms it was raised, and the entry was
  * added within moments of that, so each search covers a short range of
- * the stream (server-side, one script for all of them).
+ * the stream (server-side, one script for all of them). ARGV[i] is the id
+ * in quotes: alerts without that text are passed over unparsed; the one
+ * taken is the alert whose own id it is (read as fwd_msg.c's names_id
+ * reads it: "id", else "event.id", a dotted key or nested), not an earlier
+ * one that carries the id in another field (a log line, a user name).
  */
 static const char lookup_lua[] =
+	"local function own_id(js)\n"
+	"  local ok, a = pcall(cjson.decode, js)\n"
+	"  if not ok or type(a) ~= 'table' then return nil end\n"
+	"  if type(a.id) == 'string' and a.id ~= '' then return a.id end\n"
+	"  local v = a['event.id']\n"
+	"  if v == nil and type(a.event) == 'table' then v = a.event.id end\n"
+	"  if type(v) == 'string' and v ~= '' then return v end\n"
+	"  return nil\n"
+	"end\n"
 	"local out = {}\n"
 	"for i = 1, #ARGV, 3 do\n"
 	"  local found = false\n"
+	"  local id = string.sub(ARGV[i], 2, -2)\n"
 	"  if ARGV[i + 1] ~= '' then\n"
 	"    local es = redis.call('XRANGE', KEYS[1], ARGV[i + 1], ARGV[i + 2], 'COUNT', 20000)\n"
 	"    for _, e in ipairs(es) do\n"
 	"      local fl = e[2]\n"
 	"      for j = 1, #fl, 2 do\n"
-	"        if fl[j] == 'alert' and string.find(fl[j + 1], ARGV[i], 1, true) then\n"
+	"        if fl[j] == 'alert' and string.find(fl[j + 1], ARGV[i], 1, true) and\n"
+	"            own_id(fl[j + 1]) == id then\n"
 	"          found = fl[j + 1]; break\n"
 	"        end\n"
 	"      end\n"

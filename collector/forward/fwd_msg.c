@@ -56,7 +56,8 @@ fwd_sev_rank(const struct ms_jv *v)
 
 /*
  * The names each field is read under, the ECS-style name first. This table
- * is the one place to change when the alert JSON changes.
+ * is the one place to change when the alert JSON changes (but for names_id,
+ * which forward.c's incident lookup script reads the same way in Lua).
  */
 static const char *const names_id[] = { "id", "event.id", NULL };
 static const char *const names_time[] = { "@timestamp", "time", NULL };
