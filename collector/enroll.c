@@ -230,6 +230,8 @@ econn_alert(struct econn *k, int code, const char *msg)
 	collector_alert(k->e->c, &a);
 }
 
+#define REFUSED_FMT " peer=%s agent=%s host=%s code=%s reason=\"%s\" refused_total=%" PRIu64
+
 /* Sends the result and closes once it is written. */
 static void
 econn_reply(struct econn *k, int code, const char *msg, const char *chain, size_t chain_len)
@@ -242,10 +244,17 @@ econn_reply(struct econn *k, int code, const char *msg, const char *chain, size_
 		else
 			e->enrolled++;
 	} else {
+		const char *agent = k->agent[0] ? k->agent : "-";
+		const char *host = k->hostname[0] ? k->hostname : "-";
+
 		e->refused++;
-		ms_warn("event=%s_refused peer=%s agent=%s host=%s code=%s reason=\"%s\" refused_total=%"
-		    PRIu64, k->renewal ? "renew" : "enroll", k->peer, k->agent[0] ? k->agent : "-",
-		    k->hostname[0] ? k->hostname : "-", ms_enroll_code_name(code), msg, e->refused);
+		/* Each name written out: tests/docs/collector_events.sh finds it in the docs. */
+		if (k->renewal)
+			ms_warn("event=renew_refused" REFUSED_FMT, k->peer, agent, host,
+			    ms_enroll_code_name(code), msg, e->refused);
+		else
+			ms_warn("event=enroll_refused" REFUSED_FMT, k->peer, agent, host,
+			    ms_enroll_code_name(code), msg, e->refused);
 	}
 	{
 		/* Next to the collector's other counters (minisoc:collector:stats). */
@@ -271,6 +280,8 @@ econn_reply(struct econn *k, int code, const char *msg, const char *chain, size_
 	bufferevent_setwatermark(k->bev, EV_WRITE, 0, 0);
 }
 
+#define ISSUED_FMT " agent=%s system=%s peer=%s host=%s serial=%s not_after=%s total=%" PRIu64
+
 /* The certificate is on record: send it with the CA certificates below the root. */
 static void
 econn_send_cert(struct econn *k)
@@ -293,10 +304,12 @@ econn_send_cert(struct econn *k)
 	}
 	ms_pki_serial_hex(k->issued, serial, sizeof(serial));
 	ms_fmt_time(na, sizeof(na), not_after * 1000);
-	ms_info("event=%s agent=%s system=%s peer=%s host=%s serial=%s not_after=%s total=%" PRIu64,
-	    k->renewal ? "cert_renewed" : "agent_enrolled", k->agent, k->system, k->peer,
-	    k->hostname[0] ? k->hostname : "-", serial, na,
-	    (k->renewal ? e->renewed : e->enrolled) + 1);
+	if (k->renewal)
+		ms_info("event=cert_renewed" ISSUED_FMT, k->agent, k->system, k->peer,
+		    k->hostname[0] ? k->hostname : "-", serial, na, e->renewed + 1);
+	else
+		ms_info("event=agent_enrolled" ISSUED_FMT, k->agent, k->system, k->peer,
+		    k->hostname[0] ? k->hostname : "-", serial, na, e->enrolled + 1);
 	econn_reply(k, MS_ENROLL_OK, k->renewal ? "renewed" : "enrolled", pem.data, pem.len);
 	ms_buf_fini(&pem);
 }
