@@ -528,8 +528,15 @@ auth_sshd_other(struct decoded *d, struct ms_str msg)
 		AUTH_LIT("maximum authentication attempts exceeded for "), AUTH_LIT("User "),
 	};
 #undef AUTH_LIT
-	struct ms_str ip = MS_STR_NULL, port = MS_STR_NULL, user = MS_STR_NULL;
+	struct ms_str ip = MS_STR_NULL, port = MS_STR_NULL, user = MS_STR_NULL, um = msg;
 
+	/*
+	 * sshd logs some of these through its error() ("error: maximum
+	 * authentication attempts exceeded for root from ..."): the user
+	 * prefixes follow that level.
+	 */
+	if (ms_str_startswith(um, "error: "))
+		um = ms_str_make(um.p + 7, um.len - 7);
 	/* sshd's own addresses, not a peer's. */
 	if (ms_str_startswith(msg, "Server listening on "))
 		return 0;
@@ -561,12 +568,12 @@ auth_sshd_other(struct decoded *d, struct ms_str msg)
 	for (size_t k = 0; k < MS_ARRAY_LEN(user_after); k++) {
 		size_t pl = user_after[k].len, ue;
 		/* the first byte inline: most prefixes differ there */
-		if (msg.len <= pl || msg.p[0] != user_after[k].p[0] ||
-		    memcmp(msg.p, user_after[k].p, pl) != 0)
+		if (um.len <= pl || um.p[0] != user_after[k].p[0] ||
+		    memcmp(um.p, user_after[k].p, pl) != 0)
 			continue;
-		for (ue = pl; ue < msg.len && msg.p[ue] != ' '; ue++)
+		for (ue = pl; ue < um.len && um.p[ue] != ' '; ue++)
 			;
-		user = ms_str_make(msg.p + pl, ue - pl);
+		user = ms_str_make(um.p + pl, ue - pl);
 		break;
 	}
 	if (user.len)
