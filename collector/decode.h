@@ -201,10 +201,12 @@ void decode_syslog(const char *line, size_t len, const struct decode_ctx *ctx,
 int decode_sshd(struct decoded *d);
 
 /*
- * The auditd enrichment cache: fixed size (4.9 MiB: 1,024 events, 32 sets
- * of 32 by agent, an agent holding at most half of its set), allocated
- * once; caller owns it. NULL when out of memory. _free(NULL) is a no-op.
- * Not thread-safe: one per decoding thread.
+ * The auditd enrichment cache: fixed size (9.0 MiB: 1,024 events, 32 sets
+ * of 32 by agent, an agent holding at most half of its set; and 4,096
+ * processes for the parent fields, 512 buckets of 8, an agent holding at
+ * most half of a bucket), allocated once; caller owns it. NULL when out
+ * of memory. _free(NULL) is a no-op. Not thread-safe: one per decoding
+ * thread.
  */
 struct decode_auditd_cache *decode_auditd_cache_new(void);
 void decode_auditd_cache_free(struct decode_auditd_cache *c);

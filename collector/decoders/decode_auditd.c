@@ -20,7 +20,11 @@
  * inside a userspace record's msg='...'. On x86_64 a SYSCALL record without
  * the enriched part also gets "SYSCALL" (the syscall name), the field
  * SigmaHQ's rules select on. EXECVE records are also category
- * "process_creation" with "CommandLine" (the arguments joined by spaces).
+ * "process_creation" with "CommandLine" (the arguments joined by spaces);
+ * an argument the kernel split ("a1_len=N a1[0]=... a1[1]=...") is also
+ * joined into "a1". An unquoted "(null)" of a key whose value may be hex
+ * (key=(null): no audit rule key; exe, name ...) is no value: the field is
+ * absent.
  *
  * With a cache in the decode context (decode_auditd_cache_new), the SYSCALL
  * record's exe, comm, uid, auid and key, and the EXECVE's command line are
@@ -31,6 +35,13 @@
  * as "exe", "comm", "uid", "auid", "key", "Image" and "CommandLine" when
  * they lack those fields. auditd writes SYSCALL first, so one pass
  * suffices; records arriving out of order are simply not enriched.
+ *
+ * The same cache keeps a table of processes by (agent, pid) (struct
+ * au_ptable): every successful execve's EXECVE record puts its pid there
+ * with its exe and command line, and first gets its parent's – the entry
+ * of its SYSCALL record's ppid – as "ParentImage" and "ParentCommandLine".
+ * The CWD record comes after EXECVE, so the process_creation event has no
+ * CurrentDirectory (the CWD record has "cwd").
  *
  * Field names are static strings for the keys listed below and a
  * NUL-terminated copy in the scratch area for any other key (scratch lives
@@ -65,7 +76,11 @@
 #define AU_CACHE_CMDLINE 4096
 /* Longest CommandLine built from EXECVE arguments. */
 #define AU_CMDLINE_MAX 8192
-/* Fields kept free for type, serial, node, SYSCALL and enrichment. */
+/*
+ * Fields kept free for type, serial, node, SYSCALL and enrichment: at most
+ * 12 (an EXECVE record: 3 + CommandLine + 6 enriched + 2 parent fields;
+ * other records: 3 + SYSCALL or 3 + 7 enriched).
+ */
 #define AU_RESERVED_FIELDS 12
 /* Longest key copied as a field name; auditd's keys are short. */
 #define AU_MAX_KEY 32
@@ -79,6 +94,8 @@
 struct au_entry {
 	size_t exe_len, comm_len, uid_len, auid_len, key_len, cmd_len;
 	bool has_exe, has_comm, has_uid, has_auid, has_key, has_cmd;
+	bool has_pid, has_ppid, failed;	/* failed: the SYSCALL record's success=no */
+	uint32_t pid, ppid;
 	char exe[AU_CACHE_EXE];
 	char comm[AU_CACHE_COMM];
 	char uid[AU_CACHE_ID];
@@ -116,6 +133,58 @@ struct au_set {
 };
 
 /*
+ * Processes remembered as parents: AU_PT_BUCKETS buckets of AU_PT_WAYS,
+ * a process in the bucket its (agent, pid) hashes to, an agent holding at
+ * most AU_PT_AGENT_WAYS of a bucket. Each successful execve puts its pid
+ * with its exe and command line; a later execve whose ppid is there gets
+ * them as ParentImage and ParentCommandLine.
+ */
+#define AU_PT_BUCKET_BITS 9
+#define AU_PT_BUCKETS (1u << AU_PT_BUCKET_BITS)
+#define AU_PT_WAYS 8
+#define AU_PT_AGENT_WAYS (AU_PT_WAYS / 2)
+#define AU_PT_EXE AU_CACHE_EXE
+#define AU_PT_CMD 512
+
+struct au_proc {
+	uint16_t exe_len, cmd_len;
+	bool has_exe, has_cmd;
+	char exe[AU_PT_EXE];
+	char cmd[AU_PT_CMD];
+};
+
+/*
+ * One bucket's identities: a lookup reads these 160 bytes, not the
+ * bucket's 8 KiB of values. used is the table's clock at the way's last
+ * put or lookup (least recently used goes first), 0 for an empty way.
+ */
+struct au_pbucket {
+	uint64_t agent[AU_PT_WAYS];	/* hash of the agent id */
+	uint64_t used[AU_PT_WAYS];
+	uint32_t pid[AU_PT_WAYS];
+};
+
+/*
+ * The table is bounded and keyed by agent and pid, never by anything an
+ * agent picks alone: within a bucket an agent that holds AU_PT_AGENT_WAYS
+ * (half of it) replaces its own least recently used process, one with
+ * fewer an empty way or the bucket's least recently used. One agent's
+ * flood of execs – however many, whatever pids – thus replaces at most
+ * half of each bucket, and the other agents keep the other half; the
+ * flooder's own old processes go first. What it cannot know: processes
+ * started before the collector (or evicted since) have no entry, so their
+ * children get no parent fields, and a pid reused by a process that never
+ * exec'd (a fork of another parent) keeps the old entry until it is
+ * replaced. Memory: 4,096 entries of 1,030 bytes and 512 bucket headers
+ * of 160 bytes: 4.1 MiB, allocated with the event cache.
+ */
+struct au_ptable {
+	uint64_t clock;
+	struct au_pbucket b[AU_PT_BUCKETS];
+	struct au_proc p[AU_PT_BUCKETS][AU_PT_WAYS];
+};
+
+/*
  * The cache is set-associative by agent: an agent's events go to the set
  * its id hashes to, so another set's agents never replace them, and
  * within a set an agent that holds AU_CACHE_AGENT_WAYS (half the set)
@@ -131,13 +200,15 @@ struct au_set {
  * least, but several busy agents of one set (an agent shares its set
  * with 1/32 of the others) shorten each other's memory.
  *
- * Memory: 1,024 entries of 4,904 bytes (mostly the command line) and 32
- * set headers of 2,192 bytes: 5,091,840 bytes (4.9 MiB), allocated once and
+ * Memory: 1,024 entries of 4,920 bytes (mostly the command line) and 32
+ * set headers of 2,192 bytes: 5,108,224 bytes (4.9 MiB); with the parent
+ * table (4,300,808 bytes) 9,409,032 bytes (9.0 MiB), allocated once and
  * touched page by page as ways fill.
  */
 struct decode_auditd_cache {
 	struct au_set set[AU_CACHE_SETS];
 	struct au_entry e[AU_CACHE_SETS][AU_CACHE_WAYS];
+	struct au_ptable pt;
 };
 
 /* ---- tables ---------------------------------------------------------- */
@@ -352,13 +423,13 @@ au_in(const char *const *list, size_t n, struct ms_str k)
  */
 enum au_role {
 	AU_R_NONE, AU_R_ARCH, AU_R_SYSCALL, AU_R_SYSCALL_NAME, AU_R_EXE, AU_R_COMM,
-	AU_R_UID, AU_R_AUID, AU_R_KEY, AU_R_N
+	AU_R_UID, AU_R_AUID, AU_R_KEY, AU_R_PID, AU_R_PPID, AU_R_SUCCESS, AU_R_N
 };
 
 static const char *const au_role_names[AU_R_N] = {
 	[AU_R_ARCH] = "arch", [AU_R_SYSCALL] = "syscall", [AU_R_SYSCALL_NAME] = "SYSCALL",
 	[AU_R_EXE] = "exe", [AU_R_COMM] = "comm", [AU_R_UID] = "uid", [AU_R_AUID] = "auid",
-	[AU_R_KEY] = "key",
+	[AU_R_KEY] = "key", [AU_R_PID] = "pid", [AU_R_PPID] = "ppid", [AU_R_SUCCESS] = "success",
 };
 
 /*
@@ -371,6 +442,7 @@ struct au_seen {
 	unsigned first[AU_R_N];	/* field index + 1 of the role's first field, 0: none */
 	unsigned last_syscall;	/* field index + 1 of the last "syscall" field, 0: none */
 	unsigned copies;	/* fields named by a scratch copy (any name at all) */
+	unsigned nulled;	/* 1 << role of a key whose value was "(null)" */
 };
 
 /* A known key: its static name, and whether auditd may hex-encode its value. */
@@ -838,9 +910,21 @@ au_kv(struct decoded *d, const char *s, size_t n, enum au_part part, bool execve
 			continue;
 		if ((e = au_name(d, k, w, seen, &tmp)) == NULL)
 			continue;
-		if (!quoted && part != AU_ENRICHED && (e->hex || (execve && au_is_arg_key(k))) &&
-		    au_is_hex(v))
-			v = au_unhex(d, v, ms_str_eq(k, "proctitle"));
+		if (!quoted && part != AU_ENRICHED && (e->hex || (execve && au_is_arg_key(k)))) {
+			/*
+			 * The kernel writes "(null)" unquoted where one of these
+			 * has no value (key=(null): no audit rule key; exe=,
+			 * name=): the field is absent, as a rule's "key: null"
+			 * expects. Checked here, for the few keys of a record
+			 * that can be hex, not for every value.
+			 */
+			if (v.len == 6 && v.p[0] == '(' && memcmp(v.p, "(null)", 6) == 0) {
+				seen->nulled |= 1u << e->role;
+				continue;
+			}
+			if (au_is_hex(v))
+				v = au_unhex(d, v, ms_str_eq(k, "proctitle"));
+		}
 		au_add(d, e, v, seen);
 	}
 }
@@ -913,6 +997,54 @@ au_cmdline(struct decoded *d)
 		w += take;
 	}
 	return ms_str_make(p, w);
+}
+
+/*
+ * An argument longer than the kernel's split size comes as "aN_len=L
+ * aN[0]=... aN[1]=...": the pieces of each such argument, in the order
+ * they came, joined into one field "aN" (au_keys's name for N < 32, else
+ * a scratch copy), as rules read the argument. Only pieces are copies
+ * (seen->copies), so the caller skips this for other records.
+ */
+static void
+au_join_split(struct decoded *d)
+{
+	unsigned nf = d->nfields;
+
+	for (unsigned i = 0; i < nf && au_room(d);) {
+		const char *nm = d->fields[i].name, *br, *name;
+		size_t plen, total = 0, w = 0;
+		unsigned j;
+		uint64_t num;
+		char *p;
+
+		if (nm[0] != 'a' || (br = strchr(nm, '[')) == NULL ||
+		    !au_is_arg_key(ms_str_make(nm, strlen(nm)))) {
+			i++;
+			continue;
+		}
+		/* the run of pieces "aN[...]" from i: their names start with "aN[" */
+		plen = (size_t)(br - nm) + 1;
+		for (j = i; j < nf && strncmp(d->fields[j].name, nm, plen) == 0 &&
+		    au_is_arg_key(ms_str_make(d->fields[j].name, strlen(d->fields[j].name))); j++)
+			total += d->fields[j].value.len;
+		if (au_parse_u64(ms_str_make(nm + 1, plen - 2), 9, &num) == 0 && num < 32)
+			name = au_keys[num];
+		else if ((p = decode_scratch(d, plen)) != NULL) {
+			memcpy(p, nm, plen - 1);
+			p[plen - 1] = '\0';
+			name = p;
+		} else
+			return;
+		if ((p = decode_scratch(d, total > 0 ? total : 1)) == NULL)
+			return;
+		for (unsigned k = i; k < j; k++) {
+			memcpy(p + w, d->fields[k].value.p, d->fields[k].value.len);
+			w += d->fields[k].value.len;
+		}
+		(void)decode_field_add(d, name, p, w);
+		i = j;
+	}
 }
 
 /* ---- the cache ------------------------------------------------------- */
@@ -1095,9 +1227,25 @@ au_syscall_fields(const struct decoded *d, const struct au_seen *seen,
 	for (int k = 0; k < AU_KEEP_N; k++) {
 		unsigned f = seen->first[roles[k]];
 
-		/* A name only in another case: as rare as decode_field_get's second pass. */
-		v[k] = f != 0 ? &d->fields[f - 1].value : decode_field_get(d, names[k]);
+		/*
+		 * A name only in another case: as rare as decode_field_get's
+		 * second pass. A key=(null) is known to be absent: no search.
+		 */
+		v[k] = f != 0 ? &d->fields[f - 1].value :
+		    (seen->nulled & (1u << roles[k])) != 0 ? NULL : decode_field_get(d, names[k]);
 	}
+}
+
+/* The pid in field f (index + 1, 0: none) of d; false when there is none or it is no number. */
+static bool
+au_pid_of(const struct decoded *d, unsigned f, uint32_t *out)
+{
+	uint64_t x;
+
+	if (f == 0 || au_parse_u64(d->fields[f - 1].value, 10, &x) < 0 || x > UINT32_MAX)
+		return false;
+	*out = (uint32_t)x;
+	return true;
 }
 
 /* Remembers the SYSCALL record d of event (agent, t, serial). */
@@ -1132,6 +1280,11 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
 	au_keep(e->key, sizeof(e->key), &e->key_len, &e->has_key, v[AU_KEEP_KEY]);
 	e->has_cmd = false;
 	e->cmd_len = 0;
+	/* exact names only: the kernel writes them so */
+	e->has_pid = au_pid_of(d, seen->first[AU_R_PID], &e->pid);
+	e->has_ppid = au_pid_of(d, seen->first[AU_R_PPID], &e->ppid);
+	e->failed = seen->first[AU_R_SUCCESS] != 0 &&
+	    ms_str_eq(d->fields[seen->first[AU_R_SUCCESS] - 1].value, "no");
 }
 
 /*
@@ -1204,6 +1357,115 @@ au_enrich(struct decoded *d, const struct au_entry *e, const struct au_seen *see
 	}
 }
 
+/* ---- parent processes ---------------------------------------------- */
+
+static unsigned
+au_pt_bucket(uint64_t agent, uint32_t pid)
+{
+	uint64_t h = (agent ^ ((uint64_t)pid * UINT64_C(0xbf58476d1ce4e5b9))) * UINT64_C(0x9e3779b97f4a7c15);
+
+	return (unsigned)(h >> (64 - AU_PT_BUCKET_BITS));
+}
+
+/* The way of process (agent, pid) in bucket b, or -1. */
+static int
+au_pt_way(const struct au_pbucket *b, uint64_t agent, uint32_t pid)
+{
+	for (int w = 0; w < AU_PT_WAYS; w++)
+		if (b->pid[w] == pid && b->used[w] != 0 && b->agent[w] == agent)
+			return w;
+	return -1;
+}
+
+/*
+ * The way process (agent, pid) takes in bucket b (see struct au_ptable):
+ * its own, else the agent's least recently used when it holds its share,
+ * else an empty way, else the bucket's least recently used.
+ */
+static int
+au_pt_take(const struct au_pbucket *b, uint64_t agent, uint32_t pid)
+{
+	int own = -1, empty = -1, lru = 0;
+	unsigned nown = 0;
+
+	for (int w = 0; w < AU_PT_WAYS; w++) {
+		if (b->used[w] == 0) {
+			if (empty < 0)
+				empty = w;
+			continue;
+		}
+		if (b->agent[w] == agent) {
+			if (b->pid[w] == pid)
+				return w;
+			nown++;
+			if (own < 0 || b->used[w] < b->used[own])
+				own = w;
+		}
+		if (b->used[lru] == 0 || b->used[w] < b->used[lru])
+			lru = w;
+	}
+	if (nown >= AU_PT_AGENT_WAYS)
+		return own;
+	return empty >= 0 ? empty : lru;
+}
+
+static void
+au_pt_copy(char *dst, size_t cap, uint16_t *len, bool *has, const char *v, size_t n, bool present)
+{
+	*has = present;
+	*len = (uint16_t)(present ? (n < cap ? n : cap) : 0);
+	if (*len > 0)
+		memcpy(dst, v, *len);
+}
+
+/*
+ * An EXECVE record d of event e (cmd: its CommandLine, or NULL): adds the
+ * parent's ParentImage and ParentCommandLine when e's ppid is known (and
+ * d has no such field of its own), then remembers e's process under its
+ * pid unless the exec failed.
+ */
+static void
+au_parent(struct au_ptable *pt, uint64_t agent, const struct au_entry *e, struct decoded *d,
+    const struct au_seen *seen, struct ms_str cmd)
+{
+	struct au_pbucket *b;
+	struct au_proc *p;
+	unsigned bi;
+	int w;
+
+	_Static_assert(AU_PT_EXE <= UINT16_MAX && AU_PT_CMD <= UINT16_MAX, "lengths fit uint16_t");
+	if (e->has_ppid) {
+		bi = au_pt_bucket(agent, e->ppid);
+		b = &pt->b[bi];
+		if ((w = au_pt_way(b, agent, e->ppid)) >= 0) {
+			bool own_img = false, own_cmd = false;
+
+			/* a parent in use stays: its children keep coming */
+			b->used[w] = ++pt->clock;
+			p = &pt->p[bi][w];
+			for (unsigned i = 0; seen->copies != 0 && i < d->nfields; i++) {
+				own_img |= strcmp(d->fields[i].name, "ParentImage") == 0;
+				own_cmd |= strcmp(d->fields[i].name, "ParentCommandLine") == 0;
+			}
+			if (p->has_exe && !own_img)
+				(void)au_add_copy(d, "ParentImage", p->exe, p->exe_len);
+			if (p->has_cmd && !own_cmd)
+				(void)au_add_copy(d, "ParentCommandLine", p->cmd, p->cmd_len);
+		}
+	}
+	if (!e->has_pid || e->failed)
+		return;
+	bi = au_pt_bucket(agent, e->pid);
+	b = &pt->b[bi];
+	w = au_pt_take(b, agent, e->pid);
+	b->agent[w] = agent;
+	b->pid[w] = e->pid;
+	b->used[w] = ++pt->clock;
+	p = &pt->p[bi][w];
+	au_pt_copy(p->exe, sizeof(p->exe), &p->exe_len, &p->has_exe, e->exe, e->exe_len, e->has_exe);
+	au_pt_copy(p->cmd, sizeof(p->cmd), &p->cmd_len, &p->has_cmd, cmd.p, cmd.len, cmd.p != NULL);
+}
+
 /* ---- entry point ----------------------------------------------------- */
 
 /*
@@ -1217,9 +1479,9 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 	struct ms_str type, cmd = MS_STR_NULL;
 	const char *sep;
 	size_t body_end;
-	uint64_t serial = 0;
+	uint64_t serial = 0, agent;
 	struct au_entry *e = NULL;
-	struct au_seen seen = { { 0 }, 0, 0 };
+	struct au_seen seen = { { 0 }, 0, 0, 0 };
 	bool execve, syscall, cmd_added = false;
 
 	if (s == NULL || au_head_parse(s, n, &h) < 0)
@@ -1250,14 +1512,18 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 		au_add_syscall_name(d, &seen);
 	if (execve && (cmd = au_cmdline(d)).p != NULL)
 		cmd_added = decode_field_add(d, "CommandLine", cmd.p, cmd.len) == 0;
+	/* after CommandLine: au_cmdline would take the joined arguments for more */
+	if (execve && seen.copies != 0)
+		au_join_split(d);
 
 	if (ctx == NULL || ctx->auditd == NULL)
 		return 1;
+	agent = au_agent_hash(ctx->agent_id);
 	if (syscall) {
-		au_cache_syscall(ctx->auditd, au_agent_hash(ctx->agent_id), h.time_ms, serial, d, &seen);
+		au_cache_syscall(ctx->auditd, agent, h.time_ms, serial, d, &seen);
 		return 1;
 	}
-	e = au_cache_find(ctx->auditd, au_agent_hash(ctx->agent_id), h.time_ms, serial);
+	e = au_cache_find(ctx->auditd, agent, h.time_ms, serial);
 	if (e == NULL)
 		return 1;
 	if (execve && cmd.p != NULL) {
@@ -1266,5 +1532,7 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 		e->has_cmd = true;
 	}
 	au_enrich(d, e, &seen, cmd_added);
+	if (execve)
+		au_parent(&ctx->auditd->pt, agent, e, d, &seen, cmd);
 	return 1;
 }

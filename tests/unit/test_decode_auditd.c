@@ -71,7 +71,13 @@ static const struct au_case au_cases[] = {
 	  .line = "type=SYSCALL " STAMP "arch=c000003e syscall=2 success=no exit=-13 a0=deadbeef "
 	      "a1=41 comm=\"cat\" exe=\"/usr/bin/cat\" key=(null)",
 	  AUDITD, .f = { F("a0", "deadbeef"), F("a1", "41"), F("SYSCALL", "open"),
-	      F("key", "(null)"), F("exit", "-13") } },
+	      F("exit", "-13") },
+	  /* key=(null): no key (a rule's "key: null" matches), not the text "(null)" */
+	  .absent = { "key" } },
+	{ .name = "quoted \"(null)\" is a value",
+	  .line = "type=SYSCALL " STAMP "arch=c000003e syscall=2 success=no exit=-13 "
+	      "comm=\"(null)\" exe=(null) key=(null)",
+	  AUDITD, .f = { F("comm", "(null)") }, .absent = { "exe", "key" } },
 	{ .name = "SYSCALL finit_module",
 	  .line = "type=SYSCALL " STAMP "arch=c000003e syscall=313 success=yes exit=0 "
 	      "comm=\"modprobe\" exe=\"/usr/bin/kmod\" key=\"modules\"",
@@ -105,8 +111,17 @@ static const struct au_case au_cases[] = {
 	{ .name = "EXECVE argument split over pieces",
 	  .line = "type=EXECVE " STAMP "argc=3 a0=\"sh\" a1_len=6 a1[0]=\"abc\" a1[1]=\"def\" a2=\"z\"",
 	  AUDITD, .category = "process_creation",
-	  .f = { F("a1_len", "6"), F("a1[0]", "abc"), F("a1[1]", "def"),
-	      F("CommandLine", "sh abcdef z") } },
+	  .f = { F("a1_len", "6"), F("a1[0]", "abc"), F("a1[1]", "def"), F("a1", "abcdef"),
+	      F("a0", "sh"), F("a2", "z"), F("CommandLine", "sh abcdef z") } },
+	{ .name = "EXECVE argument split over hex pieces",
+	  .line = "type=EXECVE " STAMP "argc=2 a0=\"sh\" a1_len=12 a1[0]=2D6320 a1[1]=2761207C2062"
+	      " a1[2]=27",
+	  AUDITD, .category = "process_creation",
+	  .f = { F("a1", "-c 'a | b'"), F("CommandLine", "sh -c 'a | b'") } },
+	{ .name = "EXECVE split arguments, two of them, past a31",
+	  .line = "type=EXECVE " STAMP "argc=41 a0=\"x\" a39[0]=\"p\" a39[1]=\"q\" a40[0]=\"r\" a40[1]=\"s\"",
+	  AUDITD, .category = "process_creation",
+	  .f = { F("a39", "pq"), F("a40", "rs"), F("CommandLine", "x pq rs") } },
 	{ .name = "CWD",
 	  .line = "type=CWD " STAMP "cwd=\"/root\"",
 	  AUDITD, .f = { F("type", "CWD"), F("cwd", "/root"), F("serial", "4567") } },
@@ -165,7 +180,7 @@ static const struct au_case au_cases[] = {
 	      "AUID=\"alice\" UID=\"root\" GID=\"root\"",
 	  AUDITD, .f = { F("syscall", "59"), F("SYSCALL", "execve"), F("ARCH", "x86_64"),
 	      F("AUID", "alice"), F("auid", "1000"), F("UID", "root"), F("uid", "0"),
-	      F("GID", "root"), F("key", "(null)") } },
+	      F("GID", "root") }, .absent = { "key" } },
 	{ .name = "enriched USER_LOGIN",
 	  .line = "type=USER_LOGIN " STAMP "pid=1 uid=0 auid=1000 ses=4 msg='op=login id=1000 "
 	      "exe=\"/usr/sbin/sshd\" hostname=? addr=198.51.100.7 terminal=/dev/pts/1 "
@@ -699,6 +714,194 @@ test_cache_many(void **state)
 	free(d);
 }
 
+/*
+ * Parent process fields: a login shell ("bash -i", pid 2211, its parent
+ * sshd never seen exec) runs whoami (pid 2250, ppid 2211). The records of
+ * both execve events as auditd writes them; the child's EXECVE record gets
+ * the shell's exe and command line as ParentImage and ParentCommandLine.
+ */
+static const char *const shell_event[] = {
+	"type=SYSCALL msg=audit(1795604400.100:5001): arch=c000003e syscall=59 success=yes exit=0 "
+	    "a0=55c1d8a0c2a0 a1=55c1d8a0c310 a2=55c1d8a0c330 a3=8 items=2 ppid=2210 pid=2211 "
+	    "auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 "
+	    "fsgid=1000 tty=pts0 ses=4 comm=\"bash\" exe=\"/usr/bin/bash\" subj=unconfined key=(null)",
+	"type=EXECVE msg=audit(1795604400.100:5001): argc=2 a0=\"bash\" a1=\"-i\"",
+	"type=CWD msg=audit(1795604400.100:5001): cwd=\"/home/alice\"",
+	"type=PATH msg=audit(1795604400.100:5001): item=0 name=\"/usr/bin/bash\" inode=1835028 "
+	    "dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 "
+	    "cap_fe=0 cap_fver=0 cap_frootid=0",
+	"type=PATH msg=audit(1795604400.100:5001): item=1 name=\"/lib64/ld-linux-x86-64.so.2\" "
+	    "inode=1836542 dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL "
+	    "cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0",
+	"type=PROCTITLE msg=audit(1795604400.100:5001): proctitle=62617368002D69",
+	"type=EOE msg=audit(1795604400.100:5001): ",
+};
+
+static const char *const child_event[] = {
+	"type=SYSCALL msg=audit(1795604405.200:5002): arch=c000003e syscall=59 success=yes exit=0 "
+	    "a0=55c1d8b1e0f0 a1=55c1d8b1e130 a2=55c1d8b1a6c0 a3=8 items=2 ppid=2211 pid=2250 "
+	    "auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 "
+	    "fsgid=1000 tty=pts0 ses=4 comm=\"whoami\" exe=\"/usr/bin/whoami\" subj=unconfined key=(null)",
+	"type=EXECVE msg=audit(1795604405.200:5002): argc=1 a0=\"whoami\"",
+	"type=CWD msg=audit(1795604405.200:5002): cwd=\"/home/alice\"",
+	"type=PATH msg=audit(1795604405.200:5002): item=0 name=\"/usr/bin/whoami\" inode=1835301 "
+	    "dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 "
+	    "cap_fe=0 cap_fver=0 cap_frootid=0",
+	"type=PATH msg=audit(1795604405.200:5002): item=1 name=\"/lib64/ld-linux-x86-64.so.2\" "
+	    "inode=1836542 dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL "
+	    "cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0",
+	"type=PROCTITLE msg=audit(1795604405.200:5002): proctitle=77686F616D69",
+	"type=EOE msg=audit(1795604405.200:5002): ",
+};
+
+/* Decodes the records of one event; d is left with its EXECVE record's fields. */
+static void
+decode_event(const char *const *lines, size_t n, const struct decode_ctx *ctx, struct decoded *d,
+    struct decoded *execve)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(lines[i]);
+		char *buf = dup_exact(lines[i], len);
+
+		decode_line(buf, len, ctx, d);
+		check_event(lines[i], d, buf, len);
+		if (d->category != NULL && strcmp(d->category, "process_creation") == 0) {
+			/* values may be slices of buf: keep the copies the test reads */
+			*execve = *d;
+			for (unsigned f = 0; f < d->nfields; f++)
+				if (!in_range(d->fields[f].value, d->scratch, d->scratch_used)) {
+					char *c = decode_scratch(execve, d->fields[f].value.len + 1);
+					assert_non_null(c);
+					memcpy(c, d->fields[f].value.p, d->fields[f].value.len);
+					execve->fields[f].value.p = c;
+				} else {
+					execve->fields[f].value.p = execve->scratch +
+					    (d->fields[f].value.p - d->scratch);
+				}
+		}
+		free(buf);
+	}
+}
+
+/* A SYSCALL+EXECVE pair: pid execs exe with command line "exe-basename arg". */
+static void
+exec_pair(const struct decode_ctx *ctx, struct decoded *d, unsigned serial, unsigned ppid,
+    unsigned pid, const char *exe, const char *arg, const char *success)
+{
+	char line[768];
+	const char *base = strrchr(exe, '/') != NULL ? strrchr(exe, '/') + 1 : exe;
+
+	assert_true(snprintf(line, sizeof(line), "type=SYSCALL msg=audit(1795604500.000:%u): "
+	    "arch=c000003e syscall=59 success=%s exit=0 items=2 ppid=%u pid=%u auid=1000 uid=0 "
+	    "comm=\"%s\" exe=\"%s\" key=(null)", serial, success, ppid, pid, base, exe) < (int)sizeof(line));
+	decode_str(line, ctx, d);
+	assert_true(snprintf(line, sizeof(line), "type=EXECVE msg=audit(1795604500.000:%u): "
+	    "argc=2 a0=\"%s\" a1=\"%s\"", serial, base, arg) < (int)sizeof(line));
+	decode_str(line, ctx, d);
+	assert_string_equal(d->category, "process_creation");
+}
+
+static void
+test_parent_fields(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS, .agent_id = "web1" };
+	struct decoded *d = malloc(sizeof(*d)), *ex = malloc(sizeof(*d));
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ex);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	decode_event(shell_event, MS_ARRAY_LEN(shell_event), &ctx, d, ex);
+	check_field("shell", ex, "Image", "/usr/bin/bash");
+	check_field("shell", ex, "CommandLine", "bash -i");
+	/* sshd (2210) was started before anything was seen */
+	check_absent("shell", ex, "ParentImage");
+	check_absent("shell", ex, "ParentCommandLine");
+	check_absent("shell", ex, "key");
+
+	decode_event(child_event, MS_ARRAY_LEN(child_event), &ctx, d, ex);
+	check_field("child", ex, "Image", "/usr/bin/whoami");
+	check_field("child", ex, "CommandLine", "whoami");
+	check_field("child", ex, "ParentImage", "/usr/bin/bash");
+	check_field("child", ex, "ParentCommandLine", "bash -i");
+
+	/* another agent's pid 2211 is another process */
+	ctx.agent_id = "web2";
+	decode_event(child_event, MS_ARRAY_LEN(child_event), &ctx, d, ex);
+	check_field("other agent", ex, "Image", "/usr/bin/whoami");
+	check_absent("other agent", ex, "ParentImage");
+	ctx.agent_id = "web1";
+
+	/* a failed exec leaves the process what it was */
+	exec_pair(&ctx, d, 6001, 2210, 2211, "/nonexistent/java", "-jar", "no");
+	check_absent("failed exec", d, "ParentImage");	/* 2210 is still unknown */
+	exec_pair(&ctx, d, 6002, 2211, 2300, "/usr/bin/id", "-u", "yes");
+	check_field("after failed exec", d, "ParentImage", "/usr/bin/bash");
+	check_field("after failed exec", d, "ParentCommandLine", "bash -i");
+
+	/* the shell execs java in place (same pid): its children see java */
+	exec_pair(&ctx, d, 6003, 2210, 2211, "/usr/lib/jvm/bin/java", "-jar", "yes");
+	exec_pair(&ctx, d, 6004, 2211, 2301, "/usr/bin/sh", "-c", "yes");
+	check_field("exec in place", d, "ParentImage", "/usr/lib/jvm/bin/java");
+	check_field("exec in place", d, "ParentCommandLine", "java -jar");
+	/* and a grandchild sees sh */
+	exec_pair(&ctx, d, 6005, 2301, 2302, "/usr/bin/curl", "x", "yes");
+	check_field("grandchild", d, "ParentImage", "/usr/bin/sh");
+	check_field("grandchild", d, "ParentCommandLine", "sh -c");
+
+	/* hostile pids: no parent, nothing else harmed */
+	decode_str("type=SYSCALL msg=audit(1795604500.000:7001): arch=c000003e syscall=59 "
+	    "success=yes exit=0 ppid=99999999999999999999999 pid=-1 exe=\"/x\"", &ctx, d);
+	decode_str("type=EXECVE msg=audit(1795604500.000:7001): argc=1 a0=\"x\"", &ctx, d);
+	check_absent("hostile", d, "ParentImage");
+	decode_str("type=SYSCALL msg=audit(1795604500.000:7002): arch=c000003e syscall=59 "
+	    "success=yes exit=0 ppid=2301x pid=abc exe=\"/y\"", &ctx, d);
+	decode_str("type=EXECVE msg=audit(1795604500.000:7002): argc=1 a0=\"y\"", &ctx, d);
+	check_absent("hostile", d, "ParentImage");
+	exec_pair(&ctx, d, 7003, 2301, 2303, "/usr/bin/true", "", "yes");
+	check_field("after hostile", d, "ParentImage", "/usr/bin/sh");
+
+	/* an EXECVE whose SYSCALL record was not seen: no parent */
+	decode_str("type=EXECVE msg=audit(1795604500.000:7100): argc=1 a0=\"z\"", &ctx, d);
+	check_absent("no syscall", d, "ParentImage");
+	decode_auditd_cache_free(ctx.auditd);
+	free(ex);
+	free(d);
+}
+
+/*
+ * One agent execs far more processes than the table holds: another
+ * agent's shell is still known as a parent, and the flooder keeps its own
+ * recent ones.
+ */
+static void
+test_parent_flood(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS, .agent_id = "victim" };
+	struct decoded *d = malloc(sizeof(*d));
+	char flooder[32];
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+	exec_pair(&ctx, d, 1, 1, 2211, "/usr/bin/bash", "-i", "yes");
+	for (int k = 0; k < 2; k++) {
+		/* a flooder in the victim's set of the event cache, and one in another set */
+		id_in_set(flooder, sizeof(flooder), "noisy", (set_of("victim") + (unsigned)k) % SETS);
+		ctx.agent_id = flooder;
+		for (unsigned i = 0; i < 20000; i++)
+			exec_pair(&ctx, d, 100 + i, 1, 3000 + i, "/usr/bin/true", "x", "yes");
+		exec_pair(&ctx, d, 30000, 3000 + 19999, 90000, "/usr/bin/id", "y", "yes");
+		check_field("flooder's own", d, "ParentImage", "/usr/bin/true");
+		ctx.agent_id = "victim";
+		exec_pair(&ctx, d, 2 + (unsigned)k, 2211, 2250 + (unsigned)k, "/usr/bin/whoami", "z", "yes");
+		check_field("victim", d, "ParentImage", "/usr/bin/bash");
+		check_field("victim", d, "ParentCommandLine", "bash -i");
+	}
+	decode_auditd_cache_free(ctx.auditd);
+	free(d);
+}
+
 /* argc=100000 and 200 arguments: the field table stays bounded, CommandLine has them all. */
 static void
 test_huge_argc(void **state)
@@ -830,6 +1033,8 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_cache_flood),
 	cmocka_unit_test(test_cache_same_set),
 	cmocka_unit_test(test_cache_many),
+	cmocka_unit_test(test_parent_fields),
+	cmocka_unit_test(test_parent_flood),
 	cmocka_unit_test(test_huge_argc),
 	cmocka_unit_test(test_long_line),
 	cmocka_unit_test(test_reuse),
