@@ -895,7 +895,8 @@ compile_cidr(struct pctx *c, const struct ms_yaml_node *n, struct sigma_val *v)
 		goto bad;
 	}
 	prefix = maxp;
-	if (slash != NULL && ms_parse_i64(slash, 0, maxp, &prefix) < 0)
+	/* Digits only: strtoll's sign and blanks ("/+8", "/ 8") are no prefix length. */
+	if (slash != NULL && (slash[0] < '0' || slash[0] > '9' || ms_parse_i64(slash, 0, maxp, &prefix) < 0))
 		goto bad;
 	v->u.cidr.prefix = (unsigned)prefix;
 	for (unsigned bit = (unsigned)prefix; bit < maxp; bit++)
