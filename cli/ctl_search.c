@@ -5,12 +5,14 @@
  * names as the rules (User, c-ip, CommandLine ...).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "ctl.h"
@@ -355,7 +357,13 @@ search_system(struct search *q, const char *dir, const char *system)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, system);
 	if ((d = opendir(path)) == NULL) {
-		fprintf(stderr, "minisocctl search: %s: cannot read\n", path);
+		/* No folder: nothing archived for it (yet) – or a mistyped id; said either way. */
+		if (errno == ENOENT && access(dir, R_OK | X_OK) == 0) {
+			fprintf(stderr, "minisocctl search: note: no events archived for system %s "
+			    "(no folder %s)\n", system, path);
+			return 0;
+		}
+		fprintf(stderr, "minisocctl search: %s: cannot read: %s\n", path, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {

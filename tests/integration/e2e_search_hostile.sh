@@ -123,4 +123,17 @@ for q in "good event" "absent text"; do
 		it_fail "E) --text '$q' with a damaged file: exit $rc, want 2: $(cat "$IT_WORK/e.err")"
 done
 it_log "E) a damaged file: exit 2"
+
+# F) --system for a system with no folder: nothing archived for it, said
+# (exit 1, not an error without a reason); an archive folder that is not
+# there is an error (2) with the reason.
+rc=0
+"$IT_CLI" search -A "$E" --system SYS-NONE --count >"$IT_WORK/f.out" 2>"$IT_WORK/f.err" || rc=$?
+[[ $rc == 1 && $(cat "$IT_WORK/f.out") == 0 ]] && grep -q "no events archived for system SYS-NONE" "$IT_WORK/f.err" ||
+	it_fail "F) --system with no folder: exit $rc: $(cat "$IT_WORK/f.err")"
+rc=0
+"$IT_CLI" search -A "$IT_WORK/no-such-archive" --system SYS-1 --count >/dev/null 2>"$IT_WORK/f.err" || rc=$?
+[[ $rc == 2 ]] && grep -q "No such file" "$IT_WORK/f.err" ||
+	it_fail "F) a missing archive folder: exit $rc: $(cat "$IT_WORK/f.err")"
+it_log "F) --system with no folder: nothing archived, said; a missing archive: exit 2"
 it_log "PASS"
