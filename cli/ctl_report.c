@@ -159,6 +159,35 @@ type_label(const struct report *r, const char *type)
 	return type;
 }
 
+/* The profile's manual requirement id, or NULL. */
+static const struct ms_comp_req *
+attest_req(const struct report *r, const char *id)
+{
+	for (size_t q = 0; q < r->prof->nreqs; q++)
+		if (r->prof->reqs[q].check == MS_CHECK_MANUAL && strcmp(r->prof->reqs[q].id, id) == 0)
+			return &r->prof->reqs[q];
+	return NULL;
+}
+
+/*
+ * An attestation of a requirement the framework does not have as a manual
+ * one (a typo, or one of the other framework) attests nothing: said on
+ * stderr, and the report marks it, rather than "not attested" alone.
+ */
+static void
+attest_check(const struct report *r)
+{
+	for (size_t i = 0; i < r->reg->n; i++) {
+		const struct ms_reg_system *s = &r->reg->systems[i];
+
+		for (size_t k = 0; k < s->nattest; k++)
+			if (attest_req(r, s->attest[k].requirement) == NULL)
+				fprintf(stderr, "minisocctl report: warning: system %s attests '%s', which is "
+				    "no manual requirement of framework '%s' (a typo? it attests nothing)\n",
+				    s->id, s->attest[k].requirement, r->prof->id);
+	}
+}
+
 /* ---- telemetry -------------------------------------------------------- */
 
 static void
@@ -1675,8 +1704,18 @@ html_system(struct report *r, struct ms_buf *b, const struct sys_ev *se)
 	}
 	for (size_t i = 0; i < s->nattest; i++) {
 		bool expired = s->attest[i].valid_until < r->at_ms / DAY_MS;
+		const struct ms_comp_req *req = attest_req(r, s->attest[i].requirement);
+
 		ms_buf_adds(b, "<tr><td>");
 		h(b, s->attest[i].requirement);
+		ms_buf_adds(b, " – ");
+		if (req != NULL) {
+			h(b, tr(r, req->title_vi, req->title_en));
+		} else {
+			ms_buf_adds(b, "<span class=\"fail\">");
+			h(b, tr(r, "không có trong khung: không xác nhận gì", "not in the framework: attests nothing"));
+			ms_buf_adds(b, "</span>");
+		}
 		ms_buf_adds(b, "</td><td>–</td><td>");
 		h(b, s->attest[i].ref);
 		ms_buf_printf(b, "</td><td class=\"n%s\">", expired ? " fail" : "");
@@ -2423,6 +2462,7 @@ ctl_report(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
+	attest_check(&r);
 	ret = 2;
 	if ((r.rc = ctl_redis_connect(addr, sock, "minisocctl report")) == NULL)
 		goto out;

@@ -36,6 +36,9 @@ systems:
     contact: "a\u0001b"
     layers:
       onsite: {status: partial, evidence: "QĐ 1", valid_until: 2027-01-01}
+    attestations:
+      mfa-admn: {ref: "BB 1 (a typo of mfa-admin)", valid_until: 2027-01-01}
+      idle-accounts: {ref: "BB 2", valid_until: 2027-01-01}
     assets:
       - {host: "</td><img src=x onerror=alert(1)>", agent: a1}
   - id: SYS-B
@@ -60,8 +63,12 @@ RPT=("$IT_CLI" report --register "$REG" --profile-dir "$PROF" --archive "$IT_WOR
 	-r "127.0.0.1:$IT_REDIS_PORT")
 for lang in vi en; do
 	for f in csv json html; do
-		"${RPT[@]}" --lang $lang --format $f -o "$IT_WORK/r.$lang.$f" ||
-			it_fail "report --lang $lang --format $f"
+		"${RPT[@]}" --lang $lang --format $f -o "$IT_WORK/r.$lang.$f" 2>"$IT_WORK/r.$lang.$f.err" ||
+			it_fail "report --lang $lang --format $f: $(cat "$IT_WORK/r.$lang.$f.err")"
+		# An attestation of a requirement the framework does not have attests nothing: said.
+		grep -q "system SYS-A attests 'mfa-admn', which is no manual requirement of framework 'new'" \
+			"$IT_WORK/r.$lang.$f.err" || it_fail "no warning of the attestation typo ($lang $f)"
+		! grep -q "idle-accounts" "$IT_WORK/r.$lang.$f.err" || it_fail "a valid attestation warned of"
 	done
 done
 
@@ -141,6 +148,13 @@ for s in ("citizen-facing", "industrial-control", "lớp 1: partial", "lớp 1: 
 for s in ("Phục vụ người dân, doanh nghiệp", "Điều khiển công nghiệp", "lớp 1: một phần"):
     if s not in vi:
         bad.append(f"vi html: {s!r} missing")
+# The attestation table names each requirement, and marks one the framework lacks.
+for s in ('mfa-admn – <span class="fail">không có trong khung: không xác nhận gì',
+          "idle-accounts – Vô hiệu hóa tài khoản không sử dụng quá 45 ngày"):
+    if s not in vi:
+        bad.append(f"vi html: {s!r} missing")
+if 'mfa-admn – <span class="fail">not in the framework: attests nothing' not in en:
+    bad.append("en html: the attestation typo not marked")
 for s in ("Serving citizens and businesses", "Industrial control", "layer 1: partial"):
     if s not in en:
         bad.append(f"en html: {s!r} missing")
