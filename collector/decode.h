@@ -83,6 +83,12 @@ struct decoded {
 	int64_t time_ms;	/* event time from the line, else ctx->recv_ms */
 	bool time_from_line;
 	bool time_capped;	/* time_ms was later than ctx->max_time_ms: it is that */
+	/*
+	 * A field holds only the first and last bytes of a value longer than
+	 * the fixed slot a decoder keeps it in (decode_auditd: exe, Image,
+	 * ParentImage, CommandLine ... over 512 or more bytes).
+	 */
+	bool values_cut;
 	int facility;		/* -1 when the line has no <PRI> */
 	int severity;		/* -1 when the line has no <PRI> */
 	struct ms_str host;

@@ -35,6 +35,11 @@
  * as "exe", "comm", "uid", "auid", "key", "Image" and "CommandLine" when
  * they lack those fields. auditd writes SYSCALL first, so one pass
  * suffices; records arriving out of order are simply not enriched.
+ * A value longer than its slot in the cache (exe 512 bytes, command line
+ * 4,096; the parent table's 512 and 512) keeps its first and last half
+ * slot (au_keep_ends), so that a program run from a deep directory is
+ * still Image|endswith its name; such an event has values_cut set (the
+ * collector counts it).
  *
  * The same cache keeps a table of processes by (agent, pid) (struct
  * au_ptable): every successful execve's EXECVE record puts its pid there
@@ -68,7 +73,11 @@
 #define AU_CACHE_SETS (1u << AU_CACHE_SET_BITS)
 #define AU_CACHE_WAYS 32
 #define AU_CACHE_AGENT_WAYS (AU_CACHE_WAYS / 2)
-/* Caps of what the cache keeps of one event (longer values are cut). */
+/*
+ * Caps of what the cache keeps of one event: a longer value keeps its
+ * first and last bytes (au_keep_ends), so that Image|endswith still sees
+ * the program of a path longer than the slot.
+ */
 #define AU_CACHE_EXE 512
 #define AU_CACHE_COMM 64
 #define AU_CACHE_ID 24
@@ -91,9 +100,14 @@
 /* The enriched part of a record starts after this byte. */
 #define AU_ENRICH_SEP '\x1d'
 
+/* The values an event keeps, in the order au_syscall_fields finds them; cmd last. */
+enum { AU_KEEP_EXE, AU_KEEP_COMM, AU_KEEP_UID, AU_KEEP_AUID, AU_KEEP_KEY, AU_KEEP_N,
+	AU_KEEP_CMD = AU_KEEP_N };
+
 struct au_entry {
 	size_t exe_len, comm_len, uid_len, auid_len, key_len, cmd_len;
 	bool has_exe, has_comm, has_uid, has_auid, has_key, has_cmd;
+	unsigned char cut;	/* 1 << AU_KEEP_*: only the value's ends are kept (au_keep_ends) */
 	bool has_pid, has_ppid, failed;	/* failed: the SYSCALL record's success=no */
 	uint32_t pid, ppid;
 	char exe[AU_CACHE_EXE];
@@ -149,6 +163,7 @@ struct au_set {
 struct au_proc {
 	uint16_t exe_len, cmd_len;
 	bool has_exe, has_cmd;
+	bool exe_cut, cmd_cut;	/* only the value's ends are kept (au_keep_ends) */
 	char exe[AU_PT_EXE];
 	char cmd[AU_PT_CMD];
 };
@@ -175,7 +190,7 @@ struct au_pbucket {
  * started before the collector (or evicted since) have no entry, so their
  * children get no parent fields, and a pid reused by a process that never
  * exec'd (a fork of another parent) keeps the old entry until it is
- * replaced. Memory: 4,096 entries of 1,030 bytes and 512 bucket headers
+ * replaced. Memory: 4,096 entries of 1,032 bytes and 512 bucket headers
  * of 160 bytes: 4.1 MiB, allocated with the event cache.
  */
 struct au_ptable {
@@ -202,7 +217,7 @@ struct au_ptable {
  *
  * Memory: 1,024 entries of 4,920 bytes (mostly the command line) and 32
  * set headers of 2,192 bytes: 5,108,224 bytes (4.9 MiB); with the parent
- * table (4,300,808 bytes) 9,409,032 bytes (9.0 MiB), allocated once and
+ * table (4,309,000 bytes) 9,417,224 bytes (9.0 MiB), allocated once and
  * touched page by page as ways fill.
  */
 struct decode_auditd_cache {
@@ -647,6 +662,32 @@ au_add_copy(struct decoded *d, const char *name, const char *v, size_t len)
 	return decode_field_add(d, name, p, len);
 }
 
+/*
+ * Copies the n bytes of v into dst, a slot of cap bytes, and returns the
+ * length kept: all of v when it fits, else its first cap / 2 and its last
+ * cap - cap / 2 bytes, and *cut is set. Linux takes paths of up to 4,096
+ * bytes: a tool run from a directory deeper than a slot would otherwise
+ * lose its name, and with it every Image|endswith rule (the usual kind on
+ * a process). Kept this way, startswith and endswith of up to half a slot
+ * still match; what is lost is an exact match of the whole value and a
+ * contains across the gap (docs/rules.md).
+ */
+static inline size_t
+au_keep_ends(char *dst, size_t cap, const char *v, size_t n, bool *cut)
+{
+	size_t head = cap / 2;
+
+	if (n <= cap) {
+		if (n > 0)
+			memcpy(dst, v, n);
+		return n;
+	}
+	memcpy(dst, v, head);
+	memcpy(dst + head, v + n - (cap - head), cap - head);
+	*cut = true;
+	return cap;
+}
+
 /* ---- the header ------------------------------------------------------ */
 
 struct au_head {
@@ -958,9 +999,57 @@ au_add_syscall_name(struct decoded *d, const struct au_seen *seen)
 	(void)decode_field_add(d, "SYSCALL", nm, strlen(nm));
 }
 
-/* The EXECVE arguments joined by spaces ("a1[0]" pieces glued), in scratch. */
+/*
+ * The EXECVE arguments of d joined as au_cmdline joins them (the rare
+ * case of a joined length over AU_CMDLINE_MAX): returns the joined
+ * length, and with p writes there the first cap / 2 and the last
+ * cap - cap / 2 of its full bytes (full > cap; au_keep_ends).
+ */
+static size_t
+au_cmdline_ends(const struct decoded *d, char *p, size_t cap, size_t full)
+{
+	size_t head = cap / 2, from = full - (cap - head), pos = 0;
+
+	for (size_t i = 0; i < d->nfields; i++) {
+		const char *nm = d->fields[i].name, *br;
+		struct ms_str v = d->fields[i].value;
+		size_t a, b;
+
+		if (nm[0] != 'a' || !au_is_arg_key(ms_str_make(nm, strlen(nm))))
+			continue;
+		br = strchr(nm, '[');
+		/* a separator where au_cmdline puts one: after something, not before a piece */
+		if (pos > 0 && !(br != NULL && strcmp(br, "[0]") != 0)) {
+			if (p != NULL && pos < head)
+				p[pos] = ' ';
+			else if (p != NULL && pos >= from)
+				p[head + pos - from] = ' ';
+			pos++;
+		}
+		a = pos;
+		b = pos + v.len;
+		pos = b;
+		if (p == NULL)
+			continue;
+		/* the part of [a, b) before head, and the part from from on */
+		if (a < head)
+			memcpy(p + a, v.p, (b < head ? b : head) - a);
+		if (b > from && b > a) {
+			size_t st = a > from ? a : from;
+
+			memcpy(p + head + (st - from), v.p + (st - a), b - st);
+		}
+	}
+	return pos;
+}
+
+/*
+ * The EXECVE arguments joined by spaces ("a1[0]" pieces glued), in
+ * scratch; longer than AU_CMDLINE_MAX, its ends (au_cmdline_ends) and
+ * *cut set.
+ */
 static struct ms_str
-au_cmdline(struct decoded *d)
+au_cmdline(struct decoded *d, bool *cut)
 {
 	size_t total = 0, w = 0, nf = d->nfields;
 	char *p;
@@ -973,8 +1062,23 @@ au_cmdline(struct decoded *d)
 	}
 	if (total == 0)
 		return MS_STR_NULL;
-	if (total > AU_CMDLINE_MAX)
-		total = AU_CMDLINE_MAX;
+	if (total > AU_CMDLINE_MAX) {
+		/*
+		 * total counted a separator for every piece: the joined value
+		 * may fit still. The kernel writes at most 7,500 bytes of
+		 * arguments to a record, so only a forged line is longer.
+		 */
+		size_t full = au_cmdline_ends(d, NULL, AU_CMDLINE_MAX, 0);
+
+		if (full > AU_CMDLINE_MAX) {
+			if ((p = decode_scratch(d, AU_CMDLINE_MAX)) == NULL)
+				return MS_STR_NULL;
+			*cut = true;
+			(void)au_cmdline_ends(d, p, AU_CMDLINE_MAX, full);
+			return ms_str_make(p, AU_CMDLINE_MAX);
+		}
+		total = full > 0 ? full : 1;
+	}
 	if ((p = decode_scratch(d, total)) == NULL)
 		return MS_STR_NULL;
 	for (size_t i = 0; i < nf; i++) {
@@ -1201,16 +1305,16 @@ au_cache_take(struct au_set *st, uint64_t agent)
 	return w;
 }
 
-static void
+/* v (NULL: none) into a slot; returns whether only its ends are kept. */
+static inline bool
 au_keep(char *dst, size_t cap, size_t *len, bool *has, const struct ms_str *v)
 {
-	*has = v != NULL;
-	*len = v != NULL ? (v->len < cap ? v->len : cap) : 0;
-	if (*len > 0)
-		memcpy(dst, v->p, *len);
-}
+	bool cut = false;
 
-enum { AU_KEEP_EXE, AU_KEEP_COMM, AU_KEEP_UID, AU_KEEP_AUID, AU_KEEP_KEY, AU_KEEP_N };
+	*has = v != NULL;
+	*len = v != NULL ? au_keep_ends(dst, cap, v->p, v->len, &cut) : 0;
+	return cut;
+}
 
 /*
  * The first field named exe, comm, uid, auid and key of d, as
@@ -1273,11 +1377,12 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
 	}
 	e = &c->e[si][w];
 	au_syscall_fields(d, seen, v);
-	au_keep(e->exe, sizeof(e->exe), &e->exe_len, &e->has_exe, v[AU_KEEP_EXE]);
-	au_keep(e->comm, sizeof(e->comm), &e->comm_len, &e->has_comm, v[AU_KEEP_COMM]);
-	au_keep(e->uid, sizeof(e->uid), &e->uid_len, &e->has_uid, v[AU_KEEP_UID]);
-	au_keep(e->auid, sizeof(e->auid), &e->auid_len, &e->has_auid, v[AU_KEEP_AUID]);
-	au_keep(e->key, sizeof(e->key), &e->key_len, &e->has_key, v[AU_KEEP_KEY]);
+	e->cut = (unsigned char)(
+	    au_keep(e->exe, sizeof(e->exe), &e->exe_len, &e->has_exe, v[AU_KEEP_EXE]) << AU_KEEP_EXE |
+	    au_keep(e->comm, sizeof(e->comm), &e->comm_len, &e->has_comm, v[AU_KEEP_COMM]) << AU_KEEP_COMM |
+	    au_keep(e->uid, sizeof(e->uid), &e->uid_len, &e->has_uid, v[AU_KEEP_UID]) << AU_KEEP_UID |
+	    au_keep(e->auid, sizeof(e->auid), &e->auid_len, &e->has_auid, v[AU_KEEP_AUID]) << AU_KEEP_AUID |
+	    au_keep(e->key, sizeof(e->key), &e->key_len, &e->has_key, v[AU_KEEP_KEY]) << AU_KEEP_KEY);
 	e->has_cmd = false;
 	e->cmd_len = 0;
 	/* exact names only: the kernel writes them so */
@@ -1287,6 +1392,30 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
 	    ms_str_eq(d->fields[seen->first[AU_R_SUCCESS] - 1].value, "no");
 }
 
+/* au_enrich's bits of the fields a record has already. */
+enum { AU_H_EXE = 1, AU_H_COMM = 2, AU_H_UID = 4, AU_H_AUID = 8, AU_H_KEY = 16, AU_H_IMAGE = 32,
+	AU_H_CMD = 64 };
+
+/*
+ * Whether au_enrich adds one of e's cut values to a record that has the
+ * fields have. Out of line: au_enrich's usual case is one test of e->cut.
+ */
+static bool __attribute__((noinline))
+au_cut_added(const struct au_entry *e, unsigned have)
+{
+	/* the fields each e->cut bit (1 << AU_KEEP_*) stands for: exe is also Image */
+	static const unsigned fields[] = {
+		[AU_KEEP_EXE] = AU_H_EXE | AU_H_IMAGE, [AU_KEEP_COMM] = AU_H_COMM,
+		[AU_KEEP_UID] = AU_H_UID, [AU_KEEP_AUID] = AU_H_AUID, [AU_KEEP_KEY] = AU_H_KEY,
+		[AU_KEEP_CMD] = AU_H_CMD,
+	};
+
+	for (unsigned k = 0; k < MS_ARRAY_LEN(fields); k++)
+		if ((e->cut & (1u << k)) && (fields[k] & ~have))
+			return true;
+	return false;
+}
+
 /*
  * Adds exe, comm, uid, auid, key, Image and CommandLine from e to d, each
  * unless d has a field of that exact name already (one pass finds which).
@@ -1294,7 +1423,8 @@ au_cache_syscall(struct decode_auditd_cache *c, uint64_t agent, int64_t t, uint6
 static void
 au_enrich(struct decoded *d, const struct au_entry *e, const struct au_seen *seen, bool cmd_added)
 {
-	enum { EXE = 1, COMM = 2, UID = 4, AUID = 8, KEY = 16, IMAGE = 32, CMD = 64 };
+	enum { EXE = AU_H_EXE, COMM = AU_H_COMM, UID = AU_H_UID, AUID = AU_H_AUID, KEY = AU_H_KEY,
+		IMAGE = AU_H_IMAGE, CMD = AU_H_CMD };
 	unsigned have = 0;
 
 	/*
@@ -1335,6 +1465,9 @@ au_enrich(struct decoded *d, const struct au_entry *e, const struct au_seen *see
 		size_t total = 0;
 		char *p;
 
+		/* a value kept cut (rare): the event is flagged when it gets it */
+		if (e->cut != 0 && au_cut_added(e, have))
+			d->values_cut = true;
 		for (size_t k = 0; k < MS_ARRAY_LEN(add); k++)
 			if (!(have & add[k].bit) && add[k].has)
 				total += add[k].len > 0 ? add[k].len : 1;
@@ -1409,24 +1542,26 @@ au_pt_take(const struct au_pbucket *b, uint64_t agent, uint32_t pid)
 	return empty >= 0 ? empty : lru;
 }
 
+/* v/n (present: else none) into a slot; was_cut: v is already only the ends of a value. */
 static void
-au_pt_copy(char *dst, size_t cap, uint16_t *len, bool *has, const char *v, size_t n, bool present)
+au_pt_copy(char *dst, size_t cap, uint16_t *len, bool *has, bool *cut, const char *v, size_t n,
+    bool present, bool was_cut)
 {
 	*has = present;
-	*len = (uint16_t)(present ? (n < cap ? n : cap) : 0);
-	if (*len > 0)
-		memcpy(dst, v, *len);
+	*cut = present && was_cut;
+	*len = (uint16_t)(present ? au_keep_ends(dst, cap, v, n, cut) : 0);
 }
 
 /*
- * An EXECVE record d of event e (cmd: its CommandLine, or NULL): adds the
- * parent's ParentImage and ParentCommandLine when e's ppid is known (and
- * d has no such field of its own), then remembers e's process under its
- * pid unless the exec failed.
+ * An EXECVE record d of event e (cmd: its CommandLine, or NULL; cmd_cut:
+ * that is only its ends): adds the parent's ParentImage and
+ * ParentCommandLine when e's ppid is known (and d has no such field of
+ * its own), then remembers e's process under its pid unless the exec
+ * failed.
  */
 static void
 au_parent(struct au_ptable *pt, uint64_t agent, const struct au_entry *e, struct decoded *d,
-    const struct au_seen *seen, struct ms_str cmd)
+    const struct au_seen *seen, struct ms_str cmd, bool cmd_cut)
 {
 	struct au_pbucket *b;
 	struct au_proc *p;
@@ -1447,10 +1582,16 @@ au_parent(struct au_ptable *pt, uint64_t agent, const struct au_entry *e, struct
 				own_img |= strcmp(d->fields[i].name, "ParentImage") == 0;
 				own_cmd |= strcmp(d->fields[i].name, "ParentCommandLine") == 0;
 			}
-			if (p->has_exe && !own_img)
+			if (p->has_exe && !own_img) {
 				(void)au_add_copy(d, "ParentImage", p->exe, p->exe_len);
-			if (p->has_cmd && !own_cmd)
+				if (p->exe_cut)
+					d->values_cut = true;
+			}
+			if (p->has_cmd && !own_cmd) {
 				(void)au_add_copy(d, "ParentCommandLine", p->cmd, p->cmd_len);
+				if (p->cmd_cut)
+					d->values_cut = true;
+			}
 		}
 	}
 	if (!e->has_pid || e->failed)
@@ -1462,8 +1603,10 @@ au_parent(struct au_ptable *pt, uint64_t agent, const struct au_entry *e, struct
 	b->pid[w] = e->pid;
 	b->used[w] = ++pt->clock;
 	p = &pt->p[bi][w];
-	au_pt_copy(p->exe, sizeof(p->exe), &p->exe_len, &p->has_exe, e->exe, e->exe_len, e->has_exe);
-	au_pt_copy(p->cmd, sizeof(p->cmd), &p->cmd_len, &p->has_cmd, cmd.p, cmd.len, cmd.p != NULL);
+	au_pt_copy(p->exe, sizeof(p->exe), &p->exe_len, &p->has_exe, &p->exe_cut, e->exe, e->exe_len,
+	    e->has_exe, (e->cut & (1u << AU_KEEP_EXE)) != 0);
+	au_pt_copy(p->cmd, sizeof(p->cmd), &p->cmd_len, &p->has_cmd, &p->cmd_cut, cmd.p, cmd.len,
+	    cmd.p != NULL, cmd_cut);
 }
 
 /* ---- entry point ----------------------------------------------------- */
@@ -1482,7 +1625,7 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 	uint64_t serial = 0, agent;
 	struct au_entry *e = NULL;
 	struct au_seen seen = { { 0 }, 0, 0, 0 };
-	bool execve, syscall, cmd_added = false;
+	bool execve, syscall, cmd_added = false, cmd_cut = false;
 
 	if (s == NULL || au_head_parse(s, n, &h) < 0)
 		return 0;
@@ -1510,8 +1653,10 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 		au_kv(d, sep + 1, n - body_end - 1, AU_ENRICHED, false, &seen);
 	if (syscall)
 		au_add_syscall_name(d, &seen);
-	if (execve && (cmd = au_cmdline(d)).p != NULL)
+	if (execve && (cmd = au_cmdline(d, &cmd_cut)).p != NULL)
 		cmd_added = decode_field_add(d, "CommandLine", cmd.p, cmd.len) == 0;
+	if (cmd_cut && cmd_added)
+		d->values_cut = true;
 	/* after CommandLine: au_cmdline would take the joined arguments for more */
 	if (execve && seen.copies != 0)
 		au_join_split(d);
@@ -1527,12 +1672,16 @@ decode_auditd(struct decoded *d, const struct decode_ctx *ctx, const char *s, si
 	if (e == NULL)
 		return 1;
 	if (execve && cmd.p != NULL) {
-		e->cmd_len = cmd.len < sizeof(e->cmd) ? cmd.len : sizeof(e->cmd);
-		memcpy(e->cmd, cmd.p, e->cmd_len);
+		bool cut = cmd_cut;
+
+		e->cmd_len = au_keep_ends(e->cmd, sizeof(e->cmd), cmd.p, cmd.len, &cut);
+		/* (a second EXECVE record of the event replaces the first's) */
+		if (cut || e->cut != 0)
+			e->cut = (unsigned char)((e->cut & ~(1u << AU_KEEP_CMD)) | (unsigned)cut << AU_KEEP_CMD);
 		e->has_cmd = true;
 	}
 	au_enrich(d, e, &seen, cmd_added);
 	if (execve)
-		au_parent(&ctx->auditd->pt, agent, e, d, &seen, cmd);
+		au_parent(&ctx->auditd->pt, agent, e, d, &seen, cmd, cmd_cut);
 	return 1;
 }

