@@ -322,6 +322,8 @@ collector_detect_line(struct collector *c, const struct decode_ctx *ctx, const c
 		c->stats.events_undecoded++;
 	if (c->decoded->time_capped)
 		c->stats.events_time_capped++;
+	if (c->decoded->values_cut)
+		c->stats.events_values_cut++;
 }
 
 void
@@ -353,6 +355,7 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " sessions_refused=%" PRIu64 " tls_failures=%" PRIu64 " frames_in=%" PRIu64
 	    " frames_bad=%" PRIu64 " batches_in=%" PRIu64 " events_in=%" PRIu64
 	    " events_dup=%" PRIu64 " events_undecoded=%" PRIu64 " events_time_capped=%" PRIu64
+	    " events_values_cut=%" PRIu64
 	    " alerts=%" PRIu64 " alerts_written=%" PRIu64
 	    " alerts_failed=%" PRIu64 " redis_errors=%" PRIu64 " redis_pending=%zu"
 	    " detect_tracked=%zu health_reports=%" PRIu64 " health_malformed=%" PRIu64
@@ -367,7 +370,7 @@ collector_log_stats(const struct collector *c, const char *why)
 	    " alerts_folded=%" PRIu64 " alerts_aggregated=%" PRIu64 " alerts_unbatched=%" PRIu64,
 	    why, c->nsessions, s->sessions_accepted, s->sessions_refused, s->tls_failures,
 	    s->frames_in, s->frames_bad, s->batches_in, s->events_in, s->events_dup,
-	    s->events_undecoded, s->events_time_capped,
+	    s->events_undecoded, s->events_time_capped, s->events_values_cut,
 	    s->alerts, s->alerts_written, s->alerts_failed, s->redis_errors,
 	    c->sink ? sink_pending(c->sink) : 0, tracked, s->health_reports, s->health_malformed,
 	    s->health_skipped, c->agents_silent, s->sessions_rate_limited,
@@ -722,7 +725,7 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		st->tls_fail[TLS_FAIL_BAD_ID], st->tls_fail[TLS_FAIL_TIMEOUT],
 		st->tls_fail[TLS_FAIL_CLOSED], st->tls_fail[TLS_FAIL_OTHER], st->agents_unassigned,
 		st->spool_records, st->spool_replayed, sink_spool_bytes(c->sink), st->alerts_folded,
-		st->alerts_aggregated, st->events_time_capped };
+		st->alerts_aggregated, st->events_time_capped, st->events_values_cut };
 	static const char *const names[] = { "sessions", "sessions_accepted", "sessions_refused",
 		"tls_failures", "frames_in", "frames_bad", "batches_in", "events_in", "events_dup",
 		"events_undecoded", "alerts", "alerts_written", "alerts_failed", "redis_errors",
@@ -733,7 +736,7 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 		"tls_failures.no_cert", "tls_failures.bad_identity", "tls_failures.timeout",
 		"tls_failures.closed", "tls_failures.other", "agents_unassigned", "spool_records",
 		"spool_replayed", "spool_bytes", "alerts_folded", "alerts_aggregated",
-		"events_time_capped" };
+		"events_time_capped", "events_values_cut" };
 	_Static_assert(MS_ARRAY_LEN(vals) == MS_ARRAY_LEN(names), "one name per counter");
 	char v[MS_ARRAY_LEN(names)][24], now[32];
 	const char *kv[2 * (MS_ARRAY_LEN(names) + 1)];

@@ -179,6 +179,7 @@ struct collector_stats {
 	uint64_t events_dup;		/* already handled: ignored */
 	uint64_t events_undecoded;	/* no decoder recognised the line */
 	uint64_t events_time_capped;	/* dated ahead of our clock: taken as it (decode.h) */
+	uint64_t events_values_cut;	/* a field only the ends of a longer value (decode.h) */
 	uint64_t alerts;
 	uint64_t alerts_written;
 	uint64_t alerts_failed;		/* too big to encode */

@@ -217,6 +217,10 @@ write_all(struct evbuffer *b, struct collector *c)
 	one(b, "minisoc_events_time_capped_total", "counter",
 	    "Events dated more than 5 s ahead of the collector's clock, taken as dated then "
 	    "(a wrong clock on the agent's host, or a forged line)", s->events_time_capped);
+	one(b, "minisoc_events_values_cut_total", "counter",
+	    "Events with a field that holds only the first and last bytes of a longer value "
+	    "(an auditd exe or command line over its 512-byte slot: a program run from a deep "
+	    "directory)", s->events_values_cut);
 	one(b, "minisoc_batches_received_total", "counter", "Batches received from agents",
 	    s->batches_in);
 	one(b, "minisoc_frames_received_total", "counter", "Frames received from agents", s->frames_in);

@@ -6,7 +6,7 @@
 # promcheck.py, strict) and show each of these in its counter: events
 # received / decoded / rejected by reason, per-agent events and alerts,
 # rule hits, alerts by severity, sink depth, Redis round trips, TLS
-# failures by reason. Only GET /metrics is answered, on loopback.
+# failures by reason, an auditd exe path longer than its slot. Only GET /metrics is answered, on loopback.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_metrics.sh BUILD_DIR}"
 
@@ -181,6 +181,22 @@ evicted_ready() {
 it_wait_for 10 "the 16 lines counted" evicted_ready
 ev=$(get 'minisoc_rule_groups_evicted_total{rule="canary_logins"}')
 ((ev == 1)) || it_fail "groups evicted by canary_logins: $ev, expected 1"
+
+# An exec from a directory 600 bytes deep: the EXECVE record's Image is
+# only the ends of the exe path (decode_auditd.c, au_keep_ends), counted.
+[[ $(get minisoc_events_values_cut_total) == 0 ]] || it_fail "values cut before any long value"
+deep=/tmp/$(printf 'aaaaaaa/%.0s' $(seq 75))nc
+{
+	echo "type=SYSCALL msg=audit(1795604400.100:9001): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=4001 auid=1000 uid=1000 comm=\"nc\" exe=\"$deep\" key=(null)"
+	echo "type=EXECVE msg=audit(1795604400.100:9001): argc=2 a0=\"nc\" a1=\"-l\""
+} >>"$AUTH"
+cut_ready() {
+	[[ $(scrape /metrics "$M") == 200* ]] || return 1
+	[[ $(get 'minisoc_agent_events_received_total{agent="web1"}') == 21 ]]
+}
+it_wait_for 10 "the exec counted" cut_ready
+cut=$(get minisoc_events_values_cut_total)
+((cut == 1)) || it_fail "events with a value cut: $cut, expected 1 (the EXECVE record)"
 
 it_stop agent
 it_stop collector
