@@ -979,9 +979,13 @@ jkv_time(struct ms_json *j, const char *k, int64_t ms)
 	ms_json_str(j, t);
 }
 
-/* {"num":53,"den":69,"pct":"76.81","text":"53/69 = 76.81 %"} */
+/*
+ * {"num":53,"den":69,"pct":"76.81","text":"53/69 = 76.81 %"}, and
+ * "unknown": N when unknown >= 0 (a per-level rate: the unknown ones are
+ * in den, not passed, and counted apart).
+ */
 static void
-jkv_ratio(struct ms_json *j, const char *k, int64_t num, int64_t den)
+jkv_ratio_of(struct ms_json *j, const char *k, int64_t num, int64_t den, int64_t unknown)
 {
 	char pct[32], text[96];
 
@@ -995,28 +999,23 @@ jkv_ratio(struct ms_json *j, const char *k, int64_t num, int64_t den)
 	ms_json_int(j, den);
 	ms_json_kv_str(j, "pct", pct);
 	ms_json_kv_str(j, "text", text);
+	if (unknown >= 0) {
+		ms_json_key(j, "unknown");
+		ms_json_int(j, unknown);
+	}
 	ms_json_obj_close(j);
 }
 
-/* A per-level rate: unknown ones are in den (not passed) and counted apart. */
+static void
+jkv_ratio(struct ms_json *j, const char *k, int64_t num, int64_t den)
+{
+	jkv_ratio_of(j, k, num, den, -1);
+}
+
 static void
 jkv_rate(struct ms_json *j, const char *k, int64_t num, int64_t den, int64_t unknown)
 {
-	char pct[32], text[96];
-
-	ms_pct(num, den, pct, sizeof(pct));
-	snprintf(text, sizeof(text), "%lld/%lld = %s %%", (long long)num, (long long)den, pct);
-	ms_json_key(j, k);
-	ms_json_obj_open(j);
-	ms_json_key(j, "num");
-	ms_json_int(j, num);
-	ms_json_key(j, "den");
-	ms_json_int(j, den);
-	ms_json_kv_str(j, "pct", pct);
-	ms_json_kv_str(j, "text", text);
-	ms_json_key(j, "unknown");
-	ms_json_int(j, unknown);
-	ms_json_obj_close(j);
+	jkv_ratio_of(j, k, num, den, unknown);
 }
 
 static const char *

@@ -68,6 +68,19 @@ mkdtemp_dir(void)
 	return d;
 }
 
+/* Writes fail from here on as on a full disk (a file size limit of 0); *old to put back. */
+static void
+disk_full(struct rlimit *old)
+{
+	struct rlimit lim;
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, old), 0);
+	lim = *old;
+	lim.rlim_cur = 0;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+}
+
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -319,16 +332,12 @@ test_refused_writes(void **state)
 	struct archive *a = archive_new(dir, 1, 1 << 20, err, sizeof(err));
 	struct got g = { 0 };
 	int64_t now = ms_now_ms();
-	struct rlimit old, lim;
+	struct rlimit old;
 
 	(void)state;
 	archive_add(a, "S", now, "ag", 1, S("f"), S("before the disk filled"));
 	assert_int_equal(archive_flush(a), 0);
-	signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = 0;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	disk_full(&old);
 	for (int i = 0; i < 50; i++) {
 		snprintf(line, sizeof(line), "while full %d", i);
 		assert_int_equal(archive_add(a, "S", now, "ag", (uint64_t)i + 2, S("f"), S(line)), 0);
@@ -354,15 +363,11 @@ test_backlog_cap(void **state)
 	char *dir = mkdtemp_dir();
 	struct archive *a = archive_new(dir, 1, 1 << 20, err, sizeof(err));
 	int64_t now = ms_now_ms();
-	struct rlimit old, lim;
+	struct rlimit old;
 	int dropped = 0;
 
 	(void)state;
-	signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = 0;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	disk_full(&old);
 	/* Random-ish content compresses badly: the cap is reached quickly. */
 	srand(7);
 	for (int i = 0; i < 5000; i++) {
@@ -392,17 +397,13 @@ test_close_held_counts_records(void **state)
 	char *dir = mkdtemp_dir();
 	struct archive *a = archive_new(dir, 1, 1 << 20, err, sizeof(err));
 	int64_t now = ms_now_ms();
-	struct rlimit old, lim;
+	struct rlimit old;
 	uint64_t dropped;
 
 	(void)state;
 	archive_add(a, "S", now, "ag", 1, S("f"), S("before the disk filled"));
 	assert_int_equal(archive_flush(a), 0);
-	signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = 0;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	disk_full(&old);
 	for (int i = 0; i < 53; i++) {
 		snprintf(line, sizeof(line), "while full %d", i);
 		assert_int_equal(archive_add(a, "S", now, "ag", (uint64_t)i + 2, S("f"), S(line)), 0);
