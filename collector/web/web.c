@@ -1786,6 +1786,12 @@ api_stream(struct web *w, struct evhttp_request *req)
 	struct bufferevent *bev;
 	struct timeval wt = { 60, 0 };
 
+	/* HEAD: the head a stream would have, and no stream (nor a slot of max_clients). */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		security_headers(req, "text/event-stream; charset=utf-8", false);
+		evhttp_send_reply(req, 200, "OK", NULL);
+		return;
+	}
 	if ((int64_t)w->nclients >= w->conf.max_clients) {
 		w->stats.sse_refused++;
 		reply_error(req, 503, "Busy", "too many live streams (web.max_clients)");

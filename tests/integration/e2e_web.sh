@@ -152,19 +152,25 @@ ss -ltnH "sport = :$WPORT" >"$IT_WORK/ss.txt"
 grep -q "127.0.0.1:$WPORT" "$IT_WORK/ss.txt" || it_fail "dashboard not on 127.0.0.1: $(cat "$IT_WORK/ss.txt")"
 
 # Live streams are bounded (max_clients: 2): a third is refused with 503.
+# HEAD /api/stream answers the head alone and takes no stream's place,
+# though its connections stay open.
 python3 - "$WPORT" "$TOKEN" <<'PY' || it_fail "the live-stream bound does not hold"
 import socket, sys
 port, token = int(sys.argv[1]), sys.argv[2]
-def open_stream():
+def open_stream(method="GET"):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    s.sendall(f"{method} /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = s.recv(4096)
         if not chunk:
             break
         head += chunk
+    if method == "HEAD":
+        assert b"text/event-stream" in head, head
     return s, head.split(b"\r\n")[0].decode()
+heads = [open_stream("HEAD") for _ in range(3)]
+assert all(" 200 " in st for _, st in heads), [st for _, st in heads]
 a, sa = open_stream()
 b, sb = open_stream()
 c, sc = open_stream()
