@@ -344,8 +344,15 @@ ms_pki_issue(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, const struct ms_pki_prof
 			goto fail_ssl;
 		break;
 	case MS_PKI_SUB_CA:
+		/*
+		 * EKU clientAuth on the CA itself: OpenSSL then refuses a TLS server
+		 * certificate below it, so a thief of this key (it is online, on
+		 * the collector) cannot pose as a collector to the agents, which
+		 * have no CRL to learn of its revocation.
+		 */
 		if (add_ext(ca, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
-		    add_ext(ca, x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0)
+		    add_ext(ca, x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+		    add_ext(ca, x, NID_ext_key_usage, "clientAuth") < 0)
 			goto fail_ssl;
 		break;
 	}

@@ -58,7 +58,7 @@ STACK_OF(X509) *ms_pki_pem_parse(const char *pem, size_t len);
 enum ms_pki_kind {
 	MS_PKI_AGENT,		/* clientAuth; CN = id, SAN URI with the system */
 	MS_PKI_SERVER,		/* serverAuth; CN = name, SAN DNS names and IPs */
-	MS_PKI_SUB_CA,		/* CA:TRUE, pathlen 0, keyCertSign + cRLSign */
+	MS_PKI_SUB_CA,		/* CA:TRUE, pathlen 0, keyCertSign + cRLSign, EKU clientAuth */
 };
 
 struct ms_pki_profile {

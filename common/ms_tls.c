@@ -191,7 +191,12 @@ ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: no CRL in the file", crl_file);
 		goto out;
 	}
-	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	/*
+	 * Every certificate of the chain, not only the agent's: revoking the
+	 * enrolment CA (an intermediate, sent by the agent) must refuse what a
+	 * thief signs with its key. The file holds one CRL per CA (pki crl).
+	 */
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
 	rc = 0;
 out:
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
@@ -199,26 +204,42 @@ out:
 	return rc;
 }
 
-bool
-ms_tls_peer_revoked(SSL_CTX *ctx, SSL *ssl)
+/* Whether a CRL of store lists cert (by its issuer's name and its serial). */
+static bool
+cert_revoked(X509_STORE *store, X509 *cert)
 {
-	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	X509 *peer = SSL_get1_peer_certificate(ssl);
-	STACK_OF(X509_OBJECT) *objs;
-	bool revoked = false;
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
 
-	if (peer == NULL)
-		return false;
-	objs = X509_STORE_get0_objects(store);
-	for (int i = 0; i < sk_X509_OBJECT_num(objs) && !revoked; i++) {
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
 		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
 		X509_REVOKED *r = NULL;
 
 		if (crl != NULL &&
-		    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(peer)) == 0 &&
-		    X509_CRL_get0_by_cert(crl, &r, peer) == 1)
-			revoked = true;
+		    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) == 0 &&
+		    X509_CRL_get0_by_cert(crl, &r, cert) == 1)
+			return true;
 	}
+	return false;
+}
+
+bool
+ms_tls_peer_revoked(SSL_CTX *ctx, SSL *ssl)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+	X509 *peer;
+	bool revoked;
+
+	/* The verified chain: the agent's certificate and every CA above it. */
+	if (chain != NULL && sk_X509_num(chain) > 0) {
+		for (int i = 0; i < sk_X509_num(chain); i++)
+			if (cert_revoked(store, sk_X509_value(chain, i)))
+				return true;
+		return false;
+	}
+	if ((peer = SSL_get1_peer_certificate(ssl)) == NULL)
+		return false;
+	revoked = cert_revoked(store, peer);
 	X509_free(peer);
 	return revoked;
 }

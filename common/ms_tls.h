@@ -41,7 +41,10 @@ SSL_CTX *ms_tls_server_ctx_renew(SSL_CTX *old, const char *ca_file, char *err, s
  * everyone – it is reported at load). 0, or -1 with err.
  */
 int ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz);
-/* Whether ssl's peer certificate is revoked by a CRL loaded into ctx. */
+/*
+ * Whether ssl's peer certificate, or a CA certificate of its verified
+ * chain, is revoked by a CRL loaded into ctx.
+ */
 bool ms_tls_peer_revoked(SSL_CTX *ctx, SSL *ssl);
 
 /* Returns a new client context (caller owns) presenting cert/key, or NULL. */
