@@ -100,6 +100,14 @@ server_ctx_finish(SSL_CTX *ctx, const char *ca_file)
 	/* A client certificate must be fit for client authentication. */
 	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	/*
+	 * No resumption: a resumed handshake carries no certificate and is not
+	 * verified again, so a session (2 hours by default) outlived the
+	 * certificate's end, and a copy of its secret was as good as the key.
+	 * Agents connect seldom; every handshake is a full one.
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
 	/* The CA is the only one whose names we ask for. */
 	SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(ca_file));
 	return ctx;

@@ -53,7 +53,14 @@ def attempt(ctx, port, host, session=None):
                 if ftype == 5:
                     return "refused", s.session_reused, None
                 if ftype == 3:
-                    return "accepted", s.session_reused, s.session
+                    sess = s.session
+                    # An unknown frame: the collector ends the session itself
+                    # (ERROR, close_notify), which leaves its TLS session
+                    # resumable, as any session it closes (idle, replaced).
+                    s.sendall(frame(9, b""))
+                    while s.recv(65536):
+                        pass
+                    return "accepted", s.session_reused, sess
     except socket.timeout:
         return "timeout", s.session_reused, None
     except (ssl.SSLError, OSError):
