@@ -345,6 +345,21 @@ session_loaded(struct session *s)
 	session_resume(s);
 }
 
+/*
+ * Keeps only what a host name or a version holds ("?" for the rest): the
+ * agent says them and they go into log lines (host=..., version=...), so a
+ * space, '=' or '"' would add fields of the agent's choosing – another
+ * agent=, another peer=.
+ */
+static void
+hello_field_clean(char *v)
+{
+	for (; *v; v++)
+		if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
+		    *v == '.' || *v == '-' || *v == '_' || *v == '+' || *v == '~'))
+			*v = '?';
+}
+
 static void
 handle_hello(struct session *s, const uint8_t *p, size_t len)
 {
@@ -356,6 +371,8 @@ handle_hello(struct session *s, const uint8_t *p, size_t len)
 		session_reject_or_close(s, MS_ERR_PROTOCOL, "malformed_hello");
 		return;
 	}
+	hello_field_clean(s->hello.hostname);
+	hello_field_clean(s->hello.agent_version);
 	if ((st = collector_agent(c, s->agent_id)) == NULL) {
 		session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 		return;
