@@ -164,6 +164,34 @@ ms_tls_ctx_allow_tls12(SSL_CTX *ctx)
 	return 0;
 }
 
+/*
+ * Whether crl may be loaded into store: when a CA certificate of its
+ * issuer's name is there (tls.ca), that CA must have signed it. Every
+ * `pki init` names its root alike, so another deployment's CRL has the
+ * right name and the wrong key: loaded, it refused every agent (CRL
+ * signature failure). A CRL of a CA not in tls.ca (the enrolment CA, which
+ * the agents send) is checked by OpenSSL at the handshake.
+ */
+static bool
+crl_signer_ok(X509_STORE *store, X509_CRL *crl)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	bool named = false;
+
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		EVP_PKEY *pub;
+
+		if (ca == NULL || X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) != 0)
+			continue;
+		named = true;
+		if ((pub = X509_get0_pubkey(ca)) != NULL && X509_CRL_verify(crl, pub) == 1)
+			return true;
+	}
+	ERR_clear_error();
+	return !named;
+}
+
 int
 ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
 {
@@ -185,6 +213,14 @@ ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
 
 		if (crl == NULL)
 			continue;
+		if (!crl_signer_ok(store, crl)) {
+			char name[256];
+
+			X509_NAME_oneline(X509_CRL_get_issuer(crl), name, sizeof(name));
+			snprintf(err, errsz, "%s: the CRL of %s is not signed by the CA of that name in "
+			    "tls.ca (a CRL of another deployment?)", crl_file, name);
+			goto out;
+		}
 		if (X509_STORE_add_crl(store, crl) != 1) {
 			snprintf(err, errsz, "%s: %s", crl_file, ms_tls_errstr(why, sizeof(why)));
 			goto out;
