@@ -206,15 +206,24 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		X509 *x = ms_pki_cert_read(a.conf.tls_cert, err, sizeof(err));
-		char na[40] = "?";
+		char na[40] = "?", dates[256];
+		bool dated;
 
 		if (x != NULL)
 			ms_fmt_time(na, sizeof(na), ms_pki_cert_not_after(x) * 1000);
+		/*
+		 * Still exit 0 (ExecStartPre): the agent runs and spools while it
+		 * waits for a new certificate, but it must not be called OK.
+		 */
+		dated = x != NULL && ms_tls_cert_out_of_date(x, dates, sizeof(dates));
 		X509_free(x);
-		printf("%s: configuration and certificates OK (agent id %s, certificate valid until %s, "
-		    "%zu files%s%s)\n", config, cn, na, a.nfiles,
+		printf("%s: %s (agent id %s, certificate valid until %s, %zu files%s%s)\n", config,
+		    dated ? "configuration OK, certificate NOT valid now" :
+		    "configuration and certificates OK", cn, na, a.nfiles,
 		    a.conf.capture_interface[0] || a.conf.capture_file[0] ? ", capture " : "",
 		    a.conf.capture_interface[0] ? a.conf.capture_interface : a.conf.capture_file);
+		if (dated)
+			printf("%s: WARNING: %s\n", a.conf.tls_cert, dates);
 		agent_conf_print_collectors(stdout, &a.conf);
 		rc = 0;
 		goto out;

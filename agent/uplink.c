@@ -537,6 +537,9 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 			    X509_verify_cert_error_string(vr));
 		else if (e && ERR_GET_LIB(e) != 0)
 			ERR_error_string_n(e, why, sizeof(why));
+		else if (u->state == UL_HELLO && u->ctx != NULL && SSL_CTX_get0_certificate(u->ctx) &&
+		    ms_tls_cert_out_of_date(SSL_CTX_get0_certificate(u->ctx), why, sizeof(why)))
+			;	/* the collector refused it for its dates: say so, not "which CA?" */
 		else if (u->state == UL_HELLO)
 			snprintf(why, sizeof(why), "collector closed the connection before accepting "
 			    "this agent (is its certificate signed by the collector's CA?)");

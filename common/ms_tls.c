@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -382,6 +383,28 @@ ms_tls_peer_pin(SSL *ssl, char out[65])
 	rc = ms_pki_spki_sha256(peer, out);
 	X509_free(peer);
 	return rc;
+}
+
+int
+ms_tls_cert_out_of_date(X509 *cert, char *out, size_t outsz)
+{
+	int64_t nb = ms_pki_cert_not_before(cert), na = ms_pki_cert_not_after(cert);
+	int64_t now = (int64_t)time(NULL);
+	char when[40];
+
+	if (na >= 0 && na < now) {
+		ms_fmt_time(when, sizeof(when), na * 1000);
+		snprintf(out, outsz, "this agent's certificate expired at %s: collectors refuse it "
+		    "(enrol again with a --replace token; events wait in the spool)", when);
+		return 1;
+	}
+	if (nb > now) {
+		ms_fmt_time(when, sizeof(when), nb * 1000);
+		snprintf(out, outsz, "this agent's certificate is not valid before %s: collectors "
+		    "refuse it until then (is this host's clock right?)", when);
+		return 1;
+	}
+	return 0;
 }
 
 int

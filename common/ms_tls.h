@@ -71,6 +71,14 @@ int ms_tls_peer_id(SSL *ssl, char *out, size_t outsz);
  */
 int ms_tls_peer_pin(SSL *ssl, char out[65]);
 
+/*
+ * When cert is outside its validity now (expired, or not yet valid: a
+ * clock behind), a sentence saying so and since when into out, and 1;
+ * otherwise 0. For the agent's own certificate, which the collector
+ * refuses then without a word the agent could read.
+ */
+int ms_tls_cert_out_of_date(X509 *cert, char *out, size_t outsz);
+
 /* Reads the subject CN of the certificate in cert_file into out; 0 or -1. */
 int ms_tls_cert_file_cn(const char *cert_file, char *out, size_t outsz);
 
