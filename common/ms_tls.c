@@ -144,10 +144,15 @@ ms_tls_server_ctx_renew(SSL_CTX *old, const char *ca_file, char *err, size_t err
 }
 
 static void
-ms_warn_crl_expired(const char *crl_file)
+ms_warn_crl_expired(const char *crl_file, X509_CRL *crl)
 {
-	ms_warn("event=crl_expired file=%s note=\"past its next update: every client is refused "
-	    "until a fresh CRL is loaded (SIGHUP)\"", crl_file);
+	char name[256], q[300];
+
+	X509_NAME_oneline(X509_CRL_get_issuer(crl), name, sizeof(name));
+	ms_log_quote(q, sizeof(q), name, strlen(name));
+	ms_warn("event=crl_expired file=%s issuer=%s note=\"past its next update: every client whose "
+	    "own certificate this CA signed is refused until a fresh CRL is loaded (SIGHUP); as the "
+	    "CRL of a CA above them it still revokes what it lists\"", crl_file, q);
 }
 
 int
@@ -193,6 +198,29 @@ crl_signer_ok(X509_STORE *store, X509_CRL *crl)
 	return !named;
 }
 
+/*
+ * The CRL of a CA above the agent's certificate (the root's, which lists a
+ * revoked enrolment CA) refuses what it lists; missing, or past its next
+ * update, it refuses no one: the root key is meant to be offline, and a
+ * root CRL gone stale would lock the whole fleet out until someone fetched
+ * that key. The CRL of the agents' own certificates (depth 0) stays
+ * fail-closed. OpenSSL still reads the entries of a stale CRL once its
+ * time error is let through.
+ */
+static int
+crl_ca_verify_cb(int ok, X509_STORE_CTX *x)
+{
+	int e = X509_STORE_CTX_get_error(x);
+
+	if (!ok && X509_STORE_CTX_get_error_depth(x) > 0 && (e == X509_V_ERR_UNABLE_TO_GET_CRL ||
+	    e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID)) {
+		/* Not left as the verify result, which the identity check reads. */
+		X509_STORE_CTX_set_error(x, X509_V_OK);
+		return 1;
+	}
+	return ok;
+}
+
 int
 ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
 {
@@ -230,7 +258,7 @@ ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
 		/* Fail-closed: a CRL past its next update refuses every client. Say so now. */
 		next = X509_CRL_get0_nextUpdate(crl);
 		if (next != NULL && X509_cmp_current_time(next) <= 0)
-			ms_warn_crl_expired(crl_file);
+			ms_warn_crl_expired(crl_file, crl);
 	}
 	if (ncrl == 0) {
 		snprintf(err, errsz, "%s: no CRL in the file", crl_file);
@@ -242,6 +270,7 @@ ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
 	 * thief signs with its key. The file holds one CRL per CA (pki crl).
 	 */
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	X509_STORE_set_verify_cb(store, crl_ca_verify_cb);
 	rc = 0;
 out:
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);

@@ -18,32 +18,15 @@ mkdir -p "$THIEF"
 "$IT_CLI" pki collector "$PKI" --name collector.minisoc.local --ip 127.0.0.1 \
 	>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
 
-# sign DIR NAME CN CA_BASE EXTENSIONS: NAME.key and NAME.crt (with the CA's
-# certificate after it when the CA is the enrolment CA) in DIR.
-sign() {
-	local dir=$1 name=$2 cn=$3 ca=$4
-	printf '%s\n' "$5" >"$dir/$name.ext"
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=minisoc/CN=$cn" \
-		-keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null || it_fail "req $name"
-	openssl x509 -req -in "$dir/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -days 30 \
-		-set_serial "0x$(openssl rand -hex 15)" -extfile "$dir/$name.ext" \
-		-out "$dir/$name.crt" 2>/dev/null || it_fail "sign $name"
-	[[ $ca == enroll-ca ]] && cat "$PKI/enroll-ca.crt" >>"$dir/$name.crt"
-	return 0
-}
-CLIENT="basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature
-extendedKeyUsage=clientAuth
-subjectAltName=URI:urn:minisoc:system:erp"
 # What the thief makes with the stolen key.
-sign "$THIEF" agent-web9 web9 enroll-ca "$CLIENT"
-sign "$THIEF" collector collector.minisoc.local enroll-ca "basicConstraints=critical,CA:FALSE
+it_sign "$THIEF" agent-web9 web9 "$PKI" enroll-ca "$IT_CLIENT_EXT"
+it_sign "$THIEF" collector collector.minisoc.local "$PKI" enroll-ca "basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=serverAuth
 subjectAltName=DNS:collector.minisoc.local,IP:127.0.0.1"
 cp "$PKI/ca.crt" "$THIEF/"
 # An honest agent, signed by the root.
-sign "$PKI" agent-web1 web1 ca "$CLIENT"
+it_sign "$PKI" agent-web1 web1 "$PKI" ca "$IT_CLIENT_EXT"
 
 it_start_redis
 CPORT=$(it_free_port)

@@ -124,6 +124,28 @@ spool:
 YML
 }
 
+# it_sign DIR NAME CN CA_DIR CA_BASE EXTENSIONS: DIR/NAME.key and NAME.crt,
+# an EC P-256 key and a certificate for CN signed by CA_DIR/CA_BASE.{crt,key}
+# with the given openssl extensions (30 days, a random serial); when the CA
+# is the enrolment CA its certificate goes after it, as agents send it.
+it_sign() {
+	local dir=$1 name=$2 cn=$3 cadir=$4 ca=$5
+	printf '%s\n' "$6" >"$dir/$name.ext"
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=minisoc/CN=$cn" \
+		-keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null || it_fail "req $name"
+	openssl x509 -req -in "$dir/$name.csr" -CA "$cadir/$ca.crt" -CAkey "$cadir/$ca.key" -days 30 \
+		-set_serial "0x$(openssl rand -hex 15)" -extfile "$dir/$name.ext" \
+		-out "$dir/$name.crt" 2>/dev/null || it_fail "sign $name"
+	[[ $ca == enroll-ca ]] && cat "$cadir/enroll-ca.crt" >>"$dir/$name.crt"
+	return 0
+}
+
+# The extensions of an agent's certificate (it_sign), id NAME's system erp.
+IT_CLIENT_EXT="basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth
+subjectAltName=URI:urn:minisoc:system:erp"
+
 # it_agent_conf FILE PKI_DIR NAME COLLECTOR_PORT STATE_DIR START FILE...
 it_agent_conf() {
 	local file=$1 pki=$2 name=$3 port=$4 state=$5 start=$6
