@@ -36,6 +36,10 @@
 #include "spool.h"
 
 #define TAIL_BUF (256 * 1024)
+/* Symbolic links followed in a row at most (tail_open_ro). */
+#define TAIL_LINK_MAX 8
+/* tail_file.open_errno of a path that is no regular file (a FIFO, a device). */
+#define TAIL_NOT_REGULAR (-1)
 /* A rotated file's unfinished last line is shipped after this long (at most). */
 #define TAIL_PARTIAL_GRACE_MS 2000
 /* Entries scanned when looking for a rotated file by inode. */
@@ -79,6 +83,12 @@ struct tail_file {
 	int64_t grew_ms;	/* draining: when it last grew (monotonic) */
 	uint64_t grew_size;
 	bool from_beginning;
+	/*
+	 * Why the path could not be opened when it was last tried (an errno,
+	 * TAIL_NOT_REGULAR), 0 once open: said once per reason, not at
+	 * every poll (tail_open_failed).
+	 */
+	int open_errno;
 	int fd;
 	int wd;			/* inotify watch, -1 when none */
 	uint64_t dev, ino;
@@ -260,15 +270,76 @@ tail_watch(struct tail *t, struct tail_file *f)
  * relatime a log written all the time gets its access time updated at
  * nearly every read (the first read after each change), one dirty inode per
  * batch; and a log's access time is evidence an investigator may look at.
+ * Never through a symbolic link (O_NOFOLLOW): tail_open_ro decides.
+ */
+static int
+tail_open_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOATIME | O_NOFOLLOW);
+
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	return fd;
+}
+
+/*
+ * Opens path for reading (tail_open_file). A symbolic link is followed
+ * only when root or the agent's own user made it (the administrator's,
+ * Kubernetes' /var/log/containers): anyone who can create a file in a
+ * followed folder (an application's user in /var/log/app/) could
+ * otherwise plant app.log -> /etc/shadow, or the agent's TLS key, and
+ * have the agent read it and ship it. Each link of a chain is checked, on
+ * the link itself (an O_PATH descriptor: not swapped between the check
+ * and the read of its target). -1 with errno ELOOP for a link refused
+ * (or too many in a row).
  */
 static int
 tail_open_ro(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
+	char target[4096], next[4096];
 
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	return fd;
+	ms_copy(next, sizeof(next), path, strlen(path));
+	for (int hop = 0; hop <= TAIL_LINK_MAX; hop++) {
+		struct stat st;
+		const char *slash;
+		ssize_t n;
+		int fd = tail_open_file(next), lfd;
+
+		if (fd >= 0 || errno != ELOOP)
+			return fd;
+		if ((lfd = open(next, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			return -1;
+		if (fstatat(lfd, "", &st, AT_EMPTY_PATH) != 0) {
+			close(lfd);
+			return -1;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			close(lfd);
+			continue;	/* a file again by now: opened at the next turn */
+		}
+		n = st.st_uid == 0 || st.st_uid == geteuid() ?
+		    readlinkat(lfd, "", target, sizeof(target) - 1) : -1;
+		close(lfd);
+		if (n <= 0)
+			break;
+		target[n] = '\0';
+		/* A relative target is relative to the link's folder. */
+		slash = strrchr(next, '/');
+		if (target[0] != '/' && slash != NULL) {
+			char rel[4096];
+
+			if ((size_t)snprintf(rel, sizeof(rel), "%.*s/%s", (int)(slash - next), next,
+			    target) >= sizeof(rel)) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			ms_copy(next, sizeof(next), rel, strlen(rel));
+		} else {
+			ms_copy(next, sizeof(next), target, (size_t)n);
+		}
+	}
+	errno = ELOOP;
+	return -1;
 }
 
 /* Whether the file at path is pos's file (identity and head). */
@@ -391,6 +462,45 @@ tail_saved_elsewhere(const struct tail *t, uint64_t dev, uint64_t ino, const cha
 }
 
 /*
+ * f's path (or open_path, where its file went) could not be opened, for
+ * why (an errno, TAIL_NOT_REGULAR): said when the reason changes, not at
+ * every poll. A file missing after start is a rotation's usual moment
+ * (said at start only); one the agent may not read (logrotate's create
+ * with another owner or mode) or a link it does not follow is said, as
+ * its lines are not shipped until that changes.
+ */
+static void
+tail_open_failed(struct tail *t, struct tail_file *f, const char *open_path, int why,
+    bool first_time)
+{
+	if (f->draining) {
+		ms_warn("event=file_drain_gone path=%s rotated_to=%s reason=\"%s\"", f->path,
+		    open_path, why == TAIL_NOT_REGULAR ? "not a regular file" : strerror(why));
+		return;
+	}
+	if (why == f->open_errno)
+		return;
+	f->open_errno = why;
+	if (why == ENOENT) {
+		if (first_time)
+			ms_warn("event=file_missing path=%s reason=\"%s\" note=\"followed when it "
+			    "appears\"", f->path, strerror(why));
+	} else if (why == ELOOP) {
+		t->a->stats.files_refused++;
+		ms_warn("event=file_refused path=%s reason=\"a symbolic link made by a user other "
+		    "than root and the agent's (or more than %d in a row)\" note=\"not read: anyone "
+		    "who can write to the folder could point it at a file they may not read\"",
+		    open_path, TAIL_LINK_MAX);
+	} else if (why == TAIL_NOT_REGULAR) {
+		ms_warn("event=file_error path=%s reason=\"not a readable regular file\"", open_path);
+	} else {
+		ms_warn("event=file_unreadable path=%s reason=\"%s\" note=\"its lines are read "
+		    "once it can be opened (agent.user needs read permission)\"", open_path,
+		    strerror(why));
+	}
+}
+
+/*
  * Opens open_path (f->path, or where pos's file went) for f, with pos the
  * position saved for it or NULL. Where reading starts:
  *  - the saved position, when the saved file is found (at path or rotated)
@@ -419,19 +529,15 @@ tail_open_at(struct tail *t, struct tail_file *f, const char *open_path,
 
 	fd = tail_open_ro(open_path);
 	if (fd < 0) {
-		if (f->draining)
-			ms_warn("event=file_drain_gone path=%s rotated_to=%s reason=\"%s\"", f->path,
-			    open_path, strerror(errno));
-		else if (first_time)
-			ms_warn("event=file_missing path=%s reason=\"%s\" note=\"followed when it appears\"",
-			    f->path, strerror(errno));
+		tail_open_failed(t, f, open_path, errno, first_time);
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (hn = tail_head(fd, head)) < 0) {
-		ms_warn("event=file_error path=%s reason=\"not a readable regular file\"", open_path);
+		tail_open_failed(t, f, open_path, TAIL_NOT_REGULAR, first_time);
 		close(fd);
 		return -1;
 	}
+	f->open_errno = 0;
 	/*
 	 * One reader per file. Numbered rotation under names all followed
 	 * (a.log.1 → a.log.2, a.log → a.log.1) brings here a file another
@@ -1402,7 +1508,13 @@ tail_add(struct tail *t, const char *path, bool from_beginning, bool from_glob, 
 	f->wd = -1;
 	f->from_glob = from_glob;
 	f->from_beginning = from_beginning;
-	if (tail_open(t, f, first_time) < 0 && from_glob && !first_time) {
+	/*
+	 * A match refused or unreadable stays (closed, said once) until it is
+	 * gone (tail_drop_finished): dropped and matched again, it would be
+	 * said at every poll.
+	 */
+	if (tail_open(t, f, first_time) < 0 && from_glob && !first_time &&
+	    (f->open_errno == 0 || f->open_errno == ENOENT)) {
 		tail_file_free(t, f);
 		return -1;
 	}
@@ -1571,7 +1683,8 @@ tail_drop_finished(struct tail *t)
 	for (size_t i = 0; i < AGENT_MAX_FILES; i++) {
 		struct tail_file *f = t->files[i];
 		if (f == NULL || !(f->from_glob || f->draining) || f->fd >= 0 || f->pending > 0 ||
-		    f->prev_pending > 0)
+		    f->prev_pending > 0 || (!f->draining && f->open_errno != 0 &&
+		    f->open_errno != ENOENT))
 			continue;
 		if (!f->draining)
 			ms_info("event=file_dropped path=%s note=\"gone and read to its end\"", f->path);

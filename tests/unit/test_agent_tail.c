@@ -1531,6 +1531,164 @@ test_steady_two_files(void **state)
 	stop(a);
 }
 
+/* --- a hostile or odd file system ------------------------------------- */
+
+/* dir/name made a symbolic link to target, owned by uid (lchown). */
+static void
+link_as(const char *target, const char *name, uid_t uid)
+{
+	char p[512];
+
+	path_in(p, sizeof(p), name);
+	assert_int_equal(symlink(target, p), 0);
+	assert_int_equal(lchown(p, uid, uid), 0);
+}
+
+/*
+ * Anyone who can create files in a followed folder (the application's
+ * own user in /var/log/app/) plants a symbolic link that a pattern
+ * matches, or swaps a followed file for one, pointing at a file only the
+ * agent can read (/etc/shadow when it runs as root, its TLS key, logs of
+ * group adm): the agent must not read it and ship it. A link root made
+ * (the administrator's, Kubernetes' /var/log/containers) is followed.
+ */
+static void
+test_symlink_refused(void **state)
+{
+	const char *files[] = { "logs/*.log:beginning", "logs/app.log:beginning" };
+	struct agent *a;
+	char p[512], secret[512], ok[512];
+
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	reset();
+	path_in(p, sizeof(p), "logs");
+	assert_int_equal(mkdir(p, 0777), 0);
+	path_in(p, sizeof(p), "private");
+	assert_int_equal(mkdir(p, 0700), 0);
+	put("private/shadow", "w", "root:$6$secret:19000:0:99999:7:::\n");
+	path_in(secret, sizeof(secret), "private/shadow");
+	put("private/ok", "w", "linked by root\n");
+	path_in(ok, sizeof(ok), "private/ok");
+	put("logs/app.log", "w", "app 1\n");
+	link_as(secret, "logs/shadow.log", 65534);
+	link_as(ok, "logs/ok.log", 0);
+	a = start(5000, files, 2);
+	take_all(a);
+	assert_true(got_line("app 1"));
+	assert_true(got_line("linked by root"));
+	assert_false(got_line("root:$6$secret:19000:0:99999:7:::"));
+	assert_int_equal(a->stats.files_refused, 1);
+	/* One that appears later, and a followed file swapped for one. */
+	link_as(secret, "logs/later.log", 65534);
+	path_in(p, sizeof(p), "logs/app.log");
+	assert_int_equal(unlink(p), 0);
+	link_as(secret, "logs/app.log", 65534);
+	for (int i = 0; i < 5; i++) {
+		tail_poll(a->tail);
+		usleep(2000);
+	}
+	take_all(a);
+	assert_false(got_line("root:$6$secret:19000:0:99999:7:::"));
+	/* Said once each, not at every poll. */
+	assert_int_equal(a->stats.files_refused, 3);
+	/* A link to a link: each must be root's. */
+	path_in(p, sizeof(p), "logs/shadow.log");
+	link_as(p, "logs/chain.log", 0);
+	tail_poll(a->tail);
+	take_all(a);
+	assert_false(got_line("root:$6$secret:19000:0:99999:7:::"));
+	/* The swapped file back as a file: followed again from its start. */
+	path_in(p, sizeof(p), "logs/app.log");
+	assert_int_equal(unlink(p), 0);
+	put("logs/app.log", "w", "app 2\n");
+	tail_poll(a->tail);
+	take_all(a);
+	assert_true(got_line("app 2"));
+	assert_int_equal(got_count("app 1"), 1);
+	stop(a);
+}
+
+/* Counts the lines of the file at path that hold what. */
+static int
+count_in(const char *path, const char *what)
+{
+	char line[2048];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, what) != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * logrotate makes the new file with a mode or owner the agent's user
+ * cannot read (create 0600 root root): the agent must say so once – not
+ * go quiet for good, nor say it at every poll – and follow the file once
+ * it can read it.
+ */
+static void
+test_unreadable_said(void **state)
+{
+	const char *files[] = { "auth.log:beginning" };
+	struct agent *a;
+	char p[512], q[512], logf[512];
+	int saved;
+
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	reset();
+	put("auth.log", "w", "auth 1\n");
+	a = start(5000, files, 1);
+	a->conf.rotate_wait_ms = 0;
+	take_all(a);
+	assert_true(got_line("auth 1"));
+	path_in(p, sizeof(p), "auth.log");
+	path_in(q, sizeof(q), "auth.log.1");
+	assert_int_equal(rename(p, q), 0);
+	put("auth.log", "w", "auth 2\n");
+	assert_int_equal(chmod(p, 0600), 0);
+	path_in(logf, sizeof(logf), "agent-stderr");
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	{
+		int lfd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		assert_true(lfd >= 0);
+		assert_int_equal(dup2(lfd, 2), 2);
+		close(lfd);
+	}
+	/* The agent as its user (nobody here) from now on, as after its start. */
+	assert_int_equal(setegid(65534), 0);
+	assert_int_equal(seteuid(65534), 0);
+	for (int i = 0; i < 5; i++) {
+		tail_poll(a->tail);
+		usleep(2000);
+	}
+	assert_int_equal(seteuid(0), 0);
+	assert_int_equal(setegid(0), 0);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	assert_int_equal(count_in(logf, "event=file_unreadable path=" ), 1);
+	assert_int_equal(count_in(logf, "Permission denied"), 1);
+	/* Readable again (chmod 0644): followed from its start. */
+	assert_int_equal(chmod(p, 0644), 0);
+	tail_poll(a->tail);
+	take_all(a);
+	assert_true(got_line("auth 2"));
+	stop(a);
+}
+
 static int
 setup(void **state)
 {
@@ -2575,6 +2733,8 @@ main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_glob_limit),
 		cmocka_unit_test(test_glob_name_newline),
+		cmocka_unit_test(test_symlink_refused),
+		cmocka_unit_test(test_unreadable_said),
 		cmocka_unit_test(test_steady_stream),
 		cmocka_unit_test(test_steady_two_files),
 		cmocka_unit_test(test_noatime),
