@@ -281,6 +281,7 @@ report_counters(struct health_report *r, const struct agent_stats *s)
 		{ "count.truncations", s->truncations },
 		{ "count.files_limit", s->files_limit },
 		{ "count.files_refused", s->files_refused },
+		{ "count.nul_bytes_skipped", s->nul_bytes_skipped },
 		{ "count.reserve_failures", s->reserve_failures },
 		{ "count.rate_limited", s->rate_limited },
 		{ "count.paused_ms", s->paused_ms },

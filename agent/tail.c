@@ -105,6 +105,7 @@ struct tail_file {
 	uint64_t acked;		/* ... and before this durably so: the position saved */
 	size_t pending;		/* lines of this generation spooled but not yet durable */
 	bool skipping;		/* inside an over-long line: drop to the next newline */
+	bool nul_said;		/* NUL bytes skipped and said since the last line taken */
 	uint64_t skip_seq;	/* while skipping: the number of that line's head */
 	bool modified;		/* inotify reported a write since the last check */
 	bool unterminated;	/* the last read stopped at a line without newline */
@@ -1045,6 +1046,26 @@ out:
 }
 
 /*
+ * f is read to offset and the bytes there are NUL: if a hole of the file
+ * (a sparse file: nothing on disk, read as NUL bytes) starts there, moves
+ * offset to its end – the next data, or the file's end – instead of
+ * reading gigabytes of NUL bytes. How many bytes it moved.
+ */
+static uint64_t
+tail_skip_hole(struct tail_file *f)
+{
+	off_t d = lseek(f->fd, (off_t)f->offset, SEEK_DATA);
+	uint64_t from = f->offset;
+	struct stat st;
+
+	if (d < 0 && errno == ENXIO && fstat(f->fd, &st) == 0)
+		d = st.st_size;	/* a hole up to the end */
+	if (d > (off_t)f->offset)
+		f->offset = (uint64_t)d;
+	return f->offset - from;
+}
+
+/*
  * Reads f from its offset while complete lines are taken.
  * Returns 1 when it stopped because the spool is full (or failing), else 0.
  */
@@ -1054,6 +1075,7 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 	int64_t now = ms_now_ms();
 	bool queued = false;
 	int rc = 0;
+	uint64_t nul = 0, nul_from = 0, nul_end = 0;
 
 	if (f->nholes > 0 && f->fd >= 0 && tail_recover(t, f, now) != 0)
 		return 1;
@@ -1067,9 +1089,35 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 		if (n <= 0)
 			break;
 		while (start < (size_t)n) {
-			char *nl = memchr(t->buf + start, '\n', (size_t)n - start);
+			char *nl;
 			size_t len;
 
+			if (!f->skipping && t->buf[start] == '\0') {
+				/*
+				 * NUL bytes where a line starts: no line's text. A writer
+				 * without O_APPEND after copytruncate writes on at its old
+				 * offset, after a hole as large as the log was; a crash
+				 * leaves blocks of them at a log's end. Skipped (a line of
+				 * them only, with its newline), so that the line after
+				 * them arrives whole; a hole is jumped over, not read.
+				 */
+				size_t z = start;
+
+				while (z < (size_t)n && t->buf[z] == '\0')
+					z++;
+				if (z < (size_t)n && t->buf[z] == '\n')
+					z++;
+				if (nul == 0)
+					nul_from = f->offset;
+				nul += z - start;
+				f->offset += z - start;
+				start = z;
+				if (start == (size_t)n && t->buf[n - 1] == '\0')
+					nul += tail_skip_hole(f);
+				nul_end = f->offset;
+				continue;
+			}
+			nl = memchr(t->buf + start, '\n', (size_t)n - start);
 			if (nl == NULL) {
 				len = (size_t)n - start;
 				if (len < MS_PROTO_MAX_LINE || f->skipping) {
@@ -1143,8 +1191,21 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 			break;
 	}
 out:
-	if (queued)
+	if (nul > 0) {
+		t->a->stats.nul_bytes_skipped += nul;
+		if (!f->nul_said)
+			ms_warn("event=nul_skipped path=%s offset=%llu bytes=%llu note=\"NUL bytes "
+			    "where a line starts (a hole after copytruncate, a crash): not shipped\"",
+			    f->path, (unsigned long long)nul_from, (unsigned long long)nul);
+		f->nul_said = true;
+		/* Every line before them is taken: the position may move past them. */
+		if (nul_end > f->spooled)
+			tail_skipped_to(t, f, nul_end);
+	}
+	if (queued) {
+		f->nul_said = false;
 		agent_events_queued(t->a);
+	}
 	return rc;
 }
 

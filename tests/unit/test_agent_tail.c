@@ -1612,6 +1612,52 @@ test_symlink_refused(void **state)
 	stop(a);
 }
 
+/*
+ * A writer without O_APPEND after copytruncate writes on at its old
+ * offset: the file is a hole of NUL bytes (gigabytes: as large as the log
+ * was), then its next line. That line must arrive whole, the NUL bytes
+ * must not be shipped as a line, and skipping them must not hold the
+ * agent (its event loop: heartbeats, acknowledgements) for seconds.
+ */
+static void
+test_nul_hole(void **state)
+{
+	const char *files[] = { "app.log:beginning" };
+	struct agent *a;
+	char p[512];
+	int fd;
+	int64_t t0;
+
+	(void)state;
+	reset();
+	put("app.log", "w", "before the hole\n");
+	a = start(5000, files, 1);
+	take_all(a);
+	assert_true(got_line("before the hole"));
+	path_in(p, sizeof(p), "app.log");
+	/* copytruncate, then the writer writes at its offset 4 GiB on. */
+	fd = open(p, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "after the hole\n", 15, (off_t)4 << 30), 15);
+	close(fd);
+	fd = open(p, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\0\0\0\0\nnext\n", 10), 10);
+	close(fd);
+	t0 = ms_mono_ms();
+	tail_poll(a->tail);
+	t0 = ms_mono_ms() - t0;
+	take_all(a);
+	assert_true(got_line("after the hole"));
+	assert_true(got_line("next"));
+	for (size_t i = 0; i < got.n; i++)
+		assert_true(got.len[i] > 0 && got.line[i][0] != '\0');
+	assert_int_equal(a->stats.lines_truncated, 0);
+	assert_true(a->stats.nul_bytes_skipped >= ((uint64_t)4 << 30) + 4);
+	assert_true(t0 < 2000);
+	stop(a);
+}
+
 /* Counts the lines of the file at path that hold what. */
 static int
 count_in(const char *path, const char *what)
@@ -2734,6 +2780,7 @@ main(void)
 		cmocka_unit_test(test_glob_limit),
 		cmocka_unit_test(test_glob_name_newline),
 		cmocka_unit_test(test_symlink_refused),
+		cmocka_unit_test(test_nul_hole),
 		cmocka_unit_test(test_unreadable_said),
 		cmocka_unit_test(test_steady_stream),
 		cmocka_unit_test(test_steady_two_files),
