@@ -201,6 +201,7 @@ struct agent_stats {
 	uint64_t files_limit;		/* glob matches not followed: AGENT_MAX_FILES reached */
 	uint64_t files_refused;		/* symbolic links not followed (not root's nor the agent's) */
 	uint64_t nul_bytes_skipped;	/* NUL bytes between lines (a hole after copytruncate) */
+	uint64_t read_errors;		/* unreadable blocks of followed files skipped */
 	uint64_t reserve_failures;	/* sequence reservation not written: reading paused */
 	uint64_t spool_full;		/* times reading paused on a full spool */
 	uint64_t spool_errors;		/* spool writes that failed (reading paused, retried) */

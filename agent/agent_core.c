@@ -356,7 +356,7 @@ agent_log_stats(const struct agent *a, const char *why)
 	    " batches_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
 	    " rotations=%" PRIu64 " truncations=%" PRIu64
 	    " reserve_failures=%" PRIu64 " files_limit=%" PRIu64 " files_refused=%" PRIu64
-	    " nul_bytes_skipped=%" PRIu64 " spool_bytes=%" PRIu64
+	    " nul_bytes_skipped=%" PRIu64 " read_errors=%" PRIu64 " spool_bytes=%" PRIu64
 	    " spool_segments=%" PRIu32 " spool_backlog=%" PRIu64 " spool_full=%" PRIu64
 	    " spool_errors=%" PRIu64 " spool_corrupt_bytes=%" PRIu64 " rate_limited=%" PRIu64
 	    " paused_ms=%" PRIu64 " failovers=%" PRIu64 " failbacks=%" PRIu64
@@ -365,7 +365,7 @@ agent_log_stats(const struct agent *a, const char *why)
 	    s->lines_recovered, s->events_sent,
 	    s->events_acked, s->batches_sent, s->connects, s->connect_failures,
 	    s->rotations, s->truncations, s->reserve_failures, s->files_limit, s->files_refused,
-	    s->nul_bytes_skipped, sp.bytes, sp.segments,
+	    s->nul_bytes_skipped, s->read_errors, sp.bytes, sp.segments,
 	    sp.backlog, s->spool_full, s->spool_errors, sp.corrupt_bytes, s->rate_limited,
 	    s->paused_ms, s->failovers, s->failbacks, s->send_blocked, sp.reused, sp.write_errors);
 }

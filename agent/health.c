@@ -282,6 +282,7 @@ report_counters(struct health_report *r, const struct agent_stats *s)
 		{ "count.files_limit", s->files_limit },
 		{ "count.files_refused", s->files_refused },
 		{ "count.nul_bytes_skipped", s->nul_bytes_skipped },
+		{ "count.read_errors", s->read_errors },
 		{ "count.reserve_failures", s->reserve_failures },
 		{ "count.rate_limited", s->rate_limited },
 		{ "count.paused_ms", s->paused_ms },

@@ -36,6 +36,13 @@
 #include "spool.h"
 
 #define TAIL_BUF (256 * 1024)
+/*
+ * A read of a followed file that fails (EIO: a bad block under the log) is
+ * tried again at every check for this long – a passing fault loses
+ * nothing – then the TAIL_BAD_BLOCK bytes around it are skipped.
+ */
+#define TAIL_READ_ERROR_MS 3000
+#define TAIL_BAD_BLOCK 4096
 /* Symbolic links followed in a row at most (tail_open_ro). */
 #define TAIL_LINK_MAX 8
 /* tail_file.open_errno of a path that is no regular file (a FIFO, a device). */
@@ -106,6 +113,9 @@ struct tail_file {
 	size_t pending;		/* lines of this generation spooled but not yet durable */
 	bool skipping;		/* inside an over-long line: drop to the next newline */
 	bool nul_said;		/* NUL bytes skipped and said since the last line taken */
+	bool read_failing;	/* a read at read_err_off failed (said), since read_err_ms */
+	uint64_t read_err_off;
+	int64_t read_err_ms;
 	uint64_t skip_seq;	/* while skipping: the number of that line's head */
 	bool modified;		/* inotify reported a write since the last check */
 	bool unterminated;	/* the last read stopped at a line without newline */
@@ -426,6 +436,7 @@ tail_finished_take(struct tail *t, uint64_t dev, uint64_t ino, const char *head,
 }
 
 static void tail_close_file(struct tail *, struct tail_file *);
+static bool tail_read_failed(struct tail *, struct tail_file *, uint64_t, int);
 
 /* The entry reading (dev, ino) – another name of that file – or NULL. */
 static struct tail_file *
@@ -1066,6 +1077,28 @@ tail_skip_hole(struct tail_file *f)
 }
 
 /*
+ * A read of f ended at end without a newline, short: the end of the file
+ * for now, or a bad block the kernel's read stopped before (it returns
+ * what it read before the block). One byte read there tells. Whether the
+ * block was skipped (tail_read_failed: read on).
+ */
+static bool
+tail_read_stopped(struct tail *t, struct tail_file *f, uint64_t end)
+{
+	char c;
+	ssize_t m;
+
+	do
+		m = pread(f->fd, &c, 1, (off_t)end);
+	while (m < 0 && errno == EINTR);
+	if (m >= 0) {
+		f->read_failing = false;
+		return false;
+	}
+	return tail_read_failed(t, f, end, errno);
+}
+
+/*
  * Reads f from its offset while complete lines are taken.
  * Returns 1 when it stopped because the spool is full (or failing), else 0.
  */
@@ -1081,13 +1114,19 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 		return 1;
 	f->unterminated = false;
 	while (f->fd >= 0) {
-		ssize_t n = pread(f->fd, t->buf, TAIL_BUF, (off_t)f->offset);
+		uint64_t at = f->offset;
+		ssize_t n = pread(f->fd, t->buf, TAIL_BUF, (off_t)at);
 		size_t start = 0;
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && tail_read_failed(t, f, f->offset, errno))
+			continue;
 		if (n <= 0)
 			break;
+		/* Read past where it failed: the fault passed. */
+		if (f->read_failing && at + (uint64_t)n > f->read_err_off)
+			f->read_failing = false;
 		while (start < (size_t)n) {
 			char *nl;
 			size_t len;
@@ -1181,14 +1220,23 @@ tail_read_file(struct tail *t, uint32_t idx, struct tail_file *f)
 			f->offset += len + 1;
 			start += len + 1;
 		}
-		/* No newline in the rest of the buffer: wait for more data. */
-		if (start < (size_t)n && (size_t)n < TAIL_BUF)
+		/*
+		 * No newline in the rest of the buffer: wait for more data – unless
+		 * the kernel's read stopped short before a bad block.
+		 */
+		if (start < (size_t)n && (size_t)n < TAIL_BUF) {
+			if (tail_read_stopped(t, f, at + (uint64_t)n))
+				continue;
 			break;
+		}
 		if (start == 0)
 			break;
 		/* A short read is the end of the file for now (saves a read of nothing). */
-		if ((size_t)n < TAIL_BUF)
+		if ((size_t)n < TAIL_BUF) {
+			if (f->skipping && tail_read_stopped(t, f, at + (uint64_t)n))
+				continue;
 			break;
+		}
 	}
 out:
 	if (nul > 0) {
@@ -1290,9 +1338,50 @@ tail_read_all(struct tail *t)
 }
 
 /*
+ * A read of f at at (where its line begins, f->offset, or further in it)
+ * failed with err: a bad block under the log, a network file system away.
+ * Said once; tried again at every check for TAIL_READ_ERROR_MS, then the
+ * block is skipped – the lines in it are lost, the line it ends in is
+ * dropped up to its newline (as an over-long line's rest) – and reading
+ * goes on after it. Left as it was, reading stopped there for good, and
+ * said nothing. Whether it skipped (read on).
+ */
+static bool
+tail_read_failed(struct tail *t, struct tail_file *f, uint64_t at, int err)
+{
+	int64_t now = ms_mono_ms();
+	uint64_t to;
+
+	if (!f->read_failing || f->read_err_off != at) {
+		ms_warn("event=file_read_error path=%s offset=%llu reason=\"%s\" note=\"tried again "
+		    "for %d ms, then skipped\"", f->path, (unsigned long long)at, strerror(err),
+		    TAIL_READ_ERROR_MS);
+		f->read_failing = true;
+		f->read_err_off = at;
+		f->read_err_ms = now;
+		return false;
+	}
+	if (now - f->read_err_ms < TAIL_READ_ERROR_MS)
+		return false;
+	to = (at / TAIL_BAD_BLOCK + 1) * TAIL_BAD_BLOCK;
+	t->a->stats.read_errors++;
+	ms_err("event=file_read_skipped path=%s from=%llu to=%llu note=\"unreadable: the lines "
+	    "in these bytes are lost, the line they end in is dropped\"", f->path,
+	    (unsigned long long)f->offset, (unsigned long long)to);
+	f->read_failing = false;
+	f->offset = to;
+	f->unterminated = false;
+	if (!f->skipping) {
+		f->skipping = true;
+		f->skip_seq = 0;	/* no head was shipped */
+	}
+	return true;
+}
+
+/*
  * Queues the unterminated rest of f (up to size) as one line: the writer
- * did not finish it in time. 0, or -1 when the queue is full (try again
- * later).
+ * did not finish it in time. 0, or -1 when the queue is full or the file
+ * cannot be read there (try again later).
  */
 static int
 tail_partial(struct tail *t, uint32_t idx, struct tail_file *f, uint64_t size)
@@ -1303,8 +1392,25 @@ tail_partial(struct tail *t, uint32_t idx, struct tail_file *f, uint64_t size)
 	if (len > MS_PROTO_MAX_LINE)
 		len = MS_PROTO_MAX_LINE;
 	n = pread(f->fd, t->buf, (size_t)len, (off_t)f->offset);
-	if (n <= 0)
+	if (n < 0) {
+		(void)tail_read_failed(t, f, f->offset, errno);
+		return -1;	/* tried again (or read on after the block) */
+	}
+	if (n == 0)
 		return 0;
+	if ((uint64_t)n < len) {
+		/*
+		 * Short of the size: the kernel stops before a bad block (or the
+		 * file shrank). Not the line's end: shipped as it was, reading
+		 * jumped to size over every line after the block.
+		 */
+		char c;
+		ssize_t m = pread(f->fd, &c, 1, (off_t)(f->offset + (uint64_t)n));
+
+		if (m < 0)
+			(void)tail_read_failed(t, f, f->offset + (uint64_t)n, errno);
+		return -1;
+	}
 	if (!f->skipping) {
 		if (!tail_line(t, idx, f, t->buf, (size_t)n, size, ms_now_ms()))
 			return -1;

@@ -27,6 +27,7 @@
 #include "ms_util.h"
 #include "spool.h"
 #include "sync_fault.h"
+#include "disk_fault.h"
 
 #define MAX_GOT 512
 
@@ -1735,6 +1736,56 @@ test_unreadable_said(void **state)
 	stop(a);
 }
 
+/*
+ * A bad block under a followed log (EIO; the kernel's read stops short
+ * before it): the agent must say so, and read on after it – not stop
+ * there for good, nor jump over every line after it to the file's end as
+ * the rest of an unfinished line.
+ */
+static bool
+got_last_bad(struct agent *a)
+{
+	(void)a;
+	return got.n > 0 && strncmp(got.line[got.n - 1], "line 149 ", 9) == 0;
+}
+
+static void
+test_read_error(void **state)
+{
+	const char *files[] = { "bad.log:beginning" };
+	struct agent *a;
+	char p[512], line[128], want[32];
+	FILE *fp;
+
+	(void)state;
+	reset();
+	path_in(p, sizeof(p), "bad.log");
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 150; i++) {
+		/* 100 bytes each: line k is [100k, 100k + 100) */
+		snprintf(line, sizeof(line), "line %03d %0*d", i, 90, 0);
+		fprintf(fp, "%s\n", line);
+	}
+	fclose(fp);
+	fault_on(p, 4096, 8192, -1);
+	a = start(100, files, 1);
+	assert_true(poll_until(a, got_last_bad));
+	fault.ino = 0;
+	assert_int_equal(a->stats.read_errors, 1);
+	/* Lines 0-39 before the block, 82-149 after it; 40-81 lost (81 ends in it). */
+	assert_int_equal(got.n, 40 + 68);
+	for (size_t i = 0; i < got.n; i++) {
+		int k = i < 40 ? (int)i : (int)i + 42;
+
+		snprintf(want, sizeof(want), "line %03d ", k);
+		assert_int_equal(strncmp(got.line[i], want, 9), 0);
+		assert_int_equal(got.len[i], 99);
+	}
+	assert_int_equal(a->stats.lines_unterminated, 0);
+	stop(a);
+}
+
 static int
 setup(void **state)
 {
@@ -2782,6 +2833,7 @@ main(void)
 		cmocka_unit_test(test_symlink_refused),
 		cmocka_unit_test(test_nul_hole),
 		cmocka_unit_test(test_unreadable_said),
+		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_steady_stream),
 		cmocka_unit_test(test_steady_two_files),
 		cmocka_unit_test(test_noatime),
