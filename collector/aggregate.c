@@ -10,6 +10,8 @@
 
 #define AGG_MAX_RULES 256
 #define AGG_MAX_TAGS 16
+/* Group-by fields a summary names (sigma_corr allows as many). */
+#define AGG_MAX_GROUP 16
 
 struct agg_rule {
 	char name[128];
@@ -30,6 +32,10 @@ struct agg_sum {
 	const char *agent_id, *host, *src_ip;
 	const char *tagp[AGG_MAX_TAGS];
 	size_t ntags;
+	/* A correlation's group-by names and values (part of the key): into text. */
+	const char *gnames[AGG_MAX_GROUP];
+	struct ms_str gvals[AGG_MAX_GROUP];
+	size_t ngroup;
 	char *users[ALERT_MAX_USERS];
 	unsigned n_users;
 	char *samples[ALERT_MAX_SAMPLES];	/* a ring: the latest ones */
@@ -218,26 +224,45 @@ lane_oldest(struct aggregate *ag)
 
 /* Bytes of a rule id in a key: ids are UUIDs or names; a longer one is cut. */
 #define AGG_KEY_RULE_MAX	256
+/* The key buffer: room for the fixed parts and 16 group values of 256 bytes (sigma_corr's caps). */
+#define AGG_KEY_MAX		8192
 
 /*
- * The key: rule, agent, source IP, first user, group-by values; \x1f
- * between. Each part is cut to the room left (ksz > AGG_KEY_RULE_MAX +
- * the fixed parts, so a long rule id never pushes the source out).
+ * The key: rule, agent, source IP, first user, group-by values; each part
+ * after its length in 2 bytes (as sigma_corr's group keys), so that a
+ * value holding any byte never reads as two parts: with a separator byte
+ * instead, the group values ("x\x1fy", "z") and ("x", "y\x1fz") of log
+ * text were one key, and two attacks one window. A part past the room
+ * left is cut, and then an FNV-1a hash of every part, whole, ends the key
+ * (the room for it kept): keys that differ only past the cut stay apart.
  */
 static size_t
 make_key(const struct alert *a, char *k, size_t ksz)
 {
-	size_t n = 0;
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t n = 0, room = ksz - 8;
+	bool cut = false;
 
 #define KPUT(s, len) do { \
-		size_t l_ = (len); \
-		if (n + 1 >= ksz) \
+		const unsigned char *s_ = (const unsigned char *)(s); \
+		size_t l_ = (len), c_ = l_; \
+		h = (h ^ (l_ >> 8)) * UINT64_C(1099511628211); \
+		h = (h ^ (l_ & 0xff)) * UINT64_C(1099511628211); \
+		for (size_t i_ = 0; i_ < l_; i_++) \
+			h = (h ^ s_[i_]) * UINT64_C(1099511628211); \
+		if (n + 2 > room) { \
+			cut = true; \
 			break; \
-		if (l_ > ksz - n - 1) \
-			l_ = ksz - n - 1; \
-		memcpy(k + n, (s), l_); \
-		n += l_; \
-		k[n++] = '\x1f'; \
+		} \
+		if (c_ > room - n - 2) { \
+			c_ = room - n - 2; \
+			cut = true; \
+		} \
+		k[n++] = (char)(c_ >> 8 & 0xff); \
+		k[n++] = (char)(c_ & 0xff); \
+		if (c_) \
+			memcpy(k + n, s_, c_); \
+		n += c_; \
 	} while (0)
 	KPUT(a->rule_id ? a->rule_id : "", a->rule_id ? strnlen(a->rule_id, AGG_KEY_RULE_MAX) : 0);
 	KPUT(a->agent_id, strnlen(a->agent_id, sizeof(a->agent_id)));
@@ -246,9 +271,14 @@ make_key(const struct alert *a, char *k, size_t ksz)
 		KPUT(a->users[0], strnlen(a->users[0], ALERT_USER_MAX));
 	else
 		KPUT("", 0);
-	for (size_t i = 0; i < a->ngroup && n + 2 < ksz; i++)
-		KPUT(a->group_values[i].p, a->group_values[i].len);
+	for (size_t i = 0; i < a->ngroup; i++)
+		KPUT(a->group_values[i].p, a->group_values[i].len > 0xffff ? 0xffff :
+		    a->group_values[i].len);
 #undef KPUT
+	if (cut) {
+		memcpy(k + n, &h, 8);
+		n += 8;
+	}
 	return n;
 }
 
@@ -290,13 +320,16 @@ sum_new(const struct alert *a)
 	size_t l_agent = strnlen(a->agent_id, sizeof(a->agent_id) - 1);
 	size_t l_host = strnlen(a->host, sizeof(a->host) - 1);
 	size_t l_src = strnlen(a->src_ip, sizeof(a->src_ip) - 1);
-	size_t l_tags = 0, need;
+	size_t ngroup = a->ngroup < AGG_MAX_GROUP ? a->ngroup : AGG_MAX_GROUP;
+	size_t l_tags = 0, l_group = 0, need;
 	struct agg_sum *s;
 	char *at;
 
 	for (size_t i = 0; i < ntags; i++)
 		l_tags += strlen(a->tags[i]) + 1;
-	need = l_id + l_title + l_name + l_sev + l_agent + l_host + l_src + 7 + l_tags;
+	for (size_t i = 0; i < ngroup; i++)
+		l_group += strlen(a->group_names[i]) + 1 + a->group_values[i].len + 1;
+	need = l_id + l_title + l_name + l_sev + l_agent + l_host + l_src + 7 + l_tags + l_group;
 	if ((s = calloc(1, sizeof(*s) + need)) == NULL)
 		return NULL;
 	at = s->text;
@@ -314,7 +347,27 @@ sum_new(const struct alert *a)
 	for (size_t i = 0; i < ntags; i++)
 		s->tagp[i] = text_put(&at, a->tags[i], strlen(a->tags[i]));
 	s->ntags = ntags;
+	for (size_t i = 0; i < ngroup; i++) {
+		s->gnames[i] = text_put(&at, a->group_names[i], strlen(a->group_names[i]));
+		s->gvals[i] = ms_str_make(text_put(&at, a->group_values[i].p,
+		    a->group_values[i].len), a->group_values[i].len);
+	}
+	s->ngroup = ngroup;
 	return s;
+}
+
+/* Users of the window, each once, as many as fit. */
+static void
+sum_users(struct agg_sum *s, const struct alert *a)
+{
+	for (unsigned i = 0; i < a->n_users && i < ALERT_MAX_USERS; i++) {
+		bool seen = false;
+		for (unsigned k = 0; k < s->n_users && !seen; k++)
+			seen = strncmp(s->users[k], a->users[i], ALERT_USER_MAX - 1) == 0;
+		if (!seen && s->n_users < ALERT_MAX_USERS &&
+		    (s->users[s->n_users] = dup_field(a->users[i], ALERT_USER_MAX)) != NULL)
+			s->n_users++;
+	}
 }
 
 static void
@@ -331,15 +384,7 @@ fold(struct agg_entry *e, const struct alert *a)
 		e->last_ms = a->last_ms;
 	if (s == NULL)
 		return;
-	/* Users of the window, each once, as many as fit. */
-	for (unsigned i = 0; i < a->n_users && i < ALERT_MAX_USERS; i++) {
-		bool seen = false;
-		for (unsigned k = 0; k < s->n_users && !seen; k++)
-			seen = strncmp(s->users[k], a->users[i], ALERT_USER_MAX - 1) == 0;
-		if (!seen && s->n_users < ALERT_MAX_USERS &&
-		    (s->users[s->n_users] = dup_field(a->users[i], ALERT_USER_MAX)) != NULL)
-			s->n_users++;
-	}
+	sum_users(s, a);
 	/*
 	 * The latest samples, in a ring. A slot's buffer is reused when the
 	 * line fits (a folded rule's lines are of a size): no malloc and free
@@ -395,6 +440,10 @@ emit_summary(struct agg_entry *e, detect_emit_fn emit, void *arg)
 	put_field(a->src_ip, sizeof(a->src_ip), s->src_ip);
 	a->tags = s->ntags ? s->tagp : NULL;
 	a->ntags = s->ntags;
+	/* Which group it is: the key's group-by values (two groups' summaries were alike). */
+	a->group_names = s->ngroup ? s->gnames : NULL;
+	a->group_values = s->ngroup ? s->gvals : NULL;
+	a->ngroup = s->ngroup;
 	for (unsigned i = 0; i < s->n_users; i++)
 		put_field(a->users[i], sizeof(a->users[i]), s->users[i]);
 	a->n_users = s->n_users;
@@ -421,7 +470,7 @@ bool
 aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
     detect_emit_fn emit, void *arg)
 {
-	char k[1024];
+	char k[AGG_KEY_MAX];
 	size_t klen;
 	int64_t w = rule_window(ag, a);
 	struct agg_lane *lane;
@@ -467,6 +516,13 @@ aggregate_offer(struct aggregate *ag, const struct alert *a, int64_t now_ms,
 	e->last_ms = a->last_ms;
 	memcpy(e->first_id, a->id, sizeof(e->first_id));
 	e->first_id[sizeof(e->first_id) - 1] = '\0';
+	/*
+	 * "Every user" of the window includes the first alert's: its users
+	 * after the first (the key's) are kept now, as nothing else keeps
+	 * them (out of memory: they are left out, the alert is sent anyway).
+	 */
+	if (a->n_users > 1 && (e->sum = sum_new(a)) != NULL)
+		sum_users(e->sum, a);
 	return false;
 }
 

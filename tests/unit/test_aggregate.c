@@ -18,6 +18,7 @@ struct sink {
 	struct alert a[16];
 	char title[16][64];
 	char tag0[16][64];
+	char group[16][300];	/* "name=value" of each group-by field, ';' after each */
 	int n;
 };
 
@@ -31,6 +32,13 @@ collect(struct alert *a, void *arg)
 	/* Strings of a summary are the aggregate's: copy what the test checks. */
 	snprintf(s->title[s->n], sizeof(s->title[0]), "%s", a->rule_title);
 	snprintf(s->tag0[s->n], sizeof(s->tag0[0]), "%s", a->ntags ? a->tags[0] : "");
+	s->group[s->n][0] = '\0';
+	for (size_t i = 0; i < a->ngroup; i++) {
+		size_t o = strlen(s->group[s->n]);
+
+		snprintf(s->group[s->n] + o, sizeof(s->group[0]) - o, "%s=%.*s;", a->group_names[i],
+		    (int)a->group_values[i].len, a->group_values[i].p);
+	}
 	s->n++;
 }
 
@@ -342,6 +350,97 @@ test_long_rule_id(void **state)
 	aggregate_free(ag);
 }
 
+/*
+ * A correlation's group-by values are part of the key: the summary of a
+ * window must say which group it is (two groups' summaries were the same
+ * document but for their counts), and every user of the window, those of
+ * its first alert included.
+ */
+static void
+test_summary_group_and_users(void **state)
+{
+	static const char *const gnames[] = { "TargetUserName" };
+	struct ms_str g1[] = { { "alice", 5 } }, g2[] = { { "bob", 3 } };
+	char err[128];
+	struct aggregate *ag = aggregate_new(60000, "", 100, err, sizeof(err));
+	struct sink s = { .n = 0 };
+	struct alert a;
+
+	(void)state;
+	assert_non_null(ag);
+	for (int round = 0; round < 2; round++) {
+		mk(&a, "corr", "", "root", 5, 0, "s", round ? "id-b" : "id-a");
+		a.group_names = gnames;
+		a.group_values = round ? g2 : g1;
+		a.ngroup = 1;
+		/* The first alert of each window names a second user. */
+		snprintf(a.users[1], sizeof(a.users[1]), "%s", round ? "svc-b" : "svc-a");
+		a.n_users = 2;
+		assert_false(aggregate_offer(ag, &a, round, collect, &s));
+		a.n_users = 1;
+		assert_true(aggregate_offer(ag, &a, 10 + round, collect, &s));
+	}
+	aggregate_tick(ag, 60100, false, 0, collect, &s);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.group[0], "TargetUserName=alice;");
+	assert_string_equal(s.group[1], "TargetUserName=bob;");
+	assert_int_equal(s.a[0].n_users, 2);
+	assert_string_equal(s.a[0].users[0], "root");
+	assert_string_equal(s.a[0].users[1], "svc-a");
+	assert_string_equal(s.a[1].users[1], "svc-b");
+	aggregate_free(ag);
+}
+
+/*
+ * Distinct keys stay distinct: group-by values are log text (a byte
+ * 0x1f in one used to read as the key's separator: ("x\x1fy", "z") and
+ * ("x", "y\x1fz") were one window), and four group values of 256 bytes
+ * (the correlation engine's cap) used to be cut to the key buffer, so
+ * groups differing in the last one were folded into one alert.
+ */
+static void
+test_key_distinct(void **state)
+{
+	static const char *const gnames[] = { "a", "b", "c", "d" };
+	static char v[2][4][256];
+	struct ms_str ga[] = { { "x\x1fy", 3 }, { "z", 1 } }, gb[] = { { "x", 1 }, { "y\x1fz", 3 } };
+	struct ms_str gl[2][4];
+	char err[128];
+	struct aggregate *ag = aggregate_new(60000, "", 100, err, sizeof(err));
+	struct sink s = { .n = 0 };
+	struct alert a;
+
+	(void)state;
+	assert_non_null(ag);
+	mk(&a, "corr", "", NULL, 1, 0, "s", "id-1");
+	a.group_names = gnames;
+	a.group_values = ga;
+	a.ngroup = 2;
+	assert_false(aggregate_offer(ag, &a, 0, collect, &s));
+	a.group_values = gb;
+	assert_false(aggregate_offer(ag, &a, 1, collect, &s));	/* another group: sent */
+	aggregate_free(ag);
+	ag = aggregate_new(60000, "", 100, err, sizeof(err));
+	assert_non_null(ag);
+
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < 4; i++) {
+			memset(v[k][i], 'a' + i, sizeof(v[k][i]));
+			gl[k][i] = ms_str_make(v[k][i], sizeof(v[k][i]));
+		}
+		v[k][3][255] = (char)('0' + k);	/* the last byte of the last value differs */
+	}
+	mk(&a, "corr3-0123456789abcdef0123456789abcdef", "192.0.2.1", "someone", 1, 0, "s", "id-2");
+	a.group_names = gnames;
+	a.ngroup = 4;
+	a.group_values = gl[0];
+	assert_false(aggregate_offer(ag, &a, 2, collect, &s));
+	a.group_values = gl[1];
+	assert_false(aggregate_offer(ag, &a, 3, collect, &s));	/* another group: sent */
+	assert_int_equal(aggregate_open(ag), 2);
+	aggregate_free(ag);
+}
+
 int
 main(void)
 {
@@ -352,6 +451,8 @@ main(void)
 		cmocka_unit_test(test_long_rule_id),
 		cmocka_unit_test(test_mixed_lengths),
 		cmocka_unit_test(test_tick_limit),
+		cmocka_unit_test(test_summary_group_and_users),
+		cmocka_unit_test(test_key_distinct),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
