@@ -15,6 +15,7 @@
  * parser (JSON is YAML); a document it cannot read is still printed raw.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -532,6 +533,14 @@ print_entries(redisContext *rc, const struct aopts *o, const redisReply *entries
 	return rc_;
 }
 
+/* The stream's counts (XINFO STREAM, Redis 7), for gaps: see gap_check. */
+struct counts {
+	bool known;
+	long long added, length;
+};
+static redisReply *with_counts(redisContext *rc, const struct aopts *o, struct counts *c,
+    redisReply **r_fail, const char *fmt, ...);
+
 /* --- list ---------------------------------------------------------------- */
 
 /*
@@ -540,7 +549,7 @@ print_entries(redisContext *rc, const struct aopts *o, const redisReply *entries
  * chunks, so filters that match rarely still find their N.
  */
 static int
-cmd_list(redisContext *rc, const struct aopts *o, char *last, size_t lastsz)
+cmd_list(redisContext *rc, const struct aopts *o, char *last, size_t lastsz, long long *ord)
 {
 	char end[48], start[48];
 	redisReply **chunks = NULL;
@@ -553,14 +562,33 @@ cmd_list(redisContext *rc, const struct aopts *o, char *last, size_t lastsz)
 	snprintf(start, sizeof(start), "%s", "-");
 	if (o->since_ms)
 		snprintf(start, sizeof(start), "%lld", (long long)o->since_ms);
-	/* Where following starts: after the newest entry now. */
+	/*
+	 * Where following starts: after the newest entry now, and how many
+	 * were ever added up to it (the follower's position, for gaps).
+	 */
 	if (last) {
-		redisReply *r = redisCommand(rc, "XREVRANGE %s + - COUNT 1", o->stream);
-		if (!reply_ok(rc, r, "XREVRANGE"))
+		struct counts c;
+		redisReply *fail, *x, *r = with_counts(rc, o, &c, &fail, "XREVRANGE %s + - COUNT 1",
+		    o->stream);
+
+		if (r == NULL) {
+			reply_ok(rc, fail, "XREVRANGE");
+			if (fail)
+				freeReplyObject(fail);
 			goto redis_fail;
-		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1)
-			ms_copy(last, lastsz, r->element[0]->element[0]->str,
-			    r->element[0]->element[0]->len);
+		}
+		x = r->element[0];
+		if (x->type == REDIS_REPLY_ARRAY && x->elements == 1)
+			ms_copy(last, lastsz, x->element[0]->element[0]->str,
+			    x->element[0]->element[0]->len);
+		else
+			/*
+			 * Empty (or no stream yet): everything stored from now on.
+			 * "$" would be read anew by each XREAD, losing what came
+			 * between two of them.
+			 */
+			ms_copy(last, lastsz, "0-0", 3);
+		*ord = c.known ? c.added : -1;
 		freeReplyObject(r);
 	}
 	while (found < (size_t)o->count) {
@@ -652,26 +680,290 @@ on_signal(int sig)
 	stop_flag = 1;
 }
 
-static int
-follow_plain(redisContext *rc, const struct aopts *o, char *last, size_t lastsz)
+/*
+ * A reply that means the connection is gone (Redis restarted, the network
+ * dropped) or Redis is not ready yet (loading its data after a restart):
+ * a follower waits and goes on from where it was, rather than ending –
+ * started again, it would begin at the stream's end and never show what
+ * was stored meanwhile.
+ */
+static bool
+transient(const redisContext *rc, const redisReply *r)
 {
+	if (r == NULL)
+		return rc->err == REDIS_ERR_IO || rc->err == REDIS_ERR_EOF;
+	return r->type == REDIS_REPLY_ERROR && (strncmp(r->str, "LOADING", 7) == 0 ||
+	    strncmp(r->str, "BUSY", 4) == 0 || strncmp(r->str, "MASTERDOWN", 10) == 0 ||
+	    strncmp(r->str, "TRYAGAIN", 8) == 0);
+}
+
+/* A second's pause, cut short by SIGINT/SIGTERM. */
+static void
+pause_1s(void)
+{
+	for (int i = 0; i < 10 && !stop_flag; i++)
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+}
+
+/*
+ * After a transient failure: connects again (when the connection is gone)
+ * every second until it works; false when a signal ended the wait.
+ */
+static bool
+follow_resume(redisContext *rc, const redisReply *r)
+{
+	bool said = false;
+
+	if (r != NULL) {
+		fprintf(stderr, "minisocctl alerts: Redis: %s; trying again\n", r->str);
+		pause_1s();
+		return !stop_flag;
+	}
 	while (!stop_flag) {
-		redisReply *r = redisCommand(rc, "XREAD COUNT 200 BLOCK 1000 STREAMS %s %s", o->stream,
-		    last);
-		if (!reply_ok(rc, r, "XREAD")) {
+		if (!said)
+			fprintf(stderr, "minisocctl alerts: lost Redis (%s); connecting again every "
+			    "second\n", rc->errstr);
+		said = true;
+		pause_1s();
+		if (!stop_flag && redisReconnect(rc) == REDIS_OK) {
+			fprintf(stderr, "minisocctl alerts: connected to Redis again\n");
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Gaps. The stream is trimmed from its oldest end (the collector's
+ * redis.stream_maxlen): a reader that falls behind by more than that
+ * loses alerts it never saw, and XREAD just goes on at the oldest one
+ * left. Redis 7 counts every entry ever added (XINFO STREAM
+ * entries-added); entries-added - length were removed, the oldest ones.
+ * A reader that knows how many it has gone past (its position, ord)
+ * sees a gap when more than that were removed, and says so on stderr
+ * ("gap: ..."), so that the operator knows the list is not complete and
+ * looks elsewhere (minisocctl search, the collector's log). Older Redis
+ * has no such count: nothing is said.
+ */
+
+/* entries-added and length of an XINFO STREAM reply (RESP2: a flat list). */
+static void
+counts_of(const redisReply *r, struct counts *c)
+{
+	const char *names[2] = { "entries-added", "length" };
+	long long *vals[2] = { &c->added, &c->length };
+	int found = 0;
+
+	c->known = false;
+	if (r == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "no such key")) {
+		c->added = c->length = 0;	/* no stream yet */
+		c->known = true;
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		for (int k = 0; k < 2; k++)
+			if (r->element[i]->type == REDIS_REPLY_STRING &&
+			    strcmp(r->element[i]->str, names[k]) == 0 &&
+			    r->element[i + 1]->type == REDIS_REPLY_INTEGER) {
+				*vals[k] = r->element[i + 1]->integer;
+				found |= 1 << k;
+			}
+	c->known = found == 3;
+}
+
+/*
+ * cmd (with its argument list) and XINFO STREAM in one MULTI/EXEC: what
+ * the one returned and the stream's counts at that very moment. The
+ * EXEC reply (cmd's reply is its element 0), or NULL with *r_fail the
+ * failed reply (or NULL when the connection failed; the caller frees it).
+ */
+static redisReply *
+with_counts(redisContext *rc, const struct aopts *o, struct counts *c, redisReply **r_fail,
+    const char *fmt, ...)
+{
+	redisReply *r = NULL;
+	void *rep;
+	va_list ap;
+	int rv;
+
+	*r_fail = NULL;
+	c->known = false;
+	va_start(ap, fmt);
+	if (redisAppendCommand(rc, "MULTI") != REDIS_OK ||
+	    (rv = redisvAppendCommand(rc, fmt, ap)) != REDIS_OK ||
+	    redisAppendCommand(rc, "XINFO STREAM %s", o->stream) != REDIS_OK ||
+	    redisAppendCommand(rc, "EXEC") != REDIS_OK) {
+		va_end(ap);
+		return NULL;
+	}
+	va_end(ap);
+	for (int i = 0; i < 4; i++) {
+		rep = NULL;
+		if (redisGetReply(rc, &rep) != REDIS_OK) {
+			if (r)
+				freeReplyObject(r);
+			return NULL;
+		}
+		if (i < 3 && ((redisReply *)rep)->type == REDIS_REPLY_ERROR && r == NULL) {
+			r = rep;	/* the first failure is the one told */
+			continue;
+		}
+		if (i < 3) {
+			freeReplyObject(rep);
+			continue;
+		}
+		if (r != NULL) {
+			freeReplyObject(rep);
+			*r_fail = r;
+			return NULL;
+		}
+		r = rep;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+		*r_fail = r;
+		return NULL;
+	}
+	counts_of(r->element[1], c);
+	return r;
+}
+
+/*
+ * A reader at position *ord (entries ever added that it has gone past)
+ * that is about to read on: says the gap when more were removed than
+ * that, and moves *ord to the oldest entry left. *ord < 0: not known.
+ */
+static void
+gap_check(const struct aopts *o, const struct counts *c, long long *ord, const char *after,
+    const char *who)
+{
+	long long removed;
+
+	if (!c->known || *ord < 0)
+		return;
+	removed = c->added - c->length;
+	if (c->added < *ord) {
+		/* A stream made anew (Redis lost its data, the key deleted): counted from here. */
+		*ord = removed;
+		return;
+	}
+	if (removed <= *ord)
+		return;
+	fprintf(stderr, "minisocctl alerts: gap: %lld alert(s) stored after %s were trimmed from %s "
+	    "before %s read them (redis.stream_maxlen)\n", removed - *ord, after, o->stream, who);
+	*ord = removed;
+}
+
+/*
+ * New entries after last, printed, until a signal. The reads are XREAD
+ * with the stream's counts in one MULTI/EXEC (gap_check); when there is
+ * nothing new, a blocking XREAD waits for something (what it returns is
+ * read again by the next round). A lost connection or a Redis that is
+ * loading is waited out, and reading goes on from last.
+ */
+static int
+follow_plain(redisContext *rc, const struct aopts *o, char *last, size_t lastsz, long long ord)
+{
+	char next[64];
+
+	while (!stop_flag) {
+		struct counts c;
+		redisReply *fail, *x, *ents = NULL;
+		redisReply *r = with_counts(rc, o, &c, &fail, "XREAD COUNT 200 STREAMS %s %s",
+		    o->stream, last);
+
+		if (r == NULL) {
+			bool go_on;
+
+			if (stop_flag || !transient(rc, fail)) {
+				reply_ok(rc, fail, "XREAD");
+				if (fail)
+					freeReplyObject(fail);
+				return stop_flag ? 0 : EXIT_REDIS;
+			}
+			go_on = follow_resume(rc, fail);
+			if (fail)
+				freeReplyObject(fail);
+			if (!go_on)
+				break;
+			continue;
+		}
+		x = r->element[0];
+		if (x->type == REDIS_REPLY_ARRAY && x->elements == 1 &&
+		    x->element[0]->type == REDIS_REPLY_ARRAY && x->element[0]->elements == 2 &&
+		    x->element[0]->element[1]->type == REDIS_REPLY_ARRAY)
+			ents = x->element[0]->element[1];
+		if (ents == NULL || ents->elements == 0) {
+			freeReplyObject(r);
+			/* Nothing new: wait for something (read by the next round). */
+			r = redisCommand(rc, "XREAD COUNT 1 BLOCK 1000 STREAMS %s %s", o->stream, last);
+			if (r != NULL && r->type != REDIS_REPLY_ERROR) {
+				freeReplyObject(r);
+				continue;
+			}
+			if (!stop_flag && transient(rc, r)) {
+				bool go_on = follow_resume(rc, r);
+
+				if (r)
+					freeReplyObject(r);
+				if (!go_on)
+					break;
+				continue;
+			}
+			reply_ok(rc, r, "XREAD");
 			if (r)
 				freeReplyObject(r);
 			return stop_flag ? 0 : EXIT_REDIS;
 		}
-		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-		    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
-		    print_entries(rc, o, r->element[0]->element[1], last, lastsz) < 0) {
+		gap_check(o, &c, &ord, last, "this follower");
+		/* last moves only once the entries are printed: a failure reads them again. */
+		ms_copy(next, sizeof(next), last, strlen(last));
+		if (print_entries(rc, o, ents, next, sizeof(next)) < 0) {
+			bool go_on = !stop_flag && transient(rc, NULL) && follow_resume(rc, NULL);
+
 			freeReplyObject(r);
-			return EXIT_REDIS;
+			if (go_on)
+				continue;
+			return stop_flag ? 0 : EXIT_REDIS;
 		}
+		ms_copy(last, lastsz, next, strlen(next));
+		if (ord >= 0)
+			ord += (long long)ents->elements;
 		freeReplyObject(r);
 	}
 	return 0;
+}
+
+/*
+ * Pending entries of this consumer that were trimmed from the stream
+ * before it acknowledged them come back as [id, nil] (XREADGROUP from 0):
+ * named on stderr, then acknowledged like the others (nothing else can be
+ * done with them) – not passed over without a word.
+ */
+static void
+group_say_trimmed(const struct aopts *o, const redisReply *entries)
+{
+	size_t n = 0;
+	const char *first = NULL, *lastid = NULL;
+
+	for (size_t i = 0; i < entries->elements; i++) {
+		const redisReply *e = entries->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    (e->elements == 2 && e->element[1]->type == REDIS_REPLY_ARRAY))
+			continue;
+		if (first == NULL)
+			first = e->element[0]->str;
+		lastid = e->element[0]->str;
+		n++;
+	}
+	if (n)
+		fprintf(stderr, "minisocctl alerts: gap: %zu alert(s) given to this consumer (%s .. %s) "
+		    "were trimmed from %s before they were acknowledged (redis.stream_maxlen)\n", n,
+		    first, lastid, o->stream);
 }
 
 /* Prints then acknowledges the entries of a reply array; 0 or -1. */
@@ -680,6 +972,7 @@ group_handle(redisContext *rc, const struct aopts *o, const redisReply *entries)
 {
 	if (entries == NULL || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
 		return 0;
+	group_say_trimmed(o, entries);
 	if (print_entries(rc, o, entries, NULL, 0) < 0)
 		return -1;
 	/* Printed (and flushed): only now may the group forget them. */
@@ -700,28 +993,61 @@ group_handle(redisContext *rc, const struct aopts *o, const redisReply *entries)
 	return 0;
 }
 
-static int
-follow_group(redisContext *rc, const struct aopts *o)
+/*
+ * The group's position (XINFO GROUPS entries-read, Redis 7) against what
+ * was removed from the stream: alerts trimmed before the group was given
+ * them are said (gap_check), at start and after a reconnection.
+ */
+static void
+group_gap_check(redisContext *rc, const struct aopts *o)
 {
-	char consumer[300], cursor[64] = "0-0";
+	struct counts c;
+	redisReply *fail, *r = with_counts(rc, o, &c, &fail, "XINFO GROUPS %s", o->stream);
+	char who[300], pos[64] = "";
+	long long ord = -1;
+
+	if (r != NULL && r->element[0]->type == REDIS_REPLY_ARRAY) {
+		const redisReply *gs = r->element[0];
+		for (size_t i = 0; i < gs->elements; i++) {
+			const redisReply *g = gs->element[i];
+			if (g->type != REDIS_REPLY_ARRAY || !eq(entry_field(g, "name"), o->group))
+				continue;
+			for (size_t k = 0; k + 1 < g->elements; k += 2)
+				if (g->element[k]->type == REDIS_REPLY_STRING &&
+				    strcmp(g->element[k]->str, "entries-read") == 0 &&
+				    g->element[k + 1]->type == REDIS_REPLY_INTEGER)
+					ord = g->element[k + 1]->integer;
+			if (entry_field(g, "last-delivered-id"))
+				snprintf(pos, sizeof(pos), "%s", entry_field(g, "last-delivered-id"));
+		}
+	}
+	snprintf(who, sizeof(who), "the group %s", o->group);
+	/* entries-read is not known (nil) for a group made on an empty stream: at 0-0 it is 0. */
+	if (ord < 0 && strcmp(pos, "0-0") == 0)
+		ord = 0;
+	if (pos[0])
+		gap_check(o, &c, &ord, pos, who);
+	if (r)
+		freeReplyObject(r);
+	if (fail)
+		freeReplyObject(fail);
+}
+
+#define FOLLOW_AGAIN (-1)
+
+/* One run of follow_group until a signal (0), a failure (EXIT_REDIS) or a lost connection (FOLLOW_AGAIN). */
+static int
+follow_group_run(redisContext *rc, const struct aopts *o, const char *consumer)
+{
+	char cursor[64] = "0-0";
 	redisReply *r;
 	int64_t last_claim = 0;
 
-	if (o->consumer)
-		snprintf(consumer, sizeof(consumer), "%s", o->consumer);
-	else {
-		char h[256] = "host";
-		gethostname(h, sizeof(h) - 1);
-		snprintf(consumer, sizeof(consumer), "%s:%ld", h, (long)getpid());
-	}
 	r = redisCommand(rc, "XGROUP CREATE %s %s $ MKSTREAM", o->stream, o->group);
-	if (r == NULL || (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0)) {
-		reply_ok(rc, r, "XGROUP CREATE");
-		if (r)
-			freeReplyObject(r);
-		return EXIT_REDIS;
-	}
+	if (r == NULL || (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0))
+		goto fail;
 	freeReplyObject(r);
+	group_gap_check(rc, o);
 	/* First what this consumer was given before and did not acknowledge (a restart). */
 	r = redisCommand(rc, "XREADGROUP GROUP %s %s COUNT 1000 STREAMS %s 0", o->group, consumer,
 	    o->stream);
@@ -731,6 +1057,7 @@ follow_group(redisContext *rc, const struct aopts *o)
 	    group_handle(rc, o, r->element[0]->element[1]) < 0)
 		goto fail;
 	freeReplyObject(r);
+	r = NULL;
 	while (!stop_flag) {
 		/* Then what other consumers left unacknowledged for too long. */
 		if (ms_mono_ms() - last_claim >= 1000) {
@@ -743,6 +1070,14 @@ follow_group(redisContext *rc, const struct aopts *o)
 				if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
 					break;
 				ms_copy(cursor, sizeof(cursor), r->element[0]->str, r->element[0]->len);
+				/* Redis 7: the ids it found trimmed away, dropped from the pending list. */
+				if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY &&
+				    r->element[2]->elements > 0)
+					fprintf(stderr, "minisocctl alerts: gap: %zu alert(s) left "
+					    "unacknowledged by another consumer (%s ..) were trimmed from %s "
+					    "before they were acknowledged (redis.stream_maxlen)\n",
+					    r->element[2]->elements, r->element[2]->element[0]->str,
+					    o->stream);
 				if (group_handle(rc, o, r->element[1]) < 0)
 					goto fail;
 				freeReplyObject(r);
@@ -750,24 +1085,62 @@ follow_group(redisContext *rc, const struct aopts *o)
 			} while (strcmp(cursor, "0-0") != 0 && !stop_flag);
 			if (r)
 				freeReplyObject(r);
+			r = NULL;
 		}
 		r = redisCommand(rc, "XREADGROUP GROUP %s %s COUNT 200 BLOCK 1000 STREAMS %s >",
 		    o->group, consumer, o->stream);
-		if (!reply_ok(rc, r, "XREADGROUP")) {
-			if (stop_flag)
-				return 0;
+		if (!reply_ok(rc, r, "XREADGROUP"))
 			goto fail;
-		}
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
 		    group_handle(rc, o, r->element[0]->element[1]) < 0)
 			goto fail;
 		freeReplyObject(r);
+		r = NULL;
 	}
 	return 0;
 fail:
+	if (stop_flag) {
+		if (r)
+			freeReplyObject(r);
+		return 0;
+	}
+	if (transient(rc, r) || (r && r->type != REDIS_REPLY_ERROR && transient(rc, NULL))) {
+		bool go_on = follow_resume(rc, r && r->type == REDIS_REPLY_ERROR ? r : NULL);
+
+		if (r)
+			freeReplyObject(r);
+		return go_on ? FOLLOW_AGAIN : 0;
+	}
+	if (r && r->type == REDIS_REPLY_ERROR)
+		reply_ok(rc, r, "Redis");
+	else if (r == NULL)
+		reply_ok(rc, NULL, "Redis");
 	if (r)
 		freeReplyObject(r);
 	return EXIT_REDIS;
+}
+
+/*
+ * Follows through a consumer group; after a lost connection (a Redis
+ * restart) it connects again and starts over: the group (made again if
+ * Redis lost it), this consumer's pending alerts, then new ones.
+ */
+static int
+follow_group(redisContext *rc, const struct aopts *o)
+{
+	char consumer[300];
+	int ret;
+
+	if (o->consumer)
+		snprintf(consumer, sizeof(consumer), "%s", o->consumer);
+	else {
+		char h[256] = "host";
+		gethostname(h, sizeof(h) - 1);
+		snprintf(consumer, sizeof(consumer), "%s:%ld", h, (long)getpid());
+	}
+	while ((ret = follow_group_run(rc, o, consumer)) == FOLLOW_AGAIN)
+		;
+	return ret;
 }
 
 /* --- handling state ---------------------------------------------------------- */
@@ -1020,6 +1393,7 @@ ctl_alerts(int argc, char **argv)
 	struct aopts o;
 	const char *action = "list", *color = "auto", *to = NULL, *note = NULL;
 	char last[64] = "$";
+	long long ord = -1;
 	redisContext *rc = NULL;
 	int ch, ret = 0;
 
@@ -1156,8 +1530,8 @@ ctl_alerts(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		if (o.group == NULL && (o.count > 0 || o.follow) &&
-		    (ret = cmd_list(rc, &o, last, sizeof(last))) == 0 && o.follow)
-			ret = follow_plain(rc, &o, last, sizeof(last));
+		    (ret = cmd_list(rc, &o, last, sizeof(last), &ord)) == 0 && o.follow)
+			ret = follow_plain(rc, &o, last, sizeof(last), ord);
 		else if (o.group)
 			ret = follow_group(rc, &o);
 	}
