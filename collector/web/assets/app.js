@@ -79,11 +79,24 @@ function timeOf(a, id) {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : '';
 }
 
+/*
+ * The browser's local time, with its zone named ("UTC+7"): alerts are
+ * stored in UTC and minisocctl and the report print UTC, so a bare local
+ * time could not be set beside them (23:49 here is 16:49Z there).
+ */
+function fmtZone(d) {
+  const off = -d.getTimezoneOffset();
+  if (off === 0) return 'UTC';
+  const a = Math.abs(off);
+  const m = a % 60;
+  return `UTC${off < 0 ? '-' : '+'}${Math.floor(a / 60)}${m ? `:${String(m).padStart(2, '0')}` : ''}`;
+}
+
 function fmtTime(iso) {
   const d = new Date(iso);
   if (isNaN(d)) return iso;
   const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${fmtZone(d)}`;
 }
 
 function fmtAge(ms) {
