@@ -32,6 +32,8 @@ PACKAGES=(
   # the compliance report's test renders the HTML in a real browser and reads the
   # PDF back; tests/integration/e2e_web.sh drives the dashboard in headless Chromium
   chromium poppler-utils fonts-dejavu-core
+  # tests/web_time.js runs the dashboard's app.js under node (its times' zone)
+  nodejs
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
