@@ -96,6 +96,40 @@ static const char batch_lua[] =
 	"  r[#r + 1] = done\n"
 	"end\n"
 	"return r\n";
+/*
+ * The script of the collectors of 26 Nov 2026 that journaled batches by
+ * EVALSHA alone (group commit, before the records carried the text): a
+ * spool they left holds its SHA and not its text. Redis forgets a script
+ * when it restarts, and this collector loads its own, so such a record met
+ * NOSCRIPT at every try and the replay never passed it
+ * (e2e_spool_upgrade_evalsha). It is sent as EVAL with this text instead
+ * (journal_cmd_legacy); the text must stay as it was, byte for byte.
+ */
+static const char batch_lua_1126[] =
+	"local r = {}\n"
+	"local i, last = 3, #ARGV\n"
+	"while i <= last do\n"
+	"  local id, seq, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])\n"
+	"  local b = i + 3\n"
+	"  i = b + n * 5\n"
+	"  local done = n\n"
+	"  if seq ~= '' and (tonumber(redis.call('HGET', KEYS[2], id) or '0') or 0) >="
+	" tonumber(seq) then\n"
+	"    done = -1\n"
+	"  else\n"
+	"    for k = b, i - 1, 5 do\n"
+	"      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[k],"
+	" 'rule', ARGV[k + 1], 'severity', ARGV[k + 2], 'agent', ARGV[k + 3],"
+	" 'src_ip', ARGV[k + 4])\n"
+	"      redis.call('PUBLISH', ARGV[2], ARGV[k])\n"
+	"    end\n"
+	"    if seq ~= '' then redis.call('HSET', KEYS[2], id, seq) end\n"
+	"  end\n"
+	"  r[#r + 1] = done\n"
+	"end\n"
+	"return r\n";
+/* Its SHA1, as those records name it. */
+#define BATCH_LUA_1126_SHA "3b736c9012d3076a38cb30f8986fc6d59cbf479d"
 /* A group stops growing at this many batches or bytes (one script call). */
 #define GROUP_MAX_OPS 1024
 #define GROUP_MAX_BYTES (4u << 20)
@@ -748,6 +782,44 @@ sink_submit(struct sink *s, struct sink_op *op)
 		s->was_congested = true;
 }
 
+/*
+ * A journal command that is EVALSHA of batch_lua_1126 ("*N", "EVALSHA",
+ * its SHA, then the rest) as EVAL with that script's text, the rest as it
+ * was: 1 with the new command in *out (malloc'd, NUL-ended) and *outlen;
+ * 0 for any other command (sent as written); -1 out of memory.
+ */
+static int
+journal_cmd_legacy(const char *cmd, size_t len, char **out, size_t *outlen)
+{
+	static const char sha_arg[] = "$7\r\nEVALSHA\r\n$40\r\n" BATCH_LUA_1126_SHA "\r\n";
+	const size_t sha_len = sizeof(sha_arg) - 1;
+	const char *p = cmd, *end = cmd + len;
+	struct ms_buf b;
+
+	if (p == end || *p++ != '*')
+		return 0;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+		return 0;
+	p += 2;
+	if ((size_t)(end - p) < sha_len || memcmp(p, sha_arg, sha_len) != 0)
+		return 0;
+	ms_buf_init(&b, SIZE_MAX);
+	if (ms_buf_add(&b, cmd, (size_t)(p - cmd)) < 0 || resp_bulk(&b, "EVAL", 4) < 0 ||
+	    resp_bulk(&b, batch_lua_1126, sizeof(batch_lua_1126) - 1) < 0 ||
+	    ms_buf_add(&b, p + sha_len, (size_t)(end - p) - sha_len) < 0 ||
+	    (*out = malloc(b.len + 1)) == NULL) {
+		ms_buf_fini(&b);
+		return -1;
+	}
+	memcpy(*out, b.data, b.len);
+	(*out)[b.len] = '\0';
+	*outlen = b.len;
+	ms_buf_fini(&b);
+	return 1;
+}
+
 /* Rebuilds the operation of a journal record (its agent's state looked up). */
 static struct sink_op *
 op_from_rec(struct sink *s, const struct journal_rec *r, uint64_t off, uint64_t next)
@@ -771,6 +843,15 @@ op_from_rec(struct sink *s, const struct journal_rec *r, uint64_t off, uint64_t 
 		goto fail;
 	op->capcmds = r->ncmds;
 	for (uint32_t i = 0; i < r->ncmds; i++) {
+		int rc = 0;
+
+		if ((r->kind == OP_BATCH || r->kind == OP_CHECKPOINT) &&
+		    (rc = journal_cmd_legacy(r->cmd[i], r->cmdlen[i], &op->cmd[i], &op->len[i])) != 0) {
+			if (rc < 0)
+				goto fail;
+			op->ncmds++;
+			continue;
+		}
 		if ((op->cmd[i] = malloc(r->cmdlen[i] + 1)) == NULL)
 			goto fail;
 		memcpy(op->cmd[i], r->cmd[i], r->cmdlen[i]);
