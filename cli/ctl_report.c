@@ -66,6 +66,12 @@ struct agent_tel {
 	char am_bad[128];	/* the first anti-malware not running */
 	bool capture_running;
 	bool capture_seen;
+	/*
+	 * capture.running 1 – all a minisoc capture agent from before
+	 * 2026-11-29 (78b3cb5) reports; read only when no capture.*state
+	 * field is there, so a fleet's sensors pass before they are upgraded.
+	 */
+	bool capture_running_old;
 	struct ms_map *seen;	/* category -> int64_t* ms (owned) */
 };
 
@@ -258,16 +264,23 @@ tel_fetch(struct report *r, const char *agent)
 					else if (t->am_bad[0] == '\0')
 						snprintf(t->am_bad, sizeof(t->am_bad), "%.60s=%.40s", f + 12, v);
 				} else if (strncmp(f, "capture.", 8) == 0) {
-					/* capture.state or capture.<interface>.state = running */
+					/*
+					 * capture.state or capture.<interface>.state = running
+					 * ("capture.state" is 13 bytes: 14 passed it over)
+					 */
 					size_t fl = strlen(f);
-					if (fl >= 14 && strcmp(f + fl - 6, ".state") == 0) {
+					if (fl >= 13 && strcmp(f + fl - 6, ".state") == 0) {
 						t->capture_seen = true;
 						t->capture_running = t->capture_running || strcmp(v, "running") == 0;
+					} else if (strcmp(f, "capture.running") == 0 && strcmp(v, "1") == 0) {
+						t->capture_running_old = true;
 					}
 				}
 			}
 		freeReplyObject(x);
 	}
+	if (!t->capture_seen && t->capture_running_old)
+		t->capture_running = true;
 	return t;
 }
 
