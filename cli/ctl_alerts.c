@@ -36,6 +36,7 @@
 #define EXIT_USAGE 1
 #define EXIT_REDIS 2
 #define EXIT_NOT_FOUND 3
+#define EXIT_STATE 4		/* the alert's status does not allow the change */
 
 #define ACTIONS_STREAM "minisoc:alerts:actions"
 #define STATE_PREFIX "minisoc:alert:"
@@ -114,7 +115,8 @@ usage(FILE *out)
 	    "                          always or never\n"
 	    "\n"
 	    "Exit status: 0 success, 1 usage error, 2 Redis cannot be read or written,\n"
-	    "3 no such alert (ack/assign/close/reopen/show).\n");
+	    "3 no such alert (ack/assign/close/reopen/show), 4 the alert's status does not\n"
+	    "allow it (ack or close of a closed alert, reopen of one not closed).\n");
 }
 
 /* --- time ---------------------------------------------------------------- */
@@ -1221,6 +1223,63 @@ who_am_i(void)
 }
 
 /*
+ * WATCHes the state hash key and judges action against the status it
+ * holds (none: "new"): ack and close not on a closed alert, reopen only on
+ * one. 0 allowed (the key watched), EXIT_STATE refused (said, unwatched),
+ * EXIT_REDIS.
+ */
+static int
+state_allows(redisContext *rc, const char *key, const char *action, const char *id)
+{
+	redisReply *r = redisCommand(rc, "WATCH %s", key);
+	const char *cur = "new", *by = "?", *at = "?";
+	bool closed, refuse;
+
+	if (!reply_ok(rc, r, "WATCH")) {
+		if (r)
+			freeReplyObject(r);
+		return EXIT_REDIS;
+	}
+	freeReplyObject(r);
+	r = redisCommand(rc, "HMGET %s status closed_by closed_at", key);
+	if (!reply_ok(rc, r, "HMGET") || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+		if (r)
+			freeReplyObject(r);
+		return EXIT_REDIS;
+	}
+	if (r->element[0]->type == REDIS_REPLY_STRING)
+		cur = r->element[0]->str;
+	if (r->element[1]->type == REDIS_REPLY_STRING)
+		by = r->element[1]->str;
+	if (r->element[2]->type == REDIS_REPLY_STRING)
+		at = r->element[2]->str;
+	closed = strcmp(cur, "closed") == 0;
+	refuse = strcmp(action, "reopen") == 0 ? !closed :
+	    (strcmp(action, "ack") == 0 || strcmp(action, "close") == 0) && closed;
+	if (refuse) {
+		if (closed)
+			fprintf(stderr, "minisocctl alerts %s: %s is closed (by %s at %s)%s\n", action, id,
+			    term_safe(by), term_safe(at), strcmp(action, "ack") == 0 ?
+			    ": reopen it first" : "");
+		else
+			fprintf(stderr, "minisocctl alerts reopen: %s is not closed (status %s)\n", id,
+			    term_safe(cur));
+	}
+	freeReplyObject(r);
+	if (refuse) {
+		r = redisCommand(rc, "UNWATCH");
+		if (r)
+			freeReplyObject(r);
+		return EXIT_STATE;
+	}
+	return 0;
+}
+
+/* Under MULTI: see below. */
+static int state_write(redisContext *rc, const char *key, const char *action, const char *id,
+    const char *who, const char *now, const char *value, const char **argv, size_t n);
+
+/*
  * Changes the state of alert id: action ack|assign|close|reopen, value the
  * assignee, note or reason. One MULTI/EXEC: the hash and the audit stream.
  */
@@ -1293,10 +1352,51 @@ set_state(redisContext *rc, const struct aopts *o, const char *action, const cha
 	argv[n++] = who;
 	argv[n++] = "updated_at";
 	argv[n++] = now;
-	r = redisCommand(rc, "MULTI");
-	if (!reply_ok(rc, r, "MULTI"))
-		goto fail;
-	freeReplyObject(r);
+	/*
+	 * The change is judged on the status as it is, and made only if no one
+	 * changed it meanwhile (WATCH): two operators acting on one alert from
+	 * their own lists must not undo each other – an ack from a stale list
+	 * reopened an alert someone had closed. Tried again when it moved.
+	 */
+	for (int tries = 0;; tries++) {
+		if ((ret = state_allows(rc, key, action, id)) != 0)
+			return ret;
+		r = redisCommand(rc, "MULTI");
+		if (!reply_ok(rc, r, "MULTI"))
+			goto fail;
+		freeReplyObject(r);
+		if ((ret = state_write(rc, key, action, id, who, now, value, argv, n)) < 0)
+			return EXIT_REDIS;
+		if (ret == 0)
+			break;
+		if (tries == 4) {
+			fprintf(stderr, "minisocctl alerts %s: %s keeps changing (other operators); "
+			    "not done, try again\n", action, id);
+			return EXIT_STATE;
+		}
+	}
+	printf("%s %s: %s by %s at %s%s%s\n", id, action,
+	    status ? status : "assigned", who, now, value ? " – " : "", value ? value : "");
+	return 0;
+fail:
+	if (r)
+		freeReplyObject(r);
+	if ((r = redisCommand(rc, "UNWATCH")) != NULL)
+		freeReplyObject(r);
+	return EXIT_REDIS;
+}
+
+/*
+ * Under MULTI: the status change argv[0..n) and its entry in the actions
+ * stream, then EXEC. 0 done, 1 the alert's state changed since WATCH
+ * (nothing written), -1 a Redis error (said).
+ */
+static int
+state_write(redisContext *rc, const char *key, const char *action, const char *id,
+    const char *who, const char *now, const char *value, const char **argv, size_t n)
+{
+	redisReply *r;
+
 	/* A status stays "new" until someone acknowledges or closes; assigning alone keeps it. */
 	if (strcmp(action, "assign") == 0) {
 		r = redisCommand(rc, "HSETNX %s status new", key);
@@ -1314,16 +1414,21 @@ set_state(redisContext *rc, const struct aopts *o, const char *action, const cha
 		goto fail;
 	freeReplyObject(r);
 	r = redisCommand(rc, "EXEC");
+	if (r != NULL && r->type == REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		return 1;	/* WATCH: someone changed it */
+	}
 	if (!reply_ok(rc, r, "EXEC") || r->type != REDIS_REPLY_ARRAY)
 		goto fail;
 	freeReplyObject(r);
-	printf("%s %s: %s by %s at %s%s%s\n", id, action,
-	    status ? status : "assigned", who, now, value ? " – " : "", value ? value : "");
-	return ret;
+	return 0;
 fail:
 	if (r)
 		freeReplyObject(r);
-	return EXIT_REDIS;
+	r = redisCommand(rc, "DISCARD");
+	if (r)
+		freeReplyObject(r);
+	return -1;
 }
 
 static int

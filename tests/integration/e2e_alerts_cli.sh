@@ -182,6 +182,27 @@ CLI ack 0193aaaa-0000-7000-8000-000000000000 >/dev/null 2>&1 || rc=$?
 rc=0
 CLI assign "$ID1" >/dev/null 2>&1 || rc=$?
 ((rc == 1)) || it_fail "assign without --to: exit $rc, not 1"
+# The status decides what may follow: an ack from a stale list must not
+# reopen what someone closed, a second close must not take the first
+# closer's place, and only a closed alert can be reopened (exit 4).
+rc=0
+CLI ack "$ID2" --by dave >/dev/null 2>"$IT_WORK/state.err" || rc=$?
+((rc == 4)) && grep -q "$ID2 is closed (by carol at .*): reopen it first" "$IT_WORK/state.err" ||
+	it_fail "ack of a closed alert: exit $rc: $(cat "$IT_WORK/state.err")"
+rc=0
+CLI close "$ID2" --by dave >/dev/null 2>&1 || rc=$?
+((rc == 4)) || it_fail "close of a closed alert: exit $rc, not 4"
+[[ $(it_redis_raw HGET "minisoc:alert:$ID2" status) == closed &&
+	$(it_redis_raw HGET "minisoc:alert:$ID2" closed_by) == carol ]] || it_fail "a refused change was made"
+rc=0
+CLI reopen "$ID1" --by dave >/dev/null 2>"$IT_WORK/state.err" || rc=$?
+((rc == 4)) && grep -q "is not closed (status acknowledged)" "$IT_WORK/state.err" ||
+	it_fail "reopen of an open alert: exit $rc: $(cat "$IT_WORK/state.err")"
+[[ $(it_redis_raw XLEN minisoc:alerts:actions) == 3 ]] || it_fail "a refused change was written to the audit stream"
+CLI reopen "$ID2" --by dave >/dev/null || it_fail "reopen of a closed alert"
+CLI ack "$ID2" --by dave >/dev/null || it_fail "ack after reopen"
+[[ $(it_redis_raw HGET "minisoc:alert:$ID2" status) == acknowledged ]] || it_fail "status after reopen"
+CLI close "$ID2" --by carol --reason "test traffic" >/dev/null || it_fail "close after reopen"
 it_log "ack, assign, close: ok"
 
 # --- follow -------------------------------------------------------------------
