@@ -503,26 +503,55 @@ zeek_ts_ms(struct ms_str s)
 	return i == s.len ? sec * 1000 + ms : -1;
 }
 
-/* An array of plain strings as "a,b,c" in scratch; the raw text otherwise. */
+/*
+ * An array of strings and scalars as "a,b,c" in scratch, each string
+ * unescaped; the raw text for nested arrays and objects (or scratch full).
+ * Only the blanks between members go: those inside a string are its text
+ * (a TXT answer "powershell -enc ...", a MIME type "text/plain; charset").
+ */
 static struct ms_str
 zeek_array(struct decoded *d, struct ms_str raw)
 {
+	size_t mark = d->scratch_used, n = raw.len, i = 1, w = 0;
+	const char *s = raw.p;
+	bool first = true;
 	char *o;
-	size_t w = 0;
 
-	for (size_t i = 0; i < raw.len; i++)
-		if (raw.p[i] == '\\' || raw.p[i] == '{')
-			return raw;
-	if ((o = decode_scratch(d, raw.len)) == NULL)
+	if (n < 2 || (o = decode_scratch(d, n)) == NULL)
 		return raw;
-	for (size_t i = 1; i + 1 < raw.len; i++) {
-		char c = raw.p[i];
-		if (c == '"' || c == ' ' || c == '\t')
-			continue;
-		o[w++] = c;
+	json_ws(s, n, &i);
+	while (i < n && s[i] != ']') {
+		struct json_val v = { JSON_NONE, false, { NULL, 0 } };
+		struct ms_str t;
+
+		if (s[i] == '"') {
+			if (!json_string(s, n, &i, &v))
+				goto raw;
+		} else if (!json_scalar(s, n, &i, &v)) {
+			goto raw;	/* a nested array or object */
+		}
+		if (v.kind != JSON_NULL) {
+			/* unescaped after o's n bytes, never longer than its raw text */
+			if ((t = json_text(d, &v)).p == NULL)
+				goto raw;
+			if (!first)
+				o[w++] = ',';
+			first = false;
+			memmove(o + w, t.p, t.len);
+			w += t.len;
+			d->scratch_used = mark + n;
+		}
+		json_ws(s, n, &i);
+		if (i < n && s[i] == ',') {
+			i++;
+			json_ws(s, n, &i);
+		}
 	}
-	d->scratch_used -= raw.len - w;
+	d->scratch_used = mark + w;
 	return ms_str_make(o, w);
+raw:
+	d->scratch_used = mark;
+	return raw;
 }
 
 /* Whether s[0..n) contains "_path" in quotes (a cheap pre-check). */
