@@ -414,5 +414,20 @@ net_http_request(const uint8_t *p, size_t n, struct net_http *h)
 	h->uri_len = e - u;
 	http_header(p, n, "host:", &h->host, &h->host_len);
 	http_header(p, n, "user-agent:", &h->ua, &h->ua_len);
+	/*
+	 * host without its port, as Zeek logs it: public rules read the name
+	 * (host|endswith: '.ru'), which a server on port 8080 must not hide.
+	 * Only a last ":digits" after a name or a "[v6]" goes; a bare IPv6
+	 * address (more than one ':') is left as it is.
+	 */
+	if (h->host != NULL) {
+		size_t l = h->host_len, c = l, colons = 0;
+		while (c > 0 && h->host[c - 1] >= '0' && h->host[c - 1] <= '9')
+			c--;
+		for (size_t k = 0; k < l; k++)
+			colons += h->host[k] == ':';
+		if (c > 1 && h->host[c - 1] == ':' && (colons == 1 || h->host[c - 2] == ']'))
+			h->host_len = c - 1;
+	}
 	return 0;
 }

@@ -533,6 +533,22 @@ test_ssh_http(void **state)
 	assert_memory_equal(h.ua, "curl/8.0", h.ua_len);
 	assert_int_equal(net_http_request((const uint8_t *)"GET /", 5, &h), -1);
 	assert_int_equal(net_http_request((const uint8_t *)"GETX / HTTP/1.1\r\n", 17, &h), -1);
+	/*
+	 * host as Zeek logs it: without the port, so that a rule's
+	 * host|endswith: '.ru' sees a server on port 8080 too
+	 */
+	for (size_t k = 0; k < 4; k++) {
+		static const char *const in[] = { "evil.ru:8080", "[2001:db8::1]:8443",
+			"[2001:db8::1]", "evil.ru:" };
+		static const char *const want[] = { "evil.ru", "[2001:db8::1]", "[2001:db8::1]",
+			"evil.ru" };
+		char buf[128];
+		int l = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", in[k]);
+
+		assert_int_equal(net_http_request((const uint8_t *)buf, (size_t)l, &h), 0);
+		assert_int_equal(h.host_len, strlen(want[k]));
+		assert_memory_equal(h.host, want[k], h.host_len);
+	}
 }
 
 /* --- flows and events --------------------------------------------------- */
