@@ -103,7 +103,10 @@ struct flow {
 			int64_t ts_us;
 			uint16_t id;
 			uint16_t qtype;
+			uint16_t qclass;
 			uint8_t proto;
+			/* the query's AA TC RD RA (bits 0-3) and Z (4-6): logged without answer */
+			uint8_t hdr;
 			char query[2 * SSH_BANNER - 16];
 		} dns;
 	} u;
@@ -511,9 +514,22 @@ flow_emit_dns_unanswered(struct net *n, struct flow *f)
 	net_jw_cstr(&w, "proto", proto_name(f->u.dns.proto));
 	net_jw_u64(&w, "trans_id", f->u.dns.id);
 	net_jw_cstr(&w, "query", f->u.dns.query);
+	/*
+	 * The query's header as Zeek logs it for a query without answer: a
+	 * rule "not Z: 0" (SigmaHQ zeek_dns_susp_zbit_flag) must not fire on
+	 * every lost query for want of Z.
+	 */
+	net_jw_u64(&w, "qclass", f->u.dns.qclass);
+	if (f->u.dns.qclass == 1)
+		net_jw_cstr(&w, "qclass_name", "C_INTERNET");
 	net_jw_u64(&w, "qtype", f->u.dns.qtype);
 	if ((name = net_dns_qtype_name(f->u.dns.qtype)) != NULL)
 		net_jw_cstr(&w, "qtype_name", name);
+	net_jw_bool(&w, "AA", (f->u.dns.hdr & 1) != 0);
+	net_jw_bool(&w, "TC", (f->u.dns.hdr & 2) != 0);
+	net_jw_bool(&w, "RD", (f->u.dns.hdr & 4) != 0);
+	net_jw_bool(&w, "RA", (f->u.dns.hdr & 8) != 0);
+	net_jw_u64(&w, "Z", f->u.dns.hdr >> 4);
 	emit_line(n, &w, f->u.dns.ts_us);
 }
 
@@ -975,7 +991,9 @@ proto_dns(struct net *n, struct flow *f, const struct net_pkt *p, int64_t now)
 		f->u.dns.ts_us = now;
 		f->u.dns.id = d.id;
 		f->u.dns.qtype = d.qtype;
+		f->u.dns.qclass = d.qclass;
 		f->u.dns.proto = p->proto;
+		f->u.dns.hdr = (uint8_t)(d.aa | d.tc << 1 | d.rd << 2 | d.ra << 3 | (d.z & 7) << 4);
 		ql = strlen(d.query);
 		if (ql >= sizeof(f->u.dns.query))
 			ql = sizeof(f->u.dns.query) - 1;	/* a very long name is cut */

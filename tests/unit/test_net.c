@@ -681,6 +681,33 @@ test_flow_states(void **state)
 	free(s);
 }
 
+/*
+ * A DNS query that got no answer: its event carries the query's header as
+ * Zeek logs it (qclass, the flags, Z). Without Z a public rule such as
+ * SigmaHQ zeek_dns_susp_zbit_flag ("not Z: 0") fires on every lost query.
+ */
+static void
+test_dns_unanswered_fields(void **state)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	struct net *n = net_new(NULL, sink_cb, s);
+	int64_t t = 1700000000000000LL;
+	uint8_t q[128];
+	size_t ql = dns_query(q, 0x4646, "lost.example.com", 1, false, 0);
+	const char *e;
+
+	(void)state;
+	feed(n, t, udp4("10.0.0.1", "10.0.0.53", 33100, 53, q, ql));
+	net_flush(n);
+	e = find(s, "\"_path\":\"dns\"");
+	assert_non_null(e);
+	assert_null(strstr(e, "\"rcode\""));
+	assert_non_null(strstr(e, "\"qclass\":1,\"qclass_name\":\"C_INTERNET\""));
+	assert_non_null(strstr(e, "\"AA\":false,\"TC\":false,\"RD\":true,\"RA\":false,\"Z\":0"));
+	net_free(n);
+	free(s);
+}
+
 static void
 test_flow_bounded(void **state)
 {
@@ -1043,6 +1070,7 @@ main(void)
 		cmocka_unit_test(test_decode_fragments),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_dns_bounded),
+		cmocka_unit_test(test_dns_unanswered_fields),
 		cmocka_unit_test(test_tls_sni),
 		cmocka_unit_test(test_ssh_http),
 		cmocka_unit_test(test_flow_tcp_session),
