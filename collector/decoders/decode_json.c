@@ -643,6 +643,13 @@ decode_zeek(struct decoded *d)
 		goto fail;
 	d->product = "zeek";
 	d->service = zeek_service(path);
+	/*
+	 * A DNS query log is Sigma's category dns too: its rules (no product)
+	 * read `query` as Zeek names it. Rules of product zeek, service dns
+	 * still match (they name no category).
+	 */
+	if (strcmp(d->service, "dns") == 0)
+		d->category = "dns";
 	/* the name of a log we do not know is kept, as a field */
 	if (strcmp(d->service, "other") == 0)
 		(void)decode_field_add(d, "_path", path.p, path.len);

@@ -210,7 +210,8 @@ static const char *const known_services[] = {
 	"ftp", "rdp", "smb_files", "smb_mapping", "dce_rpc", "kerberos", "ntlm", "dhcp", "snmp",
 	"sip", "tunnel", "software", "known_hosts", "known_services", NULL,
 };
-static const char *const known_categories[] = { "webserver", "firewall", "process_creation", NULL };
+static const char *const known_categories[] = { "webserver", "firewall", "process_creation", "dns",
+	NULL };
 
 static bool
 in_list(const char *const *list, const char *s)
