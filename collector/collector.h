@@ -132,6 +132,7 @@ struct agent_state {
 	int64_t pending_seen_ms;	/* a frame that came before the status was loaded */
 	int64_t unread_ms;	/* last seen with its session paused by us (not judged then) */
 	int64_t seen_written_ms;	/* when last_seen was last queued for Redis */
+	bool seen_checking;	/* silent here: what the other collectors heard is being read */
 	bool has_report;	/* a health report came since the collector started */
 	uint64_t rate_limited;	/* count.rate_limited of that report ... */
 	uint64_t agent_uptime_s;	/* ... and its agent_uptime_s */
@@ -305,6 +306,13 @@ void health_agents_listed(struct collector *c, const char *const *kv, size_t nkv
  */
 void health_status_loaded(struct collector *c, struct agent_state *st, const char *status,
     const char *since, const char *host, const char *peer);
+/*
+ * The sink read what every collector of the deployment knows of st (it
+ * sounded silent here): its last frame (minisoc:agents:last_seen) and
+ * status, each NULL when absent; borrowed for the call.
+ */
+void health_seen_checked(struct collector *c, struct agent_state *st, const char *seen,
+    const char *status, const char *since);
 
 /* --- registry.c: the register of information systems --------------- */
 struct ms_register;

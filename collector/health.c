@@ -229,9 +229,52 @@ silence_cb(evutil_socket_t fd, short what, void *arg)
 			ref = c->heard_since_ms;
 		if (ref < st->unread_ms)
 			ref = st->unread_ms;
-		if (now - ref >= silence_ms(c))
+		if (now - ref < silence_ms(c) || st->seen_checking)
+			continue;
+		/*
+		 * Silent here, but the agents may be on another collector of the
+		 * deployment (failover: they share Redis): what that one heard
+		 * is read first (health_seen_checked). Without Redis, judged here.
+		 */
+		if (c->sink && sink_connected(c->sink) && sink_check_seen(c->sink, st) == 0)
+			st->seen_checking = true;
+		else
 			went_silent(c, st, now);
 	}
+}
+
+void
+health_seen_checked(struct collector *c, struct agent_state *st, const char *seen,
+    const char *status, const char *since)
+{
+	int64_t now = ms_now_ms(), v = 0, ref, need = silence_ms(c), since_ms = 0;
+
+	st->seen_checking = false;
+	if (c->stopping || !st->status_loaded || st->status == AGENT_STATUS_SILENT)
+		return;
+	if (seen && ms_parse_i64(seen, 0, INT64_MAX, &v) == 0 && v > st->last_seen_ms) {
+		/*
+		 * Another collector heard it later than we did. It writes that
+		 * time at most once per agents.heartbeat_ms: one more is allowed.
+		 */
+		st->last_seen_ms = v;
+		need += c->conf.agents_heartbeat_ms;
+	}
+	if (status && strcmp(status, "silent") == 0 && since &&
+	    ms_parse_i64(since, 0, INT64_MAX, &since_ms) == 0 && since_ms >= st->last_seen_ms) {
+		/* Another collector called it silent after its last frame: one alert is enough. */
+		c->agents_silent++;
+		st->status = AGENT_STATUS_SILENT;
+		st->status_since_ms = since_ms;
+		return;
+	}
+	ref = st->last_seen_ms;
+	if (ref < c->heard_since_ms)
+		ref = c->heard_since_ms;
+	if (ref < st->unread_ms)
+		ref = st->unread_ms;
+	if (now - ref >= need)
+		went_silent(c, st, now);
 }
 
 static void

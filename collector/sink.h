@@ -78,6 +78,8 @@ int sink_hreplace(struct sink *s, const char *key, const char *const *kv, const 
 int sink_load_agents(struct sink *s);
 /* Reads st's status back from minisoc:agent:<id>; then health_status_loaded(). */
 int sink_load_status(struct sink *s, struct agent_state *st);
+/* Reads st's shared last frame and status; then health_seen_checked(). */
+int sink_check_seen(struct sink *s, struct agent_state *st);
 /*
  * An agent's data was read (the collector is awake): Redis' replies left
  * unread meanwhile (redis.reply_wait_us) are read now, before the new

@@ -141,7 +141,7 @@ static const char batch_lua_1126[] =
  * Every other kind is sent again after an error reply (see sink_reply_cb).
  */
 enum sink_op_kind { OP_ALERT, OP_CHECKPOINT, OP_LOAD, OP_INFO, OP_STATE, OP_AGENTS, OP_STATUS,
-	OP_BATCH, OP_SNAPSHOT, OP_GROUP, OP_SCRIPT };
+	OP_BATCH, OP_SNAPSHOT, OP_GROUP, OP_SCRIPT, OP_SEEN };
 
 /* Kinds that must reach Redis (and so may go to the journal). */
 static bool
@@ -280,6 +280,7 @@ op_kind_name(enum sink_op_kind k)
 	case OP_STATE: return "state";
 	case OP_AGENTS: return "load_agents";
 	case OP_STATUS: return "load_status";
+	case OP_SEEN: return "check_seen";
 	case OP_BATCH: return "batch";
 	case OP_SNAPSHOT: return "snapshot";
 	case OP_GROUP: return "batches";
@@ -1040,6 +1041,15 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 		health_status_loaded(s->c, op->st, v[0], v[1], v[2], v[3]);
 		break;
 	}
+	case OP_SEEN: {
+		const char *v[3] = { NULL, NULL, NULL };
+		if (r && r->type == REDIS_REPLY_ARRAY)
+			for (size_t i = 0; i < r->elements && i < 3; i++)
+				if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len > 0)
+					v[i] = r->element[i]->str;
+		health_seen_checked(s->c, op->st, v[0], v[1], v[2]);
+		break;
+	}
 	}
 }
 
@@ -1528,7 +1538,7 @@ inflight_awaited(const struct sink *s)
 
 	TAILQ_FOREACH(op, &s->inflight, link)
 		if (op->kind == OP_LOAD || op->kind == OP_SCRIPT || op->kind == OP_AGENTS ||
-		    op->kind == OP_STATUS)
+		    op->kind == OP_STATUS || op->kind == OP_SEEN)
 			return true;
 	return false;
 }
@@ -2168,6 +2178,33 @@ sink_load_status(struct sink *s, struct agent_state *st)
 	struct sink_op *op = op_new(OP_STATUS);
 	char key[192];
 	const char *argv[] = { "HMGET", key, "status", "status_since_ms", "hostname", "peer" };
+	size_t argl[MS_ARRAY_LEN(argv)];
+
+	if (op == NULL)
+		return -1;
+	snprintf(key, sizeof(key), "minisoc:agent:%s", st->id);
+	for (size_t i = 0; i < MS_ARRAY_LEN(argv); i++)
+		argl[i] = strlen(argv[i]);
+	if (op_addv(op, (int)MS_ARRAY_LEN(argv), argv, argl) < 0) {
+		op_free(op);
+		return -1;
+	}
+	op->st = st;
+	sink_enqueue(s, op);
+	return 0;
+}
+
+/* One round trip: the two keys are written by every collector of the deployment. */
+static const char seen_lua[] =
+	"local s = redis.call('HMGET', KEYS[2], 'status', 'status_since_ms')\n"
+	"return {redis.call('HGET', KEYS[1], ARGV[1]) or '', s[1] or '', s[2] or ''}\n";
+
+int
+sink_check_seen(struct sink *s, struct agent_state *st)
+{
+	struct sink_op *op = op_new(OP_SEEN);
+	char key[192];
+	const char *argv[] = { "EVAL", seen_lua, "2", "minisoc:agents:last_seen", key, st->id };
 	size_t argl[MS_ARRAY_LEN(argv)];
 
 	if (op == NULL)
