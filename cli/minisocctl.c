@@ -84,7 +84,7 @@ cmd_status(int argc, char **argv)
 	int64_t port = 6379;
 	redisContext *rc;
 	redisReply *r;
-	int ch, nagents = 0;
+	int ch, nagents = 0, ncollectors = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "r:s:h", opts, NULL)) != -1) {
@@ -111,8 +111,32 @@ cmd_status(int argc, char **argv)
 			redisFree(rc);
 		return 2;
 	}
-	printf("collector\n");
-	print_hash(rc, "minisoc:collector:stats", "  ");
+	/*
+	 * Each collector's own hash (several share Redis with failover); the
+	 * common one, which the last to write it fills, only without them.
+	 */
+	do {
+		r = redisCommand(rc, "SCAN %s MATCH minisoc:collector:stats:* COUNT 200", cursor);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			if (r)
+				freeReplyObject(r);
+			break;
+		}
+		ms_copy(cursor, sizeof(cursor), r->element[0]->str, r->element[0]->len);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			const char *key = r->element[1]->element[i]->str;
+
+			printf("collector %s\n", key + strlen("minisoc:collector:stats:"));
+			print_hash(rc, key, "  ");
+			ncollectors++;
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	ms_copy(cursor, sizeof(cursor), "0", 1);
+	if (ncollectors == 0) {
+		printf("collector\n");
+		print_hash(rc, "minisoc:collector:stats", "  ");
+	}
 	printf("agents\n");
 	do {
 		r = redisCommand(rc, "SCAN %s MATCH minisoc:agent:* COUNT 200", cursor);

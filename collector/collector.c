@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -660,7 +661,7 @@ archive_timer_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(v[3], sizeof(v[3]), "%" PRIu64, as->write_errors);
 		snprintf(v[4], sizeof(v[4]), "%" PRIu64, as->dropped);
 		snprintf(v[5], sizeof(v[5]), "%" PRIu64, as->files_expired);
-		sink_hset(c->sink, "minisoc:collector:stats", kv, MS_ARRAY_LEN(kv));
+		collector_stats_hset(c, kv, MS_ARRAY_LEN(kv));
 	}
 	if ((c->conf.archive_keep_days > 0 || c->archive_prof[0] || c->archive_prof[1]) &&
 	    now - c->archive_expired_ms >= 3600 * 1000) {
@@ -750,7 +751,20 @@ metrics_cb(evutil_socket_t fd, short what, void *arg)
 	ms_fmt_time(now, sizeof(now), ms_now_ms());
 	kv[n++] = "updated";
 	kv[n++] = now;
-	sink_hset(c->sink, "minisoc:collector:stats", kv, n);
+	collector_stats_hset(c, kv, n);
+}
+
+void
+collector_stats_hset(struct collector *c, const char *const *kv, size_t nkv)
+{
+	/*
+	 * Collectors of one deployment share Redis (failover): in one common
+	 * hash a standby's zeros replaced the primary's numbers every 10 s.
+	 * Each has its own; the common one stays (the last to write it) for
+	 * what reads it already.
+	 */
+	sink_hset(c->sink, c->stats_key, kv, nkv);
+	sink_hset(c->sink, "minisoc:collector:stats", kv, nkv);
 }
 
 /*
@@ -813,6 +827,14 @@ main(int argc, char **argv)
 	}
 	if (ms_daemon_log_level("collector", &args, c.conf.log_level) < 0)
 		return 1;
+	{
+		char host[256] = "";
+
+		if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+			ms_copy(host, sizeof(host), "localhost", 9);
+		snprintf(c.stats_key, sizeof(c.stats_key), "minisoc:collector:stats:%s:%" PRId64, host,
+		    c.conf.listen_port);
+	}
 	if ((c.ssl_ctx = ms_tls_server_ctx_new(c.conf.tls_ca, c.conf.tls_cert, c.conf.tls_key,
 	    err, sizeof(err))) == NULL || (c.conf.tls_crl[0] &&
 	    ms_tls_ctx_load_crl(c.ssl_ctx, c.conf.tls_crl, err, sizeof(err)) < 0) ||

@@ -205,6 +205,7 @@ struct collector_stats {
 
 struct collector {
 	const char *config_file;	/* borrowed from argv, re-read on SIGHUP */
+	char stats_key[384];		/* minisoc:collector:stats:<host>:<port>: this one's counters */
 	struct event_base *base;
 	struct collector_conf conf;
 	SSL_CTX *ssl_ctx;
@@ -272,6 +273,8 @@ void collector_archive_event(struct collector *c, const struct agent_state *st,
 void collector_archive_flush(struct collector *c);
 /* Logs every counter as one key=value line. */
 void collector_log_stats(const struct collector *c, const char *why);
+/* Counters for Redis: this collector's own hash, and minisoc:collector:stats. */
+void collector_stats_hset(struct collector *c, const char *const *kv, size_t nkv);
 /*
  * After an ms_log_release: when info lines are left held (lazy log,
  * collector.log_flush_ms), makes sure the log timer will write them.

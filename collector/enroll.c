@@ -266,7 +266,7 @@ econn_reply(struct econn *k, int code, const char *msg, const char *chain, size_
 		snprintf(v[1], sizeof(v[1]), "%" PRIu64, e->renewed);
 		snprintf(v[2], sizeof(v[2]), "%" PRIu64, e->refused);
 		if (e->c->sink)
-			sink_hset(e->c->sink, "minisoc:collector:stats", kv, 6);
+			collector_stats_hset(e->c, kv, 6);
 	}
 	econn_alert(k, code, msg);
 	k->state = EC_CLOSING;
