@@ -566,13 +566,25 @@ build_alerts(struct ms_json *j, const redisReply *r)
 	ms_json_obj_close(j);
 }
 
-/* Reply of agents_lua: [[id, last_seen, hash, health], ...]. */
+/* Reply of agents_lua: [total, [[id, last_seen, hash, health], ...]]. */
 static void
-build_agents(struct ms_json *j, const redisReply *r)
+build_agents(struct ms_json *j, const redisReply *top)
 {
+	const redisReply *r = top;
+	long long total = 0;
+
+	if (top->type == REDIS_REPLY_ARRAY && top->elements == 2 &&
+	    top->element[0]->type == REDIS_REPLY_INTEGER) {
+		total = top->element[0]->integer;
+		r = top->element[1];
+	}
 	ms_json_obj_open(j);
 	ms_json_key(j, "now_ms");
 	ms_json_int(j, ms_now_ms());
+	ms_json_key(j, "total");
+	ms_json_int(j, total);
+	ms_json_key(j, "truncated");
+	ms_json_bool(j, r->type == REDIS_REPLY_ARRAY && total > (long long)r->elements);
 	ms_json_key(j, "agents");
 	ms_json_arr_open(j);
 	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
@@ -1236,16 +1248,31 @@ keepalive_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- Redis -------------------------------------------------------------- */
 
+/*
+ * [total, agents]: at most ARGV[1] agents, the silent ones first – over
+ * web.agents_max, a stopped agent must not be the one left out (which
+ * ones were was the hash's order) – and how many there are.
+ */
 static const char agents_lua[] =
 	"local ls = redis.call('HGETALL', 'minisoc:agents:last_seen')\n"
-	"local out = {}\n"
-	"for i = 1, #ls, 2 do\n"
-	"  if #out >= tonumber(ARGV[1]) then break end\n"
+	"local max, out, rest = tonumber(ARGV[1]), {}, {}\n"
+	"local function add(i)\n"
 	"  local id = ls[i]\n"
 	"  out[#out + 1] = { id, ls[i + 1], redis.call('HGETALL', 'minisoc:agent:' .. id),\n"
 	"    redis.call('HGETALL', 'minisoc:agent:' .. id .. ':health') }\n"
 	"end\n"
-	"return out\n";
+	"for i = 1, #ls, 2 do\n"
+	"  if #out < max and redis.call('HGET', 'minisoc:agent:' .. ls[i], 'status') == 'silent' then\n"
+	"    add(i)\n"
+	"  else\n"
+	"    rest[#rest + 1] = i\n"
+	"  end\n"
+	"end\n"
+	"for _, i in ipairs(rest) do\n"
+	"  if #out >= max then break end\n"
+	"  add(i)\n"
+	"end\n"
+	"return { #ls / 2, out }\n";
 
 /*
  * The register's systems: the hash minisoc:systems (id -> JSON record,

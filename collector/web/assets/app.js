@@ -425,7 +425,11 @@ async function loadAgents() {
         drops.length ? String(drops.reduce((s, v) => s + v, 0)) : '–'),
       el('td', {}, clock)));
   }
-  document.getElementById('agents-count').textContent = `${online} online of ${list.length}`;
+  /* Over web.agents_max the list is cut (silent agents first): say so, and how many there are. */
+  const total = Number.isFinite(r.total) && r.total > list.length ? r.total : list.length;
+  document.getElementById('agents-count').textContent = r.truncated ?
+    `${online} online of the ${list.length} shown (${total} agents; web.agents_max)` :
+    `${online} online of ${total}`;
 }
 
 /* --- information systems ------------------------------------------------ */
