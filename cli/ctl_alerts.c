@@ -1618,6 +1618,11 @@ ctl_alerts(int argc, char **argv)
 	}
 	if ((rc = connect_redis(&o)) == NULL)
 		return EXIT_REDIS;
+	/* Ids are stored lower case (UUIDs as the collector writes them); one typed in upper case is the same. */
+	for (int i = optind; strcmp(action, "list") != 0 && i < argc; i++)
+		for (char *p = argv[i]; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char)(*p - 'A' + 'a');
 	if (strcmp(action, "show") == 0) {
 		ret = cmd_show(rc, &o, argv[optind]);
 	} else if (strcmp(action, "list") != 0) {

@@ -176,6 +176,8 @@ a = json.loads(sys.stdin.readline())
 assert a["state"]["status"] == "closed" and a["state"]["reason"] == "test traffic", a["state"]
 ' || it_fail "--json without the state"
 CLI show "$ID1" | grep -q "id=$ID1" || it_fail "show"
+# An id typed in upper case is the same alert (ids are stored lower case).
+CLI show "${ID1^^}" | grep -q "id=$ID1" || it_fail "show of the id in upper case"
 rc=0
 CLI ack 0193aaaa-0000-7000-8000-000000000000 >/dev/null 2>&1 || rc=$?
 ((rc == 3)) || it_fail "ack of an unknown alert: exit $rc, not 3"
