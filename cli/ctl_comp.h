@@ -60,6 +60,13 @@ struct inc_state {
  * NULL); NULL with a message on stderr naming prog.
  */
 redisContext *ctl_redis_connect(const char *addr, const char *sock, const char *prog);
+/*
+ * Calls fn(rc, key, arg) for every key matching pattern (SCAN, COUNT 200:
+ * a large keyspace is walked without blocking Redis). 0, or -1 when a
+ * SCAN failed (the keys seen before it were given).
+ */
+typedef void (*ctl_scan_fn)(redisContext *rc, const char *key, void *arg);
+int ctl_scan(redisContext *rc, const char *pattern, ctl_scan_fn fn, void *arg);
 
 /*
  * Where the framework profiles are when --profile-dir is not given:

@@ -68,6 +68,30 @@ ctl_redis_connect(const char *addr, const char *sock, const char *prog)
 	return rc;
 }
 
+int
+ctl_scan(redisContext *rc, const char *pattern, ctl_scan_fn fn, void *arg)
+{
+	char cursor[32] = "0";
+	redisReply *r;
+
+	do {
+		r = redisCommand(rc, "SCAN %s MATCH %s COUNT 200", cursor, pattern);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			if (r)
+				freeReplyObject(r);
+			return -1;
+		}
+		ms_copy(cursor, sizeof(cursor), r->element[0]->str, r->element[0]->len);
+		for (size_t i = 0; i < r->element[1]->elements; i++)
+			if (r->element[1]->element[i]->type == REDIS_REPLY_STRING)
+				fn(rc, r->element[1]->element[i]->str, arg);
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+}
+
 const char *
 ctl_profile_dir(void)
 {

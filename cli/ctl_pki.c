@@ -28,6 +28,7 @@
 #include <openssl/pem.h>
 
 #include "ctl.h"
+#include "ctl_comp.h"
 #include "ms_json.h"
 #include "ms_pki.h"
 #include "ms_util.h"
@@ -468,12 +469,34 @@ rec_field(const char *json, const char *k, char *out, size_t outsz)
 	ms_copy(out, outsz, p, n);
 }
 
+/* pki list: one enrolment token (ctl_scan over minisoc:enroll:token:*); arg: now, ms. */
+static void
+list_token(redisContext *rc, const char *key, void *arg)
+{
+	int64_t now = *(const int64_t *)arg, exp;
+	redisReply *h = redisCommand(rc, "HMGET %s agent system replace expires_ms used", key);
+	char when[40];
+
+	if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 5 &&
+	    h->element[0]->type == REDIS_REPLY_STRING && h->element[3]->type == REDIS_REPLY_STRING) {
+		exp = strtoll(h->element[3]->str, NULL, 10);
+		ms_fmt_time(when, sizeof(when), exp);
+		printf("  %.16s…  agent=%s system=%s replace=%s expires=%s %s\n",
+		    key + strlen("minisoc:enroll:token:"), h->element[0]->str,
+		    h->element[1]->type == REDIS_REPLY_STRING ? h->element[1]->str : "-",
+		    h->element[2]->type == REDIS_REPLY_STRING ? h->element[2]->str : "0",
+		    when, h->element[4]->type == REDIS_REPLY_STRING ? "used" :
+		    exp <= now ? "expired" : "unused");
+	}
+	if (h)
+		freeReplyObject(h);
+}
+
 static int
 cmd_list(const struct pki_opts *o)
 {
 	redisContext *rc = redis_open(o);
 	redisReply *r;
-	char cursor[32] = "0";
 	int64_t now = ms_now_ms();
 
 	if (rc == NULL)
@@ -507,38 +530,7 @@ cmd_list(const struct pki_opts *o)
 		printf("(no agent enrolled)\n");
 	freeReplyObject(r);
 	printf("\ntokens (by their hash; the secret is never stored)\n");
-	do {
-		r = redisCommand(rc, "SCAN %s MATCH minisoc:enroll:token:* COUNT 200", cursor);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			if (r)
-				freeReplyObject(r);
-			break;
-		}
-		ms_copy(cursor, sizeof(cursor), r->element[0]->str, r->element[0]->len);
-		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			const char *key = r->element[1]->element[i]->str;
-			redisReply *h = redisCommand(rc, "HMGET %s agent system replace expires_ms used",
-			    key);
-			char when[40];
-			int64_t exp;
-
-			if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 5 &&
-			    h->element[0]->type == REDIS_REPLY_STRING &&
-			    h->element[3]->type == REDIS_REPLY_STRING) {
-				exp = strtoll(h->element[3]->str, NULL, 10);
-				ms_fmt_time(when, sizeof(when), exp);
-				printf("  %.16s…  agent=%s system=%s replace=%s expires=%s %s\n",
-				    key + strlen("minisoc:enroll:token:"), h->element[0]->str,
-				    h->element[1]->type == REDIS_REPLY_STRING ? h->element[1]->str : "-",
-				    h->element[2]->type == REDIS_REPLY_STRING ? h->element[2]->str : "0",
-				    when, h->element[4]->type == REDIS_REPLY_STRING ? "used" :
-				    exp <= now ? "expired" : "unused");
-			}
-			if (h)
-				freeReplyObject(h);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
+	(void)ctl_scan(rc, "minisoc:enroll:token:*", list_token, &now);
 	redisFree(rc);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ctl.h"
+#include "ctl_comp.h"
 #include "ms_util.h"
 
 static void
@@ -70,6 +71,33 @@ print_hash(redisContext *rc, const char *key, const char *indent)
 		freeReplyObject(r);
 }
 
+/* status: one collector's own counters (ctl_scan over minisoc:collector:stats:*). */
+static void
+status_collector(redisContext *rc, const char *key, void *arg)
+{
+	printf("collector %s\n", key + strlen("minisoc:collector:stats:"));
+	print_hash(rc, key, "  ");
+	(*(int *)arg)++;
+}
+
+/* status: one agent (ctl_scan over minisoc:agent:*). */
+static void
+status_agent(redisContext *rc, const char *key, void *arg)
+{
+	const char *id = key + strlen("minisoc:agent:");
+	redisReply *seq;
+
+	/* minisoc:agent:<id>:health and the like are not agents of their own. */
+	if (strchr(id, ':') != NULL)
+		return;
+	seq = redisCommand(rc, "HGET minisoc:agents:seq %s", id);
+	printf("  %s (handled seq %s)\n", id, seq && seq->type == REDIS_REPLY_STRING ? seq->str : "-");
+	if (seq)
+		freeReplyObject(seq);
+	print_hash(rc, key, "    ");
+	(*(int *)arg)++;
+}
+
 static int
 cmd_status(int argc, char **argv)
 {
@@ -79,11 +107,10 @@ cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char host[256] = "127.0.0.1", cursor[32] = "0";
-	const char *sock = NULL;
+	char host[256] = "127.0.0.1";
+	const char *sock = NULL, *addr = NULL;
 	int64_t port = 6379;
 	redisContext *rc;
-	redisReply *r;
 	int ch, nagents = 0, ncollectors = 0;
 
 	optind = 1;
@@ -94,6 +121,7 @@ cmd_status(int argc, char **argv)
 				fprintf(stderr, "minisocctl status: --redis wants HOST:PORT\n");
 				return 1;
 			}
+			addr = optarg;
 			break;
 		case 's': sock = optarg; break;
 		case 'h':
@@ -103,66 +131,19 @@ cmd_status(int argc, char **argv)
 		default: return 1;
 		}
 	}
-	rc = sock ? redisConnectUnix(sock) : redisConnect(host, (int)port);
-	if (rc == NULL || rc->err) {
-		fprintf(stderr, "minisocctl status: cannot connect to Redis: %s\n",
-		    rc ? rc->errstr : "out of memory");
-		if (rc)
-			redisFree(rc);
+	if ((rc = ctl_redis_connect(addr, sock, "minisocctl status")) == NULL)
 		return 2;
-	}
 	/*
 	 * Each collector's own hash (several share Redis with failover); the
 	 * common one, which the last to write it fills, only without them.
 	 */
-	do {
-		r = redisCommand(rc, "SCAN %s MATCH minisoc:collector:stats:* COUNT 200", cursor);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			if (r)
-				freeReplyObject(r);
-			break;
-		}
-		ms_copy(cursor, sizeof(cursor), r->element[0]->str, r->element[0]->len);
-		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			const char *key = r->element[1]->element[i]->str;
-
-			printf("collector %s\n", key + strlen("minisoc:collector:stats:"));
-			print_hash(rc, key, "  ");
-			ncollectors++;
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
-	ms_copy(cursor, sizeof(cursor), "0", 1);
+	(void)ctl_scan(rc, "minisoc:collector:stats:*", status_collector, &ncollectors);
 	if (ncollectors == 0) {
 		printf("collector\n");
 		print_hash(rc, "minisoc:collector:stats", "  ");
 	}
 	printf("agents\n");
-	do {
-		r = redisCommand(rc, "SCAN %s MATCH minisoc:agent:* COUNT 200", cursor);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			if (r)
-				freeReplyObject(r);
-			break;
-		}
-		ms_copy(cursor, sizeof(cursor), r->element[0]->str, r->element[0]->len);
-		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			const char *key = r->element[1]->element[i]->str;
-			redisReply *seq;
-
-			/* minisoc:agent:<id>:health and the like are not agents of their own. */
-			if (strchr(key + strlen("minisoc:agent:"), ':') != NULL)
-				continue;
-			seq = redisCommand(rc, "HGET minisoc:agents:seq %s", key + strlen("minisoc:agent:"));
-			printf("  %s (handled seq %s)\n", key + strlen("minisoc:agent:"),
-			    seq && seq->type == REDIS_REPLY_STRING ? seq->str : "-");
-			if (seq)
-				freeReplyObject(seq);
-			print_hash(rc, key, "    ");
-			nagents++;
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
+	(void)ctl_scan(rc, "minisoc:agent:*", status_agent, &nagents);
 	if (nagents == 0)
 		printf("  (none yet)\n");
 	redisFree(rc);
