@@ -23,9 +23,7 @@ it_init "${1:?usage: e2e_failover.sh BUILD_DIR}"
 W=$IT_WORK
 # Both collectors carry their own certificate from the same CA.
 it_pki "$W/pki" web1
-mkdir -p "$W/pki2"
-cp "$W/pki/ca.crt" "$W/pki/ca.key" "$W/pki2/"
-it_pki "$W/pki2"
+it_pki_second "$W/pki" "$W/pki2"
 cmp -s "$W/pki/collector.crt" "$W/pki2/collector.crt" && it_fail "both collectors got the same certificate"
 
 PPORT=$(it_free_port)	# the primary collector

@@ -13,9 +13,7 @@ it_init "${1:?usage: e2e_silent_standby.sh BUILD_DIR}"
 
 W=$IT_WORK
 it_pki "$W/pki" web1
-mkdir -p "$W/pki2"
-cp "$W/pki/ca.crt" "$W/pki/ca.key" "$W/pki2/"
-it_pki "$W/pki2"
+it_pki_second "$W/pki" "$W/pki2"
 it_start_redis
 PPORT=$(it_free_port)
 SPORT=$(it_free_port)

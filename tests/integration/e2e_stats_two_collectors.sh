@@ -10,9 +10,7 @@ it_init "${1:?usage: e2e_stats_two_collectors.sh BUILD_DIR}"
 
 W=$IT_WORK
 it_pki "$W/pki" web1
-mkdir -p "$W/pki2"
-cp "$W/pki/ca.crt" "$W/pki/ca.key" "$W/pki2/"
-it_pki "$W/pki2"
+it_pki_second "$W/pki" "$W/pki2"
 it_start_redis
 PPORT=$(it_free_port)
 SPORT=$(it_free_port)

@@ -104,6 +104,14 @@ it_pki() {
 		it_fail "pki.sh failed"
 }
 
+# it_pki_second PKI_DIR DIR: a second collector's certificate and key in
+# DIR, from PKI_DIR's CA (two collectors of one deployment: failover).
+it_pki_second() {
+	mkdir -p "$2"
+	cp "$1/ca.crt" "$1/ca.key" "$2/"
+	it_pki "$2"
+}
+
 # it_collector_conf FILE PKI_DIR PORT: writes a collector config.
 it_collector_conf() {
 	cat >"$1" <<YML
