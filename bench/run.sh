@@ -261,7 +261,7 @@ echo "# command: $cmdline"
 echo "# build: $build ($btype); $agents agents; $events events flat out, ${secs} s at half that rate;" \
 	"1 event in $mark marked"
 echo "# collector environment: GLIBC_TUNABLES=$collector_tunables"
-echo "# $("$rsyslogd_bin" -v | head -n1); $(redis-server --version | cut -d' ' -f1-3)"
+echo "# $("$rsyslogd_bin" -v | sed -n 1p); $(redis-server --version | cut -d' ' -f1-3)"
 echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 
 rows=()   # the summary table

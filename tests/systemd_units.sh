@@ -22,7 +22,7 @@ else
 	rc=1
 fi
 if ! command -v systemd-analyze >/dev/null ||
-	! systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+	! systemd-analyze security --help 2>/dev/null | grep -- '--offline' >/dev/null; then
 	echo "SKIP: systemd-analyze security --offline not available"
 	((rc)) && exit $rc
 	exit 77

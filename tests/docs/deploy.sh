@@ -37,7 +37,7 @@ while read -r u; do
 done < <(grep -ohE 'systemctl reload[[:space:]]+[a-z-]+' "${docs[@]}" | awk '{print $3}' | sort -u)
 
 # 2. the report's archive
-arch=$(sed -n 's/^  path: \([^ ]*\).*/\1/p' "$repo/docs/archive.md" | head -n1)
+arch=$(sed -n 's/^  path: \([^ ]*\).*/\1/p' "$repo/docs/archive.md" | sed -n 1p)
 rep=$(sed -n 's/.*--archive \([^ ]*\).*/\1/p' "$units/minisoc-report.service")
 rw=$(unit_val minisoc-collector.service ReadWritePaths)
 [[ -n $arch ]] || fail "no archive path found in docs/archive.md"

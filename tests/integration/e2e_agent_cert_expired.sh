@@ -42,7 +42,7 @@ it_log_has agent "is its certificate signed by the collector's CA" &&
 	it_fail "the agent blamed the CA: $(grep -m1 disconnected "$IT_WORK/logs/agent.log")"
 kill -USR1 "$IT_PID_collector"
 it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
-grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -q ' tls_expired=[1-9]' ||
+grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | it_has ' tls_expired=[1-9]' ||
 	it_fail "refusals not counted as expired"
 it_stop agent
 it_stop collector

@@ -54,7 +54,7 @@ export IT_ROOT
 out=$(send 60000)
 it_log "batch -> $out"
 [[ $out == "ack 1" ]] || it_fail "the line was not acknowledged: $out"
-stored() { it_redis_raw XRANGE minisoc:alerts - + | grep -q 'sudo_shadow_read'; }
+stored() { it_redis_raw XRANGE minisoc:alerts - + | it_has 'sudo_shadow_read'; }
 it_wait_for 5 "the alert of the acknowledged line in Redis" stored
 it_log_has collector "event=alert_dropped" && it_fail "an alert was dropped"
 # What is stored is valid JSON with the rule and a cut CommandLine.

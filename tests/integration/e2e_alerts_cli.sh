@@ -138,11 +138,11 @@ count() { grep -c '^    id=' || true; }
 (($(CLI -n 10 --system sys-1 | count) == 0)) || it_fail "--system matched alerts without one"
 (($(CLI -n 10 --agent web1 | count) == 5)) || it_fail "--agent"
 (($(CLI -n 2 | count) == 2)) || it_fail "-n 2"
-CLI -n 2 | grep -q 'src=203.0.113.3' || it_fail "-n 2 is not the newest two"
+CLI -n 2 | it_has 'src=203.0.113.3' || it_fail "-n 2 is not the newest two"
 (($(CLI -n 100 --since 1h | count) == 5)) || it_fail "--since 1h"
 HOUR_AGO=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)
 (($(CLI -n 100 --until "$HOUR_AGO" | count) == 0)) || it_fail "--until an hour ago"
-FIRST_MS=$(it_redis_raw XRANGE minisoc:alerts - + COUNT 1 | head -n1 | cut -d- -f1)
+FIRST_MS=$(it_redis_raw XRANGE minisoc:alerts - + COUNT 1 | sed -n 1p | cut -d- -f1)
 SINCE=$(date -u -d "@$(((FIRST_MS + 1) / 1000)).$(printf '%03d' $(((FIRST_MS + 1) % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)
 (($(CLI -n 100 --since "$SINCE" | count) == 4)) || it_fail "--since just after the first alert"
 CLI --since yesterday >/dev/null 2>&1 && it_fail "a bad time accepted"
@@ -168,16 +168,16 @@ CLI close "$ID2" --by carol --reason "test traffic" >/dev/null || it_fail "close
 (($(CLI -n 10 --status open | count) == 4)) || it_fail "--status open"
 (($(CLI -n 10 --status closed | count) == 1)) || it_fail "--status closed"
 (($(CLI -n 10 --status new | count) == 3)) || it_fail "--status new"
-CLI -n 10 --source 203.0.113.1 | grep -q 'status=acknowledged by=alice assignee=bob' ||
+CLI -n 10 --source 203.0.113.1 | it_has 'status=acknowledged by=alice assignee=bob' ||
 	it_fail "state not shown: $(CLI -n 10 --source 203.0.113.1)"
 CLI -n 10 --json --source 203.0.113.2 | python3 -c '
 import json, sys
 a = json.loads(sys.stdin.readline())
 assert a["state"]["status"] == "closed" and a["state"]["reason"] == "test traffic", a["state"]
 ' || it_fail "--json without the state"
-CLI show "$ID1" | grep -q "id=$ID1" || it_fail "show"
+CLI show "$ID1" | it_has "id=$ID1" || it_fail "show"
 # An id typed in upper case is the same alert (ids are stored lower case).
-CLI show "${ID1^^}" | grep -q "id=$ID1" || it_fail "show of the id in upper case"
+CLI show "${ID1^^}" | it_has "id=$ID1" || it_fail "show of the id in upper case"
 rc=0
 CLI ack 0193aaaa-0000-7000-8000-000000000000 >/dev/null 2>&1 || rc=$?
 ((rc == 3)) || it_fail "ack of an unknown alert: exit $rc, not 3"
@@ -211,7 +211,7 @@ it_log "ack, assign, close: ok"
 "$IT_CLI" alerts "${R[@]}" -f -n 0 --json --severity high >"$IT_WORK/follow.out" 2>"$IT_WORK/logs/follow.log" &
 FOLLOW=$!
 IT_PIDS+=("$FOLLOW")
-following() { it_redis_raw CLIENT LIST | grep -q 'cmd=xread'; }
+following() { it_redis_raw CLIENT LIST | it_has 'cmd=xread'; }
 it_wait_for 10 "follower blocked in XREAD" following
 burst 203.0.113.4
 echo "$(it_syslog_now) web1 CRON[99]: CRONTEST after follow" >>"$AUTH"
@@ -228,7 +228,7 @@ it_redis XGROUP CREATE minisoc:alerts ops 0 >/dev/null
 # Two consumers read and die before XACK: "c1" gets the first 2 entries, "dead" the next 3.
 it_redis XREADGROUP GROUP ops c1 COUNT 2 STREAMS minisoc:alerts '>' >/dev/null
 it_redis XREADGROUP GROUP ops dead COUNT 3 STREAMS minisoc:alerts '>' >/dev/null
-pending() { it_redis_raw XPENDING minisoc:alerts ops | head -n1; }
+pending() { it_redis_raw XPENDING minisoc:alerts ops | sed -n 1p; }
 [[ $(pending) == 5 ]] || it_fail "5 entries should be pending, got $(pending)"
 # c1 comes back: its own 2 first, then the 2 never delivered; dead's 3 once idle 500 ms.
 "$IT_CLI" alerts "${R[@]}" -f --group ops --consumer c1 --claim-idle 500 --json >"$IT_WORK/group.out" \

@@ -53,7 +53,7 @@ printed() { grep -q "MARKERTEST $2" "$1"; }
 # --- a Redis restart while following --------------------------------------------
 "$IT_CLI" alerts "${R[@]}" -f -n 0 --json >"$IT_WORK/f1.out" 2>"$IT_WORK/logs/f1.log" &
 F1=$!
-following() { it_redis_raw CLIENT LIST | grep -q 'cmd=xread'; }
+following() { it_redis_raw CLIENT LIST | it_has 'cmd=xread'; }
 it_wait_for 10 "follower blocked in XREAD" following
 marker one
 it_wait_for 10 "the first alert followed" printed "$IT_WORK/f1.out" one
@@ -118,7 +118,7 @@ told3() { grep -q "gap" "$IT_WORK/logs/f3.log"; }
 it_wait_for 5 "the consumer to name the pending alerts trimmed away" told3
 kill -TERM "$F3"
 wait "$F3" || it_fail "group follower did not exit cleanly"
-[[ $(it_redis_raw XPENDING "$G" ops | head -1) == 0 ]] || it_fail "entries left pending"
+[[ $(it_redis_raw XPENDING "$G" ops | sed -n 1p) == 0 ]] || it_fail "entries left pending"
 it_log "group, pending trimmed: ok ($(grep -c gap "$IT_WORK/logs/f3.log") notice(s))"
 
 # A group behind trimmed alerts it was never given.

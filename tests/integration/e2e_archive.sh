@@ -26,7 +26,7 @@ LOG=$IT_WORK/app.log
 it_agent_conf "$IT_WORK/agent.yml" "$IT_WORK/pki" web1 "$CPORT" "$IT_WORK/state" beginning "$LOG"
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 10 "agent hello at the collector" it_log_has collector "event=hello .*agent=web1"
-FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)
+FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | sed -n 1p | cut -d= -f2)
 [[ -n $FIRST ]] || it_fail "agent did not log first_seq"
 
 # 300 lines: ssh failures for several users, plain lines, and hostile bytes.

@@ -32,7 +32,7 @@ LOG=$IT_WORK/auth.log
 echo "$(it_syslog_now) web1 app[1]: first line, before the disk fills" >"$LOG"
 it_agent_conf "$IT_WORK/agent.yml" "$IT_WORK/pki" web1 "$CPORT" "$IT_WORK/state" beginning "$LOG"
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
-FIRST_seq() { grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2; }
+FIRST_seq() { grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | sed -n 1p | cut -d= -f2; }
 it_wait_for 10 "agent started" bash -c "grep -q first_seq= '$IT_WORK/logs/agent.log'"
 FIRST=$(FIRST_seq)
 handled() { local s; s=$(it_redis_raw HGET minisoc:agents:seq web1); [[ -n $s && $s -ge $1 ]]; }
@@ -74,5 +74,5 @@ grep -q 'event=archive_stats .* write_errors=0 ' "$IT_WORK/logs/collector.log" &
 	it_fail "write errors not counted"
 [[ $("$IT_CLI" search -A "$ARCH" --count --text 'order 399 stored' 2>/dev/null) == 1 ]] ||
 	it_fail "a line written while full is not in the archive exactly once"
-zstdcat "$ARCH"/unassigned/*.zst | wc -l | grep -qx "$N" || it_fail "zstdcat does not read $N records"
+zstdcat "$ARCH"/unassigned/*.zst | wc -l | it_has -x "$N" || it_fail "zstdcat does not read $N records"
 it_log "PASS"

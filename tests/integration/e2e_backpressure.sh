@@ -28,7 +28,7 @@ N=1000
 # The agent first, with nowhere to send.
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 10 "agent failing to connect" it_log_has agent "event=connect_failed"
-FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)
+FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | sed -n 1p | cut -d= -f2)
 for i in $(seq 1 $N); do
 	if ((i % 25 == 0)); then
 		echo "$(it_syslog_now) web1 sshd[9$i]: Failed password for admin from 192.0.2.44 port 1$i ssh2"
@@ -56,7 +56,7 @@ it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 10 "spool recovered" it_log_has agent "event=spool_recovered records=$READ "
 # The start line (with first_seq) comes after the spool's.
 it_wait_for 10 "agent started" it_log_has agent "event=start "
-SECOND=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)
+SECOND=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | sed -n 1p | cut -d= -f2)
 
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 LAST=$((SECOND + N - READ - 1))
@@ -65,10 +65,10 @@ it_wait_for 30 "all $N lines handled (seq $FIRST..$((FIRST + READ - 1)), then $S
 it_log_has agent "event=spool_resumed" || it_fail "reading did not resume by itself"
 kill -USR1 "$IT_PID_collector"
 it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
-grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -q " events_in=$N " ||
+grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | it_has " events_in=$N " ||
 	it_fail "collector did not see exactly $N events: $(grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1)"
 [[ $(it_redis_raw XLEN minisoc:alerts) == 1 ]] || it_fail "expected exactly one alert"
-it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"192.0.2.44"}' || it_fail "wrong alert"
+it_redis_raw XRANGE minisoc:alerts - + | it_has '"source":{"ip":"192.0.2.44"}' || it_fail "wrong alert"
 it_stop agent
 # Everything acknowledged: the spool shrinks back to its last segment.
 bytes=$(spool_bytes)

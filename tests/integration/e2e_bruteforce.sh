@@ -29,7 +29,7 @@ maps=$(cat "/proc/$IT_PID_agent/maps")
 grep -q libpcap <<<"$maps" && it_fail "a log-only agent has libpcap mapped"
 
 # The agent's first sequence number, to know when everything was handled.
-FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)
+FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | sed -n 1p | cut -d= -f2)
 [[ -n $FIRST ]] || it_fail "agent did not log first_seq"
 
 # 8 failures from 203.0.113.5 and 7 from 198.51.100.9, interleaved.
@@ -66,10 +66,10 @@ grep -q '"agent":{"id":"web1"' <<<"$JSON" || it_fail "agent id not from the cert
 grep -q '"admin1"' <<<"$JSON" || it_fail "users tried missing"
 
 # The control tool shows the alert and the agent.
-"$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 | grep -q 'SSH brute force.*' || it_fail "minisocctl alerts"
-"$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 --json | grep -q '"source":{"ip":"203.0.113.5"}' ||
+"$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 | it_has 'SSH brute force.*' || it_fail "minisocctl alerts"
+"$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 --json | it_has '"source":{"ip":"203.0.113.5"}' ||
 	it_fail "minisocctl alerts --json"
-"$IT_CLI" status -r "127.0.0.1:$IT_REDIS_PORT" | grep -q "web1 (handled seq $LAST)" || it_fail "minisocctl status"
+"$IT_CLI" status -r "127.0.0.1:$IT_REDIS_PORT" | it_has "web1 (handled seq $LAST)" || it_fail "minisocctl status"
 
 # A rogue agent: certificate from another CA, following a file that would
 # raise an alert if a single line of it got through.
@@ -89,7 +89,7 @@ grep 'event=tls_refused' "$IT_WORK/logs/collector.log" | tail -n1
 grep -q 'event=hello .*agent=intruder' "$IT_WORK/logs/collector.log" && it_fail "rogue agent got a session"
 [[ $(it_redis_raw HEXISTS minisoc:agents:seq intruder) == 0 ]] || it_fail "rogue agent reached Redis"
 [[ $(it_redis_raw EXISTS minisoc:agent:intruder) == 0 ]] || it_fail "rogue agent info reached Redis"
-it_redis_raw XRANGE minisoc:alerts - + | grep -q 192.0.2.66 && it_fail "rogue alert reached Redis"
+it_redis_raw XRANGE minisoc:alerts - + | it_has 192.0.2.66 && it_fail "rogue alert reached Redis"
 [[ $(it_redis_raw XLEN minisoc:alerts) == 1 ]] || it_fail "alert count changed"
 
 it_stop rogue

@@ -56,12 +56,12 @@ it_wait_for 10 "web2's reconnect refused at the handshake" refused
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web1 sshd[6$i]: Failed password for root from 203.0.113.91 port 2$i$i ssh2"
 done >>"$IT_WORK/web1.log"
-has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"203.0.113.91"}'; }
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | it_has '"source":{"ip":"203.0.113.91"}'; }
 it_wait_for 10 "web1's alert after the reload" has_alert
 (($(grep -c 'event=connected' "$IT_WORK/logs/agent_web1.log") == 1)) || it_fail "web1 was reconnected"
 kill -USR1 "$IT_PID_collector"
 it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
-grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -q ' tls_revoked=[1-9]' ||
+grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | it_has ' tls_revoked=[1-9]' ||
 	it_fail "revocations not counted"
 it_stop agent_web1
 it_stop agent_web2

@@ -27,7 +27,7 @@ AUTH=$IT_WORK/auth.log
 it_agent_conf "$IT_WORK/agent.yml" "$IT_WORK/pki" web1 "$CPORT" "$STATE" end "$AUTH"
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 10 "agent failing to connect" it_log_has agent "event=connect_failed"
-FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)
+FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | sed -n 1p | cut -d= -f2)
 
 # Fill the file system to the last block.
 dd if=/dev/zero of="$STATE/filler" bs=4k 2>/dev/null || true
@@ -55,7 +55,7 @@ all_handled() { local s; s=$(it_redis_raw HGET minisoc:agents:seq web1); [[ -n $
 it_wait_for 30 "all $N lines handled (seq $FIRST..$LAST)" all_handled
 kill -USR1 "$IT_PID_collector"
 it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
-grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -q " events_in=$N " ||
+grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | it_has " events_in=$N " ||
 	it_fail "collector did not see exactly $N events: $(grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1)"
 [[ $(it_redis_raw XLEN minisoc:alerts) == 1 ]] || it_fail "expected exactly one alert"
 it_stop agent

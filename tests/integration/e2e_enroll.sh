@@ -167,14 +167,14 @@ rec=$(it_redis_raw HGET minisoc:enroll:agents web1)
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web1 sshd[7$i]: Failed password for root from 203.0.113.77 port 3$i$i ssh2"
 done >>"$IT_WORK/web1.log"
-has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q "\"source\":{\"ip\":\"$1\"}"; }
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | it_has "\"source\":{\"ip\":\"$1\"}"; }
 it_wait_for 15 "web1's alert" has_alert 203.0.113.77
 
 # --- refusals ------------------------------------------------------------------
 agent_conf web1b	# another host claiming web1's id
 expect_refused web1b "$first_tok_web1" 2 "token_used"
 # Both show in the SOC's alert stream: the enrolment, and the replayed token.
-alert_has() { it_redis_raw XRANGE minisoc:alerts - + | grep -q -- "$1"; }
+alert_has() { it_redis_raw XRANGE minisoc:alerts - + | it_has -- "$1"; }
 it_wait_for 10 "web1's enrolment alert" alert_has '"id":"minisoc-agent-enrolled".*"agent":{"id":"web1"'
 it_wait_for 10 "the refused token's alert" alert_has 'minisoc.enroll.token_used'
 tok=$(token --agent web1 --system erp --ttl 1s)

@@ -66,7 +66,7 @@ it_start agent_web1 "$IT_AGENT" -c "$IT_WORK/web1.yml"
 it_wait_for 10 "the honest agent's first try" it_log_has agent_web1 "event=(connected|connect_failed|disconnected)"
 it_log_has agent_web1 "event=connected" && it_fail "an agent took the thief's collector certificate"
 it_log_has agent_web1 "collector certificate: unsuitable certificate purpose" ||
-	it_fail "the agent did not say why: $(grep -E "connect_failed|disconnected" "$IT_WORK/logs/agent_web1.log" | head -1)"
+	it_fail "the agent did not say why: $(grep -E "connect_failed|disconnected" "$IT_WORK/logs/agent_web1.log" | sed -n 1p)"
 it_stop agent_web1
 it_stop fake
 it_stop collector

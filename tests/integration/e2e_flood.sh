@@ -23,7 +23,7 @@ it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening" it_log_has collector "event=listening"
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 10 "agent connected" it_log_has agent "event=connected"
-FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | head -n1 | cut -d= -f2)
+FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent.log" | sed -n 1p | cut -d= -f2)
 
 N=1000
 # Built first, appended at once: a slow shell must not pace the lines itself.
@@ -47,7 +47,7 @@ paused=$(grep -o ' paused_ms=[0-9]*' <<<"$stats" | cut -d= -f2)
 ((paused >= 2000)) || it_fail "reading was not slowed down: $stats"
 kill -USR1 "$IT_PID_collector"
 it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
-grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -q " events_in=$N " ||
+grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | it_has " events_in=$N " ||
 	it_fail "collector did not see exactly $N events"
 flooding || it_fail "flooding alert repeated"
 it_stop collector

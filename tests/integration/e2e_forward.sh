@@ -82,7 +82,7 @@ it_wait_for 10 "the forwarder connected upstream" it_log_has forward "event=upst
 received() { python3 "$TOOL" ids "$OUT" || it_fail "a received message is malformed"; }
 # have_all FILE: every id in FILE was received (at least once).
 have_all() { local got; got=$(received); [[ -z $(comm -23 <(sort -u "$1") <(sort -u <<<"$got")) ]]; }
-pending() { it_redis_raw XPENDING minisoc:alerts minisoc-forward | head -n1; }
+pending() { it_redis_raw XPENDING minisoc:alerts minisoc-forward | sed -n 1p; }
 none_pending() { [[ $(pending) == 0 ]]; }
 
 # 1. The threshold, with both JSON styles.
@@ -119,7 +119,7 @@ for i in $(seq 1 8); do
 done
 printf '%s\n' "${lines[@]}" >>"$AUTH"
 it_wait_for 10 "the collector's alert" it_log_has collector "event=alert id=.*rule=minisoc-ssh-bruteforce"
-PIPE_ID=$(grep -o 'event=alert id=[0-9a-f-]*' "$IT_WORK/logs/collector.log" | head -n1 | cut -d= -f3)
+PIPE_ID=$(grep -o 'event=alert id=[0-9a-f-]*' "$IT_WORK/logs/collector.log" | sed -n 1p | cut -d= -f3)
 echo "$PIPE_ID" >"$IT_WORK/want2"
 it_wait_for 10 "the pipeline's alert upstream" have_all "$IT_WORK/want2"
 it_stop agent

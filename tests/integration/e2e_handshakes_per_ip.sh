@@ -72,7 +72,7 @@ it_agent_conf "$IT_WORK/agent.yml" "$PKI" web1 "$CPORT" "$IT_WORK/state" end "$A
 it_start agent "$IT_AGENT" -c "$IT_WORK/agent.yml"
 it_wait_for 15 "the agent's hello beside the idle connections" \
 	it_log_has collector "event=hello .*agent=web1"
-grep -E 'reason=max_handshakes( |$)' "$LOG" | grep -q 'peer=127\.0\.0\.1:' &&
+grep -E 'reason=max_handshakes( |$)' "$LOG" | it_has 'peer=127\.0\.0\.1:' &&
 	it_fail "the agent was refused for max_handshakes"
 
 stats=$(counters)

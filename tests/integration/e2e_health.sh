@@ -86,7 +86,7 @@ kill -STOP "$IT_PID_agent"
 it_wait_for 10 "web1 silent alert" alerts_are minisoc-agent-silent web1 $((silent0 + 1))
 status_is web1 silent || it_fail "web1 status not silent"
 it_redis_raw XRANGE minisoc:alerts - + | grep '"rule":{"id":"minisoc-agent-silent"' |
-	grep '"agent":{"id":"web1"' | tail -n1 | grep -q '"level":"high"' ||
+	grep '"agent":{"id":"web1"' | tail -n1 | it_has '"level":"high"' ||
 	it_fail "silent alert without severity high"
 
 # The collector restarts while the agent is still stopped: the status comes
@@ -125,7 +125,7 @@ kill -CONT "$IT_PID_agent"
 it_wait_for 20 "web1 back alert" alerts_are minisoc-agent-back web1 $((back0 + 1))
 status_is web1 online || it_fail "web1 not online again"
 it_redis_raw XRANGE minisoc:alerts - + | grep '"rule":{"id":"minisoc-agent-back"' |
-	grep '"agent":{"id":"web1"' | tail -n1 | grep -q '"level":"informational"' ||
+	grep '"agent":{"id":"web1"' | tail -n1 | it_has '"level":"informational"' ||
 	it_fail "back alert without severity informational"
 # Reports flow again through the new collector.
 before=$(hget received_ms)

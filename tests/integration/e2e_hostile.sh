@@ -63,7 +63,7 @@ it_log "flood_noread -> $(grep 'event=session_freed' "$IT_WORK/logs/collector.lo
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web1 sshd[7$i]: Failed password for root from 198.51.100.77 port 2$i ssh2"
 done >>"$AUTH"
-has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"198.51.100.77"}'; }
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | it_has '"source":{"ip":"198.51.100.77"}'; }
 it_wait_for 5 "alert from the real agent" has_alert
 # (The probe's identity may turn silent – an alert about the agent, not its lines.)
 detections() { it_redis_raw XRANGE minisoc:alerts - + | grep '^{' | grep -vc '"rule":{"id":"minisoc-agent-' || true; }

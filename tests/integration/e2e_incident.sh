@@ -46,7 +46,7 @@ python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["status"]=="not
 	it_fail "show: $S"
 "${CTL[@]}" close "$ID" --note "Đã báo cáo, đóng" --at 2026-11-24T00:00:00Z >/dev/null || it_fail "close"
 [[ -z $("${CTL[@]}" list) ]] || it_fail "closed incident still listed as open"
-"${CTL[@]}" list --all | grep -q "$ID .*closed" || it_fail "list --all lacks the closed incident"
+"${CTL[@]}" list --all | it_has "$ID .*closed" || it_fail "list --all lacks the closed incident"
 [[ $(it_redis_raw XLEN minisoc:incidents:events) == 3 ]] || it_fail "stream: $(it_redis_raw XLEN minisoc:incidents:events) entries, want 3"
 E=$(it_redis_raw XREVRANGE minisoc:incidents:events + - COUNT 1 | grep '^{')
 grep -q '"status":"closed"' <<<"$E" || it_fail "last stream entry: $E"

@@ -60,7 +60,7 @@ agent_queue_empty() {
 	before=$(grep -c 'why=sigusr1' "$IT_WORK/logs/agent.log" || true)
 	kill -USR1 "$IT_PID_agent"
 	it_wait_for 10 "agent counters" eval '(($(grep -c "why=sigusr1" "$IT_WORK/logs/agent.log") > before))'
-	grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1 | grep -q ' queued=0 '
+	grep 'why=sigusr1' "$IT_WORK/logs/agent.log" | tail -n1 | it_has ' queued=0 '
 }
 it_wait_for 10 "the agent acknowledged from the collector's spool" agent_queue_empty
 [[ -s $IT_WORK/collector.spool/sink.journal ]] || it_fail "the spool file is empty while Redis is down"

@@ -42,7 +42,7 @@ it_wait_for 10 "agent connected with the right pin" it_log_has agent "event=conn
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web1 sshd[6$i]: Failed password for root from 203.0.113.90 port 2$i$i ssh2"
 done >>"$AUTH"
-has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"203.0.113.90"}'; }
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | it_has '"source":{"ip":"203.0.113.90"}'; }
 it_wait_for 10 "alert through the pinned connection" has_alert
 it_stop agent
 it_stop collector

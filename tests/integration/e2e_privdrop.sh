@@ -39,7 +39,7 @@ uid_of() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"; }
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web1 sshd[8$i]: Failed password for root from 192.0.2.88 port 1$i ssh2"
 done >>"$AUTH"
-has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"192.0.2.88"}'; }
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | it_has '"source":{"ip":"192.0.2.88"}'; }
 it_wait_for 5 "alert with both daemons unprivileged" has_alert
 it_stop agent
 it_stop collector

@@ -42,7 +42,7 @@ seq_writer -n "$N" -r "$RATE" -R "${RUN}a"
 seq_writer_wait
 seq_verify "${RUN}a" "$N" 30
 evalsha_only A
-[[ $(it_redis_raw SCRIPT EXISTS "$(grep -o 'sha=[0-9a-f]*' "$IT_WORK/logs/collector.log" | head -n1 | cut -d= -f2)") == 1 ]] ||
+[[ $(it_redis_raw SCRIPT EXISTS "$(grep -o 'sha=[0-9a-f]*' "$IT_WORK/logs/collector.log" | sed -n 1p | cut -d= -f2)") == 1 ]] ||
 	it_fail "A: the collector's script is not in Redis' cache (or its sha not logged)"
 it_log "A: $(cmdstat evalsha) EVALSHA calls for $N lines"
 

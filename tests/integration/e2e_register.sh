@@ -70,9 +70,9 @@ alerts_of() { it_redis_raw XRANGE minisoc:alerts - + | grep '^{' | grep "\"agent
 has_alert() { [[ -n $(alerts_of "$1") ]]; }
 it_wait_for 10 "an alert from web1" has_alert web1
 it_wait_for 10 "an alert from stray" has_alert stray
-A=$(alerts_of web1 | head -n1)
+A=$(alerts_of web1 | sed -n 1p)
 grep -q '"system":{"id":"SYS-001","level":3}' <<<"$A" || it_fail "web1's alert lacks its system: $A"
-A=$(alerts_of stray | head -n1)
+A=$(alerts_of stray | sed -n 1p)
 grep -q '"system":{"id":"unassigned"}' <<<"$A" || it_fail "stray's alert is not unassigned: $A"
 
 # What the events_seen check reads.
@@ -92,9 +92,9 @@ kill -HUP "$IT_PID_collector"
 it_wait_for 10 "web1 moved to SYS-002" hash_is web1 system SYS-002
 : >"$IT_WORK/marker"
 burst web1 203.0.113.77
-has_new() { alerts_of web1 | grep -q '"source":{"ip":"203.0.113.77"}' ; }
+has_new() { alerts_of web1 | it_has '"source":{"ip":"203.0.113.77"}' ; }
 it_wait_for 10 "the second alert from web1" has_new
-A=$(alerts_of web1 | grep '203.0.113.77' | head -n1)
+A=$(alerts_of web1 | grep '203.0.113.77' | sed -n 1p)
 grep -q '"system":{"id":"SYS-002","level":2}' <<<"$A" || it_fail "after reload: $A"
 it_wait_for 15 "agents_unassigned metric" bash -c "[[ \$(redis-cli -p $IT_REDIS_PORT HGET minisoc:collector:stats agents_unassigned) -ge 1 ]]"
 

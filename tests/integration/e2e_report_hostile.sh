@@ -167,7 +167,7 @@ PY
 # 2 Redis or output. --help on stdout with 0.
 code() { set +e; "$@" >/dev/null 2>&1; echo $?; set -e; }
 [[ $(code "$IT_CLI" report --help) == 0 ]] || it_fail "--help does not exit 0"
-"$IT_CLI" report --help | grep -q '^usage: minisocctl report' || it_fail "--help not on stdout"
+"$IT_CLI" report --help | it_has '^usage: minisocctl report' || it_fail "--help not on stdout"
 [[ $(code "$IT_CLI" report --no-such-option) == 1 ]] || it_fail "a bad option does not exit 1"
 [[ $(code "$IT_CLI" report) == 1 ]] || it_fail "no --register does not exit 1"
 printf 'systems:\n  - id: X\n    level: 9\n' >"$IT_WORK/bad.yml"
@@ -181,8 +181,8 @@ grep -q "bad.yml:3: system X: \"level\" must be 1 to 5" <<<"$msg" ||
 [[ $(code "${RPT[@]}" -o "$IT_WORK/no/such/dir/r.html") == 2 ]] || it_fail "an unwritable output does not exit 2"
 
 # The archive the report reads by default is the collector's (docs/archive.md).
-want=$(sed -n 's/^ *path: \(\/[^ ]*\/archive\).*/\1/p' "$IT_ROOT/docs/archive.md" | head -n 1)
+want=$(sed -n 's/^ *path: \(\/[^ ]*\/archive\).*/\1/p' "$IT_ROOT/docs/archive.md" | sed -n 1p)
 [[ -n $want ]] || it_fail "docs/archive.md names no archive path"
-"$IT_CLI" report --help | tr -s ' \n' ' ' | grep -q -E -- "\(default $want[,)]" ||
+"$IT_CLI" report --help | tr -s ' \n' ' ' | it_has -E -- "\(default $want[,)]" ||
 	it_fail "report's default --archive is not the collector's archive $want"
 it_log "PASS: every format parses, strings stay data, Vietnamese labels, exit codes"

@@ -37,7 +37,7 @@ burst() { # burst IP: eight failed passwords, one brute-force alert
 		echo "$(it_syslog_now) web1 sshd[7$i]: Failed password for root from $1 port 4$i$i ssh2"
 	done >>"$LOG"
 }
-has_alert() { it_redis_raw XRANGE minisoc:alerts - + | grep -q "\"source\":{\"ip\":\"$1\"}"; }
+has_alert() { it_redis_raw XRANGE minisoc:alerts - + | it_has "\"source\":{\"ip\":\"$1\"}"; }
 # The saved offset of the followed file equals its size: every line read is
 # durable and its position is on disk.
 saved_at_end() {

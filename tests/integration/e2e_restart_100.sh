@@ -56,7 +56,7 @@ it_wait_for 90 "all $NAGENTS agents reconnected" connected 2
 all_handled() {
 	local n first s
 	for n in "${names[@]}"; do
-		first=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent-$n.log" | head -n1 | cut -d= -f2)
+		first=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent-$n.log" | sed -n 1p | cut -d= -f2)
 		s=$(it_redis_raw HGET minisoc:agents:seq "$n")
 		[[ -n $s ]] && ((s >= first + LINES - 1)) || return 1
 	done
@@ -67,14 +67,14 @@ it_wait_for 90 "every line of every agent handled" all_handled
 # (read back per agent at each hello), nothing is missing and no agent
 # went past its last line.
 for n in "${names[@]}"; do
-	first=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent-$n.log" | head -n1 | cut -d= -f2)
+	first=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agent-$n.log" | sed -n 1p | cut -d= -f2)
 	s=$(it_redis_raw HGET minisoc:agents:seq "$n")
 	((s == first + LINES - 1)) || it_fail "agent $n: handled $s, expected $((first + LINES - 1))"
 done
 kill -USR1 "$IT_PID_collector"
 it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
 it_log "$(grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -o -E ' (sessions|events_in|events_dup)=[0-9]*' | tr -d '\n')"
-grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -q " sessions=$NAGENTS " ||
+grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | it_has " sessions=$NAGENTS " ||
 	it_fail "not all $NAGENTS agents have a session"
 for n in "${names[@]}"; do it_stop "agent-$n" >/dev/null; done
 it_stop collector

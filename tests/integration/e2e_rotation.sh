@@ -148,8 +148,8 @@ ino7=$(stat -c %i "$AUTH.7")
 drain_saved() {
 	local s
 	s=$(cd "$IT_WORK/agent" && "$IT_AGENT" state -c agent.yml) || return 1
-	awk -v i="$ino7" '$1 == "pos" && $3 == i' <<<"$s" | grep -q . &&
-		awk -v i="$(stat -c %i "$AUTH")" '$1 == "pos" && $3 == i' <<<"$s" | grep -q .
+	awk -v i="$ino7" '$1 == "pos" && $3 == i' <<<"$s" | it_has . &&
+		awk -v i="$(stat -c %i "$AUTH")" '$1 == "pos" && $3 == i' <<<"$s" | it_has .
 }
 it_wait_for 10 "both files' positions saved" drain_saved
 kill -KILL "$IT_PID_agent"

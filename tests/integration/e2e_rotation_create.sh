@@ -47,7 +47,7 @@ echo "$out"
 # Lines written to the renamed file after the rotation: the first
 # rate x delay (+ 100 ms of slack) numbers after each multiple of EVERY.
 window=$((RATE * (REOPEN_MS + 100) / 1000))
-outside=$(awk -v e="$EVERY" -v w="$window" '$1 < e || $1 % e >= w' "$IT_WORK/missing" | head -n 20)
+outside=$(awk -v e="$EVERY" -v w="$window" '$1 < e || $1 % e >= w' "$IT_WORK/missing" | sed -n 1,20p)
 lost=$(wc -l <"$IT_WORK/missing")
 grep -q ' dups=0$' <<<"$out" || it_fail "lines doubled"
 [[ -z $outside ]] || it_fail "lines lost outside the post-rotation windows (first: $(echo $outside))"

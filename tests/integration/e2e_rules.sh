@@ -95,7 +95,7 @@ for i in $(seq 1 8); do
 done
 it_wait_for 5 "alert from canary_two" has_alerts canary_two 1
 it_wait_for 5 "alert from the correlation" has_alerts test_ssh_bruteforce 1
-it_redis_raw XRANGE minisoc:alerts - + | grep '"name":"test_ssh_bruteforce"' | grep -q '"source":{"ip":"192.0.2.7"}' ||
+it_redis_raw XRANGE minisoc:alerts - + | grep '"name":"test_ssh_bruteforce"' | it_has '"source":{"ip":"192.0.2.7"}' ||
 	it_fail "correlation alert lacks its source"
 ((($(alerts_of test_ssh_failure)) == 0)) || it_fail "the quiet base rule raised alerts"
 

@@ -69,7 +69,7 @@ kill -USR1 "$IT_PID_primary" "$IT_PID_standby"
 it_wait_for 5 "both stats lines" bash -c "grep -q 'event=stats why=sigusr1' $W/logs/primary.log &&
 	grep -q 'event=stats why=sigusr1' $W/logs/standby.log"
 for n in primary standby; do
-	grep 'event=stats why=sigusr1' "$W/logs/$n.log" | grep -q ' agents_silent=1 ' ||
+	grep 'event=stats why=sigusr1' "$W/logs/$n.log" | it_has ' agents_silent=1 ' ||
 		it_fail "$n does not count web1 silent"
 done
 it_stop standby

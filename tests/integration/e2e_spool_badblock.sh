@@ -54,7 +54,7 @@ seq_start_agent
 it_wait_for 10 "agent failing to connect" it_log_has agent "event=connect_failed"
 "$SEQ_WRITER" -o "$SEQ_LOG" -n "$N" -r 0 -R "$RUN" >>"$IT_WORK/logs/writer.log" 2>&1 ||
 	it_fail "seqwriter failed"
-all_read() { seq_agent_stats | grep -q " lines_read=$N "; }
+all_read() { seq_agent_stats | it_has " lines_read=$N "; }
 it_wait_for 30 "the agent to read all $N lines" all_read
 if [[ $KEPT == live ]]; then
 	spooled() { [[ $(stat -c %s "$STATE"/spool/*.seg) -gt $((64 * 4096)) ]]; }
@@ -71,7 +71,7 @@ if [[ $KEPT == live ]]; then
 	((reads == 1)) || it_fail "the bad block was read $reads times"
 	it_log_has agent "event=spool_lines_recovered" || it_fail "no line was read again"
 	it_log "every line arrived once: $(grep -o 'event=spool_lines_recovered.*lines=[0-9]*' \
-		"$IT_WORK/logs/agent.log" | head -1)"
+		"$IT_WORK/logs/agent.log" | sed -n 1p)"
 	it_stop agent
 	it_stop collector
 	it_log "PASS"
@@ -123,7 +123,7 @@ elif [[ $KEPT == kept ]]; then
 		it_fail "not every line arrived exactly once"
 	it_log_has agent "event=spool_lines_recovered" || it_fail "no line was read again"
 	it_log "every line arrived once: $(grep -o 'event=spool_lines_recovered.*lines=[0-9]*' \
-		"$IT_WORK/logs/agent.log" | head -1)"
+		"$IT_WORK/logs/agent.log" | sed -n 1p)"
 else
 	# A record is at least 110 bytes here: one 4 KiB block holds parts of at most 39.
 	seq_lost_one_run "$RUN" "$N" 39 lines

@@ -28,7 +28,7 @@ it_start agentA "$IT_AGENT" -c "$IT_WORK/web1.yml"
 it_start agentB "$IT_AGENT" -c "$IT_WORK/web2.yml"
 it_wait_for 10 "agent A connected" it_log_has agentA "event=connected"
 it_wait_for 10 "agent B connected" it_log_has agentB "event=connected"
-FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agentA.log" | head -n1 | cut -d= -f2)
+FIRST=$(grep -o 'first_seq=[0-9]*' "$IT_WORK/logs/agentA.log" | sed -n 1p | cut -d= -f2)
 
 N=2000
 # Built first, appended at once: a slow shell must not pace the lines itself.
@@ -45,7 +45,7 @@ b_start=$(date +%s%N)
 for i in $(seq 1 8); do
 	echo "$(it_syslog_now) web2 sshd[7$i]: Failed password for root from 198.51.100.80 port 3$i$i ssh2"
 done >>"$IT_WORK/web2.log"
-has_b() { it_redis_raw XRANGE minisoc:alerts - + | grep -q '"source":{"ip":"198.51.100.80"}'; }
+has_b() { it_redis_raw XRANGE minisoc:alerts - + | it_has '"source":{"ip":"198.51.100.80"}'; }
 it_wait_for 10 "agent B's alert" has_b
 b_ms=$((($(date +%s%N) - b_start) / 1000000))
 

@@ -57,7 +57,7 @@ it_log "verdicts: $(tr '\n' ';' <<<"$out")"
 	it_fail "after its certificate expired, a resumed session was taken: $out"
 kill -USR1 "$IT_PID_collector"
 it_wait_for 5 "collector counters" it_log_has collector "why=sigusr1"
-grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | grep -q ' tls_expired=1 ' ||
+grep 'why=sigusr1' "$IT_WORK/logs/collector.log" | tail -n1 | it_has ' tls_expired=1 ' ||
 	it_fail "the expired certificate not counted"
 n=$(grep -c 'event=hello .*agent=short' "$IT_WORK/logs/collector.log")
 ((n == 1)) || it_fail "$n sessions of the expired certificate, 1 expected"

@@ -61,7 +61,7 @@ python3 "$SSE" "$WPORT" "$TOKEN" 700 30 0-1 >"$IT_WORK/gap.txt" ||
 	it_fail "catch-up past stream_catchup: $(cat "$IT_WORK/gap.txt")"
 it_log "past the cap: $(cat "$IT_WORK/gap.txt")"
 grep -q "gaps=1" "$IT_WORK/gap.txt" || it_fail "no gap event past web.stream_catchup"
-NEWEST=$(it_redis_raw XREVRANGE minisoc:alerts + - COUNT 1 | head -1)
+NEWEST=$(it_redis_raw XREVRANGE minisoc:alerts + - COUNT 1 | sed -n 1p)
 grep -q "last=$NEWEST " "$IT_WORK/gap.txt" || it_fail "the newest entry was not the last sent"
 
 # 4. A new stream is told where it starts (an id with no event): a browser

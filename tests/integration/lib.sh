@@ -9,6 +9,11 @@ IT_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 IT_PIDS=()
 
 it_log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
+# PRODUCER | it_has [GREP-OPTIONS] PATTERN: whether a line matches, reading
+# all of the input. Not "grep -q": it exits at the first match, the
+# producer still writing gets SIGPIPE, and under pipefail the pipe then
+# fails although the line was there (a flaky "not found").
+it_has() { grep "$@" >/dev/null; }
 it_fail() {
 	it_log "FAIL: $*"
 	for f in "$IT_WORK"/logs/*.log; do
