@@ -12,8 +12,9 @@ PACKAGES=(
   libevent-dev libssl-dev libhiredis-dev libyaml-dev libcmocka-dev libpcap-dev libpcre2-dev libhyperscan-dev zlib1g-dev libzstd-dev
   # run and test
   redis-server redis-tools openssl ca-certificates python3
-  # used by the scripts in deploy/ and tests/ (timeout, ss, ps)
-  coreutils iproute2 procps
+  # used by the scripts in deploy/ and tests/ (timeout, ss, ps); curl for
+  # the metrics endpoint quickstart.sh and docs/operations.md show
+  coreutils iproute2 procps curl
   # e2e_archive.sh reads the event archive back with zstdcat
   zstd
   # bench/pcap compares the packet library with tcpdump -n -r on the same file
