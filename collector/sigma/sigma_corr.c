@@ -46,8 +46,10 @@
  *  - event_count: count = matching events. Live: a ring of event times
  *    sorted oldest first, growing on demand up to the threshold (rules with
  *    a threshold above 100 000 are rejected). At close: a counter.
- *  - value_count: count = distinct values of condition.field (exact bytes,
- *    cut to SIGMA_CORR_VALUE_MAX; events without the field are not counted).
+ *  - value_count: count = distinct values of condition.field (exact bytes;
+ *    a longer value than SIGMA_CORR_VALUE_MAX is kept cut, with a keyed
+ *    hash of the whole, see value_cut; events without the field are not
+ *    counted).
  *    A set of values with their last-seen time, capped at what the condition
  *    needs (threshold, or threshold + 1 at close); rules needing more than
  *    1024 are rejected. The alert's first time is the oldest of the sampled
@@ -72,17 +74,20 @@
  * evicted first and counted (an evicted group's state is lost: a window
  * waiting to close is never evaluated); samples: the first SIGMA_CORR_MAX_SAMPLES raw
  * lines still in the window, cut to SIGMA_CORR_SAMPLE_MAX bytes (and at an
- * embedded NUL); values cut to SIGMA_CORR_VALUE_MAX bytes.
+ * embedded NUL); values (group-by and counted) shown cut to
+ * SIGMA_CORR_VALUE_MAX bytes, told apart whole (value_cut).
  *
  * Emit is called synchronously with borrowed data; a feed of the same
  * correlation from inside emit is ignored (the state is being reported).
  */
 #include "sigma.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "ms_map.h"
 #include "sigma_internal.h"
@@ -98,6 +103,8 @@
 #define CORR_RING_MIN		8	/* also the ring slots kept inside the group */
 #define CORR_VALUE_INLINE	40	/* shorter values are kept in the set's array */
 #define CORR_VALS_INLINE	2	/* value set slots kept inside the group */
+#define CORR_CUT_TAG		9	/* a cut value's NUL and hash (value_cut) */
+#define CORR_CUT_LEN		(SIGMA_CORR_VALUE_MAX + CORR_CUT_TAG)
 
 #define T_NONE INT64_MIN
 #define ORD_SLOT	5	/* int64_t per rule of a temporal_ordered group (feed_ordered) */
@@ -250,6 +257,8 @@ struct sigma_corr {
 
 	/* scratch for keys and alerts, sized at parse time */
 	char *key;
+	char vcut[CORR_CUT_LEN];	/* the counted value, when cut */
+	uint8_t hkey[16];	/* value_cut's hash key, random */
 	struct ms_str *gvals;
 	const char **vptrs;
 	const char *sptrs[SIGMA_CORR_MAX_SAMPLES];
@@ -829,11 +838,19 @@ corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 	c->gsize = c->coldoff + sizeof(struct corr_cold);
 	if (c->at_close)
 		c->gsize += sizeof(struct corr_whom);
-	if ((c->key = malloc(c->ngroup * (2 + SIGMA_CORR_VALUE_MAX) + 1)) == NULL ||
+	if ((c->key = malloc(c->ngroup * (2 + CORR_CUT_LEN) + 1)) == NULL ||
 	    (c->ngroup && (c->gvals = calloc(c->ngroup, sizeof(*c->gvals))) == NULL) ||
 	    (c->cap && c->type == CORR_VALUE_COUNT &&
 	     (c->vptrs = calloc(c->cap, sizeof(*c->vptrs))) == NULL))
 		return perr(p, line, "out of memory");
+	for (size_t got = 0; got < sizeof(c->hkey);) {
+		ssize_t n = getrandom(c->hkey + got, sizeof(c->hkey) - got, 0);
+
+		if (n < 0 && errno != EINTR)
+			return perr(p, line, "cannot read random bytes: %s", strerror(errno));
+		if (n > 0)
+			got += (size_t)n;
+	}
 	return 0;
 }
 
@@ -1331,12 +1348,6 @@ group_reset(const struct sigma_corr *c, struct corr_group *g)
 	g->floor = g->newest;
 }
 
-/*
- * The group key: per group-by field a 2-byte length and the value cut to
- * SIGMA_CORR_VALUE_MAX bytes, so distinct tuples never collide. Fills
- * c->gvals for the alert. Returns the key length, or -1 when a field is
- * missing (the event is not counted).
- */
 /* Field value of ev: by id through fm when c is bound to it, else by name. */
 static const struct ms_str *
 corr_field(struct sigma_fieldmap *fm, const struct sigma_event *ev, uint32_t id, const char *name)
@@ -1346,6 +1357,38 @@ corr_field(struct sigma_fieldmap *fm, const struct sigma_event *ev, uint32_t id,
 	return decode_field_get(ev->d, name);
 }
 
+/*
+ * A group-by or counted value as kept: itself up to SIGMA_CORR_VALUE_MAX
+ * bytes; a longer one as its first SIGMA_CORR_VALUE_MAX bytes, a NUL and
+ * 8 bytes of SipHash of the whole under c's random key (written to buf,
+ * CORR_CUT_LEN bytes). Values that differ anywhere stay distinct: cut
+ * alone, a scanner padding its paths with 256 bytes of "/./" was one
+ * distinct path however many it tried, and two long group-by values one
+ * group. The NUL ends what an alert shows of it; no value of at most
+ * SIGMA_CORR_VALUE_MAX bytes has this length.
+ */
+static struct ms_str
+value_cut(const struct sigma_corr *c, const struct ms_str *v, char *buf)
+{
+	uint64_t h;
+
+	if (v->p == NULL)
+		return ms_str_make("", 0);
+	if (v->len <= SIGMA_CORR_VALUE_MAX)
+		return *v;
+	h = ms_siphash24(c->hkey, v->p, v->len);
+	memcpy(buf, v->p, SIGMA_CORR_VALUE_MAX);
+	buf[SIGMA_CORR_VALUE_MAX] = '\0';
+	memcpy(buf + SIGMA_CORR_VALUE_MAX + 1, &h, sizeof(h));
+	return ms_str_make(buf, CORR_CUT_LEN);
+}
+
+/*
+ * The group key: per group-by field a 2-byte length and the value as
+ * value_cut keeps it, so distinct tuples never collide. Fills c->gvals
+ * for the alert (cut to SIGMA_CORR_VALUE_MAX). Returns the key length, or
+ * -1 when a field is missing (the event is not counted).
+ */
 static inline __attribute__((always_inline)) long
 group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
     struct sigma_fieldmap *fm)
@@ -1367,15 +1410,17 @@ group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
 		    name ? name : c->group[i]);
 		if (v == NULL)
 			return -1;
-		n = v->len < SIGMA_CORR_VALUE_MAX ? v->len : SIGMA_CORR_VALUE_MAX;
-		if (v->p == NULL)
-			n = 0;
+		n = v->p == NULL ? 0 : v->len;
+		if (n > SIGMA_CORR_VALUE_MAX) {
+			(void)value_cut(c, v, c->key + k + 2);
+			n = CORR_CUT_LEN;
+		} else if (n) {
+			memcpy(c->key + k + 2, v->p, n);
+		}
 		c->key[k++] = (char)(n >> 8);
 		c->key[k++] = (char)(n & 0xff);
-		if (n)
-			memcpy(c->key + k, v->p, n);
+		c->gvals[i] = ms_str_make(v->p, n < SIGMA_CORR_VALUE_MAX ? n : SIGMA_CORR_VALUE_MAX);
 		k += n;
-		c->gvals[i] = ms_str_make(v->p, n);
 	}
 	return (long)k;
 }
@@ -1882,7 +1927,9 @@ close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_
 
 				if (n > klen - k - 2)
 					n = klen - k - 2;
-				c->gvals[i] = ms_str_make((const char *)key + k + 2, n);
+				/* A cut value's NUL and hash are not shown (value_cut). */
+				c->gvals[i] = ms_str_make((const char *)key + k + 2,
+				    n < SIGMA_CORR_VALUE_MAX ? n : SIGMA_CORR_VALUE_MAX);
 				k += 2 + n;
 			}
 			window_decide(c, g, ev, emit, arg);
@@ -2100,10 +2147,7 @@ sigma_corr_feed_fm(struct sigma_corr *c, size_t ref, const struct sigma_event *e
 
 		if (fv == NULL)
 			return;
-		v = ms_str_make(fv->p, fv->len < SIGMA_CORR_VALUE_MAX ? fv->len :
-		    SIGMA_CORR_VALUE_MAX);
-		if (v.p == NULL)
-			v.len = 0;
+		v = value_cut(c, fv, c->vcut);
 	}
 	if ((g = group_get(c, (size_t)klen, h)) == NULL)
 		return;

@@ -534,7 +534,7 @@ test_event_count_groups(void **state)
 	free(s);
 }
 
-/* Two group-by fields; values longer than 256 bytes are cut in key and alert. */
+/* Two group-by fields; values longer than 256 bytes are shown cut, told apart whole. */
 static void
 test_event_count_multi_group(void **state)
 {
@@ -548,14 +548,15 @@ test_event_count_multi_group(void **state)
 	memset(longa, 'u', sizeof(longa));
 	longa[sizeof(longa) - 1] = '\0';
 	memcpy(longb, longa, sizeof(longb));
-	longb[300] = 'X';	/* differs only after byte 256: same group */
+	longb[300] = 'X';	/* differs only after byte 256: a group of its own */
 	memset(longline, 'L', sizeof(longline));
 	longline[sizeof(longline) - 1] = '\0';
 	feed(c, 0, T0, s, longline, "host", "h1", "user", longa, NULL);
 	feed(c, 0, T0 + 1, s, NULL, "host", "h1", "user", longb, NULL);
 	feed(c, 0, T0 + 2, s, NULL, "host", "h2", "user", longa, NULL);
+	feed(c, 0, T0 + 2, s, NULL, "host", "h1", "user", longa, NULL);
 	assert_int_equal(s->n, 0);
-	assert_int_equal(sigma_corr_groups(c), 2);
+	assert_int_equal(sigma_corr_groups(c), 3);
 	feed(c, 0, T0 + 3, s, NULL, "user", longa, "host", "h1", NULL);
 	assert_int_equal(s->n, 1);
 	assert_int_equal(s->a[0].count, 3);
@@ -567,7 +568,7 @@ test_event_count_multi_group(void **state)
 	/* "ab"+"c" and "a"+"bc" are different groups (length-prefixed key). */
 	feed(c, 0, T0 + 4, s, NULL, "host", "ab", "user", "c", NULL);
 	feed(c, 0, T0 + 4, s, NULL, "host", "a", "user", "bc", NULL);
-	assert_int_equal(sigma_corr_groups(c), 4);
+	assert_int_equal(sigma_corr_groups(c), 5);
 	sigma_corr_free(c);
 	free(s);
 }
@@ -947,7 +948,7 @@ test_value_count_window(void **state)
 	assert_int_equal(s->n, 1);
 	assert_int_equal(s->a[0].count, 5);	/* u1, u4, u5, u6, u7 */
 	assert_string_equal(s->a[0].values[0], "u1");
-	/* Values differing only after byte 256 are one value. */
+	/* Values differing only after byte 256 are two values, shown cut. */
 	{
 		char v1[300], v2[300];
 
@@ -960,11 +961,12 @@ test_value_count_window(void **state)
 			    NULL);
 		feed(c, 0, T0 + 400 * SEC, s, NULL, "src_ip", "b", "user", "", NULL);
 		feed(c, 0, T0 + 400 * SEC, s, NULL, "src_ip", "b", "user", "x", NULL);
+		assert_int_equal(s->n, 1);	/* v1, v2, "", x = 4 */
 		feed(c, 0, T0 + 400 * SEC, s, NULL, "src_ip", "b", "user", "y", NULL);
-		assert_int_equal(s->n, 1);	/* v, "", x, y = 4 */
-		feed(c, 0, T0 + 400 * SEC, s, NULL, "src_ip", "b", "user", "z", NULL);
 		assert_int_equal(s->n, 2);
+		assert_int_equal(s->a[1].count, 5);
 		assert_int_equal(strlen(s->a[1].values[0]), SIGMA_CORR_VALUE_MAX);
+		assert_int_equal(strlen(s->a[1].values[1]), SIGMA_CORR_VALUE_MAX);
 	}
 	sigma_corr_free(c);
 	free(s);
@@ -1621,6 +1623,59 @@ test_value_count_many_long(void **state)
 	free(s);
 }
 
+/*
+ * Values longer than SIGMA_CORR_VALUE_MAX that differ only past the cut
+ * are still distinct values and distinct groups: a scanner that pads its
+ * paths with 256 bytes of "/." (the server serves the same files) was one
+ * distinct cs-uri-stem to web_dir_bruteforce, however many it tried.
+ */
+static void
+test_value_count_long_values(void **state)
+{
+	struct sigma_corr *c = parse_ok("title: t\n"
+	    "correlation: {type: value_count, rules: [r], group-by: [ip], timespan: 1m,"
+	    " condition: {field: uri, gte: 3}}\n");
+	struct sigma_corr *g = parse_ok("title: t\n"
+	    "correlation: {type: event_count, rules: [r], group-by: [ua], timespan: 1m,"
+	    " condition: {gte: 2}}\n");
+	struct sink *s = calloc(1, sizeof(*s));
+	char v[3][300];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		memset(v[i], '/', sizeof(v[i]));
+		v[i][sizeof(v[i]) - 1] = '\0';
+		v[i][290] = (char)('a' + i);
+	}
+	for (int i = 0; i < 3; i++)
+		feed(c, 0, T0 + i * SEC, s, NULL, "ip", "192.0.2.1", "uri", v[i], NULL);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->a[0].count, 3);
+	assert_int_equal(s->a[0].nvalues, 3);
+	/* The alert shows each value's first SIGMA_CORR_VALUE_MAX bytes. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(strlen(s->a[0].values[i]), SIGMA_CORR_VALUE_MAX);
+	/* The same long value twice is one value; a short one is another. */
+	feed(c, 0, T0 + 10 * SEC, s, NULL, "ip", "192.0.2.1", "uri", v[0], NULL);
+	feed(c, 0, T0 + 11 * SEC, s, NULL, "ip", "192.0.2.1", "uri", v[0], NULL);
+	feed(c, 0, T0 + 12 * SEC, s, NULL, "ip", "192.0.2.1", "uri", "/", NULL);
+	assert_int_equal(s->n, 1);
+	feed(c, 0, T0 + 13 * SEC, s, NULL, "ip", "192.0.2.1", "uri", v[1], NULL);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->a[1].count, 3);
+	/* Group-by values that differ past the cut are two groups. */
+	feed(g, 0, T0, s, NULL, "ua", v[0], NULL);
+	feed(g, 0, T0 + 1, s, NULL, "ua", v[1], NULL);
+	assert_int_equal(sigma_corr_groups(g), 2);
+	assert_int_equal(s->n, 2);
+	feed(g, 0, T0 + 2, s, NULL, "ua", v[1], NULL);
+	assert_int_equal(s->n, 3);
+	assert_int_equal(strlen(s->a[2].gval[0]), SIGMA_CORR_VALUE_MAX);
+	sigma_corr_free(c);
+	sigma_corr_free(g);
+	free(s);
+}
+
 /* event_count above the ring slots kept in the group: the ring grows, counts stay exact. */
 static void
 test_event_count_large_ring(void **state)
@@ -1673,6 +1728,7 @@ main(void)
 		cmocka_unit_test(test_event_count_boundary),
 		cmocka_unit_test(test_samples_out_of_order),
 		cmocka_unit_test(test_value_count_many_long),
+		cmocka_unit_test(test_value_count_long_values),
 		cmocka_unit_test(test_event_count_large_ring),
 		cmocka_unit_test(test_event_count_groups),
 		cmocka_unit_test(test_event_count_multi_group),
