@@ -42,6 +42,14 @@ struct sigma_event {
 	 * known, every feed is taken as a new event.
 	 */
 	uint64_t serial;
+	/*
+	 * Which line it came from (the set numbers them; the N events of a
+	 * repeated line and the firings it sets off share it): what the
+	 * quiet windows' budget of a line goes by (close_quiet). 0: not
+	 * known, the line's address and time tell lines apart – lines read
+	 * into one buffer in the same millisecond are then taken as one.
+	 */
+	uint64_t line_id;
 };
 
 /* --- detection rules (sigma_rule.c, sigma_cond.c, sigma_match.c) ----- */

@@ -246,6 +246,7 @@ struct sigma_corr {
 	bool busy;		/* inside emit */
 	uint64_t fire_serial;	/* at close: the fired window's last serial, for fire() */
 	/* close_quiet's budget for the line being fed (a repeated line is fed N times) */
+	uint64_t close_id;
 	const char *close_line;
 	int64_t close_t;
 	int close_left;
@@ -1022,6 +1023,7 @@ sigma_corr_reset(struct sigma_corr *c)
 	c->groups = fresh;
 	c->evicted = 0;
 	c->close_line = NULL;
+	c->close_id = 0;
 	return 0;
 }
 
@@ -1898,7 +1900,13 @@ static void __attribute__((noinline))
 close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_fn emit,
     void *arg)
 {
-	if (ev->line.p != c->close_line || ev->time_ms != c->close_t) {
+	/*
+	 * A new line by its id: lines read into one buffer (replay's getline,
+	 * a reused frame) have one address, and those of one second one time.
+	 */
+	if (ev->line_id != c->close_id || ev->line.p != c->close_line ||
+	    ev->time_ms != c->close_t) {
+		c->close_id = ev->line_id;
 		c->close_line = ev->line.p;
 		c->close_t = ev->time_ms;
 		c->close_left = CORR_CLOSE_STEP;

@@ -1854,6 +1854,7 @@ set_deliver(struct eval_ctx *x)
 			ev.agent_id = p.agent ? p.agent : x->sev->agent_id;
 			ev.host = p.agent ? p.host : x->sev->host;
 			ev.serial = p.serial;
+			ev.line_id = x->sev->line_id;
 			ev.line = p.line;
 			sigma_corr_feed_fm(s->corrs[p.corr].c, p.ref, &ev, NULL, corr_emit_cb, x);
 		}
@@ -2024,6 +2025,8 @@ sigma_set_eval(struct sigma_set *s, const struct detect_event *ev, detect_emit_f
 	repeat = ev->d->repeat > 1 ? (ev->d->repeat < SET_MAX_REPEAT ? ev->d->repeat :
 	    SET_MAX_REPEAT) : 1;
 	sev.serial = s->serial + 1;
+	/* The line: its first event's serial, shared by its N events and what they set off. */
+	sev.line_id = sev.serial;
 	s->serial += repeat;
 	/* Field by field: tags[] is filled before use, no need to clear it per event. */
 	x.s = s;

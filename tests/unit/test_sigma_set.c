@@ -1018,6 +1018,67 @@ test_src_ip_only_addresses(void **state)
  * alert names the agent of the window's last event, and its source comes
  * from the group-by only (here users, so none).
  */
+/*
+ * Windows decided at close, at the group cap, with lines read into one
+ * buffer (as minisocctl replay's getline, or a collector reusing a
+ * frame's buffer): eight users fail once each, then eight others in one
+ * later second. Every line may decide four quiet windows before a group
+ * is evicted (docs/rules.md), so all eight first windows are decided.
+ * The budget was kept per buffer address and event time: the lines of
+ * that second shared one budget of four, and the other four windows were
+ * evicted undecided – alerts lost in replay that a live run raised.
+ */
+static void
+test_at_close_cap_one_buffer(void **state)
+{
+	static const char *const lines[] = {
+		FAILED("00:00", "u1", "198.51.100.1", "1"), FAILED("00:01", "u2", "198.51.100.1", "1"),
+		FAILED("00:02", "u3", "198.51.100.1", "1"), FAILED("00:03", "u4", "198.51.100.1", "1"),
+		FAILED("00:04", "u5", "198.51.100.1", "1"), FAILED("00:05", "u6", "198.51.100.1", "1"),
+		FAILED("00:06", "u7", "198.51.100.1", "1"), FAILED("00:07", "u8", "198.51.100.1", "1"),
+		FAILED("05:00", "u9", "198.51.100.1", "1"), FAILED("05:00", "u10", "198.51.100.1", "1"),
+		FAILED("05:00", "u11", "198.51.100.1", "1"), FAILED("05:00", "u12", "198.51.100.1", "1"),
+		FAILED("05:00", "u13", "198.51.100.1", "1"), FAILED("05:00", "u14", "198.51.100.1", "1"),
+		FAILED("05:00", "u15", "198.51.100.1", "1"), FAILED("05:00", "u16", "198.51.100.1", "1"),
+		NULL,
+	};
+	static const char *const text = FAIL_RULE "---\ntitle: One try only\ncorrelation:\n"
+	    "  type: event_count\n  rules: [fail]\n  group-by: [user]\n  timespan: 1m\n"
+	    "  condition: {lt: 2}\n";
+	struct detector *dets[1];
+	struct decode_ctx ctx;
+	struct got g;
+	char buf[256];
+
+	(void)state;
+	for (int one = 0; one < 2; one++) {
+		dets[0] = sigma_detector_new(load_capped(text, 8));
+		assert_non_null(dets[0]);
+		memset(&g, 0, sizeof(g));
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.recv_ms = INT64_C(1764064800000);	/* 2025-11-25T10:00:00Z */
+		for (uint64_t i = 0; lines[i]; i++) {
+			const char *l = lines[i];
+
+			if (one) {
+				snprintf(buf, sizeof(buf), "%s", lines[i]);
+				l = buf;
+			}
+			detect_line(dets, 1, &dec, &ctx, "agent", "host", ms_str_make("t", 1),
+			    ms_str_make(l, strlen(l)), i + 1, collect_cb, &g);
+		}
+		if (g.n != 8)
+			fail_msg("%s: %zu alerts, not 8", one ? "one buffer" : "a buffer per line", g.n);
+		for (size_t i = 0; i < 8; i++) {
+			char want[8];
+
+			snprintf(want, sizeof(want), "u%zu", i + 1);
+			assert_string_equal(g.group[i], want);
+		}
+		detector_free(dets[0]);
+	}
+}
+
 static void
 test_at_close_quiet_group(void **state)
 {
@@ -1213,6 +1274,7 @@ main(void)
 		cmocka_unit_test(test_ordered_documents),
 		cmocka_unit_test(test_ordered_at_close),
 		cmocka_unit_test(test_at_close_quiet_group),
+		cmocka_unit_test(test_at_close_cap_one_buffer),
 		cmocka_unit_test(test_at_close_quiet_chain),
 		cmocka_unit_test(test_future_time_capped),
 		cmocka_unit_test(test_src_ip_only_addresses),
