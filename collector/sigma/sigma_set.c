@@ -1912,6 +1912,15 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 		for (size_t i = 0; i < ca->nsamples && i < ALERT_MAX_SAMPLES; i++)
 			ms_copy(a->samples[a->n_samples++], ALERT_SAMPLE_MAX, ca->samples[i],
 			    strlen(ca->samples[i]));
+		/*
+		 * A group-by on a user field is the alert's user (as one on an
+		 * address is its source): a burst of one user's failures names
+		 * the user in user.name, not only in group.
+		 */
+		for (size_t i = 0; i < ca->ngroup && a->n_users < ALERT_MAX_USERS; i++)
+			if (is_user_field(ca->group_names[i]) && ca->group_values[i].len > 0)
+				ms_copy(a->users[a->n_users++], ALERT_USER_MAX, ca->group_values[i].p,
+				    ca->group_values[i].len);
 		/* Distinct values counted are users only when the field holds users. */
 		for (size_t i = 0; vf && is_user_field(vf) && i < ca->nvalues &&
 		    a->n_users < ALERT_MAX_USERS; i++)
