@@ -1895,11 +1895,16 @@ corr_emit_cb(const struct sigma_corr_alert *ca, void *arg)
 		}
 		alert_base(a, x->dev);
 		if (agent != NULL) {
-			/* Not the deciding event's: whose window it was; a source only from the group-by. */
+			/* Not the deciding event's: whose window it was. */
 			ms_copy(a->agent_id, sizeof(a->agent_id), agent, strlen(agent));
 			ms_copy(a->host, sizeof(a->host), host ? host : "", host ? strlen(host) : 0);
-			a->src_ip[0] = '\0';
 		}
+		/*
+		 * A source only from the group-by: the deciding event's is one of
+		 * the window's, and a distributed attack (five addresses at one
+		 * account) named its last address as the attacker.
+		 */
+		a->src_ip[0] = '\0';
 		/* Like a rule without id: the name, else the title. */
 		a->rule_id = *sigma_corr_id(c) ? sigma_corr_id(c) :
 		    *sigma_corr_name(c) ? sigma_corr_name(c) : sigma_corr_title(c);
