@@ -220,7 +220,7 @@ ctl_replay(int argc, char **argv)
 	};
 	const char *rules = NULL, *agent = "replay", *events_path = NULL;
 	FILE *events = NULL;
-	struct sigma_set_opts sopts = { 0, NULL };
+	struct sigma_set_opts sopts = { 0, NULL, 0 };
 	struct detector *dets[2];
 	size_t ndets = 0;
 	bool builtin = true;

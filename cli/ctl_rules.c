@@ -33,7 +33,7 @@ rules_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sigma_set_opts sopts = { 0, NULL };
+	struct sigma_set_opts sopts = { 0, NULL, 0 };
 	struct sigma_report rep;
 	struct sigma_set *set;
 	bool verbose = false;

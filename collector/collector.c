@@ -517,7 +517,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 static struct sigma_set *
 rules_load(const struct collector_conf *cf, bool strict, bool *failed)
 {
-	struct sigma_set_opts opts = { (size_t)cf->rules_max_groups, cf->rules_placeholders };
+	struct sigma_set_opts opts = { (size_t)cf->rules_max_groups, cf->rules_placeholders,
+	    (size_t)cf->rules_max_memory_mb << 20 };
 	struct sigma_report rep;
 	struct sigma_set *set;
 	char err[1024];

@@ -65,6 +65,7 @@ struct collector_conf {
 	char rules_path[4096];
 	char rules_placeholders[4096];
 	int64_t rules_max_groups;
+	int64_t rules_max_memory_mb;
 	int64_t agents_heartbeat_ms;
 	int64_t agents_silent_after_missed;
 	int64_t agents_flooding_interval_ms;

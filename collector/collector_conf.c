@@ -83,6 +83,9 @@ static const struct ms_conf_key collector_keys[] = {
 	  "YAML map of placeholder name -> list of values, for |expand" },
 	{ "rules.max_groups", MS_CONF_INT, OFF(rules_max_groups), 0, "65536", 16, 10000000,
 	  "per correlation rule: groups held at most (least recently seen evicted)" },
+	{ "rules.max_memory_mb", MS_CONF_INT, OFF(rules_max_memory_mb), 0, "512", 16, 1048576,
+	  "MiB the correlation rules' groups hold at most, shared evenly among them "
+	  "(each at least 1; least recently seen evicted)" },
 	{ "agents.heartbeat_ms", MS_CONF_INT, OFF(agents_heartbeat_ms), 0, "15000", 100, 86400000,
 	  "how often agents send at least one frame (their uplink.heartbeat_ms)" },
 	{ "agents.silent_after_missed", MS_CONF_INT, OFF(agents_silent_after_missed), 0, "3", 1, 1000,

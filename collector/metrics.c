@@ -182,6 +182,9 @@ write_rules(struct evbuffer *b, struct collector *c)
 		if (*key && sigma_set_evicted(set, i, &ev) == 0)
 			labelled(b, "minisoc_rule_groups_evicted_total", "rule", key, ev);
 	}
+	one(b, "minisoc_rule_groups_bytes", "gauge",
+	    "Bytes the correlation rules' groups hold (windows, samples, values); "
+	    "rules.max_memory_mb caps it", sigma_set_groups_bytes(set));
 	one(b, "minisoc_rule_chain_dropped_total", "counter",
 	    "Feeds of chained correlations not made: one event set off more than the "
 	    "per-event bounds, since the rules were (re)loaded", sigma_set_chain_dropped(set));

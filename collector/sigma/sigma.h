@@ -184,6 +184,15 @@ uint64_t sigma_corr_evicted(const struct sigma_corr *c);
 int sigma_corr_reset(struct sigma_corr *c);
 /* Cap on groups per correlation (default 65536), set before the first feed. */
 void sigma_corr_set_max_groups(struct sigma_corr *c, size_t max);
+/*
+ * Cap on the bytes its groups hold (records, samples, rings, values; 0: no
+ * cap but the groups'), least recently seen evicted first as at
+ * max_groups; it may pass it by what one event adds to one group.
+ */
+void sigma_corr_set_max_bytes(struct sigma_corr *c, size_t max);
+size_t sigma_corr_bytes(const struct sigma_corr *c);
+/* The same, summed group by group (tests: the running count is exact). */
+size_t sigma_corr_bytes_counted(const struct sigma_corr *c);
 /* "event_count", "value_count", "temporal" or "temporal_ordered". */
 const char *sigma_corr_type(const struct sigma_corr *c);
 /* status: of the rule, "" when absent. */

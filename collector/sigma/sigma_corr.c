@@ -234,6 +234,13 @@ struct sigma_corr {
 	size_t npend;
 
 	size_t max_groups;
+	/*
+	 * What the groups hold outside the map (sample buffers, rings and
+	 * value sets past the group's own slots, long values), kept exact
+	 * at each allocation and free; with the map's records it is held
+	 * under max_bytes by evicting as max_groups does (group_get).
+	 */
+	size_t heap, max_bytes;
 	struct ms_map *groups;	/* key -> struct corr_group (owned) */
 	/*
 	 * Correlations that count exactly these windows (sigma_corr_twin):
@@ -825,6 +832,7 @@ static int
 corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 {
 	c->max_groups = SIGMA_CORR_DEFAULT_MAX_GROUPS;
+	c->max_bytes = SIZE_MAX;
 	if (c->type == CORR_TEMPORAL)
 		c->ntv = 2 * c->nrefs;	/* times, then the serials that set them */
 	else if (c->type == CORR_TEMPORAL_ORDERED)
@@ -1021,6 +1029,7 @@ sigma_corr_reset(struct sigma_corr *c)
 		return -1;
 	ms_map_free(c->groups);
 	c->groups = fresh;
+	c->heap = 0;
 	c->evicted = 0;
 	c->close_line = NULL;
 	c->close_id = 0;
@@ -1268,6 +1277,62 @@ sigma_corr_set_max_groups(struct sigma_corr *c, size_t max)
 		c->max_groups = max ? max : 1;
 }
 
+/* 0: no bound but max_groups; a lower one takes effect as new groups come. */
+void
+sigma_corr_set_max_bytes(struct sigma_corr *c, size_t max)
+{
+	if (c != NULL)
+		c->max_bytes = max ? max : SIZE_MAX;
+}
+
+size_t
+sigma_corr_bytes(const struct sigma_corr *c)
+{
+	return c && c->groups ? c->heap + ms_map_count(c->groups) * c->gsize : 0;
+}
+
+/* What g holds outside the map, from its fields (sigma_corr_bytes_counted). */
+static size_t
+group_heap(const struct corr_group *g)
+{
+	const struct corr_cold *cg = (const struct corr_cold *)((const char *)g + g->coldoff);
+	size_t n = cg->scap;
+
+	for (size_t i = 0; i < g->nvals; i++)
+		if (g->vals[i].len >= CORR_VALUE_INLINE)
+			n += (size_t)g->vals[i].len + 1;
+	if (g->vals != NULL && g->vals != (const struct corr_value *)g->tv)
+		n += (size_t)g->valloc * sizeof(*g->vals);
+	if (g->ring != NULL && g->ring != g->tv)
+		n += (size_t)g->rcap * sizeof(*g->ring);
+	return n;
+}
+
+size_t
+sigma_corr_bytes_counted(const struct sigma_corr *c)
+{
+	struct ms_map_iter it;
+	const struct corr_group *g;
+	size_t n = 0;
+
+	if (c == NULL || c->groups == NULL)
+		return 0;
+	ms_map_iter_init(&it);
+	while ((g = ms_map_next(c->groups, &it, NULL, NULL)) != NULL)
+		n += group_heap(g) + c->gsize;
+	return n;
+}
+
+/* Are the groups over their bytes (group_get evicts until they are not)? */
+static inline bool
+corr_full(const struct sigma_corr *c)
+{
+	size_t n = ms_map_count(c->groups);
+
+	return n >= c->max_groups ||
+	    (n > 0 && c->heap + n * c->gsize >= c->max_bytes);
+}
+
 /* --- groups ---------------------------------------------------------- */
 
 static struct corr_cold *
@@ -1300,11 +1365,13 @@ value_str(const struct corr_value *v)
 }
 
 static void
-values_clear(struct corr_group *g)
+values_clear(struct sigma_corr *c, struct corr_group *g)
 {
 	for (size_t i = 0; i < g->nvals; i++)
-		if (g->vals[i].len >= CORR_VALUE_INLINE)
+		if (g->vals[i].len >= CORR_VALUE_INLINE) {
 			free(g->vals[i].heap);
+			c->heap -= (size_t)g->vals[i].len + 1;
+		}
 	g->nvals = 0;
 }
 
@@ -1317,11 +1384,42 @@ group_clear_cb(void *v)
 	if (g == NULL)
 		return;
 	free(group_cold(g)->sbuf);
-	values_clear(g);
+	for (size_t i = 0; i < g->nvals; i++)
+		if (g->vals[i].len >= CORR_VALUE_INLINE)
+			free(g->vals[i].heap);
 	if (g->vals != (struct corr_value *)g->tv)
 		free(g->vals);
 	if (g->ring != g->tv)
 		free(g->ring);
+}
+
+/*
+ * Before the map drops g (evicted): what it holds is freed here and taken
+ * off c->heap (the map's callback, group_clear_cb, has no c).
+ */
+static void
+group_release(struct sigma_corr *c, struct corr_group *g)
+{
+	struct corr_cold *cg = group_cold(g);
+
+	free(cg->sbuf);
+	c->heap -= cg->scap;
+	cg->sbuf = NULL;
+	cg->scap = cg->sused = 0;
+	g->nsamples = 0;
+	values_clear(c, g);
+	if (g->vals != NULL && g->vals != (struct corr_value *)g->tv) {
+		free(g->vals);
+		c->heap -= (size_t)g->valloc * sizeof(*g->vals);
+	}
+	g->vals = NULL;
+	g->valloc = 0;
+	if (g->ring != NULL && g->ring != g->tv) {
+		free(g->ring);
+		c->heap -= (size_t)g->rcap * sizeof(*g->ring);
+	}
+	g->ring = NULL;
+	g->rcap = g->rn = 0;
 }
 
 /* A fresh group (zeroed by the map) gets its "nothing seen" times. */
@@ -1336,10 +1434,10 @@ group_init(const struct sigma_corr *c, struct corr_group *g)
 
 /* After firing (or when a closed window is done): forget the window. */
 static void
-group_reset(const struct sigma_corr *c, struct corr_group *g)
+group_reset(struct sigma_corr *c, struct corr_group *g)
 {
 	samples_clear(g);
-	values_clear(g);
+	values_clear(c, g);
 	g->rn = g->rhead = 0;
 	if (c->at_close) {
 		group_cold(g)->count = 0;
@@ -1445,7 +1543,7 @@ group_get(struct sigma_corr *c, size_t klen, uint32_t h)
 
 	if (g != NULL)
 		return g;
-	while (ms_map_count(c->groups) >= c->max_groups) {
+	while (corr_full(c)) {
 		struct corr_group *v = ms_map_lru(c->groups, NULL, NULL);
 
 		if (v == NULL)
@@ -1453,17 +1551,20 @@ group_get(struct sigma_corr *c, size_t klen, uint32_t h)
 		if (sbuf == NULL) {
 			struct corr_cold *vc = group_cold(v);
 
+			/* still counted in c->heap: it moves to the new group */
 			sbuf = vc->sbuf;
 			scap = vc->scap;
 			vc->sbuf = NULL;
 			vc->scap = vc->sused = 0;
 		}
+		group_release(c, v);
 		if (ms_map_del_lru(c->groups) != 0)
 			break;
 		c->evicted++;
 	}
 	if ((g = ms_map_add_h(c->groups, c->key, klen, h)) == NULL) {
 		free(sbuf);
+		c->heap -= scap;
 		return NULL;
 	}
 	group_init(c, g);
@@ -1473,7 +1574,7 @@ group_get(struct sigma_corr *c, size_t klen, uint32_t h)
 }
 
 static void
-sample_add(struct corr_group *g, int64_t t, struct ms_str line)
+sample_add(struct sigma_corr *c, struct corr_group *g, int64_t t, struct ms_str line)
 {
 	struct corr_cold *cg;
 	const char *nul;
@@ -1496,6 +1597,7 @@ sample_add(struct corr_group *g, int64_t t, struct ms_str line)
 			ncap = CORR_SBUF_MAX;
 		if ((nb = realloc(cg->sbuf, ncap)) == NULL)
 			return;
+		c->heap += ncap - cg->scap;
 		cg->sbuf = nb;
 		cg->scap = (uint16_t)ncap;
 	}
@@ -1636,11 +1738,12 @@ ring_pop(struct corr_group *g)
  * separate ring on every later event.
  */
 static void
-ring_shrink(const struct sigma_corr *c, struct corr_group *g)
+ring_shrink(struct sigma_corr *c, struct corr_group *g)
 {
 	for (size_t i = 0; i < g->rn; i++)
 		g->tv[i] = *ring_at(g, i);
 	free(g->ring);
+	c->heap -= (size_t)g->rcap * sizeof(*g->ring);
 	g->ring = g->tv;
 	g->rcap = (uint32_t)c->ringinl;
 	g->rhead = 0;
@@ -1648,7 +1751,7 @@ ring_shrink(const struct sigma_corr *c, struct corr_group *g)
 
 /* Inserts t at its sorted place; grows the ring up to c->cap. 0 or -1. */
 static int
-ring_insert(const struct sigma_corr *c, struct corr_group *g, int64_t t)
+ring_insert(struct sigma_corr *c, struct corr_group *g, int64_t t)
 {
 	size_t i;
 
@@ -1668,10 +1771,13 @@ ring_insert(const struct sigma_corr *c, struct corr_group *g, int64_t t)
 			}
 			if ((nr = malloc(ncap * sizeof(*nr))) == NULL)
 				return -1;
+			c->heap += ncap * sizeof(*nr);
 			for (i = 0; i < g->rn; i++)
 				nr[i] = *ring_at(g, i);
-			if (g->ring != g->tv)
+			if (g->ring != g->tv) {
 				free(g->ring);
+				c->heap -= (size_t)g->rcap * sizeof(*nr);
+			}
 			g->ring = nr;
 			g->rcap = (uint32_t)ncap;
 			g->rhead = 0;
@@ -1704,7 +1810,7 @@ feed_event_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 	samples_prune(g, lo);
 	if (t < lo || ring_insert(c, g, t) < 0)
 		return;
-	sample_add(g, t, ev->line);
+	sample_add(c, g, t, ev->line);
 	if (g->rn >= c->need) {
 		fire(c, g, g->rn, *ring_at(g, 0), *ring_at(g, g->rn - 1), ev, emit, arg);
 		group_reset(c, g);
@@ -1715,7 +1821,7 @@ feed_event_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 
 /* Adds or refreshes value v at time t; false when the set is full. */
 static bool
-value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int64_t t)
+value_add(struct sigma_corr *c, struct corr_group *g, struct ms_str v, int64_t t)
 {
 	struct corr_value *nv;
 
@@ -1740,12 +1846,14 @@ value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int
 		} else if (g->vals == (struct corr_value *)g->tv) {
 			if ((nv = malloc(na * sizeof(*nv))) == NULL)
 				return false;
+			c->heap += na * sizeof(*nv);
 			memcpy(nv, g->vals, g->nvals * sizeof(*nv));
 			g->vals = nv;
 			g->valloc = (uint16_t)na;
 		} else {
 			if ((nv = realloc(g->vals, na * sizeof(*nv))) == NULL)
 				return false;
+			c->heap += (na - g->valloc) * sizeof(*nv);
 			g->vals = nv;
 			g->valloc = (uint16_t)na;
 		}
@@ -1757,6 +1865,8 @@ value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int
 		nv->inl[v.len] = '\0';
 	} else if ((nv->heap = mem_dup(v.p, v.len)) == NULL) {
 		return false;
+	} else {
+		c->heap += v.len + 1;
 	}
 	nv->len = v.len;
 	g->vals[g->nvals].t = t;
@@ -1770,15 +1880,17 @@ value_add(const struct sigma_corr *c, struct corr_group *g, struct ms_str v, int
  * a pointer chase to a separate array on every later event.
  */
 static void
-values_prune(const struct sigma_corr *c, struct corr_group *g, int64_t lo)
+values_prune(struct sigma_corr *c, struct corr_group *g, int64_t lo)
 {
 	struct corr_value *inl = (struct corr_value *)g->tv;
 	size_t j = 0;
 
 	for (size_t i = 0; i < g->nvals; i++) {
 		if (g->vals[i].t < lo) {
-			if (g->vals[i].len >= CORR_VALUE_INLINE)
+			if (g->vals[i].len >= CORR_VALUE_INLINE) {
 				free(g->vals[i].heap);
+				c->heap -= (size_t)g->vals[i].len + 1;
+			}
 		} else
 			g->vals[j++] = g->vals[i];
 	}
@@ -1786,6 +1898,7 @@ values_prune(const struct sigma_corr *c, struct corr_group *g, int64_t lo)
 	if (g->vals != NULL && g->vals != inl && j <= c->valinl && c->valinl > 0) {
 		memcpy(inl, g->vals, j * sizeof(*inl));
 		free(g->vals);
+		c->heap -= (size_t)g->valloc * sizeof(*inl);
 		g->vals = inl;
 		g->valloc = (uint16_t)c->valinl;
 	}
@@ -1804,7 +1917,7 @@ feed_value_live(struct sigma_corr *c, struct corr_group *g, const struct sigma_e
 	samples_prune(g, lo);
 	if (t < lo || !value_add(c, g, v, t))
 		return;
-	sample_add(g, t, ev->line);
+	sample_add(c, g, t, ev->line);
 	if (g->nvals >= c->need) {
 		for (size_t i = 0; i < g->nvals; i++) {
 			if (g->vals[i].t < first)
@@ -1878,7 +1991,7 @@ feed_at_close(struct sigma_corr *c, struct corr_group *g, const struct sigma_eve
 		ms_copy(w->agent, sizeof(w->agent), agent, strlen(agent));
 		ms_copy(w->host, sizeof(w->host), host, strlen(host));
 	}
-	sample_add(g, t, ev->line);
+	sample_add(c, g, t, ev->line);
 }
 
 /* Quiet groups looked at per line fed, at most: the rest at the next lines. */
@@ -1942,6 +2055,7 @@ close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_
 			}
 			window_decide(c, g, ev, emit, arg);
 		}
+		group_release(c, g);
 		if (ms_map_del_lru(c->groups) != 0)
 			break;
 	}
@@ -1972,7 +2086,7 @@ feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
 		g->tv[ref] = t;
 		g->tv[c->nrefs + ref] = ser;
 	}
-	sample_add(g, t, ev->line);
+	sample_add(c, g, t, ev->line);
 	for (size_t i = 0; i < c->nrefs; i++) {
 		if (g->tv[i] == T_NONE)
 			continue;
@@ -2002,7 +2116,7 @@ feed_temporal(struct sigma_corr *c, struct corr_group *g, size_t ref,
 			g->tv[c->nrefs + (size_t)keep[k]] = ser;
 		}
 		if (nkeep > 0 && t >= g->floor)
-			sample_add(g, t, ev->line);
+			sample_add(c, g, t, ev->line);
 	}
 }
 
@@ -2064,7 +2178,7 @@ feed_ordered(struct sigma_corr *c, struct corr_group *g, size_t ref,
 		slot[ORD_E] = ce;
 		slot[ORD_SER] = ser;
 	}
-	sample_add(g, t, ev->line);
+	sample_add(c, g, t, ev->line);
 	if (ref == c->nrefs - 1) {
 		/* This event may also have begun the next sequence (fed ref 0 before this). */
 		bool began = ser != T_NONE && g->tv[ORD_S] == t && g->tv[ORD_E] == t &&
@@ -2080,7 +2194,7 @@ feed_ordered(struct sigma_corr *c, struct corr_group *g, size_t ref,
 		if (began && t >= g->floor) {
 			g->tv[ORD_S] = g->tv[ORD_E] = t;
 			g->tv[ORD_SER] = ser;
-			sample_add(g, t, ev->line);
+			sample_add(c, g, t, ev->line);
 		}
 	}
 }
@@ -2144,7 +2258,7 @@ sigma_corr_feed_fm(struct sigma_corr *c, size_t ref, const struct sigma_event *e
 	 * decided at close that are over are decided first rather than
 	 * dropped (before group_key: close_quiet sets c->gvals).
 	 */
-	if (c->at_close && ms_map_count(c->groups) >= c->max_groups)
+	if (c->at_close && corr_full(c))
 		close_quiet(c, ev, emit, arg);
 	if ((klen = group_key(c, ref, ev, fm)) < 0)
 		return;

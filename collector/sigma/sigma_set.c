@@ -30,6 +30,7 @@
 #define SET_PEND_MAX	65536		/* held feeds of chained correlations, per event */
 #define SET_PFIELDS_MAX	(1 << 18)	/* their fields, per event */
 #define SET_CHECK_BUDGET (1 << 20)	/* steps of the field checks through chains, per load */
+#define SET_MIN_CORR_BYTES (1u << 20)	/* a correlation's share of max_bytes at least */
 #define SET_TWIN_TRIES	64		/* earlier correlations compared with one, for a twin */
 
 /* Who listens to matches of a rule or correlation. */
@@ -1414,6 +1415,20 @@ sigma_set_load(const char *path, const struct sigma_set_opts *opts, struct sigma
 		sigma_set_free(s);
 		return NULL;
 	}
+	/*
+	 * The groups' bytes, shared evenly: one correlation sprayed with
+	 * group-by values (IPv6 sources, padded paths) takes only its share,
+	 * and the others keep their windows.
+	 */
+	if (s->ncorrs) {
+		size_t share = (opts && opts->max_bytes ? opts->max_bytes :
+		    SIGMA_SET_DEFAULT_MAX_BYTES) / s->ncorrs;
+
+		if (share < SET_MIN_CORR_BYTES)
+			share = SET_MIN_CORR_BYTES;
+		for (size_t i = 0; i < s->ncorrs; i++)
+			sigma_corr_set_max_bytes(s->corrs[i].c, share);
+	}
 	return s;
 }
 
@@ -1520,6 +1535,16 @@ uint64_t
 sigma_set_eval_skipped(const struct sigma_set *s)
 {
 	return s->eval_skipped;
+}
+
+uint64_t
+sigma_set_groups_bytes(const struct sigma_set *s)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; s && i < s->ncorrs; i++)
+		n += sigma_corr_bytes(s->corrs[i].c);
+	return n;
 }
 
 uint64_t

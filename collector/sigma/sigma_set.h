@@ -32,9 +32,12 @@ struct sigma_report {
 void sigma_report_init(struct sigma_report *r);
 void sigma_report_fini(struct sigma_report *r);
 
+#define SIGMA_SET_DEFAULT_MAX_BYTES ((size_t)512 << 20)	/* rules.max_memory_mb's default */
+
 struct sigma_set_opts {
 	size_t max_groups;	/* per correlation; 0 = default 65536 */
 	const char *placeholders;	/* YAML file: name -> list of values, for |expand; may be NULL */
+	size_t max_bytes;	/* all correlations' groups, shared evenly; 0 = default 512 MiB */
 };
 
 /*
@@ -95,6 +98,8 @@ int sigma_set_evicted(const struct sigma_set *s, size_t i, uint64_t *out);
  * chains multiply; logged once).
  */
 uint64_t sigma_set_chain_dropped(const struct sigma_set *s);
+/* Bytes every correlation's groups hold (sigma_corr_bytes summed). */
+uint64_t sigma_set_groups_bytes(const struct sigma_set *s);
 
 /* Events the rules did not run on: memory ran out building their logsource's rule list. */
 uint64_t sigma_set_eval_skipped(const struct sigma_set *s);

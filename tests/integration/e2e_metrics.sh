@@ -181,6 +181,9 @@ evicted_ready() {
 it_wait_for 10 "the 16 lines counted" evicted_ready
 ev=$(get 'minisoc_rule_groups_evicted_total{rule="canary_logins"}')
 ((ev == 1)) || it_fail "groups evicted by canary_logins: $ev, expected 1"
+# The 16 groups held (their records and sample lines) are what the gauge says.
+gb=$(get minisoc_rule_groups_bytes)
+((gb > 16 * 64)) || it_fail "minisoc_rule_groups_bytes $gb with 16 groups held"
 
 # An exec from a directory 600 bytes deep: the EXECVE record's Image is
 # only the ends of the exe path (decode_auditd.c, au_keep_ends), counted.

@@ -1676,6 +1676,70 @@ test_value_count_long_values(void **state)
 	free(s);
 }
 
+/*
+ * Spraying a value_count with long values from many sources (IPv6, padded
+ * paths) holds no more than the correlation's bytes (rules.max_memory_mb's
+ * share): without the cap 3,000 groups of 20 values of 300 bytes take
+ * over 16 MiB; with a cap of 4 MiB the oldest groups go and the newest
+ * still fire. The running count matches the groups' own, through growth,
+ * pruning, firing and eviction.
+ */
+static void
+test_memory_cap(void **state)
+{
+	static const char *yml =
+	    "title: t\ncorrelation: {type: value_count, rules: [r], group-by: [ip],"
+	    " timespan: 1m, condition: {field: uri, gte: 20}}\n";
+	struct sigma_corr *c = parse_ok(yml), *open = parse_ok(yml);
+	struct sink *s = calloc(1, sizeof(*s)), *so = calloc(1, sizeof(*so));
+	char line[401], uri[301], ip[64];
+	size_t cap = (size_t)4 << 20;
+
+	(void)state;
+	sigma_corr_set_max_bytes(c, cap);
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	for (int g = 0; g < 3000; g++) {
+		snprintf(ip, sizeof(ip), "2001:db8::%x", g);
+		for (int k = 0; k < 20; k++) {
+			memset(uri, '/', sizeof(uri) - 1);
+			uri[sizeof(uri) - 1] = '\0';
+			snprintf(uri + 280, sizeof(uri) - 280, "%05d_%02d", g, k);
+			/* the 19 first of each group; the 20th only for the last groups */
+			if (k == 19 && g < 2990)
+				continue;
+			feed(c, 0, T0 + g, s, line, "ip", ip, "uri", uri, NULL);
+			feed(open, 0, T0 + g, so, line, "ip", ip, "uri", uri, NULL);
+		}
+		if (g % 500 == 0)
+			assert_int_equal(sigma_corr_bytes(c), sigma_corr_bytes_counted(c));
+	}
+	/* Not a cap on nothing: uncapped, the spray holds far more. */
+	assert_true(sigma_corr_bytes(open) > (size_t)16 << 20);
+	assert_int_equal(sigma_corr_evicted(open), 0);
+	assert_int_equal(sigma_corr_bytes(open), sigma_corr_bytes_counted(open));
+	/* Capped: within the cap and one event's growth of one group. */
+	assert_true(sigma_corr_bytes(c) <= cap + 8192);
+	assert_true(sigma_corr_evicted(c) > 0);
+	assert_true(sigma_corr_groups(c) < 3000);
+	assert_int_equal(sigma_corr_bytes(c), sigma_corr_bytes_counted(c));
+	/* The newest groups still fire (the last ten got their 20th path). */
+	assert_int_equal(s->n, 10);
+	assert_int_equal(so->n, 10);
+	/* A window moved on (values pruned, rings and sets back in the group). */
+	for (int g = 0; g < 200; g++) {
+		snprintf(ip, sizeof(ip), "2001:db8::%x", 2999 - g);
+		feed(c, 0, T0 + 10 * 60 * SEC, s, "short", "ip", ip, "uri", "/", NULL);
+	}
+	assert_int_equal(sigma_corr_bytes(c), sigma_corr_bytes_counted(c));
+	assert_int_equal(sigma_corr_reset(c), 0);
+	assert_int_equal(sigma_corr_bytes(c), 0);
+	sigma_corr_free(c);
+	sigma_corr_free(open);
+	free(s);
+	free(so);
+}
+
 /* event_count above the ring slots kept in the group: the ring grows, counts stay exact. */
 static void
 test_event_count_large_ring(void **state)
@@ -1729,6 +1793,7 @@ main(void)
 		cmocka_unit_test(test_samples_out_of_order),
 		cmocka_unit_test(test_value_count_many_long),
 		cmocka_unit_test(test_value_count_long_values),
+		cmocka_unit_test(test_memory_cap),
 		cmocka_unit_test(test_event_count_large_ring),
 		cmocka_unit_test(test_event_count_groups),
 		cmocka_unit_test(test_event_count_multi_group),

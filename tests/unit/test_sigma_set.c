@@ -602,7 +602,7 @@ test_twins(void **state)
 static struct sigma_set *
 load_capped(const char *text, size_t max_groups)
 {
-	struct sigma_set_opts opts = { max_groups, NULL };
+	struct sigma_set_opts opts = { max_groups, NULL, 0 };
 	struct sigma_report rep;
 	char err[256];
 	struct sigma_set *s;
