@@ -19,6 +19,12 @@
 #define MS_PER_DAY INT64_C(86400000)
 /* A year-less RFC 3164 date further than this in the future is last year's. */
 #define SYSLOG_FUTURE_SLACK_MS (31 * MS_PER_DAY)
+/*
+ * ... and next year's when it is at most this far in the future that year:
+ * a sender's clock or zone a little off at the turn of the year, never a
+ * line eleven months old (a year-long file read from its start).
+ */
+#define SYSLOG_NEXT_YEAR_SLACK_MS MS_PER_DAY
 /* More fraction digits than nanoseconds is not a timestamp anyone writes. */
 #define SYSLOG_MAX_FRAC_DIGITS 9
 #define SYSLOG_MAX_PRI 191
@@ -387,14 +393,14 @@ syslog_recv_year(const struct decode_ctx *ctx)
 }
 
 /*
- * A year-less RFC 3164 stamp read in receive year `year`: its time in that
- * year and in the one before, when the date exists there. Which of them a
- * line gets depends on its recv_ms only (syslog_stamp_pick).
+ * A year-less RFC 3164 stamp read in receive year `year`: its time in the
+ * year after, that year and the one before, when the date exists there.
+ * Which of them a line gets depends on its recv_ms only (syslog_stamp_pick).
  */
 struct syslog_stamp {
 	int64_t year;
-	bool ok_this, ok_prev;
-	int64_t ms_this, ms_prev;
+	bool ok_next, ok_this, ok_prev;
+	int64_t ms_next, ms_this, ms_prev;
 };
 
 /*
@@ -410,12 +416,14 @@ static _Thread_local struct {
 	struct syslog_stamp st;
 } syslog_stamp_last;
 
-/* The year's time unless that is too far ahead of recv_ms, else last year's (see below). */
+/* Next year's time if just ahead of recv_ms, else this year's unless too far ahead, else last year's. */
 static bool
 syslog_stamp_pick(const struct syslog_stamp *st, const struct decode_ctx *ctx, int64_t *ms)
 {
 	/* event time is bounded (year 0..9999), recv_ms is not: no overflow this way */
-	if (st->ok_this && st->ms_this - SYSLOG_FUTURE_SLACK_MS <= ctx->recv_ms)
+	if (st->ok_next && st->ms_next - SYSLOG_NEXT_YEAR_SLACK_MS <= ctx->recv_ms)
+		*ms = st->ms_next;
+	else if (st->ok_this && st->ms_this - SYSLOG_FUTURE_SLACK_MS <= ctx->recv_ms)
 		*ms = st->ms_this;
 	else if (st->ok_prev)
 		*ms = st->ms_prev;
@@ -427,9 +435,13 @@ syslog_stamp_pick(const struct syslog_stamp *st, const struct decode_ctx *ctx, i
 /*
  * RFC 3164 "Mmm dd [yyyy ]hh:mm:ss[.frac]" in the agent's local time; day
  * may be space-padded ("Nov  5") or a single digit. Without a year the
- * year is the agent's current one, or the previous one when that would put
- * the event more than SYSLOG_FUTURE_SLACK_MS ahead of recv_ms (December
- * lines read in January) or the date does not exist that year (Feb 29).
+ * year is the agent's current one; the next one when that puts the event
+ * at most SYSLOG_NEXT_YEAR_SLACK_MS ahead of recv_ms (a January line read
+ * on December 31st: a relay's file holds the sender's stamp, whose clock
+ * may be a little ahead – not eleven months back); the previous one when
+ * the current one would put it more than SYSLOG_FUTURE_SLACK_MS ahead
+ * (December lines read in January) or the date does not exist that year
+ * (Feb 29).
  */
 static bool
 syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
@@ -482,7 +494,11 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 	} else {
 		struct syslog_stamp st;
 
-		st.year = t.year = syslog_recv_year(ctx);
+		st.year = syslog_recv_year(ctx);
+		t.year = st.year + 1;
+		if ((st.ok_next = syslog_tm_valid(&t)))
+			st.ms_next = syslog_tm_to_ms(&t, offset_s);
+		t.year--;
 		if ((st.ok_this = syslog_tm_valid(&t)))
 			st.ms_this = syslog_tm_to_ms(&t, offset_s);
 		t.year--;

@@ -162,6 +162,28 @@ static const struct syslog_case syslog_cases[] = {
 	  .recv_ms = INT64_C(1767200403000), .tz = TZ_PLUS7, .fmt = DECODE_SYSLOG_3164,
 	  .time_ms = INT64_C(1767200401000), .from_line = true,
 	  .host = "web1", .app = "app", .msg = "x" },
+	{ .name = "3164 January line read on December 31st is next year",
+	  /*
+	   * A relay's file holds the sender's stamp: a device 3 s ahead logs
+	   * "Jan  1 00:00:01" while the agent (UTC+7) still reads on
+	   * 2026-12-31 at 23:59:58. It is 2027-01-01, not 2026-01-01.
+	   */
+	  .line = "Jan  1 00:00:01 fw1 app: x",
+	  .recv_ms = INT64_C(1798736398000), .tz = TZ_PLUS7, .fmt = DECODE_SYSLOG_3164,
+	  .time_ms = INT64_C(1798736401000), .from_line = true,
+	  .host = "fw1", .app = "app", .msg = "x" },
+	{ .name = "3164 January line read in late December from a host at UTC",
+	  /* 2026-12-31T23:50:00Z, the line 20 min ahead: 2027-01-01T00:10:00Z */
+	  .line = "Jan  1 00:10:00 fw1 app: x",
+	  .recv_ms = INT64_C(1798761000000), .fmt = DECODE_SYSLOG_3164,
+	  .time_ms = INT64_C(1798762200000), .from_line = true,
+	  .host = "fw1", .app = "app", .msg = "x" },
+	{ .name = "3164 January line read in early December stays this year",
+	  /* a year-long file read from its beginning: "Jan  5" is eleven months old */
+	  .line = "Jan  5 10:00:00 h a: m",
+	  .recv_ms = INT64_C(1796860800000), .fmt = DECODE_SYSLOG_3164,
+	  .time_ms = INT64_C(1767607200000), .from_line = true,
+	  .host = "h", .app = "a", .msg = "m" },
 	{ .name = "3164 more than 31 days ahead is last year",
 	  .line = "Dec 31 00:00:00 h a: m",
 	  .recv_ms = RECV_NOV25, .fmt = DECODE_SYSLOG_3164,

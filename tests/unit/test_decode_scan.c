@@ -136,8 +136,10 @@ static const struct time_step time_steps[] = {
 	{ R_20250101_000001, 0, "Dec 31 23:59:58.250 h app: x", INT64_C(1735689598250) },
 	{ R_20250101_000001, 0, "Dec 31 23:59:58 h app: x", INT64_C(1735689598000) },
 	{ R_20250101_000001, 0, "Dec 31 23:59:58", INT64_C(1735689598000) },
-	/* back in time: the remembered year must not stick */
-	{ R_20241231_235959, 0, "Jan  1 00:00:00 h app: x", INT64_C(1704067200000) },
+	/* back in time: the remembered year must not stick ("Jan  2" is two days ahead: 2024's) */
+	{ R_20241231_235959, 0, "Jan  2 00:00:00 h app: x", INT64_C(1704153600000) },
+	/* a second ahead of the reading across the new year: next year's, not eleven months back */
+	{ R_20241231_235959, 0, "Jan  1 00:00:00 h app: x", INT64_C(1735689600000) },
 	/* Feb 29: not in 2025, so 2024's; valid in 2024 itself */
 	{ R_20250301_120000, 0, "Feb 29 12:00:00 h app: x", INT64_C(1709208000000) },
 	{ R_20240301_120000, 0, "Feb 29 12:00:00 h app: x", INT64_C(1709208000000) },
