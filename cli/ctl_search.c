@@ -20,6 +20,7 @@
 #include "ms_buf.h"
 #include "ms_compliance.h"
 #include "ms_json.h"
+#include "ms_register.h"
 #include "ms_util.h"
 
 #define SEARCH_MAX_WHERE 16
@@ -110,6 +111,16 @@ parse_time(const char *s, int64_t now)
 	}
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
 		return -1;
+	{
+		char date[11];
+		int64_t day;
+
+		/* A day that does not exist (2026-11-31) is a typo, not the next month's first. */
+		memcpy(date, s, 10);
+		date[10] = '\0';
+		if (ms_date_parse(date, &day) < 0)
+			return -1;
+	}
 	s += used;
 	if (*s == 'T' || *s == ' ') {
 		if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &n) != 2)
