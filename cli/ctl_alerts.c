@@ -30,6 +30,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ctl.h"
+#include "ms_compliance.h"
 #include "ms_util.h"
 #include "ms_yaml.h"
 
@@ -127,10 +128,6 @@ parse_when(const char *s, int64_t *out)
 {
 	char *end;
 	long long v;
-	struct tm tm;
-	int n = 0, off = 0;
-	const char *p;
-	int64_t ms = 0;
 
 	v = strtoll(s, &end, 10);
 	if (end != s && v >= 0 && end[0] && end[1] == '\0' && strchr("smhd", end[0])) {
@@ -139,31 +136,11 @@ parse_when(const char *s, int64_t *out)
 		*out = ms_now_ms() - (int64_t)v * mul;
 		return 0;
 	}
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n == 0)
-		return -1;
-	p = s + n;
-	if (*p == '.') {
-		int digits = 0;
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 3)
-				ms = ms * 10 + (*p - '0');
-		while (digits++ < 3)
-			ms *= 10;
-	}
-	if (*p == 'Z' && p[1] == '\0') {
-		off = 0;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		int hh = atoi(p + 1), mm = atoi(p + 4);
-		off = (hh * 60 + mm) * 60 * (*p == '-' ? -1 : 1);
-	} else {
-		return -1;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	*out = ((int64_t)timegm(&tm) - off) * 1000 + ms;
-	return 0;
+	/*
+	 * The common parser: a day that does not exist (2026-11-31) or an
+	 * offset that is no number is refused, not quietly another time.
+	 */
+	return ms_time_parse(s, out);
 }
 
 /* --- Redis ------------------------------------------------------------- */

@@ -146,6 +146,13 @@ FIRST_MS=$(it_redis_raw XRANGE minisoc:alerts - + COUNT 1 | sed -n 1p | cut -d- 
 SINCE=$(date -u -d "@$(((FIRST_MS + 1) / 1000)).$(printf '%03d' $(((FIRST_MS + 1) % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)
 (($(CLI -n 100 --since "$SINCE" | count) == 4)) || it_fail "--since just after the first alert"
 CLI --since yesterday >/dev/null 2>&1 && it_fail "a bad time accepted"
+# A day that does not exist is a typo, not the next month's first day; an offset is digits.
+for t in 2026-11-31T00:00:00Z 2027-02-29T00:00:00Z 2026-11-25T08:00:00+0x:00; do
+	CLI --since "$t" >/dev/null 2>&1 && it_fail "--since $t accepted"
+done
+rc=0
+CLI -n 100 --since 2028-02-29T00:00:00+07:00 --until 2028-03-01T00:00:00Z >/dev/null 2>&1 || rc=$?
+((rc == 0)) || it_fail "--since 2028-02-29 (a leap day): exit $rc"
 CLI --severity urgent >/dev/null 2>&1 && it_fail "a bad severity accepted"
 rc=0
 "$IT_CLI" alerts -r 127.0.0.1:1 -n 1 >/dev/null 2>&1 || rc=$?
