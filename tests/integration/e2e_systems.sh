@@ -56,7 +56,9 @@ systems:
     decision: {number: "1/QĐ-UBND", date: 2025-01-02}
     plan: {approved: true, implementation: partial, target: 2026-12-31}
     layers:
-      onsite:     {status: active, evidence: "QĐ 1", valid_until: 2027-06-30}
+      # the dashboard counts layers expired by the browser's own date: a
+      # date still ahead when the test runs (2027-06-30 failed it from July 2027)
+      onsite:     {status: active, evidence: "QĐ 1", valid_until: 2099-06-30}
       monitoring: {status: active, evidence: "minisoc"}
       inspection: {status: active, evidence: "BB 2", valid_until: 2026-06-30}
       national:   {status: active, evidence: "NCSC"}
@@ -75,7 +77,7 @@ systems:
     level: 2
     dossier: submitted
     layers:
-      onsite: {status: active, evidence: "QĐ 3", valid_until: 2027-06-30}
+      onsite: {status: active, evidence: "QĐ 3", valid_until: 2099-06-30}
     attestations:
       mfa-admin: {ref: "BB MFA 2", valid_until: 2027-01-31}
       idle-accounts: {ref: "BB TK 2", valid_until: 2027-01-31}
@@ -206,7 +208,7 @@ eq("SYS-001", {k: a[k] for k in ("id", "type", "owner", "operator", "framework",
     "plan": {"approved": True, "implementation": "partial", "target": "2026-12-31"},
     "assets": 2, "agents": 2, "agent_ids": ["web1", "db1"]})
 eq("layers", a["layers"], {
-    "onsite": {"status": "active", "evidence": "QĐ 1", "valid_until": "2027-06-30"},
+    "onsite": {"status": "active", "evidence": "QĐ 1", "valid_until": "2099-06-30"},
     "monitoring": {"status": "active", "evidence": "minisoc", "valid_until": None},
     "inspection": {"status": "active", "evidence": "BB 2", "valid_until": "2026-06-30"},
     "national": {"status": "active", "evidence": "NCSC", "valid_until": None}})
