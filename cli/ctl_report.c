@@ -643,7 +643,22 @@ check_retention(struct report *r, struct sys_ev *se, const struct ms_comp_req *q
 		res_set(x, RES_FAIL, tr(r, "lưu từ %s (cần từ %s); thiếu %lld ngày, đầu tiên %s",
 		    "kept since %s (needs %s); %lld days missing, first %s"), a, b,
 		    (long long)se->ret.missing, c);
-	else
+	else if (se->ret.oldest <= ms_date_add_months(r->now_ms / DAY_MS, -months)) {
+		/*
+		 * A past T: the collector's retention has deleted, since T, the
+		 * days it no longer has to keep (months before today, plus its
+		 * margin), so the archive cannot say whether the days before the
+		 * oldest one were there at T. A current T never gets here (its
+		 * required day is today's minus the months).
+		 */
+		char at[32];
+
+		fmt_ms(at, sizeof(at), r->at_ms);
+		res_set(x, RES_UNKNOWN, tr(r, "không xác định tại %s: lưu từ %s, cần từ %s (%d tháng); "
+		    "các ngày trước đó có thể đã bị xoá theo thời hạn lưu trữ sau thời điểm đánh giá",
+		    "not known as of %s: kept since %s, needs %s (%d months); older days may have been "
+		    "deleted by the archive's retention since"), at, a, b, months);
+	} else
 		res_set(x, RES_FAIL, tr(r, "chỉ lưu từ %s, cần từ %s (%d tháng)",
 		    "kept only since %s, needs %s (%d months)"), a, b, months);
 }
