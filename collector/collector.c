@@ -29,6 +29,8 @@
 static void rules_reload(struct collector *c);
 static void summary_cb(struct alert *a, void *arg);
 
+static void crl_track(struct collector *c);
+
 static void
 usage(FILE *out)
 {
@@ -442,6 +444,7 @@ tls_reload(struct collector *c)
 	/* Sessions hold their own reference to the old context. */
 	SSL_CTX_free(c->ssl_ctx);
 	c->ssl_ctx = n;
+	crl_track(c);
 	for (s = TAILQ_FIRST(&c->sessions); s; s = next) {
 		next = session_next(s);
 		revoked += session_recheck_revoked(s, n);
@@ -703,6 +706,64 @@ archive_start(struct collector *c, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * A CRL past its next update refuses the clients its CA signed (fail-closed):
+ * the whole fleet when it is the enrolment CA's, 180 days after the last
+ * pki crl. A collector that runs for months without a reload would learn it
+ * from the refusals; from CRL_WARN_DAYS before, it says so once a day in
+ * its log and in the alert stream, which operators watch.
+ */
+#define CRL_WARN_DAYS	30
+#define CRL_DAY_MS	INT64_C(86400000)
+
+/* Reads the loaded CRLs' soonest next update (at start and each reload). */
+static void
+crl_track(struct collector *c)
+{
+	c->crl_next_ms = c->conf.tls_crl[0] ?
+	    ms_tls_ctx_crl_next_ms(c->ssl_ctx, c->crl_issuer, sizeof(c->crl_issuer)) : INT64_MAX;
+	c->crl_said_ms = 0;
+}
+
+static void
+crl_watch(struct collector *c, int64_t now)
+{
+	static struct alert a;	/* large (samples): off the stack */
+	char when[40], q[300], host[256] = "";
+	int64_t left, days;
+
+	if (c->crl_next_ms == INT64_MAX || (c->crl_said_ms && now - c->crl_said_ms < CRL_DAY_MS))
+		return;
+	left = c->crl_next_ms - now;
+	if (left > CRL_WARN_DAYS * CRL_DAY_MS)
+		return;
+	c->crl_said_ms = now;
+	/* whole days left, rounded down; negative once past */
+	days = left >= 0 ? left / CRL_DAY_MS : -((-left + CRL_DAY_MS - 1) / CRL_DAY_MS);
+	ms_fmt_time(when, sizeof(when), c->crl_next_ms);
+	ms_log_quote(q, sizeof(q), c->crl_issuer, strlen(c->crl_issuer));
+	ms_warn("event=crl_expiring file=%s issuer=%s next_update=%s days_left=%" PRId64
+	    " note=\"past it every agent whose certificate this CA signed is refused: sign a new "
+	    "one (minisocctl pki crl; minisoc-crl.timer does it weekly) and reload\"",
+	    c->conf.tls_crl, q, when, days);
+	memset(&a, 0, sizeof(a));
+	a.rule_id = "minisoc-crl-expiring";
+	a.rule_title = left > 0 ? "The CRL the collector checks agents against expires soon" :
+	    "The CRL the collector checks agents against has expired";
+	a.severity = left > 7 * CRL_DAY_MS ? "medium" : "high";
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	ms_copy(a.host, sizeof(a.host), host, strlen(host));
+	a.count = 1;
+	a.first_ms = a.last_ms = now;
+	snprintf(a.samples[0], sizeof(a.samples[0]), "%.120s (%.120s): next update %.32s, %"
+	    PRId64 " day(s) left; past it every agent whose certificate this CA signed is "
+	    "refused – minisocctl pki crl, then systemctl reload minisoc-collector",
+	    c->conf.tls_crl, c->crl_issuer, when, days);
+	a.n_samples = 1;
+	collector_alert(c, &a);
+}
+
 static void
 stats_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -714,6 +775,8 @@ static void
 metrics_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct collector *c = arg;
+
+	crl_watch(c, ms_now_ms());
 	const struct collector_stats *st = &c->stats;
 	const uint64_t vals[] = { c->nsessions, st->sessions_accepted, st->sessions_refused,
 		st->tls_failures, st->frames_in, st->frames_bad, st->batches_in, st->events_in,
@@ -845,6 +908,7 @@ main(int argc, char **argv)
 		SSL_CTX_free(c.ssl_ctx);
 		return 1;
 	}
+	crl_track(&c);
 	if (check) {
 		bool failed;
 		struct aggregate *ag = aggregate_new(0, c.conf.aggregate_rules, 16, err, sizeof(err));

@@ -249,6 +249,9 @@ struct collector {
 	struct ms_register *reg;	/* register.path, or NULL (owned; registry.c) */
 	struct event *reg_publish_timer;	/* the next publication of the register (registry.c) */
 	struct metrics *metrics;	/* the /metrics listener, or NULL when off */
+	/* tls.crl's soonest next update (INT64_MAX: none) and when crl_watch last said so. */
+	int64_t crl_next_ms, crl_said_ms;
+	char crl_issuer[256];
 	int64_t started_ms;		/* wall clock at start */
 };
 

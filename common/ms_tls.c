@@ -221,6 +221,33 @@ crl_ca_verify_cb(int ok, X509_STORE_CTX *x)
 	return ok;
 }
 
+int64_t
+ms_tls_ctx_crl_next_ms(SSL_CTX *ctx, char *issuer, size_t issuersz)
+{
+	STACK_OF(X509_OBJECT) *objs = SSL_CTX_get_cert_store(ctx) ?
+	    X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx)) : NULL;
+	int64_t soonest = INT64_MAX;
+
+	if (issuersz)
+		issuer[0] = '\0';
+	for (int i = 0; objs && i < sk_X509_OBJECT_num(objs); i++) {
+		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+		const ASN1_TIME *next = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
+		struct tm tm;
+		int64_t ms;
+
+		if (next == NULL || ASN1_TIME_to_tm(next, &tm) != 1)
+			continue;
+		ms = (int64_t)timegm(&tm) * 1000;
+		if (ms < soonest) {
+			soonest = ms;
+			if (issuersz)
+				X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, (int)issuersz);
+		}
+	}
+	return soonest;
+}
+
 int
 ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz)
 {

@@ -42,6 +42,12 @@ SSL_CTX *ms_tls_server_ctx_renew(SSL_CTX *old, const char *ca_file, char *err, s
  */
 int ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t errsz);
 /*
+ * The soonest next update of the CRLs loaded into ctx, in ms since the
+ * epoch, with that CRL's issuer in issuer (a one-line name); INT64_MAX when
+ * none has one. Past it, the CA's own clients are refused (fail-closed).
+ */
+int64_t ms_tls_ctx_crl_next_ms(SSL_CTX *ctx, char *issuer, size_t issuersz);
+/*
  * Whether ssl's peer certificate, or a CA certificate of its verified
  * chain, is revoked by a CRL loaded into ctx.
  */

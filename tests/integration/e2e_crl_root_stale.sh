@@ -29,21 +29,8 @@ PY
 [[ -s $IT_WORK/root-fresh.crl && -s $IT_WORK/enroll-fresh.crl ]] || it_fail "crl.pem lacks a CRL"
 
 # stale_crl CA_BASE OUT [REVOKE_CERT]: a CRL of CA_BASE whose next update
-# was a month ago (openssl ca), listing REVOKE_CERT when given.
-stale_crl() {
-	local d=$IT_WORK/ca-$1
-	rm -rf "$d" && mkdir -p "$d" && : >"$d/index.txt" && echo 01 >"$d/crlnumber"
-	printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\n' \
-		"$d" "$d" >"$d/ca.cnf"
-	if [[ -n ${3:-} ]]; then
-		openssl ca -config "$d/ca.cnf" -keyfile "$PKI/$1.key" -cert "$PKI/$1.crt" -revoke "$3" \
-			>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "openssl ca -revoke"
-	fi
-	openssl ca -config "$d/ca.cnf" -keyfile "$PKI/$1.key" -cert "$PKI/$1.crt" -gencrl \
-		-crl_lastupdate "$(date -u -d '-60 days' +%Y%m%d%H%M%SZ)" \
-		-crl_nextupdate "$(date -u -d '-30 days' +%Y%m%d%H%M%SZ)" -out "$2" \
-		>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "openssl ca -gencrl"
-}
+# was a month ago, listing REVOKE_CERT when given.
+stale_crl() { it_gencrl "$PKI" "$1" "$2" '-60 days' '-30 days' "${3:-}"; }
 stale_crl ca "$IT_WORK/root-stale.crl"
 stale_crl ca "$IT_WORK/root-stale-revoked.crl" "$PKI/enroll-ca.crt"
 stale_crl enroll-ca "$IT_WORK/enroll-stale.crl"

@@ -153,6 +153,24 @@ it_sign() {
 	return 0
 }
 
+# it_gencrl PKI CA_BASE OUT LAST NEXT [REVOKE_CERT]: a CRL of PKI/CA_BASE
+# made by openssl ca, its last and next update given as date(1) -d
+# strings ('-60 days', '+5 days'), listing REVOKE_CERT when given.
+it_gencrl() {
+	local pki=$1 ca=$2 out=$3 last=$4 next=$5 d=$IT_WORK/ca-$2
+	rm -rf "$d" && mkdir -p "$d" && : >"$d/index.txt" && echo 01 >"$d/crlnumber"
+	printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\n' \
+		"$d" "$d" >"$d/ca.cnf"
+	if [[ -n ${6:-} ]]; then
+		openssl ca -config "$d/ca.cnf" -keyfile "$pki/$ca.key" -cert "$pki/$ca.crt" -revoke "$6" \
+			>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "openssl ca -revoke"
+	fi
+	openssl ca -config "$d/ca.cnf" -keyfile "$pki/$ca.key" -cert "$pki/$ca.crt" -gencrl \
+		-crl_lastupdate "$(date -u -d "$last" +%Y%m%d%H%M%SZ)" \
+		-crl_nextupdate "$(date -u -d "$next" +%Y%m%d%H%M%SZ)" -out "$out" \
+		>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "openssl ca -gencrl"
+}
+
 # The extensions of an agent's certificate (it_sign), id NAME's system erp.
 IT_CLIENT_EXT="basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
