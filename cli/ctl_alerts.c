@@ -31,6 +31,7 @@
 
 #include "ctl.h"
 #include "ms_compliance.h"
+#include "ms_redis.h"
 #include "ms_util.h"
 #include "ms_yaml.h"
 
@@ -149,12 +150,18 @@ static redisContext *
 connect_redis(const struct aopts *o)
 {
 	redisContext *rc = o->sock ? redisConnectUnix(o->sock) : redisConnect(o->host, (int)o->port);
+	char err[512];
 
 	if (rc == NULL || rc->err) {
 		fprintf(stderr, "minisocctl alerts: cannot connect to Redis: %s\n",
 		    rc ? rc->errstr : "out of memory");
 		if (rc)
 			redisFree(rc);
+		return NULL;
+	}
+	if (ms_redis_auth_env(rc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "minisocctl alerts: %s\n", err);
+		redisFree(rc);
 		return NULL;
 	}
 	return rc;
@@ -705,6 +712,13 @@ follow_resume(redisContext *rc, const redisReply *r)
 		said = true;
 		pause_1s();
 		if (!stop_flag && redisReconnect(rc) == REDIS_OK) {
+			char err[512];
+
+			/* A new connection: signed in again (REDISCLI_AUTH), or said why not. */
+			if (ms_redis_auth_env(rc, err, sizeof(err)) < 0) {
+				fprintf(stderr, "minisocctl alerts: %s\n", err);
+				continue;
+			}
 			fprintf(stderr, "minisocctl alerts: connected to Redis again\n");
 			return true;
 		}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ms_redis.h"
 #include "ctl_comp.h"
 #include "ms_register.h"
 #include "ms_util.h"
@@ -47,6 +48,7 @@ ctl_redis_connect(const char *addr, const char *sock, const char *prog)
 	char host[256] = "127.0.0.1";
 	int64_t port = 6379;
 	redisContext *rc;
+	char err[512];
 
 	if (addr) {
 		const char *colon = strrchr(addr, ':');
@@ -63,6 +65,11 @@ ctl_redis_connect(const char *addr, const char *sock, const char *prog)
 		    rc ? rc->errstr : "out of memory");
 		if (rc)
 			redisFree(rc);
+		return NULL;
+	}
+	if (ms_redis_auth_env(rc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		redisFree(rc);
 		return NULL;
 	}
 	return rc;

@@ -28,6 +28,7 @@
 #include <openssl/pem.h>
 
 #include "ctl.h"
+#include "ms_redis.h"
 #include "ctl_comp.h"
 #include "ms_json.h"
 #include "ms_pki.h"
@@ -98,12 +99,18 @@ redis_open(const struct pki_opts *o)
 {
 	redisContext *rc = o->redis_sock ? redisConnectUnix(o->redis_sock) :
 	    redisConnect(o->redis_host, (int)o->redis_port);
+	char err[512];
 
 	if (rc == NULL || rc->err) {
 		fprintf(stderr, "minisocctl pki: cannot connect to Redis: %s\n",
 		    rc ? rc->errstr : "out of memory");
 		if (rc)
 			redisFree(rc);
+		return NULL;
+	}
+	if (ms_redis_auth_env(rc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "minisocctl pki: %s\n", err);
+		redisFree(rc);
 		return NULL;
 	}
 	return rc;

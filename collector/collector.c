@@ -21,6 +21,7 @@
 #include "ms_log.h"
 #include "ms_register.h"
 #include "ms_priv.h"
+#include "ms_redis.h"
 #include "ms_proto.h"
 #include "ms_tls.h"
 #include "sigma_set.h"
@@ -885,7 +886,10 @@ main(int argc, char **argv)
 		return ch;
 	config = args.config;
 	check = args.check;
-	if (collector_conf_load(config, &c.conf, err, sizeof(err)) < 0) {
+	/* The password is read once, here: a reload runs without root. */
+	if (collector_conf_load(config, &c.conf, err, sizeof(err)) < 0 ||
+	    ms_redis_password_load(c.conf.redis_password_file, c.conf.redis_password,
+	    sizeof(c.conf.redis_password), err, sizeof(err)) < 0) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		return 1;
 	}

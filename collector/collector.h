@@ -41,6 +41,9 @@ struct collector_conf {
 	char redis_host[256];
 	int64_t redis_port;
 	char redis_unix[4096];
+	char redis_user[128];
+	char redis_password_file[4096];
+	char redis_password[512];	/* read from redis_password_file at start, not a key */
 	char redis_stream[128];
 	char redis_channel[128];
 	int64_t redis_stream_maxlen;

@@ -46,6 +46,7 @@
 #include "ms_log.h"
 #include "ms_pki.h"
 #include "ms_proto.h"
+#include "ms_redis.h"
 #include "ms_tls.h"
 #include "ms_util.h"
 #include "sink.h"
@@ -558,6 +559,10 @@ econn_redis(struct econn *k)
 		return -1;
 	}
 	ac->data = k;
+	if (ms_redis_auth_async(ac, cf->redis_user, cf->redis_password) < 0) {
+		redisAsyncFree(ac);
+		return -1;
+	}
 	redisAsyncSetConnectCallback(ac, redis_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, redis_disconnect_cb);
 	k->ac = ac;

@@ -36,6 +36,7 @@
 #include "collector.h"
 #include "journal.h"
 #include "ms_log.h"
+#include "ms_redis.h"
 #include "ms_util.h"
 #include "sink.h"
 
@@ -1805,6 +1806,12 @@ sink_connect(struct sink *s)
 	}
 	ac->data = s;
 	if (sink_ev_attach(s, ac) < 0) {
+		redisAsyncFree(ac);
+		sink_schedule_retry(s);
+		return;
+	}
+	/* AUTH before anything else (the script load, the agents' state). */
+	if (ms_redis_auth_async(ac, cf->redis_user, cf->redis_password) < 0) {
 		redisAsyncFree(ac);
 		sink_schedule_retry(s);
 		return;

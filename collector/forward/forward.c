@@ -31,6 +31,7 @@
 #include "fwd_upstream.h"
 #include "ms_log.h"
 #include "ms_map.h"
+#include "ms_redis.h"
 #include "ms_tls.h"
 #include "ms_util.h"
 
@@ -934,7 +935,8 @@ redis_connect(struct fwd *f)
 		return;
 	}
 	ac->data = f;
-	if (redisLibeventAttach(ac, f->base) != REDIS_OK) {
+	if (redisLibeventAttach(ac, f->base) != REDIS_OK ||
+	    ms_redis_auth_async(ac, f->conf.redis_user, f->conf.redis_password) < 0) {
 		redisAsyncFree(ac);
 		timer_ms(f->redis_retry, 1000);
 		return;
@@ -1108,7 +1110,9 @@ main(int argc, char **argv)
 		return ch;
 	config = args.config;
 	check = args.check;
-	if (fwd_conf_load(config, &f.conf, err, sizeof(err)) < 0) {
+	if (fwd_conf_load(config, &f.conf, err, sizeof(err)) < 0 ||
+	    ms_redis_password_load(f.conf.redis_password_file, f.conf.redis_password,
+	    sizeof(f.conf.redis_password), err, sizeof(err)) < 0) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		return 1;
 	}

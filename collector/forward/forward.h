@@ -44,6 +44,9 @@ struct fwd_conf {
 	char redis_host[256];
 	int64_t redis_port;
 	char redis_unix[1024];
+	char redis_user[128];
+	char redis_password_file[4096];
+	char redis_password[512];	/* read from redis_password_file at start, not a key */
 	char alerts_stream[128];
 	char incidents_stream[128];
 	char group[64];

@@ -44,6 +44,7 @@
 #include "ms_json.h"
 #include "ms_log.h"
 #include "ms_priv.h"
+#include "ms_redis.h"
 #include "ms_util.h"
 #include "web_assets.h"
 #include "web_http.h"
@@ -67,6 +68,8 @@ struct web_conf {
 	char redis_host[256];
 	int64_t redis_port;
 	char redis_unix[4096];
+	char redis_user[128];
+	char redis_password_file[4096];
 	char redis_stream[128];
 };
 
@@ -108,6 +111,10 @@ static const struct ms_conf_key web_keys[] = {
 	{ "redis.port", MS_CONF_INT, OFF(redis_port), 0, "6379", 1, 65535, "Redis port" },
 	{ "redis.unix", MS_CONF_PATH, OFF(redis_unix), SZ(redis_unix), "", 0, 0,
 	  "Redis unix socket; used instead of host/port when set" },
+	{ "redis.user", MS_CONF_STR, OFF(redis_user), SZ(redis_user), "", 0, 0,
+	  "Redis ACL user to sign in as (with redis.password_file); empty = the default user" },
+	{ "redis.password_file", MS_CONF_PATH, OFF(redis_password_file), SZ(redis_password_file), "", 0, 0,
+	  "file whose first line is the Redis password (requirepass, or redis.user's); read once at start, while still root; empty = no AUTH" },
 	{ "redis.stream", MS_CONF_STR, OFF(redis_stream), SZ(redis_stream), "minisoc:alerts", 0, 0,
 	  "the collector's alert stream" },
 	MS_CONF_END
@@ -221,6 +228,7 @@ struct web {
 	char token[512];
 	size_t token_len;
 	redisAsyncContext *q;		/* queries */
+	char redis_password[MS_REDIS_PASSWORD_MAX];	/* from redis.password_file */
 	redisAsyncContext *live;	/* XREAD BLOCK */
 	bool q_up, live_up;
 	struct event *retry, *keepalive;
@@ -1668,7 +1676,8 @@ redis_open(struct web *w)
 		return NULL;
 	}
 	ac->data = w;
-	if (redisLibeventAttach(ac, w->base) != REDIS_OK) {
+	if (redisLibeventAttach(ac, w->base) != REDIS_OK ||
+	    ms_redis_auth_async(ac, w->conf.redis_user, w->redis_password) < 0) {
 		redisAsyncFree(ac);
 		return NULL;
 	}
@@ -2087,7 +2096,9 @@ main(int argc, char **argv)
 	config = args.config;
 	check = args.check;
 	if (ms_config_load(config, web_keys, &w.conf, NULL, err, sizeof(err)) < 0 ||
-	    conf_check(&w.conf, err, sizeof(err)) < 0 || token_load(&w, err, sizeof(err)) < 0) {
+	    conf_check(&w.conf, err, sizeof(err)) < 0 || token_load(&w, err, sizeof(err)) < 0 ||
+	    ms_redis_password_load(w.conf.redis_password_file, w.redis_password,
+	    sizeof(w.redis_password), err, sizeof(err)) < 0) {
 		ms_err("event=config_error reason=\"%s\"", err);
 		return 1;
 	}

@@ -1,0 +1,109 @@
+#include "ms_redis.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ms_log.h"
+
+int
+ms_redis_password_load(const char *file, char *out, size_t outsz, char *err, size_t errsz)
+{
+	FILE *f;
+	size_t n;
+
+	out[0] = '\0';
+	if (file == NULL || file[0] == '\0')
+		return 0;
+	if ((f = fopen(file, "re")) == NULL) {
+		snprintf(err, errsz, "redis.password_file %.900s: %s", file, strerror(errno));
+		return -1;
+	}
+	if (fgets(out, (int)outsz, f) == NULL)
+		out[0] = '\0';
+	fclose(f);
+	n = strlen(out);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' ||
+	    out[n - 1] == '\t'))
+		out[--n] = '\0';
+	if (n == 0 || n >= outsz - 1) {
+		OPENSSL_cleanse(out, outsz);
+		snprintf(err, errsz, "redis.password_file %.900s: %s", file,
+		    n == 0 ? "no password on its first line" : "password too long");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+auth_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	const redisReply *r = reply;
+
+	(void)privdata;
+	if (r != NULL && r->type != REDIS_REPLY_ERROR)
+		return;
+	/* Redis' own words (WRONGPASS, NOAUTH…) never carry the password. */
+	ms_warn("event=redis_auth_failed reason=\"%.200s\"",
+	    r != NULL ? r->str : ac->errstr[0] ? ac->errstr : "no reply");
+	/*
+	 * Every command after it would fail with NOAUTH: the connection goes
+	 * (their callbacks get no reply, as at any loss of Redis) and the
+	 * daemon's disconnect callback retries later.
+	 */
+	if (r != NULL)
+		redisAsyncFree(ac);
+}
+
+int
+ms_redis_auth_async(redisAsyncContext *ac, const char *user, const char *password)
+{
+	const char *argv[3] = { "AUTH", user, password };
+	int argc = 3;
+
+	if (password == NULL || password[0] == '\0')
+		return 0;
+	if (user == NULL || user[0] == '\0') {
+		argv[1] = password;
+		argc = 2;
+	}
+	return redisAsyncCommandArgv(ac, auth_cb, NULL, argc, argv, NULL) == REDIS_OK ? 0 : -1;
+}
+
+int
+ms_redis_auth_env(redisContext *rc, char *err, size_t errsz)
+{
+	const char *pw = getenv("REDISCLI_AUTH"), *user = getenv("MINISOC_REDIS_USER");
+	const char *argv[3] = { "AUTH", user, pw };
+	redisReply *r;
+	int argc = 3, ret = 0;
+
+	if (pw == NULL || pw[0] == '\0') {
+		/* No password given: one PING, so that a Redis wanting one says how to give it. */
+		r = redisCommand(rc, "PING");
+		if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0) {
+			snprintf(err, errsz, "Redis wants a password: put it in the environment's "
+			    "REDISCLI_AUTH (and the ACL user in MINISOC_REDIS_USER)");
+			ret = -1;
+		}
+		if (r)
+			freeReplyObject(r);
+		return ret;
+	}
+	if (user == NULL || user[0] == '\0') {
+		argv[1] = pw;
+		argc = 2;
+	}
+	r = redisCommandArgv(rc, argc, argv, NULL);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errsz, "Redis refused the password of REDISCLI_AUTH%s: %.200s",
+		    argc == 3 ? " (user MINISOC_REDIS_USER)" : "", r ? r->str : rc->errstr);
+		ret = -1;
+	}
+	if (r)
+		freeReplyObject(r);
+	return ret;
+}
