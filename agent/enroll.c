@@ -34,6 +34,7 @@
 #include "agent.h"
 #include "ms_log.h"
 #include "ms_pki.h"
+#include "ms_priv.h"
 #include "ms_proto.h"
 #include "ms_tls.h"
 #include "ms_util.h"
@@ -388,8 +389,9 @@ enroll_usage(FILE *out)
 	    "  -n, --server-name NAME  name the collector's certificate must carry\n"
 	    "                          (default: collector.server_name, else HOST)\n"
 	    "  -w, --timeout S         network timeout in seconds (default 30)\n"
-	    "  -u, --owner USER        give the files (and folders made for them) to USER,\n"
-	    "                          the account the agent runs as (systemd unit: minisoc)\n"
+	    "  -u, --owner USER        give the folders made for the files to USER, the\n"
+	    "                          account the agent runs as (systemd unit: minisoc),\n"
+	    "                          then write the files as USER (root is dropped)\n"
 	    "\n"
 	    "Exit status: 0 enrolled; 1 usage or configuration error; 2 refused by the\n"
 	    "collector (token expired, used, unknown, agent already enrolled, ...);\n"
@@ -397,14 +399,17 @@ enroll_usage(FILE *out)
 }
 
 /*
- * Makes the folder of path (and its parents) when missing, mode 0700;
- * records the ones made in made[] for --owner. 0 or -1.
+ * Makes the folder of path (and its parents) when missing, mode 0700; with
+ * pw (--owner) each is given to that user at once, through a descriptor
+ * opened without following links: a name chowned later could by then be
+ * a link the user (who may own the parent) put there, to /etc. 0 or -1.
  */
 static int
-make_parent(const char *path, char made[][4200], size_t *nmade, size_t maxmade)
+make_parent(const char *path, const struct passwd *pw)
 {
 	char d[4200];
 	char *slash;
+	int fd;
 
 	ms_copy(d, sizeof(d), path, strlen(path));
 	if ((slash = strrchr(d, '/')) == NULL || slash == d)
@@ -412,10 +417,37 @@ make_parent(const char *path, char made[][4200], size_t *nmade, size_t maxmade)
 	*slash = '\0';
 	if (access(d, F_OK) == 0)
 		return 0;
-	if (make_parent(d, made, nmade, maxmade) < 0 || (mkdir(d, 0700) < 0 && errno != EEXIST))
+	if (make_parent(d, pw) < 0 || (mkdir(d, 0700) < 0 && errno != EEXIST))
 		return -1;
-	if (*nmade < maxmade)
-		ms_copy(made[(*nmade)++], 4200, d, strlen(d));
+	if (pw == NULL)
+		return 0;
+	if ((fd = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Whether the running user may create files next to path (as the
+ * enrolment's writes and the agent's renewals do). 0, or -1 with errno.
+ */
+static int
+can_write_beside(const char *path)
+{
+	char probe[4300];
+	int fd;
+
+	snprintf(probe, sizeof(probe), "%s.probe.%ld", path, (long)getpid());
+	if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	close(fd);
+	unlink(probe);
 	return 0;
 }
 
@@ -462,8 +494,6 @@ agent_enroll_main(int argc, char **argv)
 	const char *config = "/etc/minisoc/agent.yml", *collector = NULL, *name = NULL;
 	const char *owner = NULL;
 	struct passwd *pw = NULL;
-	static char made[8][4200];
-	size_t nmade = 0;
 	char tokbuf[512] = "", err[1024], na[40];
 	const char *colon;
 	size_t nfiles = 0;
@@ -537,29 +567,38 @@ agent_enroll_main(int argc, char **argv)
 		j.hostname[0] = '\0';	/* it goes into the CSR subject (ignored anyway) */
 	j.allow_tls12 = conf.tls_allow_tls12;
 	j.timeout_ms = (int)timeout * 1000;
-	if (make_parent(j.key, made, &nmade, MS_ARRAY_LEN(made)) < 0 ||
-	    make_parent(j.cert, made, &nmade, MS_ARRAY_LEN(made)) < 0 ||
-	    make_parent(j.ca, made, &nmade, MS_ARRAY_LEN(made)) < 0) {
+	if (make_parent(j.key, pw) < 0 || make_parent(j.cert, pw) < 0 || make_parent(j.ca, pw) < 0) {
 		fprintf(stderr, "minisoc-agent enroll: cannot create the folders of tls.key, tls.cert "
 		    "and tls.ca: %s\n", strerror(errno));
 		goto out;
+	}
+	/*
+	 * --owner: root goes now, before the network and the files. Written
+	 * as root and chowned after, the files went wherever the owner (who
+	 * may own the folders) pointed them meanwhile, and the chown followed
+	 * a link to any folder. Checked first, so that a token is not spent
+	 * on files that could not be written.
+	 */
+	if (pw != NULL && pw->pw_uid != 0) {
+		const char *paths[] = { j.key, j.cert, j.ca };
+
+		if (ms_priv_drop(owner, err, sizeof(err)) < 0) {
+			fprintf(stderr, "minisoc-agent enroll: %s\n", err);
+			goto out;
+		}
+		for (size_t i = 0; i < MS_ARRAY_LEN(paths); i++)
+			if (can_write_beside(paths[i]) < 0) {
+				fprintf(stderr, "minisoc-agent enroll: %s: %s cannot write there (%s); the "
+				    "agent renews its certificate in place: put tls.key, tls.cert and "
+				    "tls.ca in a folder of its own (/var/lib/minisoc-agent/tls)\n",
+				    paths[i], owner, strerror(errno));
+				goto out;
+			}
 	}
 	if (agent_enroll_exchange(&j, &res) < 0) {
 		fprintf(stderr, "minisoc-agent enroll: %s\n", res.msg);
 		rc = res.code > 0 ? 2 : 3;
 		goto out;
-	}
-	if (pw) {
-		/* The agent renews in place: it must own its key, certificate and their folders. */
-		const char *owned[] = { j.key, j.cert, j.ca };
-		for (size_t i = 0; i < MS_ARRAY_LEN(owned); i++)
-			if (chown(owned[i], pw->pw_uid, pw->pw_gid) < 0)
-				fprintf(stderr, "minisoc-agent enroll: warning: chown %s: %s\n", owned[i],
-				    strerror(errno));
-		for (size_t i = 0; i < nmade; i++)
-			if (chown(made[i], pw->pw_uid, pw->pw_gid) < 0)
-				fprintf(stderr, "minisoc-agent enroll: warning: chown %s: %s\n", made[i],
-				    strerror(errno));
 	}
 	ms_fmt_time(na, sizeof(na), res.not_after * 1000);
 	printf("enrolled as agent %s (certificate %s, valid until %s)\n"

@@ -300,7 +300,9 @@ mv "$IT_WORK/logs/collector.log" "$IT_WORK/logs/collector-1.log"
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening again" it_log_has collector "event=enroll_listening"
 agent_conf web3 1
-# Files in a folder enroll makes, given to the account the agent runs as (--owner).
+# Files in a folder enroll makes, given to the account the agent runs as (--owner);
+# enroll runs as that account from then on, so it must reach the folder.
+chmod 755 "$IT_WORK" "$IT_WORK/a-web3"
 sed -i -E "s#$IT_WORK/a-web3/(ca.crt|agent.crt|agent.key)#$IT_WORK/a-web3/tls/\1#" "$IT_WORK/web3.yml"
 enroll web3 "$(token --agent web3 --system hr)" --owner nobody ||
 	it_fail "enroll web3: $(cat "$IT_WORK/logs/enroll-web3.log")"
