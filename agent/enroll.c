@@ -510,6 +510,13 @@ agent_enroll_main(int argc, char **argv)
 				fprintf(stderr, "minisoc-agent enroll: cannot read %s\n", optarg + 1);
 				return 1;
 			}
+			/*
+			 * Any local user reads our arguments (ps, /proc/PID/cmdline)
+			 * for as long as the exchange lasts: the token given there is
+			 * blotted out at once (@FILE never shows it at all).
+			 */
+			if (optarg[0] != '@')
+				memset(optarg, 'x', strlen(optarg));
 			break;
 		case 'n': name = optarg; break;
 		case 'w':

@@ -9,7 +9,9 @@
 # end, chown followed the link and gave the victim folder to USER (with
 # /etc, root). Now: the victim folder and what is in it stay root's, and
 # nothing is written there. Also: tls.* in a folder USER cannot write is
-# refused before the token is spent.
+# refused before the token is spent, and the token given as --token TOKEN
+# is gone from the process's arguments (what ps shows any local user)
+# while it waits.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_enroll_owner.sh BUILD_DIR}"
 if (($(id -u) != 0)); then
@@ -88,6 +90,9 @@ agent_yml "$STATE/tls"
 	--owner nobody >"$IT_WORK/logs/enroll.log" 2>&1 &
 EPID=$!
 it_wait_for 10 "enroll made tls/" test -d "$STATE/tls"
+# Any local user reads a process's arguments (ps): the token is no longer there.
+args=$(runuser -u nobody -- tr '\0' ' ' <"/proc/$EPID/cmdline")
+[[ $args != *"${TOK%%.*}"* ]] || it_fail "the token is in enroll's arguments: $args"
 runuser -u nobody -- sh -c "mv '$STATE/tls' '$STATE/tls.old' && ln -s '$VICTIM' '$STATE/tls'" ||
 	it_fail "nobody could not swap tls/"
 kill -USR2 "$IT_PID_relay"
