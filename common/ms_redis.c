@@ -85,8 +85,8 @@ ms_redis_auth_env(redisContext *rc, char *err, size_t errsz)
 		/* No password given: one PING, so that a Redis wanting one says how to give it. */
 		r = redisCommand(rc, "PING");
 		if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0) {
-			snprintf(err, errsz, "Redis wants a password: put it in the environment's "
-			    "REDISCLI_AUTH (and the ACL user in MINISOC_REDIS_USER)");
+			snprintf(err, errsz, "%.100s: Redis wants a password: put it in the "
+			    "environment's REDISCLI_AUTH (and the ACL user in MINISOC_REDIS_USER)", r->str);
 			ret = -1;
 		}
 		if (r)
