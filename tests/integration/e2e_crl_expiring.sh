@@ -7,7 +7,9 @@
 #  2) reloaded with one that has 5 days left: event=crl_expiring days_left=4
 #     and a high alert in the stream;
 #  3) reloaded with one half a day past: days_left=-1 (whole days, rounded
-#     down), the alert says expired.
+#     down), the alert says expired;
+#  4) deploy/systemd/minisoc-crl.service's command (its paths here) signs
+#     a CRL valid 180 days again, which the reload takes: not said.
 # Real openssl-made CRLs of the enrolment CA (pki init), a real collector.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_crl_expiring.sh BUILD_DIR}"
@@ -16,7 +18,7 @@ PKI=$IT_WORK/pki
 "$IT_CLI" pki init "$PKI" >"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
 "$IT_CLI" pki collector "$PKI" --name collector.minisoc.local --ip 127.0.0.1 \
 	>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
-CRL=$IT_WORK/agents.crl
+CRL=$PKI/crl.pem
 it_gencrl "$PKI" enroll-ca "$CRL" '-1 day' '+180 days'
 
 it_start_redis
@@ -58,5 +60,27 @@ it_wait_for 30 "crl_expiring when past" it_log_has collector "event=crl_expiring
 it_wait_for 10 "the second alert" two_alerts
 it_redis_raw XRANGE minisoc:alerts - + | grep 'minisoc-crl-expiring' | it_has 'has expired' ||
 	it_fail "the alert does not say expired"
+
+# 4) minisoc-crl.service's command, with this test's folder and Redis.
+UNIT=$IT_ROOT/deploy/systemd/minisoc-crl.service
+cmd=$(sed -n 's/^ExecStart=//p' "$UNIT")
+[[ $cmd == /usr/bin/minisocctl\ pki\ crl\ * ]] || it_fail "unexpected ExecStart: $cmd"
+cmd=${cmd/\/usr\/bin\/minisocctl/$IT_CLI}
+cmd=${cmd/\/etc\/minisoc\/pki/$PKI}
+cmd=${cmd/127.0.0.1:6379/127.0.0.1:$IT_REDIS_PORT}
+read -r -a argv <<<"$cmd"
+"${argv[@]}" >>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "the unit's command failed: $cmd"
+next=$(date -u -d "$(openssl crl -in "$CRL" -noout -nextupdate | cut -d= -f2)" +%s)
+((next > $(date +%s) + 170 * 86400)) || it_fail "the unit's CRL is not valid 180 days: $(openssl crl -in "$CRL" -noout -nextupdate)"
+grep -q '^ExecStartPost=/bin/systemctl try-reload-or-restart minisoc-collector.service$' "$UNIT" ||
+	it_fail "the unit does not reload the collector"
+said=$(grep -c "event=crl_expiring" "$IT_WORK/logs/collector.log")
+kill -HUP "$IT_PID_collector"
+reloads() { (($(grep -c 'event=tls_reload result=ok' "$IT_WORK/logs/collector.log") >= 3)); }
+it_wait_for 10 "the last reload" reloads
+LAST=$(updated)
+it_wait_for 30 "a check after the last reload" moved
+(($(grep -c "event=crl_expiring" "$IT_WORK/logs/collector.log") == said)) ||
+	it_fail "said again with the unit's fresh CRL"
 it_stop collector
 it_log "PASS"
