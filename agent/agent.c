@@ -278,6 +278,7 @@ main(int argc, char **argv)
 	}
 	/* Files open, keys loaded: the state folder goes to the user, then root goes. */
 	snprintf(spool_dir, sizeof(spool_dir), "%s/spool", a.conf.state_dir);
+	ms_priv_root_said(a.conf.user, "agent.user");
 	if (ms_priv_give_dir(a.conf.user, a.conf.state_dir, err, sizeof(err)) < 0 ||
 	    ms_priv_give_dir(a.conf.user, spool_dir, err, sizeof(err)) < 0 ||
 	    (a.capture != NULL && a.conf.capture_interface[0] ?

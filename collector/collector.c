@@ -1034,6 +1034,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* Port bound, keys and rules loaded: root is not needed any more. */
+	ms_priv_root_said(c.conf.user, "collector.user");
 	if (ms_priv_drop(c.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;

@@ -52,6 +52,14 @@ ms_priv_drop(const char *user, char *err, size_t errsz)
 	return 0;
 }
 
+void
+ms_priv_root_said(const char *user, const char *key)
+{
+	if ((user == NULL || *user == '\0') && geteuid() == 0)
+		ms_warn("event=running_as_root note=\"%s is not set: nothing is dropped, every "
+		    "privilege of root is kept (set it to the daemon's own user)\"", key);
+}
+
 int
 ms_priv_drop_keep_net_raw(const char *user, char *err, size_t errsz)
 {

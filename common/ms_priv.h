@@ -13,6 +13,12 @@
  * Returns 0, or -1 with the reason in err (the caller must then stop).
  */
 int ms_priv_drop(const char *user, char *err, size_t errsz);
+/*
+ * A daemon started as root with no user to drop to (its config key, such
+ * as "collector.user", empty): says once that it keeps every privilege,
+ * as a warning (nothing is dropped without a word).
+ */
+void ms_priv_root_said(const char *user, const char *key);
 
 /*
  * ms_priv_drop for a packet capture: when root drops to user, CAP_NET_RAW

@@ -2139,6 +2139,7 @@ main(int argc, char **argv)
 	w.listener = evhttp_bound_socket_get_listener(bound);
 	web_of_listener = &w;
 	evconnlistener_set_error_cb(w.listener, accept_error_cb);
+	ms_priv_root_said(w.conf.user, "web.user");
 	if (ms_priv_drop(w.conf.user, err, sizeof(err)) < 0) {
 		ms_err("event=start_error reason=\"%s\"", err);
 		goto out;

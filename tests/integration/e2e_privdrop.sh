@@ -47,4 +47,12 @@ it_stop collector
 saved=$("$IT_AGENT" state -c "$IT_WORK/agent.yml") || it_fail "minisoc-agent state failed"
 awk '$1 == "pos" && $4 > 0 { found = 1 } END { exit !found }' <<<"$saved" ||
 	it_fail "acknowledged position not saved: $saved"
+# Started as root with no user to drop to: said, not silent.
+it_collector_conf "$IT_WORK/root.yml" "$IT_WORK/pki" "$(it_free_port)"
+it_start root "$IT_COLLECTOR" -c "$IT_WORK/root.yml"
+it_wait_for 10 "the root collector listening" it_log_has root "event=listening"
+it_log_has root "event=running_as_root note=\"collector.user is not set" ||
+	it_fail "a collector kept root without a word"
+! it_log_has collector "event=running_as_root" || it_fail "running_as_root said with a user"
+it_stop root
 it_log "PASS"
