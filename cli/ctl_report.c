@@ -1896,7 +1896,8 @@ render_html(struct report *r, struct ms_buf *b)
 	h(b, r->reg->province);
 	ms_buf_adds(b, " – ");
 	h(b, r->reg->organisation);
-	ms_buf_printf(b, " – %s %s – %s</p>\n", tr(r, "kỳ báo cáo", "period"), from, to);
+	/* Days in UTC: say so, a reader in Vietnam is at UTC+7 (time review). */
+	ms_buf_printf(b, " – %s %s – %s (UTC)</p>\n", tr(r, "kỳ báo cáo", "period"), from, to);
 
 	/* 1. Scope */
 	ms_buf_printf(b, "<section id=\"scope\"><h2 class=\"first\">1. %s</h2><table>",
@@ -1905,7 +1906,7 @@ render_html(struct report *r, struct ms_buf *b)
 	html_kv(b, tr(r, "Đơn vị báo cáo", "Reporting organisation"), r->reg->organisation);
 	{
 		char period[80];
-		snprintf(period, sizeof(period), "%s – %s", from, to);
+		snprintf(period, sizeof(period), "%s – %s (UTC)", from, to);
 		html_kv(b, tr(r, "Kỳ báo cáo", "Period"), period);
 	}
 	html_kv(b, tr(r, "Khung pháp lý", "Framework"), tr(r, r->prof->title_vi, r->prof->title_en));

@@ -211,7 +211,7 @@ for s in "Báo cáo tình hình bảo đảm an toàn hệ thống thông tin th
 	"2. Tổng hợp toàn tỉnh" "3. Tỷ lệ đáp ứng yêu cầu theo cấp độ" "4. Chi tiết từng hệ thống thông tin" \
 	"5. Sự cố và thời hạn báo cáo" "6. Thống kê giám sát" "7. Phụ lục: danh mục hệ thống thông tin" \
 	"cấp độ 3: 14, cấp độ 2: 43, cấp độ 1: 12" "53/69 = 76.81 %" "10/14 = 71.43 %" \
-	"Cổng thông tin điện tử tỉnh" "hết hiệu lực" "@media print" "<svg class=\"chart\""; do
+	"Cổng thông tin điện tử tỉnh" "hết hiệu lực" "@media print" "<svg class=\"chart\"" " (UTC)</p>"; do
 	grep -qF -- "$s" <<<"$H" || it_fail "HTML lacks: $s"
 done
 grep -qE '<script|src="http|href="http' <<<"$H" && it_fail "HTML is not self-contained"
