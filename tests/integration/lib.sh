@@ -38,6 +38,7 @@ it_cleanup() {
 	if [[ ${IT_KEEP:-0} != 1 && -n ${IT_WORK:-} ]]; then
 		rm -rf -- "$IT_WORK"
 	fi
+	it_free_ports_release
 }
 
 it_init() {
@@ -53,9 +54,45 @@ it_init() {
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 }
 
-# A TCP port nothing listens on (the kernel picks it).
+# A TCP port nothing listens on (the kernel picks it), reserved for this
+# test until it ends. The kernel's pick is free only at that moment: the
+# daemon binds it later, and a port a test frees for a while (Redis or a
+# collector stopped and started again on it, up to 30 s) is free again.
+# Meanwhile a test running beside it (ctest -j) or this one could be given
+# the same port, and one daemon fails to bind – or a client reaches the
+# other test's Redis. So each port handed out is a symbolic link
+# IT_PORT_DIR/PORT -> the test shell's pid, made atomically; a port
+# reserved by a live test is skipped, one of a test that died without its
+# cleanup (killed by ctest's timeout) is taken over.
+IT_PORT_DIR=${TMPDIR:-/tmp}/minisoc-it-ports
 it_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	local port owner i
+	mkdir -p "$IT_PORT_DIR" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+		[[ -w $IT_PORT_DIR ]] || { echo "$port"; return 0; }
+		# ($$ is the test's shell, also in the $(...) this runs in)
+		if ln -s "$$" "$IT_PORT_DIR/$port" 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+		owner=$(readlink "$IT_PORT_DIR/$port" 2>/dev/null) || continue
+		[[ $owner != "$$" && ! -d /proc/$owner ]] || continue
+		rm -f "$IT_PORT_DIR/$port"
+		if ln -s "$$" "$IT_PORT_DIR/$port" 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	it_fail "no free port that no other test holds"
+}
+# The ports of this test given back (it_cleanup).
+it_free_ports_release() {
+	local l
+	for l in "$IT_PORT_DIR"/*; do
+		[[ -L $l && $(readlink "$l") == "$$" ]] && rm -f "$l"
+	done
+	return 0
 }
 
 # wait_for TIMEOUT_S DESCRIPTION COMMAND...: polls COMMAND every 20 ms.
