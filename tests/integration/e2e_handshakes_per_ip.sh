@@ -120,8 +120,11 @@ if signal.sigwait([signal.SIGTERM, signal.SIGUSR1]) == signal.SIGUSR1:
 PY
 CLIENT=
 client() { # client N: starts client.py from 127.0.0.2 with N idle connections
+	# (emptied before the fork: the second client's results must not be
+	# read from the first one's log, not yet truncated by the child)
+	: >"$IT_WORK/logs/client.log"
 	python3 "$IT_WORK/client.py" "$CPORT" "$PKI/ca.crt" "$PKI/agent-probe.crt" \
-		"$PKI/agent-probe.key" 127.0.0.2 "$1" >"$IT_WORK/logs/client.log" 2>&1 &
+		"$PKI/agent-probe.key" 127.0.0.2 "$1" >>"$IT_WORK/logs/client.log" 2>&1 &
 	CLIENT=$!
 	IT_PIDS+=("$CLIENT")
 }
