@@ -319,10 +319,12 @@ void health_status_loaded(struct collector *c, struct agent_state *st, const cha
 /*
  * The sink read what every collector of the deployment knows of st (it
  * sounded silent here): its last frame (minisoc:agents:last_seen) and
- * status, each NULL when absent; borrowed for the call.
+ * status, each NULL when absent, and Redis' verdict ("claimed": silent,
+ * this collector alerts; "wait": another claimed it; NULL without a
+ * reply: judged here); borrowed for the call.
  */
 void health_seen_checked(struct collector *c, struct agent_state *st, const char *seen,
-    const char *status, const char *since);
+    const char *status, const char *since, const char *verdict);
 
 /* --- registry.c: the register of information systems --------------- */
 struct ms_register;

@@ -236,7 +236,9 @@ silence_cb(evutil_socket_t fd, short what, void *arg)
 		 * deployment (failover: they share Redis): what that one heard
 		 * is read first (health_seen_checked). Without Redis, judged here.
 		 */
-		if (c->sink && sink_connected(c->sink) && sink_check_seen(c->sink, st) == 0)
+		if (c->sink && sink_connected(c->sink) &&
+		    sink_check_seen(c->sink, st, now, ref, silence_ms(c),
+		    c->conf.agents_heartbeat_ms) == 0)
 			st->seen_checking = true;
 		else
 			went_silent(c, st, now);
@@ -245,7 +247,7 @@ silence_cb(evutil_socket_t fd, short what, void *arg)
 
 void
 health_seen_checked(struct collector *c, struct agent_state *st, const char *seen,
-    const char *status, const char *since)
+    const char *status, const char *since, const char *verdict)
 {
 	int64_t now = ms_now_ms(), v = 0, ref, need = silence_ms(c), since_ms = 0;
 
@@ -266,6 +268,16 @@ health_seen_checked(struct collector *c, struct agent_state *st, const char *see
 		c->agents_silent++;
 		st->status = AGENT_STATUS_SILENT;
 		st->status_since_ms = since_ms;
+		return;
+	}
+	if (verdict != NULL) {
+		/*
+		 * Redis judged by the same rule and, silent, let one collector
+		 * claim it (sink_check_seen): of collectors judging at once, one
+		 * alerts; the others find its status at a later tick.
+		 */
+		if (strcmp(verdict, "claimed") == 0)
+			went_silent(c, st, now);
 		return;
 	}
 	ref = st->last_seen_ms;

@@ -78,8 +78,14 @@ int sink_hreplace(struct sink *s, const char *key, const char *const *kv, const 
 int sink_load_agents(struct sink *s);
 /* Reads st's status back from minisoc:agent:<id>; then health_status_loaded(). */
 int sink_load_status(struct sink *s, struct agent_state *st);
-/* Reads st's shared last frame and status; then health_seen_checked(). */
-int sink_check_seen(struct sink *s, struct agent_state *st);
+/*
+ * Reads st's shared last frame and status and, silent by them too (now -
+ * the later of its last frame and floor_ms >= need_ms, extra_ms more when
+ * another collector heard it later), claims that silence for need_ms in
+ * the same step, unless another collector did; then health_seen_checked().
+ */
+int sink_check_seen(struct sink *s, struct agent_state *st, int64_t now, int64_t floor_ms,
+    int64_t need_ms, int64_t extra_ms);
 /*
  * An agent's data was read (the collector is awake): Redis' replies left
  * unread meanwhile (redis.reply_wait_us) are read now, before the new

@@ -22,6 +22,7 @@
  * has), so a record replayed twice (a crash after Redis stored it but
  * before the journal was emptied) stores nothing twice.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1043,12 +1044,12 @@ op_done(struct sink *s, struct sink_op *op, redisReply *r)
 		break;
 	}
 	case OP_SEEN: {
-		const char *v[3] = { NULL, NULL, NULL };
+		const char *v[4] = { NULL, NULL, NULL, NULL };
 		if (r && r->type == REDIS_REPLY_ARRAY)
-			for (size_t i = 0; i < r->elements && i < 3; i++)
+			for (size_t i = 0; i < r->elements && i < 4; i++)
 				if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len > 0)
 					v[i] = r->element[i]->str;
-		health_seen_checked(s->c, op->st, v[0], v[1], v[2]);
+		health_seen_checked(s->c, op->st, v[0], v[1], v[2], v[3]);
 		break;
 	}
 	}
@@ -2201,22 +2202,59 @@ sink_load_status(struct sink *s, struct agent_state *st)
 	return 0;
 }
 
-/* One round trip: the two keys are written by every collector of the deployment. */
+/*
+ * One round trip: the keys are written by every collector of the
+ * deployment. KEYS: minisoc:agents:last_seen, minisoc:agent:<id>, its
+ * silence claim minisoc:agent:<id>:silent_claim. ARGV: id, now, this
+ * collector's last frame of the agent, the time its silence counts from at
+ * the earliest here (heard since, unread since), the silence, the
+ * allowance for a frame heard elsewhere (ms). Returns the shared last
+ * frame, status and status_since_ms, and a verdict: the script judges as
+ * health_seen_checked would ("taken": set silent after its last frame
+ * already; "heard": not silent) and, silent, claims that silence for one
+ * silence period ("claimed": this collector alerts and sets the status;
+ * "wait": another collector claimed it, judged again at the next tick).
+ * With a read alone, two collectors judging one silence at once both read
+ * "online" before either had written "silent", and both alerted
+ * (e2e_silent_standby, their ticks 1 ms apart); Redis runs one script at a
+ * time. The claim expires: if its collector dies before its alert is
+ * stored, another (or it, restarted) claims and alerts once the period is
+ * over – at least once, as before.
+ */
 static const char seen_lua[] =
+	"local seen = redis.call('HGET', KEYS[1], ARGV[1]) or ''\n"
 	"local s = redis.call('HMGET', KEYS[2], 'status', 'status_since_ms')\n"
-	"return {redis.call('HGET', KEYS[1], ARGV[1]) or '', s[1] or '', s[2] or ''}\n";
+	"local status, since = s[1] or '', s[2] or ''\n"
+	"local last, need = tonumber(ARGV[3]), tonumber(ARGV[5])\n"
+	"local v = tonumber(seen)\n"
+	"if v and v > last then last = v; need = need + tonumber(ARGV[6]) end\n"
+	"local vs = tonumber(since)\n"
+	"if status == 'silent' and vs and vs >= last then return {seen, status, since, 'taken'} end\n"
+	"local ref = last\n"
+	"if tonumber(ARGV[4]) > ref then ref = tonumber(ARGV[4]) end\n"
+	"if tonumber(ARGV[2]) - ref < need then return {seen, status, since, 'heard'} end\n"
+	"if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[5]) then\n"
+	"  return {seen, status, since, 'claimed'}\n"
+	"end\n"
+	"return {seen, status, since, 'wait'}\n";
 
 int
-sink_check_seen(struct sink *s, struct agent_state *st)
+sink_check_seen(struct sink *s, struct agent_state *st, int64_t now, int64_t floor_ms,
+    int64_t need_ms, int64_t extra_ms)
 {
 	struct sink_op *op = op_new(OP_SEEN);
-	char key[192];
-	const char *argv[] = { "EVAL", seen_lua, "2", "minisoc:agents:last_seen", key, st->id };
+	char key[192], claim[208], a[5][24];
+	const int64_t n[5] = { now, st->last_seen_ms, floor_ms, need_ms, extra_ms };
+	const char *argv[] = { "EVAL", seen_lua, "3", "minisoc:agents:last_seen", key, claim, st->id,
+		a[0], a[1], a[2], a[3], a[4] };
 	size_t argl[MS_ARRAY_LEN(argv)];
 
 	if (op == NULL)
 		return -1;
 	snprintf(key, sizeof(key), "minisoc:agent:%s", st->id);
+	snprintf(claim, sizeof(claim), "minisoc:agent:%s:silent_claim", st->id);
+	for (size_t i = 0; i < MS_ARRAY_LEN(n); i++)
+		snprintf(a[i], sizeof(a[i]), "%" PRId64, n[i]);
 	for (size_t i = 0; i < MS_ARRAY_LEN(argv); i++)
 		argl[i] = strlen(argv[i]);
 	if (op_addv(op, (int)MS_ARRAY_LEN(argv), argv, argl) < 0) {
