@@ -37,6 +37,8 @@ sink_start() {
 		--port-file "$IT_WORK/sink.port" --port "${SINK_PORT:-0}"
 	it_wait_for 10 "the receiver to listen" test -s "$IT_WORK/sink.port"
 	SINK_PORT=$(cat "$IT_WORK/sink.port")
+	# Started again on it after each outage: no other test may be given it meanwhile.
+	it_port_hold "$SINK_PORT"
 }
 # The receiver is a Python process: SIGTERM ends it with 143, which is expected.
 sink_stop() { kill -TERM "$IT_PID_sink"; wait "$IT_PID_sink" 2>/dev/null || true; }

@@ -86,6 +86,13 @@ it_free_port() {
 	done
 	it_fail "no free port that no other test holds"
 }
+# it_port_hold PORT: a port a daemon of this test chose itself (bound to
+# port 0 and told it) reserved like it_free_port's, for when it is started
+# again on the same port.
+it_port_hold() {
+	[[ -w $IT_PORT_DIR ]] || mkdir -p "$IT_PORT_DIR" 2>/dev/null || return 0
+	ln -s "$$" "$IT_PORT_DIR/$1" 2>/dev/null || true
+}
 # The ports of this test given back (it_cleanup).
 it_free_ports_release() {
 	local l
