@@ -11,9 +11,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_crl_root_stale.sh BUILD_DIR}"
 
 PKI=$IT_WORK/pki
-"$IT_CLI" pki init "$PKI" >"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
-"$IT_CLI" pki collector "$PKI" --name collector.minisoc.local --ip 127.0.0.1 \
-	>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
+it_pki_deploy "$PKI"
 it_sign "$PKI" agent-web8 web8 "$PKI" enroll-ca "$IT_CLIENT_EXT"
 
 # The CRLs of pki crl's file, by issuer: the root's and the enrolment CA's.

@@ -10,10 +10,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_crl_wrong_ca.sh BUILD_DIR}"
 
 PKI=$IT_WORK/prod
-"$IT_CLI" pki init "$PKI" >"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
+it_pki_deploy "$PKI"
 "$IT_CLI" pki init "$IT_WORK/staging" >>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
-"$IT_CLI" pki collector "$PKI" --name collector.minisoc.local --ip 127.0.0.1 \
-	>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
 printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' \
 	>"$PKI/client.ext"
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=web1 \

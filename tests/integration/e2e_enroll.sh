@@ -16,9 +16,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_enroll.sh BUILD_DIR}"
 
 PKI=$IT_WORK/pki
-"$IT_CLI" pki init "$PKI" >"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
-"$IT_CLI" pki collector "$PKI" --name collector.minisoc.local --dns localhost --ip 127.0.0.1 \
-	>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
+it_pki_deploy "$PKI" --dns localhost
 [[ $(stat -c %a "$PKI/ca.key") == 600 && $(stat -c %a "$PKI/enroll-ca.key") == 600 ]] ||
 	it_fail "CA keys are not mode 0600"
 

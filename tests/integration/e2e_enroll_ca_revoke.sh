@@ -14,9 +14,7 @@ it_init "${1:?usage: e2e_enroll_ca_revoke.sh BUILD_DIR}"
 PKI=$IT_WORK/pki
 THIEF=$IT_WORK/thief
 mkdir -p "$THIEF"
-"$IT_CLI" pki init "$PKI" >"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
-"$IT_CLI" pki collector "$PKI" --name collector.minisoc.local --ip 127.0.0.1 \
-	>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
+it_pki_deploy "$PKI"
 
 # What the thief makes with the stolen key.
 it_sign "$THIEF" agent-web9 web9 "$PKI" enroll-ca "$IT_CLIENT_EXT"

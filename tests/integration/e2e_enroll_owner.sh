@@ -21,9 +21,7 @@ fi
 chmod 755 "$IT_WORK"
 
 PKI=$IT_WORK/pki
-"$IT_CLI" pki init "$PKI" >"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
-"$IT_CLI" pki collector "$PKI" --name collector.minisoc.local --dns localhost --ip 127.0.0.1 \
-	>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
+it_pki_deploy "$PKI" --dns localhost
 it_start_redis
 CPORT=$(it_free_port)
 EPORT=$(it_free_port)

@@ -30,37 +30,15 @@ it_start_redis
 REG=$IT_WORK/register.yml
 ARCH=$IT_WORK/archive
 
-python3 - "$REG" <<'PY'
+python3 - "$REG" "$IT_ROOT/tests/integration" <<'PY'
 import sys
-def system(sid, name, assets):
-    s = f'''  - id: {sid}
-    name: "{name}"
-    type: internal
-    owner: "Sở Nội vụ"
-    operator: "Trung tâm dữ liệu"
-    framework: new
-    level: 3
-    dossier: approved
-    decision: {{number: "1/QĐ-UBND", date: 2025-01-02}}
-    plan: {{approved: true, implementation: full}}
-    layers:
-      onsite:     {{status: active, evidence: "QĐ 1", valid_until: 2027-06-30}}
-      monitoring: {{status: active, evidence: "minisoc"}}
-      inspection: {{status: active, evidence: "BB 2", valid_until: 2027-06-30}}
-      national:   {{status: active, evidence: "NCSC"}}
-    attestations:
-      mfa-admin: {{ref: "BB MFA", valid_until: 2027-01-31}}
-      idle-accounts: {{ref: "BB TK", valid_until: 2027-01-31}}
-    assets:
-'''
-    for host, sensor in assets:
-        s += f"      - {{host: {host}, agent: {host}{', role: sensor' if sensor else ''}}}\n"
-    return s
-out = 'province: "Tỉnh thử nghiệm"\nsensors: [dc-sensor]\nsystems:\n'
-out += system("SYS-001", "Sau kỳ", [("a1", False), ("a2", False)])
-out += system("SYS-002", "Trong kỳ", [("c1", False), ("s2", True)])
-out += system("SYS-003", "Hỗn hợp", [("b1", False), ("b2", False)])
-out += system("SYS-004", "Bảy mươi cảm biến", [("s4-%02d" % i, True) for i in range(1, 71)])
+sys.path.insert(0, sys.argv[2])
+from regfix import HEAD, system
+out = HEAD + 'sensors: [dc-sensor]\nsystems:\n'
+out += system("SYS-001", "Sau kỳ", [("a1", False), ("a2", False)], attest=True)
+out += system("SYS-002", "Trong kỳ", [("c1", False), ("s2", True)], attest=True)
+out += system("SYS-003", "Hỗn hợp", [("b1", False), ("b2", False)], attest=True)
+out += system("SYS-004", "Bảy mươi cảm biến", [("s4-%02d" % i, True) for i in range(1, 71)], attest=True)
 open(sys.argv[1], "w").write(out)
 PY
 

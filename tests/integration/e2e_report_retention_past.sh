@@ -19,22 +19,13 @@ it_init "${1:?usage: e2e_report_retention_past.sh BUILD_DIR}"
 it_start_redis
 
 REG=$IT_WORK/register.yml
-python3 - "$REG" <<'PY'
+python3 - "$REG" "$IT_ROOT/tests/integration" <<'PY'
 import sys
-out = 'province: "Tỉnh thử nghiệm"\nsystems:\n'
+sys.path.insert(0, sys.argv[2])
+from regfix import HEAD, system
+out = HEAD + 'systems:\n'
 for sid in ("SYS-A", "SYS-B", "SYS-C"):
-    out += f'''  - id: {sid}
-    name: "Hệ thống {sid}"
-    type: internal
-    owner: "Sở Nội vụ"
-    operator: "Trung tâm dữ liệu"
-    framework: new
-    level: 3
-    dossier: approved
-    decision: {{number: "1/QĐ-UBND", date: 2025-01-02}}
-    assets:
-      - {{host: h-{sid}, agent: a-{sid}}}
-'''
+    out += system(sid, "Hệ thống " + sid, [("h-" + sid, False)], plan=False)
 open(sys.argv[1], "w").write(out)
 PY
 ARCH=$IT_WORK/archive

@@ -22,29 +22,13 @@ it_start_redis
 REG=$IT_WORK/register.yml
 mkdir -p "$IT_WORK/archive"
 
-python3 - "$REG" <<'PY'
+python3 - "$REG" "$IT_ROOT/tests/integration" <<'PY'
 import sys
-def system(sid, sensor):
-    return f'''  - id: {sid}
-    name: "Hệ thống {sid}"
-    type: internal
-    owner: "Sở Nội vụ"
-    operator: "Trung tâm dữ liệu"
-    framework: new
-    level: 3
-    dossier: approved
-    decision: {{number: "1/QĐ-UBND", date: 2025-01-02}}
-    plan: {{approved: true, implementation: full}}
-    layers:
-      onsite:     {{status: active, evidence: "QĐ 1", valid_until: 2027-06-30}}
-      monitoring: {{status: active, evidence: "minisoc"}}
-      inspection: {{status: active, evidence: "BB 2", valid_until: 2027-06-30}}
-      national:   {{status: active, evidence: "NCSC"}}
-    assets:
-      - {{host: {sensor}, agent: {sensor}, role: sensor}}
-'''
-out = 'province: "Tỉnh thử nghiệm"\nsystems:\n'
-out += system("SYS-001", "s-old-up") + system("SYS-002", "s-old-down") + system("SYS-003", "s-new") + system("SYS-004", "s-new-up")
+sys.path.insert(0, sys.argv[2])
+from regfix import HEAD, system
+out = HEAD + 'systems:\n'
+for i, sensor in enumerate(("s-old-up", "s-old-down", "s-new", "s-new-up"), 1):
+    out += system("SYS-%03d" % i, "Hệ thống SYS-%03d" % i, [(sensor, True)])
 open(sys.argv[1], "w").write(out)
 PY
 AT_MS=$(($(date +%s) * 1000))

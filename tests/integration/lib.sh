@@ -197,6 +197,18 @@ it_sign() {
 	return 0
 }
 
+# it_pki_deploy DIR [ARGS...]: a deployment's PKI as an operator makes it –
+# minisocctl pki init DIR (root CA, enrolment CA, CRL), then pki collector
+# for collector.minisoc.local at 127.0.0.1 (ARGS added, e.g. --dns
+# localhost); logs in $IT_WORK/logs/pki.log.
+it_pki_deploy() {
+	local dir=$1
+	shift
+	"$IT_CLI" pki init "$dir" >>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki init failed"
+	"$IT_CLI" pki collector "$dir" --name collector.minisoc.local "$@" --ip 127.0.0.1 \
+		>>"$IT_WORK/logs/pki.log" 2>&1 || it_fail "pki collector failed"
+}
+
 # it_gencrl PKI CA_BASE OUT LAST NEXT [REVOKE_CERT]: a CRL of PKI/CA_BASE
 # made by openssl ca, its last and next update given as date(1) -d
 # strings ('-60 days', '+5 days'), listing REVOKE_CERT when given.
