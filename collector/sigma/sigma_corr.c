@@ -1323,14 +1323,20 @@ sigma_corr_bytes_counted(const struct sigma_corr *c)
 	return n;
 }
 
-/* Are the groups over their bytes (group_get evicts until they are not)? */
+/* Are the groups at their bytes (group_get evicts until they are not)? */
 static inline bool
-corr_full(const struct sigma_corr *c)
+corr_over(const struct sigma_corr *c)
 {
 	size_t n = ms_map_count(c->groups);
 
-	return n >= c->max_groups ||
-	    (n > 0 && c->heap + n * c->gsize >= c->max_bytes);
+	return n > 0 && c->heap + n * c->gsize >= c->max_bytes;
+}
+
+/* ... or at their count? */
+static inline bool
+corr_full(const struct sigma_corr *c)
+{
+	return ms_map_count(c->groups) >= c->max_groups || corr_over(c);
 }
 
 /* --- groups ---------------------------------------------------------- */
@@ -1541,8 +1547,26 @@ group_get(struct sigma_corr *c, size_t klen, uint32_t h)
 	char *sbuf = NULL;
 	uint16_t scap = 0;
 
-	if (g != NULL)
+	if (g != NULL) {
+		/*
+		 * Groups grow after they are made (a value, a ring slot, a
+		 * sample): over the bytes, the least recently seen others go
+		 * here too, or groups made small first and then grown in turn
+		 * passed the cap without end (none new, none evicted). g was
+		 * just touched: the newest, never the one that goes.
+		 */
+		while (corr_over(c) && ms_map_count(c->groups) > 1) {
+			struct corr_group *v = ms_map_lru(c->groups, NULL, NULL);
+
+			if (v == NULL || v == g)
+				break;
+			group_release(c, v);
+			if (ms_map_del_lru(c->groups) != 0)
+				break;
+			c->evicted++;
+		}
 		return g;
+	}
 	while (corr_full(c)) {
 		struct corr_group *v = ms_map_lru(c->groups, NULL, NULL);
 

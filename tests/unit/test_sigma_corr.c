@@ -1740,6 +1740,111 @@ test_memory_cap(void **state)
 	free(so);
 }
 
+/*
+ * The cap holds however the groups grow: made small first (one path each,
+ * well under the cap), then grown one value per group in turn – no new
+ * group after the first round, so nothing was ever evicted and the groups
+ * held several times the cap.
+ */
+static void
+test_memory_cap_grown(void **state)
+{
+	static const char *yml =
+	    "title: t\ncorrelation: {type: value_count, rules: [r], group-by: [ip],"
+	    " timespan: 1h, condition: {field: uri, gte: 20}}\n";
+	struct sigma_corr *c = parse_ok(yml);
+	struct sink *s = calloc(1, sizeof(*s));
+	char line[401], uri[301], ip[64];
+	size_t cap = (size_t)4 << 20;
+
+	(void)state;
+	sigma_corr_set_max_bytes(c, cap);
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	for (int k = 0; k < 19; k++) {
+		for (int g = 0; g < 2000; g++) {
+			snprintf(ip, sizeof(ip), "2001:db8::%x", g);
+			memset(uri, '/', sizeof(uri) - 1);
+			uri[sizeof(uri) - 1] = '\0';
+			snprintf(uri + 280, sizeof(uri) - 280, "%05d_%02d", g, k);
+			feed(c, 0, T0 + k * SEC, s, line, "ip", ip, "uri", uri, NULL);
+		}
+		assert_int_equal(sigma_corr_bytes(c), sigma_corr_bytes_counted(c));
+		if (sigma_corr_bytes(c) > cap + 8192)
+			fail_msg("round %d: %zu bytes over a cap of %zu", k, sigma_corr_bytes(c), cap);
+	}
+	assert_int_equal(s->n, 0);
+	sigma_corr_free(c);
+	free(s);
+}
+
+/*
+ * The running count equals a walk of the groups after every feed, for
+ * every type, live and at close, with long lines and values, times
+ * jittering backwards, both caps evicting, and a reset midway.
+ */
+static void
+test_bytes_exact_random(void **state)
+{
+	static const char *ymls[] = {
+		"title: t\ncorrelation: {type: event_count, rules: [a, b], group-by: [k],"
+		" timespan: 5s, condition: {gte: 30}}\n",
+		"title: t\ncorrelation: {type: event_count, rules: [a, b], group-by: [k],"
+		" timespan: 5s, condition: {lte: 3}}\n",
+		"title: t\ncorrelation: {type: value_count, rules: [a, b], group-by: [k],"
+		" timespan: 5s, condition: {field: v, gt: 12}}\n",
+		"title: t\ncorrelation: {type: value_count, rules: [a, b], group-by: [k],"
+		" timespan: 5s, condition: {field: v, lt: 9}}\n",
+		"title: t\ncorrelation: {type: temporal, rules: [a, b], group-by: [k],"
+		" timespan: 5s}\n",
+		"title: t\ncorrelation: {type: temporal_ordered, rules: [a, b], group-by: [k],"
+		" timespan: 5s}\n",
+	};
+	struct sink *s = calloc(1, sizeof(*s));
+	static char line[700], v[400], k[300];
+	uint32_t x = 4242;
+
+	(void)state;
+	for (size_t y = 0; y < MS_ARRAY_LEN(ymls); y++) {
+		struct sigma_corr *c = parse_ok(ymls[y]);
+		int64_t t = T0;
+
+		sigma_corr_set_max_groups(c, 40);
+		sigma_corr_set_max_bytes(c, 64 * 1024);
+		for (int i = 0; i < 6000; i++) {
+			size_t ll, vl, kl;
+
+			x = x * 1103515245u + 12345u;
+			ll = 1 + (x >> 4) % (sizeof(line) - 1);
+			vl = 1 + (x >> 9) % (sizeof(v) - 1);
+			kl = 1 + (x >> 14) % 3 * 140;
+			memset(line, 'l', ll);
+			line[ll] = '\0';
+			memset(v, 'v', vl);
+			snprintf(v + vl - (vl > 4 ? 4 : vl), 5, "%u", (x >> 20) % 10);
+			v[vl] = '\0';
+			memset(k, 'k', kl);
+			snprintf(k + kl - (kl > 3 ? 3 : kl), 4, "%u", (x >> 7) % 97);
+			k[kl] = '\0';
+			t += i < 3000 ? 20 : 700;
+			feed(c, (x >> 16) % 2, t - (int64_t)((x >> 22) % 3000), s, line,
+			    "k", k, "v", v, NULL);
+			s->n = 0;
+			if (sigma_corr_bytes(c) != sigma_corr_bytes_counted(c))
+				fail_msg("%s: feed %d: running %zu, walked %zu", ymls[y], i,
+				    sigma_corr_bytes(c), sigma_corr_bytes_counted(c));
+			if (i == 4000) {
+				if (sigma_corr_evicted(c) == 0 && !sigma_corr_at_close(c))
+					fail_msg("%s: nothing evicted", ymls[y]);
+				assert_int_equal(sigma_corr_reset(c), 0);
+				assert_int_equal(sigma_corr_bytes(c), 0);
+			}
+		}
+		sigma_corr_free(c);
+	}
+	free(s);
+}
+
 /* event_count above the ring slots kept in the group: the ring grows, counts stay exact. */
 static void
 test_event_count_large_ring(void **state)
@@ -1794,6 +1899,8 @@ main(void)
 		cmocka_unit_test(test_value_count_many_long),
 		cmocka_unit_test(test_value_count_long_values),
 		cmocka_unit_test(test_memory_cap),
+		cmocka_unit_test(test_memory_cap_grown),
+		cmocka_unit_test(test_bytes_exact_random),
 		cmocka_unit_test(test_event_count_large_ring),
 		cmocka_unit_test(test_event_count_groups),
 		cmocka_unit_test(test_event_count_multi_group),
