@@ -44,18 +44,22 @@ auth_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	const redisReply *r = reply;
 
 	(void)privdata;
-	if (r != NULL && r->type != REDIS_REPLY_ERROR)
+	/*
+	 * No reply: the connection failed or was lost before Redis answered
+	 * (Redis down, restarted, being closed) – nothing refused the
+	 * password, and the daemon's own callbacks say what happened; said
+	 * here, a Redis that is down read as a wrong password.
+	 */
+	if (r == NULL || r->type != REDIS_REPLY_ERROR)
 		return;
 	/* Redis' own words (WRONGPASS, NOAUTH…) never carry the password. */
-	ms_warn("event=redis_auth_failed reason=\"%.200s\"",
-	    r != NULL ? r->str : ac->errstr[0] ? ac->errstr : "no reply");
+	ms_warn("event=redis_auth_failed reason=\"%.200s\"", r->str);
 	/*
 	 * Every command after it would fail with NOAUTH: the connection goes
 	 * (their callbacks get no reply, as at any loss of Redis) and the
 	 * daemon's disconnect callback retries later.
 	 */
-	if (r != NULL)
-		redisAsyncFree(ac);
+	redisAsyncFree(ac);
 }
 
 int
