@@ -221,15 +221,30 @@ crl_ca_verify_cb(int ok, X509_STORE_CTX *x)
 	return ok;
 }
 
+/* Whether a self-issued CA certificate of store (a root: tls.ca) has name as its subject. */
+static bool
+crl_of_root(STACK_OF(X509_OBJECT) *objs, const X509_NAME *name)
+{
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+
+		if (ca != NULL && X509_NAME_cmp(X509_get_subject_name(ca), name) == 0 &&
+		    X509_NAME_cmp(X509_get_issuer_name(ca), name) == 0)
+			return true;
+	}
+	return false;
+}
+
 int64_t
 ms_tls_ctx_crl_next_ms(SSL_CTX *ctx, char *issuer, size_t issuersz)
 {
 	STACK_OF(X509_OBJECT) *objs = SSL_CTX_get_cert_store(ctx) ?
 	    X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx)) : NULL;
-	int64_t soonest = INT64_MAX;
+	/* [0]: CRLs of the CAs below the roots (the enrolment CA); [1]: the roots' */
+	int64_t soonest[2] = { INT64_MAX, INT64_MAX };
+	char name[2][256] = { "", "" };
+	int k;
 
-	if (issuersz)
-		issuer[0] = '\0';
 	for (int i = 0; objs && i < sk_X509_OBJECT_num(objs); i++) {
 		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
 		const ASN1_TIME *next = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
@@ -239,13 +254,23 @@ ms_tls_ctx_crl_next_ms(SSL_CTX *ctx, char *issuer, size_t issuersz)
 		if (next == NULL || ASN1_TIME_to_tm(next, &tm) != 1)
 			continue;
 		ms = (int64_t)timegm(&tm) * 1000;
-		if (ms < soonest) {
-			soonest = ms;
-			if (issuersz)
-				X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, (int)issuersz);
+		/*
+		 * A root's CRL past its next update refuses no one below an
+		 * intermediate (crl_ca_verify_cb), and with the root key offline
+		 * pki crl keeps it as it is: it goes stale 180 days after pki
+		 * init by design. It counts only when no CA below a root has a
+		 * CRL here (the root signs the agents itself).
+		 */
+		k = crl_of_root(objs, X509_CRL_get_issuer(crl)) ? 1 : 0;
+		if (ms < soonest[k]) {
+			soonest[k] = ms;
+			X509_NAME_oneline(X509_CRL_get_issuer(crl), name[k], (int)sizeof(name[k]));
 		}
 	}
-	return soonest;
+	k = soonest[0] != INT64_MAX ? 0 : 1;
+	if (issuersz)
+		ms_copy(issuer, issuersz, name[k], strlen(name[k]));
+	return soonest[k];
 }
 
 int

@@ -45,6 +45,8 @@ int ms_tls_ctx_load_crl(SSL_CTX *ctx, const char *crl_file, char *err, size_t er
  * The soonest next update of the CRLs loaded into ctx, in ms since the
  * epoch, with that CRL's issuer in issuer (a one-line name); INT64_MAX when
  * none has one. Past it, the CA's own clients are refused (fail-closed).
+ * The CRLs of roots (self-issued CAs of tls.ca) count only when no other
+ * CA has one: stale, a root's refuses no one below an intermediate.
  */
 int64_t ms_tls_ctx_crl_next_ms(SSL_CTX *ctx, char *issuer, size_t issuersz);
 /*
