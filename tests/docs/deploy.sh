@@ -16,7 +16,12 @@
 #  5. systemd-analyze verify finds nothing wrong in the units (where it
 #     exists; only the binaries' absence is tolerated);
 #  6. every metric the collector serves at /metrics is in the table of
-#     docs/operations.md.
+#     docs/operations.md;
+#  7. a step that sets Redis' requirepass in its config file is followed
+#     by a restart of redis-server: Debian's package started Redis at
+#     install, 'enable --now' leaves a running one as it is (no password),
+#     and the daemons given redis.password_file are then refused for ever
+#     ('AUTH called without any password configured').
 #
 #   bash tests/docs/deploy.sh REPO BUILD_DIR
 set -uo pipefail
@@ -96,6 +101,19 @@ for m in $(grep -ohE '"minisoc_[a-z0-9_]+' "$repo"/collector/*.c | tr -d '"' | s
 	[[ $m == *_sum || $m == *_count || $m == *_bucket ]] && continue
 	grep -qE "(^|[^a-z0-9_])$m([^a-z0-9_]|\$)" "$repo/docs/operations.md" ||
 		fail "metric $m is served at /metrics but not in docs/operations.md"
+done
+
+# 7. requirepass in redis.conf, then Redis restarted
+for f in "${docs[@]}"; do
+	awk -v f="$(basename "$f")" '
+		/requirepass.*\/etc\/redis\/redis\.conf/ { set = NR; next }
+		set && /systemctl .*redis-server/ {
+			if ($0 !~ /restart/)
+				printf "%s:%d sets requirepass in redis.conf, then line %d starts redis-server without a restart (a running Redis keeps no password)\n", f, set, NR
+			set = 0
+		}
+		END { if (set) printf "%s:%d sets requirepass in redis.conf and never restarts redis-server\n", f, set }
+	' "$f" | while read -r l; do echo "FAIL: $l"; done | grep . && rc=1
 done
 
 # 5. systemd-analyze verify
