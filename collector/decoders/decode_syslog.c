@@ -495,8 +495,14 @@ syslog_ts_3164(const char *s, size_t n, size_t *i, const struct decode_ctx *ctx,
 		struct syslog_stamp st;
 
 		st.year = syslog_recv_year(ctx);
+		/*
+		 * Next year's time can be at most a day ahead of a reading in
+		 * this year only for a January date (Feb 1 next year is a month
+		 * past any day of this one): not worked out for the others.
+		 */
 		t.year = st.year + 1;
-		if ((st.ok_next = syslog_tm_valid(&t)))
+		st.ok_next = t.mon == 1 && syslog_tm_valid(&t);
+		if (st.ok_next)
 			st.ms_next = syslog_tm_to_ms(&t, offset_s);
 		t.year--;
 		if ((st.ok_this = syslog_tm_valid(&t)))
