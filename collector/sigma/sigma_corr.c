@@ -241,6 +241,7 @@ struct sigma_corr {
 	 * under max_bytes by evicting as max_groups does (group_get).
 	 */
 	size_t heap, max_bytes;
+	size_t room;		/* max_bytes less the map's records: what heap may reach (room_set) */
 	struct ms_map *groups;	/* key -> struct corr_group (owned) */
 	/*
 	 * Correlations that count exactly these windows (sigma_corr_twin):
@@ -832,7 +833,7 @@ static int
 corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 {
 	c->max_groups = SIGMA_CORR_DEFAULT_MAX_GROUPS;
-	c->max_bytes = SIZE_MAX;
+	c->max_bytes = c->room = SIZE_MAX;
 	if (c->type == CORR_TEMPORAL)
 		c->ntv = 2 * c->nrefs;	/* times, then the serials that set them */
 	else if (c->type == CORR_TEMPORAL_ORDERED)
@@ -864,6 +865,15 @@ corr_alloc_state(struct pctx *p, struct sigma_corr *c, int line)
 }
 
 static void group_clear_cb(void *v);
+
+/* After the count of groups or max_bytes changed: the heap's room (corr_over). */
+static void
+room_set(struct sigma_corr *c)
+{
+	size_t rec = c->groups ? ms_map_count(c->groups) * c->gsize : 0;
+
+	c->room = c->max_bytes > rec ? c->max_bytes - rec : 0;
+}
 
 static struct ms_map *
 corr_groups_new(const struct sigma_corr *c)
@@ -1030,6 +1040,7 @@ sigma_corr_reset(struct sigma_corr *c)
 	ms_map_free(c->groups);
 	c->groups = fresh;
 	c->heap = 0;
+	room_set(c);
 	c->evicted = 0;
 	c->close_line = NULL;
 	c->close_id = 0;
@@ -1281,8 +1292,10 @@ sigma_corr_set_max_groups(struct sigma_corr *c, size_t max)
 void
 sigma_corr_set_max_bytes(struct sigma_corr *c, size_t max)
 {
-	if (c != NULL)
+	if (c != NULL) {
 		c->max_bytes = max ? max : SIZE_MAX;
+		room_set(c);
+	}
 }
 
 size_t
@@ -1327,9 +1340,8 @@ sigma_corr_bytes_counted(const struct sigma_corr *c)
 static inline bool
 corr_over(const struct sigma_corr *c)
 {
-	size_t n = ms_map_count(c->groups);
-
-	return n > 0 && c->heap + n * c->gsize >= c->max_bytes;
+	/* One compare on every feed: room follows the count (room_set). */
+	return c->heap >= c->room;
 }
 
 /* ... or at their count? */
@@ -1532,6 +1544,29 @@ group_key(struct sigma_corr *c, size_t ref, const struct sigma_event *ev,
 }
 
 /*
+ * Groups grow after they are made (a value, a ring slot, a sample): over
+ * the bytes, the least recently seen others go when one is fed too, or
+ * groups made small first and then grown in turn passed the cap without
+ * end (none new, none evicted). g was just touched: the newest, never the
+ * one that goes. Out of line: rare, and group_get is inlined in every feed.
+ */
+static void __attribute__((noinline, cold))
+evict_others(struct sigma_corr *c, struct corr_group *g)
+{
+	while (corr_over(c) && ms_map_count(c->groups) > 1) {
+		struct corr_group *v = ms_map_lru(c->groups, NULL, NULL);
+
+		if (v == NULL || v == g)
+			break;
+		group_release(c, v);
+		if (ms_map_del_lru(c->groups) != 0)
+			break;
+		c->evicted++;
+		room_set(c);
+	}
+}
+
+/*
  * The group of c->key (h its hash), made when new: one hash for both.
  * When the map is full, the least recently used group is evicted first
  * and its sample buffer goes to the new group instead of back to malloc:
@@ -1548,23 +1583,8 @@ group_get(struct sigma_corr *c, size_t klen, uint32_t h)
 	uint16_t scap = 0;
 
 	if (g != NULL) {
-		/*
-		 * Groups grow after they are made (a value, a ring slot, a
-		 * sample): over the bytes, the least recently seen others go
-		 * here too, or groups made small first and then grown in turn
-		 * passed the cap without end (none new, none evicted). g was
-		 * just touched: the newest, never the one that goes.
-		 */
-		while (corr_over(c) && ms_map_count(c->groups) > 1) {
-			struct corr_group *v = ms_map_lru(c->groups, NULL, NULL);
-
-			if (v == NULL || v == g)
-				break;
-			group_release(c, v);
-			if (ms_map_del_lru(c->groups) != 0)
-				break;
-			c->evicted++;
-		}
+		if (__builtin_expect(corr_over(c), 0))
+			evict_others(c, g);
 		return g;
 	}
 	while (corr_full(c)) {
@@ -1585,12 +1605,14 @@ group_get(struct sigma_corr *c, size_t klen, uint32_t h)
 		if (ms_map_del_lru(c->groups) != 0)
 			break;
 		c->evicted++;
+		room_set(c);
 	}
 	if ((g = ms_map_add_h(c->groups, c->key, klen, h)) == NULL) {
 		free(sbuf);
 		c->heap -= scap;
 		return NULL;
 	}
+	room_set(c);
 	group_init(c, g);
 	group_cold(g)->sbuf = sbuf;
 	group_cold(g)->scap = scap;
@@ -2082,6 +2104,7 @@ close_quiet(struct sigma_corr *c, const struct sigma_event *ev, sigma_corr_emit_
 		group_release(c, g);
 		if (ms_map_del_lru(c->groups) != 0)
 			break;
+		room_set(c);
 	}
 }
 
