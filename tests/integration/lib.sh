@@ -78,13 +78,20 @@ it_free_port() {
 		fi
 		owner=$(readlink "$IT_PORT_DIR/$port" 2>/dev/null) || continue
 		[[ $owner != "$$" && ! -d /proc/$owner ]] || continue
-		rm -f "$IT_PORT_DIR/$port"
-		if ln -s "$$" "$IT_PORT_DIR/$port" 2>/dev/null; then
+		# A dead test's port, taken over under a lock: two tests doing it
+		# at once would both remove and link, and both think it theirs.
+		if (
+			flock 9
+			[[ $(readlink "$IT_PORT_DIR/$port" 2>/dev/null) == "$owner" ]] || exit 1
+			rm -f "$IT_PORT_DIR/$port" && ln -s "$$" "$IT_PORT_DIR/$port"
+		) 9>"$IT_PORT_DIR/.lock" 2>/dev/null; then
 			echo "$port"
 			return 0
 		fi
 	done
-	it_fail "no free port that no other test holds"
+	# (on stderr: this runs inside the caller's $(...), whose failure ends the test)
+	echo "it_free_port: no free port that no other test holds" >&2
+	return 1
 }
 # it_port_hold PORT: a port a daemon of this test chose itself (bound to
 # port 0 and told it) reserved like it_free_port's, for when it is started
