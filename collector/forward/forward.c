@@ -849,6 +849,7 @@ group_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 	if (--f->init_pending > 0)
 		return;
 	f->group_ready = true;
+	f->redis_backoff_ms = 0;
 	ms_info("event=redis_ready group=%s consumer=%s", f->conf.group, f->conf.consumer);
 	read_more(f);
 }
@@ -872,7 +873,11 @@ redis_connect_cb(const redisAsyncContext *ac, int status)
 		return;
 	}
 	f->redis_up = true;
-	f->redis_backoff_ms = 0;
+	/*
+	 * The backoff is reset once the group is ready (group_reply_cb), not
+	 * here: connected is not signed in – a refused password (or a group
+	 * the ACL user may not make) was otherwise tried every 200 ms for ever.
+	 */
 	f->reading = false;
 	f->init_pending = f->nstreams;
 	/* Everything pending for us is read again; what the window holds is skipped. */
