@@ -27,7 +27,11 @@ REDIS=(-r "127.0.0.1:$IT_REDIS_PORT")
 
 # collector_conf VALIDITY_S [FILE LISTEN_PORT ENROLL_PORT [USER]]: a collector with its enrolment listener.
 collector_conf() {
-	cat >"${2:-$IT_WORK/collector.yml}" <<YML
+	local file=${2:-$IT_WORK/collector.yml}
+	# its own spool (not the machine's /var/lib/minisoc-collector), the user's when it drops root
+	mkdir -p "${file%.*}.spool"
+	[[ -z ${5:-} ]] || chown -R "$5" "${file%.*}.spool"
+	cat >"$file" <<YML
 collector:
   log_level: debug
   user: "${5:-}"
@@ -53,6 +57,8 @@ register:
   path: $IT_WORK/register.yml
 metrics:
   port: ${6:-0}
+spool:
+  dir: ${file%.*}.spool
 YML
 }
 # The register of information systems: a token's system must match it.
@@ -293,6 +299,8 @@ it_stop agent_web2
 # --- renewal ------------------------------------------------------------------------
 it_stop collector
 # Dropping root: the enrolment CA key (0600 root) was read before; signing still works.
+# (nobody reaches its spool in the work folder)
+chmod 755 "$IT_WORK"
 collector_conf 15 "" "" "" "$( (($(id -u) == 0)) && echo nobody)"
 mv "$IT_WORK/logs/collector.log" "$IT_WORK/logs/collector-1.log"
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"

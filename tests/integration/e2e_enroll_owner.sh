@@ -41,6 +41,8 @@ enroll:
 redis:
   host: 127.0.0.1
   port: $IT_REDIS_PORT
+spool:
+  dir: $IT_WORK/collector.spool
 YML
 it_start collector "$IT_COLLECTOR" -c "$IT_WORK/collector.yml"
 it_wait_for 10 "collector listening" it_log_has collector "event=enroll_listening"
