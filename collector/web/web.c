@@ -232,6 +232,7 @@ struct web {
 	redisAsyncContext *live;	/* XREAD BLOCK */
 	bool q_up, live_up;
 	struct event *retry, *keepalive;
+	int retry_s;		/* the next reconnect's delay (retry_later), 1 once Redis answers */
 	char last_id[48];		/* newest stream id seen by the live reader ("" = not yet) */
 	TAILQ_HEAD(, sse_client) clients;
 	size_t nclients;
@@ -1578,6 +1579,7 @@ live_cb(redisAsyncContext *ac, void *reply, void *privdata)
 		redisAsyncDisconnect(ac);
 		return;
 	}
+	w->retry_s = 1;		/* Redis answers (signed in): the next loss is retried at once */
 	if (privdata == NULL) {
 		/* XREVRANGE + - COUNT 1: where the live reader starts. */
 		const redisReply *e = r->type == REDIS_REPLY_ARRAY && r->elements ? r->element[0] : NULL;
@@ -1620,6 +1622,20 @@ live_next(struct web *w)
 	redisAsyncCommandArgv(w->live, live_cb, w, (int)MS_ARRAY_LEN(argv), argv, NULL);
 }
 
+/*
+ * The next try at Redis: 1 s after it answered, doubling to 30 s while it
+ * does not (a refused password, a Redis that will not come back): before,
+ * every second for ever, two warnings a second for a wrong password.
+ */
+static void
+retry_later(struct web *w)
+{
+	if (evtimer_pending(w->retry, NULL))
+		return;
+	event_add(w->retry, &(struct timeval){ w->retry_s, 0 });
+	w->retry_s = w->retry_s < 16 ? w->retry_s * 2 : 30;
+}
+
 static void
 connect_cb(const redisAsyncContext *ac, int status)
 {
@@ -1633,7 +1649,7 @@ connect_cb(const redisAsyncContext *ac, int status)
 			w->q = NULL;
 		else
 			w->live = NULL;
-		event_add(w->retry, &(struct timeval){ 1, 0 });
+		retry_later(w);
 		return;
 	}
 	if (ac == w->q) {
@@ -1660,7 +1676,7 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 		w->live_up = false;
 	}
 	ms_warn("event=redis_disconnected reason=\"%.200s\"", status == REDIS_OK ? "closed" : ac->errstr);
-	event_add(w->retry, &(struct timeval){ 1, 0 });
+	retry_later(w);
 }
 
 static redisAsyncContext *
@@ -1694,7 +1710,7 @@ redis_connect(struct web *w)
 	if (w->live == NULL)
 		w->live = redis_open(w);
 	if (w->q == NULL || w->live == NULL)
-		event_add(w->retry, &(struct timeval){ 1, 0 });
+		retry_later(w);
 }
 
 static void
@@ -2110,6 +2126,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	ms_buf_init(&w.chart, 1 << 20);
+	w.retry_s = 1;
 	conn_fit_nofile(&w);
 	if ((w.base = event_base_new()) == NULL || (w.http = evhttp_new(w.base)) == NULL ||
 	    (w.retry = evtimer_new(w.base, retry_cb, &w)) == NULL ||
