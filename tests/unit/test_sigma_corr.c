@@ -1677,6 +1677,24 @@ test_value_count_long_values(void **state)
 }
 
 /*
+ * One event of a spray (test_memory_cap*): source g (an IPv6 address), its
+ * k-th path padded to 300 bytes, a 400-byte line, at time t.
+ */
+static void
+spray_feed(struct sigma_corr *c, struct sink *s, int64_t t, int g, int k)
+{
+	char line[401], uri[301], ip[64];
+
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	snprintf(ip, sizeof(ip), "2001:db8::%x", g);
+	memset(uri, '/', sizeof(uri) - 1);
+	uri[sizeof(uri) - 1] = '\0';
+	snprintf(uri + 280, sizeof(uri) - 280, "%05d_%02d", g, k);
+	feed(c, 0, t, s, line, "ip", ip, "uri", uri, NULL);
+}
+
+/*
  * Spraying a value_count with long values from many sources (IPv6, padded
  * paths) holds no more than the correlation's bytes (rules.max_memory_mb's
  * share): without the cap 3,000 groups of 20 values of 300 bytes take
@@ -1692,24 +1710,18 @@ test_memory_cap(void **state)
 	    " timespan: 1m, condition: {field: uri, gte: 20}}\n";
 	struct sigma_corr *c = parse_ok(yml), *open = parse_ok(yml);
 	struct sink *s = calloc(1, sizeof(*s)), *so = calloc(1, sizeof(*so));
-	char line[401], uri[301], ip[64];
+	char ip[64];
 	size_t cap = (size_t)4 << 20;
 
 	(void)state;
 	sigma_corr_set_max_bytes(c, cap);
-	memset(line, 'x', sizeof(line) - 1);
-	line[sizeof(line) - 1] = '\0';
 	for (int g = 0; g < 3000; g++) {
-		snprintf(ip, sizeof(ip), "2001:db8::%x", g);
 		for (int k = 0; k < 20; k++) {
-			memset(uri, '/', sizeof(uri) - 1);
-			uri[sizeof(uri) - 1] = '\0';
-			snprintf(uri + 280, sizeof(uri) - 280, "%05d_%02d", g, k);
 			/* the 19 first of each group; the 20th only for the last groups */
 			if (k == 19 && g < 2990)
 				continue;
-			feed(c, 0, T0 + g, s, line, "ip", ip, "uri", uri, NULL);
-			feed(open, 0, T0 + g, so, line, "ip", ip, "uri", uri, NULL);
+			spray_feed(c, s, T0 + g, g, k);
+			spray_feed(open, so, T0 + g, g, k);
 		}
 		if (g % 500 == 0)
 			assert_int_equal(sigma_corr_bytes(c), sigma_corr_bytes_counted(c));
@@ -1754,21 +1766,13 @@ test_memory_cap_grown(void **state)
 	    " timespan: 1h, condition: {field: uri, gte: 20}}\n";
 	struct sigma_corr *c = parse_ok(yml);
 	struct sink *s = calloc(1, sizeof(*s));
-	char line[401], uri[301], ip[64];
 	size_t cap = (size_t)4 << 20;
 
 	(void)state;
 	sigma_corr_set_max_bytes(c, cap);
-	memset(line, 'x', sizeof(line) - 1);
-	line[sizeof(line) - 1] = '\0';
 	for (int k = 0; k < 19; k++) {
-		for (int g = 0; g < 2000; g++) {
-			snprintf(ip, sizeof(ip), "2001:db8::%x", g);
-			memset(uri, '/', sizeof(uri) - 1);
-			uri[sizeof(uri) - 1] = '\0';
-			snprintf(uri + 280, sizeof(uri) - 280, "%05d_%02d", g, k);
-			feed(c, 0, T0 + k * SEC, s, line, "ip", ip, "uri", uri, NULL);
-		}
+		for (int g = 0; g < 2000; g++)
+			spray_feed(c, s, T0 + k * SEC, g, k);
 		assert_int_equal(sigma_corr_bytes(c), sigma_corr_bytes_counted(c));
 		if (sigma_corr_bytes(c) > cap + 8192)
 			fail_msg("round %d: %zu bytes over a cap of %zu", k, sigma_corr_bytes(c), cap);
