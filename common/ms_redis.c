@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "ms_log.h"
+#include "ms_util.h"
 
 int
 ms_redis_password_load(const char *file, char *out, size_t outsz, char *err, size_t errsz)
@@ -22,6 +23,7 @@ ms_redis_password_load(const char *file, char *out, size_t outsz, char *err, siz
 		snprintf(err, errsz, "redis.password_file %.900s: %s", file, strerror(errno));
 		return -1;
 	}
+	ms_secret_mode_check(file, fileno(f), "redis password");
 	if (fgets(out, (int)outsz, f) == NULL)
 		out[0] = '\0';
 	fclose(f);
@@ -50,10 +52,27 @@ auth_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	 * password, and the daemon's own callbacks say what happened; said
 	 * here, a Redis that is down read as a wrong password.
 	 */
-	if (r == NULL || r->type != REDIS_REPLY_ERROR)
+	if (r == NULL)
 		return;
-	/* Redis' own words (WRONGPASS, NOAUTH…) never carry the password. */
-	ms_warn("event=redis_auth_failed reason=\"%.200s\"", r->str);
+	/*
+	 * The daemons say redis_connected when the connection is made, before
+	 * this answer: this line tells that the password was taken.
+	 */
+	if (r->type != REDIS_REPLY_ERROR) {
+		ms_info("event=redis_authenticated");
+		return;
+	}
+	/*
+	 * Redis' own words (WRONGPASS, NOAUTH…) never carry the password. An
+	 * error that is not about the password (a Redis at maxclients or
+	 * still loading answers the first command with it) is no wrong
+	 * password: said as it is.
+	 */
+	if (strncmp(r->str, "WRONGPASS", 9) == 0 || strncmp(r->str, "NOAUTH", 6) == 0 ||
+	    strstr(r->str, "password") != NULL || strstr(r->str, "AUTH") != NULL)
+		ms_warn("event=redis_auth_failed reason=\"%.200s\"", r->str);
+	else
+		ms_warn("event=redis_unavailable reason=\"%.200s\"", r->str);
 	/*
 	 * Every command after it would fail with NOAUTH: the connection goes
 	 * (their callbacks get no reply, as at any loss of Redis) and the

@@ -71,6 +71,7 @@ tls_ctx_common(const SSL_METHOD *method, const char *ca_file, const char *cert_f
 		    ms_tls_errstr(why, sizeof(why)));
 		goto fail;
 	}
+	ms_secret_mode_check(key_file, -1, "tls key");
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
 		snprintf(err, errsz, "cannot load key %s: %s", key_file,
 		    ms_tls_errstr(why, sizeof(why)));

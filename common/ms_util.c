@@ -1,5 +1,6 @@
 #include "ms_util.h"
 #include "ms_register.h"
+#include "ms_log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <sys/stat.h>
 
 bool
 ms_str_take(struct ms_str *s, const char *lit)
@@ -211,4 +214,25 @@ ms_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
 		return 0;
 	*cp = v;
 	return n;
+}
+
+void
+ms_secret_mode_check(const char *path, int fd, const char *what)
+{
+	struct stat st;
+	char q[600];
+
+	if ((fd >= 0 ? fstat(fd, &st) : stat(path, &st)) != 0 || !S_ISREG(st.st_mode))
+		return;	/* the caller's open or load says what is wrong */
+	/*
+	 * Group access is the deployment's choice (a "minisoc" group sharing
+	 * a key); others reading it is never right: any local user could
+	 * impersonate the daemon or read Redis. Warned, not refused, as
+	 * OpenSSH refuses: a refusal would stop a running site at an upgrade.
+	 */
+	if ((st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) == 0)
+		return;
+	ms_warn("event=secret_file_mode file=%s what=\"%s\" mode=%04o "
+	    "hint=\"readable or writable by other users: chmod 600 (or 640 for a group)\"",
+	    ms_log_quote(q, sizeof(q), path, strlen(path)), what, (unsigned)(st.st_mode & 07777));
 }

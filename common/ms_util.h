@@ -85,4 +85,12 @@ int ms_parse_size(const char *s, uint64_t *out);
 /* Formats ms since the epoch as RFC 3339 UTC with milliseconds (25 bytes). */
 void ms_fmt_time(char *dst, size_t dstsz, int64_t ms);
 
+/*
+ * Warns (event=secret_file_mode) when the file holding a secret (what:
+ * "tls key", "redis password"…), fd when >= 0 else path, can be read or
+ * written by users other than its owner and its group. Only warns: the
+ * daemon still starts, the line tells the sysadmin to chmod it.
+ */
+void ms_secret_mode_check(const char *path, int fd, const char *what);
+
 #endif
