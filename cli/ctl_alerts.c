@@ -116,7 +116,8 @@ usage(FILE *out)
 	    "      --color WHEN        auto (default: on a terminal, unless NO_COLOR is set),\n"
 	    "                          always or never\n"
 	    "\n"
-	    "Exit status: 0 success, 1 usage error, 2 Redis cannot be read or written,\n"
+	    "Exit status: 0 success, 1 usage error, 2 Redis cannot be read or written or\n"
+	    "the output cannot be written (--group: what was not printed stays pending),\n"
 	    "3 no such alert (ack/assign/close/reopen/show), 4 the alert's status does not\n"
 	    "allow it (ack or close of a closed alert, reopen of one not closed).\n");
 }
@@ -515,7 +516,12 @@ print_entries(redisContext *rc, const struct aopts *o, const redisReply *entries
 	}
 	free(vs);
 	free(st);
-	fflush(stdout);
+	/*
+	 * Not printed (a full disk): a group must not acknowledge them nor a
+	 * follower move past them; main() says so and exits 2.
+	 */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		rc_ = -1;
 	return rc_;
 }
 

@@ -65,7 +65,7 @@ replay_usage(FILE *out)
 	    "                           (- for stdout, before the alerts they raise)\n"
 	    "\n"
 	    "Exit status: 0 when every file was read, 1 on usage errors or rejected\n"
-	    "rules, 2 when a file cannot be read.\n");
+	    "rules, 2 when a file cannot be read or the output (or --events) written.\n");
 }
 
 /* A pcap or pcapng file, by its first four bytes (either byte order). */
@@ -313,6 +313,16 @@ ctl_replay(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "minisocctl replay: %lu lines, %u alerts\n", lines, r.alerts);
+	/* Events lost to a full disk are no complete --events file. */
+	if (events != NULL && events != stdout) {
+		bool bad = ferror(events) != 0;
+
+		if (fclose(events) != 0 || bad) {
+			fprintf(stderr, "minisocctl replay: %s: cannot write\n", events_path);
+			rc = 2;
+		}
+		events = NULL;
+	}
 	goto out;
 nomem:
 	fprintf(stderr, "minisocctl replay: out of memory\n");

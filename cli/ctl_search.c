@@ -75,7 +75,8 @@ search_usage(FILE *out)
 	    "Exit status: 0 when events matched, 1 when none did, 2 on usage errors,\n"
 	    "when the archive or one of its files cannot be read whole (what could be\n"
 	    "read is printed all the same: a damaged frame is skipped, the frames after\n"
-	    "it are searched), or an event was too large to print (all said on stderr).\n"
+	    "it are searched), an event was too large to print, or the output could not\n"
+	    "be written (all said on stderr).\n"
 	    "An unfinished file end (a file the collector is writing, or one a machine\n"
 	    "crash left) is noted on stderr and does not fail the search.\n");
 }

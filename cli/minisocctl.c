@@ -9,6 +9,7 @@
  *   report        compliance reports on the register (ctl_report.c)
  *   pki           CA, collector certificates, enrolment tokens, revocation (ctl_pki.c)
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,7 +44,8 @@ usage(FILE *out)
 	    "minisocctl alerts --help   lists the options of alerts (filters, time range,\n"
 	    "                           --follow, consumer groups, ack/assign/close, --json)\n"
 	    "\n"
-	    "Exit status: 0 on success, 1 on usage errors, 2 when Redis cannot be read.\n");
+	    "Exit status: 0 on success, 1 on usage errors, 2 when Redis cannot be read or\n"
+	    "the output cannot be written (each command's --help says more).\n");
 }
 
 /* Parses -r HOST:PORT into host/port; 0 or -1. */
@@ -150,8 +152,27 @@ cmd_status(int argc, char **argv)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * What a command printed reached stdout: alerts, events or a token printed
+ * once that a full disk or a closed file took are a failure (2), not an
+ * exit 0 over a lost or cut answer.
+ */
+static int
+stdout_close(int ret)
+{
+	int err = 0;
+
+	if (fflush(stdout) != 0)
+		err = errno;
+	else if (!ferror(stdout))
+		return ret;
+	fprintf(stderr, "minisocctl: cannot write the output: %s\n",
+	    err ? strerror(err) : "write error");
+	return ret < 2 ? 2 : ret;
+}
+
+static int
+run(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
@@ -185,4 +206,10 @@ main(int argc, char **argv)
 	fprintf(stderr, "minisocctl: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	return stdout_close(run(argc, argv));
 }
