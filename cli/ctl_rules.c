@@ -24,6 +24,25 @@
 /* Test input is read as if the agent got it at this time, in UTC. */
 #define TEST_RECV_MS INT64_C(1795608000000)	/* 2026-11-25T12:00:00Z */
 
+static void
+rules_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: minisocctl rules check [--placeholders FILE] [-v] PATH\n"
+	    "       minisocctl rules test [RULES_DIR [TESTS_DIR]]\n"
+	    "\n"
+	    "check: loads PATH (a rule file or folder) like the collector; prints the\n"
+	    "rejected documents and a summary.\n"
+	    "  -p, --placeholders FILE  values for |expand placeholders\n"
+	    "  -v, --verbose            also the inert documents (loaded, never alerting)\n"
+	    "test: runs every test file (*.yml) in TESTS_DIR (default RULES_DIR/tests)\n"
+	    "against the rules in RULES_DIR (default rules). Every rule needs a positive\n"
+	    "and a negative case. Prints one line per case and 'N passed, N failed'.\n"
+	    "\n"
+	    "Exit status: 0 all loaded (check) or passed (test); 1 on usage errors, a\n"
+	    "rejected document or a failed case; 2 when PATH or RULES_DIR cannot be read.\n");
+}
+
 static int
 rules_check(int argc, char **argv)
 {
@@ -45,16 +64,12 @@ rules_check(int argc, char **argv)
 		switch (ch) {
 		case 'p': sopts.placeholders = optarg; break;
 		case 'v': verbose = true; break;
-		case 'h':
-			printf("usage: minisocctl rules check [--placeholders FILE] [-v] PATH\n"
-			    "Loads PATH like the collector; prints rejected documents (and inert ones\n"
-			    "with -v) and a summary. Exit 1 when any document is rejected.\n");
-			return 0;
-		default: return 1;
+		case 'h': rules_usage(stdout); return 0;
+		default: rules_usage(stderr); return 1;
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: minisocctl rules check [--placeholders FILE] [-v] PATH\n");
+		rules_usage(stderr);
 		return 1;
 	}
 	sigma_report_init(&rep);
@@ -314,12 +329,17 @@ rules_test(int argc, char **argv)
 	struct dirent *de;
 
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: minisocctl rules test [RULES_DIR [TESTS_DIR]]\n"
-		    "Runs every test file (*.yml) in TESTS_DIR (default RULES_DIR/tests) against\n"
-		    "the rules in RULES_DIR (default rules). Every rule needs a positive and a\n"
-		    "negative case. Prints one line per case and 'N passed, N failed'.\n");
+		rules_usage(stdout);
 		return 0;
 	}
+	/* An option it does not know is no folder to look for ("--bogus: No such file"). */
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' || i > 2) {
+			fprintf(stderr, "minisocctl rules test: %s \"%s\"\n",
+			    i > 2 ? "one folder too many:" : "unknown option", argv[i]);
+			rules_usage(stderr);
+			return 1;
+		}
 	if (tests == NULL) {
 		snprintf(tdir, sizeof(tdir), "%s/tests", rules);
 		tests = tdir;
@@ -408,6 +428,12 @@ ctl_rules(int argc, char **argv)
 		return rules_check(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "test") == 0)
 		return rules_test(argc - 1, argv + 1);
-	fprintf(stderr, "usage: minisocctl rules check|test ...\n");
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		rules_usage(stdout);
+		return 0;
+	}
+	if (argc >= 2)
+		fprintf(stderr, "minisocctl rules: unknown command \"%s\"\n", argv[1]);
+	rules_usage(stderr);
 	return 1;
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The command line as an operator who never saw minisoc meets it: --help
+# answers with status 0 on stdout, a mistake (an unknown command or option,
+# a missing or extra argument) is status 1 with one line saying what was
+# wrong, and each program's exit statuses are the ones its help lists.
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+it_init "${1:?usage: e2e_cli_usage.sh BUILD_DIR}"
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+# run WANT_RC PROGRAM ARGS...: stdout in OUT, stderr in ERR.
+run() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$IT_WORK/out" 2>"$IT_WORK/err" || rc=$?
+	OUT=$(cat "$IT_WORK/out")
+	ERR=$(cat "$IT_WORK/err")
+	[[ $rc == "$want" ]] || it_fail "$*: exit $rc, want $want (stdout: ${OUT:0:300}; stderr: ${ERR:0:300})"
+}
+# says TEXT WHERE DESCRIPTION
+says() { [[ $2 == *"$1"* ]] || it_fail "$3: no \"$1\" in: ${2:0:400}"; }
+
+# minisocctl rules: its help is an answer, not a usage error; both commands listed.
+for h in --help -h; do
+	run 0 "$IT_CLI" rules "$h"
+	says "rules check" "$OUT" "rules $h"
+	says "rules test" "$OUT" "rules $h"
+	says "--placeholders" "$OUT" "rules $h"
+done
+run 0 "$IT_CLI" rules check --help
+says "Exit status" "$OUT" "rules check --help"
+run 1 "$IT_CLI" rules
+run 1 "$IT_CLI" rules chek
+says 'unknown command "chek"' "$ERR" "rules chek"
+# rules test: an option is not a folder to look for.
+run 1 "$IT_CLI" rules test --verbose
+says 'unknown option "--verbose"' "$ERR" "rules test --verbose"
+run 1 "$IT_CLI" rules test "$IT_ROOT/rules" "$IT_ROOT/rules/tests" extra
+says '"extra"' "$ERR" "rules test with three folders"
+run 2 "$IT_CLI" rules test "$IT_WORK/none"
+run 2 "$IT_CLI" rules check "$IT_WORK/none"
+it_log "PASS"
