@@ -108,6 +108,17 @@ conf_is_section(const struct ms_conf_key *keys, const char *prefix)
 	return false;
 }
 
+/* The first key below section prefix (an example for an error message). */
+static const char *
+conf_first_below(const struct ms_conf_key *keys, const char *prefix)
+{
+	size_t l = strlen(prefix);
+	for (const struct ms_conf_key *k = keys; k->path; k++)
+		if (strncmp(k->path, prefix, l) == 0 && k->path[l] == '.')
+			return k->path;
+	return prefix;
+}
+
 static int
 conf_walk(const struct ms_yaml_node *n, const char *prefix, const struct ms_conf_key *keys,
     void *dst, const char *file, char *err, size_t errsz)
@@ -147,6 +158,13 @@ conf_walk(const struct ms_yaml_node *n, const char *prefix, const struct ms_conf
 		}
 		if (ms_yaml_is_null(p->value) && conf_is_section(keys, path))
 			continue;	/* an empty section */
+		/* "redis: 6379" is a known section given a value, not an unknown key. */
+		if (conf_is_section(keys, path)) {
+			snprintf(err, errsz, "line %d: %s is a section: expected its keys on the lines "
+			    "below, indented (like %s), got a %s", p->value->line, path,
+			    conf_first_below(keys, path), ms_yaml_type_name(p->value->type));
+			return -1;
+		}
 		snprintf(err, errsz, "line %d: unknown key \"%s\"", p->value->line, path);
 		return -1;
 	}

@@ -38,4 +38,23 @@ run 1 "$IT_CLI" rules test "$IT_ROOT/rules" "$IT_ROOT/rules/tests" extra
 says '"extra"' "$ERR" "rules test with three folders"
 run 2 "$IT_CLI" rules test "$IT_WORK/none"
 run 2 "$IT_CLI" rules check "$IT_WORK/none"
+
+# A known section given a value ("redis: 6379", "tls: [...]") is named as a
+# section, not called an unknown key; an unknown key or a wrong type is named.
+printf 'redis: 6379\n' >"$IT_WORK/section.yml"
+printf 'tls:\n  - ca.crt\n' >"$IT_WORK/tls_list.yml"
+printf 'redis:\n  prot: 6379\n' >"$IT_WORK/unknown.yml"
+printf 'redis:\n  port: six\n' >"$IT_WORK/type.yml"
+for d in "$IT_COLLECTOR" "$IT_BUILD/collector/web/minisoc-web" "$IT_BUILD/collector/minisoc-forward"; do
+	run 1 "$d" -t -c "$IT_WORK/section.yml"
+	says "redis is a section" "$ERR" "$(basename "$d") with 'redis: 6379'"
+	run 1 "$d" -t -c "$IT_WORK/unknown.yml"
+	says 'line 2: unknown key "redis.prot"' "$ERR" "$(basename "$d"): an unknown key"
+	run 1 "$d" -t -c "$IT_WORK/type.yml"
+	says 'line 2: redis.port: expected an integer' "$ERR" "$(basename "$d"): a wrong type"
+	run 1 "$d" -t -c "$IT_WORK/none.yml"
+	says "none.yml: No such file or directory" "$ERR" "$(basename "$d"): a missing config"
+done
+run 1 "$IT_AGENT" -t -c "$IT_WORK/tls_list.yml"
+says "tls is a section" "$ERR" "minisoc-agent with a list for tls"
 it_log "PASS"

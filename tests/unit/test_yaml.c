@@ -189,6 +189,10 @@ test_config_errors(void **state)
 		{ "b:\n  port: 12ab\n", "b.port" },
 		{ "b:\n  prot: 1\n", "unknown key \"b.prot\"" },
 		{ "c: 1\n", "unknown key \"c\"" },
+		/* A known section given a value is named as a section. */
+		{ "b: 6514\n", "line 1: b is a section: expected its keys on the lines below, "
+		    "indented (like b.port), got a scalar" },
+		{ "a:\n  - x\n", "a is a section" },
 		{ "a:\n  name: this-is-far-too-long\n", "a.name" },
 		{ "b:\n  size: 12 parsecs\n", "b.size" },
 		{ "b:\n  on: maybe\n", "b.on" },
