@@ -95,7 +95,8 @@ usage(FILE *out)
 	    "Listing and following:\n"
 	    "  -n, --count N           how many matching alerts to list (default 20; 0 = none)\n"
 	    "      --since TIME        stored at or after TIME; --until TIME: at or before\n"
-	    "                          (RFC 3339 like 2026-11-25T16:00:00Z, or an age: 90s 30m 12h 7d)\n"
+	    "                          (RFC 3339 like 2026-11-25T16:00:00Z, or an age: 90s 30m 12h 7d,\n"
+	    "                          also written -30m)\n"
 	    "  -f, --follow            then keep printing new alerts as they are stored\n"
 	    "      --group NAME        follow through the consumer group NAME (created at the\n"
 	    "                          stream's end if missing): each alert is acknowledged (XACK)\n"
@@ -131,6 +132,9 @@ parse_when(const char *s, int64_t *out)
 	char *end;
 	long long v;
 
+	/* "-30m" as search --from takes it: the same age. */
+	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9')
+		s++;
 	v = strtoll(s, &end, 10);
 	if (end != s && v >= 0 && end[0] && end[1] == '\0' && strchr("smhd", end[0])) {
 		int64_t mul = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 :

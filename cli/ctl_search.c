@@ -70,7 +70,7 @@ search_usage(FILE *out)
 	    "  -j, --json               one JSON object per event, with its decoded fields\n"
 	    "\n"
 	    "TIME: 2026-11-25, 2026-11-25T08:30[:00][Z|+07:00] (local time without a\n"
-	    "zone), now, or relative: -30m, -12h, -7d.\n"
+	    "zone), now, or relative: -30m, -12h, -7d (30m, 12h, 7d: the same).\n"
 	    "\n"
 	    "Exit status: 0 when events matched, 1 when none did, 2 on usage errors,\n"
 	    "when the archive or one of its files cannot be read whole (what could be\n"
@@ -92,11 +92,12 @@ parse_time(const char *s, int64_t now)
 
 	if (strcmp(s, "now") == 0)
 		return now;
-	if (s[0] == '-') {
+	/* An age, "-30m"; "30m" as alerts --since takes it is the same. */
+	v = strtol(s + (s[0] == '-'), &end, 10);
+	if (s[0] == '-' || (end != s && *end != '\0' && end[1] == '\0' && strchr("smhd", *end))) {
 		int64_t unit;
 
-		v = strtol(s + 1, &end, 10);
-		if (end == s + 1 || v < 0 || end[1] != '\0')
+		if (end == s + (s[0] == '-') || v < 0 || *end == '\0' || end[1] != '\0')
 			return -1;
 		switch (*end) {
 		case 's': unit = 1000; break;

@@ -57,4 +57,24 @@ for d in "$IT_COLLECTOR" "$IT_BUILD/collector/web/minisoc-web" "$IT_BUILD/collec
 done
 run 1 "$IT_AGENT" -t -c "$IT_WORK/tls_list.yml"
 says "tls is a section" "$ERR" "minisoc-agent with a list for tls"
+
+# Ages: alerts --since took "30m" only and search --from "-30m" only, each
+# refusing the other's form; both take both. (Redis on a closed port: the
+# time is read before connecting.)
+NOPORT=$(it_free_port)
+for age in 30m -30m 2h -7d; do
+	run 2 "$IT_CLI" alerts -r "127.0.0.1:$NOPORT" --since "$age"
+	says "cannot connect to Redis" "$ERR" "alerts --since $age"
+done
+run 1 "$IT_CLI" alerts -r "127.0.0.1:$NOPORT" --since 30x
+says '"30x" is neither' "$ERR" "alerts --since 30x"
+mkdir -p "$IT_WORK/archive"
+for age in 30m -30m 2h -7d; do
+	run 1 "$IT_CLI" search -A "$IT_WORK/archive" --from "$age"
+	says "0 of 0 events matched" "$ERR" "search --from $age"
+done
+for bad in 30x -30 30 - -m 2026-02-30; do
+	run 2 "$IT_CLI" search -A "$IT_WORK/archive" --from "$bad"
+	says "bad time $bad" "$ERR" "search --from $bad"
+done
 it_log "PASS"
