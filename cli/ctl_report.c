@@ -18,6 +18,7 @@
  * minisoc:systems:compliance, replaced whole, for the dashboard.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -2539,13 +2540,25 @@ ctl_report(int argc, char **argv)
 		goto out;
 	}
 	out = r.out_path ? fopen(r.out_path, "wb") : stdout;
-	if (out == NULL || fwrite(b.data, 1, b.len, out) != b.len ||
-	    (out != stdout ? fclose(out) : fflush(out)) != 0) {
-		fprintf(stderr, "minisocctl report: cannot write %s\n", r.out_path ? r.out_path : "stdout");
+	{
+		/* The reason too: a folder that does not exist, a full disk, no permission. */
+		int werr = out == NULL ? errno : 0;
+
+		errno = 0;
+		if (out != NULL && fwrite(b.data, 1, b.len, out) != b.len)
+			werr = errno ? errno : EIO;
+		if (out != NULL && out != stdout && fclose(out) != 0 && werr == 0)
+			werr = errno;
+		if (out == stdout && fflush(out) != 0 && werr == 0)
+			werr = errno;
 		out = NULL;
-		goto out;
+		if (werr != 0) {
+			fprintf(stderr, "minisocctl report: cannot write %s: %s\n",
+			    r.out_path ? r.out_path : "stdout", strerror(werr));
+			clearerr(stdout);	/* said: not again by main() */
+			goto out;
+		}
 	}
-	out = NULL;
 	ret = 0;
 out:
 	if (r.sys)

@@ -64,6 +64,18 @@ full "incident list" incident list "${R[@]}"
 "$IT_CLI" pki init "$IT_WORK/pki" >/dev/null || it_fail "pki init failed"
 full "pki token" pki token "${R[@]}" --dir "$IT_WORK/pki" --agent web9 --system SYS-1
 
+# report -o: the file that could not be written, and why.
+REP=(report "${R[@]}" --register "$IT_ROOT/deploy/examples/register.yml"
+	--profile-dir "$IT_ROOT/rules/compliance" --archive "$A" --format csv)
+"$IT_CLI" "${REP[@]}" -o "$IT_WORK/report.csv" 2>"$IT_WORK/err" || it_fail "report: $(cat "$IT_WORK/err")"
+for o in "$IT_WORK/no/such/folder.csv:No such file or directory" "/dev/full:No space left on device"; do
+	rc=0
+	"$IT_CLI" "${REP[@]}" -o "${o%%:*}" 2>"$IT_WORK/err" || rc=$?
+	[[ $rc == 2 ]] || it_fail "report -o ${o%%:*}: exit $rc, want 2"
+	it_has "cannot write ${o%%:*}: ${o#*:}" <"$IT_WORK/err" || it_fail "report -o ${o%%:*}: $(cat "$IT_WORK/err")"
+done
+full "report to stdout" "${REP[@]}"
+
 # A consumer group: the alert it could not print stays pending (not XACKed).
 it_redis XGROUP CREATE minisoc:alerts siem 0 >/dev/null
 full "alerts --follow --group" alerts "${R[@]}" --follow --group siem --consumer c1
