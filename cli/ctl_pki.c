@@ -779,6 +779,18 @@ ctl_pki(int argc, char **argv)
 		redisFree(rc);
 		return ret;
 	}
+	/* What was wrong in one line, before the whole usage. */
+	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "collector") != 0 && strcmp(cmd, "token") != 0 &&
+	    strcmp(cmd, "list") != 0 && strcmp(cmd, "revoke") != 0 && strcmp(cmd, "crl") != 0)
+		fprintf(stderr, "minisocctl pki: unknown command \"%s\"\n", cmd);
+	else {
+		/* init, collector and revoke ID take one operand, the others none. */
+		int want = strcmp(cmd, "init") == 0 || strcmp(cmd, "collector") == 0 ||
+		    (strcmp(cmd, "revoke") == 0 && serial == NULL);
+
+		fprintf(stderr, "minisocctl pki %s: %s\n", cmd,
+		    argc - optind > want ? "too many arguments" : "an argument is missing");
+	}
 	pki_usage(stderr);
 	return 1;
 }

@@ -77,4 +77,16 @@ for bad in 30x -30 30 - -m 2026-02-30; do
 	run 2 "$IT_CLI" search -A "$IT_WORK/archive" --from "$bad"
 	says "bad time $bad" "$ERR" "search --from $bad"
 done
+
+# minisocctl pki: a mistake is said in one line before the usage.
+run 1 "$IT_CLI" pki tokn
+says 'unknown command "tokn"' "$ERR" "pki tokn"
+run 1 "$IT_CLI" pki init
+says "pki init: an argument is missing" "$ERR" "pki init without DIR"
+run 1 "$IT_CLI" pki init "$IT_WORK/a" "$IT_WORK/b"
+says "pki init: too many arguments" "$ERR" "pki init with two folders"
+run 1 "$IT_CLI" pki list extra
+says "pki list: too many arguments" "$ERR" "pki list extra"
+run 1 "$IT_CLI" pki revoke
+says "pki revoke: an argument is missing" "$ERR" "pki revoke without ID"
 it_log "PASS"
