@@ -39,7 +39,7 @@ usage(FILE *out)
 	    "  report        compliance report of the register (HTML, CSV, JSON)\n"
 	    "  pki           CA, collector certificates, enrolment tokens, revocation\n"
 	    "                (minisocctl pki --help)\n"
-	    "  version       print the version\n"
+	    "  version       print the version (also --version, -V)\n"
 	    "\n"
 	    "minisocctl alerts --help   lists the options of alerts (filters, time range,\n"
 	    "                           --follow, consumer groups, ack/assign/close, --json)\n"
@@ -194,7 +194,9 @@ run(int argc, char **argv)
 		return ctl_report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "pki") == 0)
 		return ctl_pki(argc - 1, argv + 1);
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+	/* -V as the daemons take it too. */
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "-V") == 0) {
 		printf("minisocctl %s\n", MINISOC_VERSION);
 		return 0;
 	}

@@ -89,4 +89,13 @@ run 1 "$IT_CLI" pki list extra
 says "pki list: too many arguments" "$ERR" "pki list extra"
 run 1 "$IT_CLI" pki revoke
 says "pki revoke: an argument is missing" "$ERR" "pki revoke without ID"
+
+# Every program says its version to -V and --version, as its help lists them.
+for p in "$IT_CLI" "$IT_COLLECTOR" "$IT_AGENT" "$IT_BUILD/collector/web/minisoc-web" \
+	"$IT_BUILD/collector/minisoc-forward"; do
+	for v in -V --version; do
+		run 0 "$p" "$v"
+		[[ $OUT =~ ^$(basename "$p")\ [0-9]+\.[0-9]+ ]] || it_fail "$(basename "$p") $v: '$OUT'"
+	done
+done
 it_log "PASS"
