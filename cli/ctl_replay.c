@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "detect.h"
@@ -24,6 +25,37 @@ struct replay {
 	struct ms_buf json;
 	FILE *out;
 };
+
+/*
+ * Progress on stderr for log files: a file of yesterday's logs can take a
+ * while. On a terminal one line rewritten in place (\r); with --progress
+ * one line each time (a script or a log); off with --no-progress.
+ */
+enum { PROGRESS_OFF, PROGRESS_TTY, PROGRESS_LINES };
+#define PROGRESS_EVERY_MS 1000
+
+struct replay_progress {
+	int mode;
+	int64_t next_ms;
+	int64_t start_ms;
+};
+
+static void
+progress_print(const struct replay_progress *p, const char *path, off_t done, off_t size,
+    unsigned long lines, unsigned alerts, bool last)
+{
+	char pct[64] = "";
+	int64_t el = ms_mono_ms() - p->start_ms;
+
+	if (size > 0)
+		snprintf(pct, sizeof(pct), "%3d %% (%.1f of %.1f MB), ",
+		    (int)(done >= size ? 100 : (double)done * 100.0 / (double)size),
+		    (double)done / 1e6, (double)size / 1e6);
+	/* On a terminal each line overwrites the last (\r, then erased to its end). */
+	fprintf(stderr, "%sminisocctl replay: %s: %s%lu lines, %u alerts, %.1f s%s",
+	    p->mode == PROGRESS_TTY ? "\r" : "", path, pct, lines, alerts, (double)el / 1000.0,
+	    p->mode != PROGRESS_TTY ? "\n" : last ? "\033[K\n" : "\033[K");
+}
 
 static void
 replay_emit_cb(struct alert *a, void *arg)
@@ -44,7 +76,8 @@ replay_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: minisocctl replay [--rules PATH] [--placeholders FILE] [--no-builtin]\n"
-	    "                         [--agent ID] [--tz-offset SECONDS] [--events FILE] FILE...\n"
+	    "                         [--agent ID] [--tz-offset SECONDS] [--events FILE]\n"
+	    "                         [--progress | --no-progress] FILE...\n"
 	    "\n"
 	    "Runs the collector's decoders and detection over log files (- for stdin)\n"
 	    "and prints every alert as one JSON line. Timestamps without a year or zone\n"
@@ -63,6 +96,11 @@ replay_usage(FILE *out)
 	    "  -z, --tz-offset SECONDS  the logs' UTC offset\n"
 	    "  -e, --events FILE        also write the network events of pcap files there\n"
 	    "                           (- for stdout, before the alerts they raise)\n"
+	    "  -P, --progress           a progress line on stderr every second and at the\n"
+	    "                           end of each log file (share of the file, lines,\n"
+	    "                           alerts); on a terminal one line kept up to date\n"
+	    "                           is the default\n"
+	    "      --no-progress        none, even on a terminal\n"
 	    "\n"
 	    "Exit status: 0 when every file was read, 1 on usage errors or rejected\n"
 	    "rules, 2 when a file cannot be read or the output (or --events) written.\n");
@@ -167,7 +205,8 @@ replay_pcap(const char *path, struct detector *const *dets, size_t ndets, struct
 
 static int
 replay_file(const char *path, struct detector *const *dets, size_t ndets, struct decoded *d,
-    struct decode_ctx *ctx, const char *agent, struct replay *r, unsigned long *lines)
+    struct decode_ctx *ctx, const char *agent, struct replay *r, unsigned long *lines,
+    struct replay_progress *pg)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	struct stat st;
@@ -175,16 +214,31 @@ replay_file(const char *path, struct detector *const *dets, size_t ndets, struct
 	size_t cap = 0;
 	ssize_t n;
 	uint64_t seq = 0;
+	unsigned long flines = 0;
+	off_t size = 0;
 	int rc = 0;
 
 	if (f == NULL) {
 		fprintf(stderr, "minisocctl replay: %s: cannot open\n", path);
 		return -1;
 	}
-	ctx->recv_ms = (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
-	    ? (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 : ms_now_ms();
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+		ctx->recv_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+		size = st.st_size;
+	} else {
+		ctx->recv_ms = ms_now_ms();
+	}
+	pg->start_ms = ms_mono_ms();
+	pg->next_ms = pg->start_ms + PROGRESS_EVERY_MS;
 	while ((n = getline(&buf, &cap, f)) > 0) {
 		size_t len = (size_t)n;
+
+		/* The clock read once every 4,096 lines: about a millisecond apart. */
+		if (++flines % 4096 == 0 && pg->mode != PROGRESS_OFF &&
+		    ms_mono_ms() >= pg->next_ms) {
+			progress_print(pg, path, ftello(f), size, flines, r->alerts, false);
+			pg->next_ms = ms_mono_ms() + PROGRESS_EVERY_MS;
+		}
 		if (len && buf[len - 1] == '\n')
 			len--;
 		/* The agent ships at most this much of a line. */
@@ -198,6 +252,8 @@ replay_file(const char *path, struct detector *const *dets, size_t ndets, struct
 	if (ferror(f)) {
 		fprintf(stderr, "minisocctl replay: %s: cannot read: %s\n", path, strerror(errno));
 		rc = -1;
+	} else if (pg->mode != PROGRESS_OFF) {
+		progress_print(pg, path, ftello(f), size, flines, r->alerts, true);
 	}
 	free(buf);
 	if (f != stdin)
@@ -215,6 +271,8 @@ ctl_replay(int argc, char **argv)
 		{ "agent", required_argument, NULL, 'a' },
 		{ "tz-offset", required_argument, NULL, 'z' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -227,6 +285,7 @@ ctl_replay(int argc, char **argv)
 	struct decode_ctx ctx;
 	struct decoded *d = NULL;
 	struct replay r;
+	struct replay_progress pg = { isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_OFF, 0, 0 };
 	unsigned long lines = 0;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -237,7 +296,7 @@ ctl_replay(int argc, char **argv)
 	localtime_r(&now, &tm);
 	ctx.tz_offset_s = (int32_t)tm.tm_gmtoff;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:p:Ba:z:e:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:p:Ba:z:e:Ph", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': rules = optarg; break;
 		case 'p': sopts.placeholders = optarg; break;
@@ -251,6 +310,8 @@ ctl_replay(int argc, char **argv)
 			ctx.tz_offset_s = (int32_t)tz;
 			break;
 		case 'e': events_path = optarg; break;
+		case 'P': pg.mode = PROGRESS_LINES; break;
+		case 'Q': pg.mode = PROGRESS_OFF; break;
 		case 'h': replay_usage(stdout); return 0;
 		default: replay_usage(stderr); return 1;
 		}
@@ -308,7 +369,7 @@ ctl_replay(int argc, char **argv)
 		if (replay_is_pcap(argv[i])) {
 			if (replay_pcap(argv[i], dets, ndets, d, &ctx, agent, &r, &lines, events) < 0)
 				rc = 2;
-		} else if (replay_file(argv[i], dets, ndets, d, &ctx, agent, &r, &lines) < 0) {
+		} else if (replay_file(argv[i], dets, ndets, d, &ctx, agent, &r, &lines, &pg) < 0) {
 			rc = 2;
 		}
 	}

@@ -43,5 +43,34 @@ else
 	fail=$((fail + 1))
 fi
 rm -f /tmp/replay_err.$$
+# Progress (stderr): with --progress each log file ends with its 100 % line,
+# its lines counted; none when stderr is no terminal; on a terminal (script
+# gives one) by default, kept on one line (\r), and none with --no-progress.
+check() {
+	if eval "$2"; then
+		echo "ok   $1"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $1"
+		fail=$((fail + 1))
+	fi
+}
+big=$(mktemp)
+for i in $(seq 1 9000); do
+	echo "Nov 29 10:00:00 web1 sshd[1]: Failed password for root from 192.0.2.9 port $i ssh2"
+done >"$big"
+err=$("$CTL" replay --progress --no-builtin "$big" 2>&1 >/dev/null)
+check "--progress: the file's last line" \
+	'[[ $err == *"$big: 100 % ("*" MB), 9000 lines, 0 alerts, "* ]]'
+err=$("$CTL" replay --no-builtin "$big" 2>&1 >/dev/null)
+check "no progress when stderr is no terminal" '[[ $err != *"100 %"* ]]'
+if command -v script >/dev/null; then
+	err=$(script -qec "$CTL replay --no-builtin $big >/dev/null" /dev/null)
+	check "progress on a terminal, on one line" \
+		'[[ $err == *$'"'"'\r'"'"'"minisocctl replay: $big: 100 %"* ]]'
+	err=$(script -qec "$CTL replay --no-progress --no-builtin $big >/dev/null" /dev/null)
+	check "--no-progress on a terminal" '[[ $err != *"100 %"* ]]'
+fi
+rm -f "$big"
 echo "$pass passed, $fail failed"
 ((fail == 0 && pass > 0))
