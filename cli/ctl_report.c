@@ -25,12 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl.h"
 #include "ctl_comp.h"
 #include "ms_buf.h"
 #include "ms_json.h"
 #include "ms_map.h"
+#include "ms_pki.h"
 #include "ms_register.h"
 #include "ms_util.h"
 #include "ms_yaml.h"
@@ -2353,7 +2355,9 @@ report_usage(FILE *out)
 	    "  --format html|csv|json html: one printable file with charts; csv: the annex table\n"
 	    "                         and each requirement's verdict per system;\n"
 	    "                         json: everything (default html); none: no report (with --publish)\n"
-	    "  -o, --output FILE      write there (default stdout)\n"
+	    "  -o, --output FILE      write there (default stdout); a file is replaced only\n"
+	    "                         once the new report is whole (a full disk leaves\n"
+	    "                         the old one as it was)\n"
 	    "  --archive DIR          the event archive, <DIR>/<system id>/<YYYY-MM-DD>.* files\n"
 	    "                         (default /var/lib/minisoc-collector/archive, where\n"
 	    "                         the collector's unit lets it write, docs/archive.md)\n"
@@ -2371,6 +2375,20 @@ static int
 date_opt(const char *s, int64_t *ms)
 {
 	return ms_time_parse(s, ms);
+}
+
+/*
+ * Whether -o PATH is written by replacing it (a regular file, or none yet)
+ * rather than opened in place (/dev/stdout, a pipe, a terminal).
+ */
+static bool
+report_replaces(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode);
 }
 
 int
@@ -2537,6 +2555,22 @@ ctl_report(int argc, char **argv)
 	    render_html(&r, &b);
 	if (rc < 0 || b.toobig) {
 		fprintf(stderr, "minisocctl report: the report is larger than %u bytes\n", REPORT_MAX);
+		goto out;
+	}
+	if (r.out_path != NULL && report_replaces(r.out_path)) {
+		/*
+		 * A new file beside it, renamed over it once whole: a full disk or
+		 * an error leaves last month's report as it was, never a cut one.
+		 */
+		mode_t um = umask(0);
+
+		umask(um);
+		if (ms_pki_file_write(r.out_path, b.data, b.len, (int)(0666 & ~um), err,
+		    sizeof(err)) < 0) {
+			fprintf(stderr, "minisocctl report: %s\n", err);
+			goto out;
+		}
+		ret = 0;
 		goto out;
 	}
 	out = r.out_path ? fopen(r.out_path, "wb") : stdout;

@@ -66,7 +66,8 @@ ms_pki_file_write(const char *path, const void *data, size_t len, int mode, char
 	/* O_EXCL: never write through a link someone left at the temporary name. */
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0) {
-		snprintf(err, errsz, "cannot create %s: %s", tmp, strerror(errno));
+		/* The file asked for is named: the temporary one is ours. */
+		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fchmod(fd, (mode_t)mode) < 0)

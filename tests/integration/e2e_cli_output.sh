@@ -76,6 +76,29 @@ for o in "$IT_WORK/no/such/folder.csv:No such file or directory" "/dev/full:No s
 done
 full "report to stdout" "${REP[@]}"
 
+# A report that cannot be written whole leaves the last one as it was: on a
+# full file system (a 1 MiB tmpfs, filled) the old report.csv is intact and
+# no temporary file stays behind.
+if (($(id -u) == 0)) && mkdir -p "$IT_WORK/small" &&
+	mount -t tmpfs -o size=1m minisoc-it "$IT_WORK/small" 2>/dev/null; then
+	trap 'umount -l "$IT_WORK/small" 2>/dev/null || true; it_cleanup' EXIT
+	"$IT_CLI" "${REP[@]}" -o "$IT_WORK/small/report.csv" 2>"$IT_WORK/err" ||
+		it_fail "report on the tmpfs: $(cat "$IT_WORK/err")"
+	cp "$IT_WORK/small/report.csv" "$IT_WORK/report.before"
+	dd if=/dev/zero of="$IT_WORK/small/fill" bs=4k 2>/dev/null || true
+	rc=0
+	"$IT_CLI" "${REP[@]}" -o "$IT_WORK/small/report.csv" 2>"$IT_WORK/err" || rc=$?
+	[[ $rc == 2 ]] || it_fail "report -o on a full disk: exit $rc, want 2"
+	it_has "cannot write $IT_WORK/small/report.csv: No space left on device" <"$IT_WORK/err" ||
+		it_fail "report -o on a full disk: $(cat "$IT_WORK/err")"
+	cmp -s "$IT_WORK/report.before" "$IT_WORK/small/report.csv" ||
+		it_fail "the last report was cut by a failed write ($(wc -c <"$IT_WORK/small/report.csv") bytes left of $(wc -c <"$IT_WORK/report.before"))"
+	[[ $(ls "$IT_WORK/small") == $'fill\nreport.csv' ]] || it_fail "left behind: $(ls "$IT_WORK/small")"
+	umount "$IT_WORK/small"
+else
+	it_log "not root or no tmpfs: the full-disk report case is not run"
+fi
+
 # A consumer group: the alert it could not print stays pending (not XACKed).
 it_redis XGROUP CREATE minisoc:alerts siem 0 >/dev/null
 full "alerts --follow --group" alerts "${R[@]}" --follow --group siem --consumer c1
