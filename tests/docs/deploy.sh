@@ -21,7 +21,13 @@
 #     by a restart of redis-server: Debian's package started Redis at
 #     install, 'enable --now' leaves a running one as it is (no password),
 #     and the daemons given redis.password_file are then refused for ever
-#     ('AUTH called without any password configured').
+#     ('AUTH called without any password configured');
+#  8. the agent's run-time libraries that docs/operations.md lists for a
+#     server are the Debian packages of every library the built
+#     minisoc-agent links (ldd, dpkg -S; libc6 aside): the agent links
+#     libevent_core and libevent_extra, and a server given only the
+#     listed libevent-2.1-7 got "error while loading shared libraries:
+#     libevent_extra-2.1.so.7" (found by booting the units under systemd).
 #
 #   bash tests/docs/deploy.sh REPO BUILD_DIR
 set -uo pipefail
@@ -115,6 +121,21 @@ for f in "${docs[@]}"; do
 		END { if (set) printf "%s:%d sets requirepass in redis.conf and never restarts redis-server\n", f, set }
 	' "$f" | while read -r l; do echo "FAIL: $l"; done | grep . && rc=1
 done
+
+# 8. the agent's run-time libraries (where ldd and dpkg can tell)
+agent=$build/agent/minisoc-agent
+if [[ -x $agent ]] && command -v ldd >/dev/null && command -v dpkg >/dev/null; then
+	listed=$(sed -n '/^Run-time libraries on the server:/,/^$/p' "$repo/docs/operations.md" |
+		tr '\n' ' ')
+	[[ -n $listed ]] || fail "docs/operations.md: no 'Run-time libraries on the server:' paragraph"
+	for lib in $(ldd "$agent" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
+		pkg=$({ dpkg -S "$lib" || dpkg -S "$(readlink -f "$lib")"; } 2>/dev/null | sed -n '1s/:.*//p')
+		# libc6 is on every system; the rest come with a sanitizer build only
+		case $pkg in '' | libc6 | libasan* | libubsan* | libgcc-s1 | libstdc++6) continue ;; esac
+		[[ " $listed " =~ [\ \`]$pkg[\ \`] ]] ||
+			fail "minisoc-agent links $(basename "$lib") ($pkg), not in docs/operations.md's run-time libraries"
+	done
+fi
 
 # 5. systemd-analyze verify
 if command -v systemd-analyze >/dev/null; then
