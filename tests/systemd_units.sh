@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The systemd units in deploy/systemd keep their hardening: systemd-analyze
 # security (offline, on the unit files) must rate each at most 2.0
-# ("OK"; 10 is "UNSAFE"). Prints each unit's exposure. Skipped (77) where
-# systemd-analyze cannot do an offline analysis.
+# (minisoc-agent-capture 2.5; "OK"; 10 is "UNSAFE"). Prints each unit's
+# exposure. Skipped (77) where systemd-analyze cannot do an offline analysis.
 set -uo pipefail
 units=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../deploy/systemd" && pwd)
 rc=0
@@ -21,6 +21,23 @@ else
 	echo "FAIL: minisoc-report.service reads the archive \"$arch\", the collector may write only $rw"
 	rc=1
 fi
+# The agents' health report reads the clock's state with adjtimex (glibc
+# makes it clock_adjtime): their units' system-call filters must let both
+# through, or every agent reports its clock unsynchronised (clock.synced 0,
+# no clock.esterror_us) and fails the compliance report's clock_synced.
+# @system-service has neither; a unit that names them after its "~" line
+# gets them back.
+source "$(dirname -- "${BASH_SOURCE[0]}")/systemd_filter.sh"
+if sc_available; then
+	for u in "$units"/minisoc-agent*.service; do
+		for c in adjtimex clock_adjtime; do
+			if ! sc_allowed "$u" "$c"; then
+				echo "FAIL: $(basename "$u") refuses $c: the health report cannot read the clock's state"
+				rc=1
+			fi
+		done
+	done
+fi
 if ! command -v systemd-analyze >/dev/null ||
 	! systemd-analyze security --help 2>/dev/null | grep -- '--offline' >/dev/null; then
 	echo "SKIP: systemd-analyze security --offline not available"
@@ -28,11 +45,16 @@ if ! command -v systemd-analyze >/dev/null ||
 	exit 77
 fi
 for u in "$units"/*.service; do
-	out=$(systemd-analyze security --offline=true --threshold=20 "$u" 2>&1)
+	# The capture agent keeps CAP_NET_RAW, packet and netlink sockets and,
+	# like the log agent, the clock's read (adjtimex, counted as @clock and
+	# @privileged): 2.2; 2.5 at most for it, 2.0 for every other unit.
+	max=20
+	[[ $(basename "$u") == minisoc-agent-capture.service ]] && max=25
+	out=$(systemd-analyze security --offline=true --threshold=$max "$u" 2>&1)
 	status=$?
 	grep 'Overall exposure level' <<<"$out"
 	if ((status != 0)); then
-		echo "FAIL: $(basename "$u") is rated over 2.0:"
+		echo "FAIL: $(basename "$u") is rated over $((max / 10)).$((max % 10)):"
 		grep '✗' <<<"$out"
 		rc=1
 	fi
