@@ -1052,8 +1052,9 @@ main(int argc, char **argv)
 		evtimer_add(stats, &stats_tv);
 	if ((metrics = event_new(c.base, -1, EV_PERSIST, metrics_cb, &c)) != NULL)
 		evtimer_add(metrics, &metrics_tv);
-	ms_info("event=start version=%s config=%s heap_thp=%s", MINISOC_VERSION, config,
-	    collector_heap_thp());
+	/* pcre2_jit=off under MemoryDenyWriteExecute=yes: the regexes are interpreted. */
+	ms_info("event=start version=%s config=%s heap_thp=%s pcre2_jit=%s", MINISOC_VERSION, config,
+	    collector_heap_thp(), sigma_re_jit_available() ? "on" : "off");
 	event_base_dispatch(c.base);
 	collector_log_stats(&c, "exit");
 	if (c.archive) {

@@ -68,6 +68,14 @@ struct sigma_rule *sigma_rule_parse(const struct ms_yaml_node *doc, const char *
 void sigma_rule_free(struct sigma_rule *r);
 
 /*
+ * True when PCRE2 can JIT-compile a pattern in this process. False where
+ * executable memory is refused (systemd's MemoryDenyWriteExecute=yes, the
+ * collector's unit): the rules' regular expressions then run in PCRE2's
+ * interpreter, with the same results.
+ */
+bool sigma_re_jit_available(void);
+
+/*
  * True when the event matches the rule's detection (logsource not checked).
  * Never allocates. A rule holds per-regex match scratch, so one rule is
  * matched by one thread at a time (rules may be spread over threads).

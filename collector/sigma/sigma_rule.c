@@ -870,6 +870,21 @@ compile_re(struct pctx *c, const struct mods *m, const struct ms_yaml_node *n,
 	return 0;
 }
 
+bool
+sigma_re_jit_available(void)
+{
+	pcre2_code *code;
+	PCRE2_SIZE off;
+	int e;
+	bool ok;
+
+	if ((code = pcre2_compile((PCRE2_SPTR) "a+b", PCRE2_ZERO_TERMINATED, 0, &e, &off, NULL)) == NULL)
+		return false;
+	ok = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+	pcre2_code_free(code);
+	return ok;
+}
+
 static int
 compile_cidr(struct pctx *c, const struct ms_yaml_node *n, struct sigma_val *v)
 {
