@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # systemd_filter.sh – sourced: what a unit's SystemCallFilter= lines let
 # through, as systemd reads them (systemd.exec(5)): the first line decides
 # the mode (an allow list, or with "~" a deny list), each later line adds
