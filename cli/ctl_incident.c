@@ -583,7 +583,15 @@ ctl_incident(int argc, char **argv)
 		switch (ch) {
 		case 'r': addr = optarg; break;
 		case 's': sock = optarg; break;
-		case 't': ms_copy(inc->title, sizeof(inc->title), optarg, strlen(optarg)); break;
+		case 't':
+			/* Refused, not cut: cut, a Vietnamese title could end inside a character. */
+			if (strlen(optarg) >= sizeof(inc->title)) {
+				fprintf(stderr, "minisocctl incident: --title is longer than %zu bytes\n",
+				    sizeof(inc->title) - 1);
+				goto out;
+			}
+			ms_copy(inc->title, sizeof(inc->title), optarg, strlen(optarg));
+			break;
 		case 'S':
 			if (!in_set(optarg, severities)) {
 				fprintf(stderr, "minisocctl incident: --severity: low, medium, high or critical\n");

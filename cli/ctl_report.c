@@ -2501,12 +2501,13 @@ ctl_report(int argc, char **argv)
 		fprintf(stderr, "minisocctl report: --from is after --to\n");
 		goto out;
 	}
+	/* Named as every other error of this command: a cron mail mixes several. */
 	if ((r.reg = ms_register_load(r.reg_path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "minisocctl report: %s\n", err);
 		goto out;
 	}
 	if ((r.prof = ms_comp_profile_find(r.profile_dir, r.framework, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "minisocctl report: %s\n", err);
 		goto out;
 	}
 	attest_check(&r);

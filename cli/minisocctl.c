@@ -45,7 +45,8 @@ usage(FILE *out)
 	    "                           --follow, consumer groups, ack/assign/close, --json)\n"
 	    "\n"
 	    "Exit status: 0 on success, 1 on usage errors, 2 when Redis cannot be read or\n"
-	    "the output cannot be written (each command's --help says more).\n");
+	    "the output cannot be written (each command's --help says more). search\n"
+	    "answers as grep does: 1 when nothing matched, 2 on usage errors too.\n");
 }
 
 /* Parses -r HOST:PORT into host/port; 0 or -1. */
@@ -174,38 +175,50 @@ stdout_close(int ret)
 static int
 run(int argc, char **argv)
 {
+	static char name[64];
+	const char *cmd;
+
 	if (argc < 2) {
 		usage(stderr);
 		return 1;
 	}
-	if (strcmp(argv[1], "alerts") == 0)
+	/*
+	 * getopt names the program by argv[0]: the command's own, so that
+	 * "minisocctl alerts: unrecognized option '--bogus'" says whose.
+	 */
+	cmd = argv[1];
+	if (cmd[0] != '-' && strlen(cmd) < 32) {
+		snprintf(name, sizeof(name), "minisocctl %s", cmd);
+		argv[1] = name;
+	}
+	if (strcmp(cmd, "alerts") == 0)
 		return ctl_alerts(argc - 1, argv + 1);
-	if (strcmp(argv[1], "status") == 0)
+	if (strcmp(cmd, "status") == 0)
 		return cmd_status(argc - 1, argv + 1);
-	if (strcmp(argv[1], "rules") == 0)
+	if (strcmp(cmd, "rules") == 0)
 		return ctl_rules(argc - 1, argv + 1);
-	if (strcmp(argv[1], "replay") == 0)
+	if (strcmp(cmd, "replay") == 0)
 		return ctl_replay(argc - 1, argv + 1);
-	if (strcmp(argv[1], "search") == 0)
+	if (strcmp(cmd, "search") == 0)
 		return ctl_search(argc - 1, argv + 1);
-	if (strcmp(argv[1], "incident") == 0)
+	if (strcmp(cmd, "incident") == 0)
 		return ctl_incident(argc - 1, argv + 1);
-	if (strcmp(argv[1], "report") == 0)
+	if (strcmp(cmd, "report") == 0)
 		return ctl_report(argc - 1, argv + 1);
-	if (strcmp(argv[1], "pki") == 0)
+	if (strcmp(cmd, "pki") == 0)
 		return ctl_pki(argc - 1, argv + 1);
 	/* -V as the daemons take it too. */
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 ||
-	    strcmp(argv[1], "-V") == 0) {
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
+	    strcmp(cmd, "-V") == 0) {
 		printf("minisocctl %s\n", MINISOC_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "minisocctl: unknown command \"%s\"\n", argv[1]);
+	fprintf(stderr, "minisocctl: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 1;
 }

@@ -327,9 +327,11 @@ ms_yaml_read_file(const char *path, size_t maxsize, size_t *len, char *err, size
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
+	errno = 0;
 	n = fread(data, 1, maxsize + 1, f);
 	if (ferror(f)) {
-		snprintf(err, errsz, "read error");
+		/* EISDIR: a folder given for the file opens, then fails to read. */
+		snprintf(err, errsz, "%s", errno ? strerror(errno) : "read error");
 		goto fail;
 	}
 	if (n > maxsize) {

@@ -90,6 +90,21 @@ says "pki list: too many arguments" "$ERR" "pki list extra"
 run 1 "$IT_CLI" pki revoke
 says "pki revoke: an argument is missing" "$ERR" "pki revoke without ID"
 
+# Errors name the command they come from, and say why.
+run 1 "$IT_CLI" alerts --bogus
+says "minisocctl alerts: unrecognized option '--bogus'" "$ERR" "alerts --bogus"
+run 2 "$IT_CLI" search --bogus
+says "minisocctl search: unrecognized option '--bogus'" "$ERR" "search --bogus"
+run 1 "$IT_CLI" report --register "$IT_WORK/none.yml" --format csv
+says "minisocctl report: $IT_WORK/none.yml" "$ERR" "report with a missing register"
+mkdir -p "$IT_WORK/conf.d"
+run 1 "$IT_COLLECTOR" -c "$IT_WORK/conf.d" -t
+says "conf.d: Is a directory" "$ERR" "a folder given as the config"
+# A title too long is refused, not cut (inside a character of Vietnamese).
+long=$(printf 'Sự cố %.0s' $(seq 1 100))
+run 1 "$IT_CLI" incident new --title "$long" --severity low
+says "--title is longer than" "$ERR" "incident new with a 900-byte title"
+
 # Every program says its version to -V and --version, as its help lists them.
 for p in "$IT_CLI" "$IT_COLLECTOR" "$IT_AGENT" "$IT_BUILD/collector/web/minisoc-web" \
 	"$IT_BUILD/collector/minisoc-forward"; do
