@@ -87,8 +87,8 @@ rules_check(int argc, char **argv)
 			line = nl + 1;
 		}
 	}
-	printf("files=%zu rules=%zu correlations=%zu inert=%zu rejected=%zu\n", rep.files,
-	    rep.rules, rep.correlations, rep.inert, rep.rejected);
+	printf("files=%zu rules=%zu correlations=%zu inert=%zu rejected=%zu filters=%zu\n",
+	    rep.files, rep.rules, rep.correlations, rep.inert, rep.rejected, rep.filters);
 	rc = rep.rejected ? 1 : 0;
 	sigma_set_free(set);
 	sigma_report_fini(&rep);

@@ -548,8 +548,9 @@ rules_load(const struct collector_conf *cf, bool strict, bool *failed)
 			line = nl + 1;
 		}
 	}
-	ms_info("event=rules_loaded path=%s files=%zu rules=%zu correlations=%zu inert=%zu rejected=%zu",
-	    cf->rules_path, rep.files, rep.rules, rep.correlations, rep.inert, rep.rejected);
+	ms_info("event=rules_loaded path=%s files=%zu rules=%zu correlations=%zu inert=%zu "
+	    "rejected=%zu filters=%zu", cf->rules_path, rep.files, rep.rules, rep.correlations,
+	    rep.inert, rep.rejected, rep.filters);
 	if (strict && rep.rejected) {
 		*failed = true;
 		sigma_set_free(set);

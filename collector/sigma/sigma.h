@@ -68,6 +68,27 @@ struct sigma_rule *sigma_rule_parse(const struct ms_yaml_node *doc, const char *
 void sigma_rule_free(struct sigma_rule *r);
 
 /*
+ * A Sigma filter (a document with filter: where a rule has detection:)
+ * applied to a rule: the rule then matches where its own condition and the
+ * filter's both hold, the filter's condition seeing only the filter's own
+ * searches (pySigma's semantics: "condition: not selection" excludes).
+ */
+struct sigma_rule_filter {
+	const struct ms_yaml_node *filter;	/* the document's filter: map (borrowed) */
+	const char *file;			/* its file, for errors (borrowed) */
+};
+/* sigma_rule_parse with filters (at most 16) ANDed to the rule's condition. */
+struct sigma_rule *sigma_rule_parse_filtered(const struct ms_yaml_node *doc, const char *file,
+    const struct sigma_rule_filter *filters, size_t nfilters, sigma_placeholder_fn placeholders,
+    void *parg, char *err, size_t errsz);
+/*
+ * Whether a filter: map compiles on its own (its searches, one condition
+ * string over them): 0, or -1 with "file:line: reason" in err.
+ */
+int sigma_filter_check(const struct ms_yaml_node *filter, const char *file,
+    sigma_placeholder_fn placeholders, void *parg, char *err, size_t errsz);
+
+/*
  * True when PCRE2 can JIT-compile a pattern in this process. False where
  * executable memory is refused (systemd's MemoryDenyWriteExecute=yes, the
  * collector's unit): the rules' regular expressions then run in PCRE2's

@@ -29,6 +29,7 @@ enum ctok { T_END, T_LP, T_RP, T_AND, T_OR, T_NOT, T_ONE, T_ALL, T_OF, T_WORD };
 
 struct cparser {
 	struct sigma_rule *r;
+	size_t lo, hi;		/* the searches its names refer to: [lo, hi) of r's */
 	const char *s;
 	size_t len;
 	size_t pos;
@@ -234,7 +235,7 @@ parse_of(struct cparser *p, bool all)
 	}
 	them = word_is(p, "them");
 	pattern = memchr(p->tok, '*', p->toklen) != NULL || memchr(p->tok, '?', p->toklen) != NULL;
-	for (size_t i = 0; i < p->r->nsearches; i++) {
+	for (size_t i = p->lo; i < p->hi; i++) {
 		const char *name = p->r->searches[i].name;
 		bool hit;
 
@@ -305,7 +306,7 @@ parse_primary(struct cparser *p)
 			cfail(p, "pattern '%s' needs '1 of' or 'all of'", tokstr(p, tb, sizeof(tb)));
 			return NULL;
 		}
-		for (size_t i = 0; i < p->r->nsearches; i++) {
+		for (size_t i = p->lo; i < p->hi; i++) {
 			const char *name = p->r->searches[i].name;
 			if (strlen(name) == p->toklen && memcmp(name, p->tok, p->toklen) == 0) {
 				next(p);
@@ -385,12 +386,21 @@ parse_or(struct cparser *p)
 struct sigma_cnode *
 sigma_cond_compile(struct sigma_rule *r, const char *text, size_t len, char *err, size_t errsz)
 {
+	return sigma_cond_compile_range(r, 0, r->nsearches, text, len, err, errsz);
+}
+
+struct sigma_cnode *
+sigma_cond_compile_range(struct sigma_rule *r, size_t lo, size_t hi, const char *text,
+    size_t len, char *err, size_t errsz)
+{
 	struct cparser p;
 	struct sigma_cnode *n;
 	char tb[64];
 
 	memset(&p, 0, sizeof(p));
 	p.r = r;
+	p.lo = lo;
+	p.hi = hi;
 	p.s = text;
 	p.len = len;
 	p.err = err;
@@ -424,17 +434,29 @@ sigma_cond_compile(struct sigma_rule *r, const char *text, size_t len, char *err
 	return n;
 }
 
-/* An OR over kids (copied into the arena). */
-struct sigma_cnode *
-sigma_cond_or(struct sigma_rule *r, struct sigma_cnode **kids, size_t n)
+/* An OR (or AND) over kids (copied into the arena). */
+static struct sigma_cnode *
+cond_join(struct sigma_rule *r, struct sigma_cnode **kids, size_t n, enum sigma_cop op)
 {
 	struct sigma_cnode *o;
 
 	if ((o = sigma_arena_alloc(&r->arena, sizeof(*o))) == NULL ||
 	    (o->kids = sigma_arena_alloc(&r->arena, n * sizeof(*o->kids))) == NULL)
 		return NULL;
-	o->op = SIGMA_C_OR;
+	o->op = op;
 	memcpy(o->kids, kids, n * sizeof(*kids));
 	o->n = n;
 	return o;
+}
+
+struct sigma_cnode *
+sigma_cond_or(struct sigma_rule *r, struct sigma_cnode **kids, size_t n)
+{
+	return cond_join(r, kids, n, SIGMA_C_OR);
+}
+
+struct sigma_cnode *
+sigma_cond_and(struct sigma_rule *r, struct sigma_cnode **kids, size_t n)
+{
+	return cond_join(r, kids, n, SIGMA_C_AND);
 }

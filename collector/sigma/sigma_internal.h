@@ -46,6 +46,7 @@
 #define SIGMA_MAX_COND_DEPTH	32	/* nesting of parentheses and not */
 #define SIGMA_MAX_COND_NODES	2048	/* AST nodes of all conditions */
 #define SIGMA_MAX_CONDITIONS	64	/* entries of a condition list */
+#define SIGMA_MAX_FILTERS	16	/* Sigma filters applied to one rule */
 #define SIGMA_MAX_META		64	/* tags, fields */
 #define SIGMA_MAX_META_LEN	1024	/* title, id, tag ... */
 #define SIGMA_MAX_RULE_BYTES	(8u << 20)	/* arena cap per rule */
@@ -282,8 +283,16 @@ struct sigma_rule {
  */
 struct sigma_cnode *sigma_cond_compile(struct sigma_rule *r, const char *text, size_t len,
     char *err, size_t errsz);
+/*
+ * The same with names, patterns and 'them' referring to searches [lo, hi)
+ * of r only: a filter's condition sees the filter's own searches.
+ */
+struct sigma_cnode *sigma_cond_compile_range(struct sigma_rule *r, size_t lo, size_t hi,
+    const char *text, size_t len, char *err, size_t errsz);
 /* An OR node over kids (arena), for condition lists. NULL when out of memory. */
 struct sigma_cnode *sigma_cond_or(struct sigma_rule *r, struct sigma_cnode **kids, size_t n);
+/* An AND node over kids (arena): a rule's condition and its filters'. */
+struct sigma_cnode *sigma_cond_and(struct sigma_rule *r, struct sigma_cnode **kids, size_t n);
 
 /*
  * sigma_fieldmap.c: the field names of a set's rules, resolved once per

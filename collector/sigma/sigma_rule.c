@@ -128,6 +128,8 @@ struct pctx {
 	size_t nvalues;
 	struct tval *a, *b;	/* scratch, heap */
 	char *exp;		/* |expand output, SIGMA_MAX_VALUE_LEN + 1 */
+	const struct sigma_rule_filter *filters;	/* ANDed to the rule's condition */
+	size_t nfilters;
 };
 
 static int fail_at(struct pctx *c, int line, const char *fmt, ...)
@@ -1582,11 +1584,92 @@ compile_condition(struct pctx *c, const struct ms_yaml_node *cn)
 	return 0;
 }
 
+/*
+ * One filter's searches (every key of its filter: map but rules and
+ * condition), appended to the rule's, and its condition compiled against
+ * them alone: *out. Errors name the filter's file and line.
+ */
+static int
+parse_filter(struct pctx *c, const struct sigma_rule_filter *f, struct sigma_cnode **out)
+{
+	const struct ms_yaml_node *fm = f->filter, *cond = NULL;
+	const char *file = c->file;
+	struct sigma_rule *r = c->r;
+	size_t lo = r->nsearches;
+	char sb[64], why[400];
+	int rc = -1;
+
+	c->file = f->file;
+	if (fm == NULL || fm->type != MS_YAML_MAP) {
+		fail_at(c, fm ? fm->line : 0, "filter must be a map");
+		goto out;
+	}
+	for (size_t i = 0; i < fm->n; i++) {
+		const char *key = fm->pairs[i].key;
+		const struct ms_yaml_node *v = fm->pairs[i].value;
+
+		if (strcmp(key, "rules") == 0)
+			continue;
+		if (strcmp(key, "condition") == 0) {
+			cond = v;
+			continue;
+		}
+		if (!valid_ident(key)) {
+			fail_at(c, v->line, "bad search identifier '%s'", shown(key, sb, sizeof(sb)));
+			goto out;
+		}
+		if (r->nsearches >= SIGMA_MAX_SEARCHES) {
+			fail_at(c, v->line, "more than %d search identifiers with the filters",
+			    SIGMA_MAX_SEARCHES);
+			goto out;
+		}
+		if (compile_search(c, key, v, &r->searches[r->nsearches]) < 0)
+			goto out;
+		r->nsearches++;
+	}
+	if (r->nsearches == lo) {
+		fail_at(c, fm->line, "filter without a search identifier");
+		goto out;
+	}
+	/* One string, as pySigma takes it: a list would read as OR, easily a mistake. */
+	if (cond == NULL || cond->type != MS_YAML_SCALAR || ms_yaml_is_null(cond)) {
+		fail_at(c, cond ? cond->line : fm->line, "a filter's condition must be one string");
+		goto out;
+	}
+	if (cond->len > SIGMA_MAX_COND_LEN) {
+		fail_at(c, cond->line, "condition longer than %d bytes", SIGMA_MAX_COND_LEN);
+		goto out;
+	}
+	if ((*out = sigma_cond_compile_range(r, lo, r->nsearches, cond->str, cond->len, why,
+	    sizeof(why))) == NULL) {
+		fail_at(c, cond->line, "condition: %s", why);
+		goto out;
+	}
+	rc = 0;
+out:
+	c->file = file;
+	return rc;
+}
+
+/* The room for n searches and the detection's fields. */
+static int
+detection_alloc(struct pctx *c, size_t n, int line)
+{
+	struct sigma_rule *r = c->r;
+
+	if ((r->searches = sigma_arena_alloc(&r->arena, (n + 1) * sizeof(*r->searches))) == NULL ||
+	    (r->dfields = sigma_arena_alloc(&r->arena, SIGMA_MAX_ITEMS * 2 * sizeof(*r->dfields))) == NULL ||
+	    (r->dflines = sigma_arena_alloc(&r->arena, SIGMA_MAX_ITEMS * 2 * sizeof(*r->dflines))) == NULL)
+		return oom(c, line);
+	return 0;
+}
+
 static int
 parse_detection(struct pctx *c, const struct ms_yaml_node *doc)
 {
 	const struct ms_yaml_node *det = ms_yaml_get(doc, "detection"), *cond = NULL;
 	struct sigma_rule *r = c->r;
+	size_t total;
 	char sb[64];
 
 	if (det == NULL || ms_yaml_is_null(det))
@@ -1595,10 +1678,12 @@ parse_detection(struct pctx *c, const struct ms_yaml_node *doc)
 		return fail_at(c, det->line, "detection must be a map");
 	if (det->n > SIGMA_MAX_SEARCHES + 1)
 		return fail_at(c, det->line, "more than %d search identifiers", SIGMA_MAX_SEARCHES);
-	if ((r->searches = sigma_arena_alloc(&r->arena, (det->n + 1) * sizeof(*r->searches))) == NULL ||
-	    (r->dfields = sigma_arena_alloc(&r->arena, SIGMA_MAX_ITEMS * 2 * sizeof(*r->dfields))) == NULL ||
-	    (r->dflines = sigma_arena_alloc(&r->arena, SIGMA_MAX_ITEMS * 2 * sizeof(*r->dflines))) == NULL)
-		return oom(c, det->line);
+	total = det->n;
+	for (size_t k = 0; k < c->nfilters; k++)
+		if (c->filters[k].filter != NULL && c->filters[k].filter->type == MS_YAML_MAP)
+			total += c->filters[k].filter->n;
+	if (detection_alloc(c, total, det->line) < 0)
+		return -1;
 	for (size_t i = 0; i < det->n; i++) {
 		const char *key = det->pairs[i].key;
 		const struct ms_yaml_node *v = det->pairs[i].value;
@@ -1622,7 +1707,27 @@ parse_detection(struct pctx *c, const struct ms_yaml_node *doc)
 		return fail_at(c, det->line, "empty detection (no search identifier)");
 	if (cond == NULL)
 		return fail_at(c, det->line, "missing condition");
-	return compile_condition(c, cond);
+	if (compile_condition(c, cond) < 0)
+		return -1;
+	/*
+	 * Filters (Sigma filters, as pySigma applies them): the rule matches
+	 * where its own condition and every filter's hold. The filters'
+	 * searches come after the rule's, so the rule's 'them' and patterns,
+	 * compiled above, never take them in.
+	 */
+	if (c->nfilters > 0) {
+		struct sigma_cnode *kids[SIGMA_MAX_FILTERS + 1];
+
+		if (c->nfilters > SIGMA_MAX_FILTERS)
+			return fail_at(c, doc->line, "more than %d filters apply", SIGMA_MAX_FILTERS);
+		kids[0] = r->cond;
+		for (size_t k = 0; k < c->nfilters; k++)
+			if (parse_filter(c, &c->filters[k], &kids[k + 1]) < 0)
+				return -1;
+		if ((r->cond = sigma_cond_and(r, kids, c->nfilters + 1)) == NULL)
+			return oom(c, doc->line);
+	}
+	return 0;
 }
 
 /* --- public -------------------------------------------------------------- */
@@ -1636,10 +1741,20 @@ struct sigma_rule *
 sigma_rule_parse(const struct ms_yaml_node *doc, const char *file,
     sigma_placeholder_fn placeholders, void *parg, char *err, size_t errsz)
 {
+	return sigma_rule_parse_filtered(doc, file, NULL, 0, placeholders, parg, err, errsz);
+}
+
+struct sigma_rule *
+sigma_rule_parse_filtered(const struct ms_yaml_node *doc, const char *file,
+    const struct sigma_rule_filter *filters, size_t nfilters, sigma_placeholder_fn placeholders,
+    void *parg, char *err, size_t errsz)
+{
 	struct pctx c;
 	struct sigma_rule *r = NULL;
 
 	memset(&c, 0, sizeof(c));
+	c.filters = filters;
+	c.nfilters = nfilters;
 	c.file = file != NULL ? file : "(rule)";
 	c.ph = placeholders;
 	c.parg = parg;
@@ -1674,6 +1789,43 @@ fail:
 	free(c.exp);
 	sigma_rule_free(r);
 	return NULL;
+}
+
+int
+sigma_filter_check(const struct ms_yaml_node *filter, const char *file,
+    sigma_placeholder_fn placeholders, void *parg, char *err, size_t errsz)
+{
+	struct sigma_rule_filter f = { filter, file };
+	struct sigma_cnode *n;
+	struct pctx c;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.file = file != NULL ? file : "(filter)";
+	c.ph = placeholders;
+	c.parg = parg;
+	c.err = err;
+	c.errsz = errsz;
+	if (errsz > 0)
+		err[0] = '\0';
+	if (filter == NULL || filter->type != MS_YAML_MAP) {
+		fail_at(&c, filter ? filter->line : 0, "filter must be a map");
+		return -1;
+	}
+	if ((c.r = calloc(1, sizeof(*c.r))) == NULL ||
+	    (c.a = malloc(sizeof(*c.a))) == NULL || (c.b = malloc(sizeof(*c.b))) == NULL ||
+	    (c.exp = malloc(SIGMA_MAX_VALUE_LEN + 1)) == NULL) {
+		fail_at(&c, filter->line, "out of memory");
+		goto out;
+	}
+	if (detection_alloc(&c, filter->n, filter->line) == 0 && parse_filter(&c, &f, &n) == 0)
+		rc = 0;
+out:
+	free(c.a);
+	free(c.b);
+	free(c.exp);
+	sigma_rule_free(c.r);
+	return rc;
 }
 
 /* Frees r and everything it owns; NULL is a no-op. */

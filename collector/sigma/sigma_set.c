@@ -31,6 +31,7 @@
 #define SET_PFIELDS_MAX	(1 << 18)	/* their fields, per event */
 #define SET_CHECK_BUDGET (1 << 20)	/* steps of the field checks through chains, per load */
 #define SET_MIN_CORR_BYTES (1u << 20)	/* a correlation's share of max_bytes at least */
+#define SIGMA_SET_MAX_FILTERS 16	/* filters applied to one rule (SIGMA_MAX_FILTERS) */
 #define SET_TWIN_TRIES	64		/* earlier correlations compared with one, for a twin */
 
 /* Who listens to matches of a rule or correlation. */
@@ -135,6 +136,23 @@ struct set_route {
 	struct sigma_prefilter *pf;	/* over idx[]; NULL: every rule runs */
 };
 
+/*
+ * A Sigma filter document, kept from a first walk over the files so that
+ * it applies to rules in any file, before or after its own.
+ */
+struct set_filter {
+	struct ms_yaml_node *doc;	/* owned */
+	char *file;			/* owned */
+	const char *product, *service, *category;	/* its logsource, in doc; NULL: any */
+	const char *title;
+	bool any;			/* rules: any (or all, or []) */
+	const char **refs;		/* rule ids or names, in doc (owned array) */
+	bool *seen, *applies;		/* [nrefs]: a rule of that id or name; of its logsource */
+	bool *corr;			/* [nrefs]: a correlation of that id or name */
+	size_t nrefs;
+	size_t applied;			/* rules it was applied to */
+};
+
 struct sigma_set {
 	struct set_rule *rules;
 	size_t nrules, arules;
@@ -149,6 +167,8 @@ struct sigma_set {
 	struct set_gone *gone;
 	size_t ngone;
 	size_t seq;			/* documents loaded so far */
+	struct set_filter *filters;	/* while loading only */
+	size_t nfilters;
 	/*
 	 * Chains: what a correlation fed by another sees is the inner one's
 	 * alert as an event whose fields are the inner group-by values; one
@@ -505,6 +525,313 @@ gone_doc(struct sigma_set *s, const struct ms_yaml_node *doc, const char *file, 
 	gone_add(s, doc_scalar(doc, "name"), doc_scalar(doc, "id"), where, inert);
 }
 
+struct set_load_arg {
+	struct sigma_set *s;
+	const struct sigma_set_opts *opts;
+	struct sigma_report *rep;
+	size_t ffiles;		/* files looked at by the first walk */
+};
+
+/* --- Sigma filters ------------------------------------------------------ */
+
+/* A document holding a Sigma filter: filter: where a rule has detection:. */
+static bool
+doc_is_filter(const struct ms_yaml_node *doc)
+{
+	return ms_yaml_get(doc, "filter") != NULL && ms_yaml_get(doc, "detection") == NULL &&
+	    ms_yaml_get(doc, "correlation") == NULL;
+}
+
+static void
+filter_fini(struct set_filter *f)
+{
+	ms_yaml_node_free(f->doc);
+	free(f->file);
+	free(f->refs);
+	free(f->seen);
+	free(f->applies);
+	free(f->corr);
+}
+
+static void
+filters_free(struct sigma_set *s)
+{
+	for (size_t i = 0; i < s->nfilters; i++)
+		filter_fini(&s->filters[i]);
+	free(s->filters);
+	s->filters = NULL;
+	s->nfilters = 0;
+}
+
+/*
+ * Reads a filter document into f (doc still the caller's). 0, or -1 with
+ * "file:line: reason" in msg.
+ */
+static int
+filter_read(struct sigma_set *s, struct set_filter *f, const struct ms_yaml_node *doc,
+    const char *file, char *msg, size_t msgsz)
+{
+	const struct ms_yaml_node *ls = ms_yaml_get(doc, "logsource");
+	const struct ms_yaml_node *fm = ms_yaml_get(doc, "filter"), *rules;
+	char err[1024];
+
+	memset(f, 0, sizeof(*f));
+	if ((f->title = doc_scalar(doc, "title")) == NULL) {
+		snprintf(msg, msgsz, "%s:%d: a filter needs a title", file, doc->line);
+		return -1;
+	}
+	if (ls == NULL || ls->type != MS_YAML_MAP) {
+		snprintf(msg, msgsz, "%s:%d: a filter needs a logsource map", file, doc->line);
+		return -1;
+	}
+	f->product = doc_scalar(ls, "product");
+	f->service = doc_scalar(ls, "service");
+	f->category = doc_scalar(ls, "category");
+	if (fm->type != MS_YAML_MAP) {
+		snprintf(msg, msgsz, "%s:%d: filter must be a map", file, fm->line);
+		return -1;
+	}
+	rules = ms_yaml_get(fm, "rules");
+	if (rules == NULL || ms_yaml_is_null(rules)) {
+		snprintf(msg, msgsz, "%s:%d: filter: rules is required (rule ids or names, or any)",
+		    file, fm->line);
+		return -1;
+	}
+	if (rules->type == MS_YAML_SCALAR) {
+		if (strcasecmp(rules->str, "any") == 0 || strcasecmp(rules->str, "all") == 0)
+			f->any = true;
+		else
+			f->nrefs = 1;
+	} else if (rules->type == MS_YAML_SEQ) {
+		f->any = rules->n == 0;
+		f->nrefs = rules->n;
+	} else {
+		snprintf(msg, msgsz, "%s:%d: filter: rules is a rule id or name, a list of them, "
+		    "or any", file, rules->line);
+		return -1;
+	}
+	if (f->nrefs > 0) {
+		if ((f->refs = calloc(f->nrefs, sizeof(*f->refs))) == NULL ||
+		    (f->seen = calloc(f->nrefs, sizeof(*f->seen))) == NULL ||
+		    (f->applies = calloc(f->nrefs, sizeof(*f->applies))) == NULL ||
+		    (f->corr = calloc(f->nrefs, sizeof(*f->corr))) == NULL) {
+			snprintf(msg, msgsz, "%s:%d: out of memory", file, doc->line);
+			return -1;
+		}
+		for (size_t k = 0; k < f->nrefs; k++) {
+			const struct ms_yaml_node *it = rules->type == MS_YAML_SEQ ? rules->items[k] : rules;
+
+			if (it->type != MS_YAML_SCALAR || ms_yaml_is_null(it) ||
+			    strlen(it->str) != it->len) {
+				snprintf(msg, msgsz, "%s:%d: filter: rules lists rule ids or names",
+				    file, it->line);
+				return -1;
+			}
+			f->refs[k] = it->str;
+		}
+	}
+	if (sigma_filter_check(fm, file, placeholder_cb, s, err, sizeof(err)) < 0) {
+		snprintf(msg, msgsz, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* First walk: every filter document of every file, kept in s->filters. */
+static void
+filter_collect_cb(const char *file, void *arg)
+{
+	struct set_load_arg *la = arg;
+	struct sigma_set *s = la->s;
+	struct ms_yaml_node **docs = NULL;
+	size_t ndocs = 0;
+	char err[1024], msg[1400];
+
+	char *text;
+	size_t len;
+
+	if (la->ffiles++ >= SET_MAX_FILES)
+		return;
+	/*
+	 * Only a file with a top-level "filter:" key holds one: the others
+	 * (a rule's filter_main_* searches are indented) are parsed once,
+	 * by the second walk.
+	 */
+	if ((text = ms_yaml_read_file(file, SET_MAX_FILE, &len, err, sizeof(err))) == NULL)
+		return;	/* said by the second walk */
+	if ((strncmp(text, "filter:", 7) != 0 && strstr(text, "\nfilter:") == NULL) ||
+	    ms_yaml_parse(text, len, &docs, &ndocs, err, sizeof(err)) < 0) {
+		free(text);
+		return;
+	}
+	free(text);
+	for (size_t i = 0; i < ndocs; i++) {
+		struct set_filter f, *nf;
+
+		if (docs[i] == NULL || docs[i]->type != MS_YAML_MAP || !doc_is_filter(docs[i]))
+			continue;
+		if (filter_read(s, &f, docs[i], file, msg, sizeof(msg)) < 0) {
+			la->rep->rejected++;
+			report_line(la->rep, "rejected", msg);
+			filter_fini(&f);
+			continue;
+		}
+		if (!logsource_known(f.product ? f.product : "", f.service ? f.service : "",
+		    f.category ? f.category : "")) {
+			la->rep->inert++;
+			snprintf(msg, sizeof(msg), "%s:%d: filter logsource product=%s service=%s "
+			    "category=%s has no decoder", file, docs[i]->line, f.product ? f.product : "",
+			    f.service ? f.service : "", f.category ? f.category : "");
+			report_line(la->rep, "inert", msg);
+			filter_fini(&f);
+			continue;
+		}
+		if ((f.file = strdup(file)) == NULL ||
+		    (nf = realloc(s->filters, (s->nfilters + 1) * sizeof(*nf))) == NULL) {
+			la->rep->rejected++;
+			report_line(la->rep, "rejected", "out of memory");
+			filter_fini(&f);
+			continue;
+		}
+		/* The document is the filter's now. */
+		f.doc = docs[i];
+		docs[i] = NULL;
+		s->filters = nf;
+		s->filters[s->nfilters++] = f;
+	}
+	ms_yaml_docs_free(docs, ndocs);
+}
+
+/* A filter's logsource field: unset takes any; set, the rule's must be the same. */
+static bool
+ls_field_fits(const char *want, const char *have)
+{
+	return want == NULL || (have != NULL && strcasecmp(want, have) == 0);
+}
+
+/* Whether f applies to the rule of doc (id, name, logsource); marks its references. */
+static bool
+filter_applies(struct set_filter *f, const struct ms_yaml_node *doc)
+{
+	const struct ms_yaml_node *ls = ms_yaml_get(doc, "logsource");
+	const char *id = doc_scalar(doc, "id"), *name = doc_scalar(doc, "name");
+	bool fits = ls != NULL && ls_field_fits(f->product, doc_scalar(ls, "product")) &&
+	    ls_field_fits(f->service, doc_scalar(ls, "service")) &&
+	    ls_field_fits(f->category, doc_scalar(ls, "category"));
+	bool named = false;
+
+	if (f->any)
+		return fits;
+	for (size_t k = 0; k < f->nrefs; k++) {
+		if ((id == NULL || strcmp(f->refs[k], id) != 0) &&
+		    (name == NULL || strcmp(f->refs[k], name) != 0))
+			continue;
+		f->seen[k] = true;
+		f->applies[k] |= fits;
+		named = true;
+	}
+	return named && fits;
+}
+
+/* A correlation document: a filter naming it is told to filter its rules. */
+static void
+filters_mark_corr(struct sigma_set *s, const struct ms_yaml_node *doc)
+{
+	const char *id = doc_scalar(doc, "id"), *name = doc_scalar(doc, "name");
+
+	for (size_t i = 0; i < s->nfilters; i++)
+		for (size_t k = 0; k < s->filters[i].nrefs; k++)
+			if ((id != NULL && strcmp(s->filters[i].refs[k], id) == 0) ||
+			    (name != NULL && strcmp(s->filters[i].refs[k], name) == 0))
+				s->filters[i].corr[k] = true;
+}
+
+/*
+ * The rule of doc (r: parsed alone, checked) with every filter that
+ * applies to it: each is first tried alone, so that one that cannot apply
+ * (a field this rule's logsource never carries, too many searches) is
+ * said and left out, never taking the rule down with it. Returns the rule
+ * to add: r itself, or the filtered one (r then freed).
+ */
+static struct sigma_rule *
+filters_apply(struct sigma_set *s, struct sigma_rule *r, const struct ms_yaml_node *doc,
+    const char *file, struct sigma_report *rep)
+{
+	struct sigma_rule_filter ok[SIGMA_SET_MAX_FILTERS];
+	struct set_filter *okf[SIGMA_SET_MAX_FILTERS];
+	size_t nok = 0;
+	char err[1024], msg[2600];
+	struct sigma_rule *fr;
+
+	for (size_t i = 0; i < s->nfilters; i++) {
+		struct set_filter *f = &s->filters[i];
+		struct sigma_rule_filter one = { ms_yaml_get(f->doc, "filter"), f->file };
+
+		if (!filter_applies(f, doc))
+			continue;
+		if (nok == SIGMA_SET_MAX_FILTERS) {
+			snprintf(err, sizeof(err), "%s:%d: more than %d filters apply to one rule",
+			    f->file, f->doc->line, SIGMA_SET_MAX_FILTERS);
+			goto refused;
+		}
+		if ((fr = sigma_rule_parse_filtered(doc, file, &one, 1, placeholder_cb, s, err,
+		    sizeof(err))) == NULL)
+			goto refused;
+		/* Only the filter's fields can be unknown here: the rule's passed alone. */
+		if (rule_unknown_field(fr, f->file, err, sizeof(err))) {
+			sigma_rule_free(fr);
+			goto refused;
+		}
+		sigma_rule_free(fr);
+		ok[nok] = one;
+		okf[nok++] = f;
+		continue;
+refused:
+		rep->rejected++;
+		snprintf(msg, sizeof(msg), "%s (filter \"%s\" not applied to rule %s at %s:%d)", err,
+		    f->title, sigma_rule_id(r) && *sigma_rule_id(r) ? sigma_rule_id(r) :
+		    sigma_rule_title(r), file, doc->line);
+		report_line(rep, "rejected", msg);
+	}
+	if (nok == 0)
+		return r;
+	if ((fr = sigma_rule_parse_filtered(doc, file, ok, nok, placeholder_cb, s, err,
+	    sizeof(err))) == NULL) {
+		rep->rejected++;
+		report_line(rep, "rejected", err);
+		return r;
+	}
+	for (size_t k = 0; k < nok; k++)
+		okf[k]->applied++;
+	sigma_rule_free(r);
+	return fr;
+}
+
+/* After the second walk: references that named no rule, or one of another logsource. */
+static void
+filters_report(struct sigma_set *s, struct sigma_report *rep)
+{
+	char msg[1400];
+
+	for (size_t i = 0; i < s->nfilters; i++) {
+		struct set_filter *f = &s->filters[i];
+
+		for (size_t k = 0; k < f->nrefs; k++) {
+			if (f->seen[k] && f->applies[k])
+				continue;
+			rep->rejected++;
+			snprintf(msg, sizeof(msg), "%s:%d: filter \"%s\": %s '%.200s'%s", f->file,
+			    f->doc->line, f->title, f->seen[k] ? "not the logsource of rule" :
+			    f->corr[k] ? "filters apply to detection rules, not to the correlation" :
+			    "no rule has the id or name", f->refs[k], f->corr[k] && !f->seen[k] ?
+			    " (filter the rules it counts)" : "");
+			report_line(rep, "rejected", msg);
+		}
+		if (f->applied > 0)
+			rep->filters++;
+	}
+}
+
 static void
 set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts *opts,
     struct sigma_report *rep)
@@ -531,8 +858,13 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
 			report_line(rep, "rejected", msg);
 			continue;
 		}
+		if (doc_is_filter(doc))
+			continue;	/* read by the first walk */
 		if (ms_yaml_get(doc, "correlation") != NULL) {
-			struct sigma_corr *c = sigma_corr_parse(doc, file, err, sizeof(err));
+			struct sigma_corr *c;
+
+			filters_mark_corr(s, doc);
+			c = sigma_corr_parse(doc, file, err, sizeof(err));
 			if (c == NULL) {
 				rep->rejected++;
 				report_line(rep, "rejected", err);
@@ -548,8 +880,12 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
 			}
 			continue;
 		} else {
-			struct sigma_rule *r = sigma_rule_parse(doc, file, placeholder_cb, s, err,
-			    sizeof(err));
+			struct sigma_rule *r;
+
+			/* A rule a filter names is there, whatever becomes of it below. */
+			for (size_t k = 0; k < s->nfilters; k++)
+				(void)filter_applies(&s->filters[k], doc);
+			r = sigma_rule_parse(doc, file, placeholder_cb, s, err, sizeof(err));
 			if (r == NULL) {
 				rep->rejected++;
 				report_line(rep, "rejected", err);
@@ -575,6 +911,8 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
 				sigma_rule_free(r);
 				continue;
 			}
+			if (s->nfilters > 0)
+				r = filters_apply(s, r, doc, file, rep);
 			if (set_add_rule(s, r, file, doc->line) < 0) {
 				sigma_rule_free(r);
 				rep->rejected++;
@@ -686,12 +1024,6 @@ sigma_set_walk(const char *path, sigma_set_file_fn cb, void *arg)
 {
 	return set_walk(path, 0, cb, arg);
 }
-
-struct set_load_arg {
-	struct sigma_set *s;
-	const struct sigma_set_opts *opts;
-	struct sigma_report *rep;
-};
 
 static void
 set_load_cb(const char *file, void *arg)
@@ -1401,14 +1733,18 @@ sigma_set_load(const char *path, const struct sigma_set_opts *opts, struct sigma
 		return NULL;
 	}
 	{
-		struct set_load_arg la = { s, opts, rep };
-		int rc = sigma_set_walk(path, set_load_cb, &la);
+		struct set_load_arg la = { s, opts, rep, 0 };
+		int rc = sigma_set_walk(path, filter_collect_cb, &la);
 
+		if (rc >= 0)
+			rc = sigma_set_walk(path, set_load_cb, &la);
 		if (rc < 0) {
 			snprintf(err, errsz, "%s: cannot list the rule files: %s", path, strerror(-rc));
 			sigma_set_free(s);
 			return NULL;
 		}
+		filters_report(s, rep);
+		filters_free(s);
 	}
 	if (set_resolve(s, rep) < 0) {
 		snprintf(err, errsz, "out of memory wiring rules to correlations");
@@ -1437,6 +1773,7 @@ sigma_set_free(struct sigma_set *s)
 {
 	if (s == NULL)
 		return;
+	filters_free(s);
 	for (size_t i = 0; i < s->nrules; i++) {
 		sigma_rule_free(s->rules[i].r);
 		free(s->rules[i].ls);

@@ -24,6 +24,7 @@ struct sigma_report {
 	size_t files;		/* .yml/.yaml files read */
 	size_t rules;		/* detection rules loaded and live */
 	size_t correlations;	/* correlation rules loaded */
+	size_t filters;		/* Sigma filters applied to at least one rule */
 	size_t inert;		/* parsed, but no decoder produces their logsource */
 	size_t rejected;	/* documents refused, with reasons in text */
 	struct ms_buf text;	/* one line per inert or rejected document (owned) */

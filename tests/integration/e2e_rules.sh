@@ -2,7 +2,8 @@
 # Sigma rules in the real collector: a detection rule and a correlation
 # raise alerts from lines an agent ships; SIGHUP swaps in a new rule folder;
 # a folder with a broken rule is refused on reload and the old rules keep
-# running. Real TLS, real Redis, real binaries.
+# running; a Sigma filter added on reload silences a source for the rule it
+# names. Real TLS, real Redis, real binaries.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_rules.sh BUILD_DIR}"
 
@@ -98,6 +99,33 @@ it_wait_for 5 "alert from the correlation" has_alerts test_ssh_bruteforce 1
 it_redis_raw XRANGE minisoc:alerts - + | grep '"name":"test_ssh_bruteforce"' | it_has '"source":{"ip":"192.0.2.7"}' ||
 	it_fail "correlation alert lacks its source"
 ((($(alerts_of test_ssh_failure)) == 0)) || it_fail "the quiet base rule raised alerts"
+
+# A Sigma filter (a document of its own, beside the rules) added on reload:
+# failures from the scanner 192.0.2.7 are no longer counted by the rule it
+# names, so no brute force from it; another source still raises one.
+cat >"$RULES/mf_scanner.yml" <<'YML'
+title: Our vulnerability scanner
+logsource:
+  product: linux
+  service: sshd
+filter:
+  rules: [test_ssh_failure]
+  scanner:
+    src_ip: 192.0.2.7
+  condition: not scanner
+YML
+kill -HUP "$IT_PID_collector"
+it_wait_for 5 "reload with the filter" it_log_has collector "event=rules_loaded .*rejected=0 filters=1"
+for ip in 192.0.2.7 192.0.2.8; do
+	for i in $(seq 1 8); do
+		echo "$(it_syslog_now) web1 sshd[6$i]: Failed password for root from $ip port 4$i ssh2" >>"$AUTH"
+	done
+done
+bf_from() { it_redis_raw XRANGE minisoc:alerts - + | grep '"name":"test_ssh_bruteforce"' |
+	grep -c "\"source\":{\"ip\":\"$1\"}" || true; }
+has_bf_from() { (($(bf_from "$1") >= 1)); }
+it_wait_for 5 "brute force from the other source" has_bf_from 192.0.2.8
+(($(bf_from 192.0.2.7) == 1)) || it_fail "the filtered scanner raised a brute force again"
 
 # A broken folder is refused; the rules running stay.
 printf 'title: broken\nlogsource: {product: linux}\ndetection:\n  sel: {a|nosuchmodifier: x}\n  condition: sel\n' >"$RULES/broken.yml"

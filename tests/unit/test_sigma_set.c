@@ -1255,6 +1255,130 @@ test_route_syslog_fmt(void **state)
 	assert_string_equal(g.sample[0], "Nov 25 09:00:01 web1 foo[12]: routemarker two");
 }
 
+/*
+ * Sigma filters (documents with filter: instead of detection:), as pySigma
+ * applies them: the rule matches where its own condition and the
+ * filter's both hold. A filter names its rules by name or id, or says any
+ * (every rule of its logsource); its searches are its own – the rule's
+ * "1 of them" never takes them in, and the filter's "them" means only its
+ * searches, even when one has the name of a search of the rule. A filter
+ * in another file, before or after the rule, applies the same.
+ */
+static void
+test_filters(void **state)
+{
+#define SSH(user, verb, ip) "Nov 25 10:00:01 web1 sshd[9]: " verb " password for " user \
+	" from " ip " port 22 ssh2"
+	static const char *const lines[] = {
+		SSH("root", "Failed", "192.0.2.9"),	/* fail: the scanner's; kw */
+		SSH("root", "Failed", "192.0.2.10"),	/* fail, kw */
+		SSH("backup", "Failed", "192.0.2.10"),	/* both filtered (user backup) */
+		SSH("nobody", "Accepted", "192.0.2.10"),	/* kw filtered (user nobody) */
+		SSH("alice", "Accepted", "192.0.2.11"),	/* kw */
+		NULL,
+	};
+	static const char *const rules =
+	    FAIL_RULE "---\n"
+	    "title: kw\nname: kw\nlogsource: {product: linux, service: sshd}\n"
+	    "detection:\n  a: ['Failed password']\n  b: ['Accepted password']\n"
+	    "  condition: 1 of them\nlevel: low\n";
+	static const char *const filters =
+	    "title: Our scanner\nlogsource: {product: linux, service: sshd}\n"
+	    "filter:\n  rules: [00000000-0000-4000-8000-000000000001]\n"
+	    "  scanner:\n    src_ip: 192.0.2.9\n  condition: not scanner\n"
+	    "---\n"
+	    "title: Service accounts\nlogsource: {product: linux}\n"
+	    "filter:\n  rules: any\n  a:\n    user: backup\n  b:\n    user: nobody\n"
+	    "  condition: not 1 of them\n";
+	static const char *const order[2][2] = { { "a.yml", "b.yml" }, { "b.yml", "a.yml" } };
+	char err[256];
+
+	(void)state;
+	for (int o = 0; o < 2; o++) {
+		struct sigma_report rep;
+		struct sigma_set *set;
+		struct got g;
+		char path[300];
+
+		/* The rules' file first, then the filters', then the other way round. */
+		snprintf(path, sizeof(path), "%s/f%d", dir, o);
+		assert_int_equal(mkdir(path, 0700), 0);
+		snprintf(path, sizeof(path), "f%d/%s", o, order[o][0]);
+		write_file(path, rules);
+		snprintf(path, sizeof(path), "f%d/%s", o, order[o][1]);
+		write_file(path, filters);
+		sigma_report_init(&rep);
+		assert_int_equal(chdir(dir), 0);
+		snprintf(path, sizeof(path), "f%d", o);
+		assert_non_null(set = sigma_set_load(path, NULL, &rep, err, sizeof(err)));
+		assert_int_equal(rep.rejected, 0);
+		assert_int_equal(rep.rules, 2);
+		assert_int_equal(rep.filters, 2);
+		sigma_report_fini(&rep);
+		run(set, lines, &g);
+		assert_int_equal(g.n, 4);
+		assert_string_equal(g.rule[0], "kw");
+		assert_string_equal(g.src[0], "192.0.2.9");
+		assert_string_equal(g.rule[1], "00000000-0000-4000-8000-000000000001");
+		assert_string_equal(g.src[1], "192.0.2.10");
+		assert_string_equal(g.rule[2], "kw");
+		assert_string_equal(g.rule[3], "kw");
+		assert_string_equal(g.src[3], "192.0.2.11");
+	}
+#undef SSH
+}
+
+/*
+ * A filter that cannot do what it says is never silently ignored: a rule
+ * it names that no rule has, a rule of another logsource, a field its
+ * rule's events never carry (the rule still loads, unfiltered), a
+ * condition naming a search it does not have, no rules: key, a
+ * correlation named (filters tune the rules it counts).
+ */
+static void
+test_filter_errors(void **state)
+{
+	static const struct {
+		const char *filter, *want;
+	} cases[] = {
+		{ "title: t\nlogsource: {product: linux}\nfilter:\n  rules: [fial]\n"
+		  "  s: {user: x}\n  condition: not s\n",
+		  "rejected: r.yml:12: filter \"t\": no rule has the id or name 'fial'\n" },
+		{ "title: t\nlogsource: {category: webserver}\nfilter:\n  rules: [fail]\n"
+		  "  s: {c-ip: 10.0.0.1}\n  condition: not s\n",
+		  "rejected: r.yml:12: filter \"t\": not the logsource of rule 'fail'\n" },
+		{ "title: t\nlogsource: {product: linux}\nfilter:\n  rules: [fail]\n"
+		  "  s: {cs-method: GET}\n  condition: not s\n",
+		  "r.yml:16: field 'cs-method' is not in events of logsource" },
+		{ "title: t\nlogsource: {product: linux}\nfilter:\n  rules: [fail]\n"
+		  "  s: {user: x}\n  condition: not t\n",
+		  "rejected: r.yml:17: condition: unknown search identifier 't'\n" },
+		{ "title: t\nlogsource: {product: linux}\nfilter:\n  s: {user: x}\n"
+		  "  condition: not s\n", "filter: rules is required" },
+		{ "title: bf\nname: bf\ncorrelation:\n  type: event_count\n  rules: [fail]\n"
+		  "  timespan: 1m\n  condition: {gte: 2}\n---\n"
+		  "title: t\nlogsource: {product: linux}\nfilter:\n  rules: [bf]\n"
+		  "  s: {user: x}\n  condition: not s\n",
+		  "filters apply to detection rules, not to the correlation 'bf' (filter the rules "
+		  "it counts)" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sigma_report rep;
+		char text[2048];
+
+		snprintf(text, sizeof(text), "%s---\n%s", FAIL_RULE, cases[i].filter);
+		sigma_set_free(load(text, &rep));
+		if (rep.rejected != 1 || strstr(rep.text.data, cases[i].want) == NULL)
+			fail_msg("case %zu: rejected=%zu, want '%s' in:\n%s", i, rep.rejected,
+			    cases[i].want, rep.text.data ? rep.text.data : "");
+		assert_int_equal(rep.rules, 1);
+		assert_int_equal(rep.filters, 0);
+		sigma_report_fini(&rep);
+	}
+}
+
 int
 main(void)
 {
@@ -1279,6 +1403,8 @@ main(void)
 		cmocka_unit_test(test_future_time_capped),
 		cmocka_unit_test(test_src_ip_only_addresses),
 		cmocka_unit_test(test_chain_time_order),
+		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_filter_errors),
 		cmocka_unit_test(test_route_syslog_fmt),
 	};
 	int rc;
