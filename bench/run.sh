@@ -186,13 +186,17 @@ cleanup() {
 	for p in "${pids[@]}"; do [[ -z $p ]] || kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do [[ -z $p ]] || wait "$p" 2>/dev/null || true; done
 	if ((keep)); then echo "# work folder kept: $work"; else rm -rf -- "$work"; fi
+	it_free_ports_release
 }
 trap cleanup EXIT
 mkdir -p "$work/logs"
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# Ports reserved as the integration tests reserve theirs (it_free_port in
+# tests/integration/lib.sh): the smoke run beside them under ctest -j never
+# takes a port one of them holds, nor they one of its.
+# shellcheck source=../tests/integration/lib.sh
+source "$here/../tests/integration/lib.sh"
+free_port() { it_free_port; }
 wait_for() { # wait_for TIMEOUT_S WHAT COMMAND...
 	local deadline=$((SECONDS + $1)) what=$2
 	shift 2
