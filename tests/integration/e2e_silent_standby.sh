@@ -24,7 +24,7 @@ for n in p s; do
 	cat >>"$W/collector-$n.yml" <<YML
 agents:
   heartbeat_ms: 300
-  silent_after_missed: 3
+  silent_after_missed: 6
 YML
 done
 it_start primary "$IT_COLLECTOR" -c "$W/collector-p.yml"
@@ -47,8 +47,10 @@ silent_alerts() {
 it_start standby "$IT_COLLECTOR" -c "$W/collector-s.yml"
 it_wait_for 10 "standby listening" it_log_has standby "event=listening"
 it_wait_for 10 "standby loaded the agents" it_log_has standby "event=agents_loaded known=1"
-# 900 ms of silence make an agent silent: wait four times that.
-sleep 4
+# 1.8 s of silence make an agent silent (six heartbeats: a loaded machine
+# running the suite can hold an agent's heartbeat back a second): wait
+# three times that.
+sleep 5.4
 st=$(it_redis_raw HGET minisoc:agent:web1 status)
 n=$(silent_alerts)
 it_log "web1 status=$st silent_alerts=$n (agent connected to the primary all along)"
@@ -58,7 +60,7 @@ it_log_has standby "event=agent_silent" && it_log "standby: $(grep -m1 'event=ag
 
 # The agent stops: silent once, by either collector, within the time.
 it_stop agent
-it_wait_for 5 "web1 silent after the agent stopped" bash -c \
+it_wait_for 8 "web1 silent after the agent stopped" bash -c \
 	"[[ \$(redis-cli -p $IT_REDIS_PORT HGET minisoc:agent:web1 status) == silent ]]"
 # Each collector comes to count it silent (minisoc_agents_silent, the stats
 # hash): the other one within about 1.2 s of its own ticks – or later, as
