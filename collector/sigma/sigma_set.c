@@ -637,6 +637,47 @@ filter_read(struct sigma_set *s, struct set_filter *f, const struct ms_yaml_node
 	return 0;
 }
 
+/*
+ * Whether a file's text may hold a Sigma filter, cheaply, so that the
+ * first walk parses only those files: a line that starts with the key
+ * filter (plain or quoted, blanks before the colon; after a byte-order
+ * mark or "---"), or a document in flow style ({...}, read whole). A rule's
+ * filter_main_* searches and its indented filter: search do not count. A
+ * filter spelt otherwise ("? filter", escapes in a quoted key) is rejected
+ * by the second walk (set_load_file), never silently skipped.
+ */
+static bool
+text_may_hold_filter(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+		char quote = 0;
+
+		if (le - p >= 3 && memcmp(p, "---", 3) == 0)
+			for (p += 3; p < le && (*p == ' ' || *p == '\t'); p++)
+				;
+		if (p < le && *p == '{')
+			return true;
+		if (p < le && (*p == '"' || *p == '\''))
+			quote = *p++;
+		if (le - p >= 6 && memcmp(p, "filter", 6) == 0) {
+			p += 6;
+			if (quote != 0 && p < le && *p == quote)
+				p++, quote = 0;
+			while (p < le && (*p == ' ' || *p == '\t'))
+				p++;
+			if (quote == 0 && p < le && *p == ':')
+				return true;
+		}
+		p = le + 1;
+	}
+	return false;
+}
+
 /* First walk: every filter document of every file, kept in s->filters. */
 static void
 filter_collect_cb(const char *file, void *arg)
@@ -652,14 +693,10 @@ filter_collect_cb(const char *file, void *arg)
 
 	if (la->ffiles++ >= SET_MAX_FILES)
 		return;
-	/*
-	 * Only a file with a top-level "filter:" key holds one: the others
-	 * (a rule's filter_main_* searches are indented) are parsed once,
-	 * by the second walk.
-	 */
+	/* Only a file that may hold one is parsed here: the others once, by the second walk. */
 	if ((text = ms_yaml_read_file(file, SET_MAX_FILE, &len, err, sizeof(err))) == NULL)
 		return;	/* said by the second walk */
-	if ((strncmp(text, "filter:", 7) != 0 && strstr(text, "\nfilter:") == NULL) ||
+	if (!text_may_hold_filter(text, len) ||
 	    ms_yaml_parse(text, len, &docs, &ndocs, err, sizeof(err)) < 0) {
 		free(text);
 		return;
@@ -837,16 +874,22 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
     struct sigma_report *rep)
 {
 	struct ms_yaml_node **docs = NULL;
-	size_t ndocs = 0;
+	size_t ndocs = 0, len;
 	char err[1024], msg[1400];
+	char *text;
+	bool scanned;	/* by the first walk, for filters */
 
 	rep->files++;
-	if (ms_yaml_parse_file(file, SET_MAX_FILE, &docs, &ndocs, err, sizeof(err)) < 0) {
+	if ((text = ms_yaml_read_file(file, SET_MAX_FILE, &len, err, sizeof(err))) == NULL ||
+	    ms_yaml_parse(text, len, &docs, &ndocs, err, sizeof(err)) < 0) {
 		rep->rejected++;
-		snprintf(msg, sizeof(msg), "%s", err);
+		snprintf(msg, sizeof(msg), "%s: %s", file, err);
 		report_line(rep, "rejected", msg);
+		free(text);
 		return;
 	}
+	scanned = text_may_hold_filter(text, len);
+	free(text);
 	for (size_t i = 0; i < ndocs; i++) {
 		const struct ms_yaml_node *doc = docs[i];
 
@@ -858,8 +901,23 @@ set_load_file(struct sigma_set *s, const char *file, const struct sigma_set_opts
 			report_line(rep, "rejected", msg);
 			continue;
 		}
-		if (doc_is_filter(doc))
-			continue;	/* read by the first walk */
+		if (ms_yaml_get(doc, "filter") != NULL) {
+			/* Which one it is would be a guess: the rule would alert on what it tunes out. */
+			if (!doc_is_filter(doc)) {
+				rep->rejected++;
+				snprintf(msg, sizeof(msg), "%s:%d: a document is a rule (detection:), a "
+				    "correlation (correlation:) or a Sigma filter (filter:), not two of "
+				    "them", file, doc->line);
+				report_line(rep, "rejected", msg);
+			} else if (!scanned) {
+				rep->rejected++;
+				snprintf(msg, sizeof(msg), "%s:%d: a Sigma filter is read where its "
+				    "filter: key starts a line (plain or quoted) or in flow style: this "
+				    "one was not applied", file, doc->line);
+				report_line(rep, "rejected", msg);
+			}
+			continue;	/* a filter: read by the first walk */
+		}
 		if (ms_yaml_get(doc, "correlation") != NULL) {
 			struct sigma_corr *c;
 

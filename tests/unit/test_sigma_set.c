@@ -1379,6 +1379,72 @@ test_filter_errors(void **state)
 	}
 }
 
+/*
+ * A filter is read however YAML spells its filter: key: quoted, with a
+ * blank before the colon, in flow style, after a byte-order mark. Before,
+ * the first walk looked for the bytes "filter:" at the start of a line,
+ * and any other spelling was skipped there and by the second walk alike:
+ * the filter was silently never applied (rejected=0, filters=0). A
+ * spelling it still cannot see is rejected, never ignored; and so is a
+ * document that is both a filter and a rule or a correlation, which loaded
+ * as the rule (alerting on what the filter was to tune out).
+ */
+static void
+test_filter_spellings(void **state)
+{
+#define SCAN_SSH "Nov 25 10:00:01 web1 sshd[9]: Failed password for root from 192.0.2.9 " \
+	"port 22 ssh2"
+#define FBODY "  rules: [fail]\n  s: {src_ip: 192.0.2.9}\n  condition: not s\n"
+#define FHEAD "title: t\nlogsource: {product: linux, service: sshd}\n"
+	static const char *const lines[] = { SCAN_SSH, NULL };
+	static const struct {
+		const char *text, *want;	/* want NULL: the filter applies */
+	} cases[] = {
+		{ FAIL_RULE "---\n" FHEAD "\"filter\":\n" FBODY, NULL },
+		{ FAIL_RULE "---\n" FHEAD "'filter' :\n" FBODY, NULL },
+		{ FAIL_RULE "---\n" FHEAD "filter  :\n" FBODY, NULL },
+		{ FAIL_RULE "---\n{title: t, logsource: {product: linux, service: sshd}, filter: "
+		  "{rules: [fail], s: {src_ip: 192.0.2.9}, condition: not s}}\n", NULL },
+		{ FAIL_RULE "--- {title: t, logsource: {product: linux, service: sshd},\n  filter: "
+		  "{rules: [fail], s: {src_ip: 192.0.2.9}, condition: not s}}\n", NULL },
+		{ "\xef\xbb\xbf" "filter:\n" FBODY FHEAD "---\n" FAIL_RULE, NULL },
+		{ FAIL_RULE "---\n" FHEAD "? filter\n:\n" FBODY,
+		  "rejected: r.yml:12: a Sigma filter is read where its filter: key starts a line" },
+		{ FAIL_RULE "---\n" FHEAD "\"filt\\x65r\":\n" FBODY,
+		  "rejected: r.yml:12: a Sigma filter is read where its filter: key starts a line" },
+		{ FAIL_RULE "---\n" FHEAD "filter:\n" FBODY "detection:\n  s: {src_ip: 192.0.2.9}\n"
+		  "  condition: s\n", "rejected: r.yml:12: a document is a rule (detection:), a "
+		  "correlation (correlation:) or a Sigma filter (filter:), not two of them\n" },
+		{ FAIL_RULE "---\n" FHEAD "filter:\n" FBODY "correlation: {type: event_count, "
+		  "rules: [fail], timespan: 1m, condition: {gte: 2}}\n", "rejected: r.yml:12: a "
+		  "document is a rule (detection:), a correlation (correlation:) or a Sigma filter "
+		  "(filter:), not two of them\n" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sigma_report rep;
+		struct got g;
+
+		run(load(cases[i].text, &rep), lines, &g);
+		if (cases[i].want == NULL) {
+			if (rep.rejected != 0 || rep.filters != 1 || g.n != 0)
+				fail_msg("case %zu: rejected=%zu filters=%zu alerts=%zu:\n%s", i,
+				    rep.rejected, rep.filters, g.n, rep.text.data ? rep.text.data : "");
+		} else if (rep.rejected != 1 || rep.filters != 0 || g.n != 1 ||
+		    strstr(rep.text.data ? rep.text.data : "", cases[i].want) == NULL) {
+			fail_msg("case %zu: rejected=%zu filters=%zu alerts=%zu, want '%s' in:\n%s", i,
+			    rep.rejected, rep.filters, g.n, cases[i].want,
+			    rep.text.data ? rep.text.data : "");
+		}
+		assert_int_equal(rep.rules, 1);
+		sigma_report_fini(&rep);
+	}
+#undef FHEAD
+#undef FBODY
+#undef SCAN_SSH
+}
+
 int
 main(void)
 {
@@ -1405,6 +1471,7 @@ main(void)
 		cmocka_unit_test(test_chain_time_order),
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_filter_errors),
+		cmocka_unit_test(test_filter_spellings),
 		cmocka_unit_test(test_route_syslog_fmt),
 	};
 	int rc;
