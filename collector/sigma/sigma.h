@@ -83,9 +83,12 @@ struct sigma_rule *sigma_rule_parse_filtered(const struct ms_yaml_node *doc, con
     void *parg, char *err, size_t errsz);
 /*
  * Whether a filter: map compiles on its own (its searches, one condition
- * string over them): 0, or -1 with "file:line: reason" in err.
+ * string over them) and reads only fields that events of its logsource
+ * (product, service, category; NULL: any) can carry: 0, or -1 with
+ * "file:line: reason" in err.
  */
 int sigma_filter_check(const struct ms_yaml_node *filter, const char *file,
+    const char *product, const char *service, const char *category,
     sigma_placeholder_fn placeholders, void *parg, char *err, size_t errsz);
 
 /*

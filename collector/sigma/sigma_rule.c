@@ -1793,6 +1793,7 @@ fail:
 
 int
 sigma_filter_check(const struct ms_yaml_node *filter, const char *file,
+    const char *product, const char *service, const char *category,
     sigma_placeholder_fn placeholders, void *parg, char *err, size_t errsz)
 {
 	struct sigma_rule_filter f = { filter, file };
@@ -1818,8 +1819,24 @@ sigma_filter_check(const struct ms_yaml_node *filter, const char *file,
 		fail_at(&c, filter->line, "out of memory");
 		goto out;
 	}
-	if (detection_alloc(&c, filter->n, filter->line) == 0 && parse_filter(&c, &f, &n) == 0)
-		rc = 0;
+	if (detection_alloc(&c, filter->n, filter->line) < 0 || parse_filter(&c, &f, &n) < 0)
+		goto out;
+	/*
+	 * Checked here, once, on the filter's own logsource: with rules: any
+	 * it also takes rules whose events never carry a field of its own
+	 * (a firewall rule under product: linux), where it applies as written.
+	 */
+	product = product != NULL ? product : "";
+	service = service != NULL ? service : "";
+	category = category != NULL ? category : "";
+	for (size_t i = 0; i < c.r->ndfields; i++)
+		if (sigma_logsource_field(product, service, category, c.r->dfields[i]) == 0) {
+			fail_at(&c, c.r->dflines[i], "field '%.64s' is not in events of logsource "
+			    "product=%s service=%s category=%s (docs/rules.md lists their fields)",
+			    c.r->dfields[i], product, service, category);
+			goto out;
+		}
+	rc = 0;
 out:
 	free(c.a);
 	free(c.b);

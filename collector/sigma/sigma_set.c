@@ -630,7 +630,8 @@ filter_read(struct sigma_set *s, struct set_filter *f, const struct ms_yaml_node
 			f->refs[k] = it->str;
 		}
 	}
-	if (sigma_filter_check(fm, file, placeholder_cb, s, err, sizeof(err)) < 0) {
+	if (sigma_filter_check(fm, file, f->product, f->service, f->category, placeholder_cb, s,
+	    err, sizeof(err)) < 0) {
 		snprintf(msg, msgsz, "%s", err);
 		return -1;
 	}
@@ -814,8 +815,14 @@ filters_apply(struct sigma_set *s, struct sigma_rule *r, const struct ms_yaml_no
 		if ((fr = sigma_rule_parse_filtered(doc, file, &one, 1, placeholder_cb, s, err,
 		    sizeof(err))) == NULL)
 			goto refused;
-		/* Only the filter's fields can be unknown here: the rule's passed alone. */
-		if (rule_unknown_field(fr, f->file, err, sizeof(err))) {
+		/*
+		 * Only the filter's fields can be unknown here: the rule's passed
+		 * alone. A filter naming this rule is meant for its events; one for
+		 * any rule of a broader logsource applies as written (its search
+		 * cannot match here), as pySigma applies it: its fields were
+		 * checked on its own logsource (filter_read).
+		 */
+		if (!f->any && rule_unknown_field(fr, f->file, err, sizeof(err))) {
 			sigma_rule_free(fr);
 			goto refused;
 		}

@@ -1445,6 +1445,57 @@ test_filter_spellings(void **state)
 #undef SCAN_SSH
 }
 
+/*
+ * rules: any takes every rule whose logsource fits, and a broad logsource
+ * (product: linux) fits rules whose events never carry the filter's field
+ * (a firewall rule has no user): there the filter is applied as pySigma
+ * applies it (its search cannot match, "not a" holds), not refused. Before,
+ * each such rule was a rejected line ("field 'user' is not in events of
+ * logsource ... category=firewall"): rules check failed, and so did every
+ * SIGHUP reload (strict), for the filter docs/rules.md shows. A field no
+ * event of the filter's own logsource carries is still rejected, once.
+ */
+static void
+test_filter_any_fields(void **state)
+{
+#define FWR(n) "title: fw" #n "\nname: fw" #n "\nlogsource: {product: linux, category: " \
+	"firewall}\ndetection:\n  sel: {protocol: tcp}\n  condition: sel\nlevel: low\n---\n"
+	static const char *const lines[] = {
+		"Nov 25 10:00:01 web1 sshd[9]: Failed password for backup from 192.0.2.9 port 22 ssh2",
+		"Nov 25 10:00:01 web1 sshd[9]: Failed password for root from 192.0.2.9 port 22 ssh2",
+		"Nov 25 10:00:02 web1 kernel: [UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.5 "
+		"DST=10.0.0.1 PROTO=TCP SPT=1 DPT=22",
+		NULL,
+	};
+	struct sigma_report rep;
+	struct got g;
+
+	(void)state;
+	run(load(FWR(1) FWR(2) FAIL_RULE "---\ntitle: Service accounts\n"
+	    "logsource: {product: linux}\nfilter:\n  rules: any\n  a: {user: backup}\n"
+	    "  condition: not a\n", &rep), lines, &g);
+	if (rep.rejected != 0)
+		fail_msg("%s", rep.text.data);
+	assert_int_equal(rep.rules, 3);
+	assert_int_equal(rep.filters, 1);
+	sigma_report_fini(&rep);
+	assert_int_equal(g.n, 3);
+	assert_string_equal(g.rule[0], "00000000-0000-4000-8000-000000000001");
+	assert_string_equal(g.rule[1], "fw1");
+	assert_string_equal(g.rule[2], "fw2");
+
+	/* A typo where the filter's logsource says which fields there are: once. */
+	sigma_set_free(load(FWR(1) FWR(2) "title: t\nlogsource: {category: firewall}\n"
+	    "filter:\n  rules: any\n  a: {usr: backup}\n  condition: not a\n", &rep));
+	if (rep.rejected != 1 || strstr(rep.text.data, "rejected: r.yml:21: field 'usr' is not "
+	    "in events of logsource product= service= category=firewall") == NULL)
+		fail_msg("rejected=%zu:\n%s", rep.rejected, rep.text.data ? rep.text.data : "");
+	assert_int_equal(rep.rules, 2);
+	assert_int_equal(rep.filters, 0);
+	sigma_report_fini(&rep);
+#undef FWR
+}
+
 int
 main(void)
 {
@@ -1472,6 +1523,7 @@ main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_filter_errors),
 		cmocka_unit_test(test_filter_spellings),
+		cmocka_unit_test(test_filter_any_fields),
 		cmocka_unit_test(test_route_syslog_fmt),
 	};
 	int rc;
