@@ -796,8 +796,8 @@ filters_apply(struct sigma_set *s, struct sigma_rule *r, const struct ms_yaml_no
     const char *file, struct sigma_report *rep)
 {
 	struct sigma_rule_filter ok[SIGMA_SET_MAX_FILTERS];
-	struct set_filter *okf[SIGMA_SET_MAX_FILTERS];
-	size_t nok = 0;
+	struct set_filter *okf[SIGMA_SET_MAX_FILTERS], *over = NULL;
+	size_t nok = 0, nover = 0;
 	char err[1024], msg[2600];
 	struct sigma_rule *fr;
 
@@ -807,10 +807,11 @@ filters_apply(struct sigma_set *s, struct sigma_rule *r, const struct ms_yaml_no
 
 		if (!filter_applies(f, doc))
 			continue;
+		/* Said once per rule below: 500 filters for any rule are not 484 lines per rule. */
 		if (nok == SIGMA_SET_MAX_FILTERS) {
-			snprintf(err, sizeof(err), "%s:%d: more than %d filters apply to one rule",
-			    f->file, f->doc->line, SIGMA_SET_MAX_FILTERS);
-			goto refused;
+			if (nover++ == 0)
+				over = f;
+			continue;
 		}
 		if ((fr = sigma_rule_parse_filtered(doc, file, &one, 1, placeholder_cb, s, err,
 		    sizeof(err))) == NULL)
@@ -835,6 +836,15 @@ refused:
 		snprintf(msg, sizeof(msg), "%s (filter \"%s\" not applied to rule %s at %s:%d)", err,
 		    f->title, sigma_rule_id(r) && *sigma_rule_id(r) ? sigma_rule_id(r) :
 		    sigma_rule_title(r), file, doc->line);
+		report_line(rep, "rejected", msg);
+	}
+	if (nover > 0) {
+		rep->rejected++;
+		snprintf(msg, sizeof(msg), "%s:%d: more than %d filters apply to one rule: this one "
+		    "and %zu after it (filter \"%s\" and on not applied to rule %s at %s:%d)",
+		    over->file, over->doc->line, SIGMA_SET_MAX_FILTERS, nover - 1, over->title,
+		    sigma_rule_id(r) && *sigma_rule_id(r) ? sigma_rule_id(r) : sigma_rule_title(r),
+		    file, doc->line);
 		report_line(rep, "rejected", msg);
 	}
 	if (nok == 0)

@@ -1496,6 +1496,38 @@ test_filter_any_fields(void **state)
 #undef FWR
 }
 
+/*
+ * At most 16 filters apply to one rule; the others are said in one line
+ * per rule, not one per filter: before, 20 filters on a rule were 4
+ * rejected lines, and 500 filters for any rule over the shipped rules and
+ * SigmaHQ's were 121969, which filled the report's 4 MiB and pushed out
+ * the lines of the documents really rejected.
+ */
+static void
+test_filter_cap(void **state)
+{
+	struct sigma_report rep;
+	struct ms_buf text;
+
+	(void)state;
+	ms_buf_init(&text, 1u << 20);
+	assert_int_equal(ms_buf_printf(&text, "%s", FAIL_RULE), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(ms_buf_printf(&text, "---\ntitle: f%d\nlogsource: {product: linux}\n"
+		    "filter:\n  rules: [fail]\n  s: {src_ip: 192.0.2.%d}\n  condition: not s\n", i, i),
+		    0);
+	assert_int_equal(ms_buf_add(&text, "", 1), 0);
+	sigma_set_free(load(text.data, &rep));
+	if (rep.rejected != 1 || strstr(rep.text.data, "rejected: r.yml:124: more than 16 filters "
+	    "apply to one rule: this one and 3 after it (filter \"f16\" and on not applied to rule "
+	    "00000000-0000-4000-8000-000000000001 at r.yml:1)\n") == NULL)
+		fail_msg("rejected=%zu:\n%s", rep.rejected, rep.text.data ? rep.text.data : "");
+	assert_int_equal(rep.rules, 1);
+	assert_int_equal(rep.filters, 16);
+	sigma_report_fini(&rep);
+	ms_buf_fini(&text);
+}
+
 int
 main(void)
 {
@@ -1524,6 +1556,7 @@ main(void)
 		cmocka_unit_test(test_filter_errors),
 		cmocka_unit_test(test_filter_spellings),
 		cmocka_unit_test(test_filter_any_fields),
+		cmocka_unit_test(test_filter_cap),
 		cmocka_unit_test(test_route_syslog_fmt),
 	};
 	int rc;
