@@ -1730,6 +1730,41 @@ parse_detection(struct pctx *c, const struct ms_yaml_node *doc)
 	return 0;
 }
 
+/*
+ * Sets c up for one document of file (name: when file is NULL): errors go
+ * to err; c's scratch buffers and its rule are allocated. 0, or -1 (the
+ * caller frees with pctx_end).
+ */
+static int
+pctx_start(struct pctx *c, const char *file, const char *name, sigma_placeholder_fn ph,
+    void *parg, char *err, size_t errsz, int line)
+{
+	memset(c, 0, sizeof(*c));
+	c->file = file != NULL ? file : name;
+	c->ph = ph;
+	c->parg = parg;
+	c->err = err;
+	c->errsz = errsz;
+	if (errsz > 0)
+		err[0] = '\0';
+	if ((c->r = calloc(1, sizeof(*c->r))) == NULL ||
+	    (c->a = malloc(sizeof(*c->a))) == NULL || (c->b = malloc(sizeof(*c->b))) == NULL ||
+	    (c->exp = malloc(SIGMA_MAX_VALUE_LEN + 1)) == NULL)
+		return fail_at(c, line, "out of memory");
+	return 0;
+}
+
+/* Frees c's scratch buffers; its rule too unless keep. */
+static void
+pctx_end(struct pctx *c, bool keep)
+{
+	free(c->a);
+	free(c->b);
+	free(c->exp);
+	if (!keep)
+		sigma_rule_free(c->r);
+}
+
 /* --- public -------------------------------------------------------------- */
 
 /*
@@ -1750,44 +1785,29 @@ sigma_rule_parse_filtered(const struct ms_yaml_node *doc, const char *file,
     void *parg, char *err, size_t errsz)
 {
 	struct pctx c;
-	struct sigma_rule *r = NULL;
 
-	memset(&c, 0, sizeof(c));
+	if (doc == NULL || doc->type != MS_YAML_MAP) {
+		memset(&c, 0, sizeof(c));
+		c.file = file != NULL ? file : "(rule)";
+		c.err = err;
+		c.errsz = errsz;
+		if (doc == NULL)
+			fail_at(&c, 0, "empty document");
+		else
+			fail_at(&c, doc->line, "a rule must be a map, not a %s",
+			    ms_yaml_type_name(doc->type));
+		return NULL;
+	}
+	if (pctx_start(&c, file, "(rule)", placeholders, parg, err, errsz, doc->line) < 0)
+		goto fail;
 	c.filters = filters;
 	c.nfilters = nfilters;
-	c.file = file != NULL ? file : "(rule)";
-	c.ph = placeholders;
-	c.parg = parg;
-	c.err = err;
-	c.errsz = errsz;
-	if (errsz > 0)
-		err[0] = '\0';
-	if (doc == NULL) {
-		fail_at(&c, 0, "empty document");
-		return NULL;
-	}
-	if (doc->type != MS_YAML_MAP) {
-		fail_at(&c, doc->line, "a rule must be a map, not a %s", ms_yaml_type_name(doc->type));
-		return NULL;
-	}
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (c.a = malloc(sizeof(*c.a))) == NULL || (c.b = malloc(sizeof(*c.b))) == NULL ||
-	    (c.exp = malloc(SIGMA_MAX_VALUE_LEN + 1)) == NULL) {
-		fail_at(&c, doc->line, "out of memory");
-		goto fail;
-	}
-	c.r = r;
 	if (parse_meta(&c, doc) < 0 || parse_detection(&c, doc) < 0)
 		goto fail;
-	free(c.a);
-	free(c.b);
-	free(c.exp);
-	return r;
+	pctx_end(&c, true);
+	return c.r;
 fail:
-	free(c.a);
-	free(c.b);
-	free(c.exp);
-	sigma_rule_free(r);
+	pctx_end(&c, false);
 	return NULL;
 }
 
@@ -1801,22 +1821,11 @@ sigma_filter_check(const struct ms_yaml_node *filter, const char *file,
 	struct pctx c;
 	int rc = -1;
 
-	memset(&c, 0, sizeof(c));
-	c.file = file != NULL ? file : "(filter)";
-	c.ph = placeholders;
-	c.parg = parg;
-	c.err = err;
-	c.errsz = errsz;
-	if (errsz > 0)
-		err[0] = '\0';
+	if (pctx_start(&c, file, "(filter)", placeholders, parg, err, errsz,
+	    filter != NULL ? filter->line : 0) < 0)
+		goto out;
 	if (filter == NULL || filter->type != MS_YAML_MAP) {
 		fail_at(&c, filter ? filter->line : 0, "filter must be a map");
-		return -1;
-	}
-	if ((c.r = calloc(1, sizeof(*c.r))) == NULL ||
-	    (c.a = malloc(sizeof(*c.a))) == NULL || (c.b = malloc(sizeof(*c.b))) == NULL ||
-	    (c.exp = malloc(SIGMA_MAX_VALUE_LEN + 1)) == NULL) {
-		fail_at(&c, filter->line, "out of memory");
 		goto out;
 	}
 	if (detection_alloc(&c, filter->n, filter->line) < 0 || parse_filter(&c, &f, &n) < 0)
@@ -1838,10 +1847,7 @@ sigma_filter_check(const struct ms_yaml_node *filter, const char *file,
 		}
 	rc = 0;
 out:
-	free(c.a);
-	free(c.b);
-	free(c.exp);
-	sigma_rule_free(c.r);
+	pctx_end(&c, false);
 	return rc;
 }
 
