@@ -29,7 +29,7 @@ rules_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: minisocctl rules check [--placeholders FILE] [-v] PATH\n"
-	    "       minisocctl rules test [RULES_DIR [TESTS_DIR]]\n"
+	    "       minisocctl rules test [--placeholders FILE] [RULES_DIR [TESTS_DIR]]\n"
 	    "\n"
 	    "check: loads PATH (a rule file or folder) like the collector; prints the\n"
 	    "rejected documents and a summary.\n"
@@ -38,6 +38,7 @@ rules_usage(FILE *out)
 	    "test: runs every test file (*.yml) in TESTS_DIR (default RULES_DIR/tests)\n"
 	    "against the rules in RULES_DIR (default rules). Every rule needs a positive\n"
 	    "and a negative case. Prints one line per case and 'N passed, N failed'.\n"
+	    "  -p, --placeholders FILE  values for |expand placeholders (as check)\n"
 	    "\n"
 	    "Exit status: 0 all loaded (check) or passed (test); 1 on usage errors, a\n"
 	    "rejected document or a failed case; 2 when PATH or RULES_DIR cannot be read.\n");
@@ -314,8 +315,14 @@ str_cmp(const void *a, const void *b)
 static int
 rules_test(int argc, char **argv)
 {
-	const char *rules = argc > 1 ? argv[1] : "rules";
-	const char *tests = argc > 2 ? argv[2] : NULL;
+	static const struct option opts[] = {
+		{ "placeholders", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sigma_set_opts sopts = { 0, NULL, 0 };
+	const char *rules = "rules", *tests = NULL;
+	int ch;
 	char tdir[4096];
 	struct sigma_report rep;
 	struct sigma_set *set;
@@ -328,25 +335,39 @@ rules_test(int argc, char **argv)
 	DIR *dir;
 	struct dirent *de;
 
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		rules_usage(stdout);
-		return 0;
-	}
 	/* An option it does not know is no folder to look for ("--bogus: No such file"). */
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-' || i > 2) {
-			fprintf(stderr, "minisocctl rules test: %s \"%s\"\n",
-			    i > 2 ? "one folder too many:" : "unknown option", argv[i]);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': sopts.placeholders = optarg; break;
+		case 'h': rules_usage(stdout); return 0;
+		default:
+			fprintf(stderr, "minisocctl rules test: unknown option \"%s\"\n",
+			    argv[optind - 1]);
 			rules_usage(stderr);
 			return 1;
 		}
+	}
+	opterr = 1;
+	for (int i = optind; i < argc; i++)
+		if (argv[i][0] == '-' || i - optind > 1) {
+			fprintf(stderr, "minisocctl rules test: %s \"%s\"\n",
+			    i - optind > 1 ? "one folder too many:" : "unknown option", argv[i]);
+			rules_usage(stderr);
+			return 1;
+		}
+	if (optind < argc)
+		rules = argv[optind];
+	if (optind + 1 < argc)
+		tests = argv[optind + 1];
 	if (tests == NULL) {
 		snprintf(tdir, sizeof(tdir), "%s/tests", rules);
 		tests = tdir;
 	}
 	/* The rules to cover, and a check that the folder loads cleanly. */
 	sigma_report_init(&rep);
-	if ((set = sigma_set_load(rules, NULL, &rep, err, sizeof(err))) == NULL) {
+	if ((set = sigma_set_load(rules, &sopts, &rep, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "minisocctl rules test: %s\n", err);
 		sigma_report_fini(&rep);
 		return 2;

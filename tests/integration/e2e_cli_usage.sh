@@ -105,6 +105,38 @@ long=$(printf 'Sự cố %.0s' $(seq 1 100))
 run 1 "$IT_CLI" incident new --title "$long" --severity low
 says "--title is longer than" "$ERR" "incident new with a 900-byte title"
 
+# rules test takes --placeholders as rules check does: a rule with |expand
+# is tested with the site's values (without them it cannot load).
+mkdir -p "$IT_WORK/ph/tests"
+cat >"$IT_WORK/ph/admin_login.yml" <<'YML'
+title: Admin SSH login
+name: admin_login
+logsource: {product: linux, service: sshd}
+detection:
+  sel:
+    outcome: success
+    user|expand: '%admins%'
+  condition: sel
+level: medium
+YML
+cat >"$IT_WORK/ph/tests/admin_login.yml" <<'YML'
+rule: admin_login
+cases:
+  - name: an admin logs in
+    input: |
+      Nov 25 10:00:00 web1 sshd[1]: Accepted password for ops1 from 192.0.2.1 port 1 ssh2
+    expect:
+      - severity: medium
+  - name: another user
+    input: |
+      Nov 25 10:00:00 web1 sshd[1]: Accepted password for alice from 192.0.2.1 port 1 ssh2
+    expect: []
+YML
+printf 'admins:\n  - ops1\n  - ops2\n' >"$IT_WORK/ph.yml"
+run 0 "$IT_CLI" rules test --placeholders "$IT_WORK/ph.yml" "$IT_WORK/ph"
+says "2 passed, 0 failed" "$OUT" "rules test --placeholders"
+run 1 "$IT_CLI" rules test "$IT_WORK/ph"
+
 # Every program says its version to -V and --version, as its help lists them.
 for p in "$IT_CLI" "$IT_COLLECTOR" "$IT_AGENT" "$IT_BUILD/collector/web/minisoc-web" \
 	"$IT_BUILD/collector/minisoc-forward"; do
