@@ -33,15 +33,17 @@ json_putc(struct ms_buf *b, char c)
 
 /*
  * Non-zero when one of the 8 bytes of x needs escaping: below 0x20, '"',
- * '\\' or 0x80 and above (checked as UTF-8). Word-at-a-time zero-byte tests.
+ * '\\', DEL or 0x80 and above (checked as UTF-8). Word-at-a-time zero-byte
+ * tests.
  */
 static inline uint64_t
 json_special8(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7f);
 
-	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & high;
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d) |
+	    ((x - ones * 0x20) & ~x) | x) & high;
 }
 
 /*
@@ -85,7 +87,7 @@ json_commit(struct ms_buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
-/* Writes the escape of control byte, '"' or '\\' c to w (2 or 6 bytes); returns its length. */
+/* Writes the escape of control byte, DEL, '"' or '\\' c to w (2 or 6 bytes); returns its length. */
 static size_t
 json_esc_byte(char *w, unsigned char c)
 {
@@ -106,13 +108,38 @@ json_esc_byte(char *w, unsigned char c)
 	return o;
 }
 
-/* 1 for the bytes written as they are: 0x20..0x7f but '"' and '\\'. */
+/*
+ * Characters valid in JSON that a YAML 1.1 reader refuses or reads as a
+ * line break when they stand as they are: DEL, C1 controls (U+0080..U+009F,
+ * NEL among them), U+2028, U+2029, U+FFFE and U+FFFF (cp of 0x7f or more). minisocctl reads
+ * alerts and incidents with libyaml (ms_yaml), which refuses a document
+ * holding one of them – an alert from a log line with such a character in
+ * it would be missing from the report – so they are written as \uXXXX.
+ * Returns 6 (written to w) or 0 (cp goes as it is).
+ */
+static size_t
+json_esc_cp(char *w, uint32_t cp)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (!(cp < 0xa0 || cp == 0x2028 || cp == 0x2029 || cp == 0xfffe || cp == 0xffff))
+		return 0;
+	w[0] = '\\';
+	w[1] = 'u';
+	w[2] = hex[cp >> 12];
+	w[3] = hex[(cp >> 8) & 15];
+	w[4] = hex[(cp >> 4) & 15];
+	w[5] = hex[cp & 15];
+	return 6;
+}
+
+/* 1 for the bytes written as they are: 0x20..0x7e but '"' and '\\'. */
 #define P8(x) x, x, x, x, x, x, x, x
 static const unsigned char json_plain[256] = {
 	P8(0), P8(0), P8(0), P8(0),
 	1, 1, 0, 1, 1, 1, 1, 1, P8(1), P8(1), P8(1),
 	P8(1), P8(1), P8(1), 1, 1, 1, 1, 0, 1, 1, 1,
-	P8(1), P8(1), P8(1), P8(1),
+	P8(1), P8(1), P8(1), 1, 1, 1, 1, 1, 1, 1, 0,
 	P8(0), P8(0), P8(0), P8(0), P8(0), P8(0), P8(0), P8(0),
 	P8(0), P8(0), P8(0), P8(0), P8(0), P8(0), P8(0), P8(0),
 };
@@ -126,7 +153,8 @@ json_special16(__m128i x)
 	/* Signed: below 0x20 and 0x80 and above are both "less than" 0x20. */
 	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
 	    _mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-	    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+	    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)),
+	    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)))));
 }
 #endif
 
@@ -135,9 +163,10 @@ static inline uint32_t
 json_special4(uint32_t x)
 {
 	const uint32_t ones = 0x01010101u, high = 0x80808080u;
-	uint32_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	uint32_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7f);
 
-	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & high;
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d) |
+	    ((x - ones * 0x20) & ~x) | x) & high;
 }
 
 /*
@@ -215,8 +244,11 @@ json_esc_into(char *w, const unsigned char *s, size_t len)
 			size_t n = ms_utf8_seq(s + i, len - i, &cp);
 
 			if (n) {
-				memcpy(w + o, s + i, n);
-				o += n;
+				size_t e = json_esc_cp(w + o, cp);
+
+				if (e == 0)
+					memcpy(w + o, s + i, n);
+				o += e ? e : n;
 				i += n;
 			} else {
 				memcpy(w + o, "\xef\xbf\xbd", 3);
@@ -409,7 +441,7 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 		if (i == len)
 			break;
 		c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7f) {
 			run++;
 			i++;
 			continue;
@@ -421,7 +453,9 @@ ms_json_escape(struct ms_buf *out, const char *str, size_t len)
 		if (c >= 0x80) {
 			n = ms_utf8_seq(s + i, len - i, &cp);
 			if (n) {
-				if (json_put(out, s + i, n) < 0)
+				size_t e = json_esc_cp(esc, cp);
+
+				if (json_put(out, e ? esc : (const char *)s + i, e ? e : n) < 0)
 					rc = -1;
 				i += n;
 			} else {

@@ -16,6 +16,7 @@
 #include "ms_buf.h"
 #include "ms_json.h"
 #include "ms_util.h"
+#include "ms_yaml.h"
 
 /* --- ms_buf --------------------------------------------------------- */
 
@@ -277,7 +278,7 @@ test_json_escaping(void **state)
 	ms_json_obj_close(&j);
 	assert_int_equal(ms_json_finish(&j), 0);
 	assert_string_equal(b.data,
-	    "{\"k\\\"\\\\\\n\":\"q\\\" b\\\\ s/ del\x7f end\","
+	    "{\"k\\\"\\\\\\n\":\"q\\\" b\\\\ s/ del\\u007f end\","
 	    "\"ctl\":\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\u0008\\t\\n"
 	    "\\u000b\\u000c\\r\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015"
 	    "\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f\","
@@ -300,7 +301,8 @@ test_json_utf8(void **state)
 		{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80" },	/* U+1F600 */
 		{ "\xed\x9f\xbf", "\xed\x9f\xbf" },		/* U+D7FF, below surrogates */
 		{ "\xee\x80\x80", "\xee\x80\x80" },		/* U+E000, above them */
-		{ "\xef\xbf\xbf", "\xef\xbf\xbf" },		/* U+FFFF */
+		{ "\xef\xbf\xbd", "\xef\xbf\xbd" },		/* U+FFFD */
+		{ "\xef\xbf\xbf", "\\uffff" },		/* U+FFFF: libyaml refuses it as it is */
 		{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" },	/* U+10FFFF */
 		{ "\x80", FFFD },				/* lone continuation */
 		{ "a\xbf" "b", "a" FFFD "b" },
@@ -430,10 +432,10 @@ test_json_escape_positions(void **state)
 			assert_string_equal(b.data, want);
 		}
 	}
-	/* 0x7f is plain, 0xc3 0xa9 (é) is kept, a lone 0xff is replaced. */
+	/* 0x7f is escaped, 0xc3 0xa9 (é) is kept, a lone 0xff is replaced. */
 	ms_buf_reset(&b);
 	assert_int_equal(ms_json_escape(&b, "abcdefg\x7f\xc3\xa9hijklmn\xffopqrstu", 25), 0);
-	assert_string_equal(b.data, "abcdefg\x7f\xc3\xa9hijklmn\xef\xbf\xbdopqrstu");
+	assert_string_equal(b.data, "abcdefg\\u007f\xc3\xa9hijklmn\xef\xbf\xbdopqrstu");
 
 	/* Keys: plain, with a quote, and longer than the fast path's 61 bytes. */
 	memset(key, 'k', 70);
@@ -500,16 +502,79 @@ test_fmt_time(void **state)
 }
 
 /*
+ * What minisocctl reads back: it parses alerts and incidents with libyaml
+ * (ms_yaml), which refuses a document holding DEL, a C1 control, U+FFFE
+ * or U+FFFF as it is, and folds U+2028/U+2029 as line breaks. Written by
+ * ms_json from a log line's bytes, each comes back unchanged (as \\uXXXX
+ * in the text); before, the alert was missing from minisocctl report and
+ * listed without its title by minisocctl alerts.
+ */
+static void
+test_json_yaml_reads(void **state)
+{
+	static const struct {
+		const char *in, *text;
+	} cases[] = {
+		{ "root\x7f", "root\\u007f" },
+		{ "a\xc2\x80" "b", "a\\u0080b" },
+		{ "nel\xc2\x85", "nel\\u0085" },
+		{ "\xc2\x9b[2J", "\\u009b[2J" },
+		{ "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c", "a\\u2028b\\u2029c" },
+		{ "\xef\xbf\xbe\xef\xbf\xbf", "\\ufffe\\uffff" },
+		/* Printable for YAML: kept as they are. */
+		{ "\xc2\xa0\xc3\xa9\xef\xbf\xbd\xf0\x9f\x94\x91",
+		  "\xc2\xa0\xc3\xa9\xef\xbf\xbd\xf0\x9f\x94\x91" },
+		/* Past the short fast path, and through the 16-byte blocks. */
+		{ "Failed password for \x7f\xc2\x85 from 203.0.113.5 port 22 ssh2",
+		  "Failed password for \\u007f\\u0085 from 203.0.113.5 port 22 ssh2" },
+	};
+	struct ms_buf b, p;
+	struct ms_json j;
+	char want[256], err[256];
+
+	(void)state;
+	ms_buf_init(&b, 4096);
+	for (size_t i = 0; i < MS_ARRAY_LEN(cases); i++) {
+		struct ms_yaml_node **docs = NULL, *v;
+		size_t ndocs = 0, n = strlen(cases[i].in);
+
+		ms_buf_reset(&b);
+		ms_json_init(&j, &b);
+		ms_json_obj_open(&j);
+		ms_json_kv_str(&j, "user", cases[i].in);
+		ms_json_obj_close(&j);
+		assert_int_equal(ms_json_finish(&j), 0);
+		snprintf(want, sizeof(want), "{\"user\":\"%s\"}", cases[i].text);
+		assert_string_equal(b.data, want);
+		/* The piecewise writer (a buffer short of the worst case) agrees. */
+		ms_buf_init(&p, b.len);
+		assert_int_equal(ms_json_escape(&p, cases[i].in, n), 0);
+		assert_int_equal(p.len, strlen(cases[i].text));
+		assert_memory_equal(p.data, cases[i].text, p.len);
+		ms_buf_fini(&p);
+		if (ms_yaml_parse(b.data, b.len, &docs, &ndocs, err, sizeof(err)) < 0)
+			fail_msg("case %zu: ms_yaml refused %s: %s", i, b.data, err);
+		assert_int_equal(ndocs, 1);
+		assert_non_null(v = ms_yaml_get(docs[0], "user"));
+		assert_int_equal(v->len, n);
+		assert_memory_equal(v->str, cases[i].in, n);
+		ms_yaml_docs_free(docs, ndocs);
+	}
+	ms_buf_fini(&b);
+}
+
+/*
  * The short-string fast path (overlapping halves, up to 15 bytes), the
  * 16-byte blocks and ms_json_kv_strn: every length 0..40 with a special
- * byte (quote, backslash, control, UTF-8, invalid UTF-8, 0x7f) at every
+ * byte (quote, backslash, control, UTF-8, invalid UTF-8, 0x7f, NEL, U+2028,
+ * U+FFFF) at every
  * position must give what the piecewise writer gives (ms_json_escape).
  */
 static void
 test_json_short_and_pairs(void **state)
 {
 	static const char *const specials[] = { "\"", "\\", "\x01", "\x1f", "\xc3\xa9", "\xff",
-		"\x7f", "\n" };
+		"\x7f", "\n", "\xc2\x85", "\xe2\x80\xa8", "\xef\xbf\xbf" };
 	char in[48];
 	struct ms_buf got, want, esc;
 	struct ms_json j;
@@ -702,6 +767,7 @@ main(void)
 		cmocka_unit_test(test_json_cap),
 		cmocka_unit_test(test_json_escape_positions),
 		cmocka_unit_test(test_json_short_and_pairs),
+		cmocka_unit_test(test_json_yaml_reads),
 		cmocka_unit_test(test_json_room_and_cap),
 		cmocka_unit_test(test_json_named_values),
 		cmocka_unit_test(test_fmt_time),
