@@ -404,7 +404,14 @@ ms_pki_csr_der(X509_REQ *req, struct ms_buf *out)
 	return rc;
 }
 
-/* Whether the key is one we issue for: EC P-256/P-384, or RSA of 2048 bits or more. */
+/*
+ * Whether the key is one we issue for: EC P-256/P-384, or RSA of 2048 to
+ * 4096 bits with a public exponent of at most 32 bits. Checked before the
+ * request's signature: a client of the enrolment port (not authenticated)
+ * chooses the key, and a 3072-bit exponent or a 15,000-bit modulus made
+ * that check cost the collector's event loop about 13 ms a request (0.1 ms
+ * for an agent's P-256 key).
+ */
 static int
 key_ok(EVP_PKEY *k, char *err, size_t errsz)
 {
@@ -421,8 +428,26 @@ key_ok(EVP_PKEY *k, char *err, size_t errsz)
 		return 0;
 	}
 	if (EVP_PKEY_is_a(k, "RSA")) {
+		BIGNUM *e = NULL;
+		int ebits;
+
 		if (EVP_PKEY_get_bits(k) < 2048) {
 			snprintf(err, errsz, "RSA key under 2048 bits");
+			return -1;
+		}
+		if (EVP_PKEY_get_bits(k) > 4096) {
+			snprintf(err, errsz, "RSA key over 4096 bits");
+			return -1;
+		}
+		if (EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+			ERR_clear_error();
+			snprintf(err, errsz, "RSA key without a public exponent");
+			return -1;
+		}
+		ebits = BN_num_bits(e);
+		BN_free(e);
+		if (ebits > 32) {
+			snprintf(err, errsz, "RSA public exponent of %d bits (at most 32)", ebits);
 			return -1;
 		}
 		return 0;

@@ -87,7 +87,9 @@ X509_REQ *ms_pki_csr_new(EVP_PKEY *key, const char *cn);
 int ms_pki_csr_der(X509_REQ *req, struct ms_buf *out);
 /*
  * Parses an untrusted DER request and checks it: its own signature, and a
- * key that is EC P-256/P-384 or RSA of at least 2048 bits. Whatever
+ * key that is EC P-256/P-384 or RSA of 2048 to 4096 bits with a public
+ * exponent of at most 32 bits (checked first: the cost of the signature
+ * check is the sender's choice). Whatever
  * extensions or subject it asks for are ignored by ms_pki_issue. Returns
  * the request (caller frees) or NULL with a reason in err.
  */

@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
@@ -207,6 +210,89 @@ test_csr_refused(void **state)
 	EVP_PKEY_free(k);
 }
 
+/*
+ * What a client of the enrolment port (before any authentication) can make
+ * the collector's event loop compute: the request's signature is checked
+ * against the key it carries, and an RSA key with a public exponent as
+ * long as its modulus makes that check a full exponentiation (about 13 ms
+ * per request for 3072 bits, against 0.1 ms for the P-256 key an agent
+ * makes), as does a modulus of 15,000 bits with a short exponent. Such keys
+ * are refused before the signature is checked.
+ */
+static EVP_PKEY *
+rsa_public(const BIGNUM *n, const BIGNUM *e)
+{
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *p = NULL;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *k = NULL;
+
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e), 1);
+	assert_non_null(p = OSSL_PARAM_BLD_to_param(b));
+	assert_int_equal(EVP_PKEY_fromdata_init(c), 1);
+	assert_int_equal(EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, p), 1);
+	OSSL_PARAM_free(p);
+	OSSL_PARAM_BLD_free(b);
+	EVP_PKEY_CTX_free(c);
+	return k;
+}
+
+static void
+test_csr_costly_key(void **state)
+{
+	EVP_PKEY *k = EVP_RSA_gen(2048), *big;
+	BIGNUM *n = NULL, *e = BN_new();
+	X509_REQ *r, *ok;
+	const ASN1_BIT_STRING *sig;
+	unsigned char s[1875];
+	struct ms_buf der;
+	char err[256];
+
+	(void)state;
+	assert_non_null(k);
+	ms_buf_init(&der, 65536);
+	/* The request as the key's owner signed it: accepted. */
+	r = ms_pki_csr_new(k, "x");
+	assert_int_equal(ms_pki_csr_der(r, &der), 0);
+	assert_non_null(ok = ms_pki_csr_parse((const uint8_t *)der.data, der.len, err, sizeof(err)));
+	X509_REQ_free(ok);
+	/* The same signature (of the right length) under a key with e = n - 2. */
+	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+	assert_int_equal(BN_sub(e, n, BN_value_one()), 1);
+	assert_int_equal(BN_sub(e, e, BN_value_one()), 1);
+	big = rsa_public(n, e);
+	assert_int_equal(X509_REQ_set_pubkey(r, big), 1);
+	ms_buf_reset(&der);
+	assert_int_equal(ms_pki_csr_der(r, &der), 0);
+	assert_null(ms_pki_csr_parse((const uint8_t *)der.data, der.len, err, sizeof(err)));
+	if (strstr(err, "exponent") == NULL)
+		fail_msg("a 2048-bit public exponent checked as a signature: %s", err);
+	EVP_PKEY_free(big);
+	/* A 15,000-bit modulus (what 4 KiB of request hold), e = 65537, a signature as long. */
+	assert_int_equal(BN_rand(n, 15000, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD), 1);
+	assert_int_equal(BN_set_word(e, 65537), 1);
+	big = rsa_public(n, e);
+	assert_int_equal(X509_REQ_set_pubkey(r, big), 1);
+	memset(s, 0x01, sizeof(s));
+	X509_REQ_get0_signature(r, &sig, NULL);
+	assert_int_equal(ASN1_BIT_STRING_set((ASN1_BIT_STRING *)sig, s, (int)sizeof(s)), 1);
+	ms_buf_reset(&der);
+	assert_int_equal(ms_pki_csr_der(r, &der), 0);
+	assert_true(der.len <= MS_ENROLL_MAX_CSR);
+	assert_null(ms_pki_csr_parse((const uint8_t *)der.data, der.len, err, sizeof(err)));
+	if (strstr(err, "4096") == NULL)
+		fail_msg("a 15,000-bit modulus checked as a signature: %s", err);
+	EVP_PKEY_free(big);
+	X509_REQ_free(r);
+	BN_free(n);
+	BN_free(e);
+	ms_buf_fini(&der);
+	EVP_PKEY_free(k);
+}
+
 static void
 test_bad_ids(void **state)
 {
@@ -370,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_server_cert),
 		cmocka_unit_test(test_csr_extensions_ignored),
 		cmocka_unit_test(test_csr_refused),
+		cmocka_unit_test(test_csr_costly_key),
 		cmocka_unit_test(test_bad_ids),
 		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_key_file),
