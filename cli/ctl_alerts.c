@@ -31,6 +31,7 @@
 
 #include "ctl.h"
 #include "ms_compliance.h"
+#include "ms_json.h"
 #include "ms_redis.h"
 #include "ms_util.h"
 #include "ms_yaml.h"
@@ -231,7 +232,8 @@ view_init(struct view *v, const redisReply *e)
 	fields = e->element[1];
 	if ((v->json = entry_field(fields, "alert")) == NULL)
 		return false;
-	if (ms_yaml_parse(v->json, strlen(v->json), &v->docs, &v->ndocs, err, sizeof(err)) == 0 &&
+	if (ms_json_yaml_parse(v->json, strlen(v->json), &v->docs, &v->ndocs, err,
+	    sizeof(err)) == 0 &&
 	    v->ndocs == 1 && v->docs[0]->type == MS_YAML_MAP)
 		root = v->docs[0];
 	/* The stream entry's own fields stand in when the document cannot be read. */

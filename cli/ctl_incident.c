@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ms_json.h"
 #include "ms_redis.h"
 #include "ctl_comp.h"
 #include "ms_register.h"
@@ -243,7 +244,7 @@ incident_parse(const char *json, size_t len, struct incident *inc)
 	char err[256];
 
 	memset(inc, 0, sizeof(*inc));
-	if (ms_yaml_parse(json, len, &docs, &ndocs, err, sizeof(err)) < 0 || ndocs != 1 ||
+	if (ms_json_yaml_parse(json, len, &docs, &ndocs, err, sizeof(err)) < 0 || ndocs != 1 ||
 	    (r = docs[0])->type != MS_YAML_MAP) {
 		ms_yaml_docs_free(docs, ndocs);
 		return -1;

@@ -918,7 +918,7 @@ count_alert(struct report *r, const char *json, size_t len)
 	char err[128], type[300];
 	const char *sys = NULL;
 
-	if (ms_yaml_parse(json, len, &docs, &nd, err, sizeof(err)) < 0 || nd != 1 ||
+	if (ms_json_yaml_parse(json, len, &docs, &nd, err, sizeof(err)) < 0 || nd != 1 ||
 	    (a = docs[0])->type != MS_YAML_MAP)
 		goto out;
 	r->nalerts++;

@@ -1,12 +1,14 @@
 #include "ms_json.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
 #include "ms_util.h"
+#include "ms_yaml.h"
 
 /*
  * Appends n bytes: while they fit the allocation, here; otherwise (growth,
@@ -660,4 +662,71 @@ ms_json_kv_str(struct ms_json *j, const char *k, const char *v)
 	} else {
 		ms_json_kv_strn(j, k, strlen(k), v, strlen(v));
 	}
+}
+
+/* json with the characters libyaml refuses or folds escaped, into out. */
+static int
+json_for_yaml(struct ms_buf *out, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+	int rc = 0;
+
+	while (i < len) {
+		char esc[7];
+		uint32_t cp;
+		size_t n;
+
+		if (s[i] < 0x7f) {
+			run++;
+			i++;
+			continue;
+		}
+		if (s[i] == 0x7f) {
+			n = 1;
+			json_esc_cp(esc, 0x7f);
+		} else if ((n = ms_utf8_seq(s + i, len - i, &cp)) == 0) {
+			n = 1;
+			memcpy(esc, "\\ufffd", 6);	/* a byte that is not UTF-8 */
+		} else if (json_esc_cp(esc, cp) == 0) {
+			run += n;
+			i += n;
+			continue;
+		}
+		if (run && ms_buf_add(out, s + i - run, run) < 0)
+			rc = -1;
+		run = 0;
+		if (ms_buf_add(out, esc, 6) < 0)
+			rc = -1;
+		i += n;
+	}
+	if (run && ms_buf_add(out, s + len - run, run) < 0)
+		rc = -1;
+	return rc;
+}
+
+int
+ms_json_yaml_parse(const char *json, size_t len, struct ms_yaml_node ***docs, size_t *ndocs,
+    char *err, size_t errsz)
+{
+	struct ms_buf b;
+	int rc;
+
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)json[i] >= 0x7f)
+			goto escape;
+	return ms_yaml_parse(json, len, docs, ndocs, err, errsz);
+escape:
+	/* At most 6 bytes for one: the cap is never what stops it. */
+	ms_buf_init(&b, len > SIZE_MAX / 6 - 1 ? SIZE_MAX : 6 * len + 1);
+	if (json_for_yaml(&b, json, len) < 0) {
+		ms_buf_fini(&b);
+		*docs = NULL;
+		*ndocs = 0;
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	rc = ms_yaml_parse(b.data, b.len, docs, ndocs, err, errsz);
+	ms_buf_fini(&b);
+	return rc;
 }

@@ -66,4 +66,17 @@ int ms_json_finish(struct ms_json *j);
 /* Appends s (len bytes) to out as a JSON string body, without quotes. */
 int ms_json_escape(struct ms_buf *out, const char *s, size_t len);
 
+/*
+ * Parses JSON text that ms_json wrote (an alert, an incident) with ms_yaml,
+ * as minisocctl reads them. libyaml refuses a document holding DEL, a C1
+ * control, U+FFFE or U+FFFF as they are (and folds U+2028/U+2029 as line
+ * breaks): ms_json writes them as \uXXXX, and a document a collector wrote
+ * before that (or holding a byte that is not UTF-8) is read with them so
+ * written – in valid JSON they only stand inside strings, so it means the
+ * same. Same answers as ms_yaml_parse.
+ */
+struct ms_yaml_node;
+int ms_json_yaml_parse(const char *json, size_t len, struct ms_yaml_node ***docs, size_t *ndocs,
+    char *err, size_t errsz);
+
 #endif

@@ -11,7 +11,10 @@
  *  - writing it piece by piece (a buffer with room for the result but not
  *    for the worst case) gives the same bytes as the one-pass writer;
  *  - ms_jsonr and ms_yaml both read it, and both give back the input with
- *    each byte that is not part of valid UTF-8 replaced by U+FFFD.
+ *    each byte that is not part of valid UTF-8 replaced by U+FFFD;
+ *  - the same text as a collector wrote it before DEL, C1 controls,
+ *    U+2028/2029 and U+FFFE/FFFF were escaped (them as they are) reads the
+ *    same through ms_json_yaml_parse, as minisocctl reads stored alerts.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,6 +77,47 @@ fuzz_json_expect(const uint8_t *s, size_t len, char *out)
 			o += n;
 			i += n;
 		}
+	}
+	return o;
+}
+
+/*
+ * The text as ms_json wrote it before it escaped DEL, C1 controls, U+2028,
+ * U+2029, U+FFFE and U+FFFF: those \\uXXXX back to UTF-8, every other
+ * escape as it is. out has room for len bytes.
+ */
+static size_t
+fuzz_json_old(const char *s, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len;) {
+		unsigned cp;
+
+		if (s[i] != '\\') {
+			out[o++] = s[i++];
+			continue;
+		}
+		if (s[i + 1] != 'u') {
+			out[o++] = s[i++];
+			out[o++] = s[i++];
+			continue;
+		}
+		cp = (unsigned)strtoul((char[5]){ s[i + 2], s[i + 3], s[i + 4], s[i + 5], 0 }, NULL, 16);
+		if (cp == 0x7f) {
+			out[o++] = 0x7f;
+		} else if (cp >= 0x80 && cp < 0xa0) {
+			out[o++] = (char)(0xc0 | cp >> 6);
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		} else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfffe || cp == 0xffff) {
+			out[o++] = (char)(0xe0 | cp >> 12);
+			out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		} else {
+			memcpy(out + o, s + i, 6);
+			o += 6;
+		}
+		i += 6;
 	}
 	return o;
 }
@@ -155,6 +199,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    y->items[0]->len != elen || memcmp(y->items[0]->str, want, elen) != 0)
 		abort();
 	ms_yaml_docs_free(docs, ndocs);
+
+	/* An alert stored by a collector before the escapes: minisocctl still reads it. */
+	{
+		char *old = malloc(one.len + 1);
+		size_t olen;
+
+		if (old == NULL)
+			abort();
+		olen = fuzz_json_old(one.data, one.len, old);
+		if (ms_json_yaml_parse(old, olen, &docs, &ndocs, err, sizeof(err)) < 0 ||
+		    ndocs != 1 || docs[0]->type != MS_YAML_MAP)
+			abort();
+		if ((y = ms_yaml_get(docs[0], "t")) == NULL || y->type != MS_YAML_SCALAR ||
+		    y->len != elen || memcmp(y->str, want, elen) != 0)
+			abort();
+		ms_yaml_docs_free(docs, ndocs);
+		free(old);
+	}
 	ms_buf_fini(&one);
 	free(key);
 	free(want);

@@ -5,7 +5,9 @@
 # refuses a document holding DEL, a C1 control, U+FFFE or U+FFFF as they
 # are: such an alert was listed with id=- host=- users=- (nothing to
 # acknowledge it by) and left out of minisocctl report's counts. The
-# collector now writes them as \uXXXX (ms_json; fuzz_json, test_json).
+# collector now writes them as \uXXXX (ms_json; fuzz_json, test_json), and
+# minisocctl reads an alert an older collector stored with them as they are
+# (ms_json_yaml_parse).
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 it_init "${1:?usage: e2e_alert_ctlchars.sh BUILD_DIR}"
 
@@ -48,6 +50,16 @@ assert "\\u007f" in raw and "\\u0085" in raw and "\\u009b" in raw and "\\u2028" 
 a = json.loads(raw.splitlines()[0])
 assert a["user"]["name"] == "ad\x7fm\x85i\x9bn\u2028x", a["user"]
 PY
+
+# An alert stored by a collector before this version: DEL, C1, U+2028 and
+# a byte that is not UTF-8 as they are in the JSON.
+OLD=$(printf '{"@timestamp":"2026-11-25T10:00:00.000Z","schema":1,"event":{"id":"0190a0b0-0000-7000-8000-0000000000aa","kind":"alert","severity":4},"rule":{"id":"minisoc-ssh-bruteforce","title":"Old brute force","level":"high"},"agent":{"id":"web1"},"host":{"name":"oldhost"},"source":{"ip":"203.0.113.8"},"user":{"name":"o\x7fl\xc2\x85d\xe2\x80\xa8\xff"},"related":{"user":["o\x7fl\xc2\x85d\xe2\x80\xa8\xff"]},"count":8,"samples":[]}')
+it_redis_raw XADD minisoc:alerts "*" alert "$OLD" rule minisoc-ssh-bruteforce severity high agent web1 >/dev/null
+OUT=$("$IT_CLI" alerts -r "127.0.0.1:$IT_REDIS_PORT" -n 5 --color never 2>&1) || it_fail "minisocctl alerts: $OUT"
+echo "$OUT"
+it_has 'id=0190a0b0-0000-7000-8000-0000000000aa host=oldhost ' <<<"$OUT" ||
+	it_fail "an alert stored before the escapes listed without its id and host: $OUT"
+it_has -F $'users=o?l?d\xe2\x80\xa8\xef\xbf\xbd ' <<<"$OUT" || it_fail "the old alert's user: $OUT"
 
 it_stop agent
 it_stop collector
