@@ -28,6 +28,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define FUZZ_JSON_KEY 64
+
 /* Length of the valid UTF-8 sequence at s (RFC 3629), 0 when none starts there. */
 static size_t
 fuzz_json_utf8(const uint8_t *s, size_t len)
@@ -130,7 +132,13 @@ fuzz_json_write(struct ms_buf *b, const char *s, size_t len, const char *key)
 	ms_json_init(&j, b);
 	ms_json_obj_open(&j);
 	ms_json_kv_strn(&j, "t", 1, s, len);
-	ms_json_keyn(&j, key, len + 1);	/* never "t" or "a": readers may refuse a duplicate */
+	/*
+	 * Never "t" or "a" (readers may refuse a duplicate), and at most 64
+	 * bytes: libyaml takes a key of at most 1024 characters as written,
+	 * and the keys of an alert are names from decoders and rules (a
+	 * decoded field's name has at most 63 bytes).
+	 */
+	ms_json_keyn(&j, key, len + 1 < FUZZ_JSON_KEY ? len + 1 : FUZZ_JSON_KEY);
 	ms_json_str(&j, "k");
 	ms_json_kv_arr_open(&j, "a", 1);
 	ms_json_strn(&j, s, len);
