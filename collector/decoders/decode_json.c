@@ -554,6 +554,24 @@ raw:
 	return raw;
 }
 
+/*
+ * Whether a member's name is valid UTF-8. The alert writes names as UTF-8
+ * (a stray byte as U+FFFD): two names that differ only in such bytes would
+ * be one name twice in its "fields", which minisocctl (libyaml) refuses –
+ * the whole alert unreadable. Zeek writes UTF-8; such a name is left out,
+ * as an escaped one is.
+ */
+static bool
+zeek_name_ok(struct ms_str k)
+{
+	uint32_t cp;
+
+	for (size_t i = 0, n; i < k.len; i += n)
+		if ((n = ms_utf8_seq((const unsigned char *)k.p + i, k.len - i, &cp)) == 0)
+			return false;
+	return true;
+}
+
 /* Whether s[0..n) contains "_path" in quotes (a cheap pre-check). */
 static bool
 zeek_has_path(const char *s, size_t n)
@@ -611,7 +629,8 @@ decode_zeek(struct decoded *d)
 		}
 		if (!key.esc && ms_str_eq(key.raw, "_path") && val.kind == JSON_STR) {
 			path = val.raw;
-		} else if (!key.esc && key.raw.len > 0 && key.raw.len < 64 && val.kind != JSON_NULL) {
+		} else if (!key.esc && key.raw.len > 0 && key.raw.len < 64 && val.kind != JSON_NULL &&
+		    zeek_name_ok(key.raw)) {
 			if (arr)
 				v = zeek_array(d, val.raw);
 			else if (val.kind == JSON_NONE)

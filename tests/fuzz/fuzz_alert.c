@@ -107,10 +107,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a->tags = tags;
 	a->ntags = 2;
 	a->event = d;
-	for (unsigned i = 0; i < 2 && i < d->nfields; i++) {
-		gnames[i] = d->fields[i].name;
-		gvals[i] = d->fields[i].value;
-		a->ngroup = i + 1;
+	/* Two distinct names, as a rule's group-by has (sigma_corr refuses one twice). */
+	for (unsigned i = 0; a->ngroup < 2 && i < d->nfields; i++) {
+		if (a->ngroup == 1 && strcmp(gnames[0], d->fields[i].name) == 0)
+			continue;
+		gnames[a->ngroup] = d->fields[i].name;
+		gvals[a->ngroup++] = d->fields[i].value;
 	}
 	a->group_names = gnames;
 	a->group_values = gvals;
