@@ -12,6 +12,12 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 SECONDS_EACH=${1:-60}
 shift || true
 BUILD=${MINISOC_FUZZ_BUILD:-$ROOT/build-fuzz}
+# The targets whose input is a file (spool, state, journal, archive, config)
+# write and sync it for every input: on a disk that is 20 times slower than
+# in memory (fuzz_journal: 57,472 executions in 180 s, 1,176,119 in 150 s).
+if [[ -z ${TMPDIR:-} && -d /dev/shm && -w /dev/shm ]]; then
+	export TMPDIR=/dev/shm
+fi
 command -v clang >/dev/null || { echo "run.sh: clang not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
