@@ -487,6 +487,7 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 	struct decode_ctx dctx = { 0 };
 	uint32_t count;
 	uint64_t before = st->handled_seq;
+	uint64_t first = 0;	/* the batch's first event not handled before */
 	/* One clock read per batch: a batch is handled within a few ms. */
 	int64_t now = ms_now_ms();
 
@@ -526,12 +527,15 @@ handle_batch(struct session *s, const uint8_t *p, size_t len)
 		collector_archive_event(c, st, we.time_ms, we.seq,
 		    ms_str_make(we.source, we.source_len), ms_str_make(we.line, we.line_len));
 		registry_seen(c, st, c->decoded, now);
+		if (first == 0)
+			first = we.seq;
 		st->handled_seq = we.seq;
 	}
 	if (st->handled_seq > before) {
 		/* In the archive file before the agent may hear it is handled. */
 		collector_archive_flush(c);
-		if (sink_checkpoint(c->sink, st, st->handled_seq) < 0 || sink_batch_end(c->sink) < 0)
+		if (sink_checkpoint(c->sink, st, first, st->handled_seq) < 0 ||
+		    sink_batch_end(c->sink) < 0)
 			session_close(s, MS_ERR_SHUTDOWN, "out_of_memory");
 		return;
 	}

@@ -38,10 +38,12 @@ void sink_free(struct sink *s);
 /* Queues one alert (json is copied). 0, or -1 when out of memory. */
 int sink_alert(struct sink *s, const struct alert *a, const char *json, size_t len);
 /*
- * Queues a checkpoint of st at seq. When Redis confirms it, st->durable_seq
- * is raised and st's live session (if any) is acknowledged.
+ * Queues a checkpoint of st at seq, for the batch of its events first..seq
+ * (first: the batch's first event not handled before; 0 when unknown).
+ * When Redis confirms it, st->durable_seq is raised and st's live session
+ * (if any) is acknowledged.
  */
-int sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq);
+int sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t first, uint64_t seq);
 /*
  * An agent batch: alerts queued between sink_batch_begin and the batch's
  * sink_checkpoint (or sink_batch_end) are written with the checkpoint in

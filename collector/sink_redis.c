@@ -54,7 +54,18 @@ static const size_t execl[] = { 4 };
  * failing one and those after it are not checkpointed and are sent again.
  * A handled number only moves forward: a batch whose number Redis already
  * holds was stored before (a replay after a crash, a resend after a lost
- * reply or an error, another collector) and is skipped whole (-1).
+ * reply or an error, another collector) and is skipped whole (-1) – unless
+ * nobody stored it: an agent's batch carries the range of its numbers
+ * ("<last>/<first>"), and the newest 256 ranges stored per agent are kept
+ * (sorted set minisoc:agents:ranges:<id>, scored by their last number). A
+ * batch below the handled number that no kept range contains was
+ * acknowledged from one collector's spool while the agent went on at
+ * another, which moved the number past it (bench/chaos/soak.sh -c 2,
+ * e2e_failover_spool_late): its alerts are stored then, the number left
+ * as it is. Contained, not overlapped: such a batch can also hold lines
+ * the other collector stored (resent to it after an acknowledgement the
+ * agent did not get) beside lines nobody stored (read after the agent's
+ * restart); those it shares arrive twice rather than the others never.
  * KEYS: stream, handled-number hash, the collectors' own numbers. ARGV:
  * maxlen, channel, then per batch agent id, seq ("" for none), n, and n
  * times json, rule, severity, agent, src_ip. Returns per batch its n, or -1
@@ -82,18 +93,36 @@ static const char batch_lua[] =
 	"  i = b + n * 5\n"
 	"  local done = n\n"
 	"  local h = KEYS[2]\n"
+	"  local lo, rk\n"
+	"  local sl = string.find(seq, '/', 1, true)\n"
+	"  if sl then\n"
+	"    lo = string.sub(seq, sl + 1)\n"
+	"    seq = string.sub(seq, 1, sl - 1)\n"
+	"    rk = 'minisoc:agents:ranges:' .. id\n"
+	"  end\n"
 	"  if string.byte(id, 1) == 35 then h = KEYS[3] end\n"
-	"  if seq ~= '' and (tonumber(redis.call('HGET', h, id) or '0') or 0) >="
-	" tonumber(seq) then\n"
+	"  local held = tonumber(redis.call('HGET', h, id) or '0') or 0\n"
+	"  if seq ~= '' and held >= tonumber(seq) then\n"
 	"    done = -1\n"
-	"  else\n"
+	"    if rk then\n"
+	"      local o = redis.call('ZRANGEBYSCORE', rk, seq, '+inf', 'LIMIT', 0, 1)\n"
+	"      if #o == 0 or tonumber(string.match(o[1], '^%d+')) > tonumber(lo) then\n"
+	"        done = n\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"  if done ~= -1 then\n"
 	"    for k = b, i - 1, 5 do\n"
 	"      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[k],"
 	" 'rule', ARGV[k + 1], 'severity', ARGV[k + 2], 'agent', ARGV[k + 3],"
 	" 'src_ip', ARGV[k + 4])\n"
 	"      redis.call('PUBLISH', ARGV[2], ARGV[k])\n"
 	"    end\n"
-	"    if seq ~= '' then redis.call('HSET', h, id, seq) end\n"
+	"    if seq ~= '' and held < tonumber(seq) then redis.call('HSET', h, id, seq) end\n"
+	"    if rk then\n"
+	"      redis.call('ZADD', rk, seq, lo .. ':' .. seq)\n"
+	"      redis.call('ZREMRANGEBYRANK', rk, 0, -257)\n"
+	"    end\n"
 	"  end\n"
 	"  r[#r + 1] = done\n"
 	"end\n"
@@ -183,6 +212,7 @@ struct sink_op {
 	unsigned nmembers;
 	struct agent_state *st;		/* CHECKPOINT / LOAD / STATUS; lives as long as the collector */
 	uint64_t seq;
+	uint64_t first;			/* an agent batch: its first event's number (0: unknown) */
 	size_t weight;			/* what it adds to npending (0: read back from the journal) */
 	uint64_t joff, jnext;		/* its journal record, or JOFF_NONE */
 	int64_t sent_us;		/* monotonic, when written to Redis (metrics) */
@@ -470,8 +500,16 @@ cmd_add_seg(const struct sink *s, struct ms_buf *out, const struct sink_op *op)
 	int rc;
 
 	rc = resp_bulk(out, id, strlen(id));
-	if (rc == 0)
+	if (rc == 0 && op->st && op->seq && op->first && op->first <= op->seq) {
+		char r[48];
+		size_t k = put_u64(r, op->seq);
+
+		r[k++] = '/';
+		k += put_u64(r + k, op->first);
+		rc = resp_bulk(out, r, k);
+	} else if (rc == 0) {
 		rc = op->seq ? resp_bulk_u64(out, op->seq) : resp_bulk(out, "", 0);
+	}
 	if (rc == 0)
 		rc = resp_bulk_u64(out, op->nalerts);
 	if (rc == 0 && op->seg.len)
@@ -2004,7 +2042,7 @@ sink_seg_hint(struct sink *s, const struct sink_op *op)
 }
 
 int
-sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
+sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t first, uint64_t seq)
 {
 	struct sink_op *op;
 
@@ -2019,6 +2057,7 @@ sink_checkpoint(struct sink *s, struct agent_state *st, uint64_t seq)
 	}
 	op->st = st;
 	op->seq = seq;
+	op->first = first;
 	sink_submit(s, op);
 	return 0;
 }
