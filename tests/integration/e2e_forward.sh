@@ -43,31 +43,7 @@ sink_start() {
 # The receiver is a Python process: SIGTERM ends it with 143, which is expected.
 sink_stop() { kill -TERM "$IT_PID_sink"; wait "$IT_PID_sink" 2>/dev/null || true; }
 sink_start
-cat >"$IT_WORK/forward.yml" <<YML
-forward:
-  log_level: debug
-  min_severity: high
-  confirm_ms: 200
-  max_inflight: 50
-upstream:
-  host: 127.0.0.1
-  port: $SINK_PORT
-  server_name: collector.minisoc.local
-  backoff_min_ms: 50
-  backoff_max_ms: 400
-tls:
-  ca: $IT_WORK/pki/ca.crt
-  cert: $IT_WORK/pki/agent-forwarder.crt
-  key: $IT_WORK/pki/agent-forwarder.key
-redis:
-  port: $IT_REDIS_PORT
-  consumer: fwd-1
-  block_ms: 200
-iodef:
-  name: soc.camau.example.vn
-  contact_name: SOC Cà Mau
-  contact_email: soc@camau.example.vn
-YML
+it_forward_conf "$IT_WORK/forward.yml" "$SINK_PORT" "forward.max_inflight: 50"
 "$FWD" --check -c "$IT_WORK/forward.yml" >/dev/null || it_fail "--check refused the config"
 # 0. The receiver's name is checked: a forwarder expecting another name
 #    does not send (the certificate says collector.minisoc.local).

@@ -20,28 +20,7 @@ it_start sink python3 "$HERE/syslog_sink.py" --cert "$IT_WORK/pki/collector.crt"
 	--key "$IT_WORK/pki/collector.key" --ca "$IT_WORK/pki/ca.crt" --out "$OUT" \
 	--port-file "$IT_WORK/sink.port" --port 0
 it_wait_for 10 "the receiver to listen" test -s "$IT_WORK/sink.port"
-cat >"$IT_WORK/forward.yml" <<YML
-forward:
-  log_level: debug
-  min_severity: high
-  confirm_ms: 100
-upstream:
-  host: 127.0.0.1
-  port: $(cat "$IT_WORK/sink.port")
-  server_name: collector.minisoc.local
-tls:
-  ca: $IT_WORK/pki/ca.crt
-  cert: $IT_WORK/pki/agent-forwarder.crt
-  key: $IT_WORK/pki/agent-forwarder.key
-redis:
-  port: $IT_REDIS_PORT
-  consumer: fwd-1
-  block_ms: 200
-iodef:
-  name: soc.camau.example.vn
-  contact_name: SOC Ca Mau
-  contact_email: soc@camau.example.vn
-YML
+it_forward_conf "$IT_WORK/forward.yml" "$(cat "$IT_WORK/sink.port")" "forward.confirm_ms: 100"
 it_start forward "$FWD" -c "$IT_WORK/forward.yml"
 it_wait_for 10 "the forwarder's group on Redis" it_log_has forward "event=redis_ready"
 

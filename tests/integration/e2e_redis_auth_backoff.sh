@@ -22,26 +22,7 @@ printf 'other-%s\n' "$PW" >"$IT_WORK/redis.pw"
 chmod 600 "$IT_WORK/redis.pw"
 it_pki "$IT_WORK/pki" forwarder
 UPORT=$(it_free_port)
-cat >"$IT_WORK/forward.yml" <<YML
-forward:
-  min_severity: high
-upstream:
-  host: 127.0.0.1
-  port: $UPORT
-  server_name: collector.minisoc.local
-tls:
-  ca: $IT_WORK/pki/ca.crt
-  cert: $IT_WORK/pki/agent-forwarder.crt
-  key: $IT_WORK/pki/agent-forwarder.key
-redis:
-  port: $IT_REDIS_PORT
-  consumer: fwd-1
-  password_file: $IT_WORK/redis.pw
-iodef:
-  name: soc.example.vn
-  contact_name: SOC
-  contact_email: soc@example.vn
-YML
+it_forward_conf "$IT_WORK/forward.yml" "$UPORT" "redis.password_file: $IT_WORK/redis.pw"
 it_web_conf
 echo "  password_file: $IT_WORK/redis.pw" >>"$IT_WORK/web.yml"
 IT_WEB=$IT_BUILD/collector/web/minisoc-web

@@ -39,32 +39,8 @@ it_start sink python3 "$HERE/syslog_sink.py" --cert "$IT_WORK/pki/collector.crt"
 	--port-file "$IT_WORK/sink.port" --port 0
 it_wait_for 10 "the receiver to listen" test -s "$IT_WORK/sink.port"
 SINK_PORT=$(cat "$IT_WORK/sink.port")
-cat >"$IT_WORK/forward.yml" <<YML
-forward:
-  log_level: debug
-  min_severity: high
-  confirm_ms: 200
-upstream:
-  host: 127.0.0.1
-  port: $SINK_PORT
-  server_name: collector.minisoc.local
-  backoff_min_ms: 50
-  backoff_max_ms: 400
-tls:
-  ca: $IT_WORK/pki/ca.crt
-  cert: $IT_WORK/pki/agent-forwarder.crt
-  key: $IT_WORK/pki/agent-forwarder.key
-redis:
-  port: $IT_REDIS_PORT
-  consumer: fwd-1
-  block_ms: 200
-  user: minisoc
-  password_file: $IT_WORK/redis.pw2
-iodef:
-  name: soc.example.vn
-  contact_name: SOC
-  contact_email: soc@example.vn
-YML
+it_forward_conf "$IT_WORK/forward.yml" "$SINK_PORT" "redis.user: minisoc" \
+	"redis.password_file: $IT_WORK/redis.pw2"
 it_start forward "$FWD" -c "$IT_WORK/forward.yml"
 it_wait_for 10 "the forwarder's group on Redis" it_log_has forward "event=redis_ready"
 

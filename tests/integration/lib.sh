@@ -137,6 +137,48 @@ it_redis_ping() { [[ $(redis-cli -p "$IT_REDIS_PORT" ping 2>/dev/null) == PONG ]
 it_redis() { redis-cli --no-raw -p "$IT_REDIS_PORT" "$@"; }
 it_redis_raw() { redis-cli --raw -p "$IT_REDIS_PORT" "$@"; }
 
+# it_forward_conf FILE PORT [SECTION.KEY: VALUE...]: a minisoc-forward
+# config in FILE for this test's Redis and PKI (it_pki ... forwarder),
+# sending high alerts to a receiver on 127.0.0.1:PORT; each further argument
+# sets one key of a section ("forward.confirm_ms: 100", "redis.user:
+# minisoc"), replacing the key when the config has it.
+it_forward_conf() {
+	local file=$1 port=$2 arg sec kv
+	shift 2
+	cat >"$file" <<YML
+forward:
+  log_level: debug
+  min_severity: high
+  confirm_ms: 200
+upstream:
+  host: 127.0.0.1
+  port: $port
+  server_name: collector.minisoc.local
+  backoff_min_ms: 50
+  backoff_max_ms: 400
+tls:
+  ca: $IT_WORK/pki/ca.crt
+  cert: $IT_WORK/pki/agent-forwarder.crt
+  key: $IT_WORK/pki/agent-forwarder.key
+redis:
+  port: $IT_REDIS_PORT
+  consumer: fwd-1
+  block_ms: 200
+iodef:
+  name: soc.camau.example.vn
+  contact_name: SOC Cà Mau
+  contact_email: soc@camau.example.vn
+YML
+	for arg in "$@"; do
+		sec=${arg%%.*} kv=${arg#*.}
+		if it_has -q -E "^  ${kv%%:*}:" < <(sed -n "/^$sec:\$/,/^[^ ]/p" "$file"); then
+			sed -i "/^$sec:\$/,/^[^ ]/ s|^  ${kv%%:*}:.*|  $kv|" "$file"
+		else
+			sed -i "s|^$sec:\$|$sec:\n  $kv|" "$file"
+		fi
+	done
+}
+
 # it_web_conf [YAML...]: a token and a port for minisoc-web on this test's
 # Redis, in $IT_WORK/web.token and $IT_WORK/web.yml; each YAML argument is
 # one more line under web: (e.g. "request_timeout: 6"). Sets WPORT, TOKEN.
